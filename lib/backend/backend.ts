@@ -1,0 +1,37 @@
+/**
+ * The one small interface every storage destination implements (file, S3, GCS, SFTP). Keys are
+ * `/`-separated paths relative to the root the URL names (`s3://bucket/prefix` → keys under
+ * `prefix/`). Cross-cutting behaviour (retries) wraps a Backend and is a Backend.
+ */
+
+/** One stored object. */
+export interface ObjectInfo {
+  /** Key relative to the backend root, `/`-separated, no leading slash. */
+  key: string;
+  /** Size in bytes. */
+  size: number;
+  /** Last-modified time as the backend reports it. */
+  mtime: Date;
+}
+
+/** A place objects can be written to, read from, listed and deleted. */
+export interface Backend {
+  /** The URL this backend was opened with (without credentials), for messages. */
+  readonly url: string;
+  /**
+   * Stores `body` under `key`, replacing any previous object. Atomic: a reader or a listing never
+   * sees a partially written object (temp name + rename, or a single/multipart PUT that only
+   * becomes visible when complete). Streams are consumed without holding the whole body in memory.
+   */
+  put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void>;
+  /** Opens `key` for reading. Throws NotFoundError when it does not exist. */
+  get(key: string): Promise<ReadableStream<Uint8Array>>;
+  /** Metadata of `key`, or null when it does not exist. */
+  stat(key: string): Promise<ObjectInfo | null>;
+  /** Every object whose key starts with `prefix` (recursively), in ascending key order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Deletes the keys; a key that does not exist is not an error. */
+  delete(keys: string[]): Promise<void>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,50 @@
+/**
+ * The validated shape of server.yaml as far as backup and recovery need it. Produced by
+ * `loadServerConfig` (lib/config/server_yaml.ts); everything else reads this, never the YAML.
+ */
+
+/** The `backup:` section (replication and remote archives). Secrets are already resolved. */
+export interface BackupConfig {
+  /** Replica destination URL: s3://, gcs://, sftp://, file://. */
+  url: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  region?: string;
+  endpoint?: string;
+  /** Default false. */
+  forcePathStyle: boolean;
+  /** Snapshot retention in milliseconds. Default 720h. */
+  retentionMs: number;
+  /** WAL sync frequency in milliseconds. Default 1s. */
+  syncIntervalMs: number;
+  /** Snapshot interval in milliseconds. Default 24h. */
+  snapshotIntervalMs: number;
+  /** SFTP: private key file. */
+  keyPath?: string;
+  /** SFTP: password (resolved from secret:). */
+  password?: string;
+  /** SFTP: known_hosts file. */
+  knownHostsPath?: string;
+}
+
+/** What the backup commands know about a Vigo server. All paths are absolute. */
+export interface ServerConfig {
+  /** Absolute path of the server.yaml that was read. */
+  serverYamlPath: string;
+  /** Absolute server root (stacks/, secrets/, tls/). */
+  serverRoot: string;
+  database: {
+    /** Only "sqlite" can be backed up by this tool. */
+    driver: "sqlite" | "postgres";
+    /** Absolute path of the SQLite database. Default `<root>/db/vigo.db`. */
+    path: string;
+  };
+  paths: {
+    /** Where archives live. Default `<root>/snapshots`. */
+    snapshots: string;
+  };
+  /** Present when server.yaml has a `backup:` section. */
+  backup?: BackupConfig;
+  /** Human-readable warnings (unknown keys, world-readable files) to print on stderr. */
+  warnings: string[];
+}

@@ -1,0 +1,87 @@
+import { closeSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { toVigoError } from "../errors.ts";
+
+/**
+ * A file being written under a temporary name in its destination directory. Nothing appears under
+ * the final name until {@link AtomicFile.commit} has fsynced the data, renamed it into place and
+ * fsynced the directory, so a crash or an error never leaves a half-written file that looks complete.
+ */
+export interface AtomicFile {
+  /** The final path the file gets on commit. */
+  readonly path: string;
+  /** The temporary path being written. */
+  readonly tempPath: string;
+  /** Open handle on the temporary file. */
+  readonly handle: FileHandle;
+  /** A web stream writing to the temporary file. */
+  writable(): WritableStream<Uint8Array>;
+  /** fsync, close, rename into place, fsync the directory. */
+  commit(): Promise<void>;
+  /** Close and delete the temporary file. Safe to call after commit (then it does nothing). */
+  abort(): Promise<void>;
+}
+
+/** Temporary name next to `path`: hidden, recognisable, unique. */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
+}
+
+/** Opens `path` for atomic writing. `mode` applies to the final file. */
+export async function createAtomicFile(path: string, mode = 0o600): Promise<AtomicFile> {
+  const tempPath = tempPathFor(path);
+  let handle: FileHandle;
+  try {
+    handle = await open(tempPath, "wx", mode);
+  } catch (err) {
+    throw toVigoError(err, path);
+  }
+  let done = false;
+  return {
+    path,
+    tempPath,
+    handle,
+    writable() {
+      return new WritableStream<Uint8Array>({
+        async write(chunk) {
+          let off = 0;
+          while (off < chunk.byteLength) {
+            const { bytesWritten } = await handle.write(chunk, off, chunk.byteLength - off);
+            off += bytesWritten;
+          }
+        },
+      });
+    },
+    async commit() {
+      if (done) return;
+      try {
+        await handle.sync();
+        await handle.close();
+        renameSync(tempPath, path);
+        fsyncDirectory(dirname(path));
+        done = true;
+      } catch (err) {
+        await this.abort();
+        throw toVigoError(err, path);
+      }
+    },
+    async abort() {
+      if (done) return;
+      done = true;
+      await handle.close().catch(() => {});
+      rmSync(tempPath, { force: true });
+    },
+  };
+}
+
+/** fsyncs a directory so that a rename inside it survives a crash. */
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env -S deno run -A
+/**
+ * vigocli backup — the command-line entry point. Each subcommand lives in its own file under
+ * `lib/cli/`; this file only assembles the command tree and maps failures to exit codes.
+ */
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import process from "node:process";
+import { ExitCode } from "./lib/errors.ts";
+import { reportError } from "./lib/cli/run_action.ts";
+import { versionLine } from "./lib/version.ts";
+import { cliArgs } from "./lib/runtime.ts";
+import { backupCreateCommand } from "./lib/cli/backup_create.ts";
+import { backupInspectCommand } from "./lib/cli/backup_inspect.ts";
+import { backupRestoreCommand } from "./lib/cli/backup_restore.ts";
+import { backupVerifyCommand } from "./lib/cli/backup_verify.ts";
+import { backupListCommand } from "./lib/cli/backup_list.ts";
+import { backupDownloadCommand } from "./lib/cli/backup_download.ts";
+import { backupReplicateCommand } from "./lib/cli/backup_replicate.ts";
+import { replicaCommand } from "./lib/cli/replica.ts";
+import { secretCommand } from "./lib/cli/secret.ts";
+import { crateCommand } from "./lib/cli/crate.ts";
+import { snapshotCommand } from "./lib/cli/snapshot.ts";
+
+/** Builds the whole command tree. Exported so tests can inspect `--help` without spawning. */
+export function buildProgram(): Command {
+  const program = new Command("vigocli")
+    .description("Backup and recovery for a Vigo server: archives, replication, snapshots.")
+    .version(versionLine(), "-V, --version", "print version, commit, build and runtime details")
+    .showHelpAfterError()
+    .exitOverride();
+
+  const backup = new Command("backup")
+    .description("point-in-time archives and continuous replication of a Vigo server")
+    .addCommand(backupCreateCommand())
+    .addCommand(backupInspectCommand())
+    .addCommand(backupRestoreCommand())
+    .addCommand(backupVerifyCommand())
+    .addCommand(backupListCommand())
+    .addCommand(backupDownloadCommand())
+    .addCommand(backupReplicateCommand())
+    .addCommand(replicaCommand());
+
+  program
+    .addCommand(backup)
+    .addCommand(secretCommand())
+    .addCommand(crateCommand())
+    .addCommand(snapshotCommand());
+
+  applyRecursively(program, (c) => c.exitOverride().showHelpAfterError());
+  return program;
+}
+
+function applyRecursively(cmd: Command, fn: (c: Command) => void): void {
+  fn(cmd);
+  for (const sub of cmd.commands) applyRecursively(sub as Command, fn);
+}
+
+/** Runs the CLI with `argv` (without the runtime and script name) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return ExitCode.Ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version are reported by commander as "errors" with exit code 0
+      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    return reportError(err);
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(cliArgs());
+  process.exit(code);
+}

@@ -1,0 +1,66 @@
+/**
+ * Runs the CLI the way an operator does: as a separate process. By default from sources
+ * (`deno run -A main.ts`); with `VIGOCLI_BIN=/path/to/executable` against a compiled binary, and with
+ * `VIGOCLI_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"` through an emulator. Tests that use this
+ * helper are named `*_cli_test.ts` and run against every shipped executable.
+ */
+import { fromFileUrl } from "node:url";
+
+/** Repository root. */
+export const REPO_ROOT = fromFileUrl(new URL("../../", import.meta.url));
+
+/** The command (program + leading args) that starts the CLI. */
+export function cliCommand(): string[] {
+  const bin = Deno.env.get("VIGOCLI_BIN");
+  const runner = (Deno.env.get("VIGOCLI_RUNNER") ?? "").split(" ").filter(Boolean);
+  if (bin) return [...runner, bin];
+  return [Deno.execPath(), "run", "-A", "--quiet", `${REPO_ROOT}main.ts`];
+}
+
+/** Result of one CLI run. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options for {@link runCli}. */
+export interface CliOptions {
+  env?: Record<string, string>;
+  stdin?: string | Uint8Array;
+  cwd?: string;
+}
+
+/** Runs `vigocli ARGS…` to completion. */
+export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const [cmd, ...pre] = cliCommand();
+  const child = new Deno.Command(cmd, {
+    args: [...pre, ...args],
+    env: opts.env,
+    cwd: opts.cwd,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin);
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Starts `vigocli ARGS…` in the background (for long-running commands such as `replicate`). */
+export function spawnCli(args: string[], opts: CliOptions = {}): Deno.ChildProcess {
+  const [cmd, ...pre] = cliCommand();
+  return new Deno.Command(cmd, {
+    args: [...pre, ...args],
+    env: opts.env,
+    cwd: opts.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
