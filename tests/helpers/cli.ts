@@ -4,10 +4,10 @@
  * `VIGOCLI_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"` through an emulator. Tests that use this
  * helper are named `*_cli_test.ts` and run against every shipped executable.
  */
-import { fromFileUrl } from "node:url";
+import { fileURLToPath } from "node:url";
 
 /** Repository root. */
-export const REPO_ROOT = fromFileUrl(new URL("../../", import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The command (program + leading args) that starts the CLI. */
 export function cliCommand(): string[] {
