@@ -7,7 +7,8 @@ import { Command, CommanderError } from "@commander-js/extra-typings";
 import process from "node:process";
 import { ExitCode } from "./lib/errors.ts";
 import { reportError } from "./lib/cli/run_action.ts";
-import { versionLine } from "./lib/version.ts";
+import { versionReport } from "./lib/version.ts";
+import { commandTreeText } from "./lib/cli/help_tree.ts";
 import { cliArgs } from "./lib/runtime.ts";
 import { backupCreateCommand } from "./lib/cli/backup_create.ts";
 import { backupInspectCommand } from "./lib/cli/backup_inspect.ts";
@@ -25,7 +26,7 @@ import { snapshotCommand } from "./lib/cli/snapshot.ts";
 export function buildProgram(): Command {
   const program = new Command("vigocli")
     .description("Backup and recovery for a Vigo server: archives, replication, snapshots.")
-    .version(versionLine(), "-V, --version", "print version, commit, build and runtime details")
+    .version(versionReport(), "-V, --version", "print version, commit, build and runtime details")
     .showHelpAfterError()
     .exitOverride();
 
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
     .addCommand(snapshotCommand());
 
   applyRecursively(program, (c) => c.exitOverride().showHelpAfterError());
+  program.addHelpText("after", () => commandTreeText(program));
   return program;
 }
 

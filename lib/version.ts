@@ -16,8 +16,39 @@ export function sqliteVersion(): string {
   }
 }
 
-/** One line for `--version`: version, commit, build date, compiler, runtime, SQLite, architecture. */
+/** The machine name of the running architecture as operators know it (`x86_64`, `aarch64`). */
+export function machineArch(): string {
+  const names: Record<string, string> = { x64: "x86_64", arm64: "aarch64" };
+  return names[process.arch] ?? process.arch;
+}
+
+/** Every fact `--version` reports, as ordered label/value pairs. */
+export function versionFacts(): [string, string][] {
+  const running = `${machineArch()}-${process.platform}`;
+  const target = BUILD_INFO.target === "sources" ? `${running} (from sources)` : BUILD_INFO.target;
+  return [
+    ["version", VERSION],
+    ["commit", BUILD_INFO.commit],
+    ["built", BUILD_INFO.date],
+    ["compiler", BUILD_INFO.compiler],
+    ["runtime", runtimeVersion()],
+    ["sqlite", sqliteVersion()],
+    ["target", target],
+    ["arch", running],
+  ];
+}
+
+/** One line with every `--version` fact (for manifests and logs). */
 export function versionLine(): string {
-  return `vigocli ${VERSION} (commit ${BUILD_INFO.commit}, built ${BUILD_INFO.date}, compiler ${BUILD_INFO.compiler}, ` +
-    `runtime ${runtimeVersion()}, sqlite ${sqliteVersion()}, arch ${process.arch})`;
+  const [, ...rest] = versionFacts();
+  return `vigocli ${VERSION} (${rest.map(([k, v]) => `${k} ${v}`).join(", ")})`;
+}
+
+/**
+ * What `vigocli --version` prints: a `vigocli <version>` first line, then one `label: value` line per
+ * fact, so both people and scripts (`grep '^sqlite:'`) can read it.
+ */
+export function versionReport(): string {
+  const [, ...rest] = versionFacts();
+  return [`vigocli ${VERSION}`, ...rest.map(([k, v]) => `${`${k}:`.padEnd(10)}${v}`)].join("\n");
 }

@@ -1,11 +1,83 @@
-import { Command } from "@commander-js/extra-typings";
-import { VigoError } from "../errors.ts";
+import { Command, Option } from "@commander-js/extra-typings";
+import { mkdir, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import process from "node:process";
+import { toVigoError } from "../errors.ts";
+import { loadServerConfig, requireSqlite } from "../config/server_yaml.ts";
+import { FileChangedError, writeArchive } from "../archive/archive_writer.ts";
+import { openFileSink } from "../archive/file_sink.ts";
+import { archiveFileName } from "../archive/archive_names.ts";
+import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 
-/** `create`: create a point-in-time archive of the server */
+/** A source file that changes between the two passes makes create start over, at most this often. */
+const ATTEMPTS = 3;
+
+/** `backup create [OUT]`: a point-in-time archive of the server tree. */
 export function backupCreateCommand(): Command {
   return new Command("create")
-    .description("create a point-in-time archive of the server")
-    .action(() => {
-      throw new VigoError("create: not implemented yet", 1, "internal");
+    .description(
+      "create a point-in-time archive of the server (database snapshot, stacks/, secrets/, tls/, server.yaml)\n" +
+        "OUT omitted: <paths.snapshots>/vigo-backup-<UTC time>.tar.gz; OUT a directory: that name inside it",
+    )
+    .argument("[out]", "archive file or directory to write")
+    .addOption(serverYamlOption())
+    .addOption(serverRootOption())
+    .addOption(new Option("--encrypt", "encrypt the archive (AES-256-GCM, Argon2id-derived key)"))
+    .addOption(new Option("--password-file <file>", "read the encryption password from a file"))
+    .addOption(jsonOption())
+    .action(async (out, opts) => {
+      const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
+      requireSqlite(cfg);
+      for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+      const path = await resolveOutPath(out, cfg.paths.snapshots, new Date());
+      for (let attempt = 1;; attempt++) {
+        const transform = opts.encrypt ? await encryptTransform(opts.passwordFile) : undefined;
+        const sink = await openFileSink(path);
+        try {
+          const res = await writeArchive({ config: cfg, workDir: dirname(path), transform }, sink.writable);
+          const file = await sink.done;
+          for (const w of res.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+          const summary = {
+            path: file.path,
+            sidecar: file.sidecarPath,
+            bytes: file.bytes,
+            sha256: file.sha256,
+            encrypted: Boolean(opts.encrypt),
+            created_at: res.manifest.created_at,
+            entries: res.manifest.entries.length,
+            database_pages: res.manifest.database.page_count,
+          };
+          if (opts.json) console.log(JSON.stringify(summary, null, 2));
+          else {console.log(
+              `${file.path}: ${file.bytes} bytes, ${summary.entries} entries, sha256 ${file.sha256}`,
+            );}
+          return;
+        } catch (err) {
+          if (!(err instanceof FileChangedError) || attempt >= ATTEMPTS) throw err;
+          process.stderr.write(`vigocli: warning: ${err.message}; starting over\n`);
+        }
+      }
     }) as unknown as Command;
+}
+
+async function encryptTransform(passwordFile?: string): Promise<TransformStream<Uint8Array, Uint8Array>> {
+  const { obtainPassword } = await import("./password.ts");
+  const { encryptingStream } = await import("../crypto/envelope.ts");
+  return encryptingStream(await obtainPassword({ confirm: true, passwordFile }));
+}
+
+/** OUT omitted → default name under paths.snapshots; OUT a directory (or ending in /) → default name in it. */
+async function resolveOutPath(out: string | undefined, snapshots: string, now: Date): Promise<string> {
+  const name = archiveFileName(now);
+  let dir: string | undefined;
+  if (out === undefined) dir = snapshots;
+  else if (out.endsWith("/")) dir = out;
+  else if ((await stat(out).catch(() => null))?.isDirectory()) dir = out;
+  if (dir === undefined) return resolve(out!);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw toVigoError(err, dir);
+  }
+  return resolve(join(dir, name));
 }

@@ -1,11 +1,43 @@
+/**
+ * `vigocli backup replicate`: continuous Litestream-compatible replication of the server's SQLite
+ * database to server.yaml's `backup.url`, until SIGINT/SIGTERM; then every committed frame is
+ * uploaded before the process exits 0. One log line per event on stdout (errors on stderr).
+ */
 import { Command } from "@commander-js/extra-typings";
-import { VigoError } from "../errors.ts";
+import process from "node:process";
+import { loadServerConfig, requireSqlite } from "../config/server_yaml.ts";
+import { ConfigError, NotFoundError } from "../errors.ts";
+import { Replicator } from "../replicate/replicator.ts";
+import { serverRootOption, serverYamlOption } from "./common.ts";
+import { existsSync } from "node:fs";
 
 /** `replicate`: continuously replicate the database (Litestream-compatible) */
 export function backupReplicateCommand(): Command {
   return new Command("replicate")
-    .description("continuously replicate the database (Litestream-compatible)")
-    .action(() => {
-      throw new VigoError("replicate: not implemented yet", 1, "internal");
+    .description("continuously replicate the database (Litestream-compatible) until SIGINT/SIGTERM")
+    .addOption(serverYamlOption())
+    .addOption(serverRootOption())
+    .action(async (opts) => {
+      const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot);
+      requireSqlite(cfg);
+      for (const w of cfg.warnings) console.error(`vigocli: warning: ${w}`);
+      if (!cfg.backup?.url) {
+        throw new ConfigError(`${opts.serverYaml}: no backup.url configured; nothing to replicate to`);
+      }
+      if (!existsSync(cfg.database.path)) throw new NotFoundError(`${cfg.database.path}: database not found`);
+      const replicator = new Replicator({ dbPath: cfg.database.path, backup: cfg.backup });
+      let signalled: () => void = () => {};
+      const stopRequested = new Promise<void>((r) => (signalled = r));
+      const onSignal = () => signalled();
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      try {
+        await replicator.start();
+        await stopRequested;
+        await replicator.stop();
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
     }) as unknown as Command;
 }

@@ -1,11 +1,58 @@
-import { Command } from "@commander-js/extra-typings";
-import { VigoError } from "../errors.ts";
+import { Command, Option } from "@commander-js/extra-typings";
+import process from "node:process";
+import { restoreArchive } from "../archive/restore.ts";
+import { DEFAULT_SERVER_ROOT, jsonOption } from "./common.ts";
 
-/** `restore`: restore an archive into the server root */
+/** `backup restore ARCHIVE`: verify, stage, then swap the archived tree into the target. */
 export function backupRestoreCommand(): Command {
   return new Command("restore")
-    .description("restore an archive into the server root")
-    .action(() => {
-      throw new VigoError("restore: not implemented yet", 1, "internal");
+    .description(
+      "restore an archive into the server root; every entry is checked before anything is replaced,\n" +
+        "and replaced files are moved to <target>/.pre-restore-<UTC time>/ (stop the server first)",
+    )
+    .argument("<archive>", "archive file")
+    .addOption(new Option("--target <dir>", "root directory to restore into").default(DEFAULT_SERVER_ROOT))
+    .addOption(new Option("--db-only", "restore only the database, skip config/secrets/tls"))
+    .addOption(new Option("--dry-run", "show what would be restored without writing"))
+    .addOption(new Option("--force", "restore even while the target database is in use"))
+    .addOption(new Option("--decrypt", "the archive is encrypted (detected automatically as well)"))
+    .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(jsonOption())
+    .action(async (archive, opts) => {
+      const r = await restoreArchive({
+        archive,
+        target: opts.target,
+        dbOnly: Boolean(opts.dbOnly),
+        dryRun: Boolean(opts.dryRun),
+        force: Boolean(opts.force),
+        passwordFile: opts.passwordFile,
+        now: new Date(),
+      });
+      if (opts.decrypt && !r.scan.encrypted) {
+        process.stderr.write(`vigocli: warning: --decrypt given but ${archive} is not encrypted\n`);
+      }
+      if (r.scan.sidecar === "absent") {
+        process.stderr.write(
+          `vigocli: warning: ${archive}.sha256 not found; entries were checked against the manifest only\n`,
+        );
+      }
+      const count = (a: string) => r.plan.filter((l) => l.action === a).length;
+      if (opts.json) {
+        console.log(JSON.stringify(
+          { target: r.target, dry_run: r.dryRun, pre_restore_dir: r.preRestoreDir ?? null, plan: r.plan },
+          null,
+          2,
+        ));
+        return;
+      }
+      if (r.dryRun) { for (const l of r.plan) console.log(`${l.action.padEnd(10)} ${l.path}`); }
+      const summary = `${count("create")} created, ${count("replace")} replaced, ${
+        count("move-aside")
+      } moved aside`;
+      if (r.dryRun) console.log(`dry run: would restore into ${r.target}: ${summary}; nothing was written`);
+      else {
+        console.log(`restored ${archive} into ${r.target}: ${summary}`);
+        if (r.preRestoreDir) console.log(`previous files kept in ${r.preRestoreDir}`);
+      }
     }) as unknown as Command;
 }

@@ -1,11 +1,158 @@
-import { Command } from "@commander-js/extra-typings";
-import { VigoError } from "../errors.ts";
+/**
+ * `vigocli backup replica restore|list|litestream-config`: the Litestream-compatible replica seen
+ * from outside the replicator — restore it (latest or point in time), show what it holds, or print
+ * the equivalent litestream.yml for operators who run the external binary.
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import process from "node:process";
+import { resolve } from "node:path";
+import { loadServerConfig, requireSqlite } from "../config/server_yaml.ts";
+import type { BackupConfig } from "../config/types.ts";
+import { ConfigError, UsageError } from "../errors.ts";
+import { openBackend } from "../backend/open_backend.ts";
+import type { Backend } from "../backend/backend.ts";
+import { replicaClientFor } from "../litestream/backend_replica_client.ts";
+import { restoreReplica } from "../litestream/restore.ts";
+import { formatSummary, listReplica, summaryJson } from "../litestream/replica_list.ts";
+import { litestreamConfigFor } from "../litestream/litestream_config.ts";
+import { isGenerationName } from "../litestream/paths.ts";
+import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 
 /** `replica`: restore, list and configure replicas */
 export function replicaCommand(): Command {
   return new Command("replica")
-    .description("restore, list and configure replicas")
-    .action(() => {
-      throw new VigoError("replica: not implemented yet", 1, "internal");
-    }) as unknown as Command;
+    .description("restore, list and configure the Litestream-compatible replica")
+    .addCommand(restoreCommand())
+    .addCommand(listCommand())
+    .addCommand(litestreamConfigCommand()) as unknown as Command;
+}
+
+/**
+ * Parses `--timestamp`: RFC 3339 with an explicit zone (`Z` or `±hh:mm`), as Litestream's
+ * `-timestamp`. A time without a zone is refused rather than guessed in local time.
+ */
+export function parseTimestamp(text: string): Date {
+  const re = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+  const d = new Date(text.replace(" ", "T"));
+  if (!re.test(text) || Number.isNaN(d.getTime())) {
+    throw new UsageError(
+      `--timestamp ${JSON.stringify(text)}: expected an RFC 3339 time with a zone, e.g. 2026-03-13T14:30:00Z`,
+    );
+  }
+  return d;
+}
+
+interface SourceOptions {
+  url?: string;
+  serverYaml: string;
+  serverRoot: string;
+}
+
+/** Opens the replica named by `--url`, else by server.yaml's `backup.url`. */
+async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
+  const yamlGiven = cmd.getOptionValueSource("serverYaml") === "cli";
+  let backup: BackupConfig | undefined;
+  if (!o.url || yamlGiven) {
+    const cfg = await loadServerConfig(o.serverYaml, o.serverRoot);
+    for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+    backup = cfg.backup;
+    if (!backup && !o.url) {
+      throw new ConfigError(`${o.serverYaml}: no backup: section (give the replica with --url URL instead)`);
+    }
+  }
+  const url = o.url ?? backup!.url;
+  return await openBackend(url, backup ? { ...backup, url } : undefined);
+}
+
+function urlOption() {
+  return new Option(
+    "--url <url>",
+    "replica URL (file:///dir, s3://bucket/path, …); default: server.yaml backup.url",
+  );
+}
+
+function restoreCommand() {
+  return new Command("restore")
+    .description(
+      "restore the database from the replica into a NEW file: latest state, or as of --timestamp; " +
+        "checks every WAL frame, refuses gaps, runs integrity_check",
+    )
+    .requiredOption("-o, --output <path>", "where to write the restored database (must not exist)")
+    .option(
+      "--timestamp <time>",
+      "restore the state as of this UTC time (RFC 3339, e.g. 2026-03-13T14:30:00Z)",
+    )
+    .option("--generation <id>", "restore this generation (default: the one with the newest data)")
+    .option("--no-integrity-check", "skip PRAGMA integrity_check of the result (faster on huge databases)")
+    .addOption(urlOption())
+    .addOption(serverYamlOption())
+    .addOption(serverRootOption())
+    .addOption(jsonOption())
+    .action(async (opts, cmd) => {
+      const timestamp = opts.timestamp !== undefined ? parseTimestamp(opts.timestamp) : undefined;
+      if (opts.generation !== undefined && !isGenerationName(opts.generation)) {
+        throw new UsageError(
+          `--generation ${JSON.stringify(opts.generation)}: expected 16 lowercase hex digits`,
+        );
+      }
+      const backend = await openReplica(cmd as unknown as Command, opts);
+      try {
+        const started = performance.now();
+        const result = await restoreReplica(replicaClientFor(backend), {
+          outputPath: resolve(opts.output),
+          generation: opts.generation,
+          timestamp,
+          integrityCheck: opts.integrityCheck,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+        const seconds = (performance.now() - started) / 1000;
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ ...result, seconds })}\n`);
+        } else {
+          process.stdout.write(
+            `restored ${result.outputPath} from generation ${result.generation} (snapshot ` +
+              `${result.snapshotIndex.toString(16).padStart(8, "0")} + ${result.segments} WAL segment(s)) ` +
+              `as of ${result.restoredUpTo.toISOString()} in ${seconds.toFixed(1)}s\n`,
+          );
+        }
+      } finally {
+        await backend.close();
+      }
+    });
+}
+
+function listCommand() {
+  return new Command("list")
+    .description("show the replica's generations, snapshots, WAL range and time span")
+    .addOption(urlOption())
+    .addOption(serverYamlOption())
+    .addOption(serverRootOption())
+    .addOption(jsonOption())
+    .action(async (opts, cmd) => {
+      const backend = await openReplica(cmd as unknown as Command, opts);
+      try {
+        const summary = await listReplica(replicaClientFor(backend));
+        process.stdout.write(
+          opts.json ? `${JSON.stringify(summaryJson(summary))}\n` : formatSummary(summary),
+        );
+      } finally {
+        await backend.close();
+      }
+    });
+}
+
+function litestreamConfigCommand() {
+  return new Command("litestream-config")
+    .description("print a litestream.yml equivalent to server.yaml's backup: section")
+    .option("--with-secrets", "write the resolved access keys instead of ${LITESTREAM_*} references")
+    .addOption(serverYamlOption())
+    .addOption(serverRootOption())
+    .action(async (opts) => {
+      const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, {
+        secrets: opts.withSecrets ? "resolve" : "skip",
+      });
+      requireSqlite(cfg);
+      for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+      process.stdout.write(litestreamConfigFor(cfg, { withSecrets: opts.withSecrets }));
+    });
 }

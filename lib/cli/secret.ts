@@ -1,11 +1,123 @@
+/**
+ * `vigocli secret set|get|list`: create and read the `secret:NAME` values server.yaml refers to,
+ * stored encrypted under `<root>/secrets/` (docs/secrets-format.md).
+ */
 import { Command } from "@commander-js/extra-typings";
-import { VigoError } from "../errors.ts";
+import { readFile } from "node:fs/promises";
+import { isatty } from "node:tty";
+import process from "node:process";
+import { toVigoError, UsageError } from "../errors.ts";
+import { SecretStore } from "../secrets/secret_store.ts";
+import { checkSecretName } from "../secrets/secret_name.ts";
+import { MAX_SECRET_BYTES } from "../secrets/secret_file.ts";
+import { jsonOption, serverRootOption } from "./common.ts";
 
 /** `secret`: manage secret: values under secrets/ */
 export function secretCommand(): Command {
   return new Command("secret")
-    .description("manage secret: values under secrets/")
-    .action(() => {
-      throw new VigoError("secret: not implemented yet", 1, "internal");
-    }) as unknown as Command;
+    .description("manage secret: values under secrets/ (AES-256-GCM under secrets/.master.key)")
+    .addCommand(setCommand())
+    .addCommand(getCommand())
+    .addCommand(listCommand()) as unknown as Command;
+}
+
+function setCommand() {
+  return new Command("set")
+    .description(
+      "encrypt a value as secret NAME (read from stdin, one trailing newline dropped, or from --value-file " +
+        "byte for byte); creates secrets/.master.key if absent",
+    )
+    .argument("<name>", "secret name, e.g. vigo/backup/aws_access_key (/ makes subdirectories)")
+    .option("--value-file <file>", "read the value from FILE exactly as stored")
+    .addOption(serverRootOption())
+    .action(async (name, opts) => {
+      checkSecretName(name);
+      const value = opts.valueFile !== undefined
+        ? await readValueFile(opts.valueFile)
+        : await readStdinValue();
+      if (value.length === 0) throw new UsageError(`refusing to store an empty value for secret "${name}"`);
+      const store = new SecretStore(opts.serverRoot);
+      const { path, createdMasterKey } = await store.set(name, value);
+      printWarnings(store.warnings);
+      if (createdMasterKey) {
+        process.stderr.write(
+          `vigocli: created master key ${store.secretsDir}/.master.key (mode 0600): keep a copy somewhere safe, ` +
+            "without it every secret is lost\n",
+        );
+      }
+      process.stdout.write(`wrote secret "${name}" to ${path}\n`);
+    });
+}
+
+function getCommand() {
+  return new Command("get")
+    .description("print the value of secret NAME (exactly as stored; a newline is added only on a terminal)")
+    .argument("<name>", "secret name")
+    .addOption(serverRootOption())
+    .action(async (name, opts) => {
+      const store = new SecretStore(opts.serverRoot);
+      const value = await store.getBytes(checkSecretName(name));
+      printWarnings(store.warnings);
+      await writeStdout(value);
+      if (isatty(1)) await writeStdout(new TextEncoder().encode("\n"));
+    });
+}
+
+function listCommand() {
+  return new Command("list")
+    .description("list secret names (never values), one per line")
+    .addOption(serverRootOption())
+    .addOption(jsonOption())
+    .action(async (opts) => {
+      const names = await new SecretStore(opts.serverRoot).list();
+      const text = opts.json ? `${JSON.stringify(names)}\n` : names.map((n) => `${n}\n`).join("");
+      await writeStdout(new TextEncoder().encode(text));
+    });
+}
+
+async function readValueFile(path: string): Promise<Uint8Array> {
+  try {
+    const value = new Uint8Array(await readFile(path));
+    if (value.length > MAX_SECRET_BYTES) {
+      throw new UsageError(`${path}: larger than ${MAX_SECRET_BYTES} bytes`);
+    }
+    return value;
+  } catch (err) {
+    throw toVigoError(err, path);
+  }
+}
+
+/** Reads all of stdin (bounded), dropping one trailing newline so `echo value |` does the obvious thing. */
+async function readStdinValue(): Promise<Uint8Array> {
+  if (isatty(0)) process.stderr.write("reading the secret value from stdin; end with Ctrl-D\n");
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
+    total += chunk.length;
+    if (total > MAX_SECRET_BYTES + 2) {
+      throw new UsageError(`stdin: value larger than ${MAX_SECRET_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  const all = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.length;
+  }
+  let end = all.length;
+  if (all[end - 1] === 0x0a) end--;
+  if (end < all.length && all[end - 1] === 0x0d) end--;
+  if (end > MAX_SECRET_BYTES) throw new UsageError(`stdin: value larger than ${MAX_SECRET_BYTES} bytes`);
+  return all.subarray(0, end);
+}
+
+function writeStdout(bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) =>
+    process.stdout.write(bytes, (err) => (err ? reject(err) : resolve()))
+  );
+}
+
+function printWarnings(warnings: string[]): void {
+  for (const w of warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
 }

@@ -63,7 +63,7 @@ export async function createAtomicFile(path: string, mode = 0o600): Promise<Atom
         fsyncDirectory(dirname(path));
         done = true;
       } catch (err) {
-        await this.abort();
+        await (this as AtomicFile).abort();
         throw toVigoError(err, path);
       }
     },

@@ -44,7 +44,11 @@ export interface ReplicaClient {
   deleteGeneration(generation: string): Promise<void>;
   /** Snapshots of a generation, by ascending index. */
   snapshots(generation: string): Promise<SnapshotInfo[]>;
-  writeSnapshot(generation: string, index: number, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void>;
+  writeSnapshot(
+    generation: string,
+    index: number,
+    body: ReadableStream<Uint8Array> | Uint8Array,
+  ): Promise<void>;
   deleteSnapshot(generation: string, index: number): Promise<void>;
   snapshotReader(generation: string, index: number): Promise<ReadableStream<Uint8Array>>;
   /** WAL segments of a generation, by ascending (index, offset). */

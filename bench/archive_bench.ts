@@ -1,0 +1,138 @@
+/**
+ * Archive benchmark: a generated database (~1 GiB × ctx.scale) plus 10,000 × scale small files under
+ * stacks/. Compares, in the same run, `backup create` with `sqlite3 db ".backup x" && tar czf`,
+ * `backup restore` with `tar xzf`, `backup inspect` on the big archive with a ~1 MiB one, and
+ * reports peak RSS.
+ */
+import { join } from "node:path";
+import { type BenchContext, type BenchRow, measureShell, sh } from "./bench_lib.ts";
+
+const GIB = 1024 ** 3;
+/** Bytes per generated row (approximate on-disk size, payload + overhead). */
+const ROW_BYTES = 700;
+
+/** Builds a server root: database of `dbBytes`, `files` small YAML files, secrets, tls, server.yaml. */
+export async function makeBenchTree(root: string, dbBytes: number, files: number): Promise<void> {
+  for (const d of ["db", "stacks", "secrets", "tls"]) await Deno.mkdir(join(root, d), { recursive: true });
+  const rows = Math.max(100, Math.round(dbBytes / ROW_BYTES));
+  // Semi-compressible rows, like a real fleet database: names, JSON-ish text, hex payloads.
+  const sql = `PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;
+    CREATE TABLE nodes(id INTEGER PRIMARY KEY, name TEXT, facts TEXT, payload TEXT);
+    WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${rows})
+    INSERT INTO nodes(name, facts, payload) SELECT 'node-' || i || '.fleet.example.com',
+      '{"os":"debian","kernel":"6.1.' || (i % 97) || '","uptime":' || (i * 7919 % 1000003) || ',"role":"web"}',
+      hex(randomblob(220)) FROM c;
+    CREATE INDEX nodes_name ON nodes(name);`;
+  const out = await new Deno.Command("sqlite3", { args: [join(root, "db/vigo.db"), sql], stdout: "null" }).output();
+  if (!out.success) throw new Error("sqlite3 failed to generate the benchmark database");
+  const enc = new TextEncoder();
+  for (let i = 0; i < files; i++) {
+    const dir = join(root, "stacks", `group-${Math.floor(i / 100)}`);
+    if (i % 100 === 0) await Deno.mkdir(dir, { recursive: true });
+    const body = `name: role-${i}\npackages: [nginx, openssl, curl]\nvars:\n  port: ${8000 + (i % 1000)}\n` +
+      `  checksum: ${crypto.randomUUID()}\n`.repeat(6);
+    await Deno.writeFile(join(dir, `role-${i}.yaml`), enc.encode(body));
+  }
+  await Deno.writeFile(join(root, "secrets/.master.key"), crypto.getRandomValues(new Uint8Array(32)), { mode: 0o600 });
+  await Deno.writeTextFile(join(root, "tls/ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  await Deno.writeTextFile(join(root, "server.yaml"), "database:\n  driver: sqlite\n");
+}
+
+/** Runs the comparison. */
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const scale = ctx.scale;
+  const root = join(ctx.workDir, "srv");
+  const small = join(ctx.workDir, "srv-small");
+  await makeBenchTree(root, GIB * scale, Math.max(100, Math.round(10_000 * scale)));
+  await makeBenchTree(small, 1024 * 1024, 20);
+  const vigo = ctx.vigocli.map(sh).join(" ");
+  const flags = (r: string) => `--server-root ${sh(r)} --server-yaml ${sh(join(r, "server.yaml"))}`;
+  const ours = join(ctx.workDir, "ours.tar.gz");
+  const peer = join(ctx.workDir, "peer.tar.gz");
+  const peerDir = join(ctx.workDir, "peer-stage");
+  await Deno.mkdir(join(peerDir, "db"), { recursive: true });
+  const drop = () => measureShell("sync").catch(() => undefined);
+
+  await drop();
+  const create = await measureShell(`${vigo} backup create ${flags(root)} ${sh(ours)}`);
+  await drop();
+  const peerCreate = await measureShell(
+    `sqlite3 ${sh(join(root, "db/vigo.db"))} ".backup ${join(peerDir, "db/vigo.db")}" && ` +
+      `tar czf ${sh(peer)} -C ${sh(root)} stacks secrets tls server.yaml -C ${sh(peerDir)} db`,
+  );
+
+  const t1 = join(ctx.workDir, "restore-ours");
+  const t2 = join(ctx.workDir, "restore-peer");
+  await drop();
+  const restore = await measureShell(`${vigo} backup restore ${sh(ours)} --target ${sh(t1)}`);
+  await drop();
+  const peerRestore = await measureShell(`mkdir -p ${sh(t2)} && tar xzf ${sh(peer)} -C ${sh(t2)}`);
+
+  const smallArchive = join(ctx.workDir, "small.tar.gz");
+  await measureShell(`${vigo} backup create ${flags(small)} ${sh(smallArchive)}`);
+  const best = async (script: string) => {
+    let min = Infinity;
+    for (let i = 0; i < 3; i++) min = Math.min(min, (await measureShell(script)).seconds);
+    return min;
+  };
+  const inspectBig = await best(`${vigo} backup inspect ${sh(ours)}`);
+  const inspectSmall = await best(`${vigo} backup inspect ${sh(smallArchive)}`);
+  const verify = await measureShell(`${vigo} backup verify ${sh(ours)}`);
+
+  const oursSize = (await Deno.stat(ours)).size / 1024 ** 2;
+  const peerSize = (await Deno.stat(peer)).size / 1024 ** 2;
+  const label = `${(scale * 1024).toFixed(0)} MiB DB + ${Math.max(100, Math.round(10_000 * scale))} files`;
+  const rss = Math.max(create.peakRssMiB, restore.peakRssMiB, verify.peakRssMiB);
+  return [
+    {
+      name: `backup create, ${label}`,
+      ours: create.seconds,
+      peer: peerCreate.seconds,
+      peerName: 'sqlite3 ".backup" + tar czf',
+      unit: "s",
+      target: "≤ 1.0× (goal ≤ 0.6×)",
+      met: create.seconds <= peerCreate.seconds,
+    },
+    {
+      name: `backup restore, ${label}`,
+      ours: restore.seconds,
+      peer: peerRestore.seconds,
+      peerName: "tar xzf",
+      unit: "s",
+      target: "≤ 1.0×",
+      met: restore.seconds <= peerRestore.seconds,
+    },
+    {
+      name: "backup inspect, big archive vs ~1 MiB archive",
+      ours: inspectBig,
+      peer: inspectSmall,
+      peerName: "inspect of a ~1 MiB archive",
+      unit: "s",
+      target: "≤ 1.5×",
+      met: inspectBig <= 1.5 * inspectSmall,
+    },
+    { name: `backup verify, ${label}`, ours: verify.seconds, unit: "s" },
+    { name: "archive size", ours: oursSize, peer: peerSize, peerName: "tar czf", unit: "MiB" },
+    {
+      name: "peak RSS (max of create, restore, verify)",
+      ours: rss,
+      unit: "MiB",
+      target: "≤ 200 MiB",
+      met: rss <= 200,
+    },
+  ];
+}
+
+if (import.meta.main) {
+  const scale = Number(Deno.args[0] ?? "0.1");
+  const workDir = await Deno.makeTempDir({ prefix: "vigo-archive-bench-" });
+  try {
+    const rows = await run({ workDir, scale, vigocli: [Deno.execPath(), "run", "-A", "--quiet", new URL("../main.ts", import.meta.url).pathname] });
+    for (const r of rows) {
+      const ratio = r.peer ? ` ratio ${(r.ours / r.peer).toFixed(2)}× vs ${r.peerName} (${r.peer.toFixed(2)} ${r.unit})` : "";
+      console.log(`${r.name}: ${r.ours.toFixed(2)} ${r.unit}${ratio} ${r.target ?? ""} ${r.met === undefined ? "" : r.met ? "met" : "NOT MET"}`);
+    }
+  } finally {
+    await Deno.remove(workDir, { recursive: true });
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Opens an archive file for reading: file → [decrypt] → gunzip → tar. The first bytes decide the
+ * format: gzip magic means a plain archive; otherwise the encryption module (loaded only then) is
+ * asked whether it recognises its header. The raw file bytes can be hashed on the way (for the
+ * `.sha256` sidecar) in the same single read.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { open, readFile } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { BadInputError, toVigoError } from "../errors.ts";
+import { gunzipStream } from "./gunzip_stream.ts";
+import { TarReader } from "./tar_reader.ts";
+
+/** Read size; small enough that inspect reads little more than the manifest's gzip member. */
+const READ_CHUNK = 64 * 1024;
+
+/** How to open an archive. */
+export interface OpenArchiveOptions {
+  /** File with the password for encrypted archives (otherwise the terminal is asked). */
+  passwordFile?: string;
+  /** Hash the raw file bytes (for the sidecar check). */
+  hashRaw?: boolean;
+}
+
+/** An archive opened for reading. */
+export interface OpenedArchive {
+  tar: TarReader;
+  encrypted: boolean;
+  /** Hex SHA-256 of the raw bytes read so far (all of them once the tar stream is drained). */
+  rawSha256(): string;
+  /** Raw bytes read so far. */
+  rawBytes(): number;
+  close(): Promise<void>;
+}
+
+/** Archive kind judged from the first bytes of a file. */
+export type ArchiveKind = "gzip" | "encrypted" | "unknown";
+
+/** Judges a file's first bytes; loads the encryption module only for non-gzip input. */
+export async function detectArchiveKind(first: Uint8Array): Promise<ArchiveKind> {
+  if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) return "gzip";
+  try {
+    const envelope = await import("../crypto/envelope.ts");
+    return envelope.isEncryptedHeader(first) ? "encrypted" : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Reads the first `n` bytes of a file. */
+export async function readHead(path: string, n = 64): Promise<Uint8Array> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, "r");
+    const buf = new Uint8Array(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } catch (err) {
+    throw toVigoError(err, path);
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** Opens `path` as an archive, decrypting when its header says it is encrypted. */
+export async function openArchive(path: string, opts: OpenArchiveOptions = {}): Promise<OpenedArchive> {
+  const kind = await detectArchiveKind(await readHead(path));
+  if (kind === "unknown") {
+    throw new BadInputError(`${path}: not a vigocli archive (neither gzip nor encrypted)`);
+  }
+  const fh = await open(path, "r").catch((err) => {
+    throw toVigoError(err, path);
+  });
+  const hash: Hash | undefined = opts.hashRaw ? createHash("sha256") : undefined;
+  let raw = 0;
+  let digest: string | undefined;
+  let stream: ReadableStream<Uint8Array> = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buf = new Uint8Array(READ_CHUNK);
+      const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
+      if (bytesRead === 0) {
+        controller.close();
+        return;
+      }
+      const chunk = buf.subarray(0, bytesRead);
+      hash?.update(chunk);
+      raw += bytesRead;
+      controller.enqueue(chunk);
+    },
+    async cancel() {
+      await fh.close().catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+  if (kind === "encrypted") {
+    const { decryptingStream } = await import("../crypto/envelope.ts");
+    const { obtainPassword } = await import("../cli/password.ts");
+    const password = await obtainPassword({ confirm: false, passwordFile: opts.passwordFile });
+    stream = stream.pipeThrough(decryptingStream(password));
+  }
+  const tar = new TarReader(stream.pipeThrough(gunzipStream()));
+  return {
+    tar,
+    encrypted: kind === "encrypted",
+    rawSha256: () => (digest ??= hash?.digest("hex") ?? ""),
+    rawBytes: () => raw,
+    async close() {
+      await tar.cancel();
+      await fh.close().catch(() => {});
+    },
+  };
+}
+
+/** The hash a `.sha256` sidecar next to `path` records, or null when there is none. */
+export async function readSidecar(path: string): Promise<string | null> {
+  let text: string;
+  try {
+    text = await readFile(`${path}.sha256`, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw toVigoError(err, `${path}.sha256`);
+  }
+  const m = /^([0-9a-fA-F]{64})\s/.exec(text);
+  if (!m) throw new BadInputError(`${path}.sha256: not a sha256sum line`);
+  return m[1].toLowerCase();
+}

@@ -1,0 +1,84 @@
+/**
+ * The local-file sink for archive bytes: written under a temporary name in the destination directory,
+ * hashed as it goes, fsynced and renamed into place on close, then the `.sha256` sidecar (in
+ * `sha256sum` format, so `sha256sum -c` checks it) is written the same atomic way. An aborted stream
+ * leaves nothing behind.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { basename } from "node:path";
+import { ExistsError } from "../errors.ts";
+import { type AtomicFile, createAtomicFile } from "../fsutil/atomic_file.ts";
+
+/** Archive files hold secrets: only the owner may read them. */
+const ARCHIVE_MODE = 0o600;
+
+/** What a finished file sink wrote. */
+export interface FileSinkResult {
+  path: string;
+  sidecarPath: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** A writable archive file plus the promise of its result once the stream is closed. */
+export interface FileSink {
+  writable: WritableStream<Uint8Array>;
+  /** Resolves after close (file and sidecar committed); rejects if the stream was aborted. */
+  done: Promise<FileSinkResult>;
+}
+
+/** Line of a `sha256sum`-format sidecar for `path`. */
+export function sidecarLine(sha256: string, path: string): string {
+  return `${sha256}  ${basename(path)}\n`;
+}
+
+/** Opens `path` for writing an archive. Refuses to replace an existing file or sidecar. */
+export async function openFileSink(path: string): Promise<FileSink> {
+  const sidecarPath = `${path}.sha256`;
+  for (const p of [path, sidecarPath]) {
+    if (existsSync(p)) throw new ExistsError(`${p}: already exists (refusing to overwrite)`);
+  }
+  const file: AtomicFile = await createAtomicFile(path, ARCHIVE_MODE);
+  const inner = file.writable().getWriter();
+  const hash = createHash("sha256");
+  let bytes = 0;
+  let resolve!: (r: FileSinkResult) => void;
+  let reject!: (e: unknown) => void;
+  const done = new Promise<FileSinkResult>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  done.catch(() => {});
+  const writable = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      await inner.write(chunk);
+    },
+    async close() {
+      try {
+        const sha256 = hash.digest("hex");
+        await file.commit();
+        const side = await createAtomicFile(sidecarPath, 0o644);
+        try {
+          const w = side.writable().getWriter();
+          await w.write(new TextEncoder().encode(sidecarLine(sha256, path)));
+          await side.commit();
+        } catch (err) {
+          await side.abort();
+          throw err;
+        }
+        resolve({ path, sidecarPath, bytes, sha256 });
+      } catch (err) {
+        reject(err);
+        throw err;
+      }
+    },
+    async abort(reason) {
+      await file.abort();
+      reject(reason);
+    },
+  });
+  return { writable, done };
+}

@@ -1,0 +1,151 @@
+/**
+ * manifest.json: the first entry of every archive. It describes every other entry (path, type, size,
+ * mode, SHA-256) and the database snapshot, so an archive can be inspected without reading it all and
+ * checked entry by entry before anything is restored. Format: docs/archive-format.md.
+ */
+import { BadInputError } from "../errors.ts";
+import type { TarEntryType } from "./tar_format.ts";
+
+/** Value of `format` in every manifest. */
+export const MANIFEST_FORMAT = "vigo-backup";
+/** Current manifest format version. Readers refuse versions they do not know. */
+export const MANIFEST_VERSION = 1;
+/** Archive path of the manifest. */
+export const MANIFEST_PATH = "manifest.json";
+/** Archive path of the database. */
+export const DB_ENTRY_PATH = "db/vigo.db";
+/** The top-level names an archive may contain (besides the manifest). */
+export const TOP_LEVEL = ["db", "stacks", "secrets", "tls", "server.yaml"] as const;
+
+/** One archived file, directory or symbolic link. */
+export interface ManifestEntry {
+  /** Archive path, `/`-separated, relative; directories end in `/`. */
+  path: string;
+  type: TarEntryType;
+  /** Permission bits as an octal string, e.g. "0644". */
+  mode: string;
+  /** Files: byte size. */
+  size?: number;
+  /** Files: lowercase hex SHA-256 of the content. */
+  sha256?: string;
+  /** Symbolic links: the link target, stored verbatim. */
+  target?: string;
+  /** Modification time, seconds since the epoch. */
+  mtime: number;
+}
+
+/** The whole manifest. */
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  format_version: number;
+  /** ISO 8601 UTC, when the database snapshot was taken. */
+  created_at: string;
+  tool: { name: string; version: string; runtime: string };
+  sqlite_version: string;
+  hostname: string;
+  source: { server_root: string; server_yaml: string; database: string };
+  database: {
+    path: string;
+    page_size: number;
+    page_count: number;
+    /** Result of `PRAGMA integrity_check` on the snapshot: "ok" or the first problem. */
+    integrity_check: string;
+  };
+  entries: ManifestEntry[];
+}
+
+/** Octal string of permission bits. */
+export function modeString(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, "0");
+}
+
+/** Serialises a manifest (pretty, stable key order as built). */
+export function encodeManifest(m: Manifest): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(m, null, 2) + "\n");
+}
+
+/**
+ * Checks that an archive path is safe to join under a target directory: relative, no `..`, no empty or
+ * `.` segments, no NUL, under one of the known top-level names.
+ */
+export function checkArchivePath(path: string): void {
+  const bare = path.endsWith("/") ? path.slice(0, -1) : path;
+  if (bare === "" || path.startsWith("/") || /^[a-zA-Z]:/.test(path) || path.includes("\\")) {
+    throw new BadInputError(`archive entry has an absolute or malformed path: ${JSON.stringify(path)}`);
+  }
+  const parts = bare.split("/");
+  if (parts.some((p) => p === ".." || p === "." || p === "" || p.includes("\0"))) {
+    throw new BadInputError(`archive entry escapes the target: ${JSON.stringify(path)}`);
+  }
+  if (!(TOP_LEVEL as readonly string[]).includes(parts[0])) {
+    throw new BadInputError(`archive entry outside the known layout: ${JSON.stringify(path)}`);
+  }
+}
+
+/**
+ * Checks that a symbolic link stored at `path` with `target` resolves inside the tree it is restored
+ * into: relative targets only, and never climbing above the root.
+ */
+export function checkLinkTarget(path: string, target: string): void {
+  if (target === "" || target.startsWith("/") || target.includes("\0")) {
+    throw new BadInputError(`symbolic link ${path} points outside the target: ${JSON.stringify(target)}`);
+  }
+  const depth = path.replace(/\/$/, "").split("/").slice(0, -1);
+  for (const part of target.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (depth.length === 0) {
+        throw new BadInputError(`symbolic link ${path} points outside the target: ${JSON.stringify(target)}`);
+      }
+      depth.pop();
+    } else depth.push(part);
+  }
+}
+
+/** Parses and validates a manifest; throws {@link BadInputError} naming the problem. */
+export function parseManifest(bytes: Uint8Array): Manifest {
+  let m: Manifest;
+  try {
+    m = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    throw new BadInputError("manifest.json is not valid JSON");
+  }
+  if (typeof m !== "object" || m === null || m.format !== MANIFEST_FORMAT) {
+    throw new BadInputError("manifest.json is not a vigo-backup manifest");
+  }
+  if (m.format_version !== MANIFEST_VERSION) {
+    throw new BadInputError(`manifest format_version ${m.format_version} is not supported (expected 1)`);
+  }
+  if (!Array.isArray(m.entries) || typeof m.database !== "object" || m.database === null) {
+    throw new BadInputError("manifest.json lacks entries or database");
+  }
+  const seen = new Set<string>();
+  for (const e of m.entries) {
+    if (typeof e?.path !== "string") throw new BadInputError("manifest entry without a path");
+    checkArchivePath(e.path);
+    if (seen.has(e.path)) throw new BadInputError(`manifest lists ${e.path} twice`);
+    seen.add(e.path);
+    if (!/^[0-7]{3,4}$/.test(e.mode)) throw new BadInputError(`manifest entry ${e.path} has a bad mode`);
+    if (e.type === "file") {
+      if (!Number.isSafeInteger(e.size) || e.size! < 0 || !/^[0-9a-f]{64}$/.test(e.sha256 ?? "")) {
+        throw new BadInputError(`manifest entry ${e.path} lacks a size or SHA-256`);
+      }
+    } else if (e.type === "symlink") {
+      if (typeof e.target !== "string") throw new BadInputError(`manifest entry ${e.path} lacks a target`);
+      checkLinkTarget(e.path, e.target);
+    } else if (e.type !== "dir") {
+      throw new BadInputError(`manifest entry ${e.path} has unknown type ${JSON.stringify(e.type)}`);
+    }
+  }
+  const links = new Set(m.entries.filter((e) => e.type === "symlink").map((e) => e.path));
+  for (const e of m.entries) {
+    const parts = e.path.replace(/\/$/, "").split("/");
+    for (let i = 1; i < parts.length; i++) {
+      if (links.has(parts.slice(0, i).join("/"))) {
+        throw new BadInputError(`archive entry ${e.path} lies under a symbolic link`);
+      }
+    }
+  }
+  if (!seen.has(DB_ENTRY_PATH)) throw new BadInputError(`manifest does not list ${DB_ENTRY_PATH}`);
+  return m;
+}

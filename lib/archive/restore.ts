@@ -1,0 +1,265 @@
+/**
+ * `backup restore`'s engine. The archive is read once into a staging directory inside the target
+ * while every entry is checked against the manifest and the file against its sidecar; only when all
+ * checks (and the staged database's integrity_check) pass are the staged items renamed into place,
+ * and whatever they replace is moved to `<target>/.pre-restore-<UTC time>/` so the restore can be
+ * undone. Any failure before that point removes the staging directory and leaves the target as it was.
+ */
+import {
+  chmod,
+  lchown,
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  rename,
+  rm,
+  symlink,
+  utimes,
+} from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import process from "node:process";
+import { BadInputError, BusyError, toVigoError } from "../errors.ts";
+import { fsyncDirectory } from "../fsutil/atomic_file.ts";
+import { databaseInUse } from "../sqlite/lock_probe.ts";
+import { inspectDatabase } from "../sqlite/online_snapshot.ts";
+import type { TarHeader } from "./tar_format.ts";
+import { type EntrySink, IntegrityError, scanArchive, type ScanResult } from "./archive_scan.ts";
+import { DB_ENTRY_PATH, type ManifestEntry } from "./manifest.ts";
+import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
+import { preRestoreDirName } from "./archive_names.ts";
+
+/** Options of {@link restoreArchive}. */
+export interface RestoreOptions {
+  archive: string;
+  target: string;
+  dbOnly: boolean;
+  dryRun: boolean;
+  force: boolean;
+  passwordFile?: string;
+  /** Names the .pre-restore directory. */
+  now: Date;
+}
+
+/** What a restore did (or, with dryRun, would do). */
+export interface RestoreReport {
+  target: string;
+  plan: PlanLine[];
+  /** Where replaced files went (absent when nothing was replaced, and on dry runs). */
+  preRestoreDir?: string;
+  scan: ScanResult;
+  dryRun: boolean;
+}
+
+/** Restores (or plans restoring) an archive into a target directory. */
+export async function restoreArchive(opts: RestoreOptions): Promise<RestoreReport> {
+  const target = resolve(opts.target);
+  await checkTarget(target);
+  const targetDb = join(target, DB_ENTRY_PATH);
+  // No lock probe on a dry run: probing opens the database, and a dry run must not touch it.
+  if (opts.dryRun) {
+    const scan = await scanArchive(opts.archive, { passwordFile: opts.passwordFile });
+    const plan = planRestore(
+      scan.manifest.entries,
+      await existingPaths(target, scan.manifest.entries, opts),
+      opts.dbOnly,
+    );
+    return { target, plan, scan, dryRun: true };
+  }
+  const createdTarget = !(await lstat(target).catch(() => null));
+  await mkdir(target, { recursive: true }).catch((err) => {
+    throw toVigoError(err, target);
+  });
+  const staging = await mkdtemp(join(target, ".restore-staging-")).catch((err) => {
+    throw toVigoError(err, target);
+  });
+  const syncer = new BackgroundSyncer();
+  try {
+    const dirs: { path: string; header: TarHeader }[] = [];
+    const scan = await scanArchive(opts.archive, { passwordFile: opts.passwordFile }, (entry, header) => {
+      if (!isSelected(entry.path, opts.dbOnly)) return Promise.resolve(undefined);
+      return stageEntry(syncer, staging, entry, header, dirs);
+    });
+    await syncer.drain();
+    const facts = inspectDatabase(join(staging, DB_ENTRY_PATH));
+    if (facts.integrity !== "ok") {
+      throw new IntegrityError(
+        `${opts.archive}: restored database fails integrity_check: ${facts.integrity}`,
+      );
+    }
+    // Deepest first, so a read-only directory does not stop its children being adjusted.
+    for (const d of dirs.reverse()) await applyMeta(join(staging, d.path), d.header);
+    const plan = planRestore(
+      scan.manifest.entries,
+      await existingPaths(target, scan.manifest.entries, opts),
+      opts.dbOnly,
+    );
+    refuseIfBusy(targetDb, opts.force);
+    const preRestoreDir = await commit(
+      target,
+      staging,
+      restoreUnits(scan.manifest.entries, opts.dbOnly),
+      opts.now,
+    );
+    return { target, plan, preRestoreDir, scan, dryRun: false };
+  } catch (err) {
+    // A target this restore created is removed again, so a failed restore leaves no trace.
+    if (createdTarget) await rm(target, { recursive: true, force: true });
+    throw err;
+  } finally {
+    await syncer.drain().catch(() => {});
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function checkTarget(target: string): Promise<void> {
+  for (const p of [target, join(target, "db")]) {
+    const st = await lstat(p).catch(() => null);
+    if (st && !st.isDirectory()) {
+      throw new BadInputError(`${p}: not a directory (restore only writes inside the target)`);
+    }
+  }
+}
+
+function refuseIfBusy(db: string, force: boolean): void {
+  if (!force && databaseInUse(db)) {
+    throw new BusyError(
+      `${db}: database is in use by another process; stop the server first (or use --force)`,
+    );
+  }
+}
+
+async function stageEntry(
+  syncer: BackgroundSyncer,
+  staging: string,
+  entry: ManifestEntry,
+  header: TarHeader,
+  dirs: { path: string; header: TarHeader }[],
+): Promise<EntrySink | undefined> {
+  const dest = join(staging, entry.path);
+  await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
+  if (entry.type === "dir") {
+    await mkdir(dest, { recursive: true, mode: 0o700 });
+    dirs.push({ path: entry.path, header });
+    return undefined;
+  }
+  if (entry.type === "symlink") {
+    await symlink(entry.target!, dest);
+    if (process.getuid?.() === 0) await lchown(dest, header.uid, header.gid).catch(() => {});
+    return undefined;
+  }
+  const fh = await open(dest, "wx", 0o600);
+  return {
+    async write(chunk) {
+      let off = 0;
+      while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+    },
+    async close() {
+      if (process.getuid?.() === 0) await fh.chown(header.uid, header.gid).catch(() => {});
+      await fh.chmod(header.mode & 0o7777);
+      await fh.utimes(header.mtime, header.mtime);
+      await syncer.add(fh);
+    },
+  };
+}
+
+/**
+ * fsyncs and closes staged files in the background, many at once, so the disk flushes overlap with
+ * decompression and with each other (one fsync after another costs a journal commit each).
+ */
+export class BackgroundSyncer {
+  #pending = new Set<Promise<void>>();
+  #failure: unknown;
+  constructor(readonly limit = 32) {}
+
+  /** Queues `fh` for fsync + close; waits while `limit` are already in flight. */
+  async add(fh: FileHandle): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    const job: Promise<void> = fh.sync().finally(() => fh.close()).catch((err) => {
+      this.#failure ??= err;
+    }).finally(() => this.#pending.delete(job));
+    this.#pending.add(job);
+    while (this.#pending.size >= this.limit) await Promise.race(this.#pending);
+  }
+
+  /** Waits for every queued file; throws the first failure. */
+  async drain(): Promise<void> {
+    await Promise.all(this.#pending);
+    if (this.#failure) throw this.#failure;
+  }
+}
+
+async function applyMeta(path: string, h: TarHeader): Promise<void> {
+  if (process.getuid?.() === 0) await lchown(path, h.uid, h.gid).catch(() => {});
+  await chmod(path, h.mode & 0o7777);
+  await utimes(path, h.mtime, h.mtime);
+}
+
+/** The target's current paths that a restore of these entries could touch. */
+async function existingPaths(
+  target: string,
+  entries: ManifestEntry[],
+  opts: { dbOnly: boolean },
+): Promise<Set<string>> {
+  const out = new Set<string>();
+  const walk = async (rel: string): Promise<void> => {
+    const st = await lstat(join(target, rel)).catch(() => null);
+    if (!st) return;
+    if (!st.isDirectory()) {
+      out.add(rel);
+      return;
+    }
+    out.add(`${rel}/`);
+    for (const name of (await readdir(join(target, rel))).sort()) await walk(`${rel}/${name}`);
+  };
+  for (const unit of restoreUnits(entries, opts.dbOnly)) {
+    if (unit === DB_ENTRY_PATH) {
+      if (await lstat(join(target, "db")).catch(() => null)) out.add("db/");
+      for (const suffix of ["", ...DB_COMPANIONS]) {
+        if (await lstat(join(target, unit + suffix)).catch(() => null)) out.add(unit + suffix);
+      }
+    } else await walk(unit);
+  }
+  return out;
+}
+
+/** Moves replaced items aside and renames the staged ones into place. Returns the aside directory. */
+async function commit(
+  target: string,
+  staging: string,
+  units: string[],
+  now: Date,
+): Promise<string | undefined> {
+  let aside = join(target, preRestoreDirName(now));
+  for (let n = 2; await lstat(aside).catch(() => null); n++) {
+    aside = join(target, `${preRestoreDirName(now)}-${n}`);
+  }
+  let moved = false;
+  const moveAside = async (rel: string) => {
+    const from = join(target, rel);
+    if (!(await lstat(from).catch(() => null))) return;
+    await mkdir(dirname(join(aside, rel)), { recursive: true, mode: 0o700 });
+    await rename(from, join(aside, rel));
+    moved = true;
+  };
+  try {
+    for (const unit of units) {
+      if (unit === DB_ENTRY_PATH) {
+        for (const suffix of ["", ...DB_COMPANIONS]) await moveAside(unit + suffix);
+        // A missing db/ directory arrives whole, with the archived mode and owner.
+        if (!(await lstat(join(target, "db")).catch(() => null))) {
+          await rename(join(staging, "db"), join(target, "db"));
+          continue;
+        }
+      } else await moveAside(unit);
+      await rename(join(staging, unit), join(target, unit));
+    }
+    fsyncDirectory(target);
+    fsyncDirectory(join(target, "db"));
+  } catch (err) {
+    throw toVigoError(err, target);
+  }
+  return moved ? aside : undefined;
+}

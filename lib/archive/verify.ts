@@ -1,0 +1,62 @@
+/**
+ * `backup verify`'s engine: the sidecar, every entry's SHA-256 against the manifest, and a full
+ * `PRAGMA integrity_check` of the contained database, extracted to a private temporary directory.
+ */
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { VerifyError } from "../errors.ts";
+import { inspectDatabase } from "../sqlite/online_snapshot.ts";
+import { IntegrityError, scanArchive, type ScanResult } from "./archive_scan.ts";
+import { DB_ENTRY_PATH } from "./manifest.ts";
+
+/** The result of a verification that passed. */
+export interface VerifyReport {
+  scan: ScanResult;
+  integrityCheck: string;
+  pageSize: number;
+  pageCount: number;
+}
+
+/** Verifies an archive; throws {@link VerifyError} naming the first check that failed. */
+export async function verifyArchive(
+  path: string,
+  opts: { passwordFile?: string; workDir?: string },
+): Promise<VerifyReport> {
+  const dir = await mkdtemp(join(opts.workDir ?? tmpdir(), "vigo-verify-"));
+  const dbPath = join(dir, "vigo.db");
+  try {
+    let scan: ScanResult;
+    try {
+      scan = await scanArchive(
+        path,
+        { passwordFile: opts.passwordFile, requireSidecar: true },
+        async (entry) => {
+          if (entry.path !== DB_ENTRY_PATH) return undefined;
+          const fh = await open(dbPath, "wx", 0o600);
+          return {
+            async write(chunk) {
+              let off = 0;
+              while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+            },
+            close: () => fh.close(),
+          };
+        },
+      );
+    } catch (err) {
+      if (err instanceof IntegrityError) throw new VerifyError(err.message, { cause: err });
+      throw err;
+    }
+    const facts = inspectDatabase(dbPath);
+    if (facts.integrity !== "ok") {
+      throw new VerifyError(`${path}: contained database fails integrity_check: ${facts.integrity}`);
+    }
+    const db = scan.manifest.database;
+    if (facts.pageSize !== db.page_size || facts.pageCount !== db.page_count) {
+      throw new VerifyError(`${path}: contained database's page size/count differ from the manifest`);
+    }
+    return { scan, integrityCheck: facts.integrity, pageSize: facts.pageSize, pageCount: facts.pageCount };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

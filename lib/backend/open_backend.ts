@@ -1,0 +1,53 @@
+/**
+ * Maps a replica/archive URL to its Backend implementation, one file per scheme. The scheme is the
+ * only thing decided here; each backend parses the rest of its URL and its options itself.
+ */
+import type { BackupConfig } from "../config/types.ts";
+import { ConfigError } from "../errors.ts";
+import type { Backend } from "./backend.ts";
+import { FileBackend } from "./file.ts";
+import { retryBackend } from "./retry.ts";
+import { openS3Backend } from "../s3/s3_backend.ts";
+import { openGcsBackend } from "../gcs/gcs_backend.ts";
+
+/** URL schemes a replica or archive destination can use. */
+export const BACKEND_SCHEMES = ["file", "s3", "gcs", "sftp"] as const;
+
+/** The scheme of `url` without the colon; a plain absolute path counts as `file`. */
+export function urlScheme(url: string): string {
+  if (url.startsWith("/")) return "file";
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url);
+  if (!m) {
+    throw new ConfigError(`${url}: not a URL (expected file:///dir, s3://bucket/path, gcs://, sftp://)`);
+  }
+  return m[1].toLowerCase();
+}
+
+/**
+ * Opens the backend `url` names. `cfg` carries credentials and endpoint options (server.yaml's
+ * `backup:` section, secrets resolved) for the schemes that need them.
+ */
+export function openBackend(url: string, cfg?: BackupConfig): Promise<Backend> {
+  const scheme = urlScheme(url);
+  switch (scheme) {
+    case "file":
+      return Promise.resolve(new FileBackend(url));
+    case "s3":
+      // The S3 backend retries the parts of streamed uploads with the same (default) policy.
+      return Promise.resolve(retryBackend(openS3Backend(url, cfg ?? {}, { retry: {} })));
+    case "gcs":
+      return openGcsBackend(url, cfg ?? {}, { retry: {} }).then((b) => retryBackend(b));
+    case "sftp":
+      void cfg;
+      return Promise.reject(new ConfigError(`${redact(url)}: scheme ${scheme}:// not supported yet`));
+    default:
+      return Promise.reject(
+        new ConfigError(`${redact(url)}: unknown scheme ${scheme}:// (supported: file, s3, gcs, sftp)`),
+      );
+  }
+}
+
+/** `url` without any user:password part, for messages. */
+export function redact(url: string): string {
+  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, "$1");
+}

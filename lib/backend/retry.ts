@@ -1,0 +1,177 @@
+/**
+ * Retrying as a wrapper: {@link retryBackend} takes a Backend and is a Backend, so the backends stay
+ * plain (one request, one answer) and every backend gets the same policy. Exponential backoff with
+ * full jitter (delay = random(0, min(cap, base·2^attempt))) spreads clients that failed together, so
+ * they do not hammer a recovering server in lockstep.
+ *
+ * Only transient failures are retried: 5xx, 429 / SlowDown, timeouts and connection errors. Auth
+ * failures, missing objects and other 4xx answers are final: retrying them only delays the message.
+ */
+import { BackendError, VigoError } from "../errors.ts";
+import type { Backend, ObjectInfo } from "./backend.ts";
+
+/** A failure worth retrying (server overloaded or restarting, network blip, timeout). */
+export class TransientError extends BackendError {
+  /** HTTP status when the failure was an HTTP answer, else undefined. */
+  readonly status?: number;
+
+  constructor(message: string, status?: number, options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
+  }
+}
+
+/** How hard to retry. */
+export interface RetryPolicy {
+  /** Retries after the first attempt. Default 6. */
+  maxRetries?: number;
+  /** Backoff base in milliseconds. Default 200. */
+  baseDelayMs?: number;
+  /** Upper bound of one delay in milliseconds. Default 15000. */
+  maxDelayMs?: number;
+  /** Where a line per retry goes. Default: stderr via console.error. */
+  log?: (line: string) => void;
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+]);
+
+/** True when `err` is a transient failure that a later attempt may not hit. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof TransientError) return true;
+  // Every other typed error (not found, auth, bad input) is a final answer.
+  if (err instanceof VigoError) return false;
+  const e = err as { name?: string; code?: string } | undefined;
+  if (e?.name === "TimeoutError" || e?.name === "AbortError") return true;
+  // A bare TypeError is a bug, not a network blip: the HTTP backends wrap fetch failures themselves.
+  return e?.code !== undefined && NETWORK_CODES.has(e.code);
+}
+
+/** The delay before retry number `attempt` (0-based): full jitter over an exponential cap. */
+export function backoffDelay(attempt: number, policy: RetryPolicy = {}, random = Math.random): number {
+  const base = policy.baseDelayMs ?? 200;
+  const cap = policy.maxDelayMs ?? 15000;
+  return Math.floor(random() * Math.min(cap, base * 2 ** attempt));
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** "put s3://b/k" + error → one line, without repeating the object when the error names it. */
+function describe(what: string, err: unknown): string {
+  const msg = messageOf(err);
+  const space = what.indexOf(" ");
+  const target = space < 0 ? "" : what.slice(space + 1);
+  return target && msg.startsWith(target) ? `${what.slice(0, space)} ${msg}` : `${what}: ${msg}`;
+}
+
+/**
+ * Runs `fn` until it succeeds, a non-retryable error occurs, or the retries run out. Logs one line
+ * per retry naming `what` and the retry count; the final error says how many retries were made.
+ */
+export async function withRetries<T>(
+  what: string,
+  fn: () => Promise<T>,
+  policy: RetryPolicy = {},
+): Promise<T> {
+  const max = policy.maxRetries ?? 6;
+  const log = policy.log ?? ((line: string) => console.error(line));
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+      if (attempt >= max) {
+        throw new BackendError(`${describe(what, err)} (gave up after ${attempt} retries)`, { cause: err });
+      }
+      const delay = backoffDelay(attempt, policy);
+      log(`vigocli: retry ${attempt + 1}/${max} in ${delay} ms: ${describe(what, err)}`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+/**
+ * Wraps `inner` so that every operation is retried on transient failures. A `put` of a stream
+ * cannot be replayed by the wrapper (the bytes are gone once read), so it is passed through: the
+ * S3/GCS backends retry each buffered part themselves with the same policy.
+ */
+export function retryBackend(inner: Backend, policy: RetryPolicy = {}): Backend {
+  return new RetryBackend(inner, policy);
+}
+
+class RetryBackend implements Backend {
+  readonly url: string;
+
+  constructor(private readonly inner: Backend, private readonly policy: RetryPolicy) {
+    this.url = inner.url;
+  }
+
+  put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
+    if (!(body instanceof Uint8Array)) return this.inner.put(key, body);
+    return withRetries(`put ${this.where(key)}`, () => this.inner.put(key, body), this.policy);
+  }
+
+  get(key: string): Promise<ReadableStream<Uint8Array>> {
+    return withRetries(`get ${this.where(key)}`, () => this.inner.get(key), this.policy);
+  }
+
+  stat(key: string): Promise<ObjectInfo | null> {
+    return withRetries(`stat ${this.where(key)}`, () => this.inner.stat(key), this.policy);
+  }
+
+  /** Restarts a listing that failed part-way and skips the keys already yielded. */
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const seen = new Set<string>();
+    let retries = 0;
+    const max = this.policy.maxRetries ?? 6;
+    const log = this.policy.log ?? ((line: string) => console.error(line));
+    for (;;) {
+      try {
+        for await (const info of this.inner.list(prefix)) {
+          if (seen.has(info.key)) continue;
+          seen.add(info.key);
+          yield info;
+        }
+        return;
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        const what = `list ${this.where(prefix)}`;
+        if (retries >= max) {
+          throw new BackendError(`${describe(what, err)} (gave up after ${retries} retries)`, { cause: err });
+        }
+        const delay = backoffDelay(retries, this.policy);
+        retries++;
+        log(`vigocli: retry ${retries}/${max} in ${delay} ms: ${describe(what, err)}`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  delete(keys: string[]): Promise<void> {
+    // Deleting is idempotent (a missing key is not an error), so a replay is safe.
+    return withRetries(
+      `delete ${keys.length} object(s) in ${this.url}`,
+      () => this.inner.delete(keys),
+      this.policy,
+    );
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private where(key: string): string {
+    return `${this.url.replace(/\/+$/, "")}/${key}`;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The whole command tree for the root `--help`: commander only lists one level, and an operator on a
+ * recovery host should see `backup restore` without knowing to ask `backup --help` first.
+ */
+import type { Command } from "@commander-js/extra-typings";
+
+/** One visible command path with its usage and first description line. */
+export interface TreeEntry {
+  /** Space-separated path below the root, e.g. `backup restore`. */
+  path: string;
+  /** Commander's usage without the `[options]`/`[command]` noise, e.g. `<archive>`. */
+  usage: string;
+  /** First line of the description. */
+  summary: string;
+}
+
+/** Lists every visible leaf and group below `root`, depth first, in declaration order. */
+export function commandTree(root: Command): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  const walk = (cmd: Command, prefix: string[]) => {
+    const help = cmd.createHelp();
+    for (const sub of help.visibleCommands(cmd) as Command[]) {
+      // commander's implicit `help` command is listed by the root's own help already
+      if (!cmd.commands.includes(sub)) continue;
+      const path = [...prefix, sub.name()];
+      const usage = sub.usage().replace(/\[(options|command)\]\s*/g, "").trim();
+      out.push({ path: path.join(" "), usage, summary: sub.description().split("\n")[0] });
+      walk(sub, path);
+    }
+  };
+  walk(root, []);
+  return out;
+}
+
+/** Formats {@link commandTree} as a help section: `  vigocli <path> <usage>  <summary>` lines. */
+export function commandTreeText(root: Command): string {
+  const entries = commandTree(root);
+  const terms = entries.map((e) => `${root.name()} ${e.path} ${e.usage}`.trimEnd());
+  const width = Math.max(0, ...terms.map((t) => t.length));
+  const lines = entries.map((e, i) => `  ${terms[i].padEnd(width)}  ${e.summary}`.trimEnd());
+  return `\nCommand tree:\n${lines.join("\n")}\n`;
+}

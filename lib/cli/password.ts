@@ -1,0 +1,165 @@
+/**
+ * Where the archive password comes from, in order: `--password-file FILE`, the
+ * `VIGO_BACKUP_PASSWORD` environment variable, then a no-echo prompt on the controlling terminal
+ * (`/dev/tty`, so it works even when stdin carries data). Without any of them the command fails at
+ * once instead of waiting for input that can never come (cron, CI, `setsid`).
+ */
+import { closeSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { isatty, ReadStream } from "node:tty";
+import process from "node:process";
+import { CryptoError, ExitCode, toVigoError, VigoError } from "../errors.ts";
+
+/** Environment variable holding the archive password for non-interactive use. */
+export const PASSWORD_ENV = "VIGO_BACKUP_PASSWORD";
+
+/** How many times a mismatched confirmation or an empty entry is re-asked before giving up. */
+const PROMPT_ATTEMPTS = 3;
+
+/** Options for {@link obtainPassword}. */
+export interface PasswordOptions {
+  /** Ask twice on the terminal (creating an archive); once when reading one. */
+  confirm: boolean;
+  /** `--password-file FILE`: takes precedence over the environment and the terminal. */
+  passwordFile?: string;
+}
+
+/** Returns the password from the first source available; throws a CryptoError when there is none. */
+export async function obtainPassword(opts: PasswordOptions): Promise<string> {
+  if (opts.passwordFile !== undefined) return await readPasswordFile(opts.passwordFile);
+  const fromEnv = process.env[PASSWORD_ENV];
+  if (fromEnv !== undefined) {
+    if (fromEnv === "") throw new CryptoError(`${PASSWORD_ENV} is set but empty`);
+    return fromEnv;
+  }
+  const tty = openTerminal();
+  if (!tty) {
+    throw new CryptoError(
+      `no password: use --password-file or ${PASSWORD_ENV} (no terminal to prompt on)`,
+    );
+  }
+  try {
+    return promptPassword(tty, opts.confirm);
+  } finally {
+    tty.close();
+  }
+}
+
+/** Reads a password file: warns when others can read it, drops one trailing newline. */
+export async function readPasswordFile(path: string): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    if ((statSync(path).mode & 0o004) !== 0) {
+      process.stderr.write(`vigocli: warning: ${path}: password file is world-readable (chmod 600 it)\n`);
+    }
+    bytes = await readFile(path);
+  } catch (err) {
+    throw toVigoError(err, path);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new CryptoError(`${path}: password file is not valid UTF-8`);
+  }
+  const password = text.replace(/\r?\n$/, "");
+  if (password === "") throw new CryptoError(`${path}: password file is empty`);
+  return password;
+}
+
+function promptPassword(tty: Terminal, confirm: boolean): string {
+  for (let attempt = 1; attempt <= PROMPT_ATTEMPTS; attempt++) {
+    const first = tty.readHidden(confirm ? "New archive password: " : "Archive password: ");
+    if (first === "") {
+      tty.write("empty password, try again\n");
+      continue;
+    }
+    if (!confirm) return first;
+    if (tty.readHidden("Repeat password: ") === first) return first;
+    tty.write("passwords do not match, try again\n");
+  }
+  throw new CryptoError(`no password: ${PROMPT_ATTEMPTS} attempts failed on the terminal`);
+}
+
+/** The controlling terminal in raw mode: we echo nothing and handle editing keys ourselves. */
+interface Terminal {
+  readHidden(prompt: string): string;
+  write(text: string): void;
+  close(): void;
+}
+
+const CTRL_C = 0x03, CTRL_D = 0x04, BACKSPACE = 0x08, CTRL_U = 0x15, DELETE = 0x7f, CR = 0x0d, LF = 0x0a;
+
+function openTerminal(): Terminal | undefined {
+  let fd: number;
+  try {
+    fd = openSync("/dev/tty", "r+");
+  } catch {
+    return undefined; // ENXIO: no controlling terminal
+  }
+  if (!isatty(fd)) {
+    closeSync(fd);
+    return undefined;
+  }
+  // The stream is only used to switch raw mode; reading is done with blocking readSync, because
+  // Bun keeps a pending stream read alive after destroy() and the process would never exit.
+  const modes = new ReadStream(fd);
+  modes.setRawMode(true);
+  const write = (text: string) => void writeSync(fd, text);
+  const buf = new Uint8Array(256);
+  let pending: number[] = []; // bytes typed ahead of the current prompt (a pasted "pw\npw\n")
+  let afterCr = false; // a CR LF split across reads must not end the next line at once
+
+  const nextByte = (): number => {
+    while (pending.length === 0) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) return CTRL_D;
+      pending = Array.from(buf.subarray(0, n));
+    }
+    return pending.shift()!;
+  };
+
+  const readHidden = (prompt: string): string => {
+    write(prompt);
+    const line: number[] = [];
+    try {
+      for (;;) {
+        const b = nextByte();
+        const skip = afterCr && b === LF && line.length === 0;
+        afterCr = b === CR;
+        if (skip) continue;
+        if (b === CR || b === LF) return new TextDecoder().decode(Uint8Array.from(line));
+        if (b === CTRL_C) {
+          throw new VigoError("interrupted at the password prompt", ExitCode.Interrupted, "interrupted");
+        }
+        if (b === CTRL_D && line.length === 0) {
+          throw new CryptoError("no password: end of input at the password prompt");
+        }
+        if (b === BACKSPACE || b === DELETE) dropLastChar(line);
+        else if (b === CTRL_U) line.length = 0;
+        else if (b >= 0x20 || b === 0x09) line.push(b);
+      }
+    } finally {
+      line.fill(0);
+      write("\n");
+    }
+  };
+
+  return {
+    readHidden,
+    write,
+    close() {
+      try {
+        modes.setRawMode(false);
+      } finally {
+        modes.destroy(); // closes fd
+      }
+    },
+  };
+}
+
+/** Removes the last UTF-8 character (its continuation bytes 10xxxxxx and its lead byte). */
+function dropLastChar(line: number[]): void {
+  while (line.length > 0 && (line[line.length - 1] & 0xc0) === 0x80) line.pop();
+  line.pop();
+}

@@ -1,0 +1,307 @@
+/**
+ * Pure parsing and validation of server.yaml text into a {@link ServerConfig}. No file I/O: the
+ * caller reads the file and resolves the `secret:NAME` references this returns
+ * (lib/config/server_yaml.ts does both).
+ */
+import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ConfigError } from "../errors.ts";
+import { secretNameProblem } from "../secrets/secret_name.ts";
+import type { BackupConfig, ServerConfig } from "./types.ts";
+import { lineSuffix, YamlSection, type YamlSource } from "./yaml_section.ts";
+
+/** Defaults of the `backup:` section, as in the product spec. */
+export const BACKUP_DEFAULTS = {
+  forcePathStyle: false,
+  retentionMs: 720 * 3_600_000,
+  syncIntervalMs: 1_000,
+  snapshotIntervalMs: 24 * 3_600_000,
+} as const;
+
+/** URL schemes a replica or archive destination may use. */
+export const BACKUP_URL_SCHEMES = ["s3", "gcs", "sftp", "file"] as const;
+
+/** Prefix that marks a value to be read from the encrypted secret store. */
+export const SECRET_PREFIX = "secret:";
+
+/** Fields of {@link BackupConfig} that may hold a `secret:NAME` reference. */
+export type SecretField = "accessKeyId" | "secretAccessKey" | "password";
+
+/** A `secret:NAME` value still to be resolved. */
+export interface SecretRef {
+  field: SecretField;
+  /** Dotted key path, e.g. `backup.access_key_id`. */
+  keyPath: string;
+  /** Secret name, e.g. `vigo/backup/aws_access_key`. */
+  name: string;
+  line?: number;
+}
+
+/** Result of {@link parseServerYaml}: the config with secret fields unresolved, and what to resolve. */
+export interface ParsedServerYaml {
+  config: ServerConfig;
+  secretRefs: SecretRef[];
+}
+
+/** Inputs of {@link parseServerYaml}. */
+export interface ParseServerYamlOptions {
+  /** The file name as the user gave it (message prefix). */
+  displayPath: string;
+  /** Absolute path of server.yaml. */
+  serverYamlPath: string;
+  /** Absolute server root; relative paths in the file resolve against it. */
+  serverRoot: string;
+  /** Home directory for `~/` in key_path and known_hosts_path. */
+  homeDir?: string;
+}
+
+const TOP_LEVEL = ["database", "paths", "backup"];
+const DATABASE_KEYS = ["driver", "path"];
+const PATHS_KEYS = ["snapshots"];
+const BACKUP_KEYS = [
+  "url",
+  "access_key_id",
+  "secret_access_key",
+  "region",
+  "endpoint",
+  "force_path_style",
+  "retention",
+  "sync_interval",
+  "snapshot_interval",
+  "key_path",
+  "password",
+  "known_hosts_path",
+];
+const KEY_FIELDS = ["access_key_id", "secret_access_key"];
+const S3_ONLY_FIELDS = ["region", "endpoint", "force_path_style"];
+const SFTP_ONLY_FIELDS = ["key_path", "password", "known_hosts_path"];
+
+/** Parses and validates server.yaml text. Throws {@link ConfigError} on the first problem. */
+export function parseServerYaml(text: string, opts: ParseServerYamlOptions): ParsedServerYaml {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = lineCounter.linePos(e.pos[0]);
+    const where = ` (line ${pos.line}, column ${pos.col})`;
+    throw new ConfigError(`${opts.displayPath}: invalid YAML: ${e.message.split("\n")[0]}${where}`);
+  }
+  const src: YamlSource = { displayPath: opts.displayPath, doc, lineCounter };
+  const contents = doc.contents;
+  if (contents !== null && !(isScalar(contents) && contents.value === null) && !isMap(contents)) {
+    const line = contents.range ? lineCounter.linePos(contents.range[0]).line : undefined;
+    throw new ConfigError(`${opts.displayPath}: expected a mapping at the top level${lineSuffix(line)}`);
+  }
+  const root = new YamlSection(src, isMap(contents) ? contents : null, "");
+  const warnings: string[] = [];
+  warnTopLevelTypos(root, warnings, opts.displayPath);
+
+  const db = root.section("database");
+  const driverText = db.string("driver") ?? "sqlite";
+  if (driverText !== "sqlite" && driverText !== "postgres") {
+    throw db.error("driver", `expected "sqlite" or "postgres", got ${JSON.stringify(driverText)}`);
+  }
+  // A postgres section carries connection keys we do not model; they are the server's business.
+  if (driverText === "sqlite") warnUnknown(db, DATABASE_KEYS, warnings, opts.displayPath);
+  const dbPath = db.string("path");
+  if (dbPath === "") throw db.error("path", "must not be empty");
+
+  const paths = root.section("paths");
+  warnUnknown(paths, PATHS_KEYS, warnings, opts.displayPath);
+  const snapshots = paths.string("snapshots");
+  if (snapshots === "") throw paths.error("snapshots", "must not be empty");
+
+  const secretRefs: SecretRef[] = [];
+  let backup: BackupConfig | undefined;
+  if (root.has("backup")) {
+    backup = parseBackup(root.section("backup"), opts, warnings, secretRefs);
+  } else {
+    root.section("backup"); // still rejects `backup: 3`
+  }
+
+  return {
+    config: {
+      serverYamlPath: opts.serverYamlPath,
+      serverRoot: opts.serverRoot,
+      database: {
+        driver: driverText,
+        path: resolve(opts.serverRoot, dbPath ?? "db/vigo.db"),
+      },
+      paths: { snapshots: resolve(opts.serverRoot, snapshots ?? "snapshots") },
+      backup,
+      warnings,
+    },
+    secretRefs,
+  };
+}
+
+function parseBackup(
+  sec: YamlSection,
+  opts: ParseServerYamlOptions,
+  warnings: string[],
+  secretRefs: SecretRef[],
+): BackupConfig {
+  warnUnknown(sec, BACKUP_KEYS, warnings, opts.displayPath);
+  const rawUrl = sec.string("url");
+  if (rawUrl === undefined || rawUrl === "") {
+    throw new ConfigError(
+      `${opts.displayPath}: backup.url: required when a backup: section is present${
+        lineSuffix(sec.lineOf("url"))
+      }`,
+    );
+  }
+  const { scheme, url } = parseBackupUrl(sec, rawUrl, opts.serverRoot);
+
+  const endpoint = sec.string("endpoint");
+  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
+    throw sec.error("endpoint", `expected an http:// or https:// URL, got ${JSON.stringify(endpoint)}`);
+  }
+  const cfg: BackupConfig = {
+    url,
+    region: nonEmpty(sec, "region"),
+    endpoint,
+    forcePathStyle: sec.boolean("force_path_style") ?? BACKUP_DEFAULTS.forcePathStyle,
+    retentionMs: positiveDuration(sec, "retention") ?? BACKUP_DEFAULTS.retentionMs,
+    syncIntervalMs: positiveDuration(sec, "sync_interval") ?? BACKUP_DEFAULTS.syncIntervalMs,
+    snapshotIntervalMs: positiveDuration(sec, "snapshot_interval") ?? BACKUP_DEFAULTS.snapshotIntervalMs,
+    keyPath: localPath(sec, "key_path", opts),
+    knownHostsPath: localPath(sec, "known_hosts_path", opts),
+  };
+  const secretFields: [string, SecretField][] = [
+    ["access_key_id", "accessKeyId"],
+    ["secret_access_key", "secretAccessKey"],
+    ["password", "password"],
+  ];
+  for (const [key, field] of secretFields) {
+    const value = sec.string(key);
+    if (value === undefined) continue;
+    if (value.startsWith(SECRET_PREFIX)) {
+      const name = value.slice(SECRET_PREFIX.length);
+      const problem = secretNameProblem(name);
+      if (problem) throw sec.error(key, `invalid secret name ${JSON.stringify(name)}: ${problem}`);
+      secretRefs.push({ field, keyPath: sec.keyPath(key), name, line: sec.lineOf(key) });
+    } else if (key !== "access_key_id") {
+      warnings.push(
+        `${opts.displayPath}: ${sec.keyPath(key)}: stored in plain text${
+          lineSuffix(sec.lineOf(key))
+        }; prefer "secret:NAME" (vigocli secret set NAME)`,
+      );
+    }
+    cfg[field] = value;
+  }
+  warnInapplicable(sec, scheme, warnings, opts.displayPath);
+  return cfg;
+}
+
+/** Validates the scheme; turns a relative `file://dir` into an absolute `file:///root/dir` URL. */
+function parseBackupUrl(sec: YamlSection, raw: string, serverRoot: string): { scheme: string; url: string } {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(raw);
+  if (!m) {
+    throw sec.error(
+      "url",
+      `expected a URL such as s3://bucket/path or file:///dir, got ${JSON.stringify(raw)}`,
+    );
+  }
+  const scheme = m[1].toLowerCase();
+  const rest = m[2];
+  if (!(BACKUP_URL_SCHEMES as readonly string[]).includes(scheme)) {
+    throw sec.error("url", `unsupported scheme "${scheme}://" (use ${BACKUP_URL_SCHEMES.join(", ")})`);
+  }
+  if (scheme === "file") {
+    const path = decodeURIComponent(rest.startsWith("localhost/") ? rest.slice("localhost".length) : rest);
+    if (path === "") throw sec.error("url", "file:// URL has no path");
+    // Relative file URLs (file://replica) are a convenience for examples and tests: they resolve
+    // against the server root like every other relative path in server.yaml.
+    const abs = isAbsolute(path) ? path : resolve(serverRoot, path);
+    return { scheme, url: pathToFileURL(abs).href };
+  }
+  const host = rest.split("/")[0].replace(/^[^@]*@/, "");
+  if (host === "") throw sec.error("url", `${scheme}:// URL has no ${scheme === "sftp" ? "host" : "bucket"}`);
+  return { scheme, url: raw };
+}
+
+function positiveDuration(sec: YamlSection, key: string): number | undefined {
+  const ms = sec.duration(key);
+  if (ms !== undefined && !(ms > 0)) throw sec.error(key, "must be greater than zero");
+  return ms;
+}
+
+function nonEmpty(sec: YamlSection, key: string): string | undefined {
+  const v = sec.string(key);
+  if (v === "") throw sec.error(key, "must not be empty");
+  return v;
+}
+
+function localPath(sec: YamlSection, key: string, opts: ParseServerYamlOptions): string | undefined {
+  const v = nonEmpty(sec, key);
+  if (v === undefined) return undefined;
+  if ((v === "~" || v.startsWith("~/")) && opts.homeDir) return resolve(opts.homeDir, v.slice(2));
+  return resolve(opts.serverRoot, v);
+}
+
+function warnUnknown(sec: YamlSection, known: string[], warnings: string[], displayPath: string): void {
+  for (const { key, line } of sec.keys()) {
+    if (known.includes(key)) continue;
+    const hint = closest(key, known);
+    warnings.push(
+      `${displayPath}: ${sec.keyPath(key)}: unknown key, ignored${lineSuffix(line)}${
+        hint ? ` (did you mean "${hint}"?)` : ""
+      }`,
+    );
+  }
+}
+
+/**
+ * Top-level keys other than ours belong to the Vigo server (listeners, auth, …) and are not ours
+ * to judge; only near-misses of our sections ("bakup") are worth a warning.
+ */
+function warnTopLevelTypos(root: YamlSection, warnings: string[], displayPath: string): void {
+  for (const { key, line } of root.keys()) {
+    if (TOP_LEVEL.includes(key)) continue;
+    const hint = closest(key, TOP_LEVEL);
+    if (hint) {
+      warnings.push(
+        `${displayPath}: ${key}: unknown key, ignored${lineSuffix(line)} (did you mean "${hint}"?)`,
+      );
+    }
+  }
+}
+
+function warnInapplicable(sec: YamlSection, scheme: string, warnings: string[], displayPath: string): void {
+  const unused = (key: string) =>
+    (scheme !== "sftp" && SFTP_ONLY_FIELDS.includes(key)) ||
+    (scheme === "sftp" && KEY_FIELDS.includes(key)) ||
+    (scheme !== "s3" && scheme !== "gcs" && S3_ONLY_FIELDS.includes(key)) ||
+    (scheme === "file" && KEY_FIELDS.includes(key));
+  for (const { key, line } of sec.keys()) {
+    if (BACKUP_KEYS.includes(key) && unused(key)) {
+      warnings.push(
+        `${displayPath}: ${sec.keyPath(key)}: not used by ${scheme}:// destinations${lineSuffix(line)}`,
+      );
+    }
+  }
+}
+
+/** The known key within edit distance 2 of `key`, if any. */
+function closest(key: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDist = 3;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k);
+    if (d < bestDist) [best, bestDist] = [k, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}

@@ -1,0 +1,213 @@
+/**
+ * Configcrate files: parse the YAML, substitute `{{ var }}` references, check every resource against
+ * the parameters its executor knows and fill in the spec's defaults. Anything unknown is a ConfigError
+ * naming the file, the resource and the parameter, so a typo never silently turns into a default.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { parse } from "yaml";
+import { ConfigError, toVigoError } from "../errors.ts";
+import { type Schedule, SCHEDULES } from "./schedule.ts";
+import { parseSize } from "./size.ts";
+import { substituteVars } from "./crate_vars.ts";
+
+/** What the backup executor does when source and target live on different filesystems. */
+export type CrossFs = "fail" | "copy" | "warn";
+
+/** Parameters shared by both executors. */
+interface CommonResource {
+  /** Resource name, unique in the crate. */
+  name: string;
+  /** Directory that receives the `YYYY.JJJ.HH.MM` snapshot directories. */
+  targetPath: string;
+  /** Days to keep snapshots (default 30). */
+  retainDays: number;
+  /** Schedule window (default daily). */
+  schedule: Schedule;
+  /** Refuse to run when the target filesystem has less free space than this (default 1G). */
+  minFreeBytes: number;
+  /** Shell command run before the snapshot; failure aborts the resource. */
+  preCommand?: string;
+  /** Shell command run after the snapshot (also after a failed one); failure is reported. */
+  postCommand?: string;
+}
+
+/** A `type: backup` resource: hardlink snapshots of a directory tree. */
+export interface BackupResource extends CommonResource {
+  type: "backup";
+  /** Directory to back up. */
+  sourceDir: string;
+  /** Exclude globs (see exclude_glob.ts). */
+  exclude: string[];
+  /** Default fail. */
+  crossFs: CrossFs;
+}
+
+/** A `type: db_backup` resource: deterministic compressed SQL dumps of a SQLite database. */
+export interface DbBackupResource extends CommonResource {
+  type: "db_backup";
+  /** Only sqlite. */
+  dbType: "sqlite";
+  /** The live database file. */
+  sourceDb: string;
+}
+
+/** One resource of a crate. */
+export type CrateResource = BackupResource | DbBackupResource;
+
+/** A validated crate file. */
+export interface CrateFile {
+  /** Absolute path of the file that was read. */
+  path: string;
+  /** The crate's `name`. */
+  name: string;
+  /** Var values after overrides. */
+  vars: Record<string, string>;
+  resources: CrateResource[];
+}
+
+/** How to read a crate. */
+export interface CrateLoadOptions {
+  /** `--var name=value` overrides; each must name a var the crate declares. */
+  vars?: Record<string, string>;
+  /** Rebase every absolute path of the crate under this directory (restore drills, tests). */
+  root?: string;
+}
+
+const TOP_KEYS = new Set(["name", "description", "vars", "resources"]);
+const COMMON_KEYS = [
+  "name",
+  "type",
+  "target_path",
+  "retain",
+  "schedule",
+  "min_free_space",
+  "pre_command",
+  "post_command",
+];
+const KEYS: Record<CrateResource["type"], Set<string>> = {
+  backup: new Set([...COMMON_KEYS, "source_dir", "exclude", "cross_fs"]),
+  db_backup: new Set([...COMMON_KEYS, "db_type", "source_db"]),
+};
+const DEFAULTS = { retain: 30, schedule: "daily", crossFs: "fail", minFreeSpace: "1G" } as const;
+
+/** Reads and validates the crate at `path`. */
+export function loadCrateFile(path: string, opts: CrateLoadOptions = {}): CrateFile {
+  const abs = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(abs, "utf8");
+  } catch (err) {
+    throw toVigoError(err, abs);
+  }
+  return parseCrate(text, abs, opts);
+}
+
+/** Validates crate YAML `text`; `path` is used in messages and to resolve relative paths. */
+export function parseCrate(text: string, path: string, opts: CrateLoadOptions = {}): CrateFile {
+  let doc: unknown;
+  try {
+    doc = parse(text, { prettyErrors: false, uniqueKeys: true });
+  } catch (err) {
+    throw new ConfigError(`${path}: invalid YAML: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (!isMap(doc)) throw new ConfigError(`${path}: a configcrate must be a mapping with name and resources`);
+  for (const k of Object.keys(doc)) {
+    if (!TOP_KEYS.has(k)) throw new ConfigError(`${path}: unknown top-level key "${k}"`);
+  }
+  if (typeof doc.name !== "string" || doc.name === "") throw new ConfigError(`${path}: name: required string`);
+  const vars = crateVars(doc.vars, path, opts.vars ?? {});
+  if (!Array.isArray(doc.resources) || doc.resources.length === 0) {
+    throw new ConfigError(`${path}: resources: required non-empty list`);
+  }
+  const seen = new Set<string>();
+  const resources = doc.resources.map((raw, i) => {
+    const res = parseResource(raw, i, path, vars, opts.root);
+    if (seen.has(res.name)) throw new ConfigError(`${path}: resource "${res.name}": duplicate resource name`);
+    seen.add(res.name);
+    return res;
+  });
+  return { path, name: doc.name, vars, resources };
+}
+
+function crateVars(raw: unknown, path: string, overrides: Record<string, string>): Record<string, string> {
+  const vars: Record<string, string> = {};
+  if (raw !== undefined && raw !== null) {
+    if (!isMap(raw)) throw new ConfigError(`${path}: vars: must be a mapping of name: value`);
+    for (const [k, v] of Object.entries(raw)) {
+      if (!["string", "number", "boolean"].includes(typeof v)) {
+        throw new ConfigError(`${path}: vars: ${k}: must be a string or number`);
+      }
+      vars[k] = String(v);
+    }
+  }
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!(k in vars)) throw new ConfigError(`${path}: --var ${k}: the crate declares no var "${k}"`);
+    vars[k] = v;
+  }
+  return vars;
+}
+
+function parseResource(
+  raw: unknown,
+  index: number,
+  path: string,
+  vars: Record<string, string>,
+  root: string | undefined,
+): CrateResource {
+  const label = isMap(raw) && typeof raw.name === "string" ? `resource "${raw.name}"` : `resources[${index}]`;
+  const fail = (msg: string): never => {
+    throw new ConfigError(`${path}: ${label}: ${msg}`);
+  };
+  if (!isMap(raw)) return fail("must be a mapping");
+  const type = raw.type;
+  if (type !== "backup" && type !== "db_backup") {
+    return fail(`unknown type ${JSON.stringify(type)} (known: backup, db_backup)`);
+  }
+  for (const k of Object.keys(raw)) {
+    if (!KEYS[type].has(k)) fail(`unknown parameter "${k}" for type ${type}`);
+  }
+  const str = (key: string, required: boolean): string | undefined => {
+    const v = raw[key];
+    if (v === undefined || v === null) return required ? fail(`${key}: required`) : undefined;
+    if (typeof v !== "string" && typeof v !== "number") return fail(`${key}: must be a string`);
+    return substituteVars(String(v), vars, (msg) => fail(`${key}: ${msg}`));
+  };
+  const pathParam = (key: string): string => {
+    const p = str(key, true)!;
+    if (p === "") return fail(`${key}: must not be empty`);
+    const absolute = isAbsolute(p) ? p : resolve(dirname(path), p);
+    return root && isAbsolute(p) ? join(resolve(root), p) : absolute;
+  };
+  if (typeof raw.name !== "string" || raw.name === "") fail("name: required string");
+  const retainText = str("retain", false) ?? String(DEFAULTS.retain);
+  const retainDays = /^\d+$/.test(retainText) ? Number(retainText) : fail(`retain: ${retainText}: not a whole number of days`);
+  const schedule = str("schedule", false) ?? DEFAULTS.schedule;
+  if (!(SCHEDULES as readonly string[]).includes(schedule)) {
+    fail(`schedule: ${schedule}: must be one of ${SCHEDULES.join(", ")}`);
+  }
+  const minFree = str("min_free_space", false) ?? DEFAULTS.minFreeSpace;
+  const minFreeBytes = parseSize(minFree) ?? fail(`min_free_space: ${minFree}: not a size (e.g. 1G, 500M)`);
+  const common: CommonResource = {
+    name: raw.name as string,
+    targetPath: pathParam("target_path"),
+    retainDays,
+    schedule: schedule as Schedule,
+    minFreeBytes,
+    preCommand: str("pre_command", false) || undefined,
+    postCommand: str("post_command", false) || undefined,
+  };
+  if (type === "db_backup") {
+    const dbType = str("db_type", false) ?? "sqlite";
+    if (dbType !== "sqlite") fail(`db_type: ${dbType}: only sqlite is supported`);
+    return { ...common, type, dbType: "sqlite", sourceDb: pathParam("source_db") };
+  }
+  const crossFs = str("cross_fs", false) ?? DEFAULTS.crossFs;
+  if (!["fail", "copy", "warn"].includes(crossFs)) fail(`cross_fs: ${crossFs}: must be fail, copy or warn`);
+  const exclude = (str("exclude", false) ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
+  return { ...common, type, sourceDir: pathParam("source_dir"), exclude, crossFs: crossFs as CrossFs };
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,105 @@
+/**
+ * Restores a dump (ours, or any `sqlite3 .dump` output; gzip or plain) into a new SQLite database.
+ * The database is built under a temporary name next to the output and renamed into place only after
+ * every statement ran and the file was fsynced, so a failed restore never leaves a plausible-looking
+ * database behind.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { createReadStream, existsSync, openSync, readSync, closeSync, renameSync, rmSync, fsyncSync } from "node:fs";
+import { createGunzip } from "node:zlib";
+import { dirname } from "node:path";
+import type { Readable } from "node:stream";
+import { BadInputError, ExistsError, toVigoError, VigoError } from "../errors.ts";
+import { fsyncDirectory, tempPathFor } from "../fsutil/atomic_file.ts";
+import { SqlStatementSplitter } from "./sql_splitter.ts";
+
+const BATCH_CHARS = 1 << 20;
+
+/** What a restore did. */
+export interface RestoreResult {
+  /** Characters of SQL executed. */
+  sqlChars: number;
+}
+
+/** Restores `dumpPath` into the new database `outPath` (which must not exist). */
+export async function restoreDump(dumpPath: string, outPath: string): Promise<RestoreResult> {
+  if (existsSync(outPath)) throw new ExistsError(`${outPath}: already exists; choose a new output path`);
+  const input = openInput(dumpPath);
+  const temp = tempPathFor(outPath);
+  const db = new DatabaseSync(temp);
+  let sqlChars = 0;
+  try {
+    db.exec("PRAGMA synchronous=OFF");
+    const splitter = new SqlStatementSplitter();
+    const decoder = new TextDecoder();
+    let batch = "";
+    const run = (sql: string) => {
+      try {
+        db.exec(sql);
+      } catch (err) {
+        throw new BadInputError(`${dumpPath}: ${(err as Error).message}`, { cause: err });
+      }
+      sqlChars += sql.length;
+    };
+    try {
+      for await (const chunk of input as AsyncIterable<Uint8Array>) {
+        batch += splitter.push(decoder.decode(chunk, { stream: true }));
+        if (batch.length >= BATCH_CHARS) {
+          run(batch);
+          batch = "";
+        }
+      }
+    } catch (err) {
+      if (err instanceof VigoError) throw err;
+      throw new BadInputError(`${dumpPath}: not a readable dump (${(err as Error).message})`, { cause: err });
+    }
+    batch += splitter.push(decoder.decode());
+    if (batch !== "") run(batch);
+    if (!isBlank(splitter.rest()) || db.isTransaction) {
+      throw new BadInputError(`${dumpPath}: dump is truncated (ends inside a statement or before COMMIT)`);
+    }
+    db.close();
+    syncFile(temp);
+    renameSync(temp, outPath);
+    fsyncDirectory(dirname(outPath));
+  } catch (err) {
+    if (db.isOpen) db.close();
+    rmSync(temp, { force: true });
+    rmSync(`${temp}-journal`, { force: true });
+    throw toVigoError(err, outPath);
+  }
+  return { sqlChars };
+}
+
+/** The dump's text stream: gunzipped when it starts with the gzip magic. */
+function openInput(path: string): Readable {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (err) {
+    throw toVigoError(err, path);
+  }
+  const magic = new Uint8Array(2);
+  const n = readSync(fd, magic, 0, 2, 0);
+  closeSync(fd);
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  if (n === 2 && magic[0] === 0x1f && magic[1] === 0x8b) {
+    const gunzip = createGunzip({ chunkSize: 1 << 20 });
+    raw.on("error", (err) => gunzip.destroy(err));
+    return raw.pipe(gunzip);
+  }
+  return raw;
+}
+
+function isBlank(sql: string): boolean {
+  return sql.replace(/--[^\n]*(\n|$)/g, "").replace(/\/\*[\s\S]*?\*\//g, "").trim() === "";
+}
+
+function syncFile(path: string): void {
+  const fd = openSync(path, "r+");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * pre_command / post_command: run through `/bin/sh -c` like a crontab line. The command's output goes
+ * to our stderr (stdout stays reserved for `--json`), and the outcome is returned for the run report.
+ */
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+
+/** Outcome of one hook command. */
+export interface CommandOutcome {
+  command: string;
+  /** Exit status; null when killed by a signal or not started. */
+  status: number | null;
+  /** Signal name when killed by one. */
+  signal?: string;
+  ok: boolean;
+}
+
+/** Runs `command` with `/bin/sh -c`, adding `env` to the environment. */
+export function runShellCommand(command: string, env: Record<string, string>): CommandOutcome {
+  const r = spawnSync("/bin/sh", ["-c", command], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 64 << 20,
+  });
+  for (const out of [r.stdout, r.stderr]) {
+    if (out && out.length > 0) process.stderr.write(out);
+  }
+  const signal = r.signal ?? undefined;
+  return { command, status: r.status, signal, ok: r.status === 0 && !r.error };
+}
+
+/** One-line description of a failed outcome. */
+export function describeFailure(kind: string, o: CommandOutcome): string {
+  if (o.signal) return `${kind} was killed by ${o.signal}: ${o.command}`;
+  if (o.status === null) return `${kind} could not be started: ${o.command}`;
+  return `${kind} exited with status ${o.status}: ${o.command}`;
+}

@@ -1,0 +1,138 @@
+/**
+ * The layout of a `target_path`: complete snapshots are directories named `YYYY.JJJ.HH.MM`; a snapshot
+ * being built or deleted lives under a name starting with `.incomplete-` and only gets its final name
+ * by an atomic rename once complete. So anything with a snapshot name is complete, a crash leaves only
+ * dot-names that the next run deletes, and the next run never links against half a tree.
+ * `.vigo-snapshot.lock` (holding the owner's pid) keeps two runs from building in the same target.
+ */
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { BusyError, ExistsError, toVigoError } from "../errors.ts";
+import { fsyncDirectory } from "../fsutil/atomic_file.ts";
+import { parseSnapshotName } from "./snapshot_name.ts";
+
+/** Prefix of snapshot directories under construction or deletion. */
+export const INCOMPLETE_PREFIX = ".incomplete-";
+/** Name of the lock file in a target_path. */
+export const LOCK_NAME = ".vigo-snapshot.lock";
+
+/** A complete snapshot directory. */
+export interface SnapshotEntry {
+  /** `YYYY.JJJ.HH.MM`. */
+  name: string;
+  /** The time encoded in the name. */
+  time: Date;
+  /** Absolute path. */
+  path: string;
+}
+
+/** Complete snapshots under `targetPath`, oldest first; none when the directory does not exist. */
+export function listSnapshots(targetPath: string): SnapshotEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(targetPath, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw toVigoError(err, targetPath);
+  }
+  const out: SnapshotEntry[] = [];
+  for (const name of names) {
+    const time = parseSnapshotName(name);
+    if (time) out.push({ name, time, path: join(targetPath, name) });
+  }
+  return out.sort((a, b) => a.time.getTime() - b.time.getTime());
+}
+
+/** Names of leftovers (interrupted builds or deletions) under `targetPath`. */
+export function listLeftovers(targetPath: string): string[] {
+  try {
+    return readdirSync(targetPath).filter((n) => n.startsWith(INCOMPLETE_PREFIX)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw toVigoError(err, targetPath);
+  }
+}
+
+/** Deletes every leftover; call while holding the lock. Returns the names removed. */
+export function removeLeftovers(targetPath: string): string[] {
+  const names = listLeftovers(targetPath);
+  for (const n of names) rmSync(join(targetPath, n), { recursive: true, force: true });
+  return names;
+}
+
+/**
+ * Takes the target's lock (creating `targetPath` if needed) and returns its release function. A lock
+ * left by a process that no longer exists (kill -9, power loss) is taken over.
+ */
+export function acquireLock(targetPath: string): () => void {
+  const lockPath = join(targetPath, LOCK_NAME);
+  try {
+    mkdirSync(targetPath, { recursive: true });
+  } catch (err) {
+    throw toVigoError(err, targetPath);
+  }
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(lockPath, "wx", 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw toVigoError(err, lockPath);
+      const owner = Number(readFileSync(lockPath, "utf8").trim());
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
+        throw new BusyError(`${targetPath}: another run (pid ${owner}) holds ${LOCK_NAME}`);
+      }
+      rmSync(lockPath, { force: true });
+      continue;
+    }
+    writeSync(fd, `${process.pid}\n`);
+    closeSync(fd);
+    return () => rmSync(lockPath, { force: true });
+  }
+  throw new BusyError(`${targetPath}: could not take ${LOCK_NAME}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Creates the temporary directory a new snapshot named `name` is built in. */
+export function beginSnapshot(targetPath: string, name: string): string {
+  const final = join(targetPath, name);
+  if (readdirSync(targetPath).includes(name)) throw new ExistsError(`${final}: snapshot already exists`);
+  const temp = join(targetPath, `${INCOMPLETE_PREFIX}${name}`);
+  try {
+    mkdirSync(temp);
+  } catch (err) {
+    throw toVigoError(err, temp);
+  }
+  return temp;
+}
+
+/** Gives a finished temporary directory its final name; returns the final path. */
+export function commitSnapshot(targetPath: string, tempPath: string, name: string): string {
+  const final = join(targetPath, name);
+  try {
+    renameSync(tempPath, final);
+    fsyncDirectory(targetPath);
+  } catch (err) {
+    throw toVigoError(err, final);
+  }
+  return final;
+}
+
+/** Deletes a snapshot: renamed out of the snapshot namespace first, so a crash mid-way leaves a leftover. */
+export function deleteSnapshot(targetPath: string, name: string): void {
+  const doomed = join(targetPath, `${INCOMPLETE_PREFIX}delete-${name}`);
+  try {
+    renameSync(join(targetPath, name), doomed);
+    rmSync(doomed, { recursive: true, force: true });
+  } catch (err) {
+    throw toVigoError(err, join(targetPath, name));
+  }
+}

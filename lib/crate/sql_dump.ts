@@ -1,0 +1,181 @@
+/**
+ * Deterministic SQL text of a SQLite database (format: docs/dump-format.md). The bytes depend only on
+ * the schema and the data: objects in a fixed order (tables, then indexes, views, triggers, each by
+ * name), rows in rowid or primary-key order, literals formatted by SQLite's own `quote()` (REALs in the
+ * shortest text that reads back to the same double, BLOBs as X'..', NULL, text with '' escaping).
+ * Each INSERT line is built inside SQLite and fetched as raw bytes, so text is never re-encoded on the
+ * way through JavaScript. The caller owns the connection and its read transaction.
+ */
+import type { DatabaseSync } from "node:sqlite";
+
+/** First line of every dump; names the format version. */
+export const DUMP_HEADER = "-- vigocli sqlite dump v1";
+
+interface SchemaRow {
+  type: string;
+  name: string;
+  tbl_name: string;
+  sql: string | null;
+}
+
+interface ColumnInfo {
+  name: string;
+  pk: number;
+  hidden: number;
+}
+
+const TYPE_ORDER = ["table", "index", "view", "trigger"];
+const CHUNK_BYTES = 1 << 20;
+const PAGE_ROWS = 500;
+const encoder = new TextEncoder();
+
+/** Counts reported by a dump. */
+export interface DumpCounts {
+  tables: number;
+  rows: number;
+}
+
+/** Yields the dump as byte chunks of roughly 1 MiB. `counts` is filled in as the dump proceeds. */
+export function* dumpSql(db: DatabaseSync, counts: DumpCounts = { tables: 0, rows: 0 }): Generator<Uint8Array> {
+  const out = new ChunkBuffer();
+  const schema = (db.prepare(
+    "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name",
+  ).all() as unknown as SchemaRow[]).sort((a, b) => schemaRank(a) - schemaRank(b));
+  out.text(`${DUMP_HEADER}\nPRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n`);
+  for (const pragma of ["user_version", "application_id"]) {
+    const v = Number((db.prepare(`PRAGMA ${pragma}`).get() as Record<string, number>)[pragma]);
+    if (v !== 0) out.text(`PRAGMA ${pragma}=${v};\n`);
+  }
+  let writableSchema = false;
+  for (const obj of schema.filter((o) => o.type === "table")) {
+    counts.tables++;
+    if (obj.name === "sqlite_sequence") {
+      out.text("DELETE FROM sqlite_sequence;\n");
+    } else if (obj.name.startsWith("sqlite_stat")) {
+      out.text("ANALYZE sqlite_schema;\n");
+    } else if (/^CREATE\s+VIRTUAL\s+TABLE/i.test(obj.sql!)) {
+      // as sqlite3 .dump does: the module recreates its shadow tables' rows, which are dumped as tables
+      if (!writableSchema) out.text("PRAGMA writable_schema=ON;\n");
+      writableSchema = true;
+      out.text(
+        `INSERT INTO sqlite_schema(type,name,tbl_name,rootpage,sql) VALUES('table',${sqlString(obj.name)},${
+          sqlString(obj.name)
+        },0,${sqlString(obj.sql!)});\n`,
+      );
+      continue;
+    } else {
+      out.text(`${obj.sql};\n`);
+    }
+    for (const chunk of tableRows(db, obj.name, out, counts)) yield chunk;
+  }
+  if (writableSchema) out.text("PRAGMA writable_schema=OFF;\n");
+  for (const obj of schema) {
+    if (obj.type !== "table") out.text(`${obj.sql};\n`);
+  }
+  out.text("COMMIT;\n");
+  yield* out.drain(true);
+}
+
+/** Types in creation order; SQLite's own tables (sqlite_sequence, sqlite_stat1) after the user's tables. */
+function schemaRank(o: SchemaRow): number {
+  return TYPE_ORDER.indexOf(o.type) * 2 + (o.name.startsWith("sqlite_") ? 1 : 0);
+}
+
+function* tableRows(db: DatabaseSync, table: string, out: ChunkBuffer, counts: DumpCounts): Generator<Uint8Array> {
+  const cols = db.prepare(`PRAGMA table_xinfo(${sqlIdent(table)})`).all() as unknown as ColumnInfo[];
+  // hidden 2/3 = generated columns: SQLite recomputes them, an INSERT must not name them
+  const stored = cols.filter((c) => c.hidden === 0);
+  const columnList = stored.length === cols.length ? "" : `(${stored.map((c) => sqlIdent(c.name)).join(",")})`;
+  const prefix = `INSERT INTO ${sqlIdent(table)}${columnList} VALUES(`;
+  const values = stored.map((c) => literal(sqlIdent(c.name))).join(` || ',' || `);
+  const line = `${sqlString(prefix)} || ${values} || ');' || char(10)`;
+  const order = rowOrder(db, table, cols);
+  if (order.rowid) {
+    // Keyset pages of whole INSERT lines glued together inside SQLite: one fetch per page instead of
+    // one per row, which is where node:sqlite spends its time
+    const page = db.prepare(
+      `SELECT max(r), count(*), CAST(group_concat(l, '' ORDER BY r) AS BLOB) FROM (SELECT ${order.by} AS r, ${line} AS l ` +
+        `FROM ${sqlIdent(table)} WHERE ${order.by} > ? ORDER BY ${order.by} LIMIT ${PAGE_ROWS})`,
+    );
+    page.setReturnArrays(true);
+    page.setReadBigInts(true);
+    let last = -(2n ** 63n);
+    for (;;) {
+      const [max, n, text] = page.get(last) as unknown as [bigint | null, bigint, Uint8Array];
+      if (max === null) break;
+      last = max;
+      out.bytes(text);
+      counts.rows += Number(n);
+      if (out.size >= CHUNK_BYTES) yield* out.drain(false);
+    }
+    return;
+  }
+  const stmt = db.prepare(`SELECT CAST(${line} AS BLOB) FROM ${sqlIdent(table)} ORDER BY ${order.by}`);
+  stmt.setReturnArrays(true);
+  for (const row of stmt.iterate() as Iterable<unknown[]>) {
+    out.bytes(row[0] as Uint8Array);
+    counts.rows++;
+    if (out.size >= CHUNK_BYTES) yield* out.drain(false);
+  }
+}
+
+/** `quote()` of one column; text holding NUL (which quote() would truncate) is written as hex. */
+function literal(col: string): string {
+  return `CASE WHEN typeof(${col})='text' AND instr(CAST(${col} AS BLOB),X'00') ` +
+    `THEN 'CAST(X''' || hex(${col}) || ''' AS TEXT)' ELSE quote(${col}) END`;
+}
+
+/** rowid order for rowid tables (under whichever alias no column shadows), else the primary key. */
+function rowOrder(db: DatabaseSync, table: string, cols: ColumnInfo[]): { by: string; rowid: boolean } {
+  const names = new Set(cols.map((c) => c.name.toLowerCase()));
+  const alias = ["rowid", "_rowid_", "oid"].find((a) => !names.has(a));
+  if (alias) {
+    try {
+      db.prepare(`SELECT ${alias} FROM ${sqlIdent(table)} LIMIT 0`);
+      return { by: alias, rowid: true };
+    } catch {
+      // WITHOUT ROWID table: fall through to its primary key
+    }
+  }
+  const pk = cols.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
+  const keys = pk.length > 0 ? pk : cols.filter((c) => c.hidden === 0);
+  return { by: keys.map((c) => sqlIdent(c.name)).join(","), rowid: false };
+}
+
+/** A double-quoted SQL identifier. */
+export function sqlIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A single-quoted SQL string literal. */
+export function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** Collects small pieces and hands them out as one buffer per ~1 MiB. */
+class ChunkBuffer {
+  private parts: Uint8Array[] = [];
+  size = 0;
+
+  text(s: string): void {
+    this.bytes(encoder.encode(s));
+  }
+
+  bytes(b: Uint8Array): void {
+    this.parts.push(b);
+    this.size += b.byteLength;
+  }
+
+  *drain(final: boolean): Generator<Uint8Array> {
+    if (this.size === 0 || (!final && this.size < CHUNK_BYTES)) return;
+    const buf = new Uint8Array(this.size);
+    let off = 0;
+    for (const p of this.parts) {
+      buf.set(p, off);
+      off += p.byteLength;
+    }
+    this.parts = [];
+    this.size = 0;
+    yield buf;
+  }
+}

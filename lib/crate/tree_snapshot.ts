@@ -1,0 +1,229 @@
+/**
+ * Builds one hardlink snapshot of a directory tree: every regular file whose size, mtime, mode (and
+ * owner, when running as root) match the same path in the previous snapshot is hardlinked to it; the
+ * rest is copied. Directories, symlinks, modes, ownership (as root) and mtimes are preserved. The walk
+ * is synchronous on purpose: one lstat + one link per unchanged file is the whole cost, and sync calls
+ * avoid a thread-pool round trip per file.
+ */
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  type Stats,
+  statSync,
+  symlinkSync,
+  utimesSync,
+} from "node:fs";
+import { join } from "node:path";
+import { IoError, toVigoError } from "../errors.ts";
+import type { CrossFs } from "./crate_file.ts";
+import type { ExcludeMatcher } from "./exclude_glob.ts";
+
+/** Counts of what a snapshot build did (or, in a dry run, would do). */
+export interface TreeStats {
+  /** Regular files hardlinked to the previous snapshot. */
+  linked: number;
+  /** Regular files copied. */
+  copied: number;
+  /** Bytes of the copied files. */
+  bytesCopied: number;
+  /** Directories (not counting the snapshot root). */
+  dirs: number;
+  symlinks: number;
+  /** Entries matched by an exclude pattern (a directory counts once). */
+  excluded: number;
+  /** Sockets, FIFOs and device nodes: not backed up. */
+  skippedSpecial: number;
+  /** Files that disappeared between listing and copying. */
+  vanished: number;
+  /** Relative paths that are (or would be) copied; filled only when `recordCopies` is set. */
+  copiedPaths: string[];
+}
+
+/** How to build. */
+export interface TreeOptions {
+  /** Decide only; write nothing. */
+  dryRun: boolean;
+  /** chown/lchown copies to the source's owner (only possible as root). */
+  preserveOwner: boolean;
+  /** What a failed hardlink across filesystems (EXDEV) does: fail, or copy (warn: with a warning). */
+  crossFs: CrossFs;
+  /** Collect the relative paths of copied files. */
+  recordCopies: boolean;
+  /** Receives warnings for the run report. */
+  warn: (msg: string) => void;
+}
+
+/** Snapshots `sourceDir` into `destDir` (already created), linking against `prevDir` when given. */
+export function buildTreeSnapshot(
+  sourceDir: string,
+  destDir: string,
+  prevDir: string | null,
+  exclude: ExcludeMatcher,
+  opts: TreeOptions,
+): TreeStats {
+  const stats: TreeStats = {
+    linked: 0,
+    copied: 0,
+    bytesCopied: 0,
+    dirs: 0,
+    symlinks: 0,
+    excluded: 0,
+    skippedSpecial: 0,
+    vanished: 0,
+    copiedPaths: [],
+  };
+  let rootStat: Stats;
+  try {
+    rootStat = statSync(sourceDir);
+  } catch (err) {
+    throw toVigoError(err, sourceDir);
+  }
+  if (!rootStat.isDirectory()) throw new IoError(`${sourceDir}: source_dir is not a directory`);
+  const walker = new Walker(exclude, opts, stats);
+  walker.walkDir(sourceDir, destDir, prevDir, "");
+  if (!opts.dryRun) walker.applyMeta(destDir, rootStat, false);
+  return stats;
+}
+
+class Walker {
+  private exdevWarned = false;
+
+  constructor(
+    private readonly exclude: ExcludeMatcher,
+    private readonly opts: TreeOptions,
+    private readonly stats: TreeStats,
+  ) {}
+
+  walkDir(srcDir: string, destDir: string, prevDir: string | null, rel: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(srcDir).sort();
+    } catch (err) {
+      throw toVigoError(err, srcDir);
+    }
+    for (const name of names) {
+      const relPath = rel === "" ? name : `${rel}/${name}`;
+      if (this.exclude.excludes(relPath)) {
+        this.stats.excluded++;
+        continue;
+      }
+      const src = join(srcDir, name);
+      const dest = join(destDir, name);
+      const prev = prevDir === null ? null : join(prevDir, name);
+      const st = lstatSync(src, { throwIfNoEntry: false });
+      if (!st) {
+        this.stats.vanished++;
+        continue;
+      }
+      if (st.isDirectory()) {
+        this.stats.dirs++;
+        if (!this.opts.dryRun) this.mkdir(dest);
+        this.walkDir(src, dest, prev, relPath);
+        if (!this.opts.dryRun) this.applyMeta(dest, st, false);
+      } else if (st.isFile()) {
+        this.file(src, dest, prev, relPath, st);
+      } else if (st.isSymbolicLink()) {
+        this.stats.symlinks++;
+        if (!this.opts.dryRun) this.symlink(src, dest, st);
+      } else {
+        this.stats.skippedSpecial++;
+        this.opts.warn(`${relPath}: not a regular file, directory or symlink; skipped`);
+      }
+    }
+  }
+
+  private file(src: string, dest: string, prev: string | null, relPath: string, st: Stats): void {
+    const pst = prev === null ? undefined : lstatSync(prev, { throwIfNoEntry: false });
+    if (pst && pst.isFile() && this.unchanged(st, pst)) {
+      if (this.opts.dryRun || this.link(prev!, dest)) {
+        this.stats.linked++;
+        return;
+      }
+    }
+    if (this.opts.recordCopies) this.stats.copiedPaths.push(relPath);
+    if (!this.opts.dryRun) {
+      try {
+        copyFileSync(src, dest);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT" && !lstatSync(src, { throwIfNoEntry: false })) {
+          this.stats.vanished++;
+          return;
+        }
+        throw toVigoError(err, src);
+      }
+      this.applyMeta(dest, st, false);
+    }
+    this.stats.copied++;
+    this.stats.bytesCopied += st.size;
+  }
+
+  /** Same size, mtime (to the microsecond: utimes goes through a double), mode and, as root, owner. */
+  private unchanged(a: Stats, b: Stats): boolean {
+    if (a.size !== b.size || (a.mode & 0o7777) !== (b.mode & 0o7777)) return false;
+    if (Math.abs(a.mtimeMs - b.mtimeMs) >= 0.001) return false;
+    return !this.opts.preserveOwner || (a.uid === b.uid && a.gid === b.gid);
+  }
+
+  /** Hardlinks; false when the link is impossible and the file must be copied instead. */
+  private link(prev: string, dest: string): boolean {
+    try {
+      linkSync(prev, dest);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // EMLINK: the inode reached the filesystem's link limit; a fresh copy starts a new chain
+      if (code === "EMLINK") return false;
+      if (code !== "EXDEV") throw toVigoError(err, dest);
+      if (this.opts.crossFs === "fail") {
+        throw new IoError(`${dest}: cannot hardlink to ${prev} across filesystems (cross_fs: fail)`);
+      }
+      if (this.opts.crossFs === "warn" && !this.exdevWarned) {
+        this.exdevWarned = true;
+        this.opts.warn(`previous snapshot is on another filesystem; copying instead of hardlinking`);
+      }
+      return false;
+    }
+  }
+
+  private mkdir(dest: string): void {
+    try {
+      // owner-only until applyMeta: a read-only source directory must still be writable while filled
+      mkdirSync(dest, 0o700);
+    } catch (err) {
+      throw toVigoError(err, dest);
+    }
+  }
+
+  private symlink(src: string, dest: string, st: Stats): void {
+    try {
+      symlinkSync(readlinkSync(src), dest);
+      this.applyMeta(dest, st, true);
+    } catch (err) {
+      throw toVigoError(err, dest);
+    }
+  }
+
+  /** Owner (as root), mode and times; in that order because chown clears set-id bits. */
+  applyMeta(dest: string, st: Stats, isLink: boolean): void {
+    try {
+      if (isLink) {
+        if (this.opts.preserveOwner) lchownSync(dest, st.uid, st.gid);
+        lutimesSync(dest, st.atimeMs / 1000, st.mtimeMs / 1000);
+        return;
+      }
+      if (this.opts.preserveOwner) chownSync(dest, st.uid, st.gid);
+      chmodSync(dest, st.mode & 0o7777);
+      utimesSync(dest, st.atimeMs / 1000, st.mtimeMs / 1000);
+    } catch (err) {
+      throw toVigoError(err, dest);
+    }
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * Restores a database from a Litestream v0.3 replica (ours or Litestream's): plan (restore_plan.ts),
+ * stream the snapshot into a temp file next to the output, then per WAL index stream its segments
+ * into `<temp>-wal` — checking offsets, salts and the checksum chain of every frame on the way —
+ * and let SQLite checkpoint them in, verifying it applied exactly the committed frames we counted.
+ * Finally integrity_check, fsync, and link into place, which fails rather than overwrite OUT.
+ * Memory stays at one LZ4 block and one WAL frame whatever the database size.
+ */
+import { link, open, rename, rm, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { DatabaseSync } from "node:sqlite";
+import { BadInputError, ExistsError, toVigoError, VerifyError } from "../errors.ts";
+import { fsyncDirectory } from "../fsutil/atomic_file.ts";
+import { lz4DecompressStream } from "./lz4.ts";
+import { snapshotKey, walSegmentKey } from "./paths.ts";
+import type { ReplicaClient, WalSegmentInfo } from "./replica_client.ts";
+import { readListings } from "./replica_list.ts";
+import { planRestore, type RestorePlan } from "./restore_plan.ts";
+import { WalFormatError, type WalSummary, WalVerifier } from "./wal_verifier.ts";
+
+/** Options of {@link restoreReplica}. */
+export interface RestoreOptions {
+  /** Where the database goes. Must not exist. */
+  outputPath: string;
+  /** Restore this generation (default: the one with the newest data). */
+  generation?: string;
+  /** Restore the state as of this time (default: latest). */
+  timestamp?: Date;
+  /** Run `PRAGMA integrity_check` on the result (default true). */
+  integrityCheck?: boolean;
+  /** Receives one line per step, for progress output. */
+  log?: (line: string) => void;
+}
+
+/** What a restore did. */
+export interface RestoreResult {
+  outputPath: string;
+  generation: string;
+  snapshotIndex: number;
+  /** WAL segments applied. */
+  segments: number;
+  /** WAL frames SQLite checkpointed into the database. */
+  frames: number;
+  /** Newest replica object used: the restored state is as of this time. */
+  restoredUpTo: Date;
+  /** Size of the restored database in bytes. */
+  bytes: number;
+  warnings: string[];
+}
+
+const SQLITE_MAGIC = "SQLite format 3\0";
+
+/** Refuses an output path that exists, or whose stale `-wal` SQLite would replay into it. */
+async function checkOutput(out: string): Promise<void> {
+  for (const p of [out, `${out}-wal`]) {
+    const exists = await stat(p).then(() => true, (err) => {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw toVigoError(err, p);
+    });
+    if (exists) {
+      throw new ExistsError(
+        p === out
+          ? `${out}: already exists; refusing to overwrite it (restore to a new path, or move it away first)`
+          : `${p}: a stale WAL file sits next to the output; SQLite would replay it into the restored database (remove it first)`,
+      );
+    }
+  }
+  await stat(dirname(out)).catch((err) => {
+    throw toVigoError(err, dirname(out));
+  });
+}
+
+async function removeTemp(tmp: string): Promise<void> {
+  for (const p of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) await rm(p, { force: true });
+}
+
+/** Restores the replica behind `client` into `opts.outputPath`. */
+export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions): Promise<RestoreResult> {
+  const log = opts.log ?? (() => {});
+  const where = client.backend.url;
+  await checkOutput(opts.outputPath);
+  const plan = planRestore(await readListings(client), opts, where);
+  for (const w of plan.warnings) log(`warning: ${w}`);
+  const tmp = join(
+    dirname(opts.outputPath),
+    `.${basename(opts.outputPath)}.restore-${randomBytes(6).toString("hex")}`,
+  );
+  try {
+    await restoreSnapshot(client, plan, tmp, log);
+    const frames = await applyWal(client, plan, tmp, log);
+    if (opts.integrityCheck ?? true) integrityCheck(tmp, where);
+    await finish(tmp, opts.outputPath);
+    const bytes = (await stat(opts.outputPath)).size;
+    log(`restored ${opts.outputPath} (${bytes} bytes) as of ${plan.restoredUpTo.toISOString()}`);
+    return {
+      outputPath: opts.outputPath,
+      generation: plan.generation,
+      snapshotIndex: plan.snapshot.index,
+      segments: plan.segments.length,
+      frames,
+      restoredUpTo: plan.restoredUpTo,
+      bytes,
+      warnings: plan.warnings,
+    };
+  } finally {
+    await removeTemp(tmp);
+  }
+}
+
+/** Writes every chunk of `stream` to the open file, in order. */
+async function writeStream(
+  stream: ReadableStream<Uint8Array>,
+  file: Awaited<ReturnType<typeof open>>,
+  onChunk?: (c: Uint8Array) => void,
+): Promise<number> {
+  let n = 0;
+  for await (const chunk of stream) {
+    onChunk?.(chunk);
+    let off = 0;
+    while (off < chunk.length) off += (await file.write(chunk, off, chunk.length - off)).bytesWritten;
+    n += chunk.length;
+  }
+  return n;
+}
+
+async function restoreSnapshot(
+  client: ReplicaClient,
+  plan: RestorePlan,
+  tmp: string,
+  log: (l: string) => void,
+) {
+  const key = snapshotKey(plan.generation, plan.snapshot.index);
+  log(`restoring snapshot ${key} (${plan.snapshot.size} bytes stored)`);
+  const file = await open(tmp, "wx", 0o600).catch((err) => {
+    throw toVigoError(err, tmp);
+  });
+  try {
+    let first = true;
+    const body = (await client.snapshotReader(plan.generation, plan.snapshot.index)).pipeThrough(
+      lz4DecompressStream(`${client.backend.url}: ${key}`),
+    );
+    const n = await writeStream(body, file, (chunk) => {
+      if (first && chunk.length > 0) {
+        first = false;
+        if (chunk.length < 16 || new TextDecoder().decode(chunk.subarray(0, 16)) !== SQLITE_MAGIC) {
+          throw new BadInputError(`${client.backend.url}: ${key}: snapshot is not an SQLite database`);
+        }
+      }
+    });
+    if (n === 0) throw new BadInputError(`${client.backend.url}: ${key}: snapshot is empty`);
+  } finally {
+    await file.close();
+  }
+}
+
+/** Groups segments by WAL index, keeping order. */
+function byIndex(segments: WalSegmentInfo[]): WalSegmentInfo[][] {
+  const groups: WalSegmentInfo[][] = [];
+  for (const s of segments) {
+    const last = groups[groups.length - 1];
+    if (last && last[0].index === s.index) last.push(s);
+    else groups.push([s]);
+  }
+  return groups;
+}
+
+async function applyWal(client: ReplicaClient, plan: RestorePlan, tmp: string, log: (l: string) => void) {
+  let frames = 0;
+  for (const group of byIndex(plan.segments)) {
+    const summary = await downloadIndex(client, plan.generation, group, `${tmp}-wal`);
+    frames += await checkpoint(tmp, summary, client.backend.url, plan.generation, group[0].index);
+    log(
+      `applied WAL index ${group[0].index.toString(16).padStart(8, "0")}: ${group.length} segment(s), ` +
+        `${summary.committedFrames} committed frame(s)`,
+    );
+  }
+  return frames;
+}
+
+/** Streams one WAL index's segments into `walPath`, verifying offsets and every frame. */
+async function downloadIndex(
+  client: ReplicaClient,
+  generation: string,
+  group: WalSegmentInfo[],
+  walPath: string,
+): Promise<WalSummary> {
+  const where = client.backend.url;
+  const verifier = new WalVerifier();
+  const file = await open(walPath, "w", 0o600).catch((err) => {
+    throw toVigoError(err, walPath);
+  });
+  try {
+    for (const seg of group) {
+      const key = walSegmentKey(generation, seg.index, seg.offset);
+      if (seg.offset !== verifier.offset || !verifier.aligned) {
+        const what = seg.offset > verifier.offset
+          ? `the previous segments end at WAL offset ${verifier.offset}, so the bytes in between are missing`
+          : `it overlaps the previous segments, which end at WAL offset ${verifier.offset}`;
+        throw new BadInputError(
+          `${where}: ${key}: WAL gap: segment starts at offset ${seg.offset} but ${what}`,
+        );
+      }
+      const body = (await client.walSegmentReader({ generation, index: seg.index, offset: seg.offset }))
+        .pipeThrough(lz4DecompressStream(`${where}: ${key}`));
+      try {
+        await writeStream(body, file, (chunk) => verifier.update(chunk));
+      } catch (err) {
+        if (err instanceof WalFormatError) throw new BadInputError(`${where}: ${key}: ${err.message}`);
+        throw err;
+      }
+    }
+    try {
+      return verifier.finish();
+    } catch (err) {
+      const last = group[group.length - 1];
+      const key = walSegmentKey(generation, last.index, last.offset);
+      if (err instanceof WalFormatError) throw new BadInputError(`${where}: ${key}: ${err.message}`);
+      throw err;
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Checkpoints `<db>-wal` into `db` and checks SQLite used exactly the committed frames. FULL, not
+ * TRUNCATE: TRUNCATE resets the WAL before reporting, so it always answers (0, 0, 0).
+ */
+async function checkpoint(db: string, summary: WalSummary, where: string, generation: string, index: number) {
+  const conn = new DatabaseSync(db);
+  let row: { busy: number; log: number; checkpointed: number };
+  try {
+    row = conn.prepare("PRAGMA wal_checkpoint(FULL)").get() as typeof row;
+  } finally {
+    conn.close();
+  }
+  // Closing the last connection removes both; make sure, so the next index starts clean.
+  await rm(`${db}-wal`, { force: true });
+  await rm(`${db}-shm`, { force: true });
+  const idx = index.toString(16).padStart(8, "0");
+  if (row.busy !== 0 || row.log !== summary.committedFrames || row.checkpointed !== row.log) {
+    throw new VerifyError(
+      `${where}: generation ${generation} WAL index ${idx}: SQLite checkpointed ${row.checkpointed} of ${row.log} ` +
+        `frame(s) (busy=${row.busy}) but the replica holds ${summary.committedFrames} committed frame(s)`,
+    );
+  }
+  return row.checkpointed;
+}
+
+function integrityCheck(db: string, where: string): void {
+  const conn = new DatabaseSync(db);
+  try {
+    const rows = conn.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
+    const problems = rows.map((r) => r.integrity_check).filter((v) => v !== "ok");
+    if (problems.length > 0) {
+      throw new VerifyError(
+        `${where}: restored database fails integrity_check: ${problems.slice(0, 3).join("; ")}` +
+          (problems.length > 3 ? ` (+${problems.length - 3} more)` : ""),
+      );
+    }
+  } finally {
+    conn.close();
+  }
+}
+
+/** fsync, then link into place (never replacing an existing file), then drop the temp name. */
+async function finish(tmp: string, out: string): Promise<void> {
+  const f = await open(tmp, "r+");
+  try {
+    await f.sync();
+  } finally {
+    await f.close();
+  }
+  try {
+    await link(tmp, out);
+    await unlink(tmp);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") {
+      throw new ExistsError(`${out}: appeared during the restore; refusing to overwrite it`);
+    }
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") {
+      throw toVigoError(err, out);
+    }
+    // No hard links on this filesystem: check-then-rename (a tiny race instead of none).
+    await checkOutput(out);
+    await rename(tmp, out).catch((e) => {
+      throw toVigoError(e, out);
+    });
+  }
+  fsyncDirectory(dirname(out));
+}

@@ -1,0 +1,195 @@
+/**
+ * The replicator's two SQLite connections to the live database (node:sqlite: real file locks and
+ * the shared-memory WAL index, the same as the application's).
+ *
+ * - `reader` holds a long-running read transaction (the "pin"). While a reader uses the WAL, SQLite
+ *   cannot restart it, so no frame can be overwritten before we copied it.
+ * - `writer` takes the write lock briefly: to probe whether someone is waiting on us, to seal the WAL
+ *   (nothing can be appended while we copy its end) and to reset it after our PASSIVE checkpoint.
+ *
+ * Both use Litestream's two tables (`_litestream_seq`, `_litestream_lock`) so a database moved between
+ * the two tools needs no migration.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { statSync } from "node:fs";
+
+/** Outcome of a PASSIVE checkpoint. */
+export interface CheckpointResult {
+  /** False when another checkpoint was running (SQLite reported busy). */
+  ran: boolean;
+  /** Frames in the WAL. */
+  log: number;
+  /** Frames copied into the database so far. */
+  checkpointed: number;
+}
+
+/** Identity of the database file, to notice it being replaced under us. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
+function isBusy(err: unknown): boolean {
+  const msg = String((err as Error)?.message ?? err);
+  return /database is locked|busy/i.test(msg);
+}
+
+/**
+ * Connections to a database file that was replaced under us. They are never closed: closing the last
+ * connection makes SQLite checkpoint and then delete `<path>-wal` *by name*, which now belongs to the
+ * new database. Parking them costs two file descriptors until the process exits.
+ */
+const abandoned: DatabaseSync[] = [];
+
+/** The pair of connections. */
+export class DbConnections {
+  readonly path: string;
+  readonly identity: FileIdentity;
+  readonly pageSize: number;
+  private readonly reader: DatabaseSync;
+  private readonly writer: DatabaseSync;
+  private pinned = false;
+  private writing = false;
+
+  constructor(path: string) {
+    this.path = path;
+    const st = statSync(path);
+    this.identity = { dev: st.dev, ino: st.ino };
+    this.reader = new DatabaseSync(path);
+    this.writer = new DatabaseSync(path);
+    try {
+      for (const db of [this.reader, this.writer]) {
+        db.exec("PRAGMA busy_timeout = 5000");
+        // Our connections never checkpoint behind our back; the replicator decides when.
+        db.exec("PRAGMA wal_autocheckpoint = 0");
+      }
+      const mode = this.writer.prepare("PRAGMA journal_mode = wal").get() as { journal_mode: string };
+      if (mode.journal_mode !== "wal") throw new Error(`cannot switch ${path} to WAL mode (got ${mode.journal_mode})`);
+      this.writer.exec("CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER)");
+      this.writer.exec("CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER)");
+      this.pageSize = (this.reader.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;
+    } catch (err) {
+      this.reader.close();
+      this.writer.close();
+      throw err;
+    }
+  }
+
+  /** True when the file at our path is no longer the one we opened (or is gone). */
+  replaced(): boolean {
+    try {
+      const st = statSync(this.path);
+      return st.dev !== this.identity.dev || st.ino !== this.identity.ino;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Starts the long-running read transaction (no-op when held). */
+  pin(): void {
+    if (this.pinned) return;
+    this.reader.exec("BEGIN");
+    this.reader.prepare("SELECT COUNT(1) FROM _litestream_seq").get();
+    this.pinned = true;
+  }
+
+  /** Ends the long-running read transaction (no-op when not held). */
+  unpin(): void {
+    if (!this.pinned) return;
+    this.pinned = false;
+    this.reader.exec("ROLLBACK");
+  }
+
+  /** True while we hold the write lock. */
+  get locked(): boolean {
+    return this.writing;
+  }
+
+  /**
+   * Tries to take the write lock within `timeoutMs`. Returns false when someone else held it the
+   * whole time (an application transaction, or a checkpoint waiting for readers).
+   */
+  tryLock(timeoutMs: number): boolean {
+    if (this.writing) return true;
+    this.writer.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(timeoutMs))}`);
+    try {
+      this.writer.exec("BEGIN IMMEDIATE");
+      this.writing = true;
+      return true;
+    } catch (err) {
+      if (isBusy(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Bumps `_litestream_seq` inside the held write lock and commits: guarantees the WAL exists and
+   * holds a frame, and — when the WAL was fully checkpointed before the lock was taken — makes SQLite
+   * restart it right now, while nothing else can write. `shrink` truncates the WAL file at that commit.
+   */
+  commitSeq(shrink: boolean): void {
+    if (!this.writing) throw new Error("commitSeq without the write lock");
+    this.writer.exec(`PRAGMA journal_size_limit = ${shrink ? 0 : -1}`);
+    this.writer.exec(
+      "INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1",
+    );
+    this.writer.exec("COMMIT");
+    this.writing = false;
+  }
+
+  /** Releases the write lock without writing. */
+  unlock(): void {
+    if (!this.writing) return;
+    this.writing = false;
+    this.writer.exec("ROLLBACK");
+  }
+
+  /**
+   * Runs a PASSIVE checkpoint on the reader connection (which must not be pinned). PASSIVE never
+   * waits for anyone and needs no write lock, so it is safe while we hold the write lock ourselves.
+   */
+  checkpointPassive(): CheckpointResult {
+    if (this.pinned) throw new Error("checkpoint while pinned would stop at our own read mark");
+    const r = this.reader.prepare("PRAGMA wal_checkpoint(PASSIVE)").get() as {
+      busy: number;
+      log: number;
+      checkpointed: number;
+    };
+    return { ran: r.busy === 0, log: r.log, checkpointed: r.checkpointed };
+  }
+
+  /** Milliseconds since the database or its WAL was last modified. */
+  idleMs(now = Date.now()): number {
+    let m = 0;
+    for (const p of [this.path, `${this.path}-wal`]) {
+      try {
+        m = Math.max(m, statSync(p).mtimeMs);
+      } catch {
+        // A missing WAL simply has no modification time.
+      }
+    }
+    return now - m;
+  }
+
+  /** Lets go of a replaced database without closing its connections (see {@link abandoned}). */
+  abandon(): void {
+    try {
+      this.unlock();
+      this.unpin();
+    } catch {
+      // The old file may be gone; the transactions die with the connections at exit.
+    }
+    abandoned.push(this.reader, this.writer);
+  }
+
+  /** Releases both connections. */
+  close(): void {
+    try {
+      this.unlock();
+      this.unpin();
+    } finally {
+      this.reader.close();
+      this.writer.close();
+    }
+  }
+}

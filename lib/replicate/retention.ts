@@ -1,0 +1,48 @@
+/**
+ * Which replica files retention removes, as a pure function. Unlike Litestream v0.3.13 (which
+ * deletes the current generation when none of its snapshots is recent enough), the current
+ * generation is never deleted and nothing is deleted until it has a snapshot inside the window, so a
+ * restore is always possible from what remains.
+ */
+import type { SnapshotInfo } from "../litestream/replica_client.ts";
+
+/** Inputs. */
+export interface RetentionInput {
+  /** Every generation in the replica. */
+  generations: string[];
+  /** Every snapshot in the replica (all generations). */
+  snapshots: SnapshotInfo[];
+  /** The generation being written now. */
+  current: string;
+  now: Date;
+  retentionMs: number;
+}
+
+/** What to do. */
+export interface RetentionPlan {
+  /** True when the current generation has no snapshot inside the window: take one, then plan again. */
+  needSnapshot: boolean;
+  /** Whole generations to delete (never the current one). */
+  deleteGenerations: string[];
+  /** Per generation: delete snapshots and WAL segments whose index is below `index`. */
+  deleteBefore: { generation: string; index: number }[];
+}
+
+/** Plans retention. */
+export function planRetention(input: RetentionInput): RetentionPlan {
+  const cutoff = input.now.getTime() - input.retentionMs;
+  const retained = input.snapshots.filter((s) => s.createdAt.getTime() > cutoff);
+  const minIndex = (gen: string): number | null => {
+    const idx = retained.filter((s) => s.generation === gen).map((s) => s.index);
+    return idx.length === 0 ? null : Math.min(...idx);
+  };
+  const currentMin = minIndex(input.current);
+  if (currentMin === null) return { needSnapshot: true, deleteGenerations: [], deleteBefore: [] };
+  const plan: RetentionPlan = { needSnapshot: false, deleteGenerations: [], deleteBefore: [] };
+  for (const gen of new Set([...input.generations, input.current])) {
+    const min = gen === input.current ? currentMin : minIndex(gen);
+    if (min === null) plan.deleteGenerations.push(gen);
+    else if (min > 0) plan.deleteBefore.push({ generation: gen, index: min });
+  }
+  return plan;
+}

@@ -1,0 +1,76 @@
+/**
+ * Snapshots: a consistent copy of the database taken with SQLite's online backup (one step, all
+ * pages: it finishes under a busy writer) into a temp file on the database's filesystem, then
+ * streamed through LZ4 into the replica. Memory stays at one chunk plus one LZ4 block whatever the
+ * database size (Litestream #613/#331 grew with it), and no lock is held while uploading.
+ *
+ * Order matters for consistency: the caller copies and uploads the WAL past the moment the backup was
+ * taken before the snapshot becomes visible, so snapshot + WAL in the replica never mix two points
+ * in time.
+ */
+import { mkdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { backup, DatabaseSync } from "node:sqlite";
+import { lz4CompressStream } from "../litestream/lz4.ts";
+import type { ReplicaClient } from "../litestream/replica_client.ts";
+import type { EventSink } from "./event_log.ts";
+import { fileRangeStream } from "./file_stream.ts";
+import { uploadWithRetry } from "./upload_retry.ts";
+
+/** A local, consistent copy of the database waiting to be uploaded. */
+export interface PreparedSnapshot {
+  path: string;
+  generation: string;
+  /** The shadow index current when the copy was taken: restore replays the WAL from its start. */
+  index: number;
+  bytes: number;
+}
+
+/** Copies the database to a temp file under `tmpDir`. */
+export async function prepareSnapshot(
+  dbPath: string,
+  tmpDir: string,
+  generation: string,
+  index: number,
+): Promise<PreparedSnapshot> {
+  await mkdir(tmpDir, { recursive: true });
+  const path = join(tmpDir, `snapshot-${randomBytes(6).toString("hex")}.db`);
+  const src = new DatabaseSync(dbPath, { readOnly: true });
+  try {
+    src.exec("PRAGMA busy_timeout = 5000");
+    await backup(src, path, { rate: -1 });
+  } catch (err) {
+    await rm(path, { force: true });
+    throw err;
+  } finally {
+    src.close();
+  }
+  return { path, generation, index, bytes: (await stat(path)).size };
+}
+
+/** Uploads a prepared snapshot and deletes the temp file. */
+export async function uploadSnapshot(client: ReplicaClient, snap: PreparedSnapshot, log: EventSink): Promise<void> {
+  const started = performance.now();
+  try {
+    await uploadWithRetry(
+      `snapshot ${snap.generation}/${snap.index.toString(16).padStart(8, "0")}`,
+      () => fileRangeStream(snap.path).pipeThrough(lz4CompressStream()),
+      (body) => client.writeSnapshot(snap.generation, snap.index, body),
+      log,
+    );
+  } finally {
+    await discardSnapshot(snap);
+  }
+  log("INFO", "snapshot written", {
+    generation: snap.generation,
+    index: snap.index,
+    size: snap.bytes,
+    elapsed_ms: Math.round(performance.now() - started),
+  });
+}
+
+/** Deletes a prepared snapshot's temp file. */
+export async function discardSnapshot(snap: PreparedSnapshot): Promise<void> {
+  await rm(snap.path, { force: true });
+}

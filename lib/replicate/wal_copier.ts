@@ -1,0 +1,103 @@
+/**
+ * Copies whole committed transactions from a WAL file into a shadow WAL file. Frames are validated
+ * (salts and the checksum chain) exactly as SQLite's recovery validates them, and only bytes up to
+ * the last commit frame are kept, so the shadow WAL never holds half a transaction. Memory use is
+ * one chunk, whatever the transaction size.
+ */
+import { open } from "node:fs/promises";
+import { frameSize, scanFrames, type WalHeader } from "./wal_format.ts";
+
+/** Frames read per chunk (~1 MiB at 4 KiB pages). */
+const CHUNK_FRAMES = 256;
+
+/** Where a frame-chain walk ended. */
+export interface ChainEnd {
+  /** Offset just past the last commit frame (≥ the start offset). */
+  committedEnd: number;
+  /** Running checksum at `committedEnd`. */
+  checksum: [number, number];
+}
+
+/**
+ * Reads the file at `path` from `start` (a frame boundary whose running checksum is `checksum`),
+ * calling `onChunk(bytes, offset)` for every chunk of valid frames, and returns where the last
+ * commit frame ends. Stops at the first invalid frame or at end of file.
+ */
+export async function walkFrames(
+  path: string,
+  hdr: WalHeader,
+  start: number,
+  checksum: [number, number],
+  onChunk?: (bytes: Uint8Array, offset: number) => Promise<void>,
+): Promise<ChainEnd> {
+  const fs = frameSize(hdr.pageSize);
+  const buf = new Uint8Array(fs * CHUNK_FRAMES);
+  const fh = await open(path, "r");
+  let end: ChainEnd = { committedEnd: start, checksum };
+  try {
+    let offset = start;
+    let running = checksum;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+      const whole = bytesRead - (bytesRead % fs);
+      if (whole === 0) break;
+      const scan = scanFrames(hdr, running, buf.subarray(0, whole));
+      if (scan.validBytes > 0 && onChunk) await onChunk(buf.subarray(0, scan.validBytes), offset);
+      if (scan.committedBytes > 0) end = { committedEnd: offset + scan.committedBytes, checksum: scan.committedChecksum };
+      if (scan.stoppedAtInvalid || whole < buf.length) break;
+      offset += scan.validBytes;
+      running = scan.validChecksum;
+    }
+  } finally {
+    await fh.close();
+  }
+  return end;
+}
+
+/**
+ * Appends the committed frames of `walPath` that follow `start` to `shadowPath` (whose committed
+ * size is `start`), truncates away any uncommitted tail and fsyncs. Returns the new committed end.
+ * Bytes past the previous end are written tentatively and only kept up to the last commit, so a
+ * crash mid-copy leaves at worst an uncommitted tail that {@link walkFrames} trims on restart.
+ */
+export async function copyCommittedFrames(
+  walPath: string,
+  shadowPath: string,
+  hdr: WalHeader,
+  start: number,
+  checksum: [number, number],
+): Promise<ChainEnd> {
+  const out = await open(shadowPath, "r+");
+  try {
+    let wrote = false;
+    const end = await walkFrames(walPath, hdr, start, checksum, async (bytes, offset) => {
+      wrote = true;
+      await out.write(bytes, 0, bytes.length, offset);
+    });
+    if (wrote) {
+      await out.truncate(end.committedEnd);
+      if (end.committedEnd > start) await out.sync();
+    }
+    return end;
+  } finally {
+    await out.close();
+  }
+}
+
+/** Reads `length` bytes at `offset`, or null when the file is shorter or missing. */
+export async function readAt(path: string, offset: number, length: number): Promise<Uint8Array | null> {
+  let fh;
+  try {
+    fh = await open(path, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+  try {
+    const buf = new Uint8Array(length);
+    const { bytesRead } = await fh.read(buf, 0, length, offset);
+    return bytesRead === length ? buf : null;
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The SQLite WAL file format (https://www.sqlite.org/fileformat2.html#walformat) as pure functions:
+ * the 32-byte header, the 24-byte frame header and the running checksum that chains every frame to
+ * the header. Everything the replicator decides about a WAL (which frames are valid, where the last
+ * committed transaction ends, whether the WAL was restarted) is derived from these.
+ */
+
+/** Size of the WAL file header. */
+export const WAL_HEADER_SIZE = 32;
+/** Size of each frame header. */
+export const WAL_FRAME_HEADER_SIZE = 24;
+/** WAL magic when frame checksums use little-endian words. */
+export const WAL_MAGIC_LE = 0x377f0682;
+/** WAL magic when frame checksums use big-endian words. */
+export const WAL_MAGIC_BE = 0x377f0683;
+/** The only WAL format version SQLite writes. */
+export const WAL_FORMAT_VERSION = 3007000;
+
+/** A parsed WAL header. All fields are stored big-endian in the file. */
+export interface WalHeader {
+  /** True when checksum words are read big-endian (magic 0x377f0683). */
+  bigEndianChecksum: boolean;
+  pageSize: number;
+  checkpointSeq: number;
+  salt1: number;
+  salt2: number;
+  checksum1: number;
+  checksum2: number;
+}
+
+/** A parsed frame header. */
+export interface FrameHeader {
+  pageNo: number;
+  /** Database size in pages after this frame for a commit frame, 0 otherwise. */
+  commitSize: number;
+  salt1: number;
+  salt2: number;
+  checksum1: number;
+  checksum2: number;
+}
+
+function u32(b: Uint8Array, off: number): number {
+  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+}
+
+/**
+ * Continues the WAL checksum `(s0, s1)` over `data[start, end)`, whose length must be a multiple of
+ * 8. Words are read in the byte order the header's magic selects.
+ */
+export function walChecksum(
+  bigEndian: boolean,
+  s0: number,
+  s1: number,
+  data: Uint8Array,
+  start = 0,
+  end = data.length,
+): [number, number] {
+  if ((end - start) % 8 !== 0) throw new RangeError(`wal checksum over ${end - start} bytes (not a multiple of 8)`);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const le = !bigEndian;
+  let a = s0 >>> 0;
+  let b = s1 >>> 0;
+  for (let i = start; i < end; i += 8) {
+    a = (a + view.getUint32(i, le) + b) >>> 0;
+    b = (b + view.getUint32(i + 4, le) + a) >>> 0;
+  }
+  return [a, b];
+}
+
+/** Frame size (header + page) for a page size. */
+export function frameSize(pageSize: number): number {
+  return WAL_FRAME_HEADER_SIZE + pageSize;
+}
+
+/** Largest offset ≤ `offset` that ends on a frame boundary (0 when below the header). */
+export function frameAlign(offset: number, pageSize: number): number {
+  if (offset < WAL_HEADER_SIZE) return 0;
+  const fs = frameSize(pageSize);
+  return WAL_HEADER_SIZE + Math.floor((offset - WAL_HEADER_SIZE) / fs) * fs;
+}
+
+/**
+ * Parses and verifies a WAL header. Returns null when the bytes are not a valid header (short,
+ * wrong magic or version, bad page size, checksum mismatch): SQLite ignores such a WAL, so do we.
+ */
+export function parseWalHeader(b: Uint8Array): WalHeader | null {
+  if (b.length < WAL_HEADER_SIZE) return null;
+  const magic = u32(b, 0);
+  if (magic !== WAL_MAGIC_LE && magic !== WAL_MAGIC_BE) return null;
+  if (u32(b, 4) !== WAL_FORMAT_VERSION) return null;
+  const rawPage = u32(b, 8);
+  const pageSize = rawPage === 1 ? 65536 : rawPage;
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return null;
+  const bigEndianChecksum = magic === WAL_MAGIC_BE;
+  const [c1, c2] = walChecksum(bigEndianChecksum, 0, 0, b, 0, 24);
+  const h: WalHeader = {
+    bigEndianChecksum,
+    pageSize,
+    checkpointSeq: u32(b, 12),
+    salt1: u32(b, 16),
+    salt2: u32(b, 20),
+    checksum1: u32(b, 24),
+    checksum2: u32(b, 28),
+  };
+  if (c1 !== h.checksum1 || c2 !== h.checksum2) return null;
+  return h;
+}
+
+/** Parses the 24-byte frame header at `off`. */
+export function parseFrameHeader(b: Uint8Array, off = 0): FrameHeader {
+  return {
+    pageNo: u32(b, off),
+    commitSize: u32(b, off + 4),
+    salt1: u32(b, off + 8),
+    salt2: u32(b, off + 12),
+    checksum1: u32(b, off + 16),
+    checksum2: u32(b, off + 20),
+  };
+}
+
+/** True when two headers describe the same WAL incarnation (same salts and checksums). */
+export function sameWal(a: WalHeader, b: WalHeader): boolean {
+  return a.salt1 === b.salt1 && a.salt2 === b.salt2 && a.checksum1 === b.checksum1 &&
+    a.checksum2 === b.checksum2 && a.pageSize === b.pageSize;
+}
+
+/**
+ * SQLite restarts a WAL by incrementing salt-1 by one (and drawing a new salt-2), so a header whose
+ * salt-1 is exactly one above the previous one proves exactly one restart happened in between.
+ */
+export function isNextRestart(prev: WalHeader, next: WalHeader): boolean {
+  return next.salt1 === ((prev.salt1 + 1) >>> 0) && next.pageSize === prev.pageSize;
+}
+
+/** Result of {@link scanFrames}. */
+export interface FrameScan {
+  /** Bytes of valid frames, from the start of the buffer, ending at the last commit frame. */
+  committedBytes: number;
+  /** Running checksum after the last commit frame. */
+  committedChecksum: [number, number];
+  /** Bytes of valid frames (committed or not) from the start of the buffer. */
+  validBytes: number;
+  /** Running checksum after the last valid frame. */
+  validChecksum: [number, number];
+  /** True when scanning stopped at an invalid frame (salt or checksum), not at the end of the buffer. */
+  stoppedAtInvalid: boolean;
+}
+
+/**
+ * Walks whole frames in `buf` (which starts on a frame boundary), continuing the checksum chain from
+ * `checksum`. Stops at the first frame whose salts differ from the header's or whose checksum does
+ * not chain — exactly where SQLite's own recovery stops reading the WAL.
+ */
+export function scanFrames(hdr: WalHeader, checksum: [number, number], buf: Uint8Array): FrameScan {
+  const fs = frameSize(hdr.pageSize);
+  let [s0, s1] = checksum;
+  const out: FrameScan = {
+    committedBytes: 0,
+    committedChecksum: [s0, s1],
+    validBytes: 0,
+    validChecksum: [s0, s1],
+    stoppedAtInvalid: false,
+  };
+  for (let off = 0; off + fs <= buf.length; off += fs) {
+    const fh = parseFrameHeader(buf, off);
+    if (fh.salt1 !== hdr.salt1 || fh.salt2 !== hdr.salt2) {
+      out.stoppedAtInvalid = true;
+      break;
+    }
+    [s0, s1] = walChecksum(hdr.bigEndianChecksum, s0, s1, buf, off, off + 8);
+    [s0, s1] = walChecksum(hdr.bigEndianChecksum, s0, s1, buf, off + WAL_FRAME_HEADER_SIZE, off + fs);
+    if (s0 !== fh.checksum1 || s1 !== fh.checksum2) {
+      out.stoppedAtInvalid = true;
+      break;
+    }
+    out.validBytes = off + fs;
+    out.validChecksum = [s0, s1];
+    if (fh.commitSize !== 0) {
+      out.committedBytes = off + fs;
+      out.committedChecksum = [s0, s1];
+    }
+  }
+  return out;
+}

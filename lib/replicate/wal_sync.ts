@@ -1,0 +1,278 @@
+/**
+ * Keeps the shadow WAL in step with the live WAL: gathers the facts, lets {@link decideSync} judge,
+ * and carries out the verdict (copy, new index, new generation). Also runs our checkpoints and the
+ * hand-off that lets an application's own blocking checkpoint through instead of stalling it (#724).
+ *
+ * Invariant: `sync()` runs only while we are pinned (read transaction held, so the WAL cannot be
+ * restarted) or hold the write lock (so nothing can be appended or restarted).
+ */
+import { stat } from "node:fs/promises";
+import { newGenerationName } from "../litestream/paths.ts";
+import type { DbConnections } from "./db_conn.ts";
+import type { EventSink } from "./event_log.ts";
+import type { ShadowDir, ShadowState } from "./shadow_wal.ts";
+import { decideSync, type Seal } from "./sync_decision.ts";
+import { copyCommittedFrames, readAt } from "./wal_copier.ts";
+import {
+  frameSize,
+  isNextRestart,
+  parseWalHeader,
+  sameWal,
+  WAL_FRAME_HEADER_SIZE,
+  WAL_HEADER_SIZE,
+  type WalHeader,
+} from "./wal_format.ts";
+
+/** How long one lock attempt may block the (synchronous) SQLite call. */
+const LOCK_SLICE_MS = 100;
+/** How long a tick waits for the write lock before concluding someone is waiting on our pin. */
+export const PROBE_MS = 200;
+
+/** What one sync did. */
+export interface WalSyncResult {
+  /** True when a new generation was started (it needs a snapshot before any WAL upload). */
+  newGeneration: boolean;
+  /** Bytes appended to the shadow WAL. */
+  copied: number;
+}
+
+interface WalInfo {
+  header: WalHeader | null;
+  headerBytes: Uint8Array | null;
+  size: number;
+}
+
+function equalBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The shadow-WAL side of one database. */
+export class WalSync {
+  /** The shadow index being appended to. */
+  state: ShadowState | null = null;
+  private seal: Seal | null = null;
+  private forced: string | null = null;
+  readonly walPath: string;
+
+  constructor(
+    readonly dbPath: string,
+    readonly shadow: ShadowDir,
+    readonly conns: DbConnections,
+    private readonly log: EventSink,
+  ) {
+    this.walPath = `${dbPath}-wal`;
+  }
+
+  /** Reloads the current generation's last shadow index after a restart (trimming a torn tail). */
+  async load(): Promise<void> {
+    const gen = await this.shadow.readGeneration();
+    if (!gen) return;
+    const idx = await this.shadow.indices(gen);
+    if (idx.length > 0) this.state = await this.shadow.loadIndex(gen, idx[idx.length - 1]);
+  }
+
+  /** Makes the next sync start a new generation for `reason` (replaced database, replica mismatch). */
+  forceNewGeneration(reason: string): void {
+    this.forced = reason;
+  }
+
+  /** Takes the write lock, waiting up to `waitMs` in short slices so signals stay responsive. */
+  async lock(waitMs: number): Promise<boolean> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if (this.conns.tryLock(Math.min(LOCK_SLICE_MS, Math.max(0, deadline - Date.now())))) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(5);
+    }
+  }
+
+  /** First pin: catch up under the write lock, then hold the read transaction. */
+  async begin(): Promise<WalSyncResult> {
+    if (!(await this.lock(30_000))) throw new Error("cannot take the write lock to start replication");
+    return await this.sealAndRepin(false);
+  }
+
+  /** One regular step: probe for a waiting checkpointer, copy new frames. */
+  async tick(): Promise<WalSyncResult> {
+    if (!this.conns.tryLock(PROBE_MS)) return await this.yieldLock();
+    this.conns.unlock();
+    return await this.sync();
+  }
+
+  /** Copies what is new, deciding first whether we still follow the same WAL. */
+  async sync(): Promise<WalSyncResult> {
+    await this.ensureWal();
+    const wal = await this.walInfo();
+    if (this.forced !== null) {
+      await this.startGeneration(this.forced, wal);
+      this.forced = null;
+      return { newGeneration: true, copied: this.state!.size };
+    }
+    const st = this.state;
+    const d = decideSync({
+      generation: st?.generation ?? null,
+      dbReplaced: this.conns.replaced(),
+      walHeader: wal.header,
+      walSize: wal.size,
+      shadow: st,
+      anchorIntact: st ? await this.anchorIntact(st) : false,
+      seal: this.seal,
+    });
+    if (d.kind === "new-generation") {
+      await this.startGeneration(d.reason, wal);
+      return { newGeneration: true, copied: this.state!.size };
+    }
+    let copied = 0;
+    if (d.kind === "copy" || d.copyOldTail) copied += await this.copy();
+    if (d.kind === "copy") return { newGeneration: false, copied };
+    if (d.copyOldTail && !(await this.anchorIntact(st!))) {
+      await this.startGeneration("wal overwritten while copying its end", wal);
+      return { newGeneration: true, copied: this.state!.size };
+    }
+    this.state = await this.shadow.initIndex(st!.generation, st!.index + 1, wal.headerBytes!);
+    this.seal = null;
+    this.log("INFO", "wal restarted", { generation: st!.generation, index: this.state.index });
+    copied += await this.copy();
+    return { newGeneration: false, copied };
+  }
+
+  /**
+   * Our checkpoint: PASSIVE (never waits), then — under our own write lock, after copying the very
+   * last frame — a one-row commit that makes SQLite restart the WAL if the checkpoint was complete.
+   * `shrink` also truncates the WAL file at that commit. Returns null when the lock was busy.
+   */
+  async checkpoint(shrink: boolean): Promise<WalSyncResult | null> {
+    await this.sync();
+    this.conns.unpin();
+    let ck;
+    try {
+      ck = this.conns.checkpointPassive();
+    } catch (err) {
+      this.conns.pin();
+      throw err;
+    }
+    if (!(await this.lock(PROBE_MS))) {
+      this.conns.pin();
+      return null;
+    }
+    const res = await this.sealAndRepin(shrink);
+    this.log("INFO", "checkpoint", {
+      mode: shrink ? "passive+truncate" : "passive",
+      frames: ck.log,
+      checkpointed: ck.checkpointed,
+      complete: ck.ran && ck.log === ck.checkpointed,
+    });
+    return res;
+  }
+
+  /** Frames in the real WAL file. */
+  async walFrames(): Promise<number> {
+    const size = await stat(this.walPath).then((s) => s.size, () => 0);
+    return size <= WAL_HEADER_SIZE ? 0 : Math.floor((size - WAL_HEADER_SIZE) / frameSize(this.conns.pageSize));
+  }
+
+  /** Releases the database (or parks the connections when the file was replaced under us). */
+  close(): void {
+    if (this.conns.replaced()) this.conns.abandon();
+    else this.conns.close();
+  }
+
+  /**
+   * Someone held the write lock through our probe: most likely a FULL/RESTART/TRUNCATE checkpoint
+   * waiting for our read transaction while it blocks every writer. Copy what is committed, let go of
+   * the pin so it can finish, then take the lock ourselves and re-pin.
+   */
+  private async yieldLock(): Promise<WalSyncResult> {
+    const before = await this.sync();
+    this.conns.unpin();
+    if (!(await this.lock(30_000))) {
+      this.conns.pin();
+      throw new Error("the write lock stayed busy for 30 s");
+    }
+    const after = await this.sealAndRepin(false);
+    return { newGeneration: before.newGeneration || after.newGeneration, copied: before.copied + after.copied };
+  }
+
+  /** Caller holds the write lock and is unpinned. Catches up completely, commits a seq row, re-pins. */
+  private async sealAndRepin(shrink: boolean): Promise<WalSyncResult> {
+    let res: WalSyncResult;
+    let sealedHeader: WalHeader | null;
+    try {
+      res = await this.sync();
+      sealedHeader = this.state!.header;
+      this.conns.commitSeq(shrink);
+    } catch (err) {
+      this.conns.unlock();
+      this.conns.pin();
+      throw err;
+    }
+    const st = this.state!;
+    const afterCommit = (await this.walInfo()).header;
+    this.conns.pin();
+    const afterPin = (await this.walInfo()).header;
+    // Our commit restarted the WAL iff the header moved exactly one restart on, and stayed there
+    // until we were pinned again (so no second restart slipped in between).
+    if (
+      afterCommit && afterPin && sameWal(afterCommit, afterPin) && !sameWal(sealedHeader, afterCommit) &&
+      isNextRestart(sealedHeader, afterCommit)
+    ) {
+      this.seal = { index: st.index, size: st.size, nextSalt1: afterCommit.salt1, nextSalt2: afterCommit.salt2 };
+    }
+    return res;
+  }
+
+  private async startGeneration(reason: string, wal: WalInfo): Promise<void> {
+    if (!wal.headerBytes) throw new Error(`cannot start a generation (${reason}): the WAL has no valid header`);
+    const generation = newGenerationName();
+    this.state = await this.shadow.initIndex(generation, 0, wal.headerBytes);
+    this.seal = null;
+    await this.copy();
+    await this.shadow.writeGeneration(generation);
+    this.log("INFO", "new generation", { generation, reason });
+  }
+
+  private async copy(): Promise<number> {
+    const st = this.state!;
+    const end = await copyCommittedFrames(
+      this.walPath,
+      this.shadow.walPath(st.generation, st.index),
+      st.header,
+      st.size,
+      st.checksum,
+    );
+    const n = end.committedEnd - st.size;
+    st.size = end.committedEnd;
+    st.checksum = end.checksum;
+    return n;
+  }
+
+  /** Makes sure the WAL exists with a valid header (a fresh or cleanly closed database has none). */
+  private async ensureWal(): Promise<void> {
+    if ((await this.walInfo()).header) return;
+    const wasLocked = this.conns.locked;
+    if (!wasLocked && !(await this.lock(5_000))) throw new Error("cannot create the WAL: write lock busy");
+    this.conns.commitSeq(false);
+    if (wasLocked && !(await this.lock(30_000))) throw new Error("cannot retake the write lock after creating the WAL");
+  }
+
+  private async walInfo(): Promise<WalInfo> {
+    const size = await stat(this.walPath).then((s) => s.size, () => 0);
+    const headerBytes = size >= WAL_HEADER_SIZE ? await readAt(this.walPath, 0, WAL_HEADER_SIZE) : null;
+    return { header: headerBytes ? parseWalHeader(headerBytes) : null, headerBytes, size };
+  }
+
+  /** The frame header just before the shadow's end is still the same bytes in the real WAL. */
+  private async anchorIntact(st: ShadowState): Promise<boolean> {
+    if (st.size <= WAL_HEADER_SIZE) return true;
+    const off = st.size - frameSize(st.header.pageSize);
+    const [a, b] = await Promise.all([
+      readAt(this.walPath, off, WAL_FRAME_HEADER_SIZE),
+      readAt(this.shadow.walPath(st.generation, st.index), off, WAL_FRAME_HEADER_SIZE),
+    ]);
+    return equalBytes(a, b);
+  }
+}

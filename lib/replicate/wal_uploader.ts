@@ -1,0 +1,112 @@
+/**
+ * Ships the shadow WAL to the replica as Litestream WAL segments: each upload is the raw bytes of one
+ * shadow index from the replica position to the committed end, LZ4-framed, stored under
+ * `<index>_<offset>.wal.lz4`. Segments of an index are contiguous from offset 0 (the one at offset 0
+ * starts with the WAL header), so a restore never meets a "missing initial wal segment" (#224, #535,
+ * #805): a position is only ever advanced past bytes that were stored.
+ */
+import { stat } from "node:fs/promises";
+import { lz4CompressStream, lz4DecompressStream } from "../litestream/lz4.ts";
+import { formatPos } from "../litestream/paths.ts";
+import type { Pos, ReplicaClient } from "../litestream/replica_client.ts";
+import type { EventSink } from "./event_log.ts";
+import { fileRangeStream } from "./file_stream.ts";
+import type { ShadowDir, ShadowState } from "./shadow_wal.ts";
+import { uploadWithRetry } from "./upload_retry.ts";
+import { frameAlign } from "./wal_format.ts";
+
+/** Result of {@link resumePosition}. */
+export type ResumeResult =
+  | { kind: "ok"; pos: Pos; lastSnapshotAt: Date }
+  | { kind: "no-snapshot" }
+  | { kind: "inconsistent"; reason: string };
+
+async function streamLength(stream: ReadableStream<Uint8Array>): Promise<number> {
+  let n = 0;
+  for await (const chunk of stream.pipeThrough(lz4DecompressStream())) n += chunk.length;
+  return n;
+}
+
+/**
+ * Where replication of `state.generation` stands in the replica after a restart: the end of its
+ * last WAL segment (decompressed length, as Litestream computes it), checked against the shadow files
+ * still on disk.
+ */
+export async function resumePosition(
+  client: ReplicaClient,
+  shadow: ShadowDir,
+  state: ShadowState,
+): Promise<ResumeResult> {
+  const generation = state.generation;
+  const snaps = await client.snapshots(generation);
+  if (snaps.length === 0) return { kind: "no-snapshot" };
+  const lastSnapshotAt = new Date(Math.max(...snaps.map((s) => s.createdAt.getTime())));
+  const segs = await client.walSegments(generation);
+  let pos: Pos;
+  if (segs.length === 0) {
+    pos = { generation, index: snaps[snaps.length - 1].index, offset: 0 };
+  } else {
+    const last = segs[segs.length - 1];
+    pos = { generation, index: last.index, offset: last.offset + await streamLength(await client.walSegmentReader(last)) };
+  }
+  if (pos.index > state.index) return { kind: "inconsistent", reason: `replica is ahead of the shadow WAL` };
+  const size = pos.index === state.index
+    ? state.size
+    : await stat(shadow.walPath(generation, pos.index)).then((s) => s.size, () => -1);
+  if (size < 0) return { kind: "inconsistent", reason: `shadow WAL index ${pos.index} is gone` };
+  if (pos.offset > size) return { kind: "inconsistent", reason: `replica holds more of index ${pos.index} than the shadow WAL` };
+  return { kind: "ok", pos, lastSnapshotAt };
+}
+
+/** Uploads shadow WAL bytes the replica does not have yet. */
+export class WalUploader {
+  /** Next byte to upload. */
+  pos: Pos;
+
+  constructor(
+    private readonly client: ReplicaClient,
+    private readonly shadow: ShadowDir,
+    private readonly log: EventSink,
+    pos: Pos,
+  ) {
+    this.pos = pos;
+  }
+
+  /** Uploads everything up to the committed end of `state`; returns the number of segments written. */
+  async upload(state: ShadowState): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const p = this.pos;
+      if (p.generation !== state.generation || p.index > state.index) {
+        throw new Error(`replica position ${formatPos(p)} does not belong to shadow index ${state.index}`);
+      }
+      const path = this.shadow.walPath(p.generation, p.index);
+      // Earlier indices are complete files; the current one ends at its committed size.
+      const end = p.index === state.index
+        ? state.size
+        : frameAlign((await stat(path)).size, state.header.pageSize);
+      if (p.offset < end) {
+        const started = performance.now();
+        await uploadWithRetry(
+          `wal segment ${formatPos(p)}`,
+          () => fileRangeStream(path, p.offset, end).pipeThrough(lz4CompressStream()),
+          (body) => this.client.writeWalSegment(p, body),
+          this.log,
+        );
+        this.log("INFO", "wal segment uploaded", {
+          generation: p.generation,
+          index: p.index,
+          offset: p.offset,
+          size: end - p.offset,
+          elapsed_ms: Math.round(performance.now() - started),
+        });
+        this.pos = { ...p, offset: end };
+        n++;
+      }
+      if (p.index === state.index) break;
+      this.pos = { generation: p.generation, index: p.index + 1, offset: 0 };
+    }
+    await this.shadow.removeIndicesBelow(this.pos.generation, this.pos.index);
+    return n;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The secret store of a server root: `secret:NAME` lives in `<root>/secrets/NAME`, encrypted
+ * under `<root>/secrets/.master.key` (formats in docs/secrets-format.md). Writes are atomic and
+ * mode 0600; directories are created mode 0700.
+ */
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
+import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { loadMasterKey, loadOrCreateMasterKey } from "./master_key.ts";
+import { decodeSecretFile, encodeSecretFile } from "./secret_file.ts";
+import { secretNameFromRelativePath, secretNameProblem, secretPath } from "./secret_name.ts";
+
+/** Read, write and list the secrets of one server root. */
+export class SecretStore {
+  /** `<root>/secrets`. */
+  readonly secretsDir: string;
+  /** Warnings collected while reading (e.g. a master key readable by others), without duplicates. */
+  readonly warnings: string[] = [];
+  #key?: Uint8Array;
+
+  constructor(serverRoot: string) {
+    this.secretsDir = join(serverRoot, "secrets");
+  }
+
+  /** The path of secret `name` (validated). */
+  pathOf(name: string): string {
+    return secretPath(this.secretsDir, name);
+  }
+
+  /**
+   * The decrypted bytes of secret `name`. Missing → {@link NotFoundError}, unreadable →
+   * IoError, wrong master key or tampered file → CryptoError; each names the file.
+   */
+  async getBytes(name: string): Promise<Uint8Array> {
+    const path = this.pathOf(name);
+    let file: Uint8Array;
+    try {
+      file = new Uint8Array(await readFile(path));
+    } catch (err) {
+      const e = toVigoError(err, path);
+      if (e instanceof NotFoundError) {
+        throw new NotFoundError(`${path}: no such secret "${name}"`, { cause: err });
+      }
+      throw e;
+    }
+    return await decodeSecretFile(await this.#masterKey(), name, file, path);
+  }
+
+  /** Secret `name` as UTF-8 text (configuration values are text). */
+  async get(name: string): Promise<string> {
+    const bytes = await this.getBytes(name);
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw new BadInputError(`${this.pathOf(name)}: secret "${name}" is not valid UTF-8 text`);
+    }
+  }
+
+  /**
+   * Encrypts and writes secret `name` atomically (mode 0600), creating the master key if absent.
+   * Returns whether the master key was created by this call.
+   */
+  async set(name: string, value: Uint8Array): Promise<{ path: string; createdMasterKey: boolean }> {
+    const path = this.pathOf(name);
+    const mk = await loadOrCreateMasterKey(this.secretsDir);
+    this.#addWarnings(mk.warnings);
+    this.#key = mk.key;
+    const encoded = await encodeSecretFile(mk.key, name, value);
+    try {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw toVigoError(err, dirname(path));
+    }
+    const out = await createAtomicFile(path, 0o600);
+    try {
+      await out.handle.writeFile(encoded);
+      await out.commit();
+    } catch (err) {
+      await out.abort();
+      throw toVigoError(err, path);
+    }
+    return { path, createdMasterKey: mk.created };
+  }
+
+  /**
+   * Names of all secrets, sorted. Dot-files and dot-directories (the master key, temporary files)
+   * and files whose names are not valid secret names are skipped. No secrets/ → empty list.
+   */
+  async list(): Promise<string[]> {
+    let entries;
+    try {
+      entries = await readdir(this.secretsDir, { recursive: true, withFileTypes: true });
+    } catch (err) {
+      const e = toVigoError(err, this.secretsDir);
+      if (e instanceof NotFoundError) return [];
+      throw e;
+    }
+    const names: string[] = [];
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const rel = relative(this.secretsDir, join(entry.parentPath, entry.name));
+      const name = secretNameFromRelativePath(rel);
+      if (secretNameProblem(name) === undefined) names.push(name);
+    }
+    return names.sort();
+  }
+
+  async #masterKey(): Promise<Uint8Array> {
+    if (!this.#key) {
+      const mk = await loadMasterKey(this.secretsDir);
+      this.#addWarnings(mk.warnings);
+      this.#key = mk.key;
+    }
+    return this.#key;
+  }
+
+  #addWarnings(ws: string[]): void {
+    for (const w of ws) if (!this.warnings.includes(w)) this.warnings.push(w);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Consistent online copy of a live SQLite database with the built-in `node:sqlite` engine. It uses the
+ * native file locks and WAL shared memory, so it takes part in the live server's locking protocol; a
+ * WASM SQLite build has neither and could copy a torn database, so it is never used here. The copy is
+ * ONE backup step (`rate: -1`: all pages inside one read transaction): a multi-step backup restarts
+ * whenever another connection writes and never finishes under a busy writer.
+ */
+import { backup, DatabaseSync } from "node:sqlite";
+import { rmSync } from "node:fs";
+import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
+import { existsSync } from "node:fs";
+
+/** Facts about a database file, as recorded in the manifest. */
+export interface DatabaseFacts {
+  pageSize: number;
+  pageCount: number;
+  /** "ok", or the first problem `PRAGMA integrity_check` reported. */
+  integrity: string;
+}
+
+/** How long the copy waits for a lock held by a writer (e.g. during a checkpoint). */
+const BUSY_TIMEOUT_MS = 30_000;
+
+/** Copies the live database at `livePath` to `destPath` (which must not exist) in one step. */
+export async function snapshotDatabase(livePath: string, destPath: string): Promise<void> {
+  if (!existsSync(livePath)) throw new NotFoundError(`${livePath}: database does not exist`);
+  let src: DatabaseSync;
+  try {
+    src = new DatabaseSync(livePath, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
+  } catch (err) {
+    throw toVigoError(err, livePath);
+  }
+  try {
+    await backup(src, destPath, { rate: -1 });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/not a database|malformed/i.test(msg)) throw new BadInputError(`${livePath}: ${msg}`);
+    throw toVigoError(err, livePath);
+  } finally {
+    src.close();
+  }
+}
+
+/** Runs `PRAGMA integrity_check` and reads page size and count. Leaves no -wal/-shm files behind. */
+export function inspectDatabase(path: string): DatabaseFacts {
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+  } catch (err) {
+    throw toVigoError(err, path);
+  }
+  try {
+    const pageSize = Number((db.prepare("PRAGMA page_size").get() as { page_size: number }).page_size);
+    const pageCount = Number((db.prepare("PRAGMA page_count").get() as { page_count: number }).page_count);
+    const rows = db.prepare("PRAGMA integrity_check(10)").all() as { integrity_check: string }[];
+    const integrity = rows.map((r) => r.integrity_check).join("; ");
+    return { pageSize, pageCount, integrity };
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    return { pageSize: 0, pageCount: 0, integrity: msg };
+  } finally {
+    db.close();
+    rmSync(`${path}-wal`, { force: true });
+    rmSync(`${path}-shm`, { force: true });
+  }
+}

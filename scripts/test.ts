@@ -1,0 +1,192 @@
+/**
+ * `deno task test`: the whole suite, the one command CI runs.
+ *
+ *   a. `deno test -A tests/` from sources;
+ *   b. `scripts/compile.ts`: both executables;
+ *   c. every `tests/**\/*_cli_test.ts` again against `dist/vigocli-x86_64-linux`;
+ *   d. the same against `dist/vigocli-aarch64-linux` under `qemu-aarch64 -L /usr/aarch64-linux-gnu`.
+ *
+ * Prints each phase's counts, then exactly one line `tests: N passed, N failed` (all phases summed; a
+ * phase that cannot run, or exits non-zero without reporting a failed test, counts as one failure) and
+ * exits non-zero when anything failed. Missing prerequisites fail loudly; npm-based ones are installed
+ * (`npm ci --prefix .tools`, `deno install`) so a fresh clone works.
+ *
+ * Usage: deno run -A scripts/test.ts [--phases a,b,c,d] [--timeout-min 40] [-- extra deno test args]
+ */
+import { parseArgs } from "node:util";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { checkNodeModules, REPO, TARGETS, toolPath } from "./compile.ts";
+
+/** Counts of one phase. */
+export interface PhaseResult {
+  name: string;
+  passed: number;
+  failed: number;
+  ignored: number;
+  seconds: number;
+  /** Names of failed tests, or why the phase itself failed. */
+  failures: string[];
+}
+
+/**
+ * Reads deno test's closing summary (`ok | 5 passed (2 steps) | 1 failed | 2 ignored (3s)`); counts are
+ * top-level tests, as deno prints them. Returns undefined when there is no summary line.
+ */
+export function parseDenoSummary(output: string): { passed: number; failed: number; ignored: number } | undefined {
+  // deno colours its output unless NO_COLOR is set; strip any escape anyway
+  const lines = output.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
+  const summary = lines.reverse().find((l) => /^(ok|FAILED) \| \d+ passed/.test(l.trim()));
+  if (!summary) return undefined;
+  const count = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(summary)?.[1] ?? 0);
+  return { passed: count("passed"), failed: count("failed"), ignored: count("ignored") };
+}
+
+/** Names of the failed tests listed in deno's `ERRORS`/`FAILURES` section (` name => file:line:col`). */
+export function parseDenoFailures(output: string): string[] {
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
+  const start = plain.lastIndexOf("\nFAILURES");
+  if (start < 0) return [];
+  return plain.slice(start).split("\n").filter((l) => / => \S+:\d+:\d+$/.test(l)).map((l) => l.trim());
+}
+
+async function sh(cmd: string, args: string[], what: string): Promise<void> {
+  console.error(`test: ${what}: ${cmd} ${args.join(" ")}`);
+  const status = await new Deno.Command(cmd, { args, cwd: REPO, stdin: "null", stdout: "inherit", stderr: "inherit" })
+    .spawn().status;
+  if (!status.success) throw new Error(`${what} failed (exit ${status.code})`);
+}
+
+/** Installs the npm-based prerequisites when missing; returns what is still missing (Debian packages). */
+async function prerequisites(): Promise<string[]> {
+  if (!existsSync(join(REPO, ".tools/node_modules/.bin/bun"))) {
+    await sh("npm", ["ci", "--prefix", ".tools", "--no-audit", "--no-fund"], "installing .tools");
+  }
+  try {
+    await checkNodeModules();
+  } catch {
+    await sh(toolPath("deno"), ["install"], "installing node_modules");
+    await checkNodeModules();
+  }
+  const missing: string[] = [];
+  if (!existsSync(join(REPO, ".tools/node_modules/.bin/bun"))) missing.push("bun (npm ci --prefix .tools)");
+  if (!existsSync("/usr/bin/qemu-aarch64")) missing.push("qemu-aarch64 (apt-get install qemu-user)");
+  if (!existsSync("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1")) {
+    missing.push("/usr/aarch64-linux-gnu (apt-get install libc6-arm64-cross)");
+  }
+  return missing;
+}
+
+/** Every `*_cli_test.ts` under tests/, sorted, relative to the repository. */
+export function cliTestFiles(dir = join(REPO, "tests"), rel = "tests"): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    if (e.isDirectory) out.push(...cliTestFiles(join(dir, e.name), `${rel}/${e.name}`));
+    else if (e.isFile && e.name.endsWith("_cli_test.ts")) out.push(`${rel}/${e.name}`);
+  }
+  return out.sort();
+}
+
+/** Runs `deno test` with output shown live and parsed for counts. */
+async function denoTest(name: string, args: string[], env: Record<string, string>, timeoutMin: number): Promise<PhaseResult> {
+  const started = performance.now();
+  console.error(`\ntest: phase ${name}: deno test ${args.join(" ")}`);
+  const child = new Deno.Command(toolPath("deno"), {
+    args: ["test", ...args],
+    cwd: REPO,
+    env: { ...env, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+    signal: AbortSignal.timeout(timeoutMin * 60_000),
+  }).spawn();
+  let output = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    await Deno.stdout.write(chunk);
+    output += decoder.decode(chunk, { stream: true });
+  }
+  const status = await child.status;
+  const seconds = (performance.now() - started) / 1000;
+  const counts = parseDenoSummary(output) ?? { passed: 0, failed: 0, ignored: 0 };
+  const failures = parseDenoFailures(output);
+  if (!status.success && counts.failed === 0) {
+    counts.failed = 1;
+    const why = status.signal ? `killed by ${status.signal} after ${timeoutMin} min` : `exit ${status.code}`;
+    failures.push(`deno test itself failed (${why}) without reporting a failed test`);
+  }
+  return { name, ...counts, seconds, failures };
+}
+
+function blocked(name: string, why: string): PhaseResult {
+  return { name, passed: 0, failed: 1, ignored: 0, seconds: 0, failures: [why] };
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    options: {
+      phases: { type: "string", default: "a,b,c,d" },
+      "timeout-min": { type: "string", default: "40" },
+    },
+    allowPositionals: true,
+  });
+  const phases = new Set(values.phases.split(","));
+  const timeoutMin = Number(values["timeout-min"]);
+  const extra = positionals;
+  const results: PhaseResult[] = [];
+
+  const missing = await prerequisites();
+  if (missing.length) {
+    console.error(`test: MISSING PREREQUISITES (the suite does not skip): ${missing.join("; ")}`);
+    results.push(blocked("prerequisites", `missing: ${missing.join("; ")}`));
+  }
+
+  if (phases.has("a")) results.push(await denoTest("a (sources)", ["-A", ...extra, "tests/"], {}, timeoutMin));
+
+  let compiled = false;
+  if (phases.has("b")) {
+    const started = performance.now();
+    try {
+      await sh(toolPath("deno"), ["run", "-A", "scripts/compile.ts"], "phase b (compile)");
+      compiled = true;
+      // building is not a test: it adds nothing when it works and one failure when it does not
+      results.push({ name: "b (compile)", passed: 0, failed: 0, ignored: 0, seconds: 0, failures: [] });
+    } catch (err) {
+      results.push(blocked("b (compile)", String(err instanceof Error ? err.message : err)));
+    }
+    results[results.length - 1].seconds = (performance.now() - started) / 1000;
+  } else {
+    compiled = TARGETS.every((t) => existsSync(join(REPO, "dist", t.file)));
+  }
+
+  const cliFiles = cliTestFiles();
+  for (const [phase, t] of [["c", TARGETS[0]], ["d", TARGETS[1]]] as const) {
+    if (!phases.has(phase)) continue;
+    const name = `${phase} (${t.file})`;
+    if (!compiled) {
+      results.push(blocked(name, `no ${t.file}: the compile phase failed or did not run`));
+      continue;
+    }
+    if (cliFiles.length === 0) {
+      results.push(blocked(name, "no *_cli_test.ts files found"));
+      continue;
+    }
+    const env: Record<string, string> = { VIGOCLI_BIN: join(REPO, "dist", t.file) };
+    if (t.arch === "aarch64") env.VIGOCLI_RUNNER = "qemu-aarch64 -L /usr/aarch64-linux-gnu";
+    results.push(await denoTest(name, ["-A", "--no-check", ...extra, ...cliFiles], env, timeoutMin));
+  }
+
+  console.log("\nphase                               passed  failed  ignored  seconds");
+  for (const r of results) {
+    const cells = [r.passed, r.failed, r.ignored].map((n) => String(n).padStart(6)).join("  ");
+    console.log(`${r.name.padEnd(34)}  ${cells}   ${r.seconds.toFixed(0).padStart(6)}`);
+    for (const f of r.failures) console.log(`    FAILED ${f}`);
+  }
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  console.log(`tests: ${passed} passed, ${failed} failed`);
+  return failed === 0 && passed > 0 ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main());

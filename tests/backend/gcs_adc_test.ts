@@ -1,0 +1,210 @@
+/**
+ * Application Default Credentials for gcs://, against a token endpoint that verifies JWT signatures
+ * and a GCS XML shim that checks bearer tokens (tests/helpers/gcs_token_server.ts).
+ */
+import { join } from "node:path";
+import { BackendError, ConfigError } from "../../lib/errors.ts";
+import { openGcsBackend } from "../../lib/gcs/gcs_backend.ts";
+import { startGcsShim, startGcsTokenServer, type TokenServer } from "../helpers/gcs_token_server.ts";
+import { type S3Server, startS3Server } from "../helpers/s3_server.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import {
+  generateServiceAccountKey,
+  SA_EMAIL,
+  type ServiceAccountKey,
+  writeServiceAccountFile,
+} from "./gcs_fixtures.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const enc = (s: string) => new TextEncoder().encode(s);
+
+interface World {
+  s3: S3Server;
+  key: ServiceAccountKey;
+  tokens: TokenServer;
+  endpoint: string;
+  dir: string;
+  shimUnauthorized(): number;
+  stop(): Promise<void>;
+}
+
+const USER = {
+  clientId: "client-123.apps.googleusercontent.com",
+  clientSecret: "user-secret",
+  refreshToken: "1//refresh",
+};
+
+async function world(expiresIn?: number): Promise<World> {
+  const s3 = await startS3Server();
+  const key = await generateServiceAccountKey();
+  const tokens = startGcsTokenServer({
+    publicKey: key.publicKey,
+    clientEmail: SA_EMAIL,
+    user: USER,
+    expiresIn,
+  });
+  const shim = startGcsShim(tokens, s3);
+  const dir = await Deno.makeTempDir({ prefix: "vigo-adc-" });
+  return {
+    s3,
+    key,
+    tokens,
+    endpoint: shim.endpoint,
+    dir,
+    shimUnauthorized: () => shim.unauthorized(),
+    async stop() {
+      await shim.stop();
+      await tokens.stop();
+      await s3.stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test({
+  name: "gcs adc: a service account signed with the wrong key is refused by the token endpoint",
+  ...opts,
+  async fn() {
+    const w = await world();
+    try {
+      const other = await generateServiceAccountKey();
+      const path = await writeServiceAccountFile(w.dir, other.pem, w.tokens.tokenUri);
+      const err = await assertRejects(
+        () =>
+          openGcsBackend(`gcs://${w.s3.bucket}/x`, { endpoint: w.endpoint }, {
+            env: { GOOGLE_APPLICATION_CREDENTIALS: path },
+            homeDir: w.dir,
+          }),
+        BackendError,
+      );
+      assert(err.message.includes("Invalid JWT Signature"), err.message);
+      assert(err.message.includes(w.tokens.tokenUri) && err.message.includes(SA_EMAIL), err.message);
+      assertEquals(w.tokens.refusals, ["Invalid JWT Signature."]);
+      assertEquals(w.tokens.issued.jwt, 0);
+    } finally {
+      await w.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "gcs adc: service account token is cached, refreshed before expiry, and renewed after a 401",
+  ...opts,
+  async fn() {
+    // 302 s tokens with the 5 min refresh margin: each token is "fresh" for 2 s only.
+    const w = await world(302);
+    try {
+      const path = await writeServiceAccountFile(w.dir, w.key.pem, w.tokens.tokenUri);
+      const b = await openGcsBackend(`gcs://${w.s3.bucket}/sa`, { endpoint: w.endpoint }, {
+        env: { GOOGLE_APPLICATION_CREDENTIALS: path },
+        homeDir: w.dir,
+      });
+      await b.put("a.txt", enc("one"));
+      await Promise.all([b.stat("a.txt"), b.stat("a.txt"), b.stat("a.txt")]);
+      assertEquals(w.tokens.issued.jwt, 1, "one token for every request within its lifetime");
+      await new Promise((r) => setTimeout(r, 2500));
+      await Promise.all([b.stat("a.txt"), b.stat("a.txt")]);
+      assertEquals(w.tokens.issued.jwt, 2, "refreshed once, shared by concurrent callers");
+      w.tokens.revokeAll();
+      assertEquals(await new Response(await b.get("a.txt")).text(), "one");
+      assertEquals(w.shimUnauthorized(), 1, "the revoked token was refused once");
+      assertEquals(w.tokens.issued.jwt, 3, "and replaced by a fresh one");
+    } finally {
+      await w.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "gcs adc: gcloud's well-known authorized_user file, then the GCE metadata server",
+  ...opts,
+  async fn() {
+    const w = await world();
+    try {
+      const gcloud = join(w.dir, ".config", "gcloud");
+      await Deno.mkdir(gcloud, { recursive: true });
+      const wellKnown = join(gcloud, "application_default_credentials.json");
+      await Deno.writeTextFile(
+        wellKnown,
+        JSON.stringify({
+          type: "authorized_user",
+          client_id: USER.clientId,
+          client_secret: USER.clientSecret,
+          refresh_token: USER.refreshToken,
+          token_uri: w.tokens.tokenUri,
+        }),
+      );
+      const user = await openGcsBackend(`gcs://${w.s3.bucket}/user`, { endpoint: w.endpoint }, {
+        env: {},
+        homeDir: w.dir,
+      });
+      await user.put("u.txt", enc("from user creds"));
+      assertEquals(w.tokens.issued.refresh, 1);
+      await Deno.remove(wellKnown);
+      const meta = await openGcsBackend(`gcs://${w.s3.bucket}/user`, { endpoint: w.endpoint }, {
+        env: { GCE_METADATA_HOST: w.tokens.metadataHost },
+        homeDir: w.dir,
+      });
+      assertEquals(await new Response(await meta.get("u.txt")).text(), "from user creds");
+      assertEquals(w.tokens.issued.metadata, 1, "the probe's token is reused for the first request");
+      await Deno.writeTextFile(
+        wellKnown,
+        JSON.stringify({
+          type: "authorized_user",
+          client_id: USER.clientId,
+          client_secret: USER.clientSecret,
+          refresh_token: "revoked",
+          token_uri: w.tokens.tokenUri,
+        }),
+      );
+      await assertRejects(
+        () =>
+          openGcsBackend(`gcs://${w.s3.bucket}/user`, { endpoint: w.endpoint }, { env: {}, homeDir: w.dir }),
+        BackendError,
+      );
+    } finally {
+      await w.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "gcs adc: no credentials anywhere gives one error naming everything tried",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "vigo-adc-none-" });
+    // A port nobody listens on: the metadata probe fails fast.
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    try {
+      const err = await assertRejects(
+        () =>
+          openGcsBackend("gcs://some-bucket/x", {}, {
+            env: { GCE_METADATA_HOST: `127.0.0.1:${port}` },
+            homeDir: dir,
+            metadataTimeoutMs: 500,
+          }),
+        ConfigError,
+      );
+      assert(err.message.includes("GOOGLE_APPLICATION_CREDENTIALS (not set)"), err.message);
+      assert(
+        err.message.includes(join(dir, ".config/gcloud/application_default_credentials.json")),
+        err.message,
+      );
+      assert(err.message.includes(`GCE metadata server 127.0.0.1:${port}`), err.message);
+      const missing = join(dir, "nope.json");
+      const err2 = await assertRejects(
+        () =>
+          openGcsBackend("gcs://some-bucket/x", {}, {
+            env: { GOOGLE_APPLICATION_CREDENTIALS: missing },
+            homeDir: dir,
+          }),
+        ConfigError,
+      );
+      assert(err2.message.includes(missing), err2.message);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,214 @@
+/**
+ * S3-specific behaviour against the real SigV4-checking s3rver: refused credentials, multipart
+ * uploads (parts, abort, size check), the server restarted mid-upload, the uploader killed with
+ * SIGKILL mid-upload, and no retries on auth failures.
+ */
+import { join } from "node:path";
+import { retryBackend } from "../../lib/backend/retry.ts";
+import { BackendError } from "../../lib/errors.ts";
+import { openS3Backend } from "../../lib/s3/s3_backend.ts";
+import { startS3Server } from "../helpers/s3_server.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { patternStream, streamDigest } from "./conformance.ts";
+import { startFaultProxy } from "./fault_proxy.ts";
+
+const MiB = 1024 * 1024;
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+async function uploadsInProgress(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      if (e.isDirectory) await walk(join(d, e.name));
+      else if (d.includes("uploads")) out.push(join(d, e.name));
+    }
+  };
+  await walk(dir).catch(() => {});
+  return out;
+}
+
+Deno.test({
+  name: "s3: a wrong secret or unknown key is refused with a BackendError that never shows the secret",
+  ...opts,
+  async fn() {
+    const server = await startS3Server();
+    const proxy = startFaultProxy(server.endpoint);
+    try {
+      const cfg = { ...server.config(), endpoint: proxy.endpoint };
+      const wrong = retryBackend(
+        openS3Backend(server.url("p"), { ...cfg, secretAccessKey: "not-the-secret-XYZ" }),
+        { baseDelayMs: 1, log: () => {} },
+      );
+      const before = proxy.requests();
+      const err = await assertRejects(() => wrong.put("k.txt", new TextEncoder().encode("x")), BackendError);
+      assert(/SignatureDoesNotMatch/.test(err.message), err.message);
+      assert(err.message.includes(`s3://${server.bucket}/p/k.txt`), err.message);
+      assert(!err.message.includes("not-the-secret-XYZ"), "the secret never appears in messages");
+      assertEquals(proxy.requests() - before, 1, "auth failures are not retried");
+      await assertRejects(() => wrong.stat("k.txt"), BackendError);
+      const unknown = openS3Backend(server.url("p"), { ...cfg, accessKeyId: "NOSUCHKEY" });
+      const err2 = await assertRejects(() => unknown.get("k.txt"), BackendError);
+      assert(/InvalidAccessKeyId/.test(err2.message), err2.message);
+      // The right keys work against the same server, so the refusal was about the keys.
+      const right = openS3Backend(server.url("p"), cfg);
+      await right.put("k.txt", new TextEncoder().encode("x"));
+      assertEquals((await right.stat("k.txt"))?.size, 1);
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "s3: multipart upload sends bounded parts and verifies the stored size; a failure aborts it",
+  ...opts,
+  async fn() {
+    const server = await startS3Server();
+    const proxy = startFaultProxy(server.endpoint);
+    try {
+      const b = openS3Backend(server.url("mp"), { ...server.config(), endpoint: proxy.endpoint }, {
+        partSize: 5 * MiB,
+      });
+      const size = 23 * MiB + 5;
+      const before = proxy.requests();
+      await b.put("big.bin", patternStream(size, 11));
+      // init + 5 parts + complete + HEAD size check.
+      assertEquals(proxy.requests() - before, 8);
+      assertEquals(await streamDigest(await b.get("big.bin")), await streamDigest(patternStream(size, 11)));
+      assertEquals(await uploadsInProgress(server.dir), []);
+      const mark = proxy.log.length;
+      await assertRejects(() => b.put("broken.bin", patternStream(size, 12, 12 * MiB)));
+      assertEquals(await b.stat("broken.bin"), null);
+      // s3rver does not implement AbortMultipartUpload (it answers MethodNotAllowed), so check that
+      // the abort was sent rather than that the parts are gone.
+      const sent = proxy.log.slice(mark);
+      assert(sent.some((l) => /^DELETE \/[^?]+\/mp\/broken\.bin\?uploadId=\w+$/.test(l)), sent.join("\n"));
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "s3: server killed and restarted mid-upload: parts are retried and the object completes",
+  ...opts,
+  async fn() {
+    const server = await startS3Server();
+    try {
+      const logs: string[] = [];
+      const b = openS3Backend(server.url("restart"), server.config(), {
+        partSize: 5 * MiB,
+        retry: { maxRetries: 10, baseDelayMs: 100, maxDelayMs: 1000, log: (l) => logs.push(l) },
+      });
+      const size = 30 * MiB;
+      let sent = 0;
+      let restarted: Promise<void> | undefined;
+      const src = patternStream(size, 21);
+      const slow = src.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          async transform(chunk, ctl) {
+            sent += chunk.length;
+            if (sent === 12 * MiB) {
+              // Mid-upload: parts 1-2 are stored, the server goes down for a second.
+              restarted = server.kill(true).then(() => new Promise((r) => setTimeout(r, 1000)))
+                .then(() => server.restart());
+            }
+            await new Promise((r) => setTimeout(r, 5));
+            ctl.enqueue(chunk);
+          },
+        }),
+      );
+      await b.put("resumed.bin", slow);
+      await restarted;
+      assert(logs.length > 0, "the outage was retried and logged");
+      assert(
+        logs.every((l) => /^vigocli: retry \d+\/10 in \d+ ms: upload part \d+ of s3:\/\//.test(l)),
+        logs[0],
+      );
+      assertEquals((await b.stat("resumed.bin"))?.size, size);
+      assertEquals(
+        await streamDigest(await b.get("resumed.bin")),
+        await streamDigest(patternStream(size, 21)),
+      );
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "s3: an uploader killed with SIGKILL mid-upload leaves nothing that lists as complete",
+  ...opts,
+  async fn() {
+    const server = await startS3Server();
+    try {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("./fixtures/slow_upload.ts", import.meta.url).pathname],
+        env: { S3_TEST_CONFIG: JSON.stringify({ url: server.url("kill"), ...server.config() }) },
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let out = "";
+      while (!out.includes("PART2")) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`uploader exited early: ${out}`);
+        out += value;
+      }
+      child.kill("SIGKILL");
+      await child.status;
+      await reader.cancel();
+      const b = openS3Backend(server.url("kill"), server.config());
+      assertEquals(await b.stat("victim.bin"), null);
+      const listed = [];
+      for await (const o of b.list("")) listed.push(o.key);
+      assertEquals(listed, ["before.txt"]);
+      assert((await uploadsInProgress(server.dir)).length > 0, "the upload really was in progress");
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test("s3: settings from URL, config and AWS environment; virtual-host URLs for AWS", async () => {
+  const { resolveS3Settings } = await import("../../lib/s3/config.ts");
+  const { ObjectApi, sigV4Auth } = await import("../../lib/s3/object_api.ts");
+  const env = { AWS_ACCESS_KEY_ID: "AKENV", AWS_SECRET_ACCESS_KEY: "env-secret", AWS_REGION: "eu-west-3" };
+  const s = resolveS3Settings("s3://my-bucket/vigo/backup/", {}, env);
+  assertEquals([s.bucket, s.prefix, s.region, s.pathStyle], [
+    "my-bucket",
+    "vigo/backup/",
+    "eu-west-3",
+    false,
+  ]);
+  assertEquals(s.credentials.accessKeyId, "AKENV");
+  assertEquals(s.endpoint.href, "https://s3.eu-west-3.amazonaws.com/");
+  const api = new ObjectApi({ ...s, auth: sigV4Auth(s.credentials, s.region), scheme: "s3" });
+  assertEquals(api.url("a b/ü.txt").href, "https://my-bucket.s3.eu-west-3.amazonaws.com/a%20b/%C3%BC.txt");
+  const cfg = resolveS3Settings("s3://vigo-backup/data", {
+    endpoint: "minio.internal:9000",
+    forcePathStyle: true,
+    accessKeyId: "AKCFG",
+    secretAccessKey: "cfg",
+  }, env);
+  assertEquals([cfg.endpoint.href, cfg.pathStyle, cfg.credentials.accessKeyId], [
+    "https://minio.internal:9000/",
+    true,
+    "AKCFG",
+  ]);
+  const q = resolveS3Settings(
+    "s3://b-1/x?endpoint=http://127.0.0.1:9000&region=auto&force_path_style=true",
+    {},
+    env,
+  );
+  assertEquals([q.endpoint.href, q.region, q.pathStyle], ["http://127.0.0.1:9000/", "auto", true]);
+  const { ConfigError } = await import("../../lib/errors.ts");
+  await assertRejects(() => resolveS3Settings("s3://bucket/x", {}, {}), ConfigError);
+  await assertRejects(
+    () => resolveS3Settings("s3://bucket/x", { accessKeyId: "only-id" }, env),
+    ConfigError,
+  );
+  await assertRejects(() => resolveS3Settings("s3://Bad_Bucket/x", {}, env), ConfigError);
+});

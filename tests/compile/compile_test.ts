@@ -1,0 +1,126 @@
+/**
+ * `deno task compile` end to end: one build of both executables into a scratch directory, then the
+ * files as shipped — checksums, ELF headers, `--version` per architecture, and runs on a "bare host"
+ * (repository, $HOME and network hidden, see isolated.ts).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { compile, type CompileResult, sha256File, sourceFacts, TARGETS } from "../../scripts/compile.ts";
+import { readElfNeeds } from "../../scripts/elf_info.ts";
+import { runIsolated } from "./isolated.ts";
+
+const scratch = await Deno.makeTempDir({ prefix: "vigocli-compile-test-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(scratch, { recursive: true }));
+let built: Promise<CompileResult> | undefined;
+const logLines: string[] = [];
+
+/** Builds once per test file; every test below shares the result. */
+function build(): Promise<CompileResult> {
+  built ??= compile({ outdir: join(scratch, "dist"), targets: TARGETS, compiler: "auto", log: (l) => logLines.push(l) });
+  return built;
+}
+
+/** Parses `label: value` lines of `--version`. */
+function versionFields(stdout: string): Record<string, string> {
+  const [first, ...rest] = stdout.trim().split("\n");
+  const fields: Record<string, string> = { first };
+  for (const line of rest) {
+    const m = /^([a-z]+):\s+(.*)$/.exec(line);
+    assert.ok(m, `unexpected --version line: ${line}`);
+    fields[m[1]] = m[2];
+  }
+  return fields;
+}
+
+Deno.test("compile: falls back to bun when no deno compile runtime is reachable, and says why", async () => {
+  const result = await build();
+  const expected = Deno.env.get("DENORT_BIN") ? result.compiler : "bun";
+  assert.equal(result.compiler, expected);
+  assert.match(logLines[0], new RegExp(`^compile: using ${result.compiler} \\d+\\.\\d+\\.\\d+ — `));
+  if (result.compiler === "bun") assert.match(result.why, /no deno compile runtime/);
+});
+
+Deno.test("compile: writes both executables and a SHA256SUMS that sha256sum -c accepts", async () => {
+  const result = await build();
+  const dist = join(scratch, "dist");
+  const names = [...Deno.readDirSync(dist)].map((e) => e.name).sort();
+  assert.deepEqual(names, ["SHA256SUMS", "vigocli-aarch64-linux", "vigocli-x86_64-linux"]);
+  const sums = await Deno.readTextFile(join(dist, "SHA256SUMS"));
+  for (const f of result.files) {
+    assert.equal((await Deno.stat(f.path)).mode! & 0o777, 0o755, `${f.path} is not rwxr-xr-x`);
+    assert.equal(await sha256File(f.path), f.sha256);
+    assert.ok(sums.includes(`${f.sha256}  ${f.target.file}\n`), `SHA256SUMS lacks ${f.target.file}`);
+  }
+  const check = await new Deno.Command("sha256sum", { args: ["-c", "SHA256SUMS"], cwd: dist }).output();
+  assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+  // a flipped byte in a copy must be caught, or the check above proves nothing
+  const copy = await Deno.makeTempDir({ dir: scratch, prefix: "tampered-" });
+  for (const name of names) await Deno.copyFile(join(dist, name), join(copy, name));
+  const fh = await Deno.open(join(copy, result.files[0].target.file), { read: true, write: true });
+  await fh.seek(4096, Deno.SeekMode.Start);
+  const byte = new Uint8Array(1);
+  await fh.read(byte);
+  await fh.seek(4096, Deno.SeekMode.Start);
+  await fh.write(new Uint8Array([byte[0] ^ 0xff]));
+  fh.close();
+  const tampered = await new Deno.Command("sha256sum", { args: ["-c", "--quiet", "SHA256SUMS"], cwd: copy }).output();
+  assert.notEqual(tampered.code, 0);
+});
+
+Deno.test("compile: each file is an ELF for its machine needing only glibc >= 2.17", async () => {
+  const result = await build();
+  for (const f of result.files) {
+    const needs = await readElfNeeds(f.path);
+    assert.equal(needs.machine, f.target.arch);
+    assert.deepEqual(
+      Object.keys(needs.versions).filter((lib) => !/^(libc|libm|libdl|libpthread|ld-linux-[\w-]+)\.so\.\d$/.test(lib)),
+      [],
+      "needs a library outside glibc",
+    );
+    assert.equal(needs.glibcFloor, "2.17");
+  }
+});
+
+Deno.test("compile: --version of each executable names commit, commit date, compiler, runtime, sqlite, arch", async () => {
+  const result = await build();
+  const facts = await sourceFacts();
+  const cwd = await Deno.makeTempDir({ dir: scratch, prefix: "cwd-" });
+  for (const f of result.files) {
+    const exe = join(cwd, f.target.file);
+    await Deno.copyFile(f.path, exe);
+    const r = await runIsolated(f.target, exe, ["--version"], cwd);
+    assert.equal(r.code, 0, r.stderr);
+    const v = versionFields(r.stdout);
+    assert.match(v.first, /^vigocli \d+\.\d+\.\d+$/);
+    assert.equal(v.commit, facts.commit);
+    assert.match(v.commit, /^[0-9a-f]{40}(-dirty)?$/);
+    assert.equal(v.built, facts.date);
+    assert.match(v.built, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.match(v.compiler, result.compiler === "bun" ? /^bun \d+\.\d+\.\d+ \(bun build --compile/ : /^deno /);
+    assert.match(v.runtime, result.compiler === "bun" ? /^bun \d+\.\d+\.\d+$/ : /^deno /);
+    assert.match(v.sqlite, /^3\.\d+\.\d+$/);
+    assert.equal(v.target, `${f.target.arch}-linux`);
+    assert.equal(v.arch, `${f.target.arch}-linux`);
+  }
+});
+
+Deno.test("compile: executables run with the repo, $HOME and network hidden, and ignore bunfig.toml", async () => {
+  const result = await build();
+  const cwd = await Deno.makeTempDir({ dir: scratch, prefix: "bare-" });
+  // a compiled Bun program reads these from its working directory unless told not to; the preload
+  // would run attacker code in a restore started from a hostile directory
+  await Deno.writeTextFile(join(cwd, "bunfig.toml"), 'preload = ["./evil.ts"]\n');
+  await Deno.writeTextFile(join(cwd, "evil.ts"), 'require("node:fs").writeFileSync("PWNED", "x");\n');
+  for (const f of result.files) {
+    const exe = join(cwd, f.target.file);
+    await Deno.copyFile(f.path, exe);
+    const help = await runIsolated(f.target, exe, ["--help"], cwd);
+    assert.equal(help.code, 0, help.stderr);
+    for (const path of ["backup create", "backup restore", "backup replicate", "secret", "crate", "snapshot"]) {
+      assert.match(help.stdout, new RegExp(`^  vigocli ${path}\\b`, "m"), `--help lacks vigocli ${path}`);
+    }
+    const bad = await runIsolated(f.target, exe, ["backup", "no-such-command"], cwd);
+    assert.equal(bad.code, 2, `usage error exit code: ${bad.stdout}${bad.stderr}`);
+    await assert.rejects(Deno.stat(join(cwd, "PWNED")), Deno.errors.NotFound, "bunfig.toml preload ran");
+  }
+});

@@ -1,0 +1,236 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../../lib/errors.ts";
+import { parseServerYaml } from "../../lib/config/server_yaml_parse.ts";
+
+const opts = {
+  displayPath: "server.yaml",
+  serverYamlPath: "/srv/vigo/server.yaml",
+  serverRoot: "/srv/vigo",
+  homeDir: "/home/op",
+};
+const parse = (text: string) => parseServerYaml(text, opts);
+
+function assertConfigError(text: string, message: string | RegExp) {
+  assert.throws(() => parse(text), (err: unknown) => {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
+    if (typeof message === "string") assert.equal(err.message, message);
+    else assert.match(err.message, message);
+    return true;
+  });
+}
+
+Deno.test("defaults: empty file", () => {
+  for (const text of ["", "# nothing\n", "---\n"]) {
+    const { config, secretRefs } = parse(text);
+    assert.deepEqual(config, {
+      serverYamlPath: "/srv/vigo/server.yaml",
+      serverRoot: "/srv/vigo",
+      database: { driver: "sqlite", path: "/srv/vigo/db/vigo.db" },
+      paths: { snapshots: "/srv/vigo/snapshots" },
+      backup: undefined,
+      warnings: [],
+    });
+    assert.deepEqual(secretRefs, []);
+  }
+});
+
+Deno.test("the spec's backup example, with its defaults filled in", () => {
+  const { config, secretRefs } = parse(`
+backup:
+  url: s3://my-bucket/vigo/backup
+  access_key_id: "secret:vigo/backup/aws_access_key"
+  secret_access_key: "secret:vigo/backup/aws_secret_key"
+  region: us-east-1
+  retention: "720h"       # 30 days (default)
+  sync_interval: "1s"     # WAL sync frequency (default)
+`);
+  assert.deepEqual(config.backup, {
+    url: "s3://my-bucket/vigo/backup",
+    accessKeyId: "secret:vigo/backup/aws_access_key",
+    secretAccessKey: "secret:vigo/backup/aws_secret_key",
+    region: "us-east-1",
+    endpoint: undefined,
+    forcePathStyle: false,
+    retentionMs: 2_592_000_000,
+    syncIntervalMs: 1_000,
+    snapshotIntervalMs: 86_400_000,
+    keyPath: undefined,
+    knownHostsPath: undefined,
+  });
+  assert.deepEqual(secretRefs, [
+    { field: "accessKeyId", keyPath: "backup.access_key_id", name: "vigo/backup/aws_access_key", line: 4 },
+    {
+      field: "secretAccessKey",
+      keyPath: "backup.secret_access_key",
+      name: "vigo/backup/aws_secret_key",
+      line: 5,
+    },
+  ]);
+  assert.deepEqual(config.warnings, []);
+});
+
+Deno.test("the spec's MinIO example", () => {
+  const { config } = parse(`
+backup:
+  url: s3://vigo-backup/data
+  endpoint: https://minio.internal:9000
+  force_path_style: true
+  access_key_id: "secret:vigo/backup/access_key"
+  secret_access_key: "secret:vigo/backup/secret_key"
+  snapshot_interval: 1h30m
+`);
+  assert.equal(config.backup?.endpoint, "https://minio.internal:9000");
+  assert.equal(config.backup?.forcePathStyle, true);
+  assert.equal(config.backup?.snapshotIntervalMs, 5_400_000);
+});
+
+Deno.test("database and paths: relative paths resolve against the server root", () => {
+  const { config } = parse(
+    "database:\n  driver: sqlite\n  path: data/x.db\npaths:\n  snapshots: /var/backups/vigo\n",
+  );
+  assert.equal(config.database.path, "/srv/vigo/data/x.db");
+  assert.equal(config.paths.snapshots, "/var/backups/vigo");
+});
+
+Deno.test("postgres is parsed (the backup commands refuse it later) and its keys are not warned about", () => {
+  const { config } = parse("database:\n  driver: postgres\n  dsn: postgres://vigo@db/vigo\n");
+  assert.equal(config.database.driver, "postgres");
+  assert.deepEqual(config.warnings, []);
+});
+
+Deno.test("wrong types fail with the key path and the line", () => {
+  assertConfigError(
+    "backup:\n  url: s3://b/p\n  region: us-east-1\n  a: 1\n  b: 2\n  c: 3\n  force_path_style: yes\n",
+    'server.yaml: backup.force_path_style: expected a boolean, got "yes" (line 7)',
+  );
+  assertConfigError(
+    "database:\n  driver: mysql\n",
+    'server.yaml: database.driver: expected "sqlite" or "postgres", got "mysql" (line 2)',
+  );
+  assertConfigError(
+    "database:\n  path: 42\n",
+    "server.yaml: database.path: expected a string, got number 42 (line 2)",
+  );
+  assertConfigError("database: sqlite\n", 'server.yaml: database: expected a mapping, got "sqlite" (line 1)');
+  assertConfigError(
+    "paths:\n  snapshots: [a, b]\n",
+    "server.yaml: paths.snapshots: expected a string, got a list (line 2)",
+  );
+  assertConfigError(
+    "backup:\n  url: s3://b/p\n  retention: 30d\n",
+    /^server.yaml: backup.retention: invalid duration "30d": unknown unit "d".*\(line 3\)$/,
+  );
+  assertConfigError(
+    "backup:\n  url: s3://b/p\n  sync_interval: 1\n",
+    /backup.sync_interval: expected a duration string such as "720h" or "1s", got number 1 \(line 3\)/,
+  );
+  assertConfigError(
+    "backup:\n  url: s3://b/p\n  sync_interval: 0s\n",
+    "server.yaml: backup.sync_interval: must be greater than zero (line 3)",
+  );
+  assertConfigError(
+    "backup:\n  url: s3://b/p\n  endpoint: minio:9000\n",
+    /backup.endpoint: expected an http:\/\/ or https:\/\/ URL/,
+  );
+  assertConfigError("backup: 3\n", "server.yaml: backup: expected a mapping, got number 3 (line 1)");
+  assertConfigError("- a\n- b\n", "server.yaml: expected a mapping at the top level (line 1)");
+});
+
+Deno.test("backup.url: required, and one of the four schemes", () => {
+  assertConfigError(
+    "backup:\n  region: x\n",
+    "server.yaml: backup.url: required when a backup: section is present",
+  );
+  assertConfigError(
+    "backup:\n  url:\n  region: x\n",
+    "server.yaml: backup.url: required when a backup: section is present (line 2)",
+  );
+  assertConfigError(
+    "backup:\n  url: ftp://h/p\n",
+    /backup.url: unsupported scheme "ftp:\/\/" \(use s3, gcs, sftp, file\) \(line 2\)/,
+  );
+  assertConfigError("backup:\n  url: my-bucket\n", /backup.url: expected a URL such as/);
+  assertConfigError("backup:\n  url: s3:///p\n", /backup.url: s3:\/\/ URL has no bucket/);
+  assertConfigError("backup:\n  url: sftp://user@/p\n", /backup.url: sftp:\/\/ URL has no host/);
+});
+
+Deno.test("file:// URLs: absolute kept, relative resolved against the root", () => {
+  assert.equal(parse("backup:\n  url: file:///mnt/nfs/vigo\n").config.backup?.url, "file:///mnt/nfs/vigo");
+  assert.equal(parse("backup:\n  url: file://localhost/mnt/x\n").config.backup?.url, "file:///mnt/x");
+  assert.equal(parse("backup:\n  url: file://replica\n").config.backup?.url, "file:///srv/vigo/replica");
+  assert.equal(
+    parse("backup:\n  url: file://../out/my%20replica\n").config.backup?.url,
+    "file:///srv/out/my%20replica",
+  );
+});
+
+Deno.test("sftp fields: key_path and known_hosts_path resolve (~ is the home directory)", () => {
+  const { config, secretRefs } = parse(
+    "backup:\n  url: sftp://backup@nas:2222/vigo\n  key_path: ~/.ssh/id_ed25519\n  known_hosts_path: tls/known_hosts\n  password: secret:nas/password\n",
+  );
+  assert.equal(config.backup?.keyPath, "/home/op/.ssh/id_ed25519");
+  assert.equal(config.backup?.knownHostsPath, "/srv/vigo/tls/known_hosts");
+  assert.deepEqual(secretRefs.map((r) => r.keyPath), ["backup.password"]);
+  assert.deepEqual(config.warnings, []);
+});
+
+Deno.test("unknown keys warn with line and suggestion, and do not fail", () => {
+  const { config } = parse(
+    "database:\n  driver: sqlite\n  pth: x.db\nbakup:\n  url: s3://b/p\nlisten: :8443\nbackup:\n  url: s3://b/p\n  retension: 1h\n",
+  );
+  assert.deepEqual(config.warnings, [
+    'server.yaml: bakup: unknown key, ignored (line 4) (did you mean "backup"?)',
+    'server.yaml: database.pth: unknown key, ignored (line 3) (did you mean "path"?)',
+    'server.yaml: backup.retention: unknown key, ignored (line 9) (did you mean "retention"?)'.replace(
+      "backup.retention",
+      "backup.retension",
+    ),
+  ]);
+});
+
+Deno.test("plain-text credentials and fields the scheme ignores are warned about", () => {
+  const { config, secretRefs } = parse(
+    "backup:\n  url: file:///x\n  secret_access_key: hunter2\n  key_path: /k\n",
+  );
+  assert.deepEqual(secretRefs, []);
+  assert.equal(config.backup?.secretAccessKey, "hunter2");
+  assert.equal(config.warnings.length, 3);
+  assert.match(
+    config.warnings[0],
+    /backup.secret_access_key: stored in plain text \(line 3\); prefer "secret:NAME"/,
+  );
+  assert.ok(!config.warnings.join("\n").includes("hunter2"), "a warning leaked the value");
+  assert.match(config.warnings[1], /backup.secret_access_key: not used by file:\/\/ destinations/);
+  assert.match(config.warnings[2], /backup.key_path: not used by file:\/\/ destinations \(line 4\)/);
+});
+
+Deno.test("invalid secret names are rejected at parse time", () => {
+  assertConfigError(
+    "backup:\n  url: s3://b/p\n  access_key_id: secret:../../etc/shadow\n",
+    /backup.access_key_id: invalid secret name "..\/..\/etc\/shadow": ".." segments are not allowed \(line 3\)/,
+  );
+  assertConfigError(
+    "backup:\n  url: s3://b/p\n  access_key_id: secret:/abs\n",
+    /absolute names are not allowed/,
+  );
+  assertConfigError(
+    "backup:\n  url: s3://b/p\n  access_key_id: 'secret:'\n",
+    /invalid secret name "": empty name/,
+  );
+});
+
+Deno.test("invalid YAML reports line and column", () => {
+  assertConfigError(
+    "backup:\n  url: s3://b/p\n   region: x\n",
+    /^server.yaml: invalid YAML: .*\(line \d+, column \d+\)$/,
+  );
+  assertConfigError(
+    "backup:\n  url: a\n  url: b\n",
+    /^server.yaml: invalid YAML: Map keys must be unique.*\(line 3, column 3\)$/,
+  );
+});
+
+Deno.test("aliases are followed", () => {
+  const { config } = parse("x: &dur 2h\nbackup:\n  url: s3://b/p\n  retention: *dur\n");
+  assert.equal(config.backup?.retentionMs, 7_200_000);
+});

@@ -1,0 +1,185 @@
+/**
+ * Starts the real S3-compatible test server (@20minutes/s3rver 5.0.0 from .tools, which verifies
+ * SigV4 signatures) under node on 127.0.0.1: random free port, its own data directory, a configured
+ * access key/secret (the built-in S3RVER key is revoked) and one bucket. `restart()` brings it back
+ * on the same port and directory, for tests that kill the server mid-upload.
+ */
+import { REPO_ROOT } from "./cli.ts";
+
+/** Path of the s3rver package. */
+export const S3RVER_DIR = `${REPO_ROOT}.tools/node_modules/@20minutes/s3rver`;
+
+// Runs inside node. Reads its settings from the environment so nothing needs quoting.
+// Two fixes make s3rver keep promises real S3 keeps (documented in docs/notes/backends.md):
+// - its XML builder escapes text twice ("&" → "&amp;amp;"); real S3 escapes once;
+// - it writes objects in place while the body streams in, so a concurrent or interrupted PUT can
+//   leave a torn object; real S3 makes a PUT visible only when complete. Write + rename instead;
+// - DeleteObjects deletes keys in parallel and each prunes empty parent directories, so two keys
+//   in one directory race and one fails with ENOENT (HTTP 500) after its files are gone: ignore it.
+const LAUNCHER = `
+const fs = require("node:fs");
+// s3rver escapes with he.escape, then the XML builder escapes again: keep only the builder's.
+require(require.resolve("he", { paths: [process.env.S3RVER_DIR] })).escape = (s) => s;
+const Store = require(process.env.S3RVER_DIR + "/lib/stores/filesystem");
+const putContent = Store.prototype.putContent;
+Store.prototype.putContent = async function (objectPath, content) {
+  const tmp = objectPath + "." + process.pid + "." + Math.random().toString(36).slice(2) + ".partial";
+  let result;
+  if (Buffer.isBuffer(content)) {
+    await fs.promises.writeFile(tmp, content);
+    result = [content.length, require("node:crypto").createHash("md5").update(content).digest("hex")];
+  } else {
+    result = await putContent.call(this, tmp, content);
+  }
+  await fs.promises.rename(tmp, objectPath);
+  return result;
+};
+const deleteObject = Store.prototype.deleteObject;
+Store.prototype.deleteObject = async function (...args) {
+  try {
+    await deleteObject.apply(this, args);
+  } catch (err) {
+    if (err.code !== "ENOENT") throw err;
+  }
+};
+const S3rver = require(process.env.S3RVER_DIR);
+const Account = require(process.env.S3RVER_DIR + "/lib/models/account");
+Account.DUMMY_ACCOUNT.revokeAccessKey("S3RVER");
+Account.DUMMY_ACCOUNT.createKeyPair(process.env.S3_KEY, process.env.S3_SECRET);
+new S3rver({
+  address: "127.0.0.1",
+  port: Number(process.env.S3_PORT),
+  directory: process.env.S3_DIR,
+  silent: true,
+  configureBuckets: [{ name: process.env.S3_BUCKET, configs: [] }],
+}).run().then(({ port }) => console.log("LISTENING " + port), (err) => {
+  console.error(String(err && err.stack || err));
+  process.exit(1);
+});
+`;
+
+/** Options of {@link startS3Server}. */
+export interface S3ServerOptions {
+  bucket?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Data directory; a fresh temp dir by default (removed by stop()). */
+  dir?: string;
+}
+
+/** A running s3rver. */
+export interface S3Server {
+  /** `http://127.0.0.1:PORT`. */
+  endpoint: string;
+  port: number;
+  dir: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** `s3://bucket/prefix`. */
+  url(prefix?: string): string;
+  /** The `backup:` fields that point at this server (path style, its keys). */
+  config(): {
+    accessKeyId: string;
+    secretAccessKey: string;
+    endpoint: string;
+    region: string;
+    forcePathStyle: boolean;
+  };
+  /** Kills the server (SIGKILL when `hard`), keeping the data directory. */
+  kill(hard?: boolean): Promise<void>;
+  /** Starts it again on the same port and directory. */
+  restart(): Promise<void>;
+  /** Stops the server and removes its data directory (if it created it). */
+  stop(): Promise<void>;
+}
+
+async function launch(env: Record<string, string>): Promise<{ child: Deno.ChildProcess; port: number }> {
+  const child = new Deno.Command("node", {
+    args: ["-e", LAUNCHER],
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  const deadline = setTimeout(() => child.kill("SIGKILL"), 30000);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      seen += value;
+      const m = /LISTENING (\d+)/.exec(seen);
+      if (m) {
+        // Keep draining stdout so the child never blocks on a full pipe.
+        (async () => {
+          while (!(await reader.read()).done) { /* discard */ }
+        })().catch(() => {});
+        return { child, port: Number(m[1]) };
+      }
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  const err = await new Response(child.stderr).text();
+  await child.status;
+  throw new Error(`s3rver did not start: ${seen}${err}`);
+}
+
+/** Starts s3rver; call `stop()` in a finally block. */
+export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Server> {
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "s3rver-" });
+  const bucket = opts.bucket ?? "vigo-test";
+  const accessKeyId = opts.accessKeyId ?? "VIGOTESTKEY";
+  const secretAccessKey = opts.secretAccessKey ?? "vigo-test-secret-0123456789";
+  const env = {
+    S3RVER_DIR,
+    S3_KEY: accessKeyId,
+    S3_SECRET: secretAccessKey,
+    S3_DIR: dir,
+    S3_BUCKET: bucket,
+    S3_PORT: "0",
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+  };
+  let { child, port } = await launch(env);
+  let alive = true;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const kill = async (hard = false) => {
+    if (!alive) return;
+    alive = false;
+    child.kill(hard ? "SIGKILL" : "SIGTERM");
+    await child.status;
+    await child.stderr.cancel().catch(() => {});
+  };
+  return {
+    endpoint,
+    port,
+    dir,
+    bucket,
+    accessKeyId,
+    secretAccessKey,
+    url: (prefix = "") => `s3://${bucket}/${prefix}`.replace(/\/$/, ""),
+    config: () => ({ accessKeyId, secretAccessKey, endpoint, region: "us-east-1", forcePathStyle: true }),
+    kill,
+    async restart() {
+      await kill();
+      // The port was just released by our own child; retry briefly in case the kernel lags.
+      for (let i = 0;; i++) {
+        try {
+          ({ child } = await launch({ ...env, S3_PORT: String(port) }));
+          alive = true;
+          return;
+        } catch (err) {
+          if (i >= 20) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    },
+    async stop() {
+      await kill();
+      if (ownDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}

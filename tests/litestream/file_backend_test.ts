@@ -1,0 +1,63 @@
+/**
+ * What is specific to the file:// backend (the shared conformance suite runs against it in
+ * tests/backend/file_conformance_test.ts).
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { FileBackend, fileUrlToRoot } from "../../lib/backend/file.ts";
+import { openBackend } from "../../lib/backend/open_backend.ts";
+import { ConfigError } from "../../lib/errors.ts";
+
+Deno.test("file backend: URLs and paths", () => {
+  assertEquals(fileUrlToRoot("file:///var/backups/vigo/"), "/var/backups/vigo");
+  assertEquals(fileUrlToRoot("file://localhost/x"), "/x");
+  assertEquals(fileUrlToRoot("/plain/path"), "/plain/path");
+  assertEquals(fileUrlToRoot("file:///with%20space"), "/with space");
+  let err: unknown;
+  try {
+    fileUrlToRoot("file://host/x");
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof ConfigError);
+});
+
+Deno.test("file backend: temp files of ours and Litestream's are never listed; keys cannot escape", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const b = new FileBackend(`file://${dir}`);
+    await b.put("w/00000000_00000000.wal.lz4", new Uint8Array([1]));
+    await Deno.writeFile(`${dir}/w/00000000_00001000.wal.lz4.tmp`, new Uint8Array([2]));
+    await Deno.writeFile(`${dir}/w/.00000000_00002000.wal.lz4.tmp-a1b2c3`, new Uint8Array([3]));
+    const keys = [];
+    for await (const o of b.list("w/")) keys.push(o.key);
+    assertEquals(keys, ["w/00000000_00000000.wal.lz4"]);
+    for (const bad of ["../x", "a/../../x", "/etc/passwd", "a//b", ""]) {
+      let threw = false;
+      try {
+        await b.put(bad, new Uint8Array([1]));
+      } catch {
+        threw = true;
+      }
+      assert(threw, bad);
+    }
+    assertEquals((await Deno.stat(`${dir}/w/00000000_00000000.wal.lz4`)).mode! & 0o777, 0o600);
+    await b.delete(["w/00000000_00000000.wal.lz4"]);
+    // the directory still holds the temp files, so it stays
+    assert((await Deno.stat(`${dir}/w`)).isDirectory);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("open_backend: schemes without an implementation fail clearly", async () => {
+  for (const url of ["s3://b/p", "gcs://b/p", "sftp://u:pw@h/p", "ftp://x/y"]) {
+    let err: unknown;
+    try {
+      await openBackend(url);
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof ConfigError, url);
+    assert(!err.message.includes("pw@"), err.message);
+  }
+});

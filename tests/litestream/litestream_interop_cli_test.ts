@@ -1,0 +1,216 @@
+/**
+ * Interop with the real Litestream v0.3.13: `litestream replicate` replicates a database written by
+ * a separate process; `vigocli backup replica restore` (run as a process) restores it — every
+ * committed row, point in time, a deleted segment reported as a gap, and the newest generation
+ * chosen by its data, not its ID.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { runCli } from "../helpers/cli.ts";
+import {
+  integrityCheck,
+  rowIds,
+  sleep,
+  startLitestreamReplicate,
+  startSqliteWriter,
+  writeLitestreamConfig,
+} from "../helpers/litestream.ts";
+
+interface Replicated {
+  dir: string;
+  db: string;
+  replica: string;
+  /** Committed rows with their commit times, in order. */
+  committed: { id: number; ms: number }[];
+}
+
+/** One litestream run: writer for `seconds`, then quiet until everything is uploaded. */
+async function replicateRun(
+  dir: string,
+  seconds: number,
+  onMid?: () => void,
+): Promise<{ id: number; ms: number }[]> {
+  const db = `${dir}/app.db`;
+  const config = await writeLitestreamConfig(`${dir}/litestream.yml`, {
+    dbPath: db,
+    replicaUrl: `file://${dir}/replica`,
+    syncInterval: "100ms",
+    monitorInterval: "100ms",
+    snapshotInterval: "2s",
+    retention: "24h",
+    minCheckpointPageCount: 60,
+    checkpointInterval: "1s",
+  });
+  const ls = startLitestreamReplicate(config);
+  try {
+    await ls.waitFor(/initialized db|replicating to/, 20_000);
+    const writer = startSqliteWriter(db, { txPerSecond: 150, payload: 400 });
+    await sleep((seconds * 1000) / 2);
+    onMid?.();
+    await sleep((seconds * 1000) / 2);
+    assertEquals(await writer.stop("SIGTERM"), 0, writer.output());
+    // sync-interval and monitor-interval are 100 ms: give the last commits ample time to land.
+    await sleep(2_000);
+    return writer.committed();
+  } finally {
+    await ls.stop("SIGTERM");
+  }
+}
+
+async function setup(): Promise<Replicated> {
+  const dir = await Deno.makeTempDir({ prefix: "vigo-ls-interop-" });
+  const db = `${dir}/app.db`;
+  const init = await new Deno.Command("sqlite3", {
+    args: [
+      db,
+      "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, payload BLOB);",
+    ],
+    stdout: "null",
+  }).output();
+  assert(init.success);
+  return { dir, db, replica: `${dir}/replica`, committed: [] };
+}
+
+async function walSegments(replica: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const g of Deno.readDir(`${replica}/generations`)) {
+    for await (const f of Deno.readDir(`${replica}/generations/${g.name}/wal`)) {
+      if (f.name.endsWith(".wal.lz4")) out.push(`${replica}/generations/${g.name}/wal/${f.name}`);
+    }
+  }
+  return out.sort();
+}
+
+Deno.test("litestream replicate → vigocli replica restore: every committed row, then PITR, then a gap", async () => {
+  const r = await setup();
+  try {
+    let mid = 0;
+    r.committed = await replicateRun(r.dir, 6, () => (mid = Date.now()));
+    assert(r.committed.length > 300, `writer committed only ${r.committed.length} rows`);
+
+    const list = await runCli(["backup", "replica", "list", "--url", `file://${r.replica}`, "--json"]);
+    assertEquals(list.code, 0, list.stderr);
+    const summary = JSON.parse(list.stdout);
+    assertEquals(summary.generations.length, 1);
+    assert(summary.generations[0].snapshots.length >= 2, list.stdout);
+    assert(summary.generations[0].walLast.index >= 1, `expected several WAL indexes: ${list.stdout}`);
+
+    const out = `${r.dir}/restored.db`;
+    const res = await runCli(["backup", "replica", "restore", "--url", `file://${r.replica}`, "-o", out]);
+    assertEquals(res.code, 0, res.stderr);
+    assertEquals(await rowIds(out), r.committed.map((c) => c.id));
+    assertEquals(await integrityCheck(out), "ok");
+
+    // Point in time: a prefix of the rows, nothing committed after T, everything well before T.
+    const t = new Date(mid);
+    const pit = `${r.dir}/pit.db`;
+    const p = await runCli([
+      "backup",
+      "replica",
+      "restore",
+      "--url",
+      `file://${r.replica}`,
+      "-o",
+      pit,
+      "--timestamp",
+      t.toISOString(),
+    ]);
+    assertEquals(p.code, 0, p.stderr);
+    const ids = await rowIds(pit);
+    assertEquals(ids, r.committed.slice(0, ids.length).map((c) => c.id));
+    const byId = new Map(r.committed.map((c) => [c.id, c.ms]));
+    assert(byId.get(ids[ids.length - 1])! <= +t, "restored a row committed after the timestamp");
+    const mustHave = r.committed.filter((c) => c.ms <= +t - 1500).length;
+    assert(ids.length >= mustHave, `PITR restored ${ids.length} rows, expected at least ${mustHave}`);
+    assertEquals(await integrityCheck(pit), "ok");
+
+    // Remove a WAL segment from the middle of an index the restore needs: a named gap, exit 4, no output.
+    const segs = await walSegments(r.replica);
+    const byIndex = new Map<string, string[]>();
+    for (const s of segs) {
+      const idx = s.slice(s.lastIndexOf("/") + 1, s.lastIndexOf("/") + 9);
+      byIndex.set(idx, [...(byIndex.get(idx) ?? []), s]);
+    }
+    const victimIndex = [...byIndex.values()].reverse().find((l) => l.length >= 3);
+    assert(victimIndex, `no WAL index with 3+ segments: ${segs.join(" ")}`);
+    await Deno.remove(victimIndex[1]);
+    // Drop the snapshots taken after that index, so the restore has to replay through it.
+    const victimIdx = parseInt(
+      victimIndex[1].slice(victimIndex[1].lastIndexOf("/") + 1, victimIndex[1].lastIndexOf("/") + 9),
+      16,
+    );
+    const snapDir = victimIndex[1].replace(/\/wal\/[^/]+$/, "/snapshots");
+    for await (const f of Deno.readDir(snapDir)) {
+      if (parseInt(f.name.slice(0, 8), 16) > victimIdx) await Deno.remove(`${snapDir}/${f.name}`);
+    }
+    const gap = await runCli([
+      "backup",
+      "replica",
+      "restore",
+      "--url",
+      `file://${r.replica}`,
+      "-o",
+      `${r.dir}/gap.db`,
+    ]);
+    assertEquals(gap.code, 4, gap.stderr);
+    assert(/WAL gap/.test(gap.stderr), gap.stderr);
+    assert(!(await Deno.stat(`${r.dir}/gap.db`).catch(() => null)));
+  } finally {
+    await Deno.remove(r.dir, { recursive: true });
+  }
+});
+
+Deno.test("two litestream generations: restore picks the newest data, not the largest generation ID", async () => {
+  const r = await setup();
+  try {
+    const first = await replicateRun(r.dir, 2);
+    // Losing Litestream's local state makes the next run start a new generation.
+    await Deno.remove(`${r.dir}/.app.db-litestream`, { recursive: true });
+    const second = await replicateRun(r.dir, 2);
+    const gens = [];
+    for await (const g of Deno.readDir(`${r.replica}/generations`)) gens.push(g.name);
+    assertEquals(gens.length, 2, gens.join(" "));
+    // Which one is newer is random; rename so the newer one sorts first (renames keep mtimes).
+    const times = await Promise.all(gens.map(async (g) => {
+      let newest = 0;
+      for await (const f of Deno.readDir(`${r.replica}/generations/${g}/wal`)) {
+        newest = Math.max(
+          newest,
+          (await Deno.stat(`${r.replica}/generations/${g}/wal/${f.name}`)).mtime!.getTime(),
+        );
+      }
+      return newest;
+    }));
+    const [older, newer] = times[0] < times[1] ? gens : [gens[1], gens[0]];
+    await Deno.rename(`${r.replica}/generations/${older}`, `${r.replica}/generations/ffffffffffffffff`);
+    await Deno.rename(`${r.replica}/generations/${newer}`, `${r.replica}/generations/0000000000000000`);
+    const out = `${r.dir}/restored.db`;
+    const res = await runCli([
+      "backup",
+      "replica",
+      "restore",
+      "--url",
+      `file://${r.replica}`,
+      "-o",
+      out,
+      "--json",
+    ]);
+    assertEquals(res.code, 0, res.stderr);
+    assertEquals(JSON.parse(res.stdout).generation, "0000000000000000");
+    assertEquals(await rowIds(out), [...first, ...second].map((c) => c.id));
+    const old = await runCli([
+      "backup",
+      "replica",
+      "restore",
+      "--url",
+      `file://${r.replica}`,
+      "-o",
+      `${r.dir}/old.db`,
+      "--generation",
+      "ffffffffffffffff",
+    ]);
+    assertEquals(old.code, 0, old.stderr);
+    assertEquals(await rowIds(`${r.dir}/old.db`), first.map((c) => c.id));
+  } finally {
+    await Deno.remove(r.dir, { recursive: true });
+  }
+});

@@ -1,0 +1,151 @@
+/**
+ * LZ4 frames: round trip, exact Litestream header bytes, interop with the Debian `lz4` CLI (liblz4
+ * 1.9.4) both ways across its frame options, corruption and truncation detection, bounded chunks.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  frameHeader,
+  lz4CompressBytes,
+  lz4CompressStream,
+  lz4DecompressBytes,
+  lz4DecompressStream,
+} from "../../lib/litestream/lz4.ts";
+import { xxh32 } from "../../lib/litestream/xxh32.ts";
+import { BadInputError } from "../../lib/errors.ts";
+
+/** Runs `fn`, which must reject with a BadInputError; returns that error. */
+async function rejects(fn: () => Promise<unknown>): Promise<BadInputError> {
+  try {
+    await fn();
+  } catch (err) {
+    assert(err instanceof BadInputError, `expected BadInputError, got ${err}`);
+    return err;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** Deterministic pseudo-random bytes. */
+function noise(n: number, seed = 1): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+/** Data shaped like SQLite pages: mostly compressible text with random runs and zero padding. */
+function pageLike(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  const words = new TextEncoder().encode("alpha beta gamma delta epsilon row-00042 2026-11-25T20:00:00Z ");
+  const r = noise(n, 7);
+  for (let i = 0; i < n; i++) {
+    const page = Math.floor(i / 4096);
+    if (page % 5 === 4) b[i] = 0;
+    else if (page % 7 === 3) b[i] = r[i];
+    else b[i] = words[(i * 7 + page) % words.length];
+  }
+  return b;
+}
+
+async function lz4Cli(args: string[], input: Uint8Array): Promise<Uint8Array> {
+  const child = new Deno.Command("lz4", { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
+  const w = child.stdin.getWriter();
+  const writing = w.write(input).then(() => w.close());
+  const out = await child.output();
+  await writing;
+  if (out.code !== 0) throw new Error(`lz4 ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  return out.stdout;
+}
+
+const SAMPLES: [string, Uint8Array][] = [
+  ["empty", new Uint8Array(0)],
+  ["one byte", new Uint8Array([42])],
+  ["12 bytes", new TextEncoder().encode("abcabcabcabc")],
+  ["zeros 5 MiB", new Uint8Array(5 * 1024 * 1024)],
+  ["random 300 KiB", noise(300 * 1024)],
+  ["pages 9 MiB", pageLike(9 * 1024 * 1024 + 123)],
+];
+
+Deno.test("xxh32 matches the reference vectors", () => {
+  assertEquals(xxh32(new Uint8Array(0)), 0x02cc5d05);
+  assertEquals(xxh32(new TextEncoder().encode("a")), 0x550d7456);
+  assertEquals(xxh32(new TextEncoder().encode("abc")), 0x32d153ff);
+  assertEquals(xxh32(new TextEncoder().encode("Nobody inspects the spammish repetition")), 0xe2293b2f);
+});
+
+Deno.test("frame header is Litestream's: FLG 0x64, BD 0x70", () => {
+  const h = frameHeader(7, true);
+  assertEquals([...h.subarray(0, 6)], [0x04, 0x22, 0x4d, 0x18, 0x64, 0x70]);
+  assertEquals(h[6], (xxh32(new Uint8Array([0x64, 0x70])) >>> 8) & 0xff);
+});
+
+for (const [name, data] of SAMPLES) {
+  Deno.test(`round trip and lz4 CLI interop: ${name}`, async () => {
+    const ours = await lz4CompressBytes(data);
+    assertEquals(await lz4DecompressBytes(ours), data);
+    assertEquals(await lz4Cli(["-d", "-c"], ours), data, "lz4 -d reads our frame");
+    for (const opts of [[], ["-BD"], ["-BX", "-B4"], ["--content-size", "-B5"], ["-9", "-BD", "-B6"]]) {
+      const theirs = await lz4Cli(["-c", ...opts], data);
+      assertEquals(await lz4DecompressBytes(theirs), data, `we read lz4 ${opts.join(" ")}`);
+    }
+  });
+}
+
+Deno.test("random data stays within a few bytes of its size (stored blocks)", async () => {
+  const data = noise(1 << 20);
+  const c = await lz4CompressBytes(data);
+  assert(c.length <= data.length + 32, `${c.length}`);
+});
+
+Deno.test("concatenated and skippable frames decode as one stream", async () => {
+  const a = await lz4CompressBytes(new TextEncoder().encode("first "));
+  const skip = new Uint8Array([0x51, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 9, 9, 9]);
+  const b = await lz4Cli(["-c"], new TextEncoder().encode("second"));
+  const all = new Uint8Array([...a, ...skip, ...b]);
+  assertEquals(new TextDecoder().decode(await lz4DecompressBytes(all)), "first second");
+});
+
+Deno.test("every single-byte corruption or truncation is an error, never a silent short result", async () => {
+  const data = pageLike(70_000);
+  const c = await lz4CompressBytes(data, { blockSizeIndex: 4 });
+  for (let cut = 0; cut < c.length; cut += 97) {
+    await rejects(() => lz4DecompressBytes(c.subarray(0, cut), "x.lz4"));
+  }
+  for (let i = 0; i < c.length; i += 131) {
+    const bad = c.slice();
+    bad[i] ^= 0x10;
+    const err = await rejects(() => lz4DecompressBytes(bad));
+    assert(err.message.startsWith("lz4 data: invalid LZ4 frame"), err.message);
+  }
+});
+
+Deno.test("streams work with tiny chunks and never emit more than one block at a time", async () => {
+  const data = pageLike(600_000);
+  const chunks = [];
+  for (let i = 0; i < data.length; i += 1000) chunks.push(data.subarray(i, i + 1000));
+  const compressed = ReadableStream.from(chunks).pipeThrough(lz4CompressStream({ blockSizeIndex: 4 }));
+  const parts: Uint8Array[] = [];
+  for await (const p of compressed) parts.push(p);
+  const frame = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((o, p) => (frame.set(p, o), o + p.length), 0);
+  const oneByte = [];
+  for (let i = 0; i < frame.length; i++) oneByte.push(frame.subarray(i, i + 1));
+  let o = 0;
+  for await (const p of ReadableStream.from(oneByte).pipeThrough(lz4DecompressStream())) {
+    assert(p.length <= 65536);
+    assertEquals(p, data.subarray(o, o + p.length));
+    o += p.length;
+  }
+  assertEquals(o, data.length);
+});
+
+Deno.test("not LZ4 and empty input are named errors", async () => {
+  const e1 = await rejects(() => lz4DecompressBytes(new TextEncoder().encode("SQLite format 3"), "k"));
+  assertEquals(e1.message, "k: invalid LZ4 frame: bad magic number (not LZ4 data)");
+  const e2 = await rejects(() => lz4DecompressBytes(new Uint8Array(0), "k"));
+  assertEquals(e2.message, "k: invalid LZ4 frame: empty input");
+});

@@ -1,0 +1,171 @@
+/** `vigocli secret set|get|list` driven as a process (runs against compiled binaries too). */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { cliCommand, REPO_ROOT, runCli } from "../helpers/cli.ts";
+
+const VECTOR_ROOT = join(REPO_ROOT, "tests/vectors/secrets/root");
+
+async function tempRoot(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "vigo-secret-cli-" });
+}
+
+Deno.test("secret set (stdin) / get / list round trip, files and master key mode 0600", async () => {
+  const root = await tempRoot();
+  const set = await runCli(["secret", "set", "vigo/backup/aws_access_key", "--server-root", root], {
+    stdin: "AKIAIOSFODNN7EXAMPLE\n",
+  });
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stderr, /created master key .*\.master\.key \(mode 0600\)/);
+  assert.ok(!set.stdout.includes("AKIA") && !set.stderr.includes("AKIA"), "set echoed the value");
+  const file = join(root, "secrets/vigo/backup/aws_access_key");
+  assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+  assert.equal((await Deno.stat(join(root, "secrets/.master.key"))).mode! & 0o777, 0o600);
+  assert.ok(!new TextDecoder().decode(await Deno.readFile(file)).includes("AKIA"), "stored in clear");
+
+  const get = await runCli(["secret", "get", "vigo/backup/aws_access_key", "--server-root", root]);
+  assert.equal(get.code, 0, get.stderr);
+  assert.equal(get.stdout, "AKIAIOSFODNN7EXAMPLE");
+
+  const again = await runCli(["secret", "set", "other", "--server-root", root], { stdin: "x" });
+  assert.equal(again.code, 0, again.stderr);
+  assert.ok(!again.stderr.includes("created master key"), "second set created another master key");
+
+  const list = await runCli(["secret", "list", "--server-root", root]);
+  assert.equal(list.stdout, "other\nvigo/backup/aws_access_key\n");
+  const json = await runCli(["secret", "list", "--json", "--server-root", root]);
+  assert.deepEqual(JSON.parse(json.stdout), ["other", "vigo/backup/aws_access_key"]);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("secret set --value-file stores bytes exactly (trailing newline and binary kept)", async () => {
+  const root = await tempRoot();
+  const value = new Uint8Array([0, 1, 2, 255, 0x0d, 0x0a]);
+  await Deno.writeFile(join(root, "value.bin"), value);
+  const set = await runCli([
+    "secret",
+    "set",
+    "bin",
+    "--value-file",
+    join(root, "value.bin"),
+    "--server-root",
+    root,
+  ]);
+  assert.equal(set.code, 0, set.stderr);
+  const [cmd, ...pre] = cliCommand();
+  const out = await new Deno.Command(cmd, {
+    args: [...pre, "secret", "get", "bin", "--server-root", root],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0);
+  assert.deepEqual(out.stdout, value);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("secret get reads files written by an independent implementation (test vectors)", async () => {
+  const get = await runCli(["secret", "get", "vigo/backup/aws_secret_key", "--server-root", VECTOR_ROOT]);
+  assert.equal(get.code, 0, get.stderr);
+  assert.equal(get.stdout, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+  const list = await runCli(["secret", "list", "--server-root", VECTOR_ROOT]);
+  assert.ok(list.stdout.split("\n").includes("vigo/backup/aws_access_key"));
+  assert.ok(!list.stdout.includes(".master.key"));
+});
+
+Deno.test("secret get: tampered, swapped and foreign-key files fail with exit 6 naming the file", async () => {
+  for (const name of ["bad/tampered_tag", "bad/swapped", "bad/wrong_key"]) {
+    const r = await runCli(["secret", "get", name, "--server-root", VECTOR_ROOT]);
+    assert.equal(r.code, 6, `${name}: ${r.stderr}`);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, new RegExp(`^vigocli: ${VECTOR_ROOT}/secrets/${name}: .+\n$`));
+    assert.ok(!r.stderr.includes("AKIA"), "leaked a plaintext");
+  }
+});
+
+Deno.test("secret: usage errors and missing things", async () => {
+  const root = await tempRoot();
+  const cases: [string[], string | undefined, number, RegExp][] = [
+    [["secret", "set", "../escape"], "v", 2, /invalid secret name "..\/escape"/],
+    [["secret", "set", "/etc/passwd"], "v", 2, /absolute names are not allowed/],
+    [["secret", "set", "empty"], "", 2, /refusing to store an empty value/],
+    [["secret", "set", "x", "--value-file", join(root, "nope")], undefined, 9, /nope: no such file/],
+    [["secret", "get", "missing"], undefined, 9, /secrets\/missing: (no such secret|master key not found)/],
+    [["secret", "get", "a/../../b"], undefined, 2, /invalid secret name/],
+  ];
+  for (const [args, stdin, code, message] of cases) {
+    const r = await runCli([...args, "--server-root", root], { stdin });
+    assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name), [], "a failed command wrote something");
+  const list = await runCli(["secret", "list", "--json", "--server-root", root]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.deepEqual(JSON.parse(list.stdout), []);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("secret --help and subcommand help exit 0", async () => {
+  for (const args of [["secret", "--help"], ["secret", "set", "--help"]]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Usage: vigocli secret/);
+  }
+});
+
+Deno.test("secret get: an unreadable secret file is exit 11 naming the file", async () => {
+  const root = await tempRoot();
+  const set = await runCli(["secret", "set", "a", "--server-root", root], { stdin: "value" });
+  assert.equal(set.code, 0, set.stderr);
+  const file = join(root, "secrets/a");
+  await Deno.chmod(file, 0o000);
+  let r;
+  if (Deno.uid() !== 0) {
+    r = await runCli(["secret", "get", "a", "--server-root", root]);
+  } else {
+    // root reads any file: run the CLI as nobody so the permission check is real.
+    await Deno.chmod(root, 0o755);
+    await Deno.chmod(join(root, "secrets"), 0o755);
+    const home = await Deno.makeTempDir();
+    await Deno.chmod(home, 0o777);
+    const asNobody = async (...args: string[]) => {
+      const [cmd, ...pre] = cliCommand();
+      const out = await new Deno.Command("setpriv", {
+        args: ["--reuid=65534", "--regid=65534", "--clear-groups", cmd, ...pre, ...args],
+        env: { HOME: home, DENO_DIR: home },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    };
+    const probe = await asNobody("--version");
+    if (probe.code !== 0) {
+      console.warn(
+        `skipped: the CLI cannot run as nobody here (exit ${probe.code}; executable in a private directory?)`,
+      );
+      await Deno.remove(home, { recursive: true });
+      await Deno.remove(root, { recursive: true });
+      return;
+    }
+    r = await asNobody("secret", "get", "a", "--server-root", root);
+    await Deno.remove(home, { recursive: true });
+  }
+  assert.equal(r.code, 11, r.stderr);
+  assert.equal(r.stderr, `vigocli: ${file}: permission denied\n`);
+  assert.equal(r.stdout, "");
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("secret set: a value that is not valid UTF-8 still round-trips via stdin", async () => {
+  const root = await tempRoot();
+  const value = new Uint8Array([0xff, 0xfe, 0x00, 0x41]);
+  const set = await runCli(["secret", "set", "raw", "--server-root", root], { stdin: value });
+  assert.equal(set.code, 0, set.stderr);
+  const [cmd, ...pre] = cliCommand();
+  const out = await new Deno.Command(cmd, {
+    args: [...pre, "secret", "get", "raw", "--server-root", root],
+    stdout: "piped",
+  })
+    .output();
+  assert.deepEqual(out.stdout, value);
+  await Deno.remove(root, { recursive: true });
+});
