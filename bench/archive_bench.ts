@@ -23,7 +23,8 @@ export async function makeBenchTree(root: string, dbBytes: number, files: number
       '{"os":"debian","kernel":"6.1.' || (i % 97) || '","uptime":' || (i * 7919 % 1000003) || ',"role":"web"}',
       hex(randomblob(220)) FROM c;
     CREATE INDEX nodes_name ON nodes(name);`;
-  const out = await new Deno.Command("sqlite3", { args: [join(root, "db/vigo.db"), sql], stdout: "null" }).output();
+  const out = await new Deno.Command("sqlite3", { args: [join(root, "db/vigo.db"), sql], stdout: "null" })
+    .output();
   if (!out.success) throw new Error("sqlite3 failed to generate the benchmark database");
   const enc = new TextEncoder();
   for (let i = 0; i < files; i++) {
@@ -33,8 +34,13 @@ export async function makeBenchTree(root: string, dbBytes: number, files: number
       `  checksum: ${crypto.randomUUID()}\n`.repeat(6);
     await Deno.writeFile(join(dir, `role-${i}.yaml`), enc.encode(body));
   }
-  await Deno.writeFile(join(root, "secrets/.master.key"), crypto.getRandomValues(new Uint8Array(32)), { mode: 0o600 });
-  await Deno.writeTextFile(join(root, "tls/ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  await Deno.writeFile(join(root, "secrets/.master.key"), crypto.getRandomValues(new Uint8Array(32)), {
+    mode: 0o600,
+  });
+  await Deno.writeTextFile(
+    join(root, "tls/ca.pem"),
+    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+  );
   await Deno.writeTextFile(join(root, "server.yaml"), "database:\n  driver: sqlite\n");
 }
 
@@ -127,10 +133,20 @@ if (import.meta.main) {
   const scale = Number(Deno.args[0] ?? "0.1");
   const workDir = await Deno.makeTempDir({ prefix: "vigo-archive-bench-" });
   try {
-    const rows = await run({ workDir, scale, vigocli: [Deno.execPath(), "run", "-A", "--quiet", new URL("../main.ts", import.meta.url).pathname] });
+    const rows = await run({
+      workDir,
+      scale,
+      vigocli: [Deno.execPath(), "run", "-A", "--quiet", new URL("../main.ts", import.meta.url).pathname],
+    });
     for (const r of rows) {
-      const ratio = r.peer ? ` ratio ${(r.ours / r.peer).toFixed(2)}× vs ${r.peerName} (${r.peer.toFixed(2)} ${r.unit})` : "";
-      console.log(`${r.name}: ${r.ours.toFixed(2)} ${r.unit}${ratio} ${r.target ?? ""} ${r.met === undefined ? "" : r.met ? "met" : "NOT MET"}`);
+      const ratio = r.peer
+        ? ` ratio ${(r.ours / r.peer).toFixed(2)}× vs ${r.peerName} (${r.peer.toFixed(2)} ${r.unit})`
+        : "";
+      console.log(
+        `${r.name}: ${r.ours.toFixed(2)} ${r.unit}${ratio} ${r.target ?? ""} ${
+          r.met === undefined ? "" : r.met ? "met" : "NOT MET"
+        }`,
+      );
     }
   } finally {
     await Deno.remove(workDir, { recursive: true });

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BenchContext, BenchRow } from "./bench_lib.ts";
+import type { BenchContext, BenchRow, Measured } from "./bench_lib.ts";
 import { measureShell, sh } from "./bench_lib.ts";
 import { startS3Server } from "../tests/helpers/s3_server.ts";
 
@@ -50,9 +50,9 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   try {
     const cfg = server.config();
     const self = fileURLToPath(import.meta.url);
-    const ours = (mode: string, file: string) =>
+    const ours = (mode: string, file: string, key: string) =>
       measureShell(
-        `${sh(Deno.execPath())} run -A --quiet ${sh(self)} ${mode} ${sh(file)} bench/blob.bin`,
+        `${sh(Deno.execPath())} run -A --quiet ${sh(self)} ${mode} ${sh(file)} ${sh(key)}`,
         { BENCH_S3: JSON.stringify({ url: server.url("ours"), ...cfg }), PATH: Deno.env.get("PATH") ?? "" },
       );
     const rcloneEnv = {
@@ -68,15 +68,29 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       RCLONE_CONFIG_BENCH_REGION: cfg.region,
       RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true",
     };
-    const remote = `bench:${server.bucket}/rclone/bench`;
-    const up = await ours("upload", src);
-    const rUp = await measureShell(`rclone copy ${sh(src)} ${sh(remote)}`, rcloneEnv);
-    const down = await ours("download", join(dir, "ours.out"));
-    await Deno.mkdir(join(dir, "rclone-out"));
-    const rDown = await measureShell(`rclone copy ${sh(`${remote}/blob.bin`)} ${sh(join(dir, "rclone-out"))}`, rcloneEnv);
-    for (const f of [join(dir, "ours.out"), join(dir, "rclone-out", "blob.bin")]) {
-      if ((await Deno.stat(f)).size !== size) throw new Error(`${f}: downloaded size differs from ${size}`);
+    // Best of two interleaved rounds: the machine is shared, so one slow moment should not decide.
+    // Fresh names each round, or rclone would skip a file that is already there.
+    const best = (a: Measured | undefined, b: Measured) => (a && a.seconds <= b.seconds ? a : b);
+    let up: Measured | undefined, rUp: Measured | undefined, down: Measured | undefined;
+    let rDown: Measured | undefined;
+    for (let round = 0; round < 2; round++) {
+      const remote = `bench:${server.bucket}/rclone/r${round}`;
+      up = best(up, await ours("upload", src, `r${round}/blob.bin`));
+      rUp = best(rUp, await measureShell(`rclone copy ${sh(src)} ${sh(remote)}`, rcloneEnv));
+      const ourOut = join(dir, `ours-${round}.out`);
+      down = best(down, await ours("download", ourOut, `r${round}/blob.bin`));
+      const rOut = join(dir, `rclone-out-${round}`);
+      await Deno.mkdir(rOut);
+      rDown = best(
+        rDown,
+        await measureShell(`rclone copy ${sh(`${remote}/blob.bin`)} ${sh(rOut)}`, rcloneEnv),
+      );
+      for (const f of [ourOut, join(rOut, "blob.bin")]) {
+        if ((await Deno.stat(f)).size !== size) throw new Error(`${f}: downloaded size differs from ${size}`);
+        await Deno.remove(f);
+      }
     }
+    if (!up || !rUp || !down || !rDown) throw new Error("no rounds ran");
     const mbps = (s: number) => size / MiB / s;
     const label = `${size / MiB} MiB, s3rver on loopback`;
     return [

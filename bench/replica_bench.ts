@@ -74,10 +74,14 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const drop = () => measureShell("sync").catch(() => undefined);
 
   await drop();
-  const peer = await measureShell(`${sh(LITESTREAM)} restore -o ${sh(join(ctx.workDir, "peer.db"))} file://${replica}`);
+  const peer = await measureShell(
+    `${sh(LITESTREAM)} restore -o ${sh(join(ctx.workDir, "peer.db"))} file://${replica}`,
+  );
   await drop();
   const oursFast = await measureShell(
-    `${vigo} backup replica restore --url file://${replica} -o ${sh(join(ctx.workDir, "fast.db"))} --no-integrity-check`,
+    `${vigo} backup replica restore --url file://${replica} -o ${
+      sh(join(ctx.workDir, "fast.db"))
+    } --no-integrity-check`,
   );
   await drop();
   const ours = await measureShell(
@@ -86,7 +90,9 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
 
   // LZ4 on a slice of the database (bounded so the in-process buffers stay small).
   const sample = join(ctx.workDir, "sample.bin");
-  await measureShell(`head -c ${Math.min(256 * 1024 ** 2, (await Deno.stat(db)).size)} ${sh(db)} > ${sh(sample)}`);
+  await measureShell(
+    `head -c ${Math.min(256 * 1024 ** 2, (await Deno.stat(db)).size)} ${sh(db)} > ${sh(sample)}`,
+  );
   const lz = await lz4Throughput(sample);
   const mb = lz.bytes / 1e6;
   const cli = await measureShell(`lz4 -1 -q -c ${sh(sample)} > ${sh(sample)}.lz4`);
@@ -117,7 +123,19 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       peerName: "litestream restore",
       unit: "MiB",
     },
-    { name: "LZ4 frame compress (pure TS)", ours: lz.compress, peer: mb / cli.seconds, peerName: "lz4 -1 (C)", unit: "MB/s" },
-    { name: "LZ4 frame decompress (pure TS)", ours: lz.decompress, peer: mb / cliD.seconds, peerName: "lz4 -d (C)", unit: "MB/s" },
+    {
+      name: "LZ4 frame compress (pure TS)",
+      ours: lz.compress,
+      peer: mb / cli.seconds,
+      peerName: "lz4 -1 (C)",
+      unit: "MB/s",
+    },
+    {
+      name: "LZ4 frame decompress (pure TS)",
+      ours: lz.decompress,
+      peer: mb / cliD.seconds,
+      peerName: "lz4 -d (C)",
+      unit: "MB/s",
+    },
   ];
 }

@@ -27,4 +27,6 @@ const FROM_SOURCES: BuildInfo = {
 };
 
 /** Build facts of the running program. */
-export const BUILD_INFO: BuildInfo = typeof VIGOCLI_BUILD_INFO === "undefined" ? FROM_SOURCES : VIGOCLI_BUILD_INFO;
+export const BUILD_INFO: BuildInfo = typeof VIGOCLI_BUILD_INFO === "undefined"
+  ? FROM_SOURCES
+  : VIGOCLI_BUILD_INFO;

@@ -39,8 +39,18 @@ export interface Target {
 
 /** Every target we ship. */
 export const TARGETS: readonly Target[] = [
-  { arch: "x86_64", file: "vigocli-x86_64-linux", bun: "bun-linux-x64-baseline", deno: "x86_64-unknown-linux-gnu" },
-  { arch: "aarch64", file: "vigocli-aarch64-linux", bun: "bun-linux-arm64", deno: "aarch64-unknown-linux-gnu" },
+  {
+    arch: "x86_64",
+    file: "vigocli-x86_64-linux",
+    bun: "bun-linux-x64-baseline",
+    deno: "x86_64-unknown-linux-gnu",
+  },
+  {
+    arch: "aarch64",
+    file: "vigocli-aarch64-linux",
+    bun: "bun-linux-arm64",
+    deno: "aarch64-unknown-linux-gnu",
+  },
 ];
 
 /** The compilers this script drives. */
@@ -74,7 +84,11 @@ export function toolPath(name: string): string {
   }
 }
 
-async function run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}) {
+async function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+) {
   const out = await new Deno.Command(cmd, {
     args,
     cwd: opts.cwd ?? REPO,
@@ -88,7 +102,11 @@ async function run(cmd: string, args: string[], opts: { cwd?: string; env?: Reco
   return { ok: out.success, stdout: dec.decode(out.stdout).trim(), stderr: dec.decode(out.stderr).trim() };
 }
 
-async function runOrThrow(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+async function runOrThrow(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+) {
   const r = await run(cmd, args, opts);
   if (!r.ok) throw new Error(`${cmd} ${args.join(" ")} failed:\n${r.stderr || r.stdout}`);
   return r.stdout;
@@ -102,7 +120,9 @@ export async function sourceFacts(): Promise<{ commit: string; date: string }> {
   const head = await run("git", ["rev-parse", "HEAD"]);
   const epochEnv = Deno.env.get("SOURCE_DATE_EPOCH");
   const epoch = epochEnv ?? (await run("git", ["log", "-1", "--format=%ct"])).stdout;
-  const date = /^\d+$/.test(epoch ?? "") ? new Date(Number(epoch) * 1000).toISOString().replace(".000Z", "Z") : "unknown";
+  const date = /^\d+$/.test(epoch ?? "")
+    ? new Date(Number(epoch) * 1000).toISOString().replace(".000Z", "Z")
+    : "unknown";
   if (!head.ok) return { commit: "unknown (not a git checkout)", date };
   const dirty = (await run("git", ["status", "--porcelain", "--untracked-files=no"])).stdout !== "";
   return { commit: dirty ? `${head.stdout}-dirty` : head.stdout, date };
@@ -110,7 +130,9 @@ export async function sourceFacts(): Promise<{ commit: string; date: string }> {
 
 /** Fails with a clear message when node_modules is missing or does not match deno.json's pinned versions. */
 export async function checkNodeModules(): Promise<void> {
-  const config = JSON.parse(await readFile(join(REPO, "deno.json"), "utf8")) as { imports?: Record<string, string> };
+  const config = JSON.parse(await readFile(join(REPO, "deno.json"), "utf8")) as {
+    imports?: Record<string, string>;
+  };
   for (const spec of Object.values(config.imports ?? {})) {
     const m = /^npm:((?:@[^/@]+\/)?[^/@]+)@([^/]+)$/.exec(spec);
     if (!m) continue;
@@ -120,7 +142,9 @@ export async function checkNodeModules(): Promise<void> {
       found = JSON.parse(await readFile(join(REPO, "node_modules", name, "package.json"), "utf8")).version;
     } catch { /* reported below */ }
     if (found !== version) {
-      throw new Error(`node_modules/${name} is ${found}, deno.json pins ${version}: run \`deno install\` first`);
+      throw new Error(
+        `node_modules/${name} is ${found}, deno.json pins ${version}: run \`deno install\` first`,
+      );
     }
   }
 }
@@ -139,7 +163,15 @@ async function denoCanCompile(t: Target, scratch: string): Promise<boolean> {
   const entry = join(scratch, "probe.ts");
   await writeFile(entry, "console.log(1);\n");
   try {
-    const r = await run(toolPath("deno"), ["compile", "--quiet", "--target", t.deno, "-o", join(scratch, "probe"), entry], {
+    const r = await run(toolPath("deno"), [
+      "compile",
+      "--quiet",
+      "--target",
+      t.deno,
+      "-o",
+      join(scratch, "probe"),
+      entry,
+    ], {
       timeoutMs: 20_000,
     });
     return r.ok;
@@ -149,14 +181,21 @@ async function denoCanCompile(t: Target, scratch: string): Promise<boolean> {
 }
 
 /** Picks the compiler for the whole build (one compiler for every target, so the files match). */
-async function chooseCompiler(opts: CompileOptions, scratch: string): Promise<{ compiler: CompilerName; why: string }> {
+async function chooseCompiler(
+  opts: CompileOptions,
+  scratch: string,
+): Promise<{ compiler: CompilerName; why: string }> {
   if (opts.compiler !== "auto") return { compiler: opts.compiler, why: "requested with --compiler" };
   const missing: string[] = [];
   for (const t of opts.targets) if (!(await denoCanCompile(t, scratch))) missing.push(t.arch);
-  if (missing.length === 0) return { compiler: "deno", why: "deno compile runtime available for every target" };
+  if (missing.length === 0) {
+    return { compiler: "deno", why: "deno compile runtime available for every target" };
+  }
   return {
     compiler: "bun",
-    why: `no deno compile runtime for ${missing.join(", ")} (set DENORT_BIN / DENORT_BIN_<ARCH>, download failed)`,
+    why: `no deno compile runtime for ${
+      missing.join(", ")
+    } (set DENORT_BIN / DENORT_BIN_<ARCH>, download failed)`,
   };
 }
 
@@ -192,7 +231,9 @@ async function denoBuild(t: Target, out: string, info: BuildInfo, scratch: strin
   const source = await readFile(join(REPO, "lib/build_info.ts"), "utf8");
   const baked = `const VIGOCLI_BUILD_INFO: BuildInfo | undefined = ${JSON.stringify(info)};`;
   const staged = source.replace(/^declare const VIGOCLI_BUILD_INFO.*$/m, baked);
-  if (staged === source) throw new Error("lib/build_info.ts: no `declare const VIGOCLI_BUILD_INFO` line to replace");
+  if (staged === source) {
+    throw new Error("lib/build_info.ts: no `declare const VIGOCLI_BUILD_INFO` line to replace");
+  }
   await writeFile(join(stage, "lib/build_info.ts"), staged);
   const denort = denortFor(t);
   await runOrThrow(toolPath("deno"), [
@@ -304,7 +345,9 @@ function parseCli(argv: string[]): CompileOptions {
     if (!t) throw new Error(`unknown --arch ${a} (expected ${TARGETS.map((x) => x.arch).join(" or ")})`);
     return t;
   });
-  if (!["auto", "bun", "deno"].includes(values.compiler)) throw new Error(`unknown --compiler ${values.compiler}`);
+  if (!["auto", "bun", "deno"].includes(values.compiler)) {
+    throw new Error(`unknown --compiler ${values.compiler}`);
+  }
   return { outdir: values.outdir, targets, compiler: values.compiler as CompileOptions["compiler"] };
 }
 

@@ -18,6 +18,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { checkNodeModules, REPO, TARGETS, toolPath } from "./compile.ts";
 
+// deno colours its output unless NO_COLOR is set (we set it); strip any escape anyway
+// deno-lint-ignore no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
 /** Counts of one phase. */
 export interface PhaseResult {
   name: string;
@@ -33,9 +37,10 @@ export interface PhaseResult {
  * Reads deno test's closing summary (`ok | 5 passed (2 steps) | 1 failed | 2 ignored (3s)`); counts are
  * top-level tests, as deno prints them. Returns undefined when there is no summary line.
  */
-export function parseDenoSummary(output: string): { passed: number; failed: number; ignored: number } | undefined {
-  // deno colours its output unless NO_COLOR is set; strip any escape anyway
-  const lines = output.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
+export function parseDenoSummary(
+  output: string,
+): { passed: number; failed: number; ignored: number } | undefined {
+  const lines = output.replace(ANSI, "").split("\n");
   const summary = lines.reverse().find((l) => /^(ok|FAILED) \| \d+ passed/.test(l.trim()));
   if (!summary) return undefined;
   const count = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(summary)?.[1] ?? 0);
@@ -44,15 +49,22 @@ export function parseDenoSummary(output: string): { passed: number; failed: numb
 
 /** Names of the failed tests listed in deno's `ERRORS`/`FAILURES` section (` name => file:line:col`). */
 export function parseDenoFailures(output: string): string[] {
-  const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
-  const start = plain.lastIndexOf("\nFAILURES");
-  if (start < 0) return [];
-  return plain.slice(start).split("\n").filter((l) => / => \S+:\d+:\d+$/.test(l)).map((l) => l.trim());
+  const plain = output.replace(ANSI, "");
+  const headers = [...plain.matchAll(/^ *FAILURES *$/gm)];
+  if (headers.length === 0) return [];
+  const tail = plain.slice(headers[headers.length - 1].index);
+  return tail.split("\n").filter((l) => / => \S+:\d+:\d+$/.test(l)).map((l) => l.trim());
 }
 
 async function sh(cmd: string, args: string[], what: string): Promise<void> {
   console.error(`test: ${what}: ${cmd} ${args.join(" ")}`);
-  const status = await new Deno.Command(cmd, { args, cwd: REPO, stdin: "null", stdout: "inherit", stderr: "inherit" })
+  const status = await new Deno.Command(cmd, {
+    args,
+    cwd: REPO,
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  })
     .spawn().status;
   if (!status.success) throw new Error(`${what} failed (exit ${status.code})`);
 }
@@ -88,7 +100,12 @@ export function cliTestFiles(dir = join(REPO, "tests"), rel = "tests"): string[]
 }
 
 /** Runs `deno test` with output shown live and parsed for counts. */
-async function denoTest(name: string, args: string[], env: Record<string, string>, timeoutMin: number): Promise<PhaseResult> {
+async function denoTest(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMin: number,
+): Promise<PhaseResult> {
   const started = performance.now();
   console.error(`\ntest: phase ${name}: deno test ${args.join(" ")}`);
   const child = new Deno.Command(toolPath("deno"), {
@@ -142,7 +159,9 @@ async function main(): Promise<number> {
     results.push(blocked("prerequisites", `missing: ${missing.join("; ")}`));
   }
 
-  if (phases.has("a")) results.push(await denoTest("a (sources)", ["-A", ...extra, "tests/"], {}, timeoutMin));
+  if (phases.has("a")) {
+    results.push(await denoTest("a (sources)", ["-A", ...extra, "tests/"], {}, timeoutMin));
+  }
 
   let compiled = false;
   if (phases.has("b")) {

@@ -74,6 +74,9 @@ export async function scanArchive(
   const archive = await openArchive(path, { ...opts, hashRaw: true });
   try {
     const manifest = await readManifestEntry(archive.tar);
+    if (manifest.database.integrity_check !== "ok") {
+      throw new IntegrityError(`${path}: the archived database failed integrity_check when it was made`);
+    }
     const byPath = new Map(manifest.entries.map((e) => [e.path, e]));
     const seen = new Set<string>();
     for (;;) {

@@ -11,8 +11,10 @@ import { BadInputError, toVigoError } from "../errors.ts";
 import { gunzipStream } from "./gunzip_stream.ts";
 import { TarReader } from "./tar_reader.ts";
 
-/** Read size; small enough that inspect reads little more than the manifest's gzip member. */
-const READ_CHUNK = 64 * 1024;
+/** Read size for a whole-archive read. */
+const READ_CHUNK = 1024 * 1024;
+/** Read size when only the start is wanted: inspect reads little more than the manifest's member. */
+const HEAD_CHUNK = 64 * 1024;
 
 /** How to open an archive. */
 export interface OpenArchiveOptions {
@@ -20,6 +22,8 @@ export interface OpenArchiveOptions {
   passwordFile?: string;
   /** Hash the raw file bytes (for the sidecar check). */
   hashRaw?: boolean;
+  /** Only the start of the archive will be read (inspect): read in small pieces. */
+  headOnly?: boolean;
 }
 
 /** An archive opened for reading. */
@@ -74,10 +78,11 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
   const hash: Hash | undefined = opts.hashRaw ? createHash("sha256") : undefined;
   let raw = 0;
   let digest: string | undefined;
+  const chunkSize = opts.headOnly ? HEAD_CHUNK : READ_CHUNK;
   let stream: ReadableStream<Uint8Array> = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const buf = new Uint8Array(READ_CHUNK);
-      const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
+      const buf = new Uint8Array(chunkSize);
+      const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
       if (bytesRead === 0) {
         controller.close();
         return;

@@ -68,6 +68,7 @@ export async function writeArchive(
   const piping = opts.transform ? opts.transform.readable.pipeTo(sink) : Promise.resolve();
   piping.catch(() => {});
   const writer = (opts.transform ? opts.transform.writable : sink).getWriter();
+  let gz: ParallelGzipWriter | undefined;
   try {
     const createdAt = new Date();
     const dbCopy = join(tmp, "vigo.db");
@@ -93,7 +94,7 @@ export async function writeArchive(
       },
       entries: walker.entries.map(toManifestEntry),
     };
-    const gz = new ParallelGzipWriter(writer, opts.gzip);
+    gz = new ParallelGzipWriter(writer, opts.gzip);
     // The manifest goes alone into the first gzip member, so readers find it without inflating more.
     const manifestBytes = encodeManifest(manifest);
     await writeEntry(gz, {
@@ -117,6 +118,7 @@ export async function writeArchive(
     await piping.catch(() => {});
     throw err;
   } finally {
+    gz?.close();
     await rm(tmp, { recursive: true, force: true });
   }
 }

@@ -1,32 +1,26 @@
 /**
  * Parallel gzip, as pigz does it: the input is cut into fixed-size blocks, each block is deflated on
- * its own (node:zlib's async calls run on the libuv/tokio thread pool, so blocks compress on every
- * core at once) and written, in input order, as a separate gzip member. RFC 1952 allows a file to be
+ * its own on a pool of worker threads (gzip_workers.ts), so blocks compress on every core at once,
+ * and the results are written, in input order, each as a separate gzip member. RFC 1952 allows a file to be
  * a sequence of members, and every gzip reader (gzip, zcat, tar xzf, zlib) decompresses them as one
  * stream. An explicit {@link ParallelGzipWriter.cut} ends a member early, which lets the archive's
  * manifest sit alone in the first member so it can be read without touching the rest.
  */
-import zlib from "node:zlib";
 import { availableParallelism } from "node:os";
+import { GzipWorkerPool } from "./gzip_workers.ts";
 
 /** Tuning for {@link ParallelGzipWriter}. */
 export interface ParallelGzipOptions {
   /** zlib level 1..9; default 6, the same as `gzip` and `tar czf`. */
   level?: number;
-  /** Uncompressed bytes per member; default 1 MiB (the ratio loss against one member is ~0.1%). */
+  /**
+   * Uncompressed bytes per member; default 128 KiB, as pigz. Larger blocks compress a little better
+   * but raise peak RSS: each worker thread's allocator keeps what it once held (measured on a 400 MiB
+   * database, 2 workers: 126 MiB peak at 128 KiB, 151 MiB at 256 KiB, 150–205 MiB at 1 MiB).
+   */
   blockSize?: number;
-  /** Blocks compressing at once; default cores + 1 so a core never waits for the writer. */
-  concurrency?: number;
-}
-
-/** Compresses `data` as one complete gzip member on the thread pool. */
-export function gzipMember(data: Uint8Array, level = 6): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    zlib.gzip(data, { level }, (err, out) => {
-      if (err) reject(err);
-      else resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
-    });
-  });
+  /** Worker threads; default one per core. */
+  workers?: number;
 }
 
 /** Writes gzip members to `out`, compressing up to `concurrency` blocks in parallel. */
@@ -35,6 +29,7 @@ export class ParallelGzipWriter {
   #level: number;
   #blockSize: number;
   #concurrency: number;
+  #pool: GzipWorkerPool;
   #block: Uint8Array;
   #fill = 0;
   #inFlight: Promise<Uint8Array>[] = [];
@@ -48,8 +43,12 @@ export class ParallelGzipWriter {
   constructor(out: WritableStreamDefaultWriter<Uint8Array>, opts: ParallelGzipOptions = {}) {
     this.#out = out;
     this.#level = opts.level ?? 6;
-    this.#blockSize = opts.blockSize ?? 1 << 20;
-    this.#concurrency = opts.concurrency ?? availableParallelism() + 1;
+    this.#blockSize = opts.blockSize ?? 128 * 1024;
+    // Capped: each worker thread costs ~15 MiB of RSS, and 8 already outrun most disks.
+    const workers = opts.workers ?? Math.min(availableParallelism(), 8);
+    this.#pool = new GzipWorkerPool(workers);
+    // Two blocks queued per worker, so a worker never waits for the main thread to hand it work.
+    this.#concurrency = 2 * workers + 1;
     this.#block = new Uint8Array(this.#blockSize);
   }
 
@@ -73,9 +72,9 @@ export class ParallelGzipWriter {
     const data = block.subarray(0, this.#fill);
     this.#block = this.#free.pop() ?? new Uint8Array(this.#blockSize);
     this.#fill = 0;
-    const job = gzipMember(data, this.#level).then((out) => {
-      this.#free.push(block);
-      return out;
+    const job = this.#pool.compress(block, data.length, this.#level).then((r) => {
+      this.#free.push(r.block);
+      return r.out;
     });
     // Rejections are observed when the job is drained; this only keeps them from being "unhandled".
     job.catch(() => {});
@@ -93,5 +92,10 @@ export class ParallelGzipWriter {
   async flush(): Promise<void> {
     await this.cut();
     while (this.#inFlight.length > 0) await this.#drainOne();
+  }
+
+  /** Stops the worker threads. Call once done (also after a failure). */
+  close(): void {
+    this.#pool.close();
   }
 }

@@ -14,6 +14,14 @@ import {
   type TarHeader,
 } from "./tar_format.ts";
 
+/** Largest pax / GNU long-name record accepted. */
+const MAX_META = 1024 * 1024;
+
+function cString(b: Uint8Array): string {
+  const nul = b.indexOf(0);
+  return new TextDecoder().decode(nul < 0 ? b : b.subarray(0, nul));
+}
+
 /** Pulls exact byte counts out of a chunked stream without copying more than needed. */
 export class ByteReader {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -126,10 +134,15 @@ export class TarReader {
         return null;
       }
       const raw = decodeHeaderBlock(block);
-      if (raw.typeflag === "x" || raw.typeflag === "g") {
+      // Metadata for the next entry: pax records, or GNU tar's long name (L) / long link (K).
+      if ("xgLK".includes(raw.typeflag)) {
+        if (raw.size > MAX_META) throw new BadInputError("archive has an implausibly large tar extended header");
         const data = await this.#bytes.readExact(raw.size + padding(raw.size));
         if (data === null) throw new BadInputError("archive is truncated");
-        if (raw.typeflag === "x") pax = { ...pax, ...decodePaxRecords(data.subarray(0, raw.size)) };
+        const body = data.subarray(0, raw.size);
+        if (raw.typeflag === "x") pax = { ...pax, ...decodePaxRecords(body) };
+        if (raw.typeflag === "L") pax = { ...pax, path: cString(body) };
+        if (raw.typeflag === "K") pax = { ...pax, linkpath: cString(body) };
         continue;
       }
       const path = pax.path ?? raw.path;

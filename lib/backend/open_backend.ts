@@ -9,6 +9,7 @@ import { FileBackend } from "./file.ts";
 import { retryBackend } from "./retry.ts";
 import { openS3Backend } from "../s3/s3_backend.ts";
 import { openGcsBackend } from "../gcs/gcs_backend.ts";
+import { openSftpBackend } from "../sftp/sftp_backend.ts";
 
 /** URL schemes a replica or archive destination can use. */
 export const BACKEND_SCHEMES = ["file", "s3", "gcs", "sftp"] as const;
@@ -28,7 +29,12 @@ export function urlScheme(url: string): string {
  * `backup:` section, secrets resolved) for the schemes that need them.
  */
 export function openBackend(url: string, cfg?: BackupConfig): Promise<Backend> {
-  const scheme = urlScheme(url);
+  let scheme: string;
+  try {
+    scheme = urlScheme(url);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   switch (scheme) {
     case "file":
       return Promise.resolve(new FileBackend(url));
@@ -38,8 +44,8 @@ export function openBackend(url: string, cfg?: BackupConfig): Promise<Backend> {
     case "gcs":
       return openGcsBackend(url, cfg ?? {}, { retry: {} }).then((b) => retryBackend(b));
     case "sftp":
-      void cfg;
-      return Promise.reject(new ConfigError(`${redact(url)}: scheme ${scheme}:// not supported yet`));
+      // A dropped SSH connection is a TransientError: the wrapper retries and the backend reconnects.
+      return openSftpBackend(url, cfg ?? {}).then((b) => retryBackend(b));
     default:
       return Promise.reject(
         new ConfigError(`${redact(url)}: unknown scheme ${scheme}:// (supported: file, s3, gcs, sftp)`),

@@ -30,8 +30,10 @@ export function backupCreateCommand(): Command {
       requireSqlite(cfg);
       for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
       const path = await resolveOutPath(out, cfg.paths.snapshots, new Date());
+      // Asked once: a start-over after a changed source file must not prompt again.
+      const password = opts.encrypt ? await askPassword(opts.passwordFile) : undefined;
       for (let attempt = 1;; attempt++) {
-        const transform = opts.encrypt ? await encryptTransform(opts.passwordFile) : undefined;
+        const transform = password === undefined ? undefined : await encryptTransform(password);
         const sink = await openFileSink(path);
         try {
           const res = await writeArchive({ config: cfg, workDir: dirname(path), transform }, sink.writable);
@@ -60,10 +62,14 @@ export function backupCreateCommand(): Command {
     }) as unknown as Command;
 }
 
-async function encryptTransform(passwordFile?: string): Promise<TransformStream<Uint8Array, Uint8Array>> {
+async function askPassword(passwordFile?: string): Promise<string> {
   const { obtainPassword } = await import("./password.ts");
+  return obtainPassword({ confirm: true, passwordFile });
+}
+
+async function encryptTransform(password: string): Promise<TransformStream<Uint8Array, Uint8Array>> {
   const { encryptingStream } = await import("../crypto/envelope.ts");
-  return encryptingStream(await obtainPassword({ confirm: true, passwordFile }));
+  return encryptingStream(password);
 }
 
 /** OUT omitted → default name under paths.snapshots; OUT a directory (or ending in /) → default name in it. */

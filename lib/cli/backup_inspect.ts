@@ -9,7 +9,7 @@ export function backupInspectCommand(): Command {
     .argument("<archive>", "archive file")
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
     .action(async (archive, opts) => {
-      const opened = await openArchive(archive, { passwordFile: opts.passwordFile });
+      const opened = await openArchive(archive, { passwordFile: opts.passwordFile, headOnly: true });
       try {
         const manifest = await readManifestEntry(opened.tar);
         console.log(JSON.stringify(manifest, null, 2));

@@ -1,11 +1,30 @@
+/** `vigocli snapshot list TARGET_PATH`: the hardlink snapshots under a crate's target_path. */
 import { Command } from "@commander-js/extra-typings";
-import { VigoError } from "../errors.ts";
+import process from "node:process";
+import { snapshotUsage } from "../crate/snapshot_usage.ts";
+import { formatSize } from "../crate/size.ts";
+import { jsonOption } from "./common.ts";
 
 /** `snapshot`: list hardlink snapshots */
 export function snapshotCommand(): Command {
   return new Command("snapshot")
-    .description("list hardlink snapshots")
-    .action(() => {
-      throw new VigoError("snapshot: not implemented yet", 1, "internal");
-    }) as unknown as Command;
+    .description("inspect hardlink snapshots made by the backup and db_backup executors")
+    .addCommand(
+      new Command("list")
+        .description("list snapshots under TARGET_PATH: time, file count, bytes unique to each (what deleting it frees)")
+        .argument("<target_path>", "a backup or db_backup target_path")
+        .addOption(jsonOption())
+        .action((target, opts) => {
+          const rows = snapshotUsage(target);
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+            return;
+          }
+          const lines = [["SNAPSHOT", "TIME", "FILES", "SIZE", "UNIQUE"].join("\t")];
+          for (const r of rows) {
+            lines.push([r.name, r.time, r.files, formatSize(r.bytes), formatSize(r.uniqueBytes)].join("\t"));
+          }
+          process.stdout.write(lines.join("\n") + "\n");
+        }),
+    ) as unknown as Command;
 }

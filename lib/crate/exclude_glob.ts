@@ -1,6 +1,7 @@
 /**
  * `exclude` patterns of the backup executor. A pattern containing `/` matches the path relative to
- * `source_dir` (a leading `/` is dropped); one without `/` matches any single path component, so `*.log`
+ * `source_dir` (a leading `/` anchors a one-component pattern there); one without `/` matches any single
+ * path component, so `*.log`
  * excludes log files at any depth and `cache` excludes every directory or file named cache. `*` and `?`
  * stay within one component, `**` spans components, `[...]` is a character class. An excluded
  * directory is skipped with everything under it.
@@ -23,7 +24,7 @@ export function compileExcludes(value: string | string[] | undefined): ExcludeMa
   const component: RegExp[] = [];
   for (const p of patterns) {
     const body = p.replace(/^\/+/, "").replace(/\/+$/, "");
-    if (body.includes("/")) full.push(globToRegExp(body));
+    if (p.startsWith("/") || body.includes("/")) full.push(globToRegExp(body));
     else component.push(globToRegExp(body));
   }
   return {

@@ -94,26 +94,24 @@ function* tableRows(db: DatabaseSync, table: string, out: ChunkBuffer, counts: D
     // Keyset pages of whole INSERT lines glued together inside SQLite: one fetch per page instead of
     // one per row, which is where node:sqlite spends its time
     const page = db.prepare(
-      `SELECT max(r), count(*), CAST(group_concat(l, '' ORDER BY r) AS BLOB) FROM (SELECT ${order.by} AS r, ${line} AS l ` +
+      `SELECT max(r) AS m, count(*) AS n, CAST(group_concat(l, '' ORDER BY r) AS BLOB) AS t FROM (SELECT ${order.by} AS r, ${line} AS l ` +
         `FROM ${sqlIdent(table)} WHERE ${order.by} > ? ORDER BY ${order.by} LIMIT ${PAGE_ROWS})`,
     );
-    page.setReturnArrays(true);
     page.setReadBigInts(true);
     let last = -(2n ** 63n);
     for (;;) {
-      const [max, n, text] = page.get(last) as unknown as [bigint | null, bigint, Uint8Array];
-      if (max === null) break;
-      last = max;
-      out.bytes(text);
+      const { m, n, t } = page.get(last) as unknown as { m: bigint | null; n: bigint; t: Uint8Array };
+      if (m === null) break;
+      last = m;
+      out.bytes(t);
       counts.rows += Number(n);
       if (out.size >= CHUNK_BYTES) yield* out.drain(false);
     }
     return;
   }
-  const stmt = db.prepare(`SELECT CAST(${line} AS BLOB) FROM ${sqlIdent(table)} ORDER BY ${order.by}`);
-  stmt.setReturnArrays(true);
-  for (const row of stmt.iterate() as Iterable<unknown[]>) {
-    out.bytes(row[0] as Uint8Array);
+  const stmt = db.prepare(`SELECT CAST(${line} AS BLOB) AS l FROM ${sqlIdent(table)} ORDER BY ${order.by}`);
+  for (const row of stmt.iterate() as Iterable<{ l: Uint8Array }>) {
+    out.bytes(row.l);
     counts.rows++;
     if (out.size >= CHUNK_BYTES) yield* out.drain(false);
   }

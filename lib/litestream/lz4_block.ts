@@ -20,9 +20,15 @@ export function compressBound(n: number): number {
   return n + Math.floor(n / 255) + 16;
 }
 
-/** Reusable state for {@link compressBlock} (the hash table), so blocks don't allocate. */
+/**
+ * Reusable compressor state: the hash table of recent positions. Entries are stored with a running
+ * bias instead of clearing the 256 KiB table for every block, because WAL segments are often a few
+ * KiB and clearing would cost more than compressing them.
+ */
 export class BlockCompressor {
   #table = new Int32Array(1 << HASH_LOG);
+  /** Every entry below this value belongs to an earlier block. */
+  #next = 1;
 
   /**
    * Compresses `src[start, end)` into `dst` from offset 0, independently of any earlier data.
@@ -33,7 +39,14 @@ export class BlockCompressor {
     const n = end - start;
     if (n < MIN_INPUT_FOR_MATCH) return finish(src, start, end, dst, 0, n);
     const table = this.#table;
-    table.fill(-1);
+    if (this.#next + n >= 0x7fff0000) {
+      table.fill(0);
+      this.#next = 1;
+    }
+    const valid = this.#next;
+    const bias = valid - start; // stored = position + bias; stored >= valid <=> from this block
+    this.#next += n + 1;
+    const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
     const mfLimit = end - MF_LIMIT;
     const matchLimit = end - LAST_LITERALS;
     let anchor = start;
@@ -42,16 +55,14 @@ export class BlockCompressor {
     while (ip < mfLimit) {
       // Find a match: probe the hash of the 4 bytes at ip, stepping faster the longer we miss.
       let searchHits = 1 << SKIP_TRIGGER;
-      let ref = -1;
+      let ref: number;
       while (true) {
-        const seq = src[ip] | (src[ip + 1] << 8) | (src[ip + 2] << 16) | (src[ip + 3] << 24);
+        const seq = dv.getInt32(ip, true);
         const h = Math.imul(seq, 0x9e3779b1) >>> (32 - HASH_LOG);
-        ref = table[h];
-        table[h] = ip;
-        if (
-          ref >= 0 && ip - ref <= MAX_OFFSET &&
-          (src[ref] | (src[ref + 1] << 8) | (src[ref + 2] << 16) | (src[ref + 3] << 24)) === seq
-        ) break;
+        const stored = table[h];
+        table[h] = ip + bias;
+        ref = stored - bias;
+        if (stored >= valid && ip - ref <= MAX_OFFSET && dv.getInt32(ref, true) === seq) break;
         ip += searchHits++ >> SKIP_TRIGGER;
         if (ip >= mfLimit) return finish(src, anchor, end, dst, op, n);
       }
@@ -60,8 +71,11 @@ export class BlockCompressor {
         ip--;
         ref--;
       }
-      // Extend forwards.
+      // Extend forwards, four bytes at a time while they fit.
       let len = MIN_MATCH;
+      while (ip + len + 4 <= matchLimit && dv.getInt32(ip + len, true) === dv.getInt32(ref + len, true)) {
+        len += 4;
+      }
       while (ip + len < matchLimit && src[ip + len] === src[ref + len]) len++;
       op = writeSequence(src, anchor, ip - anchor, ip - ref, len, dst, op);
       if (op > n) return -1;
@@ -70,8 +84,7 @@ export class BlockCompressor {
       if (ip < mfLimit) {
         // Index a position inside the match so the next probe can find nearby repeats.
         const p = ip - 2;
-        const s2 = src[p] | (src[p + 1] << 8) | (src[p + 2] << 16) | (src[p + 3] << 24);
-        table[Math.imul(s2, 0x9e3779b1) >>> (32 - HASH_LOG)] = p;
+        table[Math.imul(dv.getInt32(p, true), 0x9e3779b1) >>> (32 - HASH_LOG)] = p + bias;
       }
     }
     return finish(src, anchor, end, dst, op, n);
@@ -133,7 +146,14 @@ function finish(
 }
 
 /** Thrown by {@link decompressBlock} on malformed input; the caller adds where it came from. */
-export class Lz4BlockError extends Error {}
+export class Lz4BlockError extends Error {
+  /** True when the only problem was running out of output room (`dEnd`). */
+  readonly overflow: boolean;
+  constructor(message: string, overflow = false) {
+    super(message);
+    this.overflow = overflow;
+  }
+}
 
 /**
  * Decompresses one block `src[start, end)` into `dst` starting at `dPos`, never writing at or past
@@ -151,6 +171,8 @@ export function decompressBlock(
 ): number {
   let s = start;
   let d = dPos;
+  const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   while (s < end) {
     const token = src[s++];
     let litLen = token >>> 4;
@@ -163,11 +185,22 @@ export function decompressBlock(
       }
     }
     if (s + litLen > end) throw new Lz4BlockError("literals run past the end of the block");
-    if (d + litLen > dEnd) throw new Lz4BlockError("block decompresses to more than the maximum block size");
-    if (litLen > 32) dst.set(src.subarray(s, s + litLen), d);
-    else for (let i = 0; i < litLen; i++) dst[d + i] = src[s + i];
-    s += litLen;
-    d += litLen;
+    if (d + litLen > dEnd) {
+      throw new Lz4BlockError("block decompresses to more than the maximum block size", true);
+    }
+    if (litLen > 64) {
+      dst.set(src.subarray(s, s + litLen), d);
+      s += litLen;
+      d += litLen;
+    } else {
+      const stop = d + litLen;
+      while (d + 4 <= stop) {
+        dv.setInt32(d, sv.getInt32(s));
+        d += 4;
+        s += 4;
+      }
+      while (d < stop) dst[d++] = src[s++];
+    }
     if (s === end) return d; // the last sequence has no match part
     if (s + 2 > end) throw new Lz4BlockError("match offset runs past the end of the block");
     const offset = src[s] | (src[s + 1] << 8);
@@ -186,14 +219,21 @@ export function decompressBlock(
     }
     matchLen += MIN_MATCH;
     if (d + matchLen > dEnd) {
-      throw new Lz4BlockError("block decompresses to more than the maximum block size");
+      throw new Lz4BlockError("block decompresses to more than the maximum block size", true);
     }
-    if (offset >= matchLen && matchLen > 32) {
-      dst.copyWithin(d, ref, ref + matchLen);
-      d += matchLen;
+    const stop = d + matchLen;
+    if (offset >= matchLen && matchLen > 64) {
+      dst.copyWithin(d, ref, stop - offset);
+      d = stop;
     } else {
-      // Overlapping copy (offset < length) repeats the pattern, so it must go byte by byte.
-      const stop = d + matchLen;
+      // Overlapping copies (offset < length) repeat the pattern: forward, at most `offset` at a time.
+      if (offset >= 4) {
+        while (d + 4 <= stop) {
+          dv.setInt32(d, dv.getInt32(ref));
+          d += 4;
+          ref += 4;
+        }
+      }
       while (d < stop) dst[d++] = dst[ref++];
     }
   }

@@ -108,18 +108,30 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
   }
 }
 
-/** Writes every chunk of `stream` to the open file, in order. */
+/**
+ * Writes every chunk of `stream` to the open file, in order. One write is kept in flight while the
+ * next chunk is being produced (decompressed), so disk and CPU overlap; chunks are fresh buffers.
+ */
 async function writeStream(
   stream: ReadableStream<Uint8Array>,
   file: Awaited<ReturnType<typeof open>>,
   onChunk?: (c: Uint8Array) => void,
 ): Promise<number> {
   let n = 0;
-  for await (const chunk of stream) {
-    onChunk?.(chunk);
+  let pending: Promise<void> = Promise.resolve();
+  const writeAll = async (chunk: Uint8Array) => {
     let off = 0;
     while (off < chunk.length) off += (await file.write(chunk, off, chunk.length - off)).bytesWritten;
-    n += chunk.length;
+  };
+  try {
+    for await (const chunk of stream) {
+      onChunk?.(chunk);
+      await pending;
+      pending = writeAll(chunk);
+      n += chunk.length;
+    }
+  } finally {
+    await pending;
   }
   return n;
 }
@@ -143,8 +155,15 @@ async function restoreSnapshot(
     const n = await writeStream(body, file, (chunk) => {
       if (first && chunk.length > 0) {
         first = false;
-        if (chunk.length < 16 || new TextDecoder().decode(chunk.subarray(0, 16)) !== SQLITE_MAGIC) {
+        if (chunk.length < 100 || new TextDecoder().decode(chunk.subarray(0, 16)) !== SQLITE_MAGIC) {
           throw new BadInputError(`${client.backend.url}: ${key}: snapshot is not an SQLite database`);
+        }
+        // SQLite ignores a -wal file unless the header says WAL mode (read/write versions 2).
+        if (plan.segments.length > 0 && (chunk[18] !== 2 || chunk[19] !== 2)) {
+          throw new BadInputError(
+            `${client.backend.url}: ${key}: snapshot is not a WAL-mode database (header versions ` +
+              `${chunk[18]}/${chunk[19]}), so its WAL segments cannot be applied`,
+          );
         }
       }
     });
@@ -191,14 +210,19 @@ async function downloadIndex(
     throw toVigoError(err, walPath);
   });
   try {
-    for (const seg of group) {
+    for (const [i, seg] of group.entries()) {
       const key = walSegmentKey(generation, seg.index, seg.offset);
       if (seg.offset !== verifier.offset || !verifier.aligned) {
         const what = seg.offset > verifier.offset
           ? `the previous segments end at WAL offset ${verifier.offset}, so the bytes in between are missing`
           : `it overlaps the previous segments, which end at WAL offset ${verifier.offset}`;
+        const prev = group[i - 1];
+        const way = prev
+          ? ` The newest consistent state ends at ${walSegmentKey(generation, prev.index, prev.offset)}; ` +
+            `restore up to it with --timestamp ${prev.createdAt.toISOString()}.`
+          : "";
         throw new BadInputError(
-          `${where}: ${key}: WAL gap: segment starts at offset ${seg.offset} but ${what}`,
+          `${where}: ${key}: WAL gap: segment starts at offset ${seg.offset} but ${what}.${way}`,
         );
       }
       const body = (await client.walSegmentReader({ generation, index: seg.index, offset: seg.offset }))

@@ -123,7 +123,10 @@ function chainFrom(g: GenerationListing, snap: SnapshotInfo, t: Date | undefined
   let expectIndex = snap.index;
   let prev: WalSegmentInfo | null = null;
   for (const s of used) {
-    if (prev && s.index === prev.index) continue; // offsets inside an index are checked while streaming
+    if (prev && s.index === prev.index) {
+      prev = s; // offsets inside an index are checked while streaming
+      continue;
+    }
     if (s.index !== expectIndex || s.offset !== 0) {
       const missing = s.index !== expectIndex
         ? `WAL index ${hex8(expectIndex)} is missing entirely`

@@ -4,16 +4,23 @@
  * the I/O shell only gathers the facts and carries the verdict out.
  */
 import { isNextRestart, sameWal, type WalHeader } from "./wal_format.ts";
+import type { WalIndexHeader } from "./wal_index.ts";
 
 /**
- * Proof, taken under our own write lock, that shadow index `index` held every committed frame of its
- * WAL when we restarted that WAL ourselves, and which salts the WAL that directly follows it has.
+ * Proof that shadow index `index`, at `size` bytes, held exactly the committed frames of its WAL
+ * when the WAL-index counted `iChange` transactions.
  */
 export interface Seal {
   index: number;
   size: number;
-  nextSalt1: number;
-  nextSalt2: number;
+  salt1: number;
+  iChange: number;
+}
+
+/** The new WAL after a restart, as scanned: committed frames and transactions in it. */
+export interface NewWalScan {
+  committedFrames: number;
+  commits: number;
 }
 
 /** Facts gathered by the shell before deciding. */
@@ -32,6 +39,10 @@ export interface SyncFacts {
   anchorIntact: boolean;
   /** The last seal, if any (in memory only). */
   seal: Seal | null;
+  /** The WAL-index header now (null when unreadable). */
+  walIndex: WalIndexHeader | null;
+  /** Scan of the real WAL when its header differs from the shadow's (null otherwise). */
+  newWal: NewWalScan | null;
 }
 
 /** The verdict. */
@@ -53,17 +64,23 @@ export function decideSync(f: SyncFacts): SyncDecision {
     return { kind: "copy" };
   }
   // The WAL restarted. Continuity needs proof that no committed frame of the old WAL is lost.
+  if (resetProven(f)) return { kind: "restart", copyOldTail: false };
   if (!isNextRestart(sh.header, f.walHeader)) {
     return { kind: "new-generation", reason: "wal restarted more than once or recreated by another process" };
-  }
-  const s = f.seal;
-  if (
-    s !== null && s.index === sh.index && s.size === sh.size && s.nextSalt1 === f.walHeader.salt1 &&
-    s.nextSalt2 === f.walHeader.salt2
-  ) {
-    return { kind: "restart", copyOldTail: false };
   }
   // Old frames past our copy survive until the new WAL grows over them; the anchor shows it has not.
   if (f.anchorIntact && f.walSize >= sh.size) return { kind: "restart", copyOldTail: true };
   return { kind: "new-generation", reason: "wal reset by another process before its frames were copied" };
+}
+
+/**
+ * A reset by anyone is lossless when our seal covered the old WAL and every transaction committed
+ * since the seal (the WAL-index counts them) is in the new WAL.
+ */
+function resetProven(f: SyncFacts): boolean {
+  const { seal: s, shadow: sh, walIndex: wi, newWal: nw, walHeader: h } = f;
+  if (!s || !sh || !wi || !nw || !h) return false;
+  if (s.index !== sh.index || s.size !== sh.size || s.salt1 !== sh.header.salt1) return false;
+  if (wi.salt1 !== h.salt1 || wi.salt2 !== h.salt2 || wi.mxFrame !== nw.committedFrames) return false;
+  return ((wi.iChange - s.iChange) >>> 0) === nw.commits;
 }

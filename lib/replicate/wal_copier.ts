@@ -16,6 +16,8 @@ export interface ChainEnd {
   committedEnd: number;
   /** Running checksum at `committedEnd`. */
   checksum: [number, number];
+  /** Transactions (commit frames) between the start offset and `committedEnd`. */
+  commits: number;
 }
 
 /**
@@ -33,7 +35,8 @@ export async function walkFrames(
   const fs = frameSize(hdr.pageSize);
   const buf = new Uint8Array(fs * CHUNK_FRAMES);
   const fh = await open(path, "r");
-  let end: ChainEnd = { committedEnd: start, checksum };
+  let end: ChainEnd = { committedEnd: start, checksum, commits: 0 };
+  let commits = 0;
   try {
     let offset = start;
     let running = checksum;
@@ -43,7 +46,10 @@ export async function walkFrames(
       if (whole === 0) break;
       const scan = scanFrames(hdr, running, buf.subarray(0, whole));
       if (scan.validBytes > 0 && onChunk) await onChunk(buf.subarray(0, scan.validBytes), offset);
-      if (scan.committedBytes > 0) end = { committedEnd: offset + scan.committedBytes, checksum: scan.committedChecksum };
+      commits += scan.commits;
+      if (scan.committedBytes > 0) {
+        end = { committedEnd: offset + scan.committedBytes, checksum: scan.committedChecksum, commits };
+      }
       if (scan.stoppedAtInvalid || whole < buf.length) break;
       offset += scan.validBytes;
       running = scan.validChecksum;

@@ -138,6 +138,8 @@ export interface FrameScan {
   committedBytes: number;
   /** Running checksum after the last commit frame. */
   committedChecksum: [number, number];
+  /** Commit frames (transactions) within `committedBytes`. */
+  commits: number;
   /** Bytes of valid frames (committed or not) from the start of the buffer. */
   validBytes: number;
   /** Running checksum after the last valid frame. */
@@ -157,6 +159,7 @@ export function scanFrames(hdr: WalHeader, checksum: [number, number], buf: Uint
   const out: FrameScan = {
     committedBytes: 0,
     committedChecksum: [s0, s1],
+    commits: 0,
     validBytes: 0,
     validChecksum: [s0, s1],
     stoppedAtInvalid: false,
@@ -178,6 +181,7 @@ export function scanFrames(hdr: WalHeader, checksum: [number, number], buf: Uint
     if (fh.commitSize !== 0) {
       out.committedBytes = off + fs;
       out.committedChecksum = [s0, s1];
+      out.commits++;
     }
   }
   return out;

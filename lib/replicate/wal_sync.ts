@@ -12,10 +12,10 @@ import type { DbConnections } from "./db_conn.ts";
 import type { EventSink } from "./event_log.ts";
 import type { ShadowDir, ShadowState } from "./shadow_wal.ts";
 import { decideSync, type Seal } from "./sync_decision.ts";
-import { copyCommittedFrames, readAt } from "./wal_copier.ts";
+import { copyCommittedFrames, readAt, walkFrames } from "./wal_copier.ts";
+import { readWalIndexHeader, type WalIndexHeader } from "./wal_index.ts";
 import {
   frameSize,
-  isNextRestart,
   parseWalHeader,
   sameWal,
   WAL_FRAME_HEADER_SIZE,
@@ -57,6 +57,7 @@ export class WalSync {
   private seal: Seal | null = null;
   private forced: string | null = null;
   readonly walPath: string;
+  private readonly shmPath: string;
 
   constructor(
     readonly dbPath: string,
@@ -65,6 +66,7 @@ export class WalSync {
     private readonly log: EventSink,
   ) {
     this.walPath = `${dbPath}-wal`;
+    this.shmPath = `${dbPath}-shm`;
   }
 
   /** Reloads the current generation's last shadow index after a restart (trimming a torn tail). */
@@ -106,60 +108,86 @@ export class WalSync {
   /** Copies what is new, deciding first whether we still follow the same WAL. */
   async sync(): Promise<WalSyncResult> {
     await this.ensureWal();
-    const wal = await this.walInfo();
+    let wal = await this.walInfo();
     if (this.forced !== null) {
       await this.startGeneration(this.forced, wal);
       this.forced = null;
       return { newGeneration: true, copied: this.state!.size };
     }
     const st = this.state;
-    const d = decideSync({
-      generation: st?.generation ?? null,
-      dbReplaced: this.conns.replaced(),
-      walHeader: wal.header,
-      walSize: wal.size,
-      shadow: st,
-      anchorIntact: st ? await this.anchorIntact(st) : false,
-      seal: this.seal,
-    });
-    if (d.kind === "new-generation") {
-      await this.startGeneration(d.reason, wal);
-      return { newGeneration: true, copied: this.state!.size };
+    const restarted = st !== null && wal.header !== null && !sameWal(wal.header, st.header);
+    // Judging a restart needs a still WAL: hold the write lock while we look (and copy).
+    const tookLock = restarted && !this.conns.locked && await this.lock(PROBE_MS * 5);
+    try {
+      if (tookLock) wal = await this.walInfo();
+      const newWal = restarted && wal.header
+        ? await walkFrames(this.walPath, wal.header, WAL_HEADER_SIZE, [wal.header.checksum1, wal.header.checksum2])
+        : null;
+      const d = decideSync({
+        generation: st?.generation ?? null,
+        dbReplaced: this.conns.replaced(),
+        walHeader: wal.header,
+        walSize: wal.size,
+        shadow: st,
+        anchorIntact: st ? await this.anchorIntact(st) : false,
+        seal: this.seal,
+        walIndex: this.conns.locked ? readWalIndexHeader(this.shmPath) : null,
+        newWal: newWal && wal.header
+          ? {
+            committedFrames: (newWal.committedEnd - WAL_HEADER_SIZE) / frameSize(wal.header.pageSize),
+            commits: newWal.commits,
+          }
+          : null,
+      });
+      if (d.kind === "new-generation") {
+        await this.startGeneration(d.reason, wal);
+        return { newGeneration: true, copied: this.state!.size };
+      }
+      let copied = 0;
+      if (d.kind === "copy" || d.copyOldTail) copied += await this.copyAndSeal();
+      if (d.kind === "copy") return { newGeneration: false, copied };
+      if (d.copyOldTail && !(await this.anchorIntact(st!))) {
+        await this.startGeneration("wal overwritten while copying its end", wal);
+        return { newGeneration: true, copied: this.state!.size };
+      }
+      this.state = await this.shadow.initIndex(st!.generation, st!.index + 1, wal.headerBytes!);
+      this.log("INFO", "wal restarted", {
+        generation: st!.generation,
+        index: this.state.index,
+        proof: d.copyOldTail ? "old tail intact" : "transaction count",
+      });
+      copied += await this.copyAndSeal();
+      return { newGeneration: false, copied };
+    } finally {
+      if (tookLock) this.conns.unlock();
     }
-    let copied = 0;
-    if (d.kind === "copy" || d.copyOldTail) copied += await this.copy();
-    if (d.kind === "copy") return { newGeneration: false, copied };
-    if (d.copyOldTail && !(await this.anchorIntact(st!))) {
-      await this.startGeneration("wal overwritten while copying its end", wal);
-      return { newGeneration: true, copied: this.state!.size };
-    }
-    this.state = await this.shadow.initIndex(st!.generation, st!.index + 1, wal.headerBytes!);
-    this.seal = null;
-    this.log("INFO", "wal restarted", { generation: st!.generation, index: this.state.index });
-    copied += await this.copy();
-    return { newGeneration: false, copied };
   }
 
   /**
-   * Our checkpoint: PASSIVE (never waits), then — under our own write lock, after copying the very
-   * last frame — a one-row commit that makes SQLite restart the WAL if the checkpoint was complete.
-   * `shrink` also truncates the WAL file at that commit. Returns null when the lock was busy.
+   * Our checkpoint: PASSIVE (never waits for anyone), run while we hold the write lock and have
+   * copied the very last frame; then a one-row commit from a snapshot taken after it, which makes
+   * SQLite restart the WAL (if an application writer gets in first, it restarts it instead — the
+   * seal proves that lossless too). `shrink` also truncates the WAL file at that commit.
+   * Returns null when the write lock was busy.
    */
   async checkpoint(shrink: boolean): Promise<WalSyncResult | null> {
     await this.sync();
     this.conns.unpin();
     let ck;
+    let res: WalSyncResult = { newGeneration: false, copied: 0 };
     try {
+      if (!(await this.lock(PROBE_MS))) return null;
+      res = await this.sync();
       ck = this.conns.checkpointPassive();
-    } catch (err) {
+      this.conns.unlock();
+      if (!(await this.lock(PROBE_MS))) return null;
+      const more = await this.sync();
+      res = { newGeneration: res.newGeneration || more.newGeneration, copied: res.copied + more.copied };
+      this.conns.commitSeq(shrink);
+    } finally {
+      this.conns.unlock();
       this.conns.pin();
-      throw err;
     }
-    if (!(await this.lock(PROBE_MS))) {
-      this.conns.pin();
-      return null;
-    }
-    const res = await this.sealAndRepin(shrink);
     this.log("INFO", "checkpoint", {
       mode: shrink ? "passive+truncate" : "passive",
       frames: ck.log,
@@ -199,40 +227,43 @@ export class WalSync {
 
   /** Caller holds the write lock and is unpinned. Catches up completely, commits a seq row, re-pins. */
   private async sealAndRepin(shrink: boolean): Promise<WalSyncResult> {
-    let res: WalSyncResult;
-    let sealedHeader: WalHeader | null;
     try {
-      res = await this.sync();
-      sealedHeader = this.state!.header;
+      const res = await this.sync();
       this.conns.commitSeq(shrink);
-    } catch (err) {
+      return res;
+    } finally {
       this.conns.unlock();
       this.conns.pin();
-      throw err;
     }
-    const st = this.state!;
-    const afterCommit = (await this.walInfo()).header;
-    this.conns.pin();
-    const afterPin = (await this.walInfo()).header;
-    // Our commit restarted the WAL iff the header moved exactly one restart on, and stayed there
-    // until we were pinned again (so no second restart slipped in between).
-    if (
-      afterCommit && afterPin && sameWal(afterCommit, afterPin) && !sameWal(sealedHeader, afterCommit) &&
-      isNextRestart(sealedHeader, afterCommit)
-    ) {
-      this.seal = { index: st.index, size: st.size, nextSalt1: afterCommit.salt1, nextSalt2: afterCommit.salt2 };
-    }
-    return res;
   }
 
   private async startGeneration(reason: string, wal: WalInfo): Promise<void> {
     if (!wal.headerBytes) throw new Error(`cannot start a generation (${reason}): the WAL has no valid header`);
     const generation = newGenerationName();
     this.state = await this.shadow.initIndex(generation, 0, wal.headerBytes);
-    this.seal = null;
-    await this.copy();
+    await this.copyAndSeal();
     await this.shadow.writeGeneration(generation);
     this.log("INFO", "new generation", { generation, reason });
+  }
+
+  /**
+   * Copies, then records a seal when the WAL-index shows the shadow holds exactly the committed
+   * frames (read before and after the copy: a commit landing meanwhile only costs this seal).
+   */
+  private async copyAndSeal(): Promise<number> {
+    const before = readWalIndexHeader(this.shmPath);
+    const n = await this.copy();
+    const st = this.state!;
+    const frames = (st.size - WAL_HEADER_SIZE) / frameSize(st.header.pageSize);
+    const exact = (h: WalIndexHeader | null) =>
+      h !== null && h.mxFrame === frames && h.salt1 === st.header.salt1 && h.salt2 === st.header.salt2;
+    let h = exact(before) ? before : null;
+    if (!h) {
+      const after = readWalIndexHeader(this.shmPath);
+      if (exact(after)) h = after;
+    }
+    this.seal = h ? { index: st.index, size: st.size, salt1: st.header.salt1, iChange: h.iChange } : null;
+    return n;
   }
 
   private async copy(): Promise<number> {

@@ -159,6 +159,8 @@ export function mapHttpError(status: number, body: string, what: string, bucket:
   switch (code) {
     case "NoSuchKey":
       return new NotFoundError(`${what}: no such object`);
+    case "NoSuchUpload":
+      return new NotFoundError(`${what}: multipart upload no longer exists (NoSuchUpload)`);
     case "NoSuchBucket":
       return new BackendError(`${bucket}: bucket does not exist`);
     case "SignatureDoesNotMatch":

@@ -2,7 +2,8 @@
  * The S3 backend: objects under a root prefix of one bucket, over the S3 XML API. The same class
  * serves the GCS XML API (lib/gcs/), which differs only in authentication, endpoint and the lack of
  * multi-object delete. Retrying is the wrapper's job (lib/backend/retry.ts); only the parts of a
- * streamed upload are retried here, because only this layer still holds their bytes.
+ * streamed upload and the rest of an interrupted download are retried here, because only this
+ * layer still holds their bytes (or knows the offset and the ETag).
  */
 import process from "node:process";
 import type { Backend, ObjectInfo } from "../backend/backend.ts";
@@ -11,6 +12,7 @@ import type { BackupConfig } from "../config/types.ts";
 import { BackendError, NotFoundError, UsageError } from "../errors.ts";
 import { resolveS3Settings } from "./config.ts";
 import { ObjectApi, sigV4Auth } from "./object_api.ts";
+import { openDownload } from "./download.ts";
 import { putObject, uploadStream } from "./upload.ts";
 import { deleteObjectsXml, parseDeleteErrors, parseListPage } from "./xml.ts";
 import { createHash } from "node:crypto";
@@ -28,7 +30,7 @@ export interface S3BackendOptions {
   partSize?: number;
   /** Parts in flight; default 2. */
   concurrency?: number;
-  /** Retry policy of the parts of a streamed upload. */
+  /** Retry policy of the parts of a streamed upload and of resuming an interrupted download. */
   retry?: RetryPolicy;
 }
 
@@ -81,9 +83,7 @@ export class S3Backend implements Backend {
 
   async get(key: string): Promise<ReadableStream<Uint8Array>> {
     checkKey(key, this.url);
-    const res = await this.api.send({ method: "GET", key: this.prefix + key });
-    if (!res.body) return new Blob([]).stream();
-    return res.body;
+    return await openDownload(this.api, this.prefix + key, this.opts.retry);
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {

@@ -5,7 +5,7 @@
  * visible under the key until the single PUT or CompleteMultipartUpload succeeds, so a failed
  * upload never looks like a complete one.
  */
-import { BackendError } from "../errors.ts";
+import { BackendError, NotFoundError } from "../errors.ts";
 import { type RetryPolicy, withRetries } from "../backend/retry.ts";
 import type { ObjectApi } from "./object_api.ts";
 import { completeMultipartXml, tagText } from "./xml.ts";
@@ -155,7 +155,7 @@ async function multipart(
     }
     await Promise.all(inFlight);
     if (failure) throw failure;
-    await complete(api, key, uploadId, etags, opts.retry);
+    await complete(api, key, uploadId, etags, total, opts.retry);
   } catch (err) {
     await Promise.allSettled(inFlight);
     await abort(api, key, uploadId);
@@ -165,21 +165,49 @@ async function multipart(
   return total;
 }
 
-async function complete(api: ObjectApi, key: string, uploadId: string, etags: string[], retry?: RetryPolicy) {
+async function complete(
+  api: ObjectApi,
+  key: string,
+  uploadId: string,
+  etags: string[],
+  total: number,
+  retry?: RetryPolicy,
+): Promise<void> {
   const body = new TextEncoder().encode(
     completeMultipartXml(etags.map((etag, i) => ({ partNumber: i + 1, etag }))),
   );
-  const text = await retrying(
-    `complete multipart upload ${api.describe(key)}`,
-    () => api.sendText({ method: "POST", key, query: [["uploadId", uploadId]], body }),
-    retry,
-  );
+  const startedAt = Date.now();
+  let attempts = 0;
+  let text: string;
+  try {
+    text = await retrying(`complete multipart upload ${api.describe(key)}`, () => {
+      attempts++;
+      return api.sendText({ method: "POST", key, query: [["uploadId", uploadId]], body });
+    }, retry);
+  } catch (err) {
+    // The answer to an earlier attempt may have been lost after the server completed the upload;
+    // the retry then finds no upload (NoSuchUpload). Look at the object before calling it failed.
+    if (!(err instanceof NotFoundError)) throw err;
+    if (attempts > 1 && await landed(api, key, total, startedAt)) return;
+    // A missing upload is a failed put (exit 7), not a missing object the user asked for.
+    throw new BackendError(err.message, { cause: err });
+  }
   // S3 may answer 200 and still report an error in the body (documented for CompleteMultipartUpload).
   if (/<Error>/.test(text)) {
     throw new BackendError(
       `${api.describe(key)}: completing the upload failed: ${tagText(text, "Message") ?? text}`,
     );
   }
+}
+
+/** True when `key` exists with `size` bytes, written since `since` (Last-Modified has 1 s steps). */
+async function landed(api: ObjectApi, key: string, size: number, since: number): Promise<boolean> {
+  const res = await api.send({ method: "HEAD", key, accept: [404] });
+  await res.body?.cancel();
+  if (res.status === 404) return false;
+  const modified = Date.parse(res.headers.get("last-modified") ?? "");
+  return Number(res.headers.get("content-length")) === size &&
+    modified >= Math.floor(since / 1000) * 1000 - 1000;
 }
 
 /** Best effort: an upload that is left behind costs storage but is never visible as an object. */

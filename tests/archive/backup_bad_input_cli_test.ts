@@ -138,13 +138,29 @@ Deno.test("a non-archive file", async () => {
 Deno.test("missing server.yaml and a postgres driver refuse with a config error", async () => {
   await setup();
   const out = join(fx.root, "snapshots", "never.tar.gz");
-  const missing = await runCli(["backup", "create", "--server-root", fx.root, "--server-yaml", join(fx.root, "nope.yaml"), out]);
+  const missing = await runCli([
+    "backup",
+    "create",
+    "--server-root",
+    fx.root,
+    "--server-yaml",
+    join(fx.root, "nope.yaml"),
+    out,
+  ]);
   assert.equal(missing.code, CONFIG, missing.stderr);
   assert.match(missing.stderr, /nope\.yaml/);
   const pg = join(fx.root, "pg.yaml");
   await Deno.writeTextFile(pg, "database:\n  driver: postgres\n");
   for (const cmd of [["create", out], ["list"]]) {
-    const r = await runCli(["backup", cmd[0], "--server-root", fx.root, "--server-yaml", pg, ...cmd.slice(1)]);
+    const r = await runCli([
+      "backup",
+      cmd[0],
+      "--server-root",
+      fx.root,
+      "--server-yaml",
+      pg,
+      ...cmd.slice(1),
+    ]);
     assert.equal(r.code, CONFIG, r.stderr);
     assert.match(r.stderr, /postgres/i);
     assert.equal(r.stderr.trim().split("\n").length, 1);
@@ -156,7 +172,11 @@ Deno.test("a database in use by another process refuses restore unless --force",
   await setup();
   const notHolderFiles = (rel: string) => rel === "db/vigo.db-wal" || rel === "db/vigo.db-shm";
   const before = await treeHash(target, notHolderFiles);
-  const holder = new Deno.Command("sqlite3", { args: [join(target, "db/vigo.db")], stdin: "piped", stdout: "null" })
+  const holder = new Deno.Command("sqlite3", {
+    args: [join(target, "db/vigo.db")],
+    stdin: "piped",
+    stdout: "null",
+  })
     .spawn();
   const w = holder.stdin.getWriter();
   await w.write(new TextEncoder().encode("SELECT count(*) FROM t;\n"));
@@ -191,7 +211,19 @@ Deno.test("an unreadable secrets file fails create, naming the file", async () =
     if (asRoot) {
       await Deno.chmod(home, 0o777);
       const res = await new Deno.Command("setpriv", {
-        args: ["--reuid=65534", "--regid=65534", "--clear-groups", "env", `HOME=${home}`, `DENO_DIR=${home}/deno`, ...cliCommand(), "backup", "create", ...fx.flags, out],
+        args: [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          "env",
+          `HOME=${home}`,
+          `DENO_DIR=${home}/deno`,
+          ...cliCommand(),
+          "backup",
+          "create",
+          ...fx.flags,
+          out,
+        ],
         stdout: "piped",
         stderr: "piped",
       }).output();

@@ -23,7 +23,10 @@ Deno.test("encrypted archive: create, list, inspect, verify, restore; wrong pass
 
   const head = (await Deno.readFile(out)).subarray(0, 2);
   assert.notDeepEqual([...head], [0x1f, 0x8b], "not plain gzip on disk");
-  const sum = await new Deno.Command("sha256sum", { args: ["-c", `${out}.sha256`], cwd: join(fx.root, "snapshots") })
+  const sum = await new Deno.Command("sha256sum", {
+    args: ["-c", `${out}.sha256`],
+    cwd: join(fx.root, "snapshots"),
+  })
     .output();
   assert.equal(sum.code, 0, "sidecar covers the encrypted bytes");
 
@@ -39,7 +42,16 @@ Deno.test("encrypted archive: create, list, inspect, verify, restore; wrong pass
 
   const target = await Deno.makeTempDir({ prefix: "vigo-enc-" });
   const before = await treeHash(target);
-  const wrong = await runCli(["backup", "restore", out, "--target", target, "--decrypt", "--password-file", bad]);
+  const wrong = await runCli([
+    "backup",
+    "restore",
+    out,
+    "--target",
+    target,
+    "--decrypt",
+    "--password-file",
+    bad,
+  ]);
   assert.equal(wrong.code, CRYPTO, wrong.stderr);
   assert.match(wrong.stderr, /password/);
   assert.deepEqual(await treeHash(target), before);
@@ -47,7 +59,10 @@ Deno.test("encrypted archive: create, list, inspect, verify, restore; wrong pass
   const r = await runCli(["backup", "restore", out, "--target", target, "--decrypt", "--password-file", pw]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await sqliteQuery(join(target, "db/vigo.db"), "SELECT count(*) FROM t"), "100");
-  assert.equal(await Deno.readTextFile(join(target, "secrets/.master.key")), "0123456789abcdef0123456789abcdef\n");
+  assert.equal(
+    await Deno.readTextFile(join(target, "secrets/.master.key")),
+    "0123456789abcdef0123456789abcdef\n",
+  );
   await Deno.remove(fx.root, { recursive: true });
   await Deno.remove(target, { recursive: true });
 });

@@ -35,7 +35,10 @@ Deno.test("create under a live WAL writer: consistent, verifiable snapshots", as
       const db = join(dir, "db/vigo.db");
       assert.equal(await sqliteQuery(db, "PRAGMA integrity_check"), "ok");
       const n = Number(await sqliteQuery(db, "SELECT count(*) FROM t"));
-      assert.ok(before <= n && n <= after, `archive ${i}: ${n} rows, expected between ${before} and ${after}`);
+      assert.ok(
+        before <= n && n <= after,
+        `archive ${i}: ${n} rows, expected between ${before} and ${after}`,
+      );
       assert.ok(after > before, "the writer kept writing during the backup");
     }
     const rows1 = Number(await sqliteQuery(fx.db, "SELECT count(*) FROM t"));

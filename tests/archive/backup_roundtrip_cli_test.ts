@@ -25,12 +25,15 @@ Deno.test("create, inspect, verify, list and a full restore reproduce the tree b
   const out = join(fx.root, "snapshots", "a.tar.gz");
   await createArchive(fx.flags, out);
   assert.ok(await exists(`${out}.sha256`));
-  assert.equal(((await Deno.stat(out)).mode! & 0o777), 0o600, "archive holds secrets: owner-only");
+  assert.equal((await Deno.stat(out)).mode! & 0o777, 0o600, "archive holds secrets: owner-only");
 
   // standard tools accept the multi-member gzip and the pax tar
   const gz = await new Deno.Command("gzip", { args: ["-t", out] }).output();
   assert.equal(gz.code, 0);
-  const sum = await new Deno.Command("sha256sum", { args: ["-c", `${out}.sha256`], cwd: join(fx.root, "snapshots") })
+  const sum = await new Deno.Command("sha256sum", {
+    args: ["-c", `${out}.sha256`],
+    cwd: join(fx.root, "snapshots"),
+  })
     .output();
   assert.equal(sum.code, 0, new TextDecoder().decode(sum.stdout));
   const tarList = await new Deno.Command("tar", { args: ["tzf", out], stdout: "piped" }).output();
@@ -99,11 +102,17 @@ Deno.test("restore over an existing tree: --dry-run changes nothing, --db-only t
   assert.equal(dbOnly.code, 0, dbOnly.stderr);
   assert.equal(await dbDigest(fx.db), before, "database restored");
   const notPre = (rel: string) => rel.startsWith(".pre-restore-");
-  const changed = (await treeHash(fx.root, notPre)).filter((l) => !tree0.includes(l)).map((l) => l.split(" ")[0]);
+  const changed = (await treeHash(fx.root, notPre)).filter((l) => !tree0.includes(l)).map((l) =>
+    l.split(" ")[0]
+  );
   assert.deepEqual(changed, ["db/vigo.db"], "--db-only touched only the database");
   const asideDirs = [...Deno.readDirSync(fx.root)].filter((e) => e.name.startsWith(".pre-restore-"));
   assert.equal(asideDirs.length, 1);
-  assert.equal(await dbDigest(join(fx.root, asideDirs[0].name, "db/vigo.db")), changedDb, "old database kept");
+  assert.equal(
+    await dbDigest(join(fx.root, asideDirs[0].name, "db/vigo.db")),
+    changedDb,
+    "old database kept",
+  );
 
   // A leftover WAL next to the database must not be replayed into the restored one. (--force: the
   // lock probe would otherwise open the old database and discard this invalid WAL itself.)
@@ -112,15 +121,27 @@ Deno.test("restore over an existing tree: --dry-run changes nothing, --db-only t
   assert.equal(full.code, 0, full.stderr);
   const report = JSON.parse(full.stdout);
   assert.ok(report.pre_restore_dir);
-  assert.equal(await Deno.readTextFile(join(fx.root, "stacks/roles/web.yaml")), "name: web\npackages: [nginx]\n");
+  assert.equal(
+    await Deno.readTextFile(join(fx.root, "stacks/roles/web.yaml")),
+    "name: web\npackages: [nginx]\n",
+  );
   assert.ok(!(await exists(join(fx.root, "stacks/roles/extra.yaml"))), "stale file moved out of the tree");
-  assert.equal(await Deno.readTextFile(join(report.pre_restore_dir, "stacks/roles/extra.yaml")), "extra: true\n");
-  assert.equal(await Deno.readTextFile(join(report.pre_restore_dir, "stacks/roles/web.yaml")), "name: changed\n");
+  assert.equal(
+    await Deno.readTextFile(join(report.pre_restore_dir, "stacks/roles/extra.yaml")),
+    "extra: true\n",
+  );
+  assert.equal(
+    await Deno.readTextFile(join(report.pre_restore_dir, "stacks/roles/web.yaml")),
+    "name: changed\n",
+  );
   assert.ok(await exists(join(report.pre_restore_dir, "db/vigo.db-wal")), "stale WAL moved aside");
   assert.equal(await sqliteQuery(fx.db, "PRAGMA integrity_check"), "ok");
   assert.equal(await dbDigest(fx.db), before);
   assert.ok(!(await exists(join(fx.root, ".restore-staging"))));
-  assert.ok(![...Deno.readDirSync(fx.root)].some((e) => e.name.startsWith(".restore-staging-")), "staging removed");
+  assert.ok(
+    ![...Deno.readDirSync(fx.root)].some((e) => e.name.startsWith(".restore-staging-")),
+    "staging removed",
+  );
   await Deno.remove(fx.root, { recursive: true });
 });
 
@@ -129,7 +150,10 @@ Deno.test("OUT omitted writes <paths.snapshots>/vigo-backup-<UTC time>.tar.gz; a
   const r = await runCli(["backup", "create", ...fx.flags, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const { path } = JSON.parse(r.stdout);
-  assert.match(path, new RegExp(`^${fx.root}/snapshots/vigo-backup-\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\.tar\\.gz$`));
+  assert.match(
+    path,
+    new RegExp(`^${fx.root}/snapshots/vigo-backup-\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\.tar\\.gz$`),
+  );
   const again = await runCli(["backup", "create", ...fx.flags, path]);
   assert.equal(again.code, 10, again.stderr);
   assert.match(again.stderr, /already exists/);

@@ -18,7 +18,18 @@ export interface ServerFixture {
 /** Builds a server root under a fresh temporary directory. */
 export async function makeServerRoot(opts: { rows?: number; yaml?: string } = {}): Promise<ServerFixture> {
   const root = await Deno.makeTempDir({ prefix: "vigo-archive-test-" });
-  for (const d of ["db", "stacks/configcrates/system", "stacks/roles", "stacks/envoys", "stacks/vars", "secrets/vigo/backup", "tls", "snapshots"]) {
+  for (
+    const d of [
+      "db",
+      "stacks/configcrates/system",
+      "stacks/roles",
+      "stacks/envoys",
+      "stacks/vars",
+      "secrets/vigo/backup",
+      "tls",
+      "snapshots",
+    ]
+  ) {
     await Deno.mkdir(join(root, d), { recursive: true });
   }
   const db = join(root, "db/vigo.db");
@@ -63,7 +74,11 @@ export async function treeHash(dir: string, skip: (rel: string) => boolean = () 
     if (st.isSymlink) out.push(`${rel} link ${await Deno.readLink(abs)}`);
     else if (st.isFile) {
       const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(abs));
-      out.push(`${rel} file ${mode} ${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")}`);
+      out.push(
+        `${rel} file ${mode} ${
+          [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")
+        }`,
+      );
     } else if (st.isDirectory) {
       if (rel) out.push(`${rel}/ dir ${mode}`);
       for await (const e of Deno.readDir(abs)) {

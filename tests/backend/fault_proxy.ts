@@ -13,6 +13,12 @@ export interface FaultProxy {
   failNext(n: number): void;
   /** Failures not yet served. */
   pending(): number;
+  /**
+   * Forward the next request matching `pattern` (on `METHOD /path?query`), then answer the client
+   * 503 anyway: the server acted, the client never heard (a lost response). `meanwhile` runs
+   * between the server's answer and the 503.
+   */
+  loseResponse(pattern: RegExp, meanwhile?: () => Promise<void>): void;
   /** Requests seen (failed or forwarded). */
   requests(): number;
   /** `METHOD /path?query` of every request seen, in order. */
@@ -28,6 +34,8 @@ export function startFaultProxy(target: string): FaultProxy {
   const t = new URL(target);
   let left = 0;
   let seen = 0;
+  let lose: RegExp | undefined;
+  let meanwhileHook: (() => Promise<void>) | undefined;
   const log: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     seen++;
@@ -40,7 +48,9 @@ export function startFaultProxy(target: string): FaultProxy {
     }
     const headers: Record<string, string> = {};
     req.headers.forEach((v, k) => headers[k] = v);
-    return await new Promise<Response>((resolve, reject) => {
+    const lost = lose?.test(log[log.length - 1]) ?? false;
+    if (lost) lose = undefined;
+    const res = await new Promise<Response>((resolve, reject) => {
       const out = http.request({
         host: t.hostname,
         port: Number(t.port),
@@ -61,11 +71,19 @@ export function startFaultProxy(target: string): FaultProxy {
       if (req.body) Readable.fromWeb(req.body as import("node:stream/web").ReadableStream).pipe(out);
       else out.end();
     });
+    if (!lost) return res;
+    await res.body?.cancel();
+    await meanwhileHook?.();
+    return new Response(SLOW_DOWN, { status: 503, headers: { "content-type": "application/xml" } });
   });
   return {
     endpoint: `http://127.0.0.1:${server.addr.port}`,
     failNext: (n) => void (left = n),
     pending: () => left,
+    loseResponse: (pattern, meanwhile) => {
+      lose = pattern;
+      meanwhileHook = meanwhile;
+    },
     requests: () => seen,
     log,
     stop: () => server.shutdown(),

@@ -212,3 +212,73 @@ Deno.test("s3: settings from URL, config and AWS environment; virtual-host URLs 
   );
   await assertRejects(() => resolveS3Settings("s3://Bad_Bucket/x", {}, env), ConfigError);
 });
+
+Deno.test({
+  name: "s3: a download cut by a server restart resumes with a Range request for the same version",
+  ...opts,
+  async fn() {
+    const server = await startS3Server();
+    try {
+      const logs: string[] = [];
+      const b = openS3Backend(server.url("dl"), server.config(), {
+        retry: { maxRetries: 10, baseDelayMs: 100, maxDelayMs: 1000, log: (l) => logs.push(l) },
+      });
+      const size = 40 * MiB;
+      await b.put("big.bin", patternStream(size, 31));
+      const body = await b.get("big.bin");
+      const reader = body.getReader();
+      const { createHash } = await import("node:crypto");
+      const h = createHash("sha256");
+      let got = 0;
+      let killed = false;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        h.update(value);
+        got += value.length;
+        if (!killed && got > 2 * MiB) {
+          killed = true;
+          await server.kill(true);
+          setTimeout(() => server.restart(), 500);
+        }
+      }
+      assertEquals({ hex: h.digest("hex"), size: got }, await streamDigest(patternStream(size, 31)));
+      assert(logs.some((l) => /get s3:\/\/.*connection lost after \d+ bytes/.test(l)), logs.join("\n"));
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "s3: a lost answer to CompleteMultipartUpload is recognised by the object, not reported as failure",
+  ...opts,
+  async fn() {
+    const server = await startS3Server();
+    const proxy = startFaultProxy(server.endpoint);
+    try {
+      const logs: string[] = [];
+      const b = openS3Backend(server.url("lost"), { ...server.config(), endpoint: proxy.endpoint }, {
+        partSize: 5 * MiB,
+        retry: { baseDelayMs: 10, log: (l) => logs.push(l) },
+      });
+      proxy.loseResponse(/^POST \/[^?]+\/lost\/obj\.bin\?uploadId=/);
+      await b.put("obj.bin", patternStream(12 * MiB, 41));
+      assert(logs.some((l) => l.includes("complete multipart upload")), logs.join("\n"));
+      assertEquals(proxy.log.filter((l) => l.startsWith("POST") && l.includes("uploadId=")).length, 2);
+      assertEquals(
+        await streamDigest(await b.get("obj.bin")),
+        await streamDigest(patternStream(12 * MiB, 41)),
+      );
+      // If the object is not there (deleted between the lost answer and the retry), it is a failure.
+      const direct = openS3Backend(server.url("lost"), server.config());
+      proxy.loseResponse(/^POST \/[^?]+\/lost\/gone\.bin\?uploadId=/, () => direct.delete(["gone.bin"]));
+      const err = await assertRejects(() => b.put("gone.bin", patternStream(12 * MiB, 42)), BackendError);
+      assert(err.message.includes("NoSuchUpload"), err.message);
+      assertEquals(await b.stat("gone.bin"), null);
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  },
+});

@@ -16,7 +16,12 @@ const logLines: string[] = [];
 
 /** Builds once per test file; every test below shares the result. */
 function build(): Promise<CompileResult> {
-  built ??= compile({ outdir: join(scratch, "dist"), targets: TARGETS, compiler: "auto", log: (l) => logLines.push(l) });
+  built ??= compile({
+    outdir: join(scratch, "dist"),
+    targets: TARGETS,
+    compiler: "auto",
+    log: (l) => logLines.push(l),
+  });
   return built;
 }
 
@@ -63,7 +68,8 @@ Deno.test("compile: writes both executables and a SHA256SUMS that sha256sum -c a
   await fh.seek(4096, Deno.SeekMode.Start);
   await fh.write(new Uint8Array([byte[0] ^ 0xff]));
   fh.close();
-  const tampered = await new Deno.Command("sha256sum", { args: ["-c", "--quiet", "SHA256SUMS"], cwd: copy }).output();
+  const tampered = await new Deno.Command("sha256sum", { args: ["-c", "--quiet", "SHA256SUMS"], cwd: copy })
+    .output();
   assert.notEqual(tampered.code, 0);
 });
 
@@ -73,7 +79,9 @@ Deno.test("compile: each file is an ELF for its machine needing only glibc >= 2.
     const needs = await readElfNeeds(f.path);
     assert.equal(needs.machine, f.target.arch);
     assert.deepEqual(
-      Object.keys(needs.versions).filter((lib) => !/^(libc|libm|libdl|libpthread|ld-linux-[\w-]+)\.so\.\d$/.test(lib)),
+      Object.keys(needs.versions).filter((lib) =>
+        !/^(libc|libm|libdl|libpthread|ld-linux-[\w-]+)\.so\.\d$/.test(lib)
+      ),
       [],
       "needs a library outside glibc",
     );
@@ -96,7 +104,10 @@ Deno.test("compile: --version of each executable names commit, commit date, comp
     assert.match(v.commit, /^[0-9a-f]{40}(-dirty)?$/);
     assert.equal(v.built, facts.date);
     assert.match(v.built, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    assert.match(v.compiler, result.compiler === "bun" ? /^bun \d+\.\d+\.\d+ \(bun build --compile/ : /^deno /);
+    assert.match(
+      v.compiler,
+      result.compiler === "bun" ? /^bun \d+\.\d+\.\d+ \(bun build --compile/ : /^deno /,
+    );
     assert.match(v.runtime, result.compiler === "bun" ? /^bun \d+\.\d+\.\d+$/ : /^deno /);
     assert.match(v.sqlite, /^3\.\d+\.\d+$/);
     assert.equal(v.target, `${f.target.arch}-linux`);
@@ -116,7 +127,9 @@ Deno.test("compile: executables run with the repo, $HOME and network hidden, and
     await Deno.copyFile(f.path, exe);
     const help = await runIsolated(f.target, exe, ["--help"], cwd);
     assert.equal(help.code, 0, help.stderr);
-    for (const path of ["backup create", "backup restore", "backup replicate", "secret", "crate", "snapshot"]) {
+    for (
+      const path of ["backup create", "backup restore", "backup replicate", "secret", "crate", "snapshot"]
+    ) {
       assert.match(help.stdout, new RegExp(`^  vigocli ${path}\\b`, "m"), `--help lacks vigocli ${path}`);
     }
     const bad = await runIsolated(f.target, exe, ["backup", "no-such-command"], cwd);

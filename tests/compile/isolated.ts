@@ -17,7 +17,9 @@ export interface IsolatedResult {
 /** Command prefix that starts `t`'s executables on this host; throws (never skips) when there is none. */
 export function requireRunner(t: Target): string[] {
   const runner = runnerFor(t);
-  if (!runner) throw new Error(`cannot start ${t.arch} executables here: install qemu-user and libc6-arm64-cross`);
+  if (!runner) {
+    throw new Error(`cannot start ${t.arch} executables here: install qemu-user and libc6-arm64-cross`);
+  }
   return runner;
 }
 
@@ -33,7 +35,9 @@ export async function runIsolated(
 ): Promise<IsolatedResult> {
   const home = Deno.env.get("HOME") ?? "/root";
   for (const hidden of [REPO_ROOT, `${home}/`]) {
-    if (exe.startsWith(hidden) || cwd.startsWith(hidden)) throw new Error(`isolated runs must live outside ${hidden}`);
+    if (exe.startsWith(hidden) || cwd.startsWith(hidden)) {
+      throw new Error(`isolated runs must live outside ${hidden}`);
+    }
   }
   const script = 'mount -t tmpfs none "$1" && mount -t tmpfs none "$2" && cd "$3" && shift 3 && exec "$@"';
   const asRoot = Deno.uid() === 0 ? [] : ["--map-root-user"];

@@ -45,7 +45,11 @@ Deno.test("compile: two builds of the same sources from different directories ar
 });
 
 function indexOf(hay: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = hay.indexOf(needle[0]); i >= 0 && i <= hay.length - needle.length; i = hay.indexOf(needle[0], i + 1)) {
+  outer: for (
+    let i = hay.indexOf(needle[0]);
+    i >= 0 && i <= hay.length - needle.length;
+    i = hay.indexOf(needle[0], i + 1)
+  ) {
     for (let j = 1; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
     return i;
   }

@@ -59,7 +59,9 @@ for (const t of TARGETS) {
       assert.match(report.sqlite, /^3\.\d+\.\d+$/, `node:sqlite backup: ${report.sqlite}`);
       assert.match(report.runtime, /^bun \d+\.\d+\.\d+$/);
       assert.equal(report.arch, t.arch === "x86_64" ? "x64" : "arm64");
-      for (const [key, want] of Object.entries(EXPECTED)) assert.deepEqual(report[key], want, `${key} in ${t.arch}`);
+      for (const [key, want] of Object.entries(EXPECTED)) {
+        assert.deepEqual(report[key], want, `${key} in ${t.arch}`);
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -36,8 +36,19 @@ Deno.test("--help: lists the whole command tree, including the backup subcommand
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Usage: vigocli /);
   const tree = r.stdout.slice(r.stdout.indexOf("Command tree:"));
-  const paths = [...tree.matchAll(/^ {2}vigocli ((?:[a-z-]+ ?)+?)(?: [<[]| {2,}|$)/gm)].map((m) => m[1].trim());
-  for (const want of ["backup", "backup create", "backup inspect", "backup restore", "backup verify", "backup list"]) {
+  const paths = [...tree.matchAll(/^ {2}vigocli ((?:[a-z-]+ ?)+?)(?: [<[]| {2,}|$)/gm)].map((m) =>
+    m[1].trim()
+  );
+  for (
+    const want of [
+      "backup",
+      "backup create",
+      "backup inspect",
+      "backup restore",
+      "backup verify",
+      "backup list",
+    ]
+  ) {
     assert.ok(paths.includes(want), `command tree lacks "${want}": ${paths.join(", ")}`);
   }
   assert.ok(paths.indexOf("backup create") > paths.indexOf("backup"), "subcommands follow their group");

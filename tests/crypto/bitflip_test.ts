@@ -41,7 +41,7 @@ function expectedHeaderCheck(i: number): RegExp {
 }
 
 Deno.test("every bit flip in a one-chunk archive (header, ciphertext, tag) is rejected", async () => {
-  const plain = new TextEncoder().encode("manifest.json and a little database, 50 bytes....");
+  const plain = new TextEncoder().encode("manifest.json and a little database, 50 bytes.....");
   const sealed = await encrypt(PW, plain);
   assertEquals(sealed.length, HDR + plain.length + 16);
   for (let bit = 0; bit < sealed.length * 8; bit++) {

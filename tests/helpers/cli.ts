@@ -29,6 +29,19 @@ export interface CliOptions {
   env?: Record<string, string>;
   stdin?: string | Uint8Array;
   cwd?: string;
+  /** Kill the run after this many ms (default {@link defaultCliTimeoutMs}); a hang then fails the test. */
+  timeoutMs?: number;
+}
+
+/**
+ * Default limit for one {@link runCli}: 120 s natively, 4× that under an emulator (VIGOCLI_RUNNER), or
+ * VIGOCLI_TIMEOUT_MS. A command that hangs in one runtime only (seen: Bun's zlib never calling a write
+ * callback after a data error) must fail its test, not stall the whole suite.
+ */
+export function defaultCliTimeoutMs(): number {
+  const explicit = Number(Deno.env.get("VIGOCLI_TIMEOUT_MS"));
+  if (explicit > 0) return explicit;
+  return Deno.env.get("VIGOCLI_RUNNER") ? 480_000 : 120_000;
 }
 
 /** Runs `vigocli ARGS…` to completion. */
@@ -42,14 +55,26 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin);
-    await w.close();
+  const limit = opts.timeoutMs ?? defaultCliTimeoutMs();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, limit);
+  try {
+    if (opts.stdin !== undefined) {
+      const w = child.stdin.getWriter();
+      await w.write(typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin);
+      await w.close();
+    }
+    const out = await child.output();
+    const dec = new TextDecoder();
+    const stderr = dec.decode(out.stderr) +
+      (timedOut ? `\nrunCli: killed after ${limit} ms: vigocli ${args.join(" ")}\n` : "");
+    return { code: timedOut ? 124 : out.code, stdout: dec.decode(out.stdout), stderr };
+  } finally {
+    clearTimeout(timer);
   }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
 /** Starts `vigocli ARGS…` in the background (for long-running commands such as `replicate`). */

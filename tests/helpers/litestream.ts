@@ -63,6 +63,8 @@ export interface Background {
   waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
   /** Sends `signal` (default SIGTERM) and waits for exit; returns the exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
+  /** Waits for the process to exit on its own; returns the exit code. */
+  wait(): Promise<number>;
 }
 
 /** Runs `cmd ARGS…` in the background with its output captured (see {@link Background}). */
@@ -89,6 +91,11 @@ export function background(cmd: string, args: string[], env?: Record<string, str
         if (Date.now() > end) throw new Error(`timed out waiting for ${re} from ${cmd}:\n${text}`);
         await new Promise((r) => setTimeout(r, 50));
       }
+    },
+    async wait() {
+      const s = await status;
+      await pumps;
+      return s.code;
     },
     async stop(signal: Deno.Signal = "SIGTERM") {
       if (!exited) {

@@ -15,7 +15,9 @@ export const S3RVER_DIR = `${REPO_ROOT}.tools/node_modules/@20minutes/s3rver`;
 // - it writes objects in place while the body streams in, so a concurrent or interrupted PUT can
 //   leave a torn object; real S3 makes a PUT visible only when complete. Write + rename instead;
 // - DeleteObjects deletes keys in parallel and each prunes empty parent directories, so two keys
-//   in one directory race and one fails with ENOENT (HTTP 500) after its files are gone: ignore it.
+//   in one directory race and one fails with ENOENT (HTTP 500) after its files are gone: ignore it;
+// - completing an upload that no longer exists answers 500 InternalError; S3 answers 404
+//   NoSuchUpload, which clients rely on to recognise an already completed upload.
 const LAUNCHER = `
 const fs = require("node:fs");
 // s3rver escapes with he.escape, then the XML builder escapes again: keep only the builder's.
@@ -40,6 +42,16 @@ Store.prototype.deleteObject = async function (...args) {
     await deleteObject.apply(this, args);
   } catch (err) {
     if (err.code !== "ENOENT") throw err;
+  }
+};
+const S3Error = require(process.env.S3RVER_DIR + "/lib/models/error");
+const putObjectMultipart = Store.prototype.putObjectMultipart;
+Store.prototype.putObjectMultipart = async function (...args) {
+  try {
+    return await putObjectMultipart.apply(this, args);
+  } catch (err) {
+    if (err.code !== "ENOENT") throw err;
+    throw new S3Error("NoSuchUpload", "The specified upload does not exist.");
   }
 };
 const S3rver = require(process.env.S3RVER_DIR);

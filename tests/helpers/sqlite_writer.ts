@@ -60,7 +60,7 @@ export function startSqliteWriter(dbPath: string, opts: SqliteWriterOptions = {}
       await loop;
       await writer.close();
       const status = await child.status;
-      const err = new TextDecoder().decode((await new Response(child.stderr).arrayBuffer()));
+      const err = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
       if (!status.success) throw new Error(`sqlite3 writer failed (${status.code}): ${err}`);
       return { transactions: sent, seconds: (performance.now() - start) / 1000 };
     },
@@ -69,7 +69,11 @@ export function startSqliteWriter(dbPath: string, opts: SqliteWriterOptions = {}
 
 /** Runs one query with the sqlite3 CLI (a separate process) and returns its trimmed output. */
 export async function sqliteQuery(dbPath: string, sql: string): Promise<string> {
-  const out = await new Deno.Command("sqlite3", { args: ["-batch", "-cmd", ".timeout 10000", dbPath, sql], stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command("sqlite3", {
+    args: ["-batch", "-cmd", ".timeout 10000", dbPath, sql],
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   if (!out.success) throw new Error(`sqlite3 ${sql}: ${new TextDecoder().decode(out.stderr)}`);
   return new TextDecoder().decode(out.stdout).trim();

@@ -50,6 +50,7 @@ for (let n = 1; !stopping && (o.maxTx === undefined || n <= o.maxTx); n++) {
   if (interval > 0) {
     const due = t0 + n * interval - performance.now();
     if (due > 0) await new Promise((r) => setTimeout(r, due));
+    else if (n % 200 === 0) await new Promise((r) => setTimeout(r, 0)); // behind schedule: still let signals in
   } else if (n % 200 === 0) await new Promise((r) => setTimeout(r, 0)); // let signals in
 }
 writeOut(lines);

@@ -49,8 +49,8 @@ Deno.test("file backend: temp files of ours and Litestream's are never listed; k
   }
 });
 
-Deno.test("open_backend: schemes without an implementation fail clearly", async () => {
-  for (const url of ["s3://b/p", "gcs://b/p", "sftp://u:pw@h/p", "ftp://x/y"]) {
+Deno.test("open_backend: unknown schemes and non-URLs fail clearly, without credentials in the message", async () => {
+  for (const url of ["ftp://u:pw@x/y", "relative/dir", "mailto:x@y"]) {
     let err: unknown;
     try {
       await openBackend(url);
@@ -60,4 +60,6 @@ Deno.test("open_backend: schemes without an implementation fail clearly", async 
     assert(err instanceof ConfigError, url);
     assert(!err.message.includes("pw@"), err.message);
   }
+  const b = await openBackend("/tmp/some/dir");
+  assertEquals(b.url, "file:///tmp/some/dir");
 });

@@ -149,3 +149,27 @@ Deno.test("not LZ4 and empty input are named errors", async () => {
   const e2 = await rejects(() => lz4DecompressBytes(new Uint8Array(0), "k"));
   assertEquals(e2.message, "k: invalid LZ4 frame: empty input");
 });
+
+Deno.test("garbage block contents only ever raise BadInputError (no RangeError, no hang)", async () => {
+  const header = frameHeader(4, false);
+  for (let seed = 1; seed <= 300; seed++) {
+    const body = noise(1 + (seed * 37) % 3000, seed);
+    const frame = new Uint8Array([
+      ...header,
+      body.length & 0xff,
+      body.length >> 8,
+      0,
+      0,
+      ...body,
+      0,
+      0,
+      0,
+      0,
+    ]);
+    try {
+      await lz4DecompressBytes(frame);
+    } catch (err) {
+      assert(err instanceof BadInputError, `seed ${seed}: ${err}`);
+    }
+  }
+});

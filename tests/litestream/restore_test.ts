@@ -124,6 +124,7 @@ Deno.test("a missing WAL segment is a clear error, never an older database", asy
     const err = await failure(restore(f, "gap.db"));
     assert(err instanceof BadInputError, String(err));
     assert(err.message.includes("WAL gap"), err.message);
+    assert(err.message.includes("restore up to it with --timestamp"), err.message);
     assert(err.message.includes(keyOf(GEN, f.made[5])), err.message);
     assert(!(await Deno.stat(f.out("gap.db")).catch(() => null)));
     assertEquals([...Deno.readDirSync(f.dir)].filter((e) => e.name.includes(".restore-")), []);

@@ -35,7 +35,8 @@ Deno.test("vector replica/: segment contents and the restored rows", async () =>
     const client = replicaClientFor(new FileBackend(`file://${V}replica`));
     const r = await restoreReplica(client, { outputPath: `${dir}/v.db` });
     assertEquals([r.generation, r.segments, r.frames], [G, 2, 2]);
-    const out = await new Deno.Command("sqlite3", { args: [`${dir}/v.db`, "SELECT id, name FROM t"] }).output();
+    const out = await new Deno.Command("sqlite3", { args: [`${dir}/v.db`, "SELECT id, name FROM t"] })
+      .output();
     assertEquals(new TextDecoder().decode(out.stdout), "1|one\n2|two\n3|three\n");
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -107,4 +107,4 @@ export async function assertReplicaContinuous(replicaDir: string): Promise<strin
 }
 
 /** Tests default to 25 s of steady load; `VIGO_LONG_TESTS=1` runs the full 60 s the issue names. */
-export const STEADY_SECONDS = Deno.env.get("VIGO_LONG_TESTS") === "1" ? 60 : 25;
+export const STEADY_SECONDS = Number(Deno.env.get("VIGO_STEADY_SECONDS") ?? (Deno.env.get("VIGO_LONG_TESTS") === "1" ? 60 : 25));

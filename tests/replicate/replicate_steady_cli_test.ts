@@ -16,25 +16,33 @@ Deno.test(`replicate: steady writer ≥500 tx/s for ${STEADY_SECONDS}s, SIGTERM,
   const writer = startSqliteWriter(r.db, { txPerSecond: 600, payload: 64 });
   try {
     await writer.waitFor(/committed 1 /);
+    const t0 = performance.now();
+    const lap = (what: string) => console.error(`${what}: ${((performance.now() - t0) / 1000).toFixed(1)}s`);
     const repl = await startReplicate(r);
+    lap("started");
     await sleep(STEADY_SECONDS * 1000);
     assertEquals(await writer.stop(), 0);
+    lap("writer stopped");
     const committed = writer.committed();
     const rate = committed.length / ((committed[committed.length - 1].ms - committed[0].ms) / 1000);
     assert(rate >= 500, `writer reached ${rate.toFixed(0)} tx/s (need ≥ 500)`);
     assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
+    lap("replicator stopped");
     assert(/replication stopped/.test(repl.output()), "replicator logs its flush");
     assert(/wal segment uploaded/.test(repl.output()), "one line per uploaded segment");
     const ids = committed.map((c) => c.id);
 
     await assertReplicaContinuous(r.replicaDir);
+    lap("continuity checked");
     const ls = await litestreamRestore({ out: `${r.root}/ls.db`, url: r.url });
     assertEquals(ls.code, 0, ls.stderr);
     await assertRows(`${r.root}/ls.db`, ids, "litestream restore");
 
+    lap("litestream restored");
     const client = replicaClientFor(new FileBackend(r.url));
     await restoreReplica(client, { outputPath: `${r.root}/ours.db` });
     await assertRows(`${r.root}/ours.db`, ids, "vigocli restore");
+    lap("ours restored");
   } finally {
     await writer.stop();
     await Deno.remove(r.root, { recursive: true });

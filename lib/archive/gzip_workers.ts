@@ -1,0 +1,107 @@
+/**
+ * A pool of worker threads that each turn a block into one complete gzip member. Needed because
+ * node:zlib's asynchronous calls compress on the main thread under Deno (they only reach a thread
+ * pool under Node and Bun), so parallelism has to come from workers. The worker source is inlined as
+ * a blob URL, so `deno compile` and `bun build --compile` need no extra file; where workers are
+ * unavailable the pool compresses in-thread with zlib and stays correct, only slower.
+ */
+import zlib from "node:zlib";
+
+const WORKER_SOURCE = `
+import { gzipSync } from "node:zlib";
+self.onmessage = (event) => {
+  const { id, block, length, level } = event.data;
+  try {
+    const z = gzipSync(block.subarray(0, length), { level });
+    // zlib may return a view into a shared pool buffer: copy unless it owns its whole buffer.
+    const out = z.byteOffset === 0 && z.byteLength === z.buffer.byteLength
+      ? new Uint8Array(z.buffer)
+      : new Uint8Array(z);
+    self.postMessage({ id, out, block }, [out.buffer, block.buffer]);
+  } catch (err) {
+    self.postMessage({ id, error: String(err && err.message || err), block }, [block.buffer]);
+  }
+};
+`;
+
+/** One compressed block, with the (transferred back) input block for reuse. */
+export interface CompressedBlock {
+  out: Uint8Array;
+  block: Uint8Array;
+}
+
+interface Job {
+  resolve: (r: CompressedBlock) => void;
+  reject: (e: Error) => void;
+}
+
+/** Compresses blocks on `size` worker threads. */
+export class GzipWorkerPool {
+  #workers: { worker: Worker; busy: number }[] = [];
+  #jobs = new Map<number, Job>();
+  #nextId = 0;
+  #url?: string;
+
+  constructor(size: number) {
+    if (typeof Worker === "undefined" || size < 1) return;
+    try {
+      this.#url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+      for (let i = 0; i < size; i++) {
+        const worker = new Worker(this.#url, { type: "module" });
+        const slot = { worker, busy: 0 };
+        worker.onmessage = (event: MessageEvent) => this.#settle(slot, event.data);
+        worker.onerror = (event: ErrorEvent) => {
+          event.preventDefault();
+          this.#failAll(new Error(`gzip worker failed: ${event.message}`));
+        };
+        this.#workers.push(slot);
+      }
+    } catch {
+      this.close();
+    }
+  }
+
+  /** Compresses `block.subarray(0, length)`. The block is transferred away until the promise settles. */
+  compress(block: Uint8Array, length: number, level: number): Promise<CompressedBlock> {
+    if (this.#workers.length === 0) return compressInThread(block, length, level);
+    const slot = this.#workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const id = this.#nextId++;
+    slot.busy++;
+    return new Promise<CompressedBlock>((resolve, reject) => {
+      this.#jobs.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, block, length, level }, [block.buffer as ArrayBuffer]);
+    });
+  }
+
+  #settle(slot: { busy: number }, msg: { id: number; out?: Uint8Array; block: Uint8Array; error?: string }) {
+    slot.busy--;
+    const job = this.#jobs.get(msg.id);
+    this.#jobs.delete(msg.id);
+    if (!job) return;
+    if (msg.error !== undefined) job.reject(new Error(`gzip: ${msg.error}`));
+    else job.resolve({ out: msg.out!, block: msg.block });
+  }
+
+  #failAll(err: Error) {
+    for (const job of this.#jobs.values()) job.reject(err);
+    this.#jobs.clear();
+  }
+
+  /** Stops the workers (pending jobs fail). */
+  close(): void {
+    for (const { worker } of this.#workers) worker.terminate();
+    this.#workers = [];
+    this.#failAll(new Error("gzip worker pool closed"));
+    if (this.#url) URL.revokeObjectURL(this.#url);
+    this.#url = undefined;
+  }
+}
+
+function compressInThread(block: Uint8Array, length: number, level: number): Promise<CompressedBlock> {
+  return new Promise((resolve, reject) => {
+    zlib.gzip(block.subarray(0, length), { level }, (err, z) => {
+      if (err) reject(err);
+      else resolve({ out: new Uint8Array(z.buffer, z.byteOffset, z.byteLength), block });
+    });
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * Runs every resource of a crate in order. A failing resource does not stop the others (as an agent
+ * converging a crate would carry on); the report says what happened to each, and the first failure
+ * decides the exit code.
+ */
+import { toVigoError, type VigoError } from "../errors.ts";
+import { backupExecutor } from "./backup_executor.ts";
+import type { CrateFile, CrateResource } from "./crate_file.ts";
+import { dbBackupExecutor } from "./db_backup_executor.ts";
+import { type ResourceReport, runResource, type RunSettings } from "./resource_run.ts";
+
+/** The outcome of `crate run`. */
+export interface CrateRunReport {
+  crate: string;
+  path: string;
+  /** RFC 3339 time the run used (VIGO_NOW or the clock). */
+  now: string;
+  dryRun: boolean;
+  resources: ResourceReport[];
+}
+
+/** Runs `crate` (only the resources named in `only`, when given). */
+export async function runCrate(
+  crate: CrateFile,
+  settings: RunSettings,
+  only?: string[],
+): Promise<{ report: CrateRunReport; errors: VigoError[] }> {
+  const report: CrateRunReport = {
+    crate: crate.name,
+    path: crate.path,
+    now: settings.now.toISOString(),
+    dryRun: settings.dryRun,
+    resources: [],
+  };
+  const errors: VigoError[] = [];
+  for (const res of selected(crate.resources, only)) {
+    const r: ResourceReport = {
+      resource: res.name,
+      type: res.type,
+      targetPath: res.targetPath,
+      status: "failed",
+      details: [],
+      pruned: [],
+      removedLeftovers: [],
+      warnings: [],
+    };
+    report.resources.push(r);
+    try {
+      if (res.type === "backup") await runResource(res, backupExecutor(res), settings, r);
+      else await runResource(res, dbBackupExecutor(res), settings, r);
+    } catch (err) {
+      const e = toVigoError(err);
+      r.status = "failed";
+      r.reason = e.message;
+      errors.push(e);
+    }
+  }
+  return { report, errors };
+}
+
+function selected(resources: CrateResource[], only?: string[]): CrateResource[] {
+  if (!only || only.length === 0) return resources;
+  return resources.filter((r) => only.includes(r.name));
+}

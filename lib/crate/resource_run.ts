@@ -1,0 +1,172 @@
+/**
+ * The flow every snapshot resource shares: schedule window, pre-flight checks (free space, the type's
+ * own), lock, leftover cleanup, pre_command, build under a temporary name, rename, post_command,
+ * retention. The type-specific part (what goes into a snapshot) is a {@link ResourceExecutor}.
+ */
+import { join } from "node:path";
+import { IoError, toVigoError } from "../errors.ts";
+import type { CrateResource } from "./crate_file.ts";
+import { freeBytes } from "./fs_checks.ts";
+import { snapshotsToPrune } from "./retention.ts";
+import { snapshotInWindow } from "./schedule.ts";
+import { type CommandOutcome, describeFailure, runShellCommand } from "./shell_command.ts";
+import { formatSize } from "./size.ts";
+import { formatSnapshotName } from "./snapshot_name.ts";
+import {
+  acquireLock,
+  beginSnapshot,
+  commitSnapshot,
+  deleteSnapshot,
+  listLeftovers,
+  listSnapshots,
+  removeLeftovers,
+  type SnapshotEntry,
+} from "./snapshot_store.ts";
+
+/** What a resource type contributes to the shared flow. */
+export interface ResourceExecutor<S> {
+  /** The thing backed up (for messages). */
+  source: string;
+  /** Type-specific checks before anything is written; may throw or warn. */
+  preflight(warn: (msg: string) => void): void;
+  /** Fills `dest` (null in a dry run, which only plans) linking against `prev`. */
+  build(dest: string | null, prev: SnapshotEntry | null, dryRun: boolean, warn: (msg: string) => void): Promise<S>;
+  /** Human-readable lines about `stats`. */
+  describe(stats: S, dryRun: boolean): string[];
+}
+
+/** How to run. */
+export interface RunSettings {
+  /** The clock (VIGO_NOW or the wall clock). */
+  now: Date;
+  /** `--now`: ignore the schedule window. */
+  ignoreSchedule: boolean;
+  dryRun: boolean;
+}
+
+/** The outcome of one resource, as printed by `crate run` (and `--json`). */
+export interface ResourceReport {
+  resource: string;
+  type: CrateResource["type"];
+  targetPath: string;
+  /** created / skipped / planned (dry run) / failed. */
+  status: "created" | "skipped" | "planned" | "failed";
+  /** Why it was skipped, or the error message when failed. */
+  reason?: string;
+  /** Name of the new (or planned) snapshot. */
+  snapshot?: string;
+  /** Name of the snapshot it links against. */
+  previous?: string;
+  stats?: unknown;
+  /** Human-readable details. */
+  details: string[];
+  /** Snapshots pruned (or, in a dry run, to prune). */
+  pruned: string[];
+  /** Leftovers of interrupted runs that were removed (or would be). */
+  removedLeftovers: string[];
+  preCommand?: CommandOutcome;
+  postCommand?: CommandOutcome;
+  warnings: string[];
+}
+
+/** Runs one resource. Failures are thrown after `report` has been filled in as far as it got. */
+export async function runResource<S>(
+  res: CrateResource,
+  exec: ResourceExecutor<S>,
+  settings: RunSettings,
+  report: ResourceReport,
+): Promise<void> {
+  const warn = (msg: string) => report.warnings.push(msg);
+  const { now, dryRun } = settings;
+  const existing = listSnapshots(res.targetPath);
+  const name = formatSnapshotName(now);
+  const covering = settings.ignoreSchedule ? null : snapshotInWindow(res.schedule, now, existing.map((s) => s.time));
+  const skip = covering
+    ? `snapshot ${formatSnapshotName(covering)} already covers this ${res.schedule} window`
+    : existing.some((s) => s.name === name)
+    ? `snapshot ${name} already exists`
+    : null;
+  if (skip) {
+    report.status = "skipped";
+    report.reason = skip;
+    if (dryRun) {
+      report.pruned = snapshotsToPrune(existing, now, res.retainDays).map((s) => s.name);
+      report.removedLeftovers = listLeftovers(res.targetPath);
+      return;
+    }
+    const release = acquireLock(res.targetPath);
+    try {
+      report.removedLeftovers = removeLeftovers(res.targetPath);
+      report.pruned = prune(res, now);
+    } finally {
+      release();
+    }
+    return;
+  }
+  const free = freeBytes(res.targetPath);
+  if (free < res.minFreeBytes) {
+    throw new IoError(
+      `resource "${res.name}": only ${formatSize(free)} free on the filesystem of ${res.targetPath}, ` +
+        `min_free_space is ${formatSize(res.minFreeBytes)}; refusing to start`,
+    );
+  }
+  exec.preflight(warn);
+  const prev = existing.length > 0 ? existing[existing.length - 1] : null;
+  report.snapshot = name;
+  report.previous = prev?.name;
+  if (dryRun) {
+    const stats = await exec.build(null, prev, true, warn);
+    report.status = "planned";
+    report.stats = stats;
+    report.details = exec.describe(stats, true);
+    if (res.preCommand) report.details.push(`would run pre_command: ${res.preCommand}`);
+    if (res.postCommand) report.details.push(`would run post_command: ${res.postCommand}`);
+    const future = [...existing, { name, time: now, path: join(res.targetPath, name) }];
+    report.pruned = snapshotsToPrune(future, now, res.retainDays).map((s) => s.name);
+    report.removedLeftovers = listLeftovers(res.targetPath);
+    return;
+  }
+  const release = acquireLock(res.targetPath);
+  try {
+    report.removedLeftovers = removeLeftovers(res.targetPath);
+    const hookEnv = { VIGO_RESOURCE: res.name, VIGO_TARGET_PATH: res.targetPath, VIGO_SNAPSHOT: "" };
+    if (res.preCommand) {
+      report.preCommand = runShellCommand(res.preCommand, hookEnv);
+      if (!report.preCommand.ok) {
+        throw new IoError(`resource "${res.name}": ${describeFailure("pre_command", report.preCommand)}; not run`);
+      }
+    }
+    let buildError: unknown = null;
+    try {
+      const temp = beginSnapshot(res.targetPath, name);
+      const stats = await exec.build(temp, prev, false, warn);
+      commitSnapshot(res.targetPath, temp, name);
+      report.status = "created";
+      report.stats = stats;
+      report.details = exec.describe(stats, false);
+    } catch (err) {
+      buildError = err;
+    }
+    // post_command runs even after a failed build: it typically undoes what pre_command did
+    if (res.postCommand) {
+      hookEnv.VIGO_SNAPSHOT = report.status === "created" ? join(res.targetPath, name) : "";
+      report.postCommand = runShellCommand(res.postCommand, hookEnv);
+    }
+    if (buildError) throw toVigoError(buildError);
+    report.pruned = prune(res, now);
+    if (report.postCommand && !report.postCommand.ok) {
+      throw new IoError(
+        `resource "${res.name}": ${describeFailure("post_command", report.postCommand)} ` +
+          `(snapshot ${name} was created)`,
+      );
+    }
+  } finally {
+    release();
+  }
+}
+
+function prune(res: CrateResource, now: Date): string[] {
+  const doomed = snapshotsToPrune(listSnapshots(res.targetPath), now, res.retainDays);
+  for (const s of doomed) deleteSnapshot(res.targetPath, s.name);
+  return doomed.map((s) => s.name);
+}

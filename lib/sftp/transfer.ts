@@ -1,0 +1,138 @@
+/**
+ * Pipelined SFTP transfers. One READ or WRITE request at a time costs a round trip per request, so
+ * throughput is bounded by latency; here many requests are outstanding at once (a window of bytes in
+ * flight), which is what `sftp`/rclone do too. Memory stays bounded by that window, not the object.
+ */
+import { Buffer } from "node:buffer";
+import { asBuffer, type RawSftp } from "./ssh2_api.ts";
+
+/** Bytes of WRITE requests awaiting their status at once. */
+const WRITE_WINDOW = 8 * 1024 * 1024;
+/** READ requests outstanding at once. */
+const READ_DEPTH = 16;
+/** Largest request, whatever the server's limits@openssh.com allows. */
+const MAX_REQUEST = 256 * 1024;
+
+/**
+ * Writes `body` to the open `handle` from offset 0 with several WRITE requests in flight. Resolves
+ * after every request was acknowledged; rejects on the first failure (after the rest settled).
+ */
+export async function pipelinedWrite(
+  sftp: RawSftp,
+  handle: Buffer,
+  body: ReadableStream<Uint8Array> | Uint8Array,
+): Promise<number> {
+  const maxLen = Math.min(MAX_REQUEST, sftp._maxWriteLen || 32 * 1024);
+  let offset = 0;
+  let inFlight = 0;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const settled = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const send = async (chunk: Uint8Array) => {
+    for (let off = 0; off < chunk.length; off += maxLen) {
+      while (inFlight >= WRITE_WINDOW && failure === undefined) await new Promise<void>((r) => (wake = r));
+      if (failure !== undefined) throw failure;
+      const piece = asBuffer(chunk.subarray(off, Math.min(off + maxLen, chunk.length)));
+      inFlight += piece.length;
+      sftp.write(handle, piece, 0, piece.length, offset, (err) => {
+        inFlight -= piece.length;
+        if (err && failure === undefined) failure = err;
+        settled();
+      });
+      offset += piece.length;
+    }
+  };
+  try {
+    if (body instanceof Uint8Array) await send(body);
+    else {
+      for await (const chunk of body) await send(chunk);
+    }
+  } catch (err) {
+    failure ??= err;
+  }
+  while (inFlight > 0) await new Promise<void>((r) => (wake = r));
+  if (failure !== undefined) throw failure;
+  return offset;
+}
+
+interface PendingRead {
+  pos: number;
+  len: number;
+  result: Promise<Buffer>;
+}
+
+function readAt(sftp: RawSftp, handle: Buffer, pos: number, len: number): PendingRead {
+  const result = new Promise<Buffer>((resolve, reject) => {
+    const buf = Buffer.allocUnsafe(len);
+    sftp.read(handle, buf, 0, len, pos, (err, n) => {
+      if (err) reject(err);
+      else resolve(buf.subarray(0, n));
+    });
+  });
+  result.catch(() => {});
+  return { pos, len, result };
+}
+
+/** Hooks of {@link pipelinedRead}. */
+export interface ReadHooks {
+  /** Runs once (close the handle) when the stream ends, fails or is cancelled. */
+  onEnd: () => Promise<void>;
+  /** Turns a failure into the error the reader sees. */
+  mapError: (err: unknown) => Error;
+}
+
+/** A stream of the `size` bytes of the open `handle`, read with several READ requests in flight. */
+export function pipelinedRead(
+  sftp: RawSftp,
+  handle: Buffer,
+  size: number,
+  hooks: ReadHooks,
+): ReadableStream<Uint8Array> {
+  const chunk = Math.min(MAX_REQUEST, sftp._maxReadLen || 32 * 1024);
+  const queue: PendingRead[] = [];
+  let next = 0;
+  let ended = false;
+  const finish = async () => {
+    if (ended) return;
+    ended = true;
+    await Promise.allSettled(queue.map((q) => q.result));
+    await hooks.onEnd().catch(() => {});
+  };
+  const topUp = () => {
+    while (queue.length < READ_DEPTH && next < size) {
+      const len = Math.min(chunk, size - next);
+      queue.push(readAt(sftp, handle, next, len));
+      next += len;
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        topUp();
+        const head = queue.shift();
+        if (!head) {
+          await finish();
+          ctl.close();
+          return;
+        }
+        const data = await head.result;
+        if (data.length === 0) throw new Error(`ended after ${head.pos} of ${size} bytes`);
+        // A short read is legal SFTP: ask for the rest of that range before anything later.
+        if (data.length < head.len) {
+          queue.unshift(readAt(sftp, handle, head.pos + data.length, head.len - data.length));
+        }
+        ctl.enqueue(data);
+      } catch (err) {
+        await finish();
+        ctl.error(hooks.mapError(err));
+      }
+    },
+    async cancel() {
+      await finish();
+    },
+  }, { highWaterMark: 0 });
+}

@@ -1,0 +1,36 @@
+/**
+ * `scripts/test.ts` counts exactly what deno test ran: checked against a real `deno test` of a suite
+ * with known outcomes, so the closing `tests: N passed, N failed` line cannot drift from reality.
+ */
+import assert from "node:assert/strict";
+import { cliTestFiles, parseDenoFailures, parseDenoSummary } from "../../scripts/test.ts";
+
+Deno.test("test runner: parses deno test's real summary and failure list", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", "--no-check", new URL("./fixtures/sample_suite.ts", import.meta.url).pathname],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 1);
+  const text = new TextDecoder().decode(out.stdout);
+  assert.deepEqual(parseDenoSummary(text), { passed: 2, failed: 1, ignored: 1 });
+  const failures = parseDenoFailures(text);
+  assert.equal(failures.length, 1);
+  assert.match(failures[0], /^fails on purpose => .*sample_suite\.ts:\d+:\d+$/);
+});
+
+Deno.test("test runner: no summary line means no counts (the phase then counts as failed)", () => {
+  assert.equal(parseDenoSummary("error: Module not found \"file:///x.ts\".\n"), undefined);
+  assert.deepEqual(parseDenoSummary("\x1b[0m\x1b[32mok\x1b[0m | 3 passed | 0 failed (1s)\n"), {
+    passed: 3,
+    failed: 0,
+    ignored: 0,
+  });
+});
+
+Deno.test("test runner: finds every *_cli_test.ts, including this area's", () => {
+  const files = cliTestFiles();
+  assert.ok(files.includes("tests/compile/version_cli_test.ts"), files.join(", "));
+  assert.ok(files.every((f) => f.startsWith("tests/") && f.endsWith("_cli_test.ts")));
+});
