@@ -16,6 +16,7 @@ import { backupRestoreCommand } from "./lib/cli/backup_restore.ts";
 import { backupVerifyCommand } from "./lib/cli/backup_verify.ts";
 import { backupListCommand } from "./lib/cli/backup_list.ts";
 import { backupDownloadCommand } from "./lib/cli/backup_download.ts";
+import { backupPruneCommand } from "./lib/cli/backup_prune.ts";
 import { backupReplicateCommand } from "./lib/cli/backup_replicate.ts";
 import { replicaCommand } from "./lib/cli/replica.ts";
 import { secretCommand } from "./lib/cli/secret.ts";
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
     .addCommand(backupVerifyCommand())
     .addCommand(backupListCommand())
     .addCommand(backupDownloadCommand())
+    .addCommand(backupPruneCommand())
     .addCommand(backupReplicateCommand())
     .addCommand(replicaCommand());
 

@@ -8,7 +8,7 @@ import { createHash, type Hash } from "node:crypto";
 import { open, readFile } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { BadInputError, toVigoError } from "../errors.ts";
-import { gunzipStream } from "./gunzip_stream.ts";
+import { gunzip } from "./gunzip_stream.ts";
 import { TarReader } from "./tar_reader.ts";
 
 /** Read size for a whole-archive read. */
@@ -102,7 +102,7 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
     const password = await obtainPassword({ confirm: false, passwordFile: opts.passwordFile });
     stream = stream.pipeThrough(decryptingStream(password));
   }
-  const tar = new TarReader(stream.pipeThrough(gunzipStream()));
+  const tar = new TarReader(gunzip(stream));
   return {
     tar,
     encrypted: kind === "encrypted",

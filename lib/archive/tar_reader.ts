@@ -136,7 +136,9 @@ export class TarReader {
       const raw = decodeHeaderBlock(block);
       // Metadata for the next entry: pax records, or GNU tar's long name (L) / long link (K).
       if ("xgLK".includes(raw.typeflag)) {
-        if (raw.size > MAX_META) throw new BadInputError("archive has an implausibly large tar extended header");
+        if (raw.size > MAX_META) {
+          throw new BadInputError("archive has an implausibly large tar extended header");
+        }
         const data = await this.#bytes.readExact(raw.size + padding(raw.size));
         if (data === null) throw new BadInputError("archive is truncated");
         const body = data.subarray(0, raw.size);

@@ -1,13 +1,14 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { mkdir, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { toVigoError } from "../errors.ts";
 import { loadServerConfig, requireSqlite } from "../config/server_yaml.ts";
 import { FileChangedError, writeArchive } from "../archive/archive_writer.ts";
-import { openFileSink } from "../archive/file_sink.ts";
 import { archiveFileName } from "../archive/archive_names.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { isBackendUrl, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
+import { type CreateTarget, openCreateSink } from "./create_upload.ts";
 
 /** A source file that changes between the two passes makes create start over, at most this often. */
 const ATTEMPTS = 3;
@@ -17,45 +18,76 @@ export function backupCreateCommand(): Command {
   return new Command("create")
     .description(
       "create a point-in-time archive of the server (database snapshot, stacks/, secrets/, tls/, server.yaml)\n" +
-        "OUT omitted: <paths.snapshots>/vigo-backup-<UTC time>.tar.gz; OUT a directory: that name inside it",
+        "OUT omitted: <paths.snapshots>/vigo-backup-<UTC time>.tar.gz; OUT a directory: that name inside it;\n" +
+        "OUT a backend URL (s3://, gcs://, sftp://, file://): upload to <URL>/archives/ only",
     )
-    .argument("[out]", "archive file or directory to write")
+    .argument("[out]", "archive file, directory, or backend URL to write")
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
     .addOption(new Option("--encrypt", "encrypt the archive (AES-256-GCM, Argon2id-derived key)"))
     .addOption(new Option("--password-file <file>", "read the encryption password from a file"))
+    .addOption(
+      new Option("--upload", "also upload the archive and its sidecar to backup.url under archives/"),
+    )
     .addOption(jsonOption())
     .action(async (out, opts) => {
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
       for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
-      const path = await resolveOutPath(out, cfg.paths.snapshots, new Date());
+      const now = new Date();
+      const remoteOnly = out !== undefined && isBackendUrl(out);
+      const path = remoteOnly ? undefined : await resolveOutPath(out, cfg.paths.snapshots, now);
+      const target: CreateTarget = { local: path };
+      if (remoteOnly || opts.upload) {
+        const settings = await loadBackupSettings(opts.serverYaml, opts.serverRoot, true);
+        const backend = await openArchiveBackend(
+          remoteOnly ? out : undefined,
+          settings?.backup,
+          opts.serverYaml,
+        );
+        target.remote = { backend, name: path ? basename(path) : archiveFileName(now) };
+      }
+      const workDir = path ? dirname(path) : await snapshotsDir(cfg.paths.snapshots);
       // Asked once: a start-over after a changed source file must not prompt again.
       const password = opts.encrypt ? await askPassword(opts.passwordFile) : undefined;
       for (let attempt = 1;; attempt++) {
         const transform = password === undefined ? undefined : await encryptTransform(password);
-        const sink = await openFileSink(path);
+        const sink = await openCreateSink(target).catch(async (err) => {
+          await target.remote?.backend.close();
+          throw err;
+        });
         try {
-          const res = await writeArchive({ config: cfg, workDir: dirname(path), transform }, sink.writable);
-          const file = await sink.done;
+          const res = await writeArchive({ config: cfg, workDir, transform }, sink.writable);
+          const { file, upload } = await sink.done;
+          await target.remote?.backend.close();
           for (const w of res.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
           const summary = {
-            path: file.path,
-            sidecar: file.sidecarPath,
-            bytes: file.bytes,
-            sha256: file.sha256,
+            path: file?.path ?? null,
+            sidecar: file?.sidecarPath ?? null,
+            bytes: (file ?? upload)!.bytes,
+            sha256: (file ?? upload)!.sha256,
+            upload: upload ? { url: upload.url, key: upload.key, sidecar_key: upload.sidecarKey } : null,
             encrypted: Boolean(opts.encrypt),
             created_at: res.manifest.created_at,
             entries: res.manifest.entries.length,
             database_pages: res.manifest.database.page_count,
           };
           if (opts.json) console.log(JSON.stringify(summary, null, 2));
-          else {console.log(
-              `${file.path}: ${file.bytes} bytes, ${summary.entries} entries, sha256 ${file.sha256}`,
-            );}
+          else {
+            const remote = upload && `${upload.url.replace(/\/+$/, "")}/${upload.key}`;
+            console.log(
+              `${
+                file?.path ?? remote
+              }: ${summary.bytes} bytes, ${summary.entries} entries, sha256 ${summary.sha256}`,
+            );
+            if (file && remote) console.log(`uploaded to ${remote}`);
+          }
           return;
         } catch (err) {
-          if (!(err instanceof FileChangedError) || attempt >= ATTEMPTS) throw err;
+          if (!(err instanceof FileChangedError) || attempt >= ATTEMPTS) {
+            await target.remote?.backend.close();
+            throw err;
+          }
           process.stderr.write(`vigocli: warning: ${err.message}; starting over\n`);
         }
       }
@@ -86,4 +118,14 @@ async function resolveOutPath(out: string | undefined, snapshots: string, now: D
     throw toVigoError(err, dir);
   }
   return resolve(join(dir, name));
+}
+
+/** paths.snapshots, created if needed: the work directory (database copy) of an upload-only create. */
+async function snapshotsDir(dir: string): Promise<string> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw toVigoError(err, dir);
+  }
+  return dir;
 }

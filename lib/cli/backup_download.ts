@@ -1,11 +1,97 @@
-import { Command } from "@commander-js/extra-typings";
-import { VigoError } from "../errors.ts";
+/**
+ * `vigocli backup download NAME [-o PATH]`: fetch `archives/NAME` from the backend, streamed into a
+ * temporary file that is renamed into place only when it matches the remote `.sha256` sidecar; the
+ * sidecar is written next to it, so `backup verify`/`restore` check it again locally.
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { ARCHIVES_PREFIX, checkArchiveName, downloadArchive } from "../archive/remote_archives.ts";
+import { toVigoError, UsageError } from "../errors.ts";
+import {
+  archiveUrlOption,
+  loadBackupSettings,
+  openArchiveBackend,
+  splitObjectUrl,
+} from "./archive_backend.ts";
+import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 
 /** `download`: download an archive from the backend */
 export function backupDownloadCommand(): Command {
   return new Command("download")
-    .description("download an archive from the backend")
-    .action(() => {
-      throw new VigoError("download: not implemented yet", 1, "internal");
+    .description(
+      "download archives/NAME from the backend (backup.url or --url); the file appears only after it\n" +
+        "matched the remote .sha256 sidecar. -o omitted: <paths.snapshots>/NAME; -o a directory: NAME in it",
+    )
+    .argument("<name>", "archive name, as `backup list --remote` shows it")
+    .addOption(new Option("-o, --output <path>", "file or directory to write"))
+    .addOption(archiveUrlOption())
+    .addOption(serverYamlOption())
+    .addOption(serverRootOption())
+    .addOption(jsonOption())
+    .action(async (name, opts) => {
+      checkArchiveName(name);
+      const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined);
+      let out: string;
+      if (opts.output === undefined) {
+        if (!cfg) throw new UsageError("give -o PATH (there is no server.yaml to find paths.snapshots)");
+        out = join(cfg.paths.snapshots, name);
+        await mkdir(cfg.paths.snapshots, { recursive: true, mode: 0o700 }).catch((err) => {
+          throw toVigoError(err, cfg.paths.snapshots);
+        });
+      } else {
+        const isDir = opts.output.endsWith("/") || (await stat(opts.output).catch(() => null))?.isDirectory();
+        out = resolve(isDir ? join(opts.output, name) : opts.output);
+      }
+      const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
+      try {
+        const r = await downloadArchive(backend, `${ARCHIVES_PREFIX}${name}`, out);
+        if (opts.json) {
+          console.log(
+            JSON.stringify({ path: r.path, sidecar: r.sidecarPath, bytes: r.bytes, sha256: r.sha256 }),
+          );
+        } else console.log(`${r.path}: ${r.bytes} bytes, sha256 ${r.sha256} (matches the remote sidecar)`);
+      } finally {
+        await backend.close();
+      }
     }) as unknown as Command;
+}
+
+/** A remote archive downloaded (and checked against its sidecar) into a private temporary directory. */
+export interface FetchedArchive {
+  path: string;
+  /** Removes the temporary directory. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Downloads the archive object `url` for `backup restore URL`. The temporary directory sits next to
+ * the restore target (same filesystem, and not a RAM-backed /tmp) when that is writable.
+ */
+export async function fetchRemoteArchive(
+  url: string,
+  serverYaml: string,
+  serverRoot: string,
+): Promise<FetchedArchive> {
+  const { root, key } = splitObjectUrl(url);
+  checkArchiveName(key);
+  const cfg = await loadBackupSettings(serverYaml, serverRoot, false);
+  const parent = dirname(resolve(serverRoot));
+  const dir = await mkdtemp(join(parent, ".vigo-download-")).catch(() =>
+    mkdtemp(join(tmpdir(), "vigo-download-"))
+  );
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    const backend = await openArchiveBackend(root, cfg?.backup, serverYaml);
+    try {
+      const r = await downloadArchive(backend, key, join(dir, basename(key)));
+      return { path: r.path, cleanup };
+    } finally {
+      await backend.close();
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
 }

@@ -1,7 +1,9 @@
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import { loadServerConfig, requireSqlite } from "../config/server_yaml.ts";
 import { listArchives } from "../archive/archive_list.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { archiveUrlOption } from "./archive_backend.ts";
+import { listRemote } from "./backup_list_remote.ts";
 
 /** `backup list`: the archives under paths.snapshots, newest first. */
 export function backupListCommand(): Command {
@@ -9,8 +11,13 @@ export function backupListCommand(): Command {
     .description("list archives under paths.snapshots (name, UTC time, size, encrypted), newest first")
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
+    .addOption(
+      new Option("--remote", "list the archives under archives/ on the backend (backup.url or --url)"),
+    )
+    .addOption(archiveUrlOption())
     .addOption(jsonOption())
     .action(async (opts) => {
+      if (opts.remote || opts.url) return await listRemote(opts);
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
       const rows = await listArchives(cfg.paths.snapshots);

@@ -1,7 +1,10 @@
 import { Command, Option } from "@commander-js/extra-typings";
+import { join } from "node:path";
 import process from "node:process";
 import { restoreArchive } from "../archive/restore.ts";
-import { DEFAULT_SERVER_ROOT, jsonOption } from "./common.ts";
+import { DEFAULT_SERVER_ROOT, jsonOption, serverYamlOption } from "./common.ts";
+import { isBackendUrl } from "./archive_backend.ts";
+import { fetchRemoteArchive } from "./backup_download.ts";
 
 /** `backup restore ARCHIVE`: verify, stage, then swap the archived tree into the target. */
 export function backupRestoreCommand(): Command {
@@ -10,24 +13,32 @@ export function backupRestoreCommand(): Command {
       "restore an archive into the server root; every entry is checked before anything is replaced,\n" +
         "and replaced files are moved to <target>/.pre-restore-<UTC time>/ (stop the server first)",
     )
-    .argument("<archive>", "archive file")
+    .argument(
+      "<archive>",
+      "archive file, or a remote archive's URL (sftp://host/dir/archives/NAME.tar.gz, s3://…)",
+    )
     .addOption(new Option("--target <dir>", "root directory to restore into").default(DEFAULT_SERVER_ROOT))
     .addOption(new Option("--db-only", "restore only the database, skip config/secrets/tls"))
     .addOption(new Option("--dry-run", "show what would be restored without writing"))
     .addOption(new Option("--force", "restore even while the target database is in use"))
     .addOption(new Option("--decrypt", "the archive is encrypted (detected automatically as well)"))
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(serverYamlOption().default(undefined, "<target>/server.yaml, if present"))
     .addOption(jsonOption())
     .action(async (archive, opts) => {
+      // A URL is downloaded and checked against its sidecar first (credentials from server.yaml's backup:).
+      const fetched = isBackendUrl(archive)
+        ? await fetchRemoteArchive(archive, opts.serverYaml ?? join(opts.target, "server.yaml"), opts.target)
+        : undefined;
       const r = await restoreArchive({
-        archive,
+        archive: fetched?.path ?? archive,
         target: opts.target,
         dbOnly: Boolean(opts.dbOnly),
         dryRun: Boolean(opts.dryRun),
         force: Boolean(opts.force),
         passwordFile: opts.passwordFile,
         now: new Date(),
-      });
+      }).finally(() => fetched?.cleanup());
       if (opts.decrypt && !r.scan.encrypted) {
         process.stderr.write(`vigocli: warning: --decrypt given but ${archive} is not encrypted\n`);
       }

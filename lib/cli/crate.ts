@@ -38,7 +38,11 @@ function runCommand() {
           throw new UsageError(`--resource ${name}: ${crate.path} has no resource named "${name}"`);
         }
       }
-      const settings = { now: currentTime(), ignoreSchedule: opts.now === true, dryRun: opts.dryRun === true };
+      const settings = {
+        now: currentTime(),
+        ignoreSchedule: opts.now === true,
+        dryRun: opts.dryRun === true,
+      };
       const { report, errors } = await runCrate(crate, settings, opts.resource);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
       for (const r of report.resources) {
@@ -69,16 +73,24 @@ function restoreDumpCommand() {
 
 /** Human-readable report: one headline per resource, indented details. */
 export function formatReport(report: CrateRunReport): string {
-  const lines: string[] = [`crate ${report.crate} (${report.path}) at ${report.now}${report.dryRun ? " [dry run]" : ""}`];
+  const lines: string[] = [
+    `crate ${report.crate} (${report.path}) at ${report.now}${report.dryRun ? " [dry run]" : ""}`,
+  ];
   for (const r of report.resources) {
     const dry = report.dryRun;
     switch (r.status) {
       case "created":
-        lines.push(`${r.resource}: created ${r.targetPath}/${r.snapshot}${r.previous ? ` (previous ${r.previous})` : ""}`);
+        lines.push(
+          `${r.resource}: created ${r.targetPath}/${r.snapshot}${
+            r.previous ? ` (previous ${r.previous})` : ""
+          }`,
+        );
         break;
       case "planned":
         lines.push(
-          `${r.resource}: would create ${r.targetPath}/${r.snapshot}${r.previous ? ` (previous ${r.previous})` : ""}`,
+          `${r.resource}: would create ${r.targetPath}/${r.snapshot}${
+            r.previous ? ` (previous ${r.previous})` : ""
+          }`,
         );
         break;
       case "skipped":

@@ -11,7 +11,9 @@ export function snapshotCommand(): Command {
     .description("inspect hardlink snapshots made by the backup and db_backup executors")
     .addCommand(
       new Command("list")
-        .description("list snapshots under TARGET_PATH: time, file count, bytes unique to each (what deleting it frees)")
+        .description(
+          "list snapshots under TARGET_PATH: time, file count, bytes unique to each (what deleting it frees)",
+        )
         .argument("<target_path>", "a backup or db_backup target_path")
         .addOption(jsonOption())
         .action((target, opts) => {

@@ -24,13 +24,16 @@ import { buildTreeSnapshot, type TreeStats } from "./tree_snapshot.ts";
 export function backupExecutor(res: BackupResource): ResourceExecutor<TreeStats> {
   // a target inside the source would otherwise be copied into itself, snapshot after snapshot
   const inside = relative(res.sourceDir, res.targetPath);
-  const selfExclude = inside !== "" && !inside.startsWith("..") && !inside.startsWith("/") ? [`/${inside}`] : [];
+  const selfExclude = inside !== "" && !inside.startsWith("..") && !inside.startsWith("/")
+    ? [`/${inside}`]
+    : [];
   const exclude = compileExcludes([...res.exclude, ...selfExclude]);
   return {
     source: res.sourceDir,
     preflight(warn) {
       if (!onDifferentFilesystems(res.sourceDir, res.targetPath)) return;
-      const msg = `source_dir ${res.sourceDir} and target_path ${res.targetPath} are on different filesystems`;
+      const msg =
+        `source_dir ${res.sourceDir} and target_path ${res.targetPath} are on different filesystems`;
       if (res.crossFs === "fail") throw new ConfigError(`resource "${res.name}": ${msg} (cross_fs: fail)`);
       if (res.crossFs === "warn") warn(`${msg} (cross_fs: warn)`);
     },

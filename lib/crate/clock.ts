@@ -11,7 +11,9 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}
 export function parseRfc3339(text: string, what = "time"): Date {
   const ms = RFC3339.test(text) ? Date.parse(text.replace(" ", "T")) : NaN;
   if (Number.isNaN(ms)) {
-    throw new ConfigError(`${what}: ${JSON.stringify(text)} is not an RFC 3339 time (e.g. 2026-03-13T02:00:00Z)`);
+    throw new ConfigError(
+      `${what}: ${JSON.stringify(text)} is not an RFC 3339 time (e.g. 2026-03-13T02:00:00Z)`,
+    );
   }
   return new Date(ms);
 }

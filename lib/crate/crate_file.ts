@@ -115,7 +115,9 @@ export function parseCrate(text: string, path: string, opts: CrateLoadOptions = 
   for (const k of Object.keys(doc)) {
     if (!TOP_KEYS.has(k)) throw new ConfigError(`${path}: unknown top-level key "${k}"`);
   }
-  if (typeof doc.name !== "string" || doc.name === "") throw new ConfigError(`${path}: name: required string`);
+  if (typeof doc.name !== "string" || doc.name === "") {
+    throw new ConfigError(`${path}: name: required string`);
+  }
   const vars = crateVars(doc.vars, path, opts.vars ?? {});
   if (!Array.isArray(doc.resources) || doc.resources.length === 0) {
     throw new ConfigError(`${path}: resources: required non-empty list`);
@@ -181,7 +183,9 @@ function parseResource(
   };
   if (typeof raw.name !== "string" || raw.name === "") fail("name: required string");
   const retainText = str("retain", false) ?? String(DEFAULTS.retain);
-  const retainDays = /^\d+$/.test(retainText) ? Number(retainText) : fail(`retain: ${retainText}: not a whole number of days`);
+  const retainDays = /^\d+$/.test(retainText)
+    ? Number(retainText)
+    : fail(`retain: ${retainText}: not a whole number of days`);
   const schedule = str("schedule", false) ?? DEFAULTS.schedule;
   if (!(SCHEDULES as readonly string[]).includes(schedule)) {
     fail(`schedule: ${schedule}: must be one of ${SCHEDULES.join(", ")}`);

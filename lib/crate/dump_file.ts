@@ -11,7 +11,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { gzipSync } from "node:zlib";
 import { existsSync } from "node:fs";
-import { BadInputError, NotFoundError, VigoError, toVigoError } from "../errors.ts";
+import { BadInputError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
 import { createAtomicFile } from "../fsutil/atomic_file.ts";
 import { type DumpCounts, dumpSql } from "./sql_dump.ts";
 

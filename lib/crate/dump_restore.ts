@@ -5,7 +5,16 @@
  * database behind.
  */
 import { DatabaseSync } from "node:sqlite";
-import { createReadStream, existsSync, openSync, readSync, closeSync, renameSync, rmSync, fsyncSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
 import { createGunzip } from "node:zlib";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";

@@ -30,7 +30,12 @@ export interface ResourceExecutor<S> {
   /** Type-specific checks before anything is written; may throw or warn. */
   preflight(warn: (msg: string) => void): void;
   /** Fills `dest` (null in a dry run, which only plans) linking against `prev`. */
-  build(dest: string | null, prev: SnapshotEntry | null, dryRun: boolean, warn: (msg: string) => void): Promise<S>;
+  build(
+    dest: string | null,
+    prev: SnapshotEntry | null,
+    dryRun: boolean,
+    warn: (msg: string) => void,
+  ): Promise<S>;
   /** Human-readable lines about `stats`. */
   describe(stats: S, dryRun: boolean): string[];
 }
@@ -80,7 +85,9 @@ export async function runResource<S>(
   const { now, dryRun } = settings;
   const existing = listSnapshots(res.targetPath);
   const name = formatSnapshotName(now);
-  const covering = settings.ignoreSchedule ? null : snapshotInWindow(res.schedule, now, existing.map((s) => s.time));
+  const covering = settings.ignoreSchedule
+    ? null
+    : snapshotInWindow(res.schedule, now, existing.map((s) => s.time));
   const skip = covering
     ? `snapshot ${formatSnapshotName(covering)} already covers this ${res.schedule} window`
     : existing.some((s) => s.name === name)
@@ -133,7 +140,9 @@ export async function runResource<S>(
     if (res.preCommand) {
       report.preCommand = runShellCommand(res.preCommand, hookEnv);
       if (!report.preCommand.ok) {
-        throw new IoError(`resource "${res.name}": ${describeFailure("pre_command", report.preCommand)}; not run`);
+        throw new IoError(
+          `resource "${res.name}": ${describeFailure("pre_command", report.preCommand)}; not run`,
+        );
       }
     }
     let buildError: unknown = null;

@@ -9,7 +9,8 @@ const DAY_MS = 86_400_000;
 /** Formats `t` as a snapshot name (minute resolution, UTC). */
 export function formatSnapshotName(t: Date): string {
   const year = t.getUTCFullYear();
-  const dayOfYear = Math.floor((Date.UTC(year, t.getUTCMonth(), t.getUTCDate()) - Date.UTC(year, 0, 1)) / DAY_MS) +
+  const dayOfYear =
+    Math.floor((Date.UTC(year, t.getUTCMonth(), t.getUTCDate()) - Date.UTC(year, 0, 1)) / DAY_MS) +
     1;
   return `${String(year).padStart(4, "0")}.${String(dayOfYear).padStart(3, "0")}.${pad2(t.getUTCHours())}.${
     pad2(t.getUTCMinutes())

@@ -5,7 +5,16 @@
  * dot-names that the next run deletes, and the next run never links against half a tree.
  * `.vigo-snapshot.lock` (holding the owner's pid) keeps two runs from building in the same target.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { BusyError, ExistsError, toVigoError } from "../errors.ts";
@@ -31,7 +40,9 @@ export interface SnapshotEntry {
 export function listSnapshots(targetPath: string): SnapshotEntry[] {
   let names: string[];
   try {
-    names = readdirSync(targetPath, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    names = readdirSync(targetPath, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) =>
+      d.name
+    );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw toVigoError(err, targetPath);

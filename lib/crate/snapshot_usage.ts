@@ -45,16 +45,18 @@ export function snapshotUsage(targetPath: string): SnapshotUsage[] {
     bytes: 0,
     uniqueBytes: 0,
   }));
-  snaps.forEach((s, i) => walk(s.path, (key, size, nlink) => {
-    rows[i].files++;
-    rows[i].bytes += size;
-    const use = inodes.get(key);
-    if (!use) inodes.set(key, { size, nlink, seen: 1, only: i });
-    else {
-      use.seen++;
-      if (use.only !== i) use.only = -1;
-    }
-  }));
+  snaps.forEach((s, i) =>
+    walk(s.path, (key, size, nlink) => {
+      rows[i].files++;
+      rows[i].bytes += size;
+      const use = inodes.get(key);
+      if (!use) inodes.set(key, { size, nlink, seen: 1, only: i });
+      else {
+        use.seen++;
+        if (use.only !== i) use.only = -1;
+      }
+    })
+  );
   for (const use of inodes.values()) {
     if (use.only >= 0 && use.seen === use.nlink) rows[use.only].uniqueBytes += use.size;
   }

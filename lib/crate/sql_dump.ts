@@ -36,7 +36,10 @@ export interface DumpCounts {
 }
 
 /** Yields the dump as byte chunks of roughly 1 MiB. `counts` is filled in as the dump proceeds. */
-export function* dumpSql(db: DatabaseSync, counts: DumpCounts = { tables: 0, rows: 0 }): Generator<Uint8Array> {
+export function* dumpSql(
+  db: DatabaseSync,
+  counts: DumpCounts = { tables: 0, rows: 0 },
+): Generator<Uint8Array> {
   const out = new ChunkBuffer();
   const schema = (db.prepare(
     "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name",
@@ -81,11 +84,18 @@ function schemaRank(o: SchemaRow): number {
   return TYPE_ORDER.indexOf(o.type) * 2 + (o.name.startsWith("sqlite_") ? 1 : 0);
 }
 
-function* tableRows(db: DatabaseSync, table: string, out: ChunkBuffer, counts: DumpCounts): Generator<Uint8Array> {
+function* tableRows(
+  db: DatabaseSync,
+  table: string,
+  out: ChunkBuffer,
+  counts: DumpCounts,
+): Generator<Uint8Array> {
   const cols = db.prepare(`PRAGMA table_xinfo(${sqlIdent(table)})`).all() as unknown as ColumnInfo[];
   // hidden 2/3 = generated columns: SQLite recomputes them, an INSERT must not name them
   const stored = cols.filter((c) => c.hidden === 0);
-  const columnList = stored.length === cols.length ? "" : `(${stored.map((c) => sqlIdent(c.name)).join(",")})`;
+  const columnList = stored.length === cols.length
+    ? ""
+    : `(${stored.map((c) => sqlIdent(c.name)).join(",")})`;
   const prefix = `INSERT INTO ${sqlIdent(table)}${columnList} VALUES(`;
   const values = stored.map((c) => literal(sqlIdent(c.name))).join(` || ',' || `);
   const line = `${sqlString(prefix)} || ${values} || ');' || char(10)`;

@@ -3,12 +3,9 @@
  *
  * Writing: one frame with the options Litestream v0.3.13 (pierrec/lz4 v4 `NewWriter` defaults) uses:
  * version 1, independent blocks, no block checksums, content checksum (xxHash32), no content size,
- * block maximum 4 MiB — FLG 0x64, BD 0x70. Memory is one input block plus one output block.
+ * block maximum 4 MiB — FLG 0x64, BD 0x70. Memory is at most one input block plus one output block.
  *
- * Reading (lz4_frame_reader.ts): any standard frame — dependent or independent blocks, block and content checksums,
- * content size, uncompressed blocks, 64 KiB to 4 MiB blocks, skippable frames and several frames
- * back to back (as the `lz4` CLI writes with `--content-size`, `-BD`, `-BX`). Every checksum
- * present is verified; truncation anywhere is an error, never a short result.
+ * Reading lives in lz4_frame_reader.ts and is re-exported here, so callers import one module.
  */
 import { BlockCompressor, compressBound } from "./lz4_block.ts";
 import { LZ4_BLOCK_SIZES, LZ4_FRAME_MAGIC, lz4DecompressStream } from "./lz4_frame_reader.ts";

@@ -102,7 +102,6 @@ export function lz4DecompressStream(name = "lz4 data"): TransformStream<Uint8Arr
   let frames = 0;
   let skipLeft = 0;
   // Per-frame settings.
-  let flg = 0;
   let blockMax = 0;
   let independent = true;
   let blockChecksum = false;
@@ -127,7 +126,7 @@ export function lz4DecompressStream(name = "lz4 data"): TransformStream<Uint8Arr
 
   const startFrame = () => {
     const bd = small[1];
-    flg = small[0];
+    const flg = small[0];
     if ((flg >>> 6) !== 1) throw fail(`unsupported version ${flg >>> 6}`);
     if (flg & 0x02) throw fail("reserved FLG bit set");
     if (flg & 0x01) throw fail("dictionary ID set (preset dictionaries are not supported)");

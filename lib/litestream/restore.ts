@@ -16,6 +16,7 @@ import { lz4DecompressStream } from "./lz4.ts";
 import { snapshotKey, walSegmentKey } from "./paths.ts";
 import type { ReplicaClient, WalSegmentInfo } from "./replica_client.ts";
 import { readListings } from "./replica_list.ts";
+import { SegmentPrefetcher } from "./segment_prefetch.ts";
 import { planRestore, type RestorePlan } from "./restore_plan.ts";
 import { WalFormatError, type WalSummary, WalVerifier } from "./wal_verifier.ts";
 
@@ -186,13 +187,18 @@ function byIndex(segments: WalSegmentInfo[]): WalSegmentInfo[][] {
 
 async function applyWal(client: ReplicaClient, plan: RestorePlan, tmp: string, log: (l: string) => void) {
   let frames = 0;
-  for (const group of byIndex(plan.segments)) {
-    const summary = await downloadIndex(client, plan.generation, group, `${tmp}-wal`);
-    frames += await checkpoint(tmp, summary, client.backend.url, plan.generation, group[0].index);
-    log(
-      `applied WAL index ${group[0].index.toString(16).padStart(8, "0")}: ${group.length} segment(s), ` +
-        `${summary.committedFrames} committed frame(s)`,
-    );
+  const prefetch = new SegmentPrefetcher(client, plan.segments);
+  try {
+    for (const group of byIndex(plan.segments)) {
+      const summary = await downloadIndex(client, prefetch, plan.generation, group, `${tmp}-wal`);
+      frames += await checkpoint(tmp, summary, client.backend.url, plan.generation, group[0].index);
+      log(
+        `applied WAL index ${group[0].index.toString(16).padStart(8, "0")}: ${group.length} segment(s), ` +
+          `${summary.committedFrames} committed frame(s)`,
+      );
+    }
+  } finally {
+    await prefetch.close();
   }
   return frames;
 }
@@ -200,6 +206,7 @@ async function applyWal(client: ReplicaClient, plan: RestorePlan, tmp: string, l
 /** Streams one WAL index's segments into `walPath`, verifying offsets and every frame. */
 async function downloadIndex(
   client: ReplicaClient,
+  prefetch: SegmentPrefetcher,
   generation: string,
   group: WalSegmentInfo[],
   walPath: string,
@@ -225,8 +232,7 @@ async function downloadIndex(
           `${where}: ${key}: WAL gap: segment starts at offset ${seg.offset} but ${what}.${way}`,
         );
       }
-      const body = (await client.walSegmentReader({ generation, index: seg.index, offset: seg.offset }))
-        .pipeThrough(lz4DecompressStream(`${where}: ${key}`));
+      const body = (await prefetch.next()).pipeThrough(lz4DecompressStream(`${where}: ${key}`));
       try {
         await writeStream(body, file, (chunk) => verifier.update(chunk));
       } catch (err) {

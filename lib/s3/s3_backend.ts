@@ -32,6 +32,8 @@ export interface S3BackendOptions {
   concurrency?: number;
   /** Retry policy of the parts of a streamed upload and of resuming an interrupted download. */
   retry?: RetryPolicy;
+  /** Keys per ListObjectsV2 page (`max-keys`); default: the server's (1000 on S3 and GCS). */
+  listPageSize?: number;
 }
 
 /** Rejects keys the URL parser would rewrite ("." and ".." segments) or that escape the root. */
@@ -104,6 +106,7 @@ export class S3Backend implements Backend {
     do {
       const query: [string, string][] = [["list-type", "2"], ["prefix", full], ["encoding-type", "url"]];
       if (token) query.push(["continuation-token", token]);
+      if (this.opts.listPageSize) query.push(["max-keys", String(this.opts.listPageSize)]);
       const xml = await this.api.sendText({ method: "GET", query });
       // Servers that ignore encoding-type (s3rver) send raw keys and omit <EncodingType>.
       const page = parseListPage(xml, /<EncodingType>url<\/EncodingType>/.test(xml));
@@ -171,7 +174,12 @@ export class S3Backend implements Backend {
 export function openS3Backend(
   url: string,
   cfg: Partial<BackupConfig>,
-  opts: { retry?: RetryPolicy; partSize?: number; env?: Record<string, string | undefined> } = {},
+  opts: {
+    retry?: RetryPolicy;
+    partSize?: number;
+    listPageSize?: number;
+    env?: Record<string, string | undefined>;
+  } = {},
 ): S3Backend {
   const s = resolveS3Settings(url, cfg, opts.env ?? process.env);
   const api = new ObjectApi({
@@ -188,5 +196,6 @@ export function openS3Backend(
     multiDelete: true,
     partSize: opts.partSize,
     retry: opts.retry,
+    listPageSize: opts.listPageSize,
   });
 }

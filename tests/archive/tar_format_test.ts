@@ -73,7 +73,10 @@ Deno.test("TarReader reads long, non-ASCII names, links and data across odd chun
     [{ ...base, path: "stacks/", type: "dir", size: 0, mode: 0o755 }, new Uint8Array()],
     [{ ...base, path: longName, type: "file", size: data.length }, data],
     [{ ...base, path: "stacks/ünï.yaml", type: "file", size: 3 }, enc.encode("a:1")],
-    [{ ...base, path: "stacks/link", type: "symlink", size: 0, linkname: `../${"x".repeat(120)}` }, new Uint8Array()],
+    [
+      { ...base, path: "stacks/link", type: "symlink", size: 0, linkname: `../${"x".repeat(120)}` },
+      new Uint8Array(),
+    ],
   ]);
   const r = new TarReader(streamOf(tar));
   const seen: string[] = [];
@@ -112,7 +115,8 @@ Deno.test("Python's tarfile reads what we write (pax names, links, modes)", asyn
   await Deno.writeFile(`${dir}/t.tar`, tar);
   const py = `import tarfile,sys
 for m in tarfile.open(sys.argv[1]): print(m.name, oct(m.mode), m.size, m.linkname)`;
-  const out = await new Deno.Command("python3", { args: ["-c", py, `${dir}/t.tar`], stdout: "piped" }).output();
+  const out = await new Deno.Command("python3", { args: ["-c", py, `${dir}/t.tar`], stdout: "piped" })
+    .output();
   assert.equal(out.code, 0);
   assert.deepEqual(new TextDecoder().decode(out.stdout).trim().split("\n"), [
     `${longName} 0o640 2 `,
@@ -127,7 +131,8 @@ Deno.test("TarReader reads a GNU tar archive (written by tar(1), long names)", a
   const deep = `${dir}/src/${"d".repeat(60)}/${"e".repeat(60)}`;
   await Deno.mkdir(deep, { recursive: true });
   await Deno.writeTextFile(`${deep}/f.txt`, "gnu");
-  await new Deno.Command("tar", { args: ["--format=gnu", "-cf", `${dir}/g.tar`, "-C", `${dir}/src`, "."] }).output();
+  await new Deno.Command("tar", { args: ["--format=gnu", "-cf", `${dir}/g.tar`, "-C", `${dir}/src`, "."] })
+    .output();
   const r = new TarReader(streamOf(await Deno.readFile(`${dir}/g.tar`), 4096));
   const names: string[] = [];
   for (let e = await r.next(); e; e = await r.next()) {

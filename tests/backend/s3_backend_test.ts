@@ -282,3 +282,70 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "s3: virtual-host style (the AWS default) signs and addresses BUCKET.s3.REGION.amazonaws.com",
+  ...opts,
+  async fn() {
+    const server = await startS3Server();
+    // The child reaches "amazonaws.com" through this proxy (HTTP_PROXY), which forwards to s3rver
+    // keeping the Host header, so s3rver sees exactly what AWS would.
+    const proxy = startFaultProxy(server.endpoint);
+    try {
+      const cfg = {
+        ...server.config(),
+        endpoint: "http://s3.us-east-1.amazonaws.com",
+        forcePathStyle: false,
+      };
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("./fixtures/vhost_roundtrip.ts", import.meta.url).pathname],
+        env: {
+          S3_TEST_CONFIG: JSON.stringify({ url: server.url("vh"), ...cfg }),
+          HTTP_PROXY: proxy.endpoint,
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+      const r = JSON.parse(text);
+      assertEquals(r.keys, [`vhost/a b ü.bin=${11 * MiB}`, "vhost/small.txt=5"]);
+      assertEquals(r.same, true);
+      assertEquals(r.afterDelete, null);
+      assert(/access denied|SignatureDoesNotMatch/.test(r.refused), r.refused);
+      assert(
+        proxy.log.length > 5 && proxy.log.every((l) => !l.includes(`/${server.bucket}/`)),
+        proxy.log.join("\n"),
+      );
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "s3: listings follow continuation tokens across pages",
+  ...opts,
+  async fn() {
+    const server = await startS3Server();
+    const proxy = startFaultProxy(server.endpoint);
+    try {
+      const b = openS3Backend(server.url("pages"), { ...server.config(), endpoint: proxy.endpoint }, {
+        listPageSize: 7,
+      });
+      const keys = Array.from({ length: 25 }, (_, i) => `k/${String(i).padStart(3, "0")}`);
+      await Promise.all(keys.map((k) => b.put(k, new TextEncoder().encode(k))));
+      const mark = proxy.log.length;
+      const listed: string[] = [];
+      for await (const o of b.list("k/")) listed.push(o.key);
+      assertEquals(listed, keys);
+      const pages = proxy.log.slice(mark);
+      assertEquals(pages.length, 4);
+      assert(pages.slice(1).every((l) => l.includes("continuation-token=")), pages.join("\n"));
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  },
+});

@@ -24,7 +24,9 @@ Deno.test("crash mid-snapshot (kill -9) then a clean next run", async () => {
     const deadline = Date.now() + 60_000;
     let killedMidway = false;
     while (Date.now() < deadline) {
-      const partial = existsSync(target) ? readdirSync(target).find((n) => n.startsWith(".incomplete-")) : undefined;
+      const partial = existsSync(target)
+        ? readdirSync(target).find((n) => n.startsWith(".incomplete-"))
+        : undefined;
       if (partial && existsSync(join(target, partial, "a/big.bin"))) {
         child.kill("SIGKILL");
         killedMidway = true;

@@ -16,7 +16,10 @@ function configError(text: string, ...fragments: string[]) {
 }
 
 Deno.test("spec defaults: retain 30, schedule daily, cross_fs fail, min_free_space 1G", () => {
-  const c = parseCrate("name: x\nresources:\n  - {name: b, type: backup, source_dir: /s, target_path: /t}\n", "/c.yaml");
+  const c = parseCrate(
+    "name: x\nresources:\n  - {name: b, type: backup, source_dir: /s, target_path: /t}\n",
+    "/c.yaml",
+  );
   const r = c.resources[0];
   assert.equal(r.type, "backup");
   if (r.type !== "backup") return;
@@ -46,7 +49,11 @@ Deno.test("unknown type or parameter names the resource and the parameter", () =
     'resource "d"',
     '"exclude"',
   );
-  configError("name: x\nresources:\n  - {name: b, type: backup, target_path: /t}\n", 'resource "b"', "source_dir");
+  configError(
+    "name: x\nresources:\n  - {name: b, type: backup, target_path: /t}\n",
+    'resource "b"',
+    "source_dir",
+  );
   configError(
     "name: x\nresources:\n  - {name: b, type: backup, source_dir: /s, target_path: /t, schedule: monthly}\n",
     "schedule",
@@ -94,7 +101,8 @@ Deno.test("vars are substituted; unknown vars and undeclared overrides are error
 });
 
 Deno.test("--root rebases absolute paths; relative paths resolve against the crate file", () => {
-  const text = "name: x\nresources:\n  - {name: b, type: backup, source_dir: /srv/vigo, target_path: rel/t}\n";
+  const text =
+    "name: x\nresources:\n  - {name: b, type: backup, source_dir: /srv/vigo, target_path: rel/t}\n";
   const c = parseCrate(text, "/etc/crates/c.yaml", { root: "/tmp/drill" });
   const r = c.resources[0] as { sourceDir: string; targetPath: string };
   assert.equal(r.sourceDir, "/tmp/drill/srv/vigo");

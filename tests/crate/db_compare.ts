@@ -11,14 +11,18 @@ export function dbFingerprint(path: string): unknown {
     const tables: Record<string, unknown[]> = {};
     for (const t of schema as { type: string; name: string; sql: string }[]) {
       if (t.type !== "table" || /VIRTUAL/i.test(t.sql)) continue;
-      const cols = db.prepare(`PRAGMA table_xinfo("${t.name.replaceAll('"', '""')}")`).all() as { name: string }[];
+      const cols = db.prepare(`PRAGMA table_xinfo("${t.name.replaceAll('"', '""')}")`).all() as {
+        name: string;
+      }[];
       const list = cols.map((c) => `"${c.name.replaceAll('"', '""')}"`);
       const stmt = db.prepare(
         `SELECT ${list.map((c) => `typeof(${c}), ${c}`).join(", ")} FROM "${t.name.replaceAll('"', '""')}" ` +
           `ORDER BY ${list.join(", ")}`,
       );
       stmt.setReadBigInts(true);
-      tables[t.name] = stmt.all().map((r) => Object.values(r).map((v) => v instanceof Uint8Array ? [...v] : v));
+      tables[t.name] = stmt.all().map((r) =>
+        Object.values(r).map((v) => v instanceof Uint8Array ? [...v] : v)
+      );
     }
     const pragmas = ["user_version", "application_id"].map((p) => db.prepare(`PRAGMA ${p}`).get());
     return { schema, tables, pragmas };

@@ -42,11 +42,18 @@ function richDb(path: string, rows: number): void {
   db.exec("BEGIN");
   for (let k = 0; k < rows; k++) {
     const r = k % 2 === 0 ? (rnd() - 0.5) * 10 ** Math.floor(rnd() * 40 - 20) : Math.round(rnd() * 1e6) / 100;
-    ins.run(r, BigInt(Math.floor(rnd() * 2 ** 62)) * (k % 3 ? 1n : -1n), `row ${k} 'q' ü ✓ \n`, new Uint8Array([k & 255, 0, 255]));
+    ins.run(
+      r,
+      BigInt(Math.floor(rnd() * 2 ** 62)) * (k % 3 ? 1n : -1n),
+      `row ${k} 'q' ü ✓ \n`,
+      new Uint8Array([k & 255, 0, 255]),
+    );
     pair.run(`p${k}`, k % 17);
   }
   db.exec("COMMIT");
-  db.exec("CREATE INDEX nums_t ON nums(t); CREATE VIEW v2 AS SELECT * FROM heavy; CREATE TEMP TABLE scratch(x)");
+  db.exec(
+    "CREATE INDEX nums_t ON nums(t); CREATE VIEW v2 AS SELECT * FROM heavy; CREATE TEMP TABLE scratch(x)",
+  );
   db.close();
 }
 
@@ -125,7 +132,9 @@ Deno.test("restoreDump is exact for every double, including subnormals", async (
     const got = out.prepare("SELECT x FROM r ORDER BY rowid").all().map((r) => (r as { x: number }).x);
     out.close();
     assert.equal(got.length, values.length);
-    for (let k = 0; k < values.length; k++) assert.ok(Object.is(got[k], values[k]), `${values[k]} came back as ${got[k]}`);
+    for (let k = 0; k < values.length; k++) {
+      assert.ok(Object.is(got[k], values[k]), `${values[k]} came back as ${got[k]}`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -137,7 +146,9 @@ Deno.test("a dump taken under a live sqlite3 writer is one consistent snapshot",
     const src = join(dir, "bank.db");
     const db = new DatabaseSync(src);
     db.exec("PRAGMA journal_mode=WAL; CREATE TABLE acct(id INTEGER PRIMARY KEY, bal INTEGER)");
-    db.exec(`INSERT INTO acct(bal) SELECT 1000 FROM (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<200) SELECT i FROM c)`);
+    db.exec(
+      `INSERT INTO acct(bal) SELECT 1000 FROM (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<200) SELECT i FROM c)`,
+    );
     db.close();
     // every transaction moves money between accounts: the total is invariant
     let script = ".timeout 10000\nPRAGMA synchronous=OFF;\n";
@@ -155,7 +166,10 @@ Deno.test("a dump taken under a live sqlite3 writer is one consistent snapshot",
       await writeGzipDump(src, dump);
       await restoreDump(dump, join(dir, `r${k}.db`));
       const r = new DatabaseSync(join(dir, `r${k}.db`), { readOnly: true });
-      const { total, n } = r.prepare("SELECT sum(bal) AS total, count(*) AS n FROM acct").get() as { total: number; n: number };
+      const { total, n } = r.prepare("SELECT sum(bal) AS total, count(*) AS n FROM acct").get() as {
+        total: number;
+        n: number;
+      };
       r.close();
       assert.equal(total, 200_000);
       sizes.add(n);
@@ -181,7 +195,9 @@ Deno.test("restoreDump refuses truncated and garbage input", async () => {
     await assert.rejects(restoreDump(join(dir, "cut.sql.gz"), join(dir, "o2.db")), BadInputError);
     Deno.writeFileSync(join(dir, "junk.sql"), new TextEncoder().encode("this is not sql;\n"));
     await assert.rejects(restoreDump(join(dir, "junk.sql"), join(dir, "o3.db")), BadInputError);
-    for (const o of ["o1.db", "o2.db", "o3.db"]) assert.equal(Deno.statSync(dir).isDirectory && exists(join(dir, o)), false);
+    for (const o of ["o1.db", "o2.db", "o3.db"]) {
+      assert.equal(Deno.statSync(dir).isDirectory && exists(join(dir, o)), false);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

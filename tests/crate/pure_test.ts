@@ -27,8 +27,14 @@ Deno.test("schedule windows: daily, hourly, ISO-weekly (Monday) in UTC", () => {
   assert.deepEqual(windowAt("daily", now).start.toISOString(), "2026-03-13T00:00:00.000Z");
   assert.deepEqual(windowAt("hourly", now).end.toISOString(), "2026-03-13T15:00:00.000Z");
   assert.deepEqual(windowAt("weekly", now).start.toISOString(), "2026-03-09T00:00:00.000Z");
-  assert.deepEqual(windowAt("weekly", t("2026-03-15T23:59:00Z")).start.toISOString(), "2026-03-09T00:00:00.000Z");
-  assert.deepEqual(windowAt("weekly", t("2026-03-16T00:00:00Z")).start.toISOString(), "2026-03-16T00:00:00.000Z");
+  assert.deepEqual(
+    windowAt("weekly", t("2026-03-15T23:59:00Z")).start.toISOString(),
+    "2026-03-09T00:00:00.000Z",
+  );
+  assert.deepEqual(
+    windowAt("weekly", t("2026-03-16T00:00:00Z")).start.toISOString(),
+    "2026-03-16T00:00:00.000Z",
+  );
   const snaps = [t("2026-03-13T02:00:00Z")];
   assert(snapshotInWindow("daily", now, snaps));
   assert.deepEqual(snapshotInWindow("hourly", now, snaps), null);
@@ -83,7 +89,7 @@ Deno.test("SQL splitter: quotes, comments, triggers, pieces of any size", () => 
     "CREATE TABLE t(a);",
     "INSERT INTO t VALUES('a;b''c\n;');",
     "-- a comment; with a semicolon\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET a=1; DELETE FROM t WHERE a=';'; END;",
-    'INSERT INTO "we;ird" VALUES(X\'00\');',
+    "INSERT INTO \"we;ird\" VALUES(X'00');",
     "/* block ; */ CREATE TEMP TRIGGER t2 BEFORE DELETE ON t BEGIN SELECT 1; END;",
     "SELECT [x;y] FROM `b;c`;",
   ];
@@ -116,9 +122,18 @@ Deno.test("SQL splitter: quotes, comments, triggers, pieces of any size", () => 
 });
 
 Deno.test("VIGO_NOW overrides the clock; a bad value is a ConfigError", () => {
-  assert.deepEqual(currentTime({ VIGO_NOW: "2026-03-13T14:30:00Z" }).toISOString(), "2026-03-13T14:30:00.000Z");
-  assert.deepEqual(currentTime({ VIGO_NOW: "2026-03-13T16:30:00+02:00" }).toISOString(), "2026-03-13T14:30:00.000Z");
-  assert.throws(() => currentTime({ VIGO_NOW: "yesterday" }), (e) => e instanceof ConfigError && /VIGO_NOW/.test(e.message));
+  assert.deepEqual(
+    currentTime({ VIGO_NOW: "2026-03-13T14:30:00Z" }).toISOString(),
+    "2026-03-13T14:30:00.000Z",
+  );
+  assert.deepEqual(
+    currentTime({ VIGO_NOW: "2026-03-13T16:30:00+02:00" }).toISOString(),
+    "2026-03-13T14:30:00.000Z",
+  );
+  assert.throws(
+    () => currentTime({ VIGO_NOW: "yesterday" }),
+    (e) => e instanceof ConfigError && /VIGO_NOW/.test(e.message),
+  );
   assert.throws(() => currentTime({ VIGO_NOW: "2026-03-13" }), ConfigError);
   assert(Math.abs(currentTime({}).getTime() - Date.now()) < 5000);
 });

@@ -17,7 +17,9 @@ export const S3RVER_DIR = `${REPO_ROOT}.tools/node_modules/@20minutes/s3rver`;
 // - DeleteObjects deletes keys in parallel and each prunes empty parent directories, so two keys
 //   in one directory race and one fails with ENOENT (HTTP 500) after its files are gone: ignore it;
 // - completing an upload that no longer exists answers 500 InternalError; S3 answers 404
-//   NoSuchUpload, which clients rely on to recognise an already completed upload.
+//   NoSuchUpload, which clients rely on to recognise an already completed upload;
+// - for virtual-host requests (bucket in the Host header) it puts the bucket into the SigV4
+//   canonical URI; AWS signs the path as sent ("/key"), so strip it there.
 const LAUNCHER = `
 const fs = require("node:fs");
 // s3rver escapes with he.escape, then the XML builder escapes again: keep only the builder's.
@@ -43,6 +45,14 @@ Store.prototype.deleteObject = async function (...args) {
   } catch (err) {
     if (err.code !== "ENOENT") throw err;
   }
+};
+const v4 = require(process.env.S3RVER_DIR + "/lib/signature/v4");
+const getStringToSign = v4.getStringToSign;
+v4.getStringToSign = (canonical, request) => {
+  const m = new RegExp("^/([^/]+)(/.*)?$").exec(canonical.uri);
+  const host = String(canonical.headers.host || "");
+  if (m && host.startsWith(m[1] + ".")) canonical = { ...canonical, uri: m[2] || "/" };
+  return getStringToSign(canonical, request);
 };
 const S3Error = require(process.env.S3RVER_DIR + "/lib/models/error");
 const putObjectMultipart = Store.prototype.putObjectMultipart;
@@ -108,7 +118,8 @@ export interface S3Server {
 
 async function launch(env: Record<string, string>): Promise<{ child: Deno.ChildProcess; port: number }> {
   const child = new Deno.Command("node", {
-    args: ["-e", LAUNCHER],
+    // s3rver's continuation tokens use DES, which OpenSSL 3 only offers in its legacy provider.
+    args: ["--openssl-legacy-provider", "-e", LAUNCHER],
     env,
     stdin: "null",
     stdout: "piped",

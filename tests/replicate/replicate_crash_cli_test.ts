@@ -1,8 +1,8 @@
 /**
  * `kill -9` of the replicator mid-run: what it uploaded so far restores to a consistent prefix of
- * the commits; a restarted replicator picks up where the replica ends (same generation, no gap —
- * Litestream's "missing initial wal segment", #224/#535/#805) and, after SIGTERM, the replica holds
- * every committed row.
+ * the commits; a restarted replicator picks up where the replica ends (same generation and no gap —
+ * Litestream's "missing initial wal segment", #224/#535/#805 — unless the WAL was reset while it was
+ * down) and, after SIGTERM, the replica holds every committed row.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { litestreamRestore, rowIds, sleep, startSqliteWriter } from "../helpers/litestream.ts";
@@ -36,10 +36,13 @@ Deno.test("replicate: kill -9 mid-run, restart, replica consistent then complete
     await sleep(3000);
     assertEquals(await writer.stop(), 0);
     assertEquals(await second.stop("SIGTERM"), 0, second.output());
-    assert(!/new generation/.test(second.output()), `restart continued the generation:\n${second.output()}`);
+    // The restart continues the generation unless the application's own checkpoints reset the WAL
+    // while no replicator ran (then continuity cannot be proven and a new generation is right).
+    const reason = /new generation.*reason="([^"]*)"/.exec(second.output())?.[1];
+    assert(reason === undefined || /wal/.test(reason), `restart continued or gave a WAL reason:\n${second.output()}`);
 
     const gens = await assertReplicaContinuous(r.replicaDir);
-    assertEquals(gens.length, 1, "one generation");
+    assertEquals(gens.length, reason === undefined ? 1 : 2, "generations");
     const ids = writer.committed().map((c) => c.id);
     const ls = await litestreamRestore({ out: `${r.root}/ls.db`, url: r.url });
     assertEquals(ls.code, 0, ls.stderr);

@@ -1,11 +1,11 @@
 /**
  * Replication to a real S3-compatible server (s3rver, SigV4-verifying) on 127.0.0.1: the server is
  * killed in the middle of the run and brought back; the replicator logs each failed upload with its
- * retry count, keeps going, and in the end both restores (Litestream's against the same bucket, and
- * ours) have every committed row.
+ * retry count, keeps going, and in the end both restores (ours from the bucket, Litestream's from a
+ * byte-for-byte copy of the bucket's objects) have every committed row.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { litestreamRestore, sleep, startSqliteWriter, writeLitestreamConfig } from "../helpers/litestream.ts";
+import { litestreamRestore, sleep, startSqliteWriter } from "../helpers/litestream.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
 import { openBackend } from "../../lib/backend/open_backend.ts";
 import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
@@ -44,19 +44,6 @@ Deno.test("replicate: to S3, server killed and restarted mid-run, every row rest
     assert(/wal segment uploaded/.test(log.slice(lastRetry)), "uploads resumed after the outage");
     const ids = writer.committed().map((x) => x.id);
 
-    const cfgPath = await writeLitestreamConfig(`${r.root}/litestream.yml`, {
-      dbPath: r.db,
-      replicaUrl: url,
-      endpoint: c.endpoint,
-      region: c.region,
-      forcePathStyle: true,
-      accessKeyId: c.accessKeyId,
-      secretAccessKey: c.secretAccessKey,
-    });
-    const ls = await litestreamRestore({ out: `${r.root}/ls.db`, configPath: cfgPath, dbPath: r.db });
-    assertEquals(ls.code, 0, ls.stderr);
-    await assertRows(`${r.root}/ls.db`, ids, "litestream restore from S3");
-
     const backend = await openBackend(url, {
       url,
       ...c,
@@ -66,10 +53,20 @@ Deno.test("replicate: to S3, server killed and restarted mid-run, every row rest
     });
     try {
       await restoreReplica(replicaClientFor(backend), { outputPath: `${r.root}/ours.db` });
+      // Litestream v0.3.13's own S3 restore finds no backups on s3rver even for a replica Litestream
+      // wrote itself (listing incompatibility), so its check runs on a byte-for-byte local mirror.
+      for await (const obj of backend.list("")) {
+        const path = `${r.root}/mirror/${obj.key}`;
+        await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+        await Deno.writeFile(path, await backend.get(obj.key));
+      }
     } finally {
       await backend.close();
     }
     await assertRows(`${r.root}/ours.db`, ids, "vigocli restore from S3");
+    const ls = await litestreamRestore({ out: `${r.root}/ls.db`, url: `file://${r.root}/mirror` });
+    assertEquals(ls.code, 0, ls.stderr);
+    await assertRows(`${r.root}/ls.db`, ids, "litestream restore of the S3 objects");
   } finally {
     await writer.stop();
     await s3.stop();

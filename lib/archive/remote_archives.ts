@@ -1,0 +1,254 @@
+/**
+ * Archives on a storage backend (file, S3, GCS, SFTP), under the `archives/` prefix of the backend
+ * root: `archives/<name>.tar.gz` and then `archives/<name>.tar.gz.sha256` (sha256sum format, as
+ * locally). Uploads stream (the backend's atomic put: multipart or temp name + rename), so an archive
+ * is never listed half-written, and its sidecar only appears after it. Downloads stream into a
+ * temporary file and are renamed into place only when the bytes match the sidecar.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { basename } from "node:path";
+import type { Backend } from "../backend/backend.ts";
+import { BadInputError, ExistsError, NotFoundError, UsageError, VerifyError } from "../errors.ts";
+import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { detectArchiveKind } from "./archive_source.ts";
+import { timeFromArchiveName } from "./archive_names.ts";
+import { planRetention, type RetentionPolicy } from "./archive_retention.ts";
+import { sidecarLine } from "./file_sink.ts";
+
+/** Key prefix of archives on a backend. */
+export const ARCHIVES_PREFIX = "archives/";
+
+/** One remote archive, as `backup list --remote` shows it. */
+export interface RemoteArchive {
+  name: string;
+  /** Object key (`archives/<name>`). */
+  key: string;
+  /** ISO 8601 UTC: from the name when it is a default name, else the object's mtime. */
+  time: string;
+  size: number;
+  /** Null when the head could not be read. */
+  encrypted: boolean | null;
+  /** The `.sha256` sidecar object exists. */
+  sidecar: boolean;
+}
+
+/** What an upload stored. */
+export interface UploadResult {
+  url: string;
+  key: string;
+  sidecarKey: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** Refuses names that are not a plain archive file name (no directories, no temp names). */
+export function checkArchiveName(name: string): void {
+  if (!/^[^/\\]+\.tar\.gz$/.test(name) || name.startsWith(".")) {
+    throw new UsageError(
+      `${JSON.stringify(name)}: not an archive name (expected NAME.tar.gz, no directories)`,
+    );
+  }
+}
+
+function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * A sink that uploads what is written to `archives/<name>` and, once the archive object is complete,
+ * its sidecar. Refuses to replace an archive that exists. `done` settles after the sidecar is stored.
+ */
+export async function openRemoteSink(
+  backend: Backend,
+  name: string,
+): Promise<{ writable: WritableStream<Uint8Array>; done: Promise<UploadResult> }> {
+  checkArchiveName(name);
+  const key = `${ARCHIVES_PREFIX}${name}`;
+  const sidecarKey = `${key}.sha256`;
+  for (const k of [key, sidecarKey]) {
+    if (await backend.stat(k)) {
+      throw new ExistsError(
+        `${backend.url.replace(/\/+$/, "")}/${k}: already exists (refusing to overwrite)`,
+      );
+    }
+  }
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const pipe = new TransformStream<Uint8Array, Uint8Array>();
+  const putting = backend.put(key, pipe.readable);
+  putting.catch(() => {});
+  const inner = pipe.writable.getWriter();
+  let resolve!: (r: UploadResult) => void;
+  let reject!: (e: unknown) => void;
+  const done = new Promise<UploadResult>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  done.catch(() => {});
+  const writable = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      await inner.write(chunk);
+    },
+    async close() {
+      try {
+        await inner.close();
+        await putting;
+        const sha256 = hash.digest("hex");
+        await backend.put(sidecarKey, new TextEncoder().encode(sidecarLine(sha256, name)));
+        resolve({ url: backend.url, key, sidecarKey, bytes, sha256 });
+      } catch (err) {
+        reject(err);
+        throw err;
+      }
+    },
+    async abort(reason) {
+      await inner.abort(reason).catch(() => {});
+      await putting.catch(() => {});
+      reject(reason);
+    },
+  });
+  return { writable, done };
+}
+
+async function readHeadOf(backend: Backend, key: string): Promise<Uint8Array | null> {
+  try {
+    const reader = (await backend.get(key)).getReader();
+    const first = await reader.read();
+    await reader.cancel().catch(() => {});
+    return first.value ?? new Uint8Array(0);
+  } catch {
+    return null;
+  }
+}
+
+/** The archives under `archives/`, newest first. */
+export async function listRemoteArchives(backend: Backend): Promise<RemoteArchive[]> {
+  const objects = [];
+  for await (const o of backend.list(ARCHIVES_PREFIX)) objects.push(o);
+  const keys = new Set(objects.map((o) => o.key));
+  const out: RemoteArchive[] = [];
+  for (const o of objects) {
+    const name = o.key.slice(ARCHIVES_PREFIX.length);
+    if (name.includes("/") || !name.endsWith(".tar.gz") || name.startsWith(".")) continue;
+    const head = await readHeadOf(backend, o.key);
+    const kind = head ? await detectArchiveKind(head) : null;
+    out.push({
+      name,
+      key: o.key,
+      time: isoSeconds(timeFromArchiveName(name) ?? o.mtime),
+      size: o.size,
+      encrypted: kind === null ? null : kind === "encrypted",
+      sidecar: keys.has(`${o.key}.sha256`),
+    });
+  }
+  return out.sort((a, b) => b.time.localeCompare(a.time) || b.name.localeCompare(a.name));
+}
+
+async function readRemoteSidecar(backend: Backend, key: string): Promise<string> {
+  let text: string;
+  try {
+    text = await new Response(await backend.get(`${key}.sha256`)).text();
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new VerifyError(
+        `${
+          backend.url.replace(/\/+$/, "")
+        }/${key}.sha256: sidecar not found (refusing an unverifiable download)`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  const m = /^([0-9a-fA-F]{64})\s/.exec(text);
+  if (!m) throw new BadInputError(`${backend.url.replace(/\/+$/, "")}/${key}.sha256: not a sha256sum line`);
+  return m[1].toLowerCase();
+}
+
+/** What a download wrote. */
+export interface DownloadResult {
+  path: string;
+  sidecarPath: string;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Streams object `key` into `outPath` (a temporary name until verified) and writes the local
+ * sidecar. Throws VerifyError, leaving nothing behind, when the bytes do not match the remote sidecar.
+ */
+export async function downloadArchive(
+  backend: Backend,
+  key: string,
+  outPath: string,
+): Promise<DownloadResult> {
+  const sidecarPath = `${outPath}.sha256`;
+  for (const p of [outPath, sidecarPath]) {
+    if (existsSync(p)) throw new ExistsError(`${p}: already exists (refusing to overwrite)`);
+  }
+  const expected = await readRemoteSidecar(backend, key);
+  const body = await backend.get(key);
+  const file = await createAtomicFile(outPath, 0o600);
+  const hash = createHash("sha256");
+  let bytes = 0;
+  try {
+    await body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          ctl.enqueue(chunk);
+        },
+      }),
+    ).pipeTo(file.writable());
+    const sha256 = hash.digest("hex");
+    if (sha256 !== expected) {
+      throw new VerifyError(
+        `${backend.url.replace(/\/+$/, "")}/${key}: checksum mismatch: sidecar says ${expected}, ` +
+          `downloaded ${bytes} bytes hash to ${sha256} (nothing was written)`,
+      );
+    }
+    await file.commit();
+    const side = await createAtomicFile(sidecarPath, 0o644);
+    try {
+      await side.writable().getWriter().write(
+        new TextEncoder().encode(sidecarLine(sha256, basename(outPath))),
+      );
+      await side.commit();
+    } catch (err) {
+      await side.abort();
+      throw err;
+    }
+    return { path: outPath, sidecarPath, bytes, sha256 };
+  } catch (err) {
+    await file.abort();
+    throw err;
+  }
+}
+
+/** One line of a prune: what happens to an archive and why. */
+export interface PruneLine {
+  archive: RemoteArchive;
+  action: "keep" | "delete";
+  reason: string;
+}
+
+/** Applies (or with `dryRun` only plans) retention to the remote archives; sidecars go with them. */
+export async function pruneRemoteArchives(
+  backend: Backend,
+  policy: RetentionPolicy,
+  dryRun: boolean,
+): Promise<PruneLine[]> {
+  const archives = await listRemoteArchives(backend);
+  const plan = planRetention(archives.map((a) => ({ name: a.name, time: new Date(a.time), a })), policy)
+    .map((d) => ({ archive: d.archive.a, action: d.action, reason: d.reason }));
+  const doomed = plan.filter((d) => d.action === "delete").map((d) => d.archive);
+  if (!dryRun && doomed.length > 0) {
+    // The archive first: a crash in between leaves an orphan sidecar, never an unverifiable archive.
+    await backend.delete(doomed.map((a) => a.key));
+    await backend.delete(doomed.map((a) => `${a.key}.sha256`));
+  }
+  return plan;
+}

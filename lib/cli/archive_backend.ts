@@ -1,0 +1,78 @@
+/**
+ * Where the remote-archive commands (create --upload, list --remote, download, prune --remote,
+ * restore URL) find their backend: `--url` when given, else server.yaml's `backup.url`. Credentials
+ * (S3/GCS keys, SFTP key_path/password/known_hosts_path) always come from server.yaml's `backup:`
+ * section when there is one; on a fresh host without server.yaml, a `--url` works with the
+ * defaults (~/.ssh keys and known_hosts, ambient cloud credentials).
+ */
+import { existsSync } from "node:fs";
+import process from "node:process";
+import { Option } from "@commander-js/extra-typings";
+import type { Backend } from "../backend/backend.ts";
+import { openBackend, urlScheme } from "../backend/open_backend.ts";
+import { loadServerConfig } from "../config/server_yaml.ts";
+import type { BackupConfig, ServerConfig } from "../config/types.ts";
+import { ConfigError } from "../errors.ts";
+
+/** `--url URL`: the backend root holding `archives/`. */
+export function archiveUrlOption() {
+  return new Option(
+    "--url <url>",
+    "backend root holding archives/ (file:///dir, s3://bucket/path, gcs://, sftp://host/path); " +
+      "default: server.yaml backup.url",
+  );
+}
+
+/** True when `text` names a backend URL rather than a local path. */
+export function isBackendUrl(text: string): boolean {
+  return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(text);
+}
+
+/** The server.yaml settings the remote commands read, with `secret:` values resolved. */
+export async function loadBackupSettings(
+  serverYaml: string,
+  serverRoot: string,
+  required: boolean,
+): Promise<ServerConfig | undefined> {
+  if (!required && !existsSync(serverYaml)) return undefined;
+  const cfg = await loadServerConfig(serverYaml, serverRoot);
+  for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+  return cfg;
+}
+
+/**
+ * Opens the archive backend: `url` when given (credentials from `backup` when present), else
+ * `backup.url`. `where` names the server.yaml in the error when neither exists.
+ */
+export async function openArchiveBackend(
+  url: string | undefined,
+  backup: BackupConfig | undefined,
+  where: string,
+): Promise<Backend> {
+  const target = url ?? backup?.url;
+  if (!target) {
+    throw new ConfigError(`${where}: no backup.url configured (give the backend with --url URL)`);
+  }
+  urlScheme(target);
+  const base: BackupConfig = backup ?? {
+    url: target,
+    forcePathStyle: false,
+    retentionMs: 720 * 3600_000,
+    syncIntervalMs: 1000,
+    snapshotIntervalMs: 24 * 3600_000,
+  };
+  return await openBackend(target, { ...base, url: target });
+}
+
+/** Splits an archive object URL into its backend root and the object key (its last component). */
+export function splitObjectUrl(url: string): { root: string; key: string } {
+  const cut = url.replace(/\/+$/, "").lastIndexOf("/");
+  const root = url.slice(0, cut);
+  const key = decodeURIComponent(url.slice(cut + 1));
+  if (cut < 0 || key === "" || /:\/?\/?$/.test(root)) {
+    throw new ConfigError(
+      `${url}: expected the URL of an archive object, e.g. sftp://host/path/archives/NAME.tar.gz`,
+    );
+  }
+  return { root, key };
+}

@@ -1,0 +1,48 @@
+/** `backup list --remote`: the archives under `archives/` on the backend, newest first. */
+import { listRemoteArchives } from "../archive/remote_archives.ts";
+import { loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
+
+/** Options of {@link listRemote} (the `backup list` flags that apply). */
+export interface RemoteListOptions {
+  url?: string;
+  serverYaml: string;
+  serverRoot: string;
+  json?: boolean;
+}
+
+/** Prints the remote archives as a table, or as JSON with `json`. */
+export async function listRemote(opts: RemoteListOptions): Promise<void> {
+  const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined);
+  const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
+  try {
+    const rows = await listRemoteArchives(backend);
+    if (opts.json) {
+      console.log(
+        JSON.stringify(
+          rows.map((r) => ({ ...r, url: `${backend.url.replace(/\/+$/, "")}/${r.key}` })),
+          null,
+          2,
+        ),
+      );
+      return;
+    }
+    if (rows.length === 0) {
+      console.log(`no archives in ${backend.url.replace(/\/+$/, "")}/archives/`);
+      return;
+    }
+    const width = Math.max(4, ...rows.map((r) => r.name.length));
+    console.log(
+      `${"NAME".padEnd(width)}  ${"TIME (UTC)".padEnd(20)}  ${"SIZE".padStart(12)}  ENCRYPTED  SIDECAR`,
+    );
+    for (const r of rows) {
+      const enc = r.encrypted === null ? "?" : r.encrypted ? "yes" : "no";
+      console.log(
+        `${r.name.padEnd(width)}  ${r.time.padEnd(20)}  ${String(r.size).padStart(12)}  ${enc.padEnd(9)}  ${
+          r.sidecar ? "yes" : "MISSING"
+        }`,
+      );
+    }
+  } finally {
+    await backend.close();
+  }
+}

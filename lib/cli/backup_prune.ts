@@ -1,0 +1,121 @@
+/**
+ * `vigocli backup prune [--remote] [--keep N] [--dry-run]`: retention for archives, on the backend
+ * (`--remote`: under archives/ at backup.url or --url) or in paths.snapshots. `--keep N` keeps the N
+ * newest; otherwise archives older than `--older-than`, else server.yaml's `backup.retention`
+ * (default 720h), are removed — never the newest one. Sidecars go with their archives.
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { rm } from "node:fs/promises";
+import { listArchives } from "../archive/archive_list.ts";
+import { planRetention, type RetentionPolicy } from "../archive/archive_retention.ts";
+import { pruneRemoteArchives } from "../archive/remote_archives.ts";
+import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
+import { toVigoError, UsageError } from "../errors.ts";
+import { archiveUrlOption, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
+import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+
+const DEFAULT_RETENTION_MS = 720 * 3600_000;
+
+interface Line {
+  name: string;
+  time: string;
+  size: number;
+  action: "keep" | "delete";
+  reason: string;
+}
+
+function parseKeep(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1) throw new UsageError(`--keep ${text}: expected a whole number ≥ 1`);
+  return n;
+}
+
+function parseAge(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    if (err instanceof DurationSyntaxError) throw new UsageError(`--older-than ${text}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** `prune`: apply retention to archives */
+export function backupPruneCommand(): Command {
+  return new Command("prune")
+    .description(
+      "delete old archives (and their sidecars): --keep N newest, else older than --older-than or\n" +
+        "backup.retention (default 720h), always keeping the newest; --remote for the backend's archives/",
+    )
+    .addOption(new Option("--remote", "prune archives/ on the backend (backup.url or --url)"))
+    .addOption(archiveUrlOption())
+    .addOption(new Option("--keep <n>", "keep the N newest archives, delete the rest").argParser(parseKeep))
+    .addOption(
+      new Option("--older-than <duration>", "delete archives older than this (e.g. 720h)").argParser(
+        parseAge,
+      ),
+    )
+    .addOption(new Option("--dry-run", "show what would be deleted without deleting"))
+    .addOption(serverYamlOption())
+    .addOption(serverRootOption())
+    .addOption(jsonOption())
+    .action(async (opts) => {
+      const remote = Boolean(opts.remote || opts.url);
+      const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, !(remote && opts.url));
+      const policy: RetentionPolicy = {
+        keep: opts.keep,
+        maxAgeMs: opts.olderThan ?? cfg?.backup?.retentionMs ?? DEFAULT_RETENTION_MS,
+        now: new Date(),
+      };
+      const dryRun = Boolean(opts.dryRun);
+      let lines: Line[];
+      let where: string;
+      if (remote) {
+        const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
+        where = `${backend.url.replace(/\/+$/, "")}/archives/`;
+        try {
+          lines = (await pruneRemoteArchives(backend, policy, dryRun)).map((l) => ({
+            name: l.archive.name,
+            time: l.archive.time,
+            size: l.archive.size,
+            action: l.action,
+            reason: l.reason,
+          }));
+        } finally {
+          await backend.close();
+        }
+      } else {
+        where = cfg!.paths.snapshots;
+        const local = await listArchives(where);
+        const plan = planRetention(local.map((a) => ({ name: a.name, time: new Date(a.time), a })), policy);
+        lines = [];
+        for (const d of plan) {
+          if (d.action === "delete" && !dryRun) {
+            for (const p of [d.archive.a.path, `${d.archive.a.path}.sha256`]) {
+              await rm(p, { force: true }).catch((err) => {
+                throw toVigoError(err, p);
+              });
+            }
+          }
+          lines.push({
+            name: d.archive.name,
+            time: d.archive.a.time,
+            size: d.archive.a.size,
+            action: d.action,
+            reason: d.reason,
+          });
+        }
+      }
+      const deleted = lines.filter((l) => l.action === "delete");
+      if (opts.json) {
+        console.log(JSON.stringify({ where, dry_run: dryRun, archives: lines }, null, 2));
+        return;
+      }
+      for (const l of lines) console.log(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);
+      const verb = dryRun ? "would delete" : "deleted";
+      console.log(
+        `${where}: ${verb} ${deleted.length} of ${lines.length} archive(s)${
+          dryRun ? "; nothing was deleted" : ""
+        }`,
+      );
+    }) as unknown as Command;
+}

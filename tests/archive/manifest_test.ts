@@ -1,0 +1,97 @@
+/** Unit tests of manifest validation: path and link safety, required fields. */
+import assert from "node:assert/strict";
+import {
+  checkArchivePath,
+  checkLinkTarget,
+  encodeManifest,
+  type Manifest,
+  parseManifest,
+} from "../../lib/archive/manifest.ts";
+
+const sha = "a".repeat(64);
+
+function manifest(entries: Manifest["entries"]): Manifest {
+  return {
+    format: "vigo-backup",
+    format_version: 1,
+    created_at: "2026-03-13T14:30:00.000Z",
+    tool: { name: "vigocli", version: "0.1.0", runtime: "deno 2.9.6" },
+    sqlite_version: "3.53.2",
+    hostname: "h",
+    source: {
+      server_root: "/srv/vigo",
+      server_yaml: "/srv/vigo/server.yaml",
+      database: "/srv/vigo/db/vigo.db",
+    },
+    database: { path: "db/vigo.db", page_size: 4096, page_count: 2, integrity_check: "ok" },
+    entries: [
+      { path: "db/", type: "dir", mode: "0755", mtime: 0 },
+      { path: "db/vigo.db", type: "file", mode: "0644", size: 8192, sha256: sha, mtime: 0 },
+      ...entries,
+    ],
+  };
+}
+
+Deno.test("archive paths: relative, inside the layout, no .. or empty segments", () => {
+  for (
+    const ok of ["db/vigo.db", "stacks/", "stacks/a/b.yaml", "secrets/.master.key", "server.yaml", "tls/x..y"]
+  ) {
+    checkArchivePath(ok);
+  }
+  const bad: [string, RegExp][] = [
+    ["../escape", /escapes/],
+    ["stacks/../../x", /escapes/],
+    ["stacks/./x", /escapes/],
+    ["stacks//x", /escapes/],
+    ["/etc/passwd", /absolute/],
+    ["C:/x", /absolute/],
+    ["stacks\\..\\x", /absolute|malformed/],
+    ["", /absolute|malformed/],
+    ["etc/passwd", /outside the known layout/],
+  ];
+  for (const [path, re] of bad) assert.throws(() => checkArchivePath(path), re, path);
+});
+
+Deno.test("symlink targets must stay inside the tree", () => {
+  checkLinkTarget("stacks/vars/l", "../roles/web.yaml");
+  checkLinkTarget("stacks/l", "..");
+  checkLinkTarget("stacks/l", "roles/./x");
+  for (
+    const [p, t] of [["stacks/l", "/etc"], ["stacks/l", "../.."], ["server.yaml", ".."], [
+      "stacks/a/l",
+      "../../../x",
+    ], ["stacks/l", ""]]
+  ) {
+    assert.throws(() => checkLinkTarget(p, t), /points outside/, `${p} -> ${t}`);
+  }
+});
+
+Deno.test("parseManifest accepts a good manifest and names what is wrong in a bad one", () => {
+  const good = manifest([{ path: "stacks/", type: "dir", mode: "0755", mtime: 0 }]);
+  assert.deepEqual(parseManifest(encodeManifest(good)), good);
+  const bad: [unknown, RegExp][] = [
+    [{ ...good, format_version: 2 }, /format_version 2/],
+    [{ ...good, format: "x" }, /not a vigo-backup manifest/],
+    [manifest([{ path: "db/vigo.db", type: "file", mode: "0644", size: 1, sha256: sha, mtime: 0 }]), /twice/],
+    [{ ...good, entries: good.entries.slice(0, 1) }, /does not list db\/vigo\.db/],
+    [
+      manifest([{ path: "stacks/x", type: "file", mode: "0644", size: 1, sha256: "zz", mtime: 0 }]),
+      /SHA-256/,
+    ],
+    [
+      manifest([{ path: "stacks/x", type: "file", mode: "9999", size: 1, sha256: sha, mtime: 0 }]),
+      /bad mode/,
+    ],
+    [
+      manifest([
+        { path: "stacks/l", type: "symlink", mode: "0777", target: "../secrets", mtime: 0 },
+        { path: "stacks/l/x", type: "file", mode: "0644", size: 1, sha256: sha, mtime: 0 },
+      ]),
+      /under a symbolic link/,
+    ],
+  ];
+  for (const [m, re] of bad) {
+    assert.throws(() => parseManifest(new TextEncoder().encode(JSON.stringify(m))), re);
+  }
+  assert.throws(() => parseManifest(new TextEncoder().encode("{not json")), /not valid JSON/);
+});
