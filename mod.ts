@@ -25,3 +25,7 @@ export { type GenerationSummary, listReplica, type ReplicaSummary } from "./lib/
 export { replicaClientFor } from "./lib/litestream/backend_replica_client.ts";
 export { lz4CompressStream, lz4DecompressStream } from "./lib/litestream/lz4.ts";
 export { litestreamConfigFor } from "./lib/litestream/litestream_config.ts";
+export { decryptingStream, encryptingStream, isEncryptedHeader } from "./lib/crypto/envelope.ts";
+export type { DecryptOptions, EncryptOptions } from "./lib/crypto/envelope.ts";
+export { obtainPassword, PASSWORD_ENV } from "./lib/cli/password.ts";
+export type { PasswordOptions } from "./lib/cli/password.ts";

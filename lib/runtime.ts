@@ -32,6 +32,10 @@ export function runtimeVersion(): string {
 
 /** The user's command-line arguments, without runtime or script path, on every runtime. */
 export function cliArgs(): string[] {
+  // `deno run main.ts …` and a `deno compile` executable: Deno.args is exactly the user's arguments.
   if (g.Deno && !g.Bun) return [...g.Deno.args];
+  // Bun executable: ["bun", "/$bunfs/root/<file>", …]; `bun main.ts …` and Node: [runtime, script, …].
+  // A compiled Bun program passes runtime-looking flags (--inspect, -e, --) through untouched
+  // (tests/compile/runtime_features_test.ts).
   return process.argv.slice(2);
 }

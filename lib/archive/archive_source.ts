@@ -12,7 +12,7 @@ import { gunzip } from "./gunzip_stream.ts";
 import { TarReader } from "./tar_reader.ts";
 
 /** Read size for a whole-archive read. */
-const READ_CHUNK = 1024 * 1024;
+const READ_CHUNK = 64 * 1024;
 /** Read size when only the start is wanted: inspect reads little more than the manifest's member. */
 const HEAD_CHUNK = 64 * 1024;
 

@@ -188,6 +188,11 @@ export async function downloadArchive(
   for (const p of [outPath, sidecarPath]) {
     if (existsSync(p)) throw new ExistsError(`${p}: already exists (refusing to overwrite)`);
   }
+  if (!(await backend.stat(key))) {
+    throw new NotFoundError(
+      `${backend.url.replace(/\/+$/, "")}/${key}: no such archive (see backup list --remote)`,
+    );
+  }
   const expected = await readRemoteSidecar(backend, key);
   const body = await backend.get(key);
   const file = await createAtomicFile(outPath, 0o600);

@@ -16,7 +16,7 @@ import { createAtomicFile } from "../fsutil/atomic_file.ts";
 import { type DumpCounts, dumpSql } from "./sql_dump.ts";
 
 /** gzip level of dumps: fixed, because the level is part of what makes the bytes reproducible. */
-export const DUMP_GZIP_LEVEL = 3;
+export const DUMP_GZIP_LEVEL = 2;
 
 /** What a dump wrote. */
 export interface DumpResult extends DumpCounts {

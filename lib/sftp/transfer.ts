@@ -7,7 +7,7 @@ import { Buffer } from "node:buffer";
 import { asBuffer, type RawSftp } from "./ssh2_api.ts";
 
 /** Bytes of WRITE requests awaiting their status at once. */
-const WRITE_WINDOW = 8 * 1024 * 1024;
+const WRITE_WINDOW = 4 * 1024 * 1024;
 /** READ requests outstanding at once. */
 const READ_DEPTH = 16;
 /** Largest request, whatever the server's limits@openssh.com allows. */

@@ -71,6 +71,19 @@ for (const runtime of ["deno", "bun"]) {
   });
 }
 
+Deno.test("the prompt handles editing keys, re-asks an empty entry, and stops on Ctrl-C or Ctrl-D", async () => {
+  // backspace removes a whole UTF-8 character; Ctrl-U clears the line
+  const edited = await onTerminal("deno", [], ["h\u00e9x\x7fllo"]);
+  assertEquals(JSON.parse(edited.lastLine).password, "h\u00e9llo");
+  const cleared = await onTerminal("deno", [], ["", "junk\x15pw"]);
+  ok(cleared.transcript.includes("empty password, try again"), cleared.transcript);
+  assertEquals(JSON.parse(cleared.lastLine).password, "pw");
+  const interrupted = await onTerminal("deno", [], ["abc\x03"], 130);
+  ok(interrupted.transcript.includes("vigocli: interrupted at the password prompt"), interrupted.transcript);
+  const eof = await onTerminal("deno", [], ["\x04"], 6);
+  ok(eof.transcript.includes("vigocli: no password: end of input at the password prompt"), eof.transcript);
+});
+
 Deno.test("--password-file: one trailing newline dropped, no warning when private", async () => {
   for (
     const [content, want] of [["s3cret\n", "s3cret"], ["s3cret", "s3cret"], ["a b\r\n", "a b"], [
@@ -126,7 +139,7 @@ Deno.test("bad password sources are clear errors", async () => {
  * Runs the driver on a fresh pseudo-terminal (`script`), typing each answer only after its prompt
  * appeared, and returns everything the terminal showed.
  */
-async function onTerminal(runtime: string, args: string[], answers: string[]) {
+async function onTerminal(runtime: string, args: string[], answers: string[], code = 0) {
   const command = [...RUNTIMES[runtime], ...args].map((w) => `'${w}'`).join(" ");
   const child = new Deno.Command("script", {
     args: ["-qec", command, "/dev/null"],
@@ -150,7 +163,7 @@ async function onTerminal(runtime: string, args: string[], answers: string[]) {
   await writer.close().catch(() => {});
   const status = await child.status;
   clearTimeout(timer);
-  assertEquals(status.code, 0, transcript);
+  assertEquals(status.code, code, transcript);
   const lines = transcript.trim().split(/\r?\n/);
   return { transcript, lastLine: lines[lines.length - 1] };
 }

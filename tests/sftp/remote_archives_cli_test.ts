@@ -59,6 +59,9 @@ async function roundTrip(target: Target): Promise<void> {
     assert.deepEqual(await Deno.readFile(join(dl, name)), await Deno.readFile(made.path));
     assert.ok(await exists(join(dl, `${name}.sha256`)));
 
+    const missing = await runCli(["backup", "download", "nope.tar.gz", "-o", dl, ...flagsB]);
+    assert.equal(missing.code, 9, missing.stderr);
+
     const restored = await runCli([
       "backup",
       "restore",

@@ -89,6 +89,30 @@ Deno.test({
         await b.close();
       });
 
+      await t.step("ssh-agent (SSH_AUTH_SOCK) when no key_path is given", async () => {
+        const sock = `${sshd.dir}/agent.sock`;
+        const agent = await new Deno.Command("ssh-agent", { args: ["-a", sock, "-s"], stdout: "piped" })
+          .output();
+        const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(new TextDecoder().decode(agent.stdout))?.[1]);
+        const before = Deno.env.get("SSH_AUTH_SOCK");
+        try {
+          const add = await new Deno.Command("ssh-add", {
+            args: [sshd.clientKey],
+            env: { SSH_AUTH_SOCK: sock },
+            stderr: "null",
+          }).output();
+          assert(add.success, "ssh-add");
+          Deno.env.set("SSH_AUTH_SOCK", sock);
+          const b = await openSftpBackend(sshd.url("ok"), { knownHostsPath: sshd.knownHosts });
+          assertEquals((await b.stat("a/b.txt"))?.size, 2);
+          await b.close();
+        } finally {
+          if (before === undefined) Deno.env.delete("SSH_AUTH_SOCK");
+          else Deno.env.set("SSH_AUTH_SOCK", before);
+          if (pid) Deno.kill(pid, "SIGTERM");
+        }
+      });
+
       await t.step("key_path that does not exist: a ConfigError at open", async () => {
         const err = await assertRejects(
           () =>

@@ -1,0 +1,198 @@
+/**
+ * Replication benchmark, `vigocli backup replicate` side by side with `litestream replicate`
+ * (v0.3.13) on the same workload and machine, one after the other:
+ *
+ * - a separate writer commits 500 one-row transactions per second (60 s at scale 1, ≥ 10 s smaller);
+ * - replication lag: commit → the first WAL segment holding that row is stored in the file replica
+ *   (replica directory polled every 20 ms; rows are found in segments by a marker in their payload);
+ * - CPU seconds per 100k transactions and peak RSS of the replicator process (GNU time);
+ * - restore time of a replicated database (1 GiB × scale), by `vigocli backup replica restore` and by
+ *   `litestream restore` from the same vigocli-written replica.
+ */
+import { join } from "node:path";
+import { type BenchContext, type BenchRow, measureShell, sh } from "./bench_lib.ts";
+import { background, type Background, writeLitestreamConfig } from "../tests/helpers/litestream.ts";
+import { findMarkers, startLoad } from "../tests/helpers/sqlite_load.ts";
+import { LITESTREAM } from "../tests/helpers/tools.ts";
+import { lz4DecompressBytes } from "../lib/litestream/lz4.ts";
+
+const RATE = 500;
+const SYNC = "1s";
+
+interface RunFigures {
+  p50: number;
+  p99: number;
+  cpuPer100k: number;
+  peakRssMiB: number;
+  missing: number;
+}
+
+async function serverYaml(dir: string, db: string, replica: string): Promise<string> {
+  const path = join(dir, "server.yaml");
+  await Deno.writeTextFile(
+    path,
+    `database:\n  driver: sqlite\n  path: ${db}\nbackup:\n  url: "file://${replica}"\n  sync_interval: "${SYNC}"\n`,
+  );
+  return path;
+}
+
+/** Starts a replicator under GNU time so its CPU and peak RSS are reported on exit. */
+function timed(cmd: string[]): Background {
+  return background("/usr/bin/time", ["-f", "BENCHTIME %U %S %M", ...cmd]);
+}
+
+async function listSegments(replica: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const g of Deno.readDir(join(replica, "generations"))) {
+      const dir = join(replica, "generations", g.name, "wal");
+      try {
+        for await (const f of Deno.readDir(dir)) if (f.name.endsWith(".wal.lz4")) out.push(join(dir, f.name));
+      } catch {
+        // No WAL directory yet.
+      }
+    }
+  } catch {
+    // No replica yet.
+  }
+  return out;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function measureReplication(ctx: BenchContext, tool: "vigocli" | "litestream"): Promise<RunFigures> {
+  const dir = await Deno.makeTempDir({ dir: ctx.workDir, prefix: `${tool}-` });
+  const db = join(dir, "app.db");
+  const replica = join(dir, "replica");
+  const seconds = ctx.scale >= 1 ? 60 : Math.max(10, Math.round(60 * ctx.scale));
+  const load = startLoad(db, { txPerSecond: RATE });
+  await load.waitFor(/committed 1 /);
+  const cmd = tool === "vigocli"
+    ? [...ctx.vigocli, "backup", "replicate", "--server-yaml", await serverYaml(dir, db, replica), "--server-root", dir]
+    : [LITESTREAM, "replicate", "-config", await writeLitestreamConfig(join(dir, "ls.yml"), {
+      dbPath: db,
+      replicaUrl: `file://${replica}`,
+      syncInterval: SYNC,
+    })];
+  const repl = timed(cmd);
+  const firstSeen = new Map<string, number>();
+  const end = Date.now() + seconds * 1000;
+  let loadStopped = false;
+  // Keep polling 3 s after the load stops so the last commits' segments are seen too.
+  while (Date.now() < end + 3000) {
+    if (Date.now() >= end && !loadStopped) {
+      await load.stop();
+      loadStopped = true;
+    }
+    for (const s of await listSegments(replica)) if (!firstSeen.has(s)) firstSeen.set(s, Date.now());
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await repl.stop("SIGTERM");
+  const times = /BENCHTIME ([\d.]+) ([\d.]+) (\d+)/.exec(repl.output());
+  if (!times) throw new Error(`${tool}: no timing output:\n${repl.output().slice(-2000)}`);
+  const committed = load.committed();
+  const durable = new Map<number, number>();
+  for (const [path, seen] of [...firstSeen].sort((a, b) => a[1] - b[1])) {
+    for (const id of findMarkers(await lz4DecompressBytes(await Deno.readFile(path)))) {
+      if (!durable.has(id)) durable.set(id, seen);
+    }
+  }
+  const lags: number[] = [];
+  let missing = 0;
+  for (const [id, ms] of committed) {
+    const d = durable.get(id);
+    if (d === undefined) missing++;
+    else lags.push(d - ms);
+  }
+  lags.sort((a, b) => a - b);
+  return {
+    p50: percentile(lags, 50),
+    p99: percentile(lags, 99),
+    cpuPer100k: ((Number(times[1]) + Number(times[2])) * 100_000) / committed.size,
+    peakRssMiB: Number(times[3]) / 1024,
+    missing,
+  };
+}
+
+async function makeDb(path: string, bytes: number): Promise<void> {
+  const rows = Math.max(1000, Math.round(bytes / 600));
+  const sql = `PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;
+    CREATE TABLE nodes(id INTEGER PRIMARY KEY, name TEXT, payload TEXT);
+    WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${rows})
+    INSERT INTO nodes(name, payload) SELECT 'node-' || i, hex(randomblob(270)) FROM c;`;
+  const out = await new Deno.Command("sqlite3", { args: [path, sql], stdout: "null" }).output();
+  if (!out.success) throw new Error("sqlite3 failed to generate the benchmark database");
+}
+
+async function restoreTimes(ctx: BenchContext): Promise<{ ours: number; peer: number; mib: number }> {
+  const dir = await Deno.makeTempDir({ dir: ctx.workDir, prefix: "restore-" });
+  const db = join(dir, "app.db");
+  const replica = join(dir, "replica");
+  await makeDb(db, Math.max(32 * 1024 ** 2, 1024 ** 3 * ctx.scale));
+  const repl = background(ctx.vigocli[0], [
+    ...ctx.vigocli.slice(1),
+    "backup",
+    "replicate",
+    "--server-yaml",
+    await serverYaml(dir, db, replica),
+    "--server-root",
+    dir,
+  ]);
+  await repl.waitFor(/replication started/, 30 * 60_000);
+  await repl.stop("SIGTERM");
+  const mib = (await Deno.stat(db)).size / 1024 ** 2;
+  const vigo = ctx.vigocli.map(sh).join(" ");
+  const ours = await measureShell(`${vigo} backup replica restore --url file://${replica} -o ${sh(join(dir, "ours.db"))}`);
+  const peer = await measureShell(`${sh(LITESTREAM)} restore -o ${sh(join(dir, "peer.db"))} file://${replica}`);
+  return { ours: ours.seconds, peer: peer.seconds, mib };
+}
+
+/** Runs the comparison. */
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const ours = await measureReplication(ctx, "vigocli");
+  const peer = await measureReplication(ctx, "litestream");
+  const restore = await restoreTimes(ctx);
+  const peerName = "litestream v0.3.13";
+  const lagTarget = 1000 + 250;
+  return [
+    { name: `replication lag p50 (${RATE} tx/s, sync ${SYNC})`, ours: ours.p50, peer: peer.p50, peerName, unit: "ms" },
+    {
+      name: `replication lag p99 (${RATE} tx/s, sync ${SYNC})`,
+      ours: ours.p99,
+      peer: peer.p99,
+      peerName,
+      unit: "ms",
+      target: `≤ ${lagTarget} ms`,
+      met: ours.p99 <= lagTarget,
+    },
+    {
+      name: "replicator CPU per 100k transactions",
+      ours: ours.cpuPer100k,
+      peer: peer.cpuPer100k,
+      peerName,
+      unit: "s",
+      target: "≤ 1.0×",
+      met: ours.cpuPer100k <= peer.cpuPer100k,
+    },
+    { name: "replicator peak RSS", ours: ours.peakRssMiB, peer: peer.peakRssMiB, peerName, unit: "MiB" },
+    {
+      name: "rows never seen in a segment before shutdown",
+      ours: ours.missing,
+      peer: peer.missing,
+      peerName,
+      unit: "rows",
+    },
+    {
+      name: `restore of a vigocli replica (${restore.mib.toFixed(0)} MiB DB)`,
+      ours: restore.ours,
+      peer: restore.peer,
+      peerName,
+      unit: "s",
+      target: "≤ 1.0×",
+      met: restore.ours <= restore.peer,
+    },
+  ];
+}

@@ -1,0 +1,217 @@
+/**
+ * Byte-compatibility with Litestream v0.3.13's sftp replica type, both ways, through a real sshd:
+ * `litestream replicate` to sftp:// → `vigocli backup replica restore --url sftp://…` has every
+ * committed row; `vigocli backup replicate` to sftp:// → `litestream restore` has every committed row,
+ * also when sshd is SIGKILLed in the middle of replication and restarted (replication resumes).
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { cliCommand, runCli } from "../helpers/cli.ts";
+import {
+  background,
+  integrityCheck,
+  litestreamRestore,
+  rowIds,
+  sleep,
+  startLitestreamReplicate,
+  startSqliteWriter,
+} from "../helpers/litestream.ts";
+import { type Sshd, startSshd } from "../helpers/sshd.ts";
+
+/** litestream.yml for one database replicated to `url` with the test key (v0.3.13 `key-path`). */
+async function litestreamConfig(dir: string, db: string, url: string, sshd: Sshd): Promise<string> {
+  const path = `${dir}/litestream.yml`;
+  const replica = {
+    url,
+    "key-path": sshd.clientKey,
+    "sync-interval": "100ms",
+    "snapshot-interval": "3s",
+    retention: "24h",
+  };
+  const cfg = {
+    dbs: [{ path: db, "monitor-interval": "100ms", "checkpoint-interval": "2s", replicas: [replica] }],
+  };
+  await Deno.writeTextFile(path, JSON.stringify(cfg, null, 2));
+  return path;
+}
+
+/** server.yaml for vigocli pointing at `url` with the test key and known_hosts. */
+async function serverYaml(dir: string, db: string, url: string, sshd: Sshd): Promise<string> {
+  const path = `${dir}/server.yaml`;
+  await Deno.writeTextFile(
+    path,
+    [
+      "database:",
+      "  driver: sqlite",
+      `  path: ${db}`,
+      "backup:",
+      `  url: ${JSON.stringify(url)}`,
+      `  key_path: ${sshd.clientKey}`,
+      `  known_hosts_path: ${sshd.knownHosts}`,
+      `  sync_interval: "200ms"`,
+      `  snapshot_interval: "3s"`,
+      "",
+    ].join("\n"),
+  );
+  return path;
+}
+
+async function freshDb(db: string): Promise<void> {
+  const init = await new Deno.Command("sqlite3", {
+    args: [
+      db,
+      "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, payload BLOB);",
+    ],
+    stdout: "null",
+  }).output();
+  assert(init.success);
+}
+
+Deno.test({
+  name: "litestream replicate → sftp:// → vigocli backup replica restore: every committed row",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const sshd = await startSshd();
+    const dir = await Deno.makeTempDir({ prefix: "vigo-ls-sftp-" });
+    try {
+      const db = `${dir}/app.db`;
+      await freshDb(db);
+      const url = sshd.url("ls-replica");
+      const ls = startLitestreamReplicate(await litestreamConfig(dir, db, url, sshd));
+      let committed: number[] = [];
+      try {
+        await ls.waitFor(/initialized db|replicating to/, 20_000);
+        const writer = startSqliteWriter(db, { txPerSecond: 150, payload: 300 });
+        await sleep(6_000);
+        assertEquals(await writer.stop("SIGTERM"), 0, writer.output());
+        committed = writer.committed().map((c) => c.id);
+        await sleep(2_500);
+      } finally {
+        await ls.stop("SIGTERM");
+      }
+      assert(committed.length > 200, `writer committed only ${committed.length} rows`);
+      const gens = [...Deno.readDirSync(`${sshd.dataDir}/ls-replica/generations`)];
+      assertEquals(gens.length, 1, "litestream wrote its generation through sshd");
+
+      const yaml = await serverYaml(dir, `${dir}/unused.db`, url, sshd);
+      const out = `${dir}/restored.db`;
+      const r = await runCli([
+        "backup",
+        "replica",
+        "restore",
+        "--url",
+        url,
+        "--server-yaml",
+        yaml,
+        "-o",
+        out,
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(await integrityCheck(out), "ok");
+      assertEquals(await rowIds(out), committed);
+    } finally {
+      await sshd.cleanup();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "vigocli backup replicate → sftp:// → litestream restore: every committed row",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const sshd = await startSshd();
+    const dir = await Deno.makeTempDir({ prefix: "vigo-repl-sftp-" });
+    try {
+      const db = `${dir}/vigo.db`;
+      await freshDb(db);
+      const url = sshd.url("our-replica");
+      const yaml = await serverYaml(dir, db, url, sshd);
+      const writer = startSqliteWriter(db, { txPerSecond: 150, payload: 300 });
+      const [cmd, ...pre] = cliCommand();
+      const repl = background(cmd, [
+        ...pre,
+        "backup",
+        "replicate",
+        "--server-yaml",
+        yaml,
+        "--server-root",
+        dir,
+      ]);
+      let committed: number[] = [];
+      try {
+        await repl.waitFor(/replication started/, 120_000);
+        await sleep(6_000);
+        assertEquals(await writer.stop("SIGTERM"), 0, writer.output());
+        committed = writer.committed().map((c) => c.id);
+      } finally {
+        await writer.stop("SIGTERM");
+        assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
+      }
+      assert(committed.length > 200, `writer committed only ${committed.length} rows`);
+
+      const cfg = await litestreamConfig(dir, db, url, sshd);
+      const out = `${dir}/ls-restored.db`;
+      const ls = await litestreamRestore({ out, configPath: cfg, dbPath: db });
+      assertEquals(ls.code, 0, ls.stderr);
+      assertEquals(await integrityCheck(out), "ok");
+      assertEquals(await rowIds(out), committed);
+    } finally {
+      await sshd.cleanup();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "vigocli backup replicate → sftp://, sshd killed and restarted mid-run → resumes, litestream restore complete",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const sshd = await startSshd();
+    const dir = await Deno.makeTempDir({ prefix: "vigo-repl-sftp-kill-" });
+    try {
+      const db = `${dir}/vigo.db`;
+      await freshDb(db);
+      const url = sshd.url("our-replica");
+      const yaml = await serverYaml(dir, db, url, sshd);
+      const writer = startSqliteWriter(db, { txPerSecond: 150, payload: 300 });
+      const [cmd, ...pre] = cliCommand();
+      const repl = background(cmd, [
+        ...pre,
+        "backup",
+        "replicate",
+        "--server-yaml",
+        yaml,
+        "--server-root",
+        dir,
+      ]);
+      let committed: number[] = [];
+      try {
+        await repl.waitFor(/replication started/, 120_000);
+        await sleep(2_500);
+        await sshd.kill();
+        await sleep(2_000);
+        await sshd.restart();
+        await sleep(4_000);
+        assertEquals(await writer.stop("SIGTERM"), 0, writer.output());
+        committed = writer.committed().map((c) => c.id);
+      } finally {
+        await writer.stop("SIGTERM");
+        assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
+      }
+      assert(/failed/.test(repl.output()), `the outage was noticed:\n${repl.output()}`);
+      const cfg = await litestreamConfig(dir, db, url, sshd);
+      const out = `${dir}/ls-restored.db`;
+      const ls = await litestreamRestore({ out, configPath: cfg, dbPath: db });
+      assertEquals(ls.code, 0, ls.stderr);
+      assertEquals(await integrityCheck(out), "ok");
+      assertEquals(await rowIds(out), committed);
+    } finally {
+      await sshd.cleanup();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
