@@ -88,8 +88,8 @@ async function snapshotRows(ctx: BenchContext, dir: string): Promise<BenchRow[]>
 }
 
 async function dumpRows(ctx: BenchContext, dir: string): Promise<BenchRow[]> {
-  // ~215 bytes of table + index per row: 5M rows ≈ 1 GiB at scale 1
-  const rows = Math.max(2000, Math.round(5_000_000 * ctx.scale));
+  // ~150 bytes of table + index per row: 7.2M rows ≈ 1 GiB at scale 1
+  const rows = Math.max(2000, Math.round(7_200_000 * ctx.scale));
   const db = join(dir, "vigo.db");
   execFileSync("sqlite3", [
     db,

@@ -20,8 +20,7 @@ async function child(mode: string, file: string, key: string): Promise<void> {
   const b = await openSftpBackend(cfg.url, cfg);
   try {
     if (mode === "upload") {
-      const f = await Deno.open(file);
-      await b.put(key, f.readable);
+      await b.put(key, fileStream(file));
     } else {
       const out = await Deno.open(file, { write: true, create: true, truncate: true });
       await (await b.get(key)).pipeTo(out.writable);
@@ -29,6 +28,22 @@ async function child(mode: string, file: string, key: string): Promise<void> {
   } finally {
     await b.close();
   }
+}
+
+/** A file as a stream of 1 MiB chunks (Deno's own `readable` reads 64 KiB at a time). */
+function fileStream(path: string): ReadableStream<Uint8Array> {
+  const f = Deno.openSync(path);
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      const buf = new Uint8Array(MiB);
+      const n = await f.read(buf);
+      if (n === null) {
+        f.close();
+        ctl.close();
+      } else ctl.enqueue(buf.subarray(0, n));
+    },
+    cancel: () => f.close(),
+  });
 }
 
 async function writeRandomFile(path: string, size: number): Promise<void> {

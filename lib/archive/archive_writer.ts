@@ -10,11 +10,13 @@ import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
 import { BadInputError, ConfigError, toVigoError, VerifyError } from "../errors.ts";
 import type { ServerConfig } from "../config/types.ts";
+import { requireSqlite } from "../config/server_yaml.ts";
 import { inspectDatabase, snapshotDatabase } from "../sqlite/online_snapshot.ts";
 import { sqliteVersion, VERSION } from "../version.ts";
 import { runtimeVersion } from "../runtime.ts";
 import { encodeHeader, endOfArchive, padding, type TarHeader } from "./tar_format.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "./gzip_parallel.ts";
+import { removeOnInterrupt } from "./interrupt_cleanup.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
 import {
   DB_ENTRY_PATH,
@@ -57,14 +59,11 @@ export async function writeArchive(
   sink: WritableStream<Uint8Array>,
 ): Promise<WriteArchiveResult> {
   const cfg = opts.config;
-  if (cfg.database.driver !== "sqlite") {
-    throw new ConfigError(
-      `${cfg.serverYamlPath}: database.driver is ${cfg.database.driver}; back up PostgreSQL with its own tools (pg_dump)`,
-    );
-  }
+  requireSqlite(cfg);
   const tmp = await mkdtemp(join(opts.workDir, ".vigo-backup-")).catch((err) => {
     throw toVigoError(err, opts.workDir);
   });
+  const forget = removeOnInterrupt(tmp);
   const piping = opts.transform ? opts.transform.readable.pipeTo(sink) : Promise.resolve();
   piping.catch(() => {});
   const writer = (opts.transform ? opts.transform.writable : sink).getWriter();
@@ -120,6 +119,7 @@ export async function writeArchive(
   } finally {
     gz?.close();
     await rm(tmp, { recursive: true, force: true });
+    forget();
   }
 }
 

@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { ExistsError } from "../errors.ts";
 import { type AtomicFile, createAtomicFile } from "../fsutil/atomic_file.ts";
+import { removeOnInterrupt } from "./interrupt_cleanup.ts";
 
 /** Archive files hold secrets: only the owner may read them. */
 const ARCHIVE_MODE = 0o600;
@@ -40,6 +41,7 @@ export async function openFileSink(path: string): Promise<FileSink> {
     if (existsSync(p)) throw new ExistsError(`${p}: already exists (refusing to overwrite)`);
   }
   const file: AtomicFile = await createAtomicFile(path, ARCHIVE_MODE);
+  const forget = removeOnInterrupt(file.tempPath);
   const inner = file.writable().getWriter();
   const hash = createHash("sha256");
   let bytes = 0;
@@ -60,6 +62,7 @@ export async function openFileSink(path: string): Promise<FileSink> {
       try {
         const sha256 = hash.digest("hex");
         await file.commit();
+        forget();
         const side = await createAtomicFile(sidecarPath, 0o644);
         try {
           const w = side.writable().getWriter();
@@ -77,6 +80,7 @@ export async function openFileSink(path: string): Promise<FileSink> {
     },
     async abort(reason) {
       await file.abort();
+      forget();
       reject(reason);
     },
   });

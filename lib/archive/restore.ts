@@ -30,6 +30,7 @@ import { type EntrySink, scanArchive, type ScanResult } from "./archive_scan.ts"
 import { DB_ENTRY_PATH, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
 import { preRestoreDirName } from "./archive_names.ts";
+import { removeOnInterrupt } from "./interrupt_cleanup.ts";
 
 /** Options of {@link restoreArchive}. */
 export interface RestoreOptions {
@@ -76,6 +77,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     throw toVigoError(err, target);
   });
   const syncer = new BackgroundSyncer();
+  const forget = removeOnInterrupt(staging);
   try {
     const dirs: { path: string; header: TarHeader }[] = [];
     // The staged database is byte-identical (SHA-256) to the snapshot that passed integrity_check when
@@ -83,7 +85,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     // here: that would read the whole database again. `backup verify` runs a fresh integrity_check.
     const scan = await scanArchive(opts.archive, { passwordFile: opts.passwordFile }, (entry, header) => {
       if (!isSelected(entry.path, opts.dbOnly)) return Promise.resolve(undefined);
-      return stageEntry(syncer, staging, entry, header, dirs);
+      return Promise.resolve(stageEntry(syncer, staging, entry, header, dirs));
     });
     await syncer.drain();
     // Deepest first, so a read-only directory does not stop its children being adjusted.
@@ -108,6 +110,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   } finally {
     await syncer.drain().catch(() => {});
     await rm(staging, { recursive: true, force: true });
+    forget();
   }
 }
 
@@ -128,13 +131,13 @@ function refuseIfBusy(db: string, force: boolean): void {
   }
 }
 
-async function stageEntry(
+function stageEntry(
   syncer: BackgroundSyncer,
   staging: string,
   entry: ManifestEntry,
   header: TarHeader,
   dirs: { path: string; header: TarHeader }[],
-): Promise<EntrySink | undefined> {
+): EntrySink | undefined {
   // Synchronous calls on purpose: for thousands of small files one await per syscall costs more
   // than the syscalls, and the slow part (fsync) still runs in the background on the thread pool.
   const dest = join(staging, entry.path);

@@ -4,11 +4,12 @@
  */
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { VerifyError } from "../errors.ts";
 import { inspectDatabase } from "../sqlite/online_snapshot.ts";
 import { IntegrityError, scanArchive, type ScanResult } from "./archive_scan.ts";
 import { DB_ENTRY_PATH } from "./manifest.ts";
+import { removeOnInterrupt } from "./interrupt_cleanup.ts";
 
 /** The result of a verification that passed. */
 export interface VerifyReport {
@@ -23,7 +24,10 @@ export async function verifyArchive(
   path: string,
   opts: { passwordFile?: string; workDir?: string },
 ): Promise<VerifyReport> {
-  const dir = await mkdtemp(join(opts.workDir ?? tmpdir(), "vigo-verify-"));
+  // Next to the archive by default: /tmp is often a RAM-backed tmpfs, too small for a large database.
+  const dir = await mkdtemp(join(opts.workDir ?? dirname(resolve(path)), ".vigo-verify-"))
+    .catch(() => mkdtemp(join(tmpdir(), "vigo-verify-")));
+  const forget = removeOnInterrupt(dir);
   const dbPath = join(dir, "vigo.db");
   try {
     let scan: ScanResult;
@@ -58,5 +62,6 @@ export async function verifyArchive(
     return { scan, integrityCheck: facts.integrity, pageSize: facts.pageSize, pageCount: facts.pageCount };
   } finally {
     await rm(dir, { recursive: true, force: true });
+    forget();
   }
 }

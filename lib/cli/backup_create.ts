@@ -2,7 +2,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
-import { toVigoError } from "../errors.ts";
+import { ConfigError, toVigoError } from "../errors.ts";
 import { loadServerConfig, requireSqlite } from "../config/server_yaml.ts";
 import { FileChangedError, writeArchive } from "../archive/archive_writer.ts";
 import { archiveFileName } from "../archive/archive_names.ts";
@@ -40,6 +40,11 @@ export function backupCreateCommand(): Command {
       const target: CreateTarget = { local: path };
       if (remoteOnly || opts.upload) {
         const settings = await loadBackupSettings(opts.serverYaml, opts.serverRoot, true);
+        if (!remoteOnly && !settings?.backup?.url) {
+          throw new ConfigError(
+            `${opts.serverYaml}: --upload needs backup.url (or give OUT as a backend URL)`,
+          );
+        }
         const backend = await openArchiveBackend(
           remoteOnly ? out : undefined,
           settings?.backup,

@@ -10,8 +10,8 @@ import { fetchRemoteArchive } from "./backup_download.ts";
 export function backupRestoreCommand(): Command {
   return new Command("restore")
     .description(
-      "restore an archive into the server root; every entry is checked before anything is replaced,\n" +
-        "and replaced files are moved to <target>/.pre-restore-<UTC time>/ (stop the server first)",
+      "restore an archive into the server root (stop the server first); every entry is checked " +
+        "before anything is replaced, and replaced files are moved to <target>/.pre-restore-<UTC time>/",
     )
     .argument(
       "<archive>",

@@ -6,7 +6,7 @@ import { jsonOption } from "./common.ts";
 export function backupVerifyCommand(): Command {
   return new Command("verify")
     .description(
-      "verify an archive: .sha256 sidecar, every entry's SHA-256 against the manifest, and\n" +
+      "verify an archive: .sha256 sidecar, every entry's SHA-256 against the manifest, and " +
         "PRAGMA integrity_check of the contained database (in a temporary directory); exit 0 only if all hold",
     )
     .argument("<archive>", "archive file")

@@ -208,7 +208,15 @@ function parseResource(
   }
   const crossFs = str("cross_fs", false) ?? DEFAULTS.crossFs;
   if (!["fail", "copy", "warn"].includes(crossFs)) fail(`cross_fs: ${crossFs}: must be fail, copy or warn`);
-  const exclude = (str("exclude", false) ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
+  // the spec's form is one comma-separated string; a YAML list of globs is accepted too
+  const excludeRaw = Array.isArray(raw.exclude)
+    ? raw.exclude.map((p, i) =>
+      typeof p === "string"
+        ? substituteVars(p, vars, (m) => fail(`exclude[${i}]: ${m}`))
+        : fail(`exclude[${i}]: must be a string`)
+    ).join(",")
+    : str("exclude", false) ?? "";
+  const exclude = excludeRaw.split(",").map((p) => p.trim()).filter((p) => p !== "");
   return { ...common, type, sourceDir: pathParam("source_dir"), exclude, crossFs: crossFs as CrossFs };
 }
 

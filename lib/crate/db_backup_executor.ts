@@ -3,10 +3,10 @@
  * `<db name>.sql.gz`. When the new dump is byte-identical to the previous snapshot's, it is replaced by
  * a hardlink to it, so an unchanged database costs no space however many snapshots are kept.
  */
-import { closeSync, linkSync, openSync, readSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, linkSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { Buffer } from "node:buffer";
-import { toVigoError } from "../errors.ts";
+import { NotFoundError, toVigoError } from "../errors.ts";
 import type { DbBackupResource } from "./crate_file.ts";
 import { writeGzipDump } from "./dump_file.ts";
 import type { ResourceExecutor } from "./resource_run.ts";
@@ -36,7 +36,9 @@ export function dbBackupExecutor(res: DbBackupResource): ResourceExecutor<DbBack
   const file = dumpFileName(res.sourceDb);
   return {
     source: res.sourceDb,
-    preflight() {},
+    preflight() {
+      if (!existsSync(res.sourceDb)) throw new NotFoundError(`${res.sourceDb}: source_db does not exist`);
+    },
     async build(dest: string | null, prev: SnapshotEntry | null, dryRun: boolean) {
       if (dryRun || dest === null) return { file, tables: 0, rows: 0, bytes: 0, linked: false };
       const out = join(dest, file);

@@ -1,18 +1,20 @@
 /**
- * Writes a gzip-compressed deterministic dump of a live SQLite database. The whole dump is read inside
- * one read transaction, so it is a consistent view even while the server writes (in WAL mode writers
- * carry on; in rollback-journal mode they wait for the dump).
+ * Writes a gzip-compressed deterministic dump of a live SQLite database. In WAL mode the whole dump is
+ * read inside one read transaction of the live file: a consistent view, and the server's writers carry
+ * on. In rollback-journal mode a long read transaction would block writers for the whole dump, so the
+ * database is first copied with the online backup API in one step (`rate: -1`, which holds the read
+ * lock only for the copy) next to the output, and the copy is dumped and deleted.
  *
  * The SQL is compressed in ~1 MiB pieces, each its own gzip member (RFC 1952 allows concatenated
  * members; zcat, gunzip and node:zlib read them as one stream). One-shot `gzipSync` per piece measured
  * 1.7x faster than the async zlib API (which round-trips per 16 KiB) under Deno. Members carry no file
  * name and a zero mtime, and piece boundaries depend only on the data, so equal data gives equal bytes.
  */
-import { DatabaseSync } from "node:sqlite";
+import { backup, DatabaseSync } from "node:sqlite";
 import { gzipSync } from "node:zlib";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { BadInputError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
-import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { createAtomicFile, tempPathFor } from "../fsutil/atomic_file.ts";
 import { type DumpCounts, dumpSql } from "./sql_dump.ts";
 
 /** gzip level of dumps: fixed, because the level is part of what makes the bytes reproducible. */
@@ -27,11 +29,15 @@ export interface DumpResult extends DumpCounts {
 /** Dumps `dbPath` to `outPath` (gzip), atomically. */
 export async function writeGzipDump(dbPath: string, outPath: string): Promise<DumpResult> {
   if (!existsSync(dbPath)) throw new NotFoundError(`${dbPath}: source_db does not exist`);
+  const copyPath = `${tempPathFor(outPath)}.db`;
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(dbPath, { readOnly: true, timeout: 30_000 });
+    db = await openConsistent(dbPath, copyPath);
   } catch (err) {
-    throw new BadInputError(`${dbPath}: cannot open as SQLite: ${(err as Error).message}`, { cause: err });
+    rmSync(copyPath, { force: true });
+    throw err instanceof VigoError
+      ? err
+      : new BadInputError(`${dbPath}: cannot open as SQLite: ${(err as Error).message}`, { cause: err });
   }
   const counts: DumpCounts = { tables: 0, rows: 0 };
   let bytes = 0;
@@ -59,8 +65,22 @@ export async function writeGzipDump(dbPath: string, outPath: string): Promise<Du
     throw toVigoError(err, outPath);
   } finally {
     db.close();
+    rmSync(copyPath, { force: true });
   }
   return { ...counts, bytes };
+}
+
+/** The live database in WAL mode, else a private copy of it taken with the backup API. */
+async function openConsistent(dbPath: string, copyPath: string): Promise<DatabaseSync> {
+  const live = new DatabaseSync(dbPath, { readOnly: true, timeout: 30_000 });
+  const mode = (live.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
+  if (mode.toLowerCase() === "wal") return live;
+  try {
+    await backup(live, copyPath, { rate: -1 });
+  } finally {
+    live.close();
+  }
+  return new DatabaseSync(copyPath, { readOnly: true });
 }
 
 /** The dump's pieces; SQLite errors while reading become BadInputError naming the database. */

@@ -38,6 +38,9 @@ export async function restoreDump(dumpPath: string, outPath: string): Promise<Re
   const db = new DatabaseSync(temp);
   let sqlChars = 0;
   try {
+    // dumps recreate virtual tables by inserting into sqlite_schema (as sqlite3 .dump does), which
+    // SQLite's defensive mode forbids
+    (db as unknown as { enableDefensive?: (on: boolean) => void }).enableDefensive?.(false);
     db.exec("PRAGMA synchronous=OFF");
     const splitter = new SqlStatementSplitter();
     const decoder = new TextDecoder();

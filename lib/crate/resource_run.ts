@@ -3,6 +3,7 @@
  * own), lock, leftover cleanup, pre_command, build under a temporary name, rename, post_command,
  * retention. The type-specific part (what goes into a snapshot) is a {@link ResourceExecutor}.
  */
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { IoError, toVigoError } from "../errors.ts";
 import type { CrateResource } from "./crate_file.ts";
@@ -146,8 +147,9 @@ export async function runResource<S>(
       }
     }
     let buildError: unknown = null;
+    let temp: string | null = null;
     try {
-      const temp = beginSnapshot(res.targetPath, name);
+      temp = beginSnapshot(res.targetPath, name);
       const stats = await exec.build(temp, prev, false, warn);
       commitSnapshot(res.targetPath, temp, name);
       report.status = "created";
@@ -155,6 +157,8 @@ export async function runResource<S>(
       report.details = exec.describe(stats, false);
     } catch (err) {
       buildError = err;
+      // best effort: a leftover would also be removed by the next run
+      if (temp !== null) rmSync(temp, { recursive: true, force: true });
     }
     // post_command runs even after a failed build: it typically undoes what pre_command did
     if (res.postCommand) {

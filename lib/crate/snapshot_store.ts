@@ -6,6 +6,7 @@
  * `.vigo-snapshot.lock` (holding the owner's pid) keeps two runs from building in the same target.
  */
 import {
+  chmodSync,
   closeSync,
   mkdirSync,
   openSync,
@@ -68,7 +69,7 @@ export function listLeftovers(targetPath: string): string[] {
 /** Deletes every leftover; call while holding the lock. Returns the names removed. */
 export function removeLeftovers(targetPath: string): string[] {
   const names = listLeftovers(targetPath);
-  for (const n of names) rmSync(join(targetPath, n), { recursive: true, force: true });
+  for (const n of names) removeTree(join(targetPath, n));
   return names;
 }
 
@@ -142,8 +143,29 @@ export function deleteSnapshot(targetPath: string, name: string): void {
   const doomed = join(targetPath, `${INCOMPLETE_PREFIX}delete-${name}`);
   try {
     renameSync(join(targetPath, name), doomed);
-    rmSync(doomed, { recursive: true, force: true });
+    removeTree(doomed);
   } catch (err) {
     throw toVigoError(err, join(targetPath, name));
+  }
+}
+
+/**
+ * rm -rf that also works without root when a snapshot preserved read-only directories (mode 0555 in
+ * the source): on EACCES the directories are made owner-writable and the removal retried.
+ */
+function removeTree(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EACCES") throw toVigoError(err, path);
+    makeDirsWritable(path);
+    rmSync(path, { recursive: true, force: true });
+  }
+}
+
+function makeDirsWritable(dir: string): void {
+  chmodSync(dir, 0o700);
+  for (const d of readdirSync(dir, { withFileTypes: true })) {
+    if (d.isDirectory()) makeDirsWritable(join(dir, d.name));
   }
 }

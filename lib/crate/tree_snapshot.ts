@@ -126,7 +126,8 @@ class Walker {
       if (st.isDirectory()) {
         this.stats.dirs++;
         if (!this.opts.dryRun) this.mkdir(dest);
-        this.walkDir(src, dest, prev, relPath);
+        // a path that was a file in the previous snapshot has nothing to link against below it
+        this.walkDir(src, dest, prev !== null && statIfAny(prev)?.isDirectory() ? prev : null, relPath);
         if (!this.opts.dryRun) this.applyMeta(dest, st, false);
       } else if (st.isFile()) {
         this.file(src, dest, prev, relPath, st);
@@ -141,7 +142,7 @@ class Walker {
   }
 
   private file(src: string, dest: string, prev: string | null, relPath: string, st: Stats): void {
-    const pst = prev === null ? undefined : lstatSync(prev, { throwIfNoEntry: false });
+    const pst = prev === null ? undefined : statIfAny(prev);
     if (pst && pst.isFile() && this.unchanged(st, pst)) {
       if (this.opts.dryRun || this.link(prev!, dest)) {
         this.stats.linked++;
@@ -225,5 +226,15 @@ class Walker {
     } catch (err) {
       throw toVigoError(err, dest);
     }
+  }
+}
+
+/** lstat, or undefined when nothing (usable) is there. */
+function statIfAny(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+    throw toVigoError(err, path);
   }
 }

@@ -4,6 +4,7 @@
  * into typed errors — a refused host key or credential is final (BackendError), a refused, reset or
  * timed-out connection is transient (TransientError, so the retry wrapper reconnects).
  */
+import { getCiphers } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Buffer } from "node:buffer";
 import { BackendError, ConfigError, toVigoError } from "../errors.ts";
@@ -35,14 +36,23 @@ export interface SftpSession {
   close(): void;
 }
 
-/** Ciphers in preference order: chacha20 measured fastest under Deno/Bun (JS poly1305 vs. GCM shims). */
-const CIPHERS = [
-  "chacha20-poly1305@openssh.com",
-  "aes128-gcm@openssh.com",
-  "aes256-gcm@openssh.com",
-  "aes128-ctr",
-  "aes256-ctr",
+/**
+ * Ciphers in preference order, with the OpenSSL name ssh2 needs from node:crypto. chacha20-poly1305
+ * measured fastest under Deno (its AES-GCM shim is slower); Bun has no chacha20 and gets AES-GCM.
+ * Offering one the runtime lacks makes ssh2 refuse to connect, so the list is filtered.
+ */
+const CIPHERS: [ssh: string, openssl: string][] = [
+  ["chacha20-poly1305@openssh.com", "chacha20"],
+  ["aes128-gcm@openssh.com", "aes-128-gcm"],
+  ["aes256-gcm@openssh.com", "aes-256-gcm"],
+  ["aes128-ctr", "aes-128-ctr"],
+  ["aes256-ctr", "aes-256-ctr"],
 ];
+
+function usableCiphers(): string[] {
+  const have = new Set(getCiphers());
+  return CIPHERS.filter(([, openssl]) => have.has(openssl)).map(([ssh]) => ssh);
+}
 
 /** Reads the key file (key_path, else the first default key that exists) and checks a method exists. */
 export async function loadCredentials(cfg: SftpConfig): Promise<SftpCredentials> {
@@ -142,7 +152,7 @@ export async function openSession(
       readyTimeout: 30_000,
       keepaliveInterval: 10_000,
       keepaliveCountMax: 3,
-      algorithms: { cipher: CIPHERS, ...(algorithms ? { serverHostKey: algorithms } : {}) },
+      algorithms: { cipher: usableCiphers(), ...(algorithms ? { serverHostKey: algorithms } : {}) },
       hostVerifier: (key: Buffer) => {
         refusal = hostKeyRefusal(cfg, knownHosts, key);
         return refusal === undefined;
@@ -157,9 +167,10 @@ export async function openSession(
     raw = await call<RawSftp>((cb) => client.sftp(cb));
   } catch (err) {
     client.end();
-    throw new BackendError(
-      `${cfg.displayUrl}: the server refused the SFTP subsystem: ${(err as Error).message}`,
-    );
+    const msg = (err as Error).message;
+    // A connection that dropped while the channel opened is worth another try; a refusal is not.
+    if (closed) throw new TransientError(`${cfg.displayUrl}: connection lost opening SFTP: ${msg}`);
+    throw new BackendError(`${cfg.displayUrl}: the server refused the SFTP subsystem: ${msg}`);
   }
   const guard = guardSftp(raw);
   const lost = (why: string) => {

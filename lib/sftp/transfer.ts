@@ -6,8 +6,12 @@
 import { Buffer } from "node:buffer";
 import { asBuffer, type RawSftp } from "./ssh2_api.ts";
 
-/** Bytes of WRITE requests awaiting their status at once. */
-const WRITE_WINDOW = 4 * 1024 * 1024;
+/**
+ * Bytes of WRITE requests awaiting their status at once: OpenSSH's session channel window (2 MiB).
+ * More in flight only queues inside ssh2 until the server widens the window (memory, no speed):
+ * 1, 2, 4 and 16 MiB measured the same within the ±30 % noise of this shared machine.
+ */
+const WRITE_WINDOW = 2 * 1024 * 1024;
 /** READ requests outstanding at once. */
 const READ_DEPTH = 16;
 /** Largest request, whatever the server's limits@openssh.com allows. */
@@ -102,8 +106,11 @@ export function pipelinedRead(
     await Promise.allSettled(queue.map((q) => q.result));
     await hooks.onEnd().catch(() => {});
   };
+  // Start shallow and double: a reader that stops after the first chunk (a header peek) costs 2 reads, not 16.
+  let depth = 1;
   const topUp = () => {
-    while (queue.length < READ_DEPTH && next < size) {
+    depth = Math.min(READ_DEPTH, depth * 2);
+    while (queue.length < depth && next < size) {
       const len = Math.min(chunk, size - next);
       queue.push(readAt(sftp, handle, next, len));
       next += len;

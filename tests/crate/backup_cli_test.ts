@@ -271,3 +271,45 @@ Deno.test("an unknown parameter is a config error naming resource and parameter 
     s.cleanup();
   }
 });
+
+Deno.test("a path that turns from directory into file (and back) between snapshots", async () => {
+  const s = scratch();
+  try {
+    const src = join(s.dir, "src"), target = join(s.dir, "target");
+    writeTree(src, { "x/f": "a", "y": "b" });
+    const crate = backupCrate(join(s.dir, "c.yaml"), src, target);
+    assert.equal((await crateRun(crate, DAY1)).code, 0);
+    execFileSync("rm", ["-rf", join(src, "x"), join(src, "y")]);
+    writeTree(src, { "x": "file now", "y/g": "dir now" });
+    const r = await crateRun(crate, DAY2);
+    assert.equal(r.code, 0, show(r));
+    const snap = join(target, "2026.073.02.00");
+    assert.equal(readFileSync(join(snap, "x"), "utf8"), "file now");
+    assert.equal(readFileSync(join(snap, "y/g"), "utf8"), "dir now");
+    assert.equal(readFileSync(join(target, "2026.072.02.00/x/f"), "utf8"), "a");
+  } finally {
+    s.cleanup();
+  }
+});
+
+Deno.test("a target locked by a live process is busy (exit 5); a lock left by a dead one is taken over", async () => {
+  const s = scratch();
+  try {
+    const src = join(s.dir, "src"), target = join(s.dir, "target");
+    writeTree(src, { "a.txt": "a" });
+    mkdirSync(target);
+    writeFileSync(join(target, ".vigo-snapshot.lock"), `${process.pid}\n`);
+    const crate = backupCrate(join(s.dir, "c.yaml"), src, target);
+    let r = await crateRun(crate, DAY1);
+    assert.equal(r.code, 5, show(r));
+    assert.match(r.stderr, new RegExp(`another run \\(pid ${process.pid}\\) holds`));
+    const dead = execFileSync("sh", ["-c", "sh -c 'echo $$' </dev/null"], { encoding: "utf8" }).trim();
+    writeFileSync(join(target, ".vigo-snapshot.lock"), `${dead}\n`);
+    r = await crateRun(crate, DAY1);
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(snapshots(target), ["2026.072.02.00"]);
+    assert.ok(!existsSync(join(target, ".vigo-snapshot.lock")));
+  } finally {
+    s.cleanup();
+  }
+});

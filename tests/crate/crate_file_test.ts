@@ -100,6 +100,19 @@ Deno.test("vars are substituted; unknown vars and undeclared overrides are error
   );
 });
 
+Deno.test("exclude: a comma-separated string or a YAML list", () => {
+  const a = parseCrate(
+    "name: x\nresources:\n  - {name: b, type: backup, source_dir: /s, target_path: /t, exclude: '*.log, tmp'}\n",
+    "/c.yaml",
+  );
+  const b = parseCrate(
+    "name: x\nresources:\n  - {name: b, type: backup, source_dir: /s, target_path: /t, exclude: ['*.log', tmp]}\n",
+    "/c.yaml",
+  );
+  assert.deepEqual((a.resources[0] as { exclude: string[] }).exclude, ["*.log", "tmp"]);
+  assert.deepEqual((b.resources[0] as { exclude: string[] }).exclude, ["*.log", "tmp"]);
+});
+
 Deno.test("--root rebases absolute paths; relative paths resolve against the crate file", () => {
   const text =
     "name: x\nresources:\n  - {name: b, type: backup, source_dir: /srv/vigo, target_path: rel/t}\n";

@@ -1,12 +1,16 @@
 /** Test helper: a schema + data fingerprint of a SQLite database, for round-trip comparisons. */
 import { DatabaseSync } from "node:sqlite";
 
-/** Everything a restore must reproduce: user_version, every schema object, every row of every table. */
+/**
+ * Everything a restore must reproduce: user_version, every schema object, every row of every table
+ * (sqlite_stat2-4 planner samples excepted: dumps leave them out).
+ */
 export function dbFingerprint(path: string): unknown {
   const db = new DatabaseSync(path, { readOnly: true });
   try {
     const schema = db.prepare(
-      "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_autoindex%' ORDER BY type, name",
+      "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_autoindex%' AND name NOT GLOB 'sqlite_stat[2-9]' " +
+        "ORDER BY type, name",
     ).all();
     const tables: Record<string, unknown[]> = {};
     for (const t of schema as { type: string; name: string; sql: string }[]) {

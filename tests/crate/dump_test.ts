@@ -54,6 +54,10 @@ function richDb(path: string, rows: number): void {
   db.exec(
     "CREATE INDEX nums_t ON nums(t); CREATE VIEW v2 AS SELECT * FROM heavy; CREATE TEMP TABLE scratch(x)",
   );
+  db.exec(
+    "CREATE VIRTUAL TABLE notes USING fts5(body); INSERT INTO notes VALUES ('vigo backup'), ('hello world')",
+  );
+  db.exec("ANALYZE");
   db.close();
 }
 
@@ -86,7 +90,7 @@ Deno.test("dumps of unchanged data are byte-identical; a write changes them", as
   }
 });
 
-Deno.test("restore by sqlite3 and by restoreDump round-trips tables, indexes, views, triggers", async () => {
+Deno.test("restore by sqlite3 and by restoreDump round-trips tables, indexes, views, triggers, FTS5, stats", async () => {
   const dir = tempDir();
   try {
     const src = join(dir, "src.db");
@@ -99,6 +103,15 @@ Deno.test("restore by sqlite3 and by restoreDump round-trips tables, indexes, vi
     const byUs = join(dir, "ours.db");
     await restoreDump(dump, byUs);
     assert.deepEqual(dbFingerprint(byUs), expected);
+    for (const restored of [byUs, bySqlite]) {
+      const r = new DatabaseSync(restored, { readOnly: true });
+      assert.deepEqual(
+        r.prepare("SELECT rowid FROM notes WHERE notes MATCH 'vigo'").all().map((x) => x.rowid),
+        [1],
+      );
+      assert.ok((r.prepare("SELECT count(*) AS n FROM sqlite_stat1").get() as { n: number }).n > 0);
+      r.close();
+    }
     // Debian's sqlite3 3.40 parses a few reals below ~1e-290 one ulp off; none are generated here
     assert.deepEqual(dbFingerprint(bySqlite), expected);
     await assert.rejects(restoreDump(dump, byUs), ExistsError);
@@ -176,6 +189,31 @@ Deno.test("a dump taken under a live sqlite3 writer is one consistent snapshot",
     }
     await exited;
     assert.ok(sizes.size > 1 || [...sizes][0] > 200, "the writer was not running during the dumps");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("a rollback-journal database is dumped from a private copy, which is then removed", async () => {
+  const dir = tempDir();
+  try {
+    const src = join(dir, "src.db");
+    richDb(src, 300);
+    const db = new DatabaseSync(src);
+    db.exec("PRAGMA journal_mode=DELETE");
+    assert.equal(
+      (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode,
+      "delete",
+    );
+    db.close();
+    const out = join(dir, "out");
+    Deno.mkdirSync(out);
+    await writeGzipDump(src, join(out, "a.sql.gz"));
+    await writeGzipDump(src, join(out, "b.sql.gz"));
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), ["a.sql.gz", "b.sql.gz"]);
+    assert.deepEqual(readFileSync(join(out, "a.sql.gz")), readFileSync(join(out, "b.sql.gz")));
+    await restoreDump(join(out, "a.sql.gz"), join(dir, "r.db"));
+    assert.deepEqual(dbFingerprint(join(dir, "r.db")), dbFingerprint(src));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,49 @@
+/**
+ * Memory while snapshotting does not grow with the database (Litestream #613, #331): the peak RSS of
+ * `vigocli backup replicate` taking the first snapshot of a 64 MiB database stays within half the
+ * database size of the peak for a tiny one (the snapshot is streamed through one LZ4 block).
+ */
+import { ok as assert } from "node:assert/strict";
+import { cliCommand } from "../helpers/cli.ts";
+import { background } from "../helpers/litestream.ts";
+import { sqliteQuery } from "../helpers/sqlite_writer.ts";
+import { makeRoot } from "./replicate_env.ts";
+
+async function peakRssMiB(bytes: number): Promise<number> {
+  const r = await makeRoot();
+  try {
+    const rows = Math.max(10, Math.round(bytes / 1100));
+    await sqliteQuery(
+      r.db,
+      "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, ts INTEGER, payload BLOB);" +
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows}) ` +
+        "INSERT INTO t SELECT i, 0, randomblob(1000) FROM n;",
+    );
+    const [cmd, ...pre] = cliCommand();
+    const bg = background("/usr/bin/time", [
+      "-f",
+      "PEAKRSS %M",
+      cmd,
+      ...pre,
+      "backup",
+      "replicate",
+      "--server-yaml",
+      r.yaml,
+      "--server-root",
+      r.root,
+    ]);
+    await bg.waitFor(/replication started/, 300_000);
+    await bg.stop("SIGTERM");
+    const m = /PEAKRSS (\d+)/.exec(bg.output());
+    assert(m, bg.output());
+    return Number(m[1]) / 1024;
+  } finally {
+    await Deno.remove(r.root, { recursive: true });
+  }
+}
+
+Deno.test("replicate: snapshot memory does not grow with the database (#613, #331)", async () => {
+  const small = await peakRssMiB(64 * 1024);
+  const big = await peakRssMiB(64 * 1024 * 1024);
+  assert(big - small < 32, `peak RSS ${big.toFixed(0)} MiB for 64 MiB vs ${small.toFixed(0)} MiB for 64 KiB`);
+});
