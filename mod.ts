@@ -29,3 +29,13 @@ export { decryptingStream, encryptingStream, isEncryptedHeader } from "./lib/cry
 export type { DecryptOptions, EncryptOptions } from "./lib/crypto/envelope.ts";
 export { obtainPassword, PASSWORD_ENV } from "./lib/cli/password.ts";
 export type { PasswordOptions } from "./lib/cli/password.ts";
+export { openSftpBackend, SftpBackend } from "./lib/sftp/sftp_backend.ts";
+export { parseSftpConfig } from "./lib/sftp/config.ts";
+export {
+  ARCHIVES_PREFIX,
+  downloadArchive,
+  listRemoteArchives,
+  openRemoteSink,
+  pruneRemoteArchives,
+} from "./lib/archive/remote_archives.ts";
+export { planRetention } from "./lib/archive/archive_retention.ts";

@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { chmod, cp, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -218,6 +218,11 @@ export async function bunBuild(t: Target, out: string, info: BuildInfo, entry = 
     "--no-compile-autoload-tsconfig",
     "--no-compile-autoload-package-json",
     `--define=VIGOCLI_BUILD_INFO=${JSON.stringify(info)}`,
+    // Bun inlines a CommonJS module's __dirname/__filename as the absolute build-time path (ssh2's
+    // agent.js and poly1305.js use them), which made builds from different checkouts differ. Pin them to
+    // where Bun's embedded file system puts modules; the build host's paths mean nothing at run time.
+    `--define=__dirname=${JSON.stringify("/$bunfs/root")}`,
+    `--define=__filename=${JSON.stringify("/$bunfs/root/main.js")}`,
     `--outfile=${out}`,
   ]);
 }
@@ -320,7 +325,15 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
       log(`compile: ${t.file}  ${(bytes / 2 ** 20).toFixed(1)} MiB  glibc >= ${floor}  sha256 ${sha256}`);
       log(`compile:   built in ${secs} s, ${smoke}`);
     }
-    const sums = files.map((f) => `${f.sha256}  ${f.target.file}\n`).sort().join("");
+    // every shipped file in the directory, also one an earlier `--arch` build left, so the list is whole
+    const lines: string[] = [];
+    for (const t of TARGETS) {
+      const built = files.find((f) => f.target === t);
+      const path = join(outdir, t.file);
+      if (built) lines.push(`${built.sha256}  ${t.file}\n`);
+      else if (existsSync(path)) lines.push(`${await sha256File(path)}  ${t.file}\n`);
+    }
+    const sums = lines.sort((a, b) => a.slice(66).localeCompare(b.slice(66))).join("");
     await writeFile(join(outdir, "SHA256SUMS.tmp"), sums);
     await rename(join(outdir, "SHA256SUMS.tmp"), join(outdir, "SHA256SUMS"));
     log(`compile: wrote ${join(outdir, "SHA256SUMS")}`);

@@ -1,7 +1,8 @@
 /**
  * `deno task test`: the whole suite, the one command CI runs.
  *
- *   a. `deno test -A tests/` from sources;
+ *   a. `deno check` of main.ts, mod.ts, tests/, scripts/, bench/ (one failure if it fails), then
+ *      `deno test -A --no-check tests/` from sources (so one file's type error hides no other result);
  *   b. `scripts/compile.ts`: both executables;
  *   c. every `tests/**\/*_cli_test.ts` again against `dist/vigocli-x86_64-linux`;
  *   d. the same against `dist/vigocli-aarch64-linux` under `qemu-aarch64 -L /usr/aarch64-linux-gnu`.
@@ -160,7 +161,21 @@ async function main(): Promise<number> {
   }
 
   if (phases.has("a")) {
-    results.push(await denoTest("a (sources)", ["-A", ...extra, "tests/"], {}, timeoutMin));
+    // Type errors are reported once, as their own failure, instead of stopping every test file from
+    // running: `deno test` type-checks all files first and runs none when one does not compile.
+    const started = performance.now();
+    try {
+      await sh(
+        toolPath("deno"),
+        ["check", "--quiet", "main.ts", "mod.ts", "tests/", "scripts/", "bench/"],
+        "type check",
+      );
+      results.push({ name: "a (type check)", passed: 0, failed: 0, ignored: 0, seconds: 0, failures: [] });
+    } catch (err) {
+      results.push(blocked("a (type check)", String(err instanceof Error ? err.message : err)));
+    }
+    results[results.length - 1].seconds = (performance.now() - started) / 1000;
+    results.push(await denoTest("a (sources)", ["-A", "--no-check", ...extra, "tests/"], {}, timeoutMin));
   }
 
   let compiled = false;

@@ -106,7 +106,10 @@ export async function writeArchive(
       gid: 0,
     }, [manifestBytes]);
     await gz.cut();
-    for (const e of walker.entries) await writeSourceEntry(gz, e);
+    for (const e of walker.entries) {
+      await writeSourceEntry(gz, e);
+      e.content = undefined; // written: let the memory go now rather than at the end
+    }
     await gz.write(endOfArchive());
     await gz.flush();
     await writer.close();
@@ -139,7 +142,7 @@ async function walkSources(cfg: ServerConfig, dbCopy: string): Promise<SourceWal
     uid: liveDir.uid,
     gid: liveDir.gid,
   });
-  await walker.add(dbCopy, DB_ENTRY_PATH);
+  walker.add(dbCopy, DB_ENTRY_PATH);
   // The copy is ours; the archive records the live file's metadata.
   const db = walker.entries[walker.entries.length - 1];
   Object.assign(db, {
@@ -156,9 +159,9 @@ async function walkSources(cfg: ServerConfig, dbCopy: string): Promise<SourceWal
       walker.warnings.push(`${path}: does not exist, not archived`);
       continue;
     }
-    await walker.add(path, tree);
+    walker.add(path, tree);
   }
-  await walker.add(cfg.serverYamlPath, "server.yaml");
+  walker.add(cfg.serverYamlPath, "server.yaml");
   const yaml = walker.entries[walker.entries.length - 1];
   if (yaml.type !== "file") throw new ConfigError(`${cfg.serverYamlPath}: not a regular file`);
   return walker;
@@ -198,7 +201,7 @@ async function writeSourceEntry(gz: ParallelGzipWriter, e: SourceEntry): Promise
   const h = createHash("sha256");
   let size = 0;
   try {
-    for await (const chunk of readChunks(e.sourcePath, e.size)) {
+    for (const chunk of readChunks(e.sourcePath, e.size)) {
       if (!e.stable) h.update(chunk);
       size += chunk.length;
       await gz.write(chunk);

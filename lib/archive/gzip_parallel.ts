@@ -20,7 +20,7 @@ export interface ParallelGzipOptions {
    * piling up per thread (same run: 114 MiB peak at 64 KiB, 134 MiB at 128 KiB, up to 205 at 1 MiB).
    */
   blockSize?: number;
-  /** Worker threads; default one per core. */
+  /** Worker threads; default one per core but one, with the calling thread helping (0: in-thread only). */
   workers?: number;
 }
 
@@ -45,9 +45,10 @@ export class ParallelGzipWriter {
     this.#out = out;
     this.#level = opts.level ?? 6;
     this.#blockSize = opts.blockSize ?? 64 * 1024;
-    // Capped: each worker thread costs ~15 MiB of RSS, and 8 already outrun most disks.
-    const workers = opts.workers ?? Math.min(availableParallelism(), 8);
-    this.#pool = new GzipWorkerPool(workers);
+    // One thread per core: the calling thread counts as one (it compresses when the workers are
+    // all busy). Capped: each worker costs ~15 MiB of RSS, and 8 already outrun most disks.
+    const workers = opts.workers ?? Math.max(1, Math.min(availableParallelism(), 8) - 1);
+    this.#pool = new GzipWorkerPool(workers, opts.workers === undefined);
     // Two blocks queued per worker, so a worker never waits for the main thread to hand it work.
     this.#concurrency = 2 * workers + 1;
     this.#block = new Uint8Array(this.#blockSize);

@@ -86,15 +86,21 @@ export async function openRemoteSink(
     reject = rej;
   });
   done.catch(() => {});
+  // When the upload fails, the pipe only says "cancelled" (often with no reason): report the upload's error.
+  const uploadError = (err: unknown) => putting.then(() => err, (putErr) => putErr);
   const writable = new WritableStream<Uint8Array>({
     async write(chunk) {
       hash.update(chunk);
       bytes += chunk.length;
-      await inner.write(chunk);
+      await inner.write(chunk).catch(async (err) => {
+        throw await uploadError(err);
+      });
     },
     async close() {
       try {
-        await inner.close();
+        await inner.close().catch(async (err) => {
+          throw await uploadError(err);
+        });
         await putting;
         const sha256 = hash.digest("hex");
         await backend.put(sidecarKey, new TextEncoder().encode(sidecarLine(sha256, name)));

@@ -21,7 +21,7 @@ import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 export function backupDownloadCommand(): Command {
   return new Command("download")
     .description(
-      "download archives/NAME from the backend (backup.url or --url); the file appears only after it\n" +
+      "download archives/NAME from the backend (backup.url or --url); the file appears only after it " +
         "matched the remote .sha256 sidecar. -o omitted: <paths.snapshots>/NAME; -o a directory: NAME in it",
     )
     .argument("<name>", "archive name, as `backup list --remote` shows it")

@@ -43,7 +43,7 @@ function parseAge(text: string): number {
 export function backupPruneCommand(): Command {
   return new Command("prune")
     .description(
-      "delete old archives (and their sidecars): --keep N newest, else older than --older-than or\n" +
+      "delete old archives (and their sidecars): --keep N newest, else older than --older-than or " +
         "backup.retention (default 720h), always keeping the newest; --remote for the backend's archives/",
     )
     .addOption(new Option("--remote", "prune archives/ on the backend (backup.url or --url)"))

@@ -106,7 +106,8 @@ export function pipelinedRead(
     await Promise.allSettled(queue.map((q) => q.result));
     await hooks.onEnd().catch(() => {});
   };
-  // Start shallow and double: a reader that stops after the first chunk (a header peek) costs 2 reads, not 16.
+  // Start shallow and double: a reader that stops after the first chunk (a header peek) costs 2
+  // reads, not 16.
   let depth = 1;
   const topUp = () => {
     depth = Math.min(READ_DEPTH, depth * 2);

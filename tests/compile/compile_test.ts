@@ -37,12 +37,11 @@ function versionFields(stdout: string): Record<string, string> {
   return fields;
 }
 
-Deno.test("compile: falls back to bun when no deno compile runtime is reachable, and says why", async () => {
+Deno.test("compile: says which compiler it used and why (bun here: no deno compile runtime)", async () => {
   const result = await build();
-  const expected = Deno.env.get("DENORT_BIN") ? result.compiler : "bun";
-  assert.equal(result.compiler, expected);
   assert.match(logLines[0], new RegExp(`^compile: using ${result.compiler} \\d+\\.\\d+\\.\\d+ — `));
-  if (result.compiler === "bun") assert.match(result.why, /no deno compile runtime/);
+  if (result.compiler === "bun") assert.match(result.why, /no deno compile runtime for/);
+  else assert.match(result.why, /available/);
 });
 
 Deno.test("compile: writes both executables and a SHA256SUMS that sha256sum -c accepts", async () => {

@@ -34,10 +34,16 @@ Deno.test("portable sources: no Deno global in lib/ or main.ts outside lib/runti
     if (rel === join("lib", "runtime.ts")) continue;
     for (const line of denoUses(Deno.readTextFileSync(file))) offenders.push(`${rel}:${line}`);
   }
-  assert.deepEqual(offenders, [], `use node: built-ins or lib/runtime.ts instead of Deno.* at ${offenders.join(", ")}`);
+  assert.deepEqual(
+    offenders,
+    [],
+    `use node: built-ins or lib/runtime.ts instead of Deno.* at ${offenders.join(", ")}`,
+  );
 });
 
 Deno.test("portable sources: the scanner sees real uses and ignores comments", () => {
-  assert.deepEqual(denoUses('const a = Deno.env.get("X");\n// Deno.exit(1)\n * Deno.args\nx = myDeno.y;'), [1]);
-  assert.deepEqual(denoUses("const v = Deno?.version;\nconst w = Deno[\"args\"];"), [1, 2]);
+  assert.deepEqual(denoUses('const a = Deno.env.get("X");\n// Deno.exit(1)\n * Deno.args\nx = myDeno.y;'), [
+    1,
+  ]);
+  assert.deepEqual(denoUses('const v = Deno?.version;\nconst w = Deno["args"];'), [1, 2]);
 });

@@ -39,6 +39,8 @@ Deno.test("compile: two builds of the same sources from different directories ar
     const exe = await Deno.readFile(join(root, "a/dist/vigocli-x86_64-linux"));
     const needle = new TextEncoder().encode("2026-01-01T00:00:00Z");
     assert.ok(indexOf(exe, needle) >= 0, "pinned build date not found in the executable");
+    // nor may the build directory be (Bun inlines CommonJS __dirname as an absolute path unless told)
+    assert.equal(indexOf(exe, new TextEncoder().encode(join(root, "a"))), -1, "build directory baked in");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -21,7 +21,7 @@ Deno.test("test runner: parses deno test's real summary and failure list", async
 });
 
 Deno.test("test runner: no summary line means no counts (the phase then counts as failed)", () => {
-  assert.equal(parseDenoSummary("error: Module not found \"file:///x.ts\".\n"), undefined);
+  assert.equal(parseDenoSummary('error: Module not found "file:///x.ts".\n'), undefined);
   assert.deepEqual(parseDenoSummary("\x1b[0m\x1b[32mok\x1b[0m | 3 passed | 0 failed (1s)\n"), {
     passed: 3,
     failed: 0,

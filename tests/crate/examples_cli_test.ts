@@ -46,6 +46,13 @@ Deno.test("examples/crates/backups.yaml runs with --root", async () => {
       const [a, b] = snapshots(join(files, dir));
       assert.equal(ino(join(files, dir, a, file)), ino(join(files, dir, b, file)), dir);
     }
+    // --resource runs just the named ones; an unknown name is a usage error
+    r = await crateRun(crate, "2026-03-15T02:00:00Z", ["--root", s.dir, "--resource", "vigo-db-backup"]);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(snapshots(files).length, 2);
+    assert.equal(snapshots(join(files, "vigo-db")).length, 3);
+    r = await crateRun(crate, "2026-03-15T02:00:00Z", ["--root", s.dir, "--resource", "nope"]);
+    assert.equal(r.code, 2, show(r));
     const list = await runCli(["snapshot", "list", files, "--json"]);
     assert.equal(list.code, 0, show(list));
     assert.deepEqual(JSON.parse(list.stdout).map((x: { name: string }) => x.name), [

@@ -34,14 +34,14 @@ export interface CliOptions {
 }
 
 /**
- * Default limit for one {@link runCli}: 120 s natively, 4× that under an emulator (VIGOCLI_RUNNER), or
+ * Default limit for one {@link runCli}: 120 s natively, 300 s under an emulator (VIGOCLI_RUNNER), or
  * VIGOCLI_TIMEOUT_MS. A command that hangs in one runtime only (seen: Bun's zlib never calling a write
  * callback after a data error) must fail its test, not stall the whole suite.
  */
 export function defaultCliTimeoutMs(): number {
   const explicit = Number(Deno.env.get("VIGOCLI_TIMEOUT_MS"));
   if (explicit > 0) return explicit;
-  return Deno.env.get("VIGOCLI_RUNNER") ? 480_000 : 120_000;
+  return Deno.env.get("VIGOCLI_RUNNER") ? 300_000 : 120_000;
 }
 
 /** Runs `vigocli ARGS…` to completion. */

@@ -1,9 +1,10 @@
 /**
  * Archives shipped off the host and fetched on a fresh one, through the CLI, on every backend that
- * runs here (file://, sftp:// on a real sshd, s3:// on the SigV4-checking s3rver): host A creates with
- * --upload; host B (an empty server root, only a server.yaml naming the backend) lists --remote,
- * downloads, and restores from the URL → the tree is byte-for-byte host A's. Also: an upload-only
- * encrypted archive, a tampered remote archive refused by download (nothing written), and prune.
+ * runs here (file://; sftp:// on a real sshd; s3:// and gcs:// with HMAC keys on the SigV4-checking
+ * s3rver): host A creates with --upload; host B (an empty server root, only a server.yaml naming the
+ * backend) lists --remote, downloads, and restores from the URL → the tree is byte-for-byte host A's.
+ * Also: an upload-only encrypted archive, a tampered remote archive refused by download (nothing
+ * written), a missing name, and prune.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -191,6 +192,31 @@ Deno.test({
           `  force_path_style: true`,
           `  access_key_id: ${c.accessKeyId}`,
           `  secret_access_key: ${c.secretAccessKey}`,
+          "",
+        ].join("\n"),
+      });
+    } finally {
+      await s3.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "remote archives on gcs:// (HMAC keys, s3rver as the XML API): create --upload on A, list/download/restore on B",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const s3 = await startS3Server();
+    try {
+      const url = `gcs://${s3.bucket}/vigo`;
+      await roundTrip({
+        url,
+        yaml: [
+          `  url: ${url}`,
+          `  endpoint: ${s3.endpoint}`,
+          `  access_key_id: ${s3.accessKeyId}`,
+          `  secret_access_key: ${s3.secretAccessKey}`,
           "",
         ].join("\n"),
       });
