@@ -51,7 +51,13 @@ function startWorker(): Worker | undefined {
   try {
     const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
     const w = new Worker(url, { type: "module" });
-    URL.revokeObjectURL(url);
+    // Bun resolves the worker's imports after the constructor returns: revoking the URL now would
+    // fail them ("Blob URL is missing"), so it is revoked when the worker is terminated.
+    const terminate = w.terminate.bind(w);
+    w.terminate = () => {
+      terminate();
+      URL.revokeObjectURL(url);
+    };
     return w;
   } catch {
     return undefined;

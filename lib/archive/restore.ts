@@ -5,13 +5,12 @@
  * and whatever they replace is moved to `<target>/.pre-restore-<UTC time>/` so the restore can be
  * undone. Any failure before that point removes the staging directory and leaves the target as it was.
  */
-import { lstat, mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, open, readdir, rename, rm } from "node:fs/promises";
 import {
   chmodSync,
-  close,
+  closeSync,
   fchmodSync,
   fchownSync,
-  fsync,
   futimesSync,
   lchownSync,
   mkdirSync,
@@ -163,7 +162,8 @@ function stageEntry(
       if (isRoot()) fchownSync(fd, header.uid, header.gid);
       fchmodSync(fd, header.mode & 0o7777);
       futimesSync(fd, header.mtime, header.mtime);
-      await syncer.add(fd);
+      closeSync(fd);
+      await syncer.add(dest);
     },
   };
 }
@@ -173,22 +173,28 @@ function isRoot(): boolean {
 }
 
 /**
- * fsyncs and closes staged files in the background, many at once, so the disk flushes overlap with
- * decompression and with each other (one fsync after another costs a journal commit each).
+ * fsyncs staged files in the background, many at once, so the disk flushes overlap with decompression
+ * and with each other (one fsync after another costs a journal commit each). Each file is reopened
+ * through node:fs/promises because that API runs fsync on the runtime's thread pool everywhere, while
+ * the callback API runs it on the main thread under Deno.
  */
 export class BackgroundSyncer {
   #pending = new Set<Promise<void>>();
   #failure: unknown;
   constructor(readonly limit = 32) {}
 
-  /** Queues the open file `fd` for fsync + close; waits while `limit` are already in flight. */
-  async add(fd: number): Promise<void> {
+  /** Queues `path` for fsync; waits while `limit` are already in flight. */
+  async add(path: string): Promise<void> {
     if (this.#failure) throw this.#failure;
-    const job: Promise<void> = new Promise<void>((resolve) => {
-      fsync(fd, (err) => {
-        if (err) this.#failure ??= err;
-        close(fd, () => resolve());
-      });
+    const job: Promise<void> = (async () => {
+      const fh = await open(path, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    })().catch((err) => {
+      this.#failure ??= err;
     }).finally(() => this.#pending.delete(job));
     this.#pending.add(job);
     while (this.#pending.size >= this.limit) await Promise.race(this.#pending);
