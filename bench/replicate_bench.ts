@@ -5,13 +5,14 @@
  * - a separate writer commits 500 one-row transactions per second (60 s at scale 1, ≥ 10 s smaller);
  * - replication lag: commit → the first WAL segment holding that row is stored in the file replica
  *   (replica directory polled every 20 ms; rows are found in segments by a marker in their payload);
- * - CPU seconds per 100k transactions and peak RSS of the replicator process (GNU time);
+ * - CPU seconds per 100k transactions of the replicator in steady state (/proc, startup excluded) and
+ *   its peak RSS (GNU time);
  * - restore time of a replicated database (1 GiB × scale), by `vigocli backup replica restore` and by
  *   `litestream restore` from the same vigocli-written replica.
  */
 import { join } from "node:path";
 import { type BenchContext, type BenchRow, measureShell, sh } from "./bench_lib.ts";
-import { background, type Background, writeLitestreamConfig } from "../tests/helpers/litestream.ts";
+import { type Background, background, writeLitestreamConfig } from "../tests/helpers/litestream.ts";
 import { findMarkers, startLoad } from "../tests/helpers/sqlite_load.ts";
 import { LITESTREAM } from "../tests/helpers/tools.ts";
 import { lz4DecompressBytes } from "../lib/litestream/lz4.ts";
@@ -39,6 +40,27 @@ async function serverYaml(dir: string, db: string, replica: string): Promise<str
 /** Starts a replicator under GNU time so its CPU and peak RSS are reported on exit. */
 function timed(cmd: string[]): Background {
   return background("/usr/bin/time", ["-f", "BENCHTIME %U %S %M", ...cmd]);
+}
+
+/** User + system CPU seconds so far of the replicator running under GNU time (from /proc). */
+async function cpuSeconds(bg: Background): Promise<number> {
+  const kids = await new Deno.Command("pgrep", { args: ["-P", String(bg.child.pid)], stdout: "piped" })
+    .output();
+  const pid = new TextDecoder().decode(kids.stdout).split("\n").filter(Boolean)[0];
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name; clock ticks of 1/100 s.
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** GNU time does not forward signals: SIGTERM its child (the replicator), then wait for both. */
+async function stopTimed(bg: Background): Promise<void> {
+  const kids = await new Deno.Command("pgrep", { args: ["-P", String(bg.child.pid)], stdout: "piped" })
+    .output();
+  for (const pid of new TextDecoder().decode(kids.stdout).split("\n").filter(Boolean)) {
+    Deno.kill(Number(pid), "SIGTERM");
+  }
+  await bg.stop("SIGCONT");
 }
 
 async function listSegments(replica: string): Promise<string[]> {
@@ -71,26 +93,48 @@ async function measureReplication(ctx: BenchContext, tool: "vigocli" | "litestre
   const load = startLoad(db, { txPerSecond: RATE });
   await load.waitFor(/committed 1 /);
   const cmd = tool === "vigocli"
-    ? [...ctx.vigocli, "backup", "replicate", "--server-yaml", await serverYaml(dir, db, replica), "--server-root", dir]
-    : [LITESTREAM, "replicate", "-config", await writeLitestreamConfig(join(dir, "ls.yml"), {
-      dbPath: db,
-      replicaUrl: `file://${replica}`,
-      syncInterval: SYNC,
-    })];
+    ? [
+      ...ctx.vigocli,
+      "backup",
+      "replicate",
+      "--server-yaml",
+      await serverYaml(dir, db, replica),
+      "--server-root",
+      dir,
+    ]
+    : [
+      LITESTREAM,
+      "replicate",
+      "-config",
+      await writeLitestreamConfig(join(dir, "ls.yml"), {
+        dbPath: db,
+        replicaUrl: `file://${replica}`,
+        syncInterval: SYNC,
+      }),
+    ];
   const repl = timed(cmd);
   const firstSeen = new Map<string, number>();
-  const end = Date.now() + seconds * 1000;
+  const started = Date.now();
+  const end = started + seconds * 1000;
   let loadStopped = false;
+  // Steady-state CPU: sampled from 3 s after start (startup and first snapshot excluded) to the
+  // end of the load, divided by the transactions committed in that window.
+  let cpu0: { cpu: number; tx: number } | null = null;
+  let cpu1: { cpu: number; tx: number } | null = null;
   // Keep polling 3 s after the load stops so the last commits' segments are seen too.
   while (Date.now() < end + 3000) {
+    if (!cpu0 && Date.now() >= started + 3000) {
+      cpu0 = { cpu: await cpuSeconds(repl), tx: load.committed().size };
+    }
     if (Date.now() >= end && !loadStopped) {
+      cpu1 = { cpu: await cpuSeconds(repl), tx: load.committed().size };
       await load.stop();
       loadStopped = true;
     }
     for (const s of await listSegments(replica)) if (!firstSeen.has(s)) firstSeen.set(s, Date.now());
     await new Promise((r) => setTimeout(r, 20));
   }
-  await repl.stop("SIGTERM");
+  await stopTimed(repl);
   const times = /BENCHTIME ([\d.]+) ([\d.]+) (\d+)/.exec(repl.output());
   if (!times) throw new Error(`${tool}: no timing output:\n${repl.output().slice(-2000)}`);
   const committed = load.committed();
@@ -111,7 +155,7 @@ async function measureReplication(ctx: BenchContext, tool: "vigocli" | "litestre
   return {
     p50: percentile(lags, 50),
     p99: percentile(lags, 99),
-    cpuPer100k: ((Number(times[1]) + Number(times[2])) * 100_000) / committed.size,
+    cpuPer100k: ((cpu1!.cpu - cpu0!.cpu) * 100_000) / (cpu1!.tx - cpu0!.tx),
     peakRssMiB: Number(times[3]) / 1024,
     missing,
   };
@@ -145,8 +189,12 @@ async function restoreTimes(ctx: BenchContext): Promise<{ ours: number; peer: nu
   await repl.stop("SIGTERM");
   const mib = (await Deno.stat(db)).size / 1024 ** 2;
   const vigo = ctx.vigocli.map(sh).join(" ");
-  const ours = await measureShell(`${vigo} backup replica restore --url file://${replica} -o ${sh(join(dir, "ours.db"))}`);
-  const peer = await measureShell(`${sh(LITESTREAM)} restore -o ${sh(join(dir, "peer.db"))} file://${replica}`);
+  const ours = await measureShell(
+    `${vigo} backup replica restore --url file://${replica} -o ${sh(join(dir, "ours.db"))}`,
+  );
+  const peer = await measureShell(
+    `${sh(LITESTREAM)} restore -o ${sh(join(dir, "peer.db"))} file://${replica}`,
+  );
   return { ours: ours.seconds, peer: peer.seconds, mib };
 }
 
@@ -158,7 +206,13 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const peerName = "litestream v0.3.13";
   const lagTarget = 1000 + 250;
   return [
-    { name: `replication lag p50 (${RATE} tx/s, sync ${SYNC})`, ours: ours.p50, peer: peer.p50, peerName, unit: "ms" },
+    {
+      name: `replication lag p50 (${RATE} tx/s, sync ${SYNC})`,
+      ours: ours.p50,
+      peer: peer.p50,
+      peerName,
+      unit: "ms",
+    },
     {
       name: `replication lag p99 (${RATE} tx/s, sync ${SYNC})`,
       ours: ours.p99,

@@ -47,6 +47,13 @@ export interface ScanResult {
 
 /** Reads the first entry, which must be manifest.json, and validates it. */
 export async function readManifestEntry(tar: TarReader): Promise<Manifest> {
+  return (await readManifestWithText(tar)).manifest;
+}
+
+/** Like {@link readManifestEntry}, also returning the manifest's text exactly as archived. */
+export async function readManifestWithText(
+  tar: TarReader,
+): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
   const first = await tar.next();
   if (!first || first.header.path !== MANIFEST_PATH || first.header.type !== "file") {
     throw new BadInputError("archive does not start with manifest.json");
@@ -58,7 +65,7 @@ export async function readManifestEntry(tar: TarReader): Promise<Manifest> {
     buf.set(chunk, off);
     off += chunk.length;
   }
-  return parseManifest(buf);
+  return { manifest: parseManifest(buf), bytes: buf };
 }
 
 /** Reads and checks the whole archive at `path`, handing file data to `visit`. */

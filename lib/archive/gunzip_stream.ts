@@ -13,9 +13,12 @@ import { BadInputError } from "../errors.ts";
 const PIECE = 32 * 1024;
 
 /** Decompresses a (possibly multi-member) gzip stream. Corrupt or truncated input errors the stream. */
-export function gunzip(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  const worker = startWorker();
-  return worker ? gunzipOnWorker(input, worker) : gunzipInThread(input);
+export function gunzip(
+  input: ReadableStream<Uint8Array>,
+  opts: { ownsInput?: boolean; inThread?: boolean } = {},
+): ReadableStream<Uint8Array> {
+  const worker = opts.inThread ? undefined : startWorker();
+  return worker ? gunzipOnWorker(input, worker, opts.ownsInput ?? false) : gunzipInThread(input);
 }
 
 const fail = (message: string, cause?: unknown) =>
@@ -64,7 +67,12 @@ function startWorker(): Worker | undefined {
   }
 }
 
-function gunzipOnWorker(input: ReadableStream<Uint8Array>, worker: Worker): ReadableStream<Uint8Array> {
+/** `ownsInput`: nothing else holds the input chunks, so whole ones may be moved to the worker, not copied. */
+function gunzipOnWorker(
+  input: ReadableStream<Uint8Array>,
+  worker: Worker,
+  ownsInput: boolean,
+): ReadableStream<Uint8Array> {
   const reader = input.getReader();
   const out: Uint8Array[] = [];
   let failure: Error | undefined;
@@ -110,9 +118,15 @@ function gunzipOnWorker(input: ReadableStream<Uint8Array>, worker: Worker): Read
             }
             pending = value;
           }
-          // Copied (not transferred): the input may belong to a decrypting stream that still uses it.
-          worker.postMessage({ type: "piece", piece: pending.slice(0, PIECE) });
-          pending = pending.subarray(PIECE);
+          const whole = pending.byteOffset === 0 && pending.byteLength === pending.buffer.byteLength;
+          if (ownsInput && whole && pending.length <= PIECE) {
+            worker.postMessage({ type: "piece", piece: pending }, [pending.buffer as ArrayBuffer]);
+            pending = new Uint8Array(0);
+          } else {
+            // Copied: the chunk may belong to a decrypting stream that still uses it.
+            worker.postMessage({ type: "piece", piece: pending.slice(0, PIECE) });
+            pending = pending.subarray(PIECE);
+          }
           inFlight++;
           continue;
         }

@@ -137,14 +137,10 @@ export function parseManifest(bytes: Uint8Array): Manifest {
       throw new BadInputError(`manifest entry ${e.path} has unknown type ${JSON.stringify(e.type)}`);
     }
   }
-  const links = new Set(m.entries.filter((e) => e.type === "symlink").map((e) => e.path));
-  for (const e of m.entries) {
-    const parts = e.path.replace(/\/$/, "").split("/");
-    for (let i = 1; i < parts.length; i++) {
-      if (links.has(parts.slice(0, i).join("/"))) {
-        throw new BadInputError(`archive entry ${e.path} lies under a symbolic link`);
-      }
-    }
+  // Nothing may lie below an archived symlink (restoring it would write through the link).
+  for (const link of m.entries.filter((e) => e.type === "symlink")) {
+    const below = m.entries.find((e) => e.path.startsWith(`${link.path}/`));
+    if (below) throw new BadInputError(`archive entry ${below.path} lies under a symbolic link`);
   }
   if (!seen.has(DB_ENTRY_PATH)) throw new BadInputError(`manifest does not list ${DB_ENTRY_PATH}`);
   return m;

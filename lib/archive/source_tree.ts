@@ -6,15 +6,7 @@
  * pass streams exactly the bytes that were hashed and does not read them again.
  */
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readlinkSync,
-  readSync,
-  type Stats,
-} from "node:fs";
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { toVigoError } from "../errors.ts";
 import type { TarEntryType } from "./tar_format.ts";

@@ -6,19 +6,26 @@
  * lock only for the copy) next to the output, and the copy is dumped and deleted.
  *
  * The SQL is compressed in ~1 MiB pieces, each its own gzip member (RFC 1952 allows concatenated
- * members; zcat, gunzip and node:zlib read them as one stream). One-shot `gzipSync` per piece measured
- * 1.7x faster than the async zlib API (which round-trips per 16 KiB) under Deno. Members carry no file
- * name and a zero mtime, and piece boundaries depend only on the data, so equal data gives equal bytes.
+ * members; zcat, gunzip and node:zlib read them as one stream). Under Bun, for databases above
+ * 16 MiB, the pieces are compressed on a worker thread while the next one is formatted
+ * (gzip_worker.ts); otherwise on this thread. One-shot `gzipSync` per piece measured 1.7x faster than
+ * the async zlib API (which round-trips per 16 KiB) under Deno. Members carry no file name and a zero
+ * mtime, and piece boundaries depend only on the data, so equal data gives equal bytes either way.
  */
 import { backup, DatabaseSync } from "node:sqlite";
-import { gzipSync } from "node:zlib";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { BadInputError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
 import { createAtomicFile, tempPathFor } from "../fsutil/atomic_file.ts";
 import { type DumpCounts, dumpSql } from "./sql_dump.ts";
+import { type GzipPieces, inlineGzip, workerGzip } from "./gzip_worker.ts";
+import { runtimeName } from "../runtime.ts";
 
 /** gzip level of dumps: fixed, because the level is part of what makes the bytes reproducible. */
 export const DUMP_GZIP_LEVEL = 2;
+/** Databases larger than this are compressed on a worker thread. */
+const WORKER_THRESHOLD = 16 << 20;
+/** Pieces being compressed while the next one is formatted. */
+const IN_FLIGHT = 3;
 
 /** What a dump wrote. */
 export interface DumpResult extends DumpCounts {
@@ -53,17 +60,30 @@ export async function writeGzipDump(dbPath: string, outPath: string): Promise<Du
     while (off < member.byteLength) off += (await file.handle.write(member, off)).bytesWritten;
     bytes += member.byteLength;
   };
+  // measured on a 160 MB DB: the worker takes Bun from 6.3 s to 4.3 s, but Deno's worker_threads
+  // compress ~9x slower than its main thread, so Deno stays inline
+  const gzip: GzipPieces = runtimeName() === "bun" && statSync(dbPath).size > WORKER_THRESHOLD
+    ? workerGzip(DUMP_GZIP_LEVEL)
+    : inlineGzip(DUMP_GZIP_LEVEL);
+  const pending: Promise<Uint8Array>[] = [];
   try {
     db.exec("BEGIN");
     for (const piece of sqlPieces(db, dbPath, counts)) {
-      await write(gzipSync(piece, { level: DUMP_GZIP_LEVEL }));
+      const member = gzip.compress(piece);
+      // handled here, awaited in order below: a failure must not surface as an unhandled rejection
+      member.catch(() => {});
+      pending.push(member);
+      if (pending.length >= IN_FLIGHT) await write(await pending.shift()!);
     }
+    while (pending.length > 0) await write(await pending.shift()!);
     db.exec("COMMIT");
     await file.commit();
   } catch (err) {
+    await Promise.allSettled(pending);
     await file.abort();
     throw toVigoError(err, outPath);
   } finally {
+    await gzip.close();
     db.close();
     rmSync(copyPath, { force: true });
   }

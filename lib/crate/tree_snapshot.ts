@@ -107,6 +107,11 @@ class Walker {
     try {
       names = readdirSync(srcDir).sort();
     } catch (err) {
+      // a subdirectory deleted while we walk is a vanished entry, like a vanished file
+      if (rel !== "" && (err as NodeJS.ErrnoException).code === "ENOENT") {
+        this.stats.vanished++;
+        return;
+      }
       throw toVigoError(err, srcDir);
     }
     for (const name of names) {

@@ -16,7 +16,11 @@ export interface CheckpointPolicy {
 }
 
 /** Defaults: Litestream's 1000-frame threshold, shrink at 10000 frames (40 MiB at 4 KiB pages), 1 min idle. */
-export const DEFAULT_CHECKPOINT_POLICY: CheckpointPolicy = { minFrames: 1000, truncateFrames: 10000, idleMs: 60_000 };
+export const DEFAULT_CHECKPOINT_POLICY: CheckpointPolicy = {
+  minFrames: 1000,
+  truncateFrames: 10000,
+  idleMs: 60_000,
+};
 
 /** The decision. */
 export type CheckpointMode = "none" | "passive" | "truncate";

@@ -64,7 +64,9 @@ export class DbConnections {
         db.exec("PRAGMA wal_autocheckpoint = 0");
       }
       const mode = this.writer.prepare("PRAGMA journal_mode = wal").get() as { journal_mode: string };
-      if (mode.journal_mode !== "wal") throw new Error(`cannot switch ${path} to WAL mode (got ${mode.journal_mode})`);
+      if (mode.journal_mode !== "wal") {
+        throw new Error(`cannot switch ${path} to WAL mode (got ${mode.journal_mode})`);
+      }
       this.writer.exec("CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER)");
       this.writer.exec("CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER)");
       this.pageSize = (this.reader.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;

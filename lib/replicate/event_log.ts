@@ -17,7 +17,12 @@ function formatValue(v: unknown): string {
 }
 
 /** Formats one event as a single line (no newline). */
-export function formatEvent(level: EventLevel, msg: string, fields: Record<string, unknown> = {}, now = new Date()): string {
+export function formatEvent(
+  level: EventLevel,
+  msg: string,
+  fields: Record<string, unknown> = {},
+  now = new Date(),
+): string {
   const parts = [`time=${now.toISOString()}`, `level=${level}`, `msg=${JSON.stringify(msg)}`];
   for (const [k, v] of Object.entries(fields)) {
     if (v !== undefined) parts.push(`${k}=${formatValue(v)}`);

@@ -13,7 +13,7 @@ import type { BackupConfig } from "../config/types.ts";
 import { openBackend } from "../backend/open_backend.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import type { ReplicaClient } from "../litestream/replica_client.ts";
-import { restoreReplica, type RestoreOptions, type RestoreResult } from "../litestream/restore.ts";
+import { type RestoreOptions, restoreReplica, type RestoreResult } from "../litestream/restore.ts";
 import { type CheckpointPolicy, decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } from "./checkpoint_policy.ts";
 import { DbConnections } from "./db_conn.ts";
 import { consoleSink, type EventSink } from "./event_log.ts";
@@ -138,7 +138,10 @@ export class Replicator {
         this.failures = 0;
       } catch (err) {
         this.failures++;
-        this.log("ERROR", "sync failed", { retry: this.failures, error: (err as Error)?.message ?? String(err) });
+        this.log("ERROR", "sync failed", {
+          retry: this.failures,
+          error: (err as Error)?.message ?? String(err),
+        });
         if (this.failures > 3) await sleep(Math.min(30_000, this.syncIntervalMs * this.failures));
       }
     }
@@ -167,10 +170,11 @@ export class Replicator {
       await this.resume(client, res.newGeneration);
     }
     const now = Date.now();
-    const snapshotDue = now - this.lastSnapshotAt >= (this.opts.snapshotIntervalMs ?? this.opts.backup?.snapshotIntervalMs ?? 86_400_000);
+    const snapshotDue = now - this.lastSnapshotAt >=
+      (this.opts.snapshotIntervalMs ?? this.opts.backup?.snapshotIntervalMs ?? 86_400_000);
     if (snapshotDue) await this.snapshot(client);
     await this.uploader!.upload(wal.state!);
-    const mode = decideCheckpoint(await wal.walFrames(), wal.conns.idleMs(), this.policy);
+    const mode = decideCheckpoint(wal.walFrames(), wal.conns.idleMs(), this.policy);
     if (mode !== "none" && !this.stopping) await wal.checkpoint(mode === "truncate");
     if (now - this.lastRetentionAt >= (this.opts.retentionCheckMs ?? 3_600_000)) await this.retention(client);
   }
@@ -179,7 +183,9 @@ export class Replicator {
   private async resume(client: ReplicaClient, newGeneration: boolean): Promise<void> {
     const wal = this.wal!;
     const st = wal.state!;
-    const r = newGeneration ? { kind: "no-snapshot" as const } : await resumePosition(client, this.shadow, st);
+    const r = newGeneration
+      ? { kind: "no-snapshot" as const }
+      : await resumePosition(client, this.shadow, st);
     if (r.kind === "ok") {
       this.uploader = new WalUploader(client, this.shadow, this.log, r.pos);
       this.lastSnapshotAt = r.lastSnapshotAt.getTime();
@@ -222,7 +228,12 @@ export class Replicator {
 
   private async retention(client: ReplicaClient): Promise<void> {
     const st = this.wal!.state!;
-    const r = await applyRetention(client, st.generation, this.opts.retentionMs ?? this.opts.backup?.retentionMs ?? 2_592_000_000, this.log);
+    const r = await applyRetention(
+      client,
+      st.generation,
+      this.opts.retentionMs ?? this.opts.backup?.retentionMs ?? 2_592_000_000,
+      this.log,
+    );
     if (r.needSnapshot) await this.snapshot(client);
     this.lastRetentionAt = Date.now();
   }

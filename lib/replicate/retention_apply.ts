@@ -28,7 +28,12 @@ export async function applyRetention(
     const segs = (await client.walSegments(generation)).filter((s) => s.index < index);
     await client.deleteWalSegments(segs);
     if (snaps.length + segs.length > 0) {
-      log("INFO", "retention pruned", { generation, before_index: index, snapshots: snaps.length, wal_segments: segs.length });
+      log("INFO", "retention pruned", {
+        generation,
+        before_index: index,
+        snapshots: snaps.length,
+        wal_segments: segs.length,
+      });
     }
   }
   return plan;

@@ -50,7 +50,11 @@ export async function prepareSnapshot(
 }
 
 /** Uploads a prepared snapshot and deletes the temp file. */
-export async function uploadSnapshot(client: ReplicaClient, snap: PreparedSnapshot, log: EventSink): Promise<void> {
+export async function uploadSnapshot(
+  client: ReplicaClient,
+  snap: PreparedSnapshot,
+  log: EventSink,
+): Promise<void> {
   const started = performance.now();
   try {
     await uploadWithRetry(

@@ -57,7 +57,9 @@ export function decideSync(f: SyncFacts): SyncDecision {
   if (f.dbReplaced) return { kind: "new-generation", reason: "database file replaced" };
   if (f.walHeader === null) return { kind: "new-generation", reason: "wal missing or invalid" };
   const sh = f.shadow;
-  if (f.walHeader.pageSize !== sh.header.pageSize) return { kind: "new-generation", reason: "page size changed" };
+  if (f.walHeader.pageSize !== sh.header.pageSize) {
+    return { kind: "new-generation", reason: "page size changed" };
+  }
   if (sameWal(f.walHeader, sh.header)) {
     if (sh.size > f.walSize) return { kind: "new-generation", reason: "wal truncated by another process" };
     if (!f.anchorIntact) return { kind: "new-generation", reason: "wal overwritten by another process" };

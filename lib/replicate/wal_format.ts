@@ -55,7 +55,9 @@ export function walChecksum(
   start = 0,
   end = data.length,
 ): [number, number] {
-  if ((end - start) % 8 !== 0) throw new RangeError(`wal checksum over ${end - start} bytes (not a multiple of 8)`);
+  if ((end - start) % 8 !== 0) {
+    throw new RangeError(`wal checksum over ${end - start} bytes (not a multiple of 8)`);
+  }
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const le = !bigEndian;
   let a = s0 >>> 0;

@@ -121,7 +121,10 @@ export class WalSync {
     try {
       if (tookLock) wal = await this.walInfo();
       const newWal = restarted && wal.header
-        ? await walkFrames(this.walPath, wal.header, WAL_HEADER_SIZE, [wal.header.checksum1, wal.header.checksum2])
+        ? await walkFrames(this.walPath, wal.header, WAL_HEADER_SIZE, [
+          wal.header.checksum1,
+          wal.header.checksum2,
+        ])
         : null;
       const d = decideSync({
         generation: st?.generation ?? null,
@@ -197,10 +200,13 @@ export class WalSync {
     return res;
   }
 
-  /** Frames in the real WAL file. */
-  async walFrames(): Promise<number> {
-    const size = await stat(this.walPath).then((s) => s.size, () => 0);
-    return size <= WAL_HEADER_SIZE ? 0 : Math.floor((size - WAL_HEADER_SIZE) / frameSize(this.conns.pageSize));
+  /**
+   * Frames of the current WAL incarnation (what a checkpoint would copy and a restart would free),
+   * counted by our shadow — not the file size, which stays large after a restart.
+   */
+  walFrames(): number {
+    const st = this.state;
+    return st ? (st.size - WAL_HEADER_SIZE) / frameSize(st.header.pageSize) : 0;
   }
 
   /** Releases the database (or parks the connections when the file was replaced under us). */
@@ -222,7 +228,10 @@ export class WalSync {
       throw new Error("the write lock stayed busy for 30 s");
     }
     const after = await this.sealAndRepin(false);
-    return { newGeneration: before.newGeneration || after.newGeneration, copied: before.copied + after.copied };
+    return {
+      newGeneration: before.newGeneration || after.newGeneration,
+      copied: before.copied + after.copied,
+    };
   }
 
   /** Caller holds the write lock and is unpinned. Catches up completely, commits a seq row, re-pins. */
@@ -238,7 +247,9 @@ export class WalSync {
   }
 
   private async startGeneration(reason: string, wal: WalInfo): Promise<void> {
-    if (!wal.headerBytes) throw new Error(`cannot start a generation (${reason}): the WAL has no valid header`);
+    if (!wal.headerBytes) {
+      throw new Error(`cannot start a generation (${reason}): the WAL has no valid header`);
+    }
     const generation = newGenerationName();
     this.state = await this.shadow.initIndex(generation, 0, wal.headerBytes);
     await this.copyAndSeal();
@@ -287,7 +298,9 @@ export class WalSync {
     const wasLocked = this.conns.locked;
     if (!wasLocked && !(await this.lock(5_000))) throw new Error("cannot create the WAL: write lock busy");
     this.conns.commitSeq(false);
-    if (wasLocked && !(await this.lock(30_000))) throw new Error("cannot retake the write lock after creating the WAL");
+    if (wasLocked && !(await this.lock(30_000))) {
+      throw new Error("cannot retake the write lock after creating the WAL");
+    }
   }
 
   private async walInfo(): Promise<WalInfo> {

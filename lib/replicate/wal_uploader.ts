@@ -47,14 +47,20 @@ export async function resumePosition(
     pos = { generation, index: snaps[snaps.length - 1].index, offset: 0 };
   } else {
     const last = segs[segs.length - 1];
-    pos = { generation, index: last.index, offset: last.offset + await streamLength(await client.walSegmentReader(last)) };
+    pos = {
+      generation,
+      index: last.index,
+      offset: last.offset + await streamLength(await client.walSegmentReader(last)),
+    };
   }
   if (pos.index > state.index) return { kind: "inconsistent", reason: `replica is ahead of the shadow WAL` };
   const size = pos.index === state.index
     ? state.size
     : await stat(shadow.walPath(generation, pos.index)).then((s) => s.size, () => -1);
   if (size < 0) return { kind: "inconsistent", reason: `shadow WAL index ${pos.index} is gone` };
-  if (pos.offset > size) return { kind: "inconsistent", reason: `replica holds more of index ${pos.index} than the shadow WAL` };
+  if (pos.offset > size) {
+    return { kind: "inconsistent", reason: `replica holds more of index ${pos.index} than the shadow WAL` };
+  }
   return { kind: "ok", pos, lastSnapshotAt };
 }
 
@@ -89,7 +95,7 @@ export class WalUploader {
         const started = performance.now();
         await uploadWithRetry(
           `wal segment ${formatPos(p)}`,
-          () => fileRangeStream(path, p.offset, end).pipeThrough(lz4CompressStream()),
+          () => fileRangeStream(path, p.offset, end).pipeThrough(lz4CompressStream({ blockSizeIndex: 5 })),
           (body) => this.client.writeWalSegment(p, body),
           this.log,
         );

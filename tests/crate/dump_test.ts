@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { dumpSql } from "../../lib/crate/sql_dump.ts";
 import { writeGzipDump } from "../../lib/crate/dump_file.ts";
 import { restoreDump } from "../../lib/crate/dump_restore.ts";
+import { inlineGzip, workerGzip } from "../../lib/crate/gzip_worker.ts";
 import { BadInputError, ExistsError } from "../../lib/errors.ts";
 import { dbFingerprint } from "./db_compare.ts";
 
@@ -249,3 +250,20 @@ function exists(p: string): boolean {
     return false;
   }
 }
+
+Deno.test("the gzip worker produces the same members as inline compression", async () => {
+  const pieces = [0, 1, 2].map((k) =>
+    new TextEncoder().encode(`INSERT INTO t VALUES(${k},'x');\n`.repeat(20000 + k))
+  );
+  const inline = inlineGzip(2);
+  const worker = workerGzip(2);
+  try {
+    const a = await Promise.all(pieces.map((p) => inline.compress(p.slice())));
+    const b = await Promise.all(pieces.map((p) => worker.compress(p.slice())));
+    assert.deepEqual(b.map((x) => Buffer.from(x)), a.map((x) => Buffer.from(x)));
+    assert.equal(gunzipSync(Buffer.concat(b)).length, pieces.reduce((n, p) => n + p.length, 0));
+  } finally {
+    await inline.close();
+    await worker.close();
+  }
+});

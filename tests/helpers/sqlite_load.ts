@@ -8,7 +8,7 @@
  * (tests/helpers/sqlite_writer_proc.ts is the general writer; this one adds the markers.)
  */
 import { DatabaseSync } from "node:sqlite";
-import { background, type Background } from "./litestream.ts";
+import { type Background, background } from "./litestream.ts";
 
 /** Options of {@link startLoad}. */
 export interface LoadOptions {
@@ -30,7 +30,14 @@ export function findMarkers(bytes: Uint8Array): number[] {
 
 /** Starts the writer process; `committed()` parses what it reported so far. */
 export function startLoad(dbPath: string, o: LoadOptions): Background & { committed(): Map<number, number> } {
-  const bg = background(Deno.execPath(), ["run", "-A", "--quiet", new URL(import.meta.url).pathname, dbPath, JSON.stringify(o)]);
+  const bg = background(Deno.execPath(), [
+    "run",
+    "-A",
+    "--quiet",
+    new URL(import.meta.url).pathname,
+    dbPath,
+    JSON.stringify(o),
+  ]);
   return {
     ...bg,
     committed() {

@@ -21,12 +21,18 @@ async function run(mode: "TRUNCATE" | "RESTART"): Promise<{ maxGapMs: number; lo
     assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
     const committed = writer.committed();
     let maxGapMs = 0;
-    for (let i = 1; i < committed.length; i++) maxGapMs = Math.max(maxGapMs, committed[i].ms - committed[i - 1].ms);
+    for (let i = 1; i < committed.length; i++) {
+      maxGapMs = Math.max(maxGapMs, committed[i].ms - committed[i - 1].ms);
+    }
     await assertReplicaContinuous(r.replicaDir);
     const ls = await litestreamRestore({ out: `${r.root}/ls.db`, url: r.url });
     assertEquals(ls.code, 0, ls.stderr);
     await assertRows(`${r.root}/ls.db`, committed.map((c) => c.id), `litestream restore (app ${mode})`);
-    console.error(`${mode}: max commit gap ${maxGapMs} ms, generations ${(repl.output().match(/new generation/g) ?? []).length}, yields/restarts ${(repl.output().match(/wal restarted/g) ?? []).length}`);
+    console.error(
+      `${mode}: max commit gap ${maxGapMs} ms, generations ${
+        (repl.output().match(/new generation/g) ?? []).length
+      }, yields/restarts ${(repl.output().match(/wal restarted/g) ?? []).length}`,
+    );
     return { maxGapMs, log: repl.output() };
   } finally {
     await writer.stop();

@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { cliCommand } from "../helpers/cli.ts";
-import { background, type Background, integrityCheck, rowIds } from "../helpers/litestream.ts";
+import { type Background, background, integrityCheck, rowIds } from "../helpers/litestream.ts";
 import { lz4DecompressBytes } from "../../lib/litestream/lz4.ts";
 
 /** A server root for one test. */
@@ -51,7 +51,15 @@ export async function makeRoot(o: RootOptions = {}): Promise<TestRoot> {
 /** Starts `vigocli backup replicate` for `r` and waits until it has replicated once. */
 export async function startReplicate(r: TestRoot, env?: Record<string, string>): Promise<Background> {
   const [cmd, ...pre] = cliCommand();
-  const bg = background(cmd, [...pre, "backup", "replicate", "--server-yaml", r.yaml, "--server-root", r.root], env);
+  const bg = background(cmd, [
+    ...pre,
+    "backup",
+    "replicate",
+    "--server-yaml",
+    r.yaml,
+    "--server-root",
+    r.root,
+  ], env);
   await bg.waitFor(/replication started/, 120_000);
   return bg;
 }
@@ -66,13 +74,19 @@ export async function assertRows(dbPath: string, ids: number[], what: string): P
   assertEquals(await integrityCheck(dbPath), "ok", `${what}: integrity_check`);
   const got = await rowIds(dbPath);
   const want = [...ids].sort((a, b) => a - b);
-  assertEquals(got.length, want.length, `${what}: row count (restored ${got.length}, committed ${want.length})`);
+  assertEquals(
+    got.length,
+    want.length,
+    `${what}: row count (restored ${got.length}, committed ${want.length})`,
+  );
   assertEquals(got, want, `${what}: row ids`);
 }
 
 /** Asserts `got` is 1..n for some n (a consistent prefix of one-row-per-transaction commits). */
 export function assertPrefix(got: number[], what: string): void {
-  for (let i = 0; i < got.length; i++) assertEquals(got[i], i + 1, `${what}: rows are a prefix of the commits`);
+  for (let i = 0; i < got.length; i++) {
+    assertEquals(got[i], i + 1, `${what}: rows are a prefix of the commits`);
+  }
 }
 
 /**
@@ -99,7 +113,9 @@ export async function assertReplicaContinuous(replicaDir: string): Promise<strin
     for (const s of segs) {
       if (s.index !== expect.index) expect = { index: s.index, offset: 0 };
       assertEquals(s.offset, expect.offset, `generation ${g}: segment ${s.name} continues its index`);
-      const body = await lz4DecompressBytes(await Deno.readFile(`${replicaDir}/generations/${g}/wal/${s.name}`));
+      const body = await lz4DecompressBytes(
+        await Deno.readFile(`${replicaDir}/generations/${g}/wal/${s.name}`),
+      );
       expect.offset += body.length;
     }
   }
@@ -107,4 +123,6 @@ export async function assertReplicaContinuous(replicaDir: string): Promise<strin
 }
 
 /** Tests default to 25 s of steady load; `VIGO_LONG_TESTS=1` runs the full 60 s the issue names. */
-export const STEADY_SECONDS = Number(Deno.env.get("VIGO_STEADY_SECONDS") ?? (Deno.env.get("VIGO_LONG_TESTS") === "1" ? 60 : 25));
+export const STEADY_SECONDS = Number(
+  Deno.env.get("VIGO_STEADY_SECONDS") ?? (Deno.env.get("VIGO_LONG_TESTS") === "1" ? 60 : 25),
+);

@@ -27,7 +27,12 @@ async function realWal(tx: number): Promise<{ wal: Uint8Array; shm: Uint8Array }
   // `.shell cp` copies the WAL and shm while the connection is still open (on close SQLite
   // checkpoints and deletes the WAL).
   sql.push(`.shell cp ${db}-wal ${dir}/copy-wal; cp ${db}-shm ${dir}/copy-shm`);
-  const out = await new Deno.Command("sqlite3", { args: [db], stdin: "piped", stdout: "null", stderr: "piped" })
+  const out = await new Deno.Command("sqlite3", {
+    args: [db],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+  })
     .spawn();
   const w = out.stdin.getWriter();
   await w.write(new TextEncoder().encode(sql.join("\n") + "\n"));
@@ -107,7 +112,10 @@ function facts(over: Partial<SyncFacts>): SyncFacts {
 Deno.test("sync decision: same WAL copies; truncation or overwrite under us starts a new generation", () => {
   assertEquals(decideSync(facts({})).kind, "copy");
   assertEquals(decideSync(facts({ generation: null })).kind, "new-generation");
-  assertEquals(decideSync(facts({ dbReplaced: true })), { kind: "new-generation", reason: "database file replaced" });
+  assertEquals(decideSync(facts({ dbReplaced: true })), {
+    kind: "new-generation",
+    reason: "database file replaced",
+  });
   assertEquals(decideSync(facts({ walSize: 32 })).kind, "new-generation");
   assertEquals(decideSync(facts({ anchorIntact: false })).kind, "new-generation");
 });
@@ -167,7 +175,11 @@ Deno.test("retention: keeps the current generation, prunes before the oldest ret
     now,
     retentionMs: 10 * day,
   });
-  assertEquals(plan, { needSnapshot: false, deleteGenerations: [old], deleteBefore: [{ generation: cur, index: 4 }] });
+  assertEquals(plan, {
+    needSnapshot: false,
+    deleteGenerations: [old],
+    deleteBefore: [{ generation: cur, index: 4 }],
+  });
 
   // No snapshot of the current generation inside the window: snapshot first, delete nothing yet.
   const stale = planRetention({
@@ -182,6 +194,9 @@ Deno.test("retention: keeps the current generation, prunes before the oldest ret
 
 Deno.test("event log: one line, key=value, quoted when needed", () => {
   const line = formatEvent("INFO", "wal segment uploaded", { index: 1, path: "a b" }, new Date(0));
-  assertEquals(line, 'time=1970-01-01T00:00:00.000Z level=INFO msg="wal segment uploaded" index=1 path="a b"');
+  assertEquals(
+    line,
+    'time=1970-01-01T00:00:00.000Z level=INFO msg="wal segment uploaded" index=1 path="a b"',
+  );
   assert(!line.includes("\n"));
 });

@@ -76,7 +76,10 @@ Deno.test("replicate: point-in-time restore returns exactly the rows committed b
     const ls = await litestreamRestore({ out: `${r.root}/ls.db`, url: r.url, timestamp: t.toISOString() });
     assertEquals(ls.code, 0, ls.stderr);
     await assertRows(`${r.root}/ls.db`, before, "litestream restore -timestamp T");
-    await restoreReplica(replicaClientFor(new FileBackend(r.url)), { outputPath: `${r.root}/ours.db`, timestamp: t });
+    await restoreReplica(replicaClientFor(new FileBackend(r.url)), {
+      outputPath: `${r.root}/ours.db`,
+      timestamp: t,
+    });
     await assertRows(`${r.root}/ours.db`, before, "vigocli restore --timestamp T");
     // And "latest" has both batches.
     const all = before.concat(w2.committed().map((c) => c.id));

@@ -33,7 +33,12 @@ async function peakRssMiB(bytes: number): Promise<number> {
       r.root,
     ]);
     await bg.waitFor(/replication started/, 300_000);
-    await bg.stop("SIGTERM");
+    // GNU time does not forward signals: stop its child, then collect time's report.
+    const kids = await new Deno.Command("pgrep", { args: ["-P", String(bg.child.pid)], stdout: "piped" }).output();
+    for (const pid of new TextDecoder().decode(kids.stdout).split("\n").filter(Boolean)) {
+      Deno.kill(Number(pid), "SIGTERM");
+    }
+    await bg.stop("SIGCONT");
     const m = /PEAKRSS (\d+)/.exec(bg.output());
     assert(m, bg.output());
     return Number(m[1]) / 1024;

@@ -9,7 +9,13 @@ import { litestreamRestore, sleep, startSqliteWriter } from "../helpers/litestre
 import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
 import { restoreReplica } from "../../lib/litestream/restore.ts";
 import { FileBackend } from "../../lib/backend/file.ts";
-import { assertReplicaContinuous, assertRows, makeRoot, STEADY_SECONDS, startReplicate } from "./replicate_env.ts";
+import {
+  assertReplicaContinuous,
+  assertRows,
+  makeRoot,
+  startReplicate,
+  STEADY_SECONDS,
+} from "./replicate_env.ts";
 
 Deno.test(`replicate: steady writer ≥500 tx/s for ${STEADY_SECONDS}s, SIGTERM, both restores have every row`, async () => {
   const r = await makeRoot({ syncInterval: "1s" });

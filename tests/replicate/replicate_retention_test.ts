@@ -1,0 +1,54 @@
+/**
+ * Snapshots and retention through the library face (`Replicator`): with a 1 s snapshot interval and
+ * a 3 s retention, old snapshots and the WAL before them are pruned as the replicator runs, one log
+ * line per pruning, and what remains still restores every committed row (Litestream's restore and
+ * `Replicator.restore()`).
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { litestreamRestore, sleep, startSqliteWriter } from "../helpers/litestream.ts";
+import { Replicator } from "../../lib/replicate/replicator.ts";
+import { assertReplicaContinuous, assertRows } from "./replicate_env.ts";
+
+Deno.test("replicate: periodic snapshots, retention prunes, restore still complete", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigo-retention-" });
+  const db = `${dir}/app.db`;
+  const url = `file://${dir}/replica`;
+  const lines: string[] = [];
+  const writer = startSqliteWriter(db, { txPerSecond: 200 });
+  try {
+    await writer.waitFor(/committed 1 /);
+    const r = new Replicator({
+      dbPath: db,
+      backup: {
+        url,
+        forcePathStyle: false,
+        retentionMs: 3000,
+        syncIntervalMs: 250,
+        snapshotIntervalMs: 1000,
+      },
+      retentionCheckMs: 500,
+      log: (level, msg, fields) => lines.push(`${level} ${msg} ${JSON.stringify(fields)}`),
+    });
+    await r.start();
+    await sleep(7000);
+    assertEquals(await writer.stop(), 0);
+    await r.stop();
+    const log = lines.join("\n");
+    assert((log.match(/snapshot written/g) ?? []).length >= 4, log);
+    assert(/retention pruned/.test(log), log);
+    const snaps = [...Deno.readDirSync(`${dir}/replica/generations`)].flatMap((g) =>
+      [...Deno.readDirSync(`${dir}/replica/generations/${g.name}/snapshots`)]
+    );
+    assert(snaps.length <= 5, `${snaps.length} snapshots remain after retention`);
+    await assertReplicaContinuous(`${dir}/replica`);
+    const ids = writer.committed().map((c) => c.id);
+    const ls = await litestreamRestore({ out: `${dir}/ls.db`, url });
+    assertEquals(ls.code, 0, ls.stderr);
+    await assertRows(`${dir}/ls.db`, ids, "litestream restore after retention");
+    await r.restore({ outputPath: `${dir}/ours.db` });
+    await assertRows(`${dir}/ours.db`, ids, "Replicator.restore after retention");
+  } finally {
+    await writer.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
