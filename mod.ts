@@ -39,3 +39,13 @@ export {
   pruneRemoteArchives,
 } from "./lib/archive/remote_archives.ts";
 export { planRetention } from "./lib/archive/archive_retention.ts";
+export { loadCrateFile, parseCrate } from "./lib/crate/crate_file.ts";
+export type { CrateFile, CrateResource } from "./lib/crate/crate_file.ts";
+export { runCrate } from "./lib/crate/crate_runner.ts";
+export type { CrateRunReport } from "./lib/crate/crate_runner.ts";
+export { writeGzipDump } from "./lib/crate/dump_file.ts";
+export { DUMP_HEADER, dumpSql } from "./lib/crate/sql_dump.ts";
+export { restoreDump } from "./lib/crate/dump_restore.ts";
+export { snapshotUsage } from "./lib/crate/snapshot_usage.ts";
+export { formatSnapshotName, parseSnapshotName } from "./lib/crate/snapshot_name.ts";
+export { snapshotsToPrune } from "./lib/crate/retention.ts";

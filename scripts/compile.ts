@@ -117,14 +117,15 @@ async function runOrThrow(
  * so two builds of one commit are byte-identical. A tree with changes to tracked files gets `-dirty`.
  */
 export async function sourceFacts(): Promise<{ commit: string; date: string }> {
-  const head = await run("git", ["rev-parse", "HEAD"]);
+  const git = (args: string[]) => run("git", args).catch(() => ({ ok: false, stdout: "", stderr: "no git" }));
+  const head = await git(["rev-parse", "HEAD"]);
   const epochEnv = Deno.env.get("SOURCE_DATE_EPOCH");
-  const epoch = epochEnv ?? (await run("git", ["log", "-1", "--format=%ct"])).stdout;
+  const epoch = epochEnv ?? (await git(["log", "-1", "--format=%ct"])).stdout;
   const date = /^\d+$/.test(epoch ?? "")
     ? new Date(Number(epoch) * 1000).toISOString().replace(".000Z", "Z")
     : "unknown";
   if (!head.ok) return { commit: "unknown (not a git checkout)", date };
-  const dirty = (await run("git", ["status", "--porcelain", "--untracked-files=no"])).stdout !== "";
+  const dirty = (await git(["status", "--porcelain", "--untracked-files=no"])).stdout !== "";
   return { commit: dirty ? `${head.stdout}-dirty` : head.stdout, date };
 }
 

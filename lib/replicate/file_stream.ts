@@ -4,7 +4,7 @@
  */
 import { open } from "node:fs/promises";
 
-const CHUNK = 1 << 20;
+const CHUNK = 1 << 18;
 
 /** A stream of the bytes `[start, end)` of `path` (to EOF when `end` is omitted). */
 export function fileRangeStream(path: string, start = 0, end = Infinity): ReadableStream<Uint8Array> {

@@ -125,13 +125,17 @@ export class Replicator {
   }
 
   private async run(): Promise<void> {
+    // Fixed cadence: a tick starts every interval after the previous one started (not after it
+    // ended), so the time a step takes does not add to the replication lag.
+    let next = performance.now() + this.syncIntervalMs;
     while (!this.stopping) {
       await new Promise<void>((r) => {
         this.wake = r;
-        setTimeout(r, this.syncIntervalMs);
+        setTimeout(r, Math.max(0, next - performance.now()));
       });
       this.wake = null;
       if (this.stopping) break;
+      next = Math.max(next + this.syncIntervalMs, performance.now());
       try {
         await this.step();
         if (this.failures > 0) this.log("INFO", "replication recovered", { failures: this.failures });

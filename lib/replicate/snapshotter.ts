@@ -59,7 +59,7 @@ export async function uploadSnapshot(
   try {
     await uploadWithRetry(
       `snapshot ${snap.generation}/${snap.index.toString(16).padStart(8, "0")}`,
-      () => fileRangeStream(snap.path).pipeThrough(lz4CompressStream()),
+      () => fileRangeStream(snap.path).pipeThrough(lz4CompressStream({ blockSizeIndex: 5 })),
       (body) => client.writeSnapshot(snap.generation, snap.index, body),
       log,
     );

@@ -1,6 +1,6 @@
 /**
- * Snapshots and retention through the library face (`Replicator`): with a 1 s snapshot interval and
- * a 3 s retention, old snapshots and the WAL before them are pruned as the replicator runs, one log
+ * Snapshots and retention through the library face (`Replicator`): with a 1 s snapshot interval,
+ * frequent checkpoints (a new WAL index about every second) and a 2 s retention, old snapshots and the WAL before them are pruned as the replicator runs, one log
  * line per pruning, and what remains still restores every committed row (Litestream's restore and
  * `Replicator.restore()`).
  */
@@ -22,11 +22,13 @@ Deno.test("replicate: periodic snapshots, retention prunes, restore still comple
       backup: {
         url,
         forcePathStyle: false,
-        retentionMs: 3000,
+        retentionMs: 2000,
         syncIntervalMs: 250,
         snapshotIntervalMs: 1000,
       },
       retentionCheckMs: 500,
+      // Checkpoint (and so start a new WAL index) often, so snapshots land on many indices.
+      checkpoint: { minFrames: 300 },
       log: (level, msg, fields) => lines.push(`${level} ${msg} ${JSON.stringify(fields)}`),
     });
     await r.start();
@@ -36,9 +38,9 @@ Deno.test("replicate: periodic snapshots, retention prunes, restore still comple
     const log = lines.join("\n");
     assert((log.match(/snapshot written/g) ?? []).length >= 4, log);
     assert(/retention pruned/.test(log), log);
-    const snaps = [...Deno.readDirSync(`${dir}/replica/generations`)].flatMap((g) =>
-      [...Deno.readDirSync(`${dir}/replica/generations/${g.name}/snapshots`)]
-    );
+    const snaps = [...Deno.readDirSync(`${dir}/replica/generations`)].flatMap((
+      g,
+    ) => [...Deno.readDirSync(`${dir}/replica/generations/${g.name}/snapshots`)]);
     assert(snaps.length <= 5, `${snaps.length} snapshots remain after retention`);
     await assertReplicaContinuous(`${dir}/replica`);
     const ids = writer.committed().map((c) => c.id);
