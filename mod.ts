@@ -49,3 +49,21 @@ export { restoreDump } from "./lib/crate/dump_restore.ts";
 export { snapshotUsage } from "./lib/crate/snapshot_usage.ts";
 export { formatSnapshotName, parseSnapshotName } from "./lib/crate/snapshot_name.ts";
 export { snapshotsToPrune } from "./lib/crate/retention.ts";
+export { FileChangedError, writeArchive } from "./lib/archive/archive_writer.ts";
+export type { WriteArchiveOptions, WriteArchiveResult } from "./lib/archive/archive_writer.ts";
+export { openFileSink } from "./lib/archive/file_sink.ts";
+export { restoreArchive } from "./lib/archive/restore.ts";
+export type {
+  RestoreOptions as ArchiveRestoreOptions,
+  RestoreReport as ArchiveRestoreReport,
+} from "./lib/archive/restore.ts";
+export { verifyArchive } from "./lib/archive/verify.ts";
+export type { VerifyReport } from "./lib/archive/verify.ts";
+export { listArchives } from "./lib/archive/archive_list.ts";
+export type { ArchiveListing } from "./lib/archive/archive_list.ts";
+export { openArchive, readSidecar } from "./lib/archive/archive_source.ts";
+export { IntegrityError, readManifestEntry, scanArchive } from "./lib/archive/archive_scan.ts";
+export { parseManifest } from "./lib/archive/manifest.ts";
+export type { Manifest, ManifestEntry } from "./lib/archive/manifest.ts";
+export { inspectDatabase, snapshotDatabase } from "./lib/sqlite/online_snapshot.ts";
+export { databaseInUse } from "./lib/sqlite/lock_probe.ts";

@@ -207,6 +207,9 @@ async function writeSourceEntry(gz: ParallelGzipWriter, e: SourceEntry): Promise
       await gz.write(chunk);
     }
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new FileChangedError(`${e.sourcePath}: removed while the archive was being written`);
+    }
     throw toVigoError(err, e.sourcePath);
   }
   if (size !== e.size || (!e.stable && h.digest("hex") !== e.sha256)) {

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
-import type { Backend } from "../backend/backend.ts";
+import { type Backend, objectUrl } from "../backend/backend.ts";
 import { BadInputError, ExistsError, NotFoundError, UsageError, VerifyError } from "../errors.ts";
 import { createAtomicFile } from "../fsutil/atomic_file.ts";
 import { detectArchiveKind } from "./archive_source.ts";
@@ -69,7 +69,7 @@ export async function openRemoteSink(
   for (const k of [key, sidecarKey]) {
     if (await backend.stat(k)) {
       throw new ExistsError(
-        `${backend.url.replace(/\/+$/, "")}/${k}: already exists (refusing to overwrite)`,
+        `${objectUrl(backend, k)}: already exists (refusing to overwrite)`,
       );
     }
   }
@@ -79,12 +79,7 @@ export async function openRemoteSink(
   const putting = backend.put(key, pipe.readable);
   putting.catch(() => {});
   const inner = pipe.writable.getWriter();
-  let resolve!: (r: UploadResult) => void;
-  let reject!: (e: unknown) => void;
-  const done = new Promise<UploadResult>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
+  const { promise: done, resolve, reject } = Promise.withResolvers<UploadResult>();
   done.catch(() => {});
   // When the upload fails, the pipe only says "cancelled" (often with no reason): report the upload's error.
   const uploadError = (err: unknown) => putting.then(() => err, (putErr) => putErr);
@@ -160,16 +155,14 @@ async function readRemoteSidecar(backend: Backend, key: string): Promise<string>
   } catch (err) {
     if (err instanceof NotFoundError) {
       throw new VerifyError(
-        `${
-          backend.url.replace(/\/+$/, "")
-        }/${key}.sha256: sidecar not found (refusing an unverifiable download)`,
+        `${objectUrl(backend, `${key}.sha256`)}: sidecar not found (refusing an unverifiable download)`,
         { cause: err },
       );
     }
     throw err;
   }
   const m = /^([0-9a-fA-F]{64})\s/.exec(text);
-  if (!m) throw new BadInputError(`${backend.url.replace(/\/+$/, "")}/${key}.sha256: not a sha256sum line`);
+  if (!m) throw new BadInputError(`${objectUrl(backend, `${key}.sha256`)}: not a sha256sum line`);
   return m[1].toLowerCase();
 }
 
@@ -196,7 +189,7 @@ export async function downloadArchive(
   }
   if (!(await backend.stat(key))) {
     throw new NotFoundError(
-      `${backend.url.replace(/\/+$/, "")}/${key}: no such archive (see backup list --remote)`,
+      `${objectUrl(backend, key)}: no such archive (see backup list --remote)`,
     );
   }
   const expected = await readRemoteSidecar(backend, key);
@@ -217,7 +210,7 @@ export async function downloadArchive(
     const sha256 = hash.digest("hex");
     if (sha256 !== expected) {
       throw new VerifyError(
-        `${backend.url.replace(/\/+$/, "")}/${key}: checksum mismatch: sidecar says ${expected}, ` +
+        `${objectUrl(backend, key)}: checksum mismatch: sidecar says ${expected}, ` +
           `downloaded ${bytes} bytes hash to ${sha256} (nothing was written)`,
       );
     }

@@ -10,6 +10,7 @@ import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, ty
 import { join } from "node:path";
 import { toVigoError } from "../errors.ts";
 import type { TarEntryType } from "./tar_format.ts";
+import { checkLinkTarget } from "./manifest.ts";
 
 /** One entry to archive, with the facts the first pass found. */
 export interface SourceEntry {
@@ -47,13 +48,14 @@ export class SourceWalker {
   #buf = new Uint8Array(READ_CHUNK);
 
   /** Adds one file or directory under `archivePath` (directories recursively, links as links). */
-  add(sourcePath: string, archivePath: string): void {
+  add(sourcePath: string, archivePath: string, listed = false): void {
     // Synchronous metadata calls on purpose: for thousands of small files one await per syscall costs
     // more than the syscalls themselves.
     let st: Stats;
     try {
       st = lstatSync(sourcePath);
     } catch (err) {
+      if (listed && isGone(err)) return this.#vanished(sourcePath);
       throw toVigoError(err, sourcePath);
     }
     const base = {
@@ -73,7 +75,7 @@ export class SourceWalker {
         throw toVigoError(err, sourcePath);
       }
       names.sort();
-      for (const name of names) this.add(join(sourcePath, name), `${archivePath}/${name}`);
+      for (const name of names) this.add(join(sourcePath, name), `${archivePath}/${name}`, true);
     } else if (st.isSymbolicLink()) {
       let linkTarget: string;
       try {
@@ -81,12 +83,34 @@ export class SourceWalker {
       } catch (err) {
         throw toVigoError(err, sourcePath);
       }
+      try {
+        checkLinkTarget(archivePath, linkTarget);
+      } catch {
+        // restore refuses links that point out of the tree, so archiving one would make the whole
+        // archive unrestorable: leave it out and say so.
+        this.warnings.push(
+          `${sourcePath}: symbolic link to ${linkTarget} points outside the archived tree; skipped`,
+        );
+        return;
+      }
       this.entries.push({ ...base, archivePath, type: "symlink", linkTarget });
     } else if (st.isFile()) {
-      this.entries.push(this.#hashFile({ ...base, archivePath, type: "file", size: st.size }));
+      let entry: SourceEntry;
+      try {
+        entry = this.#hashFile({ ...base, archivePath, type: "file", size: st.size });
+      } catch (err) {
+        if (listed && isGone(err)) return this.#vanished(sourcePath);
+        throw err;
+      }
+      this.entries.push(entry);
     } else {
       this.warnings.push(`${sourcePath}: skipped (not a regular file, directory or symbolic link)`);
     }
+  }
+
+  #vanished(path: string): void {
+    // Editors and tools rename temporary files all the time: a file gone since readdir is not an error.
+    this.warnings.push(`${path}: removed while the tree was being read; not archived`);
   }
 
   #hashFile(entry: SourceEntry): SourceEntry {
@@ -109,6 +133,12 @@ export class SourceWalker {
       throw toVigoError(err, entry.sourcePath);
     }
   }
+}
+
+/** A file listed in its directory that was deleted (or renamed away) before it could be read. */
+function isGone(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e?.code === "ENOENT" || e?.cause?.code === "ENOENT";
 }
 
 function concatBytes(parts: Uint8Array[], size: number): Uint8Array {

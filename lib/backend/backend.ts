@@ -35,3 +35,8 @@ export interface Backend {
   /** Releases connections. */
   close(): Promise<void>;
 }
+
+/** `key` as a URL below `backend`'s root (`<url>/<key>`), for messages. */
+export function objectUrl(backend: { readonly url: string }, key: string): string {
+  return `${backend.url.replace(/\/+$/, "")}/${key}`;
+}

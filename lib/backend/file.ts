@@ -8,9 +8,10 @@
 import { mkdir, open, readdir, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BackendError, ConfigError, NotFoundError, toVigoError } from "../errors.ts";
+import { ConfigError, NotFoundError, toVigoError } from "../errors.ts";
 import { type AtomicFile, createAtomicFile, fsyncDirectory } from "../fsutil/atomic_file.ts";
 import type { Backend, ObjectInfo } from "./backend.ts";
+import { checkTreeKey, type TreeEntry, walkTree } from "./file_tree.ts";
 
 const READ_CHUNK = 256 * 1024;
 
@@ -28,20 +29,6 @@ export function fileUrlToRoot(url: string): string {
     throw new ConfigError(`${url}: file URLs need an absolute path (file:///dir), not a host "${u.host}"`);
   }
   return fileURLToPath(u).replace(/\/+$/, "") || "/";
-}
-
-/** True for names that are writes in progress, ours or Litestream's, never objects. */
-export function isTempName(name: string): boolean {
-  return name.endsWith(".tmp") || (name.startsWith(".") && name.includes(".tmp-"));
-}
-
-function checkKey(key: string): void {
-  if (
-    key === "" || key.startsWith("/") || key.endsWith("/") || key.includes("\\") ||
-    key.split("/").some((p) => p === "" || p === "." || p === "..")
-  ) {
-    throw new BackendError(`invalid object key ${JSON.stringify(key)}`);
-  }
 }
 
 async function makeDirs(dir: string): Promise<void> {
@@ -70,7 +57,7 @@ export class FileBackend implements Backend {
   }
 
   #path(key: string): string {
-    checkKey(key);
+    checkTreeKey(key);
     return join(this.root, ...key.split("/"));
   }
 
@@ -146,44 +133,35 @@ export class FileBackend implements Backend {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
-    // Start at the deepest directory the prefix names; filter the rest by name.
-    const cut = prefix.lastIndexOf("/");
-    const dirKey = cut >= 0 ? prefix.slice(0, cut) : "";
-    if (dirKey !== "") checkKey(dirKey);
-    yield* this.#walk(dirKey, prefix);
+  list(prefix: string): AsyncIterable<ObjectInfo> {
+    return walkTree(prefix, (dirKey) => this.#readDir(dirKey));
   }
 
-  async *#walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
+  async #readDir(dirKey: string): Promise<TreeEntry[]> {
     const dir = dirKey === "" ? this.root : join(this.root, ...dirKey.split("/"));
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") return;
+      if (code === "ENOENT" || code === "ENOTDIR") return [];
       throw toVigoError(err, dir);
     }
-    // Sorting directories as "name/" gives exactly the ascending order of the full keys.
-    const items = entries
-      .filter((e) => (e.isDirectory() || e.isFile()) && !isTempName(e.name))
-      .map((e) => ({ name: e.name, dir: e.isDirectory(), sortKey: e.isDirectory() ? `${e.name}/` : e.name }))
-      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
-    for (const item of items) {
-      const key = dirKey === "" ? item.name : `${dirKey}/${item.name}`;
-      if (item.dir) {
-        if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.#walk(key, prefix);
-        continue;
-      }
-      if (!key.startsWith(prefix)) continue;
-      try {
-        const st = await stat(join(dir, item.name));
-        yield { key, size: st.size, mtime: st.mtime };
-      } catch (err) {
-        // Deleted between readdir and stat (retention running concurrently): not an object any more.
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw toVigoError(err, join(dir, item.name));
-      }
-    }
+    return entries.filter((e) => e.isDirectory() || e.isFile()).map((e) => ({
+      name: e.name,
+      dir: e.isDirectory(),
+      info: async () => {
+        const path = join(dir, e.name);
+        try {
+          const st = await stat(path);
+          return { size: st.size, mtime: st.mtime };
+        } catch (err) {
+          // Deleted between readdir and stat (retention running concurrently): not an object any more.
+          if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+          throw toVigoError(err, path);
+        }
+      },
+    }));
   }
 
   async delete(keys: string[]): Promise<void> {

@@ -12,7 +12,7 @@ import { openGcsBackend } from "../gcs/gcs_backend.ts";
 import { openSftpBackend } from "../sftp/sftp_backend.ts";
 
 /** URL schemes a replica or archive destination can use. */
-export const BACKEND_SCHEMES = ["file", "s3", "gcs", "sftp"] as const;
+const BACKEND_SCHEMES = ["file", "s3", "gcs", "sftp"] as const;
 
 /** The scheme of `url` without the colon; a plain absolute path counts as `file`. */
 export function urlScheme(url: string): string {
@@ -48,12 +48,14 @@ export function openBackend(url: string, cfg?: BackupConfig): Promise<Backend> {
       return openSftpBackend(url, cfg ?? {}).then((b) => retryBackend(b));
     default:
       return Promise.reject(
-        new ConfigError(`${redact(url)}: unknown scheme ${scheme}:// (supported: file, s3, gcs, sftp)`),
+        new ConfigError(
+          `${redact(url)}: unknown scheme ${scheme}:// (supported: ${BACKEND_SCHEMES.join(", ")})`,
+        ),
       );
   }
 }
 
 /** `url` without any user:password part, for messages. */
-export function redact(url: string): string {
+function redact(url: string): string {
   return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, "$1");
 }

@@ -8,7 +8,7 @@
  * failures, missing objects and other 4xx answers are final: retrying them only delays the message.
  */
 import { BackendError, VigoError } from "../errors.ts";
-import type { Backend, ObjectInfo } from "./backend.ts";
+import { type Backend, type ObjectInfo, objectUrl } from "./backend.ts";
 
 /** A failure worth retrying (server overloaded or restarting, network blip, timeout). */
 export class TransientError extends BackendError {
@@ -76,6 +76,28 @@ function describe(what: string, err: unknown): string {
 }
 
 /**
+ * Called after failure number `retries` (0-based) of `what`: rethrows a final error (not retryable,
+ * or the retries are used up, then saying how many were made); otherwise logs one line naming `what`
+ * and the retry count, and waits out the backoff.
+ */
+async function pauseBeforeRetry(
+  what: string,
+  err: unknown,
+  retries: number,
+  policy: RetryPolicy,
+): Promise<void> {
+  if (!isRetryable(err)) throw err;
+  const max = policy.maxRetries ?? 6;
+  if (retries >= max) {
+    throw new BackendError(`${describe(what, err)} (gave up after ${retries} retries)`, { cause: err });
+  }
+  const delay = backoffDelay(retries, policy);
+  const log = policy.log ?? ((line: string) => console.error(line));
+  log(`vigocli: retry ${retries + 1}/${max} in ${delay} ms: ${describe(what, err)}`);
+  await new Promise((resolve) => setTimeout(resolve, delay));
+}
+
+/**
  * Runs `fn` until it succeeds, a non-retryable error occurs, or the retries run out. Logs one line
  * per retry naming `what` and the retry count; the final error says how many retries were made.
  */
@@ -84,19 +106,11 @@ export async function withRetries<T>(
   fn: () => Promise<T>,
   policy: RetryPolicy = {},
 ): Promise<T> {
-  const max = policy.maxRetries ?? 6;
-  const log = policy.log ?? ((line: string) => console.error(line));
   for (let attempt = 0;; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (!isRetryable(err)) throw err;
-      if (attempt >= max) {
-        throw new BackendError(`${describe(what, err)} (gave up after ${attempt} retries)`, { cause: err });
-      }
-      const delay = backoffDelay(attempt, policy);
-      log(`vigocli: retry ${attempt + 1}/${max} in ${delay} ms: ${describe(what, err)}`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await pauseBeforeRetry(what, err, attempt, policy);
     }
   }
 }
@@ -133,10 +147,7 @@ class RetryBackend implements Backend {
   /** Restarts a listing that failed part-way and skips the keys already yielded. */
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const seen = new Set<string>();
-    let retries = 0;
-    const max = this.policy.maxRetries ?? 6;
-    const log = this.policy.log ?? ((line: string) => console.error(line));
-    for (;;) {
+    for (let retries = 0;; retries++) {
       try {
         for await (const info of this.inner.list(prefix)) {
           if (seen.has(info.key)) continue;
@@ -145,15 +156,7 @@ class RetryBackend implements Backend {
         }
         return;
       } catch (err) {
-        if (!isRetryable(err)) throw err;
-        const what = `list ${this.where(prefix)}`;
-        if (retries >= max) {
-          throw new BackendError(`${describe(what, err)} (gave up after ${retries} retries)`, { cause: err });
-        }
-        const delay = backoffDelay(retries, this.policy);
-        retries++;
-        log(`vigocli: retry ${retries}/${max} in ${delay} ms: ${describe(what, err)}`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await pauseBeforeRetry(`list ${this.where(prefix)}`, err, retries, this.policy);
       }
     }
   }
@@ -172,6 +175,6 @@ class RetryBackend implements Backend {
   }
 
   private where(key: string): string {
-    return `${this.url.replace(/\/+$/, "")}/${key}`;
+    return objectUrl(this, key);
   }
 }

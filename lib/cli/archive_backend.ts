@@ -11,6 +11,7 @@ import { Option } from "@commander-js/extra-typings";
 import type { Backend } from "../backend/backend.ts";
 import { openBackend, urlScheme } from "../backend/open_backend.ts";
 import { loadServerConfig } from "../config/server_yaml.ts";
+import { BACKUP_DEFAULTS } from "../config/server_yaml_parse.ts";
 import type { BackupConfig, ServerConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 
@@ -54,13 +55,7 @@ export async function openArchiveBackend(
     throw new ConfigError(`${where}: no backup.url configured (give the backend with --url URL)`);
   }
   urlScheme(target);
-  const base: BackupConfig = backup ?? {
-    url: target,
-    forcePathStyle: false,
-    retentionMs: 720 * 3600_000,
-    syncIntervalMs: 1000,
-    snapshotIntervalMs: 24 * 3600_000,
-  };
+  const base: BackupConfig = backup ?? { url: target, ...BACKUP_DEFAULTS };
   return await openBackend(target, { ...base, url: target });
 }
 

@@ -1,5 +1,6 @@
 /** `backup list --remote`: the archives under `archives/` on the backend, newest first. */
-import { listRemoteArchives } from "../archive/remote_archives.ts";
+import { ARCHIVES_PREFIX, listRemoteArchives } from "../archive/remote_archives.ts";
+import { objectUrl } from "../backend/backend.ts";
 import { loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 
 /** Options of {@link listRemote} (the `backup list` flags that apply). */
@@ -19,7 +20,7 @@ export async function listRemote(opts: RemoteListOptions): Promise<void> {
     if (opts.json) {
       console.log(
         JSON.stringify(
-          rows.map((r) => ({ ...r, url: `${backend.url.replace(/\/+$/, "")}/${r.key}` })),
+          rows.map((r) => ({ ...r, url: objectUrl(backend, r.key) })),
           null,
           2,
         ),
@@ -27,7 +28,7 @@ export async function listRemote(opts: RemoteListOptions): Promise<void> {
       return;
     }
     if (rows.length === 0) {
-      console.log(`no archives in ${backend.url.replace(/\/+$/, "")}/archives/`);
+      console.log(`no archives in ${objectUrl(backend, ARCHIVES_PREFIX)}`);
       return;
     }
     const width = Math.max(4, ...rows.map((r) => r.name.length));

@@ -8,13 +8,13 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { rm } from "node:fs/promises";
 import { listArchives } from "../archive/archive_list.ts";
 import { planRetention, type RetentionPolicy } from "../archive/archive_retention.ts";
-import { pruneRemoteArchives } from "../archive/remote_archives.ts";
+import { ARCHIVES_PREFIX, pruneRemoteArchives } from "../archive/remote_archives.ts";
+import { objectUrl } from "../backend/backend.ts";
 import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
+import { BACKUP_DEFAULTS } from "../config/server_yaml_parse.ts";
 import { toVigoError, UsageError } from "../errors.ts";
 import { archiveUrlOption, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
-
-const DEFAULT_RETENTION_MS = 720 * 3600_000;
 
 interface Line {
   name: string;
@@ -63,7 +63,7 @@ export function backupPruneCommand(): Command {
       const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, !(remote && opts.url));
       const policy: RetentionPolicy = {
         keep: opts.keep,
-        maxAgeMs: opts.olderThan ?? cfg?.backup?.retentionMs ?? DEFAULT_RETENTION_MS,
+        maxAgeMs: opts.olderThan ?? cfg?.backup?.retentionMs ?? BACKUP_DEFAULTS.retentionMs,
         now: new Date(),
       };
       const dryRun = Boolean(opts.dryRun);
@@ -71,7 +71,7 @@ export function backupPruneCommand(): Command {
       let where: string;
       if (remote) {
         const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
-        where = `${backend.url.replace(/\/+$/, "")}/archives/`;
+        where = objectUrl(backend, ARCHIVES_PREFIX);
         try {
           lines = (await pruneRemoteArchives(backend, policy, dryRun)).map((l) => ({
             name: l.archive.name,

@@ -72,7 +72,7 @@ function restoreDumpCommand() {
 }
 
 /** Human-readable report: one headline per resource, indented details. */
-export function formatReport(report: CrateRunReport): string {
+function formatReport(report: CrateRunReport): string {
   const lines: string[] = [
     `crate ${report.crate} (${report.path}) at ${report.now}${report.dryRun ? " [dry run]" : ""}`,
   ];

@@ -41,7 +41,7 @@ export async function openCreateSink(
 }
 
 /** A sink writing every chunk to all `targets`, closing or aborting them together. */
-export function fanOut(targets: WritableStream<Uint8Array>[]): WritableStream<Uint8Array> {
+function fanOut(targets: WritableStream<Uint8Array>[]): WritableStream<Uint8Array> {
   const writers = targets.map((t) => t.getWriter());
   const abortAll = (reason: unknown) => Promise.all(writers.map((w) => w.abort(reason).catch(() => {})));
   return new WritableStream<Uint8Array>({

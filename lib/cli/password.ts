@@ -46,7 +46,7 @@ export async function obtainPassword(opts: PasswordOptions): Promise<string> {
 }
 
 /** Reads a password file: warns when others can read it, drops one trailing newline. */
-export async function readPasswordFile(path: string): Promise<string> {
+async function readPasswordFile(path: string): Promise<string> {
   let bytes: Uint8Array;
   try {
     if ((statSync(path).mode & 0o004) !== 0) {

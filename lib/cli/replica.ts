@@ -31,7 +31,7 @@ export function replicaCommand(): Command {
  * Parses `--timestamp`: RFC 3339 with an explicit zone (`Z` or `±hh:mm`), as Litestream's
  * `-timestamp`. A time without a zone is refused rather than guessed in local time.
  */
-export function parseTimestamp(text: string): Date {
+function parseTimestamp(text: string): Date {
   const re = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
   const d = new Date(text.replace(" ", "T"));
   if (!re.test(text) || Number.isNaN(d.getTime())) {

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { isatty } from "node:tty";
 import process from "node:process";
 import { toVigoError, UsageError } from "../errors.ts";
+import { concatBytes } from "../bytes.ts";
 import { SecretStore } from "../secrets/secret_store.ts";
 import { checkSecretName } from "../secrets/secret_name.ts";
 import { MAX_SECRET_BYTES } from "../secrets/secret_file.ts";
@@ -99,12 +100,7 @@ async function readStdinValue(): Promise<Uint8Array> {
     }
     chunks.push(chunk);
   }
-  const all = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.length;
-  }
+  const all = concatBytes(chunks);
   let end = all.length;
   if (all[end - 1] === 0x0a) end--;
   if (end < all.length && all[end - 1] === 0x0d) end--;

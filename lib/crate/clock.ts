@@ -8,7 +8,7 @@ import { ConfigError } from "../errors.ts";
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Parses an RFC 3339 timestamp (with an explicit offset or `Z`); throws ConfigError naming `what`. */
-export function parseRfc3339(text: string, what = "time"): Date {
+function parseRfc3339(text: string, what = "time"): Date {
   const ms = RFC3339.test(text) ? Date.parse(text.replace(" ", "T")) : NaN;
   if (Number.isNaN(ms)) {
     throw new ConfigError(

@@ -38,7 +38,7 @@ export function compileExcludes(value: string | string[] | undefined): ExcludeMa
 }
 
 /** Translates one glob to an anchored regular expression. */
-export function globToRegExp(glob: string): RegExp {
+function globToRegExp(glob: string): RegExp {
   let re = "";
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];

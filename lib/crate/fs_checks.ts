@@ -8,7 +8,7 @@ import { dirname, resolve } from "node:path";
 import { toVigoError } from "../errors.ts";
 
 /** The path itself if it exists, else its nearest existing ancestor. */
-export function nearestExisting(path: string): string {
+function nearestExisting(path: string): string {
   let p = resolve(path);
   while (!lstatSync(p, { throwIfNoEntry: false })) {
     const parent = dirname(p);
@@ -30,7 +30,7 @@ export function freeBytes(path: string): number {
 }
 
 /** Device id of the filesystem holding `path` (following symlinks, like the copy does). */
-export function deviceOf(path: string): number {
+function deviceOf(path: string): number {
   const at = nearestExisting(path);
   try {
     return statSync(at).dev;

@@ -7,6 +7,7 @@
  * way through JavaScript. The caller owns the connection and its read transaction.
  */
 import type { DatabaseSync } from "node:sqlite";
+import { concatBytes } from "../bytes.ts";
 
 /** First line of every dump; names the format version. */
 export const DUMP_HEADER = "-- vigocli sqlite dump v1";
@@ -153,12 +154,12 @@ function rowOrder(db: DatabaseSync, table: string, cols: ColumnInfo[]): { by: st
 }
 
 /** A double-quoted SQL identifier. */
-export function sqlIdent(name: string): string {
+function sqlIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** A single-quoted SQL string literal. */
-export function sqlString(text: string): string {
+function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
@@ -178,12 +179,7 @@ class ChunkBuffer {
 
   *drain(final: boolean): Generator<Uint8Array> {
     if (this.size === 0 || (!final && this.size < CHUNK_BYTES)) return;
-    const buf = new Uint8Array(this.size);
-    let off = 0;
-    for (const p of this.parts) {
-      buf.set(p, off);
-      off += p.byteLength;
-    }
+    const buf = concatBytes(this.parts);
     this.parts = [];
     this.size = 0;
     yield buf;

@@ -68,7 +68,7 @@ export function hasMagic(first: Uint8Array): boolean {
 }
 
 /** Why `fields` cannot be written or read, or undefined when they are valid. */
-export function invalidFieldsReason(f: HeaderFields): string | undefined {
+function invalidFieldsReason(f: HeaderFields): string | undefined {
   const { m, t, p } = f.kdf;
   const [minK, maxK] = CHUNK_EXPONENT_RANGE;
   if (!Number.isInteger(f.chunkExponent) || f.chunkExponent < minK || f.chunkExponent > maxK) {

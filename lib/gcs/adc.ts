@@ -101,7 +101,7 @@ interface CredentialsFile {
 }
 
 /** A provider for a credentials JSON file (service_account or authorized_user). */
-export async function providerFromFile(path: string): Promise<TokenProvider> {
+async function providerFromFile(path: string): Promise<TokenProvider> {
   let json: CredentialsFile;
   try {
     json = JSON.parse(await readFile(path, "utf8"));
@@ -148,7 +148,7 @@ export async function providerFromFile(path: string): Promise<TokenProvider> {
 }
 
 /** The GCE metadata server's token for the instance's default service account. */
-export function metadataProvider(host: string, timeoutMs: number): TokenProvider {
+function metadataProvider(host: string, timeoutMs: number): TokenProvider {
   const uri = `http://${host}/computeMetadata/v1/instance/service-accounts/default/token`;
   const source = `GCE metadata server ${host}`;
   return {

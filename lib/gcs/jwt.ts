@@ -5,20 +5,20 @@
 import { ConfigError } from "../errors.ts";
 
 /** base64url without padding. */
-export function base64Url(bytes: Uint8Array): string {
+function base64Url(bytes: Uint8Array): string {
   let bin = "";
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /** Decodes base64url (padding optional). */
-export function fromBase64Url(s: string): Uint8Array<ArrayBuffer> {
+function fromBase64Url(s: string): Uint8Array<ArrayBuffer> {
   const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
 /** The DER bytes of a PEM block (e.g. `-----BEGIN PRIVATE KEY-----`). */
-export function pemToDer(pem: string, what: string): Uint8Array<ArrayBuffer> {
+function pemToDer(pem: string, what: string): Uint8Array<ArrayBuffer> {
   const m = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(pem);
   if (!m) throw new ConfigError(`${what}: private_key is not a PEM block`);
   if (m[1] !== "PRIVATE KEY") {

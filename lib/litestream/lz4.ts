@@ -7,6 +7,7 @@
  *
  * Reading lives in lz4_frame_reader.ts and is re-exported here, so callers import one module.
  */
+import { readAllBytes } from "../bytes.ts";
 import { BlockCompressor, compressBound } from "./lz4_block.ts";
 import { LZ4_BLOCK_SIZES, LZ4_FRAME_MAGIC, lz4DecompressStream } from "./lz4_frame_reader.ts";
 import { Xxh32, xxh32 } from "./xxh32.ts";
@@ -108,26 +109,10 @@ export function lz4CompressStream(opts: Lz4WriteOptions = {}): TransformStream<U
 
 /** Compresses a whole buffer into one frame (for small bodies and tests). */
 export async function lz4CompressBytes(data: Uint8Array, opts: Lz4WriteOptions = {}): Promise<Uint8Array> {
-  return await collect(ReadableStream.from([data]).pipeThrough(lz4CompressStream(opts)));
+  return await readAllBytes(ReadableStream.from([data]).pipeThrough(lz4CompressStream(opts)));
 }
 
 /** Decompresses a whole buffer of frames (for small bodies and tests). */
 export async function lz4DecompressBytes(data: Uint8Array, name?: string): Promise<Uint8Array> {
-  return await collect(ReadableStream.from([data]).pipeThrough(lz4DecompressStream(name)));
-}
-
-async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const p of stream) {
-    parts.push(p);
-    n += p.length;
-  }
-  const all = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  return all;
+  return await readAllBytes(ReadableStream.from([data]).pipeThrough(lz4DecompressStream(name)));
 }

@@ -16,8 +16,6 @@ export const GENERATIONS_DIR = "generations";
 export const SNAPSHOT_EXT = ".snapshot.lz4";
 /** Extension of a WAL segment object. */
 export const WAL_SEGMENT_EXT = ".wal.lz4";
-/** Length of a generation name. */
-export const GENERATION_NAME_LEN = 16;
 /**
  * Largest index or offset that fits the eight hex digits Litestream's parser demands. `%08x` of a
  * larger number prints more digits, which Litestream would then fail to list, so we refuse it.

@@ -49,7 +49,7 @@ export interface ReplicaSummary {
 }
 
 /** Summarises `listings` (pure). */
-export function summarize(url: string, listings: GenerationListing[]): ReplicaSummary {
+function summarize(url: string, listings: GenerationListing[]): ReplicaSummary {
   const generations = listings.map((g): GenerationSummary => {
     const times = [...g.snapshots, ...g.segments].map((o) => o.createdAt.getTime());
     const segs = g.segments;

@@ -55,7 +55,7 @@ const min = (a: number, b: number) => Math.min(a, b);
 const hex8 = (n: number) => n.toString(16).padStart(8, "0");
 
 /** Creation time of the newest object of `g` at or before `t` (all objects when `t` is absent). */
-export function latestObjectTime(g: GenerationListing, t?: Date): Date | null {
+function latestObjectTime(g: GenerationListing, t?: Date): Date | null {
   let best: Date | null = null;
   for (const o of [...g.snapshots, ...g.segments]) {
     if (t && o.createdAt > t) continue;

@@ -5,45 +5,20 @@
  * replica must instead notice a missing or damaged segment, so we check every frame ourselves and
  * count the frames up to the last commit, which the checkpoint must then report back.
  */
-
-/** WAL header size. */
-export const WAL_HEADER_SIZE = 32;
-/** WAL frame header size. */
-export const WAL_FRAME_HEADER_SIZE = 24;
-const MAGIC_LE = 0x377f0682;
-const MAGIC_BE = 0x377f0683;
+import {
+  WAL_FORMAT_VERSION,
+  WAL_FRAME_HEADER_SIZE,
+  WAL_HEADER_SIZE,
+  WAL_MAGIC_BE,
+  WAL_MAGIC_LE,
+  walChecksum,
+} from "../replicate/wal_format.ts";
 
 /** Thrown for a WAL that is not valid; the caller adds which object it came from. */
 export class WalFormatError extends Error {}
 
 function be32(b: Uint8Array, i: number): number {
   return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-/**
- * SQLite's WAL checksum over `b[start, end)` (a multiple of 8 bytes), continuing from `s`.
- * `bigEndian` follows the magic number's low bit.
- */
-export function walChecksum(
-  b: Uint8Array,
-  start: number,
-  end: number,
-  s: [number, number],
-  bigEndian: boolean,
-): [number, number] {
-  let s0 = s[0], s1 = s[1];
-  if (bigEndian) {
-    for (let i = start; i < end; i += 8) {
-      s0 = (s0 + ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) + s1) | 0;
-      s1 = (s1 + ((b[i + 4] << 24) | (b[i + 5] << 16) | (b[i + 6] << 8) | b[i + 7]) + s0) | 0;
-    }
-  } else {
-    for (let i = start; i < end; i += 8) {
-      s0 = (s0 + (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) + s1) | 0;
-      s1 = (s1 + (b[i + 4] | (b[i + 5] << 8) | (b[i + 6] << 16) | (b[i + 7] << 24)) + s0) | 0;
-    }
-  }
-  return [s0 >>> 0, s1 >>> 0];
 }
 
 /** What a verified WAL contained. */
@@ -107,17 +82,17 @@ export class WalVerifier {
   #readHeader(): void {
     const h = this.#header;
     const magic = be32(h, 0);
-    if (magic !== MAGIC_LE && magic !== MAGIC_BE) {
+    if (magic !== WAL_MAGIC_LE && magic !== WAL_MAGIC_BE) {
       throw new WalFormatError("bad WAL magic number (not a WAL)");
     }
-    this.#bigEndian = magic === MAGIC_BE;
+    this.#bigEndian = magic === WAL_MAGIC_BE;
     const version = be32(h, 4);
-    if (version !== 3007000) throw new WalFormatError(`unsupported WAL format version ${version}`);
+    if (version !== WAL_FORMAT_VERSION) throw new WalFormatError(`unsupported WAL format version ${version}`);
     const ps = be32(h, 8);
     if (ps < 512 || ps > 65536 || (ps & (ps - 1)) !== 0) {
       throw new WalFormatError(`invalid WAL page size ${ps}`);
     }
-    const sum = walChecksum(h, 0, 24, [0, 0], this.#bigEndian);
+    const sum = walChecksum(this.#bigEndian, 0, 0, h, 0, 24);
     if (sum[0] !== be32(h, 24) || sum[1] !== be32(h, 28)) {
       throw new WalFormatError("WAL header checksum mismatch");
     }
@@ -138,8 +113,8 @@ export class WalVerifier {
         `frame at WAL offset ${at} has salts of another WAL (stale or misplaced data)`,
       );
     }
-    let sum = walChecksum(f, 0, 8, this.#sum, this.#bigEndian);
-    sum = walChecksum(f, WAL_FRAME_HEADER_SIZE, f.length, sum, this.#bigEndian);
+    let sum = walChecksum(this.#bigEndian, this.#sum[0], this.#sum[1], f, 0, 8);
+    sum = walChecksum(this.#bigEndian, sum[0], sum[1], f, WAL_FRAME_HEADER_SIZE, f.length);
     if (sum[0] !== be32(f, 16) || sum[1] !== be32(f, 20)) {
       throw new WalFormatError(
         `frame at WAL offset ${at} fails the checksum chain (missing or damaged data before it)`,
@@ -160,7 +135,7 @@ export class WalVerifier {
   /** Ends the WAL; throws when it stops inside the header or a frame. */
   finish(): WalSummary {
     if (this.#pageSize === 0) {
-      throw new WalFormatError(`WAL ends inside its header (${this.#fill} of 32 bytes)`);
+      throw new WalFormatError(`WAL ends inside its header (${this.#fill} of ${WAL_HEADER_SIZE} bytes)`);
     }
     if (this.#fill !== 0) {
       throw new WalFormatError(

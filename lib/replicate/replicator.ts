@@ -84,18 +84,23 @@ export class Replicator {
 
   /**
    * Opens the database, catches up (snapshot of a new generation included) and keeps replicating in
-   * the background. Resolves after the first successful step; rejects if it fails.
+   * the background. Rejects when the database cannot be opened or the replica URL is unusable; when
+   * only the replica failed (unreachable at boot), it logs the error and keeps retrying every tick,
+   * as a backup sidecar should rather than exit.
    */
   async start(): Promise<void> {
     if (this.loop) throw new Error("replicator already started");
     try {
       await this.step();
+      this.log("INFO", "replication started", {
+        db: this.opts.dbPath,
+        sync_interval_ms: this.syncIntervalMs,
+      });
     } catch (err) {
-      this.wal?.close();
-      this.wal = null;
-      throw err;
+      if (!this.wal) throw err;
+      this.failures = 1;
+      this.log("ERROR", "sync failed", { retry: 1, error: (err as Error)?.message ?? String(err) });
     }
-    this.log("INFO", "replication started", { db: this.opts.dbPath, sync_interval_ms: this.syncIntervalMs });
     this.loop = this.run();
   }
 

@@ -70,7 +70,7 @@ export interface ApiRequest {
 }
 
 /** Encodes a key for a URL path: every byte except unreserved characters and "/" is escaped. */
-export function encodeKey(key: string): string {
+function encodeKey(key: string): string {
   return key.split("/").map((seg) =>
     encodeURIComponent(seg).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
   ).join("/");
@@ -150,7 +150,7 @@ function errText(err: unknown): string {
 }
 
 /** Maps a failed HTTP answer to a typed error whose message names the object and never a secret. */
-export function mapHttpError(status: number, body: string, what: string, bucket: string): Error {
+function mapHttpError(status: number, body: string, what: string, bucket: string): Error {
   const { code, message } = parseError(body);
   const detail = [code, message].filter(Boolean).join(": ") || `HTTP ${status}`;
   if (status >= 500 || status === 429 || code === "SlowDown" || code === "RequestTimeout") {

@@ -44,7 +44,7 @@ function checkKey(key: string, url: string): void {
 }
 
 /** Orders strings as their UTF-8 bytes would sort (= by code point, unlike `<` on UTF-16 units). */
-export function compareUtf8(a: string, b: string): number {
+function compareUtf8(a: string, b: string): number {
   const ia = a[Symbol.iterator]();
   const ib = b[Symbol.iterator]();
   for (;;) {

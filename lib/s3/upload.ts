@@ -27,7 +27,7 @@ export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
  * Reads `stream` in pieces of exactly `size` bytes (the last one shorter; none for an empty
  * stream). Buffers come from `alloc`, so the caller can recycle the ones it is done with.
  */
-export async function* fixedChunks(
+async function* fixedChunks(
   stream: ReadableStream<Uint8Array>,
   size: number,
   alloc: () => Uint8Array = () => new Uint8Array(size),

@@ -4,7 +4,7 @@
  */
 
 /** Decodes the five XML entities and numeric character references. */
-export function xmlDecode(s: string): string {
+function xmlDecode(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g, (_, e: string) => {
     switch (e) {
       case "amp":
@@ -23,7 +23,7 @@ export function xmlDecode(s: string): string {
 }
 
 /** Escapes text for an XML element body. */
-export function xmlEscape(s: string): string {
+function xmlEscape(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
     .replace(/'/g, "&apos;");
 }
@@ -35,7 +35,7 @@ export function tagText(xml: string, tag: string): string | undefined {
 }
 
 /** Raw inner XML of every `<tag>…</tag>` block. */
-export function tagBlocks(xml: string, tag: string): string[] {
+function tagBlocks(xml: string, tag: string): string[] {
   const out: string[] = [];
   const re = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`, "g");
   for (let m = re.exec(xml); m; m = re.exec(xml)) out.push(m[1]);

@@ -120,7 +120,7 @@ export async function decodeSecretFile(
 }
 
 /** The associated data: the first 13 header bytes, then the UTF-8 name. */
-export function associatedData(header: Uint8Array, name: string): Uint8Array {
+function associatedData(header: Uint8Array, name: string): Uint8Array {
   const nameBytes = new TextEncoder().encode(name);
   const aad = new Uint8Array(AAD_HEADER_BYTES + nameBytes.length);
   aad.set(header.subarray(0, AAD_HEADER_BYTES), 0);

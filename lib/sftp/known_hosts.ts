@@ -82,7 +82,7 @@ function hashedMatch(pattern: string, name: string): boolean {
 }
 
 /** True when `entry` names `name` (`host` or `[host]:port`). */
-export function entryMatches(entry: KnownHostEntry, name: string): boolean {
+function entryMatches(entry: KnownHostEntry, name: string): boolean {
   if (entry.patterns.length === 1 && entry.patterns[0].startsWith("|")) {
     return hashedMatch(entry.patterns[0], name);
   }

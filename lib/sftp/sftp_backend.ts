@@ -7,13 +7,12 @@
  * connection is opened lazily and re-opened after it drops; a dropped connection surfaces as a
  * TransientError, which the retry wrapper (lib/backend/retry.ts) retries.
  */
-import { randomBytes } from "node:crypto";
 import { homedir, userInfo } from "node:os";
 import { posix } from "node:path";
 import process from "node:process";
 import type { Buffer } from "node:buffer";
-import type { Backend, ObjectInfo } from "../backend/backend.ts";
-import { isTempName } from "../backend/file.ts";
+import { type Backend, type ObjectInfo, objectUrl } from "../backend/backend.ts";
+import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../backend/file_tree.ts";
 import { TransientError } from "../backend/retry.ts";
 import type { BackupConfig } from "../config/types.ts";
 import { BackendError, NotFoundError, VigoError } from "../errors.ts";
@@ -52,15 +51,6 @@ export async function openSftpBackend(url: string, opts: Partial<BackupConfig> =
   return new SftpBackend(cfg, creds, knownHosts);
 }
 
-function checkKey(key: string): void {
-  if (
-    key === "" || key.startsWith("/") || key.endsWith("/") || key.includes("\\") ||
-    key.split("/").some((p) => p === "" || p === "." || p === "..")
-  ) {
-    throw new BackendError(`invalid object key ${JSON.stringify(key)}`);
-  }
-}
-
 function statusCode(err: unknown): number | string | undefined {
   return (err as SftpStatusError | undefined)?.code;
 }
@@ -79,12 +69,12 @@ export class SftpBackend implements Backend {
   }
 
   #path(key: string): string {
-    checkKey(key);
+    checkTreeKey(key);
     return posix.join(this.cfg.root, key);
   }
 
   #where(key: string): string {
-    return `${this.url.replace(/\/+$/, "")}/${key}`;
+    return objectUrl(this, key);
   }
 
   /** The live session, (re)connecting when there is none or it dropped. */
@@ -133,7 +123,7 @@ export class SftpBackend implements Backend {
   async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
     const path = this.#path(key);
     const dir = posix.dirname(path);
-    const tmp = posix.join(dir, `.${posix.basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
+    const tmp = posix.join(dir, tempNameFor(posix.basename(path)));
     await this.#run(this.#where(key), async (sftp) => {
       const handle = await this.#createFile(sftp, tmp, dir);
       let open = true;
@@ -231,14 +221,11 @@ export class SftpBackend implements Backend {
     });
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
-    const cut = prefix.lastIndexOf("/");
-    const dirKey = cut >= 0 ? prefix.slice(0, cut) : "";
-    if (dirKey !== "") checkKey(dirKey);
-    yield* this.#walk(dirKey, prefix);
+  list(prefix: string): AsyncIterable<ObjectInfo> {
+    return walkTree(prefix, (dirKey) => this.#readDir(dirKey));
   }
 
-  async *#walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
+  async #readDir(dirKey: string): Promise<TreeEntry[]> {
     const dir = dirKey === "" ? this.cfg.root : posix.join(this.cfg.root, dirKey);
     const entries = await this.#run(this.#where(dirKey || "."), async (sftp) => {
       try {
@@ -248,25 +235,14 @@ export class SftpBackend implements Backend {
         throw err;
       }
     });
-    // Sorting directories as "name/" gives exactly the ascending order of the full keys.
-    const items = entries
-      .filter((e) => e.filename !== "." && e.filename !== ".." && !isTempName(e.filename))
-      .map((e) => ({
-        e,
-        dir: (e.attrs.mode & S_IFMT) === S_IFDIR,
-        file: (e.attrs.mode & S_IFMT) === S_IFREG,
-      }))
-      .filter((x) => x.dir || x.file)
-      .map((x) => ({ ...x, sortKey: x.dir ? `${x.e.filename}/` : x.e.filename }))
-      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
-    for (const item of items) {
-      const key = dirKey === "" ? item.e.filename : `${dirKey}/${item.e.filename}`;
-      if (item.dir) {
-        if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.#walk(key, prefix);
-      } else if (key.startsWith(prefix)) {
-        yield { key, size: item.e.attrs.size, mtime: new Date(item.e.attrs.mtime * 1000) };
-      }
-    }
+    return entries
+      .filter((e) => e.filename !== "." && e.filename !== "..")
+      .map((e) => ({ e, type: e.attrs.mode & S_IFMT }))
+      .filter(({ type }) => type === S_IFDIR || type === S_IFREG)
+      .map(({ e, type }) => {
+        const info = { size: e.attrs.size, mtime: new Date(e.attrs.mtime * 1000) };
+        return { name: e.filename, dir: type === S_IFDIR, info: () => Promise.resolve(info) };
+      });
   }
 
   async delete(keys: string[]): Promise<void> {

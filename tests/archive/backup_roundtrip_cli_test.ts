@@ -162,3 +162,48 @@ Deno.test("OUT omitted writes <paths.snapshots>/vigo-backup-<UTC time>.tar.gz; a
   assert.match(list.stdout, /vigo-backup-.*\.tar\.gz +\d{4}-.*Z +\d+ +no/);
   await Deno.remove(fx.root, { recursive: true });
 });
+
+Deno.test("a symlink pointing out of the tree is left out with a warning, so the archive stays restorable", async () => {
+  const fx = await makeServerRoot({ rows: 10 });
+  await Deno.symlink("/etc/hostname", join(fx.root, "stacks/vars/outside.yaml"));
+  await Deno.symlink("../../../..", join(fx.root, "stacks/vars/up"));
+  const out = join(fx.root, "snapshots", "links.tar.gz");
+  const c = await runCli(["backup", "create", ...fx.flags, out]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(
+    c.stderr,
+    /outside\.yaml: symbolic link to \/etc\/hostname points outside the archived tree; skipped/,
+  );
+  assert.match(c.stderr, /up: symbolic link to \.\.\/\.\.\/\.\.\/\.\. points outside/);
+  const target = await Deno.makeTempDir({ prefix: "vigo-links-" });
+  const r = await runCli(["backup", "restore", out, "--target", target]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(await exists(join(target, "stacks/vars/web-link.yaml")), "inside links are kept");
+  assert.ok(!(await exists(join(target, "stacks/vars/outside.yaml"))));
+  await Deno.remove(fx.root, { recursive: true });
+  await Deno.remove(target, { recursive: true });
+});
+
+Deno.test("a file that keeps changing between the two passes: create starts over, then gives up cleanly", async () => {
+  // A database big enough that streaming it (between the file's two passes) outlasts many rewrites.
+  const fx = await makeServerRoot({ rows: 20_000 });
+  const big = join(fx.root, "stacks/vars/churn.bin");
+  const churn = new Deno.Command("sh", {
+    args: ["-c", `while :; do head -c 300000 /dev/urandom > ${big}.tmp && mv ${big}.tmp ${big}; done`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    while (!(await exists(big))) await new Promise((r) => setTimeout(r, 10));
+    const out = join(fx.root, "snapshots", "churn.tar.gz");
+    const r = await runCli(["backup", "create", ...fx.flags, out]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /churn\.bin: changed while the archive was being written/);
+    assert.equal(r.stderr.match(/starting over/g)?.length, 2, r.stderr);
+    assert.deepEqual([...Deno.readDirSync(join(fx.root, "snapshots"))], [], "nothing left behind");
+  } finally {
+    churn.kill();
+    await churn.status;
+  }
+  await Deno.remove(fx.root, { recursive: true });
+});

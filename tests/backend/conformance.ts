@@ -23,6 +23,30 @@ export interface ConformanceTarget {
   pendingFailures?(): number;
 }
 
+/** A proxy in front of a backend's server that fails the next requests (or connections) on demand. */
+export interface FailingProxy {
+  failNext(n: number): void;
+  pending(): number;
+  stop(): Promise<void>;
+}
+
+/** The target for a backend reached through `proxy`; teardown stops the proxy, then `stopServers`. */
+export function proxiedTarget(
+  backend: Backend,
+  proxy: FailingProxy,
+  stopServers: () => Promise<void>,
+): ConformanceTarget {
+  return {
+    backend,
+    failNext: (n) => proxy.failNext(n),
+    pendingFailures: () => proxy.pending(),
+    async teardown() {
+      await proxy.stop();
+      await stopServers();
+    },
+  };
+}
+
 /** Tuning for backends with different thresholds. */
 export interface ConformanceOptions {
   /** Size of the "large object" case; should exceed the backend's multipart/chunk threshold. */

@@ -6,7 +6,7 @@
 import { openGcsBackend } from "../../lib/gcs/gcs_backend.ts";
 import { startGcsShim, startGcsTokenServer } from "../helpers/gcs_token_server.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
-import { backendConformance } from "./conformance.ts";
+import { backendConformance, proxiedTarget } from "./conformance.ts";
 import { startFaultProxy } from "./fault_proxy.ts";
 import { generateServiceAccountKey, SA_EMAIL, writeServiceAccountFile } from "./gcs_fixtures.ts";
 
@@ -18,15 +18,7 @@ backendConformance("gcs (HMAC keys, SigV4 against s3rver)", async () => {
     secretAccessKey: server.secretAccessKey,
     endpoint: proxy.endpoint,
   }, { env: {} });
-  return {
-    backend,
-    failNext: (n) => proxy.failNext(n),
-    pendingFailures: () => proxy.pending(),
-    async teardown() {
-      await proxy.stop();
-      await server.stop();
-    },
-  };
+  return proxiedTarget(backend, proxy, () => server.stop());
 });
 
 backendConformance("gcs (ADC service account, bearer token)", async () => {
@@ -41,18 +33,12 @@ backendConformance("gcs (ADC service account, bearer token)", async () => {
     env: { GOOGLE_APPLICATION_CREDENTIALS: saPath },
     homeDir: dir,
   });
-  return {
-    backend,
-    failNext: (n) => proxy.failNext(n),
-    pendingFailures: () => proxy.pending(),
-    async teardown() {
-      if (shim.unauthorized() !== 0) throw new Error(`shim refused ${shim.unauthorized()} requests`);
-      if (tokens.issued.jwt !== 1) throw new Error(`expected one cached token, issued ${tokens.issued.jwt}`);
-      await proxy.stop();
-      await shim.stop();
-      await tokens.stop();
-      await server.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+  return proxiedTarget(backend, proxy, async () => {
+    if (shim.unauthorized() !== 0) throw new Error(`shim refused ${shim.unauthorized()} requests`);
+    if (tokens.issued.jwt !== 1) throw new Error(`expected one cached token, issued ${tokens.issued.jwt}`);
+    await shim.stop();
+    await tokens.stop();
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  });
 }, { largeSize: 17 * 1024 * 1024 + 3 });

@@ -1,7 +1,7 @@
 /** The conformance suite against s3:// on the real SigV4-checking s3rver, through a fault proxy. */
 import { openS3Backend } from "../../lib/s3/s3_backend.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
-import { backendConformance } from "./conformance.ts";
+import { backendConformance, proxiedTarget } from "./conformance.ts";
 import { startFaultProxy } from "./fault_proxy.ts";
 
 backendConformance("s3 (s3rver, path style)", async () => {
@@ -11,13 +11,5 @@ backendConformance("s3 (s3rver, path style)", async () => {
     ...server.config(),
     endpoint: proxy.endpoint,
   });
-  return {
-    backend,
-    failNext: (n) => proxy.failNext(n),
-    pendingFailures: () => proxy.pending(),
-    async teardown() {
-      await proxy.stop();
-      await server.stop();
-    },
-  };
+  return proxiedTarget(backend, proxy, () => server.stop());
 });

@@ -3,7 +3,7 @@
  * with known outcomes, so the closing `tests: N passed, N failed` line cannot drift from reality.
  */
 import assert from "node:assert/strict";
-import { cliTestFiles, parseDenoFailures, parseDenoSummary } from "../../scripts/test.ts";
+import { cliTestFiles, countResultLines, parseDenoFailures, parseDenoSummary } from "../../scripts/test.ts";
 
 Deno.test("test runner: parses deno test's real summary and failure list", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -15,6 +15,8 @@ Deno.test("test runner: parses deno test's real summary and failure list", async
   assert.equal(out.code, 1);
   const text = new TextDecoder().decode(out.stdout);
   assert.deepEqual(parseDenoSummary(text), { passed: 2, failed: 1, ignored: 1 });
+  // a run stopped before its summary is counted from its result lines, to the same numbers
+  assert.deepEqual(countResultLines(text), { passed: 2, failed: 1, ignored: 1 });
   const failures = parseDenoFailures(text);
   assert.equal(failures.length, 1);
   assert.match(failures[0], /^fails on purpose => .*sample_suite\.ts:\d+:\d+$/);

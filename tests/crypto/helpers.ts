@@ -1,5 +1,9 @@
 /** Shared helpers for the crypto tests: run the envelope streams over byte arrays. */
+import { concatBytes as concat } from "../../lib/bytes.ts";
 import { decryptingStream, encryptingStream, type EncryptOptions } from "../../lib/crypto/envelope.ts";
+
+/** Concatenates byte arrays (the library's helper, under the name the crypto tests use). */
+export { concat };
 
 /** Argon2id parameters small enough for thousands of test runs (never for real data). */
 export const TINY = { m: 64, t: 1, p: 1 } as const;
@@ -30,17 +34,6 @@ export async function encrypt(
 /** Decrypts `sealed`, fed in pieces of `piece` bytes. */
 export function decrypt(password: string, sealed: Uint8Array, piece = 333) {
   return pump(decryptingStream(password), split(sealed, piece));
-}
-
-/** Concatenates byte arrays. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
-  let off = 0;
-  for (const x of parts) {
-    out.set(x, off);
-    off += x.length;
-  }
-  return out;
 }
 
 /** Cuts `bytes` into pieces of `size` (always at least one piece). */

@@ -3,6 +3,7 @@
  * the background (logs captured, stopped by signal), run `restore`, and a separate SQLite writer
  * process whose committed row ids the tests compare against what was restored.
  */
+import { cliCommand } from "./cli.ts";
 import { LITESTREAM } from "./tools.ts";
 
 /** Settings of one database + one replica in a litestream.yml. */
@@ -117,6 +118,27 @@ export function startLitestreamReplicate(configPath: string, env?: Record<string
   return background(LITESTREAM, ["replicate", "-config", configPath], env);
 }
 
+/**
+ * Starts `vigocli backup replicate --server-yaml YAML --server-root ROOT` in the background; wait for
+ * `/replication started/` before relying on it.
+ */
+export function startVigoReplicate(
+  serverYaml: string,
+  serverRoot: string,
+  env?: Record<string, string>,
+): Background {
+  const [cmd, ...pre] = cliCommand();
+  return background(cmd, [
+    ...pre,
+    "backup",
+    "replicate",
+    "--server-yaml",
+    serverYaml,
+    "--server-root",
+    serverRoot,
+  ], env);
+}
+
 /** Result of a finished process. */
 export interface RunResult {
   code: number;
@@ -187,6 +209,18 @@ export function startSqliteWriter(dbPath: string, o: WriterOptions = {}): Backgr
       return rows;
     },
   };
+}
+
+/** Creates `dbPath` in WAL mode with the empty table `t` that {@link startSqliteWriter} fills (sqlite3 CLI). */
+export async function createWriterDb(dbPath: string): Promise<void> {
+  const out = await new Deno.Command("sqlite3", {
+    args: [
+      dbPath,
+      "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, payload BLOB);",
+    ],
+    stdout: "null",
+  }).output();
+  if (!out.success) throw new Error(`sqlite3 ${dbPath}: ${new TextDecoder().decode(out.stderr)}`);
 }
 
 /** Row ids of table `t` in `dbPath`, ascending (read with the sqlite3 CLI). */

@@ -5,8 +5,9 @@
  * chosen by its data, not its ID.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { runCli } from "../helpers/cli.ts";
+import { type CliResult, runCli } from "../helpers/cli.ts";
 import {
+  createWriterDb,
   integrityCheck,
   rowIds,
   sleep,
@@ -59,15 +60,13 @@ async function replicateRun(
 async function setup(): Promise<Replicated> {
   const dir = await Deno.makeTempDir({ prefix: "vigo-ls-interop-" });
   const db = `${dir}/app.db`;
-  const init = await new Deno.Command("sqlite3", {
-    args: [
-      db,
-      "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, payload BLOB);",
-    ],
-    stdout: "null",
-  }).output();
-  assert(init.success);
+  await createWriterDb(db);
   return { dir, db, replica: `${dir}/replica`, committed: [] };
+}
+
+/** `vigocli backup replica restore` of the test replica into `out`, with `extra` options. */
+function restoreReplica(r: Replicated, out: string, ...extra: string[]): Promise<CliResult> {
+  return runCli(["backup", "replica", "restore", "--url", `file://${r.replica}`, "-o", out, ...extra]);
 }
 
 async function walSegments(replica: string): Promise<string[]> {
@@ -95,7 +94,7 @@ Deno.test("litestream replicate → vigocli replica restore: every committed row
     assert(summary.generations[0].walLast.index >= 1, `expected several WAL indexes: ${list.stdout}`);
 
     const out = `${r.dir}/restored.db`;
-    const res = await runCli(["backup", "replica", "restore", "--url", `file://${r.replica}`, "-o", out]);
+    const res = await restoreReplica(r, out);
     assertEquals(res.code, 0, res.stderr);
     assertEquals(await rowIds(out), r.committed.map((c) => c.id));
     assertEquals(await integrityCheck(out), "ok");
@@ -103,17 +102,7 @@ Deno.test("litestream replicate → vigocli replica restore: every committed row
     // Point in time: a prefix of the rows, nothing committed after T, everything well before T.
     const t = new Date(mid);
     const pit = `${r.dir}/pit.db`;
-    const p = await runCli([
-      "backup",
-      "replica",
-      "restore",
-      "--url",
-      `file://${r.replica}`,
-      "-o",
-      pit,
-      "--timestamp",
-      t.toISOString(),
-    ]);
+    const p = await restoreReplica(r, pit, "--timestamp", t.toISOString());
     assertEquals(p.code, 0, p.stderr);
     const ids = await rowIds(pit);
     assertEquals(ids, r.committed.slice(0, ids.length).map((c) => c.id));
@@ -142,15 +131,7 @@ Deno.test("litestream replicate → vigocli replica restore: every committed row
     for await (const f of Deno.readDir(snapDir)) {
       if (parseInt(f.name.slice(0, 8), 16) > victimIdx) await Deno.remove(`${snapDir}/${f.name}`);
     }
-    const gap = await runCli([
-      "backup",
-      "replica",
-      "restore",
-      "--url",
-      `file://${r.replica}`,
-      "-o",
-      `${r.dir}/gap.db`,
-    ]);
+    const gap = await restoreReplica(r, `${r.dir}/gap.db`);
     assertEquals(gap.code, 4, gap.stderr);
     assert(/WAL gap/.test(gap.stderr), gap.stderr);
     assert(!(await Deno.stat(`${r.dir}/gap.db`).catch(() => null)));
@@ -184,30 +165,11 @@ Deno.test("two litestream generations: restore picks the newest data, not the la
     await Deno.rename(`${r.replica}/generations/${older}`, `${r.replica}/generations/ffffffffffffffff`);
     await Deno.rename(`${r.replica}/generations/${newer}`, `${r.replica}/generations/0000000000000000`);
     const out = `${r.dir}/restored.db`;
-    const res = await runCli([
-      "backup",
-      "replica",
-      "restore",
-      "--url",
-      `file://${r.replica}`,
-      "-o",
-      out,
-      "--json",
-    ]);
+    const res = await restoreReplica(r, out, "--json");
     assertEquals(res.code, 0, res.stderr);
     assertEquals(JSON.parse(res.stdout).generation, "0000000000000000");
     assertEquals(await rowIds(out), [...first, ...second].map((c) => c.id));
-    const old = await runCli([
-      "backup",
-      "replica",
-      "restore",
-      "--url",
-      `file://${r.replica}`,
-      "-o",
-      `${r.dir}/old.db`,
-      "--generation",
-      "ffffffffffffffff",
-    ]);
+    const old = await restoreReplica(r, `${r.dir}/old.db`, "--generation", "ffffffffffffffff");
     assertEquals(old.code, 0, old.stderr);
     assertEquals(await rowIds(`${r.dir}/old.db`), first.map((c) => c.id));
   } finally {

@@ -12,6 +12,7 @@ import {
 } from "../../lib/litestream/lz4.ts";
 import { xxh32 } from "../../lib/litestream/xxh32.ts";
 import { BadInputError } from "../../lib/errors.ts";
+import { readAllBytes } from "../../lib/bytes.ts";
 
 /** Runs `fn`, which must reject with a BadInputError; returns that error. */
 async function rejects(fn: () => Promise<unknown>): Promise<BadInputError> {
@@ -128,10 +129,7 @@ Deno.test("streams work with tiny chunks and never emit more than one block at a
   const chunks = [];
   for (let i = 0; i < data.length; i += 1000) chunks.push(data.subarray(i, i + 1000));
   const compressed = ReadableStream.from(chunks).pipeThrough(lz4CompressStream({ blockSizeIndex: 4 }));
-  const parts: Uint8Array[] = [];
-  for await (const p of compressed) parts.push(p);
-  const frame = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((o, p) => (frame.set(p, o), o + p.length), 0);
+  const frame = await readAllBytes(compressed);
   const oneByte = [];
   for (let i = 0; i < frame.length; i++) oneByte.push(frame.subarray(i, i + 1));
   let o = 0;

@@ -39,6 +39,7 @@ Deno.test("replicate: kill -9 mid-run, restart, replica consistent then complete
     // The restart continues the generation unless the application's own checkpoints reset the WAL
     // while no replicator ran (then continuity cannot be proven and a new generation is right).
     const reason = /new generation.*reason="([^"]*)"/.exec(second.output())?.[1];
+    console.error(`restart: ${reason ?? "continued the generation"}`);
     assert(
       reason === undefined || /wal/.test(reason),
       `restart continued or gave a WAL reason:\n${second.output()}`,

@@ -10,13 +10,14 @@ import { startS3Server } from "../helpers/s3_server.ts";
 import { openBackend } from "../../lib/backend/open_backend.ts";
 import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
 import { restoreReplica } from "../../lib/litestream/restore.ts";
-import { assertRows, makeRoot, startReplicate } from "./replicate_env.ts";
+import { assertRows, makeRoot, startReplicate, type TestRoot } from "./replicate_env.ts";
+import { cliCommand } from "../helpers/cli.ts";
+import { background } from "../helpers/litestream.ts";
+import type { S3Server } from "../helpers/s3_server.ts";
 
-Deno.test("replicate: to S3, server killed and restarted mid-run, every row restored", async () => {
-  const s3 = await startS3Server();
+async function s3Root(s3: S3Server, url: string): Promise<TestRoot> {
   const c = s3.config();
-  const url = s3.url("vigo/db");
-  const r = await makeRoot({
+  return await makeRoot({
     syncInterval: "500ms",
     url,
     extraBackup: [
@@ -27,6 +28,28 @@ Deno.test("replicate: to S3, server killed and restarted mid-run, every row rest
       `secret_access_key: ${JSON.stringify(c.secretAccessKey)}`,
     ],
   });
+}
+
+async function restoreFromS3(s3: S3Server, url: string, out: string): Promise<void> {
+  const backend = await openBackend(url, {
+    url,
+    ...s3.config(),
+    retentionMs: 0,
+    syncIntervalMs: 1000,
+    snapshotIntervalMs: 0,
+  });
+  try {
+    await restoreReplica(replicaClientFor(backend), { outputPath: out });
+  } finally {
+    await backend.close();
+  }
+}
+
+Deno.test("replicate: to S3, server killed and restarted mid-run, every row restored", async () => {
+  const s3 = await startS3Server();
+  const c = s3.config();
+  const url = s3.url("vigo/db");
+  const r = await s3Root(s3, url);
   const writer = startSqliteWriter(r.db, { txPerSecond: 300 });
   try {
     await writer.waitFor(/committed 1 /);
@@ -67,6 +90,39 @@ Deno.test("replicate: to S3, server killed and restarted mid-run, every row rest
     const ls = await litestreamRestore({ out: `${r.root}/ls.db`, url: `file://${r.root}/mirror` });
     assertEquals(ls.code, 0, ls.stderr);
     await assertRows(`${r.root}/ls.db`, ids, "litestream restore of the S3 objects");
+  } finally {
+    await writer.stop();
+    await s3.stop();
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
+
+Deno.test("replicate: S3 unreachable when the replicator starts → it waits and replicates once it is up", async () => {
+  const s3 = await startS3Server();
+  const url = s3.url("boot/db");
+  const r = await s3Root(s3, url);
+  const writer = startSqliteWriter(r.db, { txPerSecond: 200 });
+  try {
+    await writer.waitFor(/committed 1 /);
+    await s3.kill(true);
+    const [cmd, ...pre] = cliCommand();
+    const repl = background(cmd, [
+      ...pre,
+      "backup",
+      "replicate",
+      "--server-yaml",
+      r.yaml,
+      "--server-root",
+      r.root,
+    ]);
+    await sleep(3000);
+    await s3.restart();
+    await repl.waitFor(/replication (started|recovered)/, 120_000);
+    await sleep(2000);
+    assertEquals(await writer.stop(), 0);
+    assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
+    await restoreFromS3(s3, url, `${r.root}/ours.db`);
+    await assertRows(`${r.root}/ours.db`, writer.committed().map((x) => x.id), "restore after a late S3");
   } finally {
     await writer.stop();
     await s3.stop();

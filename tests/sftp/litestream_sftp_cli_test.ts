@@ -5,15 +5,16 @@
  * also when sshd is SIGKILLed in the middle of replication and restarted (replication resumes).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { cliCommand, runCli } from "../helpers/cli.ts";
+import { runCli } from "../helpers/cli.ts";
 import {
-  background,
+  createWriterDb,
   integrityCheck,
   litestreamRestore,
   rowIds,
   sleep,
   startLitestreamReplicate,
   startSqliteWriter,
+  startVigoReplicate,
 } from "../helpers/litestream.ts";
 import { type Sshd, startSshd } from "../helpers/sshd.ts";
 
@@ -55,15 +56,46 @@ async function serverYaml(dir: string, db: string, url: string, sshd: Sshd): Pro
   return path;
 }
 
-async function freshDb(db: string): Promise<void> {
-  const init = await new Deno.Command("sqlite3", {
-    args: [
-      db,
-      "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, payload BLOB);",
-    ],
-    stdout: "null",
-  }).output();
-  assert(init.success);
+/**
+ * `vigocli backup replicate` to sftp:// while a writer commits rows, with `during` run once replication
+ * has started; then `check` sees the committed rows and the replicator's output, and `litestream
+ * restore` must bring back exactly those rows.
+ */
+async function replicateThenLitestreamRestore(
+  prefix: string,
+  during: (sshd: Sshd) => Promise<void>,
+  check: (committed: number[], replicatorOutput: string) => void,
+): Promise<void> {
+  const sshd = await startSshd();
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    const db = `${dir}/vigo.db`;
+    await createWriterDb(db);
+    const url = sshd.url("our-replica");
+    const yaml = await serverYaml(dir, db, url, sshd);
+    const writer = startSqliteWriter(db, { txPerSecond: 150, payload: 300 });
+    const repl = startVigoReplicate(yaml, dir);
+    let committed: number[] = [];
+    try {
+      await repl.waitFor(/replication started/, 120_000);
+      await during(sshd);
+      assertEquals(await writer.stop("SIGTERM"), 0, writer.output());
+      committed = writer.committed().map((c) => c.id);
+    } finally {
+      await writer.stop("SIGTERM");
+      assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
+    }
+    check(committed, repl.output());
+    const cfg = await litestreamConfig(dir, db, url, sshd);
+    const out = `${dir}/ls-restored.db`;
+    const ls = await litestreamRestore({ out, configPath: cfg, dbPath: db });
+    assertEquals(ls.code, 0, ls.stderr);
+    assertEquals(await integrityCheck(out), "ok");
+    assertEquals(await rowIds(out), committed);
+  } finally {
+    await sshd.cleanup();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
 }
 
 Deno.test({
@@ -75,7 +107,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "vigo-ls-sftp-" });
     try {
       const db = `${dir}/app.db`;
-      await freshDb(db);
+      await createWriterDb(db);
       const url = sshd.url("ls-replica");
       const ls = startLitestreamReplicate(await litestreamConfig(dir, db, url, sshd));
       let committed: number[] = [];
@@ -121,46 +153,9 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const sshd = await startSshd();
-    const dir = await Deno.makeTempDir({ prefix: "vigo-repl-sftp-" });
-    try {
-      const db = `${dir}/vigo.db`;
-      await freshDb(db);
-      const url = sshd.url("our-replica");
-      const yaml = await serverYaml(dir, db, url, sshd);
-      const writer = startSqliteWriter(db, { txPerSecond: 150, payload: 300 });
-      const [cmd, ...pre] = cliCommand();
-      const repl = background(cmd, [
-        ...pre,
-        "backup",
-        "replicate",
-        "--server-yaml",
-        yaml,
-        "--server-root",
-        dir,
-      ]);
-      let committed: number[] = [];
-      try {
-        await repl.waitFor(/replication started/, 120_000);
-        await sleep(6_000);
-        assertEquals(await writer.stop("SIGTERM"), 0, writer.output());
-        committed = writer.committed().map((c) => c.id);
-      } finally {
-        await writer.stop("SIGTERM");
-        assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
-      }
+    await replicateThenLitestreamRestore("vigo-repl-sftp-", () => sleep(6_000), (committed) => {
       assert(committed.length > 200, `writer committed only ${committed.length} rows`);
-
-      const cfg = await litestreamConfig(dir, db, url, sshd);
-      const out = `${dir}/ls-restored.db`;
-      const ls = await litestreamRestore({ out, configPath: cfg, dbPath: db });
-      assertEquals(ls.code, 0, ls.stderr);
-      assertEquals(await integrityCheck(out), "ok");
-      assertEquals(await rowIds(out), committed);
-    } finally {
-      await sshd.cleanup();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
 
@@ -170,48 +165,14 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const sshd = await startSshd();
-    const dir = await Deno.makeTempDir({ prefix: "vigo-repl-sftp-kill-" });
-    try {
-      const db = `${dir}/vigo.db`;
-      await freshDb(db);
-      const url = sshd.url("our-replica");
-      const yaml = await serverYaml(dir, db, url, sshd);
-      const writer = startSqliteWriter(db, { txPerSecond: 150, payload: 300 });
-      const [cmd, ...pre] = cliCommand();
-      const repl = background(cmd, [
-        ...pre,
-        "backup",
-        "replicate",
-        "--server-yaml",
-        yaml,
-        "--server-root",
-        dir,
-      ]);
-      let committed: number[] = [];
-      try {
-        await repl.waitFor(/replication started/, 120_000);
-        await sleep(2_500);
-        await sshd.kill();
-        await sleep(2_000);
-        await sshd.restart();
-        await sleep(4_000);
-        assertEquals(await writer.stop("SIGTERM"), 0, writer.output());
-        committed = writer.committed().map((c) => c.id);
-      } finally {
-        await writer.stop("SIGTERM");
-        assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
-      }
-      assert(/failed/.test(repl.output()), `the outage was noticed:\n${repl.output()}`);
-      const cfg = await litestreamConfig(dir, db, url, sshd);
-      const out = `${dir}/ls-restored.db`;
-      const ls = await litestreamRestore({ out, configPath: cfg, dbPath: db });
-      assertEquals(ls.code, 0, ls.stderr);
-      assertEquals(await integrityCheck(out), "ok");
-      assertEquals(await rowIds(out), committed);
-    } finally {
-      await sshd.cleanup();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
+    await replicateThenLitestreamRestore("vigo-repl-sftp-kill-", async (sshd) => {
+      await sleep(2_500);
+      await sshd.kill();
+      await sleep(2_000);
+      await sshd.restart();
+      await sleep(4_000);
+    }, (_committed, output) => {
+      assert(/failed/.test(output), `the outage was noticed:\n${output}`);
+    });
   },
 });

@@ -4,7 +4,7 @@
  * is a real dropped SSH connection followed by a reconnect.
  */
 import { openSftpBackend } from "../../lib/sftp/sftp_backend.ts";
-import { backendConformance } from "../backend/conformance.ts";
+import { backendConformance, proxiedTarget } from "../backend/conformance.ts";
 import { startSshd } from "../helpers/sshd.ts";
 import { startTcpFaultProxy } from "./tcp_fault_proxy.ts";
 
@@ -17,13 +17,5 @@ backendConformance("sftp (OpenSSH sshd, through a connection-cutting proxy)", as
   await Deno.writeTextFile(knownHosts, line.replace(`]:${sshd.port} `, `]:${proxy.port} `));
   const url = `sftp://${sshd.user}@127.0.0.1:${proxy.port}${sshd.dataDir}/conformance/root`;
   const backend = await openSftpBackend(url, { keyPath: sshd.clientKey, knownHostsPath: knownHosts });
-  return {
-    backend,
-    failNext: (n) => proxy.failNext(n),
-    pendingFailures: () => proxy.pending(),
-    async teardown() {
-      await proxy.stop();
-      await sshd.cleanup();
-    },
-  };
+  return proxiedTarget(backend, proxy, () => sshd.cleanup());
 }, { largeSize: 20 * 1024 * 1024 + 12345 });
