@@ -121,8 +121,21 @@ export function cliTestFiles(dir = join(REPO, "tests"), rel = "tests"): string[]
   return out.sort();
 }
 
-/** Runs `deno test` with output shown live and parsed for counts. */
-async function denoTest(
+/** SIGKILLs every process of the group `pgid`; nothing to do when none is left. */
+function killGroup(pgid: number): void {
+  try {
+    Deno.kill(-pgid, "SIGKILL");
+  } catch {
+    // the group is already empty
+  }
+}
+
+/**
+ * Runs `deno test` in its own process group (setsid) with output shown live and parsed for counts.
+ * At the time limit the whole group is killed, and so is whatever a test leaked (a server, a
+ * replicator) once the phase is over, so nothing from one phase runs on into the next.
+ */
+export async function denoTest(
   name: string,
   args: string[],
   env: Record<string, string>,
@@ -130,26 +143,35 @@ async function denoTest(
 ): Promise<PhaseResult> {
   const started = performance.now();
   console.error(`\ntest: phase ${name}: deno test ${args.join(" ")}`);
-  const child = new Deno.Command(toolPath("deno"), {
-    args: ["test", ...args],
+  const child = new Deno.Command("setsid", {
+    args: [toolPath("deno"), "test", ...args],
     cwd: REPO,
     env: { ...env, NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",
-    signal: AbortSignal.timeout(timeoutMin * 60_000),
   }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid);
+  }, timeoutMin * 60_000);
   let output = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of child.stdout) {
-    await Deno.stdout.write(chunk);
-    output += decoder.decode(chunk, { stream: true });
-  }
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      await Deno.stdout.write(chunk);
+      output += decoder.decode(chunk, { stream: true });
+    }
+  })();
   const status = await child.status;
+  clearTimeout(timer);
+  killGroup(child.pid);
+  await reading;
   const seconds = (performance.now() - started) / 1000;
   const counts = parseDenoSummary(output) ?? countResultLines(output);
   const failures = parseDenoFailures(output);
-  if (status.signal) {
+  if (timedOut) {
     counts.failed += 1;
     failures.push(`stopped at the phase limit of ${timeoutMin} min (a test hung or the phase is too slow)`);
   } else if (!status.success && counts.failed === 0) {

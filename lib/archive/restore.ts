@@ -1,8 +1,8 @@
 /**
  * `backup restore`'s engine. The archive is read once into a staging directory inside the target
  * while every entry is checked against the manifest and the file against its sidecar; only when all
- * checks pass are the staged items renamed into place,
- * and whatever they replace is moved to `<target>/.pre-restore-<UTC time>/` so the restore can be
+ * checks pass — and the staged database has passed `PRAGMA integrity_check` — are the staged items
+ * renamed into place, and whatever they replace is moved to `<target>/.pre-restore-<UTC time>/` so the restore can be
  * undone. Any failure before that point removes the staging directory and leaves the target as it was.
  */
 import { lstat, mkdir, mkdtemp, open, readdir, rename, rm } from "node:fs/promises";
@@ -21,15 +21,18 @@ import {
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
-import { BadInputError, BusyError, toVigoError } from "../errors.ts";
+import { BadInputError, BusyError, toVigoError, VerifyError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
+import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
+import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
 import type { TarHeader } from "./tar_format.ts";
 import { type EntrySink, scanArchive, type ScanResult } from "./archive_scan.ts";
 import { DB_ENTRY_PATH, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
 import { preRestoreDirName } from "./archive_names.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
+import { databaseDestination } from "./restore_db_path.ts";
 
 /** Options of {@link restoreArchive}. */
 export interface RestoreOptions {
@@ -39,6 +42,8 @@ export interface RestoreOptions {
   dryRun: boolean;
   force: boolean;
   passwordFile?: string;
+  /** With dbOnly: the server.yaml whose `database.path` applies (default `<target>/server.yaml`). */
+  serverYaml?: string;
   /** Names the .pre-restore directory. */
   now: Date;
 }
@@ -51,22 +56,27 @@ export interface RestoreReport {
   preRestoreDir?: string;
   scan: ScanResult;
   dryRun: boolean;
+  /** Where the database was (or would be) restored. */
+  database: string;
+  /** Why the database is not where server.yaml's `database.path` says, when it is not. */
+  databaseNote?: string;
 }
 
 /** Restores (or plans restoring) an archive into a target directory. */
 export async function restoreArchive(opts: RestoreOptions): Promise<RestoreReport> {
   const target = resolve(opts.target);
   await checkTarget(target);
-  const targetDb = join(target, DB_ENTRY_PATH);
   // No lock probe on a dry run: probing opens the database, and a dry run must not touch it.
   if (opts.dryRun) {
     const scan = await scanArchive(opts.archive, { passwordFile: opts.passwordFile });
+    const db = await databaseDestination(target, scan.manifest, opts);
     const plan = planRestore(
       scan.manifest.entries,
-      await existingPaths(target, scan.manifest.entries, opts),
+      await existingPaths(target, scan.manifest.entries, opts, db.rel),
       opts.dbOnly,
+      db.rel,
     );
-    return { target, plan, scan, dryRun: true };
+    return { target, plan, scan, dryRun: true, database: join(target, db.rel), databaseNote: db.note };
   }
   const createdTarget = !(await lstat(target).catch(() => null));
   await mkdir(target, { recursive: true }).catch((err) => {
@@ -77,36 +87,46 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   });
   const syncer = new BackgroundSyncer();
   const forget = removeOnInterrupt(staging);
+  let dbCheck: BackgroundCheck | undefined;
   try {
     const dirs: { path: string; header: TarHeader }[] = [];
-    // The staged database is byte-identical (SHA-256) to the snapshot that passed integrity_check when
-    // the archive was made (scanArchive refuses a manifest that says otherwise), so it is not re-checked
-    // here: that would read the whole database again. `backup verify` runs a fresh integrity_check.
+    // The manifest is not authenticated, so matching its SHA-256 proves nothing about the database:
+    // the staged copy gets its own integrity_check. The database is the first entry after the
+    // manifest, so the check runs on a worker while the remaining entries are extracted.
+    const onClosed = (path: string) => {
+      if (path === DB_ENTRY_PATH) dbCheck = startIntegrityCheck(join(staging, DB_ENTRY_PATH));
+    };
     const scan = await scanArchive(opts.archive, { passwordFile: opts.passwordFile }, (entry, header) => {
       if (!isSelected(entry.path, opts.dbOnly)) return Promise.resolve(undefined);
-      return Promise.resolve(stageEntry(syncer, staging, entry, header, dirs));
+      return Promise.resolve(stageEntry(syncer, staging, entry, header, dirs, onClosed));
     });
     await syncer.drain();
+    if (dbCheck) requireHealthyDatabase(opts.archive, scan, await dbCheck.result());
     // Deepest first, so a read-only directory does not stop its children being adjusted.
     for (const d of dirs.reverse()) applyMeta(join(staging, d.path), d.header);
+    const db = await databaseDestination(target, scan.manifest, opts);
     const plan = planRestore(
       scan.manifest.entries,
-      await existingPaths(target, scan.manifest.entries, opts),
+      await existingPaths(target, scan.manifest.entries, opts, db.rel),
       opts.dbOnly,
+      db.rel,
     );
-    refuseIfBusy(targetDb, opts.force);
+    refuseIfBusy(join(target, db.rel), opts.force);
     const preRestoreDir = await commit(
       target,
       staging,
       restoreUnits(scan.manifest.entries, opts.dbOnly),
+      db.rel,
       opts.now,
     );
-    return { target, plan, preRestoreDir, scan, dryRun: false };
+    const database = join(target, db.rel);
+    return { target, plan, preRestoreDir, scan, dryRun: false, database, databaseNote: db.note };
   } catch (err) {
     // A target this restore created is removed again, so a failed restore leaves no trace.
     if (createdTarget) await rm(target, { recursive: true, force: true });
     throw err;
   } finally {
+    dbCheck?.cancel();
     await syncer.drain().catch(() => {});
     await rm(staging, { recursive: true, force: true });
     forget();
@@ -119,6 +139,20 @@ async function checkTarget(target: string): Promise<void> {
     if (st && !st.isDirectory()) {
       throw new BadInputError(`${p}: not a directory (restore only writes inside the target)`);
     }
+  }
+}
+
+/** Refuses a staged database that fails integrity_check or differs from the manifest's page facts. */
+function requireHealthyDatabase(archive: string, scan: ScanResult, facts: DatabaseFacts): void {
+  if (facts.integrity !== "ok") {
+    throw new VerifyError(
+      `${archive}: ${DB_ENTRY_PATH} fails integrity_check (${summarizeIntegrity(facts.integrity)}); ` +
+        "nothing was restored",
+    );
+  }
+  const db = scan.manifest.database;
+  if (facts.pageSize !== db.page_size || facts.pageCount !== db.page_count) {
+    throw new VerifyError(`${archive}: ${DB_ENTRY_PATH}'s page size/count differ from the manifest`);
   }
 }
 
@@ -136,6 +170,7 @@ function stageEntry(
   entry: ManifestEntry,
   header: TarHeader,
   dirs: { path: string; header: TarHeader }[],
+  onClosed: (path: string) => void,
 ): EntrySink | undefined {
   // Synchronous calls on purpose: for thousands of small files one await per syscall costs more
   // than the syscalls, and the slow part (fsync) still runs in the background on the thread pool.
@@ -163,6 +198,7 @@ function stageEntry(
       fchmodSync(fd, header.mode & 0o7777);
       futimesSync(fd, header.mtime, header.mtime);
       closeSync(fd);
+      onClosed(entry.path);
       await syncer.add(dest);
     },
   };
@@ -218,6 +254,7 @@ async function existingPaths(
   target: string,
   entries: ManifestEntry[],
   opts: { dbOnly: boolean },
+  dbRel: string,
 ): Promise<Set<string>> {
   const out = new Set<string>();
   const walk = async (rel: string): Promise<void> => {
@@ -234,7 +271,7 @@ async function existingPaths(
     if (unit === DB_ENTRY_PATH) {
       if (await lstat(join(target, "db")).catch(() => null)) out.add("db/");
       for (const suffix of ["", ...DB_COMPANIONS]) {
-        if (await lstat(join(target, unit + suffix)).catch(() => null)) out.add(unit + suffix);
+        if (await lstat(join(target, dbRel + suffix)).catch(() => null)) out.add(dbRel + suffix);
       }
     } else await walk(unit);
   }
@@ -246,6 +283,7 @@ async function commit(
   target: string,
   staging: string,
   units: string[],
+  dbRel: string,
   now: Date,
 ): Promise<string | undefined> {
   let aside = join(target, preRestoreDirName(now));
@@ -263,7 +301,13 @@ async function commit(
   try {
     for (const unit of units) {
       if (unit === DB_ENTRY_PATH) {
-        for (const suffix of ["", ...DB_COMPANIONS]) await moveAside(unit + suffix);
+        for (const suffix of ["", ...DB_COMPANIONS]) await moveAside(dbRel + suffix);
+        if (dbRel !== DB_ENTRY_PATH) {
+          // server.yaml's database.path: its directories are created private, like db/ would be.
+          await mkdir(dirname(join(target, dbRel)), { recursive: true, mode: 0o700 });
+          await rename(join(staging, unit), join(target, dbRel));
+          continue;
+        }
         // A missing db/ directory arrives whole, with the archived mode and owner.
         if (!(await lstat(join(target, "db")).catch(() => null))) {
           await rename(join(staging, "db"), join(target, "db"));
@@ -273,7 +317,7 @@ async function commit(
       await rename(join(staging, unit), join(target, unit));
     }
     fsyncDirectory(target);
-    fsyncDirectory(join(target, "db"));
+    if (units.includes(DB_ENTRY_PATH)) fsyncDirectory(dirname(join(target, dbRel)));
   } catch (err) {
     throw toVigoError(err, target);
   }

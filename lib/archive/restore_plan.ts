@@ -40,22 +40,30 @@ export function restoreUnits(entries: ManifestEntry[], dbOnly: boolean): string[
 
 /**
  * Plans a restore. `existing` holds the target's current paths (relative, directories ending in `/`)
- * below the units the archive replaces, plus the database and its companions.
+ * below the units the archive replaces, plus the database and its companions. `dbPath` is where the
+ * database goes, relative to the target (server.yaml's `database.path` may differ from db/vigo.db).
  */
-export function planRestore(entries: ManifestEntry[], existing: Set<string>, dbOnly: boolean): PlanLine[] {
+export function planRestore(
+  entries: ManifestEntry[],
+  existing: Set<string>,
+  dbOnly: boolean,
+  dbPath: string = DB_ENTRY_PATH,
+): PlanLine[] {
   const lines: PlanLine[] = [];
   const restored = new Set<string>();
   for (const e of entries) {
     if (!isSelected(e.path, dbOnly)) continue;
-    restored.add(e.path);
-    // An existing db/ directory is kept (it may hold other files), so it is neither created nor replaced.
-    if (e.path === "db/" && existing.has("db/")) continue;
-    lines.push({ action: existing.has(e.path) ? "replace" : "create", path: e.path });
+    const path = e.path === DB_ENTRY_PATH ? dbPath : e.path;
+    restored.add(path);
+    // An existing db/ directory is kept (it may hold other files), so it is neither created nor replaced;
+    // nor is it created when the database goes elsewhere.
+    if (e.path === "db/" && (existing.has("db/") || dbPath !== DB_ENTRY_PATH)) continue;
+    lines.push({ action: existing.has(path) ? "replace" : "create", path });
   }
   const units = restoreUnits(entries, dbOnly);
   const within = (p: string) =>
-    units.some((u) => p === u || p === `${u}/` || p.startsWith(`${u}/`)) ||
-    DB_COMPANIONS.some((c) => p === `${DB_ENTRY_PATH}${c}`);
+    p === dbPath || units.some((u) => p === u || p === `${u}/` || p.startsWith(`${u}/`)) ||
+    DB_COMPANIONS.some((c) => p === `${dbPath}${c}`);
   for (const p of [...existing].sort()) {
     if (!restored.has(p) && within(p)) lines.push({ action: "move-aside", path: p });
   }

@@ -6,7 +6,7 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { VerifyError } from "../errors.ts";
-import { inspectDatabase } from "../sqlite/online_snapshot.ts";
+import { inspectDatabase, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
 import { IntegrityError, scanArchive, type ScanResult } from "./archive_scan.ts";
 import { DB_ENTRY_PATH } from "./manifest.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
@@ -53,7 +53,9 @@ export async function verifyArchive(
     }
     const facts = inspectDatabase(dbPath);
     if (facts.integrity !== "ok") {
-      throw new VerifyError(`${path}: contained database fails integrity_check: ${facts.integrity}`);
+      throw new VerifyError(
+        `${path}: contained database fails integrity_check: ${summarizeIntegrity(facts.integrity)}`,
+      );
     }
     const db = scan.manifest.database;
     if (facts.pageSize !== db.page_size || facts.pageCount !== db.page_count) {

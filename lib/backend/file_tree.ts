@@ -13,7 +13,7 @@ export function tempNameFor(name: string): string {
 }
 
 /** True for names that are writes in progress, ours (`.<name>.tmp-<hex>`) or Litestream's (`<name>.tmp`). */
-export function isTempName(name: string): boolean {
+function isTempName(name: string): boolean {
   return name.endsWith(".tmp") || (name.startsWith(".") && name.includes(".tmp-"));
 }
 

@@ -9,9 +9,6 @@ import { existsSync } from "node:fs";
 import process from "node:process";
 import { Option } from "@commander-js/extra-typings";
 import type { Backend } from "../backend/backend.ts";
-import { openBackend, urlScheme } from "../backend/open_backend.ts";
-import { loadServerConfig } from "../config/server_yaml.ts";
-import { BACKUP_DEFAULTS } from "../config/server_yaml_parse.ts";
 import type { BackupConfig, ServerConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 
@@ -36,6 +33,8 @@ export async function loadBackupSettings(
   required: boolean,
 ): Promise<ServerConfig | undefined> {
   if (!required && !existsSync(serverYaml)) return undefined;
+  // Imported on use: the command files import this module, and building the command tree stays cheap.
+  const { loadServerConfig } = await import("../config/server_yaml.ts");
   const cfg = await loadServerConfig(serverYaml, serverRoot);
   for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
   return cfg;
@@ -54,6 +53,8 @@ export async function openArchiveBackend(
   if (!target) {
     throw new ConfigError(`${where}: no backup.url configured (give the backend with --url URL)`);
   }
+  const { openBackend, urlScheme } = await import("../backend/open_backend.ts");
+  const { BACKUP_DEFAULTS } = await import("../config/server_yaml_parse.ts");
   urlScheme(target);
   const base: BackupConfig = backup ?? { url: target, ...BACKUP_DEFAULTS };
   return await openBackend(target, { ...base, url: target });

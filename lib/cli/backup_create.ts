@@ -3,12 +3,10 @@ import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { ConfigError, toVigoError } from "../errors.ts";
-import { loadServerConfig, requireSqlite } from "../config/server_yaml.ts";
-import { FileChangedError, writeArchive } from "../archive/archive_writer.ts";
 import { archiveFileName } from "../archive/archive_names.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
-import { type CreateTarget, openCreateSink } from "./create_upload.ts";
+import type { CreateTarget } from "./create_upload.ts";
 
 /** A source file that changes between the two passes makes create start over, at most this often. */
 const ATTEMPTS = 3;
@@ -31,6 +29,10 @@ export function backupCreateCommand(): Command {
     )
     .addOption(jsonOption())
     .action(async (out, opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
+      const { FileChangedError, writeArchive } = await import("../archive/archive_writer.ts");
+      const { openCreateSink } = await import("./create_upload.ts");
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
       for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);

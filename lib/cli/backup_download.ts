@@ -7,7 +7,6 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { tmpdir } from "node:os";
-import { ARCHIVES_PREFIX, checkArchiveName, downloadArchive } from "../archive/remote_archives.ts";
 import { toVigoError, UsageError } from "../errors.ts";
 import {
   archiveUrlOption,
@@ -31,6 +30,10 @@ export function backupDownloadCommand(): Command {
     .addOption(serverRootOption())
     .addOption(jsonOption())
     .action(async (name, opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { ARCHIVES_PREFIX, checkArchiveName, downloadArchive } = await import(
+        "../archive/remote_archives.ts"
+      );
       checkArchiveName(name);
       const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined);
       let out: string;
@@ -74,6 +77,7 @@ export async function fetchRemoteArchive(
   serverYaml: string,
   serverRoot: string,
 ): Promise<FetchedArchive> {
+  const { checkArchiveName, downloadArchive } = await import("../archive/remote_archives.ts");
   const { root, key } = splitObjectUrl(url);
   checkArchiveName(key);
   const cfg = await loadBackupSettings(serverYaml, serverRoot, false);

@@ -1,7 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { openArchive } from "../archive/archive_source.ts";
 import process from "node:process";
-import { readManifestWithText } from "../archive/archive_scan.ts";
 
 /** `backup inspect ARCHIVE`: print the manifest, reading only the start of the archive. */
 export function backupInspectCommand(): Command {
@@ -10,6 +8,9 @@ export function backupInspectCommand(): Command {
     .argument("<archive>", "archive file")
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
     .action(async (archive, opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { openArchive } = await import("../archive/archive_source.ts");
+      const { readManifestWithText } = await import("../archive/archive_scan.ts");
       const opened = await openArchive(archive, { passwordFile: opts.passwordFile, headOnly: true });
       try {
         // Validated, then printed as archived (already pretty JSON): re-serialising 10,000 entries

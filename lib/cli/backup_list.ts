@@ -1,9 +1,6 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { loadServerConfig, requireSqlite } from "../config/server_yaml.ts";
-import { listArchives } from "../archive/archive_list.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { archiveUrlOption } from "./archive_backend.ts";
-import { listRemote } from "./backup_list_remote.ts";
 
 /** `backup list`: the archives under paths.snapshots, newest first. */
 export function backupListCommand(): Command {
@@ -17,7 +14,10 @@ export function backupListCommand(): Command {
     .addOption(archiveUrlOption())
     .addOption(jsonOption())
     .action(async (opts) => {
-      if (opts.remote || opts.url) return await listRemote(opts);
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      if (opts.remote || opts.url) return await (await import("./backup_list_remote.ts")).listRemote(opts);
+      const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
+      const { listArchives } = await import("../archive/archive_list.ts");
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
       const rows = await listArchives(cfg.paths.snapshots);

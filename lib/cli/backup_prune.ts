@@ -6,12 +6,9 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { rm } from "node:fs/promises";
-import { listArchives } from "../archive/archive_list.ts";
-import { planRetention, type RetentionPolicy } from "../archive/archive_retention.ts";
-import { ARCHIVES_PREFIX, pruneRemoteArchives } from "../archive/remote_archives.ts";
+import type { RetentionPolicy } from "../archive/archive_retention.ts";
 import { objectUrl } from "../backend/backend.ts";
 import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
-import { BACKUP_DEFAULTS } from "../config/server_yaml_parse.ts";
 import { toVigoError, UsageError } from "../errors.ts";
 import { archiveUrlOption, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
@@ -59,6 +56,11 @@ export function backupPruneCommand(): Command {
     .addOption(serverRootOption())
     .addOption(jsonOption())
     .action(async (opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { listArchives } = await import("../archive/archive_list.ts");
+      const { planRetention } = await import("../archive/archive_retention.ts");
+      const { ARCHIVES_PREFIX, pruneRemoteArchives } = await import("../archive/remote_archives.ts");
+      const { BACKUP_DEFAULTS } = await import("../config/server_yaml_parse.ts");
       const remote = Boolean(opts.remote || opts.url);
       const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, !(remote && opts.url));
       const policy: RetentionPolicy = {

@@ -5,9 +5,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import process from "node:process";
-import { loadServerConfig, requireSqlite } from "../config/server_yaml.ts";
 import { ConfigError, NotFoundError } from "../errors.ts";
-import { Replicator } from "../replicate/replicator.ts";
 import { serverRootOption, serverYamlOption } from "./common.ts";
 import { existsSync } from "node:fs";
 
@@ -18,6 +16,9 @@ export function backupReplicateCommand(): Command {
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
     .action(async (opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
+      const { Replicator } = await import("../replicate/replicator.ts");
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot);
       requireSqlite(cfg);
       for (const w of cfg.warnings) console.error(`vigocli: warning: ${w}`);

@@ -1,10 +1,8 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import process from "node:process";
-import { restoreArchive } from "../archive/restore.ts";
 import { DEFAULT_SERVER_ROOT, jsonOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl } from "./archive_backend.ts";
-import { fetchRemoteArchive } from "./backup_download.ts";
 
 /** `backup restore ARCHIVE`: verify, stage, then swap the archived tree into the target. */
 export function backupRestoreCommand(): Command {
@@ -26,6 +24,9 @@ export function backupRestoreCommand(): Command {
     .addOption(serverYamlOption().default(undefined, "<target>/server.yaml, if present"))
     .addOption(jsonOption())
     .action(async (archive, opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { restoreArchive } = await import("../archive/restore.ts");
+      const { fetchRemoteArchive } = await import("./backup_download.ts");
       // A URL is downloaded and checked against its sidecar first (credentials from server.yaml's backup:).
       const fetched = isBackendUrl(archive)
         ? await fetchRemoteArchive(archive, opts.serverYaml ?? join(opts.target, "server.yaml"), opts.target)
@@ -37,6 +38,7 @@ export function backupRestoreCommand(): Command {
         dryRun: Boolean(opts.dryRun),
         force: Boolean(opts.force),
         passwordFile: opts.passwordFile,
+        serverYaml: opts.serverYaml,
         now: new Date(),
       }).finally(() => fetched?.cleanup());
       if (opts.decrypt && !r.scan.encrypted) {
@@ -47,10 +49,17 @@ export function backupRestoreCommand(): Command {
           `vigocli: warning: ${archive}.sha256 not found; entries were checked against the manifest only\n`,
         );
       }
+      if (r.databaseNote) process.stderr.write(`vigocli: warning: ${r.databaseNote}\n`);
       const count = (a: string) => r.plan.filter((l) => l.action === a).length;
       if (opts.json) {
         console.log(JSON.stringify(
-          { target: r.target, dry_run: r.dryRun, pre_restore_dir: r.preRestoreDir ?? null, plan: r.plan },
+          {
+            target: r.target,
+            dry_run: r.dryRun,
+            database: r.database,
+            pre_restore_dir: r.preRestoreDir ?? null,
+            plan: r.plan,
+          },
           null,
           2,
         ));
@@ -63,6 +72,7 @@ export function backupRestoreCommand(): Command {
       if (r.dryRun) console.log(`dry run: would restore into ${r.target}: ${summary}; nothing was written`);
       else {
         console.log(`restored ${archive} into ${r.target}: ${summary}`);
+        if (r.database !== join(r.target, "db", "vigo.db")) console.log(`database restored to ${r.database}`);
         if (r.preRestoreDir) console.log(`previous files kept in ${r.preRestoreDir}`);
       }
     }) as unknown as Command;

@@ -1,5 +1,4 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { verifyArchive } from "../archive/verify.ts";
 import { jsonOption } from "./common.ts";
 
 /** `backup verify ARCHIVE`: sidecar, manifest checksums and integrity_check of the contained database. */
@@ -13,6 +12,8 @@ export function backupVerifyCommand(): Command {
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
     .addOption(jsonOption())
     .action(async (archive, opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { verifyArchive } = await import("../archive/verify.ts");
       const r = await verifyArchive(archive, { passwordFile: opts.passwordFile });
       const files = r.scan.manifest.entries.filter((e) => e.type === "file").length;
       if (opts.json) {

@@ -5,10 +5,7 @@
 import { Command } from "@commander-js/extra-typings";
 import process from "node:process";
 import { UsageError } from "../errors.ts";
-import { currentTime } from "../crate/clock.ts";
-import { loadCrateFile } from "../crate/crate_file.ts";
-import { type CrateRunReport, runCrate } from "../crate/crate_runner.ts";
-import { restoreDump } from "../crate/dump_restore.ts";
+import type { CrateRunReport } from "../crate/crate_runner.ts";
 import { jsonOption } from "./common.ts";
 
 /** `crate`: run configcrate backup executors */
@@ -32,6 +29,10 @@ function runCommand() {
     .option("--resource <name>", "run only this resource (repeatable)", collect, [] as string[])
     .addOption(jsonOption())
     .action(async (file, opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { currentTime } = await import("../crate/clock.ts");
+      const { loadCrateFile } = await import("../crate/crate_file.ts");
+      const { runCrate } = await import("../crate/crate_runner.ts");
       const crate = loadCrateFile(file, { vars: opts.var, root: opts.root });
       for (const name of opts.resource) {
         if (!crate.resources.some((r) => r.name === name)) {
@@ -62,6 +63,8 @@ function restoreDumpCommand() {
     .requiredOption("-o, --output <path>", "database to create (must not exist)")
     .addOption(jsonOption())
     .action(async (dump, opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { restoreDump } = await import("../crate/dump_restore.ts");
       const r = await restoreDump(dump, opts.output);
       process.stdout.write(
         opts.json

@@ -6,16 +6,9 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import { resolve } from "node:path";
-import { loadServerConfig, requireSqlite } from "../config/server_yaml.ts";
 import type { BackupConfig } from "../config/types.ts";
 import { ConfigError, UsageError } from "../errors.ts";
-import { openBackend } from "../backend/open_backend.ts";
 import type { Backend } from "../backend/backend.ts";
-import { replicaClientFor } from "../litestream/backend_replica_client.ts";
-import { restoreReplica } from "../litestream/restore.ts";
-import { formatSummary, listReplica, summaryJson } from "../litestream/replica_list.ts";
-import { litestreamConfigFor } from "../litestream/litestream_config.ts";
-import { isGenerationName } from "../litestream/paths.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 
 /** `replica`: restore, list and configure replicas */
@@ -50,6 +43,9 @@ interface SourceOptions {
 
 /** Opens the replica named by `--url`, else by server.yaml's `backup.url`. */
 async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
+  // Loaded here, not at the top, so that merely building the command tree stays cheap.
+  const { loadServerConfig } = await import("../config/server_yaml.ts");
+  const { openBackend } = await import("../backend/open_backend.ts");
   const yamlGiven = cmd.getOptionValueSource("serverYaml") === "cli";
   let backup: BackupConfig | undefined;
   if (!o.url || yamlGiven) {
@@ -89,6 +85,10 @@ function restoreCommand() {
     .addOption(serverRootOption())
     .addOption(jsonOption())
     .action(async (opts, cmd) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { isGenerationName } = await import("../litestream/paths.ts");
+      const { replicaClientFor } = await import("../litestream/backend_replica_client.ts");
+      const { restoreReplica } = await import("../litestream/restore.ts");
       const timestamp = opts.timestamp !== undefined ? parseTimestamp(opts.timestamp) : undefined;
       if (opts.generation !== undefined && !isGenerationName(opts.generation)) {
         throw new UsageError(
@@ -129,6 +129,9 @@ function listCommand() {
     .addOption(serverRootOption())
     .addOption(jsonOption())
     .action(async (opts, cmd) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { replicaClientFor } = await import("../litestream/backend_replica_client.ts");
+      const { formatSummary, listReplica, summaryJson } = await import("../litestream/replica_list.ts");
       const backend = await openReplica(cmd as unknown as Command, opts);
       try {
         const summary = await listReplica(replicaClientFor(backend));
@@ -148,6 +151,9 @@ function litestreamConfigCommand() {
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
     .action(async (opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
+      const { litestreamConfigFor } = await import("../litestream/litestream_config.ts");
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, {
         secrets: opts.withSecrets ? "resolve" : "skip",
       });

@@ -8,7 +8,6 @@ import { isatty } from "node:tty";
 import process from "node:process";
 import { toVigoError, UsageError } from "../errors.ts";
 import { concatBytes } from "../bytes.ts";
-import { SecretStore } from "../secrets/secret_store.ts";
 import { checkSecretName } from "../secrets/secret_name.ts";
 import { MAX_SECRET_BYTES } from "../secrets/secret_file.ts";
 import { jsonOption, serverRootOption } from "./common.ts";
@@ -32,6 +31,8 @@ function setCommand() {
     .option("--value-file <file>", "read the value from FILE exactly as stored")
     .addOption(serverRootOption())
     .action(async (name, opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { SecretStore } = await import("../secrets/secret_store.ts");
       checkSecretName(name);
       const value = opts.valueFile !== undefined
         ? await readValueFile(opts.valueFile)
@@ -56,6 +57,8 @@ function getCommand() {
     .argument("<name>", "secret name")
     .addOption(serverRootOption())
     .action(async (name, opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { SecretStore } = await import("../secrets/secret_store.ts");
       const store = new SecretStore(opts.serverRoot);
       const value = await store.getBytes(checkSecretName(name));
       printWarnings(store.warnings);
@@ -70,6 +73,8 @@ function listCommand() {
     .addOption(serverRootOption())
     .addOption(jsonOption())
     .action(async (opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { SecretStore } = await import("../secrets/secret_store.ts");
       const names = await new SecretStore(opts.serverRoot).list();
       const text = opts.json ? `${JSON.stringify(names)}\n` : names.map((n) => `${n}\n`).join("");
       await writeStdout(new TextEncoder().encode(text));

@@ -1,8 +1,6 @@
 /** `vigocli snapshot list TARGET_PATH`: the hardlink snapshots under a crate's target_path. */
 import { Command } from "@commander-js/extra-typings";
 import process from "node:process";
-import { snapshotUsage } from "../crate/snapshot_usage.ts";
-import { formatSize } from "../crate/size.ts";
 import { jsonOption } from "./common.ts";
 
 /** `snapshot`: list hardlink snapshots */
@@ -16,7 +14,10 @@ export function snapshotCommand(): Command {
         )
         .argument("<target_path>", "a backup or db_backup target_path")
         .addOption(jsonOption())
-        .action((target, opts) => {
+        .action(async (target, opts) => {
+          // Loaded here, not at the top, so that merely building the command tree stays cheap.
+          const { snapshotUsage } = await import("../crate/snapshot_usage.ts");
+          const { formatSize } = await import("../crate/size.ts");
           const rows = snapshotUsage(target);
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

@@ -61,6 +61,7 @@ export class Replicator {
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private failures = 0;
+  private checkpointRetryAt = 0;
 
   constructor(opts: ReplicatorOptions) {
     this.opts = opts;
@@ -184,7 +185,16 @@ export class Replicator {
     if (snapshotDue) await this.snapshot(client);
     await this.uploader!.upload(wal.state!);
     const mode = decideCheckpoint(wal.walFrames(), wal.conns.idleMs(), this.policy);
-    if (mode !== "none" && !this.stopping) await wal.checkpoint(mode === "truncate");
+    if (mode !== "none" && !this.stopping && now >= this.checkpointRetryAt) {
+      if (await wal.checkpoint(mode === "truncate") === false) {
+        // A reader (not us) holds an old snapshot: the WAL cannot be reset until it ends. Never
+        // wait for it (that is what froze applications, #724); try again later.
+        this.checkpointRetryAt = now + Math.max(10_000, 10 * this.syncIntervalMs);
+        this.log("WARN", "checkpoint incomplete: another reader holds an old snapshot", {
+          frames: wal.walFrames(),
+        });
+      }
+    }
     if (now - this.lastRetentionAt >= (this.opts.retentionCheckMs ?? 3_600_000)) await this.retention(client);
   }
 

@@ -168,36 +168,31 @@ export class WalSync {
 
   /**
    * Our checkpoint: PASSIVE (never waits for anyone), run while we hold the write lock and have
-   * copied the very last frame; then a one-row commit from a snapshot taken after it, which makes
-   * SQLite restart the WAL (if an application writer gets in first, it restarts it instead — the
-   * seal proves that lossless too). `shrink` also truncates the WAL file at that commit.
-   * Returns null when the write lock was busy.
+   * copied the very last frame; then, if it copied every frame, a one-row commit from a snapshot
+   * taken after it, which makes SQLite restart the WAL (if an application writer gets in first, it
+   * restarts it instead — the seal proves that lossless too). `shrink` also truncates the WAL file
+   * at that commit. Returns false when readers kept the checkpoint from completing, null when the
+   * write lock was busy.
    */
-  async checkpoint(shrink: boolean): Promise<WalSyncResult | null> {
+  async checkpoint(shrink: boolean): Promise<boolean | null> {
     await this.sync();
     this.conns.unpin();
     let ck;
-    let res: WalSyncResult = { newGeneration: false, copied: 0 };
     try {
       if (!(await this.lock(PROBE_MS))) return null;
-      res = await this.sync();
+      await this.sync();
       ck = this.conns.checkpointPassive();
       this.conns.unlock();
+      if (!ck.ran || ck.log !== ck.checkpointed) return false;
       if (!(await this.lock(PROBE_MS))) return null;
-      const more = await this.sync();
-      res = { newGeneration: res.newGeneration || more.newGeneration, copied: res.copied + more.copied };
+      await this.sync();
       this.conns.commitSeq(shrink);
     } finally {
       this.conns.unlock();
       this.conns.pin();
     }
-    this.log("INFO", "checkpoint", {
-      mode: shrink ? "passive+truncate" : "passive",
-      frames: ck.log,
-      checkpointed: ck.checkpointed,
-      complete: ck.ran && ck.log === ck.checkpointed,
-    });
-    return res;
+    this.log("INFO", "checkpoint", { mode: shrink ? "passive+truncate" : "passive", frames: ck.log });
+    return true;
   }
 
   /**

@@ -64,3 +64,10 @@ export function inspectDatabase(path: string): DatabaseFacts {
     rmSync(`${path}-shm`, { force: true });
   }
 }
+
+/** A one-line digest of `PRAGMA integrity_check` output (which is one problem per line). */
+export function summarizeIntegrity(integrity: string): string {
+  const problems = integrity.split(/\n|; /).map((l) => l.trim()).filter((l) => l && !/^\*\*\*/.test(l));
+  const first = problems.slice(0, 2).join("; ");
+  return problems.length > 2 ? `${first}; …` : first;
+}

@@ -242,6 +242,57 @@ Deno.test("an unreadable secrets file fails create, naming the file", async () =
   }
 });
 
+/**
+ * An archive whose database is corrupt although the manifest and the sidecar agree with it (as anyone
+ * could make them: neither is authenticated). Built with Python: one page of the database's table is
+ * damaged, its SHA-256 rewritten in the manifest, and a new sidecar written.
+ */
+async function craftCorruptDatabase(name: string): Promise<string> {
+  const out = join(fx.root, "snapshots", name);
+  const script = `
+import hashlib, io, json, sys, tarfile
+src, dst = sys.argv[1], sys.argv[2]
+with tarfile.open(src, "r:gz") as tin:
+    members = [(m, tin.extractfile(m).read() if m.isfile() else None) for m in tin.getmembers()]
+data = dict((m.name, d) for m, d in members)
+db = bytearray(data["db/vigo.db"])
+page = int.from_bytes(db[16:18], "big")
+assert len(db) >= 4 * page
+db[2 * page + 8 : 2 * page + 24] = b"\\xff" * 16  # page 3's cell pointers: out of range
+manifest = json.loads(data["manifest.json"])
+for e in manifest["entries"]:
+    if e["path"] == "db/vigo.db": e["sha256"] = hashlib.sha256(db).hexdigest()
+data["db/vigo.db"] = bytes(db)
+data["manifest.json"] = json.dumps(manifest, indent=2).encode()
+with tarfile.open(dst, "w:gz", format=tarfile.PAX_FORMAT) as tout:
+    for m, _ in members:
+        if m.isfile(): m.size = len(data[m.name])
+        tout.addfile(m, io.BytesIO(data[m.name]) if m.isfile() else None)
+with open(dst, "rb") as f, open(dst + ".sha256", "w") as side:
+    side.write(hashlib.sha256(f.read()).hexdigest() + "  " + dst.rsplit("/", 1)[-1] + "\\n")
+`;
+  const r = await new Deno.Command("python3", { args: ["-c", script, good, out], stderr: "piped" }).output();
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+  return out;
+}
+
+Deno.test("a corrupt database whose manifest and sidecar match it: restore and verify refuse", async () => {
+  await setup();
+  const bad = await craftCorruptDatabase("corrupt-db.tar.gz");
+  const verify = await runCli(["backup", "verify", bad]);
+  assert.equal(verify.code, VERIFY_FAILED, verify.stderr);
+  assert.match(verify.stderr, /integrity_check/);
+  assert.equal(verify.stderr.trim().split("\n").length, 1, `one-line error: ${verify.stderr}`);
+  // Everything else checks out, so only the database's own integrity_check can refuse these.
+  await expectRestoreFails(bad, VERIFY_FAILED, /db\/vigo\.db fails integrity_check/);
+  await expectRestoreFails(bad, VERIFY_FAILED, /db\/vigo\.db fails integrity_check/, ["--db-only"]);
+  // A dry run does not stage the database, so it reports the plan as before (and writes nothing).
+  const before = await treeHash(target);
+  const dry = await runCli(["backup", "restore", bad, "--target", target, "--dry-run"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(await treeHash(target), before);
+});
+
 Deno.test("cleanup", async () => {
   await Deno.remove(fx.root, { recursive: true });
   await Deno.remove(target, { recursive: true });

@@ -22,9 +22,10 @@ interface World {
   s3: S3Server;
   key: ServiceAccountKey;
   tokens: TokenServer;
-  endpoint: string;
   dir: string;
   shimUnauthorized(): number;
+  /** Opens `gcs://<bucket>/<prefix>` through the shim, with `env` as the only environment. */
+  open(prefix: string, env: Record<string, string>): ReturnType<typeof openGcsBackend>;
   stop(): Promise<void>;
 }
 
@@ -33,6 +34,20 @@ const USER = {
   clientSecret: "user-secret",
   refreshToken: "1//refresh",
 };
+
+/** Writes gcloud's `authorized_user` credentials file for {@link USER} with `refreshToken`. */
+function writeUserCredentials(path: string, refreshToken: string, tokenUri: string): Promise<void> {
+  return Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      type: "authorized_user",
+      client_id: USER.clientId,
+      client_secret: USER.clientSecret,
+      refresh_token: refreshToken,
+      token_uri: tokenUri,
+    }),
+  );
+}
 
 async function world(expiresIn?: number): Promise<World> {
   const s3 = await startS3Server();
@@ -49,9 +64,10 @@ async function world(expiresIn?: number): Promise<World> {
     s3,
     key,
     tokens,
-    endpoint: shim.endpoint,
     dir,
     shimUnauthorized: () => shim.unauthorized(),
+    open: (prefix, env) =>
+      openGcsBackend(`gcs://${s3.bucket}/${prefix}`, { endpoint: shim.endpoint }, { env, homeDir: dir }),
     async stop() {
       await shim.stop();
       await tokens.stop();
@@ -70,11 +86,7 @@ Deno.test({
       const other = await generateServiceAccountKey();
       const path = await writeServiceAccountFile(w.dir, other.pem, w.tokens.tokenUri);
       const err = await assertRejects(
-        () =>
-          openGcsBackend(`gcs://${w.s3.bucket}/x`, { endpoint: w.endpoint }, {
-            env: { GOOGLE_APPLICATION_CREDENTIALS: path },
-            homeDir: w.dir,
-          }),
+        () => w.open("x", { GOOGLE_APPLICATION_CREDENTIALS: path }),
         BackendError,
       );
       assert(err.message.includes("Invalid JWT Signature"), err.message);
@@ -95,10 +107,7 @@ Deno.test({
     const w = await world(302);
     try {
       const path = await writeServiceAccountFile(w.dir, w.key.pem, w.tokens.tokenUri);
-      const b = await openGcsBackend(`gcs://${w.s3.bucket}/sa`, { endpoint: w.endpoint }, {
-        env: { GOOGLE_APPLICATION_CREDENTIALS: path },
-        homeDir: w.dir,
-      });
+      const b = await w.open("sa", { GOOGLE_APPLICATION_CREDENTIALS: path });
       await b.put("a.txt", enc("one"));
       await Promise.all([b.stat("a.txt"), b.stat("a.txt"), b.stat("a.txt")]);
       assertEquals(w.tokens.issued.jwt, 1, "one token for every request within its lifetime");
@@ -124,42 +133,17 @@ Deno.test({
       const gcloud = join(w.dir, ".config", "gcloud");
       await Deno.mkdir(gcloud, { recursive: true });
       const wellKnown = join(gcloud, "application_default_credentials.json");
-      await Deno.writeTextFile(
-        wellKnown,
-        JSON.stringify({
-          type: "authorized_user",
-          client_id: USER.clientId,
-          client_secret: USER.clientSecret,
-          refresh_token: USER.refreshToken,
-          token_uri: w.tokens.tokenUri,
-        }),
-      );
-      const user = await openGcsBackend(`gcs://${w.s3.bucket}/user`, { endpoint: w.endpoint }, {
-        env: {},
-        homeDir: w.dir,
-      });
+      await writeUserCredentials(wellKnown, USER.refreshToken, w.tokens.tokenUri);
+      const user = await w.open("user", {});
       await user.put("u.txt", enc("from user creds"));
       assertEquals(w.tokens.issued.refresh, 1);
       await Deno.remove(wellKnown);
-      const meta = await openGcsBackend(`gcs://${w.s3.bucket}/user`, { endpoint: w.endpoint }, {
-        env: { GCE_METADATA_HOST: w.tokens.metadataHost },
-        homeDir: w.dir,
-      });
+      const meta = await w.open("user", { GCE_METADATA_HOST: w.tokens.metadataHost });
       assertEquals(await new Response(await meta.get("u.txt")).text(), "from user creds");
       assertEquals(w.tokens.issued.metadata, 1, "the probe's token is reused for the first request");
-      await Deno.writeTextFile(
-        wellKnown,
-        JSON.stringify({
-          type: "authorized_user",
-          client_id: USER.clientId,
-          client_secret: USER.clientSecret,
-          refresh_token: "revoked",
-          token_uri: w.tokens.tokenUri,
-        }),
-      );
+      await writeUserCredentials(wellKnown, "revoked", w.tokens.tokenUri);
       await assertRejects(
-        () =>
-          openGcsBackend(`gcs://${w.s3.bucket}/user`, { endpoint: w.endpoint }, { env: {}, homeDir: w.dir }),
+        () => w.open("user", {}),
         BackendError,
       );
     } finally {

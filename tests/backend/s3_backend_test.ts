@@ -7,13 +7,25 @@ import { join } from "node:path";
 import { retryBackend } from "../../lib/backend/retry.ts";
 import { BackendError } from "../../lib/errors.ts";
 import { openS3Backend } from "../../lib/s3/s3_backend.ts";
-import { startS3Server } from "../helpers/s3_server.ts";
+import { type S3Server, startS3Server } from "../helpers/s3_server.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { patternStream, streamDigest } from "./conformance.ts";
-import { startFaultProxy } from "./fault_proxy.ts";
+import { type FaultProxy, startFaultProxy } from "./fault_proxy.ts";
 
 const MiB = 1024 * 1024;
 const opts = { sanitizeResources: false, sanitizeOps: false };
+
+/** Runs `fn` against a fresh s3rver reached through a fault proxy; stops both afterwards. */
+async function withProxiedServer(fn: (server: S3Server, proxy: FaultProxy) => Promise<void>): Promise<void> {
+  const server = await startS3Server();
+  const proxy = startFaultProxy(server.endpoint);
+  try {
+    await fn(server, proxy);
+  } finally {
+    await proxy.stop();
+    await server.stop();
+  }
+}
 
 async function uploadsInProgress(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -31,9 +43,7 @@ Deno.test({
   name: "s3: a wrong secret or unknown key is refused with a BackendError that never shows the secret",
   ...opts,
   async fn() {
-    const server = await startS3Server();
-    const proxy = startFaultProxy(server.endpoint);
-    try {
+    await withProxiedServer(async (server, proxy) => {
       const cfg = { ...server.config(), endpoint: proxy.endpoint };
       const wrong = retryBackend(
         openS3Backend(server.url("p"), { ...cfg, secretAccessKey: "not-the-secret-XYZ" }),
@@ -53,10 +63,7 @@ Deno.test({
       const right = openS3Backend(server.url("p"), cfg);
       await right.put("k.txt", new TextEncoder().encode("x"));
       assertEquals((await right.stat("k.txt"))?.size, 1);
-    } finally {
-      await proxy.stop();
-      await server.stop();
-    }
+    });
   },
 });
 
@@ -64,9 +71,7 @@ Deno.test({
   name: "s3: multipart upload sends bounded parts and verifies the stored size; a failure aborts it",
   ...opts,
   async fn() {
-    const server = await startS3Server();
-    const proxy = startFaultProxy(server.endpoint);
-    try {
+    await withProxiedServer(async (server, proxy) => {
       const b = openS3Backend(server.url("mp"), { ...server.config(), endpoint: proxy.endpoint }, {
         partSize: 5 * MiB,
       });
@@ -84,10 +89,7 @@ Deno.test({
       // the abort was sent rather than that the parts are gone.
       const sent = proxy.log.slice(mark);
       assert(sent.some((l) => /^DELETE \/[^?]+\/mp\/broken\.bin\?uploadId=\w+$/.test(l)), sent.join("\n"));
-    } finally {
-      await proxy.stop();
-      await server.stop();
-    }
+    });
   },
 });
 
@@ -254,9 +256,7 @@ Deno.test({
   name: "s3: a lost answer to CompleteMultipartUpload is recognised by the object, not reported as failure",
   ...opts,
   async fn() {
-    const server = await startS3Server();
-    const proxy = startFaultProxy(server.endpoint);
-    try {
+    await withProxiedServer(async (server, proxy) => {
       const logs: string[] = [];
       const b = openS3Backend(server.url("lost"), { ...server.config(), endpoint: proxy.endpoint }, {
         partSize: 5 * MiB,
@@ -276,10 +276,7 @@ Deno.test({
       const err = await assertRejects(() => b.put("gone.bin", patternStream(12 * MiB, 42)), BackendError);
       assert(err.message.includes("NoSuchUpload"), err.message);
       assertEquals(await b.stat("gone.bin"), null);
-    } finally {
-      await proxy.stop();
-      await server.stop();
-    }
+    });
   },
 });
 
@@ -287,11 +284,9 @@ Deno.test({
   name: "s3: virtual-host style (the AWS default) signs and addresses BUCKET.s3.REGION.amazonaws.com",
   ...opts,
   async fn() {
-    const server = await startS3Server();
     // The child reaches "amazonaws.com" through this proxy (HTTP_PROXY), which forwards to s3rver
     // keeping the Host header, so s3rver sees exactly what AWS would.
-    const proxy = startFaultProxy(server.endpoint);
-    try {
+    await withProxiedServer(async (server, proxy) => {
       const cfg = {
         ...server.config(),
         endpoint: "http://s3.us-east-1.amazonaws.com",
@@ -317,10 +312,7 @@ Deno.test({
         proxy.log.length > 5 && proxy.log.every((l) => !l.includes(`/${server.bucket}/`)),
         proxy.log.join("\n"),
       );
-    } finally {
-      await proxy.stop();
-      await server.stop();
-    }
+    });
   },
 });
 
@@ -328,9 +320,7 @@ Deno.test({
   name: "s3: listings follow continuation tokens across pages",
   ...opts,
   async fn() {
-    const server = await startS3Server();
-    const proxy = startFaultProxy(server.endpoint);
-    try {
+    await withProxiedServer(async (server, proxy) => {
       const b = openS3Backend(server.url("pages"), { ...server.config(), endpoint: proxy.endpoint }, {
         listPageSize: 7,
       });
@@ -343,9 +333,6 @@ Deno.test({
       const pages = proxy.log.slice(mark);
       assertEquals(pages.length, 4);
       assert(pages.slice(1).every((l) => l.includes("continuation-token=")), pages.join("\n"));
-    } finally {
-      await proxy.stop();
-      await server.stop();
-    }
+    });
   },
 });

@@ -3,7 +3,13 @@
  * with known outcomes, so the closing `tests: N passed, N failed` line cannot drift from reality.
  */
 import assert from "node:assert/strict";
-import { cliTestFiles, countResultLines, parseDenoFailures, parseDenoSummary } from "../../scripts/test.ts";
+import {
+  cliTestFiles,
+  countResultLines,
+  denoTest,
+  parseDenoFailures,
+  parseDenoSummary,
+} from "../../scripts/test.ts";
 
 Deno.test("test runner: parses deno test's real summary and failure list", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -35,4 +41,23 @@ Deno.test("test runner: finds every *_cli_test.ts, including this area's", () =>
   const files = cliTestFiles();
   assert.ok(files.includes("tests/compile/version_cli_test.ts"), files.join(", "));
   assert.ok(files.every((f) => f.startsWith("tests/") && f.endsWith("_cli_test.ts")));
+});
+
+Deno.test("test runner: a phase stopped at its limit keeps its counts, adds a failure, kills leaked processes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigocli-runner-" });
+  try {
+    const pidFile = `${dir}/pid`;
+    const fixture = new URL("./fixtures/hang_suite.ts", import.meta.url).pathname;
+    const r = await denoTest("hang", ["-A", "--no-check", fixture], { HANG_PID_FILE: pidFile }, 0.1);
+    assert.equal(r.passed, 1);
+    assert.equal(r.failed, 1);
+    assert.match(r.failures.join("\n"), /phase limit/);
+    const leaked = Number(await Deno.readTextFile(pidFile));
+    // the group kill is immediate, but let the kernel reap before looking
+    await new Promise((ok) => setTimeout(ok, 200));
+    const alive = await Deno.stat(`/proc/${leaked}`).then(() => true, () => false);
+    assert.equal(alive, false, `leaked process ${leaked} survived the phase`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

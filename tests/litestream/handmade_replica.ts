@@ -16,9 +16,6 @@ import { DatabaseSync } from "node:sqlite";
 import { lz4CompressBytes } from "../../lib/litestream/lz4.ts";
 import type { ReplicaClient } from "../../lib/litestream/replica_client.ts";
 
-/** Rows (id) present after each stored object, for asserting restores. */
-export const ROWS_AFTER = { snapshot: 50, seg00a: 60, seg00b: 70, seg01a: 80, seg01b: 85, seg01c: 90 };
-
 function insert(db: DatabaseSync, from: number, to: number): void {
   for (let id = from; id <= to; id++) {
     db.prepare("INSERT INTO t (id, ts, payload) VALUES (?, 0, randomblob(300))").run(id);

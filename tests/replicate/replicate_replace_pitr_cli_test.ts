@@ -8,9 +8,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { litestreamRestore, sleep, startSqliteWriter } from "../helpers/litestream.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
-import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
-import { restoreReplica } from "../../lib/litestream/restore.ts";
-import { FileBackend } from "../../lib/backend/file.ts";
+import { runCli } from "../helpers/cli.ts";
 import { assertReplicaContinuous, assertRows, makeRoot, startReplicate } from "./replicate_env.ts";
 
 Deno.test("replicate: database file replaced under us starts a new generation", async () => {
@@ -46,7 +44,8 @@ Deno.test("replicate: database file replaced under us starts a new generation", 
     const ls = await litestreamRestore({ out: `${r.root}/ls.db`, url: r.url });
     assertEquals(ls.code, 0, ls.stderr);
     await assertRows(`${r.root}/ls.db`, want, "litestream restore of the replaced database");
-    await restoreReplica(replicaClientFor(new FileBackend(r.url)), { outputPath: `${r.root}/ours.db` });
+    const ours = await runCli(["backup", "replica", "restore", "--url", r.url, "-o", `${r.root}/ours.db`]);
+    assertEquals(ours.code, 0, ours.stderr);
     await assertRows(`${r.root}/ours.db`, want, "vigocli restore of the replaced database");
   } finally {
     await Deno.remove(r.root, { recursive: true });
@@ -76,14 +75,33 @@ Deno.test("replicate: point-in-time restore returns exactly the rows committed b
     const ls = await litestreamRestore({ out: `${r.root}/ls.db`, url: r.url, timestamp: t.toISOString() });
     assertEquals(ls.code, 0, ls.stderr);
     await assertRows(`${r.root}/ls.db`, before, "litestream restore -timestamp T");
-    await restoreReplica(replicaClientFor(new FileBackend(r.url)), {
-      outputPath: `${r.root}/ours.db`,
-      timestamp: t,
-    });
+    const pit = await runCli(
+      [
+        "backup",
+        "replica",
+        "restore",
+        "--url",
+        r.url,
+        "-o",
+        `${r.root}/ours.db`,
+        "--timestamp",
+        t.toISOString(),
+      ],
+    );
+    assertEquals(pit.code, 0, pit.stderr);
     await assertRows(`${r.root}/ours.db`, before, "vigocli restore --timestamp T");
     // And "latest" has both batches.
     const all = before.concat(w2.committed().map((c) => c.id));
-    await restoreReplica(replicaClientFor(new FileBackend(r.url)), { outputPath: `${r.root}/latest.db` });
+    const latest = await runCli([
+      "backup",
+      "replica",
+      "restore",
+      "--url",
+      r.url,
+      "-o",
+      `${r.root}/latest.db`,
+    ]);
+    assertEquals(latest.code, 0, latest.stderr);
     await assertRows(`${r.root}/latest.db`, all, "vigocli restore latest");
   } finally {
     await Deno.remove(r.root, { recursive: true });

@@ -6,9 +6,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { litestreamRestore, sleep, startSqliteWriter } from "../helpers/litestream.ts";
-import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
-import { restoreReplica } from "../../lib/litestream/restore.ts";
-import { FileBackend } from "../../lib/backend/file.ts";
+import { runCli } from "../helpers/cli.ts";
 import {
   assertReplicaContinuous,
   assertRows,
@@ -45,8 +43,8 @@ Deno.test(`replicate: steady writer ≥500 tx/s for ${STEADY_SECONDS}s, SIGTERM,
     await assertRows(`${r.root}/ls.db`, ids, "litestream restore");
 
     lap("litestream restored");
-    const client = replicaClientFor(new FileBackend(r.url));
-    await restoreReplica(client, { outputPath: `${r.root}/ours.db` });
+    const ours = await runCli(["backup", "replica", "restore", "--url", r.url, "-o", `${r.root}/ours.db`]);
+    assertEquals(ours.code, 0, ours.stderr);
     await assertRows(`${r.root}/ours.db`, ids, "vigocli restore");
     lap("ours restored");
   } finally {

@@ -56,6 +56,18 @@ async function serverYaml(dir: string, db: string, url: string, sshd: Sshd): Pro
   return path;
 }
 
+/** Runs `fn` with a fresh sshd and an empty temp dir named `prefix…`; removes both afterwards. */
+async function withSshd(prefix: string, fn: (sshd: Sshd, dir: string) => Promise<void>): Promise<void> {
+  const sshd = await startSshd();
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    await fn(sshd, dir);
+  } finally {
+    await sshd.cleanup();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 /**
  * `vigocli backup replicate` to sftp:// while a writer commits rows, with `during` run once replication
  * has started; then `check` sees the committed rows and the replicator's output, and `litestream
@@ -66,9 +78,7 @@ async function replicateThenLitestreamRestore(
   during: (sshd: Sshd) => Promise<void>,
   check: (committed: number[], replicatorOutput: string) => void,
 ): Promise<void> {
-  const sshd = await startSshd();
-  const dir = await Deno.makeTempDir({ prefix });
-  try {
+  await withSshd(prefix, async (sshd, dir) => {
     const db = `${dir}/vigo.db`;
     await createWriterDb(db);
     const url = sshd.url("our-replica");
@@ -92,10 +102,7 @@ async function replicateThenLitestreamRestore(
     assertEquals(ls.code, 0, ls.stderr);
     assertEquals(await integrityCheck(out), "ok");
     assertEquals(await rowIds(out), committed);
-  } finally {
-    await sshd.cleanup();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  });
 }
 
 Deno.test({
@@ -103,9 +110,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const sshd = await startSshd();
-    const dir = await Deno.makeTempDir({ prefix: "vigo-ls-sftp-" });
-    try {
+    await withSshd("vigo-ls-sftp-", async (sshd, dir) => {
       const db = `${dir}/app.db`;
       await createWriterDb(db);
       const url = sshd.url("ls-replica");
@@ -141,10 +146,7 @@ Deno.test({
       assertEquals(r.code, 0, r.stderr);
       assertEquals(await integrityCheck(out), "ok");
       assertEquals(await rowIds(out), committed);
-    } finally {
-      await sshd.cleanup();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
 

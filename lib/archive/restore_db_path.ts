@@ -1,0 +1,86 @@
+/**
+ * Where `backup restore` puts the database. The archive always holds it as `db/vigo.db`, but a
+ * deployment's `database.path` may point elsewhere; the database goes where the server.yaml in
+ * effect after the restore expects it, as long as that is inside the target (restore never writes
+ * outside it). Otherwise it goes to `<target>/db/vigo.db` and the caller is told why.
+ *
+ * The server.yaml in effect: on a full restore, the archived one — whose `database.path` is the
+ * manifest's `source.database`, taken relative to `source.server_root`, so a restore into another
+ * directory (a drill) keeps the layout; with `--db-only`, the target's own server.yaml (the archived
+ * one is not restored), resolved against the target.
+ */
+import { existsSync } from "node:fs";
+import { lstat } from "node:fs/promises";
+import { isAbsolute, join, relative, sep } from "node:path";
+import { BadInputError } from "../errors.ts";
+import { DB_ENTRY_PATH, type Manifest } from "./manifest.ts";
+
+/** Where the database will be restored. */
+export interface DatabaseDestination {
+  /** Path relative to the target, `/`-separated. */
+  rel: string;
+  /** Set when `database.path` could not be honoured: says where it points and where the database went. */
+  note?: string;
+}
+
+/** Decides where the database goes; `serverYaml` overrides `<target>/server.yaml` for `--db-only`. */
+export async function databaseDestination(
+  target: string,
+  manifest: Manifest,
+  opts: { dbOnly: boolean; serverYaml?: string },
+): Promise<DatabaseDestination> {
+  const wanted = opts.dbOnly
+    ? await configuredInTarget(target, opts.serverYaml ?? join(target, "server.yaml"))
+    : { path: manifest.source.database, root: manifest.source.server_root, from: "the archived server.yaml" };
+  if (!wanted) return { rel: DB_ENTRY_PATH };
+  const rel = relative(wanted.root, wanted.path).split(sep).join("/");
+  if (rel === DB_ENTRY_PATH) return { rel };
+  const problem = placementProblem(rel, manifest, opts.dbOnly);
+  if (problem) {
+    return {
+      rel: DB_ENTRY_PATH,
+      note: `database.path in ${wanted.from} is ${wanted.path}, ${problem}; the database is restored ` +
+        `to ${join(target, DB_ENTRY_PATH)} instead (move it there with the server stopped)`,
+    };
+  }
+  await requireRealDirectories(target, rel);
+  return { rel };
+}
+
+/** The target's server.yaml `database.path`, or undefined when there is no usable server.yaml. */
+async function configuredInTarget(
+  target: string,
+  serverYaml: string,
+): Promise<{ path: string; root: string; from: string } | undefined> {
+  if (!existsSync(serverYaml)) return undefined;
+  const { loadServerConfig } = await import("../config/server_yaml.ts");
+  // A server.yaml that does not parse is not this command's concern: the default layout applies.
+  const cfg = await loadServerConfig(serverYaml, target, { secrets: "skip" }).catch(() => undefined);
+  return cfg && { path: cfg.database.path, root: target, from: serverYaml };
+}
+
+/** Why the database cannot go to `rel` inside the target, or undefined when it can. */
+function placementProblem(rel: string, manifest: Manifest, dbOnly: boolean): string | undefined {
+  if (rel === "" || rel === ".." || rel.startsWith("../") || isAbsolute(rel)) return "outside the target";
+  const parts = rel.split("/");
+  if (parts.some((p) => p === "" || p === "." || p === "..") || parts[0].startsWith(".")) {
+    return "not a plain path inside the target";
+  }
+  // A path inside a tree the restore replaces whole would be swapped out again by that tree.
+  const trees = new Set(manifest.entries.map((e) => e.path.split("/")[0]).filter((t) => t !== "db"));
+  if (!dbOnly && trees.has(parts[0])) return `inside ${parts[0]}, which the archive replaces`;
+  return undefined;
+}
+
+/** Refuses a destination below a symlink or a file: following it could write outside the target. */
+async function requireRealDirectories(target: string, rel: string): Promise<void> {
+  const parts = rel.split("/").slice(0, -1);
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = join(target, ...parts.slice(0, i));
+    const st = await lstat(dir).catch(() => null);
+    if (!st) return;
+    if (!st.isDirectory()) {
+      throw new BadInputError(`${dir}: not a directory (restore only writes inside the target)`);
+    }
+  }
+}
