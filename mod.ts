@@ -67,3 +67,5 @@ export { parseManifest } from "./lib/archive/manifest.ts";
 export type { Manifest, ManifestEntry } from "./lib/archive/manifest.ts";
 export { inspectDatabase, snapshotDatabase } from "./lib/sqlite/online_snapshot.ts";
 export { databaseInUse } from "./lib/sqlite/lock_probe.ts";
+export { Replicator } from "./lib/replicate/replicator.ts";
+export type { ReplicatorOptions } from "./lib/replicate/replicator.ts";

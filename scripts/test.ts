@@ -140,9 +140,10 @@ export async function denoTest(
   args: string[],
   env: Record<string, string>,
   timeoutMin: number,
+  echo = true,
 ): Promise<PhaseResult> {
   const started = performance.now();
-  console.error(`\ntest: phase ${name}: deno test ${args.join(" ")}`);
+  if (echo) console.error(`\ntest: phase ${name}: deno test ${args.join(" ")}`);
   const child = new Deno.Command("setsid", {
     args: [toolPath("deno"), "test", ...args],
     cwd: REPO,
@@ -160,7 +161,7 @@ export async function denoTest(
   const reading = (async () => {
     const decoder = new TextDecoder();
     for await (const chunk of child.stdout) {
-      await Deno.stdout.write(chunk);
+      if (echo) await Deno.stdout.write(chunk);
       output += decoder.decode(chunk, { stream: true });
     }
   })();

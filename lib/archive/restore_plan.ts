@@ -60,9 +60,9 @@ export function planRestore(
     if (e.path === "db/" && (existing.has("db/") || dbPath !== DB_ENTRY_PATH)) continue;
     lines.push({ action: existing.has(path) ? "replace" : "create", path });
   }
-  const units = restoreUnits(entries, dbOnly);
+  const units = restoreUnits(entries, dbOnly).map((u) => (u === DB_ENTRY_PATH ? dbPath : u));
   const within = (p: string) =>
-    p === dbPath || units.some((u) => p === u || p === `${u}/` || p.startsWith(`${u}/`)) ||
+    units.some((u) => p === u || p === `${u}/` || p.startsWith(`${u}/`)) ||
     DB_COMPANIONS.some((c) => p === `${dbPath}${c}`);
   for (const p of [...existing].sort()) {
     if (!restored.has(p) && within(p)) lines.push({ action: "move-aside", path: p });

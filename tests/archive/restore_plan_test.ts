@@ -48,3 +48,17 @@ Deno.test("--db-only: only the database and its companions", () => {
 Deno.test("empty target: everything is created", () => {
   assert.ok(planRestore(entries, new Set(), false).every((l) => l.action === "create"));
 });
+
+Deno.test("database.path elsewhere: the database and its companions are planned there, db/ is left alone", () => {
+  const existing = new Set(["db/", "db/vigo.db", "data/vigo.db", "data/vigo.db-wal"]);
+  assert.deepEqual(planRestore(entries, existing, true, "data/vigo.db"), [
+    { action: "replace", path: "data/vigo.db" },
+    { action: "move-aside", path: "data/vigo.db-wal" },
+  ]);
+  assert.deepEqual(planRestore(entries, new Set(), false, "data/vigo.db").map((l) => l.path), [
+    "data/vigo.db",
+    "stacks/",
+    "stacks/a.yaml",
+    "server.yaml",
+  ]);
+});
