@@ -12,7 +12,7 @@
  * exits non-zero when anything failed. Missing prerequisites fail loudly; npm-based ones are installed
  * (`npm ci --prefix .tools`, `deno install`) so a fresh clone works.
  *
- * Each test phase has a time limit that keeps the whole run inside CI's 90 minutes (a 30, c 15, d 35 min;
+ * Each test phase has a time limit that keeps the whole run inside CI's 90 minutes (a 25, c 12, d 35 min;
  * `--timeout-min N` sets one limit for all); a phase stopped at its limit keeps the counts it printed and
  * adds one failure.
  *
@@ -28,7 +28,7 @@ import { checkNodeModules, REPO, TARGETS, toolPath } from "./compile.ts";
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 /** Default time limit per test phase, minutes: the sum stays well inside CI's 90 minutes. */
-const PHASE_LIMIT_MIN = { a: 30, c: 15, d: 35 };
+const PHASE_LIMIT_MIN = { a: 25, c: 12, d: 35 };
 
 /** Counts of one phase. */
 export interface PhaseResult {

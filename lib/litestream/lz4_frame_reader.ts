@@ -7,6 +7,7 @@
  */
 import { BadInputError } from "../errors.ts";
 import { decompressBlock, Lz4BlockError } from "./lz4_block.ts";
+import { decompressIndependentBlock } from "./lz4_decode_wasm.ts";
 import { Xxh32, xxh32 } from "./xxh32.ts";
 
 /** Magic number of an LZ4 frame (little-endian on the wire: 04 22 4D 18). */
@@ -154,6 +155,19 @@ export function lz4DecompressStream(name = "lz4 data"): TransformStream<Uint8Arr
     if (blockChecksum) {
       const want = new DataView(raw.buffer, raw.byteOffset).getUint32(blockLen, true);
       if (xxh32(data) !== want) throw fail(`block checksum mismatch at output offset ${produced}`);
+    }
+    if (independent && !stored) {
+      let out: Uint8Array;
+      try {
+        out = decompressIndependentBlock(data, blockMax);
+      } catch (err) {
+        if (!(err instanceof Lz4BlockError)) throw err;
+        throw fail(`${err.message} (block at output offset ${produced})`);
+      }
+      if (contentChecksum) hash.update(out);
+      produced += out.length;
+      if (out.length > 0) ctl.enqueue(out);
+      return;
     }
     const base = WINDOW;
     let end: number;

@@ -10,7 +10,7 @@ import {
   lz4DecompressBytes,
   lz4DecompressStream,
 } from "../../lib/litestream/lz4.ts";
-import { xxh32 } from "../../lib/litestream/xxh32.ts";
+import { Xxh32, xxh32 } from "../../lib/litestream/xxh32.ts";
 import { BadInputError } from "../../lib/errors.ts";
 import { readAllBytes } from "../../lib/bytes.ts";
 
@@ -69,13 +69,42 @@ const SAMPLES: [string, Uint8Array][] = [
   ["zeros 5 MiB", new Uint8Array(5 * 1024 * 1024)],
   ["random 300 KiB", noise(300 * 1024)],
   ["pages 9 MiB", pageLike(9 * 1024 * 1024 + 123)],
+  // Short literals and matches with every small offset: the word-at-a-time copy paths and their edges.
+  ["hex text 1 MiB", new TextEncoder().encode(Array.from(noise(1 << 19, 3), (x) => x.toString(16)).join(""))],
+  ["short periods", shortPeriods(300 * 1024)],
 ];
+
+/** Runs of period 1..19 and lengths 1..40 mixed with noise: overlapping matches of every small offset. */
+function shortPeriods(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  const r = noise(n, 11);
+  let i = 0;
+  for (let k = 0; i < n; k++) {
+    const period = 1 + (k % 19);
+    const len = Math.min(n - i, 1 + (r[k] % 40) + period);
+    for (let j = 0; j < len; j++) b[i + j] = j < period ? r[(i + j) % n] : b[i + j - period];
+    i += len;
+  }
+  return b;
+}
 
 Deno.test("xxh32 matches the reference vectors", () => {
   assertEquals(xxh32(new Uint8Array(0)), 0x02cc5d05);
   assertEquals(xxh32(new TextEncoder().encode("a")), 0x550d7456);
   assertEquals(xxh32(new TextEncoder().encode("abc")), 0x32d153ff);
   assertEquals(xxh32(new TextEncoder().encode("Nobody inspects the spammish repetition")), 0xe2293b2f);
+});
+
+Deno.test("xxh32: word-aligned and unaligned input, whole or in pieces, hash alike", () => {
+  const data = noise(100_003, 5);
+  const want = xxh32(data);
+  const shifted = new Uint8Array(data.length + 3);
+  shifted.set(data, 3);
+  assertEquals(xxh32(shifted.subarray(3)), want);
+  const h = new Xxh32();
+  for (let i = 0; i < data.length; i += 4097) h.update(data.subarray(i, i + 4097));
+  assertEquals(h.digest(), want);
+  assertEquals(want, 0x175a8ee2, "the content checksum `lz4 --content-size` writes for these bytes");
 });
 
 Deno.test("frame header is Litestream's: FLG 0x64, BD 0x70", () => {
