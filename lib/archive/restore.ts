@@ -1,11 +1,12 @@
 /**
  * `backup restore`'s engine. The archive is read once into a staging directory inside the target
  * while every entry is checked against the manifest and the file against its sidecar; only when all
- * checks pass — and the staged database has passed `PRAGMA integrity_check` — are the staged items
- * renamed into place, and whatever they replace is moved to `<target>/.pre-restore-<UTC time>/` so the restore can be
- * undone. Any failure before that point removes the staging directory and leaves the target as it was.
+ * checks pass, the staged database has passed `PRAGMA integrity_check` and the staged files are on
+ * disk are the staged items renamed into place; whatever they replace is moved to
+ * `<target>/.pre-restore-<UTC time>/` so the restore can be undone. Any failure before that point
+ * removes the staging directory and leaves the target as it was.
  */
-import { lstat, mkdir, mkdtemp, open, readdir, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import {
   chmodSync,
   closeSync,
@@ -32,6 +33,7 @@ import { DB_ENTRY_PATH, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
 import { preRestoreDirName } from "./archive_names.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
+import { StagingSync } from "./staging_sync.ts";
 import { databaseDestination } from "./restore_db_path.ts";
 
 /** Options of {@link restoreArchive}. */
@@ -85,7 +87,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   const staging = await mkdtemp(join(target, ".restore-staging-")).catch((err) => {
     throw toVigoError(err, target);
   });
-  const syncer = new BackgroundSyncer();
+  const syncer = new StagingSync(staging);
   const forget = removeOnInterrupt(staging);
   let dbCheck: BackgroundCheck | undefined;
   try {
@@ -100,8 +102,8 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
       if (!isSelected(entry.path, opts.dbOnly)) return Promise.resolve(undefined);
       return Promise.resolve(stageEntry(syncer, staging, entry, header, dirs, onClosed));
     });
-    await syncer.drain();
-    if (dbCheck) requireHealthyDatabase(opts.archive, scan, await dbCheck.result());
+    const [, facts] = await Promise.all([syncer.flush(), dbCheck?.result()]);
+    if (facts) requireHealthyDatabase(opts.archive, scan, facts);
     // Deepest first, so a read-only directory does not stop its children being adjusted.
     for (const d of dirs.reverse()) applyMeta(join(staging, d.path), d.header);
     const db = await databaseDestination(target, scan.manifest, opts);
@@ -127,7 +129,6 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     throw err;
   } finally {
     dbCheck?.cancel();
-    await syncer.drain().catch(() => {});
     await rm(staging, { recursive: true, force: true });
     forget();
   }
@@ -165,7 +166,7 @@ function refuseIfBusy(db: string, force: boolean): void {
 }
 
 function stageEntry(
-  syncer: BackgroundSyncer,
+  syncer: StagingSync,
   staging: string,
   entry: ManifestEntry,
   header: TarHeader,
@@ -173,7 +174,7 @@ function stageEntry(
   onClosed: (path: string) => void,
 ): EntrySink | undefined {
   // Synchronous calls on purpose: for thousands of small files one await per syscall costs more
-  // than the syscalls, and the slow part (fsync) still runs in the background on the thread pool.
+  // than the syscalls; the slow part (making them durable) happens once, in StagingSync.flush().
   const dest = join(staging, entry.path);
   mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
   if (entry.type === "dir") {
@@ -193,54 +194,20 @@ function stageEntry(
       while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
       return Promise.resolve();
     },
-    async close() {
+    close() {
       if (isRoot()) fchownSync(fd, header.uid, header.gid);
       fchmodSync(fd, header.mode & 0o7777);
       futimesSync(fd, header.mtime, header.mtime);
       closeSync(fd);
       onClosed(entry.path);
-      await syncer.add(dest);
+      syncer.add(dest, header.size);
+      return Promise.resolve();
     },
   };
 }
 
 function isRoot(): boolean {
   return process.getuid?.() === 0;
-}
-
-/**
- * fsyncs staged files in the background, many at once, so the disk flushes overlap with decompression
- * and with each other (one fsync after another costs a journal commit each). Each file is reopened
- * through node:fs/promises because that API runs fsync on the runtime's thread pool everywhere, while
- * the callback API runs it on the main thread under Deno.
- */
-export class BackgroundSyncer {
-  #pending = new Set<Promise<void>>();
-  #failure: unknown;
-  constructor(readonly limit = 32) {}
-
-  /** Queues `path` for fsync; waits while `limit` are already in flight. */
-  async add(path: string): Promise<void> {
-    if (this.#failure) throw this.#failure;
-    const job: Promise<void> = (async () => {
-      const fh = await open(path, "r");
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    })().catch((err) => {
-      this.#failure ??= err;
-    }).finally(() => this.#pending.delete(job));
-    this.#pending.add(job);
-    while (this.#pending.size >= this.limit) await Promise.race(this.#pending);
-  }
-
-  /** Waits for every queued file; throws the first failure. */
-  async drain(): Promise<void> {
-    await Promise.all(this.#pending);
-    if (this.#failure) throw this.#failure;
-  }
 }
 
 function applyMeta(path: string, h: TarHeader): void {

@@ -10,8 +10,19 @@ export interface TreeEntry {
   path: string;
   /** Commander's usage without the `[options]`/`[command]` noise, e.g. `<archive>`. */
   usage: string;
-  /** First line of the description. */
+  /** The description's first clause, shortened (see {@link summarize}). */
   summary: string;
+}
+
+/** Longest summary kept on a tree line; `vigocli <command> --help` has the full description. */
+const SUMMARY_MAX = 64;
+
+/** The description's first clause (up to " (", "; " or ". "), cut at a word to {@link SUMMARY_MAX}. */
+export function summarize(description: string): string {
+  const first = description.split("\n")[0].split(/ \(|; |\. /)[0].trim();
+  if (first.length <= SUMMARY_MAX) return first;
+  const cut = first.slice(0, SUMMARY_MAX - 1);
+  return `${cut.slice(0, Math.max(cut.lastIndexOf(" "), 1))}…`;
 }
 
 /** Lists every visible leaf and group below `root`, depth first, in declaration order. */
@@ -24,7 +35,7 @@ export function commandTree(root: Command): TreeEntry[] {
       if (!cmd.commands.includes(sub)) continue;
       const path = [...prefix, sub.name()];
       const usage = sub.usage().replace(/\[(options|command)\]\s*/g, "").trim();
-      out.push({ path: path.join(" "), usage, summary: sub.description().split("\n")[0] });
+      out.push({ path: path.join(" "), usage, summary: summarize(sub.description()) });
       walk(sub, path);
     }
   };

@@ -2,8 +2,9 @@
  * LZ4 block decoding in WebAssembly for independent blocks (every frame Litestream and our writer
  * produce). Database pages decode into millions of 4–8 byte sequences; per sequence the TypeScript
  * decoder (lz4_block.ts, still used for dependent blocks) costs several times what WebAssembly's
- * bounds-checked loads and `memory.copy` do. Measured on a 250 MiB hex-payload snapshot, 256 KiB
- * blocks: 565 MB/s in TypeScript, see docs/notes/replica.md for the WebAssembly figure.
+ * bounds-checked loads and `memory.copy` do. Measured on a 250 MiB hex-payload snapshot (256 KiB
+ * blocks, ~40k sequences each), same run: TypeScript 330–500 MB/s, this module 700–800 MB/s including
+ * the copies in and out of its memory; a whole restore's CPU fell from 0.67 s to 0.40 s.
  *
  * The module is lz4_decode.wat assembled by wabt 1.0.39 (bulk memory enabled), embedded as base64 so
  * compiled executables need no side file. Rebuild after editing the .wat:

@@ -200,3 +200,49 @@ Deno.test("garbage block contents only ever raise BadInputError (no RangeError, 
     }
   }
 });
+
+Deno.test("WebAssembly block decoder agrees with the TypeScript reference, on valid and damaged blocks", async () => {
+  const { decompressBlock, Lz4BlockError } = await import("../../lib/litestream/lz4_block.ts");
+  const { decompressIndependentBlock } = await import("../../lib/litestream/lz4_decode_wasm.ts");
+  const max = 4 << 20;
+  const ref = (block: Uint8Array): Uint8Array | string => {
+    const out = new Uint8Array(max + 64);
+    try {
+      return out.slice(0, decompressBlock(block, 0, block.length, out, 0, max, 0));
+    } catch (err) {
+      if (err instanceof Lz4BlockError) return err.message;
+      throw err;
+    }
+  };
+  const wasm = (block: Uint8Array): Uint8Array | string => {
+    try {
+      return decompressIndependentBlock(block, max);
+    } catch (err) {
+      if (err instanceof Lz4BlockError) return err.message;
+      throw err;
+    }
+  };
+  let blocks = 0;
+  for (const [, data] of SAMPLES.slice(2)) {
+    const frame = await lz4Cli(["-c", "-B7"], data); // independent blocks, no block checksums
+    // Walk the frame's blocks: 7-byte header, then size-prefixed blocks up to the zero end mark.
+    let p = 7;
+    for (;;) {
+      const v = new DataView(frame.buffer, frame.byteOffset + p).getUint32(0, true);
+      p += 4;
+      if (v === 0) break;
+      const block = frame.subarray(p, p + (v & 0x7fffffff));
+      p += v & 0x7fffffff;
+      if (v & 0x80000000) continue;
+      blocks++;
+      assertEquals(wasm(block), ref(block));
+      const r = noise(64, blocks);
+      for (let k = 0; k < 32; k++) {
+        const bad = block.slice(0, Math.max(1, block.length - (r[k] % 3)));
+        bad[(r[k] * 2654435761 >>> 0) % bad.length] ^= 1 << (r[k + 32] % 8);
+        assertEquals(wasm(bad), ref(bad), `damaged block ${blocks}/${k}`);
+      }
+    }
+  }
+  assert(blocks >= 5, `only ${blocks} compressed blocks tested`);
+});
