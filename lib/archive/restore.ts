@@ -29,7 +29,7 @@ import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_
 import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
 import type { TarHeader } from "./tar_format.ts";
 import { type EntrySink, scanArchive, type ScanResult } from "./archive_scan.ts";
-import { DB_ENTRY_PATH, type ManifestEntry } from "./manifest.ts";
+import { DB_ENTRY_PATH, type Manifest, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
 import { preRestoreDirName } from "./archive_names.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
@@ -64,6 +64,18 @@ export interface RestoreReport {
   databaseNote?: string;
 }
 
+/** Where the database goes and what the restore writes and replaces, from the manifest and the target. */
+async function planFor(target: string, manifest: Manifest, opts: RestoreOptions) {
+  const db = await databaseDestination(target, manifest, opts);
+  const plan = planRestore(
+    manifest.entries,
+    await existingPaths(target, manifest.entries, opts, db.rel),
+    opts.dbOnly,
+    db.rel,
+  );
+  return { db, plan };
+}
+
 /** Restores (or plans restoring) an archive into a target directory. */
 export async function restoreArchive(opts: RestoreOptions): Promise<RestoreReport> {
   const target = resolve(opts.target);
@@ -71,13 +83,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   // No lock probe on a dry run: probing opens the database, and a dry run must not touch it.
   if (opts.dryRun) {
     const scan = await scanArchive(opts.archive, { passwordFile: opts.passwordFile });
-    const db = await databaseDestination(target, scan.manifest, opts);
-    const plan = planRestore(
-      scan.manifest.entries,
-      await existingPaths(target, scan.manifest.entries, opts, db.rel),
-      opts.dbOnly,
-      db.rel,
-    );
+    const { db, plan } = await planFor(target, scan.manifest, opts);
     return { target, plan, scan, dryRun: true, database: join(target, db.rel), databaseNote: db.note };
   }
   const createdTarget = !(await lstat(target).catch(() => null));
@@ -106,13 +112,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     if (facts) requireHealthyDatabase(opts.archive, scan, facts);
     // Deepest first, so a read-only directory does not stop its children being adjusted.
     for (const d of dirs.reverse()) applyMeta(join(staging, d.path), d.header);
-    const db = await databaseDestination(target, scan.manifest, opts);
-    const plan = planRestore(
-      scan.manifest.entries,
-      await existingPaths(target, scan.manifest.entries, opts, db.rel),
-      opts.dbOnly,
-      db.rel,
-    );
+    const { db, plan } = await planFor(target, scan.manifest, opts);
     refuseIfBusy(join(target, db.rel), opts.force);
     const preRestoreDir = await commit(
       target,

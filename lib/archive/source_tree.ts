@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { toVigoError } from "../errors.ts";
 import type { TarEntryType } from "./tar_format.ts";
 import { checkLinkTarget } from "./manifest.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** One entry to archive, with the facts the first pass found. */
 export interface SourceEntry {
@@ -127,7 +128,7 @@ export class SourceWalker {
       const sha256 = h.digest("hex");
       if (!keep || size > SMALL_FILE) return { ...entry, size, sha256 };
       this.#kept += size;
-      const content = parts.length === 1 ? parts[0] : concatBytes(parts, size);
+      const content = parts.length === 1 ? parts[0] : concatBytes(parts);
       return { ...entry, size, sha256, content };
     } catch (err) {
       throw toVigoError(err, entry.sourcePath);
@@ -139,16 +140,6 @@ export class SourceWalker {
 function isGone(err: unknown): boolean {
   const e = err as { code?: string; cause?: { code?: string } };
   return e?.code === "ENOENT" || e?.cause?.code === "ENOENT";
-}
-
-function concatBytes(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** Hex SHA-256 of a byte array. */
