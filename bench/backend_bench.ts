@@ -8,7 +8,8 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BenchContext, BenchRow, Measured } from "./bench_lib.ts";
+import type { BenchContext, BenchRow } from "./bench_lib.ts";
+import { compareWithRclone, writeRandomFile } from "./rclone_compare.ts";
 import { measureShell, sh } from "./bench_lib.ts";
 import { startS3Server } from "../tests/helpers/s3_server.ts";
 
@@ -25,18 +26,6 @@ async function child(mode: string, file: string, key: string): Promise<void> {
     const out = await Deno.open(file, { write: true, create: true, truncate: true });
     await (await b.get(key)).pipeTo(out.writable);
   }
-}
-
-async function writeRandomFile(path: string, size: number): Promise<void> {
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  const w = f.writable.getWriter();
-  const chunk = new Uint8Array(MiB);
-  for (let left = size; left > 0; left -= MiB) {
-    // Random bytes: nothing on the path may win by compressing.
-    for (let i = 0; i < chunk.length; i += 65536) crypto.getRandomValues(chunk.subarray(i, i + 65536));
-    await w.write(left >= MiB ? chunk : chunk.subarray(0, left));
-  }
-  await w.close();
 }
 
 /** Upload/download MB/s of our S3 backend vs rclone, and peak RSS of the upload. */
@@ -68,51 +57,19 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       RCLONE_CONFIG_BENCH_REGION: cfg.region,
       RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true",
     };
-    // Best of two interleaved rounds: the machine is shared, so one slow moment should not decide.
-    // Fresh names each round, or rclone would skip a file that is already there.
-    const best = (a: Measured | undefined, b: Measured) => (a && a.seconds <= b.seconds ? a : b);
-    let up: Measured | undefined, rUp: Measured | undefined, down: Measured | undefined;
-    let rDown: Measured | undefined;
-    for (let round = 0; round < 2; round++) {
-      const remote = `bench:${server.bucket}/rclone/r${round}`;
-      up = best(up, await ours("upload", src, `r${round}/blob.bin`));
-      rUp = best(rUp, await measureShell(`rclone copy ${sh(src)} ${sh(remote)}`, rcloneEnv));
-      const ourOut = join(dir, `ours-${round}.out`);
-      down = best(down, await ours("download", ourOut, `r${round}/blob.bin`));
-      const rOut = join(dir, `rclone-out-${round}`);
-      await Deno.mkdir(rOut);
-      rDown = best(
-        rDown,
-        await measureShell(`rclone copy ${sh(`${remote}/blob.bin`)} ${sh(rOut)}`, rcloneEnv),
-      );
-      for (const f of [ourOut, join(rOut, "blob.bin")]) {
-        if ((await Deno.stat(f)).size !== size) throw new Error(`${f}: downloaded size differs from ${size}`);
-        await Deno.remove(f);
-      }
-    }
-    if (!up || !rUp || !down || !rDown) throw new Error("no rounds ran");
-    const mbps = (s: number) => size / MiB / s;
-    const label = `${size / MiB} MiB, s3rver on loopback`;
-    return [
-      row(`S3 upload throughput, ${label}`, mbps(up.seconds), mbps(rUp.seconds), "MiB/s", true),
-      row(`S3 download throughput, ${label}`, mbps(down.seconds), mbps(rDown.seconds), "MiB/s", true),
-      row(`S3 upload peak RSS, ${label}`, up.peakRssMiB, rUp.peakRssMiB, "MiB", false),
-    ];
+    return await compareWithRclone({
+      backend: "S3",
+      server: "s3rver on loopback",
+      dir,
+      src,
+      size,
+      ours,
+      rcloneEnv,
+      rcloneDir: (round) => `bench:${server.bucket}/rclone/r${round}`,
+    });
   } finally {
     await server.stop();
   }
-}
-
-function row(name: string, ours: number, peer: number, unit: string, higherBetter: boolean): BenchRow {
-  return {
-    name,
-    ours,
-    peer,
-    peerName: "rclone copy",
-    unit,
-    target: higherBetter ? "≥ 1.0×" : "≤ 1.0×",
-    met: higherBetter ? ours >= peer : ours <= peer,
-  };
 }
 
 if (import.meta.main) await child(Deno.args[0], Deno.args[1], Deno.args[2]);

@@ -8,7 +8,8 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BenchContext, BenchRow, Measured } from "./bench_lib.ts";
+import type { BenchContext, BenchRow } from "./bench_lib.ts";
+import { compareWithRclone, writeRandomFile } from "./rclone_compare.ts";
 import { measureShell, sh } from "./bench_lib.ts";
 import { startSshd } from "../tests/helpers/sshd.ts";
 
@@ -46,17 +47,6 @@ function fileStream(path: string): ReadableStream<Uint8Array> {
   });
 }
 
-async function writeRandomFile(path: string, size: number): Promise<void> {
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  const w = f.writable.getWriter();
-  const chunk = new Uint8Array(MiB);
-  for (let left = size; left > 0; left -= MiB) {
-    for (let i = 0; i < chunk.length; i += 65536) crypto.getRandomValues(chunk.subarray(i, i + 65536));
-    await w.write(left >= MiB ? chunk : chunk.subarray(0, left));
-  }
-  await w.close();
-}
-
 /** Upload/download MiB/s of our SFTP backend vs rclone, and peak RSS of the upload. */
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const size = Math.max(8, Math.round(256 * ctx.scale)) * MiB;
@@ -86,50 +76,19 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       RCLONE_CONFIG_BENCH_KEY_FILE: sshd.clientKey,
       RCLONE_CONFIG_BENCH_KNOWN_HOSTS_FILE: sshd.knownHosts,
     };
-    // Best of two interleaved rounds on a shared machine; fresh names so rclone never skips a copy.
-    const best = (a: Measured | undefined, b: Measured) => (a && a.seconds <= b.seconds ? a : b);
-    let up: Measured | undefined, rUp: Measured | undefined, down: Measured | undefined;
-    let rDown: Measured | undefined;
-    for (let round = 0; round < 2; round++) {
-      const remote = `bench:${sshd.dataDir}/rclone/r${round}`;
-      up = best(up, await ours("upload", src, `r${round}/blob.bin`));
-      rUp = best(rUp, await measureShell(`rclone copy ${sh(src)} ${sh(remote)}`, rcloneEnv));
-      const ourOut = join(dir, `ours-${round}.out`);
-      down = best(down, await ours("download", ourOut, `r${round}/blob.bin`));
-      const rOut = join(dir, `rclone-out-${round}`);
-      await Deno.mkdir(rOut);
-      rDown = best(
-        rDown,
-        await measureShell(`rclone copy ${sh(`${remote}/blob.bin`)} ${sh(rOut)}`, rcloneEnv),
-      );
-      for (const f of [ourOut, join(rOut, "blob.bin")]) {
-        if ((await Deno.stat(f)).size !== size) throw new Error(`${f}: downloaded size differs from ${size}`);
-        await Deno.remove(f);
-      }
-    }
-    if (!up || !rUp || !down || !rDown) throw new Error("no rounds ran");
-    const mbps = (s: number) => size / MiB / s;
-    const label = `${size / MiB} MiB, OpenSSH sshd on loopback`;
-    return [
-      row(`SFTP upload throughput, ${label}`, mbps(up.seconds), mbps(rUp.seconds), "MiB/s", true),
-      row(`SFTP download throughput, ${label}`, mbps(down.seconds), mbps(rDown.seconds), "MiB/s", true),
-      row(`SFTP upload peak RSS, ${label}`, up.peakRssMiB, rUp.peakRssMiB, "MiB", false),
-    ];
+    return await compareWithRclone({
+      backend: "SFTP",
+      server: "OpenSSH sshd on loopback",
+      dir,
+      src,
+      size,
+      ours,
+      rcloneEnv,
+      rcloneDir: (round) => `bench:${sshd.dataDir}/rclone/r${round}`,
+    });
   } finally {
     await sshd.cleanup();
   }
-}
-
-function row(name: string, ours: number, peer: number, unit: string, higherBetter: boolean): BenchRow {
-  return {
-    name,
-    ours,
-    peer,
-    peerName: "rclone copy",
-    unit,
-    target: higherBetter ? "≥ 1.0×" : "≤ 1.0×",
-    met: higherBetter ? ours >= peer : ours <= peer,
-  };
 }
 
 if (import.meta.main) await child(Deno.args[0], Deno.args[1], Deno.args[2]);
