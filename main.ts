@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import process from "node:process";
+import { join } from "node:path";
 import { ExitCode } from "./lib/errors.ts";
 import { reportError } from "./lib/cli/run_action.ts";
 import { versionReport } from "./lib/version.ts";
@@ -50,6 +51,13 @@ export function buildProgram(): Command {
     .addCommand(snapshotCommand());
 
   applyRecursively(program, (c) => c.exitOverride().showHelpAfterError());
+  // `--server-root R` alone means R's own server.yaml, not the one under /srv/vigo.
+  program.hook("preAction", (_root, action) => {
+    if (action.getOptionValueSource("serverRoot") !== "cli") return;
+    if (action.getOptionValueSource("serverYaml") !== "default") return;
+    const root = action.getOptionValue("serverRoot") as string;
+    action.setOptionValueWithSource("serverYaml", join(root, "server.yaml"), "implied");
+  });
   program.addHelpText("after", () => commandTreeText(program));
   return program;
 }

@@ -7,7 +7,11 @@ export const DEFAULT_SERVER_ROOT = "/srv/vigo";
 
 /** `--server-yaml PATH`, shared by every command that reads server.yaml. */
 export function serverYamlOption() {
-  return new Option("--server-yaml <path>", "path to server.yaml").default(DEFAULT_SERVER_YAML);
+  return new Option(
+    "--server-yaml <path>",
+    "path to server.yaml (with only --server-root: <root>/server.yaml)",
+  )
+    .default(DEFAULT_SERVER_YAML);
 }
 
 /** `--server-root DIR`, shared by every command that reads the server tree. */
