@@ -25,7 +25,7 @@ import {
 } from "./format.ts";
 import { deriveEnvelopeKeys, type EnvelopeKeys, headerMac, verifyHeaderMac } from "./keys.ts";
 
-/** Chunks sealed or opened concurrently by default: enough to keep WebCrypto busy (see docs/notes/crypto.md). */
+/** Chunks sealed or opened concurrently by default: enough to keep WebCrypto busy (see docs/guide/crypto.md). */
 export const DEFAULT_IN_FLIGHT = 8;
 
 /** Number of leading bytes {@link isEncryptedHeader} needs. */

@@ -10,7 +10,7 @@ import { REPO_ROOT } from "./cli.ts";
 export const S3RVER_DIR = `${REPO_ROOT}.tools/node_modules/@20minutes/s3rver`;
 
 // Runs inside node. Reads its settings from the environment so nothing needs quoting.
-// Two fixes make s3rver keep promises real S3 keeps (documented in docs/notes/backends.md):
+// Two fixes make s3rver keep promises real S3 keeps (documented in docs/guide/backends.md):
 // - its XML builder escapes text twice ("&" → "&amp;amp;"); real S3 escapes once;
 // - it writes objects in place while the body streams in, so a concurrent or interrupted PUT can
 //   leave a torn object; real S3 makes a PUT visible only when complete. Write + rename instead;
