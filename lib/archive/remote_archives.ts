@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { basename } from "node:path";
 import { type Backend, objectUrl } from "../backend/backend.ts";
 import { BadInputError, ExistsError, NotFoundError, UsageError, VerifyError } from "../errors.ts";
@@ -15,6 +16,7 @@ import { detectArchiveKind } from "./archive_source.ts";
 import { timeFromArchiveName } from "./archive_names.ts";
 import { planRetention, type RetentionPolicy } from "./archive_retention.ts";
 import { sidecarLine } from "./file_sink.ts";
+import { removeOnInterrupt } from "./interrupt_cleanup.ts";
 
 /** Key prefix of archives on a backend. */
 export const ARCHIVES_PREFIX = "archives/";
@@ -194,7 +196,15 @@ export async function downloadArchive(
   }
   const expected = await readRemoteSidecar(backend, key);
   const body = await backend.get(key);
-  const file = await createAtomicFile(outPath, 0o600);
+  // Registered before created, and the downloaded archive stays registered until its sidecar is there
+  // too (interrupt_cleanup.ts): an interrupted download leaves neither.
+  const forgets: (() => void)[] = [];
+  const register = (p: string) => void forgets.push(removeOnInterrupt(p));
+  const forget = () => forgets.splice(0).forEach((f) => f());
+  const file = await createAtomicFile(outPath, 0o600, { beforeCreate: register }).catch((err) => {
+    forget();
+    throw err;
+  });
   const hash = createHash("sha256");
   let bytes = 0;
   try {
@@ -214,8 +224,9 @@ export async function downloadArchive(
           `downloaded ${bytes} bytes hash to ${sha256} (nothing was written)`,
       );
     }
+    register(outPath);
     await file.commit();
-    const side = await createAtomicFile(sidecarPath, 0o644);
+    const side = await createAtomicFile(sidecarPath, 0o644, { beforeCreate: register });
     try {
       await side.writable().getWriter().write(
         new TextEncoder().encode(sidecarLine(sha256, basename(outPath))),
@@ -223,12 +234,15 @@ export async function downloadArchive(
       await side.commit();
     } catch (err) {
       await side.abort();
+      await rm(outPath, { force: true });
       throw err;
     }
     return { path: outPath, sidecarPath, bytes, sha256 };
   } catch (err) {
     await file.abort();
     throw err;
+  } finally {
+    forget();
   }
 }
 

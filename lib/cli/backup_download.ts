@@ -4,7 +4,7 @@
  * sidecar is written next to it, so `backup verify`/`restore` check it again locally.
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import { toVigoError, UsageError } from "../errors.ts";
@@ -82,10 +82,18 @@ export async function fetchRemoteArchive(
   checkArchiveName(key);
   const cfg = await loadBackupSettings(serverYaml, serverRoot, false);
   const parent = dirname(resolve(serverRoot));
-  const dir = await mkdtemp(join(parent, ".vigo-download-")).catch(() =>
-    mkdtemp(join(tmpdir(), "vigo-download-"))
-  );
-  const cleanup = () => rm(dir, { recursive: true, force: true });
+  const { makeTempDir } = await import("../archive/interrupt_cleanup.ts");
+  let temp: { path: string; forget: () => void };
+  try {
+    temp = makeTempDir(parent, ".vigo-download-");
+  } catch {
+    temp = makeTempDir(tmpdir(), "vigo-download-");
+  }
+  const dir = temp.path;
+  const cleanup = async () => {
+    await rm(dir, { recursive: true, force: true });
+    temp.forget();
+  };
   try {
     const backend = await openArchiveBackend(root, cfg?.backup, serverYaml);
     try {
