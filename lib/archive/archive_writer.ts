@@ -4,7 +4,7 @@
  * The sink is a plain `WritableStream<Uint8Array>`: a local file (file_sink.ts) is one implementation,
  * a remote upload can be another.
  */
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
@@ -16,7 +16,7 @@ import { sqliteVersion, VERSION } from "../version.ts";
 import { runtimeVersion } from "../runtime.ts";
 import { encodeHeader, endOfArchive, padding, type TarHeader } from "./tar_format.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "./gzip_parallel.ts";
-import { removeOnInterrupt } from "./interrupt_cleanup.ts";
+import { makeTempDir } from "./interrupt_cleanup.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
 import {
   DB_ENTRY_PATH,
@@ -60,10 +60,7 @@ export async function writeArchive(
 ): Promise<WriteArchiveResult> {
   const cfg = opts.config;
   requireSqlite(cfg);
-  const tmp = await mkdtemp(join(opts.workDir, ".vigo-backup-")).catch((err) => {
-    throw toVigoError(err, opts.workDir);
-  });
-  const forget = removeOnInterrupt(tmp);
+  const { path: tmp, forget } = makeTempDir(opts.workDir, ".vigo-backup-");
   const piping = opts.transform ? opts.transform.readable.pipeTo(sink) : Promise.resolve();
   piping.catch(() => {});
   const writer = (opts.transform ? opts.transform.writable : sink).getWriter();

@@ -40,8 +40,16 @@ export async function openFileSink(path: string): Promise<FileSink> {
   for (const p of [path, sidecarPath]) {
     if (existsSync(p)) throw new ExistsError(`${p}: already exists (refusing to overwrite)`);
   }
-  const file: AtomicFile = await createAtomicFile(path, ARCHIVE_MODE);
-  const forget = removeOnInterrupt(file.tempPath);
+  // Every path is registered before it is created (see interrupt_cleanup.ts), and the committed archive
+  // stays registered until its sidecar is committed too: an interrupted create leaves neither.
+  const forgets: (() => void)[] = [];
+  const register = (p: string) => void forgets.push(removeOnInterrupt(p));
+  const forget = () => forgets.splice(0).forEach((f) => f());
+  const file: AtomicFile = await createAtomicFile(path, ARCHIVE_MODE, { beforeCreate: register })
+    .catch((err) => {
+      forget();
+      throw err;
+    });
   const inner = file.writable().getWriter();
   const hash = createHash("sha256");
   let bytes = 0;
@@ -61,9 +69,9 @@ export async function openFileSink(path: string): Promise<FileSink> {
     async close() {
       try {
         const sha256 = hash.digest("hex");
+        register(path);
         await file.commit();
-        forget();
-        const side = await createAtomicFile(sidecarPath, 0o644);
+        const side = await createAtomicFile(sidecarPath, 0o644, { beforeCreate: register });
         try {
           const w = side.writable().getWriter();
           await w.write(new TextEncoder().encode(sidecarLine(sha256, path)));
@@ -72,8 +80,10 @@ export async function openFileSink(path: string): Promise<FileSink> {
           await side.abort();
           throw err;
         }
+        forget();
         resolve({ path, sidecarPath, bytes, sha256 });
       } catch (err) {
+        forget();
         reject(err);
         throw err;
       }

@@ -2,30 +2,76 @@
  * Removes this process's temporary files when it is interrupted (SIGINT, SIGTERM, SIGHUP). A create
  * holds a full database copy and a half-written archive under temporary names, a restore a staging
  * directory: none of them may outlive a Ctrl-C. The process then exits with code 130.
+ *
+ * Signal handlers run as event-loop tasks, between two pieces of synchronous JavaScript, never inside
+ * one. So a temporary path is safe only if it is created and registered in the same synchronous step,
+ * after the handlers are installed: an `await mkdtemp()` followed by registration leaves a window (the
+ * directory exists, the resolved promise has not run yet) in which a signal removes everything but it.
+ * Under qemu-user that window is wide enough to hit; {@link makeTempDir} closes it.
  */
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
-import { ExitCode } from "../errors.ts";
+import { ExitCode, toVigoError } from "../errors.ts";
 
 const paths = new Set<string>();
 let installed = false;
 
-/** Registers `path` (file or directory) for removal on interruption; returns the unregister function. */
-export function removeOnInterrupt(path: string): () => void {
-  if (!installed) {
-    installed = true;
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-      try {
-        process.on(signal, () => {
-          for (const p of paths) rmSync(p, { recursive: true, force: true });
-          process.stderr.write(`vigocli: interrupted (${signal}); temporary files removed\n`);
-          process.exit(ExitCode.Interrupted);
-        });
-      } catch {
-        // A runtime without this signal (e.g. SIGHUP on some platforms) just keeps its default.
-      }
+/** Installs the signal handlers once; before it, a signal kills the process with nothing to clean up. */
+function install(): void {
+  if (installed) return;
+  installed = true;
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    try {
+      process.on(signal, () => {
+        for (const p of paths) removeNow(p);
+        process.stderr.write(`vigocli: interrupted (${signal}); temporary files removed\n`);
+        process.exit(ExitCode.Interrupted);
+      });
+    } catch {
+      // A runtime without this signal (e.g. SIGHUP on some platforms) just keeps its default.
     }
   }
+}
+
+/**
+ * Removes `p`, retrying: an operation already running on the thread pool (a write of the database
+ * copy) can add a file after the directory was emptied, and the exit must happen whatever fails.
+ */
+function removeNow(p: string): void {
+  for (let i = 0; i < 5; i++) {
+    try {
+      rmSync(p, { recursive: true, force: true });
+      return;
+    } catch {
+      // ENOTEMPTY from a concurrent creation: empty it again.
+    }
+  }
+}
+
+/**
+ * Registers `path` (file or directory) for removal on interruption; returns the unregister function.
+ * Register BEFORE the path is created, and create it synchronously (or with {@link makeTempDir}):
+ * registering a path that does not exist yet is harmless, registering after an `await` is not.
+ */
+export function removeOnInterrupt(path: string): () => void {
+  install();
   paths.add(path);
   return () => void paths.delete(path);
+}
+
+/**
+ * Creates a unique directory `<dir>/<prefix>XXXXXX` and registers it for removal on interruption, in
+ * one synchronous step after the handlers are installed, so no signal can find it existing unregistered.
+ * Throws a typed error naming `dir` when it cannot be created.
+ */
+export function makeTempDir(dir: string, prefix: string): { path: string; forget: () => void } {
+  install();
+  let path: string;
+  try {
+    path = mkdtempSync(join(dir, prefix));
+  } catch (err) {
+    throw toVigoError(err, dir);
+  }
+  return { path, forget: removeOnInterrupt(path) };
 }

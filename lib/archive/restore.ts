@@ -6,7 +6,7 @@
  * `<target>/.pre-restore-<UTC time>/` so the restore can be undone. Any failure before that point
  * removes the staging directory and leaves the target as it was.
  */
-import { lstat, mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
 import {
   chmodSync,
   closeSync,
@@ -32,7 +32,7 @@ import { type EntrySink, scanArchive, type ScanResult } from "./archive_scan.ts"
 import { DB_ENTRY_PATH, type Manifest, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
 import { preRestoreDirName } from "./archive_names.ts";
-import { removeOnInterrupt } from "./interrupt_cleanup.ts";
+import { makeTempDir } from "./interrupt_cleanup.ts";
 import { StagingSync } from "./staging_sync.ts";
 import { databaseDestination } from "./restore_db_path.ts";
 
@@ -90,11 +90,8 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   await mkdir(target, { recursive: true }).catch((err) => {
     throw toVigoError(err, target);
   });
-  const staging = await mkdtemp(join(target, ".restore-staging-")).catch((err) => {
-    throw toVigoError(err, target);
-  });
+  const { path: staging, forget } = makeTempDir(target, ".restore-staging-");
   const syncer = new StagingSync(staging);
-  const forget = removeOnInterrupt(staging);
   let dbCheck: BackgroundCheck | undefined;
   try {
     const dirs: { path: string; header: TarHeader }[] = [];

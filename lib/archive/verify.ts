@@ -2,14 +2,14 @@
  * `backup verify`'s engine: the sidecar, every entry's SHA-256 against the manifest, and a full
  * `PRAGMA integrity_check` of the contained database, extracted to a private temporary directory.
  */
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { VerifyError } from "../errors.ts";
 import { inspectDatabase, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
 import { IntegrityError, scanArchive, type ScanResult } from "./archive_scan.ts";
 import { DB_ENTRY_PATH } from "./manifest.ts";
-import { removeOnInterrupt } from "./interrupt_cleanup.ts";
+import { makeTempDir } from "./interrupt_cleanup.ts";
 
 /** The result of a verification that passed. */
 export interface VerifyReport {
@@ -25,9 +25,7 @@ export async function verifyArchive(
   opts: { passwordFile?: string; workDir?: string },
 ): Promise<VerifyReport> {
   // Next to the archive by default: /tmp is often a RAM-backed tmpfs, too small for a large database.
-  const dir = await mkdtemp(join(opts.workDir ?? dirname(resolve(path)), ".vigo-verify-"))
-    .catch(() => mkdtemp(join(tmpdir(), "vigo-verify-")));
-  const forget = removeOnInterrupt(dir);
+  const { path: dir, forget } = tempDirFor(opts.workDir ?? dirname(resolve(path)));
   const dbPath = join(dir, "vigo.db");
   try {
     let scan: ScanResult;
@@ -65,5 +63,14 @@ export async function verifyArchive(
   } finally {
     await rm(dir, { recursive: true, force: true });
     forget();
+  }
+}
+
+/** `.vigo-verify-*` in `dir`, else `vigo-verify-*` in the system temp directory (`dir` read-only). */
+function tempDirFor(dir: string): { path: string; forget: () => void } {
+  try {
+    return makeTempDir(dir, ".vigo-verify-");
+  } catch {
+    return makeTempDir(tmpdir(), "vigo-verify-");
   }
 }

@@ -29,13 +29,36 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
 }
 
+/** Options for {@link createAtomicFile}. */
+export interface AtomicFileOptions {
+  /**
+   * Called with the temporary path just before the file is created, which then happens synchronously,
+   * so that a signal handler (it runs between event-loop tasks) never finds the file existing but not
+   * yet handed to this callback, nor still being created on the thread pool (interrupt cleanup).
+   */
+  beforeCreate?: (tempPath: string) => void;
+}
+
 /** Opens `path` for atomic writing. `mode` applies to the final file. */
-export async function createAtomicFile(path: string, mode = 0o600): Promise<AtomicFile> {
+export async function createAtomicFile(
+  path: string,
+  mode = 0o600,
+  opts: AtomicFileOptions = {},
+): Promise<AtomicFile> {
   const tempPath = tempPathFor(path);
   let handle: FileHandle;
+  let created = false;
   try {
-    handle = await open(tempPath, "wx", mode);
+    if (opts.beforeCreate) {
+      opts.beforeCreate(tempPath);
+      closeSync(openSync(tempPath, "wx", mode));
+      created = true;
+      handle = await open(tempPath, "r+");
+    } else {
+      handle = await open(tempPath, "wx", mode);
+    }
   } catch (err) {
+    if (created) rmSync(tempPath, { force: true });
     throw toVigoError(err, path);
   }
   let done = false;

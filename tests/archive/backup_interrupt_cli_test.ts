@@ -1,26 +1,54 @@
 /**
- * An interrupted create (SIGINT while the archive is being written) exits 130 and leaves nothing
- * behind: no database copy, no half-written archive, no sidecar.
+ * Interrupted archive commands (SIGINT while they hold temporary files) exit 130 and leave nothing
+ * behind: create no database copy, half-written archive or sidecar; restore no staging directory;
+ * verify no extracted database. The signal is sent as soon as the temporary path appears, which is
+ * where a cleanup registered one `await` too late used to miss it (seen under qemu-user).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { spawnCli } from "../helpers/cli.ts";
+import { runCli, spawnCli } from "../helpers/cli.ts";
 import { makeServerRoot } from "./fixture.ts";
 
-Deno.test("SIGINT during create: exit 130, temporary files removed", async () => {
-  const fx = await makeServerRoot({ rows: 150_000 });
-  const outDir = join(fx.root, "snapshots");
-  const child = spawnCli(["backup", "create", ...fx.flags, join(outDir, "x.tar.gz")]);
-  const leftovers = () => [...Deno.readDirSync(outDir)].map((e) => e.name);
+const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+
+/** Starts `vigocli ARGS…`, sends SIGINT once an entry named `prefix…` exists in `dir`, waits for exit. */
+async function interruptAt(args: string[], dir: string, prefix: string): Promise<string> {
+  const child = spawnCli(args);
   const deadline = Date.now() + 60_000;
-  while (!leftovers().some((n) => n.startsWith(".vigo-backup-")) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
+  while (!names(dir).some((n) => n.startsWith(prefix)) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
   }
   child.kill("SIGINT");
+  // output() waits for the process to exit, so everything below sees its final state.
   const out = await child.output();
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 130, stderr);
   assert.match(stderr, /interrupted/);
-  assert.deepEqual(leftovers(), []);
+  return stderr;
+}
+
+Deno.test("SIGINT during create: exit 130, temporary files removed", async () => {
+  const fx = await makeServerRoot({ rows: 150_000 });
+  const outDir = join(fx.root, "snapshots");
+  await interruptAt(["backup", "create", ...fx.flags, join(outDir, "x.tar.gz")], outDir, ".vigo-backup-");
+  assert.deepEqual(names(outDir), []);
+  // The archive's own temporary file is the first thing create makes.
+  await interruptAt(["backup", "create", ...fx.flags, join(outDir, "y.tar.gz")], outDir, ".y.tar.gz.tmp-");
+  assert.deepEqual(names(outDir), []);
+  await Deno.remove(fx.root, { recursive: true });
+});
+
+Deno.test("SIGINT during restore and verify: exit 130, staging and extracted database removed", async () => {
+  const fx = await makeServerRoot({ rows: 60_000 });
+  const outDir = join(fx.root, "snapshots");
+  const archive = join(outDir, "x.tar.gz");
+  const created = await runCli(["backup", "create", ...fx.flags, archive]);
+  assert.equal(created.code, 0, created.stderr);
+  const target = join(fx.root, "drill");
+  await Deno.mkdir(target);
+  await interruptAt(["backup", "restore", archive, "--target", target], target, ".restore-staging-");
+  assert.deepEqual(names(target), []);
+  await interruptAt(["backup", "verify", archive], outDir, ".vigo-verify-");
+  assert.deepEqual(names(outDir), ["x.tar.gz", "x.tar.gz.sha256"]);
   await Deno.remove(fx.root, { recursive: true });
 });
