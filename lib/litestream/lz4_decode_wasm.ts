@@ -51,12 +51,34 @@ function instance(): Decoder {
  * (≤ 4 MiB) bytes. Throws {@link Lz4BlockError} on malformed input, as decompressBlock() does.
  */
 export function decompressIndependentBlock(block: Uint8Array, blockMax: number): Uint8Array {
+  return decodeIndependentBlockView(block, blockMax).slice();
+}
+
+/**
+ * Where to put a block of `n` bytes (with its checksum, if any) so {@link decodeIndependentBlockView} need not copy it: a view of
+ * the decoder's input area, valid until the next decode.
+ */
+export function blockInputArea(n: number): Uint8Array {
+  // A block plus its 4-byte checksum: the input area runs up to the output area (DST).
+  if (n > DST) throw new Lz4BlockError("block larger than the 4 MiB maximum");
+  return new Uint8Array(instance().mem.buffer, 0, n);
+}
+
+/**
+ * Like {@link decompressIndependentBlock} but returns a view of the decoder's memory, not a copy: it is
+ * overwritten by the next decode, so the caller must be done with it (or copy it) before decoding again.
+ * Reusing that memory keeps a restore from leaving a fresh 4 MiB buffer per block for the GC.
+ */
+export function decodeIndependentBlockView(block: Uint8Array, blockMax: number): Uint8Array {
   if (block.length > MAX_BLOCK || blockMax > MAX_BLOCK) {
     throw new Lz4BlockError("block larger than the 4 MiB maximum");
   }
   const d = instance();
-  new Uint8Array(d.mem.buffer, 0, block.length).set(block);
+  // A block already placed by blockInputArea() is not copied onto itself.
+  if (block.buffer !== d.mem.buffer || block.byteOffset !== 0) {
+    new Uint8Array(d.mem.buffer, 0, block.length).set(block);
+  }
   const end = d.decode(0, block.length, DST, DST + blockMax);
   if (end < 0) throw new Lz4BlockError(ERRORS[end] ?? `decoder error ${end}`, end === -2);
-  return new Uint8Array(d.mem.buffer, DST, end - DST).slice();
+  return new Uint8Array(d.mem.buffer, DST, end - DST);
 }

@@ -4,15 +4,18 @@
  * into `<temp>-wal` — checking offsets, salts and the checksum chain of every frame on the way —
  * and let SQLite checkpoint them in, verifying it applied exactly the committed frames we counted.
  * Finally integrity_check, fsync, and link into place, which fails rather than overwrite OUT.
- * Memory stays at one LZ4 block and one WAL frame whatever the database size.
+ * Memory stays at one LZ4 block and one WAL frame whatever the database size: blocks are decoded
+ * into reused memory and written synchronously before the next is decoded (lz4FrameDecoder).
  */
+import { closeSync, openSync, writeSync } from "node:fs";
 import { link, open, rename, rm, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { BadInputError, ExistsError, toVigoError, VerifyError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
-import { lz4DecompressStream } from "./lz4.ts";
+import { FileBackend } from "../backend/file.ts";
+import { type Lz4BlockSink, lz4FrameDecoder } from "./lz4_frame_reader.ts";
 import { snapshotKey, walSegmentKey } from "./paths.ts";
 import type { ReplicaClient, WalSegmentInfo } from "./replica_client.ts";
 import { readListings } from "./replica_list.ts";
@@ -109,31 +112,83 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
   }
 }
 
+/** Bytes read per call from a local replica: large reads, few I/O round trips. */
+const LOCAL_READ = 1 << 20;
+
 /**
- * Writes every chunk of `stream` to the open file, in order. One write is kept in flight while the
- * next chunk is being produced (decompressed), so disk and CPU overlap; chunks are fresh buffers.
+ * The object `key` of a file replica as chunks read into two reused buffers, or null for other
+ * backends. Each chunk is overwritten once the consumer asks for the one after next, so this is for
+ * {@link decodeToFile} only (its decoder copies what it keeps). The next read is in flight while a
+ * chunk is decoded. The file backend's own reader allocates a fresh buffer per read, which Bun
+ * collects late: with it the restore's peak RSS grew with the snapshot size.
  */
-async function writeStream(
-  stream: ReadableStream<Uint8Array>,
-  file: Awaited<ReturnType<typeof open>>,
-  onChunk?: (c: Uint8Array) => void,
-): Promise<number> {
-  let n = 0;
-  let pending: Promise<void> = Promise.resolve();
-  const writeAll = async (chunk: Uint8Array) => {
-    let off = 0;
-    while (off < chunk.length) off += (await file.write(chunk, off, chunk.length - off)).bytesWritten;
-  };
-  try {
-    for await (const chunk of stream) {
-      onChunk?.(chunk);
-      await pending;
-      pending = writeAll(chunk);
-      n += chunk.length;
+function localObject(client: ReplicaClient, key: string): AsyncIterable<Uint8Array> | null {
+  if (!(client.backend instanceof FileBackend)) return null;
+  const path = join(client.backend.root, ...key.split("/"));
+  return (async function* () {
+    const file = await open(path, "r").catch((err) => {
+      throw toVigoError(err, path);
+    });
+    const bufs = [new Uint8Array(LOCAL_READ), new Uint8Array(LOCAL_READ)];
+    let pos = 0;
+    const read = (i: number) =>
+      file.read(bufs[i], 0, LOCAL_READ, pos).then(({ bytesRead }) => {
+        pos += bytesRead;
+        return bufs[i].subarray(0, bytesRead);
+      });
+    let pending = read(0);
+    try {
+      for (let i = 0;; i ^= 1) {
+        const chunk = await pending.catch((err) => {
+          throw toVigoError(err, path);
+        });
+        if (chunk.length === 0) return;
+        // The other buffer's chunk, yielded last time, is done with now that we were resumed.
+        pending = read(i ^ 1);
+        yield chunk;
+      }
+    } finally {
+      await pending.catch(() => {});
+      await file.close();
     }
-  } finally {
-    await pending;
+  })();
+}
+
+/** Opens `path` for the synchronous writes of {@link decodeToFile}. */
+function openForWrite(path: string, flags: "wx" | "w"): number {
+  try {
+    return openSync(path, flags, 0o600);
+  } catch (err) {
+    throw toVigoError(err, path);
   }
+}
+
+/**
+ * Decodes the LZ4 frames of `stream` into the open file `fd`, returning the bytes written. Each block
+ * is a view of the decoder's reused memory, so it is checked (`onBlock`) and written synchronously —
+ * to the page cache, no I/O-pool round trip — before the next block overwrites it.
+ */
+async function decodeToFile(
+  stream: AsyncIterable<Uint8Array>,
+  name: string,
+  fd: number,
+  path: string,
+  onBlock?: Lz4BlockSink,
+): Promise<number> {
+  const dec = lz4FrameDecoder(name);
+  let n = 0;
+  const write: Lz4BlockSink = (block) => {
+    onBlock?.(block);
+    try {
+      for (let off = 0; off < block.length;) off += writeSync(fd, block, off, block.length - off);
+    } catch (err) {
+      throw toVigoError(err, path);
+    }
+    n += block.length;
+  };
+  const transient = !(stream instanceof ReadableStream);
+  for await (const chunk of stream) dec.push(chunk, write, transient);
+  dec.end();
   return n;
 }
 
@@ -145,15 +200,12 @@ async function restoreSnapshot(
 ) {
   const key = snapshotKey(plan.generation, plan.snapshot.index);
   log(`restoring snapshot ${key} (${plan.snapshot.size} bytes stored)`);
-  const file = await open(tmp, "wx", 0o600).catch((err) => {
-    throw toVigoError(err, tmp);
-  });
+  const fd = openForWrite(tmp, "wx");
   try {
     let first = true;
-    const body = (await client.snapshotReader(plan.generation, plan.snapshot.index)).pipeThrough(
-      lz4DecompressStream(`${client.backend.url}: ${key}`),
-    );
-    const n = await writeStream(body, file, (chunk) => {
+    const body = localObject(client, key) ??
+      await client.snapshotReader(plan.generation, plan.snapshot.index);
+    const n = await decodeToFile(body, `${client.backend.url}: ${key}`, fd, tmp, (chunk) => {
       if (first && chunk.length > 0) {
         first = false;
         if (chunk.length < 100 || new TextDecoder().decode(chunk.subarray(0, 16)) !== SQLITE_MAGIC) {
@@ -170,7 +222,7 @@ async function restoreSnapshot(
     });
     if (n === 0) throw new BadInputError(`${client.backend.url}: ${key}: snapshot is empty`);
   } finally {
-    await file.close();
+    closeSync(fd);
   }
 }
 
@@ -187,7 +239,9 @@ function byIndex(segments: WalSegmentInfo[]): WalSegmentInfo[][] {
 
 async function applyWal(client: ReplicaClient, plan: RestorePlan, tmp: string, log: (l: string) => void) {
   let frames = 0;
-  const prefetch = new SegmentPrefetcher(client, plan.segments);
+  // A file replica is read directly (localObject); prefetching only hides a remote store's latency.
+  const local = client.backend instanceof FileBackend;
+  const prefetch = new SegmentPrefetcher(client, local ? [] : plan.segments);
   try {
     for (const group of byIndex(plan.segments)) {
       const summary = await downloadIndex(client, prefetch, plan.generation, group, `${tmp}-wal`);
@@ -213,9 +267,7 @@ async function downloadIndex(
 ): Promise<WalSummary> {
   const where = client.backend.url;
   const verifier = new WalVerifier();
-  const file = await open(walPath, "w", 0o600).catch((err) => {
-    throw toVigoError(err, walPath);
-  });
+  const fd = openForWrite(walPath, "w");
   try {
     for (const [i, seg] of group.entries()) {
       const key = walSegmentKey(generation, seg.index, seg.offset);
@@ -232,9 +284,9 @@ async function downloadIndex(
           `${where}: ${key}: WAL gap: segment starts at offset ${seg.offset} but ${what}.${way}`,
         );
       }
-      const body = (await prefetch.next()).pipeThrough(lz4DecompressStream(`${where}: ${key}`));
       try {
-        await writeStream(body, file, (chunk) => verifier.update(chunk));
+        const body = localObject(client, key) ?? await prefetch.next();
+        await decodeToFile(body, `${where}: ${key}`, fd, walPath, (c) => verifier.update(c));
       } catch (err) {
         if (err instanceof WalFormatError) throw new BadInputError(`${where}: ${key}: ${err.message}`);
         throw err;
@@ -249,7 +301,7 @@ async function downloadIndex(
       throw err;
     }
   } finally {
-    await file.close();
+    closeSync(fd);
   }
 }
 
