@@ -5,7 +5,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import process from "node:process";
-import { ConfigError, NotFoundError } from "../errors.ts";
+import { ConfigError, ExitCode, NotFoundError } from "../errors.ts";
 import { serverRootOption, serverYamlOption } from "./common.ts";
 import { existsSync } from "node:fs";
 
@@ -16,23 +16,37 @@ export function backupReplicateCommand(): Command {
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
     .action(async (opts) => {
-      // Loaded here, not at the top, so that merely building the command tree stays cheap.
-      const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
-      const { Replicator } = await import("../replicate/replicator.ts");
-      const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot);
-      requireSqlite(cfg);
-      for (const w of cfg.warnings) console.error(`vigocli: warning: ${w}`);
-      if (!cfg.backup?.url) {
-        throw new ConfigError(`${opts.serverYaml}: no backup.url configured; nothing to replicate to`);
-      }
-      if (!existsSync(cfg.database.path)) throw new NotFoundError(`${cfg.database.path}: database not found`);
-      const replicator = new Replicator({ dbPath: cfg.database.path, backup: cfg.backup });
-      let signalled: () => void = () => {};
-      const stopRequested = new Promise<void>((r) => (signalled = r));
-      const onSignal = () => signalled();
+      // Signals are taken over first, so one arriving while the config loads or the first snapshot
+      // runs still means "flush and exit 0". A second signal exits at once: everything already
+      // stored is consistent (uploads are atomic; the shadow WAL is fsynced), only the flush is skipped.
+      let signalled = false;
+      let requestStop: () => void = () => {};
+      const stopRequested = new Promise<void>((r) => (requestStop = r));
+      const onSignal = (sig: string) => {
+        if (signalled) {
+          console.error(`vigocli: second ${sig}: exiting without a final flush`);
+          process.exit(ExitCode.Internal);
+        }
+        signalled = true;
+        requestStop();
+      };
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
       try {
+        // Loaded here, not at the top, so that merely building the command tree stays cheap.
+        const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
+        const { Replicator } = await import("../replicate/replicator.ts");
+        const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot);
+        requireSqlite(cfg);
+        for (const w of cfg.warnings) console.error(`vigocli: warning: ${w}`);
+        if (!cfg.backup?.url) {
+          throw new ConfigError(`${opts.serverYaml}: no backup.url configured; nothing to replicate to`);
+        }
+        if (!existsSync(cfg.database.path)) {
+          throw new NotFoundError(`${cfg.database.path}: database not found`);
+        }
+        if (signalled) return;
+        const replicator = new Replicator({ dbPath: cfg.database.path, backup: cfg.backup });
         await replicator.start();
         await stopRequested;
         await replicator.stop();

@@ -150,13 +150,21 @@ function chainFrom(g: GenerationListing, snap: SnapshotInfo, t: Date | undefined
 
 /** Plans a restore of `target` from the replica's listings. Throws a named error when it cannot. */
 export function planRestore(
-  listings: GenerationListing[],
+  all: GenerationListing[],
   target: RestoreTarget,
   where: string,
 ): RestorePlan {
+  // Litestream v0.3.13 writes sftp (and file) snapshots in place: created empty, then filled. One it
+  // was interrupted writing — or is still writing — lists as an empty object, which no LZ4 frame is.
+  // Skipping it lets an older snapshot and its WAL restore the same state.
+  const empty = all.flatMap((g) => g.snapshots.filter((s) => s.size === 0));
+  const listings = all.map((g) => ({ ...g, snapshots: g.snapshots.filter((s) => s.size > 0) }));
   const generation = chooseGeneration(listings, target, where);
   const g = listings.find((l) => l.generation === generation)!;
   const t = target.timestamp;
+  const warnings = empty.filter((s) => s.generation === generation).map((s) =>
+    `skipped empty snapshot ${snapshotKey(s.generation, s.index)} (a write interrupted or in progress)`
+  );
   const candidates = g.snapshots
     .filter((s) => !t || s.createdAt <= t)
     .sort((a, b) => b.index - a.index || +b.createdAt - +a.createdAt);
@@ -165,7 +173,6 @@ export function planRestore(
       `${where}: generation ${generation} has no snapshot${t ? ` at or before ${iso(t)}` : ""}`,
     );
   }
-  const warnings: string[] = [];
   let chosen: { snap: SnapshotInfo; chain: Chain } | null = null;
   let firstError: unknown = null;
   for (const snap of candidates) {

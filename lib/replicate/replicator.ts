@@ -44,8 +44,6 @@ export interface ReplicatorOptions {
   log?: EventSink;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Replicates one database until stopped. */
 export class Replicator {
   private readonly opts: ReplicatorOptions;
@@ -135,11 +133,7 @@ export class Replicator {
     // ended), so the time a step takes does not add to the replication lag.
     let next = performance.now() + this.syncIntervalMs;
     while (!this.stopping) {
-      await new Promise<void>((r) => {
-        this.wake = r;
-        setTimeout(r, Math.max(0, next - performance.now()));
-      });
-      this.wake = null;
+      await this.pause(next - performance.now());
       if (this.stopping) break;
       next = Math.max(next + this.syncIntervalMs, performance.now());
       try {
@@ -152,9 +146,21 @@ export class Replicator {
           retry: this.failures,
           error: (err as Error)?.message ?? String(err),
         });
-        if (this.failures > 3) await sleep(Math.min(30_000, this.syncIntervalMs * this.failures));
+        if (this.failures > 3) await this.pause(Math.min(30_000, this.syncIntervalMs * this.failures));
       }
     }
+  }
+
+  /** Waits `ms`, or less when {@link stop} is called: a stop never waits out a tick or a backoff. */
+  private async pause(ms: number): Promise<void> {
+    if (this.stopping) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((r) => {
+      this.wake = r;
+      timer = setTimeout(r, Math.max(0, ms));
+    });
+    clearTimeout(timer);
+    this.wake = null;
   }
 
   /** One replication step. */
@@ -231,9 +237,13 @@ export class Replicator {
    * uploaded past the moment of the copy, so the replica never pairs the snapshot with older WAL.
    */
   private async snapshot(client: ReplicaClient, first = false): Promise<void> {
+    // A stop does not wait for a periodic snapshot (only a new generation needs one before its WAL):
+    // the WAL flush keeps the replica complete, and the next run takes the snapshot that is due.
+    if (!first && this.stopping) return;
     const wal = this.wal!;
     const st = wal.state!;
     const snap = await prepareSnapshot(this.opts.dbPath, this.shadow.tmpDir(), st.generation, st.index);
+    if (!first && this.stopping) return await discardSnapshot(snap);
     const after = await wal.sync();
     if (after.newGeneration) {
       await discardSnapshot(snap);

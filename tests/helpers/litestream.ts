@@ -62,15 +62,75 @@ export interface Background {
   output(): string;
   /** Resolves when `re` matches the output; rejects after `timeoutMs` or if the process exits. */
   waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
-  /** Sends `signal` (default SIGTERM) and waits for exit; returns the exit code. */
-  stop(signal?: Deno.Signal): Promise<number>;
-  /** Waits for the process to exit on its own; returns the exit code. */
-  wait(): Promise<number>;
+  /**
+   * Sends `signal` (default SIGTERM) and waits for exit; returns the exit code. A process that has not
+   * exited after `timeoutMs` (default {@link defaultStopTimeoutMs}) is killed with its whole process
+   * tree and the call throws, so a replicator that ignores SIGTERM fails its test instead of hanging
+   * the suite.
+   */
+  stop(signal?: Deno.Signal, timeoutMs?: number): Promise<number>;
+  /** Waits for the process to exit on its own (bounded like {@link Background.stop}); returns the exit code. */
+  wait(timeoutMs?: number): Promise<number>;
+  /** SIGKILLs the process and all its descendants and waits for it; never throws (for `finally`). */
+  kill(): Promise<void>;
+}
+
+/**
+ * How long {@link Background.stop} waits after its signal: 120 s natively, 300 s under an emulator
+ * (VIGOCLI_RUNNER), or VIGOCLI_TIMEOUT_MS.
+ */
+export function defaultStopTimeoutMs(): number {
+  const explicit = Number(Deno.env.get("VIGOCLI_TIMEOUT_MS"));
+  if (explicit > 0) return explicit;
+  return Deno.env.get("VIGOCLI_RUNNER") ? 300_000 : 120_000;
+}
+
+/** `pid` and all its descendants, parents first (read with pgrep, so only still-running ones). */
+export function processTree(pid: number): number[] {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) {
+    const out = new Deno.Command("pgrep", { args: ["-P", String(all[i])], stdout: "piped", stderr: "null" })
+      .outputSync();
+    all.push(...new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map(Number));
+  }
+  return all;
+}
+
+/** SIGKILLs `pid` and its descendants (children are collected first: killing the parent orphans them). */
+export function killTree(pid: number): void {
+  for (const p of processTree(pid)) {
+    try {
+      Deno.kill(p, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// Every background process still running. A test that throws before its cleanup (or forgets it)
+// must not leave a replicator running after the test process ends: on unload they are all killed.
+const running = new Set<number>();
+globalThis.addEventListener("unload", () => {
+  for (const pid of running) killTree(pid);
+});
+
+/** `p`'s value, or undefined when it has not settled within `ms` (the timer is always cleared). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Runs `cmd ARGS…` in the background with its output captured (see {@link Background}). */
 export function background(cmd: string, args: string[], env?: Record<string, string>): Background {
   const child = new Deno.Command(cmd, { args, env, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+  running.add(child.pid);
   let text = "";
   const dec = new TextDecoder();
   const pump = async (s: ReadableStream<Uint8Array>) => {
@@ -80,8 +140,28 @@ export function background(cmd: string, args: string[], env?: Record<string, str
   let exited = false;
   const status = child.status.then((s) => {
     exited = true;
+    running.delete(child.pid);
     return s;
   });
+  const signal = (pid: number, sig: Deno.Signal) => {
+    try {
+      Deno.kill(pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  // Waits for exit within `timeoutMs`; on timeout kills the tree and throws. The output pumps get a
+  // bounded wait too: a descendant that outlived the process may still hold our pipes open.
+  const finish = async (timeoutMs: number, what: string): Promise<number> => {
+    const s = await within(status, timeoutMs);
+    if (s === undefined) killTree(child.pid);
+    await status;
+    await within(pumps, 5_000);
+    if (s === undefined) {
+      throw new Error(`${cmd} did not exit within ${timeoutMs} ms ${what}; killed it:\n${text}`);
+    }
+    return s.code;
+  };
   return {
     child,
     output: () => text,
@@ -93,22 +173,17 @@ export function background(cmd: string, args: string[], env?: Record<string, str
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    async wait() {
-      const s = await status;
-      await pumps;
-      return s.code;
+    wait(timeoutMs = defaultStopTimeoutMs()) {
+      return finish(timeoutMs, "on its own");
     },
-    async stop(signal: Deno.Signal = "SIGTERM") {
-      if (!exited) {
-        try {
-          child.kill(signal);
-        } catch {
-          // already gone
-        }
-      }
-      const s = await status;
-      await pumps;
-      return s.code;
+    stop(sig: Deno.Signal = "SIGTERM", timeoutMs = defaultStopTimeoutMs()) {
+      if (!exited) signal(child.pid, sig);
+      return finish(timeoutMs, `after ${sig}`);
+    },
+    async kill() {
+      if (!exited) killTree(child.pid);
+      await status;
+      await within(pumps, 5_000);
     },
   };
 }

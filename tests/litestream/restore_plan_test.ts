@@ -50,6 +50,18 @@ Deno.test("plan: latest snapshot, segments from its index on, earlier indexes ig
   assertEquals(p.warnings, []);
 });
 
+Deno.test("plan: an empty snapshot (Litestream writes sftp snapshots in place) falls back to an older one", () => {
+  const g = gen(A, [[0, 0], [2, 10]], [[0, 0, 1], [1, 0, 5], [2, 0, 11], [3, 0, 13]]);
+  g.snapshots[1].size = 0;
+  const p = planRestore([g], {}, "r");
+  assertEquals(p.snapshot.index, 0);
+  assertEquals(p.segments.map((s) => [s.index, s.offset]), [[0, 0], [1, 0], [2, 0], [3, 0]]);
+  assertEquals(p.restoredUpTo, T(13));
+  assert(p.warnings.some((w) => w.includes("skipped empty snapshot")), p.warnings.join("\n"));
+  g.snapshots[0].size = 0;
+  throws(() => planRestore([g], {}, "r"), NotFoundError);
+});
+
 Deno.test("plan: a missing index or a missing start is a BadInputError naming it and the way out", () => {
   const g = gen(A, [[0, 0]], [[0, 0, 1], [0, 4152, 2], [2, 0, 3]]);
   const e = (() => {

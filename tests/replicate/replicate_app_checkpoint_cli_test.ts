@@ -8,7 +8,13 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { litestreamRestore, sleep, startSqliteWriter } from "../helpers/litestream.ts";
-import { assertReplicaContinuous, assertRows, makeRoot, startReplicate } from "./replicate_env.ts";
+import {
+  assertReplicaContinuous,
+  assertRows,
+  killReplicators,
+  makeRoot,
+  startReplicate,
+} from "./replicate_env.ts";
 
 async function run(mode: "TRUNCATE" | "RESTART"): Promise<{ maxGapMs: number; log: string }> {
   const r = await makeRoot({ syncInterval: "1s" });
@@ -35,7 +41,8 @@ async function run(mode: "TRUNCATE" | "RESTART"): Promise<{ maxGapMs: number; lo
     );
     return { maxGapMs, log: repl.output() };
   } finally {
-    await writer.stop();
+    await killReplicators();
+    await writer.kill();
     await Deno.remove(r.root, { recursive: true });
   }
 }

@@ -11,6 +11,7 @@ import {
   assertReplicaContinuous,
   assertRows,
   kill9,
+  killReplicators,
   makeRoot,
   startReplicate,
 } from "./replicate_env.ts";
@@ -52,7 +53,8 @@ Deno.test("replicate: kill -9 mid-run, restart, replica consistent then complete
     assertEquals(ls.code, 0, ls.stderr);
     await assertRows(`${r.root}/ls.db`, ids, "litestream restore after restart");
   } finally {
-    await writer.stop();
+    await killReplicators();
+    await writer.kill();
     await Deno.remove(r.root, { recursive: true });
   }
 });

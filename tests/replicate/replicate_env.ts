@@ -60,8 +60,24 @@ export async function startReplicate(r: TestRoot, env?: Record<string, string>):
     "--server-root",
     r.root,
   ], env);
-  await bg.waitFor(/replication started/, 120_000);
+  started.add(bg);
+  try {
+    await bg.waitFor(/replication started/, 120_000);
+  } catch (err) {
+    await bg.kill();
+    throw err;
+  }
   return bg;
+}
+
+// Replicators started by startReplicate: a test's `finally` kills those still running, so a failed
+// assertion between start and stop does not leave an orphan replicating a deleted directory.
+const started = new Set<Background>();
+
+/** SIGKILLs every replicator {@link startReplicate} started that is still running (for `finally`). */
+export async function killReplicators(): Promise<void> {
+  for (const bg of started) await bg.kill();
+  started.clear();
 }
 
 /** Sends SIGKILL to a background process and waits for it. */

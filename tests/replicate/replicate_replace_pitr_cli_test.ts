@@ -9,7 +9,13 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { litestreamRestore, sleep, startSqliteWriter } from "../helpers/litestream.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { runCli } from "../helpers/cli.ts";
-import { assertReplicaContinuous, assertRows, makeRoot, startReplicate } from "./replicate_env.ts";
+import {
+  assertReplicaContinuous,
+  assertRows,
+  killReplicators,
+  makeRoot,
+  startReplicate,
+} from "./replicate_env.ts";
 
 Deno.test("replicate: database file replaced under us starts a new generation", async () => {
   const r = await makeRoot({ syncInterval: "500ms" });
@@ -48,6 +54,7 @@ Deno.test("replicate: database file replaced under us starts a new generation", 
     assertEquals(ours.code, 0, ours.stderr);
     await assertRows(`${r.root}/ours.db`, want, "vigocli restore of the replaced database");
   } finally {
+    await killReplicators();
     await Deno.remove(r.root, { recursive: true });
   }
 });
@@ -104,6 +111,7 @@ Deno.test("replicate: point-in-time restore returns exactly the rows committed b
     assertEquals(latest.code, 0, latest.stderr);
     await assertRows(`${r.root}/latest.db`, all, "vigocli restore latest");
   } finally {
+    await killReplicators();
     await Deno.remove(r.root, { recursive: true });
   }
 });

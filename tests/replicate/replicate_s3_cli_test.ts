@@ -10,9 +10,9 @@ import { startS3Server } from "../helpers/s3_server.ts";
 import { openBackend } from "../../lib/backend/open_backend.ts";
 import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
 import { restoreReplica } from "../../lib/litestream/restore.ts";
-import { assertRows, makeRoot, startReplicate, type TestRoot } from "./replicate_env.ts";
+import { assertRows, killReplicators, makeRoot, startReplicate, type TestRoot } from "./replicate_env.ts";
 import { cliCommand } from "../helpers/cli.ts";
-import { background } from "../helpers/litestream.ts";
+import { type Background, background } from "../helpers/litestream.ts";
 import type { S3Server } from "../helpers/s3_server.ts";
 
 async function s3Root(s3: S3Server, url: string): Promise<TestRoot> {
@@ -91,7 +91,8 @@ Deno.test("replicate: to S3, server killed and restarted mid-run, every row rest
     assertEquals(ls.code, 0, ls.stderr);
     await assertRows(`${r.root}/ls.db`, ids, "litestream restore of the S3 objects");
   } finally {
-    await writer.stop();
+    await killReplicators();
+    await writer.kill();
     await s3.stop();
     await Deno.remove(r.root, { recursive: true });
   }
@@ -102,11 +103,12 @@ Deno.test("replicate: S3 unreachable when the replicator starts → it waits and
   const url = s3.url("boot/db");
   const r = await s3Root(s3, url);
   const writer = startSqliteWriter(r.db, { txPerSecond: 200 });
+  let repl: Background | undefined;
   try {
     await writer.waitFor(/committed 1 /);
     await s3.kill(true);
     const [cmd, ...pre] = cliCommand();
-    const repl = background(cmd, [
+    repl = background(cmd, [
       ...pre,
       "backup",
       "replicate",
@@ -124,7 +126,9 @@ Deno.test("replicate: S3 unreachable when the replicator starts → it waits and
     await restoreFromS3(s3, url, `${r.root}/ours.db`);
     await assertRows(`${r.root}/ours.db`, writer.committed().map((x) => x.id), "restore after a late S3");
   } finally {
-    await writer.stop();
+    await killReplicators();
+    await repl?.kill();
+    await writer.kill();
     await s3.stop();
     await Deno.remove(r.root, { recursive: true });
   }

@@ -5,7 +5,7 @@
  * database in memory would need 128 MiB more). Small databases are not compared: below the garbage
  * collector's threshold the peak simply includes not-yet-collected buffers.
  */
-import { ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { cliCommand } from "../helpers/cli.ts";
 import { background } from "../helpers/litestream.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
@@ -34,17 +34,22 @@ async function peakRssMiB(bytes: number): Promise<number> {
       "--server-root",
       r.root,
     ]);
-    await bg.waitFor(/replication started/, 300_000);
-    // GNU time does not forward signals: stop its child, then collect time's report.
-    const kids = await new Deno.Command("pgrep", { args: ["-P", String(bg.child.pid)], stdout: "piped" })
-      .output();
-    for (const pid of new TextDecoder().decode(kids.stdout).split("\n").filter(Boolean)) {
-      Deno.kill(Number(pid), "SIGTERM");
+    try {
+      await bg.waitFor(/replication started/, 300_000);
+      // GNU time does not forward signals: stop its child, then collect time's report.
+      const kids = await new Deno.Command("pgrep", { args: ["-P", String(bg.child.pid)], stdout: "piped" })
+        .output();
+      const pids = new TextDecoder().decode(kids.stdout).split("\n").filter(Boolean);
+      assert(pids.length > 0, `no replicator under /usr/bin/time:\n${bg.output()}`);
+      for (const pid of pids) Deno.kill(Number(pid), "SIGTERM");
+      assertEquals(await bg.stop("SIGCONT"), 0, bg.output());
+      const m = /PEAKRSS (\d+)/.exec(bg.output());
+      assert(m, bg.output());
+      return Number(m[1]) / 1024;
+    } finally {
+      // time and the replicator under it, whatever happened above (no-op once both exited).
+      await bg.kill();
     }
-    await bg.stop("SIGCONT");
-    const m = /PEAKRSS (\d+)/.exec(bg.output());
-    assert(m, bg.output());
-    return Number(m[1]) / 1024;
   } finally {
     await Deno.remove(r.root, { recursive: true });
   }

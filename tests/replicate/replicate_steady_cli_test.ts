@@ -10,6 +10,7 @@ import { runCli } from "../helpers/cli.ts";
 import {
   assertReplicaContinuous,
   assertRows,
+  killReplicators,
   makeRoot,
   startReplicate,
   STEADY_SECONDS,
@@ -48,7 +49,8 @@ Deno.test(`replicate: steady writer ≥500 tx/s for ${STEADY_SECONDS}s, SIGTERM,
     await assertRows(`${r.root}/ours.db`, ids, "vigocli restore");
     lap("ours restored");
   } finally {
-    await writer.stop();
+    await killReplicators();
+    await writer.kill();
     await Deno.remove(r.root, { recursive: true });
   }
 });

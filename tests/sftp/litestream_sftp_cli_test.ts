@@ -92,7 +92,7 @@ async function replicateThenLitestreamRestore(
       assertEquals(await writer.stop("SIGTERM"), 0, writer.output());
       committed = writer.committed().map((c) => c.id);
     } finally {
-      await writer.stop("SIGTERM");
+      await writer.kill();
       assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
     }
     check(committed, repl.output());
@@ -115,15 +115,17 @@ Deno.test({
       await createWriterDb(db);
       const url = sshd.url("ls-replica");
       const ls = startLitestreamReplicate(await litestreamConfig(dir, db, url, sshd));
+      let writer: ReturnType<typeof startSqliteWriter> | undefined;
       let committed: number[] = [];
       try {
         await ls.waitFor(/initialized db|replicating to/, 20_000);
-        const writer = startSqliteWriter(db, { txPerSecond: 150, payload: 300 });
+        writer = startSqliteWriter(db, { txPerSecond: 150, payload: 300 });
         await sleep(6_000);
         assertEquals(await writer.stop("SIGTERM"), 0, writer.output());
         committed = writer.committed().map((c) => c.id);
         await sleep(2_500);
       } finally {
+        await writer?.kill();
         await ls.stop("SIGTERM");
       }
       assert(committed.length > 200, `writer committed only ${committed.length} rows`);
