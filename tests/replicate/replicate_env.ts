@@ -48,18 +48,16 @@ export async function makeRoot(o: RootOptions = {}): Promise<TestRoot> {
   return { root, yaml: `${root}/server.yaml`, db: `${root}/db/vigo.db`, replicaDir, url };
 }
 
+/** The command line of `vigocli backup replicate` for `r`: program first, then its arguments. */
+export function replicateCommand(r: TestRoot): [string, ...string[]] {
+  const [cmd, ...pre] = cliCommand();
+  return [cmd, ...pre, "backup", "replicate", "--server-yaml", r.yaml, "--server-root", r.root];
+}
+
 /** Starts `vigocli backup replicate` for `r` and waits until it has replicated once. */
 export async function startReplicate(r: TestRoot, env?: Record<string, string>): Promise<Background> {
-  const [cmd, ...pre] = cliCommand();
-  const bg = background(cmd, [
-    ...pre,
-    "backup",
-    "replicate",
-    "--server-yaml",
-    r.yaml,
-    "--server-root",
-    r.root,
-  ], env);
+  const [cmd, ...args] = replicateCommand(r);
+  const bg = background(cmd, args, env);
   started.add(bg);
   try {
     await bg.waitFor(/replication started/, 120_000);

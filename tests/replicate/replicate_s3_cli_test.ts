@@ -10,8 +10,14 @@ import { startS3Server } from "../helpers/s3_server.ts";
 import { openBackend } from "../../lib/backend/open_backend.ts";
 import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
 import { restoreReplica } from "../../lib/litestream/restore.ts";
-import { assertRows, killReplicators, makeRoot, startReplicate, type TestRoot } from "./replicate_env.ts";
-import { cliCommand } from "../helpers/cli.ts";
+import {
+  assertRows,
+  killReplicators,
+  makeRoot,
+  replicateCommand,
+  startReplicate,
+  type TestRoot,
+} from "./replicate_env.ts";
 import { type Background, background } from "../helpers/litestream.ts";
 import type { S3Server } from "../helpers/s3_server.ts";
 
@@ -107,16 +113,8 @@ Deno.test("replicate: S3 unreachable when the replicator starts → it waits and
   try {
     await writer.waitFor(/committed 1 /);
     await s3.kill(true);
-    const [cmd, ...pre] = cliCommand();
-    repl = background(cmd, [
-      ...pre,
-      "backup",
-      "replicate",
-      "--server-yaml",
-      r.yaml,
-      "--server-root",
-      r.root,
-    ]);
+    const [cmd, ...args] = replicateCommand(r);
+    repl = background(cmd, args);
     await sleep(3000);
     await s3.restart();
     await repl.waitFor(/replication (started|recovered)/, 120_000);

@@ -6,10 +6,9 @@
  * collector's threshold the peak simply includes not-yet-collected buffers.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { cliCommand } from "../helpers/cli.ts";
 import { background } from "../helpers/litestream.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
-import { makeRoot } from "./replicate_env.ts";
+import { makeRoot, replicateCommand } from "./replicate_env.ts";
 
 async function peakRssMiB(bytes: number): Promise<number> {
   const r = await makeRoot();
@@ -21,19 +20,7 @@ async function peakRssMiB(bytes: number): Promise<number> {
         `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows}) ` +
         "INSERT INTO t SELECT i, 0, randomblob(1000) FROM n;",
     );
-    const [cmd, ...pre] = cliCommand();
-    const bg = background("/usr/bin/time", [
-      "-f",
-      "PEAKRSS %M",
-      cmd,
-      ...pre,
-      "backup",
-      "replicate",
-      "--server-yaml",
-      r.yaml,
-      "--server-root",
-      r.root,
-    ]);
+    const bg = background("/usr/bin/time", ["-f", "PEAKRSS %M", ...replicateCommand(r)]);
     try {
       await bg.waitFor(/replication started/, 300_000);
       // GNU time does not forward signals: stop its child, then collect time's report.
