@@ -9,6 +9,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { lz4FrameDecoder } from "../../lib/litestream/lz4_frame_reader.ts";
 import { BadInputError } from "../../lib/errors.ts";
 import { xxh32 } from "../../lib/litestream/xxh32.ts";
+import { lz4Cli } from "../helpers/lz4_cli.ts";
 
 /** ~9 MiB shaped like database pages: text runs, random runs, zero pages. */
 function pageLike(n: number): Uint8Array {
@@ -25,16 +26,6 @@ function pageLike(n: number): Uint8Array {
     else b[i] = words[(i * 3 + page) % words.length];
   }
   return b;
-}
-
-async function lz4Cli(args: string[], input: Uint8Array): Promise<Uint8Array> {
-  const child = new Deno.Command("lz4", { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
-  const w = child.stdin.getWriter();
-  const writing = w.write(input).then(() => w.close());
-  const out = await child.output();
-  await writing;
-  assert(out.success, new TextDecoder().decode(out.stderr));
-  return out.stdout;
 }
 
 /** Decodes `frame` pushed in `sizes`-cycled pieces through one reused, then scribbled, buffer. */

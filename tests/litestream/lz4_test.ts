@@ -13,6 +13,7 @@ import {
 import { Xxh32, xxh32 } from "../../lib/litestream/xxh32.ts";
 import { BadInputError } from "../../lib/errors.ts";
 import { readAllBytes } from "../../lib/bytes.ts";
+import { lz4Cli } from "../helpers/lz4_cli.ts";
 
 /** Runs `fn`, which must reject with a BadInputError; returns that error. */
 async function rejects(fn: () => Promise<unknown>): Promise<BadInputError> {
@@ -50,16 +51,6 @@ function pageLike(n: number): Uint8Array {
     else b[i] = words[(i * 7 + page) % words.length];
   }
   return b;
-}
-
-async function lz4Cli(args: string[], input: Uint8Array): Promise<Uint8Array> {
-  const child = new Deno.Command("lz4", { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
-  const w = child.stdin.getWriter();
-  const writing = w.write(input).then(() => w.close());
-  const out = await child.output();
-  await writing;
-  if (out.code !== 0) throw new Error(`lz4 ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  return out.stdout;
 }
 
 const SAMPLES: [string, Uint8Array][] = [
