@@ -72,6 +72,7 @@ const BACKUP_KEYS = [
   "key_path",
   "password",
   "known_hosts_path",
+  "addr",
 ];
 const KEY_FIELDS = ["access_key_id", "secret_access_key"];
 const S3_ONLY_FIELDS = ["region", "endpoint", "force_path_style"];
@@ -168,6 +169,8 @@ function parseBackup(
     keyPath: localPath(sec, "key_path", opts),
     knownHostsPath: localPath(sec, "known_hosts_path", opts),
   };
+  const addr = listenAddr(sec);
+  if (addr) cfg.addr = addr;
   const secretFields: [string, SecretField][] = [
     ["access_key_id", "accessKeyId"],
     ["secret_access_key", "secretAccessKey"],
@@ -281,6 +284,16 @@ function warnInapplicable(sec: YamlSection, scheme: string, warnings: string[], 
       );
     }
   }
+}
+
+/** `backup.addr`: where `backup replicate` serves /metrics and /healthz (HOST:PORT). */
+function listenAddr(sec: YamlSection): string | undefined {
+  const v = sec.string("addr");
+  if (v === undefined || v === "") return undefined;
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*):\d{1,5}$/.test(v)) {
+    throw sec.error("addr", `expected HOST:PORT (e.g. 127.0.0.1:9090), got ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
 /** The known key within edit distance 2 of `key`, if any. */

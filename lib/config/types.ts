@@ -25,6 +25,8 @@ export interface BackupConfig {
   password?: string;
   /** SFTP: known_hosts file. */
   knownHostsPath?: string;
+  /** HOST:PORT where `backup replicate` serves /metrics and /healthz (`backup.addr`). */
+  addr?: string;
 }
 
 /** What the backup commands know about a Vigo server. All paths are absolute. */
