@@ -15,7 +15,7 @@ import { DatabaseSync } from "node:sqlite";
 import { BadInputError, ExistsError, toVigoError, VerifyError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
 import { FileBackend } from "../backend/file.ts";
-import { type Lz4BlockSink, lz4FrameDecoder } from "./lz4_frame_reader.ts";
+import { type Lz4BlockSink, lz4FrameDecoder } from "../codec/lz4/lz4_frame_reader.ts";
 import { snapshotKey, walSegmentKey } from "./paths.ts";
 import type { ReplicaClient, WalSegmentInfo } from "./replica_client.ts";
 import { readListings } from "./replica_list.ts";

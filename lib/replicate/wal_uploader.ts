@@ -6,7 +6,7 @@
  * #805): a position is only ever advanced past bytes that were stored.
  */
 import { stat } from "node:fs/promises";
-import { lz4CompressStream, lz4DecompressStream } from "../litestream/lz4.ts";
+import { lz4CompressStream, lz4DecompressStream } from "../codec/lz4/lz4.ts";
 import { formatPos } from "../litestream/paths.ts";
 import type { Pos, ReplicaClient } from "../litestream/replica_client.ts";
 import type { EventSink } from "./event_log.ts";

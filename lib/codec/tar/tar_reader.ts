@@ -3,7 +3,7 @@
  * read with a constant amount of memory. An entry's data must be consumed (or skipped) before the
  * next entry is requested.
  */
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../../errors.ts";
 import {
   BLOCK,
   decodeHeaderBlock,

@@ -7,7 +7,7 @@
  * the main thread (under Deno node:zlib inflates on the calling thread), else in-thread.
  */
 import zlib from "node:zlib";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../../errors.ts";
 
 /** Compressed bytes handed to zlib at a time (worst case ~32 MiB of output, typically ~80 KiB). */
 const PIECE = 32 * 1024;

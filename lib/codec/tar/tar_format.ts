@@ -4,7 +4,7 @@
  * directory, symbolic link); names, link targets and sizes that do not fit ustar go into a pax `x`
  * record before the entry, as POSIX.1-2001 specifies, so GNU tar, bsdtar and Python's tarfile read it.
  */
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../../errors.ts";
 
 /** Size of a tar block. */
 export const BLOCK = 512;

@@ -7,10 +7,10 @@
  *
  * Reading lives in lz4_frame_reader.ts and is re-exported here, so callers import one module.
  */
-import { readAllBytes } from "../bytes.ts";
+import { readAllBytes } from "../../bytes.ts";
 import { BlockCompressor, compressBound } from "./lz4_block.ts";
 import { LZ4_BLOCK_SIZES, LZ4_FRAME_MAGIC, lz4DecompressStream } from "./lz4_frame_reader.ts";
-import { Xxh32, xxh32 } from "./xxh32.ts";
+import { Xxh32, xxh32 } from "../xxh32/xxh32.ts";
 
 export { LZ4_BLOCK_SIZES, LZ4_FRAME_MAGIC, lz4DecompressStream };
 

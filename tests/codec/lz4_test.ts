@@ -9,8 +9,8 @@ import {
   lz4CompressStream,
   lz4DecompressBytes,
   lz4DecompressStream,
-} from "../../lib/litestream/lz4.ts";
-import { Xxh32, xxh32 } from "../../lib/litestream/xxh32.ts";
+} from "../../lib/codec/lz4/lz4.ts";
+import { Xxh32, xxh32 } from "../../lib/codec/xxh32/xxh32.ts";
 import { BadInputError } from "../../lib/errors.ts";
 import { readAllBytes } from "../../lib/bytes.ts";
 import { lz4Cli } from "../helpers/lz4_cli.ts";
@@ -193,8 +193,8 @@ Deno.test("garbage block contents only ever raise BadInputError (no RangeError, 
 });
 
 Deno.test("WebAssembly block decoder agrees with the TypeScript reference, on valid and damaged blocks", async () => {
-  const { decompressBlock, Lz4BlockError } = await import("../../lib/litestream/lz4_block.ts");
-  const { decompressIndependentBlock } = await import("../../lib/litestream/lz4_decode_wasm.ts");
+  const { decompressBlock, Lz4BlockError } = await import("../../lib/codec/lz4/lz4_block.ts");
+  const { decompressIndependentBlock } = await import("../../lib/codec/lz4/lz4_decode_wasm.ts");
   const max = 4 << 20;
   const ref = (block: Uint8Array): Uint8Array | string => {
     const out = new Uint8Array(max + 64);

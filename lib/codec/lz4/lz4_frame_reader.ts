@@ -5,10 +5,10 @@
  * is an error, never a short result. Buffers grow with the blocks actually seen, so reading many
  * small WAL segments does not allocate 4 MiB each.
  */
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../../errors.ts";
 import { decompressBlock, Lz4BlockError } from "./lz4_block.ts";
 import { blockInputArea, decodeIndependentBlockView } from "./lz4_decode_wasm.ts";
-import { Xxh32, xxh32 } from "./xxh32.ts";
+import { Xxh32, xxh32 } from "../xxh32/xxh32.ts";
 
 /** Magic number of an LZ4 frame (little-endian on the wire: 04 22 4D 18). */
 export const LZ4_FRAME_MAGIC = 0x184d2204;
