@@ -9,14 +9,6 @@ import { fileURLToPath } from "node:url";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { BUILD_INFO } from "../build_info.ts";
 
-const EXAMPLES = `
-Examples:
-  vigocli backup install-units --dry-run          show what would be written to /etc/systemd/system
-  sudo vigocli backup install-units && sudo systemctl daemon-reload
-  sudo systemctl enable --now vigocli-replicate.service vigocli-drill.timer
-  vigocli backup install-units --dir ./units --bin /usr/local/bin/vigocli --json
-`;
-
 /**
  * How a unit starts this program: the executable itself when compiled; from sources, the runtime
  * with this checkout's main.ts (useful for trying the units before building).
@@ -39,7 +31,6 @@ export function backupInstallUnitsCommand(): Command {
     .addOption(new Option("--dry-run", "print what would be written; write nothing"))
     .addOption(new Option("--force", "replace unit files whose contents differ"))
     .addOption(jsonOption())
-    .addHelpText("after", EXAMPLES)
     .action(async (opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");

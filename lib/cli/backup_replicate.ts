@@ -18,13 +18,6 @@ export function backupReplicateCommand(): Command {
     .addOption(
       new Option("--addr <host:port>", "serve /metrics and /healthz here (default: backup.addr, else none)"),
     )
-    .addHelpText(
-      "after",
-      `
-Examples:
-  vigocli backup replicate --server-root /srv/vigo
-  vigocli backup replicate --addr 127.0.0.1:9090     then: curl -s 127.0.0.1:9090/metrics`,
-    )
     .action(async (opts) => {
       // Signals are taken over first, so one arriving while the config loads or the first snapshot
       // runs still means "flush and exit 0". A second signal exits at once: everything already

@@ -4,7 +4,7 @@
  */
 import type { ServerConfig } from "../config/types.ts";
 import { drillsDirFor } from "../drill/drill_report.ts";
-import { openBackend, urlScheme } from "../backend/open_backend.ts";
+import { openBackend, urlScheme } from "../backends.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import { consoleSink } from "../replicate/event_log.ts";
 import type { ReplicatorOptions } from "../replicate/replicator.ts";
