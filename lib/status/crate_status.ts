@@ -17,19 +17,26 @@ export function cratesDir(serverRoot: string): string {
   return join(serverRoot, "stacks", "configcrates");
 }
 
-/** Every `*.yaml`/`*.yml` below `dir`, sorted; none when it does not exist. */
+/** Every `*.yaml`/`*.yml` below `dir` (hidden names skipped), sorted; none when it does not exist. */
 export function findCrateFiles(dir: string): string[] {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true, recursive: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw toVigoError(err, dir);
-  }
-  return entries
-    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name) && !e.name.startsWith("."))
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
+  const out: string[] = [];
+  const walk = (d: string) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" && d === dir) return;
+      throw toVigoError(err, d);
+    }
+    for (const e of entries) {
+      if (e.name.startsWith(".")) continue;
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && /\.ya?ml$/.test(e.name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
 }
 
 /** Status of every crate resource under `<serverRoot>/stacks/configcrates`. */

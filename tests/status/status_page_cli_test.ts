@@ -8,7 +8,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import puppeteer from "puppeteer-core";
 import { runCli } from "../helpers/cli.ts";
 import { background } from "../helpers/litestream.ts";
-import { killReplicators } from "../replicate/replicate_env.ts";
+import { killReplicators, startReplicate } from "../replicate/replicate_env.ts";
 import { writeDrillReport } from "../../lib/drill/drill_report.ts";
 import { drillReport } from "../metrics/drill_fixture.ts";
 import { makeStatusServer, type StatusServer } from "./status_fixture.ts";
@@ -39,7 +39,13 @@ Deno.test("status --json: archives, snapshots, replication and the failed drill"
   assertEquals([appdb.resource, appdb.count, appdb.last_run.status], ["appdb", 0, "failed"]);
   assertEquals(st.drill.report.ok, false);
   assertEquals(st.summary.recoverable, true);
-  assertEquals(st.summary.best_path, "replica");
+  // The youngest recoverable state over all paths (the fixture made all three within seconds).
+  const ages = [
+    ["replica", st.replication.lag_seconds],
+    ["archive", st.archives.local.newest_age_seconds],
+    ["snapshot", files.newest_age_seconds],
+  ].sort((a, b) => a[1] - b[1]);
+  assertEquals([st.summary.best_path, st.summary.best_age_seconds], ages[0]);
   assert(st.summary.problems.some((p: string) => /last drill FAILED/.test(p)), r.stdout);
 });
 
@@ -95,7 +101,11 @@ Deno.test("status page: renders every path offline in chromium, shows the failed
     const text = async (sel: string) =>
       await page.$eval(sel, (e) => (e as unknown as { innerText: string }).innerText);
     assert(/^Recoverable, with problems/.test(await text("header")), await text("header"));
-    assert((await text("header")).includes("(from the replica)"));
+    assert(
+      /Newest recoverable data is \d+ s old \(from the (replica|archive|snapshot)\)/.test(
+        await text("header"),
+      ),
+    );
     const repl = await text("#replication");
     assert(repl.includes(s.generation) && repl.includes(s.url), repl);
     const arch = await text("#archives");
@@ -129,6 +139,29 @@ Deno.test("status page: renders every path offline in chromium, shows the failed
     await srv.kill();
     await killReplicators();
   }
+});
+
+Deno.test("status: a running replicator at backup.addr is read live; a stopped one is a problem", async () => {
+  const s = await fixture();
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  await Deno.writeTextFile(s.yaml, `${await Deno.readTextFile(s.yaml)}  addr: "127.0.0.1:${port}"\n`);
+  const repl = await startReplicate(s);
+  try {
+    const up = await runCli(["backup", "status", "--server-root", s.root, "--json"]);
+    assertEquals(up.code, 0, up.stderr);
+    const live = JSON.parse(up.stdout).replication.live;
+    assertEquals([live.reachable, live.healthy, live.url], [true, true, `http://127.0.0.1:${port}`]);
+    assertEquals(live.generation, JSON.parse(up.stdout).replication.latest_generation);
+    assert(live.lag_seconds < 3, up.stdout);
+  } finally {
+    assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
+  }
+  const down = await runCli(["backup", "status", "--server-root", s.root, "--json"]);
+  const st = JSON.parse(down.stdout);
+  assertEquals(st.replication.live.reachable, false);
+  assert(st.summary.problems.some((p: string) => /replicator not reachable/.test(p)), down.stdout);
 });
 
 Deno.test("status fixture cleanup", async () => {
