@@ -70,3 +70,11 @@ export { inspectDatabase, snapshotDatabase } from "./lib/sqlite/online_snapshot.
 export { databaseInUse } from "./lib/sqlite/lock_probe.ts";
 export { Replicator } from "./lib/replicate/replicator.ts";
 export type { ReplicatorOptions } from "./lib/replicate/replicator.ts";
+export type { StepObserver } from "./lib/replicate/replicator.ts";
+export { HEALTHY_INTERVALS, ReplicationMetrics } from "./lib/metrics/replication_metrics.ts";
+export { countingClient } from "./lib/metrics/counting_client.ts";
+export { type MetricFamily, renderPrometheus } from "./lib/metrics/prometheus_text.ts";
+export { collectStatus } from "./lib/status/collect_status.ts";
+export type { Status } from "./lib/status/status_model.ts";
+export { renderUnits, type UnitFacts, type UnitFile } from "./lib/systemd/unit_templates.ts";
+export { installUnits, type UnitAction } from "./lib/systemd/install_units.ts";
