@@ -53,7 +53,7 @@ Deno.test("replicate --addr: metrics parse; lag and /healthz follow an S3 outage
   const s3 = await startS3Server();
   const c = s3.config();
   const r = await makeRoot({
-    syncInterval: "500ms",
+    syncInterval: "1s",
     url: s3.url("vigo/db"),
     extraBackup: [
       `endpoint: ${JSON.stringify(c.endpoint)}`,
@@ -84,7 +84,7 @@ Deno.test("replicate --addr: metrics parse; lag and /healthz follow an S3 outage
     assert(value(m, "litestream_replica_wal_offset", { name: "s3" }) > 0);
     assert(value(m, "litestream_replica_operation_total", { replica_type: "s3", operation: "PUT" }) > 0);
     const lag0 = value(m, "vigocli_replication_lag_seconds", db);
-    assert(lag0 < 1.5, `lag while healthy: ${lag0}`);
+    assert(lag0 < 3, `lag while healthy: ${lag0}`);
     assert(Date.now() / 1000 - value(m, "vigocli_last_upload_timestamp_seconds", db) < 5);
     assert(value(m, "vigocli_last_snapshot_timestamp_seconds", db) > 0);
     assertEquals(value(m, "vigocli_drill_last_ok"), 0);
@@ -100,7 +100,7 @@ Deno.test("replicate --addr: metrics parse; lag and /healthz follow an S3 outage
     await sleep(1500);
     const down = await scrape(base);
     const lagB = value(down, "vigocli_replication_lag_seconds", db);
-    assert(lagA > 1.5 && lagB > lagA + 1, `lag rises while S3 is down: ${lagA} then ${lagB}`);
+    assert(lagA > 3 && lagB > lagA + 1, `lag rises while S3 is down: ${lagA} then ${lagB}`);
     assertEquals(value(down, "vigocli_replication_healthy", db), 0);
 
     await s3.restart();
@@ -110,7 +110,7 @@ Deno.test("replicate --addr: metrics parse; lag and /healthz follow an S3 outage
       async () => (await healthz(base)) === 200,
     );
     const lagC = value(await scrape(base), "vigocli_replication_lag_seconds", db);
-    assert(lagC < 1.5, `lag falls after recovery: ${lagC}`);
+    assert(lagC < 3, `lag falls after recovery: ${lagC}`);
     console.error(
       `503 after ${Math.round(toUnhealthy)} ms; lag ${lagA}→${lagB} s down; 200 ${
         Math.round(toHealthy)
