@@ -30,7 +30,6 @@ export function backupStatusCommand(): Command {
       if (listen && !isLoopback(listen.host) && !opts.token) {
         throw new UsageError(`--serve ${opts.serve}: not a loopback address; --token is required`);
       }
-      if (opts.token && !listen) throw new UsageError("--token only applies with --serve");
       const { cfg, secretsError } = await loadConfig(opts.serverYaml, opts.serverRoot);
       for (const w of cfg.warnings) console.error(`vigocli: warning: ${w}`);
       const collect = () => collectStatus(cfg, { secretsError });
