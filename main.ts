@@ -6,8 +6,9 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import process from "node:process";
 import { join } from "node:path";
-import { ExitCode } from "./lib/errors.ts";
+import { ExitCode, UsageError } from "./lib/errors.ts";
 import { reportError } from "./lib/cli/run_action.ts";
+import { jsonError } from "./lib/cli/json_output.ts";
 import { versionReport } from "./lib/version.ts";
 import { commandTreeText } from "./lib/cli/help_tree.ts";
 import { cliArgs } from "./lib/runtime.ts";
@@ -101,11 +102,15 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return ExitCode.Ok;
   } catch (err) {
+    const json = argv.includes("--json");
     if (err instanceof CommanderError) {
       // help and version are reported by commander as "errors" with exit code 0
-      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+      if (err.exitCode === 0) return ExitCode.Ok;
+      // commander has printed its message on stderr already
+      if (json) console.log(JSON.stringify(jsonError(new UsageError(err.message.replace(/^error: /, "")))));
+      return ExitCode.Usage;
     }
-    return reportError(err);
+    return reportError(err, json);
   }
 }
 
