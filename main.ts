@@ -10,6 +10,7 @@ import { ExitCode, UsageError } from "./lib/errors.ts";
 import { reportError } from "./lib/cli/run_action.ts";
 import { jsonError } from "./lib/cli/json_output.ts";
 import { versionReport } from "./lib/version.ts";
+import { setVerboseSink } from "./lib/verbose.ts";
 import { commandTreeText } from "./lib/cli/help_tree.ts";
 import { cliArgs } from "./lib/runtime.ts";
 import { backupCreateCommand } from "./lib/cli/backup_create.ts";
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   const program = new Command("vigocli")
     .description("Backup and recovery for a Vigo server: archives, replication, snapshots.")
     .version(versionReport(), "-V, --version", "print version, commit, build and runtime details")
+    .option("-v, --verbose", "per-file and per-request detail on stderr (which credentials, which objects)")
     .showHelpAfterError()
     .exitOverride()
     .helpCommand(false);
@@ -63,7 +65,8 @@ export function buildProgram(): Command {
     addRootAlias(c);
     c.addHelpText("after", () => helpEpilogue(c));
   });
-  program.hook("preAction", (_root, action) => {
+  program.hook("preAction", (top, action) => {
+    if (top.opts().verbose) setVerboseSink((line) => process.stderr.write(`vigocli: ${line}\n`));
     applyRootAlias(action);
     // `--server-root R` alone means R's own server.yaml, not the one under /srv/vigo.
     const rootSource = action.getOptionValueSource("serverRoot");
