@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { BadInputError, ExistsError, toVigoError, VerifyError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
-import { FileBackend } from "../backend/file.ts";
+import { FileBackend } from "../backend/file/file_backend.ts";
 import { CodecError } from "../codec/codec_error.ts";
 import { type Lz4BlockSink, lz4FrameDecoder } from "../codec/lz4/lz4_frame_reader.ts";
 import { snapshotKey, walSegmentKey } from "./paths.ts";

@@ -2,7 +2,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { lz4CompressBytes, lz4DecompressBytes } from "../../lib/codec/lz4/lz4.ts";
-import { FileBackend } from "../../lib/backend/file.ts";
+import { FileBackend } from "../../lib/backend/file/file_backend.ts";
 import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
 import { restoreReplica } from "../../lib/litestream/restore.ts";
 

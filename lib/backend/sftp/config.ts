@@ -4,8 +4,8 @@
  * Litestream's sftp replica reads it, so both tools address the same directory with the same URL.
  */
 import { join } from "node:path";
-import type { BackupConfig } from "../config/types.ts";
-import { ConfigError } from "../errors.ts";
+import type { BackupConfig } from "../../config/types.ts";
+import { ConfigError } from "../../errors.ts";
 
 /** Where and as whom to connect, and how to check and authenticate. */
 export interface SftpConfig {

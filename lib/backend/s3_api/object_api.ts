@@ -6,8 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import { AwsClient } from "aws4fetch";
-import { BackendError, NotFoundError } from "../errors.ts";
-import { TransientError } from "../backend/retry.ts";
+import { BackendError, NotFoundError } from "../../errors.ts";
+import { TransientError } from "../retry.ts";
 import { parseError } from "./xml.ts";
 
 /** Adds authentication to a request about to be sent. */

@@ -6,11 +6,11 @@
  */
 import { homedir } from "node:os";
 import process from "node:process";
-import type { RetryPolicy } from "../backend/retry.ts";
-import type { BackupConfig } from "../config/types.ts";
-import { BackendError } from "../errors.ts";
-import { bearerAuth, ObjectApi, type RequestAuth, sigV4Auth } from "../s3/object_api.ts";
-import { S3Backend } from "../s3/s3_backend.ts";
+import type { RetryPolicy } from "../retry.ts";
+import type { BackupConfig } from "../../config/types.ts";
+import { BackendError } from "../../errors.ts";
+import { bearerAuth, ObjectApi, type RequestAuth, sigV4Auth } from "../s3_api/object_api.ts";
+import { S3Backend } from "../s3_api/s3_api_backend.ts";
 import { type AdcOptions, CachedToken, findAdcProvider } from "./adc.ts";
 import { resolveGcsSettings } from "./config.ts";
 

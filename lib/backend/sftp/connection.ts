@@ -7,8 +7,8 @@
 import { getCiphers } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Buffer } from "node:buffer";
-import { BackendError, ConfigError, toVigoError } from "../errors.ts";
-import { TransientError } from "../backend/retry.ts";
+import { BackendError, ConfigError, toVigoError } from "../../errors.ts";
+import { TransientError } from "../retry.ts";
 import type { SftpConfig } from "./config.ts";
 import {
   checkHostKey,

@@ -1,17 +1,14 @@
 /**
- * The S3 backend: objects under a root prefix of one bucket, over the S3 XML API. The same class
- * serves the GCS XML API (lib/gcs/), which differs only in authentication, endpoint and the lack of
- * multi-object delete. Retrying is the wrapper's job (lib/backend/retry.ts); only the parts of a
+ * A backend over the S3 XML API: objects under a root prefix of one bucket. The s3:// backend
+ * (lib/backend/s3/) and the gcs:// backend (lib/backend/gcs/) both open one; GCS differs only in
+ * authentication, endpoint and the lack of multi-object delete. Retrying is the wrapper's job (lib/backend/retry.ts); only the parts of a
  * streamed upload and the rest of an interrupted download are retried here, because only this
  * layer still holds their bytes (or knows the offset and the ETag).
  */
-import process from "node:process";
-import type { Backend, ObjectInfo } from "../backend/backend.ts";
-import type { RetryPolicy } from "../backend/retry.ts";
-import type { BackupConfig } from "../config/types.ts";
-import { BackendError, NotFoundError, UsageError } from "../errors.ts";
-import { resolveS3Settings } from "./config.ts";
-import { ObjectApi, sigV4Auth } from "./object_api.ts";
+import type { Backend, ObjectInfo } from "../backend.ts";
+import type { RetryPolicy } from "../retry.ts";
+import { BackendError, NotFoundError, UsageError } from "../../errors.ts";
+import type { ObjectApi } from "./object_api.ts";
 import { openDownload } from "./download.ts";
 import { putObject, uploadStream } from "./upload.ts";
 import { deleteObjectsXml, parseDeleteErrors, parseListPage } from "./xml.ts";
@@ -165,37 +162,4 @@ export class S3Backend implements Backend {
     };
     await Promise.all(Array.from({ length: Math.min(4, keys.length) }, worker));
   }
-}
-
-/**
- * Opens `s3://bucket/path` with the `backup:` options; credentials from the config, else the AWS
- * environment variables. The result is plain; wrap it with `retryBackend` for retries.
- */
-export function openS3Backend(
-  url: string,
-  cfg: Partial<BackupConfig>,
-  opts: {
-    retry?: RetryPolicy;
-    partSize?: number;
-    listPageSize?: number;
-    env?: Record<string, string | undefined>;
-  } = {},
-): S3Backend {
-  const s = resolveS3Settings(url, cfg, opts.env ?? process.env);
-  const api = new ObjectApi({
-    endpoint: s.endpoint,
-    bucket: s.bucket,
-    pathStyle: s.pathStyle,
-    auth: sigV4Auth(s.credentials, s.region),
-    scheme: "s3",
-  });
-  return new S3Backend({
-    api,
-    prefix: s.prefix,
-    url: s.display,
-    multiDelete: true,
-    partSize: opts.partSize,
-    retry: opts.retry,
-    listPageSize: opts.listPageSize,
-  });
 }

@@ -4,8 +4,8 @@
  * restore of a large snapshot does not start over (or fail) because the server restarted. A short
  * body (fewer bytes than Content-Length) counts as a failure, never as the end of the object.
  */
-import { BackendError } from "../errors.ts";
-import { backoffDelay, type RetryPolicy, TransientError } from "../backend/retry.ts";
+import { BackendError } from "../../errors.ts";
+import { backoffDelay, type RetryPolicy, TransientError } from "../retry.ts";
 import type { ObjectApi } from "./object_api.ts";
 
 /** Opens the full object key `key`; resumes up to `retry.maxRetries` times (none without a policy). */

@@ -6,8 +6,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BackendError, ConfigError } from "../errors.ts";
-import { TransientError } from "../backend/retry.ts";
+import { BackendError, ConfigError } from "../../errors.ts";
+import { TransientError } from "../retry.ts";
 import { importRsaPrivateKey, signJwt } from "./jwt.ts";
 
 /** Read/write access to objects, nothing else. */

@@ -2,7 +2,7 @@
  * RS256-signed JSON Web Tokens with WebCrypto, for the service-account flow of Application Default
  * Credentials (RFC 7523 JWT bearer grant). WebCrypto keeps it identical on Deno and Bun.
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../errors.ts";
 
 /** base64url without padding. */
 function base64Url(bytes: Uint8Array): string {

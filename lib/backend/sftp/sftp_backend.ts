@@ -11,11 +11,11 @@ import { homedir, userInfo } from "node:os";
 import { posix } from "node:path";
 import process from "node:process";
 import type { Buffer } from "node:buffer";
-import { type Backend, type ObjectInfo, objectUrl } from "../backend/backend.ts";
-import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../backend/file_tree.ts";
-import { TransientError } from "../backend/retry.ts";
-import type { BackupConfig } from "../config/types.ts";
-import { BackendError, NotFoundError, VigoError } from "../errors.ts";
+import { type Backend, type ObjectInfo, objectUrl } from "../backend.ts";
+import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tree.ts";
+import { TransientError } from "../retry.ts";
+import type { BackupConfig } from "../../config/types.ts";
+import { BackendError, NotFoundError, VigoError } from "../../errors.ts";
 import { parseSftpConfig, type SftpConfig } from "./config.ts";
 import {
   loadCredentials,

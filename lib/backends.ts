@@ -2,14 +2,14 @@
  * Maps a replica/archive URL to its Backend implementation, one file per scheme. The scheme is the
  * only thing decided here; each backend parses the rest of its URL and its options itself.
  */
-import type { BackupConfig } from "../config/types.ts";
-import { ConfigError } from "../errors.ts";
-import type { Backend } from "./backend.ts";
-import { FileBackend } from "./file.ts";
-import { retryBackend } from "./retry.ts";
-import { openS3Backend } from "../s3/s3_backend.ts";
-import { openGcsBackend } from "../gcs/gcs_backend.ts";
-import { openSftpBackend } from "../sftp/sftp_backend.ts";
+import type { BackupConfig } from "./config/types.ts";
+import { ConfigError } from "./errors.ts";
+import type { Backend } from "./backend/backend.ts";
+import { FileBackend } from "./backend/file/file_backend.ts";
+import { retryBackend } from "./backend/retry.ts";
+import { openS3Backend } from "./backend/s3/s3_backend.ts";
+import { openGcsBackend } from "./backend/gcs/gcs_backend.ts";
+import { openSftpBackend } from "./backend/sftp/sftp_backend.ts";
 
 /** URL schemes a replica or archive destination can use. */
 const BACKEND_SCHEMES = ["file", "s3", "gcs", "sftp"] as const;

@@ -1,6 +1,6 @@
 /**
  * The slice of npm `ssh2`'s API this backend uses, typed (the package ships no types), plus small
- * promise wrappers. Keeping the untyped surface in one file means the rest of lib/sftp/ is checked.
+ * promise wrappers. Keeping the untyped surface in one file means the rest of lib/backend/sftp/ is checked.
  */
 import { Buffer } from "node:buffer";
 import * as ssh2 from "ssh2";

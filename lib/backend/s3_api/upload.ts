@@ -5,8 +5,8 @@
  * visible under the key until the single PUT or CompleteMultipartUpload succeeds, so a failed
  * upload never looks like a complete one.
  */
-import { BackendError, NotFoundError } from "../errors.ts";
-import { type RetryPolicy, withRetries } from "../backend/retry.ts";
+import { BackendError, NotFoundError } from "../../errors.ts";
+import { type RetryPolicy, withRetries } from "../retry.ts";
 import type { ObjectApi } from "./object_api.ts";
 import { completeMultipartXml, tagText } from "./xml.ts";
 

@@ -4,14 +4,8 @@
  * (`?endpoint=…&region=…&force_path_style=true`, as Litestream accepts them) so that a bare
  * `--url` works; server.yaml fields win over the query.
  */
-import { ConfigError } from "../errors.ts";
-
-/** Static credentials for SigV4. */
-export interface S3Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
+import { ConfigError } from "../../errors.ts";
+import { parseEndpoint, type S3Credentials, splitBucketUrl } from "../s3_api/bucket_url.ts";
 
 /** Everything needed to talk to one bucket. */
 export interface S3Settings {
@@ -37,39 +31,9 @@ export interface S3Options {
   forcePathStyle?: boolean;
 }
 
-/** Splits `scheme://bucket/path?query` into bucket, root prefix ("" or "…/") and query. */
-export function splitBucketUrl(
-  url: string,
-  scheme: string,
-): { bucket: string; prefix: string; query: URLSearchParams } {
-  const m = new RegExp(`^${scheme}://([^/?#]+)(/[^?#]*)?(?:\\?([^#]*))?$`).exec(url);
-  if (!m) throw new ConfigError(`backup.url ${url}: expected ${scheme}://bucket/path`);
-  const bucket = m[1];
-  if (!/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/.test(bucket)) {
-    throw new ConfigError(`backup.url ${url}: invalid bucket name "${bucket}"`);
-  }
-  const path = decodeURIComponent(m[2] ?? "").split("/").filter((s) => s.length > 0).join("/");
-  return { bucket, prefix: path ? `${path}/` : "", query: new URLSearchParams(m[3] ?? "") };
-}
-
 function boolOption(raw: string | null): boolean | undefined {
   if (raw === null) return undefined;
   return raw === "" || raw === "true" || raw === "1";
-}
-
-/** Normalises an endpoint option: `host:port` gets https://, a trailing slash is dropped. */
-export function parseEndpoint(raw: string, what: string): URL {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
-  let u: URL;
-  try {
-    u = new URL(withScheme);
-  } catch {
-    throw new ConfigError(`${what}: invalid endpoint "${raw}"`);
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") {
-    throw new ConfigError(`${what}: endpoint must be http:// or https://, got "${raw}"`);
-  }
-  return new URL(`${u.protocol}//${u.host}`);
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
  * Parses `gcs://bucket/path` plus the `backup:` options (no I/O). Explicit keys are GCS HMAC keys
  * for the XML API's SigV4 interoperability; without them the backend uses Application Default
- * Credentials (lib/gcs/adc.ts).
+ * Credentials (lib/backend/gcs/adc.ts).
  */
-import { ConfigError } from "../errors.ts";
-import { parseEndpoint, type S3Credentials, type S3Options, splitBucketUrl } from "../s3/config.ts";
+import { ConfigError } from "../../errors.ts";
+import { parseEndpoint, type S3Credentials, splitBucketUrl } from "../s3_api/bucket_url.ts";
 
 /** The public Cloud Storage XML API endpoint. */
 export const GCS_XML_ENDPOINT = "https://storage.googleapis.com";
@@ -24,8 +24,18 @@ export interface GcsSettings {
   display: string;
 }
 
+/** The `backup:` fields that concern GCS. */
+export interface GcsOptions {
+  /** HMAC access key. */
+  accessKeyId?: string;
+  /** HMAC secret. */
+  secretAccessKey?: string;
+  region?: string;
+  endpoint?: string;
+}
+
 /** Resolves GCS settings from the URL and the `backup:` fields. */
-export function resolveGcsSettings(url: string, opts: S3Options): GcsSettings {
+export function resolveGcsSettings(url: string, opts: GcsOptions): GcsSettings {
   const { bucket, prefix, query } = splitBucketUrl(url, "gcs");
   const endpointRaw = opts.endpoint ?? query.get("endpoint") ?? GCS_XML_ENDPOINT;
   const endpoint = parseEndpoint(endpointRaw, "backup.endpoint");

@@ -8,10 +8,10 @@
 import { mkdir, open, readdir, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, NotFoundError, toVigoError } from "../errors.ts";
-import { type AtomicFile, createAtomicFile, fsyncDirectory } from "../fsutil/atomic_file.ts";
-import type { Backend, ObjectInfo } from "./backend.ts";
-import { checkTreeKey, type TreeEntry, walkTree } from "./file_tree.ts";
+import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
+import { type AtomicFile, createAtomicFile, fsyncDirectory } from "../../fsutil/atomic_file.ts";
+import type { Backend, ObjectInfo } from "../backend.ts";
+import { checkTreeKey, type TreeEntry, walkTree } from "../file_tree.ts";
 
 const READ_CHUNK = 256 * 1024;
 
