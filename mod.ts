@@ -28,8 +28,6 @@ export { lz4CompressStream, lz4DecompressStream } from "./lib/codec/lz4/lz4.ts";
 export { litestreamConfigFor } from "./lib/litestream/litestream_config.ts";
 export { decryptingStream, encryptingStream, isEncryptedHeader } from "./lib/crypto/envelope.ts";
 export type { DecryptOptions, EncryptOptions } from "./lib/crypto/envelope.ts";
-export { obtainPassword, PASSWORD_ENV } from "./lib/cli/password.ts";
-export type { PasswordOptions } from "./lib/cli/password.ts";
 export { openSftpBackend, SftpBackend } from "./lib/backend/sftp/sftp_backend.ts";
 export { parseSftpConfig } from "./lib/backend/sftp/config.ts";
 export {
@@ -63,6 +61,7 @@ export type { VerifyReport } from "./lib/archive/verify.ts";
 export { listArchives } from "./lib/archive/archive_list.ts";
 export type { ArchiveListing } from "./lib/archive/archive_list.ts";
 export { openArchive, readSidecar } from "./lib/archive/archive_source.ts";
+export type { OpenArchiveOptions, OpenedArchive, PasswordSource } from "./lib/archive/archive_source.ts";
 export { IntegrityError, readManifestEntry, scanArchive } from "./lib/archive/archive_scan.ts";
 export { parseManifest } from "./lib/archive/manifest.ts";
 export type { Manifest, ManifestEntry } from "./lib/archive/manifest.ts";

@@ -14,7 +14,8 @@ export function backupVerifyCommand(): Command {
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { verifyArchive } = await import("../archive/verify.ts");
-      const r = await verifyArchive(archive, { passwordFile: opts.passwordFile });
+      const { passwordSource } = await import("./password.ts");
+      const r = await verifyArchive(archive, { password: passwordSource(opts.passwordFile) });
       const files = r.scan.manifest.entries.filter((e) => e.type === "file").length;
       if (opts.json) {
         console.log(JSON.stringify(
