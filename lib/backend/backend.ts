@@ -34,6 +34,27 @@ export interface Backend {
   delete(keys: string[]): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
+  /**
+   * The backend a decorator (retries) wraps; absent on a concrete backend. {@link asBackend} walks
+   * it, so a fast path for one backend keeps working however many decorators sit in front of it.
+   */
+  unwrap?(): Backend;
+}
+
+/**
+ * The backend of class `type` inside `backend` (itself, or the one its decorators wrap), or
+ * undefined when there is none: restic's `AsBackend`. Asking for the concrete class through this,
+ * not with `instanceof` on what one was handed, keeps a fast path on when a decorator is added.
+ */
+export function asBackend<T extends Backend>(
+  backend: Backend,
+  // deno-lint-ignore no-explicit-any
+  type: abstract new (...args: any[]) => T,
+): T | undefined {
+  for (let b: Backend | undefined = backend; b !== undefined; b = b.unwrap?.()) {
+    if (b instanceof type) return b;
+  }
+  return undefined;
 }
 
 /** `key` as a URL below `backend`'s root (`<url>/<key>`), for messages. */

@@ -31,6 +31,8 @@ export interface RetryPolicy {
   maxDelayMs?: number;
   /** Where a line per retry goes. Default: stderr via console.error. */
   log?: (line: string) => void;
+  /** Which failures are worth another attempt: the backend's rule. Default {@link isRetryable}. */
+  isRetryable?: (err: unknown) => boolean;
 }
 
 const NETWORK_CODES = new Set([
@@ -86,7 +88,7 @@ async function pauseBeforeRetry(
   retries: number,
   policy: RetryPolicy,
 ): Promise<void> {
-  if (!isRetryable(err)) throw err;
+  if (!(policy.isRetryable ?? isRetryable)(err)) throw err;
   const max = policy.maxRetries ?? 6;
   if (retries >= max) {
     throw new BackendError(`${describe(what, err)} (gave up after ${retries} retries)`, { cause: err });
@@ -172,6 +174,10 @@ class RetryBackend implements Backend {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  unwrap(): Backend {
+    return this.inner;
   }
 
   private where(key: string): string {

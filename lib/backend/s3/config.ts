@@ -5,7 +5,12 @@
  * `--url` works; server.yaml fields win over the query.
  */
 import { ConfigError } from "../../errors.ts";
-import { parseEndpoint, type S3Credentials, splitBucketUrl } from "../s3_api/bucket_url.ts";
+import {
+  type BucketOptions,
+  parseEndpoint,
+  type S3Credentials,
+  splitBucketUrl,
+} from "../s3_api/bucket_url.ts";
 
 /** Everything needed to talk to one bucket. */
 export interface S3Settings {
@@ -22,12 +27,9 @@ export interface S3Settings {
   display: string;
 }
 
-/** The `backup:` fields that concern S3 (a subset of BackupConfig). */
-export interface S3Options {
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  region?: string;
-  endpoint?: string;
+/** The `backup:` fields that concern S3. */
+export interface S3Options extends BucketOptions {
+  /** Path-style requests (`endpoint/bucket/key`), as MinIO needs. */
   forcePathStyle?: boolean;
 }
 

@@ -14,9 +14,8 @@ import type { Buffer } from "node:buffer";
 import { type Backend, type ObjectInfo, objectUrl } from "../backend.ts";
 import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tree.ts";
 import { TransientError } from "../retry.ts";
-import type { BackupConfig } from "../../config/types.ts";
 import { BackendError, NotFoundError, VigoError } from "../../errors.ts";
-import { parseSftpConfig, type SftpConfig } from "./config.ts";
+import { parseSftpConfig, type SftpConfig, type SftpOptions } from "./config.ts";
 import {
   loadCredentials,
   loadKnownHosts,
@@ -40,7 +39,7 @@ const DELETE_PARALLEL = 16;
  * Opens an SFTP backend: parses the URL, reads the key and known_hosts now (so configuration errors
  * surface at once); connects on first use.
  */
-export async function openSftpBackend(url: string, opts: Partial<BackupConfig> = {}): Promise<SftpBackend> {
+export async function openSftpBackend(url: string, opts: SftpOptions = {}): Promise<SftpBackend> {
   const cfg = parseSftpConfig(url, opts, {
     homeDir: homedir(),
     userName: process.env.USER || userInfo().username,
