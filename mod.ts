@@ -24,7 +24,7 @@ export type { RetryPolicy } from "./lib/backend/retry.ts";
 export { type RestoreOptions, restoreReplica, type RestoreResult } from "./lib/litestream/restore.ts";
 export { type GenerationSummary, listReplica, type ReplicaSummary } from "./lib/litestream/replica_list.ts";
 export { replicaClientFor } from "./lib/litestream/backend_replica_client.ts";
-export { lz4CompressStream, lz4DecompressStream } from "./lib/litestream/lz4.ts";
+export { lz4CompressStream, lz4DecompressStream } from "./lib/codec/lz4/lz4.ts";
 export { litestreamConfigFor } from "./lib/litestream/litestream_config.ts";
 export { decryptingStream, encryptingStream, isEncryptedHeader } from "./lib/crypto/envelope.ts";
 export type { DecryptOptions, EncryptOptions } from "./lib/crypto/envelope.ts";

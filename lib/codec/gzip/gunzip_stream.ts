@@ -7,7 +7,7 @@
  * the main thread (under Deno node:zlib inflates on the calling thread), else in-thread.
  */
 import zlib from "node:zlib";
-import { BadInputError } from "../errors.ts";
+import { CodecError } from "../codec_error.ts";
 
 /** Compressed bytes handed to zlib at a time (worst case ~32 MiB of output, typically ~80 KiB). */
 const PIECE = 32 * 1024;
@@ -22,7 +22,7 @@ export function gunzip(
 }
 
 const fail = (message: string, cause?: unknown) =>
-  new BadInputError(`not a valid gzip stream (${message})`, { cause });
+  new CodecError(`not a valid gzip stream (${message})`, { cause });
 
 /** Pieces in flight to the worker at once. */
 const IN_FLIGHT = 2;

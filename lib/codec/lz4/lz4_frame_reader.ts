@@ -5,10 +5,10 @@
  * is an error, never a short result. Buffers grow with the blocks actually seen, so reading many
  * small WAL segments does not allocate 4 MiB each.
  */
-import { BadInputError } from "../errors.ts";
+import { CodecError } from "../codec_error.ts";
 import { decompressBlock, Lz4BlockError } from "./lz4_block.ts";
 import { blockInputArea, decodeIndependentBlockView } from "./lz4_decode_wasm.ts";
-import { Xxh32, xxh32 } from "./xxh32.ts";
+import { Xxh32, xxh32 } from "../xxh32/xxh32.ts";
 
 /** Magic number of an LZ4 frame (little-endian on the wire: 04 22 4D 18). */
 export const LZ4_FRAME_MAGIC = 0x184d2204;
@@ -145,12 +145,12 @@ export interface Lz4FrameDecoder {
  * Decodes LZ4 frames without allocating per block: output is handed out as views of reused memory
  * (the WebAssembly decoder's, or the history window), so a restore's memory stays flat however large
  * the database — a fresh buffer per block is collected lazily, by Bun especially (254 MiB peak RSS on
- * a 235 MiB replica). `name` (an object key or file) prefixes every error, a {@link BadInputError}.
+ * a 235 MiB replica). `name` (an object key or file) prefixes every error, a {@link CodecError}.
  */
 export function lz4FrameDecoder(name = "lz4 data"): Lz4FrameDecoder {
   const q = new ByteQueue();
   const small = new Uint8Array(16);
-  const fail = (what: string) => new BadInputError(`${name}: invalid LZ4 frame: ${what}`);
+  const fail = (what: string) => new CodecError(`${name}: invalid LZ4 frame: ${what}`);
   let state: State = "magic";
   let frames = 0;
   let skipLeft = 0;
@@ -367,7 +367,7 @@ export function lz4FrameDecoder(name = "lz4 data"): Lz4FrameDecoder {
 
 /**
  * A TransformStream decompressing LZ4 frames (each block a fresh buffer, as a stream's consumer may
- * hold it). `name` (an object key or file) prefixes every error, a {@link BadInputError}.
+ * hold it). `name` (an object key or file) prefixes every error, a {@link CodecError}.
  */
 export function lz4DecompressStream(name = "lz4 data"): TransformStream<Uint8Array, Uint8Array> {
   const dec = lz4FrameDecoder(name);

@@ -6,9 +6,9 @@
  * instead of copying would corrupt the output.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { lz4FrameDecoder } from "../../lib/litestream/lz4_frame_reader.ts";
-import { BadInputError } from "../../lib/errors.ts";
-import { xxh32 } from "../../lib/litestream/xxh32.ts";
+import { lz4FrameDecoder } from "../../lib/codec/lz4/lz4_frame_reader.ts";
+import { CodecError } from "../../lib/codec/codec_error.ts";
+import { xxh32 } from "../../lib/codec/xxh32/xxh32.ts";
 import { lz4Cli } from "../helpers/lz4_cli.ts";
 
 /** ~9 MiB shaped like database pages: text runs, random runs, zero pages. */
@@ -73,7 +73,7 @@ Deno.test("push decoder: truncation is an error at end()", async () => {
   } catch (e) {
     err = e;
   }
-  assert(err instanceof BadInputError && /truncated/.test(err.message), String(err));
+  assert(err instanceof CodecError && /truncated/.test(err.message), String(err));
 });
 
 Deno.test("push decoder: a compressed block of the full 4 MiB with its block checksum", () => {

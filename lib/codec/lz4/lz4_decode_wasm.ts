@@ -9,7 +9,7 @@
  * The module is lz4_decode.wat assembled by wabt 1.0.39 (bulk memory enabled), embedded as base64 so
  * compiled executables need no side file. Rebuild after editing the .wat:
  * `node -e 'require("wabt")().then(w=>process.stdout.write(Buffer.from(w.parseWat("x",
- * require("fs").readFileSync("lib/litestream/lz4_decode.wat","utf8"),{bulk_memory:true})
+ * require("fs").readFileSync("lib/codec/lz4/lz4_decode.wat","utf8"),{bulk_memory:true})
  * .toBinary({}).buffer).toString("base64")))'` in a directory where `npm install wabt@1.0.39` ran.
  */
 import { Lz4BlockError } from "./lz4_block.ts";

@@ -3,7 +3,7 @@
  * read with a constant amount of memory. An entry's data must be consumed (or skipped) before the
  * next entry is requested.
  */
-import { BadInputError } from "../errors.ts";
+import { CodecError } from "../codec_error.ts";
 import {
   BLOCK,
   decodeHeaderBlock,
@@ -56,7 +56,7 @@ export class ByteReader {
     const out = new Uint8Array(n);
     let off = 0;
     while (off < n) {
-      if (!(await this.#fill())) throw new BadInputError("archive is truncated");
+      if (!(await this.#fill())) throw new CodecError("archive is truncated");
       const take = Math.min(n - off, this.#chunk.length);
       out.set(this.#chunk.subarray(0, take), off);
       this.#chunk = this.#chunk.subarray(take);
@@ -69,7 +69,7 @@ export class ByteReader {
   async *chunks(n: number): AsyncGenerator<Uint8Array> {
     let left = n;
     while (left > 0) {
-      if (!(await this.#fill())) throw new BadInputError("archive is truncated");
+      if (!(await this.#fill())) throw new CodecError("archive is truncated");
       const take = Math.min(left, this.#chunk.length);
       const out = this.#chunk.subarray(0, take);
       this.#chunk = this.#chunk.subarray(take);
@@ -124,11 +124,11 @@ export class TarReader {
     let pax: Record<string, string> = {};
     for (;;) {
       const block = await this.#bytes.readExact(BLOCK);
-      if (block === null) throw new BadInputError("archive is truncated (no end-of-archive marker)");
+      if (block === null) throw new CodecError("archive is truncated (no end-of-archive marker)");
       if (isZeroBlock(block)) {
         const second = await this.#bytes.readExact(BLOCK);
         if (second === null || !isZeroBlock(second)) {
-          throw new BadInputError("archive has a malformed end-of-archive marker");
+          throw new CodecError("archive has a malformed end-of-archive marker");
         }
         this.#ended = true;
         return null;
@@ -137,10 +137,10 @@ export class TarReader {
       // Metadata for the next entry: pax records, or GNU tar's long name (L) / long link (K).
       if ("xgLK".includes(raw.typeflag)) {
         if (raw.size > MAX_META) {
-          throw new BadInputError("archive has an implausibly large tar extended header");
+          throw new CodecError("archive has an implausibly large tar extended header");
         }
         const data = await this.#bytes.readExact(raw.size + padding(raw.size));
-        if (data === null) throw new BadInputError("archive is truncated");
+        if (data === null) throw new CodecError("archive is truncated");
         const body = data.subarray(0, raw.size);
         if (raw.typeflag === "x") pax = { ...pax, ...decodePaxRecords(body) };
         if (raw.typeflag === "L") pax = { ...pax, path: cString(body) };
@@ -149,7 +149,7 @@ export class TarReader {
       }
       const path = pax.path ?? raw.path;
       const size = pax.size !== undefined ? Number(pax.size) : raw.size;
-      if (!Number.isSafeInteger(size) || size < 0) throw new BadInputError(`bad size for entry ${path}`);
+      if (!Number.isSafeInteger(size) || size < 0) throw new CodecError(`bad size for entry ${path}`);
       const header: TarHeader = {
         path,
         type: entryTypeOf(raw.typeflag, path),
@@ -171,7 +171,7 @@ export class TarReader {
     yield* this.#bytes.chunks(size);
     const pad = total - size;
     if (pad > 0 && (await this.#bytes.readExact(pad)) === null) {
-      throw new BadInputError("archive is truncated");
+      throw new CodecError("archive is truncated");
     }
   }
 

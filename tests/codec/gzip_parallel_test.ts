@@ -1,8 +1,8 @@
 /** Unit tests of the parallel gzip writer: output is standard multi-member gzip, in order, with cut points. */
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { ParallelGzipWriter } from "../../lib/archive/gzip_parallel.ts";
-import { gunzip } from "../../lib/archive/gunzip_stream.ts";
+import { ParallelGzipWriter } from "../../lib/codec/gzip/gzip_parallel.ts";
+import { gunzip } from "../../lib/codec/gzip/gunzip_stream.ts";
 
 function sample(n: number): Uint8Array {
   const text = new TextEncoder().encode("name: web\npackages: [nginx, curl]\n".repeat(Math.ceil(n / 34)));

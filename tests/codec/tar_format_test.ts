@@ -9,8 +9,8 @@ import {
   endOfArchive,
   padding,
   type TarHeader,
-} from "../../lib/archive/tar_format.ts";
-import { TarReader } from "../../lib/archive/tar_reader.ts";
+} from "../../lib/codec/tar/tar_format.ts";
+import { TarReader } from "../../lib/codec/tar/tar_reader.ts";
 
 const enc = new TextEncoder();
 

@@ -9,18 +9,18 @@ import {
   lz4CompressStream,
   lz4DecompressBytes,
   lz4DecompressStream,
-} from "../../lib/litestream/lz4.ts";
-import { Xxh32, xxh32 } from "../../lib/litestream/xxh32.ts";
-import { BadInputError } from "../../lib/errors.ts";
+} from "../../lib/codec/lz4/lz4.ts";
+import { Xxh32, xxh32 } from "../../lib/codec/xxh32/xxh32.ts";
+import { CodecError } from "../../lib/codec/codec_error.ts";
 import { readAllBytes } from "../../lib/bytes.ts";
 import { lz4Cli } from "../helpers/lz4_cli.ts";
 
-/** Runs `fn`, which must reject with a BadInputError; returns that error. */
-async function rejects(fn: () => Promise<unknown>): Promise<BadInputError> {
+/** Runs `fn`, which must reject with a CodecError; returns that error. */
+async function rejects(fn: () => Promise<unknown>): Promise<CodecError> {
   try {
     await fn();
   } catch (err) {
-    assert(err instanceof BadInputError, `expected BadInputError, got ${err}`);
+    assert(err instanceof CodecError, `expected CodecError, got ${err}`);
     return err;
   }
   throw new Error("expected a rejection");
@@ -168,7 +168,7 @@ Deno.test("not LZ4 and empty input are named errors", async () => {
   assertEquals(e2.message, "k: invalid LZ4 frame: empty input");
 });
 
-Deno.test("garbage block contents only ever raise BadInputError (no RangeError, no hang)", async () => {
+Deno.test("garbage block contents only ever raise CodecError (no RangeError, no hang)", async () => {
   const header = frameHeader(4, false);
   for (let seed = 1; seed <= 300; seed++) {
     const body = noise(1 + (seed * 37) % 3000, seed);
@@ -187,14 +187,14 @@ Deno.test("garbage block contents only ever raise BadInputError (no RangeError, 
     try {
       await lz4DecompressBytes(frame);
     } catch (err) {
-      assert(err instanceof BadInputError, `seed ${seed}: ${err}`);
+      assert(err instanceof CodecError, `seed ${seed}: ${err}`);
     }
   }
 });
 
 Deno.test("WebAssembly block decoder agrees with the TypeScript reference, on valid and damaged blocks", async () => {
-  const { decompressBlock, Lz4BlockError } = await import("../../lib/litestream/lz4_block.ts");
-  const { decompressIndependentBlock } = await import("../../lib/litestream/lz4_decode_wasm.ts");
+  const { decompressBlock, Lz4BlockError } = await import("../../lib/codec/lz4/lz4_block.ts");
+  const { decompressIndependentBlock } = await import("../../lib/codec/lz4/lz4_decode_wasm.ts");
   const max = 4 << 20;
   const ref = (block: Uint8Array): Uint8Array | string => {
     const out = new Uint8Array(max + 64);

@@ -4,7 +4,7 @@
  * directory, symbolic link); names, link targets and sizes that do not fit ustar go into a pax `x`
  * record before the entry, as POSIX.1-2001 specifies, so GNU tar, bsdtar and Python's tarfile read it.
  */
-import { BadInputError } from "../errors.ts";
+import { CodecError } from "../codec_error.ts";
 
 /** Size of a tar block. */
 export const BLOCK = 512;
@@ -87,20 +87,20 @@ export function encodePaxRecords(records: Record<string, string>): Uint8Array {
   return enc.encode(text);
 }
 
-/** Decodes pax records; throws {@link BadInputError} on a malformed record. */
+/** Decodes pax records; throws {@link CodecError} on a malformed record. */
 export function decodePaxRecords(data: Uint8Array): Record<string, string> {
   const out: Record<string, string> = {};
   let off = 0;
   while (off < data.length) {
     const space = data.indexOf(0x20, off);
-    if (space < 0) throw new BadInputError("malformed pax header record");
+    if (space < 0) throw new CodecError("malformed pax header record");
     const len = Number(dec.decode(data.subarray(off, space)));
     if (!Number.isInteger(len) || len <= 0 || off + len > data.length || data[off + len - 1] !== 0x0a) {
-      throw new BadInputError("malformed pax header record");
+      throw new CodecError("malformed pax header record");
     }
     const record = dec.decode(data.subarray(space + 1, off + len - 1));
     const eq = record.indexOf("=");
-    if (eq < 0) throw new BadInputError("malformed pax header record");
+    if (eq < 0) throw new CodecError("malformed pax header record");
     out[record.slice(0, eq)] = record.slice(eq + 1);
     off += len;
   }
@@ -129,7 +129,7 @@ export function isZeroBlock(block: Uint8Array): boolean {
 /** Decodes one ustar header block, verifying its checksum. */
 export function decodeHeaderBlock(block: Uint8Array): RawHeader {
   const stored = readOctal(block, 148, 8);
-  if (stored !== headerChecksum(block)) throw new BadInputError("tar header checksum mismatch");
+  if (stored !== headerChecksum(block)) throw new CodecError("tar header checksum mismatch");
   const magic = dec.decode(block.subarray(257, 262));
   const name = readString(block, 0, 100);
   const prefix = magic === "ustar" ? readString(block, 345, 155) : "";
@@ -151,7 +151,7 @@ export function entryTypeOf(typeflag: string, path: string): TarEntryType {
   if (typeflag === "0" || typeflag === "7") return "file";
   if (typeflag === "5") return "dir";
   if (typeflag === "2") return "symlink";
-  throw new BadInputError(`unsupported tar entry type '${typeflag}' for ${path}`);
+  throw new CodecError(`unsupported tar entry type '${typeflag}' for ${path}`);
 }
 
 // Long names always go into pax records, so the ustar prefix field stays empty.
@@ -202,7 +202,7 @@ function readOctal(b: Uint8Array, off: number, len: number): number {
   }
   const s = readString(b, off, len).trim();
   if (s === "") return 0;
-  if (!/^[0-7]+$/.test(s)) throw new BadInputError("tar header has a malformed number field");
+  if (!/^[0-7]+$/.test(s)) throw new CodecError("tar header has a malformed number field");
   return parseInt(s, 8);
 }
 

@@ -7,10 +7,9 @@
  *
  * Reading lives in lz4_frame_reader.ts and is re-exported here, so callers import one module.
  */
-import { readAllBytes } from "../bytes.ts";
 import { BlockCompressor, compressBound } from "./lz4_block.ts";
 import { LZ4_BLOCK_SIZES, LZ4_FRAME_MAGIC, lz4DecompressStream } from "./lz4_frame_reader.ts";
-import { Xxh32, xxh32 } from "./xxh32.ts";
+import { Xxh32, xxh32 } from "../xxh32/xxh32.ts";
 
 export { LZ4_BLOCK_SIZES, LZ4_FRAME_MAGIC, lz4DecompressStream };
 
@@ -109,10 +108,14 @@ export function lz4CompressStream(opts: Lz4WriteOptions = {}): TransformStream<U
 
 /** Compresses a whole buffer into one frame (for small bodies and tests). */
 export async function lz4CompressBytes(data: Uint8Array, opts: Lz4WriteOptions = {}): Promise<Uint8Array> {
-  return await readAllBytes(ReadableStream.from([data]).pipeThrough(lz4CompressStream(opts)));
+  return await readAll(ReadableStream.from([data]).pipeThrough(lz4CompressStream(opts)));
 }
 
 /** Decompresses a whole buffer of frames (for small bodies and tests). */
 export async function lz4DecompressBytes(data: Uint8Array, name?: string): Promise<Uint8Array> {
-  return await readAllBytes(ReadableStream.from([data]).pipeThrough(lz4DecompressStream(name)));
+  return await readAll(ReadableStream.from([data]).pipeThrough(lz4DecompressStream(name)));
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
