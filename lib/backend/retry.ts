@@ -8,7 +8,7 @@
  * failures, missing objects and other 4xx answers are final: retrying them only delays the message.
  */
 import { BackendError, VigoError } from "../errors.ts";
-import { type Backend, type ObjectInfo, objectUrl } from "./backend.ts";
+import { type Backend, type ObjectInfo, objectUrl, type PutBody } from "./backend.ts";
 
 /** A failure worth retrying (server overloaded or restarting, network blip, timeout). */
 export class TransientError extends BackendError {
@@ -118,9 +118,10 @@ export async function withRetries<T>(
 }
 
 /**
- * Wraps `inner` so that every operation is retried on transient failures. A `put` of a stream
- * cannot be replayed by the wrapper (the bytes are gone once read), so it is passed through: the
- * S3/GCS backends retry each buffered part themselves with the same policy.
+ * Wraps `inner` so that every operation is retried on transient failures, uploads included when
+ * their body is replayable (bytes, or a function opening a fresh stream per attempt). A bare stream
+ * cannot be replayed (the bytes are gone once read), so its `put` is passed through: the S3/GCS
+ * backends retry each buffered part of it themselves with the same policy.
  */
 export function retryBackend(inner: Backend, policy: RetryPolicy = {}): Backend {
   return new RetryBackend(inner, policy);
@@ -133,9 +134,21 @@ class RetryBackend implements Backend {
     this.url = inner.url;
   }
 
-  put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
-    if (!(body instanceof Uint8Array)) return this.inner.put(key, body);
-    return withRetries(`put ${this.where(key)}`, () => this.inner.put(key, body), this.policy);
+  put(key: string, body: PutBody): Promise<void> {
+    if (body instanceof ReadableStream) return this.inner.put(key, body);
+    if (body instanceof Uint8Array) {
+      return withRetries(`put ${this.where(key)}`, () => this.inner.put(key, body), this.policy);
+    }
+    return withRetries(`put ${this.where(key)}`, async () => {
+      let opened: ReadableStream<Uint8Array> | undefined;
+      try {
+        await this.inner.put(key, () => opened = body());
+      } catch (err) {
+        // The failed attempt may have left its stream half read: release its source (a file).
+        await opened?.cancel().catch(() => {});
+        throw err;
+      }
+    }, this.policy);
   }
 
   get(key: string): Promise<ReadableStream<Uint8Array>> {
