@@ -58,7 +58,7 @@ async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
     }
   }
   const url = o.url ?? backup!.url;
-  return await openBackend(url, backup ? { ...backup, url } : undefined);
+  return await openBackend(url, backup?.destination);
 }
 
 function urlOption() {

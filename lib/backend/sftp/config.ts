@@ -4,9 +4,18 @@
  * Litestream's sftp replica reads it, so both tools address the same directory with the same URL.
  */
 import { join } from "node:path";
-import type { BackupConfig } from "../../config/types.ts";
 import SSHConfig from "ssh-config";
 import { ConfigError } from "../../errors.ts";
+
+/** The `backup:` fields that concern SFTP (server.yaml's key_path, password, known_hosts_path). */
+export interface SftpOptions {
+  /** Private key file; when set, the default keys are not tried. */
+  keyPath?: string;
+  /** Login password (resolved from `secret:`). */
+  password?: string;
+  /** known_hosts file; default ~/.ssh/known_hosts. */
+  knownHostsPath?: string;
+}
 
 /** Where and as whom to connect, and how to check and authenticate. */
 export interface SftpConfig {
@@ -40,7 +49,7 @@ export interface SftpEnvironment {
 /** Parses `url` and merges `opts` (server.yaml's backup: section, secrets resolved). */
 export function parseSftpConfig(
   url: string,
-  opts: Partial<BackupConfig>,
+  opts: SftpOptions,
   env: SftpEnvironment,
 ): SftpConfig {
   let u: URL;
