@@ -7,6 +7,7 @@ import process from "node:process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
 import { BUILD_INFO } from "../build_info.ts";
 
 /**
@@ -52,7 +53,7 @@ export function backupInstallUnitsCommand(): Command {
         force: opts.force,
       });
       if (opts.json) {
-        console.log(JSON.stringify({ dry_run: !!opts.dryRun, units: actions }, null, 2));
+        printJson({ dry_run: !!opts.dryRun, units: actions });
         return;
       }
       const verb = opts.dryRun ? "would be " : "";

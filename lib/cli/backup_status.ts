@@ -5,6 +5,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
 import { UsageError, VigoError } from "../errors.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { Status } from "../status/status_model.ts";
@@ -35,7 +36,8 @@ export function backupStatusCommand(): Command {
       const collect = () => collectStatus(cfg, { secretsError });
       if (!listen) {
         const status = await collect();
-        console.log(opts.json ? JSON.stringify(status, null, 2) : statusText(status));
+        if (opts.json) printJson(status);
+        else console.log(statusText(status));
         return;
       }
       const { serveStatus } = await import("../status/status_server.ts");
@@ -65,8 +67,9 @@ async function loadConfig(
   }
 }
 
-function age(s: number | null): string {
-  if (s === null) return "-";
+function age(ms: number | null): string {
+  if (ms === null) return "-";
+  const s = ms / 1000;
   if (s < 90) return `${Math.round(s)} s`;
   if (s < 5400) return `${Math.round(s / 60)} min`;
   if (s < 172800) return `${(s / 3600).toFixed(1)} h`;
@@ -79,7 +82,7 @@ export function statusText(s: Status): string {
   const sm = s.summary;
   out.push(
     sm.recoverable
-      ? `RECOVERABLE: newest recoverable data is ${age(sm.best_age_seconds)} old (${sm.best_path})`
+      ? `RECOVERABLE: newest recoverable data is ${age(sm.best_age_ms)} old (${sm.best_path})`
       : "NOT RECOVERABLE: no archive, snapshot or replica found",
   );
   for (const p of sm.problems) out.push(`  problem: ${p}`);
@@ -88,7 +91,7 @@ export function statusText(s: Status): string {
     r.url
       ? `replication  ${r.url}: ${r.generations} generation(s), latest ${
         r.latest_generation ?? "none"
-      }, lag ${age(r.lag_seconds)}${
+      }, lag ${age(r.lag_ms)}${
         r.live
           ? (r.live.reachable
             ? `, replicator ${r.live.healthy ? "current" : "NOT current"}`
@@ -107,7 +110,7 @@ export function statusText(s: Status): string {
         ? `archives     ${label} ${loc.where}: ${loc.error}`
         : `archives     ${label} ${loc.where}: ${loc.count}, newest ${
           loc.newest
-            ? `${loc.newest.name} (${age(loc.newest_age_seconds)} old${
+            ? `${loc.newest.name} (${age(loc.newest_age_ms)} old${
               loc.newest.verified_by_drill ? ", verified by drill" : ""
             })`
             : "none"
@@ -120,7 +123,7 @@ export function statusText(s: Status): string {
   for (const c of s.snapshots.resources) {
     out.push(
       `snapshots    ${c.crate}/${c.resource} (${c.type}): ${c.count}, newest ${c.newest?.name ?? "none"} (${
-        age(c.newest_age_seconds)
+        age(c.newest_age_ms)
       } old), last run ${c.last_run ? `${c.last_run.status} ${c.last_run.ran_at}` : "not recorded"}`,
     );
   }
@@ -129,7 +132,7 @@ export function statusText(s: Status): string {
     d
       ? `drill        ${d.ok ? "PASSED" : "FAILED"} ${d.finished_at}: ${
         Object.entries(d.paths).map(([k, p]) =>
-          `${k} ${p.status}${p.rpo_seconds !== null ? ` rpo ${age(p.rpo_seconds)}` : ""}`
+          `${k} ${p.status}${p.rpo_seconds !== null ? ` rpo ${age(p.rpo_seconds * 1000)}` : ""}`
         )
           .join(", ")
       }`

@@ -34,7 +34,7 @@ export async function meteredReplicatorOptions(
     syncIntervalMs: backup.syncIntervalMs,
   });
   const client = countingClient(
-    replicaClientFor(await openBackend(backup.url, backup)),
+    replicaClientFor(await openBackend(backup.url, backup.destination)),
     metrics.countOperation,
   );
   const server = await serveMetrics(listen, metrics, drillsDirFor(cfg.paths.snapshots));

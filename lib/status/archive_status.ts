@@ -46,7 +46,7 @@ export function summarizeArchives(
     count: rows.length,
     total_bytes: rows.reduce((s, r) => s + r.size, 0),
     newest,
-    newest_age_seconds: n ? Math.max(0, (now.getTime() - Date.parse(n.time)) / 1000) : null,
+    newest_age_ms: n ? Math.max(0, now.getTime() - Date.parse(n.time)) : null,
     error: null,
   };
 }
@@ -57,7 +57,7 @@ function failed(where: string, err: unknown): ArchiveLocation {
     count: 0,
     total_bytes: 0,
     newest: null,
-    newest_age_seconds: null,
+    newest_age_ms: null,
     error: toVigoError(err).message,
   };
 }
@@ -83,7 +83,7 @@ export async function remoteArchives(
 ): Promise<ArchiveLocation> {
   let where = `${backup.url.replace(/\/+$/, "")}/${ARCHIVES_PREFIX}`;
   try {
-    const backend = await openBackend(backup.url, backup);
+    const backend = await openBackend(backup.url, backup.destination);
     try {
       where = objectUrl(backend, ARCHIVES_PREFIX);
       return summarizeArchives(where, await listRemoteArchives(backend), drill, now);

@@ -57,7 +57,7 @@ export function summarize(s: Omit<Status, "summary">): StatusSummary {
   for (const loc of [s.archives.local, s.archives.remote]) {
     if (!loc) continue;
     if (loc.error) problems.push(`archives: ${loc.error}`);
-    if (loc.newest_age_seconds !== null) candidates.push({ path: "archive", age: loc.newest_age_seconds });
+    if (loc.newest_age_ms !== null) candidates.push({ path: "archive", age: loc.newest_age_ms });
   }
   for (const r of s.snapshots.resources) {
     if (r.error) problems.push(`snapshots: ${r.error}`);
@@ -66,7 +66,7 @@ export function summarize(s: Omit<Status, "summary">): StatusSummary {
         `snapshots: ${r.crate}/${r.resource}: last run failed: ${r.last_run.reason ?? "unknown"}`,
       );
     }
-    if (r.newest_age_seconds !== null) candidates.push({ path: "snapshot", age: r.newest_age_seconds });
+    if (r.newest_age_ms !== null) candidates.push({ path: "snapshot", age: r.newest_age_ms });
   }
   for (const e of s.snapshots.errors) problems.push(`snapshots: ${e}`);
   const rep = s.replication;
@@ -75,10 +75,10 @@ export function summarize(s: Omit<Status, "summary">): StatusSummary {
     problems.push(`replication: replicator not reachable: ${rep.live.error}`);
   }
   if (rep.live?.reachable && !rep.live.healthy) {
-    problems.push(`replication: not current (lag ${rep.live.lag_seconds?.toFixed(1)} s)`);
+    problems.push(`replication: not current (lag ${((rep.live.lag_ms ?? 0) / 1000).toFixed(1)} s)`);
   }
-  if (rep.latest_generation && rep.lag_seconds !== null) {
-    candidates.push({ path: "replica", age: rep.lag_seconds });
+  if (rep.latest_generation && rep.lag_ms !== null) {
+    candidates.push({ path: "replica", age: rep.lag_ms });
   }
   if (s.drill_error) problems.push(`drill: ${s.drill_error}`);
   if (s.drill && !s.drill.report.ok) {
@@ -90,7 +90,7 @@ export function summarize(s: Omit<Status, "summary">): StatusSummary {
   const best = candidates.sort((a, b) => a.age - b.age)[0];
   return {
     recoverable: candidates.length > 0,
-    best_age_seconds: best?.age ?? null,
+    best_age_ms: best?.age ?? null,
     best_path: best?.path ?? null,
     problems,
   };

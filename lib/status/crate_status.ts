@@ -67,7 +67,7 @@ export function crateStatus(serverRoot: string, now: Date): SnapshotsStatus {
         target_path: res.targetPath,
         count: 0,
         newest: null,
-        newest_age_seconds: null,
+        newest_age_ms: null,
         unique_bytes: 0,
         last_run: null,
         error: null,
@@ -78,7 +78,7 @@ export function crateStatus(serverRoot: string, now: Date): SnapshotsStatus {
         const n = snaps.at(-1);
         if (n) {
           row.newest = { name: n.name, time: n.time.toISOString().replace(".000Z", "Z") };
-          row.newest_age_seconds = Math.max(0, (now.getTime() - n.time.getTime()) / 1000);
+          row.newest_age_ms = Math.max(0, now.getTime() - n.time.getTime());
           row.unique_bytes = snapshotUsage(res.targetPath).reduce((s, u) => s + u.uniqueBytes, 0);
         }
         const last = readLastRun(res.targetPath);

@@ -35,10 +35,11 @@ export function liveFacts(url: string, samples: ScrapedSample[]): LiveReplicatio
     const v = num(name);
     return v === null ? null : new Date(v * 1000).toISOString();
   };
+  const seconds = num("vigocli_replication_lag_seconds");
   return {
     url,
     healthy: num("vigocli_replication_healthy") === 1,
-    lag_seconds: num("vigocli_replication_lag_seconds"),
+    lag_ms: seconds === null ? null : Math.round(seconds * 1000),
     last_upload_at: at("vigocli_last_upload_timestamp_seconds"),
     last_error: get("vigocli_replication_last_error_info")?.labels.message ?? null,
     generation: get("vigocli_replica_generation_info")?.labels.generation ?? null,

@@ -15,7 +15,7 @@ export const NO_REPLICATION: ReplicationStatus = {
   latest_generation: null,
   newest_position: null,
   updated_at: null,
-  lag_seconds: null,
+  lag_ms: null,
   live: null,
   error: null,
 };
@@ -36,7 +36,7 @@ export async function replicationStatus(
   const st: ReplicationStatus = { ...NO_REPLICATION, url: backup.url };
   const live = backup.addr ? liveStatus(backup.addr) : Promise.resolve(null);
   try {
-    const backend = await openBackend(backup.url, backup);
+    const backend = await openBackend(backup.url, backup.destination);
     try {
       const s = await listReplica(replicaClientFor(backend));
       st.url = s.url;
@@ -47,7 +47,7 @@ export async function replicationStatus(
         const lastSnap = g.snapshots.at(-1);
         st.newest_position = g.walLast ?? (lastSnap ? { index: lastSnap.index, offset: 0 } : null);
         st.updated_at = g.updatedAt?.toISOString() ?? null;
-        if (g.updatedAt) st.lag_seconds = Math.max(0, (now.getTime() - g.updatedAt.getTime()) / 1000);
+        if (g.updatedAt) st.lag_ms = Math.max(0, now.getTime() - g.updatedAt.getTime());
       }
     } finally {
       await backend.close();
@@ -57,7 +57,7 @@ export async function replicationStatus(
   }
   st.live = await live;
   // A replicator that answers knows better: an idle database uploads nothing, yet is current.
-  if (st.live?.reachable && st.live.lag_seconds !== null) st.lag_seconds = st.live.lag_seconds;
+  if (st.live?.reachable && st.live.lag_ms !== null) st.lag_ms = st.live.lag_ms;
   return st;
 }
 

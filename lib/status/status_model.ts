@@ -24,7 +24,7 @@ export interface ArchiveLocation {
   count: number;
   total_bytes: number;
   newest: ArchiveFact | null;
-  newest_age_seconds: number | null;
+  newest_age_ms: number | null;
   /** One line when the location could not be read; the other fields are then empty. */
   error: string | null;
 }
@@ -47,7 +47,7 @@ export interface CrateResourceStatus {
   count: number;
   /** Name (`YYYY.JJJ.HH.MM`) and time of the newest snapshot. */
   newest: { name: string; time: string } | null;
-  newest_age_seconds: number | null;
+  newest_age_ms: number | null;
   /** Sum over its snapshots of the bytes each holds alone (`snapshot list`'s unique column). */
   unique_bytes: number;
   last_run: { ran_at: string; status: "created" | "skipped" | "failed"; reason: string | null } | null;
@@ -67,7 +67,7 @@ export interface SnapshotsStatus {
 export interface LiveReplication {
   url: string;
   healthy: boolean;
-  lag_seconds: number | null;
+  lag_ms: number | null;
   last_upload_at: string | null;
   last_error: string | null;
   generation: string | null;
@@ -87,7 +87,7 @@ export interface ReplicationStatus {
   /** Time of the newest object in the replica. */
   updated_at: string | null;
   /** Age of the newest replicated state: the live lag when a replicator answers, else now − updated_at. */
-  lag_seconds: number | null;
+  lag_ms: number | null;
   /** Null when backup.addr is not set; `reachable: false` when set but nothing answers. */
   live: (LiveReplication & { reachable: true }) | { url: string; reachable: false; error: string } | null;
   error: string | null;
@@ -97,7 +97,7 @@ export interface ReplicationStatus {
 export interface StatusSummary {
   recoverable: boolean;
   /** Smallest age of a recoverable state over all paths, null when none. */
-  best_age_seconds: number | null;
+  best_age_ms: number | null;
   best_path: "archive" | "snapshot" | "replica" | null;
   /** One line per problem found (failed drill, failed crate run, unreachable replica, …). */
   problems: string[];

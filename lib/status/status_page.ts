@@ -30,7 +30,7 @@ const SCRIPT = `
 (function(){
 var REFRESH=${REFRESH_SECONDS}*1000;
 function el(tag,cls,text){var e=document.createElement(tag);if(cls)e.className=cls;if(text!=null)e.textContent=String(text);return e}
-function age(s){if(s==null)return "—";s=Math.round(s);if(s<90)return s+" s";var m=Math.round(s/60);if(m<90)return m+" min";var h=Math.floor(s/3600);if(h<48)return h+" h "+Math.round((s-h*3600)/60)+" min";return Math.round(s/86400)+" days"}
+function age(ms){if(ms==null)return "—";var s=Math.round(ms/1000);if(s<90)return s+" s";var m=Math.round(s/60);if(m<90)return m+" min";var h=Math.floor(s/3600);if(h<48)return h+" h "+Math.round((s-h*3600)/60)+" min";return Math.round(s/86400)+" days"}
 function bytes(n){if(n==null)return "—";var u=["B","KiB","MiB","GiB","TiB"],i=0;while(n>=1024&&i<u.length-1){n/=1024;i++}return (i?n.toFixed(1):n)+" "+u[i]}
 function when(t){return t?t.replace("T"," ").replace(/\\.\\d+Z$|Z$/," UTC"):"—"}
 function rows(t,pairs){pairs.forEach(function(p){var tr=el("tr");tr.appendChild(el("td",null,p[0]));var td=el("td",p[2]||null,p[1]);tr.appendChild(td);t.appendChild(tr)});return t}
@@ -39,32 +39,32 @@ function archives(a){var l=a.local,r=a.remote,any=(l.count+(r?r.count:0))>0,err=
 var s=card("archives","Archives",any?(err?"partial":"available"):(err?"error":"none"),any?(err?"warn":"ok"):"bad");
 [["Local",l],["Remote",r]].forEach(function(x){var loc=x[1];s.appendChild(el("h3",null,x[0]+(loc?": "+loc.where:": not configured")));if(!loc)return;
 if(loc.error){s.appendChild(el("div","err",loc.error));return}
-var n=loc.newest;s.appendChild(rows(el("table"),[["Archives",loc.count+" ("+bytes(loc.total_bytes)+")"],["Newest",n?n.name:"none"],["Newest age",age(loc.newest_age_seconds)],
+var n=loc.newest;s.appendChild(rows(el("table"),[["Archives",loc.count+" ("+bytes(loc.total_bytes)+")"],["Newest",n?n.name:"none"],["Newest age",age(loc.newest_age_ms)],
 ["Encrypted",n?(n.encrypted==null?"unknown":n.encrypted?"yes":"no"):"—"],["Verified",n?(n.verified_by_drill?"yes (restored by the last drill)":n.sidecar?"checksum sidecar only":"no"):"—",n&&!n.verified_by_drill?"mute":null]]))});return s}
 function snapshots(sn){var rs=sn.resources,failed=rs.filter(function(r){return (r.last_run&&r.last_run.status==="failed")||r.error}).length,have=rs.filter(function(r){return r.count>0}).length;
 var s=card("snapshots","Snapshots & dumps",rs.length?(failed?failed+" failing":have+"/"+rs.length+" with snapshots"):"not configured",rs.length?(failed?"bad":have===rs.length?"ok":"warn"):"");
 if(!rs.length)s.appendChild(el("div","mute","No configcrate resource of type backup or db_backup under "+sn.crates_dir));
 rs.forEach(function(r){s.appendChild(el("h3",null,r.crate+" / "+r.resource+" ("+(r.type==="db_backup"?"SQL dumps":"hardlink snapshots")+")"));
 if(r.error)s.appendChild(el("div","err",r.error));var lr=r.last_run;
-s.appendChild(rows(el("table"),[["Snapshots",r.count],["Newest",r.newest?r.newest.name+" ("+age(r.newest_age_seconds)+" old)":"none"],["Unique bytes",bytes(r.unique_bytes)],
+s.appendChild(rows(el("table"),[["Snapshots",r.count],["Newest",r.newest?r.newest.name+" ("+age(r.newest_age_ms)+" old)":"none"],["Unique bytes",bytes(r.unique_bytes)],
 ["Last run",lr?when(lr.ran_at)+": "+lr.status+(lr.reason?" — "+lr.reason:""):"not recorded",lr&&lr.status==="failed"?"err":null]]))});
 sn.errors.forEach(function(e){s.appendChild(el("div","err",e))});return s}
 function replication(r){if(!r.url){var n=card("replication","Replication","not configured","");n.appendChild(el("div","mute","No backup.url in server.yaml"));return n}
 var lv=r.live,bad=!!r.error||!r.latest_generation,warn=lv&&(!lv.reachable||!lv.healthy);
 var s=card("replication","Replication",bad?"failing":warn?"lagging":"current",bad?"bad":warn?"warn":"ok");
 var p=r.newest_position;s.appendChild(rows(el("table"),[["Replica",r.url],["Generations",r.generations],["Latest generation",r.latest_generation||"none"],
-["Newest WAL position",p?("00000000"+p.index.toString(16)).slice(-8)+":"+p.offset:"—"],["Last upload",when(r.updated_at)],["Data age (lag)",age(r.lag_seconds)]]));
+["Newest WAL position",p?("00000000"+p.index.toString(16)).slice(-8)+":"+p.offset:"—"],["Last upload",when(r.updated_at)],["Data age (lag)",age(r.lag_ms)]]));
 if(r.error)s.appendChild(el("div","err",r.error));
 if(lv){s.appendChild(el("h3",null,"Running replicator ("+lv.url+")"));if(!lv.reachable)s.appendChild(el("div","err","not reachable: "+lv.error));
-else s.appendChild(rows(el("table"),[["Health",lv.healthy?"current":"NOT current",lv.healthy?null:"err"],["Lag",age(lv.lag_seconds)],["Last upload",when(lv.last_upload_at)],["Last error",lv.last_error||"none",lv.last_error?"err":null]]))}
+else s.appendChild(rows(el("table"),[["Health",lv.healthy?"current":"NOT current",lv.healthy?null:"err"],["Lag",age(lv.lag_ms)],["Last upload",when(lv.last_upload_at)],["Last error",lv.last_error||"none",lv.last_error?"err":null]]))}
 return s}
 function drill(d,e){if(!d){var n=card("drill","Last drill",e?"unreadable":"never run",e?"bad":"warn");n.appendChild(el("div",e?"err":"mute",e||"No drill report yet: run vigocli backup drill (or enable vigocli-drill.timer)"));return n}
 var r=d.report,s=card("drill","Last drill",r.ok?"PASSED":"FAILED",r.ok?"ok":"bad");s.appendChild(rows(el("table"),[["Finished",when(r.finished_at)],["Result",r.ok?"passed":"FAILED",r.ok?null:"err"]]));
 Object.keys(r.paths).forEach(function(k){var p=r.paths[k];s.appendChild(el("h3",null,k));s.appendChild(rows(el("table"),[["Status",p.status==="not_configured"?"not configured":p.status==="pass"?"pass":"FAIL",p.status==="fail"?"err":null],
-["RPO (data age)",age(p.rpo_seconds)],["RTO (restore time)",p.rto_ms==null?"—":(p.rto_ms/1000).toFixed(1)+" s"]].concat(p.message?[["Message",p.message,p.status==="fail"?"err":"mute"]]:[])))});return s}
+["RPO (data age)",age(p.rpo_seconds==null?null:p.rpo_seconds*1000)],["RTO (restore time)",p.rto_ms==null?"—":(p.rto_ms/1000).toFixed(1)+" s"]].concat(p.message?[["Message",p.message,p.status==="fail"?"err":"mute"]]:[])))});return s}
 function render(st){var sm=st.summary,h=document.querySelector("header"),bad=!sm.recoverable,warn=sm.problems.length>0;
 h.className=bad?"bad":warn?"warn":"ok";h.querySelector("h1").textContent=bad?"NOT recoverable: no backup found":"Recoverable"+(warn?", with problems":"");
-h.querySelector("p").textContent=bad?"No archive, snapshot or replica could be found for "+st.server_root:"Newest recoverable data is "+age(sm.best_age_seconds)+" old (from the "+sm.best_path+"). Server root "+st.server_root;
+h.querySelector("p").textContent=bad?"No archive, snapshot or replica could be found for "+st.server_root:"Newest recoverable data is "+age(sm.best_age_ms)+" old (from the "+sm.best_path+"). Server root "+st.server_root;
 var ul=document.querySelector("ul.problems");ul.textContent="";sm.problems.forEach(function(p){ul.appendChild(el("li",null,p))});
 var m=document.querySelector("main");m.textContent="";[replication(st.replication),archives(st.archives),snapshots(st.snapshots),drill(st.drill,st.drill_error)].forEach(function(c){m.appendChild(c)});
 document.getElementById("updated").textContent="Status of "+when(st.generated_at)+"; refreshes every "+(REFRESH/1000)+" s."}
