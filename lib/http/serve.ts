@@ -74,9 +74,15 @@ export function serveHttp(addr: ListenAddr, handler: HttpHandler): Promise<HttpS
       resolve({
         addr: bound,
         url: `http://${formatHostPort(bound)}`,
+        // Bounded: a runtime that cannot drop idle keep-alive connections (a browser holds some) must
+        // not hold up the replicator's exit after its final flush.
         close: () =>
           new Promise<void>((r) => {
-            server.close(() => r());
+            const timer = setTimeout(r, 1000);
+            server.close(() => {
+              clearTimeout(timer);
+              r();
+            });
             server.closeAllConnections?.();
           }),
       });

@@ -8,6 +8,7 @@ import parsePrometheus from "parse-prometheus-text-format";
 import { sleep, startSqliteWriter } from "../helpers/litestream.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
 import { background } from "../helpers/litestream.ts";
+import { cliCommand, runCli } from "../helpers/cli.ts";
 import { killReplicators, makeRoot, replicateCommand } from "../replicate/replicate_env.ts";
 import { writeDrillReport } from "../../lib/drill/drill_report.ts";
 import { drillReport } from "./drill_fixture.ts";
@@ -67,6 +68,7 @@ Deno.test("replicate --addr: metrics parse; lag and /healthz follow an S3 outage
   try {
     await writer.waitFor(/committed 1 /);
     const [cmd, ...args] = replicateCommand(r);
+    const pre = cliCommand().length - 1; // runCli adds the program and its leading arguments itself
     const repl = background(cmd, [...args, "--addr", "127.0.0.1:0"]);
     await repl.waitFor(/serving \/metrics and \/healthz on http:\/\/127\.0\.0\.1:\d+/, 120_000);
     const base = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(repl.output())![1];
@@ -119,6 +121,18 @@ Deno.test("replicate --addr: metrics parse; lag and /healthz follow an S3 outage
 
     assertEquals(await writer.stop(), 0);
     assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
+
+    // A taken port is "busy" (5) before anything replicates; a malformed address is a usage error (2).
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (taken.addr as Deno.NetAddr).port;
+    try {
+      const busy = await runCli([...args.slice(pre), "--addr", `127.0.0.1:${port}`]);
+      assertEquals(busy.code, 5, busy.stderr);
+      assert(busy.stderr.includes(`127.0.0.1:${port}: address already in use`), busy.stderr);
+    } finally {
+      taken.close();
+    }
+    assertEquals((await runCli([...args.slice(pre), "--addr", "9090"])).code, 2);
   } finally {
     await killReplicators();
     await writer.kill();
