@@ -1,6 +1,6 @@
 /**
  * Backend throughput on loopback, side by side with `rclone copy` to the same server: upload and
- * download of one file to the s3rver (S3 rows; the SFTP rows join later). Both sides run as separate
+ * download of a 128 MiB and a 1 GiB file (× scale) to the s3rver. Both sides run as separate
  * processes under GNU time, so process start-up and peak RSS count for both.
  *
  * Run directly as `deno run -A bench/backend_bench.ts upload|download FILE KEY` it is the child
@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchContext, BenchRow } from "./bench_lib.ts";
 import { compareWithRclone, writeRandomFile } from "./rclone_compare.ts";
-import { measureShell, sh } from "./bench_lib.ts";
+import { exists, measureShell, sh } from "./bench_lib.ts";
 import { startS3Server } from "../tests/helpers/s3_server.ts";
 
 const MiB = 1024 * 1024;
@@ -30,11 +30,22 @@ async function child(mode: string, file: string, key: string): Promise<void> {
 
 /** Upload/download MB/s of our S3 backend vs rclone, and peak RSS of the upload. */
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
-  const size = Math.max(8, Math.round(512 * ctx.scale)) * MiB;
-  const dir = join(ctx.workDir, "backend");
-  await Deno.mkdir(dir, { recursive: true });
+  const rows: BenchRow[] = [];
+  for (const mib of [128, 1024]) {
+    rows.push(...await compareSize(ctx, Math.max(8, Math.round(mib * ctx.scale)) * MiB));
+  }
+  return rows;
+}
+
+async function compareSize(ctx: BenchContext, size: number): Promise<BenchRow[]> {
+  const dir = join(ctx.workDir, `backend-${size}`);
   const src = join(dir, "blob.bin");
-  await writeRandomFile(src, size);
+  if (!await exists(src)) {
+    await Deno.mkdir(dir, { recursive: true });
+    await writeRandomFile(src, size);
+  }
+  // A fresh server per run: s3rver's store is not what is measured, and it must not fill the disk.
+  await Deno.remove(join(dir, "s3rver"), { recursive: true }).catch(() => {});
   const server = await startS3Server({ dir: join(dir, "s3rver") });
   try {
     const cfg = server.config();

@@ -2,6 +2,7 @@
  * Shared types and helpers for `deno task bench`. Each `bench/<area>_bench.ts` exports
  * `run(ctx)` returning rows; `bench/main.ts` prints them side by side as ratios.
  */
+import { createAtomicFile } from "../lib/fsutil/atomic_file.ts";
 
 /** Run-wide settings. */
 export interface BenchContext {
@@ -11,6 +12,20 @@ export interface BenchContext {
   scale: number;
   /** Command that starts vigocli (e.g. `["deno","run","-A","main.ts"]` or a compiled binary). */
   vigocli: string[];
+  /** 0-based index of this repetition of the area (main.ts runs each area `--runs` times). */
+  run?: number;
+  /** True with `--rss-flat`: run the 1 GiB vs 8 GiB peak-RSS rows below scale 1 too. */
+  rssFlat?: boolean;
+}
+
+/**
+ * A target that main.ts checks against the median over all runs: `ratio` bounds ours ÷ peer, `value`
+ * bounds ours itself; `higher` means bigger is better (throughput).
+ */
+export interface Goal {
+  ratio?: number;
+  value?: number;
+  higher?: boolean;
 }
 
 /** One measured comparison. */
@@ -27,8 +42,39 @@ export interface BenchRow {
   unit: string;
   /** Target, e.g. "≤ 1.0×" — printed beside the ratio. */
   target?: string;
-  /** True when the target is met (undefined when there is none). */
+  /** True when the target is met (undefined when there is none); main.ts recomputes it from `goal`. */
   met?: boolean;
+  /** Machine-checkable form of `target`, evaluated on the median of the runs. */
+  goal?: Goal;
+}
+
+/** Builds the `target` text and `goal` of a ratio row: "≤ 0.8×" or "≥ 1.0×". */
+export function ratioGoal(ratio: number, higher = false): Pick<BenchRow, "target" | "goal"> {
+  return { target: `${higher ? "≥" : "≤"} ${ratio.toFixed(1)}×`, goal: { ratio, higher } };
+}
+
+/** Builds the `target` text and `goal` of an absolute row, e.g. "≤ 25 ms". */
+export function valueGoal(value: number, unit: string): Pick<BenchRow, "target" | "goal"> {
+  return { target: `≤ ${value} ${unit}`, goal: { value } };
+}
+
+/** The 1-minute load average from /proc/loadavg (NaN where there is none). */
+export function loadAverage(): number {
+  try {
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Whether `path` exists (bench inputs are generated once per `./dev bench` and reused by every run). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Wall time and peak RSS of one process. */
@@ -57,4 +103,15 @@ export async function measureShell(script: string, env?: Record<string, string>)
 /** Quotes a word for `sh -c`. */
 export function sh(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Writes `text` to `path` whole or not at all (temp name, fsync, rename). */
+export async function writeTextAtomic(path: string, text: string, mode = 0o644): Promise<void> {
+  const file = await createAtomicFile(path, mode);
+  try {
+    await file.handle.writeFile(text);
+    await file.commit();
+  } finally {
+    await file.abort();
+  }
 }
