@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildProgram } from "../../main.ts";
+import { buildProgram } from "../../lib/cli/program.ts";
 import { commandSpec, flattenSpec } from "../../lib/cli/command_spec.ts";
 import { HELP_EXAMPLES } from "../../lib/cli/help_examples.ts";
 import { EXIT_CODE_TABLE } from "../../lib/cli/exit_codes.ts";

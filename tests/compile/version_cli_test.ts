@@ -31,6 +31,14 @@ Deno.test("--version: first line, then one label per fact, right for this build"
   }
 });
 
+Deno.test("--version: the fast path (alone) prints what commander prints (with another option)", async () => {
+  const fast = await runCli(["-V"]);
+  const full = await runCli(["--verbose", "--version"]);
+  assert.equal(fast.code, 0, fast.stderr);
+  assert.equal(full.code, 0, full.stderr);
+  assert.equal(fast.stdout, full.stdout);
+});
+
 Deno.test("--help: lists the whole command tree, including the backup subcommands", async () => {
   const r = await runCli(["--help"]);
   assert.equal(r.code, 0, r.stderr);

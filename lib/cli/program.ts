@@ -1,0 +1,121 @@
+/**
+ * The command tree of vigocli and the mapping of failures to exit codes. main.ts loads this module only
+ * when it has more to do than print `--version`, so start-up for that stays free of every command's
+ * imports (README, Design: start-up).
+ */
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import process from "node:process";
+import { join } from "node:path";
+import { ExitCode, UsageError } from "../errors.ts";
+import { reportError } from "./run_action.ts";
+import { jsonError } from "./json_output.ts";
+import { versionReport } from "../version.ts";
+import { setVerboseSink } from "../verbose.ts";
+import { commandTreeText } from "./help_tree.ts";
+import { backupCreateCommand } from "./backup_create.ts";
+import { backupInspectCommand } from "./backup_inspect.ts";
+import { backupRestoreCommand } from "./backup_restore.ts";
+import { backupVerifyCommand } from "./backup_verify.ts";
+import { backupListCommand } from "./backup_list.ts";
+import { backupDownloadCommand } from "./backup_download.ts";
+import { backupPruneCommand } from "./backup_prune.ts";
+import { backupReplicateCommand } from "./backup_replicate.ts";
+import { backupInstallUnitsCommand } from "./backup_install_units.ts";
+import { backupStatusCommand } from "./backup_status.ts";
+import { replicaCommand } from "./replica.ts";
+import { secretCommand } from "./secret.ts";
+import { crateCommand } from "./crate.ts";
+import { snapshotCommand } from "./snapshot.ts";
+import { completionCommand, helpCommand } from "./help_command.ts";
+import { addRootAlias, applyRootAlias } from "./common.ts";
+import { exitCodesText } from "./exit_codes.ts";
+import { HELP_EXAMPLES } from "./help_examples.ts";
+
+/** Builds the whole command tree. Exported so tests can inspect `--help` without spawning. */
+export function buildProgram(): Command {
+  const program = new Command("vigocli")
+    .description("Backup and recovery for a Vigo server: archives, replication, snapshots.")
+    .version(versionReport(), "-V, --version", "print version, commit, build and runtime details")
+    .option("-v, --verbose", "per-file and per-request detail on stderr (which credentials, which objects)")
+    .showHelpAfterError()
+    .exitOverride()
+    .helpCommand(false);
+
+  const backup = new Command("backup")
+    .description("point-in-time archives and continuous replication of a Vigo server")
+    .addCommand(backupCreateCommand())
+    .addCommand(backupInspectCommand())
+    .addCommand(backupRestoreCommand())
+    .addCommand(backupVerifyCommand())
+    .addCommand(backupListCommand())
+    .addCommand(backupDownloadCommand())
+    .addCommand(backupPruneCommand())
+    .addCommand(backupReplicateCommand())
+    .addCommand(backupInstallUnitsCommand())
+    .addCommand(backupStatusCommand())
+    .addCommand(replicaCommand());
+
+  program
+    .addCommand(backup)
+    .addCommand(secretCommand())
+    .addCommand(crateCommand())
+    .addCommand(snapshotCommand())
+    .addCommand(completionCommand(() => program))
+    .addCommand(helpCommand(() => program));
+
+  applyRecursively(program, (c) => {
+    c.exitOverride().showHelpAfterError();
+    addRootAlias(c);
+    c.addHelpText("after", () => helpEpilogue(c));
+  });
+  program.hook("preAction", (top, action) => {
+    if (top.opts().verbose) setVerboseSink((line) => process.stderr.write(`vigocli: ${line}\n`));
+    applyRootAlias(action);
+    // `--server-root R` alone means R's own server.yaml, not the one under /srv/vigo.
+    const rootSource = action.getOptionValueSource("serverRoot");
+    if (rootSource !== "cli" && rootSource !== "env") return;
+    if (action.getOptionValueSource("serverYaml") !== "default") return;
+    const root = action.getOptionValue("serverRoot") as string;
+    action.setOptionValueWithSource("serverYaml", join(root, "server.yaml"), "implied");
+  });
+  program.addHelpText("after", () => commandTreeText(program));
+  return program;
+}
+
+/** Path of `cmd` below the root, e.g. `backup restore`. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent as Command | null) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/** Examples and the exit-code table, at the end of every `--help`. */
+function helpEpilogue(cmd: Command): string {
+  const examples = HELP_EXAMPLES[commandPath(cmd)] ?? [];
+  const ex = examples.length ? `\nExamples:\n${examples.map((l) => `  ${l}`).join("\n")}\n` : "";
+  return `${ex}\nExit codes:\n${exitCodesText()}\n`;
+}
+
+function applyRecursively(cmd: Command, fn: (c: Command) => void): void {
+  fn(cmd);
+  for (const sub of cmd.commands) applyRecursively(sub as Command, fn);
+}
+
+/** Runs the CLI with `argv` (without the runtime and script name) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return ExitCode.Ok;
+  } catch (err) {
+    const json = argv.includes("--json");
+    if (err instanceof CommanderError) {
+      // help and version are reported by commander as "errors" with exit code 0
+      if (err.exitCode === 0) return ExitCode.Ok;
+      // commander has printed its message on stderr already
+      if (json) console.log(JSON.stringify(jsonError(new UsageError(err.message.replace(/^error: /, "")))));
+      return ExitCode.Usage;
+    }
+    return reportError(err, json);
+  }
+}
