@@ -33,6 +33,7 @@ export function backupRestoreCommand(): Command {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { restoreArchive } = await import("../archive/restore.ts");
       const { fetchRemoteArchive } = await import("./backup_download.ts");
+      const { passwordSource } = await import("./password.ts");
       // A URL is downloaded and checked against its sidecar first (credentials from server.yaml's backup:).
       const fetched = isBackendUrl(archive)
         ? await fetchRemoteArchive(archive, opts.serverYaml ?? join(opts.target, "server.yaml"), opts.target)
@@ -43,7 +44,7 @@ export function backupRestoreCommand(): Command {
         dbOnly: Boolean(opts.dbOnly),
         dryRun: Boolean(opts.dryRun),
         force: Boolean(opts.force),
-        passwordFile: opts.passwordFile,
+        password: passwordSource(opts.passwordFile),
         serverYaml: opts.serverYaml,
         now: new Date(),
       }).finally(() => fetched?.cleanup());

@@ -8,13 +8,14 @@
  * TransientError, which the retry wrapper (lib/backend/retry.ts) retries.
  */
 import { homedir, userInfo } from "node:os";
-import { posix } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join, posix } from "node:path";
 import process from "node:process";
 import type { Buffer } from "node:buffer";
 import { type Backend, type ObjectInfo, objectUrl, openBody, type PutBody } from "../backend.ts";
 import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tree.ts";
 import { TransientError } from "../retry.ts";
-import { BackendError, NotFoundError, VigoError } from "../../errors.ts";
+import { BackendError, NotFoundError, toVigoError, VigoError } from "../../errors.ts";
 import { parseSftpConfig, type SftpConfig, type SftpOptions } from "./config.ts";
 import {
   loadCredentials,
@@ -44,10 +45,21 @@ export async function openSftpBackend(url: string, opts: SftpOptions = {}): Prom
     homeDir: homedir(),
     userName: process.env.USER || userInfo().username,
     sshAuthSock: process.env.SSH_AUTH_SOCK,
+    sshConfig: await readSshConfig(join(homedir(), ".ssh", "config")),
   });
   const creds = await loadCredentials(cfg);
   const knownHosts = await loadKnownHosts(cfg.knownHostsPath);
   return new SftpBackend(cfg, creds, knownHosts);
+}
+
+/** The text of ~/.ssh/config, or undefined when there is none. */
+async function readSshConfig(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw toVigoError(err, path);
+  }
 }
 
 function statusCode(err: unknown): number | string | undefined {
