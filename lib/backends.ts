@@ -38,7 +38,7 @@ export function backendFor(scheme: string): BackendDescriptor<DestinationConfig>
 }
 
 /** The scheme of `url` without the colon; a plain absolute path counts as `file`. */
-export function urlScheme(url: string): string {
+function urlScheme(url: string): string {
   if (url.startsWith("/")) return "file";
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url);
   if (!m) {
@@ -49,7 +49,7 @@ export function urlScheme(url: string): string {
 }
 
 /** `url` without credentials, for messages (whatever its scheme). */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   const backend = /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(url) ? backendFor(urlScheme(url)) : undefined;
   return backend ? backend.redact(url) : url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, "$1");
 }
