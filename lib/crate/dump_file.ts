@@ -60,8 +60,9 @@ export async function writeGzipDump(dbPath: string, outPath: string): Promise<Du
     while (off < member.byteLength) off += (await file.handle.write(member, off)).bytesWritten;
     bytes += member.byteLength;
   };
-  // measured on a 160 MB DB: the worker takes Bun from 6.3 s to 4.3 s, but Deno's worker_threads
-  // compress ~9x slower than its main thread, so Deno stays inline
+  // measured on a 160 MB DB (with a node:worker_threads worker, since replaced by the archive writer's
+  // web Worker): the worker takes Bun from 6.3 s to 4.3 s, but Deno's worker_threads compressed ~9x
+  // slower than its main thread, so Deno stays inline
   const gzip: GzipPieces = runtimeName() === "bun" && statSync(dbPath).size > WORKER_THRESHOLD
     ? workerGzip(DUMP_GZIP_LEVEL)
     : inlineGzip(DUMP_GZIP_LEVEL);
