@@ -38,7 +38,7 @@ export function backendFor(scheme: string): BackendDescriptor<DestinationConfig>
 }
 
 /** The scheme of `url` without the colon; a plain absolute path counts as `file`. */
-function urlScheme(url: string): string {
+export function urlScheme(url: string): string {
   if (url.startsWith("/")) return "file";
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url);
   if (!m) {
