@@ -49,7 +49,7 @@ export function urlScheme(url: string): string {
 }
 
 /** `url` without credentials, for messages (whatever its scheme). */
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   const backend = /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(url) ? backendFor(urlScheme(url)) : undefined;
   return backend ? backend.redact(url) : url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, "$1");
 }
