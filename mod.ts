@@ -4,13 +4,14 @@
  */
 export * from "./lib/errors.ts";
 export type { BackupConfig, ServerConfig } from "./lib/config/types.ts";
-export type { Backend, ObjectInfo } from "./lib/backend/backend.ts";
+export type { Backend, ObjectInfo, PutBody, ReplayableBody } from "./lib/backend/backend.ts";
 export type { Pos, ReplicaClient, SnapshotInfo, WalSegmentInfo } from "./lib/litestream/replica_client.ts";
 export { VERSION } from "./lib/version.ts";
 export { loadServerConfig } from "./lib/config/server_yaml.ts";
 export type { LoadServerConfigOptions } from "./lib/config/server_yaml.ts";
 export { SecretStore } from "./lib/secrets/secret_store.ts";
 export { openBackend } from "./lib/backends.ts";
+export type { DestinationConfig, FileConfig, GcsConfig, S3Config, SftpBackupConfig } from "./lib/backends.ts";
 export { FileBackend } from "./lib/backend/file/file_backend.ts";
 export { openS3Backend } from "./lib/backend/s3/s3_backend.ts";
 export { S3Backend } from "./lib/backend/s3_api/s3_api_backend.ts";
