@@ -1,0 +1,68 @@
+/** The bench report: min/median/max over runs, met/missed on the medians, README table between markers. */
+import assert from "node:assert/strict";
+import { aggregate, type Report, type RunRow, spread } from "../../bench/report.ts";
+import { BEGIN, END, replaceTable } from "../../scripts/bench_table.ts";
+
+const row = (ours: number, peer: number, load: number, extra: Partial<RunRow> = {}): RunRow => ({
+  area: "archive",
+  name: "backup create",
+  ours,
+  peer,
+  peerName: "tar | pigz -6",
+  unit: "s",
+  load,
+  target: "≤ 0.8×",
+  goal: { ratio: 0.8 },
+  ...extra,
+});
+
+Deno.test("spread: min, median (mean of the middle two for an even count) and max", () => {
+  assert.deepEqual(spread([3, 1, 2]), { min: 1, median: 2, max: 3, runs: [3, 1, 2] });
+  assert.equal(spread([4, 1, 3, 2]).median, 2.5);
+});
+
+Deno.test("aggregate: one record per measure and peer, paired ratios, verdict on the median", () => {
+  const rows = [
+    row(7, 10, 6.5),
+    row(9, 10, 7.5),
+    row(1, 10, 7),
+    row(5, 5, 7, { peerName: "restic backup", target: "≤ 0.9×", goal: { ratio: 0.9 } }),
+    row(30, 0, 7, { name: "throughput", peer: 20, goal: { ratio: 1, higher: true }, target: "≥ 1.0×" }),
+    row(20, 0, 7, {
+      name: "rss",
+      peer: undefined,
+      peerName: undefined,
+      goal: { value: 25 },
+      target: "≤ 25 MiB",
+    }),
+  ];
+  const [pigz, restic, throughput, rss] = aggregate(rows);
+  assert.deepEqual([pigz.ours.min, pigz.ours.median, pigz.ours.max], [1, 7, 9]);
+  assert.equal(pigz.ratio?.median, 0.7);
+  assert.equal(pigz.met, true);
+  assert.deepEqual(pigz.load_avg, { min: 6.5, max: 7.5 });
+  assert.equal(restic.peer_name, "restic backup");
+  assert.equal(restic.met, false);
+  assert.equal(throughput.met, true);
+  assert.equal(rss.ratio, null);
+  assert.equal(rss.met, true);
+});
+
+Deno.test("replaceTable: regenerates only the block between the markers; refuses a README without them", () => {
+  const report: Report = {
+    started_at: "2026-12-02T07:00:00Z",
+    scale: 0.05,
+    runs: 3,
+    vigocli: "deno run main.ts",
+    rows: aggregate([row(7, 10, 6), row(8, 10, 6), row(9, 10, 6)]),
+  };
+  const readme = `# T\n\nbefore\n${BEGIN}\nold table\n${END}\nafter\n`;
+  const out = replaceTable(readme, [report]);
+  assert.ok(out.startsWith(`# T\n\nbefore\n${BEGIN}\n`));
+  assert.ok(out.endsWith(`${END}\nafter\n`));
+  assert.ok(!out.includes("old table"));
+  assert.match(out, /\| archive \| backup create \| 8\.00 \(7\.00–9\.00\) s +\|/);
+  assert.match(out, /0\.800 \(0\.700–0\.900\)× \| ≤ 0\.8× +\| met /);
+  assert.equal(replaceTable(out, [report]), out);
+  assert.throws(() => replaceTable("# no markers\n", [report]), /markers/);
+});
