@@ -152,6 +152,7 @@ async function makeServerTree(root: string, mib: number): Promise<void> {
 
 async function ageIdentity(dir: string): Promise<{ keyFile: string; recipient: string }> {
   const keyFile = `${dir}/age.key`;
+  await Deno.remove(keyFile).catch(() => {}); // age-keygen refuses to overwrite the previous run's key
   const res = await new Deno.Command("age-keygen", { args: ["-o", keyFile], stderr: "piped" }).output();
   const recipient = new TextDecoder().decode(res.stderr).match(/age1[0-9a-z]+/)?.[0];
   if (!res.success || !recipient) throw new Error("age-keygen failed");
