@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { ConfigError, toVigoError } from "../errors.ts";
 import { archiveFileName, NAME_FORMATS, type NameFormat } from "../archive/archive_names.ts";
-import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { jsonOption, passwordCommandOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import type { CreateTarget } from "./create_upload.ts";
 import { printJson } from "./json_output.ts";
@@ -25,6 +25,7 @@ export function backupCreateCommand(): Command {
     .addOption(serverRootOption())
     .addOption(new Option("--encrypt", "encrypt the archive (AES-256-GCM, Argon2id-derived key)"))
     .addOption(new Option("--password-file <file>", "read the encryption password from a file"))
+    .addOption(passwordCommandOption())
     .addOption(
       new Option("--upload", "also upload the archive and its sidecar to backup.url under archives/"),
     )
@@ -63,7 +64,7 @@ export function backupCreateCommand(): Command {
       }
       const workDir = path ? dirname(path) : await snapshotsDir(cfg.paths.snapshots);
       // Asked once: a start-over after a changed source file must not prompt again.
-      const password = opts.encrypt ? await askPassword(opts.passwordFile) : undefined;
+      const password = opts.encrypt ? await askPassword(opts) : undefined;
       for (let attempt = 1;; attempt++) {
         const transform = password === undefined ? undefined : await encryptTransform(password);
         const sink = await openCreateSink(target).catch(async (err) => {
@@ -108,9 +109,9 @@ export function backupCreateCommand(): Command {
     }) as unknown as Command;
 }
 
-async function askPassword(passwordFile?: string): Promise<string> {
+async function askPassword(flags: { passwordFile?: string; passwordCommand?: string }): Promise<string> {
   const { obtainPassword } = await import("./password.ts");
-  return obtainPassword({ confirm: true, passwordFile });
+  return obtainPassword({ confirm: true, ...flags });
 }
 
 async function encryptTransform(password: string): Promise<TransformStream<Uint8Array, Uint8Array>> {

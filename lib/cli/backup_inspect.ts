@@ -1,5 +1,6 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
+import { passwordCommandOption } from "./common.ts";
 
 /** `backup inspect ARCHIVE`: print the manifest, reading only the start of the archive. */
 export function backupInspectCommand(): Command {
@@ -7,13 +8,14 @@ export function backupInspectCommand(): Command {
     .description("print an archive's manifest JSON (reads only the start of the archive)")
     .argument("<archive>", "archive file")
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(passwordCommandOption())
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { openArchive } = await import("../archive/archive_source.ts");
       const { readManifestWithText } = await import("../archive/archive_scan.ts");
       const { passwordSource } = await import("./password.ts");
       const opened = await openArchive(archive, {
-        password: passwordSource(opts.passwordFile),
+        password: passwordSource(opts),
         headOnly: true,
       });
       try {

@@ -1,7 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import process from "node:process";
-import { DEFAULT_SERVER_ROOT, jsonOption, serverYamlOption } from "./common.ts";
+import { DEFAULT_SERVER_ROOT, jsonOption, passwordCommandOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl } from "./archive_backend.ts";
 import { printJson } from "./json_output.ts";
 
@@ -27,6 +27,7 @@ export function backupRestoreCommand(): Command {
     .addOption(new Option("--force", "restore even while the target database is in use"))
     .addOption(new Option("--decrypt", "the archive is encrypted (detected automatically as well)"))
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(passwordCommandOption())
     .addOption(serverYamlOption().default(undefined, "<target>/server.yaml, if present"))
     .addOption(jsonOption())
     .action(async (archive, opts) => {
@@ -44,7 +45,7 @@ export function backupRestoreCommand(): Command {
         dbOnly: Boolean(opts.dbOnly),
         dryRun: Boolean(opts.dryRun),
         force: Boolean(opts.force),
-        password: passwordSource(opts.passwordFile),
+        password: passwordSource(opts),
         serverYaml: opts.serverYaml,
         now: new Date(),
       }).finally(() => fetched?.cleanup());

@@ -1,7 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { stat } from "node:fs/promises";
 import { toVigoError } from "../errors.ts";
-import { jsonOption } from "./common.ts";
+import { jsonOption, passwordCommandOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
 
 /** `backup verify ARCHIVE`: sidecar, manifest checksums and integrity_check of the contained database. */
@@ -13,6 +13,7 @@ export function backupVerifyCommand(): Command {
     )
     .argument("<archive>", "archive file")
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(passwordCommandOption())
     .addOption(jsonOption())
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -22,7 +23,7 @@ export function backupVerifyCommand(): Command {
       await stat(archive).catch((err) => {
         throw toVigoError(err, archive);
       });
-      const r = await verifyArchive(archive, { password: passwordSource(opts.passwordFile) });
+      const r = await verifyArchive(archive, { password: passwordSource(opts) });
       const files = r.scan.manifest.entries.filter((e) => e.type === "file").length;
       if (opts.json) {
         printJson({
