@@ -11,6 +11,7 @@ import { reportError } from "./lib/cli/run_action.ts";
 import { jsonError } from "./lib/cli/json_output.ts";
 import { versionReport } from "./lib/version.ts";
 import { setVerboseSink } from "./lib/verbose.ts";
+import { clearProgressLine, setQuiet, stopProgressDisplay } from "./lib/cli/output.ts";
 import { commandTreeText } from "./lib/cli/help_tree.ts";
 import { cliArgs } from "./lib/runtime.ts";
 import { backupCreateCommand } from "./lib/cli/backup_create.ts";
@@ -36,6 +37,8 @@ export function buildProgram(): Command {
     .description("Backup and recovery for a Vigo server: archives, replication, snapshots.")
     .version(versionReport(), "-V, --version", "print version, commit, build and runtime details")
     .option("-v, --verbose", "per-file and per-request detail on stderr (which credentials, which objects)")
+    .option("-q, --quiet", "errors only: no summaries, warnings or progress (--json output is still printed)")
+    .option("--progress", "progress as plain lines every few seconds, also without a terminal (CI logs)")
     .showHelpAfterError()
     .exitOverride()
     .helpCommand(false);
@@ -65,8 +68,24 @@ export function buildProgram(): Command {
     addRootAlias(c);
     c.addHelpText("after", () => helpEpilogue(c));
   });
-  program.hook("preAction", (top, action) => {
-    if (top.opts().verbose) setVerboseSink((line) => process.stderr.write(`vigocli: ${line}\n`));
+  program.hook("preAction", async (top, action) => {
+    const { verbose, quiet, progress } = top.opts();
+    if (verbose && quiet) {
+      throw new UsageError("-q/--quiet and -v/--verbose contradict each other: give one of them");
+    }
+    setQuiet(Boolean(quiet));
+    if (verbose) {
+      setVerboseSink((line) => {
+        clearProgressLine();
+        process.stderr.write(`vigocli: ${line}\n`);
+      });
+    }
+    // Progress goes to stderr, and only to a person (or, with --progress, a log): never with
+    // --quiet or --json, where someone asked for silence or a script reads.
+    if (!quiet && !action.opts().json && (progress || process.stderr.isTTY)) {
+      const { installProgress } = await import("./lib/cli/progress_bar.ts");
+      installProgress(progress ? "plain" : "live");
+    }
     applyRootAlias(action);
     // `--server-root R` alone means R's own server.yaml, not the one under /srv/vigo.
     const rootSource = action.getOptionValueSource("serverRoot");
@@ -105,6 +124,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return ExitCode.Ok;
   } catch (err) {
+    stopProgressDisplay();
     const json = argv.includes("--json");
     if (err instanceof CommanderError) {
       // help and version are reported by commander as "errors" with exit code 0

@@ -10,6 +10,7 @@ import type { FileHandle } from "node:fs/promises";
 import { BadInputError, CryptoError, toVigoError } from "../errors.ts";
 import { gunzip } from "../codec/gzip/gunzip_stream.ts";
 import { TarReader } from "../codec/tar/tar_reader.ts";
+import { type ProgressPhase, progressPhase } from "../progress.ts";
 
 /** Read size for a whole-archive read: one inflate piece (gunzip_stream.ts), moved to the worker whole. */
 const READ_CHUNK = 32 * 1024;
@@ -86,20 +87,29 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
   let raw = 0;
   let digest: string | undefined;
   const chunkSize = opts.headOnly ? HEAD_CHUNK : READ_CHUNK;
+  // A whole read is the long part of restore and verify: its progress is the file's bytes. Started at
+  // the first read, after any password prompt, so that the line is not drawn over the prompt.
+  let progress: ProgressPhase | undefined;
   let stream: ReadableStream<Uint8Array> = new ReadableStream<Uint8Array>({
     async pull(controller) {
+      if (!opts.headOnly && !progress) {
+        progress = progressPhase(`reading ${path}`, (await fh.stat().catch(() => undefined))?.size, "bytes");
+      }
       const buf = new Uint8Array(chunkSize);
       const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
       if (bytesRead === 0) {
+        progress?.end();
         controller.close();
         return;
       }
       const chunk = bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead);
       hash?.update(chunk);
       raw += bytesRead;
+      progress?.advance(bytesRead);
       controller.enqueue(chunk);
     },
     async cancel() {
+      progress?.end();
       await fh.close().catch(() => {});
     },
   }, { highWaterMark: 0 });
@@ -123,6 +133,7 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
     rawSha256: () => (digest ??= hash?.digest("hex") ?? ""),
     rawBytes: () => raw,
     async close() {
+      progress?.end();
       await tar.cancel();
       await fh.close().catch(() => {});
     },

@@ -18,6 +18,8 @@ import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { TarWriter } from "../codec/tar/tar_writer.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "../codec/gzip/gzip_parallel.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
+import { type ProgressPhase, progressPhase } from "../progress.ts";
+import { verbose, verboseEnabled } from "../verbose.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
 import {
   DB_ENTRY_PATH,
@@ -66,6 +68,7 @@ export async function writeArchive(
   piping.catch(() => {});
   const writer = (opts.transform ? opts.transform.writable : sink).getWriter();
   let gz: ParallelGzipWriter | undefined;
+  let progress: ProgressPhase | undefined;
   try {
     const createdAt = new Date();
     const dbCopy = join(tmp, "vigo.db");
@@ -105,10 +108,14 @@ export async function writeArchive(
       gid: 0,
     }, [manifestBytes]);
     await gz.cut();
+    const total = walker.entries.reduce((n, e) => n + (e.type === "file" ? e.size : 0), 0);
+    progress = progressPhase(`archiving ${cfg.serverRoot}`, total, "bytes");
     for (const e of walker.entries) {
-      await writeSourceEntry(tar, e);
+      if (verboseEnabled()) verbose(`archive ${e.archivePath} <- ${e.sourcePath}`);
+      await writeSourceEntry(tar, e, progress);
       e.content = undefined; // written: let the memory go now rather than at the end
     }
+    progress.end();
     await tar.end();
     await gz.flush();
     await writer.close();
@@ -119,6 +126,7 @@ export async function writeArchive(
     await piping.catch(() => {});
     throw err;
   } finally {
+    progress?.end();
     gz?.close();
     await rm(tmp, { recursive: true, force: true });
     forget();
@@ -126,7 +134,20 @@ export async function writeArchive(
 }
 
 async function walkSources(cfg: ServerConfig, dbCopy: string): Promise<SourceWalker> {
-  const walker = new SourceWalker();
+  const hashing = progressPhase(`hashing ${cfg.serverRoot}`, undefined, "bytes");
+  try {
+    return await walkSourcesCounted(cfg, dbCopy, hashing);
+  } finally {
+    hashing.end();
+  }
+}
+
+async function walkSourcesCounted(
+  cfg: ServerConfig,
+  dbCopy: string,
+  hashing: ProgressPhase,
+): Promise<SourceWalker> {
+  const walker = new SourceWalker((n) => hashing.advance(n));
   const live = await stat(cfg.database.path).catch((err) => {
     throw toVigoError(err, cfg.database.path);
   });
@@ -176,7 +197,7 @@ function toManifestEntry(e: SourceEntry): ManifestEntry {
   return out;
 }
 
-async function writeSourceEntry(tar: TarWriter, e: SourceEntry): Promise<void> {
+async function writeSourceEntry(tar: TarWriter, e: SourceEntry, progress: ProgressPhase): Promise<void> {
   const header: TarHeader = {
     path: e.archivePath,
     type: e.type,
@@ -188,7 +209,14 @@ async function writeSourceEntry(tar: TarWriter, e: SourceEntry): Promise<void> {
     linkname: e.linkTarget,
   };
   if (e.type !== "file") return tar.entry(header);
-  await tar.entry(header, e.content ? [e.content] : checkedChunks(e));
+  await tar.entry(header, counted(e.content ? [e.content] : checkedChunks(e), progress));
+}
+
+function* counted(chunks: Iterable<Uint8Array>, progress: ProgressPhase): Generator<Uint8Array> {
+  for (const chunk of chunks) {
+    progress.advance(chunk.length);
+    yield chunk;
+  }
 }
 
 /** The file's bytes as pass two reads them; throws if they are not the bytes pass one hashed. */

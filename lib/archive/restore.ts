@@ -36,6 +36,7 @@ import { preRestoreDirName } from "./archive_names.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
 import { StagingSync } from "./staging_sync.ts";
 import { databaseDestination } from "./restore_db_path.ts";
+import { verbose, verboseEnabled } from "../verbose.ts";
 
 /** Options of {@link restoreArchive}. */
 export interface RestoreOptions {
@@ -175,6 +176,7 @@ function stageEntry(
   // Synchronous calls on purpose: for thousands of small files one await per syscall costs more
   // than the syscalls; the slow part (making them durable) happens once, in StagingSync.flush().
   const dest = join(staging, entry.path);
+  if (verboseEnabled()) verbose(`restore ${entry.path}`);
   mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
   if (entry.type === "dir") {
     mkdirSync(dest, { recursive: true, mode: 0o700 });

@@ -48,6 +48,9 @@ export class SourceWalker {
   /** One read buffer for the whole walk: a buffer per file would churn the allocator. */
   #buf = new Uint8Array(READ_CHUNK);
 
+  /** `onBytes` hears of every chunk hashed (progress of the first pass). */
+  constructor(private readonly onBytes: (n: number) => void = () => {}) {}
+
   /** Adds one file or directory under `archivePath` (directories recursively, links as links). */
   add(sourcePath: string, archivePath: string, listed = false): void {
     // Synchronous metadata calls on purpose: for thousands of small files one await per syscall costs
@@ -123,6 +126,7 @@ export class SourceWalker {
       for (const chunk of readChunks(entry.sourcePath, Infinity, this.#buf)) {
         h.update(chunk);
         size += chunk.length;
+        this.onBytes(chunk.length);
         if (keep) parts.push(chunk.slice());
       }
       const sha256 = h.digest("hex");

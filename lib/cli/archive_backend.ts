@@ -6,7 +6,7 @@
  * defaults (~/.ssh keys and known_hosts, ambient cloud credentials).
  */
 import { existsSync } from "node:fs";
-import process from "node:process";
+import { warn } from "./output.ts";
 import { Option } from "@commander-js/extra-typings";
 import type { Backend } from "../backend/backend.ts";
 import type { BackupConfig, ServerConfig } from "../config/types.ts";
@@ -36,7 +36,7 @@ export async function loadBackupSettings(
   // Imported on use: the command files import this module, and building the command tree stays cheap.
   const { loadServerConfig } = await import("../config/server_yaml.ts");
   const cfg = await loadServerConfig(serverYaml, serverRoot);
-  for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+  for (const w of cfg.warnings) warn(w);
   return cfg;
 }
 

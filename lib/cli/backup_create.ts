@@ -1,7 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
+import { say, warn } from "./output.ts";
 import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import process from "node:process";
 import { ConfigError, toVigoError } from "../errors.ts";
 import { archiveFileName, NAME_FORMATS, type NameFormat } from "../archive/archive_names.ts";
 import { jsonOption, passwordCommandOption, serverRootOption, serverYamlOption } from "./common.ts";
@@ -41,7 +41,7 @@ export function backupCreateCommand(): Command {
       const { openCreateSink } = await import("./create_upload.ts");
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
-      for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+      for (const w of cfg.warnings) warn(w);
       const now = new Date();
       const remoteOnly = out !== undefined && isBackendUrl(out);
       const path = remoteOnly
@@ -75,7 +75,7 @@ export function backupCreateCommand(): Command {
           const res = await writeArchive({ config: cfg, workDir, transform }, sink.writable);
           const { file, upload } = await sink.done;
           await target.remote?.backend.close();
-          for (const w of res.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+          for (const w of res.warnings) warn(w);
           const summary = {
             path: file?.path ?? null,
             sidecar: file?.sidecarPath ?? null,
@@ -90,12 +90,12 @@ export function backupCreateCommand(): Command {
           if (opts.json) printJson(summary);
           else {
             const remote = upload && `${upload.url.replace(/\/+$/, "")}/${upload.key}`;
-            console.log(
+            say(
               `${
                 file?.path ?? remote
               }: ${summary.bytes} bytes, ${summary.entries} entries, sha256 ${summary.sha256}`,
             );
-            if (file && remote) console.log(`uploaded to ${remote}`);
+            if (file && remote) say(`uploaded to ${remote}`);
           }
           return;
         } catch (err) {
@@ -103,7 +103,7 @@ export function backupCreateCommand(): Command {
             await target.remote?.backend.close();
             throw err;
           }
-          process.stderr.write(`vigocli: warning: ${err.message}; starting over\n`);
+          warn(`${err.message}; starting over`);
         }
       }
     }) as unknown as Command;

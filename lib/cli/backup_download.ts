@@ -4,6 +4,7 @@
  * sidecar is written next to it, so `backup verify`/`restore` check it again locally.
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { say } from "./output.ts";
 import { mkdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { tmpdir } from "node:os";
@@ -53,7 +54,7 @@ export function backupDownloadCommand(): Command {
         const r = await downloadArchive(backend, `${ARCHIVES_PREFIX}${name}`, out);
         if (opts.json) {
           printJson({ path: r.path, sidecar: r.sidecarPath, bytes: r.bytes, sha256: r.sha256 });
-        } else console.log(`${r.path}: ${r.bytes} bytes, sha256 ${r.sha256} (matches the remote sidecar)`);
+        } else say(`${r.path}: ${r.bytes} bytes, sha256 ${r.sha256} (matches the remote sidecar)`);
       } finally {
         await backend.close();
       }

@@ -1,6 +1,6 @@
 import { Command, Option } from "@commander-js/extra-typings";
+import { say, warn } from "./output.ts";
 import { join } from "node:path";
-import process from "node:process";
 import { DEFAULT_SERVER_ROOT, jsonOption, passwordCommandOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl } from "./archive_backend.ts";
 import { printJson } from "./json_output.ts";
@@ -50,14 +50,12 @@ export function backupRestoreCommand(): Command {
         now: new Date(),
       }).finally(() => fetched?.cleanup());
       if (opts.decrypt && !r.scan.encrypted) {
-        process.stderr.write(`vigocli: warning: --decrypt given but ${archive} is not encrypted\n`);
+        warn(`--decrypt given but ${archive} is not encrypted`);
       }
       if (r.scan.sidecar === "absent") {
-        process.stderr.write(
-          `vigocli: warning: ${archive}.sha256 not found; entries were checked against the manifest only\n`,
-        );
+        warn(`${archive}.sha256 not found; entries were checked against the manifest only`);
       }
-      if (r.databaseNote) process.stderr.write(`vigocli: warning: ${r.databaseNote}\n`);
+      if (r.databaseNote) warn(`${r.databaseNote}`);
       const count = (a: string) => r.plan.filter((l) => l.action === a).length;
       if (opts.json) {
         printJson({
@@ -73,11 +71,11 @@ export function backupRestoreCommand(): Command {
       const summary = `${count("create")} created, ${count("replace")} replaced, ${
         count("move-aside")
       } moved aside`;
-      if (r.dryRun) console.log(`dry run: would restore into ${r.target}: ${summary}; nothing was written`);
+      if (r.dryRun) say(`dry run: would restore into ${r.target}: ${summary}; nothing was written`);
       else {
-        console.log(`restored ${archive} into ${r.target}: ${summary}`);
-        if (r.database !== join(r.target, "db", "vigo.db")) console.log(`database restored to ${r.database}`);
-        if (r.preRestoreDir) console.log(`previous files kept in ${r.preRestoreDir}`);
+        say(`restored ${archive} into ${r.target}: ${summary}`);
+        if (r.database !== join(r.target, "db", "vigo.db")) say(`database restored to ${r.database}`);
+        if (r.preRestoreDir) say(`previous files kept in ${r.preRestoreDir}`);
       }
     }) as unknown as Command;
 }

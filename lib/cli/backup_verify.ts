@@ -1,4 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
+import { say } from "./output.ts";
 import { stat } from "node:fs/promises";
 import { toVigoError } from "../errors.ts";
 import { jsonOption, passwordCommandOption } from "./common.ts";
@@ -38,11 +39,11 @@ export function backupVerifyCommand(): Command {
           page_count: r.pageCount,
         });
       } else {
-        console.log(`${archive}: sidecar ok`);
-        console.log(
+        say(`${archive}: sidecar ok`);
+        say(
           `${archive}: ${r.scan.manifest.entries.length} entries match the manifest (${files} files hashed)`,
         );
-        console.log(
+        say(
           `${archive}: database integrity_check ${r.integrityCheck} (${r.pageCount} pages of ${r.pageSize} bytes)`,
         );
       }

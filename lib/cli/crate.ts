@@ -3,6 +3,7 @@
  * executors do; `vigocli crate restore-dump DUMP -o OUT` turns a db_backup dump back into a database.
  */
 import { Command } from "@commander-js/extra-typings";
+import { isQuiet, say, warn } from "./output.ts";
 import process from "node:process";
 import { UsageError } from "../errors.ts";
 import type { CrateRunReport } from "../crate/crate_runner.ts";
@@ -47,9 +48,9 @@ function runCommand() {
       };
       const { report, errors } = await runCrate(crate, settings, opts.resource);
       if (opts.json) printJson(report);
-      else process.stdout.write(formatReport(report));
+      else if (!isQuiet()) process.stdout.write(formatReport(report));
       for (const r of report.resources) {
-        for (const w of r.warnings) process.stderr.write(`vigocli: warning: ${r.resource}: ${w}\n`);
+        for (const w of r.warnings) warn(`${r.resource}: ${w}`);
       }
       if (errors.length > 1) {
         for (const e of errors.slice(1)) process.stderr.write(`vigocli: ${e.message}\n`);
@@ -69,7 +70,7 @@ function restoreDumpCommand() {
       const { restoreDump } = await import("../crate/dump_restore.ts");
       const r = await restoreDump(dump, opts.output);
       if (opts.json) printJson({ dump, output: opts.output, sql_chars: r.sqlChars });
-      else process.stdout.write(`restored ${dump} to ${opts.output}\n`);
+      else say(`restored ${dump} to ${opts.output}`);
     });
 }
 

@@ -6,6 +6,7 @@
  * that can never come (cron, CI, `setsid`).
  */
 import { spawnSync } from "node:child_process";
+import { warn } from "./output.ts";
 import { closeSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { isatty, ReadStream } from "node:tty";
@@ -129,7 +130,7 @@ async function readPasswordFile(path: string): Promise<string> {
   let bytes: Uint8Array;
   try {
     if ((statSync(path).mode & 0o004) !== 0) {
-      process.stderr.write(`vigocli: warning: ${path}: password file is world-readable (chmod 600 it)\n`);
+      warn(`${path}: password file is world-readable (chmod 600 it)`);
     }
     bytes = await readFile(path);
   } catch (err) {

@@ -4,6 +4,7 @@
  * the equivalent litestream.yml for operators who run the external binary.
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { isQuiet, say, warn } from "./output.ts";
 import process from "node:process";
 import { resolve } from "node:path";
 import type { BackupConfig } from "../config/types.ts";
@@ -51,7 +52,7 @@ async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
   let backup: BackupConfig | undefined;
   if (!o.url || yamlGiven) {
     const cfg = await loadServerConfig(o.serverYaml, o.serverRoot);
-    for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+    for (const w of cfg.warnings) warn(w);
     backup = cfg.backup;
     if (!backup && !o.url) {
       throw new ConfigError(`${o.serverYaml}: no backup: section (give the replica with --url URL instead)`);
@@ -104,16 +105,16 @@ function restoreCommand() {
           generation: opts.generation,
           timestamp,
           integrityCheck: opts.integrityCheck,
-          log: (line) => process.stderr.write(`${line}\n`),
+          log: (line) => isQuiet() || process.stderr.write(`${line}\n`),
         });
         const durationMs = elapsedMs(started);
         if (opts.json) {
           printJson({ ...result, durationMs });
         } else {
-          process.stdout.write(
+          say(
             `restored ${result.outputPath} from generation ${result.generation} (snapshot ` +
               `${result.snapshotIndex.toString(16).padStart(8, "0")} + ${result.segments} WAL segment(s)) ` +
-              `as of ${result.restoredUpTo.toISOString()} in ${(durationMs / 1000).toFixed(1)}s\n`,
+              `as of ${result.restoredUpTo.toISOString()} in ${(durationMs / 1000).toFixed(1)}s`,
           );
         }
       } finally {
@@ -158,7 +159,7 @@ function litestreamConfigCommand() {
         secrets: opts.withSecrets ? "resolve" : "skip",
       });
       requireSqlite(cfg);
-      for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+      for (const w of cfg.warnings) warn(w);
       process.stdout.write(litestreamConfigFor(cfg, { withSecrets: opts.withSecrets }));
     });
 }

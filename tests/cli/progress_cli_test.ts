@@ -1,0 +1,72 @@
+/**
+ * Progress lines through a real pty (util-linux `script`): create and verify draw a live line that is
+ * erased when the phase ends (the screen left behind holds only the summaries); nothing of it without
+ * a terminal, with --json or with -q; `--progress` without a terminal prints plain lines (no CR, no
+ * escape sequences). Also -q (errors only) and -v (one line per archived file), and -q -v refused.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runCli } from "../helpers/cli.ts";
+import { runCliInPty, screenLines } from "../helpers/pty.ts";
+import { makeServerRoot } from "../archive/fixture.ts";
+
+const LIVE = /archiving .*%.*\/.*B/;
+
+Deno.test("progress: live on a pty and erased; absent without one, with --json, with -q; --progress plain", async () => {
+  const fx = await makeServerRoot({ rows: 3000 });
+  const out = join(fx.root, "a.tar.gz");
+  const c = await runCliInPty(["backup", "create", ...fx.flags, out]);
+  assert.equal(c.code, 0, c.raw);
+  assert.match(c.raw, LIVE, "a progress line was drawn");
+  assert.match(c.raw, /hashing /);
+  const screen = screenLines(c.raw);
+  assert.deepEqual(screen.filter((l) => /archiving|hashing|%/.test(l)), [], screen.join("\n"));
+  assert.match(screen.join("\n"), /a\.tar\.gz: \d+ bytes, \d+ entries/);
+
+  const v = await runCliInPty(["backup", "verify", out]);
+  assert.equal(v.code, 0, v.raw);
+  assert.match(v.raw, /reading .*a\.tar\.gz +\d+%/);
+  assert.deepEqual(screenLines(v.raw).filter((l) => /reading|%/.test(l)), []);
+
+  const json = await runCliInPty(["backup", "verify", out, "--json"]);
+  assert.equal(json.code, 0, json.raw);
+  assert.doesNotMatch(json.raw, /reading/);
+  assert(!json.raw.includes("\x1b"), "no escape sequences");
+  assert.equal(JSON.parse(json.raw).ok, true);
+
+  const quiet = await runCliInPty(["-q", "backup", "verify", out]);
+  assert.equal(quiet.code, 0, quiet.raw);
+  assert.equal(quiet.raw, "", "errors only: nothing on success");
+
+  const piped = await runCli(["backup", "verify", out]);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.equal(piped.stderr, "");
+  assert.match(piped.stdout, /sidecar ok/);
+
+  const plain = await runCli(["--progress", "backup", "create", ...fx.flags, join(fx.root, "b.tar.gz")]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(plain.stderr, /^archiving .* 100% .*\n/m, plain.stderr);
+  assert(!plain.stderr.includes("\r") && !plain.stderr.includes("\x1b"), "no redraws");
+  await Deno.remove(fx.root, { recursive: true });
+});
+
+Deno.test("verbosity: -q is errors only, -v names each file, -q -v is a usage error", async () => {
+  const fx = await makeServerRoot({ rows: 20 });
+  await Deno.remove(join(fx.root, "tls"), { recursive: true }); // a warning to silence
+  const v = await runCli(["-v", "backup", "create", ...fx.flags, join(fx.root, "v.tar.gz")]);
+  assert.equal(v.code, 0, v.stderr);
+  assert.match(v.stderr, /vigocli: archive stacks\/roles\/web\.yaml <- .*\/stacks\/roles\/web\.yaml/);
+  assert.match(v.stderr, /vigocli: warning: .*tls: does not exist/);
+  const q = await runCli(["-q", "backup", "create", ...fx.flags, join(fx.root, "q.tar.gz")]);
+  assert.equal(q.code, 0, q.stderr);
+  assert.equal(q.stdout + q.stderr, "");
+  const qj = await runCli(["-q", "backup", "verify", join(fx.root, "q.tar.gz"), "--json"]);
+  assert.equal(JSON.parse(qj.stdout).ok, true, "--json output is still printed");
+  const qe = await runCli(["-q", "backup", "verify", join(fx.root, "missing.tar.gz")]);
+  assert.equal(qe.code, 9);
+  assert.match(qe.stderr, /missing\.tar\.gz/, "errors are still printed");
+  const both = await runCli(["-q", "-v", "backup", "verify", join(fx.root, "q.tar.gz")]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /-q\/--quiet and -v\/--verbose/);
+  await Deno.remove(fx.root, { recursive: true });
+});
