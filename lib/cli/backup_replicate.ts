@@ -26,6 +26,9 @@ export function backupReplicateCommand(): Command {
       new Option("--log-format <format>", "text (Litestream's key=value lines) or json (one object per line)")
         .choices(["text", "json"] as const).default("text" as const),
     )
+    .addOption(
+      new Option("--addr <host:port>", "serve /metrics and /healthz here (default: backup.addr, else none)"),
+    )
     .action(async (opts) => {
       // Signals are taken over first, so one arriving while the config loads or the first snapshot
       // runs still means "flush and exit 0". A second signal exits at once: everything already
@@ -62,10 +65,26 @@ export function backupReplicateCommand(): Command {
           throw new NotFoundError(`${cfg.database.path}: database not found`);
         }
         if (signalled) return;
-        const replicator = new Replicator({ dbPath: cfg.database.path, backup: cfg.backup, log });
-        await replicator.start();
-        await stopRequested;
-        await replicator.stop();
+        const addr = opts.addr ?? cfg.backup.addr;
+        const metered = addr
+          ? await (await import("../metrics/replicator_with_metrics.ts")).meteredReplicatorOptions(
+            cfg,
+            addr,
+            opts.addr ? "--addr" : `${opts.serverYaml}: backup.addr`,
+            log,
+          )
+          : null;
+        if (metered) log("INFO", `serving /metrics and /healthz on ${metered.server.url}`);
+        try {
+          const replicator = new Replicator(
+            metered?.options ?? { dbPath: cfg.database.path, backup: cfg.backup, log },
+          );
+          await replicator.start();
+          await stopRequested;
+          await replicator.stop();
+        } finally {
+          await metered?.server.close();
+        }
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);

@@ -55,7 +55,7 @@ export interface ParseServerYamlOptions {
 const TOP_LEVEL = ["database", "paths", "backup"];
 const DATABASE_KEYS = ["driver", "path"];
 const PATHS_KEYS = ["snapshots"];
-const BACKUP_COMMON_KEYS = ["url", "retention", "sync_interval", "snapshot_interval"];
+const BACKUP_COMMON_KEYS = ["url", "retention", "sync_interval", "snapshot_interval", "addr"];
 const BACKUP_KEYS = [...BACKUP_COMMON_KEYS, ...BACKEND_OPTION_KEYS];
 
 /** Parses and validates server.yaml text. Throws {@link ConfigError} on the first problem. */
@@ -141,6 +141,8 @@ function parseBackup(
     syncIntervalMs: positiveDuration(sec, "sync_interval") ?? BACKUP_DEFAULTS.syncIntervalMs,
     snapshotIntervalMs: positiveDuration(sec, "snapshot_interval") ?? BACKUP_DEFAULTS.snapshotIntervalMs,
   };
+  const addr = listenAddr(sec);
+  if (addr) cfg.addr = addr;
   warnInapplicable(sec, backend, warnings, opts.displayPath);
   return cfg;
 }
@@ -272,6 +274,16 @@ function warnInapplicable(
       );
     }
   }
+}
+
+/** `backup.addr`: where `backup replicate` serves /metrics and /healthz (HOST:PORT). */
+function listenAddr(sec: YamlSection): string | undefined {
+  const v = sec.string("addr");
+  if (v === undefined || v === "") return undefined;
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*):\d{1,5}$/.test(v)) {
+    throw sec.error("addr", `expected HOST:PORT (e.g. 127.0.0.1:9090), got ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
 /** The known key within edit distance 2 of `key`, if any. */

@@ -19,6 +19,8 @@ export interface BackupConfig {
   syncIntervalMs: number;
   /** Snapshot interval in milliseconds. Default 24h. */
   snapshotIntervalMs: number;
+  /** HOST:PORT where `backup replicate` serves /metrics and /healthz (`backup.addr`). */
+  addr?: string;
 }
 
 /** What the backup commands know about a Vigo server. All paths are absolute. */
