@@ -33,6 +33,9 @@ export function backupCreateCommand(): Command {
       new Option("--name-format <format>", "time in the default name: rfc3339 (spec) or compact (no colons)")
         .choices(NAME_FORMATS).default("rfc3339" as NameFormat),
     )
+    .addOption(
+      new Option("--dry-run", "print what would be archived (parts, files, bytes) and write nothing"),
+    )
     .addOption(jsonOption())
     .action(async (out, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -43,6 +46,10 @@ export function backupCreateCommand(): Command {
       requireSqlite(cfg);
       for (const w of cfg.warnings) warn(w);
       const now = new Date();
+      if (opts.dryRun) {
+        const { printCreateDryRun } = await import("./create_dry_run.ts");
+        return await printCreateDryRun(cfg, out, { ...opts, now });
+      }
       const remoteOnly = out !== undefined && isBackendUrl(out);
       const path = remoteOnly
         ? undefined
@@ -119,13 +126,22 @@ async function encryptTransform(password: string): Promise<TransformStream<Uint8
   return encryptingStream(password);
 }
 
-/** OUT omitted → default name under paths.snapshots; OUT a directory (or ending in /) → default name in it. */
-async function resolveOutPath(out: string | undefined, snapshots: string, name: string): Promise<string> {
+/**
+ * OUT omitted → default name under paths.snapshots; OUT a directory (or ending in /) → default name in
+ * it, the directory created unless `dryRun`.
+ */
+export async function resolveOutPath(
+  out: string | undefined,
+  snapshots: string,
+  name: string,
+  dryRun = false,
+): Promise<string> {
   let dir: string | undefined;
   if (out === undefined) dir = snapshots;
   else if (out.endsWith("/")) dir = out;
   else if ((await stat(out).catch(() => null))?.isDirectory()) dir = out;
   if (dir === undefined) return resolve(out!);
+  if (dryRun) return resolve(join(dir, name));
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
