@@ -54,7 +54,7 @@ class BarReporter implements ProgressReporter {
     let value = 0;
     const bar = new cliProgress.SingleBar({
       // plain mode goes through a stream that says it is no terminal: cli-progress then prints lines
-      stream: live ? process.stderr : plainStream(),
+      stream: live ? liveStream() : plainStream(),
       fps: 10,
       noTTYOutput: !live,
       notTTYSchedule: PLAIN_EVERY_MS,
@@ -79,6 +79,21 @@ class BarReporter implements ProgressReporter {
       },
     };
   }
+}
+
+/**
+ * stderr without cursor save/restore (ESC 7 / ESC 8): the line never leaves its row, and a warning
+ * printed while it is drawn moves the row down, so restoring a saved position would jump back up and
+ * erase the warning.
+ */
+function liveStream(): NodeJS.WritableStream {
+  return {
+    isTTY: true,
+    get columns() {
+      return process.stderr.columns;
+    },
+    write: (s: string) => (s === "\x1b7" || s === "\x1b8") || process.stderr.write(s),
+  } as unknown as NodeJS.WritableStream;
 }
 
 /** stderr seen as no terminal: the shape of the stream cli-progress reads (write, isTTY, columns). */

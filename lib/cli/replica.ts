@@ -4,7 +4,7 @@
  * the equivalent litestream.yml for operators who run the external binary.
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { isQuiet, say, warn } from "./output.ts";
+import { clearProgressLine, isQuiet, say, warn } from "./output.ts";
 import process from "node:process";
 import { resolve } from "node:path";
 import type { BackupConfig } from "../config/types.ts";
@@ -105,7 +105,11 @@ function restoreCommand() {
           generation: opts.generation,
           timestamp,
           integrityCheck: opts.integrityCheck,
-          log: (line) => isQuiet() || process.stderr.write(`${line}\n`),
+          log: (line) => {
+            if (isQuiet()) return;
+            clearProgressLine();
+            process.stderr.write(`${line}\n`);
+          },
         });
         const durationMs = elapsedMs(started);
         if (opts.json) {

@@ -1,12 +1,13 @@
 /**
- * Progress lines through a real pty (util-linux `script`): create and verify draw a live line that is
- * erased when the phase ends (the screen left behind holds only the summaries); nothing of it without
- * a terminal, with --json or with -q; `--progress` without a terminal prints plain lines (no CR, no
- * escape sequences). Also -q (errors only) and -v (one line per archived file), and -q -v refused.
+ * Progress lines through a real pty (util-linux `script`): create, verify, replica restore and crate run
+ * draw a live line that is erased when the phase ends (the screen left behind holds only the summaries
+ * and the log lines printed meanwhile); nothing of it without a terminal, with --json or with -q;
+ * `--progress` without a terminal prints plain lines (no CR, no escape sequences). Also -q (errors
+ * only), -v (one line per archived file), and -q -v refused.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCli } from "../helpers/cli.ts";
+import { REPO_ROOT, runCli } from "../helpers/cli.ts";
 import { runCliInPty, screenLines } from "../helpers/pty.ts";
 import { makeServerRoot } from "../archive/fixture.ts";
 
@@ -42,6 +43,34 @@ Deno.test("progress: live on a pty and erased; absent without one, with --json, 
   assert.equal(piped.code, 0, piped.stderr);
   assert.equal(piped.stderr, "");
   assert.match(piped.stdout, /sidecar ok/);
+
+  const replica = `file://${REPO_ROOT}tests/vectors/litestream/replica`;
+  const rr = await runCliInPty([
+    "backup",
+    "replica",
+    "restore",
+    "--url",
+    replica,
+    "-o",
+    join(fx.root, "r.db"),
+  ]);
+  assert.equal(rr.code, 0, rr.raw);
+  assert.match(rr.raw, /storing file:\/\/.*replica +\d+%/);
+  const rrScreen = screenLines(rr.raw);
+  assert.deepEqual(rrScreen.filter((l) => /%/.test(l)), []);
+  // the log lines printed while the progress line was drawn are still on the screen
+  assert.ok(rrScreen.some((l) => /^restoring snapshot /.test(l)), rrScreen.join("\n"));
+
+  const crate = join(fx.root, "crate.yaml");
+  await Deno.writeTextFile(
+    crate,
+    `name: t\nresources:\n  - name: tree\n    type: backup\n    source_dir: ${fx.root}/stacks\n` +
+      `    target_path: ${fx.root}/crate-out\n`,
+  );
+  const run = await runCliInPty(["crate", "run", crate, "--now"]);
+  assert.equal(run.code, 0, run.raw);
+  assert.match(run.raw, /snapshot .*\/stacks +\d+ entries/);
+  assert.deepEqual(screenLines(run.raw).filter((l) => /\d+ entries/.test(l)), []);
 
   const plain = await runCli(["--progress", "backup", "create", ...fx.flags, join(fx.root, "b.tar.gz")]);
   assert.equal(plain.code, 0, plain.stderr);

@@ -35,13 +35,13 @@ export async function runCliInPty(args: string[], env: Record<string, string> = 
 }
 
 /**
- * The screen after `raw`: CR and LF, ESC 7 / ESC 8 (save/restore the column), CSI n G (to column n),
+ * The screen after `raw`: CR and LF, ESC 7 / ESC 8 (save/restore the cursor: row and column), CSI n G (to column n),
  * CSI K / 0K / 2K (erase). Any other escape sequence is dropped. Lines are returned without trailing
  * blanks; a progress line left behind (not erased, not ended) shows up here.
  */
 export function screenLines(raw: string): string[] {
   const lines: string[][] = [[]];
-  let row = 0, col = 0, saved = 0;
+  let row = 0, col = 0, saved = [0, 0];
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i];
     if (c === "\r") col = 0;
@@ -50,8 +50,8 @@ export function screenLines(raw: string): string[] {
       col = 0;
       lines[row] ??= [];
     } else if (c === "\x1b") {
-      if (raw[i + 1] === "7") (saved = col, i++);
-      else if (raw[i + 1] === "8") (col = saved, i++);
+      if (raw[i + 1] === "7") (saved = [row, col], i++);
+      else if (raw[i + 1] === "8") ([row, col] = saved, i++);
       else if (raw[i + 1] === "[") {
         const m = /^\[([0-9;?]*)([A-Za-z])/.exec(raw.slice(i + 1));
         if (!m) continue;
