@@ -16,6 +16,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "vigocli backup create --name-format compact /var/backups/   # no colons: plain `tar tzf` reads it",
     "vigocli backup create s3://bucket/vigo                       # upload to s3://bucket/vigo/archives/",
     "vigocli backup create --dry-run                              # list what would be archived",
+    "vigocli --progress backup create                             # CI log: a plain progress line every 3 s",
   ],
   "backup inspect": [
     "vigocli backup inspect /tmp/vigo-backup.tar.gz",
@@ -29,6 +30,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "backup verify": [
     "vigocli backup verify /tmp/vigo-backup.tar.gz && echo ok",
     "vigocli backup verify /tmp/vigo-backup.tar.gz --json",
+    "vigocli backup verify x.tar.gz --password-command 'pass show vigo/backup'   # run without a shell",
   ],
   "backup list": [
     "vigocli backup list",
@@ -45,6 +47,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "vigocli backup replicate                       # until SIGTERM; normally run by vigocli-replicate.service",
     "vigocli backup replicate --server-root /srv/vigo",
     "vigocli backup replicate --addr 127.0.0.1:9090    # then: curl -s 127.0.0.1:9090/metrics",
+    "vigocli backup replicate --log-format json --log-level warn   # one JSON object per line, warnings up",
   ],
   "backup status": [
     "vigocli backup status                             # one screen: can I recover, how old is my data?",
