@@ -54,8 +54,19 @@ export function formatProgress(st: ProgressState, width = Infinity): string {
     parts.push(`ETA ${formatDuration((st.total! - st.value) / rate)}`);
   }
   const tail = parts.join("  ");
-  const room = width - tail.length - 2;
-  let label = st.label;
-  if (room < label.length) label = room > 1 ? `…${label.slice(label.length - room + 1)}` : "";
+  const label = fitLabel(st.label, width - tail.length - 2);
   return label ? `${label}  ${tail}` : tail.slice(0, Math.max(0, width));
+}
+
+/**
+ * `label` in `room` columns: the verb (first word) stays and what follows loses its start, which for
+ * a path or URL is the least telling part: `downloading …/vigo-backup-….tar.gz`.
+ */
+function fitLabel(label: string, room: number): string {
+  if (label.length <= room) return label;
+  const space = label.indexOf(" ");
+  const verb = space > 0 ? label.slice(0, space + 1) : "";
+  const keep = room - verb.length - 1;
+  if (keep >= 8) return `${verb}…${label.slice(label.length - keep)}`;
+  return room > 1 ? `…${label.slice(label.length - room + 1)}` : "";
 }

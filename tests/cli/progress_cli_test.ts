@@ -1,5 +1,5 @@
 /**
- * Progress lines through a real pty (util-linux `script`): create, verify, replica restore and crate run
+ * Progress lines through a real pty (util-linux `script`): create, verify, download, replica restore and crate run
  * draw a live line that is erased when the phase ends (the screen left behind holds only the summaries
  * and the log lines printed meanwhile); nothing of it without a terminal, with --json or with -q;
  * `--progress` without a terminal prints plain lines (no CR, no escape sequences). Also -q (errors
@@ -44,6 +44,16 @@ Deno.test("progress: live on a pty and erased; absent without one, with --json, 
   assert.equal(piped.stderr, "");
   assert.match(piped.stdout, /sidecar ok/);
 
+  const remote = `file://${fx.root}/remote`;
+  const up = await runCli(["backup", "create", ...fx.flags, remote, "--json"]);
+  assert.equal(up.code, 0, up.stderr);
+  const name = JSON.parse(up.stdout).upload.key.replace(/^archives\//, "");
+  await Deno.mkdir(join(fx.root, "dl"));
+  const dl = await runCliInPty(["backup", "download", name, "--url", remote, "-o", join(fx.root, "dl", "")]);
+  assert.equal(dl.code, 0, dl.raw);
+  assert.match(dl.raw, /downloading .*\.tar\.gz +\d+%/);
+  assert.deepEqual(screenLines(dl.raw).filter((l) => /%/.test(l)), []);
+
   const replica = `file://${REPO_ROOT}tests/vectors/litestream/replica`;
   const rr = await runCliInPty([
     "backup",
@@ -55,7 +65,7 @@ Deno.test("progress: live on a pty and erased; absent without one, with --json, 
     join(fx.root, "r.db"),
   ]);
   assert.equal(rr.code, 0, rr.raw);
-  assert.match(rr.raw, /storing file:\/\/.*replica +\d+%/);
+  assert.match(rr.raw, /restoring .*replica +\d+%/);
   const rrScreen = screenLines(rr.raw);
   assert.deepEqual(rrScreen.filter((l) => /%/.test(l)), []);
   // the log lines printed while the progress line was drawn are still on the screen

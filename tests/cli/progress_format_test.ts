@@ -37,5 +37,13 @@ Deno.test("formatProgress: percent, amounts, rate, ETA; unknown total; entries; 
     40,
   );
   assert.equal(cut.length, 40);
-  assert.equal(cut, "…r.gz   50%  5 B/10 B  2.5 B/s  ETA 0:02");
+  assert.equal(cut, "…r.gz   50%  5 B/10 B  2.5 B/s  ETA 0:02", "too narrow for the verb: the end only");
+  const kept = formatProgress({
+    ...base,
+    label: "downloading s3://bucket/vigo/archives/a.tar.gz",
+    value: 5,
+    total: 10,
+  }, 64);
+  assert.equal(kept, "downloading …rchives/a.tar.gz   50%  5 B/10 B  2.5 B/s  ETA 0:02");
+  assert.equal(kept.length, 64);
 });
