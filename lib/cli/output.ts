@@ -24,10 +24,15 @@ export function stopProgressDisplay(): void {
   progressHooks?.stop();
 }
 
-/** Turns `--quiet` on or off; also silences the library's notices (retries). */
+/** Turns `--quiet` on or off; also silences the library's notices (retries), or prints them on a clean line. */
 export function setQuiet(on: boolean): void {
   quiet = on;
-  setNoticeSink(on ? () => {} : undefined);
+  setNoticeSink(
+    on ? () => {} : (line) => {
+      clearProgressLine();
+      process.stderr.write(`${line}\n`);
+    },
+  );
 }
 
 /** Whether `--quiet` is on. */
