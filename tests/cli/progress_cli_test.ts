@@ -89,13 +89,21 @@ Deno.test("progress: live on a pty and erased; absent without one, with --json, 
   await Deno.remove(fx.root, { recursive: true });
 });
 
-Deno.test("verbosity: -q is errors only, -v names each file, -q -v is a usage error", async () => {
+Deno.test("verbosity: -q is errors only, -v names each file and request, -q -v is a usage error", async () => {
   const fx = await makeServerRoot({ rows: 20 });
   await Deno.remove(join(fx.root, "tls"), { recursive: true }); // a warning to silence
   const v = await runCli(["-v", "backup", "create", ...fx.flags, join(fx.root, "v.tar.gz")]);
   assert.equal(v.code, 0, v.stderr);
   assert.match(v.stderr, /vigocli: archive stacks\/roles\/web\.yaml <- .*\/stacks\/roles\/web\.yaml/);
   assert.match(v.stderr, /vigocli: warning: .*tls: does not exist/);
+  const target = join(fx.root, "restored");
+  const vr = await runCli(["-v", "backup", "restore", join(fx.root, "v.tar.gz"), "--target", target]);
+  assert.equal(vr.code, 0, vr.stderr);
+  assert.match(vr.stderr, /^vigocli: restore stacks\/roles\/web\.yaml$/m);
+  const remote = `file://${fx.root}/remote`;
+  const vl = await runCli(["-v", "backup", "list", "--remote", "--url", remote, "--json"]);
+  assert.equal(vl.code, 0, vl.stderr);
+  assert.match(vl.stderr, new RegExp(`^vigocli: list ${remote}/archives/$`, "m"), "one line per request");
   const q = await runCli(["-q", "backup", "create", ...fx.flags, join(fx.root, "q.tar.gz")]);
   assert.equal(q.code, 0, q.stderr);
   assert.equal(q.stdout + q.stderr, "");
