@@ -129,7 +129,12 @@ export async function assertLinear(
     n *= 4;
     small = await best(input(n));
   }
-  const large = await best(input(n * 10));
+  let large = await best(input(n * 10));
+  // One more measurement of both before failing: another helper's burst of CPU is not our blowup.
+  if (large >= 20 * Math.max(small, 1)) {
+    small = Math.min(small, await best(input(n)));
+    large = Math.min(large, await best(input(n * 10)));
+  }
   assert(
     large < 20 * Math.max(small, 1),
     `${what}: 10× the input (${n} → ${n * 10}) took ${large.toFixed(1)} ms vs ${small.toFixed(1)} ms`,
