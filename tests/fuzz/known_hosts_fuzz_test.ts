@@ -1,12 +1,12 @@
 /**
- * Hostile known_hosts files (lib/sftp/known_hosts.ts): the file is the user's, but it is often
+ * Hostile known_hosts files (lib/backend/sftp/known_hosts.ts): the file is the user's, but it is often
  * copied from elsewhere, and a damaged one must not crash or hang a backup. Properties: parsing and
  * checking never throw, a wildcard pattern agrees with a reference matcher, and time is linear in
  * the file (no backtracking blowup on patterns like `*a*a*a…`).
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { checkHostKey, hostKeyAlgorithms, parseKnownHosts } from "../../lib/sftp/known_hosts.ts";
+import { checkHostKey, hostKeyAlgorithms, parseKnownHosts } from "../../lib/backend/sftp/known_hosts.ts";
 import { assertLinear, assertTyped, checkVectors, fuzzParams } from "../helpers/fuzz.ts";
 
 const fieldArb = fc.oneof(

@@ -1,12 +1,12 @@
 /**
- * Hostile S3 answers (lib/s3/xml.ts): a broken or malicious endpoint controls every byte of a
+ * Hostile S3 answers (lib/backend/s3_api/xml.ts): a broken or malicious endpoint controls every byte of a
  * listing, an error document or a DeleteResult. Properties: the parsers return or throw a typed
  * error (never a stray URIError or RangeError, which would exit 1), agree with what was encoded for
  * well-formed listings, and take time linear in the answer's size.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseDeleteErrors, parseError, parseListPage, tagText } from "../../lib/s3/xml.ts";
+import { parseDeleteErrors, parseError, parseListPage, tagText } from "../../lib/backend/s3_api/xml.ts";
 import { assertLinear, assertTyped, checkVectors, fuzzParams } from "../helpers/fuzz.ts";
 
 const pieces = fc.constantFrom(
