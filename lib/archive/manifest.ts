@@ -137,10 +137,16 @@ export function parseManifest(bytes: Uint8Array): Manifest {
       throw new BadInputError(`manifest entry ${e.path} has unknown type ${JSON.stringify(e.type)}`);
     }
   }
-  // Nothing may lie below an archived symlink (restoring it would write through the link).
-  for (const link of m.entries.filter((e) => e.type === "symlink")) {
-    const below = m.entries.find((e) => e.path.startsWith(`${link.path}/`));
-    if (below) throw new BadInputError(`archive entry ${below.path} lies under a symbolic link`);
+  // Nothing may lie below an archived symlink (restoring it would write through the link). Each
+  // entry's ancestors are looked up in a set: comparing every entry with every link was quadratic
+  // (8,000 links and 8,000 files: 7 s).
+  const links = new Set(m.entries.filter((e) => e.type === "symlink").map((e) => e.path));
+  for (const e of m.entries) {
+    for (let slash = e.path.indexOf("/"); slash > 0; slash = e.path.indexOf("/", slash + 1)) {
+      if (links.has(e.path.slice(0, slash))) {
+        throw new BadInputError(`archive entry ${e.path} lies under a symbolic link`);
+      }
+    }
   }
   if (!seen.has(DB_ENTRY_PATH)) throw new BadInputError(`manifest does not list ${DB_ENTRY_PATH}`);
   return m;
