@@ -193,15 +193,16 @@ export async function denoTest(
  * tests/helpers/transcript.ts), then checks those transcripts for the suite's registered secrets:
  * one more test, failed when any secret leaked (tests/helpers/leak_check.ts). Returns both results.
  */
-async function denoTestWithLeakCheck(
+export async function denoTestWithLeakCheck(
   name: string,
   args: string[],
   env: Record<string, string>,
   timeoutMin: number,
+  echo = true,
 ): Promise<PhaseResult[]> {
   const dir = await Deno.makeTempDir({ prefix: "vigo-transcripts-" });
   try {
-    const phase = await denoTest(name, args, { ...env, [TRANSCRIPT_ENV]: dir }, timeoutMin);
+    const phase = await denoTest(name, args, { ...env, [TRANSCRIPT_ENV]: dir }, timeoutMin, echo);
     const started = performance.now();
     const { runs, leaks } = checkTranscriptDir(dir);
     const check: PhaseResult = {
@@ -214,7 +215,7 @@ async function denoTestWithLeakCheck(
         ? ["no CLI run was recorded: the transcript mechanism is broken"]
         : leaks.map(describeLeak),
     };
-    console.error(`test: ${check.name}: ${runs} CLI runs checked, ${leaks.length} leaks`);
+    if (echo) console.error(`test: ${check.name}: ${runs} CLI runs checked, ${leaks.length} leaks`);
     return [phase, check];
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
