@@ -138,10 +138,14 @@ export function background(cmd: string, args: string[], env?: Record<string, str
     for await (const c of s) text += dec.decode(c, { stream: true });
   };
   const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  // Our CLI's runs go to the secret-leak transcript (both streams, interleaved as they arrived).
+  // Our CLI's runs go to the secret-leak transcript (both streams, interleaved as they arrived), once
+  // it has exited; the pipes get a bounded wait, as in finish() below.
   const vigo = cliCommand();
   if (cmd === vigo[0] && vigo.slice(1).every((a, i) => args[i] === a)) {
-    pumps.then(() => recordRun({ argv: args.slice(vigo.length - 1), stdout: "", stderr: text }), () => {});
+    child.status.then(() => within(pumps, 5_000)).then(
+      () => recordRun({ argv: args.slice(vigo.length - 1), stdout: "", stderr: text }),
+      () => {},
+    );
   }
   let exited = false;
   const status = child.status.then((s) => {
