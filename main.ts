@@ -19,6 +19,7 @@ import { backupListCommand } from "./lib/cli/backup_list.ts";
 import { backupDownloadCommand } from "./lib/cli/backup_download.ts";
 import { backupPruneCommand } from "./lib/cli/backup_prune.ts";
 import { backupReplicateCommand } from "./lib/cli/backup_replicate.ts";
+import { backupDrillCommand } from "./lib/cli/backup_drill.ts";
 import { replicaCommand } from "./lib/cli/replica.ts";
 import { secretCommand } from "./lib/cli/secret.ts";
 import { crateCommand } from "./lib/cli/crate.ts";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     .addCommand(backupDownloadCommand())
     .addCommand(backupPruneCommand())
     .addCommand(backupReplicateCommand())
+    .addCommand(backupDrillCommand())
     .addCommand(replicaCommand());
 
   program

@@ -72,7 +72,9 @@ const BACKUP_KEYS = [
   "key_path",
   "password",
   "known_hosts_path",
+  "drill",
 ];
+const DRILL_KEYS = ["max_age", "max_rpo"];
 const KEY_FIELDS = ["access_key_id", "secret_access_key"];
 const S3_ONLY_FIELDS = ["region", "endpoint", "force_path_style"];
 const SFTP_ONLY_FIELDS = ["key_path", "password", "known_hosts_path"];
@@ -168,6 +170,11 @@ function parseBackup(
     keyPath: localPath(sec, "key_path", opts),
     knownHostsPath: localPath(sec, "known_hosts_path", opts),
   };
+  const drill = sec.section("drill");
+  warnUnknown(drill, DRILL_KEYS, warnings, opts.displayPath);
+  const maxAgeMs = positiveDuration(drill, "max_age");
+  const maxRpoMs = positiveDuration(drill, "max_rpo");
+  if (maxAgeMs !== undefined || maxRpoMs !== undefined) cfg.drill = { maxAgeMs, maxRpoMs };
   const secretFields: [string, SecretField][] = [
     ["access_key_id", "accessKeyId"],
     ["secret_access_key", "secretAccessKey"],

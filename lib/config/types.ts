@@ -25,6 +25,16 @@ export interface BackupConfig {
   password?: string;
   /** SFTP: known_hosts file. */
   knownHostsPath?: string;
+  /** `backup.drill`: limits `backup drill` applies when its flags do not say otherwise. */
+  drill?: DrillLimits;
+}
+
+/** `backup.drill` in server.yaml. */
+export interface DrillLimits {
+  /** `max_age`: the newest archive or snapshot may be at most this old (ms). */
+  maxAgeMs?: number;
+  /** `max_rpo`: the replica may trail the live database by at most this much (ms). */
+  maxRpoMs?: number;
 }
 
 /** What the backup commands know about a Vigo server. All paths are absolute. */
