@@ -13,10 +13,9 @@ export function ageProblem(
   what: string,
   ageMs: number,
   maxAgeMs: number | undefined,
-  flag = "--max-age",
 ): string | null {
   if (maxAgeMs === undefined || ageMs <= maxAgeMs) return null;
-  return `${what} is ${formatDuration(Math.round(ageMs))} old, more than ${flag} ${formatDuration(maxAgeMs)}`;
+  return `${what} is ${formatDuration(Math.round(ageMs))} old, more than the max age ${formatDuration(maxAgeMs)}`;
 }
 
 /**

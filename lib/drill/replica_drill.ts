@@ -64,7 +64,7 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
       const tooOld = rpo * 1000 > ctx.maxRpoMs
         ? `the live database has ${cmp.rows_missing} row(s) the replica lacks (tables ${
           cmp.differing.join(", ")
-        }); newest replicated state is ${formatDuration(Math.round(rpo * 1000))} old, more than --max-rpo ${
+        }); newest replicated state is ${formatDuration(Math.round(rpo * 1000))} old, more than the max RPO ${
           formatDuration(ctx.maxRpoMs)
         }`
         : null;

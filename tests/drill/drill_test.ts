@@ -5,8 +5,21 @@
  * the replica lacks beyond the RPO limit, and a corrupted replica WAL segment.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { basename, join } from "node:path";
+import { writeArchive } from "../../lib/archive/archive_writer.ts";
+import { openFileSink } from "../../lib/archive/file_sink.ts";
+import { archiveFileName } from "../../lib/archive/archive_names.ts";
+import { encryptingStream } from "../../lib/crypto/envelope.ts";
 import { runDrill } from "../../lib/drill/run_drill.ts";
 import { drillsDirFor, readLatestDrillReport } from "../../lib/drill/drill_report.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
@@ -53,7 +66,7 @@ Deno.test("drill: healthy passes untouched; each broken path fails by name", asy
       assert.equal(report.paths.snapshot.status, "fail");
       assert.match(
         report.paths.snapshot.message!,
-        /stacks-tree: newest snapshot .* old, more than --max-age 1ms/,
+        /stacks-tree: newest snapshot .* old, more than the max age 1ms/,
       );
       assert.equal(report.paths.archive.status, "fail");
       assert.equal(report.paths.replica.status, "pass");
@@ -82,8 +95,55 @@ Deno.test("drill: healthy passes untouched; each broken path fails by name", asy
       await new Promise((r) => setTimeout(r, 1100));
       const { report } = await drill({ maxRpoMs: 1000 });
       assert.equal(report.paths.replica.status, "fail");
-      assert.match(report.paths.replica.message!, /1 row\(s\) the replica lacks \(tables u\).*--max-rpo 1s/);
+      assert.match(report.paths.replica.message!, /1 row\(s\) the replica lacks \(tables u\).*max RPO 1s/);
       assert.equal(report.ok, false);
+    });
+
+    await t.step("no local archive: the newest under backup.url archives/ is downloaded", async () => {
+      const remote = join(d.replicaDir, "archives");
+      mkdirSync(remote);
+      for (const p of [d.archive, `${d.archive}.sha256`]) renameSync(p, join(remote, basename(p)));
+      await new Promise((r) => setTimeout(r, 1100));
+      const { report } = await drill();
+      for (const p of [d.archive, `${d.archive}.sha256`]) renameSync(join(remote, basename(p)), p);
+      assert.equal(report.paths.archive.status, "pass", report.paths.archive.message ?? "");
+      assert.equal(report.paths.archive.detail.source, "remote");
+    });
+
+    await t.step(
+      "an encrypted archive is decrypted with --password-file; a wrong password fails",
+      async () => {
+        const pass = join(d.base, "pass");
+        writeFileSync(pass, "drill password\n", { mode: 0o600 });
+        const encrypted = join(d.snapshots, archiveFileName(new Date(Date.now() + 60_000)));
+        const sink = await openFileSink(encrypted);
+        const transform = await encryptingStream("drill password", { argon2id: { m: 1024, t: 1, p: 1 } });
+        await writeArchive({ config: cfg, workDir: d.snapshots, transform }, sink.writable);
+        await sink.done;
+        await new Promise((r) => setTimeout(r, 1100));
+        const ok = await runDrill({ config: cfg, passwordFile: pass });
+        assert.equal(ok.report.paths.archive.status, "pass", ok.report.paths.archive.message ?? "");
+        assert.equal(ok.report.paths.archive.detail.encrypted, true);
+        writeFileSync(pass, "wrong\n");
+        await new Promise((r) => setTimeout(r, 1100));
+        const bad = await runDrill({ config: cfg, passwordFile: pass });
+        assert.equal(bad.report.paths.archive.status, "fail");
+        rmSync(encrypted);
+        rmSync(`${encrypted}.sha256`);
+      },
+    );
+
+    await t.step("paths that are not set up are not_configured, not failures", async () => {
+      const bare = join(d.base, "bare");
+      mkdirSync(bare);
+      await new Promise((r) => setTimeout(r, 1100));
+      const { report } = await runDrill({
+        config: { ...cfg, serverRoot: bare, backup: undefined, paths: { snapshots: join(d.base, "empty") } },
+      });
+      assert.equal(report.ok, true);
+      for (const p of Object.values(report.paths)) assert.equal(p.status, "not_configured");
+      assert.match(report.paths.snapshot.message!, /no configcrate/);
+      assert.match(report.paths.replica.message!, /no backup\.url/);
     });
 
     await t.step("a corrupted WAL segment fails the replica path", async () => {
