@@ -2,14 +2,6 @@ import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 
-const EXAMPLES = `
-Examples:
-  vigocli backup drill                                 # all configured paths; report under paths.snapshots/drills/
-  vigocli backup drill --json --max-age 25h --max-rpo 1m
-  vigocli backup drill --scratch /var/tmp --password-file /root/archive.pass
-
-Exit status: 0 when every configured path passed, 8 when any failed (the report says which and why).`;
-
 /** `backup drill`: restore every recovery path into scratch, check it, report RPO/RTO. */
 export function backupDrillCommand(): Command {
   return new Command("drill")
@@ -32,7 +24,6 @@ export function backupDrillCommand(): Command {
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
     .addOption(jsonOption())
-    .addHelpText("after", EXAMPLES)
     .action(async (opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");

@@ -45,6 +45,11 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "vigocli backup replicate                       # until SIGTERM; normally run by vigocli-replicate.service",
     "vigocli backup replicate --server-root /srv/vigo",
   ],
+  "backup drill": [
+    "vigocli backup drill                       # every configured path; report under paths.snapshots/drills/",
+    "vigocli backup drill --json --max-age 25h --max-rpo 1m   # exit 8 when a path fails",
+    "vigocli backup drill --scratch /var/tmp --password-file /root/pw",
+  ],
   "backup replica": [
     "vigocli backup replica list",
     "vigocli backup replica restore -o /tmp/vigo.db",

@@ -11,7 +11,7 @@ import { listArchives } from "../archive/archive_list.ts";
 import { downloadArchive, listRemoteArchives } from "../archive/remote_archives.ts";
 import { restoreArchive } from "../archive/restore.ts";
 import { DB_ENTRY_PATH, type ManifestEntry } from "../archive/manifest.ts";
-import { openBackend } from "../backend/open_backend.ts";
+import { openBackend } from "../backends.ts";
 import type { DrillPathResult } from "./drill_report.ts";
 import { type DrillContext, failureMessage, notConfigured } from "./drill_context.ts";
 import { compareCounts, liveTableCounts, tableCounts } from "./db_facts.ts";

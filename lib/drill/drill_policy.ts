@@ -15,7 +15,9 @@ export function ageProblem(
   maxAgeMs: number | undefined,
 ): string | null {
   if (maxAgeMs === undefined || ageMs <= maxAgeMs) return null;
-  return `${what} is ${formatDuration(Math.round(ageMs))} old, more than the max age ${formatDuration(maxAgeMs)}`;
+  return `${what} is ${formatDuration(Math.round(ageMs))} old, more than the max age ${
+    formatDuration(maxAgeMs)
+  }`;
 }
 
 /**

@@ -5,7 +5,7 @@
  * measure how much would be lost (RPO).
  */
 import { join } from "node:path";
-import { openBackend } from "../backend/open_backend.ts";
+import { openBackend } from "../backends.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import { listReplica } from "../litestream/replica_list.ts";
 import { restoreReplica } from "../litestream/restore.ts";
