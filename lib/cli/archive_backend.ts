@@ -10,6 +10,7 @@ import process from "node:process";
 import { Option } from "@commander-js/extra-typings";
 import type { Backend } from "../backend/backend.ts";
 import type { BackupConfig, ServerConfig } from "../config/types.ts";
+import type { CredentialSources } from "../config/credentials.ts";
 import { ConfigError } from "../errors.ts";
 
 /** `--url URL`: the backend root holding `archives/`. */
@@ -31,11 +32,12 @@ export async function loadBackupSettings(
   serverYaml: string,
   serverRoot: string,
   required: boolean,
+  credentials?: CredentialSources,
 ): Promise<ServerConfig | undefined> {
   if (!required && !existsSync(serverYaml)) return undefined;
   // Imported on use: the command files import this module, and building the command tree stays cheap.
   const { loadServerConfig } = await import("../config/server_yaml.ts");
-  const cfg = await loadServerConfig(serverYaml, serverRoot);
+  const cfg = await loadServerConfig(serverYaml, serverRoot, { credentials });
   for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
   return cfg;
 }
@@ -48,6 +50,7 @@ export async function openArchiveBackend(
   url: string | undefined,
   backup: BackupConfig | undefined,
   where: string,
+  credentials?: CredentialSources,
 ): Promise<Backend> {
   const target = url ?? backup?.url;
   if (!target) {
@@ -56,8 +59,10 @@ export async function openArchiveBackend(
   const { openBackend, urlScheme } = await import("../backends.ts");
   const { BACKUP_DEFAULTS } = await import("../config/server_yaml_parse.ts");
   urlScheme(target);
+  const { applyCredentialSources, credentialsFromEnv } = await import("../config/credentials.ts");
   const base: BackupConfig = backup ?? { url: target, ...BACKUP_DEFAULTS };
-  return await openBackend(target, { ...base, url: target });
+  const sources = credentials ?? { env: credentialsFromEnv(process.env) };
+  return await openBackend(target, applyCredentialSources({ ...base, url: target }, sources));
 }
 
 /** Splits an archive object URL into its backend root and the object key (its last component). */

@@ -3,6 +3,7 @@
  * `secret:NAME` values from the encrypted store under `<root>/secrets/`.
  */
 import { readFile } from "node:fs/promises";
+import process from "node:process";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { ConfigError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
@@ -10,6 +11,13 @@ import { SecretStore } from "../secrets/secret_store.ts";
 import { lineSuffix } from "./yaml_section.ts";
 import { parseServerYaml } from "./server_yaml_parse.ts";
 import type { ServerConfig } from "./types.ts";
+import {
+  applyCredentialSources,
+  credentialsFromEnv,
+  type CredentialSources,
+  fallbackFor,
+  fallbackHint,
+} from "./credentials.ts";
 
 /** Options of {@link loadServerConfig}. */
 export interface LoadServerConfigOptions {
@@ -19,6 +27,11 @@ export interface LoadServerConfigOptions {
    * so a missing secret cannot stop an unrelated backup.
    */
   secrets?: "resolve" | "skip";
+  /**
+   * Fresh-host fallbacks for `secret:` values and SFTP/S3 settings (lib/config/credentials.ts).
+   * Default: the environment only.
+   */
+  credentials?: CredentialSources;
 }
 
 /**
@@ -50,22 +63,39 @@ export async function loadServerConfig(
     serverRoot: absRoot,
     homeDir: homedir(),
   });
-  if (options.secrets === "skip" || secretRefs.length === 0 || !config.backup) return config;
+  if (options.secrets === "skip" || !config.backup) return config;
+  const sources = options.credentials ?? { env: credentialsFromEnv(process.env) };
 
   const store = new SecretStore(absRoot);
   for (const ref of secretRefs) {
+    const explicit = fallbackFor(sources, ref.field, false);
+    if (explicit !== undefined) {
+      config.backup[ref.field] = explicit;
+      continue;
+    }
     try {
       config.backup[ref.field] = await store.get(ref.name);
     } catch (err) {
+      const fromEnv = fallbackFor(sources, ref.field, true);
+      if (fromEnv !== undefined) {
+        config.backup[ref.field] = fromEnv;
+        continue;
+      }
+      // An SFTP password is not needed when the credentials file names a key to log in with.
+      if (ref.field === "password" && sources.file?.values.keyPath) {
+        delete config.backup.password;
+        continue;
+      }
       const why = err instanceof VigoError ? err.message : String(err);
       throw new ConfigError(
         `${serverYamlPath}: ${ref.keyPath}: cannot resolve secret "${ref.name}"${
           lineSuffix(ref.line)
-        }: ${why}`,
+        }: ${why}; on a fresh host ${fallbackHint(ref.field)}`,
         { cause: err },
       );
     }
   }
+  config.backup = applyCredentialSources(config.backup, sources);
   config.warnings.push(...store.warnings);
   return config;
 }

@@ -79,6 +79,7 @@ function resolveCredentials(
   const secret = env.AWS_SECRET_ACCESS_KEY;
   if (id && secret) return { accessKeyId: id, secretAccessKey: secret, sessionToken: env.AWS_SESSION_TOKEN };
   throw new ConfigError(
-    `${where}: no credentials: set backup.access_key_id/secret_access_key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY`,
+    `${where}: no credentials: set backup.access_key_id/secret_access_key, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY ` +
+      "(or LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY), or give --credentials-file FILE",
   );
 }
