@@ -70,3 +70,15 @@ export { inspectDatabase, snapshotDatabase } from "./lib/sqlite/online_snapshot.
 export { databaseInUse } from "./lib/sqlite/lock_probe.ts";
 export { Replicator } from "./lib/replicate/replicator.ts";
 export type { ReplicatorOptions } from "./lib/replicate/replicator.ts";
+export {
+  drillsDirFor,
+  parseDrillReport,
+  readLatestDrillReport,
+  validateDrillReport,
+  writeDrillReport,
+} from "./lib/drill/drill_report.ts";
+export type { DrillPathResult, DrillReport, LatestDrillReport } from "./lib/drill/drill_report.ts";
+export { runDrill } from "./lib/drill/run_drill.ts";
+export type { DrillOptions, DrillOutcome } from "./lib/drill/run_drill.ts";
+export { credentialsFromEnv, parseCredentialsFile } from "./lib/config/credentials.ts";
+export type { Credentials, CredentialSources } from "./lib/config/credentials.ts";
