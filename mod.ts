@@ -80,5 +80,5 @@ export {
 export type { DrillPathResult, DrillReport, LatestDrillReport } from "./lib/drill/drill_report.ts";
 export { runDrill } from "./lib/drill/run_drill.ts";
 export type { DrillOptions, DrillOutcome } from "./lib/drill/run_drill.ts";
-export { credentialsFromEnv, parseCredentialsFile } from "./lib/config/credentials.ts";
+export { applyCredentialSources, parseCredentialsFile } from "./lib/config/credentials.ts";
 export type { Credentials, CredentialSources } from "./lib/config/credentials.ts";

@@ -59,10 +59,11 @@ export async function openArchiveBackend(
   const { openBackend, urlScheme } = await import("../backends.ts");
   const { BACKUP_DEFAULTS } = await import("../config/server_yaml_parse.ts");
   urlScheme(target);
-  const { applyCredentialSources, credentialsFromEnv } = await import("../config/credentials.ts");
-  const base: BackupConfig = backup ?? { url: target, ...BACKUP_DEFAULTS };
-  const sources = credentials ?? { env: credentialsFromEnv(process.env) };
-  return await openBackend(target, applyCredentialSources({ ...base, url: target }, sources));
+  const { applyCredentialSources } = await import("../config/credentials.ts");
+  // Without server.yaml (a fresh host) the keys can only come from the chain or a credentials file.
+  const base: BackupConfig = backup ??
+    { url: target, ...BACKUP_DEFAULTS, credentialsHint: "or give them with --credentials-file FILE" };
+  return await openBackend(target, applyCredentialSources({ ...base, url: target }, credentials ?? {}));
 }
 
 /** Splits an archive object URL into its backend root and the object key (its last component). */

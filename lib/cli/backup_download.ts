@@ -16,6 +16,7 @@ import {
 } from "./archive_backend.ts";
 import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
 
 /** `download`: download an archive from the backend */
 export function backupDownloadCommand(): Command {
@@ -54,9 +55,7 @@ export function backupDownloadCommand(): Command {
       try {
         const r = await downloadArchive(backend, `${ARCHIVES_PREFIX}${name}`, out);
         if (opts.json) {
-          console.log(
-            JSON.stringify({ path: r.path, sidecar: r.sidecarPath, bytes: r.bytes, sha256: r.sha256 }),
-          );
+          printJson({ path: r.path, sidecar: r.sidecarPath, bytes: r.bytes, sha256: r.sha256 });
         } else console.log(`${r.path}: ${r.bytes} bytes, sha256 ${r.sha256} (matches the remote sidecar)`);
       } finally {
         await backend.close();

@@ -1,6 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
 
 /** `backup drill`: restore every recovery path into scratch, check it, report RPO/RTO. */
 export function backupDrillCommand(): Command {
@@ -58,7 +59,7 @@ export function backupDrillCommand(): Command {
           console.log(`${name.padEnd(8)} ${r.status}${facts ? ` (${facts})` : ""}${why}`);
         },
       });
-      if (opts.json) console.log(JSON.stringify({ ...report, report_path: reportPath }, null, 2));
+      if (opts.json) printJson({ ...report, report_path: reportPath });
       else console.log(`report: ${reportPath}`);
       if (!report.ok) {
         const failed = Object.entries(report.paths).filter(([, r]) => r.status === "fail").map(([n]) => n);

@@ -4,6 +4,7 @@ import process from "node:process";
 import { DEFAULT_SERVER_ROOT, jsonOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl } from "./archive_backend.ts";
 import { credentialsFileOption } from "./credentials_option.ts";
+import { printJson } from "./json_output.ts";
 
 /** `backup restore ARCHIVE`: verify, stage, then swap the archived tree into the target. */
 export function backupRestoreCommand(): Command {
@@ -80,17 +81,13 @@ export function backupRestoreCommand(): Command {
       }
       const count = (a: string) => r.plan.filter((l) => l.action === a).length;
       if (opts.json) {
-        console.log(JSON.stringify(
-          {
-            target: r.target,
-            dry_run: r.dryRun,
-            database: r.database,
-            pre_restore_dir: r.preRestoreDir ?? null,
-            plan: r.plan,
-          },
-          null,
-          2,
-        ));
+        printJson({
+          target: r.target,
+          dry_run: r.dryRun,
+          database: r.database,
+          pre_restore_dir: r.preRestoreDir ?? null,
+          plan: r.plan,
+        });
         return;
       }
       if (r.dryRun) { for (const l of r.plan) console.log(`${l.action.padEnd(10)} ${l.path}`); }

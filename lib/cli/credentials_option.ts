@@ -1,7 +1,7 @@
 /**
  * `--credentials-file FILE` for the commands a fresh host runs before its secrets store is back
  * (restore URL, download, list --remote, replica restore/list): the file and the environment become
- * the fallbacks of lib/config/credentials.ts.
+ * a source of lib/config/credentials.ts (for S3: the first of the credential chain).
  */
 import { Option } from "@commander-js/extra-typings";
 import process from "node:process";
@@ -16,12 +16,11 @@ export function credentialsFileOption() {
   );
 }
 
-/** The fallbacks for `--credentials-file` (may be undefined) and the environment. */
+/** The sources for `--credentials-file` (may be undefined: then none). */
 export async function credentialSources(file: string | undefined): Promise<CredentialSources> {
-  const { credentialsFromEnv, loadCredentialsFile } = await import("../config/credentials.ts");
-  const env = credentialsFromEnv(process.env);
-  if (file === undefined) return { env };
+  if (file === undefined) return {};
+  const { loadCredentialsFile } = await import("../config/credentials.ts");
   const { source, warnings } = await loadCredentialsFile(file);
   for (const w of warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
-  return { file: source, env };
+  return { file: source };
 }

@@ -1,10 +1,10 @@
 /**
  * Credentials for a fresh host. server.yaml's `secret:NAME` values live in the encrypted store under
- * `<root>/secrets/`, which after a disaster is itself inside the backup. Until it is back, the backend
- * credentials come from the standard environment variables (`AWS_ACCESS_KEY_ID` /
- * `AWS_SECRET_ACCESS_KEY`, or Litestream's `LITESTREAM_ACCESS_KEY_ID` / `LITESTREAM_SECRET_ACCESS_KEY`)
- * or from a `--credentials-file` (format: docs/guide/disaster-recovery.md). Parsing and merging are
- * pure; reading the file is the only I/O.
+ * `<root>/secrets/`, which after a disaster is itself inside the backup. Until it is back, S3 keys come
+ * from the S3 credential chain (lib/backend/s3/credentials/: LITESTREAM_*, AWS_*, AWS_PROFILE, …), whose
+ * first source is a `--credentials-file` (format: docs/guide/disaster-recovery.md); the file also
+ * supplies SFTP keys and passwords, GCS HMAC keys and endpoint settings. Parsing and merging are pure;
+ * reading the file is the only I/O.
  */
 import { readFile, stat } from "node:fs/promises";
 import { ConfigError, toVigoError } from "../errors.ts";
@@ -24,10 +24,9 @@ export interface Credentials {
   forcePathStyle?: boolean;
 }
 
-/** Where fallback credentials come from: `--credentials-file` (wins) and the environment. */
+/** `--credentials-file`, when given: its path and values. */
 export interface CredentialSources {
   file?: { path: string; values: Credentials };
-  env?: Credentials;
 }
 
 /** File keys (as in server.yaml's backup: section) and their fields. */
@@ -40,12 +39,6 @@ const FILE_KEYS: Record<string, keyof Credentials> = {
   endpoint: "endpoint",
   region: "region",
   force_path_style: "forcePathStyle",
-};
-
-/** Environment variables for each secret field, in order of preference. */
-export const CREDENTIAL_ENV: Partial<Record<keyof Credentials, string[]>> = {
-  accessKeyId: ["AWS_ACCESS_KEY_ID", "LITESTREAM_ACCESS_KEY_ID"],
-  secretAccessKey: ["AWS_SECRET_ACCESS_KEY", "LITESTREAM_SECRET_ACCESS_KEY"],
 };
 
 /** The server.yaml key of a field (`secretAccessKey` → `secret_access_key`). */
@@ -101,67 +94,43 @@ export async function loadCredentialsFile(
   return { source: { path, values: parseCredentialsFile(text, path) }, warnings };
 }
 
-/** The credentials the environment supplies (AWS_* first, then LITESTREAM_*). */
-export function credentialsFromEnv(env: Record<string, string | undefined>): Credentials {
-  const out: Credentials = {};
-  for (const [field, names] of Object.entries(CREDENTIAL_ENV) as [keyof Credentials, string[]][]) {
-    const name = names.find((n) => env[n]);
-    if (name) (out as Record<string, unknown>)[field] = env[name];
-  }
-  return out;
+/** True for URLs whose keys the S3 credential chain looks up (environment, profile, instance role). */
+export function usesS3Chain(url: string): boolean {
+  return url.startsWith("s3://");
 }
 
-/**
- * A secret field's fallback value: the credentials file's, else (only when `storeFailed`) the
- * environment's. The file wins even over a resolvable store: the operator named it explicitly.
- */
-export function fallbackFor(
-  sources: CredentialSources,
-  field: keyof Credentials,
-  storeFailed: boolean,
-): string | undefined {
-  const fromFile = sources.file?.values[field];
-  if (typeof fromFile === "string") return fromFile;
-  if (!storeFailed) return undefined;
-  const fromEnv = sources.env?.[field];
-  return typeof fromEnv === "string" ? fromEnv : undefined;
+/** The credentials file's value for a secret field, if it has one. */
+export function fileValueFor(sources: CredentialSources, field: keyof Credentials): string | undefined {
+  const v = sources.file?.values[field];
+  return typeof v === "string" ? v : undefined;
 }
 
 /** What would supply `field` on a fresh host, for the error message. */
-export function fallbackHint(field: keyof Credentials): string {
-  const names = CREDENTIAL_ENV[field] ?? [];
-  const env = names.length ? `set ${names.join(" or ")} (with its pair), or ` : "";
-  return `${env}give --credentials-file FILE with ${fileKeyOf(field)}`;
+export function fallbackHint(field: keyof Credentials, url: string): string {
+  if (usesS3Chain(url) && (field === "accessKeyId" || field === "secretAccessKey")) {
+    return "set LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY " +
+      "(or AWS_PROFILE), or give --credentials-file FILE with access_key_id and secret_access_key";
+  }
+  return `give --credentials-file FILE with ${fileKeyOf(field)}`;
 }
 
 /**
- * `backup` as a fresh host sees it (pure): every field the credentials file sets overrides; then an
- * s3:// backup without keys takes them from the environment (LITESTREAM_* included, which the S3
- * backend alone would not read).
+ * `backup` as a fresh host sees it (pure): every field the credentials file sets overrides server.yaml,
+ * except an s3:// URL's keys, which become the first source of the S3 credential chain instead.
  */
 export function applyCredentialSources(backup: BackupConfig, sources: CredentialSources): BackupConfig {
+  const file = sources.file;
+  if (!file) return backup;
   const out = { ...backup };
-  const v = sources.file?.values ?? {};
-  const fields = [
-    "keyPath",
-    "knownHostsPath",
-    "endpoint",
-    "region",
-    "accessKeyId",
-    "secretAccessKey",
-    "password",
-  ];
-  for (const f of fields as (keyof Credentials & keyof BackupConfig)[]) {
-    if (v[f] !== undefined) (out as Record<string, unknown>)[f] = v[f];
+  const v = file.values;
+  const keys = ["accessKeyId", "secretAccessKey"] as const;
+  const plain = ["keyPath", "knownHostsPath", "endpoint", "region", "password"] as const;
+  for (const f of [...plain, ...(usesS3Chain(out.url) ? [] : keys)]) {
+    if (v[f] !== undefined) out[f] = v[f];
   }
   if (v.forcePathStyle !== undefined) out.forcePathStyle = v.forcePathStyle;
-  const env = sources.env ?? {};
-  if (
-    out.url.startsWith("s3://") && !out.accessKeyId && !out.secretAccessKey && env.accessKeyId &&
-    env.secretAccessKey
-  ) {
-    out.accessKeyId = env.accessKeyId;
-    out.secretAccessKey = env.secretAccessKey;
+  if (usesS3Chain(out.url) && (v.accessKeyId || v.secretAccessKey)) {
+    out.credentialsFile = { path: file.path, accessKeyId: v.accessKeyId, secretAccessKey: v.secretAccessKey };
   }
   return out;
 }

@@ -2,21 +2,22 @@
  * Loads server.yaml: reads the file, validates it (lib/config/server_yaml_parse.ts) and resolves
  * `secret:NAME` values from the encrypted store under `<root>/secrets/`.
  */
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import process from "node:process";
 import { homedir } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { ConfigError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
 import { SecretStore } from "../secrets/secret_store.ts";
+import { MASTER_KEY_FILE } from "../secrets/master_key.ts";
 import { lineSuffix } from "./yaml_section.ts";
 import { parseServerYaml } from "./server_yaml_parse.ts";
 import type { ServerConfig } from "./types.ts";
 import {
   applyCredentialSources,
-  credentialsFromEnv,
   type CredentialSources,
-  fallbackFor,
   fallbackHint,
+  fileValueFor,
+  usesS3Chain,
 } from "./credentials.ts";
 
 /** Options of {@link loadServerConfig}. */
@@ -27,10 +28,7 @@ export interface LoadServerConfigOptions {
    * so a missing secret cannot stop an unrelated backup.
    */
   secrets?: "resolve" | "skip";
-  /**
-   * Fresh-host fallbacks for `secret:` values and SFTP/S3 settings (lib/config/credentials.ts).
-   * Default: the environment only.
-   */
+  /** `--credentials-file`: fresh-host values for `secret:` fields and SFTP/S3 settings (lib/config/credentials.ts). */
   credentials?: CredentialSources;
 }
 
@@ -64,36 +62,53 @@ export async function loadServerConfig(
     homeDir: homedir(),
   });
   if (options.secrets === "skip" || !config.backup) return config;
-  const sources = options.credentials ?? { env: credentialsFromEnv(process.env) };
+  const sources = options.credentials ?? {};
+  const backup = config.backup;
+  const s3Key = (field: string) =>
+    usesS3Chain(backup.url) && (field === "accessKeyId" || field === "secretAccessKey");
 
   const store = new SecretStore(absRoot);
   for (const ref of secretRefs) {
-    const explicit = fallbackFor(sources, ref.field, false);
-    if (explicit !== undefined) {
-      config.backup[ref.field] = explicit;
+    const fromFile = fileValueFor(sources, ref.field);
+    if (fromFile !== undefined) {
+      // The file wins; for S3 it is the chain's first source (applyCredentialSources), not a field.
+      if (s3Key(ref.field)) delete backup[ref.field];
+      else backup[ref.field] = fromFile;
       continue;
     }
     try {
-      config.backup[ref.field] = await store.get(ref.name);
+      backup[ref.field] = await store.get(ref.name);
     } catch (err) {
-      const fromEnv = fallbackFor(sources, ref.field, true);
-      if (fromEnv !== undefined) {
-        config.backup[ref.field] = fromEnv;
+      const why = err instanceof VigoError ? err.message : String(err);
+      const problem = `${serverYamlPath}: ${ref.keyPath}: cannot resolve secret "${ref.name}"${
+        lineSuffix(ref.line)
+      }: ${why}`;
+      // A store that works but lacks or rejects this secret is a configuration error. Only a store
+      // without its master key — a fresh host, the key kept apart — falls back to other sources.
+      if (existsSync(join(absRoot, "secrets", MASTER_KEY_FILE))) {
+        throw new ConfigError(problem, { cause: err });
+      }
+      const freshHost = `${problem}; on a fresh host ${fallbackHint(ref.field, backup.url)}`;
+      if (s3Key(ref.field)) {
+        // The rest of the S3 chain (environment, profile, instance role) may have keys; if it has none,
+        // its error carries this line.
+        delete backup.accessKeyId;
+        delete backup.secretAccessKey;
+        backup.credentialsHint ??= freshHost;
         continue;
       }
       // An SFTP password is not needed when the credentials file names a key to log in with.
       if (ref.field === "password" && sources.file?.values.keyPath) {
-        delete config.backup.password;
+        delete backup.password;
         continue;
       }
-      const why = err instanceof VigoError ? err.message : String(err);
-      throw new ConfigError(
-        `${serverYamlPath}: ${ref.keyPath}: cannot resolve secret "${ref.name}"${
-          lineSuffix(ref.line)
-        }: ${why}; on a fresh host ${fallbackHint(ref.field)}`,
-        { cause: err },
-      );
+      throw new ConfigError(freshHost, { cause: err });
     }
+  }
+  if (backup.credentialsHint) {
+    // One key of the pair alone would be refused: a later ref may have resolved after an earlier failed.
+    delete backup.accessKeyId;
+    delete backup.secretAccessKey;
   }
   config.backup = applyCredentialSources(config.backup, sources);
   config.warnings.push(...store.warnings);

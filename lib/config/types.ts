@@ -25,6 +25,13 @@ export interface BackupConfig {
   password?: string;
   /** SFTP: known_hosts file. */
   knownHostsPath?: string;
+  /** `--credentials-file` keys for S3: the first source of the S3 credential chain. */
+  credentialsFile?: { path: string; accessKeyId?: string; secretAccessKey?: string };
+  /**
+   * Why server.yaml's S3 keys are absent although it names them (`secret:` values that could not be
+   * resolved, e.g. on a fresh host): added to the chain's "no credentials" error.
+   */
+  credentialsHint?: string;
   /** `backup.drill`: limits `backup drill` applies when its flags do not say otherwise. */
   drill?: DrillLimits;
 }

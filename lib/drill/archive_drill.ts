@@ -50,7 +50,7 @@ export async function drillArchive(ctx: DrillContext): Promise<DrillPathResult> 
       passwordFile: ctx.passwordFile,
       now: ctx.now,
     });
-    rtoMs = performance.now() - started;
+    rtoMs = Math.round(performance.now() - started);
     detail.encrypted = r.scan.encrypted;
     detail.integrity_check = "ok"; // restoreArchive refuses a database that fails it
     const cmp = compareCounts(tableCounts(r.database), liveTableCounts(ctx.config.database.path));

@@ -14,8 +14,11 @@ export type TableCounts = Record<string, number>;
 
 /** A restored database against the live one, table by table. */
 export interface CountComparison {
-  /** Every table of either side: restored and live row counts (null where the table is absent). */
-  tables: Record<string, { restored: number | null; live: number | null }>;
+  /**
+   * Every table of either side, by name: restored and live row counts (null where the table is absent).
+   * A list rather than an object keyed by table name, so that no JSON dialect rewrites a name.
+   */
+  tables: { table: string; restored: number | null; live: number | null }[];
   /** Rows the live database has beyond the restored copy, summed over tables (never negative). */
   rows_missing: number;
   /** Tables whose counts differ. */
@@ -29,9 +32,11 @@ function countTables(db: DatabaseSync): TableCounts {
   const out: TableCounts = {};
   db.exec("BEGIN");
   try {
+    // `_litestream_*` tables are the replicator's bookkeeping (Litestream's convention), not data: they
+    // exist only once replication ran, so an archive made earlier would look like it lacked tables.
     const names = db.prepare(
-      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' " +
-        "AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name",
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' " +
+        "AND name NOT LIKE '\\_litestream\\_%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name",
     ).all() as { name: string }[];
     for (const { name } of names) {
       const q = `SELECT count(*) AS n FROM "${name.replaceAll('"', '""')}"`;
@@ -82,13 +87,13 @@ export function liveTableCounts(path: string): TableCounts {
 
 /** Compares restored and live counts (pure). */
 export function compareCounts(restored: TableCounts, live: TableCounts): CountComparison {
-  const tables: CountComparison["tables"] = {};
+  const tables: CountComparison["tables"] = [];
   let rowsMissing = 0;
   const differing: string[] = [];
   for (const name of [...new Set([...Object.keys(restored), ...Object.keys(live)])].sort()) {
     const r = restored[name] ?? null;
     const l = live[name] ?? null;
-    tables[name] = { restored: r, live: l };
+    tables.push({ table: name, restored: r, live: l });
     if (r !== l) differing.push(name);
     rowsMissing += Math.max(0, (l ?? 0) - (r ?? 0));
   }

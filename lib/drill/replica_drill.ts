@@ -30,7 +30,7 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
       const client = replicaClientFor(backend);
       const t0 = performance.now();
       const latest = await restoreReplica(client, { outputPath: join(ctx.scratch, "latest.db") });
-      rtoMs = performance.now() - t0;
+      rtoMs = Math.round(performance.now() - t0);
       const comparedAt = new Date();
       const cmp = compareCounts(tableCounts(latest.outputPath), liveTableCounts(ctx.config.database.path));
       detail.latest = {
@@ -52,14 +52,14 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
         generation: latest.generation,
         timestamp: at,
       });
-      const earlierMs = performance.now() - t1;
+      const earlierMs = Math.round(performance.now() - t1);
       detail.earlier = {
         generation: earlier.generation,
         requested: at.toISOString(),
         timestamp: earlier.restoredUpTo.toISOString(),
         integrity_check: "ok",
         rto_ms: earlierMs,
-        rows: tableCounts(earlier.outputPath),
+        tables: Object.entries(tableCounts(earlier.outputPath)).map(([table, rows]) => ({ table, rows })),
       };
       const tooOld = rpo * 1000 > ctx.maxRpoMs
         ? `the live database has ${cmp.rows_missing} row(s) the replica lacks (tables ${
@@ -76,7 +76,7 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
     return {
       status: "fail",
       rpo_seconds: null,
-      rto_ms: rtoMs ?? performance.now() - started,
+      rto_ms: rtoMs ?? Math.round(performance.now() - started),
       message: failureMessage(err),
       detail,
     };

@@ -68,7 +68,7 @@ export async function drillSnapshots(ctx: DrillContext): Promise<DrillPathResult
   return {
     status: problems.length ? "fail" : "pass",
     rpo_seconds: worstAgeMs / 1000,
-    rto_ms: performance.now() - started,
+    rto_ms: Math.round(performance.now() - started),
     message: problems.length ? problems.join("; ") : null,
     detail,
   };
@@ -86,7 +86,7 @@ async function drillTree(res: BackupResource, scratch: string, ctx: DrillContext
   const ageMs = ctx.now.getTime() - snap.time.getTime();
   const started = performance.now();
   await cp(snap.path, scratch, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-  const rtoMs = performance.now() - started;
+  const rtoMs = Math.round(performance.now() - started);
   const files = { checked: 0, same: 0, changed: 0, missing_live: 0, differing: [] as string[] };
   for (const path of await regularFiles(scratch)) {
     const rel = relative(scratch, path);
@@ -116,7 +116,7 @@ async function drillDump(
   const out = `${scratch}.db`;
   const started = performance.now();
   await restoreDump(dump, out);
-  const rtoMs = performance.now() - started;
+  const rtoMs = Math.round(performance.now() - started);
   const facts = inspectDatabase(out);
   const detail: Record<string, unknown> = { snapshot: snap.path, dump, rto_ms: rtoMs };
   if (facts.integrity !== "ok") {

@@ -1,16 +1,14 @@
 /**
- * Fresh-host credentials: the --credentials-file format, the environment fallbacks, and how
- * loadServerConfig uses them when server.yaml's `secret:` values cannot be read (no secrets store).
+ * Fresh-host credentials: the --credentials-file format, and what happens when server.yaml's `secret:`
+ * values cannot be read (no secrets store): S3 falls through to its credential chain (the file first,
+ * then the environment) and says why when nothing has keys; SFTP needs the file.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  applyCredentialSources,
-  credentialsFromEnv,
-  parseCredentialsFile,
-} from "../../lib/config/credentials.ts";
+import { applyCredentialSources, parseCredentialsFile } from "../../lib/config/credentials.ts";
+import { resolveS3Settings } from "../../lib/backend/s3/config.ts";
 import { loadServerConfig } from "../../lib/config/server_yaml.ts";
 import { BACKUP_DEFAULTS } from "../../lib/config/server_yaml_parse.ts";
 import { ConfigError } from "../../lib/errors.ts";
@@ -37,62 +35,80 @@ Deno.test("credentials file: YAML-like and INI-like lines, quotes, comments; bad
   assert.throws(() => parseCredentialsFile("\n\nregion:\n", "c.ini"), /line 3: region: empty value/);
 });
 
-Deno.test("environment: AWS_* before LITESTREAM_*; LITESTREAM_* fill an s3 backup without keys", () => {
-  assert.deepEqual(
-    credentialsFromEnv({
-      AWS_ACCESS_KEY_ID: "a",
-      LITESTREAM_ACCESS_KEY_ID: "l",
-      LITESTREAM_SECRET_ACCESS_KEY: "ls",
-    }),
-    { accessKeyId: "a", secretAccessKey: "ls" },
-  );
-  const env = credentialsFromEnv({ LITESTREAM_ACCESS_KEY_ID: "l", LITESTREAM_SECRET_ACCESS_KEY: "ls" });
-  const s3 = applyCredentialSources({ url: "s3://b/p", ...BACKUP_DEFAULTS }, { env });
-  assert.equal(s3.accessKeyId, "l");
-  const sftp = applyCredentialSources({ url: "sftp://h/p", ...BACKUP_DEFAULTS }, { env });
-  assert.equal(sftp.accessKeyId, undefined);
+Deno.test("credentials file: S3 keys become the chain's first source; other fields override server.yaml", () => {
+  const file = {
+    path: "/usb/c.ini",
+    values: {
+      accessKeyId: "fid",
+      secretAccessKey: "fkey",
+      endpoint: "http://127.0.0.1:9",
+      keyPath: "/usb/k",
+    },
+  };
+  const s3 = applyCredentialSources({ url: "s3://b/p", ...BACKUP_DEFAULTS, accessKeyId: "yaml" }, { file });
+  assert.deepEqual(s3.credentialsFile, { path: "/usb/c.ini", accessKeyId: "fid", secretAccessKey: "fkey" });
+  assert.equal(s3.accessKeyId, "yaml");
+  assert.equal(s3.endpoint, "http://127.0.0.1:9");
+  const gcs = applyCredentialSources({ url: "gcs://b/p", ...BACKUP_DEFAULTS }, { file });
+  assert.deepEqual([gcs.accessKeyId, gcs.credentialsFile], ["fid", undefined]);
+  assert.equal(applyCredentialSources({ url: "sftp://h/p", ...BACKUP_DEFAULTS }, { file }).keyPath, "/usb/k");
 });
 
-Deno.test("server.yaml secret: refs without a secrets store: env or file supply them, else exit 3 naming both", async () => {
+Deno.test("secret: refs without a secrets store: S3 defers to the chain with the reason, SFTP fails at once", async () => {
   const root = mkdtempSync(join(tmpdir(), "vigo-creds-"));
   try {
+    const yaml = join(root, "server.yaml");
     writeFileSync(
-      join(root, "server.yaml"),
+      yaml,
       [
         "backup:",
         "  url: s3://bucket/vigo",
+        "  endpoint: http://127.0.0.1:9",
         '  access_key_id: "secret:vigo/backup/aws_access_key"',
         '  secret_access_key: "secret:vigo/backup/aws_secret_key"',
         "",
       ].join("\n"),
     );
-    const yaml = join(root, "server.yaml");
+    const cfg = await loadServerConfig(yaml, root);
+    const backup = cfg.backup!;
+    assert.deepEqual([backup.accessKeyId, backup.secretAccessKey], [undefined, undefined]);
+    const s = resolveS3Settings(backup.url, backup, { AWS_EC2_METADATA_DISABLED: "true", HOME: root });
     await assert.rejects(
-      () => loadServerConfig(yaml, root, { credentials: { env: {} } }),
+      () => s.credentials(),
       (err: unknown) =>
         err instanceof ConfigError && err.exitCode === 3 &&
-        /backup\.access_key_id: cannot resolve secret "vigo\/backup\/aws_access_key"/.test(err.message) &&
-        /AWS_ACCESS_KEY_ID or LITESTREAM_ACCESS_KEY_ID .*--credentials-file FILE with access_key_id/.test(
-          err.message,
-        ),
+        /no credentials: .*; .*backup\.access_key_id: cannot resolve secret "vigo\/backup\/aws_access_key"/
+          .test(
+            err.message,
+          ) &&
+        /LITESTREAM_ACCESS_KEY_ID\/LITESTREAM_SECRET_ACCESS_KEY or AWS_ACCESS_KEY_ID.*--credentials-file FILE/
+          .test(
+            err.message,
+          ),
     );
-    const fromEnv = await loadServerConfig(yaml, root, {
-      credentials: { env: { accessKeyId: "id", secretAccessKey: "key" } },
+    const viaEnv = resolveS3Settings(backup.url, backup, {
+      LITESTREAM_ACCESS_KEY_ID: "l",
+      LITESTREAM_SECRET_ACCESS_KEY: "s",
     });
-    assert.deepEqual([fromEnv.backup?.accessKeyId, fromEnv.backup?.secretAccessKey], ["id", "key"]);
-    const fromFile = await loadServerConfig(yaml, root, {
-      credentials: {
-        file: {
-          path: "c",
-          values: { accessKeyId: "fid", secretAccessKey: "fkey", endpoint: "http://127.0.0.1:9" },
-        },
-        env: { accessKeyId: "id", secretAccessKey: "key" },
-      },
+    assert.equal((await viaEnv.credentials()).accessKeyId, "l");
+    const withFile = await loadServerConfig(yaml, root, {
+      credentials: { file: { path: "c", values: { accessKeyId: "fid", secretAccessKey: "fkey" } } },
     });
-    assert.deepEqual(
-      [fromFile.backup?.accessKeyId, fromFile.backup?.secretAccessKey, fromFile.backup?.endpoint],
-      ["fid", "fkey", "http://127.0.0.1:9"],
+    const viaFile = resolveS3Settings(withFile.backup!.url, withFile.backup!, {
+      LITESTREAM_ACCESS_KEY_ID: "l",
+      LITESTREAM_SECRET_ACCESS_KEY: "s",
+    });
+    assert.equal((await viaFile.credentials()).accessKeyId, "fid");
+
+    writeFileSync(yaml, 'backup:\n  url: sftp://u@host/p\n  password: "secret:vigo/backup/sftp"\n');
+    await assert.rejects(
+      () => loadServerConfig(yaml, root),
+      /backup\.password: cannot resolve secret "vigo\/backup\/sftp".*give --credentials-file FILE with password/,
     );
+    const keyed = await loadServerConfig(yaml, root, {
+      credentials: { file: { path: "c", values: { keyPath: "/k" } } },
+    });
+    assert.deepEqual([keyed.backup?.password, keyed.backup?.keyPath], [undefined, "/k"]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -3,10 +3,20 @@
  * the failed paths when server.yaml's `backup.drill.max_age` is exceeded.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { readFileSync } from "node:fs";
-import { runCli } from "../helpers/cli.ts";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv } from "ajv";
+import { REPO_ROOT, runCli } from "../helpers/cli.ts";
 import { makeDeployment } from "./fixture.ts";
+
+/** The `## backup drill` schema of docs/json-output.md. */
+function drillSchema(): object {
+  const doc = readFileSync(join(REPO_ROOT, "docs/json-output.md"), "utf8");
+  const section = doc.split(/^## backup drill$/m)[1].split(/^## /m)[0];
+  const time = { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$" };
+  const text = /```json schema\n([\s\S]*?)```/.exec(section)![1];
+  return JSON.parse(text, (_k, v) => (v === "$time" ? time : v));
+}
 
 Deno.test("backup drill: exit 0 when healthy, 8 beyond the configured max age", async () => {
   const d = await makeDeployment();
@@ -14,7 +24,11 @@ Deno.test("backup drill: exit 0 when healthy, 8 beyond the configured max age", 
     const flags = ["--server-root", d.root];
     const ok = await runCli(["backup", "drill", "--json", ...flags]);
     assert.equal(ok.code, 0, ok.stderr);
-    const report = JSON.parse(ok.stdout);
+    const report: { ok: boolean; paths: Record<string, unknown>; report_path: string } = JSON.parse(
+      ok.stdout,
+    );
+    const validate = new Ajv({ strict: false }).compile(drillSchema());
+    assert.ok(validate(JSON.parse(ok.stdout)), JSON.stringify(validate.errors));
     assert.equal(report.ok, true);
     assert.deepEqual(Object.values(report.paths).map((p) => (p as { status: string }).status), [
       "pass",

@@ -41,8 +41,10 @@ Deno.test("drill: healthy passes untouched; each broken path fails by name", asy
       for (const p of Object.values(report.paths)) assert.equal(p.status, "pass", p.message ?? "");
       const { archive, snapshot, replica } = report.paths;
       assert.equal(archive.detail.source, "local");
-      assert.deepEqual((archive.detail.tables as Record<string, unknown>).t, { restored: 300, live: 300 });
-      assert.deepEqual((archive.detail.tables as Record<string, unknown>).u, { restored: 2, live: 3 });
+      assert.deepEqual(archive.detail.tables, [
+        { table: "t", restored: 300, live: 300 },
+        { table: "u", restored: 2, live: 3 },
+      ]);
       assert.equal((archive.detail.files as { changed: number }).changed, 0);
       assert.ok((archive.detail.files as { same: number }).same >= 4);
       const resources = snapshot.detail.resources as Record<string, unknown>[];
