@@ -23,7 +23,11 @@ import { Replicator } from "../../lib/replicate/replicator.ts";
  * otherwise wait for a metadata service that is not there.
  */
 async function onNewHost(args: string[], home: string, env: Record<string, string> = {}): Promise<CliResult> {
-  const [cmd, ...pre] = cliCommand();
+  const [name, ...pre] = cliCommand();
+  // The child has no PATH: a bare runner name (qemu-aarch64) is looked up here, in ours.
+  const cmd = name.includes("/")
+    ? name
+    : (Deno.env.get("PATH") ?? "").split(":").map((d) => join(d, name)).find((p) => existsSync(p)) ?? name;
   const fromSources = Deno.env.get("VIGOCLI_BIN") === undefined;
   const denoDir = Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno");
   const out = await new Deno.Command(cmd, {
