@@ -1,6 +1,5 @@
 /** What every path of a drill is given, and the result helpers they share. */
 import type { ServerConfig } from "../config/types.ts";
-import { VigoError } from "../errors.ts";
 import type { DrillPathResult } from "./drill_report.ts";
 
 /** The inputs of one path's drill. */
@@ -25,8 +24,7 @@ export function notConfigured(message: string): DrillPathResult {
   return { status: "not_configured", rpo_seconds: null, rto_ms: null, message, detail: {} };
 }
 
-/** One line for an error that stopped a path. */
+/** One line for an error that stopped a path (VigoError messages already name the file and problem). */
 export function failureMessage(err: unknown): string {
-  if (err instanceof VigoError) return err.message;
-  return err instanceof Error ? err.message : String(err);
+  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
 }

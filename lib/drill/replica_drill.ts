@@ -4,6 +4,7 @@
  * earlier moment of the same generation; the latest state is counted against the live database to
  * measure how much would be lost (RPO).
  */
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { openBackend } from "../backends.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
@@ -42,6 +43,7 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
         tables: cmp.tables,
       };
       const rpo = replicaRpoSeconds(cmp, latest.restoredUpTo, comparedAt);
+      await rm(latest.outputPath); // room for one restore at a time, as the guide promises
 
       const gen = (await listReplica(client)).generations.find((g) => g.generation === latest.generation);
       const first = gen?.snapshots.map((s) => s.createdAt).sort((a, b) => a.getTime() - b.getTime())[0];
