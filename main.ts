@@ -22,6 +22,8 @@ import { backupDownloadCommand } from "./lib/cli/backup_download.ts";
 import { backupPruneCommand } from "./lib/cli/backup_prune.ts";
 import { backupReplicateCommand } from "./lib/cli/backup_replicate.ts";
 import { backupDrillCommand } from "./lib/cli/backup_drill.ts";
+import { backupInstallUnitsCommand } from "./lib/cli/backup_install_units.ts";
+import { backupStatusCommand } from "./lib/cli/backup_status.ts";
 import { replicaCommand } from "./lib/cli/replica.ts";
 import { secretCommand } from "./lib/cli/secret.ts";
 import { crateCommand } from "./lib/cli/crate.ts";
@@ -52,6 +54,8 @@ export function buildProgram(): Command {
     .addCommand(backupPruneCommand())
     .addCommand(backupReplicateCommand())
     .addCommand(backupDrillCommand())
+    .addCommand(backupInstallUnitsCommand())
+    .addCommand(backupStatusCommand())
     .addCommand(replicaCommand());
 
   program

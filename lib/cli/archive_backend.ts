@@ -12,6 +12,7 @@ import type { Backend } from "../backend/backend.ts";
 import type { BackupConfig, ServerConfig } from "../config/types.ts";
 import type { CredentialSources } from "../config/credentials.ts";
 import { ConfigError } from "../errors.ts";
+import { redactUrl } from "../backends.ts";
 
 /** `--url URL`: the backend root holding `archives/`. */
 export function archiveUrlOption() {
@@ -22,7 +23,7 @@ export function archiveUrlOption() {
   );
 }
 
-/** True when `text` names a backend URL rather than a local path. */
+/** True when `text` names a backend URL (`scheme://…`) rather than a local path. */
 export function isBackendUrl(text: string): boolean {
   return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(text);
 }
@@ -56,14 +57,15 @@ export async function openArchiveBackend(
   if (!target) {
     throw new ConfigError(`${where}: no backup.url configured (give the backend with --url URL)`);
   }
-  const { openBackend, urlScheme } = await import("../backends.ts");
-  const { BACKUP_DEFAULTS } = await import("../config/server_yaml_parse.ts");
-  urlScheme(target);
+  const { defaultDestination, openBackend, urlScheme } = await import("../backends.ts");
   const { applyCredentialSources } = await import("../config/credentials.ts");
-  // Without server.yaml (a fresh host) the keys can only come from the chain or a credentials file.
-  const base: BackupConfig = backup ??
-    { url: target, ...BACKUP_DEFAULTS, credentialsHint: "or give them with --credentials-file FILE" };
-  return await openBackend(target, applyCredentialSources({ ...base, url: target }, credentials ?? {}));
+  let dest = backup?.destination;
+  if (!dest || dest.scheme !== urlScheme(target)) {
+    dest = defaultDestination(target);
+    // Without server.yaml's settings (a fresh host) the keys can only come from the chain or a file.
+    if (dest.scheme === "s3") dest.credentialsHint = "or give them with --credentials-file FILE";
+  }
+  return await openBackend(target, applyCredentialSources(target, dest, credentials ?? {}));
 }
 
 /** Splits an archive object URL into its backend root and the object key (its last component). */
@@ -73,7 +75,7 @@ export function splitObjectUrl(url: string): { root: string; key: string } {
   const key = decodeURIComponent(url.slice(cut + 1));
   if (cut < 0 || key === "" || /:\/?\/?$/.test(root)) {
     throw new ConfigError(
-      `${url}: expected the URL of an archive object, e.g. sftp://host/path/archives/NAME.tar.gz`,
+      `${redactUrl(url)}: expected the URL of an archive object, e.g. sftp://host/path/archives/NAME.tar.gz`,
     );
   }
   return { root, key };

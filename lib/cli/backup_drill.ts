@@ -31,6 +31,7 @@ export function backupDrillCommand(): Command {
       const { parseDuration } = await import("../config/duration.ts");
       const { UsageError, VerifyError } = await import("../errors.ts");
       const { runDrill } = await import("../drill/run_drill.ts");
+      const { passwordSource } = await import("./password.ts");
       const duration = (flag: string, text: string | undefined): number | undefined => {
         if (text === undefined) return undefined;
         try {
@@ -47,7 +48,7 @@ export function backupDrillCommand(): Command {
       const { report, reportPath } = await runDrill({
         config: cfg,
         scratchParent: opts.scratch,
-        passwordFile: opts.passwordFile,
+        password: passwordSource(opts.passwordFile),
         maxAgeMs: duration("--max-age", opts.maxAge) ?? cfg.backup?.drill?.maxAgeMs,
         maxRpoMs: duration("--max-rpo", opts.maxRpo) ?? cfg.backup?.drill?.maxRpoMs,
         onPath: opts.json ? undefined : (name, r) => {

@@ -46,6 +46,7 @@ export function backupRestoreCommand(): Command {
       );
       // Checked before anything is downloaded or restored: a wrong file must not cost a restore.
       const masterKey = opts.masterKey === undefined ? undefined : await readMasterKeyFile(opts.masterKey);
+      const { passwordSource } = await import("./password.ts");
       // A URL is downloaded and checked against its sidecar first (credentials from server.yaml's backup:).
       const fetched = isBackendUrl(archive)
         ? await fetchRemoteArchive(
@@ -61,7 +62,7 @@ export function backupRestoreCommand(): Command {
         dbOnly: Boolean(opts.dbOnly),
         dryRun: Boolean(opts.dryRun),
         force: Boolean(opts.force),
-        passwordFile: opts.passwordFile,
+        password: passwordSource(opts.passwordFile),
         serverYaml: opts.serverYaml,
         now: new Date(),
       }).finally(() => fetched?.cleanup());

@@ -17,11 +17,12 @@ export function backupVerifyCommand(): Command {
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { verifyArchive } = await import("../archive/verify.ts");
+      const { passwordSource } = await import("./password.ts");
       // A missing archive is "not found" (9), not a missing sidecar (8).
       await stat(archive).catch((err) => {
         throw toVigoError(err, archive);
       });
-      const r = await verifyArchive(archive, { passwordFile: opts.passwordFile });
+      const r = await verifyArchive(archive, { password: passwordSource(opts.passwordFile) });
       const files = r.scan.manifest.entries.filter((e) => e.type === "file").length;
       if (opts.json) {
         printJson({

@@ -48,9 +48,8 @@ interface SourceOptions {
 async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
   // Loaded here, not at the top, so that merely building the command tree stays cheap.
   const { loadServerConfig } = await import("../config/server_yaml.ts");
-  const { openBackend } = await import("../backends.ts");
+  const { defaultDestination, openBackend, urlScheme } = await import("../backends.ts");
   const { applyCredentialSources } = await import("../config/credentials.ts");
-  const { BACKUP_DEFAULTS } = await import("../config/server_yaml_parse.ts");
   const credentials = await credentialSources(o.credentialsFile);
   const yamlGiven = cmd.getOptionValueSource("serverYaml") === "cli";
   let backup: BackupConfig | undefined;
@@ -63,7 +62,9 @@ async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
     }
   }
   const url = o.url ?? backup!.url;
-  return await openBackend(url, applyCredentialSources({ ...(backup ?? BACKUP_DEFAULTS), url }, credentials));
+  let dest = backup?.destination;
+  if (!dest || dest.scheme !== urlScheme(url)) dest = defaultDestination(url);
+  return await openBackend(url, applyCredentialSources(url, dest, credentials));
 }
 
 function urlOption() {

@@ -7,10 +7,12 @@
  * reading the file is the only I/O.
  */
 import { readFile, stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError, toVigoError } from "../errors.ts";
-import type { BackupConfig } from "./types.ts";
+import { backendFor, type DestinationConfig, urlScheme } from "../backends.ts";
 
-/** The backup: fields a credentials file may set. */
+/** The `backup:` fields a credentials file may set, by destination field name. */
 export interface Credentials {
   accessKeyId?: string;
   secretAccessKey?: string;
@@ -41,17 +43,20 @@ const FILE_KEYS: Record<string, keyof Credentials> = {
   force_path_style: "forcePathStyle",
 };
 
+const PATH_FIELDS: readonly (keyof Credentials)[] = ["keyPath", "knownHostsPath"];
+
 /** The server.yaml key of a field (`secretAccessKey` → `secret_access_key`). */
-export function fileKeyOf(field: keyof Credentials): string {
-  return Object.entries(FILE_KEYS).find(([, f]) => f === field)![0];
+export function fileKeyOf(field: string): string {
+  return Object.entries(FILE_KEYS).find(([, f]) => f === field)?.[0] ?? field;
 }
 
 /**
  * Parses a credentials file: one `key: value` or `key = value` per line (YAML-like or INI-like), values
  * optionally quoted; `#` and `;` start comment lines; `[section]` lines are ignored. Keys are those of
- * server.yaml's backup: section. Unknown keys and malformed lines are a ConfigError naming the line.
+ * server.yaml's backup: section. `key_path` and `known_hosts_path` may start with `~/` (`home`) or be
+ * relative to the file's directory. Unknown keys and malformed lines are a ConfigError naming the line.
  */
-export function parseCredentialsFile(text: string, path: string): Credentials {
+export function parseCredentialsFile(text: string, path: string, home: string = homedir()): Credentials {
   const out: Credentials = {};
   const lines = text.split(/\r?\n/);
   for (const [i, raw] of lines.entries()) {
@@ -66,13 +71,19 @@ export function parseCredentialsFile(text: string, path: string): Credentials {
       );
     }
     let value = m[2].trim();
-    if (/^(["']).*\1$/.test(value) && value.length >= 2) value = value.slice(1, -1);
+    if (value.length >= 2 && /^(["']).*\1$/.test(value)) value = value.slice(1, -1);
     if (value === "") throw new ConfigError(`${path}: line ${i + 1}: ${m[1]}: empty value`);
     if (field === "forcePathStyle") {
       if (value !== "true" && value !== "false") {
         throw new ConfigError(`${path}: line ${i + 1}: force_path_style: expected true or false`);
       }
       out.forcePathStyle = value === "true";
+    } else if (PATH_FIELDS.includes(field)) {
+      out[field] = value.startsWith("~/")
+        ? resolve(home, value.slice(2))
+        : isAbsolute(value)
+        ? value
+        : resolve(dirname(path), value);
     } else out[field] = value;
   }
   return out;
@@ -91,23 +102,23 @@ export async function loadCredentialsFile(
     throw toVigoError(err, path);
   }
   const warnings = (mode & 0o077) !== 0 ? [`${path}: readable by group or others; run chmod 600`] : [];
-  return { source: { path, values: parseCredentialsFile(text, path) }, warnings };
+  return { source: { path: resolve(path), values: parseCredentialsFile(text, path) }, warnings };
 }
 
-/** True for URLs whose keys the S3 credential chain looks up (environment, profile, instance role). */
-export function usesS3Chain(url: string): boolean {
-  return url.startsWith("s3://");
+/** True for S3 key fields, which the S3 credential chain looks up when absent. */
+export function isS3KeyField(dest: DestinationConfig, field: string): boolean {
+  return dest.scheme === "s3" && (field === "accessKeyId" || field === "secretAccessKey");
 }
 
-/** The credentials file's value for a secret field, if it has one. */
-export function fileValueFor(sources: CredentialSources, field: keyof Credentials): string | undefined {
-  const v = sources.file?.values[field];
+/** The credentials file's value for a destination field, if it has one. */
+export function fileValueFor(sources: CredentialSources, field: string): string | undefined {
+  const v = sources.file?.values[field as keyof Credentials];
   return typeof v === "string" ? v : undefined;
 }
 
 /** What would supply `field` on a fresh host, for the error message. */
-export function fallbackHint(field: keyof Credentials, url: string): string {
-  if (usesS3Chain(url) && (field === "accessKeyId" || field === "secretAccessKey")) {
+export function fallbackHint(dest: DestinationConfig, field: string): string {
+  if (isS3KeyField(dest, field)) {
     return "set LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY " +
       "(or AWS_PROFILE), or give --credentials-file FILE with access_key_id and secret_access_key";
   }
@@ -115,22 +126,30 @@ export function fallbackHint(field: keyof Credentials, url: string): string {
 }
 
 /**
- * `backup` as a fresh host sees it (pure): every field the credentials file sets overrides server.yaml,
- * except an s3:// URL's keys, which become the first source of the S3 credential chain instead.
+ * The destination for `url` as a fresh host sees it (pure): server.yaml's settings when they are for
+ * this scheme (else `defaults`), with every option the credentials file sets and the backend reads
+ * overriding them — except S3 keys, which become the first source of the S3 credential chain.
  */
-export function applyCredentialSources(backup: BackupConfig, sources: CredentialSources): BackupConfig {
+export function applyCredentialSources(
+  url: string,
+  dest: DestinationConfig,
+  sources: CredentialSources,
+): DestinationConfig {
   const file = sources.file;
-  if (!file) return backup;
-  const out = { ...backup };
-  const v = file.values;
-  const keys = ["accessKeyId", "secretAccessKey"] as const;
-  const plain = ["keyPath", "knownHostsPath", "endpoint", "region", "password"] as const;
-  for (const f of [...plain, ...(usesS3Chain(out.url) ? [] : keys)]) {
-    if (v[f] !== undefined) out[f] = v[f];
+  if (!file) return dest;
+  const backend = backendFor(urlScheme(url));
+  const out: Record<string, unknown> = { ...dest };
+  for (const [key, field] of Object.entries(FILE_KEYS)) {
+    const value = file.values[field];
+    if (value === undefined || !backend?.optionKeys.includes(key) || isS3KeyField(dest, field)) continue;
+    out[field] = value;
   }
-  if (v.forcePathStyle !== undefined) out.forcePathStyle = v.forcePathStyle;
-  if (usesS3Chain(out.url) && (v.accessKeyId || v.secretAccessKey)) {
-    out.credentialsFile = { path: file.path, accessKeyId: v.accessKeyId, secretAccessKey: v.secretAccessKey };
+  if (dest.scheme === "s3" && (file.values.accessKeyId || file.values.secretAccessKey)) {
+    out.credentialsFile = {
+      path: file.path,
+      accessKeyId: file.values.accessKeyId,
+      secretAccessKey: file.values.secretAccessKey,
+    };
   }
-  return out;
+  return out as unknown as DestinationConfig;
 }

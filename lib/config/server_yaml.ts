@@ -17,7 +17,7 @@ import {
   type CredentialSources,
   fallbackHint,
   fileValueFor,
-  usesS3Chain,
+  isS3KeyField,
 } from "./credentials.ts";
 
 /** Options of {@link loadServerConfig}. */
@@ -63,21 +63,20 @@ export async function loadServerConfig(
   });
   if (options.secrets === "skip" || !config.backup) return config;
   const sources = options.credentials ?? {};
-  const backup = config.backup;
-  const s3Key = (field: string) =>
-    usesS3Chain(backup.url) && (field === "accessKeyId" || field === "secretAccessKey");
+  const dest = config.backup.destination;
+  const set = (field: string, value: string | undefined) => Object.assign(dest, { [field]: value });
 
   const store = new SecretStore(absRoot);
+  let unresolvedS3Key = false;
   for (const ref of secretRefs) {
     const fromFile = fileValueFor(sources, ref.field);
     if (fromFile !== undefined) {
-      // The file wins; for S3 it is the chain's first source (applyCredentialSources), not a field.
-      if (s3Key(ref.field)) delete backup[ref.field];
-      else backup[ref.field] = fromFile;
+      // The file wins; S3 keys go to the chain's first source (applyCredentialSources), not the fields.
+      set(ref.field, isS3KeyField(dest, ref.field) ? undefined : fromFile);
       continue;
     }
     try {
-      backup[ref.field] = await store.get(ref.name);
+      set(ref.field, await store.get(ref.name));
     } catch (err) {
       const why = err instanceof VigoError ? err.message : String(err);
       const problem = `${serverYamlPath}: ${ref.keyPath}: cannot resolve secret "${ref.name}"${
@@ -88,29 +87,28 @@ export async function loadServerConfig(
       if (existsSync(join(absRoot, "secrets", MASTER_KEY_FILE))) {
         throw new ConfigError(problem, { cause: err });
       }
-      const freshHost = `${problem}; on a fresh host ${fallbackHint(ref.field, backup.url)}`;
-      if (s3Key(ref.field)) {
+      const freshHost = `${problem}; on a fresh host ${fallbackHint(dest, ref.field)}`;
+      if (isS3KeyField(dest, ref.field)) {
         // The rest of the S3 chain (environment, profile, instance role) may have keys; if it has none,
         // its error carries this line.
-        delete backup.accessKeyId;
-        delete backup.secretAccessKey;
-        backup.credentialsHint ??= freshHost;
+        unresolvedS3Key = true;
+        if (dest.scheme === "s3") dest.credentialsHint ??= freshHost;
         continue;
       }
       // An SFTP password is not needed when the credentials file names a key to log in with.
       if (ref.field === "password" && sources.file?.values.keyPath) {
-        delete backup.password;
+        set("password", undefined);
         continue;
       }
       throw new ConfigError(freshHost, { cause: err });
     }
   }
-  if (backup.credentialsHint) {
+  if (unresolvedS3Key) {
     // One key of the pair alone would be refused: a later ref may have resolved after an earlier failed.
-    delete backup.accessKeyId;
-    delete backup.secretAccessKey;
+    set("accessKeyId", undefined);
+    set("secretAccessKey", undefined);
   }
-  config.backup = applyCredentialSources(config.backup, sources);
+  config.backup.destination = applyCredentialSources(config.backup.url, dest, sources);
   config.warnings.push(...store.warnings);
   return config;
 }

@@ -47,7 +47,7 @@ export async function drillArchive(ctx: DrillContext): Promise<DrillPathResult> 
       dbOnly: false,
       dryRun: false,
       force: false,
-      passwordFile: ctx.passwordFile,
+      password: ctx.password,
       now: ctx.now,
     });
     rtoMs = Math.round(performance.now() - started);
@@ -77,7 +77,7 @@ async function newestArchive(ctx: DrillContext): Promise<Chosen | null> {
   if (local) return { name: local.name, source: "local", encrypted: local.encrypted, path: local.path };
   const backup = ctx.config.backup;
   if (!backup) return null;
-  const backend = await openBackend(backup.url, backup);
+  const backend = await openBackend(backup.url, backup.destination);
   try {
     const remote = (await listRemoteArchives(backend))[0];
     if (!remote) return null;

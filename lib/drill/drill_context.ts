@@ -1,5 +1,6 @@
 /** What every path of a drill is given, and the result helpers they share. */
 import type { ServerConfig } from "../config/types.ts";
+import type { PasswordSource } from "../archive/archive_source.ts";
 import type { DrillPathResult } from "./drill_report.ts";
 
 /** The inputs of one path's drill. */
@@ -9,8 +10,8 @@ export interface DrillContext {
   scratch: string;
   /** The drill's start: ages (RPO) are measured from here. */
   now: Date;
-  /** `--password-file` for encrypted archives (else VIGO_BACKUP_PASSWORD, else the terminal). */
-  passwordFile?: string;
+  /** The password of an encrypted archive, asked only if the archive is one (the CLI's source). */
+  password?: PasswordSource;
   /** Newest archive / snapshot may be at most this old (ms); undefined = no limit. */
   maxAgeMs?: number;
   /** The replica may trail the live database by at most this much (ms). */

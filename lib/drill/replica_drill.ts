@@ -26,7 +26,7 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
   const started = performance.now();
   let rtoMs: number | null = null;
   try {
-    const backend = await openBackend(backup.url, backup);
+    const backend = await openBackend(backup.url, backup.destination);
     try {
       const client = replicaClientFor(backend);
       const t0 = performance.now();

@@ -19,6 +19,7 @@ import {
   writeDrillReport,
 } from "./drill_report.ts";
 import type { DrillContext } from "./drill_context.ts";
+import type { PasswordSource } from "../archive/archive_source.ts";
 import { drillArchive } from "./archive_drill.ts";
 import { drillSnapshots } from "./snapshot_drill.ts";
 import { drillReplica } from "./replica_drill.ts";
@@ -29,7 +30,8 @@ export interface DrillOptions {
   config: ServerConfig;
   /** Parent of the scratch directory (default `<paths.snapshots>/drills`, else the temp directory). */
   scratchParent?: string;
-  passwordFile?: string;
+  /** The password of an encrypted archive (asked only if the newest archive is one). */
+  password?: PasswordSource;
   maxAgeMs?: number;
   maxRpoMs?: number;
   random?: () => number;
@@ -64,7 +66,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
         config: opts.config,
         scratch: dir,
         now,
-        passwordFile: opts.passwordFile,
+        password: opts.password,
         maxAgeMs: opts.maxAgeMs,
         maxRpoMs: opts.maxRpoMs ?? DEFAULT_MAX_RPO_MS,
         random: opts.random ?? Math.random,

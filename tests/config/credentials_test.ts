@@ -10,7 +10,12 @@ import { join } from "node:path";
 import { applyCredentialSources, parseCredentialsFile } from "../../lib/config/credentials.ts";
 import { resolveS3Settings } from "../../lib/backend/s3/config.ts";
 import { loadServerConfig } from "../../lib/config/server_yaml.ts";
-import { BACKUP_DEFAULTS } from "../../lib/config/server_yaml_parse.ts";
+import {
+  defaultDestination,
+  type GcsConfig,
+  type S3Config,
+  type SftpBackupConfig,
+} from "../../lib/backends.ts";
 import { ConfigError } from "../../lib/errors.ts";
 
 Deno.test("credentials file: YAML-like and INI-like lines, quotes, comments; bad lines name the line", () => {
@@ -35,7 +40,7 @@ Deno.test("credentials file: YAML-like and INI-like lines, quotes, comments; bad
   assert.throws(() => parseCredentialsFile("\n\nregion:\n", "c.ini"), /line 3: region: empty value/);
 });
 
-Deno.test("credentials file: S3 keys become the chain's first source; other fields override server.yaml", () => {
+Deno.test("credentials file: S3 keys become the chain's first source; options the backend reads override", () => {
   const file = {
     path: "/usb/c.ini",
     values: {
@@ -45,13 +50,23 @@ Deno.test("credentials file: S3 keys become the chain's first source; other fiel
       keyPath: "/usb/k",
     },
   };
-  const s3 = applyCredentialSources({ url: "s3://b/p", ...BACKUP_DEFAULTS, accessKeyId: "yaml" }, { file });
+  const yamlS3 = { ...defaultDestination("s3://b/p"), accessKeyId: "yaml", secretAccessKey: "yamls" };
+  const s3 = applyCredentialSources("s3://b/p", yamlS3, { file }) as S3Config;
   assert.deepEqual(s3.credentialsFile, { path: "/usb/c.ini", accessKeyId: "fid", secretAccessKey: "fkey" });
   assert.equal(s3.accessKeyId, "yaml");
   assert.equal(s3.endpoint, "http://127.0.0.1:9");
-  const gcs = applyCredentialSources({ url: "gcs://b/p", ...BACKUP_DEFAULTS }, { file });
-  assert.deepEqual([gcs.accessKeyId, gcs.credentialsFile], ["fid", undefined]);
-  assert.equal(applyCredentialSources({ url: "sftp://h/p", ...BACKUP_DEFAULTS }, { file }).keyPath, "/usb/k");
+  assert.equal((s3 as { keyPath?: string }).keyPath, undefined, "an sftp option does not leak into s3");
+  const gcs = applyCredentialSources("gcs://b/p", defaultDestination("gcs://b/p"), { file }) as GcsConfig;
+  assert.deepEqual([gcs.accessKeyId, (gcs as { credentialsFile?: unknown }).credentialsFile], [
+    "fid",
+    undefined,
+  ]);
+  const sftp = applyCredentialSources("sftp://h/p", defaultDestination("sftp://h/p"), {
+    file,
+  }) as SftpBackupConfig;
+  assert.equal(sftp.keyPath, "/usb/k");
+  assert.equal(parseCredentialsFile("key_path: keys/id\n", "/usb/c.ini").keyPath, "/usb/keys/id");
+  assert.equal(parseCredentialsFile("key_path: ~/id\n", "/usb/c.ini", "/home/op").keyPath, "/home/op/id");
 });
 
 Deno.test("secret: refs without a secrets store: S3 defers to the chain with the reason, SFTP fails at once", async () => {
@@ -71,8 +86,9 @@ Deno.test("secret: refs without a secrets store: S3 defers to the chain with the
     );
     const cfg = await loadServerConfig(yaml, root);
     const backup = cfg.backup!;
-    assert.deepEqual([backup.accessKeyId, backup.secretAccessKey], [undefined, undefined]);
-    const s = resolveS3Settings(backup.url, backup, { AWS_EC2_METADATA_DISABLED: "true", HOME: root });
+    const dest = backup.destination as S3Config;
+    assert.deepEqual([dest.accessKeyId, dest.secretAccessKey], [undefined, undefined]);
+    const s = resolveS3Settings(backup.url, dest, { AWS_EC2_METADATA_DISABLED: "true", HOME: root });
     await assert.rejects(
       () => s.credentials(),
       (err: unknown) =>
@@ -86,7 +102,7 @@ Deno.test("secret: refs without a secrets store: S3 defers to the chain with the
             err.message,
           ),
     );
-    const viaEnv = resolveS3Settings(backup.url, backup, {
+    const viaEnv = resolveS3Settings(backup.url, dest, {
       LITESTREAM_ACCESS_KEY_ID: "l",
       LITESTREAM_SECRET_ACCESS_KEY: "s",
     });
@@ -94,7 +110,7 @@ Deno.test("secret: refs without a secrets store: S3 defers to the chain with the
     const withFile = await loadServerConfig(yaml, root, {
       credentials: { file: { path: "c", values: { accessKeyId: "fid", secretAccessKey: "fkey" } } },
     });
-    const viaFile = resolveS3Settings(withFile.backup!.url, withFile.backup!, {
+    const viaFile = resolveS3Settings(withFile.backup!.url, withFile.backup!.destination as S3Config, {
       LITESTREAM_ACCESS_KEY_ID: "l",
       LITESTREAM_SECRET_ACCESS_KEY: "s",
     });
@@ -108,7 +124,8 @@ Deno.test("secret: refs without a secrets store: S3 defers to the chain with the
     const keyed = await loadServerConfig(yaml, root, {
       credentials: { file: { path: "c", values: { keyPath: "/k" } } },
     });
-    assert.deepEqual([keyed.backup?.password, keyed.backup?.keyPath], [undefined, "/k"]);
+    const sftp = keyed.backup?.destination as SftpBackupConfig;
+    assert.deepEqual([sftp.password, sftp.keyPath], [undefined, "/k"]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -5,7 +5,12 @@
  * `--url` works; server.yaml fields win over the query.
  */
 import { ConfigError } from "../../errors.ts";
-import { parseEndpoint, type S3Credentials, splitBucketUrl } from "../s3_api/bucket_url.ts";
+import {
+  type BucketOptions,
+  parseEndpoint,
+  type S3Credentials,
+  splitBucketUrl,
+} from "../s3_api/bucket_url.ts";
 import { credentialChain, keyPairSource } from "./credentials/chain.ts";
 import { profileSource } from "./credentials/aws_profile.ts";
 import { containerSource, imdsSource } from "./credentials/aws_metadata.ts";
@@ -26,12 +31,9 @@ export interface S3Settings {
   display: string;
 }
 
-/** The `backup:` fields that concern S3 (a subset of BackupConfig). */
-export interface S3Options {
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  region?: string;
-  endpoint?: string;
+/** The `backup:` fields that concern S3. */
+export interface S3Options extends BucketOptions {
+  /** Path-style requests (`endpoint/bucket/key`), as MinIO needs. */
   forcePathStyle?: boolean;
   /** `--credentials-file`'s keys: tried before everything else. */
   credentialsFile?: { path: string; accessKeyId?: string; secretAccessKey?: string };
