@@ -4,18 +4,17 @@
  * the manifest and runs integrity_check — then compared with the live server: per-table row counts,
  * and each archived file's SHA-256 against the live file.
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import { listArchives } from "../archive/archive_list.ts";
 import { downloadArchive, listRemoteArchives } from "../archive/remote_archives.ts";
 import { restoreArchive } from "../archive/restore.ts";
-import { DB_ENTRY_PATH, type ManifestEntry } from "../archive/manifest.ts";
+import type { ManifestEntry } from "../archive/manifest.ts";
 import { openBackend } from "../backends.ts";
 import type { DrillPathResult } from "./drill_report.ts";
 import { type DrillContext, failureMessage, notConfigured } from "./drill_context.ts";
 import { compareCounts, liveTableCounts, tableCounts } from "./db_facts.ts";
 import { ageProblem } from "./drill_policy.ts";
+import { type FileTally, newTally, sha256OfFile, tallyFile } from "./file_compare.ts";
 
 interface Chosen {
   name: string;
@@ -89,34 +88,12 @@ async function newestArchive(ctx: DrillContext): Promise<Chosen | null> {
   }
 }
 
-/** How many differing paths the report names (the counts cover all of them). */
-const MAX_NAMED = 20;
-
-/** Archived files (not the database) against the live tree: same, changed since, or gone. */
-async function compareFiles(entries: ManifestEntry[], serverRoot: string) {
-  const out = { checked: 0, same: 0, changed: 0, missing_live: 0, differing: [] as string[] };
+/** Archived files (not the database) against the live tree. */
+async function compareFiles(entries: ManifestEntry[], serverRoot: string): Promise<FileTally> {
+  const tally = newTally();
   for (const e of entries) {
-    if (e.type !== "file" || e.path === DB_ENTRY_PATH || e.path.startsWith("db/")) continue;
-    out.checked++;
-    const live = await sha256OfFile(join(serverRoot, e.path));
-    if (live === e.sha256) {
-      out.same++;
-      continue;
-    }
-    if (live === null) out.missing_live++;
-    else out.changed++;
-    if (out.differing.length < MAX_NAMED) out.differing.push(e.path);
+    if (e.type !== "file" || e.path.startsWith("db/")) continue;
+    tallyFile(tally, e.path, e.sha256!, await sha256OfFile(join(serverRoot, e.path)));
   }
-  return out;
-}
-
-/** SHA-256 of a file, streamed; null when it does not exist or cannot be read. */
-export async function sha256OfFile(path: string): Promise<string | null> {
-  const hash = createHash("sha256");
-  try {
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Uint8Array);
-  } catch {
-    return null;
-  }
-  return hash.digest("hex");
+  return tally;
 }

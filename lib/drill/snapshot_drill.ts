@@ -17,10 +17,7 @@ import { type DrillContext, failureMessage, notConfigured } from "./drill_contex
 import { CONFIGCRATES_DIR, findSnapshotResources } from "./crate_discovery.ts";
 import { compareCounts, liveTableCounts, tableCounts } from "./db_facts.ts";
 import { ageProblem } from "./drill_policy.ts";
-import { sha256OfFile } from "./archive_drill.ts";
-
-/** How many differing paths the report names per resource (the counts cover all of them). */
-const MAX_NAMED = 20;
+import { newTally, sha256OfFile, tallyFile } from "./file_compare.ts";
 
 /** One resource's outcome inside the path's detail. */
 interface ResourceOutcome {
@@ -87,19 +84,12 @@ async function drillTree(res: BackupResource, scratch: string, ctx: DrillContext
   const started = performance.now();
   await cp(snap.path, scratch, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
   const rtoMs = Math.round(performance.now() - started);
-  const files = { checked: 0, same: 0, changed: 0, missing_live: 0, differing: [] as string[] };
+  const files = newTally();
   for (const path of await regularFiles(scratch)) {
     const rel = relative(scratch, path);
-    files.checked++;
     const [restored, live] = await Promise.all([sha256OfFile(path), sha256OfFile(join(res.sourceDir, rel))]);
     if (restored === null) throw new BadInputError(`${join(snap.path, rel)}: cannot be read back`);
-    if (restored === live) {
-      files.same++;
-      continue;
-    }
-    if (live === null) files.missing_live++;
-    else files.changed++;
-    if (files.differing.length < MAX_NAMED) files.differing.push(rel);
+    tallyFile(files, rel, restored, live);
   }
   const problem = ageProblem(`newest snapshot ${snap.path}`, ageMs, ctx.maxAgeMs);
   return { detail: { snapshot: snap.path, rto_ms: rtoMs, files }, ageMs, problem };
