@@ -140,9 +140,12 @@ Deno.test("drill: healthy passes untouched; each broken path fails by name", asy
       const bare = join(d.base, "bare");
       mkdirSync(bare);
       await new Promise((r) => setTimeout(r, 1100));
+      const scratchParent = join(d.base, "scratch-parent");
       const { report } = await runDrill({
         config: { ...cfg, serverRoot: bare, backup: undefined, paths: { snapshots: join(d.base, "empty") } },
+        scratchParent,
       });
+      assert.deepEqual(readdirSync(scratchParent), [], "--scratch DIR: its .scratch-* is gone afterwards");
       assert.equal(report.ok, true);
       for (const p of Object.values(report.paths)) assert.equal(p.status, "not_configured");
       assert.match(report.paths.snapshot.message!, /no configcrate/);
