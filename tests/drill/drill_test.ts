@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import {
   copyFileSync,
-  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -165,7 +164,11 @@ Deno.test("drill: healthy passes untouched; each broken path fails by name", asy
       assert.equal(onDisk.ok, false);
       assert.equal(onDisk.paths.replica.status, "fail");
     });
-    assert.ok(!existsSync(join(drillsDir, ".scratch")));
+    assert.deepEqual(
+      readdirSync(drillsDir).filter((n) => n.startsWith(".")),
+      [],
+      "no scratch or temp file left",
+    );
   } finally {
     d.cleanup();
   }
