@@ -53,8 +53,10 @@ export async function applyMasterKey(
   }
   if (action === "none" || given === undefined) return null;
   if (action === "compare") {
-    const restored = await readFile(path, "utf8").catch(() => null);
-    if (restored !== null && encodeMasterKey(decodeMasterKey(restored, path)) === given) return null;
+    const restored = await readFile(path, "utf8").catch((err) => {
+      throw toVigoError(err, path);
+    });
+    if (encodeMasterKey(decodeMasterKey(restored, path)) === given) return null;
     throw new ExistsError(
       `${path}: the archive holds its own master key, which differs from --master-key; not replaced`,
     );
