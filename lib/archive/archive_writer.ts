@@ -27,6 +27,7 @@ import {
   MANIFEST_PATH,
   MANIFEST_VERSION,
   type ManifestEntry,
+  MASTER_KEY_ENTRY_PATH,
   modeString,
 } from "./manifest.ts";
 
@@ -41,6 +42,11 @@ export interface WriteArchiveOptions {
   /** Inserted between gzip and the sink (encryption). */
   transform?: TransformStream<Uint8Array, Uint8Array>;
   gzip?: ParallelGzipOptions;
+  /**
+   * Leave `secrets/.master.key` out (the spec's "protect the master key separately"); the manifest
+   * then lists it under `excluded`, and `backup restore --master-key FILE` puts it back.
+   */
+  excludeMasterKey?: boolean;
 }
 
 /** What {@link writeArchive} produced. */
@@ -75,6 +81,10 @@ export async function writeArchive(
       throw new VerifyError(`${cfg.database.path}: snapshot fails integrity_check: ${facts.integrity}`);
     }
     const walker = await walkSources(cfg, dbCopy);
+    if (opts.excludeMasterKey) {
+      const i = walker.entries.findIndex((e) => e.archivePath === MASTER_KEY_ENTRY_PATH);
+      if (i >= 0) walker.entries.splice(i, 1);
+    }
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       format_version: MANIFEST_VERSION,
@@ -91,6 +101,7 @@ export async function writeArchive(
       },
       entries: walker.entries.map(toManifestEntry),
     };
+    if (opts.excludeMasterKey) manifest.excluded = [MASTER_KEY_ENTRY_PATH];
     gz = new ParallelGzipWriter(writer, opts.gzip);
     const tar = new TarWriter(gz);
     // The manifest goes alone into the first gzip member, so readers find it without inflating more.

@@ -52,7 +52,15 @@ export interface Manifest {
     integrity_check: string;
   };
   entries: ManifestEntry[];
+  /**
+   * Paths deliberately left out of this archive (only `secrets/.master.key`, by
+   * `backup create --exclude-master-key`); absent when nothing was.
+   */
+  excluded?: string[];
 }
+
+/** Where the secrets store's master key sits in an archive (and under the server root). */
+export const MASTER_KEY_ENTRY_PATH = "secrets/.master.key";
 
 /** Octal string of permission bits. */
 export function modeString(mode: number): string {
@@ -119,6 +127,12 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   if (!Array.isArray(m.entries) || typeof m.database !== "object" || m.database === null) {
     throw new BadInputError("manifest.json lacks entries or database");
   }
+  if (
+    m.excluded !== undefined &&
+    (!Array.isArray(m.excluded) || m.excluded.some((p) => p !== MASTER_KEY_ENTRY_PATH))
+  ) {
+    throw new BadInputError(`manifest excluded: only ${JSON.stringify([MASTER_KEY_ENTRY_PATH])} is allowed`);
+  }
   const seen = new Set<string>();
   for (const e of m.entries) {
     if (typeof e?.path !== "string") throw new BadInputError("manifest entry without a path");
@@ -149,5 +163,8 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     }
   }
   if (!seen.has(DB_ENTRY_PATH)) throw new BadInputError(`manifest does not list ${DB_ENTRY_PATH}`);
+  for (const p of m.excluded ?? []) {
+    if (seen.has(p)) throw new BadInputError(`manifest lists ${p} as excluded and as an entry`);
+  }
   return m;
 }

@@ -32,6 +32,12 @@ export function backupCreateCommand(): Command {
       new Option("--name-format <format>", "time in the default name: rfc3339 (spec) or compact (no colons)")
         .choices(NAME_FORMATS).default("rfc3339" as NameFormat),
     )
+    .addOption(
+      new Option(
+        "--exclude-master-key",
+        "leave secrets/.master.key out (keep it elsewhere; restore it with backup restore --master-key FILE)",
+      ),
+    )
     .addOption(jsonOption())
     .action(async (out, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -71,7 +77,10 @@ export function backupCreateCommand(): Command {
           throw err;
         });
         try {
-          const res = await writeArchive({ config: cfg, workDir, transform }, sink.writable);
+          const res = await writeArchive(
+            { config: cfg, workDir, transform, excludeMasterKey: Boolean(opts.excludeMasterKey) },
+            sink.writable,
+          );
           const { file, upload } = await sink.done;
           await target.remote?.backend.close();
           for (const w of res.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
@@ -82,6 +91,7 @@ export function backupCreateCommand(): Command {
             sha256: (file ?? upload)!.sha256,
             upload: upload ? { url: upload.url, key: upload.key, sidecar_key: upload.sidecarKey } : null,
             encrypted: Boolean(opts.encrypt),
+            excluded: res.manifest.excluded ?? [],
             created_at: res.manifest.created_at,
             entries: res.manifest.entries.length,
             database_pages: res.manifest.database.page_count,

@@ -14,6 +14,7 @@ import {
   openArchiveBackend,
   splitObjectUrl,
 } from "./archive_backend.ts";
+import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
 
@@ -29,6 +30,7 @@ export function backupDownloadCommand(): Command {
     .addOption(archiveUrlOption())
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
+    .addOption(credentialsFileOption())
     .addOption(jsonOption())
     .action(async (name, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -36,7 +38,8 @@ export function backupDownloadCommand(): Command {
         "../archive/remote_archives.ts"
       );
       checkArchiveName(name);
-      const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined);
+      const creds = await credentialSources(opts.credentialsFile);
+      const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined, creds);
       let out: string;
       if (opts.output === undefined) {
         if (!cfg) throw new UsageError("give -o PATH (there is no server.yaml to find paths.snapshots)");
@@ -48,7 +51,7 @@ export function backupDownloadCommand(): Command {
         const isDir = opts.output.endsWith("/") || (await stat(opts.output).catch(() => null))?.isDirectory();
         out = resolve(isDir ? join(opts.output, name) : opts.output);
       }
-      const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
+      const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml, creds);
       try {
         const r = await downloadArchive(backend, `${ARCHIVES_PREFIX}${name}`, out);
         if (opts.json) {
@@ -75,11 +78,13 @@ export async function fetchRemoteArchive(
   url: string,
   serverYaml: string,
   serverRoot: string,
+  credentialsFile?: string,
 ): Promise<FetchedArchive> {
   const { checkArchiveName, downloadArchive } = await import("../archive/remote_archives.ts");
   const { root, key } = splitObjectUrl(url);
   checkArchiveName(key);
-  const cfg = await loadBackupSettings(serverYaml, serverRoot, false);
+  const creds = await credentialSources(credentialsFile);
+  const cfg = await loadBackupSettings(serverYaml, serverRoot, false, creds);
   const parent = dirname(resolve(serverRoot));
   const { makeTempDir } = await import("../archive/interrupt_cleanup.ts");
   let temp: { path: string; forget: () => void };
@@ -94,7 +99,7 @@ export async function fetchRemoteArchive(
     temp.forget();
   };
   try {
-    const backend = await openArchiveBackend(root, cfg?.backup, serverYaml);
+    const backend = await openArchiveBackend(root, cfg?.backup, serverYaml, creds);
     try {
       const r = await downloadArchive(backend, key, join(dir, basename(key)));
       return { path: r.path, cleanup };

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { DEFAULT_SERVER_ROOT, jsonOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl } from "./archive_backend.ts";
+import { credentialsFileOption } from "./credentials_option.ts";
 import { printJson } from "./json_output.ts";
 
 /** `backup restore ARCHIVE`: verify, stage, then swap the archived tree into the target. */
@@ -27,16 +28,33 @@ export function backupRestoreCommand(): Command {
     .addOption(new Option("--force", "restore even while the target database is in use"))
     .addOption(new Option("--decrypt", "the archive is encrypted (detected automatically as well)"))
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(
+      new Option(
+        "--master-key <file>",
+        "put this master key back as secrets/.master.key (archives made with --exclude-master-key)",
+      ),
+    )
+    .addOption(credentialsFileOption())
     .addOption(serverYamlOption().default(undefined, "<target>/server.yaml, if present"))
     .addOption(jsonOption())
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { restoreArchive } = await import("../archive/restore.ts");
       const { fetchRemoteArchive } = await import("./backup_download.ts");
+      const { applyMasterKey, masterKeyAction, readMasterKeyFile } = await import(
+        "../archive/master_key_restore.ts"
+      );
+      // Checked before anything is downloaded or restored: a wrong file must not cost a restore.
+      const masterKey = opts.masterKey === undefined ? undefined : await readMasterKeyFile(opts.masterKey);
       const { passwordSource } = await import("./password.ts");
       // A URL is downloaded and checked against its sidecar first (credentials from server.yaml's backup:).
       const fetched = isBackendUrl(archive)
-        ? await fetchRemoteArchive(archive, opts.serverYaml ?? join(opts.target, "server.yaml"), opts.target)
+        ? await fetchRemoteArchive(
+          archive,
+          opts.serverYaml ?? join(opts.target, "server.yaml"),
+          opts.target,
+          opts.credentialsFile,
+        )
         : undefined;
       const r = await restoreArchive({
         archive: fetched?.path ?? archive,
@@ -57,6 +75,11 @@ export function backupRestoreCommand(): Command {
         );
       }
       if (r.databaseNote) process.stderr.write(`vigocli: warning: ${r.databaseNote}\n`);
+      if (!r.dryRun && !opts.dbOnly) {
+        const action = masterKeyAction(r.scan.manifest, masterKey !== undefined);
+        const note = await applyMasterKey(r.target, action, masterKey);
+        if (note) process.stderr.write(`vigocli: warning: ${note}\n`);
+      }
       const count = (a: string) => r.plan.filter((l) => l.action === a).length;
       if (opts.json) {
         printJson({

@@ -56,7 +56,8 @@ export interface ParseServerYamlOptions {
 const TOP_LEVEL = ["database", "paths", "backup"];
 const DATABASE_KEYS = ["driver", "path"];
 const PATHS_KEYS = ["snapshots"];
-const BACKUP_COMMON_KEYS = ["url", "retention", "sync_interval", "snapshot_interval", "addr"];
+const BACKUP_COMMON_KEYS = ["url", "retention", "sync_interval", "snapshot_interval", "addr", "drill"];
+const DRILL_KEYS = ["max_age", "max_rpo"];
 const BACKUP_KEYS = [...BACKUP_COMMON_KEYS, ...BACKEND_OPTION_KEYS];
 
 /** Parses and validates server.yaml text. Throws {@link ConfigError} on the first problem. */
@@ -147,6 +148,11 @@ function parseBackup(
   };
   const addr = listenAddr(sec);
   if (addr) cfg.addr = addr;
+  const drill = sec.section("drill");
+  warnUnknown(drill, DRILL_KEYS, warnings, opts.displayPath);
+  const maxAgeMs = positiveDuration(drill, "max_age");
+  const maxRpoMs = positiveDuration(drill, "max_rpo");
+  if (maxAgeMs !== undefined || maxRpoMs !== undefined) cfg.drill = { maxAgeMs, maxRpoMs };
   warnInapplicable(sec, backend, warnings, opts.displayPath);
   return cfg;
 }
