@@ -19,6 +19,7 @@ import {
   modeString,
   parseManifest,
 } from "./manifest.ts";
+import { checkArchiveShape } from "./archive_shape.ts";
 
 /** A checksum or listing mismatch: the archive is damaged or was altered. */
 export class IntegrityError extends BadInputError {}
@@ -81,6 +82,8 @@ export async function scanArchive(
   const archive = await openArchive(path, { ...opts, hashRaw: true });
   try {
     const manifest = await readManifestEntry(archive.tar);
+    // verify and restore (and restore --dry-run) accept one shape, checked before any entry is read.
+    checkArchiveShape(path, manifest);
     if (manifest.database.integrity_check !== "ok") {
       throw new IntegrityError(`${path}: the archived database failed integrity_check when it was made`);
     }

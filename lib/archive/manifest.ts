@@ -138,9 +138,17 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     }
   }
   // Nothing may lie below an archived symlink (restoring it would write through the link).
-  for (const link of m.entries.filter((e) => e.type === "symlink")) {
-    const below = m.entries.find((e) => e.path.startsWith(`${link.path}/`));
-    if (below) throw new BadInputError(`archive entry ${below.path} lies under a symbolic link`);
+  // Each entry's ancestors are looked up in a set: linear in the entries, however many links there are.
+  const links = new Set(m.entries.filter((e) => e.type === "symlink").map((e) => e.path.replace(/\/$/, "")));
+  if (links.size > 0) {
+    for (const e of m.entries) {
+      const bare = e.path.replace(/\/$/, "");
+      for (let cut = bare.indexOf("/"); cut > 0; cut = bare.indexOf("/", cut + 1)) {
+        if (links.has(bare.slice(0, cut))) {
+          throw new BadInputError(`archive entry ${e.path} lies under a symbolic link`);
+        }
+      }
+    }
   }
   if (!seen.has(DB_ENTRY_PATH)) throw new BadInputError(`manifest does not list ${DB_ENTRY_PATH}`);
   return m;

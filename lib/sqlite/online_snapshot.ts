@@ -6,7 +6,6 @@
  * whenever another connection writes and never finishes under a busy writer.
  */
 import { backup, DatabaseSync } from "node:sqlite";
-import { rmSync } from "node:fs";
 import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
 import { existsSync } from "node:fs";
 
@@ -41,11 +40,16 @@ export async function snapshotDatabase(livePath: string, destPath: string): Prom
   }
 }
 
-/** Runs `PRAGMA integrity_check` and reads page size and count. Leaves no -wal/-shm files behind. */
+/**
+ * Runs `PRAGMA integrity_check` and reads page size and count of a file nobody else writes (a
+ * snapshot copy, a staged or extracted database). Opened read-only and immutable: the file is never
+ * changed, no -wal/-shm is created, and a -wal lying next to it is ignored rather than checkpointed
+ * into it, so the facts are those of exactly the bytes that were checksummed.
+ */
 export function inspectDatabase(path: string): DatabaseFacts {
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+    db = new DatabaseSync(immutableUri(path), { readOnly: true });
   } catch (err) {
     throw toVigoError(err, path);
   }
@@ -60,9 +64,12 @@ export function inspectDatabase(path: string): DatabaseFacts {
     return { pageSize: 0, pageCount: 0, integrity: msg };
   } finally {
     db.close();
-    rmSync(`${path}-wal`, { force: true });
-    rmSync(`${path}-shm`, { force: true });
   }
+}
+
+/** An SQLite URI opening `path` read-only as an immutable file (no locks, no WAL, no -shm). */
+export function immutableUri(path: string): string {
+  return `file:${path.split("/").map(encodeURIComponent).join("/")}?mode=ro&immutable=1`;
 }
 
 /** A one-line digest of `PRAGMA integrity_check` output (which is one problem per line). */
