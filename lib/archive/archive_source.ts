@@ -10,6 +10,7 @@ import type { FileHandle } from "node:fs/promises";
 import { BadInputError, toVigoError } from "../errors.ts";
 import { gunzip } from "../codec/gzip/gunzip_stream.ts";
 import { TarReader } from "../codec/tar/tar_reader.ts";
+import type { KdfCap } from "../crypto/kdf_cap.ts";
 
 /** Read size for a whole-archive read: one inflate piece (gunzip_stream.ts), moved to the worker whole. */
 const READ_CHUNK = 32 * 1024;
@@ -24,6 +25,8 @@ export interface OpenArchiveOptions {
   hashRaw?: boolean;
   /** Only the start of the archive will be read (inspect): read in small pieces. */
   headOnly?: boolean;
+  /** Largest Argon2id cost accepted from an encrypted header (default: DEFAULT_KDF_CAP). */
+  kdfCap?: KdfCap;
 }
 
 /** An archive opened for reading. */
@@ -100,7 +103,7 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
     const { decryptingStream } = await import("../crypto/envelope.ts");
     const { obtainPassword } = await import("../cli/password.ts");
     const password = await obtainPassword({ confirm: false, passwordFile: opts.passwordFile });
-    stream = stream.pipeThrough(decryptingStream(password));
+    stream = stream.pipeThrough(decryptingStream(password, { kdfCap: opts.kdfCap, source: path }));
   }
   // inspect inflates a few KiB only: starting a worker thread would cost more than it saves.
   const tar = new TarReader(gunzip(stream, { ownsInput: kind === "gzip", inThread: opts.headOnly }));

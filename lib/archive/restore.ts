@@ -24,6 +24,7 @@ import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { BadInputError, BusyError, toVigoError, VerifyError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
+import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
 import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
@@ -44,6 +45,8 @@ export interface RestoreOptions {
   dryRun: boolean;
   force: boolean;
   passwordFile?: string;
+  /** Largest Argon2id cost accepted from an encrypted header (scanArchive reads it from these options). */
+  kdfCap?: KdfCap;
   /** With dbOnly: the server.yaml whose `database.path` applies (default `<target>/server.yaml`). */
   serverYaml?: string;
   /** Names the .pre-restore directory. */
@@ -82,7 +85,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   await checkTarget(target);
   // No lock probe on a dry run: probing opens the database, and a dry run must not touch it.
   if (opts.dryRun) {
-    const scan = await scanArchive(opts.archive, { passwordFile: opts.passwordFile });
+    const scan = await scanArchive(opts.archive, opts);
     const { db, plan } = await planFor(target, scan.manifest, opts);
     return { target, plan, scan, dryRun: true, database: join(target, db.rel), databaseNote: db.note };
   }
@@ -101,7 +104,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     const onClosed = (path: string) => {
       if (path === DB_ENTRY_PATH) dbCheck = startIntegrityCheck(join(staging, DB_ENTRY_PATH));
     };
-    const scan = await scanArchive(opts.archive, { passwordFile: opts.passwordFile }, (entry, header) => {
+    const scan = await scanArchive(opts.archive, opts, (entry, header) => {
       if (!isSelected(entry.path, opts.dbOnly)) return Promise.resolve(undefined);
       return Promise.resolve(stageEntry(syncer, staging, entry, header, dirs, onClosed));
     });

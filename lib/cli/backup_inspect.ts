@@ -1,5 +1,6 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
+import { kdfCapFrom, kdfCapOptions } from "./kdf_cap_options.ts";
 
 /** `backup inspect ARCHIVE`: print the manifest, reading only the start of the archive. */
 export function backupInspectCommand(): Command {
@@ -7,11 +8,17 @@ export function backupInspectCommand(): Command {
     .description("print an archive's manifest JSON (reads only the start of the archive)")
     .argument("<archive>", "archive file")
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(kdfCapOptions()[0])
+    .addOption(kdfCapOptions()[1])
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { openArchive } = await import("../archive/archive_source.ts");
       const { readManifestWithText } = await import("../archive/archive_scan.ts");
-      const opened = await openArchive(archive, { passwordFile: opts.passwordFile, headOnly: true });
+      const opened = await openArchive(archive, {
+        passwordFile: opts.passwordFile,
+        headOnly: true,
+        kdfCap: kdfCapFrom(opts),
+      });
       try {
         // Validated, then printed as archived (already pretty JSON): re-serialising 10,000 entries
         // would only cost time.

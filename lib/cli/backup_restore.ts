@@ -3,6 +3,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { DEFAULT_SERVER_ROOT, jsonOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl } from "./archive_backend.ts";
+import { kdfCapFrom, kdfCapOptions } from "./kdf_cap_options.ts";
 
 /** `backup restore ARCHIVE`: verify, stage, then swap the archived tree into the target. */
 export function backupRestoreCommand(): Command {
@@ -26,6 +27,8 @@ export function backupRestoreCommand(): Command {
     .addOption(new Option("--force", "restore even while the target database is in use"))
     .addOption(new Option("--decrypt", "the archive is encrypted (detected automatically as well)"))
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(kdfCapOptions()[0])
+    .addOption(kdfCapOptions()[1])
     .addOption(serverYamlOption().default(undefined, "<target>/server.yaml, if present"))
     .addOption(jsonOption())
     .action(async (archive, opts) => {
@@ -43,6 +46,7 @@ export function backupRestoreCommand(): Command {
         dryRun: Boolean(opts.dryRun),
         force: Boolean(opts.force),
         passwordFile: opts.passwordFile,
+        kdfCap: kdfCapFrom(opts),
         serverYaml: opts.serverYaml,
         now: new Date(),
       }).finally(() => fetched?.cleanup());

@@ -1,5 +1,6 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { jsonOption } from "./common.ts";
+import { kdfCapFrom, kdfCapOptions } from "./kdf_cap_options.ts";
 
 /** `backup verify ARCHIVE`: sidecar, manifest checksums and integrity_check of the contained database. */
 export function backupVerifyCommand(): Command {
@@ -10,11 +11,13 @@ export function backupVerifyCommand(): Command {
     )
     .argument("<archive>", "archive file")
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(kdfCapOptions()[0])
+    .addOption(kdfCapOptions()[1])
     .addOption(jsonOption())
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { verifyArchive } = await import("../archive/verify.ts");
-      const r = await verifyArchive(archive, { passwordFile: opts.passwordFile });
+      const r = await verifyArchive(archive, { passwordFile: opts.passwordFile, kdfCap: kdfCapFrom(opts) });
       const files = r.scan.manifest.entries.filter((e) => e.type === "file").length;
       if (opts.json) {
         console.log(JSON.stringify(
