@@ -31,6 +31,12 @@ export function backupCreateCommand(): Command {
       new Option("--name-format <format>", "time in the default name: rfc3339 (spec) or compact (no colons)")
         .choices(NAME_FORMATS).default("rfc3339" as NameFormat),
     )
+    .addOption(
+      new Option(
+        "--allow-missing-master-key",
+        "create even when secrets/.master.key is missing (exit 9 otherwise)",
+      ),
+    )
     .addOption(jsonOption())
     .action(async (out, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -70,7 +76,10 @@ export function backupCreateCommand(): Command {
           throw err;
         });
         try {
-          const res = await writeArchive({ config: cfg, workDir, transform }, sink.writable);
+          const res = await writeArchive(
+            { config: cfg, workDir, transform, allowMissingMasterKey: opts.allowMissingMasterKey },
+            sink.writable,
+          );
           const { file, upload } = await sink.done;
           await target.remote?.backend.close();
           for (const w of res.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
