@@ -20,6 +20,7 @@ import {
   parseManifest,
 } from "./manifest.ts";
 import { checkArchiveShape } from "./archive_shape.ts";
+import { requireRegularFile } from "../fsutil/regular_file.ts";
 
 /** A checksum or listing mismatch: the archive is damaged or was altered. */
 export class IntegrityError extends BadInputError {}
@@ -75,6 +76,7 @@ export async function scanArchive(
   opts: OpenArchiveOptions & { requireSidecar?: boolean },
   visit?: EntryVisitor,
 ): Promise<ScanResult> {
+  requireRegularFile(path, "archive");
   const expected = await readSidecar(path);
   if (expected === null && opts.requireSidecar) {
     throw new IntegrityError(`${path}.sha256: sidecar is missing`);

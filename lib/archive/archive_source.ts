@@ -11,6 +11,7 @@ import { BadInputError, toVigoError } from "../errors.ts";
 import { gunzip } from "../codec/gzip/gunzip_stream.ts";
 import { TarReader } from "../codec/tar/tar_reader.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
+import { requireRegularFile } from "../fsutil/regular_file.ts";
 
 /** Read size for a whole-archive read: one inflate piece (gunzip_stream.ts), moved to the worker whole. */
 const READ_CHUNK = 32 * 1024;
@@ -57,6 +58,7 @@ export async function detectArchiveKind(first: Uint8Array): Promise<ArchiveKind>
 /** Reads the first `n` bytes of a file. */
 export async function readHead(path: string, n = 64): Promise<Uint8Array> {
   let fh: FileHandle | undefined;
+  requireRegularFile(path, "archive");
   try {
     fh = await open(path, "r");
     const buf = new Uint8Array(n);

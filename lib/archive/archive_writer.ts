@@ -41,6 +41,8 @@ export interface WriteArchiveOptions {
   /** Inserted between gzip and the sink (encryption). */
   transform?: TransformStream<Uint8Array, Uint8Array>;
   gzip?: ParallelGzipOptions;
+  /** How long to wait for another process's lock on the database (default 30 s), then BusyError. */
+  lockTimeoutMs?: number;
   /** Write an archive even when secrets/.master.key is missing (otherwise NotFoundError). */
   allowMissingMasterKey?: boolean;
 }
@@ -71,7 +73,7 @@ export async function writeArchive(
   try {
     const createdAt = new Date();
     const dbCopy = join(tmp, "vigo.db");
-    await snapshotDatabase(cfg.database.path, dbCopy);
+    await snapshotDatabase(cfg.database.path, dbCopy, opts.lockTimeoutMs);
     const facts = inspectDatabase(dbCopy);
     if (facts.integrity !== "ok") {
       throw new VerifyError(`${cfg.database.path}: snapshot fails integrity_check: ${facts.integrity}`);

@@ -6,7 +6,9 @@
  * whenever another connection writes and never finishes under a busy writer.
  */
 import { backup, DatabaseSync } from "node:sqlite";
-import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
+import { BadInputError, ConfigError, NotFoundError, toVigoError } from "../errors.ts";
+import { requireRegularFile } from "../fsutil/regular_file.ts";
+import { beginReadWhenFree, DEFAULT_LOCK_TIMEOUT_MS } from "./read_lock.ts";
 import { existsSync } from "node:fs";
 
 /** Facts about a database file, as recorded in the manifest. */
@@ -17,25 +19,33 @@ export interface DatabaseFacts {
   integrity: string;
 }
 
-/** How long the copy waits for a lock held by a writer (e.g. during a checkpoint). */
-const BUSY_TIMEOUT_MS = 30_000;
-
-/** Copies the live database at `livePath` to `destPath` (which must not exist) in one step. */
-export async function snapshotDatabase(livePath: string, destPath: string): Promise<void> {
+/**
+ * Copies the live database at `livePath` to `destPath` (which must not exist) in one step, inside a
+ * read transaction taken first: waiting for another process's lock is bounded by `lockTimeoutMs`
+ * (then BusyError, exit 5) and interruptible (lib/sqlite/read_lock.ts).
+ */
+export async function snapshotDatabase(
+  livePath: string,
+  destPath: string,
+  lockTimeoutMs: number = DEFAULT_LOCK_TIMEOUT_MS,
+): Promise<void> {
   if (!existsSync(livePath)) throw new NotFoundError(`${livePath}: database does not exist`);
+  requireRegularFile(livePath, "database.path", (m) => new ConfigError(m));
   let src: DatabaseSync;
   try {
-    src = new DatabaseSync(livePath, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
+    src = new DatabaseSync(livePath, { readOnly: true, timeout: 0 });
   } catch (err) {
     throw toVigoError(err, livePath);
   }
   try {
+    await beginReadWhenFree(src, livePath, lockTimeoutMs);
     await backup(src, destPath, { rate: -1 });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (/not a database|malformed/i.test(msg)) throw new BadInputError(`${livePath}: ${msg}`);
     throw toVigoError(err, livePath);
   } finally {
+    if (src.isTransaction) src.exec("ROLLBACK");
     src.close();
   }
 }
