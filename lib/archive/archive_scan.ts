@@ -21,6 +21,7 @@ import {
 } from "./manifest.ts";
 import { checkArchiveShape } from "./archive_shape.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
+import { namingArchive } from "./archive_errors.ts";
 
 /** A checksum or listing mismatch: the archive is damaged or was altered. */
 export class IntegrityError extends BadInputError {}
@@ -131,6 +132,8 @@ export async function scanArchive(
       archiveSha256,
       archiveBytes: archive.rawBytes(),
     };
+  } catch (err) {
+    throw namingArchive(err, path);
   } finally {
     await archive.close();
   }

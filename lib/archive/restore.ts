@@ -6,7 +6,7 @@
  * `<target>/.pre-restore-<UTC time>/` so the restore can be undone. Any failure before that point
  * removes the staging directory and leaves the target as it was.
  */
-import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import {
   chmodSync,
   closeSync,
@@ -90,7 +90,8 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     return { target, plan, scan, dryRun: true, database: join(target, db.rel), databaseNote: db.note };
   }
   const createdTarget = !(await lstat(target).catch(() => null));
-  await mkdir(target, { recursive: true }).catch((err) => {
+  // Private until the archived tree is in place, whatever the umask (it was 0777 under umask 000).
+  await mkdir(target, { recursive: true, mode: 0o700 }).catch((err) => {
     throw toVigoError(err, target);
   });
   const { path: staging, forget } = makeTempDir(target, ".restore-staging-");
@@ -136,7 +137,8 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
 
 async function checkTarget(target: string): Promise<void> {
   for (const p of [target, join(target, "db")]) {
-    const st = await lstat(p).catch(() => null);
+    // The target itself may be a symbolic link to a directory (followed); <target>/db may not.
+    const st = await (p === target ? stat : lstat)(p).catch(() => null);
     if (st && !st.isDirectory()) {
       throw new BadInputError(`${p}: not a directory (restore only writes inside the target)`);
     }

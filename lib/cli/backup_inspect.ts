@@ -14,6 +14,7 @@ export function backupInspectCommand(): Command {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { openArchive } = await import("../archive/archive_source.ts");
       const { readManifestWithText } = await import("../archive/archive_scan.ts");
+      const { namingArchive } = await import("../archive/archive_errors.ts");
       const opened = await openArchive(archive, {
         passwordFile: opts.passwordFile,
         headOnly: true,
@@ -22,7 +23,9 @@ export function backupInspectCommand(): Command {
       try {
         // Validated, then printed as archived (already pretty JSON): re-serialising 10,000 entries
         // would only cost time.
-        const { bytes } = await readManifestWithText(opened.tar);
+        const { bytes } = await readManifestWithText(opened.tar).catch((err) => {
+          throw namingArchive(err, archive);
+        });
         // Wait for the write: the process exits right after the action, and a pipe may be slow.
         await new Promise<void>((resolve) => process.stdout.write(bytes, () => resolve()));
       } finally {

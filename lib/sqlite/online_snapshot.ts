@@ -6,10 +6,10 @@
  * whenever another connection writes and never finishes under a busy writer.
  */
 import { backup, DatabaseSync } from "node:sqlite";
-import { BadInputError, ConfigError, NotFoundError, toVigoError } from "../errors.ts";
+import { ConfigError, NotFoundError, toVigoError } from "../errors.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { beginReadWhenFree, DEFAULT_LOCK_TIMEOUT_MS } from "./read_lock.ts";
-import { existsSync } from "node:fs";
+import { sqliteToVigoError } from "./sqlite_errors.ts";
 
 /** Facts about a database file, as recorded in the manifest. */
 export interface DatabaseFacts {
@@ -29,21 +29,23 @@ export async function snapshotDatabase(
   destPath: string,
   lockTimeoutMs: number = DEFAULT_LOCK_TIMEOUT_MS,
 ): Promise<void> {
-  if (!existsSync(livePath)) throw new NotFoundError(`${livePath}: database does not exist`);
-  requireRegularFile(livePath, "database.path", (m) => new ConfigError(m));
+  try {
+    requireRegularFile(livePath, "database.path", (m) => new ConfigError(m));
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new NotFoundError(`${livePath}: database does not exist`);
+    throw err;
+  }
   let src: DatabaseSync;
   try {
     src = new DatabaseSync(livePath, { readOnly: true, timeout: 0 });
   } catch (err) {
-    throw toVigoError(err, livePath);
+    throw sqliteToVigoError(err, livePath);
   }
   try {
     await beginReadWhenFree(src, livePath, lockTimeoutMs);
     await backup(src, destPath, { rate: -1 });
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    if (/not a database|malformed/i.test(msg)) throw new BadInputError(`${livePath}: ${msg}`);
-    throw toVigoError(err, livePath);
+    throw sqliteToVigoError(err, livePath, destPath);
   } finally {
     if (src.isTransaction) src.exec("ROLLBACK");
     src.close();
