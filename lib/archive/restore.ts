@@ -30,6 +30,7 @@ import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_
 import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
 import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { type EntrySink, scanArchive, type ScanResult } from "./archive_scan.ts";
+import type { PasswordSource } from "./archive_source.ts";
 import { DB_ENTRY_PATH, type Manifest, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
 import { preRestoreDirName } from "./archive_names.ts";
@@ -44,7 +45,8 @@ export interface RestoreOptions {
   dbOnly: boolean;
   dryRun: boolean;
   force: boolean;
-  passwordFile?: string;
+  /** The password of an encrypted archive (asked only if it is one). */
+  password?: PasswordSource;
   /** Largest Argon2id cost accepted from an encrypted header (scanArchive reads it from these options). */
   kdfCap?: KdfCap;
   /** With dbOnly: the server.yaml whose `database.path` applies (default `<target>/server.yaml`). */

@@ -11,6 +11,7 @@ import { Option } from "@commander-js/extra-typings";
 import type { Backend } from "../backend/backend.ts";
 import type { BackupConfig, ServerConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
+import { redactUrl } from "../backends.ts";
 
 /** `--url URL`: the backend root holding `archives/`. */
 export function archiveUrlOption() {
@@ -21,7 +22,7 @@ export function archiveUrlOption() {
   );
 }
 
-/** True when `text` names a backend URL rather than a local path. */
+/** True when `text` names a backend URL (`scheme://…`) rather than a local path. */
 export function isBackendUrl(text: string): boolean {
   return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(text);
 }
@@ -53,11 +54,8 @@ export async function openArchiveBackend(
   if (!target) {
     throw new ConfigError(`${where}: no backup.url configured (give the backend with --url URL)`);
   }
-  const { openBackend, urlScheme } = await import("../backends.ts");
-  const { BACKUP_DEFAULTS } = await import("../config/server_yaml_parse.ts");
-  urlScheme(target);
-  const base: BackupConfig = backup ?? { url: target, ...BACKUP_DEFAULTS };
-  return await openBackend(target, { ...base, url: target });
+  const { openBackend } = await import("../backends.ts");
+  return await openBackend(target, backup?.destination);
 }
 
 /** Splits an archive object URL into its backend root and the object key (its last component). */
@@ -67,7 +65,7 @@ export function splitObjectUrl(url: string): { root: string; key: string } {
   const key = decodeURIComponent(url.slice(cut + 1));
   if (cut < 0 || key === "" || /:\/?\/?$/.test(root)) {
     throw new ConfigError(
-      `${url}: expected the URL of an archive object, e.g. sftp://host/path/archives/NAME.tar.gz`,
+      `${redactUrl(url)}: expected the URL of an archive object, e.g. sftp://host/path/archives/NAME.tar.gz`,
     );
   }
   return { root, key };

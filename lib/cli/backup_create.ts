@@ -8,6 +8,7 @@ import { archiveFileName, NAME_FORMATS, type NameFormat } from "../archive/archi
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import type { CreateTarget } from "./create_upload.ts";
+import { printJson } from "./json_output.ts";
 
 /** A source file that changes between the two passes makes create start over, at most this often. */
 const ATTEMPTS = 3;
@@ -118,7 +119,7 @@ export function backupCreateCommand(): Command {
             entries: res.manifest.entries.length,
             database_pages: res.manifest.database.page_count,
           };
-          if (opts.json) console.log(JSON.stringify(summary, null, 2));
+          if (opts.json) printJson(summary);
           else {
             const remote = upload && `${upload.url.replace(/\/+$/, "")}/${upload.key}`;
             console.log(

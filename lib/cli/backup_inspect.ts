@@ -15,8 +15,9 @@ export function backupInspectCommand(): Command {
       const { openArchive } = await import("../archive/archive_source.ts");
       const { readManifestWithText } = await import("../archive/archive_scan.ts");
       const { namingArchive } = await import("../archive/archive_errors.ts");
+      const { passwordSource } = await import("./password.ts");
       const opened = await openArchive(archive, {
-        passwordFile: opts.passwordFile,
+        password: passwordSource(opts.passwordFile),
         headOnly: true,
         kdfCap: kdfCapFrom(opts),
       });

@@ -42,6 +42,14 @@ export interface ReplicatorOptions {
   checkpoint?: Partial<CheckpointPolicy>;
   /** Event lines (default: stdout/stderr). */
   log?: EventSink;
+  /** Told the outcome of every sync step (metrics). */
+  observer?: StepObserver;
+}
+
+/** Receives the outcome of each replication step; `startedAtMs` is wall-clock time (ms since epoch). */
+export interface StepObserver {
+  stepSucceeded(startedAtMs: number, durationMs: number): void;
+  stepFailed(err: unknown): void;
 }
 
 /** Replicates one database until stopped. */
@@ -77,7 +85,7 @@ export class Replicator {
   async replicaClient(): Promise<ReplicaClient> {
     if (this.client) return this.client;
     if (!this.opts.backup?.url) throw new Error("replicator: no replica URL configured");
-    this.client = replicaClientFor(await openBackend(this.opts.backup.url, this.opts.backup));
+    this.client = replicaClientFor(await openBackend(this.opts.backup.url, this.opts.backup.destination));
     return this.client;
   }
 
@@ -90,7 +98,7 @@ export class Replicator {
   async start(): Promise<void> {
     if (this.loop) throw new Error("replicator already started");
     try {
-      await this.step();
+      await this.observedStep();
       this.log("INFO", "replication started", {
         db: this.opts.dbPath,
         sync_interval_ms: this.syncIntervalMs,
@@ -137,7 +145,7 @@ export class Replicator {
       if (this.stopping) break;
       next = Math.max(next + this.syncIntervalMs, performance.now());
       try {
-        await this.step();
+        await this.observedStep();
         if (this.failures > 0) this.log("INFO", "replication recovered", { failures: this.failures });
         this.failures = 0;
       } catch (err) {
@@ -161,6 +169,19 @@ export class Replicator {
     });
     clearTimeout(timer);
     this.wake = null;
+  }
+
+  /** {@link step}, reported to the observer. */
+  private async observedStep(): Promise<void> {
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    try {
+      await this.step();
+    } catch (err) {
+      this.opts.observer?.stepFailed(err);
+      throw err;
+    }
+    this.opts.observer?.stepSucceeded(startedAt, performance.now() - t0);
   }
 
   /** One replication step. */

@@ -4,10 +4,11 @@
  * a full disk, a permission problem or a hot journal surfaced as exit 1, "a bug".
  */
 import { accessSync, constants } from "node:fs";
-import { BadInputError, BusyError, IoError, toVigoError, type VigoError } from "../errors.ts";
+import { BadInputError, BusyError, IoError, toVigoError, VigoError } from "../errors.ts";
 
 /** Maps an error from opening or reading the database at `path` (writing to `dest`, if given). */
 export function sqliteToVigoError(err: unknown, path: string, dest?: string): VigoError {
+  if (err instanceof VigoError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   if (/database or disk is full/i.test(msg)) {
     return new IoError(`${dest ?? path}: no space left on device`, { cause: err });
