@@ -165,6 +165,18 @@ const rows: Row[] = [
     code: 11,
     message: /full\/.*: no space left on device/,
   },
+  {
+    name: "disk full while writing the archive",
+    mount: true,
+    run: async (fx, s) => {
+      // Room for the database copy (~180 KiB) but not also for the archive of it.
+      const out = join(s, "half");
+      await tmpfs(out, "256k");
+      return runCli(["backup", "create", ...fx.flags, join(out, "a.tar.gz")]);
+    },
+    code: 11,
+    message: /half\/a\.tar\.gz: no space left on device/,
+  },
 ];
 
 async function goodArchive(fx: ServerFixture): Promise<string> {

@@ -29,7 +29,7 @@ export function databaseBytes(path: string, rows: number): Uint8Array {
 const PY = `
 import base64, io, json, sys, tarfile
 spec = json.load(sys.stdin)
-with tarfile.open(spec["out"], "w:gz", format=tarfile.PAX_FORMAT) as t:
+with tarfile.open(spec["out"], "w:gz", format=tarfile.PAX_FORMAT, compresslevel=1) as t:
     def add(name, data=None, kind=tarfile.REGTYPE, mode=0o644, link=""):
         ti = tarfile.TarInfo(name); ti.type = kind; ti.mode = mode; ti.mtime = 1700000000
         ti.linkname = link
