@@ -1,5 +1,5 @@
 /**
- * create never shrinks a backup silently: top-level stacks/, secrets/, tls/ and server.yaml that are
+ * create never shrinks a backup silently: top-level stacks/, secrets/, server.yaml and the database that are
  * symbolic links (another volume) are followed and recorded in the manifest; a missing
  * secrets/.master.key fails (exit 9) unless --allow-missing-master-key; a name that is not valid UTF-8
  * fails naming the file (exit 4) instead of being dropped with a "removed while reading" warning.
@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { exists, makeServerRoot } from "./fixture.ts";
+import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 
 Deno.test("top-level links to another volume are followed, archived whole and recorded", async () => {
   const fx = await makeServerRoot({ rows: 20 });
@@ -20,6 +21,9 @@ Deno.test("top-level links to another volume are followed, archived whole and re
     }
     await Deno.rename(fx.serverYaml, join(volume, "server.yaml"));
     await Deno.symlink(join(volume, "server.yaml"), fx.serverYaml);
+    await sqliteQuery(fx.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    await Deno.rename(fx.db, join(volume, "vigo.db"));
+    await Deno.symlink(join(volume, "vigo.db"), fx.db);
     const archive = join(fx.root, "snapshots", "followed.tar.gz");
     const r = await runCli(["backup", "create", ...fx.flags, archive]);
     assert.equal(r.code, 0, r.stderr);
@@ -28,6 +32,7 @@ Deno.test("top-level links to another volume are followed, archived whole and re
       "secrets/": join(volume, "secrets"),
       "stacks/": join(volume, "stacks"),
       "server.yaml": join(volume, "server.yaml"),
+      "db/vigo.db": join(volume, "vigo.db"),
     });
     const paths = manifest.entries.map((e: { path: string }) => e.path);
     for (const p of ["secrets/.master.key", "secrets/vigo/backup/aws_access_key", "stacks/roles/web.yaml"]) {
@@ -36,6 +41,7 @@ Deno.test("top-level links to another volume are followed, archived whole and re
     const restored = await runCli(["backup", "restore", archive, "--target", target]);
     assert.equal(restored.code, 0, restored.stderr);
     assert.ok((await Deno.lstat(join(target, "secrets"))).isDirectory);
+    assert.equal((await sqliteQuery(join(target, "db/vigo.db"), "SELECT count(*) FROM t")).trim(), "20");
     assert.equal(
       await Deno.readTextFile(join(target, "secrets/.master.key")),
       "0123456789abcdef0123456789abcdef\n",
