@@ -92,7 +92,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     return { target, plan, scan, dryRun: true, database: join(target, db.rel), databaseNote: db.note };
   }
   const createdTarget = !(await lstat(target).catch(() => null));
-  // Private until the archived tree is in place, whatever the umask (it was 0777 under umask 000).
+  // Owner-only: the tree holds secrets/, and the default mode would follow the umask (0777 under 000).
   await mkdir(target, { recursive: true, mode: 0o700 }).catch((err) => {
     throw toVigoError(err, target);
   });

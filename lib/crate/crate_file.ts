@@ -5,7 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { parse } from "yaml";
+import { parseDocument } from "yaml";
+import { firstDuplicateKey } from "../config/yaml_duplicate_keys.ts";
+import { lineSuffix } from "../config/yaml_section.ts";
 import { ConfigError, toVigoError } from "../errors.ts";
 import { type Schedule, SCHEDULES } from "./schedule.ts";
 import { parseSize } from "./size.ts";
@@ -108,7 +110,15 @@ export function loadCrateFile(path: string, opts: CrateLoadOptions = {}): CrateF
 export function parseCrate(text: string, path: string, opts: CrateLoadOptions = {}): CrateFile {
   let doc: unknown;
   try {
-    doc = parse(text, { prettyErrors: false, uniqueKeys: true });
+    // uniqueKeys off: the package's check is quadratic; firstDuplicateKey() is the linear one.
+    const parsed = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
+    if (parsed.errors.length > 0) throw parsed.errors[0];
+    const dup = firstDuplicateKey(parsed);
+    if (dup) {
+      const line = dup.offset === undefined ? undefined : text.slice(0, dup.offset).split("\n").length;
+      throw new Error(`Map keys must be unique: ${JSON.stringify(dup.key)}${lineSuffix(line)}`);
+    }
+    doc = parsed.toJS({ maxAliasCount: 100 }); // refuses alias bombs (the package's default, stated)
   } catch (err) {
     throw new ConfigError(`${path}: invalid YAML: ${(err as Error).message.split("\n")[0]}`);
   }

@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { cliCommand, runCli } from "../helpers/cli.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { makeServerRoot, type ServerFixture, treeHash } from "../archive/fixture.ts";
+import { ARCHIVE_PASSWORD } from "../helpers/test_secrets.ts";
 
 const CRYPTO = 6;
-const PASSWORD = "correct horse battery staple";
+const PASSWORD = ARCHIVE_PASSWORD;
 const env = (password = PASSWORD) => ({ VIGO_BACKUP_PASSWORD: password });
 
 let fx: ServerFixture;
