@@ -43,7 +43,13 @@ export interface Manifest {
   tool: { name: string; version: string; runtime: string };
   sqlite_version: string;
   hostname: string;
-  source: { server_root: string; server_yaml: string; database: string };
+  source: {
+    server_root: string;
+    server_yaml: string;
+    database: string;
+    /** Top-level paths that were symbolic links on the source, followed: archive path → link target. */
+    followed?: Record<string, string>;
+  };
   database: {
     path: string;
     page_size: number;

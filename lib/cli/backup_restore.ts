@@ -4,6 +4,7 @@ import process from "node:process";
 import { DEFAULT_SERVER_ROOT, jsonOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl } from "./archive_backend.ts";
 import { credentialsFileOption } from "./credentials_option.ts";
+import { kdfCapFrom, kdfCapOptions } from "./kdf_cap_options.ts";
 import { printJson } from "./json_output.ts";
 
 /** `backup restore ARCHIVE`: verify, stage, then swap the archived tree into the target. */
@@ -35,6 +36,8 @@ export function backupRestoreCommand(): Command {
       ),
     )
     .addOption(credentialsFileOption())
+    .addOption(kdfCapOptions()[0])
+    .addOption(kdfCapOptions()[1])
     .addOption(serverYamlOption().default(undefined, "<target>/server.yaml, if present"))
     .addOption(jsonOption())
     .action(async (archive, opts) => {
@@ -63,6 +66,7 @@ export function backupRestoreCommand(): Command {
         dryRun: Boolean(opts.dryRun),
         force: Boolean(opts.force),
         password: passwordSource(opts.passwordFile),
+        kdfCap: kdfCapFrom(opts),
         serverYaml: opts.serverYaml,
         now: new Date(),
       }).finally(() => fetched?.cleanup());

@@ -4,7 +4,7 @@
  * naming the file, the resource and the parameter, so a typo never silently turns into a default.
  */
 import { readFileSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { parseDocument } from "yaml";
 import { firstDuplicateKey } from "../config/yaml_duplicate_keys.ts";
 import { lineSuffix } from "../config/yaml_section.ts";
@@ -12,6 +12,7 @@ import { ConfigError, toVigoError } from "../errors.ts";
 import { type Schedule, SCHEDULES } from "./schedule.ts";
 import { parseSize } from "./size.ts";
 import { substituteVars } from "./crate_vars.ts";
+import { checkResourceOverlaps } from "./crate_overlaps.ts";
 
 /** What the backup executor does when source and target live on different filesystems. */
 export type CrossFs = "fail" | "copy" | "warn";
@@ -139,6 +140,7 @@ export function parseCrate(text: string, path: string, opts: CrateLoadOptions = 
     seen.add(res.name);
     return res;
   });
+  checkResourceOverlaps(path, resources);
   return { path, name: doc.name, vars, resources };
 }
 
@@ -188,8 +190,15 @@ function parseResource(
   const pathParam = (key: string): string => {
     const p = str(key, true)!;
     if (p === "") return fail(`${key}: must not be empty`);
-    const absolute = isAbsolute(p) ? p : resolve(dirname(path), p);
-    return root && isAbsolute(p) ? join(resolve(root), p) : absolute;
+    if (!root) return isAbsolute(p) ? resolve(p) : resolve(dirname(path), p);
+    // `..` is resolved against "/" first, so `/../../x` becomes <root>/x and never climbs out of --root.
+    if (isAbsolute(p)) return join(resolve(root), resolve("/", p));
+    const absolute = resolve(dirname(path), p);
+    const rel = relative(resolve(root), absolute);
+    if (rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      return fail(`${key}: ${p} resolves to ${absolute}, outside --root ${root}`);
+    }
+    return absolute;
   };
   if (typeof raw.name !== "string" || raw.name === "") fail("name: required string");
   const retainText = str("retain", false) ?? String(DEFAULTS.retain);
