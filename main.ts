@@ -22,6 +22,7 @@ import { backupListCommand } from "./lib/cli/backup_list.ts";
 import { backupDownloadCommand } from "./lib/cli/backup_download.ts";
 import { backupPruneCommand } from "./lib/cli/backup_prune.ts";
 import { backupReplicateCommand } from "./lib/cli/backup_replicate.ts";
+import { backupDrillCommand } from "./lib/cli/backup_drill.ts";
 import { backupInstallUnitsCommand } from "./lib/cli/backup_install_units.ts";
 import { backupStatusCommand } from "./lib/cli/backup_status.ts";
 import { replicaCommand } from "./lib/cli/replica.ts";
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
     .addCommand(backupDownloadCommand())
     .addCommand(backupPruneCommand())
     .addCommand(backupReplicateCommand())
+    .addCommand(backupDrillCommand())
     .addCommand(backupInstallUnitsCommand())
     .addCommand(backupStatusCommand())
     .addCommand(replicaCommand());

@@ -16,10 +16,11 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { BadInputError, toVigoError } from "../errors.ts";
+import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
 import { checkLinkTarget, DB_ENTRY_PATH } from "./manifest.ts";
+import { MASTER_KEY_ENTRY, topLevelSource } from "./source_roots.ts";
 
 /** One top-level part of the archive (`stacks/`, `secrets/`, `tls/`, `server.yaml`). */
 export interface PreviewPart {
@@ -41,25 +42,45 @@ export interface ArchivePreview {
 
 const TREES = ["stacks", "secrets", "tls"] as const;
 
-/** Lists what `backup create` would archive from `cfg`, file by file with -v. */
-export function previewArchive(cfg: ServerConfig): ArchivePreview {
+/** The create flags that change what goes into an archive. */
+export interface PreviewOptions {
+  /** `--exclude-master-key`: secrets/.master.key is left out. */
+  excludeMasterKey?: boolean;
+  /** `--allow-missing-master-key`: no NotFoundError when it is missing. */
+  allowMissingMasterKey?: boolean;
+}
+
+/**
+ * Lists what `backup create` would archive from `cfg`, file by file with -v; fails as create would when
+ * secrets/.master.key is missing (unless excluded or allowed).
+ */
+export function previewArchive(cfg: ServerConfig, opts: PreviewOptions = {}): ArchivePreview {
   const db = databaseSize(cfg.database.path);
   if (verboseEnabled()) verbose(`would archive ${DB_ENTRY_PATH} (${db.pageCount * db.pageSize} bytes)`);
   const warnings: string[] = [];
   const parts: PreviewPart[] = [];
+  const walk = new PreviewWalk(warnings, opts.excludeMasterKey ? MASTER_KEY_ENTRY : undefined);
+  // Top-level links are followed, as create does (source_roots.ts).
   for (const tree of TREES) {
     const path = join(cfg.serverRoot, tree);
-    if (!existsSync(path)) {
+    const src = topLevelSource(path);
+    if (!src) {
       warnings.push(`${path}: does not exist, not archived`);
       continue;
     }
     const part: PreviewPart = { path: `${tree}/`, files: 0, dirs: 0, symlinks: 0, bytes: 0 };
-    walk(path, tree, part, warnings);
+    walk.add(src.real, tree, part);
     parts.push(part);
   }
   const yaml: PreviewPart = { path: "server.yaml", files: 0, dirs: 0, symlinks: 0, bytes: 0 };
-  walk(cfg.serverYamlPath, "server.yaml", yaml, warnings);
+  walk.add(topLevelSource(cfg.serverYamlPath)?.real ?? cfg.serverYamlPath, "server.yaml", yaml);
   parts.push(yaml);
+  if (!opts.excludeMasterKey && !opts.allowMissingMasterKey && !walk.sawMasterKey) {
+    throw new NotFoundError(
+      `${cfg.serverRoot}/${MASTER_KEY_ENTRY}: not found as a regular file; create would refuse ` +
+        "(pass --allow-missing-master-key or --exclude-master-key)",
+    );
+  }
   const bytes = db.pageCount * db.pageSize;
   return {
     database: { source: cfg.database.path, path: DB_ENTRY_PATH, ...db, bytes },
@@ -71,36 +92,44 @@ export function previewArchive(cfg: ServerConfig): ArchivePreview {
 }
 
 /** The same rules as create's first pass (source_tree.ts), without reading any file's content. */
-function walk(path: string, archivePath: string, part: PreviewPart, warnings: string[]): void {
-  let st;
-  try {
-    st = lstatSync(path);
-  } catch (err) {
-    throw toVigoError(err, path);
-  }
-  if (st.isDirectory()) {
-    part.dirs++;
-    let names: string[];
+class PreviewWalk {
+  sawMasterKey = false;
+
+  constructor(private readonly warnings: string[], private readonly leaveOut: string | undefined) {}
+
+  add(path: string, archivePath: string, part: PreviewPart): void {
+    let st;
     try {
-      names = readdirSync(path);
+      st = lstatSync(path);
     } catch (err) {
       throw toVigoError(err, path);
     }
-    for (const name of names.sort()) walk(join(path, name), `${archivePath}/${name}`, part, warnings);
-  } else if (st.isSymbolicLink()) {
-    const target = readlinkSync(path);
-    try {
-      checkLinkTarget(archivePath, target);
-      part.symlinks++;
-    } catch {
-      warnings.push(`${path}: symbolic link to ${target} points outside the archived tree; skipped`);
+    if (st.isDirectory()) {
+      part.dirs++;
+      let names: string[];
+      try {
+        names = readdirSync(path);
+      } catch (err) {
+        throw toVigoError(err, path);
+      }
+      for (const name of names.sort()) this.add(join(path, name), `${archivePath}/${name}`, part);
+    } else if (st.isSymbolicLink()) {
+      const target = readlinkSync(path);
+      try {
+        checkLinkTarget(archivePath, target);
+        part.symlinks++;
+      } catch {
+        this.warnings.push(`${path}: symbolic link to ${target} points outside the archived tree; skipped`);
+      }
+    } else if (st.isFile()) {
+      if (archivePath === MASTER_KEY_ENTRY) this.sawMasterKey = true;
+      if (archivePath === this.leaveOut) return;
+      part.files++;
+      part.bytes += st.size;
+      if (verboseEnabled()) verbose(`would archive ${archivePath} (${st.size} bytes)`);
+    } else {
+      this.warnings.push(`${path}: skipped (not a regular file, directory or symbolic link)`);
     }
-  } else if (st.isFile()) {
-    part.files++;
-    part.bytes += st.size;
-    if (verboseEnabled()) verbose(`would archive ${archivePath} (${st.size} bytes)`);
-  } else {
-    warnings.push(`${path}: skipped (not a regular file, directory or symbolic link)`);
   }
 }
 

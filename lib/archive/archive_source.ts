@@ -11,6 +11,8 @@ import { BadInputError, CryptoError, toVigoError } from "../errors.ts";
 import { gunzip } from "../codec/gzip/gunzip_stream.ts";
 import { TarReader } from "../codec/tar/tar_reader.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
+import type { KdfCap } from "../crypto/kdf_cap.ts";
+import { requireRegularFile } from "../fsutil/regular_file.ts";
 
 /** Read size for a whole-archive read: one inflate piece (gunzip_stream.ts), moved to the worker whole. */
 const READ_CHUNK = 32 * 1024;
@@ -32,6 +34,8 @@ export interface OpenArchiveOptions {
   hashRaw?: boolean;
   /** Only the start of the archive will be read (inspect): read in small pieces. */
   headOnly?: boolean;
+  /** Largest Argon2id cost accepted from an encrypted header (default: DEFAULT_KDF_CAP). */
+  kdfCap?: KdfCap;
 }
 
 /** An archive opened for reading. */
@@ -62,6 +66,7 @@ export async function detectArchiveKind(first: Uint8Array): Promise<ArchiveKind>
 /** Reads the first `n` bytes of a file. */
 export async function readHead(path: string, n = 64): Promise<Uint8Array> {
   let fh: FileHandle | undefined;
+  requireRegularFile(path, "archive");
   try {
     fh = await open(path, "r");
     const buf = new Uint8Array(n);
@@ -123,7 +128,7 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
       throw err;
     });
     const { decryptingStream } = await import("../crypto/envelope.ts");
-    stream = stream.pipeThrough(decryptingStream(password));
+    stream = stream.pipeThrough(decryptingStream(password, { kdfCap: opts.kdfCap, source: path }));
   }
   // inspect inflates a few KiB only: starting a worker thread would cost more than it saves.
   const tar = new TarReader(gunzip(stream, { ownsInput: kind === "gzip", inThread: opts.headOnly }));

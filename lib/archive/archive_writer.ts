@@ -21,6 +21,7 @@ import { makeTempDir } from "./interrupt_cleanup.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
+import { requireMasterKey, topLevelSource } from "./source_roots.ts";
 import {
   DB_ENTRY_PATH,
   encodeManifest,
@@ -29,6 +30,7 @@ import {
   MANIFEST_PATH,
   MANIFEST_VERSION,
   type ManifestEntry,
+  MASTER_KEY_ENTRY_PATH,
   modeString,
 } from "./manifest.ts";
 
@@ -43,6 +45,15 @@ export interface WriteArchiveOptions {
   /** Inserted between gzip and the sink (encryption). */
   transform?: TransformStream<Uint8Array, Uint8Array>;
   gzip?: ParallelGzipOptions;
+  /**
+   * Leave `secrets/.master.key` out (the spec's "protect the master key separately"); the manifest
+   * then lists it under `excluded`, and `backup restore --master-key FILE` puts it back.
+   */
+  excludeMasterKey?: boolean;
+  /** How long to wait for another process's lock on the database (default 30 s), then BusyError. */
+  lockTimeoutMs?: number;
+  /** Write an archive even when secrets/.master.key is missing (otherwise NotFoundError). */
+  allowMissingMasterKey?: boolean;
 }
 
 /** What {@link writeArchive} produced. */
@@ -72,12 +83,20 @@ export async function writeArchive(
   try {
     const createdAt = new Date();
     const dbCopy = join(tmp, "vigo.db");
-    await snapshotDatabase(cfg.database.path, dbCopy);
+    await snapshotDatabase(cfg.database.path, dbCopy, opts.lockTimeoutMs);
     const facts = inspectDatabase(dbCopy);
     if (facts.integrity !== "ok") {
       throw new VerifyError(`${cfg.database.path}: snapshot fails integrity_check: ${facts.integrity}`);
     }
-    const walker = await walkSources(cfg, dbCopy);
+    const followed: Record<string, string> = {};
+    const walker = await walkSources(cfg, dbCopy, followed);
+    if (opts.excludeMasterKey) {
+      // Left out on purpose: the manifest says so, and restore --master-key puts it back.
+      const i = walker.entries.findIndex((e) => e.archivePath === MASTER_KEY_ENTRY_PATH);
+      if (i >= 0) walker.entries.splice(i, 1);
+    } else {
+      requireMasterKey(walker.entries, cfg.serverRoot, opts.allowMissingMasterKey ?? false);
+    }
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       format_version: MANIFEST_VERSION,
@@ -85,7 +104,12 @@ export async function writeArchive(
       tool: { name: "vigocli", version: VERSION, runtime: runtimeVersion() },
       sqlite_version: sqliteVersion(),
       hostname: hostname(),
-      source: { server_root: cfg.serverRoot, server_yaml: cfg.serverYamlPath, database: cfg.database.path },
+      source: {
+        server_root: cfg.serverRoot,
+        server_yaml: cfg.serverYamlPath,
+        database: cfg.database.path,
+        ...(Object.keys(followed).length > 0 ? { followed } : {}),
+      },
       database: {
         path: DB_ENTRY_PATH,
         page_size: facts.pageSize,
@@ -94,6 +118,7 @@ export async function writeArchive(
       },
       entries: walker.entries.map(toManifestEntry),
     };
+    if (opts.excludeMasterKey) manifest.excluded = [MASTER_KEY_ENTRY_PATH];
     gz = new ParallelGzipWriter(writer, opts.gzip);
     const tar = new TarWriter(gz);
     // The manifest goes alone into the first gzip member, so readers find it without inflating more.
@@ -133,10 +158,14 @@ export async function writeArchive(
   }
 }
 
-async function walkSources(cfg: ServerConfig, dbCopy: string): Promise<SourceWalker> {
+async function walkSources(
+  cfg: ServerConfig,
+  dbCopy: string,
+  followed: Record<string, string>,
+): Promise<SourceWalker> {
   const hashing = progressPhase(`hashing ${cfg.serverRoot}`, undefined, "bytes");
   try {
-    return await walkSourcesCounted(cfg, dbCopy, hashing);
+    return await walkSourcesCounted(cfg, dbCopy, followed, hashing);
   } finally {
     hashing.end();
   }
@@ -145,9 +174,12 @@ async function walkSources(cfg: ServerConfig, dbCopy: string): Promise<SourceWal
 async function walkSourcesCounted(
   cfg: ServerConfig,
   dbCopy: string,
+  followed: Record<string, string>,
   hashing: ProgressPhase,
 ): Promise<SourceWalker> {
   const walker = new SourceWalker((n) => hashing.advance(n));
+  const dbLink = topLevelSource(cfg.database.path)?.link;
+  if (dbLink !== undefined) followed[DB_ENTRY_PATH] = dbLink;
   const live = await stat(cfg.database.path).catch((err) => {
     throw toVigoError(err, cfg.database.path);
   });
@@ -174,14 +206,17 @@ async function walkSourcesCounted(
   });
   for (const tree of TREES) {
     const path = join(cfg.serverRoot, tree);
-    const st = await stat(path).catch(() => null);
-    if (!st) {
+    const src = topLevelSource(path);
+    if (!src) {
       walker.warnings.push(`${path}: does not exist, not archived`);
       continue;
     }
-    walker.add(path, tree);
+    if (src.link !== undefined) followed[`${tree}/`] = src.link;
+    walker.add(src.real, tree);
   }
-  walker.add(cfg.serverYamlPath, "server.yaml");
+  const yamlSrc = topLevelSource(cfg.serverYamlPath);
+  if (yamlSrc?.link !== undefined) followed["server.yaml"] = yamlSrc.link;
+  walker.add(yamlSrc?.real ?? cfg.serverYamlPath, "server.yaml");
   const yaml = walker.entries[walker.entries.length - 1];
   if (yaml.type !== "file") throw new ConfigError(`${cfg.serverYamlPath}: not a regular file`);
   return walker;

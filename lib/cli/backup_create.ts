@@ -2,7 +2,8 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { say, warn } from "./output.ts";
 import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError, toVigoError } from "../errors.ts";
+import { ConfigError, toVigoError, UsageError } from "../errors.ts";
+import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
 import { archiveFileName, NAME_FORMATS, type NameFormat } from "../archive/archive_names.ts";
 import { jsonOption, passwordCommandOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
@@ -11,6 +12,16 @@ import { printJson } from "./json_output.ts";
 
 /** A source file that changes between the two passes makes create start over, at most this often. */
 const ATTEMPTS = 3;
+
+function parseLockTimeout(text: string): number {
+  try {
+    const ms = parseDuration(text);
+    if (ms >= 0) return ms;
+  } catch (err) {
+    if (!(err instanceof DurationSyntaxError)) throw err;
+  }
+  throw new UsageError(`--lock-timeout ${text}: expected a duration such as 30s or 2m`);
+}
 
 /** `backup create [OUT]`: a point-in-time archive of the server tree. */
 export function backupCreateCommand(): Command {
@@ -35,6 +46,25 @@ export function backupCreateCommand(): Command {
     )
     .addOption(
       new Option("--dry-run", "print what would be archived (parts, files, bytes) and write nothing"),
+    )
+    .addOption(
+      new Option(
+        "--exclude-master-key",
+        "leave secrets/.master.key out (keep it elsewhere; restore it with backup restore --master-key FILE)",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--lock-timeout <duration>",
+        "wait at most this long for a database locked by another process",
+      )
+        .default(30_000, "30s").argParser(parseLockTimeout),
+    )
+    .addOption(
+      new Option(
+        "--allow-missing-master-key",
+        "create even when secrets/.master.key is missing (exit 9 otherwise)",
+      ),
     )
     .addOption(jsonOption())
     .action(async (out, opts) => {
@@ -79,7 +109,17 @@ export function backupCreateCommand(): Command {
           throw err;
         });
         try {
-          const res = await writeArchive({ config: cfg, workDir, transform }, sink.writable);
+          const res = await writeArchive(
+            {
+              config: cfg,
+              workDir,
+              transform,
+              excludeMasterKey: Boolean(opts.excludeMasterKey),
+              allowMissingMasterKey: opts.allowMissingMasterKey,
+              lockTimeoutMs: opts.lockTimeout,
+            },
+            sink.writable,
+          );
           const { file, upload } = await sink.done;
           await target.remote?.backend.close();
           for (const w of res.warnings) warn(w);
@@ -90,6 +130,7 @@ export function backupCreateCommand(): Command {
             sha256: (file ?? upload)!.sha256,
             upload: upload ? { url: upload.url, key: upload.key, sidecar_key: upload.sidecarKey } : null,
             encrypted: Boolean(opts.encrypt),
+            excluded: res.manifest.excluded ?? [],
             created_at: res.manifest.created_at,
             entries: res.manifest.entries.length,
             database_pages: res.manifest.database.page_count,

@@ -15,6 +15,7 @@ import {
   openArchiveBackend,
   splitObjectUrl,
 } from "./archive_backend.ts";
+import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
 
@@ -30,6 +31,7 @@ export function backupDownloadCommand(): Command {
     .addOption(archiveUrlOption())
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
+    .addOption(credentialsFileOption())
     .addOption(jsonOption())
     .action(async (name, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -37,7 +39,8 @@ export function backupDownloadCommand(): Command {
         "../archive/remote_archives.ts"
       );
       checkArchiveName(name);
-      const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined);
+      const creds = await credentialSources(opts.credentialsFile);
+      const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined, creds);
       let out: string;
       if (opts.output === undefined) {
         if (!cfg) throw new UsageError("give -o PATH (there is no server.yaml to find paths.snapshots)");
@@ -49,7 +52,7 @@ export function backupDownloadCommand(): Command {
         const isDir = opts.output.endsWith("/") || (await stat(opts.output).catch(() => null))?.isDirectory();
         out = resolve(isDir ? join(opts.output, name) : opts.output);
       }
-      const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
+      const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml, creds);
       try {
         const r = await downloadArchive(backend, `${ARCHIVES_PREFIX}${name}`, out);
         if (opts.json) {
@@ -76,11 +79,13 @@ export async function fetchRemoteArchive(
   url: string,
   serverYaml: string,
   serverRoot: string,
+  credentialsFile?: string,
 ): Promise<FetchedArchive> {
   const { checkArchiveName, downloadArchive } = await import("../archive/remote_archives.ts");
   const { root, key } = splitObjectUrl(url);
   checkArchiveName(key);
-  const cfg = await loadBackupSettings(serverYaml, serverRoot, false);
+  const creds = await credentialSources(credentialsFile);
+  const cfg = await loadBackupSettings(serverYaml, serverRoot, false, creds);
   const parent = dirname(resolve(serverRoot));
   const { makeTempDir } = await import("../archive/interrupt_cleanup.ts");
   let temp: { path: string; forget: () => void };
@@ -95,7 +100,7 @@ export async function fetchRemoteArchive(
     temp.forget();
   };
   try {
-    const backend = await openArchiveBackend(root, cfg?.backup, serverYaml);
+    const backend = await openArchiveBackend(root, cfg?.backup, serverYaml, creds);
     try {
       const r = await downloadArchive(backend, key, join(dir, basename(key)));
       return { path: r.path, cleanup };

@@ -3,6 +3,7 @@
  * dumps, replication) and the last drill, as text, JSON, or a self-refreshing page (`--serve`).
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { warn } from "./output.ts";
 import process from "node:process";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
@@ -32,7 +33,7 @@ export function backupStatusCommand(): Command {
         throw new UsageError(`--serve ${opts.serve}: not a loopback address; --token is required`);
       }
       const { cfg, secretsError } = await loadConfig(opts.serverYaml, opts.serverRoot);
-      for (const w of cfg.warnings) console.error(`vigocli: warning: ${w}`);
+      for (const w of cfg.warnings) warn(w);
       const collect = () => collectStatus(cfg, { secretsError });
       if (!listen) {
         const status = await collect();

@@ -16,6 +16,8 @@ export interface DryRunFlags {
   nameFormat: NameFormat;
   upload?: boolean;
   encrypt?: boolean;
+  excludeMasterKey?: boolean;
+  allowMissingMasterKey?: boolean;
   json?: boolean;
   now: Date;
 }
@@ -35,7 +37,7 @@ export async function printCreateDryRun(
   const path = out !== undefined && isBackendUrl(out)
     ? null
     : await resolveOutPath(out, cfg.paths.snapshots, name, true);
-  const p = previewArchive(cfg);
+  const p = previewArchive(cfg, f);
   for (const w of p.warnings) warn(w);
   if (f.json) {
     printJson({

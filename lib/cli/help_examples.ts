@@ -17,6 +17,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "vigocli backup create s3://bucket/vigo                       # upload to s3://bucket/vigo/archives/",
     "vigocli backup create --dry-run                              # list what would be archived",
     "vigocli --progress backup create                             # CI log: a plain progress line every 3 s",
+    "vigocli backup create --upload --exclude-master-key          # keep secrets/.master.key elsewhere",
   ],
   "backup inspect": [
     "vigocli backup inspect /tmp/vigo-backup.tar.gz",
@@ -26,6 +27,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "vigocli backup restore /tmp/vigo-backup.tar.gz --dry-run",
     "vigocli backup restore /tmp/vigo-backup.tar.gz --target /srv/vigo",
     "vigocli backup restore s3://bucket/vigo/archives/vigo-backup-20260313T143000Z.tar.gz --db-only",
+    "vigocli backup restore s3://bucket/vigo/archives/NAME.tar.gz --credentials-file s3.ini --master-key master.key",
   ],
   "backup verify": [
     "vigocli backup verify /tmp/vigo-backup.tar.gz && echo ok",
@@ -60,6 +62,11 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "sudo vigocli backup install-units && sudo systemctl daemon-reload",
     "sudo systemctl enable --now vigocli-replicate.service vigocli-drill.timer",
     "vigocli backup install-units --dir ./units --bin /usr/local/bin/vigocli --force",
+  ],
+  "backup drill": [
+    "vigocli backup drill                       # every configured path; report under paths.snapshots/drills/",
+    "vigocli backup drill --json --max-age 25h --max-rpo 1m   # exit 8 when a path fails",
+    "vigocli backup drill --scratch /var/tmp --password-file /root/pw",
   ],
   "backup replica": [
     "vigocli backup replica list",

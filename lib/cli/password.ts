@@ -60,15 +60,8 @@ export async function obtainPassword(opts: PasswordOptions): Promise<string> {
  * The password of an archive being read, for the library's `password` option: asked (from the sources
  * of {@link obtainPassword}) only when the archive turns out to be encrypted.
  */
-export function passwordSource(
-  flags: { passwordFile?: string; passwordCommand?: string },
-): () => Promise<string> {
-  return () =>
-    obtainPassword({
-      confirm: false,
-      passwordFile: flags.passwordFile,
-      passwordCommand: flags.passwordCommand,
-    });
+export function passwordSource(passwordFile?: string, passwordCommand?: string): () => Promise<string> {
+  return () => obtainPassword({ confirm: false, passwordFile, passwordCommand });
 }
 
 /**

@@ -11,6 +11,7 @@ import type { BackupConfig } from "../config/types.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import type { Backend } from "../backend/backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
 import { elapsedMs, printJson } from "./json_output.ts";
 
 /** `replica`: restore, list and configure replicas */
@@ -41,17 +42,20 @@ interface SourceOptions {
   url?: string;
   serverYaml: string;
   serverRoot: string;
+  credentialsFile?: string;
 }
 
 /** Opens the replica named by `--url`, else by server.yaml's `backup.url`. */
 async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
   // Loaded here, not at the top, so that merely building the command tree stays cheap.
   const { loadServerConfig } = await import("../config/server_yaml.ts");
-  const { openBackend } = await import("../backends.ts");
+  const { defaultDestination, openBackend, urlScheme } = await import("../backends.ts");
+  const { applyCredentialSources } = await import("../config/credentials.ts");
+  const credentials = await credentialSources(o.credentialsFile);
   const yamlGiven = cmd.getOptionValueSource("serverYaml") === "cli";
   let backup: BackupConfig | undefined;
   if (!o.url || yamlGiven) {
-    const cfg = await loadServerConfig(o.serverYaml, o.serverRoot);
+    const cfg = await loadServerConfig(o.serverYaml, o.serverRoot, { credentials });
     for (const w of cfg.warnings) warn(w);
     backup = cfg.backup;
     if (!backup && !o.url) {
@@ -59,7 +63,9 @@ async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
     }
   }
   const url = o.url ?? backup!.url;
-  return await openBackend(url, backup?.destination);
+  let dest = backup?.destination;
+  if (!dest || dest.scheme !== urlScheme(url)) dest = defaultDestination(url);
+  return await openBackend(url, applyCredentialSources(url, dest, credentials));
 }
 
 function urlOption() {
@@ -85,6 +91,7 @@ function restoreCommand() {
     .addOption(urlOption())
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
+    .addOption(credentialsFileOption())
     .addOption(jsonOption())
     .action(async (opts, cmd) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -133,6 +140,7 @@ function listCommand() {
     .addOption(urlOption())
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
+    .addOption(credentialsFileOption())
     .addOption(jsonOption())
     .action(async (opts, cmd) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.

@@ -1,7 +1,8 @@
 /**
  * `backup create --dry-run` writes nothing (the server root, its database's -wal/-shm, the output
  * directory, the temp dir are all untouched) and reports what a real create then archives: the same
- * files, bytes and database page count; with -v every file; the human form names each part.
+ * files, bytes and database page count; with -v every file; the human form names each part; the master
+ * key rules of create hold (--exclude-master-key leaves it out, a missing key is refused).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -48,6 +49,17 @@ Deno.test("create --dry-run: writes nothing, and matches what create archives", 
   const stacks = plan.parts.find((p: { path: string }) => p.path === "stacks/");
   assert.equal(stacks.symlinks, 1);
   assert.equal(stacks.files, files.filter((e: { path: string }) => e.path.startsWith("stacks/")).length);
+
+  // The master key rules of create: left out with --exclude-master-key; missing → refused (exit 9).
+  const secretFiles = (o: { parts: { path: string; files: number }[] }) =>
+    o.parts.find((p) => p.path === "secrets/")!.files;
+  const ex = await runCli(["backup", "create", ...fx.flags, "--dry-run", "--json", "--exclude-master-key"]);
+  assert.equal(ex.code, 0, ex.stderr);
+  assert.equal(secretFiles(JSON.parse(ex.stdout)), secretFiles(plan) - 1);
+  await Deno.remove(join(fx.root, "secrets/.master.key"));
+  const missing = await runCli(["backup", "create", ...fx.flags, "--dry-run"]);
+  assert.equal(missing.code, 9, missing.stderr);
+  assert.match(missing.stderr, /secrets\/\.master\.key: not found/);
   await Deno.remove(fx.root, { recursive: true });
   await Deno.remove(join(real, ".."), { recursive: true });
 });
