@@ -1,7 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import { jsonOption, passwordCommandOption, serverRootOption, serverYamlOption } from "./common.ts";
-import { warn } from "./output.ts";
+import { say, warn } from "./output.ts";
 import { printJson } from "./json_output.ts";
 
 /** `backup drill`: restore every recovery path into scratch, check it, report RPO/RTO. */
@@ -59,11 +59,11 @@ export function backupDrillCommand(): Command {
             r.rto_ms === null ? null : `RTO ${(r.rto_ms / 1000).toFixed(2)}s`,
           ].filter(Boolean).join(", ");
           const why = r.message ? `: ${r.message}` : "";
-          console.log(`${name.padEnd(8)} ${r.status}${facts ? ` (${facts})` : ""}${why}`);
+          say(`${name.padEnd(8)} ${r.status}${facts ? ` (${facts})` : ""}${why}`);
         },
       });
       if (opts.json) printJson({ ...report, report_path: reportPath });
-      else console.log(`report: ${reportPath}`);
+      else say(`report: ${reportPath}`);
       if (!report.ok) {
         const failed = Object.entries(report.paths).filter(([, r]) => r.status === "fail").map(([n]) => n);
         throw new VerifyError(`${reportPath}: drill failed: ${failed.join(", ")}`);
