@@ -73,8 +73,7 @@ class BarReporter implements ProgressReporter {
     bar.start(total ?? 0, 0);
     active = bar;
     // cli-progress does real work per update (ETA buffer, a clock read, a redraw check, events): hand
-    // it the counter at most every UPDATE_EVERY_MS, and read our clock only every CHECK_EVERY advances
-    // (a clock read is not free everywhere: 0.1 ms measured on a sandboxed kernel).
+    // it the counter at most every UPDATE_EVERY_MS, and read our clock only every CHECK_EVERY advances.
     let handedAt = 0;
     let calls = 0;
     return {
