@@ -15,6 +15,7 @@ import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import type { ReplicaClient } from "../litestream/replica_client.ts";
 import { type RestoreOptions, restoreReplica, type RestoreResult } from "../litestream/restore.ts";
 import { type CheckpointPolicy, decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } from "./checkpoint_policy.ts";
+import { acquireFileLock, type FileLock } from "../fsutil/file_lock.ts";
 import { DbConnections } from "./db_conn.ts";
 import { consoleSink, type EventSink } from "./event_log.ts";
 import { applyRetention } from "./retention_apply.ts";
@@ -44,6 +45,11 @@ export interface ReplicatorOptions {
   log?: EventSink;
 }
 
+/** The lock file that keeps a second replicator off a database (README "Reliability"). */
+export function replicateLockPath(dbPath: string): string {
+  return `${dbPath}.vigo-replicate.lock`;
+}
+
 /** Replicates one database until stopped. */
 export class Replicator {
   private readonly opts: ReplicatorOptions;
@@ -60,6 +66,7 @@ export class Replicator {
   private loop: Promise<void> | null = null;
   private failures = 0;
   private checkpointRetryAt = 0;
+  private lock: FileLock | null = null;
 
   constructor(opts: ReplicatorOptions) {
     this.opts = opts;
@@ -89,6 +96,13 @@ export class Replicator {
    */
   async start(): Promise<void> {
     if (this.loop) throw new Error("replicator already started");
+    // Two replicators of one database would both copy the WAL and both upload (interleaving
+    // segments); the second one must not even open the database.
+    this.lock = await acquireFileLock(
+      replicateLockPath(this.opts.dbPath),
+      this.opts.dbPath,
+      "backup replicate of this database",
+    );
     try {
       await this.step();
       this.log("INFO", "replication started", {
@@ -96,7 +110,10 @@ export class Replicator {
         sync_interval_ms: this.syncIntervalMs,
       });
     } catch (err) {
-      if (!this.wal) throw err;
+      if (!this.wal) {
+        this.releaseLock();
+        throw err;
+      }
       this.failures = 1;
       this.log("ERROR", "sync failed", { retry: 1, error: (err as Error)?.message ?? String(err) });
     }
@@ -119,8 +136,14 @@ export class Replicator {
     } finally {
       this.wal?.close();
       this.wal = null;
+      this.releaseLock();
       await this.client?.backend.close();
     }
+  }
+
+  private releaseLock(): void {
+    this.lock?.release();
+    this.lock = null;
   }
 
   /** Restores the replica into a new file (delegates to the Litestream-compatible restore). */

@@ -57,6 +57,10 @@ Deno.test(`replicate: native writer SIGKILLed mid-commit ${KILLS} times, both re
     await sleep(800);
     assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
 
+    // Nothing shipped was wrong, so nothing justified a new generation.
+    const gens = await Array.fromAsync(Deno.readDir(`${r.replicaDir}/generations`));
+    assertEquals(gens.length, 1, `one generation:\n${repl.output()}`);
+
     const want = await fingerprint(r.db);
     assert(Number(want.split("\n")[0].split("|")[1]) > KILLS, `rows were written: ${want}`);
     const ours = await runCli(["backup", "replica", "restore", "--url", r.url, "-o", `${r.root}/ours.db`]);
