@@ -44,7 +44,15 @@ function runCommand() {
         ignoreSchedule: opts.now === true,
         dryRun: opts.dryRun === true,
       };
-      const { report, errors } = await runCrate(crate, settings, opts.resource);
+      // Two runs of one crate would snapshot into and prune the same directories at once. A dry run
+      // changes nothing and needs no lock.
+      const { acquireFileLock } = await import("../fsutil/file_lock.ts");
+      const lock = settings.dryRun
+        ? null
+        : await acquireFileLock(`${crate.path}.vigo-crate.lock`, crate.path, "crate run of this configcrate");
+      const { report, errors } = await runCrate(crate, settings, opts.resource).finally(() =>
+        lock?.release()
+      );
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
       for (const r of report.resources) {
         for (const w of r.warnings) process.stderr.write(`vigocli: warning: ${r.resource}: ${w}\n`);
