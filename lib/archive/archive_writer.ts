@@ -14,8 +14,8 @@ import { requireSqlite } from "../config/server_yaml.ts";
 import { inspectDatabase, snapshotDatabase } from "../sqlite/online_snapshot.ts";
 import { sqliteVersion, VERSION } from "../version.ts";
 import { runtimeVersion } from "../runtime.ts";
-import { encodeHeader, endOfArchive, padding, type TarHeader } from "./tar_format.ts";
-import { type ParallelGzipOptions, ParallelGzipWriter } from "./gzip_parallel.ts";
+import { encodeHeader, endOfArchive, padding, type TarHeader } from "../codec/tar/tar_format.ts";
+import { type ParallelGzipOptions, ParallelGzipWriter } from "../codec/gzip/gzip_parallel.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
 import {
