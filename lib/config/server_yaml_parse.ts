@@ -17,6 +17,7 @@ export const BACKUP_DEFAULTS = {
   retentionMs: 720 * 3_600_000,
   syncIntervalMs: 1_000,
   snapshotIntervalMs: 24 * 3_600_000,
+  shutdownTimeoutMs: 10_000,
 } as const;
 
 /** URL schemes a replica or archive destination may use. */
@@ -69,6 +70,7 @@ const BACKUP_KEYS = [
   "retention",
   "sync_interval",
   "snapshot_interval",
+  "shutdown_timeout",
   "key_path",
   "password",
   "known_hosts_path",
@@ -165,6 +167,7 @@ function parseBackup(
     retentionMs: positiveDuration(sec, "retention") ?? BACKUP_DEFAULTS.retentionMs,
     syncIntervalMs: positiveDuration(sec, "sync_interval") ?? BACKUP_DEFAULTS.syncIntervalMs,
     snapshotIntervalMs: positiveDuration(sec, "snapshot_interval") ?? BACKUP_DEFAULTS.snapshotIntervalMs,
+    shutdownTimeoutMs: positiveDuration(sec, "shutdown_timeout") ?? BACKUP_DEFAULTS.shutdownTimeoutMs,
     keyPath: localPath(sec, "key_path", opts),
     knownHostsPath: localPath(sec, "known_hosts_path", opts),
   };

@@ -19,6 +19,11 @@ export interface BackupConfig {
   syncIntervalMs: number;
   /** Snapshot interval in milliseconds. Default 24h. */
   snapshotIntervalMs: number;
+  /**
+   * How long `backup replicate` may spend flushing after SIGTERM/SIGINT before it gives up on an
+   * unreachable replica (the unshipped WAL stays for the next start). Default 10s.
+   */
+  shutdownTimeoutMs?: number;
   /** SFTP: private key file. */
   keyPath?: string;
   /** SFTP: password (resolved from secret:). */

@@ -7,7 +7,9 @@
  *
  * A failed step is logged with its consecutive-failure count and retried on the next tick from the
  * same positions; nothing is skipped. `stop()` finishes the running step, then copies and uploads
- * every committed frame before releasing the database.
+ * every committed frame before releasing the database — within `shutdownTimeoutMs`: past it (the
+ * replica unreachable), it gives up like a crash would, leaving the fsynced shadow WAL for the next
+ * start, which finds its place again from the replica's contents.
  */
 import type { BackupConfig } from "../config/types.ts";
 import { openBackend } from "../backends.ts";
@@ -16,6 +18,8 @@ import type { ReplicaClient } from "../litestream/replica_client.ts";
 import { type RestoreOptions, restoreReplica, type RestoreResult } from "../litestream/restore.ts";
 import { type CheckpointPolicy, decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } from "./checkpoint_policy.ts";
 import { acquireFileLock, type FileLock } from "../fsutil/file_lock.ts";
+import { formatDuration } from "../config/duration.ts";
+import { BackendError } from "../errors.ts";
 import { DbConnections } from "./db_conn.ts";
 import { consoleSink, type EventSink } from "./event_log.ts";
 import { applyRetention } from "./retention_apply.ts";
@@ -38,6 +42,8 @@ export interface ReplicatorOptions {
   snapshotIntervalMs?: number;
   /** Default: backup.retentionMs or 720 h. */
   retentionMs?: number;
+  /** Bound on {@link Replicator.stop}'s final flush. Default: backup.shutdownTimeoutMs or 10 s. */
+  shutdownTimeoutMs?: number;
   /** How often retention runs (default 1 h, and after every snapshot). */
   retentionCheckMs?: number;
   checkpoint?: Partial<CheckpointPolicy>;
@@ -120,14 +126,45 @@ export class Replicator {
     this.loop = this.run();
   }
 
-  /** Stops after flushing every committed frame to the replica, then releases the database. */
+  /**
+   * Stops after flushing every committed frame to the replica, then releases the database. Throws
+   * {@link BackendError} when the flush did not finish within the shutdown timeout; the step still
+   * running is then abandoned with the database connections and the lock (the process is expected
+   * to exit, which releases them).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
-    await this.loop;
-    this.loop = null;
-    try {
+    const limit = this.opts.shutdownTimeoutMs ?? this.opts.backup?.shutdownTimeoutMs ?? 10_000;
+    const flush = (async () => {
+      await this.loop;
+      this.loop = null;
       if (this.wal) await this.step();
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([
+      flush.then(() => false, () => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), limit))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      flush.catch(() => {}); // its outcome no longer matters; it must not surface as unhandled
+      const pos = this.uploader?.pos;
+      this.log("ERROR", "shutdown timeout: replica incomplete, unshipped WAL kept for the next start", {
+        timeout_ms: limit,
+        generation: pos?.generation,
+        index: pos?.index,
+        offset: pos?.offset,
+        shadow: this.shadow.root,
+      });
+      throw new BackendError(
+        `${this.opts.backup?.url ?? "replica"}: not flushed within backup.shutdown_timeout (${
+          formatDuration(limit)
+        }); the unshipped WAL stays in ${this.shadow.root} for the next start`,
+      );
+    }
+    try {
+      await flush;
       this.log("INFO", "replication stopped", {
         generation: this.uploader?.pos.generation,
         index: this.uploader?.pos.index,

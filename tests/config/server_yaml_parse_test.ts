@@ -54,6 +54,7 @@ backup:
     retentionMs: 2_592_000_000,
     syncIntervalMs: 1_000,
     snapshotIntervalMs: 86_400_000,
+    shutdownTimeoutMs: 10_000,
     keyPath: undefined,
     knownHostsPath: undefined,
   });
@@ -82,6 +83,16 @@ backup:
   assert.equal(config.backup?.endpoint, "https://minio.internal:9000");
   assert.equal(config.backup?.forcePathStyle, true);
   assert.equal(config.backup?.snapshotIntervalMs, 5_400_000);
+});
+
+Deno.test("backup.shutdown_timeout: a Go duration, default 10s, > 0", () => {
+  const { config } = parse("backup:\n  url: s3://b/p\n  shutdown_timeout: 2m30s\n");
+  assert.equal(config.backup?.shutdownTimeoutMs, 150_000);
+  assert.deepEqual(config.warnings, []);
+  assertConfigError(
+    "backup:\n  url: s3://b/p\n  shutdown_timeout: 0s\n",
+    "server.yaml: backup.shutdown_timeout: must be greater than zero (line 3)",
+  );
 });
 
 Deno.test("database and paths: relative paths resolve against the server root", () => {
