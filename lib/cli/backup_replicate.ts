@@ -48,7 +48,8 @@ export function backupReplicateCommand(): Command {
         if (signalled) return;
         const replicator = new Replicator({ dbPath: cfg.database.path, backup: cfg.backup });
         await replicator.start();
-        await stopRequested;
+        // Another replicator claiming the replica ends the run by itself (exit 5, see stop()).
+        await Promise.race([stopRequested, replicator.failed.catch(() => {})]);
         await replicator.stop();
       } finally {
         process.off("SIGINT", onSignal);

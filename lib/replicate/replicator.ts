@@ -19,7 +19,8 @@ import { type RestoreOptions, restoreReplica, type RestoreResult } from "../lite
 import { type CheckpointPolicy, decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } from "./checkpoint_policy.ts";
 import { acquireFileLock, type FileLock } from "../fsutil/file_lock.ts";
 import { formatDuration } from "../config/duration.ts";
-import { BackendError } from "../errors.ts";
+import { BackendError, BusyError } from "../errors.ts";
+import { ReplicaLease } from "./replica_lease.ts";
 import { DbConnections } from "./db_conn.ts";
 import { consoleSink, type EventSink } from "./event_log.ts";
 import { applyRetention } from "./retention_apply.ts";
@@ -56,6 +57,11 @@ export function replicateLockPath(dbPath: string): string {
   return `${dbPath}.vigo-replicate.lock`;
 }
 
+/** A lease not refreshed for this long belongs to a replicator that is gone. */
+const LEASE_STALE_MS = 60_000;
+/** Longest time between lease checks (heartbeats); shorter with a short sync interval. */
+const LEASE_CHECK_MS = 10_000;
+
 /** Replicates one database until stopped. */
 export class Replicator {
   private readonly opts: ReplicatorOptions;
@@ -73,6 +79,17 @@ export class Replicator {
   private failures = 0;
   private checkpointRetryAt = 0;
   private lock: FileLock | null = null;
+  private lease: ReplicaLease | null = null;
+  private leaseCheckedAt = 0;
+  private fatal: BusyError | null = null;
+  private onFatal: (err: BusyError) => void = () => {};
+  /**
+   * Rejects when replication stopped on its own because another replicator writes to the replica
+   * (exit 5); never resolves otherwise. Call {@link stop} afterwards to release the database.
+   */
+  readonly failed: Promise<never> = new Promise<never>((_, reject) => {
+    this.onFatal = reject;
+  });
 
   constructor(opts: ReplicatorOptions) {
     this.opts = opts;
@@ -102,6 +119,7 @@ export class Replicator {
    */
   async start(): Promise<void> {
     if (this.loop) throw new Error("replicator already started");
+    this.failed.catch(() => {}); // observed through stop() when nobody awaits it
     // Two replicators of one database would both copy the WAL and both upload (interleaving
     // segments); the second one must not even open the database.
     this.lock = await acquireFileLock(
@@ -116,7 +134,9 @@ export class Replicator {
         sync_interval_ms: this.syncIntervalMs,
       });
     } catch (err) {
-      if (!this.wal) {
+      if (!this.wal || this.fatal) {
+        this.wal?.close();
+        this.wal = null;
         this.releaseLock();
         throw err;
       }
@@ -135,6 +155,16 @@ export class Replicator {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    if (this.fatal) {
+      // Another replicator owns the replica: write nothing more, not even the flush.
+      await this.loop;
+      this.loop = null;
+      this.wal?.close();
+      this.wal = null;
+      this.releaseLock();
+      await this.client?.backend.close();
+      throw this.fatal;
+    }
     const limit = this.opts.shutdownTimeoutMs ?? this.opts.backup?.shutdownTimeoutMs ?? 10_000;
     const flush = (async () => {
       await this.loop;
@@ -178,6 +208,23 @@ export class Replicator {
     }
   }
 
+  /** Claims the replica on first contact, then renews the claim every few seconds (README "Reliability"). */
+  private async checkLease(client: ReplicaClient): Promise<void> {
+    const every = Math.min(LEASE_CHECK_MS, 10 * this.syncIntervalMs);
+    if (this.lease && Date.now() - this.leaseCheckedAt < every) return;
+    try {
+      if (!this.lease) {
+        const lease = new ReplicaLease(client.backend, this.opts.backup?.url ?? "replica", this.opts.dbPath);
+        await lease.acquire(LEASE_STALE_MS);
+        this.lease = lease;
+      } else await this.lease.renew();
+      this.leaseCheckedAt = Date.now();
+    } catch (err) {
+      if (err instanceof BusyError) this.fatal = err;
+      throw err;
+    }
+  }
+
   private releaseLock(): void {
     this.lock?.release();
     this.lock = null;
@@ -201,6 +248,10 @@ export class Replicator {
         if (this.failures > 0) this.log("INFO", "replication recovered", { failures: this.failures });
         this.failures = 0;
       } catch (err) {
+        if (this.fatal) {
+          this.onFatal(this.fatal);
+          break;
+        }
         this.failures++;
         this.log("ERROR", "sync failed", {
           retry: this.failures,
@@ -241,6 +292,7 @@ export class Replicator {
     }
     const wal = this.wal;
     const res = fresh ? { newGeneration: true, copied: 0 } : await wal.tick();
+    await this.checkLease(client);
     const st = wal.state!;
     if (res.newGeneration || !this.uploader || this.uploader.pos.generation !== st.generation) {
       await this.resume(client, res.newGeneration);
