@@ -6,9 +6,11 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import process from "node:process";
 import { join } from "node:path";
-import { ExitCode } from "./lib/errors.ts";
+import { ExitCode, UsageError } from "./lib/errors.ts";
 import { reportError } from "./lib/cli/run_action.ts";
+import { jsonError } from "./lib/cli/json_output.ts";
 import { versionReport } from "./lib/version.ts";
+import { setVerboseSink } from "./lib/verbose.ts";
 import { commandTreeText } from "./lib/cli/help_tree.ts";
 import { cliArgs } from "./lib/runtime.ts";
 import { backupCreateCommand } from "./lib/cli/backup_create.ts";
@@ -33,6 +35,7 @@ export function buildProgram(): Command {
   const program = new Command("vigocli")
     .description("Backup and recovery for a Vigo server: archives, replication, snapshots.")
     .version(versionReport(), "-V, --version", "print version, commit, build and runtime details")
+    .option("-v, --verbose", "per-file and per-request detail on stderr (which credentials, which objects)")
     .showHelpAfterError()
     .exitOverride()
     .helpCommand(false);
@@ -62,7 +65,8 @@ export function buildProgram(): Command {
     addRootAlias(c);
     c.addHelpText("after", () => helpEpilogue(c));
   });
-  program.hook("preAction", (_root, action) => {
+  program.hook("preAction", (top, action) => {
+    if (top.opts().verbose) setVerboseSink((line) => process.stderr.write(`vigocli: ${line}\n`));
     applyRootAlias(action);
     // `--server-root R` alone means R's own server.yaml, not the one under /srv/vigo.
     const rootSource = action.getOptionValueSource("serverRoot");
@@ -101,11 +105,15 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return ExitCode.Ok;
   } catch (err) {
+    const json = argv.includes("--json");
     if (err instanceof CommanderError) {
       // help and version are reported by commander as "errors" with exit code 0
-      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+      if (err.exitCode === 0) return ExitCode.Ok;
+      // commander has printed its message on stderr already
+      if (json) console.log(JSON.stringify(jsonError(new UsageError(err.message.replace(/^error: /, "")))));
+      return ExitCode.Usage;
     }
-    return reportError(err);
+    return reportError(err, json);
   }
 }
 

@@ -147,7 +147,8 @@ export async function denoTest(
   const child = new Deno.Command("setsid", {
     args: [toolPath("deno"), "test", ...args],
     cwd: REPO,
-    env: { ...env, NO_COLOR: "1" },
+    // AWS_EC2_METADATA_DISABLED: no test may probe the link-local metadata address (see tests/helpers/cli.ts)
+    env: { ...env, NO_COLOR: "1", AWS_EC2_METADATA_DISABLED: "true" },
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",

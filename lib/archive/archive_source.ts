@@ -7,7 +7,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { open, readFile } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { BadInputError, toVigoError } from "../errors.ts";
+import { BadInputError, CryptoError, toVigoError } from "../errors.ts";
 import { gunzip } from "../codec/gzip/gunzip_stream.ts";
 import { TarReader } from "../codec/tar/tar_reader.ts";
 
@@ -16,10 +16,17 @@ const READ_CHUNK = 32 * 1024;
 /** Read size when only the start is wanted: inspect reads little more than the manifest's member. */
 const HEAD_CHUNK = 64 * 1024;
 
+/**
+ * Yields the password of an encrypted archive. Called only once the archive turns out to be
+ * encrypted, so a plain archive never asks; the caller decides where a password comes from (the CLI
+ * reads --password-file, the environment or the terminal), the library never prompts.
+ */
+export type PasswordSource = () => Promise<string>;
+
 /** How to open an archive. */
 export interface OpenArchiveOptions {
-  /** File with the password for encrypted archives (otherwise the terminal is asked). */
-  passwordFile?: string;
+  /** The password of an encrypted archive; without it an encrypted archive is a CryptoError. */
+  password?: PasswordSource;
   /** Hash the raw file bytes (for the sidecar check). */
   hashRaw?: boolean;
   /** Only the start of the archive will be read (inspect): read in small pieces. */
@@ -97,9 +104,15 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
     },
   }, { highWaterMark: 0 });
   if (kind === "encrypted") {
+    if (!opts.password) {
+      await fh.close().catch(() => {});
+      throw new CryptoError(`${path}: the archive is encrypted and no password was given`);
+    }
+    const password = await opts.password().catch(async (err) => {
+      await fh.close().catch(() => {});
+      throw err;
+    });
     const { decryptingStream } = await import("../crypto/envelope.ts");
-    const { obtainPassword } = await import("../cli/password.ts");
-    const password = await obtainPassword({ confirm: false, passwordFile: opts.passwordFile });
     stream = stream.pipeThrough(decryptingStream(password));
   }
   // inspect inflates a few KiB only: starting a worker thread would cost more than it saves.

@@ -14,7 +14,8 @@ import { requireSqlite } from "../config/server_yaml.ts";
 import { inspectDatabase, snapshotDatabase } from "../sqlite/online_snapshot.ts";
 import { sqliteVersion, VERSION } from "../version.ts";
 import { runtimeVersion } from "../runtime.ts";
-import { encodeHeader, endOfArchive, padding, type TarHeader } from "../codec/tar/tar_format.ts";
+import type { TarHeader } from "../codec/tar/tar_format.ts";
+import { TarWriter } from "../codec/tar/tar_writer.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "../codec/gzip/gzip_parallel.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
@@ -91,9 +92,10 @@ export async function writeArchive(
       entries: walker.entries.map(toManifestEntry),
     };
     gz = new ParallelGzipWriter(writer, opts.gzip);
+    const tar = new TarWriter(gz);
     // The manifest goes alone into the first gzip member, so readers find it without inflating more.
     const manifestBytes = encodeManifest(manifest);
-    await writeEntry(gz, {
+    await tar.entry({
       path: MANIFEST_PATH,
       type: "file",
       mode: 0o644,
@@ -104,10 +106,10 @@ export async function writeArchive(
     }, [manifestBytes]);
     await gz.cut();
     for (const e of walker.entries) {
-      await writeSourceEntry(gz, e);
+      await writeSourceEntry(tar, e);
       e.content = undefined; // written: let the memory go now rather than at the end
     }
-    await gz.write(endOfArchive());
+    await tar.end();
     await gz.flush();
     await writer.close();
     await piping;
@@ -174,14 +176,7 @@ function toManifestEntry(e: SourceEntry): ManifestEntry {
   return out;
 }
 
-async function writeEntry(gz: ParallelGzipWriter, h: TarHeader, data: Iterable<Uint8Array>): Promise<void> {
-  await gz.write(encodeHeader(h));
-  for (const chunk of data) await gz.write(chunk);
-  const pad = padding(h.size);
-  if (pad > 0) await gz.write(new Uint8Array(pad));
-}
-
-async function writeSourceEntry(gz: ParallelGzipWriter, e: SourceEntry): Promise<void> {
+async function writeSourceEntry(tar: TarWriter, e: SourceEntry): Promise<void> {
   const header: TarHeader = {
     path: e.archivePath,
     type: e.type,
@@ -192,16 +187,19 @@ async function writeSourceEntry(gz: ParallelGzipWriter, e: SourceEntry): Promise
     gid: e.gid,
     linkname: e.linkTarget,
   };
-  if (e.type !== "file") return writeEntry(gz, header, []);
-  if (e.content) return writeEntry(gz, header, [e.content]);
-  await gz.write(encodeHeader(header));
+  if (e.type !== "file") return tar.entry(header);
+  await tar.entry(header, e.content ? [e.content] : checkedChunks(e));
+}
+
+/** The file's bytes as pass two reads them; throws if they are not the bytes pass one hashed. */
+function* checkedChunks(e: SourceEntry): Generator<Uint8Array> {
   const h = createHash("sha256");
   let size = 0;
   try {
     for (const chunk of readChunks(e.sourcePath, e.size)) {
       if (!e.stable) h.update(chunk);
       size += chunk.length;
-      await gz.write(chunk);
+      yield chunk;
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") {
@@ -212,6 +210,4 @@ async function writeSourceEntry(gz: ParallelGzipWriter, e: SourceEntry): Promise
   if (size !== e.size || (!e.stable && h.digest("hex") !== e.sha256)) {
     throw new FileChangedError(`${e.sourcePath}: changed while the archive was being written`);
   }
-  const pad = padding(e.size);
-  if (pad > 0) await gz.write(new Uint8Array(pad));
 }

@@ -29,6 +29,7 @@ import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_
 import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
 import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { type EntrySink, scanArchive, type ScanResult } from "./archive_scan.ts";
+import type { PasswordSource } from "./archive_source.ts";
 import { DB_ENTRY_PATH, type Manifest, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
 import { preRestoreDirName } from "./archive_names.ts";
@@ -43,7 +44,8 @@ export interface RestoreOptions {
   dbOnly: boolean;
   dryRun: boolean;
   force: boolean;
-  passwordFile?: string;
+  /** The password of an encrypted archive (asked only if it is one). */
+  password?: PasswordSource;
   /** With dbOnly: the server.yaml whose `database.path` applies (default `<target>/server.yaml`). */
   serverYaml?: string;
   /** Names the .pre-restore directory. */
@@ -82,7 +84,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   await checkTarget(target);
   // No lock probe on a dry run: probing opens the database, and a dry run must not touch it.
   if (opts.dryRun) {
-    const scan = await scanArchive(opts.archive, { passwordFile: opts.passwordFile });
+    const scan = await scanArchive(opts.archive, { password: opts.password });
     const { db, plan } = await planFor(target, scan.manifest, opts);
     return { target, plan, scan, dryRun: true, database: join(target, db.rel), databaseNote: db.note };
   }
@@ -101,7 +103,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     const onClosed = (path: string) => {
       if (path === DB_ENTRY_PATH) dbCheck = startIntegrityCheck(join(staging, DB_ENTRY_PATH));
     };
-    const scan = await scanArchive(opts.archive, { passwordFile: opts.passwordFile }, (entry, header) => {
+    const scan = await scanArchive(opts.archive, { password: opts.password }, (entry, header) => {
       if (!isSelected(entry.path, opts.dbOnly)) return Promise.resolve(undefined);
       return Promise.resolve(stageEntry(syncer, staging, entry, header, dirs, onClosed));
     });

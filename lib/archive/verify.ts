@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { VerifyError } from "../errors.ts";
 import { inspectDatabase, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
 import { IntegrityError, scanArchive, type ScanResult } from "./archive_scan.ts";
+import type { PasswordSource } from "./archive_source.ts";
 import { DB_ENTRY_PATH } from "./manifest.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
 
@@ -22,7 +23,7 @@ export interface VerifyReport {
 /** Verifies an archive; throws {@link VerifyError} naming the first check that failed. */
 export async function verifyArchive(
   path: string,
-  opts: { passwordFile?: string; workDir?: string },
+  opts: { password?: PasswordSource; workDir?: string },
 ): Promise<VerifyReport> {
   // Next to the archive by default: /tmp is often a RAM-backed tmpfs, too small for a large database.
   const { path: dir, forget } = tempDirFor(opts.workDir ?? dirname(resolve(path)));
@@ -32,7 +33,7 @@ export async function verifyArchive(
     try {
       scan = await scanArchive(
         path,
-        { passwordFile: opts.passwordFile, requireSidecar: true },
+        { password: opts.password, requireSidecar: true },
         async (entry) => {
           if (entry.path !== DB_ENTRY_PATH) return undefined;
           const fh = await open(dbPath, "wx", 0o600);

@@ -8,7 +8,7 @@
  * failures, missing objects and other 4xx answers are final: retrying them only delays the message.
  */
 import { BackendError, VigoError } from "../errors.ts";
-import { type Backend, type ObjectInfo, objectUrl } from "./backend.ts";
+import { type Backend, type ObjectInfo, objectUrl, type PutBody } from "./backend.ts";
 
 /** A failure worth retrying (server overloaded or restarting, network blip, timeout). */
 export class TransientError extends BackendError {
@@ -31,6 +31,8 @@ export interface RetryPolicy {
   maxDelayMs?: number;
   /** Where a line per retry goes. Default: stderr via console.error. */
   log?: (line: string) => void;
+  /** Which failures are worth another attempt: the backend's rule. Default {@link isRetryable}. */
+  isRetryable?: (err: unknown) => boolean;
 }
 
 const NETWORK_CODES = new Set([
@@ -86,7 +88,7 @@ async function pauseBeforeRetry(
   retries: number,
   policy: RetryPolicy,
 ): Promise<void> {
-  if (!isRetryable(err)) throw err;
+  if (!(policy.isRetryable ?? isRetryable)(err)) throw err;
   const max = policy.maxRetries ?? 6;
   if (retries >= max) {
     throw new BackendError(`${describe(what, err)} (gave up after ${retries} retries)`, { cause: err });
@@ -116,9 +118,10 @@ export async function withRetries<T>(
 }
 
 /**
- * Wraps `inner` so that every operation is retried on transient failures. A `put` of a stream
- * cannot be replayed by the wrapper (the bytes are gone once read), so it is passed through: the
- * S3/GCS backends retry each buffered part themselves with the same policy.
+ * Wraps `inner` so that every operation is retried on transient failures, uploads included when
+ * their body is replayable (bytes, or a function opening a fresh stream per attempt). A bare stream
+ * cannot be replayed (the bytes are gone once read), so its `put` is passed through: the S3/GCS
+ * backends retry each buffered part of it themselves with the same policy.
  */
 export function retryBackend(inner: Backend, policy: RetryPolicy = {}): Backend {
   return new RetryBackend(inner, policy);
@@ -131,9 +134,21 @@ class RetryBackend implements Backend {
     this.url = inner.url;
   }
 
-  put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
-    if (!(body instanceof Uint8Array)) return this.inner.put(key, body);
-    return withRetries(`put ${this.where(key)}`, () => this.inner.put(key, body), this.policy);
+  put(key: string, body: PutBody): Promise<void> {
+    if (body instanceof ReadableStream) return this.inner.put(key, body);
+    if (body instanceof Uint8Array) {
+      return withRetries(`put ${this.where(key)}`, () => this.inner.put(key, body), this.policy);
+    }
+    return withRetries(`put ${this.where(key)}`, async () => {
+      let opened: ReadableStream<Uint8Array> | undefined;
+      try {
+        await this.inner.put(key, () => opened = body());
+      } catch (err) {
+        // The failed attempt may have left its stream half read: release its source (a file).
+        await opened?.cancel().catch(() => {});
+        throw err;
+      }
+    }, this.policy);
   }
 
   get(key: string): Promise<ReadableStream<Uint8Array>> {
@@ -172,6 +187,10 @@ class RetryBackend implements Backend {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  unwrap(): Backend {
+    return this.inner;
   }
 
   private where(key: string): string {

@@ -21,7 +21,7 @@ export function archiveUrlOption() {
   );
 }
 
-/** True when `text` names a backend URL rather than a local path. */
+/** True when `text` names a backend URL (`scheme://…`) rather than a local path. */
 export function isBackendUrl(text: string): boolean {
   return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(text);
 }
@@ -53,11 +53,8 @@ export async function openArchiveBackend(
   if (!target) {
     throw new ConfigError(`${where}: no backup.url configured (give the backend with --url URL)`);
   }
-  const { openBackend, urlScheme } = await import("../backends.ts");
-  const { BACKUP_DEFAULTS } = await import("../config/server_yaml_parse.ts");
-  urlScheme(target);
-  const base: BackupConfig = backup ?? { url: target, ...BACKUP_DEFAULTS };
-  return await openBackend(target, { ...base, url: target });
+  const { openBackend } = await import("../backends.ts");
+  return await openBackend(target, backup?.destination);
 }
 
 /** Splits an archive object URL into its backend root and the object key (its last component). */

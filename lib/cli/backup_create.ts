@@ -7,6 +7,7 @@ import { archiveFileName, NAME_FORMATS, type NameFormat } from "../archive/archi
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import type { CreateTarget } from "./create_upload.ts";
+import { printJson } from "./json_output.ts";
 
 /** A source file that changes between the two passes makes create start over, at most this often. */
 const ATTEMPTS = 3;
@@ -61,60 +62,53 @@ export function backupCreateCommand(): Command {
         target.remote = { backend, name: path ? basename(path) : archiveFileName(now, opts.nameFormat) };
       }
       const workDir = path ? dirname(path) : await snapshotsDir(cfg.paths.snapshots);
-      // Two creates to one output path would race on its temp file and rename. (A missing directory
-      // is reported by the write itself, naming the archive rather than the lock.)
+      // Two creates to one output path would race on its temp file and rename; released when the
+      // action ends, however it ends. (A missing directory is reported by the write itself.)
       const { acquireFileLock } = await import("../fsutil/file_lock.ts");
-      const lock = path && await stat(workDir).then(() => true, () => false)
+      using _lock = path && await stat(workDir).then(() => true, () => false)
         ? await acquireFileLock(`${path}.vigo-create.lock`, path, "backup create to this path")
         : null;
-      try {
-        await createAttempts();
-      } finally {
-        lock?.release();
-      }
-      async function createAttempts(): Promise<void> {
-        // Asked once: a start-over after a changed source file must not prompt again.
-        const password = opts.encrypt ? await askPassword(opts.passwordFile) : undefined;
-        for (let attempt = 1;; attempt++) {
-          const transform = password === undefined ? undefined : await encryptTransform(password);
-          const sink = await openCreateSink(target).catch(async (err) => {
+      // Asked once: a start-over after a changed source file must not prompt again.
+      const password = opts.encrypt ? await askPassword(opts.passwordFile) : undefined;
+      for (let attempt = 1;; attempt++) {
+        const transform = password === undefined ? undefined : await encryptTransform(password);
+        const sink = await openCreateSink(target).catch(async (err) => {
+          await target.remote?.backend.close();
+          throw err;
+        });
+        try {
+          const res = await writeArchive({ config: cfg, workDir, transform }, sink.writable);
+          const { file, upload } = await sink.done;
+          await target.remote?.backend.close();
+          for (const w of res.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+          const summary = {
+            path: file?.path ?? null,
+            sidecar: file?.sidecarPath ?? null,
+            bytes: (file ?? upload)!.bytes,
+            sha256: (file ?? upload)!.sha256,
+            upload: upload ? { url: upload.url, key: upload.key, sidecar_key: upload.sidecarKey } : null,
+            encrypted: Boolean(opts.encrypt),
+            created_at: res.manifest.created_at,
+            entries: res.manifest.entries.length,
+            database_pages: res.manifest.database.page_count,
+          };
+          if (opts.json) printJson(summary);
+          else {
+            const remote = upload && `${upload.url.replace(/\/+$/, "")}/${upload.key}`;
+            console.log(
+              `${
+                file?.path ?? remote
+              }: ${summary.bytes} bytes, ${summary.entries} entries, sha256 ${summary.sha256}`,
+            );
+            if (file && remote) console.log(`uploaded to ${remote}`);
+          }
+          return;
+        } catch (err) {
+          if (!(err instanceof FileChangedError) || attempt >= ATTEMPTS) {
             await target.remote?.backend.close();
             throw err;
-          });
-          try {
-            const res = await writeArchive({ config: cfg, workDir, transform }, sink.writable);
-            const { file, upload } = await sink.done;
-            await target.remote?.backend.close();
-            for (const w of res.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
-            const summary = {
-              path: file?.path ?? null,
-              sidecar: file?.sidecarPath ?? null,
-              bytes: (file ?? upload)!.bytes,
-              sha256: (file ?? upload)!.sha256,
-              upload: upload ? { url: upload.url, key: upload.key, sidecar_key: upload.sidecarKey } : null,
-              encrypted: Boolean(opts.encrypt),
-              created_at: res.manifest.created_at,
-              entries: res.manifest.entries.length,
-              database_pages: res.manifest.database.page_count,
-            };
-            if (opts.json) console.log(JSON.stringify(summary, null, 2));
-            else {
-              const remote = upload && `${upload.url.replace(/\/+$/, "")}/${upload.key}`;
-              console.log(
-                `${
-                  file?.path ?? remote
-                }: ${summary.bytes} bytes, ${summary.entries} entries, sha256 ${summary.sha256}`,
-              );
-              if (file && remote) console.log(`uploaded to ${remote}`);
-            }
-            return;
-          } catch (err) {
-            if (!(err instanceof FileChangedError) || attempt >= ATTEMPTS) {
-              await target.remote?.backend.close();
-              throw err;
-            }
-            process.stderr.write(`vigocli: warning: ${err.message}; starting over\n`);
           }
+          process.stderr.write(`vigocli: warning: ${err.message}; starting over\n`);
         }
       }
     }) as unknown as Command;

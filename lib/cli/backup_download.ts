@@ -15,6 +15,7 @@ import {
   splitObjectUrl,
 } from "./archive_backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
 
 /** `download`: download an archive from the backend */
 export function backupDownloadCommand(): Command {
@@ -51,9 +52,7 @@ export function backupDownloadCommand(): Command {
       try {
         const r = await downloadArchive(backend, `${ARCHIVES_PREFIX}${name}`, out);
         if (opts.json) {
-          console.log(
-            JSON.stringify({ path: r.path, sidecar: r.sidecarPath, bytes: r.bytes, sha256: r.sha256 }),
-          );
+          printJson({ path: r.path, sidecar: r.sidecarPath, bytes: r.bytes, sha256: r.sha256 });
         } else console.log(`${r.path}: ${r.bytes} bytes, sha256 ${r.sha256} (matches the remote sidecar)`);
       } finally {
         await backend.close();

@@ -11,7 +11,11 @@ export function backupInspectCommand(): Command {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { openArchive } = await import("../archive/archive_source.ts");
       const { readManifestWithText } = await import("../archive/archive_scan.ts");
-      const opened = await openArchive(archive, { passwordFile: opts.passwordFile, headOnly: true });
+      const { passwordSource } = await import("./password.ts");
+      const opened = await openArchive(archive, {
+        password: passwordSource(opts.passwordFile),
+        headOnly: true,
+      });
       try {
         // Validated, then printed as archived (already pretty JSON): re-serialising 10,000 entries
         // would only cost time.

@@ -1,6 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { archiveUrlOption } from "./archive_backend.ts";
+import { printJson } from "./json_output.ts";
 
 /** `backup list`: the archives under paths.snapshots, newest first. */
 export function backupListCommand(): Command {
@@ -22,7 +23,7 @@ export function backupListCommand(): Command {
       requireSqlite(cfg);
       const rows = await listArchives(cfg.paths.snapshots);
       if (opts.json) {
-        console.log(JSON.stringify(rows, null, 2));
+        printJson(rows);
         return;
       }
       if (rows.length === 0) {

@@ -2,6 +2,7 @@
 import { ARCHIVES_PREFIX, listRemoteArchives } from "../archive/remote_archives.ts";
 import { objectUrl } from "../backend/backend.ts";
 import { loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
+import { printJson } from "./json_output.ts";
 
 /** Options of {@link listRemote} (the `backup list` flags that apply). */
 export interface RemoteListOptions {
@@ -18,13 +19,7 @@ export async function listRemote(opts: RemoteListOptions): Promise<void> {
   try {
     const rows = await listRemoteArchives(backend);
     if (opts.json) {
-      console.log(
-        JSON.stringify(
-          rows.map((r) => ({ ...r, url: objectUrl(backend, r.key) })),
-          null,
-          2,
-        ),
-      );
+      printJson(rows.map((r) => ({ ...r, url: objectUrl(backend, r.key) })));
       return;
     }
     if (rows.length === 0) {

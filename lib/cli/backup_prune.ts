@@ -12,6 +12,7 @@ import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
 import { toVigoError, UsageError } from "../errors.ts";
 import { archiveUrlOption, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
 
 interface Line {
   name: string;
@@ -109,7 +110,7 @@ export function backupPruneCommand(): Command {
       }
       const deleted = lines.filter((l) => l.action === "delete");
       if (opts.json) {
-        console.log(JSON.stringify({ where, dry_run: dryRun, archives: lines }, null, 2));
+        printJson({ where, dry_run: dryRun, archives: lines });
         return;
       }
       for (const l of lines) console.log(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { DEFAULT_SERVER_ROOT, jsonOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl } from "./archive_backend.ts";
+import { printJson } from "./json_output.ts";
 
 /** `backup restore ARCHIVE`: verify, stage, then swap the archived tree into the target. */
 export function backupRestoreCommand(): Command {
@@ -32,6 +33,7 @@ export function backupRestoreCommand(): Command {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { restoreArchive } = await import("../archive/restore.ts");
       const { fetchRemoteArchive } = await import("./backup_download.ts");
+      const { passwordSource } = await import("./password.ts");
       // A URL is downloaded and checked against its sidecar first (credentials from server.yaml's backup:).
       const fetched = isBackendUrl(archive)
         ? await fetchRemoteArchive(archive, opts.serverYaml ?? join(opts.target, "server.yaml"), opts.target)
@@ -42,7 +44,7 @@ export function backupRestoreCommand(): Command {
         dbOnly: Boolean(opts.dbOnly),
         dryRun: Boolean(opts.dryRun),
         force: Boolean(opts.force),
-        passwordFile: opts.passwordFile,
+        password: passwordSource(opts.passwordFile),
         serverYaml: opts.serverYaml,
         now: new Date(),
       }).finally(() => fetched?.cleanup());
@@ -57,17 +59,13 @@ export function backupRestoreCommand(): Command {
       if (r.databaseNote) process.stderr.write(`vigocli: warning: ${r.databaseNote}\n`);
       const count = (a: string) => r.plan.filter((l) => l.action === a).length;
       if (opts.json) {
-        console.log(JSON.stringify(
-          {
-            target: r.target,
-            dry_run: r.dryRun,
-            database: r.database,
-            pre_restore_dir: r.preRestoreDir ?? null,
-            plan: r.plan,
-          },
-          null,
-          2,
-        ));
+        printJson({
+          target: r.target,
+          dry_run: r.dryRun,
+          database: r.database,
+          pre_restore_dir: r.preRestoreDir ?? null,
+          plan: r.plan,
+        });
         return;
       }
       if (r.dryRun) { for (const l of r.plan) console.log(`${l.action.padEnd(10)} ${l.path}`); }

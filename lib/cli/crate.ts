@@ -7,6 +7,7 @@ import process from "node:process";
 import { UsageError } from "../errors.ts";
 import type { CrateRunReport } from "../crate/crate_runner.ts";
 import { jsonOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
 
 /** `crate`: run configcrate backup executors */
 export function crateCommand(): Command {
@@ -47,13 +48,12 @@ function runCommand() {
       // Two runs of one crate would snapshot into and prune the same directories at once. A dry run
       // changes nothing and needs no lock.
       const { acquireFileLock } = await import("../fsutil/file_lock.ts");
-      const lock = settings.dryRun
+      using _lock = settings.dryRun
         ? null
         : await acquireFileLock(`${crate.path}.vigo-crate.lock`, crate.path, "crate run of this configcrate");
-      const { report, errors } = await runCrate(crate, settings, opts.resource).finally(() =>
-        lock?.release()
-      );
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      const { report, errors } = await runCrate(crate, settings, opts.resource);
+      if (opts.json) printJson(report);
+      else process.stdout.write(formatReport(report));
       for (const r of report.resources) {
         for (const w of r.warnings) process.stderr.write(`vigocli: warning: ${r.resource}: ${w}\n`);
       }
@@ -74,11 +74,8 @@ function restoreDumpCommand() {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { restoreDump } = await import("../crate/dump_restore.ts");
       const r = await restoreDump(dump, opts.output);
-      process.stdout.write(
-        opts.json
-          ? `${JSON.stringify({ dump, output: opts.output, sqlChars: r.sqlChars })}\n`
-          : `restored ${dump} to ${opts.output}\n`,
-      );
+      if (opts.json) printJson({ dump, output: opts.output, sql_chars: r.sqlChars });
+      else process.stdout.write(`restored ${dump} to ${opts.output}\n`);
     });
 }
 

@@ -45,6 +45,14 @@ export async function obtainPassword(opts: PasswordOptions): Promise<string> {
   }
 }
 
+/**
+ * The password of an archive being read, for the library's `password` option: asked (from the sources
+ * of {@link obtainPassword}) only when the archive turns out to be encrypted.
+ */
+export function passwordSource(passwordFile?: string): () => Promise<string> {
+  return () => obtainPassword({ confirm: false, passwordFile });
+}
+
 /** Reads a password file: warns when others can read it, drops one trailing newline. */
 async function readPasswordFile(path: string): Promise<string> {
   let bytes: Uint8Array;

@@ -10,6 +10,7 @@ import type { BackupConfig } from "../config/types.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import type { Backend } from "../backend/backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { elapsedMs, printJson } from "./json_output.ts";
 
 /** `replica`: restore, list and configure replicas */
 export function replicaCommand(): Command {
@@ -57,7 +58,7 @@ async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
     }
   }
   const url = o.url ?? backup!.url;
-  return await openBackend(url, backup ? { ...backup, url } : undefined);
+  return await openBackend(url, backup?.destination);
 }
 
 function urlOption() {
@@ -105,14 +106,14 @@ function restoreCommand() {
           integrityCheck: opts.integrityCheck,
           log: (line) => process.stderr.write(`${line}\n`),
         });
-        const seconds = (performance.now() - started) / 1000;
+        const durationMs = elapsedMs(started);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ ...result, seconds })}\n`);
+          printJson({ ...result, durationMs });
         } else {
           process.stdout.write(
             `restored ${result.outputPath} from generation ${result.generation} (snapshot ` +
               `${result.snapshotIndex.toString(16).padStart(8, "0")} + ${result.segments} WAL segment(s)) ` +
-              `as of ${result.restoredUpTo.toISOString()} in ${seconds.toFixed(1)}s\n`,
+              `as of ${result.restoredUpTo.toISOString()} in ${(durationMs / 1000).toFixed(1)}s\n`,
           );
         }
       } finally {
@@ -131,13 +132,12 @@ function listCommand() {
     .action(async (opts, cmd) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { replicaClientFor } = await import("../litestream/backend_replica_client.ts");
-      const { formatSummary, listReplica, summaryJson } = await import("../litestream/replica_list.ts");
+      const { formatSummary, listReplica } = await import("../litestream/replica_list.ts");
       const backend = await openReplica(cmd as unknown as Command, opts);
       try {
         const summary = await listReplica(replicaClientFor(backend));
-        process.stdout.write(
-          opts.json ? `${JSON.stringify(summaryJson(summary))}\n` : formatSummary(summary),
-        );
+        if (opts.json) printJson(summary);
+        else process.stdout.write(formatSummary(summary));
       } finally {
         await backend.close();
       }

@@ -55,7 +55,7 @@ export async function loadServerConfig(
   const store = new SecretStore(absRoot);
   for (const ref of secretRefs) {
     try {
-      config.backup[ref.field] = await store.get(ref.name);
+      Object.assign(config.backup.destination, { [ref.field]: await store.get(ref.name) });
     } catch (err) {
       const why = err instanceof VigoError ? err.message : String(err);
       throw new ConfigError(

@@ -2,17 +2,17 @@
  * The validated shape of server.yaml as far as backup and recovery need it. Produced by
  * `loadServerConfig` (lib/config/server_yaml.ts); everything else reads this, never the YAML.
  */
+import type { DestinationConfig } from "../backends.ts";
 
-/** The `backup:` section (replication and remote archives). Secrets are already resolved. */
+/**
+ * The `backup:` section (replication and remote archives). Secrets are already resolved. What the
+ * destination needs (keys, endpoint, SSH key…) is its backend's own type, tagged with the scheme.
+ */
 export interface BackupConfig {
   /** Replica destination URL: s3://, gcs://, sftp://, file://. */
   url: string;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  region?: string;
-  endpoint?: string;
-  /** Default false. */
-  forcePathStyle: boolean;
+  /** The destination's settings; `destination.scheme` is the URL's scheme. */
+  destination: DestinationConfig;
   /** Snapshot retention in milliseconds. Default 720h. */
   retentionMs: number;
   /** WAL sync frequency in milliseconds. Default 1s. */
@@ -24,12 +24,6 @@ export interface BackupConfig {
    * unreachable replica (the unshipped WAL stays for the next start). Default 10s.
    */
   shutdownTimeoutMs?: number;
-  /** SFTP: private key file. */
-  keyPath?: string;
-  /** SFTP: password (resolved from secret:). */
-  password?: string;
-  /** SFTP: known_hosts file. */
-  knownHostsPath?: string;
 }
 
 /** What the backup commands know about a Vigo server. All paths are absolute. */

@@ -8,7 +8,7 @@
  * The SQL is compressed in ~1 MiB pieces, each its own gzip member (RFC 1952 allows concatenated
  * members; zcat, gunzip and node:zlib read them as one stream). Under Bun, for databases above
  * 16 MiB, the pieces are compressed on a worker thread while the next one is formatted
- * (gzip_worker.ts); otherwise on this thread. One-shot `gzipSync` per piece measured 1.7x faster than
+ * (lib/codec/gzip/gzip_pieces.ts); otherwise on this thread. One-shot `gzipSync` per piece measured 1.7x faster than
  * the async zlib API (which round-trips per 16 KiB) under Deno. Members carry no file name and a zero
  * mtime, and piece boundaries depend only on the data, so equal data gives equal bytes either way.
  */
@@ -17,7 +17,7 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import { BadInputError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
 import { createAtomicFile, tempPathFor } from "../fsutil/atomic_file.ts";
 import { type DumpCounts, dumpSql } from "./sql_dump.ts";
-import { type GzipPieces, inlineGzip, workerGzip } from "../codec/gzip/gzip_worker.ts";
+import { type GzipPieces, inlineGzip, workerGzip } from "../codec/gzip/gzip_pieces.ts";
 import { runtimeName } from "../runtime.ts";
 
 /** gzip level of dumps: fixed, because the level is part of what makes the bytes reproducible. */
@@ -60,8 +60,9 @@ export async function writeGzipDump(dbPath: string, outPath: string): Promise<Du
     while (off < member.byteLength) off += (await file.handle.write(member, off)).bytesWritten;
     bytes += member.byteLength;
   };
-  // measured on a 160 MB DB: the worker takes Bun from 6.3 s to 4.3 s, but Deno's worker_threads
-  // compress ~9x slower than its main thread, so Deno stays inline
+  // measured on a 160 MB DB (with a node:worker_threads worker, since replaced by the archive writer's
+  // web Worker): the worker takes Bun from 6.3 s to 4.3 s, but Deno's worker_threads compressed ~9x
+  // slower than its main thread, so Deno stays inline
   const gzip: GzipPieces = runtimeName() === "bun" && statSync(dbPath).size > WORKER_THRESHOLD
     ? workerGzip(DUMP_GZIP_LEVEL)
     : inlineGzip(DUMP_GZIP_LEVEL);

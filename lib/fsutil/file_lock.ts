@@ -22,8 +22,8 @@ import process from "node:process";
 import { BusyError, IoError, toVigoError } from "../errors.ts";
 import { runtimeName } from "../runtime.ts";
 
-/** A lock held by this process. */
-export interface FileLock {
+/** A lock held by this process; `using lock = await acquireFileLock(…)` releases it at scope exit. */
+export interface FileLock extends Disposable {
   /** The lock file. */
   readonly path: string;
   /** Removes the lock file and releases the lock (idempotent). */
@@ -155,6 +155,9 @@ function held(path: string, h: LockHandle): FileLock {
   let released = false;
   return {
     path,
+    [Symbol.dispose]() {
+      this.release();
+    },
     release() {
       if (released) return;
       released = true;

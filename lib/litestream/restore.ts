@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { BadInputError, ExistsError, toVigoError, VerifyError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
+import { asBackend } from "../backend/backend.ts";
 import { FileBackend } from "../backend/file/file_backend.ts";
 import { CodecError } from "../codec/codec_error.ts";
 import { type Lz4BlockSink, lz4FrameDecoder } from "../codec/lz4/lz4_frame_reader.ts";
@@ -124,8 +125,9 @@ const LOCAL_READ = 1 << 20;
  * collects late: with it the restore's peak RSS grew with the snapshot size.
  */
 function localObject(client: ReplicaClient, key: string): AsyncIterable<Uint8Array> | null {
-  if (!(client.backend instanceof FileBackend)) return null;
-  const path = join(client.backend.root, ...key.split("/"));
+  const replica = asBackend(client.backend, FileBackend);
+  if (!replica) return null;
+  const path = join(replica.root, ...key.split("/"));
   return (async function* () {
     const file = await open(path, "r").catch((err) => {
       throw toVigoError(err, path);
@@ -246,7 +248,7 @@ function byIndex(segments: WalSegmentInfo[]): WalSegmentInfo[][] {
 async function applyWal(client: ReplicaClient, plan: RestorePlan, tmp: string, log: (l: string) => void) {
   let frames = 0;
   // A file replica is read directly (localObject); prefetching only hides a remote store's latency.
-  const local = client.backend instanceof FileBackend;
+  const local = asBackend(client.backend, FileBackend) !== undefined;
   const prefetch = new SegmentPrefetcher(client, local ? [] : plan.segments);
   try {
     for (const group of byIndex(plan.segments)) {

@@ -107,7 +107,7 @@ export class Replicator {
   async replicaClient(): Promise<ReplicaClient> {
     if (this.client) return this.client;
     if (!this.opts.backup?.url) throw new Error("replicator: no replica URL configured");
-    this.client = replicaClientFor(await openBackend(this.opts.backup.url, this.opts.backup));
+    this.client = replicaClientFor(await openBackend(this.opts.backup.url, this.opts.backup.destination));
     return this.client;
   }
 

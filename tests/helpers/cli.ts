@@ -44,12 +44,21 @@ export function defaultCliTimeoutMs(): number {
   return Deno.env.get("VIGOCLI_RUNNER") ? 300_000 : 120_000;
 }
 
+/**
+ * The child's environment: the parent's plus `opts.env`, and the EC2 metadata lookup of the S3 credential
+ * chain off unless a test points it at its own server, so that no test ever sends a packet to
+ * 169.254.169.254.
+ */
+function childEnv(env: Record<string, string> | undefined): Record<string, string> {
+  return { AWS_EC2_METADATA_DISABLED: "true", ...env };
+}
+
 /** Runs `vigocli ARGS…` to completion. */
 export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const [cmd, ...pre] = cliCommand();
   const child = new Deno.Command(cmd, {
     args: [...pre, ...args],
-    env: opts.env,
+    env: childEnv(opts.env),
     cwd: opts.cwd,
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
@@ -82,7 +91,7 @@ export function spawnCli(args: string[], opts: CliOptions = {}): Deno.ChildProce
   const [cmd, ...pre] = cliCommand();
   return new Deno.Command(cmd, {
     args: [...pre, ...args],
-    env: opts.env,
+    env: childEnv(opts.env),
     cwd: opts.cwd,
     stdin: "null",
     stdout: "piped",

@@ -60,13 +60,7 @@ Deno.test(`replicate: SIGTERM during an S3 outage exits within shutdown_timeout 
     assertEquals(await writer.stop(), 0);
     assertEquals(await second.stop("SIGTERM"), 0, second.output());
 
-    const backend = await openBackend(url, {
-      url,
-      ...c,
-      retentionMs: 0,
-      syncIntervalMs: 1000,
-      snapshotIntervalMs: 0,
-    });
+    const backend = await openBackend(url, { scheme: "s3", ...c });
     try {
       await restoreReplica(replicaClientFor(backend), { outputPath: `${r.root}/ours.db` });
     } finally {
