@@ -151,9 +151,20 @@ export async function acquireFileLock(lockPath: string, target: string, activity
   }
 }
 
+// Locks still held when the process exits (process.exit from a signal handler, or from main after
+// a failure) are released by the kernel anyway; their files are removed here so no run leaves one.
+const heldLocks = new Set<FileLock>();
+let exitHookInstalled = false;
+
 function held(path: string, h: LockHandle): FileLock {
   let released = false;
-  return {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on("exit", () => {
+      for (const l of heldLocks) l.release();
+    });
+  }
+  const lock: FileLock = {
     path,
     [Symbol.dispose]() {
       this.release();
@@ -161,6 +172,7 @@ function held(path: string, h: LockHandle): FileLock {
     release() {
       if (released) return;
       released = true;
+      heldLocks.delete(lock);
       try {
         // Unlink while still locked (see acquireFileLock), and only our own file.
         if (inoOf(path) === h.ino()) unlinkSync(path);
@@ -171,4 +183,6 @@ function held(path: string, h: LockHandle): FileLock {
       }
     },
   };
+  heldLocks.add(lock);
+  return lock;
 }

@@ -21,6 +21,7 @@ import { acquireFileLock } from ${JSON.stringify(`${REPO_ROOT}lib/fsutil/file_lo
 try {
   await acquireFileLock(process.argv[process.argv.length - 1], "target", "holding");
   console.log("locked");
+  if (process.argv.includes("--exit")) process.exit(3);
   setInterval(() => {}, 1000);
 } catch (err) {
   console.log(err.constructor.name, err.exitCode, err.message);
@@ -69,6 +70,18 @@ Deno.test("file lock: Bun and Deno exclude each other; SIGKILL of the holder fre
       );
     } finally {
       mine.release();
+    }
+    // process.exit (what a signal handler or main does after a failure) removes held lock files.
+    for (
+      const [cmd, args] of [[npmTool("bun"), ["run", script]], [Deno.execPath(), [
+        "run",
+        "-A",
+        script,
+      ]]] as const
+    ) {
+      const p = background(cmd, [...args, "--exit", path]);
+      assertEquals(await p.wait(30_000), 3, p.output());
+      assert(!existsSync(path), `${cmd}: lock file removed at exit`);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
