@@ -7,12 +7,16 @@
  * So a replicator claims the replica: `vigocli-replicator.json` at the replica root (outside
  * `generations/`, so Litestream and restores never look at it) names the host, PID, database and a
  * per-process instance id, with a heartbeat refreshed on every check. Format: docs/replica-format.md.
+ * Writers that take no lease (Litestream, a cloned machine continuing our generation) show up as WAL
+ * segments of our generation that we did not write: {@link findForeignSegment}.
  */
 import { hostname } from "node:os";
 import process from "node:process";
 import { randomBytes } from "node:crypto";
 import type { Backend } from "../backend/backend.ts";
 import { BusyError, NotFoundError } from "../errors.ts";
+import { formatWalSegmentName, parseReplicaKey, walDir } from "../litestream/paths.ts";
+import type { Pos } from "../litestream/replica_client.ts";
 
 /** The lease object's key, relative to the replica root. */
 export const LEASE_KEY = "vigocli-replicator.json";
@@ -62,6 +66,39 @@ export function parseLease(text: string): Lease | null {
     // Not JSON: no usable claim.
   }
   return null;
+}
+
+/**
+ * A segment of our current WAL index that starts past our upload position, which only another
+ * writer can have stored. (One starting exactly at the position may be our own upload that landed
+ * although its request failed; it is not counted.)
+ */
+export function foreignSegment(
+  segments: { index: number; offset: number }[],
+  pos: { index: number; offset: number },
+): { index: number; offset: number } | null {
+  return segments.find((s) => s.index === pos.index && s.offset > pos.offset) ?? null;
+}
+
+/**
+ * Lists the segments of `pos`'s WAL index (one small listing: the index prefix) and throws
+ * {@link BusyError} when another writer stored one past `pos`.
+ */
+export async function findForeignSegment(backend: Backend, url: string, pos: Pos): Promise<void> {
+  const prefix = `${walDir(pos.generation)}/${formatWalSegmentName(pos.index, 0).slice(0, 9)}`;
+  const segs: { index: number; offset: number }[] = [];
+  for await (const obj of backend.list(prefix)) {
+    const p = parseReplicaKey(obj.key);
+    if (p?.kind === "wal" && p.generation === pos.generation) segs.push(p);
+  }
+  const f = foreignSegment(segs, pos);
+  if (f) {
+    throw new BusyError(
+      `${url}: WAL segment ${
+        formatWalSegmentName(f.index, f.offset)
+      } of generation ${pos.generation} was not written by this replicator (it is at offset ${pos.offset}); another process writes this replica, stopping instead of interleaving`,
+    );
+  }
 }
 
 function describe(l: Lease): string {

@@ -20,7 +20,7 @@ import { type CheckpointPolicy, decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } fr
 import { acquireFileLock, type FileLock } from "../fsutil/file_lock.ts";
 import { formatDuration } from "../config/duration.ts";
 import { BackendError, BusyError } from "../errors.ts";
-import { ReplicaLease } from "./replica_lease.ts";
+import { findForeignSegment, ReplicaLease } from "./replica_lease.ts";
 import { DbConnections } from "./db_conn.ts";
 import { consoleSink, type EventSink } from "./event_log.ts";
 import { applyRetention } from "./retention_apply.ts";
@@ -218,6 +218,8 @@ export class Replicator {
         await lease.acquire(LEASE_STALE_MS);
         this.lease = lease;
       } else await this.lease.renew();
+      const pos = this.uploader?.pos;
+      if (pos) await findForeignSegment(client.backend, this.opts.backup?.url ?? "replica", pos);
       this.leaseCheckedAt = Date.now();
     } catch (err) {
       if (err instanceof BusyError) this.fatal = err;

@@ -8,7 +8,12 @@ import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } f
 import { hostname } from "node:os";
 import { runCli } from "../helpers/cli.ts";
 import { createWriterDb } from "../helpers/litestream.ts";
-import { judgeLeaseAtStart, LEASE_KEY, parseLease } from "../../lib/replicate/replica_lease.ts";
+import {
+  foreignSegment,
+  judgeLeaseAtStart,
+  LEASE_KEY,
+  parseLease,
+} from "../../lib/replicate/replica_lease.ts";
 import { kill9, killReplicators, makeRoot, startReplicate } from "./replicate_env.ts";
 
 Deno.test("replica lease: taken when free, stale or ours; refused when another live replicator holds it", () => {
@@ -30,6 +35,18 @@ Deno.test("replica lease: taken when free, stale or ours; refused when another l
   assertEquals(parseLease("{}"), null);
   assertEquals(parseLease("not json"), null);
   assertEquals(parseLease(JSON.stringify(other)), other);
+
+  // Segments past our upload position in our WAL index are someone else's; one exactly at it may be
+  // our own upload whose response was lost.
+  const pos = { index: 3, offset: 4152 };
+  assertEquals(
+    foreignSegment([{ index: 3, offset: 0 }, { index: 3, offset: 4152 }, { index: 2, offset: 9000 }], pos),
+    null,
+  );
+  assertEquals(foreignSegment([{ index: 3, offset: 0 }, { index: 3, offset: 8272 }], pos), {
+    index: 3,
+    offset: 8272,
+  });
 });
 
 Deno.test("replicate: a second writer of one replica URL is refused, a takeover stops the first", async () => {
@@ -79,5 +96,28 @@ Deno.test("replicate: a second writer of one replica URL is refused, a takeover 
     await killReplicators();
     await Deno.remove(a.root, { recursive: true });
     await Deno.remove(b.root, { recursive: true });
+  }
+});
+
+Deno.test("replicate: a WAL segment of our generation that we did not write stops the replicator (exit 5)", async () => {
+  const r = await makeRoot({ syncInterval: "200ms" });
+  try {
+    await createWriterDb(r.db);
+    const repl = await startReplicate(r);
+    const [gen] = Array.from(Deno.readDirSync(`${r.replicaDir}/generations`)).map((e) => e.name);
+    const walDir = `${r.replicaDir}/generations/${gen}/wal`;
+    const segs = Array.from(Deno.readDirSync(walDir)).map((e) => e.name).sort();
+    const index = segs[segs.length - 1].slice(0, 8);
+    // What a cloned machine continuing our generation, or a Litestream process, would leave.
+    const foreign = `${index}_7fff0000.wal.lz4`;
+    await Deno.writeFile(`${walDir}/${foreign}`, new Uint8Array(16));
+    assertEquals(await repl.wait(30_000), 5, repl.output());
+    assertMatch(
+      repl.output(),
+      new RegExp(`WAL segment ${foreign} of generation ${gen} was not written by this replicator`),
+    );
+  } finally {
+    await killReplicators();
+    await Deno.remove(r.root, { recursive: true });
   }
 });
