@@ -47,10 +47,10 @@ function runCommand() {
       };
       // Two runs of one crate would snapshot into and prune the same directories at once. A dry run
       // changes nothing and needs no lock.
-      const { acquireFileLock } = await import("../fsutil/file_lock.ts");
+      const { acquireFileLockBeside } = await import("../fsutil/file_lock.ts");
       using _lock = settings.dryRun
         ? null
-        : await acquireFileLock(`${crate.path}.vigo-crate.lock`, crate.path, "crate run of this configcrate");
+        : await acquireFileLockBeside(crate.path, ".vigo-crate.lock", "crate run of this configcrate");
       const { report, errors } = await runCrate(crate, settings, opts.resource);
       if (opts.json) printJson(report);
       else process.stdout.write(formatReport(report));

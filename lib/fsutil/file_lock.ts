@@ -19,6 +19,9 @@ import {
   writeSync,
 } from "node:fs";
 import process from "node:process";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { BusyError, IoError, toVigoError } from "../errors.ts";
 import { runtimeName } from "../runtime.ts";
 
@@ -155,6 +158,26 @@ export async function acquireFileLock(lockPath: string, target: string, activity
 // a failure) are released by the kernel anyway; their files are removed here so no run leaves one.
 const heldLocks = new Set<FileLock>();
 let exitHookInstalled = false;
+
+/**
+ * Locks `<target><suffix>` beside `target`; when that directory is not writable (a configcrate on a
+ * read-only mount), `<tmpdir>/vigocli-<16 hex of SHA-256(target)><suffix>` instead, so a read-only
+ * location still gets one-at-a-time behaviour among processes sharing the temp directory.
+ */
+export async function acquireFileLockBeside(
+  target: string,
+  suffix: string,
+  activity: string,
+): Promise<FileLock> {
+  try {
+    return await acquireFileLock(`${target}${suffix}`, target, activity);
+  } catch (err) {
+    const code = ((err as Error).cause as { code?: string } | undefined)?.code;
+    if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw err;
+    const id = createHash("sha256").update(target).digest("hex").slice(0, 16);
+    return await acquireFileLock(join(tmpdir(), `vigocli-${id}${suffix}`), target, activity);
+  }
+}
 
 function held(path: string, h: LockHandle): FileLock {
   let released = false;

@@ -10,7 +10,7 @@ import {
   rejects,
 } from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { acquireFileLock, lockHolder } from "../../lib/fsutil/file_lock.ts";
+import { acquireFileLock, acquireFileLockBeside, lockHolder } from "../../lib/fsutil/file_lock.ts";
 import { BusyError } from "../../lib/errors.ts";
 import { background } from "../helpers/litestream.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
@@ -86,4 +86,20 @@ Deno.test("file lock: Bun and Deno exclude each other; SIGKILL of the holder fre
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("file lock beside a target in an unwritable directory falls back to the temp directory", async () => {
+  // sysfs accepts no new files (EACCES/EROFS, even for root): like a configcrate on a read-only mount.
+  const target = "/sys/vigo-crate.yaml";
+  const a = await acquireFileLockBeside(target, ".vigo-crate.lock", "crate run");
+  try {
+    assertMatch(a.path, /\/vigocli-[0-9a-f]{16}\.vigo-crate\.lock$/);
+    await rejects(
+      acquireFileLockBeside(target, ".vigo-crate.lock", "crate run"),
+      new RegExp(`^BusyError: ${target}: crate run already running as PID ${Deno.pid} `),
+    );
+  } finally {
+    a.release();
+  }
+  assert(!existsSync(a.path));
 });
