@@ -21,6 +21,8 @@ import { backupListCommand } from "./lib/cli/backup_list.ts";
 import { backupDownloadCommand } from "./lib/cli/backup_download.ts";
 import { backupPruneCommand } from "./lib/cli/backup_prune.ts";
 import { backupReplicateCommand } from "./lib/cli/backup_replicate.ts";
+import { backupInstallUnitsCommand } from "./lib/cli/backup_install_units.ts";
+import { backupStatusCommand } from "./lib/cli/backup_status.ts";
 import { replicaCommand } from "./lib/cli/replica.ts";
 import { secretCommand } from "./lib/cli/secret.ts";
 import { crateCommand } from "./lib/cli/crate.ts";
@@ -50,6 +52,8 @@ export function buildProgram(): Command {
     .addCommand(backupDownloadCommand())
     .addCommand(backupPruneCommand())
     .addCommand(backupReplicateCommand())
+    .addCommand(backupInstallUnitsCommand())
+    .addCommand(backupStatusCommand())
     .addCommand(replicaCommand());
 
   program

@@ -4,13 +4,14 @@
  */
 export * from "./lib/errors.ts";
 export type { BackupConfig, ServerConfig } from "./lib/config/types.ts";
-export type { Backend, ObjectInfo } from "./lib/backend/backend.ts";
+export type { Backend, ObjectInfo, PutBody, ReplayableBody } from "./lib/backend/backend.ts";
 export type { Pos, ReplicaClient, SnapshotInfo, WalSegmentInfo } from "./lib/litestream/replica_client.ts";
 export { VERSION } from "./lib/version.ts";
 export { loadServerConfig } from "./lib/config/server_yaml.ts";
 export type { LoadServerConfigOptions } from "./lib/config/server_yaml.ts";
 export { SecretStore } from "./lib/secrets/secret_store.ts";
 export { openBackend } from "./lib/backends.ts";
+export type { DestinationConfig, FileConfig, GcsConfig, S3Config, SftpBackupConfig } from "./lib/backends.ts";
 export { FileBackend } from "./lib/backend/file/file_backend.ts";
 export { openS3Backend } from "./lib/backend/s3/s3_backend.ts";
 export { S3Backend } from "./lib/backend/s3_api/s3_api_backend.ts";
@@ -90,3 +91,11 @@ export { Replicator } from "./lib/replicate/replicator.ts";
 export type { ReplicatorOptions } from "./lib/replicate/replicator.ts";
 export type { CheckpointPolicy } from "./lib/replicate/checkpoint_policy.ts";
 export type { EventLevel, EventSink } from "./lib/replicate/event_log.ts";
+export type { StepObserver } from "./lib/replicate/replicator.ts";
+export { HEALTHY_INTERVALS, ReplicationMetrics } from "./lib/metrics/replication_metrics.ts";
+export { countingClient } from "./lib/metrics/counting_client.ts";
+export { type MetricFamily, renderPrometheus } from "./lib/metrics/prometheus_text.ts";
+export { collectStatus } from "./lib/status/collect_status.ts";
+export type { Status } from "./lib/status/status_model.ts";
+export { renderUnits, type UnitFacts, type UnitFile } from "./lib/systemd/unit_templates.ts";
+export { installUnits, type UnitAction } from "./lib/systemd/install_units.ts";

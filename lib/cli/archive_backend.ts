@@ -11,6 +11,7 @@ import { Option } from "@commander-js/extra-typings";
 import type { Backend } from "../backend/backend.ts";
 import type { BackupConfig, ServerConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
+import { redactUrl } from "../backends.ts";
 
 /** `--url URL`: the backend root holding `archives/`. */
 export function archiveUrlOption() {
@@ -64,7 +65,7 @@ export function splitObjectUrl(url: string): { root: string; key: string } {
   const key = decodeURIComponent(url.slice(cut + 1));
   if (cut < 0 || key === "" || /:\/?\/?$/.test(root)) {
     throw new ConfigError(
-      `${url}: expected the URL of an archive object, e.g. sftp://host/path/archives/NAME.tar.gz`,
+      `${redactUrl(url)}: expected the URL of an archive object, e.g. sftp://host/path/archives/NAME.tar.gz`,
     );
   }
   return { root, key };

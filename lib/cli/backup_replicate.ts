@@ -3,7 +3,7 @@
  * database to server.yaml's `backup.url`, until SIGINT/SIGTERM; then every committed frame is
  * uploaded before the process exits 0. One log line per event on stdout (errors on stderr).
  */
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import { ConfigError, ExitCode, NotFoundError } from "../errors.ts";
 import { serverRootOption, serverYamlOption } from "./common.ts";
@@ -15,6 +15,9 @@ export function backupReplicateCommand(): Command {
     .description("continuously replicate the database (Litestream-compatible) until SIGINT/SIGTERM")
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
+    .addOption(
+      new Option("--addr <host:port>", "serve /metrics and /healthz here (default: backup.addr, else none)"),
+    )
     .action(async (opts) => {
       // Signals are taken over first, so one arriving while the config loads or the first snapshot
       // runs still means "flush and exit 0". A second signal exits at once: everything already
@@ -46,11 +49,26 @@ export function backupReplicateCommand(): Command {
           throw new NotFoundError(`${cfg.database.path}: database not found`);
         }
         if (signalled) return;
-        const replicator = new Replicator({ dbPath: cfg.database.path, backup: cfg.backup });
-        await replicator.start();
-        // Another replicator claiming the replica ends the run by itself (exit 5, see stop()).
-        await Promise.race([stopRequested, replicator.failed.catch(() => {})]);
-        await replicator.stop();
+        const addr = opts.addr ?? cfg.backup.addr;
+        const metered = addr
+          ? await (await import("../metrics/replicator_with_metrics.ts")).meteredReplicatorOptions(
+            cfg,
+            addr,
+            opts.addr ? "--addr" : `${opts.serverYaml}: backup.addr`,
+          )
+          : null;
+        if (metered) console.log(`vigocli: serving /metrics and /healthz on ${metered.server.url}`);
+        try {
+          const replicator = new Replicator(
+            metered?.options ?? { dbPath: cfg.database.path, backup: cfg.backup },
+          );
+          await replicator.start();
+          // Another replicator claiming the replica ends the run by itself (exit 5, see stop()).
+          await Promise.race([stopRequested, replicator.failed.catch(() => {})]);
+          await replicator.stop();
+        } finally {
+          await metered?.server.close();
+        }
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);

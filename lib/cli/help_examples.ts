@@ -44,6 +44,19 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "backup replicate": [
     "vigocli backup replicate                       # until SIGTERM; normally run by vigocli-replicate.service",
     "vigocli backup replicate --server-root /srv/vigo",
+    "vigocli backup replicate --addr 127.0.0.1:9090    # then: curl -s 127.0.0.1:9090/metrics",
+  ],
+  "backup status": [
+    "vigocli backup status                             # one screen: can I recover, how old is my data?",
+    "vigocli backup status --json | jq .summary",
+    "vigocli backup status --serve 127.0.0.1:8099      # then open http://127.0.0.1:8099/",
+    "VIGO_STATUS_TOKEN=$(cat /root/status-token) vigocli backup status --serve 0.0.0.0:8099",
+  ],
+  "backup install-units": [
+    "vigocli backup install-units --dry-run            # show the units; write nothing",
+    "sudo vigocli backup install-units && sudo systemctl daemon-reload",
+    "sudo systemctl enable --now vigocli-replicate.service vigocli-drill.timer",
+    "vigocli backup install-units --dir ./units --bin /usr/local/bin/vigocli --force",
   ],
   "backup replica": [
     "vigocli backup replica list",

@@ -56,7 +56,14 @@ export interface ParseServerYamlOptions {
 const TOP_LEVEL = ["database", "paths", "backup"];
 const DATABASE_KEYS = ["driver", "path"];
 const PATHS_KEYS = ["snapshots"];
-const BACKUP_COMMON_KEYS = ["url", "retention", "sync_interval", "snapshot_interval", "shutdown_timeout"];
+const BACKUP_COMMON_KEYS = [
+  "url",
+  "retention",
+  "sync_interval",
+  "snapshot_interval",
+  "shutdown_timeout",
+  "addr",
+];
 const BACKUP_KEYS = [...BACKUP_COMMON_KEYS, ...BACKEND_OPTION_KEYS];
 
 /** Parses and validates server.yaml text. Throws {@link ConfigError} on the first problem. */
@@ -143,6 +150,8 @@ function parseBackup(
     snapshotIntervalMs: positiveDuration(sec, "snapshot_interval") ?? BACKUP_DEFAULTS.snapshotIntervalMs,
     shutdownTimeoutMs: positiveDuration(sec, "shutdown_timeout") ?? BACKUP_DEFAULTS.shutdownTimeoutMs,
   };
+  const addr = listenAddr(sec);
+  if (addr) cfg.addr = addr;
   warnInapplicable(sec, backend, warnings, opts.displayPath);
   return cfg;
 }
@@ -274,6 +283,16 @@ function warnInapplicable(
       );
     }
   }
+}
+
+/** `backup.addr`: where `backup replicate` serves /metrics and /healthz (HOST:PORT). */
+function listenAddr(sec: YamlSection): string | undefined {
+  const v = sec.string("addr");
+  if (v === undefined || v === "") return undefined;
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*):\d{1,5}$/.test(v)) {
+    throw sec.error("addr", `expected HOST:PORT (e.g. 127.0.0.1:9090), got ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
 /** The known key within edit distance 2 of `key`, if any. */

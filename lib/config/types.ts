@@ -24,6 +24,8 @@ export interface BackupConfig {
    * unreachable replica (the unshipped WAL stays for the next start). Default 10s.
    */
   shutdownTimeoutMs?: number;
+  /** HOST:PORT where `backup replicate` serves /metrics and /healthz (`backup.addr`). */
+  addr?: string;
 }
 
 /** What the backup commands know about a Vigo server. All paths are absolute. */

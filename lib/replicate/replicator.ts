@@ -50,6 +50,14 @@ export interface ReplicatorOptions {
   checkpoint?: Partial<CheckpointPolicy>;
   /** Event lines (default: stdout/stderr). */
   log?: EventSink;
+  /** Told the outcome of every sync step (metrics). */
+  observer?: StepObserver;
+}
+
+/** Receives the outcome of each replication step; `startedAtMs` is wall-clock time (ms since epoch). */
+export interface StepObserver {
+  stepSucceeded(startedAtMs: number, durationMs: number): void;
+  stepFailed(err: unknown): void;
 }
 
 /** The lock file that keeps a second replicator off a database (README "Reliability"). */
@@ -128,7 +136,7 @@ export class Replicator {
       "backup replicate of this database",
     );
     try {
-      await this.step();
+      await this.observedStep();
       this.log("INFO", "replication started", {
         db: this.opts.dbPath,
         sync_interval_ms: this.syncIntervalMs,
@@ -246,7 +254,7 @@ export class Replicator {
       if (this.stopping) break;
       next = Math.max(next + this.syncIntervalMs, performance.now());
       try {
-        await this.step();
+        await this.observedStep();
         if (this.failures > 0) this.log("INFO", "replication recovered", { failures: this.failures });
         this.failures = 0;
       } catch (err) {
@@ -274,6 +282,19 @@ export class Replicator {
     });
     clearTimeout(timer);
     this.wake = null;
+  }
+
+  /** {@link step}, reported to the observer. */
+  private async observedStep(): Promise<void> {
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    try {
+      await this.step();
+    } catch (err) {
+      this.opts.observer?.stepFailed(err);
+      throw err;
+    }
+    this.opts.observer?.stepSucceeded(startedAt, performance.now() - t0);
   }
 
   /** One replication step. */

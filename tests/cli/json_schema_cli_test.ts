@@ -90,6 +90,17 @@ Deno.test("json: every --json command's real output, success and failure, follow
   await ok("crate restore-dump", ["crate", "restore-dump", dump, "-o", `${out}/d.db`]);
   await ok("snapshot list", ["snapshot", "list", `${out}/dumps`]);
   await ok("secret list", ["secret", "list", "--server-root", fx.root]);
+  await ok("backup status", ["backup", "status", ...fx.flags]);
+  await Deno.mkdir(`${out}/units`);
+  await ok("backup install-units", [
+    "backup",
+    "install-units",
+    ...fx.flags,
+    "--dir",
+    `${out}/units`,
+    "--bin",
+    "/bin/true",
+  ]);
 
   // failures: the error document on stdout, the code of the table, the path it concerns
   const missing = await fails(["backup", "verify", `${out}/missing.tar.gz`], 9);

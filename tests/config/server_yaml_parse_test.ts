@@ -257,3 +257,11 @@ Deno.test("aliases are followed", () => {
   const { config } = parse("x: &dur 2h\nbackup:\n  url: s3://b/p\n  retention: *dur\n");
   assert.equal(config.backup?.retentionMs, 7_200_000);
 });
+
+Deno.test("backup.addr: HOST:PORT for /metrics, anything else fails with the line", () => {
+  const yaml = (addr: string) => `backup:\n  url: file:///r\n  addr: ${JSON.stringify(addr)}\n`;
+  assert.equal(parse(yaml("127.0.0.1:9090")).config.backup?.addr, "127.0.0.1:9090");
+  assert.equal(parse(yaml("[::1]:9090")).config.backup?.addr, "[::1]:9090");
+  assert.equal(parse("backup:\n  url: file:///r\n").config.backup?.addr, undefined);
+  assertConfigError(yaml("9090"), /backup\.addr: expected HOST:PORT .*line 3/);
+});

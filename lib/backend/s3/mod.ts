@@ -3,7 +3,6 @@ import type { BackendDescriptor } from "../descriptor.ts";
 import { isRetryable } from "../retry.ts";
 import { parseBucketOptions, redactUserInfo } from "../s3_api/bucket_url.ts";
 import type { S3Options } from "./config.ts";
-import { openS3Backend } from "./s3_backend.ts";
 
 /** server.yaml's `backup:` settings for an s3:// destination (secrets resolved by the loader). */
 export interface S3Config extends S3Options {
@@ -21,7 +20,8 @@ export const s3Backend: BackendDescriptor<S3Config> = {
     forcePathStyle: src.boolean("force_path_style") ?? false,
   }),
   redact: redactUserInfo,
-  // The parts of a streamed upload that cannot be replayed are retried inside with the same policy.
-  open: (url, cfg) => Promise.resolve(openS3Backend(url, cfg, { retry: {} })),
+  // Loaded on open: reading server.yaml must not load every backend's client. The parts of a bare
+  // stream upload, which cannot be replayed, are retried inside with the same policy.
+  open: async (url, cfg) => (await import("./s3_backend.ts")).openS3Backend(url, cfg, { retry: {} }),
   isRetryable,
 };

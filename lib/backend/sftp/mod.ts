@@ -2,7 +2,6 @@
 import type { BackendDescriptor } from "../descriptor.ts";
 import { isRetryable } from "../retry.ts";
 import { redactPassword, type SftpOptions } from "./config.ts";
-import { openSftpBackend } from "./sftp_backend.ts";
 
 /** server.yaml's `backup:` settings for an sftp:// destination (password resolved by the loader). */
 export interface SftpBackupConfig extends SftpOptions {
@@ -20,7 +19,8 @@ export const sftpBackend: BackendDescriptor<SftpBackupConfig> = {
     knownHostsPath: src.path("known_hosts_path"),
   }),
   redact: redactPassword,
-  open: (url, cfg) => openSftpBackend(url, cfg),
+  // Loaded on open: reading server.yaml must not load ssh2.
+  open: async (url, cfg) => await (await import("./sftp_backend.ts")).openSftpBackend(url, cfg),
   // A dropped SSH connection is a TransientError: the decorator retries and the backend reconnects.
   isRetryable,
 };
