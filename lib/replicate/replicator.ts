@@ -88,6 +88,8 @@ export class Replicator {
   private checkpointRetryAt = 0;
   private lock: FileLock | null = null;
   private lease: ReplicaLease | null = null;
+  /** The running or finished {@link start}: a stop during it waits for it within the shutdown bound. */
+  private starting: Promise<void> | null = null;
   private leaseCheckedAt = 0;
   private fatal: BusyError | null = null;
   private onFatal: (err: BusyError) => void = () => {};
@@ -126,7 +128,12 @@ export class Replicator {
    * as a backup sidecar should rather than exit.
    */
   async start(): Promise<void> {
-    if (this.loop) throw new Error("replicator already started");
+    if (this.loop || this.starting) throw new Error("replicator already started");
+    this.starting = this.begin();
+    await this.starting;
+  }
+
+  private async begin(): Promise<void> {
     this.failed.catch(() => {}); // observed through stop() when nobody awaits it
     // Two replicators of one database would both copy the WAL and both upload (interleaving
     // segments); the second one must not even open the database.
@@ -175,6 +182,8 @@ export class Replicator {
     }
     const limit = this.opts.shutdownTimeoutMs ?? this.opts.backup?.shutdownTimeoutMs ?? 10_000;
     const flush = (async () => {
+      await this.starting?.catch(() => {});
+      if (this.fatal) throw this.fatal;
       await this.loop;
       this.loop = null;
       if (this.wal) await this.step();

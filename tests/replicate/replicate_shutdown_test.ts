@@ -6,20 +6,19 @@
  */
 import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { sleep, startSqliteWriter } from "../helpers/litestream.ts";
+import { background, sleep, startSqliteWriter } from "../helpers/litestream.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
 import { openBackend } from "../../lib/backends.ts";
 import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
 import { restoreReplica } from "../../lib/litestream/restore.ts";
-import { assertRows, killReplicators, makeRoot, startReplicate } from "./replicate_env.ts";
+import { assertRows, killReplicators, makeRoot, replicateCommand, startReplicate } from "./replicate_env.ts";
+import type { S3Server } from "../helpers/s3_server.ts";
 
 const TIMEOUT_S = Number(Deno.env.get("VIGO_SHUTDOWN_TEST_TIMEOUT_S") ?? 3);
 
-Deno.test(`replicate: SIGTERM during an S3 outage exits within shutdown_timeout (${TIMEOUT_S}s); restart completes the replica`, async () => {
-  const s3 = await startS3Server();
+function s3Root(s3: S3Server, url: string) {
   const c = s3.config();
-  const url = s3.url("down/db");
-  const r = await makeRoot({
+  return makeRoot({
     syncInterval: "500ms",
     url,
     extraBackup: [
@@ -31,6 +30,13 @@ Deno.test(`replicate: SIGTERM during an S3 outage exits within shutdown_timeout 
       `shutdown_timeout: "${TIMEOUT_S}s"`,
     ],
   });
+}
+
+Deno.test(`replicate: SIGTERM during an S3 outage exits within shutdown_timeout (${TIMEOUT_S}s); restart completes the replica`, async () => {
+  const s3 = await startS3Server();
+  const c = s3.config();
+  const url = s3.url("down/db");
+  const r = await s3Root(s3, url);
   const writer = startSqliteWriter(r.db, { txPerSecond: 100 });
   try {
     await writer.waitFor(/committed 1 /);
@@ -67,6 +73,30 @@ Deno.test(`replicate: SIGTERM during an S3 outage exits within shutdown_timeout 
       await backend.close();
     }
     await assertRows(`${r.root}/ours.db`, writer.committed().map((x) => x.id), "restore after the outage");
+  } finally {
+    await killReplicators();
+    await writer.kill();
+    await s3.stop();
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
+
+Deno.test(`replicate: SIGTERM while S3 has been down since boot exits within shutdown_timeout (${TIMEOUT_S}s)`, async () => {
+  const s3 = await startS3Server();
+  const r = await s3Root(s3, s3.url("boot/db"));
+  const writer = startSqliteWriter(r.db, { txPerSecond: 100 });
+  try {
+    await writer.waitFor(/committed 1 /);
+    await s3.kill(true);
+    const [cmd, ...args] = replicateCommand(r);
+    const repl = background(cmd, args);
+    await repl.waitFor(/retry/, 30_000); // its first step is retrying against the dead server
+    const t0 = performance.now();
+    const code = await repl.stop("SIGTERM", 60_000);
+    const seconds = (performance.now() - t0) / 1000;
+    console.error(`stop during the boot-time outage took ${seconds.toFixed(1)} s`);
+    assertEquals(code, 7, repl.output());
+    assert(seconds < TIMEOUT_S + 3, `exited after ${seconds.toFixed(1)} s`);
   } finally {
     await killReplicators();
     await writer.kill();
