@@ -28,7 +28,7 @@ export function backupReplicateCommand(): Command {
       const onSignal = (sig: string) => {
         if (signalled) {
           console.error(`vigocli: second ${sig}: exiting without a final flush`);
-          process.exit(ExitCode.Internal);
+          process.exit(ExitCode.Interrupted);
         }
         signalled = true;
         requestStop();
