@@ -100,6 +100,12 @@ export function backupCreateCommand(): Command {
         target.remote = { backend, name: path ? basename(path) : archiveFileName(now, opts.nameFormat) };
       }
       const workDir = path ? dirname(path) : await snapshotsDir(cfg.paths.snapshots);
+      // Two creates to one output path would race on its temp file and rename; released when the
+      // action ends, however it ends. (A missing directory is reported by the write itself.)
+      const { acquireFileLock } = await import("../fsutil/file_lock.ts");
+      using _lock = path && await stat(workDir).then(() => true, () => false)
+        ? await acquireFileLock(`${path}.vigo-create.lock`, path, "backup create to this path")
+        : null;
       // Asked once: a start-over after a changed source file must not prompt again.
       const password = opts.encrypt ? await askPassword(opts) : undefined;
       for (let attempt = 1;; attempt++) {

@@ -39,7 +39,7 @@ export function backupReplicateCommand(): Command {
       const onSignal = (sig: string) => {
         if (signalled) {
           console.error(`vigocli: second ${sig}: exiting without a final flush`);
-          process.exit(ExitCode.Internal);
+          process.exit(ExitCode.Interrupted);
         }
         signalled = true;
         requestStop();
@@ -79,8 +79,13 @@ export function backupReplicateCommand(): Command {
           const replicator = new Replicator(
             metered?.options ?? { dbPath: cfg.database.path, backup: cfg.backup, log },
           );
-          await replicator.start();
-          await stopRequested;
+          const starting = replicator.start();
+          starting.catch(() => {}); // a failure after a signal is reported by stop()
+          // A signal during the first step (a replica down at boot retries for a while) is not made
+          // to wait for it: stop() bounds the whole shutdown.
+          await Promise.race([starting, stopRequested]);
+          // Another replicator claiming the replica ends the run by itself (exit 5, see stop()).
+          await Promise.race([stopRequested, replicator.failed.catch(() => {})]);
           await replicator.stop();
         } finally {
           await metered?.server.close();

@@ -46,6 +46,12 @@ function runCommand() {
         ignoreSchedule: opts.now === true,
         dryRun: opts.dryRun === true,
       };
+      // Two runs of one crate would snapshot into and prune the same directories at once. A dry run
+      // changes nothing and needs no lock.
+      const { acquireFileLockBeside } = await import("../fsutil/file_lock.ts");
+      using _lock = settings.dryRun
+        ? null
+        : await acquireFileLockBeside(crate.path, ".vigo-crate.lock", "crate run of this configcrate");
       const { report, errors } = await runCrate(crate, settings, opts.resource);
       if (opts.json) printJson(report);
       else if (!isQuiet()) process.stdout.write(formatReport(report));

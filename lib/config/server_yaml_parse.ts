@@ -19,6 +19,7 @@ export const BACKUP_DEFAULTS = {
   retentionMs: 720 * 3_600_000,
   syncIntervalMs: 1_000,
   snapshotIntervalMs: 24 * 3_600_000,
+  shutdownTimeoutMs: 10_000,
 } as const;
 
 /** Prefix that marks a value to be read from the encrypted secret store. */
@@ -56,7 +57,15 @@ export interface ParseServerYamlOptions {
 const TOP_LEVEL = ["database", "paths", "backup"];
 const DATABASE_KEYS = ["driver", "path"];
 const PATHS_KEYS = ["snapshots"];
-const BACKUP_COMMON_KEYS = ["url", "retention", "sync_interval", "snapshot_interval", "addr", "drill"];
+const BACKUP_COMMON_KEYS = [
+  "url",
+  "retention",
+  "sync_interval",
+  "snapshot_interval",
+  "shutdown_timeout",
+  "addr",
+  "drill",
+];
 const DRILL_KEYS = ["max_age", "max_rpo"];
 const BACKUP_KEYS = [...BACKUP_COMMON_KEYS, ...BACKEND_OPTION_KEYS];
 
@@ -145,6 +154,7 @@ function parseBackup(
     retentionMs: positiveDuration(sec, "retention") ?? BACKUP_DEFAULTS.retentionMs,
     syncIntervalMs: positiveDuration(sec, "sync_interval") ?? BACKUP_DEFAULTS.syncIntervalMs,
     snapshotIntervalMs: positiveDuration(sec, "snapshot_interval") ?? BACKUP_DEFAULTS.snapshotIntervalMs,
+    shutdownTimeoutMs: positiveDuration(sec, "shutdown_timeout") ?? BACKUP_DEFAULTS.shutdownTimeoutMs,
   };
   const addr = listenAddr(sec);
   if (addr) cfg.addr = addr;

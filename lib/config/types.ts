@@ -21,6 +21,11 @@ export interface BackupConfig {
   snapshotIntervalMs: number;
   /** `backup.drill`: limits `backup drill` applies when its flags do not say otherwise. */
   drill?: DrillLimits;
+  /**
+   * How long `backup replicate` may spend flushing after SIGTERM/SIGINT before it gives up on an
+   * unreachable replica (the unshipped WAL stays for the next start). Default 10s.
+   */
+  shutdownTimeoutMs?: number;
   /** HOST:PORT where `backup replicate` serves /metrics and /healthz (`backup.addr`). */
   addr?: string;
 }

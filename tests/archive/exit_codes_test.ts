@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cliCommand, runCli } from "../helpers/cli.ts";
 import { makeServerRoot, type ServerFixture } from "./fixture.ts";
+import { recordRun } from "../helpers/transcript.ts";
 
 interface Row {
   name: string;
@@ -226,6 +227,12 @@ Deno.test("a symlinked target directory is followed; a new target is private wha
     const fresh = join(scratch, "fresh");
     const quoted = [...cliCommand(), "backup", "restore", archive, "--target", fresh].map((a) => `'${a}'`);
     const u = await new Deno.Command("sh", { args: ["-c", `umask 000; exec ${quoted.join(" ")}`] }).output();
+    recordRun({
+      argv: ["backup", "restore", archive, "--target", fresh],
+      stdout: new TextDecoder().decode(u.stdout),
+      stderr: new TextDecoder().decode(u.stderr),
+      code: u.code,
+    });
     assert.equal(u.code, 0, new TextDecoder().decode(u.stderr));
     assert.equal((await Deno.stat(fresh)).mode! & 0o777, 0o700);
   } finally {

@@ -10,6 +10,7 @@ import { cliCommand, runCli } from "../helpers/cli.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { makeServerRoot, type ServerFixture, treeHash } from "../archive/fixture.ts";
 import { ARCHIVE_PASSWORD } from "../helpers/test_secrets.ts";
+import { recordRun } from "../helpers/transcript.ts";
 
 const CRYPTO = 6;
 const PASSWORD = ARCHIVE_PASSWORD;
@@ -178,6 +179,12 @@ Deno.test("no password source and no terminal: create --encrypt fails at once an
   const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
   const r = await child.output();
   clearTimeout(timer);
+  recordRun({
+    argv: ["backup", "create", out, "--encrypt"],
+    stdout: new TextDecoder().decode(r.stdout),
+    stderr: new TextDecoder().decode(r.stderr),
+    code: r.code,
+  });
   assert.equal(r.code, CRYPTO, new TextDecoder().decode(r.stderr));
   assert.equal(
     new TextDecoder().decode(r.stderr).trim(),

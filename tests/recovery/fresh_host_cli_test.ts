@@ -16,6 +16,7 @@ import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { SecretStore } from "../../lib/secrets/secret_store.ts";
 import { loadServerConfig } from "../../lib/config/server_yaml.ts";
 import { Replicator } from "../../lib/replicate/replicator.ts";
+import { recordRun } from "../helpers/transcript.ts";
 
 /**
  * `vigocli ARGS` with nothing from this process's environment but what running from sources needs, and
@@ -45,7 +46,9 @@ async function onNewHost(args: string[], home: string, env: Record<string, strin
     stderr: "piped",
   }).output();
   const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  const result = { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  recordRun({ argv: args, ...result });
+  return result;
 }
 
 Deno.test("disaster recovery on a fresh host: S3, SFTP and replica, secrets unreadable, master key apart", async () => {
