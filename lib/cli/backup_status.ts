@@ -3,7 +3,7 @@
  * dumps, replication) and the last drill, as text, JSON, or a self-refreshing page (`--serve`).
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { warn } from "./output.ts";
+import { say, warn } from "./output.ts";
 import process from "node:process";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
@@ -43,7 +43,7 @@ export function backupStatusCommand(): Command {
       }
       const { serveStatus } = await import("../status/status_server.ts");
       const server = await serveStatus({ addr: listen, token: opts.token, collect });
-      console.log(`vigocli: serving the status page on ${server.url}/${opts.token ? "?token=…" : ""}`);
+      say(`vigocli: serving the status page on ${server.url}/${opts.token ? "?token=…" : ""}`);
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);
