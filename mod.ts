@@ -89,6 +89,18 @@ export { MANIFEST_FORMAT } from "./lib/archive/manifest.ts";
 export type { Manifest, ManifestEntry } from "./lib/archive/manifest.ts";
 export { Replicator } from "./lib/replicate/replicator.ts";
 export type { ReplicatorOptions } from "./lib/replicate/replicator.ts";
+export {
+  drillsDirFor,
+  parseDrillReport,
+  readLatestDrillReport,
+  validateDrillReport,
+  writeDrillReport,
+} from "./lib/drill/drill_report.ts";
+export type { DrillPathResult, DrillReport, LatestDrillReport } from "./lib/drill/drill_report.ts";
+export { runDrill } from "./lib/drill/run_drill.ts";
+export type { DrillOptions, DrillOutcome } from "./lib/drill/run_drill.ts";
+export { applyCredentialSources, parseCredentialsFile } from "./lib/config/credentials.ts";
+export type { Credentials, CredentialSources } from "./lib/config/credentials.ts";
 export type { CheckpointPolicy } from "./lib/replicate/checkpoint_policy.ts";
 export type { EventLevel, EventSink } from "./lib/replicate/event_log.ts";
 export type { StepObserver } from "./lib/replicate/replicator.ts";

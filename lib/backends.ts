@@ -71,6 +71,15 @@ export async function openBackend(url: string, destination?: DestinationConfig):
   return retryBackend(await backend.open(url, cfg), { isRetryable: backend.isRetryable });
 }
 
+/** The settings `url`'s backend runs on when server.yaml has no `backup:` section for it. */
+export function defaultDestination(url: string): DestinationConfig {
+  const backend = backendFor(urlScheme(url));
+  if (!backend) {
+    throw new ConfigError(`${redactUrl(url)}: unknown scheme (supported: ${BACKEND_SCHEMES.join(", ")})`);
+  }
+  return defaultConfig(backend);
+}
+
 /** The settings of a backend when server.yaml has no `backup:` section for it. */
 function defaultConfig(backend: BackendDescriptor<DestinationConfig>): DestinationConfig {
   return backend.parseConfig({

@@ -18,7 +18,10 @@ import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { TarWriter } from "../codec/tar/tar_writer.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "../codec/gzip/gzip_parallel.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
+import { type ProgressPhase, progressPhase } from "../progress.ts";
+import { verbose, verboseEnabled } from "../verbose.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
+import { requireMasterKey, topLevelSource } from "./source_roots.ts";
 import {
   DB_ENTRY_PATH,
   encodeManifest,
@@ -27,6 +30,7 @@ import {
   MANIFEST_PATH,
   MANIFEST_VERSION,
   type ManifestEntry,
+  MASTER_KEY_ENTRY_PATH,
   modeString,
 } from "./manifest.ts";
 
@@ -41,6 +45,15 @@ export interface WriteArchiveOptions {
   /** Inserted between gzip and the sink (encryption). */
   transform?: TransformStream<Uint8Array, Uint8Array>;
   gzip?: ParallelGzipOptions;
+  /**
+   * Leave `secrets/.master.key` out (the spec's "protect the master key separately"); the manifest
+   * then lists it under `excluded`, and `backup restore --master-key FILE` puts it back.
+   */
+  excludeMasterKey?: boolean;
+  /** How long to wait for another process's lock on the database (default 30 s), then BusyError. */
+  lockTimeoutMs?: number;
+  /** Write an archive even when secrets/.master.key is missing (otherwise NotFoundError). */
+  allowMissingMasterKey?: boolean;
 }
 
 /** What {@link writeArchive} produced. */
@@ -66,15 +79,24 @@ export async function writeArchive(
   piping.catch(() => {});
   const writer = (opts.transform ? opts.transform.writable : sink).getWriter();
   let gz: ParallelGzipWriter | undefined;
+  let progress: ProgressPhase | undefined;
   try {
     const createdAt = new Date();
     const dbCopy = join(tmp, "vigo.db");
-    await snapshotDatabase(cfg.database.path, dbCopy);
+    await snapshotDatabase(cfg.database.path, dbCopy, opts.lockTimeoutMs);
     const facts = inspectDatabase(dbCopy);
     if (facts.integrity !== "ok") {
       throw new VerifyError(`${cfg.database.path}: snapshot fails integrity_check: ${facts.integrity}`);
     }
-    const walker = await walkSources(cfg, dbCopy);
+    const followed: Record<string, string> = {};
+    const walker = await walkSources(cfg, dbCopy, followed);
+    if (opts.excludeMasterKey) {
+      // Left out on purpose: the manifest says so, and restore --master-key puts it back.
+      const i = walker.entries.findIndex((e) => e.archivePath === MASTER_KEY_ENTRY_PATH);
+      if (i >= 0) walker.entries.splice(i, 1);
+    } else {
+      requireMasterKey(walker.entries, cfg.serverRoot, opts.allowMissingMasterKey ?? false);
+    }
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       format_version: MANIFEST_VERSION,
@@ -82,7 +104,12 @@ export async function writeArchive(
       tool: { name: "vigocli", version: VERSION, runtime: runtimeVersion() },
       sqlite_version: sqliteVersion(),
       hostname: hostname(),
-      source: { server_root: cfg.serverRoot, server_yaml: cfg.serverYamlPath, database: cfg.database.path },
+      source: {
+        server_root: cfg.serverRoot,
+        server_yaml: cfg.serverYamlPath,
+        database: cfg.database.path,
+        ...(Object.keys(followed).length > 0 ? { followed } : {}),
+      },
       database: {
         path: DB_ENTRY_PATH,
         page_size: facts.pageSize,
@@ -91,6 +118,7 @@ export async function writeArchive(
       },
       entries: walker.entries.map(toManifestEntry),
     };
+    if (opts.excludeMasterKey) manifest.excluded = [MASTER_KEY_ENTRY_PATH];
     gz = new ParallelGzipWriter(writer, opts.gzip);
     const tar = new TarWriter(gz);
     // The manifest goes alone into the first gzip member, so readers find it without inflating more.
@@ -105,10 +133,14 @@ export async function writeArchive(
       gid: 0,
     }, [manifestBytes]);
     await gz.cut();
+    const total = walker.entries.reduce((n, e) => n + (e.type === "file" ? e.size : 0), 0);
+    progress = progressPhase(`archiving ${cfg.serverRoot}`, total, "bytes");
     for (const e of walker.entries) {
-      await writeSourceEntry(tar, e);
+      if (verboseEnabled()) verbose(`archive ${e.archivePath} <- ${e.sourcePath}`);
+      await writeSourceEntry(tar, e, progress);
       e.content = undefined; // written: let the memory go now rather than at the end
     }
+    progress.end();
     await tar.end();
     await gz.flush();
     await writer.close();
@@ -119,14 +151,35 @@ export async function writeArchive(
     await piping.catch(() => {});
     throw err;
   } finally {
+    progress?.end();
     gz?.close();
     await rm(tmp, { recursive: true, force: true });
     forget();
   }
 }
 
-async function walkSources(cfg: ServerConfig, dbCopy: string): Promise<SourceWalker> {
-  const walker = new SourceWalker();
+async function walkSources(
+  cfg: ServerConfig,
+  dbCopy: string,
+  followed: Record<string, string>,
+): Promise<SourceWalker> {
+  const hashing = progressPhase(`hashing ${cfg.serverRoot}`, undefined, "bytes");
+  try {
+    return await walkSourcesCounted(cfg, dbCopy, followed, hashing);
+  } finally {
+    hashing.end();
+  }
+}
+
+async function walkSourcesCounted(
+  cfg: ServerConfig,
+  dbCopy: string,
+  followed: Record<string, string>,
+  hashing: ProgressPhase,
+): Promise<SourceWalker> {
+  const walker = new SourceWalker((n) => hashing.advance(n));
+  const dbLink = topLevelSource(cfg.database.path)?.link;
+  if (dbLink !== undefined) followed[DB_ENTRY_PATH] = dbLink;
   const live = await stat(cfg.database.path).catch((err) => {
     throw toVigoError(err, cfg.database.path);
   });
@@ -153,14 +206,17 @@ async function walkSources(cfg: ServerConfig, dbCopy: string): Promise<SourceWal
   });
   for (const tree of TREES) {
     const path = join(cfg.serverRoot, tree);
-    const st = await stat(path).catch(() => null);
-    if (!st) {
+    const src = topLevelSource(path);
+    if (!src) {
       walker.warnings.push(`${path}: does not exist, not archived`);
       continue;
     }
-    walker.add(path, tree);
+    if (src.link !== undefined) followed[`${tree}/`] = src.link;
+    walker.add(src.real, tree);
   }
-  walker.add(cfg.serverYamlPath, "server.yaml");
+  const yamlSrc = topLevelSource(cfg.serverYamlPath);
+  if (yamlSrc?.link !== undefined) followed["server.yaml"] = yamlSrc.link;
+  walker.add(yamlSrc?.real ?? cfg.serverYamlPath, "server.yaml");
   const yaml = walker.entries[walker.entries.length - 1];
   if (yaml.type !== "file") throw new ConfigError(`${cfg.serverYamlPath}: not a regular file`);
   return walker;
@@ -176,7 +232,7 @@ function toManifestEntry(e: SourceEntry): ManifestEntry {
   return out;
 }
 
-async function writeSourceEntry(tar: TarWriter, e: SourceEntry): Promise<void> {
+async function writeSourceEntry(tar: TarWriter, e: SourceEntry, progress: ProgressPhase): Promise<void> {
   const header: TarHeader = {
     path: e.archivePath,
     type: e.type,
@@ -188,7 +244,14 @@ async function writeSourceEntry(tar: TarWriter, e: SourceEntry): Promise<void> {
     linkname: e.linkTarget,
   };
   if (e.type !== "file") return tar.entry(header);
-  await tar.entry(header, e.content ? [e.content] : checkedChunks(e));
+  await tar.entry(header, counted(e.content ? [e.content] : checkedChunks(e), progress));
+}
+
+function* counted(chunks: Iterable<Uint8Array>, progress: ProgressPhase): Generator<Uint8Array> {
+  for (const chunk of chunks) {
+    progress.advance(chunk.length);
+    yield chunk;
+  }
 }
 
 /** The file's bytes as pass two reads them; throws if they are not the bytes pass one hashed. */

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
-import { ExistsError } from "../errors.ts";
+import { ExistsError, toVigoError } from "../errors.ts";
 import { type AtomicFile, createAtomicFile } from "../fsutil/atomic_file.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
 
@@ -64,7 +64,10 @@ export async function openFileSink(path: string): Promise<FileSink> {
     async write(chunk) {
       hash.update(chunk);
       bytes += chunk.length;
-      await inner.write(chunk);
+      // write(2) errors carry no path: name the archive being written ("no space left on device").
+      await inner.write(chunk).catch((err) => {
+        throw toVigoError(err, path);
+      });
     },
     async close() {
       try {

@@ -6,7 +6,7 @@
  * `<target>/.pre-restore-<UTC time>/` so the restore can be undone. Any failure before that point
  * removes the staging directory and leaves the target as it was.
  */
-import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import {
   chmodSync,
   closeSync,
@@ -24,6 +24,7 @@ import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { BadInputError, BusyError, toVigoError, VerifyError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
+import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
 import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
@@ -36,6 +37,7 @@ import { preRestoreDirName } from "./archive_names.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
 import { StagingSync } from "./staging_sync.ts";
 import { databaseDestination } from "./restore_db_path.ts";
+import { verbose, verboseEnabled } from "../verbose.ts";
 
 /** Options of {@link restoreArchive}. */
 export interface RestoreOptions {
@@ -46,6 +48,8 @@ export interface RestoreOptions {
   force: boolean;
   /** The password of an encrypted archive (asked only if it is one). */
   password?: PasswordSource;
+  /** Largest Argon2id cost accepted from an encrypted header (scanArchive reads it from these options). */
+  kdfCap?: KdfCap;
   /** With dbOnly: the server.yaml whose `database.path` applies (default `<target>/server.yaml`). */
   serverYaml?: string;
   /** Names the .pre-restore directory. */
@@ -84,12 +88,13 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   await checkTarget(target);
   // No lock probe on a dry run: probing opens the database, and a dry run must not touch it.
   if (opts.dryRun) {
-    const scan = await scanArchive(opts.archive, { password: opts.password });
+    const scan = await scanArchive(opts.archive, opts);
     const { db, plan } = await planFor(target, scan.manifest, opts);
     return { target, plan, scan, dryRun: true, database: join(target, db.rel), databaseNote: db.note };
   }
   const createdTarget = !(await lstat(target).catch(() => null));
-  await mkdir(target, { recursive: true }).catch((err) => {
+  // Owner-only: the tree holds secrets/, and the default mode would follow the umask (0777 under 000).
+  await mkdir(target, { recursive: true, mode: 0o700 }).catch((err) => {
     throw toVigoError(err, target);
   });
   const { path: staging, forget } = makeTempDir(target, ".restore-staging-");
@@ -103,7 +108,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     const onClosed = (path: string) => {
       if (path === DB_ENTRY_PATH) dbCheck = startIntegrityCheck(join(staging, DB_ENTRY_PATH));
     };
-    const scan = await scanArchive(opts.archive, { password: opts.password }, (entry, header) => {
+    const scan = await scanArchive(opts.archive, opts, (entry, header) => {
       if (!isSelected(entry.path, opts.dbOnly)) return Promise.resolve(undefined);
       return Promise.resolve(stageEntry(syncer, staging, entry, header, dirs, onClosed));
     });
@@ -135,7 +140,8 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
 
 async function checkTarget(target: string): Promise<void> {
   for (const p of [target, join(target, "db")]) {
-    const st = await lstat(p).catch(() => null);
+    // The target itself may be a symbolic link to a directory (followed); <target>/db may not.
+    const st = await (p === target ? stat : lstat)(p).catch(() => null);
     if (st && !st.isDirectory()) {
       throw new BadInputError(`${p}: not a directory (restore only writes inside the target)`);
     }
@@ -175,6 +181,7 @@ function stageEntry(
   // Synchronous calls on purpose: for thousands of small files one await per syscall costs more
   // than the syscalls; the slow part (making them durable) happens once, in StagingSync.flush().
   const dest = join(staging, entry.path);
+  if (verboseEnabled()) verbose(`restore ${entry.path}`);
   mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
   if (entry.type === "dir") {
     mkdirSync(dest, { recursive: true, mode: 0o700 });

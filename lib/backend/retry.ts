@@ -9,6 +9,7 @@
  */
 import { BackendError, VigoError } from "../errors.ts";
 import { type Backend, type ObjectInfo, objectUrl, type PutBody } from "./backend.ts";
+import { notice, verbose, verboseEnabled } from "../verbose.ts";
 
 /** A failure worth retrying (server overloaded or restarting, network blip, timeout). */
 export class TransientError extends BackendError {
@@ -29,7 +30,7 @@ export interface RetryPolicy {
   baseDelayMs?: number;
   /** Upper bound of one delay in milliseconds. Default 15000. */
   maxDelayMs?: number;
-  /** Where a line per retry goes. Default: stderr via console.error. */
+  /** Where a line per retry goes. Default: {@link notice} (stderr unless --quiet). */
   log?: (line: string) => void;
   /** Which failures are worth another attempt: the backend's rule. Default {@link isRetryable}. */
   isRetryable?: (err: unknown) => boolean;
@@ -94,7 +95,7 @@ async function pauseBeforeRetry(
     throw new BackendError(`${describe(what, err)} (gave up after ${retries} retries)`, { cause: err });
   }
   const delay = backoffDelay(retries, policy);
-  const log = policy.log ?? ((line: string) => console.error(line));
+  const log = policy.log ?? notice;
   log(`vigocli: retry ${retries + 1}/${max} in ${delay} ms: ${describe(what, err)}`);
   await new Promise((resolve) => setTimeout(resolve, delay));
 }
@@ -135,6 +136,7 @@ class RetryBackend implements Backend {
   }
 
   put(key: string, body: PutBody): Promise<void> {
+    this.trace("put", key);
     if (body instanceof ReadableStream) return this.inner.put(key, body);
     if (body instanceof Uint8Array) {
       return withRetries(`put ${this.where(key)}`, () => this.inner.put(key, body), this.policy);
@@ -152,15 +154,18 @@ class RetryBackend implements Backend {
   }
 
   get(key: string): Promise<ReadableStream<Uint8Array>> {
+    this.trace("get", key);
     return withRetries(`get ${this.where(key)}`, () => this.inner.get(key), this.policy);
   }
 
   stat(key: string): Promise<ObjectInfo | null> {
+    this.trace("stat", key);
     return withRetries(`stat ${this.where(key)}`, () => this.inner.stat(key), this.policy);
   }
 
   /** Restarts a listing that failed part-way and skips the keys already yielded. */
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    this.trace("list", prefix);
     const seen = new Set<string>();
     for (let retries = 0;; retries++) {
       try {
@@ -177,6 +182,7 @@ class RetryBackend implements Backend {
   }
 
   delete(keys: string[]): Promise<void> {
+    if (verboseEnabled()) verbose(`delete ${keys.length} object(s) in ${this.url}`);
     // Deleting is idempotent (a missing key is not an error), so a replay is safe.
     return withRetries(
       `delete ${keys.length} object(s) in ${this.url}`,
@@ -191,6 +197,11 @@ class RetryBackend implements Backend {
 
   unwrap(): Backend {
     return this.inner;
+  }
+
+  /** One -v line per request (retries are logged as notices by {@link withRetries}). */
+  private trace(op: string, key: string): void {
+    if (verboseEnabled()) verbose(`${op} ${this.where(key)}`);
   }
 
   private where(key: string): string {

@@ -3,6 +3,7 @@
  * to vigosrv.service, nightly configcrate runs, weekly drills) with ExecStart pointing at this binary.
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { say } from "./output.ts";
 import process from "node:process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -57,11 +58,11 @@ export function backupInstallUnitsCommand(): Command {
         return;
       }
       const verb = opts.dryRun ? "would be " : "";
-      for (const a of actions) console.log(`${a.path}: ${verb}${a.action}`);
+      for (const a of actions) say(`${a.path}: ${verb}${a.action}`);
       if (opts.dryRun) {
         for (const u of units) console.log(`\n# ${u.name}\n${u.text.trimEnd()}`);
       } else if (actions.some((a) => a.action !== "unchanged")) {
-        console.log("next: systemctl daemon-reload (see docs/guide/services.md)");
+        say("next: systemctl daemon-reload (see docs/guide/services.md)");
       }
     }) as unknown as Command;
 }

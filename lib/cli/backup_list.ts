@@ -1,6 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { archiveUrlOption } from "./archive_backend.ts";
+import { credentialsFileOption } from "./credentials_option.ts";
 import { printJson } from "./json_output.ts";
 
 /** `backup list`: the archives under paths.snapshots, newest first. */
@@ -13,6 +14,7 @@ export function backupListCommand(): Command {
       new Option("--remote", "list the archives under archives/ on the backend (backup.url or --url)"),
     )
     .addOption(archiveUrlOption())
+    .addOption(credentialsFileOption())
     .addOption(jsonOption())
     .action(async (opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.

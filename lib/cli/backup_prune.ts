@@ -5,6 +5,7 @@
  * (default 720h), are removed — never the newest one. Sidecars go with their archives.
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { say } from "./output.ts";
 import { rm } from "node:fs/promises";
 import type { RetentionPolicy } from "../archive/archive_retention.ts";
 import { objectUrl } from "../backend/backend.ts";
@@ -113,9 +114,9 @@ export function backupPruneCommand(): Command {
         printJson({ where, dry_run: dryRun, archives: lines });
         return;
       }
-      for (const l of lines) console.log(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);
+      for (const l of lines) say(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);
       const verb = dryRun ? "would delete" : "deleted";
-      console.log(
+      say(
         `${where}: ${verb} ${deleted.length} of ${lines.length} archive(s)${
           dryRun ? "; nothing was deleted" : ""
         }`,

@@ -3,6 +3,7 @@
  * dumps, replication) and the last drill, as text, JSON, or a self-refreshing page (`--serve`).
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { say, warn } from "./output.ts";
 import process from "node:process";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
@@ -32,7 +33,7 @@ export function backupStatusCommand(): Command {
         throw new UsageError(`--serve ${opts.serve}: not a loopback address; --token is required`);
       }
       const { cfg, secretsError } = await loadConfig(opts.serverYaml, opts.serverRoot);
-      for (const w of cfg.warnings) console.error(`vigocli: warning: ${w}`);
+      for (const w of cfg.warnings) warn(w);
       const collect = () => collectStatus(cfg, { secretsError });
       if (!listen) {
         const status = await collect();
@@ -42,7 +43,7 @@ export function backupStatusCommand(): Command {
       }
       const { serveStatus } = await import("../status/status_server.ts");
       const server = await serveStatus({ addr: listen, token: opts.token, collect });
-      console.log(`vigocli: serving the status page on ${server.url}/${opts.token ? "?token=…" : ""}`);
+      say(`vigocli: serving the status page on ${server.url}/${opts.token ? "?token=…" : ""}`);
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);

@@ -1,7 +1,9 @@
 import { Command, Option } from "@commander-js/extra-typings";
+import { say } from "./output.ts";
 import { stat } from "node:fs/promises";
 import { toVigoError } from "../errors.ts";
-import { jsonOption } from "./common.ts";
+import { jsonOption, passwordCommandOption } from "./common.ts";
+import { kdfCapFrom, kdfCapOptions } from "./kdf_cap_options.ts";
 import { printJson } from "./json_output.ts";
 
 /** `backup verify ARCHIVE`: sidecar, manifest checksums and integrity_check of the contained database. */
@@ -13,6 +15,9 @@ export function backupVerifyCommand(): Command {
     )
     .argument("<archive>", "archive file")
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(passwordCommandOption())
+    .addOption(kdfCapOptions()[0])
+    .addOption(kdfCapOptions()[1])
     .addOption(jsonOption())
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -22,7 +27,10 @@ export function backupVerifyCommand(): Command {
       await stat(archive).catch((err) => {
         throw toVigoError(err, archive);
       });
-      const r = await verifyArchive(archive, { password: passwordSource(opts.passwordFile) });
+      const r = await verifyArchive(archive, {
+        password: passwordSource(opts.passwordFile, opts.passwordCommand),
+        kdfCap: kdfCapFrom(opts),
+      });
       const files = r.scan.manifest.entries.filter((e) => e.type === "file").length;
       if (opts.json) {
         printJson({
@@ -37,11 +45,11 @@ export function backupVerifyCommand(): Command {
           page_count: r.pageCount,
         });
       } else {
-        console.log(`${archive}: sidecar ok`);
-        console.log(
+        say(`${archive}: sidecar ok`);
+        say(
           `${archive}: ${r.scan.manifest.entries.length} entries match the manifest (${files} files hashed)`,
         );
-        console.log(
+        say(
           `${archive}: database integrity_check ${r.integrityCheck} (${r.pageCount} pages of ${r.pageSize} bytes)`,
         );
       }

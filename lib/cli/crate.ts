@@ -3,6 +3,7 @@
  * executors do; `vigocli crate restore-dump DUMP -o OUT` turns a db_backup dump back into a database.
  */
 import { Command } from "@commander-js/extra-typings";
+import { isQuiet, say, warn } from "./output.ts";
 import process from "node:process";
 import { UsageError } from "../errors.ts";
 import type { CrateRunReport } from "../crate/crate_runner.ts";
@@ -45,11 +46,17 @@ function runCommand() {
         ignoreSchedule: opts.now === true,
         dryRun: opts.dryRun === true,
       };
+      // Two runs of one crate would snapshot into and prune the same directories at once. A dry run
+      // changes nothing and needs no lock.
+      const { acquireFileLockBeside } = await import("../fsutil/file_lock.ts");
+      using _lock = settings.dryRun
+        ? null
+        : await acquireFileLockBeside(crate.path, ".vigo-crate.lock", "crate run of this configcrate");
       const { report, errors } = await runCrate(crate, settings, opts.resource);
       if (opts.json) printJson(report);
-      else process.stdout.write(formatReport(report));
+      else if (!isQuiet()) process.stdout.write(formatReport(report));
       for (const r of report.resources) {
-        for (const w of r.warnings) process.stderr.write(`vigocli: warning: ${r.resource}: ${w}\n`);
+        for (const w of r.warnings) warn(`${r.resource}: ${w}`);
       }
       if (errors.length > 1) {
         for (const e of errors.slice(1)) process.stderr.write(`vigocli: ${e.message}\n`);
@@ -69,7 +76,7 @@ function restoreDumpCommand() {
       const { restoreDump } = await import("../crate/dump_restore.ts");
       const r = await restoreDump(dump, opts.output);
       if (opts.json) printJson({ dump, output: opts.output, sql_chars: r.sqlChars });
-      else process.stdout.write(`restored ${dump} to ${opts.output}\n`);
+      else say(`restored ${dump} to ${opts.output}`);
     });
 }
 

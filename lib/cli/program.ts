@@ -1,7 +1,7 @@
 /**
  * The command tree of vigocli and the mapping of failures to exit codes. main.ts loads this module only
  * when it has more to do than print `--version`, so start-up for that stays free of every command's
- * imports (README, Design: start-up).
+ * imports (README, Design: performance decisions).
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import process from "node:process";
@@ -11,6 +11,7 @@ import { reportError } from "./run_action.ts";
 import { jsonError } from "./json_output.ts";
 import { versionReport } from "../version.ts";
 import { setVerboseSink } from "../verbose.ts";
+import { clearProgressLine, setQuiet, stopProgressDisplay } from "./output.ts";
 import { commandTreeText } from "./help_tree.ts";
 import { backupCreateCommand } from "./backup_create.ts";
 import { backupInspectCommand } from "./backup_inspect.ts";
@@ -20,6 +21,7 @@ import { backupListCommand } from "./backup_list.ts";
 import { backupDownloadCommand } from "./backup_download.ts";
 import { backupPruneCommand } from "./backup_prune.ts";
 import { backupReplicateCommand } from "./backup_replicate.ts";
+import { backupDrillCommand } from "./backup_drill.ts";
 import { backupInstallUnitsCommand } from "./backup_install_units.ts";
 import { backupStatusCommand } from "./backup_status.ts";
 import { replicaCommand } from "./replica.ts";
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
     .description("Backup and recovery for a Vigo server: archives, replication, snapshots.")
     .version(versionReport(), "-V, --version", "print version, commit, build and runtime details")
     .option("-v, --verbose", "per-file and per-request detail on stderr (which credentials, which objects)")
+    .option("-q, --quiet", "errors only: no summaries, warnings or progress (--json output is still printed)")
+    .option("--progress", "progress as plain lines every few seconds, also without a terminal (CI logs)")
     .showHelpAfterError()
     .exitOverride()
     .helpCommand(false);
@@ -51,6 +55,7 @@ export function buildProgram(): Command {
     .addCommand(backupDownloadCommand())
     .addCommand(backupPruneCommand())
     .addCommand(backupReplicateCommand())
+    .addCommand(backupDrillCommand())
     .addCommand(backupInstallUnitsCommand())
     .addCommand(backupStatusCommand())
     .addCommand(replicaCommand());
@@ -68,8 +73,24 @@ export function buildProgram(): Command {
     addRootAlias(c);
     c.addHelpText("after", () => helpEpilogue(c));
   });
-  program.hook("preAction", (top, action) => {
-    if (top.opts().verbose) setVerboseSink((line) => process.stderr.write(`vigocli: ${line}\n`));
+  program.hook("preAction", async (top, action) => {
+    const { verbose, quiet, progress } = top.opts();
+    if (verbose && quiet) {
+      throw new UsageError("-q/--quiet and -v/--verbose contradict each other: give one of them");
+    }
+    setQuiet(Boolean(quiet));
+    if (verbose) {
+      setVerboseSink((line) => {
+        clearProgressLine();
+        process.stderr.write(`vigocli: ${line}\n`);
+      });
+    }
+    // Progress goes to stderr, and only to a person (or, with --progress, a log): never with
+    // --quiet or --json, where someone asked for silence or a script reads.
+    if (!quiet && !action.opts().json && (progress || process.stderr.isTTY)) {
+      const { installProgress } = await import("./lib/cli/progress_bar.ts");
+      installProgress(progress ? "plain" : "live");
+    }
     applyRootAlias(action);
     // `--server-root R` alone means R's own server.yaml, not the one under /srv/vigo.
     const rootSource = action.getOptionValueSource("serverRoot");
@@ -108,6 +129,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return ExitCode.Ok;
   } catch (err) {
+    stopProgressDisplay();
     const json = argv.includes("--json");
     if (err instanceof CommanderError) {
       // help and version are reported by commander as "errors" with exit code 0

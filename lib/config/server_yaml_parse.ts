@@ -11,6 +11,7 @@ import { secretNameProblem } from "../secrets/secret_name.ts";
 import { BACKEND_OPTION_KEYS, BACKEND_SCHEMES, backendFor, type DestinationConfig } from "../backends.ts";
 import type { BackendDescriptor, BackupOptionSource } from "../backend/descriptor.ts";
 import type { BackupConfig, ServerConfig } from "./types.ts";
+import { firstDuplicateKey } from "./yaml_duplicate_keys.ts";
 import { lineSuffix, YamlSection, type YamlSource } from "./yaml_section.ts";
 
 /** Defaults of the `backup:` section, as in the product spec. */
@@ -18,6 +19,7 @@ export const BACKUP_DEFAULTS = {
   retentionMs: 720 * 3_600_000,
   syncIntervalMs: 1_000,
   snapshotIntervalMs: 24 * 3_600_000,
+  shutdownTimeoutMs: 10_000,
 } as const;
 
 /** Prefix that marks a value to be read from the encrypted secret store. */
@@ -55,18 +57,30 @@ export interface ParseServerYamlOptions {
 const TOP_LEVEL = ["database", "paths", "backup"];
 const DATABASE_KEYS = ["driver", "path"];
 const PATHS_KEYS = ["snapshots"];
-const BACKUP_COMMON_KEYS = ["url", "retention", "sync_interval", "snapshot_interval", "addr"];
+const BACKUP_COMMON_KEYS = [
+  "url",
+  "retention",
+  "sync_interval",
+  "snapshot_interval",
+  "shutdown_timeout",
+  "addr",
+  "drill",
+];
+const DRILL_KEYS = ["max_age", "max_rpo"];
 const BACKUP_KEYS = [...BACKUP_COMMON_KEYS, ...BACKEND_OPTION_KEYS];
 
 /** Parses and validates server.yaml text. Throws {@link ConfigError} on the first problem. */
 export function parseServerYaml(text: string, opts: ParseServerYamlOptions): ParsedServerYaml {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
+  // uniqueKeys off: the package's check is quadratic; firstDuplicateKey() is the linear one.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const dup = doc.errors.length === 0 ? firstDuplicateKey(doc) : undefined;
+  if (doc.errors.length > 0 || dup) {
     const e = doc.errors[0];
-    const pos = lineCounter.linePos(e.pos[0]);
+    const pos = lineCounter.linePos(e ? e.pos[0] : dup?.offset ?? 0);
     const where = ` (line ${pos.line}, column ${pos.col})`;
-    throw new ConfigError(`${opts.displayPath}: invalid YAML: ${e.message.split("\n")[0]}${where}`);
+    const what = e ? e.message.split("\n")[0] : `Map keys must be unique: ${JSON.stringify(dup!.key)}`;
+    throw new ConfigError(`${opts.displayPath}: invalid YAML: ${what}${where}`);
   }
   const src: YamlSource = { displayPath: opts.displayPath, doc, lineCounter };
   const contents = doc.contents;
@@ -140,9 +154,15 @@ function parseBackup(
     retentionMs: positiveDuration(sec, "retention") ?? BACKUP_DEFAULTS.retentionMs,
     syncIntervalMs: positiveDuration(sec, "sync_interval") ?? BACKUP_DEFAULTS.syncIntervalMs,
     snapshotIntervalMs: positiveDuration(sec, "snapshot_interval") ?? BACKUP_DEFAULTS.snapshotIntervalMs,
+    shutdownTimeoutMs: positiveDuration(sec, "shutdown_timeout") ?? BACKUP_DEFAULTS.shutdownTimeoutMs,
   };
   const addr = listenAddr(sec);
   if (addr) cfg.addr = addr;
+  const drill = sec.section("drill");
+  warnUnknown(drill, DRILL_KEYS, warnings, opts.displayPath);
+  const maxAgeMs = positiveDuration(drill, "max_age");
+  const maxRpoMs = positiveDuration(drill, "max_rpo");
+  if (maxAgeMs !== undefined || maxRpoMs !== undefined) cfg.drill = { maxAgeMs, maxRpoMs };
   warnInapplicable(sec, backend, warnings, opts.displayPath);
   return cfg;
 }

@@ -19,8 +19,23 @@ export interface BackupConfig {
   syncIntervalMs: number;
   /** Snapshot interval in milliseconds. Default 24h. */
   snapshotIntervalMs: number;
+  /** `backup.drill`: limits `backup drill` applies when its flags do not say otherwise. */
+  drill?: DrillLimits;
+  /**
+   * How long `backup replicate` may spend flushing after SIGTERM/SIGINT before it gives up on an
+   * unreachable replica (the unshipped WAL stays for the next start). Default 10s.
+   */
+  shutdownTimeoutMs?: number;
   /** HOST:PORT where `backup replicate` serves /metrics and /healthz (`backup.addr`). */
   addr?: string;
+}
+
+/** `backup.drill` in server.yaml. */
+export interface DrillLimits {
+  /** `max_age`: the newest archive or snapshot may be at most this old (ms). */
+  maxAgeMs?: number;
+  /** `max_rpo`: the replica may trail the live database by at most this much (ms). */
+  maxRpoMs?: number;
 }
 
 /** What the backup commands know about a Vigo server. All paths are absolute. */

@@ -6,7 +6,7 @@ import type { ServerConfig } from "../config/types.ts";
 import { drillsDirFor } from "../drill/drill_report.ts";
 import { openBackend, urlScheme } from "../backends.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
-import { consoleSink } from "../replicate/event_log.ts";
+import { consoleSink, type EventSink } from "../replicate/event_log.ts";
 import type { ReplicatorOptions } from "../replicate/replicator.ts";
 import type { HttpServer } from "../http/serve.ts";
 import { countingClient } from "./counting_client.ts";
@@ -25,6 +25,7 @@ export async function meteredReplicatorOptions(
   cfg: ServerConfig,
   addr: string,
   what: string,
+  sink: EventSink = consoleSink,
 ): Promise<MeteredReplicator> {
   const backup = cfg.backup!;
   const listen = parseListenAddr(addr, what);
@@ -43,7 +44,7 @@ export async function meteredReplicatorOptions(
       dbPath: cfg.database.path,
       backup,
       client,
-      log: metrics.tap(consoleSink),
+      log: metrics.tap(sink),
       observer: metrics.observer,
     },
     server,

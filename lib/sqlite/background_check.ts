@@ -6,18 +6,17 @@
  * the check runs on the calling thread when its result is awaited, and stays correct, only slower.
  */
 import { inlineWorker } from "../codec/inline_worker.ts";
-import { type DatabaseFacts, inspectDatabase } from "./online_snapshot.ts";
+import { type DatabaseFacts, immutableUri, inspectDatabase } from "./online_snapshot.ts";
 
-// Mirrors inspectDatabase(): the same pragmas, and no -wal/-shm files left behind.
+// Mirrors inspectDatabase(): the same pragmas on the same read-only, immutable open.
 const WORKER_SOURCE = `
 import { DatabaseSync } from "node:sqlite";
-import { rmSync } from "node:fs";
 self.onmessage = (event) => {
-  const path = event.data.path;
+  const uri = event.data.uri;
   let facts;
   let db;
   try {
-    db = new DatabaseSync(path, { timeout: 30000 });
+    db = new DatabaseSync(uri, { readOnly: true });
     const pageSize = Number(db.prepare("PRAGMA page_size").get().page_size);
     const pageCount = Number(db.prepare("PRAGMA page_count").get().page_count);
     const rows = db.prepare("PRAGMA integrity_check(10)").all();
@@ -26,8 +25,6 @@ self.onmessage = (event) => {
     facts = { pageSize: 0, pageCount: 0, integrity: String(err && err.message || err) };
   } finally {
     try { db?.close(); } catch { /* the result already says what went wrong */ }
-    rmSync(path + "-wal", { force: true });
-    rmSync(path + "-shm", { force: true });
   }
   self.postMessage(facts);
 };
@@ -63,7 +60,7 @@ export function startIntegrityCheck(path: string): BackgroundCheck {
     event.preventDefault();
     finish(() => inspectDatabase(path));
   };
-  worker.postMessage({ path });
+  worker.postMessage({ uri: immutableUri(path) });
   return {
     result: () => facts,
     cancel: () => finish(() => ({ pageSize: 0, pageCount: 0, integrity: "check cancelled" })),

@@ -69,6 +69,7 @@ Deno.test("json: every --json command's real output, success and failure, follow
   const made = await ok("backup create", ["backup", "create", ...fx.flags, `${remote}`]);
   assert.equal(made.path, null);
   const local = await ok("backup create", ["backup", "create", ...fx.flags]);
+  await ok("backup create --dry-run", ["backup", "create", ...fx.flags, "--dry-run"]);
   await ok("backup list", ["backup", "list", ...fx.flags]);
   await ok("backup list --remote", ["backup", "list", "--remote", "--url", remote, ...fx.flags]);
   await ok("backup verify", ["backup", "verify", local.path]);

@@ -57,6 +57,7 @@ backup:
     retentionMs: 2_592_000_000,
     syncIntervalMs: 1_000,
     snapshotIntervalMs: 86_400_000,
+    shutdownTimeoutMs: 10_000,
   });
   assert.deepEqual(secretRefs, [
     { field: "accessKeyId", keyPath: "backup.access_key_id", name: "vigo/backup/aws_access_key", line: 4 },
@@ -85,6 +86,16 @@ backup:
   assert.equal(d.endpoint, "https://minio.internal:9000");
   assert.equal(d.forcePathStyle, true);
   assert.equal(config.backup?.snapshotIntervalMs, 5_400_000);
+});
+
+Deno.test("backup.shutdown_timeout: a Go duration, default 10s, > 0", () => {
+  const { config } = parse("backup:\n  url: s3://b/p\n  shutdown_timeout: 2m30s\n");
+  assert.equal(config.backup?.shutdownTimeoutMs, 150_000);
+  assert.deepEqual(config.warnings, []);
+  assertConfigError(
+    "backup:\n  url: s3://b/p\n  shutdown_timeout: 0s\n",
+    "server.yaml: backup.shutdown_timeout: must be greater than zero (line 3)",
+  );
 });
 
 Deno.test("database and paths: relative paths resolve against the server root", () => {

@@ -35,6 +35,10 @@ export interface S3Settings {
 export interface S3Options extends BucketOptions {
   /** Path-style requests (`endpoint/bucket/key`), as MinIO needs. */
   forcePathStyle?: boolean;
+  /** `--credentials-file`'s keys: tried before everything else. */
+  credentialsFile?: { path: string; accessKeyId?: string; secretAccessKey?: string };
+  /** Added to the "no credentials" error (why server.yaml's keys are missing). */
+  credentialsHint?: string;
 }
 
 function boolOption(raw: string | null): boolean | undefined {
@@ -77,7 +81,11 @@ function resolveCredentials(
   if (Boolean(opts.accessKeyId) !== Boolean(opts.secretAccessKey)) {
     throw new ConfigError(`${where}: backup.access_key_id and backup.secret_access_key must be set together`);
   }
-  return credentialChain([
+  const file = opts.credentialsFile;
+  const chain = credentialChain([
+    ...(file
+      ? [keyPairSource(`--credentials-file ${file.path}`, file.accessKeyId, file.secretAccessKey)]
+      : []),
     keyPairSource("server.yaml backup.access_key_id", opts.accessKeyId, opts.secretAccessKey),
     keyPairSource("LITESTREAM_ACCESS_KEY_ID", env.LITESTREAM_ACCESS_KEY_ID, env.LITESTREAM_SECRET_ACCESS_KEY),
     keyPairSource(
@@ -90,4 +98,10 @@ function resolveCredentials(
     containerSource(env),
     imdsSource(env),
   ], where);
+  const hint = opts.credentialsHint;
+  if (!hint) return chain;
+  return () =>
+    chain().catch((err) => {
+      throw err instanceof ConfigError ? new ConfigError(`${err.message}; ${hint}`, { cause: err }) : err;
+    });
 }
