@@ -47,5 +47,8 @@ if (import.meta.main) {
   const reports: Report[] = [];
   for (const file of positionals) reports.push(JSON.parse(await Deno.readTextFile(file)) as Report);
   await writeTextAtomic(values.readme, replaceTable(await Deno.readTextFile(values.readme), reports));
+  // deno fmt wraps the caption lines; running it here keeps `./dev check` clean after a regeneration.
+  const fmt = await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", values.readme] }).output();
+  if (!fmt.success) throw new Error(`deno fmt ${values.readme} failed`);
   console.error(`bench_table: ${values.readme}: ${reports.reduce((n, r) => n + r.rows.length, 0)} rows`);
 }
