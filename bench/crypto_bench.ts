@@ -140,6 +140,10 @@ async function makeServerTree(root: string, mib: number): Promise<void> {
     await Deno.writeTextFile(`${root}/stacks/configcrates/crate${i}.vgo`, `name: crate${i}\n`.repeat(100));
   }
   await Deno.writeTextFile(`${root}/tls/ca.pem`, "-----BEGIN CERTIFICATE-----\n...\n");
+  // create refuses a tree without the master key (the archive could not open its own secrets).
+  await Deno.writeFile(`${root}/secrets/.master.key`, crypto.getRandomValues(new Uint8Array(32)), {
+    mode: 0o600,
+  });
   // ~1 KiB rows of hex (compresses about 2:1, like real mixed content, rather than 1000:1 or 1:1).
   const rows = Math.round((mib * 1024 * 1024) / 1100);
   const sql = "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, body TEXT);" +

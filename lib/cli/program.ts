@@ -88,7 +88,7 @@ export function buildProgram(): Command {
     // Progress goes to stderr, and only to a person (or, with --progress, a log): never with
     // --quiet or --json, where someone asked for silence or a script reads.
     if (!quiet && !action.opts().json && (progress || process.stderr.isTTY)) {
-      const { installProgress } = await import("./lib/cli/progress_bar.ts");
+      const { installProgress } = await import("./progress_bar.ts");
       installProgress(progress ? "plain" : "live");
     }
     applyRootAlias(action);
