@@ -147,6 +147,16 @@ export function toVigoError(err: unknown, path?: string): VigoError {
       return new BadInputError(`${prefix}not a directory`, { cause: err });
     case "EIO":
       return new IoError(`${prefix}input/output error`, { cause: err });
+    case "EDQUOT":
+      return new IoError(`${prefix}disk quota exceeded`, { cause: err });
+    case "EFBIG":
+      return new IoError(`${prefix}file too large`, { cause: err });
+    case "EROFS":
+      return new IoError(`${prefix}read-only file system`, { cause: err });
+    case "EBUSY":
+      return new IoError(`${prefix}device or resource busy (a mount point?)`, { cause: err });
+    case "ETXTBSY":
+      return new IoError(`${prefix}text file busy`, { cause: err });
   }
   const msg = err instanceof Error ? err.message : String(err);
   return new VigoError(`${prefix}${msg}`, ExitCode.Internal, "internal", { cause: err });

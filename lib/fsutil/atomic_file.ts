@@ -2,6 +2,7 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import process from "node:process";
 import { toVigoError } from "../errors.ts";
 
 /**
@@ -24,9 +25,12 @@ export interface AtomicFile {
   abort(): Promise<void>;
 }
 
-/** Temporary name next to `path`: hidden, recognisable, unique. */
+/**
+ * Temporary name next to `path`: hidden, recognisable, unique, and carrying this process's PID so the
+ * next run can tell a dead process's leftover from a live write (stale_temps.ts).
+ */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
 }
 
 /** Options for {@link createAtomicFile}. */
