@@ -17,6 +17,8 @@ import { runtimeVersion } from "../runtime.ts";
 import { encodeHeader, endOfArchive, padding, type TarHeader } from "./tar_format.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "./gzip_parallel.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
+import { recoverInterruptedRestore } from "./restore_journal.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
 import {
   DB_ENTRY_PATH,
@@ -60,6 +62,10 @@ export async function writeArchive(
 ): Promise<WriteArchiveResult> {
   const cfg = opts.config;
   requireSqlite(cfg);
+  // A restore killed mid-commit left the server root half old, half new: roll it back before
+  // archiving it. Then leftovers of dead creates in the work directory go.
+  recoverInterruptedRestore(cfg.serverRoot);
+  sweepStaleTemps(opts.workDir);
   const { path: tmp, forget } = makeTempDir(opts.workDir, ".vigo-backup-");
   const piping = opts.transform ? opts.transform.readable.pipeTo(sink) : Promise.resolve();
   piping.catch(() => {});

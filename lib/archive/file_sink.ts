@@ -6,10 +6,11 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { basename } from "node:path";
-import { ExistsError } from "../errors.ts";
+import { basename, dirname } from "node:path";
+import { ExistsError, toVigoError } from "../errors.ts";
 import { type AtomicFile, createAtomicFile } from "../fsutil/atomic_file.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 
 /** Archive files hold secrets: only the owner may read them. */
 const ARCHIVE_MODE = 0o600;
@@ -40,6 +41,8 @@ export async function openFileSink(path: string): Promise<FileSink> {
   for (const p of [path, sidecarPath]) {
     if (existsSync(p)) throw new ExistsError(`${p}: already exists (refusing to overwrite)`);
   }
+  // Half-written archives of dead creates would otherwise fill the directory for good.
+  sweepStaleTemps(dirname(path));
   // Every path is registered before it is created (see interrupt_cleanup.ts), and the committed archive
   // stays registered until its sidecar is committed too: an interrupted create leaves neither.
   const forgets: (() => void)[] = [];
@@ -64,7 +67,17 @@ export async function openFileSink(path: string): Promise<FileSink> {
     async write(chunk) {
       hash.update(chunk);
       bytes += chunk.length;
-      await inner.write(chunk);
+      try {
+        await inner.write(chunk);
+      } catch (err) {
+        // A failed write errors this stream, and an errored stream's abort() never reaches the sink:
+        // the temporary file goes now (disk full must not leave a half archive), named by the output.
+        await file.abort();
+        forget();
+        const e = toVigoError(err, path);
+        reject(e);
+        throw e;
+      }
     },
     async close() {
       try {

@@ -195,35 +195,49 @@ function stageEntry(
 ): EntrySink | undefined {
   // Synchronous calls on purpose: for thousands of small files one await per syscall costs more
   // than the syscalls; the slow part (making them durable) happens once, in StagingSync.flush().
+  // Sync fs calls' errors carry no path, so each is named here (disk full must say where).
   const dest = join(staging, entry.path);
-  mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
-  if (entry.type === "dir") {
-    mkdirSync(dest, { recursive: true, mode: 0o700 });
-    dirs.push({ path: entry.path, header });
-    return undefined;
-  }
-  if (entry.type === "symlink") {
-    symlinkSync(entry.target!, dest);
-    if (isRoot()) lchownSync(dest, header.uid, header.gid);
-    return undefined;
-  }
-  const fd = openSync(dest, "wx", 0o600);
-  return {
-    write(chunk) {
-      let off = 0;
-      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-      return Promise.resolve();
-    },
-    close() {
-      if (isRoot()) fchownSync(fd, header.uid, header.gid);
-      fchmodSync(fd, header.mode & 0o7777);
-      futimesSync(fd, header.mtime, header.mtime);
-      closeSync(fd);
-      onClosed(entry.path);
-      syncer.add(dest, header.size);
-      return Promise.resolve();
-    },
+  const named = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      throw toVigoError(err, dest);
+    }
   };
+  return named(() => {
+    mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
+    if (entry.type === "dir") {
+      mkdirSync(dest, { recursive: true, mode: 0o700 });
+      dirs.push({ path: entry.path, header });
+      return undefined;
+    }
+    if (entry.type === "symlink") {
+      symlinkSync(entry.target!, dest);
+      if (isRoot()) lchownSync(dest, header.uid, header.gid);
+      return undefined;
+    }
+    const fd = openSync(dest, "wx", 0o600);
+    return {
+      write(chunk) {
+        named(() => {
+          let off = 0;
+          while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+        });
+        return Promise.resolve();
+      },
+      close() {
+        named(() => {
+          if (isRoot()) fchownSync(fd, header.uid, header.gid);
+          fchmodSync(fd, header.mode & 0o7777);
+          futimesSync(fd, header.mtime, header.mtime);
+          closeSync(fd);
+        });
+        onClosed(entry.path);
+        syncer.add(dest, header.size);
+        return Promise.resolve();
+      },
+    };
+  });
 }
 
 function isRoot(): boolean {

@@ -7,7 +7,7 @@
  */
 import { backup, DatabaseSync } from "node:sqlite";
 import { rmSync } from "node:fs";
-import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
+import { BadInputError, IoError, NotFoundError, toVigoError } from "../errors.ts";
 import { existsSync } from "node:fs";
 
 /** Facts about a database file, as recorded in the manifest. */
@@ -35,10 +35,28 @@ export async function snapshotDatabase(livePath: string, destPath: string): Prom
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (/not a database|malformed/i.test(msg)) throw new BadInputError(`${livePath}: ${msg}`);
-    throw toVigoError(err, livePath);
+    throw copyFailure(err, msg, livePath, destPath);
   } finally {
     src.close();
   }
+}
+
+/**
+ * SQLite's messages (node:sqlite gives no result code for a backup) that mean the copy's destination,
+ * not the source, failed.
+ */
+const DEST_FAILURES: [RegExp, string][] = [
+  [/disk is full/i, "no space left on device"],
+  [/readonly database/i, "read-only file system or file"],
+  [/disk I\/O error/i, "disk I/O error"],
+  [/unable to open database file/i, "cannot create the file"],
+];
+
+/** An OS failure writing the copy (disk full, read-only) is exit 11 naming the copy, not a bug. */
+function copyFailure(err: unknown, msg: string, livePath: string, destPath: string) {
+  const what = DEST_FAILURES.find(([re]) => re.test(msg))?.[1];
+  if (what) return new IoError(`${destPath}: ${what} while copying ${livePath}`, { cause: err });
+  return toVigoError(err, livePath);
 }
 
 /** Runs `PRAGMA integrity_check` and reads page size and count. Leaves no -wal/-shm files behind. */
