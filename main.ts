@@ -23,6 +23,10 @@ import { replicaCommand } from "./lib/cli/replica.ts";
 import { secretCommand } from "./lib/cli/secret.ts";
 import { crateCommand } from "./lib/cli/crate.ts";
 import { snapshotCommand } from "./lib/cli/snapshot.ts";
+import { completionCommand, helpCommand } from "./lib/cli/help_command.ts";
+import { addRootAlias, applyRootAlias } from "./lib/cli/common.ts";
+import { exitCodesText } from "./lib/cli/exit_codes.ts";
+import { HELP_EXAMPLES } from "./lib/cli/help_examples.ts";
 
 /** Builds the whole command tree. Exported so tests can inspect `--help` without spawning. */
 export function buildProgram(): Command {
@@ -30,7 +34,8 @@ export function buildProgram(): Command {
     .description("Backup and recovery for a Vigo server: archives, replication, snapshots.")
     .version(versionReport(), "-V, --version", "print version, commit, build and runtime details")
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .helpCommand(false);
 
   const backup = new Command("backup")
     .description("point-in-time archives and continuous replication of a Vigo server")
@@ -48,18 +53,40 @@ export function buildProgram(): Command {
     .addCommand(backup)
     .addCommand(secretCommand())
     .addCommand(crateCommand())
-    .addCommand(snapshotCommand());
+    .addCommand(snapshotCommand())
+    .addCommand(completionCommand(() => program))
+    .addCommand(helpCommand(() => program));
 
-  applyRecursively(program, (c) => c.exitOverride().showHelpAfterError());
-  // `--server-root R` alone means R's own server.yaml, not the one under /srv/vigo.
+  applyRecursively(program, (c) => {
+    c.exitOverride().showHelpAfterError();
+    addRootAlias(c);
+    c.addHelpText("after", () => helpEpilogue(c));
+  });
   program.hook("preAction", (_root, action) => {
-    if (action.getOptionValueSource("serverRoot") !== "cli") return;
+    applyRootAlias(action);
+    // `--server-root R` alone means R's own server.yaml, not the one under /srv/vigo.
+    const rootSource = action.getOptionValueSource("serverRoot");
+    if (rootSource !== "cli" && rootSource !== "env") return;
     if (action.getOptionValueSource("serverYaml") !== "default") return;
     const root = action.getOptionValue("serverRoot") as string;
     action.setOptionValueWithSource("serverYaml", join(root, "server.yaml"), "implied");
   });
   program.addHelpText("after", () => commandTreeText(program));
   return program;
+}
+
+/** Path of `cmd` below the root, e.g. `backup restore`. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent as Command | null) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/** Examples and the exit-code table, at the end of every `--help`. */
+function helpEpilogue(cmd: Command): string {
+  const examples = HELP_EXAMPLES[commandPath(cmd)] ?? [];
+  const ex = examples.length ? `\nExamples:\n${examples.map((l) => `  ${l}`).join("\n")}\n` : "";
+  return `${ex}\nExit codes:\n${exitCodesText()}\n`;
 }
 
 function applyRecursively(cmd: Command, fn: (c: Command) => void): void {

@@ -13,24 +13,25 @@ export { parseServerYaml } from "./lib/config/server_yaml_parse.ts";
 export { formatDuration, parseDuration } from "./lib/config/duration.ts";
 export { SecretStore } from "./lib/secrets/secret_store.ts";
 export { checkSecretName } from "./lib/secrets/secret_name.ts";
-export { openBackend } from "./lib/backend/open_backend.ts";
-export { FileBackend } from "./lib/backend/file.ts";
-export { openS3Backend, S3Backend } from "./lib/s3/s3_backend.ts";
-export type { S3BackendOptions } from "./lib/s3/s3_backend.ts";
-export { openGcsBackend } from "./lib/gcs/gcs_backend.ts";
+export { openBackend } from "./lib/backends.ts";
+export { FileBackend } from "./lib/backend/file/file_backend.ts";
+export { openS3Backend } from "./lib/backend/s3/s3_backend.ts";
+export { S3Backend } from "./lib/backend/s3_api/s3_api_backend.ts";
+export type { S3BackendOptions } from "./lib/backend/s3_api/s3_api_backend.ts";
+export { openGcsBackend } from "./lib/backend/gcs/gcs_backend.ts";
 export { retryBackend, TransientError, withRetries } from "./lib/backend/retry.ts";
 export type { RetryPolicy } from "./lib/backend/retry.ts";
 export { type RestoreOptions, restoreReplica, type RestoreResult } from "./lib/litestream/restore.ts";
 export { type GenerationSummary, listReplica, type ReplicaSummary } from "./lib/litestream/replica_list.ts";
 export { replicaClientFor } from "./lib/litestream/backend_replica_client.ts";
-export { lz4CompressStream, lz4DecompressStream } from "./lib/litestream/lz4.ts";
+export { lz4CompressStream, lz4DecompressStream } from "./lib/codec/lz4/lz4.ts";
 export { litestreamConfigFor } from "./lib/litestream/litestream_config.ts";
 export { decryptingStream, encryptingStream, isEncryptedHeader } from "./lib/crypto/envelope.ts";
 export type { DecryptOptions, EncryptOptions } from "./lib/crypto/envelope.ts";
 export { obtainPassword, PASSWORD_ENV } from "./lib/cli/password.ts";
 export type { PasswordOptions } from "./lib/cli/password.ts";
-export { openSftpBackend, SftpBackend } from "./lib/sftp/sftp_backend.ts";
-export { parseSftpConfig } from "./lib/sftp/config.ts";
+export { openSftpBackend, SftpBackend } from "./lib/backend/sftp/sftp_backend.ts";
+export { parseSftpConfig } from "./lib/backend/sftp/config.ts";
 export {
   ARCHIVES_PREFIX,
   downloadArchive,

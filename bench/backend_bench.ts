@@ -16,7 +16,7 @@ import { startS3Server } from "../tests/helpers/s3_server.ts";
 const MiB = 1024 * 1024;
 
 async function child(mode: string, file: string, key: string): Promise<void> {
-  const { openS3Backend } = await import("../lib/s3/s3_backend.ts");
+  const { openS3Backend } = await import("../lib/backend/s3/s3_backend.ts");
   const cfg = JSON.parse(Deno.env.get("BENCH_S3")!);
   const b = openS3Backend(cfg.url, cfg, { retry: {} });
   if (mode === "upload") {

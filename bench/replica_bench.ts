@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { type BenchContext, type BenchRow, measureShell, sh } from "./bench_lib.ts";
 import { startLitestreamReplicate, writeLitestreamConfig } from "../tests/helpers/litestream.ts";
 import { LITESTREAM } from "../tests/helpers/tools.ts";
-import { lz4CompressStream } from "../lib/litestream/lz4.ts";
-import { lz4FrameDecoder } from "../lib/litestream/lz4_frame_reader.ts";
+import { lz4CompressStream } from "../lib/codec/lz4/lz4.ts";
+import { lz4FrameDecoder } from "../lib/codec/lz4/lz4_frame_reader.ts";
 
 const GIB = 1024 ** 3;
 

@@ -15,7 +15,7 @@ import { type BenchContext, type BenchRow, measureShell, sh } from "./bench_lib.
 import { type Background, background, writeLitestreamConfig } from "../tests/helpers/litestream.ts";
 import { findMarkers, startLoad } from "../tests/helpers/sqlite_load.ts";
 import { LITESTREAM } from "../tests/helpers/tools.ts";
-import { lz4DecompressBytes } from "../lib/litestream/lz4.ts";
+import { lz4DecompressBytes } from "../lib/codec/lz4/lz4.ts";
 
 const RATE = 500;
 const SYNC = "1s";

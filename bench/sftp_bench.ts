@@ -16,7 +16,7 @@ import { startSshd } from "../tests/helpers/sshd.ts";
 const MiB = 1024 * 1024;
 
 async function child(mode: string, file: string, key: string): Promise<void> {
-  const { openSftpBackend } = await import("../lib/sftp/sftp_backend.ts");
+  const { openSftpBackend } = await import("../lib/backend/sftp/sftp_backend.ts");
   const cfg = JSON.parse(Deno.env.get("BENCH_SFTP")!);
   const b = await openSftpBackend(cfg.url, cfg);
   try {

@@ -3,6 +3,7 @@
  * exit code tells a script what kind of failure it was, the message (one line) names the file and
  * the problem for a person.
  */
+import { CodecError } from "./codec/codec_error.ts";
 
 /** Stable process exit codes. Documented in the README; never renumber. */
 export const ExitCode = {
@@ -123,11 +124,13 @@ export class IoError extends VigoError {
 }
 
 /**
- * Turns a Node-style fs error into a one-line {@link VigoError} naming the path, or returns the
- * error unchanged when it is already one.
+ * Turns a Node-style fs error into a one-line {@link VigoError} naming the path, a codec's
+ * {@link CodecError} into a {@link BadInputError}, or returns the error unchanged when it is already
+ * a {@link VigoError}.
  */
 export function toVigoError(err: unknown, path?: string): VigoError {
   if (err instanceof VigoError) return err;
+  if (err instanceof CodecError) return new BadInputError(err.message, { cause: err });
   const e = err as NodeJS.ErrnoException;
   const where = path ?? e?.path ?? "";
   const prefix = where ? `${where}: ` : "";

@@ -7,8 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import { BadInputError } from "../errors.ts";
-import type { TarHeader } from "./tar_format.ts";
-import type { TarReader } from "./tar_reader.ts";
+import type { TarHeader } from "../codec/tar/tar_format.ts";
+import type { TarReader } from "../codec/tar/tar_reader.ts";
 import { openArchive, type OpenArchiveOptions, readSidecar } from "./archive_source.ts";
 import {
   checkArchivePath,

@@ -8,8 +8,8 @@ import { createHash, type Hash } from "node:crypto";
 import { open, readFile } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { BadInputError, toVigoError } from "../errors.ts";
-import { gunzip } from "./gunzip_stream.ts";
-import { TarReader } from "./tar_reader.ts";
+import { gunzip } from "../codec/gzip/gunzip_stream.ts";
+import { TarReader } from "../codec/tar/tar_reader.ts";
 
 /** Read size for a whole-archive read: one inflate piece (gunzip_stream.ts), moved to the worker whole. */
 const READ_CHUNK = 32 * 1024;

@@ -4,7 +4,7 @@
  * checked entry by entry before anything is restored. Format: docs/archive-format.md.
  */
 import { BadInputError } from "../errors.ts";
-import type { TarEntryType } from "./tar_format.ts";
+import type { TarEntryType } from "../codec/tar/tar_format.ts";
 
 /** Value of `format` in every manifest. */
 export const MANIFEST_FORMAT = "vigo-backup";

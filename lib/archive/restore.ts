@@ -29,7 +29,7 @@ import { fsyncDirectory } from "../fsutil/atomic_file.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
 import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
-import type { TarHeader } from "./tar_format.ts";
+import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { type EntrySink, scanArchive, type ScanResult } from "./archive_scan.ts";
 import { DB_ENTRY_PATH, type Manifest, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";

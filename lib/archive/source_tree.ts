@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { toVigoError } from "../errors.ts";
-import type { TarEntryType } from "./tar_format.ts";
+import type { TarEntryType } from "../codec/tar/tar_format.ts";
 import { checkLinkTarget } from "./manifest.ts";
 import { concatBytes } from "../bytes.ts";
 

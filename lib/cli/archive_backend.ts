@@ -53,7 +53,7 @@ export async function openArchiveBackend(
   if (!target) {
     throw new ConfigError(`${where}: no backup.url configured (give the backend with --url URL)`);
   }
-  const { openBackend, urlScheme } = await import("../backend/open_backend.ts");
+  const { openBackend, urlScheme } = await import("../backends.ts");
   const { BACKUP_DEFAULTS } = await import("../config/server_yaml_parse.ts");
   urlScheme(target);
   const base: BackupConfig = backup ?? { url: target, ...BACKUP_DEFAULTS };

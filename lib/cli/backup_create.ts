@@ -3,7 +3,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { ConfigError, toVigoError } from "../errors.ts";
-import { archiveFileName } from "../archive/archive_names.ts";
+import { archiveFileName, NAME_FORMATS, type NameFormat } from "../archive/archive_names.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import type { CreateTarget } from "./create_upload.ts";
@@ -27,6 +27,10 @@ export function backupCreateCommand(): Command {
     .addOption(
       new Option("--upload", "also upload the archive and its sidecar to backup.url under archives/"),
     )
+    .addOption(
+      new Option("--name-format <format>", "time in the default name: rfc3339 (spec) or compact (no colons)")
+        .choices(NAME_FORMATS).default("rfc3339" as NameFormat),
+    )
     .addOption(jsonOption())
     .action(async (out, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -38,7 +42,9 @@ export function backupCreateCommand(): Command {
       for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
       const now = new Date();
       const remoteOnly = out !== undefined && isBackendUrl(out);
-      const path = remoteOnly ? undefined : await resolveOutPath(out, cfg.paths.snapshots, now);
+      const path = remoteOnly
+        ? undefined
+        : await resolveOutPath(out, cfg.paths.snapshots, archiveFileName(now, opts.nameFormat));
       const target: CreateTarget = { local: path };
       if (remoteOnly || opts.upload) {
         const settings = await loadBackupSettings(opts.serverYaml, opts.serverRoot, true);
@@ -52,7 +58,7 @@ export function backupCreateCommand(): Command {
           settings?.backup,
           opts.serverYaml,
         );
-        target.remote = { backend, name: path ? basename(path) : archiveFileName(now) };
+        target.remote = { backend, name: path ? basename(path) : archiveFileName(now, opts.nameFormat) };
       }
       const workDir = path ? dirname(path) : await snapshotsDir(cfg.paths.snapshots);
       // Asked once: a start-over after a changed source file must not prompt again.
@@ -112,8 +118,7 @@ async function encryptTransform(password: string): Promise<TransformStream<Uint8
 }
 
 /** OUT omitted → default name under paths.snapshots; OUT a directory (or ending in /) → default name in it. */
-async function resolveOutPath(out: string | undefined, snapshots: string, now: Date): Promise<string> {
-  const name = archiveFileName(now);
+async function resolveOutPath(out: string | undefined, snapshots: string, name: string): Promise<string> {
   let dir: string | undefined;
   if (out === undefined) dir = snapshots;
   else if (out.endsWith("/")) dir = out;

@@ -15,7 +15,12 @@ export function backupRestoreCommand(): Command {
       "<archive>",
       "archive file, or a remote archive's URL (sftp://host/dir/archives/NAME.tar.gz, s3://…)",
     )
-    .addOption(new Option("--target <dir>", "root directory to restore into").default(DEFAULT_SERVER_ROOT))
+    .addOption(
+      new Option("--target <dir>", "root directory to restore into (alias --server-root)").default(
+        DEFAULT_SERVER_ROOT,
+      )
+        .env("VIGO_SERVER_ROOT"),
+    )
     .addOption(new Option("--db-only", "restore only the database, skip config/secrets/tls"))
     .addOption(new Option("--dry-run", "show what would be restored without writing"))
     .addOption(new Option("--force", "restore even while the target database is in use"))

@@ -45,7 +45,7 @@ interface SourceOptions {
 async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
   // Loaded here, not at the top, so that merely building the command tree stays cheap.
   const { loadServerConfig } = await import("../config/server_yaml.ts");
-  const { openBackend } = await import("../backend/open_backend.ts");
+  const { openBackend } = await import("../backends.ts");
   const yamlGiven = cmd.getOptionValueSource("serverYaml") === "cli";
   let backup: BackupConfig | undefined;
   if (!o.url || yamlGiven) {

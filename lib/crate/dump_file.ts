@@ -17,7 +17,7 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import { BadInputError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
 import { createAtomicFile, tempPathFor } from "../fsutil/atomic_file.ts";
 import { type DumpCounts, dumpSql } from "./sql_dump.ts";
-import { type GzipPieces, inlineGzip, workerGzip } from "./gzip_worker.ts";
+import { type GzipPieces, inlineGzip, workerGzip } from "../codec/gzip/gzip_worker.ts";
 import { runtimeName } from "../runtime.ts";
 
 /** gzip level of dumps: fixed, because the level is part of what makes the bytes reproducible. */

@@ -5,7 +5,7 @@
  * output is released strictly in order and only after each chunk's tag has verified.
  */
 import { CryptoError } from "../errors.ts";
-import { ByteQueue } from "./byte_queue.ts";
+import { ByteQueue } from "../codec/byte_queue.ts";
 import {
   type Argon2idParams,
   assembleHeader,

@@ -14,8 +14,9 @@ import { randomBytes } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { BadInputError, ExistsError, toVigoError, VerifyError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
-import { FileBackend } from "../backend/file.ts";
-import { type Lz4BlockSink, lz4FrameDecoder } from "./lz4_frame_reader.ts";
+import { FileBackend } from "../backend/file/file_backend.ts";
+import { CodecError } from "../codec/codec_error.ts";
+import { type Lz4BlockSink, lz4FrameDecoder } from "../codec/lz4/lz4_frame_reader.ts";
 import { snapshotKey, walSegmentKey } from "./paths.ts";
 import type { ReplicaClient, WalSegmentInfo } from "./replica_client.ts";
 import { readListings } from "./replica_list.ts";
@@ -187,8 +188,13 @@ async function decodeToFile(
     n += block.length;
   };
   const transient = !(stream instanceof ReadableStream);
-  for await (const chunk of stream) dec.push(chunk, write, transient);
-  dec.end();
+  try {
+    for await (const chunk of stream) dec.push(chunk, write, transient);
+    dec.end();
+  } catch (err) {
+    if (err instanceof CodecError) throw toVigoError(err);
+    throw err;
+  }
   return n;
 }
 

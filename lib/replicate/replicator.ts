@@ -10,7 +10,7 @@
  * every committed frame before releasing the database.
  */
 import type { BackupConfig } from "../config/types.ts";
-import { openBackend } from "../backend/open_backend.ts";
+import { openBackend } from "../backends.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import type { ReplicaClient } from "../litestream/replica_client.ts";
 import { type RestoreOptions, restoreReplica, type RestoreResult } from "../litestream/restore.ts";

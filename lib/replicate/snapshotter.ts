@@ -12,7 +12,7 @@ import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { backup, DatabaseSync } from "node:sqlite";
-import { lz4CompressStream } from "../litestream/lz4.ts";
+import { lz4CompressStream } from "../codec/lz4/lz4.ts";
 import type { ReplicaClient } from "../litestream/replica_client.ts";
 import type { EventSink } from "./event_log.ts";
 import { fileRangeStream } from "./file_stream.ts";

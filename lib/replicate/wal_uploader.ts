@@ -6,7 +6,9 @@
  * #805): a position is only ever advanced past bytes that were stored.
  */
 import { stat } from "node:fs/promises";
-import { lz4CompressStream, lz4DecompressStream } from "../litestream/lz4.ts";
+import { CodecError } from "../codec/codec_error.ts";
+import { lz4CompressStream, lz4DecompressStream } from "../codec/lz4/lz4.ts";
+import { toVigoError } from "../errors.ts";
 import { formatPos } from "../litestream/paths.ts";
 import type { Pos, ReplicaClient } from "../litestream/replica_client.ts";
 import type { EventSink } from "./event_log.ts";
@@ -23,7 +25,12 @@ export type ResumeResult =
 
 async function streamLength(stream: ReadableStream<Uint8Array>): Promise<number> {
   let n = 0;
-  for await (const chunk of stream.pipeThrough(lz4DecompressStream())) n += chunk.length;
+  try {
+    for await (const chunk of stream.pipeThrough(lz4DecompressStream())) n += chunk.length;
+  } catch (err) {
+    if (err instanceof CodecError) throw toVigoError(err);
+    throw err;
+  }
   return n;
 }
 

@@ -1,5 +1,5 @@
 /** The conformance suite against file:// (E1's FileBackend) in a temp directory. */
-import { FileBackend } from "../../lib/backend/file.ts";
+import { FileBackend } from "../../lib/backend/file/file_backend.ts";
 import { backendConformance } from "./conformance.ts";
 
 backendConformance("file", async () => {

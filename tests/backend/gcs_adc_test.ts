@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { BackendError, ConfigError } from "../../lib/errors.ts";
-import { openGcsBackend } from "../../lib/gcs/gcs_backend.ts";
+import { openGcsBackend } from "../../lib/backend/gcs/gcs_backend.ts";
 import { startGcsShim, startGcsTokenServer, type TokenServer } from "../helpers/gcs_token_server.ts";
 import { type S3Server, startS3Server } from "../helpers/s3_server.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";

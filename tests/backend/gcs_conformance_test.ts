@@ -3,7 +3,7 @@
  * GCS endpoint, once with Application Default Credentials (service-account JWT → token endpoint that
  * verifies the signature → bearer token checked by the XML API shim in front of the s3rver).
  */
-import { openGcsBackend } from "../../lib/gcs/gcs_backend.ts";
+import { openGcsBackend } from "../../lib/backend/gcs/gcs_backend.ts";
 import { startGcsShim, startGcsTokenServer } from "../helpers/gcs_token_server.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
 import { backendConformance, proxiedTarget } from "./conformance.ts";

@@ -1,5 +1,5 @@
 /** openBackend("s3://…" / "gcs://…") opens a retrying backend configured from the `backup:` fields. */
-import { openBackend } from "../../lib/backend/open_backend.ts";
+import { openBackend } from "../../lib/backends.ts";
 import type { BackupConfig } from "../../lib/config/types.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
 import { assertEquals } from "./assert.ts";

@@ -7,7 +7,7 @@ import {
   withRetries,
 } from "../../lib/backend/retry.ts";
 import { BackendError, NotFoundError } from "../../lib/errors.ts";
-import { FileBackend } from "../../lib/backend/file.ts";
+import { FileBackend } from "../../lib/backend/file/file_backend.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 
 Deno.test("retry: transient failures are retried, auth and not-found never", () => {

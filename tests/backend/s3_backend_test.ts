@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { retryBackend } from "../../lib/backend/retry.ts";
 import { BackendError } from "../../lib/errors.ts";
-import { openS3Backend } from "../../lib/s3/s3_backend.ts";
+import { openS3Backend } from "../../lib/backend/s3/s3_backend.ts";
 import { type S3Server, startS3Server } from "../helpers/s3_server.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { patternStream, streamDigest } from "./conformance.ts";
@@ -175,8 +175,8 @@ Deno.test({
 });
 
 Deno.test("s3: settings from URL, config and AWS environment; virtual-host URLs for AWS", async () => {
-  const { resolveS3Settings } = await import("../../lib/s3/config.ts");
-  const { ObjectApi, sigV4Auth } = await import("../../lib/s3/object_api.ts");
+  const { resolveS3Settings } = await import("../../lib/backend/s3/config.ts");
+  const { ObjectApi, sigV4Auth } = await import("../../lib/backend/s3_api/object_api.ts");
   const env = { AWS_ACCESS_KEY_ID: "AKENV", AWS_SECRET_ACCESS_KEY: "env-secret", AWS_REGION: "eu-west-3" };
   const s = resolveS3Settings("s3://my-bucket/vigo/backup/", {}, env);
   assertEquals([s.bucket, s.prefix, s.region, s.pathStyle], [

@@ -3,8 +3,8 @@
  * tests/backend/file_conformance_test.ts).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { FileBackend, fileUrlToRoot } from "../../lib/backend/file.ts";
-import { openBackend } from "../../lib/backend/open_backend.ts";
+import { FileBackend, fileUrlToRoot } from "../../lib/backend/file/file_backend.ts";
+import { openBackend } from "../../lib/backends.ts";
 import { ConfigError } from "../../lib/errors.ts";
 
 Deno.test("file backend: URLs and paths", () => {

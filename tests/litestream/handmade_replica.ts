@@ -13,7 +13,7 @@
  *   wal/00000001_<off2>    rows 86..90
  */
 import { DatabaseSync } from "node:sqlite";
-import { lz4CompressBytes } from "../../lib/litestream/lz4.ts";
+import { lz4CompressBytes } from "../../lib/codec/lz4/lz4.ts";
 import type { ReplicaClient } from "../../lib/litestream/replica_client.ts";
 
 function insert(db: DatabaseSync, from: number, to: number): void {

@@ -4,7 +4,7 @@
  * the same replica restored by the real `litestream restore` to prove our formats are its formats.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { FileBackend } from "../../lib/backend/file.ts";
+import { FileBackend } from "../../lib/backend/file/file_backend.ts";
 import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
 import { snapshotKey, walSegmentKey } from "../../lib/litestream/paths.ts";
 import { type RestoreOptions, restoreReplica } from "../../lib/litestream/restore.ts";

@@ -1,8 +1,8 @@
 /** The test vectors of docs/replica-format.md, read from tests/vectors/litestream/. */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { lz4CompressBytes, lz4DecompressBytes } from "../../lib/litestream/lz4.ts";
-import { FileBackend } from "../../lib/backend/file.ts";
+import { lz4CompressBytes, lz4DecompressBytes } from "../../lib/codec/lz4/lz4.ts";
+import { FileBackend } from "../../lib/backend/file/file_backend.ts";
 import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
 import { restoreReplica } from "../../lib/litestream/restore.ts";
 

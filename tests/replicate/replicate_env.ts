@@ -6,7 +6,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { cliCommand } from "../helpers/cli.ts";
 import { type Background, background, integrityCheck, rowIds } from "../helpers/litestream.ts";
-import { lz4DecompressBytes } from "../../lib/litestream/lz4.ts";
+import { lz4DecompressBytes } from "../../lib/codec/lz4/lz4.ts";
 
 /** A server root for one test. */
 export interface TestRoot {

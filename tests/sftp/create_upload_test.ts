@@ -4,7 +4,7 @@
  * bare "cancelled"), the local file is not left half-made, and after sshd is back nothing is listed
  * under archives/ — then a new upload through the same backend completes with its sidecar.
  */
-import { openSftpBackend } from "../../lib/sftp/sftp_backend.ts";
+import { openSftpBackend } from "../../lib/backend/sftp/sftp_backend.ts";
 import { listRemoteArchives } from "../../lib/archive/remote_archives.ts";
 import { openCreateSink } from "../../lib/cli/create_upload.ts";
 import { BackendError } from "../../lib/errors.ts";

@@ -11,7 +11,7 @@ import {
   knownHostsName,
   parseKnownHosts,
   sha256Fingerprint,
-} from "../../lib/sftp/known_hosts.ts";
+} from "../../lib/backend/sftp/known_hosts.ts";
 import { assertEquals } from "../backend/assert.ts";
 
 const dir = new URL("../vectors/sftp/", import.meta.url);

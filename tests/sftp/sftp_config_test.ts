@@ -1,7 +1,7 @@
 /** sftp:// URL and option parsing, and the retention decision for archives (both pure). */
 import { planRetention } from "../../lib/archive/archive_retention.ts";
 import { ConfigError } from "../../lib/errors.ts";
-import { parseSftpConfig, redactPassword } from "../../lib/sftp/config.ts";
+import { parseSftpConfig, redactPassword } from "../../lib/backend/sftp/config.ts";
 import { assertEquals, assertRejects } from "../backend/assert.ts";
 
 const env = { homeDir: "/home/op", userName: "op" };

@@ -3,7 +3,7 @@
  * reached through a TCP proxy that cuts connections on demand, so "transient failures are retried"
  * is a real dropped SSH connection followed by a reconnect.
  */
-import { openSftpBackend } from "../../lib/sftp/sftp_backend.ts";
+import { openSftpBackend } from "../../lib/backend/sftp/sftp_backend.ts";
 import { backendConformance, proxiedTarget } from "../backend/conformance.ts";
 import { startSshd } from "../helpers/sshd.ts";
 import { startTcpFaultProxy } from "./tcp_fault_proxy.ts";

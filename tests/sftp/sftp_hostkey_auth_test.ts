@@ -3,10 +3,10 @@
  * connects; an unknown or changed host key and a wrong client key are refused with a BackendError
  * (exit code 7) that names the presented fingerprint, and nothing is retried or written.
  */
-import { openBackend } from "../../lib/backend/open_backend.ts";
+import { openBackend } from "../../lib/backends.ts";
 import type { BackupConfig } from "../../lib/config/types.ts";
 import { BackendError, ConfigError } from "../../lib/errors.ts";
-import { openSftpBackend } from "../../lib/sftp/sftp_backend.ts";
+import { openSftpBackend } from "../../lib/backend/sftp/sftp_backend.ts";
 import { assert, assertEquals, assertRejects } from "../backend/assert.ts";
 import { startSshd } from "../helpers/sshd.ts";
 

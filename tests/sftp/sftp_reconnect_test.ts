@@ -4,7 +4,7 @@
  * version of the object survives, and the same (retry-wrapped) backend reconnects by itself — a stat
  * issued while the server is still down succeeds once it is back, and the next put completes.
  */
-import { openBackend } from "../../lib/backend/open_backend.ts";
+import { openBackend } from "../../lib/backends.ts";
 import type { BackupConfig } from "../../lib/config/types.ts";
 import { BackendError } from "../../lib/errors.ts";
 import { assert, assertEquals, assertRejects } from "../backend/assert.ts";

@@ -1,0 +1,195 @@
+/**
+ * `file:///path` — a Backend on a local (or NFS-mounted) directory. Objects are plain files under
+ * the root, so a Litestream file replica and ours are the same tree. A put writes a hidden temp
+ * file in the destination directory, fsyncs it, renames it into place and fsyncs the directory, so
+ * a listing never shows a partial object; listings skip both our temp names (`.<name>.tmp-<hex>`)
+ * and Litestream's (`<name>.tmp`).
+ */
+import { mkdir, open, readdir, rm, rmdir, stat } from "node:fs/promises";
+import { dirname, join, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
+import { type AtomicFile, createAtomicFile, fsyncDirectory } from "../../fsutil/atomic_file.ts";
+import type { Backend, ObjectInfo } from "../backend.ts";
+import { checkTreeKey, type TreeEntry, walkTree } from "../file_tree.ts";
+
+const READ_CHUNK = 256 * 1024;
+
+/** Root directory named by a `file:` URL (or a plain absolute path, as Litestream accepts). */
+export function fileUrlToRoot(url: string): string {
+  if (url.startsWith("/")) return url.replace(/\/+$/, "") || "/";
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`${url}: not a valid URL`);
+  }
+  if (u.protocol !== "file:") throw new ConfigError(`${url}: not a file:// URL`);
+  if (u.host !== "" && u.host !== "localhost") {
+    throw new ConfigError(`${url}: file URLs need an absolute path (file:///dir), not a host "${u.host}"`);
+  }
+  return fileURLToPath(u).replace(/\/+$/, "") || "/";
+}
+
+async function makeDirs(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  // Make the new directories themselves durable: fsync each parent that gained an entry.
+  let d = dir;
+  const stop = dirname(first);
+  while (true) {
+    const parent = dirname(d);
+    fsyncDirectory(parent);
+    if (parent === stop || parent === d) break;
+    d = parent;
+  }
+}
+
+/** A Backend storing objects as files under a root directory. */
+export class FileBackend implements Backend {
+  readonly url: string;
+  /** Absolute root directory. */
+  readonly root: string;
+
+  constructor(url: string) {
+    this.root = fileUrlToRoot(url);
+    this.url = url.startsWith("/") ? `file://${this.root}` : url;
+  }
+
+  #path(key: string): string {
+    checkTreeKey(key);
+    return join(this.root, ...key.split("/"));
+  }
+
+  async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
+    const path = this.#path(key);
+    const file = await this.#createFile(path);
+    try {
+      if (body instanceof Uint8Array) {
+        let off = 0;
+        while (off < body.length) off += (await file.handle.write(body, off, body.length - off)).bytesWritten;
+      } else {
+        await body.pipeTo(file.writable());
+      }
+      await file.commit();
+    } catch (err) {
+      await file.abort();
+      throw toVigoError(err, path);
+    }
+  }
+
+  async #createFile(path: string): Promise<AtomicFile> {
+    for (let attempt = 0;; attempt++) {
+      await makeDirs(dirname(path)).catch((err) => {
+        throw toVigoError(err, dirname(path));
+      });
+      try {
+        return await createAtomicFile(path, 0o600);
+      } catch (err) {
+        // A concurrent delete may prune the directory between mkdir and create: make it again.
+        if (!(err instanceof NotFoundError) || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  async get(key: string): Promise<ReadableStream<Uint8Array>> {
+    const path = this.#path(key);
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(path, "r");
+    } catch (err) {
+      throw toVigoError(err, path);
+    }
+    return new ReadableStream<Uint8Array>({
+      async pull(ctl) {
+        try {
+          const buf = new Uint8Array(READ_CHUNK);
+          const { bytesRead } = await handle.read(buf, 0, READ_CHUNK, null);
+          if (bytesRead === 0) {
+            await handle.close();
+            ctl.close();
+          } else {
+            ctl.enqueue(bytesRead === READ_CHUNK ? buf : buf.slice(0, bytesRead));
+          }
+        } catch (err) {
+          await handle.close().catch(() => {});
+          ctl.error(toVigoError(err, path));
+        }
+      },
+      async cancel() {
+        await handle.close().catch(() => {});
+      },
+    });
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    const path = this.#path(key);
+    try {
+      const st = await stat(path);
+      return st.isFile() ? { key, size: st.size, mtime: st.mtime } : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw toVigoError(err, path);
+    }
+  }
+
+  list(prefix: string): AsyncIterable<ObjectInfo> {
+    return walkTree(prefix, (dirKey) => this.#readDir(dirKey));
+  }
+
+  async #readDir(dirKey: string): Promise<TreeEntry[]> {
+    const dir = dirKey === "" ? this.root : join(this.root, ...dirKey.split("/"));
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return [];
+      throw toVigoError(err, dir);
+    }
+    return entries.filter((e) => e.isDirectory() || e.isFile()).map((e) => ({
+      name: e.name,
+      dir: e.isDirectory(),
+      info: async () => {
+        const path = join(dir, e.name);
+        try {
+          const st = await stat(path);
+          return { size: st.size, mtime: st.mtime };
+        } catch (err) {
+          // Deleted between readdir and stat (retention running concurrently): not an object any more.
+          if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+          throw toVigoError(err, path);
+        }
+      },
+    }));
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    const dirs = new Set<string>();
+    for (const key of keys) {
+      const path = this.#path(key);
+      try {
+        await rm(path, { force: true });
+      } catch (err) {
+        throw toVigoError(err, path);
+      }
+      dirs.add(dirname(path));
+    }
+    // Prune directories left empty (a deleted generation leaves no husk for Litestream to list).
+    for (const d of [...dirs].sort((a, b) => b.length - a.length)) await this.#pruneEmpty(d);
+  }
+
+  async #pruneEmpty(dir: string): Promise<void> {
+    let d = dir;
+    while (d.startsWith(this.root + sep) && d !== this.root) {
+      try {
+        await rmdir(d);
+      } catch {
+        return; // not empty (or already gone): stop climbing
+      }
+      d = dirname(d);
+    }
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,44 @@
+/**
+ * Opens `s3://bucket/path`: settings from the URL, server.yaml and the AWS environment
+ * (lib/backend/s3/config.ts), requests signed with SigV4, the work done by the shared S3 XML API
+ * backend (lib/backend/s3_api/).
+ */
+import process from "node:process";
+import type { BackupConfig } from "../../config/types.ts";
+import type { RetryPolicy } from "../retry.ts";
+import { ObjectApi, sigV4Auth } from "../s3_api/object_api.ts";
+import { S3Backend } from "../s3_api/s3_api_backend.ts";
+import { resolveS3Settings } from "./config.ts";
+
+/**
+ * Opens `s3://bucket/path` with the `backup:` options; credentials from the config, else the AWS
+ * environment variables. The result is plain; wrap it with `retryBackend` for retries.
+ */
+export function openS3Backend(
+  url: string,
+  cfg: Partial<BackupConfig>,
+  opts: {
+    retry?: RetryPolicy;
+    partSize?: number;
+    listPageSize?: number;
+    env?: Record<string, string | undefined>;
+  } = {},
+): S3Backend {
+  const s = resolveS3Settings(url, cfg, opts.env ?? process.env);
+  const api = new ObjectApi({
+    endpoint: s.endpoint,
+    bucket: s.bucket,
+    pathStyle: s.pathStyle,
+    auth: sigV4Auth(s.credentials, s.region),
+    scheme: "s3",
+  });
+  return new S3Backend({
+    api,
+    prefix: s.prefix,
+    url: s.display,
+    multiDelete: true,
+    partSize: opts.partSize,
+    retry: opts.retry,
+    listPageSize: opts.listPageSize,
+  });
+}

@@ -1,0 +1,180 @@
+/**
+ * One HTTP request against an S3-style XML object API (AWS S3, MinIO, the GCS XML API), with the
+ * answer mapped to typed errors. Authentication is pluggable: SigV4 (aws4fetch) for S3 and GCS HMAC
+ * keys, a bearer token for GCS Application Default Credentials. No retries here: the retry layer
+ * decides from the error class ({@link TransientError} or not).
+ */
+import { createHash } from "node:crypto";
+import { AwsClient } from "aws4fetch";
+import { BackendError, NotFoundError } from "../../errors.ts";
+import { TransientError } from "../retry.ts";
+import { parseError } from "./xml.ts";
+
+/** Adds authentication to a request about to be sent. */
+export interface RequestAuth {
+  /** Returns the URL/headers to send (signed or carrying a token). */
+  authorize(method: string, url: URL, headers: Headers, body?: Uint8Array): Promise<Headers>;
+  /** Called when the server answered 401; the request is then sent once more with fresh auth. */
+  onUnauthorized?(): void;
+}
+
+/** SigV4 signing with static keys (AWS, S3-compatible servers, GCS HMAC keys). */
+export function sigV4Auth(
+  creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+  region: string,
+): RequestAuth {
+  // retries: 0 — aws4fetch's own retry loop would hide failures from our retry layer.
+  const client = new AwsClient({ ...creds, service: "s3", region, retries: 0 });
+  return {
+    async authorize(method, url, headers, body) {
+      // Signing the payload hash makes the server reject a body corrupted in transit.
+      const hash = body ? createHash("sha256").update(body).digest("hex") : "UNSIGNED-PAYLOAD";
+      headers.set("x-amz-content-sha256", hash);
+      const signed = await client.sign(url.toString(), { method, headers });
+      return new Headers(signed.headers);
+    },
+  };
+}
+
+/** Bearer-token authentication; `token()` returns a fresh-enough access token. */
+export function bearerAuth(token: () => Promise<string>): RequestAuth {
+  return {
+    async authorize(_method, _url, headers) {
+      headers.set("authorization", `Bearer ${await token()}`);
+      return headers;
+    },
+  };
+}
+
+/** Where the API lives and how to address a bucket. */
+export interface ObjectApiOptions {
+  endpoint: URL;
+  bucket: string;
+  pathStyle: boolean;
+  auth: RequestAuth;
+  /** Scheme shown in messages: "s3" or "gcs". */
+  scheme: string;
+  /** Time to wait for response headers, in ms. Default 60000. */
+  timeoutMs?: number;
+}
+
+/** One request. `key` is the full object key in the bucket; omitted for bucket-level calls. */
+export interface ApiRequest {
+  method: "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
+  key?: string;
+  query?: [string, string][];
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  /** Statuses besides 2xx that are not errors (e.g. 404 for HEAD). */
+  accept?: number[];
+}
+
+/** Encodes a key for a URL path: every byte except unreserved characters and "/" is escaped. */
+function encodeKey(key: string): string {
+  return key.split("/").map((seg) =>
+    encodeURIComponent(seg).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  ).join("/");
+}
+
+/** Sends requests to one bucket. */
+export class ObjectApi {
+  constructor(private readonly opts: ObjectApiOptions) {}
+
+  /** `s3://bucket/key`, for messages. */
+  describe(key?: string): string {
+    return `${this.opts.scheme}://${this.opts.bucket}${key === undefined ? "" : `/${key}`}`;
+  }
+
+  /** The request URL of `key` (or of the bucket) with the query. */
+  url(key: string | undefined, query: [string, string][] = []): URL {
+    const { endpoint, bucket, pathStyle } = this.opts;
+    const host = pathStyle ? endpoint.host : `${bucket}.${endpoint.host}`;
+    let path = pathStyle ? `/${bucket}` : "";
+    path += key === undefined ? (pathStyle ? "" : "/") : `/${encodeKey(key)}`;
+    const qs = query.map(([k, v]) =>
+      v === "" ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`
+    )
+      .join("&");
+    return new URL(`${endpoint.protocol}//${host}${path}${qs ? `?${qs}` : ""}`);
+  }
+
+  /** Sends one request; returns the response (body unread) or throws a typed error. */
+  async send(req: ApiRequest): Promise<Response> {
+    const res = await this.sendOnce(req);
+    if (res.status !== 401 || !this.opts.auth.onUnauthorized) return await this.check(req, res);
+    // An expired or revoked bearer token: drop it and try once with a fresh one.
+    await res.body?.cancel();
+    this.opts.auth.onUnauthorized();
+    return await this.check(req, await this.sendOnce(req));
+  }
+
+  private async sendOnce(req: ApiRequest): Promise<Response> {
+    const url = this.url(req.key, req.query);
+    const what = this.describe(req.key);
+    const headers = await this.opts.auth.authorize(req.method, url, new Headers(req.headers ?? {}), req.body);
+    const ctl = new AbortController();
+    const timeoutMs = this.opts.timeoutMs ?? 60000;
+    const timer = setTimeout(() => ctl.abort(), timeoutMs);
+    let res: Response;
+    try {
+      const body = req.body as Uint8Array<ArrayBuffer> | undefined;
+      res = await fetch(url, { method: req.method, headers, body, signal: ctl.signal });
+    } catch (err) {
+      if (ctl.signal.aborted) {
+        throw new TransientError(`${what}: no answer within ${timeoutMs} ms`, undefined, { cause: err });
+      }
+      throw new TransientError(`${what}: connection failed (${errText(err)})`, undefined, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+    return res;
+  }
+
+  private async check(req: ApiRequest, res: Response): Promise<Response> {
+    const what = this.describe(req.key);
+    if (res.ok || req.accept?.includes(res.status)) return res;
+    const text = req.method === "HEAD" ? "" : await res.text().catch(() => "");
+    if (req.method === "HEAD") await res.body?.cancel();
+    throw mapHttpError(res.status, text, what, this.describe());
+  }
+
+  /** Sends a request and returns the whole body as text (for XML answers). */
+  async sendText(req: ApiRequest): Promise<string> {
+    const res = await this.send(req);
+    return await res.text();
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Maps a failed HTTP answer to a typed error whose message names the object and never a secret. */
+function mapHttpError(status: number, body: string, what: string, bucket: string): Error {
+  const { code, message } = parseError(body);
+  const detail = [code, message].filter(Boolean).join(": ") || `HTTP ${status}`;
+  if (status >= 500 || status === 429 || code === "SlowDown" || code === "RequestTimeout") {
+    return new TransientError(`${what}: server error ${status} (${detail})`, status);
+  }
+  switch (code) {
+    case "NoSuchKey":
+      return new NotFoundError(`${what}: no such object`);
+    case "NoSuchUpload":
+      return new NotFoundError(`${what}: multipart upload no longer exists (NoSuchUpload)`);
+    case "NoSuchBucket":
+      return new BackendError(`${bucket}: bucket does not exist`);
+    case "SignatureDoesNotMatch":
+      return new BackendError(
+        `${what}: request signature rejected (SignatureDoesNotMatch): check the secret key`,
+      );
+    case "InvalidAccessKeyId":
+      return new BackendError(`${what}: access key id not recognised (InvalidAccessKeyId)`);
+    case "AccessDenied":
+      return new BackendError(`${what}: access denied (AccessDenied)`);
+  }
+  if (status === 404) return new NotFoundError(`${what}: no such object`);
+  if (status === 401 || status === 403) {
+    return new BackendError(`${what}: access denied (HTTP ${status}, ${detail})`);
+  }
+  return new BackendError(`${what}: request failed: HTTP ${status} (${detail})`);
+}

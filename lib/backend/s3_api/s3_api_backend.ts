@@ -1,0 +1,165 @@
+/**
+ * A backend over the S3 XML API: objects under a root prefix of one bucket. The s3:// backend
+ * (lib/backend/s3/) and the gcs:// backend (lib/backend/gcs/) both open one; GCS differs only in
+ * authentication, endpoint and the lack of multi-object delete. Retrying is the wrapper's job (lib/backend/retry.ts); only the parts of a
+ * streamed upload and the rest of an interrupted download are retried here, because only this
+ * layer still holds their bytes (or knows the offset and the ETag).
+ */
+import type { Backend, ObjectInfo } from "../backend.ts";
+import type { RetryPolicy } from "../retry.ts";
+import { BackendError, NotFoundError, UsageError } from "../../errors.ts";
+import type { ObjectApi } from "./object_api.ts";
+import { openDownload } from "./download.ts";
+import { putObject, uploadStream } from "./upload.ts";
+import { deleteObjectsXml, parseDeleteErrors, parseListPage } from "./xml.ts";
+import { createHash } from "node:crypto";
+
+/** How an {@link S3Backend} reaches its bucket. */
+export interface S3BackendOptions {
+  api: ObjectApi;
+  /** Root prefix, "" or ending in "/". */
+  prefix: string;
+  /** URL for messages (no credentials). */
+  url: string;
+  /** false for servers without DeleteObjects (the GCS XML API): keys are deleted one by one. */
+  multiDelete: boolean;
+  /** Part size of multipart uploads; default 8 MiB. */
+  partSize?: number;
+  /** Parts in flight; default 2. */
+  concurrency?: number;
+  /** Retry policy of the parts of a streamed upload and of resuming an interrupted download. */
+  retry?: RetryPolicy;
+  /** Keys per ListObjectsV2 page (`max-keys`); default: the server's (1000 on S3 and GCS). */
+  listPageSize?: number;
+}
+
+/** Rejects keys the URL parser would rewrite ("." and ".." segments) or that escape the root. */
+function checkKey(key: string, url: string): void {
+  if (key === "" || key.startsWith("/") || key.split("/").some((s) => s === "." || s === "..")) {
+    throw new UsageError(`${url}: invalid object key "${key}"`);
+  }
+}
+
+/** Orders strings as their UTF-8 bytes would sort (= by code point, unlike `<` on UTF-16 units). */
+function compareUtf8(a: string, b: string): number {
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  for (;;) {
+    const x = ia.next();
+    const y = ib.next();
+    if (x.done || y.done) return x.done ? (y.done ? 0 : -1) : 1;
+    const d = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+}
+
+/** A Backend over an S3-style object API. */
+export class S3Backend implements Backend {
+  readonly url: string;
+  private readonly api: ObjectApi;
+  private readonly prefix: string;
+
+  constructor(private readonly opts: S3BackendOptions) {
+    this.url = opts.url;
+    this.api = opts.api;
+    this.prefix = opts.prefix;
+  }
+
+  async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
+    checkKey(key, this.url);
+    const full = this.prefix + key;
+    if (body instanceof Uint8Array && body.length <= (this.opts.partSize ?? 8 * 1024 * 1024)) {
+      // A buffered body is replayable; the retry wrapper resends it, so no retries here.
+      return await putObject(this.api, full, body);
+    }
+    const stream = body instanceof Uint8Array ? new Blob([body as Uint8Array<ArrayBuffer>]).stream() : body;
+    await uploadStream(this.api, full, stream, {
+      partSize: this.opts.partSize,
+      concurrency: this.opts.concurrency,
+      retry: this.opts.retry,
+    });
+  }
+
+  async get(key: string): Promise<ReadableStream<Uint8Array>> {
+    checkKey(key, this.url);
+    return await openDownload(this.api, this.prefix + key, this.opts.retry);
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    checkKey(key, this.url);
+    const res = await this.api.send({ method: "HEAD", key: this.prefix + key, accept: [404] });
+    await res.body?.cancel();
+    if (res.status === 404) return null;
+    return {
+      key,
+      size: Number(res.headers.get("content-length") ?? "0"),
+      mtime: new Date(res.headers.get("last-modified") ?? 0),
+    };
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const full = this.prefix + prefix;
+    let token: string | undefined;
+    do {
+      const query: [string, string][] = [["list-type", "2"], ["prefix", full], ["encoding-type", "url"]];
+      if (token) query.push(["continuation-token", token]);
+      if (this.opts.listPageSize) query.push(["max-keys", String(this.opts.listPageSize)]);
+      const xml = await this.api.sendText({ method: "GET", query });
+      // Servers that ignore encoding-type (s3rver) send raw keys and omit <EncodingType>.
+      const page = parseListPage(xml, /<EncodingType>url<\/EncodingType>/.test(xml));
+      // S3 orders by UTF-8 bytes; sort each page the same way for servers that do not.
+      page.objects.sort((a, b) => compareUtf8(a.key, b.key));
+      for (const o of page.objects) {
+        if (!o.key.startsWith(this.prefix)) continue;
+        yield { key: o.key.slice(this.prefix.length), size: o.size, mtime: o.mtime };
+      }
+      token = page.nextToken;
+    } while (token);
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const k of keys) checkKey(k, this.url);
+    if (!this.opts.multiDelete) {
+      await this.deleteEach(keys);
+      return;
+    }
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000).map((k) => this.prefix + k);
+      const body = new TextEncoder().encode(deleteObjectsXml(batch));
+      const md5 = createHash("md5").update(body).digest("base64");
+      const xml = await this.api.sendText({
+        method: "POST",
+        query: [["delete", ""]],
+        body,
+        headers: { "content-md5": md5, "content-type": "application/xml" },
+      });
+      const failed = parseDeleteErrors(xml).filter((e) => e.code !== "NoSuchKey");
+      if (failed.length > 0) {
+        const f = failed[0];
+        throw new BackendError(
+          `${this.api.describe(f.key)}: delete failed (${f.code}: ${f.message})` +
+            (failed.length > 1 ? ` and ${failed.length - 1} more` : ""),
+        );
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private async deleteEach(keys: string[]): Promise<void> {
+    const queue = [...keys];
+    const worker = async () => {
+      for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
+        try {
+          const res = await this.api.send({ method: "DELETE", key: this.prefix + k, accept: [404] });
+          await res.body?.cancel();
+        } catch (err) {
+          if (!(err instanceof NotFoundError)) throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, keys.length) }, worker));
+  }
+}

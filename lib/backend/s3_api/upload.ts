@@ -1,0 +1,232 @@
+/**
+ * Uploads a stream with bounded memory: bodies up to one part are sent as one PUT; larger ones as a
+ * multipart upload (parts of `partSize`, `concurrency` in flight, the upload aborted on failure).
+ * Our buffers are at most (concurrency + 1) × partSize (24 MiB by default). Nothing becomes
+ * visible under the key until the single PUT or CompleteMultipartUpload succeeds, so a failed
+ * upload never looks like a complete one.
+ */
+import { BackendError, NotFoundError } from "../../errors.ts";
+import { type RetryPolicy, withRetries } from "../retry.ts";
+import type { ObjectApi } from "./object_api.ts";
+import { completeMultipartXml, tagText } from "./xml.ts";
+
+/** Tuning of {@link uploadStream}. */
+export interface UploadOptions {
+  /** Part size in bytes (S3 needs ≥ 5 MiB except for the last part). Default 8 MiB. */
+  partSize?: number;
+  /** Parts in flight. Default 2 (measured: 4 gained nothing on loopback and cost ~60 MiB RSS). */
+  concurrency?: number;
+  /** Per-request retry policy (each part is buffered, so it can be resent). */
+  retry?: RetryPolicy;
+}
+
+/** Default part size: 8 MiB. */
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+
+/**
+ * Reads `stream` in pieces of exactly `size` bytes (the last one shorter; none for an empty
+ * stream). Buffers come from `alloc`, so the caller can recycle the ones it is done with.
+ */
+async function* fixedChunks(
+  stream: ReadableStream<Uint8Array>,
+  size: number,
+  alloc: () => Uint8Array = () => new Uint8Array(size),
+): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  let buf = alloc();
+  let fill = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      let off = 0;
+      while (off < value.length) {
+        const n = Math.min(size - fill, value.length - off);
+        buf.set(value.subarray(off, off + n), fill);
+        fill += n;
+        off += n;
+        if (fill === size) {
+          yield buf;
+          buf = alloc();
+          fill = 0;
+        }
+      }
+    }
+    if (fill > 0) yield buf.subarray(0, fill);
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** Stores `stream` under the full object key `key`. Returns the number of bytes stored. */
+export async function uploadStream(
+  api: ObjectApi,
+  key: string,
+  stream: ReadableStream<Uint8Array>,
+  opts: UploadOptions = {},
+): Promise<number> {
+  const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
+  // Recycled part buffers: V8 frees big buffers lazily, so fresh ones per part inflate the RSS.
+  const pool: Uint8Array[] = [];
+  const chunks = fixedChunks(stream, partSize, () => pool.pop() ?? new Uint8Array(partSize));
+  const first = await chunks.next();
+  const second = first.done ? first : await chunks.next();
+  if (second.done) {
+    const body = first.done ? new Uint8Array(0) : first.value;
+    await putObject(api, key, body, opts.retry);
+    return body.length;
+  }
+  return await multipart(api, key, [first.value as Uint8Array, second.value], chunks, opts, partSize, pool);
+}
+
+/** Runs `fn` under `policy`, or once when there is no policy (the caller's wrapper retries). */
+function retrying<T>(what: string, fn: () => Promise<T>, policy?: RetryPolicy): Promise<T> {
+  return policy ? withRetries(what, fn, policy) : fn();
+}
+
+/**
+ * One PUT of a buffered body. Integrity rides on the signed x-amz-content-sha256 (SigV4), which S3
+ * checks; Content-MD5 would be a second pass at a third of SHA-256's speed here.
+ */
+export async function putObject(
+  api: ObjectApi,
+  key: string,
+  body: Uint8Array,
+  retry?: RetryPolicy,
+): Promise<void> {
+  await retrying(`put ${api.describe(key)}`, async () => {
+    const res = await api.send({ method: "PUT", key, body });
+    await res.body?.cancel();
+  }, retry);
+}
+
+async function multipart(
+  api: ObjectApi,
+  key: string,
+  head: Uint8Array[],
+  rest: AsyncGenerator<Uint8Array>,
+  opts: UploadOptions,
+  partSize: number,
+  pool: Uint8Array[],
+): Promise<number> {
+  const what = api.describe(key);
+  const initXml = await retrying(
+    `start multipart upload ${what}`,
+    () => api.sendText({ method: "POST", key, query: [["uploads", ""]] }),
+    opts.retry,
+  );
+  const uploadId = tagText(initXml, "UploadId");
+  if (!uploadId) throw new BackendError(`${what}: server did not return an UploadId`);
+  const etags: string[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const concurrency = opts.concurrency ?? 2;
+  let total = 0;
+  let failure: unknown;
+  const sendPart = async (partNumber: number, body: Uint8Array) => {
+    const res = await retrying(`upload part ${partNumber} of ${what}`, () =>
+      api.send({
+        method: "PUT",
+        key,
+        query: [["partNumber", String(partNumber)], ["uploadId", uploadId]],
+        body,
+      }), opts.retry);
+    await res.body?.cancel();
+    const etag = res.headers.get("etag");
+    if (!etag) throw new BackendError(`${what}: part ${partNumber} was stored without an ETag`);
+    etags[partNumber - 1] = etag;
+    // The server has the whole body (it answered), so the buffer can take the next part.
+    if (body.length === partSize) pool.push(body);
+  };
+  try {
+    let partNumber = 0;
+    const parts = (async function* () {
+      yield* head;
+      yield* rest;
+    })();
+    for await (const body of parts) {
+      if (failure) break;
+      partNumber++;
+      total += body.length;
+      const p: Promise<void> = sendPart(partNumber, body).catch((err) => {
+        failure ??= err;
+      }).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    await complete(api, key, uploadId, etags, total, opts.retry);
+  } catch (err) {
+    await Promise.allSettled(inFlight);
+    await abort(api, key, uploadId);
+    throw err;
+  }
+  await verifySize(api, key, total, partSize);
+  return total;
+}
+
+async function complete(
+  api: ObjectApi,
+  key: string,
+  uploadId: string,
+  etags: string[],
+  total: number,
+  retry?: RetryPolicy,
+): Promise<void> {
+  const body = new TextEncoder().encode(
+    completeMultipartXml(etags.map((etag, i) => ({ partNumber: i + 1, etag }))),
+  );
+  const startedAt = Date.now();
+  let attempts = 0;
+  let text: string;
+  try {
+    text = await retrying(`complete multipart upload ${api.describe(key)}`, () => {
+      attempts++;
+      return api.sendText({ method: "POST", key, query: [["uploadId", uploadId]], body });
+    }, retry);
+  } catch (err) {
+    // The answer to an earlier attempt may have been lost after the server completed the upload;
+    // the retry then finds no upload (NoSuchUpload). Look at the object before calling it failed.
+    if (!(err instanceof NotFoundError)) throw err;
+    if (attempts > 1 && await landed(api, key, total, startedAt)) return;
+    // A missing upload is a failed put (exit 7), not a missing object the user asked for.
+    throw new BackendError(err.message, { cause: err });
+  }
+  // S3 may answer 200 and still report an error in the body (documented for CompleteMultipartUpload).
+  if (/<Error>/.test(text)) {
+    throw new BackendError(
+      `${api.describe(key)}: completing the upload failed: ${tagText(text, "Message") ?? text}`,
+    );
+  }
+}
+
+/** True when `key` exists with `size` bytes, written since `since` (Last-Modified has 1 s steps). */
+async function landed(api: ObjectApi, key: string, size: number, since: number): Promise<boolean> {
+  const res = await api.send({ method: "HEAD", key, accept: [404] });
+  await res.body?.cancel();
+  if (res.status === 404) return false;
+  const modified = Date.parse(res.headers.get("last-modified") ?? "");
+  return Number(res.headers.get("content-length")) === size &&
+    modified >= Math.floor(since / 1000) * 1000 - 1000;
+}
+
+/** Best effort: an upload that is left behind costs storage but is never visible as an object. */
+async function abort(api: ObjectApi, key: string, uploadId: string): Promise<void> {
+  try {
+    const res = await api.send({ method: "DELETE", key, query: [["uploadId", uploadId]], accept: [404] });
+    await res.body?.cancel();
+  } catch {
+    // The original failure is what the caller needs to see.
+  }
+}
+
+async function verifySize(api: ObjectApi, key: string, expected: number, partSize: number): Promise<void> {
+  const res = await api.send({ method: "HEAD", key });
+  await res.body?.cancel();
+  const size = Number(res.headers.get("content-length"));
+  if (size !== expected) {
+    throw new BackendError(
+      `${api.describe(key)}: stored object has ${size} bytes, uploaded ${expected} (part size ${partSize})`,
+    );
+  }
+}

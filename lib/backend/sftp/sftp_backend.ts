@@ -1,0 +1,287 @@
+/**
+ * `sftp://[user@]host[:port]/path` — a Backend over SSH (npm `ssh2`, pure JS, so it runs the same
+ * under Deno, Node and Bun). Objects are plain files below the URL's path, so a Litestream sftp
+ * replica and ours are the same tree. A put writes `.<name>.tmp-<hex>` next to the object, fsyncs it
+ * (fsync@openssh.com), then renames it over the object (posix-rename@openssh.com, atomic replace), so
+ * a dropped connection never leaves a file that looks complete; listings skip temp names. The
+ * connection is opened lazily and re-opened after it drops; a dropped connection surfaces as a
+ * TransientError, which the retry wrapper (lib/backend/retry.ts) retries.
+ */
+import { homedir, userInfo } from "node:os";
+import { posix } from "node:path";
+import process from "node:process";
+import type { Buffer } from "node:buffer";
+import { type Backend, type ObjectInfo, objectUrl } from "../backend.ts";
+import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tree.ts";
+import { TransientError } from "../retry.ts";
+import type { BackupConfig } from "../../config/types.ts";
+import { BackendError, NotFoundError, VigoError } from "../../errors.ts";
+import { parseSftpConfig, type SftpConfig } from "./config.ts";
+import {
+  loadCredentials,
+  loadKnownHosts,
+  openSession,
+  type SftpCredentials,
+  type SftpSession,
+} from "./connection.ts";
+import type { KnownHostEntry } from "./known_hosts.ts";
+import { call, type RawSftp, type SftpAttrs, type SftpDirEntry, type SftpStatusError } from "./ssh2_api.ts";
+import { pipelinedRead, pipelinedWrite } from "./transfer.ts";
+
+const NO_SUCH_FILE = 2;
+const PERMISSION_DENIED = 3;
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+/** Unlinks in flight at once during a delete. */
+const DELETE_PARALLEL = 16;
+
+/**
+ * Opens an SFTP backend: parses the URL, reads the key and known_hosts now (so configuration errors
+ * surface at once); connects on first use.
+ */
+export async function openSftpBackend(url: string, opts: Partial<BackupConfig> = {}): Promise<SftpBackend> {
+  const cfg = parseSftpConfig(url, opts, {
+    homeDir: homedir(),
+    userName: process.env.USER || userInfo().username,
+    sshAuthSock: process.env.SSH_AUTH_SOCK,
+  });
+  const creds = await loadCredentials(cfg);
+  const knownHosts = await loadKnownHosts(cfg.knownHostsPath);
+  return new SftpBackend(cfg, creds, knownHosts);
+}
+
+function statusCode(err: unknown): number | string | undefined {
+  return (err as SftpStatusError | undefined)?.code;
+}
+
+/** A Backend storing objects as files below a directory on an SSH server. */
+export class SftpBackend implements Backend {
+  readonly url: string;
+  #session?: Promise<SftpSession>;
+
+  constructor(
+    private readonly cfg: SftpConfig,
+    private readonly creds: SftpCredentials,
+    private readonly knownHosts: KnownHostEntry[],
+  ) {
+    this.url = cfg.displayUrl;
+  }
+
+  #path(key: string): string {
+    checkTreeKey(key);
+    return posix.join(this.cfg.root, key);
+  }
+
+  #where(key: string): string {
+    return objectUrl(this, key);
+  }
+
+  /** The live session, (re)connecting when there is none or it dropped. */
+  async #sftp(): Promise<{ sftp: RawSftp; session: SftpSession }> {
+    let pending = this.#session;
+    if (pending) {
+      const s = await pending.catch(() => undefined);
+      if (!s || s.closed) {
+        if (this.#session === pending) this.#session = undefined;
+        pending = undefined;
+      }
+    }
+    if (!pending) {
+      pending = openSession(this.cfg, this.creds, this.knownHosts);
+      this.#session = pending;
+      pending.catch(() => {
+        if (this.#session === pending) this.#session = undefined;
+      });
+    }
+    const session = await pending;
+    return { sftp: session.sftp, session };
+  }
+
+  /** Runs `fn` on the session and turns SFTP/SSH failures into typed errors naming `where`. */
+  async #run<T>(where: string, fn: (sftp: RawSftp, session: SftpSession) => Promise<T>): Promise<T> {
+    const { sftp, session } = await this.#sftp();
+    try {
+      return await fn(sftp, session);
+    } catch (err) {
+      throw this.#mapError(where, err, session);
+    }
+  }
+
+  #mapError(where: string, err: unknown, session: SftpSession): VigoError {
+    if (err instanceof VigoError) return err;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (session.closed || /No response from server|Not connected|ECONNRESET|EPIPE/i.test(msg)) {
+      return new TransientError(`${where}: SSH connection lost (${msg})`, undefined, { cause: err });
+    }
+    const code = statusCode(err);
+    if (code === NO_SUCH_FILE) return new NotFoundError(`${where}: not found`, { cause: err });
+    if (code === PERMISSION_DENIED) return new BackendError(`${where}: permission denied`, { cause: err });
+    return new BackendError(`${where}: ${msg}`, { cause: err });
+  }
+
+  async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
+    const path = this.#path(key);
+    const dir = posix.dirname(path);
+    const tmp = posix.join(dir, tempNameFor(posix.basename(path)));
+    await this.#run(this.#where(key), async (sftp) => {
+      const handle = await this.#createFile(sftp, tmp, dir);
+      let open = true;
+      try {
+        await pipelinedWrite(sftp, handle, body);
+        if (sftp._extensions["fsync@openssh.com"]) {
+          await call<void>((cb) => sftp.ext_openssh_fsync(handle, cb));
+        }
+        open = false;
+        await call<void>((cb) => sftp.close(handle, cb));
+        await this.#rename(sftp, tmp, path);
+      } catch (err) {
+        if (open) await call<void>((cb) => sftp.close(handle, cb)).catch(() => {});
+        await call<void>((cb) => sftp.unlink(tmp, cb)).catch(() => {});
+        throw err;
+      }
+    }).catch(async (err) => {
+      // The body may be half read: release it so its producer is not left waiting.
+      if (!(body instanceof Uint8Array)) await body.cancel(err).catch(() => {});
+      throw err;
+    });
+  }
+
+  async #createFile(sftp: RawSftp, path: string, dir: string): Promise<Buffer> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await call<Buffer>((cb) => sftp.open(path, "wx", cb));
+      } catch (err) {
+        // A missing directory (or one a concurrent delete just pruned): make it and try again.
+        if (statusCode(err) !== NO_SUCH_FILE || attempt >= 3) throw err;
+        await this.#mkdirs(sftp, dir);
+      }
+    }
+  }
+
+  async #mkdirs(sftp: RawSftp, dir: string): Promise<void> {
+    if (dir === "/" || dir === ".") return;
+    try {
+      await call<void>((cb) => sftp.mkdir(dir, cb));
+    } catch (err) {
+      if (statusCode(err) === NO_SUCH_FILE) {
+        await this.#mkdirs(sftp, posix.dirname(dir));
+        await call<void>((cb) => sftp.mkdir(dir, cb)).catch(() => {});
+        return;
+      }
+      // OpenSSH answers a plain FAILURE for "exists": fine if it is a directory now.
+      const st = await call<SftpAttrs>((cb) => sftp.stat(dir, cb)).catch(() => undefined);
+      if (!st || (st.mode & S_IFMT) !== S_IFDIR) throw err;
+    }
+  }
+
+  async #rename(sftp: RawSftp, from: string, to: string): Promise<void> {
+    if (sftp._extensions["posix-rename@openssh.com"]) {
+      await call<void>((cb) => sftp.ext_openssh_rename(from, to, cb));
+      return;
+    }
+    // Plain SFTPv3 rename refuses to replace: remove the old object first (a short window without it).
+    await call<void>((cb) => sftp.unlink(to, cb)).catch(() => {});
+    await call<void>((cb) => sftp.rename(from, to, cb));
+  }
+
+  async get(key: string): Promise<ReadableStream<Uint8Array>> {
+    const path = this.#path(key);
+    const where = this.#where(key);
+    return await this.#run(where, async (sftp, session) => {
+      const handle = await call<Buffer>((cb) => sftp.open(path, "r", cb));
+      try {
+        const st = await call<SftpAttrs>((cb) => sftp.fstat(handle, cb));
+        if ((st.mode & S_IFMT) !== S_IFREG) {
+          throw Object.assign(new Error("not a file"), { code: NO_SUCH_FILE });
+        }
+        const close = () => call<void>((cb) => sftp.close(handle, cb));
+        return pipelinedRead(sftp, handle, st.size, {
+          onEnd: close,
+          mapError: (err) => this.#mapError(where, err, session),
+        });
+      } catch (err) {
+        await call<void>((cb) => sftp.close(handle, cb)).catch(() => {});
+        throw err;
+      }
+    });
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    const path = this.#path(key);
+    return await this.#run(this.#where(key), async (sftp) => {
+      try {
+        const st = await call<SftpAttrs>((cb) => sftp.stat(path, cb));
+        if ((st.mode & S_IFMT) !== S_IFREG) return null;
+        return { key, size: st.size, mtime: new Date(st.mtime * 1000) };
+      } catch (err) {
+        if (statusCode(err) === NO_SUCH_FILE) return null;
+        throw err;
+      }
+    });
+  }
+
+  list(prefix: string): AsyncIterable<ObjectInfo> {
+    return walkTree(prefix, (dirKey) => this.#readDir(dirKey));
+  }
+
+  async #readDir(dirKey: string): Promise<TreeEntry[]> {
+    const dir = dirKey === "" ? this.cfg.root : posix.join(this.cfg.root, dirKey);
+    const entries = await this.#run(this.#where(dirKey || "."), async (sftp) => {
+      try {
+        return await call<SftpDirEntry[]>((cb) => sftp.readdir(dir, cb));
+      } catch (err) {
+        if (statusCode(err) === NO_SUCH_FILE) return [];
+        throw err;
+      }
+    });
+    return entries
+      .filter((e) => e.filename !== "." && e.filename !== "..")
+      .map((e) => ({ e, type: e.attrs.mode & S_IFMT }))
+      .filter(({ type }) => type === S_IFDIR || type === S_IFREG)
+      .map(({ e, type }) => {
+        const info = { size: e.attrs.size, mtime: new Date(e.attrs.mtime * 1000) };
+        return { name: e.filename, dir: type === S_IFDIR, info: () => Promise.resolve(info) };
+      });
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const paths = keys.map((k) => this.#path(k));
+    await this.#run(`delete ${keys.length} object(s) in ${this.url}`, async (sftp, session) => {
+      const queue = [...paths];
+      const worker = async () => {
+        for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+          try {
+            await call<void>((cb) => sftp.unlink(p!, cb));
+          } catch (err) {
+            if (statusCode(err) !== NO_SUCH_FILE) throw this.#mapError(p, err, session);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(DELETE_PARALLEL, queue.length) }, worker));
+      // Prune directories left empty (a deleted generation leaves no husk for Litestream to list).
+      const dirs = [...new Set(paths.map((p) => posix.dirname(p)))].sort((a, b) => b.length - a.length);
+      for (const d of dirs) await this.#pruneEmpty(sftp, d);
+    });
+  }
+
+  async #pruneEmpty(sftp: RawSftp, dir: string): Promise<void> {
+    const root = this.cfg.root;
+    for (let d = dir; d !== root && d.startsWith(root === "." ? "" : `${root}/`); d = posix.dirname(d)) {
+      if (d === "." || d === "/") return;
+      try {
+        await call<void>((cb) => sftp.rmdir(d, cb));
+      } catch {
+        return; // not empty (or already gone): stop climbing
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const pending = this.#session;
+    this.#session = undefined;
+    const s = await pending?.catch(() => undefined);
+    s?.close();
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The slice of npm `ssh2`'s API this backend uses, typed (the package ships no types), plus small
+ * promise wrappers. Keeping the untyped surface in one file means the rest of lib/backend/sftp/ is checked.
+ */
+import { Buffer } from "node:buffer";
+import * as ssh2 from "ssh2";
+
+/** SFTP file attributes as ssh2 reports them. */
+export interface SftpAttrs {
+  mode: number;
+  size: number;
+  /** Seconds since the epoch. */
+  mtime: number;
+}
+
+/** One directory entry from READDIR. */
+export interface SftpDirEntry {
+  filename: string;
+  attrs: SftpAttrs;
+}
+
+/** An SFTP failure: `code` is the SFTP status (2 no such file, 3 permission denied, 4 failure). */
+export interface SftpStatusError extends Error {
+  code?: number | string;
+}
+
+type Cb<T> = (err: SftpStatusError | undefined | null, value: T) => void;
+
+/** ssh2's SFTPWrapper, the methods used here. */
+export interface RawSftp {
+  _extensions: Record<string, string>;
+  _maxWriteLen: number;
+  _maxReadLen: number;
+  open(path: string, flags: string, cb: Cb<Buffer>): void;
+  close(handle: Buffer, cb: Cb<void>): void;
+  read(handle: Buffer, buf: Buffer, off: number, len: number, pos: number, cb: Cb<number>): void;
+  write(handle: Buffer, buf: Buffer, off: number, len: number, pos: number, cb: Cb<void>): void;
+  fstat(handle: Buffer, cb: Cb<SftpAttrs>): void;
+  stat(path: string, cb: Cb<SftpAttrs>): void;
+  readdir(path: string, cb: Cb<SftpDirEntry[]>): void;
+  mkdir(path: string, cb: Cb<void>): void;
+  rmdir(path: string, cb: Cb<void>): void;
+  unlink(path: string, cb: Cb<void>): void;
+  rename(from: string, to: string, cb: Cb<void>): void;
+  ext_openssh_rename(from: string, to: string, cb: Cb<void>): void;
+  ext_openssh_fsync(handle: Buffer, cb: Cb<void>): void;
+  end(): void;
+}
+
+/** ssh2's Client, the methods used here. */
+export interface RawClient {
+  on(event: "ready" | "close" | "end", fn: () => void): RawClient;
+  on(event: "error", fn: (err: Error & { level?: string; code?: string }) => void): RawClient;
+  connect(opts: Record<string, unknown>): void;
+  sftp(cb: Cb<RawSftp>): void;
+  /** Disables Nagle on the socket: SFTP is request/response, delayed ACKs would add ~40 ms each. */
+  setNoDelay(noDelay: boolean): void;
+  end(): void;
+}
+
+/** A new, unconnected ssh2 Client. */
+export function newClient(): RawClient {
+  const mod = ssh2 as unknown as { Client?: new () => RawClient; default?: { Client: new () => RawClient } };
+  const Client = mod.Client ?? mod.default!.Client;
+  return new Client();
+}
+
+/** Calls a callback-style ssh2 method and returns a promise of its result. */
+export function call<T>(fn: (cb: Cb<T>) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    fn((err, value) => (err ? reject(err) : resolve(value)));
+  });
+}
+
+/** A Buffer view of `u8` without copying (ssh2 insists on Buffer instances). */
+export function asBuffer(u8: Uint8Array): Buffer {
+  return Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+}
+
+/** The request methods of {@link RawSftp}, each taking a node-style callback last. */
+const REQUESTS = [
+  "open",
+  "close",
+  "read",
+  "write",
+  "fstat",
+  "stat",
+  "readdir",
+  "mkdir",
+  "rmdir",
+  "unlink",
+  "rename",
+  "ext_openssh_rename",
+  "ext_openssh_fsync",
+] as const;
+
+/**
+ * Wraps `raw` so no request can hang on a dead connection: ssh2 never answers a request sent after
+ * the socket dropped, and not always those in flight when it dropped. After `fail(err)`, every
+ * pending callback is called with `err` (once), and every new request fails at once.
+ */
+export function guardSftp(raw: RawSftp): { sftp: RawSftp; fail(err: Error): void } {
+  let dead: Error | undefined;
+  const pending = new Set<(err: Error) => void>();
+  const wrapped = Object.create(raw) as RawSftp;
+  for (const name of REQUESTS) {
+    const orig = (raw[name] as (...a: unknown[]) => void).bind(raw);
+    (wrapped as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      const cb = args[args.length - 1] as (err?: Error | null, ...rest: unknown[]) => void;
+      if (dead) {
+        const err = dead;
+        queueMicrotask(() => cb(err));
+        return;
+      }
+      let done = false;
+      const failOnce = (err: Error) => {
+        if (done) return;
+        done = true;
+        cb(err);
+      };
+      pending.add(failOnce);
+      args[args.length - 1] = (err?: Error | null, ...rest: unknown[]) => {
+        pending.delete(failOnce);
+        if (done) return;
+        done = true;
+        cb(err, ...rest);
+      };
+      orig(...args);
+    };
+  }
+  return {
+    sftp: wrapped,
+    fail(err) {
+      dead ??= err;
+      for (const f of [...pending]) f(err);
+      pending.clear();
+    },
+  };
+}

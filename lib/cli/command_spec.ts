@@ -1,0 +1,57 @@
+/**
+ * The command tree as plain data (paths, arguments, options), read once from commander so that the shell
+ * completions and the man page are generated from the same tree the parser uses and cannot drift from it.
+ */
+import type { Command } from "@commander-js/extra-typings";
+
+/** One option of a command. */
+export interface OptionSpec {
+  /** As written in help, e.g. `-o, --output <path>`. */
+  flags: string;
+  /** `--output`. */
+  long?: string;
+  /** `-o`. */
+  short?: string;
+  /** Whether the option takes a value. */
+  takesValue: boolean;
+  description: string;
+}
+
+/** One command with everything below it. */
+export interface CommandSpec {
+  /** Names from the root, e.g. `["backup", "restore"]`; empty for the root. */
+  path: string[];
+  /** Usage without `[options]`/`[command]`, e.g. `<archive>`. */
+  usage: string;
+  description: string;
+  options: OptionSpec[];
+  subcommands: CommandSpec[];
+}
+
+/** Reads `cmd` (visible commands and options only, commander's implicit help command left out). */
+export function commandSpec(cmd: Command, path: string[] = []): CommandSpec {
+  const help = cmd.createHelp();
+  // -h/--help is on every command; completions add it themselves and the man page says it once
+  const options = help.visibleOptions(cmd).filter((o) => o.long !== "--help").map((o) => ({
+    flags: o.flags,
+    long: o.long,
+    short: o.short,
+    takesValue: o.required || o.optional,
+    description: o.description,
+  }));
+  const subcommands = (help.visibleCommands(cmd) as Command[])
+    .filter((sub) => cmd.commands.includes(sub))
+    .map((sub) => commandSpec(sub, [...path, sub.name()]));
+  return {
+    path,
+    usage: cmd.usage().replace(/\[(options|command)\]\s*/g, "").trim(),
+    description: cmd.description(),
+    options,
+    subcommands,
+  };
+}
+
+/** Every command of the tree, depth first, root first. */
+export function flattenSpec(root: CommandSpec): CommandSpec[] {
+  return [root, ...root.subcommands.flatMap(flattenSpec)];
+}

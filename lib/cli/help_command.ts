@@ -1,0 +1,47 @@
+/**
+ * `vigocli help [COMMAND…] | exit-codes | --man` and `vigocli completion SHELL`: the documentation
+ * commands. They take the finished program so that what they print is generated from the real tree.
+ */
+import { Argument, Command, Option } from "@commander-js/extra-typings";
+import process from "node:process";
+import { UsageError } from "../errors.ts";
+import { commandSpec } from "./command_spec.ts";
+import { completionScript, SHELLS } from "./completion.ts";
+import { exitCodesText } from "./exit_codes.ts";
+import { manPage } from "./man_page.ts";
+import { VERSION } from "../version.ts";
+
+/** `help`: a command's help, the exit-code table, or the man page. `root()` is the whole program. */
+export function helpCommand(root: () => Command): Command {
+  return new Command("help")
+    .description("show help for a command, the exit-code table (`help exit-codes`), or the man page")
+    .argument("[command...]", "command path, e.g. `backup restore`; or `exit-codes`")
+    .addOption(new Option("--man", "print the man page (roff) on stdout"))
+    .action((words, opts) => {
+      if (opts.man) {
+        process.stdout.write(manPage(commandSpec(root()), VERSION, new Date().toISOString().slice(0, 10)));
+        return;
+      }
+      if (words.length === 1 && words[0] === "exit-codes") {
+        process.stdout.write(`Exit codes:\n${exitCodesText()}\n`);
+        return;
+      }
+      let cmd = root();
+      for (const w of words) {
+        const sub = cmd.commands.find((c) => c.name() === w || c.aliases().includes(w));
+        if (!sub) throw new UsageError(`help: no command ${JSON.stringify(words.join(" "))}`);
+        cmd = sub as Command;
+      }
+      cmd.outputHelp();
+    }) as unknown as Command;
+}
+
+/** `completion SHELL`: prints a completion script for bash, zsh or fish. */
+export function completionCommand(root: () => Command): Command {
+  return new Command("completion")
+    .description("print a shell completion script (bash, zsh or fish) generated from the command tree")
+    .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
+    .action((shell) => {
+      process.stdout.write(completionScript(shell, commandSpec(root())));
+    }) as unknown as Command;
+}

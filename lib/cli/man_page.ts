@@ -1,0 +1,70 @@
+/**
+ * `vigocli help --man`: a man(7) page generated from the command tree, the exit-code table and the
+ * examples, so `man -l vigocli.1` says what `--help` says.
+ */
+import type { CommandSpec } from "./command_spec.ts";
+import { flattenSpec } from "./command_spec.ts";
+import { EXIT_CODE_TABLE } from "./exit_codes.ts";
+import { HELP_EXAMPLES } from "./help_examples.ts";
+
+/** Escapes text for roff: backslashes, and a leading `.` or `'` that would start a request. */
+function esc(s: string): string {
+  return s.replace(/\\/g, "\\e").replace(/-/g, "\\-").replace(/^([.'])/gm, "\\&$1");
+}
+
+/** Environment variables the program reads, for the ENVIRONMENT section. */
+const ENVIRONMENT: readonly [string, string][] = [
+  ["VIGO_SERVER_ROOT", "default for --server-root (and restore's --target)"],
+  ["VIGO_SERVER_YAML", "default for --server-yaml"],
+  ["VIGO_BACKUP_PASSWORD", "password of encrypted archives when --password-file is not given"],
+  ["AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY", "S3 credentials when server.yaml has none"],
+  ["VIGO_DEBUG", "1 prints the stack of internal errors"],
+  ["NO_COLOR", "honoured; vigocli prints no colour anyway"],
+];
+
+/** The page, `version` for the footer (e.g. `0.1.0`), `date` as YYYY-MM-DD. */
+export function manPage(root: CommandSpec, version: string, date: string): string {
+  const out: string[] = [
+    // tells man(1) to run tbl(1) for the exit-status table
+    `'\\" t`,
+    `.TH VIGOCLI 1 "${date}" "vigocli ${esc(version)}" "User Commands"`,
+    ".SH NAME",
+    "vigocli \\- backup and recovery for a Vigo fleet configuration server",
+    ".SH SYNOPSIS",
+    ".B vigocli",
+    ".I command",
+    "[\\fIoptions\\fR] [\\fIarguments\\fR]",
+    ".SH DESCRIPTION",
+    esc(root.description),
+    ".SH COMMANDS",
+  ];
+  for (const c of flattenSpec(root).slice(1)) {
+    out.push(".TP", `.B vigocli ${esc(c.path.join(" "))}${c.usage ? ` ${esc(c.usage)}` : ""}`);
+    out.push(...c.description.split("\n").map((l, i) => (i === 0 ? esc(l) : `.br\n${esc(l)}`)));
+    if (c.options.length > 0) {
+      out.push(".RS");
+      for (const o of c.options) out.push(".TP", `.B ${esc(o.flags)}`, esc(o.description));
+      out.push(".RE");
+    }
+  }
+  out.push(".SH EXIT STATUS", ".TS", "tab(|);", "r lx.");
+  for (const r of EXIT_CODE_TABLE) out.push(`${r.code}|T{`, esc(r.meaning), "T}");
+  out.push(".TE", ".SH ENVIRONMENT");
+  for (const [name, what] of ENVIRONMENT) out.push(".TP", `.B ${esc(name)}`, esc(what));
+  out.push(".SH EXAMPLES");
+  for (const [path, lines] of Object.entries(HELP_EXAMPLES)) {
+    out.push(".SS", esc(`vigocli ${path}`), ".nf", ...lines.map(esc), ".fi");
+  }
+  out.push(
+    ".SH FILES",
+    ".TP",
+    ".B /srv/vigo/server.yaml",
+    "server configuration; its backup: section names the replica URL and credentials",
+    ".TP",
+    ".B /srv/vigo/snapshots",
+    "default paths.snapshots: archives and drill reports",
+    ".SH SEE ALSO",
+    "litestream(1), restic(1), tar(1) \\(em use \\fBtar \\-\\-force\\-local\\fR with archive names that contain colons",
+  );
+  return out.join("\n") + "\n";
+}

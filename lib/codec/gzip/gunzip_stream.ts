@@ -1,0 +1,203 @@
+/**
+ * Pull-driven gunzip over node:zlib. Unlike `DecompressionStream`, zlib's gunzip reads every member of
+ * a multi-member file (the parallel writer's output) on every runtime. Output is produced only when
+ * the consumer asks for it, and input is fed in small pieces, because one piece of deflate input can
+ * expand ~1000-fold (a run of empty database pages): memory stays bounded by a few pieces' expansion.
+ * Inflating runs on a worker thread when workers exist, so it overlaps with hashing and writing on
+ * the main thread (under Deno node:zlib inflates on the calling thread), else in-thread.
+ */
+import zlib from "node:zlib";
+import { CodecError } from "../codec_error.ts";
+
+/** Compressed bytes handed to zlib at a time (worst case ~32 MiB of output, typically ~80 KiB). */
+const PIECE = 32 * 1024;
+
+/** Decompresses a (possibly multi-member) gzip stream. Corrupt or truncated input errors the stream. */
+export function gunzip(
+  input: ReadableStream<Uint8Array>,
+  opts: { ownsInput?: boolean; inThread?: boolean } = {},
+): ReadableStream<Uint8Array> {
+  const worker = opts.inThread ? undefined : startWorker();
+  return worker ? gunzipOnWorker(input, worker, opts.ownsInput ?? false) : gunzipInThread(input);
+}
+
+const fail = (message: string, cause?: unknown) =>
+  new CodecError(`not a valid gzip stream (${message})`, { cause });
+
+/** Pieces in flight to the worker at once. */
+const IN_FLIGHT = 2;
+
+const WORKER_SOURCE = `
+import { createGunzip } from "node:zlib";
+const z = createGunzip({ chunkSize: 64 * 1024 });
+let failed = false;
+z.on("data", (d) => {
+  // A full output chunk owns its buffer and is moved, not copied; a partial one is copied.
+  const chunk = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength ? new Uint8Array(d.buffer) : new Uint8Array(d);
+  self.postMessage({ type: "data", chunk }, [chunk.buffer]);
+});
+z.on("error", (err) => {
+  failed = true;
+  self.postMessage({ type: "error", message: String(err && err.message || err) });
+});
+z.on("end", () => self.postMessage({ type: "end" }));
+self.onmessage = (event) => {
+  const m = event.data;
+  if (failed) return;
+  if (m.type === "piece") z.write(m.piece, () => { if (!failed) self.postMessage({ type: "done" }); });
+  else z.end();
+};
+`;
+
+function startWorker(): Worker | undefined {
+  if (typeof Worker === "undefined") return undefined;
+  try {
+    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+    const w = new Worker(url, { type: "module" });
+    // Bun resolves the worker's imports after the constructor returns: revoking the URL now would
+    // fail them ("Blob URL is missing"), so it is revoked when the worker is terminated.
+    const terminate = w.terminate.bind(w);
+    w.terminate = () => {
+      terminate();
+      URL.revokeObjectURL(url);
+    };
+    return w;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `ownsInput`: nothing else holds the input chunks, so whole ones may be moved to the worker, not copied. */
+function gunzipOnWorker(
+  input: ReadableStream<Uint8Array>,
+  worker: Worker,
+  ownsInput: boolean,
+): ReadableStream<Uint8Array> {
+  const reader = input.getReader();
+  const out: Uint8Array[] = [];
+  let failure: Error | undefined;
+  let ended = false;
+  let inputDone = false;
+  let inFlight = 0;
+  let pending: Uint8Array = new Uint8Array(0);
+  let wake: (() => void) | undefined;
+  const wait = () => new Promise<void>((resolve) => (wake = resolve));
+  const finish = () => worker.terminate();
+  worker.onmessage = (event: MessageEvent) => {
+    const m = event.data;
+    if (m.type === "data") out.push(m.chunk);
+    else if (m.type === "done") inFlight--;
+    else if (m.type === "end") ended = true;
+    else failure ??= fail(m.message);
+    wake?.();
+  };
+  worker.onerror = (event: ErrorEvent) => {
+    event.preventDefault();
+    failure ??= fail(event.message);
+    wake?.();
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      while (out.length === 0) {
+        if (failure) {
+          finish();
+          throw failure;
+        }
+        if (ended) {
+          finish();
+          controller.close();
+          return;
+        }
+        if (inFlight < IN_FLIGHT && !inputDone) {
+          if (pending.length === 0) {
+            const { value, done } = await reader.read();
+            if (done) {
+              inputDone = true;
+              worker.postMessage({ type: "end" });
+              continue;
+            }
+            pending = value;
+          }
+          const whole = pending.byteOffset === 0 && pending.byteLength === pending.buffer.byteLength;
+          if (ownsInput && whole && pending.length <= PIECE) {
+            worker.postMessage({ type: "piece", piece: pending }, [pending.buffer as ArrayBuffer]);
+            pending = new Uint8Array(0);
+          } else {
+            // Copied: the chunk may belong to a decrypting stream that still uses it.
+            worker.postMessage({ type: "piece", piece: pending.slice(0, PIECE) });
+            pending = pending.subarray(PIECE);
+          }
+          inFlight++;
+          continue;
+        }
+        await wait();
+      }
+      controller.enqueue(out.shift()!);
+    },
+    async cancel(reason) {
+      finish();
+      await reader.cancel(reason).catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+}
+
+function gunzipInThread(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = input.getReader();
+  const z = zlib.createGunzip({ chunkSize: 64 * 1024 });
+  const out: Uint8Array[] = [];
+  let failure: Error | undefined;
+  let ended = false;
+  let inputDone = false;
+  let pending: Uint8Array = new Uint8Array(0);
+  z.on("data", (d: Uint8Array) => out.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
+  z.on("error", (err: Error) => {
+    failure ??= fail(err.message, err);
+  });
+  const endPromise = new Promise<void>((resolve) => {
+    z.once("end", () => {
+      ended = true;
+      resolve();
+    });
+    z.once("error", () => resolve());
+    z.once("close", () => resolve());
+  });
+  const feed = (piece: Uint8Array) =>
+    new Promise<void>((resolve) => {
+      z.write(piece, (err) => {
+        if (err) failure ??= fail(err.message, err);
+        resolve();
+      });
+    });
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      while (out.length === 0) {
+        if (failure) throw failure;
+        if (ended) {
+          controller.close();
+          return;
+        }
+        if (pending.length === 0) {
+          if (inputDone) {
+            await endPromise;
+            continue;
+          }
+          const { value, done } = await reader.read();
+          if (done) {
+            inputDone = true;
+            z.end();
+            continue;
+          }
+          pending = value;
+        }
+        const piece = pending.subarray(0, PIECE);
+        pending = pending.subarray(PIECE);
+        await feed(piece);
+      }
+      controller.enqueue(out.shift()!);
+    },
+    async cancel(reason) {
+      z.destroy();
+      await reader.cancel(reason).catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+}

@@ -1,0 +1,187 @@
+/**
+ * Streaming tar reader: pulls entries one at a time from a byte stream, so an archive of any size is
+ * read with a constant amount of memory. An entry's data must be consumed (or skipped) before the
+ * next entry is requested.
+ */
+import { CodecError } from "../codec_error.ts";
+import {
+  BLOCK,
+  decodeHeaderBlock,
+  decodePaxRecords,
+  entryTypeOf,
+  isZeroBlock,
+  padding,
+  type TarHeader,
+} from "./tar_format.ts";
+
+/** Largest pax / GNU long-name record accepted. */
+const MAX_META = 1024 * 1024;
+
+function cString(b: Uint8Array): string {
+  const nul = b.indexOf(0);
+  return new TextDecoder().decode(nul < 0 ? b : b.subarray(0, nul));
+}
+
+/** Pulls exact byte counts out of a chunked stream without copying more than needed. */
+export class ByteReader {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #chunk: Uint8Array = new Uint8Array(0);
+  #done = false;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.getReader();
+  }
+
+  async #fill(): Promise<boolean> {
+    while (this.#chunk.length === 0) {
+      if (this.#done) return false;
+      const { value, done } = await this.#reader.read();
+      if (done) {
+        this.#done = true;
+        return false;
+      }
+      this.#chunk = value;
+    }
+    return true;
+  }
+
+  /** Exactly `n` bytes, or null at a clean end of stream; throws when the stream ends inside them. */
+  async readExact(n: number): Promise<Uint8Array | null> {
+    if (!(await this.#fill())) return null;
+    if (this.#chunk.length >= n) {
+      const out = this.#chunk.subarray(0, n);
+      this.#chunk = this.#chunk.subarray(n);
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let off = 0;
+    while (off < n) {
+      if (!(await this.#fill())) throw new CodecError("archive is truncated");
+      const take = Math.min(n - off, this.#chunk.length);
+      out.set(this.#chunk.subarray(0, take), off);
+      this.#chunk = this.#chunk.subarray(take);
+      off += take;
+    }
+    return out;
+  }
+
+  /** Yields the next `n` bytes as they arrive (views into the stream's own chunks). */
+  async *chunks(n: number): AsyncGenerator<Uint8Array> {
+    let left = n;
+    while (left > 0) {
+      if (!(await this.#fill())) throw new CodecError("archive is truncated");
+      const take = Math.min(left, this.#chunk.length);
+      const out = this.#chunk.subarray(0, take);
+      this.#chunk = this.#chunk.subarray(take);
+      left -= take;
+      yield out;
+    }
+  }
+
+  /** Reads and discards everything that is left, returning the number of bytes discarded. */
+  async drain(): Promise<number> {
+    let n = this.#chunk.length;
+    this.#chunk = new Uint8Array(0);
+    while (!this.#done) {
+      const { value, done } = await this.#reader.read();
+      if (done) this.#done = true;
+      else n += value.length;
+    }
+    return n;
+  }
+
+  /** Stops reading and cancels the underlying stream. */
+  async cancel(): Promise<void> {
+    this.#done = true;
+    await this.#reader.cancel().catch(() => {});
+  }
+}
+
+/** One entry: its header and a one-shot iterator over its data. */
+export interface TarEntry {
+  header: TarHeader;
+  /** The entry's data in chunks; must be fully consumed before the next entry is read. */
+  body(): AsyncGenerator<Uint8Array>;
+}
+
+/** Reads tar entries (ustar + pax) one by one. */
+export class TarReader {
+  #bytes: ByteReader;
+  #pendingSkip = 0;
+  #ended = false;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#bytes = new ByteReader(stream);
+  }
+
+  /** The next entry, or null after the end-of-archive marker. */
+  async next(): Promise<TarEntry | null> {
+    if (this.#ended) return null;
+    if (this.#pendingSkip > 0) {
+      for await (const _ of this.#bytes.chunks(this.#pendingSkip)) { /* skip unread data */ }
+      this.#pendingSkip = 0;
+    }
+    let pax: Record<string, string> = {};
+    for (;;) {
+      const block = await this.#bytes.readExact(BLOCK);
+      if (block === null) throw new CodecError("archive is truncated (no end-of-archive marker)");
+      if (isZeroBlock(block)) {
+        const second = await this.#bytes.readExact(BLOCK);
+        if (second === null || !isZeroBlock(second)) {
+          throw new CodecError("archive has a malformed end-of-archive marker");
+        }
+        this.#ended = true;
+        return null;
+      }
+      const raw = decodeHeaderBlock(block);
+      // Metadata for the next entry: pax records, or GNU tar's long name (L) / long link (K).
+      if ("xgLK".includes(raw.typeflag)) {
+        if (raw.size > MAX_META) {
+          throw new CodecError("archive has an implausibly large tar extended header");
+        }
+        const data = await this.#bytes.readExact(raw.size + padding(raw.size));
+        if (data === null) throw new CodecError("archive is truncated");
+        const body = data.subarray(0, raw.size);
+        if (raw.typeflag === "x") pax = { ...pax, ...decodePaxRecords(body) };
+        if (raw.typeflag === "L") pax = { ...pax, path: cString(body) };
+        if (raw.typeflag === "K") pax = { ...pax, linkpath: cString(body) };
+        continue;
+      }
+      const path = pax.path ?? raw.path;
+      const size = pax.size !== undefined ? Number(pax.size) : raw.size;
+      if (!Number.isSafeInteger(size) || size < 0) throw new CodecError(`bad size for entry ${path}`);
+      const header: TarHeader = {
+        path,
+        type: entryTypeOf(raw.typeflag, path),
+        mode: raw.mode,
+        size,
+        mtime: raw.mtime,
+        uid: raw.uid,
+        gid: raw.gid,
+        linkname: pax.linkpath ?? (raw.linkname || undefined),
+      };
+      const total = size + padding(size);
+      this.#pendingSkip = total;
+      return { header, body: () => this.#body(size, total) };
+    }
+  }
+
+  async *#body(size: number, total: number): AsyncGenerator<Uint8Array> {
+    this.#pendingSkip = 0;
+    yield* this.#bytes.chunks(size);
+    const pad = total - size;
+    if (pad > 0 && (await this.#bytes.readExact(pad)) === null) {
+      throw new CodecError("archive is truncated");
+    }
+  }
+
+  /** Consumes whatever follows the end-of-archive marker (zero padding), returning its size. */
+  drain(): Promise<number> {
+    return this.#bytes.drain();
+  }
+
+  /** Stops reading early (e.g. after the manifest). */
+  cancel(): Promise<void> {
+    return this.#bytes.cancel();
+  }
+}

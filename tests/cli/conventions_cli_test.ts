@@ -1,0 +1,57 @@
+/**
+ * Conventions an operator relies on, through the real executable: `help exit-codes`, generated completion
+ * and man page, the colon-free archive name GNU tar reads without --force-local, VIGO_SERVER_ROOT as the
+ * default root, and --target / --server-root meaning the same directory on every command.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runCli } from "../helpers/cli.ts";
+import { makeServerRoot } from "../archive/fixture.ts";
+
+Deno.test("cli: help exit-codes, completion and man page come from the binary", async () => {
+  const codes = await runCli(["help", "exit-codes"]);
+  assert.equal(codes.code, 0, codes.stderr);
+  assert.match(codes.stdout, /^\s+130\s+interrupted/m);
+  const restoreHelp = await runCli(["backup", "restore", "--help"]);
+  assert.match(restoreHelp.stdout, /Examples:\n {2}systemctl stop vigosrv/);
+  assert.match(restoreHelp.stdout, /Exit codes:\n\s+0\s+success/);
+  const dir = await Deno.makeTempDir();
+  const bash = await runCli(["completion", "bash"]);
+  await Deno.writeTextFile(join(dir, "c.bash"), bash.stdout);
+  assert.equal((await new Deno.Command("bash", { args: ["-n", join(dir, "c.bash")] }).output()).code, 0);
+  const man = await runCli(["help", "--man"]);
+  await Deno.writeTextFile(join(dir, "vigocli.1"), man.stdout);
+  const rendered = await new Deno.Command("man", {
+    args: ["-l", join(dir, "vigocli.1")],
+    env: { MANWIDTH: "80", MANPAGER: "cat" },
+  }).output();
+  assert.equal(rendered.code, 0);
+  assert.match(new TextDecoder().decode(rendered.stdout), /EXIT STATUS/);
+  assert.equal((await runCli(["completion", "tcsh"])).code, 2);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("cli: compact archive names, VIGO_SERVER_ROOT, and --target/--server-root as one option", async () => {
+  const fx = await makeServerRoot({ rows: 20 });
+  const out = await Deno.makeTempDir();
+  const env = { VIGO_SERVER_ROOT: fx.root, PATH: Deno.env.get("PATH")! };
+  const made = await runCli(["backup", "create", "--name-format", "compact", "--json", `${out}/`], { env });
+  assert.equal(made.code, 0, made.stderr);
+  const path: string = JSON.parse(made.stdout).path;
+  assert.match(path, /\/vigo-backup-\d{8}T\d{6}Z\.tar\.gz$/);
+  // no colon in the name, so GNU tar takes it for a local file without --force-local
+  const tar = await new Deno.Command("tar", { args: ["tzf", path], stderr: "piped" }).output();
+  assert.equal(tar.code, 0, new TextDecoder().decode(tar.stderr));
+  assert.match(new TextDecoder().decode(tar.stdout), /^manifest\.json$/m);
+
+  // the spec's --target works where --server-root is the visible name, and the reverse on restore
+  const listed = await runCli(["backup", "list", "--json", "--target", fx.root]);
+  assert.equal(listed.code, 0, listed.stderr);
+  const dry = await runCli(["backup", "restore", path, "--server-root", fx.root, "--dry-run"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, new RegExp(`would restore into ${fx.root}`));
+  const both = await runCli(["backup", "restore", path, "--server-root", fx.root, "--target", fx.root]);
+  assert.equal(both.code, 2, both.stderr);
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(fx.root, { recursive: true });
+});

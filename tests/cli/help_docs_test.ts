@@ -1,0 +1,122 @@
+/**
+ * The documentation the program prints: examples on every command, one exit-code table (the README's is
+ * the same), shell completions that really complete in bash, zsh and fish, and a man page man(1) renders.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { buildProgram } from "../../main.ts";
+import { commandSpec, flattenSpec } from "../../lib/cli/command_spec.ts";
+import { HELP_EXAMPLES } from "../../lib/cli/help_examples.ts";
+import { EXIT_CODE_TABLE } from "../../lib/cli/exit_codes.ts";
+import { ExitCode } from "../../lib/errors.ts";
+import { completionScript } from "../../lib/cli/completion.ts";
+import { manPage } from "../../lib/cli/man_page.ts";
+import type { Command } from "@commander-js/extra-typings";
+import { REPO_ROOT } from "../helpers/cli.ts";
+
+const spec = () => commandSpec(buildProgram() as unknown as Command);
+
+async function sh(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(cmd, { args, env: { ...env, PATH: Deno.env.get("PATH")! } }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("help: every command has examples, and every example belongs to a command", () => {
+  const paths = flattenSpec(spec()).slice(1).map((c) => c.path.join(" "));
+  assert.deepEqual(paths.filter((p) => !(HELP_EXAMPLES[p]?.length > 0)), [], "commands without examples");
+  assert.deepEqual(
+    Object.keys(HELP_EXAMPLES).filter((p) => !paths.includes(p)),
+    [],
+    "examples of no command",
+  );
+});
+
+Deno.test("help: the exit-code table covers every ExitCode, and the README's table says the same", async () => {
+  assert.deepEqual(EXIT_CODE_TABLE.map((r) => r.code), Object.values(ExitCode).sort((a, b) => a - b));
+  const readme = await Deno.readTextFile(join(REPO_ROOT, "README.md"));
+  const section = readme.split("## Exit codes")[1].split("\n## ")[0];
+  const rows = [...section.matchAll(/^\| (\d+) +\| (.+?) +\|$/gm)].map((m) => [Number(m[1]), m[2]]);
+  assert.deepEqual(rows, EXIT_CODE_TABLE.map((r) => [r.code, r.meaning]));
+});
+
+/** Completion candidates bash offers for the words typed so far (the last one being completed). */
+async function bashComplete(script: string, words: string[]): Promise<string[]> {
+  const file = await Deno.makeTempFile({ suffix: ".bash" });
+  await Deno.writeTextFile(file, script);
+  const arr = words.map((w) => `'${w}'`).join(" ");
+  const r = await sh("bash", [
+    "-c",
+    `source ${file}; COMP_WORDS=(${arr}); COMP_CWORD=${
+      words.length - 1
+    }; _vigocli; printf '%s\\n' "\${COMPREPLY[@]}"`,
+  ]);
+  await Deno.remove(file);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split("\n").filter(Boolean);
+}
+
+Deno.test("completion: bash script parses and completes commands, options and option values", async () => {
+  const script = completionScript("bash", spec());
+  const file = await Deno.makeTempFile({ suffix: ".bash" });
+  await Deno.writeTextFile(file, script);
+  assert.equal((await sh("bash", ["-n", file])).code, 0);
+  await Deno.remove(file);
+  assert.deepEqual(await bashComplete(script, ["vigocli", "backup", "re"]), [
+    "restore",
+    "replicate",
+    "replica",
+  ]);
+  assert.deepEqual(await bashComplete(script, ["vigocli", "backup", "replica", "l"]), [
+    "list",
+    "litestream-config",
+  ]);
+  const opts = await bashComplete(script, ["vigocli", "backup", "restore", "--d"]);
+  assert.deepEqual(opts.sort(), ["--db-only", "--decrypt", "--dry-run"]);
+  // the value of --password-file is a file name, not a sub-command
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(dir, "pw-file"), "x");
+  const files = await bashComplete(script, ["vigocli", "backup", "create", "--password-file", `${dir}/pw`]);
+  assert.deepEqual(files, [`${dir}/pw-file`]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("completion: zsh script parses and registers vigocli's completion", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".zsh" });
+  await Deno.writeTextFile(file, completionScript("zsh", spec()));
+  assert.equal((await sh("zsh", ["-n", file])).code, 0);
+  // The walker is the bash one (checked above); here: compinit takes it as vigocli's completer.
+  const r = await sh("zsh", [
+    "-c",
+    `autoload -U compinit && compinit -u; source ${file}; print -r -- $_comps[vigocli]`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /_vigocli/);
+  await Deno.remove(file);
+});
+
+Deno.test("completion: fish script parses and completes", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".fish" });
+  await Deno.writeTextFile(file, completionScript("fish", spec()));
+  assert.equal((await sh("fish", ["-n", file])).code, 0);
+  const r = await sh("fish", ["-c", `source ${file}; complete -C 'vigocli backup ver'`]);
+  assert.match(r.stdout, /^verify\t/m, r.stderr);
+  const o = await sh("fish", ["-c", `source ${file}; complete -C 'vigocli crate run --dr'`]);
+  assert.match(o.stdout, /^--dry-run\t/m, o.stderr);
+  await Deno.remove(file);
+});
+
+Deno.test("man page: man(1) renders it without warnings, with commands, exit status and examples", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".1" });
+  await Deno.writeTextFile(file, manPage(spec(), "0.0.0", "2026-01-01"));
+  const r = await sh("man", ["-l", file], { MANWIDTH: "80", MANPAGER: "cat", PAGER: "cat" });
+  await Deno.remove(file);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.trim(), "");
+  for (
+    const s of ["vigocli backup restore <archive>", "EXIT STATUS", "--password-file", "tar --force-local"]
+  ) {
+    assert.ok(r.stdout.replace(/‐\n\s*/g, "").includes(s), `man page lacks ${s}`);
+  }
+  assert.match(r.stdout, /^\s+130\s+interrupted/m);
+});

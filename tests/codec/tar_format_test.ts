@@ -1,0 +1,144 @@
+/** Unit tests of the tar codec (headers, pax records, the streaming reader), cross-checked with Python's tarfile. */
+import assert from "node:assert/strict";
+import {
+  BLOCK,
+  decodeHeaderBlock,
+  decodePaxRecords,
+  encodeHeader,
+  encodePaxRecords,
+  endOfArchive,
+  padding,
+  type TarHeader,
+} from "../../lib/codec/tar/tar_format.ts";
+import { TarReader } from "../../lib/codec/tar/tar_reader.ts";
+
+const enc = new TextEncoder();
+
+function tarOf(entries: [TarHeader, Uint8Array][]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const [h, data] of entries) {
+    parts.push(encodeHeader(h), data, new Uint8Array(padding(data.length)));
+  }
+  parts.push(endOfArchive());
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+function streamOf(bytes: Uint8Array, chunk = 7): ReadableStream<Uint8Array> {
+  let off = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (off >= bytes.length) return c.close();
+      c.enqueue(bytes.subarray(off, off + chunk));
+      off += chunk;
+    },
+  });
+}
+
+const base = { mode: 0o640, mtime: 1_700_000_000, uid: 1000, gid: 1000 };
+const longName = `stacks/${"deep/".repeat(30)}file-with-a-long-name.yaml`;
+
+Deno.test("ustar header round trip, checksum verified", () => {
+  const h: TarHeader = { ...base, path: "stacks/a.yaml", type: "file", size: 1234 };
+  const block = encodeHeader(h);
+  assert.equal(block.length, BLOCK);
+  const raw = decodeHeaderBlock(block);
+  assert.equal(raw.path, "stacks/a.yaml");
+  assert.equal(raw.size, 1234);
+  assert.equal(raw.mode, 0o640);
+  assert.equal(raw.typeflag, "0");
+  block[10] ^= 1;
+  assert.throws(() => decodeHeaderBlock(block), /checksum/);
+});
+
+Deno.test("pax records: lengths count themselves, including the digit roll-over", () => {
+  for (const n of [1, 5, 6, 7, 90, 91, 92, 93, 994, 995, 996]) {
+    const value = "v".repeat(n);
+    const bytes = encodePaxRecords({ path: value });
+    const text = new TextDecoder().decode(bytes);
+    assert.equal(Number(text.split(" ")[0]), bytes.length, `record for ${n} chars`);
+    assert.deepEqual(decodePaxRecords(bytes), { path: value });
+  }
+  assert.throws(() => decodePaxRecords(enc.encode("99 path=x\n")), /malformed/);
+});
+
+Deno.test("TarReader reads long, non-ASCII names, links and data across odd chunk boundaries", async () => {
+  const data = enc.encode("hello\n".repeat(200));
+  const tar = tarOf([
+    [{ ...base, path: "stacks/", type: "dir", size: 0, mode: 0o755 }, new Uint8Array()],
+    [{ ...base, path: longName, type: "file", size: data.length }, data],
+    [{ ...base, path: "stacks/ünï.yaml", type: "file", size: 3 }, enc.encode("a:1")],
+    [
+      { ...base, path: "stacks/link", type: "symlink", size: 0, linkname: `../${"x".repeat(120)}` },
+      new Uint8Array(),
+    ],
+  ]);
+  const r = new TarReader(streamOf(tar));
+  const seen: string[] = [];
+  for (let e = await r.next(); e; e = await r.next()) {
+    let n = 0;
+    for await (const c of e.body()) n += c.length;
+    seen.push(`${e.header.type} ${e.header.path} ${n} ${e.header.linkname ?? ""}`);
+  }
+  assert.deepEqual(seen, [
+    "dir stacks/ 0 ",
+    `file ${longName} ${data.length} `,
+    "file stacks/ünï.yaml 3 ",
+    `symlink stacks/link 0 ../${"x".repeat(120)}`,
+  ]);
+});
+
+Deno.test("TarReader: truncation and a missing end marker are errors", async () => {
+  const tar = tarOf([[{ ...base, path: "a", type: "file", size: 1000 }, new Uint8Array(1000)]]);
+  const cut = new TarReader(streamOf(tar.subarray(0, 700)));
+  const e = await cut.next();
+  await assert.rejects(async () => {
+    for await (const _ of e!.body()) { /* read */ }
+  }, /truncated/);
+  const noEnd = new TarReader(streamOf(tar.subarray(0, tar.length - 1024)));
+  await noEnd.next();
+  await assert.rejects(() => noEnd.next(), /truncated/);
+});
+
+Deno.test("Python's tarfile reads what we write (pax names, links, modes)", async () => {
+  const tar = tarOf([
+    [{ ...base, path: longName, type: "file", size: 2 }, enc.encode("ok")],
+    [{ ...base, path: "stacks/ünï.yaml", type: "file", size: 0, mode: 0o600 }, new Uint8Array()],
+    [{ ...base, path: "stacks/l", type: "symlink", size: 0, linkname: "ünï.yaml" }, new Uint8Array()],
+  ]);
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/t.tar`, tar);
+  const py = `import tarfile,sys
+for m in tarfile.open(sys.argv[1]): print(m.name, oct(m.mode), m.size, m.linkname)`;
+  const out = await new Deno.Command("python3", { args: ["-c", py, `${dir}/t.tar`], stdout: "piped" })
+    .output();
+  assert.equal(out.code, 0);
+  assert.deepEqual(new TextDecoder().decode(out.stdout).trim().split("\n"), [
+    `${longName} 0o640 2 `,
+    "stacks/ünï.yaml 0o600 0 ",
+    "stacks/l 0o640 0 ünï.yaml",
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("TarReader reads a GNU tar archive (written by tar(1), long names)", async () => {
+  const dir = await Deno.makeTempDir();
+  const deep = `${dir}/src/${"d".repeat(60)}/${"e".repeat(60)}`;
+  await Deno.mkdir(deep, { recursive: true });
+  await Deno.writeTextFile(`${deep}/f.txt`, "gnu");
+  await new Deno.Command("tar", { args: ["--format=gnu", "-cf", `${dir}/g.tar`, "-C", `${dir}/src`, "."] })
+    .output();
+  const r = new TarReader(streamOf(await Deno.readFile(`${dir}/g.tar`), 4096));
+  const names: string[] = [];
+  for (let e = await r.next(); e; e = await r.next()) {
+    for await (const _ of e.body()) { /* skip */ }
+    names.push(e.header.path);
+  }
+  assert.ok(names.includes(`./${"d".repeat(60)}/${"e".repeat(60)}/f.txt`), names.join(","));
+  await Deno.remove(dir, { recursive: true });
+});
