@@ -53,9 +53,10 @@ function create(scale: number): Scenario {
           requireHealthyUnlocked(fx.db);
           const k = join(out, "k.tar.gz");
           if (!existsSync(k)) return "old";
+          // verify fails without the sidecar, so an archive renamed in before its sidecar fails here.
           const v = await runCli(["backup", "verify", k]);
           if (v.code !== 0) throw new Error(`${k}: present but fails verify: ${v.stderr.trim()}`);
-          return existsSync(`${k}.sha256`) ? "new" : "new (sidecar not yet written)";
+          return "new";
         },
         rerun: () => ({ args: ["backup", "create", ...fx.flags, join(out, "r.tar.gz")] }),
         async afterRerun() {
@@ -340,7 +341,7 @@ function crateDbBackup(scale: number): Scenario {
       const db = join(dir, "vigo.db"), target = join(dir, "dumps");
       const d = new DatabaseSync(db);
       d.exec("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);");
-      d.exec(`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < ${20000 * scale})
+      d.exec(`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < ${5000 * scale})
               INSERT INTO t(v) SELECT hex(randomblob(40)) FROM c;`);
       d.close();
       const crate = join(dir, "c.yaml");
@@ -355,7 +356,7 @@ function crateDbBackup(scale: number): Scenario {
           await mustRun(["crate", "restore-dump", join(target, s, "vigo.sql.gz"), "-o", out]);
           const n = rows(out);
           await Deno.remove(out);
-          if (n !== 20000 * scale) throw new Error(`${s}: the dump restores ${n} rows`);
+          if (n !== 5000 * scale) throw new Error(`${s}: the dump restores ${n} rows`);
         }
         return dumps().length;
       };
