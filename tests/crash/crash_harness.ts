@@ -26,6 +26,8 @@ export interface KillPoint {
 export interface Invocation {
   args: string[];
   env?: Record<string, string>;
+  /** For commands that run until stopped (replicate): SIGTERM after this long; they must exit 0. */
+  stopAfterMs?: number;
 }
 
 /** A fresh world for one kill. */
@@ -112,14 +114,12 @@ async function spawn(inv: Invocation, killAfterMs?: number) {
   let killed = false;
   const timer = killAfterMs === undefined ? undefined : setTimeout(() => {
     killed = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
+    signal(child.pid, "SIGKILL");
   }, killAfterMs);
+  const stop = stopLater(inv, child.pid);
   const out = await child.output();
   clearTimeout(timer);
+  clearTimeout(stop);
   return { code: out.code, signal: out.signal, killed, stderr: dec.decode(out.stderr) };
 }
 
@@ -141,6 +141,7 @@ async function spawnTraced(inv: Invocation, dir: string, killAt?: number) {
     stderr: "piped",
   }).spawn();
   const output = child.output();
+  const stop = stopLater(inv, child.pid, true);
   let ops = 0;
   let killed = false;
   const lines = (await Deno.open(fifo)).readable.pipeThrough(new TextDecoderStream());
@@ -158,25 +159,34 @@ async function spawnTraced(inv: Invocation, dir: string, killAt?: number) {
     }
   }
   const out = await output;
+  clearTimeout(stop);
   await Deno.remove(fifo);
   return { code: out.code, ops, killed, stderr: dec.decode(out.stderr) };
 }
 
-/** SIGKILLs the process strace (`stracePid`) started. */
-function killTracee(stracePid: number): void {
+function signal(pid: number, sig: Deno.Signal): void {
+  try {
+    Deno.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Arms the SIGTERM of an invocation with `stopAfterMs` (sent to strace's child when traced). */
+function stopLater(inv: Invocation, pid: number, traced = false): ReturnType<typeof setTimeout> | undefined {
+  if (inv.stopAfterMs === undefined) return undefined;
+  return setTimeout(() => traced ? killTracee(pid, "SIGTERM") : signal(pid, "SIGTERM"), inv.stopAfterMs);
+}
+
+/** Signals (default SIGKILL) the process strace (`stracePid`) started. */
+function killTracee(stracePid: number, sig: Deno.Signal = "SIGKILL"): void {
   let children = "";
   try {
     children = Deno.readTextFileSync(`/proc/${stracePid}/task/${stracePid}/children`);
   } catch {
     return;
   }
-  for (const pid of children.split(" ").filter(Boolean).map(Number)) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }
+  for (const pid of children.split(" ").filter(Boolean).map(Number)) signal(pid, sig);
 }
 
 /** A clean run's duration and its number of state-changing system calls. */

@@ -1,5 +1,5 @@
 /**
- * The operations of the crash matrix, each a fresh world per kill: create, restore, replica restore,
+ * The operations of the crash matrix, each a fresh world per kill: create, restore, replicate, replica restore,
  * crate run (backup and db_backup), download, prune and secret set. `scale` sizes the data (1 for the
  * suite's sample, larger for `scripts/crash_matrix.ts --full`) so kills spread over a longer run.
  */
@@ -379,11 +379,69 @@ function crateDbBackup(scale: number): Scenario {
   };
 }
 
+function replicate(scale: number): Scenario {
+  return {
+    name: "replicate",
+    async setup(): Promise<World> {
+      const fx = await makeServerRoot({ rows: 2000 * scale });
+      const replica = join(fx.root, "replica");
+      await Deno.writeTextFile(
+        fx.serverYaml,
+        `database:\n  driver: sqlite\nbackup:\n  url: file://${replica}\n  sync_interval: 100ms\n`,
+      );
+      const run = { args: ["backup", "replicate", ...fx.flags], stopAfterMs: 2500 };
+      const restored = async (name: string) => {
+        const out = join(fx.root, name);
+        await mustRun(["backup", "replica", "restore", "-o", out, ...fx.flags]);
+        requireHealthyUnlocked(out);
+        const n = rows(out);
+        await rm(out);
+        return n;
+      };
+      let written = 0;
+      return {
+        dir: fx.root,
+        run,
+        async afterKill() {
+          requireHealthyUnlocked(fx.db);
+          const have = rows(fx.db);
+          // Killed before its first generation was complete: there is nothing to restore yet (exit 9).
+          const r = await runCli(["backup", "replica", "restore", "-o", join(fx.root, "k.db"), ...fx.flags]);
+          let state = "old";
+          if (r.code === 0) {
+            requireHealthyUnlocked(join(fx.root, "k.db"));
+            state = `new (replica: ${rows(join(fx.root, "k.db"))} of ${have} rows)`;
+            await rm(join(fx.root, "k.db"));
+          } else if (r.code !== 9) {
+            throw new Error(`replica restore after the kill: exit ${r.code}: ${r.stderr.trim()}`);
+          }
+          // The server keeps writing while the replicator is down.
+          const d = new DatabaseSync(fx.db);
+          d.exec("INSERT INTO t(v, n) SELECT randomblob(300), id FROM t LIMIT 300");
+          d.close();
+          written = have + 300;
+          return state;
+        },
+        rerun: () => run,
+        async afterRerun() {
+          requireHealthyUnlocked(fx.db);
+          const n = await restored("r.db");
+          if (n !== (written || rows(fx.db))) {
+            throw new Error(`the replica restores ${n} rows, the database has ${written}`);
+          }
+        },
+        cleanup: () => rm(fx.root),
+      };
+    },
+  };
+}
+
 /** Every scenario of the matrix. */
 export function crashScenarios(scale = 1): Scenario[] {
   return [
     create(scale),
     restore(scale),
+    replicate(scale),
     replicaRestore(),
     crateBackup(scale),
     crateDbBackup(scale),
