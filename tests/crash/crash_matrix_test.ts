@@ -1,6 +1,7 @@
 /**
- * The crash matrix's fast sample (scripts/crash_matrix.ts runs the full one): each of the eight
- * operations SIGKILLed at three points (two by time, one by operation count); after each kill the old
+ * The crash matrix's fast sample (scripts/crash_matrix.ts runs the full one, and so does this file
+ * with VIGO_LONG_TESTS=1): each of the nine operations SIGKILLed at three points (two by time, one by
+ * operation count); after each kill the old
  * output is intact or the new one complete, the source database healthy and unlocked, the re-run
  * succeeds and leaves no temporary file. Needs strace; skipped with a message without it.
  */
@@ -22,15 +23,19 @@ if (!hasStrace) {
   console.warn("crash_matrix_test: skipped, strace is not installed (scripts/install_test_deps.sh)");
 }
 
-for (const s of crashScenarios(1)) {
+/** VIGO_LONG_TESTS=1: the full matrix (32 kills per operation, 4× the data) instead of the sample. */
+const long = Deno.env.get("VIGO_LONG_TESTS") === "1";
+const kills = long ? 32 : 3;
+
+for (const s of crashScenarios(long ? 4 : 1)) {
   Deno.test({
-    name: `crash sample: ${s.name} killed at 3 points, then re-run`,
+    name: `crash sample: ${s.name} killed at ${kills} points, then re-run`,
     ignore: !hasStrace,
     async fn() {
       const m = await measure(s);
       assert.ok(m.ops > 0, "the clean run made no state-changing system call");
       const outcomes = [];
-      for (const p of killPoints(3, m)) outcomes.push(await killOnce(s, p));
+      for (const p of killPoints(kills, m)) outcomes.push(await killOnce(s, p));
       for (const o of outcomes) {
         assert.ok(!o.state.startsWith("DAMAGED"), `${JSON.stringify(o.point)}: ${o.state}`);
         assert.deepEqual(o.problems, [], `${JSON.stringify(o.point)}: ${o.problems.join("; ")}`);
