@@ -8,10 +8,11 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import { type Backend, objectUrl } from "../backend/backend.ts";
 import { BadInputError, ExistsError, NotFoundError, UsageError, VerifyError } from "../errors.ts";
 import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { detectArchiveKind } from "./archive_source.ts";
 import { timeFromArchiveName } from "./archive_names.ts";
 import { planRetention, type RetentionPolicy } from "./archive_retention.ts";
@@ -186,9 +187,10 @@ export async function downloadArchive(
   outPath: string,
 ): Promise<DownloadResult> {
   const sidecarPath = `${outPath}.sha256`;
-  for (const p of [outPath, sidecarPath]) {
-    if (existsSync(p)) throw new ExistsError(`${p}: already exists (refusing to overwrite)`);
-  }
+  // A sidecar alone is what a download killed between its two renames leaves (the sidecar goes in
+  // first): it is replaced, and temporary files of dead downloads in that directory go.
+  if (existsSync(outPath)) throw new ExistsError(`${outPath}: already exists (refusing to overwrite)`);
+  sweepStaleTemps(dirname(outPath));
   if (!(await backend.stat(key))) {
     throw new NotFoundError(
       `${objectUrl(backend, key)}: no such archive (see backup list --remote)`,
@@ -225,16 +227,16 @@ export async function downloadArchive(
       );
     }
     register(outPath);
-    await file.commit();
     const side = await createAtomicFile(sidecarPath, 0o644, { beforeCreate: register });
     try {
       await side.writable().getWriter().write(
         new TextEncoder().encode(sidecarLine(sha256, basename(outPath))),
       );
       await side.commit();
+      await file.commit();
     } catch (err) {
       await side.abort();
-      await rm(outPath, { force: true });
+      await rm(sidecarPath, { force: true });
       throw err;
     }
     return { path: outPath, sidecarPath, bytes, sha256 };

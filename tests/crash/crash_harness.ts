@@ -233,7 +233,11 @@ export async function killOnce(s: Scenario, p: KillPoint): Promise<KillOutcome> 
     const again = await spawn(w.rerun());
     if (again.code !== 0) problems.push(`re-run exit ${again.code}: ${again.stderr.trim()}`);
     else {
-      await w.afterRerun().catch((err) => problems.push(`after re-run: ${(err as Error).message}`));
+      try {
+        await w.afterRerun();
+      } catch (err) {
+        problems.push(`after re-run: ${(err as Error).message}`);
+      }
     }
     const left = tempFilesBelow(w.dir);
     if (left.length) problems.push(`temporary files after the re-run: ${left.join(", ")}`);

@@ -4,7 +4,15 @@
  * suite's sample, larger for `scripts/crash_matrix.ts --full`) so kills spread over a longer run.
  */
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { runCli } from "../helpers/cli.ts";
@@ -158,9 +166,11 @@ async function archivesWorld(): Promise<{ root: string; flags: string[]; names: 
   await mustRun(["backup", "create", ...fx.flags, one]);
   const names = [1, 2, 3, 4, 5, 6].map((d) => `vigo-backup-2026-03-0${d}T02:00:00Z.tar.gz`);
   const sha = sha256(one);
+  const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
   for (const n of names) {
     copyFileSync(one, join(snaps, n));
     writeFileSync(join(snaps, `${n}.sha256`), `${sha}  ${n}\n`);
+    for (const f of [n, `${n}.sha256`]) utimesSync(join(snaps, f), old, old);
   }
   await Deno.remove(one);
   await Deno.remove(`${one}.sha256`);

@@ -6,12 +6,14 @@
  * and Litestream's (`<name>.tmp`).
  */
 import { mkdir, open, readdir, rm, rmdir, stat } from "node:fs/promises";
+import { rmSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
 import { type AtomicFile, createAtomicFile, fsyncDirectory } from "../../fsutil/atomic_file.ts";
 import type { Backend, ObjectInfo } from "../backend.ts";
 import { checkTreeKey, type TreeEntry, walkTree } from "../file_tree.ts";
+import { pidRunning, staleTempDecision } from "../../fsutil/stale_temps.ts";
 
 const READ_CHUNK = 256 * 1024;
 
@@ -42,6 +44,16 @@ async function makeDirs(dir: string): Promise<void> {
     fsyncDirectory(parent);
     if (parent === stop || parent === d) break;
     d = parent;
+  }
+}
+
+/** Removes a stale temp file; true when it is gone. */
+function rmStale(path: string): boolean {
+  try {
+    rmSync(path, { force: true });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -147,7 +159,11 @@ export class FileBackend implements Backend {
       if (code === "ENOENT" || code === "ENOTDIR") return [];
       throw toVigoError(err, dir);
     }
-    return entries.filter((e) => e.isDirectory() || e.isFile()).map((e) => ({
+    // A put killed mid-write left its temp file here: once its writer is dead, it goes (stale_temps.ts).
+    const live = entries.filter((e) =>
+      !(e.isFile() && staleTempDecision(e.name, 0, pidRunning) === "remove" && rmStale(join(dir, e.name)))
+    );
+    return live.filter((e) => e.isDirectory() || e.isFile()).map((e) => ({
       name: e.name,
       dir: e.isDirectory(),
       info: async () => {
