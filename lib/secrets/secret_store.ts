@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
 import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { loadMasterKey, loadOrCreateMasterKey } from "./master_key.ts";
 import { decodeSecretFile, encodeSecretFile } from "./secret_file.ts";
 import { secretNameFromRelativePath, secretNameProblem, secretPath } from "./secret_name.ts";
@@ -72,6 +73,10 @@ export class SecretStore {
     } catch (err) {
       throw toVigoError(err, dirname(path));
     }
+    // A set killed mid-write left a temp file beside the secret (or the master key): gone once its
+    // process is dead.
+    sweepStaleTemps(dirname(path));
+    sweepStaleTemps(this.secretsDir);
     const out = await createAtomicFile(path, 0o600);
     try {
       await out.handle.writeFile(encoded);
