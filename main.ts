@@ -6,9 +6,12 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import process from "node:process";
 import { join } from "node:path";
-import { ExitCode } from "./lib/errors.ts";
+import { ExitCode, UsageError } from "./lib/errors.ts";
 import { reportError } from "./lib/cli/run_action.ts";
+import { jsonError } from "./lib/cli/json_output.ts";
 import { versionReport } from "./lib/version.ts";
+import { setVerboseSink } from "./lib/verbose.ts";
+import { clearProgressLine, setQuiet, stopProgressDisplay } from "./lib/cli/output.ts";
 import { commandTreeText } from "./lib/cli/help_tree.ts";
 import { cliArgs } from "./lib/runtime.ts";
 import { backupCreateCommand } from "./lib/cli/backup_create.ts";
@@ -19,6 +22,9 @@ import { backupListCommand } from "./lib/cli/backup_list.ts";
 import { backupDownloadCommand } from "./lib/cli/backup_download.ts";
 import { backupPruneCommand } from "./lib/cli/backup_prune.ts";
 import { backupReplicateCommand } from "./lib/cli/backup_replicate.ts";
+import { backupDrillCommand } from "./lib/cli/backup_drill.ts";
+import { backupInstallUnitsCommand } from "./lib/cli/backup_install_units.ts";
+import { backupStatusCommand } from "./lib/cli/backup_status.ts";
 import { replicaCommand } from "./lib/cli/replica.ts";
 import { secretCommand } from "./lib/cli/secret.ts";
 import { crateCommand } from "./lib/cli/crate.ts";
@@ -33,6 +39,9 @@ export function buildProgram(): Command {
   const program = new Command("vigocli")
     .description("Backup and recovery for a Vigo server: archives, replication, snapshots.")
     .version(versionReport(), "-V, --version", "print version, commit, build and runtime details")
+    .option("-v, --verbose", "per-file and per-request detail on stderr (which credentials, which objects)")
+    .option("-q, --quiet", "errors only: no summaries, warnings or progress (--json output is still printed)")
+    .option("--progress", "progress as plain lines every few seconds, also without a terminal (CI logs)")
     .showHelpAfterError()
     .exitOverride()
     .helpCommand(false);
@@ -47,6 +56,9 @@ export function buildProgram(): Command {
     .addCommand(backupDownloadCommand())
     .addCommand(backupPruneCommand())
     .addCommand(backupReplicateCommand())
+    .addCommand(backupDrillCommand())
+    .addCommand(backupInstallUnitsCommand())
+    .addCommand(backupStatusCommand())
     .addCommand(replicaCommand());
 
   program
@@ -62,7 +74,24 @@ export function buildProgram(): Command {
     addRootAlias(c);
     c.addHelpText("after", () => helpEpilogue(c));
   });
-  program.hook("preAction", (_root, action) => {
+  program.hook("preAction", async (top, action) => {
+    const { verbose, quiet, progress } = top.opts();
+    if (verbose && quiet) {
+      throw new UsageError("-q/--quiet and -v/--verbose contradict each other: give one of them");
+    }
+    setQuiet(Boolean(quiet));
+    if (verbose) {
+      setVerboseSink((line) => {
+        clearProgressLine();
+        process.stderr.write(`vigocli: ${line}\n`);
+      });
+    }
+    // Progress goes to stderr, and only to a person (or, with --progress, a log): never with
+    // --quiet or --json, where someone asked for silence or a script reads.
+    if (!quiet && !action.opts().json && (progress || process.stderr.isTTY)) {
+      const { installProgress } = await import("./lib/cli/progress_bar.ts");
+      installProgress(progress ? "plain" : "live");
+    }
     applyRootAlias(action);
     // `--server-root R` alone means R's own server.yaml, not the one under /srv/vigo.
     const rootSource = action.getOptionValueSource("serverRoot");
@@ -101,11 +130,16 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return ExitCode.Ok;
   } catch (err) {
+    stopProgressDisplay();
+    const json = argv.includes("--json");
     if (err instanceof CommanderError) {
       // help and version are reported by commander as "errors" with exit code 0
-      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+      if (err.exitCode === 0) return ExitCode.Ok;
+      // commander has printed its message on stderr already
+      if (json) console.log(JSON.stringify(jsonError(new UsageError(err.message.replace(/^error: /, "")))));
+      return ExitCode.Usage;
     }
-    return reportError(err);
+    return reportError(err, json);
   }
 }
 

@@ -130,7 +130,9 @@ export class IoError extends VigoError {
  */
 export function toVigoError(err: unknown, path?: string): VigoError {
   if (err instanceof VigoError) return err;
-  if (err instanceof CodecError) return new BadInputError(err.message, { cause: err });
+  if (err instanceof CodecError) {
+    return new BadInputError(path ? `${path}: ${err.message}` : err.message, { cause: err });
+  }
   const e = err as NodeJS.ErrnoException;
   const where = path ?? e?.path ?? "";
   const prefix = where ? `${where}: ` : "";
@@ -145,13 +147,11 @@ export function toVigoError(err: unknown, path?: string): VigoError {
     case "EEXIST":
       return new ExistsError(`${prefix}already exists`, { cause: err });
     case "EISDIR":
-      return new BadInputError(`${prefix}is a directory`, { cause: err });
+      return new IoError(`${prefix}is a directory`, { cause: err });
     case "ENOTDIR":
       return new BadInputError(`${prefix}not a directory`, { cause: err });
     case "EIO":
       return new IoError(`${prefix}input/output error`, { cause: err });
-    case "EDQUOT":
-      return new IoError(`${prefix}disk quota exceeded`, { cause: err });
     case "EFBIG":
       return new IoError(`${prefix}file too large`, { cause: err });
     case "EROFS":
@@ -160,6 +160,17 @@ export function toVigoError(err: unknown, path?: string): VigoError {
       return new IoError(`${prefix}device or resource busy (a mount point?)`, { cause: err });
     case "ETXTBSY":
       return new IoError(`${prefix}text file busy`, { cause: err });
+    case "ENAMETOOLONG":
+      return new IoError(`${prefix}file name too long`, { cause: err });
+    case "EDQUOT":
+      return new IoError(`${prefix}disk quota exceeded`, { cause: err });
+    case "EXDEV":
+      return new IoError(`${prefix}crosses a filesystem boundary`, { cause: err });
+    case "ELOOP":
+      return new IoError(`${prefix}too many levels of symbolic links`, { cause: err });
+    case "EMFILE":
+    case "ENFILE":
+      return new IoError(`${prefix}too many open files`, { cause: err });
   }
   const msg = err instanceof Error ? err.message : String(err);
   return new VigoError(`${prefix}${msg}`, ExitCode.Internal, "internal", { cause: err });

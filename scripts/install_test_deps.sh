@@ -3,7 +3,7 @@
 # root; otherwise names what is missing and fails, rather than letting tests skip silently.
 set -euo pipefail
 packages=(sqlite3 strace openssh-server openssh-client restic age pigz rsync rsnapshot hyperfine qemu-user
-  libc6-arm64-cross rclone zstd lz4 time zsh fish man-db groff-base)
+  libc6-arm64-cross rclone zstd lz4 time zsh fish man-db groff-base wabt)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,6 +7,9 @@
  *   c. every `tests/**\/*_cli_test.ts` again against `dist/vigocli-x86_64-linux`;
  *   d. the same against `dist/vigocli-aarch64-linux` under `qemu-aarch64 -L /usr/aarch64-linux-gnu`.
  *
+ * After each of a, c and d, one more test: the secret-leak check of every CLI run's output in that
+ * phase (tests/helpers/leak_check.ts; the runs are recorded under VIGO_TRANSCRIPT_DIR).
+ *
  * Prints each phase's counts, then exactly one line `tests: N passed, N failed` (all phases summed; a
  * phase that cannot run, or exits non-zero without reporting a failed test, counts as one failure) and
  * exits non-zero when anything failed. Missing prerequisites fail loudly; npm-based ones are installed
@@ -22,6 +25,8 @@ import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { checkNodeModules, REPO, TARGETS, toolPath } from "./compile.ts";
+import { checkTranscriptDir, describeLeak } from "../tests/helpers/leak_check.ts";
+import { TRANSCRIPT_ENV } from "../tests/helpers/transcript.ts";
 
 // deno colours its output unless NO_COLOR is set (we set it); strip any escape anyway
 // deno-lint-ignore no-control-regex
@@ -147,7 +152,8 @@ export async function denoTest(
   const child = new Deno.Command("setsid", {
     args: [toolPath("deno"), "test", ...args],
     cwd: REPO,
-    env: { ...env, NO_COLOR: "1" },
+    // AWS_EC2_METADATA_DISABLED: no test may probe the link-local metadata address (see tests/helpers/cli.ts)
+    env: { ...env, NO_COLOR: "1", AWS_EC2_METADATA_DISABLED: "true" },
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",
@@ -180,6 +186,40 @@ export async function denoTest(
     failures.push(`deno test itself failed (exit ${status.code}) without reporting a failed test`);
   }
   return { name, ...counts, seconds, failures };
+}
+
+/**
+ * Runs one test phase with a fresh transcript directory (every CLI run's argv and output, see
+ * tests/helpers/transcript.ts), then checks those transcripts for the suite's registered secrets:
+ * one more test, failed when any secret leaked (tests/helpers/leak_check.ts). Returns both results.
+ */
+export async function denoTestWithLeakCheck(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMin: number,
+  echo = true,
+): Promise<PhaseResult[]> {
+  const dir = await Deno.makeTempDir({ prefix: "vigo-transcripts-" });
+  try {
+    const phase = await denoTest(name, args, { ...env, [TRANSCRIPT_ENV]: dir }, timeoutMin, echo);
+    const started = performance.now();
+    const { runs, leaks } = checkTranscriptDir(dir);
+    const check: PhaseResult = {
+      name: `${name.split(" ")[0]} (secret leak check)`,
+      passed: leaks.length === 0 && runs > 0 ? 1 : 0,
+      failed: leaks.length > 0 || runs === 0 ? 1 : 0,
+      ignored: 0,
+      seconds: (performance.now() - started) / 1000,
+      failures: runs === 0
+        ? ["no CLI run was recorded: the transcript mechanism is broken"]
+        : leaks.map(describeLeak),
+    };
+    if (echo) console.error(`test: ${check.name}: ${runs} CLI runs checked, ${leaks.length} leaks`);
+    return [phase, check];
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
 }
 
 function blocked(name: string, why: string): PhaseResult {
@@ -222,7 +262,9 @@ async function main(): Promise<number> {
       results.push(blocked("a (type check)", String(err instanceof Error ? err.message : err)));
     }
     results[results.length - 1].seconds = (performance.now() - started) / 1000;
-    results.push(await denoTest("a (sources)", ["-A", "--no-check", ...extra, "tests/"], {}, limit("a")));
+    results.push(
+      ...await denoTestWithLeakCheck("a (sources)", ["-A", "--no-check", ...extra, "tests/"], {}, limit("a")),
+    );
   }
 
   let compiled = false;
@@ -255,7 +297,9 @@ async function main(): Promise<number> {
     }
     const env: Record<string, string> = { VIGOCLI_BIN: join(REPO, "dist", t.file) };
     if (t.arch === "aarch64") env.VIGOCLI_RUNNER = "qemu-aarch64 -L /usr/aarch64-linux-gnu";
-    results.push(await denoTest(name, ["-A", "--no-check", ...extra, ...cliFiles], env, limit(phase)));
+    results.push(
+      ...await denoTestWithLeakCheck(name, ["-A", "--no-check", ...extra, ...cliFiles], env, limit(phase)),
+    );
   }
 
   console.log("\nphase                               passed  failed  ignored  seconds");

@@ -19,6 +19,9 @@ import {
   modeString,
   parseManifest,
 } from "./manifest.ts";
+import { checkArchiveShape } from "./archive_shape.ts";
+import { requireRegularFile } from "../fsutil/regular_file.ts";
+import { namingArchive } from "./archive_errors.ts";
 
 /** A checksum or listing mismatch: the archive is damaged or was altered. */
 export class IntegrityError extends BadInputError {}
@@ -74,6 +77,7 @@ export async function scanArchive(
   opts: OpenArchiveOptions & { requireSidecar?: boolean },
   visit?: EntryVisitor,
 ): Promise<ScanResult> {
+  requireRegularFile(path, "archive");
   const expected = await readSidecar(path);
   if (expected === null && opts.requireSidecar) {
     throw new IntegrityError(`${path}.sha256: sidecar is missing`);
@@ -81,6 +85,8 @@ export async function scanArchive(
   const archive = await openArchive(path, { ...opts, hashRaw: true });
   try {
     const manifest = await readManifestEntry(archive.tar);
+    // verify and restore (and restore --dry-run) accept one shape, checked before any entry is read.
+    checkArchiveShape(path, manifest);
     if (manifest.database.integrity_check !== "ok") {
       throw new IntegrityError(`${path}: the archived database failed integrity_check when it was made`);
     }
@@ -126,6 +132,8 @@ export async function scanArchive(
       archiveSha256,
       archiveBytes: archive.rawBytes(),
     };
+  } catch (err) {
+    throw namingArchive(err, path);
   } finally {
     await archive.close();
   }

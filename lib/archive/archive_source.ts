@@ -7,23 +7,35 @@
 import { createHash, type Hash } from "node:crypto";
 import { open, readFile } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { BadInputError, toVigoError } from "../errors.ts";
+import { BadInputError, CryptoError, toVigoError } from "../errors.ts";
 import { gunzip } from "../codec/gzip/gunzip_stream.ts";
 import { TarReader } from "../codec/tar/tar_reader.ts";
+import { type ProgressPhase, progressPhase } from "../progress.ts";
+import type { KdfCap } from "../crypto/kdf_cap.ts";
+import { requireRegularFile } from "../fsutil/regular_file.ts";
 
 /** Read size for a whole-archive read: one inflate piece (gunzip_stream.ts), moved to the worker whole. */
 const READ_CHUNK = 32 * 1024;
 /** Read size when only the start is wanted: inspect reads little more than the manifest's member. */
 const HEAD_CHUNK = 64 * 1024;
 
+/**
+ * Yields the password of an encrypted archive. Called only once the archive turns out to be
+ * encrypted, so a plain archive never asks; the caller decides where a password comes from (the CLI
+ * reads --password-file, the environment or the terminal), the library never prompts.
+ */
+export type PasswordSource = () => Promise<string>;
+
 /** How to open an archive. */
 export interface OpenArchiveOptions {
-  /** File with the password for encrypted archives (otherwise the terminal is asked). */
-  passwordFile?: string;
+  /** The password of an encrypted archive; without it an encrypted archive is a CryptoError. */
+  password?: PasswordSource;
   /** Hash the raw file bytes (for the sidecar check). */
   hashRaw?: boolean;
   /** Only the start of the archive will be read (inspect): read in small pieces. */
   headOnly?: boolean;
+  /** Largest Argon2id cost accepted from an encrypted header (default: DEFAULT_KDF_CAP). */
+  kdfCap?: KdfCap;
 }
 
 /** An archive opened for reading. */
@@ -54,6 +66,7 @@ export async function detectArchiveKind(first: Uint8Array): Promise<ArchiveKind>
 /** Reads the first `n` bytes of a file. */
 export async function readHead(path: string, n = 64): Promise<Uint8Array> {
   let fh: FileHandle | undefined;
+  requireRegularFile(path, "archive");
   try {
     fh = await open(path, "r");
     const buf = new Uint8Array(n);
@@ -79,28 +92,43 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
   let raw = 0;
   let digest: string | undefined;
   const chunkSize = opts.headOnly ? HEAD_CHUNK : READ_CHUNK;
+  // A whole read is the long part of restore and verify: its progress is the file's bytes. Started at
+  // the first read, after any password prompt, so that the line is not drawn over the prompt.
+  let progress: ProgressPhase | undefined;
   let stream: ReadableStream<Uint8Array> = new ReadableStream<Uint8Array>({
     async pull(controller) {
+      if (!opts.headOnly && !progress) {
+        progress = progressPhase(`reading ${path}`, (await fh.stat().catch(() => undefined))?.size, "bytes");
+      }
       const buf = new Uint8Array(chunkSize);
       const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
       if (bytesRead === 0) {
+        progress?.end();
         controller.close();
         return;
       }
       const chunk = bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead);
       hash?.update(chunk);
       raw += bytesRead;
+      progress?.advance(bytesRead);
       controller.enqueue(chunk);
     },
     async cancel() {
+      progress?.end();
       await fh.close().catch(() => {});
     },
   }, { highWaterMark: 0 });
   if (kind === "encrypted") {
+    if (!opts.password) {
+      await fh.close().catch(() => {});
+      throw new CryptoError(`${path}: the archive is encrypted and no password was given`);
+    }
+    const password = await opts.password().catch(async (err) => {
+      await fh.close().catch(() => {});
+      throw err;
+    });
     const { decryptingStream } = await import("../crypto/envelope.ts");
-    const { obtainPassword } = await import("../cli/password.ts");
-    const password = await obtainPassword({ confirm: false, passwordFile: opts.passwordFile });
-    stream = stream.pipeThrough(decryptingStream(password));
+    stream = stream.pipeThrough(decryptingStream(password, { kdfCap: opts.kdfCap, source: path }));
   }
   // inspect inflates a few KiB only: starting a worker thread would cost more than it saves.
   const tar = new TarReader(gunzip(stream, { ownsInput: kind === "gzip", inThread: opts.headOnly }));
@@ -110,6 +138,7 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
     rawSha256: () => (digest ??= hash?.digest("hex") ?? ""),
     rawBytes: () => raw,
     async close() {
+      progress?.end();
       await tar.cancel();
       await fh.close().catch(() => {});
     },

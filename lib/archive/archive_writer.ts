@@ -14,12 +14,16 @@ import { requireSqlite } from "../config/server_yaml.ts";
 import { inspectDatabase, snapshotDatabase } from "../sqlite/online_snapshot.ts";
 import { sqliteVersion, VERSION } from "../version.ts";
 import { runtimeVersion } from "../runtime.ts";
-import { encodeHeader, endOfArchive, padding, type TarHeader } from "../codec/tar/tar_format.ts";
+import type { TarHeader } from "../codec/tar/tar_format.ts";
+import { TarWriter } from "../codec/tar/tar_writer.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "../codec/gzip/gzip_parallel.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
 import { recoverInterruptedRestore } from "./restore_journal.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
+import { type ProgressPhase, progressPhase } from "../progress.ts";
+import { verbose, verboseEnabled } from "../verbose.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
+import { requireMasterKey, topLevelSource } from "./source_roots.ts";
 import {
   DB_ENTRY_PATH,
   encodeManifest,
@@ -28,6 +32,7 @@ import {
   MANIFEST_PATH,
   MANIFEST_VERSION,
   type ManifestEntry,
+  MASTER_KEY_ENTRY_PATH,
   modeString,
 } from "./manifest.ts";
 
@@ -42,6 +47,15 @@ export interface WriteArchiveOptions {
   /** Inserted between gzip and the sink (encryption). */
   transform?: TransformStream<Uint8Array, Uint8Array>;
   gzip?: ParallelGzipOptions;
+  /**
+   * Leave `secrets/.master.key` out (the spec's "protect the master key separately"); the manifest
+   * then lists it under `excluded`, and `backup restore --master-key FILE` puts it back.
+   */
+  excludeMasterKey?: boolean;
+  /** How long to wait for another process's lock on the database (default 30 s), then BusyError. */
+  lockTimeoutMs?: number;
+  /** Write an archive even when secrets/.master.key is missing (otherwise NotFoundError). */
+  allowMissingMasterKey?: boolean;
 }
 
 /** What {@link writeArchive} produced. */
@@ -71,15 +85,24 @@ export async function writeArchive(
   piping.catch(() => {});
   const writer = (opts.transform ? opts.transform.writable : sink).getWriter();
   let gz: ParallelGzipWriter | undefined;
+  let progress: ProgressPhase | undefined;
   try {
     const createdAt = new Date();
     const dbCopy = join(tmp, "vigo.db");
-    await snapshotDatabase(cfg.database.path, dbCopy);
+    await snapshotDatabase(cfg.database.path, dbCopy, opts.lockTimeoutMs);
     const facts = inspectDatabase(dbCopy);
     if (facts.integrity !== "ok") {
       throw new VerifyError(`${cfg.database.path}: snapshot fails integrity_check: ${facts.integrity}`);
     }
-    const walker = await walkSources(cfg, dbCopy);
+    const followed: Record<string, string> = {};
+    const walker = await walkSources(cfg, dbCopy, followed);
+    if (opts.excludeMasterKey) {
+      // Left out on purpose: the manifest says so, and restore --master-key puts it back.
+      const i = walker.entries.findIndex((e) => e.archivePath === MASTER_KEY_ENTRY_PATH);
+      if (i >= 0) walker.entries.splice(i, 1);
+    } else {
+      requireMasterKey(walker.entries, cfg.serverRoot, opts.allowMissingMasterKey ?? false);
+    }
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       format_version: MANIFEST_VERSION,
@@ -87,7 +110,12 @@ export async function writeArchive(
       tool: { name: "vigocli", version: VERSION, runtime: runtimeVersion() },
       sqlite_version: sqliteVersion(),
       hostname: hostname(),
-      source: { server_root: cfg.serverRoot, server_yaml: cfg.serverYamlPath, database: cfg.database.path },
+      source: {
+        server_root: cfg.serverRoot,
+        server_yaml: cfg.serverYamlPath,
+        database: cfg.database.path,
+        ...(Object.keys(followed).length > 0 ? { followed } : {}),
+      },
       database: {
         path: DB_ENTRY_PATH,
         page_size: facts.pageSize,
@@ -96,10 +124,12 @@ export async function writeArchive(
       },
       entries: walker.entries.map(toManifestEntry),
     };
+    if (opts.excludeMasterKey) manifest.excluded = [MASTER_KEY_ENTRY_PATH];
     gz = new ParallelGzipWriter(writer, opts.gzip);
+    const tar = new TarWriter(gz);
     // The manifest goes alone into the first gzip member, so readers find it without inflating more.
     const manifestBytes = encodeManifest(manifest);
-    await writeEntry(gz, {
+    await tar.entry({
       path: MANIFEST_PATH,
       type: "file",
       mode: 0o644,
@@ -109,11 +139,15 @@ export async function writeArchive(
       gid: 0,
     }, [manifestBytes]);
     await gz.cut();
+    const total = walker.entries.reduce((n, e) => n + (e.type === "file" ? e.size : 0), 0);
+    progress = progressPhase(`archiving ${cfg.serverRoot}`, total, "bytes");
     for (const e of walker.entries) {
-      await writeSourceEntry(gz, e);
+      if (verboseEnabled()) verbose(`archive ${e.archivePath} <- ${e.sourcePath}`);
+      await writeSourceEntry(tar, e, progress);
       e.content = undefined; // written: let the memory go now rather than at the end
     }
-    await gz.write(endOfArchive());
+    progress.end();
+    await tar.end();
     await gz.flush();
     await writer.close();
     await piping;
@@ -123,14 +157,35 @@ export async function writeArchive(
     await piping.catch(() => {});
     throw err;
   } finally {
+    progress?.end();
     gz?.close();
     await rm(tmp, { recursive: true, force: true });
     forget();
   }
 }
 
-async function walkSources(cfg: ServerConfig, dbCopy: string): Promise<SourceWalker> {
-  const walker = new SourceWalker();
+async function walkSources(
+  cfg: ServerConfig,
+  dbCopy: string,
+  followed: Record<string, string>,
+): Promise<SourceWalker> {
+  const hashing = progressPhase(`hashing ${cfg.serverRoot}`, undefined, "bytes");
+  try {
+    return await walkSourcesCounted(cfg, dbCopy, followed, hashing);
+  } finally {
+    hashing.end();
+  }
+}
+
+async function walkSourcesCounted(
+  cfg: ServerConfig,
+  dbCopy: string,
+  followed: Record<string, string>,
+  hashing: ProgressPhase,
+): Promise<SourceWalker> {
+  const walker = new SourceWalker((n) => hashing.advance(n));
+  const dbLink = topLevelSource(cfg.database.path)?.link;
+  if (dbLink !== undefined) followed[DB_ENTRY_PATH] = dbLink;
   const live = await stat(cfg.database.path).catch((err) => {
     throw toVigoError(err, cfg.database.path);
   });
@@ -157,14 +212,17 @@ async function walkSources(cfg: ServerConfig, dbCopy: string): Promise<SourceWal
   });
   for (const tree of TREES) {
     const path = join(cfg.serverRoot, tree);
-    const st = await stat(path).catch(() => null);
-    if (!st) {
+    const src = topLevelSource(path);
+    if (!src) {
       walker.warnings.push(`${path}: does not exist, not archived`);
       continue;
     }
-    walker.add(path, tree);
+    if (src.link !== undefined) followed[`${tree}/`] = src.link;
+    walker.add(src.real, tree);
   }
-  walker.add(cfg.serverYamlPath, "server.yaml");
+  const yamlSrc = topLevelSource(cfg.serverYamlPath);
+  if (yamlSrc?.link !== undefined) followed["server.yaml"] = yamlSrc.link;
+  walker.add(yamlSrc?.real ?? cfg.serverYamlPath, "server.yaml");
   const yaml = walker.entries[walker.entries.length - 1];
   if (yaml.type !== "file") throw new ConfigError(`${cfg.serverYamlPath}: not a regular file`);
   return walker;
@@ -180,14 +238,7 @@ function toManifestEntry(e: SourceEntry): ManifestEntry {
   return out;
 }
 
-async function writeEntry(gz: ParallelGzipWriter, h: TarHeader, data: Iterable<Uint8Array>): Promise<void> {
-  await gz.write(encodeHeader(h));
-  for (const chunk of data) await gz.write(chunk);
-  const pad = padding(h.size);
-  if (pad > 0) await gz.write(new Uint8Array(pad));
-}
-
-async function writeSourceEntry(gz: ParallelGzipWriter, e: SourceEntry): Promise<void> {
+async function writeSourceEntry(tar: TarWriter, e: SourceEntry, progress: ProgressPhase): Promise<void> {
   const header: TarHeader = {
     path: e.archivePath,
     type: e.type,
@@ -198,16 +249,26 @@ async function writeSourceEntry(gz: ParallelGzipWriter, e: SourceEntry): Promise
     gid: e.gid,
     linkname: e.linkTarget,
   };
-  if (e.type !== "file") return writeEntry(gz, header, []);
-  if (e.content) return writeEntry(gz, header, [e.content]);
-  await gz.write(encodeHeader(header));
+  if (e.type !== "file") return tar.entry(header);
+  await tar.entry(header, counted(e.content ? [e.content] : checkedChunks(e), progress));
+}
+
+function* counted(chunks: Iterable<Uint8Array>, progress: ProgressPhase): Generator<Uint8Array> {
+  for (const chunk of chunks) {
+    progress.advance(chunk.length);
+    yield chunk;
+  }
+}
+
+/** The file's bytes as pass two reads them; throws if they are not the bytes pass one hashed. */
+function* checkedChunks(e: SourceEntry): Generator<Uint8Array> {
   const h = createHash("sha256");
   let size = 0;
   try {
     for (const chunk of readChunks(e.sourcePath, e.size)) {
       if (!e.stable) h.update(chunk);
       size += chunk.length;
-      await gz.write(chunk);
+      yield chunk;
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") {
@@ -218,6 +279,4 @@ async function writeSourceEntry(gz: ParallelGzipWriter, e: SourceEntry): Promise
   if (size !== e.size || (!e.stable && h.digest("hex") !== e.sha256)) {
     throw new FileChangedError(`${e.sourcePath}: changed while the archive was being written`);
   }
-  const pad = padding(e.size);
-  if (pad > 0) await gz.write(new Uint8Array(pad));
 }

@@ -43,7 +43,13 @@ export interface Manifest {
   tool: { name: string; version: string; runtime: string };
   sqlite_version: string;
   hostname: string;
-  source: { server_root: string; server_yaml: string; database: string };
+  source: {
+    server_root: string;
+    server_yaml: string;
+    database: string;
+    /** Top-level paths that were symbolic links on the source, followed: archive path → link target. */
+    followed?: Record<string, string>;
+  };
   database: {
     path: string;
     page_size: number;
@@ -52,7 +58,15 @@ export interface Manifest {
     integrity_check: string;
   };
   entries: ManifestEntry[];
+  /**
+   * Paths deliberately left out of this archive (only `secrets/.master.key`, by
+   * `backup create --exclude-master-key`); absent when nothing was.
+   */
+  excluded?: string[];
 }
+
+/** Where the secrets store's master key sits in an archive (and under the server root). */
+export const MASTER_KEY_ENTRY_PATH = "secrets/.master.key";
 
 /** Octal string of permission bits. */
 export function modeString(mode: number): string {
@@ -119,6 +133,12 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   if (!Array.isArray(m.entries) || typeof m.database !== "object" || m.database === null) {
     throw new BadInputError("manifest.json lacks entries or database");
   }
+  if (
+    m.excluded !== undefined &&
+    (!Array.isArray(m.excluded) || m.excluded.some((p) => p !== MASTER_KEY_ENTRY_PATH))
+  ) {
+    throw new BadInputError(`manifest excluded: only ${JSON.stringify([MASTER_KEY_ENTRY_PATH])} is allowed`);
+  }
   const seen = new Set<string>();
   for (const e of m.entries) {
     if (typeof e?.path !== "string") throw new BadInputError("manifest entry without a path");
@@ -137,11 +157,20 @@ export function parseManifest(bytes: Uint8Array): Manifest {
       throw new BadInputError(`manifest entry ${e.path} has unknown type ${JSON.stringify(e.type)}`);
     }
   }
-  // Nothing may lie below an archived symlink (restoring it would write through the link).
-  for (const link of m.entries.filter((e) => e.type === "symlink")) {
-    const below = m.entries.find((e) => e.path.startsWith(`${link.path}/`));
-    if (below) throw new BadInputError(`archive entry ${below.path} lies under a symbolic link`);
+  // Nothing may lie below an archived symlink (restoring it would write through the link). Each
+  // entry's ancestors are looked up in a set: comparing every entry with every link was quadratic
+  // (8,000 links and 8,000 files: 7 s).
+  const links = new Set(m.entries.filter((e) => e.type === "symlink").map((e) => e.path));
+  for (const e of m.entries) {
+    for (let slash = e.path.indexOf("/"); slash > 0; slash = e.path.indexOf("/", slash + 1)) {
+      if (links.has(e.path.slice(0, slash))) {
+        throw new BadInputError(`archive entry ${e.path} lies under a symbolic link`);
+      }
+    }
   }
   if (!seen.has(DB_ENTRY_PATH)) throw new BadInputError(`manifest does not list ${DB_ENTRY_PATH}`);
+  for (const p of m.excluded ?? []) {
+    if (seen.has(p)) throw new BadInputError(`manifest lists ${p} as excluded and as an entry`);
+  }
   return m;
 }

@@ -18,6 +18,7 @@ import { timeFromArchiveName } from "./archive_names.ts";
 import { planRetention, type RetentionPolicy } from "./archive_retention.ts";
 import { sidecarLine } from "./file_sink.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
+import { progressPhase } from "../progress.ts";
 
 /** Key prefix of archives on a backend. */
 export const ARCHIVES_PREFIX = "archives/";
@@ -191,7 +192,8 @@ export async function downloadArchive(
   // first): it is replaced, and temporary files of dead downloads in that directory go.
   if (existsSync(outPath)) throw new ExistsError(`${outPath}: already exists (refusing to overwrite)`);
   sweepStaleTemps(dirname(outPath));
-  if (!(await backend.stat(key))) {
+  const info = await backend.stat(key);
+  if (!info) {
     throw new NotFoundError(
       `${objectUrl(backend, key)}: no such archive (see backup list --remote)`,
     );
@@ -209,12 +211,14 @@ export async function downloadArchive(
   });
   const hash = createHash("sha256");
   let bytes = 0;
+  const progress = progressPhase(`downloading ${objectUrl(backend, key)}`, info.size, "bytes");
   try {
     await body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, ctl) {
           hash.update(chunk);
           bytes += chunk.length;
+          progress.advance(chunk.length);
           ctl.enqueue(chunk);
         },
       }),
@@ -244,6 +248,7 @@ export async function downloadArchive(
     await file.abort();
     throw err;
   } finally {
+    progress.end();
     forget();
   }
 }

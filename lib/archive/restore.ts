@@ -6,7 +6,7 @@
  * `<target>/.pre-restore-<UTC time>/` so the restore can be undone. Any failure before that point
  * removes the staging directory and leaves the target as it was.
  */
-import { lstat, mkdir, readdir, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, rm, stat } from "node:fs/promises";
 import {
   chmodSync,
   closeSync,
@@ -26,11 +26,13 @@ import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { BadInputError, BusyError, IoError, toVigoError, VerifyError, VigoError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
+import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
 import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
 import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { type EntrySink, scanArchive, type ScanResult } from "./archive_scan.ts";
+import type { PasswordSource } from "./archive_source.ts";
 import { DB_ENTRY_PATH, type Manifest, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
 import { preRestoreDirName } from "./archive_names.ts";
@@ -48,6 +50,7 @@ import {
   writeJournal,
 } from "./restore_journal.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
+import { verbose, verboseEnabled } from "../verbose.ts";
 
 /** Options of {@link restoreArchive}. */
 export interface RestoreOptions {
@@ -56,7 +59,10 @@ export interface RestoreOptions {
   dbOnly: boolean;
   dryRun: boolean;
   force: boolean;
-  passwordFile?: string;
+  /** The password of an encrypted archive (asked only if it is one). */
+  password?: PasswordSource;
+  /** Largest Argon2id cost accepted from an encrypted header (scanArchive reads it from these options). */
+  kdfCap?: KdfCap;
   /** With dbOnly: the server.yaml whose `database.path` applies (default `<target>/server.yaml`). */
   serverYaml?: string;
   /** Names the .pre-restore directory. */
@@ -95,13 +101,13 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   await checkTarget(target);
   // No lock probe on a dry run: probing opens the database, and a dry run must not touch it.
   if (opts.dryRun) {
-    const scan = await scanArchive(opts.archive, { passwordFile: opts.passwordFile });
+    const scan = await scanArchive(opts.archive, opts);
     const { db, plan } = await planFor(target, scan.manifest, opts);
     return { target, plan, scan, dryRun: true, database: join(target, db.rel), databaseNote: db.note };
   }
   const createdTarget = !(await lstat(target).catch(() => null));
-  // An explicit mode: under umask 000 a bare mkdir would make the server root world-writable.
-  await mkdir(target, { recursive: true, mode: 0o755 }).catch((err) => {
+  // Owner-only: the tree holds secrets/, and the default mode would follow the umask (0777 under 000).
+  await mkdir(target, { recursive: true, mode: 0o700 }).catch((err) => {
     throw toVigoError(err, target);
   });
   // A restore killed mid-commit is rolled back before anything else looks at the target; then
@@ -120,7 +126,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     const onClosed = (path: string) => {
       if (path === DB_ENTRY_PATH) dbCheck = startIntegrityCheck(join(staging, DB_ENTRY_PATH));
     };
-    const scan = await scanArchive(opts.archive, { passwordFile: opts.passwordFile }, (entry, header) => {
+    const scan = await scanArchive(opts.archive, opts, (entry, header) => {
       if (!isSelected(entry.path, opts.dbOnly)) return Promise.resolve(undefined);
       return Promise.resolve(stageEntry(syncer, staging, entry, header, dirs, onClosed));
     });
@@ -156,7 +162,8 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
 
 async function checkTarget(target: string): Promise<void> {
   for (const p of [target, join(target, "db")]) {
-    const st = await lstat(p).catch(() => null);
+    // The target itself may be a symbolic link to a directory (followed); <target>/db may not.
+    const st = await (p === target ? stat : lstat)(p).catch(() => null);
     if (st && !st.isDirectory()) {
       throw new BadInputError(`${p}: not a directory (restore only writes inside the target)`);
     }
@@ -197,6 +204,7 @@ function stageEntry(
   // than the syscalls; the slow part (making them durable) happens once, in StagingSync.flush().
   // Sync fs calls' errors carry no path, so each is named here (disk full must say where).
   const dest = join(staging, entry.path);
+  if (verboseEnabled()) verbose(`restore ${entry.path}`);
   const named = <T>(f: () => T): T => {
     try {
       return f();

@@ -10,10 +10,11 @@
  * one is not restored), resolved against the target.
  */
 import { existsSync } from "node:fs";
-import { lstat } from "node:fs/promises";
+import { lstat, open } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { BadInputError } from "../errors.ts";
-import { DB_ENTRY_PATH, type Manifest } from "./manifest.ts";
+import { DB_ENTRY_PATH, type Manifest, TOP_LEVEL } from "./manifest.ts";
+import { DB_COMPANIONS } from "./restore_plan.ts";
 
 /** Where the database will be restored. */
 export interface DatabaseDestination {
@@ -44,6 +45,13 @@ export async function databaseDestination(
     };
   }
   await requireRealDirectories(target, rel);
+  if (!(await isDatabaseOrAbsent(join(target, rel)))) {
+    return {
+      rel: DB_ENTRY_PATH,
+      note: `database.path in ${wanted.from} is ${wanted.path}, which holds a file that is not a SQLite ` +
+        `database; the database is restored to ${join(target, DB_ENTRY_PATH)} instead`,
+    };
+  }
   return { rel };
 }
 
@@ -66,6 +74,12 @@ function placementProblem(rel: string, manifest: Manifest, dbOnly: boolean): str
   if (parts.some((p) => p === "" || p === "." || p === "..") || parts[0].startsWith(".")) {
     return "not a plain path inside the target";
   }
+  // The archive's own manifest names this path on a full restore, and nothing vouches for it: it must
+  // never land the database on a key, a certificate or a stack (secrets/.master.key, tls/ca.pem).
+  if (parts[0] !== "db" && (TOP_LEVEL as readonly string[]).includes(parts[0])) {
+    return `inside ${parts[0]}, which never holds the database`;
+  }
+  if (DB_COMPANIONS.some((c) => rel.endsWith(c))) return "named like a database's -wal/-shm/-journal file";
   // A path inside a tree the restore replaces whole would be swapped out again by that tree.
   const trees = new Set(manifest.entries.map((e) => e.path.split("/")[0]).filter((t) => t !== "db"));
   if (!dbOnly && trees.has(parts[0])) return `inside ${parts[0]}, which the archive replaces`;
@@ -82,5 +96,22 @@ async function requireRealDirectories(target: string, rel: string): Promise<void
     if (!st.isDirectory()) {
       throw new BadInputError(`${dir}: not a directory (restore only writes inside the target)`);
     }
+  }
+}
+
+/** Whether `path` is absent or a regular file starting with SQLite's header (so replacing it loses nothing else). */
+async function isDatabaseOrAbsent(path: string): Promise<boolean> {
+  const st = await lstat(path).catch(() => null);
+  if (!st) return true;
+  if (!st.isFile()) return false;
+  if (st.size === 0) return true;
+  const fh = await open(path, "r").catch(() => null);
+  if (!fh) return false;
+  try {
+    const head = new Uint8Array(16);
+    await fh.read(head, 0, 16, 0);
+    return new TextDecoder().decode(head) === "SQLite format 3\0";
+  } finally {
+    await fh.close();
   }
 }

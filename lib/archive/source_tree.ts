@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from "node:fs";
 import { join } from "node:path";
-import { toVigoError } from "../errors.ts";
+import { BadInputError, toVigoError } from "../errors.ts";
 import type { TarEntryType } from "../codec/tar/tar_format.ts";
 import { checkLinkTarget } from "./manifest.ts";
 import { concatBytes } from "../bytes.ts";
@@ -48,6 +48,9 @@ export class SourceWalker {
   /** One read buffer for the whole walk: a buffer per file would churn the allocator. */
   #buf = new Uint8Array(READ_CHUNK);
 
+  /** `onBytes` hears of every chunk hashed (progress of the first pass). */
+  constructor(private readonly onBytes: (n: number) => void = () => {}) {}
+
   /** Adds one file or directory under `archivePath` (directories recursively, links as links). */
   add(sourcePath: string, archivePath: string, listed = false): void {
     // Synchronous metadata calls on purpose: for thousands of small files one await per syscall costs
@@ -56,7 +59,17 @@ export class SourceWalker {
     try {
       st = lstatSync(sourcePath);
     } catch (err) {
-      if (listed && isGone(err)) return this.#vanished(sourcePath);
+      if (listed && isGone(err)) {
+        // The runtime decodes names as UTF-8, replacing bad bytes with U+FFFD; such a name then
+        // cannot be opened. Losing the file silently would shrink the backup, so create stops.
+        if (archivePath.includes("\uFFFD")) {
+          throw new BadInputError(
+            `${sourcePath}: file name is not valid UTF-8 (bad bytes shown as \uFFFD); rename it, ` +
+              "archives hold UTF-8 names only",
+          );
+        }
+        return this.#vanished(sourcePath);
+      }
       throw toVigoError(err, sourcePath);
     }
     const base = {
@@ -123,6 +136,7 @@ export class SourceWalker {
       for (const chunk of readChunks(entry.sourcePath, Infinity, this.#buf)) {
         h.update(chunk);
         size += chunk.length;
+        this.onBytes(chunk.length);
         if (keep) parts.push(chunk.slice());
       }
       const sha256 = h.digest("hex");

@@ -10,6 +10,7 @@
  * the runtime's thread pool (the callback API runs it on the main thread under Deno).
  */
 import { execFile } from "node:child_process";
+import { withoutSecretEnv } from "../secrets/child_env.ts";
 import { open } from "node:fs/promises";
 import { toVigoError } from "../errors.ts";
 
@@ -51,7 +52,7 @@ export class StagingSync {
 function syncFilesystem(dir: string): Promise<boolean> {
   return new Promise((resolve) => {
     try {
-      execFile("sync", ["-f", dir], { timeout: 10 * 60_000 }, (err) => resolve(!err));
+      execFile(...withoutSecretEnv("sync", ["-f", dir]), { timeout: 10 * 60_000 }, (err) => resolve(!err));
     } catch {
       resolve(false);
     }

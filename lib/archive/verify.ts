@@ -6,8 +6,10 @@ import { open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { VerifyError } from "../errors.ts";
+import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { inspectDatabase, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
 import { IntegrityError, scanArchive, type ScanResult } from "./archive_scan.ts";
+import type { PasswordSource } from "./archive_source.ts";
 import { DB_ENTRY_PATH } from "./manifest.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
 
@@ -22,7 +24,7 @@ export interface VerifyReport {
 /** Verifies an archive; throws {@link VerifyError} naming the first check that failed. */
 export async function verifyArchive(
   path: string,
-  opts: { passwordFile?: string; workDir?: string },
+  opts: { password?: PasswordSource; workDir?: string; kdfCap?: KdfCap },
 ): Promise<VerifyReport> {
   // Next to the archive by default: /tmp is often a RAM-backed tmpfs, too small for a large database.
   const { path: dir, forget } = tempDirFor(opts.workDir ?? dirname(resolve(path)));
@@ -32,7 +34,7 @@ export async function verifyArchive(
     try {
       scan = await scanArchive(
         path,
-        { passwordFile: opts.passwordFile, requireSidecar: true },
+        { password: opts.password, requireSidecar: true, kdfCap: opts.kdfCap },
         async (entry) => {
           if (entry.path !== DB_ENTRY_PATH) return undefined;
           const fh = await open(dbPath, "wx", 0o600);

@@ -14,6 +14,24 @@ export interface ObjectInfo {
   mtime: Date;
 }
 
+/**
+ * An upload body that can be sent again: the bytes themselves, or a function that opens a fresh
+ * stream of the same bytes on every call (restic's rewind reader). The retry decorator retries
+ * uploads of such bodies like any other request.
+ */
+export type ReplayableBody = Uint8Array | (() => ReadableStream<Uint8Array>);
+
+/**
+ * What `put` takes. A bare stream can be read only once: the decorator passes it through, and only
+ * a backend that buffers it (S3/GCS multipart) can retry its pieces.
+ */
+export type PutBody = ReplayableBody | ReadableStream<Uint8Array>;
+
+/** The bytes or the stream of one upload attempt of `body`. */
+export function openBody(body: PutBody): Uint8Array | ReadableStream<Uint8Array> {
+  return typeof body === "function" ? body() : body;
+}
+
 /** A place objects can be written to, read from, listed and deleted. */
 export interface Backend {
   /** The URL this backend was opened with (without credentials), for messages. */
@@ -23,7 +41,7 @@ export interface Backend {
    * sees a partially written object (temp name + rename, or a single/multipart PUT that only
    * becomes visible when complete). Streams are consumed without holding the whole body in memory.
    */
-  put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void>;
+  put(key: string, body: PutBody): Promise<void>;
   /** Opens `key` for reading. Throws NotFoundError when it does not exist. */
   get(key: string): Promise<ReadableStream<Uint8Array>>;
   /** Metadata of `key`, or null when it does not exist. */
@@ -34,6 +52,27 @@ export interface Backend {
   delete(keys: string[]): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
+  /**
+   * The backend a decorator (retries) wraps; absent on a concrete backend. {@link asBackend} walks
+   * it, so a fast path for one backend keeps working however many decorators sit in front of it.
+   */
+  unwrap?(): Backend;
+}
+
+/**
+ * The backend of class `type` inside `backend` (itself, or the one its decorators wrap), or
+ * undefined when there is none: restic's `AsBackend`. Asking for the concrete class through this,
+ * not with `instanceof` on what one was handed, keeps a fast path on when a decorator is added.
+ */
+export function asBackend<T extends Backend>(
+  backend: Backend,
+  // deno-lint-ignore no-explicit-any
+  type: abstract new (...args: any[]) => T,
+): T | undefined {
+  for (let b: Backend | undefined = backend; b !== undefined; b = b.unwrap?.()) {
+    if (b instanceof type) return b;
+  }
+  return undefined;
 }
 
 /** `key` as a URL below `backend`'s root (`<url>/<key>`), for messages. */

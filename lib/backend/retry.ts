@@ -8,7 +8,8 @@
  * failures, missing objects and other 4xx answers are final: retrying them only delays the message.
  */
 import { BackendError, VigoError } from "../errors.ts";
-import { type Backend, type ObjectInfo, objectUrl } from "./backend.ts";
+import { type Backend, type ObjectInfo, objectUrl, type PutBody } from "./backend.ts";
+import { notice, verbose, verboseEnabled } from "../verbose.ts";
 
 /** A failure worth retrying (server overloaded or restarting, network blip, timeout). */
 export class TransientError extends BackendError {
@@ -29,8 +30,10 @@ export interface RetryPolicy {
   baseDelayMs?: number;
   /** Upper bound of one delay in milliseconds. Default 15000. */
   maxDelayMs?: number;
-  /** Where a line per retry goes. Default: stderr via console.error. */
+  /** Where a line per retry goes. Default: {@link notice} (stderr unless --quiet). */
   log?: (line: string) => void;
+  /** Which failures are worth another attempt: the backend's rule. Default {@link isRetryable}. */
+  isRetryable?: (err: unknown) => boolean;
 }
 
 const NETWORK_CODES = new Set([
@@ -86,13 +89,13 @@ async function pauseBeforeRetry(
   retries: number,
   policy: RetryPolicy,
 ): Promise<void> {
-  if (!isRetryable(err)) throw err;
+  if (!(policy.isRetryable ?? isRetryable)(err)) throw err;
   const max = policy.maxRetries ?? 6;
   if (retries >= max) {
     throw new BackendError(`${describe(what, err)} (gave up after ${retries} retries)`, { cause: err });
   }
   const delay = backoffDelay(retries, policy);
-  const log = policy.log ?? ((line: string) => console.error(line));
+  const log = policy.log ?? notice;
   log(`vigocli: retry ${retries + 1}/${max} in ${delay} ms: ${describe(what, err)}`);
   await new Promise((resolve) => setTimeout(resolve, delay));
 }
@@ -116,9 +119,10 @@ export async function withRetries<T>(
 }
 
 /**
- * Wraps `inner` so that every operation is retried on transient failures. A `put` of a stream
- * cannot be replayed by the wrapper (the bytes are gone once read), so it is passed through: the
- * S3/GCS backends retry each buffered part themselves with the same policy.
+ * Wraps `inner` so that every operation is retried on transient failures, uploads included when
+ * their body is replayable (bytes, or a function opening a fresh stream per attempt). A bare stream
+ * cannot be replayed (the bytes are gone once read), so its `put` is passed through: the S3/GCS
+ * backends retry each buffered part of it themselves with the same policy.
  */
 export function retryBackend(inner: Backend, policy: RetryPolicy = {}): Backend {
   return new RetryBackend(inner, policy);
@@ -131,21 +135,37 @@ class RetryBackend implements Backend {
     this.url = inner.url;
   }
 
-  put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
-    if (!(body instanceof Uint8Array)) return this.inner.put(key, body);
-    return withRetries(`put ${this.where(key)}`, () => this.inner.put(key, body), this.policy);
+  put(key: string, body: PutBody): Promise<void> {
+    this.trace("put", key);
+    if (body instanceof ReadableStream) return this.inner.put(key, body);
+    if (body instanceof Uint8Array) {
+      return withRetries(`put ${this.where(key)}`, () => this.inner.put(key, body), this.policy);
+    }
+    return withRetries(`put ${this.where(key)}`, async () => {
+      let opened: ReadableStream<Uint8Array> | undefined;
+      try {
+        await this.inner.put(key, () => opened = body());
+      } catch (err) {
+        // The failed attempt may have left its stream half read: release its source (a file).
+        await opened?.cancel().catch(() => {});
+        throw err;
+      }
+    }, this.policy);
   }
 
   get(key: string): Promise<ReadableStream<Uint8Array>> {
+    this.trace("get", key);
     return withRetries(`get ${this.where(key)}`, () => this.inner.get(key), this.policy);
   }
 
   stat(key: string): Promise<ObjectInfo | null> {
+    this.trace("stat", key);
     return withRetries(`stat ${this.where(key)}`, () => this.inner.stat(key), this.policy);
   }
 
   /** Restarts a listing that failed part-way and skips the keys already yielded. */
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    this.trace("list", prefix);
     const seen = new Set<string>();
     for (let retries = 0;; retries++) {
       try {
@@ -162,6 +182,7 @@ class RetryBackend implements Backend {
   }
 
   delete(keys: string[]): Promise<void> {
+    if (verboseEnabled()) verbose(`delete ${keys.length} object(s) in ${this.url}`);
     // Deleting is idempotent (a missing key is not an error), so a replay is safe.
     return withRetries(
       `delete ${keys.length} object(s) in ${this.url}`,
@@ -172,6 +193,15 @@ class RetryBackend implements Backend {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  unwrap(): Backend {
+    return this.inner;
+  }
+
+  /** One -v line per request (retries are logged as notices by {@link withRetries}). */
+  private trace(op: string, key: string): void {
+    if (verboseEnabled()) verbose(`${op} ${this.where(key)}`);
   }
 
   private where(key: string): string {

@@ -1,15 +1,27 @@
 import { Command, Option } from "@commander-js/extra-typings";
+import { say, warn } from "./output.ts";
 import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import process from "node:process";
-import { ConfigError, toVigoError } from "../errors.ts";
+import { ConfigError, toVigoError, UsageError } from "../errors.ts";
+import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
 import { archiveFileName, NAME_FORMATS, type NameFormat } from "../archive/archive_names.ts";
-import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { jsonOption, passwordCommandOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import type { CreateTarget } from "./create_upload.ts";
+import { printJson } from "./json_output.ts";
 
 /** A source file that changes between the two passes makes create start over, at most this often. */
 const ATTEMPTS = 3;
+
+function parseLockTimeout(text: string): number {
+  try {
+    const ms = parseDuration(text);
+    if (ms >= 0) return ms;
+  } catch (err) {
+    if (!(err instanceof DurationSyntaxError)) throw err;
+  }
+  throw new UsageError(`--lock-timeout ${text}: expected a duration such as 30s or 2m`);
+}
 
 /** `backup create [OUT]`: a point-in-time archive of the server tree. */
 export function backupCreateCommand(): Command {
@@ -24,12 +36,35 @@ export function backupCreateCommand(): Command {
     .addOption(serverRootOption())
     .addOption(new Option("--encrypt", "encrypt the archive (AES-256-GCM, Argon2id-derived key)"))
     .addOption(new Option("--password-file <file>", "read the encryption password from a file"))
+    .addOption(passwordCommandOption())
     .addOption(
       new Option("--upload", "also upload the archive and its sidecar to backup.url under archives/"),
     )
     .addOption(
       new Option("--name-format <format>", "time in the default name: rfc3339 (spec) or compact (no colons)")
         .choices(NAME_FORMATS).default("rfc3339" as NameFormat),
+    )
+    .addOption(
+      new Option("--dry-run", "print what would be archived (parts, files, bytes) and write nothing"),
+    )
+    .addOption(
+      new Option(
+        "--exclude-master-key",
+        "leave secrets/.master.key out (keep it elsewhere; restore it with backup restore --master-key FILE)",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--lock-timeout <duration>",
+        "wait at most this long for a database locked by another process",
+      )
+        .default(30_000, "30s").argParser(parseLockTimeout),
+    )
+    .addOption(
+      new Option(
+        "--allow-missing-master-key",
+        "create even when secrets/.master.key is missing (exit 9 otherwise)",
+      ),
     )
     .addOption(jsonOption())
     .action(async (out, opts) => {
@@ -39,8 +74,12 @@ export function backupCreateCommand(): Command {
       const { openCreateSink } = await import("./create_upload.ts");
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
-      for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+      for (const w of cfg.warnings) warn(w);
       const now = new Date();
+      if (opts.dryRun) {
+        const { printCreateDryRun } = await import("./create_dry_run.ts");
+        return await printCreateDryRun(cfg, out, { ...opts, now });
+      }
       const remoteOnly = out !== undefined && isBackendUrl(out);
       const path = remoteOnly
         ? undefined
@@ -61,8 +100,14 @@ export function backupCreateCommand(): Command {
         target.remote = { backend, name: path ? basename(path) : archiveFileName(now, opts.nameFormat) };
       }
       const workDir = path ? dirname(path) : await snapshotsDir(cfg.paths.snapshots);
+      // Two creates to one output path would race on its temp file and rename; released when the
+      // action ends, however it ends. (A missing directory is reported by the write itself.)
+      const { acquireFileLock } = await import("../fsutil/file_lock.ts");
+      using _lock = path && await stat(workDir).then(() => true, () => false)
+        ? await acquireFileLock(`${path}.vigo-create.lock`, path, "backup create to this path")
+        : null;
       // Asked once: a start-over after a changed source file must not prompt again.
-      const password = opts.encrypt ? await askPassword(opts.passwordFile) : undefined;
+      const password = opts.encrypt ? await askPassword(opts) : undefined;
       for (let attempt = 1;; attempt++) {
         const transform = password === undefined ? undefined : await encryptTransform(password);
         const sink = await openCreateSink(target).catch(async (err) => {
@@ -70,10 +115,20 @@ export function backupCreateCommand(): Command {
           throw err;
         });
         try {
-          const res = await writeArchive({ config: cfg, workDir, transform }, sink.writable);
+          const res = await writeArchive(
+            {
+              config: cfg,
+              workDir,
+              transform,
+              excludeMasterKey: Boolean(opts.excludeMasterKey),
+              allowMissingMasterKey: opts.allowMissingMasterKey,
+              lockTimeoutMs: opts.lockTimeout,
+            },
+            sink.writable,
+          );
           const { file, upload } = await sink.done;
           await target.remote?.backend.close();
-          for (const w of res.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+          for (const w of res.warnings) warn(w);
           const summary = {
             path: file?.path ?? null,
             sidecar: file?.sidecarPath ?? null,
@@ -81,19 +136,20 @@ export function backupCreateCommand(): Command {
             sha256: (file ?? upload)!.sha256,
             upload: upload ? { url: upload.url, key: upload.key, sidecar_key: upload.sidecarKey } : null,
             encrypted: Boolean(opts.encrypt),
+            excluded: res.manifest.excluded ?? [],
             created_at: res.manifest.created_at,
             entries: res.manifest.entries.length,
             database_pages: res.manifest.database.page_count,
           };
-          if (opts.json) console.log(JSON.stringify(summary, null, 2));
+          if (opts.json) printJson(summary);
           else {
             const remote = upload && `${upload.url.replace(/\/+$/, "")}/${upload.key}`;
-            console.log(
+            say(
               `${
                 file?.path ?? remote
               }: ${summary.bytes} bytes, ${summary.entries} entries, sha256 ${summary.sha256}`,
             );
-            if (file && remote) console.log(`uploaded to ${remote}`);
+            if (file && remote) say(`uploaded to ${remote}`);
           }
           return;
         } catch (err) {
@@ -101,15 +157,15 @@ export function backupCreateCommand(): Command {
             await target.remote?.backend.close();
             throw err;
           }
-          process.stderr.write(`vigocli: warning: ${err.message}; starting over\n`);
+          warn(`${err.message}; starting over`);
         }
       }
     }) as unknown as Command;
 }
 
-async function askPassword(passwordFile?: string): Promise<string> {
+async function askPassword(flags: { passwordFile?: string; passwordCommand?: string }): Promise<string> {
   const { obtainPassword } = await import("./password.ts");
-  return obtainPassword({ confirm: true, passwordFile });
+  return obtainPassword({ confirm: true, ...flags });
 }
 
 async function encryptTransform(password: string): Promise<TransformStream<Uint8Array, Uint8Array>> {
@@ -117,13 +173,22 @@ async function encryptTransform(password: string): Promise<TransformStream<Uint8
   return encryptingStream(password);
 }
 
-/** OUT omitted → default name under paths.snapshots; OUT a directory (or ending in /) → default name in it. */
-async function resolveOutPath(out: string | undefined, snapshots: string, name: string): Promise<string> {
+/**
+ * OUT omitted → default name under paths.snapshots; OUT a directory (or ending in /) → default name in
+ * it, the directory created unless `dryRun`.
+ */
+export async function resolveOutPath(
+  out: string | undefined,
+  snapshots: string,
+  name: string,
+  dryRun = false,
+): Promise<string> {
   let dir: string | undefined;
   if (out === undefined) dir = snapshots;
   else if (out.endsWith("/")) dir = out;
   else if ((await stat(out).catch(() => null))?.isDirectory()) dir = out;
   if (dir === undefined) return resolve(out!);
+  if (dryRun) return resolve(join(dir, name));
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (err) {

@@ -4,6 +4,7 @@
  * sidecar is written next to it, so `backup verify`/`restore` check it again locally.
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { say } from "./output.ts";
 import { mkdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { tmpdir } from "node:os";
@@ -14,7 +15,9 @@ import {
   openArchiveBackend,
   splitObjectUrl,
 } from "./archive_backend.ts";
+import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
 
 /** `download`: download an archive from the backend */
 export function backupDownloadCommand(): Command {
@@ -28,6 +31,7 @@ export function backupDownloadCommand(): Command {
     .addOption(archiveUrlOption())
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
+    .addOption(credentialsFileOption())
     .addOption(jsonOption())
     .action(async (name, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -35,7 +39,8 @@ export function backupDownloadCommand(): Command {
         "../archive/remote_archives.ts"
       );
       checkArchiveName(name);
-      const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined);
+      const creds = await credentialSources(opts.credentialsFile);
+      const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined, creds);
       let out: string;
       if (opts.output === undefined) {
         if (!cfg) throw new UsageError("give -o PATH (there is no server.yaml to find paths.snapshots)");
@@ -47,14 +52,12 @@ export function backupDownloadCommand(): Command {
         const isDir = opts.output.endsWith("/") || (await stat(opts.output).catch(() => null))?.isDirectory();
         out = resolve(isDir ? join(opts.output, name) : opts.output);
       }
-      const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
+      const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml, creds);
       try {
         const r = await downloadArchive(backend, `${ARCHIVES_PREFIX}${name}`, out);
         if (opts.json) {
-          console.log(
-            JSON.stringify({ path: r.path, sidecar: r.sidecarPath, bytes: r.bytes, sha256: r.sha256 }),
-          );
-        } else console.log(`${r.path}: ${r.bytes} bytes, sha256 ${r.sha256} (matches the remote sidecar)`);
+          printJson({ path: r.path, sidecar: r.sidecarPath, bytes: r.bytes, sha256: r.sha256 });
+        } else say(`${r.path}: ${r.bytes} bytes, sha256 ${r.sha256} (matches the remote sidecar)`);
       } finally {
         await backend.close();
       }
@@ -76,11 +79,13 @@ export async function fetchRemoteArchive(
   url: string,
   serverYaml: string,
   serverRoot: string,
+  credentialsFile?: string,
 ): Promise<FetchedArchive> {
   const { checkArchiveName, downloadArchive } = await import("../archive/remote_archives.ts");
   const { root, key } = splitObjectUrl(url);
   checkArchiveName(key);
-  const cfg = await loadBackupSettings(serverYaml, serverRoot, false);
+  const creds = await credentialSources(credentialsFile);
+  const cfg = await loadBackupSettings(serverYaml, serverRoot, false, creds);
   const parent = dirname(resolve(serverRoot));
   const { makeTempDir } = await import("../archive/interrupt_cleanup.ts");
   let temp: { path: string; forget: () => void };
@@ -95,7 +100,7 @@ export async function fetchRemoteArchive(
     temp.forget();
   };
   try {
-    const backend = await openArchiveBackend(root, cfg?.backup, serverYaml);
+    const backend = await openArchiveBackend(root, cfg?.backup, serverYaml, creds);
     try {
       const r = await downloadArchive(backend, key, join(dir, basename(key)));
       return { path: r.path, cleanup };

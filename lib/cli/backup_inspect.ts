@@ -1,5 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
+import { passwordCommandOption } from "./common.ts";
+import { kdfCapFrom, kdfCapOptions } from "./kdf_cap_options.ts";
 
 /** `backup inspect ARCHIVE`: print the manifest, reading only the start of the archive. */
 export function backupInspectCommand(): Command {
@@ -7,15 +9,26 @@ export function backupInspectCommand(): Command {
     .description("print an archive's manifest JSON (reads only the start of the archive)")
     .argument("<archive>", "archive file")
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(passwordCommandOption())
+    .addOption(kdfCapOptions()[0])
+    .addOption(kdfCapOptions()[1])
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { openArchive } = await import("../archive/archive_source.ts");
       const { readManifestWithText } = await import("../archive/archive_scan.ts");
-      const opened = await openArchive(archive, { passwordFile: opts.passwordFile, headOnly: true });
+      const { namingArchive } = await import("../archive/archive_errors.ts");
+      const { passwordSource } = await import("./password.ts");
+      const opened = await openArchive(archive, {
+        password: passwordSource(opts.passwordFile, opts.passwordCommand),
+        headOnly: true,
+        kdfCap: kdfCapFrom(opts),
+      });
       try {
         // Validated, then printed as archived (already pretty JSON): re-serialising 10,000 entries
         // would only cost time.
-        const { bytes } = await readManifestWithText(opened.tar);
+        const { bytes } = await readManifestWithText(opened.tar).catch((err) => {
+          throw namingArchive(err, archive);
+        });
         // Wait for the write: the process exits right after the action, and a pipe may be slow.
         await new Promise<void>((resolve) => process.stdout.write(bytes, () => resolve()));
       } finally {

@@ -1,6 +1,8 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { archiveUrlOption } from "./archive_backend.ts";
+import { credentialsFileOption } from "./credentials_option.ts";
+import { printJson } from "./json_output.ts";
 
 /** `backup list`: the archives under paths.snapshots, newest first. */
 export function backupListCommand(): Command {
@@ -12,6 +14,7 @@ export function backupListCommand(): Command {
       new Option("--remote", "list the archives under archives/ on the backend (backup.url or --url)"),
     )
     .addOption(archiveUrlOption())
+    .addOption(credentialsFileOption())
     .addOption(jsonOption())
     .action(async (opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -22,7 +25,7 @@ export function backupListCommand(): Command {
       requireSqlite(cfg);
       const rows = await listArchives(cfg.paths.snapshots);
       if (opts.json) {
-        console.log(JSON.stringify(rows, null, 2));
+        printJson(rows);
         return;
       }
       if (rows.length === 0) {

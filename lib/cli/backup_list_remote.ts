@@ -2,6 +2,8 @@
 import { ARCHIVES_PREFIX, listRemoteArchives } from "../archive/remote_archives.ts";
 import { objectUrl } from "../backend/backend.ts";
 import { loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
+import { credentialSources } from "./credentials_option.ts";
+import { printJson } from "./json_output.ts";
 
 /** Options of {@link listRemote} (the `backup list` flags that apply). */
 export interface RemoteListOptions {
@@ -9,22 +11,18 @@ export interface RemoteListOptions {
   serverYaml: string;
   serverRoot: string;
   json?: boolean;
+  credentialsFile?: string;
 }
 
 /** Prints the remote archives as a table, or as JSON with `json`. */
 export async function listRemote(opts: RemoteListOptions): Promise<void> {
-  const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined);
-  const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
+  const creds = await credentialSources(opts.credentialsFile);
+  const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined, creds);
+  const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml, creds);
   try {
     const rows = await listRemoteArchives(backend);
     if (opts.json) {
-      console.log(
-        JSON.stringify(
-          rows.map((r) => ({ ...r, url: objectUrl(backend, r.key) })),
-          null,
-          2,
-        ),
-      );
+      printJson(rows.map((r) => ({ ...r, url: objectUrl(backend, r.key) })));
       return;
     }
     if (rows.length === 0) {

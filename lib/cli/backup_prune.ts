@@ -5,6 +5,7 @@
  * (default 720h), are removed — never the newest one. Sidecars go with their archives.
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { say } from "./output.ts";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { RetentionPolicy } from "../archive/archive_retention.ts";
@@ -13,6 +14,7 @@ import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
 import { toVigoError, UsageError } from "../errors.ts";
 import { archiveUrlOption, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
 
 interface Line {
   name: string;
@@ -112,12 +114,12 @@ export function backupPruneCommand(): Command {
       }
       const deleted = lines.filter((l) => l.action === "delete");
       if (opts.json) {
-        console.log(JSON.stringify({ where, dry_run: dryRun, archives: lines }, null, 2));
+        printJson({ where, dry_run: dryRun, archives: lines });
         return;
       }
-      for (const l of lines) console.log(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);
+      for (const l of lines) say(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);
       const verb = dryRun ? "would delete" : "deleted";
-      console.log(
+      say(
         `${where}: ${verb} ${deleted.length} of ${lines.length} archive(s)${
           dryRun ? "; nothing was deleted" : ""
         }`,

@@ -1,9 +1,12 @@
 /**
  * `vigocli backup replicate`: continuous Litestream-compatible replication of the server's SQLite
  * database to server.yaml's `backup.url`, until SIGINT/SIGTERM; then every committed frame is
- * uploaded before the process exits 0. One log line per event on stdout (errors on stderr).
+ * uploaded before the process exits 0. One log line per event on stdout (warnings and errors on stderr),
+ * filtered by `--log-level` and written as `--log-format` text or json.
  */
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
+import { isQuiet } from "./output.ts";
+import { setVerboseSink } from "../verbose.ts";
 import process from "node:process";
 import { ConfigError, ExitCode, NotFoundError } from "../errors.ts";
 import { serverRootOption, serverYamlOption } from "./common.ts";
@@ -15,6 +18,17 @@ export function backupReplicateCommand(): Command {
     .description("continuously replicate the database (Litestream-compatible) until SIGINT/SIGTERM")
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
+    .addOption(
+      new Option("--log-level <level>", "least severe event logged (debug adds each request; -q means error)")
+        .choices(["debug", "info", "warn", "error"] as const),
+    )
+    .addOption(
+      new Option("--log-format <format>", "text (Litestream's key=value lines) or json (one object per line)")
+        .choices(["text", "json"] as const).default("text" as const),
+    )
+    .addOption(
+      new Option("--addr <host:port>", "serve /metrics and /healthz here (default: backup.addr, else none)"),
+    )
     .action(async (opts) => {
       // Signals are taken over first, so one arriving while the config loads or the first snapshot
       // runs still means "flush and exit 0". A second signal exits at once: everything already
@@ -25,7 +39,7 @@ export function backupReplicateCommand(): Command {
       const onSignal = (sig: string) => {
         if (signalled) {
           console.error(`vigocli: second ${sig}: exiting without a final flush`);
-          process.exit(ExitCode.Internal);
+          process.exit(ExitCode.Interrupted);
         }
         signalled = true;
         requestStop();
@@ -36,9 +50,14 @@ export function backupReplicateCommand(): Command {
         // Loaded here, not at the top, so that merely building the command tree stays cheap.
         const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
         const { Replicator } = await import("../replicate/replicator.ts");
+        const { filteredSink } = await import("../replicate/event_log.ts");
+        const level = opts.logLevel ?? (isQuiet() ? "error" : "info");
+        const log = filteredSink(level.toUpperCase() as Uppercase<typeof level>, opts.logFormat);
+        // At debug level the library's -v detail (one line per request) joins the event log.
+        if (level === "debug") setVerboseSink((line) => log("DEBUG", line));
         const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot);
         requireSqlite(cfg);
-        for (const w of cfg.warnings) console.error(`vigocli: warning: ${w}`);
+        for (const w of cfg.warnings) log("WARN", w);
         if (!cfg.backup?.url) {
           throw new ConfigError(`${opts.serverYaml}: no backup.url configured; nothing to replicate to`);
         }
@@ -46,10 +65,31 @@ export function backupReplicateCommand(): Command {
           throw new NotFoundError(`${cfg.database.path}: database not found`);
         }
         if (signalled) return;
-        const replicator = new Replicator({ dbPath: cfg.database.path, backup: cfg.backup });
-        await replicator.start();
-        await stopRequested;
-        await replicator.stop();
+        const addr = opts.addr ?? cfg.backup.addr;
+        const metered = addr
+          ? await (await import("../metrics/replicator_with_metrics.ts")).meteredReplicatorOptions(
+            cfg,
+            addr,
+            opts.addr ? "--addr" : `${opts.serverYaml}: backup.addr`,
+            log,
+          )
+          : null;
+        if (metered) log("INFO", `serving /metrics and /healthz on ${metered.server.url}`);
+        try {
+          const replicator = new Replicator(
+            metered?.options ?? { dbPath: cfg.database.path, backup: cfg.backup, log },
+          );
+          const starting = replicator.start();
+          starting.catch(() => {}); // a failure after a signal is reported by stop()
+          // A signal during the first step (a replica down at boot retries for a while) is not made
+          // to wait for it: stop() bounds the whole shutdown.
+          await Promise.race([starting, stopRequested]);
+          // Another replicator claiming the replica ends the run by itself (exit 5, see stop()).
+          await Promise.race([stopRequested, replicator.failed.catch(() => {})]);
+          await replicator.stop();
+        } finally {
+          await metered?.server.close();
+        }
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);

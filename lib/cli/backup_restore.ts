@@ -1,8 +1,11 @@
 import { Command, Option } from "@commander-js/extra-typings";
+import { say, warn } from "./output.ts";
 import { join } from "node:path";
-import process from "node:process";
-import { DEFAULT_SERVER_ROOT, jsonOption, serverYamlOption } from "./common.ts";
+import { DEFAULT_SERVER_ROOT, jsonOption, passwordCommandOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl } from "./archive_backend.ts";
+import { credentialsFileOption } from "./credentials_option.ts";
+import { kdfCapFrom, kdfCapOptions } from "./kdf_cap_options.ts";
+import { printJson } from "./json_output.ts";
 
 /** `backup restore ARCHIVE`: verify, stage, then swap the archived tree into the target. */
 export function backupRestoreCommand(): Command {
@@ -26,15 +29,36 @@ export function backupRestoreCommand(): Command {
     .addOption(new Option("--force", "restore even while the target database is in use"))
     .addOption(new Option("--decrypt", "the archive is encrypted (detected automatically as well)"))
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(passwordCommandOption())
+    .addOption(
+      new Option(
+        "--master-key <file>",
+        "put this master key back as secrets/.master.key (archives made with --exclude-master-key)",
+      ),
+    )
+    .addOption(credentialsFileOption())
+    .addOption(kdfCapOptions()[0])
+    .addOption(kdfCapOptions()[1])
     .addOption(serverYamlOption().default(undefined, "<target>/server.yaml, if present"))
     .addOption(jsonOption())
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { restoreArchive } = await import("../archive/restore.ts");
       const { fetchRemoteArchive } = await import("./backup_download.ts");
+      const { applyMasterKey, masterKeyAction, readMasterKeyFile } = await import(
+        "../archive/master_key_restore.ts"
+      );
+      // Checked before anything is downloaded or restored: a wrong file must not cost a restore.
+      const masterKey = opts.masterKey === undefined ? undefined : await readMasterKeyFile(opts.masterKey);
+      const { passwordSource } = await import("./password.ts");
       // A URL is downloaded and checked against its sidecar first (credentials from server.yaml's backup:).
       const fetched = isBackendUrl(archive)
-        ? await fetchRemoteArchive(archive, opts.serverYaml ?? join(opts.target, "server.yaml"), opts.target)
+        ? await fetchRemoteArchive(
+          archive,
+          opts.serverYaml ?? join(opts.target, "server.yaml"),
+          opts.target,
+          opts.credentialsFile,
+        )
         : undefined;
       const r = await restoreArchive({
         archive: fetched?.path ?? archive,
@@ -42,43 +66,43 @@ export function backupRestoreCommand(): Command {
         dbOnly: Boolean(opts.dbOnly),
         dryRun: Boolean(opts.dryRun),
         force: Boolean(opts.force),
-        passwordFile: opts.passwordFile,
+        password: passwordSource(opts.passwordFile, opts.passwordCommand),
+        kdfCap: kdfCapFrom(opts),
         serverYaml: opts.serverYaml,
         now: new Date(),
       }).finally(() => fetched?.cleanup());
       if (opts.decrypt && !r.scan.encrypted) {
-        process.stderr.write(`vigocli: warning: --decrypt given but ${archive} is not encrypted\n`);
+        warn(`--decrypt given but ${archive} is not encrypted`);
       }
       if (r.scan.sidecar === "absent") {
-        process.stderr.write(
-          `vigocli: warning: ${archive}.sha256 not found; entries were checked against the manifest only\n`,
-        );
+        warn(`${archive}.sha256 not found; entries were checked against the manifest only`);
       }
-      if (r.databaseNote) process.stderr.write(`vigocli: warning: ${r.databaseNote}\n`);
+      if (r.databaseNote) warn(r.databaseNote);
+      if (!r.dryRun && !opts.dbOnly) {
+        const action = masterKeyAction(r.scan.manifest, masterKey !== undefined);
+        const note = await applyMasterKey(r.target, action, masterKey);
+        if (note) warn(note);
+      }
       const count = (a: string) => r.plan.filter((l) => l.action === a).length;
       if (opts.json) {
-        console.log(JSON.stringify(
-          {
-            target: r.target,
-            dry_run: r.dryRun,
-            database: r.database,
-            pre_restore_dir: r.preRestoreDir ?? null,
-            plan: r.plan,
-          },
-          null,
-          2,
-        ));
+        printJson({
+          target: r.target,
+          dry_run: r.dryRun,
+          database: r.database,
+          pre_restore_dir: r.preRestoreDir ?? null,
+          plan: r.plan,
+        });
         return;
       }
       if (r.dryRun) { for (const l of r.plan) console.log(`${l.action.padEnd(10)} ${l.path}`); }
       const summary = `${count("create")} created, ${count("replace")} replaced, ${
         count("move-aside")
       } moved aside`;
-      if (r.dryRun) console.log(`dry run: would restore into ${r.target}: ${summary}; nothing was written`);
+      if (r.dryRun) say(`dry run: would restore into ${r.target}: ${summary}; nothing was written`);
       else {
-        console.log(`restored ${archive} into ${r.target}: ${summary}`);
-        if (r.database !== join(r.target, "db", "vigo.db")) console.log(`database restored to ${r.database}`);
-        if (r.preRestoreDir) console.log(`previous files kept in ${r.preRestoreDir}`);
+        say(`restored ${archive} into ${r.target}: ${summary}`);
+        if (r.database !== join(r.target, "db", "vigo.db")) say(`database restored to ${r.database}`);
+        if (r.preRestoreDir) say(`previous files kept in ${r.preRestoreDir}`);
       }
     }) as unknown as Command;
 }

@@ -1,5 +1,10 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { jsonOption } from "./common.ts";
+import { say } from "./output.ts";
+import { stat } from "node:fs/promises";
+import { toVigoError } from "../errors.ts";
+import { jsonOption, passwordCommandOption } from "./common.ts";
+import { kdfCapFrom, kdfCapOptions } from "./kdf_cap_options.ts";
+import { printJson } from "./json_output.ts";
 
 /** `backup verify ARCHIVE`: sidecar, manifest checksums and integrity_check of the contained database. */
 export function backupVerifyCommand(): Command {
@@ -10,34 +15,41 @@ export function backupVerifyCommand(): Command {
     )
     .argument("<archive>", "archive file")
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(passwordCommandOption())
+    .addOption(kdfCapOptions()[0])
+    .addOption(kdfCapOptions()[1])
     .addOption(jsonOption())
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { verifyArchive } = await import("../archive/verify.ts");
-      const r = await verifyArchive(archive, { passwordFile: opts.passwordFile });
+      const { passwordSource } = await import("./password.ts");
+      // A missing archive is "not found" (9), not a missing sidecar (8).
+      await stat(archive).catch((err) => {
+        throw toVigoError(err, archive);
+      });
+      const r = await verifyArchive(archive, {
+        password: passwordSource(opts.passwordFile, opts.passwordCommand),
+        kdfCap: kdfCapFrom(opts),
+      });
       const files = r.scan.manifest.entries.filter((e) => e.type === "file").length;
       if (opts.json) {
-        console.log(JSON.stringify(
-          {
-            archive,
-            ok: true,
-            sidecar: r.scan.sidecar,
-            sha256: r.scan.archiveSha256,
-            encrypted: r.scan.encrypted,
-            entries: r.scan.manifest.entries.length,
-            integrity_check: r.integrityCheck,
-            page_size: r.pageSize,
-            page_count: r.pageCount,
-          },
-          null,
-          2,
-        ));
+        printJson({
+          archive,
+          ok: true,
+          sidecar: r.scan.sidecar,
+          sha256: r.scan.archiveSha256,
+          encrypted: r.scan.encrypted,
+          entries: r.scan.manifest.entries.length,
+          integrity_check: r.integrityCheck,
+          page_size: r.pageSize,
+          page_count: r.pageCount,
+        });
       } else {
-        console.log(`${archive}: sidecar ok`);
-        console.log(
+        say(`${archive}: sidecar ok`);
+        say(
           `${archive}: ${r.scan.manifest.entries.length} entries match the manifest (${files} files hashed)`,
         );
-        console.log(
+        say(
           `${archive}: database integrity_check ${r.integrityCheck} (${r.pageCount} pages of ${r.pageSize} bytes)`,
         );
       }

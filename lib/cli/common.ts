@@ -56,3 +56,11 @@ export function applyRootAlias(cmd: CommandUnknownOpts): void {
 export function jsonOption() {
   return new Option("--json", "print machine-readable JSON on stdout");
 }
+
+/** `--password-command CMD`: the archive password is what CMD prints (run without a shell). */
+export function passwordCommandOption() {
+  return new Option(
+    "--password-command <cmd>",
+    "run CMD (split into words, no shell) and use what it prints as the password",
+  );
+}

@@ -3,10 +3,12 @@
  * executors do; `vigocli crate restore-dump DUMP -o OUT` turns a db_backup dump back into a database.
  */
 import { Command } from "@commander-js/extra-typings";
+import { isQuiet, say, warn } from "./output.ts";
 import process from "node:process";
 import { UsageError } from "../errors.ts";
 import type { CrateRunReport } from "../crate/crate_runner.ts";
 import { jsonOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
 
 /** `crate`: run configcrate backup executors */
 export function crateCommand(): Command {
@@ -44,10 +46,17 @@ function runCommand() {
         ignoreSchedule: opts.now === true,
         dryRun: opts.dryRun === true,
       };
+      // Two runs of one crate would snapshot into and prune the same directories at once. A dry run
+      // changes nothing and needs no lock.
+      const { acquireFileLockBeside } = await import("../fsutil/file_lock.ts");
+      using _lock = settings.dryRun
+        ? null
+        : await acquireFileLockBeside(crate.path, ".vigo-crate.lock", "crate run of this configcrate");
       const { report, errors } = await runCrate(crate, settings, opts.resource);
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      if (opts.json) printJson(report);
+      else if (!isQuiet()) process.stdout.write(formatReport(report));
       for (const r of report.resources) {
-        for (const w of r.warnings) process.stderr.write(`vigocli: warning: ${r.resource}: ${w}\n`);
+        for (const w of r.warnings) warn(`${r.resource}: ${w}`);
       }
       if (errors.length > 1) {
         for (const e of errors.slice(1)) process.stderr.write(`vigocli: ${e.message}\n`);
@@ -66,11 +75,8 @@ function restoreDumpCommand() {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { restoreDump } = await import("../crate/dump_restore.ts");
       const r = await restoreDump(dump, opts.output);
-      process.stdout.write(
-        opts.json
-          ? `${JSON.stringify({ dump, output: opts.output, sqlChars: r.sqlChars })}\n`
-          : `restored ${dump} to ${opts.output}\n`,
-      );
+      if (opts.json) printJson({ dump, output: opts.output, sql_chars: r.sqlChars });
+      else say(`restored ${dump} to ${opts.output}`);
     });
 }
 

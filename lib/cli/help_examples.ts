@@ -16,6 +16,8 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "vigocli backup create --name-format compact /var/backups/   # no colons: plain `tar tzf` reads it",
     "vigocli backup create s3://bucket/vigo                       # upload to s3://bucket/vigo/archives/",
     "vigocli backup create --dry-run                              # list what would be archived",
+    "vigocli --progress backup create                             # CI log: a plain progress line every 3 s",
+    "vigocli backup create --upload --exclude-master-key          # keep secrets/.master.key elsewhere",
   ],
   "backup inspect": [
     "vigocli backup inspect /tmp/vigo-backup.tar.gz",
@@ -25,10 +27,12 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "vigocli backup restore /tmp/vigo-backup.tar.gz --dry-run",
     "vigocli backup restore /tmp/vigo-backup.tar.gz --target /srv/vigo",
     "vigocli backup restore s3://bucket/vigo/archives/vigo-backup-20260313T143000Z.tar.gz --db-only",
+    "vigocli backup restore s3://bucket/vigo/archives/NAME.tar.gz --credentials-file s3.ini --master-key master.key",
   ],
   "backup verify": [
     "vigocli backup verify /tmp/vigo-backup.tar.gz && echo ok",
     "vigocli backup verify /tmp/vigo-backup.tar.gz --json",
+    "vigocli backup verify x.tar.gz --password-command 'pass show vigo/backup'   # run without a shell",
   ],
   "backup list": [
     "vigocli backup list",
@@ -44,6 +48,25 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "backup replicate": [
     "vigocli backup replicate                       # until SIGTERM; normally run by vigocli-replicate.service",
     "vigocli backup replicate --server-root /srv/vigo",
+    "vigocli backup replicate --addr 127.0.0.1:9090    # then: curl -s 127.0.0.1:9090/metrics",
+    "vigocli backup replicate --log-format json --log-level warn   # one JSON object per line, warnings up",
+  ],
+  "backup status": [
+    "vigocli backup status                             # one screen: can I recover, how old is my data?",
+    "vigocli backup status --json | jq .summary",
+    "vigocli backup status --serve 127.0.0.1:8099      # then open http://127.0.0.1:8099/",
+    "VIGO_STATUS_TOKEN=$(cat /root/status-token) vigocli backup status --serve 0.0.0.0:8099",
+  ],
+  "backup install-units": [
+    "vigocli backup install-units --dry-run            # show the units; write nothing",
+    "sudo vigocli backup install-units && sudo systemctl daemon-reload",
+    "sudo systemctl enable --now vigocli-replicate.service vigocli-drill.timer",
+    "vigocli backup install-units --dir ./units --bin /usr/local/bin/vigocli --force",
+  ],
+  "backup drill": [
+    "vigocli backup drill                       # every configured path; report under paths.snapshots/drills/",
+    "vigocli backup drill --json --max-age 25h --max-rpo 1m   # exit 8 when a path fails",
+    "vigocli backup drill --scratch /var/tmp --password-file /root/pw",
   ],
   "backup replica": [
     "vigocli backup replica list",

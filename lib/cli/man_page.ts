@@ -16,7 +16,8 @@ function esc(s: string): string {
 const ENVIRONMENT: readonly [string, string][] = [
   ["VIGO_SERVER_ROOT", "default for --server-root (and restore's --target)"],
   ["VIGO_SERVER_YAML", "default for --server-yaml"],
-  ["VIGO_BACKUP_PASSWORD", "password of encrypted archives when --password-file is not given"],
+  ["VIGO_BACKUP_PASSWORD_FILE", "file holding the password of encrypted archives (after --password-command)"],
+  ["VIGO_BACKUP_PASSWORD", "password of encrypted archives (after VIGO_BACKUP_PASSWORD_FILE)"],
   ["AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY", "S3 credentials when server.yaml has none"],
   ["VIGO_DEBUG", "1 prints the stack of internal errors"],
   ["NO_COLOR", "honoured; vigocli prints no colour anyway"],

@@ -1,9 +1,12 @@
 /**
- * Where the archive password comes from, in order: `--password-file FILE`, the
- * `VIGO_BACKUP_PASSWORD` environment variable, then a no-echo prompt on the controlling terminal
- * (`/dev/tty`, so it works even when stdin carries data). Without any of them the command fails at
- * once instead of waiting for input that can never come (cron, CI, `setsid`).
+ * Where the archive password comes from, in order (restic's habits): `--password-file FILE`,
+ * `--password-command CMD`, the file named by `VIGO_BACKUP_PASSWORD_FILE`, the `VIGO_BACKUP_PASSWORD`
+ * environment variable, then a no-echo prompt on the controlling terminal (`/dev/tty`, so it works even
+ * when stdin carries data). Without any of them the command fails at once instead of waiting for input
+ * that can never come (cron, CI, `setsid`).
  */
+import { spawnSync } from "node:child_process";
+import { warn } from "./output.ts";
 import { closeSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { isatty, ReadStream } from "node:tty";
@@ -12,6 +15,8 @@ import { CryptoError, ExitCode, toVigoError, VigoError } from "../errors.ts";
 
 /** Environment variable holding the archive password for non-interactive use. */
 export const PASSWORD_ENV = "VIGO_BACKUP_PASSWORD";
+/** Environment variable naming a file that holds the archive password. */
+export const PASSWORD_FILE_ENV = "VIGO_BACKUP_PASSWORD_FILE";
 
 /** How many times a mismatched confirmation or an empty entry is re-asked before giving up. */
 const PROMPT_ATTEMPTS = 3;
@@ -22,11 +27,16 @@ export interface PasswordOptions {
   confirm: boolean;
   /** `--password-file FILE`: takes precedence over the environment and the terminal. */
   passwordFile?: string;
+  /** `--password-command CMD`: after `--password-file`, before the environment. */
+  passwordCommand?: string;
 }
 
 /** Returns the password from the first source available; throws a CryptoError when there is none. */
 export async function obtainPassword(opts: PasswordOptions): Promise<string> {
   if (opts.passwordFile !== undefined) return await readPasswordFile(opts.passwordFile);
+  if (opts.passwordCommand !== undefined) return runPasswordCommand(opts.passwordCommand);
+  const fileFromEnv = process.env[PASSWORD_FILE_ENV];
+  if (fileFromEnv !== undefined && fileFromEnv !== "") return await readPasswordFile(fileFromEnv);
   const fromEnv = process.env[PASSWORD_ENV];
   if (fromEnv !== undefined) {
     if (fromEnv === "") throw new CryptoError(`${PASSWORD_ENV} is set but empty`);
@@ -35,7 +45,8 @@ export async function obtainPassword(opts: PasswordOptions): Promise<string> {
   const tty = openTerminal();
   if (!tty) {
     throw new CryptoError(
-      `no password: use --password-file or ${PASSWORD_ENV} (no terminal to prompt on)`,
+      `no password: use --password-file, --password-command, ${PASSWORD_FILE_ENV} or ${PASSWORD_ENV} ` +
+        "(no terminal to prompt on)",
     );
   }
   try {
@@ -45,12 +56,74 @@ export async function obtainPassword(opts: PasswordOptions): Promise<string> {
   }
 }
 
+/**
+ * The password of an archive being read, for the library's `password` option: asked (from the sources
+ * of {@link obtainPassword}) only when the archive turns out to be encrypted.
+ */
+export function passwordSource(passwordFile?: string, passwordCommand?: string): () => Promise<string> {
+  return () => obtainPassword({ confirm: false, passwordFile, passwordCommand });
+}
+
+/**
+ * Runs `--password-command` without a shell: CMD is split into words like a shell would split a plain
+ * command line (whitespace, '…' and "…" quoting, backslash escapes) but nothing is expanded, as restic
+ * does; `sh -c '…'` gives pipes and variables to whoever wants them. Its stdout (one trailing newline
+ * dropped) is the password and is never echoed, not even in the error; its stderr goes to ours, so a
+ * password manager can explain itself.
+ */
+export function runPasswordCommand(command: string): string {
+  const argv = splitCommandLine(command);
+  if (argv.length === 0) throw new CryptoError("--password-command is empty");
+  const r = spawnSync(argv[0], argv.slice(1), { stdio: ["inherit", "pipe", "inherit"], maxBuffer: 1 << 20 });
+  const fail = (why: string) => new CryptoError(`password command \`${command}\` ${why}`);
+  if (r.error) throw fail(`could not run: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`);
+  if (r.signal) throw fail(`was killed by ${r.signal}`);
+  if (r.status !== 0) throw fail(`exited with status ${r.status} (its output is not shown)`);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(r.stdout);
+  } catch {
+    throw fail("printed a password that is not valid UTF-8");
+  }
+  const password = text.replace(/\r?\n$/, "");
+  if (password === "") throw fail("printed an empty password");
+  return password;
+}
+
+/** Words of a command line: whitespace separates, quotes group, backslash escapes (not inside '…'). */
+export function splitCommandLine(line: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+      else word += c;
+    } else if (c === "\\" && i + 1 < line.length && (quote === undefined || '"\\$`'.includes(line[i + 1]))) {
+      word = (word ?? "") + line[++i];
+    } else if (quote === '"') {
+      if (c === '"') quote = undefined;
+      else word += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      word ??= "";
+    } else if (/\s/.test(c)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else word = (word ?? "") + c;
+  }
+  if (quote) throw new CryptoError(`--password-command: unterminated ${quote} in \`${line}\``);
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
 /** Reads a password file: warns when others can read it, drops one trailing newline. */
 async function readPasswordFile(path: string): Promise<string> {
   let bytes: Uint8Array;
   try {
     if ((statSync(path).mode & 0o004) !== 0) {
-      process.stderr.write(`vigocli: warning: ${path}: password file is world-readable (chmod 600 it)\n`);
+      warn(`${path}: password file is world-readable (chmod 600 it)`);
     }
     bytes = await readFile(path);
   } catch (err) {

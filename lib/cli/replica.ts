@@ -4,12 +4,15 @@
  * the equivalent litestream.yml for operators who run the external binary.
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { clearProgressLine, isQuiet, say, warn } from "./output.ts";
 import process from "node:process";
 import { resolve } from "node:path";
 import type { BackupConfig } from "../config/types.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import type { Backend } from "../backend/backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
+import { elapsedMs, printJson } from "./json_output.ts";
 
 /** `replica`: restore, list and configure replicas */
 export function replicaCommand(): Command {
@@ -39,25 +42,30 @@ interface SourceOptions {
   url?: string;
   serverYaml: string;
   serverRoot: string;
+  credentialsFile?: string;
 }
 
 /** Opens the replica named by `--url`, else by server.yaml's `backup.url`. */
 async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
   // Loaded here, not at the top, so that merely building the command tree stays cheap.
   const { loadServerConfig } = await import("../config/server_yaml.ts");
-  const { openBackend } = await import("../backends.ts");
+  const { defaultDestination, openBackend, urlScheme } = await import("../backends.ts");
+  const { applyCredentialSources } = await import("../config/credentials.ts");
+  const credentials = await credentialSources(o.credentialsFile);
   const yamlGiven = cmd.getOptionValueSource("serverYaml") === "cli";
   let backup: BackupConfig | undefined;
   if (!o.url || yamlGiven) {
-    const cfg = await loadServerConfig(o.serverYaml, o.serverRoot);
-    for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+    const cfg = await loadServerConfig(o.serverYaml, o.serverRoot, { credentials });
+    for (const w of cfg.warnings) warn(w);
     backup = cfg.backup;
     if (!backup && !o.url) {
       throw new ConfigError(`${o.serverYaml}: no backup: section (give the replica with --url URL instead)`);
     }
   }
   const url = o.url ?? backup!.url;
-  return await openBackend(url, backup ? { ...backup, url } : undefined);
+  let dest = backup?.destination;
+  if (!dest || dest.scheme !== urlScheme(url)) dest = defaultDestination(url);
+  return await openBackend(url, applyCredentialSources(url, dest, credentials));
 }
 
 function urlOption() {
@@ -83,6 +91,7 @@ function restoreCommand() {
     .addOption(urlOption())
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
+    .addOption(credentialsFileOption())
     .addOption(jsonOption())
     .action(async (opts, cmd) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -103,16 +112,20 @@ function restoreCommand() {
           generation: opts.generation,
           timestamp,
           integrityCheck: opts.integrityCheck,
-          log: (line) => process.stderr.write(`${line}\n`),
+          log: (line) => {
+            if (isQuiet()) return;
+            clearProgressLine();
+            process.stderr.write(`${line}\n`);
+          },
         });
-        const seconds = (performance.now() - started) / 1000;
+        const durationMs = elapsedMs(started);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ ...result, seconds })}\n`);
+          printJson({ ...result, durationMs });
         } else {
-          process.stdout.write(
+          say(
             `restored ${result.outputPath} from generation ${result.generation} (snapshot ` +
               `${result.snapshotIndex.toString(16).padStart(8, "0")} + ${result.segments} WAL segment(s)) ` +
-              `as of ${result.restoredUpTo.toISOString()} in ${seconds.toFixed(1)}s\n`,
+              `as of ${result.restoredUpTo.toISOString()} in ${(durationMs / 1000).toFixed(1)}s`,
           );
         }
       } finally {
@@ -127,17 +140,17 @@ function listCommand() {
     .addOption(urlOption())
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
+    .addOption(credentialsFileOption())
     .addOption(jsonOption())
     .action(async (opts, cmd) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { replicaClientFor } = await import("../litestream/backend_replica_client.ts");
-      const { formatSummary, listReplica, summaryJson } = await import("../litestream/replica_list.ts");
+      const { formatSummary, listReplica } = await import("../litestream/replica_list.ts");
       const backend = await openReplica(cmd as unknown as Command, opts);
       try {
         const summary = await listReplica(replicaClientFor(backend));
-        process.stdout.write(
-          opts.json ? `${JSON.stringify(summaryJson(summary))}\n` : formatSummary(summary),
-        );
+        if (opts.json) printJson(summary);
+        else process.stdout.write(formatSummary(summary));
       } finally {
         await backend.close();
       }
@@ -158,7 +171,7 @@ function litestreamConfigCommand() {
         secrets: opts.withSecrets ? "resolve" : "skip",
       });
       requireSqlite(cfg);
-      for (const w of cfg.warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+      for (const w of cfg.warnings) warn(w);
       process.stdout.write(litestreamConfigFor(cfg, { withSecrets: opts.withSecrets }));
     });
 }

@@ -3,6 +3,7 @@
  * stored encrypted under `<root>/secrets/` (docs/secrets-format.md).
  */
 import { Command } from "@commander-js/extra-typings";
+import { say, warn } from "./output.ts";
 import { readFile } from "node:fs/promises";
 import { isatty } from "node:tty";
 import process from "node:process";
@@ -47,7 +48,7 @@ function setCommand() {
             "without it every secret is lost\n",
         );
       }
-      process.stdout.write(`wrote secret "${name}" to ${path}\n`);
+      say(`wrote secret "${name}" to ${path}`);
     });
 }
 
@@ -120,5 +121,5 @@ function writeStdout(bytes: Uint8Array): Promise<void> {
 }
 
 function printWarnings(warnings: string[]): void {
-  for (const w of warnings) process.stderr.write(`vigocli: warning: ${w}\n`);
+  for (const w of warnings) warn(w);
 }

@@ -2,6 +2,7 @@
 import { Command } from "@commander-js/extra-typings";
 import process from "node:process";
 import { jsonOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
 
 /** `snapshot`: list hardlink snapshots */
 export function snapshotCommand(): Command {
@@ -20,7 +21,7 @@ export function snapshotCommand(): Command {
           const { formatSize } = await import("../crate/size.ts");
           const rows = snapshotUsage(target);
           if (opts.json) {
-            process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+            printJson(rows);
             return;
           }
           const lines = [["SNAPSHOT", "TIME", "FILES", "SIZE", "UNIQUE"].join("\t")];

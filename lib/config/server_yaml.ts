@@ -2,14 +2,23 @@
  * Loads server.yaml: reads the file, validates it (lib/config/server_yaml_parse.ts) and resolves
  * `secret:NAME` values from the encrypted store under `<root>/secrets/`.
  */
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { ConfigError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
 import { SecretStore } from "../secrets/secret_store.ts";
+import { MASTER_KEY_FILE } from "../secrets/master_key.ts";
 import { lineSuffix } from "./yaml_section.ts";
 import { parseServerYaml } from "./server_yaml_parse.ts";
 import type { ServerConfig } from "./types.ts";
+import {
+  applyCredentialSources,
+  type CredentialSources,
+  fallbackHint,
+  fileValueFor,
+  isS3KeyField,
+} from "./credentials.ts";
 
 /** Options of {@link loadServerConfig}. */
 export interface LoadServerConfigOptions {
@@ -19,6 +28,8 @@ export interface LoadServerConfigOptions {
    * so a missing secret cannot stop an unrelated backup.
    */
   secrets?: "resolve" | "skip";
+  /** `--credentials-file`: fresh-host values for `secret:` fields and SFTP/S3 settings (lib/config/credentials.ts). */
+  credentials?: CredentialSources;
 }
 
 /**
@@ -50,22 +61,54 @@ export async function loadServerConfig(
     serverRoot: absRoot,
     homeDir: homedir(),
   });
-  if (options.secrets === "skip" || secretRefs.length === 0 || !config.backup) return config;
+  if (options.secrets === "skip" || !config.backup) return config;
+  const sources = options.credentials ?? {};
+  const dest = config.backup.destination;
+  const set = (field: string, value: string | undefined) => Object.assign(dest, { [field]: value });
 
   const store = new SecretStore(absRoot);
+  let unresolvedS3Key = false;
   for (const ref of secretRefs) {
+    const fromFile = fileValueFor(sources, ref.field);
+    if (fromFile !== undefined) {
+      // The file wins; S3 keys go to the chain's first source (applyCredentialSources), not the fields.
+      set(ref.field, isS3KeyField(dest, ref.field) ? undefined : fromFile);
+      continue;
+    }
     try {
-      config.backup[ref.field] = await store.get(ref.name);
+      set(ref.field, await store.get(ref.name));
     } catch (err) {
       const why = err instanceof VigoError ? err.message : String(err);
-      throw new ConfigError(
-        `${serverYamlPath}: ${ref.keyPath}: cannot resolve secret "${ref.name}"${
-          lineSuffix(ref.line)
-        }: ${why}`,
-        { cause: err },
-      );
+      const problem = `${serverYamlPath}: ${ref.keyPath}: cannot resolve secret "${ref.name}"${
+        lineSuffix(ref.line)
+      }: ${why}`;
+      // A store that works but lacks or rejects this secret is a configuration error. Only a store
+      // without its master key — a fresh host, the key kept apart — falls back to other sources.
+      if (existsSync(join(absRoot, "secrets", MASTER_KEY_FILE))) {
+        throw new ConfigError(problem, { cause: err });
+      }
+      const freshHost = `${problem}; on a fresh host ${fallbackHint(dest, ref.field)}`;
+      if (isS3KeyField(dest, ref.field)) {
+        // The rest of the S3 chain (environment, profile, instance role) may have keys; if it has none,
+        // its error carries this line.
+        unresolvedS3Key = true;
+        if (dest.scheme === "s3") dest.credentialsHint ??= freshHost;
+        continue;
+      }
+      // An SFTP password is not needed when the credentials file names a key to log in with.
+      if (ref.field === "password" && sources.file?.values.keyPath) {
+        set("password", undefined);
+        continue;
+      }
+      throw new ConfigError(freshHost, { cause: err });
     }
   }
+  if (unresolvedS3Key) {
+    // One key of the pair alone would be refused: a later ref may have resolved after an earlier failed.
+    set("accessKeyId", undefined);
+    set("secretAccessKey", undefined);
+  }
+  config.backup.destination = applyCredentialSources(config.backup.url, dest, sources);
   config.warnings.push(...store.warnings);
   return config;
 }

@@ -8,29 +8,27 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "../errors.ts";
 import { secretNameProblem } from "../secrets/secret_name.ts";
+import { BACKEND_OPTION_KEYS, BACKEND_SCHEMES, backendFor, type DestinationConfig } from "../backends.ts";
+import type { BackendDescriptor, BackupOptionSource } from "../backend/descriptor.ts";
 import type { BackupConfig, ServerConfig } from "./types.ts";
+import { firstDuplicateKey } from "./yaml_duplicate_keys.ts";
 import { lineSuffix, YamlSection, type YamlSource } from "./yaml_section.ts";
 
 /** Defaults of the `backup:` section, as in the product spec. */
 export const BACKUP_DEFAULTS = {
-  forcePathStyle: false,
   retentionMs: 720 * 3_600_000,
   syncIntervalMs: 1_000,
   snapshotIntervalMs: 24 * 3_600_000,
+  shutdownTimeoutMs: 10_000,
 } as const;
-
-/** URL schemes a replica or archive destination may use. */
-export const BACKUP_URL_SCHEMES = ["s3", "gcs", "sftp", "file"] as const;
 
 /** Prefix that marks a value to be read from the encrypted secret store. */
 export const SECRET_PREFIX = "secret:";
 
-/** Fields of {@link BackupConfig} that may hold a `secret:NAME` reference. */
-export type SecretField = "accessKeyId" | "secretAccessKey" | "password";
-
 /** A `secret:NAME` value still to be resolved. */
 export interface SecretRef {
-  field: SecretField;
+  /** The field of `backup.destination` the secret's value goes to. */
+  field: string;
   /** Dotted key path, e.g. `backup.access_key_id`. */
   keyPath: string;
   /** Secret name, e.g. `vigo/backup/aws_access_key`. */
@@ -59,33 +57,30 @@ export interface ParseServerYamlOptions {
 const TOP_LEVEL = ["database", "paths", "backup"];
 const DATABASE_KEYS = ["driver", "path"];
 const PATHS_KEYS = ["snapshots"];
-const BACKUP_KEYS = [
+const BACKUP_COMMON_KEYS = [
   "url",
-  "access_key_id",
-  "secret_access_key",
-  "region",
-  "endpoint",
-  "force_path_style",
   "retention",
   "sync_interval",
   "snapshot_interval",
-  "key_path",
-  "password",
-  "known_hosts_path",
+  "shutdown_timeout",
+  "addr",
+  "drill",
 ];
-const KEY_FIELDS = ["access_key_id", "secret_access_key"];
-const S3_ONLY_FIELDS = ["region", "endpoint", "force_path_style"];
-const SFTP_ONLY_FIELDS = ["key_path", "password", "known_hosts_path"];
+const DRILL_KEYS = ["max_age", "max_rpo"];
+const BACKUP_KEYS = [...BACKUP_COMMON_KEYS, ...BACKEND_OPTION_KEYS];
 
 /** Parses and validates server.yaml text. Throws {@link ConfigError} on the first problem. */
 export function parseServerYaml(text: string, opts: ParseServerYamlOptions): ParsedServerYaml {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
+  // uniqueKeys off: the package's check is quadratic; firstDuplicateKey() is the linear one.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const dup = doc.errors.length === 0 ? firstDuplicateKey(doc) : undefined;
+  if (doc.errors.length > 0 || dup) {
     const e = doc.errors[0];
-    const pos = lineCounter.linePos(e.pos[0]);
+    const pos = lineCounter.linePos(e ? e.pos[0] : dup?.offset ?? 0);
     const where = ` (line ${pos.line}, column ${pos.col})`;
-    throw new ConfigError(`${opts.displayPath}: invalid YAML: ${e.message.split("\n")[0]}${where}`);
+    const what = e ? e.message.split("\n")[0] : `Map keys must be unique: ${JSON.stringify(dup!.key)}`;
+    throw new ConfigError(`${opts.displayPath}: invalid YAML: ${what}${where}`);
   }
   const src: YamlSource = { displayPath: opts.displayPath, doc, lineCounter };
   const contents = doc.contents;
@@ -151,51 +146,65 @@ function parseBackup(
       }`,
     );
   }
-  const { scheme, url } = parseBackupUrl(sec, rawUrl, opts.serverRoot);
-
-  const endpoint = sec.string("endpoint");
-  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
-    throw sec.error("endpoint", `expected an http:// or https:// URL, got ${JSON.stringify(endpoint)}`);
-  }
+  const { backend, url } = parseBackupUrl(sec, rawUrl, opts.serverRoot);
+  const destination = backend.parseConfig(optionSource(sec, opts, warnings, secretRefs));
   const cfg: BackupConfig = {
     url,
-    region: nonEmpty(sec, "region"),
-    endpoint,
-    forcePathStyle: sec.boolean("force_path_style") ?? BACKUP_DEFAULTS.forcePathStyle,
+    destination,
     retentionMs: positiveDuration(sec, "retention") ?? BACKUP_DEFAULTS.retentionMs,
     syncIntervalMs: positiveDuration(sec, "sync_interval") ?? BACKUP_DEFAULTS.syncIntervalMs,
     snapshotIntervalMs: positiveDuration(sec, "snapshot_interval") ?? BACKUP_DEFAULTS.snapshotIntervalMs,
-    keyPath: localPath(sec, "key_path", opts),
-    knownHostsPath: localPath(sec, "known_hosts_path", opts),
+    shutdownTimeoutMs: positiveDuration(sec, "shutdown_timeout") ?? BACKUP_DEFAULTS.shutdownTimeoutMs,
   };
-  const secretFields: [string, SecretField][] = [
-    ["access_key_id", "accessKeyId"],
-    ["secret_access_key", "secretAccessKey"],
-    ["password", "password"],
-  ];
-  for (const [key, field] of secretFields) {
-    const value = sec.string(key);
-    if (value === undefined) continue;
-    if (value.startsWith(SECRET_PREFIX)) {
-      const name = value.slice(SECRET_PREFIX.length);
-      const problem = secretNameProblem(name);
-      if (problem) throw sec.error(key, `invalid secret name ${JSON.stringify(name)}: ${problem}`);
-      secretRefs.push({ field, keyPath: sec.keyPath(key), name, line: sec.lineOf(key) });
-    } else if (key !== "access_key_id") {
-      warnings.push(
-        `${opts.displayPath}: ${sec.keyPath(key)}: stored in plain text${
-          lineSuffix(sec.lineOf(key))
-        }; prefer "secret:NAME" (vigocli secret set NAME)`,
-      );
-    }
-    cfg[field] = value;
-  }
-  warnInapplicable(sec, scheme, warnings, opts.displayPath);
+  const addr = listenAddr(sec);
+  if (addr) cfg.addr = addr;
+  const drill = sec.section("drill");
+  warnUnknown(drill, DRILL_KEYS, warnings, opts.displayPath);
+  const maxAgeMs = positiveDuration(drill, "max_age");
+  const maxRpoMs = positiveDuration(drill, "max_rpo");
+  if (maxAgeMs !== undefined || maxRpoMs !== undefined) cfg.drill = { maxAgeMs, maxRpoMs };
+  warnInapplicable(sec, backend, warnings, opts.displayPath);
   return cfg;
 }
 
+/** The `backup:` section as the destination's backend reads it (lib/backend/descriptor.ts). */
+function optionSource(
+  sec: YamlSection,
+  opts: ParseServerYamlOptions,
+  warnings: string[],
+  secretRefs: SecretRef[],
+): BackupOptionSource {
+  return {
+    string: (key) => nonEmpty(sec, key),
+    boolean: (key) => sec.boolean(key),
+    path: (key) => localPath(sec, key, opts),
+    error: (key, problem) => sec.error(key, problem),
+    secret(key, field, how) {
+      const value = sec.string(key);
+      if (value === undefined) return undefined;
+      if (value.startsWith(SECRET_PREFIX)) {
+        const name = value.slice(SECRET_PREFIX.length);
+        const problem = secretNameProblem(name);
+        if (problem) throw sec.error(key, `invalid secret name ${JSON.stringify(name)}: ${problem}`);
+        secretRefs.push({ field, keyPath: sec.keyPath(key), name, line: sec.lineOf(key) });
+      } else if (!how?.plainTextOk) {
+        warnings.push(
+          `${opts.displayPath}: ${sec.keyPath(key)}: stored in plain text${
+            lineSuffix(sec.lineOf(key))
+          }; prefer "secret:NAME" (vigocli secret set NAME)`,
+        );
+      }
+      return value;
+    },
+  };
+}
+
 /** Validates the scheme; turns a relative `file://dir` into an absolute `file:///root/dir` URL. */
-function parseBackupUrl(sec: YamlSection, raw: string, serverRoot: string): { scheme: string; url: string } {
+function parseBackupUrl(
+  sec: YamlSection,
+  raw: string,
+  serverRoot: string,
+): { backend: BackendDescriptor<DestinationConfig>; url: string } {
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(raw);
   if (!m) {
     throw sec.error(
@@ -205,8 +214,9 @@ function parseBackupUrl(sec: YamlSection, raw: string, serverRoot: string): { sc
   }
   const scheme = m[1].toLowerCase();
   const rest = m[2];
-  if (!(BACKUP_URL_SCHEMES as readonly string[]).includes(scheme)) {
-    throw sec.error("url", `unsupported scheme "${scheme}://" (use ${BACKUP_URL_SCHEMES.join(", ")})`);
+  const backend = backendFor(scheme);
+  if (!backend) {
+    throw sec.error("url", `unsupported scheme "${scheme}://" (use ${BACKEND_SCHEMES.join(", ")})`);
   }
   if (scheme === "file") {
     const path = decodeURIComponent(rest.startsWith("localhost/") ? rest.slice("localhost".length) : rest);
@@ -214,11 +224,11 @@ function parseBackupUrl(sec: YamlSection, raw: string, serverRoot: string): { sc
     // Relative file URLs (file://replica) are a convenience for examples and tests: they resolve
     // against the server root like every other relative path in server.yaml.
     const abs = isAbsolute(path) ? path : resolve(serverRoot, path);
-    return { scheme, url: pathToFileURL(abs).href };
+    return { backend, url: pathToFileURL(abs).href };
   }
   const host = rest.split("/")[0].replace(/^[^@]*@/, "");
   if (host === "") throw sec.error("url", `${scheme}:// URL has no ${scheme === "sftp" ? "host" : "bucket"}`);
-  return { scheme, url: raw };
+  return { backend, url: raw };
 }
 
 function positiveDuration(sec: YamlSection, key: string): number | undefined {
@@ -268,19 +278,32 @@ function warnTopLevelTypos(root: YamlSection, warnings: string[], displayPath: s
   }
 }
 
-function warnInapplicable(sec: YamlSection, scheme: string, warnings: string[], displayPath: string): void {
-  const unused = (key: string) =>
-    (scheme !== "sftp" && SFTP_ONLY_FIELDS.includes(key)) ||
-    (scheme === "sftp" && KEY_FIELDS.includes(key)) ||
-    (scheme !== "s3" && scheme !== "gcs" && S3_ONLY_FIELDS.includes(key)) ||
-    (scheme === "file" && KEY_FIELDS.includes(key));
+/** Warns about destination keys that the URL's backend does not read. */
+function warnInapplicable(
+  sec: YamlSection,
+  backend: BackendDescriptor<DestinationConfig>,
+  warnings: string[],
+  displayPath: string,
+): void {
   for (const { key, line } of sec.keys()) {
-    if (BACKUP_KEYS.includes(key) && unused(key)) {
+    if (BACKEND_OPTION_KEYS.includes(key) && !backend.optionKeys.includes(key)) {
       warnings.push(
-        `${displayPath}: ${sec.keyPath(key)}: not used by ${scheme}:// destinations${lineSuffix(line)}`,
+        `${displayPath}: ${sec.keyPath(key)}: not used by ${backend.scheme}:// destinations${
+          lineSuffix(line)
+        }`,
       );
     }
   }
+}
+
+/** `backup.addr`: where `backup replicate` serves /metrics and /healthz (HOST:PORT). */
+function listenAddr(sec: YamlSection): string | undefined {
+  const v = sec.string("addr");
+  if (v === undefined || v === "") return undefined;
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*):\d{1,5}$/.test(v)) {
+    throw sec.error("addr", `expected HOST:PORT (e.g. 127.0.0.1:9090), got ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
 /** The known key within edit distance 2 of `key`, if any. */

@@ -19,6 +19,7 @@ import { onDifferentFilesystems } from "./fs_checks.ts";
 import type { ResourceExecutor } from "./resource_run.ts";
 import type { SnapshotEntry } from "./snapshot_store.ts";
 import { buildTreeSnapshot, type TreeStats } from "./tree_snapshot.ts";
+import { progressPhase } from "../progress.ts";
 
 /** Executor for one `type: backup` resource. */
 export function backupExecutor(res: BackupResource): ResourceExecutor<TreeStats> {
@@ -38,14 +39,20 @@ export function backupExecutor(res: BackupResource): ResourceExecutor<TreeStats>
       if (res.crossFs === "warn") warn(`${msg} (cross_fs: warn)`);
     },
     build(dest: string | null, prev: SnapshotEntry | null, dryRun: boolean, warn: (m: string) => void) {
-      const stats = buildTreeSnapshot(res.sourceDir, dest ?? "", prev?.path ?? null, exclude, {
-        dryRun,
-        preserveOwner: process.getuid?.() === 0,
-        crossFs: res.crossFs,
-        recordCopies: dryRun,
-        warn,
-      });
-      return Promise.resolve(stats);
+      const progress = progressPhase(`snapshot ${res.sourceDir}`, undefined, "entries");
+      try {
+        const stats = buildTreeSnapshot(res.sourceDir, dest ?? "", prev?.path ?? null, exclude, {
+          dryRun,
+          preserveOwner: process.getuid?.() === 0,
+          crossFs: res.crossFs,
+          recordCopies: dryRun,
+          warn,
+          onEntry: () => progress.advance(1),
+        });
+        return Promise.resolve(stats);
+      } finally {
+        progress.end();
+      }
     },
     describe(stats: TreeStats, dryRun: boolean): string[] {
       const verb = dryRun ? "would " : "";

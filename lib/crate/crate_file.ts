@@ -4,12 +4,15 @@
  * naming the file, the resource and the parameter, so a typo never silently turns into a default.
  */
 import { readFileSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import { parse } from "yaml";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { parseDocument } from "yaml";
+import { firstDuplicateKey } from "../config/yaml_duplicate_keys.ts";
+import { lineSuffix } from "../config/yaml_section.ts";
 import { ConfigError, toVigoError } from "../errors.ts";
 import { type Schedule, SCHEDULES } from "./schedule.ts";
 import { parseSize } from "./size.ts";
 import { substituteVars } from "./crate_vars.ts";
+import { checkResourceOverlaps } from "./crate_overlaps.ts";
 
 /** What the backup executor does when source and target live on different filesystems. */
 export type CrossFs = "fail" | "copy" | "warn";
@@ -107,7 +110,15 @@ export function loadCrateFile(path: string, opts: CrateLoadOptions = {}): CrateF
 export function parseCrate(text: string, path: string, opts: CrateLoadOptions = {}): CrateFile {
   let doc: unknown;
   try {
-    doc = parse(text, { prettyErrors: false, uniqueKeys: true });
+    // uniqueKeys off: the package's check is quadratic; firstDuplicateKey() is the linear one.
+    const parsed = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
+    if (parsed.errors.length > 0) throw parsed.errors[0];
+    const dup = firstDuplicateKey(parsed);
+    if (dup) {
+      const line = dup.offset === undefined ? undefined : text.slice(0, dup.offset).split("\n").length;
+      throw new Error(`Map keys must be unique: ${JSON.stringify(dup.key)}${lineSuffix(line)}`);
+    }
+    doc = parsed.toJS({ maxAliasCount: 100 }); // refuses alias bombs (the package's default, stated)
   } catch (err) {
     throw new ConfigError(`${path}: invalid YAML: ${(err as Error).message.split("\n")[0]}`);
   }
@@ -129,6 +140,7 @@ export function parseCrate(text: string, path: string, opts: CrateLoadOptions = 
     seen.add(res.name);
     return res;
   });
+  checkResourceOverlaps(path, resources);
   return { path, name: doc.name, vars, resources };
 }
 
@@ -178,8 +190,15 @@ function parseResource(
   const pathParam = (key: string): string => {
     const p = str(key, true)!;
     if (p === "") return fail(`${key}: must not be empty`);
-    const absolute = isAbsolute(p) ? p : resolve(dirname(path), p);
-    return root && isAbsolute(p) ? join(resolve(root), p) : absolute;
+    if (!root) return isAbsolute(p) ? resolve(p) : resolve(dirname(path), p);
+    // `..` is resolved against "/" first, so `/../../x` becomes <root>/x and never climbs out of --root.
+    if (isAbsolute(p)) return join(resolve(root), resolve("/", p));
+    const absolute = resolve(dirname(path), p);
+    const rel = relative(resolve(root), absolute);
+    if (rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      return fail(`${key}: ${p} resolves to ${absolute}, outside --root ${root}`);
+    }
+    return absolute;
   };
   if (typeof raw.name !== "string" || raw.name === "") fail("name: required string");
   const retainText = str("retain", false) ?? String(DEFAULTS.retain);

@@ -7,6 +7,7 @@ import { toVigoError, type VigoError } from "../errors.ts";
 import { backupExecutor } from "./backup_executor.ts";
 import type { CrateFile, CrateResource } from "./crate_file.ts";
 import { dbBackupExecutor } from "./db_backup_executor.ts";
+import { writeLastRun } from "./last_run.ts";
 import { type ResourceReport, runResource, type RunSettings } from "./resource_run.ts";
 
 /** The outcome of `crate run`. */
@@ -53,6 +54,14 @@ export async function runCrate(
       r.status = "failed";
       r.reason = e.message;
       errors.push(e);
+    }
+    if (!settings.dryRun && r.status !== "planned") {
+      await writeLastRun(res.targetPath, {
+        ran_at: settings.now.toISOString(),
+        status: r.status,
+        reason: r.reason ?? null,
+        snapshot: r.status === "created" ? r.snapshot ?? null : null,
+      }).catch((err) => r.warnings.push(`last-run record not written: ${toVigoError(err).message}`));
     }
   }
   return { report, errors };

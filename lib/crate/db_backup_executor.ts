@@ -25,7 +25,7 @@ export interface DbBackupStats {
 }
 
 /** File name of the dump of `sourceDb`: `vigo.db` → `vigo.sql.gz`. */
-function dumpFileName(sourceDb: string): string {
+export function dumpFileName(sourceDb: string): string {
   const base = basename(sourceDb);
   const ext = extname(base);
   return `${ext ? base.slice(0, -ext.length) : base}.sql.gz`;

@@ -8,17 +8,19 @@
  * The SQL is compressed in ~1 MiB pieces, each its own gzip member (RFC 1952 allows concatenated
  * members; zcat, gunzip and node:zlib read them as one stream). Under Bun, for databases above
  * 16 MiB, the pieces are compressed on a worker thread while the next one is formatted
- * (gzip_worker.ts); otherwise on this thread. One-shot `gzipSync` per piece measured 1.7x faster than
+ * (lib/codec/gzip/gzip_pieces.ts); otherwise on this thread. One-shot `gzipSync` per piece measured 1.7x faster than
  * the async zlib API (which round-trips per 16 KiB) under Deno. Members carry no file name and a zero
  * mtime, and piece boundaries depend only on the data, so equal data gives equal bytes either way.
  */
 import { backup, DatabaseSync } from "node:sqlite";
-import { existsSync, rmSync, statSync } from "node:fs";
-import { BadInputError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
+import { rmSync, statSync } from "node:fs";
+import { BadInputError, ConfigError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
 import { createAtomicFile, tempPathFor } from "../fsutil/atomic_file.ts";
 import { type DumpCounts, dumpSql } from "./sql_dump.ts";
-import { type GzipPieces, inlineGzip, workerGzip } from "../codec/gzip/gzip_worker.ts";
+import { type GzipPieces, inlineGzip, workerGzip } from "../codec/gzip/gzip_pieces.ts";
 import { runtimeName } from "../runtime.ts";
+import { requireRegularFile } from "../fsutil/regular_file.ts";
+import { beginReadWhenFree, DEFAULT_LOCK_TIMEOUT_MS } from "../sqlite/read_lock.ts";
 
 /** gzip level of dumps: fixed, because the level is part of what makes the bytes reproducible. */
 export const DUMP_GZIP_LEVEL = 2;
@@ -35,7 +37,12 @@ export interface DumpResult extends DumpCounts {
 
 /** Dumps `dbPath` to `outPath` (gzip), atomically. */
 export async function writeGzipDump(dbPath: string, outPath: string): Promise<DumpResult> {
-  if (!existsSync(dbPath)) throw new NotFoundError(`${dbPath}: source_db does not exist`);
+  try {
+    requireRegularFile(dbPath, "source_db", (m) => new ConfigError(m));
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new NotFoundError(`${dbPath}: source_db does not exist`);
+    throw err;
+  }
   const copyPath = `${tempPathFor(outPath)}.db`;
   let db: DatabaseSync;
   try {
@@ -60,14 +67,16 @@ export async function writeGzipDump(dbPath: string, outPath: string): Promise<Du
     while (off < member.byteLength) off += (await file.handle.write(member, off)).bytesWritten;
     bytes += member.byteLength;
   };
-  // measured on a 160 MB DB: the worker takes Bun from 6.3 s to 4.3 s, but Deno's worker_threads
-  // compress ~9x slower than its main thread, so Deno stays inline
+  // measured on a 160 MB DB (with a node:worker_threads worker, since replaced by the archive writer's
+  // web Worker): the worker takes Bun from 6.3 s to 4.3 s, but Deno's worker_threads compressed ~9x
+  // slower than its main thread, so Deno stays inline
   const gzip: GzipPieces = runtimeName() === "bun" && statSync(dbPath).size > WORKER_THRESHOLD
     ? workerGzip(DUMP_GZIP_LEVEL)
     : inlineGzip(DUMP_GZIP_LEVEL);
   const pending: Promise<Uint8Array>[] = [];
   try {
-    db.exec("BEGIN");
+    // The live WAL database arrives inside the read transaction openConsistent waited for.
+    if (!db.isTransaction) db.exec("BEGIN");
     for (const piece of sqlPieces(db, dbPath, counts)) {
       const member = gzip.compress(piece);
       // handled here, awaited in order below: a failure must not surface as an unhandled rejection
@@ -90,14 +99,24 @@ export async function writeGzipDump(dbPath: string, outPath: string): Promise<Du
   return { ...counts, bytes };
 }
 
-/** The live database in WAL mode, else a private copy of it taken with the backup API. */
+/**
+ * The live database in WAL mode (inside an open read transaction), else a private copy of it taken
+ * with the backup API. Waiting for another process's lock is bounded and interruptible (read_lock.ts).
+ */
 async function openConsistent(dbPath: string, copyPath: string): Promise<DatabaseSync> {
-  const live = new DatabaseSync(dbPath, { readOnly: true, timeout: 30_000 });
+  const live = new DatabaseSync(dbPath, { readOnly: true, timeout: 0 });
+  try {
+    await beginReadWhenFree(live, dbPath, DEFAULT_LOCK_TIMEOUT_MS);
+  } catch (err) {
+    live.close();
+    throw err;
+  }
   const mode = (live.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
   if (mode.toLowerCase() === "wal") return live;
   try {
     await backup(live, copyPath, { rate: -1 });
   } finally {
+    live.exec("ROLLBACK");
     live.close();
   }
   return new DatabaseSync(copyPath, { readOnly: true });

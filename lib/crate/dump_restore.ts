@@ -21,6 +21,7 @@ import type { Readable } from "node:stream";
 import { BadInputError, ExistsError, toVigoError, VigoError } from "../errors.ts";
 import { fsyncDirectory, tempPathFor } from "../fsutil/atomic_file.ts";
 import { SqlStatementSplitter } from "./sql_splitter.ts";
+import { restrictToDumpStatements } from "./dump_authorizer.ts";
 
 const BATCH_CHARS = 1 << 20;
 
@@ -42,6 +43,7 @@ export async function restoreDump(dumpPath: string, outPath: string): Promise<Re
     // SQLite's defensive mode forbids
     (db as unknown as { enableDefensive?: (on: boolean) => void }).enableDefensive?.(false);
     db.exec("PRAGMA synchronous=OFF");
+    const policy = restrictToDumpStatements(db);
     const splitter = new SqlStatementSplitter();
     const decoder = new TextDecoder();
     let batch = "";
@@ -49,6 +51,13 @@ export async function restoreDump(dumpPath: string, outPath: string): Promise<Re
       try {
         db.exec(sql);
       } catch (err) {
+        const refused = policy.refused();
+        if (refused) {
+          throw new BadInputError(
+            `${dumpPath}: refused ${refused}: a dump may only create and fill tables of the new database`,
+            { cause: err },
+          );
+        }
         throw new BadInputError(`${dumpPath}: ${(err as Error).message}`, { cause: err });
       }
       sqlChars += sql.length;

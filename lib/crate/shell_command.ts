@@ -4,6 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import process from "node:process";
+import { withoutSecretEnv } from "../secrets/child_env.ts";
 
 /** Outcome of one hook command. */
 export interface CommandOutcome {
@@ -15,9 +16,10 @@ export interface CommandOutcome {
   ok: boolean;
 }
 
-/** Runs `command` with `/bin/sh -c`, adding `env` to the environment. */
+/** Runs `command` with `/bin/sh -c`, adding `env` to our environment minus its secrets. */
 export function runShellCommand(command: string, env: Record<string, string>): CommandOutcome {
-  const r = spawnSync("/bin/sh", ["-c", command], {
+  const [file, args] = withoutSecretEnv("/bin/sh", ["-c", command]);
+  const r = spawnSync(file, args, {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
     maxBuffer: 64 << 20,

@@ -59,6 +59,8 @@ export interface TreeOptions {
   recordCopies: boolean;
   /** Receives warnings for the run report. */
   warn: (msg: string) => void;
+  /** Hears of every entry walked (progress of a long run). */
+  onEntry?: () => void;
 }
 
 /** Snapshots `sourceDir` into `destDir` (already created), linking against `prevDir` when given. */
@@ -115,6 +117,7 @@ class Walker {
       throw toVigoError(err, srcDir);
     }
     for (const name of names) {
+      this.opts.onEntry?.();
       const relPath = rel === "" ? name : `${rel}/${name}`;
       if (this.exclude.excludes(relPath)) {
         this.stats.excluded++;

@@ -24,6 +24,7 @@ import {
   TAG_LENGTH,
 } from "./format.ts";
 import { deriveEnvelopeKeys, type EnvelopeKeys, headerMac, verifyHeaderMac } from "./keys.ts";
+import { DEFAULT_KDF_CAP, type KdfCap, requireKdfWithinCap } from "./kdf_cap.ts";
 
 /** Chunks sealed or opened concurrently by default: enough to keep WebCrypto busy (see docs/guide/crypto.md). */
 export const DEFAULT_IN_FLIGHT = 8;
@@ -51,6 +52,10 @@ export interface DecryptOptions {
   inFlight?: number;
   /** Called once the header has authenticated, with its parameters. */
   onHeader?: (fields: HeaderFields) => void;
+  /** Refuse headers costing more than this before deriving anything (default {@link DEFAULT_KDF_CAP}). */
+  kdfCap?: KdfCap;
+  /** Names the input in errors (e.g. the archive path). */
+  source?: string;
 }
 
 /** True when `first` (the first {@link MAGIC_LENGTH} or more bytes of a file) starts with our magic. */
@@ -145,7 +150,7 @@ export function decryptingStream(
       queue.push(piece);
       if (!state) {
         if (queue.length < HEADER_LENGTH) return;
-        state = await readHeader(password, queue.take(HEADER_LENGTH));
+        state = await readHeader(password, queue.take(HEADER_LENGTH), opts);
         opts.onHeader?.(state.fields);
       }
       while (queue.length > state.segment) {
@@ -184,8 +189,9 @@ export function decryptingStream(
   });
 }
 
-async function readHeader(password: string, header: Uint8Array) {
+async function readHeader(password: string, header: Uint8Array, opts: DecryptOptions) {
   const parsed = parseHeader(header);
+  requireKdfWithinCap(parsed.fields.kdf, opts.kdfCap ?? DEFAULT_KDF_CAP, opts.source ?? "encrypted input");
   const keys = await deriveEnvelopeKeys(password, parsed.fields.salt, parsed.fields.kdf);
   if (!await verifyHeaderMac(keys, parsed.macInput, parsed.mac)) {
     throw new CryptoError("wrong password (header authentication failed)");

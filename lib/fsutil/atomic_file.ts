@@ -1,9 +1,9 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import process from "node:process";
-import { toVigoError } from "../errors.ts";
+import { NotFoundError, toVigoError } from "../errors.ts";
 
 /**
  * A file being written under a temporary name in its destination directory. Nothing appears under
@@ -43,6 +43,15 @@ export interface AtomicFileOptions {
   beforeCreate?: (tempPath: string) => void;
 }
 
+/** Creating a file failed: a missing destination folder is named as such, not as the file. */
+function createError(err: unknown, path: string): Error {
+  const dir = dirname(path);
+  if ((err as NodeJS.ErrnoException)?.code === "ENOENT" && !existsSync(dir)) {
+    return new NotFoundError(`${dir}: no such directory (to write ${basename(path)} into)`, { cause: err });
+  }
+  return toVigoError(err, path);
+}
+
 /** Opens `path` for atomic writing. `mode` applies to the final file. */
 export async function createAtomicFile(
   path: string,
@@ -63,7 +72,7 @@ export async function createAtomicFile(
     }
   } catch (err) {
     if (created) rmSync(tempPath, { force: true });
-    throw toVigoError(err, path);
+    throw createError(err, path);
   }
   let done = false;
   return {

@@ -3,7 +3,7 @@
  * one implementation serves file, S3, GCS and SFTP. Objects whose names Litestream would not parse
  * (temp files, strays) are skipped, as Litestream skips them.
  */
-import type { Backend } from "../backend/backend.ts";
+import type { Backend, PutBody } from "../backend/backend.ts";
 import type { Pos, ReplicaClient, SnapshotInfo, WalSegmentInfo } from "./replica_client.ts";
 import {
   generationPath,
@@ -47,7 +47,7 @@ class BackendReplicaClient implements ReplicaClient {
   async writeSnapshot(
     generation: string,
     index: number,
-    body: ReadableStream<Uint8Array> | Uint8Array,
+    body: PutBody,
   ): Promise<void> {
     await this.backend.put(snapshotKey(generation, index), body);
   }
@@ -71,7 +71,7 @@ class BackendReplicaClient implements ReplicaClient {
     return out.sort((a, b) => a.index - b.index || a.offset - b.offset);
   }
 
-  async writeWalSegment(pos: Pos, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
+  async writeWalSegment(pos: Pos, body: PutBody): Promise<void> {
     await this.backend.put(walSegmentKey(pos.generation, pos.index, pos.offset), body);
   }
 

@@ -31,25 +31,25 @@ export function litestreamConfigFor(cfg: ServerConfig, opts: LitestreamConfigOpt
   if (!b) {
     throw new ConfigError(`${cfg.serverYamlPath}: no backup: section, so there is nothing to replicate`);
   }
-  const scheme = b.url.replace(/:.*$/s, "");
+  const d = b.destination;
   const replica: Record<string, unknown> = { url: b.url };
-  if (scheme === "s3") {
-    if (b.accessKeyId !== undefined) {
-      replica["access-key-id"] = opts.withSecrets ? b.accessKeyId : `\${${LITESTREAM_KEY_ENV.accessKeyId}}`;
+  if (d.scheme === "s3") {
+    if (d.accessKeyId !== undefined) {
+      replica["access-key-id"] = opts.withSecrets ? d.accessKeyId : `\${${LITESTREAM_KEY_ENV.accessKeyId}}`;
     }
-    if (b.secretAccessKey !== undefined) {
+    if (d.secretAccessKey !== undefined) {
       replica["secret-access-key"] = opts.withSecrets
-        ? b.secretAccessKey
+        ? d.secretAccessKey
         : `\${${LITESTREAM_KEY_ENV.secretAccessKey}}`;
     }
-    if (b.region) replica.region = b.region;
-    if (b.endpoint) replica.endpoint = b.endpoint;
-    replica["force-path-style"] = b.forcePathStyle;
+    if (d.region) replica.region = d.region;
+    if (d.endpoint) replica.endpoint = d.endpoint;
+    replica["force-path-style"] = d.forcePathStyle;
   }
-  if (scheme === "sftp") {
-    if (b.keyPath) replica["key-path"] = b.keyPath;
-    if (b.password !== undefined) {
-      replica.password = opts.withSecrets ? b.password : "${LITESTREAM_SFTP_PASSWORD}";
+  if (d.scheme === "sftp") {
+    if (d.keyPath) replica["key-path"] = d.keyPath;
+    if (d.password !== undefined) {
+      replica.password = opts.withSecrets ? d.password : "${LITESTREAM_SFTP_PASSWORD}";
     }
   }
   replica.retention = formatDuration(b.retentionMs);
@@ -60,13 +60,15 @@ export function litestreamConfigFor(cfg: ServerConfig, opts: LitestreamConfigOpt
     "# Run: litestream replicate -config litestream.yml",
     "# Restore: litestream restore -config litestream.yml -o /path/to/restored.db " + cfg.database.path,
   ];
-  if (!opts.withSecrets && (b.accessKeyId !== undefined || b.secretAccessKey !== undefined)) {
+  const keyed = (d.scheme === "s3" || d.scheme === "gcs") &&
+    (d.accessKeyId !== undefined || d.secretAccessKey !== undefined);
+  if (!opts.withSecrets && keyed) {
     header.push(
       `# Credentials come from the environment: export ${LITESTREAM_KEY_ENV.accessKeyId} and ` +
         `${LITESTREAM_KEY_ENV.secretAccessKey} (or regenerate with --with-secrets).`,
     );
   }
-  if (!opts.withSecrets && b.password !== undefined && scheme === "sftp") {
+  if (!opts.withSecrets && d.scheme === "sftp" && d.password !== undefined) {
     header.push("# The SFTP password comes from the environment: export LITESTREAM_SFTP_PASSWORD.");
   }
   const body = stringify({ dbs: [{ path: cfg.database.path, replicas: [replica] }] }, { lineWidth: 0 });

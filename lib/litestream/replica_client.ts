@@ -8,7 +8,7 @@
  * Bodies passed to and returned from these methods are the stored bytes, i.e. already LZ4-framed;
  * compression is the caller's job, as in Litestream.
  */
-import type { Backend } from "../backend/backend.ts";
+import type { Backend, PutBody } from "../backend/backend.ts";
 
 /** A position in a generation's WAL history. */
 export interface Pos {
@@ -47,13 +47,13 @@ export interface ReplicaClient {
   writeSnapshot(
     generation: string,
     index: number,
-    body: ReadableStream<Uint8Array> | Uint8Array,
+    body: PutBody,
   ): Promise<void>;
   deleteSnapshot(generation: string, index: number): Promise<void>;
   snapshotReader(generation: string, index: number): Promise<ReadableStream<Uint8Array>>;
   /** WAL segments of a generation, by ascending (index, offset). */
   walSegments(generation: string): Promise<WalSegmentInfo[]>;
-  writeWalSegment(pos: Pos, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void>;
+  writeWalSegment(pos: Pos, body: PutBody): Promise<void>;
   deleteWalSegments(positions: Pos[]): Promise<void>;
   walSegmentReader(pos: Pos): Promise<ReadableStream<Uint8Array>>;
 }

@@ -106,8 +106,3 @@ export function formatSummary(s: ReplicaSummary): string {
   }
   return lines.join("\n") + "\n";
 }
-
-/** The summary as plain JSON data (dates as ISO strings). */
-export function summaryJson(s: ReplicaSummary): unknown {
-  return JSON.parse(JSON.stringify(s));
-}

@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { BadInputError, ExistsError, toVigoError, VerifyError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
+import { asBackend } from "../backend/backend.ts";
 import { FileBackend } from "../backend/file/file_backend.ts";
 import { CodecError } from "../codec/codec_error.ts";
 import { type Lz4BlockSink, lz4FrameDecoder } from "../codec/lz4/lz4_frame_reader.ts";
@@ -23,6 +24,7 @@ import { readListings } from "./replica_list.ts";
 import { SegmentPrefetcher } from "./segment_prefetch.ts";
 import { planRestore, type RestorePlan } from "./restore_plan.ts";
 import { WalFormatError, type WalSummary, WalVerifier } from "./wal_verifier.ts";
+import { type ProgressPhase, progressPhase } from "../progress.ts";
 
 /** Options of {@link restoreReplica}. */
 export interface RestoreOptions {
@@ -91,9 +93,13 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
     dirname(opts.outputPath),
     `.${basename(opts.outputPath)}.restore-${randomBytes(6).toString("hex")}`,
   );
+  // One phase for the whole download, in stored (compressed) bytes: what the listing knows beforehand.
+  const stored = plan.snapshot.size + plan.segments.reduce((n, s) => n + s.size, 0);
+  const progress = progressPhase(`restoring ${where}`, stored, "bytes");
   try {
-    await restoreSnapshot(client, plan, tmp, log);
-    const frames = await applyWal(client, plan, tmp, log);
+    await restoreSnapshot(client, plan, tmp, log, progress);
+    const frames = await applyWal(client, plan, tmp, log, progress);
+    progress.end();
     if (opts.integrityCheck ?? true) integrityCheck(tmp, where);
     await finish(tmp, opts.outputPath);
     const bytes = (await stat(opts.outputPath)).size;
@@ -109,6 +115,7 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
       warnings: plan.warnings,
     };
   } finally {
+    progress.end();
     await removeTemp(tmp);
   }
 }
@@ -124,8 +131,9 @@ const LOCAL_READ = 1 << 20;
  * collects late: with it the restore's peak RSS grew with the snapshot size.
  */
 function localObject(client: ReplicaClient, key: string): AsyncIterable<Uint8Array> | null {
-  if (!(client.backend instanceof FileBackend)) return null;
-  const path = join(client.backend.root, ...key.split("/"));
+  const replica = asBackend(client.backend, FileBackend);
+  if (!replica) return null;
+  const path = join(replica.root, ...key.split("/"));
   return (async function* () {
     const file = await open(path, "r").catch((err) => {
       throw toVigoError(err, path);
@@ -174,6 +182,7 @@ async function decodeToFile(
   name: string,
   fd: number,
   path: string,
+  progress: ProgressPhase,
   onBlock?: Lz4BlockSink,
 ): Promise<number> {
   const dec = lz4FrameDecoder(name);
@@ -189,7 +198,10 @@ async function decodeToFile(
   };
   const transient = !(stream instanceof ReadableStream);
   try {
-    for await (const chunk of stream) dec.push(chunk, write, transient);
+    for await (const chunk of stream) {
+      progress.advance(chunk.length);
+      dec.push(chunk, write, transient);
+    }
     dec.end();
   } catch (err) {
     if (err instanceof CodecError) throw toVigoError(err);
@@ -203,6 +215,7 @@ async function restoreSnapshot(
   plan: RestorePlan,
   tmp: string,
   log: (l: string) => void,
+  progress: ProgressPhase,
 ) {
   const key = snapshotKey(plan.generation, plan.snapshot.index);
   log(`restoring snapshot ${key} (${plan.snapshot.size} bytes stored)`);
@@ -211,7 +224,7 @@ async function restoreSnapshot(
     let first = true;
     const body = localObject(client, key) ??
       await client.snapshotReader(plan.generation, plan.snapshot.index);
-    const n = await decodeToFile(body, `${client.backend.url}: ${key}`, fd, tmp, (chunk) => {
+    const n = await decodeToFile(body, `${client.backend.url}: ${key}`, fd, tmp, progress, (chunk) => {
       if (first && chunk.length > 0) {
         first = false;
         if (chunk.length < 100 || new TextDecoder().decode(chunk.subarray(0, 16)) !== SQLITE_MAGIC) {
@@ -243,14 +256,20 @@ function byIndex(segments: WalSegmentInfo[]): WalSegmentInfo[][] {
   return groups;
 }
 
-async function applyWal(client: ReplicaClient, plan: RestorePlan, tmp: string, log: (l: string) => void) {
+async function applyWal(
+  client: ReplicaClient,
+  plan: RestorePlan,
+  tmp: string,
+  log: (l: string) => void,
+  progress: ProgressPhase,
+) {
   let frames = 0;
   // A file replica is read directly (localObject); prefetching only hides a remote store's latency.
-  const local = client.backend instanceof FileBackend;
+  const local = asBackend(client.backend, FileBackend) !== undefined;
   const prefetch = new SegmentPrefetcher(client, local ? [] : plan.segments);
   try {
     for (const group of byIndex(plan.segments)) {
-      const summary = await downloadIndex(client, prefetch, plan.generation, group, `${tmp}-wal`);
+      const summary = await downloadIndex(client, prefetch, plan.generation, group, `${tmp}-wal`, progress);
       frames += await checkpoint(tmp, summary, client.backend.url, plan.generation, group[0].index);
       log(
         `applied WAL index ${group[0].index.toString(16).padStart(8, "0")}: ${group.length} segment(s), ` +
@@ -270,6 +289,7 @@ async function downloadIndex(
   generation: string,
   group: WalSegmentInfo[],
   walPath: string,
+  progress: ProgressPhase,
 ): Promise<WalSummary> {
   const where = client.backend.url;
   const verifier = new WalVerifier();
@@ -292,7 +312,7 @@ async function downloadIndex(
       }
       try {
         const body = localObject(client, key) ?? await prefetch.next();
-        await decodeToFile(body, `${where}: ${key}`, fd, walPath, (c) => verifier.update(c));
+        await decodeToFile(body, `${where}: ${key}`, fd, walPath, progress, (c) => verifier.update(c));
       } catch (err) {
         if (err instanceof WalFormatError) throw new BadInputError(`${where}: ${key}: ${err.message}`);
         throw err;

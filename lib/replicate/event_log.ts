@@ -6,7 +6,7 @@
 import process from "node:process";
 
 /** Severity of an event. */
-export type EventLevel = "INFO" | "WARN" | "ERROR";
+export type EventLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
 
 /** Receives events. */
 export type EventSink = (level: EventLevel, msg: string, fields?: Record<string, unknown>) => void;
@@ -30,9 +30,43 @@ export function formatEvent(
   return parts.join(" ");
 }
 
-/** The default sink: stdout for INFO, stderr otherwise. */
+/** The default sink: stdout for DEBUG and INFO, stderr otherwise. */
 export const consoleSink: EventSink = (level, msg, fields) => {
   const line = formatEvent(level, msg, fields) + "\n";
-  if (level === "INFO") process.stdout.write(line);
+  if (level === "INFO" || level === "DEBUG") process.stdout.write(line);
   else process.stderr.write(line);
 };
+
+/** `--log-format`: Litestream's key=value lines, or one JSON object per line. */
+export type EventFormat = "text" | "json";
+
+const LEVEL_RANK: Record<EventLevel, number> = { DEBUG: 0, INFO: 1, WARN: 2, ERROR: 3 };
+
+/**
+ * Formats one event as a JSON object on one line: `time` (RFC 3339 UTC), `level` (lower case, as the
+ * `--log-level` values), `msg`, then the fields with snake_case keys; dates as RFC 3339.
+ */
+export function formatEventJson(
+  level: EventLevel,
+  msg: string,
+  fields: Record<string, unknown> = {},
+  now = new Date(),
+): string {
+  const obj: Record<string, unknown> = { time: now.toISOString(), level: level.toLowerCase(), msg };
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined || k in obj) continue;
+    obj[k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()] = v instanceof Date ? v.toISOString() : v;
+  }
+  return JSON.stringify(obj);
+}
+
+/** A sink that drops events below `minLevel` and writes the rest in `format` (stdout/stderr split as above). */
+export function filteredSink(minLevel: EventLevel, format: EventFormat): EventSink {
+  const fmt = format === "json" ? formatEventJson : formatEvent;
+  return (level, msg, fields) => {
+    if (LEVEL_RANK[level] < LEVEL_RANK[minLevel]) return;
+    const line = fmt(level, msg, fields) + "\n";
+    if (level === "INFO" || level === "DEBUG") process.stdout.write(line);
+    else process.stderr.write(line);
+  };
+}

@@ -7,7 +7,9 @@
  *
  * A failed step is logged with its consecutive-failure count and retried on the next tick from the
  * same positions; nothing is skipped. `stop()` finishes the running step, then copies and uploads
- * every committed frame before releasing the database.
+ * every committed frame before releasing the database — within `shutdownTimeoutMs`: past it (the
+ * replica unreachable), it gives up like a crash would, leaving the fsynced shadow WAL for the next
+ * start, which finds its place again from the replica's contents.
  */
 import type { BackupConfig } from "../config/types.ts";
 import { openBackend } from "../backends.ts";
@@ -15,6 +17,10 @@ import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import type { ReplicaClient } from "../litestream/replica_client.ts";
 import { type RestoreOptions, restoreReplica, type RestoreResult } from "../litestream/restore.ts";
 import { type CheckpointPolicy, decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } from "./checkpoint_policy.ts";
+import { acquireFileLock, type FileLock } from "../fsutil/file_lock.ts";
+import { formatDuration } from "../config/duration.ts";
+import { BackendError, BusyError } from "../errors.ts";
+import { findForeignSegment, ReplicaLease } from "./replica_lease.ts";
 import { DbConnections } from "./db_conn.ts";
 import { consoleSink, type EventSink } from "./event_log.ts";
 import { applyRetention } from "./retention_apply.ts";
@@ -37,12 +43,32 @@ export interface ReplicatorOptions {
   snapshotIntervalMs?: number;
   /** Default: backup.retentionMs or 720 h. */
   retentionMs?: number;
+  /** Bound on {@link Replicator.stop}'s final flush. Default: backup.shutdownTimeoutMs or 10 s. */
+  shutdownTimeoutMs?: number;
   /** How often retention runs (default 1 h, and after every snapshot). */
   retentionCheckMs?: number;
   checkpoint?: Partial<CheckpointPolicy>;
   /** Event lines (default: stdout/stderr). */
   log?: EventSink;
+  /** Told the outcome of every sync step (metrics). */
+  observer?: StepObserver;
 }
+
+/** Receives the outcome of each replication step; `startedAtMs` is wall-clock time (ms since epoch). */
+export interface StepObserver {
+  stepSucceeded(startedAtMs: number, durationMs: number): void;
+  stepFailed(err: unknown): void;
+}
+
+/** The lock file that keeps a second replicator off a database (README "Reliability"). */
+export function replicateLockPath(dbPath: string): string {
+  return `${dbPath}.vigo-replicate.lock`;
+}
+
+/** A lease not refreshed for this long belongs to a replicator that is gone. */
+const LEASE_STALE_MS = 60_000;
+/** Longest time between lease checks (heartbeats); shorter with a short sync interval. */
+const LEASE_CHECK_MS = 10_000;
 
 /** Replicates one database until stopped. */
 export class Replicator {
@@ -60,6 +86,20 @@ export class Replicator {
   private loop: Promise<void> | null = null;
   private failures = 0;
   private checkpointRetryAt = 0;
+  private lock: FileLock | null = null;
+  private lease: ReplicaLease | null = null;
+  /** The running or finished {@link start}: a stop during it waits for it within the shutdown bound. */
+  private starting: Promise<void> | null = null;
+  private leaseCheckedAt = 0;
+  private fatal: BusyError | null = null;
+  private onFatal: (err: BusyError) => void = () => {};
+  /**
+   * Rejects when replication stopped on its own because another replicator writes to the replica
+   * (exit 5); never resolves otherwise. Call {@link stop} afterwards to release the database.
+   */
+  readonly failed: Promise<never> = new Promise<never>((_, reject) => {
+    this.onFatal = reject;
+  });
 
   constructor(opts: ReplicatorOptions) {
     this.opts = opts;
@@ -77,7 +117,7 @@ export class Replicator {
   async replicaClient(): Promise<ReplicaClient> {
     if (this.client) return this.client;
     if (!this.opts.backup?.url) throw new Error("replicator: no replica URL configured");
-    this.client = replicaClientFor(await openBackend(this.opts.backup.url, this.opts.backup));
+    this.client = replicaClientFor(await openBackend(this.opts.backup.url, this.opts.backup.destination));
     return this.client;
   }
 
@@ -88,29 +128,90 @@ export class Replicator {
    * as a backup sidecar should rather than exit.
    */
   async start(): Promise<void> {
-    if (this.loop) throw new Error("replicator already started");
+    if (this.loop || this.starting) throw new Error("replicator already started");
+    this.starting = this.begin();
+    await this.starting;
+  }
+
+  private async begin(): Promise<void> {
+    this.failed.catch(() => {}); // observed through stop() when nobody awaits it
+    // Two replicators of one database would both copy the WAL and both upload (interleaving
+    // segments); the second one must not even open the database.
+    this.lock = await acquireFileLock(
+      replicateLockPath(this.opts.dbPath),
+      this.opts.dbPath,
+      "backup replicate of this database",
+    );
     try {
-      await this.step();
+      await this.observedStep();
       this.log("INFO", "replication started", {
         db: this.opts.dbPath,
         sync_interval_ms: this.syncIntervalMs,
       });
     } catch (err) {
-      if (!this.wal) throw err;
+      if (!this.wal || this.fatal) {
+        this.wal?.close();
+        this.wal = null;
+        this.releaseLock();
+        throw err;
+      }
       this.failures = 1;
       this.log("ERROR", "sync failed", { retry: 1, error: (err as Error)?.message ?? String(err) });
     }
     this.loop = this.run();
   }
 
-  /** Stops after flushing every committed frame to the replica, then releases the database. */
+  /**
+   * Stops after flushing every committed frame to the replica, then releases the database. Throws
+   * {@link BackendError} when the flush did not finish within the shutdown timeout; the step still
+   * running is then abandoned with the database connections and the lock (the process is expected
+   * to exit, which releases them).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
-    await this.loop;
-    this.loop = null;
-    try {
+    if (this.fatal) {
+      // Another replicator owns the replica: write nothing more, not even the flush.
+      await this.loop;
+      this.loop = null;
+      this.wal?.close();
+      this.wal = null;
+      this.releaseLock();
+      await this.client?.backend.close();
+      throw this.fatal;
+    }
+    const limit = this.opts.shutdownTimeoutMs ?? this.opts.backup?.shutdownTimeoutMs ?? 10_000;
+    const flush = (async () => {
+      await this.starting?.catch(() => {});
+      if (this.fatal) throw this.fatal;
+      await this.loop;
+      this.loop = null;
       if (this.wal) await this.step();
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([
+      flush.then(() => false, () => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), limit))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      flush.catch(() => {}); // its outcome no longer matters; it must not surface as unhandled
+      const pos = this.uploader?.pos;
+      this.log("ERROR", "shutdown timeout: replica incomplete, unshipped WAL kept for the next start", {
+        timeout_ms: limit,
+        generation: pos?.generation,
+        index: pos?.index,
+        offset: pos?.offset,
+        shadow: this.shadow.root,
+      });
+      throw new BackendError(
+        `${this.opts.backup?.url ?? "replica"}: not flushed within backup.shutdown_timeout (${
+          formatDuration(limit)
+        }); the unshipped WAL stays in ${this.shadow.root} for the next start`,
+      );
+    }
+    try {
+      await flush;
       this.log("INFO", "replication stopped", {
         generation: this.uploader?.pos.generation,
         index: this.uploader?.pos.index,
@@ -119,8 +220,33 @@ export class Replicator {
     } finally {
       this.wal?.close();
       this.wal = null;
+      this.releaseLock();
       await this.client?.backend.close();
     }
+  }
+
+  /** Claims the replica on first contact, then renews the claim every few seconds (README "Reliability"). */
+  private async checkLease(client: ReplicaClient): Promise<void> {
+    const every = Math.min(LEASE_CHECK_MS, 10 * this.syncIntervalMs);
+    if (this.lease && Date.now() - this.leaseCheckedAt < every) return;
+    try {
+      if (!this.lease) {
+        const lease = new ReplicaLease(client.backend, this.opts.backup?.url ?? "replica", this.opts.dbPath);
+        await lease.acquire(LEASE_STALE_MS);
+        this.lease = lease;
+      } else await this.lease.renew();
+      const pos = this.uploader?.pos;
+      if (pos) await findForeignSegment(client.backend, this.opts.backup?.url ?? "replica", pos);
+      this.leaseCheckedAt = Date.now();
+    } catch (err) {
+      if (err instanceof BusyError) this.fatal = err;
+      throw err;
+    }
+  }
+
+  private releaseLock(): void {
+    this.lock?.release();
+    this.lock = null;
   }
 
   /** Restores the replica into a new file (delegates to the Litestream-compatible restore). */
@@ -137,10 +263,14 @@ export class Replicator {
       if (this.stopping) break;
       next = Math.max(next + this.syncIntervalMs, performance.now());
       try {
-        await this.step();
+        await this.observedStep();
         if (this.failures > 0) this.log("INFO", "replication recovered", { failures: this.failures });
         this.failures = 0;
       } catch (err) {
+        if (this.fatal) {
+          this.onFatal(this.fatal);
+          break;
+        }
         this.failures++;
         this.log("ERROR", "sync failed", {
           retry: this.failures,
@@ -163,6 +293,19 @@ export class Replicator {
     this.wake = null;
   }
 
+  /** {@link step}, reported to the observer. */
+  private async observedStep(): Promise<void> {
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    try {
+      await this.step();
+    } catch (err) {
+      this.opts.observer?.stepFailed(err);
+      throw err;
+    }
+    this.opts.observer?.stepSucceeded(startedAt, performance.now() - t0);
+  }
+
   /** One replication step. */
   private async step(): Promise<void> {
     const client = await this.replicaClient();
@@ -181,6 +324,7 @@ export class Replicator {
     }
     const wal = this.wal;
     const res = fresh ? { newGeneration: true, copied: 0 } : await wal.tick();
+    await this.checkLease(client);
     const st = wal.state!;
     if (res.newGeneration || !this.uploader || this.uploader.pos.generation !== st.generation) {
       await this.resume(client, res.newGeneration);

@@ -16,7 +16,6 @@ import { lz4CompressStream } from "../codec/lz4/lz4.ts";
 import type { ReplicaClient } from "../litestream/replica_client.ts";
 import type { EventSink } from "./event_log.ts";
 import { fileRangeStream } from "./file_stream.ts";
-import { uploadWithRetry } from "./upload_retry.ts";
 
 /** A local, consistent copy of the database waiting to be uploaded. */
 export interface PreparedSnapshot {
@@ -57,11 +56,11 @@ export async function uploadSnapshot(
 ): Promise<void> {
   const started = performance.now();
   try {
-    await uploadWithRetry(
-      `snapshot ${snap.generation}/${snap.index.toString(16).padStart(8, "0")}`,
+    // A fresh stream per attempt: the backend's retry decorator can send the snapshot again.
+    await client.writeSnapshot(
+      snap.generation,
+      snap.index,
       () => fileRangeStream(snap.path).pipeThrough(lz4CompressStream({ blockSizeIndex: 5 })),
-      (body) => client.writeSnapshot(snap.generation, snap.index, body),
-      log,
     );
   } finally {
     await discardSnapshot(snap);

@@ -3,7 +3,7 @@
  * "continue", "the WAL restarted (new index)" and "continuity is lost (new generation)" are decided;
  * the I/O shell only gathers the facts and carries the verdict out.
  */
-import { isNextRestart, sameWal, type WalHeader } from "./wal_format.ts";
+import { frameSize, isNextRestart, sameWal, WAL_HEADER_SIZE, type WalHeader } from "./wal_format.ts";
 import type { WalIndexHeader } from "./wal_index.ts";
 
 /**
@@ -48,7 +48,16 @@ export interface SyncFacts {
 /** The verdict. */
 export type SyncDecision =
   | { kind: "copy" }
-  | { kind: "restart"; copyOldTail: boolean }
+  | {
+    kind: "restart";
+    /** Copy the old WAL's frames past the shadow before following the new one. */
+    copyOldTail: boolean;
+    /**
+     * With `copyOldTail`: exactly this many transactions of the old tail are proven committed (seal +
+     * WAL-index count); absent when unproven (then only what the last mxFrame seen covers).
+     */
+    tailCommits?: number;
+  }
   | { kind: "new-generation"; reason: string };
 
 /** Decides how to continue replication from the observed state. */
@@ -66,23 +75,44 @@ export function decideSync(f: SyncFacts): SyncDecision {
     return { kind: "copy" };
   }
   // The WAL restarted. Continuity needs proof that no committed frame of the old WAL is lost.
-  if (resetProven(f)) return { kind: "restart", copyOldTail: false };
+  const tailCommits = provenTailCommits(f);
+  if (tailCommits === 0) return { kind: "restart", copyOldTail: false };
   if (!isNextRestart(sh.header, f.walHeader)) {
     return { kind: "new-generation", reason: "wal restarted more than once or recreated by another process" };
   }
   // Old frames past our copy survive until the new WAL grows over them; the anchor shows it has not.
-  if (f.anchorIntact && f.walSize >= sh.size) return { kind: "restart", copyOldTail: true };
+  if (f.anchorIntact && f.walSize >= sh.size) {
+    return tailCommits === null
+      ? { kind: "restart", copyOldTail: true }
+      : { kind: "restart", copyOldTail: true, tailCommits };
+  }
   return { kind: "new-generation", reason: "wal reset by another process before its frames were copied" };
 }
 
 /**
- * A reset by anyone is lossless when our seal covered the old WAL and every transaction committed
- * since the seal (the WAL-index counts them) is in the new WAL.
+ * How many transactions were committed to the old WAL after our seal, when that is proven: the seal
+ * covered the shadow's end, the WAL-index counts every transaction since (`iChange`), and those
+ * not in the new WAL's published frames were in the old one. 0 means the reset lost nothing we
+ * lack; null means no proof (no seal, an unreadable WAL-index, or more in the new WAL than counted).
  */
-function resetProven(f: SyncFacts): boolean {
+function provenTailCommits(f: SyncFacts): number | null {
   const { seal: s, shadow: sh, walIndex: wi, newWal: nw, walHeader: h } = f;
-  if (!s || !sh || !wi || !nw || !h) return false;
-  if (s.index !== sh.index || s.size !== sh.size || s.salt1 !== sh.header.salt1) return false;
-  if (wi.salt1 !== h.salt1 || wi.salt2 !== h.salt2 || wi.mxFrame !== nw.committedFrames) return false;
-  return ((wi.iChange - s.iChange) >>> 0) === nw.commits;
+  if (!s || !sh || !wi || !nw || !h) return null;
+  if (s.index !== sh.index || s.size !== sh.size || s.salt1 !== sh.header.salt1) return null;
+  if (wi.salt1 !== h.salt1 || wi.salt2 !== h.salt2 || wi.mxFrame !== nw.committedFrames) return null;
+  const k = ((wi.iChange - s.iChange) >>> 0) - nw.commits;
+  return k >= 0 ? k : null;
+}
+
+/**
+ * How far into the WAL described by `wal` a copy may go: the end of frame `mxFrame` of the
+ * WAL-index, or null (copy nothing) when the index is unreadable or describes another WAL.
+ *
+ * A checksum-valid commit frame past `mxFrame` is not a commit: a writer killed between writing its
+ * frames and publishing them in the WAL-index leaves exactly that, SQLite's readers never see it,
+ * and the next writer overwrites it. Only the WAL-index says what readers see.
+ */
+export function committedLimit(walIndex: WalIndexHeader | null, wal: WalHeader): number | null {
+  if (!walIndex || walIndex.salt1 !== wal.salt1 || walIndex.salt2 !== wal.salt2) return null;
+  return WAL_HEADER_SIZE + walIndex.mxFrame * frameSize(wal.pageSize);
 }

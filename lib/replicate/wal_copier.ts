@@ -23,7 +23,8 @@ export interface ChainEnd {
 /**
  * Reads the file at `path` from `start` (a frame boundary whose running checksum is `checksum`),
  * calling `onChunk(bytes, offset)` for every chunk of valid frames, and returns where the last
- * commit frame ends. Stops at the first invalid frame or at end of file.
+ * commit frame ends. Stops at the first invalid frame, at end of file, at byte `limit` or after
+ * `maxCommits` commit frames.
  */
 export async function walkFrames(
   path: string,
@@ -31,6 +32,8 @@ export async function walkFrames(
   start: number,
   checksum: [number, number],
   onChunk?: (bytes: Uint8Array, offset: number) => Promise<void>,
+  limit = Infinity,
+  maxCommits = Infinity,
 ): Promise<ChainEnd> {
   const fs = frameSize(hdr.pageSize);
   const buf = new Uint8Array(fs * CHUNK_FRAMES);
@@ -41,16 +44,18 @@ export async function walkFrames(
     let offset = start;
     let running = checksum;
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+      const want = Math.min(buf.length, Math.max(0, limit - offset));
+      if (want < fs) break;
+      const { bytesRead } = await fh.read(buf, 0, want, offset);
       const whole = bytesRead - (bytesRead % fs);
       if (whole === 0) break;
-      const scan = scanFrames(hdr, running, buf.subarray(0, whole));
+      const scan = scanFrames(hdr, running, buf.subarray(0, whole), maxCommits - commits);
       if (scan.validBytes > 0 && onChunk) await onChunk(buf.subarray(0, scan.validBytes), offset);
       commits += scan.commits;
       if (scan.committedBytes > 0) {
         end = { committedEnd: offset + scan.committedBytes, checksum: scan.committedChecksum, commits };
       }
-      if (scan.stoppedAtInvalid || whole < buf.length) break;
+      if (scan.stoppedAtInvalid || whole < want || commits >= maxCommits) break;
       offset += scan.validBytes;
       running = scan.validChecksum;
     }
@@ -61,8 +66,9 @@ export async function walkFrames(
 }
 
 /**
- * Appends the committed frames of `walPath` that follow `start` to `shadowPath` (whose committed
- * size is `start`), truncates away any uncommitted tail and fsyncs. Returns the new committed end.
+ * Appends the committed frames of `walPath` that follow `start`, up to byte `limit` (the end of the
+ * WAL-index's mxFrame) or `maxCommits` transactions, to `shadowPath` (whose committed size is `start`), truncates away any
+ * uncommitted tail and fsyncs. Returns the new committed end.
  * Bytes past the previous end are written tentatively and only kept up to the last commit, so a
  * crash mid-copy leaves at worst an uncommitted tail that {@link walkFrames} trims on restart.
  */
@@ -72,14 +78,24 @@ export async function copyCommittedFrames(
   hdr: WalHeader,
   start: number,
   checksum: [number, number],
+  limit: number,
+  maxCommits = Infinity,
 ): Promise<ChainEnd> {
   const out = await open(shadowPath, "r+");
   try {
     let wrote = false;
-    const end = await walkFrames(walPath, hdr, start, checksum, async (bytes, offset) => {
-      wrote = true;
-      await out.write(bytes, 0, bytes.length, offset);
-    });
+    const end = await walkFrames(
+      walPath,
+      hdr,
+      start,
+      checksum,
+      async (bytes, offset) => {
+        wrote = true;
+        await out.write(bytes, 0, bytes.length, offset);
+      },
+      limit,
+      maxCommits,
+    );
     if (wrote) {
       await out.truncate(end.committedEnd);
       if (end.committedEnd > start) await out.sync();

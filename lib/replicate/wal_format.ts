@@ -153,9 +153,15 @@ export interface FrameScan {
 /**
  * Walks whole frames in `buf` (which starts on a frame boundary), continuing the checksum chain from
  * `checksum`. Stops at the first frame whose salts differ from the header's or whose checksum does
- * not chain — exactly where SQLite's own recovery stops reading the WAL.
+ * not chain — exactly where SQLite's own recovery stops reading the WAL — or after `maxCommits`
+ * commit frames (then `validBytes` ends there too).
  */
-export function scanFrames(hdr: WalHeader, checksum: [number, number], buf: Uint8Array): FrameScan {
+export function scanFrames(
+  hdr: WalHeader,
+  checksum: [number, number],
+  buf: Uint8Array,
+  maxCommits = Infinity,
+): FrameScan {
   const fs = frameSize(hdr.pageSize);
   let [s0, s1] = checksum;
   const out: FrameScan = {
@@ -184,6 +190,7 @@ export function scanFrames(hdr: WalHeader, checksum: [number, number], buf: Uint
       out.committedBytes = off + fs;
       out.committedChecksum = [s0, s1];
       out.commits++;
+      if (out.commits >= maxCommits) break;
     }
   }
   return out;

@@ -11,7 +11,7 @@ import { newGenerationName } from "../litestream/paths.ts";
 import type { DbConnections } from "./db_conn.ts";
 import type { EventSink } from "./event_log.ts";
 import type { ShadowDir, ShadowState } from "./shadow_wal.ts";
-import { decideSync, type Seal } from "./sync_decision.ts";
+import { committedLimit, decideSync, type Seal } from "./sync_decision.ts";
 import { copyCommittedFrames, readAt, walkFrames } from "./wal_copier.ts";
 import { readWalIndexHeader, type WalIndexHeader } from "./wal_index.ts";
 import {
@@ -55,6 +55,8 @@ export class WalSync {
   /** The shadow index being appended to. */
   state: ShadowState | null = null;
   private seal: Seal | null = null;
+  /** The last WAL-index header read that described the shadow's WAL: what readers saw of it. */
+  private published: WalIndexHeader | null = null;
   private forced: string | null = null;
   readonly walPath: string;
   private readonly shmPath: string;
@@ -120,11 +122,18 @@ export class WalSync {
     const tookLock = restarted && !this.conns.locked && await this.lock(PROBE_MS * 5);
     try {
       if (tookLock) wal = await this.walInfo();
+      // Read before the scan, which stops at its mxFrame: frames up to it are final while we are
+      // pinned or hold the lock, so the count and the scan agree even while writers append.
+      const walIndex = readWalIndexHeader(this.shmPath);
       const newWal = restarted && wal.header
-        ? await walkFrames(this.walPath, wal.header, WAL_HEADER_SIZE, [
-          wal.header.checksum1,
-          wal.header.checksum2,
-        ])
+        ? await walkFrames(
+          this.walPath,
+          wal.header,
+          WAL_HEADER_SIZE,
+          [wal.header.checksum1, wal.header.checksum2],
+          undefined,
+          committedLimit(walIndex, wal.header) ?? Infinity,
+        )
         : null;
       const d = decideSync({
         generation: st?.generation ?? null,
@@ -134,7 +143,7 @@ export class WalSync {
         shadow: st,
         anchorIntact: st ? await this.anchorIntact(st) : false,
         seal: this.seal,
-        walIndex: this.conns.locked ? readWalIndexHeader(this.shmPath) : null,
+        walIndex,
         newWal: newWal && wal.header
           ? {
             committedFrames: (newWal.committedEnd - WAL_HEADER_SIZE) / frameSize(wal.header.pageSize),
@@ -147,17 +156,42 @@ export class WalSync {
         return { newGeneration: true, copied: this.state!.size };
       }
       let copied = 0;
-      if (d.kind === "copy" || d.copyOldTail) copied += await this.copyAndSeal();
-      if (d.kind === "copy") return { newGeneration: false, copied };
-      if (d.copyOldTail && !(await this.anchorIntact(st!))) {
-        await this.startGeneration("wal overwritten while copying its end", wal);
-        return { newGeneration: true, copied: this.state!.size };
+      if (d.kind === "copy") return { newGeneration: false, copied: await this.copyAndSeal() };
+      if (d.copyOldTail) {
+        // The WAL-index now describes the new WAL, so the old tail's committed end is either proven
+        // by the transaction count (copy exactly that many) or the last mxFrame we saw of it; past
+        // that, commits made while we were not looking and a killed writer's unpublished frames
+        // cannot be told apart.
+        const tail = d.tailCommits;
+        let missing: boolean;
+        if (tail === undefined) {
+          copied += await this.copyAndSeal(true);
+          missing =
+            (await walkFrames(this.walPath, st!.header, st!.size, st!.checksum)).committedEnd > st!.size;
+        } else {
+          const end = await this.copy(Infinity, tail);
+          copied += end.copied;
+          missing = end.commits !== tail;
+        }
+        const reason = missing
+          ? "wal restarted after commits the replicator never saw published"
+          : !(await this.anchorIntact(st!))
+          ? "wal overwritten while copying its end"
+          : null;
+        if (reason) {
+          await this.startGeneration(reason, wal);
+          return { newGeneration: true, copied: this.state!.size };
+        }
       }
       this.state = await this.shadow.initIndex(st!.generation, st!.index + 1, wal.headerBytes!);
       this.log("INFO", "wal restarted", {
         generation: st!.generation,
         index: this.state.index,
-        proof: d.copyOldTail ? "old tail intact" : "transaction count",
+        proof: !d.copyOldTail
+          ? "transaction count"
+          : d.tailCommits === undefined
+          ? "old tail up to its last published frame"
+          : "transaction count, old tail copied",
       });
       copied += await this.copyAndSeal();
       return { newGeneration: false, copied };
@@ -253,13 +287,20 @@ export class WalSync {
   }
 
   /**
-   * Copies, then records a seal when the WAL-index shows the shadow holds exactly the committed
-   * frames (read before and after the copy: a commit landing meanwhile only costs this seal).
+   * Copies the frames SQLite has published (up to the WAL-index's mxFrame, read first: frames up to
+   * it are final while we are pinned or hold the write lock), then records a seal when the WAL-index
+   * shows the shadow holds exactly the committed frames (read before and after the copy: a commit
+   * landing meanwhile only costs this seal). `oldTail`: the WAL already restarted, so the limit is
+   * the last mxFrame seen of the shadow's WAL.
    */
-  private async copyAndSeal(): Promise<number> {
-    const before = readWalIndexHeader(this.shmPath);
-    const n = await this.copy();
+  private async copyAndSeal(oldTail = false): Promise<number> {
     const st = this.state!;
+    const before = readWalIndexHeader(this.shmPath);
+    if (committedLimit(before, st.header) !== null) this.published = before;
+    const limit = committedLimit(oldTail ? this.published : before, st.header);
+    // No consistent WAL-index for this WAL (torn header, or a writer between its reset and its first
+    // frame): copy nothing now; the next tick sees it settled.
+    const n = limit === null ? 0 : (await this.copy(limit)).copied;
     const frames = (st.size - WAL_HEADER_SIZE) / frameSize(st.header.pageSize);
     const exact = (h: WalIndexHeader | null) =>
       h !== null && h.mxFrame === frames && h.salt1 === st.header.salt1 && h.salt2 === st.header.salt2;
@@ -272,7 +313,7 @@ export class WalSync {
     return n;
   }
 
-  private async copy(): Promise<number> {
+  private async copy(limit: number, maxCommits = Infinity): Promise<{ copied: number; commits: number }> {
     const st = this.state!;
     const end = await copyCommittedFrames(
       this.walPath,
@@ -280,11 +321,13 @@ export class WalSync {
       st.header,
       st.size,
       st.checksum,
+      limit,
+      maxCommits,
     );
     const n = end.committedEnd - st.size;
     st.size = end.committedEnd;
     st.checksum = end.checksum;
-    return n;
+    return { copied: n, commits: end.commits };
   }
 
   /** Makes sure the WAL exists with a valid header (a fresh or cleanly closed database has none). */

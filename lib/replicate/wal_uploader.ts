@@ -14,7 +14,6 @@ import type { Pos, ReplicaClient } from "../litestream/replica_client.ts";
 import type { EventSink } from "./event_log.ts";
 import { fileRangeStream } from "./file_stream.ts";
 import type { ShadowDir, ShadowState } from "./shadow_wal.ts";
-import { uploadWithRetry } from "./upload_retry.ts";
 import { frameAlign } from "./wal_format.ts";
 
 /** Result of {@link resumePosition}. */
@@ -100,11 +99,10 @@ export class WalUploader {
         : frameAlign((await stat(path)).size, state.header.pageSize);
       if (p.offset < end) {
         const started = performance.now();
-        await uploadWithRetry(
-          `wal segment ${formatPos(p)}`,
+        // A fresh stream per attempt: the backend's retry decorator can send the segment again.
+        await this.client.writeWalSegment(
+          p,
           () => fileRangeStream(path, p.offset, end).pipeThrough(lz4CompressStream({ blockSizeIndex: 5 })),
-          (body) => this.client.writeWalSegment(p, body),
-          this.log,
         );
         this.log("INFO", "wal segment uploaded", {
           generation: p.generation,

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { CryptoError, NotFoundError, toVigoError } from "../errors.ts";
 import { fsyncDirectory, tempPathFor } from "../fsutil/atomic_file.ts";
 import { decodeMasterKey, encodeMasterKey, MASTER_KEY_BYTES } from "./master_key_format.ts";
+import { requireRegularFile } from "../fsutil/regular_file.ts";
 
 /** File name of the master key inside secrets/. */
 export const MASTER_KEY_FILE = ".master.key";
@@ -28,6 +29,7 @@ export async function loadMasterKey(secretsDir: string): Promise<LoadedMasterKey
   let text: string;
   let mode: number;
   try {
+    requireRegularFile(path, "the master key");
     text = await readFile(path, "utf8");
     mode = (await stat(path)).mode & 0o777;
   } catch (err) {

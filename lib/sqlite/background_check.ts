@@ -1,22 +1,22 @@
 /**
  * `PRAGMA integrity_check` (with page size and count) on a worker thread, so a caller can check a
  * finished database file while it goes on with other work: restore checks the staged database while
- * the rest of the archive is still being extracted. The worker source is an inline blob URL, so
+ * the rest of the archive is still being extracted. The worker source is inline (inlineWorker), so
  * compiled executables need no extra file; where workers (or node:sqlite inside them) are unavailable,
  * the check runs on the calling thread when its result is awaited, and stays correct, only slower.
  */
-import { type DatabaseFacts, inspectDatabase } from "./online_snapshot.ts";
+import { inlineWorker } from "../codec/inline_worker.ts";
+import { type DatabaseFacts, immutableUri, inspectDatabase } from "./online_snapshot.ts";
 
-// Mirrors inspectDatabase(): the same pragmas, and no -wal/-shm files left behind.
+// Mirrors inspectDatabase(): the same pragmas on the same read-only, immutable open.
 const WORKER_SOURCE = `
 import { DatabaseSync } from "node:sqlite";
-import { rmSync } from "node:fs";
 self.onmessage = (event) => {
-  const path = event.data.path;
+  const uri = event.data.uri;
   let facts;
   let db;
   try {
-    db = new DatabaseSync(path, { timeout: 30000 });
+    db = new DatabaseSync(uri, { readOnly: true });
     const pageSize = Number(db.prepare("PRAGMA page_size").get().page_size);
     const pageCount = Number(db.prepare("PRAGMA page_count").get().page_count);
     const rows = db.prepare("PRAGMA integrity_check(10)").all();
@@ -25,8 +25,6 @@ self.onmessage = (event) => {
     facts = { pageSize: 0, pageCount: 0, integrity: String(err && err.message || err) };
   } finally {
     try { db?.close(); } catch { /* the result already says what went wrong */ }
-    rmSync(path + "-wal", { force: true });
-    rmSync(path + "-shm", { force: true });
   }
   self.postMessage(facts);
 };
@@ -45,9 +43,8 @@ export interface BackgroundCheck {
  * Runs on a worker thread when possible, else on the calling thread inside {@link BackgroundCheck.result}.
  */
 export function startIntegrityCheck(path: string): BackgroundCheck {
-  const started = startWorker(path);
-  if (!started) return { result: () => Promise.resolve(inspectDatabase(path)), cancel: () => {} };
-  const { worker, url } = started;
+  const worker = path ? inlineWorker(WORKER_SOURCE) : undefined;
+  if (!worker) return { result: () => Promise.resolve(inspectDatabase(path)), cancel: () => {} };
   let settle!: (facts: DatabaseFacts) => void;
   const facts = new Promise<DatabaseFacts>((resolve) => settle = resolve);
   let settled = false;
@@ -55,8 +52,6 @@ export function startIntegrityCheck(path: string): BackgroundCheck {
     if (settled) return;
     settled = true;
     worker.terminate();
-    // Revoked only now: Bun resolves a blob worker's imports after the constructor has returned.
-    URL.revokeObjectURL(url);
     settle(result());
   };
   worker.onmessage = (event: MessageEvent<DatabaseFacts>) => finish(() => event.data);
@@ -65,21 +60,9 @@ export function startIntegrityCheck(path: string): BackgroundCheck {
     event.preventDefault();
     finish(() => inspectDatabase(path));
   };
-  worker.postMessage({ path });
+  worker.postMessage({ uri: immutableUri(path) });
   return {
     result: () => facts,
     cancel: () => finish(() => ({ pageSize: 0, pageCount: 0, integrity: "check cancelled" })),
   };
-}
-
-function startWorker(path: string): { worker: Worker; url: string } | undefined {
-  if (typeof Worker === "undefined" || !path) return undefined;
-  let url: string | undefined;
-  try {
-    url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-    return { worker: new Worker(url, { type: "module" }), url };
-  } catch {
-    if (url) URL.revokeObjectURL(url);
-    return undefined;
-  }
 }

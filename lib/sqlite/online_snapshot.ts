@@ -6,9 +6,10 @@
  * whenever another connection writes and never finishes under a busy writer.
  */
 import { backup, DatabaseSync } from "node:sqlite";
-import { rmSync } from "node:fs";
-import { BadInputError, IoError, NotFoundError, toVigoError } from "../errors.ts";
-import { existsSync } from "node:fs";
+import { ConfigError, NotFoundError, toVigoError } from "../errors.ts";
+import { requireRegularFile } from "../fsutil/regular_file.ts";
+import { beginReadWhenFree, DEFAULT_LOCK_TIMEOUT_MS } from "./read_lock.ts";
+import { sqliteToVigoError } from "./sqlite_errors.ts";
 
 /** Facts about a database file, as recorded in the manifest. */
 export interface DatabaseFacts {
@@ -18,52 +19,49 @@ export interface DatabaseFacts {
   integrity: string;
 }
 
-/** How long the copy waits for a lock held by a writer (e.g. during a checkpoint). */
-const BUSY_TIMEOUT_MS = 30_000;
-
-/** Copies the live database at `livePath` to `destPath` (which must not exist) in one step. */
-export async function snapshotDatabase(livePath: string, destPath: string): Promise<void> {
-  if (!existsSync(livePath)) throw new NotFoundError(`${livePath}: database does not exist`);
+/**
+ * Copies the live database at `livePath` to `destPath` (which must not exist) in one step, inside a
+ * read transaction taken first: waiting for another process's lock is bounded by `lockTimeoutMs`
+ * (then BusyError, exit 5) and interruptible (lib/sqlite/read_lock.ts).
+ */
+export async function snapshotDatabase(
+  livePath: string,
+  destPath: string,
+  lockTimeoutMs: number = DEFAULT_LOCK_TIMEOUT_MS,
+): Promise<void> {
+  try {
+    requireRegularFile(livePath, "database.path", (m) => new ConfigError(m));
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new NotFoundError(`${livePath}: database does not exist`);
+    throw err;
+  }
   let src: DatabaseSync;
   try {
-    src = new DatabaseSync(livePath, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
+    src = new DatabaseSync(livePath, { readOnly: true, timeout: 0 });
   } catch (err) {
-    throw toVigoError(err, livePath);
+    throw sqliteToVigoError(err, livePath);
   }
   try {
+    await beginReadWhenFree(src, livePath, lockTimeoutMs);
     await backup(src, destPath, { rate: -1 });
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    if (/not a database|malformed/i.test(msg)) throw new BadInputError(`${livePath}: ${msg}`);
-    throw copyFailure(err, msg, livePath, destPath);
+    throw sqliteToVigoError(err, livePath, destPath);
   } finally {
+    if (src.isTransaction) src.exec("ROLLBACK");
     src.close();
   }
 }
 
 /**
- * SQLite's messages (node:sqlite gives no result code for a backup) that mean the copy's destination,
- * not the source, failed.
+ * Runs `PRAGMA integrity_check` and reads page size and count of a file nobody else writes (a
+ * snapshot copy, a staged or extracted database). Opened read-only and immutable: the file is never
+ * changed, no -wal/-shm is created, and a -wal lying next to it is ignored rather than checkpointed
+ * into it, so the facts are those of exactly the bytes that were checksummed.
  */
-const DEST_FAILURES: [RegExp, string][] = [
-  [/disk is full/i, "no space left on device"],
-  [/readonly database/i, "read-only file system or file"],
-  [/disk I\/O error/i, "disk I/O error"],
-  [/unable to open database file/i, "cannot create the file"],
-];
-
-/** An OS failure writing the copy (disk full, read-only) is exit 11 naming the copy, not a bug. */
-function copyFailure(err: unknown, msg: string, livePath: string, destPath: string) {
-  const what = DEST_FAILURES.find(([re]) => re.test(msg))?.[1];
-  if (what) return new IoError(`${destPath}: ${what} while copying ${livePath}`, { cause: err });
-  return toVigoError(err, livePath);
-}
-
-/** Runs `PRAGMA integrity_check` and reads page size and count. Leaves no -wal/-shm files behind. */
 export function inspectDatabase(path: string): DatabaseFacts {
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+    db = new DatabaseSync(immutableUri(path), { readOnly: true });
   } catch (err) {
     throw toVigoError(err, path);
   }
@@ -78,9 +76,12 @@ export function inspectDatabase(path: string): DatabaseFacts {
     return { pageSize: 0, pageCount: 0, integrity: msg };
   } finally {
     db.close();
-    rmSync(`${path}-wal`, { force: true });
-    rmSync(`${path}-shm`, { force: true });
   }
+}
+
+/** An SQLite URI opening `path` read-only as an immutable file (no locks, no WAL, no -shm). */
+export function immutableUri(path: string): string {
+  return `file:${path.split("/").map(encodeURIComponent).join("/")}?mode=ro&immutable=1`;
 }
 
 /** A one-line digest of `PRAGMA integrity_check` output (which is one problem per line). */

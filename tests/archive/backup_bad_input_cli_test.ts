@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cliCommand, runCli } from "../helpers/cli.ts";
 import { exists, makeServerRoot, type ServerFixture, treeHash } from "./fixture.ts";
+import { recordRun } from "../helpers/transcript.ts";
 
 const BAD_INPUT = 4;
 const CONFIG = 3;
@@ -229,6 +230,12 @@ Deno.test("an unreadable secrets file fails create, naming the file", async () =
       }).output();
       code = res.code;
       stderr = new TextDecoder().decode(res.stderr);
+      recordRun({
+        argv: ["backup", "create", out],
+        stdout: new TextDecoder().decode(res.stdout),
+        stderr,
+        code,
+      });
       await Deno.chmod(fx.root, 0o700);
     } else {
       ({ code, stderr } = await runCli(["backup", "create", ...fx.flags, out]));

@@ -8,13 +8,14 @@ import { join } from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { makeServerRoot, treeHash } from "./fixture.ts";
+import { ARCHIVE_PASSWORD } from "../helpers/test_secrets.ts";
 
 const CRYPTO = 6;
 
 Deno.test("encrypted archive: create, list, inspect, verify, restore; wrong password refused", async () => {
   const fx = await makeServerRoot({ rows: 100 });
   const pw = join(fx.root, "pw");
-  await Deno.writeTextFile(pw, "correct horse battery staple\n", { mode: 0o600 });
+  await Deno.writeTextFile(pw, `${ARCHIVE_PASSWORD}\n`, { mode: 0o600 });
   const bad = join(fx.root, "bad-pw");
   await Deno.writeTextFile(bad, "wrong\n", { mode: 0o600 });
   const out = join(fx.root, "snapshots", "enc.tar.gz");

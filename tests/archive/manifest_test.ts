@@ -7,6 +7,7 @@ import {
   type Manifest,
   parseManifest,
 } from "../../lib/archive/manifest.ts";
+import { masterKeyAction } from "../../lib/archive/master_key_restore.ts";
 
 const sha = "a".repeat(64);
 
@@ -94,4 +95,26 @@ Deno.test("parseManifest accepts a good manifest and names what is wrong in a ba
     assert.throws(() => parseManifest(new TextEncoder().encode(JSON.stringify(m))), re);
   }
   assert.throws(() => parseManifest(new TextEncoder().encode("{not json")), /not valid JSON/);
+});
+
+Deno.test("manifest excluded: only the master key, never also an entry; restore decides from it", () => {
+  const key = {
+    path: "secrets/.master.key",
+    type: "file" as const,
+    mode: "0600",
+    size: 1,
+    sha256: sha,
+    mtime: 0,
+  };
+  const without = { ...manifest([]), excluded: ["secrets/.master.key"] };
+  assert.deepEqual(parseManifest(encodeManifest(without)).excluded, ["secrets/.master.key"]);
+  assert.throws(() => parseManifest(encodeManifest({ ...without, excluded: ["tls/ca.key"] })), /excluded/);
+  assert.throws(
+    () => parseManifest(encodeManifest({ ...manifest([{ ...key }]), excluded: ["secrets/.master.key"] })),
+    /as excluded and as an entry/,
+  );
+  assert.equal(masterKeyAction(without, false), "warn_missing");
+  assert.equal(masterKeyAction(without, true), "install");
+  assert.equal(masterKeyAction(manifest([key]), true), "compare");
+  assert.equal(masterKeyAction(manifest([]), false), "none");
 });

@@ -185,7 +185,7 @@ Deno.test("s3: settings from URL, config and AWS environment; virtual-host URLs 
     "eu-west-3",
     false,
   ]);
-  assertEquals(s.credentials.accessKeyId, "AKENV");
+  assertEquals((await s.credentials()).accessKeyId, "AKENV");
   assertEquals(s.endpoint.href, "https://s3.eu-west-3.amazonaws.com/");
   const api = new ObjectApi({ ...s, auth: sigV4Auth(s.credentials, s.region), scheme: "s3" });
   assertEquals(api.url("a b/ü.txt").href, "https://my-bucket.s3.eu-west-3.amazonaws.com/a%20b/%C3%BC.txt");
@@ -195,7 +195,7 @@ Deno.test("s3: settings from URL, config and AWS environment; virtual-host URLs 
     accessKeyId: "AKCFG",
     secretAccessKey: "cfg",
   }, env);
-  assertEquals([cfg.endpoint.href, cfg.pathStyle, cfg.credentials.accessKeyId], [
+  assertEquals([cfg.endpoint.href, cfg.pathStyle, (await cfg.credentials()).accessKeyId], [
     "https://minio.internal:9000/",
     true,
     "AKCFG",
@@ -207,7 +207,9 @@ Deno.test("s3: settings from URL, config and AWS environment; virtual-host URLs 
   );
   assertEquals([q.endpoint.href, q.region, q.pathStyle], ["http://127.0.0.1:9000/", "auto", true]);
   const { ConfigError } = await import("../../lib/errors.ts");
-  await assertRejects(() => resolveS3Settings("s3://bucket/x", {}, {}), ConfigError);
+  // no source has credentials: the chain says so when they are first needed
+  const none = resolveS3Settings("s3://bucket/x", {}, { AWS_EC2_METADATA_DISABLED: "true" });
+  await assertRejects(() => none.credentials(), ConfigError);
   await assertRejects(
     () => resolveS3Settings("s3://bucket/x", { accessKeyId: "only-id" }, env),
     ConfigError,

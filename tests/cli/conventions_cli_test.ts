@@ -52,6 +52,13 @@ Deno.test("cli: compact archive names, VIGO_SERVER_ROOT, and --target/--server-r
   assert.match(dry.stdout, new RegExp(`would restore into ${fx.root}`));
   const both = await runCli(["backup", "restore", path, "--server-root", fx.root, "--target", fx.root]);
   assert.equal(both.code, 2, both.stderr);
+  // a missing destination folder is named as the folder, not as the file that could not be created
+  const nowhere = await runCli(["backup", "create", "--server-root", fx.root, `${out}/no/such/x.tar.gz`]);
+  assert.equal(nowhere.code, 9, nowhere.stderr);
+  assert.match(
+    nowhere.stderr,
+    new RegExp(`${out}/no/such: no such directory \\(to write x\\.tar\\.gz into\\)`),
+  );
   await Deno.remove(out, { recursive: true });
   await Deno.remove(fx.root, { recursive: true });
 });

@@ -6,20 +6,19 @@ import {
   decodePaxRecords,
   encodeHeader,
   encodePaxRecords,
-  endOfArchive,
-  padding,
   type TarHeader,
 } from "../../lib/codec/tar/tar_format.ts";
 import { TarReader } from "../../lib/codec/tar/tar_reader.ts";
+import { TarWriter } from "../../lib/codec/tar/tar_writer.ts";
+import { CodecError } from "../../lib/codec/codec_error.ts";
 
 const enc = new TextEncoder();
 
-function tarOf(entries: [TarHeader, Uint8Array][]): Uint8Array {
+async function tarOf(entries: [TarHeader, Uint8Array][]): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  for (const [h, data] of entries) {
-    parts.push(encodeHeader(h), data, new Uint8Array(padding(data.length)));
-  }
-  parts.push(endOfArchive());
+  const tar = new TarWriter({ write: (c) => Promise.resolve(void parts.push(c.slice())) });
+  for (const [h, data] of entries) await tar.entry(h, [data]);
+  await tar.end();
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
   for (const p of parts) {
@@ -69,7 +68,7 @@ Deno.test("pax records: lengths count themselves, including the digit roll-over"
 
 Deno.test("TarReader reads long, non-ASCII names, links and data across odd chunk boundaries", async () => {
   const data = enc.encode("hello\n".repeat(200));
-  const tar = tarOf([
+  const tar = await tarOf([
     [{ ...base, path: "stacks/", type: "dir", size: 0, mode: 0o755 }, new Uint8Array()],
     [{ ...base, path: longName, type: "file", size: data.length }, data],
     [{ ...base, path: "stacks/ünï.yaml", type: "file", size: 3 }, enc.encode("a:1")],
@@ -94,7 +93,7 @@ Deno.test("TarReader reads long, non-ASCII names, links and data across odd chun
 });
 
 Deno.test("TarReader: truncation and a missing end marker are errors", async () => {
-  const tar = tarOf([[{ ...base, path: "a", type: "file", size: 1000 }, new Uint8Array(1000)]]);
+  const tar = await tarOf([[{ ...base, path: "a", type: "file", size: 1000 }, new Uint8Array(1000)]]);
   const cut = new TarReader(streamOf(tar.subarray(0, 700)));
   const e = await cut.next();
   await assert.rejects(async () => {
@@ -105,8 +104,18 @@ Deno.test("TarReader: truncation and a missing end marker are errors", async () 
   await assert.rejects(() => noEnd.next(), /truncated/);
 });
 
+Deno.test("TarWriter pads every entry to a block and refuses data that disagrees with the header", async () => {
+  const tar = await tarOf([[{ ...base, path: "a", type: "file", size: 3 }, enc.encode("abc")]]);
+  assert.equal(tar.length, BLOCK + BLOCK + 2 * BLOCK, "header, one padded data block, end marker");
+  const w = new TarWriter({ write: () => Promise.resolve() });
+  await assert.rejects(
+    () => w.entry({ ...base, path: "short", type: "file", size: 4 }, [enc.encode("abc")]),
+    (err: Error) => err instanceof CodecError && /short: 3 data bytes, its header says 4/.test(err.message),
+  );
+});
+
 Deno.test("Python's tarfile reads what we write (pax names, links, modes)", async () => {
-  const tar = tarOf([
+  const tar = await tarOf([
     [{ ...base, path: longName, type: "file", size: 2 }, enc.encode("ok")],
     [{ ...base, path: "stacks/ünï.yaml", type: "file", size: 0, mode: 0o600 }, new Uint8Array()],
     [{ ...base, path: "stacks/l", type: "symlink", size: 0, linkname: "ünï.yaml" }, new Uint8Array()],

@@ -7,6 +7,7 @@ import {
   cliTestFiles,
   countResultLines,
   denoTest,
+  denoTestWithLeakCheck,
   parseDenoFailures,
   parseDenoSummary,
 } from "../../scripts/test.ts";
@@ -62,4 +63,21 @@ Deno.test("test runner: a phase stopped at its limit keeps its counts, adds a fa
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("test runner: a phase's leak check fails on a leaked secret, counted as one more test", async () => {
+  const suite = new URL("./fixtures/leaky_suite.ts", import.meta.url).pathname;
+  const [phase, check] = await denoTestWithLeakCheck(
+    "x (fixture)",
+    ["-A", "--no-check", suite],
+    {},
+    5,
+    false,
+  );
+  assert.deepEqual([phase.passed, phase.failed], [1, 0], "the fixture's own test passes");
+  assert.deepEqual([check.name, check.passed, check.failed], ["x (secret leak check)", 0, 1]);
+  assert.match(
+    check.failures[0],
+    /^archive password \(raw\) in the stderr of `backup verify \/nonexistent\/<archive password>/,
+  );
 });

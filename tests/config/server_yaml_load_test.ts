@@ -25,8 +25,14 @@ Deno.test("loadServerConfig: secret: values are resolved from the encrypted stor
   await store.set("vigo/backup/aws_access_key", enc.encode("AKIAEXAMPLE"));
   await store.set("vigo/backup/aws_secret_key", enc.encode("wJalrXUtnFEMI/K7MDENG"));
   const cfg = await loadServerConfig(join(root, "server.yaml"), root);
-  assert.equal(cfg.backup?.accessKeyId, "AKIAEXAMPLE");
-  assert.equal(cfg.backup?.secretAccessKey, "wJalrXUtnFEMI/K7MDENG");
+  assert.deepEqual(cfg.backup?.destination, {
+    scheme: "s3",
+    accessKeyId: "AKIAEXAMPLE",
+    secretAccessKey: "wJalrXUtnFEMI/K7MDENG",
+    region: "us-east-1",
+    endpoint: undefined,
+    forcePathStyle: false,
+  });
   assert.equal(cfg.serverRoot, root);
   assert.equal(cfg.database.path, join(root, "db/vigo.db"));
   assert.deepEqual(cfg.warnings, []);
@@ -47,7 +53,8 @@ Deno.test("loadServerConfig: a missing secret names the key and the secret; 'ski
     return true;
   });
   const cfg = await loadServerConfig(yamlPath, root, { secrets: "skip" });
-  assert.equal(cfg.backup?.secretAccessKey, "secret:vigo/backup/aws_secret_key");
+  const d = cfg.backup?.destination;
+  assert.equal(d?.scheme === "s3" && d.secretAccessKey, "secret:vigo/backup/aws_secret_key");
   await Deno.remove(root, { recursive: true });
 });
 

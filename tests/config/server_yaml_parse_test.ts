@@ -46,16 +46,18 @@ backup:
 `);
   assert.deepEqual(config.backup, {
     url: "s3://my-bucket/vigo/backup",
-    accessKeyId: "secret:vigo/backup/aws_access_key",
-    secretAccessKey: "secret:vigo/backup/aws_secret_key",
-    region: "us-east-1",
-    endpoint: undefined,
-    forcePathStyle: false,
+    destination: {
+      scheme: "s3",
+      accessKeyId: "secret:vigo/backup/aws_access_key",
+      secretAccessKey: "secret:vigo/backup/aws_secret_key",
+      region: "us-east-1",
+      endpoint: undefined,
+      forcePathStyle: false,
+    },
     retentionMs: 2_592_000_000,
     syncIntervalMs: 1_000,
     snapshotIntervalMs: 86_400_000,
-    keyPath: undefined,
-    knownHostsPath: undefined,
+    shutdownTimeoutMs: 10_000,
   });
   assert.deepEqual(secretRefs, [
     { field: "accessKeyId", keyPath: "backup.access_key_id", name: "vigo/backup/aws_access_key", line: 4 },
@@ -79,9 +81,21 @@ backup:
   secret_access_key: "secret:vigo/backup/secret_key"
   snapshot_interval: 1h30m
 `);
-  assert.equal(config.backup?.endpoint, "https://minio.internal:9000");
-  assert.equal(config.backup?.forcePathStyle, true);
+  const d = config.backup?.destination;
+  assert.equal(d?.scheme, "s3");
+  assert.equal(d.endpoint, "https://minio.internal:9000");
+  assert.equal(d.forcePathStyle, true);
   assert.equal(config.backup?.snapshotIntervalMs, 5_400_000);
+});
+
+Deno.test("backup.shutdown_timeout: a Go duration, default 10s, > 0", () => {
+  const { config } = parse("backup:\n  url: s3://b/p\n  shutdown_timeout: 2m30s\n");
+  assert.equal(config.backup?.shutdownTimeoutMs, 150_000);
+  assert.deepEqual(config.warnings, []);
+  assertConfigError(
+    "backup:\n  url: s3://b/p\n  shutdown_timeout: 0s\n",
+    "server.yaml: backup.shutdown_timeout: must be greater than zero (line 3)",
+  );
 });
 
 Deno.test("database and paths: relative paths resolve against the server root", () => {
@@ -168,8 +182,12 @@ Deno.test("sftp fields: key_path and known_hosts_path resolve (~ is the home dir
   const { config, secretRefs } = parse(
     "backup:\n  url: sftp://backup@nas:2222/vigo\n  key_path: ~/.ssh/id_ed25519\n  known_hosts_path: tls/known_hosts\n  password: secret:nas/password\n",
   );
-  assert.equal(config.backup?.keyPath, "/home/op/.ssh/id_ed25519");
-  assert.equal(config.backup?.knownHostsPath, "/srv/vigo/tls/known_hosts");
+  assert.deepEqual(config.backup?.destination, {
+    scheme: "sftp",
+    keyPath: "/home/op/.ssh/id_ed25519",
+    password: "secret:nas/password",
+    knownHostsPath: "/srv/vigo/tls/known_hosts",
+  });
   assert.deepEqual(secretRefs.map((r) => r.keyPath), ["backup.password"]);
   assert.deepEqual(config.warnings, []);
 });
@@ -193,15 +211,20 @@ Deno.test("plain-text credentials and fields the scheme ignores are warned about
     "backup:\n  url: file:///x\n  secret_access_key: hunter2\n  key_path: /k\n",
   );
   assert.deepEqual(secretRefs, []);
-  assert.equal(config.backup?.secretAccessKey, "hunter2");
-  assert.equal(config.warnings.length, 3);
+  // A destination keeps only its own settings: the ignored key's value is not carried along.
+  assert.deepEqual(config.backup?.destination, { scheme: "file" });
+  assert.equal(config.warnings.length, 2);
+  assert.ok(!config.warnings.join("\n").includes("hunter2"), "a warning leaked the value");
+  assert.match(config.warnings[0], /backup.secret_access_key: not used by file:\/\/ destinations/);
+  assert.match(config.warnings[1], /backup.key_path: not used by file:\/\/ destinations \(line 4\)/);
+  const s3 = parse("backup:\n  url: s3://b/p\n  secret_access_key: hunter2\n  key_path: /k\n").config;
+  assert.equal(s3.warnings.length, 2);
   assert.match(
-    config.warnings[0],
+    s3.warnings[0],
     /backup.secret_access_key: stored in plain text \(line 3\); prefer "secret:NAME"/,
   );
-  assert.ok(!config.warnings.join("\n").includes("hunter2"), "a warning leaked the value");
-  assert.match(config.warnings[1], /backup.secret_access_key: not used by file:\/\/ destinations/);
-  assert.match(config.warnings[2], /backup.key_path: not used by file:\/\/ destinations \(line 4\)/);
+  assert.match(s3.warnings[1], /backup.key_path: not used by s3:\/\/ destinations \(line 4\)/);
+  assert.ok(!s3.warnings.join("\n").includes("hunter2"), "a warning leaked the value");
 });
 
 Deno.test("invalid secret names are rejected at parse time", () => {
@@ -233,4 +256,12 @@ Deno.test("invalid YAML reports line and column", () => {
 Deno.test("aliases are followed", () => {
   const { config } = parse("x: &dur 2h\nbackup:\n  url: s3://b/p\n  retention: *dur\n");
   assert.equal(config.backup?.retentionMs, 7_200_000);
+});
+
+Deno.test("backup.addr: HOST:PORT for /metrics, anything else fails with the line", () => {
+  const yaml = (addr: string) => `backup:\n  url: file:///r\n  addr: ${JSON.stringify(addr)}\n`;
+  assert.equal(parse(yaml("127.0.0.1:9090")).config.backup?.addr, "127.0.0.1:9090");
+  assert.equal(parse(yaml("[::1]:9090")).config.backup?.addr, "[::1]:9090");
+  assert.equal(parse("backup:\n  url: file:///r\n").config.backup?.addr, undefined);
+  assertConfigError(yaml("9090"), /backup\.addr: expected HOST:PORT .*line 3/);
 });

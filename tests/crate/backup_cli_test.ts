@@ -138,7 +138,7 @@ Deno.test("--dry-run says what it would copy, link and prune and changes nothing
     const res = JSON.parse(r.stdout).resources[0];
     assert.equal(res.status, "planned");
     assert.equal(res.stats.linked, 1);
-    assert.deepEqual(res.stats.copiedPaths, ["b.txt"]);
+    assert.deepEqual(res.stats.copied_paths, ["b.txt"]);
     assert.deepEqual(res.pruned, ["2026.072.02.00"]);
     assert.deepEqual(snapshots(target), ["2026.072.02.00"]);
   } finally {

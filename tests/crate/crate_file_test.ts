@@ -116,10 +116,11 @@ Deno.test("exclude: a comma-separated string or a YAML list", () => {
 Deno.test("--root rebases absolute paths; relative paths resolve against the crate file", () => {
   const text =
     "name: x\nresources:\n  - {name: b, type: backup, source_dir: /srv/vigo, target_path: rel/t}\n";
-  const c = parseCrate(text, "/etc/crates/c.yaml", { root: "/tmp/drill" });
+  const c = parseCrate(text, "/tmp/drill/crates/c.yaml", { root: "/tmp/drill" });
   const r = c.resources[0] as { sourceDir: string; targetPath: string };
   assert.equal(r.sourceDir, "/tmp/drill/srv/vigo");
-  assert.equal(r.targetPath, "/etc/crates/rel/t");
+  assert.equal(r.targetPath, "/tmp/drill/crates/rel/t");
+  assert.equal(parseCrate(text, "/etc/crates/c.yaml").resources[0].targetPath, "/etc/crates/rel/t");
 });
 
 Deno.test("the shipped example crates parse", () => {

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { dumpSql } from "../../lib/crate/sql_dump.ts";
 import { writeGzipDump } from "../../lib/crate/dump_file.ts";
 import { restoreDump } from "../../lib/crate/dump_restore.ts";
-import { inlineGzip, workerGzip } from "../../lib/codec/gzip/gzip_worker.ts";
+import { inlineGzip, workerGzip } from "../../lib/codec/gzip/gzip_pieces.ts";
 import { BadInputError, ExistsError } from "../../lib/errors.ts";
 import { dbFingerprint } from "./db_compare.ts";
 

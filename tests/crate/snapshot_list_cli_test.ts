@@ -18,8 +18,8 @@ Deno.test("snapshot list reports time, files and unique bytes", async () => {
     const r = await runCli(["snapshot", "list", target, "--json"]);
     assert.equal(r.code, 0, show(r));
     assert.deepEqual(JSON.parse(r.stdout), [
-      { name: "2026.072.02.00", time: "2026-03-13T02:00:00Z", files: 2, bytes: 1300, uniqueBytes: 300 },
-      { name: "2026.073.02.30", time: "2026-03-14T02:30:00Z", files: 3, bytes: 1750, uniqueBytes: 750 },
+      { name: "2026.072.02.00", time: "2026-03-13T02:00:00Z", files: 2, bytes: 1300, unique_bytes: 300 },
+      { name: "2026.073.02.30", time: "2026-03-14T02:30:00Z", files: 3, bytes: 1750, unique_bytes: 750 },
     ]);
     const text = await runCli(["snapshot", "list", target]);
     assert.match(

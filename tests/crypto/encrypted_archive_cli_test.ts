@@ -9,9 +9,11 @@ import { join } from "node:path";
 import { cliCommand, runCli } from "../helpers/cli.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { makeServerRoot, type ServerFixture, treeHash } from "../archive/fixture.ts";
+import { ARCHIVE_PASSWORD } from "../helpers/test_secrets.ts";
+import { recordRun } from "../helpers/transcript.ts";
 
 const CRYPTO = 6;
-const PASSWORD = "correct horse battery staple";
+const PASSWORD = ARCHIVE_PASSWORD;
 const env = (password = PASSWORD) => ({ VIGO_BACKUP_PASSWORD: password });
 
 let fx: ServerFixture;
@@ -114,7 +116,10 @@ Deno.test("--password-file is used for create and restore, and beats the environ
   assert.equal(c.code, 0, c.stderr);
   const i = await runCli(["backup", "inspect", out], { env: env("from a file") });
   assert.equal(i.code, 0, i.stderr);
-  await restoreRefused(out, /^vigocli: wrong password \(header authentication failed\)$/m);
+  await restoreRefused(
+    out,
+    /^vigocli: .*from-file\.tar\.gz: wrong password \(header authentication failed\)$/m,
+  );
 });
 
 Deno.test("wrong password: exit 6 at the header, target untouched", async () => {
@@ -174,6 +179,12 @@ Deno.test("no password source and no terminal: create --encrypt fails at once an
   const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
   const r = await child.output();
   clearTimeout(timer);
+  recordRun({
+    argv: ["backup", "create", out, "--encrypt"],
+    stdout: new TextDecoder().decode(r.stdout),
+    stderr: new TextDecoder().decode(r.stderr),
+    code: r.code,
+  });
   assert.equal(r.code, CRYPTO, new TextDecoder().decode(r.stderr));
   assert.equal(
     new TextDecoder().decode(r.stderr).trim(),

@@ -5,6 +5,7 @@
  * helper are named `*_cli_test.ts` and run against every shipped executable.
  */
 import { fileURLToPath } from "node:url";
+import { recordRun } from "./transcript.ts";
 
 /** Repository root. */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -44,12 +45,21 @@ export function defaultCliTimeoutMs(): number {
   return Deno.env.get("VIGOCLI_RUNNER") ? 300_000 : 120_000;
 }
 
+/**
+ * The child's environment: the parent's plus `opts.env`, and the EC2 metadata lookup of the S3 credential
+ * chain off unless a test points it at its own server, so that no test ever sends a packet to
+ * 169.254.169.254.
+ */
+function childEnv(env: Record<string, string> | undefined): Record<string, string> {
+  return { AWS_EC2_METADATA_DISABLED: "true", ...env };
+}
+
 /** Runs `vigocli ARGS…` to completion. */
 export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const [cmd, ...pre] = cliCommand();
   const child = new Deno.Command(cmd, {
     args: [...pre, ...args],
-    env: opts.env,
+    env: childEnv(opts.env),
     cwd: opts.cwd,
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
@@ -71,21 +81,54 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
     const dec = new TextDecoder();
     const stderr = dec.decode(out.stderr) +
       (timedOut ? `\nrunCli: killed after ${limit} ms: vigocli ${args.join(" ")}\n` : "");
-    return { code: timedOut ? 124 : out.code, stdout: dec.decode(out.stdout), stderr };
+    const result = { code: timedOut ? 124 : out.code, stdout: dec.decode(out.stdout), stderr };
+    recordRun({ argv: args, ...result });
+    return result;
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** Starts `vigocli ARGS…` in the background (for long-running commands such as `replicate`). */
+/**
+ * Starts `vigocli ARGS…` in the background (for long-running commands such as `replicate`). Its
+ * stdout and stderr are teed: the caller reads them as usual, and a copy goes to the transcript
+ * (tests/helpers/transcript.ts) once both end.
+ */
 export function spawnCli(args: string[], opts: CliOptions = {}): Deno.ChildProcess {
   const [cmd, ...pre] = cliCommand();
-  return new Deno.Command(cmd, {
+  const child = new Deno.Command(cmd, {
     args: [...pre, ...args],
-    env: opts.env,
+    env: childEnv(opts.env),
     cwd: opts.cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const [stdout, outCopy] = child.stdout.tee();
+  const [stderr, errCopy] = child.stderr.tee();
+  const text = (s: ReadableStream<Uint8Array>) => new Response(s).text().catch(() => "");
+  Promise.all([text(outCopy), text(errCopy)]).then(([o, e]) =>
+    recordRun({ argv: args, stdout: o, stderr: e })
+  );
+  const output = async (): Promise<Deno.CommandOutput> => {
+    const [o, e, status] = await Promise.all([
+      new Response(stdout).arrayBuffer(),
+      new Response(stderr).arrayBuffer(),
+      child.status,
+    ]);
+    return { ...status, stdout: new Uint8Array(o), stderr: new Uint8Array(e) };
+  };
+  // Stands in for the child, with the teed streams in place of its pipes.
+  const proxy = {
+    pid: child.pid,
+    status: child.status,
+    stdout,
+    stderr,
+    output,
+    kill: (signo?: Deno.Signal) => child.kill(signo),
+    ref: () => child.ref(),
+    unref: () => child.unref(),
+    [Symbol.asyncDispose]: () => child[Symbol.asyncDispose](),
+  };
+  return proxy as unknown as Deno.ChildProcess;
 }

@@ -4,6 +4,7 @@
  * process whose committed row ids the tests compare against what was restored.
  */
 import { cliCommand } from "./cli.ts";
+import { recordRun } from "./transcript.ts";
 import { LITESTREAM } from "./tools.ts";
 
 /** Settings of one database + one replica in a litestream.yml. */
@@ -137,6 +138,15 @@ export function background(cmd: string, args: string[], env?: Record<string, str
     for await (const c of s) text += dec.decode(c, { stream: true });
   };
   const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  // Our CLI's runs go to the secret-leak transcript (both streams, interleaved as they arrived), once
+  // it has exited; the pipes get a bounded wait, as in finish() below.
+  const vigo = cliCommand();
+  if (cmd === vigo[0] && vigo.slice(1).every((a, i) => args[i] === a)) {
+    child.status.then(() => within(pumps, 5_000)).then(
+      () => recordRun({ argv: args.slice(vigo.length - 1), stdout: "", stderr: text }),
+      () => {},
+    );
+  }
   let exited = false;
   const status = child.status.then((s) => {
     exited = true;

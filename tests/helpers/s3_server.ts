@@ -5,6 +5,7 @@
  * on the same port and directory, for tests that kill the server mid-upload.
  */
 import { REPO_ROOT } from "./cli.ts";
+import { S3_SECRET_ACCESS_KEY } from "./test_secrets.ts";
 
 /** Path of the s3rver package. */
 export const S3RVER_DIR = `${REPO_ROOT}.tools/node_modules/@20minutes/s3rver`;
@@ -156,7 +157,7 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "s3rver-" });
   const bucket = opts.bucket ?? "vigo-test";
   const accessKeyId = opts.accessKeyId ?? "VIGOTESTKEY";
-  const secretAccessKey = opts.secretAccessKey ?? "vigo-test-secret-0123456789";
+  const secretAccessKey = opts.secretAccessKey ?? S3_SECRET_ACCESS_KEY;
   const env = {
     S3RVER_DIR,
     S3_KEY: accessKeyId,

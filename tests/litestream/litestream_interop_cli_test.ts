@@ -91,7 +91,7 @@ Deno.test("litestream replicate → vigocli replica restore: every committed row
     const summary = JSON.parse(list.stdout);
     assertEquals(summary.generations.length, 1);
     assert(summary.generations[0].snapshots.length >= 2, list.stdout);
-    assert(summary.generations[0].walLast.index >= 1, `expected several WAL indexes: ${list.stdout}`);
+    assert(summary.generations[0].wal_last.index >= 1, `expected several WAL indexes: ${list.stdout}`);
 
     const out = `${r.dir}/restored.db`;
     const res = await restoreReplica(r, out);

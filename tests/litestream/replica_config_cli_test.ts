@@ -7,6 +7,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { runCli } from "../helpers/cli.ts";
 import { LITESTREAM } from "../helpers/tools.ts";
 import { rowIds, sleep, startLitestreamReplicate, startSqliteWriter } from "../helpers/litestream.ts";
+import { STORED_SECRET_KEY } from "../helpers/test_secrets.ts";
 
 async function serverTree(backup: string): Promise<{ root: string; yaml: string }> {
   const root = await Deno.makeTempDir({ prefix: "vigo-replica-cfg-" });
@@ -24,7 +25,7 @@ Deno.test("litestream-config: s3 section with secret: keys → env references, o
   );
   try {
     const flags = ["--server-yaml", yaml, "--server-root", root];
-    for (const [name, value] of [["vigo/backup/ak", "AKIDEXAMPLE"], ["vigo/backup/sk", "s3cr3t/value"]]) {
+    for (const [name, value] of [["vigo/backup/ak", "AKIDEXAMPLE"], ["vigo/backup/sk", STORED_SECRET_KEY]]) {
       const set = await runCli(["secret", "set", name, "--server-root", root], { stdin: value });
       assertEquals(set.code, 0, set.stderr);
     }
@@ -49,7 +50,7 @@ Deno.test("litestream-config: s3 section with secret: keys → env references, o
     const secret = await runCli(["backup", "replica", "litestream-config", ...flags, "--with-secrets"]);
     assertEquals(secret.code, 0, secret.stderr);
     assert(secret.stdout.includes("access-key-id: AKIDEXAMPLE"), secret.stdout);
-    assert(secret.stdout.includes("secret-access-key: s3cr3t/value"), secret.stdout);
+    assert(secret.stdout.includes(`secret-access-key: ${STORED_SECRET_KEY}`), secret.stdout);
 
     // The real Litestream parses it (databases lists the replica without connecting).
     await Deno.writeTextFile(`${root}/litestream.yml`, plain.stdout);

@@ -21,7 +21,7 @@ Deno.test("replicate: a long application reader never makes us block the writer"
       dbPath: db,
       backup: {
         url,
-        forcePathStyle: false,
+        destination: { scheme: "file" },
         retentionMs: 86_400_000,
         syncIntervalMs: 250,
         snapshotIntervalMs: 86_400_000,

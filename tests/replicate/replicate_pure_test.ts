@@ -12,7 +12,8 @@ import {
   WAL_HEADER_SIZE,
   type WalHeader,
 } from "../../lib/replicate/wal_format.ts";
-import { decideSync, type SyncFacts } from "../../lib/replicate/sync_decision.ts";
+import { committedLimit, decideSync, type SyncFacts } from "../../lib/replicate/sync_decision.ts";
+import { walkFrames } from "../../lib/replicate/wal_copier.ts";
 import { decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } from "../../lib/replicate/checkpoint_policy.ts";
 import { planRetention } from "../../lib/replicate/retention.ts";
 import { parseWalIndexHeader } from "../../lib/replicate/wal_index.ts";
@@ -74,6 +75,46 @@ Deno.test("wal format: header and every frame of a real WAL verify; commits coun
   const badHdr = wal.slice(0, 32);
   badHdr[17] ^= 1;
   assertEquals(parseWalHeader(badHdr), null);
+});
+
+Deno.test("committed limit: frames past the WAL-index's mxFrame are never copied", async () => {
+  const { wal, shm } = await realWal(5);
+  const h = parseWalHeader(wal)!;
+  const fs = frameSize(h.pageSize);
+  const frames = (wal.length - WAL_HEADER_SIZE) / fs;
+  // A writer killed after writing its (checksum-valid) commit frame but before publishing it: the
+  // WAL holds the frame, the WAL-index still counts one frame less.
+  const killed = shm.slice();
+  const le = new DataView(killed.buffer).getUint32(0, true) === 3007000;
+  for (const copy of [0, 48]) new DataView(killed.buffer).setUint32(copy + 16, frames - 1, le);
+  const wi = parseWalIndexHeader(killed);
+  assert(wi);
+  const limit = committedLimit(wi, h);
+  assertEquals(limit, WAL_HEADER_SIZE + (frames - 1) * fs);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/w`, wal);
+    const all = await walkFrames(`${dir}/w`, h, WAL_HEADER_SIZE, [h.checksum1, h.checksum2]);
+    assertEquals(all.committedEnd, wal.length, "the chain alone accepts the unpublished frame");
+    const cut = await walkFrames(
+      `${dir}/w`,
+      h,
+      WAL_HEADER_SIZE,
+      [h.checksum1, h.checksum2],
+      undefined,
+      limit!,
+    );
+    assertEquals([cut.committedEnd, cut.commits], [limit, 5]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  // The two header copies disagree (a write in progress): no limit, copy nothing.
+  const torn = killed.slice();
+  torn[16] ^= 1;
+  assertEquals(parseWalIndexHeader(torn), null);
+  assertEquals(committedLimit(null, h), null);
+  // A WAL-index describing another WAL (new salts after a reset) gives no limit for this one.
+  assertEquals(committedLimit({ ...wi, salt1: (wi.salt1 + 1) >>> 0 }, h), null);
 });
 
 Deno.test("wal format: frame alignment and restart detection", () => {
@@ -143,6 +184,27 @@ Deno.test("sync decision: a WAL reset is followed only with proof", () => {
   assertEquals(
     decideSync({ ...proven, walIndex: { iChange: 503, mxFrame: 2, salt1: 11, salt2: 99 } }).kind,
     "new-generation",
+  );
+  // ... unless the old tail is still there: then exactly that one transaction is copied from it
+  // (a killed writer's unpublished frames after it are not).
+  assertEquals(
+    decideSync({
+      ...proven,
+      anchorIntact: true,
+      walSize: 32 + 4120 * 6,
+      walIndex: { iChange: 503, mxFrame: 2, salt1: 11, salt2: 99 },
+    }),
+    { kind: "restart", copyOldTail: true, tailCommits: 1 },
+  );
+  // More transactions in the new WAL than counted: no proof, only the last mxFrame seen is trusted.
+  assertEquals(
+    decideSync({
+      ...proven,
+      anchorIntact: true,
+      walSize: 32 + 4120 * 6,
+      walIndex: { iChange: 501, mxFrame: 2, salt1: 11, salt2: 99 },
+    }),
+    { kind: "restart", copyOldTail: true },
   );
   // A seal of an older shadow state proves nothing.
   assertEquals(decideSync({ ...proven, seal: { ...seal, size: seal.size - 4120 } }).kind, "new-generation");

@@ -21,7 +21,7 @@ Deno.test("replicate: periodic snapshots, retention prunes, restore still comple
       dbPath: db,
       backup: {
         url,
-        forcePathStyle: false,
+        destination: { scheme: "file" },
         retentionMs: 2000,
         syncIntervalMs: 250,
         snapshotIntervalMs: 1000,

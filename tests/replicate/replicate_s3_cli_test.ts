@@ -37,13 +37,7 @@ async function s3Root(s3: S3Server, url: string): Promise<TestRoot> {
 }
 
 async function restoreFromS3(s3: S3Server, url: string, out: string): Promise<void> {
-  const backend = await openBackend(url, {
-    url,
-    ...s3.config(),
-    retentionMs: 0,
-    syncIntervalMs: 1000,
-    snapshotIntervalMs: 0,
-  });
+  const backend = await openBackend(url, { scheme: "s3", ...s3.config() });
   try {
     await restoreReplica(replicaClientFor(backend), { outputPath: out });
   } finally {
@@ -73,13 +67,7 @@ Deno.test("replicate: to S3, server killed and restarted mid-run, every row rest
     assert(/wal segment uploaded/.test(log.slice(lastRetry)), "uploads resumed after the outage");
     const ids = writer.committed().map((x) => x.id);
 
-    const backend = await openBackend(url, {
-      url,
-      ...c,
-      retentionMs: 0,
-      syncIntervalMs: 1000,
-      snapshotIntervalMs: 0,
-    });
+    const backend = await openBackend(url, { scheme: "s3", ...c });
     try {
       await restoreReplica(replicaClientFor(backend), { outputPath: `${r.root}/ours.db` });
       // Litestream v0.3.13's own S3 restore finds no backups on s3rver even for a replica Litestream

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cliCommand, REPO_ROOT, runCli } from "../helpers/cli.ts";
+import { recordRun } from "../helpers/transcript.ts";
 
 const VECTOR_ROOT = join(REPO_ROOT, "tests/vectors/secrets/root");
 
@@ -57,6 +58,13 @@ Deno.test("secret set --value-file stores bytes exactly (trailing newline and bi
     stdout: "piped",
     stderr: "piped",
   }).output();
+  const dec = new TextDecoder();
+  recordRun({
+    argv: ["secret", "get", "bin"],
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+    code: out.code,
+  });
   assert.equal(out.code, 0);
   assert.deepEqual(out.stdout, value);
   await Deno.remove(root, { recursive: true });
@@ -135,7 +143,9 @@ Deno.test("secret get: an unreadable secret file is exit 11 naming the file", as
         stderr: "piped",
       }).output();
       const dec = new TextDecoder();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+      const result = { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+      recordRun({ argv: args, ...result });
+      return result;
     };
     const probe = await asNobody("--version");
     if (probe.code !== 0) {
@@ -164,8 +174,15 @@ Deno.test("secret set: a value that is not valid UTF-8 still round-trips via std
   const out = await new Deno.Command(cmd, {
     args: [...pre, "secret", "get", "raw", "--server-root", root],
     stdout: "piped",
+    stderr: "piped",
   })
     .output();
+  recordRun({
+    argv: ["secret", "get", "raw"],
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+    code: out.code,
+  });
   assert.deepEqual(out.stdout, value);
   await Deno.remove(root, { recursive: true });
 });

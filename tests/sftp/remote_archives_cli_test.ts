@@ -13,6 +13,7 @@ import { startSshd } from "../helpers/sshd.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { exists, makeServerRoot, treeHash } from "../archive/fixture.ts";
+import { ARCHIVE_PASSWORD } from "../helpers/test_secrets.ts";
 
 /** A backend for one run: its URL, the server.yaml `backup:` lines, and a way to reach the stored bytes. */
 interface Target {
@@ -84,7 +85,7 @@ async function roundTrip(target: Target): Promise<void> {
     // An upload-only, encrypted archive: OUT given as the backend URL (a second later: names are per second).
     await new Promise((r) => setTimeout(r, 1100));
     const pw = join(hostA.root, "pw");
-    await Deno.writeTextFile(pw, "correct horse battery staple\n");
+    await Deno.writeTextFile(pw, `${ARCHIVE_PASSWORD}\n`);
     const enc = await runCli([
       "backup",
       "create",

@@ -4,24 +4,12 @@
  * (exit code 7) that names the presented fingerprint, and nothing is retried or written.
  */
 import { openBackend } from "../../lib/backends.ts";
-import type { BackupConfig } from "../../lib/config/types.ts";
 import { BackendError, ConfigError } from "../../lib/errors.ts";
 import { openSftpBackend } from "../../lib/backend/sftp/sftp_backend.ts";
 import { assert, assertEquals, assertRejects } from "../backend/assert.ts";
 import { startSshd } from "../helpers/sshd.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-
-function backupConfig(url: string, extra: Partial<BackupConfig>): BackupConfig {
-  return {
-    url,
-    forcePathStyle: false,
-    retentionMs: 0,
-    syncIntervalMs: 1000,
-    snapshotIntervalMs: 0,
-    ...extra,
-  };
-}
 
 Deno.test({
   name: "sftp: host keys and credentials are checked, refusals name the fingerprint",
@@ -33,7 +21,7 @@ Deno.test({
       await t.step("known host key (plain known_hosts) through openBackend: works", async () => {
         const b = await openBackend(
           sshd.url("ok"),
-          backupConfig(sshd.url("ok"), { keyPath: sshd.clientKey, knownHostsPath: sshd.knownHosts }),
+          { scheme: "sftp", keyPath: sshd.clientKey, knownHostsPath: sshd.knownHosts },
         );
         await b.put("a/b.txt", enc("hi"));
         assertEquals(await new Response(await b.get("a/b.txt")).text(), "hi");
@@ -58,7 +46,7 @@ Deno.test({
         await Deno.writeTextFile(empty, line);
         const b = await openBackend(
           sshd.url("ok"),
-          backupConfig(sshd.url("ok"), { keyPath: sshd.clientKey, knownHostsPath: empty }),
+          { scheme: "sftp", keyPath: sshd.clientKey, knownHostsPath: empty },
         );
         const started = Date.now();
         const err = await assertRejects(() => b.stat("a/b.txt"), BackendError);

@@ -5,7 +5,7 @@
  * issued while the server is still down succeeds once it is back, and the next put completes.
  */
 import { openBackend } from "../../lib/backends.ts";
-import type { BackupConfig } from "../../lib/config/types.ts";
+import type { SftpBackupConfig } from "../../lib/backends.ts";
 import { BackendError } from "../../lib/errors.ts";
 import { assert, assertEquals, assertRejects } from "../backend/assert.ts";
 import { patternStream, streamDigest } from "../backend/conformance.ts";
@@ -33,16 +33,12 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const sshd = await startSshd();
-    const cfg: BackupConfig = {
-      url: sshd.url("r"),
-      forcePathStyle: false,
-      retentionMs: 0,
-      syncIntervalMs: 1000,
-      snapshotIntervalMs: 0,
+    const cfg: SftpBackupConfig = {
+      scheme: "sftp",
       keyPath: sshd.clientKey,
       knownHostsPath: sshd.knownHosts,
     };
-    const b = await openBackend(cfg.url, cfg);
+    const b = await openBackend(sshd.url("r"), cfg);
     try {
       await b.put("obj.bin", new TextEncoder().encode("previous version"));
       let killed: Promise<void> | undefined;

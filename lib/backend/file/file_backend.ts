@@ -11,7 +11,7 @@ import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
 import { type AtomicFile, createAtomicFile, fsyncDirectory } from "../../fsutil/atomic_file.ts";
-import type { Backend, ObjectInfo } from "../backend.ts";
+import { type Backend, type ObjectInfo, openBody, type PutBody } from "../backend.ts";
 import { checkTreeKey, type TreeEntry, walkTree } from "../file_tree.ts";
 import { pidRunning, staleTempDecision } from "../../fsutil/stale_temps.ts";
 
@@ -73,10 +73,11 @@ export class FileBackend implements Backend {
     return join(this.root, ...key.split("/"));
   }
 
-  async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
+  async put(key: string, replayable: PutBody): Promise<void> {
     const path = this.#path(key);
     const file = await this.#createFile(path);
     try {
+      const body = openBody(replayable);
       if (body instanceof Uint8Array) {
         let off = 0;
         while (off < body.length) off += (await file.handle.write(body, off, body.length - off)).bytesWritten;

@@ -4,7 +4,12 @@
  * Credentials (lib/backend/gcs/adc.ts).
  */
 import { ConfigError } from "../../errors.ts";
-import { parseEndpoint, type S3Credentials, splitBucketUrl } from "../s3_api/bucket_url.ts";
+import {
+  type BucketOptions,
+  parseEndpoint,
+  type S3Credentials,
+  splitBucketUrl,
+} from "../s3_api/bucket_url.ts";
 
 /** The public Cloud Storage XML API endpoint. */
 export const GCS_XML_ENDPOINT = "https://storage.googleapis.com";
@@ -24,18 +29,8 @@ export interface GcsSettings {
   display: string;
 }
 
-/** The `backup:` fields that concern GCS. */
-export interface GcsOptions {
-  /** HMAC access key. */
-  accessKeyId?: string;
-  /** HMAC secret. */
-  secretAccessKey?: string;
-  region?: string;
-  endpoint?: string;
-}
-
 /** Resolves GCS settings from the URL and the `backup:` fields. */
-export function resolveGcsSettings(url: string, opts: GcsOptions): GcsSettings {
+export function resolveGcsSettings(url: string, opts: BucketOptions): GcsSettings {
   const { bucket, prefix, query } = splitBucketUrl(url, "gcs");
   const endpointRaw = opts.endpoint ?? query.get("endpoint") ?? GCS_XML_ENDPOINT;
   const endpoint = parseEndpoint(endpointRaw, "backup.endpoint");

@@ -7,8 +7,8 @@
 import { homedir } from "node:os";
 import process from "node:process";
 import type { RetryPolicy } from "../retry.ts";
-import type { BackupConfig } from "../../config/types.ts";
 import { BackendError } from "../../errors.ts";
+import type { BucketOptions } from "../s3_api/bucket_url.ts";
 import { bearerAuth, ObjectApi, type RequestAuth, sigV4Auth } from "../s3_api/object_api.ts";
 import { S3Backend } from "../s3_api/s3_api_backend.ts";
 import { type AdcOptions, CachedToken, findAdcProvider } from "./adc.ts";
@@ -38,7 +38,7 @@ function adcAuth(cache: CachedToken): RequestAuth {
  */
 export async function openGcsBackend(
   url: string,
-  cfg: Partial<BackupConfig>,
+  cfg: BucketOptions,
   opts: GcsOpenOptions = {},
 ): Promise<S3Backend> {
   const s = resolveGcsSettings(url, cfg);

@@ -5,7 +5,15 @@
  * `--url` works; server.yaml fields win over the query.
  */
 import { ConfigError } from "../../errors.ts";
-import { parseEndpoint, type S3Credentials, splitBucketUrl } from "../s3_api/bucket_url.ts";
+import {
+  type BucketOptions,
+  parseEndpoint,
+  type S3Credentials,
+  splitBucketUrl,
+} from "../s3_api/bucket_url.ts";
+import { credentialChain, keyPairSource } from "./credentials/chain.ts";
+import { profileSource } from "./credentials/aws_profile.ts";
+import { containerSource, imdsSource } from "./credentials/aws_metadata.ts";
 
 /** Everything needed to talk to one bucket. */
 export interface S3Settings {
@@ -17,18 +25,20 @@ export interface S3Settings {
   endpoint: URL;
   /** true: `endpoint/bucket/key`; false: `bucket.endpoint/key` (virtual-host style). */
   pathStyle: boolean;
-  credentials: S3Credentials;
+  /** The credential chain (lib/backend/s3/credentials/): fetched on first use, refreshed before expiry. */
+  credentials: () => Promise<S3Credentials>;
   /** The URL without query or credentials, for messages. */
   display: string;
 }
 
-/** The `backup:` fields that concern S3 (a subset of BackupConfig). */
-export interface S3Options {
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  region?: string;
-  endpoint?: string;
+/** The `backup:` fields that concern S3. */
+export interface S3Options extends BucketOptions {
+  /** Path-style requests (`endpoint/bucket/key`), as MinIO needs. */
   forcePathStyle?: boolean;
+  /** `--credentials-file`'s keys: tried before everything else. */
+  credentialsFile?: { path: string; accessKeyId?: string; secretAccessKey?: string };
+  /** Added to the "no credentials" error (why server.yaml's keys are missing). */
+  credentialsHint?: string;
 }
 
 function boolOption(raw: string | null): boolean | undefined {
@@ -38,7 +48,8 @@ function boolOption(raw: string | null): boolean | undefined {
 
 /**
  * Resolves S3 settings from the URL, the config fields and (for whatever the config leaves out) the
- * standard AWS environment variables. Throws ConfigError naming what is missing.
+ * standard AWS environment. Throws ConfigError for what is wrong in them; credentials are looked up on
+ * first use, and their absence is a ConfigError then.
  */
 export function resolveS3Settings(
   url: string,
@@ -61,24 +72,36 @@ export function resolveS3Settings(
   return { bucket, prefix, region, endpoint, pathStyle, credentials, display };
 }
 
-/** Config keys first (already secret-resolved), else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. */
+/** The chain of credential sources, server.yaml's keys first (see credentials/chain.ts for the order). */
 function resolveCredentials(
   opts: S3Options,
   env: Record<string, string | undefined>,
   where: string,
-): S3Credentials {
-  if (opts.accessKeyId || opts.secretAccessKey) {
-    if (!opts.accessKeyId || !opts.secretAccessKey) {
-      throw new ConfigError(
-        `${where}: backup.access_key_id and backup.secret_access_key must be set together`,
-      );
-    }
-    return { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey };
+): () => Promise<S3Credentials> {
+  if (Boolean(opts.accessKeyId) !== Boolean(opts.secretAccessKey)) {
+    throw new ConfigError(`${where}: backup.access_key_id and backup.secret_access_key must be set together`);
   }
-  const id = env.AWS_ACCESS_KEY_ID;
-  const secret = env.AWS_SECRET_ACCESS_KEY;
-  if (id && secret) return { accessKeyId: id, secretAccessKey: secret, sessionToken: env.AWS_SESSION_TOKEN };
-  throw new ConfigError(
-    `${where}: no credentials: set backup.access_key_id/secret_access_key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY`,
-  );
+  const file = opts.credentialsFile;
+  const chain = credentialChain([
+    ...(file
+      ? [keyPairSource(`--credentials-file ${file.path}`, file.accessKeyId, file.secretAccessKey)]
+      : []),
+    keyPairSource("server.yaml backup.access_key_id", opts.accessKeyId, opts.secretAccessKey),
+    keyPairSource("LITESTREAM_ACCESS_KEY_ID", env.LITESTREAM_ACCESS_KEY_ID, env.LITESTREAM_SECRET_ACCESS_KEY),
+    keyPairSource(
+      "AWS_ACCESS_KEY_ID",
+      env.AWS_ACCESS_KEY_ID,
+      env.AWS_SECRET_ACCESS_KEY,
+      env.AWS_SESSION_TOKEN,
+    ),
+    profileSource(env),
+    containerSource(env),
+    imdsSource(env),
+  ], where);
+  const hint = opts.credentialsHint;
+  if (!hint) return chain;
+  return () =>
+    chain().catch((err) => {
+      throw err instanceof ConfigError ? new ConfigError(`${err.message}; ${hint}`, { cause: err }) : err;
+    });
 }

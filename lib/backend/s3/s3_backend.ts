@@ -4,11 +4,10 @@
  * backend (lib/backend/s3_api/).
  */
 import process from "node:process";
-import type { BackupConfig } from "../../config/types.ts";
 import type { RetryPolicy } from "../retry.ts";
 import { ObjectApi, sigV4Auth } from "../s3_api/object_api.ts";
 import { S3Backend } from "../s3_api/s3_api_backend.ts";
-import { resolveS3Settings } from "./config.ts";
+import { resolveS3Settings, type S3Options } from "./config.ts";
 
 /**
  * Opens `s3://bucket/path` with the `backup:` options; credentials from the config, else the AWS
@@ -16,7 +15,7 @@ import { resolveS3Settings } from "./config.ts";
  */
 export function openS3Backend(
   url: string,
-  cfg: Partial<BackupConfig>,
+  cfg: S3Options,
   opts: {
     retry?: RetryPolicy;
     partSize?: number;

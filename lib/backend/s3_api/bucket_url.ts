@@ -3,6 +3,7 @@
  * and the static key pair SigV4 signs with. Pure: no I/O.
  */
 import { ConfigError } from "../../errors.ts";
+import type { BackupOptionSource } from "../descriptor.ts";
 
 /** Static credentials for SigV4. */
 export interface S3Credentials {
@@ -39,4 +40,35 @@ export function parseEndpoint(raw: string, what: string): URL {
     throw new ConfigError(`${what}: endpoint must be http:// or https://, got "${raw}"`);
   }
   return new URL(`${u.protocol}//${u.host}`);
+}
+
+/** The `backup:` options S3 and the GCS XML API both read (keys, region, endpoint). */
+export interface BucketOptions {
+  /** Access key id (GCS: HMAC key). */
+  accessKeyId?: string;
+  /** Secret access key (GCS: HMAC secret). */
+  secretAccessKey?: string;
+  region?: string;
+  /** Service endpoint, `http(s)://host[:port]`. */
+  endpoint?: string;
+}
+
+/** Reads {@link BucketOptions} from the `backup:` section. */
+export function parseBucketOptions(src: BackupOptionSource): BucketOptions {
+  const endpoint = src.string("endpoint");
+  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
+    throw src.error("endpoint", `expected an http:// or https:// URL, got ${JSON.stringify(endpoint)}`);
+  }
+  return {
+    // An access key id names the key; only its secret half is worth a plain-text warning.
+    accessKeyId: src.secret("access_key_id", "accessKeyId", { plainTextOk: true }),
+    secretAccessKey: src.secret("secret_access_key", "secretAccessKey"),
+    region: src.string("region"),
+    endpoint,
+  };
+}
+
+/** `url` without a `user:password@` part (bucket URLs carry none, but a pasted one may). */
+export function redactUserInfo(url: string): string {
+  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, "$1");
 }

@@ -7,6 +7,7 @@
 import { BackendError } from "../../errors.ts";
 import { backoffDelay, type RetryPolicy, TransientError } from "../retry.ts";
 import type { ObjectApi } from "./object_api.ts";
+import { notice } from "../../verbose.ts";
 
 /** Opens the full object key `key`; resumes up to `retry.maxRetries` times (none without a policy). */
 export async function openDownload(
@@ -20,7 +21,7 @@ export async function openDownload(
   if (!first.body) return new Blob([]).stream();
   const what = `get ${api.describe(key)}`;
   const max = retry ? retry.maxRetries ?? 6 : 0;
-  const log = retry?.log ?? ((line: string) => console.error(line));
+  const log = retry?.log ?? notice;
   let reader = first.body.getReader();
   let received = 0;
   let resumes = 0;

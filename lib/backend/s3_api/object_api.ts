@@ -9,6 +9,8 @@ import { AwsClient } from "aws4fetch";
 import { BackendError, NotFoundError } from "../../errors.ts";
 import { TransientError } from "../retry.ts";
 import { parseError } from "./xml.ts";
+import { connectionCause } from "../../net/connect_error.ts";
+import type { S3Credentials } from "./bucket_url.ts";
 
 /** Adds authentication to a request about to be sent. */
 export interface RequestAuth {
@@ -18,15 +20,25 @@ export interface RequestAuth {
   onUnauthorized?(): void;
 }
 
-/** SigV4 signing with static keys (AWS, S3-compatible servers, GCS HMAC keys). */
+/**
+ * SigV4 signing (AWS, S3-compatible servers, GCS HMAC keys) with static keys or a provider of them
+ * (temporary credentials change when they are refreshed).
+ */
 export function sigV4Auth(
-  creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+  creds: S3Credentials | (() => Promise<S3Credentials>),
   region: string,
 ): RequestAuth {
-  // retries: 0 — aws4fetch's own retry loop would hide failures from our retry layer.
-  const client = new AwsClient({ ...creds, service: "s3", region, retries: 0 });
+  const current = typeof creds === "function" ? creds : () => Promise.resolve(creds);
+  let signedWith: S3Credentials | undefined;
+  let client: AwsClient | undefined;
   return {
     async authorize(method, url, headers, body) {
+      const c = await current();
+      if (c !== signedWith || !client) {
+        // retries: 0 — aws4fetch's own retry loop would hide failures from our retry layer.
+        client = new AwsClient({ ...c, service: "s3", region, retries: 0 });
+        signedWith = c;
+      }
       // Signing the payload hash makes the server reject a body corrupted in transit.
       const hash = body ? createHash("sha256").update(body).digest("hex") : "UNSIGNED-PAYLOAD";
       headers.set("x-amz-content-sha256", hash);
@@ -123,7 +135,13 @@ export class ObjectApi {
       if (ctl.signal.aborted) {
         throw new TransientError(`${what}: no answer within ${timeoutMs} ms`, undefined, { cause: err });
       }
-      throw new TransientError(`${what}: connection failed (${errText(err)})`, undefined, { cause: err });
+      throw new TransientError(
+        `${what}: cannot connect to ${url.host} (${connectionCause(err)})`,
+        undefined,
+        {
+          cause: err,
+        },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -143,10 +161,6 @@ export class ObjectApi {
     const res = await this.send(req);
     return await res.text();
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Maps a failed HTTP answer to a typed error whose message names the object and never a secret. */

@@ -5,7 +5,7 @@
  * streamed upload and the rest of an interrupted download are retried here, because only this
  * layer still holds their bytes (or knows the offset and the ETag).
  */
-import type { Backend, ObjectInfo } from "../backend.ts";
+import { type Backend, type ObjectInfo, openBody, type PutBody } from "../backend.ts";
 import type { RetryPolicy } from "../retry.ts";
 import { BackendError, NotFoundError, UsageError } from "../../errors.ts";
 import type { ObjectApi } from "./object_api.ts";
@@ -65,18 +65,24 @@ export class S3Backend implements Backend {
     this.prefix = opts.prefix;
   }
 
-  async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
+  async put(key: string, body: PutBody): Promise<void> {
     checkKey(key, this.url);
     const full = this.prefix + key;
     if (body instanceof Uint8Array && body.length <= (this.opts.partSize ?? 8 * 1024 * 1024)) {
       // A buffered body is replayable; the retry wrapper resends it, so no retries here.
       return await putObject(this.api, full, body);
     }
-    const stream = body instanceof Uint8Array ? new Blob([body as Uint8Array<ArrayBuffer>]).stream() : body;
+    // Only a bare stream cannot be sent again by the retry decorator: only then are its parts,
+    // buffered here, retried one by one. A replayable body is retried whole by the decorator.
+    const replayable = !(body instanceof ReadableStream);
+    const opened = openBody(body);
+    const stream = opened instanceof Uint8Array
+      ? new Blob([opened as Uint8Array<ArrayBuffer>]).stream()
+      : opened;
     await uploadStream(this.api, full, stream, {
       partSize: this.opts.partSize,
       concurrency: this.opts.concurrency,
-      retry: this.opts.retry,
+      retry: replayable ? undefined : this.opts.retry,
     });
   }
 

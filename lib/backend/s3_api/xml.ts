@@ -2,6 +2,7 @@
  * The handful of S3 XML documents the backend reads and writes. The shapes are fixed and flat, so a
  * tag scanner is enough; pulling in a general XML parser would be more code to trust, not less.
  */
+import { BackendError } from "../../errors.ts";
 
 /** Decodes the five XML entities and numeric character references. */
 function xmlDecode(s: string): string {
@@ -18,7 +19,9 @@ function xmlDecode(s: string): string {
       case "apos":
         return "'";
     }
-    return String.fromCodePoint(e[1] === "x" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+    const code = e[1] === "x" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+    // A reference past Unicode is not XML; keep it as text rather than fail inside an error report.
+    return code <= 0x10ffff ? String.fromCodePoint(code) : `&${e};`;
   });
 }
 
@@ -28,18 +31,42 @@ function xmlEscape(s: string): string {
     .replace(/'/g, "&apos;");
 }
 
-/** Text of the first `<tag>` in `xml`, decoded, or undefined. */
-export function tagText(xml: string, tag: string): string | undefined {
-  const m = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`).exec(xml);
-  return m ? xmlDecode(m[1]) : undefined;
+/**
+ * Raw inner XML of the `<tag>…</tag>` blocks in order, at most `limit`. A scan with indexOf, not a
+ * lazy regular expression: with many unclosed `<tag>` the regex retried from each one to the end of
+ * the body (quadratic: 300 KB of them took 2 s, 4 MB would take minutes), while an open tag with no
+ * close after it here ends the scan, since no later one can be closed either.
+ */
+function tagBlocks(xml: string, tag: string, limit = Infinity): string[] {
+  const out: string[] = [];
+  const close = `</${tag}>`;
+  let from = 0;
+  while (out.length < limit) {
+    const at = xml.indexOf(`<${tag}`, from);
+    if (at < 0) break;
+    let body = at + tag.length + 1;
+    const next = xml[body];
+    if (next === ">") body++;
+    else if (next !== undefined && /\s/.test(next)) {
+      const gt = xml.indexOf(">", body);
+      if (gt < 0) break;
+      body = gt + 1;
+    } else {
+      from = body; // a longer name such as <KeyCount> when looking for <Key>
+      continue;
+    }
+    const end = xml.indexOf(close, body);
+    if (end < 0) break;
+    out.push(xml.slice(body, end));
+    from = end + close.length;
+  }
+  return out;
 }
 
-/** Raw inner XML of every `<tag>…</tag>` block. */
-function tagBlocks(xml: string, tag: string): string[] {
-  const out: string[] = [];
-  const re = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`, "g");
-  for (let m = re.exec(xml); m; m = re.exec(xml)) out.push(m[1]);
-  return out;
+/** Text of the first `<tag>` in `xml`, decoded, or undefined. */
+export function tagText(xml: string, tag: string): string | undefined {
+  const [inner] = tagBlocks(xml, tag, 1);
+  return inner === undefined ? undefined : xmlDecode(inner);
 }
 
 /** One entry of a ListObjectsV2 page. */
@@ -56,12 +83,20 @@ export interface ListPage {
   nextToken?: string;
 }
 
+function urlDecodeKey(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, " "));
+  } catch {
+    throw new BackendError(`S3 listing has a malformed URL-encoded key: ${JSON.stringify(raw)}`);
+  }
+}
+
 /** Parses a ListObjectsV2 answer; `urlEncoded` when the request asked for `encoding-type=url`. */
 export function parseListPage(xml: string, urlEncoded: boolean): ListPage {
   const objects = tagBlocks(xml, "Contents").map((block) => {
     const raw = tagText(block, "Key") ?? "";
     return {
-      key: urlEncoded ? decodeURIComponent(raw.replace(/\+/g, " ")) : raw,
+      key: urlEncoded ? urlDecodeKey(raw) : raw,
       size: Number(tagText(block, "Size") ?? "0"),
       mtime: new Date(tagText(block, "LastModified") ?? 0),
     };

@@ -4,8 +4,18 @@
  * Litestream's sftp replica reads it, so both tools address the same directory with the same URL.
  */
 import { join } from "node:path";
-import type { BackupConfig } from "../../config/types.ts";
+import SSHConfig from "ssh-config";
 import { ConfigError } from "../../errors.ts";
+
+/** The `backup:` fields that concern SFTP (server.yaml's key_path, password, known_hosts_path). */
+export interface SftpOptions {
+  /** Private key file; when set, the default keys are not tried. */
+  keyPath?: string;
+  /** Login password (resolved from `secret:`). */
+  password?: string;
+  /** known_hosts file; default ~/.ssh/known_hosts. */
+  knownHostsPath?: string;
+}
 
 /** Where and as whom to connect, and how to check and authenticate. */
 export interface SftpConfig {
@@ -18,7 +28,7 @@ export interface SftpConfig {
   displayUrl: string;
   /** An explicit key file (key_path); when set, the default keys are not tried. */
   keyPath?: string;
-  /** Default key files to try when no key_path is given, in order. */
+  /** Key files to try when no key_path is given, in order: ~/.ssh/config's IdentityFile, then the defaults. */
   defaultKeyPaths: string[];
   password?: string;
   /** ssh-agent socket (SSH_AUTH_SOCK), when set. */
@@ -32,12 +42,14 @@ export interface SftpEnvironment {
   /** Login name when the URL names no user. */
   userName: string;
   sshAuthSock?: string;
+  /** The text of ~/.ssh/config, when there is one: HostName, Port, User and IdentityFile apply. */
+  sshConfig?: string;
 }
 
 /** Parses `url` and merges `opts` (server.yaml's backup: section, secrets resolved). */
 export function parseSftpConfig(
   url: string,
-  opts: Partial<BackupConfig>,
+  opts: SftpOptions,
   env: SftpEnvironment,
 ): SftpConfig {
   let u: URL;
@@ -53,10 +65,13 @@ export function parseSftpConfig(
   if (u.search || u.hash) {
     throw new ConfigError(`${redactPassword(url)}: sftp:// URLs take no ?query or #fragment`);
   }
-  const port = u.port === "" ? 22 : Number(u.port);
-  const user = u.username ? decodeURIComponent(u.username) : env.userName;
+  const alias = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  // What the URL says wins over ~/.ssh/config, which wins over the defaults, as with ssh(1).
+  const ssh = env.sshConfig ? sshHostConfig(env.sshConfig, alias) : {};
+  const port = u.port !== "" ? Number(u.port) : ssh.port ?? 22;
+  const user = u.username ? decodeURIComponent(u.username) : ssh.user ?? env.userName;
   const urlPassword = u.password ? decodeURIComponent(u.password) : undefined;
-  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  const host = ssh.hostName ?? alias;
   let root = decodeURIComponent(u.pathname).replace(/\/+$/, "");
   if (root === "") root = u.pathname === "/" ? "/" : ".";
   const sshDir = join(env.homeDir, ".ssh");
@@ -68,10 +83,41 @@ export function parseSftpConfig(
     root,
     displayUrl: `sftp://${u.username ? `${u.username}@` : ""}${u.host}${u.pathname}`,
     keyPath: opts.keyPath ? tilde(opts.keyPath) : undefined,
-    defaultKeyPaths: ["id_ed25519", "id_ecdsa", "id_rsa"].map((n) => join(sshDir, n)),
+    defaultKeyPaths: [
+      ...(ssh.identityFiles ?? []).map(tilde),
+      ...["id_ed25519", "id_ecdsa", "id_rsa"].map((n) => join(sshDir, n)),
+    ],
     password: opts.password ?? urlPassword,
     agentSocket: env.sshAuthSock || undefined,
     knownHostsPath: opts.knownHostsPath ? tilde(opts.knownHostsPath) : join(sshDir, "known_hosts"),
+  };
+}
+
+/** The ~/.ssh/config settings that apply to `alias` (first value wins, `Host` patterns as ssh matches them). */
+export function sshHostConfig(
+  text: string,
+  alias: string,
+): { hostName?: string; port?: number; user?: string; identityFiles?: string[] } {
+  let computed: Record<string, string | string[]>;
+  try {
+    computed = SSHConfig.parse(text).compute(alias) as Record<string, string | string[]>;
+  } catch (err) {
+    throw new ConfigError(`~/.ssh/config: cannot parse (${(err as Error).message})`);
+  }
+  const one = (k: string) => {
+    const v = computed[k];
+    return typeof v === "string" ? v : Array.isArray(v) ? v[0] : undefined;
+  };
+  const port = one("Port");
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) {
+    throw new ConfigError(`~/.ssh/config: Host ${alias}: Port ${port} is not a port number`);
+  }
+  const ids = computed.IdentityFile;
+  return {
+    hostName: one("HostName")?.replace(/%h/g, alias),
+    port: port === undefined ? undefined : Number(port),
+    user: one("User"),
+    identityFiles: ids === undefined ? undefined : Array.isArray(ids) ? ids : [ids],
   };
 }
 

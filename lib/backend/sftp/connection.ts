@@ -19,6 +19,7 @@ import {
   sha256Fingerprint,
 } from "./known_hosts.ts";
 import { call, guardSftp, newClient, type RawSftp } from "./ssh2_api.ts";
+import { connectionCause } from "../../net/connect_error.ts";
 
 /** Authentication material, read once when the backend is opened. */
 export interface SftpCredentials {
@@ -211,7 +212,11 @@ function connectError(
     );
   }
   if (err.level === "client-timeout" || (err.code && TRANSIENT_CODES.has(err.code))) {
-    return new TransientError(`${cfg.displayUrl}: cannot connect: ${err.message}`, undefined, { cause: err });
+    return new TransientError(
+      `${cfg.displayUrl}: cannot connect to ${cfg.host}:${cfg.port} (${connectionCause(err)})`,
+      undefined,
+      { cause: err },
+    );
   }
   if (/Cannot parse privateKey|Encrypted private key/i.test(err.message)) {
     return new ConfigError(

@@ -8,15 +8,15 @@
  * TransientError, which the retry wrapper (lib/backend/retry.ts) retries.
  */
 import { homedir, userInfo } from "node:os";
-import { posix } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join, posix } from "node:path";
 import process from "node:process";
 import type { Buffer } from "node:buffer";
-import { type Backend, type ObjectInfo, objectUrl } from "../backend.ts";
+import { type Backend, type ObjectInfo, objectUrl, openBody, type PutBody } from "../backend.ts";
 import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tree.ts";
 import { TransientError } from "../retry.ts";
-import type { BackupConfig } from "../../config/types.ts";
-import { BackendError, NotFoundError, VigoError } from "../../errors.ts";
-import { parseSftpConfig, type SftpConfig } from "./config.ts";
+import { BackendError, NotFoundError, toVigoError, VigoError } from "../../errors.ts";
+import { parseSftpConfig, type SftpConfig, type SftpOptions } from "./config.ts";
 import {
   loadCredentials,
   loadKnownHosts,
@@ -40,15 +40,26 @@ const DELETE_PARALLEL = 16;
  * Opens an SFTP backend: parses the URL, reads the key and known_hosts now (so configuration errors
  * surface at once); connects on first use.
  */
-export async function openSftpBackend(url: string, opts: Partial<BackupConfig> = {}): Promise<SftpBackend> {
+export async function openSftpBackend(url: string, opts: SftpOptions = {}): Promise<SftpBackend> {
   const cfg = parseSftpConfig(url, opts, {
     homeDir: homedir(),
     userName: process.env.USER || userInfo().username,
     sshAuthSock: process.env.SSH_AUTH_SOCK,
+    sshConfig: await readSshConfig(join(homedir(), ".ssh", "config")),
   });
   const creds = await loadCredentials(cfg);
   const knownHosts = await loadKnownHosts(cfg.knownHostsPath);
   return new SftpBackend(cfg, creds, knownHosts);
+}
+
+/** The text of ~/.ssh/config, or undefined when there is none. */
+async function readSshConfig(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw toVigoError(err, path);
+  }
 }
 
 function statusCode(err: unknown): number | string | undefined {
@@ -120,15 +131,17 @@ export class SftpBackend implements Backend {
     return new BackendError(`${where}: ${msg}`, { cause: err });
   }
 
-  async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array): Promise<void> {
+  async put(key: string, body: PutBody): Promise<void> {
     const path = this.#path(key);
     const dir = posix.dirname(path);
     const tmp = posix.join(dir, tempNameFor(posix.basename(path)));
+    let opened: Uint8Array | ReadableStream<Uint8Array> | undefined;
     await this.#run(this.#where(key), async (sftp) => {
       const handle = await this.#createFile(sftp, tmp, dir);
       let open = true;
       try {
-        await pipelinedWrite(sftp, handle, body);
+        opened = openBody(body);
+        await pipelinedWrite(sftp, handle, opened);
         if (sftp._extensions["fsync@openssh.com"]) {
           await call<void>((cb) => sftp.ext_openssh_fsync(handle, cb));
         }
@@ -142,7 +155,8 @@ export class SftpBackend implements Backend {
       }
     }).catch(async (err) => {
       // The body may be half read: release it so its producer is not left waiting.
-      if (!(body instanceof Uint8Array)) await body.cancel(err).catch(() => {});
+      const stream = opened ?? (body instanceof ReadableStream ? body : undefined);
+      if (stream instanceof ReadableStream) await stream.cancel(err).catch(() => {});
       throw err;
     });
   }

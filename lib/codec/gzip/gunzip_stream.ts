@@ -8,6 +8,7 @@
  */
 import zlib from "node:zlib";
 import { CodecError } from "../codec_error.ts";
+import { inlineWorker } from "../inline_worker.ts";
 
 /** Compressed bytes handed to zlib at a time (worst case ~32 MiB of output, typically ~80 KiB). */
 const PIECE = 32 * 1024;
@@ -17,7 +18,7 @@ export function gunzip(
   input: ReadableStream<Uint8Array>,
   opts: { ownsInput?: boolean; inThread?: boolean } = {},
 ): ReadableStream<Uint8Array> {
-  const worker = opts.inThread ? undefined : startWorker();
+  const worker = opts.inThread ? undefined : inlineWorker(WORKER_SOURCE);
   return worker ? gunzipOnWorker(input, worker, opts.ownsInput ?? false) : gunzipInThread(input);
 }
 
@@ -48,24 +49,6 @@ self.onmessage = (event) => {
   else z.end();
 };
 `;
-
-function startWorker(): Worker | undefined {
-  if (typeof Worker === "undefined") return undefined;
-  try {
-    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-    const w = new Worker(url, { type: "module" });
-    // Bun resolves the worker's imports after the constructor returns: revoking the URL now would
-    // fail them ("Blob URL is missing"), so it is revoked when the worker is terminated.
-    const terminate = w.terminate.bind(w);
-    w.terminate = () => {
-      terminate();
-      URL.revokeObjectURL(url);
-    };
-    return w;
-  } catch {
-    return undefined;
-  }
-}
 
 /** `ownsInput`: nothing else holds the input chunks, so whole ones may be moved to the worker, not copied. */
 function gunzipOnWorker(

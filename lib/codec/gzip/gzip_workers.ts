@@ -1,11 +1,12 @@
 /**
  * A pool of worker threads that each turn a block into one complete gzip member. Needed because
  * node:zlib's asynchronous calls compress on the main thread under Deno (they only reach a thread
- * pool under Node and Bun), so parallelism has to come from workers. The worker source is inlined as
- * a blob URL, so `deno compile` and `bun build --compile` need no extra file; where workers are
+ * pool under Node and Bun), so parallelism has to come from workers. The worker source is inlined
+ * (inline_worker.ts), so `deno compile` and `bun build --compile` need no extra file; where workers are
  * unavailable the pool compresses in-thread with zlib and stays correct, only slower.
  */
 import zlib from "node:zlib";
+import { inlineWorker } from "../inline_worker.ts";
 
 const WORKER_SOURCE = `
 import { gzipSync } from "node:zlib";
@@ -40,28 +41,25 @@ export class GzipWorkerPool {
   #workers: { worker: Worker; busy: number }[] = [];
   #jobs = new Map<number, Job>();
   #nextId = 0;
-  #url?: string;
 
   /**
    * @param size worker threads
    * @param assist also compress on the calling thread when all workers are busy
    */
   constructor(size: number, readonly assist = false) {
-    if (typeof Worker === "undefined" || size < 1) return;
-    try {
-      this.#url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-      for (let i = 0; i < size; i++) {
-        const worker = new Worker(this.#url, { type: "module" });
-        const slot = { worker, busy: 0 };
-        worker.onmessage = (event: MessageEvent) => this.#settle(slot, event.data);
-        worker.onerror = (event: ErrorEvent) => {
-          event.preventDefault();
-          this.#failAll(new Error(`gzip worker failed: ${event.message}`));
-        };
-        this.#workers.push(slot);
+    for (let i = 0; i < size; i++) {
+      const worker = inlineWorker(WORKER_SOURCE);
+      if (!worker) {
+        this.close();
+        return;
       }
-    } catch {
-      this.close();
+      const slot = { worker, busy: 0 };
+      worker.onmessage = (event: MessageEvent) => this.#settle(slot, event.data);
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        this.#failAll(new Error(`gzip worker failed: ${event.message}`));
+      };
+      this.#workers.push(slot);
     }
   }
 
@@ -99,8 +97,6 @@ export class GzipWorkerPool {
     for (const { worker } of this.#workers) worker.terminate();
     this.#workers = [];
     this.#failAll(new Error("gzip worker pool closed"));
-    if (this.#url) URL.revokeObjectURL(this.#url);
-    this.#url = undefined;
   }
 }
 

@@ -6,11 +6,10 @@
  * blocks, ~40k sequences each), same run: TypeScript 330–500 MB/s, this module 700–800 MB/s including
  * the copies in and out of its memory; a whole restore's CPU fell from 0.67 s to 0.40 s.
  *
- * The module is lz4_decode.wat assembled by wabt 1.0.39 (bulk memory enabled), embedded as base64 so
- * compiled executables need no side file. Rebuild after editing the .wat:
- * `node -e 'require("wabt")().then(w=>process.stdout.write(Buffer.from(w.parseWat("x",
- * require("fs").readFileSync("lib/codec/lz4/lz4_decode.wat","utf8"),{bulk_memory:true})
- * .toBinary({}).buffer).toString("base64")))'` in a directory where `npm install wabt@1.0.39` ran.
+ * The module is lz4_decode.wat assembled by wabt's wat2wasm (Debian's 1.0.32 and npm's 1.0.39 emit the
+ * same bytes), embedded as base64 so compiled executables need no side file. After editing the .wat,
+ * regenerate it with `wat2wasm lib/codec/lz4/lz4_decode.wat --output=- | base64 -w0`;
+ * tests/codec/lz4_wasm_rebuild_test.ts fails while the embedded bytes and the .wat disagree.
  */
 import { Lz4BlockError } from "./lz4_block.ts";
 
@@ -38,10 +37,14 @@ interface Decoder {
 
 let decoder: Decoder | null = null;
 
+/** The embedded WebAssembly module's bytes (what wat2wasm makes of lz4_decode.wat). */
+export function lz4DecoderModule(): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(MODULE_BASE64), (c) => c.charCodeAt(0));
+}
+
 function instance(): Decoder {
   if (decoder) return decoder;
-  const bytes = Uint8Array.from(atob(MODULE_BASE64), (c) => c.charCodeAt(0));
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(lz4DecoderModule()));
   decoder = inst.exports as unknown as Decoder;
   return decoder;
 }

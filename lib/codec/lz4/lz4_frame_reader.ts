@@ -5,6 +5,7 @@
  * is an error, never a short result. Buffers grow with the blocks actually seen, so reading many
  * small WAL segments does not allocate 4 MiB each.
  */
+import { ByteQueue } from "../byte_queue.ts";
 import { CodecError } from "../codec_error.ts";
 import { decompressBlock, Lz4BlockError } from "./lz4_block.ts";
 import { blockInputArea, decodeIndependentBlockView } from "./lz4_decode_wasm.ts";
@@ -16,110 +17,6 @@ export const LZ4_FRAME_MAGIC = 0x184d2204;
 export const LZ4_BLOCK_SIZES: Record<number, number> = { 4: 65536, 5: 262144, 6: 1048576, 7: 4194304 };
 
 const WINDOW = 65536;
-
-/** Bytes arriving in chunks, taken out in exact amounts as they become available. */
-class ByteQueue {
-  #chunks: Uint8Array[] = [];
-  #head = 0;
-  #own = new Uint8Array(0);
-  length = 0;
-
-  push(c: Uint8Array): void {
-    if (c.length === 0) return;
-    this.#chunks.push(c);
-    this.length += c.length;
-  }
-
-  /** Copies `n` bytes into `dst` at `at` and consumes them. Caller checks `length >= n`. */
-  take(n: number, dst: Uint8Array, at = 0): void {
-    let o = at;
-    while (n > 0) {
-      const c = this.#chunks[0];
-      const avail = c.length - this.#head;
-      const k = Math.min(avail, n);
-      dst.set(c.subarray(this.#head, this.#head + k), o);
-      o += k;
-      n -= k;
-      this.length -= k;
-      this.#head += k;
-      if (this.#head === c.length) {
-        this.#chunks.shift();
-        this.#head = 0;
-      }
-    }
-  }
-
-  /**
-   * Consumes `n` bytes and returns them as a view when they sit in one chunk (no copy), else null
-   * (nothing consumed; use {@link take}). Caller checks `length >= n`.
-   */
-  takeView(n: number): Uint8Array | null {
-    const c = this.#chunks[0];
-    if (c.length - this.#head < n) return null;
-    const view = c.subarray(this.#head, this.#head + n);
-    this.skip(n);
-    return view;
-  }
-
-  /**
-   * Moves the unconsumed bytes into a buffer of our own (reused; less than one block plus a header),
-   * so the caller may overwrite the chunks it pushed.
-   */
-  detach(): void {
-    if (this.length === 0) {
-      this.#chunks = [];
-      this.#head = 0;
-      return;
-    }
-    let dst = this.#own;
-    if (dst.length < this.length) dst = new Uint8Array(Math.max(this.length, dst.length * 2));
-    let o = 0;
-    let from = 0;
-    if (dst === this.#own && this.#head === 0 && this.#chunks[0].buffer === dst.buffer) {
-      // A block still being gathered: our part is already in place, append the new chunks only.
-      o = this.#chunks[0].length;
-      from = 1;
-    }
-    for (const [i, c] of this.#chunks.entries()) {
-      if (i < from) continue;
-      // set() copies overlapping ranges of one buffer correctly (memmove), for our own leftover.
-      const part = i === 0 ? c.subarray(this.#head) : c;
-      dst.set(part, o);
-      o += part.length;
-    }
-    this.#own = dst;
-    this.#chunks = [dst.subarray(0, o)];
-    this.#head = 0;
-  }
-
-  /** The byte `i` positions ahead, without consuming anything. Caller checks `length > i`. */
-  peek(i: number): number {
-    let at = this.#head + i;
-    for (const c of this.#chunks) {
-      if (at < c.length) return c[at];
-      at -= c.length;
-    }
-    throw new RangeError("peek past the end");
-  }
-
-  /** Discards up to `n` bytes, returning how many were discarded. */
-  skip(n: number): number {
-    const k = Math.min(n, this.length);
-    let left = k;
-    while (left > 0) {
-      const c = this.#chunks[0];
-      const s = Math.min(c.length - this.#head, left);
-      left -= s;
-      this.length -= s;
-      this.#head += s;
-      if (this.#head === c.length) {
-        this.#chunks.shift();
-        this.#head = 0;
-      }
-    }
-    return k;
-  }
-}
 
 type State = "magic" | "descriptor" | "skip" | "blockSize" | "block" | "checksum";
 
@@ -282,7 +179,7 @@ export function lz4FrameDecoder(name = "lz4 data"): Lz4FrameDecoder {
         } else if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) {
           if (q.length < 8) return false;
           q.skip(4);
-          q.take(4, small);
+          q.takeInto(4, small);
           skipLeft = new DataView(small.buffer).getUint32(0, true);
           state = "skip";
         } else throw fail(frames === 0 ? "bad magic number (not LZ4 data)" : "trailing garbage after frame");
@@ -298,14 +195,14 @@ export function lz4FrameDecoder(name = "lz4 data"): Lz4FrameDecoder {
         if (q.length < 3) return false;
         const need = q.peek(0) & 0x08 ? 11 : 3;
         if (q.length < need) return false;
-        q.take(need, small);
+        q.takeInto(need, small);
         startFrame();
         state = "blockSize";
         return true;
       }
       case "blockSize": {
         if (q.length < 4) return false;
-        q.take(4, small);
+        q.takeInto(4, small);
         const v = new DataView(small.buffer).getUint32(0, true);
         if (v === 0) {
           endFrame();
@@ -327,12 +224,12 @@ export function lz4FrameDecoder(name = "lz4 data"): Lz4FrameDecoder {
         if (independent && !stored) {
           // Straight into the WebAssembly decoder's input area: one copy, no buffer per block.
           raw = blockInputArea(need);
-          q.take(need, raw);
+          q.takeInto(need, raw);
         } else {
           raw = q.takeView(need);
           if (raw === null) {
             if (blockBuf.length < need) blockBuf = new Uint8Array(need);
-            q.take(need, blockBuf);
+            q.takeInto(need, blockBuf);
             raw = blockBuf;
           }
         }
@@ -342,7 +239,7 @@ export function lz4FrameDecoder(name = "lz4 data"): Lz4FrameDecoder {
       }
       case "checksum": {
         if (q.length < 4) return false;
-        q.take(4, small);
+        q.takeInto(4, small);
         const want = new DataView(small.buffer).getUint32(0, true);
         if (hash.digest() !== want) throw fail("content checksum mismatch");
         state = "magic";

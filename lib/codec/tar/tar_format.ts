@@ -69,11 +69,6 @@ export function encodeHeader(h: TarHeader): Uint8Array {
   return out;
 }
 
-/** Two zero blocks: the end-of-archive marker. */
-export function endOfArchive(): Uint8Array {
-  return new Uint8Array(2 * BLOCK);
-}
-
 /** Encodes pax records `"<len> key=value\n"`, where len counts the whole record including itself. */
 export function encodePaxRecords(records: Record<string, string>): Uint8Array {
   let text = "";

@@ -3,6 +3,7 @@
  * read with a constant amount of memory. An entry's data must be consumed (or skipped) before the
  * next entry is requested.
  */
+import { ByteQueue } from "../byte_queue.ts";
 import { CodecError } from "../codec_error.ts";
 import {
   BLOCK,
@@ -25,63 +26,47 @@ function cString(b: Uint8Array): string {
 /** Pulls exact byte counts out of a chunked stream without copying more than needed. */
 export class ByteReader {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #chunk: Uint8Array = new Uint8Array(0);
+  #queue = new ByteQueue();
   #done = false;
 
   constructor(stream: ReadableStream<Uint8Array>) {
     this.#reader = stream.getReader();
   }
 
-  async #fill(): Promise<boolean> {
-    while (this.#chunk.length === 0) {
+  /** Reads until at least `n` bytes are queued; false when the stream ends first. */
+  async #fill(n: number): Promise<boolean> {
+    while (this.#queue.length < n) {
       if (this.#done) return false;
       const { value, done } = await this.#reader.read();
-      if (done) {
-        this.#done = true;
-        return false;
-      }
-      this.#chunk = value;
+      if (done) this.#done = true;
+      else this.#queue.push(value);
     }
     return true;
   }
 
   /** Exactly `n` bytes, or null at a clean end of stream; throws when the stream ends inside them. */
   async readExact(n: number): Promise<Uint8Array | null> {
-    if (!(await this.#fill())) return null;
-    if (this.#chunk.length >= n) {
-      const out = this.#chunk.subarray(0, n);
-      this.#chunk = this.#chunk.subarray(n);
-      return out;
+    if (!(await this.#fill(n))) {
+      if (this.#queue.length === 0) return null;
+      throw new CodecError("archive is truncated");
     }
-    const out = new Uint8Array(n);
-    let off = 0;
-    while (off < n) {
-      if (!(await this.#fill())) throw new CodecError("archive is truncated");
-      const take = Math.min(n - off, this.#chunk.length);
-      out.set(this.#chunk.subarray(0, take), off);
-      this.#chunk = this.#chunk.subarray(take);
-      off += take;
-    }
-    return out;
+    return this.#queue.take(n);
   }
 
   /** Yields the next `n` bytes as they arrive (views into the stream's own chunks). */
   async *chunks(n: number): AsyncGenerator<Uint8Array> {
     let left = n;
     while (left > 0) {
-      if (!(await this.#fill())) throw new CodecError("archive is truncated");
-      const take = Math.min(left, this.#chunk.length);
-      const out = this.#chunk.subarray(0, take);
-      this.#chunk = this.#chunk.subarray(take);
-      left -= take;
+      if (!(await this.#fill(1))) throw new CodecError("archive is truncated");
+      const out = this.#queue.takeSome(left);
+      left -= out.length;
       yield out;
     }
   }
 
   /** Reads and discards everything that is left, returning the number of bytes discarded. */
   async drain(): Promise<number> {
-    let n = this.#chunk.length;
-    this.#chunk = new Uint8Array(0);
+    let n = this.#queue.skip(this.#queue.length);
     while (!this.#done) {
       const { value, done } = await this.#reader.read();
       if (done) this.#done = true;

@@ -1,0 +1,78 @@
+/**
+ * `backup restore --master-key FILE`: the spec's "protect the master key separately". An archive made
+ * with `--exclude-master-key` lacks `secrets/.master.key` (its manifest lists it under `excluded`);
+ * the operator keeps the key elsewhere (a password manager) and gives it back at restore time. The
+ * file is checked before anything is restored, and written atomically (0600) afterwards.
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { ExistsError, toVigoError } from "../errors.ts";
+import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { decodeMasterKey, encodeMasterKey } from "../secrets/master_key_format.ts";
+import { type Manifest, MASTER_KEY_ENTRY_PATH } from "./manifest.ts";
+
+/** What to do about the master key once the archive is restored. */
+export type MasterKeyAction = "install" | "compare" | "warn_missing" | "none";
+
+/** Decides from the manifest and whether `--master-key` was given (pure). */
+export function masterKeyAction(manifest: Manifest, given: boolean): MasterKeyAction {
+  const archived = manifest.entries.some((e) => e.path === MASTER_KEY_ENTRY_PATH);
+  if (given) return archived ? "compare" : "install";
+  return manifest.excluded?.includes(MASTER_KEY_ENTRY_PATH) ? "warn_missing" : "none";
+}
+
+/** Reads and validates a master key file; returns its canonical text. Exit 6 when it is not a key. */
+export async function readMasterKeyFile(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw toVigoError(err, path);
+  }
+  return encodeMasterKey(decodeMasterKey(text, path));
+}
+
+/** Where the key goes under a restored root. */
+export function masterKeyPath(target: string): string {
+  return join(target, ...MASTER_KEY_ENTRY_PATH.split("/"));
+}
+
+/**
+ * Carries out `action` for a restore into `target` with the key text `given` (from
+ * {@link readMasterKeyFile}). Returns a warning line for the operator, or null.
+ */
+export async function applyMasterKey(
+  target: string,
+  action: MasterKeyAction,
+  given: string | undefined,
+): Promise<string | null> {
+  const path = masterKeyPath(target);
+  if (action === "warn_missing") {
+    return `the archive was made with --exclude-master-key: ${path} is missing and secret: values cannot be ` +
+      `read until it is back (backup restore … --master-key FILE, or copy it there with mode 0600)`;
+  }
+  if (action === "none" || given === undefined) return null;
+  if (action === "compare") {
+    const restored = await readFile(path, "utf8").catch((err) => {
+      throw toVigoError(err, path);
+    });
+    if (encodeMasterKey(decodeMasterKey(restored, path)) === given) return null;
+    throw new ExistsError(
+      `${path}: the archive holds its own master key, which differs from --master-key; not replaced`,
+    );
+  }
+  try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw toVigoError(err, dirname(path));
+  }
+  const file = await createAtomicFile(path, 0o600);
+  try {
+    await file.handle.writeFile(given);
+    await file.commit();
+  } catch (err) {
+    await file.abort();
+    throw toVigoError(err, path);
+  }
+  return null;
+}

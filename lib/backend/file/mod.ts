@@ -1,0 +1,19 @@
+/** The file:// backend as the registry (lib/backends.ts) lists it. */
+import type { BackendDescriptor } from "../descriptor.ts";
+import { FileBackend } from "./file_backend.ts";
+
+/** A local directory needs no settings beyond its URL. */
+export interface FileConfig {
+  readonly scheme: "file";
+}
+
+/** `file:///dir` (or a plain absolute path). */
+export const fileBackend: BackendDescriptor<FileConfig> = {
+  scheme: "file",
+  optionKeys: [],
+  parseConfig: () => ({ scheme: "file" }),
+  redact: (url) => url,
+  open: (url) => Promise.resolve(new FileBackend(url)),
+  // A local failure (disk full, permission, I/O error) does not go away by asking again.
+  isRetryable: () => false,
+};

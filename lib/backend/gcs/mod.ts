@@ -1,0 +1,22 @@
+/** The gcs:// backend as the registry (lib/backends.ts) lists it. */
+import type { BackendDescriptor } from "../descriptor.ts";
+import { isRetryable } from "../retry.ts";
+import { type BucketOptions, parseBucketOptions, redactUserInfo } from "../s3_api/bucket_url.ts";
+
+/** server.yaml's `backup:` settings for a gcs:// destination (keys are HMAC keys; none = ADC). */
+export interface GcsConfig extends BucketOptions {
+  readonly scheme: "gcs";
+}
+
+/** `gcs://bucket/path` through the Cloud Storage XML API. */
+export const gcsBackend: BackendDescriptor<GcsConfig> = {
+  scheme: "gcs",
+  // force_path_style is accepted without a warning: a config moved over from S3 carries it, and GCS
+  // is always addressed path-style anyway.
+  optionKeys: ["access_key_id", "secret_access_key", "region", "endpoint", "force_path_style"],
+  parseConfig: (src) => ({ scheme: "gcs", ...parseBucketOptions(src) }),
+  redact: redactUserInfo,
+  // Loaded on open: reading server.yaml must not load every backend's client.
+  open: async (url, cfg) => await (await import("./gcs_backend.ts")).openGcsBackend(url, cfg, { retry: {} }),
+  isRetryable,
+};

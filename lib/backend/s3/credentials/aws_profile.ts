@@ -1,0 +1,143 @@
+/**
+ * The AWS shared files: `~/.aws/credentials` (`[name]` sections) and `~/.aws/config` (`[profile name]`,
+ * `[default]`), with AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE overriding the paths. A profile gives
+ * static keys or a `credential_process` whose JSON output (Version 1) holds them.
+ */
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ConfigError } from "../../../errors.ts";
+import { type CredentialSource, type ExpiringCredentials, parseCredentialJson } from "./chain.ts";
+
+/** Sections of an INI file: name → key → value (keys lower-cased, `#`/`;` comments dropped). */
+export function parseIni(text: string): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  let section: Map<string, string> | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
+    const head = /^\[\s*([^\]]+?)\s*\]$/.exec(line);
+    if (head) {
+      section = out.get(head[1]) ?? new Map();
+      out.set(head[1], section);
+      continue;
+    }
+    const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
+    if (kv && section) section.set(kv[1].toLowerCase(), kv[2]);
+  }
+  return out;
+}
+
+/** Splits a command line the way a POSIX shell would for plain words and quotes (no expansion). */
+export function splitCommandLine(line: string): string[] {
+  const words: string[] = [];
+  let cur = "", inWord = false, quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === "\\" && quote === '"' && i + 1 < line.length) cur += line[++i];
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === "\\" && i + 1 < line.length) {
+      cur += line[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(cur);
+      cur = "";
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (quote) throw new ConfigError(`credential_process: unterminated ${quote} in ${line}`);
+  if (inWord) words.push(cur);
+  return words;
+}
+
+async function readIfExists(path: string): Promise<string | null> {
+  if (!path) return null;
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new ConfigError(`${path}: cannot read (${(err as Error).message})`);
+  }
+}
+
+/** Runs `credential_process` (no shell, 60 s at most) and reads its JSON. */
+function runCredentialProcess(command: string, from: string): Promise<ExpiringCredentials> {
+  const [file, ...args] = splitCommandLine(command);
+  if (!file) return Promise.reject(new ConfigError(`${from}: credential_process is empty`));
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: 60_000, maxBuffer: 1 << 20 }, (err, stdout) => {
+      if (err) {
+        // The command's stderr may hold secrets of its own: name the command and the exit, not the output.
+        const why = (err as NodeJS.ErrnoException).code === "ENOENT"
+          ? "not found"
+          : `failed (${err.message.split("\n")[0]})`;
+        reject(new ConfigError(`${from}: credential_process ${file} ${why}`));
+        return;
+      }
+      try {
+        resolve(parseCredentialJson(stdout, `${from}: credential_process ${file}`));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+/**
+ * The profile source: AWS_PROFILE (an error if it names no profile), else `default` when the files have
+ * it. The credentials file's keys win over the config file's.
+ */
+export function profileSource(env: Record<string, string | undefined>): CredentialSource {
+  // Without HOME there are no default files (a relative ".aws/credentials" would read the working directory).
+  const home = env.HOME;
+  const credentialsPath = env.AWS_SHARED_CREDENTIALS_FILE ?? (home ? join(home, ".aws", "credentials") : "");
+  const configPath = env.AWS_CONFIG_FILE ?? (home ? join(home, ".aws", "config") : "");
+  const explicit = env.AWS_PROFILE;
+  const profile = explicit ?? "default";
+  return {
+    name: `AWS profile ${profile} (${credentialsPath}, ${configPath})`,
+    async load() {
+      const creds = parseIni((await readIfExists(credentialsPath)) ?? "").get(profile);
+      const config = parseIni((await readIfExists(configPath)) ?? "")
+        .get(profile === "default" ? "default" : `profile ${profile}`);
+      if (!creds && !config) {
+        if (explicit) {
+          throw new ConfigError(
+            `AWS_PROFILE=${explicit}: no such profile in ${credentialsPath} or ${configPath}`,
+          );
+        }
+        return null;
+      }
+      const get = (k: string) => creds?.get(k) ?? config?.get(k);
+      const from = `AWS profile ${profile}`;
+      const id = get("aws_access_key_id"), secret = get("aws_secret_access_key");
+      if (id || secret) {
+        if (!id || !secret) {
+          throw new ConfigError(`${from}: aws_access_key_id and aws_secret_access_key must be set together`);
+        }
+        return {
+          accessKeyId: id,
+          secretAccessKey: secret,
+          sessionToken: get("aws_session_token") || undefined,
+        };
+      }
+      const process = get("credential_process");
+      if (process) return await runCredentialProcess(process, from);
+      if (get("role_arn")) {
+        throw new ConfigError(
+          `${from}: role_arn profiles are not supported; use credential_process (e.g. aws configure export-credentials)`,
+        );
+      }
+      if (explicit) throw new ConfigError(`${from}: has no aws_access_key_id or credential_process`);
+      return null;
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * `vigocli backup install-units`: writes the systemd units shipped in this binary (replication bound
+ * to vigosrv.service, nightly configcrate runs, weekly drills) with ExecStart pointing at this binary.
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { say } from "./output.ts";
+import process from "node:process";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
+import { BUILD_INFO } from "../build_info.ts";
+
+/**
+ * How a unit starts this program: the executable itself when compiled; from sources, the runtime
+ * with this checkout's main.ts (useful for trying the units before building).
+ */
+export function selfCommand(bin?: string): string[] {
+  if (bin) return [resolve(bin)];
+  if (BUILD_INFO.target !== "sources") return [process.execPath];
+  const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
+  return [process.execPath, "run", "-A", "--quiet", main];
+}
+
+/** `install-units`: write the systemd service and timer units. */
+export function backupInstallUnitsCommand(): Command {
+  return new Command("install-units")
+    .description("write systemd units: replication with vigosrv.service, nightly crate runs, weekly drills")
+    .addOption(serverYamlOption())
+    .addOption(serverRootOption())
+    .addOption(new Option("--dir <dir>", "unit directory").default("/etc/systemd/system"))
+    .addOption(new Option("--bin <path>", "vigocli executable for ExecStart (default: this program)"))
+    .addOption(new Option("--dry-run", "print what would be written; write nothing"))
+    .addOption(new Option("--force", "replace unit files whose contents differ"))
+    .addOption(jsonOption())
+    .action(async (opts) => {
+      // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
+      const { renderUnits } = await import("../systemd/unit_templates.ts");
+      const { installUnits } = await import("../systemd/install_units.ts");
+      const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
+      requireSqlite(cfg);
+      const url = cfg.backup?.url;
+      const units = renderUnits({
+        command: selfCommand(opts.bin),
+        serverYaml: cfg.serverYamlPath,
+        serverRoot: cfg.serverRoot,
+        dbDir: dirname(cfg.database.path),
+        replicaDir: url?.startsWith("file://") ? fileURLToPath(url) : undefined,
+      });
+      const actions = await installUnits(units, {
+        dir: resolve(opts.dir),
+        dryRun: opts.dryRun,
+        force: opts.force,
+      });
+      if (opts.json) {
+        printJson({ dry_run: !!opts.dryRun, units: actions });
+        return;
+      }
+      const verb = opts.dryRun ? "would be " : "";
+      for (const a of actions) say(`${a.path}: ${verb}${a.action}`);
+      if (opts.dryRun) {
+        for (const u of units) console.log(`\n# ${u.name}\n${u.text.trimEnd()}`);
+      } else if (actions.some((a) => a.action !== "unchanged")) {
+        say("next: systemctl daemon-reload (see docs/guide/services.md)");
+      }
+    }) as unknown as Command;
+}

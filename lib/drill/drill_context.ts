@@ -1,0 +1,31 @@
+/** What every path of a drill is given, and the result helpers they share. */
+import type { ServerConfig } from "../config/types.ts";
+import type { PasswordSource } from "../archive/archive_source.ts";
+import type { DrillPathResult } from "./drill_report.ts";
+
+/** The inputs of one path's drill. */
+export interface DrillContext {
+  config: ServerConfig;
+  /** A directory this path may fill; removed by the caller afterwards. */
+  scratch: string;
+  /** The drill's start: ages (RPO) are measured from here. */
+  now: Date;
+  /** The password of an encrypted archive, asked only if the archive is one (the CLI's source). */
+  password?: PasswordSource;
+  /** Newest archive / snapshot may be at most this old (ms); undefined = no limit. */
+  maxAgeMs?: number;
+  /** The replica may trail the live database by at most this much (ms). */
+  maxRpoMs: number;
+  /** Chooses the replica's earlier restore point; Math.random outside tests. */
+  random: () => number;
+}
+
+/** A path that is not set up on this server. */
+export function notConfigured(message: string): DrillPathResult {
+  return { status: "not_configured", rpo_seconds: null, rto_ms: null, message, detail: {} };
+}
+
+/** One line for an error that stopped a path (VigoError messages already name the file and problem). */
+export function failureMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
+}

@@ -1,0 +1,112 @@
+/**
+ * `backup drill`'s engine: each recovery path restored into its own scratch directory, checked, and
+ * the scratch removed; then the report written under `<paths.snapshots>/drills/`. The live server's
+ * files are only read (the live database read-only); the scratch directory never lies inside the live
+ * tree's data (it is under paths.snapshots/drills, `--scratch`, or the system temp directory).
+ */
+import { mkdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { ServerConfig } from "../config/types.ts";
+import { toVigoError } from "../errors.ts";
+import { makeTempDir } from "../archive/interrupt_cleanup.ts";
+import {
+  drillOk,
+  type DrillPathName,
+  type DrillPathResult,
+  type DrillReport,
+  drillsDirFor,
+  writeDrillReport,
+} from "./drill_report.ts";
+import type { DrillContext } from "./drill_context.ts";
+import type { PasswordSource } from "../archive/archive_source.ts";
+import { drillArchive } from "./archive_drill.ts";
+import { drillSnapshots } from "./snapshot_drill.ts";
+import { drillReplica } from "./replica_drill.ts";
+import { DEFAULT_MAX_RPO_MS } from "./drill_policy.ts";
+
+/** Options of {@link runDrill}. */
+export interface DrillOptions {
+  config: ServerConfig;
+  /** Parent of the scratch directory (default `<paths.snapshots>/drills`, else the temp directory). */
+  scratchParent?: string;
+  /** The password of an encrypted archive (asked only if the newest archive is one). */
+  password?: PasswordSource;
+  maxAgeMs?: number;
+  maxRpoMs?: number;
+  random?: () => number;
+  /** Called as each path finishes, for progress output. */
+  onPath?: (name: DrillPathName, result: DrillPathResult) => void;
+}
+
+/** What a drill produced. */
+export interface DrillOutcome {
+  report: DrillReport;
+  /** Where the report was written. */
+  reportPath: string;
+}
+
+const PATHS: [DrillPathName, (ctx: DrillContext) => Promise<DrillPathResult>][] = [
+  ["archive", drillArchive],
+  ["snapshot", drillSnapshots],
+  ["replica", drillReplica],
+];
+
+/** Runs a whole drill and writes its report; the caller turns `report.ok === false` into exit 8. */
+export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
+  const now = new Date();
+  const drillsDir = drillsDirFor(opts.config.paths.snapshots);
+  const scratch = await scratchDir(opts.scratchParent, drillsDir);
+  const paths = {} as Record<DrillPathName, DrillPathResult>;
+  try {
+    for (const [name, run] of PATHS) {
+      const dir = join(scratch.path, name);
+      await mkdir(dir, { mode: 0o700 });
+      const ctx: DrillContext = {
+        config: opts.config,
+        scratch: dir,
+        now,
+        password: opts.password,
+        maxAgeMs: opts.maxAgeMs,
+        maxRpoMs: opts.maxRpoMs ?? DEFAULT_MAX_RPO_MS,
+        random: opts.random ?? Math.random,
+      };
+      try {
+        paths[name] = await run(ctx);
+      } finally {
+        // Each path's copies go before the next path starts: a drill needs room for one restore at a time.
+        await rm(dir, { recursive: true, force: true });
+      }
+      opts.onPath?.(name, paths[name]);
+    }
+  } finally {
+    await rm(scratch.path, { recursive: true, force: true });
+    scratch.forget();
+  }
+  const report: DrillReport = {
+    version: 1,
+    started_at: now.toISOString(),
+    finished_at: new Date().toISOString(),
+    ok: drillOk(paths),
+    paths,
+  };
+  const reportPath = await writeDrillReport(drillsDir, report);
+  return { report, reportPath };
+}
+
+/** `.scratch-*` under `parent` (created), else under the drills directory, else the temp directory. */
+async function scratchDir(parent: string | undefined, drillsDir: string) {
+  if (parent !== undefined) {
+    const dir = resolve(parent);
+    await mkdir(dir, { recursive: true }).catch((err) => {
+      throw toVigoError(err, dir);
+    });
+    return makeTempDir(dir, ".scratch-");
+  }
+  try {
+    await mkdir(drillsDir, { recursive: true, mode: 0o700 });
+    return makeTempDir(drillsDir, ".scratch-");
+  } catch {
+    return makeTempDir(tmpdir(), "vigo-drill-scratch-");
+  }
+}

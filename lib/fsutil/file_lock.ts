@@ -1,0 +1,211 @@
+/**
+ * One process at a time per target: an advisory `flock(2)` on a small file beside the target,
+ * holding the owner's PID as text. The kernel drops the lock when the process dies (SIGKILL, OOM,
+ * power loss), so a crashed owner never blocks the next run; a lock file left behind by a crash is
+ * simply locked again. Lock file names are listed in the README ("Reliability").
+ *
+ * Node's `fs` has no flock, so this is the one module besides lib/runtime.ts that asks which runtime
+ * it runs on: Deno has `FsFile.tryLockSync` (flock), Bun reaches libc's `flock` through `bun:ffi`.
+ * Both take the same kernel lock, so a Deno-run and a Bun-compiled vigocli exclude each other.
+ */
+import {
+  closeSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import process from "node:process";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BusyError, IoError, toVigoError } from "../errors.ts";
+import { runtimeName } from "../runtime.ts";
+
+/** A lock held by this process; `using lock = await acquireFileLock(…)` releases it at scope exit. */
+export interface FileLock extends Disposable {
+  /** The lock file. */
+  readonly path: string;
+  /** Removes the lock file and releases the lock (idempotent). */
+  release(): void;
+}
+
+/** One open lock file, runtime-neutral. */
+interface LockHandle {
+  tryLock(): boolean;
+  ino(): number;
+  writePid(text: string): void;
+  close(): void;
+}
+
+interface DenoFile {
+  tryLockSync(exclusive: boolean): boolean;
+  statSync(): { ino: number | null };
+  truncateSync(len: number): void;
+  writeSync(b: Uint8Array): number;
+  close(): void;
+}
+interface DenoFs {
+  openSync(path: string, o: { read: boolean; write: boolean; create: boolean; mode: number }): DenoFile;
+}
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+type FlockFn = (fd: number, op: number) => number;
+let bunFlock: FlockFn | null = null;
+
+/** libc's flock through bun:ffi (loaded once; the module name is not a literal so Deno never resolves it). */
+async function loadBunFlock(): Promise<FlockFn> {
+  if (bunFlock) return bunFlock;
+  const name = "bun:ffi";
+  const ffi = await import(name);
+  const libc = ffi.dlopen("libc.so.6", { flock: { args: ["i32", "i32"], returns: "i32" } });
+  bunFlock = (fd, op) => libc.symbols.flock(fd, op) as number;
+  return bunFlock;
+}
+
+async function openHandle(path: string): Promise<LockHandle> {
+  const deno = (globalThis as { Deno?: DenoFs }).Deno;
+  if (runtimeName() === "deno" && deno) {
+    const f = deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+    return {
+      tryLock: () => f.tryLockSync(true),
+      ino: () => f.statSync().ino ?? -1,
+      writePid: (text) => {
+        f.truncateSync(0);
+        f.writeSync(new TextEncoder().encode(text));
+      },
+      close: () => f.close(),
+    };
+  }
+  if (runtimeName() !== "bun") throw new IoError(`${path}: advisory file locks need Deno or Bun`);
+  const flock = await loadBunFlock();
+  const fd = openSync(path, "a+", 0o600);
+  return {
+    tryLock: () => flock(fd, LOCK_EX | LOCK_NB) === 0,
+    ino: () => fstatSync(fd).ino,
+    writePid: (text) => {
+      ftruncateSync(fd, 0);
+      writeSync(fd, text, 0);
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+function inoOf(path: string): number | null {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return null;
+  }
+}
+
+/** The PID written in a lock file, or null while its owner has not written it yet. */
+export function lockHolder(path: string): number | null {
+  try {
+    const pid = Number(readFileSync(path, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Takes the lock at `lockPath` without waiting, or throws {@link BusyError} (exit 5): "`target`:
+ * `activity` already running as PID n (lock lockPath)".
+ */
+export async function acquireFileLock(lockPath: string, target: string, activity: string): Promise<FileLock> {
+  // A releaser unlinks the file while still holding it: whoever locked that old inode meanwhile
+  // holds a lock nobody else will look at, so it must try again on the new file.
+  for (let attempt = 0;; attempt++) {
+    let h: LockHandle;
+    try {
+      h = await openHandle(lockPath);
+    } catch (err) {
+      throw toVigoError(err, lockPath);
+    }
+    let locked = false;
+    try {
+      locked = h.tryLock();
+      if (locked && h.ino() === inoOf(lockPath)) {
+        h.writePid(`${process.pid}\n`);
+        return held(lockPath, h);
+      }
+    } catch (err) {
+      h.close();
+      throw toVigoError(err, lockPath);
+    }
+    h.close();
+    if (!locked) {
+      let pid = lockHolder(lockPath);
+      // The owner writes its PID right after locking; give it a moment before saying "unknown".
+      for (let i = 0; pid === null && i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        pid = lockHolder(lockPath);
+      }
+      throw new BusyError(
+        `${target}: ${activity} already running as PID ${pid ?? "unknown"} (lock ${lockPath})`,
+      );
+    }
+    if (attempt >= 10) throw new BusyError(`${lockPath}: lock file keeps being replaced; cannot lock it`);
+  }
+}
+
+// Locks still held when the process exits (process.exit from a signal handler, or from main after
+// a failure) are released by the kernel anyway; their files are removed here so no run leaves one.
+const heldLocks = new Set<FileLock>();
+let exitHookInstalled = false;
+
+/**
+ * Locks `<target><suffix>` beside `target`; when that directory is not writable (a configcrate on a
+ * read-only mount), `<tmpdir>/vigocli-<16 hex of SHA-256(target)><suffix>` instead, so a read-only
+ * location still gets one-at-a-time behaviour among processes sharing the temp directory.
+ */
+export async function acquireFileLockBeside(
+  target: string,
+  suffix: string,
+  activity: string,
+): Promise<FileLock> {
+  try {
+    return await acquireFileLock(`${target}${suffix}`, target, activity);
+  } catch (err) {
+    const code = ((err as Error).cause as { code?: string } | undefined)?.code;
+    if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw err;
+    const id = createHash("sha256").update(target).digest("hex").slice(0, 16);
+    return await acquireFileLock(join(tmpdir(), `vigocli-${id}${suffix}`), target, activity);
+  }
+}
+
+function held(path: string, h: LockHandle): FileLock {
+  let released = false;
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on("exit", () => {
+      for (const l of heldLocks) l.release();
+    });
+  }
+  const lock: FileLock = {
+    path,
+    [Symbol.dispose]() {
+      this.release();
+    },
+    release() {
+      if (released) return;
+      released = true;
+      heldLocks.delete(lock);
+      try {
+        // Unlink while still locked (see acquireFileLock), and only our own file.
+        if (inoOf(path) === h.ino()) unlinkSync(path);
+      } catch {
+        // Already gone: nothing to clean up.
+      } finally {
+        h.close();
+      }
+    },
+  };
+  heldLocks.add(lock);
+  return lock;
+}

@@ -1,0 +1,96 @@
+/** The archives part of `backup status`: local `paths.snapshots` and remote `archives/`. */
+import { listArchives } from "../archive/archive_list.ts";
+import { ARCHIVES_PREFIX, listRemoteArchives } from "../archive/remote_archives.ts";
+import { objectUrl } from "../backend/backend.ts";
+import { openBackend } from "../backends.ts";
+import type { BackupConfig } from "../config/types.ts";
+import type { DrillReport } from "../drill/drill_report.ts";
+import { toVigoError } from "../errors.ts";
+import type { ArchiveFact, ArchiveLocation } from "./status_model.ts";
+
+interface Row {
+  name: string;
+  time: string;
+  size: number;
+  encrypted: boolean | null;
+  sidecar: boolean;
+}
+
+/** Name of the archive the drill restored and passed, if any. */
+function drilledArchive(drill: DrillReport | null): string | null {
+  const p = drill?.paths.archive;
+  return p?.status === "pass" && typeof p.detail?.name === "string" ? p.detail.name : null;
+}
+
+/** Summarises rows (pure): count, bytes, newest with its age at `now`. */
+export function summarizeArchives(
+  where: string,
+  rows: Row[],
+  drill: DrillReport | null,
+  now: Date,
+): ArchiveLocation {
+  const sorted = [...rows].sort((a, b) => b.time.localeCompare(a.time) || b.name.localeCompare(a.name));
+  const n = sorted[0];
+  const newest: ArchiveFact | null = n
+    ? {
+      name: n.name,
+      time: n.time,
+      size: n.size,
+      encrypted: n.encrypted,
+      sidecar: n.sidecar,
+      verified_by_drill: drilledArchive(drill) === n.name,
+    }
+    : null;
+  return {
+    where,
+    count: rows.length,
+    total_bytes: rows.reduce((s, r) => s + r.size, 0),
+    newest,
+    newest_age_ms: n ? Math.max(0, now.getTime() - Date.parse(n.time)) : null,
+    error: null,
+  };
+}
+
+function failed(where: string, err: unknown): ArchiveLocation {
+  return {
+    where,
+    count: 0,
+    total_bytes: 0,
+    newest: null,
+    newest_age_ms: null,
+    error: toVigoError(err).message,
+  };
+}
+
+/** Archives under the local snapshots directory. */
+export async function localArchives(
+  dir: string,
+  drill: DrillReport | null,
+  now: Date,
+): Promise<ArchiveLocation> {
+  try {
+    return summarizeArchives(dir, await listArchives(dir), drill, now);
+  } catch (err) {
+    return failed(dir, err);
+  }
+}
+
+/** Archives under `archives/` on backup.url. */
+export async function remoteArchives(
+  backup: BackupConfig,
+  drill: DrillReport | null,
+  now: Date,
+): Promise<ArchiveLocation> {
+  let where = `${backup.url.replace(/\/+$/, "")}/${ARCHIVES_PREFIX}`;
+  try {
+    const backend = await openBackend(backup.url, backup.destination);
+    try {
+      where = objectUrl(backend, ARCHIVES_PREFIX);
+      return summarizeArchives(where, await listRemoteArchives(backend), drill, now);
+    } finally {
+      await backend.close();
+    }
+  } catch (err) {
+    return failed(where, err);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Gathers {@link Status} for one server and answers "can I recover, and how old would my data be?".
+ * Every section is read independently: a backend that cannot be reached is reported in its section,
+ * never hides the others.
+ */
+import type { ServerConfig } from "../config/types.ts";
+import { drillsDirFor, readLatestDrillReport } from "../drill/drill_report.ts";
+import { toVigoError } from "../errors.ts";
+import { localArchives, remoteArchives } from "./archive_status.ts";
+import { crateStatus } from "./crate_status.ts";
+import { replicationStatus } from "./replication_status.ts";
+import type { Status, StatusSummary } from "./status_model.ts";
+
+/** Options of {@link collectStatus}. */
+export interface CollectOptions {
+  /** Why secrets could not be resolved (remote sections then report it instead of listing). */
+  secretsError?: string;
+  now?: Date;
+}
+
+/** Reads every recovery path of `cfg`'s server. */
+export async function collectStatus(cfg: ServerConfig, opts: CollectOptions = {}): Promise<Status> {
+  const now = opts.now ?? new Date();
+  let drill: Status["drill"] = null;
+  let drillError: string | null = null;
+  try {
+    drill = await readLatestDrillReport(drillsDirFor(cfg.paths.snapshots));
+  } catch (err) {
+    drillError = toVigoError(err).message;
+  }
+  const report = drill?.report ?? null;
+  const backup = opts.secretsError ? undefined : cfg.backup;
+  const [local, remote, replication] = await Promise.all([
+    localArchives(cfg.paths.snapshots, report, now),
+    backup ? remoteArchives(backup, report, now) : Promise.resolve(null),
+    replicationStatus(backup, now),
+  ]);
+  if (opts.secretsError && cfg.backup) replication.url = cfg.backup.url;
+  if (opts.secretsError && cfg.backup) replication.error = opts.secretsError;
+  const status: Omit<Status, "summary"> = {
+    version: 1,
+    generated_at: now.toISOString(),
+    server_root: cfg.serverRoot,
+    archives: { local, remote },
+    snapshots: crateStatus(cfg.serverRoot, now),
+    replication,
+    drill,
+    drill_error: drillError,
+  };
+  return { ...status, summary: summarize(status) };
+}
+
+/** The verdict over all paths (pure). */
+export function summarize(s: Omit<Status, "summary">): StatusSummary {
+  const problems: string[] = [];
+  const candidates: { path: StatusSummary["best_path"]; age: number }[] = [];
+  for (const loc of [s.archives.local, s.archives.remote]) {
+    if (!loc) continue;
+    if (loc.error) problems.push(`archives: ${loc.error}`);
+    if (loc.newest_age_ms !== null) candidates.push({ path: "archive", age: loc.newest_age_ms });
+  }
+  for (const r of s.snapshots.resources) {
+    if (r.error) problems.push(`snapshots: ${r.error}`);
+    if (r.last_run?.status === "failed") {
+      problems.push(
+        `snapshots: ${r.crate}/${r.resource}: last run failed: ${r.last_run.reason ?? "unknown"}`,
+      );
+    }
+    if (r.newest_age_ms !== null) candidates.push({ path: "snapshot", age: r.newest_age_ms });
+  }
+  for (const e of s.snapshots.errors) problems.push(`snapshots: ${e}`);
+  const rep = s.replication;
+  if (rep.error) problems.push(`replication: ${rep.error}`);
+  if (rep.live && !rep.live.reachable) {
+    problems.push(`replication: replicator not reachable: ${rep.live.error}`);
+  }
+  if (rep.live?.reachable && !rep.live.healthy) {
+    problems.push(`replication: not current (lag ${((rep.live.lag_ms ?? 0) / 1000).toFixed(1)} s)`);
+  }
+  if (rep.latest_generation && rep.lag_ms !== null) {
+    candidates.push({ path: "replica", age: rep.lag_ms });
+  }
+  if (s.drill_error) problems.push(`drill: ${s.drill_error}`);
+  if (s.drill && !s.drill.report.ok) {
+    const failed = Object.entries(s.drill.report.paths).filter(([, p]) => p.status === "fail");
+    problems.push(
+      `drill: last drill FAILED (${failed.map(([n, p]) => `${n}: ${p.message ?? "failed"}`).join("; ")})`,
+    );
+  }
+  const best = candidates.sort((a, b) => a.age - b.age)[0];
+  return {
+    recoverable: candidates.length > 0,
+    best_age_ms: best?.age ?? null,
+    best_path: best?.path ?? null,
+    problems,
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * create never shrinks a backup silently: top-level stacks/, secrets/, server.yaml and the database that are
+ * symbolic links (another volume) are followed and recorded in the manifest; a missing
+ * secrets/.master.key fails (exit 9) unless --allow-missing-master-key; a name that is not valid UTF-8
+ * fails naming the file (exit 4) instead of being dropped with a "removed while reading" warning.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runCli } from "../helpers/cli.ts";
+import { exists, makeServerRoot } from "./fixture.ts";
+import { sqliteQuery } from "../helpers/sqlite_writer.ts";
+
+Deno.test("top-level links to another volume are followed, archived whole and recorded", async () => {
+  const fx = await makeServerRoot({ rows: 20 });
+  const volume = await Deno.makeTempDir({ prefix: "vigo-volume-" });
+  const target = await Deno.makeTempDir({ prefix: "vigo-followed-target-" });
+  try {
+    for (const tree of ["secrets", "stacks"]) {
+      await Deno.rename(join(fx.root, tree), join(volume, tree));
+      await Deno.symlink(join(volume, tree), join(fx.root, tree));
+    }
+    await Deno.rename(fx.serverYaml, join(volume, "server.yaml"));
+    await Deno.symlink(join(volume, "server.yaml"), fx.serverYaml);
+    await sqliteQuery(fx.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    await Deno.rename(fx.db, join(volume, "vigo.db"));
+    await Deno.symlink(join(volume, "vigo.db"), fx.db);
+    const archive = join(fx.root, "snapshots", "followed.tar.gz");
+    const r = await runCli(["backup", "create", ...fx.flags, archive]);
+    assert.equal(r.code, 0, r.stderr);
+    const manifest = JSON.parse((await runCli(["backup", "inspect", archive])).stdout);
+    assert.deepEqual(manifest.source.followed, {
+      "secrets/": join(volume, "secrets"),
+      "stacks/": join(volume, "stacks"),
+      "server.yaml": join(volume, "server.yaml"),
+      "db/vigo.db": join(volume, "vigo.db"),
+    });
+    const paths = manifest.entries.map((e: { path: string }) => e.path);
+    for (const p of ["secrets/.master.key", "secrets/vigo/backup/aws_access_key", "stacks/roles/web.yaml"]) {
+      assert.ok(paths.includes(p), `${p} missing from the archive`);
+    }
+    const restored = await runCli(["backup", "restore", archive, "--target", target]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.ok((await Deno.lstat(join(target, "secrets"))).isDirectory);
+    assert.equal((await sqliteQuery(join(target, "db/vigo.db"), "SELECT count(*) FROM t")).trim(), "20");
+    assert.equal(
+      await Deno.readTextFile(join(target, "secrets/.master.key")),
+      "0123456789abcdef0123456789abcdef\n",
+    );
+  } finally {
+    for (const d of [fx.root, volume, target]) await Deno.remove(d, { recursive: true });
+  }
+});
+
+Deno.test("a missing master key fails create (exit 9) unless --allow-missing-master-key", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  try {
+    await Deno.remove(join(fx.root, "secrets/.master.key"));
+    const out = join(fx.root, "snapshots", "nokey.tar.gz");
+    const r = await runCli(["backup", "create", ...fx.flags, out]);
+    assert.equal(r.code, 9, r.stderr);
+    assert.match(r.stderr, /secrets\/\.master\.key: not found as a regular file.*--allow-missing-master-key/);
+    assert.ok(!(await exists(out)));
+    const allowed = await runCli(["backup", "create", ...fx.flags, "--allow-missing-master-key", out]);
+    assert.equal(allowed.code, 0, allowed.stderr);
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
+
+Deno.test("a file name that is not valid UTF-8 fails create, naming the file", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  try {
+    const dir = new TextEncoder().encode(join(fx.root, "stacks/vars/"));
+    const bad = new Uint8Array([...dir, 0x62, 0x61, 0x64, 0xff, 0x2e, 0x79, 0x6d, 0x6c]);
+    const py = `import sys; open(bytes.fromhex(sys.argv[1]), "w").write("x: 1\\n")`;
+    const hexName = [...bad].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const made = await new Deno.Command("python3", { args: ["-c", py, hexName] }).output();
+    assert.equal(made.code, 0);
+    const out = join(fx.root, "snapshots", "utf8.tar.gz");
+    const r = await runCli(["backup", "create", ...fx.flags, out]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /stacks\/vars\/bad\uFFFD\.yml: file name is not valid UTF-8/);
+    assert.ok(!(await exists(out)));
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});

@@ -1,0 +1,92 @@
+/**
+ * Nothing blocks unboundedly: a FIFO as database.path, as an archive or as .master.key is refused
+ * before it is opened (open(2) on a FIFO waits for a writer forever); a database locked with
+ * `locking_mode=EXCLUSIVE` makes create give up after --lock-timeout (exit 5), and Ctrl-C during
+ * that wait exits 130 at once.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runCli, spawnCli } from "../helpers/cli.ts";
+import { makeServerRoot } from "./fixture.ts";
+
+const mkfifo = async (path: string) => {
+  const r = await new Deno.Command("mkfifo", { args: [path] }).output();
+  assert.equal(r.code, 0);
+};
+
+Deno.test("FIFOs are refused before they are opened: database.path (3), archive (4), .master.key (4)", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  try {
+    const fifoDb = join(fx.root, "db/fifo.db");
+    await mkfifo(fifoDb);
+    await Deno.writeTextFile(fx.serverYaml, `database:\n  driver: sqlite\n  path: ${fifoDb}\n`);
+    const c = await runCli(["backup", "create", ...fx.flags, join(fx.root, "snapshots/x.tar.gz")], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(c.code, 3, c.stderr);
+    assert.match(c.stderr, /fifo\.db: database\.path is a FIFO \(named pipe\), not a regular file/);
+
+    const fifoArchive = join(fx.root, "snapshots/pipe.tar.gz");
+    await mkfifo(fifoArchive);
+    for (const cmd of [["inspect"], ["verify"], ["restore", "--dry-run", "--target", join(fx.root, "t")]]) {
+      const r = await runCli(["backup", cmd[0], fifoArchive, ...cmd.slice(1)], { timeoutMs: 30_000 });
+      assert.equal(r.code, 4, `${cmd[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /pipe\.tar\.gz: archive is a FIFO/);
+    }
+
+    await Deno.remove(join(fx.root, "secrets/.master.key"));
+    await mkfifo(join(fx.root, "secrets/.master.key"));
+    const g = await runCli(["secret", "get", "vigo/backup/aws_access_key", "--server-root", fx.root], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(g.code, 4, g.stderr);
+    assert.match(g.stderr, /\.master\.key: the master key is a FIFO/);
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
+
+/** A sqlite3 process holding `db` with locking_mode=EXCLUSIVE until its stdin closes. */
+async function exclusiveHolder(db: string) {
+  const holder = new Deno.Command("sqlite3", { args: [db], stdin: "piped", stdout: "piped" }).spawn();
+  const w = holder.stdin.getWriter();
+  await w.write(
+    new TextEncoder().encode("PRAGMA locking_mode=EXCLUSIVE;\nBEGIN EXCLUSIVE;\nSELECT 'held';\n"),
+  );
+  const reader = holder.stdout.getReader();
+  await reader.read(); // "held": the lock is taken
+  return {
+    async release() {
+      await w.close();
+      reader.releaseLock();
+      await holder.stdout.cancel();
+      await holder.status;
+    },
+  };
+}
+
+Deno.test("create waits at most --lock-timeout for an EXCLUSIVE lock (exit 5), and Ctrl-C ends the wait (130)", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  const holder = await exclusiveHolder(fx.db);
+  try {
+    let t0 = performance.now();
+    const r = await runCli(
+      ["backup", "create", ...fx.flags, "--lock-timeout", "1s", join(fx.root, "snapshots/a.tar.gz")],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /vigo\.db: database is locked by another process; gave up after 1 s/);
+    assert.ok(performance.now() - t0 < 20_000, `took ${performance.now() - t0} ms`);
+
+    const child = spawnCli(["backup", "create", ...fx.flags, join(fx.root, "snapshots/b.tar.gz")]);
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // inside the default 30 s wait
+    t0 = performance.now();
+    child.kill("SIGINT");
+    const out = await child.output();
+    assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+    assert.ok(performance.now() - t0 < 5000, `SIGINT took ${performance.now() - t0} ms`);
+  } finally {
+    await holder.release();
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});

@@ -1,0 +1,49 @@
+/**
+ * `vigocli backup drill` as shipped: exit 0 and a JSON report on a healthy deployment; exit 8 naming
+ * the failed paths when server.yaml's `backup.drill.max_age` is exceeded.
+ */
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv } from "ajv";
+import { REPO_ROOT, runCli } from "../helpers/cli.ts";
+import { makeDeployment } from "./fixture.ts";
+
+/** The `## backup drill` schema of docs/json-output.md. */
+function drillSchema(): object {
+  const doc = readFileSync(join(REPO_ROOT, "docs/json-output.md"), "utf8");
+  const section = doc.split(/^## backup drill$/m)[1].split(/^## /m)[0];
+  const time = { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$" };
+  const text = /```json schema\n([\s\S]*?)```/.exec(section)![1];
+  return JSON.parse(text, (_k, v) => (v === "$time" ? time : v));
+}
+
+Deno.test("backup drill: exit 0 when healthy, 8 beyond the configured max age", async () => {
+  const d = await makeDeployment();
+  try {
+    const flags = ["--server-root", d.root];
+    const ok = await runCli(["backup", "drill", "--json", ...flags]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const report: { ok: boolean; paths: Record<string, unknown>; report_path: string } = JSON.parse(
+      ok.stdout,
+    );
+    const validate = new Ajv({ strict: false }).compile(drillSchema());
+    assert.ok(validate(JSON.parse(ok.stdout)), JSON.stringify(validate.errors));
+    assert.equal(report.ok, true);
+    assert.deepEqual(Object.values(report.paths).map((p) => (p as { status: string }).status), [
+      "pass",
+      "pass",
+      "pass",
+    ]);
+    assert.deepEqual(JSON.parse(readFileSync(report.report_path, "utf8")).paths, report.paths);
+
+    writeFileSync(d.serverYaml, readFileSync(d.serverYaml, "utf8") + "  drill:\n    max_age: 1ms\n");
+    await new Promise((r) => setTimeout(r, 1100)); // a new report name
+    const old = await runCli(["backup", "drill", ...flags]);
+    assert.equal(old.code, 8, old.stderr);
+    assert.match(old.stdout, /^snapshot +fail .*more than the max age 1ms/m);
+    assert.match(old.stderr, /^vigocli: .*drill-\d{8}T\d{6}Z\.json: drill failed: archive, snapshot$/m);
+  } finally {
+    d.cleanup();
+  }
+});

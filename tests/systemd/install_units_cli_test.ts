@@ -1,0 +1,141 @@
+/**
+ * `vigocli backup install-units`: every unit passes `systemd-analyze verify` (with a stand-in
+ * vigosrv.service), a second install changes nothing, a hand-edited unit is refused (exit 10) unless
+ * --force, --dry-run writes nothing; and the replication unit's ExecStart, run as systemd would and
+ * stopped with SIGTERM, leaves every committed row in the replica.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { runCli } from "../helpers/cli.ts";
+import { background, litestreamRestore, sleep, startSqliteWriter } from "../helpers/litestream.ts";
+import { assertRows, makeRoot, type TestRoot } from "../replicate/replicate_env.ts";
+
+const UNITS = [
+  "vigocli-replicate.service",
+  "vigocli-crate@.service",
+  "vigocli-crate@.timer",
+  "vigocli-drill.service",
+  "vigocli-drill.timer",
+];
+
+async function install(r: TestRoot, dir: string, ...extra: string[]) {
+  return await runCli(["backup", "install-units", "--server-root", r.root, "--dir", dir, "--json", ...extra]);
+}
+
+/** Splits an ExecStart= value the way systemd does for the words our templates produce. */
+function execWords(line: string): string[] {
+  const words: string[] = [];
+  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) {
+    words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]);
+  }
+  return words.map((w) => w.replaceAll("%%", "%").replaceAll("$$", "$"));
+}
+
+async function snapshotDir(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for await (const e of Deno.readDir(dir)) out[e.name] = await Deno.readTextFile(`${dir}/${e.name}`);
+  return out;
+}
+
+Deno.test("install-units: units verify; reinstall idempotent; edits refused without --force", async () => {
+  const r = await makeRoot();
+  const dir = `${r.root}/units`;
+  const stub = `${r.root}/stub`;
+  try {
+    await Deno.mkdir(dir);
+    await Deno.mkdir(stub);
+    await Deno.writeTextFile(
+      `${stub}/vigosrv.service`,
+      "[Unit]\nDescription=stand-in server\n[Service]\nExecStart=/bin/sleep infinity\n",
+    );
+    const first = await install(r, dir);
+    assertEquals(first.code, 0, first.stderr);
+    const report = JSON.parse(first.stdout);
+    assertEquals(report.units.map((u: { name: string }) => u.name), UNITS);
+    assert(report.units.every((u: { action: string }) => u.action === "created"), first.stdout);
+
+    // An instance per configcrate file, named as `systemd-escape --path` names it.
+    await Deno.copyFile(`${dir}/vigocli-crate@.service`, `${dir}/vigocli-crate@srv-vigo-c.yaml.service`);
+    await Deno.copyFile(`${dir}/vigocli-crate@.timer`, `${dir}/vigocli-crate@srv-vigo-c.yaml.timer`);
+    const targets = [...UNITS.filter((u) => !u.includes("@")), "vigocli-crate@srv-vigo-c.yaml.service"]
+      .concat("vigocli-crate@srv-vigo-c.yaml.timer").map((u) => `${dir}/${u}`);
+    const verify = await new Deno.Command("systemd-analyze", {
+      args: ["verify", ...targets],
+      env: { SYSTEMD_UNIT_PATH: `${stub}:${dir}:` },
+    }).output();
+    const verr = new TextDecoder().decode(verify.stderr);
+    assertEquals(verify.code, 0, verr);
+    assertEquals(verr.trim(), "", "systemd-analyze verify prints no warning");
+    await Deno.remove(`${dir}/vigocli-crate@srv-vigo-c.yaml.service`);
+    await Deno.remove(`${dir}/vigocli-crate@srv-vigo-c.yaml.timer`);
+
+    const svc = await Deno.readTextFile(`${dir}/vigocli-replicate.service`);
+    for (
+      const want of [
+        "BindsTo=vigosrv.service",
+        "WantedBy=vigosrv.service",
+        "ProtectSystem=strict",
+        `ReadWritePaths=${r.root}/db -${r.replicaDir}`,
+        "NoNewPrivileges=yes",
+        "PrivateTmp=yes",
+        "Restart=on-failure",
+      ]
+    ) assert(svc.includes(`\n${want}\n`), `replicate unit has ${want}:\n${svc}`);
+
+    const again = await install(r, dir);
+    assertEquals(again.code, 0, again.stderr);
+    assert(JSON.parse(again.stdout).units.every((u: { action: string }) => u.action === "unchanged"));
+
+    const edited = `${dir}/vigocli-drill.timer`;
+    await Deno.writeTextFile(edited, (await Deno.readTextFile(edited)).replace("Sun", "Mon"));
+    const before = await snapshotDir(dir);
+    const refused = await install(r, dir);
+    assertEquals(refused.code, 10, refused.stderr);
+    assert(refused.stderr.includes(edited) && refused.stderr.trim().split("\n").length === 1, refused.stderr);
+    assertEquals(await snapshotDir(dir), before, "a refusal writes nothing");
+
+    const dry = await install(r, dir, "--force", "--dry-run");
+    assertEquals(dry.code, 0, dry.stderr);
+    assertEquals(JSON.parse(dry.stdout).units[4].action, "replaced");
+    assertEquals(await snapshotDir(dir), before, "--dry-run writes nothing");
+
+    const forced = await install(r, dir, "--force");
+    assertEquals(forced.code, 0, forced.stderr);
+    assert((await Deno.readTextFile(edited)).includes("Sun"), "--force restored the shipped timer");
+    assertEquals(Object.keys(await snapshotDir(dir)).sort(), [...UNITS].sort(), "no temp files left");
+  } finally {
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
+
+Deno.test("install-units: the replicate unit's ExecStart, stopped with SIGTERM, flushes every row", async () => {
+  const r = await makeRoot({ syncInterval: "10s" });
+  const dir = `${r.root}/units`;
+  const writer = startSqliteWriter(r.db, { txPerSecond: 200 });
+  let repl: ReturnType<typeof background> | undefined;
+  try {
+    await Deno.mkdir(dir);
+    assertEquals((await install(r, dir)).code, 0);
+    const unit = await Deno.readTextFile(`${dir}/vigocli-replicate.service`);
+    const line = /^ExecStart=(.*)$/m.exec(unit)![1];
+    const runner = (Deno.env.get("VIGOCLI_RUNNER") ?? "").split(" ").filter(Boolean);
+    const [cmd, ...args] = [...runner, ...execWords(line)];
+    await writer.waitFor(/committed 1 /);
+    repl = background(cmd, args);
+    await repl.waitFor(/replication started/, 120_000);
+    await sleep(1500);
+    assertEquals(await writer.stop(), 0);
+    // The sync interval is 10 s: the rows written since the first sync reach the replica only
+    // through the flush that SIGTERM triggers.
+    assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
+    const ids = writer.committed().map((c) => c.id);
+    assert(ids.length > 100, `writer committed ${ids.length} rows`);
+    const out = `${r.root}/restored.db`;
+    const res = await litestreamRestore({ out, url: r.url });
+    assertEquals(res.code, 0, res.stderr);
+    await assertRows(out, ids, "litestream restore after SIGTERM");
+  } finally {
+    await repl?.kill();
+    await writer.kill();
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
