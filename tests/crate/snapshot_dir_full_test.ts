@@ -36,7 +36,11 @@ Deno.test({
       const full = await crateRun(crate, "2026-03-13T02:00:00Z");
       assert.equal(full.code, 11, show(full));
       assert.match(full.stderr, new RegExp(`${target}/\\S+: no space left on device`));
-      assert.deepEqual([...Deno.readDirSync(target)].map((e) => e.name), []);
+      assert.deepEqual(snapshots(target), []);
+      const left = [...Deno.readDirSync(target)].map((e) => e.name).filter((n) =>
+        n.startsWith(".incomplete-")
+      );
+      assert.deepEqual(left, [], "a half snapshot was left");
 
       await sh(`mount --bind '${fs}' '${ro}' && mount -o remount,bind,ro '${ro}'`);
       const roCrate = backupCrate(join(s.dir, "ro.yaml"), join(ro, "src"), join(ro, "target"), [
