@@ -41,6 +41,7 @@ import { StagingSync } from "./staging_sync.ts";
 import { databaseDestination } from "./restore_db_path.ts";
 import { applyStep, restoreSteps } from "./restore_steps.ts";
 import {
+  interruptedJournals,
   JOURNAL_FORMAT,
   JOURNAL_VERSION,
   recoverInterruptedRestore,
@@ -81,6 +82,8 @@ export interface RestoreReport {
   database: string;
   /** Why the database is not where server.yaml's `database.path` says, when it is not. */
   databaseNote?: string;
+  /** Dry run only: a killed restore's journal is in the target, so the plan describes a half state. */
+  pendingRollback?: string;
 }
 
 /** Where the database goes and what the restore writes and replaces, from the manifest and the target. */
@@ -103,7 +106,19 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   if (opts.dryRun) {
     const scan = await scanArchive(opts.archive, opts);
     const { db, plan } = await planFor(target, scan.manifest, opts);
-    return { target, plan, scan, dryRun: true, database: join(target, db.rel), databaseNote: db.note };
+    const journal = interruptedJournals(target)[0];
+    const pendingRollback = journal &&
+      `${journal}: a restore was interrupted here; the real restore first rolls it back, so this plan ` +
+        "describes a half-restored target";
+    return {
+      target,
+      plan,
+      scan,
+      dryRun: true,
+      database: join(target, db.rel),
+      databaseNote: db.note,
+      pendingRollback,
+    };
   }
   const createdTarget = !(await lstat(target).catch(() => null));
   // Owner-only: the tree holds secrets/, and the default mode would follow the umask (0777 under 000).

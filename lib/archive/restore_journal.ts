@@ -113,21 +113,24 @@ export function rollBack(j: RestoreJournal, journal: string): void {
   removeJournal(journal);
 }
 
+/** The journals in `target` (of running or dead restores), without touching them. */
+export function interruptedJournals(target: string): string[] {
+  try {
+    return readdirSync(target).filter((n) => NAME_RE.test(n)).sort().map((n) => join(target, n));
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Finishes what a killed restore left in `target`: for each journal of a dead process, rolls the
  * target back to its state before that restore. A journal of a running process means a restore is
  * committing right now: BusyError (exit 5) naming its PID. Returns the journals handled.
  */
 export function recoverInterruptedRestore(target: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(target).filter((n) => NAME_RE.test(n));
-  } catch {
-    return [];
-  }
   const done: string[] = [];
-  for (const name of names.sort()) {
-    const path = join(target, name);
+  for (const path of interruptedJournals(target)) {
+    const name = basename(path);
     const pid = Number(NAME_RE.exec(name)![1]);
     if (pid !== process.pid && pidRunning(pid)) {
       throw new BusyError(

@@ -78,6 +78,7 @@ export function backupRestoreCommand(): Command {
         warn(`${archive}.sha256 not found; entries were checked against the manifest only`);
       }
       if (r.databaseNote) warn(r.databaseNote);
+      if (r.pendingRollback) warn(r.pendingRollback);
       if (!r.dryRun && !opts.dbOnly) {
         const action = masterKeyAction(r.scan.manifest, masterKey !== undefined);
         const note = await applyMasterKey(r.target, action, masterKey);

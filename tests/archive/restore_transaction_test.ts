@@ -164,6 +164,17 @@ Deno.test("a restore killed between two renames is rolled back from its journal 
   const planted = join(target, `.x.tmp-${pid}-0123456789ab`);
   await Deno.writeTextFile(planted, "left by a dead create");
   // The next restore (here: of the same archive, dry run excluded) rolls back before it stages.
+  // A dry run touches nothing but says its plan is against a half state.
+  const dry = await restoreArchive({
+    archive: ctx.archive,
+    target,
+    dbOnly: false,
+    dryRun: true,
+    force: false,
+    now: new Date(),
+  });
+  assert.match(dry.pendingRollback ?? "", /restore was interrupted/);
+  assert.ok(await exists(staging));
   assert.deepEqual(recoverInterruptedRestore(target), [journalPath(target, pid)]);
   assert.deepEqual(await treeHash(target, (p) => p.startsWith(".x.tmp-")), ctx.before);
   assert.ok(!(await exists(staging)) && !(await exists(aside)));
