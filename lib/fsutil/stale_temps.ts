@@ -18,7 +18,7 @@ export const REUSED_PID_AGE_MS = 7 * 24 * 3600 * 1000;
 
 /** Our temporary names, with the PID in group 1. */
 const WITH_PID = [
-  /^\..+\.tmp-(\d+)-[0-9a-f]{12}(\.db)?$/,
+  /^\..+\.tmp-(\d+)-[0-9a-f]{12}(\.db)?(-journal|-wal|-shm)?$/,
   /^\.restore-staging-(\d+)-[A-Za-z0-9]{6}$/,
   /^\.vigo-(?:backup|verify|download)-(\d+)-[A-Za-z0-9]{6}$/,
 ];

@@ -23,6 +23,7 @@ Deno.test("staleTempDecision: PID and age decide, other names are not ours", () 
     [".x.tar.gz.tmp-100-0123456789ab", week + 1, "remove"],
     [`.x.tar.gz.tmp-${process.pid}-0123456789ab`, week + 1, "keep"],
     [".vigo.sql.gz.tmp-200-0123456789ab.db", 0, "remove"],
+    [".out.db.tmp-200-0123456789ab-journal", 0, "remove"],
     [".restore-staging-200-Ab3dEf", 0, "remove"],
     [".restore-staging-100-Ab3dEf", 0, "keep"],
     [".vigo-backup-200-Ab3dEf", 0, "remove"],
