@@ -339,7 +339,13 @@ async function commit(
   };
   const journalFile = await writeJournal(journal);
   try {
-    for (const s of steps) applyStep(s);
+    for (const s of steps) {
+      try {
+        applyStep(s);
+      } catch (err) {
+        throw toVigoError(err, s.dest);
+      }
+    }
     fsyncDirectory(target);
     if (units.includes(DB_ENTRY_PATH)) fsyncDirectory(dirname(join(target, dbRel)));
   } catch (err) {

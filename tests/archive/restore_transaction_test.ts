@@ -45,10 +45,12 @@ async function expectRolledBack(
   ctx: Awaited<ReturnType<typeof setup>>,
   run: () => Promise<unknown>,
   code: number,
+  names: string,
 ) {
   const err = await run().then(() => undefined, (e) => e);
   assert.ok(err instanceof VigoError, `expected a VigoError, got ${err}`);
   assert.equal(err.exitCode, code, err.message);
+  assert.ok(err.message.startsWith(`${names}: `), `message does not start with ${names}: ${err.message}`);
   assert.match(err.message, /rolled back/);
   assert.deepEqual(await treeHash(ctx.dst.root), ctx.before, "target changed");
 }
@@ -76,6 +78,7 @@ Deno.test({
             now: new Date(),
           }),
         ExitCode.Io,
+        tls,
       );
     } finally {
       await sh(`umount '${tls}'`);
@@ -107,6 +110,7 @@ Deno.test({
             now: new Date(),
           }),
         ExitCode.Io,
+        yaml,
       );
     } finally {
       await sh(`chattr -i '${yaml}'`);
