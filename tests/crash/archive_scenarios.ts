@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { makeServerRoot, treeHash } from "../archive/fixture.ts";
 import { recoverInterruptedRestore } from "../../lib/archive/restore_journal.ts";
-import { requireHealthyUnlocked, type Scenario, type World } from "./crash_harness.ts";
+import { requireHealthyUnlocked, type Scenario, TEMP_NAME, type World } from "./crash_harness.ts";
 import { absentOrComplete, mustRun, rm, rows, sha256 } from "./scenario_util.ts";
 
 export function create(scale: number): Scenario {
@@ -39,7 +39,8 @@ export function create(scale: number): Scenario {
 export function restore(scale: number): Scenario {
   const skipNew = (p: string) => p === "snapshots" || p === "target" || p.startsWith("db/");
   // Moved-aside files are kept on purpose; staging a killed run left is swept by the next one.
-  const skipTarget = (p: string) => /^\.(pre-restore|restore-staging)-/.test(p) || p.startsWith("db/");
+  const skipTarget = (p: string) =>
+    p.startsWith(".pre-restore-") || TEMP_NAME.test(p.split("/").pop()!) || p.startsWith("db/");
   return {
     name: "restore",
     async setup(): Promise<World> {
@@ -54,11 +55,13 @@ export function restore(scale: number): Scenario {
       const before = await treeHash(dst, skipTarget);
       const after = await treeHash(src.root, skipNew);
       const judge = async () => {
-        const now = JSON.stringify(await treeHash(dst, skipTarget));
+        const tree = await treeHash(dst, skipTarget);
+        const now = JSON.stringify(tree);
         const n = rows(join(dst, "db/vigo.db"));
         if (now === JSON.stringify(before) && n === 100) return "old";
         if (now === JSON.stringify(after) && n === 3000 * scale) return "new";
-        throw new Error(`${dst}: neither the old nor the new tree (${n} rows)`);
+        const strange = tree.filter((l) => !before.includes(l) && !after.includes(l)).slice(0, 3);
+        throw new Error(`${dst}: neither the old nor the new tree (${n} rows; e.g. ${strange.join(", ")})`);
       };
       const args = ["backup", "restore", archive, "--target", dst, "--force"];
       return {

@@ -64,7 +64,7 @@ export interface KillOutcome {
 }
 
 /** Temporary names we make anywhere (see lib/fsutil/stale_temps.ts) plus the crate's work names. */
-const TEMP_NAME =
+export const TEMP_NAME =
   /\.tmp-|^\.restore-staging-|^\.restore-journal-|^\.vigo-(backup|verify|download)-|^\.incomplete-/;
 
 /** Every temporary name below `dir` (not following symlinks). */
