@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 
 /** File name of the record inside a target_path. */
 export const LAST_RUN_NAME = ".vigo-last-run.json";
@@ -26,6 +27,8 @@ export interface LastRun {
 /** Records `run` in `targetPath`; does nothing when the directory does not exist. */
 export async function writeLastRun(targetPath: string, run: LastRun): Promise<void> {
   if (!existsSync(targetPath)) return;
+  // A run killed while writing this left its temp file: gone once that run is dead.
+  sweepStaleTemps(targetPath);
   const f = await createAtomicFile(join(targetPath, LAST_RUN_NAME), 0o644);
   try {
     await f.handle.writeFile(JSON.stringify(run) + "\n");

@@ -13,7 +13,7 @@ import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
 import { type AtomicFile, createAtomicFile, fsyncDirectory } from "../../fsutil/atomic_file.ts";
 import { type Backend, type ObjectInfo, openBody, type PutBody } from "../backend.ts";
 import { checkTreeKey, type TreeEntry, walkTree } from "../file_tree.ts";
-import { pidRunning, staleTempDecision } from "../../fsutil/stale_temps.ts";
+import { pidRunning, staleTempDecision, sweepStaleTemps } from "../../fsutil/stale_temps.ts";
 
 const READ_CHUNK = 256 * 1024;
 
@@ -73,8 +73,17 @@ export class FileBackend implements Backend {
     return join(this.root, ...key.split("/"));
   }
 
+  /** Whether the root's own stale temp files (a put of a top-level object killed mid-way) are gone. */
+  #rootSwept = false;
+
   async put(key: string, replayable: PutBody): Promise<void> {
     const path = this.#path(key);
+    // Top-level objects (the replicator's claim file) are never listed, so their directory is swept
+    // here, once: deeper directories are swept by the listings that read them anyway.
+    if (!this.#rootSwept) {
+      this.#rootSwept = true;
+      sweepStaleTemps(this.root);
+    }
     const file = await this.#createFile(path);
     try {
       const body = openBody(replayable);
