@@ -78,7 +78,7 @@ function age(ms: number | null): string {
 }
 
 /** The status as a few lines of text. */
-export function statusText(s: Status): string {
+function statusText(s: Status): string {
   const out: string[] = [];
   const sm = s.summary;
   out.push(

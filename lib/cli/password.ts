@@ -16,7 +16,7 @@ import { CryptoError, ExitCode, toVigoError, VigoError } from "../errors.ts";
 /** Environment variable holding the archive password for non-interactive use. */
 export const PASSWORD_ENV = "VIGO_BACKUP_PASSWORD";
 /** Environment variable naming a file that holds the archive password. */
-export const PASSWORD_FILE_ENV = "VIGO_BACKUP_PASSWORD_FILE";
+const PASSWORD_FILE_ENV = "VIGO_BACKUP_PASSWORD_FILE";
 
 /** How many times a mismatched confirmation or an empty entry is re-asked before giving up. */
 const PROMPT_ATTEMPTS = 3;
@@ -71,7 +71,7 @@ export function passwordSource(passwordFile?: string, passwordCommand?: string):
  * dropped) is the password and is never echoed, not even in the error; its stderr goes to ours, so a
  * password manager can explain itself.
  */
-export function runPasswordCommand(command: string): string {
+function runPasswordCommand(command: string): string {
   const argv = splitCommandLine(command);
   if (argv.length === 0) throw new CryptoError("--password-command is empty");
   const r = spawnSync(argv[0], argv.slice(1), { stdio: ["inherit", "pipe", "inherit"], maxBuffer: 1 << 20 });

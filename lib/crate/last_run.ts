@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createAtomicFile } from "../fsutil/atomic_file.ts";
 
 /** File name of the record inside a target_path. */
-export const LAST_RUN_NAME = ".vigo-last-run.json";
+const LAST_RUN_NAME = ".vigo-last-run.json";
 
 /** What the record holds (snake_case JSON). */
 export interface LastRun {

@@ -11,13 +11,13 @@ import { BadInputError, toVigoError } from "../errors.ts";
 import { createAtomicFile } from "../fsutil/atomic_file.ts";
 
 /** The report format version this code writes and reads. */
-export const DRILL_REPORT_VERSION = 1;
+const DRILL_REPORT_VERSION = 1;
 
 /** Name of the directory under `paths.snapshots` that holds the reports. */
-export const DRILLS_DIR_NAME = "drills";
+const DRILLS_DIR_NAME = "drills";
 
 /** The three recovery paths a drill exercises, in report order. */
-export const DRILL_PATH_NAMES = ["archive", "snapshot", "replica"] as const;
+const DRILL_PATH_NAMES = ["archive", "snapshot", "replica"] as const;
 
 /** One of {@link DRILL_PATH_NAMES}. */
 export type DrillPathName = typeof DRILL_PATH_NAMES[number];

@@ -23,7 +23,7 @@ function drilledArchive(drill: DrillReport | null): string | null {
 }
 
 /** Summarises rows (pure): count, bytes, newest with its age at `now`. */
-export function summarizeArchives(
+function summarizeArchives(
   where: string,
   rows: Row[],
   drill: DrillReport | null,

@@ -13,12 +13,12 @@ import { toVigoError } from "../errors.ts";
 import type { CrateResourceStatus, SnapshotsStatus } from "./status_model.ts";
 
 /** Where configcrate files live under a server root. */
-export function cratesDir(serverRoot: string): string {
+function cratesDir(serverRoot: string): string {
   return join(serverRoot, "stacks", "configcrates");
 }
 
 /** Every `*.yaml`/`*.yml` below `dir` (hidden names skipped), sorted; none when it does not exist. */
-export function findCrateFiles(dir: string): string[] {
+function findCrateFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     let entries;
