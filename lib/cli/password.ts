@@ -12,6 +12,7 @@ import { readFile } from "node:fs/promises";
 import { isatty, ReadStream } from "node:tty";
 import process from "node:process";
 import { CryptoError, ExitCode, toVigoError, VigoError } from "../errors.ts";
+import { shellWords } from "../shell_words.ts";
 
 /** Environment variable holding the archive password for non-interactive use. */
 export const PASSWORD_ENV = "VIGO_BACKUP_PASSWORD";
@@ -90,32 +91,9 @@ function runPasswordCommand(command: string): string {
   return password;
 }
 
-/** Words of a command line: whitespace separates, quotes group, backslash escapes (not inside '…'). */
+/** The words of a `--password-command` (see {@link shellWords}). */
 export function splitCommandLine(line: string): string[] {
-  const words: string[] = [];
-  let word: string | undefined;
-  let quote: "'" | '"' | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quote === "'") {
-      if (c === "'") quote = undefined;
-      else word += c;
-    } else if (c === "\\" && i + 1 < line.length && (quote === undefined || '"\\$`'.includes(line[i + 1]))) {
-      word = (word ?? "") + line[++i];
-    } else if (quote === '"') {
-      if (c === '"') quote = undefined;
-      else word += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      word ??= "";
-    } else if (/\s/.test(c)) {
-      if (word !== undefined) words.push(word);
-      word = undefined;
-    } else word = (word ?? "") + c;
-  }
-  if (quote) throw new CryptoError(`--password-command: unterminated ${quote} in \`${line}\``);
-  if (word !== undefined) words.push(word);
-  return words;
+  return shellWords(line, (q) => new CryptoError(`--password-command: unterminated ${q} in \`${line}\``));
 }
 
 /** Reads a password file: warns when others can read it, drops one trailing newline. */
