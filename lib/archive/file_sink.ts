@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { ExistsError, toVigoError } from "../errors.ts";
-import { type AtomicFile, createAtomicFile } from "../fsutil/atomic_file.ts";
+import { type AtomicFile, createAtomicFile, writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
 
 /** Archive files hold secrets: only the owner may read them. */
@@ -74,15 +74,7 @@ export async function openFileSink(path: string): Promise<FileSink> {
         const sha256 = hash.digest("hex");
         register(path);
         await file.commit();
-        const side = await createAtomicFile(sidecarPath, 0o644, { beforeCreate: register });
-        try {
-          const w = side.writable().getWriter();
-          await w.write(new TextEncoder().encode(sidecarLine(sha256, path)));
-          await side.commit();
-        } catch (err) {
-          await side.abort();
-          throw err;
-        }
+        await writeFileAtomic(sidecarPath, sidecarLine(sha256, path), 0o644, { beforeCreate: register });
         forget();
         resolve({ path, sidecarPath, bytes, sha256 });
       } catch (err) {

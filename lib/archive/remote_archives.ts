@@ -18,7 +18,7 @@ import {
   UsageError,
   VerifyError,
 } from "../errors.ts";
-import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { createAtomicFile, writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { detectArchiveKind } from "./archive_source.ts";
 import { timeFromArchiveName } from "./archive_names.ts";
 import { planRetention, type RetentionPolicy } from "./archive_retention.ts";
@@ -251,14 +251,11 @@ export async function downloadArchive(
     }
     register(outPath);
     await file.commit();
-    const side = await createAtomicFile(sidecarPath, 0o644, { beforeCreate: register });
     try {
-      await side.writable().getWriter().write(
-        new TextEncoder().encode(sidecarLine(sha256, basename(outPath))),
-      );
-      await side.commit();
+      await writeFileAtomic(sidecarPath, sidecarLine(sha256, basename(outPath)), 0o644, {
+        beforeCreate: register,
+      });
     } catch (err) {
-      await side.abort();
       await rm(outPath, { force: true });
       throw err;
     }

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 
 /** File name of the record inside a target_path. */
 const LAST_RUN_NAME = ".vigo-last-run.json";
@@ -26,14 +26,7 @@ export interface LastRun {
 /** Records `run` in `targetPath`; does nothing when the directory does not exist. */
 export async function writeLastRun(targetPath: string, run: LastRun): Promise<void> {
   if (!existsSync(targetPath)) return;
-  const f = await createAtomicFile(join(targetPath, LAST_RUN_NAME), 0o644);
-  try {
-    await f.handle.writeFile(JSON.stringify(run) + "\n");
-    await f.commit();
-  } catch (err) {
-    await f.abort();
-    throw err;
-  }
+  await writeFileAtomic(join(targetPath, LAST_RUN_NAME), JSON.stringify(run) + "\n", 0o644);
 }
 
 /** The record in `targetPath`, or null when there is none (or it cannot be read). */
