@@ -25,7 +25,8 @@ export function crateStatus(serverRoot: string, now: Date): SnapshotsStatus {
   for (const file of files) {
     let crate;
     try {
-      crate = loadCrateFile(file);
+      // Package, file or service resources are the agent's, not backups: left out, as the drill does.
+      crate = loadCrateFile(file, { skipOtherExecutors: true });
     } catch (err) {
       out.errors.push(toVigoError(err, file).message);
       continue;
