@@ -92,7 +92,7 @@ export { drillsDirFor, readLatestDrillReport, writeDrillReport } from "./lib/dri
 export type { DrillPathResult, DrillReport, LatestDrillReport } from "./lib/drill/drill_report.ts";
 export { runDrill } from "./lib/drill/run_drill.ts";
 export type { DrillOptions, DrillOutcome } from "./lib/drill/run_drill.ts";
-export { applyCredentialSources, parseCredentialsFile } from "./lib/config/credentials.ts";
+export { parseCredentialsFile } from "./lib/config/credentials.ts";
 export type { Credentials, CredentialSources } from "./lib/config/credentials.ts";
 export type { CheckpointPolicy } from "./lib/replicate/checkpoint_policy.ts";
 export type { EventLevel, EventSink } from "./lib/replicate/event_log.ts";
