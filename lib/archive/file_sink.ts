@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, rmSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { ExistsError, toVigoError } from "../errors.ts";
-import { type AtomicFile, createAtomicFile } from "../fsutil/atomic_file.ts";
+import { type AtomicFile, createAtomicFile, writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 
@@ -89,16 +89,8 @@ export async function openFileSink(path: string): Promise<FileSink> {
         // without its archive (replaced by the next create of that name), never an archive that
         // looks finished but fails verify for want of its sidecar.
         register(path);
-        const side = await createAtomicFile(sidecarPath, 0o644, { beforeCreate: register });
-        try {
-          const w = side.writable().getWriter();
-          await w.write(new TextEncoder().encode(sidecarLine(sha256, path)));
-          await side.commit();
-          sidecarCommitted = true;
-        } catch (err) {
-          await side.abort();
-          throw err;
-        }
+        await writeFileAtomic(sidecarPath, sidecarLine(sha256, path), 0o644, { beforeCreate: register });
+        sidecarCommitted = true;
         await file.commit();
         forget();
         resolve({ path, sidecarPath, bytes, sha256 });

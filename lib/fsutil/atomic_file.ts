@@ -112,6 +112,26 @@ export async function createAtomicFile(
   };
 }
 
+/**
+ * Writes `data` to `path` atomically (see {@link createAtomicFile}): a small file written whole. On any
+ * failure the temporary file is removed and the error names `path`.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o600,
+  opts: AtomicFileOptions = {},
+): Promise<void> {
+  const file = await createAtomicFile(path, mode, opts);
+  try {
+    await file.handle.writeFile(data);
+    await file.commit();
+  } catch (err) {
+    await file.abort();
+    throw toVigoError(err, path);
+  }
+}
+
 /** fsyncs a directory so that a rename inside it survives a crash. */
 export function fsyncDirectory(dir: string): void {
   const fd = openSync(dir, "r");

@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
-import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { loadMasterKey, loadOrCreateMasterKey } from "./master_key.ts";
 import { decodeSecretFile, encodeSecretFile } from "./secret_file.ts";
@@ -77,14 +77,7 @@ export class SecretStore {
     // process is dead.
     sweepStaleTemps(dirname(path));
     sweepStaleTemps(this.secretsDir);
-    const out = await createAtomicFile(path, 0o600);
-    try {
-      await out.handle.writeFile(encoded);
-      await out.commit();
-    } catch (err) {
-      await out.abort();
-      throw toVigoError(err, path);
-    }
+    await writeFileAtomic(path, encoded);
     return { path, createdMasterKey: mk.created };
   }
 
