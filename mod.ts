@@ -85,27 +85,19 @@ export type { OpenArchiveOptions, OpenedArchive, PasswordSource } from "./lib/ar
 export { IntegrityError, readManifestEntry } from "./lib/archive/archive_scan.ts";
 export type { ScanResult } from "./lib/archive/archive_scan.ts";
 export type { PlanLine } from "./lib/archive/restore_plan.ts";
-export { MANIFEST_FORMAT } from "./lib/archive/manifest.ts";
 export type { Manifest, ManifestEntry } from "./lib/archive/manifest.ts";
 export { Replicator } from "./lib/replicate/replicator.ts";
 export type { ReplicatorOptions } from "./lib/replicate/replicator.ts";
-export {
-  drillsDirFor,
-  parseDrillReport,
-  readLatestDrillReport,
-  validateDrillReport,
-  writeDrillReport,
-} from "./lib/drill/drill_report.ts";
+export { drillsDirFor, readLatestDrillReport, writeDrillReport } from "./lib/drill/drill_report.ts";
 export type { DrillPathResult, DrillReport, LatestDrillReport } from "./lib/drill/drill_report.ts";
 export { runDrill } from "./lib/drill/run_drill.ts";
 export type { DrillOptions, DrillOutcome } from "./lib/drill/run_drill.ts";
-export { applyCredentialSources, parseCredentialsFile } from "./lib/config/credentials.ts";
+export { parseCredentialsFile } from "./lib/config/credentials.ts";
 export type { Credentials, CredentialSources } from "./lib/config/credentials.ts";
 export type { CheckpointPolicy } from "./lib/replicate/checkpoint_policy.ts";
 export type { EventLevel, EventSink } from "./lib/replicate/event_log.ts";
 export type { StepObserver } from "./lib/replicate/replicator.ts";
-export { HEALTHY_INTERVALS, ReplicationMetrics } from "./lib/metrics/replication_metrics.ts";
-export { countingClient } from "./lib/metrics/counting_client.ts";
+export { ReplicationMetrics } from "./lib/metrics/replication_metrics.ts";
 export { type MetricFamily, renderPrometheus } from "./lib/metrics/prometheus_text.ts";
 export { collectStatus } from "./lib/status/collect_status.ts";
 export type { Status } from "./lib/status/status_model.ts";

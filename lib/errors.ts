@@ -152,10 +152,14 @@ export function toVigoError(err: unknown, path?: string): VigoError {
       return new BadInputError(`${prefix}not a directory`, { cause: err });
     case "EIO":
       return new IoError(`${prefix}input/output error`, { cause: err });
+    case "EFBIG":
+      return new IoError(`${prefix}file too large`, { cause: err });
     case "EROFS":
       return new IoError(`${prefix}read-only file system`, { cause: err });
     case "EBUSY":
       return new IoError(`${prefix}device or resource busy (a mount point?)`, { cause: err });
+    case "ETXTBSY":
+      return new IoError(`${prefix}text file busy`, { cause: err });
     case "ENAMETOOLONG":
       return new IoError(`${prefix}file name too long`, { cause: err });
     case "EDQUOT":

@@ -43,16 +43,3 @@ export function progressPhase(label: string, total: number | undefined, unit: Pr
     },
   };
 }
-
-/** `chunks` unchanged, advancing `phase` by each chunk's length as it passes. */
-export function countedStream(phase: ProgressPhase): TransformStream<Uint8Array, Uint8Array> {
-  return new TransformStream({
-    transform(chunk, ctl) {
-      phase.advance(chunk.length);
-      ctl.enqueue(chunk);
-    },
-    flush() {
-      phase.end();
-    },
-  });
-}

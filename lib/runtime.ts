@@ -4,6 +4,8 @@
  * built-ins, so the same sources run on both.
  */
 import process from "node:process";
+import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { IoError } from "./errors.ts";
 
 interface DenoLike {
   args: string[];
@@ -38,4 +40,70 @@ export function cliArgs(): string[] {
   // A compiled Bun program passes runtime-looking flags (--inspect, -e, --) through untouched
   // (tests/compile/runtime_features_test.ts).
   return process.argv.slice(2);
+}
+
+/** One open lock file, runtime-neutral (lib/fsutil/file_lock.ts builds the locks on it). */
+export interface LockHandle {
+  tryLock(): boolean;
+  ino(): number;
+  writePid(text: string): void;
+  close(): void;
+}
+
+interface DenoFile {
+  tryLockSync(exclusive: boolean): boolean;
+  statSync(): { ino: number | null };
+  truncateSync(len: number): void;
+  writeSync(b: Uint8Array): number;
+  close(): void;
+}
+interface DenoFs {
+  openSync(path: string, o: { read: boolean; write: boolean; create: boolean; mode: number }): DenoFile;
+}
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+type FlockFn = (fd: number, op: number) => number;
+let bunFlock: FlockFn | null = null;
+
+/** libc's flock through bun:ffi (loaded once; the module name is not a literal so Deno never resolves it). */
+async function loadBunFlock(): Promise<FlockFn> {
+  if (bunFlock) return bunFlock;
+  const name = "bun:ffi";
+  const ffi = await import(name);
+  const libc = ffi.dlopen("libc.so.6", { flock: { args: ["i32", "i32"], returns: "i32" } });
+  bunFlock = (fd, op) => libc.symbols.flock(fd, op) as number;
+  return bunFlock;
+}
+
+/**
+ * Opens `path` (created 0600) for an advisory `flock`: Node's `fs` has none, so this asks the runtime —
+ * Deno's `FsFile.tryLockSync`, or libc's `flock` through `bun:ffi` on Bun. Both take the same kernel lock.
+ */
+export async function openLockHandle(path: string): Promise<LockHandle> {
+  const deno = (globalThis as { Deno?: DenoFs }).Deno;
+  if (runtimeName() === "deno" && deno) {
+    const f = deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+    return {
+      tryLock: () => f.tryLockSync(true),
+      ino: () => f.statSync().ino ?? -1,
+      writePid: (text) => {
+        f.truncateSync(0);
+        f.writeSync(new TextEncoder().encode(text));
+      },
+      close: () => f.close(),
+    };
+  }
+  if (runtimeName() !== "bun") throw new IoError(`${path}: advisory file locks need Deno or Bun`);
+  const flock = await loadBunFlock();
+  const fd = openSync(path, "a+", 0o600);
+  return {
+    tryLock: () => flock(fd, LOCK_EX | LOCK_NB) === 0,
+    ino: () => fstatSync(fd).ino,
+    writePid: (text) => {
+      ftruncateSync(fd, 0);
+      writeSync(fd, text, 0);
+    },
+    close: () => closeSync(fd),
+  };
 }

@@ -2,7 +2,7 @@
 # The real peers the test suite talks to, from Debian's packages. Installs what is missing when run as
 # root; otherwise names what is missing and fails, rather than letting tests skip silently.
 set -euo pipefail
-packages=(sqlite3 openssh-server openssh-client restic age pigz rsync rsnapshot hyperfine qemu-user
+packages=(sqlite3 strace openssh-server openssh-client restic age pigz rsync rsnapshot hyperfine qemu-user
   libc6-arm64-cross rclone zstd lz4 time zsh fish man-db groff-base wabt)
 missing=()
 for p in "${packages[@]}"; do

@@ -7,11 +7,13 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
 import {
+  collectStatus,
   CryptoError,
   decryptingStream,
   downloadArchive,
   encryptingStream,
   ExistsError,
+  installUnits,
   listArchives,
   listRemoteArchives,
   listReplica,
@@ -25,14 +27,19 @@ import {
   openFileSink,
   openRemoteSink,
   parseCrate,
+  parseCredentialsFile,
   pruneRemoteArchives,
   readManifestEntry,
+  renderPrometheus,
+  renderUnits,
   replicaClientFor,
+  ReplicationMetrics,
   Replicator,
   restoreArchive,
   restoreDump,
   restoreReplica,
   runCrate,
+  runDrill,
   SecretStore,
   verifyArchive,
   VerifyError,
@@ -253,5 +260,46 @@ Deno.test("mod.ts: LZ4 streams, SQL dumps, configcrates and secrets", async () =
     assert(!(missing instanceof VerifyError));
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("mod.ts: a drill, the status it shows, replication metrics, systemd units, a credentials file", async () => {
+  const fx = await makeServerRoot({ rows: 20 });
+  try {
+    const config = await loadServerConfig(fx.serverYaml, fx.root, { secrets: "skip" });
+    const snapshots = join(fx.root, "snapshots");
+    const sink = await openFileSink(join(snapshots, "vigo-backup-2026-01-01T00:00:00Z.tar.gz"));
+    await writeArchive({ config, workDir: snapshots }, sink.writable);
+    await sink.done;
+
+    // The drill restores the archive into scratch and compares it with the live server.
+    const drill = await runDrill({ config });
+    assertEquals(drill.report.paths.archive.status, "pass");
+    assertEquals(drill.report.paths.replica.status, "not_configured");
+    // status reads the same report back, and the archive as a recovery path
+    const status = await collectStatus(config);
+    assertEquals(status.drill?.path, drill.reportPath);
+    assert(status.summary.recoverable, JSON.stringify(status.summary));
+
+    const metrics = new ReplicationMetrics({ dbPath: fx.db, replicaName: "file", syncIntervalMs: 1000 });
+    const text = renderPrometheus(await metrics.families(drill.report));
+    assert(/^litestream_db_size\{db="[^"]+"\} \d+$/m.test(text), text);
+
+    const dir = join(fx.root, "units");
+    await Deno.mkdir(dir);
+    const units = renderUnits({
+      command: ["/usr/local/bin/vigocli"],
+      serverYaml: fx.serverYaml,
+      serverRoot: fx.root,
+      dbDir: join(fx.root, "db"),
+    });
+    await installUnits(units, { dir });
+    assert(units.some((u) => u.name === "vigocli-replicate.service"));
+    for (const u of units) assertEquals(await Deno.readTextFile(join(dir, u.name)), u.text);
+
+    const creds = parseCredentialsFile("access_key_id: AKIA\nsecret_access_key: s3cr3t\n", "creds.yaml");
+    assertEquals([creds.accessKeyId, creds.secretAccessKey], ["AKIA", "s3cr3t"]);
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
   }
 });

@@ -18,6 +18,8 @@ import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { TarWriter } from "../codec/tar/tar_writer.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "../codec/gzip/gzip_parallel.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
+import { recoverInterruptedRestore } from "./restore_journal.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
@@ -74,6 +76,10 @@ export async function writeArchive(
 ): Promise<WriteArchiveResult> {
   const cfg = opts.config;
   requireSqlite(cfg);
+  // A restore killed mid-commit left the server root half old, half new: roll it back before
+  // archiving it. Then leftovers of dead creates in the work directory go.
+  recoverInterruptedRestore(cfg.serverRoot);
+  sweepStaleTemps(opts.workDir);
   const { path: tmp, forget } = makeTempDir(opts.workDir, ".vigo-backup-");
   const piping = opts.transform ? opts.transform.readable.pipeTo(sink) : Promise.resolve();
   piping.catch(() => {});

@@ -1,15 +1,16 @@
 /**
  * The local-file sink for archive bytes: written under a temporary name in the destination directory,
- * hashed as it goes, fsynced and renamed into place on close, then the `.sha256` sidecar (in
- * `sha256sum` format, so `sha256sum -c` checks it) is written the same atomic way. An aborted stream
- * leaves nothing behind.
+ * hashed as it goes, fsynced; on close the `.sha256` sidecar (in `sha256sum` format, so `sha256sum -c`
+ * checks it) is written the same atomic way and renamed into place first, then the archive. An
+ * aborted stream leaves nothing behind.
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { basename } from "node:path";
+import { existsSync, lstatSync, rmSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { ExistsError, toVigoError } from "../errors.ts";
-import { type AtomicFile, createAtomicFile } from "../fsutil/atomic_file.ts";
+import { type AtomicFile, createAtomicFile, writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 
 /** Archive files hold secrets: only the owner may read them. */
 const ARCHIVE_MODE = 0o600;
@@ -37,9 +38,13 @@ export function sidecarLine(sha256: string, path: string): string {
 /** Opens `path` for writing an archive. Refuses to replace an existing file or sidecar. */
 export async function openFileSink(path: string): Promise<FileSink> {
   const sidecarPath = `${path}.sha256`;
-  for (const p of [path, sidecarPath]) {
-    if (existsSync(p)) throw new ExistsError(`${p}: already exists (refusing to overwrite)`);
+  if (existsSync(path)) throw new ExistsError(`${path}: already exists (refusing to overwrite)`);
+  // A sidecar alone is what a create killed between its last two renames leaves: it is replaced.
+  if (existsSync(sidecarPath) && lstatSync(sidecarPath).isDirectory()) {
+    throw new ExistsError(`${sidecarPath}: already exists (refusing to overwrite)`);
   }
+  // Half-written archives of dead creates would otherwise fill the directory for good.
+  sweepStaleTemps(dirname(path));
   // Every path is registered before it is created (see interrupt_cleanup.ts), and the committed archive
   // stays registered until its sidecar is committed too: an interrupted create leaves neither.
   const forgets: (() => void)[] = [];
@@ -64,28 +69,34 @@ export async function openFileSink(path: string): Promise<FileSink> {
     async write(chunk) {
       hash.update(chunk);
       bytes += chunk.length;
-      // write(2) errors carry no path: name the archive being written ("no space left on device").
-      await inner.write(chunk).catch((err) => {
-        throw toVigoError(err, path);
-      });
+      try {
+        await inner.write(chunk);
+      } catch (err) {
+        // A failed write errors this stream, and an errored stream's abort() never reaches the sink:
+        // the temporary file goes now (disk full must not leave a half archive), named by the output.
+        await file.abort();
+        forget();
+        const e = toVigoError(err, path);
+        reject(e);
+        throw e;
+      }
     },
     async close() {
+      let sidecarCommitted = false;
       try {
         const sha256 = hash.digest("hex");
+        // The sidecar goes into place first: a kill between the two renames then leaves a sidecar
+        // without its archive (replaced by the next create of that name), never an archive that
+        // looks finished but fails verify for want of its sidecar.
         register(path);
+        await writeFileAtomic(sidecarPath, sidecarLine(sha256, path), 0o644, { beforeCreate: register });
+        sidecarCommitted = true;
         await file.commit();
-        const side = await createAtomicFile(sidecarPath, 0o644, { beforeCreate: register });
-        try {
-          const w = side.writable().getWriter();
-          await w.write(new TextEncoder().encode(sidecarLine(sha256, path)));
-          await side.commit();
-        } catch (err) {
-          await side.abort();
-          throw err;
-        }
         forget();
         resolve({ path, sidecarPath, bytes, sha256 });
       } catch (err) {
+        await file.abort();
+        if (sidecarCommitted) rmSync(sidecarPath, { force: true });
         forget();
         reject(err);
         throw err;

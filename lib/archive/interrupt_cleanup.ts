@@ -61,15 +61,16 @@ export function removeOnInterrupt(path: string): () => void {
 }
 
 /**
- * Creates a unique directory `<dir>/<prefix>XXXXXX` and registers it for removal on interruption, in
+ * Creates a unique directory `<dir>/<prefix><pid>-XXXXXX` and registers it for removal on interruption, in
  * one synchronous step after the handlers are installed, so no signal can find it existing unregistered.
- * Throws a typed error naming `dir` when it cannot be created.
+ * Throws a typed error naming `dir` when it cannot be created. The PID in the name lets a later run
+ * remove it once this process is dead (lib/fsutil/stale_temps.ts).
  */
 export function makeTempDir(dir: string, prefix: string): { path: string; forget: () => void } {
   install();
   let path: string;
   try {
-    path = mkdtempSync(join(dir, prefix));
+    path = mkdtempSync(join(dir, `${prefix}${process.pid}-`));
   } catch (err) {
     throw toVigoError(err, dir);
   }

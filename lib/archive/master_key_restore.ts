@@ -7,7 +7,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ExistsError, toVigoError } from "../errors.ts";
-import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { decodeMasterKey, encodeMasterKey } from "../secrets/master_key_format.ts";
 import { type Manifest, MASTER_KEY_ENTRY_PATH } from "./manifest.ts";
 
@@ -66,13 +66,6 @@ export async function applyMasterKey(
   } catch (err) {
     throw toVigoError(err, dirname(path));
   }
-  const file = await createAtomicFile(path, 0o600);
-  try {
-    await file.handle.writeFile(given);
-    await file.commit();
-  } catch (err) {
-    await file.abort();
-    throw toVigoError(err, path);
-  }
+  await writeFileAtomic(path, given);
   return null;
 }

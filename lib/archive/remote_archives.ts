@@ -8,16 +8,25 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import { type Backend, objectUrl } from "../backend/backend.ts";
-import { BadInputError, ExistsError, NotFoundError, UsageError, VerifyError } from "../errors.ts";
-import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import {
+  BadInputError,
+  ConfigError,
+  ExistsError,
+  NotFoundError,
+  UsageError,
+  VerifyError,
+} from "../errors.ts";
+import { createAtomicFile, writeFileAtomic } from "../fsutil/atomic_file.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { detectArchiveKind } from "./archive_source.ts";
 import { timeFromArchiveName } from "./archive_names.ts";
 import { planRetention, type RetentionPolicy } from "./archive_retention.ts";
 import { sidecarLine } from "./file_sink.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
 import { progressPhase } from "../progress.ts";
+import { redactUrl } from "../backends.ts";
 
 /** Key prefix of archives on a backend. */
 export const ARCHIVES_PREFIX = "archives/";
@@ -43,6 +52,19 @@ export interface UploadResult {
   sidecarKey: string;
   bytes: number;
   sha256: string;
+}
+
+/** Splits an archive object URL into its backend root and the object key (its last component). */
+export function splitObjectUrl(url: string): { root: string; key: string } {
+  const cut = url.replace(/\/+$/, "").lastIndexOf("/");
+  const root = url.slice(0, cut);
+  const key = decodeURIComponent(url.slice(cut + 1));
+  if (cut < 0 || key === "" || /:\/?\/?$/.test(root)) {
+    throw new ConfigError(
+      `${redactUrl(url)}: expected the URL of an archive object, e.g. sftp://host/path/archives/NAME.tar.gz`,
+    );
+  }
+  return { root, key };
 }
 
 /** Refuses names that are not a plain archive file name (no directories, no temp names). */
@@ -187,9 +209,10 @@ export async function downloadArchive(
   outPath: string,
 ): Promise<DownloadResult> {
   const sidecarPath = `${outPath}.sha256`;
-  for (const p of [outPath, sidecarPath]) {
-    if (existsSync(p)) throw new ExistsError(`${p}: already exists (refusing to overwrite)`);
-  }
+  // A sidecar alone is what a download killed between its two renames leaves (the sidecar goes in
+  // first): it is replaced, and temporary files of dead downloads in that directory go.
+  if (existsSync(outPath)) throw new ExistsError(`${outPath}: already exists (refusing to overwrite)`);
+  sweepStaleTemps(dirname(outPath));
   const info = await backend.stat(key);
   if (!info) {
     throw new NotFoundError(
@@ -229,16 +252,13 @@ export async function downloadArchive(
       );
     }
     register(outPath);
-    await file.commit();
-    const side = await createAtomicFile(sidecarPath, 0o644, { beforeCreate: register });
     try {
-      await side.writable().getWriter().write(
-        new TextEncoder().encode(sidecarLine(sha256, basename(outPath))),
-      );
-      await side.commit();
+      await writeFileAtomic(sidecarPath, sidecarLine(sha256, basename(outPath)), 0o644, {
+        beforeCreate: register,
+      });
+      await file.commit();
     } catch (err) {
-      await side.abort();
-      await rm(outPath, { force: true });
+      await rm(sidecarPath, { force: true });
       throw err;
     }
     return { path: outPath, sidecarPath, bytes, sha256 };

@@ -6,14 +6,16 @@
  * `<target>/.pre-restore-<UTC time>/` so the restore can be undone. Any failure before that point
  * removes the staging directory and leaves the target as it was.
  */
-import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, rm, stat } from "node:fs/promises";
 import {
   chmodSync,
   closeSync,
+  existsSync,
   fchmodSync,
   fchownSync,
   futimesSync,
   lchownSync,
+  lstatSync,
   mkdirSync,
   openSync,
   symlinkSync,
@@ -22,7 +24,7 @@ import {
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
-import { BadInputError, BusyError, toVigoError, VerifyError } from "../errors.ts";
+import { BadInputError, BusyError, IoError, toVigoError, VerifyError, VigoError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
@@ -37,6 +39,18 @@ import { preRestoreDirName } from "./archive_names.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
 import { StagingSync } from "./staging_sync.ts";
 import { databaseDestination } from "./restore_db_path.ts";
+import { applyStep, restoreSteps } from "./restore_steps.ts";
+import {
+  interruptedJournals,
+  JOURNAL_FORMAT,
+  JOURNAL_VERSION,
+  recoverInterruptedRestore,
+  removeJournal,
+  type RestoreJournal,
+  rollBack,
+  writeJournal,
+} from "./restore_journal.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
 
 /** Options of {@link restoreArchive}. */
@@ -68,6 +82,8 @@ export interface RestoreReport {
   database: string;
   /** Why the database is not where server.yaml's `database.path` says, when it is not. */
   databaseNote?: string;
+  /** Dry run only: a killed restore's journal is in the target, so the plan describes a half state. */
+  pendingRollback?: string;
 }
 
 /** Where the database goes and what the restore writes and replaces, from the manifest and the target. */
@@ -90,16 +106,33 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   if (opts.dryRun) {
     const scan = await scanArchive(opts.archive, opts);
     const { db, plan } = await planFor(target, scan.manifest, opts);
-    return { target, plan, scan, dryRun: true, database: join(target, db.rel), databaseNote: db.note };
+    const journal = interruptedJournals(target)[0];
+    const pendingRollback = journal &&
+      `${journal}: a restore was interrupted here; the real restore first rolls it back, so this plan ` +
+        "describes a half-restored target";
+    return {
+      target,
+      plan,
+      scan,
+      dryRun: true,
+      database: join(target, db.rel),
+      databaseNote: db.note,
+      pendingRollback,
+    };
   }
   const createdTarget = !(await lstat(target).catch(() => null));
   // Owner-only: the tree holds secrets/, and the default mode would follow the umask (0777 under 000).
   await mkdir(target, { recursive: true, mode: 0o700 }).catch((err) => {
     throw toVigoError(err, target);
   });
+  // A restore killed mid-commit is rolled back before anything else looks at the target; then
+  // leftovers of dead processes go.
+  recoverInterruptedRestore(target);
+  sweepStaleTemps(target);
   const { path: staging, forget } = makeTempDir(target, ".restore-staging-");
   const syncer = new StagingSync(staging);
   let dbCheck: BackgroundCheck | undefined;
+  let keepStaging = false;
   try {
     const dirs: { path: string; header: TarHeader }[] = [];
     // The manifest is not authenticated, so matching its SHA-256 proves nothing about the database:
@@ -118,6 +151,9 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     for (const d of dirs.reverse()) applyMeta(join(staging, d.path), d.header);
     const { db, plan } = await planFor(target, scan.manifest, opts);
     refuseIfBusy(join(target, db.rel), opts.force);
+    // From here a signal must not remove the staging directory: a journaled rename may already have
+    // moved the old tree aside, and the next run's rollback needs the staged items where it left them.
+    forget();
     const preRestoreDir = await commit(
       target,
       staging,
@@ -128,12 +164,13 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     const database = join(target, db.rel);
     return { target, plan, preRestoreDir, scan, dryRun: false, database, databaseNote: db.note };
   } catch (err) {
+    keepStaging = (err as { journalKept?: boolean }).journalKept === true;
     // A target this restore created is removed again, so a failed restore leaves no trace.
-    if (createdTarget) await rm(target, { recursive: true, force: true });
+    if (createdTarget && !keepStaging) await rm(target, { recursive: true, force: true });
     throw err;
   } finally {
     dbCheck?.cancel();
-    await rm(staging, { recursive: true, force: true });
+    if (!keepStaging) await rm(staging, { recursive: true, force: true });
     forget();
   }
 }
@@ -180,36 +217,50 @@ function stageEntry(
 ): EntrySink | undefined {
   // Synchronous calls on purpose: for thousands of small files one await per syscall costs more
   // than the syscalls; the slow part (making them durable) happens once, in StagingSync.flush().
+  // Sync fs calls' errors carry no path, so each is named here (disk full must say where).
   const dest = join(staging, entry.path);
   if (verboseEnabled()) verbose(`restore ${entry.path}`);
-  mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
-  if (entry.type === "dir") {
-    mkdirSync(dest, { recursive: true, mode: 0o700 });
-    dirs.push({ path: entry.path, header });
-    return undefined;
-  }
-  if (entry.type === "symlink") {
-    symlinkSync(entry.target!, dest);
-    if (isRoot()) lchownSync(dest, header.uid, header.gid);
-    return undefined;
-  }
-  const fd = openSync(dest, "wx", 0o600);
-  return {
-    write(chunk) {
-      let off = 0;
-      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-      return Promise.resolve();
-    },
-    close() {
-      if (isRoot()) fchownSync(fd, header.uid, header.gid);
-      fchmodSync(fd, header.mode & 0o7777);
-      futimesSync(fd, header.mtime, header.mtime);
-      closeSync(fd);
-      onClosed(entry.path);
-      syncer.add(dest, header.size);
-      return Promise.resolve();
-    },
+  const named = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      throw toVigoError(err, dest);
+    }
   };
+  return named(() => {
+    mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
+    if (entry.type === "dir") {
+      mkdirSync(dest, { recursive: true, mode: 0o700 });
+      dirs.push({ path: entry.path, header });
+      return undefined;
+    }
+    if (entry.type === "symlink") {
+      symlinkSync(entry.target!, dest);
+      if (isRoot()) lchownSync(dest, header.uid, header.gid);
+      return undefined;
+    }
+    const fd = openSync(dest, "wx", 0o600);
+    return {
+      write(chunk) {
+        named(() => {
+          let off = 0;
+          while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+        });
+        return Promise.resolve();
+      },
+      close() {
+        named(() => {
+          if (isRoot()) fchownSync(fd, header.uid, header.gid);
+          fchmodSync(fd, header.mode & 0o7777);
+          futimesSync(fd, header.mtime, header.mtime);
+          closeSync(fd);
+        });
+        onClosed(entry.path);
+        syncer.add(dest, header.size);
+        return Promise.resolve();
+      },
+    };
+  });
 }
 
 function isRoot(): boolean {
@@ -251,7 +302,12 @@ async function existingPaths(
   return out;
 }
 
-/** Moves replaced items aside and renames the staged ones into place. Returns the aside directory. */
+/**
+ * Moves replaced items aside and renames the staged ones into place, all or nothing: the renames are
+ * journaled first (restore_journal.ts), and any failure undoes the ones made. Returns the aside
+ * directory. When even the undo fails, the journal stays and the error says so (`journalKept`), so
+ * the caller keeps the staging directory the next run needs to finish the rollback.
+ */
 async function commit(
   target: string,
   staging: string,
@@ -263,36 +319,64 @@ async function commit(
   for (let n = 2; await lstat(aside).catch(() => null); n++) {
     aside = join(target, `${preRestoreDirName(now)}-${n}`);
   }
-  let moved = false;
-  const moveAside = async (rel: string) => {
-    const from = join(target, rel);
-    if (!(await lstat(from).catch(() => null))) return;
-    await mkdir(dirname(join(aside, rel)), { recursive: true, mode: 0o700 });
-    await rename(from, join(aside, rel));
-    moved = true;
+  const steps = restoreSteps({
+    target,
+    staging,
+    aside,
+    units,
+    dbRel,
+    exists: (p) => existsSync(p) || isLink(p),
+  });
+  const journal: RestoreJournal = {
+    format: JOURNAL_FORMAT,
+    version: JOURNAL_VERSION,
+    pid: process.pid,
+    started_at: now.toISOString(),
+    target,
+    staging,
+    aside,
+    steps,
   };
+  const journalFile = await writeJournal(journal);
   try {
-    for (const unit of units) {
-      if (unit === DB_ENTRY_PATH) {
-        for (const suffix of ["", ...DB_COMPANIONS]) await moveAside(dbRel + suffix);
-        if (dbRel !== DB_ENTRY_PATH) {
-          // server.yaml's database.path: its directories are created private, like db/ would be.
-          await mkdir(dirname(join(target, dbRel)), { recursive: true, mode: 0o700 });
-          await rename(join(staging, unit), join(target, dbRel));
-          continue;
-        }
-        // A missing db/ directory arrives whole, with the archived mode and owner.
-        if (!(await lstat(join(target, "db")).catch(() => null))) {
-          await rename(join(staging, "db"), join(target, "db"));
-          continue;
-        }
-      } else await moveAside(unit);
-      await rename(join(staging, unit), join(target, unit));
+    for (const s of steps) {
+      try {
+        applyStep(s);
+      } catch (err) {
+        throw toVigoError(err, s.dest);
+      }
     }
     fsyncDirectory(target);
     if (units.includes(DB_ENTRY_PATH)) fsyncDirectory(dirname(join(target, dbRel)));
   } catch (err) {
-    throw toVigoError(err, target);
+    const cause = toVigoError(err, target);
+    try {
+      rollBack(journal, journalFile);
+    } catch (undoErr) {
+      throw Object.assign(
+        new IoError(
+          `${cause.message}; undoing the restore failed too (${toVigoError(undoErr).message}): ` +
+            `${journalFile} is kept and the next restore or create rolls it back`,
+          { cause: err },
+        ),
+        { journalKept: true },
+      );
+    }
+    throw new VigoError(
+      `${cause.message}; nothing was restored (the target was rolled back)`,
+      cause.exitCode,
+      cause.kind,
+      { cause: err },
+    );
   }
-  return moved ? aside : undefined;
+  removeJournal(journalFile);
+  return steps.some((s) => s.aside) ? aside : undefined;
+}
+
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }

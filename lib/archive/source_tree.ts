@@ -156,11 +156,6 @@ function isGone(err: unknown): boolean {
   return e?.code === "ENOENT" || e?.cause?.code === "ENOENT";
 }
 
-/** Hex SHA-256 of a byte array. */
-export function sha256Hex(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
-
 /**
  * Reads a file in 64 KiB chunks into one reused buffer (consume each chunk before the next). Reads are
  * synchronous and small on purpose: a page-cache read of 64 KiB takes microseconds, far less than an

@@ -12,7 +12,6 @@ import type { Backend } from "../backend/backend.ts";
 import type { BackupConfig, ServerConfig } from "../config/types.ts";
 import type { CredentialSources } from "../config/credentials.ts";
 import { ConfigError } from "../errors.ts";
-import { redactUrl } from "../backends.ts";
 
 /** `--url URL`: the backend root holding `archives/`. */
 export function archiveUrlOption() {
@@ -66,17 +65,4 @@ export async function openArchiveBackend(
     if (dest.scheme === "s3") dest.credentialsHint = "or give them with --credentials-file FILE";
   }
   return await openBackend(target, applyCredentialSources(target, dest, credentials ?? {}));
-}
-
-/** Splits an archive object URL into its backend root and the object key (its last component). */
-export function splitObjectUrl(url: string): { root: string; key: string } {
-  const cut = url.replace(/\/+$/, "").lastIndexOf("/");
-  const root = url.slice(0, cut);
-  const key = decodeURIComponent(url.slice(cut + 1));
-  if (cut < 0 || key === "" || /:\/?\/?$/.test(root)) {
-    throw new ConfigError(
-      `${redactUrl(url)}: expected the URL of an archive object, e.g. sftp://host/path/archives/NAME.tar.gz`,
-    );
-  }
-  return { root, key };
 }

@@ -9,12 +9,7 @@ import { mkdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import { toVigoError, UsageError } from "../errors.ts";
-import {
-  archiveUrlOption,
-  loadBackupSettings,
-  openArchiveBackend,
-  splitObjectUrl,
-} from "./archive_backend.ts";
+import { archiveUrlOption, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
@@ -81,7 +76,7 @@ export async function fetchRemoteArchive(
   serverRoot: string,
   credentialsFile?: string,
 ): Promise<FetchedArchive> {
-  const { checkArchiveName, downloadArchive } = await import("../archive/remote_archives.ts");
+  const { checkArchiveName, downloadArchive, splitObjectUrl } = await import("../archive/remote_archives.ts");
   const { root, key } = splitObjectUrl(url);
   checkArchiveName(key);
   const creds = await credentialSources(credentialsFile);

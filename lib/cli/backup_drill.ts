@@ -1,5 +1,4 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import process from "node:process";
 import { jsonOption, passwordCommandOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { say, warn } from "./output.ts";
 import { printJson } from "./json_output.ts";

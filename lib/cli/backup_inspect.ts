@@ -1,7 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import { passwordCommandOption } from "./common.ts";
-import { kdfCapFrom, kdfCapOptions } from "./kdf_cap_options.ts";
+import { kdfCapFrom, maxKdfIterationsOption, maxKdfMemoryOption } from "./kdf_cap_options.ts";
 
 /** `backup inspect ARCHIVE`: print the manifest, reading only the start of the archive. */
 export function backupInspectCommand(): Command {
@@ -10,8 +10,8 @@ export function backupInspectCommand(): Command {
     .argument("<archive>", "archive file")
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
     .addOption(passwordCommandOption())
-    .addOption(kdfCapOptions()[0])
-    .addOption(kdfCapOptions()[1])
+    .addOption(maxKdfMemoryOption())
+    .addOption(maxKdfIterationsOption())
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { openArchive } = await import("../archive/archive_source.ts");

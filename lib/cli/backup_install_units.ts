@@ -15,7 +15,7 @@ import { BUILD_INFO } from "../build_info.ts";
  * How a unit starts this program: the executable itself when compiled; from sources, the runtime
  * with this checkout's main.ts (useful for trying the units before building).
  */
-export function selfCommand(bin?: string): string[] {
+function selfCommand(bin?: string): string[] {
   if (bin) return [resolve(bin)];
   if (BUILD_INFO.target !== "sources") return [process.execPath];
   const main = fileURLToPath(new URL("../../main.ts", import.meta.url));

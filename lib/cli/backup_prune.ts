@@ -7,6 +7,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { say } from "./output.ts";
 import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { RetentionPolicy } from "../archive/archive_retention.ts";
 import { objectUrl } from "../backend/backend.ts";
 import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
@@ -108,6 +109,8 @@ export function backupPruneCommand(): Command {
             reason: d.reason,
           });
         }
+        // A prune killed between an archive and its sidecar left the sidecar alone: finish that.
+        if (!dryRun) await removeOrphanSidecars(where);
       }
       const deleted = lines.filter((l) => l.action === "delete");
       if (opts.json) {
@@ -122,4 +125,21 @@ export function backupPruneCommand(): Command {
         }`,
       );
     }) as unknown as Command;
+}
+
+/**
+ * Removes `NAME.tar.gz.sha256` files whose `NAME.tar.gz` is gone. Only those older than a minute: a
+ * create renames its sidecar in just before its archive, and that moment must not be mistaken for one.
+ */
+async function removeOrphanSidecars(dir: string): Promise<void> {
+  const { lstat, readdir } = await import("node:fs/promises");
+  const names = new Set(await readdir(dir).catch(() => [] as string[]));
+  for (const n of names) {
+    if (!n.endsWith(".tar.gz.sha256") || names.has(n.slice(0, -".sha256".length))) continue;
+    const st = await lstat(join(dir, n)).catch(() => null);
+    if (!st?.isFile() || Date.now() - st.mtimeMs < 60_000) continue;
+    await rm(join(dir, n), { force: true }).catch((err) => {
+      throw toVigoError(err, join(dir, n));
+    });
+  }
 }

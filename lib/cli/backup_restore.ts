@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DEFAULT_SERVER_ROOT, jsonOption, passwordCommandOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl } from "./archive_backend.ts";
 import { credentialsFileOption } from "./credentials_option.ts";
-import { kdfCapFrom, kdfCapOptions } from "./kdf_cap_options.ts";
+import { kdfCapFrom, maxKdfIterationsOption, maxKdfMemoryOption } from "./kdf_cap_options.ts";
 import { printJson } from "./json_output.ts";
 
 /** `backup restore ARCHIVE`: verify, stage, then swap the archived tree into the target. */
@@ -37,8 +37,8 @@ export function backupRestoreCommand(): Command {
       ),
     )
     .addOption(credentialsFileOption())
-    .addOption(kdfCapOptions()[0])
-    .addOption(kdfCapOptions()[1])
+    .addOption(maxKdfMemoryOption())
+    .addOption(maxKdfIterationsOption())
     .addOption(serverYamlOption().default(undefined, "<target>/server.yaml, if present"))
     .addOption(jsonOption())
     .action(async (archive, opts) => {
@@ -78,6 +78,7 @@ export function backupRestoreCommand(): Command {
         warn(`${archive}.sha256 not found; entries were checked against the manifest only`);
       }
       if (r.databaseNote) warn(r.databaseNote);
+      if (r.pendingRollback) warn(r.pendingRollback);
       if (!r.dryRun && !opts.dbOnly) {
         const action = masterKeyAction(r.scan.manifest, masterKey !== undefined);
         const note = await applyMasterKey(r.target, action, masterKey);

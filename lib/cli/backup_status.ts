@@ -58,14 +58,19 @@ async function loadConfig(
   serverRoot: string,
 ): Promise<{ cfg: ServerConfig; secretsError?: string }> {
   const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
-  const cfg = await loadServerConfig(serverYaml, serverRoot, { secrets: "skip" });
-  requireSqlite(cfg);
+  let cfg: ServerConfig;
   try {
-    return { cfg: await loadServerConfig(serverYaml, serverRoot) };
+    cfg = await loadServerConfig(serverYaml, serverRoot);
   } catch (err) {
     if (!(err instanceof VigoError)) throw err;
-    return { cfg, secretsError: err.message };
+    // Read again without secrets: a broken server.yaml fails here as itself; unresolvable secrets
+    // only cost the remote facts.
+    const withoutSecrets = await loadServerConfig(serverYaml, serverRoot, { secrets: "skip" });
+    requireSqlite(withoutSecrets);
+    return { cfg: withoutSecrets, secretsError: err.message };
   }
+  requireSqlite(cfg);
+  return { cfg };
 }
 
 function age(ms: number | null): string {
@@ -78,7 +83,7 @@ function age(ms: number | null): string {
 }
 
 /** The status as a few lines of text. */
-export function statusText(s: Status): string {
+function statusText(s: Status): string {
   const out: string[] = [];
   const sm = s.summary;
   out.push(

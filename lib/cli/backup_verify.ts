@@ -3,7 +3,7 @@ import { say } from "./output.ts";
 import { stat } from "node:fs/promises";
 import { toVigoError } from "../errors.ts";
 import { jsonOption, passwordCommandOption } from "./common.ts";
-import { kdfCapFrom, kdfCapOptions } from "./kdf_cap_options.ts";
+import { kdfCapFrom, maxKdfIterationsOption, maxKdfMemoryOption } from "./kdf_cap_options.ts";
 import { printJson } from "./json_output.ts";
 
 /** `backup verify ARCHIVE`: sidecar, manifest checksums and integrity_check of the contained database. */
@@ -16,8 +16,8 @@ export function backupVerifyCommand(): Command {
     .argument("<archive>", "archive file")
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
     .addOption(passwordCommandOption())
-    .addOption(kdfCapOptions()[0])
-    .addOption(kdfCapOptions()[1])
+    .addOption(maxKdfMemoryOption())
+    .addOption(maxKdfIterationsOption())
     .addOption(jsonOption())
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.

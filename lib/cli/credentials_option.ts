@@ -5,7 +5,6 @@
  */
 import { Option } from "@commander-js/extra-typings";
 import { warn } from "./output.ts";
-import process from "node:process";
 import type { CredentialSources } from "../config/credentials.ts";
 
 /** `--credentials-file FILE`. */

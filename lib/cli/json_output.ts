@@ -8,7 +8,7 @@ import process from "node:process";
 import type { VigoError } from "../errors.ts";
 
 /** `createdAt` → `created_at`; keys already in snake_case are unchanged. */
-export function snakeCase(key: string): string {
+function snakeCase(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/([A-Z])([A-Z][a-z])/g, "$1_$2").toLowerCase();
 }
 
@@ -18,7 +18,7 @@ export function rfc3339(d: Date): string {
 }
 
 /** `value` in the dialect: keys snake_cased, dates as RFC 3339, bigints as numbers; arrays and nesting kept. */
-export function toJsonDialect(value: unknown): unknown {
+function toJsonDialect(value: unknown): unknown {
   if (value instanceof Date) return rfc3339(value);
   if (typeof value === "bigint") return Number(value);
   if (Array.isArray(value)) return value.map(toJsonDialect);
@@ -53,7 +53,7 @@ export function jsonError(
  * The file, URL or endpoint an error concerns: the message's leading `<path>: ` (every message starts
  * with what it concerns, by convention), when that looks like a path, a URL or a host:port.
  */
-export function errorPath(e: VigoError): string | null {
+function errorPath(e: VigoError): string | null {
   const m = /^((?:[a-z][a-z0-9+.-]*:\/\/|\/|\.{1,2}\/)[^\s]*?|[^\s:]+:\d+):\s/.exec(e.message);
   return m ? m[1] : null;
 }

@@ -16,20 +16,22 @@ function wholeNumber(flag: string, max: number) {
   };
 }
 
-/** The two options, for every command that may decrypt an archive. */
-export function kdfCapOptions() {
-  return [
-    new Option(
-      "--max-kdf-memory <mib>",
-      `refuse encrypted headers asking for more Argon2id memory (MiB; default ${
-        DEFAULT_KDF_CAP.memoryKiB / 1024
-      })`,
-    ).argParser(wholeNumber("--max-kdf-memory", 1024)),
-    new Option(
-      "--max-kdf-iterations <n>",
-      `refuse encrypted headers asking for more Argon2id passes (default ${DEFAULT_KDF_CAP.iterations})`,
-    ).argParser(wholeNumber("--max-kdf-iterations", 64)),
-  ] as const;
+/** `--max-kdf-memory MIB`, for every command that may decrypt an archive. */
+export function maxKdfMemoryOption() {
+  return new Option(
+    "--max-kdf-memory <mib>",
+    `refuse encrypted headers asking for more Argon2id memory (MiB; default ${
+      DEFAULT_KDF_CAP.memoryKiB / 1024
+    })`,
+  ).argParser(wholeNumber("--max-kdf-memory", 1024));
+}
+
+/** `--max-kdf-iterations N`, for every command that may decrypt an archive. */
+export function maxKdfIterationsOption() {
+  return new Option(
+    "--max-kdf-iterations <n>",
+    `refuse encrypted headers asking for more Argon2id passes (default ${DEFAULT_KDF_CAP.iterations})`,
+  ).argParser(wholeNumber("--max-kdf-iterations", 64));
 }
 
 /** The cap the options ask for. */

@@ -12,11 +12,12 @@ import { readFile } from "node:fs/promises";
 import { isatty, ReadStream } from "node:tty";
 import process from "node:process";
 import { CryptoError, ExitCode, toVigoError, VigoError } from "../errors.ts";
+import { shellWords } from "../shell_words.ts";
 
 /** Environment variable holding the archive password for non-interactive use. */
 export const PASSWORD_ENV = "VIGO_BACKUP_PASSWORD";
 /** Environment variable naming a file that holds the archive password. */
-export const PASSWORD_FILE_ENV = "VIGO_BACKUP_PASSWORD_FILE";
+const PASSWORD_FILE_ENV = "VIGO_BACKUP_PASSWORD_FILE";
 
 /** How many times a mismatched confirmation or an empty entry is re-asked before giving up. */
 const PROMPT_ATTEMPTS = 3;
@@ -71,7 +72,7 @@ export function passwordSource(passwordFile?: string, passwordCommand?: string):
  * dropped) is the password and is never echoed, not even in the error; its stderr goes to ours, so a
  * password manager can explain itself.
  */
-export function runPasswordCommand(command: string): string {
+function runPasswordCommand(command: string): string {
   const argv = splitCommandLine(command);
   if (argv.length === 0) throw new CryptoError("--password-command is empty");
   const r = spawnSync(argv[0], argv.slice(1), { stdio: ["inherit", "pipe", "inherit"], maxBuffer: 1 << 20 });
@@ -90,32 +91,9 @@ export function runPasswordCommand(command: string): string {
   return password;
 }
 
-/** Words of a command line: whitespace separates, quotes group, backslash escapes (not inside '…'). */
+/** The words of a `--password-command` (see {@link shellWords}). */
 export function splitCommandLine(line: string): string[] {
-  const words: string[] = [];
-  let word: string | undefined;
-  let quote: "'" | '"' | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quote === "'") {
-      if (c === "'") quote = undefined;
-      else word += c;
-    } else if (c === "\\" && i + 1 < line.length && (quote === undefined || '"\\$`'.includes(line[i + 1]))) {
-      word = (word ?? "") + line[++i];
-    } else if (quote === '"') {
-      if (c === '"') quote = undefined;
-      else word += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      word ??= "";
-    } else if (/\s/.test(c)) {
-      if (word !== undefined) words.push(word);
-      word = undefined;
-    } else word = (word ?? "") + c;
-  }
-  if (quote) throw new CryptoError(`--password-command: unterminated ${quote} in \`${line}\``);
-  if (word !== undefined) words.push(word);
-  return words;
+  return shellWords(line, (q) => new CryptoError(`--password-command: unterminated ${q} in \`${line}\``));
 }
 
 /** Reads a password file: warns when others can read it, drops one trailing newline. */

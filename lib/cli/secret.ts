@@ -12,6 +12,7 @@ import { concatBytes } from "../bytes.ts";
 import { checkSecretName } from "../secrets/secret_name.ts";
 import { MAX_SECRET_BYTES } from "../secrets/secret_file.ts";
 import { jsonOption, serverRootOption } from "./common.ts";
+import { printJson } from "./json_output.ts";
 
 /** `secret`: manage secret: values under secrets/ */
 export function secretCommand(): Command {
@@ -77,8 +78,8 @@ function listCommand() {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { SecretStore } = await import("../secrets/secret_store.ts");
       const names = await new SecretStore(opts.serverRoot).list();
-      const text = opts.json ? `${JSON.stringify(names)}\n` : names.map((n) => `${n}\n`).join("");
-      await writeStdout(new TextEncoder().encode(text));
+      if (opts.json) return printJson(names);
+      await writeStdout(new TextEncoder().encode(names.map((n) => `${n}\n`).join("")));
     });
 }
 

@@ -46,7 +46,7 @@ const FILE_KEYS: Record<string, keyof Credentials> = {
 const PATH_FIELDS: readonly (keyof Credentials)[] = ["keyPath", "knownHostsPath"];
 
 /** The server.yaml key of a field (`secretAccessKey` → `secret_access_key`). */
-export function fileKeyOf(field: string): string {
+function fileKeyOf(field: string): string {
   return Object.entries(FILE_KEYS).find(([, f]) => f === field)?.[0] ?? field;
 }
 

@@ -75,6 +75,12 @@ export interface CrateLoadOptions {
   vars?: Record<string, string>;
   /** Rebase every absolute path of the crate under this directory (restore drills, tests). */
   root?: string;
+  /**
+   * Leave out resources of the server's other executors (package, file, service, …) instead of
+   * refusing them: for reading the server's own configcrates, which hold them too. A document with
+   * none of ours is not validated at all and comes back with no resources.
+   */
+  skipOtherExecutors?: boolean;
 }
 
 const TOP_KEYS = new Set(["name", "description", "vars", "resources"]);
@@ -122,6 +128,9 @@ export function parseCrate(text: string, path: string, opts: CrateLoadOptions = 
   } catch (err) {
     throw new ConfigError(`${path}: invalid YAML: ${(err as Error).message.split("\n")[0]}`);
   }
+  if (opts.skipOtherExecutors && !holdsSnapshotResource(doc)) {
+    return { path, name: "", vars: {}, resources: [] };
+  }
   if (!isMap(doc)) throw new ConfigError(`${path}: a configcrate must be a mapping with name and resources`);
   for (const k of Object.keys(doc)) {
     if (!TOP_KEYS.has(k)) throw new ConfigError(`${path}: unknown top-level key "${k}"`);
@@ -134,14 +143,26 @@ export function parseCrate(text: string, path: string, opts: CrateLoadOptions = 
     throw new ConfigError(`${path}: resources: required non-empty list`);
   }
   const seen = new Set<string>();
-  const resources = doc.resources.map((raw, i) => {
+  const resources: CrateResource[] = [];
+  for (const [i, raw] of doc.resources.entries()) {
+    if (opts.skipOtherExecutors && !isSnapshotResource(raw)) continue;
     const res = parseResource(raw, i, path, vars, opts.root);
     if (seen.has(res.name)) throw new ConfigError(`${path}: resource "${res.name}": duplicate resource name`);
     seen.add(res.name);
-    return res;
-  });
+    resources.push(res);
+  }
   checkResourceOverlaps(path, resources);
   return { path, name: doc.name, vars, resources };
+}
+
+/** A resource of one of this project's executors (backup, db_backup). */
+function isSnapshotResource(raw: unknown): boolean {
+  return isMap(raw) && (raw.type === "backup" || raw.type === "db_backup");
+}
+
+/** A crate document with at least one {@link isSnapshotResource}: other documents are another executor's. */
+function holdsSnapshotResource(doc: unknown): boolean {
+  return isMap(doc) && Array.isArray(doc.resources) && doc.resources.some(isSnapshotResource);
 }
 
 function crateVars(raw: unknown, path: string, overrides: Record<string, string>): Record<string, string> {

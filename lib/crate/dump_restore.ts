@@ -20,6 +20,7 @@ import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { BadInputError, ExistsError, toVigoError, VigoError } from "../errors.ts";
 import { fsyncDirectory, tempPathFor } from "../fsutil/atomic_file.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { SqlStatementSplitter } from "./sql_splitter.ts";
 import { restrictToDumpStatements } from "./dump_authorizer.ts";
 
@@ -35,6 +36,8 @@ export interface RestoreResult {
 export async function restoreDump(dumpPath: string, outPath: string): Promise<RestoreResult> {
   if (existsSync(outPath)) throw new ExistsError(`${outPath}: already exists; choose a new output path`);
   const input = openInput(dumpPath);
+  // A restore killed mid-way left its temporary database (and journal) here: gone once it is dead.
+  sweepStaleTemps(dirname(outPath));
   const temp = tempPathFor(outPath);
   const db = new DatabaseSync(temp);
   let sqlChars = 0;

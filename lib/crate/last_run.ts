@@ -6,10 +6,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { writeFileAtomic } from "../fsutil/atomic_file.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 
 /** File name of the record inside a target_path. */
-export const LAST_RUN_NAME = ".vigo-last-run.json";
+const LAST_RUN_NAME = ".vigo-last-run.json";
 
 /** What the record holds (snake_case JSON). */
 export interface LastRun {
@@ -26,14 +27,9 @@ export interface LastRun {
 /** Records `run` in `targetPath`; does nothing when the directory does not exist. */
 export async function writeLastRun(targetPath: string, run: LastRun): Promise<void> {
   if (!existsSync(targetPath)) return;
-  const f = await createAtomicFile(join(targetPath, LAST_RUN_NAME), 0o644);
-  try {
-    await f.handle.writeFile(JSON.stringify(run) + "\n");
-    await f.commit();
-  } catch (err) {
-    await f.abort();
-    throw err;
-  }
+  // A run killed while writing this left its temp file: gone once that run is dead.
+  sweepStaleTemps(targetPath);
+  await writeFileAtomic(join(targetPath, LAST_RUN_NAME), JSON.stringify(run) + "\n", 0o644);
 }
 
 /** The record in `targetPath`, or null when there is none (or it cannot be read). */

@@ -166,7 +166,9 @@ class Walker {
           this.stats.vanished++;
           return;
         }
-        throw toVigoError(err, src);
+        // Disk full or read-only is the snapshot's side: name where it was writing, not the source.
+        const code = (err as NodeJS.ErrnoException).code ?? "";
+        throw toVigoError(err, ["ENOSPC", "EDQUOT", "EROFS", "EFBIG"].includes(code) ? dest : src);
       }
       this.applyMeta(dest, st, false);
     }

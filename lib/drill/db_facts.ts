@@ -48,11 +48,11 @@ function countTables(db: DatabaseSync): TableCounts {
   return out;
 }
 
-/** Row counts of a scratch copy (any open mode will do: the drill owns the file). */
-export function tableCounts(path: string): TableCounts {
+/** Opens `target` read-only and counts its tables; errors name `path`. */
+function countAt(target: string | URL, path: string): TableCounts {
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(path, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
+    db = new DatabaseSync(target, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
   } catch (err) {
     throw toVigoError(err, path);
   }
@@ -65,24 +65,17 @@ export function tableCounts(path: string): TableCounts {
   }
 }
 
+/** Row counts of a scratch copy (any open mode will do: the drill owns the file). */
+export function tableCounts(path: string): TableCounts {
+  return countAt(path, path);
+}
+
 /** Row counts of the live database, read without writing anything next to it. */
 export function liveTableCounts(path: string): TableCounts {
   if (!existsSync(path)) throw new NotFoundError(`${path}: live database does not exist`);
   const url = pathToFileURL(path);
   if (!existsSync(`${path}-wal`)) url.search = "?immutable=1";
-  let db: DatabaseSync;
-  try {
-    db = new DatabaseSync(url, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
-  } catch (err) {
-    throw toVigoError(err, path);
-  }
-  try {
-    return countTables(db);
-  } catch (err) {
-    throw toVigoError(err, path);
-  } finally {
-    db.close();
-  }
+  return countAt(url, path);
 }
 
 /** Compares restored and live counts (pure). */

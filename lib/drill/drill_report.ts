@@ -8,16 +8,16 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BadInputError, toVigoError } from "../errors.ts";
-import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 
 /** The report format version this code writes and reads. */
-export const DRILL_REPORT_VERSION = 1;
+const DRILL_REPORT_VERSION = 1;
 
 /** Name of the directory under `paths.snapshots` that holds the reports. */
-export const DRILLS_DIR_NAME = "drills";
+const DRILLS_DIR_NAME = "drills";
 
 /** The three recovery paths a drill exercises, in report order. */
-export const DRILL_PATH_NAMES = ["archive", "snapshot", "replica"] as const;
+const DRILL_PATH_NAMES = ["archive", "snapshot", "replica"] as const;
 
 /** One of {@link DRILL_PATH_NAMES}. */
 export type DrillPathName = typeof DRILL_PATH_NAMES[number];
@@ -190,13 +190,6 @@ export async function writeDrillReport(drillsDir: string, report: DrillReport): 
     throw toVigoError(err, drillsDir);
   }
   const path = join(drillsDir, drillReportFileName(new Date(report.started_at)));
-  const file = await createAtomicFile(path, 0o600);
-  try {
-    await file.handle.writeFile(JSON.stringify(report, null, 2) + "\n");
-    await file.commit();
-  } catch (err) {
-    await file.abort();
-    throw toVigoError(err, path);
-  }
+  await writeFileAtomic(path, JSON.stringify(report, null, 2) + "\n");
   return path;
 }

@@ -2,6 +2,7 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from "
 import { type FileHandle, open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import process from "node:process";
 import { NotFoundError, toVigoError } from "../errors.ts";
 
 /**
@@ -24,9 +25,12 @@ export interface AtomicFile {
   abort(): Promise<void>;
 }
 
-/** Temporary name next to `path`: hidden, recognisable, unique. */
+/**
+ * Temporary name next to `path`: hidden, recognisable, unique, and carrying this process's PID so the
+ * next run can tell a dead process's leftover from a live write (stale_temps.ts).
+ */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
 }
 
 /** Options for {@link createAtomicFile}. */
@@ -106,6 +110,26 @@ export async function createAtomicFile(
       rmSync(tempPath, { force: true });
     },
   };
+}
+
+/**
+ * Writes `data` to `path` atomically (see {@link createAtomicFile}): a small file written whole. On any
+ * failure the temporary file is removed and the error names `path`.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o600,
+  opts: AtomicFileOptions = {},
+): Promise<void> {
+  const file = await createAtomicFile(path, mode, opts);
+  try {
+    await file.handle.writeFile(data);
+    await file.commit();
+  } catch (err) {
+    await file.abort();
+    throw toVigoError(err, path);
+  }
 }
 
 /** fsyncs a directory so that a rename inside it survives a crash. */

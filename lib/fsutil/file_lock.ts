@@ -4,26 +4,17 @@
  * power loss), so a crashed owner never blocks the next run; a lock file left behind by a crash is
  * simply locked again. Lock file names are listed in the README ("Reliability").
  *
- * Node's `fs` has no flock, so this is the one module besides lib/runtime.ts that asks which runtime
- * it runs on: Deno has `FsFile.tryLockSync` (flock), Bun reaches libc's `flock` through `bun:ffi`.
- * Both take the same kernel lock, so a Deno-run and a Bun-compiled vigocli exclude each other.
+ * Node's `fs` has no flock, so the lock itself comes from lib/runtime.ts (`openLockHandle`): Deno has
+ * `FsFile.tryLockSync` (flock), Bun reaches libc's `flock` through `bun:ffi`. Both take the same kernel
+ * lock, so a Deno-run and a Bun-compiled vigocli exclude each other.
  */
-import {
-  closeSync,
-  fstatSync,
-  ftruncateSync,
-  openSync,
-  readFileSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { readFileSync, statSync, unlinkSync } from "node:fs";
 import process from "node:process";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BusyError, IoError, toVigoError } from "../errors.ts";
-import { runtimeName } from "../runtime.ts";
+import { BusyError, toVigoError } from "../errors.ts";
+import { type LockHandle, openLockHandle } from "../runtime.ts";
 
 /** A lock held by this process; `using lock = await acquireFileLock(…)` releases it at scope exit. */
 export interface FileLock extends Disposable {
@@ -31,68 +22,6 @@ export interface FileLock extends Disposable {
   readonly path: string;
   /** Removes the lock file and releases the lock (idempotent). */
   release(): void;
-}
-
-/** One open lock file, runtime-neutral. */
-interface LockHandle {
-  tryLock(): boolean;
-  ino(): number;
-  writePid(text: string): void;
-  close(): void;
-}
-
-interface DenoFile {
-  tryLockSync(exclusive: boolean): boolean;
-  statSync(): { ino: number | null };
-  truncateSync(len: number): void;
-  writeSync(b: Uint8Array): number;
-  close(): void;
-}
-interface DenoFs {
-  openSync(path: string, o: { read: boolean; write: boolean; create: boolean; mode: number }): DenoFile;
-}
-
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-type FlockFn = (fd: number, op: number) => number;
-let bunFlock: FlockFn | null = null;
-
-/** libc's flock through bun:ffi (loaded once; the module name is not a literal so Deno never resolves it). */
-async function loadBunFlock(): Promise<FlockFn> {
-  if (bunFlock) return bunFlock;
-  const name = "bun:ffi";
-  const ffi = await import(name);
-  const libc = ffi.dlopen("libc.so.6", { flock: { args: ["i32", "i32"], returns: "i32" } });
-  bunFlock = (fd, op) => libc.symbols.flock(fd, op) as number;
-  return bunFlock;
-}
-
-async function openHandle(path: string): Promise<LockHandle> {
-  const deno = (globalThis as { Deno?: DenoFs }).Deno;
-  if (runtimeName() === "deno" && deno) {
-    const f = deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
-    return {
-      tryLock: () => f.tryLockSync(true),
-      ino: () => f.statSync().ino ?? -1,
-      writePid: (text) => {
-        f.truncateSync(0);
-        f.writeSync(new TextEncoder().encode(text));
-      },
-      close: () => f.close(),
-    };
-  }
-  if (runtimeName() !== "bun") throw new IoError(`${path}: advisory file locks need Deno or Bun`);
-  const flock = await loadBunFlock();
-  const fd = openSync(path, "a+", 0o600);
-  return {
-    tryLock: () => flock(fd, LOCK_EX | LOCK_NB) === 0,
-    ino: () => fstatSync(fd).ino,
-    writePid: (text) => {
-      ftruncateSync(fd, 0);
-      writeSync(fd, text, 0);
-    },
-    close: () => closeSync(fd),
-  };
 }
 
 function inoOf(path: string): number | null {
@@ -123,7 +52,7 @@ export async function acquireFileLock(lockPath: string, target: string, activity
   for (let attempt = 0;; attempt++) {
     let h: LockHandle;
     try {
-      h = await openHandle(lockPath);
+      h = await openLockHandle(lockPath);
     } catch (err) {
       throw toVigoError(err, lockPath);
     }

@@ -224,7 +224,7 @@ export class ReplicationMetrics {
 }
 
 /** The last drill as metrics (`vigocli_drill_*`); none when no drill has run. */
-export function drillFamilies(drill: DrillReport | null): MetricFamily[] {
+function drillFamilies(drill: DrillReport | null): MetricFamily[] {
   if (!drill) return [];
   const paths = Object.entries(drill.paths);
   const per = (pick: (p: typeof paths[number][1]) => number | null) =>

@@ -12,6 +12,7 @@
 import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { parseWalHeader, WAL_HEADER_SIZE, type WalHeader } from "./wal_format.ts";
 import { walkFrames } from "./wal_copier.ts";
 
@@ -63,6 +64,8 @@ export class ShadowDir {
   /** Records `generation` as current (atomically) and removes every other generation's files. */
   async writeGeneration(generation: string): Promise<void> {
     await mkdir(this.root, { recursive: true });
+    // A replicator killed while writing this left its temp file: gone once that process is dead.
+    sweepStaleTemps(this.root);
     const f = await createAtomicFile(join(this.root, "generation"), 0o600);
     try {
       await f.handle.write(`${generation}\n`);

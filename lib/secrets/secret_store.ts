@@ -6,7 +6,8 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
-import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { writeFileAtomic } from "../fsutil/atomic_file.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { loadMasterKey, loadOrCreateMasterKey } from "./master_key.ts";
 import { decodeSecretFile, encodeSecretFile } from "./secret_file.ts";
 import { secretNameFromRelativePath, secretNameProblem, secretPath } from "./secret_name.ts";
@@ -72,14 +73,11 @@ export class SecretStore {
     } catch (err) {
       throw toVigoError(err, dirname(path));
     }
-    const out = await createAtomicFile(path, 0o600);
-    try {
-      await out.handle.writeFile(encoded);
-      await out.commit();
-    } catch (err) {
-      await out.abort();
-      throw toVigoError(err, path);
-    }
+    // A set killed mid-write left a temp file beside the secret (or the master key): gone once its
+    // process is dead.
+    sweepStaleTemps(dirname(path));
+    sweepStaleTemps(this.secretsDir);
+    await writeFileAtomic(path, encoded);
     return { path, createdMasterKey: mk.created };
   }
 

@@ -8,13 +8,8 @@ import type { DrillReport } from "../drill/drill_report.ts";
 import { toVigoError } from "../errors.ts";
 import type { ArchiveFact, ArchiveLocation } from "./status_model.ts";
 
-interface Row {
-  name: string;
-  time: string;
-  size: number;
-  encrypted: boolean | null;
-  sidecar: boolean;
-}
+/** What a local or remote listing says of one archive (both listings have these fields). */
+type Row = Omit<ArchiveFact, "verified_by_drill">;
 
 /** Name of the archive the drill restored and passed, if any. */
 function drilledArchive(drill: DrillReport | null): string | null {
@@ -23,7 +18,7 @@ function drilledArchive(drill: DrillReport | null): string | null {
 }
 
 /** Summarises rows (pure): count, bytes, newest with its age at `now`. */
-export function summarizeArchives(
+function summarizeArchives(
   where: string,
   rows: Row[],
   drill: DrillReport | null,

@@ -3,49 +3,21 @@
  * `type: db_backup` (SQL dump directories) resource of every configcrate file under
  * `<root>/stacks/configcrates/`, with its snapshots, the bytes only they hold and its last run.
  */
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadCrateFile } from "../crate/crate_file.ts";
+import { configcrateFiles, CONFIGCRATES_DIR } from "../crate/configcrates.ts";
 import { readLastRun } from "../crate/last_run.ts";
 import { snapshotUsage } from "../crate/snapshot_usage.ts";
 import { listSnapshots } from "../crate/snapshot_store.ts";
 import { toVigoError } from "../errors.ts";
 import type { CrateResourceStatus, SnapshotsStatus } from "./status_model.ts";
 
-/** Where configcrate files live under a server root. */
-export function cratesDir(serverRoot: string): string {
-  return join(serverRoot, "stacks", "configcrates");
-}
-
-/** Every `*.yaml`/`*.yml` below `dir` (hidden names skipped), sorted; none when it does not exist. */
-export function findCrateFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let entries;
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT" && d === dir) return;
-      throw toVigoError(err, d);
-    }
-    for (const e of entries) {
-      if (e.name.startsWith(".")) continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && /\.ya?ml$/.test(e.name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
 /** Status of every crate resource under `<serverRoot>/stacks/configcrates`. */
 export function crateStatus(serverRoot: string, now: Date): SnapshotsStatus {
-  const dir = cratesDir(serverRoot);
-  const out: SnapshotsStatus = { crates_dir: dir, resources: [], errors: [] };
+  const out: SnapshotsStatus = { crates_dir: join(serverRoot, CONFIGCRATES_DIR), resources: [], errors: [] };
   let files: string[];
   try {
-    files = findCrateFiles(dir);
+    files = configcrateFiles(serverRoot);
   } catch (err) {
     out.errors.push(toVigoError(err).message);
     return out;
@@ -53,7 +25,8 @@ export function crateStatus(serverRoot: string, now: Date): SnapshotsStatus {
   for (const file of files) {
     let crate;
     try {
-      crate = loadCrateFile(file);
+      // Package, file or service resources are the agent's, not backups: left out, as the drill does.
+      crate = loadCrateFile(file, { skipOtherExecutors: true });
     } catch (err) {
       out.errors.push(toVigoError(err, file).message);
       continue;

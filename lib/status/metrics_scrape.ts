@@ -12,7 +12,7 @@ export interface ScrapedSample {
 }
 
 /** Parses the sample lines of Prometheus text format (comments skipped). Pure. */
-export function parseSamples(text: string): ScrapedSample[] {
+function parseSamples(text: string): ScrapedSample[] {
   const out: ScrapedSample[] = [];
   for (const line of text.split("\n")) {
     if (line === "" || line.startsWith("#")) continue;
@@ -28,7 +28,7 @@ export function parseSamples(text: string): ScrapedSample[] {
 }
 
 /** Picks the facts status shows out of parsed samples. Pure. */
-export function liveFacts(url: string, samples: ScrapedSample[]): LiveReplication {
+function liveFacts(url: string, samples: ScrapedSample[]): LiveReplication {
   const get = (name: string) => samples.find((s) => s.name === name);
   const num = (name: string) => get(name)?.value ?? null;
   const at = (name: string) => {

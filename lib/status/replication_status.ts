@@ -9,7 +9,7 @@ import { scrapeLive } from "./metrics_scrape.ts";
 import type { ReplicationStatus } from "./status_model.ts";
 
 /** Not configured: no backup.url. */
-export const NO_REPLICATION: ReplicationStatus = {
+const NO_REPLICATION: ReplicationStatus = {
   url: null,
   generations: 0,
   latest_generation: null,
@@ -21,7 +21,7 @@ export const NO_REPLICATION: ReplicationStatus = {
 };
 
 /** Where to reach a replicator listening on `addr` (a wildcard address is reached on loopback). */
-export function metricsBase(addr: string): string {
+function metricsBase(addr: string): string {
   const a = parseListenAddr(addr, "backup.addr");
   const host = a.host === "0.0.0.0" || a.host === "" ? "127.0.0.1" : a.host === "::" ? "::1" : a.host;
   return `http://${formatHostPort({ host, port: a.port })}`;

@@ -6,7 +6,7 @@
 import type { Status } from "./status_model.ts";
 
 /** How often the page asks for a fresh status. */
-export const REFRESH_SECONDS = 10;
+const REFRESH_SECONDS = 10;
 
 const CSS = `
 :root{--ok:#1b7f3b;--bad:#b3261e;--warn:#a15c00;--mute:#5f6368;--line:#dadce0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ExistsError, toVigoError } from "../errors.ts";
-import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 import type { UnitFile } from "./unit_templates.ts";
 
 /** What happened (or, with dryRun, would happen) to one unit file. */
@@ -52,16 +52,7 @@ export async function installUnits(units: UnitFile[], opts: InstallOptions): Pro
   if (!opts.dryRun) {
     for (const p of plan) {
       if (p.action === "unchanged") continue;
-      const f = await createAtomicFile(p.path, 0o644);
-      try {
-        const w = f.writable().getWriter();
-        await w.write(new TextEncoder().encode(p.text));
-        await w.close();
-        await f.commit();
-      } catch (err) {
-        await f.abort();
-        throw toVigoError(err, p.path);
-      }
+      await writeFileAtomic(p.path, p.text, 0o644);
     }
   }
   return plan.map(({ name, path, action }) => ({ name, path, action }));

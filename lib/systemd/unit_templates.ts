@@ -24,7 +24,7 @@ export interface UnitFile {
 }
 
 /** The server unit the replicator is bound to (the seed's "server starts/stops litestream"). */
-export const SERVER_UNIT = "vigosrv.service";
+const SERVER_UNIT = "vigosrv.service";
 
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
@@ -32,7 +32,7 @@ const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
  * Quotes one ExecStart word: systemd splits on spaces, unquotes "…" with C escapes and expands `%`
  * specifiers and `$` variables, so a path containing any of these must not reach it raw.
  */
-export function execWord(word: string): string {
+function execWord(word: string): string {
   const escaped = word.replaceAll("%", "%%").replaceAll("$", "$$$$");
   if (SAFE_WORD.test(word)) return escaped;
   return `"${escaped.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
@@ -58,7 +58,7 @@ function unit(lines: string[]): string {
 }
 
 /** `vigocli-replicate.service`: replication that starts and stops with the server. */
-export function replicateService(facts: UnitFacts): UnitFile {
+function replicateService(facts: UnitFacts): UnitFile {
   const writable = [pathWord(facts.dbDir)];
   // "-": a file:// replica directory the replicator has not created yet must not stop the unit.
   if (facts.replicaDir) writable.push(pathWord(facts.replicaDir, true));
@@ -99,7 +99,7 @@ export function replicateService(facts: UnitFacts): UnitFile {
 }
 
 /** `vigocli-crate@.service`: one `crate run` of the configcrate file named by the instance. */
-export function crateService(facts: UnitFacts): UnitFile {
+function crateService(facts: UnitFacts): UnitFile {
   return {
     name: "vigocli-crate@.service",
     text: unit([
@@ -122,7 +122,7 @@ export function crateService(facts: UnitFacts): UnitFile {
 }
 
 /** `vigocli-crate@.timer`: nightly, caught up after downtime, spread over half an hour. */
-export function crateTimer(): UnitFile {
+function crateTimer(): UnitFile {
   return {
     name: "vigocli-crate@.timer",
     text: unit([
@@ -143,7 +143,7 @@ export function crateTimer(): UnitFile {
 }
 
 /** `vigocli-drill.service`: one restore drill (`backup drill`). */
-export function drillService(facts: UnitFacts): UnitFile {
+function drillService(facts: UnitFacts): UnitFile {
   return {
     name: "vigocli-drill.service",
     text: unit([
@@ -165,7 +165,7 @@ export function drillService(facts: UnitFacts): UnitFile {
 }
 
 /** `vigocli-drill.timer`: weekly, caught up after downtime. */
-export function drillTimer(): UnitFile {
+function drillTimer(): UnitFile {
   return {
     name: "vigocli-drill.timer",
     text: unit([

@@ -5,9 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cliCommand, runCli } from "../helpers/cli.ts";
+import { AS_NOBODY, runCli } from "../helpers/cli.ts";
 import { exists, makeServerRoot, type ServerFixture, treeHash } from "./fixture.ts";
-import { recordRun } from "../helpers/transcript.ts";
 
 const BAD_INPUT = 4;
 const CONFIG = 3;
@@ -211,31 +210,10 @@ Deno.test("an unreadable secrets file fails create, naming the file", async () =
     let stderr: string;
     if (asRoot) {
       await Deno.chmod(home, 0o777);
-      const res = await new Deno.Command("setpriv", {
-        args: [
-          "--reuid=65534",
-          "--regid=65534",
-          "--clear-groups",
-          "env",
-          `HOME=${home}`,
-          `DENO_DIR=${home}/deno`,
-          ...cliCommand(),
-          "backup",
-          "create",
-          ...fx.flags,
-          out,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      code = res.code;
-      stderr = new TextDecoder().decode(res.stderr);
-      recordRun({
-        argv: ["backup", "create", out],
-        stdout: new TextDecoder().decode(res.stdout),
-        stderr,
-        code,
-      });
+      ({ code, stderr } = await runCli(["backup", "create", ...fx.flags, out], {
+        via: AS_NOBODY,
+        env: { HOME: home, DENO_DIR: `${home}/deno` },
+      }));
       await Deno.chmod(fx.root, 0o700);
     } else {
       ({ code, stderr } = await runCli(["backup", "create", ...fx.flags, out]));

@@ -6,9 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cliCommand, runCli } from "../helpers/cli.ts";
+import { runCli, UMASK_000 } from "../helpers/cli.ts";
 import { makeServerRoot, type ServerFixture } from "./fixture.ts";
-import { recordRun } from "../helpers/transcript.ts";
 
 interface Row {
   name: string;
@@ -225,15 +224,8 @@ Deno.test("a symlinked target directory is followed; a new target is private wha
     assert.ok((await Deno.stat(join(scratch, "real/db/vigo.db"))).isFile);
 
     const fresh = join(scratch, "fresh");
-    const quoted = [...cliCommand(), "backup", "restore", archive, "--target", fresh].map((a) => `'${a}'`);
-    const u = await new Deno.Command("sh", { args: ["-c", `umask 000; exec ${quoted.join(" ")}`] }).output();
-    recordRun({
-      argv: ["backup", "restore", archive, "--target", fresh],
-      stdout: new TextDecoder().decode(u.stdout),
-      stderr: new TextDecoder().decode(u.stderr),
-      code: u.code,
-    });
-    assert.equal(u.code, 0, new TextDecoder().decode(u.stderr));
+    const u = await runCli(["backup", "restore", archive, "--target", fresh], { via: UMASK_000 });
+    assert.equal(u.code, 0, u.stderr);
     assert.equal((await Deno.stat(fresh)).mode! & 0o777, 0o700);
   } finally {
     await Deno.remove(fx.root, { recursive: true });

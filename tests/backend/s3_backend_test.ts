@@ -206,6 +206,17 @@ Deno.test("s3: settings from URL, config and AWS environment; virtual-host URLs 
     env,
   );
   assertEquals([q.endpoint.href, q.region, q.pathStyle], ["http://127.0.0.1:9000/", "auto", true]);
+  // An IP address or localhost cannot take the bucket as a subdomain: path style without being asked.
+  for (
+    const [endpoint, pathStyle] of [
+      ["http://127.0.0.1:9000", true],
+      ["http://[::1]:9000", true],
+      ["http://localhost:9000", true],
+      ["https://minio.internal:9000", false],
+    ] as const
+  ) {
+    assertEquals(resolveS3Settings("s3://b-1/x", { endpoint }, env).pathStyle, pathStyle, endpoint);
+  }
   const { ConfigError } = await import("../../lib/errors.ts");
   // no source has credentials: the chain says so when they are first needed
   const none = resolveS3Settings("s3://bucket/x", {}, { AWS_EC2_METADATA_DISABLED: "true" });

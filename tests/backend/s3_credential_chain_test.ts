@@ -52,5 +52,7 @@ Deno.test("aws files: INI sections, comments, and credential_process command lin
     'c "d"',
     "e f",
   ]);
+  // As a POSIX shell and the AWS CLI (shlex) split it: inside "…" a backslash before other than " or \ stays.
+  assert.deepEqual(splitCommandLine(`tool "a\\b" "c\\"d"`), ["tool", "a\\b", 'c"d']);
   assert.throws(() => splitCommandLine(`tool "open`), ConfigError);
 });

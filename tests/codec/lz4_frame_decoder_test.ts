@@ -10,6 +10,7 @@ import { lz4FrameDecoder } from "../../lib/codec/lz4/lz4_frame_reader.ts";
 import { CodecError } from "../../lib/codec/codec_error.ts";
 import { xxh32 } from "../../lib/codec/xxh32/xxh32.ts";
 import { lz4Cli } from "../helpers/lz4_cli.ts";
+import { concatBytes } from "../../lib/bytes.ts";
 
 /** ~9 MiB shaped like database pages: text runs, random runs, zero pages. */
 function pageLike(n: number): Uint8Array {
@@ -42,13 +43,7 @@ function decodeTransient(frame: Uint8Array, sizes: number[]): Uint8Array {
     off += n;
   }
   dec.end();
-  const all = new Uint8Array(out.reduce((s, c) => s + c.length, 0));
-  let o = 0;
-  for (const c of out) {
-    all.set(c, o);
-    o += c.length;
-  }
-  return all;
+  return concatBytes(out);
 }
 
 Deno.test("push decoder: reused input buffers and reused output memory give the exact bytes", async () => {

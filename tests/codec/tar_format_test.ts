@@ -11,6 +11,7 @@ import {
 import { TarReader } from "../../lib/codec/tar/tar_reader.ts";
 import { TarWriter } from "../../lib/codec/tar/tar_writer.ts";
 import { CodecError } from "../../lib/codec/codec_error.ts";
+import { concatBytes } from "../../lib/bytes.ts";
 
 const enc = new TextEncoder();
 
@@ -19,13 +20,7 @@ async function tarOf(entries: [TarHeader, Uint8Array][]): Promise<Uint8Array> {
   const tar = new TarWriter({ write: (c) => Promise.resolve(void parts.push(c.slice())) });
   for (const [h, data] of entries) await tar.entry(h, [data]);
   await tar.end();
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function streamOf(bytes: Uint8Array, chunk = 7): ReadableStream<Uint8Array> {

@@ -1,7 +1,9 @@
 /** Crate parsing: defaults, validation messages naming resource and parameter, vars, --root. */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { loadCrateFile, parseCrate } from "../../lib/crate/crate_file.ts";
+import { configcrateFiles, CONFIGCRATES_DIR } from "../../lib/crate/configcrates.ts";
 import { ConfigError } from "../../lib/errors.ts";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/crates/", import.meta.url));
@@ -134,4 +136,36 @@ Deno.test("the shipped example crates parse", () => {
   assert.equal(server.name, "vigo-server-backup");
   assert.ok(server.resources.every((r) => r.retainDays === 90));
   assert.equal(loadCrateFile(`${EXAMPLES}vigo-server-backup.yaml`).resources[0].retainDays, 30);
+});
+
+Deno.test("skipOtherExecutors: the server's other executors are left out, ours still validated", () => {
+  const mixed = "name: x\nresources:\n  - {name: p, type: package, package: nginx}\n" +
+    "  - {name: b, type: backup, source_dir: /s, target_path: /t}\n  - {type: backup, source_dir: /s}\n";
+  configError(mixed, 'resource "p": unknown type "package"');
+  assert.throws(
+    () => parseCrate(mixed, "/c.yaml", { skipOtherExecutors: true }),
+    // The index is the resource's place in the file, not among the kept ones.
+    (e) => e instanceof ConfigError && e.message.includes("resources[2]: name: required"),
+  );
+  const kept = parseCrate(mixed.split("\n").slice(0, 4).join("\n"), "/c.yaml", { skipOtherExecutors: true });
+  assert.deepEqual(kept.resources.map((r) => r.name), ["b"]);
+  for (const other of ["name: n\nresources:\n  - {name: p, type: package}\n", "- a list\n", "other: 1\n"]) {
+    assert.deepEqual(parseCrate(other, "/c.yaml", { skipOtherExecutors: true }).resources, [], other);
+  }
+});
+
+Deno.test("configcrateFiles: *.yaml and *.yml below stacks/configcrates, hidden names skipped, none without it", () => {
+  const root = Deno.makeTempDirSync();
+  try {
+    assert.deepEqual(configcrateFiles(root), []);
+    const dir = join(root, CONFIGCRATES_DIR);
+    Deno.mkdirSync(join(dir, "sub"), { recursive: true });
+    Deno.mkdirSync(join(dir, ".git"));
+    for (const f of ["a.yaml", "sub/b.yml", "c.txt", ".a.yaml.tmp-1.yaml", ".git/d.yaml"]) {
+      Deno.writeTextFileSync(join(dir, f), "");
+    }
+    assert.deepEqual(configcrateFiles(root), [join(dir, "a.yaml"), join(dir, "sub/b.yml")]);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
 });

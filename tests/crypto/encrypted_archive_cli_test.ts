@@ -6,11 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cliCommand, runCli } from "../helpers/cli.ts";
+import { runCli } from "../helpers/cli.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { makeServerRoot, type ServerFixture, treeHash } from "../archive/fixture.ts";
 import { ARCHIVE_PASSWORD } from "../helpers/test_secrets.ts";
-import { recordRun } from "../helpers/transcript.ts";
 
 const CRYPTO = 6;
 const PASSWORD = ARCHIVE_PASSWORD;
@@ -167,28 +166,18 @@ Deno.test("a flipped bit, truncation and appended data (no sidecar to catch them
 Deno.test("no password source and no terminal: create --encrypt fails at once and writes nothing", async () => {
   await setup();
   const out = join(fx.root, "snapshots", "never.tar.gz");
-  const [cmd, ...pre] = cliCommand();
-  const child = new Deno.Command("setsid", {
-    args: ["-w", cmd, ...pre, "backup", "create", ...fx.flags, out, "--encrypt"],
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/tmp" },
+  // setsid: no controlling terminal, so nothing can be prompted for.
+  const r = await runCli(["backup", "create", ...fx.flags, out, "--encrypt"], {
+    via: ["setsid", "-w"],
     clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const r = await child.output();
-  clearTimeout(timer);
-  recordRun({
-    argv: ["backup", "create", out, "--encrypt"],
-    stdout: new TextDecoder().decode(r.stdout),
-    stderr: new TextDecoder().decode(r.stderr),
-    code: r.code,
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/tmp" },
+    timeoutMs: 60_000,
   });
-  assert.equal(r.code, CRYPTO, new TextDecoder().decode(r.stderr));
+  assert.equal(r.code, CRYPTO, r.stderr);
   assert.equal(
-    new TextDecoder().decode(r.stderr).trim(),
-    "vigocli: no password: use --password-file or VIGO_BACKUP_PASSWORD (no terminal to prompt on)",
+    r.stderr.trim(),
+    "vigocli: no password: use --password-file, --password-command, VIGO_BACKUP_PASSWORD_FILE or VIGO_BACKUP_PASSWORD " +
+      "(no terminal to prompt on)",
   );
   const left = [...Deno.readDirSync(join(fx.root, "snapshots"))].map((e) => e.name).filter((n) =>
     n.includes("never")

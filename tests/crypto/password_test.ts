@@ -58,7 +58,8 @@ for (const runtime of ["deno", "bun"]) {
     assertEquals(run.code, 6);
     assertEquals(
       run.stderr.trim(),
-      "vigocli: no password: use --password-file or VIGO_BACKUP_PASSWORD (no terminal to prompt on)",
+      "vigocli: no password: use --password-file, --password-command, VIGO_BACKUP_PASSWORD_FILE or VIGO_BACKUP_PASSWORD " +
+        "(no terminal to prompt on)",
     );
     ok(performance.now() - start < 25_000, "took too long: it must not wait for input");
   });

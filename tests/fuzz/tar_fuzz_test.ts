@@ -27,6 +27,7 @@ import { BLOCK, encodeHeader, type TarHeader } from "../../lib/codec/tar/tar_for
 const endOfArchive = () => new Uint8Array(2 * BLOCK);
 import { TarReader } from "../../lib/codec/tar/tar_reader.ts";
 import { assertLinear, assertTyped, checkVectors, fuzzParams } from "../helpers/fuzz.ts";
+import { concatBytes } from "../../lib/bytes.ts";
 
 const codec = (err: unknown) => err instanceof CodecError ? "bad_input" : undefined;
 
@@ -52,13 +53,7 @@ function archive(entries: { h: TarHeader; data: Uint8Array }[]): Uint8Array {
     parts.push(encodeHeader(h), data, new Uint8Array((BLOCK - (data.length % BLOCK)) % BLOCK));
   }
   parts.push(endOfArchive());
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** Re-seals the checksum of the header block at `at`, so mutations reach the field decoders. */

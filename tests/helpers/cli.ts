@@ -4,6 +4,8 @@
  * `VIGOCLI_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"` through an emulator. Tests that use this
  * helper are named `*_cli_test.ts` and run against every shipped executable.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { recordRun } from "./transcript.ts";
 
@@ -32,7 +34,17 @@ export interface CliOptions {
   cwd?: string;
   /** Kill the run after this many ms (default {@link defaultCliTimeoutMs}); a hang then fails the test. */
   timeoutMs?: number;
+  /** A launcher the CLI's command line is appended to, e.g. {@link AS_NOBODY} or {@link UMASK_000}. */
+  via?: string[];
+  /** Start from an empty environment: the child sees only `env` (and the metadata switch). */
+  clearEnv?: boolean;
 }
+
+/** Launcher for {@link CliOptions.via}: run as nobody, so that root's read-anything does not hide a check. */
+export const AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+
+/** Launcher for {@link CliOptions.via}: run under `umask 000`. */
+export const UMASK_000 = ["sh", "-c", 'umask 000; exec "$@"', "sh"];
 
 /**
  * Default limit for one {@link runCli}: 120 s natively, 300 s under an emulator (VIGOCLI_RUNNER), or
@@ -54,12 +66,23 @@ function childEnv(env: Record<string, string> | undefined): Record<string, strin
   return { AWS_EC2_METADATA_DISABLED: "true", ...env };
 }
 
+/**
+ * The program to start: with a cleared environment the child has no PATH to find a bare name (a
+ * runner such as qemu-aarch64, a launcher such as setsid) in, so it is looked up in ours.
+ */
+function programPath(name: string, clearEnv: boolean): string {
+  if (!clearEnv || name.includes("/")) return name;
+  const dirs = (Deno.env.get("PATH") ?? "").split(":");
+  return dirs.map((d) => join(d, name)).find((p) => existsSync(p)) ?? name;
+}
+
 /** Runs `vigocli ARGS…` to completion. */
 export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
-  const [cmd, ...pre] = cliCommand();
-  const child = new Deno.Command(cmd, {
-    args: [...pre, ...args],
+  const [cmd, ...rest] = [...(opts.via ?? []), ...cliCommand(), ...args];
+  const child = new Deno.Command(programPath(cmd, opts.clearEnv ?? false), {
+    args: rest,
     env: childEnv(opts.env),
+    clearEnv: opts.clearEnv,
     cwd: opts.cwd,
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",

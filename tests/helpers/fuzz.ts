@@ -13,7 +13,7 @@ import { VigoError } from "../../lib/errors.ts";
 import { REPO_ROOT } from "./cli.ts";
 
 /** Runs per property: `sample` by default, VIGO_FUZZ_RUNS when set, 50 × sample with VIGO_LONG_TESTS=1. */
-export function fuzzRuns(sample: number): number {
+function fuzzRuns(sample: number): number {
   const explicit = Number(Deno.env.get("VIGO_FUZZ_RUNS"));
   if (explicit > 0) return explicit;
   return Deno.env.get("VIGO_LONG_TESTS") === "1" ? sample * 50 : sample;
@@ -35,7 +35,7 @@ export function fuzzParams(sample: number): fc.Parameters<unknown> {
 export type Outcome = "ok" | string;
 
 /** Runs `f` and classifies the result; `allowed` maps a library's own error classes to a kind. */
-export async function outcomeOf(
+async function outcomeOf(
   f: () => unknown,
   allowed: (err: unknown) => string | undefined = () => undefined,
 ): Promise<{ outcome: Outcome; error?: unknown }> {
@@ -75,7 +75,7 @@ export interface FuzzVector {
 }
 
 /** The regression vectors of `parser`, sorted by file name, with the input decoded. */
-export function fuzzVectors(parser: string): (FuzzVector & { name: string; bytes: Uint8Array })[] {
+function fuzzVectors(parser: string): (FuzzVector & { name: string; bytes: Uint8Array })[] {
   const dir = `${REPO_ROOT}tests/vectors/fuzz/${parser}`;
   const out = [];
   for (const e of Deno.readDirSync(dir)) {

@@ -32,7 +32,7 @@ function encodings(value: string): [string, string][] {
 }
 
 /** True when the run's stdout is meant to carry a secret (see the module comment). */
-export function printsSecretsByDesign(argv: string[]): boolean {
+function printsSecretsByDesign(argv: string[]): boolean {
   const i = argv.indexOf("secret");
   return (i >= 0 && argv[i + 1] === "get") || argv.includes("--with-secrets");
 }

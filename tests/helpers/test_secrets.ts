@@ -19,9 +19,9 @@ export const S3_SECRET_ACCESS_KEY = "vigo-test-secret-0123456789";
 /** A secret-store value used as an S3 secret key (`secret set`, then `secret:` in server.yaml). */
 export const STORED_SECRET_KEY = "s3cr3t/value";
 /** The secret-store vector values (tests/vectors/secrets/vectors.json). */
-export const VECTOR_SECRET_VALUES = ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"];
+const VECTOR_SECRET_VALUES = ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"];
 /** The secret-store vectors' master key, as hex. */
-export const VECTOR_MASTER_KEY_HEX = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+const VECTOR_MASTER_KEY_HEX = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 /** Every registered secret. */
 export const TEST_SECRETS: readonly TestSecret[] = [

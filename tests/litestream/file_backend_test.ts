@@ -63,3 +63,24 @@ Deno.test("open_backend: unknown schemes and non-URLs fail clearly, without cred
   const b = await openBackend("/tmp/some/dir");
   assertEquals(b.url, "file:///tmp/some/dir");
 });
+
+Deno.test("file backend: a listing removes the temp file of a put whose process is dead, not a live one's", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const b = new FileBackend(`file://${dir}`);
+    await b.put("g/s/00000000.snapshot.lz4", new Uint8Array([1]));
+    const gone = new Deno.Command("true").spawn();
+    await gone.status;
+    const dead = `${dir}/g/s/.00000001.snapshot.lz4.tmp-${gone.pid}-0123456789ab`;
+    const live = `${dir}/g/s/.00000002.snapshot.lz4.tmp-${Deno.pid}-0123456789ab`;
+    await Deno.writeFile(dead, new Uint8Array([2]));
+    await Deno.writeFile(live, new Uint8Array([3]));
+    const keys = [];
+    for await (const o of b.list("g/")) keys.push(o.key);
+    assertEquals(keys, ["g/s/00000000.snapshot.lz4"]);
+    assert(!(await Deno.lstat(dead).then(() => true, () => false)), "dead writer's temp file kept");
+    assert(await Deno.lstat(live).then(() => true, () => false), "live writer's temp file removed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -9,7 +9,7 @@ import { sleep, startSqliteWriter } from "../helpers/litestream.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
 import { background } from "../helpers/litestream.ts";
 import { cliCommand, runCli } from "../helpers/cli.ts";
-import { killReplicators, makeRoot, replicateCommand } from "../replicate/replicate_env.ts";
+import { killReplicators, makeS3Root, replicateCommand } from "../replicate/replicate_env.ts";
 import { writeDrillReport } from "../../lib/drill/drill_report.ts";
 import { drillReport } from "./drill_fixture.ts";
 
@@ -52,18 +52,7 @@ async function waitUntil(what: string, timeoutMs: number, cond: () => Promise<bo
 
 Deno.test("replicate --addr: metrics parse; lag and /healthz follow an S3 outage", async () => {
   const s3 = await startS3Server();
-  const c = s3.config();
-  const r = await makeRoot({
-    syncInterval: "1s",
-    url: s3.url("vigo/db"),
-    extraBackup: [
-      `endpoint: ${JSON.stringify(c.endpoint)}`,
-      `region: ${JSON.stringify(c.region)}`,
-      "force_path_style: true",
-      `access_key_id: ${JSON.stringify(c.accessKeyId)}`,
-      `secret_access_key: ${JSON.stringify(c.secretAccessKey)}`,
-    ],
-  });
+  const r = await makeS3Root(s3, s3.url("vigo/db"), { syncInterval: "1s" });
   const writer = startSqliteWriter(r.db, { txPerSecond: 50 });
   try {
     await writer.waitFor(/committed 1 /);

@@ -9,46 +9,27 @@
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { cliCommand, type CliResult, runCli } from "../helpers/cli.ts";
+import { type CliResult, runCli } from "../helpers/cli.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
 import { startSshd } from "../helpers/sshd.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { SecretStore } from "../../lib/secrets/secret_store.ts";
 import { loadServerConfig } from "../../lib/config/server_yaml.ts";
 import { Replicator } from "../../lib/replicate/replicator.ts";
-import { recordRun } from "../helpers/transcript.ts";
 
 /**
  * `vigocli ARGS` with nothing from this process's environment but what running from sources needs, and
  * AWS_EC2_METADATA_DISABLED: this machine is no EC2 instance, and the S3 chain's last source would
  * otherwise wait for a metadata service that is not there.
  */
-async function onNewHost(args: string[], home: string, env: Record<string, string> = {}): Promise<CliResult> {
-  const [name, ...pre] = cliCommand();
-  // The child has no PATH: a bare runner name (qemu-aarch64) is looked up here, in ours.
-  const cmd = name.includes("/")
-    ? name
-    : (Deno.env.get("PATH") ?? "").split(":").map((d) => join(d, name)).find((p) => existsSync(p)) ?? name;
+function onNewHost(args: string[], home: string, env: Record<string, string> = {}): Promise<CliResult> {
   const fromSources = Deno.env.get("VIGOCLI_BIN") === undefined;
   const denoDir = Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno");
-  const out = await new Deno.Command(cmd, {
-    args: [...pre, ...args],
+  return runCli(args, {
     clearEnv: true,
-    env: {
-      HOME: home,
-      AWS_EC2_METADATA_DISABLED: "true",
-      ...(fromSources ? { DENO_DIR: denoDir } : {}),
-      ...env,
-    },
+    env: { HOME: home, ...(fromSources ? { DENO_DIR: denoDir } : {}), ...env },
     cwd: home,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  const result = { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  recordRun({ argv: args, ...result });
-  return result;
+  });
 }
 
 Deno.test("disaster recovery on a fresh host: S3, SFTP and replica, secrets unreadable, master key apart", async () => {

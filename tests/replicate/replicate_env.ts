@@ -7,6 +7,10 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { cliCommand } from "../helpers/cli.ts";
 import { type Background, background, integrityCheck, rowIds } from "../helpers/litestream.ts";
 import { lz4DecompressBytes } from "../../lib/codec/lz4/lz4.ts";
+import type { S3Server } from "../helpers/s3_server.ts";
+import { openBackend } from "../../lib/backends.ts";
+import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
+import { restoreReplica } from "../../lib/litestream/restore.ts";
 
 /** A server root for one test. */
 export interface TestRoot {
@@ -46,6 +50,37 @@ export async function makeRoot(o: RootOptions = {}): Promise<TestRoot> {
   ];
   await Deno.writeTextFile(`${root}/server.yaml`, lines.join("\n") + "\n");
   return { root, yaml: `${root}/server.yaml`, db: `${root}/db/vigo.db`, replicaDir, url };
+}
+
+/** {@link makeRoot} with the replica at `url` on `s3` (its endpoint, region and keys, path style). */
+export async function makeS3Root(
+  s3: S3Server,
+  url: string,
+  o: Omit<RootOptions, "url"> = {},
+): Promise<TestRoot> {
+  const c = s3.config();
+  return await makeRoot({
+    ...o,
+    url,
+    extraBackup: [
+      `endpoint: ${JSON.stringify(c.endpoint)}`,
+      `region: ${JSON.stringify(c.region)}`,
+      "force_path_style: true",
+      `access_key_id: ${JSON.stringify(c.accessKeyId)}`,
+      `secret_access_key: ${JSON.stringify(c.secretAccessKey)}`,
+      ...(o.extraBackup ?? []),
+    ],
+  });
+}
+
+/** Restores the replica at `url` on `s3` to `out` with our own restore. */
+export async function restoreFromS3(s3: S3Server, url: string, out: string): Promise<void> {
+  const backend = await openBackend(url, { scheme: "s3", ...s3.config() });
+  try {
+    await restoreReplica(replicaClientFor(backend), { outputPath: out });
+  } finally {
+    await backend.close();
+  }
 }
 
 /** The command line of `vigocli backup replicate` for `r`: program first, then its arguments. */

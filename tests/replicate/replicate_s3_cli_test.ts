@@ -13,43 +13,18 @@ import { restoreReplica } from "../../lib/litestream/restore.ts";
 import {
   assertRows,
   killReplicators,
-  makeRoot,
+  makeS3Root,
   replicateCommand,
+  restoreFromS3,
   startReplicate,
-  type TestRoot,
 } from "./replicate_env.ts";
 import { type Background, background } from "../helpers/litestream.ts";
-import type { S3Server } from "../helpers/s3_server.ts";
-
-async function s3Root(s3: S3Server, url: string): Promise<TestRoot> {
-  const c = s3.config();
-  return await makeRoot({
-    syncInterval: "500ms",
-    url,
-    extraBackup: [
-      `endpoint: ${JSON.stringify(c.endpoint)}`,
-      `region: ${JSON.stringify(c.region)}`,
-      "force_path_style: true",
-      `access_key_id: ${JSON.stringify(c.accessKeyId)}`,
-      `secret_access_key: ${JSON.stringify(c.secretAccessKey)}`,
-    ],
-  });
-}
-
-async function restoreFromS3(s3: S3Server, url: string, out: string): Promise<void> {
-  const backend = await openBackend(url, { scheme: "s3", ...s3.config() });
-  try {
-    await restoreReplica(replicaClientFor(backend), { outputPath: out });
-  } finally {
-    await backend.close();
-  }
-}
 
 Deno.test("replicate: to S3, server killed and restarted mid-run, every row restored", async () => {
   const s3 = await startS3Server();
   const c = s3.config();
   const url = s3.url("vigo/db");
-  const r = await s3Root(s3, url);
+  const r = await makeS3Root(s3, url, { syncInterval: "500ms" });
   const writer = startSqliteWriter(r.db, { txPerSecond: 300 });
   try {
     await writer.waitFor(/committed 1 /);
@@ -95,7 +70,7 @@ Deno.test("replicate: to S3, server killed and restarted mid-run, every row rest
 Deno.test("replicate: S3 unreachable when the replicator starts → it waits and replicates once it is up", async () => {
   const s3 = await startS3Server();
   const url = s3.url("boot/db");
-  const r = await s3Root(s3, url);
+  const r = await makeS3Root(s3, url, { syncInterval: "500ms" });
   const writer = startSqliteWriter(r.db, { txPerSecond: 200 });
   let repl: Background | undefined;
   try {

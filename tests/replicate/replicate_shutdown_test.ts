@@ -8,35 +8,22 @@ import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } f
 import { existsSync } from "node:fs";
 import { background, sleep, startSqliteWriter } from "../helpers/litestream.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
-import { openBackend } from "../../lib/backends.ts";
-import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
-import { restoreReplica } from "../../lib/litestream/restore.ts";
-import { assertRows, killReplicators, makeRoot, replicateCommand, startReplicate } from "./replicate_env.ts";
-import type { S3Server } from "../helpers/s3_server.ts";
+import {
+  assertRows,
+  killReplicators,
+  makeS3Root,
+  replicateCommand,
+  restoreFromS3,
+  startReplicate,
+} from "./replicate_env.ts";
 
 const TIMEOUT_S = Number(Deno.env.get("VIGO_SHUTDOWN_TEST_TIMEOUT_S") ?? 3);
-
-function s3Root(s3: S3Server, url: string) {
-  const c = s3.config();
-  return makeRoot({
-    syncInterval: "500ms",
-    url,
-    extraBackup: [
-      `endpoint: ${JSON.stringify(c.endpoint)}`,
-      `region: ${JSON.stringify(c.region)}`,
-      "force_path_style: true",
-      `access_key_id: ${JSON.stringify(c.accessKeyId)}`,
-      `secret_access_key: ${JSON.stringify(c.secretAccessKey)}`,
-      `shutdown_timeout: "${TIMEOUT_S}s"`,
-    ],
-  });
-}
+const OPTS = { syncInterval: "500ms", extraBackup: [`shutdown_timeout: "${TIMEOUT_S}s"`] };
 
 Deno.test(`replicate: SIGTERM during an S3 outage exits within shutdown_timeout (${TIMEOUT_S}s); restart completes the replica`, async () => {
   const s3 = await startS3Server();
-  const c = s3.config();
   const url = s3.url("down/db");
-  const r = await s3Root(s3, url);
+  const r = await makeS3Root(s3, url, OPTS);
   const writer = startSqliteWriter(r.db, { txPerSecond: 100 });
   try {
     await writer.waitFor(/committed 1 /);
@@ -66,12 +53,7 @@ Deno.test(`replicate: SIGTERM during an S3 outage exits within shutdown_timeout 
     assertEquals(await writer.stop(), 0);
     assertEquals(await second.stop("SIGTERM"), 0, second.output());
 
-    const backend = await openBackend(url, { scheme: "s3", ...c });
-    try {
-      await restoreReplica(replicaClientFor(backend), { outputPath: `${r.root}/ours.db` });
-    } finally {
-      await backend.close();
-    }
+    await restoreFromS3(s3, url, `${r.root}/ours.db`);
     await assertRows(`${r.root}/ours.db`, writer.committed().map((x) => x.id), "restore after the outage");
   } finally {
     await killReplicators();
@@ -83,7 +65,7 @@ Deno.test(`replicate: SIGTERM during an S3 outage exits within shutdown_timeout 
 
 Deno.test(`replicate: SIGTERM while S3 has been down since boot exits within shutdown_timeout (${TIMEOUT_S}s)`, async () => {
   const s3 = await startS3Server();
-  const r = await s3Root(s3, s3.url("boot/db"));
+  const r = await makeS3Root(s3, s3.url("boot/db"), OPTS);
   const writer = startSqliteWriter(r.db, { txPerSecond: 100 });
   try {
     await writer.waitFor(/committed 1 /);

@@ -1,7 +1,7 @@
 /** `vigocli secret set|get|list` driven as a process (runs against compiled binaries too). */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cliCommand, REPO_ROOT, runCli } from "../helpers/cli.ts";
+import { AS_NOBODY, cliCommand, REPO_ROOT, runCli } from "../helpers/cli.ts";
 import { recordRun } from "../helpers/transcript.ts";
 
 const VECTOR_ROOT = join(REPO_ROOT, "tests/vectors/secrets/root");
@@ -134,19 +134,8 @@ Deno.test("secret get: an unreadable secret file is exit 11 naming the file", as
     await Deno.chmod(join(root, "secrets"), 0o755);
     const home = await Deno.makeTempDir();
     await Deno.chmod(home, 0o777);
-    const asNobody = async (...args: string[]) => {
-      const [cmd, ...pre] = cliCommand();
-      const out = await new Deno.Command("setpriv", {
-        args: ["--reuid=65534", "--regid=65534", "--clear-groups", cmd, ...pre, ...args],
-        env: { HOME: home, DENO_DIR: home },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const dec = new TextDecoder();
-      const result = { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-      recordRun({ argv: args, ...result });
-      return result;
-    };
+    const asNobody = (...args: string[]) =>
+      runCli(args, { via: AS_NOBODY, env: { HOME: home, DENO_DIR: home } });
     const probe = await asNobody("--version");
     if (probe.code !== 0) {
       console.warn(

@@ -6,29 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cliCommand, type CliResult } from "../helpers/cli.ts";
+import { type CliResult, runCli, UMASK_000 } from "../helpers/cli.ts";
 import { ARCHIVE_PASSWORD } from "../helpers/test_secrets.ts";
-import { recordRun } from "../helpers/transcript.ts";
 import { makeServerRoot } from "../archive/fixture.ts";
 
 /** `vigocli ARGS…` started by `sh -c 'umask 000; exec …'`. */
-async function runUmask000(args: string[], stdin?: string): Promise<CliResult> {
-  const child = new Deno.Command("sh", {
-    args: ["-c", 'umask 000; exec "$@"', "sh", ...cliCommand(), ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  const result = { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  recordRun({ argv: args, ...result });
-  return result;
+function runUmask000(args: string[], stdin?: string): Promise<CliResult> {
+  return runCli(args, { via: UMASK_000, stdin });
 }
 
 async function mode(path: string): Promise<string> {

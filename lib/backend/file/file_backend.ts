@@ -6,12 +6,14 @@
  * and Litestream's (`<name>.tmp`).
  */
 import { mkdir, open, readdir, rm, rmdir, stat } from "node:fs/promises";
+import { rmSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
 import { type AtomicFile, createAtomicFile, fsyncDirectory } from "../../fsutil/atomic_file.ts";
 import { type Backend, type ObjectInfo, openBody, type PutBody } from "../backend.ts";
 import { checkTreeKey, type TreeEntry, walkTree } from "../file_tree.ts";
+import { pidRunning, staleTempDecision, sweepStaleTemps } from "../../fsutil/stale_temps.ts";
 
 const READ_CHUNK = 256 * 1024;
 
@@ -45,6 +47,16 @@ async function makeDirs(dir: string): Promise<void> {
   }
 }
 
+/** Removes a stale temp file; true when it is gone. */
+function rmStale(path: string): boolean {
+  try {
+    rmSync(path, { force: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A Backend storing objects as files under a root directory. */
 export class FileBackend implements Backend {
   readonly url: string;
@@ -61,8 +73,17 @@ export class FileBackend implements Backend {
     return join(this.root, ...key.split("/"));
   }
 
+  /** Whether the root's own stale temp files (a put of a top-level object killed mid-way) are gone. */
+  #rootSwept = false;
+
   async put(key: string, replayable: PutBody): Promise<void> {
     const path = this.#path(key);
+    // Top-level objects (the replicator's claim file) are never listed, so their directory is swept
+    // here, once: deeper directories are swept by the listings that read them anyway.
+    if (!this.#rootSwept) {
+      this.#rootSwept = true;
+      sweepStaleTemps(this.root);
+    }
     const file = await this.#createFile(path);
     try {
       const body = openBody(replayable);
@@ -148,7 +169,11 @@ export class FileBackend implements Backend {
       if (code === "ENOENT" || code === "ENOTDIR") return [];
       throw toVigoError(err, dir);
     }
-    return entries.filter((e) => e.isDirectory() || e.isFile()).map((e) => ({
+    // A put killed mid-write left its temp file here: once its writer is dead, it goes (stale_temps.ts).
+    const live = entries.filter((e) =>
+      !(e.isFile() && staleTempDecision(e.name, 0, pidRunning) === "remove" && rmStale(join(dir, e.name)))
+    );
+    return live.filter((e) => e.isDirectory() || e.isFile()).map((e) => ({
       name: e.name,
       dir: e.isDirectory(),
       info: async () => {

@@ -46,6 +46,11 @@ function boolOption(raw: string | null): boolean | undefined {
   return raw === "" || raw === "true" || raw === "1";
 }
 
+/** False for an IPv4/IPv6 literal or localhost: `<bucket>.<host>` names nothing there. */
+function hasSubdomains(hostname: string): boolean {
+  return !(/^\d+\.\d+\.\d+\.\d+$/.test(hostname) || hostname.startsWith("[") || hostname === "localhost");
+}
+
 /**
  * Resolves S3 settings from the URL, the config fields and (for whatever the config leaves out) the
  * standard AWS environment. Throws ConfigError for what is wrong in them; credentials are looked up on
@@ -65,8 +70,9 @@ export function resolveS3Settings(
     : new URL(`https://s3.${region}.amazonaws.com`);
   const forced = opts.forcePathStyle ||
     boolOption(query.get("force_path_style") ?? query.get("forcePathStyle"));
-  // Dotted bucket names break the TLS wildcard certificate of virtual-host style on AWS.
-  const pathStyle = Boolean(forced) || bucket.includes(".");
+  // Dotted bucket names break the TLS wildcard certificate of virtual-host style on AWS; an endpoint
+  // named by an IP address or as localhost has no per-bucket host names at all (the AWS SDKs agree).
+  const pathStyle = Boolean(forced) || bucket.includes(".") || !hasSubdomains(endpoint.hostname);
   const credentials = resolveCredentials(opts, env, `s3://${bucket}`);
   const display = `s3://${bucket}/${prefix}`.replace(/\/$/, "");
   return { bucket, prefix, region, endpoint, pathStyle, credentials, display };

@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "../../../errors.ts";
+import { shellWords } from "../../../shell_words.ts";
 import { type CredentialSource, type ExpiringCredentials, parseCredentialJson } from "./chain.ts";
 
 /** Sections of an INI file: name → key → value (keys lower-cased, `#`/`;` comments dropped). */
@@ -28,34 +29,9 @@ export function parseIni(text: string): Map<string, Map<string, string>> {
   return out;
 }
 
-/** Splits a command line the way a POSIX shell would for plain words and quotes (no expansion). */
+/** The words of a `credential_process` line (see {@link shellWords}). */
 export function splitCommandLine(line: string): string[] {
-  const words: string[] = [];
-  let cur = "", inWord = false, quote: string | null = null;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quote) {
-      if (c === quote) quote = null;
-      else if (c === "\\" && quote === '"' && i + 1 < line.length) cur += line[++i];
-      else cur += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      inWord = true;
-    } else if (c === "\\" && i + 1 < line.length) {
-      cur += line[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(cur);
-      cur = "";
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (quote) throw new ConfigError(`credential_process: unterminated ${quote} in ${line}`);
-  if (inWord) words.push(cur);
-  return words;
+  return shellWords(line, (q) => new ConfigError(`credential_process: unterminated ${q} in ${line}`));
 }
 
 async function readIfExists(path: string): Promise<string | null> {

@@ -1,0 +1,83 @@
+/**
+ * The commit phase of a restore as a list of renames, each undoable. A step replaces one path of the
+ * target: what is there moves to the `.pre-restore-<time>/` directory (`aside`), the staged item is
+ * renamed into place (`staged`). Both directions are written so that running them again after a crash
+ * at any point between two renames finishes the job, deciding from what exists, never from memory:
+ * that is what lets the next command complete the rollback of a restore killed with SIGKILL.
+ */
+import { lstatSync, mkdirSync, renameSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { DB_ENTRY_PATH } from "./manifest.ts";
+import { DB_COMPANIONS } from "./restore_plan.ts";
+
+/** One rename-into-place of the commit phase (absolute paths). */
+export interface RestoreStep {
+  /** The path in the target that is replaced or created. */
+  dest: string;
+  /** The staged item moved to `dest`; absent for a companion that is only moved aside (`-wal`). */
+  staged?: string;
+  /** Where the existing `dest` goes; absent when `dest` does not exist now. */
+  aside?: string;
+}
+
+/** What {@link restoreSteps} needs to know about the target, gathered by the caller. */
+export interface StepFacts {
+  target: string;
+  staging: string;
+  aside: string;
+  units: string[];
+  dbRel: string;
+  exists: (path: string) => boolean;
+}
+
+/** The steps that swap `units` from `staging` into `target`. Pure given `exists`. */
+export function restoreSteps(f: StepFacts): RestoreStep[] {
+  const steps: RestoreStep[] = [];
+  const replace = (rel: string, staged?: string, dest = join(f.target, rel)) => {
+    if (!staged && !f.exists(dest)) return;
+    steps.push({ dest, staged, aside: f.exists(dest) ? join(f.aside, rel) : undefined });
+  };
+  for (const unit of f.units) {
+    if (unit !== DB_ENTRY_PATH) {
+      replace(unit, join(f.staging, unit));
+      continue;
+    }
+    for (const c of DB_COMPANIONS) replace(f.dbRel + c);
+    if (f.dbRel === DB_ENTRY_PATH && !f.exists(join(f.target, "db"))) {
+      // A missing db/ directory arrives whole, with the archived mode and owner.
+      replace("db", join(f.staging, "db"));
+    } else replace(f.dbRel, join(f.staging, DB_ENTRY_PATH));
+  }
+  return steps;
+}
+
+function present(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Forward: move the existing `dest` aside (once), then the staged item into place (once). */
+export function applyStep(s: RestoreStep): void {
+  if (s.aside && present(s.dest) && !present(s.aside)) {
+    mkdirSync(dirname(s.aside), { recursive: true, mode: 0o700 });
+    renameSync(s.dest, s.aside);
+  }
+  if (s.staged && present(s.staged)) {
+    // Directories of a configured database.path are created private, like db/ would be.
+    mkdirSync(dirname(s.dest), { recursive: true, mode: 0o700 });
+    renameSync(s.staged, s.dest);
+  }
+}
+
+/** Backward: the new item back to staging (if it went in), the old one back from aside (if it left). */
+export function undoStep(s: RestoreStep): void {
+  if (s.staged && !present(s.staged) && present(s.dest)) {
+    mkdirSync(dirname(s.staged), { recursive: true, mode: 0o700 });
+    renameSync(s.dest, s.staged);
+  }
+  if (s.aside && present(s.aside) && !present(s.dest)) renameSync(s.aside, s.dest);
+}

@@ -1,0 +1,93 @@
+/**
+ * Sweeps temporary files and directories that a killed process left behind. Every temporary name we
+ * make carries the maker's PID (`.NAME.tmp-<pid>-<hex>`, `.restore-staging-<pid>-XXXXXX`,
+ * `.vigo-backup-<pid>-XXXXXX`, …): a name whose PID is no longer running is garbage, because only that
+ * process could have finished or removed it. A name whose PID runs is left alone unless it is older than
+ * {@link REUSED_PID_AGE_MS} (the PID was reused by an unrelated process after a reboot or a wrap).
+ * Names from before the PID was recorded are removed once older than the same age.
+ *
+ * The decision is a pure function ({@link staleTempDecision}); {@link sweepStaleTemps} is its I/O shell.
+ * Limit: PIDs are per PID namespace, so two containers writing one directory must not share it.
+ */
+import { lstatSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+
+/** A temporary name older than this is stale whatever its PID says. */
+export const REUSED_PID_AGE_MS = 7 * 24 * 3600 * 1000;
+
+/** Our temporary names, with the PID in group 1. */
+const WITH_PID = [
+  /^\..+\.tmp-(\d+)-[0-9a-f]{12}(\.db)?(-journal|-wal|-shm)?$/,
+  /^\.restore-staging-(\d+)-[A-Za-z0-9]{6}$/,
+  /^\.vigo-(?:backup|verify|download)-(\d+)-[A-Za-z0-9]{6}$/,
+];
+
+/** The same names as written before they carried a PID. */
+const WITHOUT_PID = [
+  /^\..+\.tmp-[0-9a-f]{12}(\.db)?$/,
+  /^\.restore-staging-[A-Za-z0-9]{6}$/,
+  /^\.vigo-(?:backup|verify|download)-[A-Za-z0-9]{6}$/,
+];
+
+/** What to do with one directory entry. */
+export type StaleTempDecision = "remove" | "keep" | "not-ours";
+
+/**
+ * Decides about the entry `name`, last modified `ageMs` ago, given whether a PID is running.
+ * Pure: the caller supplies the clock and the process table.
+ */
+export function staleTempDecision(
+  name: string,
+  ageMs: number,
+  running: (pid: number) => boolean,
+): StaleTempDecision {
+  for (const re of WITH_PID) {
+    const m = re.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid) return "keep";
+    return !running(pid) || ageMs > REUSED_PID_AGE_MS ? "remove" : "keep";
+  }
+  if (WITHOUT_PID.some((re) => re.test(name))) return ageMs > REUSED_PID_AGE_MS ? "remove" : "keep";
+  return "not-ours";
+}
+
+/** Whether a process with this PID exists (EPERM: it does, owned by someone else). */
+export function pidRunning(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the stale temporary entries directly inside `dir` and returns their paths. Best effort: a
+ * directory that cannot be read (missing, permission) or an entry that cannot be removed is skipped,
+ * because the sweep must never be the reason a backup or restore fails.
+ */
+export function sweepStaleTemps(dir: string, now = Date.now()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(".")) continue;
+    const path = join(dir, name);
+    try {
+      const st = lstatSync(path);
+      if (staleTempDecision(name, now - st.mtimeMs, pidRunning) !== "remove") continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // Raced with its owner or another sweeper, or not ours to remove: leave it.
+    }
+  }
+  return removed;
+}

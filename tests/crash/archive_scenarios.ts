@@ -1,0 +1,177 @@
+/** Crash-matrix scenarios of the archive commands: create, restore, download, prune. */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runCli } from "../helpers/cli.ts";
+import { makeServerRoot, treeHash } from "../archive/fixture.ts";
+import { recoverInterruptedRestore } from "../../lib/archive/restore_journal.ts";
+import { requireHealthyUnlocked, type Scenario, TEMP_NAME, type World } from "./crash_harness.ts";
+import { absentOrComplete, mustRun, rm, rows, sha256 } from "./scenario_util.ts";
+
+export function create(scale: number): Scenario {
+  return {
+    name: "create",
+    async setup(): Promise<World> {
+      const fx = await makeServerRoot({ rows: 4000 * scale });
+      const out = join(fx.root, "snapshots");
+      return {
+        dir: fx.root,
+        run: { args: ["backup", "create", ...fx.flags, join(out, "k.tar.gz")] },
+        async afterKill() {
+          requireHealthyUnlocked(fx.db);
+          const k = join(out, "k.tar.gz");
+          if (!existsSync(k)) return "old";
+          // verify fails without the sidecar, so an archive renamed in before its sidecar fails here.
+          const v = await runCli(["backup", "verify", k]);
+          if (v.code !== 0) throw new Error(`${k}: present but fails verify: ${v.stderr.trim()}`);
+          return "new";
+        },
+        rerun: () => ({ args: ["backup", "create", ...fx.flags, join(out, "r.tar.gz")] }),
+        async afterRerun() {
+          requireHealthyUnlocked(fx.db);
+          await mustRun(["backup", "verify", join(out, "r.tar.gz")]);
+        },
+        cleanup: () => rm(fx.root),
+      };
+    },
+  };
+}
+
+export function restore(scale: number): Scenario {
+  const skipNew = (p: string) => p === "snapshots" || p === "target" || p.startsWith("db/");
+  // Moved-aside files are kept on purpose; staging a killed run left is swept by the next one.
+  const skipTarget = (p: string) =>
+    p.startsWith(".pre-restore-") || TEMP_NAME.test(p.split("/").pop()!) || p.startsWith("db/");
+  return {
+    name: "restore",
+    async setup(): Promise<World> {
+      const src = await makeServerRoot({ rows: 3000 * scale });
+      const archive = join(src.root, "snapshots", "a.tar.gz");
+      await mustRun(["backup", "create", ...src.flags, archive]);
+      const dst = join(src.root, "target");
+      const old = await makeServerRoot({ rows: 100 });
+      await Deno.rename(old.root, dst);
+      await Deno.remove(join(dst, "snapshots"), { recursive: true });
+      await Deno.writeTextFile(join(dst, "stacks/roles/only-old.yaml"), "old: true\n");
+      const before = await treeHash(dst, skipTarget);
+      const after = await treeHash(src.root, skipNew);
+      const judge = async () => {
+        const tree = await treeHash(dst, skipTarget);
+        const now = JSON.stringify(tree);
+        const n = rows(join(dst, "db/vigo.db"));
+        if (now === JSON.stringify(before) && n === 100) return "old";
+        if (now === JSON.stringify(after) && n === 3000 * scale) return "new";
+        const strange = tree.filter((l) => !before.includes(l) && !after.includes(l)).slice(0, 3);
+        throw new Error(`${dst}: neither the old nor the new tree (${n} rows; e.g. ${strange.join(", ")})`);
+      };
+      const args = ["backup", "restore", archive, "--target", dst, "--force"];
+      return {
+        dir: src.root,
+        run: { args },
+        async afterKill() {
+          // A kill inside the commit phase leaves a journal; the next command rolls it back first.
+          const journaled = recoverInterruptedRestore(dst).length > 0;
+          const state = await judge();
+          if (journaled && state !== "old") {
+            throw new Error("journal rolled back to a state that is not the old one");
+          }
+          return journaled ? "old (rolled back from the journal)" : state;
+        },
+        rerun: () => ({ args }),
+        async afterRerun() {
+          if (await judge() !== "new") throw new Error("the re-run did not restore the new tree");
+        },
+        cleanup: () => rm(src.root),
+      };
+    },
+  };
+}
+
+async function archivesWorld(): Promise<{ root: string; flags: string[]; names: string[]; sha: string }> {
+  const fx = await makeServerRoot({ rows: 200 });
+  const snaps = join(fx.root, "snapshots");
+  const one = join(fx.root, "one.tar.gz");
+  await mustRun(["backup", "create", ...fx.flags, one]);
+  const names = [1, 2, 3, 4, 5, 6].map((d) => `vigo-backup-2026-03-0${d}T02:00:00Z.tar.gz`);
+  const sha = sha256(one);
+  const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+  for (const n of names) {
+    copyFileSync(one, join(snaps, n));
+    writeFileSync(join(snaps, `${n}.sha256`), `${sha}  ${n}\n`);
+    for (const f of [n, `${n}.sha256`]) utimesSync(join(snaps, f), old, old);
+  }
+  await Deno.remove(one);
+  await Deno.remove(`${one}.sha256`);
+  return { root: fx.root, flags: fx.flags, names, sha };
+}
+
+export function prune(): Scenario {
+  return {
+    name: "prune",
+    async setup(): Promise<World> {
+      const w = await archivesWorld();
+      const snaps = join(w.root, "snapshots");
+      const newest = w.names.slice(-2);
+      const kept = () => {
+        for (const n of newest) {
+          if (sha256(join(snaps, n)) !== w.sha || !existsSync(join(snaps, `${n}.sha256`))) {
+            throw new Error(`${n}: a kept archive was damaged`);
+          }
+        }
+        return readdirSync(snaps).filter((n) => n.endsWith(".tar.gz")).length;
+      };
+      const args = ["backup", "prune", "--keep", "2", ...w.flags];
+      return {
+        dir: w.root,
+        run: { args },
+        afterKill() {
+          const n = kept();
+          return Promise.resolve(n === 6 ? "old" : n === 2 ? "new" : `partly pruned (${n} archives)`);
+        },
+        rerun: () => ({ args }),
+        afterRerun() {
+          const left = readdirSync(snaps).sort();
+          const want = newest.flatMap((n) => [n, `${n}.sha256`]).sort();
+          if (JSON.stringify(left) !== JSON.stringify(want)) throw new Error(`left: ${left.join(" ")}`);
+          kept();
+          return Promise.resolve();
+        },
+        cleanup: () => rm(w.root),
+      };
+    },
+  };
+}
+
+export function download(): Scenario {
+  return {
+    name: "download",
+    async setup(): Promise<World> {
+      const w = await archivesWorld();
+      const remote = join(w.root, "remote");
+      mkdirSync(join(remote, "archives"), { recursive: true });
+      const name = w.names[0];
+      for (const f of [name, `${name}.sha256`]) {
+        copyFileSync(join(w.root, "snapshots", f), join(remote, "archives", f));
+      }
+      const first = join(w.root, "dl1"), second = join(w.root, "dl2");
+      mkdirSync(first);
+      mkdirSync(second);
+      const dl = (dir: string) => ({
+        args: ["backup", "download", name, "-o", `${dir}/`, "--url", `file://${remote}`, ...w.flags],
+      });
+      const complete = (p: string) => sha256(p) === w.sha;
+      return {
+        dir: w.root,
+        run: dl(first),
+        afterKill: () => Promise.resolve(absentOrComplete(join(first, name), complete)),
+        // A finished first run makes the same -o an "exists" refusal (exit 10), rightly: re-run elsewhere.
+        rerun: () => dl(existsSync(join(first, name)) ? second : first),
+        afterRerun() {
+          const got = [join(first, name), join(second, name)].filter(existsSync);
+          if (!got.length || !got.every(complete)) throw new Error("no complete download after the re-run");
+          return Promise.resolve();
+        },
+        cleanup: () => rm(w.root),
+      };
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * The crash matrix's fast sample (scripts/crash_matrix.ts runs the full one, and so does this file
+ * with VIGO_LONG_TESTS=1): each of the nine operations SIGKILLed at three points (two by time, one by
+ * operation count); after each kill the old
+ * output is intact or the new one complete, the source database healthy and unlocked, the re-run
+ * succeeds and leaves no temporary file. Needs strace; skipped with a message without it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { killOnce, killPoints, measure } from "./crash_harness.ts";
+import { crashScenarios } from "./crash_scenarios.ts";
+import { runCli } from "../helpers/cli.ts";
+import { makeServerRoot } from "../archive/fixture.ts";
+
+const hasStrace = (() => {
+  try {
+    return new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+if (!hasStrace) {
+  console.warn("crash_matrix_test: skipped, strace is not installed (scripts/install_test_deps.sh)");
+}
+
+/** VIGO_LONG_TESTS=1: the full matrix (32 kills per operation, 4× the data) instead of the sample. */
+const long = Deno.env.get("VIGO_LONG_TESTS") === "1";
+const kills = long ? 32 : 3;
+
+for (const s of crashScenarios(long ? 4 : 1)) {
+  Deno.test({
+    name: `crash sample: ${s.name} killed at ${kills} points, then re-run`,
+    ignore: !hasStrace,
+    async fn() {
+      const m = await measure(s);
+      assert.ok(m.ops > 0, "the clean run made no state-changing system call");
+      const outcomes = [];
+      for (const p of killPoints(kills, m)) outcomes.push(await killOnce(s, p));
+      for (const o of outcomes) {
+        assert.ok(!o.state.startsWith("DAMAGED"), `${JSON.stringify(o.point)}: ${o.state}`);
+        assert.deepEqual(o.problems, [], `${JSON.stringify(o.point)}: ${o.problems.join("; ")}`);
+      }
+      assert.ok(outcomes.some((o) => o.killed), "no kill landed before the command finished");
+    },
+  });
+}
+
+Deno.test("a sidecar without its archive (create killed between its two renames) is replaced by the next create", async () => {
+  const fx = await makeServerRoot({ rows: 50 });
+  const out = join(fx.root, "snapshots", "x.tar.gz");
+  await Deno.writeTextFile(`${out}.sha256`, `${"0".repeat(64)}  x.tar.gz\n`);
+  const r = await runCli(["backup", "create", ...fx.flags, out]);
+  assert.equal(r.code, 0, r.stderr);
+  const v = await runCli(["backup", "verify", out]);
+  assert.equal(v.code, 0, v.stderr);
+  await Deno.remove(fx.root, { recursive: true });
+});

@@ -1,0 +1,64 @@
+/**
+ * The snapshot directory full or read-only (a real tmpfs and a read-only bind of it; a hardlink
+ * snapshot needs its source on the same filesystem): `crate run` exits 11 naming the path it was
+ * writing, leaves no half snapshot and no work directory, and succeeds once space returns. Mounting
+ * needs root: without it the test is skipped, saying so.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import process from "node:process";
+import { randomBytes } from "node:crypto";
+import { backupCrate, crateRun, scratch, show, snapshots } from "./fixture.ts";
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.warn("snapshot_dir_full_test: skipped, mounting a tmpfs needs root");
+
+async function sh(cmd: string): Promise<void> {
+  const out = await new Deno.Command("sh", { args: ["-c", cmd], stderr: "piped" }).output();
+  assert.equal(out.code, 0, `${cmd}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+Deno.test({
+  name:
+    "crate run onto a full or read-only snapshot dir: exit 11 naming it, nothing half-made, works with space",
+  ignore: !isRoot,
+  async fn() {
+    const s = scratch();
+    const fs = join(s.dir, "fs"), ro = join(s.dir, "ro");
+    await Deno.mkdir(fs);
+    await Deno.mkdir(ro);
+    await sh(`mount -t tmpfs -o size=1300k tmpfs '${fs}'`);
+    try {
+      const src = join(fs, "src"), target = join(fs, "target");
+      await Deno.mkdir(src);
+      for (let i = 0; i < 50; i++) await Deno.writeFile(join(src, `f${i}`), randomBytes(20_000));
+      const crate = backupCrate(join(s.dir, "c.yaml"), src, target, ["min_free_space: 1k"]);
+      const full = await crateRun(crate, "2026-03-13T02:00:00Z");
+      assert.equal(full.code, 11, show(full));
+      assert.match(full.stderr, new RegExp(`${target}/\\S+: no space left on device`));
+      assert.deepEqual(snapshots(target), []);
+      const left = [...Deno.readDirSync(target)].map((e) => e.name).filter((n) =>
+        n.startsWith(".incomplete-")
+      );
+      assert.deepEqual(left, [], "a half snapshot was left");
+
+      await sh(`mount --bind '${fs}' '${ro}' && mount -o remount,bind,ro '${ro}'`);
+      const roCrate = backupCrate(join(s.dir, "ro.yaml"), join(ro, "src"), join(ro, "target"), [
+        "min_free_space: 1k",
+      ]);
+      const rdonly = await crateRun(roCrate, "2026-03-13T02:01:00Z");
+      assert.equal(rdonly.code, 11, show(rdonly));
+      assert.match(rdonly.stderr, new RegExp(`${join(ro, "target")}/\\S+: read-only file system`));
+      await sh(`umount '${ro}'`);
+
+      await sh(`mount -o remount,size=4m '${fs}'`);
+      const ok = await crateRun(crate, "2026-03-13T02:05:00Z");
+      assert.equal(ok.code, 0, show(ok));
+      assert.deepEqual(snapshots(target), ["2026.072.02.05"]);
+      assert.equal([...Deno.readDirSync(join(target, "2026.072.02.05"))].length, 50);
+    } finally {
+      await sh(`umount '${ro}' 2>/dev/null; umount '${fs}'`);
+      s.cleanup();
+    }
+  },
+});
