@@ -55,6 +55,18 @@ async function expectRolledBack(
   assert.deepEqual(await treeHash(ctx.dst.root), ctx.before, "target changed");
 }
 
+/** A full restore of the context's archive over its target, with --force (the tests hold no server). */
+function forcedRestore(ctx: { archive: string; dst: { root: string } }) {
+  return restoreArchive({
+    archive: ctx.archive,
+    target: ctx.dst.root,
+    dbOnly: false,
+    dryRun: false,
+    force: true,
+    now: new Date(),
+  });
+}
+
 Deno.test({
   name: "a mount point at tls/ fails the commit late: exit 11, every earlier rename undone",
   ignore: !isRoot,
@@ -68,15 +80,7 @@ Deno.test({
       ctx.before = await treeHash(ctx.dst.root);
       await expectRolledBack(
         ctx,
-        () =>
-          restoreArchive({
-            archive: ctx.archive,
-            target: ctx.dst.root,
-            dbOnly: false,
-            dryRun: false,
-            force: true,
-            now: new Date(),
-          }),
+        () => forcedRestore(ctx),
         ExitCode.Io,
         tls,
       );
@@ -100,15 +104,7 @@ Deno.test({
     try {
       await expectRolledBack(
         ctx,
-        () =>
-          restoreArchive({
-            archive: ctx.archive,
-            target: ctx.dst.root,
-            dbOnly: false,
-            dryRun: false,
-            force: true,
-            now: new Date(),
-          }),
+        () => forcedRestore(ctx),
         ExitCode.Io,
         yaml,
       );
