@@ -3,7 +3,8 @@
 # root; otherwise names what is missing and fails, rather than letting tests skip silently.
 set -euo pipefail
 packages=(sqlite3 strace openssh-server openssh-client restic age pigz rsync rsnapshot hyperfine qemu-user
-  libc6-arm64-cross rclone zstd lz4 time zsh fish man-db groff-base wabt)
+  libc6-arm64-cross rclone zstd lz4 time zsh fish man-db groff-base wabt chromium systemd python3 e2fsprogs
+  util-linux bsdutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
