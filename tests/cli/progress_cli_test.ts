@@ -1,5 +1,6 @@
 /**
- * Progress lines through a real pty (util-linux `script`): create, verify, download, replica restore and crate run
+ * Progress lines through a real pty (util-linux `script`): create, create's upload, verify, restore, download,
+ * replica restore, crate run and drill
  * draw a live line that is erased when the phase ends (the screen left behind holds only the summaries
  * and the log lines printed meanwhile); nothing of it without a terminal, with --json or with -q;
  * `--progress` without a terminal prints plain lines (no CR, no escape sequences). Also -q (errors
@@ -81,6 +82,24 @@ Deno.test("progress: live on a pty and erased; absent without one, with --json, 
   assert.equal(run.code, 0, run.raw);
   assert.match(run.raw, /snapshot .*\/stacks +\d+ entries/);
   assert.deepEqual(screenLines(run.raw).filter((l) => /\d+ entries/.test(l)), []);
+
+  // restore reads the archive with a live line, erased before its summary
+  const rs = await runCliInPty(["backup", "restore", out, "--target", join(fx.root, "restored")]);
+  assert.equal(rs.code, 0, rs.raw);
+  assert.match(rs.raw, /reading .*a\.tar\.gz +\d+%/);
+  assert.deepEqual(screenLines(rs.raw).filter((l) => /%/.test(l)), []);
+  // an upload (here the only destination) is paced by the archiving line
+  const upload = await runCliInPty(["backup", "create", ...fx.flags, `file://${fx.root}/remote2`]);
+  assert.equal(upload.code, 0, upload.raw);
+  assert.match(upload.raw, LIVE);
+  assert.deepEqual(screenLines(upload.raw).filter((l) => /%/.test(l)), []);
+  // the drill reads the newest archive of paths.snapshots with a live line
+  const made = await runCli(["backup", "create", ...fx.flags]);
+  assert.equal(made.code, 0, made.stderr);
+  const drill = await runCliInPty(["backup", "drill", ...fx.flags]);
+  assert.equal(drill.code, 0, drill.raw);
+  assert.match(drill.raw, /reading .*vigo-backup-.*\.tar\.gz +\d+%/);
+  assert.deepEqual(screenLines(drill.raw).filter((l) => /%/.test(l)), []);
 
   const plain = await runCli(["--progress", "backup", "create", ...fx.flags, join(fx.root, "b.tar.gz")]);
   assert.equal(plain.code, 0, plain.stderr);
