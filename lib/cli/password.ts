@@ -13,6 +13,7 @@ import { isatty, ReadStream } from "node:tty";
 import process from "node:process";
 import { CryptoError, ExitCode, toVigoError, VigoError } from "../errors.ts";
 import { shellWords } from "../shell_words.ts";
+import { findExecutable } from "../find_executable.ts";
 
 /** Environment variable holding the archive password for non-interactive use. */
 export const PASSWORD_ENV = "VIGO_BACKUP_PASSWORD";
@@ -75,8 +76,9 @@ export function passwordSource(passwordFile?: string, passwordCommand?: string):
 function runPasswordCommand(command: string): string {
   const argv = splitCommandLine(command);
   if (argv.length === 0) throw new CryptoError("--password-command is empty");
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: ["inherit", "pipe", "inherit"], maxBuffer: 1 << 20 });
   const fail = (why: string) => new CryptoError(`password command \`${command}\` ${why}`);
+  if (findExecutable(argv[0]) === null) throw fail("could not run: ENOENT (no such executable)");
+  const r = spawnSync(argv[0], argv.slice(1), { stdio: ["inherit", "pipe", "inherit"], maxBuffer: 1 << 20 });
   if (r.error) throw fail(`could not run: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`);
   if (r.signal) throw fail(`was killed by ${r.signal}`);
   if (r.status !== 0) throw fail(`exited with status ${r.status} (its output is not shown)`);

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { ConfigError } from "../../../errors.ts";
 import { shellWords } from "../../../shell_words.ts";
 import { type CredentialSource, type ExpiringCredentials, parseCredentialJson } from "./chain.ts";
+import { findExecutable } from "../../../find_executable.ts";
 
 /** Sections of an INI file: name → key → value (keys lower-cased, `#`/`;` comments dropped). */
 export function parseIni(text: string): Map<string, Map<string, string>> {
@@ -48,6 +49,9 @@ async function readIfExists(path: string): Promise<string | null> {
 function runCredentialProcess(command: string, from: string): Promise<ExpiringCredentials> {
   const [file, ...args] = splitCommandLine(command);
   if (!file) return Promise.reject(new ConfigError(`${from}: credential_process is empty`));
+  if (findExecutable(file) === null) {
+    return Promise.reject(new ConfigError(`${from}: credential_process ${file} not found`));
+  }
   return new Promise((resolve, reject) => {
     execFile(file, args, { timeout: 60_000, maxBuffer: 1 << 20 }, (err, stdout) => {
       if (err) {
