@@ -20,7 +20,7 @@ import { type CheckpointPolicy, decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } fr
 import { acquireFileLock, type FileLock } from "../fsutil/file_lock.ts";
 import { formatDuration } from "../config/duration.ts";
 import { BackendError, BusyError } from "../errors.ts";
-import { findForeignSegment, ReplicaLease } from "./replica_lease.ts";
+import { ReplicaClaim } from "./replica_claim.ts";
 import { DbConnections } from "./db_conn.ts";
 import { consoleSink, type EventSink } from "./event_log.ts";
 import { applyRetention } from "./retention_apply.ts";
@@ -60,16 +60,6 @@ export interface StepObserver {
   stepFailed(err: unknown): void;
 }
 
-/** The lock file that keeps a second replicator off a database (README "Reliability"). */
-export function replicateLockPath(dbPath: string): string {
-  return `${dbPath}.vigo-replicate.lock`;
-}
-
-/** A lease not refreshed for this long belongs to a replicator that is gone. */
-const LEASE_STALE_MS = 60_000;
-/** Longest time between lease checks (heartbeats); shorter with a short sync interval. */
-const LEASE_CHECK_MS = 10_000;
-
 /** Replicates one database until stopped. */
 export class Replicator {
   private readonly opts: ReplicatorOptions;
@@ -87,10 +77,9 @@ export class Replicator {
   private failures = 0;
   private checkpointRetryAt = 0;
   private lock: FileLock | null = null;
-  private lease: ReplicaLease | null = null;
+  private claim: ReplicaClaim | null = null;
   /** The running or finished {@link start}: a stop during it waits for it within the shutdown bound. */
   private starting: Promise<void> | null = null;
-  private leaseCheckedAt = 0;
   private fatal: BusyError | null = null;
   private onFatal: (err: BusyError) => void = () => {};
   /**
@@ -136,9 +125,9 @@ export class Replicator {
   private async begin(): Promise<void> {
     this.failed.catch(() => {}); // observed through stop() when nobody awaits it
     // Two replicators of one database would both copy the WAL and both upload (interleaving
-    // segments); the second one must not even open the database.
+    // segments); the second one must not even open the database. Lock file: README "Reliability".
     this.lock = await acquireFileLock(
-      replicateLockPath(this.opts.dbPath),
+      `${this.opts.dbPath}.vigo-replicate.lock`,
       this.opts.dbPath,
       "backup replicate of this database",
     );
@@ -227,17 +216,13 @@ export class Replicator {
 
   /** Claims the replica on first contact, then renews the claim every few seconds (README "Reliability"). */
   private async checkLease(client: ReplicaClient): Promise<void> {
-    const every = Math.min(LEASE_CHECK_MS, 10 * this.syncIntervalMs);
-    if (this.lease && Date.now() - this.leaseCheckedAt < every) return;
+    this.claim ??= new ReplicaClaim(
+      this.opts.backup?.url ?? "replica",
+      this.opts.dbPath,
+      this.syncIntervalMs,
+    );
     try {
-      if (!this.lease) {
-        const lease = new ReplicaLease(client.backend, this.opts.backup?.url ?? "replica", this.opts.dbPath);
-        await lease.acquire(LEASE_STALE_MS);
-        this.lease = lease;
-      } else await this.lease.renew();
-      const pos = this.uploader?.pos;
-      if (pos) await findForeignSegment(client.backend, this.opts.backup?.url ?? "replica", pos);
-      this.leaseCheckedAt = Date.now();
+      await this.claim.check(client.backend, this.uploader?.pos);
     } catch (err) {
       if (err instanceof BusyError) this.fatal = err;
       throw err;
