@@ -22,7 +22,7 @@ import { snapshotKey, walSegmentKey } from "./paths.ts";
 import type { ReplicaClient, WalSegmentInfo } from "./replica_client.ts";
 import { readListings } from "./replica_list.ts";
 import { SegmentPrefetcher } from "./segment_prefetch.ts";
-import { planRestore, type RestorePlan } from "./restore_plan.ts";
+import { planRestore, type RestorePlan, segmentsByIndex } from "./restore_plan.ts";
 import { WalFormatError, type WalSummary, WalVerifier } from "./wal_verifier.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 
@@ -245,17 +245,6 @@ async function restoreSnapshot(
   }
 }
 
-/** Groups segments by WAL index, keeping order. */
-function byIndex(segments: WalSegmentInfo[]): WalSegmentInfo[][] {
-  const groups: WalSegmentInfo[][] = [];
-  for (const s of segments) {
-    const last = groups[groups.length - 1];
-    if (last && last[0].index === s.index) last.push(s);
-    else groups.push([s]);
-  }
-  return groups;
-}
-
 async function applyWal(
   client: ReplicaClient,
   plan: RestorePlan,
@@ -268,7 +257,7 @@ async function applyWal(
   const local = asBackend(client.backend, FileBackend) !== undefined;
   const prefetch = new SegmentPrefetcher(client, local ? [] : plan.segments);
   try {
-    for (const group of byIndex(plan.segments)) {
+    for (const group of segmentsByIndex(plan.segments)) {
       const summary = await downloadIndex(client, prefetch, plan.generation, group, `${tmp}-wal`, progress);
       frames += await checkpoint(tmp, summary, client.backend.url, plan.generation, group[0].index);
       log(

@@ -206,3 +206,14 @@ export function planRestore(
   );
   return { generation, snapshot: chosen.snap, segments: chosen.chain.segments, restoredUpTo, warnings };
 }
+
+/** Groups a plan's segments by WAL index, keeping their order (each index is applied as one WAL). */
+export function segmentsByIndex(segments: WalSegmentInfo[]): WalSegmentInfo[][] {
+  const groups: WalSegmentInfo[][] = [];
+  for (const s of segments) {
+    const last = groups[groups.length - 1];
+    if (last && last[0].index === s.index) last.push(s);
+    else groups.push([s]);
+  }
+  return groups;
+}

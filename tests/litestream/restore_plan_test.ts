@@ -1,6 +1,12 @@
 /** The pure restore decisions (lib/litestream/restore_plan.ts) on synthetic listings. */
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
-import { chooseGeneration, type GenerationListing, planRestore } from "../../lib/litestream/restore_plan.ts";
+import {
+  chooseGeneration,
+  type GenerationListing,
+  planRestore,
+  segmentsByIndex,
+} from "../../lib/litestream/restore_plan.ts";
+import type { WalSegmentInfo } from "../../lib/litestream/replica_client.ts";
 import { BadInputError, NotFoundError } from "../../lib/errors.ts";
 
 const T = (min: number) => new Date(Date.UTC(2026, 0, 1, 0, min));
@@ -90,4 +96,14 @@ Deno.test("plan: a cut inside the snapshot's index falls back to an older snapsh
   assertEquals(q.snapshot.index, 1);
   assertEquals(q.warnings.length, 1);
   throws(() => planRestore([g], { timestamp: T(-1) }, "r"), /no snapshot at or before/);
+});
+
+Deno.test("restore plan: segments are applied one WAL index at a time, in order", () => {
+  const seg = (index: number, offset: number) => ({ index, offset }) as WalSegmentInfo;
+  assertEquals(
+    segmentsByIndex([seg(0, 0), seg(0, 4152), seg(1, 0), seg(3, 0), seg(3, 32)]).map((g) =>
+      g.map((s) => `${s.index}:${s.offset}`)
+    ),
+    [["0:0", "0:4152"], ["1:0"], ["3:0", "3:32"]],
+  );
 });
