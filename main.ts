@@ -11,7 +11,9 @@ if (import.meta.main) {
   const argv = cliArgs();
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     // The same text commander prints for it (program.ts registers versionReport() there too).
-    process.stdout.write(`${versionReport()}\n`);
+    // console.log, not process.stdout.write: in a Bun executable the first touch of process.stdout
+    // loads Node's stream machinery, 22 ms of a 29 ms start-up (measured).
+    console.log(versionReport());
     process.exit(0);
   }
   const { main } = await import("./lib/cli/program.ts");
