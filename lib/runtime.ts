@@ -25,6 +25,14 @@ export function runtimeName(): "deno" | "bun" | "node" {
   return "node";
 }
 
+/**
+ * True where node:zlib's asynchronous calls run on a thread pool (Bun, Node); under Deno they run on
+ * the calling thread, so overlapping zlib with other work there takes a worker.
+ */
+export function zlibAsyncRunsOffThread(): boolean {
+  return !g.Deno;
+}
+
 /** Runtime name and version, e.g. `deno 2.9.6`. */
 export function runtimeVersion(): string {
   if (g.Bun) return `bun ${g.Bun.version}`;

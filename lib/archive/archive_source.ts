@@ -9,6 +9,7 @@ import { open, readFile } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { BadInputError, CryptoError, toVigoError } from "../errors.ts";
 import { gunzip } from "../codec/gzip/gunzip_stream.ts";
+import { zlibAsyncRunsOffThread } from "../runtime.ts";
 import { TarReader } from "../codec/tar/tar_reader.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
@@ -130,8 +131,9 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
     const { decryptingStream } = await import("../crypto/envelope.ts");
     stream = stream.pipeThrough(decryptingStream(password, { kdfCap: opts.kdfCap, source: path }));
   }
-  // inspect inflates a few KiB only: starting a worker thread would cost more than it saves.
-  const tar = new TarReader(gunzip(stream, { ownsInput: kind === "gzip", inThread: opts.headOnly }));
+  // A worker only where zlib would inflate on this thread, and not for inspect, which inflates a few KiB.
+  const onWorker = !opts.headOnly && !zlibAsyncRunsOffThread();
+  const tar = new TarReader(gunzip(stream, { ownsInput: kind === "gzip", onWorker }));
   return {
     tar,
     encrypted: kind === "encrypted",

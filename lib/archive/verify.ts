@@ -1,6 +1,7 @@
 /**
  * `backup verify`'s engine: the sidecar, every entry's SHA-256 against the manifest, and a full
- * `PRAGMA integrity_check` of the contained database, extracted to a private temporary directory.
+ * `PRAGMA integrity_check` of the contained database, extracted to a private temporary directory
+ * (checked on a worker while the entries after it are still being read).
  */
 import { open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,6 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { VerifyError } from "../errors.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { inspectDatabase, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
+import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
 import { IntegrityError, scanArchive, type ScanResult } from "./archive_scan.ts";
 import type { PasswordSource } from "./archive_source.ts";
 import { DB_ENTRY_PATH } from "./manifest.ts";
@@ -29,6 +31,8 @@ export async function verifyArchive(
   // Next to the archive by default: /tmp is often a RAM-backed tmpfs, too small for a large database.
   const { path: dir, forget } = tempDirFor(opts.workDir ?? dirname(resolve(path)));
   const dbPath = join(dir, "vigo.db");
+  // Started once the database is extracted, so it runs on a worker while the rest is scanned.
+  let check: BackgroundCheck | undefined;
   try {
     let scan: ScanResult;
     try {
@@ -43,15 +47,19 @@ export async function verifyArchive(
               let off = 0;
               while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
             },
-            close: () => fh.close(),
+            async close() {
+              await fh.close();
+              check = startIntegrityCheck(dbPath);
+            },
           };
         },
       );
     } catch (err) {
+      check?.cancel();
       if (err instanceof IntegrityError) throw new VerifyError(err.message, { cause: err });
       throw err;
     }
-    const facts = inspectDatabase(dbPath);
+    const facts = check ? await check.result() : inspectDatabase(dbPath);
     if (facts.integrity !== "ok") {
       throw new VerifyError(
         `${path}: contained database fails integrity_check: ${summarizeIntegrity(facts.integrity)}`,
