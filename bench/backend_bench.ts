@@ -2,31 +2,15 @@
  * Backend throughput on loopback, side by side with `rclone copy` to the same server: upload and
  * download of a 128 MiB and a 1 GiB file (× scale) to the s3rver. Both sides run as separate
  * processes under GNU time, so process start-up and peak RSS count for both.
- *
- * Run directly as `deno run -A bench/backend_bench.ts upload|download FILE KEY` it is the child
- * that moves the bytes with our S3 backend (config in BENCH_S3 as JSON).
+ * Our side is bench/backend_child.ts, run by the runtime of what is measured (Bun with `--bin`).
  */
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { BenchContext, BenchRow } from "./bench_lib.ts";
 import { compareWithRclone, writeRandomFile } from "./rclone_compare.ts";
-import { exists, measureShell, sh } from "./bench_lib.ts";
+import { backendChildCommand, exists, measureShell } from "./bench_lib.ts";
 import { startS3Server } from "../tests/helpers/s3_server.ts";
 
 const MiB = 1024 * 1024;
-
-async function child(mode: string, file: string, key: string): Promise<void> {
-  const { openS3Backend } = await import("../lib/backend/s3/s3_backend.ts");
-  const cfg = JSON.parse(Deno.env.get("BENCH_S3")!);
-  const b = openS3Backend(cfg.url, cfg, { retry: {} });
-  if (mode === "upload") {
-    const f = await Deno.open(file);
-    await b.put(key, f.readable);
-  } else {
-    const out = await Deno.open(file, { write: true, create: true, truncate: true });
-    await (await b.get(key)).pipeTo(out.writable);
-  }
-}
 
 /** Upload/download MB/s of our S3 backend vs rclone, and peak RSS of the upload. */
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
@@ -49,12 +33,11 @@ async function compareSize(ctx: BenchContext, size: number): Promise<BenchRow[]>
   const server = await startS3Server({ dir: join(dir, "s3rver") });
   try {
     const cfg = server.config();
-    const self = fileURLToPath(import.meta.url);
     const ours = (mode: string, file: string, key: string) =>
-      measureShell(
-        `${sh(Deno.execPath())} run -A --quiet ${sh(self)} ${mode} ${sh(file)} ${sh(key)}`,
-        { BENCH_S3: JSON.stringify({ url: server.url("ours"), ...cfg }), PATH: Deno.env.get("PATH") ?? "" },
-      );
+      measureShell(backendChildCommand(ctx, [mode, file, key]), {
+        BENCH_BACKEND: JSON.stringify({ kind: "s3", url: server.url("ours"), ...cfg }),
+        PATH: Deno.env.get("PATH") ?? "",
+      });
     const rcloneEnv = {
       PATH: Deno.env.get("PATH") ?? "",
       HOME: dir,
@@ -82,5 +65,3 @@ async function compareSize(ctx: BenchContext, size: number): Promise<BenchRow[]>
     await server.stop();
   }
 }
-
-if (import.meta.main) await child(Deno.args[0], Deno.args[1], Deno.args[2]);

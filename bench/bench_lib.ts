@@ -2,6 +2,7 @@
  * Shared types and helpers for `deno task bench`. Each `bench/<area>_bench.ts` exports
  * `run(ctx)` returning rows; `bench/main.ts` prints them side by side as ratios.
  */
+import { fileURLToPath } from "node:url";
 import { createAtomicFile } from "../lib/fsutil/atomic_file.ts";
 
 /** Run-wide settings. */
@@ -114,4 +115,17 @@ export async function writeTextAtomic(path: string, text: string, mode = 0o644):
   } finally {
     await file.abort();
   }
+}
+
+/**
+ * The shell command that runs `bench/backend_child.ts` with `args`: under Bun when the benchmark
+ * measures a compiled executable (`--bin`; Bun is the runtime inside it), else under Deno as the
+ * sources run.
+ */
+export function backendChildCommand(ctx: BenchContext, args: string[]): string {
+  const child = fileURLToPath(new URL("./backend_child.ts", import.meta.url));
+  const runtime = ctx.vigocli.length === 1
+    ? [fileURLToPath(new URL("../.tools/node_modules/.bin/bun", import.meta.url))]
+    : [Deno.execPath(), "run", "-A", "--quiet"];
+  return [...runtime, child, ...args].map(sh).join(" ");
 }

@@ -3,7 +3,8 @@
  * stream the snapshot into a temp file next to the output, then per WAL index stream its segments
  * into `<temp>-wal` — checking offsets, salts and the checksum chain of every frame on the way —
  * and let SQLite checkpoint them in, verifying it applied exactly the committed frames we counted.
- * Finally integrity_check, fsync, and link into place, which fails rather than overwrite OUT.
+ * Finally integrity_check and fsync (overlapping), and link into place, which fails rather than
+ * overwrite OUT.
  * Memory stays at one LZ4 block and one WAL frame whatever the database size: blocks are decoded
  * into reused memory and written synchronously before the next is decoded (lz4FrameDecoder).
  */
@@ -98,10 +99,17 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
   const progress = progressPhase(`restoring ${where}`, stored, "bytes");
   try {
     await restoreSnapshot(client, plan, tmp, log, progress);
+    // The disk writes the snapshot while the WAL is fetched and applied, and the checkpointed pages
+    // while integrity_check reads (from the page cache): the fsyncs overlap instead of ending the restore.
+    const snapshotDurable = fsyncFile(tmp);
+    snapshotDurable.catch(() => {});
     const frames = await applyWal(client, plan, tmp, log, progress);
     progress.end();
+    const durable = Promise.all([snapshotDurable, fsyncFile(tmp)]);
+    durable.catch(() => {});
     if (opts.integrityCheck ?? true) integrityCheck(tmp, where);
-    await finish(tmp, opts.outputPath);
+    await durable;
+    await linkIntoPlace(tmp, opts.outputPath);
     const bytes = (await stat(opts.outputPath)).size;
     log(`restored ${opts.outputPath} (${bytes} bytes) as of ${plan.restoredUpTo.toISOString()}`);
     return {
@@ -361,14 +369,20 @@ function integrityCheck(db: string, where: string): void {
   }
 }
 
-/** fsync, then link into place (never replacing an existing file), then drop the temp name. */
-async function finish(tmp: string, out: string): Promise<void> {
-  const f = await open(tmp, "r+");
+/** fsyncs `path` (on the runtime's thread pool, so the calling thread goes on meanwhile). */
+async function fsyncFile(path: string): Promise<void> {
+  const f = await open(path, "r+");
   try {
     await f.sync();
+  } catch (err) {
+    throw toVigoError(err, path);
   } finally {
     await f.close();
   }
+}
+
+/** Links the fsynced temp file into place (never replacing an existing file), then drops the temp name. */
+async function linkIntoPlace(tmp: string, out: string): Promise<void> {
   try {
     await link(tmp, out);
     await unlink(tmp);

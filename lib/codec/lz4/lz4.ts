@@ -54,12 +54,15 @@ export function lz4CompressStream(opts: Lz4WriteOptions = {}): TransformStream<U
   const hash = new Xxh32();
   let fill = 0;
   let headerSent = false;
+  // One scratch buffer per stream; each block leaves it as an exact-size copy, so the garbage per
+  // block is its compressed size, not the worst-case bound (peak RSS of a replicator's snapshot).
+  let out = new Uint8Array(0);
 
   const emitBlock = (ctl: TransformStreamDefaultController<Uint8Array>) => {
     if (fill === 0) return;
     const data = input.subarray(0, fill);
     if (checksum) hash.update(data);
-    const out = new Uint8Array(4 + compressBound(fill));
+    if (out.length < 4 + compressBound(fill)) out = new Uint8Array(4 + compressBound(input.length));
     const n = sharedCompressor.compress(input, 0, fill, out.subarray(4));
     let chunk: Uint8Array;
     if (n < 0) {
@@ -68,7 +71,7 @@ export function lz4CompressStream(opts: Lz4WriteOptions = {}): TransformStream<U
       chunk.set(data, 4);
     } else {
       new DataView(out.buffer).setUint32(0, n, true);
-      chunk = out.subarray(0, 4 + n);
+      chunk = out.slice(0, 4 + n);
     }
     fill = 0;
     ctl.enqueue(chunk);

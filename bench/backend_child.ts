@@ -1,0 +1,65 @@
+/**
+ * The child process of the S3 and SFTP benchmarks: moves one file with our backend and exits, so its
+ * start-up and peak RSS count as rclone's do. Written against node: APIs only, so it runs under Bun —
+ * the runtime inside the shipped executables, used when the benchmark is given `--bin` — or Deno.
+ *
+ * Usage: `bun|deno run bench/backend_child.ts upload|download FILE KEY`, the backend in BENCH_BACKEND
+ * (JSON: `{ "kind": "s3" | "sftp", "url": …, …options }`).
+ */
+import { open } from "node:fs/promises";
+import process from "node:process";
+import type { Backend } from "../lib/backend/backend.ts";
+
+/** Bytes per read: one SFTP WRITE or a quarter of an S3 part each. */
+const CHUNK = 256 * 1024;
+
+async function openBackend(cfg: { kind: string; url: string }): Promise<Backend> {
+  if (cfg.kind === "s3") {
+    const { openS3Backend } = await import("../lib/backend/s3/s3_backend.ts");
+    return openS3Backend(cfg.url, cfg as never, { retry: {} });
+  }
+  const { openSftpBackend } = await import("../lib/backend/sftp/sftp_backend.ts");
+  return await openSftpBackend(cfg.url, cfg as never);
+}
+
+/** A file as a stream of {@link CHUNK}-sized chunks. */
+function fileStream(path: string): ReadableStream<Uint8Array> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      fh ??= await open(path, "r");
+      const buf = new Uint8Array(CHUNK);
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) {
+        await fh.close();
+        ctl.close();
+      } else {
+        ctl.enqueue(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
+      }
+    },
+    async cancel() {
+      await fh?.close();
+    },
+  });
+}
+
+async function main(mode: string, file: string, key: string): Promise<void> {
+  const backend = await openBackend(JSON.parse(process.env.BENCH_BACKEND ?? "{}"));
+  try {
+    if (mode === "upload") {
+      await backend.put(key, fileStream(file));
+    } else {
+      const out = await open(file, "w");
+      try {
+        for await (const chunk of await backend.get(key)) await out.write(chunk);
+      } finally {
+        await out.close();
+      }
+    }
+  } finally {
+    await backend.close();
+  }
+}
+
+const [mode, file, key] = process.argv.slice(-3);
+await main(mode, file, key);
