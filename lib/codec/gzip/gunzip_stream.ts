@@ -7,7 +7,7 @@
  * caller asks for one (Deno, whose node:zlib inflates on the calling thread), else through
  * node:zlib's own asynchronous calls with a few pieces in flight, which under Bun and Node run on the
  * runtime's thread pool without the cost of posting every piece to a worker (`backup verify`, 256 MiB
- * database: 3.3 → 2.4 s of CPU; README, performance decisions).
+ * database: 3.2 → 2.6 s of CPU; README, performance decisions).
  */
 import zlib from "node:zlib";
 import { CodecError } from "../codec_error.ts";
@@ -153,7 +153,7 @@ function gunzipInThread(input: ReadableStream<Uint8Array>): ReadableStream<Uint8
   });
   z.once("close", () => {
     // Closed without "end" (destroyed after an error): nothing more will come.
-    failure ??= ended ? undefined : fail("stream closed early");
+    if (!ended) failure ??= fail("stream closed early");
     poke();
   });
   // Up to IN_FLIGHT pieces are handed over before their output is taken, so where zlib works on a
