@@ -9,12 +9,11 @@
  * into reused memory and written synchronously before the next is decoded (lz4FrameDecoder).
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { link, open, rename, rm, stat, unlink } from "node:fs/promises";
+import { open, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { BadInputError, ExistsError, toVigoError, VerifyError } from "../errors.ts";
-import { fsyncDirectory } from "../fsutil/atomic_file.ts";
 import { asBackend } from "../backend/backend.ts";
 import { FileBackend } from "../backend/file/file_backend.ts";
 import { CodecError } from "../codec/codec_error.ts";
@@ -23,6 +22,7 @@ import { snapshotKey, walSegmentKey } from "./paths.ts";
 import type { ReplicaClient, WalSegmentInfo } from "./replica_client.ts";
 import { readListings } from "./replica_list.ts";
 import { SegmentPrefetcher } from "./segment_prefetch.ts";
+import { fsyncFile, linkIntoPlace } from "./restore_output.ts";
 import { planRestore, type RestorePlan, segmentsByIndex } from "./restore_plan.ts";
 import { WalFormatError, type WalSummary, WalVerifier } from "./wal_verifier.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
@@ -109,7 +109,7 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
     durable.catch(() => {});
     if (opts.integrityCheck ?? true) integrityCheck(tmp, where);
     await durable;
-    await linkIntoPlace(tmp, opts.outputPath);
+    await linkIntoPlace(tmp, opts.outputPath, checkOutput);
     const bytes = (await stat(opts.outputPath)).size;
     log(`restored ${opts.outputPath} (${bytes} bytes) as of ${plan.restoredUpTo.toISOString()}`);
     return {
@@ -367,38 +367,4 @@ function integrityCheck(db: string, where: string): void {
   } finally {
     conn.close();
   }
-}
-
-/** fsyncs `path` (on the runtime's thread pool, so the calling thread goes on meanwhile). */
-async function fsyncFile(path: string): Promise<void> {
-  const f = await open(path, "r+");
-  try {
-    await f.sync();
-  } catch (err) {
-    throw toVigoError(err, path);
-  } finally {
-    await f.close();
-  }
-}
-
-/** Links the fsynced temp file into place (never replacing an existing file), then drops the temp name. */
-async function linkIntoPlace(tmp: string, out: string): Promise<void> {
-  try {
-    await link(tmp, out);
-    await unlink(tmp);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") {
-      throw new ExistsError(`${out}: appeared during the restore; refusing to overwrite it`);
-    }
-    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") {
-      throw toVigoError(err, out);
-    }
-    // No hard links on this filesystem: check-then-rename (a tiny race instead of none).
-    await checkOutput(out);
-    await rename(tmp, out).catch((e) => {
-      throw toVigoError(e, out);
-    });
-  }
-  fsyncDirectory(dirname(out));
 }

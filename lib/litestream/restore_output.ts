@@ -1,0 +1,46 @@
+/**
+ * The last steps of a replica restore: make the temp file durable and put it in place without ever
+ * replacing an existing output.
+ */
+import { link, open, rename, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
+import { ExistsError, toVigoError } from "../errors.ts";
+import { fsyncDirectory } from "../fsutil/atomic_file.ts";
+
+/** fsyncs `path` (on the runtime's thread pool, so the calling thread goes on meanwhile). */
+export async function fsyncFile(path: string): Promise<void> {
+  const f = await open(path, "r+");
+  try {
+    await f.sync();
+  } catch (err) {
+    throw toVigoError(err, path);
+  } finally {
+    await f.close();
+  }
+}
+
+/** Links the fsynced temp file into place (never replacing an existing file), then drops the temp name. */
+export async function linkIntoPlace(
+  tmp: string,
+  out: string,
+  checkOutput: (out: string) => Promise<void>,
+): Promise<void> {
+  try {
+    await link(tmp, out);
+    await unlink(tmp);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") {
+      throw new ExistsError(`${out}: appeared during the restore; refusing to overwrite it`);
+    }
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") {
+      throw toVigoError(err, out);
+    }
+    // No hard links on this filesystem: check-then-rename (a tiny race instead of none).
+    await checkOutput(out);
+    await rename(tmp, out).catch((e) => {
+      throw toVigoError(e, out);
+    });
+  }
+  fsyncDirectory(dirname(out));
+}
