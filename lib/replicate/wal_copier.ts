@@ -4,6 +4,7 @@
  * the last commit frame are kept, so the shadow WAL never holds half a transaction. Memory use is
  * one chunk, whatever the transaction size.
  */
+import { closeSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { frameSize, scanFrames, type WalHeader } from "./wal_format.ts";
 
@@ -36,9 +37,11 @@ export async function walkFrames(
   maxCommits = Infinity,
 ): Promise<ChainEnd> {
   const fs = frameSize(hdr.pageSize);
-  const buf = new Uint8Array(fs * CHUNK_FRAMES);
-  const fh = await open(path, "r");
   let end: ChainEnd = { committedEnd: start, checksum, commits: 0 };
+  // Most ticks of an idle replicator find nothing new: no open, no buffer (README, performance).
+  if (limit - start < fs) return end;
+  const buf = new Uint8Array(fs * Math.min(CHUNK_FRAMES, Math.ceil((limit - start) / fs)));
+  const fh = await open(path, "r");
   let commits = 0;
   try {
     let offset = start;
@@ -81,6 +84,7 @@ export async function copyCommittedFrames(
   limit: number,
   maxCommits = Infinity,
 ): Promise<ChainEnd> {
+  if (limit - start < frameSize(hdr.pageSize)) return { committedEnd: start, checksum, commits: 0 };
   const out = await open(shadowPath, "r+");
   try {
     let wrote = false;
@@ -106,20 +110,23 @@ export async function copyCommittedFrames(
   }
 }
 
-/** Reads `length` bytes at `offset`, or null when the file is shorter or missing. */
-export async function readAt(path: string, offset: number, length: number): Promise<Uint8Array | null> {
-  let fh;
+/**
+ * Reads `length` bytes at `offset`, or null when the file is shorter or missing. Synchronous on purpose:
+ * a few bytes from the page cache take microseconds, and every tick of an idle replicator makes such
+ * reads, where an async open/read/close costs a thread-pool round trip each (README, performance).
+ */
+export function readAtSync(path: string, offset: number, length: number): Uint8Array | null {
+  let fd: number;
   try {
-    fh = await open(path, "r");
+    fd = openSync(path, "r");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw err;
   }
   try {
     const buf = new Uint8Array(length);
-    const { bytesRead } = await fh.read(buf, 0, length, offset);
-    return bytesRead === length ? buf : null;
+    return readSync(fd, buf, 0, length, offset) === length ? buf : null;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }

@@ -6,13 +6,13 @@
  * Invariant: `sync()` runs only while we are pinned (read transaction held, so the WAL cannot be
  * restarted) or hold the write lock (so nothing can be appended or restarted).
  */
-import { stat } from "node:fs/promises";
+import { statSync } from "node:fs";
 import { newGenerationName } from "../litestream/paths.ts";
 import type { DbConnections } from "./db_conn.ts";
 import type { EventSink } from "./event_log.ts";
 import type { ShadowDir, ShadowState } from "./shadow_wal.ts";
 import { committedLimit, decideSync, type Seal } from "./sync_decision.ts";
-import { copyCommittedFrames, readAt, walkFrames } from "./wal_copier.ts";
+import { copyCommittedFrames, readAtSync, walkFrames } from "./wal_copier.ts";
 import { readWalIndexHeader, type WalIndexHeader } from "./wal_index.ts";
 import {
   frameSize,
@@ -109,8 +109,7 @@ export class WalSync {
 
   /** Copies what is new, deciding first whether we still follow the same WAL. */
   async sync(): Promise<WalSyncResult> {
-    await this.ensureWal();
-    let wal = await this.walInfo();
+    let wal = await this.ensureWal() ?? this.walInfo();
     if (this.forced !== null) {
       await this.startGeneration(this.forced, wal);
       this.forced = null;
@@ -121,7 +120,7 @@ export class WalSync {
     // Judging a restart needs a still WAL: hold the write lock while we look (and copy).
     const tookLock = restarted && !this.conns.locked && await this.lock(PROBE_MS * 5);
     try {
-      if (tookLock) wal = await this.walInfo();
+      if (tookLock) wal = this.walInfo();
       // Read before the scan, which stops at its mxFrame: frames up to it are final while we are
       // pinned or hold the lock, so the count and the scan agree even while writers append.
       const walIndex = readWalIndexHeader(this.shmPath);
@@ -141,7 +140,7 @@ export class WalSync {
         walHeader: wal.header,
         walSize: wal.size,
         shadow: st,
-        anchorIntact: st ? await this.anchorIntact(st) : false,
+        anchorIntact: st ? this.anchorIntact(st) : false,
         seal: this.seal,
         walIndex,
         newWal: newWal && wal.header
@@ -175,7 +174,7 @@ export class WalSync {
         }
         const reason = missing
           ? "wal restarted after commits the replicator never saw published"
-          : !(await this.anchorIntact(st!))
+          : !this.anchorIntact(st!)
           ? "wal overwritten while copying its end"
           : null;
         if (reason) {
@@ -330,31 +329,40 @@ export class WalSync {
     return { copied: n, commits: end.commits };
   }
 
-  /** Makes sure the WAL exists with a valid header (a fresh or cleanly closed database has none). */
-  private async ensureWal(): Promise<void> {
-    if ((await this.walInfo()).header) return;
+  /**
+   * Makes sure the WAL exists with a valid header (a fresh or cleanly closed database has none) and
+   * returns what it found, or nothing when it had to create the WAL.
+   */
+  private async ensureWal(): Promise<WalInfo | null> {
+    const info = this.walInfo();
+    if (info.header) return info;
     const wasLocked = this.conns.locked;
     if (!wasLocked && !(await this.lock(5_000))) throw new Error("cannot create the WAL: write lock busy");
     this.conns.commitSeq(false);
     if (wasLocked && !(await this.lock(30_000))) {
       throw new Error("cannot retake the write lock after creating the WAL");
     }
+    return null;
   }
 
-  private async walInfo(): Promise<WalInfo> {
-    const size = await stat(this.walPath).then((s) => s.size, () => 0);
-    const headerBytes = size >= WAL_HEADER_SIZE ? await readAt(this.walPath, 0, WAL_HEADER_SIZE) : null;
+  private walInfo(): WalInfo {
+    let size = 0;
+    try {
+      size = statSync(this.walPath).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    const headerBytes = size >= WAL_HEADER_SIZE ? readAtSync(this.walPath, 0, WAL_HEADER_SIZE) : null;
     return { header: headerBytes ? parseWalHeader(headerBytes) : null, headerBytes, size };
   }
 
   /** The frame header just before the shadow's end is still the same bytes in the real WAL. */
-  private async anchorIntact(st: ShadowState): Promise<boolean> {
+  private anchorIntact(st: ShadowState): boolean {
     if (st.size <= WAL_HEADER_SIZE) return true;
     const off = st.size - frameSize(st.header.pageSize);
-    const [a, b] = await Promise.all([
-      readAt(this.walPath, off, WAL_FRAME_HEADER_SIZE),
-      readAt(this.shadow.walPath(st.generation, st.index), off, WAL_FRAME_HEADER_SIZE),
-    ]);
-    return equalBytes(a, b);
+    return equalBytes(
+      readAtSync(this.walPath, off, WAL_FRAME_HEADER_SIZE),
+      readAtSync(this.shadow.walPath(st.generation, st.index), off, WAL_FRAME_HEADER_SIZE),
+    );
   }
 }

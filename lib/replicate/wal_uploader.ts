@@ -74,6 +74,8 @@ export async function resumePosition(
 export class WalUploader {
   /** Next byte to upload. */
   pos: Pos;
+  /** The generation/index below which the shadow was last pruned. */
+  private pruned = "";
 
   constructor(
     private readonly client: ReplicaClient,
@@ -117,7 +119,12 @@ export class WalUploader {
       if (p.index === state.index) break;
       this.pos = { generation: p.generation, index: p.index + 1, offset: 0 };
     }
-    await this.shadow.removeIndicesBelow(this.pos.generation, this.pos.index);
+    // Once per index reached, not every tick: listing the shadow directory is most of an idle tick.
+    const reached = `${this.pos.generation}/${this.pos.index}`;
+    if (reached !== this.pruned) {
+      await this.shadow.removeIndicesBelow(this.pos.generation, this.pos.index);
+      this.pruned = reached;
+    }
     return n;
   }
 }
