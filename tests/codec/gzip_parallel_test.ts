@@ -1,8 +1,10 @@
 /** Unit tests of the parallel gzip writer: output is standard multi-member gzip, in order, with cut points. */
 import assert from "node:assert/strict";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { ParallelGzipWriter } from "../../lib/codec/gzip/gzip_parallel.ts";
 import { gunzip } from "../../lib/codec/gzip/gunzip_stream.ts";
+import { npmTool } from "../helpers/tools.ts";
+import { REPO_ROOT } from "../helpers/cli.ts";
 
 function sample(n: number): Uint8Array {
   const text = new TextEncoder().encode("name: web\npackages: [nginx, curl]\n".repeat(Math.ceil(n / 34)));
@@ -69,6 +71,54 @@ Deno.test("gunzip reads every member and rejects corruption", async () => {
   bad[Math.floor(bad.length / 2)] ^= 0xff;
   await assert.rejects(() => read(bad), /gzip/);
   await assert.rejects(() => read(gz.subarray(0, gz.length - 5)), /gzip/);
+});
+
+// Under Bun (the executables' runtime) members come from libdeflate; under Deno, which has none, from
+// zlib. The archive must read back everywhere either way, and dumps (engine "zlib") must not change.
+Deno.test("under Bun, archive members come from libdeflate and every reader inflates them; dumps stay zlib", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const input = sample(300_000);
+    await Deno.writeFile(`${dir}/in`, input);
+    const script = `${dir}/gz.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { readFileSync, writeFileSync } from "node:fs";
+import { ParallelGzipWriter } from "${REPO_ROOT}lib/codec/gzip/gzip_parallel.ts";
+import { workerGzip } from "${REPO_ROOT}lib/codec/gzip/gzip_pieces.ts";
+const input = readFileSync("${dir}/in");
+const chunks = [];
+const w = new WritableStream({ write: (c) => void chunks.push(c.slice()) }).getWriter();
+const gz = new ParallelGzipWriter(w, { workers: 2 });
+await gz.write(new Uint8Array(input));
+await gz.flush();
+gz.close();
+writeFileSync("${dir}/archive.gz", Buffer.concat(chunks));
+const dump = workerGzip(6);
+writeFileSync("${dir}/dump.gz", await dump.compress(new Uint8Array(input)));
+await dump.close();
+`,
+    );
+    const run = await new Deno.Command(npmTool("bun"), { args: ["run", script], stderr: "piped" }).output();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    const archive = await Deno.readFile(`${dir}/archive.gz`);
+    const ends = await memberEnds(archive);
+    assert.equal(ends.length, Math.ceil(input.length / 65536));
+    // libdeflate writes OS "unknown" (255) in every member header, zlib writes 3 (Unix).
+    for (const start of [0, ...ends.slice(0, -1)]) {
+      assert.equal(archive[start + 9], 255, `member at ${start}`);
+    }
+    assert.deepEqual(new Uint8Array(gunzipSync(archive)), input);
+    const gzip = await new Deno.Command("gzip", { args: ["-dc", `${dir}/archive.gz`], stdout: "piped" })
+      .output();
+    assert.deepEqual(gzip.stdout, input);
+    const ours = new Uint8Array(await new Response(gunzip(new Blob([archive]).stream())).arrayBuffer());
+    assert.deepEqual(ours, input);
+    // The dump's member is zlib's, byte for byte, whichever runtime made it.
+    assert.deepEqual(await Deno.readFile(`${dir}/dump.gz`), new Uint8Array(gzipSync(input, { level: 6 })));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 /** Offsets where each gzip member ends, from Python's zlib (which reports the unused tail exactly). */

@@ -11,7 +11,7 @@ import { GzipWorkerPool } from "./gzip_workers.ts";
 
 /** Tuning for {@link ParallelGzipWriter}. */
 export interface ParallelGzipOptions {
-  /** zlib level 1..9; default 6, the same as `gzip` and `tar czf`. */
+  /** Deflate level 1..9; default 6, the same as `gzip` and `tar czf`. Members are made by libdeflate where the runtime has it (gzip_workers.ts). */
   level?: number;
   /**
    * Uncompressed bytes per member; default 64 KiB. Smaller blocks cost almost no ratio (400 MiB
@@ -48,7 +48,7 @@ export class ParallelGzipWriter {
     // One thread per core: the calling thread counts as one (it compresses when the workers are
     // all busy). Capped: each worker costs ~15 MiB of RSS, and 8 already outrun most disks.
     const workers = opts.workers ?? Math.max(1, Math.min(availableParallelism(), 8) - 1);
-    this.#pool = new GzipWorkerPool(workers, opts.workers === undefined);
+    this.#pool = new GzipWorkerPool(workers, opts.workers === undefined, "fastest");
     // Two blocks queued per worker, so a worker never waits for the main thread to hand it work.
     this.#concurrency = 2 * workers + 1;
     this.#block = new Uint8Array(this.#blockSize);
