@@ -11,8 +11,8 @@ import { createHash } from "node:crypto";
 import { BadInputError, ConfigError, toVigoError, VerifyError } from "../errors.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { requireSqlite } from "../config/server_yaml.ts";
-import { snapshotDatabase } from "../sqlite/online_snapshot.ts";
-import { startIntegrityCheck } from "../sqlite/background_check.ts";
+import { databaseShape, snapshotDatabase } from "../sqlite/online_snapshot.ts";
+import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
 import { sqliteVersion, VERSION } from "../version.ts";
 import { runtimeVersion } from "../runtime.ts";
 import type { TarHeader } from "../codec/tar/tar_format.ts";
@@ -87,25 +87,18 @@ export async function writeArchive(
   const writer = (opts.transform ? opts.transform.writable : sink).getWriter();
   let gz: ParallelGzipWriter | undefined;
   let progress: ProgressPhase | undefined;
+  let check: BackgroundCheck | undefined;
   try {
     const createdAt = new Date();
     const dbCopy = join(tmp, "vigo.db");
     await snapshotDatabase(cfg.database.path, dbCopy, opts.lockTimeoutMs);
-    // The copy's integrity_check runs on a worker while this thread hashes the copy and the tree: both
-    // only read it, and on 2 cores the two passes overlap (README, performance decisions).
-    const check = startIntegrityCheck(dbCopy);
+    // The copy's integrity_check runs on a worker while this thread hashes the copy and the tree and
+    // compresses everything: all of them only read it. Its verdict is awaited before the archive is
+    // committed, so a copy that fails it never becomes an archive (README, performance decisions).
+    check = startIntegrityCheck(dbCopy);
     const followed: Record<string, string> = {};
-    let walker: SourceWalker;
-    try {
-      walker = await walkSources(cfg, dbCopy, followed);
-    } catch (err) {
-      check.cancel();
-      throw err;
-    }
-    const facts = await check.result();
-    if (facts.integrity !== "ok") {
-      throw new VerifyError(`${cfg.database.path}: snapshot fails integrity_check: ${facts.integrity}`);
-    }
+    const walker = await walkSources(cfg, dbCopy, followed);
+    const shape = databaseShape(dbCopy);
     if (opts.excludeMasterKey) {
       // Left out on purpose: the manifest says so, and restore --master-key puts it back.
       const i = walker.entries.findIndex((e) => e.archivePath === MASTER_KEY_ENTRY_PATH);
@@ -128,9 +121,10 @@ export async function writeArchive(
       },
       database: {
         path: DB_ENTRY_PATH,
-        page_size: facts.pageSize,
-        page_count: facts.pageCount,
-        integrity_check: facts.integrity,
+        page_size: shape.pageSize,
+        page_count: shape.pageCount,
+        // Recorded ahead of the verdict: any other verdict aborts the archive below.
+        integrity_check: "ok",
       },
       entries: walker.entries.map(toManifestEntry),
     };
@@ -159,6 +153,10 @@ export async function writeArchive(
     progress.end();
     await tar.end();
     await gz.flush();
+    const facts = await check.result();
+    if (facts.integrity !== "ok") {
+      throw new VerifyError(`${cfg.database.path}: snapshot fails integrity_check: ${facts.integrity}`);
+    }
     await writer.close();
     await piping;
     return { manifest, tarBytes: gz.bytesIn, warnings: walker.warnings };
@@ -167,6 +165,7 @@ export async function writeArchive(
     await piping.catch(() => {});
     throw err;
   } finally {
+    check?.cancel();
     progress?.end();
     gz?.close();
     await rm(tmp, { recursive: true, force: true });

@@ -278,6 +278,33 @@ Deno.test("a corrupt database whose manifest and sidecar match it: restore and v
   assert.deepEqual(await treeHash(target), before);
 });
 
+Deno.test("a live database failing integrity_check: create refuses with exit 8 and writes nothing", async () => {
+  const live = await makeServerRoot({ rows: 200 });
+  try {
+    // Checkpointed first, so the damage is in the database file the snapshot copies page by page.
+    const ck = await new Deno.Command("sqlite3", { args: [live.db, "PRAGMA wal_checkpoint(TRUNCATE);"] })
+      .output();
+    assert.equal(ck.code, 0);
+    const db = await Deno.readFile(live.db);
+    const page = (db[16] << 8) | db[17];
+    db.fill(0xff, 2 * page + 8, 2 * page + 24); // page 3's cell pointers: out of range
+    await Deno.writeFile(live.db, db);
+    const outDir = await Deno.makeTempDir({ prefix: "vigo-corrupt-out-" });
+    const r = await runCli(["backup", "create", ...live.flags, join(outDir, "x.tar.gz")]);
+    assert.equal(r.code, VERIFY_FAILED, r.stderr);
+    assert.match(r.stderr, /^vigocli: .*vigo\.db: snapshot fails integrity_check/);
+    assert.equal(r.stderr.trim().split("\n").length, 1, `one-line error: ${r.stderr}`);
+    assert.deepEqual(
+      [...Deno.readDirSync(outDir)].map((e) => e.name),
+      [],
+      "nothing left in the output directory",
+    );
+    await Deno.remove(outDir, { recursive: true });
+  } finally {
+    await Deno.remove(live.root, { recursive: true });
+  }
+});
+
 Deno.test("cleanup", async () => {
   await Deno.remove(fx.root, { recursive: true });
   await Deno.remove(target, { recursive: true });
