@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  AARCH64_CORE,
   cliTestFiles,
   countResultLines,
   denoTest,
@@ -42,6 +43,13 @@ Deno.test("test runner: finds every *_cli_test.ts, including this area's", () =>
   const files = cliTestFiles();
   assert.ok(files.includes("tests/compile/version_cli_test.ts"), files.join(", "));
   assert.ok(files.every((f) => f.startsWith("tests/") && f.endsWith("_cli_test.ts")));
+});
+
+Deno.test("test runner: the aarch64 core is a list of existing CLI tests", () => {
+  const files = cliTestFiles();
+  for (const f of AARCH64_CORE) assert.ok(files.includes(f), `${f} is not a CLI test file`);
+  assert.deepEqual([...AARCH64_CORE].sort(), AARCH64_CORE, "sorted, so a missing or doubled entry shows");
+  assert.ok(AARCH64_CORE.length < files.length);
 });
 
 Deno.test("test runner: a phase stopped at its limit keeps its counts, adds a failure, kills leaked processes", async () => {
