@@ -7,7 +7,7 @@
  * - replication lag: commit → the first WAL segment holding that row is stored in the file replica
  *   (replica directory polled every 20 ms; rows are found in segments by a marker in their payload);
  * - CPU seconds per 100k transactions of the replicator in steady state (/proc, startup excluded) and
- *   its peak RSS (GNU time);
+ *   its peak RSS (GNU time); CPU per second while nobody writes (the usual state of a config server);
  * - restore time of a replicated database (1 GiB × scale), by `vigocli backup replica restore` (with its
  *   default PRAGMA integrity_check) and by `litestream restore` (no check) from the same vigocli-written
  *   replica.
@@ -175,6 +175,52 @@ async function measureReplication(
   };
 }
 
+/**
+ * CPU of a replicator with nothing to replicate (most of a configuration server's life): ms per second
+ * over 30 s (× scale, ≥ 10 s), from 5 s after start, on a small WAL database nobody writes.
+ */
+async function measureIdle(ctx: BenchContext, tool: "vigocli" | "litestream"): Promise<number> {
+  const dir = await Deno.makeTempDir({ dir: ctx.workDir, prefix: `${tool}-idle-` });
+  const db = join(dir, "app.db");
+  const replica = join(dir, "replica");
+  const made = await new Deno.Command("sqlite3", {
+    args: [db, "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1);"],
+    stdout: "null",
+  }).output();
+  if (!made.success) throw new Error("sqlite3 failed to create the idle database");
+  const repl = timed(
+    tool === "vigocli"
+      ? [
+        ...ctx.vigocli,
+        "backup",
+        "replicate",
+        "--server-yaml",
+        await serverYaml(dir, db, replica),
+        "--server-root",
+        dir,
+      ]
+      : [
+        LITESTREAM,
+        "replicate",
+        "-config",
+        await writeLitestreamConfig(join(dir, "ls.yml"), {
+          dbPath: db,
+          replicaUrl: `file://${replica}`,
+          syncInterval: SYNC,
+        }),
+      ],
+  );
+  try {
+    await new Promise((r) => setTimeout(r, 5000));
+    const seconds = Math.max(10, Math.round(30 * ctx.scale));
+    const before = await cpuSeconds(repl);
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    return ((await cpuSeconds(repl)) - before) * 1000 / seconds;
+  } finally {
+    await stopTimed(repl);
+  }
+}
+
 async function makeDb(path: string, bytes: number): Promise<void> {
   const rows = Math.max(1000, Math.round(bytes / 600));
   const sql = `PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;
@@ -267,6 +313,14 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       },
     );
   }
+  const idle = { ours: await measureIdle(ctx, "vigocli"), peer: await measureIdle(ctx, "litestream") };
+  rows.push({
+    name: `replicator CPU while the database is idle (sync ${SYNC})`,
+    ours: idle.ours,
+    peer: idle.peer,
+    peerName,
+    unit: "ms/s",
+  });
   rows.push({
     name: "replicator peak RSS (max over both rates)",
     ours: rss.ours,
