@@ -58,7 +58,7 @@ export const AARCH64_CORE = [
   "tests/replicate/replicate_crash_cli_test.ts",
   "tests/replicate/replicate_lock_cli_test.ts",
   "tests/replicate/replicate_s3_cli_test.ts",
-  "tests/sftp/remote_archives_cli_test.ts",
+  "tests/sftp/ssh_config_cli_test.ts",
   "tests/status/status_page_cli_test.ts",
 ];
 
