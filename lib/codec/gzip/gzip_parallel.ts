@@ -11,7 +11,10 @@ import { GzipWorkerPool } from "./gzip_workers.ts";
 
 /** Tuning for {@link ParallelGzipWriter}. */
 export interface ParallelGzipOptions {
-  /** Deflate level 1..9; default 6, the same as `gzip` and `tar czf`. Members are made by libdeflate where the runtime has it (gzip_workers.ts). */
+  /**
+   * Deflate level 1..9; default 6, the same as `gzip` and `tar czf`. Members are made by libdeflate where
+   * the runtime has it (gzip_workers.ts).
+   */
   level?: number;
   /**
    * Uncompressed bytes per member; default 64 KiB. Smaller blocks cost almost no ratio (400 MiB
