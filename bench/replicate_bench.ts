@@ -47,6 +47,26 @@ async function serverYaml(dir: string, db: string, replica: string): Promise<str
   return path;
 }
 
+/** The command line replicating `db` into the file replica `replica` (configs written into `dir`). */
+async function replicatorCommand(
+  ctx: BenchContext,
+  tool: "vigocli" | "litestream",
+  dir: string,
+  db: string,
+  replica: string,
+): Promise<string[]> {
+  if (tool === "vigocli") {
+    const yaml = await serverYaml(dir, db, replica);
+    return [...ctx.vigocli, "backup", "replicate", "--server-yaml", yaml, "--server-root", dir];
+  }
+  const config = await writeLitestreamConfig(join(dir, "ls.yml"), {
+    dbPath: db,
+    replicaUrl: `file://${replica}`,
+    syncInterval: SYNC,
+  });
+  return [LITESTREAM, "replicate", "-config", config];
+}
+
 /** Starts a replicator under GNU time so its CPU and peak RSS are reported on exit. */
 function timed(cmd: string[]): Background {
   return background("/usr/bin/time", ["-f", "BENCHTIME %U %S %M", ...cmd]);
@@ -106,27 +126,7 @@ async function measureReplication(
   const seconds = ctx.scale >= 1 ? 30 : Math.max(10, Math.round(30 * ctx.scale));
   const load = startLoad(db, { txPerSecond: rate });
   await load.waitFor(/committed 1 /);
-  const cmd = tool === "vigocli"
-    ? [
-      ...ctx.vigocli,
-      "backup",
-      "replicate",
-      "--server-yaml",
-      await serverYaml(dir, db, replica),
-      "--server-root",
-      dir,
-    ]
-    : [
-      LITESTREAM,
-      "replicate",
-      "-config",
-      await writeLitestreamConfig(join(dir, "ls.yml"), {
-        dbPath: db,
-        replicaUrl: `file://${replica}`,
-        syncInterval: SYNC,
-      }),
-    ];
-  const repl = timed(cmd);
+  const repl = timed(await replicatorCommand(ctx, tool, dir, db, replica));
   const firstSeen = new Map<string, number>();
   const started = Date.now();
   const end = started + seconds * 1000;
@@ -188,28 +188,7 @@ async function measureIdle(ctx: BenchContext, tool: "vigocli" | "litestream"): P
     stdout: "null",
   }).output();
   if (!made.success) throw new Error("sqlite3 failed to create the idle database");
-  const repl = timed(
-    tool === "vigocli"
-      ? [
-        ...ctx.vigocli,
-        "backup",
-        "replicate",
-        "--server-yaml",
-        await serverYaml(dir, db, replica),
-        "--server-root",
-        dir,
-      ]
-      : [
-        LITESTREAM,
-        "replicate",
-        "-config",
-        await writeLitestreamConfig(join(dir, "ls.yml"), {
-          dbPath: db,
-          replicaUrl: `file://${replica}`,
-          syncInterval: SYNC,
-        }),
-      ],
-  );
+  const repl = timed(await replicatorCommand(ctx, tool, dir, db, replica));
   try {
     await new Promise((r) => setTimeout(r, 5000));
     const seconds = Math.max(10, Math.round(30 * ctx.scale));

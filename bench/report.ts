@@ -60,7 +60,9 @@ export function aggregate(rows: RunRow[]): ReportRow[] {
   }
   return [...groups.values()].map((g) => {
     const first = g[0];
-    const paired = g.filter((r) => r.peer !== undefined && r.peer > 0);
+    const measured = g.filter((r) => r.peer !== undefined);
+    // A peer's 0 (no rows lost, no CPU in a window) is a figure to show, but no ratio can be taken of it.
+    const paired = measured.filter((r) => r.peer! > 0);
     const ours = spread(g.map((r) => r.ours));
     const ratio = paired.length ? spread(paired.map((r) => r.ours / r.peer!)) : null;
     return {
@@ -68,7 +70,7 @@ export function aggregate(rows: RunRow[]): ReportRow[] {
       name: first.name,
       unit: first.unit,
       ours,
-      peer: paired.length ? spread(paired.map((r) => r.peer!)) : null,
+      peer: measured.length ? spread(measured.map((r) => r.peer!)) : null,
       peer_name: first.peerName ?? null,
       ratio,
       target: first.target ?? null,

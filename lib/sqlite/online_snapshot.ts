@@ -59,12 +59,7 @@ export async function snapshotDatabase(
  * into it, so the facts are those of exactly the bytes that were checksummed.
  */
 export function inspectDatabase(path: string): DatabaseFacts {
-  let db: DatabaseSync;
-  try {
-    db = new DatabaseSync(immutableUri(path), { readOnly: true });
-  } catch (err) {
-    throw toVigoError(err, path);
-  }
+  const db = openImmutable(path);
   try {
     const shape = readShape(db);
     const rows = db.prepare("PRAGMA integrity_check(10)").all() as { integrity_check: string }[];
@@ -83,18 +78,21 @@ export function inspectDatabase(path: string): DatabaseFacts {
  * {@link inspectDatabase} reads every page.
  */
 export function databaseShape(path: string): Pick<DatabaseFacts, "pageSize" | "pageCount"> {
-  let db: DatabaseSync;
-  try {
-    db = new DatabaseSync(immutableUri(path), { readOnly: true });
-  } catch (err) {
-    throw toVigoError(err, path);
-  }
+  const db = openImmutable(path);
   try {
     return readShape(db);
   } catch (err) {
     throw sqliteToVigoError(err, path);
   } finally {
     db.close();
+  }
+}
+
+function openImmutable(path: string): DatabaseSync {
+  try {
+    return new DatabaseSync(immutableUri(path), { readOnly: true });
+  } catch (err) {
+    throw toVigoError(err, path);
   }
 }
 

@@ -48,6 +48,13 @@ Deno.test("aggregate: one record per measure and peer, paired ratios, verdict on
   assert.equal(rss.met, true);
 });
 
+Deno.test("aggregate: a peer's 0 is shown as a figure, with no ratio taken of it", () => {
+  const rows = [row(3, 0, 1, { name: "rows lost" }), row(5, 0, 1, { name: "rows lost" })];
+  const [lost] = aggregate(rows);
+  assert.deepEqual([lost.peer?.min, lost.peer?.max], [0, 0]);
+  assert.equal(lost.ratio, null);
+});
+
 Deno.test("replaceTable: regenerates only the block between the markers; refuses a README without them", () => {
   const report: Report = {
     started_at: "2026-12-02T07:00:00Z",
