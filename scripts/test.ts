@@ -36,8 +36,8 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 
 /** Default time limit per test phase, minutes: the sum stays well inside CI's 90 minutes. */
 // d: the executables carry no precompiled bytecode (size target), so every CLI call under qemu parses its
-// chunks first (~1.2 s more per `backup create`): measured ~17 s per test on a slow machine, ~34 min for
-// all of them (`--aarch64 all`), ~7 min for the core below.
+// chunks first (~1.2 s more per `backup create`): measured ~17 s per test on a slow machine; 39 min for
+// all of them (`--aarch64 all`, machine shared), 6 min for the core below (idle machine).
 const PHASE_LIMIT_MIN = { a: 25, c: 12, d: 45 };
 
 /**
@@ -46,7 +46,7 @@ const PHASE_LIMIT_MIN = { a: 25, c: 12, d: 45 };
  * libdeflate/zlib and worker threads, WebCrypto and Argon2id (WASM), LZ4 and the WAL reader against the
  * real litestream, the replicator under kill -9, flock through bun:ffi, fetch + SigV4, ssh, node:http and
  * the status page in a browser, the SQL dump. Phase c runs every CLI test on x86_64 from the same bundle;
- * re-running all of them under emulation costs ~34 min for no runtime path these do not already take.
+ * re-running all of them under emulation costs ~35 min for no runtime path these do not already take.
  */
 export const AARCH64_CORE = [
   "tests/archive/archive_vector_cli_test.ts",
