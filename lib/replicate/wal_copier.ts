@@ -5,7 +5,7 @@
  * one chunk, whatever the transaction size.
  */
 import { closeSync, openSync, readSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { frameSize, scanFrames, type WalHeader } from "./wal_format.ts";
 
 /** Frames read per chunk (~1 MiB at 4 KiB pages). */
@@ -84,29 +84,28 @@ export async function copyCommittedFrames(
   limit: number,
   maxCommits = Infinity,
 ): Promise<ChainEnd> {
-  if (limit - start < frameSize(hdr.pageSize)) return { committedEnd: start, checksum, commits: 0 };
-  const out = await open(shadowPath, "r+");
+  // Opened at the first valid frame: a walk that finds nothing new (most idle ticks) touches no shadow.
+  let out: FileHandle | undefined;
   try {
-    let wrote = false;
     const end = await walkFrames(
       walPath,
       hdr,
       start,
       checksum,
       async (bytes, offset) => {
-        wrote = true;
+        out ??= await open(shadowPath, "r+");
         await out.write(bytes, 0, bytes.length, offset);
       },
       limit,
       maxCommits,
     );
-    if (wrote) {
+    if (out) {
       await out.truncate(end.committedEnd);
       if (end.committedEnd > start) await out.sync();
     }
     return end;
   } finally {
-    await out.close();
+    await out?.close();
   }
 }
 
