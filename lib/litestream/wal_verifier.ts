@@ -12,7 +12,7 @@ import {
   WAL_MAGIC_BE,
   WAL_MAGIC_LE,
   walChecksum,
-} from "../replicate/wal_format.ts";
+} from "../sqlite/wal_format.ts";
 
 /** Thrown for a WAL that is not valid; the caller adds which object it came from. */
 export class WalFormatError extends Error {}

@@ -13,7 +13,7 @@ import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, join } from "node:path";
 import { createAtomicFile } from "../fsutil/atomic_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
-import { parseWalHeader, WAL_HEADER_SIZE, type WalHeader } from "./wal_format.ts";
+import { parseWalHeader, WAL_HEADER_SIZE, type WalHeader } from "../sqlite/wal_format.ts";
 import { walkFrames } from "./wal_copier.ts";
 
 const WAL_FILE_RE = /^([0-9a-f]{8})\.wal$/;

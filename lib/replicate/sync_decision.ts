@@ -3,8 +3,8 @@
  * "continue", "the WAL restarted (new index)" and "continuity is lost (new generation)" are decided;
  * the I/O shell only gathers the facts and carries the verdict out.
  */
-import { frameSize, isNextRestart, sameWal, WAL_HEADER_SIZE, type WalHeader } from "./wal_format.ts";
-import type { WalIndexHeader } from "./wal_index.ts";
+import { frameSize, isNextRestart, sameWal, WAL_HEADER_SIZE, type WalHeader } from "../sqlite/wal_format.ts";
+import type { WalIndexHeader } from "../sqlite/wal_index.ts";
 
 /**
  * Proof that shadow index `index`, at `size` bytes, held exactly the committed frames of its WAL

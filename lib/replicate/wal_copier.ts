@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
-import { frameSize, scanFrames, type WalHeader } from "./wal_format.ts";
+import { frameSize, scanFrames, type WalHeader } from "../sqlite/wal_format.ts";
 
 /** Frames read per chunk (~1 MiB at 4 KiB pages). */
 const CHUNK_FRAMES = 256;

@@ -13,7 +13,7 @@ import type { EventSink } from "./event_log.ts";
 import type { ShadowDir, ShadowState } from "./shadow_wal.ts";
 import { committedLimit, decideSync, type Seal } from "./sync_decision.ts";
 import { copyCommittedFrames, readAtSync, walkFrames } from "./wal_copier.ts";
-import { readWalIndexHeader, type WalIndexHeader } from "./wal_index.ts";
+import { readWalIndexHeader, type WalIndexHeader } from "../sqlite/wal_index.ts";
 import {
   frameSize,
   parseWalHeader,
@@ -21,7 +21,7 @@ import {
   WAL_FRAME_HEADER_SIZE,
   WAL_HEADER_SIZE,
   type WalHeader,
-} from "./wal_format.ts";
+} from "../sqlite/wal_format.ts";
 
 /** How long one lock attempt may block the (synchronous) SQLite call. */
 const LOCK_SLICE_MS = 100;

@@ -14,7 +14,7 @@ import type { Pos, ReplicaClient } from "../litestream/replica_client.ts";
 import type { EventSink } from "./event_log.ts";
 import { fileRangeStream } from "./file_stream.ts";
 import type { ShadowDir, ShadowState } from "./shadow_wal.ts";
-import { frameAlign } from "./wal_format.ts";
+import { frameAlign } from "../sqlite/wal_format.ts";
 
 /** Result of {@link resumePosition}. */
 export type ResumeResult =

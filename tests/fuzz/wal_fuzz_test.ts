@@ -1,5 +1,5 @@
 /**
- * Hostile WAL bytes: the replicator reads the database's `-wal` file (lib/replicate/wal_format.ts),
+ * Hostile WAL bytes: the replicator reads the database's `-wal` file (lib/sqlite/wal_format.ts),
  * which a crash or a broken disk can leave in any state, and replica restore checks downloaded WAL
  * segments (lib/litestream/wal_verifier.ts). Properties: a valid WAL of any shape is accepted and both
  * readers agree on its commits; any mutation of it ends in a WalFormatError (the restore maps it to
@@ -17,7 +17,7 @@ import {
   WAL_MAGIC_BE,
   WAL_MAGIC_LE,
   walChecksum,
-} from "../../lib/replicate/wal_format.ts";
+} from "../../lib/sqlite/wal_format.ts";
 import { assertLinear, assertTyped, checkVectors, fuzzParams } from "../helpers/fuzz.ts";
 
 const walError = (err: unknown) => err instanceof WalFormatError ? "bad_input" : undefined;

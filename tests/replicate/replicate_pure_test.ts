@@ -11,12 +11,12 @@ import {
   scanFrames,
   WAL_HEADER_SIZE,
   type WalHeader,
-} from "../../lib/replicate/wal_format.ts";
+} from "../../lib/sqlite/wal_format.ts";
 import { committedLimit, decideSync, type SyncFacts } from "../../lib/replicate/sync_decision.ts";
 import { walkFrames } from "../../lib/replicate/wal_copier.ts";
 import { decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } from "../../lib/replicate/checkpoint_policy.ts";
 import { planRetention } from "../../lib/replicate/retention.ts";
-import { parseWalIndexHeader } from "../../lib/replicate/wal_index.ts";
+import { parseWalIndexHeader } from "../../lib/sqlite/wal_index.ts";
 import { formatEvent } from "../../lib/replicate/event_log.ts";
 
 /** A WAL with `tx` committed one-row transactions, written by the sqlite3 CLI (kept open so the WAL stays). */
