@@ -1,24 +1,23 @@
 /**
- * `backup create`'s engine: snapshot the database, walk and hash the tree (pass one), then stream
- * manifest.json and every entry as tar → parallel gzip → [encryption] → any byte sink (pass two).
+ * `backup create`'s engine: pin a snapshot of the database, hash it and walk and hash the tree (pass
+ * one), then stream manifest.json and every entry — the database image read again under the same
+ * pin — as tar → parallel gzip → [encryption] → any byte sink (pass two).
  * The sink is a plain `WritableStream<Uint8Array>`: a local file (file_sink.ts) is one implementation,
  * a remote upload can be another.
  */
-import { rm, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
 import { BadInputError, ConfigError, toVigoError, VerifyError } from "../errors.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { requireSqlite } from "../config/server_yaml.ts";
-import { databaseShape, snapshotDatabase } from "../sqlite/online_snapshot.ts";
-import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
+import { PinnedDatabase } from "../sqlite/pinned_database.ts";
 import { sqliteVersion, VERSION } from "../version.ts";
 import { runtimeVersion } from "../runtime.ts";
 import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { TarWriter } from "../codec/tar/tar_writer.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "../codec/gzip/gzip_parallel.ts";
-import { makeTempDir } from "./interrupt_cleanup.ts";
 import { recoverInterruptedRestore } from "./restore_journal.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
@@ -43,7 +42,7 @@ export class FileChangedError extends BadInputError {}
 /** What {@link writeArchive} needs. */
 export interface WriteArchiveOptions {
   config: ServerConfig;
-  /** Directory for the temporary database copy (same filesystem as the output is best). */
+  /** The output's directory, where leftovers of interrupted creates are swept. */
   workDir: string;
   /** Inserted between gzip and the sink (encryption). */
   transform?: TransformStream<Uint8Array, Uint8Array>;
@@ -81,24 +80,20 @@ export async function writeArchive(
   // archiving it. Then leftovers of dead creates in the work directory go.
   recoverInterruptedRestore(cfg.serverRoot);
   sweepStaleTemps(opts.workDir);
-  const { path: tmp, forget } = makeTempDir(opts.workDir, ".vigo-backup-");
   const piping = opts.transform ? opts.transform.readable.pipeTo(sink) : Promise.resolve();
   piping.catch(() => {});
   const writer = (opts.transform ? opts.transform.writable : sink).getWriter();
   let gz: ParallelGzipWriter | undefined;
   let progress: ProgressPhase | undefined;
-  let check: BackgroundCheck | undefined;
+  let db: PinnedDatabase | undefined;
   try {
     const createdAt = new Date();
-    const dbCopy = join(tmp, "vigo.db");
-    await snapshotDatabase(cfg.database.path, dbCopy, opts.lockTimeoutMs);
-    // The copy's integrity_check runs on a worker while this thread hashes the copy and the tree and
-    // compresses everything: all of them only read it. Its verdict is awaited before the archive is
-    // committed, so a copy that fails it never becomes an archive (README, performance decisions).
-    check = startIntegrityCheck(dbCopy);
+    // The pin's integrity_check runs on its worker while this thread hashes the image and the tree
+    // and compresses everything. Its verdict is awaited before the archive is committed, so a
+    // snapshot that fails it never becomes an archive (README, performance decisions).
+    db = await PinnedDatabase.pin(cfg.database.path, opts.lockTimeoutMs);
     const followed: Record<string, string> = {};
-    const walker = await walkSources(cfg, dbCopy, followed);
-    const shape = databaseShape(dbCopy);
+    const walker = await walkSources(cfg, db, followed);
     if (opts.excludeMasterKey) {
       // Left out on purpose: the manifest says so, and restore --master-key puts it back.
       const i = walker.entries.findIndex((e) => e.archivePath === MASTER_KEY_ENTRY_PATH);
@@ -121,8 +116,8 @@ export async function writeArchive(
       },
       database: {
         path: DB_ENTRY_PATH,
-        page_size: shape.pageSize,
-        page_count: shape.pageCount,
+        page_size: db.pageSize,
+        page_count: db.pageCount,
         // Recorded ahead of the verdict: any other verdict aborts the archive below.
         integrity_check: "ok",
       },
@@ -153,9 +148,9 @@ export async function writeArchive(
     progress.end();
     await tar.end();
     await gz.flush();
-    const facts = await check.result();
-    if (facts.integrity !== "ok") {
-      throw new VerifyError(`${cfg.database.path}: snapshot fails integrity_check: ${facts.integrity}`);
+    const integrity = await db.integrity();
+    if (integrity !== "ok") {
+      throw new VerifyError(`${cfg.database.path}: snapshot fails integrity_check: ${integrity}`);
     }
     await writer.close();
     await piping;
@@ -165,22 +160,20 @@ export async function writeArchive(
     await piping.catch(() => {});
     throw err;
   } finally {
-    check?.cancel();
     progress?.end();
     gz?.close();
-    await rm(tmp, { recursive: true, force: true });
-    forget();
+    await db?.release();
   }
 }
 
 async function walkSources(
   cfg: ServerConfig,
-  dbCopy: string,
+  db: PinnedDatabase,
   followed: Record<string, string>,
 ): Promise<SourceWalker> {
   const hashing = progressPhase(`hashing ${cfg.serverRoot}`, undefined, "bytes");
   try {
-    return await walkSourcesCounted(cfg, dbCopy, followed, hashing);
+    return await walkSourcesCounted(cfg, db, followed, hashing);
   } finally {
     hashing.end();
   }
@@ -188,7 +181,7 @@ async function walkSources(
 
 async function walkSourcesCounted(
   cfg: ServerConfig,
-  dbCopy: string,
+  db: PinnedDatabase,
   followed: Record<string, string>,
   hashing: ProgressPhase,
 ): Promise<SourceWalker> {
@@ -209,16 +202,14 @@ async function walkSourcesCounted(
     uid: liveDir.uid,
     gid: liveDir.gid,
   });
-  walker.add(dbCopy, DB_ENTRY_PATH);
-  // The copy is ours; the archive records the live file's metadata.
-  const db = walker.entries[walker.entries.length - 1];
-  Object.assign(db, {
-    stable: true,
+  walker.addBytes({
+    archivePath: DB_ENTRY_PATH,
+    sourcePath: cfg.database.path,
     mode: live.mode & 0o7777,
     mtime: Math.floor(live.mtimeMs / 1000),
     uid: live.uid,
     gid: live.gid,
-  });
+  }, () => db.chunks());
   for (const tree of TREES) {
     const path = join(cfg.serverRoot, tree);
     const src = topLevelSource(path);
@@ -274,8 +265,8 @@ function* checkedChunks(e: SourceEntry): Generator<Uint8Array> {
   const h = createHash("sha256");
   let size = 0;
   try {
-    for (const chunk of readChunks(e.sourcePath, e.size)) {
-      if (!e.stable) h.update(chunk);
+    for (const chunk of e.read ? e.read() : readChunks(e.sourcePath, e.size)) {
+      h.update(chunk);
       size += chunk.length;
       yield chunk;
     }
@@ -285,7 +276,7 @@ function* checkedChunks(e: SourceEntry): Generator<Uint8Array> {
     }
     throw toVigoError(err, e.sourcePath);
   }
-  if (size !== e.size || (!e.stable && h.digest("hex") !== e.sha256)) {
+  if (size !== e.size || h.digest("hex") !== e.sha256) {
     throw new FileChangedError(`${e.sourcePath}: changed while the archive was being written`);
   }
 }

@@ -29,7 +29,7 @@ import { fsyncDirectory } from "../fsutil/atomic_file.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
-import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
+import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/database_facts.ts";
 import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { type EntrySink, scanArchive, type ScanResult } from "./archive_scan.ts";
 import type { PasswordSource } from "./archive_source.ts";

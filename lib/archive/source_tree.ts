@@ -29,8 +29,8 @@ export interface SourceEntry {
   sha256?: string;
   /** The file's content when it was small enough to keep from the first pass. */
   content?: Uint8Array;
-  /** A private file nothing else writes (the database copy): the second pass need not re-hash it. */
-  stable?: boolean;
+  /** Reads the bytes when they are not a plain file's (the pinned database image), each pass anew. */
+  read?: () => Iterable<Uint8Array>;
 }
 
 /** Files up to this size are kept in memory between the passes. */
@@ -120,6 +120,21 @@ export class SourceWalker {
     } else {
       this.warnings.push(`${sourcePath}: skipped (not a regular file, directory or symbolic link)`);
     }
+  }
+
+  /**
+   * Adds bytes that are not read from a file by path (the pinned database image): hashed now from
+   * `read`, which the second pass calls again.
+   */
+  addBytes(entry: Omit<SourceEntry, "type" | "size" | "sha256">, read: () => Iterable<Uint8Array>): void {
+    const h = createHash("sha256");
+    let size = 0;
+    for (const chunk of read()) {
+      h.update(chunk);
+      size += chunk.length;
+      this.onBytes(chunk.length);
+    }
+    this.entries.push({ ...entry, type: "file", size, sha256: h.digest("hex"), read });
   }
 
   #vanished(path: string): void {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { VerifyError } from "../errors.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
-import { inspectDatabase, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
+import { inspectDatabase, summarizeIntegrity } from "../sqlite/database_facts.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
 import { IntegrityError, scanArchive, type ScanResult } from "./archive_scan.ts";
 import type { PasswordSource } from "./archive_source.ts";

@@ -11,7 +11,7 @@ import { listSnapshots } from "../crate/snapshot_store.ts";
 import { dumpFileName } from "../crate/db_backup_executor.ts";
 import { restoreDump } from "../crate/dump_restore.ts";
 import type { BackupResource, DbBackupResource } from "../crate/crate_file.ts";
-import { inspectDatabase, summarizeIntegrity } from "../sqlite/online_snapshot.ts";
+import { inspectDatabase, summarizeIntegrity } from "../sqlite/database_facts.ts";
 import type { DrillPathResult } from "./drill_report.ts";
 import { type DrillContext, failureMessage, notConfigured } from "./drill_context.ts";
 import { findSnapshotResources } from "./crate_discovery.ts";

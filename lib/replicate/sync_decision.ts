@@ -40,7 +40,7 @@ export interface SyncFacts {
   /** The last seal, if any (in memory only). */
   seal: Seal | null;
   /** The WAL-index header now (null when unreadable). */
-  walIndex: WalIndexHeader | null;
+  walIndex: Pick<WalIndexHeader, "iChange" | "mxFrame" | "salt1" | "salt2"> | null;
   /** Scan of the real WAL when its header differs from the shadow's (null otherwise). */
   newWal: NewWalScan | null;
 }

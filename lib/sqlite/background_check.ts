@@ -6,7 +6,7 @@
  * the check runs on the calling thread when its result is awaited, and stays correct, only slower.
  */
 import { inlineWorker } from "../codec/inline_worker.ts";
-import { type DatabaseFacts, immutableUri, inspectDatabase } from "./online_snapshot.ts";
+import { type DatabaseFacts, immutableUri, inspectDatabase } from "./database_facts.ts";
 
 // Mirrors inspectDatabase(): the same pragmas on the same read-only, immutable open.
 const WORKER_SOURCE = `

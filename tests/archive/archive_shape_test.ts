@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyArchive } from "../../lib/archive/verify.ts";
 import { restoreArchive } from "../../lib/archive/restore.ts";
-import { inspectDatabase } from "../../lib/sqlite/online_snapshot.ts";
+import { inspectDatabase } from "../../lib/sqlite/database_facts.ts";
 import { VigoError } from "../../lib/errors.ts";
 import { runCli } from "../helpers/cli.ts";
 import { databaseBytes, type Member, writeArchive } from "./hostile_archive.ts";

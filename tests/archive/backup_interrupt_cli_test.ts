@@ -1,6 +1,7 @@
 /**
  * Interrupted archive commands (SIGINT while they hold temporary files) exit 130 and leave nothing
- * behind: create no database copy, half-written archive or sidecar; restore no staging directory;
+ * behind: create no half-written archive or sidecar (and no copy of the database: it reads the live
+ * one under a pin); restore no staging directory;
  * verify no extracted database. The signal is sent as soon as the temporary path appears, which is
  * where a cleanup registered one `await` too late used to miss it (seen under qemu-user).
  */
@@ -30,8 +31,6 @@ async function interruptAt(args: string[], dir: string, prefix: string): Promise
 Deno.test("SIGINT during create: exit 130, temporary files removed", async () => {
   const fx = await makeServerRoot({ rows: 150_000 });
   const outDir = join(fx.root, "snapshots");
-  await interruptAt(["backup", "create", ...fx.flags, join(outDir, "x.tar.gz")], outDir, ".vigo-backup-");
-  assert.deepEqual(names(outDir), []);
   // The archive's own temporary file is the first thing create makes.
   await interruptAt(["backup", "create", ...fx.flags, join(outDir, "y.tar.gz")], outDir, ".y.tar.gz.tmp-");
   assert.deepEqual(names(outDir), []);

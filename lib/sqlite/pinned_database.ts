@@ -1,0 +1,402 @@
+/**
+ * A consistent online image of a live SQLite database, read straight from its files without a copy
+ * (docs/sqlite-snapshot.md). A connection on a worker thread opens a read transaction — the pin — and
+ * keeps it while the image is read, twice if need be (create hashes it, then streams it). In WAL mode
+ * the pin stops SQLite from restarting the WAL and from checkpointing anything newer than the pinned
+ * snapshot into the database file, so the pages of frames 1..mxFrame of the `-wal`, and of the
+ * database file for every other page, stay exactly the snapshot's. In rollback-journal mode the pin's
+ * shared lock keeps every writer out of the file. The same connection runs `PRAGMA integrity_check` on
+ * the very snapshot meanwhile.
+ *
+ * Closing any descriptor of a file drops all of the process's locks on it, the pin's included, so the
+ * files are read through descriptors that are never closed (lib/sqlite/kept_descriptor.ts); the
+ * worker reads the `-shm` through one of them too.
+ */
+import { accessSync, constants, fstatSync, readSync, realpathSync, statSync } from "node:fs";
+import { BusyError, ConfigError, IoError, NotFoundError } from "../errors.ts";
+import { requireRegularFile } from "../fsutil/regular_file.ts";
+import { inlineWorker } from "../codec/inline_worker.ts";
+import { DEFAULT_LOCK_TIMEOUT_MS } from "./read_lock.ts";
+import { sqliteToVigoError } from "./sqlite_errors.ts";
+import { WAL_INDEX_CHECKPOINT_BYTES } from "./wal_index.ts";
+import { keptDescriptor } from "./kept_descriptor.ts";
+import { parseFrameHeader, WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE } from "./wal_format.ts";
+import {
+  checkFirstPage,
+  checkWalHeader,
+  fileHoldsSnapshot,
+  indexFrames,
+  parseWalSnapshot,
+  type WalSnapshot,
+} from "./snapshot_pages.ts";
+
+/** Read size of the image: below glibc's mmap threshold, so reused reads never grow the RSS. */
+const CHUNK = 64 * 1024;
+
+// The worker holds the pinning connection. Busy waits happen between attempts, in the event loop
+// (lib/sqlite/read_lock.ts says why). Descriptors cannot be shared with a worker (Deno's are
+// per-thread resource ids), so this thread reads the -shm around the worker's BEGIN.
+const WORKER_SOURCE = `
+import { DatabaseSync } from "node:sqlite";
+let db;
+const busy = (e) => /database is locked|database table is locked|busy/i.test(String(e && e.message || e));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function pin(path, timeoutMs) {
+  if (!db) {
+    db = new DatabaseSync(path, { readOnly: true, timeout: 0 });
+    // Deno ignores the timeout option (its default is 5 s): waits belong in this loop.
+    db.exec("PRAGMA busy_timeout = 0");
+  }
+  if (db.isTransaction) db.exec("ROLLBACK");
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      db.exec("BEGIN");
+      // The first read takes the shared lock (and, in WAL mode, a read mark) the transaction keeps.
+      db.prepare("SELECT count(*) FROM sqlite_schema").get();
+      return {
+        mode: String(db.prepare("PRAGMA journal_mode").get().journal_mode).toLowerCase(),
+        pageSize: Number(db.prepare("PRAGMA page_size").get().page_size),
+        pageCount: Number(db.prepare("PRAGMA page_count").get().page_count),
+      };
+    } catch (err) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      if (!busy(err)) throw err;
+    }
+    if (Date.now() >= deadline) throw new Error("database is locked");
+    await sleep(50);
+  }
+}
+self.onmessage = async (event) => {
+  const msg = event.data;
+  try {
+    if (msg.type === "pin") {
+      self.postMessage({ type: "pinned", ...(await pin(msg.path, msg.timeoutMs)) });
+    } else if (msg.type === "check") {
+      let integrity;
+      try {
+        integrity = db.prepare("PRAGMA integrity_check(10)").all().map((r) => r.integrity_check).join("; ");
+      } catch (err) {
+        integrity = String(err && err.message || err);
+      }
+      self.postMessage({ type: "checked", integrity });
+    } else if (msg.type === "release") {
+      if (db && db.isTransaction) db.exec("ROLLBACK");
+      db?.close();
+      self.postMessage({ type: "released" });
+    }
+  } catch (err) {
+    self.postMessage({ type: "failed", message: String(err && err.message || err) });
+  }
+};
+`;
+
+type WorkerReply =
+  | { type: "pinned"; mode: string; pageSize: number; pageCount: number }
+  | { type: "failed"; message: string }
+  | { type: "checked"; integrity: string }
+  | { type: "released" };
+
+/** The pinned image. Call {@link PinnedDatabase.release} when done (also after a failure). */
+export class PinnedDatabase {
+  readonly pageSize: number;
+  readonly pageCount: number;
+  /** Bytes of the image. */
+  readonly size: number;
+  readonly #path: string;
+  readonly #worker: Worker;
+  readonly #replies: ReplyQueue;
+  readonly #dbFd: number;
+  readonly #walFd: number | undefined;
+  /** Page number → offset of its page in the `-wal` (only pages the database file does not hold). */
+  readonly #walPages: Map<number, number>;
+  readonly #snapshot: WalSnapshot | null;
+  #integrity: Promise<string> | undefined;
+  #released: Promise<void> | undefined;
+
+  private constructor(
+    path: string,
+    worker: Worker,
+    replies: ReplyQueue,
+    shape: { pageSize: number; pageCount: number },
+    files: { dbFd: number; walFd?: number; walPages: Map<number, number>; snapshot: WalSnapshot | null },
+  ) {
+    this.#path = path;
+    this.#worker = worker;
+    this.#replies = replies;
+    this.pageSize = shape.pageSize;
+    this.pageCount = shape.pageCount;
+    this.size = shape.pageSize * shape.pageCount;
+    this.#dbFd = files.dbFd;
+    this.#walFd = files.walFd;
+    this.#walPages = files.walPages;
+    this.#snapshot = files.snapshot;
+  }
+
+  /**
+   * Pins the live database at `path`. Waiting for another process's lock is bounded by
+   * `lockTimeoutMs` each for opening and pinning (then BusyError, exit 5).
+   */
+  static async pin(path: string, lockTimeoutMs: number = DEFAULT_LOCK_TIMEOUT_MS): Promise<PinnedDatabase> {
+    try {
+      requireRegularFile(path, "database.path", (m) => new ConfigError(m));
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new NotFoundError(`${path}: database does not exist`);
+      throw err;
+    }
+    // SQLite names the -wal and -shm after the file a symbolic link leads to; so do we.
+    const file = realpathSync(path);
+    requireWritableShm(file);
+    const ino = statSync(file).ino;
+    const worker = inlineWorker(WORKER_SOURCE);
+    if (!worker) throw new Error("this runtime cannot start worker threads, which create needs");
+    const replies = new ReplyQueue(worker);
+    try {
+      const ask = async <T extends WorkerReply["type"]>(msg: object, expect: T) => {
+        worker.postMessage(msg);
+        const r = await replies.next();
+        if (r.type === "failed") throw workerFailure(r.message, path, lockTimeoutMs);
+        if (r.type !== expect) throw new Error(`pin: expected ${expect}, got ${r.type}`);
+        return r as Extract<WorkerReply, { type: T }>;
+      };
+      const deadline = Date.now() + lockTimeoutMs;
+      let pinned: Extract<WorkerReply, { type: "pinned" }>;
+      let shm: Uint8Array | null = null;
+      // A commit landing between the -shm reads around the worker's BEGIN means the header read is not
+      // provably the connection's snapshot: pin again.
+      for (let attempt = 0;; attempt++) {
+        const before = readShm(file);
+        pinned = await ask({ type: "pin", path: file, timeoutMs: lockTimeoutMs }, "pinned");
+        if (pinned.mode !== "wal") break;
+        const after = readShm(file);
+        if (before && after && sameBytes(before, after) && sameBytes(after, readShm(file))) {
+          shm = after;
+          break;
+        }
+        if (Date.now() >= deadline) {
+          throw new BusyError(
+            `${path}: committed to without pause for ${
+              Math.round(lockTimeoutMs / 1000)
+            } s; no snapshot could be ` +
+              "pinned (see --lock-timeout)",
+          );
+        }
+        if (attempt >= 10) await new Promise((r) => setTimeout(r, 5));
+      }
+      const dbFd = keptDescriptor(file);
+      // The pin holds the file that was at `path` when the worker opened it: make sure it is this one.
+      if (dbFd === null || fstatSync(dbFd).ino !== ino || statSync(file).ino !== ino) {
+        throw new IoError(`${path}: replaced while a snapshot was being pinned; run again`);
+      }
+      const files = { dbFd, walPages: new Map<number, number>(), snapshot: null as WalSnapshot | null };
+      if (shm) {
+        const snapshot = files.snapshot = parseWalSnapshot(shm);
+        if (!snapshot) throw new IoError(`${file}-shm: WAL-index header unreadable while pinned`);
+        // An empty WAL's header carries no page size or count (recovery of no frames sets neither).
+        if (
+          snapshot.mxFrame > 0 &&
+          (snapshot.pageSize !== pinned.pageSize || snapshot.nPage !== pinned.pageCount)
+        ) {
+          throw new IoError(`${file}-shm: WAL-index header does not describe the pinned snapshot`);
+        }
+        if (!fileHoldsSnapshot(snapshot)) {
+          const walFd = keptDescriptor(`${file}-wal`);
+          if (walFd === null) throw new IoError(`${file}-wal: cannot be opened while pinned`);
+          Object.assign(files, { walFd, walPages: mapWalPages(walFd, snapshot, `${file}-wal`) });
+        }
+      }
+      worker.postMessage({ type: "check" });
+      return new PinnedDatabase(file, worker, replies, pinned, files);
+    } catch (err) {
+      await releaseWorker(worker, replies).catch(() => {});
+      throw sqliteToVigoError(err, path);
+    }
+  }
+
+  /**
+   * The image in chunks of up to 64 KiB, read into one reused buffer (consume each chunk before the
+   * next). May be iterated more than once while pinned; every pass yields the same bytes.
+   */
+  *chunks(): Generator<Uint8Array> {
+    const buf = new Uint8Array(CHUNK);
+    const ps = this.pageSize;
+    const perChunk = Math.max(1, Math.floor(CHUNK / ps));
+    const frame = new Uint8Array(WAL_FRAME_HEADER_SIZE);
+    for (let first = 1; first <= this.pageCount; first += perChunk) {
+      const last = Math.min(this.pageCount, first + perChunk - 1);
+      let p = first;
+      while (p <= last) {
+        const at = (p - first) * ps;
+        const walOffset = this.#walPages.get(p);
+        if (walOffset !== undefined) {
+          this.#readWalPage(walOffset, buf.subarray(at, at + ps), frame, p);
+          p++;
+          continue;
+        }
+        // A run of pages the database file holds: one read.
+        let end = p + 1;
+        while (end <= last && !this.#walPages.has(end)) end++;
+        this.#readExactly(this.#dbFd, buf.subarray(at, at + (end - p) * ps), (p - 1) * ps, this.#path);
+        p = end;
+      }
+      const chunk = buf.subarray(0, (last - first + 1) * ps);
+      if (first === 1) {
+        const problem = checkFirstPage(chunk, ps, this.pageCount);
+        if (problem) {
+          throw new IoError(`${this.#path}: ${problem} (the image read is not the pinned snapshot)`);
+        }
+      }
+      yield chunk;
+    }
+  }
+
+  #readWalPage(offset: number, into: Uint8Array, frame: Uint8Array, page: number): void {
+    const walPath = `${this.#path}-wal`;
+    const fd = this.#walFd as number;
+    this.#readExactly(fd, frame, offset - WAL_FRAME_HEADER_SIZE, walPath);
+    const fh = parseFrameHeader(frame);
+    // The pin forbids a WAL restart; a frame with other salts would mean it happened anyway.
+    if (fh.pageNo !== page || fh.salt1 !== this.#snapshot?.salt1 || fh.salt2 !== this.#snapshot?.salt2) {
+      throw new IoError(`${walPath}: frame of page ${page} changed while pinned`);
+    }
+    this.#readExactly(fd, into, offset, walPath);
+  }
+
+  #readExactly(fd: number, into: Uint8Array, position: number, path: string): void {
+    let done = 0;
+    while (done < into.length) {
+      const n = readSync(fd, into, done, into.length - done, position + done);
+      if (n === 0) throw new IoError(`${path}: ends before page ${Math.floor(position / this.pageSize) + 1}`);
+      done += n;
+    }
+  }
+
+  /** `PRAGMA integrity_check` of the pinned snapshot ("ok" or the problems), run on the worker. */
+  integrity(): Promise<string> {
+    this.#integrity ??= this.#replies.next().then((r) => {
+      if (r.type !== "checked") throw new Error(`integrity_check: unexpected reply ${r.type}`);
+      return r.integrity;
+    });
+    return this.#integrity;
+  }
+
+  /** Ends the pin. Idempotent. */
+  release(): Promise<void> {
+    this.#released ??= (async () => {
+      // A check still running finishes first: the worker answers messages in order.
+      await this.integrity().catch(() => {});
+      await releaseWorker(this.#worker, this.#replies);
+    })();
+    return this.#released;
+  }
+}
+
+/** Both WAL-index header copies and nBackfill, or null while there is no `-shm`. */
+function readShm(path: string): Uint8Array | null {
+  const fd = keptDescriptor(`${path}-shm`);
+  if (fd === null) return null;
+  const b = new Uint8Array(WAL_INDEX_CHECKPOINT_BYTES);
+  return readSync(fd, b, 0, b.length, 0) === b.length ? b : null;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
+  return b !== null && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** A failure the worker reported, as our error. */
+function workerFailure(message: string, path: string, lockTimeoutMs: number): Error {
+  if (message === "database is locked") {
+    return new BusyError(
+      `${path}: database is locked by another process; gave up after ${Math.round(lockTimeoutMs / 1000)} s ` +
+        "(see --lock-timeout)",
+    );
+  }
+  return sqliteToVigoError(new Error(message), path);
+}
+
+/**
+ * A read-only `-shm` makes SQLite keep a private WAL-index and take no read lock others can see: the
+ * connection would pin nothing. SQLite would then still read correctly; a reader of the raw files
+ * would not, so it is refused.
+ */
+function requireWritableShm(path: string): void {
+  try {
+    accessSync(`${path}-shm`, constants.W_OK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return; // not in WAL mode, or none yet
+    throw new IoError(
+      `${path}-shm: not writable by this user, so a consistent snapshot cannot be pinned; run as the database's owner`,
+      { cause: err },
+    );
+  }
+}
+
+/** Page number → offset of the page's newest frame among 1..mxFrame. */
+function mapWalPages(fd: number, s: WalSnapshot, walPath: string): Map<number, number> {
+  const head = new Uint8Array(WAL_HEADER_SIZE);
+  if (readSync(fd, head, 0, WAL_HEADER_SIZE, 0) !== WAL_HEADER_SIZE) {
+    throw new IoError(`${walPath}: shorter than its header while pinned`);
+  }
+  const frameBytes = WAL_FRAME_HEADER_SIZE + s.pageSize;
+  const buf = new Uint8Array(WAL_FRAME_HEADER_SIZE);
+  try {
+    checkWalHeader(head, s);
+    const frames = function* () {
+      for (let i = 0; i < s.mxFrame; i++) {
+        if (readSync(fd, buf, 0, buf.length, WAL_HEADER_SIZE + i * frameBytes) !== buf.length) {
+          throw new Error(`-wal ends at frame ${i}, the snapshot has ${s.mxFrame}`);
+        }
+        yield parseFrameHeader(buf);
+      }
+    };
+    const pages = new Map<number, number>();
+    for (const [page, frame] of indexFrames(frames(), s)) {
+      pages.set(page, WAL_HEADER_SIZE + (frame - 1) * frameBytes + WAL_FRAME_HEADER_SIZE);
+    }
+    return pages;
+  } catch (err) {
+    throw new IoError(`${walPath}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function releaseWorker(worker: Worker, replies: ReplyQueue): Promise<void> {
+  try {
+    worker.postMessage({ type: "release" });
+    // An integrity_check nobody awaited answers first.
+    for (
+      let r = await replies.next();
+      r.type !== "released" && r.type !== "failed";
+      r = await replies.next()
+    );
+  } finally {
+    worker.terminate();
+  }
+}
+
+/** The worker's replies, taken in order. Once the worker has died, every later wait gets its error. */
+class ReplyQueue {
+  #queue: WorkerReply[] = [];
+  #waiters: ((r: WorkerReply) => void)[] = [];
+  #death: WorkerReply | undefined;
+
+  constructor(worker: Worker) {
+    worker.onmessage = (e: MessageEvent<WorkerReply>) => this.#push(e.data);
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      this.#death = { type: "failed", message: `worker thread failed: ${e.message}` };
+      for (const w of this.#waiters.splice(0)) w(this.#death);
+    };
+  }
+
+  #push(r: WorkerReply): void {
+    const w = this.#waiters.shift();
+    if (w) w(r);
+    else this.#queue.push(r);
+  }
+
+  next(): Promise<WorkerReply> {
+    const r = this.#queue.shift() ?? this.#death;
+    if (r) return Promise.resolve(r);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}
