@@ -20,11 +20,13 @@ function isBusy(err: unknown): boolean {
 }
 
 /**
- * Opens a read transaction on `db` (which must have busy_timeout 0) that sees the whole database,
+ * Opens a read transaction on `db` (its busy timeout set to 0 here) that sees the whole database,
  * retrying while another process holds a lock that stops it, for at most `timeoutMs`; then
  * {@link BusyError} (exit 5) naming `path`. The caller ends the transaction.
  */
 export async function beginReadWhenFree(db: DatabaseSync, path: string, timeoutMs: number): Promise<void> {
+  // Deno ignores DatabaseSync's `timeout` option (5 s busy waits, uninterruptible): waits belong here.
+  db.exec("PRAGMA busy_timeout = 0");
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
