@@ -37,6 +37,8 @@ import { DB_ENTRY_PATH, type Manifest, type ManifestEntry } from "./manifest.ts"
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
 import { preRestoreDirName } from "./archive_names.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
+import { BackgroundFiles } from "../fsutil/background_files.ts";
+import { concatBytes } from "../bytes.ts";
 import { StagingSync } from "./staging_sync.ts";
 import { databaseDestination } from "./restore_db_path.ts";
 import { applyStep, restoreSteps } from "./restore_steps.ts";
@@ -131,6 +133,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   sweepStaleTemps(target);
   const { path: staging, forget } = makeTempDir(target, ".restore-staging-");
   const syncer = new StagingSync(staging);
+  const files = new BackgroundFiles();
   let dbCheck: BackgroundCheck | undefined;
   let keepStaging = false;
   try {
@@ -143,8 +146,9 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     };
     const scan = await scanArchive(opts.archive, opts, (entry, header) => {
       if (!isSelected(entry.path, opts.dbOnly)) return Promise.resolve(undefined);
-      return Promise.resolve(stageEntry(syncer, staging, entry, header, dirs, onClosed));
+      return Promise.resolve(stageEntry({ syncer, files, staging, dirs, onClosed }, entry, header));
     });
+    await files.flush();
     const [, facts] = await Promise.all([syncer.flush(), dbCheck?.result()]);
     if (facts) requireHealthyDatabase(opts.archive, scan, facts);
     // Deepest first, so a read-only directory does not stop its children being adjusted.
@@ -169,6 +173,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     if (createdTarget && !keepStaging) await rm(target, { recursive: true, force: true });
     throw err;
   } finally {
+    files.close();
     dbCheck?.cancel();
     if (!keepStaging) await rm(staging, { recursive: true, force: true });
     forget();
@@ -207,13 +212,23 @@ function refuseIfBusy(db: string, force: boolean): void {
   }
 }
 
+/** Where {@link stageEntry} puts things. */
+interface Stage {
+  syncer: StagingSync;
+  /** Creates the small files off this thread. */
+  files: BackgroundFiles;
+  staging: string;
+  dirs: { path: string; header: TarHeader }[];
+  onClosed: (path: string) => void;
+}
+
+/** Files up to this size are buffered and created by {@link BackgroundFiles}. */
+const SMALL_FILE = 256 * 1024;
+
 function stageEntry(
-  syncer: StagingSync,
-  staging: string,
+  { syncer, files, staging, dirs, onClosed }: Stage,
   entry: ManifestEntry,
   header: TarHeader,
-  dirs: { path: string; header: TarHeader }[],
-  onClosed: (path: string) => void,
 ): EntrySink | undefined {
   // Synchronous calls on purpose: for thousands of small files one await per syscall costs more
   // than the syscalls; the slow part (making them durable) happens once, in StagingSync.flush().
@@ -238,6 +253,26 @@ function stageEntry(
       symlinkSync(entry.target!, dest);
       if (isRoot()) lchownSync(dest, header.uid, header.gid);
       return undefined;
+    }
+    if (header.size <= SMALL_FILE && entry.path !== DB_ENTRY_PATH) {
+      const parts: Uint8Array[] = [];
+      return {
+        write(chunk) {
+          parts.push(chunk.slice()); // the reader reuses its buffers
+          return Promise.resolve();
+        },
+        async close() {
+          const owner = isRoot() ? { uid: header.uid, gid: header.gid } : undefined;
+          await files.write({
+            path: dest,
+            data: concatBytes(parts),
+            mode: header.mode,
+            mtime: header.mtime,
+            owner,
+          });
+          syncer.add(dest, header.size);
+        },
+      };
     }
     const fd = openSync(dest, "wx", 0o600);
     return {
