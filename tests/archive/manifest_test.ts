@@ -1,4 +1,5 @@
 /** Unit tests of manifest validation: path and link safety, required fields. */
+import fc from "fast-check";
 import assert from "node:assert/strict";
 import {
   checkArchivePath,
@@ -117,4 +118,47 @@ Deno.test("manifest excluded: only the master key, never also an entry; restore 
   assert.equal(masterKeyAction(without, true), "install");
   assert.equal(masterKeyAction(manifest([key]), true), "compare");
   assert.equal(masterKeyAction(manifest([]), false), "none");
+});
+
+Deno.test("archive paths: the regular-expression check decides exactly as the segment-by-segment rule", () => {
+  // The rule as written in docs/archive-format.md, one segment at a time: the reference.
+  const reference = (path: string): string | null => {
+    const bare = path.endsWith("/") ? path.slice(0, -1) : path;
+    if (bare === "" || path.startsWith("/") || /^[a-zA-Z]:/.test(path) || path.includes("\\")) {
+      return "absolute";
+    }
+    const parts = bare.split("/");
+    if (parts.some((p) => p === ".." || p === "." || p === "" || p.includes("\0"))) return "escapes";
+    return ["db", "stacks", "secrets", "tls", "server.yaml"].includes(parts[0]) ? null : "outside";
+  };
+  const kind = (path: string): string | null => {
+    try {
+      checkArchivePath(path);
+      return null;
+    } catch (err) {
+      const m = (err as Error).message;
+      return /absolute/.test(m) ? "absolute" : /escapes/.test(m) ? "escapes" : "outside";
+    }
+  };
+  const segment = fc.constantFrom(
+    "",
+    ".",
+    "..",
+    "...",
+    "db",
+    "stacks",
+    "server.yaml",
+    "tls",
+    "a\0b",
+    "x.y",
+    "C:",
+    "a\\b",
+  );
+  fc.assert(
+    fc.property(fc.array(segment, { maxLength: 5 }), fc.boolean(), (segments, slash) => {
+      const path = segments.join("/") + (slash ? "/" : "");
+      assert.equal(kind(path), reference(path), JSON.stringify(path));
+    }),
+    { numRuns: 3000 },
+  );
 });
