@@ -1,6 +1,6 @@
 /**
  * Removes this process's temporary files when it is interrupted (SIGINT, SIGTERM, SIGHUP). A create
- * holds a full database copy and a half-written archive under temporary names, a restore a staging
+ * holds a half-written archive under a temporary name, a restore a staging
  * directory: none of them may outlive a Ctrl-C. The process then exits with code 130.
  *
  * Signal handlers run as event-loop tasks, between two pieces of synchronous JavaScript, never inside

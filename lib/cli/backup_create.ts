@@ -197,7 +197,7 @@ export async function resolveOutPath(
   return resolve(join(dir, name));
 }
 
-/** paths.snapshots, created if needed: the work directory (database copy) of an upload-only create. */
+/** paths.snapshots, created if needed: where an upload-only create sweeps its dead runs' leftovers. */
 async function snapshotsDir(dir: string): Promise<string> {
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
