@@ -6,6 +6,7 @@
  * a remote upload can be another.
  */
 import { stat } from "node:fs/promises";
+import { realpathSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
@@ -20,6 +21,7 @@ import { TarWriter } from "../codec/tar/tar_writer.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "../codec/gzip/gzip_parallel.ts";
 import { recoverInterruptedRestore } from "./restore_journal.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
+import { makeTempDir } from "./interrupt_cleanup.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
@@ -91,7 +93,17 @@ export async function writeArchive(
     // The pin's integrity_check runs on its worker while this thread hashes the image and the tree
     // and compresses everything. Its verdict is awaited before the archive is committed, so a
     // snapshot that fails it never becomes an archive (README, performance decisions).
-    db = await PinnedDatabase.pin(cfg.database.path, opts.lockTimeoutMs);
+    db = await PinnedDatabase.pin(cfg.database.path, opts.lockTimeoutMs, () => {
+      // Only a rollback-journal database is copied (lib/sqlite/pinned_database.ts says why).
+      const { path, forget } = makeTempDir(opts.workDir, ".vigo-backup-");
+      return {
+        path: join(path, "vigo.db"),
+        remove: () => {
+          rmSync(path, { recursive: true, force: true });
+          forget();
+        },
+      };
+    });
     const followed: Record<string, string> = {};
     const walker = await walkSources(cfg, db, followed);
     if (opts.excludeMasterKey) {
@@ -152,6 +164,8 @@ export async function writeArchive(
     if (integrity !== "ok") {
       throw new VerifyError(`${cfg.database.path}: snapshot fails integrity_check: ${integrity}`);
     }
+    // Every byte has been read: the pin need not last through the commit or an upload.
+    await db.release();
     await writer.close();
     await piping;
     return { manifest, tarBytes: gz.bytesIn, warnings: walker.warnings };
@@ -185,7 +199,9 @@ async function walkSourcesCounted(
   followed: Record<string, string>,
   hashing: ProgressPhase,
 ): Promise<SourceWalker> {
-  const walker = new SourceWalker((n) => hashing.advance(n));
+  const real = realpathSync(cfg.database.path);
+  const liveFiles = new Set(["", "-wal", "-shm", "-journal"].map((suffix) => real + suffix));
+  const walker = new SourceWalker((n) => hashing.advance(n), liveFiles);
   const dbLink = topLevelSource(cfg.database.path)?.link;
   if (dbLink !== undefined) followed[DB_ENTRY_PATH] = dbLink;
   const live = await stat(cfg.database.path).catch((err) => {

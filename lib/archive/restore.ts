@@ -168,12 +168,14 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     const database = join(target, db.rel);
     return { target, plan, preRestoreDir, scan, dryRun: false, database, databaseNote: db.note };
   } catch (err) {
+    // Nothing may still be writing into the staging directory or the target when they are removed.
+    await files.close();
     keepStaging = (err as { journalKept?: boolean }).journalKept === true;
     // A target this restore created is removed again, so a failed restore leaves no trace.
     if (createdTarget && !keepStaging) await rm(target, { recursive: true, force: true });
     throw err;
   } finally {
-    files.close();
+    await files.close();
     dbCheck?.cancel();
     if (!keepStaging) await rm(staging, { recursive: true, force: true });
     forget();
@@ -222,7 +224,11 @@ interface Stage {
   onClosed: (path: string) => void;
 }
 
-/** Files up to this size are buffered and created by {@link BackgroundFiles}. */
+/**
+ * Files up to this size are buffered and created by {@link BackgroundFiles}. It must stay below
+ * StagingSync's LARGE (1 MiB), which fsyncs a file at once when it is added: these files may not
+ * exist yet then, and are covered by the syncfs after BackgroundFiles.flush().
+ */
 const SMALL_FILE = 256 * 1024;
 
 function stageEntry(

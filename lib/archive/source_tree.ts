@@ -48,11 +48,25 @@ export class SourceWalker {
   /** One read buffer for the whole walk: a buffer per file would churn the allocator. */
   #buf = new Uint8Array(READ_CHUNK);
 
-  /** `onBytes` hears of every chunk hashed (progress of the first pass). */
-  constructor(private readonly onBytes: (n: number) => void = () => {}) {}
+  /**
+   * `onBytes` hears of every chunk hashed (progress of the first pass). Paths in `skip` (the live
+   * database's files, when they lie inside an archived tree) are left out with a warning: the database
+   * is archived once, as db/vigo.db, and opening its files here would end the pin's locks
+   * (lib/sqlite/kept_descriptor.ts).
+   */
+  constructor(
+    private readonly onBytes: (n: number) => void = () => {},
+    private readonly skip: ReadonlySet<string> = new Set(),
+  ) {}
 
   /** Adds one file or directory under `archivePath` (directories recursively, links as links). */
   add(sourcePath: string, archivePath: string, listed = false): void {
+    if (this.skip.has(sourcePath)) {
+      this.warnings.push(
+        `${sourcePath}: belongs to the live database (archived as db/vigo.db); not archived here`,
+      );
+      return;
+    }
     // Synchronous metadata calls on purpose: for thousands of small files one await per syscall costs
     // more than the syscalls themselves.
     let st: Stats;

@@ -91,6 +91,7 @@ export class BackgroundFiles {
       this.#wake();
     };
     this.#worker.onerror = (e: ErrorEvent) => {
+      // A dead worker answers nothing more: nothing is in flight any longer.
       e.preventDefault();
       this.#failure ??= new Error(`file writer thread failed: ${e.message}`);
       this.#messages = 0;
@@ -112,21 +113,33 @@ export class BackgroundFiles {
     this.#batchBytes += job.data.length;
     this.#inFlight += job.data.length;
     if (this.#batch.length >= BATCH_FILES || this.#batchBytes >= BATCH_BYTES) this.#send();
-    while (this.#inFlight > MAX_IN_FLIGHT && !this.#failure) await this.#wait();
+    while (this.#inFlight > MAX_IN_FLIGHT && this.#messages > 0 && !this.#failure) await this.#wait();
     if (this.#failure) throw this.#failure;
   }
 
-  /** Waits until every queued file exists; throws the first failure, naming its file. */
+  /**
+   * Waits until every queued file exists; throws the first failure, naming its file, once the worker
+   * has settled everything sent (so nothing is still being written when the caller cleans up).
+   */
   async flush(): Promise<void> {
-    if (this.#batch.length > 0) this.#send();
-    while (this.#messages > 0 && !this.#failure) await this.#wait();
+    if (this.#batch.length > 0 && !this.#failure) this.#send();
+    await this.#settled();
     if (this.#failure) throw this.#failure;
   }
 
-  /** Ends the worker (after {@link flush}, or to abandon what is queued). */
-  close(): void {
+  /**
+   * Drops what is not sent yet, waits for what is (a directory removed meanwhile would fill up again),
+   * and ends the worker. Idempotent.
+   */
+  async close(): Promise<void> {
+    this.#batch = [];
+    await this.#settled();
     this.#worker?.terminate();
     this.#worker = undefined;
+  }
+
+  async #settled(): Promise<void> {
+    while (this.#messages > 0) await this.#wait();
   }
 
   #send(): void {

@@ -4,15 +4,29 @@
  * keeps it while the image is read, twice if need be (create hashes it, then streams it). In WAL mode
  * the pin stops SQLite from restarting the WAL and from checkpointing anything newer than the pinned
  * snapshot into the database file, so the pages of frames 1..mxFrame of the `-wal`, and of the
- * database file for every other page, stay exactly the snapshot's. In rollback-journal mode the pin's
- * shared lock keeps every writer out of the file. The same connection runs `PRAGMA integrity_check` on
- * the very snapshot meanwhile.
+ * database file for every other page, stay exactly the snapshot's. In rollback-journal mode a pin
+ * held that long would keep the server's writers out (its shared lock), so there the database is
+ * copied under a brief pin instead, as SQLite's online backup does. The same connection runs
+ * `PRAGMA integrity_check` on the very snapshot meanwhile.
  *
  * Closing any descriptor of a file drops all of the process's locks on it, the pin's included, so the
- * files are read through descriptors that are never closed (lib/sqlite/kept_descriptor.ts); the
- * worker reads the `-shm` through one of them too.
+ * live files are read through descriptors that are never closed (lib/sqlite/kept_descriptor.ts).
  */
-import { accessSync, constants, fstatSync, readSync, realpathSync, statSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  realpathSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { immutableUri } from "./database_facts.ts";
 import { BusyError, ConfigError, IoError, NotFoundError } from "../errors.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { inlineWorker } from "../codec/inline_worker.ts";
@@ -37,7 +51,7 @@ const CHUNK = 64 * 1024;
 // (lib/sqlite/read_lock.ts says why). Descriptors cannot be shared with a worker (Deno's are
 // per-thread resource ids), so this thread reads the -shm around the worker's BEGIN.
 const WORKER_SOURCE = `
-import { DatabaseSync } from "node:sqlite";
+import { backup, DatabaseSync } from "node:sqlite";
 let db;
 const busy = (e) => /database is locked|database table is locked|busy/i.test(String(e && e.message || e));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -72,6 +86,13 @@ self.onmessage = async (event) => {
   try {
     if (msg.type === "pin") {
       self.postMessage({ type: "pinned", ...(await pin(msg.path, msg.timeoutMs)) });
+    } else if (msg.type === "copy") {
+      // Inside the pin's transaction, in one step; then the copy alone is checked and read.
+      await backup(db, msg.path, { rate: -1 });
+      db.exec("ROLLBACK");
+      db.close();
+      db = new DatabaseSync(msg.uri, { readOnly: true });
+      self.postMessage({ type: "copied" });
     } else if (msg.type === "check") {
       let integrity;
       try {
@@ -93,6 +114,7 @@ self.onmessage = async (event) => {
 
 type WorkerReply =
   | { type: "pinned"; mode: string; pageSize: number; pageCount: number }
+  | { type: "copied" }
   | { type: "failed"; message: string }
   | { type: "checked"; integrity: string }
   | { type: "released" };
@@ -108,6 +130,8 @@ export class PinnedDatabase {
   readonly #replies: ReplyQueue;
   readonly #dbFd: number;
   readonly #walFd: number | undefined;
+  /** The copy a rollback-journal database is read from, removed on release. */
+  readonly #copy: TempCopy | undefined;
   /** Page number → offset of its page in the `-wal` (only pages the database file does not hold). */
   readonly #walPages: Map<number, number>;
   readonly #snapshot: WalSnapshot | null;
@@ -119,7 +143,13 @@ export class PinnedDatabase {
     worker: Worker,
     replies: ReplyQueue,
     shape: { pageSize: number; pageCount: number },
-    files: { dbFd: number; walFd?: number; walPages: Map<number, number>; snapshot: WalSnapshot | null },
+    files: {
+      dbFd: number;
+      walFd?: number;
+      walPages: Map<number, number>;
+      snapshot: WalSnapshot | null;
+      copy?: TempCopy;
+    },
   ) {
     this.#path = path;
     this.#worker = worker;
@@ -129,15 +159,21 @@ export class PinnedDatabase {
     this.size = shape.pageSize * shape.pageCount;
     this.#dbFd = files.dbFd;
     this.#walFd = files.walFd;
+    this.#copy = files.copy;
     this.#walPages = files.walPages;
     this.#snapshot = files.snapshot;
   }
 
   /**
    * Pins the live database at `path`. Waiting for another process's lock is bounded by
-   * `lockTimeoutMs` each for opening and pinning (then BusyError, exit 5).
+   * `lockTimeoutMs` (then BusyError, exit 5). `tempCopy` makes the file a rollback-journal database is
+   * copied to (default: under the system's temporary directory).
    */
-  static async pin(path: string, lockTimeoutMs: number = DEFAULT_LOCK_TIMEOUT_MS): Promise<PinnedDatabase> {
+  static async pin(
+    path: string,
+    lockTimeoutMs: number = DEFAULT_LOCK_TIMEOUT_MS,
+    tempCopy: () => TempCopy = defaultTempCopy,
+  ): Promise<PinnedDatabase> {
     try {
       requireRegularFile(path, "database.path", (m) => new ConfigError(m));
     } catch (err) {
@@ -151,6 +187,7 @@ export class PinnedDatabase {
     const worker = inlineWorker(WORKER_SOURCE);
     if (!worker) throw new Error("this runtime cannot start worker threads, which create needs");
     const replies = new ReplyQueue(worker);
+    let copy: TempCopy | undefined;
     try {
       const ask = async <T extends WorkerReply["type"]>(msg: object, expect: T) => {
         worker.postMessage(msg);
@@ -166,7 +203,8 @@ export class PinnedDatabase {
       // provably the connection's snapshot: pin again.
       for (let attempt = 0;; attempt++) {
         const before = readShm(file);
-        pinned = await ask({ type: "pin", path: file, timeoutMs: lockTimeoutMs }, "pinned");
+        const timeoutMs = Math.max(0, deadline - Date.now());
+        pinned = await ask({ type: "pin", path: file, timeoutMs }, "pinned");
         if (pinned.mode !== "wal") break;
         const after = readShm(file);
         if (before && after && sameBytes(before, after) && sameBytes(after, readShm(file))) {
@@ -182,6 +220,18 @@ export class PinnedDatabase {
           );
         }
         if (attempt >= 10) await new Promise((r) => setTimeout(r, 5));
+      }
+      if (pinned.mode !== "wal") {
+        copy = tempCopy();
+        await ask({ type: "copy", path: copy.path, uri: immutableUri(copy.path) }, "copied");
+        worker.postMessage({ type: "check" });
+        const fd = openSync(copy.path, "r");
+        return new PinnedDatabase(copy.path, worker, replies, pinned, {
+          dbFd: fd,
+          walPages: new Map(),
+          snapshot: null,
+          copy,
+        });
       }
       const dbFd = keptDescriptor(file);
       // The pin holds the file that was at `path` when the worker opened it: make sure it is this one.
@@ -209,7 +259,8 @@ export class PinnedDatabase {
       return new PinnedDatabase(file, worker, replies, pinned, files);
     } catch (err) {
       await releaseWorker(worker, replies).catch(() => {});
-      throw sqliteToVigoError(err, path);
+      copy?.remove();
+      throw sqliteToVigoError(err, path, copy?.path);
     }
   }
 
@@ -266,7 +317,7 @@ export class PinnedDatabase {
     let done = 0;
     while (done < into.length) {
       const n = readSync(fd, into, done, into.length - done, position + done);
-      if (n === 0) throw new IoError(`${path}: ends before page ${Math.floor(position / this.pageSize) + 1}`);
+      if (n === 0) throw new IoError(`${path}: ends early (at byte ${position + done}) while pinned`);
       done += n;
     }
   }
@@ -274,8 +325,10 @@ export class PinnedDatabase {
   /** `PRAGMA integrity_check` of the pinned snapshot ("ok" or the problems), run on the worker. */
   integrity(): Promise<string> {
     this.#integrity ??= this.#replies.next().then((r) => {
-      if (r.type !== "checked") throw new Error(`integrity_check: unexpected reply ${r.type}`);
-      return r.integrity;
+      if (r.type === "checked") return r.integrity;
+      throw new IoError(
+        `${this.#path}: integrity_check could not run (${r.type === "failed" ? r.message : r.type})`,
+      );
     });
     return this.#integrity;
   }
@@ -286,9 +339,24 @@ export class PinnedDatabase {
       // A check still running finishes first: the worker answers messages in order.
       await this.integrity().catch(() => {});
       await releaseWorker(this.#worker, this.#replies);
+      if (this.#copy) {
+        closeSync(this.#dbFd);
+        this.#copy.remove();
+      }
     })();
     return this.#released;
   }
+}
+
+/** A temporary file for the copy of a rollback-journal database. */
+export interface TempCopy {
+  path: string;
+  remove(): void;
+}
+
+function defaultTempCopy(): TempCopy {
+  const dir = mkdtempSync(join(tmpdir(), "vigo-pin-"));
+  return { path: join(dir, "copy.db"), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Both WAL-index header copies and nBackfill, or null while there is no `-shm`. */

@@ -85,3 +85,28 @@ Deno.test("a file name that is not valid UTF-8 fails create, naming the file", a
     await Deno.remove(fx.root, { recursive: true });
   }
 });
+
+Deno.test("a database inside an archived tree is archived once, as db/vigo.db, and its pin holds", async () => {
+  const fx = await makeServerRoot({ rows: 300 });
+  try {
+    const inside = join(fx.root, "stacks", "data", "vigo.db");
+    await Deno.mkdir(join(fx.root, "stacks", "data"));
+    await sqliteQuery(fx.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    await Deno.rename(fx.db, inside);
+    await Deno.writeTextFile(fx.serverYaml, `database:\n  driver: sqlite\n  path: ${inside}\n`);
+    // Frames in the -wal, so the image needs the WAL and the pin's read mark.
+    await sqliteQuery(inside, "PRAGMA wal_autocheckpoint=0; UPDATE t SET n = n + 1 WHERE id % 2 = 0");
+    const archive = join(fx.root, "snapshots", "inside.tar.gz");
+    const r = await runCli(["backup", "create", ...fx.flags, archive]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /stacks\/data\/vigo\.db: belongs to the live database/);
+    const manifest = JSON.parse((await runCli(["backup", "inspect", archive])).stdout);
+    const paths = manifest.entries.map((e: { path: string }) => e.path);
+    assert.ok(paths.includes("db/vigo.db"));
+    assert.ok(!paths.some((p: string) => p.startsWith("stacks/data/vigo.db")), paths.join(" "));
+    const v = await runCli(["backup", "verify", archive]);
+    assert.equal(v.code, 0, v.stderr);
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { readSync, statSync } from "node:fs";
+import { existsSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { PinnedDatabase } from "../../lib/sqlite/pinned_database.ts";
 import { keptDescriptor } from "../../lib/sqlite/kept_descriptor.ts";
@@ -169,21 +169,41 @@ Deno.test("pinned image: a database that shrank in the WAL (VACUUM) is cut to it
   }
 });
 
-Deno.test("pinned image: a rollback-journal database is its file", async () => {
+Deno.test("pinned image: a rollback-journal database is copied under a brief pin, writers go on", async () => {
   const dir = Deno.makeTempDirSync();
   const path = join(dir, "live.db");
   const w = new DatabaseSync(path);
   try {
-    w.exec("PRAGMA journal_mode=DELETE; CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+    w.exec(
+      "PRAGMA journal_mode=DELETE; PRAGMA busy_timeout=0; CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)",
+    );
     insert(w, 100);
-    const p = await PinnedDatabase.pin(path, 1000);
+    let removed = "";
+    const p = await PinnedDatabase.pin(path, 1000, () => {
+      const copyDir = Deno.makeTempDirSync({ dir });
+      return {
+        path: join(copyDir, "copy.db"),
+        remove: () => {
+          removed = copyDir;
+          Deno.removeSync(copyDir, { recursive: true });
+        },
+      };
+    });
     try {
-      const got = image(p);
-      assert.deepEqual(got, readLive(path));
-      assert.deepEqual(await p.integrity(), "ok");
+      // A pin held for the whole create would keep this writer out (SQLITE_BUSY: no busy timeout).
+      insert(w, 50);
+      // SQLite's online backup rewrites the header's counters, so the copy is compared by content.
+      Deno.writeFileSync(join(dir, "image.db"), image(p));
+      assert.equal(await p.integrity(), "ok");
     } finally {
       await p.release();
     }
+    assert.ok(removed !== "" && !existsSync(removed), "the copy is removed on release");
+    const copy = new DatabaseSync(`file:${join(dir, "image.db")}?immutable=1`, { readOnly: true });
+    const rows = (copy.prepare("SELECT count(*) AS n FROM t").get() as { n: number }).n;
+    copy.close();
+    assert.equal(rows, 100, "the image is the database as pinned, before the 50 later rows");
+    assert.equal(inspectDatabase(join(dir, "image.db")).integrity, "ok");
   } finally {
     w.close();
     Deno.removeSync(dir, { recursive: true });
