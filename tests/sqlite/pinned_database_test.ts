@@ -57,116 +57,103 @@ function insert(db: DatabaseSync, rows: number, bytes = 3000): void {
     INSERT INTO t(v) SELECT randomblob(${bytes}) FROM c`);
 }
 
-Deno.test("pinned image: pages from the WAL (grown, overwritten) equal the checkpointed file", async () => {
+/** A WAL database written by `w` (autocheckpoint off) in a scratch directory, removed afterwards. */
+async function withWalDatabase(
+  fn: (path: string, dir: string, w: DatabaseSync) => Promise<void>,
+): Promise<void> {
   const dir = Deno.makeTempDirSync();
   const path = join(dir, "live.db");
   const w = writer(path);
   try {
+    await fn(path, dir, w);
+  } finally {
+    w.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+/** Runs `fn` while `path` is pinned, and checks the pinned snapshot's integrity. */
+async function whilePinned(path: string, fn: (p: PinnedDatabase) => Promise<void> | void): Promise<void> {
+  const p = await PinnedDatabase.pin(path, 1000);
+  try {
+    await fn(p);
+    assert.equal(await p.integrity(), "ok");
+  } finally {
+    await p.release();
+  }
+}
+
+function assertSameBytes(got: Uint8Array, expected: Uint8Array, what: string): void {
+  assert.equal(got.length, expected.length, `${what}: length`);
+  assert.ok(got.every((b, i) => b === expected[i]), `${what}: bytes differ`);
+}
+
+Deno.test("pinned image: pages from the WAL (grown, overwritten) equal the checkpointed file", async () => {
+  await withWalDatabase(async (path, dir, w) => {
     insert(w, 300);
     w.exec("UPDATE t SET v = randomblob(100) WHERE id % 7 = 0");
     insert(w, 50);
     const expected = reference(path, dir);
-    const p = await PinnedDatabase.pin(path, 1000);
-    try {
+    await whilePinned(path, (p) => {
       const got = image(p);
-      assert.deepEqual(got.length, p.size);
-      assert.deepEqual(p.size, expected.length);
-      assert.ok(got.every((b, i) => b === expected[i]), "image differs from the checkpointed file");
+      assert.equal(got.length, p.size);
+      assertSameBytes(got, expected, "image vs the checkpointed file");
       // The database file alone is not the snapshot: the WAL's pages were needed.
       assert.notDeepEqual(readLive(path).subarray(0, 4096 * 4), got.subarray(0, 4096 * 4));
-      assert.deepEqual(await p.integrity(), "ok");
-    } finally {
-      await p.release();
-    }
-  } finally {
-    w.close();
-    Deno.removeSync(dir, { recursive: true });
-  }
+    });
+  });
 });
 
 Deno.test("pinned image: writes and checkpoints after the pin do not reach it", async () => {
-  const dir = Deno.makeTempDirSync();
-  const path = join(dir, "live.db");
-  const w = writer(path);
-  const other = new DatabaseSync(path);
-  try {
-    insert(w, 200);
-    // Half of the WAL backfilled already: the pin meets 0 < nBackfill < mxFrame.
-    w.exec("PRAGMA wal_checkpoint(PASSIVE)");
-    w.exec("UPDATE t SET v = randomblob(2000) WHERE id % 3 = 0");
-    const expected = reference(path, dir);
-    const p = await PinnedDatabase.pin(path, 1000);
+  await withWalDatabase(async (path, dir, w) => {
+    const other = new DatabaseSync(path);
     try {
-      const first = image(p);
-      insert(w, 100);
-      w.exec("UPDATE t SET v = randomblob(10) WHERE id % 2 = 0");
-      // Backfills what it may (never past the pin's snapshot); RESTART must give up, the pin is a reader.
-      other.exec("PRAGMA busy_timeout=0");
-      other.exec("PRAGMA wal_checkpoint(PASSIVE)");
-      const second = image(p);
-      assert.ok(first.every((b, i) => b === expected[i]) && first.length === expected.length, "first pass");
-      assert.ok(second.every((b, i) => b === first[i]) && second.length === first.length, "second pass");
-      assert.deepEqual(await p.integrity(), "ok");
+      insert(w, 200);
+      // Half of the WAL backfilled already: the pin meets 0 < nBackfill < mxFrame.
+      w.exec("PRAGMA wal_checkpoint(PASSIVE)");
+      w.exec("UPDATE t SET v = randomblob(2000) WHERE id % 3 = 0");
+      const expected = reference(path, dir);
+      await whilePinned(path, (p) => {
+        const first = image(p);
+        insert(w, 100);
+        w.exec("UPDATE t SET v = randomblob(10) WHERE id % 2 = 0");
+        // Backfills what it may, never past the pin's snapshot.
+        other.exec("PRAGMA busy_timeout=0");
+        other.exec("PRAGMA wal_checkpoint(PASSIVE)");
+        assertSameBytes(first, expected, "first pass");
+        assertSameBytes(image(p), first, "second pass");
+      });
     } finally {
-      await p.release();
+      other.close();
     }
-  } finally {
-    other.close();
-    w.close();
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("pinned image: a fully checkpointed WAL, then a WAL restart under the pin", async () => {
-  const dir = Deno.makeTempDirSync();
-  const path = join(dir, "live.db");
-  const w = writer(path);
-  try {
+  await withWalDatabase(async (path, dir, w) => {
     insert(w, 200);
     w.exec("PRAGMA wal_checkpoint(PASSIVE)");
     const expected = reference(path, dir);
-    const p = await PinnedDatabase.pin(path, 1000);
-    try {
+    await whilePinned(path, (p) => {
       // The WAL was fully backfilled, so the writer may start it again from frame 1 now.
       insert(w, 100);
       w.exec("DELETE FROM t WHERE id % 2 = 1");
       w.exec("PRAGMA wal_checkpoint(PASSIVE)");
-      const got = image(p);
-      assert.deepEqual(got.length, expected.length);
-      assert.ok(got.every((b, i) => b === expected[i]), "image differs from the checkpointed file");
-      assert.deepEqual(await p.integrity(), "ok");
-    } finally {
-      await p.release();
-    }
-  } finally {
-    w.close();
-    Deno.removeSync(dir, { recursive: true });
-  }
+      assertSameBytes(image(p), expected, "image vs the checkpointed file");
+    });
+  });
 });
 
 Deno.test("pinned image: a database that shrank in the WAL (VACUUM) is cut to its pages", async () => {
-  const dir = Deno.makeTempDirSync();
-  const path = join(dir, "live.db");
-  const w = writer(path);
-  try {
+  await withWalDatabase(async (path, dir, w) => {
     insert(w, 400);
     w.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     w.exec("DELETE FROM t WHERE id > 50");
     w.exec("VACUUM");
     const expected = reference(path, dir);
     assert.ok(statSync(path).size > expected.length, "the file is still longer than the database");
-    const p = await PinnedDatabase.pin(path, 1000);
-    try {
-      const got = image(p);
-      assert.deepEqual(got.length, expected.length);
-      assert.ok(got.every((b, i) => b === expected[i]), "image differs from the checkpointed file");
-    } finally {
-      await p.release();
-    }
-  } finally {
-    w.close();
-    Deno.removeSync(dir, { recursive: true });
-  }
+    await whilePinned(path, (p) => assertSameBytes(image(p), expected, "image vs the checkpointed file"));
+  });
 });
 
 Deno.test("pinned image: a rollback-journal database is copied under a brief pin, writers go on", async () => {
