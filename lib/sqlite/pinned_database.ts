@@ -212,11 +212,9 @@ export class PinnedDatabase {
           break;
         }
         if (Date.now() >= deadline) {
+          const seconds = Math.round(lockTimeoutMs / 1000);
           throw new BusyError(
-            `${path}: committed to without pause for ${
-              Math.round(lockTimeoutMs / 1000)
-            } s; no snapshot could be ` +
-              "pinned (see --lock-timeout)",
+            `${path}: committed to without pause for ${seconds} s; no snapshot could be pinned (see --lock-timeout)`,
           );
         }
         if (attempt >= 10) await new Promise((r) => setTimeout(r, 5));
