@@ -97,7 +97,7 @@ export function checkArchivePath(path: string): void {
   }
 }
 
-const TOP_LEVEL_PATH = new RegExp(`^(?:${TOP_LEVEL.map((t) => t.replace(".", "\\.")).join("|")})(?:/|$)`);
+const TOP_LEVEL_PATH = new RegExp(`^(?:${TOP_LEVEL.map((t) => t.replaceAll(".", "\\.")).join("|")})(?:/|$)`);
 
 /**
  * Checks that a symbolic link stored at `path` with `target` resolves inside the tree it is restored
