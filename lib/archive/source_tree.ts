@@ -141,14 +141,20 @@ export class SourceWalker {
    * `read`, which the second pass calls again.
    */
   addBytes(entry: Omit<SourceEntry, "type" | "size" | "sha256">, read: () => Iterable<Uint8Array>): void {
+    this.entries.push({ ...entry, type: "file", ...this.#hash(read()), read });
+  }
+
+  /** SHA-256 and size of `chunks`, counted as progress; `each` sees every chunk too. */
+  #hash(chunks: Iterable<Uint8Array>, each?: (chunk: Uint8Array) => void): { size: number; sha256: string } {
     const h = createHash("sha256");
     let size = 0;
-    for (const chunk of read()) {
+    for (const chunk of chunks) {
       h.update(chunk);
       size += chunk.length;
       this.onBytes(chunk.length);
+      each?.(chunk);
     }
-    this.entries.push({ ...entry, type: "file", size, sha256: h.digest("hex"), read });
+    return { size, sha256: h.digest("hex") };
   }
 
   #vanished(path: string): void {
@@ -159,16 +165,11 @@ export class SourceWalker {
   #hashFile(entry: SourceEntry): SourceEntry {
     try {
       const keep = entry.size <= SMALL_FILE && this.#kept + entry.size <= KEEP_BUDGET;
-      const h = createHash("sha256");
       const parts: Uint8Array[] = [];
-      let size = 0;
-      for (const chunk of readChunks(entry.sourcePath, Infinity, this.#buf)) {
-        h.update(chunk);
-        size += chunk.length;
-        this.onBytes(chunk.length);
-        if (keep) parts.push(chunk.slice());
-      }
-      const sha256 = h.digest("hex");
+      const { size, sha256 } = this.#hash(
+        readChunks(entry.sourcePath, Infinity, this.#buf),
+        keep ? (chunk) => parts.push(chunk.slice()) : undefined,
+      );
       if (!keep || size > SMALL_FILE) return { ...entry, size, sha256 };
       this.#kept += size;
       const content = parts.length === 1 ? parts[0] : concatBytes(parts);
