@@ -6,7 +6,7 @@
  * a remote upload can be another.
  */
 import { stat } from "node:fs/promises";
-import { realpathSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
@@ -199,8 +199,7 @@ async function walkSourcesCounted(
   followed: Record<string, string>,
   hashing: ProgressPhase,
 ): Promise<SourceWalker> {
-  const real = realpathSync(cfg.database.path);
-  const liveFiles = new Set(["", "-wal", "-shm", "-journal"].map((suffix) => real + suffix));
+  const liveFiles = new Set(["", "-wal", "-shm", "-journal"].map((suffix) => db.liveFile + suffix));
   const walker = new SourceWalker((n) => hashing.advance(n), liveFiles);
   const dbLink = topLevelSource(cfg.database.path)?.link;
   if (dbLink !== undefined) followed[DB_ENTRY_PATH] = dbLink;

@@ -59,6 +59,8 @@ export class PinnedDatabase {
   readonly pageCount: number;
   /** Bytes of the image. */
   readonly size: number;
+  /** The live database's file, symbolic links resolved; its `-wal`, `-shm` and `-journal` share the name. */
+  readonly liveFile: string;
   readonly #path: string;
   readonly #worker: Worker;
   readonly #replies: ReplyQueue;
@@ -83,6 +85,7 @@ export class PinnedDatabase {
       walPages: Map<number, number>;
       snapshot: WalSnapshot | null;
       copy?: TempCopy;
+      liveFile: string;
     },
   ) {
     this.#path = path;
@@ -94,6 +97,7 @@ export class PinnedDatabase {
     this.#dbFd = files.dbFd;
     this.#walFd = files.walFd;
     this.#copy = files.copy;
+    this.liveFile = files.liveFile;
     this.#walPages = files.walPages;
     this.#snapshot = files.snapshot;
   }
@@ -163,6 +167,7 @@ export class PinnedDatabase {
           walPages: new Map(),
           snapshot: null,
           copy,
+          liveFile: file,
         });
       }
       const dbFd = keptDescriptor(file);
@@ -170,7 +175,12 @@ export class PinnedDatabase {
       if (dbFd === null || fstatSync(dbFd).ino !== ino || statSync(file).ino !== ino) {
         throw new IoError(`${path}: replaced while a snapshot was being pinned; run again`);
       }
-      const files = { dbFd, walPages: new Map<number, number>(), snapshot: null as WalSnapshot | null };
+      const files = {
+        dbFd,
+        walPages: new Map<number, number>(),
+        snapshot: null as WalSnapshot | null,
+        liveFile: file,
+      };
       if (shm) {
         const snapshot = files.snapshot = parseWalSnapshot(shm);
         if (!snapshot) throw new IoError(`${file}-shm: WAL-index header unreadable while pinned`);
