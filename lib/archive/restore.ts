@@ -7,21 +7,7 @@
  * removes the staging directory and leaves the target as it was.
  */
 import { lstat, mkdir, readdir, rm, stat } from "node:fs/promises";
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  fchmodSync,
-  fchownSync,
-  futimesSync,
-  lchownSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  symlinkSync,
-  utimesSync,
-  writeSync,
-} from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { BadInputError, BusyError, IoError, toVigoError, VerifyError, VigoError } from "../errors.ts";
@@ -31,15 +17,15 @@ import { databaseInUse } from "../sqlite/lock_probe.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
 import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/database_facts.ts";
 import type { TarHeader } from "../codec/tar/tar_format.ts";
-import { type EntrySink, scanArchive, type ScanResult } from "./archive_scan.ts";
+import { scanArchive, type ScanResult } from "./archive_scan.ts";
 import type { PasswordSource } from "./archive_source.ts";
 import { DB_ENTRY_PATH, type Manifest, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
 import { preRestoreDirName } from "./archive_names.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
 import { BackgroundFiles } from "../fsutil/background_files.ts";
-import { concatBytes } from "../bytes.ts";
 import { StagingSync } from "./staging_sync.ts";
+import { applyMeta, stageEntry } from "./restore_stage.ts";
 import { databaseDestination } from "./restore_db_path.ts";
 import { applyStep, restoreSteps } from "./restore_steps.ts";
 import {
@@ -53,7 +39,6 @@ import {
   writeJournal,
 } from "./restore_journal.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
-import { verbose, verboseEnabled } from "../verbose.ts";
 
 /** Options of {@link restoreArchive}. */
 export interface RestoreOptions {
@@ -212,106 +197,6 @@ function refuseIfBusy(db: string, force: boolean): void {
       `${db}: database is in use by another process; stop the server first (or use --force)`,
     );
   }
-}
-
-/** Where {@link stageEntry} puts things. */
-interface Stage {
-  syncer: StagingSync;
-  /** Creates the small files off this thread. */
-  files: BackgroundFiles;
-  staging: string;
-  dirs: { path: string; header: TarHeader }[];
-  onClosed: (path: string) => void;
-}
-
-/**
- * Files up to this size are buffered and created by {@link BackgroundFiles}. It must stay below
- * StagingSync's LARGE (1 MiB), which fsyncs a file at once when it is added: these files may not
- * exist yet then, and are covered by the syncfs after BackgroundFiles.flush().
- */
-const SMALL_FILE = 256 * 1024;
-
-function stageEntry(
-  { syncer, files, staging, dirs, onClosed }: Stage,
-  entry: ManifestEntry,
-  header: TarHeader,
-): EntrySink | undefined {
-  // Synchronous calls on purpose: for thousands of small files one await per syscall costs more
-  // than the syscalls; the slow part (making them durable) happens once, in StagingSync.flush().
-  // Sync fs calls' errors carry no path, so each is named here (disk full must say where).
-  const dest = join(staging, entry.path);
-  if (verboseEnabled()) verbose(`restore ${entry.path}`);
-  const named = <T>(f: () => T): T => {
-    try {
-      return f();
-    } catch (err) {
-      throw toVigoError(err, dest);
-    }
-  };
-  return named(() => {
-    mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
-    if (entry.type === "dir") {
-      mkdirSync(dest, { recursive: true, mode: 0o700 });
-      dirs.push({ path: entry.path, header });
-      return undefined;
-    }
-    if (entry.type === "symlink") {
-      symlinkSync(entry.target!, dest);
-      if (isRoot()) lchownSync(dest, header.uid, header.gid);
-      return undefined;
-    }
-    if (header.size <= SMALL_FILE && entry.path !== DB_ENTRY_PATH) {
-      const parts: Uint8Array[] = [];
-      return {
-        write(chunk) {
-          parts.push(chunk.slice()); // the reader reuses its buffers
-          return Promise.resolve();
-        },
-        async close() {
-          const owner = isRoot() ? { uid: header.uid, gid: header.gid } : undefined;
-          await files.write({
-            path: dest,
-            data: concatBytes(parts),
-            mode: header.mode,
-            mtime: header.mtime,
-            owner,
-          });
-          syncer.add(dest, header.size);
-        },
-      };
-    }
-    const fd = openSync(dest, "wx", 0o600);
-    return {
-      write(chunk) {
-        named(() => {
-          let off = 0;
-          while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-        });
-        return Promise.resolve();
-      },
-      close() {
-        named(() => {
-          if (isRoot()) fchownSync(fd, header.uid, header.gid);
-          fchmodSync(fd, header.mode & 0o7777);
-          futimesSync(fd, header.mtime, header.mtime);
-          closeSync(fd);
-        });
-        onClosed(entry.path);
-        syncer.add(dest, header.size);
-        return Promise.resolve();
-      },
-    };
-  });
-}
-
-function isRoot(): boolean {
-  return process.getuid?.() === 0;
-}
-
-function applyMeta(path: string, h: TarHeader): void {
-  if (isRoot()) lchownSync(path, h.uid, h.gid);
-  chmodSync(path, h.mode & 0o7777);
-  utimesSync(path, h.mtime, h.mtime);
 }
 
 /** The target's current paths that a restore of these entries could touch. */
