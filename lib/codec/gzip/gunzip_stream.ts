@@ -28,12 +28,20 @@ export function gunzip(
 const fail = (message: string, cause?: unknown) =>
   new CodecError(`not a valid gzip stream (${message})`, { cause });
 
+/**
+ * Bytes of output per chunk. Every chunk costs the consumer one more trip through the stream
+ * machinery (and, under Bun, a thread-pool round trip), so bigger chunks read faster: `backup inspect` of a
+ * 10,000-entry manifest 67 → 62 ms and `backup verify` of 1 GiB 5.9 → 5.6 s at 256 KiB (64 KiB before);
+ * 1 MiB gained nothing more and cost 10–15 MiB of RSS.
+ */
+const OUT_CHUNK = 256 * 1024;
+
 /** Pieces in flight (to the worker or to zlib) at once. */
 const IN_FLIGHT = 2;
 
 const WORKER_SOURCE = `
 import { createGunzip } from "node:zlib";
-const z = createGunzip({ chunkSize: 64 * 1024 });
+const z = createGunzip({ chunkSize: ${OUT_CHUNK} });
 let failed = false;
 z.on("data", (d) => {
   // A full output chunk owns its buffer and is moved, not copied; a partial one is copied.
@@ -129,7 +137,7 @@ function gunzipOnWorker(
 
 function gunzipInThread(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
   const reader = input.getReader();
-  const z = zlib.createGunzip({ chunkSize: 64 * 1024 });
+  const z = zlib.createGunzip({ chunkSize: OUT_CHUNK });
   const out: Uint8Array[] = [];
   let failure: Error | undefined;
   let ended = false;
