@@ -15,8 +15,11 @@ import { type ProgressPhase, progressPhase } from "../progress.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 
-/** Read size for a whole-archive read: one inflate piece (gunzip_stream.ts), moved to the worker whole. */
-const READ_CHUNK = 32 * 1024;
+/**
+ * Read size for a whole-archive read: each read is a trip to the runtime's thread pool, so fewer, bigger
+ * ones (`backup verify` of 1 GiB, encrypted: 6.2 → 6.0 s at 256 KiB against 32 KiB).
+ */
+const READ_CHUNK = 256 * 1024;
 /** Read size when only the start is wanted: inspect reads little more than the manifest's member. */
 const HEAD_CHUNK = 64 * 1024;
 
