@@ -8,7 +8,7 @@ import { createHash, type Hash } from "node:crypto";
 import { open, readFile } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { BadInputError, CryptoError, toVigoError } from "../errors.ts";
-import { gunzip } from "../codec/gzip/gunzip_stream.ts";
+import { gunzip } from "../codec/gzip/gunzip_members.ts";
 import { zlibAsyncRunsOffThread } from "../runtime.ts";
 import { TarReader } from "../codec/tar/tar_reader.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
@@ -134,9 +134,10 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
     const { decryptingStream } = await import("../crypto/envelope.ts");
     stream = stream.pipeThrough(decryptingStream(password, { kdfCap: opts.kdfCap, source: path }));
   }
-  // A worker only where zlib would inflate on this thread, and not for inspect, which inflates a few KiB.
+  // No threads for inspect, which inflates only the manifest; for the rest a worker only where zlib
+  // would inflate on this thread, and the inflate workers for the members that say their length.
   const onWorker = !opts.headOnly && !zlibAsyncRunsOffThread();
-  const tar = new TarReader(gunzip(stream, { ownsInput: kind === "gzip", onWorker }));
+  const tar = new TarReader(gunzip(stream, { onWorker, workers: opts.headOnly ? 0 : undefined }));
   return {
     tar,
     encrypted: kind === "encrypted",

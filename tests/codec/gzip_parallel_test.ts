@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { ParallelGzipWriter } from "../../lib/codec/gzip/gzip_parallel.ts";
-import { gunzip } from "../../lib/codec/gzip/gunzip_stream.ts";
+import { gunzip } from "../../lib/codec/gzip/gunzip_members.ts";
 import { npmTool } from "../helpers/tools.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
 

@@ -1,5 +1,6 @@
 /**
- * Pull-driven gunzip over node:zlib. Unlike `DecompressionStream`, zlib's gunzip reads every member of
+ * Pull-driven gunzip over node:zlib, in order on one core: what gunzip_members.ts falls back to for
+ * what it cannot hand to its workers. Unlike `DecompressionStream`, zlib's gunzip reads every member of
  * a multi-member file (the parallel writer's output) on every runtime. Output is produced only when
  * the consumer asks for it, and input is fed in small pieces, because one piece of deflate input can
  * expand ~1000-fold (a run of empty database pages): memory stays bounded by a few pieces' expansion.
@@ -16,13 +17,13 @@ import { inlineWorker } from "../inline_worker.ts";
 /** Compressed bytes handed to zlib at a time (worst case ~32 MiB of output, typically ~80 KiB). */
 const PIECE = 32 * 1024;
 
-/** Decompresses a (possibly multi-member) gzip stream. Corrupt or truncated input errors the stream. */
-export function gunzip(
+/** Decompresses a (possibly multi-member) gzip stream in order. Corrupt or truncated input errors the stream. */
+export function gunzipSequential(
   input: ReadableStream<Uint8Array>,
-  opts: { ownsInput?: boolean; onWorker?: boolean } = {},
+  opts: { onWorker?: boolean } = {},
 ): ReadableStream<Uint8Array> {
   const worker = opts.onWorker ? inlineWorker(WORKER_SOURCE) : undefined;
-  return worker ? gunzipOnWorker(input, worker, opts.ownsInput ?? false) : gunzipInThread(input);
+  return worker ? gunzipOnWorker(input, worker) : gunzipInThread(input);
 }
 
 const fail = (message: string, cause?: unknown) =>
@@ -61,12 +62,7 @@ self.onmessage = (event) => {
 };
 `;
 
-/** `ownsInput`: nothing else holds the input chunks, so whole ones may be moved to the worker, not copied. */
-function gunzipOnWorker(
-  input: ReadableStream<Uint8Array>,
-  worker: Worker,
-  ownsInput: boolean,
-): ReadableStream<Uint8Array> {
+function gunzipOnWorker(input: ReadableStream<Uint8Array>, worker: Worker): ReadableStream<Uint8Array> {
   const reader = input.getReader();
   const out: Uint8Array[] = [];
   let failure: Error | undefined;
@@ -112,15 +108,9 @@ function gunzipOnWorker(
             }
             pending = value;
           }
-          const whole = pending.byteOffset === 0 && pending.byteLength === pending.buffer.byteLength;
-          if (ownsInput && whole && pending.length <= PIECE) {
-            worker.postMessage({ type: "piece", piece: pending }, [pending.buffer as ArrayBuffer]);
-            pending = new Uint8Array(0);
-          } else {
-            // Copied: the chunk may belong to a decrypting stream that still uses it.
-            worker.postMessage({ type: "piece", piece: pending.slice(0, PIECE) });
-            pending = pending.subarray(PIECE);
-          }
+          // Copied: the piece is a view of a buffer the caller still reads from.
+          worker.postMessage({ type: "piece", piece: pending.slice(0, PIECE) });
+          pending = pending.subarray(PIECE);
           inFlight++;
           continue;
         }

@@ -4,10 +4,12 @@
  * and the results are written, in input order, each as a separate gzip member. RFC 1952 allows a file to be
  * a sequence of members, and every gzip reader (gzip, zcat, tar xzf, zlib) decompresses them as one
  * stream. An explicit {@link ParallelGzipWriter.cut} ends a member early, which lets the archive's
- * manifest sit alone in the first member so it can be read without touching the rest.
+ * manifest sit alone in the first member so it can be read without touching the rest. Every member
+ * carries its own length (member_length.ts), so readers can inflate them in parallel too.
  */
 import { availableParallelism } from "node:os";
 import { GzipWorkerPool } from "./gzip_workers.ts";
+import { withLengthSubfield } from "./member_length.ts";
 
 /** Tuning for {@link ParallelGzipWriter}. */
 export interface ParallelGzipOptions {
@@ -79,7 +81,7 @@ export class ParallelGzipWriter {
     this.#fill = 0;
     const job = this.#pool.compress(block, data.length, this.#level).then((r) => {
       this.#free.push(r.block);
-      return r.out;
+      return withLengthSubfield(r.out);
     });
     // Rejections are observed when the job is drained; this only keeps them from being "unhandled".
     job.catch(() => {});
