@@ -33,6 +33,8 @@ export const ExitCode = {
   Io: 11,
   /** Interrupted by a signal before completion. */
   Interrupted: 130,
+  /** Standard output was closed early (a reader such as `head` exited): 128 + SIGPIPE, as coreutils. */
+  BrokenPipe: 141,
 } as const;
 
 /** One of the values of {@link ExitCode}. */

@@ -1,6 +1,6 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import process from "node:process";
 import { passwordCommandOption } from "./common.ts";
+import { writeStdout } from "./stdout.ts";
 import { kdfCapFrom, maxKdfIterationsOption, maxKdfMemoryOption } from "./kdf_cap_options.ts";
 
 /** `backup inspect ARCHIVE`: print the manifest, reading only the start of the archive. */
@@ -30,7 +30,7 @@ export function backupInspectCommand(): Command {
           throw namingArchive(err, archive);
         });
         // Wait for the write: the process exits right after the action, and a pipe may be slow.
-        await new Promise<void>((resolve) => process.stdout.write(bytes, () => resolve()));
+        await writeStdout(bytes);
       } finally {
         await opened.close();
       }

@@ -55,6 +55,11 @@ export const EXIT_CODE_TABLE: readonly ExitCodeRow[] = [
     meaning: "operating-system failure (permission denied, disk full, I/O error)",
   },
   { code: ExitCode.Interrupted, kind: "interrupted", meaning: "interrupted (SIGINT/SIGTERM)" },
+  {
+    code: ExitCode.BrokenPipe,
+    kind: "broken_pipe",
+    meaning: "standard output closed early (its reader, e.g. head, exited); stopped quietly",
+  },
 ];
 
 /** The table as aligned text lines, for `help exit-codes` and the `--help` epilogue. */

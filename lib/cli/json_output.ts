@@ -4,8 +4,8 @@
  * {@link printJson}, so a camelCase field or a `Date` in an engine's result cannot leak a second dialect.
  * Failures in `--json` mode are printed by {@link jsonError} on stdout, where the script is reading.
  */
-import process from "node:process";
 import type { VigoError } from "../errors.ts";
+import { stdout } from "./stdout.ts";
 
 /** `createdAt` → `created_at`; keys already in snake_case are unchanged. */
 function snakeCase(key: string): string {
@@ -34,7 +34,7 @@ function toJsonDialect(value: unknown): unknown {
 
 /** Prints `value` in the dialect as one pretty-printed JSON document on stdout. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(toJsonDialect(value), null, 2)}\n`);
+  stdout().write(`${JSON.stringify(toJsonDialect(value), null, 2)}\n`);
 }
 
 /** Whole milliseconds between two `performance.now()` readings. */

@@ -8,6 +8,7 @@ import process from "node:process";
 import { join } from "node:path";
 import { ExitCode, UsageError } from "../errors.ts";
 import { reportError } from "./run_action.ts";
+import { isBrokenPipe } from "./stdout.ts";
 import { jsonError } from "./json_output.ts";
 import { versionReport } from "../version.ts";
 import { setVerboseSink } from "../verbose.ts";
@@ -130,6 +131,7 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.Ok;
   } catch (err) {
     stopProgressDisplay();
+    if (isBrokenPipe(err)) return ExitCode.BrokenPipe;
     const json = argv.includes("--json");
     if (err instanceof CommanderError) {
       // help and version are reported by commander as "errors" with exit code 0

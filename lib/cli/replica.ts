@@ -13,6 +13,7 @@ import type { Backend } from "../backend/backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
 import { elapsedMs, printJson } from "./json_output.ts";
+import { stdout } from "./stdout.ts";
 
 /** `replica`: restore, list and configure replicas */
 export function replicaCommand(): Command {
@@ -150,7 +151,7 @@ function listCommand() {
       try {
         const summary = await listReplica(replicaClientFor(backend));
         if (opts.json) printJson(summary);
-        else process.stdout.write(formatSummary(summary));
+        else stdout().write(formatSummary(summary));
       } finally {
         await backend.close();
       }
@@ -172,6 +173,6 @@ function litestreamConfigCommand() {
       });
       requireSqlite(cfg);
       for (const w of cfg.warnings) warn(w);
-      process.stdout.write(litestreamConfigFor(cfg, { withSecrets: opts.withSecrets }));
+      stdout().write(litestreamConfigFor(cfg, { withSecrets: opts.withSecrets }));
     });
 }

@@ -13,6 +13,7 @@ import { checkSecretName } from "../secrets/secret_name.ts";
 import { MAX_SECRET_BYTES } from "../secrets/secret_file.ts";
 import { jsonOption, serverRootOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
+import { writeStdout } from "./stdout.ts";
 
 /** `secret`: manage secret: values under secrets/ */
 export function secretCommand(): Command {
@@ -113,12 +114,6 @@ async function readStdinValue(): Promise<Uint8Array> {
   if (end < all.length && all[end - 1] === 0x0d) end--;
   if (end > MAX_SECRET_BYTES) throw new UsageError(`stdin: value larger than ${MAX_SECRET_BYTES} bytes`);
   return all.subarray(0, end);
-}
-
-function writeStdout(bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) =>
-    process.stdout.write(bytes, (err) => (err ? reject(err) : resolve()))
-  );
 }
 
 function printWarnings(warnings: string[]): void {

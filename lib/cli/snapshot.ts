@@ -1,8 +1,8 @@
 /** `vigocli snapshot list TARGET_PATH`: the hardlink snapshots under a crate's target_path. */
 import { Command } from "@commander-js/extra-typings";
-import process from "node:process";
 import { jsonOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
+import { stdout } from "./stdout.ts";
 
 /** `snapshot`: list hardlink snapshots */
 export function snapshotCommand(): Command {
@@ -28,7 +28,7 @@ export function snapshotCommand(): Command {
           for (const r of rows) {
             lines.push([r.name, r.time, r.files, formatSize(r.bytes), formatSize(r.uniqueBytes)].join("\t"));
           }
-          process.stdout.write(lines.join("\n") + "\n");
+          stdout().write(lines.join("\n") + "\n");
         }),
     ) as unknown as Command;
 }

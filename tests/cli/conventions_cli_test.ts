@@ -1,11 +1,12 @@
 /**
  * Conventions an operator relies on, through the real executable: `help exit-codes`, generated completion
  * and man page, the colon-free archive name GNU tar reads without --force-local, VIGO_SERVER_ROOT as the
- * default root, and --target / --server-root meaning the same directory on every command.
+ * default root, --target / --server-root meaning the same directory on every command, and a quiet exit
+ * (141) when a pipe reader such as `head` stops reading.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCli } from "../helpers/cli.ts";
+import { cliCommand, runCli } from "../helpers/cli.ts";
 import { makeServerRoot } from "../archive/fixture.ts";
 
 Deno.test("cli: help exit-codes, completion and man page come from the binary", async () => {
@@ -60,5 +61,32 @@ Deno.test("cli: compact archive names, VIGO_SERVER_ROOT, and --target/--server-r
     new RegExp(`${out}/no/such: no such directory \\(to write x\\.tar\\.gz into\\)`),
   );
   await Deno.remove(out, { recursive: true });
+  await Deno.remove(fx.root, { recursive: true });
+});
+
+Deno.test("cli: output piped into head stops quietly with 141, not with the runtime's EPIPE error", async () => {
+  const fx = await makeServerRoot({ rows: 20 });
+  // ~2,000 entries: a manifest of ~0.5 MB, far more than a pipe holds, so the write meets a closed pipe.
+  for (let i = 0; i < 2000; i++) {
+    await Deno.writeTextFile(join(fx.root, "stacks/roles", `role-${i}.yaml`), `n: ${i}\n`);
+  }
+  const archive = join(fx.root, "snapshots", "many.tar.gz");
+  const made = await runCli(["backup", "create", "--server-root", fx.root, archive]);
+  assert.equal(made.code, 0, made.stderr);
+  const err = join(fx.root, "stderr.txt");
+  const piped = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `"$@" 2>${err} | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`,
+      "bash",
+      ...cliCommand(),
+      "backup",
+      "inspect",
+      archive,
+    ],
+    stdout: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(piped.stdout).trim(), "141");
+  assert.equal(await Deno.readTextFile(err), "");
   await Deno.remove(fx.root, { recursive: true });
 });
