@@ -4,10 +4,21 @@
  * `tar czf`, by `tar | pigz -6` and by `restic backup` into a fresh repository; `backup restore` with
  * `tar xzf` and `pigz -dc | tar x`; `backup inspect` on the big archive with a ~1 MiB one; and peak
  * RSS. One measurement per tool per run, alternating, with CPU time beside the wall time, because on a
- * shared machine wall time alone mostly measures the neighbours; main.ts repeats the runs.
+ * shared machine wall time alone mostly measures the neighbours; main.ts repeats the runs. Removing the
+ * previous output and a `sync` precede every timed command, untimed (bench_lib.ts, prepareRun); restores
+ * write to a fresh file system (freshFileSystem).
  */
 import { join } from "node:path";
-import { type BenchContext, type BenchRow, exists, ratioGoal, sh, valueGoal } from "./bench_lib.ts";
+import {
+  type BenchContext,
+  type BenchRow,
+  exists,
+  freshFileSystem,
+  prepareRun,
+  ratioGoal,
+  sh,
+  valueGoal,
+} from "./bench_lib.ts";
 
 /** Bytes per generated row (approximate on-disk size, payload + overhead). */
 const ROW_BYTES = 700;
@@ -53,7 +64,9 @@ interface Timed {
   rss: number;
 }
 
-async function timed(script: string): Promise<Timed> {
+/** `script` under GNU time, after {@link prepareRun} of `prepare` (and always a `sync`). */
+async function timed(script: string, prepare?: string): Promise<Timed> {
+  await prepareRun(prepare);
   const start = performance.now();
   const out = await new Deno.Command("/usr/bin/time", {
     args: ["-f", "%U %S %M", "sh", "-c", script],
@@ -121,10 +134,14 @@ async function createAndRestore(ctx: BenchContext, dbBytes: number, files: numbe
     `sqlite3 ${sh(join(root, "db/vigo.db"))} ".backup ${join(peerDb, "vigo.db")}"`;
   const tree = `-C ${sh(root)} stacks secrets tls server.yaml -C ${sh(join(peerDb, ".."))} db`;
   const create = await timed(
-    `rm -f ${sh(ours)} ${sh(ours)}.sha256 && ${vigo} backup create ${flags(root)} ${sh(ours)}`,
+    `${vigo} backup create ${flags(root)} ${sh(ours)}`,
+    `rm -f ${sh(ours)} ${sh(ours)}.sha256`,
   );
-  const gzip = await timed(`rm -f ${sh(peer)} && ${snapshot} && tar czf ${sh(peer)} ${tree}`);
-  const pigz = await timed(`${snapshot} && tar cf - ${tree} | pigz -6 > ${sh(peer)}.pigz`);
+  const gzip = await timed(`${snapshot} && tar czf ${sh(peer)} ${tree}`, `rm -f ${sh(peer)}`);
+  const pigz = await timed(
+    `${snapshot} && tar cf - ${tree} | pigz -6 > ${sh(peer)}.pigz`,
+    `rm -f ${sh(peer)}.pigz`,
+  );
   // restic's first run: a fresh repository and cache each time (init itself is not timed).
   const repo = join(ctx.workDir, `restic-${tag}`);
   const resticEnv = `RESTIC_PASSWORD=bench RESTIC_REPOSITORY=${sh(repo)} RESTIC_CACHE_DIR=${
@@ -135,13 +152,19 @@ async function createAndRestore(ctx: BenchContext, dbBytes: number, files: numbe
     `${snapshot} && cd ${sh(root)} && ${resticEnv} restic backup --quiet stacks secrets tls server.yaml ` +
       sh(peerDb),
   );
-  const t1 = join(ctx.workDir, "restore-ours");
-  const t2 = join(ctx.workDir, "restore-peer");
-  const restore = await timed(`rm -rf ${sh(t1)} && ${vigo} backup restore ${sh(ours)} --target ${sh(t1)}`);
-  const untar = await timed(`rm -rf ${sh(t2)} && mkdir -p ${sh(t2)} && tar xzf ${sh(peer)} -C ${sh(t2)}`);
-  const unpigz = await timed(
-    `rm -rf ${sh(t2)} && mkdir -p ${sh(t2)} && pigz -dc ${sh(peer)}.pigz | tar xf - -C ${sh(t2)}`,
-  );
+  // Every restore writes into a new directory of a fresh file system, and nothing is removed there
+  // until all three are done (freshFileSystem says why).
+  const fs = await freshFileSystem(ctx.workDir, `restores-${tag}`, 4 * dbBytes + 2 * 1024 ** 3);
+  if ((ctx.run ?? 0) === 0) console.error(`bench: archive restores write to ${fs.kind}`);
+  let restore: Timed, untar: Timed, unpigz: Timed;
+  try {
+    const [t1, t2, t3] = ["ours", "tar", "pigz"].map((n) => join(fs.dir, n));
+    restore = await timed(`${vigo} backup restore ${sh(ours)} --target ${sh(t1)}`);
+    untar = await timed(`tar xzf ${sh(peer)} -C ${sh(t2)}`, `mkdir ${sh(t2)}`);
+    unpigz = await timed(`pigz -dc ${sh(peer)}.pigz | tar xf - -C ${sh(t3)}`, `mkdir ${sh(t3)}`);
+  } finally {
+    await fs.close();
+  }
   const row = (name: string, a: Timed, b: Timed, peerName: string, goal?: number): BenchRow => ({
     name,
     ours: a.seconds,

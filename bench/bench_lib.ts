@@ -85,8 +85,33 @@ export interface Measured {
   code: number;
 }
 
-/** Runs `sh -c script` under GNU time, returning wall seconds and peak RSS. Throws on failure. */
-export async function measureShell(script: string, env?: Record<string, string>): Promise<Measured> {
+/**
+ * Runs `prepare` (when given) and then `sync`, untimed, as hyperfine's `--prepare` does: removing the
+ * previous run's output and flushing every dirty page first keeps that work out of the measured command
+ * (before stop 21 the restore rows timed `rm -rf` of the last tree, and our restore's final syncfs also
+ * wrote back whatever the peer before it had left in the page cache).
+ */
+export async function prepareRun(prepare: string | undefined): Promise<void> {
+  const script = prepare === undefined ? "sync" : `${prepare} && sync`;
+  const out = await new Deno.Command("sh", { args: ["-c", script], stdout: "null", stderr: "piped" })
+    .output();
+  if (!out.success) {
+    throw new Error(
+      `bench preparation failed (${out.code}): ${script}\n${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+}
+
+/**
+ * Runs `sh -c script` under GNU time, returning wall seconds and peak RSS. Throws on failure. With
+ * `prepare`, runs {@link prepareRun} first.
+ */
+export async function measureShell(
+  script: string,
+  env?: Record<string, string>,
+  prepare?: string,
+): Promise<Measured> {
+  if (prepare !== undefined) await prepareRun(prepare);
   const start = performance.now();
   const out = await new Deno.Command("/usr/bin/time", {
     args: ["-f", "%M", "sh", "-c", script],
@@ -99,6 +124,57 @@ export async function measureShell(script: string, env?: Record<string, string>)
   const kib = Number(err[err.length - 1]);
   if (out.code !== 0) throw new Error(`bench command failed (${out.code}): ${script}\n${err.join("\n")}`);
   return { seconds, peakRssMiB: kib / 1024, code: out.code };
+}
+
+/** Where restores of one run write: {@link freshFileSystem}. */
+export interface RestoreFs {
+  /** A directory to make restore targets in (each restore its own, never removed before `close`). */
+  dir: string;
+  /** "a fresh ext4 (loop device)" or why the scratch directory serves instead, for the log. */
+  kind: string;
+  /** Unmounts and removes everything written. */
+  close(): Promise<void>;
+}
+
+/**
+ * A new, empty ext4 file system of `bytes` (a sparse image under `workDir` on a loop device) for the
+ * restores of one run. On this VM creating a file costs 0.1 ms or 1.5 ms depending on the minute: ext4
+ * skips, inode by inode, those freed in the last half minute (its `recently_deleted` test), so a tree
+ * removed just before a restore made that restore — ours or a peer's — 2–3× slower (the same archive: 1.7
+ * to 5.5 s). A fresh file system with nothing removed gives every tool the same allocator. Needs root
+ * and a loop device; otherwise a fresh directory of the scratch space serves, and the log says so.
+ */
+export async function freshFileSystem(workDir: string, name: string, bytes: number): Promise<RestoreFs> {
+  const image = `${workDir}/${name}.ext4`;
+  const dir = `${workDir}/${name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const run = async (cmd: string, args: string[]) => {
+    const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+    if (!out.success) throw new Error(`${cmd}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  };
+  try {
+    await Deno.writeFile(image, new Uint8Array(0));
+    await Deno.truncate(image, bytes);
+    await run("mkfs.ext4", ["-q", "-F", image]);
+    await run("mount", ["-o", "loop", image, dir]);
+  } catch (err) {
+    await Deno.remove(image).catch(() => {});
+    const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    return {
+      dir,
+      kind: `a directory of the scratch space (no loop mount: ${why})`,
+      close: () => Deno.remove(dir, { recursive: true }),
+    };
+  }
+  return {
+    dir,
+    kind: "a fresh ext4 (loop device)",
+    async close() {
+      await run("umount", [dir]);
+      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(image);
+    },
+  };
 }
 
 /** Quotes a word for `sh -c`. */

@@ -14,7 +14,15 @@ import { gcm } from "@noble/ciphers/aes.js";
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { decryptingStream, encryptingStream } from "../lib/crypto/envelope.ts";
-import { type BenchContext, type BenchRow, exists, measureShell, ratioGoal, sh } from "./bench_lib.ts";
+import {
+  type BenchContext,
+  type BenchRow,
+  exists,
+  freshFileSystem,
+  measureShell,
+  ratioGoal,
+  sh,
+} from "./bench_lib.ts";
 
 const PASSWORD = "bench password, not a secret";
 const MB = 1e6;
@@ -36,19 +44,23 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const archive = `${out}/enc.tar.gz`;
   const ageFile = `${out}/age.tar.gz.age`;
   const dbCopy = `${out}/vigo.db`;
-  const fresh = async (path: string) => {
-    for (const p of [path, `${path}.sha256`]) await Deno.remove(p).catch(() => {});
-    return sh(path);
-  };
-  const plain = async () =>
-    measureShell(`${vigo} backup create ${common} ${await fresh(`${out}/plain.tar.gz`)}`, env);
-  const encrypted = async () =>
-    measureShell(`${vigo} backup create --encrypt ${common} ${await fresh(archive)}`, env);
+  // Every timed command starts after an untimed removal of its previous output and a sync.
+  const fresh = (path: string) => `rm -f ${sh(path)} ${sh(`${path}.sha256`)}`;
+  const plain = () =>
+    measureShell(
+      `${vigo} backup create ${common} ${sh(`${out}/plain.tar.gz`)}`,
+      env,
+      fresh(`${out}/plain.tar.gz`),
+    );
+  const encrypted = () =>
+    measureShell(`${vigo} backup create --encrypt ${common} ${sh(archive)}`, env, fresh(archive));
   const agePipe = () =>
     measureShell(
       `sqlite3 ${sh(`${root}/db/vigo.db`)} ".backup ${dbCopy}" && ` +
         `tar cf - -C ${sh(root)} stacks secrets tls server.yaml -C ${sh(out)} vigo.db | pigz -6 ` +
         `| age -r ${identity.recipient} > ${sh(ageFile)} && rm ${sh(dbCopy)}`,
+      undefined,
+      `rm -f ${sh(ageFile)}`,
     );
   // Interleaved, one of each per run (main.ts repeats the runs).
   const times = {
@@ -56,21 +68,26 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     encrypted: (await encrypted()).seconds,
     age: (await agePipe()).seconds,
   };
-  const target = `${out}/restore`;
-  const freshTarget = `rm -rf ${sh(target)} && mkdir -p ${sh(target)}`;
-  const reads = {
-    verify: (await measureShell(`${vigo} backup verify ${sh(archive)}`, env)).seconds,
-    restore: (await measureShell(
-      `rm -rf ${sh(target)} && ${vigo} backup restore ${sh(archive)} --target ${sh(target)}`,
-      env,
-    ))
-      .seconds,
-    age: (await measureShell(
-      `${freshTarget} && age -d -i ${sh(identity.keyFile)} ${sh(ageFile)} | pigz -d | tar xf - -C ${
-        sh(target)
-      }`,
-    )).seconds,
-  };
+  // Both restores write into new directories of a fresh file system (bench_lib.ts, freshFileSystem).
+  const gib = 1024 ** 3;
+  const fs = await freshFileSystem(ctx.workDir, "crypto-restores", 3 * gib * ctx.scale + 2 * gib);
+  if ((ctx.run ?? 0) === 0) console.error(`bench: crypto restores write to ${fs.kind}`);
+  let reads: { verify: number; restore: number; age: number };
+  try {
+    const [ours, peer] = [`${fs.dir}/ours`, `${fs.dir}/age`];
+    reads = {
+      verify: (await measureShell(`${vigo} backup verify ${sh(archive)}`, env, ":")).seconds,
+      restore: (await measureShell(`${vigo} backup restore ${sh(archive)} --target ${sh(ours)}`, env, ":"))
+        .seconds,
+      age: (await measureShell(
+        `age -d -i ${sh(identity.keyFile)} ${sh(ageFile)} | pigz -d | tar xf - -C ${sh(peer)}`,
+        undefined,
+        `mkdir ${sh(peer)}`,
+      )).seconds,
+    };
+  } finally {
+    await fs.close();
+  }
 
   const size = (await Deno.stat(archive)).size;
   const ours = await decryptFile(archive);
