@@ -20,6 +20,12 @@ import { requireRegularFile } from "../fsutil/regular_file.ts";
  * ones (`backup verify` of 1 GiB, encrypted: 6.2 → 6.0 s at 256 KiB against 32 KiB).
  */
 const READ_CHUNK = 256 * 1024;
+/**
+ * Whole-archive reads queued ahead of the consumer, so the next read is under way while this one is
+ * inflated (`backup verify` of 256 MiB: 1.23–1.43 → 1.14–1.33 s at 4 against none). Inspect reads none
+ * ahead: it stops after the manifest.
+ */
+const READ_AHEAD = 4;
 /** Read size when only the start is wanted: inspect reads little more than the manifest's member. */
 const HEAD_CHUNK = 64 * 1024;
 
@@ -92,12 +98,24 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
   const fh = await open(path, "r").catch((err) => {
     throw toVigoError(err, path);
   });
+  // The password first: the stream below starts reading (and drawing its progress line) at once.
+  let password: string | undefined;
+  if (kind === "encrypted") {
+    if (!opts.password) {
+      await fh.close().catch(() => {});
+      throw new CryptoError(`${path}: the archive is encrypted and no password was given`);
+    }
+    password = await opts.password().catch(async (err) => {
+      await fh.close().catch(() => {});
+      throw err;
+    });
+  }
   const hash: Hash | undefined = opts.hashRaw ? createHash("sha256") : undefined;
   let raw = 0;
   let digest: string | undefined;
   const chunkSize = opts.headOnly ? HEAD_CHUNK : READ_CHUNK;
   // A whole read is the long part of restore and verify: its progress is the file's bytes. Started at
-  // the first read, after any password prompt, so that the line is not drawn over the prompt.
+  // the first read, after any password prompt (above), so that the line is not drawn over the prompt.
   let progress: ProgressPhase | undefined;
   let stream: ReadableStream<Uint8Array> = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -121,16 +139,8 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
       progress?.end();
       await fh.close().catch(() => {});
     },
-  }, { highWaterMark: 0 });
-  if (kind === "encrypted") {
-    if (!opts.password) {
-      await fh.close().catch(() => {});
-      throw new CryptoError(`${path}: the archive is encrypted and no password was given`);
-    }
-    const password = await opts.password().catch(async (err) => {
-      await fh.close().catch(() => {});
-      throw err;
-    });
+  }, { highWaterMark: opts.headOnly ? 0 : READ_AHEAD });
+  if (password !== undefined) {
     const { decryptingStream } = await import("../crypto/envelope.ts");
     stream = stream.pipeThrough(decryptingStream(password, { kdfCap: opts.kdfCap, source: path }));
   }
