@@ -129,9 +129,10 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     const onClosed = (path: string) => {
       if (path === DB_ENTRY_PATH) dbCheck = startIntegrityCheck(join(staging, DB_ENTRY_PATH));
     };
+    const stage = { syncer, files, staging, dirs, onClosed, made: new Set<string>() };
     const scan = await scanArchive(opts.archive, opts, (entry, header) => {
       if (!isSelected(entry.path, opts.dbOnly)) return Promise.resolve(undefined);
-      return Promise.resolve(stageEntry({ syncer, files, staging, dirs, onClosed }, entry, header));
+      return Promise.resolve(stageEntry(stage, entry, header));
     });
     await files.flush();
     const [, facts] = await Promise.all([syncer.flush(), dbCheck?.result()]);

@@ -36,6 +36,12 @@ export interface Stage {
   staging: string;
   dirs: { path: string; header: TarHeader }[];
   onClosed: (path: string) => void;
+  /**
+   * Directories of the staging tree made so far. Only this restore writes there, so a directory once
+   * made stays: the next entry in it skips `mkdir -p`, which cost a tenth of the main thread's samples
+   * for 10,000 files.
+   */
+  made: Set<string>;
 }
 
 /**
@@ -46,7 +52,7 @@ export interface Stage {
 const SMALL_FILE = 256 * 1024;
 
 export function stageEntry(
-  { syncer, files, staging, dirs, onClosed }: Stage,
+  { syncer, files, staging, dirs, onClosed, made }: Stage,
   entry: ManifestEntry,
   header: TarHeader,
 ): EntrySink | undefined {
@@ -63,9 +69,14 @@ export function stageEntry(
     }
   };
   return named(() => {
-    mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
+    const parent = dirname(dest);
+    if (!made.has(parent)) {
+      mkdirSync(parent, { recursive: true, mode: 0o700 });
+      made.add(parent);
+    }
     if (entry.type === "dir") {
-      mkdirSync(dest, { recursive: true, mode: 0o700 });
+      if (!made.has(dest)) mkdirSync(dest, { recursive: true, mode: 0o700 });
+      made.add(dest);
       dirs.push({ path: entry.path, header });
       return undefined;
     }
@@ -85,7 +96,8 @@ export function stageEntry(
           const owner = isRoot() ? { uid: header.uid, gid: header.gid } : undefined;
           await files.write({
             path: dest,
-            data: concatBytes(parts),
+            // Each part is a copy of its own: one part is handed over as it is.
+            data: parts.length === 1 ? parts[0] : concatBytes(parts),
             mode: header.mode,
             mtime: header.mtime,
             owner,
@@ -118,8 +130,11 @@ export function stageEntry(
   });
 }
 
+let root: boolean | undefined;
+
+/** Whether owners are restored; asked once (a native call per entry showed in the profile). */
 function isRoot(): boolean {
-  return process.getuid?.() === 0;
+  return root ??= process.getuid?.() === 0;
 }
 
 export function applyMeta(path: string, h: TarHeader): void {

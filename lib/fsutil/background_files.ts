@@ -14,6 +14,7 @@ import { inlineWorker } from "../codec/inline_worker.ts";
 /** One file to create (exclusively: it must not exist) with its metadata. */
 export interface FileJob {
   path: string;
+  /** The file's bytes, alone in their ArrayBuffer: it is transferred to the worker (detached here). */
   data: Uint8Array;
   mode: number;
   mtime: number;
@@ -147,7 +148,8 @@ export class BackgroundFiles {
     this.#batch = [];
     this.#batchBytes = 0;
     this.#messages++;
-    this.#worker!.postMessage(batch);
+    // Moved, not copied: a job's bytes belong to the job (FileJob.data).
+    this.#worker!.postMessage(batch, batch.map((job) => job.data.buffer as ArrayBuffer));
   }
 
   #wait(): Promise<void> {
