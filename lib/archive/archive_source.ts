@@ -144,8 +144,9 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
     const { decryptingStream } = await import("../crypto/envelope.ts");
     stream = stream.pipeThrough(decryptingStream(password, { kdfCap: opts.kdfCap, source: path }));
   }
-  // No threads for inspect, which inflates only the manifest; for the rest a worker only where zlib
-  // would inflate on this thread, and the inflate workers for the members that say their length.
+  // No threads for inspect, which inflates only the manifest's members (on this thread); for the rest
+  // the inflate workers for the members that say their length, and for a stream of members that do not,
+  // a worker only where zlib would inflate on this thread.
   const onWorker = !opts.headOnly && !zlibAsyncRunsOffThread();
   const tar = new TarReader(gunzip(stream, { onWorker, workers: opts.headOnly ? 0 : undefined }));
   return {

@@ -3,15 +3,16 @@
  * members at once on worker threads, as pigz compresses them. One zlib stream inflates on one core,
  * and reading an archive (restore, verify) was bound by it: here the members are cut apart on the
  * calling thread, gathered into batches, inflated by a pool of workers and put back in order.
- * What the fast path cannot take — a member bigger than the writer makes, a member without the length
- * (any stream from another writer), or everything when the caller wants no threads (inspect reads only
- * the manifest) — is inflated in order, streamed, by gunzip_stream.ts, so every valid gzip stream reads.
+ * Without threads (inspect, which reads only the manifest; or where workers cannot start) each sized
+ * member is inflated whole on the calling thread as soon as it is read. What neither can take — a member
+ * bigger than the writer makes, a member without the length (any stream from another writer) — is
+ * inflated in order, streamed, by gunzip_stream.ts, so every valid gzip stream reads.
  */
 import { availableParallelism } from "node:os";
 import { ByteQueue } from "../byte_queue.ts";
 import { CodecError } from "../codec_error.ts";
 import { gunzipSequential } from "./gunzip_stream.ts";
-import { InflateWorkerPool, type MemberSpans } from "./inflate_workers.ts";
+import { inflateMember, InflateWorkerPool, type MemberSpans } from "./inflate_workers.ts";
 import { inflatedSize, readMemberHead } from "./member_length.ts";
 
 /** Compressed bytes gathered into one batch for a worker. */
@@ -33,7 +34,8 @@ export interface GunzipOptions {
   onWorker?: boolean;
   /**
    * Worker threads for sized members; default one per core, at most 4 (beyond that, hashing and
-   * writing on the calling thread are the limit). 0: everything in order, streamed, no thread started.
+   * writing on the calling thread are the limit). 0: no thread started; each member is inflated on the
+   * calling thread once it has been read, nothing ahead of it.
    */
   workers?: number;
 }
@@ -46,7 +48,6 @@ export function gunzip(
   input: ReadableStream<Uint8Array>,
   opts: GunzipOptions = {},
 ): ReadableStream<Uint8Array> {
-  if (opts.workers === 0) return gunzipSequential(input, { onWorker: opts.onWorker });
   const reader = input.getReader();
   const run = new MemberRun(reader, opts);
   const chunks = run.chunks();
@@ -109,12 +110,13 @@ class MemberRun {
       for (let member = 1;; member++) {
         if (!await this.#fill(1)) break;
         const head = await this.#head();
-        if (head.kind === "unsized" || !this.#startPool()) {
-          // No length, or no worker: the rest is one stream to inflate in order.
+        if (head.kind === "unsized") {
+          // No length: the rest is one stream to inflate in order.
           yield* this.#drain(0);
           yield* this.#streamed(Infinity);
           return;
         }
+        const here = !this.#startPool();
         const length = head.length;
         // Only a member small enough to hold is gathered before it is inflated.
         const whole = length <= MAX_MEMBER && await this.#fill(length);
@@ -125,6 +127,13 @@ class MemberRun {
           continue;
         }
         const inflated = this.#inflatedSize(length);
+        if (here) {
+          // A whole member in one call: inspect's manifest (2.35 MB for 10,000 entries) took 10–13 ms
+          // through the streamed inflater, in ~50 pieces.
+          const out = this.#inflateHere(length, inflated);
+          if (out.length > 0) yield out;
+          continue;
+        }
         if (this.#used + length > BATCH_BYTES) this.#dispatch();
         this.#batch ??= this.#free.pop() ?? new Uint8Array(BATCH_BYTES);
         this.#queue.takeInto(length, this.#batch, this.#used);
@@ -164,13 +173,22 @@ class MemberRun {
     return inflatedSize(trailerEnd);
   }
 
-  /** True when worker threads are running (started at the first sized member). */
+  /** True when worker threads are running (started at the first sized member; none for `workers: 0`). */
   #startPool(): boolean {
     if (!this.#pool) {
       const size = this.#opts.workers ?? Math.max(1, Math.min(availableParallelism(), 4));
       this.#pool = new InflateWorkerPool(size);
     }
     return this.#pool.size > 0;
+  }
+
+  /** Inflates the queued member of `length` bytes, whose trailer says `inflated`, on this thread. */
+  #inflateHere(length: number, inflated: number): Uint8Array {
+    try {
+      return inflateMember(this.#queue.take(length), inflated);
+    } catch (err) {
+      throw fail((err as Error).message, err);
+    }
   }
 
   /** Hands the gathered batch to a worker. */

@@ -7,6 +7,7 @@
  * stopped from producing more than that; libdeflate cannot be, so what one member can make it allocate
  * is bounded by the member's size (see MAX_MEMBER in gunzip_members.ts).
  */
+import { gunzipSync } from "node:zlib";
 import { inlineWorker } from "../inline_worker.ts";
 
 const WORKER_SOURCE = `
@@ -36,6 +37,28 @@ self.onmessage = (event) => {
   }
 };
 `;
+
+/**
+ * Inflates one whole member of `size` bytes (its trailer's ISIZE) on the calling thread: the worker's
+ * code above, mirrored (a worker cannot import our modules). For readers that start no thread.
+ */
+export function inflateMember(member: Uint8Array, size: number): Uint8Array {
+  let z: Uint8Array;
+  try {
+    z = libdeflateGunzip
+      ? libdeflateGunzip(member, { library: "libdeflate" })
+      : gunzipSync(member, { maxOutputLength: Math.max(1, size) });
+  } catch (err) {
+    throw new Error(`a member of ${member.length} bytes: ${(err as Error)?.message ?? err}`);
+  }
+  if (z.length !== size) throw new Error(`a member inflates to ${z.length} bytes, its trailer says ${size}`);
+  return z;
+}
+
+/** Bun's libdeflate binding where the runtime is Bun. */
+const libdeflateGunzip = (globalThis as {
+  Bun?: { gunzipSync?: (data: Uint8Array, opts: { library: string }) => Uint8Array };
+}).Bun?.gunzipSync;
 
 /** Members of one batch: `[offset, length, inflated size]` triples into the batch buffer. */
 export type MemberSpans = number[];
