@@ -30,11 +30,26 @@ export function formatEvent(
   return parts.join(" ");
 }
 
-/** The default sink: stdout for DEBUG and INFO, stderr otherwise. */
-export const consoleSink: EventSink = (level, msg, fields) => {
-  const line = formatEvent(level, msg, fields) + "\n";
+let guarded = false;
+
+/**
+ * Writes one line to stdout (DEBUG, INFO) or stderr. A replicator outlives the readers of its output:
+ * when the pipe behind either closes (journald restarted, `| head`), writing fails with EPIPE, and the
+ * unhandled stream error ended the process under Deno and dumped a stack trace under Bun. A line that
+ * cannot be written is dropped, quietly; replication goes on.
+ */
+function writeLine(level: EventLevel, line: string): void {
+  if (!guarded) {
+    guarded = true;
+    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+  }
   if (level === "INFO" || level === "DEBUG") process.stdout.write(line);
   else process.stderr.write(line);
+}
+
+/** The default sink: stdout for DEBUG and INFO, stderr otherwise. */
+export const consoleSink: EventSink = (level, msg, fields) => {
+  writeLine(level, formatEvent(level, msg, fields) + "\n");
 };
 
 /** `--log-format`: Litestream's key=value lines, or one JSON object per line. */
@@ -65,8 +80,6 @@ export function filteredSink(minLevel: EventLevel, format: EventFormat): EventSi
   const fmt = format === "json" ? formatEventJson : formatEvent;
   return (level, msg, fields) => {
     if (LEVEL_RANK[level] < LEVEL_RANK[minLevel]) return;
-    const line = fmt(level, msg, fields) + "\n";
-    if (level === "INFO" || level === "DEBUG") process.stdout.write(line);
-    else process.stderr.write(line);
+    writeLine(level, fmt(level, msg, fields) + "\n");
   };
 }
