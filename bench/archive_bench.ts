@@ -161,9 +161,10 @@ async function createAndRestore(ctx: BenchContext, dbBytes: number, files: numbe
     const [t1, t2, t3, t4] = ["ours", "tar", "pigz", "pigz-sync"].map((n) => join(fs.dir, n));
     restore = await timed(`${vigo} backup restore ${sh(ours)} --target ${sh(t1)}`);
     untar = await timed(`tar xzf ${sh(peer)} -C ${sh(t2)}`, `mkdir ${sh(t2)}`);
-    unpigz = await timed(`pigz -dc ${sh(peer)}.pigz | tar xf - -C ${sh(t3)}`, `mkdir ${sh(t3)}`);
+    const unpigzInto = (dir: string) => `pigz -dc ${sh(peer)}.pigz | tar xf - -C ${sh(dir)}`;
+    unpigz = await timed(unpigzInto(t3), `mkdir ${sh(t3)}`);
     // The peers leave their writes in the page cache; ours ends durable (syncfs). Same work, for context:
-    unpigzSync = await timed(`pigz -dc ${sh(peer)}.pigz | tar xf - -C ${sh(t4)} && sync`, `mkdir ${sh(t4)}`);
+    unpigzSync = await timed(`${unpigzInto(t4)} && sync`, `mkdir ${sh(t4)}`);
   } finally {
     await fs.close();
   }

@@ -75,21 +75,16 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   let reads: { verify: number; restore: number; age: number; ageSync: number };
   try {
     const [ours, peer, peerSync] = [`${fs.dir}/ours`, `${fs.dir}/age`, `${fs.dir}/age-sync`];
+    const ageInto = (dir: string) =>
+      `age -d -i ${sh(identity.keyFile)} ${sh(ageFile)} | pigz -d | tar xf - -C ${sh(dir)}`;
     reads = {
       verify: (await measureShell(`${vigo} backup verify ${sh(archive)}`, env, ":")).seconds,
       restore: (await measureShell(`${vigo} backup restore ${sh(archive)} --target ${sh(ours)}`, env, ":"))
         .seconds,
-      age: (await measureShell(
-        `age -d -i ${sh(identity.keyFile)} ${sh(ageFile)} | pigz -d | tar xf - -C ${sh(peer)}`,
-        undefined,
-        `mkdir ${sh(peer)}`,
-      )).seconds,
+      age: (await measureShell(ageInto(peer), undefined, `mkdir ${sh(peer)}`)).seconds,
       // The peer leaves its writes in the page cache; ours ends durable (syncfs). Same work, for context:
-      ageSync: (await measureShell(
-        `age -d -i ${sh(identity.keyFile)} ${sh(ageFile)} | pigz -d | tar xf - -C ${sh(peerSync)} && sync`,
-        undefined,
-        `mkdir ${sh(peerSync)}`,
-      )).seconds,
+      ageSync:
+        (await measureShell(`${ageInto(peerSync)} && sync`, undefined, `mkdir ${sh(peerSync)}`)).seconds,
     };
   } finally {
     await fs.close();
