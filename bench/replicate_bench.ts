@@ -235,12 +235,17 @@ async function timeRestores(
   mib: number,
 ): Promise<{ ours: number; peer: number; mib: number }> {
   const vigo = ctx.vigocli.map(sh).join(" ");
-  const out = (name: string) => `rm -f ${sh(join(dir, name))} && `;
+  // Each restore starts after an untimed removal of its previous output and a sync (prepareRun).
+  const rm = (name: string) => `rm -f ${sh(join(dir, name))}`;
   const ours = await measureShell(
-    `${out("ours.db")}${vigo} backup replica restore --url file://${replica} -o ${sh(join(dir, "ours.db"))}`,
+    `${vigo} backup replica restore --url file://${replica} -o ${sh(join(dir, "ours.db"))}`,
+    undefined,
+    rm("ours.db"),
   );
   const peer = await measureShell(
-    `${out("peer.db")}${sh(LITESTREAM)} restore -o ${sh(join(dir, "peer.db"))} file://${replica}`,
+    `${sh(LITESTREAM)} restore -o ${sh(join(dir, "peer.db"))} file://${replica}`,
+    undefined,
+    rm("peer.db"),
   );
   return { ours: ours.seconds, peer: peer.seconds, mib };
 }

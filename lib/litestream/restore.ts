@@ -22,7 +22,7 @@ import { snapshotKey, walSegmentKey } from "./paths.ts";
 import type { ReplicaClient, WalSegmentInfo } from "./replica_client.ts";
 import { readListings } from "./replica_list.ts";
 import { SegmentPrefetcher } from "./segment_prefetch.ts";
-import { fsyncFile, linkIntoPlace } from "./restore_output.ts";
+import { linkIntoPlace, startFsync } from "./restore_output.ts";
 import { planRestore, type RestorePlan, segmentsByIndex } from "./restore_plan.ts";
 import { WalFormatError, type WalSummary, WalVerifier } from "./wal_verifier.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
@@ -101,12 +101,11 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
     await restoreSnapshot(client, plan, tmp, log, progress);
     // The disk writes the snapshot while the WAL is fetched and applied, and the checkpointed pages
     // while integrity_check reads (from the page cache): the fsyncs overlap instead of ending the restore.
-    const snapshotDurable = fsyncFile(tmp);
-    snapshotDurable.catch(() => {});
+    const snapshotDurable = await startFsync(tmp);
     const frames = await applyWal(client, plan, tmp, log, progress);
     progress.end();
-    const durable = Promise.all([snapshotDurable, fsyncFile(tmp)]);
-    durable.catch(() => {});
+    const walDurable = await startFsync(tmp);
+    const durable = Promise.all([snapshotDurable.done, walDurable.done]);
     if (opts.integrityCheck ?? true) integrityCheck(tmp, where);
     await durable;
     await linkIntoPlace(tmp, opts.outputPath, checkOutput);
@@ -336,6 +335,9 @@ async function checkpoint(db: string, summary: WalSummary, where: string, genera
   const conn = new DatabaseSync(db);
   let row: { busy: number; log: number; checkpointed: number };
   try {
+    // No fsync inside the checkpoint: it would wait for the whole snapshot's writeback. The temp file
+    // gets its own fsyncs, which overlap integrity_check, before it is linked into place.
+    conn.exec("PRAGMA synchronous=OFF");
     row = conn.prepare("PRAGMA wal_checkpoint(FULL)").get() as typeof row;
   } finally {
     conn.close();

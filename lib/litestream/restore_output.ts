@@ -7,16 +7,25 @@ import { dirname } from "node:path";
 import { ExistsError, toVigoError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
 
-/** fsyncs `path` (on the runtime's thread pool, so the calling thread goes on meanwhile). */
-export async function fsyncFile(path: string): Promise<void> {
-  const f = await open(path, "r+");
-  try {
-    await f.sync();
-  } catch (err) {
+/**
+ * Starts fsyncing `path` on the runtime's thread pool and returns the fsync's completion. The fsync is
+ * under way once this resolves, so a caller may then block its thread (a synchronous integrity_check)
+ * while the disk writes: had the open's continuation been left to the event loop, the fsync would
+ * only begin after the blocking work.
+ */
+export async function startFsync(path: string): Promise<{ done: Promise<void> }> {
+  const f = await open(path, "r+").catch((err) => {
     throw toVigoError(err, path);
-  } finally {
-    await f.close();
-  }
+  });
+  const done = f.sync().then(
+    () => f.close(),
+    async (err) => {
+      await f.close();
+      throw toVigoError(err, path);
+    },
+  );
+  done.catch(() => {}); // the caller awaits it later; not an unhandled rejection meanwhile
+  return { done };
 }
 
 /** Links the fsynced temp file into place (never replacing an existing file), then drops the temp name. */
