@@ -2,7 +2,8 @@
  * `deno run -A scripts/bench_table.ts RESULTS.json… [--readme README.md]`: regenerates the benchmark
  * table in README.md (between the `<!-- bench-table:begin … -->` and `<!-- bench-table:end -->` markers)
  * from the JSON that `./dev bench --json-out RESULTS.json` wrote — several files when areas were run
- * separately, rows in the order given — so the README shows measured figures only.
+ * separately, rows in the order given — so the README shows measured figures only. An area measured
+ * again in a later file is shown from that file only (its earlier rows and caption mention are dropped).
  */
 import { parseArgs } from "node:util";
 import { formatTable, type Report } from "../bench/report.ts";
@@ -21,12 +22,19 @@ function caption(report: Report): string {
     `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on 2 cores.`;
 }
 
+/** The reports with each area's rows kept only in the last report that measured that area. */
+export function newestPerArea(reports: Report[]): Report[] {
+  const last = new Map<string, number>();
+  reports.forEach((r, i) => r.rows.forEach((row) => last.set(row.area, i)));
+  return reports.map((r, i) => ({ ...r, rows: r.rows.filter((row) => last.get(row.area) === i) }));
+}
+
 /** The README text with the block between the markers replaced by the reports' table. */
 export function replaceTable(readme: string, reports: Report[]): string {
   const begin = readme.indexOf(BEGIN);
   const end = readme.indexOf(END);
   if (begin < 0 || end < begin) throw new Error(`README: markers ${BEGIN} … ${END} not found in order`);
-  const measured = reports.filter((r) => r.rows.length > 0);
+  const measured = newestPerArea(reports).filter((r) => r.rows.length > 0);
   const block = [
     measured.map(caption).join("\n"),
     formatTable(measured.flatMap((r) => r.rows)),

@@ -1,7 +1,7 @@
 /** The bench report: min/median/max over runs, met/missed on the medians, README table between markers. */
 import assert from "node:assert/strict";
 import { aggregate, type Report, type RunRow, spread } from "../../bench/report.ts";
-import { BEGIN, END, replaceTable } from "../../scripts/bench_table.ts";
+import { BEGIN, END, newestPerArea, replaceTable } from "../../scripts/bench_table.ts";
 
 const row = (ours: number, peer: number, load: number, extra: Partial<RunRow> = {}): RunRow => ({
   area: "archive",
@@ -72,4 +72,42 @@ Deno.test("replaceTable: regenerates only the block between the markers; refuses
   assert.match(out, /0\.800 \(0\.700–0\.900\)× \| ≤ 0\.8× +\| met /);
   assert.equal(replaceTable(out, [report]), out);
   assert.throws(() => replaceTable("# no markers\n", [report]), /markers/);
+});
+
+Deno.test("replaceTable: an area measured again in a later report is shown from that report only", () => {
+  const report = (started_at: string, rows: RunRow[][]): Report => ({
+    started_at,
+    scale: 1,
+    runs: 1,
+    vigocli: "vigocli",
+    rows: rows.flatMap((r) => aggregate(r)),
+  });
+  const first = report("2026-12-02T07:00:00Z", [
+    [row(7, 10, 1)],
+    [row(2, 4, 1, { area: "replica", name: "replica restore" })],
+  ]);
+  const second = report("2026-12-03T09:00:00Z", [[
+    row(3, 4, 2, { area: "replica", name: "replica restore" }),
+  ]]);
+  const third = report("2026-12-03T10:00:00Z", [[row(1, 9, 3, { area: "startup", name: "start-up" })]]);
+  const kept = newestPerArea([first, second, third]);
+  assert.deepEqual(kept.map((r) => r.rows.map((x) => `${x.area} ${x.ours.median}`)), [
+    ["archive 7"],
+    ["replica 3"],
+    ["startup 1"],
+  ]);
+  const out = replaceTable(`${BEGIN}\n${END}\n`, [first, second, third]);
+  assert.match(out, /- archive: measured 2026-12-02T07:00:00Z/);
+  assert.match(out, /- replica: measured 2026-12-03T09:00:00Z/);
+  assert.doesNotMatch(out, /archive, replica: measured/);
+  assert.doesNotMatch(out, /\| replica +\| replica restore +\| 2\.00/);
+  assert.match(out, /\| replica +\| replica restore +\| 3\.00/);
+  // A report left with no rows gets no caption.
+  const onlySecond = replaceTable(`${BEGIN}\n${END}\n`, [
+    second,
+    report("2026-12-04T00:00:00Z", [[
+      row(4, 4, 1, { area: "replica", name: "replica restore" }),
+    ]]),
+  ]);
+  assert.doesNotMatch(onlySecond, /2026-12-03T09:00:00Z/);
 });
