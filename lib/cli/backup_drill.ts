@@ -1,6 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { jsonOption, passwordCommandOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { say, warn } from "./output.ts";
+import { kdfCapFrom, maxKdfIterationsOption, maxKdfMemoryOption } from "./kdf_cap_options.ts";
 import { printJson } from "./json_output.ts";
 
 /** `backup drill`: restore every recovery path into scratch, check it, report RPO/RTO. */
@@ -23,6 +24,8 @@ export function backupDrillCommand(): Command {
     )
     .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
     .addOption(passwordCommandOption())
+    .addOption(maxKdfMemoryOption())
+    .addOption(maxKdfIterationsOption())
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
     .addOption(jsonOption())
@@ -50,6 +53,7 @@ export function backupDrillCommand(): Command {
         config: cfg,
         scratchParent: opts.scratch,
         password: passwordSource(opts.passwordFile, opts.passwordCommand),
+        kdfCap: kdfCapFrom(opts),
         maxAgeMs: duration("--max-age", opts.maxAge) ?? cfg.backup?.drill?.maxAgeMs,
         maxRpoMs: duration("--max-rpo", opts.maxRpo) ?? cfg.backup?.drill?.maxRpoMs,
         onPath: opts.json ? undefined : (name, r) => {

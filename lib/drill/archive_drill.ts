@@ -47,6 +47,7 @@ export async function drillArchive(ctx: DrillContext): Promise<DrillPathResult> 
       dryRun: false,
       force: false,
       password: ctx.password,
+      kdfCap: ctx.kdfCap,
       now: ctx.now,
     });
     rtoMs = Math.round(performance.now() - started);

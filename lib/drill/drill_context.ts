@@ -1,6 +1,7 @@
 /** What every path of a drill is given, and the result helpers they share. */
 import type { ServerConfig } from "../config/types.ts";
 import type { PasswordSource } from "../archive/archive_source.ts";
+import type { KdfCap } from "../crypto/kdf_cap.ts";
 import type { DrillPathResult } from "./drill_report.ts";
 
 /** The inputs of one path's drill. */
@@ -12,6 +13,8 @@ export interface DrillContext {
   now: Date;
   /** The password of an encrypted archive, asked only if the archive is one (the CLI's source). */
   password?: PasswordSource;
+  /** How much Argon2id work an encrypted archive may ask for (default: lib/crypto/kdf_cap.ts). */
+  kdfCap?: KdfCap;
   /** Newest archive / snapshot may be at most this old (ms); undefined = no limit. */
   maxAgeMs?: number;
   /** The replica may trail the live database by at most this much (ms). */

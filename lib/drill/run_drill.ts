@@ -20,6 +20,7 @@ import {
 } from "./drill_report.ts";
 import type { DrillContext } from "./drill_context.ts";
 import type { PasswordSource } from "../archive/archive_source.ts";
+import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { drillArchive } from "./archive_drill.ts";
 import { drillSnapshots } from "./snapshot_drill.ts";
 import { drillReplica } from "./replica_drill.ts";
@@ -32,6 +33,8 @@ export interface DrillOptions {
   scratchParent?: string;
   /** The password of an encrypted archive (asked only if the newest archive is one). */
   password?: PasswordSource;
+  /** How much Argon2id work an encrypted archive may ask for (default: lib/crypto/kdf_cap.ts). */
+  kdfCap?: KdfCap;
   maxAgeMs?: number;
   maxRpoMs?: number;
   random?: () => number;
@@ -67,6 +70,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
         scratch: dir,
         now,
         password: opts.password,
+        kdfCap: opts.kdfCap,
         maxAgeMs: opts.maxAgeMs,
         maxRpoMs: opts.maxRpoMs ?? DEFAULT_MAX_RPO_MS,
         random: opts.random ?? Math.random,

@@ -1,6 +1,7 @@
 /** Shared helpers for the crypto tests: run the envelope streams over byte arrays. */
 import { concatBytes as concat } from "../../lib/bytes.ts";
 import { decryptingStream, encryptingStream, type EncryptOptions } from "../../lib/crypto/envelope.ts";
+import { assembleHeader, encodeMacInput } from "../../lib/crypto/format.ts";
 
 /** Concatenates byte arrays (the library's helper, under the name the crypto tests use). */
 export { concat };
@@ -56,4 +57,15 @@ export function hex(bytes: Uint8Array): string {
 /** Bytes from hex. */
 export function unhex(s: string): Uint8Array {
   return Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
+/** A well-formed header demanding `m` KiB × `t` passes (its MAC is garbage: the cap must fire first). */
+export function costlyHeader(m: number, t: number): Uint8Array {
+  const macInput = encodeMacInput({
+    kdf: { m, t, p: 4 },
+    chunkExponent: 16,
+    salt: new Uint8Array(16),
+    noncePrefix: new Uint8Array(4),
+  });
+  return Uint8Array.from([...assembleHeader(macInput, new Uint8Array(32)), ...new Uint8Array(64)]);
 }

@@ -7,23 +7,11 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { assembleHeader, encodeMacInput } from "../../lib/crypto/format.ts";
 import { decryptingStream } from "../../lib/crypto/envelope.ts";
 import { DEFAULT_KDF_CAP } from "../../lib/crypto/kdf_cap.ts";
 import { CryptoError } from "../../lib/errors.ts";
 import { runCli } from "../helpers/cli.ts";
-import { decrypt, encrypt, fast, pattern } from "./helpers.ts";
-
-/** A well-formed header demanding `m` KiB × `t` passes (its MAC is garbage: the cap must fire first). */
-function costlyHeader(m: number, t: number): Uint8Array {
-  const macInput = encodeMacInput({
-    kdf: { m, t, p: 4 },
-    chunkExponent: 16,
-    salt: new Uint8Array(16),
-    noncePrefix: new Uint8Array(4),
-  });
-  return Uint8Array.from([...assembleHeader(macInput, new Uint8Array(32)), ...new Uint8Array(64)]);
-}
+import { costlyHeader, decrypt, encrypt, fast, pattern } from "./helpers.ts";
 
 async function readAll(stream: TransformStream<Uint8Array, Uint8Array>, input: Uint8Array) {
   const w = stream.writable.getWriter();

@@ -1,12 +1,15 @@
 /**
  * `vigocli backup drill` as shipped: exit 0 and a JSON report on a healthy deployment; exit 8 naming
- * the failed paths when server.yaml's `backup.drill.max_age` is exceeded.
+ * the failed paths when server.yaml's `backup.drill.max_age` is exceeded; the Argon2id cost cap of an
+ * encrypted archive, and the flags that raise it.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv } from "ajv";
 import { REPO_ROOT, runCli } from "../helpers/cli.ts";
+import { costlyHeader } from "../crypto/helpers.ts";
 import { makeDeployment } from "./fixture.ts";
 
 /** The `## backup drill` schema of docs/json-output.md. */
@@ -43,6 +46,39 @@ Deno.test("backup drill: exit 0 when healthy, 8 beyond the configured max age", 
     assert.equal(old.code, 8, old.stderr);
     assert.match(old.stdout, /^snapshot +fail .*more than the max age 1ms/m);
     assert.match(old.stderr, /^vigocli: .*drill-\d{8}T\d{6}Z\.json: drill failed: archive, snapshot$/m);
+  } finally {
+    d.cleanup();
+  }
+});
+
+Deno.test("backup drill: an encrypted archive asking for costly Argon2id fails the archive path; --max-kdf-* raise the cap", async () => {
+  const d = await makeDeployment();
+  try {
+    // The newest archive becomes an encrypted header demanding 1 GiB × 64 passes, with a matching sidecar.
+    const bytes = costlyHeader(1048576, 64);
+    writeFileSync(d.archive, bytes);
+    const name = d.archive.split("/").pop();
+    writeFileSync(`${d.archive}.sha256`, `${createHash("sha256").update(bytes).digest("hex")}  ${name}\n`);
+    const env = { VIGO_BACKUP_PASSWORD: "pw" };
+    const flags = ["--json", "--server-root", d.root];
+    // A failed drill prints its report, then the error object (docs/json-output.md).
+    const archivePath = (stdout: string) =>
+      (JSON.parse(stdout.slice(0, stdout.lastIndexOf('\n{"error"'))) as {
+        paths: { archive: { status: string; message: string } };
+      }).paths.archive;
+
+    const capped = await runCli(["backup", "drill", ...flags], { env });
+    assert.equal(capped.code, 8, capped.stderr);
+    assert.equal(archivePath(capped.stdout).status, "fail");
+    assert.match(archivePath(capped.stdout).message, /1024 MiB × 64 passes, above the limit of 256 MiB × 10/);
+
+    await new Promise((r) => setTimeout(r, 1100)); // a new report name
+    const raised = await runCli(["backup", "drill", ...flags, "--max-kdf-memory", "1024"], { env });
+    assert.equal(raised.code, 8, raised.stderr);
+    assert.match(archivePath(raised.stdout).message, /above the limit of 1024 MiB × 10/);
+
+    const bad = await runCli(["backup", "drill", ...flags, "--max-kdf-iterations", "65"], { env });
+    assert.equal(bad.code, 2, bad.stderr);
   } finally {
     d.cleanup();
   }
