@@ -293,5 +293,25 @@ export async function pruneRemoteArchives(
     await backend.delete(doomed.map((a) => a.key));
     await backend.delete(doomed.map((a) => `${a.key}.sha256`));
   }
+  if (!dryRun) await removeOrphanSidecars(backend);
   return plan;
+}
+
+/**
+ * Deletes `archives/NAME.tar.gz.sha256` objects whose `NAME.tar.gz` is gone: what a prune killed between
+ * its two deletes leaves. An upload stores its archive before its sidecar, so a sidecar whose archive a
+ * fresh look (stat) does not find belongs to a deleted archive, even when the listing raced an upload.
+ */
+async function removeOrphanSidecars(backend: Backend): Promise<void> {
+  const keys = new Set<string>();
+  for await (const o of backend.list(ARCHIVES_PREFIX)) keys.add(o.key);
+  const orphans: string[] = [];
+  for (const key of keys) {
+    const name = key.slice(ARCHIVES_PREFIX.length);
+    if (name.includes("/") || name.startsWith(".") || !name.endsWith(".tar.gz.sha256")) continue;
+    const archive = key.slice(0, -".sha256".length);
+    if (keys.has(archive) || await backend.stat(archive)) continue;
+    orphans.push(key);
+  }
+  if (orphans.length > 0) await backend.delete(orphans);
 }

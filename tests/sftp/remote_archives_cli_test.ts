@@ -4,7 +4,7 @@
  * s3rver): host A creates with --upload; host B (an empty server root, only a server.yaml naming the
  * backend) lists --remote, downloads, and restores from the URL → the tree is byte-for-byte host A's.
  * Also: an upload-only encrypted archive, a tampered remote archive refused by download (nothing
- * written), a missing name, and prune.
+ * written), a missing name, and prune (also of a sidecar whose archive a killed prune deleted).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -136,6 +136,16 @@ async function roundTrip(target: Target): Promise<void> {
     const left = JSON.parse((await runCli(["backup", "list", "--remote", "--json", ...flagsB])).stdout);
     assert.equal(left.length, 1);
     assert.equal(left[0].encrypted, true, "the newest (encrypted) archive is the one kept");
+    if (target.objectPath) {
+      // A prune killed between an archive's delete and its sidecar's left the sidecar alone: the next
+      // prune removes it, and keeps the sidecar of the archive that is still there.
+      const kept = target.objectPath(`archives/${left[0].name}.sha256`);
+      const orphan = target.objectPath("archives/vigo-backup-20200101T000000Z.tar.gz.sha256");
+      await Deno.writeTextFile(orphan, `${"0".repeat(64)}  vigo-backup-20200101T000000Z.tar.gz\n`);
+      ok(await runCli(["backup", "prune", "--remote", "--keep", "1", ...flagsB]), "prune after a crash");
+      assert.equal(await exists(orphan), false, "orphan sidecar removed");
+      assert.equal(await exists(kept), true, "the kept archive's sidecar stays");
+    }
   } finally {
     await Deno.remove(hostA.root, { recursive: true }).catch(() => {});
     await Deno.remove(hostB, { recursive: true }).catch(() => {});
