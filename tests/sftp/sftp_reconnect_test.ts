@@ -2,7 +2,8 @@
  * sshd SIGKILLed (with its session processes) in the middle of a streamed upload, then restarted on
  * the same port: the interrupted put fails, nothing partial is listed or readable, the previous
  * version of the object survives, and the same (retry-wrapped) backend reconnects by itself — a stat
- * issued while the server is still down succeeds once it is back, and the next put completes.
+ * issued while the server is still down succeeds once it is back, and the next put completes. The
+ * interrupted put's temp file is removed by a listing once it is a week old, a fresh one is not.
  */
 import { openBackend } from "../../lib/backends.ts";
 import type { SftpBackupConfig } from "../../lib/backends.ts";
@@ -63,7 +64,18 @@ Deno.test({
       for await (const o of b.list("")) listed.push(o.key);
       assertEquals(listed, ["obj.bin"], "the interrupted temp file is never listed");
       const leftovers = [...Deno.readDirSync(`${sshd.dataDir}/r`)].map((e) => e.name);
-      assert(leftovers.some((n) => /^\.obj\.bin\.tmp-/.test(n)), `temp file on disk: ${leftovers}`);
+      const leftover = leftovers.find((n) => /^\.obj\.bin\.tmp-/.test(n));
+      assert(leftover, `temp file on disk: ${leftovers}`);
+      // A week later the leftover is garbage: the next listing removes it, but not a fresh temp file.
+      const dir = `${sshd.dataDir}/r`;
+      const weekAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+      Deno.utimeSync(`${dir}/${leftover}`, weekAgo, weekAgo);
+      Deno.writeTextFileSync(`${dir}/.other.bin.tmp-0123456789ab`, "a put in progress");
+      for await (const _ of b.list("")) { /* the listing sweeps */ }
+      assertEquals(
+        [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.includes(".tmp-")),
+        [".other.bin.tmp-0123456789ab"],
+      );
 
       // The next put over the new connection completes and is read back whole.
       await b.put("obj.bin", patternStream(12 * MiB + 5, 9));

@@ -3,7 +3,9 @@
  * under Deno, Node and Bun). Objects are plain files below the URL's path, so a Litestream sftp
  * replica and ours are the same tree. A put writes `.<name>.tmp-<hex>` next to the object, fsyncs it
  * (fsync@openssh.com), then renames it over the object (posix-rename@openssh.com, atomic replace), so
- * a dropped connection never leaves a file that looks complete; listings skip temp names. The
+ * a dropped connection never leaves a file that looks complete; listings skip temp names, and remove
+ * those a week old (a put that died with its connection: no upload takes that long, and the writer's
+ * PID, which the file backend judges by, means nothing on another host). The
  * connection is opened lazily and re-opened after it drops; a dropped connection surfaces as a
  * TransientError, which the retry wrapper (lib/backend/retry.ts) retries.
  */
@@ -15,6 +17,7 @@ import type { Buffer } from "node:buffer";
 import { type Backend, type ObjectInfo, objectUrl, openBody, type PutBody } from "../backend.ts";
 import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tree.ts";
 import { TransientError } from "../retry.ts";
+import { staleTempDecision } from "../../fsutil/stale_temps.ts";
 import { BackendError, NotFoundError, toVigoError, VigoError } from "../../errors.ts";
 import { parseSftpConfig, type SftpConfig, type SftpOptions } from "./config.ts";
 import {
@@ -249,6 +252,12 @@ export class SftpBackend implements Backend {
         throw err;
       }
     });
+    const now = Date.now();
+    const stale = entries.filter((e) =>
+      (e.attrs.mode & S_IFMT) === S_IFREG &&
+      staleTempDecision(e.filename, now - e.attrs.mtime * 1000, () => true) === "remove"
+    );
+    if (stale.length > 0) await this.#removeStale(dir, stale.map((e) => e.filename));
     return entries
       .filter((e) => e.filename !== "." && e.filename !== "..")
       .map((e) => ({ e, type: e.attrs.mode & S_IFMT }))
@@ -257,6 +266,13 @@ export class SftpBackend implements Backend {
         const info = { size: e.attrs.size, mtime: new Date(e.attrs.mtime * 1000) };
         return { name: e.filename, dir: type === S_IFDIR, info: () => Promise.resolve(info) };
       });
+  }
+
+  /** Best effort: a temp file that cannot be removed now is tried again by the next listing. */
+  async #removeStale(dir: string, names: string[]): Promise<void> {
+    await this.#run(`remove stale temp files in ${this.url}`, async (sftp) => {
+      for (const n of names) await call<void>((cb) => sftp.unlink(posix.join(dir, n), cb)).catch(() => {});
+    }).catch(() => {});
   }
 
   async delete(keys: string[]): Promise<void> {
