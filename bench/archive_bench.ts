@@ -14,9 +14,11 @@ import {
   type BenchRow,
   exists,
   freshFileSystem,
-  prepareRun,
+  type Measured,
+  measureShell,
   ratioGoal,
   sh,
+  SYNC_ONLY,
   valueGoal,
 } from "./bench_lib.ts";
 
@@ -57,37 +59,19 @@ export async function makeBenchTree(root: string, dbBytes: number, files: number
   await Deno.writeTextFile(join(root, "server.yaml"), "database:\n  driver: sqlite\n");
 }
 
-/** Wall time, CPU time (user + system, all threads and children) and peak RSS of one shell command. */
-interface Timed {
-  seconds: number;
-  cpu: number;
-  rss: number;
-}
-
-/** `script` under GNU time, after {@link prepareRun} of `prepare` (and always a `sync`). */
-async function timed(script: string, prepare?: string): Promise<Timed> {
-  await prepareRun(prepare);
-  const start = performance.now();
-  const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "%U %S %M", "sh", "-c", script],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const seconds = (performance.now() - start) / 1000;
-  const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
-  if (out.code !== 0) throw new Error(`bench command failed (${out.code}): ${script}\n${lines.join("\n")}`);
-  const [u, sy, kib] = lines[lines.length - 1].split(" ").map(Number);
-  return { seconds, cpu: u + sy, rss: kib / 1024 };
+/** `script` under GNU time, after `prepare` and a `sync`, untimed (by default only the `sync`). */
+function timed(script: string, prepare = SYNC_ONLY): Promise<Measured> {
+  return measureShell(script, undefined, prepare);
 }
 
 /** Best (lowest wall time) of `reps` runs of each script, alternating so both see the same load. */
 async function bestOf(
   reps: number,
-  a: () => Promise<Timed>,
-  b: () => Promise<Timed>,
-): Promise<[Timed, Timed]> {
-  let bestA: Timed | undefined;
-  let bestB: Timed | undefined;
+  a: () => Promise<Measured>,
+  b: () => Promise<Measured>,
+): Promise<[Measured, Measured]> {
+  let bestA: Measured | undefined;
+  let bestB: Measured | undefined;
   for (let i = 0; i < reps; i++) {
     const ra = await a();
     const rb = await b();
@@ -156,7 +140,7 @@ async function createAndRestore(ctx: BenchContext, dbBytes: number, files: numbe
   // until all three are done (freshFileSystem says why).
   const fs = await freshFileSystem(ctx.workDir, `restores-${tag}`, 5 * dbBytes + 2 * 1024 ** 3);
   if ((ctx.run ?? 0) === 0) console.error(`bench: archive restores write to ${fs.kind}`);
-  let restore: Timed, untar: Timed, unpigz: Timed, unpigzSync: Timed;
+  let restore: Measured, untar: Measured, unpigz: Measured, unpigzSync: Measured;
   try {
     const [t1, t2, t3, t4] = ["ours", "tar", "pigz", "pigz-sync"].map((n) => join(fs.dir, n));
     restore = await timed(`${vigo} backup restore ${sh(ours)} --target ${sh(t1)}`);
@@ -168,7 +152,7 @@ async function createAndRestore(ctx: BenchContext, dbBytes: number, files: numbe
   } finally {
     await fs.close();
   }
-  const row = (name: string, a: Timed, b: Timed, peerName: string, goal?: number): BenchRow => ({
+  const row = (name: string, a: Measured, b: Measured, peerName: string, goal?: number): BenchRow => ({
     name,
     ours: a.seconds,
     peer: b.seconds,
@@ -176,10 +160,10 @@ async function createAndRestore(ctx: BenchContext, dbBytes: number, files: numbe
     unit: "s",
     ...(goal === undefined ? {} : ratioGoal(goal)),
   });
-  const cpu = (name: string, a: Timed, b: Timed, peerName: string): BenchRow => ({
+  const cpu = (name: string, a: Measured, b: Measured, peerName: string): BenchRow => ({
     name: `${name}, CPU time (all threads)`,
-    ours: a.cpu,
-    peer: b.cpu,
+    ours: a.cpuSeconds,
+    peer: b.cpuSeconds,
     peerName,
     unit: "s",
   });
@@ -188,7 +172,7 @@ async function createAndRestore(ctx: BenchContext, dbBytes: number, files: numbe
     ours,
     peer,
     label,
-    rss: Math.max(create.rss, restore.rss),
+    rss: Math.max(create.peakRssMiB, restore.peakRssMiB),
     rows: [
       row(`backup create, ${label}`, create, pigz, "sqlite3 .backup + tar | pigz -6", 0.8),
       row(`backup create, ${label}`, create, restic, "sqlite3 .backup + restic backup (first run)", 0.9),
@@ -228,7 +212,7 @@ async function inspectRows(ctx: BenchContext, big: Sized, files: number): Promis
     () => timed(`${vigo} backup inspect ${sh(sameFilesArchive)}`),
   );
   const verify = await timed(`${vigo} backup verify ${sh(big.ours)}`);
-  const rss = Math.max(big.rss, verify.rss);
+  const rss = Math.max(big.rss, verify.peakRssMiB);
   return [
     {
       name: "backup inspect, big archive vs ~1 MiB archive",

@@ -78,12 +78,16 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Wall time and peak RSS of one process. */
+/** Wall time, CPU time (user + system, all threads and children) and peak RSS of one shell command. */
 export interface Measured {
   seconds: number;
+  cpuSeconds: number;
   peakRssMiB: number;
   code: number;
 }
+
+/** A `prepare` for {@link measureShell} that only flushes dirty pages (`sync`) before the command. */
+export const SYNC_ONLY = ":";
 
 /**
  * Runs `prepare` (when given) and then `sync`, untimed, as hyperfine's `--prepare` does: removing the
@@ -91,7 +95,7 @@ export interface Measured {
  * (before stop 21 the restore rows timed `rm -rf` of the last tree, and our restore's final syncfs also
  * wrote back whatever the peer before it had left in the page cache).
  */
-export async function prepareRun(prepare: string | undefined): Promise<void> {
+async function prepareRun(prepare: string | undefined): Promise<void> {
   const script = prepare === undefined ? "sync" : `${prepare} && sync`;
   const out = await new Deno.Command("sh", { args: ["-c", script], stdout: "null", stderr: "piped" })
     .output();
@@ -114,16 +118,16 @@ export async function measureShell(
   if (prepare !== undefined) await prepareRun(prepare);
   const start = performance.now();
   const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "%M", "sh", "-c", script],
+    args: ["-f", "%U %S %M", "sh", "-c", script],
     env,
     stdout: "null",
     stderr: "piped",
   }).output();
   const seconds = (performance.now() - start) / 1000;
   const err = new TextDecoder().decode(out.stderr).trim().split("\n");
-  const kib = Number(err[err.length - 1]);
   if (out.code !== 0) throw new Error(`bench command failed (${out.code}): ${script}\n${err.join("\n")}`);
-  return { seconds, peakRssMiB: kib / 1024, code: out.code };
+  const [user, system, kib] = err[err.length - 1].split(" ").map(Number);
+  return { seconds, cpuSeconds: user + system, peakRssMiB: kib / 1024, code: out.code };
 }
 
 /** Where restores of one run write: {@link freshFileSystem}. */

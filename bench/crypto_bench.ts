@@ -22,6 +22,7 @@ import {
   measureShell,
   ratioGoal,
   sh,
+  SYNC_ONLY,
 } from "./bench_lib.ts";
 
 const PASSWORD = "bench password, not a secret";
@@ -78,9 +79,10 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     const ageInto = (dir: string) =>
       `age -d -i ${sh(identity.keyFile)} ${sh(ageFile)} | pigz -d | tar xf - -C ${sh(dir)}`;
     reads = {
-      verify: (await measureShell(`${vigo} backup verify ${sh(archive)}`, env, ":")).seconds,
-      restore: (await measureShell(`${vigo} backup restore ${sh(archive)} --target ${sh(ours)}`, env, ":"))
-        .seconds,
+      verify: (await measureShell(`${vigo} backup verify ${sh(archive)}`, env, SYNC_ONLY)).seconds,
+      restore:
+        (await measureShell(`${vigo} backup restore ${sh(archive)} --target ${sh(ours)}`, env, SYNC_ONLY))
+          .seconds,
       age: (await measureShell(ageInto(peer), undefined, `mkdir ${sh(peer)}`)).seconds,
       // The peer leaves its writes in the page cache; ours ends durable (syncfs). Same work, for context:
       ageSync:
