@@ -32,9 +32,27 @@ function toJsonDialect(value: unknown): unknown {
   return value;
 }
 
+/** Whether this run has printed its JSON document already (see {@link jsonDocumentPrinted}). */
+let printed = false;
+
 /** Prints `value` in the dialect as one pretty-printed JSON document on stdout. */
 export function printJson(value: unknown): void {
   stdout().write(`${JSON.stringify(toJsonDialect(value), null, 2)}\n`);
+  printed = true;
+}
+
+/**
+ * True once the running command has printed its document. A command that fails after printing one (a
+ * drill report with a failed path, a crate run report with a failed resource) then gets no error
+ * document as well: stdout holds exactly one JSON document, which the script parses.
+ */
+export function jsonDocumentPrinted(): boolean {
+  return printed;
+}
+
+/** Starts a new run (main() may be called more than once in one process). */
+export function resetJsonDocument(): void {
+  printed = false;
 }
 
 /** Whole milliseconds between two `performance.now()` readings. */

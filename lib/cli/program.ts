@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ExitCode, UsageError } from "../errors.ts";
 import { reportError } from "./run_action.ts";
 import { isBrokenPipe } from "./stdout.ts";
-import { jsonError } from "./json_output.ts";
+import { jsonError, resetJsonDocument } from "./json_output.ts";
 import { versionReport } from "../version.ts";
 import { setVerboseSink } from "../verbose.ts";
 import { clearProgressLine, setQuiet, stopProgressDisplay } from "./output.ts";
@@ -125,6 +125,7 @@ function applyRecursively(cmd: Command, fn: (c: Command) => void): void {
 
 /** Runs the CLI with `argv` (without the runtime and script name) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  resetJsonDocument();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: "user" });

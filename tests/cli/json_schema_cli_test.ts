@@ -103,6 +103,16 @@ Deno.test("json: every --json command's real output, success and failure, follow
     "/bin/true",
   ]);
 
+  // A command that printed its document before failing prints no error document too: one on stdout.
+  await Deno.writeTextFile(
+    join(out, "failing.yaml"),
+    `name: f\nresources:\n  - name: db\n    type: db_backup\n    db_type: sqlite\n` +
+      `    source_db: ${out}/gone.db\n    target_path: ${out}/dumps-f\n`,
+  );
+  const failedRun = await runCli(["crate", "run", join(out, "failing.yaml"), "--now", "--json"]);
+  assert.equal(failedRun.code, 9, failedRun.stderr);
+  check(schemas, "crate run", failedRun.stdout);
+
   // failures: the error document on stdout, the code of the table, the path it concerns
   const missing = await fails(["backup", "verify", `${out}/missing.tar.gz`], 9);
   assert.equal(missing.path, `${out}/missing.tar.gz`);

@@ -61,11 +61,9 @@ Deno.test("backup drill: an encrypted archive asking for costly Argon2id fails t
     writeFileSync(`${d.archive}.sha256`, `${createHash("sha256").update(bytes).digest("hex")}  ${name}\n`);
     const env = { VIGO_BACKUP_PASSWORD: "pw" };
     const flags = ["--json", "--server-root", d.root];
-    // A failed drill prints its report, then the error object (docs/json-output.md).
+    // A failed drill prints its report, and only it: stdout is one JSON document (docs/json-output.md).
     const archivePath = (stdout: string) =>
-      (JSON.parse(stdout.slice(0, stdout.lastIndexOf('\n{"error"'))) as {
-        paths: { archive: { status: string; message: string } };
-      }).paths.archive;
+      (JSON.parse(stdout) as { paths: { archive: { status: string; message: string } } }).paths.archive;
 
     const capped = await runCli(["backup", "drill", ...flags], { env });
     assert.equal(capped.code, 8, capped.stderr);
