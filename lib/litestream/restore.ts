@@ -106,6 +106,7 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
     progress.end();
     const walDurable = await startFsync(tmp);
     const durable = Promise.all([snapshotDurable.done, walDurable.done]);
+    durable.catch(() => {}); // awaited below; a failed check must not leave it unhandled
     if (opts.integrityCheck ?? true) integrityCheck(tmp, where);
     await durable;
     await linkIntoPlace(tmp, opts.outputPath, checkOutput);
