@@ -329,6 +329,9 @@ export class Replicator {
           frames: wal.walFrames(),
         });
       }
+      // The checkpoint's catch-up may have started a new generation (the WAL restarted twice while the
+      // write lock was released): it gets its snapshot now, before retention uploads anything for it.
+      if (this.uploader!.pos.generation !== wal.state!.generation) await this.resume(client, true);
     }
     if (now - this.lastRetentionAt >= (this.opts.retentionCheckMs ?? 3_600_000)) await this.retention(client);
   }
