@@ -6,7 +6,7 @@
  */
 import { stat } from "node:fs/promises";
 import type { EventLevel, EventSink } from "../replicate/event_log.ts";
-import type { StepObserver } from "../replicate/replicator.ts";
+import type { StepObserver } from "../replicate/replicator_options.ts";
 import type { OperationCounter, ReplicaOperation } from "./counting_client.ts";
 import type { MetricFamily } from "./prometheus_text.ts";
 import type { DrillReport } from "../drill/drill_report.ts";

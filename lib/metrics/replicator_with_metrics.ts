@@ -7,7 +7,7 @@ import { drillsDirFor } from "../drill/drill_report.ts";
 import { openBackend, urlScheme } from "../backends.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import { consoleSink, type EventSink } from "../replicate/event_log.ts";
-import type { ReplicatorOptions } from "../replicate/replicator.ts";
+import type { ReplicatorOptions } from "../replicate/replicator_options.ts";
 import type { HttpServer } from "../http/serve.ts";
 import { countingClient } from "./counting_client.ts";
 import { parseListenAddr } from "./listen_addr.ts";

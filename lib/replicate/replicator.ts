@@ -11,7 +11,6 @@
  * replica unreachable), it gives up like a crash would, leaving the fsynced shadow WAL for the next
  * start, which finds its place again from the replica's contents.
  */
-import type { BackupConfig } from "../config/types.ts";
 import { openBackend } from "../backends.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import type { ReplicaClient } from "../litestream/replica_client.ts";
@@ -28,37 +27,7 @@ import { ShadowDir } from "./shadow_wal.ts";
 import { discardSnapshot, prepareSnapshot, uploadSnapshot } from "./snapshotter.ts";
 import { WalSync } from "./wal_sync.ts";
 import { resumePosition, WalUploader } from "./wal_uploader.ts";
-
-/** Options of {@link Replicator}. */
-export interface ReplicatorOptions {
-  /** The live database. */
-  dbPath: string;
-  /** Replica URL (file://, s3://, …) and its options; or pass `client`. */
-  backup?: BackupConfig;
-  /** A ready replica client (tests, embedding); takes precedence over `backup.url`. */
-  client?: ReplicaClient;
-  /** Default: backup.syncIntervalMs or 1 s. */
-  syncIntervalMs?: number;
-  /** Default: backup.snapshotIntervalMs or 24 h. */
-  snapshotIntervalMs?: number;
-  /** Default: backup.retentionMs or 720 h. */
-  retentionMs?: number;
-  /** Bound on {@link Replicator.stop}'s final flush. Default: backup.shutdownTimeoutMs or 10 s. */
-  shutdownTimeoutMs?: number;
-  /** How often retention runs (default 1 h, and after every snapshot). */
-  retentionCheckMs?: number;
-  checkpoint?: Partial<CheckpointPolicy>;
-  /** Event lines (default: stdout/stderr). */
-  log?: EventSink;
-  /** Told the outcome of every sync step (metrics). */
-  observer?: StepObserver;
-}
-
-/** Receives the outcome of each replication step; `startedAtMs` is wall-clock time (ms since epoch). */
-export interface StepObserver {
-  stepSucceeded(startedAtMs: number, durationMs: number): void;
-  stepFailed(err: unknown): void;
-}
+import type { ReplicatorOptions } from "./replicator_options.ts";
 
 /** Replicates one database until stopped. */
 export class Replicator {
@@ -310,10 +279,7 @@ export class Replicator {
     const wal = this.wal;
     const res = fresh ? { newGeneration: true, copied: 0 } : await wal.tick();
     await this.checkLease(client);
-    const st = wal.state!;
-    if (res.newGeneration || !this.uploader || this.uploader.pos.generation !== st.generation) {
-      await this.resume(client, res.newGeneration);
-    }
+    await this.followGeneration(client, res.newGeneration);
     const now = Date.now();
     const snapshotDue = now - this.lastSnapshotAt >=
       (this.opts.snapshotIntervalMs ?? this.opts.backup?.snapshotIntervalMs ?? 86_400_000);
@@ -331,9 +297,19 @@ export class Replicator {
       }
       // The checkpoint's catch-up may have started a new generation (the WAL restarted twice while the
       // write lock was released): it gets its snapshot now, before retention uploads anything for it.
-      if (this.uploader!.pos.generation !== wal.state!.generation) await this.resume(client, true);
+      await this.followGeneration(client, false);
     }
     if (now - this.lastRetentionAt >= (this.opts.retentionCheckMs ?? 3_600_000)) await this.retention(client);
+  }
+
+  /**
+   * Resumes the WAL's current generation when `newGeneration` (the WAL sync just started one) or when the
+   * uploader still follows another generation, or none yet.
+   */
+  private async followGeneration(client: ReplicaClient, newGeneration: boolean): Promise<void> {
+    if (newGeneration || !this.uploader || this.uploader.pos.generation !== this.wal!.state!.generation) {
+      await this.resume(client, newGeneration);
+    }
   }
 
   /** Finds the replica position for the current generation, snapshotting it first when needed. */
