@@ -215,6 +215,10 @@ export class WalSync {
       if (!(await this.lock(PROBE_MS))) return null;
       await this.sync();
       ck = this.conns.checkpointPassive();
+      // Pin before the lock is let go. After a complete checkpoint the pin takes read mark 0: the next
+      // commit (ours or the application's) may still restart the WAL, but no checkpoint can copy the
+      // new WAL back while we read the database file, so it cannot restart a second time before we look.
+      this.conns.pin();
       this.conns.unlock();
       if (!ck.ran || ck.log !== ck.checkpointed) return false;
       if (!(await this.lock(PROBE_MS))) return null;
@@ -262,10 +266,14 @@ export class WalSync {
     };
   }
 
-  /** Caller holds the write lock and is unpinned. Catches up completely, commits a seq row, re-pins. */
+  /**
+   * Caller holds the write lock and is unpinned. Catches up completely, pins, commits a seq row. Pinning
+   * first leaves no moment between the commit, which lets go of the lock, and the pin.
+   */
   private async sealAndRepin(shrink: boolean): Promise<WalSyncResult> {
     try {
       const res = await this.sync();
+      this.conns.pin();
       this.conns.commitSeq(shrink);
       return res;
     } finally {
