@@ -50,6 +50,8 @@ export class DbConnections {
   private readonly writer: DatabaseSync;
   private pinned = false;
   private writing = false;
+  /** The writer connection's busy_timeout in ms. */
+  private writerTimeout = 5000;
 
   constructor(path: string) {
     this.path = path;
@@ -113,7 +115,12 @@ export class DbConnections {
    */
   tryLock(timeoutMs: number): boolean {
     if (this.writing) return true;
-    this.writer.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(timeoutMs))}`);
+    const timeout = Math.max(0, Math.floor(timeoutMs));
+    // Every tick probes with the same timeout: set it only when it changes.
+    if (timeout !== this.writerTimeout) {
+      this.writer.exec(`PRAGMA busy_timeout = ${timeout}`);
+      this.writerTimeout = timeout;
+    }
     try {
       this.writer.exec("BEGIN IMMEDIATE");
       this.writing = true;
