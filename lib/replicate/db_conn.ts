@@ -3,7 +3,9 @@
  * the shared-memory WAL index, the same as the application's).
  *
  * - `reader` holds a long-running read transaction (the "pin"). While a reader uses the WAL, SQLite
- *   cannot restart it, so no frame can be overwritten before we copied it.
+ *   cannot restart it, so no frame can be overwritten before we copied it. A pin taken when the WAL was
+ *   fully checkpointed holds read mark 0 instead: the next commit may restart the WAL, but no checkpoint
+ *   can copy the new WAL back while we read the database file, so it cannot restart a second time.
  * - `writer` takes the write lock briefly: to probe whether someone is waiting on us, to seal the WAL
  *   (nothing can be appended while we copy its end) and to reset it after our PASSIVE checkpoint.
  *
