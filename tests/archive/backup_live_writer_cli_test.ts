@@ -6,14 +6,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.ts";
-import { sqliteQuery, startSqliteWriter } from "../helpers/sqlite_writer.ts";
+import { sqliteQuery, startSqlite3CliWriter } from "../helpers/sqlite_writer.ts";
 import { makeServerRoot } from "./fixture.ts";
 
 const ROUNDS = 4;
 
 Deno.test("create under a live WAL writer: consistent, verifiable snapshots", async () => {
   const fx = await makeServerRoot({ rows: 3000 });
-  const writer = startSqliteWriter(fx.db, { txPerSecond: 500 });
+  const writer = startSqlite3CliWriter(fx.db, { txPerSecond: 500 });
   const extract = await Deno.makeTempDir({ prefix: "vigo-live-" });
   try {
     await new Promise((r) => setTimeout(r, 500));

@@ -1,17 +1,18 @@
 /**
  * A separate native process that writes to a SQLite database continuously, the way a live Vigo server
  * does: the real `sqlite3` CLI in WAL mode, fed one-row INSERT transactions (plus an UPDATE now and
- * then, so existing pages change too) through its stdin at a steady rate.
+ * then, so existing pages change too) through its stdin at a steady rate. (litestream.ts's
+ * `startSqliteWriter` is the other writer: node:sqlite in its own process, reporting every commit.)
  */
 
 /** A running writer. */
-export interface SqliteWriter {
+export interface Sqlite3CliWriter {
   /** Stops feeding statements, lets sqlite3 finish and exit; resolves with the statements sent. */
   stop(): Promise<{ transactions: number; seconds: number }>;
 }
 
-/** Options of {@link startSqliteWriter}. */
-export interface SqliteWriterOptions {
+/** Options of {@link startSqlite3CliWriter}. */
+export interface Sqlite3CliWriterOptions {
   /** Target transaction rate; default 400/s (the tests require ≥ 200/s). */
   txPerSecond?: number;
   /** Payload bytes per row; default 200. */
@@ -19,7 +20,7 @@ export interface SqliteWriterOptions {
 }
 
 /** Creates table `t(id INTEGER PRIMARY KEY, v BLOB, n INTEGER)` if needed and starts writing. */
-export function startSqliteWriter(dbPath: string, opts: SqliteWriterOptions = {}): SqliteWriter {
+export function startSqlite3CliWriter(dbPath: string, opts: Sqlite3CliWriterOptions = {}): Sqlite3CliWriter {
   const rate = opts.txPerSecond ?? 400;
   const rowBytes = opts.rowBytes ?? 200;
   const child = new Deno.Command("sqlite3", {

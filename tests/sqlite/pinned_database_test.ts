@@ -13,7 +13,7 @@ import { keptDescriptor } from "../../lib/sqlite/kept_descriptor.ts";
 import { inspectDatabase } from "../../lib/sqlite/database_facts.ts";
 import { BusyError } from "../../lib/errors.ts";
 import { concatBytes } from "../../lib/bytes.ts";
-import { startSqliteWriter } from "../helpers/sqlite_writer.ts";
+import { startSqlite3CliWriter } from "../helpers/sqlite_writer.ts";
 
 /**
  * Reads a live file through a kept descriptor: opening and closing one would drop the locks of this
@@ -203,7 +203,7 @@ Deno.test("pinned image: under a native writer with checkpoints, every image is 
   const setup = new DatabaseSync(path);
   setup.exec("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB, n INTEGER)");
   setup.close();
-  const live = startSqliteWriter(path, { txPerSecond: 800, rowBytes: 500 });
+  const live = startSqlite3CliWriter(path, { txPerSecond: 800, rowBytes: 500 });
   let last = 0;
   try {
     for (let i = 0; i < 12; i++) {
