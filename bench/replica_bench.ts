@@ -6,17 +6,7 @@
  * decoder, TypeScript xxHash32) next to the `lz4` CLI.
  */
 import { join } from "node:path";
-import {
-  type BenchContext,
-  type BenchRow,
-  exists,
-  freshFileSystem,
-  type Measured,
-  measureShell,
-  ratioGoal,
-  sh,
-  SYNC_ONLY,
-} from "./bench_lib.ts";
+import { type BenchContext, type BenchRow, exists, measureShell, ratioGoal, sh } from "./bench_lib.ts";
 import { startLitestreamReplicate, writeLitestreamConfig } from "../tests/helpers/litestream.ts";
 import { LITESTREAM } from "../tests/helpers/tools.ts";
 import { lz4CompressStream } from "../lib/codec/lz4/lz4.ts";
@@ -87,34 +77,25 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     await makeDb(db, GIB * ctx.scale);
     await replicate(ctx.workDir, db, replica);
   }
+  for (const f of ["peer.db", "fast.db", "ours.db"]) await Deno.remove(join(ctx.workDir, f)).catch(() => {});
   const size = `${((await Deno.stat(db)).size / 1024 ** 2).toFixed(0)} MiB DB`;
   const vigo = ctx.vigocli.map(sh).join(" ");
-  // The three outputs go to a fresh file system, nothing removed there before all are written
-  // (freshFileSystem says why: a run writing where the last run's 1 GB outputs were just removed is slower).
-  const fs = await freshFileSystem(ctx.workDir, "replica-restores", 4 * (await Deno.stat(db)).size + GIB);
-  if ((ctx.run ?? 0) === 0) console.error(`bench: replica restores write to ${fs.kind}`);
-  let peer: Measured, oursFast: Measured, ours: Measured;
-  try {
-    peer = await measureShell(
-      `${sh(LITESTREAM)} restore -o ${sh(join(fs.dir, "peer.db"))} file://${replica}`,
-      undefined,
-      SYNC_ONLY,
-    );
-    oursFast = await measureShell(
-      `${vigo} backup replica restore --url file://${replica} -o ${
-        sh(join(fs.dir, "fast.db"))
-      } --no-integrity-check`,
-      undefined,
-      SYNC_ONLY,
-    );
-    ours = await measureShell(
-      `${vigo} backup replica restore --url file://${replica} -o ${sh(join(fs.dir, "ours.db"))}`,
-      undefined,
-      SYNC_ONLY,
-    );
-  } finally {
-    await fs.close();
-  }
+  const drop = () => measureShell("sync").catch(() => undefined);
+
+  await drop();
+  const peer = await measureShell(
+    `${sh(LITESTREAM)} restore -o ${sh(join(ctx.workDir, "peer.db"))} file://${replica}`,
+  );
+  await drop();
+  const oursFast = await measureShell(
+    `${vigo} backup replica restore --url file://${replica} -o ${
+      sh(join(ctx.workDir, "fast.db"))
+    } --no-integrity-check`,
+  );
+  await drop();
+  const ours = await measureShell(
+    `${vigo} backup replica restore --url file://${replica} -o ${sh(join(ctx.workDir, "ours.db"))}`,
+  );
 
   // LZ4 on a slice of the database (bounded so the in-process buffers stay small).
   const sample = join(ctx.workDir, "sample.bin");

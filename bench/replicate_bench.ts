@@ -17,12 +17,9 @@ import {
   type BenchContext,
   type BenchRow,
   exists,
-  freshFileSystem,
-  type Measured,
   measureShell,
   ratioGoal,
   sh,
-  SYNC_ONLY,
   valueGoal,
 } from "./bench_lib.ts";
 import { type Background, background, writeLitestreamConfig } from "../tests/helpers/litestream.ts";
@@ -214,7 +211,7 @@ async function restoreTimes(ctx: BenchContext): Promise<{ ours: number; peer: nu
   const db = join(dir, "app.db");
   const replica = join(dir, "replica");
   const mib = () => Deno.statSync(db).size / 1024 ** 2;
-  if (await exists(replica)) return await timeRestores(ctx, replica, mib());
+  if (await exists(replica)) return await timeRestores(ctx, dir, replica, mib());
   await Deno.mkdir(dir, { recursive: true });
   await makeDb(db, Math.max(32 * 1024 ** 2, 1024 ** 3 * ctx.scale));
   const repl = background(ctx.vigocli[0], [
@@ -228,32 +225,28 @@ async function restoreTimes(ctx: BenchContext): Promise<{ ours: number; peer: nu
   ]);
   await repl.waitFor(/replication started/, 30 * 60_000);
   await repl.stop("SIGTERM");
-  return await timeRestores(ctx, replica, mib());
+  return await timeRestores(ctx, dir, replica, mib());
 }
 
 async function timeRestores(
   ctx: BenchContext,
+  dir: string,
   replica: string,
   mib: number,
 ): Promise<{ ours: number; peer: number; mib: number }> {
   const vigo = ctx.vigocli.map(sh).join(" ");
-  // Both outputs go to a fresh file system (freshFileSystem says why), each restore after an untimed sync.
-  const fs = await freshFileSystem(ctx.workDir, "replicate-restores", 3 * mib * 1024 ** 2 + 1024 ** 3);
-  let ours: Measured, peer: Measured;
-  try {
-    ours = await measureShell(
-      `${vigo} backup replica restore --url file://${replica} -o ${sh(join(fs.dir, "ours.db"))}`,
-      undefined,
-      SYNC_ONLY,
-    );
-    peer = await measureShell(
-      `${sh(LITESTREAM)} restore -o ${sh(join(fs.dir, "peer.db"))} file://${replica}`,
-      undefined,
-      SYNC_ONLY,
-    );
-  } finally {
-    await fs.close();
-  }
+  // Each restore starts after an untimed removal of its previous output and a sync (prepareRun).
+  const rm = (name: string) => `rm -f ${sh(join(dir, name))}`;
+  const ours = await measureShell(
+    `${vigo} backup replica restore --url file://${replica} -o ${sh(join(dir, "ours.db"))}`,
+    undefined,
+    rm("ours.db"),
+  );
+  const peer = await measureShell(
+    `${sh(LITESTREAM)} restore -o ${sh(join(dir, "peer.db"))} file://${replica}`,
+    undefined,
+    rm("peer.db"),
+  );
   return { ours: ours.seconds, peer: peer.seconds, mib };
 }
 
