@@ -31,6 +31,9 @@ export interface FileIdentity {
   ino: number;
 }
 
+/** Both connections' busy_timeout until a lock probe sets the writer's own. */
+const BUSY_TIMEOUT_MS = 5000;
+
 function isBusy(err: unknown): boolean {
   const msg = String((err as Error)?.message ?? err);
   return /database is locked|busy/i.test(msg);
@@ -53,7 +56,7 @@ export class DbConnections {
   private pinned = false;
   private writing = false;
   /** The writer connection's busy_timeout in ms. */
-  private writerTimeout = 5000;
+  private writerTimeout = BUSY_TIMEOUT_MS;
 
   constructor(path: string) {
     this.path = path;
@@ -63,7 +66,7 @@ export class DbConnections {
     this.writer = new DatabaseSync(path);
     try {
       for (const db of [this.reader, this.writer]) {
-        db.exec("PRAGMA busy_timeout = 5000");
+        db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
         // Our connections never checkpoint behind our back; the replicator decides when.
         db.exec("PRAGMA wal_autocheckpoint = 0");
       }

@@ -295,8 +295,8 @@ export class Replicator {
           frames: wal.walFrames(),
         });
       }
-      // The checkpoint's catch-up may have started a new generation (the WAL restarted twice while the
-      // write lock was released): it gets its snapshot now, before retention uploads anything for it.
+      // The checkpoint's catch-up may have started a new generation (a WAL restart it could not prove
+      // lossless): it gets its snapshot now, before retention uploads anything for it.
       await this.followGeneration(client, false);
     }
     if (now - this.lastRetentionAt >= (this.opts.retentionCheckMs ?? 3_600_000)) await this.retention(client);
