@@ -8,7 +8,7 @@
  * carries its own length (member_length.ts), so readers can inflate them in parallel too.
  */
 import { availableParallelism } from "node:os";
-import { GzipWorkerPool } from "./gzip_workers.ts";
+import { GzipWorkerPool, WORKER_QUEUE } from "./gzip_workers.ts";
 import { withLengthSubfield } from "./member_length.ts";
 
 /** Tuning for {@link ParallelGzipWriter}. */
@@ -54,8 +54,9 @@ export class ParallelGzipWriter {
     // all busy). Capped: each worker costs ~15 MiB of RSS, and 8 already outrun most disks.
     const workers = opts.workers ?? Math.max(1, Math.min(availableParallelism(), 8) - 1);
     this.#pool = new GzipWorkerPool(workers, opts.workers === undefined, "fastest");
-    // Two blocks queued per worker, so a worker never waits for the main thread to hand it work.
-    this.#concurrency = 2 * workers + 1;
+    // Every worker's queue full, plus one block per worker finished by the calling thread and waiting
+    // its turn in the output order: fewer, and the calling thread waits for a worker instead of helping.
+    this.#concurrency = (WORKER_QUEUE + 1) * workers + 1;
     this.#block = new Uint8Array(this.#blockSize);
   }
 

@@ -30,6 +30,14 @@ self.onmessage = (event) => {
 };
 `;
 
+/**
+ * Blocks a worker holds (compressing one, the rest waiting) before the calling thread compresses one
+ * itself. With one, a worker sat idle from finishing a block until the calling thread came back to
+ * its event loop: 30 % of the time in `backup create` on 2 cores. Queues of 2 to 6 measured within
+ * noise of each other, 3 at the low end (README, performance decisions).
+ */
+export const WORKER_QUEUE = 3;
+
 /** One compressed block, with the (transferred back) input block for reuse. */
 export interface CompressedBlock {
   out: Uint8Array;
@@ -81,9 +89,10 @@ export class GzipWorkerPool {
   compress(block: Uint8Array, length: number, level: number): Promise<CompressedBlock> {
     if (this.#workers.length === 0) return compressInThread(block, length, level, this.engine);
     const slot = this.#workers.reduce((a, b) => (b.busy < a.busy ? b : a));
-    // The calling thread lends a hand when every worker already has a block: it is mostly idle while
-    // blocks compress, and it saves running one more worker (~15 MiB of RSS each).
-    if (this.assist && slot.busy >= 1) {
+    // The calling thread lends a hand when every worker's queue is full: it is mostly idle while
+    // blocks compress, and it saves running one more worker (~15 MiB of RSS each). The queue keeps a
+    // worker busy while the calling thread compresses a block of its own or hashes and frames input.
+    if (this.assist && slot.busy >= WORKER_QUEUE) {
       return Promise.resolve(compressHere(block, length, level, this.engine));
     }
     const id = this.#nextId++;
