@@ -205,7 +205,7 @@ export class WalSync {
    * taken after it, which makes SQLite restart the WAL (if an application writer gets in first, it
    * restarts it instead — the seal proves that lossless too). `shrink` also truncates the WAL file
    * at that commit. Returns false when readers kept the checkpoint from completing, null when the
-   * write lock was busy.
+   * write lock or the checkpoint lock was busy.
    */
   async checkpoint(shrink: boolean): Promise<boolean | null> {
     await this.sync();
@@ -220,7 +220,11 @@ export class WalSync {
       // new WAL back while we read the database file, so it cannot restart a second time before we look.
       this.conns.pin();
       this.conns.unlock();
-      if (!ck.ran || ck.log !== ck.checkpointed) return false;
+      // Busy: another connection holds the checkpoint lock, usually the application's autocheckpoint
+      // running right now. No reader blocks anything, so the caller tries again soon instead of backing
+      // off as it does for a reader (test: checkpoint_busy_test).
+      if (!ck.ran) return null;
+      if (ck.log !== ck.checkpointed) return false;
       if (!(await this.lock(PROBE_MS))) return null;
       await this.sync();
       this.conns.commitSeq(shrink);
