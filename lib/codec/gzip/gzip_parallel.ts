@@ -50,8 +50,8 @@ export class ParallelGzipWriter {
     this.#out = out;
     this.#level = opts.level ?? 6;
     this.#blockSize = opts.blockSize ?? 64 * 1024;
-    // One thread per core: the calling thread counts as one (it compresses when the workers are
-    // all busy). Capped: each worker costs ~15 MiB of RSS, and 8 already outrun most disks.
+    // One thread per core: the calling thread counts as one (it compresses when every worker's
+    // queue is full). Capped: each worker costs ~15 MiB of RSS, and 8 already outrun most disks.
     const workers = opts.workers ?? Math.max(1, Math.min(availableParallelism(), 8) - 1);
     this.#pool = new GzipWorkerPool(workers, opts.workers === undefined, "fastest");
     // Every worker's queue full, plus one block per worker finished by the calling thread and waiting

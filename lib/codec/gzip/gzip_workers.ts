@@ -89,9 +89,9 @@ export class GzipWorkerPool {
   compress(block: Uint8Array, length: number, level: number): Promise<CompressedBlock> {
     if (this.#workers.length === 0) return compressInThread(block, length, level, this.engine);
     const slot = this.#workers.reduce((a, b) => (b.busy < a.busy ? b : a));
-    // The calling thread lends a hand when every worker's queue is full: it is mostly idle while
-    // blocks compress, and it saves running one more worker (~15 MiB of RSS each). The queue keeps a
-    // worker busy while the calling thread compresses a block of its own or hashes and frames input.
+    // The calling thread lends a hand when every worker's queue is full, rather than wait; that saves
+    // running one more worker (~15 MiB of RSS each). The queue keeps a worker busy while the calling
+    // thread compresses a block of its own or hashes and frames input.
     if (this.assist && slot.busy >= WORKER_QUEUE) {
       return Promise.resolve(compressHere(block, length, level, this.engine));
     }
