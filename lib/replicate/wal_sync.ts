@@ -209,10 +209,13 @@ export class WalSync {
    */
   async checkpoint(shrink: boolean): Promise<boolean | null> {
     await this.sync();
+    // The lock is asked for while still pinned. Unpinned and unlocked for as long as the probe waits, a
+    // fast application could restart the WAL, fill it, checkpoint it and restart it again before we
+    // look (test: checkpoint_window_test). Holding the write lock, nothing commits while we are unpinned.
+    if (!(await this.lock(PROBE_MS))) return null;
     this.conns.unpin();
     let ck;
     try {
-      if (!(await this.lock(PROBE_MS))) return null;
       await this.sync();
       ck = this.conns.checkpointPassive();
       // Pin before the lock is let go. After a complete checkpoint the pin takes read mark 0: the next

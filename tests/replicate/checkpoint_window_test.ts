@@ -4,6 +4,8 @@
  * window, then restart it again, left a WAL we could not prove lossless: a new generation (seen once
  * in the suite's writer-kill test). The window is opened here on purpose, with a real second SQLite
  * connection as the application, at the moment the replicator's own connection asks for the lock again.
+ * The second test opens the window before it: the checkpoint's first wait for the write lock, which
+ * ran unpinned until stop 24 (the writer-kill test hit that one in stop 24's suite).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
@@ -80,6 +82,59 @@ Deno.test("replicate: an application restarting the WAL twice inside our checkpo
     const st = wal.state!;
     assertEquals([st.header.salt1, st.header.salt2], [published.salt1, published.salt2]);
     assertEquals((st.size - WAL_HEADER_SIZE) / frameSize(st.header.pageSize), published.mxFrame);
+  } finally {
+    conns?.close();
+    app.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("replicate: an application restarting the WAL twice while our checkpoint waits for the lock costs no generation", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigo-ckwait-" });
+  const db = `${dir}/app.db`;
+  const app = new DatabaseSync(db);
+  const lines: string[] = [];
+  let conns: DbConnections | null = null;
+  try {
+    app.exec("PRAGMA journal_mode = wal");
+    app.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
+    let next = fillWal(app, 1);
+    conns = new DbConnections(db);
+    const wal = new WalSync(db, new ShadowDir(db), conns, (level, msg, fields) => {
+      lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
+    });
+    await wal.begin();
+    const generation = wal.state!.generation;
+
+    // The checkpoint's first request for the write lock is where the application gets in: two fills
+    // past its autocheckpoint threshold and one more commit, i.e. two WAL restarts unless our read
+    // transaction keeps its checkpoints from copying the whole WAL back.
+    let armed = true;
+    const c = conns;
+    const tryLock = c.tryLock.bind(c);
+    c.tryLock = (ms: number) => {
+      if (armed) {
+        armed = false;
+        next = fillWal(app, next);
+        next = fillWal(app, next);
+        app.exec(`INSERT INTO t (id, v) VALUES (${next++}, x'00')`);
+      }
+      return tryLock(ms);
+    };
+
+    assertEquals(await wal.checkpoint(false), true);
+    assertEquals(armed, false, "the application got in");
+    await wal.tick();
+    assertEquals(
+      wal.state!.generation,
+      generation,
+      `a new generation was started:\n${lines.join("\n")}`,
+    );
+    const published = readWalIndexHeader(`${db}-shm`)!;
+    const st = wal.state!;
+    assertEquals([st.header.salt1, st.header.salt2], [published.salt1, published.salt2]);
+    assertEquals((st.size - WAL_HEADER_SIZE) / frameSize(st.header.pageSize), published.mxFrame);
+    assertEquals((app.prepare("SELECT count(*) AS n FROM t").get() as { n: number }).n, next - 1);
   } finally {
     conns?.close();
     app.close();
