@@ -27,26 +27,57 @@ function fillWal(app: DatabaseSync, from: number): number {
   return id;
 }
 
-Deno.test("replicate: an application restarting the WAL twice inside our checkpoint costs no generation", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "vigo-ckwin-" });
+/** What both tests start from: an application connection with a full WAL, and a WalSync that has begun. */
+interface Setup {
+  db: string;
+  app: DatabaseSync;
+  conns: DbConnections;
+  wal: WalSync;
+  lines: string[];
+  generation: string;
+  next: number;
+}
+
+async function withReplicatedApp(prefix: string, body: (s: Setup) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
   const db = `${dir}/app.db`;
   const app = new DatabaseSync(db);
-  const lines: string[] = [];
   let conns: DbConnections | null = null;
   try {
     app.exec("PRAGMA journal_mode = wal");
     app.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
-    let next = fillWal(app, 1);
+    const next = fillWal(app, 1);
     conns = new DbConnections(db);
+    const lines: string[] = [];
     const wal = new WalSync(db, new ShadowDir(db), conns, (level, msg, fields) => {
       lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
     });
     await wal.begin();
-    const generation = wal.state!.generation;
+    await body({ db, app, conns, wal, lines, generation: wal.state!.generation, next });
+  } finally {
+    conns?.close();
+    app.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
+/**
+ * Still the same generation, and the shadow's current index holds exactly the frames SQLite has
+ * committed in the WAL it follows.
+ */
+function assertFollowed(s: Setup): void {
+  assertEquals(s.wal.state!.generation, s.generation, `a new generation was started:\n${s.lines.join("\n")}`);
+  const published = readWalIndexHeader(`${s.db}-shm`)!;
+  const st = s.wal.state!;
+  assertEquals([st.header.salt1, st.header.salt2], [published.salt1, published.salt2]);
+  assertEquals((st.size - WAL_HEADER_SIZE) / frameSize(st.header.pageSize), published.mxFrame);
+}
+
+Deno.test("replicate: an application restarting the WAL twice inside our checkpoint costs no generation", async () => {
+  await withReplicatedApp("vigo-ckwin-", async (s) => {
     let checkpointDone = false;
     let raced = 0;
-    const c = conns;
+    const c = s.conns;
     const passive = c.checkpointPassive.bind(c);
     c.checkpointPassive = () => {
       const r = passive();
@@ -60,84 +91,42 @@ Deno.test("replicate: an application restarting the WAL twice inside our checkpo
         // Restart the WAL, fill it past the autocheckpoint threshold (the application's own
         // checkpoint runs at that commit), and commit once more: a second restart, unless something
         // kept that checkpoint from copying the new WAL back.
-        next = fillWal(app, next);
-        app.exec(`INSERT INTO t (id, v) VALUES (${next++}, x'00')`);
+        s.next = fillWal(s.app, s.next);
+        s.app.exec(`INSERT INTO t (id, v) VALUES (${s.next++}, x'00')`);
         raced++;
       }
       return tryLock(ms);
     };
 
-    assertEquals(await wal.checkpoint(false), true);
+    assertEquals(await s.wal.checkpoint(false), true);
     assertEquals(raced, 1, "the window was opened");
-    await wal.tick();
-    assertEquals(
-      wal.state!.generation,
-      generation,
-      `a new generation was started:\n${lines.join("\n")}`,
-    );
-    assert(lines.some((l) => l.startsWith("INFO wal restarted")), lines.join("\n"));
-
-    // The shadow's current index holds exactly the frames SQLite has committed in the WAL it follows.
-    const published = readWalIndexHeader(`${db}-shm`)!;
-    const st = wal.state!;
-    assertEquals([st.header.salt1, st.header.salt2], [published.salt1, published.salt2]);
-    assertEquals((st.size - WAL_HEADER_SIZE) / frameSize(st.header.pageSize), published.mxFrame);
-  } finally {
-    conns?.close();
-    app.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+    await s.wal.tick();
+    assert(s.lines.some((l) => l.startsWith("INFO wal restarted")), s.lines.join("\n"));
+    assertFollowed(s);
+  });
 });
 
 Deno.test("replicate: an application restarting the WAL twice while our checkpoint waits for the lock costs no generation", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "vigo-ckwait-" });
-  const db = `${dir}/app.db`;
-  const app = new DatabaseSync(db);
-  const lines: string[] = [];
-  let conns: DbConnections | null = null;
-  try {
-    app.exec("PRAGMA journal_mode = wal");
-    app.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
-    let next = fillWal(app, 1);
-    conns = new DbConnections(db);
-    const wal = new WalSync(db, new ShadowDir(db), conns, (level, msg, fields) => {
-      lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
-    });
-    await wal.begin();
-    const generation = wal.state!.generation;
-
+  await withReplicatedApp("vigo-ckwait-", async (s) => {
     // The checkpoint's first request for the write lock is where the application gets in: two fills
     // past its autocheckpoint threshold and one more commit, i.e. two WAL restarts unless our read
     // transaction keeps its checkpoints from copying the whole WAL back.
     let armed = true;
-    const c = conns;
-    const tryLock = c.tryLock.bind(c);
-    c.tryLock = (ms: number) => {
+    const tryLock = s.conns.tryLock.bind(s.conns);
+    s.conns.tryLock = (ms: number) => {
       if (armed) {
         armed = false;
-        next = fillWal(app, next);
-        next = fillWal(app, next);
-        app.exec(`INSERT INTO t (id, v) VALUES (${next++}, x'00')`);
+        s.next = fillWal(s.app, s.next);
+        s.next = fillWal(s.app, s.next);
+        s.app.exec(`INSERT INTO t (id, v) VALUES (${s.next++}, x'00')`);
       }
       return tryLock(ms);
     };
 
-    assertEquals(await wal.checkpoint(false), true);
+    assertEquals(await s.wal.checkpoint(false), true);
     assertEquals(armed, false, "the application got in");
-    await wal.tick();
-    assertEquals(
-      wal.state!.generation,
-      generation,
-      `a new generation was started:\n${lines.join("\n")}`,
-    );
-    const published = readWalIndexHeader(`${db}-shm`)!;
-    const st = wal.state!;
-    assertEquals([st.header.salt1, st.header.salt2], [published.salt1, published.salt2]);
-    assertEquals((st.size - WAL_HEADER_SIZE) / frameSize(st.header.pageSize), published.mxFrame);
-    assertEquals((app.prepare("SELECT count(*) AS n FROM t").get() as { n: number }).n, next - 1);
-  } finally {
-    conns?.close();
-    app.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+    await s.wal.tick();
+    assertFollowed(s);
+    assertEquals((s.app.prepare("SELECT count(*) AS n FROM t").get() as { n: number }).n, s.next - 1);
+  });
 });
