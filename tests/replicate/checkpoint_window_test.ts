@@ -127,6 +127,5 @@ Deno.test("replicate: an application restarting the WAL twice while our checkpoi
     assertEquals(armed, false, "the application got in");
     await s.wal.tick();
     assertFollowed(s);
-    assertEquals((s.app.prepare("SELECT count(*) AS n FROM t").get() as { n: number }).n, s.next - 1);
   });
 });
