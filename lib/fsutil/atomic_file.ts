@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fsync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -114,7 +114,9 @@ export async function createAtomicFile(
 
 /**
  * Writes `data` to `path` atomically (see {@link createAtomicFile}): a small file written whole. On any
- * failure the temporary file is removed and the error names `path`.
+ * failure the temporary file is removed and the error names `path`. The bytes go to the page cache
+ * synchronously; only the fsync, which waits for the disk, leaves the event loop — every thread-pool
+ * round trip costs a replicator that writes a segment each second measurable CPU (README, performance).
  */
 export async function writeFileAtomic(
   path: string,
@@ -122,14 +124,32 @@ export async function writeFileAtomic(
   mode = 0o600,
   opts: AtomicFileOptions = {},
 ): Promise<void> {
-  const file = await createAtomicFile(path, mode, opts);
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const tempPath = tempPathFor(path);
+  opts.beforeCreate?.(tempPath);
+  let fd: number | null;
   try {
-    await file.handle.writeFile(data);
-    await file.commit();
+    fd = openSync(tempPath, "wx", mode);
   } catch (err) {
-    await file.abort();
+    throw createError(err, path);
+  }
+  try {
+    for (let n = 0; n < bytes.length;) n += writeSync(fd, bytes, n, bytes.length - n);
+    await fsyncFd(fd);
+    closeSync(fd);
+    fd = null;
+    renameSync(tempPath, path);
+    fsyncDirectory(dirname(path));
+  } catch (err) {
+    if (fd !== null) closeSync(fd);
+    rmSync(tempPath, { force: true });
     throw toVigoError(err, path);
   }
+}
+
+/** fsyncs an open descriptor on the runtime's thread pool, so the wait for the disk leaves the event loop. */
+export function fsyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (err) => err ? reject(err) : resolve()));
 }
 
 /** fsyncs a directory so that a rename inside it survives a crash. */

@@ -5,12 +5,12 @@
  * a listing never shows a partial object; listings skip both our temp names (`.<name>.tmp-<hex>`)
  * and Litestream's (`<name>.tmp`).
  */
-import { mkdir, open, readdir, rm, rmdir, stat } from "node:fs/promises";
-import { rmSync } from "node:fs";
+import { open, readdir, rm, rmdir, stat } from "node:fs/promises";
+import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
-import { type AtomicFile, createAtomicFile, fsyncDirectory } from "../../fsutil/atomic_file.ts";
+import { createAtomicFile, fsyncDirectory, writeFileAtomic } from "../../fsutil/atomic_file.ts";
 import { type Backend, type ObjectInfo, openBody, type PutBody } from "../backend.ts";
 import { checkTreeKey, type TreeEntry, walkTree } from "../file_tree.ts";
 import { pidRunning, staleTempDecision, sweepStaleTemps } from "../../fsutil/stale_temps.ts";
@@ -33,8 +33,9 @@ export function fileUrlToRoot(url: string): string {
   return fileURLToPath(u).replace(/\/+$/, "") || "/";
 }
 
-async function makeDirs(dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true });
+/** Synchronous: nearly always the directory exists, and one system call says so (README, performance). */
+function makeDirs(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true });
   if (first === undefined) return;
   // Make the new directories themselves durable: fsync each parent that gained an entry.
   let d = dir;
@@ -84,15 +85,11 @@ export class FileBackend implements Backend {
       this.#rootSwept = true;
       sweepStaleTemps(this.root);
     }
-    const file = await this.#createFile(path);
+    const body = openBody(replayable);
+    if (body instanceof Uint8Array) return await this.#inDir(path, () => writeFileAtomic(path, body, 0o600));
+    const file = await this.#inDir(path, () => createAtomicFile(path, 0o600));
     try {
-      const body = openBody(replayable);
-      if (body instanceof Uint8Array) {
-        let off = 0;
-        while (off < body.length) off += (await file.handle.write(body, off, body.length - off)).bytesWritten;
-      } else {
-        await body.pipeTo(file.writable());
-      }
+      await body.pipeTo(file.writable());
       await file.commit();
     } catch (err) {
       await file.abort();
@@ -100,13 +97,16 @@ export class FileBackend implements Backend {
     }
   }
 
-  async #createFile(path: string): Promise<AtomicFile> {
+  /** Makes the directory of `path`, then runs `create`, which makes the file. */
+  async #inDir<T>(path: string, create: () => Promise<T>): Promise<T> {
     for (let attempt = 0;; attempt++) {
-      await makeDirs(dirname(path)).catch((err) => {
-        throw toVigoError(err, dirname(path));
-      });
       try {
-        return await createAtomicFile(path, 0o600);
+        makeDirs(dirname(path));
+      } catch (err) {
+        throw toVigoError(err, dirname(path));
+      }
+      try {
+        return await create();
       } catch (err) {
         // A concurrent delete may prune the directory between mkdir and create: make it again.
         if (!(err instanceof NotFoundError) || attempt >= 3) throw err;
