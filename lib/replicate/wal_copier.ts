@@ -4,12 +4,22 @@
  * the last commit frame are kept, so the shadow WAL never holds half a transaction. Memory use is
  * one chunk, whatever the transaction size.
  */
-import { closeSync, openSync, readSync } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
+import { closeSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import { setImmediate } from "node:timers";
+import { fsyncFd } from "../fsutil/atomic_file.ts";
 import { frameSize, scanFrames, type WalHeader } from "../sqlite/wal_format.ts";
 
 /** Frames read per chunk (~1 MiB at 4 KiB pages). */
 const CHUNK_FRAMES = 256;
+/** Chunks between two turns of the event loop during a walk (~64 MiB at 4 KiB pages). */
+const YIELD_CHUNKS = 64;
+
+/**
+ * The read buffer of the last walk, kept for the next: a replicator walks the WAL every tick, and a
+ * fresh megabyte each time is most of its garbage (README, performance). A walk takes it exclusively,
+ * so concurrent walks (several replicators in one process) each use their own.
+ */
+let spare: Uint8Array | null = null;
 
 /** Where a frame-chain walk ended. */
 export interface ChainEnd {
@@ -32,7 +42,7 @@ export async function walkFrames(
   hdr: WalHeader,
   start: number,
   checksum: [number, number],
-  onChunk?: (bytes: Uint8Array, offset: number) => Promise<void>,
+  onChunk?: (bytes: Uint8Array, offset: number) => void,
   limit = Infinity,
   maxCommits = Infinity,
 ): Promise<ChainEnd> {
@@ -40,20 +50,23 @@ export async function walkFrames(
   let end: ChainEnd = { committedEnd: start, checksum, commits: 0 };
   // Most ticks of an idle replicator find nothing new: no open, no buffer (README, performance).
   if (limit - start < fs) return end;
-  const buf = new Uint8Array(fs * Math.min(CHUNK_FRAMES, Math.ceil((limit - start) / fs)));
-  const fh = await open(path, "r");
+  const want = fs * Math.min(CHUNK_FRAMES, Math.ceil((limit - start) / fs));
+  const buf = spare !== null && spare.length >= want ? spare : new Uint8Array(want);
+  if (buf === spare) spare = null;
+  const fd = openSync(path, "r");
   let commits = 0;
   try {
     let offset = start;
     let running = checksum;
+    let chunks = 0;
     for (;;) {
       const want = Math.min(buf.length, Math.max(0, limit - offset));
       if (want < fs) break;
-      const { bytesRead } = await fh.read(buf, 0, want, offset);
+      const bytesRead = readSync(fd, buf, 0, want, offset);
       const whole = bytesRead - (bytesRead % fs);
       if (whole === 0) break;
       const scan = scanFrames(hdr, running, buf.subarray(0, whole), maxCommits - commits);
-      if (scan.validBytes > 0 && onChunk) await onChunk(buf.subarray(0, scan.validBytes), offset);
+      if (scan.validBytes > 0 && onChunk) onChunk(buf.subarray(0, scan.validBytes), offset);
       commits += scan.commits;
       if (scan.committedBytes > 0) {
         end = { committedEnd: offset + scan.committedBytes, checksum: scan.committedChecksum, commits };
@@ -61,9 +74,13 @@ export async function walkFrames(
       if (scan.stoppedAtInvalid || whole < want || commits >= maxCommits) break;
       offset += scan.validBytes;
       running = scan.validChecksum;
+      // Reads and writes hit the page cache and are synchronous (README, performance); a long walk
+      // still lets the event loop (signals, the status page) in every few dozen megabytes.
+      if (++chunks % YIELD_CHUNKS === 0) await new Promise((r) => setImmediate(r));
     }
   } finally {
-    await fh.close();
+    if (spare === null || buf.length > spare.length) spare = buf;
+    closeSync(fd);
   }
   return end;
 }
@@ -85,27 +102,27 @@ export async function copyCommittedFrames(
   maxCommits = Infinity,
 ): Promise<ChainEnd> {
   // Opened at the first valid frame: a walk that finds nothing new (most idle ticks) touches no shadow.
-  let out: FileHandle | undefined;
+  let out: number | undefined;
   try {
     const end = await walkFrames(
       walPath,
       hdr,
       start,
       checksum,
-      async (bytes, offset) => {
-        out ??= await open(shadowPath, "r+");
-        await out.write(bytes, 0, bytes.length, offset);
+      (bytes, offset) => {
+        out ??= openSync(shadowPath, "r+");
+        for (let n = 0; n < bytes.length;) n += writeSync(out, bytes, n, bytes.length - n, offset + n);
       },
       limit,
       maxCommits,
     );
-    if (out) {
-      await out.truncate(end.committedEnd);
-      if (end.committedEnd > start) await out.sync();
+    if (out !== undefined) {
+      ftruncateSync(out, end.committedEnd);
+      if (end.committedEnd > start) await fsyncFd(out);
     }
     return end;
   } finally {
-    await out?.close();
+    if (out !== undefined) closeSync(out);
   }
 }
 
