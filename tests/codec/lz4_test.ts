@@ -6,6 +6,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import {
   frameHeader,
   lz4CompressBytes,
+  lz4CompressFrameSync,
   lz4CompressStream,
   lz4DecompressBytes,
   lz4DecompressStream,
@@ -159,6 +160,37 @@ Deno.test("streams work with tiny chunks and never emit more than one block at a
     o += p.length;
   }
   assertEquals(o, data.length);
+});
+
+Deno.test("a frame compressed whole equals the streamed one, and the lz4 CLI reads it", async () => {
+  for (const data of [new Uint8Array(0), pageLike(5), pageLike(600_000), noise(300_000)]) {
+    // A reader that hands out at most 7,000 bytes per call: the frame must not depend on how it reads.
+    const read = (into: Uint8Array, off: number) => {
+      const n = Math.min(into.length, 7000, data.length - off);
+      into.set(data.subarray(off, off + n));
+      return n;
+    };
+    for (const blockSizeIndex of [4, 5] as const) {
+      const whole = lz4CompressFrameSync(read, data.length, { blockSizeIndex });
+      assertEquals(whole, await lz4CompressBytes(data, { blockSizeIndex }), `${data.length} bytes`);
+      assertEquals(await lz4Cli(["-d", "-c"], whole), data);
+    }
+  }
+});
+
+Deno.test("a frame compressed whole refuses a source shorter than promised", () => {
+  const data = pageLike(10_000);
+  const read = (into: Uint8Array, off: number) => {
+    const n = Math.min(into.length, 9_000 - off);
+    into.set(data.subarray(off, off + n));
+    return n;
+  };
+  try {
+    lz4CompressFrameSync(read, data.length);
+    throw new Error("accepted a short source");
+  } catch (err) {
+    assertEquals((err as Error).message, "lz4: source ended at byte 9000 of 10000");
+  }
 });
 
 Deno.test("not LZ4 and empty input are named errors", async () => {

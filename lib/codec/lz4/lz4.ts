@@ -1,5 +1,6 @@
 /**
- * LZ4 frames (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md) as web TransformStreams.
+ * LZ4 frames (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md) as web TransformStreams,
+ * and small frames compressed whole in memory.
  *
  * Writing: one frame with the options Litestream v0.3.13 (pierrec/lz4 v4 `NewWriter` defaults) uses:
  * version 1, independent blocks, no block checksums, content checksum (xxHash32), no content size,
@@ -13,8 +14,15 @@ import { Xxh32, xxh32 } from "../xxh32/xxh32.ts";
 
 export { LZ4_BLOCK_SIZES, LZ4_FRAME_MAGIC, lz4DecompressStream };
 
-/** One compressor for every stream: compress() is synchronous, so streams never interleave in it. */
+/**
+ * One compressor and one output scratch for every frame: {@link Lz4FrameEncoder.block} is synchronous,
+ * so frames never interleave in them, and each block leaves the scratch as an exact-size copy (the
+ * garbage per block is its compressed size, not the worst-case bound).
+ */
 const sharedCompressor = new BlockCompressor();
+let sharedOut = new Uint8Array(0);
+/** Input scratch of {@link lz4CompressFrameSync}, grown on demand up to the largest block size asked for. */
+let sharedInput = new Uint8Array(0);
 /** First input buffer size; it doubles up to the block maximum, so small WAL segments stay small. */
 const INITIAL_INPUT = 64 * 1024;
 
@@ -42,44 +50,70 @@ function u32le(n: number): Uint8Array {
   return b;
 }
 
+/** The pieces of one frame, in order: {@link header}, one {@link block} per input block, {@link end}. */
+export class Lz4FrameEncoder {
+  /** Largest input one block may take. */
+  readonly blockMax: number;
+  readonly #bsi: number;
+  readonly #hash: Xxh32 | null;
+
+  constructor(opts: Lz4WriteOptions = {}) {
+    this.#bsi = opts.blockSizeIndex ?? 7;
+    this.blockMax = LZ4_BLOCK_SIZES[this.#bsi];
+    this.#hash = (opts.contentChecksum ?? true) ? new Xxh32() : null;
+  }
+
+  header(): Uint8Array {
+    return frameHeader(this.#bsi, this.#hash !== null);
+  }
+
+  /** One block of `data` (1 to {@link blockMax} bytes): compressed, or stored when that is not smaller. */
+  block(data: Uint8Array): Uint8Array {
+    this.#hash?.update(data);
+    const bound = 4 + compressBound(data.length);
+    if (sharedOut.length < bound) {
+      sharedOut = new Uint8Array(Math.max(bound, 4 + compressBound(INITIAL_INPUT)));
+    }
+    const n = sharedCompressor.compress(data, 0, data.length, sharedOut.subarray(4));
+    if (n < 0) {
+      const stored = new Uint8Array(4 + data.length);
+      new DataView(stored.buffer).setUint32(0, (data.length | 0x80000000) >>> 0, true);
+      stored.set(data, 4);
+      return stored;
+    }
+    new DataView(sharedOut.buffer).setUint32(0, n, true);
+    return sharedOut.slice(0, 4 + n);
+  }
+
+  /** The end mark, followed by the content checksum when enabled. */
+  end(): Uint8Array {
+    const tail = new Uint8Array(this.#hash ? 8 : 4);
+    if (this.#hash) tail.set(u32le(this.#hash.digest()), 4);
+    return tail;
+  }
+}
+
 /**
  * A TransformStream compressing its input into one LZ4 frame. Input chunks of any size are gathered
- * into blocks of the maximum size; an empty input still yields a valid (empty) frame.
+ * into blocks of the maximum size; an empty input still yields a valid (empty) frame. Memory is at most
+ * one input block plus one output block.
  */
 export function lz4CompressStream(opts: Lz4WriteOptions = {}): TransformStream<Uint8Array, Uint8Array> {
-  const bsi = opts.blockSizeIndex ?? 7;
-  const checksum = opts.contentChecksum ?? true;
-  const blockMax = LZ4_BLOCK_SIZES[bsi];
+  const enc = new Lz4FrameEncoder(opts);
+  const blockMax = enc.blockMax;
   let input = new Uint8Array(Math.min(INITIAL_INPUT, blockMax));
-  const hash = new Xxh32();
   let fill = 0;
   let headerSent = false;
-  // One scratch buffer per stream; each block leaves it as an exact-size copy, so the garbage per
-  // block is its compressed size, not the worst-case bound (peak RSS of a replicator's snapshot).
-  let out = new Uint8Array(0);
 
   const emitBlock = (ctl: TransformStreamDefaultController<Uint8Array>) => {
     if (fill === 0) return;
-    const data = input.subarray(0, fill);
-    if (checksum) hash.update(data);
-    if (out.length < 4 + compressBound(fill)) out = new Uint8Array(4 + compressBound(input.length));
-    const n = sharedCompressor.compress(input, 0, fill, out.subarray(4));
-    let chunk: Uint8Array;
-    if (n < 0) {
-      chunk = new Uint8Array(4 + fill);
-      new DataView(chunk.buffer).setUint32(0, (fill | 0x80000000) >>> 0, true);
-      chunk.set(data, 4);
-    } else {
-      new DataView(out.buffer).setUint32(0, n, true);
-      chunk = out.slice(0, 4 + n);
-    }
+    ctl.enqueue(enc.block(input.subarray(0, fill)));
     fill = 0;
-    ctl.enqueue(chunk);
   };
   const sendHeader = (ctl: TransformStreamDefaultController<Uint8Array>) => {
     if (headerSent) return;
     headerSent = true;
-    ctl.enqueue(frameHeader(bsi, checksum));
+    ctl.enqueue(enc.header());
   };
 
   return new TransformStream<Uint8Array, Uint8Array>({
@@ -102,11 +136,45 @@ export function lz4CompressStream(opts: Lz4WriteOptions = {}): TransformStream<U
     flush(ctl) {
       sendHeader(ctl);
       emitBlock(ctl);
-      const tail = new Uint8Array(checksum ? 8 : 4);
-      if (checksum) tail.set(u32le(hash.digest()), 4);
-      ctl.enqueue(tail);
+      ctl.enqueue(enc.end());
     },
   });
+}
+
+/**
+ * Compresses `length` bytes into one whole frame in memory, synchronously: `read(into, offset)` fills
+ * `into` with the bytes from `offset` on and returns how many it read (0 = the source ended early, an
+ * error). For small bodies read from the page cache (a replicator tick's WAL segment), where a stream
+ * would cost more than the compression; memory is the compressed size plus one input block.
+ */
+export function lz4CompressFrameSync(
+  read: (into: Uint8Array, offset: number) => number,
+  length: number,
+  opts: Lz4WriteOptions = {},
+): Uint8Array {
+  const enc = new Lz4FrameEncoder(opts);
+  const parts = [enc.header()];
+  const want = Math.min(length, enc.blockMax);
+  if (sharedInput.length < want) sharedInput = new Uint8Array(want);
+  for (let off = 0; off < length;) {
+    const block = sharedInput.subarray(0, Math.min(enc.blockMax, length - off));
+    let fill = 0;
+    while (fill < block.length) {
+      const n = read(block.subarray(fill), off + fill);
+      if (n <= 0) throw new RangeError(`lz4: source ended at byte ${off + fill} of ${length}`);
+      fill += n;
+    }
+    parts.push(enc.block(block));
+    off += fill;
+  }
+  parts.push(enc.end());
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** Compresses a whole buffer into one frame (for small bodies and tests). */
