@@ -132,7 +132,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       unit: "MiB",
     },
     {
-      name: "LZ4 frame compress (TypeScript)",
+      name: "LZ4 frame compress (WebAssembly blocks)",
       ours: lz.compress,
       peer: mb / cli.seconds,
       peerName: "lz4 -1 (C)",

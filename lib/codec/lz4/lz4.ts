@@ -8,21 +8,12 @@
  *
  * Reading lives in lz4_frame_reader.ts and is re-exported here, so callers import one module.
  */
-import { BlockCompressor, compressBound } from "./lz4_block.ts";
+import { blockCompressInput, compressBlockView } from "./lz4_encode_wasm.ts";
 import { LZ4_BLOCK_SIZES, LZ4_FRAME_MAGIC, lz4DecompressStream } from "./lz4_frame_reader.ts";
 import { Xxh32, xxh32 } from "../xxh32/xxh32.ts";
 
 export { LZ4_BLOCK_SIZES, LZ4_FRAME_MAGIC, lz4DecompressStream };
 
-/**
- * One compressor and one output scratch for every frame: {@link Lz4FrameEncoder.block} is synchronous,
- * so frames never interleave in them, and each block leaves the scratch as an exact-size copy (the
- * garbage per block is its compressed size, not the worst-case bound).
- */
-const sharedCompressor = new BlockCompressor();
-let sharedOut = new Uint8Array(0);
-/** Input scratch of {@link lz4CompressFrameSync}, grown on demand up to the largest block size asked for. */
-let sharedInput = new Uint8Array(0);
 /** First input buffer size; it doubles up to the block maximum, so small WAL segments stay small. */
 const INITIAL_INPUT = 64 * 1024;
 
@@ -67,22 +58,18 @@ export class Lz4FrameEncoder {
     return frameHeader(this.#bsi, this.#hash !== null);
   }
 
-  /** One block of `data` (1 to {@link blockMax} bytes): compressed, or stored when that is not smaller. */
+  /**
+   * One block of `data` (1 to {@link blockMax} bytes): compressed, or stored when that is not smaller. It
+   * leaves as an exact-size copy, so the garbage per block is its compressed size, not the worst case.
+   */
   block(data: Uint8Array): Uint8Array {
     this.#hash?.update(data);
-    const bound = 4 + compressBound(data.length);
-    if (sharedOut.length < bound) {
-      sharedOut = new Uint8Array(Math.max(bound, 4 + compressBound(INITIAL_INPUT)));
-    }
-    const n = sharedCompressor.compress(data, 0, data.length, sharedOut.subarray(4));
-    if (n < 0) {
-      const stored = new Uint8Array(4 + data.length);
-      new DataView(stored.buffer).setUint32(0, (data.length | 0x80000000) >>> 0, true);
-      stored.set(data, 4);
-      return stored;
-    }
-    new DataView(sharedOut.buffer).setUint32(0, n, true);
-    return sharedOut.slice(0, 4 + n);
+    const packed = compressBlockView(data);
+    const body = packed ?? data;
+    const out = new Uint8Array(4 + body.length);
+    new DataView(out.buffer).setUint32(0, packed ? body.length : (body.length | 0x80000000) >>> 0, true);
+    out.set(body, 4);
+    return out;
   }
 
   /** The end mark, followed by the content checksum when enabled. */
@@ -145,7 +132,7 @@ export function lz4CompressStream(opts: Lz4WriteOptions = {}): TransformStream<U
  * Compresses `length` bytes into one whole frame in memory, synchronously: `read(into, offset)` fills
  * `into` with the bytes from `offset` on and returns how many it read (0 = the source ended early, an
  * error). For small bodies read from the page cache (a replicator tick's WAL segment), where a stream
- * would cost more than the compression; memory is the compressed size plus one input block.
+ * would cost more than the compression; memory is the compressed size.
  */
 export function lz4CompressFrameSync(
   read: (into: Uint8Array, offset: number) => number,
@@ -154,10 +141,9 @@ export function lz4CompressFrameSync(
 ): Uint8Array {
   const enc = new Lz4FrameEncoder(opts);
   const parts = [enc.header()];
-  const want = Math.min(length, enc.blockMax);
-  if (sharedInput.length < want) sharedInput = new Uint8Array(want);
   for (let off = 0; off < length;) {
-    const block = sharedInput.subarray(0, Math.min(enc.blockMax, length - off));
+    // Read straight into the compressor's input area: no copy on the way in.
+    const block = blockCompressInput(Math.min(enc.blockMax, length - off));
     let fill = 0;
     while (fill < block.length) {
       const n = read(block.subarray(fill), off + fill);
