@@ -3,18 +3,9 @@
  * a secret value, a test-sized LZ4 frame, one ~1 MiB piece of an SQL dump. Large bodies stream.
  */
 
-/** Concatenates `parts` into one new array. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+import { concatBytes } from "./codec/concat_bytes.ts";
+
+export { concatBytes };
 
 /** Reads a whole stream into one array; only for bodies known to be small. */
 export async function readAllBytes(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {

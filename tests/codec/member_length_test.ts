@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
+import { concatBytes } from "../../lib/bytes.ts";
 import { gunzip } from "../../lib/codec/gzip/gunzip_members.ts";
 import { readMemberHead, withLengthSubfield } from "../../lib/codec/gzip/member_length.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
@@ -61,22 +62,12 @@ function sample(n: number, seed: number): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Reads the concatenation of `pieces` through gunzip, fed in chunks of `chunk` bytes. */
 async function read(
   pieces: Uint8Array[],
   opts: { workers?: number; chunk?: number } = {},
 ): Promise<Uint8Array> {
-  const all = concat(pieces);
+  const all = concatBytes(pieces);
   const chunk = opts.chunk ?? 7919;
   let at = 0;
   const input = new ReadableStream<Uint8Array>({
@@ -96,22 +87,29 @@ const parts = Array.from({ length: 40 }, (_, i) => sample(i === 7 ? 1 : 65536 - 
 Deno.test("sized members read back in order, on workers and without them, whatever the input's cuts", async () => {
   for (const workers of [0, 1, 2]) {
     for (const chunk of [1000, 65536, 1 << 20]) {
-      assert.deepEqual(await read(members(parts), { workers, chunk }), concat(parts), `${workers}/${chunk}`);
+      assert.deepEqual(
+        await read(members(parts), { workers, chunk }),
+        concatBytes(parts),
+        `${workers}/${chunk}`,
+      );
     }
   }
 });
 
 Deno.test("unsized members (another writer's gzip, an old archive) read, alone and after sized ones", async () => {
   const plain = parts.slice(0, 5).map((p) => new Uint8Array(gzipSync(p)));
-  assert.deepEqual(await read(plain, { workers: 2 }), concat(parts.slice(0, 5)));
+  assert.deepEqual(await read(plain, { workers: 2 }), concatBytes(parts.slice(0, 5)));
   const mixed = [...members(parts.slice(0, 10)), ...plain];
-  assert.deepEqual(await read(mixed, { workers: 2 }), concat([...parts.slice(0, 10), ...parts.slice(0, 5)]));
+  assert.deepEqual(
+    await read(mixed, { workers: 2 }),
+    concatBytes([...parts.slice(0, 10), ...parts.slice(0, 5)]),
+  );
 });
 
 Deno.test("a member too big for the fast path (a 3 MiB run) is inflated in order, streamed", async () => {
   const big = new Uint8Array(3 << 20).fill(0x61);
   const list = [parts[0], big, parts[1]];
-  assert.deepEqual(await read(members(list), { workers: 2 }), concat(list));
+  assert.deepEqual(await read(members(list), { workers: 2 }), concatBytes(list));
 });
 
 /** A copy of tagged `m` whose length subfield says `length`. */
@@ -167,9 +165,9 @@ Deno.test("under Bun, libdeflate (workers and calling thread) reads sized member
       return c;
     });
     const tooLong = good.map((m, i) => (i === 5 ? withLength(m, m.length + 1) : m));
-    await Deno.writeFile(`${dir}/good.gz`, concat(good));
-    await Deno.writeFile(`${dir}/lying.gz`, concat(lying));
-    await Deno.writeFile(`${dir}/long.gz`, concat(tooLong));
+    await Deno.writeFile(`${dir}/good.gz`, concatBytes(good));
+    await Deno.writeFile(`${dir}/lying.gz`, concatBytes(lying));
+    await Deno.writeFile(`${dir}/long.gz`, concatBytes(tooLong));
     const script = `${dir}/read.ts`;
     await Deno.writeTextFile(
       script,
@@ -196,7 +194,7 @@ for (const workers of [2, 0]) {
       .output();
     assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
     const lines = new TextDecoder().decode(run.stdout).trim().split("\n");
-    const expected = concat(parts.slice(0, 12));
+    const expected = concatBytes(parts.slice(0, 12));
     const crc = Number(await bunCrc32(expected, dir));
     assert.equal(lines.length, 6, lines.join("\n"));
     for (const at of [0, 3]) {

@@ -8,6 +8,7 @@
  *
  * Reading lives in lz4_frame_reader.ts and is re-exported here, so callers import one module.
  */
+import { concatBytes } from "../concat_bytes.ts";
 import { blockCompressInput, compressBlockView } from "./lz4_encode_wasm.ts";
 import { LZ4_BLOCK_SIZES, LZ4_FRAME_MAGIC, lz4DecompressStream } from "./lz4_frame_reader.ts";
 import { Xxh32, xxh32 } from "../xxh32/xxh32.ts";
@@ -154,13 +155,7 @@ export function lz4CompressFrameSync(
     off += fill;
   }
   parts.push(enc.end());
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** Compresses a whole buffer into one frame (for small bodies and tests). */
