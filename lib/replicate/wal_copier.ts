@@ -50,8 +50,8 @@ export async function walkFrames(
   let end: ChainEnd = { committedEnd: start, checksum, commits: 0 };
   // Most ticks of an idle replicator find nothing new: no open, no buffer (README, performance).
   if (limit - start < fs) return end;
-  const want = fs * Math.min(CHUNK_FRAMES, Math.ceil((limit - start) / fs));
-  const buf = spare !== null && spare.length >= want ? spare : new Uint8Array(want);
+  const bufSize = fs * Math.min(CHUNK_FRAMES, Math.ceil((limit - start) / fs));
+  const buf = spare !== null && spare.length >= bufSize ? spare : new Uint8Array(bufSize);
   if (buf === spare) spare = null;
   const fd = openSync(path, "r");
   let commits = 0;
