@@ -214,3 +214,27 @@ Deno.test("corrupt objects are named errors", async () => {
     await Deno.remove(f.dir, { recursive: true });
   }
 });
+
+Deno.test("a snapshot whose content checksum differs fails by name and leaves nothing behind", async () => {
+  const f = await fixture();
+  try {
+    const snap = f.made.findIndex((o) => o.kind === "snapshot");
+    const key = keyOf(GEN, f.made[snap]);
+    const good = await Deno.readFile(`${f.root}/${key}`);
+    // The frame ends with the end mark and the xxHash32 of the content;
+    // then a byte of the compressed content itself.
+    for (const at of [good.length - 1, Math.floor(good.length / 2)]) {
+      const bytes = good.slice();
+      bytes[at] ^= 0x01;
+      await Deno.writeFile(`${f.root}/${key}`, bytes);
+      const err = await failure(restore(f, "bad.db"));
+      assert(err instanceof BadInputError && err.message.includes(key), `byte ${at}: ${err}`);
+      const left = [...Deno.readDirSync(f.dir)].map((e) => e.name).filter((n) => n !== "replica");
+      assertEquals(left.filter((n) => n.includes("bad.db")), [], `byte ${at}: left ${left}`);
+    }
+    await Deno.writeFile(`${f.root}/${key}`, good);
+    await restore(f, "good.db");
+  } finally {
+    await Deno.remove(f.dir, { recursive: true });
+  }
+});
