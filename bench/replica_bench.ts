@@ -2,8 +2,8 @@
  * Replica benchmark: a generated database (~1 GiB × ctx.scale) replicated by the real
  * `litestream replicate` (snapshot + some WAL) to a file replica, then restored side by side by
  * `litestream restore` and `vigocli backup replica restore` (with and without integrity_check):
- * wall time and peak RSS. Also our LZ4 frame throughput (TypeScript compressor, WebAssembly block
- * decoder, TypeScript xxHash32) next to the `lz4` CLI.
+ * wall time and peak RSS. Also our LZ4 frame throughput (WebAssembly block compressor and decoder,
+ * TypeScript xxHash32) next to the `lz4` CLI.
  */
 import { join } from "node:path";
 import {
