@@ -10,8 +10,7 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { open, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { BadInputError, ExistsError, toVigoError, VerifyError } from "../errors.ts";
 import { asBackend } from "../backend/backend.ts";
@@ -26,6 +25,9 @@ import { linkIntoPlace, startFsync } from "./restore_output.ts";
 import { planRestore, type RestorePlan, segmentsByIndex } from "./restore_plan.ts";
 import { WalFormatError, type WalSummary, WalVerifier } from "./wal_verifier.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
+import { removeOnInterrupt } from "../archive/interrupt_cleanup.ts";
+import { tempPathFor } from "../fsutil/atomic_file.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 
 /** Options of {@link restoreReplica}. */
 export interface RestoreOptions {
@@ -79,8 +81,11 @@ async function checkOutput(out: string): Promise<void> {
   });
 }
 
+/** The temp database and the files SQLite makes beside it. */
+const tempFiles = (tmp: string) => [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`];
+
 async function removeTemp(tmp: string): Promise<void> {
-  for (const p of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) await rm(p, { force: true });
+  for (const p of tempFiles(tmp)) await rm(p, { force: true });
 }
 
 /** Restores the replica behind `client` into `opts.outputPath`. */
@@ -90,13 +95,16 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
   await checkOutput(opts.outputPath);
   const plan = planRestore(await readListings(client), opts, where);
   for (const w of plan.warnings) log(`warning: ${w}`);
-  const tmp = join(
-    dirname(opts.outputPath),
-    `.${basename(opts.outputPath)}.restore-${randomBytes(6).toString("hex")}`,
-  );
+  // The temp name carries our PID, so a later restore into this directory removes what a run killed
+  // with SIGKILL left behind (a database-sized file), as it does here with its predecessors'.
+  sweepStaleTemps(dirname(opts.outputPath));
+  const tmp = tempPathFor(opts.outputPath);
   // One phase for the whole download, in stored (compressed) bytes: what the listing knows beforehand.
   const stored = plan.snapshot.size + plan.segments.reduce((n, s) => n + s.size, 0);
   const progress = progressPhase(`restoring ${where}`, stored, "bytes");
+  // Registered before any of them exists: a Ctrl-C or SIGTERM must not leave a database-sized hidden
+  // file next to the output (exit 130, as every command holding temporary files).
+  const forget = tempFiles(tmp).map(removeOnInterrupt);
   try {
     await restoreSnapshot(client, plan, tmp, log, progress);
     // The disk writes the snapshot while the WAL is fetched and applied, and the checkpointed pages
@@ -125,6 +133,7 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
   } finally {
     progress.end();
     await removeTemp(tmp);
+    for (const f of forget) f();
   }
 }
 

@@ -77,7 +77,7 @@ Deno.test("restore latest: every row, integrity ok; litestream restores the same
     assert(err instanceof ExistsError, String(err));
     await Deno.writeFile(f.out("new.db-wal"), new Uint8Array(10));
     assert((await failure(restore(f, "new.db"))) instanceof ExistsError);
-    assertEquals([...Deno.readDirSync(f.dir)].filter((e) => e.name.includes(".restore-")), []);
+    assertEquals([...Deno.readDirSync(f.dir)].filter((e) => e.name.startsWith(".")), []);
   } finally {
     await Deno.remove(f.dir, { recursive: true });
   }
@@ -127,7 +127,7 @@ Deno.test("a missing WAL segment is a clear error, never an older database", asy
     assert(err.message.includes("restore up to it with --timestamp"), err.message);
     assert(err.message.includes(keyOf(GEN, f.made[5])), err.message);
     assert(!(await Deno.stat(f.out("gap.db")).catch(() => null)));
-    assertEquals([...Deno.readDirSync(f.dir)].filter((e) => e.name.includes(".restore-")), []);
+    assertEquals([...Deno.readDirSync(f.dir)].filter((e) => e.name.startsWith(".")), []);
     // The first segment of the snapshot's index missing: named, with the way out.
     await Deno.remove(`${f.root}/${keyOf(GEN, f.made[1])}`);
     const err2 = await failure(restore(f, "gap2.db"));
@@ -234,6 +234,22 @@ Deno.test("a snapshot whose content checksum differs fails by name and leaves no
     }
     await Deno.writeFile(`${f.root}/${key}`, good);
     await restore(f, "good.db");
+  } finally {
+    await Deno.remove(f.dir, { recursive: true });
+  }
+});
+
+Deno.test("a killed restore's temp files (named with its PID) are removed by the next restore there", async () => {
+  const f = await fixture();
+  try {
+    // A PID above the kernel's maximum (4194304) is never running.
+    const dead = [".old.db.tmp-4999999-0123456789ab", ".old.db.tmp-4999999-0123456789ab-wal"];
+    // A running PID's temp (ours) is another restore's, still in progress: kept.
+    const live = `.other.db.tmp-${Deno.pid}-0123456789ab`;
+    for (const n of [...dead, live]) await Deno.writeFile(`${f.dir}/${n}`, new Uint8Array(4096));
+    await restore(f, "fresh.db");
+    const left = [...Deno.readDirSync(f.dir)].map((e) => e.name).filter((n) => n.startsWith("."));
+    assertEquals(left, [live]);
   } finally {
     await Deno.remove(f.dir, { recursive: true });
   }
