@@ -29,17 +29,20 @@ async function bigReplica(dir: string): Promise<string> {
   return replica;
 }
 
+/** `backup replica restore` of `replica` into `<outDir>/out.db`. */
+const restoreArgs = (replica: string, outDir: string) => [
+  "backup",
+  "replica",
+  "restore",
+  "--url",
+  `file://${replica}`,
+  "-o",
+  join(outDir, "out.db"),
+];
+
 /** Starts the restore, sends `signal` once its temp file exists, and checks how it ended. */
 async function interrupt(replica: string, outDir: string, signal: Deno.Signal): Promise<void> {
-  const child = spawnCli([
-    "backup",
-    "replica",
-    "restore",
-    "--url",
-    `file://${replica}`,
-    "-o",
-    join(outDir, "out.db"),
-  ]);
+  const child = spawnCli(restoreArgs(replica, outDir));
   const deadline = Date.now() + 60_000;
   while (!names(outDir).some((n) => n.startsWith(".out.db.tmp-")) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 5));
@@ -61,15 +64,7 @@ Deno.test("SIGINT or SIGTERM during replica restore: exit 130, the temp database
     await interrupt(replica, outDir, "SIGINT");
     await interrupt(replica, outDir, "SIGTERM");
     // The same replica restores when left alone, so the signals above are what stopped it.
-    const done = await runCli([
-      "backup",
-      "replica",
-      "restore",
-      "--url",
-      `file://${replica}`,
-      "-o",
-      join(outDir, "out.db"),
-    ]);
+    const done = await runCli(restoreArgs(replica, outDir));
     assert.equal(done.code, 0, done.stderr);
     assert.deepEqual(names(outDir), ["out.db"]);
   } finally {
