@@ -7,26 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCli, spawnCli } from "../helpers/cli.ts";
+import { runCli } from "../helpers/cli.ts";
+import { interruptAt, names } from "../helpers/interrupt.ts";
 import { makeServerRoot } from "./fixture.ts";
-
-const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-
-/** Starts `vigocli ARGS…`, sends SIGINT once an entry named `prefix…` exists in `dir`, waits for exit. */
-async function interruptAt(args: string[], dir: string, prefix: string): Promise<string> {
-  const child = spawnCli(args);
-  const deadline = Date.now() + 60_000;
-  while (!names(dir).some((n) => n.startsWith(prefix)) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  child.kill("SIGINT");
-  // output() waits for the process to exit, so everything below sees its final state.
-  const out = await child.output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 130, stderr);
-  assert.match(stderr, /interrupted/);
-  return stderr;
-}
 
 Deno.test("SIGINT during create: exit 130, temporary files removed", async () => {
   const fx = await makeServerRoot({ rows: 150_000 });

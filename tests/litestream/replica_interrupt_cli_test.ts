@@ -8,9 +8,8 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { lz4CompressStream } from "../../lib/codec/lz4/lz4.ts";
 import { snapshotKey } from "../../lib/litestream/paths.ts";
-import { runCli, spawnCli } from "../helpers/cli.ts";
-
-const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+import { runCli } from "../helpers/cli.ts";
+import { interruptAt, names } from "../helpers/interrupt.ts";
 
 /** A replica holding one snapshot of a ~100 MB database (random rows), as Litestream lays it out. */
 async function bigReplica(dir: string): Promise<string> {
@@ -40,29 +39,16 @@ const restoreArgs = (replica: string, outDir: string) => [
   join(outDir, "out.db"),
 ];
 
-/** Starts the restore, sends `signal` once its temp file exists, and checks how it ended. */
-async function interrupt(replica: string, outDir: string, signal: Deno.Signal): Promise<void> {
-  const child = spawnCli(restoreArgs(replica, outDir));
-  const deadline = Date.now() + 60_000;
-  while (!names(outDir).some((n) => n.startsWith(".out.db.tmp-")) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  child.kill(signal);
-  const out = await child.output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 130, `${signal}: ${stderr}`);
-  assert.match(stderr, /interrupted/);
-  assert.deepEqual(names(outDir), [], signal);
-}
-
 Deno.test("SIGINT or SIGTERM during replica restore: exit 130, the temp database and its -wal removed", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vigo-replica-interrupt-" });
   try {
     const replica = await bigReplica(dir);
     const outDir = join(dir, "restored");
     await Deno.mkdir(outDir);
-    await interrupt(replica, outDir, "SIGINT");
-    await interrupt(replica, outDir, "SIGTERM");
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      await interruptAt(restoreArgs(replica, outDir), outDir, ".out.db.tmp-", signal);
+      assert.deepEqual(names(outDir), [], signal);
+    }
     // The same replica restores when left alone, so the signals above are what stopped it.
     const done = await runCli(restoreArgs(replica, outDir));
     assert.equal(done.code, 0, done.stderr);

@@ -1,0 +1,34 @@
+/**
+ * Interrupting a CLI run at the moment it holds a temporary path: the signal goes out as soon as an
+ * entry named `prefix…` appears in `dir`, which is where a cleanup registered one `await` too late
+ * used to miss it (seen under qemu-user).
+ */
+import assert from "node:assert/strict";
+import { spawnCli } from "./cli.ts";
+
+/** The entry names in `dir`, sorted. */
+export const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+
+/**
+ * Starts `vigocli ARGS…`, sends `signal` once an entry named `prefix…` exists in `dir`, waits for the
+ * exit and checks it was the interruption (exit 130, "interrupted" on stderr). Returns stderr.
+ */
+export async function interruptAt(
+  args: string[],
+  dir: string,
+  prefix: string,
+  signal: Deno.Signal = "SIGINT",
+): Promise<string> {
+  const child = spawnCli(args);
+  const deadline = Date.now() + 60_000;
+  while (!names(dir).some((n) => n.startsWith(prefix)) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  child.kill(signal);
+  // output() waits for the process to exit, so everything after sees its final state.
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 130, `${signal}: ${stderr}`);
+  assert.match(stderr, /interrupted/);
+  return stderr;
+}
