@@ -4,6 +4,7 @@
  * the header. Everything the replicator decides about a WAL (which frames are valid, where the last
  * committed transaction ends, whether the WAL was restarted) is derived from these.
  */
+import { LITTLE_ENDIAN_HOST } from "../codec/host_endian.ts";
 
 /** Size of the WAL file header. */
 export const WAL_HEADER_SIZE = 32;
@@ -39,9 +40,6 @@ export interface FrameHeader {
   checksum2: number;
 }
 
-/** Native word reads (an Int32Array) match the checksum's byte order only where the host's is the same. */
-const BIG_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 0;
-
 function u32(b: Uint8Array, off: number): number {
   return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
 }
@@ -66,7 +64,8 @@ export function walChecksum(
   let a = s0 | 0;
   let b = s1 | 0;
   const at = data.byteOffset + start;
-  if (bigEndian === BIG_ENDIAN_HOST && (at & 3) === 0) {
+  // Native words (an Int32Array) where the checksum's byte order is the host's.
+  if (bigEndian !== LITTLE_ENDIAN_HOST && (at & 3) === 0) {
     const w = new Int32Array(data.buffer, at, (end - start) >>> 2);
     for (let i = 0; i < w.length; i += 2) {
       a = (a + w[i] + b) | 0;

@@ -3,13 +3,13 @@
  * block and content checksums. Pure TypeScript on 32-bit integer arithmetic (`Math.imul`).
  */
 
+import { LITTLE_ENDIAN_HOST } from "../host_endian.ts";
+
 const P1 = 0x9e3779b1 | 0;
 const P2 = 0x85ebca77 | 0;
 const P3 = 0xc2b2ae3d | 0;
 const P4 = 0x27d4eb2f | 0;
 const P5 = 0x165667b1 | 0;
-/** Word reads through an Int32Array match xxHash's little-endian reads only on little-endian hosts. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 function rotl(x: number, r: number): number {
   return (x << r) | (x >>> (32 - r));
@@ -67,7 +67,7 @@ export class Xxh32 {
   #stripes(b: Uint8Array, start: number, end: number): void {
     let v1 = this.#v1, v2 = this.#v2, v3 = this.#v3, v4 = this.#v4;
     const at = b.byteOffset + start;
-    if (LITTLE_ENDIAN && (at & 3) === 0) {
+    if (LITTLE_ENDIAN_HOST && (at & 3) === 0) {
       const w = new Int32Array(b.buffer, at, (end - start) >>> 2);
       for (let i = 0; i < w.length; i += 4) {
         v1 = Math.imul(rotl((v1 + Math.imul(w[i], P2)) | 0, 13), P1);
