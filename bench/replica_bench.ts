@@ -116,8 +116,8 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   // 3 GiB have been written to and removed from /dev/shm (untimed), so that every tool finds memory the
   // VM has just backed; and the order of the commands rotates from run to run.
   const seconds: Record<string, Measured> = {};
+  const outputs = OUTPUTS.map((f) => sh(join(ctx.workDir, f))).join(" ");
   for (const key of rotate(Object.keys(commands) as (keyof typeof commands)[], ctx.run ?? 0)) {
-    const outputs = OUTPUTS.map((f) => sh(join(ctx.workDir, f))).join(" ");
     seconds[key] = await measureShell(commands[key], undefined, `rm -f ${outputs} && sync && ${PREFAULT}`);
   }
   await removeOutputs(ctx.workDir);
