@@ -1,0 +1,113 @@
+/**
+ * A replica can pass every checksum and still hold a broken database: the LZ4 frames and the WAL
+ * checksum chain only prove the bytes are the ones stored. Here the WAL's pages are altered and the
+ * chain recomputed, as a buggy writer would have stored them, so only integrity_check of the
+ * restored database (snapshot + WAL) can notice.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { FileBackend } from "../../lib/backend/file/file_backend.ts";
+import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
+import { restoreReplica } from "../../lib/litestream/restore.ts";
+import { lz4CompressBytes } from "../../lib/codec/lz4/lz4.ts";
+import { ExitCode, VerifyError } from "../../lib/errors.ts";
+import {
+  WAL_FRAME_HEADER_SIZE,
+  WAL_HEADER_SIZE,
+  WAL_MAGIC_BE,
+  walChecksum,
+} from "../../lib/sqlite/wal_format.ts";
+import { integrityCheck } from "../helpers/litestream.ts";
+
+const GEN = "0123456789abcdef";
+const TABLE_LEAF = 0x0d;
+
+/** The marker's bytes in every table b-tree leaf page of `wal` changed (index pages keep them); returns how many. */
+function breakTableRows(wal: Uint8Array, pageSize: number, marker: string, replacement: string): number {
+  const from = new TextEncoder().encode(marker);
+  const to = new TextEncoder().encode(replacement);
+  let changed = 0;
+  for (let off = WAL_HEADER_SIZE; off + WAL_FRAME_HEADER_SIZE + pageSize <= wal.length;) {
+    const pgno = new DataView(wal.buffer, wal.byteOffset + off).getUint32(0);
+    const page = wal.subarray(off + WAL_FRAME_HEADER_SIZE, off + WAL_FRAME_HEADER_SIZE + pageSize);
+    if (page[pgno === 1 ? 100 : 0] === TABLE_LEAF) {
+      for (let i = 0; i + from.length <= page.length; i++) {
+        if (from.every((b, k) => page[i + k] === b)) {
+          page.set(to, i);
+          changed++;
+        }
+      }
+    }
+    off += WAL_FRAME_HEADER_SIZE + pageSize;
+  }
+  return changed;
+}
+
+/** Recomputes every frame's checksum, so the altered WAL is one SQLite and our verifier accept. */
+function rechain(wal: Uint8Array, pageSize: number): void {
+  const view = new DataView(wal.buffer, wal.byteOffset, wal.byteLength);
+  const bigEndian = view.getUint32(0) === WAL_MAGIC_BE;
+  let s: [number, number] = [view.getUint32(24), view.getUint32(28)];
+  for (let off = WAL_HEADER_SIZE; off + WAL_FRAME_HEADER_SIZE + pageSize <= wal.length;) {
+    s = walChecksum(bigEndian, s[0], s[1], wal, off, off + 8);
+    s = walChecksum(
+      bigEndian,
+      s[0],
+      s[1],
+      wal,
+      off + WAL_FRAME_HEADER_SIZE,
+      off + WAL_FRAME_HEADER_SIZE + pageSize,
+    );
+    view.setUint32(off + 16, s[0]);
+    view.setUint32(off + 20, s[1]);
+    off += WAL_FRAME_HEADER_SIZE + pageSize;
+  }
+}
+
+Deno.test("a replica whose WAL passes every checksum but breaks the database fails integrity_check (exit 8), leaving nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigo-restore-integrity-" });
+  try {
+    const src = `${dir}/src.db`;
+    const db = new DatabaseSync(src);
+    db.exec("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; PRAGMA page_size=4096;");
+    db.exec(
+      "CREATE TABLE nodes (id INTEGER PRIMARY KEY, name TEXT); CREATE INDEX nodes_name ON nodes(name);",
+    );
+    db.exec("INSERT INTO nodes (name) VALUES ('base-1'), ('base-2')");
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    const snapshot = await Deno.readFile(src);
+    db.exec(
+      "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 50) " +
+        "INSERT INTO nodes (name) SELECT 'MARKER-' || i FROM c",
+    );
+    const wal = await Deno.readFile(`${src}-wal`);
+    db.close();
+
+    const changed = breakTableRows(wal, 4096, "MARKER-", "MARKES-");
+    assert(changed >= 50, `only ${changed} rows altered`);
+    rechain(wal, 4096);
+
+    const backend = new FileBackend(`file://${dir}/replica`);
+    const client = replicaClientFor(backend);
+    await client.writeSnapshot(GEN, 0, await lz4CompressBytes(snapshot));
+    await client.writeWalSegment({ generation: GEN, index: 0, offset: 0 }, await lz4CompressBytes(wal));
+
+    let failure: unknown;
+    try {
+      await restoreReplica(client, { outputPath: `${dir}/out.db` });
+    } catch (err) {
+      failure = err;
+    }
+    assert(failure instanceof VerifyError, String(failure));
+    assertEquals(failure.exitCode, ExitCode.VerifyFailed);
+    assert(/restored database fails integrity_check: .*nodes_name/.test(failure.message), failure.message);
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.includes("out.db"));
+    assertEquals(left, []);
+
+    // The same replica without the check restores: every stored byte was valid, only the check saw it.
+    await restoreReplica(client, { outputPath: `${dir}/unchecked.db`, integrityCheck: false });
+    assert((await integrityCheck(`${dir}/unchecked.db`)).includes("nodes_name"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
