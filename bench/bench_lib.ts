@@ -90,6 +90,16 @@ export interface Measured {
 export const SYNC_ONLY = ":";
 
 /**
+ * Makes the VM back 3 GiB of memory again, then frees it (where /dev/shm has the room; else nothing):
+ * the prepare step of every restore. This VM hands memory left free for a few seconds back to the host,
+ * and whichever command next writes a database's worth of pages pays for getting it back, 1–3 s of
+ * system time per GiB, depending on what ran before rather than on the tool (Design, performance
+ * decisions, "Replica restore's benchmark rows" and "Restore's benchmark rows").
+ */
+export const PREFAULT = "{ head -c 3G /dev/zero > /dev/shm/vigocli-bench-prefault || true; } 2>/dev/null; " +
+  "rm -f /dev/shm/vigocli-bench-prefault";
+
+/**
  * Runs `prepare` (when given) and then `sync`, untimed, as hyperfine's `--prepare` does: removing the
  * previous run's output and flushing every dirty page first keeps that work out of the measured command
  * (before stop 21 the restore rows timed `rm -rf` of the last tree, and our restore's final syncfs also

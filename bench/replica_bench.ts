@@ -12,6 +12,7 @@ import {
   exists,
   type Measured,
   measureShell,
+  PREFAULT,
   ratioGoal,
   sh,
 } from "./bench_lib.ts";
@@ -77,9 +78,6 @@ async function lz4Throughput(path: string): Promise<{ compress: number; decompre
 }
 
 const OUTPUTS = ["peer.db", "fast.db", "ours.db"];
-/** Makes the VM back 3 GiB of memory again, then frees it (where /dev/shm has the room; else nothing). */
-const PREFAULT = "{ head -c 3G /dev/zero > /dev/shm/vigocli-bench-prefault || true; } 2>/dev/null; " +
-  "rm -f /dev/shm/vigocli-bench-prefault";
 
 async function removeOutputs(dir: string): Promise<void> {
   for (const f of OUTPUTS) await Deno.remove(join(dir, f)).catch(() => {});
