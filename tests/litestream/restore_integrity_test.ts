@@ -12,55 +12,53 @@ import { restoreReplica } from "../../lib/litestream/restore.ts";
 import { lz4CompressBytes } from "../../lib/codec/lz4/lz4.ts";
 import { ExitCode, VerifyError } from "../../lib/errors.ts";
 import {
+  frameSize,
+  parseFrameHeader,
+  parseWalHeader,
   WAL_FRAME_HEADER_SIZE,
   WAL_HEADER_SIZE,
-  WAL_MAGIC_BE,
   walChecksum,
+  type WalHeader,
 } from "../../lib/sqlite/wal_format.ts";
 import { integrityCheck } from "../helpers/litestream.ts";
 
 const GEN = "0123456789abcdef";
 const TABLE_LEAF = 0x0d;
 
+/** Every frame of `wal`: its offset and its page. */
+function* frames(wal: Uint8Array, hdr: WalHeader): Generator<{ off: number; page: Uint8Array }> {
+  const size = frameSize(hdr.pageSize);
+  for (let off = WAL_HEADER_SIZE; off + size <= wal.length; off += size) {
+    yield { off, page: wal.subarray(off + WAL_FRAME_HEADER_SIZE, off + size) };
+  }
+}
+
 /** The marker's bytes in every table b-tree leaf page of `wal` changed (index pages keep them); returns how many. */
-function breakTableRows(wal: Uint8Array, pageSize: number, marker: string, replacement: string): number {
+function breakTableRows(wal: Uint8Array, hdr: WalHeader, marker: string, replacement: string): number {
   const from = new TextEncoder().encode(marker);
   const to = new TextEncoder().encode(replacement);
   let changed = 0;
-  for (let off = WAL_HEADER_SIZE; off + WAL_FRAME_HEADER_SIZE + pageSize <= wal.length;) {
-    const pgno = new DataView(wal.buffer, wal.byteOffset + off).getUint32(0);
-    const page = wal.subarray(off + WAL_FRAME_HEADER_SIZE, off + WAL_FRAME_HEADER_SIZE + pageSize);
-    if (page[pgno === 1 ? 100 : 0] === TABLE_LEAF) {
-      for (let i = 0; i + from.length <= page.length; i++) {
-        if (from.every((b, k) => page[i + k] === b)) {
-          page.set(to, i);
-          changed++;
-        }
+  for (const { off, page } of frames(wal, hdr)) {
+    if (page[parseFrameHeader(wal, off).pageNo === 1 ? 100 : 0] !== TABLE_LEAF) continue;
+    for (let i = 0; i + from.length <= page.length; i++) {
+      if (from.every((b, k) => page[i + k] === b)) {
+        page.set(to, i);
+        changed++;
       }
     }
-    off += WAL_FRAME_HEADER_SIZE + pageSize;
   }
   return changed;
 }
 
 /** Recomputes every frame's checksum, so the altered WAL is one SQLite and our verifier accept. */
-function rechain(wal: Uint8Array, pageSize: number): void {
+function rechain(wal: Uint8Array, hdr: WalHeader): void {
   const view = new DataView(wal.buffer, wal.byteOffset, wal.byteLength);
-  const bigEndian = view.getUint32(0) === WAL_MAGIC_BE;
-  let s: [number, number] = [view.getUint32(24), view.getUint32(28)];
-  for (let off = WAL_HEADER_SIZE; off + WAL_FRAME_HEADER_SIZE + pageSize <= wal.length;) {
-    s = walChecksum(bigEndian, s[0], s[1], wal, off, off + 8);
-    s = walChecksum(
-      bigEndian,
-      s[0],
-      s[1],
-      wal,
-      off + WAL_FRAME_HEADER_SIZE,
-      off + WAL_FRAME_HEADER_SIZE + pageSize,
-    );
+  let s: [number, number] = [hdr.checksum1, hdr.checksum2];
+  for (const { off, page } of frames(wal, hdr)) {
+    s = walChecksum(hdr.bigEndianChecksum, s[0], s[1], wal, off, off + 8);
+    s = walChecksum(hdr.bigEndianChecksum, s[0], s[1], page);
     view.setUint32(off + 16, s[0]);
     view.setUint32(off + 20, s[1]);
-    off += WAL_FRAME_HEADER_SIZE + pageSize;
   }
 }
 
@@ -83,9 +81,11 @@ Deno.test("a replica whose WAL passes every checksum but breaks the database fai
     const wal = await Deno.readFile(`${src}-wal`);
     db.close();
 
-    const changed = breakTableRows(wal, 4096, "MARKER-", "MARKES-");
+    const hdr = parseWalHeader(wal);
+    assert(hdr, "SQLite wrote no valid WAL header");
+    const changed = breakTableRows(wal, hdr, "MARKER-", "MARKES-");
     assert(changed >= 50, `only ${changed} rows altered`);
-    rechain(wal, 4096);
+    rechain(wal, hdr);
 
     const backend = new FileBackend(`file://${dir}/replica`);
     const client = replicaClientFor(backend);
