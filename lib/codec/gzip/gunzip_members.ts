@@ -27,6 +27,16 @@ const MAX_MEMBER = 96 * 1024;
 const MAX_INFLATED = 1024 * 1024;
 /** Input bytes handed to a streamed inflate at a time. */
 const PIECE = 256 * 1024;
+/**
+ * Inflated bytes between two forced collections, where the runtime offers one (Bun). The batches
+ * come back from the workers as transferred buffers, which Bun's collector does not count towards
+ * its next collection, so they piled up for as long as the stream lasted: `backup verify`'s peak RSS
+ * was 121–129 MiB at 1 GiB and 126–158 MiB at 8 GiB (from sources, 6 runs each). A full collection
+ * every 64 MiB costs ~3 ms (about 1 % of this thread) and keeps the peak flat: 111–117 against
+ * 119–123 MiB. Every 256 MiB still reached 152 MiB at 8 GiB, and the non-blocking collection 141.
+ */
+const COLLECT_EVERY = 64 * 1024 * 1024;
+const bun = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun;
 
 /** Options of {@link gunzip}. */
 export interface GunzipOptions {
@@ -86,6 +96,7 @@ class MemberRun {
   #spans: MemberSpans = [];
   #used = 0;
   #total = 0;
+  #sinceCollection = 0;
   #stopped = false;
 
   constructor(reader: ReadableStreamDefaultReader<Uint8Array>, opts: GunzipOptions) {
@@ -214,7 +225,13 @@ class MemberRun {
       const out = await this.#pending.shift()!.result.catch((err) => {
         throw fail((err as Error).message, err);
       });
-      if (out.length > 0) yield out;
+      if (out.length === 0) continue;
+      this.#sinceCollection += out.length;
+      if (this.#sinceCollection >= COLLECT_EVERY && bun) {
+        this.#sinceCollection = 0;
+        bun.gc(true);
+      }
+      yield out;
     }
   }
 
