@@ -1,12 +1,13 @@
 /**
  * Restores a database from a Litestream v0.3 replica (ours or Litestream's): plan (restore_plan.ts),
- * stream the snapshot into a temp file next to the output, then per WAL index stream its segments
- * into `<temp>-wal` — checking offsets, salts and the checksum chain of every frame on the way —
- * and let SQLite checkpoint them in, verifying it applied exactly the committed frames we counted.
- * Finally integrity_check and fsync (overlapping), and link into place, which fails rather than
- * overwrite OUT.
- * Memory stays at one LZ4 block and one WAL frame whatever the database size: blocks are decoded
- * into reused memory and written synchronously before the next is decoded (lz4FrameDecoder).
+ * stream the snapshot into a temp file next to the output, then stream the segments of every WAL
+ * index into one `<temp>-wal` (wal_join.ts) — checking offsets, salts and the checksum chain of every
+ * frame on the way — and let SQLite checkpoint them in with one checkpoint, verifying it applied
+ * exactly the committed frames we counted. Finally integrity_check and fsync (overlapping), and link
+ * into place, which fails rather than overwrite OUT.
+ * Memory stays at one LZ4 block, one WAL frame and the joined WAL's 1 MiB buffer whatever the
+ * database size: blocks are decoded into reused memory and written synchronously before the next is
+ * decoded (lz4FrameDecoder).
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { open, rm, stat } from "node:fs/promises";
@@ -23,7 +24,8 @@ import { readListings } from "./replica_list.ts";
 import { SegmentPrefetcher } from "./segment_prefetch.ts";
 import { linkIntoPlace, startFsync } from "./restore_output.ts";
 import { planRestore, type RestorePlan, segmentsByIndex } from "./restore_plan.ts";
-import { WalFormatError, type WalSummary, WalVerifier } from "./wal_verifier.ts";
+import { WalFormatError, WalVerifier } from "./wal_verifier.ts";
+import { WalJoin } from "./wal_join.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { removeOnInterrupt } from "../archive/interrupt_cleanup.ts";
 import { tempPathFor } from "../fsutil/atomic_file.ts";
@@ -39,6 +41,11 @@ export interface RestoreOptions {
   timestamp?: Date;
   /** Run `PRAGMA integrity_check` on the result (default true). */
   integrityCheck?: boolean;
+  /**
+   * The WAL kept on disk before it is checkpointed and the next index joined (default: 256 MiB or the
+   * snapshot's size, whichever is more); bounds the restore's temp space.
+   */
+  walBatchBytes?: number;
   /** Receives one line per step, for progress output. */
   log?: (line: string) => void;
 }
@@ -106,17 +113,13 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
   // file next to the output (exit 130, as every command holding temporary files).
   const forget = tempFiles(tmp).map(removeOnInterrupt);
   try {
-    await restoreSnapshot(client, plan, tmp, log, progress);
     // The disk writes the snapshot while the WAL is fetched and applied, and the checkpointed pages
     // while integrity_check reads (from the page cache): the fsyncs overlap instead of ending the restore.
+    const dbBytes = await restoreSnapshot(client, plan, tmp, log, progress);
     const snapshotDurable = await startFsync(tmp);
-    const frames = await applyWal(client, plan, tmp, log, progress);
-    progress.end();
-    const walDurable = await startFsync(tmp);
-    const durable = Promise.all([snapshotDurable.done, walDurable.done]);
-    durable.catch(() => {}); // awaited below; a failed check must not leave it unhandled
-    if (opts.integrityCheck ?? true) integrityCheck(tmp, where);
-    await durable;
+    const walLimit = opts.walBatchBytes ?? Math.max(WAL_BATCH_MIN_BYTES, dbBytes);
+    const frames = await replayWal(client, plan, tmp, walLimit, opts.integrityCheck ?? true, log, progress);
+    await snapshotDurable.done;
     await linkIntoPlace(tmp, opts.outputPath, checkOutput);
     const bytes = (await stat(opts.outputPath)).size;
     log(`restored ${opts.outputPath} (${bytes} bytes) as of ${plan.restoredUpTo.toISOString()}`);
@@ -143,7 +146,7 @@ const LOCAL_READ = 1 << 20;
 /**
  * The object `key` of a file replica as chunks read into two reused buffers, or null for other
  * backends. Each chunk is overwritten once the consumer asks for the one after next, so this is for
- * {@link decodeToFile} only (its decoder copies what it keeps). The next read is in flight while a
+ * {@link decodeToSink} only (its decoder copies what it keeps). The next read is in flight while a
  * chunk is decoded. The file backend's own reader allocates a fresh buffer per read, which Bun
  * collects late: with it the restore's peak RSS grew with the snapshot size.
  */
@@ -190,9 +193,33 @@ function openForWrite(path: string, flags: "wx" | "w"): number {
 }
 
 /**
+ * Decodes the LZ4 frames of `stream` block by block into `sink`. Each block is a view of the
+ * decoder's reused memory, valid only until `sink` returns.
+ */
+async function decodeToSink(
+  stream: AsyncIterable<Uint8Array>,
+  name: string,
+  progress: ProgressPhase,
+  sink: Lz4BlockSink,
+): Promise<void> {
+  const dec = lz4FrameDecoder(name);
+  const transient = !(stream instanceof ReadableStream);
+  try {
+    for await (const chunk of stream) {
+      progress.advance(chunk.length);
+      dec.push(chunk, sink, transient);
+    }
+    dec.end();
+  } catch (err) {
+    if (err instanceof CodecError) throw toVigoError(err);
+    throw err;
+  }
+}
+
+/**
  * Decodes the LZ4 frames of `stream` into the open file `fd`, returning the bytes written. Each block
- * is a view of the decoder's reused memory, so it is checked (`onBlock`) and written synchronously —
- * to the page cache, no I/O-pool round trip — before the next block overwrites it.
+ * is checked (`onBlock`) and written synchronously — to the page cache, no I/O-pool round trip —
+ * before the next block overwrites it.
  */
 async function decodeToFile(
   stream: AsyncIterable<Uint8Array>,
@@ -202,9 +229,8 @@ async function decodeToFile(
   progress: ProgressPhase,
   onBlock?: Lz4BlockSink,
 ): Promise<number> {
-  const dec = lz4FrameDecoder(name);
   let n = 0;
-  const write: Lz4BlockSink = (block) => {
+  await decodeToSink(stream, name, progress, (block) => {
     onBlock?.(block);
     try {
       for (let off = 0; off < block.length;) off += writeSync(fd, block, off, block.length - off);
@@ -212,18 +238,7 @@ async function decodeToFile(
       throw toVigoError(err, path);
     }
     n += block.length;
-  };
-  const transient = !(stream instanceof ReadableStream);
-  try {
-    for await (const chunk of stream) {
-      progress.advance(chunk.length);
-      dec.push(chunk, write, transient);
-    }
-    dec.end();
-  } catch (err) {
-    if (err instanceof CodecError) throw toVigoError(err);
-    throw err;
-  }
+  });
   return n;
 }
 
@@ -233,7 +248,7 @@ async function restoreSnapshot(
   tmp: string,
   log: (l: string) => void,
   progress: ProgressPhase,
-) {
+): Promise<number> {
   const key = snapshotKey(plan.generation, plan.snapshot.index);
   log(`restoring snapshot ${key} (${plan.snapshot.size} bytes stored)`);
   const fd = openForWrite(tmp, "wx");
@@ -257,110 +272,164 @@ async function restoreSnapshot(
       }
     });
     if (n === 0) throw new BadInputError(`${client.backend.url}: ${key}: snapshot is empty`);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-async function applyWal(
-  client: ReplicaClient,
-  plan: RestorePlan,
-  tmp: string,
-  log: (l: string) => void,
-  progress: ProgressPhase,
-) {
-  let frames = 0;
-  // A file replica is read directly (localObject); prefetching only hides a remote store's latency.
-  const local = asBackend(client.backend, FileBackend) !== undefined;
-  const prefetch = new SegmentPrefetcher(client, local ? [] : plan.segments);
-  try {
-    for (const group of segmentsByIndex(plan.segments)) {
-      const summary = await downloadIndex(client, prefetch, plan.generation, group, `${tmp}-wal`, progress);
-      frames += await checkpoint(tmp, summary, client.backend.url, plan.generation, group[0].index);
-      log(
-        `applied WAL index ${group[0].index.toString(16).padStart(8, "0")}: ${group.length} segment(s), ` +
-          `${summary.committedFrames} committed frame(s)`,
-      );
-    }
-  } finally {
-    await prefetch.close();
-  }
-  return frames;
-}
-
-/** Streams one WAL index's segments into `walPath`, verifying offsets and every frame. */
-async function downloadIndex(
-  client: ReplicaClient,
-  prefetch: SegmentPrefetcher,
-  generation: string,
-  group: WalSegmentInfo[],
-  walPath: string,
-  progress: ProgressPhase,
-): Promise<WalSummary> {
-  const where = client.backend.url;
-  const verifier = new WalVerifier();
-  const fd = openForWrite(walPath, "w");
-  try {
-    for (const [i, seg] of group.entries()) {
-      const key = walSegmentKey(generation, seg.index, seg.offset);
-      if (seg.offset !== verifier.offset || !verifier.aligned) {
-        const what = seg.offset > verifier.offset
-          ? `the previous segments end at WAL offset ${verifier.offset}, so the bytes in between are missing`
-          : `it overlaps the previous segments, which end at WAL offset ${verifier.offset}`;
-        const prev = group[i - 1];
-        const way = prev
-          ? ` The newest consistent state ends at ${walSegmentKey(generation, prev.index, prev.offset)}; ` +
-            `restore up to it with --timestamp ${prev.createdAt.toISOString()}.`
-          : "";
-        throw new BadInputError(
-          `${where}: ${key}: WAL gap: segment starts at offset ${seg.offset} but ${what}.${way}`,
-        );
-      }
-      try {
-        const body = localObject(client, key) ?? await prefetch.next();
-        await decodeToFile(body, `${where}: ${key}`, fd, walPath, progress, (c) => verifier.update(c));
-      } catch (err) {
-        if (err instanceof WalFormatError) throw new BadInputError(`${where}: ${key}: ${err.message}`);
-        throw err;
-      }
-    }
-    try {
-      return verifier.finish();
-    } catch (err) {
-      const last = group[group.length - 1];
-      const key = walSegmentKey(generation, last.index, last.offset);
-      if (err instanceof WalFormatError) throw new BadInputError(`${where}: ${key}: ${err.message}`);
-      throw err;
-    }
+    return n;
   } finally {
     closeSync(fd);
   }
 }
 
 /**
- * Checkpoints `<db>-wal` into `db` and checks SQLite used exactly the committed frames. FULL, not
- * TRUNCATE: TRUNCATE resets the WAL before reporting, so it always answers (0, 0, 0).
+ * By default a joined WAL is checkpointed before the next index is added once it holds this many bytes
+ * or the snapshot's size, whichever is more: the temp space a restore needs stays about twice the
+ * database, however much WAL the replica holds since its snapshot.
  */
-async function checkpoint(db: string, summary: WalSummary, where: string, generation: string, index: number) {
-  const conn = new DatabaseSync(db);
-  let row: { busy: number; log: number; checkpointed: number };
-  try {
-    // No fsync inside the checkpoint: it would wait for the whole snapshot's writeback. The temp file
-    // gets its own fsyncs, which overlap integrity_check, before it is linked into place.
-    conn.exec("PRAGMA synchronous=OFF");
-    row = conn.prepare("PRAGMA wal_checkpoint(FULL)").get() as typeof row;
-  } finally {
-    conn.close();
+const WAL_BATCH_MIN_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Streams the segments of every WAL index into `<db>-wal`, joined (wal_join.ts) and verifying offsets
+ * and every frame, and checkpoints them into `db` (applyWal): in one go unless the WAL grows past
+ * `limit` bytes; integrity_check (when `check`) follows the last. Returns the frames applied.
+ */
+async function replayWal(
+  client: ReplicaClient,
+  plan: RestorePlan,
+  db: string,
+  limit: number,
+  check: boolean,
+  log: (l: string) => void,
+  progress: ProgressPhase,
+): Promise<number> {
+  const walPath = `${db}-wal`;
+  const groups = segmentsByIndex(plan.segments);
+  if (groups.length === 0) {
+    progress.end();
+    return await applyWal(db, 0, true, check, client.backend.url, plan.generation);
   }
-  // Closing the last connection removes both; make sure, so the next index starts clean.
-  await rm(`${db}-wal`, { force: true });
-  await rm(`${db}-shm`, { force: true });
-  const idx = index.toString(16).padStart(8, "0");
-  if (row.busy !== 0 || row.log !== summary.committedFrames || row.checkpointed !== row.log) {
+  // A file replica is read directly (localObject); prefetching only hides a remote store's latency.
+  const local = asBackend(client.backend, FileBackend) !== undefined;
+  const prefetch = new SegmentPrefetcher(client, local ? [] : plan.segments);
+  let frames = 0;
+  try {
+    let next = 0;
+    do {
+      const fd = openForWrite(walPath, "w");
+      const join = new WalJoin(fd, walPath);
+      try {
+        for (; next < groups.length && (join.indexes === 0 || join.bytes < limit); next++) {
+          const group = groups[next];
+          const before = join.committedFrames;
+          await joinIndex(client, prefetch, plan.generation, group, join, progress);
+          log(
+            `fetched WAL index ${
+              group[0].index.toString(16).padStart(8, "0")
+            }: ${group.length} segment(s), ` +
+              `${join.committedFrames - before} committed frame(s)`,
+          );
+        }
+      } finally {
+        closeSync(fd);
+      }
+      const final = next === groups.length;
+      if (final) progress.end();
+      frames += await applyWal(db, join.committedFrames, final, check, client.backend.url, plan.generation);
+    } while (next < groups.length);
+  } finally {
+    await prefetch.close();
+  }
+  return frames;
+}
+
+/** Streams one WAL index's segments into `join`, verifying offsets and every frame. */
+async function joinIndex(
+  client: ReplicaClient,
+  prefetch: SegmentPrefetcher,
+  generation: string,
+  group: WalSegmentInfo[],
+  join: WalJoin,
+  progress: ProgressPhase,
+): Promise<void> {
+  const where = client.backend.url;
+  const verifier = new WalVerifier(join);
+  for (const [i, seg] of group.entries()) {
+    const key = walSegmentKey(generation, seg.index, seg.offset);
+    if (seg.offset !== verifier.offset || !verifier.aligned) {
+      const what = seg.offset > verifier.offset
+        ? `the previous segments end at WAL offset ${verifier.offset}, so the bytes in between are missing`
+        : `it overlaps the previous segments, which end at WAL offset ${verifier.offset}`;
+      const prev = group[i - 1];
+      const way = prev
+        ? ` The newest consistent state ends at ${walSegmentKey(generation, prev.index, prev.offset)}; ` +
+          `restore up to it with --timestamp ${prev.createdAt.toISOString()}.`
+        : "";
+      throw new BadInputError(
+        `${where}: ${key}: WAL gap: segment starts at offset ${seg.offset} but ${what}.${way}`,
+      );
+    }
+    try {
+      const body = localObject(client, key) ?? await prefetch.next();
+      await decodeToSink(body, `${where}: ${key}`, progress, (c) => verifier.update(c));
+    } catch (err) {
+      if (err instanceof WalFormatError) throw new BadInputError(`${where}: ${key}: ${err.message}`);
+      throw err;
+    }
+  }
+  try {
+    verifier.finish();
+  } catch (err) {
+    const last = group[group.length - 1];
+    const key = walSegmentKey(generation, last.index, last.offset);
+    if (err instanceof WalFormatError) throw new BadInputError(`${where}: ${key}: ${err.message}`);
+    throw err;
+  }
+  join.endIndex();
+}
+
+/**
+ * Checkpoints `<db>-wal` into `db`, checking SQLite applied exactly the `expected` committed frames;
+ * both files beside `db` are gone when this returns. After the `final` WAL, `db` is fsynced while
+ * integrity_check (when `check`) reads it. Returns the frames applied.
+ */
+async function applyWal(
+  db: string,
+  expected: number,
+  final: boolean,
+  check: boolean,
+  where: string,
+  generation: string,
+): Promise<number> {
+  let row = { busy: 0, log: 0, checkpointed: 0 };
+  try {
+    if (expected > 0) {
+      const conn = new DatabaseSync(db);
+      try {
+        // No fsync inside the checkpoint: it would wait for the whole snapshot's writeback. The temp file
+        // gets its own fsync, which overlaps integrity_check, before it is linked into place.
+        conn.exec("PRAGMA synchronous=OFF");
+        // FULL, not TRUNCATE: TRUNCATE resets the WAL before reporting, so it always answers (0, 0, 0).
+        row = conn.prepare("PRAGMA wal_checkpoint(FULL)").get() as typeof row;
+      } finally {
+        conn.close();
+      }
+    }
+  } finally {
+    // Closing the last connection removes both (segments without a commit leave a WAL SQLite would
+    // ignore); make sure, so nothing stale is replayed, linked or left.
+    await rm(`${db}-wal`, { force: true });
+    await rm(`${db}-shm`, { force: true });
+  }
+  if (row.busy !== 0 || row.log !== expected || row.checkpointed !== row.log) {
     throw new VerifyError(
-      `${where}: generation ${generation} WAL index ${idx}: SQLite checkpointed ${row.checkpointed} of ${row.log} ` +
-        `frame(s) (busy=${row.busy}) but the replica holds ${summary.committedFrames} committed frame(s)`,
+      `${where}: generation ${generation}: SQLite checkpointed ${row.checkpointed} of ${row.log} WAL ` +
+        `frame(s) (busy=${row.busy}) but the replica holds ${expected} committed frame(s)`,
     );
+  }
+  if (final) {
+    const durable = await startFsync(db);
+    try {
+      if (check) integrityCheck(db, where);
+    } finally {
+      await durable.done;
+    }
   }
   return row.checkpointed;
 }

@@ -6,6 +6,7 @@
  * count the frames up to the last commit, which the checkpoint must then report back.
  */
 import {
+  be32,
   WAL_FORMAT_VERSION,
   WAL_FRAME_HEADER_SIZE,
   WAL_HEADER_SIZE,
@@ -16,10 +17,6 @@ import {
 
 /** Thrown for a WAL that is not valid; the caller adds which object it came from. */
 export class WalFormatError extends Error {}
-
-function be32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
 
 /** What a verified WAL contained. */
 export interface WalSummary {
@@ -34,8 +31,15 @@ export interface WalSummary {
   dbPages: number;
 }
 
+/** Receives the parts of a WAL once verified; each buffer is reused after the call returns. */
+export interface WalSink {
+  header(h: Uint8Array): void;
+  frame(f: Uint8Array): void;
+}
+
 /** Streaming WAL checker: feed bytes with {@link WalVerifier.update}, then {@link WalVerifier.finish}. */
 export class WalVerifier {
+  readonly #sink?: WalSink;
   #header = new Uint8Array(WAL_HEADER_SIZE);
   #frame = new Uint8Array(0);
   #fill = 0;
@@ -48,6 +52,11 @@ export class WalVerifier {
   #frames = 0;
   #committed = 0;
   #dbPages = 0;
+
+  /** `sink`, when given, gets the header and then every frame as each passes its checks. */
+  constructor(sink?: WalSink) {
+    this.#sink = sink;
+  }
 
   /** Bytes consumed so far: the WAL offset the next byte sits at. */
   get offset(): number {
@@ -100,6 +109,7 @@ export class WalVerifier {
     this.#salt1 = be32(h, 16);
     this.#salt2 = be32(h, 20);
     this.#sum = sum;
+    this.#sink?.header(h);
     this.#frame = new Uint8Array(WAL_FRAME_HEADER_SIZE + ps);
     this.#fill = 0;
     this.#bytes = WAL_HEADER_SIZE;
@@ -128,6 +138,7 @@ export class WalVerifier {
       this.#committed = this.#frames;
       this.#dbPages = commit;
     }
+    this.#sink?.frame(f);
     this.#fill = 0;
     this.#bytes += f.length;
   }

@@ -40,7 +40,8 @@ export interface FrameHeader {
   checksum2: number;
 }
 
-function u32(b: Uint8Array, off: number): number {
+/** The big-endian uint32 at `off` (every WAL header field is one). */
+export function be32(b: Uint8Array, off: number): number {
   return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
 }
 
@@ -100,10 +101,10 @@ export function frameAlign(offset: number, pageSize: number): number {
  */
 export function parseWalHeader(b: Uint8Array): WalHeader | null {
   if (b.length < WAL_HEADER_SIZE) return null;
-  const magic = u32(b, 0);
+  const magic = be32(b, 0);
   if (magic !== WAL_MAGIC_LE && magic !== WAL_MAGIC_BE) return null;
-  if (u32(b, 4) !== WAL_FORMAT_VERSION) return null;
-  const rawPage = u32(b, 8);
+  if (be32(b, 4) !== WAL_FORMAT_VERSION) return null;
+  const rawPage = be32(b, 8);
   const pageSize = rawPage === 1 ? 65536 : rawPage;
   if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return null;
   const bigEndianChecksum = magic === WAL_MAGIC_BE;
@@ -111,11 +112,11 @@ export function parseWalHeader(b: Uint8Array): WalHeader | null {
   const h: WalHeader = {
     bigEndianChecksum,
     pageSize,
-    checkpointSeq: u32(b, 12),
-    salt1: u32(b, 16),
-    salt2: u32(b, 20),
-    checksum1: u32(b, 24),
-    checksum2: u32(b, 28),
+    checkpointSeq: be32(b, 12),
+    salt1: be32(b, 16),
+    salt2: be32(b, 20),
+    checksum1: be32(b, 24),
+    checksum2: be32(b, 28),
   };
   if (c1 !== h.checksum1 || c2 !== h.checksum2) return null;
   return h;
@@ -124,12 +125,12 @@ export function parseWalHeader(b: Uint8Array): WalHeader | null {
 /** Parses the 24-byte frame header at `off`. */
 export function parseFrameHeader(b: Uint8Array, off = 0): FrameHeader {
   return {
-    pageNo: u32(b, off),
-    commitSize: u32(b, off + 4),
-    salt1: u32(b, off + 8),
-    salt2: u32(b, off + 12),
-    checksum1: u32(b, off + 16),
-    checksum2: u32(b, off + 20),
+    pageNo: be32(b, off),
+    commitSize: be32(b, off + 4),
+    salt1: be32(b, off + 8),
+    salt2: be32(b, off + 12),
+    checksum1: be32(b, off + 16),
+    checksum2: be32(b, off + 20),
   };
 }
 
