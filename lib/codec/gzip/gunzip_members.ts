@@ -14,6 +14,7 @@ import { CodecError } from "../codec_error.ts";
 import { gunzipSequential } from "./gunzip_stream.ts";
 import { inflateMember, InflateWorkerPool, type MemberSpans } from "./inflate_workers.ts";
 import { inflatedSize, readMemberHead } from "./member_length.ts";
+import { bunRuntime } from "./bun_runtime.ts";
 
 /** Compressed bytes gathered into one batch for a worker. */
 const BATCH_BYTES = 256 * 1024;
@@ -36,7 +37,6 @@ const PIECE = 256 * 1024;
  * 119–123 MiB. Every 256 MiB still reached 152 MiB at 8 GiB, and the non-blocking collection 141.
  */
 const COLLECT_EVERY = 64 * 1024 * 1024;
-const bun = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun;
 
 /** Options of {@link gunzip}. */
 export interface GunzipOptions {
@@ -227,9 +227,9 @@ class MemberRun {
       });
       if (out.length === 0) continue;
       this.#sinceCollection += out.length;
-      if (this.#sinceCollection >= COLLECT_EVERY && bun) {
+      if (this.#sinceCollection >= COLLECT_EVERY && bunRuntime?.gc) {
         this.#sinceCollection = 0;
-        bun.gc(true);
+        bunRuntime.gc(true);
       }
       yield out;
     }

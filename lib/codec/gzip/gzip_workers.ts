@@ -7,6 +7,7 @@
  */
 import zlib from "node:zlib";
 import { inlineWorker } from "../inline_worker.ts";
+import { bunRuntime } from "./bun_runtime.ts";
 
 // The worker's copy of gzipMember() below (a worker runs from source text and cannot import it).
 const WORKER_SOURCE = `
@@ -127,15 +128,10 @@ export class GzipWorkerPool {
   }
 }
 
-interface BunGzip {
-  gzipSync(data: Uint8Array, opts: { level: number; library: "libdeflate" }): Uint8Array;
-}
-const bun = (globalThis as { Bun?: Partial<BunGzip> }).Bun;
-
 /** One complete gzip member of `data`, made by `engine` ({@link GzipEngine}). */
 function gzipMember(data: Uint8Array, level: number, engine: GzipEngine): Uint8Array {
-  if (engine === "fastest" && typeof bun?.gzipSync === "function") {
-    return bun.gzipSync(data, { level, library: "libdeflate" });
+  if (engine === "fastest" && bunRuntime?.gzipSync) {
+    return bunRuntime.gzipSync(data, { level, library: "libdeflate" });
   }
   return zlib.gzipSync(data, { level });
 }
@@ -152,7 +148,7 @@ function compressInThread(
   engine: GzipEngine,
 ): Promise<CompressedBlock> {
   // libdeflate has no asynchronous call; zlib's may at least reach a thread pool.
-  if (engine === "fastest" && typeof bun?.gzipSync === "function") {
+  if (engine === "fastest" && bunRuntime?.gzipSync) {
     return Promise.resolve(compressHere(block, length, level, engine));
   }
   return new Promise((resolve, reject) => {

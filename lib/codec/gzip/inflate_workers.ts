@@ -9,6 +9,7 @@
  */
 import { gunzipSync } from "node:zlib";
 import { inlineWorker } from "../inline_worker.ts";
+import { bunRuntime } from "./bun_runtime.ts";
 
 const WORKER_SOURCE = `
 import { gunzipSync } from "node:zlib";
@@ -45,8 +46,8 @@ self.onmessage = (event) => {
 export function inflateMember(member: Uint8Array, size: number): Uint8Array {
   let z: Uint8Array;
   try {
-    z = libdeflateGunzip
-      ? libdeflateGunzip(member, { library: "libdeflate" })
+    z = bunRuntime?.gunzipSync
+      ? bunRuntime.gunzipSync(member, { library: "libdeflate" })
       : gunzipSync(member, { maxOutputLength: Math.max(1, size) });
   } catch (err) {
     throw new Error(`a member of ${member.length} bytes: ${(err as Error)?.message ?? err}`);
@@ -54,11 +55,6 @@ export function inflateMember(member: Uint8Array, size: number): Uint8Array {
   if (z.length !== size) throw new Error(`a member inflates to ${z.length} bytes, its trailer says ${size}`);
   return z;
 }
-
-/** Bun's libdeflate binding where the runtime is Bun. */
-const libdeflateGunzip = (globalThis as {
-  Bun?: { gunzipSync?: (data: Uint8Array, opts: { library: string }) => Uint8Array };
-}).Bun?.gunzipSync;
 
 /** Members of one batch: `[offset, length, inflated size]` triples into the batch buffer. */
 export type MemberSpans = number[];
