@@ -42,8 +42,8 @@ export interface RestoreOptions {
   /** Run `PRAGMA integrity_check` on the result (default true). */
   integrityCheck?: boolean;
   /**
-   * The WAL kept on disk before it is checkpointed and the next index joined (default: 256 MiB or the
-   * snapshot's size, whichever is more); bounds the restore's temp space.
+   * The WAL kept on disk before it is checkpointed and the next index joined (default 256 MiB); bounds
+   * the restore's temp space and SQLite's index of that WAL in memory.
    */
   walBatchBytes?: number;
   /** Receives one line per step, for progress output. */
@@ -115,9 +115,9 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
   try {
     // The disk writes the snapshot while the WAL is fetched and applied, and the checkpointed pages
     // while integrity_check reads (from the page cache): the fsyncs overlap instead of ending the restore.
-    const dbBytes = await restoreSnapshot(client, plan, tmp, log, progress);
+    await restoreSnapshot(client, plan, tmp, log, progress);
     const snapshotDurable = await startFsync(tmp);
-    const walLimit = opts.walBatchBytes ?? Math.max(WAL_BATCH_MIN_BYTES, dbBytes);
+    const walLimit = opts.walBatchBytes ?? WAL_BATCH_BYTES;
     const frames = await replayWal(client, plan, tmp, walLimit, opts.integrityCheck ?? true, log, progress);
     await snapshotDurable.done;
     await linkIntoPlace(tmp, opts.outputPath, checkOutput);
@@ -248,7 +248,7 @@ async function restoreSnapshot(
   tmp: string,
   log: (l: string) => void,
   progress: ProgressPhase,
-): Promise<number> {
+): Promise<void> {
   const key = snapshotKey(plan.generation, plan.snapshot.index);
   log(`restoring snapshot ${key} (${plan.snapshot.size} bytes stored)`);
   const fd = openForWrite(tmp, "wx");
@@ -272,18 +272,17 @@ async function restoreSnapshot(
       }
     });
     if (n === 0) throw new BadInputError(`${client.backend.url}: ${key}: snapshot is empty`);
-    return n;
   } finally {
     closeSync(fd);
   }
 }
 
 /**
- * By default a joined WAL is checkpointed before the next index is added once it holds this many bytes
- * or the snapshot's size, whichever is more: the temp space a restore needs stays about twice the
- * database, however much WAL the replica holds since its snapshot.
+ * By default a joined WAL is checkpointed before the next index is added once it holds this many bytes:
+ * the temp space a restore needs beyond the database, and the WAL index SQLite maps into memory (8
+ * bytes per frame), stay bounded however much WAL the replica holds since its snapshot.
  */
-const WAL_BATCH_MIN_BYTES = 256 * 1024 * 1024;
+const WAL_BATCH_BYTES = 256 * 1024 * 1024;
 
 /**
  * Streams the segments of every WAL index into `<db>-wal`, joined (wal_join.ts) and verifying offsets
