@@ -302,7 +302,7 @@ async function replayWal(
   const groups = segmentsByIndex(plan.segments);
   if (groups.length === 0) {
     progress.end();
-    return await applyWal(db, 0, true, check, client.backend.url, plan.generation);
+    return await applyWal(db, 0, true, check, client.backend.url, `generation ${plan.generation}`);
   }
   // A file replica is read directly (localObject); prefetching only hides a remote store's latency.
   const local = asBackend(client.backend, FileBackend) !== undefined;
@@ -311,6 +311,7 @@ async function replayWal(
   try {
     let next = 0;
     do {
+      const first = next;
       const fd = openForWrite(walPath, "w");
       const join = new WalJoin(fd, walPath);
       try {
@@ -330,7 +331,10 @@ async function replayWal(
       }
       const final = next === groups.length;
       if (final) progress.end();
-      frames += await applyWal(db, join.committedFrames, final, check, client.backend.url, plan.generation);
+      const hex = (i: number) => groups[i][0].index.toString(16).padStart(8, "0");
+      const wal = `generation ${plan.generation} WAL index ` +
+        (next - 1 === first ? hex(first) : `${hex(first)}–${hex(next - 1)}`);
+      frames += await applyWal(db, join.committedFrames, final, check, client.backend.url, wal);
     } while (next < groups.length);
   } finally {
     await prefetch.close();
@@ -386,7 +390,8 @@ async function joinIndex(
 /**
  * Checkpoints `<db>-wal` into `db`, checking SQLite applied exactly the `expected` committed frames;
  * both files beside `db` are gone when this returns. After the `final` WAL, `db` is fsynced while
- * integrity_check (when `check`) reads it. Returns the frames applied.
+ * integrity_check (when `check`) reads it. `where` (the replica) and `wal` (its indexes joined here)
+ * name them in errors. Returns the frames applied.
  */
 async function applyWal(
   db: string,
@@ -394,7 +399,7 @@ async function applyWal(
   final: boolean,
   check: boolean,
   where: string,
-  generation: string,
+  wal: string,
 ): Promise<number> {
   let row = { busy: 0, log: 0, checkpointed: 0 };
   try {
@@ -418,7 +423,7 @@ async function applyWal(
   }
   if (row.busy !== 0 || row.log !== expected || row.checkpointed !== row.log) {
     throw new VerifyError(
-      `${where}: generation ${generation}: SQLite checkpointed ${row.checkpointed} of ${row.log} WAL ` +
+      `${where}: ${wal}: SQLite checkpointed ${row.checkpointed} of ${row.log} WAL ` +
         `frame(s) (busy=${row.busy}) but the replica holds ${expected} committed frame(s)`,
     );
   }

@@ -1,6 +1,6 @@
 /**
  * Joins the verified WAL indexes of a restore into one WAL file, so SQLite replays them all in one
- * checkpoint and a reader can check the final database while that checkpoint runs. Each Litestream
+ * checkpoint rather than opening, recovering and checkpointing a WAL per index. Each Litestream
  * index is a WAL of its own (new salts, a checksum chain seeded by its own header): the first index's
  * header and frames are kept as they are; the frames of every later index get the first header's
  * salts and the checksum chain continued from the frame before them, as SQLite would have written
