@@ -3,10 +3,14 @@
  * which a crash or a broken disk can leave in any state, and replica restore checks downloaded WAL
  * segments (lib/litestream/wal_verifier.ts). Properties: a valid WAL of any shape is accepted and both
  * readers agree on its commits; any mutation of it ends in a WalFormatError (the restore maps it to
- * exit 4) or a shorter valid prefix, never another error; time is linear in the WAL's size.
+ * exit 4) or a shorter valid prefix, never another error; time is linear in the WAL's size. The
+ * restore's join of several WAL indexes (lib/litestream/wal_join.ts) yields a WAL both readers accept,
+ * holding exactly each index's committed frames in order.
  */
 import assert from "node:assert/strict";
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import fc from "fast-check";
+import { WalJoin } from "../../lib/litestream/wal_join.ts";
 import { WalFormatError, WalVerifier } from "../../lib/litestream/wal_verifier.ts";
 import {
   frameSize,
@@ -99,6 +103,68 @@ Deno.test("wal: valid WALs of any shape are accepted and both readers agree", ()
     }),
     fuzzParams(300),
   );
+});
+
+Deno.test("wal: joined indexes form one WAL both readers accept, with every index's committed frames in order", () => {
+  const indexesArb = fc.record({
+    bigEndian: fc.boolean(),
+    pageSize: fc.constantFrom(512, 1024),
+    specs: fc.array(specArb, { minLength: 1, maxLength: 4 }),
+  });
+  const path = Deno.makeTempFileSync({ prefix: "vigo-wal-join-" });
+  try {
+    fc.assert(
+      fc.property(indexesArb, fc.integer({ min: 1, max: 3000 }), ({ bigEndian, pageSize, specs }, chunk) => {
+        // One database: every index has its page size; each restarted WAL may pick its own byte order.
+        const indexes = specs.map((s, i) => ({
+          ...s,
+          pageSize,
+          bigEndian: i === 0 ? bigEndian : s.bigEndian,
+        }));
+        const fd = openSync(path, "w");
+        const join = new WalJoin(fd, path);
+        try {
+          for (const spec of indexes) {
+            const wal = buildWal(spec);
+            const v = new WalVerifier(join);
+            for (let i = 0; i < wal.length; i += chunk) v.update(wal.subarray(i, i + chunk));
+            v.finish();
+            join.endIndex();
+          }
+        } finally {
+          closeSync(fd);
+        }
+        const expected = indexes.flatMap((s) =>
+          s.frames.slice(0, s.frames.findLastIndex((f) => f.commit !== 0) + 1)
+        );
+        const joined = readFileSync(path);
+        const { hdr, scan, summary } = readBoth(joined, chunk);
+        assert.equal(join.committedFrames, expected.length);
+        assert.equal(summary.frames, expected.length);
+        assert.equal(summary.committedFrames, expected.length);
+        assert.equal(scan!.committedBytes, expected.length * frameSize(pageSize));
+        assert.deepEqual([hdr!.salt1, hdr!.salt2, hdr!.bigEndianChecksum], [
+          indexes[0].salt1 >>> 0,
+          indexes[0].salt2 >>> 0,
+          bigEndian,
+        ]);
+        const fs = frameSize(pageSize);
+        expected.forEach((f, i) => {
+          const at = WAL_HEADER_SIZE + i * fs;
+          const view = new DataView(joined.buffer, joined.byteOffset + at);
+          assert.deepEqual([view.getUint32(0), view.getUint32(4), joined[at + 24], joined[at + fs - 1]], [
+            f.page,
+            f.commit,
+            f.fill,
+            f.fill,
+          ]);
+        });
+      }),
+      fuzzParams(200),
+    );
+  } finally {
+    rmSync(path, { force: true });
+  }
 });
 
 Deno.test("wal: mutated WALs end in a WalFormatError or a valid prefix, never another error", async () => {
