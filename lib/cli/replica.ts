@@ -9,6 +9,7 @@ import process from "node:process";
 import { resolve } from "node:path";
 import type { BackupConfig } from "../config/types.ts";
 import { ConfigError, UsageError } from "../errors.ts";
+import { hex8 } from "../litestream/paths.ts";
 import type { Backend } from "../backend/backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
@@ -125,7 +126,7 @@ function restoreCommand() {
         } else {
           say(
             `restored ${result.outputPath} from generation ${result.generation} (snapshot ` +
-              `${result.snapshotIndex.toString(16).padStart(8, "0")} + ${result.segments} WAL segment(s)) ` +
+              `${hex8(result.snapshotIndex)} + ${result.segments} WAL segment(s)) ` +
               `as of ${result.restoredUpTo.toISOString()} in ${(durationMs / 1000).toFixed(1)}s`,
           );
         }

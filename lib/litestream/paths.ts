@@ -36,11 +36,16 @@ export function isGenerationName(s: string): boolean {
   return GENERATION_RE.test(s);
 }
 
-function hex8(n: number, what: string): string {
+/** `n` as the 8 lowercase hex digits (`%08x`) Litestream names snapshot and WAL indexes and offsets with. */
+export function hex8(n: number): string {
+  return n.toString(16).padStart(8, "0");
+}
+
+function checkedHex8(n: number, what: string): string {
   if (!Number.isSafeInteger(n) || n < 0 || n > MAX_PATH_NUMBER) {
     throw new RangeError(`${what} must be an integer in [0, 0xffffffff], got ${n}`);
   }
-  return n.toString(16).padStart(8, "0");
+  return hex8(n);
 }
 
 function requireGeneration(generation: string): string {
@@ -69,12 +74,12 @@ export function walDir(generation: string): string {
 
 /** File name of a snapshot: `<%08x index>.snapshot.lz4`. */
 export function formatSnapshotName(index: number): string {
-  return `${hex8(index, "snapshot index")}${SNAPSHOT_EXT}`;
+  return `${checkedHex8(index, "snapshot index")}${SNAPSHOT_EXT}`;
 }
 
 /** File name of a WAL segment: `<%08x index>_<%08x offset>.wal.lz4`. */
 export function formatWalSegmentName(index: number, offset: number): string {
-  return `${hex8(index, "WAL index")}_${hex8(offset, "WAL offset")}${WAL_SEGMENT_EXT}`;
+  return `${checkedHex8(index, "WAL index")}_${checkedHex8(offset, "WAL offset")}${WAL_SEGMENT_EXT}`;
 }
 
 /** Full key of a snapshot. */
@@ -129,5 +134,5 @@ export function parseReplicaKey(key: string): ParsedKey | null {
 
 /** Litestream's textual position, `<gen>/<%08x index>:<offset>`, used in messages. */
 export function formatPos(pos: { generation: string; index: number; offset: number }): string {
-  return `${pos.generation}/${pos.index.toString(16).padStart(8, "0")}:${pos.offset}`;
+  return `${pos.generation}/${hex8(pos.index)}:${pos.offset}`;
 }

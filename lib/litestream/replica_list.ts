@@ -4,6 +4,7 @@
  */
 import type { ReplicaClient } from "./replica_client.ts";
 import { chooseGeneration, type GenerationListing } from "./restore_plan.ts";
+import { hex8 } from "./paths.ts";
 
 /** Lists every generation's snapshots and WAL segments. */
 export async function readListings(client: ReplicaClient): Promise<GenerationListing[]> {
@@ -81,7 +82,6 @@ export async function listReplica(client: ReplicaClient): Promise<ReplicaSummary
   return summarize(client.backend.url, await readListings(client));
 }
 
-const hex8 = (n: number) => n.toString(16).padStart(8, "0");
 const pos = (p: WalPosition | null) => (p ? `${hex8(p.index)}:${p.offset}` : "-");
 const time = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, "Z") : "-");
 

@@ -18,7 +18,7 @@ import { asBackend } from "../backend/backend.ts";
 import { FileBackend } from "../backend/file/file_backend.ts";
 import { CodecError } from "../codec/codec_error.ts";
 import { type Lz4BlockSink, lz4FrameDecoder } from "../codec/lz4/lz4_frame_reader.ts";
-import { snapshotKey, walSegmentKey } from "./paths.ts";
+import { hex8, snapshotKey, walSegmentKey } from "./paths.ts";
 import type { ReplicaClient, WalSegmentInfo } from "./replica_client.ts";
 import { readListings } from "./replica_list.ts";
 import { SegmentPrefetcher } from "./segment_prefetch.ts";
@@ -320,9 +320,7 @@ async function replayWal(
           const before = join.committedFrames;
           await joinIndex(client, prefetch, plan.generation, group, join, progress);
           log(
-            `fetched WAL index ${
-              group[0].index.toString(16).padStart(8, "0")
-            }: ${group.length} segment(s), ` +
+            `fetched WAL index ${hex8(group[0].index)}: ${group.length} segment(s), ` +
               `${join.committedFrames - before} committed frame(s)`,
           );
         }
@@ -331,9 +329,8 @@ async function replayWal(
       }
       const final = next === groups.length;
       if (final) progress.end();
-      const hex = (i: number) => groups[i][0].index.toString(16).padStart(8, "0");
-      const wal = `generation ${plan.generation} WAL index ` +
-        (next - 1 === first ? hex(first) : `${hex(first)}–${hex(next - 1)}`);
+      const [a, b] = [hex8(groups[first][0].index), hex8(groups[next - 1][0].index)];
+      const wal = `generation ${plan.generation} WAL index ${a === b ? a : `${a}–${b}`}`;
       frames += await applyWal(db, join.committedFrames, final, check, client.backend.url, wal);
     } while (next < groups.length);
   } finally {

@@ -20,7 +20,7 @@
  */
 import { BadInputError, NotFoundError } from "../errors.ts";
 import type { SnapshotInfo, WalSegmentInfo } from "./replica_client.ts";
-import { formatWalSegmentName, snapshotKey, walSegmentKey } from "./paths.ts";
+import { formatWalSegmentName, hex8, snapshotKey, walSegmentKey } from "./paths.ts";
 
 /** Everything stored for one generation. */
 export interface GenerationListing {
@@ -52,7 +52,6 @@ export interface RestorePlan {
 
 const iso = (d: Date) => d.toISOString();
 const min = (a: number, b: number) => Math.min(a, b);
-const hex8 = (n: number) => n.toString(16).padStart(8, "0");
 
 /** Creation time of the newest object of `g` at or before `t` (all objects when `t` is absent). */
 function latestObjectTime(g: GenerationListing, t?: Date): Date | null {

@@ -13,6 +13,7 @@ import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, join } from "node:path";
 import { createAtomicFile } from "../fsutil/atomic_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
+import { hex8 } from "../litestream/paths.ts";
 import { parseWalHeader, WAL_HEADER_SIZE, type WalHeader } from "../sqlite/wal_format.ts";
 import { walkFrames } from "./wal_copier.ts";
 
@@ -42,7 +43,7 @@ export class ShadowDir {
 
   /** Path of the shadow WAL file of `index`. */
   walPath(generation: string, index: number): string {
-    return join(this.root, "generations", generation, "wal", `${index.toString(16).padStart(8, "0")}.wal`);
+    return join(this.root, "generations", generation, "wal", `${hex8(index)}.wal`);
   }
 
   /** Directory for temporary files (snapshots being prepared) on the database's filesystem. */
