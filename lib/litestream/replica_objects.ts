@@ -57,8 +57,8 @@ export function localObject(client: ReplicaClient, key: string): AsyncIterable<U
   })();
 }
 
-/** Opens `path` for the synchronous writes of {@link decodeToFile}. */
-export function openForWrite(path: string, flags: "wx" | "w"): number {
+/** Opens `path` for synchronous writes ({@link decodeToFile}, or pages written in place with "r+"). */
+export function openForWrite(path: string, flags: "wx" | "w" | "r+"): number {
   try {
     return openSync(path, flags, 0o600);
   } catch (err) {

@@ -1,25 +1,25 @@
 /**
  * Restores a database from a Litestream v0.3 replica (ours or Litestream's): plan (restore_plan.ts),
  * stream the snapshot into a temp file next to the output, then stream the segments of every WAL
- * index into one `<temp>-wal` (wal_join.ts) — checking offsets, salts and the checksum chain of every
- * frame on the way — and let SQLite checkpoint them in with one checkpoint, verifying it applied
- * exactly the committed frames we counted (wal_replay.ts). Finally integrity_check and fsync
- * (overlapping), and link into place, which fails rather than overwrite OUT.
- * Memory stays at one LZ4 block, one WAL frame and the joined WAL's 1 MiB buffer whatever the
- * database size: blocks are decoded into reused memory and written synchronously before the next is
- * decoded (lz4FrameDecoder).
+ * index through the verifier — offsets, salts and the checksum chain of every frame — and write each
+ * frame's page into the temp file, as SQLite's checkpoint would (wal_replay.ts, wal_apply.ts).
+ * Finally integrity_check and fsync (overlapping), and link into place, which fails rather than
+ * overwrite OUT.
+ * Memory stays at one LZ4 block, one WAL frame and 4 MiB of pages (wal_apply.ts) whatever the database
+ * size: blocks are decoded into reused memory and written synchronously before the next is decoded
+ * (lz4FrameDecoder).
  */
 import { closeSync } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { BadInputError, ExistsError, toVigoError } from "../errors.ts";
+import { BadInputError, ExistsError, toVigoError, VerifyError } from "../errors.ts";
 import { snapshotKey } from "./paths.ts";
 import type { ReplicaClient } from "./replica_client.ts";
 import { readListings } from "./replica_list.ts";
 import { decodeToFile, localObject, openForWrite } from "./replica_objects.ts";
-import { linkIntoPlace, startFsync } from "./restore_output.ts";
+import { linkIntoPlace } from "./restore_output.ts";
 import { planRestore, type RestorePlan } from "./restore_plan.ts";
-import { replayWal, WAL_BATCH_BYTES } from "./wal_replay.ts";
+import { finishDatabase, replayWal } from "./wal_replay.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { removeOnInterrupt } from "../archive/interrupt_cleanup.ts";
 import { tempPathFor } from "../fsutil/atomic_file.ts";
@@ -35,11 +35,6 @@ export interface RestoreOptions {
   timestamp?: Date;
   /** Run `PRAGMA integrity_check` on the result (default true). */
   integrityCheck?: boolean;
-  /**
-   * The WAL kept on disk before it is checkpointed and the next index joined (default 256 MiB); bounds
-   * the restore's temp space and SQLite's index of that WAL in memory.
-   */
-  walBatchBytes?: number;
   /** Receives one line per step, for progress output. */
   log?: (line: string) => void;
 }
@@ -51,7 +46,7 @@ export interface RestoreResult {
   snapshotIndex: number;
   /** WAL segments applied. */
   segments: number;
-  /** WAL frames SQLite checkpointed into the database. */
+  /** Committed WAL frames applied to the database. */
   frames: number;
   /** Newest replica object used: the restored state is as of this time. */
   restoredUpTo: Date;
@@ -100,20 +95,45 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
   // with SIGKILL left behind (a database-sized file), as it does here with its predecessors'.
   sweepStaleTemps(dirname(opts.outputPath));
   const tmp = tempPathFor(opts.outputPath);
-  // One phase for the whole download, in stored (compressed) bytes: what the listing knows beforehand.
+  // One phase per pass over the replica, in stored (compressed) bytes: what the listing knows beforehand.
   const stored = plan.snapshot.size + plan.segments.reduce((n, s) => n + s.size, 0);
-  const progress = progressPhase(`restoring ${where}`, stored, "bytes");
   // Registered before any of them exists: a Ctrl-C or SIGTERM must not leave a database-sized hidden
   // file next to the output (exit 130, as every command holding temporary files).
   const forget = tempFiles(tmp).map(removeOnInterrupt);
   try {
-    // The disk writes the snapshot while the WAL is fetched and applied, and the checkpointed pages
-    // while integrity_check reads (from the page cache): the fsyncs overlap instead of ending the restore.
-    await restoreSnapshot(client, plan, tmp, log, progress);
-    const snapshotDurable = await startFsync(tmp);
-    const walLimit = opts.walBatchBytes ?? WAL_BATCH_BYTES;
-    const frames = await replayWal(client, plan, tmp, walLimit, opts.integrityCheck ?? true, log, progress);
-    await snapshotDurable.done;
+    let limits: readonly number[] | undefined;
+    let frames = 0;
+    for (;;) {
+      const progress = progressPhase(`restoring ${where}`, stored, "bytes");
+      try {
+        const pageSize = await restoreSnapshot(
+          client,
+          plan,
+          tmp,
+          limits === undefined ? "wx" : "w",
+          log,
+          progress,
+        );
+        const replay = await replayWal(client, plan, tmp, pageSize, limits, log, progress);
+        frames = replay.frames;
+        if (replay.exact) break;
+        if (limits !== undefined) {
+          throw new VerifyError(
+            `${where}: the replica's WAL segments changed while they were being restored`,
+          );
+        }
+        // Pages of never-committed frames are in the file now. Rare (Litestream and our replicator upload
+        // whole transactions), so rather than buffer every transaction until its commit, start over
+        // knowing how many frames of each index to apply.
+        limits = replay.committedByIndex;
+        log("restoring again without the frames no commit covers");
+      } finally {
+        progress.end();
+      }
+    }
+    // One fsync, after the WAL and alongside integrity_check: started before the WAL, the snapshot's
+    // writeback held up the pages the WAL writes in place.
+    await finishDatabase(tmp, opts.integrityCheck ?? true, where);
     await linkIntoPlace(tmp, opts.outputPath, checkOutput);
     const bytes = (await stat(opts.outputPath)).size;
     log(`restored ${opts.outputPath} (${bytes} bytes) as of ${plan.restoredUpTo.toISOString()}`);
@@ -128,24 +148,26 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
       warnings: plan.warnings,
     };
   } finally {
-    progress.end();
     await removeTemp(tmp);
     for (const f of forget) f();
   }
 }
 
+/** Decodes the snapshot into `tmp` (created, or with "w" replaced); returns the database's page size. */
 async function restoreSnapshot(
   client: ReplicaClient,
   plan: RestorePlan,
   tmp: string,
+  flags: "wx" | "w",
   log: (l: string) => void,
   progress: ProgressPhase,
-): Promise<void> {
+): Promise<number> {
   const key = snapshotKey(plan.generation, plan.snapshot.index);
   log(`restoring snapshot ${key} (${plan.snapshot.size} bytes stored)`);
-  const fd = openForWrite(tmp, "wx");
+  const fd = openForWrite(tmp, flags);
   try {
     let first = true;
+    let pageSize = 0;
     const body = localObject(client, key) ??
       await client.snapshotReader(plan.generation, plan.snapshot.index);
     const n = await decodeToFile(body, `${client.backend.url}: ${key}`, fd, tmp, progress, (chunk) => {
@@ -154,7 +176,14 @@ async function restoreSnapshot(
         if (chunk.length < 100 || new TextDecoder().decode(chunk.subarray(0, 16)) !== SQLITE_MAGIC) {
           throw new BadInputError(`${client.backend.url}: ${key}: snapshot is not an SQLite database`);
         }
-        // SQLite ignores a -wal file unless the header says WAL mode (read/write versions 2).
+        // The header's page size (big-endian at 16; 1 means 65536) places every WAL frame's page.
+        pageSize = ((chunk[16] << 8) | chunk[17]) === 1 ? 65536 : (chunk[16] << 8) | chunk[17];
+        if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) {
+          throw new BadInputError(
+            `${client.backend.url}: ${key}: snapshot header has invalid page size ${pageSize}`,
+          );
+        }
+        // Only a WAL-mode database (read/write versions 2) has a WAL whose frames could follow it.
         if (plan.segments.length > 0 && (chunk[18] !== 2 || chunk[19] !== 2)) {
           throw new BadInputError(
             `${client.backend.url}: ${key}: snapshot is not a WAL-mode database (header versions ` +
@@ -164,6 +193,7 @@ async function restoreSnapshot(
       }
     });
     if (n === 0) throw new BadInputError(`${client.backend.url}: ${key}: snapshot is empty`);
+    return pageSize;
   } finally {
     closeSync(fd);
   }

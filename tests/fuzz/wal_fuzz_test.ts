@@ -4,13 +4,13 @@
  * segments (lib/litestream/wal_verifier.ts). Properties: a valid WAL of any shape is accepted and both
  * readers agree on its commits; any mutation of it ends in a WalFormatError (the restore maps it to
  * exit 4) or a shorter valid prefix, never another error; time is linear in the WAL's size. The
- * restore's join of several WAL indexes (lib/litestream/wal_join.ts) yields a WAL both readers accept,
- * holding exactly each index's committed frames in order.
+ * restore's WAL applied in place (lib/litestream/wal_apply.ts) leaves the file SQLite's checkpoints
+ * would: each page's last committed frame, cut to the last commit's page count.
  */
 import assert from "node:assert/strict";
-import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import fc from "fast-check";
-import { WalJoin } from "../../lib/litestream/wal_join.ts";
+import { WalApply } from "../../lib/litestream/wal_apply.ts";
 import { WalFormatError, WalVerifier } from "../../lib/litestream/wal_verifier.ts";
 import {
   frameSize,
@@ -105,61 +105,63 @@ Deno.test("wal: valid WALs of any shape are accepted and both readers agree", ()
   );
 });
 
-Deno.test("wal: joined indexes form one WAL both readers accept, with every index's committed frames in order", () => {
+Deno.test("wal: applied indexes leave each page's last committed frame, cut to the last commit's size", () => {
   const indexesArb = fc.record({
-    bigEndian: fc.boolean(),
     pageSize: fc.constantFrom(512, 1024),
+    snapshotPages: fc.integer({ min: 1, max: 60 }),
+    // Pages held before they are written: 1–4 makes the cache fill and write mid-WAL.
+    cachePages: fc.integer({ min: 1, max: 4 }),
     specs: fc.array(specArb, { minLength: 1, maxLength: 4 }),
   });
-  const path = Deno.makeTempFileSync({ prefix: "vigo-wal-join-" });
+  const path = Deno.makeTempFileSync({ prefix: "vigo-wal-apply-" });
   try {
     fc.assert(
-      fc.property(indexesArb, fc.integer({ min: 1, max: 3000 }), ({ bigEndian, pageSize, specs }, chunk) => {
-        // One database: every index has its page size; each restarted WAL may pick its own byte order.
-        const indexes = specs.map((s, i) => ({
-          ...s,
-          pageSize,
-          bigEndian: i === 0 ? bigEndian : s.bigEndian,
-        }));
-        const fd = openSync(path, "w");
-        const join = new WalJoin(fd, path);
-        try {
-          for (const spec of indexes) {
-            const wal = buildWal(spec);
-            const v = new WalVerifier(join);
-            for (let i = 0; i < wal.length; i += chunk) v.update(wal.subarray(i, i + chunk));
-            v.finish();
-            join.endIndex();
-          }
-        } finally {
-          closeSync(fd);
-        }
-        const expected = indexes.flatMap((s) =>
-          s.frames.slice(0, s.frames.findLastIndex((f) => f.commit !== 0) + 1)
-        );
-        const joined = readFileSync(path);
-        const { hdr, scan, summary } = readBoth(joined, chunk);
-        assert.equal(join.committedFrames, expected.length);
-        assert.equal(summary.frames, expected.length);
-        assert.equal(summary.committedFrames, expected.length);
-        assert.equal(scan!.committedBytes, expected.length * frameSize(pageSize));
-        assert.deepEqual([hdr!.salt1, hdr!.salt2, hdr!.bigEndianChecksum], [
-          indexes[0].salt1 >>> 0,
-          indexes[0].salt2 >>> 0,
-          bigEndian,
-        ]);
-        const fs = frameSize(pageSize);
-        expected.forEach((f, i) => {
-          const at = WAL_HEADER_SIZE + i * fs;
-          const view = new DataView(joined.buffer, joined.byteOffset + at);
-          assert.deepEqual([view.getUint32(0), view.getUint32(4), joined[at + 24], joined[at + fs - 1]], [
-            f.page,
-            f.commit,
-            f.fill,
-            f.fill,
-          ]);
-        });
-      }),
+      fc.property(
+        indexesArb,
+        fc.integer({ min: 1, max: 3000 }),
+        ({ pageSize, snapshotPages, cachePages, specs }, chunk) => {
+          // One database: every index has its page size; each restarted WAL may pick its own byte order.
+          const indexes = specs.map((s) => ({ ...s, pageSize }));
+          const committed = indexes.map((s) => s.frames.findLastIndex((f) => f.commit !== 0) + 1);
+          // What SQLite's checkpoints leave: the snapshot's pages (0xee), each committed frame's page over
+          // them in order, the file cut to the last commit's page count; a page past the snapshot that no
+          // frame wrote reads as zeros (a hole in the file).
+          const model = new Uint8Array(64 * pageSize).fill(0xee, 0, snapshotPages * pageSize);
+          let size = snapshotPages;
+          indexes.forEach((s, i) =>
+            s.frames.slice(0, committed[i]).forEach((f) => {
+              model.fill(f.fill, (f.page - 1) * pageSize, f.page * pageSize);
+              if (f.commit !== 0) size = f.commit;
+            })
+          );
+          const apply = (limits?: number[]) => {
+            const fd = openSync(path, "w+");
+            try {
+              writeSync(fd, new Uint8Array(snapshotPages * pageSize).fill(0xee));
+              const a = new WalApply(fd, path, pageSize, limits, cachePages * pageSize);
+              for (const spec of indexes) {
+                const wal = buildWal(spec);
+                const v = new WalVerifier(a);
+                for (let i = 0; i < wal.length; i += chunk) v.update(wal.subarray(i, i + chunk));
+                v.finish();
+                a.endIndex();
+              }
+              a.finish();
+              return a;
+            } finally {
+              closeSync(fd);
+            }
+          };
+          const first = apply();
+          assert.deepEqual(first.committedByIndex, committed);
+          assert.equal(first.exact, indexes.every((s, i) => s.frames.length === committed[i]));
+          const exact = apply(committed);
+          assert.equal(exact.exact, true);
+          const got = readFileSync(path);
+          assert.equal(got.length, size * pageSize);
+          assert.ok(got.equals(model.subarray(0, size * pageSize)));
+        },
+      ),
       fuzzParams(200),
     );
   } finally {
