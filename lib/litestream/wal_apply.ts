@@ -4,9 +4,9 @@
  * committed frame's page at `(page number - 1) × page size`, a later frame of a page over an earlier
  * one, and the file cut to the page count of the last commit.
  *
- * Frames are written as they arrive, before the commit that ends their transaction is seen, so nothing
- * is buffered however large a transaction is. Only a frame after an index's last commit must not be
- * applied. Litestream and our replicator never upload one (they copy whole transactions), but a replica
+ * Frames are applied as they arrive, before the commit that ends their transaction is seen, so no
+ * transaction waits in memory for its commit however large it is. Only a frame after an index's last
+ * commit must not be applied. Litestream and our replicator never upload one (they copy whole transactions), but a replica
  * may still hold one. When an index ended that way, {@link WalApply.exact} is false and the caller
  * restores again, passing each index's committed frame count ({@link WalApply.committedByIndex}) as
  * the limit of frames to apply.
