@@ -23,6 +23,7 @@ import { finishDatabase, replayWal } from "./wal_replay.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { removeOnInterrupt } from "../archive/interrupt_cleanup.ts";
 import { tempPathFor } from "../fsutil/atomic_file.ts";
+import { headerPageSize } from "../sqlite/snapshot_pages.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 
 /** Options of {@link restoreReplica}. */
@@ -176,8 +177,8 @@ async function restoreSnapshot(
         if (chunk.length < 100 || new TextDecoder().decode(chunk.subarray(0, 16)) !== SQLITE_MAGIC) {
           throw new BadInputError(`${client.backend.url}: ${key}: snapshot is not an SQLite database`);
         }
-        // The header's page size (big-endian at 16; 1 means 65536) places every WAL frame's page.
-        pageSize = ((chunk[16] << 8) | chunk[17]) === 1 ? 65536 : (chunk[16] << 8) | chunk[17];
+        // The header's page size places every WAL frame's page.
+        pageSize = headerPageSize(chunk);
         if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) {
           throw new BadInputError(
             `${client.backend.url}: ${key}: snapshot header has invalid page size ${pageSize}`,

@@ -141,9 +141,10 @@ export class WalApply implements WalSink {
         if (j - i === 1) {
           this.#writeAt(this.#slotOf.get(pages[i])! * ps, ps, at);
         } else {
-          const run = pages.slice(i, j).map((p) =>
-            this.#cache.subarray(this.#slotOf.get(p)! * ps, (this.#slotOf.get(p)! + 1) * ps)
-          );
+          const run = pages.slice(i, j).map((p) => {
+            const from = this.#slotOf.get(p)! * ps;
+            return this.#cache.subarray(from, from + ps);
+          });
           // A short write (none is expected on a regular file) goes on page by page.
           const done = writevSync(this.#fd, run, at);
           for (let k = 0; k < run.length; k++) {

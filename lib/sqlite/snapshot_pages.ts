@@ -64,6 +64,12 @@ export function indexFrames(frames: Iterable<FrameHeader>, s: WalSnapshot): Map<
   return map;
 }
 
+/** The page size a database header records (big-endian at offset 16, where 1 stands for 65536). */
+export function headerPageSize(page1: Uint8Array): number {
+  const raw = (page1[16] << 8) | page1[17];
+  return raw === 1 ? 65536 : raw;
+}
+
 /**
  * Checks page 1 of an assembled database against the shape the pinning connection reported; returns
  * the problem in words, or null. The in-header size is compared only where SQLite trusts it (change
@@ -75,8 +81,7 @@ export function checkFirstPage(page1: Uint8Array, pageSize: number, pageCount: n
   const magic = new TextDecoder().decode(page1.subarray(0, 16));
   if (magic !== "SQLite format 3\0") return "page 1 does not start with the SQLite header";
   const v = new DataView(page1.buffer, page1.byteOffset, 100);
-  const raw = v.getUint16(16);
-  const size = raw === 1 ? 65536 : raw;
+  const size = headerPageSize(page1);
   if (size !== pageSize) return `page 1 says page size ${size}, the snapshot ${pageSize}`;
   if (v.getUint32(24) === v.getUint32(92) && v.getUint32(28) !== pageCount) {
     return `page 1 says ${v.getUint32(28)} pages, the snapshot ${pageCount}`;
