@@ -7,6 +7,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { closeSync, openSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { FileBackend } from "../../lib/backend/file/file_backend.ts";
+import { BadInputError } from "../../lib/errors.ts";
 import { lz4CompressBytes } from "../../lib/codec/lz4/lz4.ts";
 import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
 import { restoreReplica } from "../../lib/litestream/restore.ts";
@@ -35,6 +36,18 @@ async function applyFiles(names: string[], db: string, limits?: number[]): Promi
   } finally {
     closeSync(fd);
   }
+}
+
+/** A file replica under `dir` of `snapshot` with index0.wal and index1.wal as WAL indexes 0 and 1. */
+async function vectorReplica(dir: string, snapshot: Uint8Array) {
+  const client = replicaClientFor(new FileBackend(`file://${dir}/replica`));
+  const gen = "0123456789abcdef";
+  await client.writeSnapshot(gen, 0, await lz4CompressBytes(snapshot));
+  for (const [index, name] of [[0, "index0.wal"], [1, "index1.wal"]] as const) {
+    const body = await lz4CompressBytes(await Deno.readFile(`${V}${name}`));
+    await client.writeWalSegment({ generation: gen, index, offset: 0 }, body);
+  }
+  return client;
 }
 
 function sqlite3(db: string, sql: string): string {
@@ -91,13 +104,7 @@ Deno.test("vector apply/fail-page-size-1024.wal: a WAL of another page size than
 Deno.test("restore: a replica whose WAL index ends with an uncommitted frame is restored again without it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vigo-wal-apply-" });
   try {
-    const client = replicaClientFor(new FileBackend(`file://${dir}/replica`));
-    const gen = "0123456789abcdef";
-    await client.writeSnapshot(gen, 0, await lz4CompressBytes(await Deno.readFile(`${V}snapshot.db`)));
-    for (const [index, name] of [[0, "index0.wal"], [1, "index1.wal"]] as const) {
-      const body = await lz4CompressBytes(await Deno.readFile(`${V}${name}`));
-      await client.writeWalSegment({ generation: gen, index, offset: 0 }, body);
-    }
+    const client = await vectorReplica(dir, await Deno.readFile(`${V}snapshot.db`));
     const lines: string[] = [];
     const result = await restoreReplica(client, { outputPath: `${dir}/out.db`, log: (l) => lines.push(l) });
     assertEquals([result.segments, result.frames], [2, 2]);
@@ -109,6 +116,26 @@ Deno.test("restore: a replica whose WAL index ends with an uncommitted frame is 
       n !== "replica" && n !== "out.db"
     );
     assertEquals(left, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("restore: a snapshot whose header holds an invalid page size is refused by name, nothing left", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigo-wal-apply-" });
+  try {
+    const snapshot = await Deno.readFile(`${V}snapshot.db`);
+    snapshot[16] = 0x03; // 768: not a power of two
+    const client = await vectorReplica(dir, snapshot);
+    let failure: unknown;
+    try {
+      await restoreReplica(client, { outputPath: `${dir}/out.db` });
+    } catch (err) {
+      failure = err;
+    }
+    assert(failure instanceof BadInputError, String(failure));
+    assert(failure.message.endsWith("snapshot header has invalid page size 768"), failure.message);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["replica"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
