@@ -8,6 +8,7 @@ import { BackendError } from "../../errors.ts";
 import { backoffDelay, type RetryPolicy, TransientError } from "../retry.ts";
 import type { ObjectApi } from "./object_api.ts";
 import { notice } from "../../verbose.ts";
+import { GarbageBound } from "../../runtime.ts";
 
 /** Opens the full object key `key`; resumes up to `retry.maxRetries` times (none without a policy). */
 export async function openDownload(
@@ -25,6 +26,7 @@ export async function openDownload(
   let reader = first.body.getReader();
   let received = 0;
   let resumes = 0;
+  const garbage = new GarbageBound();
 
   const resume = async (cause: unknown): Promise<void> => {
     if (resumes >= max || !etag) {
@@ -73,6 +75,7 @@ export async function openDownload(
           return;
         }
         received += chunk.value.length;
+        garbage.moved(chunk.value.length);
         ctl.enqueue(chunk.value);
         return;
       }

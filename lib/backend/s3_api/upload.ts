@@ -9,6 +9,7 @@ import { BackendError, NotFoundError } from "../../errors.ts";
 import { type RetryPolicy, withRetries } from "../retry.ts";
 import type { ObjectApi } from "./object_api.ts";
 import { completeMultipartXml, tagText } from "./xml.ts";
+import { GarbageBound } from "../../runtime.ts";
 
 /** Tuning of {@link uploadStream}. */
 export interface UploadOptions {
@@ -122,6 +123,7 @@ async function multipart(
   const concurrency = opts.concurrency ?? 2;
   let total = 0;
   let failure: unknown;
+  const garbage = new GarbageBound();
   const sendPart = async (partNumber: number, body: Uint8Array) => {
     const res = await retrying(`upload part ${partNumber} of ${what}`, () =>
       api.send({
@@ -147,6 +149,7 @@ async function multipart(
       if (failure) break;
       partNumber++;
       total += body.length;
+      garbage.moved(body.length);
       const p: Promise<void> = sendPart(partNumber, body).catch((err) => {
         failure ??= err;
       }).finally(() => inFlight.delete(p));

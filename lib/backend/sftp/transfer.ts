@@ -5,6 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import { asBuffer, type RawSftp } from "./ssh2_api.ts";
+import { GarbageBound } from "../../runtime.ts";
 
 /**
  * Bytes of WRITE requests awaiting their status at once: OpenSSH's session channel window (2 MiB).
@@ -27,6 +28,7 @@ export async function pipelinedWrite(
   body: ReadableStream<Uint8Array> | Uint8Array,
 ): Promise<number> {
   const maxLen = Math.min(MAX_REQUEST, sftp._maxWriteLen || 32 * 1024);
+  const garbage = new GarbageBound();
   let offset = 0;
   let inFlight = 0;
   let failure: unknown;
@@ -48,6 +50,7 @@ export async function pipelinedWrite(
         settled();
       });
       offset += piece.length;
+      garbage.moved(piece.length);
     }
   };
   try {
@@ -98,6 +101,7 @@ export function pipelinedRead(
 ): ReadableStream<Uint8Array> {
   const chunk = Math.min(MAX_REQUEST, sftp._maxReadLen || 32 * 1024);
   const queue: PendingRead[] = [];
+  const garbage = new GarbageBound();
   let next = 0;
   let ended = false;
   const finish = async () => {
@@ -133,6 +137,7 @@ export function pipelinedRead(
         if (data.length < head.len) {
           queue.unshift(readAt(sftp, handle, head.pos + data.length, head.len - data.length));
         }
+        garbage.moved(data.length);
         ctl.enqueue(data);
       } catch (err) {
         await finish();
