@@ -126,7 +126,8 @@ export interface GarbageProbe {
   collect?: () => void;
 }
 
-function runtimeProbe(): GarbageProbe {
+/** The running runtime's RSS and forced collection (Bun's `gc`; none under Deno and Node). */
+export function runtimeProbe(): GarbageProbe {
   const bun = (g as { Bun?: { gc?(sync: boolean): void } }).Bun;
   return { rss: () => process.memoryUsage.rss(), collect: bun?.gc ? () => bun.gc!(true) : undefined };
 }
@@ -139,10 +140,13 @@ function runtimeProbe(): GarbageProbe {
  * RSS, and once it is `headroom` above where the previous collection left it, forces a full one:
  * 93–110 MiB then, for 10–25 % less throughput on loopback (freed pages come back as page faults),
  * still rclone's. 16 MiB and 24 MiB of headroom measured alike, 32 MiB let the download reach
- * 128 MiB. Elsewhere (Deno, Node) V8 counts such buffers itself and this does nothing.
+ * 128 MiB. Where the RSS reads as 0 (no /proc, as in a bare chroot; Bun under qemu-user) it
+ * collects once per `headroom` bytes moved instead. Elsewhere (Deno, Node) V8 counts such buffers
+ * itself and this does nothing.
  */
 export class GarbageBound {
   #sinceCheck = 0;
+  #sinceCollection = 0;
   #floor = 0;
 
   constructor(private readonly headroom = 16 * MiB, private readonly probe = runtimeProbe()) {}
@@ -152,11 +156,17 @@ export class GarbageBound {
     if (!this.probe.collect) return;
     this.#sinceCheck += bytes;
     if (this.#sinceCheck < MiB) return;
+    this.#sinceCollection += this.#sinceCheck;
     this.#sinceCheck = 0;
     const rss = this.probe.rss();
-    if (this.#floor === 0) this.#floor = rss;
-    if (rss < this.#floor + this.headroom) return;
+    if (rss === 0) {
+      if (this.#sinceCollection < this.headroom) return;
+    } else {
+      if (this.#floor === 0) this.#floor = rss;
+      if (rss < this.#floor + this.headroom) return;
+    }
     this.probe.collect();
+    this.#sinceCollection = 0;
     this.#floor = this.probe.rss();
   }
 }

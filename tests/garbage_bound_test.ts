@@ -60,3 +60,14 @@ Deno.test("garbage bound: without a forced collection (Deno, Node) it does not e
   }
   assertEquals(state.reads, 0);
 });
+
+Deno.test("garbage bound: where the RSS reads as 0 (no /proc), collects once per headroom of bytes moved", () => {
+  const collections: number[] = [];
+  let moved = 0;
+  const bound = new GarbageBound(16 * MiB, { rss: () => 0, collect: () => collections.push(moved / MiB) });
+  for (let i = 0; i < 64 * 4; i++) {
+    moved += 256 * 1024;
+    bound.moved(256 * 1024);
+  }
+  assertEquals(collections, [16, 32, 48, 64]);
+});
