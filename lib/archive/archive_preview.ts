@@ -21,6 +21,7 @@ import type { ServerConfig } from "../config/types.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
 import { checkLinkTarget, DB_ENTRY_PATH } from "./manifest.ts";
 import { MASTER_KEY_ENTRY, topLevelSource } from "./source_roots.ts";
+import { headerPageSize } from "../sqlite/snapshot_pages.ts";
 
 /** One top-level part of the archive (`stacks/`, `secrets/`, `tls/`, `server.yaml`). */
 export interface PreviewPart {
@@ -148,7 +149,7 @@ function databaseSize(path: string): { pageSize: number; pageCount: number } {
       db?.close();
     }
   }
-  // No WAL: the file is the whole database. Page size is the big-endian u16 at offset 16 (1 = 65536).
+  // No WAL: the file is the whole database, its page size in the header.
   const head = new Uint8Array(100);
   let size: number;
   try {
@@ -165,7 +166,6 @@ function databaseSize(path: string): { pageSize: number; pageCount: number } {
   if (new TextDecoder().decode(head.subarray(0, 16)) !== "SQLite format 3\0") {
     throw new BadInputError(`${path}: not an SQLite database`);
   }
-  const raw = (head[16] << 8) | head[17];
-  const pageSize = raw === 1 ? 65536 : raw;
+  const pageSize = headerPageSize(head);
   return { pageSize, pageCount: Math.ceil(size / pageSize) };
 }

@@ -24,6 +24,7 @@ import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { removeOnInterrupt } from "../archive/interrupt_cleanup.ts";
 import { tempPathFor } from "../fsutil/atomic_file.ts";
 import { headerPageSize } from "../sqlite/snapshot_pages.ts";
+import { validPageSize } from "../sqlite/wal_format.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 
 /** Options of {@link restoreReplica}. */
@@ -179,7 +180,7 @@ async function restoreSnapshot(
         }
         // The header's page size places every WAL frame's page.
         pageSize = headerPageSize(chunk);
-        if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) {
+        if (!validPageSize(pageSize)) {
           throw new BadInputError(
             `${client.backend.url}: ${key}: snapshot header has invalid page size ${pageSize}`,
           );

@@ -7,6 +7,7 @@
  */
 import {
   be32,
+  validPageSize,
   WAL_FORMAT_VERSION,
   WAL_FRAME_HEADER_SIZE,
   WAL_HEADER_SIZE,
@@ -98,7 +99,7 @@ export class WalVerifier {
     const version = be32(h, 4);
     if (version !== WAL_FORMAT_VERSION) throw new WalFormatError(`unsupported WAL format version ${version}`);
     const ps = be32(h, 8);
-    if (ps < 512 || ps > 65536 || (ps & (ps - 1)) !== 0) {
+    if (!validPageSize(ps)) {
       throw new WalFormatError(`invalid WAL page size ${ps}`);
     }
     const sum = walChecksum(this.#bigEndian, 0, 0, h, 0, 24);

@@ -83,6 +83,11 @@ export function walChecksum(
   return [a >>> 0, b >>> 0];
 }
 
+/** True for a page size SQLite can have: a power of two from 512 to 65536. */
+export function validPageSize(n: number): boolean {
+  return n >= 512 && n <= 65536 && (n & (n - 1)) === 0;
+}
+
 /** Frame size (header + page) for a page size. */
 export function frameSize(pageSize: number): number {
   return WAL_FRAME_HEADER_SIZE + pageSize;
@@ -106,7 +111,7 @@ export function parseWalHeader(b: Uint8Array): WalHeader | null {
   if (be32(b, 4) !== WAL_FORMAT_VERSION) return null;
   const rawPage = be32(b, 8);
   const pageSize = rawPage === 1 ? 65536 : rawPage;
-  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return null;
+  if (!validPageSize(pageSize)) return null;
   const bigEndianChecksum = magic === WAL_MAGIC_BE;
   const [c1, c2] = walChecksum(bigEndianChecksum, 0, 0, b, 0, 24);
   const h: WalHeader = {
