@@ -4,7 +4,7 @@
  * chain recomputed, as a buggy writer would have stored them, so only integrity_check of the
  * restored database (snapshot + WAL) can notice.
  */
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { FileBackend } from "../../lib/backend/file/file_backend.ts";
 import { replicaClientFor } from "../../lib/litestream/backend_replica_client.ts";
@@ -92,15 +92,12 @@ Deno.test("a replica whose WAL passes every checksum but breaks the database fai
     await client.writeSnapshot(GEN, 0, await lz4CompressBytes(snapshot));
     await client.writeWalSegment({ generation: GEN, index: 0, offset: 0 }, await lz4CompressBytes(wal));
 
-    let failure: unknown;
-    try {
-      await restoreReplica(client, { outputPath: `${dir}/out.db` });
-    } catch (err) {
-      failure = err;
-    }
-    assert(failure instanceof VerifyError, String(failure));
-    assertEquals(failure.exitCode, ExitCode.VerifyFailed);
-    assert(/restored database fails integrity_check: .*nodes_name/.test(failure.message), failure.message);
+    await rejects(restoreReplica(client, { outputPath: `${dir}/out.db` }), (failure) => {
+      assert(failure instanceof VerifyError, String(failure));
+      assertEquals(failure.exitCode, ExitCode.VerifyFailed);
+      assert(/restored database fails integrity_check: .*nodes_name/.test(failure.message), failure.message);
+      return true;
+    });
     const left = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.includes("out.db"));
     assertEquals(left, []);
 

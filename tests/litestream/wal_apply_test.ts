@@ -3,7 +3,7 @@
  * "Applying the WAL"): the vectors in tests/vectors/litestream/apply/, whose expected database is what
  * the sqlite3 CLI's checkpoints of the same WALs left, and restores of replicas built from them.
  */
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { closeSync, openSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { FileBackend } from "../../lib/backend/file/file_backend.ts";
@@ -88,14 +88,11 @@ Deno.test("vector apply/: index0's frame after its last commit, written when no 
 Deno.test("vector apply/fail-page-size-1024.wal: a WAL of another page size than the database's is refused", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vigo-wal-apply-" });
   try {
-    let failure: unknown;
-    try {
-      await applyFiles(["index0.wal", "fail-page-size-1024.wal"], `${dir}/db`);
-    } catch (err) {
-      failure = err;
-    }
-    assert(failure instanceof WalFormatError, String(failure));
-    assertEquals(failure.message, "WAL page size 1024 differs from the database's 512");
+    await rejects(applyFiles(["index0.wal", "fail-page-size-1024.wal"], `${dir}/db`), (failure) => {
+      assert(failure instanceof WalFormatError, String(failure));
+      assertEquals(failure.message, "WAL page size 1024 differs from the database's 512");
+      return true;
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -127,14 +124,11 @@ Deno.test("restore: a snapshot whose header holds an invalid page size is refuse
     const snapshot = await Deno.readFile(`${V}snapshot.db`);
     snapshot[16] = 0x03; // 768: not a power of two
     const client = await vectorReplica(dir, snapshot);
-    let failure: unknown;
-    try {
-      await restoreReplica(client, { outputPath: `${dir}/out.db` });
-    } catch (err) {
-      failure = err;
-    }
-    assert(failure instanceof BadInputError, String(failure));
-    assert(failure.message.endsWith("snapshot header has invalid page size 768"), failure.message);
+    await rejects(restoreReplica(client, { outputPath: `${dir}/out.db` }), (failure) => {
+      assert(failure instanceof BadInputError, String(failure));
+      assert(failure.message.endsWith("snapshot header has invalid page size 768"), failure.message);
+      return true;
+    });
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["replica"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
