@@ -15,6 +15,7 @@ import { WalApply } from "../../lib/litestream/wal_apply.ts";
 import { WalFormatError, WalVerifier } from "../../lib/litestream/wal_verifier.ts";
 import { buildReplica } from "./handmade_replica.ts";
 import { integrityCheck, rowIds } from "../helpers/litestream.ts";
+import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 
 const V = fileURLToPath(new URL("../vectors/litestream/apply/", import.meta.url));
 const PAGE = 512;
@@ -50,12 +51,6 @@ async function vectorReplica(dir: string, snapshot: Uint8Array) {
   return client;
 }
 
-function sqlite3(db: string, sql: string): string {
-  const out = new Deno.Command("sqlite3", { args: [db, sql], stdout: "piped", stderr: "piped" }).outputSync();
-  assert(out.success, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout);
-}
-
 Deno.test("vector apply/: index0 then index1 within their commits give exactly restored.db", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vigo-wal-apply-" });
   try {
@@ -63,8 +58,8 @@ Deno.test("vector apply/: index0 then index1 within their commits give exactly r
     assertEquals([apply.exact, apply.committedByIndex], [true, [1, 1]]);
     assertEquals(await Deno.readFile(`${dir}/db`), await Deno.readFile(`${V}restored.db`));
     // The judge is the sqlite3 CLI, which made restored.db by checkpointing the same two WALs.
-    assertEquals(sqlite3(`${dir}/db`, "SELECT id, name FROM t"), "1|one\n2|two\n3|three\n");
-    assertEquals(sqlite3(`${dir}/db`, "PRAGMA integrity_check"), "ok\n");
+    assertEquals(await sqliteQuery(`${dir}/db`, "SELECT id, name FROM t"), "1|one\n2|two\n3|three");
+    assertEquals(await integrityCheck(`${dir}/db`), "ok");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -108,7 +103,7 @@ Deno.test("restore: a replica whose WAL index ends with an uncommitted frame is 
     assertEquals(await Deno.readFile(`${dir}/out.db`), await Deno.readFile(`${V}restored.db`));
     assert(lines.includes("WAL index 00000000 ends with frames no commit covers"), lines.join("\n"));
     assertEquals(lines.filter((l) => l.startsWith("restoring snapshot")).length, 2);
-    assertEquals(sqlite3(`${dir}/out.db`, "SELECT name FROM t WHERE id = 2"), "two\n");
+    assertEquals(await sqliteQuery(`${dir}/out.db`, "SELECT name FROM t WHERE id = 2"), "two");
     const left = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) =>
       n !== "replica" && n !== "out.db"
     );
@@ -146,7 +141,7 @@ Deno.test("restore: the WAL applied in place gives the database SQLite's checkpo
     assertEquals(await integrityCheck(`${dir}/out.db`), "ok");
     // The same replica through SQLite: the source database as buildReplica left it, WAL checkpointed.
     const src = `${dir}/src-0123456789abcdef.db`;
-    sqlite3(src, "PRAGMA wal_checkpoint(TRUNCATE)");
+    await sqliteQuery(src, "PRAGMA wal_checkpoint(TRUNCATE)");
     assertEquals(result.bytes, (await Deno.stat(src)).size);
     assertEquals(await Deno.readFile(`${dir}/out.db`), await Deno.readFile(src));
   } finally {
