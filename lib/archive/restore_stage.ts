@@ -26,6 +26,7 @@ import { DB_ENTRY_PATH, type ManifestEntry } from "./manifest.ts";
 import type { BackgroundFiles } from "../fsutil/background_files.ts";
 import { concatBytes } from "../bytes.ts";
 import type { StagingSync } from "./staging_sync.ts";
+import { EarlyWriteback } from "../fsutil/early_writeback.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
 
 /** Where {@link stageEntry} puts things. */
@@ -107,15 +108,19 @@ export function stageEntry(
       };
     }
     const fd = openSync(dest, "wx", 0o600);
+    // Written once, front to back: its pages can go to disk while the rest of the archive is read.
+    const writeback = new EarlyWriteback(dest);
     return {
       write(chunk) {
         named(() => {
           let off = 0;
           while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
         });
+        writeback.wrote(chunk.length);
         return Promise.resolve();
       },
-      close() {
+      async close() {
+        await writeback.close();
         named(() => {
           if (isRoot()) fchownSync(fd, header.uid, header.gid);
           fchmodSync(fd, header.mode & 0o7777);
@@ -124,7 +129,6 @@ export function stageEntry(
         });
         onClosed(entry.path);
         syncer.add(dest, header.size);
-        return Promise.resolve();
       },
     };
   });
