@@ -19,6 +19,12 @@ import { bunRuntime } from "./bun_runtime.ts";
 /** Compressed bytes gathered into one batch for a worker. */
 const BATCH_BYTES = 256 * 1024;
 /**
+ * Batches in flight per worker. With one, a worker that finished its batch waited while this thread
+ * hashed and wrote the batch before it. With two, restore of 1 GiB + 10,000 files took 5.16 s (median,
+ * 5.05–5.70) against 5.54 s (5.16–5.96; 9 rounds alternating, stop 32), for ~1 MiB more per worker.
+ */
+const BATCHES_PER_WORKER = 2;
+/**
  * Largest member the fast path takes, and the inflated size its trailer may state. The writer's
  * members hold ≤ 64 KiB, stored or compressed, so 96 KiB is never reached by an archive of ours; the
  * cap bounds what a crafted member can make libdeflate allocate before it is rejected (deflate expands
@@ -151,7 +157,7 @@ class MemberRun {
         this.#spans.push(this.#used, length, inflated);
         this.#used += length;
         this.#total += inflated;
-        yield* this.#drain(this.#pool!.size);
+        yield* this.#drain(this.#pool!.size * BATCHES_PER_WORKER);
       }
       yield* this.#drain(0);
     } finally {
