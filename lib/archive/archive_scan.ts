@@ -33,6 +33,8 @@ const MAX_MANIFEST = 256 * 1024 * 1024;
 export interface EntrySink {
   write(chunk: Uint8Array): Promise<void>;
   close(): Promise<void>;
+  /** Releases what the sink holds when the entry's data failed (close is then never called). */
+  abort?(): Promise<void>;
 }
 
 /** Called for each entry after its header matched the manifest. */
@@ -106,10 +108,15 @@ export async function scanArchive(
       const sink = await visit?.(m, h);
       const hash = createHash("sha256");
       let size = 0;
-      for await (const chunk of entry.body()) {
-        hash.update(chunk);
-        size += chunk.length;
-        if (sink) await sink.write(chunk);
+      try {
+        for await (const chunk of entry.body()) {
+          hash.update(chunk);
+          size += chunk.length;
+          if (sink) await sink.write(chunk);
+        }
+      } catch (err) {
+        await sink?.abort?.();
+        throw err;
       }
       if (sink) await sink.close();
       if (m.type === "file" && (size !== m.size || hash.digest("hex") !== m.sha256)) {

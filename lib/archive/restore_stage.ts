@@ -120,15 +120,23 @@ export function stageEntry(
         return Promise.resolve();
       },
       async close() {
-        await writeback.close();
-        named(() => {
-          if (isRoot()) fchownSync(fd, header.uid, header.gid);
-          fchmodSync(fd, header.mode & 0o7777);
-          futimesSync(fd, header.mtime, header.mtime);
-          closeSync(fd);
-        });
+        try {
+          await writeback.close();
+          named(() => {
+            if (isRoot()) fchownSync(fd, header.uid, header.gid);
+            fchmodSync(fd, header.mode & 0o7777);
+            futimesSync(fd, header.mtime, header.mtime);
+          });
+        } finally {
+          named(() => closeSync(fd));
+        }
         onClosed(entry.path);
         syncer.add(dest, header.size);
+      },
+      async abort() {
+        // The staging directory is removed after a failure; only the descriptors must not outlive it.
+        await writeback.close().catch(() => {});
+        closeSync(fd);
       },
     };
   });
