@@ -51,6 +51,7 @@ export async function verifyArchive(
               await fh.close();
               check = startIntegrityCheck(dbPath);
             },
+            abort: () => fh.close(),
           };
         },
       );
