@@ -115,7 +115,8 @@ export async function scanArchive(
           if (sink) await sink.write(chunk);
         }
       } catch (err) {
-        await sink?.abort?.();
+        // The entry's failure is what the caller needs to see, not one in releasing the sink.
+        await sink?.abort?.().catch(() => {});
         throw err;
       }
       if (sink) await sink.close();

@@ -25,7 +25,7 @@ async function pendingRanges(path: string): Promise<[number, number][]> {
   return ranges;
 }
 
-/** Writes `windows` MiB of data in 256 KiB writes, telling `wb` (when given) after each. */
+/** Writes `mib` MiB of data in 256 KiB writes, telling `wb` (when given) after each. */
 async function writeFile(path: string, mib: number, wb?: EarlyWriteback): Promise<void> {
   const fd = openSync(path, "wx", 0o600);
   try {
