@@ -1,42 +1,79 @@
 /**
- * `deno task bench [--scale S] [--runs N] [--only AREA] [--bin PATH] [--json-out FILE] [--rss-flat]`:
- * runs every `bench/<area>_bench.ts` side by side with the tools users would otherwise use, N times
- * (default 3), and prints one table of min/median/max, ratios, targets met or missed on the medians,
- * and the machine's load average while each area ran. Scale 1 uses the sizes the issues name (1 GiB
- * databases); the default 0.25 fits a laptop run. `--json-out` writes the same figures as JSON, from
- * which `scripts/bench_table.ts` regenerates README's table.
+ * `./dev bench`: runs every `bench/<area>_bench.ts` N times side by side with the tools users would
+ * otherwise use and prints one table of min/median/max, ratios, targets met or missed on the medians,
+ * and the machine's load average while each area ran (options in USAGE below). Scale 1 uses the sizes
+ * the issues name (1 GiB databases); the default 0.25 fits a laptop run. `--json-out` writes the same
+ * figures as JSON, from which `scripts/bench_table.ts` regenerates README's table.
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { type BenchContext, type BenchRow, loadAverage, writeTextAtomic } from "./bench_lib.ts";
 import { aggregate, formatTable, type Report, type RunRow } from "./report.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    scale: { type: "string", default: "0.25" },
-    runs: { type: "string", default: "3" },
-    only: { type: "string" },
-    bin: { type: "string" },
-    json: { type: "boolean", default: false },
-    "json-out": { type: "string" },
-    "rss-flat": { type: "boolean", default: false },
-  },
-});
-const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) {
-  console.error(`bench: --runs must be a positive integer, got ${values.runs}`);
-  Deno.exit(2);
-}
+const USAGE =
+  `Usage: ./dev bench [--scale S] [--runs N] [--only AREA,…] [--bin PATH] [--json] [--json-out FILE]
+                   [--rss-flat]
+
+Runs bench/<area>_bench.ts side by side with the tools operators would otherwise use and prints one
+table (median and min–max of N runs, ratio ours ÷ peer, target met or missed, load average).
+
+Options:
+  --scale S        data sizes relative to the issues' (default 0.25; 1 = 256 MiB and 1 GiB databases)
+  --runs N         runs per area (default 3)
+  --only AREA,…    only these areas (AREAS)
+  --bin PATH       the compiled executable to measure (default: deno run main.ts)
+  --json           print the report as JSON instead of the table
+  --json-out FILE  also write the report as JSON (scripts/bench_table.ts regenerates README's table)
+  --rss-flat       run the rss area (1 GiB vs 8 GiB, ~25 GiB of scratch) below scale 1 too
+
+Examples:
+  ./dev bench --only archive --runs 1
+  TMPDIR=/var/tmp ./dev bench --scale 1 --bin dist/vigocli-x86_64-linux --json-out bench/results/run.json
+`;
 
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
-const areas = [...Deno.readDirSync(benchDir)]
+const known = [...Deno.readDirSync(benchDir)]
   .map((e) => e.name)
   .filter((n) => n.endsWith("_bench.ts"))
   .map((n) => n.slice(0, -"_bench.ts".length))
-  .filter((a) => !values.only || values.only.split(",").includes(a))
   .sort();
+
+/** A one-line complaint about the command line, exit 2 (a stack trace helps nobody here). */
+function usageError(message: string): never {
+  console.error(`bench: ${message} (see ./dev bench --help)`);
+  Deno.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    args: Deno.args,
+    options: {
+      scale: { type: "string", default: "0.25" },
+      runs: { type: "string", default: "3" },
+      only: { type: "string" },
+      bin: { type: "string" },
+      json: { type: "boolean", default: false },
+      "json-out": { type: "string" },
+      "rss-flat": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+} catch (err) {
+  usageError((err as Error).message);
+}
+const { values } = parsed;
+if (values.help) {
+  console.log(USAGE.replace("AREAS", known.join(", ")));
+  Deno.exit(0);
+}
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1) usageError(`--runs must be a positive integer, got ${values.runs}`);
+if (!(Number(values.scale) > 0)) usageError(`--scale must be a positive number, got ${values.scale}`);
+const unknown = values.only?.split(",").filter((a) => !known.includes(a)) ?? [];
+if (unknown.length > 0) usageError(`--only: no area ${unknown.join(", ")} (areas: ${known.join(", ")})`);
+const areas = known.filter((a) => !values.only || values.only.split(",").includes(a));
 
 // One scratch directory for all runs: areas generate their inputs once and reuse them in later runs.
 const workDir = await Deno.makeTempDir({ prefix: "vigocli-bench-" });
