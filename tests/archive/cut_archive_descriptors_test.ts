@@ -6,21 +6,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { makeServerRoot } from "./fixture.ts";
+import { openDescriptors } from "../helpers/descriptors.ts";
 import { restoreArchive } from "../../lib/archive/restore.ts";
 import { verifyArchive } from "../../lib/archive/verify.ts";
 
-/** What this process's descriptors under `dir` point at (a removed file reads "<path> (deleted)"). */
+/** This process's descriptors that point under `dir`. */
 function descriptorsUnder(dir: string): string[] {
-  const found: string[] = [];
-  for (const e of Deno.readDirSync("/proc/self/fd")) {
-    try {
-      const to = Deno.readLinkSync(`/proc/self/fd/${e.name}`);
-      if (to.startsWith(`${dir}/`)) found.push(to);
-    } catch {
-      // closed between the listing and the look
-    }
-  }
-  return found;
+  return openDescriptors().filter((to) => to.startsWith(`${dir}/`));
 }
 
 Deno.test("restore and verify: an archive cut inside the database leaves no descriptor open and nothing behind", async () => {
