@@ -71,9 +71,10 @@ if (values.help) {
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) usageError(`--runs must be a positive integer, got ${values.runs}`);
 if (!(Number(values.scale) > 0)) usageError(`--scale must be a positive number, got ${values.scale}`);
-const unknown = values.only?.split(",").filter((a) => !known.includes(a)) ?? [];
+const only = values.only?.split(",");
+const unknown = only?.filter((a) => !known.includes(a)) ?? [];
 if (unknown.length > 0) usageError(`--only: no area ${unknown.join(", ")} (areas: ${known.join(", ")})`);
-const areas = known.filter((a) => !values.only || values.only.split(",").includes(a));
+const areas = only ? known.filter((a) => only.includes(a)) : known;
 
 // One scratch directory for all runs: areas generate their inputs once and reuse them in later runs.
 const workDir = await Deno.makeTempDir({ prefix: "vigocli-bench-" });
