@@ -5,10 +5,10 @@
  * the issues name (1 GiB databases); the default 0.25 fits a laptop run. `--json-out` writes the same
  * figures as JSON, from which `scripts/bench_table.ts` regenerates README's table.
  */
-import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { type BenchContext, type BenchRow, loadAverage, writeTextAtomic } from "./bench_lib.ts";
 import { aggregate, formatTable, type Report, type RunRow } from "./report.ts";
+import { type DevScript, parseDevArgs, usageError } from "../scripts/dev_args.ts";
 
 const USAGE =
   `Usage: ./dev bench [--scale S] [--runs N] [--only AREA,…] [--bin PATH] [--json] [--json-out FILE]
@@ -39,41 +39,32 @@ const known = [...Deno.readDirSync(benchDir)]
   .map((n) => n.slice(0, -"_bench.ts".length))
   .sort();
 
-/** A one-line complaint about the command line, exit 2 (a stack trace helps nobody here). */
-function usageError(message: string): never {
-  console.error(`bench: ${message} (see ./dev bench --help)`);
-  Deno.exit(2);
-}
-
-let parsed;
-try {
-  parsed = parseArgs({
-    args: Deno.args,
-    options: {
-      scale: { type: "string", default: "0.25" },
-      runs: { type: "string", default: "3" },
-      only: { type: "string" },
-      bin: { type: "string" },
-      json: { type: "boolean", default: false },
-      "json-out": { type: "string" },
-      "rss-flat": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-} catch (err) {
-  usageError((err as Error).message);
-}
-const { values } = parsed;
-if (values.help) {
-  console.log(USAGE.replace("AREAS", known.join(", ")));
-  Deno.exit(0);
-}
+const BENCH: DevScript = {
+  name: "bench",
+  help: "./dev bench --help",
+  usage: USAGE.replace("AREAS", known.join(", ")),
+};
+const { values } = parseDevArgs(BENCH, {
+  options: {
+    scale: { type: "string", default: "0.25" },
+    runs: { type: "string", default: "3" },
+    only: { type: "string" },
+    bin: { type: "string" },
+    json: { type: "boolean", default: false },
+    "json-out": { type: "string" },
+    "rss-flat": { type: "boolean", default: false },
+  },
+});
 const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) usageError(`--runs must be a positive integer, got ${values.runs}`);
-if (!(Number(values.scale) > 0)) usageError(`--scale must be a positive number, got ${values.scale}`);
+if (!Number.isInteger(runs) || runs < 1) {
+  usageError(BENCH, `--runs must be a positive integer, got ${values.runs}`);
+}
+if (!(Number(values.scale) > 0)) usageError(BENCH, `--scale must be a positive number, got ${values.scale}`);
 const only = values.only?.split(",");
 const unknown = only?.filter((a) => !known.includes(a)) ?? [];
-if (unknown.length > 0) usageError(`--only: no area ${unknown.join(", ")} (areas: ${known.join(", ")})`);
+if (unknown.length > 0) {
+  usageError(BENCH, `--only: no area ${unknown.join(", ")} (areas: ${known.join(", ")})`);
+}
 const areas = only ? known.filter((a) => only.includes(a)) : known;
 
 // One scratch directory for all runs: areas generate their inputs once and reuse them in later runs.

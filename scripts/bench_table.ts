@@ -5,7 +5,7 @@
  * separately, rows in the order given — so the README shows measured figures only. An area measured
  * again in a later file is shown from that file only (its earlier rows and caption mention are dropped).
  */
-import { parseArgs } from "node:util";
+import { type DevScript, parseDevArgs, usageError } from "./dev_args.ts";
 import { formatTable, type Report } from "../bench/report.ts";
 import { writeTextAtomic } from "../bench/bench_lib.ts";
 
@@ -42,16 +42,29 @@ export function replaceTable(readme: string, reports: Report[]): string {
   return `${readme.slice(0, begin + BEGIN.length)}\n\n${block}\n\n${readme.slice(end)}`;
 }
 
+const BENCH_TABLE: DevScript = {
+  name: "bench_table",
+  help: "deno run -A scripts/bench_table.ts --help",
+  usage: `Usage: deno run -A scripts/bench_table.ts RESULTS.json… [--readme README.md]
+
+Regenerates the benchmark table in README.md from what \`./dev bench --json-out\` wrote. With several
+files the rows keep the order given, and an area measured again in a later file is shown from that
+file only.
+
+Options:
+  --readme FILE  the README to update (default README.md)
+
+Examples:
+  deno run -A scripts/bench_table.ts bench/results/run.json
+  deno run -A scripts/bench_table.ts old-areas.json archive-rerun.json`,
+};
+
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
+  const { values, positionals } = parseDevArgs(BENCH_TABLE, {
     allowPositionals: true,
     options: { readme: { type: "string", default: new URL("../README.md", import.meta.url).pathname } },
   });
-  if (positionals.length === 0) {
-    console.error("usage: deno run -A scripts/bench_table.ts RESULTS.json… [--readme README.md]");
-    Deno.exit(2);
-  }
+  if (positionals.length === 0) usageError(BENCH_TABLE, "no RESULTS.json given");
   const reports: Report[] = [];
   for (const file of positionals) reports.push(JSON.parse(await Deno.readTextFile(file)) as Report);
   await writeTextAtomic(values.readme, replaceTable(await Deno.readTextFile(values.readme), reports));

@@ -11,11 +11,12 @@
  * Imports are read from the source text (static, `export … from`, dynamic `import("…")`, type-only
  * alike); only relative specifiers name our files.
  *
- * Usage: deno run --allow-read scripts/check_layers.ts [--root DIR]   (exit 8 when a rule is broken)
+ * Exits 8 when a rule is broken. Options: `--help` (CHECK_LAYERS below).
  */
 import { readdir, readFile } from "node:fs/promises";
 import { dirname, join, posix, relative } from "node:path";
 import process from "node:process";
+import { type DevScript, parseDevArgs } from "./dev_args.ts";
 
 /** One import that breaks a rule. */
 export interface LayerViolation {
@@ -97,9 +98,25 @@ export async function checkLayers(root: string): Promise<LayerViolation[]> {
   return layerViolations(files);
 }
 
+const CHECK_LAYERS: DevScript = {
+  name: "check_layers",
+  help: "deno run --allow-read scripts/check_layers.ts --help",
+  usage: `Usage: deno run --allow-read scripts/check_layers.ts [--root DIR]
+
+Checks which part of lib/ imports which (the rules are at the top of scripts/check_layers.ts). Prints
+each import that breaks a rule and exits 8 when there is one. Part of ./dev check.
+
+Options:
+  --root DIR  the repository to check (default: this one)
+
+Examples:
+  deno run --allow-read scripts/check_layers.ts
+  deno run --allow-read scripts/check_layers.ts --root ../other-checkout`,
+};
+
 if (import.meta.main) {
-  const at = process.argv.indexOf("--root");
-  const root = at > 0 ? process.argv[at + 1] : join(dirname(new URL(import.meta.url).pathname), "..");
+  const { values } = parseDevArgs(CHECK_LAYERS, { options: { root: { type: "string" } } });
+  const root = values.root ?? join(dirname(new URL(import.meta.url).pathname), "..");
   const found = await checkLayers(root);
   for (const v of found) console.error(`${v.file}: imports ${v.imports}: ${v.rule}`);
   if (found.length > 0) {

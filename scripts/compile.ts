@@ -8,9 +8,8 @@
  * from the npm registry. Build facts (commit, commit date, compiler) are baked in without touching the
  * working tree: Bun gets them through `--define`, Deno through a staged copy of the sources.
  *
- * Usage: deno run -A scripts/compile.ts [--outdir DIR] [--arch x86_64|aarch64]… [--compiler auto|bun|deno]
+ * Options: `./dev compile --help` (COMPILE below).
  */
-import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { chmod, cp, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
@@ -18,6 +17,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BuildInfo } from "../lib/build_info.ts";
 import { readElfNeeds } from "./elf_info.ts";
+import { type DevScript, parseDevArgs, usageError } from "./dev_args.ts";
 
 /** Repository root. */
 export const REPO = fileURLToPath(new URL("../", import.meta.url));
@@ -351,9 +351,26 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   }
 }
 
-function parseCli(argv: string[]): CompileOptions {
-  const { values } = parseArgs({
-    args: argv,
+const COMPILE: DevScript = {
+  name: "compile",
+  help: "./dev compile --help",
+  usage: `Usage: ./dev compile [--outdir DIR] [--arch x86_64|aarch64]… [--compiler auto|bun|deno]
+
+Builds the self-contained executables DIR/vigocli-<arch>-linux and DIR/SHA256SUMS. \`auto\` uses
+\`deno compile\` where its runtime (denort) is available (DENORT_BIN, DENORT_BIN_<ARCH>), else Bun.
+
+Options:
+  --outdir DIR     where the executables go (default dist/)
+  --arch ARCH      only this architecture; repeat for both (default x86_64 and aarch64)
+  --compiler NAME  auto, bun or deno (default auto)
+
+Examples:
+  ./dev compile
+  ./dev compile --arch x86_64 --outdir /tmp/build`,
+};
+
+function parseCli(): CompileOptions {
+  const { values } = parseDevArgs(COMPILE, {
     options: {
       outdir: { type: "string", default: join(REPO, "dist") },
       arch: { type: "string", multiple: true },
@@ -363,18 +380,19 @@ function parseCli(argv: string[]): CompileOptions {
   const archs = values.arch ?? TARGETS.map((t) => t.arch);
   const targets = archs.map((a) => {
     const t = TARGETS.find((x) => x.arch === a);
-    if (!t) throw new Error(`unknown --arch ${a} (expected ${TARGETS.map((x) => x.arch).join(" or ")})`);
+    if (!t) usageError(COMPILE, `unknown --arch ${a} (expected ${TARGETS.map((x) => x.arch).join(" or ")})`);
     return t;
   });
   if (!["auto", "bun", "deno"].includes(values.compiler)) {
-    throw new Error(`unknown --compiler ${values.compiler}`);
+    usageError(COMPILE, `unknown --compiler ${values.compiler} (expected auto, bun or deno)`);
   }
   return { outdir: values.outdir, targets, compiler: values.compiler as CompileOptions["compiler"] };
 }
 
 if (import.meta.main) {
+  const options = parseCli();
   try {
-    await compile(parseCli(Deno.args));
+    await compile(options);
   } catch (err) {
     console.error(`compile: ${err instanceof Error ? err.message : String(err)}`);
     Deno.exit(1);

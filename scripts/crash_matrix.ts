@@ -4,19 +4,35 @@
  * the previous output must be intact or the new one complete, the source database healthy and
  * unlocked, the re-run must succeed and leave no temporary file.
  *
- *   deno run -A scripts/crash_matrix.ts                 # 3 kills per operation (what the suite samples)
- *   deno run -A scripts/crash_matrix.ts --full          # 32 kills per operation, larger data
- *   deno run -A scripts/crash_matrix.ts --kills 10 --only restore
- *
- * Needs strace (kills by operation count). Exits 1 when any kill shows a problem.
- * VIGOCLI_BIN=… runs it against a compiled executable instead of the sources.
+ * Without options, 3 kills per operation: what the suite samples. Needs strace (kills by operation
+ * count). Exits 1 when any kill shows a problem. Options: `--help` (CRASH_MATRIX below).
  */
-import { parseArgs } from "node:util";
 import process from "node:process";
 import { killOnce, type KillOutcome, killPoints, measure } from "../tests/crash/crash_harness.ts";
 import { crashScenarios } from "../tests/crash/crash_scenarios.ts";
+import { type DevScript, parseDevArgs, usageError } from "./dev_args.ts";
 
-const { values } = parseArgs({
+const CRASH_MATRIX: DevScript = {
+  name: "crash_matrix",
+  help: "deno run -A scripts/crash_matrix.ts --help",
+  usage: `Usage: deno run -A scripts/crash_matrix.ts [--full] [--kills N] [--only OPERATION]…
+
+SIGKILLs each operation that writes something durable at points spread over its run (by time and by
+count of state-changing system calls) and checks what each kill left (docs/crash-matrix.md). Needs
+strace. Exits 1 when any kill shows a problem. VIGOCLI_BIN=… runs a compiled executable instead.
+
+Options:
+  --full            32 kills per operation and larger data (also VIGO_LONG_TESTS=1)
+  --kills N         kills per operation (default 3, 32 with --full)
+  --only OPERATION  only this operation; repeat for more (${crashScenarios(1).map((s) => s.name).join(", ")})
+
+Examples:
+  deno run -A scripts/crash_matrix.ts
+  deno run -A scripts/crash_matrix.ts --full
+  deno run -A scripts/crash_matrix.ts --kills 10 --only restore --only "replica restore"`,
+};
+
+const { values } = parseDevArgs(CRASH_MATRIX, {
   options: {
     full: { type: "boolean", default: false },
     kills: { type: "string" },
@@ -25,9 +41,18 @@ const { values } = parseArgs({
 });
 const full = values.full || Deno.env.get("VIGO_LONG_TESTS") === "1";
 const kills = Number(values.kills ?? (full ? 32 : 3));
-const scenarios = crashScenarios(full ? 4 : 1).filter((s) =>
-  !values.only?.length || values.only.includes(s.name)
-);
+if (!Number.isInteger(kills) || kills < 1) {
+  usageError(CRASH_MATRIX, `--kills must be a positive integer, got ${values.kills}`);
+}
+const known = crashScenarios(full ? 4 : 1);
+const unknown = (values.only ?? []).filter((name) => !known.some((s) => s.name === name));
+if (unknown.length > 0) {
+  usageError(
+    CRASH_MATRIX,
+    `--only: no operation ${unknown.join(", ")} (operations: ${known.map((s) => s.name).join(", ")})`,
+  );
+}
+const scenarios = known.filter((s) => !values.only?.length || values.only.includes(s.name));
 
 const all: KillOutcome[] = [];
 for (const s of scenarios) {

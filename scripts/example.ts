@@ -9,6 +9,7 @@ import { DatabaseSync } from "node:sqlite";
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type DevScript, parseDevArgs, usageError } from "./dev_args.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const ROOT = "examples/srv-vigo";
@@ -204,7 +205,26 @@ function newestArchive(dir: string): string | undefined {
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }
 
+const EXAMPLE: DevScript = {
+  name: "example",
+  help: "./dev example --help",
+  usage: `Usage: ./dev example
+
+Backs up the bundled example deployment (examples/srv-vigo) as an operator would: \`vigocli backup
+create\` into examples/out/, then \`backup inspect\` and \`backup verify\` of the new archive. Creates
+examples/srv-vigo/db/vigo.db first when it is missing. No options.
+
+Environment:
+  VIGOCLI_BIN  run this compiled executable instead of the sources
+
+Examples:
+  ./dev example
+  VIGOCLI_BIN=dist/vigocli-x86_64-linux ./dev example`,
+};
+
 async function main(): Promise<number> {
+  const { positionals } = parseDevArgs(EXAMPLE, { options: {}, allowPositionals: true });
+  if (positionals.length > 0) usageError(EXAMPLE, `takes no arguments, got ${positionals.join(" ")}`);
   Deno.chdir(REPO);
   if (existsSync(DB)) {
     console.log(`using the existing ${DB} (delete it to regenerate)`);

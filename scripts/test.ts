@@ -20,13 +20,12 @@
  * `--timeout-min N` sets one limit for all); a phase stopped at its limit keeps the counts it printed and
  * adds one failure.
  *
- * Usage: deno run -A scripts/test.ts [--phases a,b,c,d] [--aarch64 core|all] [--timeout-min N]
- *        [-- extra deno test args]
+ * Options: `./dev test --help` (TEST below).
  */
-import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { checkNodeModules, REPO, TARGETS, toolPath } from "./compile.ts";
+import { type DevScript, parseDevArgs, usageError } from "./dev_args.ts";
 import { checkTranscriptDir, describeLeak } from "../tests/helpers/leak_check.ts";
 import { TRANSCRIPT_ENV } from "../tests/helpers/transcript.ts";
 
@@ -39,6 +38,32 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 // chunks first (~1.2 s more per `backup create`): measured ~17 s per test on a slow machine; 39 min for
 // all of them (`--aarch64 all`, machine shared), 6 min for the core below (idle machine).
 const PHASE_LIMIT_MIN = { a: 25, c: 12, d: 45 };
+
+const TEST: DevScript = {
+  name: "test",
+  help: "./dev test --help",
+  usage: `Usage: ./dev test [--phases a,b,c,d] [--aarch64 core|all] [--timeout-min N] [-- deno test args…]
+
+Runs the whole suite and ends with one line \`tests: N passed, N failed\`. Installs what the tests need
+first (apt packages as root, the npm tools in .tools/); exits non-zero when anything failed.
+
+Phases:
+  a  deno check, then every test from sources (limit 25 min)
+  b  scripts/compile.ts: both executables
+  c  the CLI tests against dist/vigocli-x86_64-linux (limit 12 min)
+  d  the core CLI tests against dist/vigocli-aarch64-linux under qemu-aarch64 (limit 45 min)
+
+Options:
+  --phases a,b,…   only these phases (default a,b,c,d)
+  --aarch64 all    phase d runs every CLI test, not only the core (also VIGO_LONG_TESTS=1)
+  --timeout-min N  one time limit for every phase, in minutes
+  -- ARGS          passed to deno test (e.g. -- --filter restore)
+
+Examples:
+  ./dev test
+  ./dev test --phases a -- --filter verify
+  VIGO_LONG_TESTS=1 ./dev test`,
+};
 
 /**
  * The CLI tests phase d runs by default: one or more per capability whose code path depends on the
@@ -254,8 +279,7 @@ function blocked(name: string, why: string): PhaseResult {
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
+  const { values, positionals } = parseDevArgs(TEST, {
     options: {
       phases: { type: "string", default: "a,b,c,d" },
       aarch64: { type: "string", default: Deno.env.get("VIGO_LONG_TESTS") === "1" ? "all" : "core" },
@@ -264,12 +288,18 @@ async function main(): Promise<number> {
     allowPositionals: true,
   });
   const phases = new Set(values.phases.split(","));
-  if (values.aarch64 !== "core" && values.aarch64 !== "all") {
-    console.error(`test: --aarch64 must be core or all, not ${values.aarch64}`);
-    return 2;
+  const unknownPhase = [...phases].filter((p) => !"abcd".includes(p) || p.length !== 1);
+  if (unknownPhase.length > 0) {
+    usageError(TEST, `--phases: no phase ${unknownPhase.join(", ")} (phases: a,b,c,d)`);
   }
-  const limit = (phase: "a" | "c" | "d") =>
-    values["timeout-min"] ? Number(values["timeout-min"]) : PHASE_LIMIT_MIN[phase];
+  if (values.aarch64 !== "core" && values.aarch64 !== "all") {
+    usageError(TEST, `--aarch64 must be core or all, not ${values.aarch64}`);
+  }
+  const timeoutMin = values["timeout-min"];
+  if (timeoutMin !== undefined && !(Number(timeoutMin) > 0)) {
+    usageError(TEST, `--timeout-min must be a positive number of minutes, got ${timeoutMin}`);
+  }
+  const limit = (phase: "a" | "c" | "d") => timeoutMin ? Number(timeoutMin) : PHASE_LIMIT_MIN[phase];
   const extra = positionals;
   const results: PhaseResult[] = [];
 
