@@ -1,7 +1,6 @@
 /**
  * The development scripts' command lines (scripts/dev_args.ts): `--help` prints a usage with examples
  * and exits 0; an unknown option or a bad value is one line, exit 2, before the script does anything
- * (`./dev bench` has its own test: tests/bench/bench_args_test.ts).
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
@@ -23,6 +22,7 @@ async function run(cmd: string, args: string[]) {
 
 const script = (file: string, ...args: string[]) =>
   run(Deno.execPath(), ["run", "-A", "--quiet", `scripts/${file}`, ...args]);
+const bench = (...args: string[]) => run(Deno.execPath(), ["run", "-A", "--quiet", "bench/main.ts", ...args]);
 
 const SCRIPTS = [
   { file: "test.ts", name: "test", help: "./dev test --help" },
@@ -116,5 +116,32 @@ Deno.test("./dev test --help prints the usage without installing anything first"
     assert.ok(existsSync(mark), "install_test_deps.sh did not run for ./dev test");
   } finally {
     await Deno.remove(bin, { recursive: true });
+  }
+});
+
+Deno.test("./dev bench --help lists the options, every area and examples, and exits 0", async () => {
+  const r = await bench("--help");
+  assert.equal(r.code, 0, r.stderr);
+  for (const want of ["--scale", "--only", "--rss-flat", "Examples:", "archive, backend", "rss"]) {
+    assert.ok(r.stdout.includes(want), `--help lacks ${want}:\n${r.stdout}`);
+  }
+});
+
+Deno.test("./dev bench refuses bad options in one line, exit 2, nothing measured", async () => {
+  for (
+    const [args, want] of [
+      [["--only", "archive,nosuch"], "bench: --only: no area nosuch (areas: archive, "],
+      [["--bogus"], "bench: Unknown option '--bogus'"],
+      [["--scale", "x"], "bench: --scale must be a positive number, got x"],
+      [["--runs", "0"], "bench: --runs must be a positive integer, got 0"],
+    ] as const
+  ) {
+    const r = await bench(...args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, `${args.join(" ")}: ${r.stderr}`);
+    assert.ok(lines[0].startsWith(want), `${args.join(" ")}: ${lines[0]}`);
+    assert.ok(lines[0].endsWith("(see ./dev bench --help)"), lines[0]);
+    assert.equal(r.stdout, "");
   }
 });
