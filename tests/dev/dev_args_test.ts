@@ -1,6 +1,6 @@
 /**
  * The development scripts' command lines (scripts/dev_args.ts): `--help` prints a usage with examples
- * and exits 0; an unknown option or a bad value is one line, exit 2, before the script does anything
+ * and exits 0; an unknown option or a bad value is one line, exit 2, before the script does anything.
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
