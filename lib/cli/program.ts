@@ -42,7 +42,6 @@ export function buildProgram(): Command {
     .option("-v, --verbose", "per-file and per-request detail on stderr (which credentials, which objects)")
     .option("-q, --quiet", "errors only: no summaries, warnings or progress (--json output is still printed)")
     .option("--progress", "progress as plain lines every few seconds, also without a terminal (CI logs)")
-    .showHelpAfterError()
     .exitOverride()
     .helpCommand(false);
 
@@ -70,7 +69,7 @@ export function buildProgram(): Command {
     .addCommand(helpCommand(() => program));
 
   applyRecursively(program, (c) => {
-    c.exitOverride().showHelpAfterError();
+    c.exitOverride().configureOutput(oneLineComplaints(c));
     addRootAlias(c);
     c.addHelpText("after", () => helpEpilogue(c));
   });
@@ -104,6 +103,30 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A command run without the subcommand it needs (`vigocli backup`), noted by {@link oneLineComplaints}
+ * and reported by {@link main}.
+ */
+let missingSubcommandOf: Command | undefined;
+
+/**
+ * commander's own complaints (unknown option, missing argument, unknown command) as one line naming the
+ * problem and where the usage is, like every other failure, instead of the message followed by the
+ * whole help page. Help asked for with `--help` goes to stdout and is untouched; commander writes to
+ * stderr only otherwise: the complaint (outputError) and, for a command run without its subcommand,
+ * the help page, which is replaced by one line in {@link main}.
+ */
+function oneLineComplaints(cmd: Command) {
+  const usage = `vigocli ${commandPath(cmd)}`.trimEnd();
+  return {
+    outputError: (message: string) => {
+      const text = message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim().replace(/\.$/, "");
+      process.stderr.write(`vigocli: ${text} (see ${usage} --help)\n`);
+    },
+    writeErr: () => void (missingSubcommandOf = cmd),
+  };
+}
+
 /** Path of `cmd` below the root, e.g. `backup restore`. */
 function commandPath(cmd: Command): string {
   const names: string[] = [];
@@ -126,6 +149,7 @@ function applyRecursively(cmd: Command, fn: (c: Command) => void): void {
 /** Runs the CLI with `argv` (without the runtime and script name) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   resetJsonDocument();
+  missingSubcommandOf = undefined;
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -137,8 +161,17 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       // help and version are reported by commander as "errors" with exit code 0
       if (err.exitCode === 0) return ExitCode.Ok;
-      // commander has printed its message on stderr already
-      if (json) console.log(JSON.stringify(jsonError(new UsageError(err.message.replace(/^error: /, "")))));
+      let message = err.message.replace(/^error: /, "");
+      // Set by commander's callback during parseAsync, which the compiler's narrowing cannot see.
+      const group = missingSubcommandOf as Command | undefined;
+      if (err.code === "commander.help" && group) {
+        const path = commandPath(group);
+        const names = group.commands.map((c) => c.name()).join(", ");
+        message = `${path ? `${path}: ` : ""}missing command (one of ${names})`;
+        process.stderr.write(`vigocli: ${message} (see ${`vigocli ${path}`.trimEnd()} --help)\n`);
+      }
+      // Otherwise commander has printed its one line on stderr already (oneLineComplaints).
+      if (json) console.log(JSON.stringify(jsonError(new UsageError(message))));
       return ExitCode.Usage;
     }
     return reportError(err, json);

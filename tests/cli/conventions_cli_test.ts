@@ -1,8 +1,8 @@
 /**
  * Conventions an operator relies on, through the real executable: `help exit-codes`, generated completion
  * and man page, the colon-free archive name GNU tar reads without --force-local, VIGO_SERVER_ROOT as the
- * default root, --target / --server-root meaning the same directory on every command, and a quiet exit
- * (141) when a pipe reader such as `head` stops reading.
+ * default root, --target / --server-root meaning the same directory on every command, a quiet exit
+ * (141) when a pipe reader such as `head` stops reading, and a wrong command line answered in one line.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -30,6 +30,50 @@ Deno.test("cli: help exit-codes, completion and man page come from the binary", 
   assert.match(new TextDecoder().decode(rendered.stdout), /EXIT STATUS/);
   assert.equal((await runCli(["completion", "tcsh"])).code, 2);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("cli: a wrong command line is one line naming the problem and the --help to read, exit 2", async () => {
+  for (
+    const [args, want] of [
+      [["backup", "create", "--foo"], "vigocli: unknown option '--foo' (see vigocli backup create --help)"],
+      [
+        ["backup", "inspect"],
+        "vigocli: missing required argument 'archive' (see vigocli backup inspect --help)",
+      ],
+      [
+        ["backup", "prune", "--keep"],
+        "vigocli: option '--keep <n>' argument missing (see vigocli backup prune --help)",
+      ],
+      [
+        ["backup", "restor"],
+        "vigocli: unknown command 'restor' (Did you mean restore?) (see vigocli backup --help)",
+      ],
+      [["completion", "tcsh"], "vigocli: command-argument value 'tcsh' is invalid for argument 'shell'"],
+      [["backup"], "vigocli: backup: missing command (one of create, inspect, restore, verify, list, "],
+      [
+        ["backup", "replica"],
+        "vigocli: backup replica: missing command (one of restore, list, litestream-config)",
+      ],
+      [
+        [],
+        "vigocli: missing command (one of backup, secret, crate, snapshot, completion, help) (see vigocli",
+      ],
+    ] as const
+  ) {
+    const r = await runCli([...args]);
+    const what = args.join(" ") || "(nothing)";
+    assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+    assert.equal(r.stdout, "", what);
+    const lines = r.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, `${what}: more than one line:\n${r.stderr}`);
+    assert.ok(lines[0].startsWith(want), `${what}: ${lines[0]}`);
+    assert.match(lines[0], / \(see vigocli[a-z -]* --help\)$/, what);
+  }
+  // With --json the same line goes to stderr and the error document to stdout.
+  const json = await runCli(["backup", "verify", "--json"]);
+  assert.equal(json.code, 2);
+  assert.equal(json.stderr.trimEnd().split("\n").length, 1, json.stderr);
+  assert.equal(JSON.parse(json.stdout).error.message, "missing required argument 'archive'");
 });
 
 Deno.test("cli: compact archive names, VIGO_SERVER_ROOT, and --target/--server-root as one option", async () => {
