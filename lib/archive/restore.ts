@@ -39,6 +39,10 @@ import {
   writeJournal,
 } from "./restore_journal.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
+import { acquireFileLockBeside } from "../fsutil/file_lock.ts";
+
+/** The lock beside the target (`/srv/vigo.vigo-restore.lock`) that makes restores into it take turns. */
+export const RESTORE_LOCK_SUFFIX = ".vigo-restore.lock";
 
 /** Options of {@link restoreArchive}. */
 export interface RestoreOptions {
@@ -107,6 +111,17 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
       pendingRollback,
     };
   }
+  // Two restores into one target would pick the same aside directory, and the one that fails would
+  // roll back into it and remove what the other moved there: one at a time, the second exits 5. The
+  // lock lies beside the target, whose parent must exist for that (mkdir -p below would make it anyway).
+  await mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch((err) => {
+    throw toVigoError(err, dirname(target));
+  });
+  using _lock = await acquireFileLockBeside(
+    target,
+    RESTORE_LOCK_SUFFIX,
+    "backup restore into this directory",
+  );
   const createdTarget = !(await lstat(target).catch(() => null));
   // Owner-only: the tree holds secrets/, and the default mode would follow the umask (0777 under 000).
   await mkdir(target, { recursive: true, mode: 0o700 }).catch((err) => {

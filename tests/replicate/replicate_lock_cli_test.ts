@@ -1,7 +1,7 @@
 /**
  * One process per target: a second `backup replicate` of a database, a `backup create` to an output
- * path and a `crate run` of a configcrate that another process is working on all exit 5 naming the
- * PID that holds the lock, and touch nothing. Run against the binaries too: the Bun-compiled one
+ * path, a `crate run` of a configcrate and a `backup restore` into a target that another process is
+ * working on all exit 5 naming the PID that holds the lock, and touch nothing. Run against the binaries too: the Bun-compiled one
  * takes its lock through bun:ffi.
  */
 import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert/strict";
@@ -77,6 +77,47 @@ Deno.test("lock: backup create to a path and crate run of a crate that are locke
     const ok = await runCli(["crate", "run", crate, "--now"]);
     assertEquals(ok.code, 0, ok.stderr);
     assert(!existsSync(`${crate}.vigo-crate.lock`), "the lock file is removed after the run");
+  } finally {
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
+
+Deno.test("lock: a restore into a target another restore is working on exits 5, the target untouched", async () => {
+  const r = await makeRoot();
+  try {
+    await createWriterDb(r.db);
+    const archive = `${r.root}/a.tar.gz`;
+    const made = await runCli([
+      "backup",
+      "create",
+      archive,
+      "--allow-missing-master-key",
+      "--server-yaml",
+      r.yaml,
+      "--server-root",
+      r.root,
+    ]);
+    assertEquals(made.code, 0, made.stderr);
+    const target = `${r.root}/restored`;
+    const lockPath = `${target}.vigo-restore.lock`;
+    // Two restores into one target picked the same aside directory, and the one that failed rolled
+    // back into it, removing what the other had moved there: the second must not start.
+    const held = await acquireFileLock(lockPath, target, "test");
+    try {
+      const c = await runCli(["backup", "restore", archive, "--target", target]);
+      assertEquals(c.code, 5, c.stderr);
+      assertEquals(
+        c.stderr.trim(),
+        `vigocli: ${target}: backup restore into this directory already running as PID ${Deno.pid} (lock ${lockPath})`,
+      );
+      assert(!existsSync(target), "nothing was restored");
+    } finally {
+      held.release();
+    }
+    const ok = await runCli(["backup", "restore", archive, "--target", `${target}/`]);
+    assertEquals(ok.code, 0, ok.stderr);
+    assert(existsSync(`${target}/db/vigo.db`));
+    assert(!existsSync(lockPath), "the lock file is removed after the restore");
   } finally {
     await Deno.remove(r.root, { recursive: true });
   }
