@@ -15,6 +15,7 @@ import process from "node:process";
 import { ExitCode, toVigoError } from "../errors.ts";
 
 const paths = new Set<string>();
+const stoppers = new Set<() => void>();
 let installed = false;
 
 /** Installs the signal handlers once; before it, a signal kills the process with nothing to clean up. */
@@ -24,6 +25,13 @@ function install(): void {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     try {
       process.on(signal, () => {
+        for (const stop of stoppers) {
+          try {
+            stop();
+          } catch {
+            // The exit must happen whatever fails; the removal below retries.
+          }
+        }
         for (const p of paths) removeNow(p);
         process.stderr.write(`vigocli: interrupted (${signal}); temporary files removed\n`);
         process.exit(ExitCode.Interrupted);
@@ -58,6 +66,17 @@ export function removeOnInterrupt(path: string): () => void {
   install();
   paths.add(path);
   return () => void paths.delete(path);
+}
+
+/**
+ * Registers `stop`, run on interruption before any path is removed: a worker thread still creating
+ * files in a registered directory would otherwise refill it while it is removed (restore's small files,
+ * lib/fsutil/background_files.ts). `stop` must be synchronous. Returns the unregister function.
+ */
+export function stopOnInterrupt(stop: () => void): () => void {
+  install();
+  stoppers.add(stop);
+  return () => void stoppers.delete(stop);
 }
 
 /**

@@ -22,7 +22,7 @@ import type { PasswordSource } from "./archive_source.ts";
 import { DB_ENTRY_PATH, type Manifest, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
 import { preRestoreDirName } from "./archive_names.ts";
-import { makeTempDir } from "./interrupt_cleanup.ts";
+import { makeTempDir, removeOnInterrupt, stopOnInterrupt } from "./interrupt_cleanup.ts";
 import { BackgroundFiles } from "../fsutil/background_files.ts";
 import { StagingSync } from "./staging_sync.ts";
 import { applyMeta, stageEntry } from "./restore_stage.ts";
@@ -123,8 +123,12 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     "backup restore into this directory",
   );
   const createdTarget = !(await lstat(target).catch(() => null));
+  // A target this restore creates holds nothing but the staging directory until the commit, so an
+  // interruption removes it as a failure does (below).
+  const forgetTarget = createdTarget ? removeOnInterrupt(target) : () => {};
   // Owner-only: the tree holds secrets/, and the default mode would follow the umask (0777 under 000).
   await mkdir(target, { recursive: true, mode: 0o700 }).catch((err) => {
+    forgetTarget();
     throw toVigoError(err, target);
   });
   // A restore killed mid-commit is rolled back before anything else looks at the target; then
@@ -134,6 +138,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   const { path: staging, forget } = makeTempDir(target, ".restore-staging-");
   const syncer = new StagingSync(staging);
   const files = new BackgroundFiles();
+  const forgetFiles = stopOnInterrupt(() => files.stopNow());
   let dbCheck: BackgroundCheck | undefined;
   let keepStaging = false;
   try {
@@ -159,6 +164,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     // From here a signal must not remove the staging directory: a journaled rename may already have
     // moved the old tree aside, and the next run's rollback needs the staged items where it left them.
     forget();
+    forgetTarget();
     const preRestoreDir = await commit(
       target,
       staging,
@@ -177,9 +183,11 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     throw err;
   } finally {
     await files.close();
+    forgetFiles();
     dbCheck?.cancel();
     if (!keepStaging) await rm(staging, { recursive: true, force: true });
     forget();
+    forgetTarget();
   }
 }
 

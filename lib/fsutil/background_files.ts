@@ -29,12 +29,34 @@ const BATCH_FILES = 64;
 /** Bytes accepted but not yet written before {@link BackgroundFiles.write} waits. */
 const MAX_IN_FLIGHT = 8 * 1024 * 1024;
 
+/**
+ * The shared control words: STOP is set by {@link BackgroundFiles.stopNow}; BUSY is 1 while the worker
+ * may be creating a file. The worker raises BUSY before it looks at STOP and the stopper raises STOP
+ * before it looks at BUSY (sequentially consistent Atomics), so either the worker sees STOP and creates
+ * nothing more, or the stopper sees BUSY and waits for that file to be done.
+ */
+const STOP = 0;
+const BUSY = 1;
+/** How long {@link BackgroundFiles.stopNow} waits for the file being created (it is one small file). */
+const STOP_WAIT_MS = 5_000;
+
 /** Mirrors {@link writeJob}, for the worker (which cannot import our modules). */
 const WORKER_SOURCE = `
 import { closeSync, fchmodSync, fchownSync, futimesSync, openSync, writeSync } from "node:fs";
+let control;
 self.onmessage = (event) => {
+  if (event.data.control) {
+    control = event.data.control;
+    return;
+  }
   let bytes = 0;
   for (const job of event.data) {
+    Atomics.store(control, ${BUSY}, 1);
+    if (Atomics.load(control, ${STOP}) === 1) {
+      Atomics.store(control, ${BUSY}, 0);
+      Atomics.notify(control, ${BUSY});
+      return;
+    }
     try {
       const fd = openSync(job.path, "wx", 0o600);
       try {
@@ -48,6 +70,9 @@ self.onmessage = (event) => {
     } catch (err) {
       self.postMessage({ type: "error", path: job.path, code: err && err.code, message: String(err && err.message || err) });
       return;
+    } finally {
+      Atomics.store(control, ${BUSY}, 0);
+      Atomics.notify(control, ${BUSY});
     }
     bytes += job.data.length;
   }
@@ -76,10 +101,12 @@ export class BackgroundFiles {
   #failure: Error | undefined;
   #waiters: (() => void)[] = [];
   #messages = 0;
+  #control = new Int32Array(new SharedArrayBuffer(8));
 
   constructor() {
     this.#worker = inlineWorker(WORKER_SOURCE);
     if (!this.#worker) return;
+    this.#worker.postMessage({ control: this.#control });
     this.#worker.onmessage = (e: MessageEvent) => {
       const m = e.data as { type: string; bytes: number; path: string; code?: string; message: string };
       this.#messages--;
@@ -137,6 +164,24 @@ export class BackgroundFiles {
     await this.#settled();
     this.#worker?.terminate();
     this.#worker = undefined;
+  }
+
+  /**
+   * For a signal handler, which cannot await: once this returns, the worker creates no more files (the
+   * one it was creating is finished first, waiting at most STOP_WAIT_MS), so the directory it wrote
+   * into can be removed for good. Later writes are refused.
+   */
+  stopNow(): void {
+    Atomics.store(this.#control, STOP, 1);
+    const until = Date.now() + STOP_WAIT_MS;
+    while (Atomics.load(this.#control, BUSY) === 1 && Date.now() < until) {
+      Atomics.wait(this.#control, BUSY, 1, until - Date.now());
+    }
+    this.#failure ??= new Error("file writer stopped");
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    this.#messages = 0;
+    this.#wake();
   }
 
   async #settled(): Promise<void> {

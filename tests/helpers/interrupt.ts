@@ -13,17 +13,24 @@ export const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.na
  * Starts `vigocli ARGS…`, sends `signal` once an entry named `prefix…` exists in `dir`, waits for the
  * exit and checks it was the interruption (exit 130, "interrupted" on stderr). Returns stderr.
  */
-export async function interruptAt(
+export function interruptAt(
   args: string[],
   dir: string,
   prefix: string,
   signal: Deno.Signal = "SIGINT",
 ): Promise<string> {
+  return interruptWhen(args, () => names(dir).some((n) => n.startsWith(prefix)), signal);
+}
+
+/** Like {@link interruptAt}, the signal sent once `ready()` holds (polled every 5 ms, for at most 60 s). */
+export async function interruptWhen(
+  args: string[],
+  ready: () => boolean,
+  signal: Deno.Signal = "SIGINT",
+): Promise<string> {
   const child = spawnCli(args);
   const deadline = Date.now() + 60_000;
-  while (!names(dir).some((n) => n.startsWith(prefix)) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  while (!ready() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   child.kill(signal);
   // output() waits for the process to exit, so everything after sees its final state.
   const out = await child.output();
