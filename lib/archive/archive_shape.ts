@@ -3,8 +3,9 @@
  * read (the tar entries must then match the manifest exactly, archive_scan.ts): the database is
  * `db/vigo.db`, a regular file, alone in `db/` (a `-wal`, `-shm` or `-journal` next to it would be
  * replayed into the restored database by the first connection, bypassing its SHA-256); only
- * directories end in `/`; and every symbolic link, resolved as the kernel would resolve it in the
- * restored tree (through the archive's other links), stays inside the target.
+ * directories end in `/`; no path is both a file and a directory, and nothing lies below a file; and
+ * every symbolic link, resolved as the kernel would resolve it in the restored tree (through the
+ * archive's other links), stays inside the target.
  *
  * Each check is linear in the number of entries (link resolution is bounded per link), so a manifest
  * of 100,000 links costs milliseconds, not minutes.
@@ -18,10 +19,15 @@ const MAX_LINK_HOPS = 40;
 /** Throws {@link BadInputError} naming the archive and the first entry that breaks the shape. */
 export function checkArchiveShape(archive: string, manifest: Manifest): void {
   const bad = (what: string) => new BadInputError(`${archive}: ${what}`);
+  // Each entry's path on disk (without a directory's "/"): `stacks/a` and `stacks/a/` are one place.
+  const places = new Set<string>();
   for (const e of manifest.entries) {
     if ((e.type === "dir") !== e.path.endsWith("/")) {
       throw bad(`entry ${e.path} is a ${e.type}, but only directory paths end in "/"`);
     }
+    const place = e.type === "dir" ? e.path.slice(0, -1) : e.path;
+    if (places.has(place)) throw bad(`entries ${place} and ${place}/ are one path, a file and a directory`);
+    places.add(place);
     if (e.path.startsWith("db/") && e.path !== "db/" && e.path !== DB_ENTRY_PATH) {
       throw bad(`entry ${e.path}: db/ holds only ${DB_ENTRY_PATH} (no -wal, -shm or -journal files)`);
     }
@@ -29,7 +35,24 @@ export function checkArchiveShape(archive: string, manifest: Manifest): void {
       throw bad(`${DB_ENTRY_PATH} is a ${e.type}; the database must be a regular file`);
     }
   }
+  checkNothingUnderAFile(archive, manifest.entries);
   checkLinksStayInside(archive, manifest.entries);
+}
+
+/**
+ * No entry may lie below a file: restore could not create it there. (Below a symbolic link is refused
+ * when the manifest is parsed, manifest.ts.) Each entry's ancestors are looked up in a set.
+ */
+function checkNothingUnderAFile(archive: string, entries: ManifestEntry[]): void {
+  const files = new Set(entries.filter((e) => e.type === "file").map((e) => e.path));
+  for (const e of files.size > 0 ? entries : []) {
+    for (let slash = e.path.indexOf("/"); slash > 0; slash = e.path.indexOf("/", slash + 1)) {
+      const above = e.path.slice(0, slash);
+      if (files.has(above)) {
+        throw new BadInputError(`${archive}: entry ${e.path} lies under the file ${above}`);
+      }
+    }
+  }
 }
 
 /** Resolves every link through the others, as path resolution in the restored tree would. */

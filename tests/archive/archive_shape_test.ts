@@ -2,8 +2,8 @@
  * verify and restore accept one archive shape (lib/archive/archive_shape.ts). Each archive here is
  * consistent (manifest, SHA-256s and sidecar all match), so only the shape checks stop it: a database
  * that is a symlink, a -wal shipped next to it, a manifest steering the database onto secrets/.master.key,
- * links that escape through earlier links, a trailing-slash link; and a 100,000-link manifest is checked
- * in linear time.
+ * links that escape through earlier links, a trailing-slash link, a path that is both a file and a
+ * directory, an entry below a file; and a 100,000-link manifest is checked in linear time.
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
@@ -106,6 +106,22 @@ Deno.test("verify and restore refuse the same hostile shapes, leaving the target
         "unknown-then-up",
         base(ctx, [{ path: "stacks/u", type: "symlink", target: "../tls/nothere/../../stacks" }]),
         /does not hold/,
+      ],
+      [
+        "file-and-directory",
+        base(ctx, [
+          { path: "stacks/zz", type: "file", data: new TextEncoder().encode("f\n") },
+          { path: "stacks/zz/", type: "dir" },
+        ]),
+        /entries stacks\/zz and stacks\/zz\/ are one path, a file and a directory/,
+      ],
+      [
+        "under-a-file",
+        base(ctx, [
+          { path: "stacks/zz", type: "file", data: new TextEncoder().encode("f\n") },
+          { path: "stacks/zz/b", type: "file", data: new TextEncoder().encode("b\n") },
+        ]),
+        /entry stacks\/zz\/b lies under the file stacks\/zz/,
       ],
       [
         "trailing-slash-link",
