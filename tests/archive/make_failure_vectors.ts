@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { concatBytes } from "../../lib/bytes.ts";
-import type { TarHeader } from "../../lib/codec/tar/tar_format.ts";
+import { encodeHeader, type TarHeader } from "../../lib/codec/tar/tar_format.ts";
 import { TarReader } from "../../lib/codec/tar/tar_reader.ts";
 import { TarWriter } from "../../lib/codec/tar/tar_writer.ts";
 
@@ -229,6 +229,45 @@ const cases: Case[] = [
     message: "archive lacks tls/ca.pem, listed in the manifest",
     comment: "tls/ca.pem left out of the tar, still listed in the manifest",
     archive: await tarGz(base.filter((_, i) => i !== caPem)),
+  },
+  {
+    name: "file_and_directory",
+    expect: "unsafe path",
+    error: "BadInputError",
+    message: "entries stacks/zz and stacks/zz/ are one path, a file and a directory",
+    comment: "an extra file stacks/zz and an extra directory stacks/zz/, both in the manifest and the tar",
+    archive: await tarGz([
+      ...withManifest(base, (m) => {
+        m.entries.push(listed("stacks/zz", evil));
+        m.entries.push({ path: "stacks/zz/", type: "dir", mode: "0755", mtime: 1773412200 });
+      }),
+      file("stacks/zz", evil),
+      {
+        header: { ...file("stacks/zz/", evil).header, type: "dir", mode: 0o755, size: 0 },
+        data: new Uint8Array(0),
+      },
+    ]),
+  },
+  {
+    name: "stacked_pax_headers",
+    expect: "corrupt",
+    error: "BadInputError",
+    message: "archive has an implausibly large tar extended header",
+    comment: "three pax extended headers of ~400 KiB each before server.yaml: each below the 1 MiB cap, " +
+      "together above it",
+    archive: await (async () => {
+      const parts: Uint8Array[] = [];
+      const tar = new TarWriter({ write: (c) => Promise.resolve(void parts.push(c.slice())) });
+      // encodeHeader puts a non-ASCII path into a pax header; its blocks before the ustar one are that header.
+      const long = encodeHeader({ ...file(`stacks/${"é".repeat(200_000)}`, evil).header });
+      const paxOnly = long.subarray(0, long.length - 512);
+      for (const [i, e] of base.entries()) {
+        if (i === serverYaml) { for (let n = 0; n < 3; n++) parts.push(paxOnly.slice()); }
+        await tar.entry(e.header, [e.data]);
+      }
+      await tar.end();
+      return new Uint8Array(gzipSync(concatBytes(parts), { level: 9 }));
+    })(),
   },
 ];
 
