@@ -61,9 +61,11 @@ async function configuredInTarget(
   serverYaml: string,
 ): Promise<{ path: string; root: string; from: string } | undefined> {
   if (!existsSync(serverYaml)) return undefined;
-  const { loadServerConfig } = await import("../config/server_yaml.ts");
+  const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
   // A server.yaml that does not parse is not this command's concern: the default layout applies.
   const cfg = await loadServerConfig(serverYaml, target, { secrets: "skip" }).catch(() => undefined);
+  // One that names PostgreSQL has no database file for --db-only to replace.
+  if (cfg) requireSqlite(cfg);
   return cfg && { path: cfg.database.path, root: target, from: serverYaml };
 }
 

@@ -27,7 +27,10 @@ export function isBackendUrl(text: string): boolean {
   return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(text);
 }
 
-/** The server.yaml settings the remote commands read, with `secret:` values resolved. */
+/**
+ * The server.yaml settings the remote commands read, with `secret:` values resolved. A PostgreSQL
+ * deployment is refused here (exit 3), as by every command that reads its server.yaml.
+ */
 export async function loadBackupSettings(
   serverYaml: string,
   serverRoot: string,
@@ -36,8 +39,9 @@ export async function loadBackupSettings(
 ): Promise<ServerConfig | undefined> {
   if (!required && !existsSync(serverYaml)) return undefined;
   // Imported on use: the command files import this module, and building the command tree stays cheap.
-  const { loadServerConfig } = await import("../config/server_yaml.ts");
+  const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
   const cfg = await loadServerConfig(serverYaml, serverRoot, { credentials });
+  requireSqlite(cfg);
   for (const w of cfg.warnings) warn(w);
   return cfg;
 }

@@ -50,7 +50,7 @@ interface SourceOptions {
 /** Opens the replica named by `--url`, else by server.yaml's `backup.url`. */
 async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
   // Loaded here, not at the top, so that merely building the command tree stays cheap.
-  const { loadServerConfig } = await import("../config/server_yaml.ts");
+  const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
   const { defaultDestination, openBackend, urlScheme } = await import("../backends.ts");
   const { applyCredentialSources } = await import("../config/credentials.ts");
   const credentials = await credentialSources(o.credentialsFile);
@@ -58,6 +58,7 @@ async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
   let backup: BackupConfig | undefined;
   if (!o.url || yamlGiven) {
     const cfg = await loadServerConfig(o.serverYaml, o.serverRoot, { credentials });
+    requireSqlite(cfg);
     for (const w of cfg.warnings) warn(w);
     backup = cfg.backup;
     if (!backup && !o.url) {

@@ -151,21 +151,43 @@ Deno.test("missing server.yaml and a postgres driver refuse with a config error"
   assert.match(missing.stderr, /nope\.yaml/);
   const pg = join(fx.root, "pg.yaml");
   await Deno.writeTextFile(pg, "database:\n  driver: postgres\n");
-  for (const cmd of [["create", out], ["list"]]) {
-    const r = await runCli([
-      "backup",
-      cmd[0],
-      "--server-root",
-      fx.root,
-      "--server-yaml",
-      pg,
-      ...cmd.slice(1),
-    ]);
-    assert.equal(r.code, CONFIG, r.stderr);
-    assert.match(r.stderr, /postgres/i);
-    assert.equal(r.stderr.trim().split("\n").length, 1);
+  // Every command that reads the deployment's server.yaml (the remote ones and the replica's too: they
+  // used to go on) refuses it.
+  const downloaded = join(fx.root, "dl.tar.gz");
+  const replicaDb = join(fx.root, "replica.db");
+  for (
+    const cmd of [
+      ["backup", "create", out],
+      ["backup", "list"],
+      ["backup", "list", "--remote"],
+      ["backup", "prune", "--dry-run"],
+      ["backup", "prune", "--remote", "--dry-run"],
+      ["backup", "download", "never.tar.gz", "-o", downloaded],
+      ["backup", "replica", "list"],
+      ["backup", "replica", "restore", "-o", replicaDb],
+      ["backup", "status"],
+      ["backup", "install-units", "--dry-run"],
+    ]
+  ) {
+    const r = await runCli([...cmd, "--server-root", fx.root, "--server-yaml", pg]);
+    assert.equal(r.code, CONFIG, `${cmd.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /database\.driver is "postgres"/, cmd.join(" "));
+    assert.equal(r.stderr.trim().split("\n").length, 1, cmd.join(" "));
   }
-  assert.ok(!(await exists(out)));
+  // restore --db-only puts the database where that server.yaml says: there is no such file here.
+  const dbOnly = await runCli([
+    "backup",
+    "restore",
+    good,
+    "--target",
+    target,
+    "--db-only",
+    "--server-yaml",
+    pg,
+  ]);
+  assert.equal(dbOnly.code, CONFIG, dbOnly.stderr);
+  assert.match(dbOnly.stderr, /database\.driver is "postgres"/);
+  assert.ok(!(await exists(out)) && !(await exists(downloaded)) && !(await exists(replicaDb)));
 });
 
 Deno.test("a database in use by another process refuses restore unless --force", async () => {
