@@ -107,6 +107,10 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
     }
     password = await opts.password().catch(async (err) => {
       await fh.close().catch(() => {});
+      // "no password: …" says nothing of which archive wanted one; a password file's error names that file.
+      if (err instanceof CryptoError && !err.message.startsWith(path)) {
+        err.message = `${path}: ${err.message}`;
+      }
       throw err;
     });
   }

@@ -69,9 +69,11 @@ export function jsonError(
 
 /**
  * The file, URL or endpoint an error concerns: the message's leading `<path>: ` (every message starts
- * with what it concerns, by convention), when that looks like a path, a URL or a host:port.
+ * with what it concerns, by convention), when that looks like a URL, a path (one with a `/` or a `.`,
+ * relative ones included: `x.tar.gz`; a leading word such as `stdin:` or `gzip:` is none) or a host:port.
+ * A path may hold colons (default archive names do): it ends at the first colon followed by a space.
  */
 function errorPath(e: VigoError): string | null {
-  const m = /^((?:[a-z][a-z0-9+.-]*:\/\/|\/|\.{1,2}\/)[^\s]*?|[^\s:]+:\d+):\s/.exec(e.message);
+  const m = /^([a-z][a-z0-9+.-]*:\/\/\S*?|(?=\S*?[./])[^\s-]\S*?|[^\s:]+:\d+):\s/.exec(e.message);
   return m ? m[1] : null;
 }

@@ -119,6 +119,20 @@ Deno.test("json: every --json command's real output, success and failure, follow
   await fails(["backup", "list", "--server-yaml", `${out}/nope.yaml`], 3);
   await fails(["backup", "replica", "restore", "--url", replica, "-o", `${out}/r.db`], 10);
   assert.equal((await fails(["backup", "verify"], 2)).path, null);
+  // A relative path is the path too, colons and all (default archive names hold them).
+  const relative = "vigo-backup-2026-01-01T00:00:00Z.tar.gz";
+  const rel = await runCli(["backup", "verify", relative, "--json"], { cwd: out });
+  assert.equal(rel.code, 9, rel.stderr);
+  assert.equal(JSON.parse(rel.stdout).error.path, relative);
+  // An encrypted archive and no password to be had: the failure names the archive.
+  const encrypted = `${out}/enc.tar.gz`;
+  const made2 = await runCli(["backup", "create", ...fx.flags, "--encrypt", encrypted], {
+    env: { VIGO_BACKUP_PASSWORD: "correct horse" },
+  });
+  assert.equal(made2.code, 0, made2.stderr);
+  const noPassword = await fails(["backup", "verify", encrypted], 6);
+  assert.equal(noPassword.path, encrypted);
+  assert.match(noPassword.message, /^\S+enc\.tar\.gz: no password: /);
   await Deno.remove(out, { recursive: true });
   await Deno.remove(fx.root, { recursive: true });
 });
