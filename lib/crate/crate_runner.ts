@@ -40,9 +40,15 @@ export async function runCrate(
       type: res.type,
       targetPath: res.targetPath,
       status: "failed",
+      reason: null,
+      snapshot: null,
+      previous: null,
+      stats: null,
       details: [],
       pruned: [],
       removedLeftovers: [],
+      preCommand: null,
+      postCommand: null,
       warnings: [],
     };
     report.resources.push(r);

@@ -50,7 +50,10 @@ export interface RunSettings {
   dryRun: boolean;
 }
 
-/** The outcome of one resource, as printed by `crate run` (and `--json`). */
+/**
+ * The outcome of one resource, as printed by `crate run` (and `--json`). What does not apply is null,
+ * never left out, so a script reads every field of every resource (docs/json-output.md).
+ */
 export interface ResourceReport {
   resource: string;
   type: CrateResource["type"];
@@ -58,20 +61,20 @@ export interface ResourceReport {
   /** created / skipped / planned (dry run) / failed. */
   status: "created" | "skipped" | "planned" | "failed";
   /** Why it was skipped, or the error message when failed. */
-  reason?: string;
+  reason: string | null;
   /** Name of the new (or planned) snapshot. */
-  snapshot?: string;
+  snapshot: string | null;
   /** Name of the snapshot it links against. */
-  previous?: string;
-  stats?: unknown;
+  previous: string | null;
+  stats: unknown;
   /** Human-readable details. */
   details: string[];
   /** Snapshots pruned (or, in a dry run, to prune). */
   pruned: string[];
   /** Leftovers of interrupted runs that were removed (or would be). */
   removedLeftovers: string[];
-  preCommand?: CommandOutcome;
-  postCommand?: CommandOutcome;
+  preCommand: CommandOutcome | null;
+  postCommand: CommandOutcome | null;
   warnings: string[];
 }
 
@@ -121,7 +124,7 @@ export async function runResource<S>(
   exec.preflight(warn);
   const prev = existing.length > 0 ? existing[existing.length - 1] : null;
   report.snapshot = name;
-  report.previous = prev?.name;
+  report.previous = prev?.name ?? null;
   if (dryRun) {
     const stats = await exec.build(null, prev, true, warn);
     report.status = "planned";

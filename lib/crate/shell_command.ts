@@ -11,8 +11,8 @@ export interface CommandOutcome {
   command: string;
   /** Exit status; null when killed by a signal or not started. */
   status: number | null;
-  /** Signal name when killed by one. */
-  signal?: string;
+  /** Signal name when killed by one, else null. */
+  signal: string | null;
   ok: boolean;
 }
 
@@ -27,8 +27,7 @@ export function runShellCommand(command: string, env: Record<string, string>): C
   for (const out of [r.stdout, r.stderr]) {
     if (out && out.length > 0) process.stderr.write(out);
   }
-  const signal = r.signal ?? undefined;
-  return { command, status: r.status, signal, ok: r.status === 0 && !r.error };
+  return { command, status: r.status, signal: r.signal ?? null, ok: r.status === 0 && !r.error };
 }
 
 /** One-line description of a failed outcome. */

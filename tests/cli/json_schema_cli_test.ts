@@ -88,6 +88,10 @@ Deno.test("json: every --json command's real output, success and failure, follow
   );
   const crate = await ok("crate run", ["crate", "run", join(out, "crate.yaml"), "--now"]);
   const dump = join(out, "dumps", crate.resources[0].snapshot, crate.resources[0].stats.file);
+  // The same window again: skipped, and what does not apply to a skip is null, not left out.
+  const again = await ok("crate run", ["crate", "run", join(out, "crate.yaml")]);
+  assert.equal(again.resources[0].status, "skipped");
+  assert.deepEqual([again.resources[0].snapshot, again.resources[0].stats], [null, null]);
   await ok("crate restore-dump", ["crate", "restore-dump", dump, "-o", `${out}/d.db`]);
   await ok("snapshot list", ["snapshot", "list", `${out}/dumps`]);
   await ok("secret list", ["secret", "list", "--server-root", fx.root]);
