@@ -3,8 +3,17 @@
  * each command in the tree has some and that none is left for a command that no longer exists.
  */
 
-/** Example command lines by command path (`backup restore`), each with a `# why` comment. */
+/**
+ * Example command lines by command path (`backup restore`; `vigocli` itself is ""), each with a
+ * `# why` comment.
+ */
 export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  "": [
+    "vigocli backup create                    # archive the server under /srv/vigo into paths.snapshots",
+    "vigocli backup verify /srv/vigo/snapshots/NAME.tar.gz",
+    "vigocli backup replicate                 # continuous replication to server.yaml's backup.url",
+    "vigocli help exit-codes                  # what each exit code means",
+  ],
   "backup": [
     "vigocli backup create                    # archive into paths.snapshots",
     "vigocli backup list",

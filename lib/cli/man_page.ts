@@ -54,7 +54,7 @@ export function manPage(root: CommandSpec, version: string, date: string): strin
   for (const [name, what] of ENVIRONMENT) out.push(".TP", `.B ${esc(name)}`, esc(what));
   out.push(".SH EXAMPLES");
   for (const [path, lines] of Object.entries(HELP_EXAMPLES)) {
-    out.push(".SS", esc(`vigocli ${path}`), ".nf", ...lines.map(esc), ".fi");
+    out.push(".SS", esc(`vigocli ${path}`.trimEnd()), ".nf", ...lines.map(esc), ".fi");
   }
   out.push(
     ".SH FILES",
