@@ -6,7 +6,7 @@
  * `<target>/.pre-restore-<UTC time>/` so the restore can be undone. Any failure before that point
  * removes the staging directory and leaves the target as it was.
  */
-import { lstat, mkdir, readdir, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
 import { existsSync, lstatSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
@@ -117,11 +117,9 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   await mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch((err) => {
     throw toVigoError(err, dirname(target));
   });
-  using _lock = await acquireFileLockBeside(
-    target,
-    RESTORE_LOCK_SUFFIX,
-    "backup restore into this directory",
-  );
+  // Beside the directory itself, so restores through different symbolic links to it take turns too.
+  const real = await realpath(target).catch(() => target);
+  using _lock = await acquireFileLockBeside(real, RESTORE_LOCK_SUFFIX, "backup restore into this directory");
   const createdTarget = !(await lstat(target).catch(() => null));
   // A target this restore creates holds nothing but the staging directory until the commit, so an
   // interruption removes it as a failure does (below).

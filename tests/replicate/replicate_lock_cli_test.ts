@@ -118,6 +118,16 @@ Deno.test("lock: a restore into a target another restore is working on exits 5, 
     assertEquals(ok.code, 0, ok.stderr);
     assert(existsSync(`${target}/db/vigo.db`));
     assert(!existsSync(lockPath), "the lock file is removed after the restore");
+    // Through a symbolic link to the target, the same lock: beside the directory itself.
+    const link = `${r.root}/via-link`;
+    Deno.symlinkSync(target, link);
+    const again = await acquireFileLock(lockPath, target, "test");
+    try {
+      const c = await runCli(["backup", "restore", archive, "--target", link]);
+      assertEquals(c.code, 5, c.stderr);
+    } finally {
+      again.release();
+    }
   } finally {
     await Deno.remove(r.root, { recursive: true });
   }
