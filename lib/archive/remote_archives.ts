@@ -27,6 +27,7 @@ import { sidecarLine } from "./file_sink.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
 import { progressPhase } from "../progress.ts";
 import { redactUrl } from "../backends.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** Key prefix of archives on a backend. */
 export const ARCHIVES_PREFIX = "archives/";
@@ -142,9 +143,17 @@ export async function openRemoteSink(
 async function readHeadOf(backend: Backend, key: string): Promise<Uint8Array | null> {
   try {
     const reader = (await backend.get(key)).getReader();
-    const first = await reader.read();
+    // The first 64 bytes (as readHead does locally): a stream's first chunk may be shorter.
+    const parts: Uint8Array[] = [];
+    let have = 0;
+    while (have < 64) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      have += value.length;
+    }
     await reader.cancel().catch(() => {});
-    return first.value ?? new Uint8Array(0);
+    return concatBytes(parts);
   } catch {
     return null;
   }
@@ -161,6 +170,9 @@ export async function listRemoteArchives(backend: Backend): Promise<RemoteArchiv
     if (name.includes("/") || !name.endsWith(".tar.gz") || name.startsWith(".")) continue;
     const head = await readHeadOf(backend, o.key);
     const kind = head ? await detectArchiveKind(head) : null;
+    // Neither gzip nor encrypted: someone else's file with an archive's name. Listing it made prune
+    // count it among the archives to keep and delete a real one in its place (as local listing, skipped).
+    if (kind === "unknown") continue;
     out.push({
       name,
       key: o.key,

@@ -31,12 +31,16 @@ function parseKeep(text: string): number {
 }
 
 function parseAge(text: string): number {
+  let ms: number;
   try {
-    return parseDuration(text);
+    ms = parseDuration(text);
   } catch (err) {
     if (err instanceof DurationSyntaxError) throw new UsageError(`--older-than ${text}: ${err.message}`);
     throw err;
   }
+  // A cutoff now or in the future would delete every archive but the newest.
+  if (!(ms > 0)) throw new UsageError(`--older-than ${text}: must be greater than zero`);
+  return ms;
 }
 
 /** `prune`: apply retention to archives */
