@@ -50,7 +50,10 @@ export async function openFileSink(path: string): Promise<FileSink> {
   const forgets: (() => void)[] = [];
   const register = (p: string) => void forgets.push(removeOnInterrupt(p));
   const forget = () => forgets.splice(0).forEach((f) => f());
-  const file: AtomicFile = await createAtomicFile(path, ARCHIVE_MODE, { beforeCreate: register })
+  const file: AtomicFile = await createAtomicFile(path, ARCHIVE_MODE, {
+    beforeCreate: register,
+    noReplace: true,
+  })
     .catch((err) => {
       forget();
       throw err;
@@ -88,6 +91,9 @@ export async function openFileSink(path: string): Promise<FileSink> {
         // The sidecar goes into place first: a kill between the two renames then leaves a sidecar
         // without its archive (replaced by the next create of that name), never an archive that
         // looks finished but fails verify for want of its sidecar.
+        // Made while this archive was written? Then neither its sidecar nor it is replaced (the commit
+        // refuses too).
+        if (existsSync(path)) throw new ExistsError(`${path}: already exists (refusing to overwrite)`);
         register(path);
         await writeFileAtomic(sidecarPath, sidecarLine(sha256, path), 0o644, { beforeCreate: register });
         sidecarCommitted = true;

@@ -238,10 +238,12 @@ export async function downloadArchive(
   const forgets: (() => void)[] = [];
   const register = (p: string) => void forgets.push(removeOnInterrupt(p));
   const forget = () => forgets.splice(0).forEach((f) => f());
-  const file = await createAtomicFile(outPath, 0o600, { beforeCreate: register }).catch((err) => {
-    forget();
-    throw err;
-  });
+  const file = await createAtomicFile(outPath, 0o600, { beforeCreate: register, noReplace: true }).catch(
+    (err) => {
+      forget();
+      throw err;
+    },
+  );
   const hash = createHash("sha256");
   let bytes = 0;
   const progress = progressPhase(`downloading ${objectUrl(backend, key)}`, info.size, "bytes");
@@ -263,6 +265,8 @@ export async function downloadArchive(
           `downloaded ${bytes} bytes hash to ${sha256} (nothing was written)`,
       );
     }
+    // Made while downloading? Then neither its sidecar nor the file is replaced (the commit refuses too).
+    if (existsSync(outPath)) throw new ExistsError(`${outPath}: already exists (refusing to overwrite)`);
     register(outPath);
     try {
       await writeFileAtomic(sidecarPath, sidecarLine(sha256, basename(outPath)), 0o644, {

@@ -1,9 +1,20 @@
-import { closeSync, existsSync, fsync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import process from "node:process";
-import { NotFoundError, toVigoError } from "../errors.ts";
+import { ExistsError, NotFoundError, toVigoError } from "../errors.ts";
 
 /**
  * A file being written under a temporary name in its destination directory. Nothing appears under
@@ -41,6 +52,11 @@ export interface AtomicFileOptions {
    * yet handed to this callback, nor still being created on the thread pool (interrupt cleanup).
    */
   beforeCreate?: (tempPath: string) => void;
+  /**
+   * Commit fails with ExistsError when the final path exists by then, instead of replacing it: a file
+   * made there while this one was written (a second download to the same path) is not overwritten.
+   */
+  noReplace?: boolean;
 }
 
 /** Creating a file failed: a missing destination folder is named as such, not as the file. */
@@ -95,7 +111,8 @@ export async function createAtomicFile(
       try {
         await handle.sync();
         await handle.close();
-        renameSync(tempPath, path);
+        if (opts.noReplace) linkIntoPlace(tempPath, path);
+        else renameSync(tempPath, path);
         fsyncDirectory(dirname(path));
         done = true;
       } catch (err) {
@@ -110,6 +127,25 @@ export async function createAtomicFile(
       rmSync(tempPath, { force: true });
     },
   };
+}
+
+/**
+ * Puts `tempPath` at `path` unless something is there: link(2) refuses an existing name atomically,
+ * which rename(2) would replace. Where the file system has no hard links (vfat, some FUSE mounts) the
+ * check and the rename are two steps, the best that is left.
+ */
+function linkIntoPlace(tempPath: string, path: string): void {
+  try {
+    linkSync(tempPath, path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") throw new ExistsError(`${path}: already exists (refusing to overwrite)`);
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw err;
+    if (existsSync(path)) throw new ExistsError(`${path}: already exists (refusing to overwrite)`);
+    renameSync(tempPath, path);
+    return;
+  }
+  unlinkSync(tempPath);
 }
 
 /**
