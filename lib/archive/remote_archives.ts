@@ -55,11 +55,20 @@ export interface UploadResult {
   sha256: string;
 }
 
-/** Splits an archive object URL into its backend root and the object key (its last component). */
+/**
+ * Splits an archive object URL into its backend root and the object key (its last component),
+ * percent-decoded when it decodes: `list --remote` prints names as they are, so `50%.tar.gz` is a name.
+ */
 export function splitObjectUrl(url: string): { root: string; key: string } {
   const cut = url.replace(/\/+$/, "").lastIndexOf("/");
   const root = url.slice(0, cut);
-  const key = decodeURIComponent(url.slice(cut + 1));
+  const last = url.slice(cut + 1);
+  let key = last;
+  try {
+    key = decodeURIComponent(last);
+  } catch {
+    // Not percent-encoding (a lone "%"): the name as written.
+  }
   if (cut < 0 || key === "" || /:\/?\/?$/.test(root)) {
     throw new ConfigError(
       `${redactUrl(url)}: expected the URL of an archive object, e.g. sftp://host/path/archives/NAME.tar.gz`,

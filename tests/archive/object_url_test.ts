@@ -12,6 +12,11 @@ Deno.test("splitObjectUrl: root and percent-decoded key; no key or no path is a 
     root: "sftp://h/srv/archives",
     key: "b c.tar.gz",
   });
+  // As `list --remote` prints it: a "%" that is no encoding is part of the name (it was "URI malformed").
+  assert.deepEqual(splitObjectUrl("file:///r/archives/50%.tar.gz"), {
+    root: "file:///r/archives",
+    key: "50%.tar.gz",
+  });
   for (const url of ["s3://bucket", "s3://bucket/", "gcs://"]) {
     assert.throws(() => splitObjectUrl(url), ConfigError, url);
   }
