@@ -5,21 +5,13 @@
  * database behind.
  */
 import { DatabaseSync } from "node:sqlite";
-import {
-  closeSync,
-  createReadStream,
-  existsSync,
-  fsyncSync,
-  openSync,
-  readSync,
-  renameSync,
-  rmSync,
-} from "node:fs";
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readSync, rmSync } from "node:fs";
 import { createGunzip } from "node:zlib";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import type { Readable } from "node:stream";
-import { BadInputError, ExistsError, toVigoError, VigoError } from "../errors.ts";
-import { fsyncDirectory, tempPathFor } from "../fsutil/atomic_file.ts";
+import { BadInputError, ExistsError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
+import { fsyncDirectory, linkIntoPlace, tempPathFor } from "../fsutil/atomic_file.ts";
+import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { SqlStatementSplitter } from "./sql_splitter.ts";
 import { restrictToDumpStatements } from "./dump_authorizer.ts";
@@ -35,24 +27,30 @@ export interface RestoreResult {
 /** Restores `dumpPath` into the new database `outPath` (which must not exist). */
 export async function restoreDump(dumpPath: string, outPath: string): Promise<RestoreResult> {
   if (existsSync(outPath)) throw new ExistsError(`${outPath}: already exists; choose a new output path`);
+  requireRegularFile(dumpPath, "the dump");
+  const outDir = dirname(outPath);
+  if (!existsSync(outDir)) {
+    throw new NotFoundError(`${outDir}: no such directory (to write ${basename(outPath)} into)`);
+  }
   const input = openInput(dumpPath);
   // A restore killed mid-way left its temporary database (and journal) here: gone once it is dead.
-  sweepStaleTemps(dirname(outPath));
+  sweepStaleTemps(outDir);
   const temp = tempPathFor(outPath);
-  const db = new DatabaseSync(temp);
+  let db: DatabaseSync | undefined;
   let sqlChars = 0;
   try {
+    const conn = db = new DatabaseSync(temp);
     // dumps recreate virtual tables by inserting into sqlite_schema (as sqlite3 .dump does), which
     // SQLite's defensive mode forbids
-    (db as unknown as { enableDefensive?: (on: boolean) => void }).enableDefensive?.(false);
-    db.exec("PRAGMA synchronous=OFF");
-    const policy = restrictToDumpStatements(db);
+    (conn as unknown as { enableDefensive?: (on: boolean) => void }).enableDefensive?.(false);
+    conn.exec("PRAGMA synchronous=OFF");
+    const policy = restrictToDumpStatements(conn);
     const splitter = new SqlStatementSplitter();
     const decoder = new TextDecoder();
     let batch = "";
     const run = (sql: string) => {
       try {
-        db.exec(sql);
+        conn.exec(sql);
       } catch (err) {
         const refused = policy.refused();
         if (refused) {
@@ -79,15 +77,16 @@ export async function restoreDump(dumpPath: string, outPath: string): Promise<Re
     }
     batch += splitter.push(decoder.decode());
     if (batch !== "") run(batch);
-    if (!isBlank(splitter.rest()) || db.isTransaction) {
+    if (!isBlank(splitter.rest()) || conn.isTransaction) {
       throw new BadInputError(`${dumpPath}: dump is truncated (ends inside a statement or before COMMIT)`);
     }
-    db.close();
+    conn.close();
     syncFile(temp);
-    renameSync(temp, outPath);
-    fsyncDirectory(dirname(outPath));
+    // Not over a file made at outPath meanwhile (exit 10 instead).
+    linkIntoPlace(temp, outPath);
+    fsyncDirectory(outDir);
   } catch (err) {
-    if (db.isOpen) db.close();
+    if (db?.isOpen) db.close();
     rmSync(temp, { force: true });
     rmSync(`${temp}-journal`, { force: true });
     throw toVigoError(err, outPath);

@@ -134,7 +134,7 @@ export async function createAtomicFile(
  * which rename(2) would replace. Where the file system has no hard links (vfat, some FUSE mounts) the
  * check and the rename are two steps, the best that is left.
  */
-function linkIntoPlace(tempPath: string, path: string): void {
+export function linkIntoPlace(tempPath: string, path: string): void {
   try {
     linkSync(tempPath, path);
   } catch (err) {

@@ -75,6 +75,18 @@ Deno.test("db_backup: unchanged DB → hardlinked dump; a write → new dump; bo
     ]);
     assert.equal(missing.code, 9, show(missing));
     assert.ok(!existsSync(join(s.dir, "x.db")));
+    // -o into a missing directory names the directory (it was exit 1 naming a temporary file); a
+    // directory as the dump is named as what it is.
+    const noDir = await runCli(["crate", "restore-dump", b, "-o", join(s.dir, "nodir", "x.db")]);
+    assert.equal(noDir.code, 9, show(noDir));
+    assert.equal(
+      noDir.stderr.trim(),
+      `vigocli: ${join(s.dir, "nodir")}: no such directory (to write x.db into)`,
+    );
+    const dirDump = await runCli(["crate", "restore-dump", s.dir, "-o", join(s.dir, "y.db")]);
+    assert.equal(dirDump.code, 4, show(dirDump));
+    assert.equal(dirDump.stderr.trim(), `vigocli: ${s.dir}: the dump is a directory, not a regular file`);
+    assert.ok(!existsSync(join(s.dir, "y.db")));
   } finally {
     s.cleanup();
   }
