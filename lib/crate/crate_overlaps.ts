@@ -4,9 +4,12 @@
  * (retention deletes snapshot-named directories there; snapshotting a tree into itself recurses);
  * two resources sharing a target_path (the second would find "its" snapshot taken and skip); and a
  * target_path nested in another one under a snapshot-like name (the outer retention would delete it).
- * Compared lexically on the resolved absolute paths, so nothing is touched on disk.
+ * Compared on the absolute paths as written and again with symbolic links resolved (as far as the
+ * paths exist): a source_dir reached through a link to a directory that holds the target_path
+ * snapshotted itself until ENAMETOOLONG.
  */
-import { relative, sep } from "node:path";
+import { realpathSync } from "node:fs";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { ConfigError } from "../errors.ts";
 import type { CrateResource } from "./crate_file.ts";
 import { parseSnapshotName } from "./snapshot_name.ts";
@@ -25,17 +28,39 @@ function sourceOf(r: CrateResource): { key: string; path: string } {
     : { key: "source_db", path: r.sourceDb };
 }
 
+/** `path` with symbolic links resolved in its longest existing prefix; the rest as written. */
+function physical(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(physical(parent), basename(path));
+  }
+}
+
 /** Throws {@link ConfigError} naming the crate file, both resources and both paths. */
 export function checkResourceOverlaps(crate: string, resources: CrateResource[]): void {
+  checkPaths(crate, resources, (p) => p, "");
+  checkPaths(crate, resources, physical, " (with symbolic links resolved)");
+}
+
+/** The checks on the paths as `view` sees them; messages name them as written, with `note`. */
+function checkPaths(
+  crate: string,
+  resources: CrateResource[],
+  view: (path: string) => string,
+  note: string,
+): void {
   const fail = (msg: string): never => {
-    throw new ConfigError(`${crate}: ${msg}`);
+    // The note goes with the paths, before the advice after ";".
+    throw new ConfigError(`${crate}: ${msg.replace(/;|$/, `${note}$&`)}`);
   };
   for (const a of resources) {
     const src = sourceOf(a);
     for (const b of resources) {
       const who = a === b ? `resource "${a.name}"` : `resource "${a.name}" and resource "${b.name}"`;
-      const srcVsTarget = containment(src.path, b.targetPath) ??
-        (containment(b.targetPath, src.path) && "contains");
+      const [srcPath, bTarget] = [view(src.path), view(b.targetPath)];
+      const srcVsTarget = containment(srcPath, bTarget) ?? (containment(bTarget, srcPath) && "contains");
       if (srcVsTarget) {
         const how = srcVsTarget === "equal" ? "is" : srcVsTarget === "inside" ? "is inside" : "contains";
         fail(
@@ -43,10 +68,11 @@ export function checkResourceOverlaps(crate: string, resources: CrateResource[])
         );
       }
       if (a === b) continue;
-      const targets = containment(a.targetPath, b.targetPath);
+      const aTarget = view(a.targetPath);
+      const targets = containment(aTarget, bTarget);
       if (targets === "equal") fail(`${who} share target_path ${a.targetPath}; give each its own`);
       if (targets === "inside") {
-        const first = relative(b.targetPath, a.targetPath).split(sep)[0];
+        const first = relative(bTarget, aTarget).split(sep)[0];
         if (parseSnapshotName(first)) {
           fail(
             `${who}: target_path ${a.targetPath} lies in ${b.targetPath} under a snapshot name, which its retention would delete`,

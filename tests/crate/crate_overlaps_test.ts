@@ -1,7 +1,8 @@
 /**
  * Configcrate mistakes that lose backups are configuration errors (exit 3) before anything runs:
  * sources and targets overlapping (inside, containing, equal), shared target_paths, a target nested
- * in another under a snapshot name; and `--root` confines every path (`/../../x` cannot climb out).
+ * in another under a snapshot name, also through symbolic links; and `--root` confines every path
+ * (`/../../x` cannot climb out).
  */
 import assert from "node:assert/strict";
 import { parseCrate } from "../../lib/crate/crate_file.ts";
@@ -38,6 +39,21 @@ Deno.test("sources and targets that overlap are configuration errors", () => {
     crate(backup("a", "/srv/vigo", "/b/files"), dump("d", "/b/files/2026.001.00.00/vigo.db", "/b/db")),
     /resource "d" and resource "a": source_db .* is inside target_path \/b\/files/,
   );
+});
+
+Deno.test("a source reached through a symbolic link is compared where it leads", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "vigo-overlap-" });
+  try {
+    Deno.mkdirSync(`${dir}/real`);
+    Deno.symlinkSync("real", `${dir}/srclink`);
+    // Lexically apart; the source is the directory the target lies in. It snapshotted itself recursively.
+    refused(
+      crate(backup("f", `${dir}/srclink`, `${dir}/real/snaps`)),
+      /source_dir \S+\/srclink contains target_path \S+\/real\/snaps \(with symbolic links resolved\); keep/,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test("shared target_paths, and a target nested under a snapshot name, are configuration errors", () => {
