@@ -126,7 +126,16 @@ export async function finishDatabase(db: string, check: boolean, where: string):
 function integrityCheck(db: string, where: string): void {
   const conn = new DatabaseSync(db);
   try {
-    const rows = conn.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
+    let rows: { integrity_check: string }[];
+    try {
+      rows = conn.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
+    } catch (err) {
+      // Damage bad enough that SQLite stops the check itself ("database disk image is malformed", a
+      // replica missing a segment) is a failed check as well, not an internal error.
+      throw new VerifyError(`${where}: restored database fails integrity_check: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
     const problems = rows.map((r) => r.integrity_check).filter((v) => v !== "ok");
     if (problems.length > 0) {
       throw new VerifyError(

@@ -11,6 +11,8 @@
  * replica unreachable), it gives up like a crash would, leaving the fsynced shadow WAL for the next
  * start, which finds its place again from the replica's contents.
  */
+import { realpathSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { openBackend } from "../backends.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import type { ReplicaClient } from "../litestream/replica_client.ts";
@@ -60,9 +62,11 @@ export class Replicator {
   });
 
   constructor(opts: ReplicatorOptions) {
-    this.opts = opts;
+    // SQLite keeps the -wal and -shm beside the file a symbolic link points to, so everything here (WAL,
+    // lock, shadow directory) goes by that file: through the link the WAL was never found.
+    this.opts = { ...opts, dbPath: realFile(opts.dbPath) };
     this.log = opts.log ?? consoleSink;
-    this.shadow = new ShadowDir(opts.dbPath);
+    this.shadow = new ShadowDir(this.opts.dbPath);
     this.policy = { ...DEFAULT_CHECKPOINT_POLICY, ...opts.checkpoint };
     this.client = opts.client ?? null;
   }
@@ -100,6 +104,9 @@ export class Replicator {
       this.opts.dbPath,
       "backup replicate of this database",
     );
+    // Snapshot copies a killed replicator was preparing (each the size of the database): with the lock
+    // held, nobody else is writing there.
+    await rm(this.shadow.tmpDir(), { recursive: true, force: true });
     try {
       await this.observedStep();
       this.log("INFO", "replication started", {
@@ -373,5 +380,14 @@ export class Replicator {
     );
     if (r.needSnapshot) await this.snapshot(client);
     this.lastRetentionAt = Date.now();
+  }
+}
+
+/** `path` with symbolic links resolved, or as given when it does not exist (yet). */
+function realFile(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
   }
 }

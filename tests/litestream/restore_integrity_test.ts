@@ -108,3 +108,29 @@ Deno.test("a replica whose WAL passes every checksum but breaks the database fai
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a restored database too damaged for integrity_check to run is a failed check (exit 8), not an internal error", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigo-restore-malformed-" });
+  try {
+    const src = `${dir}/src.db`;
+    const db = new DatabaseSync(src);
+    db.exec("PRAGMA journal_mode=WAL; CREATE TABLE nodes (id INTEGER PRIMARY KEY, name TEXT);");
+    db.exec("INSERT INTO nodes (name) VALUES ('a'), ('b'); PRAGMA wal_checkpoint(TRUNCATE)");
+    db.close();
+    const snapshot = await Deno.readFile(src);
+    // sqlite_schema's page type byte: SQLite cannot even read the schema ("database disk image is
+    // malformed"), as when a replica lacks a segment whose pages later ones build on (found by review).
+    snapshot[100] = 0xff;
+    const client = replicaClientFor(new FileBackend(`file://${dir}/replica`));
+    await client.writeSnapshot(GEN, 0, await lz4CompressBytes(snapshot));
+    await rejects(restoreReplica(client, { outputPath: `${dir}/out.db` }), (failure) => {
+      assert(failure instanceof VerifyError, String(failure));
+      assertEquals(failure.exitCode, ExitCode.VerifyFailed);
+      assert(/restored database fails integrity_check: .*malformed/.test(failure.message), failure.message);
+      return true;
+    });
+    assertEquals([...Deno.readDirSync(dir)].filter((e) => e.name.includes("out.db")), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
