@@ -152,6 +152,12 @@ export class Replicator {
       await this.loop;
       this.loop = null;
       if (this.wal) await this.step();
+      // Yielding to a write-lock holder, we may not read the live WAL: done when it holds nothing past
+      // what was uploaded, else try again (for as long as the shutdown timeout allows).
+      while (this.wal?.yielding && this.wal.unseenCommits()) {
+        await new Promise((r) => setTimeout(r, 100));
+        await this.step();
+      }
     })();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = await Promise.race([

@@ -27,6 +27,9 @@ import {
 const LOCK_SLICE_MS = 100;
 /** How long a tick waits for the write lock before concluding someone is waiting on our pin. */
 export const PROBE_MS = 200;
+/** How long one tick, while yielding, waits for the write lock; and for how long in all. */
+const YIELD_SLICE_MS = 500;
+const YIELD_LIMIT_MS = 30_000;
 
 /** What one sync did. */
 export interface WalSyncResult {
@@ -58,6 +61,8 @@ export class WalSync {
   /** The last WAL-index header read that described the shadow's WAL: what readers saw of it. */
   private published: WalIndexHeader | null = null;
   private forced: string | null = null;
+  /** When we let go of the pin for a lock holder (see {@link yieldLock}); null while pinned. */
+  private yieldingSince: number | null = null;
   readonly walPath: string;
   private readonly shmPath: string;
 
@@ -102,13 +107,33 @@ export class WalSync {
 
   /** One regular step: probe for a waiting checkpointer, copy new frames. */
   async tick(): Promise<WalSyncResult> {
+    if (this.yieldingSince !== null) return await this.continueYield();
     if (!this.conns.tryLock(PROBE_MS)) return await this.yieldLock();
     this.conns.unlock();
     return await this.sync();
   }
 
+  /**
+   * True while we have let go of our pin for someone holding the write lock and have not got the lock
+   * back: nothing of the live WAL may be read then (see the invariant above).
+   */
+  get yielding(): boolean {
+    return this.yieldingSince !== null;
+  }
+
+  /**
+   * While {@link yielding}: whether the live WAL may hold commits we have not copied. False only when
+   * the WAL-index still describes our WAL (same salts) with no frame past what we copied.
+   */
+  unseenCommits(): boolean {
+    const st = this.state;
+    if (!st) return true;
+    return committedLimit(readWalIndexHeader(this.shmPath), st.header) !== st.size;
+  }
+
   /** Copies what is new, deciding first whether we still follow the same WAL. */
   async sync(): Promise<WalSyncResult> {
+    if (this.yieldingSince !== null) return { newGeneration: false, copied: 0 };
     let wal = await this.ensureWal() ?? this.walInfo();
     if (this.forced !== null) {
       await this.startGeneration(this.forced, wal);
@@ -208,6 +233,7 @@ export class WalSync {
    * write lock or the checkpoint lock was busy.
    */
   async checkpoint(shrink: boolean): Promise<boolean | null> {
+    if (this.yieldingSince !== null) return null;
     await this.sync();
     // The lock is asked for while still pinned. Unpinned and unlocked for as long as the probe waits, a
     // fast application could restart the WAL, fill it, checkpoint it and restart it again before we
@@ -257,20 +283,32 @@ export class WalSync {
   /**
    * Someone held the write lock through our probe: most likely a FULL/RESTART/TRUNCATE checkpoint
    * waiting for our read transaction while it blocks every writer. Copy what is committed, let go of
-   * the pin so it can finish, then take the lock ourselves and re-pin.
+   * the pin so it can finish, then take the lock ourselves and re-pin. The wait for the lock is spread
+   * over ticks ({@link continueYield}), so what was copied is uploaded meanwhile and a stop is not held
+   * up: waiting inside one step kept a commit made just before a long write transaction out of the
+   * replica for as long as that transaction lasted, and a SIGTERM then exited 7 (found by review).
    */
   private async yieldLock(): Promise<WalSyncResult> {
     const before = await this.sync();
     this.conns.unpin();
-    if (!(await this.lock(30_000))) {
-      this.conns.pin();
-      throw new Error("the write lock stayed busy for 30 s");
-    }
-    const after = await this.sealAndRepin(false);
+    this.yieldingSince = Date.now();
+    const after = await this.continueYield();
     return {
       newGeneration: before.newGeneration || after.newGeneration,
       copied: before.copied + after.copied,
     };
+  }
+
+  /** One bounded attempt at the write lock while yielding; 30 s of failed attempts is an error. */
+  private async continueYield(): Promise<WalSyncResult> {
+    if (!(await this.lock(YIELD_SLICE_MS))) {
+      if (Date.now() - this.yieldingSince! < YIELD_LIMIT_MS) return { newGeneration: false, copied: 0 };
+      this.yieldingSince = null;
+      this.conns.pin();
+      throw new Error("the write lock stayed busy for 30 s");
+    }
+    this.yieldingSince = null;
+    return await this.sealAndRepin(false);
   }
 
   /**
