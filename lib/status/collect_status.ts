@@ -54,9 +54,23 @@ export async function collectStatus(cfg: ServerConfig, opts: CollectOptions = {}
 export function summarize(s: Omit<Status, "summary">): StatusSummary {
   const problems: string[] = [];
   const candidates: { path: StatusSummary["best_path"]; age: number }[] = [];
+  // Status reads no archive (the drill does): what it knows of one is its sidecar and the last drill.
+  const archiveDrill = s.drill?.report.paths.archive;
+  const drillFailedOn = archiveDrill?.status === "fail" ? archiveDrill.detail?.name : undefined;
   for (const loc of [s.archives.local, s.archives.remote]) {
     if (!loc) continue;
     if (loc.error) problems.push(`archives: ${loc.error}`);
+    const newest = loc.newest;
+    if (newest && !newest.sidecar) {
+      problems.push(
+        `archives: newest archive ${newest.name} (${loc.where}) has no .sha256 sidecar to check it by`,
+      );
+    }
+    if (newest && newest.name === drillFailedOn) {
+      // Not a recoverable state: the last drill could not restore it.
+      problems.push(`archives: newest archive ${newest.name} (${loc.where}) failed the last drill`);
+      continue;
+    }
     if (loc.newest_age_ms !== null) candidates.push({ path: "archive", age: loc.newest_age_ms });
   }
   for (const r of s.snapshots.resources) {

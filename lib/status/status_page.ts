@@ -51,7 +51,7 @@ s.appendChild(rows(el("table"),[["Snapshots",r.count],["Newest",r.newest?r.newes
 sn.errors.forEach(function(e){s.appendChild(el("div","err",e))});return s}
 function replication(r){if(!r.url){var n=card("replication","Replication","not configured","");n.appendChild(el("div","mute","No backup.url in server.yaml"));return n}
 var lv=r.live,bad=!!r.error||!r.latest_generation,warn=lv&&(!lv.reachable||!lv.healthy);
-var s=card("replication","Replication",bad?"failing":warn?"lagging":"current",bad?"bad":warn?"warn":"ok");
+var s=card("replication","Replication",bad?"failing":!lv?"no replicator asked":warn?"lagging":"current",bad?"bad":warn||!lv?"warn":"ok");
 var p=r.newest_position;s.appendChild(rows(el("table"),[["Replica",r.url],["Generations",r.generations],["Latest generation",r.latest_generation||"none"],
 ["Newest WAL position",p?("00000000"+p.index.toString(16)).slice(-8)+":"+p.offset:"—"],["Last upload",when(r.updated_at)],["Data age (lag)",age(r.lag_ms)]]));
 if(r.error)s.appendChild(el("div","err",r.error));

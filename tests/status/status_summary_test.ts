@@ -1,0 +1,93 @@
+/**
+ * `backup status`'s verdict (summarize, a pure function): it reads no archive, so what it knows of the
+ * newest one is its sidecar and the last drill. A newest archive without a sidecar is a problem; one the
+ * last drill failed to restore is a problem and not a recoverable state (status used to answer
+ * "RECOVERABLE, 1 s old" from exactly that archive, found by review).
+ */
+import assert from "node:assert/strict";
+import { summarize } from "../../lib/status/collect_status.ts";
+import type { ArchiveLocation, Status } from "../../lib/status/status_model.ts";
+import type { DrillPathResult } from "../../lib/drill/drill_report.ts";
+
+function location(name: string, ageMs: number, sidecar: boolean): ArchiveLocation {
+  return {
+    where: "/srv/vigo/snapshots",
+    count: 1,
+    total_bytes: 100,
+    newest: {
+      name,
+      time: "2026-12-05T06:00:00Z",
+      size: 100,
+      encrypted: false,
+      sidecar,
+      verified_by_drill: false,
+    },
+    newest_age_ms: ageMs,
+    error: null,
+  };
+}
+
+const path = (status: DrillPathResult["status"], detail: Record<string, unknown> = {}): DrillPathResult => ({
+  status,
+  rpo_seconds: null,
+  rto_ms: null,
+  message: status === "fail" ? "restore failed" : null,
+  detail,
+});
+
+function status(local: ArchiveLocation, archiveDrill?: DrillPathResult): Omit<Status, "summary"> {
+  return {
+    version: 1,
+    generated_at: "2026-12-05T06:00:01Z",
+    server_root: "/srv/vigo",
+    archives: { local, remote: null },
+    snapshots: { crates_dir: "/srv/vigo/stacks/configcrates", resources: [], errors: [] },
+    replication: {
+      url: null,
+      generations: 0,
+      latest_generation: null,
+      newest_position: null,
+      updated_at: null,
+      lag_ms: null,
+      live: null,
+      error: null,
+    },
+    drill: archiveDrill
+      ? {
+        path: "/srv/vigo/snapshots/drills/drill-20261205T050000Z.json",
+        report: {
+          version: 1,
+          started_at: "2026-12-05T05:00:00Z",
+          finished_at: "2026-12-05T05:00:10Z",
+          ok: archiveDrill.status !== "fail",
+          paths: { archive: archiveDrill, snapshot: path("not_configured"), replica: path("not_configured") },
+        },
+      }
+      : null,
+    drill_error: null,
+  };
+}
+
+Deno.test("status: a sound newest archive is the recoverable state, no problem", () => {
+  const s = summarize(status(location("a.tar.gz", 1000, true)));
+  assert.deepEqual(s, { recoverable: true, best_age_ms: 1000, best_path: "archive", problems: [] });
+});
+
+Deno.test("status: a newest archive without a sidecar is a problem", () => {
+  const s = summarize(status(location("a.tar.gz", 1000, false)));
+  assert.equal(s.recoverable, true);
+  assert.deepEqual(s.problems, [
+    "archives: newest archive a.tar.gz (/srv/vigo/snapshots) has no .sha256 sidecar to check it by",
+  ]);
+});
+
+Deno.test("status: a newest archive the last drill failed to restore is not recoverable", () => {
+  const s = summarize(status(location("a.tar.gz", 1000, true), path("fail", { name: "a.tar.gz" })));
+  assert.deepEqual([s.recoverable, s.best_age_ms, s.best_path], [false, null, null]);
+  assert.ok(
+    s.problems.includes("archives: newest archive a.tar.gz (/srv/vigo/snapshots) failed the last drill"),
+  );
+  // A drill that failed on an older archive says nothing against the newer one.
+  const newer = summarize(status(location("b.tar.gz", 1000, true), path("fail", { name: "a.tar.gz" })));
+  assert.equal(newer.best_age_ms, 1000);
+});
