@@ -7,7 +7,7 @@
 
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BadInputError, toVigoError } from "../errors.ts";
+import { BadInputError, IoError, toVigoError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 
 /** The report format version this code writes and reads. */
@@ -187,6 +187,15 @@ export async function writeDrillReport(drillsDir: string, report: DrillReport): 
   try {
     await mkdir(drillsDir, { recursive: true, mode: 0o700 });
   } catch (err) {
+    // EEXIST here means something that is not a directory is in the way: the report cannot be written
+    // (exit 11), not "refusing to overwrite" (exit 10).
+    if (
+      (err as NodeJS.ErrnoException).code === "EEXIST" || (err as NodeJS.ErrnoException).code === "ENOTDIR"
+    ) {
+      throw new IoError(`${drillsDir}: not a directory; the drill report cannot be written there`, {
+        cause: err,
+      });
+    }
     throw toVigoError(err, drillsDir);
   }
   const path = join(drillsDir, drillReportFileName(new Date(report.started_at)));

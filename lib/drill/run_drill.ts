@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import type { ServerConfig } from "../config/types.ts";
 import { toVigoError } from "../errors.ts";
 import { makeTempDir } from "../archive/interrupt_cleanup.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import {
   drillOk,
   type DrillPathName,
@@ -105,12 +106,16 @@ async function scratchDir(parent: string | undefined, drillsDir: string) {
     await mkdir(dir, { recursive: true }).catch((err) => {
       throw toVigoError(err, dir);
     });
+    // A killed drill's scratch restore (as big as the database) goes once its process is dead.
+    sweepStaleTemps(dir);
     return makeTempDir(dir, ".scratch-");
   }
   try {
     await mkdir(drillsDir, { recursive: true, mode: 0o700 });
+    sweepStaleTemps(drillsDir);
     return makeTempDir(drillsDir, ".scratch-");
   } catch {
+    sweepStaleTemps(tmpdir());
     return makeTempDir(tmpdir(), "vigo-drill-scratch-");
   }
 }

@@ -23,7 +23,8 @@ import { newTally, sha256OfFile, tallyFile } from "./file_compare.ts";
 /** One resource's outcome inside the path's detail. */
 interface ResourceOutcome {
   detail: Record<string, unknown>;
-  ageMs: number;
+  /** Age of what was restored; null when nothing was. */
+  ageMs: number | null;
   problem: string | null;
 }
 
@@ -46,7 +47,9 @@ export async function drillSnapshots(ctx: DrillContext): Promise<DrillPathResult
   }
   const resources: Record<string, unknown>[] = [];
   detail.resources = resources;
-  let worstAgeMs = 0;
+  // Over the resources that restored something: one that did not has no age, and counting it as 0 told
+  // monitoring "current" for a path that restored nothing (found by review).
+  let worstAgeMs: number | null = null;
   const problems: string[] = [];
   for (const [i, { crateFile, resource }] of found.entries()) {
     const scratch = join(ctx.scratch, String(i));
@@ -56,17 +59,17 @@ export async function drillSnapshots(ctx: DrillContext): Promise<DrillPathResult
         ? await drillTree(resource, scratch, ctx)
         : await drillDump(resource, scratch, ctx);
     } catch (err) {
-      outcome = { detail: {}, ageMs: 0, problem: failureMessage(err) };
+      outcome = { detail: {}, ageMs: null, problem: failureMessage(err) };
     }
     resources.push({ crate_file: crateFile, name: resource.name, type: resource.type, ...outcome.detail });
     if (outcome.problem) problems.push(`${resource.name}: ${outcome.problem}`);
-    worstAgeMs = Math.max(worstAgeMs, outcome.ageMs);
+    if (outcome.ageMs !== null) worstAgeMs = Math.max(worstAgeMs ?? 0, outcome.ageMs);
   }
   if (ctx.maxAgeMs !== undefined) detail.max_age_seconds = ctx.maxAgeMs / 1000;
   return {
     status: problems.length ? "fail" : "pass",
-    rpo_seconds: worstAgeMs / 1000,
-    rto_ms: Math.round(performance.now() - started),
+    rpo_seconds: worstAgeMs === null ? null : worstAgeMs / 1000,
+    rto_ms: worstAgeMs === null ? null : Math.round(performance.now() - started),
     message: problems.length ? problems.join("; ") : null,
     detail,
   };

@@ -21,6 +21,9 @@ const WITH_PID = [
   /^\..+\.tmp-(\d+)-[0-9a-f]{12}(\.db)?(-journal|-wal|-shm)?$/,
   /^\.restore-staging-(\d+)-[A-Za-z0-9]{6}$/,
   /^\.vigo-(?:backup|verify|download)-(\d+)-[A-Za-z0-9]{6}$/,
+  // A drill's scratch restore: in the drills directory, else the system temp directory.
+  /^\.scratch-(\d+)-[A-Za-z0-9]{6}$/,
+  /^vigo-drill-scratch-(\d+)-[A-Za-z0-9]{6}$/,
 ];
 
 /** The same names as written before they carried a PID. */

@@ -16,7 +16,7 @@ import {
   validateDrillReport,
   writeDrillReport,
 } from "../../lib/drill/drill_report.ts";
-import { BadInputError } from "../../lib/errors.ts";
+import { BadInputError, IoError } from "../../lib/errors.ts";
 
 const DOC = fileURLToPath(new URL("../../docs/drill-report.md", import.meta.url));
 
@@ -101,5 +101,19 @@ Deno.test("write atomically, read the newest by name; none, and a malformed newe
     );
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test('a file where the drills directory should be: exit 11 naming it, not 10 "already exists"', async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigo-drill-report-"));
+  try {
+    const drills = join(dir, "drills");
+    writeFileSync(drills, "x");
+    const err = await writeDrillReport(drills, report("2026-12-05T06:00:00Z")).then(() => null, (e) => e);
+    assert.ok(err instanceof IoError, String(err));
+    assert.equal(err.exitCode, 11);
+    assert.equal(err.message, `${drills}: not a directory; the drill report cannot be written there`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -74,6 +74,36 @@ Deno.test("drill: healthy passes untouched; each broken path fails by name", asy
       assert.equal(report.paths.replica.status, "pass");
     });
 
+    await t.step(
+      "no snapshot to restore: the path fails with no RPO or RTO (not 0, which says current)",
+      async () => {
+        const aside = `${d.base}/hardlinks.aside`;
+        renameSync(`${d.base}/hardlinks`, aside);
+        mkdirSync(`${d.base}/hardlinks`);
+        renameSync(`${d.base}/dumps`, `${d.base}/dumps.aside`);
+        mkdirSync(`${d.base}/dumps`);
+        // A drill SIGKILLed mid-restore left its scratch (PID 2^22 + 1: beyond pid_max, never running).
+        const leftover = join(drillsDir, ".scratch-4194305-Ab3dEf");
+        mkdirSync(join(leftover, "db"), { recursive: true });
+        writeFileSync(join(leftover, "db", "vigo.db"), "a restored database");
+        await new Promise((r) => setTimeout(r, 1100));
+        const { report } = await drill();
+        rmSync(`${d.base}/hardlinks`, { recursive: true });
+        renameSync(aside, `${d.base}/hardlinks`);
+        rmSync(`${d.base}/dumps`, { recursive: true });
+        renameSync(`${d.base}/dumps.aside`, `${d.base}/dumps`);
+        const { snapshot } = report.paths;
+        assert.equal(snapshot.status, "fail");
+        assert.match(snapshot.message!, /no snapshot yet/);
+        assert.deepEqual([snapshot.rpo_seconds, snapshot.rto_ms], [null, null]);
+        assert.deepEqual(
+          readdirSync(drillsDir).filter((n) => n.startsWith(".")),
+          [],
+          "the dead drill's scratch is gone",
+        );
+      },
+    );
+
     await t.step("a corrupted archive fails the archive path", async () => {
       const keep = `${d.base}/archive.keep`;
       copyFileSync(d.archive, keep);

@@ -29,6 +29,11 @@ Deno.test("staleTempDecision: PID and age decide, other names are not ours", () 
     [".vigo-backup-200-Ab3dEf", 0, "remove"],
     [".vigo-verify-200-Ab3dEf", 0, "remove"],
     [".vigo-download-200-Ab3dEf", 0, "remove"],
+    // A killed drill's scratch restore (found by review: 112 MB each, never removed).
+    [".scratch-200-Ab3dEf", 0, "remove"],
+    [".scratch-100-Ab3dEf", 0, "keep"],
+    ["vigo-drill-scratch-200-Ab3dEf", 0, "remove"],
+    ["scratch-200-Ab3dEf", 0, "not-ours"],
     [".restore-staging-Ab3dEf", 0, "keep"],
     [".restore-staging-Ab3dEf", week + 1, "remove"],
     [".x.tar.gz.tmp-0123456789ab", week + 1, "remove"],
