@@ -9,7 +9,7 @@ import { scrapeLive } from "./metrics_scrape.ts";
 import type { ReplicationStatus } from "./status_model.ts";
 
 /** Not configured: no backup.url. */
-const NO_REPLICATION: ReplicationStatus = {
+export const NO_REPLICATION: ReplicationStatus = {
   url: null,
   generations: 0,
   latest_generation: null,

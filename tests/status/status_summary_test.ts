@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { summarize } from "../../lib/status/collect_status.ts";
+import { NO_REPLICATION } from "../../lib/status/replication_status.ts";
 import type { ArchiveLocation, Status } from "../../lib/status/status_model.ts";
 import type { DrillPathResult } from "../../lib/drill/drill_report.ts";
 
@@ -42,16 +43,7 @@ function status(local: ArchiveLocation, archiveDrill?: DrillPathResult): Omit<St
     server_root: "/srv/vigo",
     archives: { local, remote: null },
     snapshots: { crates_dir: "/srv/vigo/stacks/configcrates", resources: [], errors: [] },
-    replication: {
-      url: null,
-      generations: 0,
-      latest_generation: null,
-      newest_position: null,
-      updated_at: null,
-      lag_ms: null,
-      live: null,
-      error: null,
-    },
+    replication: NO_REPLICATION,
     drill: archiveDrill
       ? {
         path: "/srv/vigo/snapshots/drills/drill-20261205T050000Z.json",
