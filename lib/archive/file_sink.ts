@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, rmSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { ExistsError, toVigoError } from "../errors.ts";
-import { type AtomicFile, createAtomicFile, writeFileAtomic } from "../fsutil/atomic_file.ts";
+import { type AtomicFile, createAtomicFile, refuseExisting, writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 
@@ -38,7 +38,7 @@ export function sidecarLine(sha256: string, path: string): string {
 /** Opens `path` for writing an archive. Refuses to replace an existing file or sidecar. */
 export async function openFileSink(path: string): Promise<FileSink> {
   const sidecarPath = `${path}.sha256`;
-  if (existsSync(path)) throw new ExistsError(`${path}: already exists (refusing to overwrite)`);
+  refuseExisting(path);
   // A sidecar alone is what a create killed between its last two renames leaves: it is replaced.
   if (existsSync(sidecarPath) && lstatSync(sidecarPath).isDirectory()) {
     throw new ExistsError(`${sidecarPath}: already exists (refusing to overwrite)`);
@@ -93,7 +93,7 @@ export async function openFileSink(path: string): Promise<FileSink> {
         // looks finished but fails verify for want of its sidecar.
         // Made while this archive was written? Then neither its sidecar nor it is replaced (the commit
         // refuses too).
-        if (existsSync(path)) throw new ExistsError(`${path}: already exists (refusing to overwrite)`);
+        refuseExisting(path);
         register(path);
         await writeFileAtomic(sidecarPath, sidecarLine(sha256, path), 0o644, { beforeCreate: register });
         sidecarCommitted = true;

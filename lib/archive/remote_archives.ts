@@ -6,7 +6,6 @@
  * temporary file and are renamed into place only when the bytes match the sidecar.
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { type Backend, objectUrl } from "../backend/backend.ts";
@@ -18,7 +17,7 @@ import {
   UsageError,
   VerifyError,
 } from "../errors.ts";
-import { createAtomicFile, writeFileAtomic } from "../fsutil/atomic_file.ts";
+import { createAtomicFile, refuseExisting, writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { detectArchiveKind } from "./archive_source.ts";
 import { timeFromArchiveName } from "./archive_names.ts";
@@ -232,7 +231,7 @@ export async function downloadArchive(
   const sidecarPath = `${outPath}.sha256`;
   // A sidecar alone is what a download killed between its two renames leaves (the sidecar goes in
   // first): it is replaced, and temporary files of dead downloads in that directory go.
-  if (existsSync(outPath)) throw new ExistsError(`${outPath}: already exists (refusing to overwrite)`);
+  refuseExisting(outPath);
   sweepStaleTemps(dirname(outPath));
   const info = await backend.stat(key);
   if (!info) {
@@ -275,7 +274,7 @@ export async function downloadArchive(
       );
     }
     // Made while downloading? Then neither its sidecar nor the file is replaced (the commit refuses too).
-    if (existsSync(outPath)) throw new ExistsError(`${outPath}: already exists (refusing to overwrite)`);
+    refuseExisting(outPath);
     register(outPath);
     try {
       await writeFileAtomic(sidecarPath, sidecarLine(sha256, basename(outPath)), 0o644, {

@@ -6,7 +6,7 @@
  * `<target>/.pre-restore-<UTC time>/` so the restore can be undone. Any failure before that point
  * removes the staging directory and leaves the target as it was.
  */
-import { lstat, mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, rm, stat } from "node:fs/promises";
 import { existsSync, lstatSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
@@ -40,6 +40,7 @@ import {
 } from "./restore_journal.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { acquireFileLockBeside } from "../fsutil/file_lock.ts";
+import { physicalPath } from "../fsutil/physical_path.ts";
 
 /** The lock beside the target (`/srv/vigo.vigo-restore.lock`) that makes restores into it take turns. */
 export const RESTORE_LOCK_SUFFIX = ".vigo-restore.lock";
@@ -118,8 +119,11 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     throw toVigoError(err, dirname(target));
   });
   // Beside the directory itself, so restores through different symbolic links to it take turns too.
-  const real = await realpath(target).catch(() => target);
-  using _lock = await acquireFileLockBeside(real, RESTORE_LOCK_SUFFIX, "backup restore into this directory");
+  using _lock = await acquireFileLockBeside(
+    physicalPath(target),
+    RESTORE_LOCK_SUFFIX,
+    "backup restore into this directory",
+  );
   const createdTarget = !(await lstat(target).catch(() => null));
   // A target this restore creates holds nothing but the staging directory until the commit, so an
   // interruption removes it as a failure does (below).

@@ -8,8 +8,8 @@
  * paths exist): a source_dir reached through a link to a directory that holds the target_path
  * snapshotted itself until ENAMETOOLONG.
  */
-import { realpathSync } from "node:fs";
-import { basename, dirname, join, relative, sep } from "node:path";
+import { relative, sep } from "node:path";
+import { physicalPath } from "../fsutil/physical_path.ts";
 import { ConfigError } from "../errors.ts";
 import type { CrateResource } from "./crate_file.ts";
 import { parseSnapshotName } from "./snapshot_name.ts";
@@ -28,20 +28,10 @@ function sourceOf(r: CrateResource): { key: string; path: string } {
     : { key: "source_db", path: r.sourceDb };
 }
 
-/** `path` with symbolic links resolved in its longest existing prefix; the rest as written. */
-function physical(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    const parent = dirname(path);
-    return parent === path ? path : join(physical(parent), basename(path));
-  }
-}
-
 /** Throws {@link ConfigError} naming the crate file, both resources and both paths. */
 export function checkResourceOverlaps(crate: string, resources: CrateResource[]): void {
   checkPaths(crate, resources, (p) => p, "");
-  checkPaths(crate, resources, physical, " (with symbolic links resolved)");
+  checkPaths(crate, resources, physicalPath, " (with symbolic links resolved)");
 }
 
 /** The checks on the paths as `view` sees them; messages name them as written, with `note`. */

@@ -7,10 +7,15 @@
 import { DatabaseSync } from "node:sqlite";
 import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readSync, rmSync } from "node:fs";
 import { createGunzip } from "node:zlib";
-import { basename, dirname } from "node:path";
+import { dirname } from "node:path";
 import type { Readable } from "node:stream";
-import { BadInputError, ExistsError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
-import { fsyncDirectory, linkIntoPlace, tempPathFor } from "../fsutil/atomic_file.ts";
+import { BadInputError, ExistsError, toVigoError, VigoError } from "../errors.ts";
+import {
+  fsyncDirectory,
+  linkIntoPlace,
+  requireDestinationFolder,
+  tempPathFor,
+} from "../fsutil/atomic_file.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { SqlStatementSplitter } from "./sql_splitter.ts";
@@ -28,10 +33,8 @@ export interface RestoreResult {
 export async function restoreDump(dumpPath: string, outPath: string): Promise<RestoreResult> {
   if (existsSync(outPath)) throw new ExistsError(`${outPath}: already exists; choose a new output path`);
   requireRegularFile(dumpPath, "the dump");
+  requireDestinationFolder(outPath);
   const outDir = dirname(outPath);
-  if (!existsSync(outDir)) {
-    throw new NotFoundError(`${outDir}: no such directory (to write ${basename(outPath)} into)`);
-  }
   const input = openInput(dumpPath);
   // A restore killed mid-way left its temporary database (and journal) here: gone once it is dead.
   sweepStaleTemps(outDir);

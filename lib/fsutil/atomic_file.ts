@@ -59,11 +59,31 @@ export interface AtomicFileOptions {
   noReplace?: boolean;
 }
 
+/** The error for writing `path` into a folder that does not exist: it names the folder, not the file. */
+function noSuchFolder(path: string, cause?: unknown): NotFoundError {
+  return new NotFoundError(`${dirname(path)}: no such directory (to write ${basename(path)} into)`, {
+    cause,
+  });
+}
+
+/** Throws {@link NotFoundError} naming the folder when `path`'s folder does not exist. */
+export function requireDestinationFolder(path: string): void {
+  if (!existsSync(dirname(path))) throw noSuchFolder(path);
+}
+
+/** Throws {@link ExistsError} when something is at `path`: output is never written over. */
+export function refuseExisting(path: string): void {
+  if (existsSync(path)) throw existsError(path);
+}
+
+function existsError(path: string): ExistsError {
+  return new ExistsError(`${path}: already exists (refusing to overwrite)`);
+}
+
 /** Creating a file failed: a missing destination folder is named as such, not as the file. */
 function createError(err: unknown, path: string): Error {
-  const dir = dirname(path);
-  if ((err as NodeJS.ErrnoException)?.code === "ENOENT" && !existsSync(dir)) {
-    return new NotFoundError(`${dir}: no such directory (to write ${basename(path)} into)`, { cause: err });
+  if ((err as NodeJS.ErrnoException)?.code === "ENOENT" && !existsSync(dirname(path))) {
+    return noSuchFolder(path, err);
   }
   return toVigoError(err, path);
 }
@@ -139,9 +159,9 @@ export function linkIntoPlace(tempPath: string, path: string): void {
     linkSync(tempPath, path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw new ExistsError(`${path}: already exists (refusing to overwrite)`);
+    if (code === "EEXIST") throw existsError(path);
     if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw err;
-    if (existsSync(path)) throw new ExistsError(`${path}: already exists (refusing to overwrite)`);
+    refuseExisting(path);
     renameSync(tempPath, path);
     return;
   }

@@ -11,8 +11,8 @@
  * replica unreachable), it gives up like a crash would, leaving the fsynced shadow WAL for the next
  * start, which finds its place again from the replica's contents.
  */
-import { realpathSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { physicalPath } from "../fsutil/physical_path.ts";
 import { openBackend } from "../backends.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import type { ReplicaClient } from "../litestream/replica_client.ts";
@@ -64,7 +64,7 @@ export class Replicator {
   constructor(opts: ReplicatorOptions) {
     // SQLite keeps the -wal and -shm beside the file a symbolic link points to, so everything here (WAL,
     // lock, shadow directory) goes by that file: through the link the WAL was never found.
-    this.opts = { ...opts, dbPath: realFile(opts.dbPath) };
+    this.opts = { ...opts, dbPath: physicalPath(opts.dbPath) };
     this.log = opts.log ?? consoleSink;
     this.shadow = new ShadowDir(this.opts.dbPath);
     this.policy = { ...DEFAULT_CHECKPOINT_POLICY, ...opts.checkpoint };
@@ -386,14 +386,5 @@ export class Replicator {
     );
     if (r.needSnapshot) await this.snapshot(client);
     this.lastRetentionAt = Date.now();
-  }
-}
-
-/** `path` with symbolic links resolved, or as given when it does not exist (yet). */
-function realFile(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
   }
 }
