@@ -117,14 +117,18 @@ let missingSubcommandOf: Command | undefined;
  * the help page, which is replaced by one line in {@link main}.
  */
 function oneLineComplaints(cmd: Command) {
-  const usage = `vigocli ${commandPath(cmd)}`.trimEnd();
   return {
     outputError: (message: string) => {
       const text = message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim().replace(/\.$/, "");
-      process.stderr.write(`vigocli: ${text} (see ${usage} --help)\n`);
+      process.stderr.write(`vigocli: ${text} (see ${helpOf(cmd)})\n`);
     },
     writeErr: () => void (missingSubcommandOf = cmd),
   };
+}
+
+/** How to ask for `cmd`'s usage: `vigocli backup restore --help`. */
+function helpOf(cmd: Command): string {
+  return `${["vigocli", commandPath(cmd)].filter(Boolean).join(" ")} --help`;
 }
 
 /** Path of `cmd` below the root, e.g. `backup restore`. */
@@ -168,7 +172,7 @@ export async function main(argv: string[]): Promise<number> {
         const path = commandPath(group);
         const names = group.commands.map((c) => c.name()).join(", ");
         message = `${path ? `${path}: ` : ""}missing command (one of ${names})`;
-        process.stderr.write(`vigocli: ${message} (see ${`vigocli ${path}`.trimEnd()} --help)\n`);
+        process.stderr.write(`vigocli: ${message} (see ${helpOf(group)})\n`);
       }
       // Otherwise commander has printed its one line on stderr already (oneLineComplaints).
       if (json) console.log(JSON.stringify(jsonError(new UsageError(message))));

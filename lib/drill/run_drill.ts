@@ -106,16 +106,18 @@ async function scratchDir(parent: string | undefined, drillsDir: string) {
     await mkdir(dir, { recursive: true }).catch((err) => {
       throw toVigoError(err, dir);
     });
-    // A killed drill's scratch restore (as big as the database) goes once its process is dead.
-    sweepStaleTemps(dir);
-    return makeTempDir(dir, ".scratch-");
+    return freshScratch(dir, ".scratch-");
   }
   try {
     await mkdir(drillsDir, { recursive: true, mode: 0o700 });
-    sweepStaleTemps(drillsDir);
-    return makeTempDir(drillsDir, ".scratch-");
+    return freshScratch(drillsDir, ".scratch-");
   } catch {
-    sweepStaleTemps(tmpdir());
-    return makeTempDir(tmpdir(), "vigo-drill-scratch-");
+    return freshScratch(tmpdir(), "vigo-drill-scratch-");
   }
+}
+
+/** A new scratch directory in `dir`, after a killed drill's (as big as the database) is gone from there. */
+function freshScratch(dir: string, prefix: string) {
+  sweepStaleTemps(dir);
+  return makeTempDir(dir, prefix);
 }
