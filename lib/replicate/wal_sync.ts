@@ -6,22 +6,15 @@
  * Invariant: `sync()` runs only while we are pinned (read transaction held, so the WAL cannot be
  * restarted) or hold the write lock (so nothing can be appended or restarted).
  */
-import { statSync } from "node:fs";
 import { newGenerationName } from "../litestream/paths.ts";
 import type { DbConnections } from "./db_conn.ts";
 import type { EventSink } from "./event_log.ts";
 import type { ShadowDir, ShadowState } from "./shadow_wal.ts";
 import { committedLimit, decideSync, type Seal } from "./sync_decision.ts";
-import { copyCommittedFrames, readAtSync, walkFrames } from "./wal_copier.ts";
+import { copyCommittedFrames, walkFrames } from "./wal_copier.ts";
+import { anchorStillInWal, readWalInfo, type WalInfo } from "./wal_file_facts.ts";
 import { readWalIndexHeader, type WalIndexHeader } from "../sqlite/wal_index.ts";
-import {
-  frameSize,
-  parseWalHeader,
-  sameWal,
-  WAL_FRAME_HEADER_SIZE,
-  WAL_HEADER_SIZE,
-  type WalHeader,
-} from "../sqlite/wal_format.ts";
+import { frameSize, sameWal, WAL_HEADER_SIZE } from "../sqlite/wal_format.ts";
 
 /** How long one lock attempt may block the (synchronous) SQLite call. */
 const LOCK_SLICE_MS = 100;
@@ -37,18 +30,6 @@ export interface WalSyncResult {
   newGeneration: boolean;
   /** Bytes appended to the shadow WAL. */
   copied: number;
-}
-
-interface WalInfo {
-  header: WalHeader | null;
-  headerBytes: Uint8Array | null;
-  size: number;
-}
-
-function equalBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -134,7 +115,7 @@ export class WalSync {
   /** Copies what is new, deciding first whether we still follow the same WAL. */
   async sync(): Promise<WalSyncResult> {
     if (this.yieldingSince !== null) return { newGeneration: false, copied: 0 };
-    let wal = await this.ensureWal() ?? this.walInfo();
+    let wal = await this.ensureWal() ?? readWalInfo(this.walPath);
     if (this.forced !== null) {
       await this.startGeneration(this.forced, wal);
       this.forced = null;
@@ -145,7 +126,7 @@ export class WalSync {
     // Judging a restart needs a still WAL: hold the write lock while we look (and copy).
     const tookLock = restarted && !this.conns.locked && await this.lock(PROBE_MS * 5);
     try {
-      if (tookLock) wal = this.walInfo();
+      if (tookLock) wal = readWalInfo(this.walPath);
       // Read before the scan, which stops at its mxFrame: frames up to it are final while we are
       // pinned or hold the lock, so the count and the scan agree even while writers append.
       const walIndex = readWalIndexHeader(this.shmPath);
@@ -387,7 +368,7 @@ export class WalSync {
    * returns what it found, or nothing when it had to create the WAL.
    */
   private async ensureWal(): Promise<WalInfo | null> {
-    const info = this.walInfo();
+    const info = readWalInfo(this.walPath);
     if (info.header) return info;
     const wasLocked = this.conns.locked;
     if (!wasLocked && !(await this.lock(5_000))) throw new Error("cannot create the WAL: write lock busy");
@@ -398,24 +379,8 @@ export class WalSync {
     return null;
   }
 
-  private walInfo(): WalInfo {
-    let size = 0;
-    try {
-      size = statSync(this.walPath).size;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
-    const headerBytes = size >= WAL_HEADER_SIZE ? readAtSync(this.walPath, 0, WAL_HEADER_SIZE) : null;
-    return { header: headerBytes ? parseWalHeader(headerBytes) : null, headerBytes, size };
-  }
-
   /** The frame header just before the shadow's end is still the same bytes in the real WAL. */
   private anchorIntact(st: ShadowState): boolean {
-    if (st.size <= WAL_HEADER_SIZE) return true;
-    const off = st.size - frameSize(st.header.pageSize);
-    return equalBytes(
-      readAtSync(this.walPath, off, WAL_FRAME_HEADER_SIZE),
-      readAtSync(this.shadow.walPath(st.generation, st.index), off, WAL_FRAME_HEADER_SIZE),
-    );
+    return anchorStillInWal(this.walPath, this.shadow.walPath(st.generation, st.index), st);
   }
 }
