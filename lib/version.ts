@@ -17,13 +17,13 @@ export function sqliteVersion(): string {
 }
 
 /** The machine name of the running architecture as operators know it (`x86_64`, `aarch64`). */
-export function machineArch(): string {
+function machineArch(): string {
   const names: Record<string, string> = { x64: "x86_64", arm64: "aarch64" };
   return names[process.arch] ?? process.arch;
 }
 
 /** Every fact `--version` reports, as ordered label/value pairs. */
-export function versionFacts(): [string, string][] {
+function versionFacts(): [string, string][] {
   const running = `${machineArch()}-${process.platform}`;
   const target = BUILD_INFO.target === "sources" ? `${running} (from sources)` : BUILD_INFO.target;
   return [
@@ -36,12 +36,6 @@ export function versionFacts(): [string, string][] {
     ["target", target],
     ["arch", running],
   ];
-}
-
-/** One line with every `--version` fact (for manifests and logs). */
-export function versionLine(): string {
-  const [, ...rest] = versionFacts();
-  return `vigocli ${VERSION} (${rest.map(([k, v]) => `${k} ${v}`).join(", ")})`;
 }
 
 /**

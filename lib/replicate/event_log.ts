@@ -61,7 +61,7 @@ const LEVEL_RANK: Record<EventLevel, number> = { DEBUG: 0, INFO: 1, WARN: 2, ERR
  * Formats one event as a JSON object on one line: `time` (RFC 3339 UTC), `level` (lower case, as the
  * `--log-level` values), `msg`, then the fields with snake_case keys; dates as RFC 3339.
  */
-export function formatEventJson(
+function formatEventJson(
   level: EventLevel,
   msg: string,
   fields: Record<string, unknown> = {},
