@@ -36,7 +36,17 @@ function manifest(entries: Manifest["entries"]): Manifest {
 
 Deno.test("archive paths: relative, inside the layout, no .. or empty segments", () => {
   for (
-    const ok of ["db/vigo.db", "stacks/", "stacks/a/b.yaml", "secrets/.master.key", "server.yaml", "tls/x..y"]
+    const ok of [
+      "db/vigo.db",
+      "stacks/",
+      "stacks/a/b.yaml",
+      "secrets/.master.key",
+      "server.yaml",
+      "tls/x..y",
+      // Ordinary characters in a Linux name, which create archives as they are.
+      "stacks/a\\..\\x",
+      "stacks/C:",
+    ]
   ) {
     checkArchivePath(ok);
   }
@@ -46,8 +56,7 @@ Deno.test("archive paths: relative, inside the layout, no .. or empty segments",
     ["stacks/./x", /escapes/],
     ["stacks//x", /escapes/],
     ["/etc/passwd", /absolute/],
-    ["C:/x", /absolute/],
-    ["stacks\\..\\x", /absolute|malformed/],
+    ["C:/x", /outside the known layout/],
     ["", /absolute|malformed/],
     ["etc/passwd", /outside the known layout/],
   ];
@@ -124,9 +133,7 @@ Deno.test("archive paths: the regular-expression check decides exactly as the se
   // The rule as written in docs/archive-format.md, one segment at a time: the reference.
   const reference = (path: string): string | null => {
     const bare = path.endsWith("/") ? path.slice(0, -1) : path;
-    if (bare === "" || path.startsWith("/") || /^[a-zA-Z]:/.test(path) || path.includes("\\")) {
-      return "absolute";
-    }
+    if (bare === "" || path.startsWith("/")) return "absolute";
     const parts = bare.split("/");
     if (parts.some((p) => p === ".." || p === "." || p === "" || p.includes("\0"))) return "escapes";
     return ["db", "stacks", "secrets", "tls", "server.yaml"].includes(parts[0]) ? null : "outside";
