@@ -4,21 +4,13 @@
  * without a -wal file is measured from its header and size; one with a live -wal and -shm is asked
  * read-only, which is how page_count sees frames not yet checkpointed).
  */
-import {
-  closeSync,
-  existsSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readlinkSync,
-  readSync,
-  statSync,
-} from "node:fs";
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
+import { readLinkTarget } from "../fsutil/link_target.ts";
 import { checkLinkTarget, DB_ENTRY_PATH } from "./manifest.ts";
 import { MASTER_KEY_ENTRY, topLevelSource } from "./source_roots.ts";
 import { headerPageSize } from "../sqlite/snapshot_pages.ts";
@@ -115,7 +107,7 @@ class PreviewWalk {
       }
       for (const name of names.sort()) this.add(join(path, name), `${archivePath}/${name}`, part);
     } else if (st.isSymbolicLink()) {
-      const target = readlinkSync(path);
+      const target = readLinkTarget(path);
       try {
         checkLinkTarget(archivePath, target);
         part.symlinks++;

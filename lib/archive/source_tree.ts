@@ -6,12 +6,13 @@
  * pass streams exactly the bytes that were hashed and does not read them again.
  */
 import { createHash } from "node:crypto";
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from "node:fs";
+import { closeSync, lstatSync, openSync, readdirSync, readSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { BadInputError, toVigoError } from "../errors.ts";
 import type { TarEntryType } from "../codec/tar/tar_format.ts";
 import { checkLinkTarget } from "./manifest.ts";
 import { concatBytes } from "../bytes.ts";
+import { readLinkTarget } from "../fsutil/link_target.ts";
 
 /** One entry to archive, with the facts the first pass found. */
 export interface SourceEntry {
@@ -105,12 +106,7 @@ export class SourceWalker {
       names.sort();
       for (const name of names) this.add(join(sourcePath, name), `${archivePath}/${name}`, true);
     } else if (st.isSymbolicLink()) {
-      let linkTarget: string;
-      try {
-        linkTarget = readlinkSync(sourcePath);
-      } catch (err) {
-        throw toVigoError(err, sourcePath);
-      }
+      const linkTarget = readLinkTarget(sourcePath);
       try {
         checkLinkTarget(archivePath, linkTarget);
       } catch {

@@ -86,6 +86,27 @@ Deno.test("a file name that is not valid UTF-8 fails create, naming the file", a
   }
 });
 
+Deno.test("a symbolic link whose target is not valid UTF-8 fails create and its dry run, naming the link", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  try {
+    const link = join(fx.root, "stacks/vars/badlink");
+    // Under Bun (the executables) the target read back as "tgt\uFFFD.yaml": a link to another name, archived.
+    const py = `import os, sys; os.symlink(b"tgt\\xff.yaml", sys.argv[1])`;
+    const made = await new Deno.Command("python3", { args: ["-c", py, link] }).output();
+    assert.equal(made.code, 0);
+    const out = join(fx.root, "snapshots", "utf8-link.tar.gz");
+    for (const args of [[out], ["--dry-run"]]) {
+      const r = await runCli(["backup", "create", ...fx.flags, ...args]);
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, /^vigocli: .*stacks\/vars\/badlink: symbolic link target is not valid UTF-8/);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+    assert.ok(!(await exists(out)));
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
+
 Deno.test("a database inside an archived tree is archived once, as db/vigo.db, and its pin holds", async () => {
   const fx = await makeServerRoot({ rows: 300 });
   try {
