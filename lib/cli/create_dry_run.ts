@@ -3,6 +3,7 @@
  * would go. Writes nothing: no output directory, no database copy, no temporary or lock files, no
  * connection to a backend (the URL is only named).
  */
+import { basename } from "node:path";
 import type { ServerConfig } from "../config/types.ts";
 import { archiveFileName, type NameFormat } from "../archive/archive_names.ts";
 import { previewArchive } from "../archive/archive_preview.ts";
@@ -29,14 +30,15 @@ export async function printCreateDryRun(
   f: DryRunFlags,
 ): Promise<void> {
   const name = archiveFileName(f.now, f.nameFormat);
-  const remote = out !== undefined && isBackendUrl(out)
-    ? `${out.replace(/\/+$/, "")}/archives/${name}`
+  const remoteOnly = out !== undefined && isBackendUrl(out);
+  const path = remoteOnly ? null : await resolveOutPath(out, cfg.paths.snapshots, name, true);
+  // The upload is named as the local file is, as create names it.
+  const remoteName = path ? basename(path) : name;
+  const remote = remoteOnly
+    ? `${out.replace(/\/+$/, "")}/archives/${remoteName}`
     : f.upload
-    ? `${cfg.backup?.url ? cfg.backup.url.replace(/\/+$/, "") : "<backup.url>"}/archives/${name}`
+    ? `${cfg.backup?.url ? cfg.backup.url.replace(/\/+$/, "") : "<backup.url>"}/archives/${remoteName}`
     : null;
-  const path = out !== undefined && isBackendUrl(out)
-    ? null
-    : await resolveOutPath(out, cfg.paths.snapshots, name, true);
   const p = previewArchive(cfg, f);
   for (const w of p.warnings) warn(w);
   if (f.json) {

@@ -28,6 +28,19 @@ Deno.test("create --dry-run: writes nothing, and matches what create archives", 
   assert.equal(verbose.code, 0, verbose.stderr);
   assert.match(verbose.stderr, /would archive stacks\/vars\/blob\.bin \(65536 bytes\)/);
 
+  // The upload is named as the local file is, as create names it.
+  const up = await runCli([
+    "backup",
+    "create",
+    ...fx.flags,
+    "--dry-run",
+    "--upload",
+    "--json",
+    join(outDir, "mine.tar.gz"),
+  ]);
+  assert.equal(up.code, 0, up.stderr);
+  assert.match(JSON.parse(up.stdout).upload, /\/archives\/mine\.tar\.gz$/);
+
   const r = await runCli(["backup", "create", ...fx.flags, "--dry-run", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const plan = JSON.parse(r.stdout);
