@@ -14,6 +14,7 @@ import { readLinkTarget } from "../fsutil/link_target.ts";
 import { checkLinkTarget, DB_ENTRY_PATH } from "./manifest.ts";
 import { MASTER_KEY_ENTRY, topLevelSource } from "./source_roots.ts";
 import { headerPageSize } from "../sqlite/snapshot_pages.ts";
+import { requireDatabaseFile } from "../sqlite/pinned_database.ts";
 
 /** One top-level part of the archive (`stacks/`, `secrets/`, `tls/`, `server.yaml`). */
 export interface PreviewPart {
@@ -128,6 +129,7 @@ class PreviewWalk {
 
 /** Page size and count of the live database, without creating any file next to it. */
 function databaseSize(path: string): { pageSize: number; pageCount: number } {
+  requireDatabaseFile(path);
   if (existsSync(`${path}-wal`) && existsSync(`${path}-shm`)) {
     let db: DatabaseSync | undefined;
     try {

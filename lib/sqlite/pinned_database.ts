@@ -53,6 +53,19 @@ import {
 /** Read size of the image: below glibc's mmap threshold, so reused reads never grow the RSS. */
 const CHUNK = 64 * 1024;
 
+/**
+ * Refuses a database.path that is missing (exit 9) or not a regular file (exit 3) before anything opens
+ * it: a FIFO would block open(2) for good. Create and its dry run ask alike.
+ */
+export function requireDatabaseFile(path: string): void {
+  try {
+    requireRegularFile(path, "database.path", (m) => new ConfigError(m));
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new NotFoundError(`${path}: database does not exist`);
+    throw err;
+  }
+}
+
 /** The pinned image. Call {@link PinnedDatabase.release} when done (also after a failure). */
 export class PinnedDatabase {
   readonly pageSize: number;
@@ -112,12 +125,7 @@ export class PinnedDatabase {
     lockTimeoutMs: number = DEFAULT_LOCK_TIMEOUT_MS,
     tempCopy: () => TempCopy = defaultTempCopy,
   ): Promise<PinnedDatabase> {
-    try {
-      requireRegularFile(path, "database.path", (m) => new ConfigError(m));
-    } catch (err) {
-      if (err instanceof NotFoundError) throw new NotFoundError(`${path}: database does not exist`);
-      throw err;
-    }
+    requireDatabaseFile(path);
     // SQLite names the -wal and -shm after the file a symbolic link leads to; so do we.
     const file = realpathSync(path);
     requireWritableShm(file);

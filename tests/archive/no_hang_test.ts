@@ -25,6 +25,10 @@ Deno.test("FIFOs are refused before they are opened: database.path (3), archive 
     });
     assert.equal(c.code, 3, c.stderr);
     assert.match(c.stderr, /fifo\.db: database\.path is a FIFO \(named pipe\), not a regular file/);
+    // The dry run says what create would: it hung here, reading the FIFO for the database's size.
+    const dry = await runCli(["backup", "create", ...fx.flags, "--dry-run"], { timeoutMs: 30_000 });
+    assert.equal(dry.code, 3, dry.stderr);
+    assert.match(dry.stderr, /fifo\.db: database\.path is a FIFO \(named pipe\), not a regular file/);
 
     const fifoArchive = join(fx.root, "snapshots/pipe.tar.gz");
     await mkfifo(fifoArchive);
