@@ -26,7 +26,7 @@ import { makeTempDir, removeOnInterrupt, stopOnInterrupt } from "./interrupt_cle
 import { BackgroundFiles } from "../fsutil/background_files.ts";
 import { StagingSync } from "./staging_sync.ts";
 import { applyMeta, stageEntry } from "./restore_stage.ts";
-import { databaseDestination } from "./restore_db_path.ts";
+import { type ConfiguredDatabase, databaseDestination, targetDatabaseConfig } from "./restore_db_path.ts";
 import { applyStep, restoreSteps } from "./restore_steps.ts";
 import {
   interruptedJournals,
@@ -74,13 +74,20 @@ export interface RestoreReport {
   database: string;
   /** Why the database is not where server.yaml's `database.path` says, when it is not. */
   databaseNote?: string;
+  /** With dbOnly: the warnings of the server.yaml read for `database.path` (unknown keys). */
+  configWarnings: string[];
   /** Dry run only: a killed restore's journal is in the target, so the plan describes a half state. */
   pendingRollback?: string;
 }
 
 /** Where the database goes and what the restore writes and replaces, from the manifest and the target. */
-async function planFor(target: string, manifest: Manifest, opts: RestoreOptions) {
-  const db = await databaseDestination(target, manifest, opts);
+async function planFor(
+  target: string,
+  manifest: Manifest,
+  opts: RestoreOptions,
+  configured: ConfiguredDatabase | undefined,
+) {
+  const db = await databaseDestination(target, manifest, { dbOnly: opts.dbOnly, configured });
   const plan = planRestore(
     manifest.entries,
     await existingPaths(target, manifest.entries, opts, db.rel),
@@ -94,10 +101,13 @@ async function planFor(target: string, manifest: Manifest, opts: RestoreOptions)
 export async function restoreArchive(opts: RestoreOptions): Promise<RestoreReport> {
   const target = resolve(opts.target);
   await checkTarget(target);
+  // Read first: a server.yaml that does not load must not cost a whole archive's staging.
+  const configured = opts.dbOnly ? await targetDatabaseConfig(target, opts.serverYaml) : undefined;
+  const configWarnings = configured?.warnings ?? [];
   // No lock probe on a dry run: probing opens the database, and a dry run must not touch it.
   if (opts.dryRun) {
     const scan = await scanArchive(opts.archive, opts);
-    const { db, plan } = await planFor(target, scan.manifest, opts);
+    const { db, plan } = await planFor(target, scan.manifest, opts, configured);
     const journal = interruptedJournals(target)[0];
     const pendingRollback = journal &&
       `${journal}: a restore was interrupted here; the real restore first rolls it back, so this plan ` +
@@ -109,6 +119,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
       dryRun: true,
       database: join(target, db.rel),
       databaseNote: db.note,
+      configWarnings,
       pendingRollback,
     };
   }
@@ -161,7 +172,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     if (facts) requireHealthyDatabase(opts.archive, scan, facts);
     // Deepest first, so a read-only directory does not stop its children being adjusted.
     for (const d of dirs.reverse()) applyMeta(join(staging, d.path), d.header);
-    const { db, plan } = await planFor(target, scan.manifest, opts);
+    const { db, plan } = await planFor(target, scan.manifest, opts, configured);
     refuseIfBusy(join(target, db.rel), opts.force);
     // From here a signal must not remove the staging directory: a journaled rename may already have
     // moved the old tree aside, and the next run's rollback needs the staged items where it left them.
@@ -175,7 +186,16 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
       opts.now,
     );
     const database = join(target, db.rel);
-    return { target, plan, preRestoreDir, scan, dryRun: false, database, databaseNote: db.note };
+    return {
+      target,
+      plan,
+      preRestoreDir,
+      scan,
+      dryRun: false,
+      database,
+      databaseNote: db.note,
+      configWarnings,
+    };
   } catch (err) {
     // Nothing may still be writing into the staging directory or the target when they are removed.
     await files.close();

@@ -24,14 +24,17 @@ export interface DatabaseDestination {
   note?: string;
 }
 
-/** Decides where the database goes; `serverYaml` overrides `<target>/server.yaml` for `--db-only`. */
+/**
+ * Decides where the database goes: for `--db-only` by `configured` ({@link targetDatabaseConfig}; none
+ * means the default layout), else by the archived server.yaml.
+ */
 export async function databaseDestination(
   target: string,
   manifest: Manifest,
-  opts: { dbOnly: boolean; serverYaml?: string },
+  opts: { dbOnly: boolean; configured?: ConfiguredDatabase },
 ): Promise<DatabaseDestination> {
   const wanted = opts.dbOnly
-    ? await configuredInTarget(target, opts.serverYaml ?? join(target, "server.yaml"))
+    ? opts.configured
     : { path: manifest.source.database, root: manifest.source.server_root, from: "the archived server.yaml" };
   if (!wanted) return { rel: DB_ENTRY_PATH };
   const rel = relative(wanted.root, wanted.path).split(sep).join("/");
@@ -55,18 +58,31 @@ export async function databaseDestination(
   return { rel };
 }
 
-/** The target's server.yaml `database.path`, or undefined when there is no usable server.yaml. */
-async function configuredInTarget(
+/** The `database.path` a `--db-only` restore honours, and where it was read. */
+export interface ConfiguredDatabase {
+  path: string;
+  root: string;
+  from: string;
+  /** The server.yaml's own warnings (unknown keys), for the caller to print. */
+  warnings: string[];
+}
+
+/**
+ * The `database.path` of `serverYaml` (given) or of `<target>/server.yaml` (when there is one), read
+ * before anything is staged. A server.yaml that is there but does not load is exit 3 or 9 as anywhere
+ * else: falling back to db/vigo.db put the database where the server does not look, with exit 0.
+ */
+export async function targetDatabaseConfig(
   target: string,
-  serverYaml: string,
-): Promise<{ path: string; root: string; from: string } | undefined> {
-  if (!existsSync(serverYaml)) return undefined;
+  serverYaml: string | undefined,
+): Promise<ConfiguredDatabase | undefined> {
+  const file = serverYaml ?? join(target, "server.yaml");
+  if (serverYaml === undefined && !existsSync(file)) return undefined;
   const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
-  // A server.yaml that does not parse is not this command's concern: the default layout applies.
-  const cfg = await loadServerConfig(serverYaml, target, { secrets: "skip" }).catch(() => undefined);
+  const cfg = await loadServerConfig(file, target, { secrets: "skip" });
   // One that names PostgreSQL has no database file for --db-only to replace.
-  if (cfg) requireSqlite(cfg);
-  return cfg && { path: cfg.database.path, root: target, from: serverYaml };
+  requireSqlite(cfg);
+  return { path: cfg.database.path, root: target, from: file, warnings: cfg.warnings };
 }
 
 /** Why the database cannot go to `rel` inside the target, or undefined when it can. */

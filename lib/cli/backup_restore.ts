@@ -77,6 +77,7 @@ export function backupRestoreCommand(): Command {
       if (r.scan.sidecar === "absent") {
         warn(`${archive}.sha256 not found; entries were checked against the manifest only`);
       }
+      for (const w of r.configWarnings) warn(w);
       if (r.databaseNote) warn(r.databaseNote);
       if (r.pendingRollback) warn(r.pendingRollback);
       if (!r.dryRun && !opts.dbOnly) {

@@ -54,6 +54,33 @@ Deno.test("a database.path inside the root is honoured by restore, dry run and -
     assert.equal(only.code, 0, only.stderr);
     assert.equal(await count(join(target, "other/vigo.db")), "120");
     assert.equal(await count(db), "120", "the previous location is left alone");
+
+    // A server.yaml that does not load, or a --server-yaml that is not there, is its error (exit 3),
+    // before anything is staged: it used to mean db/vigo.db, with exit 0. Unknown keys are warned about.
+    const before = await Deno.readFile(join(target, "other/vigo.db"));
+    await Deno.writeTextFile(join(target, "server.yaml"), "database:\n\tpath: data/x.db\n");
+    const broken = await runCli(["backup", "restore", archive, "--target", target, "--db-only"]);
+    assert.equal(broken.code, 3, broken.stderr);
+    assert.match(broken.stderr, /^vigocli: .*server\.yaml: /);
+    const missing = join(target, "nope.yaml");
+    const gone = await runCli([
+      "backup",
+      "restore",
+      archive,
+      "--target",
+      target,
+      "--db-only",
+      "--server-yaml",
+      missing,
+    ]);
+    assert.equal(gone.code, 3, gone.stderr);
+    assert.match(gone.stderr, /nope\.yaml/);
+    assert.ok(!(await exists(join(target, "db/vigo.db"))), "nothing restored to the default path");
+    assert.deepEqual(await Deno.readFile(join(target, "other/vigo.db")), before);
+    await Deno.writeTextFile(join(target, "server.yaml"), "database:\n  path: other/vigo.db\n  pathh: x\n");
+    const warned = await runCli(["backup", "restore", archive, "--target", target, "--db-only", "--dry-run"]);
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stderr, /warning: .*pathh/);
   } finally {
     await Deno.remove(fx.root, { recursive: true });
     await Deno.remove(target, { recursive: true });
