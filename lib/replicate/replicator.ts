@@ -363,6 +363,18 @@ export class Replicator {
     if (!first && this.stopping) return;
     const wal = this.wal!;
     const st = wal.state!;
+    // The v0.3 layout names a snapshot by its WAL index only: a second one at an index (an idle
+    // database keeps its index for days) would replace the first and its time, and a restore to a
+    // moment between the two would find no snapshot (exit 9) or fall back to an older generation. The
+    // first one plus that index's WAL restores every moment since, so it stays.
+    if (!first && (await client.snapshots(st.generation)).some((s) => s.index === st.index)) {
+      this.log("DEBUG", "snapshot skipped: the WAL index has one already", {
+        generation: st.generation,
+        index: st.index,
+      });
+      this.lastSnapshotAt = Date.now();
+      return;
+    }
     const snap = await prepareSnapshot(this.opts.dbPath, this.shadow.tmpDir(), st.generation, st.index);
     if (!first && this.stopping) return await discardSnapshot(snap);
     const after = await wal.sync();

@@ -1,8 +1,8 @@
 /**
  * Which replica files retention removes, as a pure function. Unlike Litestream v0.3.13 (which
  * deletes the current generation when none of its snapshots is recent enough), the current
- * generation is never deleted and nothing is deleted until it has a snapshot inside the window, so a
- * restore is always possible from what remains.
+ * generation is never deleted, and keeps its newest snapshot even when that is older than the window,
+ * so a restore is always possible from what remains.
  */
 import type { SnapshotInfo } from "../litestream/replica_client.ts";
 
@@ -20,7 +20,7 @@ export interface RetentionInput {
 
 /** What to do. */
 export interface RetentionPlan {
-  /** True when the current generation has no snapshot inside the window: take one, then plan again. */
+  /** True when the current generation has no snapshot at all: take one, then plan again. */
   needSnapshot: boolean;
   /** Whole generations to delete (never the current one). */
   deleteGenerations: string[];
@@ -36,7 +36,10 @@ export function planRetention(input: RetentionInput): RetentionPlan {
     const idx = retained.filter((s) => s.generation === gen).map((s) => s.index);
     return idx.length === 0 ? null : Math.min(...idx);
   };
-  const currentMin = minIndex(input.current);
+  // The current generation starts from its newest snapshot when none is inside the window: an idle
+  // database's index does not move, and a snapshot is never taken twice at one index.
+  const latest = input.snapshots.filter((s) => s.generation === input.current).map((s) => s.index);
+  const currentMin = minIndex(input.current) ?? (latest.length === 0 ? null : Math.max(...latest));
   if (currentMin === null) return { needSnapshot: true, deleteGenerations: [], deleteBefore: [] };
   const plan: RetentionPlan = { needSnapshot: false, deleteGenerations: [], deleteBefore: [] };
   for (const gen of new Set([...input.generations, input.current])) {

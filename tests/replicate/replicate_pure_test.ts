@@ -243,15 +243,30 @@ Deno.test("retention: keeps the current generation, prunes before the oldest ret
     deleteBefore: [{ generation: cur, index: 4 }],
   });
 
-  // No snapshot of the current generation inside the window: snapshot first, delete nothing yet.
-  const stale = planRetention({
-    generations: [cur],
-    snapshots: [snap(cur, 0, 20)],
+  // No snapshot of the current generation inside the window (an idle database keeps its WAL index, and
+  // an index is snapshotted once): its newest snapshot stays the start, older generations still go.
+  const idle = planRetention({
+    generations: [old, cur],
+    snapshots: [snap(old, 0, 40), snap(cur, 0, 30), snap(cur, 3, 20)],
     current: cur,
     now,
     retentionMs: 10 * day,
   });
-  assertEquals(stale, { needSnapshot: true, deleteGenerations: [], deleteBefore: [] });
+  assertEquals(idle, {
+    needSnapshot: false,
+    deleteGenerations: [old],
+    deleteBefore: [{ generation: cur, index: 3 }],
+  });
+
+  // No snapshot of the current generation at all: snapshot first, delete nothing yet.
+  const none = planRetention({
+    generations: [old, cur],
+    snapshots: [snap(old, 0, 40)],
+    current: cur,
+    now,
+    retentionMs: 10 * day,
+  });
+  assertEquals(none, { needSnapshot: true, deleteGenerations: [], deleteBefore: [] });
 });
 
 Deno.test("event log: one line, key=value, quoted when needed", () => {
