@@ -38,13 +38,15 @@ export function sidecarLine(sha256: string, path: string): string {
 /** Opens `path` for writing an archive. Refuses to replace an existing file or sidecar. */
 export async function openFileSink(path: string): Promise<FileSink> {
   const sidecarPath = `${path}.sha256`;
+  // Half-written archives of dead creates would otherwise fill the directory for good; swept before the
+  // refusal below, which a create killed between linking its archive into place and removing the
+  // temporary name meets.
+  sweepStaleTemps(dirname(path));
   refuseExisting(path);
   // A sidecar alone is what a create killed between its last two renames leaves: it is replaced.
   if (existsSync(sidecarPath) && lstatSync(sidecarPath).isDirectory()) {
     throw new ExistsError(`${sidecarPath}: already exists (refusing to overwrite)`);
   }
-  // Half-written archives of dead creates would otherwise fill the directory for good.
-  sweepStaleTemps(dirname(path));
   // Every path is registered before it is created (see interrupt_cleanup.ts), and the committed archive
   // stays registered until its sidecar is committed too: an interrupted create leaves neither.
   const forgets: (() => void)[] = [];

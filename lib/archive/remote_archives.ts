@@ -231,8 +231,10 @@ export async function downloadArchive(
   const sidecarPath = `${outPath}.sha256`;
   // A sidecar alone is what a download killed between its two renames leaves (the sidecar goes in
   // first): it is replaced, and temporary files of dead downloads in that directory go.
-  refuseExisting(outPath);
+  // Swept first: a download killed between linking its file into place and removing the temporary name
+  // left both, and the refusal below would otherwise keep that temporary file for good.
   sweepStaleTemps(dirname(outPath));
+  refuseExisting(outPath);
   const info = await backend.stat(key);
   if (!info) {
     throw new NotFoundError(

@@ -31,13 +31,14 @@ export interface RestoreResult {
 
 /** Restores `dumpPath` into the new database `outPath` (which must not exist). */
 export async function restoreDump(dumpPath: string, outPath: string): Promise<RestoreResult> {
+  const outDir = dirname(outPath);
+  // A restore killed mid-way left its temporary database (and journal) here, or its temporary name
+  // beside the linked result: gone once it is dead, before the refusal below.
+  sweepStaleTemps(outDir);
   if (existsSync(outPath)) throw new ExistsError(`${outPath}: already exists; choose a new output path`);
   requireRegularFile(dumpPath, "the dump");
   requireDestinationFolder(outPath);
-  const outDir = dirname(outPath);
   const input = openInput(dumpPath);
-  // A restore killed mid-way left its temporary database (and journal) here: gone once it is dead.
-  sweepStaleTemps(outDir);
   const temp = tempPathFor(outPath);
   let db: DatabaseSync | undefined;
   let sqlChars = 0;

@@ -55,3 +55,18 @@ Deno.test("a sidecar without its archive (create killed between its two renames)
   assert.equal(v.code, 0, v.stderr);
   await Deno.remove(fx.root, { recursive: true });
 });
+
+Deno.test("a create killed between linking its archive into place and removing the temporary name: the next create to that path removes the temporary file as it refuses", async () => {
+  const fx = await makeServerRoot({ rows: 50 });
+  const out = join(fx.root, "snapshots", "x.tar.gz");
+  assert.equal((await runCli(["backup", "create", ...fx.flags, out])).code, 0);
+  // The matrix found this for download (op 67 of 69): the same hard link under a dead process's temp name.
+  const dead = new Deno.Command("true").spawn();
+  await dead.status;
+  const temp = join(fx.root, "snapshots", `.x.tar.gz.tmp-${dead.pid}-0123456789ab`);
+  await Deno.link(out, temp);
+  const again = await runCli(["backup", "create", ...fx.flags, out]);
+  assert.equal(again.code, 10, again.stderr);
+  assert.equal(await Deno.lstat(temp).then(() => true, () => false), false, "temporary file removed");
+  await Deno.remove(fx.root, { recursive: true });
+});
