@@ -68,6 +68,16 @@ export function backupCreateCommand(): Command {
     )
     .addOption(jsonOption())
     .action(async (out, opts) => {
+      // A password without --encrypt means the user meant to encrypt: writing the archive (the master
+      // key in it) in the clear instead would be the one mistake nothing later reveals.
+      const given = opts.passwordFile !== undefined
+        ? "--password-file"
+        : opts.passwordCommand !== undefined
+        ? "--password-command"
+        : undefined;
+      if (given && !opts.encrypt) {
+        throw new UsageError(`${given} is given without --encrypt; add --encrypt to encrypt the archive`);
+      }
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
       const { FileChangedError, writeArchive } = await import("../archive/archive_writer.ts");

@@ -19,6 +19,14 @@ Deno.test("encrypted archive: create, list, inspect, verify, restore; wrong pass
   const bad = join(fx.root, "bad-pw");
   await Deno.writeTextFile(bad, "wrong\n", { mode: 0o600 });
   const out = join(fx.root, "snapshots", "enc.tar.gz");
+  // A password without --encrypt is refused (exit 2) before anything is written: it used to mean a
+  // plain archive, master key included, with exit 0.
+  for (const flag of [["--password-file", pw], ["--password-command", `cat ${pw}`]]) {
+    const plain = await runCli(["backup", "create", ...fx.flags, out, ...flag]);
+    assert.equal(plain.code, 2, plain.stderr);
+    assert.match(plain.stderr, /^vigocli: --password-(file|command) is given without --encrypt/);
+    assert.equal(await Deno.lstat(out).then(() => true, () => false), false);
+  }
   const c = await runCli(["backup", "create", ...fx.flags, out, "--encrypt", "--password-file", pw]);
   assert.equal(c.code, 0, c.stderr);
 
