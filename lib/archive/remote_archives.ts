@@ -91,12 +91,18 @@ function isoSeconds(d: Date): string {
 
 /**
  * A sink that uploads what is written to `archives/<name>` and, once the archive object is complete,
- * its sidecar. Refuses to replace an archive that exists. `done` settles after the sidecar is stored.
+ * its sidecar. Refuses to replace an archive that exists (checked when opened). `done` settles after the
+ * sidecar is stored.
  */
 export async function openRemoteSink(
   backend: Backend,
   name: string,
-): Promise<{ writable: WritableStream<Uint8Array>; done: Promise<UploadResult> }> {
+): Promise<{
+  writable: WritableStream<Uint8Array>;
+  done: Promise<UploadResult>;
+  /** Deletes what a completed upload stored (archive and sidecar): for a create whose other half failed. */
+  discard: () => Promise<void>;
+}> {
   checkArchiveName(name);
   const key = `${ARCHIVES_PREFIX}${name}`;
   const sidecarKey = `${key}.sha256`;
@@ -145,7 +151,7 @@ export async function openRemoteSink(
       reject(reason);
     },
   });
-  return { writable, done };
+  return { writable, done, discard: () => backend.delete([key, sidecarKey]) };
 }
 
 async function readHeadOf(backend: Backend, key: string): Promise<Uint8Array | null> {

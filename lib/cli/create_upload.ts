@@ -33,37 +33,51 @@ export async function openCreateSink(
     await local?.writable.abort(err);
     throw err;
   }
-  const sinks = [local, remote].filter((s) => s !== undefined);
-  const writable = sinks.length === 1 ? sinks[0].writable : fanOut(sinks.map((s) => s.writable));
+  const writable = local && remote ? fanOut(local.writable, remote) : (local?.writable ?? remote!.writable);
   const done = Promise.all([local?.done, remote?.done]).then(([file, upload]) => ({ file, upload }));
   done.catch(() => {});
   return { writable, done };
 }
 
-/** A sink writing every chunk to all `targets`, closing or aborting them together. */
-function fanOut(targets: WritableStream<Uint8Array>[]): WritableStream<Uint8Array> {
-  const writers = targets.map((t) => t.getWriter());
-  const abortAll = (reason: unknown) => Promise.all(writers.map((w) => w.abort(reason).catch(() => {})));
+/**
+ * A sink writing every chunk to the local file and the upload. On close the upload finishes first (the
+ * archive object, then its sidecar), and only then is the local file committed: a failed upload then
+ * leaves no local archive either, and a local commit that fails removes what was uploaded, so a failed
+ * create leaves neither.
+ */
+function fanOut(
+  local: WritableStream<Uint8Array>,
+  remote: { writable: WritableStream<Uint8Array>; discard: () => Promise<void> },
+): WritableStream<Uint8Array> {
+  const [localWriter, remoteWriter] = [local.getWriter(), remote.writable.getWriter()];
+  const abortBoth = (reason: unknown) =>
+    Promise.all([localWriter, remoteWriter].map((w) => w.abort(reason).catch(() => {})));
   return new WritableStream<Uint8Array>({
     async write(chunk) {
       try {
-        await Promise.all(writers.map((w) => w.write(chunk)));
+        await Promise.all([localWriter.write(chunk), remoteWriter.write(chunk)]);
       } catch (err) {
-        await abortAll(err);
+        await abortBoth(err);
         throw err;
       }
     },
     async close() {
-      // The local file first: the upload's sidecar should not appear for an archive that failed locally.
       try {
-        for (const w of writers) await w.close();
+        await remoteWriter.close();
       } catch (err) {
-        await abortAll(err);
+        await localWriter.abort(err).catch(() => {});
+        throw err;
+      }
+      try {
+        await localWriter.close();
+      } catch (err) {
+        // Best effort: the local failure is what the caller needs to see.
+        await remote.discard().catch(() => {});
         throw err;
       }
     },
     async abort(reason) {
-      await abortAll(reason);
+      await abortBoth(reason);
     },
   });
 }

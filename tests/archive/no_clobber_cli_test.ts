@@ -2,7 +2,8 @@
  * A file that appears at the output path while `backup download` or `backup create` is writing is never
  * replaced: the run exits 10 and the file keeps its bytes. Both used to check only at the start and then
  * rename over whatever was there (found by review). The file is made the moment the run's temporary file
- * appears, while the run still has most of its work ahead.
+ * appears, while the run still has most of its work ahead. And `create --upload` whose upload fails at
+ * its very end leaves no local archive either (the upload now finishes before the local commit).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -12,8 +13,15 @@ import { makeServerRoot } from "./fixture.ts";
 
 const EXISTS = 10;
 
-/** Runs `args`, writes "PRECIOUS" at `out` once a temporary file for it appears in its directory. */
-async function raceInto(args: string[], out: string): Promise<{ code: number; stderr: string }> {
+/**
+ * Runs `args`; once a temporary file for `out` appears in its directory, does `meanwhile` (default:
+ * writes "PRECIOUS" at `out`).
+ */
+async function raceInto(
+  args: string[],
+  out: string,
+  meanwhile = () => Deno.writeTextFile(out, "PRECIOUS"),
+): Promise<{ code: number; stderr: string }> {
   const dir = join(out, "..");
   const tempPrefix = `.${out.slice(dir.length + 1)}.tmp-`;
   const child = spawnCli(args);
@@ -21,7 +29,7 @@ async function raceInto(args: string[], out: string): Promise<{ code: number; st
   while (!names(dir).some((n) => n.startsWith(tempPrefix)) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 2));
   }
-  await Deno.writeTextFile(out, "PRECIOUS");
+  await meanwhile();
   const r = await child.output();
   return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
 }
@@ -53,6 +61,36 @@ Deno.test("a file made at the output path meanwhile: download and create exit 10
     assert.equal(c.code, EXISTS, c.stderr);
     assert.equal(await Deno.readTextFile(outCreate), "PRECIOUS");
     assert.deepEqual(names(outDir), ["x.tar.gz"], "no sidecar, no temporary file");
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
+
+Deno.test("create --upload whose upload fails at its end leaves neither the local archive nor a remote one", async () => {
+  const fx = await makeServerRoot({ rows: 150_000 });
+  try {
+    const remote = join(fx.root, "remote");
+    await Deno.writeTextFile(
+      fx.serverYaml,
+      `database:\n  driver: sqlite\nbackup:\n  url: file://${remote}\n`,
+    );
+    await Deno.mkdir(join(remote, "archives"), { recursive: true });
+    const outDir = join(fx.root, "out");
+    await Deno.mkdir(outDir);
+    const out = join(outDir, "u.tar.gz");
+    // A directory where the upload goes makes its final rename fail. The local file used to be committed
+    // first, and stayed (exit 11), so a re-run met exit 10.
+    const remoteKey = join(remote, "archives", "u.tar.gz");
+    const r = await raceInto(
+      ["backup", "create", "--upload", ...fx.flags, out],
+      remoteKey,
+      () => Deno.mkdir(join(remoteKey, "in-the-way"), { recursive: true }),
+    );
+    assert.notEqual(r.code, 0, r.stderr);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.deepEqual(names(outDir), [], "no local archive, sidecar or temporary file");
+    assert.deepEqual(names(join(remote, "archives")).filter((n) => !n.startsWith(".")), ["u.tar.gz"]);
+    assert.deepEqual(names(remoteKey), ["in-the-way"], "the directory in the way is left as it was");
   } finally {
     await Deno.remove(fx.root, { recursive: true });
   }
