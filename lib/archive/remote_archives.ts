@@ -116,7 +116,9 @@ export async function openRemoteSink(
   const hash = createHash("sha256");
   let bytes = 0;
   const pipe = new TransformStream<Uint8Array, Uint8Array>();
-  const putting = backend.put(key, pipe.readable);
+  // Checked again where the backend can, atomically with the commit: another create of this name may
+  // have stored it meanwhile (the check above only narrows that window on S3 and GCS).
+  const putting = backend.put(key, pipe.readable, { noReplace: true });
   putting.catch(() => {});
   const inner = pipe.writable.getWriter();
   const { promise: done, resolve, reject } = Promise.withResolvers<UploadResult>();

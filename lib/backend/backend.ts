@@ -32,6 +32,16 @@ export function openBody(body: PutBody): Uint8Array | ReadableStream<Uint8Array>
   return typeof body === "function" ? body() : body;
 }
 
+/** How one `put` stores its object. */
+export interface PutOptions {
+  /**
+   * Fail with ExistsError instead of replacing an object that exists when the put commits, where the
+   * backend can decide that atomically with the commit: `file://` (link(2)) and `sftp://` (SFTP's plain
+   * rename, which refuses an existing name). S3 and GCS replace regardless; their callers check first.
+   */
+  noReplace?: boolean;
+}
+
 /** A place objects can be written to, read from, listed and deleted. */
 export interface Backend {
   /** The URL this backend was opened with (without credentials), for messages. */
@@ -41,7 +51,7 @@ export interface Backend {
    * sees a partially written object (temp name + rename, or a single/multipart PUT that only
    * becomes visible when complete). Streams are consumed without holding the whole body in memory.
    */
-  put(key: string, body: PutBody): Promise<void>;
+  put(key: string, body: PutBody, opts?: PutOptions): Promise<void>;
   /** Opens `key` for reading. Throws NotFoundError when it does not exist. */
   get(key: string): Promise<ReadableStream<Uint8Array>>;
   /** Metadata of `key`, or null when it does not exist. */

@@ -8,7 +8,7 @@
  * failures, missing objects and other 4xx answers are final: retrying them only delays the message.
  */
 import { BackendError, VigoError } from "../errors.ts";
-import { type Backend, type ObjectInfo, objectUrl, type PutBody } from "./backend.ts";
+import { type Backend, type ObjectInfo, objectUrl, type PutBody, type PutOptions } from "./backend.ts";
 import { notice, verbose, verboseEnabled } from "../verbose.ts";
 
 /** A failure worth retrying (server overloaded or restarting, network blip, timeout). */
@@ -135,16 +135,16 @@ class RetryBackend implements Backend {
     this.url = inner.url;
   }
 
-  put(key: string, body: PutBody): Promise<void> {
+  put(key: string, body: PutBody, opts?: PutOptions): Promise<void> {
     this.trace("put", key);
-    if (body instanceof ReadableStream) return this.inner.put(key, body);
+    if (body instanceof ReadableStream) return this.inner.put(key, body, opts);
     if (body instanceof Uint8Array) {
-      return withRetries(`put ${this.where(key)}`, () => this.inner.put(key, body), this.policy);
+      return withRetries(`put ${this.where(key)}`, () => this.inner.put(key, body, opts), this.policy);
     }
     return withRetries(`put ${this.where(key)}`, async () => {
       let opened: ReadableStream<Uint8Array> | undefined;
       try {
-        await this.inner.put(key, () => opened = body());
+        await this.inner.put(key, () => opened = body(), opts);
       } catch (err) {
         // The failed attempt may have left its stream half read: release its source (a file).
         await opened?.cancel().catch(() => {});

@@ -194,7 +194,8 @@ export async function writeFileAtomic(
     await fsyncFd(fd);
     closeSync(fd);
     fd = null;
-    renameSync(tempPath, path);
+    if (opts.noReplace) linkIntoPlace(tempPath, path);
+    else renameSync(tempPath, path);
     fsyncDirectory(dirname(path));
   } catch (err) {
     if (fd !== null) closeSync(fd);

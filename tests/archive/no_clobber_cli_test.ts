@@ -95,3 +95,30 @@ Deno.test("create --upload whose upload fails at its end leaves neither the loca
     await Deno.remove(fx.root, { recursive: true });
   }
 });
+
+Deno.test("create --upload: an archive stored under the same remote name meanwhile is kept, exit 10, no local archive", async () => {
+  const fx = await makeServerRoot({ rows: 150_000 });
+  try {
+    const remote = join(fx.root, "remote");
+    await Deno.writeTextFile(
+      fx.serverYaml,
+      `database:\n  driver: sqlite\nbackup:\n  url: file://${remote}\n`,
+    );
+    await Deno.mkdir(join(remote, "archives"), { recursive: true });
+    const outDir = join(fx.root, "out");
+    await Deno.mkdir(outDir);
+    const remoteKey = join(remote, "archives", "v.tar.gz");
+    // Checked only when the upload started, it used to be replaced by the rename at its end.
+    const r = await raceInto(
+      ["backup", "create", "--upload", ...fx.flags, join(outDir, "v.tar.gz")],
+      remoteKey,
+    );
+    assert.equal(r.code, EXISTS, r.stderr);
+    assert.match(r.stderr, /archives\/v\.tar\.gz: already exists \(refusing to overwrite\)/);
+    assert.equal(await Deno.readTextFile(remoteKey), "PRECIOUS");
+    assert.deepEqual(names(join(remote, "archives")), ["v.tar.gz"], "no sidecar, no temporary file");
+    assert.deepEqual(names(outDir), [], "no local archive either");
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});

@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import type { Backend, ObjectInfo } from "../../lib/backend/backend.ts";
 import { retryBackend, TransientError } from "../../lib/backend/retry.ts";
-import { NotFoundError } from "../../lib/errors.ts";
+import { ExistsError, NotFoundError } from "../../lib/errors.ts";
 
 /** What a backend's setup hands to the suite. */
 export interface ConformanceTarget {
@@ -53,6 +53,8 @@ export interface ConformanceOptions {
   largeSize?: number;
   /** Deno test `sanitizeResources`/`sanitizeOps` (network clients may keep sockets pooled). */
   sanitize?: boolean;
+  /** The backend refuses `put(…, { noReplace: true })` onto an existing object (file, sftp). */
+  noReplace?: boolean;
 }
 
 /** Deterministic pseudo-random bytes (xorshift), so large bodies need no big buffers to check. */
@@ -119,7 +121,7 @@ function faultInjecting(inner: Backend): { backend: Backend; failNext(n: number)
   };
   const backend: Backend = {
     url: inner.url,
-    put: async (k, b) => (trip(), await inner.put(k, b)),
+    put: async (k, b, o) => (trip(), await inner.put(k, b, o)),
     get: async (k) => (trip(), await inner.get(k)),
     stat: async (k) => (trip(), await inner.stat(k)),
     list: (p) => ({
@@ -162,6 +164,32 @@ export function backendConformance(
           assertEquals((await b.stat("basic/empty"))?.size, 0);
           assertEquals(await readAll(b, "basic/empty"), "");
         });
+
+        await t.step(
+          "noReplace: refused onto an existing object (where the backend can), stored when new",
+          async () => {
+            await b.put("noreplace/new", patternStream(4096, 5), { noReplace: true });
+            assertEquals((await b.stat("noreplace/new"))?.size, 4096);
+            await b.put("noreplace/kept", enc("first"));
+            const again = b.put("noreplace/kept", enc("second"), { noReplace: true });
+            if (opts.noReplace) {
+              await assertRejects(() => again, ExistsError);
+              await assertRejects(
+                () => b.put("noreplace/kept", patternStream(4096, 6), { noReplace: true }),
+                ExistsError,
+              );
+              assertEquals(await readAll(b, "noreplace/kept"), "first");
+              assertEquals((await listAll(b, "noreplace/")).map((o) => o.key), [
+                "noreplace/kept",
+                "noreplace/new",
+              ]);
+            } else {
+              // S3 and GCS replace regardless (documented): their callers check before uploading.
+              await again;
+              assertEquals(await readAll(b, "noreplace/kept"), "second");
+            }
+          },
+        );
 
         await t.step("missing objects: get throws NotFoundError, stat is null", async () => {
           await assertRejects(() => b.get("basic/missing"), NotFoundError);

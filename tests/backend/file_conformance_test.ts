@@ -8,4 +8,4 @@ backendConformance("file", async () => {
     backend: new FileBackend(`file://${dir}`),
     teardown: () => Deno.remove(dir, { recursive: true }),
   };
-}, { largeSize: 3 * 1024 * 1024 + 17 });
+}, { largeSize: 3 * 1024 * 1024 + 17, noReplace: true });

@@ -18,4 +18,4 @@ backendConformance("sftp (OpenSSH sshd, through a connection-cutting proxy)", as
   const url = `sftp://${sshd.user}@127.0.0.1:${proxy.port}${sshd.dataDir}/conformance/root`;
   const backend = await openSftpBackend(url, { keyPath: sshd.clientKey, knownHostsPath: knownHosts });
   return proxiedTarget(backend, proxy, () => sshd.cleanup());
-}, { largeSize: 20 * 1024 * 1024 + 12345 });
+}, { largeSize: 20 * 1024 * 1024 + 12345, noReplace: true });

@@ -11,7 +11,7 @@ import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
 import { createAtomicFile, fsyncDirectory, writeFileAtomic } from "../../fsutil/atomic_file.ts";
-import { type Backend, type ObjectInfo, openBody, type PutBody } from "../backend.ts";
+import { type Backend, type ObjectInfo, openBody, type PutBody, type PutOptions } from "../backend.ts";
 import { checkTreeKey, type TreeEntry, walkTree } from "../file_tree.ts";
 import { pidRunning, staleTempDecision, sweepStaleTemps } from "../../fsutil/stale_temps.ts";
 
@@ -77,7 +77,7 @@ export class FileBackend implements Backend {
   /** Whether the root's own stale temp files (a put of a top-level object killed mid-way) are gone. */
   #rootSwept = false;
 
-  async put(key: string, replayable: PutBody): Promise<void> {
+  async put(key: string, replayable: PutBody, opts: PutOptions = {}): Promise<void> {
     const path = this.#path(key);
     // Top-level objects (the replicator's claim file) are never listed, so their directory is swept
     // here, once: deeper directories are swept by the listings that read them anyway.
@@ -86,8 +86,11 @@ export class FileBackend implements Backend {
       sweepStaleTemps(this.root);
     }
     const body = openBody(replayable);
-    if (body instanceof Uint8Array) return await this.#inDir(path, () => writeFileAtomic(path, body, 0o600));
-    const file = await this.#inDir(path, () => createAtomicFile(path, 0o600));
+    const noReplace = opts.noReplace;
+    if (body instanceof Uint8Array) {
+      return await this.#inDir(path, () => writeFileAtomic(path, body, 0o600, { noReplace }));
+    }
+    const file = await this.#inDir(path, () => createAtomicFile(path, 0o600, { noReplace }));
     try {
       await body.pipeTo(file.writable());
       await file.commit();

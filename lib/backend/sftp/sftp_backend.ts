@@ -14,11 +14,18 @@ import { readFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import process from "node:process";
 import type { Buffer } from "node:buffer";
-import { type Backend, type ObjectInfo, objectUrl, openBody, type PutBody } from "../backend.ts";
+import {
+  type Backend,
+  type ObjectInfo,
+  objectUrl,
+  openBody,
+  type PutBody,
+  type PutOptions,
+} from "../backend.ts";
 import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tree.ts";
 import { TransientError } from "../retry.ts";
 import { staleTempDecision } from "../../fsutil/stale_temps.ts";
-import { BackendError, NotFoundError, toVigoError, VigoError } from "../../errors.ts";
+import { BackendError, ExistsError, NotFoundError, toVigoError, VigoError } from "../../errors.ts";
 import { parseSftpConfig, type SftpConfig, type SftpOptions } from "./config.ts";
 import {
   loadCredentials,
@@ -134,7 +141,7 @@ export class SftpBackend implements Backend {
     return new BackendError(`${where}: ${msg}`, { cause: err });
   }
 
-  async put(key: string, body: PutBody): Promise<void> {
+  async put(key: string, body: PutBody, opts: PutOptions = {}): Promise<void> {
     const path = this.#path(key);
     const dir = posix.dirname(path);
     const tmp = posix.join(dir, tempNameFor(posix.basename(path)));
@@ -150,7 +157,8 @@ export class SftpBackend implements Backend {
         }
         open = false;
         await call<void>((cb) => sftp.close(handle, cb));
-        await this.#rename(sftp, tmp, path);
+        if (opts.noReplace) await this.#renameNoReplace(sftp, tmp, path, key);
+        else await this.#rename(sftp, tmp, path);
       } catch (err) {
         if (open) await call<void>((cb) => sftp.close(handle, cb)).catch(() => {});
         await call<void>((cb) => sftp.unlink(tmp, cb)).catch(() => {});
@@ -200,6 +208,20 @@ export class SftpBackend implements Backend {
     // Plain SFTPv3 rename refuses to replace: remove the old object first (a short window without it).
     await call<void>((cb) => sftp.unlink(to, cb)).catch(() => {});
     await call<void>((cb) => sftp.rename(from, to, cb));
+  }
+
+  /** SFTPv3's plain rename, which OpenSSH carries out as link(2) + unlink(2): it refuses an existing name. */
+  async #renameNoReplace(sftp: RawSftp, from: string, to: string, key: string): Promise<void> {
+    try {
+      await call<void>((cb) => sftp.rename(from, to, cb));
+    } catch (err) {
+      if (await call<SftpAttrs>((cb) => sftp.stat(to, cb)).then(() => true, () => false)) {
+        throw new ExistsError(`${objectUrl(this, key)}: already exists (refusing to overwrite)`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
   }
 
   async get(key: string): Promise<ReadableStream<Uint8Array>> {
