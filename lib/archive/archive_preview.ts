@@ -11,6 +11,7 @@ import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
 import { readLinkTarget } from "../fsutil/link_target.ts";
+import { ownFiles, type OwnFileVerdict } from "./own_files.ts";
 import { checkLinkTarget, DB_ENTRY_PATH } from "./manifest.ts";
 import { MASTER_KEY_ENTRY, topLevelSource } from "./source_roots.ts";
 import { headerPageSize } from "../sqlite/snapshot_pages.ts";
@@ -42,6 +43,8 @@ export interface PreviewOptions {
   excludeMasterKey?: boolean;
   /** `--allow-missing-master-key`: no NotFoundError when it is missing. */
   allowMissingMasterKey?: boolean;
+  /** The local archive create would write (left out of a tree it lies in). */
+  output?: string;
 }
 
 /**
@@ -53,7 +56,11 @@ export function previewArchive(cfg: ServerConfig, opts: PreviewOptions = {}): Ar
   if (verboseEnabled()) verbose(`would archive ${DB_ENTRY_PATH} (${db.pageCount * db.pageSize} bytes)`);
   const warnings: string[] = [];
   const parts: PreviewPart[] = [];
-  const walk = new PreviewWalk(warnings, opts.excludeMasterKey ? MASTER_KEY_ENTRY : undefined);
+  const walk = new PreviewWalk(
+    warnings,
+    opts.excludeMasterKey ? MASTER_KEY_ENTRY : undefined,
+    ownFiles({ snapshotsDir: cfg.paths.snapshots, output: opts.output }),
+  );
   // Top-level links are followed, as create does (source_roots.ts).
   for (const tree of TREES) {
     const path = join(cfg.serverRoot, tree);
@@ -89,9 +96,18 @@ export function previewArchive(cfg: ServerConfig, opts: PreviewOptions = {}): Ar
 class PreviewWalk {
   sawMasterKey = false;
 
-  constructor(private readonly warnings: string[], private readonly leaveOut: string | undefined) {}
+  constructor(
+    private readonly warnings: string[],
+    private readonly leaveOut: string | undefined,
+    private readonly own: (sourcePath: string) => OwnFileVerdict,
+  ) {}
 
-  add(path: string, archivePath: string, part: PreviewPart): void {
+  add(path: string, archivePath: string, part: PreviewPart, listed = false): void {
+    const own = listed ? this.own(path) : undefined;
+    if (own !== undefined) {
+      if (own) this.warnings.push(own);
+      return;
+    }
     let st;
     try {
       st = lstatSync(path);
@@ -106,7 +122,7 @@ class PreviewWalk {
       } catch (err) {
         throw toVigoError(err, path);
       }
-      for (const name of names.sort()) this.add(join(path, name), `${archivePath}/${name}`, part);
+      for (const name of names.sort()) this.add(join(path, name), `${archivePath}/${name}`, part, true);
     } else if (st.isSymbolicLink()) {
       const target = readLinkTarget(path);
       try {

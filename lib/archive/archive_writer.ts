@@ -21,6 +21,7 @@ import { TarWriter } from "../codec/tar/tar_writer.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "../codec/gzip/gzip_parallel.ts";
 import { recoverInterruptedRestore } from "./restore_journal.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
+import { ownFiles, type OwnFileVerdict } from "./own_files.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
@@ -46,6 +47,8 @@ export interface WriteArchiveOptions {
   config: ServerConfig;
   /** The output's directory, where leftovers of interrupted creates are swept. */
   workDir: string;
+  /** The local archive being written, if any: left out of the trees walked when it lies inside one. */
+  output?: string;
   /** Inserted between gzip and the sink (encryption). */
   transform?: TransformStream<Uint8Array, Uint8Array>;
   gzip?: ParallelGzipOptions;
@@ -105,7 +108,8 @@ export async function writeArchive(
       };
     });
     const followed: Record<string, string> = {};
-    const walker = await walkSources(cfg, db, followed);
+    const own = ownFiles({ snapshotsDir: cfg.paths.snapshots, output: opts.output, workDir: opts.workDir });
+    const walker = await walkSources(cfg, db, followed, own);
     if (opts.excludeMasterKey) {
       // Left out on purpose: the manifest says so, and restore --master-key puts it back.
       const i = walker.entries.findIndex((e) => e.archivePath === MASTER_KEY_ENTRY_PATH);
@@ -184,10 +188,11 @@ async function walkSources(
   cfg: ServerConfig,
   db: PinnedDatabase,
   followed: Record<string, string>,
+  own: (sourcePath: string) => OwnFileVerdict,
 ): Promise<SourceWalker> {
   const hashing = progressPhase(`hashing ${cfg.serverRoot}`, undefined, "bytes");
   try {
-    return await walkSourcesCounted(cfg, db, followed, hashing);
+    return await walkSourcesCounted(cfg, db, followed, hashing, own);
   } finally {
     hashing.end();
   }
@@ -198,9 +203,10 @@ async function walkSourcesCounted(
   db: PinnedDatabase,
   followed: Record<string, string>,
   hashing: ProgressPhase,
+  own: (sourcePath: string) => OwnFileVerdict,
 ): Promise<SourceWalker> {
   const liveFiles = new Set(["", "-wal", "-shm", "-journal"].map((suffix) => db.liveFile + suffix));
-  const walker = new SourceWalker((n) => hashing.advance(n), liveFiles);
+  const walker = new SourceWalker((n) => hashing.advance(n), liveFiles, own);
   const dbLink = topLevelSource(cfg.database.path)?.link;
   if (dbLink !== undefined) followed[DB_ENTRY_PATH] = dbLink;
   const live = await stat(cfg.database.path).catch((err) => {

@@ -13,6 +13,7 @@ import type { TarEntryType } from "../codec/tar/tar_format.ts";
 import { checkLinkTarget } from "./manifest.ts";
 import { concatBytes } from "../bytes.ts";
 import { readLinkTarget } from "../fsutil/link_target.ts";
+import type { OwnFileVerdict } from "./own_files.ts";
 
 /** One entry to archive, with the facts the first pass found. */
 export interface SourceEntry {
@@ -53,11 +54,12 @@ export class SourceWalker {
    * `onBytes` hears of every chunk hashed (progress of the first pass). Paths in `skip` (the live
    * database's files, when they lie inside an archived tree) are left out with a warning: the database
    * is archived once, as db/vigo.db, and opening its files here would end the pin's locks
-   * (lib/sqlite/kept_descriptor.ts).
+   * (lib/sqlite/kept_descriptor.ts). Paths `own` names (own_files.ts) are left out with its warning.
    */
   constructor(
     private readonly onBytes: (n: number) => void = () => {},
     private readonly skip: ReadonlySet<string> = new Set(),
+    private readonly own: (sourcePath: string) => OwnFileVerdict = () => undefined,
   ) {}
 
   /** Adds one file or directory under `archivePath` (directories recursively, links as links). */
@@ -66,6 +68,11 @@ export class SourceWalker {
       this.warnings.push(
         `${sourcePath}: belongs to the live database (archived as db/vigo.db); not archived here`,
       );
+      return;
+    }
+    const own = listed ? this.own(sourcePath) : undefined;
+    if (own !== undefined) {
+      if (own) this.warnings.push(own);
       return;
     }
     // Synchronous metadata calls on purpose: for thousands of small files one await per syscall costs

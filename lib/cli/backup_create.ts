@@ -129,6 +129,7 @@ export function backupCreateCommand(): Command {
             {
               config: cfg,
               workDir,
+              output: path,
               transform,
               excludeMasterKey: Boolean(opts.excludeMasterKey),
               allowMissingMasterKey: opts.allowMissingMasterKey,

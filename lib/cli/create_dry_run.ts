@@ -39,7 +39,7 @@ export async function printCreateDryRun(
     : f.upload
     ? `${cfg.backup?.url ? cfg.backup.url.replace(/\/+$/, "") : "<backup.url>"}/archives/${remoteName}`
     : null;
-  const p = previewArchive(cfg, f);
+  const p = previewArchive(cfg, { ...f, output: path ?? undefined });
   for (const w of p.warnings) warn(w);
   if (f.json) {
     printJson({

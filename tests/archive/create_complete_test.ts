@@ -107,6 +107,48 @@ Deno.test("a symbolic link whose target is not valid UTF-8 fails create and its 
   }
 });
 
+Deno.test("archives written inside an archived tree leave themselves out: paths.snapshots, OUT, its temporary file and lock", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  try {
+    await Deno.writeTextFile(
+      fx.serverYaml,
+      "database:\n  driver: sqlite\npaths:\n  snapshots: stacks/snaps\n",
+    );
+    const listed = async (archive: string) =>
+      JSON.parse((await runCli(["backup", "inspect", archive])).stdout).entries as {
+        path: string;
+        type: string;
+      }[];
+    const entries = async (archive: string) => (await listed(archive)).map((e) => e.path);
+    const first = await runCli(["backup", "create", ...fx.flags]);
+    assert.equal(first.code, 0, first.stderr);
+    const second = await runCli(["backup", "create", ...fx.flags, "--name-format", "compact", "--json"]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(
+      second.stderr,
+      /stacks\/snaps: the archives directory \(paths\.snapshots\); not archived inside itself/,
+    );
+    const secondEntries = await listed(JSON.parse(second.stdout).path);
+    const inSecond = secondEntries.map((e) => e.path);
+    assert.ok(inSecond.includes("stacks/roles/web.yaml"), inSecond.join(" "));
+    // Each archive held every earlier one, and its own temporary file and lock, which restore put back.
+    assert.deepEqual(inSecond.filter((p) => p.startsWith("stacks/snaps")), []);
+    const dry = JSON.parse((await runCli(["backup", "create", ...fx.flags, "--dry-run", "--json"])).stdout);
+    assert.equal(
+      dry.total_files,
+      secondEntries.filter((e) => e.type === "file").length,
+      "the dry run agrees",
+    );
+
+    const own = join(fx.root, "stacks/vars/own.tar.gz");
+    const explicit = await runCli(["backup", "create", ...fx.flags, own]);
+    assert.equal(explicit.code, 0, explicit.stderr);
+    assert.deepEqual((await entries(own)).filter((p) => /own\.tar\.gz/.test(p)), []);
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
+
 Deno.test("a database inside an archived tree is archived once, as db/vigo.db, and its pin holds", async () => {
   const fx = await makeServerRoot({ rows: 300 });
   try {
