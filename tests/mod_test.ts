@@ -291,7 +291,7 @@ Deno.test("mod.ts: a drill, the status it shows, replication metrics, systemd un
       command: ["/usr/local/bin/vigocli"],
       serverYaml: fx.serverYaml,
       serverRoot: fx.root,
-      dbDir: join(fx.root, "db"),
+      dbDirs: [join(fx.root, "db")],
     });
     await installUnits(units, { dir });
     assert(units.some((u) => u.name === "vigocli-replicate.service"));

@@ -38,6 +38,7 @@ export function backupInstallUnitsCommand(): Command {
       const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
       const { renderUnits } = await import("../systemd/unit_templates.ts");
       const { installUnits } = await import("../systemd/install_units.ts");
+      const { physicalPath } = await import("../fsutil/physical_path.ts");
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
       const url = cfg.backup?.url;
@@ -45,7 +46,9 @@ export function backupInstallUnitsCommand(): Command {
         command: selfCommand(opts.bin),
         serverYaml: cfg.serverYamlPath,
         serverRoot: cfg.serverRoot,
-        dbDir: dirname(cfg.database.path),
+        // The replicator works beside the file a symbolic link points to; under ProtectSystem=strict
+        // the link's directory alone is read-only there and the service fails in a restart loop.
+        dbDirs: [...new Set([dirname(physicalPath(cfg.database.path)), dirname(cfg.database.path)])],
         replicaDir: url?.startsWith("file://") ? fileURLToPath(url) : undefined,
       });
       const actions = await installUnits(units, {

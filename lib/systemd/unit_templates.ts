@@ -9,8 +9,12 @@ export interface UnitFacts {
   command: string[];
   serverYaml: string;
   serverRoot: string;
-  /** Directory of the live database: the replicator writes -shm, locks and its shadow WAL there. */
-  dbDir: string;
+  /**
+   * Directories the replicator writes in: that of the file database.path resolves to (SQLite's -wal
+   * and -shm, the replicator's lock and shadow WAL all go beside the real file), and database.path's
+   * own when a symbolic link makes it another.
+   */
+  dbDirs: string[];
   /** Local replica directory when backup.url is file://, else undefined. */
   replicaDir?: string;
   /** Seconds the replicator gets for its final flush after SIGTERM. Default 90. */
@@ -59,7 +63,7 @@ function unit(lines: string[]): string {
 
 /** `vigocli-replicate.service`: replication that starts and stops with the server. */
 function replicateService(facts: UnitFacts): UnitFile {
-  const writable = [pathWord(facts.dbDir)];
+  const writable = facts.dbDirs.map((d) => pathWord(d));
   // "-": a file:// replica directory the replicator has not created yet must not stop the unit.
   if (facts.replicaDir) writable.push(pathWord(facts.replicaDir, true));
   return {

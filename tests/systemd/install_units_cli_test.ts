@@ -2,11 +2,20 @@
  * `vigocli backup install-units`: every unit passes `systemd-analyze verify` (with a stand-in
  * vigosrv.service), a second install changes nothing, a hand-edited unit is refused (exit 10) unless
  * --force, --dry-run writes nothing; and the replication unit's ExecStart, run as systemd would and
- * stopped with SIGTERM, leaves every committed row in the replica.
+ * stopped with SIGTERM, leaves every committed row in the replica. With database.path a symbolic link,
+ * the replicator runs inside the unit's ProtectSystem=strict + ReadWritePaths= view of the files
+ * (rebuilt with bind mounts, which needs root: skipped otherwise, saying so).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import process from "node:process";
 import { runCli } from "../helpers/cli.ts";
-import { background, litestreamRestore, sleep, startSqliteWriter } from "../helpers/litestream.ts";
+import {
+  background,
+  createWriterDb,
+  litestreamRestore,
+  sleep,
+  startSqliteWriter,
+} from "../helpers/litestream.ts";
 import { assertRows, makeRoot, type TestRoot } from "../replicate/replicate_env.ts";
 
 const UNITS = [
@@ -28,6 +37,28 @@ function execWords(line: string): string[] {
     words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]);
   }
   return words.map((w) => w.replaceAll("%%", "%").replaceAll("$$", "$"));
+}
+
+/**
+ * `cmd ARGS…` as the replicate unit confines it, for the files under `root`: a private mount namespace
+ * where `root` is read-only (ProtectSystem=strict) except the unit's ReadWritePaths= (a `-` path that
+ * does not exist is skipped, as systemd skips it).
+ */
+function sandboxed(unit: string, root: string, cmd: string[]): [string, string[]] {
+  const rw = /^ReadWritePaths=(.*)$/m.exec(unit)![1].split(" ");
+  const q = (p: string) => `'${p}'`;
+  const script = [
+    "set -e",
+    `mount --bind ${q(root)} ${q(root)}`,
+    `mount -o remount,bind,ro ${q(root)}`,
+    ...rw.map((w) => {
+      const p = w.replace(/^-/, "");
+      const bind = `mount --bind ${q(p)} ${q(p)} && mount -o remount,bind,rw ${q(p)}`;
+      return w.startsWith("-") ? `if [ -e ${q(p)} ]; then ${bind}; fi` : bind;
+    }),
+    'exec "$@"',
+  ].join("\n");
+  return ["unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh", ...cmd]];
 }
 
 async function snapshotDir(dir: string): Promise<Record<string, string>> {
@@ -138,4 +169,45 @@ Deno.test("install-units: the replicate unit's ExecStart, stopped with SIGTERM, 
     await writer.kill();
     await Deno.remove(r.root, { recursive: true });
   }
+});
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.warn("install_units_cli_test: sandbox test skipped, bind mounts need root");
+
+Deno.test({
+  name: "install-units: a symbolic-link database.path: the replicator runs inside the unit's read-only view",
+  ignore: !isRoot,
+  async fn() {
+    const r = await makeRoot({ syncInterval: "300ms" });
+    const dir = `${r.root}/units`;
+    const real = `${r.root}/real/vigo.db`;
+    let repl: ReturnType<typeof background> | undefined;
+    try {
+      await Deno.mkdir(dir);
+      await Deno.mkdir(`${r.root}/real`);
+      await Deno.mkdir(r.replicaDir);
+      await createWriterDb(real);
+      Deno.symlinkSync(real, r.db);
+      assertEquals((await install(r, dir)).code, 0);
+      const unit = await Deno.readTextFile(`${dir}/vigocli-replicate.service`);
+      const line = /^ExecStart=(.*)$/m.exec(unit)![1];
+      const runner = (Deno.env.get("VIGOCLI_RUNNER") ?? "").split(" ").filter(Boolean);
+      const [cmd, args] = sandboxed(unit, r.root, [...runner, ...execWords(line)]);
+      repl = background(cmd, args);
+      // Before the fix only the link's directory was writable: the lock beside the real file failed
+      // with "read-only file system" (exit 11), and systemd restarted the unit forever.
+      await repl.waitFor(/replication started/, 120_000);
+      const w = startSqliteWriter(r.db, { txPerSecond: 200, maxTx: 50 });
+      assertEquals((await w.child.status).code, 0);
+      await w.stop();
+      assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
+      const out = `${r.root}/restored.db`;
+      const res = await litestreamRestore({ out, url: r.url });
+      assertEquals(res.code, 0, res.stderr);
+      await assertRows(out, w.committed().map((c) => c.id), "restore of the database behind the link");
+    } finally {
+      await repl?.kill();
+      await Deno.remove(r.root, { recursive: true });
+    }
+  },
 });
