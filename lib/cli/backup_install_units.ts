@@ -50,6 +50,7 @@ export function backupInstallUnitsCommand(): Command {
         // the link's directory alone is read-only there and the service fails in a restart loop.
         dbDirs: [...new Set([dirname(physicalPath(cfg.database.path)), dirname(cfg.database.path)])],
         replicaDir: url?.startsWith("file://") ? fileURLToPath(url) : undefined,
+        shutdownTimeoutMs: cfg.backup?.shutdownTimeoutMs,
       });
       const actions = await installUnits(units, {
         dir: resolve(opts.dir),

@@ -17,8 +17,8 @@ export interface UnitFacts {
   dbDirs: string[];
   /** Local replica directory when backup.url is file://, else undefined. */
   replicaDir?: string;
-  /** Seconds the replicator gets for its final flush after SIGTERM. Default 90. */
-  stopTimeoutSec?: number;
+  /** server.yaml's backup.shutdown_timeout: the bound on the replicator's final flush after SIGTERM. */
+  shutdownTimeoutMs?: number;
 }
 
 /** One unit file: its name under the unit directory and its text. */
@@ -61,6 +61,22 @@ function unit(lines: string[]): string {
   return lines.join("\n") + "\n";
 }
 
+/** systemd's default stop timeout, kept as the floor: a stop never waited less than this. */
+const MIN_STOP_TIMEOUT_SEC = 90;
+
+/**
+ * Past TimeoutStopSec systemd SIGKILLs the replicator in the middle of its flush. Past its own
+ * shutdown_timeout it gives up by itself, logs where the unshipped WAL is and exits 7; the margin is
+ * for releasing the database and the backend and for the runtime to exit, so that systemd records
+ * that exit instead of a kill.
+ */
+const STOP_MARGIN_SEC = 30;
+
+function stopTimeoutSec(facts: UnitFacts): number {
+  const flushSec = Math.ceil((facts.shutdownTimeoutMs ?? 0) / 1000);
+  return Math.max(MIN_STOP_TIMEOUT_SEC, flushSec + STOP_MARGIN_SEC);
+}
+
 /** `vigocli-replicate.service`: replication that starts and stops with the server. */
 function replicateService(facts: UnitFacts): UnitFile {
   const writable = facts.dbDirs.map((d) => pathWord(d));
@@ -85,7 +101,7 @@ function replicateService(facts: UnitFacts): UnitFile {
       // SIGTERM to the main process only: the replicator flushes every committed frame, then exits 0.
       "KillSignal=SIGTERM",
       "KillMode=mixed",
-      `TimeoutStopSec=${facts.stopTimeoutSec ?? 90}s`,
+      `TimeoutStopSec=${stopTimeoutSec(facts)}s`,
       "ProtectSystem=strict",
       "ProtectHome=read-only",
       `ReadWritePaths=${writable.join(" ")}`,

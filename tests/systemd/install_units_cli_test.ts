@@ -1,10 +1,11 @@
 /**
  * `vigocli backup install-units`: every unit passes `systemd-analyze verify` (with a stand-in
  * vigosrv.service), a second install changes nothing, a hand-edited unit is refused (exit 10) unless
- * --force, --dry-run writes nothing; and the replication unit's ExecStart, run as systemd would and
- * stopped with SIGTERM, leaves every committed row in the replica. With database.path a symbolic link,
- * the replicator runs inside the unit's ProtectSystem=strict + ReadWritePaths= view of the files
- * (rebuilt with bind mounts, which needs root: skipped otherwise, saying so).
+ * --force, --dry-run writes nothing, TimeoutStopSec leaves room for backup.shutdown_timeout; and the
+ * replication unit's ExecStart, run as systemd would and stopped with SIGTERM, leaves every committed
+ * row in the replica. With database.path a symbolic link, the replicator runs inside the unit's
+ * ProtectSystem=strict + ReadWritePaths= view of the files (rebuilt with bind mounts, which needs
+ * root: skipped otherwise, saying so).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import process from "node:process";
@@ -61,6 +62,26 @@ function sandboxed(unit: string, root: string, cmd: string[]): [string, string[]
   return ["unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh", ...cmd]];
 }
 
+/** A stand-in `vigosrv.service` in `stub`, which the replicate unit binds to. */
+async function writeServerStandIn(stub: string): Promise<void> {
+  await Deno.mkdir(stub);
+  await Deno.writeTextFile(
+    `${stub}/vigosrv.service`,
+    "[Unit]\nDescription=stand-in server\n[Service]\nExecStart=/bin/sleep infinity\n",
+  );
+}
+
+/** `systemd-analyze verify` accepts `units` (in `dir`, with the stand-ins in `stub`) without a warning. */
+async function assertVerifies(stub: string, dir: string, units: string[]): Promise<void> {
+  const verify = await new Deno.Command("systemd-analyze", {
+    args: ["verify", ...units],
+    env: { SYSTEMD_UNIT_PATH: `${stub}:${dir}:` },
+  }).output();
+  const verr = new TextDecoder().decode(verify.stderr);
+  assertEquals(verify.code, 0, verr);
+  assertEquals(verr.trim(), "", "systemd-analyze verify prints no warning");
+}
+
 async function snapshotDir(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for await (const e of Deno.readDir(dir)) out[e.name] = await Deno.readTextFile(`${dir}/${e.name}`);
@@ -73,11 +94,7 @@ Deno.test("install-units: units verify; reinstall idempotent; edits refused with
   const stub = `${r.root}/stub`;
   try {
     await Deno.mkdir(dir);
-    await Deno.mkdir(stub);
-    await Deno.writeTextFile(
-      `${stub}/vigosrv.service`,
-      "[Unit]\nDescription=stand-in server\n[Service]\nExecStart=/bin/sleep infinity\n",
-    );
+    await writeServerStandIn(stub);
     const first = await install(r, dir);
     assertEquals(first.code, 0, first.stderr);
     const report = JSON.parse(first.stdout);
@@ -89,13 +106,7 @@ Deno.test("install-units: units verify; reinstall idempotent; edits refused with
     await Deno.copyFile(`${dir}/vigocli-crate@.timer`, `${dir}/vigocli-crate@srv-vigo-c.yaml.timer`);
     const targets = [...UNITS.filter((u) => !u.includes("@")), "vigocli-crate@srv-vigo-c.yaml.service"]
       .concat("vigocli-crate@srv-vigo-c.yaml.timer").map((u) => `${dir}/${u}`);
-    const verify = await new Deno.Command("systemd-analyze", {
-      args: ["verify", ...targets],
-      env: { SYSTEMD_UNIT_PATH: `${stub}:${dir}:` },
-    }).output();
-    const verr = new TextDecoder().decode(verify.stderr);
-    assertEquals(verify.code, 0, verr);
-    assertEquals(verr.trim(), "", "systemd-analyze verify prints no warning");
+    await assertVerifies(stub, dir, targets);
     await Deno.remove(`${dir}/vigocli-crate@srv-vigo-c.yaml.service`);
     await Deno.remove(`${dir}/vigocli-crate@srv-vigo-c.yaml.timer`);
 
@@ -109,6 +120,7 @@ Deno.test("install-units: units verify; reinstall idempotent; edits refused with
         "NoNewPrivileges=yes",
         "PrivateTmp=yes",
         "Restart=on-failure",
+        "TimeoutStopSec=90s",
       ]
     ) assert(svc.includes(`\n${want}\n`), `replicate unit has ${want}:\n${svc}`);
 
@@ -167,6 +179,25 @@ Deno.test("install-units: the replicate unit's ExecStart, stopped with SIGTERM, 
   } finally {
     await repl?.kill();
     await writer.kill();
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
+
+Deno.test("install-units: TimeoutStopSec leaves the replicator its backup.shutdown_timeout and more", async () => {
+  const r = await makeRoot({ extraBackup: ['shutdown_timeout: "5m"'] });
+  const dir = `${r.root}/units`;
+  const stub = `${r.root}/stub`;
+  try {
+    await Deno.mkdir(dir);
+    await writeServerStandIn(stub);
+    const res = await install(r, dir);
+    assertEquals(res.code, 0, res.stderr);
+    const unit = `${dir}/vigocli-replicate.service`;
+    await assertVerifies(stub, dir, [unit]);
+    // Before, always 90s: systemd SIGKILLed a flush that server.yaml allowed 5 minutes.
+    const stop = /^TimeoutStopSec=(\d+)s$/m.exec(await Deno.readTextFile(unit));
+    assert(stop && Number(stop[1]) > 300, `TimeoutStopSec above shutdown_timeout 5m: ${stop?.[0]}`);
+  } finally {
     await Deno.remove(r.root, { recursive: true });
   }
 });
