@@ -27,7 +27,7 @@ export function backupStatusCommand(): Command {
     .action(async (opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { collectStatus } = await import("../status/collect_status.ts");
-      const { parseListenAddr, isLoopback } = await import("../metrics/listen_addr.ts");
+      const { parseListenAddr, isLoopback } = await import("../net/listen_addr.ts");
       const listen = opts.serve ? parseListenAddr(opts.serve, "--serve") : null;
       if (listen && !isLoopback(listen.host) && !opts.token) {
         throw new UsageError(`--serve ${opts.serve}: not a loopback address; --token is required`);

@@ -11,6 +11,7 @@ import { secretNameProblem } from "../secrets/secret_name.ts";
 import { BACKEND_OPTION_KEYS, BACKEND_SCHEMES, backendFor, type DestinationConfig } from "../backends.ts";
 import type { BackendDescriptor, BackupOptionSource } from "../backend/descriptor.ts";
 import type { BackupConfig, ServerConfig } from "./types.ts";
+import { listenAddrProblem } from "../net/listen_addr.ts";
 import { firstDuplicateKey } from "./yaml_duplicate_keys.ts";
 import { lineSuffix, YamlSection, type YamlSource } from "./yaml_section.ts";
 
@@ -300,9 +301,8 @@ function warnInapplicable(
 function listenAddr(sec: YamlSection): string | undefined {
   const v = sec.string("addr");
   if (v === undefined || v === "") return undefined;
-  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*):\d{1,5}$/.test(v)) {
-    throw sec.error("addr", `expected HOST:PORT (e.g. 127.0.0.1:9090), got ${JSON.stringify(v)}`);
-  }
+  const problem = listenAddrProblem(v);
+  if (problem) throw sec.error("addr", problem);
   return v;
 }
 

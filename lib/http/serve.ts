@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { BusyError, IoError } from "../errors.ts";
-import { formatHostPort, type ListenAddr } from "../metrics/listen_addr.ts";
+import { formatHostPort, type ListenAddr } from "../net/listen_addr.ts";
 
 /** What a handler sees of a request. */
 export interface HttpRequest {

@@ -4,7 +4,7 @@
  */
 import { type DrillReport, readLatestDrillReport } from "../drill/drill_report.ts";
 import { type HttpServer, serveHttp } from "../http/serve.ts";
-import type { ListenAddr } from "./listen_addr.ts";
+import type { ListenAddr } from "../net/listen_addr.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./prometheus_text.ts";
 import { HEALTHY_INTERVALS, type ReplicationMetrics } from "./replication_metrics.ts";
 

@@ -10,7 +10,7 @@ import { consoleSink, type EventSink } from "../replicate/event_log.ts";
 import type { ReplicatorOptions } from "../replicate/replicator_options.ts";
 import type { HttpServer } from "../http/serve.ts";
 import { countingClient } from "./counting_client.ts";
-import { parseListenAddr } from "./listen_addr.ts";
+import { parseListenAddr } from "../net/listen_addr.ts";
 import { serveMetrics } from "./metrics_server.ts";
 import { ReplicationMetrics } from "./replication_metrics.ts";
 

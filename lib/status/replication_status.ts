@@ -4,7 +4,7 @@ import type { BackupConfig } from "../config/types.ts";
 import { toVigoError } from "../errors.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import { listReplica } from "../litestream/replica_list.ts";
-import { formatHostPort, parseListenAddr } from "../metrics/listen_addr.ts";
+import { formatHostPort, parseListenAddr } from "../net/listen_addr.ts";
 import { scrapeLive } from "./metrics_scrape.ts";
 import type { ReplicationStatus } from "./status_model.ts";
 

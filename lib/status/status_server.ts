@@ -4,7 +4,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { type HttpRequest, type HttpServer, serveHttp } from "../http/serve.ts";
-import type { ListenAddr } from "../metrics/listen_addr.ts";
+import type { ListenAddr } from "../net/listen_addr.ts";
 import { statusPage } from "./status_page.ts";
 import type { Status } from "./status_model.ts";
 

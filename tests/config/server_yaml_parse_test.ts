@@ -264,4 +264,7 @@ Deno.test("backup.addr: HOST:PORT for /metrics, anything else fails with the lin
   assert.equal(parse(yaml("[::1]:9090")).config.backup?.addr, "[::1]:9090");
   assert.equal(parse("backup:\n  url: file:///r\n").config.backup?.addr, undefined);
   assertConfigError(yaml("9090"), /backup\.addr: expected HOST:PORT .*line 3/);
+  assertConfigError(yaml("127.0.0.1:70000"), /backup\.addr: port 70000 out of range \(0-65535\).*line 3/);
+  assertConfigError(yaml("256.1.1.1:9090"), /backup\.addr: "256\.1\.1\.1" is not an IPv4 address.*line 3/);
+  assertConfigError(yaml("[fe80::zz]:9090"), /backup\.addr: "fe80::zz" is not an IPv6 address.*line 3/);
 });

@@ -5,7 +5,7 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import parsePrometheus from "parse-prometheus-text-format";
 import { renderPrometheus } from "../../lib/metrics/prometheus_text.ts";
-import { isLoopback, parseListenAddr } from "../../lib/metrics/listen_addr.ts";
+import { isLoopback, parseListenAddr } from "../../lib/net/listen_addr.ts";
 import { UsageError } from "../../lib/errors.ts";
 
 Deno.test("prometheus text: escaped labels and help survive a real parser", () => {
@@ -41,7 +41,10 @@ Deno.test("listen addresses: host:port, [v6]:port, :port; anything else is a usa
   assertEquals(parseListenAddr("127.0.0.1:9090", "--addr"), { host: "127.0.0.1", port: 9090 });
   assertEquals(parseListenAddr("[::1]:0", "--addr"), { host: "::1", port: 0 });
   assertEquals(parseListenAddr(":8080", "--addr"), { host: "0.0.0.0", port: 8080 });
-  for (const bad of ["9090", "host", "1.2.3.4:70000", "a b:1", ""]) {
+  assertEquals(parseListenAddr("localhost:65535", "--addr"), { host: "localhost", port: 65535 });
+  for (
+    const bad of ["9090", "host", "1.2.3.4:70000", "a b:1", "", "256.1.1.1:9090", "1.2.3:80", "[::g]:80"]
+  ) {
     throws(() => parseListenAddr(bad, "--addr"), UsageError, bad);
   }
   assertEquals([isLoopback("127.0.0.1"), isLoopback("::1"), isLoopback("0.0.0.0"), isLoopback("10.0.0.1")], [
