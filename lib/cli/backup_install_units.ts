@@ -3,7 +3,7 @@
  * to vigosrv.service, nightly configcrate runs, weekly drills) with ExecStart pointing at this binary.
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { say } from "./output.ts";
+import { say, warn } from "./output.ts";
 import process from "node:process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,6 +41,7 @@ export function backupInstallUnitsCommand(): Command {
       const { physicalPath } = await import("../fsutil/physical_path.ts");
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
+      for (const w of cfg.warnings) warn(w);
       const url = cfg.backup?.url;
       const units = renderUnits({
         command: selfCommand(opts.bin),

@@ -3,6 +3,7 @@ import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { archiveUrlOption } from "./archive_backend.ts";
 import { credentialsFileOption } from "./credentials_option.ts";
 import { printJson } from "./json_output.ts";
+import { warn } from "./output.ts";
 
 /** `backup list`: the archives under paths.snapshots, newest first. */
 export function backupListCommand(): Command {
@@ -23,6 +24,7 @@ export function backupListCommand(): Command {
       const { listArchives } = await import("../archive/archive_list.ts");
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
+      for (const w of cfg.warnings) warn(w);
       const rows = await listArchives(cfg.paths.snapshots);
       if (opts.json) {
         printJson(rows);

@@ -2,7 +2,8 @@
  * Conventions an operator relies on, through the real executable: `help exit-codes`, generated completion
  * and man page, the colon-free archive name GNU tar reads without --force-local, VIGO_SERVER_ROOT as the
  * default root, --target / --server-root meaning the same directory on every command, a quiet exit
- * (141) when a pipe reader such as `head` stops reading, and a wrong command line answered in one line.
+ * (141) when a pipe reader such as `head` stops reading, a wrong command line answered in one line, and
+ * server.yaml's warnings printed by every command that reads it.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -133,4 +134,37 @@ Deno.test("cli: output piped into head stops quietly with 141, not with the runt
   assert.equal(new TextDecoder().decode(piped.stdout).trim(), "141");
   assert.equal(await Deno.readTextFile(err), "");
   await Deno.remove(fx.root, { recursive: true });
+});
+
+Deno.test("cli: every command that reads server.yaml warns about its unknown keys, also with --json", async () => {
+  // `paths.snapshot` for `paths.snapshots`: list and install-units used to drop the warning, so list
+  // silently looked in the default directory.
+  const fx = await makeServerRoot({
+    rows: 5,
+    yaml: "database:\n  driver: sqlite\npaths:\n  snapshot: elsewhere\n",
+  });
+  const units = await Deno.makeTempDir();
+  try {
+    const runs = [
+      ["backup", "list"],
+      ["backup", "list", "--json"],
+      ["backup", "install-units", "--dir", units, "--dry-run"],
+      ["backup", "install-units", "--dir", units, "--json"],
+      ["backup", "create", "--dry-run"],
+      ["backup", "status", "--json"],
+    ];
+    for (const args of runs) {
+      const r = await runCli([...args, ...fx.flags]);
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        /^vigocli: warning: .*server\.yaml: paths\.snapshot: unknown key, ignored \(line 4\) \(did you mean "snapshots"\?\)$/m,
+        args.join(" "),
+      );
+      if (args.includes("--json")) JSON.parse(r.stdout);
+    }
+  } finally {
+    await Deno.remove(units, { recursive: true });
+    await Deno.remove(fx.root, { recursive: true });
+  }
 });
