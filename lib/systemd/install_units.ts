@@ -1,12 +1,13 @@
 /**
  * Writes the units of {@link renderUnits} into a unit directory. Every file is checked before any is
- * written, so a refusal leaves the directory exactly as it was; each write is atomic (temp name,
- * fsync, rename), so systemd never reads half a unit.
+ * written, so a refusal leaves the directory exactly as it was; every unit is written and fsynced
+ * under a temporary name before the first is renamed into place, so a failed write leaves it as it
+ * was too, and systemd never reads half a unit.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ExistsError, toVigoError } from "../errors.ts";
-import { writeFileAtomic } from "../fsutil/atomic_file.ts";
+import { ExistsError, toVigoError, VigoError } from "../errors.ts";
+import { type AtomicFile, createAtomicFile } from "../fsutil/atomic_file.ts";
 import type { UnitFile } from "./unit_templates.ts";
 
 /** What happened (or, with dryRun, would happen) to one unit file. */
@@ -49,11 +50,44 @@ export async function installUnits(units: UnitFile[], opts: InstallOptions): Pro
       `${changed.map((p) => p.path).join(", ")}: exists with different contents; use --force to replace`,
     );
   }
-  if (!opts.dryRun) {
-    for (const p of plan) {
-      if (p.action === "unchanged") continue;
-      await writeFileAtomic(p.path, p.text, 0o644);
-    }
-  }
+  if (!opts.dryRun) await writeAll(plan.filter((p) => p.action !== "unchanged"));
   return plan.map(({ name, path, action }) => ({ name, path, action }));
+}
+
+/**
+ * Stages every file, then renames them all. A rename that fails part-way (a unit file that is a mount
+ * point, or immutable) cannot be taken back without the old texts; the error names what was installed.
+ */
+async function writeAll(files: { path: string; text: string }[]): Promise<void> {
+  const staged: AtomicFile[] = [];
+  let path = "";
+  try {
+    for (const f of files) {
+      path = f.path;
+      const file = await createAtomicFile(f.path, 0o644);
+      staged.push(file);
+      await file.handle.writeFile(f.text);
+      await file.handle.sync();
+    }
+  } catch (err) {
+    for (const file of staged) await file.abort();
+    throw toVigoError(err, path);
+  }
+  const installed: string[] = [];
+  for (const [i, file] of staged.entries()) {
+    try {
+      await file.commit();
+    } catch (err) {
+      for (const rest of staged.slice(i + 1)) await rest.abort();
+      const cause = toVigoError(err, file.path);
+      if (installed.length === 0) throw cause;
+      throw new VigoError(
+        `${cause.message}; already installed: ${installed.join(", ")}; the others are unchanged`,
+        cause.exitCode,
+        cause.kind,
+        { cause: err },
+      );
+    }
+    installed.push(file.path);
+  }
 }
