@@ -8,11 +8,11 @@
 import { open, readdir, rm, rmdir, stat } from "node:fs/promises";
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
 import { createAtomicFile, fsyncDirectory, writeFileAtomic } from "../../fsutil/atomic_file.ts";
 import { type Backend, type ObjectInfo, openBody, type PutBody, type PutOptions } from "../backend.ts";
 import { checkTreeKey, type TreeEntry, walkTree } from "../file_tree.ts";
+import { decodeUrlPart } from "../url_decode.ts";
 import { pidRunning, staleTempDecision, sweepStaleTemps } from "../../fsutil/stale_temps.ts";
 
 const READ_CHUNK = 256 * 1024;
@@ -30,7 +30,11 @@ export function fileUrlToRoot(url: string): string {
   if (u.host !== "" && u.host !== "localhost") {
     throw new ConfigError(`${url}: file URLs need an absolute path (file:///dir), not a host "${u.host}"`);
   }
-  return fileURLToPath(u).replace(/\/+$/, "") || "/";
+  // What fileURLToPath refuses, said with the URL (its TypeError named none and exited 1).
+  if (/%2f/i.test(u.pathname)) {
+    throw new ConfigError(`${url}: an encoded "/" (%2F) cannot be part of a file name`);
+  }
+  return decodeUrlPart(u.pathname, url).replace(/\/+$/, "") || "/";
 }
 
 /** Synchronous: nearly always the directory exists, and one system call says so (README, performance). */

@@ -4,6 +4,7 @@
  */
 import { ConfigError } from "../../errors.ts";
 import type { BackupOptionSource } from "../descriptor.ts";
+import { decodeUrlPart } from "../url_decode.ts";
 
 /** Static credentials for SigV4. */
 export interface S3Credentials {
@@ -23,7 +24,9 @@ export function splitBucketUrl(
   if (!/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/.test(bucket)) {
     throw new ConfigError(`backup.url ${url}: invalid bucket name "${bucket}"`);
   }
-  const path = decodeURIComponent(m[2] ?? "").split("/").filter((s) => s.length > 0).join("/");
+  const path = decodeUrlPart(m[2] ?? "", redactUserInfo(url)).split("/").filter((s) => s.length > 0).join(
+    "/",
+  );
   return { bucket, prefix: path ? `${path}/` : "", query: new URLSearchParams(m[3] ?? "") };
 }
 

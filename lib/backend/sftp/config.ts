@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import SSHConfig from "ssh-config";
 import { ConfigError } from "../../errors.ts";
+import { decodeUrlPart } from "../url_decode.ts";
 
 /** The `backup:` fields that concern SFTP (server.yaml's key_path, password, known_hosts_path). */
 export interface SftpOptions {
@@ -69,10 +70,11 @@ export function parseSftpConfig(
   // What the URL says wins over ~/.ssh/config, which wins over the defaults, as with ssh(1).
   const ssh = env.sshConfig ? sshHostConfig(env.sshConfig, alias) : {};
   const port = u.port !== "" ? Number(u.port) : ssh.port ?? 22;
-  const user = u.username ? decodeURIComponent(u.username) : ssh.user ?? env.userName;
-  const urlPassword = u.password ? decodeURIComponent(u.password) : undefined;
+  const shown = redactPassword(url);
+  const user = u.username ? decodeUrlPart(u.username, shown) : ssh.user ?? env.userName;
+  const urlPassword = u.password ? decodeUrlPart(u.password, shown) : undefined;
   const host = ssh.hostName ?? alias;
-  let root = decodeURIComponent(u.pathname).replace(/\/+$/, "");
+  let root = decodeUrlPart(u.pathname, shown).replace(/\/+$/, "");
   if (root === "") root = u.pathname === "/" ? "/" : ".";
   const sshDir = join(env.homeDir, ".ssh");
   const tilde = (p: string) => (p.startsWith("~/") ? join(env.homeDir, p.slice(2)) : p);

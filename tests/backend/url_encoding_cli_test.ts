@@ -1,0 +1,43 @@
+/**
+ * A backend URL whose percent-encoding does not decode is a configuration error naming the URL
+ * (exit 3), for every scheme; it was decodeURIComponent's "URI malformed", exit 1, naming nothing.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { runCli } from "../helpers/cli.ts";
+
+Deno.test("replica list --url: a stray % or an encoded / in a backend URL → exit 3 naming the URL", async () => {
+  const cases: [url: string, shown: string][] = [
+    ["file:///var/tmp/x/50%/y", "file:///var/tmp/x/50%/y"],
+    ["file:///var/tmp/a%2Fb", "file:///var/tmp/a%2Fb"],
+    ["file:///var/tmp/%FF", "file:///var/tmp/%FF"],
+    ["s3://bucket/50%", "s3://bucket/50%"],
+    ["gcs://bucket/50%", "gcs://bucket/50%"],
+    ["sftp://host/50%", "sftp://host/50%"],
+    ["sftp://us%er@host/x", "sftp://us%er@host/x"],
+    // The password is not valid encoding, and still not shown.
+    ["sftp://vigo:hunter2%@host/x", "sftp://vigo@host/x"],
+  ];
+  for (const [url, shown] of cases) {
+    const r = await runCli(["backup", "replica", "list", "--url", url]);
+    assertEquals(r.code, 3, `${url}: ${r.stderr}`);
+    assertEquals(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+    assert(r.stderr.startsWith(`vigocli: ${shown}: `), r.stderr);
+    assert(!r.stderr.includes("hunter2"), r.stderr);
+  }
+});
+
+Deno.test("a %25 in a file URL is a %; an archive name's lone % stays the name (restore URL)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigo-url-pct-" });
+  try {
+    await Deno.mkdir(`${dir}/50%/archives`, { recursive: true });
+    const list = await runCli(["backup", "replica", "list", "--url", `file://${dir}/50%25`]);
+    assertEquals(list.code, 0, list.stderr);
+    assert(list.stdout.includes("no generations"), list.stdout);
+    const url = `file://${dir}/50%25/archives/50%.tar.gz`;
+    const restore = await runCli(["backup", "restore", url, "--target", `${dir}/t`, "--dry-run"]);
+    assertEquals(restore.code, 9, restore.stderr);
+    assert(restore.stderr.includes("50%.tar.gz: no such archive"), restore.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
