@@ -4,6 +4,7 @@
  */
 import process from "node:process";
 import { ConfigError } from "../errors.ts";
+import { rfc3339FieldProblem } from "../rfc3339_fields.ts";
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
@@ -15,6 +16,9 @@ function parseRfc3339(text: string, what = "time"): Date {
       `${what}: ${JSON.stringify(text)} is not an RFC 3339 time (e.g. 2026-03-13T02:00:00Z)`,
     );
   }
+  // Date.parse would roll a date that does not exist over to another day.
+  const problem = rfc3339FieldProblem(text);
+  if (problem) throw new ConfigError(`${what}: ${JSON.stringify(text)}: no such time (${problem})`);
   return new Date(ms);
 }
 

@@ -121,7 +121,7 @@ Deno.test("SQL splitter: quotes, comments, triggers, pieces of any size", () => 
   assert.equal(new SqlStatementSplitter().push("INSERT INTO t VALUES('unterminated;"), "");
 });
 
-Deno.test("VIGO_NOW overrides the clock; a bad value is a ConfigError", () => {
+Deno.test("VIGO_NOW overrides the clock; a bad value or a date that does not exist is a ConfigError", () => {
   assert.deepEqual(
     currentTime({ VIGO_NOW: "2026-03-13T14:30:00Z" }).toISOString(),
     "2026-03-13T14:30:00.000Z",
@@ -135,5 +135,12 @@ Deno.test("VIGO_NOW overrides the clock; a bad value is a ConfigError", () => {
     (e) => e instanceof ConfigError && /VIGO_NOW/.test(e.message),
   );
   assert.throws(() => currentTime({ VIGO_NOW: "2026-03-13" }), ConfigError);
+  // Date.parse would have made these December 1st and the next midnight.
+  for (const VIGO_NOW of ["2026-11-31T00:00:00Z", "2026-11-30T24:00:00Z"]) {
+    assert.throws(
+      () => currentTime({ VIGO_NOW }),
+      (e) => e instanceof ConfigError && e.message.startsWith(`VIGO_NOW: "${VIGO_NOW}": no such time (`),
+    );
+  }
   assert(Math.abs(currentTime({}).getTime() - Date.now()) < 5000);
 });

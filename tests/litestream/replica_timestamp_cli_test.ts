@@ -1,0 +1,52 @@
+/**
+ * `replica restore --timestamp` with a date or time that does not exist is a usage error naming the
+ * value (exit 2), as the real Litestream refuses it; Date.parse rolled it over to another day.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { runCli } from "../helpers/cli.ts";
+import { LITESTREAM } from "../helpers/tools.ts";
+
+const IMPOSSIBLE = ["2026-11-31T00:00:00Z", "2026-02-29T12:00:00+02:00", "2026-11-30T24:00:00Z"];
+
+Deno.test("replica restore --timestamp: a date or hour that does not exist → exit 2 naming it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigo-ts-" });
+  try {
+    for (const t of IMPOSSIBLE) {
+      const r = await runCli([
+        "backup",
+        "replica",
+        "restore",
+        "--url",
+        `file://${dir}`,
+        "-o",
+        `${dir}/o.db`,
+        "--timestamp",
+        t,
+      ]);
+      assertEquals(r.code, 2, `${t}: ${r.stderr}`);
+      assertEquals(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+      assert(r.stderr.startsWith(`vigocli: --timestamp ${JSON.stringify(t)}: no such time (`), r.stderr);
+    }
+    // A real leap day is a time: the restore goes on to find an empty replica (exit 9).
+    const leap = await runCli([
+      "backup",
+      "replica",
+      "restore",
+      "--url",
+      `file://${dir}`,
+      "-o",
+      `${dir}/o.db`,
+      "--timestamp",
+      "2028-02-29T12:00:00Z",
+    ]);
+    assertEquals(leap.code, 9, leap.stderr);
+    // Litestream refuses the same values.
+    const ls = await new Deno.Command(LITESTREAM, {
+      args: ["restore", "-o", `${dir}/o.db`, "-timestamp", IMPOSSIBLE[0], `file://${dir}`],
+    }).output();
+    assertEquals(ls.code, 1);
+    assert(new TextDecoder().decode(ls.stderr).includes("invalid -timestamp"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
