@@ -83,7 +83,9 @@ export async function listReplica(client: ReplicaClient): Promise<ReplicaSummary
 }
 
 const pos = (p: WalPosition | null) => (p ? `${hex8(p.index)}:${p.offset}` : "-");
-const time = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, "Z") : "-");
+// Milliseconds included: a time copied from here into `restore --timestamp` must not fall before the
+// object it names.
+const time = (d: Date | null) => (d ? d.toISOString() : "-");
 
 /** Human-readable table of a summary, one generation per block (what `replica list` prints). */
 export function formatSummary(s: ReplicaSummary): string {
