@@ -173,12 +173,14 @@ function litestreamConfigCommand() {
     .action(async (opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
-      const { litestreamConfigFor } = await import("../litestream/litestream_config.ts");
+      const { litestreamConfigFor, litestreamConfigWarnings } = await import(
+        "../litestream/litestream_config.ts"
+      );
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, {
         secrets: opts.withSecrets ? "resolve" : "skip",
       });
       requireSqlite(cfg);
-      for (const w of cfg.warnings) warn(w);
+      for (const w of [...cfg.warnings, ...litestreamConfigWarnings(cfg)]) warn(w);
       stdout().write(litestreamConfigFor(cfg, { withSecrets: opts.withSecrets }));
     });
 }

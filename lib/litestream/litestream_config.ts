@@ -25,6 +25,28 @@ export const LITESTREAM_KEY_ENV = {
   secretAccessKey: "LITESTREAM_SECRET_ACCESS_KEY",
 };
 
+/**
+ * What `cfg.backup` sets that the generated litestream.yml cannot carry, as warnings. Litestream
+ * v0.3.13's gcs replica builds its client from Application Default Credentials alone
+ * (`storage.NewClient(ctx)`, no options) and its config has no key or endpoint fields for it, so GCS
+ * HMAC keys and an endpoint would be dropped without a word.
+ */
+export function litestreamConfigWarnings(cfg: ServerConfig): string[] {
+  const d = cfg.backup?.destination;
+  if (d?.scheme !== "gcs") return [];
+  const unsupported = [
+    ["backup.access_key_id", d.accessKeyId],
+    ["backup.secret_access_key", d.secretAccessKey],
+    ["backup.endpoint", d.endpoint],
+  ].filter(([, v]) => v !== undefined).map(([k]) => k);
+  if (unsupported.length === 0) return [];
+  return [
+    `${cfg.serverYamlPath}: ${unsupported.join(", ")}: left out of the litestream.yml: Litestream's gcs ` +
+    "replica has no setting for HMAC keys or an endpoint; it signs in with Google Application Default " +
+    "Credentials only (GOOGLE_APPLICATION_CREDENTIALS)",
+  ];
+}
+
 /** The litestream.yml text equivalent to `cfg.backup` (throws ConfigError when there is none). */
 export function litestreamConfigFor(cfg: ServerConfig, opts: LitestreamConfigOptions = {}): string {
   const b = cfg.backup;
@@ -60,13 +82,20 @@ export function litestreamConfigFor(cfg: ServerConfig, opts: LitestreamConfigOpt
     "# Run: litestream replicate -config litestream.yml",
     "# Restore: litestream restore -config litestream.yml -o /path/to/restored.db " + cfg.database.path,
   ];
-  const keyed = (d.scheme === "s3" || d.scheme === "gcs") &&
-    (d.accessKeyId !== undefined || d.secretAccessKey !== undefined);
+  const keyed = d.scheme === "s3" && (d.accessKeyId !== undefined || d.secretAccessKey !== undefined);
   if (!opts.withSecrets && keyed) {
     header.push(
       `# Credentials come from the environment: export ${LITESTREAM_KEY_ENV.accessKeyId} and ` +
         `${LITESTREAM_KEY_ENV.secretAccessKey} (or regenerate with --with-secrets).`,
     );
+  }
+  if (d.scheme === "gcs") {
+    header.push(
+      "# Credentials: Litestream's gcs replica uses Google Application Default Credentials only: export " +
+        "GOOGLE_APPLICATION_CREDENTIALS=/path/to/service-account.json (or gcloud auth application-default " +
+        "login, or run on GCE).",
+    );
+    for (const w of litestreamConfigWarnings(cfg)) header.push(`# ${w}.`);
   }
   if (!opts.withSecrets && d.scheme === "sftp" && d.password !== undefined) {
     header.push("# The SFTP password comes from the environment: export LITESTREAM_SFTP_PASSWORD.");

@@ -65,6 +65,41 @@ Deno.test("litestream-config: s3 section with secret: keys → env references, o
   }
 });
 
+Deno.test("litestream-config: gcs says Litestream needs ADC, and warns that HMAC keys and endpoint are left out", async () => {
+  const { root, yaml } = await serverTree(
+    '  url: gcs://my-bucket/vigo\n  access_key_id: "secret:vigo/backup/ak"\n' +
+      '  secret_access_key: "secret:vigo/backup/sk"\n  endpoint: https://gcs.internal:4443\n',
+  );
+  try {
+    const flags = ["--server-yaml", yaml, "--server-root", root];
+    for (
+      const [name, value] of [["vigo/backup/ak", "GOOGHMACKEYID"], ["vigo/backup/sk", STORED_SECRET_KEY]]
+    ) {
+      const set = await runCli(["secret", "set", name, "--server-root", root], { stdin: value });
+      assertEquals(set.code, 0, set.stderr);
+    }
+    for (const extra of [[], ["--with-secrets"]]) {
+      const r = await runCli(["backup", "replica", "litestream-config", ...flags, ...extra]);
+      assertEquals(r.code, 0, r.stderr);
+      // Litestream v0.3.13's gcs replica reads neither these variables nor any key or endpoint field.
+      assert(!r.stdout.includes("LITESTREAM_ACCESS_KEY_ID"), r.stdout);
+      assert(r.stdout.includes("GOOGLE_APPLICATION_CREDENTIALS="), r.stdout);
+      assert(!r.stdout.includes("GOOGHMACKEYID") && !r.stdout.includes("gcs.internal"), r.stdout);
+      assert(!r.stdout.includes(STORED_SECRET_KEY) && !r.stderr.includes(STORED_SECRET_KEY));
+      const warning = `vigocli: warning: ${yaml}: backup.access_key_id, backup.secret_access_key, ` +
+        "backup.endpoint: left out of the litestream.yml: Litestream's gcs replica has no setting for HMAC keys";
+      assert(r.stderr.split("\n").some((l) => l.startsWith(warning)), r.stderr);
+      await Deno.writeTextFile(`${root}/litestream.yml`, r.stdout);
+      const ls = await new Deno.Command(LITESTREAM, {
+        args: ["databases", "-config", `${root}/litestream.yml`],
+      }).output();
+      assertEquals(ls.code, 0, new TextDecoder().decode(ls.stderr));
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("generated config drives litestream replicate; replica restore/list --server-yaml restore it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vigo-replica-cfg-" });
   const { root, yaml } = await serverTree(`  url: file://${dir}/replica\n  sync_interval: 100ms\n`);
