@@ -37,6 +37,11 @@ export interface BackendDescriptor<C extends { readonly scheme: string } = { rea
   parseConfig(src: BackupOptionSource): C;
   /** `url` without credentials, for messages. */
   redact(url: string): string;
+  /**
+   * `url` as the backend names its root, after the checks `open` makes of it (no I/O), so that a
+   * configured URL is refused where it is written; a ConfigError naming `url` when it names nothing.
+   */
+  checkUrl(url: string): string;
   /** Opens the backend `url` names (plain: the registry adds the retry decorator). */
   open(url: string, cfg: C): Promise<Backend>;
   /** True when a failed request may succeed if sent again (the retry decorator's rule). */

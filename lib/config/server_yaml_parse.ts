@@ -4,7 +4,7 @@
  * (lib/config/server_yaml.ts does both).
  */
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "../errors.ts";
 import { secretNameProblem } from "../secrets/secret_name.ts";
@@ -200,7 +200,10 @@ function optionSource(
   };
 }
 
-/** Validates the scheme; turns a relative `file://dir` into an absolute `file:///root/dir` URL. */
+/**
+ * Checks the URL as its backend will when it opens it, so that a bad one is refused here with the
+ * file and line; turns a relative `file://dir` into an absolute `file:///root/dir` URL.
+ */
 function parseBackupUrl(
   sec: YamlSection,
   raw: string,
@@ -220,16 +223,28 @@ function parseBackupUrl(
     throw sec.error("url", `unsupported scheme "${scheme}://" (use ${BACKEND_SCHEMES.join(", ")})`);
   }
   if (scheme === "file") {
-    const path = decodeURIComponent(rest.startsWith("localhost/") ? rest.slice("localhost".length) : rest);
+    const path = rest.startsWith("localhost/") ? rest.slice("localhost".length) : rest;
     if (path === "") throw sec.error("url", "file:// URL has no path");
     // Relative file URLs (file://replica) are a convenience for examples and tests: they resolve
     // against the server root like every other relative path in server.yaml.
-    const abs = isAbsolute(path) ? path : resolve(serverRoot, path);
-    return { backend, url: pathToFileURL(abs).href };
+    const abs = path.startsWith("/")
+      ? `file://${path}`
+      : `${pathToFileURL(serverRoot).href.replace(/\/$/, "")}/${path}`;
+    return { backend, url: checkedUrl(sec, backend, abs) };
   }
   const host = rest.split("/")[0].replace(/^[^@]*@/, "");
   if (host === "") throw sec.error("url", `${scheme}:// URL has no ${scheme === "sftp" ? "host" : "bucket"}`);
-  return { backend, url: raw };
+  return { backend, url: checkedUrl(sec, backend, raw) };
+}
+
+/** The backend's own check of `url`; what it refuses is reported at `backup.url`'s line. */
+function checkedUrl(sec: YamlSection, backend: BackendDescriptor<DestinationConfig>, url: string): string {
+  try {
+    return backend.checkUrl(url);
+  } catch (err) {
+    if (err instanceof ConfigError) throw sec.error("url", err.message);
+    throw err;
+  }
 }
 
 function positiveDuration(sec: YamlSection, key: string): number | undefined {

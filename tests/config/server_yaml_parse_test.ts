@@ -89,11 +89,11 @@ backup:
 });
 
 Deno.test("backup.shutdown_timeout: a Go duration, default 10s, > 0", () => {
-  const { config } = parse("backup:\n  url: s3://b/p\n  shutdown_timeout: 2m30s\n");
+  const { config } = parse("backup:\n  url: s3://bkt/p\n  shutdown_timeout: 2m30s\n");
   assert.equal(config.backup?.shutdownTimeoutMs, 150_000);
   assert.deepEqual(config.warnings, []);
   assertConfigError(
-    "backup:\n  url: s3://b/p\n  shutdown_timeout: 0s\n",
+    "backup:\n  url: s3://bkt/p\n  shutdown_timeout: 0s\n",
     "server.yaml: backup.shutdown_timeout: must be greater than zero (line 3)",
   );
 });
@@ -114,7 +114,7 @@ Deno.test("postgres is parsed (the backup commands refuse it later) and its keys
 
 Deno.test("wrong types fail with the key path and the line", () => {
   assertConfigError(
-    "backup:\n  url: s3://b/p\n  region: us-east-1\n  a: 1\n  b: 2\n  c: 3\n  force_path_style: yes\n",
+    "backup:\n  url: s3://bkt/p\n  region: us-east-1\n  a: 1\n  b: 2\n  c: 3\n  force_path_style: yes\n",
     'server.yaml: backup.force_path_style: expected a boolean, got "yes" (line 7)',
   );
   assertConfigError(
@@ -131,19 +131,19 @@ Deno.test("wrong types fail with the key path and the line", () => {
     "server.yaml: paths.snapshots: expected a string, got a list (line 2)",
   );
   assertConfigError(
-    "backup:\n  url: s3://b/p\n  retention: 30d\n",
+    "backup:\n  url: s3://bkt/p\n  retention: 30d\n",
     /^server.yaml: backup.retention: invalid duration "30d": unknown unit "d".*\(line 3\)$/,
   );
   assertConfigError(
-    "backup:\n  url: s3://b/p\n  sync_interval: 1\n",
+    "backup:\n  url: s3://bkt/p\n  sync_interval: 1\n",
     /backup.sync_interval: expected a duration string such as "720h" or "1s", got number 1 \(line 3\)/,
   );
   assertConfigError(
-    "backup:\n  url: s3://b/p\n  sync_interval: 0s\n",
+    "backup:\n  url: s3://bkt/p\n  sync_interval: 0s\n",
     "server.yaml: backup.sync_interval: must be greater than zero (line 3)",
   );
   assertConfigError(
-    "backup:\n  url: s3://b/p\n  endpoint: minio:9000\n",
+    "backup:\n  url: s3://bkt/p\n  endpoint: minio:9000\n",
     /backup.endpoint: expected an http:\/\/ or https:\/\/ URL/,
   );
   assertConfigError("backup: 3\n", "server.yaml: backup: expected a mapping, got number 3 (line 1)");
@@ -166,6 +166,29 @@ Deno.test("backup.url: required, and one of the four schemes", () => {
   assertConfigError("backup:\n  url: my-bucket\n", /backup.url: expected a URL such as/);
   assertConfigError("backup:\n  url: s3:///p\n", /backup.url: s3:\/\/ URL has no bucket/);
   assertConfigError("backup:\n  url: sftp://user@/p\n", /backup.url: sftp:\/\/ URL has no host/);
+});
+
+Deno.test("backup.url: what the backend would refuse on open is refused here, with the file and line", () => {
+  for (
+    const [url, problem] of [
+      ["S3://vigo-backup/x", "S3://vigo-backup/x: expected s3://bucket/path"],
+      ["s3://b/x", 's3://b/x: invalid bucket name "b"'],
+      ["gcs://Vigo/x", 'gcs://Vigo/x: invalid bucket name "Vigo"'],
+      [
+        "s3://vigo-backup/50%",
+        's3://vigo-backup/50%: not valid percent-encoding (write a literal "%" as %25)',
+      ],
+      ["sftp://vigo:pw%@nas/x", 'sftp://vigo@nas/x: not valid percent-encoding (write a literal "%" as %25)'],
+      ["file:///mnt/50%/x", 'file:///mnt/50%/x: not valid percent-encoding (write a literal "%" as %25)'],
+      ["file://50%/x", 'file:///srv/vigo/50%/x: not valid percent-encoding (write a literal "%" as %25)'],
+      ["file:///mnt/a%2Fb", 'file:///mnt/a%2Fb: an encoded "/" (%2F) cannot be part of a file name'],
+    ]
+  ) {
+    assertConfigError(
+      `backup:\n  retention: 24h\n  url: ${url}\n`,
+      `server.yaml: backup.url: ${problem} (line 3)`,
+    );
+  }
 });
 
 Deno.test("file:// URLs: absolute kept, relative resolved against the root", () => {
@@ -194,7 +217,7 @@ Deno.test("sftp fields: key_path and known_hosts_path resolve (~ is the home dir
 
 Deno.test("unknown keys warn with line and suggestion, and do not fail", () => {
   const { config } = parse(
-    "database:\n  driver: sqlite\n  pth: x.db\nbakup:\n  url: s3://b/p\nlisten: :8443\nbackup:\n  url: s3://b/p\n  retension: 1h\n",
+    "database:\n  driver: sqlite\n  pth: x.db\nbakup:\n  url: s3://bkt/p\nlisten: :8443\nbackup:\n  url: s3://bkt/p\n  retension: 1h\n",
   );
   assert.deepEqual(config.warnings, [
     'server.yaml: bakup: unknown key, ignored (line 4) (did you mean "backup"?)',
@@ -217,7 +240,7 @@ Deno.test("plain-text credentials and fields the scheme ignores are warned about
   assert.ok(!config.warnings.join("\n").includes("hunter2"), "a warning leaked the value");
   assert.match(config.warnings[0], /backup.secret_access_key: not used by file:\/\/ destinations/);
   assert.match(config.warnings[1], /backup.key_path: not used by file:\/\/ destinations \(line 4\)/);
-  const s3 = parse("backup:\n  url: s3://b/p\n  secret_access_key: hunter2\n  key_path: /k\n").config;
+  const s3 = parse("backup:\n  url: s3://bkt/p\n  secret_access_key: hunter2\n  key_path: /k\n").config;
   assert.equal(s3.warnings.length, 2);
   assert.match(
     s3.warnings[0],
@@ -229,22 +252,22 @@ Deno.test("plain-text credentials and fields the scheme ignores are warned about
 
 Deno.test("invalid secret names are rejected at parse time", () => {
   assertConfigError(
-    "backup:\n  url: s3://b/p\n  access_key_id: secret:../../etc/shadow\n",
+    "backup:\n  url: s3://bkt/p\n  access_key_id: secret:../../etc/shadow\n",
     /backup.access_key_id: invalid secret name "..\/..\/etc\/shadow": ".." segments are not allowed \(line 3\)/,
   );
   assertConfigError(
-    "backup:\n  url: s3://b/p\n  access_key_id: secret:/abs\n",
+    "backup:\n  url: s3://bkt/p\n  access_key_id: secret:/abs\n",
     /absolute names are not allowed/,
   );
   assertConfigError(
-    "backup:\n  url: s3://b/p\n  access_key_id: 'secret:'\n",
+    "backup:\n  url: s3://bkt/p\n  access_key_id: 'secret:'\n",
     /invalid secret name "": empty name/,
   );
 });
 
 Deno.test("invalid YAML reports line and column", () => {
   assertConfigError(
-    "backup:\n  url: s3://b/p\n   region: x\n",
+    "backup:\n  url: s3://bkt/p\n   region: x\n",
     /^server.yaml: invalid YAML: .*\(line \d+, column \d+\)$/,
   );
   assertConfigError(
@@ -254,7 +277,7 @@ Deno.test("invalid YAML reports line and column", () => {
 });
 
 Deno.test("aliases are followed", () => {
-  const { config } = parse("x: &dur 2h\nbackup:\n  url: s3://b/p\n  retention: *dur\n");
+  const { config } = parse("x: &dur 2h\nbackup:\n  url: s3://bkt/p\n  retention: *dur\n");
   assert.equal(config.backup?.retentionMs, 7_200_000);
 });
 

@@ -20,7 +20,7 @@ const token = fc.constantFrom(
   "database:",
   "backup:",
   "paths:",
-  "url: s3://b/p",
+  "url: s3://bkt/p",
   "url: sftp://u@h/p",
   "name: c",
   "resources:",

@@ -1,7 +1,12 @@
 /** The gcs:// backend as the registry (lib/backends.ts) lists it. */
 import type { BackendDescriptor } from "../descriptor.ts";
 import { isRetryable } from "../retry.ts";
-import { type BucketOptions, parseBucketOptions, redactUserInfo } from "../s3_api/bucket_url.ts";
+import {
+  type BucketOptions,
+  parseBucketOptions,
+  redactUserInfo,
+  splitBucketUrl,
+} from "../s3_api/bucket_url.ts";
 
 /** server.yaml's `backup:` settings for a gcs:// destination (keys are HMAC keys; none = ADC). */
 export interface GcsConfig extends BucketOptions {
@@ -16,6 +21,7 @@ export const gcsBackend: BackendDescriptor<GcsConfig> = {
   optionKeys: ["access_key_id", "secret_access_key", "region", "endpoint", "force_path_style"],
   parseConfig: (src) => ({ scheme: "gcs", ...parseBucketOptions(src) }),
   redact: redactUserInfo,
+  checkUrl: (url) => (splitBucketUrl(url, "gcs"), url),
   // Loaded on open: reading server.yaml must not load every backend's client.
   open: async (url, cfg) => await (await import("./gcs_backend.ts")).openGcsBackend(url, cfg, { retry: {} }),
   isRetryable,

@@ -19,10 +19,10 @@ export function splitBucketUrl(
   scheme: string,
 ): { bucket: string; prefix: string; query: URLSearchParams } {
   const m = new RegExp(`^${scheme}://([^/?#]+)(/[^?#]*)?(?:\\?([^#]*))?$`).exec(url);
-  if (!m) throw new ConfigError(`backup.url ${url}: expected ${scheme}://bucket/path`);
+  if (!m) throw new ConfigError(`${redactUserInfo(url)}: expected ${scheme}://bucket/path`);
   const bucket = m[1];
   if (!/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/.test(bucket)) {
-    throw new ConfigError(`backup.url ${url}: invalid bucket name "${bucket}"`);
+    throw new ConfigError(`${redactUserInfo(url)}: invalid bucket name "${bucket}"`);
   }
   const path = decodeUrlPart(m[2] ?? "", redactUserInfo(url)).split("/").filter((s) => s.length > 0).join(
     "/",

@@ -47,49 +47,68 @@ export interface SftpEnvironment {
   sshConfig?: string;
 }
 
+/** What an sftp:// URL itself says, percent-decoded: no ~/.ssh/config, no defaults. */
+export interface SftpUrl {
+  url: URL;
+  /** The host as written, an IPv6 literal without its brackets (what ~/.ssh/config's Host matches). */
+  alias: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  /** Root directory on the server; `.` = the login directory. */
+  root: string;
+}
+
+/** Parses an sftp:// URL; a ConfigError naming it (without its password) when it is no usable one. */
+export function parseSftpUrl(url: string): SftpUrl {
+  const shown = redactPassword(url);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`${shown}: not a valid URL (expected sftp://[user@]host[:port]/path)`);
+  }
+  if (u.protocol !== "sftp:") throw new ConfigError(`${shown}: not an sftp:// URL`);
+  if (u.hostname === "") throw new ConfigError(`${shown}: sftp:// URL has no host`);
+  if (u.search || u.hash) {
+    throw new ConfigError(`${shown}: sftp:// URLs take no ?query or #fragment`);
+  }
+  let root = decodeUrlPart(u.pathname, shown).replace(/\/+$/, "");
+  if (root === "") root = u.pathname === "/" ? "/" : ".";
+  return {
+    url: u,
+    alias: u.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: u.port !== "" ? Number(u.port) : undefined,
+    user: u.username ? decodeUrlPart(u.username, shown) : undefined,
+    password: u.password ? decodeUrlPart(u.password, shown) : undefined,
+    root,
+  };
+}
+
 /** Parses `url` and merges `opts` (server.yaml's backup: section, secrets resolved). */
 export function parseSftpConfig(
   url: string,
   opts: SftpOptions,
   env: SftpEnvironment,
 ): SftpConfig {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError(
-      `${redactPassword(url)}: not a valid URL (expected sftp://[user@]host[:port]/path)`,
-    );
-  }
-  if (u.protocol !== "sftp:") throw new ConfigError(`${redactPassword(url)}: not an sftp:// URL`);
-  if (u.hostname === "") throw new ConfigError(`${redactPassword(url)}: sftp:// URL has no host`);
-  if (u.search || u.hash) {
-    throw new ConfigError(`${redactPassword(url)}: sftp:// URLs take no ?query or #fragment`);
-  }
-  const alias = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  const parsed = parseSftpUrl(url);
+  const u = parsed.url;
   // What the URL says wins over ~/.ssh/config, which wins over the defaults, as with ssh(1).
-  const ssh = env.sshConfig ? sshHostConfig(env.sshConfig, alias) : {};
-  const port = u.port !== "" ? Number(u.port) : ssh.port ?? 22;
-  const shown = redactPassword(url);
-  const user = u.username ? decodeUrlPart(u.username, shown) : ssh.user ?? env.userName;
-  const urlPassword = u.password ? decodeUrlPart(u.password, shown) : undefined;
-  const host = ssh.hostName ?? alias;
-  let root = decodeUrlPart(u.pathname, shown).replace(/\/+$/, "");
-  if (root === "") root = u.pathname === "/" ? "/" : ".";
+  const ssh = env.sshConfig ? sshHostConfig(env.sshConfig, parsed.alias) : {};
   const sshDir = join(env.homeDir, ".ssh");
   const tilde = (p: string) => (p.startsWith("~/") ? join(env.homeDir, p.slice(2)) : p);
   return {
-    host,
-    port,
-    user,
-    root,
+    host: ssh.hostName ?? parsed.alias,
+    port: parsed.port ?? ssh.port ?? 22,
+    user: parsed.user ?? ssh.user ?? env.userName,
+    root: parsed.root,
     displayUrl: `sftp://${u.username ? `${u.username}@` : ""}${u.host}${u.pathname}`,
     keyPath: opts.keyPath ? tilde(opts.keyPath) : undefined,
     defaultKeyPaths: [
       ...(ssh.identityFiles ?? []).map(tilde),
       ...["id_ed25519", "id_ecdsa", "id_rsa"].map((n) => join(sshDir, n)),
     ],
-    password: opts.password ?? urlPassword,
+    password: opts.password ?? parsed.password,
     agentSocket: env.sshAuthSock || undefined,
     knownHostsPath: opts.knownHostsPath ? tilde(opts.knownHostsPath) : join(sshDir, "known_hosts"),
   };

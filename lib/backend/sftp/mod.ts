@@ -1,7 +1,7 @@
 /** The sftp:// backend as the registry (lib/backends.ts) lists it. */
 import type { BackendDescriptor } from "../descriptor.ts";
 import { isRetryable } from "../retry.ts";
-import { redactPassword, type SftpOptions } from "./config.ts";
+import { parseSftpUrl, redactPassword, type SftpOptions } from "./config.ts";
 
 /** server.yaml's `backup:` settings for an sftp:// destination (password resolved by the loader). */
 export interface SftpBackupConfig extends SftpOptions {
@@ -19,6 +19,7 @@ export const sftpBackend: BackendDescriptor<SftpBackupConfig> = {
     knownHostsPath: src.path("known_hosts_path"),
   }),
   redact: redactPassword,
+  checkUrl: (url) => (parseSftpUrl(url), url),
   // Loaded on open: reading server.yaml must not load ssh2.
   open: async (url, cfg) => await (await import("./sftp_backend.ts")).openSftpBackend(url, cfg),
   // A dropped SSH connection is a TransientError: the decorator retries and the backend reconnects.
