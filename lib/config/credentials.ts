@@ -51,8 +51,22 @@ function fileKeyOf(field: string): string {
 }
 
 /**
+ * A value without its quotes and its inline comment. As in the AWS SDKs' shared config files, `#` or `;`
+ * starts a comment only after whitespace: secret keys and passwords may contain either character, and
+ * one written `abc#def` must reach the backend whole, while `region = # later` is empty rather than a
+ * region named "# later". A quoted value ends at its closing quote.
+ */
+function valueOf(text: string): string {
+  const quoted = /^\s*(["'])(.*?)\1(?:\s+[#;].*)?\s*$/.exec(text);
+  if (quoted) return quoted[2];
+  const comment = /\s[#;]/.exec(text);
+  return (comment ? text.slice(0, comment.index) : text).trim();
+}
+
+/**
  * Parses a credentials file: one `key: value` or `key = value` per line (YAML-like or INI-like), values
- * optionally quoted; `#` and `;` start comment lines; `[section]` lines are ignored. Keys are those of
+ * optionally quoted; `#` and `;` start comment lines, and inline comments after whitespace
+ * (`region = eu-central-1  # frankfurt`); `[section]` lines are ignored. Keys are those of
  * server.yaml's backup: section. `key_path` and `known_hosts_path` may start with `~/` (`home`) or be
  * relative to the file's directory. Unknown keys and malformed lines are a ConfigError naming the line.
  */
@@ -61,8 +75,10 @@ export function parseCredentialsFile(text: string, path: string, home: string = 
   const lines = text.split(/\r?\n/);
   for (const [i, raw] of lines.entries()) {
     const line = raw.trim();
-    if (line === "" || line.startsWith("#") || line.startsWith(";") || /^\[.*\]$/.test(line)) continue;
-    const m = /^([A-Za-z_]+)\s*[:=]\s*(.*)$/.exec(line);
+    if (line === "" || line.startsWith("#") || line.startsWith(";") || /^\[.*\]\s*(?:[#;].*)?$/.test(line)) {
+      continue;
+    }
+    const m = /^([A-Za-z_]+)\s*[:=](.*)$/.exec(line);
     if (!m) throw new ConfigError(`${path}: line ${i + 1}: expected "key: value" or "key = value"`);
     const field = FILE_KEYS[m[1]];
     if (!field) {
@@ -70,8 +86,7 @@ export function parseCredentialsFile(text: string, path: string, home: string = 
         `${path}: line ${i + 1}: unknown key "${m[1]}" (known: ${Object.keys(FILE_KEYS).join(", ")})`,
       );
     }
-    let value = m[2].trim();
-    if (value.length >= 2 && /^(["']).*\1$/.test(value)) value = value.slice(1, -1);
+    const value = valueOf(m[2]);
     if (value === "") throw new ConfigError(`${path}: line ${i + 1}: ${m[1]}: empty value`);
     if (field === "forcePathStyle") {
       if (value !== "true" && value !== "false") {

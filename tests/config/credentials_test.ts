@@ -40,6 +40,27 @@ Deno.test("credentials file: YAML-like and INI-like lines, quotes, comments; bad
   assert.throws(() => parseCredentialsFile("\n\nregion:\n", "c.ini"), /line 3: region: empty value/);
 });
 
+Deno.test("credentials file: # and ; start an inline comment only after whitespace, as in AWS shared files", () => {
+  const text = [
+    "[vigo]  # USB copy",
+    "access_key_id = AKIA#NOCOMMENT;EITHER",
+    "secret_access_key: 'quoted # kept ; too'   # but this goes",
+    "endpoint = https://s3.eu-central-1.amazonaws.com   # only for S3-compatible servers",
+    "region = eu-central-1\t; frankfurt",
+    "force_path_style = false # default",
+    "",
+  ].join("\n");
+  assert.deepEqual(parseCredentialsFile(text, "c.ini"), {
+    accessKeyId: "AKIA#NOCOMMENT;EITHER",
+    secretAccessKey: "quoted # kept ; too",
+    endpoint: "https://s3.eu-central-1.amazonaws.com",
+    region: "eu-central-1",
+    forcePathStyle: false,
+  });
+  assert.equal(parseCredentialsFile("password=#starts-with-hash\n", "c.ini").password, "#starts-with-hash");
+  assert.throws(() => parseCredentialsFile("region = # later\n", "c.ini"), /line 1: region: empty value/);
+});
+
 Deno.test("credentials file: S3 keys become the chain's first source; options the backend reads override", () => {
   const file = {
     path: "/usb/c.ini",

@@ -16,6 +16,8 @@ export interface TestSecret {
 export const ARCHIVE_PASSWORD = "correct horse battery staple";
 /** Secret access key of the SigV4-checking S3 server helper (tests/helpers/s3_server.ts). */
 export const S3_SECRET_ACCESS_KEY = "vigo-test-secret-0123456789";
+/** An S3 secret key with `#` and `;` inside it, for the credentials file's inline-comment rule. */
+export const S3_SECRET_WITH_HASH = "vigo#hash;secret-4567";
 /** A secret-store value used as an S3 secret key (`secret set`, then `secret:` in server.yaml). */
 export const STORED_SECRET_KEY = "s3cr3t/value";
 /** The secret-store vector values (tests/vectors/secrets/vectors.json). */
@@ -28,6 +30,7 @@ export const TEST_SECRETS: readonly TestSecret[] = [
   { name: "archive password", value: ARCHIVE_PASSWORD },
   { name: "S3 server secret access key", value: S3_SECRET_ACCESS_KEY },
   { name: "stored S3 secret key", value: STORED_SECRET_KEY },
+  { name: "S3 secret key with # and ;", value: S3_SECRET_WITH_HASH },
   { name: "secret-store vector aws_access_key", value: VECTOR_SECRET_VALUES[0] },
   { name: "secret-store vector aws_secret_key", value: VECTOR_SECRET_VALUES[1] },
   { name: "secret-store vector master key", value: VECTOR_MASTER_KEY_HEX },
