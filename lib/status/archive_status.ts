@@ -46,15 +46,8 @@ function summarizeArchives(
   };
 }
 
-function failed(where: string, err: unknown): ArchiveLocation {
-  return {
-    where,
-    count: 0,
-    total_bytes: 0,
-    newest: null,
-    newest_age_ms: null,
-    error: toVigoError(err).message,
-  };
+function failed(where: string, error: string): ArchiveLocation {
+  return { where, count: 0, total_bytes: 0, newest: null, newest_age_ms: null, error };
 }
 
 /** Archives under the local snapshots directory. */
@@ -66,17 +59,23 @@ export async function localArchives(
   try {
     return summarizeArchives(dir, await listArchives(dir), drill, now);
   } catch (err) {
-    return failed(dir, err);
+    return failed(dir, toVigoError(err).message);
   }
 }
 
-/** Archives under `archives/` on backup.url. */
+/**
+ * Archives under `archives/` on backup.url. `secretsError` (why server.yaml's `secret:` values did not
+ * resolve) is reported as the location's error without asking the backend, whose credentials are
+ * among those values.
+ */
 export async function remoteArchives(
   backup: BackupConfig,
   drill: DrillReport | null,
   now: Date,
+  secretsError?: string,
 ): Promise<ArchiveLocation> {
   let where = `${backup.url.replace(/\/+$/, "")}/${ARCHIVES_PREFIX}`;
+  if (secretsError) return failed(where, secretsError);
   try {
     const backend = await openBackend(backup.url, backup.destination);
     try {
@@ -86,6 +85,6 @@ export async function remoteArchives(
       await backend.close();
     }
   } catch (err) {
-    return failed(where, err);
+    return failed(where, toVigoError(err).message);
   }
 }

@@ -29,11 +29,10 @@ export async function collectStatus(cfg: ServerConfig, opts: CollectOptions = {}
     drillError = toVigoError(err).message;
   }
   const report = drill?.report ?? null;
-  const backup = opts.secretsError ? undefined : cfg.backup;
   const [local, remote, replication] = await Promise.all([
     localArchives(cfg.paths.snapshots, report, now),
-    backup ? remoteArchives(backup, report, now) : Promise.resolve(null),
-    replicationStatus(backup, now),
+    cfg.backup ? remoteArchives(cfg.backup, report, now, opts.secretsError) : Promise.resolve(null),
+    replicationStatus(opts.secretsError ? undefined : cfg.backup, now),
   ]);
   if (opts.secretsError && cfg.backup) replication.url = cfg.backup.url;
   if (opts.secretsError && cfg.backup) replication.error = opts.secretsError;

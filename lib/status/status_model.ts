@@ -25,7 +25,10 @@ export interface ArchiveLocation {
   total_bytes: number;
   newest: ArchiveFact | null;
   newest_age_ms: number | null;
-  /** One line when the location could not be read; the other fields are then empty. */
+  /**
+   * One line when the location could not be read (for the remote one, also when server.yaml's `secret:`
+   * values did not resolve); the other fields are then empty.
+   */
   error: string | null;
 }
 

@@ -1,7 +1,7 @@
 /**
  * `backup status` when server.yaml's `secret:` values cannot be resolved (a store without its master
- * key): the local facts still show and replication names the secret problem; a server.yaml that is
- * itself broken still fails as a configuration error.
+ * key): the local facts still show, and the remote archives (configured, so not null) and replication
+ * name the secret problem; a server.yaml that is itself broken still fails as a configuration error.
  */
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { runCli } from "../helpers/cli.ts";
@@ -23,9 +23,17 @@ Deno.test("status: unresolvable secrets cost only the remote facts; a broken ser
     const st = JSON.parse(r.stdout);
     assertEquals(st.archives.local.error, null);
     assertEquals(st.replication.url, "sftp://backup.invalid/srv");
+    const why = /backup\.password: cannot resolve secret "vigo\/backup\/sftp_password"/;
+    assertMatch(st.replication.error, why);
+    // Configured but unreadable, not "not configured" (null): the remote archives say why.
+    assertEquals(st.archives.remote?.where, "sftp://backup.invalid/srv/archives/");
+    assertMatch(st.archives.remote.error, why);
+    assertEquals([st.archives.remote.count, st.archives.remote.newest], [0, null]);
+    const text = await runCli(["backup", "status", "--server-yaml", yaml, "--server-root", root]);
+    assertEquals(text.code, 0, text.stderr);
     assertMatch(
-      st.replication.error,
-      /backup\.password: cannot resolve secret "vigo\/backup\/sftp_password"/,
+      text.stdout,
+      /archives {5}remote sftp:\/\/backup\.invalid\/srv\/archives\/: .*cannot resolve secret/,
     );
 
     await Deno.writeTextFile(yaml, `database:\n  driver: sqlite\n  path: ${root}/db/vigo.db\nbackup: [\n`);
