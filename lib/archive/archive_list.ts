@@ -2,6 +2,7 @@
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { toVigoError } from "../errors.ts";
+import { isNotADirectory, notADirectory } from "../fsutil/own_directory.ts";
 import { detectArchiveKind, readHead } from "./archive_source.ts";
 import { timeFromArchiveName } from "./archive_names.ts";
 
@@ -24,6 +25,7 @@ export async function listArchives(dir: string): Promise<ArchiveListing[]> {
     names = await readdir(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if (isNotADirectory(err)) throw notADirectory(dir, "no archives can be listed there", err);
     throw toVigoError(err, dir);
   }
   const set = new Set(names);

@@ -1,17 +1,19 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { say, warn } from "./output.ts";
-import { mkdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError, toVigoError, UsageError } from "../errors.ts";
+import { ConfigError, UsageError } from "../errors.ts";
 import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
 import { archiveFileName, NAME_FORMATS, type NameFormat } from "../archive/archive_names.ts";
 import { jsonOption, passwordCommandOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import type { CreateTarget } from "./create_upload.ts";
 import { printJson } from "./json_output.ts";
+import { makeOwnDirectory, notADirectory } from "../fsutil/own_directory.ts";
 
 /** A source file that changes between the two passes makes create start over, at most this often. */
 const ATTEMPTS = 3;
+const ARCHIVE_CANNOT_BE_WRITTEN = "the archive cannot be written there";
 
 function parseLockTimeout(text: string): number {
   try {
@@ -199,21 +201,16 @@ export async function resolveOutPath(
   else if (out.endsWith("/")) dir = out;
   else if ((await stat(out).catch(() => null))?.isDirectory()) dir = out;
   if (dir === undefined) return resolve(out!);
-  if (dryRun) return resolve(join(dir, name));
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw toVigoError(err, dir);
-  }
+  if (dryRun) {
+    if ((await stat(dir).catch(() => null))?.isDirectory() === false) {
+      throw notADirectory(dir, ARCHIVE_CANNOT_BE_WRITTEN);
+    }
+  } else await makeOwnDirectory(dir, ARCHIVE_CANNOT_BE_WRITTEN);
   return resolve(join(dir, name));
 }
 
 /** paths.snapshots, created if needed: where an upload-only create sweeps its dead runs' leftovers. */
 async function snapshotsDir(dir: string): Promise<string> {
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw toVigoError(err, dir);
-  }
+  await makeOwnDirectory(dir, "create keeps its working files there");
   return dir;
 }

@@ -5,10 +5,11 @@
  * reading and writing are the thin shell around it.
  */
 
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BadInputError, IoError, toVigoError } from "../errors.ts";
+import { BadInputError, toVigoError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil/atomic_file.ts";
+import { makeOwnDirectory } from "../fsutil/own_directory.ts";
 
 /** The report format version this code writes and reads. */
 const DRILL_REPORT_VERSION = 1;
@@ -184,20 +185,7 @@ export async function readLatestDrillReport(drillsDir: string): Promise<LatestDr
  */
 export async function writeDrillReport(drillsDir: string, report: DrillReport): Promise<string> {
   validateDrillReport(report, "drill report (about to be written)");
-  try {
-    await mkdir(drillsDir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    // EEXIST here means something that is not a directory is in the way: the report cannot be written
-    // (exit 11), not "refusing to overwrite" (exit 10).
-    if (
-      (err as NodeJS.ErrnoException).code === "EEXIST" || (err as NodeJS.ErrnoException).code === "ENOTDIR"
-    ) {
-      throw new IoError(`${drillsDir}: not a directory; the drill report cannot be written there`, {
-        cause: err,
-      });
-    }
-    throw toVigoError(err, drillsDir);
-  }
+  await makeOwnDirectory(drillsDir, "the drill report cannot be written there");
   const path = join(drillsDir, drillReportFileName(new Date(report.started_at)));
   await writeFileAtomic(path, JSON.stringify(report, null, 2) + "\n");
   return path;

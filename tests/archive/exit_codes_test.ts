@@ -86,6 +86,16 @@ const rows: Row[] = [
     message: /vigo\.db: file name too long/,
   },
   {
+    name: "paths.snapshots is a regular file (list and prune: snapshots_not_directory_cli_test)",
+    run: async (fx) => {
+      await Deno.remove(join(fx.root, "snapshots"));
+      await Deno.writeTextFile(join(fx.root, "snapshots"), "x\n");
+      return runCli(["backup", "create", ...fx.flags]);
+    },
+    code: 11,
+    message: /snapshots: not a directory; the archive cannot be written there$/,
+  },
+  {
     name: "a hot rollback journal",
     run: async (fx, s) => {
       await withDatabaseAt(fx, await hotJournalDb(fx, s));
