@@ -3,6 +3,7 @@
  * 85.3 MiB/s  ETA 0:17`. Kept apart from the drawing (progress_bar.ts) so the format is tested alone.
  */
 import type { ProgressUnit } from "../progress.ts";
+import { displayWidth, endOfWidth } from "./display_width.ts";
 
 /** The counters of a phase at one instant. */
 export interface ProgressState {
@@ -35,7 +36,10 @@ export function formatDuration(seconds: number): string {
   return `${h > 0 ? `${h}:` : ""}${mm}:${String(r).padStart(2, "0")}`;
 }
 
-/** The line for `st`, cut to `width` columns by shortening the label from the left. */
+/**
+ * The line for `st`, cut to `width` terminal columns (wide characters count two) by shortening the
+ * label from the left.
+ */
 export function formatProgress(st: ProgressState, width = Infinity): string {
   const bytes = st.unit === "bytes";
   const amount = (n: number) => (bytes ? formatBytes(n) : `${n}`);
@@ -63,10 +67,10 @@ export function formatProgress(st: ProgressState, width = Infinity): string {
  * a path or URL is the least telling part: `downloading …/vigo-backup-….tar.gz`.
  */
 function fitLabel(label: string, room: number): string {
-  if (label.length <= room) return label;
+  if (displayWidth(label) <= room) return label;
   const space = label.indexOf(" ");
   const verb = space > 0 ? label.slice(0, space + 1) : "";
-  const keep = room - verb.length - 1;
-  if (keep >= 8) return `${verb}…${label.slice(label.length - keep)}`;
-  return room > 1 ? `…${label.slice(label.length - room + 1)}` : "";
+  const keep = room - displayWidth(verb) - 1;
+  if (keep >= 8) return `${verb}…${endOfWidth(label, keep)}`;
+  return room > 1 ? `…${endOfWidth(label, room - 1)}` : "";
 }
