@@ -41,9 +41,17 @@ export function isQuiet(): boolean {
   return quiet;
 }
 
-/** `vigocli: warning: <msg>` on stderr, unless quiet. */
+/** Warnings already printed by this process. */
+const warned = new Set<string>();
+
+/**
+ * `vigocli: warning: <msg>` on stderr, unless quiet, once per process: a command that reads server.yaml
+ * twice (create --upload: the archive settings, then the backend's credentials) says each of its
+ * warnings once.
+ */
 export function warn(msg: string): void {
-  if (quiet) return;
+  if (quiet || warned.has(msg)) return;
+  warned.add(msg);
   clearProgressLine();
   process.stderr.write(`vigocli: warning: ${msg}\n`);
 }

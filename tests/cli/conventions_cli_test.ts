@@ -163,6 +163,12 @@ Deno.test("cli: every command that reads server.yaml warns about its unknown key
       );
       if (args.includes("--json")) JSON.parse(r.stdout);
     }
+    // create --upload reads server.yaml twice (archive settings, then credentials): still one warning.
+    const yaml = await Deno.readTextFile(fx.serverYaml);
+    await Deno.writeTextFile(fx.serverYaml, `${yaml}backup:\n  url: file://${fx.root}/remote\n`);
+    const up = await runCli(["backup", "create", "--upload", ...fx.flags, join(fx.root, "up.tar.gz")]);
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal(up.stderr.match(/paths\.snapshot: unknown key/g)?.length, 1, up.stderr);
   } finally {
     await Deno.remove(units, { recursive: true });
     await Deno.remove(fx.root, { recursive: true });
