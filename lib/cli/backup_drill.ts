@@ -56,17 +56,21 @@ export function backupDrillCommand(): Command {
         kdfCap: kdfCapFrom(opts),
         maxAgeMs: duration("--max-age", opts.maxAge) ?? cfg.backup?.drill?.maxAgeMs,
         maxRpoMs: duration("--max-rpo", opts.maxRpo) ?? cfg.backup?.drill?.maxRpoMs,
-        onPath: opts.json ? undefined : (name, r) => {
+      });
+      // Printed once the report is written: a reader that stops early (`| grep -q fail`, `| head -1`)
+      // ends this process at its next write, and the report is what status and the metrics read.
+      if (opts.json) printJson({ ...report, report_path: reportPath });
+      else {
+        for (const [name, r] of Object.entries(report.paths)) {
           const facts = [
             r.rpo_seconds === null ? null : `RPO ${r.rpo_seconds.toFixed(1)}s`,
             r.rto_ms === null ? null : `RTO ${(r.rto_ms / 1000).toFixed(2)}s`,
           ].filter(Boolean).join(", ");
           const why = r.message ? `: ${r.message}` : "";
           say(`${name.padEnd(8)} ${r.status}${facts ? ` (${facts})` : ""}${why}`);
-        },
-      });
-      if (opts.json) printJson({ ...report, report_path: reportPath });
-      else say(`report: ${reportPath}`);
+        }
+        say(`report: ${reportPath}`);
+      }
       if (!report.ok) {
         const failed = Object.entries(report.paths).filter(([, r]) => r.status === "fail").map(([n]) => n);
         throw new VerifyError(`${reportPath}: drill failed: ${failed.join(", ")}`);

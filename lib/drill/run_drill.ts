@@ -39,8 +39,6 @@ export interface DrillOptions {
   maxAgeMs?: number;
   maxRpoMs?: number;
   random?: () => number;
-  /** Called as each path finishes, for progress output. */
-  onPath?: (name: DrillPathName, result: DrillPathResult) => void;
 }
 
 /** What a drill produced. */
@@ -82,7 +80,6 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
         // Each path's copies go before the next path starts: a drill needs room for one restore at a time.
         await rm(dir, { recursive: true, force: true });
       }
-      opts.onPath?.(name, paths[name]);
     }
   } finally {
     await rm(scratch.path, { recursive: true, force: true });

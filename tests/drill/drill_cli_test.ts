@@ -1,14 +1,14 @@
 /**
  * `vigocli backup drill` as shipped: exit 0 and a JSON report on a healthy deployment; exit 8 naming
  * the failed paths when server.yaml's `backup.drill.max_age` is exceeded; the Argon2id cost cap of an
- * encrypted archive, and the flags that raise it.
+ * encrypted archive, and the flags that raise it; a pipe reader that stops early does not cost the report.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv } from "ajv";
-import { REPO_ROOT, runCli } from "../helpers/cli.ts";
+import { cliCommand, REPO_ROOT, runCli } from "../helpers/cli.ts";
 import { costlyHeader } from "../crypto/helpers.ts";
 import { makeDeployment } from "./fixture.ts";
 
@@ -77,6 +77,39 @@ Deno.test("backup drill: an encrypted archive asking for costly Argon2id fails t
 
     const bad = await runCli(["backup", "drill", ...flags, "--max-kdf-iterations", "65"], { env });
     assert.equal(bad.code, 2, bad.stderr);
+  } finally {
+    d.cleanup();
+  }
+});
+
+Deno.test("backup drill | grep -q: a reader that stops at the first line no longer stops the drill before its report", async () => {
+  const d = await makeDeployment();
+  try {
+    const drills = join(d.snapshots, "drills");
+    const reports = () => [...Deno.readDirSync(drills)].filter((e) => e.name.endsWith(".json")).length;
+    const first = await runCli(["backup", "drill", "--server-root", d.root]);
+    assert.equal(first.code, 0, first.stderr);
+    const before = reports();
+    await new Promise((r) => setTimeout(r, 1100)); // a new report name
+    // `head -c 0` reads nothing and exits: the first line meets a closed pipe. Each path's line used to be
+    // printed as it finished, so the drill died (141) at the first one and wrote no report.
+    const piped = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        `"$@" | head -c 0; echo "\${PIPESTATUS[0]}"`,
+        "bash",
+        ...cliCommand(),
+        "backup",
+        "drill",
+        "--server-root",
+        d.root,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const status = new TextDecoder().decode(piped.stdout).trim();
+    assert.ok(status === "0" || status === "141", `${status}: ${new TextDecoder().decode(piped.stderr)}`);
+    assert.equal(reports(), before + 1, "the report was written");
   } finally {
     d.cleanup();
   }
