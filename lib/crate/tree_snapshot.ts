@@ -15,14 +15,14 @@ import {
   lutimesSync,
   mkdirSync,
   readdirSync,
-  readlinkSync,
   type Stats,
   statSync,
   symlinkSync,
   utimesSync,
 } from "node:fs";
 import { join } from "node:path";
-import { IoError, toVigoError } from "../errors.ts";
+import { BadInputError, IoError, toVigoError } from "../errors.ts";
+import { readLinkTarget } from "../fsutil/link_target.ts";
 import type { CrossFs } from "./crate_file.ts";
 import type { ExcludeMatcher } from "./exclude_glob.ts";
 
@@ -128,6 +128,14 @@ class Walker {
       const prev = prevDir === null ? null : join(prevDir, name);
       const st = lstatSync(src, { throwIfNoEntry: false });
       if (!st) {
+        // Bun (the executables) lists a name that is not valid UTF-8 with U+FFFD for the bad bytes, a
+        // name that then cannot be opened: counted as vanished, the file was left out of every snapshot
+        // without a word.
+        if (name.includes("\uFFFD")) {
+          throw new BadInputError(
+            `${src}: file name is not valid UTF-8 (bad bytes shown as \uFFFD); rename it, snapshots hold UTF-8 names only`,
+          );
+        }
         this.stats.vanished++;
         continue;
       }
@@ -215,7 +223,9 @@ class Walker {
 
   private symlink(src: string, dest: string, st: Stats): void {
     try {
-      symlinkSync(readlinkSync(src), dest);
+      // Read as a whole target or refused (exit 4): Bun would hand back U+FFFD for bytes that are not
+      // UTF-8, and the copy would point somewhere else.
+      symlinkSync(readLinkTarget(src), dest);
       this.applyMeta(dest, st, true);
     } catch (err) {
       throw toVigoError(err, dest);

@@ -26,6 +26,6 @@ export function readLinkTarget(path: string): string {
 
 function notUtf8(path: string): BadInputError {
   return new BadInputError(
-    `${path}: symbolic link target is not valid UTF-8; point it at a UTF-8 name, archives hold UTF-8 names only`,
+    `${path}: symbolic link target is not valid UTF-8; point it at a UTF-8 name (vigocli keeps UTF-8 names only)`,
   );
 }

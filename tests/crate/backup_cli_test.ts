@@ -226,6 +226,32 @@ Deno.test("min_free_space above the free space refuses to start", async () => {
   }
 });
 
+Deno.test("a name or a link target that is not valid UTF-8 fails the snapshot (exit 4) naming it", async () => {
+  // Under Bun (the executables) such a file was left out without a word and such a link copied as a
+  // link to another name (U+FFFD for the bad bytes).
+  for (const kind of ["name", "link"]) {
+    const s = scratch();
+    try {
+      const src = join(s.dir, "src"), target = join(s.dir, "target");
+      writeTree(src, { "a.txt": "a" });
+      const py = kind === "name"
+        ? `import sys; open(sys.argv[1].encode() + b"/bad\\xff.txt", "w").write("x")`
+        : `import os, sys; os.symlink(b"tgt\\xff.yaml", sys.argv[1].encode() + b"/badlink")`;
+      execFileSync("python3", ["-c", py, src]);
+      const r = await crateRun(backupCrate(join(s.dir, "c.yaml"), src, target), DAY1);
+      assert.equal(r.code, 4, show(r));
+      assert.match(
+        r.stderr,
+        kind === "name"
+          ? /bad\uFFFD\.txt: file name is not valid UTF-8/
+          : /badlink: symbolic link target is not valid UTF-8/,
+      );
+    } finally {
+      s.cleanup();
+    }
+  }
+});
+
 Deno.test("pre_command and post_command run through the shell; failures are reported", async () => {
   const s = scratch();
   try {
