@@ -1,6 +1,6 @@
 /**
  * Reads a whole archive once and checks it: manifest.json first, every tar entry listed in the
- * manifest with the same type, mode, size, link target and SHA-256, nothing missing, nothing extra,
+ * manifest with the same type, mode, mtime, size, link target and SHA-256, nothing missing, nothing extra,
  * paths that stay inside a target, and the raw bytes against the `.sha256` sidecar. A visitor may
  * take each file's data as it streams (restore writes it to a staging directory, verify keeps the
  * database); nothing is trusted until {@link scanArchive} returns.
@@ -147,11 +147,27 @@ export async function scanArchive(
   }
 }
 
+/**
+ * Whether the tar holds the stand-in that archives written before pax carried mtime have: a time before
+ * 1970 as 0, one past the 12-byte octal field (year 2242) as its largest value, true time in the
+ * manifest only. Refusing them would leave such archives unrestorable.
+ */
+function isClampedMtime(tar: number, manifest: number): boolean {
+  const fieldMax = 0o77777777777;
+  return Number.isSafeInteger(manifest) &&
+    ((manifest < 0 && tar === 0) || (manifest > fieldMax && tar === fieldMax));
+}
+
 function checkHeaderMatches(h: TarHeader, m: ManifestEntry): void {
   const mismatch = (what: string) =>
     new IntegrityError(`archive entry ${h.path}: ${what} differs from the manifest`);
   if (h.type !== m.type) throw mismatch("type");
   if (modeString(h.mode) !== m.mode.padStart(4, "0")) throw mismatch("mode");
+  if (h.mtime !== m.mtime) {
+    if (!isClampedMtime(h.mtime, m.mtime)) throw mismatch("mtime");
+    // what restore applies: the manifest kept the time such an archive's tar lost
+    h.mtime = m.mtime;
+  }
   if (h.type === "file" && h.size !== m.size) throw mismatch("size");
   if (h.type === "symlink" && h.linkname !== m.target) throw mismatch("link target");
 }

@@ -125,7 +125,8 @@ export function stageEntry(
           named(() => {
             if (isRoot()) fchownSync(fd, header.uid, header.gid);
             fchmodSync(fd, header.mode & 0o7777);
-            futimesSync(fd, header.mtime, header.mtime);
+            const t = fileTime(header.mtime);
+            futimesSync(fd, t, t);
           });
         } finally {
           named(() => closeSync(fd));
@@ -152,5 +153,11 @@ function isRoot(): boolean {
 export function applyMeta(path: string, h: TarHeader): void {
   if (isRoot()) lchownSync(path, h.uid, h.gid);
   chmodSync(path, h.mode & 0o7777);
-  utimesSync(path, h.mtime, h.mtime);
+  const t = fileTime(h.mtime);
+  utimesSync(path, t, t);
+}
+
+/** A Date, not seconds: node:fs (Deno and Bun) takes a negative number (before 1970) for "now". */
+function fileTime(seconds: number): Date {
+  return new Date(seconds * 1000);
 }

@@ -17,6 +17,7 @@ export interface FileJob {
   /** The file's bytes, alone in their ArrayBuffer: it is transferred to the worker (detached here). */
   data: Uint8Array;
   mode: number;
+  /** Whole seconds since the epoch, negative before 1970. */
   mtime: number;
   /** Owner to set (only when running as root). */
   owner?: { uid: number; gid: number };
@@ -63,7 +64,8 @@ self.onmessage = (event) => {
         for (let off = 0; off < job.data.length;) off += writeSync(fd, job.data, off, job.data.length - off);
         if (job.owner) fchownSync(fd, job.owner.uid, job.owner.gid);
         fchmodSync(fd, job.mode & 0o7777);
-        futimesSync(fd, job.mtime, job.mtime);
+        const t = new Date(job.mtime * 1000);
+        futimesSync(fd, t, t);
       } finally {
         closeSync(fd);
       }
@@ -86,7 +88,9 @@ function writeJob(job: FileJob): void {
     for (let off = 0; off < job.data.length;) off += writeSync(fd, job.data, off, job.data.length - off);
     if (job.owner) fchownSync(fd, job.owner.uid, job.owner.gid);
     fchmodSync(fd, job.mode & 0o7777);
-    futimesSync(fd, job.mtime, job.mtime);
+    // A Date, not seconds: node:fs (Deno and Bun) takes a negative number (before 1970) for "now".
+    const t = new Date(job.mtime * 1000);
+    futimesSync(fd, t, t);
   } finally {
     closeSync(fd);
   }

@@ -223,6 +223,16 @@ const cases: Case[] = [
     archive: await tarGz([...base, file("tls/extra.pem", evil)]),
   },
   {
+    name: "mtime_mismatch",
+    expect: "manifest mismatch",
+    error: "VerifyError",
+    message: "archive entry server.yaml: mtime differs from the manifest",
+    comment: "server.yaml's tar mtime one second after its manifest entry's",
+    archive: await tarGz(
+      base.map((e, i) => i === serverYaml ? { ...e, header: { ...e.header, mtime: e.header.mtime + 1 } } : e),
+    ),
+  },
+  {
     name: "missing_entry",
     expect: "manifest mismatch",
     error: "VerifyError",

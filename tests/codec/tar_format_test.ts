@@ -146,3 +146,88 @@ Deno.test("TarReader reads a GNU tar archive (written by tar(1), long names)", a
   assert.ok(names.includes(`./${"d".repeat(60)}/${"e".repeat(60)}/f.txt`), names.join(","));
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("uid, gid and mtime beyond the ustar fields travel in pax records; values that fit add none", async () => {
+  assert.equal(
+    encodeHeader({ ...base, path: "a", type: "file", size: 0, uid: 0o7777777, mtime: 0 }).length,
+    BLOCK,
+  );
+  const cases: TarHeader[] = [
+    { ...base, path: "big-ids", type: "file", size: 1, uid: 3_000_000, gid: 4_294_967_294 },
+    { ...base, path: "old", type: "file", size: 1, mtime: -315_619_200 },
+    { ...base, path: "far", type: "file", size: 1, mtime: 10_413_792_000 },
+    { ...base, path: "d/", type: "dir", size: 0, mtime: -1 },
+  ];
+  const tar = await tarOf(cases.map((h) => [h, new Uint8Array(h.size)]));
+  const r = new TarReader(streamOf(tar));
+  const ours: string[] = [];
+  for (let e = await r.next(); e; e = await r.next()) {
+    for await (const _ of e.body()) { /* skip */ }
+    ours.push(`${e.header.path} ${e.header.uid} ${e.header.gid} ${e.header.mtime}`);
+  }
+  const want = cases.map((h) => `${h.path} ${h.uid} ${h.gid} ${h.mtime}`);
+  assert.deepEqual(ours, want);
+
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/t.tar`, tar);
+  const py = `import tarfile,sys
+for m in tarfile.open(sys.argv[1]): print(m.name + ("/" if m.isdir() else ""), m.uid, m.gid, int(m.mtime))`;
+  const python = await new Deno.Command("python3", { args: ["-c", py, `${dir}/t.tar`], stdout: "piped" })
+    .output();
+  assert.equal(python.code, 0);
+  assert.deepEqual(new TextDecoder().decode(python.stdout).trim().split("\n"), want);
+  const gnu = await new Deno.Command("tar", {
+    args: ["--numeric-owner", "--full-time", "-tvf", `${dir}/t.tar`],
+    env: { TZ: "UTC" },
+    stdout: "piped",
+  }).output();
+  assert.equal(gnu.code, 0);
+  assert.deepEqual(
+    new TextDecoder().decode(gnu.stdout).trim().split("\n").map((l) => l.split(/\s+/).slice(1, 5).join(" ")),
+    [
+      "3000000/4294967294 1 2023-11-14 22:13:20",
+      "1000/1000 1 1960-01-01 00:00:00",
+      "1000/1000 1 2300-01-01 00:00:00",
+      "1000/1000 0 1969-12-31 23:59:59",
+    ],
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("TarReader takes GNU tar's pax mtime with nanoseconds, rounded down, before 1970 too", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/src`);
+  for (const [name, time] of [["old", "1960-01-01 00:00:00.5"], ["new", "2024-01-01 00:00:00.999999999"]]) {
+    await Deno.writeTextFile(`${dir}/src/${name}`, name);
+    const touch = await new Deno.Command("touch", { args: ["-d", `${time}Z`, `${dir}/src/${name}`] })
+      .output();
+    assert.equal(touch.code, 0);
+  }
+  const made = await new Deno.Command("tar", {
+    args: ["--format=posix", "-cf", `${dir}/p.tar`, "-C", `${dir}/src`, "old", "new"],
+  }).output();
+  assert.equal(made.code, 0);
+  const r = new TarReader(streamOf(await Deno.readFile(`${dir}/p.tar`), 4096));
+  const seen: string[] = [];
+  for (let e = await r.next(); e; e = await r.next()) {
+    for await (const _ of e.body()) { /* skip */ }
+    seen.push(`${e.header.path} ${e.header.mtime}`);
+  }
+  assert.deepEqual(seen, ["old -315619200", "new 1704067200"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("TarReader refuses a pax uid, gid or mtime that is not a decimal number (written by Python)", async () => {
+  for (const [key, value] of [["uid", "-1"], ["gid", "1e9"], ["mtime", "soon"], ["mtime", "1.5.2"]]) {
+    const py = `import tarfile,sys
+t = tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT)
+i = tarfile.TarInfo("a"); i.pax_headers = {sys.argv[1]: sys.argv[2]}; t.addfile(i); t.close()`;
+    const out = await new Deno.Command("python3", { args: ["-c", py, key, value], stdout: "piped" }).output();
+    assert.equal(out.code, 0);
+    await assert.rejects(
+      () => new TarReader(streamOf(out.stdout)).next(),
+      new RegExp(`bad ${key} for entry a`),
+      value,
+    );
+  }
+});

@@ -1,8 +1,9 @@
 /**
  * The pure part of the tar codec: encode and decode 512-byte POSIX ustar headers and pax extended
  * headers. Only the three entry types an archive of a server tree needs are supported (regular file,
- * directory, symbolic link); names, link targets and sizes that do not fit ustar go into a pax `x`
- * record before the entry, as POSIX.1-2001 specifies, so GNU tar, bsdtar and Python's tarfile read it.
+ * directory, symbolic link); names, link targets, sizes, owners and times that do not fit ustar go
+ * into a pax `x` record before the entry, as POSIX.1-2001 specifies, so GNU tar, bsdtar and Python's
+ * tarfile read it.
  */
 import { CodecError } from "../codec_error.ts";
 
@@ -21,7 +22,7 @@ export interface TarHeader {
   mode: number;
   /** Data size in bytes (0 for directories and links). */
   size: number;
-  /** Modification time in whole seconds since the epoch. */
+  /** Modification time in whole seconds since the epoch (negative before 1970). */
   mtime: number;
   uid: number;
   gid: number;
@@ -33,6 +34,11 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 const TYPEFLAG: Record<TarEntryType, number> = { file: 0x30, dir: 0x35, symlink: 0x32 };
+
+/** Largest value of the 8-byte octal uid and gid fields. */
+const MAX_ID = 0o7777777;
+/** Largest value of the 12-byte octal size and mtime fields. */
+const MAX_OCTAL_12 = 0o77777777777;
 
 /** Number of padding bytes after `size` bytes of data to reach a block boundary. */
 export function padding(size: number): number {
@@ -53,7 +59,10 @@ export function encodeHeader(h: TarHeader): Uint8Array {
     pax.linkpath = linkname;
     linkname = asciiStub(linkname, 100);
   }
-  if (h.size > 0o77777777777) pax.size = String(h.size);
+  if (h.size > MAX_OCTAL_12) pax.size = String(h.size);
+  if (h.uid > MAX_ID) pax.uid = String(h.uid);
+  if (h.gid > MAX_ID) pax.gid = String(h.gid);
+  if (h.mtime < 0 || h.mtime > MAX_OCTAL_12) pax.mtime = String(h.mtime);
   const ustar = ustarBlock({ ...h, linkname }, name);
   if (Object.keys(pax).length === 0) return ustar;
   const body = encodePaxRecords(pax);
@@ -149,15 +158,16 @@ export function entryTypeOf(typeflag: string, path: string): TarEntryType {
   throw new CodecError(`unsupported tar entry type '${typeflag}' for ${path}`);
 }
 
-// Long names always go into pax records, so the ustar prefix field stays empty.
+// Long names always go into pax records, so the ustar prefix field stays empty. A uid, gid or mtime
+// that does not fit is carried by a pax record and its field holds 0, as GNU tar and Python write it.
 function ustarBlock(h: TarHeader, name: string, flag = TYPEFLAG[h.type]): Uint8Array {
   const b = new Uint8Array(BLOCK);
   writeString(b, 0, 100, name);
   writeOctal(b, 100, 8, h.mode & 0o7777);
-  writeOctal(b, 108, 8, Math.min(h.uid, 0o7777777));
-  writeOctal(b, 116, 8, Math.min(h.gid, 0o7777777));
-  writeOctal(b, 124, 12, Math.min(h.size, 0o77777777777));
-  writeOctal(b, 136, 12, Math.max(0, Math.min(h.mtime, 0o77777777777)));
+  writeOctal(b, 108, 8, h.uid > MAX_ID ? 0 : h.uid);
+  writeOctal(b, 116, 8, h.gid > MAX_ID ? 0 : h.gid);
+  writeOctal(b, 124, 12, Math.min(h.size, MAX_OCTAL_12));
+  writeOctal(b, 136, 12, h.mtime < 0 || h.mtime > MAX_OCTAL_12 ? 0 : h.mtime);
   b.fill(0x20, 148, 156);
   b[156] = flag;
   writeString(b, 157, 100, h.linkname ?? "");

@@ -27,6 +27,24 @@ function cString(b: Uint8Array): string {
   return new TextDecoder().decode(nul < 0 ? b : b.subarray(0, nul));
 }
 
+function paxId(value: string, key: string, path: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new CodecError(`bad ${key} for entry ${path}`);
+  }
+  return n;
+}
+
+// POSIX allows a fraction (GNU tar writes nanoseconds); headers carry whole seconds, rounded down so a
+// time before 1970 stays before its second. The fraction is read as text: .999999999 as a double
+// rounds up to the next second.
+function paxTime(value: string, path: string): number {
+  const m = /^(-?[0-9]+)(?:\.([0-9]+))?$/.exec(value);
+  const whole = m ? Number(m[1]) : NaN;
+  if (!Number.isSafeInteger(whole)) throw new CodecError(`bad mtime for entry ${path}`);
+  return m![1].startsWith("-") && /[1-9]/.test(m![2] ?? "") ? whole - 1 : whole;
+}
+
 /** Pulls exact byte counts out of a chunked stream without copying more than needed. */
 export class ByteReader {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -146,9 +164,9 @@ export class TarReader {
         type: entryTypeOf(raw.typeflag, path),
         mode: raw.mode,
         size,
-        mtime: raw.mtime,
-        uid: raw.uid,
-        gid: raw.gid,
+        mtime: pax.mtime !== undefined ? paxTime(pax.mtime, path) : raw.mtime,
+        uid: pax.uid !== undefined ? paxId(pax.uid, "uid", path) : raw.uid,
+        gid: pax.gid !== undefined ? paxId(pax.gid, "gid", path) : raw.gid,
         linkname: pax.linkpath ?? (raw.linkname || undefined),
       };
       const total = size + padding(size);
