@@ -184,10 +184,10 @@ class Walker {
     this.stats.bytesCopied += st.size;
   }
 
-  /** Same size, mtime (to the microsecond: utimes goes through a double), mode and, as root, owner. */
+  /** Same size, mtime (to the precision {@link utimeArg} sets), mode and, as root, owner. */
   private unchanged(a: Stats, b: Stats): boolean {
     if (a.size !== b.size || (a.mode & 0o7777) !== (b.mode & 0o7777)) return false;
-    if (Math.abs(a.mtimeMs - b.mtimeMs) >= 0.001) return false;
+    if (Math.abs(a.mtimeMs - b.mtimeMs) >= (a.mtimeMs < 0 ? 1 : 0.001)) return false;
     return !this.opts.preserveOwner || (a.uid === b.uid && a.gid === b.gid);
   }
 
@@ -237,16 +237,30 @@ class Walker {
     try {
       if (isLink) {
         if (this.opts.preserveOwner) lchownSync(dest, st.uid, st.gid);
-        lutimesSync(dest, st.atimeMs / 1000, st.mtimeMs / 1000);
+        lutimesSync(dest, utimeArg(linkTimeMs(st.atimeMs)), utimeArg(linkTimeMs(st.mtimeMs)));
         return;
       }
       if (this.opts.preserveOwner) chownSync(dest, st.uid, st.gid);
       chmodSync(dest, st.mode & 0o7777);
-      utimesSync(dest, st.atimeMs / 1000, st.mtimeMs / 1000);
+      utimesSync(dest, utimeArg(st.atimeMs), utimeArg(st.mtimeMs));
     } catch (err) {
       throw toVigoError(err, dest);
     }
   }
+}
+
+/**
+ * A time for utimes. Seconds as a number are set to under a microsecond by Bun (the executables); Deno
+ * reads and sets whole milliseconds whatever it is given. node:fs takes a negative number for "now", so a
+ * time before 1970 goes as a Date, to the millisecond.
+ */
+function utimeArg(ms: number): number | Date {
+  return ms < 0 ? new Date(ms) : ms / 1000;
+}
+
+/** Deno's lutimes fails (EINVAL) on a time before 1970 with a fraction of a second: such link times lose it. */
+function linkTimeMs(ms: number): number {
+  return ms < 0 ? Math.floor(ms / 1000) * 1000 : ms;
 }
 
 /** lstat, or undefined when nothing (usable) is there. */

@@ -19,6 +19,7 @@ import {
 import { join } from "node:path";
 import process from "node:process";
 import { backupCrate, crateRun, ino, scratch, show, snapshots, writeTree } from "./fixture.ts";
+import { runCli } from "../helpers/cli.ts";
 
 const DAY1 = "2026-03-13T02:00:00Z";
 const DAY2 = "2026-03-14T02:00:00Z";
@@ -335,6 +336,52 @@ Deno.test("a target locked by a live process is busy (exit 5); a lock left by a 
     assert.equal(r.code, 0, show(r));
     assert.deepEqual(snapshots(target), ["2026.072.02.00"]);
     assert.ok(!existsSync(join(target, ".vigo-snapshot.lock")));
+  } finally {
+    s.cleanup();
+  }
+});
+
+/** `stat -c %.9Y` of each path: mtime in seconds with all nine digits, read by coreutils. */
+function mtimes(...paths: string[]): string[] {
+  return execFileSync("stat", ["-c", "%.9Y", ...paths], { encoding: "utf8" }).trim().split("\n");
+}
+
+Deno.test("times before 1970 are kept and such files linked the next day; sub-millisecond times to the runtime's precision", async () => {
+  const s = scratch();
+  try {
+    const src = join(s.dir, "src"), target = join(s.dir, "target");
+    writeTree(src, { "old": "a", "old-frac": "b", "ns": "c", "d/x": "d" });
+    symlinkSync("old", join(src, "lnk"));
+    const touch = (time: string, path: string, ...flags: string[]) =>
+      execFileSync("touch", [...flags, "-d", time, join(src, path)]);
+    touch("1960-01-01 00:00:00Z", "old");
+    touch("1960-01-01 00:00:00.1234567Z", "old-frac");
+    touch("2024-01-01 00:00:00.123456789Z", "ns");
+    touch("1950-06-01 00:00:00Z", "d");
+    touch("1960-01-01 00:00:00.5Z", "lnk", "-h");
+    const crate = backupCrate(join(s.dir, "c.yaml"), src, target);
+    assert.equal((await crateRun(crate, DAY1)).code, 0);
+    const r = await crateRun(crate, DAY2);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /link 4 unchanged files, copy 0 files/);
+    const [a, b] = snapshots(target).map((n) => join(target, n));
+    for (const f of ["old", "old-frac", "ns", "d/x"]) assert.equal(ino(join(b, f)), ino(join(a, f)), f);
+    const [old, dir, lnk] = mtimes(join(b, "old"), join(b, "d"), join(b, "lnk"));
+    assert.deepEqual([old, dir], ["-315619200.000000000", "-618105600.000000000"]);
+    assert.equal(
+      lnk,
+      "-315619200.000000000",
+      "a link's time before 1970 loses its fraction (Deno's lutimes)",
+    );
+    // Deno reads and sets milliseconds; Bun (the executables) sets seconds as a double
+    const version = await runCli(["--version"]);
+    const precisionNs = /runtime: +bun/.test(version.stdout) ? 1_000n : 1_000_000n;
+    const ns = (t: string) => BigInt(t.replace(".", ""));
+    const [frac, sub] = mtimes(join(b, "old-frac"), join(b, "ns"));
+    const within = (t: string, want: string, limit: bigint) =>
+      ns(t) - ns(want) < limit && ns(want) - ns(t) < limit;
+    assert.ok(within(frac, "-315619199.876543300", 1_000_000n), `old-frac ${frac}`);
+    assert.ok(within(sub, "1704067200.123456789", precisionNs), `ns ${sub}, ${version.stdout}`);
   } finally {
     s.cleanup();
   }
