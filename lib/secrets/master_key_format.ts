@@ -10,6 +10,8 @@ import { CryptoError } from "../errors.ts";
 export const MASTER_KEY_BYTES = 32;
 /** Length of the key id stored in every secret file. */
 export const KEY_ID_BYTES = 8;
+/** Length of the key's base64 text: standard alphabet, padded. */
+const MASTER_KEY_BASE64_CHARS = 44;
 /** The text before the base64 key. */
 export const MASTER_KEY_PREFIX = "vigo-master-key v1 ";
 
@@ -38,6 +40,13 @@ export function decodeMasterKey(text: string, label: string): Uint8Array {
   }
   if (bytes.length !== MASTER_KEY_BYTES) {
     throw new CryptoError(`${label}: master key has ${bytes.length} bytes, expected ${MASTER_KEY_BYTES}`);
+  }
+  // atob also takes the unpadded form and ignores the unused low bits of the last character, so
+  // several texts would name one key; the format admits exactly one spelling per key.
+  if (b64.length !== MASTER_KEY_BASE64_CHARS || btoa(String.fromCharCode(...bytes)) !== b64) {
+    throw new CryptoError(
+      `${label}: master key is not canonical base64 (${MASTER_KEY_BASE64_CHARS} characters with padding)`,
+    );
   }
   return bytes;
 }

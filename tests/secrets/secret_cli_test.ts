@@ -89,6 +89,24 @@ Deno.test("secret get: tampered, swapped and foreign-key files fail with exit 6 
   }
 });
 
+Deno.test("secret get: a master key line the vectors refuse is exit 6 naming the key file", async () => {
+  const vectors = JSON.parse(await Deno.readTextFile(join(REPO_ROOT, "tests/vectors/secrets/vectors.json")));
+  const refused = (vectors.master_key_lines as { line: string; expect: string }[])
+    .filter((m) => m.expect !== "ok");
+  assert.ok(refused.length > 0);
+  for (const { line } of refused) {
+    const root = await tempRoot();
+    await Deno.mkdir(join(root, "secrets"), { mode: 0o700 });
+    const keyFile = join(root, "secrets/.master.key");
+    await Deno.writeTextFile(keyFile, `${line}\n`, { mode: 0o600 });
+    await Deno.copyFile(join(VECTOR_ROOT, "secrets/empty"), join(root, "secrets/empty"));
+    const r = await runCli(["secret", "get", "empty", "--server-root", root]);
+    assert.equal(r.code, 6, `${line}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^vigocli: ${keyFile}: master key is not canonical base64 .*\n$`));
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("secret: usage errors and missing things", async () => {
   const root = await tempRoot();
   const cases: [string[], string | undefined, number, RegExp][] = [

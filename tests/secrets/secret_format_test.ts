@@ -19,6 +19,7 @@ interface Case {
 const vectors = JSON.parse(await Deno.readTextFile(join(VEC, "vectors.json"))) as {
   master_key_hex: string;
   master_key_id_hex: string;
+  master_key_lines: { line: string; expect: "ok" | "crypto_error"; error?: string; why: string }[];
   cases: Case[];
 };
 const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
@@ -53,6 +54,21 @@ Deno.test("master key: tolerant of surrounding whitespace, strict about everythi
     });
   }
 });
+
+for (const m of vectors.master_key_lines) {
+  Deno.test(`master key line vector (${m.why}): ${m.expect}`, () => {
+    if (m.expect === "ok") {
+      assert.equal(hex(decodeMasterKey(`${m.line}\n`, "k")), vectors.master_key_hex);
+      return;
+    }
+    assert.throws(() => decodeMasterKey(`${m.line}\n`, "/x/.master.key"), (e: unknown) => {
+      assert.ok(e instanceof CryptoError, String(e));
+      assert.match(e.message, /^\/x\/\.master\.key: /);
+      assert.ok(e.message.includes(m.error!), `${e.message} lacks ${m.error}`);
+      return true;
+    });
+  });
+}
 
 for (const c of vectors.cases) {
   Deno.test(`secret vector ${c.name}: ${c.expect}`, async () => {

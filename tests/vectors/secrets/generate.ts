@@ -84,11 +84,27 @@ bad(
   "plain text",
 );
 
-writeFileSync(
-  join(secretsDir, ".master.key"),
-  `vigo-master-key v1 ${btoa(String.fromCharCode(...masterKey))}\n`,
-  { mode: 0o600 },
-);
+const masterB64 = btoa(String.fromCharCode(...masterKey));
+writeFileSync(join(secretsDir, ".master.key"), `vigo-master-key v1 ${masterB64}\n`, { mode: 0o600 });
+
+// 32 bytes fill 43 base64 characters with 2 bits to spare: the last character before "=" has its
+// low 2 bits unused, so flipping them (8 -> 9) decodes to the same bytes with a lax decoder.
+const nonCanonical = `${masterB64.slice(0, 42)}${String.fromCharCode(masterB64.charCodeAt(42) + 1)}=`;
+const masterKeyLines = [
+  { line: `vigo-master-key v1 ${masterB64}`, expect: "ok", why: "canonical: 44 characters, padded" },
+  {
+    line: `vigo-master-key v1 ${masterB64.slice(0, 43)}`,
+    expect: "crypto_error",
+    error: "not canonical base64",
+    why: "43 characters: padding left out",
+  },
+  {
+    line: `vigo-master-key v1 ${nonCanonical}`,
+    expect: "crypto_error",
+    error: "not canonical base64",
+    why: "unused low bits of the last character set: same bytes, another spelling",
+  },
+];
 writeFileSync(
   join(here, "vectors.json"),
   JSON.stringify(
@@ -98,6 +114,7 @@ writeFileSync(
       master_key_hex: hex(masterKey),
       master_key_id_hex: hex(keyId(masterKey)),
       other_key_hex: hex(otherKey),
+      master_key_lines: masterKeyLines,
       cases,
     },
     null,
