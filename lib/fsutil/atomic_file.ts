@@ -37,6 +37,12 @@ export interface AtomicFile {
 }
 
 /**
+ * The most bytes {@link tempPathFor} adds to a file name: "." before it, then ".tmp-", the PID (pid_t
+ * is a signed 32-bit integer: at most 10 digits), "-" and 12 hex digits.
+ */
+export const TEMP_NAME_EXTRA_BYTES = ".".length + ".tmp-".length + 10 + "-".length + 12;
+
+/**
  * Temporary name next to `path`: hidden, recognisable, unique, and carrying this process's PID so the
  * next run can tell a dead process's leftover from a live write (stale_temps.ts).
  */

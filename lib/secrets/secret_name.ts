@@ -6,9 +6,17 @@
  */
 import { join, sep } from "node:path";
 import { UsageError } from "../errors.ts";
+import { TEMP_NAME_EXTRA_BYTES } from "../fsutil/atomic_file.ts";
 
 /** Longest accepted name in bytes; far beyond any real name, short of every PATH_MAX. */
 export const MAX_SECRET_NAME_LENGTH = 255;
+
+/**
+ * Longest segment in UTF-8 bytes: a secret is written under a temporary name made from its last
+ * segment, which must still fit the 255-byte file-name limit (NAME_MAX), or `secret set` fails
+ * with "file name too long" for a name this check let through.
+ */
+export const MAX_SECRET_SEGMENT_BYTES = 255 - TEMP_NAME_EXTRA_BYTES;
 
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
@@ -20,6 +28,10 @@ export function secretNameProblem(name: string): string | undefined {
   for (const segment of name.split("/")) {
     if (segment === "") return "empty path segment";
     if (segment === "." || segment === "..") return `"${segment}" segments are not allowed`;
+    const bytes = new TextEncoder().encode(segment).length;
+    if (bytes > MAX_SECRET_SEGMENT_BYTES) {
+      return `a segment is ${bytes} bytes, longer than ${MAX_SECRET_SEGMENT_BYTES}`;
+    }
     if (!SEGMENT.test(segment)) {
       return `segment "${segment}" must start with a letter, digit or _ and contain only letters, digits, ".", "_", "-"`;
     }

@@ -107,6 +107,23 @@ Deno.test("secret get: a master key line the vectors refuse is exit 6 naming the
   }
 });
 
+Deno.test("secret set: the longest segment allowed is written; one byte more is exit 2 naming the limit", async () => {
+  const root = await tempRoot();
+  const longest = "x".repeat(226);
+  const set = await runCli(["secret", "set", longest, "--server-root", root], { stdin: "v" });
+  assert.equal(set.code, 0, set.stderr);
+  const get = await runCli(["secret", "get", longest, "--server-root", root]);
+  assert.equal(get.code, 0, get.stderr);
+  assert.equal(get.stdout, "v");
+  const tooLong = await runCli(["secret", "set", `a/${longest}y`, "--server-root", root], { stdin: "v" });
+  assert.equal(tooLong.code, 2, tooLong.stderr);
+  assert.match(
+    tooLong.stderr,
+    /^vigocli: .*invalid secret name .*: a segment is 227 bytes, longer than 226\n$/,
+  );
+  await Deno.remove(root, { recursive: true });
+});
+
 Deno.test("secret: usage errors and missing things", async () => {
   const root = await tempRoot();
   const cases: [string[], string | undefined, number, RegExp][] = [

@@ -13,7 +13,16 @@ Deno.test("secret names: segments map to subdirectories; escapes and dot-files a
     secretPath("/srv/vigo/secrets", "vigo/backup/aws_access_key"),
     "/srv/vigo/secrets/vigo/backup/aws_access_key",
   );
-  for (const ok of ["a", "A_b-c.d", "vigo/backup/aws_access_key", "_x/1"]) {
+  for (
+    const ok of [
+      "a",
+      "A_b-c.d",
+      "vigo/backup/aws_access_key",
+      "_x/1",
+      "x".repeat(226),
+      `a/${"x".repeat(226)}`,
+    ]
+  ) {
     assert.equal(secretNameProblem(ok), undefined, ok);
   }
   for (
@@ -30,6 +39,8 @@ Deno.test("secret names: segments map to subdirectories; escapes and dot-files a
       "sp ace",
       "a\\b",
       "x".repeat(256),
+      "x".repeat(227),
+      `${"x".repeat(227)}/a`,
     ]
   ) {
     assert.ok(secretNameProblem(bad), `accepted ${JSON.stringify(bad)}`);
