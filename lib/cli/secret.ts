@@ -4,7 +4,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { say, warn } from "./output.ts";
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { isatty } from "node:tty";
 import process from "node:process";
 import { toVigoError, UsageError } from "../errors.ts";
@@ -84,13 +84,28 @@ function listCommand() {
     });
 }
 
+/**
+ * Reads at most one byte past the limit, so /dev/zero, a FIFO or a huge file is refused after 1 MiB
+ * instead of being read whole (a size from stat says nothing for devices and FIFOs).
+ */
 async function readValueFile(path: string): Promise<Uint8Array> {
   try {
-    const value = new Uint8Array(await readFile(path));
-    if (value.length > MAX_SECRET_BYTES) {
+    const buffer = new Uint8Array(MAX_SECRET_BYTES + 1);
+    let filled = 0;
+    const handle = await open(path, "r");
+    try {
+      while (filled < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+    if (filled > MAX_SECRET_BYTES) {
       throw new UsageError(`${path}: larger than ${MAX_SECRET_BYTES} bytes`);
     }
-    return value;
+    return buffer.slice(0, filled);
   } catch (err) {
     throw toVigoError(err, path);
   }

@@ -124,6 +124,35 @@ Deno.test("secret set: the longest segment allowed is written; one byte more is 
   await Deno.remove(root, { recursive: true });
 });
 
+Deno.test("secret set --value-file: more than 1 MiB is exit 2 after reading 1 MiB + 1, from a file, device or FIFO", async () => {
+  const root = await tempRoot();
+  const exact = join(root, "exact");
+  await Deno.writeFile(exact, new Uint8Array(1024 * 1024).fill(0x61));
+  const ok = await runCli(["secret", "set", "exact", "--value-file", exact, "--server-root", root]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const big = join(root, "big");
+  await Deno.writeFile(big, new Uint8Array(1024 * 1024 + 1));
+  const fifo = join(root, "fifo");
+  await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  // An endless writer: the CLI must stop reading by itself and close the FIFO, which ends `cat`.
+  const writer = new Deno.Command("sh", { args: ["-c", `exec cat /dev/zero > ${fifo}`], stderr: "null" })
+    .spawn();
+  let writerDone = false;
+  const writerStatus = writer.status.then(() => writerDone = true);
+  try {
+    for (const file of [big, "/dev/zero", fifo]) {
+      const r = await runCli(["secret", "set", "v", "--value-file", file, "--server-root", root]);
+      assert.equal(r.code, 2, `${file}: ${r.stderr}`);
+      assert.equal(r.stderr, `vigocli: ${file}: larger than 1048576 bytes\n`);
+    }
+  } finally {
+    // A failure before the FIFO was opened leaves `cat` waiting for a reader.
+    if (!writerDone) writer.kill();
+    await writerStatus;
+  }
+  await Deno.remove(root, { recursive: true });
+});
+
 Deno.test("secret: usage errors and missing things", async () => {
   const root = await tempRoot();
   const cases: [string[], string | undefined, number, RegExp][] = [
