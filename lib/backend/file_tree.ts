@@ -12,7 +12,10 @@ export function tempNameFor(name: string): string {
   return `.${name}.tmp-${randomBytes(6).toString("hex")}`;
 }
 
-/** True for names that are writes in progress, ours (`.<name>.tmp-<hex>`) or Litestream's (`<name>.tmp`). */
+/**
+ * True for names that are writes in progress, ours (`.<name>.tmp-<hex>` on sftp://, `.<name>.tmp-<pid>-<hex>` on
+ * file://) or Litestream's (`<name>.tmp`).
+ */
 function isTempName(name: string): boolean {
   return name.endsWith(".tmp") || (name.startsWith(".") && name.includes(".tmp-"));
 }

@@ -2,7 +2,7 @@
  * `file:///path` — a Backend on a local (or NFS-mounted) directory. Objects are plain files under
  * the root, so a Litestream file replica and ours are the same tree. A put writes a hidden temp
  * file in the destination directory, fsyncs it, renames it into place and fsyncs the directory, so
- * a listing never shows a partial object; listings skip both our temp names (`.<name>.tmp-<hex>`)
+ * a listing never shows a partial object; listings skip both our temp names (`.<name>.tmp-<pid>-<hex>`)
  * and Litestream's (`<name>.tmp`).
  */
 import { open, readdir, rm, rmdir, stat } from "node:fs/promises";
