@@ -29,6 +29,12 @@ export function backupInspectCommand(): Command {
         const { bytes } = await readManifestWithText(opened.tar).catch((err) => {
           throw namingArchive(err, archive);
         });
+        // The manifest's data can come out of its last gzip member before that member's trailer and
+        // stated length are checked: reading on to the next entry's header (the start of the next
+        // member) checks them, so a wrong member length fails here as it does in verify.
+        await opened.tar.next().catch((err) => {
+          throw namingArchive(err, archive);
+        });
         // Wait for the write: the process exits right after the action, and a pipe may be slow.
         await writeStdout(bytes);
       } finally {
