@@ -71,7 +71,9 @@ export function removeOnInterrupt(path: string): () => void {
 /**
  * Registers `stop`, run on interruption before any path is removed: a worker thread still creating
  * files in a registered directory would otherwise refill it while it is removed (restore's small files,
- * lib/fsutil/background_files.ts). `stop` must be synchronous. Returns the unregister function.
+ * lib/fsutil/background_files.ts). Also for undoing what a path alone cannot say, in an order of its
+ * own (a crate run's snapshot, post_command, then its lock: lib/crate/resource_run.ts). `stop` must be
+ * synchronous. Returns the unregister function.
  */
 export function stopOnInterrupt(stop: () => void): () => void {
   install();

@@ -38,10 +38,10 @@ export function backupExecutor(res: BackupResource): ResourceExecutor<TreeStats>
       if (res.crossFs === "fail") throw new ConfigError(`resource "${res.name}": ${msg} (cross_fs: fail)`);
       if (res.crossFs === "warn") warn(`${msg} (cross_fs: warn)`);
     },
-    build(dest: string | null, prev: SnapshotEntry | null, dryRun: boolean, warn: (m: string) => void) {
+    async build(dest: string | null, prev: SnapshotEntry | null, dryRun: boolean, warn: (m: string) => void) {
       const progress = progressPhase(`snapshot ${res.sourceDir}`, undefined, "entries");
       try {
-        const stats = buildTreeSnapshot(res.sourceDir, dest ?? "", prev?.path ?? null, exclude, {
+        return await buildTreeSnapshot(res.sourceDir, dest ?? "", prev?.path ?? null, exclude, {
           dryRun,
           preserveOwner: process.getuid?.() === 0,
           crossFs: res.crossFs,
@@ -49,7 +49,6 @@ export function backupExecutor(res: BackupResource): ResourceExecutor<TreeStats>
           warn,
           onEntry: () => progress.advance(1),
         });
-        return Promise.resolve(stats);
       } finally {
         progress.end();
       }

@@ -5,6 +5,7 @@
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { stopOnInterrupt } from "../archive/interrupt_cleanup.ts";
 import { IoError, toVigoError } from "../errors.ts";
 import type { CrateResource } from "./crate_file.ts";
 import { freeBytes } from "./fs_checks.ts";
@@ -21,8 +22,15 @@ import {
   listLeftovers,
   listSnapshots,
   removeLeftovers,
+  removeTree,
   type SnapshotEntry,
 } from "./snapshot_store.ts";
+
+/**
+ * How long post_command may take after a signal before it is sent SIGTERM: the process must still
+ * exit, well within systemd's default 90 s stop timeout.
+ */
+const POST_COMMAND_ON_INTERRUPT_MS = 60_000;
 
 /** What a resource type contributes to the shared flow. */
 export interface ResourceExecutor<S> {
@@ -138,9 +146,26 @@ export async function runResource<S>(
     return;
   }
   const release = acquireLock(res.targetPath);
+  const hookEnv = { VIGO_RESOURCE: res.name, VIGO_TARGET_PATH: res.targetPath, VIGO_SNAPSHOT: "" };
+  let temp: string | null = null;
+  let pendingPostCommand: string | undefined;
+  // A signal is a failed build too: without this the snapshot being built and the lock stayed until
+  // the next run, and a service that pre_command stopped stayed stopped. In this order, as after a
+  // failed build: the lock goes last so that no other run starts on a half-removed snapshot. Not
+  // removeOnInterrupt: a snapshot keeps read-only directories, which only removeTree removes.
+  const forgetInterrupt = stopOnInterrupt(() => {
+    try {
+      if (temp !== null) removeTree(temp);
+    } finally {
+      try {
+        if (pendingPostCommand) runShellCommand(pendingPostCommand, hookEnv, POST_COMMAND_ON_INTERRUPT_MS);
+      } finally {
+        release();
+      }
+    }
+  });
   try {
     report.removedLeftovers = removeLeftovers(res.targetPath);
-    const hookEnv = { VIGO_RESOURCE: res.name, VIGO_TARGET_PATH: res.targetPath, VIGO_SNAPSHOT: "" };
     if (res.preCommand) {
       report.preCommand = runShellCommand(res.preCommand, hookEnv);
       if (!report.preCommand.ok) {
@@ -149,8 +174,8 @@ export async function runResource<S>(
         );
       }
     }
+    pendingPostCommand = res.postCommand;
     let buildError: unknown = null;
-    let temp: string | null = null;
     try {
       temp = beginSnapshot(res.targetPath, name);
       const stats = await exec.build(temp, prev, false, warn);
@@ -165,6 +190,7 @@ export async function runResource<S>(
     }
     // post_command runs even after a failed build: it typically undoes what pre_command did
     if (res.postCommand) {
+      pendingPostCommand = undefined;
       hookEnv.VIGO_SNAPSHOT = report.status === "created" ? join(res.targetPath, name) : "";
       report.postCommand = runShellCommand(res.postCommand, hookEnv);
     }
@@ -177,6 +203,7 @@ export async function runResource<S>(
       );
     }
   } finally {
+    forgetInterrupt();
     release();
   }
 }

@@ -16,13 +16,21 @@ export interface CommandOutcome {
   ok: boolean;
 }
 
-/** Runs `command` with `/bin/sh -c`, adding `env` to our environment minus its secrets. */
-export function runShellCommand(command: string, env: Record<string, string>): CommandOutcome {
+/**
+ * Runs `command` with `/bin/sh -c`, adding `env` to our environment minus its secrets. Past
+ * `timeoutMs` (when given) the shell is sent SIGTERM and the outcome says so.
+ */
+export function runShellCommand(
+  command: string,
+  env: Record<string, string>,
+  timeoutMs?: number,
+): CommandOutcome {
   const [file, args] = withoutSecretEnv("/bin/sh", ["-c", command]);
   const r = spawnSync(file, args, {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
     maxBuffer: 64 << 20,
+    timeout: timeoutMs,
   });
   for (const out of [r.stdout, r.stderr]) {
     if (out && out.length > 0) process.stderr.write(out);

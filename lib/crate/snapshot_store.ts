@@ -153,7 +153,7 @@ export function deleteSnapshot(targetPath: string, name: string): void {
  * rm -rf that also works without root when a snapshot preserved read-only directories (mode 0555 in
  * the source): on EACCES the directories are made owner-writable and the removal retried.
  */
-function removeTree(path: string): void {
+export function removeTree(path: string): void {
   try {
     rmSync(path, { recursive: true, force: true });
   } catch (err) {

@@ -1,9 +1,11 @@
 /**
  * Builds one hardlink snapshot of a directory tree: every regular file whose size, mtime, mode (and
  * owner, when running as root) match the same path in the previous snapshot is hardlinked to it; the
- * rest is copied. Directories, symlinks, modes, ownership (as root) and mtimes are preserved. The walk
- * is synchronous on purpose: one lstat + one link per unchanged file is the whole cost, and sync calls
- * avoid a thread-pool round trip per file.
+ * rest is copied. Directories, symlinks, modes, ownership (as root) and mtimes are preserved. The file
+ * system calls are synchronous on purpose: one lstat + one link per unchanged file is the whole cost,
+ * and sync calls avoid a thread-pool round trip per file. The walk still yields to the event loop every
+ * {@link YIELD_EVERY_MS}: a SIGINT/SIGTERM handler only runs between event-loop tasks, and the crate
+ * run's (lib/crate/resource_run.ts) must remove the snapshot being built and run post_command.
  */
 import {
   chmodSync,
@@ -63,14 +65,17 @@ export interface TreeOptions {
   onEntry?: () => void;
 }
 
+/** Longest stretch of synchronous walking before the event loop gets a turn (signal latency). */
+const YIELD_EVERY_MS = 50;
+
 /** Snapshots `sourceDir` into `destDir` (already created), linking against `prevDir` when given. */
-export function buildTreeSnapshot(
+export async function buildTreeSnapshot(
   sourceDir: string,
   destDir: string,
   prevDir: string | null,
   exclude: ExcludeMatcher,
   opts: TreeOptions,
-): TreeStats {
+): Promise<TreeStats> {
   const stats: TreeStats = {
     linked: 0,
     copied: 0,
@@ -90,13 +95,14 @@ export function buildTreeSnapshot(
   }
   if (!rootStat.isDirectory()) throw new IoError(`${sourceDir}: source_dir is not a directory`);
   const walker = new Walker(exclude, opts, stats);
-  walker.walkDir(sourceDir, destDir, prevDir, "");
+  await walker.walkDir(sourceDir, destDir, prevDir, "");
   if (!opts.dryRun) walker.applyMeta(destDir, rootStat, false);
   return stats;
 }
 
 class Walker {
   private exdevWarned = false;
+  private yieldAt = performance.now() + YIELD_EVERY_MS;
 
   constructor(
     private readonly exclude: ExcludeMatcher,
@@ -104,7 +110,7 @@ class Walker {
     private readonly stats: TreeStats,
   ) {}
 
-  walkDir(srcDir: string, destDir: string, prevDir: string | null, rel: string): void {
+  async walkDir(srcDir: string, destDir: string, prevDir: string | null, rel: string): Promise<void> {
     let names: string[];
     try {
       names = readdirSync(srcDir).sort();
@@ -117,6 +123,10 @@ class Walker {
       throw toVigoError(err, srcDir);
     }
     for (const name of names) {
+      if (performance.now() >= this.yieldAt) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        this.yieldAt = performance.now() + YIELD_EVERY_MS;
+      }
       this.opts.onEntry?.();
       const relPath = rel === "" ? name : `${rel}/${name}`;
       if (this.exclude.excludes(relPath)) {
@@ -143,7 +153,7 @@ class Walker {
         this.stats.dirs++;
         if (!this.opts.dryRun) this.mkdir(dest);
         // a path that was a file in the previous snapshot has nothing to link against below it
-        this.walkDir(src, dest, prev !== null && statIfAny(prev)?.isDirectory() ? prev : null, relPath);
+        await this.walkDir(src, dest, prev !== null && statIfAny(prev)?.isDirectory() ? prev : null, relPath);
         if (!this.opts.dryRun) this.applyMeta(dest, st, false);
       } else if (st.isFile()) {
         this.file(src, dest, prev, relPath, st);

@@ -1,0 +1,37 @@
+/**
+ * SIGINT/SIGTERM in the middle of a snapshot: exit 130, this run's `.incomplete-*` and lock removed,
+ * and post_command run to undo pre_command (the service it stopped is started again).
+ */
+import assert from "node:assert/strict";
+import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { interruptAt, names } from "../helpers/interrupt.ts";
+import { backupCrate, scratch, writeTree } from "./fixture.ts";
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.test(`crate run: ${signal} mid-snapshot removes the snapshot and lock, runs post_command, exits 130`, async () => {
+    const s = scratch();
+    try {
+      const src = join(s.dir, "src"), target = join(s.dir, "target"), log = join(s.dir, "hooks.log");
+      // Walked first: a read-only directory in the half-built snapshot that rm -rf cannot empty as a user.
+      writeTree(src, { "a/kept.txt": "kept\n" });
+      chmodSync(join(src, "a"), 0o555);
+      const many: Record<string, string> = {};
+      for (let i = 0; i < 5000; i++) many[`z/${i % 50}/f${i}.txt`] = `file ${i}\n`;
+      writeTree(src, many);
+      // interruptAt watches it from the start
+      mkdirSync(target);
+      const crate = backupCrate(join(s.dir, "c.yaml"), src, target, [
+        `pre_command: 'echo stopped >> ${log}'`,
+        `post_command: 'echo "started snapshot=[$VIGO_SNAPSHOT]" >> ${log}'`,
+      ]);
+      const stderr = await interruptAt(["crate", "run", crate, "--now"], target, ".incomplete-", signal);
+      assert.match(stderr, new RegExp(`interrupted \\(${signal}\\)`));
+      assert.deepEqual(names(target), [], "the interrupted run left something in target_path");
+      assert.equal(readFileSync(log, "utf8"), "stopped\nstarted snapshot=[]\n");
+    } finally {
+      if (existsSync(join(s.dir, "src/a"))) chmodSync(join(s.dir, "src/a"), 0o755);
+      s.cleanup();
+    }
+  });
+}
