@@ -86,13 +86,14 @@ export function backupCreateCommand(): Command {
       const { openCreateSink } = await import("./create_upload.ts");
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
-      for (const w of cfg.warnings) warn(w);
+      const remoteOnly = out !== undefined && isBackendUrl(out);
+      // An upload reads server.yaml again, for the backend's credentials, and warns then.
+      if (opts.dryRun || !(remoteOnly || opts.upload)) { for (const w of cfg.warnings) warn(w); }
       const now = new Date();
       if (opts.dryRun) {
         const { printCreateDryRun } = await import("./create_dry_run.ts");
         return await printCreateDryRun(cfg, out, { ...opts, now });
       }
-      const remoteOnly = out !== undefined && isBackendUrl(out);
       const path = remoteOnly
         ? undefined
         : await resolveOutPath(out, cfg.paths.snapshots, archiveFileName(now, opts.nameFormat));

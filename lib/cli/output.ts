@@ -41,17 +41,9 @@ export function isQuiet(): boolean {
   return quiet;
 }
 
-/** Warnings already printed by this process. */
-const warned = new Set<string>();
-
-/**
- * `vigocli: warning: <msg>` on stderr, unless quiet, once per process: a command that reads server.yaml
- * twice (create --upload: the archive settings, then the backend's credentials) says each of its
- * warnings once.
- */
+/** `vigocli: warning: <msg>` on stderr, unless quiet. */
 export function warn(msg: string): void {
-  if (quiet || warned.has(msg)) return;
-  warned.add(msg);
+  if (quiet) return;
   clearProgressLine();
   process.stderr.write(`vigocli: warning: ${msg}\n`);
 }
