@@ -28,6 +28,7 @@ interface ColumnInfo {
 const TYPE_ORDER = ["table", "index", "view", "trigger"];
 const CHUNK_BYTES = 1 << 20;
 const PAGE_ROWS = 500;
+const MAX_ROWID = 2n ** 63n - 1n;
 const encoder = new TextEncoder();
 
 /** Counts reported by a dump. */
@@ -108,17 +109,19 @@ function* tableRows(
     // one per row, which is where node:sqlite spends its time
     const page = db.prepare(
       `SELECT max(r) AS m, count(*) AS n, CAST(group_concat(l, '' ORDER BY r) AS BLOB) AS t FROM (SELECT ${order.by} AS r, ${line} AS l ` +
-        `FROM ${sqlIdent(table)} WHERE ${order.by} > ? ORDER BY ${order.by} LIMIT ${PAGE_ROWS})`,
+        `FROM ${sqlIdent(table)} WHERE ${order.by} >= ? ORDER BY ${order.by} LIMIT ${PAGE_ROWS})`,
     );
     page.setReadBigInts(true);
-    let last = -(2n ** 63n);
+    // inclusive bound, so the first page keeps a rowid of -2^63; the next one starts one past the last
+    let from = -(2n ** 63n);
     for (;;) {
-      const { m, n, t } = page.get(last) as unknown as { m: bigint | null; n: bigint; t: Uint8Array };
+      const { m, n, t } = page.get(from) as unknown as { m: bigint | null; n: bigint; t: Uint8Array };
       if (m === null) break;
-      last = m;
       out.bytes(t);
       counts.rows += Number(n);
       if (out.size >= CHUNK_BYTES) yield* out.drain(false);
+      if (m === MAX_ROWID) break;
+      from = m + 1n;
     }
     return;
   }

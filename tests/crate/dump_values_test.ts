@@ -1,0 +1,77 @@
+/**
+ * Values and rows at the edges of what SQLite stores, written by the real sqlite3 shell, dumped by
+ * writeGzipDump and restored both ways the docs give (`zcat dump | sqlite3 new.db` and restoreDump):
+ * both restores must hold exactly the source's rows.
+ */
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeGzipDump } from "../../lib/crate/dump_file.ts";
+import { restoreDump } from "../../lib/crate/dump_restore.ts";
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "crate-dump-values-"));
+}
+
+/** Builds `path` with the sqlite3 shell, as an operator's database would be. */
+function sqlite3Db(path: string, sql: string): void {
+  execFileSync("sqlite3", ["-bail", path], { input: sql });
+}
+
+/**
+ * Every row of `table` as [rowid, type, value], text decoded from the bytes SQLite holds in the
+ * database's own encoding (node:sqlite would cut text at a NUL), so databases of different encodings
+ * compare by content.
+ */
+function rows(path: string, table: string): unknown[] {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const enc = (db.prepare("PRAGMA encoding").get() as { encoding: string }).encoding.toLowerCase();
+    const stmt = db.prepare(
+      `SELECT rowid AS id, typeof(v) AS type, CASE WHEN typeof(v) IN ('text','blob') THEN CAST(v AS BLOB) ELSE v END AS v FROM "${table}" ORDER BY rowid`,
+    );
+    stmt.setReadBigInts(true);
+    return stmt.all().map((r) => {
+      const { id, type, v } = r as { id: bigint; type: string; v: unknown };
+      return [id, type, type === "text" ? new TextDecoder(enc).decode(v as Uint8Array) : v];
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/** Dumps `src` and restores it with the sqlite3 shell and with restoreDump; returns both databases. */
+async function dumpAndRestore(dir: string, src: string): Promise<{ dump: string; restored: string[] }> {
+  const dump = join(dir, "d.sql.gz");
+  await writeGzipDump(src, dump);
+  const bySqlite = join(dir, "sqlite3.db");
+  execFileSync("sh", ["-c", 'zcat "$1" | sqlite3 -bail "$2"', "sh", dump, bySqlite]);
+  const byUs = join(dir, "ours.db");
+  await restoreDump(dump, byUs);
+  return { dump, restored: [bySqlite, byUs] };
+}
+
+Deno.test("rows at both rowid extremes are dumped, -2^63 included", async () => {
+  const dir = tempDir();
+  try {
+    const src = join(dir, "src.db");
+    sqlite3Db(
+      src,
+      `CREATE TABLE t(id INTEGER PRIMARY KEY, v);
+       INSERT INTO t VALUES (-9223372036854775808, 'min'), (-1, 'neg'), (0, 'zero'), (9223372036854775807, 'max');
+       CREATE TABLE only_min(id INTEGER PRIMARY KEY, v);
+       INSERT INTO only_min VALUES (-9223372036854775808, 'alone');`,
+    );
+    const { restored } = await dumpAndRestore(dir, src);
+    for (const db of restored) {
+      assert.deepEqual(rows(db, "t"), rows(src, "t"), db);
+      assert.deepEqual(rows(db, "only_min"), rows(src, "only_min"), db);
+    }
+    assert.equal(rows(src, "t").length, 4);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
