@@ -75,3 +75,21 @@ Deno.test("rows at both rowid extremes are dumped, -2^63 included", async () => 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+Deno.test("rows of every size in one table: small, 600 KB and small again come back in order", async () => {
+  const dir = tempDir();
+  try {
+    const src = join(dir, "src.db");
+    sqlite3Db(
+      src,
+      `CREATE TABLE t(id INTEGER PRIMARY KEY, v);
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<1200)
+       INSERT INTO t SELECT i, CASE WHEN i BETWEEN 700 AND 705 THEN randomblob(600000)
+         WHEN i % 3 = 0 THEN 'row ' || i ELSE i * 1.5 END FROM c;`,
+    );
+    const { restored } = await dumpAndRestore(dir, src);
+    for (const db of restored) assert.deepEqual(rows(db, "t"), rows(src, "t"), db);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
