@@ -3,8 +3,9 @@
  * the schema and the data: objects in a fixed order (tables, then indexes, views, triggers, each by
  * name), rows in rowid or primary-key order, literals formatted by SQLite's own `quote()` (REALs in the
  * shortest text that reads back to the same double, BLOBs as X'..', NULL, text with '' escaping).
- * Each INSERT line is built inside SQLite and fetched as raw bytes, so text is never re-encoded on the
- * way through JavaScript. The caller owns the connection and its read transaction.
+ * Each INSERT line is built inside SQLite and fetched as raw bytes, so the text of a UTF-8 database is
+ * never re-encoded on the way through JavaScript (a UTF-16 database's lines are converted to UTF-8).
+ * The caller owns the connection and its read transaction.
  */
 import type { DatabaseSync } from "node:sqlite";
 import { concatBytes } from "../bytes.ts";
@@ -45,6 +46,7 @@ export function* dumpSql(
   counts: DumpCounts = { tables: 0, rows: 0 },
 ): Generator<Uint8Array> {
   const out = new ChunkBuffer();
+  const { encoding } = db.prepare("PRAGMA encoding").get() as { encoding: string };
   const schema = (db.prepare(
     "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name",
   ).all() as unknown as SchemaRow[]).sort((a, b) => schemaRank(a) - schemaRank(b));
@@ -75,7 +77,7 @@ export function* dumpSql(
     } else {
       out.text(`${obj.sql};\n`);
     }
-    for (const chunk of tableRows(db, obj.name, out, counts)) yield chunk;
+    for (const chunk of tableRows(db, obj.name, out, counts, encoding)) yield chunk;
   }
   if (writableSchema) out.text("PRAGMA writable_schema=OFF;\n");
   for (const obj of schema) {
@@ -95,6 +97,7 @@ function* tableRows(
   table: string,
   out: ChunkBuffer,
   counts: DumpCounts,
+  encoding: string,
 ): Generator<Uint8Array> {
   const cols = db.prepare(`PRAGMA table_xinfo(${sqlIdent(table)})`).all() as unknown as ColumnInfo[];
   // hidden 2/3 = generated columns: SQLite recomputes them, an INSERT must not name them
@@ -103,7 +106,9 @@ function* tableRows(
     ? ""
     : `(${stored.map((c) => sqlIdent(c.name)).join(",")})`;
   const prefix = `INSERT INTO ${sqlIdent(table)}${columnList} VALUES(`;
-  const values = stored.map((c) => literal(sqlIdent(c.name))).join(` || ',' || `);
+  const utf16 = encoding !== "UTF-8";
+  const values = stored.map((c) => literal(sqlIdent(c.name), utf16)).join(` || ',' || `);
+  const utf8 = utf16 ? utf16ToUtf8(encoding) : (lines: Uint8Array) => lines;
   const line = `${sqlString(prefix)} || ${values} || ');' || char(10)`;
   const order = rowOrder(db, table, cols);
   if (order.rowid) {
@@ -131,7 +136,7 @@ function* tableRows(
     for (;;) {
       const { m, n, t } = page.get(from) as unknown as { m: bigint | null; n: bigint; t: Uint8Array };
       if (m === null) break;
-      out.bytes(t);
+      out.bytes(utf8(t));
       counts.rows += Number(n);
       if (out.size >= CHUNK_BYTES) yield* out.drain(false);
       if (m === MAX_ROWID) break;
@@ -141,16 +146,42 @@ function* tableRows(
   }
   const stmt = db.prepare(`SELECT CAST(${line} AS BLOB) AS l FROM ${sqlIdent(table)} ORDER BY ${order.by}`);
   for (const row of stmt.iterate() as Iterable<{ l: Uint8Array }>) {
-    out.bytes(row.l);
+    out.bytes(utf8(row.l));
     counts.rows++;
     if (out.size >= CHUNK_BYTES) yield* out.drain(false);
   }
 }
 
-/** `quote()` of one column; text holding NUL (which quote() would truncate) is written as hex. */
-function literal(col: string): string {
+/**
+ * `quote()` of one column; text holding NUL (which quote() would truncate) is written as hex of its
+ * UTF-8 bytes. In a UTF-16 database hex() gives UTF-16 bytes, so that hex is put between two NULs
+ * instead, which no other literal contains, and utf16ToUtf8 rewrites it.
+ */
+function literal(col: string, utf16: boolean): string {
+  if (utf16) {
+    return `CASE WHEN typeof(${col})='text' AND instr(${col},char(0)) ` +
+      `THEN 'CAST(X''' || char(0) || hex(${col}) || char(0) || ''' AS TEXT)' ELSE quote(${col}) END`;
+  }
   return `CASE WHEN typeof(${col})='text' AND instr(CAST(${col} AS BLOB),X'00') ` +
     `THEN 'CAST(X''' || hex(${col}) || ''' AS TEXT)' ELSE quote(${col}) END`;
+}
+
+/**
+ * Converts lines SQLite built in a UTF-16 database (CAST to BLOB gives the database's encoding) to the
+ * UTF-8 a dump is written in, replacing each NUL-marked UTF-16 hex of literal() by UTF-8 hex.
+ */
+function utf16ToUtf8(encoding: string): (lines: Uint8Array) => Uint8Array {
+  const decoder = new TextDecoder(encoding);
+  const utf8Hex = (_: string, hex: string) => {
+    const units = new Uint8Array(hex.length / 2);
+    for (let k = 0; k < units.length; k++) units[k] = parseInt(hex.slice(2 * k, 2 * k + 2), 16);
+    return [...encoder.encode(decoder.decode(units))].map((b) => b.toString(16).padStart(2, "0"))
+      .join("").toUpperCase();
+  };
+  return (lines) => {
+    const text = decoder.decode(lines);
+    return encoder.encode(text.includes("\0") ? text.replace(/\0([0-9A-F]*)\0/g, utf8Hex) : text);
+  };
 }
 
 /** rowid order for rowid tables (under whichever alias no column shadows), else the primary key. */

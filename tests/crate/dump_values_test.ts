@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeGzipDump } from "../../lib/crate/dump_file.ts";
@@ -22,22 +23,27 @@ function sqlite3Db(path: string, sql: string): void {
 }
 
 /**
- * Every row of `table` as [rowid, type, value], text decoded from the bytes SQLite holds in the
- * database's own encoding (node:sqlite would cut text at a NUL), so databases of different encodings
- * compare by content.
+ * Every row of `table` in `key` order as [type, value] per column of `columns`, text decoded from the
+ * bytes SQLite holds in the database's own encoding (node:sqlite would cut text at a NUL), so databases
+ * of different encodings compare by content.
  */
-function rows(path: string, table: string): unknown[] {
+function rows(path: string, table: string, key = "rowid", columns = ["rowid", "v"]): unknown[] {
   const db = new DatabaseSync(path, { readOnly: true });
   try {
     const enc = (db.prepare("PRAGMA encoding").get() as { encoding: string }).encoding.toLowerCase();
     const stmt = db.prepare(
-      `SELECT rowid AS id, typeof(v) AS type, CASE WHEN typeof(v) IN ('text','blob') THEN CAST(v AS BLOB) ELSE v END AS v FROM "${table}" ORDER BY rowid`,
+      `SELECT ${
+        columns.map((c) =>
+          `typeof(${c}), CASE WHEN typeof(${c}) IN ('text','blob') THEN CAST(${c} AS BLOB) ELSE ${c} END`
+        ).join(", ")
+      } FROM "${table}" ORDER BY ${key}`,
     );
     stmt.setReadBigInts(true);
-    return stmt.all().map((r) => {
-      const { id, type, v } = r as { id: bigint; type: string; v: unknown };
-      return [id, type, type === "text" ? new TextDecoder(enc).decode(v as Uint8Array) : v];
-    });
+    return stmt.all().map((r) =>
+      Object.values(r).map((v, k, all) =>
+        all[k - 1] === "text" && k % 2 === 1 ? new TextDecoder(enc).decode(v as Uint8Array) : v
+      )
+    );
   } finally {
     db.close();
   }
@@ -93,3 +99,34 @@ Deno.test("rows of every size in one table: small, 600 KB and small again come b
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const encoding of ["UTF-16le", "UTF-16be"]) {
+  Deno.test(`a ${encoding} database dumps as UTF-8 SQL that restores to the same text`, async () => {
+    const dir = tempDir();
+    try {
+      const src = join(dir, "src.db");
+      const values = `('plain'), ('it''s'), ('ü ✓ 😀 中文'), (''), ('nul' || char(0) || 'in ✓'), (char(0)),
+        (X'00ff10'), (42), (-2.5e-7), (NULL), ('multi
+line')`;
+      sqlite3Db(
+        src,
+        `PRAGMA encoding='${encoding}';
+         CREATE TABLE t(id INTEGER PRIMARY KEY, v);
+         INSERT INTO t(v) VALUES ${values};
+         CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+         INSERT INTO w SELECT 'k' || id || ifnull(v, ''), v FROM t;`,
+      );
+      const { dump, restored } = await dumpAndRestore(dir, src);
+      const sql = new TextDecoder("utf-8", { fatal: true }).decode(gunzipSync(readFileSync(dump)));
+      assert.match(sql, /^INSERT INTO "t" VALUES\(3,'ü ✓ 😀 中文'\);$/m);
+      assert.match(sql, /^INSERT INTO "t" VALUES\(5,CAST\(X'6E756C00696E20E29C93' AS TEXT\)\);$/m);
+      for (const db of restored) {
+        assert.deepEqual(rows(db, "t"), rows(src, "t"), db);
+        assert.deepEqual(rows(db, "w", "k", ["k", "v"]), rows(src, "w", "k", ["k", "v"]), db);
+      }
+      assert.equal(rows(src, "t").length, 11);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
