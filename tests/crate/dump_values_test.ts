@@ -130,3 +130,30 @@ line')`;
     }
   });
 }
+
+Deno.test("text holding CR comes back exactly from both restores, CRLF included", async () => {
+  const dir = tempDir();
+  try {
+    const src = join(dir, "src.db");
+    sqlite3Db(
+      src,
+      `CREATE TABLE t(id INTEGER PRIMARY KEY, v);
+       INSERT INTO t(v) VALUES ('a' || char(13) || char(10) || 'b'), ('lone' || char(13) || 'cr'),
+         ('ends' || char(13)), (char(13) || char(10)), ('it''s' || char(13) || char(10) || '''x'''),
+         ('nul' || char(0) || char(13) || char(10)), ('line' || char(10) || 'feed');
+       CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+       INSERT INTO w SELECT 'k' || char(13) || char(10) || id, v FROM t;
+       CREATE TABLE "it's"("v" TEXT, "o'clock" TEXT, g AS (length(v)));
+       INSERT INTO "it's"("v", "o'clock") SELECT v, '''' || v FROM t;`,
+    );
+    const { restored } = await dumpAndRestore(dir, src);
+    for (const db of restored) {
+      assert.deepEqual(rows(db, "t"), rows(src, "t"), db);
+      assert.deepEqual(rows(db, "w", "k", ["k", "v"]), rows(src, "w", "k", ["k", "v"]), db);
+      const quoted = ["rowid", "v", `"o'clock"`];
+      assert.deepEqual(rows(db, "it's", "rowid", quoted), rows(src, "it's", "rowid", quoted), db);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -7,6 +7,8 @@ INSERT INTO "area"("w","h","note") VALUES(2,3,'six');
 INSERT INTO "area"("w","h","note") VALUES(4,5,1.5);
 CREATE TABLE ends(id INTEGER PRIMARY KEY, v TEXT);
 INSERT INTO "ends" VALUES(-9223372036854775808,'first');
+INSERT INTO "ends" VALUES(0,'crlf'||char(13)||'
+it''s'||char(13)||'');
 INSERT INTO "ends" VALUES(9223372036854775807,'last');
 CREATE TABLE hosts(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, weight REAL, key BLOB);
 INSERT INTO "hosts" VALUES(1,'web-1',0.1,X'00FF10');

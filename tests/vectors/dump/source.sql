@@ -9,7 +9,8 @@ DELETE FROM hosts WHERE name = 'big';
 CREATE TABLE "odd ""name"""(k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID;
 INSERT INTO "odd ""name""" VALUES ('b', 9223372036854775807), ('a', -9223372036854775808), ('c', NULL);
 CREATE TABLE ends(id INTEGER PRIMARY KEY, v TEXT);
-INSERT INTO ends VALUES (9223372036854775807, 'last'), (-9223372036854775808, 'first');
+INSERT INTO ends VALUES (9223372036854775807, 'last'), (-9223372036854775808, 'first'),
+  (0, 'crlf' || char(13) || char(10) || 'it''s' || char(13));
 CREATE TABLE area(w INTEGER, h INTEGER, a INTEGER GENERATED ALWAYS AS (w * h) STORED, note);
 INSERT INTO area(w, h, note) VALUES (2, 3, 'six'), (4, 5, 1.5);
 CREATE INDEX hosts_weight ON hosts(weight);
