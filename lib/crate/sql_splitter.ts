@@ -56,10 +56,10 @@ export class SqlStatementSplitter {
   private closeQuote = "";
   private word = "";
 
-  /** Adds text; returns the text of all statements completed so far (possibly several, or ""). */
-  push(text: string): string {
+  /** Adds text; returns each statement it completed (none, one or several), in order. */
+  push(text: string): string[] {
     this.pending += text;
-    let cut = -1;
+    const cuts: number[] = [];
     const s = this.pending;
     let i = this.scanned;
     while (i < s.length) {
@@ -106,7 +106,7 @@ export class SqlStatementSplitter {
       if ((c === "-" || c === "/") && i + 1 === s.length) break; // may start a comment: wait for more
       if (c === ";") {
         this.step(SEMI);
-        if (this.state === 1) cut = i + 1;
+        if (this.state === 1) cuts.push(i + 1);
       } else if (c === " " || c === "\n" || c === "\t" || c === "\r" || c === "\f") {
         this.step(WS);
       } else if (c === "'" || c === '"' || c === "`") {
@@ -126,7 +126,7 @@ export class SqlStatementSplitter {
       i++;
     }
     this.scanned = i;
-    return this.cutAt(cut);
+    return this.cutAt(cuts);
   }
 
   /** Text after the last complete statement (whitespace and comments only, for a complete dump). */
@@ -138,11 +138,12 @@ export class SqlStatementSplitter {
     this.state = NEXT[this.state][token];
   }
 
-  private cutAt(cut: number): string {
-    if (cut < 0) return "";
-    const done = this.pending.slice(0, cut);
-    this.pending = this.pending.slice(cut);
-    this.scanned -= cut;
+  private cutAt(cuts: number[]): string[] {
+    if (cuts.length === 0) return [];
+    const done = cuts.map((end, k) => this.pending.slice(k === 0 ? 0 : cuts[k - 1], end));
+    const last = cuts[cuts.length - 1];
+    this.pending = this.pending.slice(last);
+    this.scanned -= last;
     return done;
   }
 }
