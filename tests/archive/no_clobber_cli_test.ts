@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli, spawnCli } from "../helpers/cli.ts";
 import { names } from "../helpers/interrupt.ts";
-import { makeServerRoot } from "./fixture.ts";
+import { makeServerRoot, type ServerFixture } from "./fixture.ts";
 
 const EXISTS = 10;
 
@@ -66,17 +66,20 @@ Deno.test("a file made at the output path meanwhile: download and create exit 10
   }
 });
 
+/** A `file://` backup.url under the fixture's root, with its archives/ made, and an empty local out/. */
+async function uploadPlaces(fx: ServerFixture): Promise<{ remote: string; outDir: string }> {
+  const remote = join(fx.root, "remote");
+  await Deno.writeTextFile(fx.serverYaml, `database:\n  driver: sqlite\nbackup:\n  url: file://${remote}\n`);
+  await Deno.mkdir(join(remote, "archives"), { recursive: true });
+  const outDir = join(fx.root, "out");
+  await Deno.mkdir(outDir);
+  return { remote, outDir };
+}
+
 Deno.test("create --upload whose upload fails at its end leaves neither the local archive nor a remote one", async () => {
   const fx = await makeServerRoot({ rows: 150_000 });
   try {
-    const remote = join(fx.root, "remote");
-    await Deno.writeTextFile(
-      fx.serverYaml,
-      `database:\n  driver: sqlite\nbackup:\n  url: file://${remote}\n`,
-    );
-    await Deno.mkdir(join(remote, "archives"), { recursive: true });
-    const outDir = join(fx.root, "out");
-    await Deno.mkdir(outDir);
+    const { remote, outDir } = await uploadPlaces(fx);
     const out = join(outDir, "u.tar.gz");
     // A directory where the upload goes makes its final rename fail. The local file used to be committed
     // first, and stayed (exit 11), so a re-run met exit 10.
@@ -99,14 +102,7 @@ Deno.test("create --upload whose upload fails at its end leaves neither the loca
 Deno.test("create --upload: an archive stored under the same remote name meanwhile is kept, exit 10, no local archive", async () => {
   const fx = await makeServerRoot({ rows: 150_000 });
   try {
-    const remote = join(fx.root, "remote");
-    await Deno.writeTextFile(
-      fx.serverYaml,
-      `database:\n  driver: sqlite\nbackup:\n  url: file://${remote}\n`,
-    );
-    await Deno.mkdir(join(remote, "archives"), { recursive: true });
-    const outDir = join(fx.root, "out");
-    await Deno.mkdir(outDir);
+    const { remote, outDir } = await uploadPlaces(fx);
     const remoteKey = join(remote, "archives", "v.tar.gz");
     // Checked only when the upload started, it used to be replaced by the rename at its end.
     const r = await raceInto(
