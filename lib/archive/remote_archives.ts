@@ -140,7 +140,14 @@ export async function openRemoteSink(
         });
         await putting;
         const sha256 = hash.digest("hex");
-        await backend.put(sidecarKey, new TextEncoder().encode(sidecarLine(sha256, name)));
+        await backend.put(sidecarKey, new TextEncoder().encode(sidecarLine(sha256, name))).catch(
+          async (err) => {
+            // An archive without its sidecar would make every re-run exit 10 (the name exists): it goes
+            // too, best effort, and the sidecar's failure is what the caller sees.
+            await backend.delete([key]).catch(() => {});
+            throw err;
+          },
+        );
         resolve({ url: backend.url, key, sidecarKey, bytes, sha256 });
       } catch (err) {
         reject(err);

@@ -118,3 +118,26 @@ Deno.test("create --upload: an archive stored under the same remote name meanwhi
     await Deno.remove(fx.root, { recursive: true });
   }
 });
+
+Deno.test("create --upload whose sidecar cannot be stored removes the archive it uploaded, so a re-run succeeds", async () => {
+  const fx = await makeServerRoot({ rows: 150_000 });
+  try {
+    const { remote, outDir } = await uploadPlaces(fx);
+    const remoteKey = join(remote, "archives", "s.tar.gz");
+    const blocker = join(`${remoteKey}.sha256`, "in-the-way");
+    const r = await raceInto(
+      ["backup", "create", "--upload", ...fx.flags, join(outDir, "s.tar.gz")],
+      remoteKey,
+      () => Deno.mkdir(blocker, { recursive: true }),
+    );
+    assert.notEqual(r.code, 0, r.stderr);
+    // The archive object stayed without its sidecar, and every re-run met exit 10.
+    assert.deepEqual(names(join(remote, "archives")).filter((n) => !n.startsWith(".")), ["s.tar.gz.sha256"]);
+    assert.deepEqual(names(outDir), []);
+    await Deno.remove(`${remoteKey}.sha256`, { recursive: true });
+    const again = await runCli(["backup", "create", "--upload", ...fx.flags, join(outDir, "s.tar.gz")]);
+    assert.equal(again.code, 0, again.stderr);
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
