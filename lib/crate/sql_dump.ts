@@ -200,7 +200,8 @@ function escapeCr(lines: Uint8Array): Uint8Array {
  * UTF-8 a dump is written in, replacing each NUL-marked UTF-16 hex of literal() by UTF-8 hex.
  */
 function utf16ToUtf8(encoding: string): (lines: Uint8Array) => Uint8Array {
-  const decoder = new TextDecoder(encoding);
+  // ignoreBOM: a value starting with U+FEFF is text like any other, which the default decoder would drop.
+  const decoder = new TextDecoder(encoding, { ignoreBOM: true });
   const utf8Hex = (_: string, hex: string) => {
     const units = new Uint8Array(hex.length / 2);
     for (let k = 0; k < units.length; k++) units[k] = parseInt(hex.slice(2 * k, 2 * k + 2), 16);

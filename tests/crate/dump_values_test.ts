@@ -41,7 +41,9 @@ function rows(path: string, table: string, key = "rowid", columns = ["rowid", "v
     stmt.setReadBigInts(true);
     return stmt.all().map((r) =>
       Object.values(r).map((v, k, all) =>
-        all[k - 1] === "text" && k % 2 === 1 ? new TextDecoder(enc).decode(v as Uint8Array) : v
+        all[k - 1] === "text" && k % 2 === 1
+          ? new TextDecoder(enc, { ignoreBOM: true }).decode(v as Uint8Array)
+          : v
       )
     );
   } finally {
@@ -107,7 +109,7 @@ for (const encoding of ["UTF-16le", "UTF-16be"]) {
       const src = join(dir, "src.db");
       const values = `('plain'), ('it''s'), ('ü ✓ 😀 中文'), (''), ('nul' || char(0) || 'in ✓'), (char(0)),
         (X'00ff10'), (42), (-2.5e-7), (NULL), ('multi
-line')`;
+line'), (char(65279) || 'bom'), (char(65279) || 'a' || char(0) || 'b')`;
       sqlite3Db(
         src,
         `PRAGMA encoding='${encoding}';
@@ -124,7 +126,7 @@ line')`;
         assert.deepEqual(rows(db, "t"), rows(src, "t"), db);
         assert.deepEqual(rows(db, "w", "k", ["k", "v"]), rows(src, "w", "k", ["k", "v"]), db);
       }
-      assert.equal(rows(src, "t").length, 11);
+      assert.equal(rows(src, "t").length, 13);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
