@@ -5,7 +5,7 @@
  * lie inside an archived tree: archived, each archive held every earlier one and its own half-written
  * temporary file, and a restore put them back.
  */
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { physicalPath } from "../fsutil/physical_path.ts";
 
 /** Why a path is left out: a warning to print, or "" to leave it out silently (this run's own files). */
@@ -28,12 +28,17 @@ export function ownFiles(places: OwnFilePlaces): (sourcePath: string) => OwnFile
   const outName = places.output === undefined ? "" : basename(places.output);
   const outputs = new Set([outName, `${outName}.sha256`, `${outName}.vigo-create.lock`]);
   const workDir = places.workDir === undefined ? undefined : physicalPath(places.workDir);
+  // The walk resolves links only at the top of each tree, so a root reached through a linked parent
+  // (/srv → /data/srv) gives source paths no physical path equals: each directory is resolved, once.
+  const physicalDirs = new Map<string, string>();
   return (sourcePath) => {
-    if (sourcePath === snapshots) {
+    const listed = dirname(sourcePath);
+    let dir = physicalDirs.get(listed);
+    if (dir === undefined) physicalDirs.set(listed, dir = physicalPath(listed));
+    const name = basename(sourcePath);
+    if (join(dir, name) === snapshots) {
       return `${sourcePath}: the archives directory (paths.snapshots); not archived inside itself`;
     }
-    const dir = dirname(sourcePath);
-    const name = basename(sourcePath);
     if (dir === outDir && (outputs.has(name) || name.startsWith(`.${outName}.tmp-`))) return "";
     if (dir === workDir && name.startsWith(".vigo-backup-")) return "";
     return undefined;

@@ -144,6 +144,21 @@ Deno.test("archives written inside an archived tree leave themselves out: paths.
     const explicit = await runCli(["backup", "create", ...fx.flags, own]);
     assert.equal(explicit.code, 0, explicit.stderr);
     assert.deepEqual((await entries(own)).filter((p) => /own\.tar\.gz/.test(p)), []);
+
+    // The same root reached through a linked parent (/srv → /data/srv): nothing matched before.
+    const alias = `${fx.root}-alias`;
+    await Deno.symlink(fx.root, alias);
+    try {
+      const flags = ["--server-root", alias, "--server-yaml", join(alias, "server.yaml")];
+      // An explicit name: a third default name could fall in the second's second.
+      const thirdPath = join(alias, "stacks/snaps/third.tar.gz");
+      const third = await runCli(["backup", "create", ...flags, thirdPath]);
+      assert.equal(third.code, 0, third.stderr);
+      assert.match(third.stderr, /not archived inside itself/);
+      assert.deepEqual((await entries(thirdPath)).filter((p) => p.startsWith("stacks/snaps")), []);
+    } finally {
+      await Deno.remove(alias);
+    }
   } finally {
     await Deno.remove(fx.root, { recursive: true });
   }
