@@ -392,7 +392,7 @@ export class Replicator {
     const st = this.wal!.state!;
     const r = await applyRetention(
       client,
-      st.generation,
+      { generation: st.generation, index: st.index },
       this.opts.retentionMs ?? this.opts.backup?.retentionMs ?? 2_592_000_000,
       this.log,
     );

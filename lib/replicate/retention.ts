@@ -1,8 +1,8 @@
 /**
  * Which replica files retention removes, as a pure function. Unlike Litestream v0.3.13 (which
  * deletes the current generation when none of its snapshots is recent enough), the current
- * generation is never deleted, and keeps its newest snapshot even when that is older than the window,
- * so a restore is always possible from what remains.
+ * generation is never deleted, and keeps its newest snapshot even when that is older than the window if
+ * it is at the current WAL index (an idle database), so a restore is always possible from what remains.
  */
 import type { SnapshotInfo } from "../litestream/replica_client.ts";
 
@@ -14,13 +14,18 @@ export interface RetentionInput {
   snapshots: SnapshotInfo[];
   /** The generation being written now. */
   current: string;
+  /** Its WAL index now. */
+  currentIndex: number;
   now: Date;
   retentionMs: number;
 }
 
 /** What to do. */
 export interface RetentionPlan {
-  /** True when the current generation has no snapshot at all: take one, then plan again. */
+  /**
+   * True when the current generation has no snapshot inside the window, nor one at its current WAL index:
+   * take one, then plan again.
+   */
   needSnapshot: boolean;
   /** Whole generations to delete (never the current one). */
   deleteGenerations: string[];
@@ -36,10 +41,12 @@ export function planRetention(input: RetentionInput): RetentionPlan {
     const idx = retained.filter((s) => s.generation === gen).map((s) => s.index);
     return idx.length === 0 ? null : Math.min(...idx);
   };
-  // The current generation starts from its newest snapshot when none is inside the window: an idle
-  // database's index does not move, and a snapshot is never taken twice at one index.
-  const latest = input.snapshots.filter((s) => s.generation === input.current).map((s) => s.index);
-  const currentMin = minIndex(input.current) ?? (latest.length === 0 ? null : Math.max(...latest));
+  // With no snapshot inside the window, a new one is taken, unless the newest is at the current WAL
+  // index (an idle database): a snapshot is never taken twice at one index, so that one stays the start.
+  const latest = Math.max(
+    ...input.snapshots.filter((s) => s.generation === input.current).map((s) => s.index),
+  );
+  const currentMin = minIndex(input.current) ?? (latest === input.currentIndex ? latest : null);
   if (currentMin === null) return { needSnapshot: true, deleteGenerations: [], deleteBefore: [] };
   const plan: RetentionPlan = { needSnapshot: false, deleteGenerations: [], deleteBefore: [] };
   for (const gen of new Set([...input.generations, input.current])) {

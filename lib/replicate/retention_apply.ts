@@ -9,7 +9,7 @@ import { planRetention, type RetentionPlan } from "./retention.ts";
 /** Applies retention; returns the plan (its `needSnapshot` tells the caller to snapshot first). */
 export async function applyRetention(
   client: ReplicaClient,
-  current: string,
+  current: { generation: string; index: number },
   retentionMs: number,
   log: EventSink,
   now = new Date(),
@@ -17,7 +17,14 @@ export async function applyRetention(
   const generations = await client.generations();
   const snapshots: SnapshotInfo[] = [];
   for (const g of generations) snapshots.push(...await client.snapshots(g));
-  const plan = planRetention({ generations, snapshots, current, now, retentionMs });
+  const plan = planRetention({
+    generations,
+    snapshots,
+    current: current.generation,
+    currentIndex: current.index,
+    now,
+    retentionMs,
+  });
   for (const g of plan.deleteGenerations) {
     await client.deleteGeneration(g);
     log("INFO", "retention pruned generation", { generation: g });

@@ -234,6 +234,7 @@ Deno.test("retention: keeps the current generation, prunes before the oldest ret
     generations: [old, cur],
     snapshots: [snap(old, 0, 40), snap(cur, 0, 20), snap(cur, 4, 5), snap(cur, 9, 1)],
     current: cur,
+    currentIndex: 12,
     now,
     retentionMs: 10 * day,
   });
@@ -243,12 +244,14 @@ Deno.test("retention: keeps the current generation, prunes before the oldest ret
     deleteBefore: [{ generation: cur, index: 4 }],
   });
 
-  // No snapshot of the current generation inside the window (an idle database keeps its WAL index, and
-  // an index is snapshotted once): its newest snapshot stays the start, older generations still go.
+  // No snapshot of the current generation inside the window, the newest at the current WAL index (an
+  // idle database keeps its index, and an index is snapshotted once): that one stays the start, older
+  // generations still go.
   const idle = planRetention({
     generations: [old, cur],
     snapshots: [snap(old, 0, 40), snap(cur, 0, 30), snap(cur, 3, 20)],
     current: cur,
+    currentIndex: 3,
     now,
     retentionMs: 10 * day,
   });
@@ -258,11 +261,24 @@ Deno.test("retention: keeps the current generation, prunes before the oldest ret
     deleteBefore: [{ generation: cur, index: 3 }],
   });
 
+  // The same, but the database has moved on since (index 7): snapshot first, delete nothing yet, so the
+  // WAL below a fresh snapshot goes then (retention shorter than snapshot_interval).
+  const busy = planRetention({
+    generations: [old, cur],
+    snapshots: [snap(old, 0, 40), snap(cur, 0, 30), snap(cur, 3, 20)],
+    current: cur,
+    currentIndex: 7,
+    now,
+    retentionMs: 10 * day,
+  });
+  assertEquals(busy, { needSnapshot: true, deleteGenerations: [], deleteBefore: [] });
+
   // No snapshot of the current generation at all: snapshot first, delete nothing yet.
   const none = planRetention({
     generations: [old, cur],
     snapshots: [snap(old, 0, 40)],
     current: cur,
+    currentIndex: 0,
     now,
     retentionMs: 10 * day,
   });
