@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { BadInputError } from "../errors.ts";
-import type { TarHeader } from "../codec/tar/tar_format.ts";
+import { MAX_OCTAL_12, type TarHeader } from "../codec/tar/tar_format.ts";
 import type { TarReader } from "../codec/tar/tar_reader.ts";
 import { openArchive, type OpenArchiveOptions, readSidecar } from "./archive_source.ts";
 import {
@@ -153,9 +153,8 @@ export async function scanArchive(
  * manifest only. Refusing them would leave such archives unrestorable.
  */
 function isClampedMtime(tar: number, manifest: number): boolean {
-  const fieldMax = 0o77777777777;
   return Number.isSafeInteger(manifest) &&
-    ((manifest < 0 && tar === 0) || (manifest > fieldMax && tar === fieldMax));
+    ((manifest < 0 && tar === 0) || (manifest > MAX_OCTAL_12 && tar === MAX_OCTAL_12));
 }
 
 function checkHeaderMatches(h: TarHeader, m: ManifestEntry): void {

@@ -8,11 +8,11 @@
 import { createHash } from "node:crypto";
 import { closeSync, lstatSync, openSync, readdirSync, readSync, type Stats } from "node:fs";
 import { join } from "node:path";
-import { BadInputError, toVigoError } from "../errors.ts";
+import { toVigoError } from "../errors.ts";
 import type { TarEntryType } from "../codec/tar/tar_format.ts";
 import { checkLinkTarget } from "./manifest.ts";
 import { concatBytes } from "../bytes.ts";
-import { readLinkTarget } from "../fsutil/link_target.ts";
+import { readLinkTarget, refuseUndecodedName } from "../fsutil/link_target.ts";
 import type { OwnFileVerdict } from "./own_files.ts";
 
 /** One entry to archive, with the facts the first pass found. */
@@ -82,14 +82,8 @@ export class SourceWalker {
       st = lstatSync(sourcePath);
     } catch (err) {
       if (listed && isGone(err)) {
-        // The runtime decodes names as UTF-8, replacing bad bytes with U+FFFD; such a name then
-        // cannot be opened. Losing the file silently would shrink the backup, so create stops.
-        if (archivePath.includes("\uFFFD")) {
-          throw new BadInputError(
-            `${sourcePath}: file name is not valid UTF-8 (bad bytes shown as \uFFFD); rename it, ` +
-              "archives hold UTF-8 names only",
-          );
-        }
+        // Losing such a file silently would shrink the backup, so create stops.
+        refuseUndecodedName(sourcePath, archivePath);
         return this.#vanished(sourcePath);
       }
       throw toVigoError(err, sourcePath);

@@ -23,8 +23,8 @@ import {
   utimesSync,
 } from "node:fs";
 import { join } from "node:path";
-import { BadInputError, IoError, toVigoError } from "../errors.ts";
-import { readLinkTarget } from "../fsutil/link_target.ts";
+import { IoError, toVigoError } from "../errors.ts";
+import { readLinkTarget, refuseUndecodedName } from "../fsutil/link_target.ts";
 import type { CrossFs } from "./crate_file.ts";
 import type { ExcludeMatcher } from "./exclude_glob.ts";
 
@@ -138,14 +138,8 @@ class Walker {
       const prev = prevDir === null ? null : join(prevDir, name);
       const st = lstatSync(src, { throwIfNoEntry: false });
       if (!st) {
-        // Bun (the executables) lists a name that is not valid UTF-8 with U+FFFD for the bad bytes, a
-        // name that then cannot be opened: counted as vanished, the file was left out of every snapshot
-        // without a word.
-        if (name.includes("\uFFFD")) {
-          throw new BadInputError(
-            `${src}: file name is not valid UTF-8 (bad bytes shown as \uFFFD); rename it, snapshots hold UTF-8 names only`,
-          );
-        }
+        // Counted as vanished, such a file was left out of every snapshot without a word.
+        refuseUndecodedName(src, name);
         this.stats.vanished++;
         continue;
       }

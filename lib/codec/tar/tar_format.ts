@@ -38,7 +38,7 @@ const TYPEFLAG: Record<TarEntryType, number> = { file: 0x30, dir: 0x35, symlink:
 /** Largest value of the 8-byte octal uid and gid fields. */
 const MAX_ID = 0o7777777;
 /** Largest value of the 12-byte octal size and mtime fields. */
-const MAX_OCTAL_12 = 0o77777777777;
+export const MAX_OCTAL_12 = 0o77777777777;
 
 /** Number of padding bytes after `size` bytes of data to reach a block boundary. */
 export function padding(size: number): number {
