@@ -199,6 +199,27 @@ Deno.test("file:// URLs: absolute kept, relative resolved against the root", () 
     parse("backup:\n  url: file://../out/my%20replica\n").config.backup?.url,
     "file:///srv/out/my%20replica",
   );
+  // The text is a literal path: "#", "?" and "\\" are part of a name, not a fragment, a query or a
+  // separator, while "%" escapes are decoded.
+  const underRoot = (url: string) =>
+    parseServerYaml(`backup:\n  url: ${JSON.stringify(url)}\n`, { ...opts, serverRoot: "/srv/r oot" })
+      .config.backup?.url;
+  for (
+    const [url, expected] of [
+      ["file:///abs/a#b", "file:///abs/a%23b"],
+      ["file:///abs/dir?x=1", "file:///abs/dir%3Fx=1"],
+      ["file://rel#1", "file:///srv/r%20oot/rel%231"],
+      ["file:///srv/back\\up", "file:///srv/back%5Cup"],
+      ["file:///abs/tab\there", "file:///abs/tab%09here"],
+      ["file:///abs/c|/x", "file:///abs/c%7C/x"],
+      ["file:///c|/x", "file:///c%7C/x"],
+      ["file:///abs/a%23b%20c", "file:///abs/a%23b%20c"],
+      ["file://sub/%C3%A9t%C3%A9", "file:///srv/r%20oot/sub/%C3%A9t%C3%A9"],
+      ["file:///abs/\ud800", "file:///abs/%EF%BF%BD"],
+    ]
+  ) {
+    assert.equal(underRoot(url), expected, url);
+  }
 });
 
 Deno.test("sftp fields: key_path and known_hosts_path resolve (~ is the home directory)", () => {
