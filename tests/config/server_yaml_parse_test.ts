@@ -306,6 +306,10 @@ Deno.test("backup.addr: HOST:PORT for /metrics, anything else fails with the lin
   const yaml = (addr: string) => `backup:\n  url: file:///r\n  addr: ${JSON.stringify(addr)}\n`;
   assert.equal(parse(yaml("127.0.0.1:9090")).config.backup?.addr, "127.0.0.1:9090");
   assert.equal(parse(yaml("[::1]:9090")).config.backup?.addr, "[::1]:9090");
+  // inet_aton's short forms bind (0 is 0.0.0.0, 127.1 is 127.0.0.1), so they are addresses too.
+  assert.equal(parse(yaml("0:9090")).config.backup?.addr, "0:9090");
+  assert.equal(parse(yaml("127.1:9090")).config.backup?.addr, "127.1:9090");
+  assertConfigError(yaml("1.2.3.4.5:9090"), /backup\.addr: "1\.2\.3\.4\.5" is not an IPv4 address.*line 3/);
   assert.equal(parse("backup:\n  url: file:///r\n").config.backup?.addr, undefined);
   assertConfigError(yaml("9090"), /backup\.addr: expected HOST:PORT .*line 3/);
   assertConfigError(yaml("127.0.0.1:70000"), /backup\.addr: port 70000 out of range \(0-65535\).*line 3/);
