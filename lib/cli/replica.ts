@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import type { BackupConfig } from "../config/types.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import { hex8 } from "../litestream/paths.ts";
-import { rfc3339FieldProblem } from "../rfc3339_fields.ts";
+import { parseRfc3339 } from "../rfc3339.ts";
 import type { Backend } from "../backend/backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
@@ -27,21 +27,13 @@ export function replicaCommand(): Command {
 }
 
 /**
- * Parses `--timestamp`: RFC 3339 with an explicit zone (`Z` or `±hh:mm`), as Litestream's
- * `-timestamp`. A time without a zone is refused rather than guessed in local time, and one that
- * does not exist (November 31st) rather than rolled over as Date.parse does.
+ * Parses `--timestamp`: RFC 3339 with seconds and a zone, as Litestream's `-timestamp` (lib/rfc3339.ts,
+ * shared with VIGO_NOW); what is wrong with it is a usage error (exit 2).
  */
 function parseTimestamp(text: string): Date {
-  const re = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
-  const d = new Date(text.replace(" ", "T"));
-  if (!re.test(text) || Number.isNaN(d.getTime())) {
-    throw new UsageError(
-      `--timestamp ${JSON.stringify(text)}: expected an RFC 3339 time with a zone, e.g. 2026-03-13T14:30:00Z`,
-    );
-  }
-  const problem = rfc3339FieldProblem(text);
-  if (problem) throw new UsageError(`--timestamp ${JSON.stringify(text)}: no such time (${problem})`);
-  return d;
+  const time = parseRfc3339(text);
+  if (typeof time === "string") throw new UsageError(`--timestamp ${JSON.stringify(text)}: ${time}`);
+  return time;
 }
 
 interface SourceOptions {

@@ -143,5 +143,31 @@ Deno.test("VIGO_NOW overrides the clock; a bad value or a date that does not exi
       (e) => e instanceof ConfigError && e.message.startsWith(`VIGO_NOW: "${VIGO_NOW}": no such time (`),
     );
   }
+  // One RFC 3339 language with replica restore --timestamp (lib/rfc3339.ts): what the RFC allows
+  // (a fraction, t, z, a space for T) is a time, a time without seconds or "+0530" is not.
+  for (
+    const [VIGO_NOW, iso] of [
+      ["2026-03-13T14:30:00.255Z", "2026-03-13T14:30:00.255Z"],
+      ["2026-03-13t14:30:00z", "2026-03-13T14:30:00.000Z"],
+      ["2026-03-13 16:30:00+02:00", "2026-03-13T14:30:00.000Z"],
+    ]
+  ) {
+    assert.equal(currentTime({ VIGO_NOW }).toISOString(), iso);
+  }
+  for (const VIGO_NOW of ["2026-03-13T14:30Z", "2026-03-13T14:30:00+0530"]) {
+    assert.throws(
+      () => currentTime({ VIGO_NOW }),
+      (e) =>
+        e instanceof ConfigError &&
+        e.message === `VIGO_NOW: "${VIGO_NOW}": not an RFC 3339 time with a zone (e.g. 2026-03-13T14:30:00Z)`,
+    );
+  }
+  // An offset that does not exist is named like a field that does not.
+  assert.throws(
+    () => currentTime({ VIGO_NOW: "2026-03-13T14:30:00+24:00" }),
+    (e) =>
+      e instanceof ConfigError &&
+      e.message === 'VIGO_NOW: "2026-03-13T14:30:00+24:00": no such time (offset hour 24 is past 23)',
+  );
   assert(Math.abs(currentTime({}).getTime() - Date.now()) < 5000);
 });

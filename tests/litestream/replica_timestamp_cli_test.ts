@@ -50,3 +50,35 @@ Deno.test("replica restore --timestamp: a date or hour that does not exist → e
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("replica restore --timestamp: RFC 3339 as VIGO_NOW and Litestream read it, seconds and zone required", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigo-ts-" });
+  const restore = (t: string) =>
+    runCli(["backup", "replica", "restore", "--url", `file://${dir}`, "-o", `${dir}/o.db`, "--timestamp", t]);
+  try {
+    // Before: --timestamp had a pattern of its own that also took these, which VIGO_NOW and
+    // Litestream's -timestamp refuse.
+    for (const t of ["2026-03-13T14:30Z", "2026-03-13T14:30:00+0530"]) {
+      const r = await restore(t);
+      assertEquals(r.code, 2, `${t}: ${r.stderr}`);
+      assertEquals(
+        r.stderr,
+        `vigocli: --timestamp ${
+          JSON.stringify(t)
+        }: not an RFC 3339 time with a zone (e.g. 2026-03-13T14:30:00Z)\n`,
+      );
+      const ls = await new Deno.Command(LITESTREAM, {
+        args: ["restore", "-o", `${dir}/o.db`, "-timestamp", t, `file://${dir}`],
+      }).output();
+      assertEquals(ls.code, 1, t);
+      assert(new TextDecoder().decode(ls.stderr).includes("invalid -timestamp"), t);
+    }
+    // Every form the guide shows is a time: the restore goes on to find an empty replica (exit 9).
+    for (const t of ["2026-03-13T14:30:00Z", "2026-03-13T16:30:00+02:00", "2026-03-13T14:30:00.255Z"]) {
+      const r = await restore(t);
+      assertEquals(r.code, 9, `${t}: ${r.stderr}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
