@@ -64,30 +64,12 @@ Deno.test("replica list: times copied from the text output restore to the snapsh
 
     const all = await runCli(["backup", "replica", "restore", "--url", url, "-o", `${dir}/all.db`]);
     assertEquals(all.code, 0, all.stderr);
-    const atEnd = await runCli([
-      "backup",
-      "replica",
-      "restore",
-      "--url",
-      url,
-      "-o",
-      `${dir}/end.db`,
-      "--timestamp",
-      span[2],
-    ]);
+    const restoreAt = (t: string, out: string) =>
+      runCli(["backup", "replica", "restore", "--url", url, "-o", out, "--timestamp", t]);
+    const atEnd = await restoreAt(span[2], `${dir}/end.db`);
     assertEquals(atEnd.code, 0, atEnd.stderr);
     assertEquals(await rowIds(`${dir}/end.db`), await rowIds(`${dir}/all.db`));
-    const atSnapshot = await runCli([
-      "backup",
-      "replica",
-      "restore",
-      "--url",
-      url,
-      "-o",
-      `${dir}/snap.db`,
-      "--timestamp",
-      snapshot[1],
-    ]);
+    const atSnapshot = await restoreAt(snapshot[1], `${dir}/snap.db`);
     assertEquals(atSnapshot.code, 0, atSnapshot.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });

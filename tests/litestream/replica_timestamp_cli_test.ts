@@ -11,8 +11,8 @@ const IMPOSSIBLE = ["2026-11-31T00:00:00Z", "2026-02-29T12:00:00+02:00", "2026-1
 Deno.test("replica restore --timestamp: a date or hour that does not exist → exit 2 naming it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vigo-ts-" });
   try {
-    for (const t of IMPOSSIBLE) {
-      const r = await runCli([
+    const restoreAt = (t: string) =>
+      runCli([
         "backup",
         "replica",
         "restore",
@@ -23,22 +23,14 @@ Deno.test("replica restore --timestamp: a date or hour that does not exist → e
         "--timestamp",
         t,
       ]);
+    for (const t of IMPOSSIBLE) {
+      const r = await restoreAt(t);
       assertEquals(r.code, 2, `${t}: ${r.stderr}`);
       assertEquals(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
       assert(r.stderr.startsWith(`vigocli: --timestamp ${JSON.stringify(t)}: no such time (`), r.stderr);
     }
     // A real leap day is a time: the restore goes on to find an empty replica (exit 9).
-    const leap = await runCli([
-      "backup",
-      "replica",
-      "restore",
-      "--url",
-      `file://${dir}`,
-      "-o",
-      `${dir}/o.db`,
-      "--timestamp",
-      "2028-02-29T12:00:00Z",
-    ]);
+    const leap = await restoreAt("2028-02-29T12:00:00Z");
     assertEquals(leap.code, 9, leap.stderr);
     // Litestream refuses the same values.
     const ls = await new Deno.Command(LITESTREAM, {
