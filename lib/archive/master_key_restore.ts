@@ -57,8 +57,11 @@ export async function applyMasterKey(
       throw toVigoError(err, path);
     });
     if (encodeMasterKey(decodeMasterKey(restored, path)) === given) return null;
+    // Said after the fact: the comparison needs the archived key, which exists only once the tree is in
+    // place. That tree keeps the archive's own key, the one its secrets are sealed with.
     throw new ExistsError(
-      `${path}: the archive holds its own master key, which differs from --master-key; not replaced`,
+      `${path}: the archive holds its own master key, which differs from --master-key; the archive was ` +
+        "restored with its own key (its secrets are sealed with it), the given key was not installed",
     );
   }
   try {
