@@ -67,6 +67,8 @@ async function writeAll(files: { path: string; text: string }[]): Promise<void> 
       const file = await createAtomicFile(f.path, 0o644);
       staged.push(file);
       await file.handle.writeFile(f.text);
+      // Here and not only in commit() (whose own fsync then finds nothing left to write): a full disk
+      // may show only at fsync, and it must show before the first unit is renamed into place.
       await file.handle.sync();
     }
   } catch (err) {
