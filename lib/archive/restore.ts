@@ -27,7 +27,7 @@ import { BackgroundFiles } from "../fsutil/background_files.ts";
 import { StagingSync } from "./staging_sync.ts";
 import { applyMeta, stageEntry } from "./restore_stage.ts";
 import { type ConfiguredDatabase, databaseDestination, targetDatabaseConfig } from "./restore_db_path.ts";
-import { applyStep, restoreSteps } from "./restore_steps.ts";
+import { applyStep, NEW_DIR_MODE, restoreSteps } from "./restore_steps.ts";
 import {
   interruptedJournals,
   JOURNAL_FORMAT,
@@ -126,7 +126,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   // Two restores into one target would pick the same aside directory, and the one that fails would
   // roll back into it and remove what the other moved there: one at a time, the second exits 5. The
   // lock lies beside the target, whose parent must exist for that (mkdir -p below would make it anyway).
-  await mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch((err) => {
+  await mkdir(dirname(target), { recursive: true, mode: NEW_DIR_MODE }).catch((err) => {
     throw toVigoError(err, dirname(target));
   });
   // Beside the directory itself, so restores through different symbolic links to it take turns too.
@@ -139,8 +139,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   // A target this restore creates holds nothing but the staging directory until the commit, so an
   // interruption removes it as a failure does (below).
   const forgetTarget = createdTarget ? removeOnInterrupt(target) : () => {};
-  // Owner-only: the tree holds secrets/, and the default mode would follow the umask (0777 under 000).
-  await mkdir(target, { recursive: true, mode: 0o700 }).catch((err) => {
+  await mkdir(target, { recursive: true, mode: NEW_DIR_MODE }).catch((err) => {
     forgetTarget();
     throw toVigoError(err, target);
   });

@@ -10,6 +10,15 @@ import { dirname, join } from "node:path";
 import { DB_ENTRY_PATH } from "./manifest.ts";
 import { DB_COMPANIONS } from "./restore_plan.ts";
 
+/**
+ * Mode (before the umask) of the directories a restore creates that the archive does not hold: the
+ * target, its missing parents, those of a configured `database.path`. The archive records no mode for
+ * them, so they get what `mkdir` gives, minus group and other write: a server running as another user
+ * must reach the database (0700 kept it out), and under umask 000 nobody else may swap secrets/ or
+ * server.yaml. Everything the archive holds, secrets/ included, gets its archived mode.
+ */
+export const NEW_DIR_MODE = 0o755;
+
 /** One rename-into-place of the commit phase (absolute paths). */
 export interface RestoreStep {
   /** The path in the target that is replaced or created. */
@@ -67,8 +76,8 @@ export function applyStep(s: RestoreStep): void {
     renameSync(s.dest, s.aside);
   }
   if (s.staged && present(s.staged)) {
-    // Directories of a configured database.path are created private, like db/ would be.
-    mkdirSync(dirname(s.dest), { recursive: true, mode: 0o700 });
+    // Only a configured database.path can lack its directories here: the archive holds no mode for them.
+    mkdirSync(dirname(s.dest), { recursive: true, mode: NEW_DIR_MODE });
     renameSync(s.staged, s.dest);
   }
 }

@@ -57,10 +57,14 @@ export function localObject(client: ReplicaClient, key: string): AsyncIterable<U
   })();
 }
 
-/** Opens `path` for synchronous writes ({@link decodeToFile}, or pages written in place with "r+"). */
+/**
+ * Opens `path` for synchronous writes ({@link decodeToFile}, or pages written in place with "r+"). A
+ * database it creates gets what SQLite gives a new database, 0644 before the umask (Litestream: 0666):
+ * the replica records no mode, and a server running as another user must be able to read it.
+ */
 export function openForWrite(path: string, flags: "wx" | "w" | "r+"): number {
   try {
-    return openSync(path, flags, 0o600);
+    return openSync(path, flags, 0o644);
   } catch (err) {
     throw toVigoError(err, path);
   }

@@ -2,7 +2,7 @@
  * Restore is all-or-nothing. A failure late in the commit phase (a mount point that cannot be renamed,
  * an immutable file) rolls back every rename already made; a restore killed between two renames is
  * rolled back by the next command from its journal; a planted journal cannot move files elsewhere; a
- * missing target is created owner-only (it holds secrets/), not world-writable, under umask 000. Real mounts and chattr: root only.
+ * missing target is created 0755 (secrets/ keeps its archived mode), not world-writable, under umask 000. Real mounts and chattr: root only.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -238,7 +238,7 @@ Deno.test("journals that must be refused: outside paths, wrong pid, garbage (exi
   }
 });
 
-Deno.test("a missing target is created 0700 even under umask 000", async () => {
+Deno.test("a missing target and its parents are created 0755, not world-writable, under umask 000", async () => {
   const ctx = await setup();
   const target = join(ctx.dst.root, "new", "root");
   const old = process.umask(0);
@@ -254,8 +254,8 @@ Deno.test("a missing target is created 0700 even under umask 000", async () => {
   } finally {
     process.umask(old);
   }
-  assert.equal(Deno.statSync(target).mode! & 0o777, 0o700);
-  assert.equal(Deno.statSync(join(ctx.dst.root, "new")).mode! & 0o777, 0o700);
+  assert.equal(Deno.statSync(target).mode! & 0o777, 0o755);
+  assert.equal(Deno.statSync(join(ctx.dst.root, "new")).mode! & 0o777, 0o755);
   await Deno.remove(ctx.src.root, { recursive: true });
   await Deno.remove(ctx.dst.root, { recursive: true });
 });

@@ -88,7 +88,7 @@ Deno.test("umask 000: secret store, encrypted archive and restored secrets are o
       await Promise.all(all.map(async ([rel]) => (await Deno.lstat(join(target, rel))).isSymlink ? rel : "")),
     );
     const writable = all.filter(([rel, m]) => (parseInt(m, 8) & 0o002) !== 0 && !links.has(rel));
-    assert.equal(await mode(target), "700", "the target restore created");
+    assert.equal(await mode(target), "755", "the target restore created");
     assert.deepEqual(writable, [], "nothing restored is writable by others");
     for (const [rel, m, isDir] of all.filter(([rel]) => rel === "secrets" || rel.startsWith("secrets/"))) {
       assert.equal(m, isDir ? "700" : "600", `restored ${rel}`);
