@@ -61,12 +61,20 @@ export async function openArchiveBackend(
     throw new ConfigError(`${where}: no backup.url configured (give the backend with --url URL)`);
   }
   const { defaultDestination, openBackend, urlScheme } = await import("../backends.ts");
-  const { applyCredentialSources } = await import("../config/credentials.ts");
+  const { applyCredentialSources, keysWithoutServerYaml } = await import("../config/credentials.ts");
   let dest = backup?.destination;
   if (!dest || dest.scheme !== urlScheme(target)) {
     dest = defaultDestination(target);
     // Without server.yaml's settings (a fresh host) the keys can only come from the chain or a file.
-    if (dest.scheme === "s3") dest.credentialsHint = "or give them with --credentials-file FILE";
+    if (dest.scheme === "s3" || dest.scheme === "gcs") {
+      dest.keysSource = keysWithoutServerYaml(
+        !existsSync(where)
+          ? `${where} does not exist`
+          : backup
+          ? `${where}'s backup.url is not a ${dest.scheme}:// URL`
+          : `${where} has no backup: section`,
+      );
+    }
   }
   return await openBackend(target, applyCredentialSources(target, dest, credentials ?? {}));
 }

@@ -48,7 +48,7 @@ async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
   // Loaded here, not at the top, so that merely building the command tree stays cheap.
   const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
   const { defaultDestination, openBackend, urlScheme } = await import("../backends.ts");
-  const { applyCredentialSources } = await import("../config/credentials.ts");
+  const { applyCredentialSources, keysWithoutServerYaml } = await import("../config/credentials.ts");
   const credentials = await credentialSources(o.credentialsFile);
   const yamlGiven = cmd.getOptionValueSource("serverYaml") === "cli";
   let backup: BackupConfig | undefined;
@@ -63,7 +63,16 @@ async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
   }
   const url = o.url ?? backup!.url;
   let dest = backup?.destination;
-  if (!dest || dest.scheme !== urlScheme(url)) dest = defaultDestination(url);
+  if (!dest || dest.scheme !== urlScheme(url)) {
+    dest = defaultDestination(url);
+    if (dest.scheme === "s3" || dest.scheme === "gcs") {
+      dest.keysSource = keysWithoutServerYaml(
+        backup
+          ? `${o.serverYaml}'s backup.url is not a ${dest.scheme}:// URL`
+          : `${o.serverYaml} not read (--url without --server-yaml)`,
+      );
+    }
+  }
   return await openBackend(url, applyCredentialSources(url, dest, credentials));
 }
 

@@ -11,6 +11,7 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError, toVigoError } from "../errors.ts";
 import { backendFor, type DestinationConfig, urlScheme } from "../backends.ts";
+import type { KeysSource } from "../backend/s3_api/bucket_url.ts";
 
 /** The `backup:` fields a credentials file may set, by destination field name. */
 export interface Credentials {
@@ -129,6 +130,52 @@ export function isS3KeyField(dest: DestinationConfig, field: string): boolean {
 export function fileValueFor(sources: CredentialSources, field: string): string | undefined {
   const v = sources.file?.values[field as keyof Credentials];
   return typeof v === "string" ? v : undefined;
+}
+
+/** The remedy for missing keys that every command reading a backend has. */
+const CREDENTIALS_FILE_REMEDY = "give --credentials-file FILE with access_key_id and secret_access_key";
+
+/**
+ * What the "no credentials" error says about the keys of server.yaml at `path` (pure): the secret
+ * that could not be read (`failure`), or that it has none; undefined when it has them (the chain names
+ * them as server.yaml's).
+ */
+export function serverYamlKeys(
+  path: string,
+  dest: { accessKeyId?: string },
+  failure?: { why: string; remedy?: string },
+): KeysSource | undefined {
+  if (failure) return { ...failure, lastly: CREDENTIALS_FILE_REMEDY };
+  if (dest.accessKeyId) return undefined;
+  return {
+    why: `${path} has no backup.access_key_id/secret_access_key`,
+    remedy: `set them in ${path}`,
+    lastly: CREDENTIALS_FILE_REMEDY,
+  };
+}
+
+/** The same for a destination opened without server.yaml's settings; `why` says why (it does not exist, …). */
+export function keysWithoutServerYaml(why: string): KeysSource {
+  return { why, lastly: CREDENTIALS_FILE_REMEDY };
+}
+
+/**
+ * The error for a `secret:` value that cannot be read because the store has no master key (a fresh host,
+ * the key kept apart). It never suggests `secret set`: that would make a NEW key, and the restored
+ * secrets open only with the old one.
+ */
+export function missingMasterKey(
+  problem: string,
+  sealedPath: string,
+  sealedExists: boolean,
+  keyPath: string,
+): { why: string; remedy?: string } {
+  if (!sealedExists) return { why: `${problem}: neither ${sealedPath} nor ${keyPath} exists` };
+  return {
+    why: `${problem}: ${keyPath} is missing`,
+    remedy:
+      `put the old host's master key back (backup restore --master-key FILE, or copy it to ${keyPath}, mode 0600)`,
+  };
 }
 
 /** What would supply `field` on a fresh host, for the error message. */

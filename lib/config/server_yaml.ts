@@ -18,6 +18,8 @@ import {
   fallbackHint,
   fileValueFor,
   isS3KeyField,
+  missingMasterKey,
+  serverYamlKeys,
 } from "./credentials.ts";
 
 /** Options of {@link loadServerConfig}. */
@@ -67,7 +69,7 @@ export async function loadServerConfig(
   const set = (field: string, value: string | undefined) => Object.assign(dest, { [field]: value });
 
   const store = new SecretStore(absRoot);
-  let unresolvedS3Key = false;
+  let unresolvedS3Key: { why: string; remedy?: string } | undefined;
   for (const ref of secretRefs) {
     const fromFile = fileValueFor(sources, ref.field);
     if (fromFile !== undefined) {
@@ -78,21 +80,23 @@ export async function loadServerConfig(
     try {
       set(ref.field, await store.get(ref.name));
     } catch (err) {
-      const why = err instanceof VigoError ? err.message : String(err);
       const problem = `${serverYamlPath}: ${ref.keyPath}: cannot resolve secret "${ref.name}"${
         lineSuffix(ref.line)
-      }: ${why}`;
+      }`;
       // A store that works but lacks or rejects this secret is a configuration error. Only a store
       // without its master key — a fresh host, the key kept apart — falls back to other sources.
-      if (existsSync(join(absRoot, "secrets", MASTER_KEY_FILE))) {
-        throw new ConfigError(problem, { cause: err });
+      const keyPath = join(absRoot, "secrets", MASTER_KEY_FILE);
+      if (existsSync(keyPath)) {
+        throw new ConfigError(`${problem}: ${err instanceof VigoError ? err.message : String(err)}`, {
+          cause: err,
+        });
       }
-      const freshHost = `${problem}; on a fresh host ${fallbackHint(dest, ref.field)}`;
+      const sealed = store.pathOf(ref.name);
+      const missing = missingMasterKey(problem, sealed, existsSync(sealed), keyPath);
       if (isS3KeyField(dest, ref.field)) {
         // The rest of the S3 chain (environment, profile, instance role) may have keys; if it has none,
-        // its error carries this line.
-        unresolvedS3Key = true;
-        if (dest.scheme === "s3") dest.credentialsHint ??= freshHost;
+        // its error says this.
+        unresolvedS3Key ??= missing;
         continue;
       }
       // An SFTP password is not needed when the credentials file names a key to log in with.
@@ -100,8 +104,13 @@ export async function loadServerConfig(
         set("password", undefined);
         continue;
       }
-      throw new ConfigError(freshHost, { cause: err });
+      const remedies = [missing.remedy, fallbackHint(dest, ref.field)].filter(Boolean);
+      throw new ConfigError(`${missing.why}; ${remedies.join(", or ")}`, { cause: err });
     }
+  }
+  if (dest.scheme === "s3" || dest.scheme === "gcs") {
+    const keys = serverYamlKeys(serverYamlPath, dest, unresolvedS3Key);
+    if (keys) dest.keysSource = keys;
   }
   if (unresolvedS3Key) {
     // One key of the pair alone would be refused: a later ref may have resolved after an earlier failed.

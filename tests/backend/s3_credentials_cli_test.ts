@@ -130,7 +130,7 @@ Deno.test("s3 credentials: every source of the chain alone signs requests the se
     assert.equal(none.code, 3, none.stderr);
     assert.match(
       none.stderr,
-      /no credentials: tried .*LITESTREAM_ACCESS_KEY_ID.*AWS_ACCESS_KEY_ID.*AWS profile/,
+      /no credentials: .*tried .*LITESTREAM_ACCESS_KEY_ID.*AWS_ACCESS_KEY_ID.*AWS profile/,
     );
   } finally {
     await meta.stop();

@@ -114,7 +114,7 @@ Deno.test("secret: refs without a secrets store: S3 defers to the chain with the
       () => s.credentials(),
       (err: unknown) =>
         err instanceof ConfigError && err.exitCode === 3 &&
-        /no credentials: .*; .*backup\.access_key_id: cannot resolve secret "vigo\/backup\/aws_access_key"/
+        /no credentials: .*backup\.access_key_id: cannot resolve secret "vigo\/backup\/aws_access_key"/
           .test(
             err.message,
           ) &&

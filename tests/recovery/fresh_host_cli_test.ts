@@ -118,7 +118,7 @@ Deno.test("disaster recovery on a fresh host: S3, SFTP and replica, secrets unre
     assert.equal(noCreds.code, 3, noCreds.stderr);
     assert.match(
       noCreds.stderr,
-      /no credentials: tried .*LITESTREAM_ACCESS_KEY_ID.*--credentials-file FILE/,
+      /no credentials: .* does not exist; tried .*LITESTREAM_ACCESS_KEY_ID.*--credentials-file FILE/,
     );
 
     const restored = await onNewHost(

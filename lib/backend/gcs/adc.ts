@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BackendError, ConfigError } from "../../errors.ts";
+import type { KeysSource } from "../s3_api/bucket_url.ts";
 import { TransientError } from "../retry.ts";
 import { importRsaPrivateKey, signJwt } from "./jwt.ts";
 
@@ -34,6 +35,8 @@ export interface AdcOptions {
   homeDir: string;
   /** How long to wait for the metadata server. Default 1500 ms (it answers in ms on GCE). */
   metadataTimeoutMs?: number;
+  /** What the error says about the config's HMAC keys when nothing has credentials. */
+  keys?: KeysSource;
 }
 
 /** Caches a provider's token and refreshes it `marginMs` before expiry. */
@@ -211,8 +214,11 @@ export async function findAdcProvider(opts: AdcOptions): Promise<TokenProvider> 
   } catch (err) {
     tried.push(`GCE metadata server ${host} (${(err as Error).message.replace(`${meta.source}: `, "")})`);
   }
+  const keys = opts.keys ?? { remedy: "set backup.access_key_id/secret_access_key (HMAC keys)" };
+  const remedies = [keys.remedy, "set GOOGLE_APPLICATION_CREDENTIALS", keys.lastly].filter(Boolean);
   throw new ConfigError(
-    `no Google credentials: tried ${tried.join("; ")}. ` +
-      "Set backup.access_key_id/secret_access_key (HMAC keys) or GOOGLE_APPLICATION_CREDENTIALS",
+    `no Google credentials: ${keys.why ? `${keys.why}; ` : ""}tried ${tried.join("; ")}; ${
+      remedies.join(", or ")
+    }`,
   );
 }

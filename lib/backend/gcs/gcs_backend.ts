@@ -50,6 +50,7 @@ export async function openGcsBackend(
       env: opts.env ?? process.env,
       homeDir: opts.homeDir ?? homedir(),
       metadataTimeoutMs: opts.metadataTimeoutMs,
+      keys: cfg.keysSource,
     };
     const provider = await findAdcProvider(adc);
     const cache = new CachedToken(provider);

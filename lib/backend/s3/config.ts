@@ -37,8 +37,6 @@ export interface S3Options extends BucketOptions {
   forcePathStyle?: boolean;
   /** `--credentials-file`'s keys: tried before everything else. */
   credentialsFile?: { path: string; accessKeyId?: string; secretAccessKey?: string };
-  /** Added to the "no credentials" error (why server.yaml's keys are missing). */
-  credentialsHint?: string;
 }
 
 function boolOption(raw: string | null): boolean | undefined {
@@ -88,26 +86,32 @@ function resolveCredentials(
     throw new ConfigError(`${where}: backup.access_key_id and backup.secret_access_key must be set together`);
   }
   const file = opts.credentialsFile;
-  const chain = credentialChain([
-    ...(file
-      ? [keyPairSource(`--credentials-file ${file.path}`, file.accessKeyId, file.secretAccessKey)]
-      : []),
-    keyPairSource("server.yaml backup.access_key_id", opts.accessKeyId, opts.secretAccessKey),
-    keyPairSource("LITESTREAM_ACCESS_KEY_ID", env.LITESTREAM_ACCESS_KEY_ID, env.LITESTREAM_SECRET_ACCESS_KEY),
-    keyPairSource(
-      "AWS_ACCESS_KEY_ID",
-      env.AWS_ACCESS_KEY_ID,
-      env.AWS_SECRET_ACCESS_KEY,
-      env.AWS_SESSION_TOKEN,
-    ),
-    profileSource(env),
-    containerSource(env),
-    imdsSource(env),
-  ], where);
-  const hint = opts.credentialsHint;
-  if (!hint) return chain;
-  return () =>
-    chain().catch((err) => {
-      throw err instanceof ConfigError ? new ConfigError(`${err.message}; ${hint}`, { cause: err }) : err;
-    });
+  // Keys given (or a library caller's): the error speaks of the backup.* fields in general.
+  const keys = opts.keysSource ??
+    { name: "server.yaml backup.access_key_id", remedy: "set backup.access_key_id/secret_access_key" };
+  return credentialChain(
+    [
+      ...(file
+        ? [keyPairSource(`--credentials-file ${file.path}`, file.accessKeyId, file.secretAccessKey)]
+        : []),
+      ...(keys.name ? [keyPairSource(keys.name, opts.accessKeyId, opts.secretAccessKey)] : []),
+      keyPairSource(
+        "LITESTREAM_ACCESS_KEY_ID",
+        env.LITESTREAM_ACCESS_KEY_ID,
+        env.LITESTREAM_SECRET_ACCESS_KEY,
+      ),
+      keyPairSource(
+        "AWS_ACCESS_KEY_ID",
+        env.AWS_ACCESS_KEY_ID,
+        env.AWS_SECRET_ACCESS_KEY,
+        env.AWS_SESSION_TOKEN,
+      ),
+      profileSource(env),
+      containerSource(env),
+      imdsSource(env),
+    ],
+    where,
+    Date.now,
+    keys,
+  );
 }

@@ -54,6 +54,23 @@ export interface BucketOptions {
   region?: string;
   /** Service endpoint, `http(s)://host[:port]`. */
   endpoint?: string;
+  /** What the "no credentials" error says about the config's keys (set by whoever read the config). */
+  keysSource?: KeysSource;
+}
+
+/**
+ * The config's keys as the "no credentials" error describes them: what happened to them and what would
+ * supply them there. Without one, the error speaks of `backup.access_key_id` in general.
+ */
+export interface KeysSource {
+  /** The keys as a source the chain tried (`/srv/vigo/server.yaml backup.access_key_id`); absent when none was read. */
+  name?: string;
+  /** Why they gave no credentials (`/srv/vigo/server.yaml does not exist`). */
+  why?: string;
+  /** What would supply them, said first among the remedies (without the environment variables). */
+  remedy?: string;
+  /** The last remedy (`give --credentials-file FILE with access_key_id and secret_access_key`). */
+  lastly?: string;
 }
 
 /** Reads {@link BucketOptions} from the `backup:` section. */

@@ -8,7 +8,7 @@
  */
 import { ConfigError } from "../../../errors.ts";
 import { verbose } from "../../../verbose.ts";
-import type { S3Credentials } from "../../s3_api/bucket_url.ts";
+import type { KeysSource, S3Credentials } from "../../s3_api/bucket_url.ts";
 
 /** Credentials with the time they stop working, when temporary. */
 export interface ExpiringCredentials extends S3Credentials {
@@ -25,11 +25,15 @@ export interface CredentialSource {
 /** Temporary credentials are fetched again this long before they expire. */
 const REFRESH_BEFORE_MS = 5 * 60_000;
 
-/** A provider over `sources`: the first with credentials wins; cached until shortly before expiry. */
+/**
+ * A provider over `sources`: the first with credentials wins; cached until shortly before expiry. `keys`
+ * says, when none has any, why the config gave none and what would supply them.
+ */
 export function credentialChain(
   sources: CredentialSource[],
   where: string,
   now: () => number = Date.now,
+  keys: KeysSource = {},
 ): () => Promise<S3Credentials> {
   let cached: ExpiringCredentials | undefined;
   let pending: Promise<ExpiringCredentials> | undefined;
@@ -43,9 +47,15 @@ export function credentialChain(
         return creds;
       }
     }
+    const remedies = [
+      keys.remedy,
+      "set LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY " +
+      "(or AWS_PROFILE)",
+      keys.lastly,
+    ].filter(Boolean);
     throw new ConfigError(
-      `${where}: no credentials: tried ${sources.map((s) => s.name).join(", ")}; ` +
-        `set backup.access_key_id/secret_access_key, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE`,
+      `${where}: no credentials: ${keys.why ? `${keys.why}; ` : ""}` +
+        `tried ${sources.map((s) => s.name).join(", ")}; ${remedies.join(", or ")}`,
     );
   };
   return async () => {
