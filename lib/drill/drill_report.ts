@@ -7,7 +7,7 @@
 
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BadInputError, toVigoError } from "../errors.ts";
+import { BadInputError, ExistsError, toVigoError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { makeOwnDirectory } from "../fsutil/own_directory.ts";
 
@@ -59,7 +59,12 @@ export interface LatestDrillReport {
 }
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-const REPORT_NAME = /^drill-(\d{8}T\d{6}Z)\.json$/;
+const REPORT_NAME = /^drill-\d{8}T\d{6}Z(_\d{3})?\.json$/;
+/**
+ * Reports of drills started in one second: the first gets the plain name, the next `_002` … `_999`.
+ * `_` sorts after `.` and the number is fixed-width, so the names still sort in the order written.
+ */
+const MAX_IN_ONE_SECOND = 999;
 const STATUSES: readonly string[] = ["pass", "fail", "not_configured"];
 
 /** `<snapshotsDir>/drills`: where reports live for a server whose paths.snapshots is `snapshotsDir`. */
@@ -67,11 +72,14 @@ export function drillsDirFor(snapshotsDir: string): string {
   return join(snapshotsDir, DRILLS_DIR_NAME);
 }
 
-/** `drill-YYYYMMDDTHHMMSSZ.json` for a drill started at `startedAt` (UTC, whole seconds). */
-export function drillReportFileName(startedAt: Date): string {
+/**
+ * `drill-YYYYMMDDTHHMMSSZ.json` for a drill started at `startedAt` (UTC, whole seconds); the `n`th report
+ * of that second (n ≥ 2) is `drill-YYYYMMDDTHHMMSSZ_00n.json`.
+ */
+export function drillReportFileName(startedAt: Date, n = 1): string {
   const iso = startedAt.toISOString(); // 2026-12-02T07:00:00.123Z
   const stamp = iso.slice(0, 19).replaceAll("-", "").replaceAll(":", "") + "Z";
-  return `drill-${stamp}.json`;
+  return n === 1 ? `drill-${stamp}.json` : `drill-${stamp}_${String(n).padStart(3, "0")}.json`;
 }
 
 /** True for names {@link drillReportFileName} produces (temp files and others are ignored). */
@@ -180,13 +188,21 @@ export async function readLatestDrillReport(drillsDir: string): Promise<LatestDr
 }
 
 /**
- * Validates `report` and writes it atomically as `<drillsDir>/drill-<started_at>.json` (the directory
- * is created if needed). Returns the path written.
+ * Validates `report` and writes it atomically as `<drillsDir>/drill-<started_at>.json`, or the first free
+ * `_00n` name of that second (the directory is created if needed). Never replaces a report: another
+ * drill of the same second, in this process or another, links its own name first. Returns the path written.
  */
 export async function writeDrillReport(drillsDir: string, report: DrillReport): Promise<string> {
   validateDrillReport(report, "drill report (about to be written)");
   await makeOwnDirectory(drillsDir, "the drill report cannot be written there");
-  const path = join(drillsDir, drillReportFileName(new Date(report.started_at)));
-  await writeFileAtomic(path, JSON.stringify(report, null, 2) + "\n");
-  return path;
+  const text = JSON.stringify(report, null, 2) + "\n";
+  for (let n = 1;; n++) {
+    const path = join(drillsDir, drillReportFileName(new Date(report.started_at), n));
+    try {
+      await writeFileAtomic(path, text, 0o600, { noReplace: true });
+      return path;
+    } catch (err) {
+      if (!(err instanceof ExistsError) || n === MAX_IN_ONE_SECOND) throw err;
+    }
+  }
 }

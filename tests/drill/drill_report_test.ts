@@ -104,6 +104,33 @@ Deno.test("write atomically, read the newest by name; none, and a malformed newe
   }
 });
 
+Deno.test("drills started in one second each keep their report, the later one read as newest", async () => {
+  const root = mkdtempSync(join(tmpdir(), "drill-report-"));
+  try {
+    const dir = join(root, "drills");
+    const first = await writeDrillReport(dir, report("2026-12-02T07:00:00.100Z"));
+    const second = await writeDrillReport(dir, report("2026-12-02T07:00:00.900Z", false));
+    assert.equal(first, join(dir, "drill-20261202T070000Z.json"));
+    assert.equal(second, join(dir, "drill-20261202T070000Z_002.json"));
+    assert.equal(parseDrillReport(readFileSync(first, "utf8"), first).ok, true);
+    assert.equal((await readLatestDrillReport(dir))?.path, second);
+    // The names still sort as written past nine, and a name another drill took is never replaced.
+    writeFileSync(join(dir, "drill-20261202T070000Z_003.json"), "another drill's\n");
+    const paths = [];
+    for (let i = 0; i < 8; i++) paths.push(await writeDrillReport(dir, report("2026-12-02T07:00:00Z")));
+    assert.equal(paths.at(-1), join(dir, "drill-20261202T070000Z_011.json"));
+    assert.equal(readFileSync(join(dir, "drill-20261202T070000Z_003.json"), "utf8"), "another drill's\n");
+    assert.deepEqual(
+      readdirSync(dir).filter(isDrillReportFileName).sort().at(-1),
+      "drill-20261202T070000Z_011.json",
+    );
+    assert.ok(isDrillReportFileName("drill-20261202T070000Z_011.json"));
+    assert.equal(readdirSync(dir).length, 11, "no temporary file left behind");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 Deno.test('a file where the drills directory should be: exit 11 naming it, not 10 "already exists"', async () => {
   const dir = mkdtempSync(join(tmpdir(), "vigo-drill-report-"));
   try {
