@@ -2,8 +2,8 @@
  * Continuous, Litestream-compatible replication of one SQLite database: the library face of
  * `vigocli backup replicate`. One loop, one step per sync interval:
  *
- *   shadow WAL catch-up (wal_sync) → snapshot when due (snapshotter) → WAL upload (wal_uploader)
- *   → checkpoint when due (checkpoint_policy) → retention when due (retention)
+ *   shadow WAL catch-up (wal_sync) → snapshot when due (snapshot_schedule, snapshotter) → WAL upload
+ *   (wal_uploader) → checkpoint when due (checkpoint_policy) → retention when due (retention)
  *
  * A failed step is logged with its consecutive-failure count and retried on the next tick from the
  * same positions; nothing is skipped. `stop()` finishes the running step, then copies and uploads
@@ -19,14 +19,23 @@ import type { ReplicaClient } from "../litestream/replica_client.ts";
 import { type RestoreOptions, restoreReplica, type RestoreResult } from "../litestream/restore.ts";
 import { type CheckpointPolicy, decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } from "./checkpoint_policy.ts";
 import { acquireFileLock, type FileLock } from "../fsutil/file_lock.ts";
-import { formatDuration } from "../config/duration.ts";
-import { BackendError, BusyError } from "../errors.ts";
+import { BusyError } from "../errors.ts";
 import { ReplicaClaim } from "./replica_claim.ts";
 import { DbConnections } from "./db_conn.ts";
 import { consoleSink, type EventSink } from "./event_log.ts";
 import { applyRetention } from "./retention_apply.ts";
 import { ShadowDir } from "./shadow_wal.ts";
-import { discardSnapshot, prepareSnapshot, uploadSnapshot } from "./snapshotter.ts";
+import { takeSnapshot } from "./snapshotter.ts";
+import { flushTimedOut, settlesWithin } from "./shutdown_deadline.ts";
+import {
+  DEFAULT_RETENTION_CHECK_MS,
+  DEFAULT_RETENTION_MS,
+  DEFAULT_SNAPSHOT_INTERVAL_MS,
+  indexHasSnapshot,
+  retentionDue,
+  snapshotDeferred,
+  snapshotDue,
+} from "./snapshot_schedule.ts";
 import { WalSync } from "./wal_sync.ts";
 import { resumePosition, WalUploader } from "./wal_uploader.ts";
 import type { ReplicatorOptions } from "./replicator_options.ts";
@@ -128,7 +137,7 @@ export class Replicator {
 
   /**
    * Stops after flushing every committed frame to the replica, then releases the database. Throws
-   * {@link BackendError} when the flush did not finish within the shutdown timeout; the step still
+   * a BackendError (exit 7) when the flush did not finish within the shutdown timeout; the step still
    * running is then abandoned with the database connections and the lock (the process is expected
    * to exit, which releases them).
    */
@@ -159,27 +168,9 @@ export class Replicator {
         await this.step();
       }
     })();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = await Promise.race([
-      flush.then(() => false, () => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), limit))),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
-      flush.catch(() => {}); // its outcome no longer matters; it must not surface as unhandled
-      const pos = this.uploader?.pos;
-      this.log("ERROR", "shutdown timeout: replica incomplete, unshipped WAL kept for the next start", {
-        timeout_ms: limit,
-        generation: pos?.generation,
-        index: pos?.index,
-        offset: pos?.offset,
-        shadow: this.shadow.root,
-      });
-      throw new BackendError(
-        `${this.opts.backup?.url ?? "replica"}: not flushed within backup.shutdown_timeout (${
-          formatDuration(limit)
-        }); the unshipped WAL stays in ${this.shadow.root} for the next start`,
-      );
+    if (!(await settlesWithin(flush, limit))) {
+      const replica = this.opts.backup?.url ?? "replica";
+      throw flushTimedOut(this.log, replica, limit, this.uploader?.pos, this.shadow.root);
     }
     try {
       await flush;
@@ -294,9 +285,9 @@ export class Replicator {
     await this.checkLease(client);
     await this.followGeneration(client, res.newGeneration);
     const now = Date.now();
-    const snapshotDue = now - this.lastSnapshotAt >=
-      (this.opts.snapshotIntervalMs ?? this.opts.backup?.snapshotIntervalMs ?? 86_400_000);
-    if (snapshotDue) await this.snapshot(client);
+    const interval = this.opts.snapshotIntervalMs ?? this.opts.backup?.snapshotIntervalMs ??
+      DEFAULT_SNAPSHOT_INTERVAL_MS;
+    if (snapshotDue(now, this.lastSnapshotAt, interval)) await this.snapshot(client);
     await this.uploader!.upload(wal.state!);
     const mode = decideCheckpoint(wal.walFrames(), wal.conns.idleMs(), this.policy);
     if (mode !== "none" && !this.stopping && now >= this.checkpointRetryAt) {
@@ -312,7 +303,8 @@ export class Replicator {
       // lossless): it gets its snapshot now, before retention uploads anything for it.
       await this.followGeneration(client, false);
     }
-    if (now - this.lastRetentionAt >= (this.opts.retentionCheckMs ?? 3_600_000)) await this.retention(client);
+    const check = this.opts.retentionCheckMs ?? DEFAULT_RETENTION_CHECK_MS;
+    if (retentionDue(now, this.lastRetentionAt, check)) await this.retention(client);
   }
 
   /**
@@ -353,21 +345,11 @@ export class Replicator {
     await this.snapshot(client, true);
   }
 
-  /**
-   * Takes and uploads a snapshot. Unless the generation is new, the WAL is first caught up and
-   * uploaded past the moment of the copy, so the replica never pairs the snapshot with older WAL.
-   */
+  /** Takes and uploads a snapshot (`first`: of a new generation, before its WAL), unless skipped. */
   private async snapshot(client: ReplicaClient, first = false): Promise<void> {
-    // A stop does not wait for a periodic snapshot (only a new generation needs one before its WAL):
-    // the WAL flush keeps the replica complete, and the next run takes the snapshot that is due.
-    if (!first && this.stopping) return;
-    const wal = this.wal!;
-    const st = wal.state!;
-    // The v0.3 layout names a snapshot by its WAL index only: a second one at an index (an idle
-    // database keeps its index for days) would replace the first and its time, and a restore to a
-    // moment between the two would find no snapshot (exit 9) or fall back to an older generation. The
-    // first one plus that index's WAL restores every moment since, so it stays.
-    if (!first && (await client.snapshots(st.generation)).some((s) => s.index === st.index)) {
+    if (snapshotDeferred(first, this.stopping)) return;
+    const st = this.wal!.state!;
+    if (!first && indexHasSnapshot(await client.snapshots(st.generation), st.index)) {
       this.log("DEBUG", "snapshot skipped: the WAL index has one already", {
         generation: st.generation,
         index: st.index,
@@ -375,15 +357,16 @@ export class Replicator {
       this.lastSnapshotAt = Date.now();
       return;
     }
-    const snap = await prepareSnapshot(this.opts.dbPath, this.shadow.tmpDir(), st.generation, st.index);
-    if (!first && this.stopping) return await discardSnapshot(snap);
-    const after = await wal.sync();
-    if (after.newGeneration) {
-      await discardSnapshot(snap);
-      throw new Error("generation changed while snapshotting; will start over");
-    }
-    if (!first) await this.uploader!.upload(wal.state!);
-    await uploadSnapshot(client, snap, this.log);
+    const ctx = {
+      client,
+      dbPath: this.opts.dbPath,
+      tmpDir: this.shadow.tmpDir(),
+      wal: this.wal!,
+      uploader: this.uploader!,
+      log: this.log,
+      stopping: () => this.stopping,
+    };
+    if (!(await takeSnapshot(ctx, first))) return;
     this.lastSnapshotAt = Date.now();
     this.lastRetentionAt = 0;
   }
@@ -393,7 +376,7 @@ export class Replicator {
     const r = await applyRetention(
       client,
       { generation: st.generation, index: st.index },
-      this.opts.retentionMs ?? this.opts.backup?.retentionMs ?? 2_592_000_000,
+      this.opts.retentionMs ?? this.opts.backup?.retentionMs ?? DEFAULT_RETENTION_MS,
       this.log,
     );
     if (r.needSnapshot) await this.snapshot(client);

@@ -4,9 +4,9 @@
  * streamed through LZ4 into the replica. Memory stays at one chunk plus one LZ4 block whatever the
  * database size (Litestream #613/#331 grew with it), and no lock is held while uploading.
  *
- * Order matters for consistency: the caller copies and uploads the WAL past the moment the backup was
- * taken before the snapshot becomes visible, so snapshot + WAL in the replica never mix two points
- * in time.
+ * Order matters for consistency: {@link takeSnapshot} copies and uploads the WAL past the moment the
+ * backup was taken before the snapshot becomes visible, so snapshot + WAL in the replica never mix two
+ * points in time.
  */
 import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,6 +16,8 @@ import { lz4CompressStream } from "../codec/lz4/lz4.ts";
 import type { ReplicaClient } from "../litestream/replica_client.ts";
 import type { EventSink } from "./event_log.ts";
 import { fileRangeStream } from "./file_stream.ts";
+import type { WalSync } from "./wal_sync.ts";
+import type { WalUploader } from "./wal_uploader.ts";
 
 /** A local, consistent copy of the database waiting to be uploaded. */
 export interface PreparedSnapshot {
@@ -24,6 +26,41 @@ export interface PreparedSnapshot {
   /** The shadow index current when the copy was taken: restore replays the WAL from its start. */
   index: number;
   bytes: number;
+}
+
+/** What {@link takeSnapshot} works with: the replicator's database, WAL sync and uploader. */
+export interface SnapshotContext {
+  client: ReplicaClient;
+  dbPath: string;
+  tmpDir: string;
+  wal: WalSync;
+  uploader: WalUploader;
+  log: EventSink;
+  /** True once a stop began: a periodic snapshot copied meanwhile is discarded. */
+  stopping: () => boolean;
+}
+
+/**
+ * Takes and uploads a snapshot at the WAL's current index. Unless the generation is new (`first`), the
+ * WAL is first caught up and uploaded past the moment of the copy, so the replica never pairs the
+ * snapshot with older WAL. Returns false when a stop discarded it.
+ */
+export async function takeSnapshot(ctx: SnapshotContext, first: boolean): Promise<boolean> {
+  const { wal } = ctx;
+  const st = wal.state!;
+  const snap = await prepareSnapshot(ctx.dbPath, ctx.tmpDir, st.generation, st.index);
+  if (!first && ctx.stopping()) {
+    await discardSnapshot(snap);
+    return false;
+  }
+  const after = await wal.sync();
+  if (after.newGeneration) {
+    await discardSnapshot(snap);
+    throw new Error("generation changed while snapshotting; will start over");
+  }
+  if (!first) await ctx.uploader.upload(wal.state!);
+  await uploadSnapshot(ctx.client, snap, ctx.log);
+  return true;
 }
 
 /** Copies the database to a temp file under `tmpDir`. */
