@@ -11,7 +11,11 @@ import { shellWords } from "../../../shell_words.ts";
 import { type CredentialSource, type ExpiringCredentials, parseCredentialJson } from "./chain.ts";
 import { findExecutable } from "../../../find_executable.ts";
 
-/** Sections of an INI file: name → key → value (keys lower-cased, `#`/`;` comments dropped). */
+/**
+ * Sections of an INI file: name → key → value (keys lower-cased, `#`/`;` comment lines dropped). A `#` or
+ * `;` after a value is part of it: botocore's RawConfigParser has no inline comments, so the AWS CLI
+ * signs with `AKID # note` too.
+ */
 export function parseIni(text: string): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
   let section: Map<string, string> | undefined;
