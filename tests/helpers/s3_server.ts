@@ -11,7 +11,7 @@ import { S3_SECRET_ACCESS_KEY } from "./test_secrets.ts";
 export const S3RVER_DIR = `${REPO_ROOT}.tools/node_modules/@20minutes/s3rver`;
 
 // Runs inside node. Reads its settings from the environment so nothing needs quoting.
-// Two fixes make s3rver keep promises real S3 keeps (documented in docs/guide/backends.md):
+// These fixes make s3rver keep promises real S3 keeps (documented in docs/guide/backends.md):
 // - its XML builder escapes text twice ("&" → "&amp;amp;"); real S3 escapes once;
 // - it writes objects in place while the body streams in, so a concurrent or interrupted PUT can
 //   leave a torn object; real S3 makes a PUT visible only when complete. Write + rename instead;
@@ -20,9 +20,44 @@ export const S3RVER_DIR = `${REPO_ROOT}.tools/node_modules/@20minutes/s3rver`;
 // - completing an upload that no longer exists answers 500 InternalError; S3 answers 404
 //   NoSuchUpload, which clients rely on to recognise an already completed upload;
 // - for virtual-host requests (bucket in the Host header) it puts the bucket into the SigV4
-//   canonical URI; AWS signs the path as sent ("/key"), so strip it there.
+//   canonical URI; AWS signs the path as sent ("/key"), so strip it there;
+// - it signs x-amz-content-sha256 but never checks the body against it; S3 answers 400
+//   XAmzContentSHA256Mismatch and stores nothing, so hash the body of PUTs (objects and parts)
+//   while it streams in and fail the store when the two differ.
 const LAUNCHER = `
 const fs = require("node:fs");
+const crypto = require("node:crypto");
+const { pipeline, Transform } = require("node:stream");
+const S3Error = require(process.env.S3RVER_DIR + "/lib/models/error");
+const v4 = require(process.env.S3RVER_DIR + "/lib/signature/v4");
+// Replaced before s3rver's controllers load: they take the function at require time.
+const parseBody = v4.aws4SignatureBodyParser;
+v4.aws4SignatureBodyParser = (ctx) => {
+  parseBody(ctx);
+  const signed = ctx.get("x-amz-content-sha256");
+  if (process.env.S3_CHECK_PAYLOAD !== "1" || !/^[0-9a-f]{64}$/.test(signed)) return;
+  const hash = crypto.createHash("sha256");
+  const check = new Transform({
+    transform(chunk, encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+    flush(callback) {
+      const computed = hash.digest("hex");
+      if (computed === signed) return callback();
+      const err = new S3Error(
+        "XAmzContentSHA256Mismatch",
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        { ClientComputedContentSHA256: signed, S3ComputedContentSHA256: computed },
+      );
+      err.status = 400;
+      err.expose = true;
+      callback(err);
+    },
+  });
+  // pipeline, not pipe: a client that goes away mid-body must fail the store, not leave it waiting.
+  ctx.request.body = pipeline(ctx.request.body, check, () => {});
+};
 // s3rver escapes with he.escape, then the XML builder escapes again: keep only the builder's.
 require(require.resolve("he", { paths: [process.env.S3RVER_DIR] })).escape = (s) => s;
 const Store = require(process.env.S3RVER_DIR + "/lib/stores/filesystem");
@@ -34,7 +69,12 @@ Store.prototype.putContent = async function (objectPath, content) {
     await fs.promises.writeFile(tmp, content);
     result = [content.length, require("node:crypto").createHash("md5").update(content).digest("hex")];
   } else {
-    result = await putContent.call(this, tmp, content);
+    try {
+      result = await putContent.call(this, tmp, content);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true });
+      throw err;
+    }
   }
   await fs.promises.rename(tmp, objectPath);
   return result;
@@ -47,7 +87,6 @@ Store.prototype.deleteObject = async function (...args) {
     if (err.code !== "ENOENT") throw err;
   }
 };
-const v4 = require(process.env.S3RVER_DIR + "/lib/signature/v4");
 const getStringToSign = v4.getStringToSign;
 v4.getStringToSign = (canonical, request) => {
   const m = new RegExp("^/([^/]+)(/.*)?$").exec(canonical.uri);
@@ -55,7 +94,6 @@ v4.getStringToSign = (canonical, request) => {
   if (m && host.startsWith(m[1] + ".")) canonical = { ...canonical, uri: m[2] || "/" };
   return getStringToSign(canonical, request);
 };
-const S3Error = require(process.env.S3RVER_DIR + "/lib/models/error");
 const putObjectMultipart = Store.prototype.putObjectMultipart;
 Store.prototype.putObjectMultipart = async function (...args) {
   try {
@@ -88,6 +126,8 @@ export interface S3ServerOptions {
   secretAccessKey?: string;
   /** Data directory; a fresh temp dir by default (removed by stop()). */
   dir?: string;
+  /** Refuse a body whose SHA-256 differs from its signed x-amz-content-sha256, as S3 does. Default true. */
+  checkPayloadHash?: boolean;
 }
 
 /** A running s3rver. */
@@ -165,6 +205,7 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
     S3_DIR: dir,
     S3_BUCKET: bucket,
     S3_PORT: "0",
+    S3_CHECK_PAYLOAD: opts.checkPayloadHash === false ? "0" : "1",
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
   };
   let { child, port } = await launch(env);
