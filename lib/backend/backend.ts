@@ -15,11 +15,23 @@ export interface ObjectInfo {
 }
 
 /**
- * An upload body that can be sent again: the bytes themselves, or a function that opens a fresh
- * stream of the same bytes on every call (restic's rewind reader). The retry decorator retries
- * uploads of such bodies like any other request.
+ * A body whose length is known before it is sent (a file on disk): every `open()` gives a fresh
+ * stream of the same `size` bytes. Knowing the length up front lets S3 and GCS send it as one
+ * streamed PUT (below their single-PUT cutoff) instead of as buffered multipart parts.
  */
-export type ReplayableBody = Uint8Array | (() => ReadableStream<Uint8Array>);
+export interface SizedBody {
+  /** Bytes every stream from `open()` yields. */
+  readonly size: number;
+  /** A fresh stream of the body from its first byte. */
+  open(): ReadableStream<Uint8Array>;
+}
+
+/**
+ * An upload body that can be sent again: the bytes themselves, a function that opens a fresh
+ * stream of the same bytes on every call (restic's rewind reader), or such a stream of known size.
+ * The retry decorator retries uploads of such bodies like any other request.
+ */
+export type ReplayableBody = Uint8Array | (() => ReadableStream<Uint8Array>) | SizedBody;
 
 /**
  * What `put` takes. A bare stream can be read only once: the decorator passes it through, and only
@@ -27,9 +39,15 @@ export type ReplayableBody = Uint8Array | (() => ReadableStream<Uint8Array>);
  */
 export type PutBody = ReplayableBody | ReadableStream<Uint8Array>;
 
+/** True when `body` is a {@link SizedBody}. */
+export function isSizedBody(body: PutBody): body is SizedBody {
+  return typeof body === "object" && !(body instanceof Uint8Array) && !(body instanceof ReadableStream);
+}
+
 /** The bytes or the stream of one upload attempt of `body`. */
 export function openBody(body: PutBody): Uint8Array | ReadableStream<Uint8Array> {
-  return typeof body === "function" ? body() : body;
+  if (typeof body === "function") return body();
+  return isSizedBody(body) ? body.open() : body;
 }
 
 /** How one `put` stores its object. */

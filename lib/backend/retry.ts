@@ -120,9 +120,9 @@ export async function withRetries<T>(
 
 /**
  * Wraps `inner` so that every operation is retried on transient failures, uploads included when
- * their body is replayable (bytes, or a function opening a fresh stream per attempt). A bare stream
- * cannot be replayed (the bytes are gone once read), so its `put` is passed through: the S3/GCS
- * backends retry each buffered part of it themselves with the same policy.
+ * their body is replayable (bytes, or a function or sized body opening a fresh stream per attempt).
+ * A bare stream cannot be replayed (the bytes are gone once read), so its `put` is passed through:
+ * the S3/GCS backends retry each buffered part of it themselves with the same policy.
  */
 export function retryBackend(inner: Backend, policy: RetryPolicy = {}): Backend {
   return new RetryBackend(inner, policy);
@@ -142,12 +142,20 @@ class RetryBackend implements Backend {
       return withRetries(`put ${this.where(key)}`, () => this.inner.put(key, body, opts), this.policy);
     }
     return withRetries(`put ${this.where(key)}`, async () => {
-      let opened: ReadableStream<Uint8Array> | undefined;
+      // A sized body may be opened twice per attempt (S3 hashes it, then sends it).
+      const opened: ReadableStream<Uint8Array>[] = [];
+      const track = (stream: ReadableStream<Uint8Array>) => (opened.push(stream), stream);
       try {
-        await this.inner.put(key, () => opened = body(), opts);
+        await this.inner.put(
+          key,
+          typeof body === "function"
+            ? () => track(body())
+            : { size: body.size, open: () => track(body.open()) },
+          opts,
+        );
       } catch (err) {
-        // The failed attempt may have left its stream half read: release its source (a file).
-        await opened?.cancel().catch(() => {});
+        // The failed attempt may have left its streams half read: release their source (a file).
+        await Promise.all(opened.map((s) => s.cancel().catch(() => {})));
         throw err;
       }
     }, this.policy);

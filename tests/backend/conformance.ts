@@ -244,6 +244,14 @@ export function backendConformance(
           assertEquals((await listAll(b, "large/")).map((o) => [o.key, o.size]), [["large/blob", largeSize]]);
         });
 
+        await t.step(`a body of known size (${largeSize} bytes, as a file) stored whole`, async () => {
+          await b.put("sized/blob", { size: largeSize, open: () => patternStream(largeSize, 9) });
+          assertEquals(
+            await streamDigest(await b.get("sized/blob")),
+            await streamDigest(patternStream(largeSize, 9)),
+          );
+        });
+
         await t.step("concurrent writers: distinct keys all land, same key ends whole", async () => {
           await Promise.all(
             Array.from({ length: 8 }, (_, i) => b.put(`conc/k${i}`, enc(`v${i}`.repeat(1000)))),
@@ -279,6 +287,10 @@ export function backendConformance(
           const r = retryBackend(inner, policy);
           failNext(2);
           await r.put("retry/obj", enc("survived"));
+          failNext(1);
+          await r.put("retry/sized", { size: 8, open: () => new Blob([enc("survived")]).stream() });
+          assertEquals(await readAll(r, "retry/sized"), "survived");
+          await r.delete(["retry/sized"]);
           failNext(2);
           assertEquals(await new Response(await r.get("retry/obj")).text(), "survived");
           failNext(1);

@@ -5,6 +5,7 @@
  */
 import http from "node:http";
 import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 /** A running proxy. */
 export interface FaultProxy {
@@ -68,8 +69,11 @@ export function startFaultProxy(target: string): FaultProxy {
         resolve(new Response(body, { status: res.statusCode, headers: h }));
       });
       out.on("error", reject);
-      if (req.body) Readable.fromWeb(req.body as import("node:stream/web").ReadableStream).pipe(out);
-      else out.end();
+      // pipeline, not pipe: a client that stops mid-body (a source that changed under it) fails this
+      // forwarded request instead of throwing in the proxy.
+      if (req.body) {
+        pipeline(Readable.fromWeb(req.body as import("node:stream/web").ReadableStream), out).catch(reject);
+      } else out.end();
     });
     if (!lost) return res;
     await res.body?.cancel();

@@ -317,7 +317,11 @@ Deno.test({
       const text = new TextDecoder().decode(out.stdout);
       assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
       const r = JSON.parse(text);
-      assertEquals(r.keys, [`vhost/a b ü.bin=${11 * MiB}`, "vhost/small.txt=5"]);
+      assertEquals(r.keys, [
+        `vhost/a b ü.bin=${11 * MiB}`,
+        `vhost/sized.bin=${11 * MiB}`,
+        "vhost/small.txt=5",
+      ]);
       assertEquals(r.same, true);
       assertEquals(r.afterDelete, null);
       assert(/access denied|SignatureDoesNotMatch/.test(r.refused), r.refused);

@@ -18,6 +18,8 @@ import { resolveGcsSettings } from "./config.ts";
 export interface GcsOpenOptions {
   retry?: RetryPolicy;
   partSize?: number;
+  /** Largest body of known size sent as one PUT (default 200 MiB); tests lower it. */
+  singlePutMax?: number;
   env?: Record<string, string | undefined>;
   homeDir?: string;
   metadataTimeoutMs?: number;
@@ -67,6 +69,7 @@ export async function openGcsBackend(
     url: s.display,
     multiDelete: false,
     partSize: opts.partSize,
+    singlePutMax: opts.singlePutMax,
     retry: opts.retry,
   });
 }

@@ -19,6 +19,8 @@ export function openS3Backend(
   opts: {
     retry?: RetryPolicy;
     partSize?: number;
+    /** Largest body of known size sent as one PUT (default 200 MiB); tests lower it. */
+    singlePutMax?: number;
     listPageSize?: number;
     env?: Record<string, string | undefined>;
   } = {},
@@ -37,6 +39,7 @@ export function openS3Backend(
     url: s.display,
     multiDelete: true,
     partSize: opts.partSize,
+    singlePutMax: opts.singlePutMax,
     retry: opts.retry,
     listPageSize: opts.listPageSize,
   });

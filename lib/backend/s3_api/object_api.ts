@@ -6,18 +6,30 @@
  */
 import { createHash } from "node:crypto";
 import { AwsClient } from "aws4fetch";
-import { BackendError, NotFoundError } from "../../errors.ts";
+import { BackendError, BadInputError, NotFoundError } from "../../errors.ts";
 import { TransientError } from "../retry.ts";
 import { parseError } from "./xml.ts";
 import { connectionCause } from "../../net/connect_error.ts";
 import type { S3Credentials } from "./bucket_url.ts";
+import { sendStreamed } from "./streamed_request.ts";
 
 /** Adds authentication to a request about to be sent. */
 export interface RequestAuth {
-  /** Returns the URL/headers to send (signed or carrying a token). */
-  authorize(method: string, url: URL, headers: Headers, body?: Uint8Array): Promise<Headers>;
+  /**
+   * Returns the URL/headers to send (signed or carrying a token). `payloadSha256` is the hex SHA-256
+   * of a body not passed as bytes (a stream).
+   */
+  authorize(
+    method: string,
+    url: URL,
+    headers: Headers,
+    body?: Uint8Array,
+    payloadSha256?: string,
+  ): Promise<Headers>;
   /** Called when the server answered 401; the request is then sent once more with fresh auth. */
   onUnauthorized?(): void;
+  /** True when the payload's SHA-256 is signed: a streamed body is then hashed before it is sent. */
+  readonly signsPayload?: boolean;
 }
 
 /**
@@ -32,7 +44,8 @@ export function sigV4Auth(
   let signedWith: S3Credentials | undefined;
   let client: AwsClient | undefined;
   return {
-    async authorize(method, url, headers, body) {
+    signsPayload: true,
+    async authorize(method, url, headers, body, payloadSha256) {
       const c = await current();
       if (c !== signedWith || !client) {
         // retries: 0 — aws4fetch's own retry loop would hide failures from our retry layer.
@@ -40,7 +53,8 @@ export function sigV4Auth(
         signedWith = c;
       }
       // Signing the payload hash makes the server reject a body corrupted in transit.
-      const hash = body ? createHash("sha256").update(body).digest("hex") : "UNSIGNED-PAYLOAD";
+      const hash = payloadSha256 ??
+        (body ? createHash("sha256").update(body).digest("hex") : "UNSIGNED-PAYLOAD");
       headers.set("x-amz-content-sha256", hash);
       const signed = await client.sign(url.toString(), { method, headers });
       return new Headers(signed.headers);
@@ -70,13 +84,22 @@ export interface ObjectApiOptions {
   timeoutMs?: number;
 }
 
+/** A body sent as it is read: its length and (for SigV4) its SHA-256 are known beforehand. */
+export interface StreamedPayload {
+  size: number;
+  /** A fresh stream of the body per attempt (a 401 is answered by sending it again). */
+  open(): ReadableStream<Uint8Array>;
+  /** Hex SHA-256 of the bytes, where the auth signs payloads. */
+  sha256?: string;
+}
+
 /** One request. `key` is the full object key in the bucket; omitted for bucket-level calls. */
 export interface ApiRequest {
   method: "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
   key?: string;
   query?: [string, string][];
   headers?: Record<string, string>;
-  body?: Uint8Array;
+  body?: Uint8Array | StreamedPayload;
   /** Statuses besides 2xx that are not errors (e.g. 404 for HEAD). */
   accept?: number[];
 }
@@ -91,6 +114,11 @@ function encodeKey(key: string): string {
 /** Sends requests to one bucket. */
 export class ObjectApi {
   constructor(private readonly opts: ObjectApiOptions) {}
+
+  /** True when a streamed body must be hashed first (its SHA-256 is signed). */
+  get signsPayload(): boolean {
+    return this.opts.auth.signsPayload ?? false;
+  }
 
   /** `s3://bucket/key`, for messages. */
   describe(key?: string): string {
@@ -123,15 +151,34 @@ export class ObjectApi {
   private async sendOnce(req: ApiRequest): Promise<Response> {
     const url = this.url(req.key, req.query);
     const what = this.describe(req.key);
-    const headers = await this.opts.auth.authorize(req.method, url, new Headers(req.headers ?? {}), req.body);
+    const streamed = req.body instanceof Uint8Array ? undefined : req.body;
+    const headers = new Headers(req.headers ?? {});
+    if (streamed) headers.set("content-length", String(streamed.size));
+    const authorized = streamed
+      ? await this.opts.auth.authorize(req.method, url, headers, undefined, streamed.sha256)
+      : await this.opts.auth.authorize(req.method, url, headers, req.body as Uint8Array | undefined);
     const ctl = new AbortController();
     const timeoutMs = this.opts.timeoutMs ?? 60000;
-    const timer = setTimeout(() => ctl.abort(), timeoutMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => ctl.abort(), timeoutMs);
+    };
+    arm();
+    let bodyError: unknown;
     let res: Response;
     try {
-      const body = req.body as Uint8Array<ArrayBuffer> | undefined;
-      res = await fetch(url, { method: req.method, headers, body, signal: ctl.signal });
+      if (streamed) {
+        // The timeout counts from the last byte handed over, not from the start: a large body on a
+        // slow link takes longer than the wait for an answer may.
+        const body = checkedBody(streamed, what, arm, (err) => bodyError = err);
+        res = await sendStreamed(url, { method: req.method, headers: authorized, body, signal: ctl.signal });
+      } else {
+        const body = req.body as Uint8Array<ArrayBuffer> | undefined;
+        res = await fetch(url, { method: req.method, headers: authorized, body, signal: ctl.signal });
+      }
     } catch (err) {
+      if (bodyError) throw bodyError;
       if (ctl.signal.aborted) {
         throw new TransientError(`${what}: no answer within ${timeoutMs} ms`, undefined, { cause: err });
       }
@@ -163,6 +210,43 @@ export class ObjectApi {
   }
 }
 
+/**
+ * A fresh stream of `payload` that calls `progress` per chunk and fails (reporting the error to
+ * `failed` too, since a transport may replace it with its own) when the stream does not hold
+ * exactly `payload.size` bytes: the source changed since it was measured.
+ */
+function checkedBody(
+  payload: StreamedPayload,
+  what: string,
+  progress: () => void,
+  failed: (err: unknown) => void,
+): ReadableStream<Uint8Array> {
+  let sent = 0;
+  const fail = (ctl: TransformStreamDefaultController<Uint8Array>, bytes: string) => {
+    const err = changedBody(what, `${payload.size} bytes announced, ${bytes} read`);
+    failed(err);
+    ctl.error(err);
+  };
+  return payload.open().pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, ctl) {
+        sent += chunk.length;
+        if (sent > payload.size) return fail(ctl, `more than ${payload.size}`);
+        progress();
+        ctl.enqueue(chunk);
+      },
+      flush(ctl) {
+        if (sent !== payload.size) fail(ctl, String(sent));
+      },
+    }),
+  );
+}
+
+/** The error of a body that is not what was hashed or measured before it was sent. */
+export function changedBody(what: string, detail: string): BadInputError {
+  return new BadInputError(`${what}: the upload's source changed while it was sent (${detail})`);
+}
+
 /** Maps a failed HTTP answer to a typed error whose message names the object and never a secret. */
 function mapHttpError(status: number, body: string, what: string, bucket: string): Error {
   const { code, message } = parseError(body);
@@ -185,6 +269,8 @@ function mapHttpError(status: number, body: string, what: string, bucket: string
       return new BackendError(`${what}: access key id not recognised (InvalidAccessKeyId)`);
     case "AccessDenied":
       return new BackendError(`${what}: access denied (AccessDenied)`);
+    case "XAmzContentSHA256Mismatch":
+      return changedBody(what, `the server's SHA-256 of the body differs from the signed one: ${code}`);
   }
   if (status === 404) return new NotFoundError(`${what}: no such object`);
   if (status === 401 || status === 403) {

@@ -5,12 +5,13 @@
  * streamed upload and the rest of an interrupted download are retried here, because only this
  * layer still holds their bytes (or knows the offset and the ETag).
  */
-import { type Backend, type ObjectInfo, openBody, type PutBody } from "../backend.ts";
+import { type Backend, isSizedBody, type ObjectInfo, openBody, type PutBody } from "../backend.ts";
 import type { RetryPolicy } from "../retry.ts";
 import { BackendError, NotFoundError, UsageError } from "../../errors.ts";
 import type { ObjectApi } from "./object_api.ts";
 import { openDownload } from "./download.ts";
-import { putObject, uploadStream } from "./upload.ts";
+import { putObject, putSized, uploadStream } from "./upload.ts";
+import { canSendStreamed } from "./streamed_request.ts";
 import { deleteObjectsXml, parseDeleteErrors, parseListPage } from "./xml.ts";
 import { createHash } from "node:crypto";
 
@@ -27,11 +28,20 @@ export interface S3BackendOptions {
   partSize?: number;
   /** Parts in flight; default 2. */
   concurrency?: number;
+  /** Largest body of known size sent as one streamed PUT; larger ones go multipart. Default 200 MiB. */
+  singlePutMax?: number;
   /** Retry policy of the parts of a streamed upload and of resuming an interrupted download. */
   retry?: RetryPolicy;
   /** Keys per ListObjectsV2 page (`max-keys`); default: the server's (1000 on S3 and GCS). */
   listPageSize?: number;
 }
+
+/**
+ * Default {@link S3BackendOptions.singlePutMax}: rclone's `upload_cutoff` (S3 takes up to 5 GiB in
+ * one PUT). One PUT saves the multipart requests (and s3rver's copy of every part on completion),
+ * but a transient failure resends the whole body, where multipart resends one part.
+ */
+export const DEFAULT_SINGLE_PUT_MAX = 200 * 1024 * 1024;
 
 /** Rejects keys the URL parser would rewrite ("." and ".." segments) or that escape the root. */
 function checkKey(key: string, url: string): void {
@@ -71,6 +81,12 @@ export class S3Backend implements Backend {
     if (body instanceof Uint8Array && body.length <= (this.opts.partSize ?? 8 * 1024 * 1024)) {
       // A buffered body is replayable; the retry wrapper resends it, so no retries here.
       return await putObject(this.api, full, body);
+    }
+    if (
+      isSizedBody(body) && body.size <= (this.opts.singlePutMax ?? DEFAULT_SINGLE_PUT_MAX) &&
+      canSendStreamed()
+    ) {
+      return await putSized(this.api, full, body);
     }
     // Only a bare stream cannot be sent again by the retry decorator: only then are its parts,
     // buffered here, retried one by one. A replayable body is retried whole by the decorator.

@@ -1,13 +1,16 @@
 /**
- * Uploads a stream with bounded memory: bodies up to one part are sent as one PUT; larger ones as a
- * multipart upload (parts of `partSize`, `concurrency` in flight, the upload aborted on failure).
- * Our buffers are at most (concurrency + 1) × partSize (24 MiB by default). Nothing becomes
+ * Uploads with bounded memory. A stream of unknown length: bodies up to one part are sent as one
+ * PUT; larger ones as a multipart upload (parts of `partSize`, `concurrency` in flight, the upload
+ * aborted on failure). Our buffers are at most (concurrency + 1) × partSize (24 MiB by default). A
+ * body of known size is streamed as one PUT without a buffer ({@link putSized}). Nothing becomes
  * visible under the key until the single PUT or CompleteMultipartUpload succeeds, so a failed
  * upload never looks like a complete one.
  */
+import { createHash } from "node:crypto";
 import { BackendError, NotFoundError } from "../../errors.ts";
+import type { SizedBody } from "../backend.ts";
 import { type RetryPolicy, withRetries } from "../retry.ts";
-import type { ObjectApi } from "./object_api.ts";
+import { changedBody, type ObjectApi } from "./object_api.ts";
 import { completeMultipartXml, tagText } from "./xml.ts";
 import { GarbageBound } from "../../runtime.ts";
 
@@ -99,6 +102,35 @@ export async function putObject(
     const res = await api.send({ method: "PUT", key, body });
     await res.body?.cancel();
   }, retry);
+}
+
+/**
+ * One PUT of a body of known size, streamed from its source. Where SigV4 signs the payload, the
+ * body is read twice: hashed first (x-amz-content-sha256 must be signed before the first byte goes
+ * out), then sent; the server checks the bytes it got against the signed hash, so a source that
+ * changed in between is refused (XAmzContentSHA256Mismatch) and nothing is stored. A file just read
+ * is in the page cache for the second pass. No retries here: the body is replayable, so the retry
+ * wrapper resends it whole.
+ */
+export async function putSized(api: ObjectApi, key: string, body: SizedBody): Promise<void> {
+  const sha256 = api.signsPayload ? await hashBody(body, api.describe(key)) : undefined;
+  const res = await api.send({
+    method: "PUT",
+    key,
+    body: { size: body.size, open: () => body.open(), sha256 },
+  });
+  await res.body?.cancel();
+}
+
+async function hashBody(body: SizedBody, what: string): Promise<string> {
+  const hash = createHash("sha256");
+  let read = 0;
+  for await (const chunk of body.open()) {
+    hash.update(chunk);
+    read += chunk.length;
+  }
+  if (read !== body.size) throw changedBody(what, `${body.size} bytes announced, ${read} read`);
+  return hash.digest("hex");
 }
 
 async function multipart(
