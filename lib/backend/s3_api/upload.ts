@@ -12,7 +12,7 @@ import type { SizedBody } from "../backend.ts";
 import { type RetryPolicy, withRetries } from "../retry.ts";
 import { changedBody, type ObjectApi } from "./object_api.ts";
 import { completeMultipartXml, tagText } from "./xml.ts";
-import { GarbageBound } from "../../runtime.ts";
+import { GarbageBound, runtimeProbe } from "../../runtime.ts";
 
 /** Tuning of {@link uploadStream}. */
 export interface UploadOptions {
@@ -114,6 +114,10 @@ export async function putObject(
  */
 export async function putSized(api: ObjectApi, key: string, body: SizedBody): Promise<void> {
   const sha256 = api.signsPayload ? await hashBody(body, api.describe(key)) : undefined;
+  // Under Bun the hash pass's chunks are still uncollected when the send's buffers come: one full
+  // collection in between peaked a 128 MiB upload at 66 MiB instead of 71 (rclone: 62), at no
+  // measurable cost in time (5 rounds each, alternating). A no-op under Deno.
+  runtimeProbe().collect?.();
   const res = await api.send({
     method: "PUT",
     key,
