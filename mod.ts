@@ -4,7 +4,7 @@
  */
 export * from "./lib/errors.ts";
 export type { BackupConfig, ServerConfig } from "./lib/config/types.ts";
-export type { Backend, ObjectInfo, PutBody, ReplayableBody } from "./lib/backend/backend.ts";
+export type { Backend, ObjectInfo, PutBody, ReplayableBody, SizedBody } from "./lib/backend/backend.ts";
 export type { Pos, ReplicaClient, SnapshotInfo, WalSegmentInfo } from "./lib/litestream/replica_client.ts";
 export { VERSION } from "./lib/version.ts";
 export { loadServerConfig } from "./lib/config/server_yaml.ts";
