@@ -113,7 +113,7 @@ export async function runResource<S>(
       report.removedLeftovers = listLeftovers(res.targetPath);
       return;
     }
-    const release = acquireLock(res.targetPath);
+    const release = await acquireLock(res.targetPath);
     try {
       report.removedLeftovers = removeLeftovers(res.targetPath);
       report.pruned = prune(res, now);
@@ -145,7 +145,7 @@ export async function runResource<S>(
     report.removedLeftovers = listLeftovers(res.targetPath);
     return;
   }
-  const release = acquireLock(res.targetPath);
+  const release = await acquireLock(res.targetPath);
   const hookEnv = { VIGO_RESOURCE: res.name, VIGO_TARGET_PATH: res.targetPath, VIGO_SNAPSHOT: "" };
   let temp: string | null = null;
   let pendingPostCommand: string | undefined;

@@ -3,23 +3,13 @@
  * being built or deleted lives under a name starting with `.incomplete-` and only gets its final name
  * by an atomic rename once complete. So anything with a snapshot name is complete, a crash leaves only
  * dot-names that the next run deletes, and the next run never links against half a tree.
- * `.vigo-snapshot.lock` (holding the owner's pid) keeps two runs from building in the same target.
+ * `.vigo-snapshot.lock` (`flock`, the owner's pid inside) keeps two runs from building in the same target.
  */
-import {
-  chmodSync,
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import process from "node:process";
-import { BusyError, ExistsError, toVigoError } from "../errors.ts";
+import { ExistsError, toVigoError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
+import { acquireFileLock } from "../fsutil/file_lock.ts";
 import { parseSnapshotName } from "./snapshot_name.ts";
 
 /** Prefix of snapshot directories under construction or deletion. */
@@ -74,43 +64,24 @@ export function removeLeftovers(targetPath: string): string[] {
 }
 
 /**
- * Takes the target's lock (creating `targetPath` if needed) and returns its release function. A lock
- * left by a process that no longer exists (kill -9, power loss) is taken over.
+ * Takes the target's lock (creating `targetPath` if needed) and returns its release function, or throws
+ * BusyError (exit 5) naming the PID that holds it. The kernel drops a `flock` when its holder dies, so a
+ * run killed with SIGKILL never blocks the next one. A PID written in the file proved nothing: after a
+ * reboot or a PID wrap an unrelated process with that number kept every later run out, and two runs that
+ * both found a dead PID both took the lock over.
  */
-export function acquireLock(targetPath: string): () => void {
-  const lockPath = join(targetPath, LOCK_NAME);
+export async function acquireLock(targetPath: string): Promise<() => void> {
   try {
     mkdirSync(targetPath, { recursive: true });
   } catch (err) {
     throw toVigoError(err, targetPath);
   }
-  for (let attempt = 0; attempt < 2; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(lockPath, "wx", 0o644);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw toVigoError(err, lockPath);
-      const owner = Number(readFileSync(lockPath, "utf8").trim());
-      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
-        throw new BusyError(`${targetPath}: another run (pid ${owner}) holds ${LOCK_NAME}`);
-      }
-      rmSync(lockPath, { force: true });
-      continue;
-    }
-    writeSync(fd, `${process.pid}\n`);
-    closeSync(fd);
-    return () => rmSync(lockPath, { force: true });
-  }
-  throw new BusyError(`${targetPath}: could not take ${LOCK_NAME}`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+  const lock = await acquireFileLock(
+    join(targetPath, LOCK_NAME),
+    targetPath,
+    "a crate run into this target_path",
+  );
+  return () => lock.release();
 }
 
 /** Creates the temporary directory a new snapshot named `name` is built in. */
