@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ExistsError, toVigoError, VigoError } from "../errors.ts";
 import { type AtomicFile, createAtomicFile } from "../fsutil/atomic_file.ts";
+import { acquireFileLockBeside } from "../fsutil/file_lock.ts";
 import type { UnitFile } from "./unit_templates.ts";
 
 /** What happened (or, with dryRun, would happen) to one unit file. */
@@ -37,6 +38,14 @@ async function currentText(path: string): Promise<string | null> {
 
 /** Installs `units` into `opts.dir`. Throws {@link ExistsError} (exit 10) naming changed files. */
 export async function installUnits(units: UnitFile[], opts: InstallOptions): Promise<UnitAction[]> {
+  // Two installs at once each found the files absent or equal and renamed theirs in: both said
+  // "created", and the directory held a mix of both (another --bin's ExecStart) that nobody had
+  // agreed to replace. Beside the directory, so nothing but units ever appears in it.
+  using _lock = opts.dryRun ? null : await acquireFileLockBeside(
+    opts.dir,
+    ".vigocli-install-units.lock",
+    "backup install-units into this directory",
+  );
   const plan: (UnitAction & { text: string })[] = [];
   for (const u of units) {
     const path = join(opts.dir, u.name);

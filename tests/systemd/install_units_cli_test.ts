@@ -150,6 +150,52 @@ Deno.test("install-units: units verify; reinstall idempotent; edits refused with
   }
 });
 
+Deno.test("install-units: two installs into one directory take turns, never leave a mix", async () => {
+  const r = await makeRoot();
+  const dir = `${r.root}/units`;
+  const lock = `${dir}.vigocli-install-units.lock`;
+  try {
+    await Deno.mkdir(dir);
+    // flock(1) takes the kernel lock an install takes; its child writes its PID in, as an install does.
+    const holder = new Deno.Command("flock", {
+      args: ["-n", lock, "sh", "-c", `echo $$ > '${lock}'; exec sleep 60`],
+    }).spawn();
+    let pid = "";
+    try {
+      for (let i = 0; i < 500 && !/^\d+\n$/.test(pid); i++) {
+        await sleep(10);
+        pid = await Deno.readTextFile(lock).catch(() => "");
+      }
+      const busy = await install(r, dir);
+      assertEquals(busy.code, 5, busy.stderr);
+      assert(busy.stderr.includes(`PID ${pid.trim()}`), busy.stderr);
+      assertEquals(await snapshotDir(dir), {}, "a busy install writes nothing");
+    } finally {
+      if (pid) process.kill(Number(pid), "SIGKILL");
+      await holder.status;
+    }
+    // Unlocked, two installs with different executables started together: one installs all five
+    // units, the other is refused (busy, or the units differ), so no unit runs the other executable.
+    for (let round = 0; round < 3; round++) {
+      await Deno.remove(dir, { recursive: true });
+      await Deno.mkdir(dir);
+      const [a, b] = await Promise.all(
+        ["/opt/a/vigocli", "/opt/b/vigocli"].map((bin) => install(r, dir, "--bin", bin)),
+      );
+      const ok = [a, b].filter((x) => x.code === 0);
+      assertEquals(ok.length, 1, `round ${round}: exit ${a.code} and ${b.code}\n${a.stderr}${b.stderr}`);
+      const bins = new Set(
+        Object.values(await snapshotDir(dir)).flatMap((t) =>
+          [...t.matchAll(/\/opt\/(a|b)\/vigocli/g)].map((m) => m[1])
+        ),
+      );
+      assertEquals(bins.size, 1, `round ${round}: units from both installs`);
+    }
+  } finally {
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
+
 Deno.test("install-units: the replicate unit's ExecStart, stopped with SIGTERM, flushes every row", async () => {
   const r = await makeRoot({ syncInterval: "10s" });
   const dir = `${r.root}/units`;
