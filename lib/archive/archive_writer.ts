@@ -26,7 +26,7 @@ import { makeTempDir } from "./interrupt_cleanup.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
-import { requireMasterKey, topLevelSource } from "./source_roots.ts";
+import { pathIdentities, requireMasterKey, topLevelSource } from "./source_roots.ts";
 import {
   DB_ENTRY_PATH,
   encodeManifest,
@@ -85,6 +85,11 @@ export async function writeArchive(
   // archiving it. Then leftovers of dead creates in the work directory go.
   recoverInterruptedRestore(cfg.serverRoot);
   sweepStaleTemps(opts.workDir);
+  // A restore can pass its busy probe just before this pin and swap the trees just after it (or be
+  // forced past a pin): the archive would then hold the old database with the new stacks/. Taken
+  // before the pin and compared once everything is read, so a restore anywhere in between is seen.
+  const restorable = [cfg.database.path, ...TREES.map((t) => join(cfg.serverRoot, t)), cfg.serverYamlPath];
+  const identities = pathIdentities(restorable);
   const piping = opts.transform ? opts.transform.readable.pipeTo(sink) : Promise.resolve();
   piping.catch(() => {});
   const writer = (opts.transform ? opts.transform.writable : sink).getWriter();
@@ -167,6 +172,12 @@ export async function writeArchive(
     const integrity = await db.integrity();
     if (integrity !== "ok") {
       throw new VerifyError(`${cfg.database.path}: snapshot fails integrity_check: ${integrity}`);
+    }
+    if (pathIdentities(restorable) !== identities) {
+      throw new FileChangedError(
+        `${cfg.serverRoot}: the database or a top-level tree was replaced (by a restore?) while the ` +
+          "archive was being written",
+      );
     }
     // Every byte has been read: the pin need not last through the commit or an upload.
     await db.release();

@@ -37,6 +37,22 @@ export function topLevelSource(path: string): TopLevelSource | undefined {
   }
 }
 
+/**
+ * The (device, inode) of each path, as `lstat` sees it ("absent" when nothing is there). A restore
+ * replaces the database and every top-level tree by rename, so a change here between the start and the
+ * end of a create means the archive could hold the database of one state and trees of the other.
+ */
+export function pathIdentities(paths: string[]): string {
+  return paths.map((p) => {
+    try {
+      const st = lstatSync(p);
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return "absent";
+    }
+  }).join(" ");
+}
+
 /** Refuses (exit 9) a walk that did not find the master key as a regular file, unless allowed. */
 export function requireMasterKey(entries: SourceEntry[], serverRoot: string, allowMissing: boolean): void {
   if (allowMissing) return;

@@ -1,0 +1,86 @@
+/**
+ * `backup create` of a server root that a `backup restore` replaces while create runs: the archive
+ * must hold one state, never the database of the old state with the trees of the new one. The create
+ * is stopped (SIGSTOP) the moment its snapshot of the database is pinned, the restore runs (forced past
+ * the pin, as a restore that passed its busy probe just before the pin runs unforced), then the create
+ * goes on. Before create compared the root's identities, it archived the old database with the new
+ * trees and exited 0 (unforced: 1 in 40 create/restore pairs started together).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runCli, spawnCli } from "../helpers/cli.ts";
+import { sqliteQuery } from "../helpers/sqlite_writer.ts";
+import { makeServerRoot } from "./fixture.ts";
+
+async function setState(root: string, db: string, state: string): Promise<void> {
+  await sqliteQuery(
+    db,
+    `CREATE TABLE IF NOT EXISTS marker(v); DELETE FROM marker; INSERT INTO marker VALUES('${state}');`,
+  );
+  await Deno.writeTextFile(join(root, "stacks/roles/web.yaml"), `state: ${state}\n`);
+}
+
+/**
+ * Resolves once process `pid` has `path` open twice: its worker's SQLite connection, then the
+ * descriptor create reads the pinned image through, opened only once the pin holds.
+ */
+async function pinned(pid: number, path: string): Promise<void> {
+  for (;;) {
+    let open = 0;
+    try {
+      for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
+        if (Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`) === path) open++;
+      }
+    } catch {
+      // a descriptor closed while it was listed
+    }
+    if (open >= 2) return;
+    await new Promise((r) => setTimeout(r, 0));
+  }
+}
+
+/** The marker of the archived database and the state its stacks/roles/web.yaml names. */
+async function archivedStates(archive: string): Promise<{ db: string; stacks: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "vigo-mix-" });
+  try {
+    const tar = await new Deno.Command("tar", {
+      args: ["xzf", archive, "-C", dir, "db/vigo.db", "stacks/roles/web.yaml"],
+    }).output();
+    assert.equal(tar.code, 0, new TextDecoder().decode(tar.stderr));
+    return {
+      db: await sqliteQuery(join(dir, "db/vigo.db"), "SELECT v FROM marker"),
+      stacks: (await Deno.readTextFile(join(dir, "stacks/roles/web.yaml"))).trim().replace("state: ", ""),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("create while a restore replaces the server root: the archive holds one state, not a mix", async () => {
+  // Enough rows that hashing the database keeps create busy between its pin and the tree walk.
+  const fx = await makeServerRoot({ rows: 60000 });
+  const out = await Deno.makeTempDir({ prefix: "vigo-mix-out-" });
+  try {
+    await setState(fx.root, fx.db, "A");
+    const a = join(out, "a.tar.gz");
+    assert.equal((await runCli(["backup", "create", ...fx.flags, a])).code, 0);
+    await setState(fx.root, fx.db, "B");
+
+    const archive = join(out, "during.tar.gz");
+    const create = spawnCli(["backup", "create", ...fx.flags, archive]);
+    await pinned(create.pid, fx.db);
+    Deno.kill(create.pid, "SIGSTOP");
+    const restore = await runCli(["backup", "restore", a, "--target", fx.root, "--force"]).finally(() =>
+      Deno.kill(create.pid, "SIGCONT")
+    );
+    assert.equal(restore.code, 0, restore.stderr);
+    const r = await create.output();
+    const stderr = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 0, stderr);
+    assert.deepEqual(await archivedStates(archive), { db: "A", stacks: "A" }, stderr);
+    assert.match(stderr, /replaced \(by a restore\?\) while the archive was being written; starting over/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
