@@ -11,7 +11,10 @@ import type { CreateTarget } from "./create_upload.ts";
 import { printJson } from "./json_output.ts";
 import { makeOwnDirectory, notADirectory } from "../fsutil/own_directory.ts";
 
-/** A source file that changes between the two passes makes create start over, at most this often. */
+/**
+ * A source file that changes between the two passes, or a database replaced while it is pinned, makes
+ * create start over, at most this often.
+ */
 const ATTEMPTS = 3;
 const ARCHIVE_CANNOT_BE_WRITTEN = "the archive cannot be written there";
 
@@ -83,6 +86,7 @@ export function backupCreateCommand(): Command {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
       const { FileChangedError, writeArchive } = await import("../archive/archive_writer.ts");
+      const { DatabaseReplacedError } = await import("../sqlite/pinned_database.ts");
       const { openCreateSink } = await import("./create_upload.ts");
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
@@ -167,7 +171,9 @@ export function backupCreateCommand(): Command {
           }
           return;
         } catch (err) {
-          if (!(err instanceof FileChangedError) || attempt >= ATTEMPTS) {
+          // A restore that swapped the database in while it was pinned: the next attempt pins the new one.
+          const changed = err instanceof FileChangedError || err instanceof DatabaseReplacedError;
+          if (!changed || attempt >= ATTEMPTS) {
             await target.remote?.backend.close();
             throw err;
           }

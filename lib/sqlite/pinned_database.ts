@@ -66,6 +66,24 @@ export function requireDatabaseFile(path: string): void {
   }
 }
 
+/**
+ * The file at the database path is no longer the one being pinned (a restore renamed another into
+ * place): pinning again, from the path, gets the new one.
+ */
+export class DatabaseReplacedError extends IoError {
+  constructor(path: string) {
+    super(`${path}: replaced while a snapshot was being pinned; run again`);
+  }
+}
+
+function inodeOf(path: string): number | null {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return null;
+  }
+}
+
 /** The pinned image. Call {@link PinnedDatabase.release} when done (also after a failure). */
 export class PinnedDatabase {
   readonly pageSize: number;
@@ -157,6 +175,9 @@ export class PinnedDatabase {
           shm = after;
           break;
         }
+        // The pin stays on the replaced file while the -shm read here is the new one's: they would
+        // disagree until the deadline, and the message would blame commits.
+        if (inodeOf(file) !== ino) throw new DatabaseReplacedError(path);
         if (Date.now() >= deadline) {
           const seconds = Math.round(lockTimeoutMs / 1000);
           throw new BusyError(
@@ -181,7 +202,7 @@ export class PinnedDatabase {
       const dbFd = keptDescriptor(file);
       // The pin holds the file that was at `path` when the worker opened it: make sure it is this one.
       if (dbFd === null || fstatSync(dbFd).ino !== ino || statSync(file).ino !== ino) {
-        throw new IoError(`${path}: replaced while a snapshot was being pinned; run again`);
+        throw new DatabaseReplacedError(path);
       }
       const files = {
         dbFd,
