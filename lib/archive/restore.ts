@@ -40,6 +40,7 @@ import {
 } from "./restore_journal.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { acquireFileLockBeside } from "../fsutil/file_lock.ts";
+import { fileHolders } from "../fsutil/file_holders.ts";
 import { physicalPath } from "../fsutil/physical_path.ts";
 
 /** The lock beside the target (`/srv/vigo.vigo-restore.lock`) that makes restores into it take turns. */
@@ -237,11 +238,15 @@ function requireHealthyDatabase(archive: string, scan: ScanResult, facts: Databa
 }
 
 function refuseIfBusy(db: string, force: boolean): void {
-  if (!force && databaseInUse(db)) {
-    throw new BusyError(
-      `${db}: database is in use by another process; stop the server first (or use --force)`,
-    );
-  }
+  if (force || !databaseInUse(db)) return;
+  // "Stop the server" misled when the server was stopped and the holder was a replicator started by
+  // hand, a create on a timer or a sqlite3 shell: name whoever /proc shows.
+  const holders = fileHolders(db).map((h) => `PID ${h.pid} ${h.command}`);
+  throw new BusyError(
+    holders.length > 0
+      ? `${db}: database is in use by another process (${holders.join(", ")}); stop it first (or use --force)`
+      : `${db}: database is in use by another process; stop the server first (or use --force)`,
+  );
 }
 
 /** The target's current paths that a restore of these entries could touch. */

@@ -207,6 +207,8 @@ Deno.test("a database in use by another process refuses restore unless --force",
     const r = await runCli(["backup", "restore", good, "--target", target]);
     assert.equal(r.code, BUSY, r.stderr);
     assert.match(r.stderr, /in use by another process/);
+    // Named, since "stop the server" is no help when the server is stopped and this shell holds it.
+    assert.match(r.stderr, new RegExp(`\\(PID ${holder.pid} sqlite3 [^)]*\\); stop it first`));
     assert.deepEqual(await treeHash(target, notHolderFiles), before);
     const forced = await runCli(["backup", "restore", good, "--target", target, "--force"]);
     assert.equal(forced.code, 0, forced.stderr);
