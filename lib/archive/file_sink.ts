@@ -93,6 +93,10 @@ export async function openFileSink(path: string): Promise<FileSink> {
         // The sidecar goes into place first: a kill between the two renames then leaves a sidecar
         // without its archive (replaced by the next create of that name), never an archive that
         // looks finished but fails verify for want of its sidecar.
+        // The archive's bytes reach the disk before its sidecar appears: a sidecar alone older than a
+        // minute is what `prune` removes as a dead create's leftover, and on a slow disk the fsync of a
+        // big archive can take longer than that.
+        await file.handle.sync();
         // Made while this archive was written? Then neither its sidecar nor it is replaced (the commit
         // refuses too).
         refuseExisting(path);
