@@ -290,6 +290,9 @@ export async function downloadArchive(
           `downloaded ${bytes} bytes hash to ${sha256} (nothing was written)`,
       );
     }
+    // On disk before its sidecar appears, as in create (file_sink.ts): prune removes a sidecar alone
+    // once it is a minute old.
+    await file.handle.sync();
     // Made while downloading? Then neither its sidecar nor the file is replaced (the commit refuses too).
     refuseExisting(outPath);
     register(outPath);
