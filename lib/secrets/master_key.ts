@@ -35,9 +35,13 @@ export async function loadMasterKey(secretsDir: string): Promise<LoadedMasterKey
   } catch (err) {
     const e = toVigoError(err, path);
     if (e instanceof NotFoundError) {
-      throw new NotFoundError(`${path}: master key not found (create one with: vigocli secret set NAME)`, {
-        cause: err,
-      });
+      // `secret set` would make a NEW key, which cannot open secrets restored from another host.
+      throw new NotFoundError(
+        `${path} is missing: on a restored host put the old host's master key back (backup restore ` +
+          `--master-key FILE, or copy it to ${path}, mode 0600); only a new server, with no secrets yet, ` +
+          "creates one with: vigocli secret set NAME",
+        { cause: err },
+      );
     }
     throw e;
   }

@@ -94,7 +94,7 @@ Deno.test("store: missing secret, missing master key, unreadable file, readable 
   await Deno.writeTextFile(join(root, "secrets/a"), "x");
   await assert.rejects(
     () => store.get("a"),
-    (e: unknown) => e instanceof NotFoundError && /master key not found/.test(e.message),
+    (e: unknown) => e instanceof NotFoundError && /\.master\.key is missing/.test(e.message),
   );
   await store.set("a", enc.encode("x"));
   await assert.rejects(() => new SecretStore(root).get("nope"), (e: unknown) => {
