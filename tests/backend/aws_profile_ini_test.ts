@@ -2,8 +2,9 @@
  * `~/.aws/credentials` and `~/.aws/config` are read as the AWS CLI reads them. botocore
  * (configloader.raw_config_parse) uses Python's RawConfigParser with its defaults: `#` and `;` start a
  * comment only at the start of a line (indented or not); after a value they are part of it, so
- * `aws_access_key_id = AKID # note` is the key `AKID # note` for `aws configure get` as for us. The
- * reference is botocore itself when it is installed, else the RawConfigParser it wraps.
+ * `aws_access_key_id = AKID # note` is the key `AKID # note` for `aws configure get` as for us. `:` is a
+ * delimiter as well as `=`, the first of either ending the key. The reference is botocore itself when it
+ * is installed, else the RawConfigParser it wraps.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -41,9 +42,15 @@ const CREDENTIALS = [
   "Aws_Access_Key_Id =   AKIDOPS   ",
   "aws_secret_access_key = s3cr3t=with=signs",
   "",
+  "[colon]",
+  "aws_access_key_id: AKIDCOLON",
+  "aws_secret_access_key:s3cr3t=with:both",
+  "aws_session_token = to:ken",
+  "region :us-east-1",
+  "",
 ].join("\n");
 
-Deno.test("AWS shared files: inline # and ; stay in the value, as botocore reads them", async () => {
+Deno.test("AWS shared files: inline # and ; stay in the value, key: value is key = value, as botocore reads them", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vigo-aws-ini-" });
   try {
     const path = join(dir, "credentials");
@@ -63,6 +70,16 @@ Deno.test("AWS shared files: inline # and ; stay in the value, as botocore reads
       secretAccessKey: "wJalr;XUtn ; rotated in May",
       sessionToken: "tok#en",
     });
+    // `key: value` as well, split at the first `=` or `:` (the AWS CLI signs with these keys too).
+    assert.deepEqual(
+      await profileSource({
+        AWS_SHARED_CREDENTIALS_FILE: path,
+        AWS_CONFIG_FILE: join(dir, "none"),
+        AWS_PROFILE: "colon",
+      })
+        .load(),
+      { accessKeyId: "AKIDCOLON", secretAccessKey: "s3cr3t=with:both", sessionToken: "to:ken" },
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

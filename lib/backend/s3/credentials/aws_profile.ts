@@ -14,7 +14,8 @@ import { findExecutable } from "../../../find_executable.ts";
 /**
  * Sections of an INI file: name → key → value (keys lower-cased, `#`/`;` comment lines dropped). A `#` or
  * `;` after a value is part of it: botocore's RawConfigParser has no inline comments, so the AWS CLI
- * signs with `AKID # note` too.
+ * signs with `AKID # note` too. As there, `key: value` is `key = value`, and the first `=` or `:` ends
+ * the key: `a = b:c` and `a: b=c` are both key `a`.
  */
 export function parseIni(text: string): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
@@ -28,7 +29,7 @@ export function parseIni(text: string): Map<string, Map<string, string>> {
       out.set(head[1], section);
       continue;
     }
-    const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
+    const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
     if (kv && section) section.set(kv[1].toLowerCase(), kv[2]);
   }
   return out;
