@@ -119,7 +119,10 @@ export async function openRemoteSink(
   // Checked again where the backend can, atomically with the commit: another create of this name may
   // have stored it meanwhile (the check above only narrows that window on S3 and GCS).
   const putting = backend.put(key, pipe.readable, { noReplace: true });
-  putting.catch(() => {});
+  // A put that fails before it reads the pipe (a read-only or unwritable destination directory) would
+  // leave the first write waiting for room forever: cancelling the unread side fails that write. A put
+  // that failed while reading has already cancelled it (the readable is then locked, and this is moot).
+  putting.catch((err) => pipe.readable.cancel(err).catch(() => {}));
   const inner = pipe.writable.getWriter();
   const { promise: done, resolve, reject } = Promise.withResolvers<UploadResult>();
   done.catch(() => {});

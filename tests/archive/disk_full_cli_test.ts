@@ -3,6 +3,7 @@
  * staging area) on a small tmpfs and on a read-only bind mount. Every failure is exit 11 with a message
  * naming the path, leaves no temporary file and no half-written output, and the target unchanged; a
  * create succeeds as soon as space returns, and a half archive a killed create left is swept then.
+ * An upload to a read-only file:// directory fails the same way, at once, instead of hanging.
  * Mounting needs root: without it the tests are skipped, saying so.
  */
 import assert from "node:assert/strict";
@@ -88,6 +89,21 @@ Deno.test({
       const rdonly = await runCli(["backup", "restore", archive, "--target", ro]);
       expectIo(rdonly, ro, /read-only/);
       assert.deepEqual(await treeHash(small), before);
+    } finally {
+      await cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "create uploading to a file:// URL on a read-only directory: exit 11 naming it, no hang",
+  ignore: !isRoot,
+  async fn() {
+    const { fx, ro, cleanup } = await setup();
+    try {
+      // The upload failed making its directory, before reading the archive: the writer waited forever.
+      const r = await runCli(["backup", "create", ...fx.flags, `file://${ro}/up`], { timeoutMs: 30_000 });
+      expectIo(r, ro, /read-only/);
     } finally {
       await cleanup();
     }
