@@ -125,9 +125,15 @@ export async function createAtomicFile(
       return new WritableStream<Uint8Array>({
         async write(chunk) {
           let off = 0;
-          while (off < chunk.byteLength) {
-            const { bytesWritten } = await handle.write(chunk, off, chunk.byteLength - off);
-            off += bytesWritten;
+          try {
+            while (off < chunk.byteLength) {
+              const { bytesWritten } = await handle.write(chunk, off, chunk.byteLength - off);
+              off += bytesWritten;
+            }
+          } catch (err) {
+            // Named here, as create and commit are: a caller piping into this stream (download) gets
+            // the bare errno from pipeTo, and "no space left on device" alone names no file.
+            throw toVigoError(err, path);
           }
         },
       });

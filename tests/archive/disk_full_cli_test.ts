@@ -4,6 +4,7 @@
  * naming the path, leaves no temporary file and no half-written output, and the target unchanged; a
  * create succeeds as soon as space returns, and a half archive a killed create left is swept then.
  * An upload to a read-only file:// directory fails the same way, at once, instead of hanging.
+ * A download into a full directory names the file it was writing.
  * Mounting needs root: without it the tests are skipped, saying so.
  */
 import assert from "node:assert/strict";
@@ -104,6 +105,28 @@ Deno.test({
       // The upload failed making its directory, before reading the archive: the writer waited forever.
       const r = await runCli(["backup", "create", ...fx.flags, `file://${ro}/up`], { timeoutMs: 30_000 });
       expectIo(r, ro, /read-only/);
+    } finally {
+      await cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "download into a full directory: exit 11 naming the file, no temp left; works once space returns",
+  ignore: !isRoot,
+  async fn() {
+    const { fx, small, cleanup } = await setup();
+    try {
+      const remote = `file://${fx.root}/remote`;
+      assert.equal((await runCli(["backup", "create", ...fx.flags, remote])).code, 0);
+      const name = names(join(fx.root, "remote/archives")).find((n) => n.endsWith(".tar.gz"))!;
+      const download = () => runCli(["backup", "download", name, "--url", remote, "-o", `${small}/`]);
+      expectIo(await download(), join(small, name), /no space left on device/);
+      assert.deepEqual(names(small), []);
+      await sh(`mount -o remount,size=2m '${small}'`);
+      const ok = await download();
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual(names(small), [name, `${name}.sha256`]);
     } finally {
       await cleanup();
     }
