@@ -6,7 +6,7 @@
 import { open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { VerifyError } from "../errors.ts";
+import { toVigoError, VerifyError } from "../errors.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { inspectDatabase, summarizeIntegrity } from "../sqlite/database_facts.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
@@ -45,7 +45,15 @@ export async function verifyArchive(
           return {
             async write(chunk) {
               let off = 0;
-              while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+              try {
+                while (off < chunk.length) {
+                  off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+                }
+              } catch (err) {
+                // The errno carries no path, and the archive's name alone read as if the archive (not
+                // the extracted copy beside it) had hit a full or failing disk.
+                throw toVigoError(err, dbPath);
+              }
             },
             async close() {
               await fh.close();

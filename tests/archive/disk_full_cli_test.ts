@@ -4,7 +4,8 @@
  * naming the path, leaves no temporary file and no half-written output, and the target unchanged; a
  * create succeeds as soon as space returns, and a half archive a killed create left is swept then.
  * An upload to a read-only file:// directory fails the same way, at once, instead of hanging.
- * A download into a full directory names the file it was writing.
+ * A download into a full directory names the file it was writing; so does a verify that has no room
+ * to extract the database beside the archive.
  * Mounting needs root: without it the tests are skipped, saying so.
  */
 import assert from "node:assert/strict";
@@ -127,6 +128,30 @@ Deno.test({
       const ok = await download();
       assert.equal(ok.code, 0, ok.stderr);
       assert.deepEqual(names(small), [name, `${name}.sha256`]);
+    } finally {
+      await cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "verify of an archive on a full disk: exit 11 naming the extracted copy, not the archive; no temp left",
+  ignore: !isRoot,
+  async fn() {
+    const { fx, small, cleanup } = await setup();
+    try {
+      await sh(`mount -o remount,size=2m '${small}'`);
+      const archive = join(small, "a.tar.gz");
+      assert.equal((await runCli(["backup", "create", ...fx.flags, archive])).code, 0);
+      await sh(`dd if=/dev/zero of='${small}/filler' bs=4k 2>/dev/null || true`);
+      const r = await runCli(["backup", "verify", archive]);
+      assert.equal(r.code, 11, r.stderr);
+      assert.match(r.stderr, /\.vigo-verify-[^ ]*\/vigo\.db: no space left on device/);
+      assert.deepEqual(names(small), ["a.tar.gz", "a.tar.gz.sha256", "filler"]);
+      await Deno.remove(join(small, "filler"));
+      const ok = await runCli(["backup", "verify", archive]);
+      assert.equal(ok.code, 0, ok.stderr);
     } finally {
       await cleanup();
     }
