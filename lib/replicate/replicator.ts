@@ -335,14 +335,16 @@ export class Replicator {
       await wal.sync();
     }
     // A generation's snapshot goes up before any of its WAL segments: a restore then never picks a
-    // generation it cannot start from (Litestream #631, #627).
+    // generation it cannot start from (Litestream #631, #627). The uploader follows the generation only
+    // once its snapshot is stored: one that failed (a full replica) must be taken again by the next
+    // tick, not skipped while WAL segments pile up in a generation no restore can start from.
     const state = wal.state!;
+    await this.snapshot(client, true);
     this.uploader = new WalUploader(client, this.shadow, this.log, {
       generation: state.generation,
       index: state.index,
       offset: 0,
     });
-    await this.snapshot(client, true);
   }
 
   /** Takes and uploads a snapshot (`first`: of a new generation, before its WAL), unless skipped. */

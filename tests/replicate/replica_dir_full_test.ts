@@ -2,13 +2,21 @@
  * A replica directory that fills up (a real tmpfs, too small for the first snapshot): replicate keeps
  * running, logs the failure naming the path, and the server keeps writing; when space returns (the
  * tmpfs is remounted bigger) replication resumes by itself and, after a clean stop, the replica restores
- * to exactly the database's rows. Mounting needs root: without it the test is skipped, saying so.
+ * to exactly the database's rows. A new generation whose snapshot is refused (its directory cannot be
+ * made) gets that snapshot once the replica takes writes again, and restores to the latest rows.
+ * Mounting and chattr need root: without it the tests are skipped, saying so.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import process from "node:process";
 import { runCli } from "../helpers/cli.ts";
-import { rowIds, sleep, startVigoReplicate } from "../helpers/litestream.ts";
+import {
+  createWriterDb,
+  rowIds,
+  sleep,
+  startSqliteWriter,
+  startVigoReplicate,
+} from "../helpers/litestream.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { makeServerRoot } from "../archive/fixture.ts";
 import { tempFilesBelow } from "../crash/crash_harness.ts";
@@ -63,6 +71,59 @@ Deno.test({
     } finally {
       await rep.kill();
       await sh(`umount '${replica}'`);
+      await Deno.remove(fx.root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a new generation's snapshot refused by the replica is taken again, not skipped, once it can be stored",
+  ignore: !isRoot,
+  async fn() {
+    const fx = await makeServerRoot();
+    const db = join(fx.root, "db/writer.db");
+    await createWriterDb(db);
+    const replica = join(fx.root, "replica");
+    const generations = join(replica, "generations");
+    await Deno.writeTextFile(
+      fx.serverYaml,
+      `database:\n  driver: sqlite\n  path: ${db}\nbackup:\n  url: file://${replica}\n  sync_interval: 100ms\n`,
+    );
+    const rep = startVigoReplicate(fx.serverYaml, fx.root);
+    let writer = startSqliteWriter(db, { txPerSecond: 100, maxTx: 100 });
+    try {
+      await rep.waitFor(/replication started/, 30_000);
+      await writer.wait();
+      // What a nearly full replica does to the larger writes: the lease and the old generation's WAL
+      // still go up, the new generation's snapshot cannot.
+      await sh(`chattr +i '${generations}'`);
+      const replacement = join(fx.root, "db/replacement.db");
+      await createWriterDb(replacement);
+      await sqliteQuery(replacement, "INSERT INTO t(id, ts) VALUES (1000, 0);");
+      // Replaced as an operator would, with the server stopped: the old WAL goes with the old file.
+      for (const ext of ["-wal", "-shm"]) await Deno.remove(db + ext).catch(() => {});
+      await Deno.rename(replacement, db);
+      writer = startSqliteWriter(db, { txPerSecond: 100 });
+      await rep.waitFor(/database file replaced/, 30_000);
+      await rep.waitFor(/\/snapshots\S*: permission denied/, 30_000);
+      await rep.waitFor(/retry=3 /, 30_000);
+      await sh(`chattr -i '${generations}'`);
+      await rep.waitFor(/replication recovered/, 60_000);
+      await writer.stop();
+      assert.equal(await rep.stop(), 0, rep.output());
+      const out = join(fx.root, "final.db");
+      const r = await runCli(["backup", "replica", "restore", "-o", out, ...fx.flags]);
+      assert.equal(r.code, 0, r.stderr);
+      // The failed snapshot was never taken again: the new generation's WAL went up without one, and a
+      // restore fell back to the old generation, the replaced database's rows.
+      const want = await rowIds(db);
+      assert.equal(want[0], 1000);
+      assert.deepEqual(await rowIds(out), want);
+    } finally {
+      await sh(`chattr -i '${generations}' 2>/dev/null || true`);
+      await writer.kill();
+      await rep.kill();
       await Deno.remove(fx.root, { recursive: true });
     }
   },
