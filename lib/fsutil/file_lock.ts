@@ -64,6 +64,12 @@ export async function acquireFileLock(lockPath: string, target: string, activity
         return held(lockPath, h);
       }
     } catch (err) {
+      // A full disk takes the lock file (an inode) but not its PID: an empty lock file must not stay.
+      try {
+        if (locked && h.ino() === inoOf(lockPath)) unlinkSync(lockPath);
+      } catch {
+        // The error being reported is the write's; a file that cannot go either is named by it.
+      }
       h.close();
       throw toVigoError(err, lockPath);
     }

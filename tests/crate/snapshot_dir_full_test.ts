@@ -1,8 +1,9 @@
 /**
  * The snapshot directory full or read-only (a real tmpfs and a read-only bind of it; a hardlink
  * snapshot needs its source on the same filesystem): `crate run` exits 11 naming the path it was
- * writing, leaves no half snapshot and no work directory, and succeeds once space returns. Mounting
- * needs root: without it the test is skipped, saying so.
+ * writing (the lock file too, when not one block is free), leaves no half snapshot, no work directory
+ * and no lock, and succeeds once space returns. Mounting needs root: without it the test is skipped,
+ * saying so.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -58,6 +59,39 @@ Deno.test({
       assert.equal([...Deno.readDirSync(join(target, "2026.072.02.05"))].length, 50);
     } finally {
       await sh(`umount '${ro}' 2>/dev/null; umount '${fs}'`);
+      s.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "crate run onto a disk with not one block free: exit 11 naming the lock file, none left behind",
+  ignore: !isRoot,
+  async fn() {
+    const s = scratch();
+    const fs = join(s.dir, "fs");
+    await Deno.mkdir(fs);
+    await sh(`mount -t tmpfs -o size=256k tmpfs '${fs}'`);
+    try {
+      const src = join(fs, "src"), target = join(fs, "target");
+      await Deno.mkdir(src);
+      await Deno.writeFile(join(src, "f"), randomBytes(20_000));
+      await sh(`dd if=/dev/zero of='${fs}/filler' bs=4k 2>/dev/null || true`);
+      // The lock file is made (an inode, no block), its pid cannot be written.
+      const crate = backupCrate(join(s.dir, "c.yaml"), src, target, ["min_free_space: 0"]);
+      const full = await crateRun(crate, "2026-03-13T02:00:00Z");
+      assert.equal(full.code, 11, show(full));
+      assert.match(full.stderr, new RegExp(`${target}/\\.vigo-snapshot\\.lock: no space left on device`));
+      assert.deepEqual(
+        [...Deno.readDirSync(target)].map((e) => e.name).filter((n) => n !== ".vigo-last-run.json"),
+        [],
+      );
+      await Deno.remove(join(fs, "filler"));
+      const ok = await crateRun(crate, "2026-03-13T02:05:00Z");
+      assert.equal(ok.code, 0, show(ok));
+      assert.deepEqual(snapshots(target), ["2026.072.02.05"]);
+    } finally {
+      await sh(`umount '${fs}'`);
       s.cleanup();
     }
   },
