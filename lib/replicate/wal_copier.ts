@@ -6,6 +6,7 @@
  */
 import { closeSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 import { setImmediate } from "node:timers";
+import { toVigoError } from "../errors.ts";
 import { fsyncFd } from "../fsutil/atomic_file.ts";
 import { frameSize, scanFrames, type WalHeader } from "../sqlite/wal_format.ts";
 
@@ -110,15 +111,25 @@ export async function copyCommittedFrames(
       start,
       checksum,
       (bytes, offset) => {
-        out ??= openSync(shadowPath, "r+");
-        for (let n = 0; n < bytes.length;) n += writeSync(out, bytes, n, bytes.length - n, offset + n);
+        try {
+          out ??= openSync(shadowPath, "r+");
+          for (let n = 0; n < bytes.length;) n += writeSync(out, bytes, n, bytes.length - n, offset + n);
+        } catch (err) {
+          // Named: the bare errno ("no space left on device, write") did not say that the disk full
+          // was the database's (the shadow WAL lives beside it), not the replica's.
+          throw toVigoError(err, shadowPath);
+        }
       },
       limit,
       maxCommits,
     );
     if (out !== undefined) {
-      ftruncateSync(out, end.committedEnd);
-      if (end.committedEnd > start) await fsyncFd(out);
+      try {
+        ftruncateSync(out, end.committedEnd);
+        if (end.committedEnd > start) await fsyncFd(out);
+      } catch (err) {
+        throw toVigoError(err, shadowPath);
+      }
     }
     return end;
   } finally {
