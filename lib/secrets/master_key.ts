@@ -62,9 +62,13 @@ export async function loadOrCreateMasterKey(secretsDir: string): Promise<LoadedM
   const path = join(secretsDir, MASTER_KEY_FILE);
   const key = crypto.getRandomValues(new Uint8Array(MASTER_KEY_BYTES));
   const temp = tempPathFor(path);
+  // Removed only once made: Bun's rm({ force: true }) of a missing file on a read-only file system
+  // throws EROFS, which replaced the real error with one naming a temporary file that never existed.
+  let made = false;
   try {
     await mkdir(secretsDir, { recursive: true, mode: 0o700 });
     const fh = await open(temp, "wx", 0o600);
+    made = true;
     try {
       await fh.writeFile(encodeMasterKey(key));
       await fh.sync();
@@ -82,7 +86,7 @@ export async function loadOrCreateMasterKey(secretsDir: string): Promise<LoadedM
     if (err instanceof CryptoError || err instanceof NotFoundError) throw err;
     throw toVigoError(err, path);
   } finally {
-    await rm(temp, { force: true });
+    if (made) await rm(temp, { force: true });
   }
   return { key, path, warnings: [], created: true };
 }
