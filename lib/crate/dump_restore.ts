@@ -17,6 +17,7 @@ import {
   tempPathFor,
 } from "../fsutil/atomic_file.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
+import { sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { SqlStatementSplitter } from "./sql_splitter.ts";
 import { restrictToDumpStatements } from "./dump_authorizer.ts";
@@ -64,6 +65,11 @@ export async function restoreDump(dumpPath: string, outPath: string): Promise<Re
         const where = `statement ${statements} (line ${
           line + newlines(sql, sql.length - sql.trimStart().length)
         })`;
+        // The new database's disk failed, not the dump: read as a bad statement, a full disk was exit 4
+        // blaming the dump, which an operator may then throw away.
+        if (/database or disk is full|disk I\/O error/i.test((err as Error)?.message ?? "")) {
+          throw sqliteToVigoError(err, outPath);
+        }
         const refused = policy.refused();
         if (refused) {
           throw new BadInputError(
