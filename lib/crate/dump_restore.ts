@@ -42,6 +42,13 @@ export async function restoreDump(dumpPath: string, outPath: string): Promise<Re
   requireDestinationFolder(outPath);
   const input = openInput(dumpPath);
   const temp = tempPathFor(outPath);
+  // Made here, not by SQLite: its "unable to open database file" carries no errno, so a read-only or
+  // unwritable directory was exit 1, and on Bun the cleanup's rm of the never-made file (EROFS) won.
+  try {
+    closeSync(openSync(temp, "wx", 0o644));
+  } catch (err) {
+    throw toVigoError(err, outPath);
+  }
   let db: DatabaseSync | undefined;
   let sqlChars = 0;
   try {

@@ -1,7 +1,8 @@
 /**
  * `crate restore-dump` into a directory that fills up (a real tmpfs): exit 11 naming the database it
  * was writing, not exit 4 blaming a statement of the dump; no temporary database or journal left; the
- * same dump restores once space returns. Mounting needs root: without it the test is skipped, saying so.
+ * same dump restores once space returns. A read-only directory is exit 11 naming the output too (it was
+ * exit 1, or a temporary file's name). Mounting needs root: without it the test is skipped, saying so.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -42,6 +43,28 @@ Deno.test({
       assert.equal(ok.code, 0, ok.stderr);
     } finally {
       await sh(`umount '${fs}'`);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "restore-dump into a read-only directory: exit 11 naming the output, not a temporary file",
+  ignore: !isRoot,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "vigo-dump-ro-" });
+    const ro = join(dir, "ro");
+    await Deno.mkdir(ro);
+    const dump = join(dir, "d.sql");
+    await Deno.writeTextFile(dump, "BEGIN TRANSACTION;\nCREATE TABLE t(x);\nCOMMIT;\n");
+    await sh(`mount --bind '${ro}' '${ro}' && mount -o remount,bind,ro '${ro}'`);
+    try {
+      const out = join(ro, "restored.db");
+      const r = await runCli(["crate", "restore-dump", dump, "-o", out]);
+      assert.equal(r.code, 11, r.stderr);
+      assert.equal(r.stderr, `vigocli: ${out}: read-only file system\n`);
+    } finally {
+      await sh(`umount '${ro}'`);
       await Deno.remove(dir, { recursive: true });
     }
   },
