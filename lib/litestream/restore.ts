@@ -9,10 +9,10 @@
  * size: blocks are decoded into reused memory and written synchronously before the next is decoded
  * (lz4FrameDecoder).
  */
-import { closeSync } from "node:fs";
+import { closeSync, existsSync } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { BadInputError, ExistsError, toVigoError, VerifyError } from "../errors.ts";
+import { BadInputError, ExistsError, toVigoError, VerifyError, VigoError } from "../errors.ts";
 import { snapshotKey } from "./paths.ts";
 import type { ReplicaClient } from "./replica_client.ts";
 import { readListings } from "./replica_list.ts";
@@ -83,7 +83,9 @@ async function checkOutput(out: string): Promise<void> {
 const tempFiles = (tmp: string) => [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`];
 
 async function removeTemp(tmp: string): Promise<void> {
-  for (const p of tempFiles(tmp)) await rm(p, { force: true });
+  // Only those that exist: on a read-only file system Bun's rm({ force: true }) of a missing file throws
+  // EROFS, and that error replaced the restore's own.
+  for (const p of tempFiles(tmp)) if (existsSync(p)) await rm(p, { force: true });
 }
 
 /** Restores the replica behind `client` into `opts.outputPath`. */
@@ -149,6 +151,13 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
       bytes,
       warnings: plan.warnings,
     };
+  } catch (err) {
+    // Named by the writes to the temporary file that failed: the operator asked for the output, and
+    // the temporary file is gone by the time the message is read.
+    if (err instanceof VigoError && err.message.startsWith(`${tmp}: `)) {
+      err.message = `${opts.outputPath}: ${err.message.slice(tmp.length + 2)}`;
+    }
+    throw err;
   } finally {
     await removeTemp(tmp);
     for (const f of forget) f();

@@ -4,6 +4,7 @@
  * tmpfs is remounted bigger) replication resumes by itself and, after a clean stop, the replica restores
  * to exactly the database's rows. A new generation whose snapshot is refused (its directory cannot be
  * made) gets that snapshot once the replica takes writes again, and restores to the latest rows.
+ * A replica restore into a full or read-only directory names the output it could not write.
  * Mounting and chattr need root: without it the tests are skipped, saying so.
  */
 import assert from "node:assert/strict";
@@ -124,6 +125,41 @@ Deno.test({
       await sh(`chattr -i '${generations}' 2>/dev/null || true`);
       await writer.kill();
       await rep.kill();
+      await Deno.remove(fx.root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "replica restore into a full or read-only directory: exit 11 naming the output, nothing left",
+  ignore: !isRoot,
+  async fn() {
+    const fx = await makeServerRoot({ rows: 2000 });
+    const replica = join(fx.root, "replica");
+    await Deno.writeTextFile(
+      fx.serverYaml,
+      `database:\n  driver: sqlite\nbackup:\n  url: file://${replica}\n`,
+    );
+    const rep = startVigoReplicate(fx.serverYaml, fx.root);
+    const small = join(fx.root, "small"), ro = join(fx.root, "ro");
+    await Deno.mkdir(small);
+    await Deno.mkdir(ro);
+    try {
+      await rep.waitFor(/replication started/, 30_000);
+      assert.equal(await rep.stop(), 0, rep.output());
+      await sh(`mount -t tmpfs -o size=64k tmpfs '${small}'`);
+      await sh(`mount --bind '${small}' '${ro}' && mount -o remount,bind,ro '${ro}'`);
+      // Both named the temporary file (gone by then), and on Bun the read-only one came from its cleanup.
+      for (const [dir, what] of [[small, "no space left on device"], [ro, "read-only file system"]]) {
+        const out = join(dir, "restored.db");
+        const r = await runCli(["backup", "replica", "restore", "-o", out, ...fx.flags]);
+        assert.equal(r.code, 11, r.stderr);
+        assert.match(r.stderr, new RegExp(`^vigocli: ${out}: ${what}$`, "m"));
+        assert.deepEqual([...Deno.readDirSync(small)], []);
+      }
+    } finally {
+      await rep.kill();
+      await sh(`umount '${ro}' 2>/dev/null; umount '${small}' 2>/dev/null; true`);
       await Deno.remove(fx.root, { recursive: true });
     }
   },
