@@ -20,6 +20,7 @@ import {
 } from "./known_hosts.ts";
 import { call, guardSftp, newClient, type RawSftp } from "./ssh2_api.ts";
 import { connectionCause } from "../../net/connect_error.ts";
+import { reuseGcmBuffers } from "./outbound_gcm.ts";
 
 /** Authentication material, read once when the backend is opened. */
 export interface SftpCredentials {
@@ -124,6 +125,7 @@ export async function openSession(
   knownHosts: KnownHostEntry[],
 ): Promise<SftpSession> {
   const client = newClient();
+  reuseGcmBuffers(client);
   let refusal: string | undefined;
   let closed = false;
   await new Promise<void>((resolve, reject) => {
