@@ -1,9 +1,11 @@
 /**
  * The slice of npm `ssh2`'s API this backend uses, typed (the package ships no types), plus small
- * promise wrappers. Keeping the untyped surface in one file means the rest of lib/backend/sftp/ is checked.
+ * promise wrappers. Keeping the untyped surface in one file means the rest of lib/backend/sftp/ is checked;
+ * the ssh2 internals that save copies are typed where they are used (write_request.ts, outbound_gcm.ts).
  */
 import { Buffer } from "node:buffer";
 import * as ssh2 from "ssh2";
+import { uncopiedWrite } from "./write_request.ts";
 
 /** SFTP file attributes as ssh2 reports them. */
 export interface SftpAttrs {
@@ -104,7 +106,9 @@ export function guardSftp(raw: RawSftp): { sftp: RawSftp; fail(err: Error): void
   const pending = new Set<(err: Error) => void>();
   const wrapped = Object.create(raw) as RawSftp;
   for (const name of REQUESTS) {
-    const orig = (raw[name] as (...a: unknown[]) => void).bind(raw);
+    const orig = name === "write"
+      ? uncopiedWrite(raw) as (...a: unknown[]) => void
+      : (raw[name] as (...a: unknown[]) => void).bind(raw);
     (wrapped as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
       const cb = args[args.length - 1] as (err?: Error | null, ...rest: unknown[]) => void;
       if (dead) {
