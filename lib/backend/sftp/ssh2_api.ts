@@ -1,11 +1,11 @@
 /**
  * The slice of npm `ssh2`'s API this backend uses, typed (the package ships no types), plus small
  * promise wrappers. Keeping the untyped surface in one file means the rest of lib/backend/sftp/ is checked;
- * the ssh2 internals that save copies are typed where they are used (write_request.ts, outbound_gcm.ts).
+ * the ssh2 internals that save copies are typed where they are used (data_requests.ts, outbound_gcm.ts).
  */
 import { Buffer } from "node:buffer";
 import * as ssh2 from "ssh2";
-import { uncopiedWrite } from "./write_request.ts";
+import { type ReadDataFn, uncopiedRead, uncopiedWrite } from "./data_requests.ts";
 
 /** SFTP file attributes as ssh2 reports them. */
 export interface SftpAttrs {
@@ -37,6 +37,8 @@ export interface RawSftp {
   close(handle: Buffer, cb: Cb<void>): void;
   read(handle: Buffer, buf: Buffer, off: number, len: number, pos: number, cb: Cb<number>): void;
   write(handle: Buffer, buf: Buffer, off: number, len: number, pos: number, cb: Cb<void>): void;
+  /** Ours, only on what {@link guardSftp} returns: a READ whose reply is not copied. */
+  readData: ReadDataFn;
   fstat(handle: Buffer, cb: Cb<SftpAttrs>): void;
   stat(path: string, cb: Cb<SftpAttrs>): void;
   readdir(path: string, cb: Cb<SftpDirEntry[]>): void;
@@ -84,6 +86,7 @@ const REQUESTS = [
   "open",
   "close",
   "read",
+  "readData",
   "write",
   "fstat",
   "stat",
@@ -96,6 +99,13 @@ const REQUESTS = [
   "ext_openssh_fsync",
 ] as const;
 
+/** ssh2's request `name` on `raw`, or ours where ours saves a copy of the data. */
+function method(raw: RawSftp, name: typeof REQUESTS[number]): (...a: unknown[]) => void {
+  if (name === "write") return uncopiedWrite(raw) as (...a: unknown[]) => void;
+  if (name === "readData") return uncopiedRead(raw) as (...a: unknown[]) => void;
+  return (raw[name] as (...a: unknown[]) => void).bind(raw);
+}
+
 /**
  * Wraps `raw` so no request can hang on a dead connection: ssh2 never answers a request sent after
  * the socket dropped, and not always those in flight when it dropped. After `fail(err)`, every
@@ -106,9 +116,7 @@ export function guardSftp(raw: RawSftp): { sftp: RawSftp; fail(err: Error): void
   const pending = new Set<(err: Error) => void>();
   const wrapped = Object.create(raw) as RawSftp;
   for (const name of REQUESTS) {
-    const orig = name === "write"
-      ? uncopiedWrite(raw) as (...a: unknown[]) => void
-      : (raw[name] as (...a: unknown[]) => void).bind(raw);
+    const orig = method(raw, name);
     (wrapped as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
       const cb = args[args.length - 1] as (err?: Error | null, ...rest: unknown[]) => void;
       if (dead) {

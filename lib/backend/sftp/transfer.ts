@@ -3,7 +3,7 @@
  * throughput is bounded by latency; here many requests are outstanding at once (a window of bytes in
  * flight), which is what `sftp`/rclone do too. Memory stays bounded by that window, not the object.
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { asBuffer, type RawSftp } from "./ssh2_api.ts";
 import { GarbageBound } from "../../runtime.ts";
 
@@ -74,10 +74,9 @@ interface PendingRead {
 
 function readAt(sftp: RawSftp, handle: Buffer, pos: number, len: number): PendingRead {
   const result = new Promise<Buffer>((resolve, reject) => {
-    const buf = Buffer.allocUnsafe(len);
-    sftp.read(handle, buf, 0, len, pos, (err, n) => {
+    sftp.readData(handle, len, pos, (err, data) => {
       if (err) reject(err);
-      else resolve(buf.subarray(0, n));
+      else resolve(data);
     });
   });
   result.catch(() => {});
