@@ -36,6 +36,8 @@ export interface Sshd {
   restart(): Promise<void>;
   /** Replaces the host key with a new one (takes effect on the next restart); returns its fingerprint. */
   rotateHostKey(): Promise<string>;
+  /** What sshd has printed since it was last started. */
+  log(): string;
   /** Stops sshd and removes the temp dir. */
   cleanup(): Promise<void>;
 }
@@ -83,8 +85,8 @@ async function waitForPort(port: number, child: Deno.ChildProcess, log: () => st
   throw new Error(`sshd did not listen on ${port}:\n${log()}`);
 }
 
-/** Starts an sshd for the current user on a free loopback port. */
-export async function startSshd(): Promise<Sshd> {
+/** Starts an sshd for the current user on a free loopback port; `extraConfig` lines override its sshd_config. */
+export async function startSshd(extraConfig: string[] = []): Promise<Sshd> {
   const dir = await Deno.makeTempDir({ prefix: "vigo-sshd-" });
   const user = Deno.env.get("USER") ?? (await run("id", ["-un"])).trim();
   const hostKey = join(dir, "host_ed25519");
@@ -101,6 +103,8 @@ export async function startSshd(): Promise<Sshd> {
   await Deno.writeTextFile(
     config,
     [
+      // sshd takes the first value of each keyword: these override the defaults below.
+      ...extraConfig,
       `Port ${port}`,
       "ListenAddress 127.0.0.1",
       `HostKey ${hostKey}`,
@@ -201,6 +205,7 @@ export async function startSshd(): Promise<Sshd> {
       await halt("SIGTERM");
       await start();
     },
+    log: () => log,
     async rotateHostKey() {
       await keygen(hostKey);
       fingerprint = await fingerprintOf(`${hostKey}.pub`);
