@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { ExistsError, toVigoError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { decodeMasterKey, encodeMasterKey } from "../secrets/master_key_format.ts";
+import { putMasterKeyBack } from "../secrets/master_key_remedy.ts";
 import { type Manifest, MASTER_KEY_ENTRY_PATH } from "./manifest.ts";
 
 /** What to do about the master key once the archive is restored. */
@@ -49,7 +50,7 @@ export async function applyMasterKey(
   const path = masterKeyPath(target);
   if (action === "warn_missing") {
     return `the archive was made with --exclude-master-key: ${path} is missing and secret: values cannot be ` +
-      `read until it is back (backup restore … --master-key FILE, or copy it there with mode 0600)`;
+      `read until you ${putMasterKeyBack(path)}`;
   }
   if (action === "none" || given === undefined) return null;
   if (action === "compare") {

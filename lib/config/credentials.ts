@@ -12,6 +12,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError, toVigoError } from "../errors.ts";
 import { backendFor, type DestinationConfig, urlScheme } from "../backends.ts";
 import type { KeysSource } from "../backend/s3_api/bucket_url.ts";
+import { putMasterKeyBack } from "../secrets/master_key_remedy.ts";
 
 /** The `backup:` fields a credentials file may set, by destination field name. */
 export interface Credentials {
@@ -173,8 +174,7 @@ export function missingMasterKey(
   if (!sealedExists) return { why: `${problem}: neither ${sealedPath} nor ${keyPath} exists` };
   return {
     why: `${problem}: ${keyPath} is missing`,
-    remedy:
-      `put the old host's master key back (backup restore --master-key FILE, or copy it to ${keyPath}, mode 0600)`,
+    remedy: putMasterKeyBack(keyPath),
   };
 }
 

@@ -9,6 +9,7 @@ import { CryptoError, NotFoundError, toVigoError } from "../errors.ts";
 import { fsyncDirectory, tempPathFor } from "../fsutil/atomic_file.ts";
 import { decodeMasterKey, encodeMasterKey, MASTER_KEY_BYTES } from "./master_key_format.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
+import { putMasterKeyBack } from "./master_key_remedy.ts";
 
 /** File name of the master key inside secrets/. */
 export const MASTER_KEY_FILE = ".master.key";
@@ -37,9 +38,8 @@ export async function loadMasterKey(secretsDir: string): Promise<LoadedMasterKey
     if (e instanceof NotFoundError) {
       // `secret set` would make a NEW key, which cannot open secrets restored from another host.
       throw new NotFoundError(
-        `${path} is missing: on a restored host put the old host's master key back (backup restore ` +
-          `--master-key FILE, or copy it to ${path}, mode 0600); only a new server, with no secrets yet, ` +
-          "creates one with: vigocli secret set NAME",
+        `${path} is missing: on a restored host ${putMasterKeyBack(path)}; only a new server, with no ` +
+          "secrets yet, creates one with: vigocli secret set NAME",
         { cause: err },
       );
     }
