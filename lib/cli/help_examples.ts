@@ -97,6 +97,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "secret set": [
     'printf %s "$KEY" | vigocli secret set vigo/backup/aws_access_key',
     "vigocli secret set vigo/backup/aws_secret_key --value-file /root/aws_secret",
+    'printf %s "$KEY" | vigocli secret set vigo/backup/aws_access_key --new-master-key   # old key lost for good',
   ],
   "secret get": [
     "vigocli secret get vigo/backup/aws_access_key",

@@ -28,10 +28,15 @@ function setCommand() {
   return new Command("set")
     .description(
       "encrypt a value as secret NAME (read from stdin, one trailing newline dropped, or from --value-file " +
-        "byte for byte); creates secrets/.master.key if absent",
+        "byte for byte); creates secrets/.master.key if absent and secrets/ holds no secrets yet (else exit 9, see --new-master-key)",
     )
     .argument("<name>", "secret name, e.g. vigo/backup/aws_access_key (/ makes subdirectories)")
     .option("--value-file <file>", "read the value from FILE exactly as stored")
+    .option(
+      "--new-master-key",
+      "make a new secrets/.master.key even though secrets/ holds secrets sealed with the missing one " +
+        "(they stay unreadable); only when that key is lost for good",
+    )
     .addOption(serverRootOption())
     .action(async (name, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
@@ -42,7 +47,7 @@ function setCommand() {
         : await readStdinValue();
       if (value.length === 0) throw new UsageError(`refusing to store an empty value for secret "${name}"`);
       const store = new SecretStore(opts.serverRoot);
-      const { path, createdMasterKey } = await store.set(name, value);
+      const { path, createdMasterKey } = await store.set(name, value, { newMasterKey: opts.newMasterKey });
       printWarnings(store.warnings);
       if (createdMasterKey) {
         process.stderr.write(

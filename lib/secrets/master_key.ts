@@ -36,7 +36,7 @@ export async function loadMasterKey(secretsDir: string): Promise<LoadedMasterKey
   } catch (err) {
     const e = toVigoError(err, path);
     if (e instanceof NotFoundError) {
-      // `secret set` would make a NEW key, which cannot open secrets restored from another host.
+      // Put back, not made anew: a new key cannot open secrets restored from another host.
       throw new NotFoundError(
         `${path} is missing: on a restored host ${putMasterKeyBack(path)}; only a new server, with no ` +
           "secrets yet, creates one with: vigocli secret set NAME",

@@ -8,7 +8,8 @@ import { dirname, join, relative } from "node:path";
 import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
-import { loadMasterKey, loadOrCreateMasterKey } from "./master_key.ts";
+import { type LoadedMasterKey, loadMasterKey, loadOrCreateMasterKey, MASTER_KEY_FILE } from "./master_key.ts";
+import { putMasterKeyBack } from "./master_key_remedy.ts";
 import { decodeSecretFile, encodeSecretFile } from "./secret_file.ts";
 import { secretNameFromRelativePath, secretNameProblem, secretPath } from "./secret_name.ts";
 
@@ -59,12 +60,18 @@ export class SecretStore {
   }
 
   /**
-   * Encrypts and writes secret `name` atomically (mode 0600), creating the master key if absent.
+   * Encrypts and writes secret `name` atomically (mode 0600), creating the master key if absent. When
+   * the key is absent but secrets/ already holds secrets (a host restored without its key), a new key
+   * could never open them: {@link NotFoundError} naming the key file, unless `options.newMasterKey`.
    * Returns whether the master key was created by this call.
    */
-  async set(name: string, value: Uint8Array): Promise<{ path: string; createdMasterKey: boolean }> {
+  async set(
+    name: string,
+    value: Uint8Array,
+    options: { newMasterKey?: boolean } = {},
+  ): Promise<{ path: string; createdMasterKey: boolean }> {
     const path = this.pathOf(name);
-    const mk = await loadOrCreateMasterKey(this.secretsDir);
+    const mk = await this.#keyToSealWith(options.newMasterKey === true);
     this.#addWarnings(mk.warnings);
     this.#key = mk.key;
     const encoded = await encodeSecretFile(mk.key, name, value);
@@ -102,6 +109,36 @@ export class SecretStore {
       if (secretNameProblem(name) === undefined) names.push(name);
     }
     return names.sort();
+  }
+
+  async #keyToSealWith(newMasterKey: boolean): Promise<LoadedMasterKey> {
+    const existing = await this.#existingMasterKey();
+    if (existing) return existing;
+    const sealed = newMasterKey ? [] : await this.list();
+    if (sealed.length > 0) {
+      // A first set running beside this one makes its key before it seals: what list() found may be that.
+      const raced = await this.#existingMasterKey();
+      if (raced) return raced;
+      const keyPath = join(this.secretsDir, MASTER_KEY_FILE);
+      const held = sealed.length === 1
+        ? `secret "${sealed[0]}"`
+        : `${sealed.length} secrets ("${sealed[0]}", …)`;
+      const advice = putMasterKeyBack(keyPath);
+      throw new NotFoundError(
+        `${keyPath} is missing but ${this.secretsDir} holds ${held} that a new master key could never open: ` +
+          `${advice}, or give --new-master-key to make a new one anyway (those stay unreadable)`,
+      );
+    }
+    return await loadOrCreateMasterKey(this.secretsDir);
+  }
+
+  async #existingMasterKey(): Promise<LoadedMasterKey | undefined> {
+    try {
+      return await loadMasterKey(this.secretsDir);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      return undefined;
+    }
   }
 
   async #masterKey(): Promise<Uint8Array> {

@@ -66,7 +66,10 @@ Deno.test("s3 credentials: every source of the chain alone signs requests the se
     // server.yaml with secret: references (the fixture's placeholder key replaced by a real one)
     await Deno.remove(join(fx.root, "secrets/.master.key"));
     for (const [name, value] of [["k/id", s3.accessKeyId], ["k/secret", s3.secretAccessKey]]) {
-      const set = await runCli(["secret", "set", name, "--server-root", fx.root], { stdin: value });
+      // The fixture's secret is a placeholder sealed with no key at all.
+      const set = await runCli(["secret", "set", name, "--new-master-key", "--server-root", fx.root], {
+        stdin: value,
+      });
       assert.equal(set.code, 0, set.stderr);
     }
     await Deno.writeTextFile(

@@ -2,7 +2,8 @@
  * A host restored from an archive made with --exclude-master-key, before the key is back: every command
  * that finds secrets/.master.key missing gives the same advice, in the same words, naming the file.
  * Before, the restore warning said it its own way ("until it is back (backup restore … --master-key
- * FILE, or copy it there with mode 0600)").
+ * FILE, or copy it there with mode 0600)"). And secret set refuses to make a new key there, which could
+ * never open the restored secrets.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -34,7 +35,7 @@ function bare(args: string[], home: string, stdin?: string): Promise<CliResult> 
   });
 }
 
-Deno.test("restored without its master key: restore, secret get and server.yaml's secret: give one advice", async () => {
+Deno.test("restored without its master key: restore, secret get, server.yaml's secret: and secret set give one advice", async () => {
   const fx = await makeServerRoot({ rows: 5, yaml: SERVER_YAML });
   const scratch = await Deno.makeTempDir({ prefix: "vigo-nokey-" });
   const home = join(scratch, "home");
@@ -76,6 +77,10 @@ Deno.test("restored without its master key: restore, secret get and server.yaml'
       list.stderr.includes(`${key} is missing; `) && list.stderr.includes(`; ${advice}, or set `),
       list.stderr,
     );
+
+    const set = await bare(["secret", "set", "app/token", "--server-root", target], home, "t0ken");
+    assert.equal(set.code, 9, set.stderr);
+    assert.ok(set.stderr.includes(`that a new master key could never open: ${advice}, or give `), set.stderr);
     assert.ok(!existsSync(key), "a command made a master key");
   } finally {
     await Deno.remove(scratch, { recursive: true });

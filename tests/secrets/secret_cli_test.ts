@@ -130,6 +130,80 @@ Deno.test("secret get without the master key: exit 9, one line naming it, put th
   await Deno.remove(root, { recursive: true });
 });
 
+Deno.test("secret set without the master key beside restored secrets: exit 9, one line, no new key unless asked", async () => {
+  // A restored host whose archive left the key out: a key made here could never open what was restored.
+  // secret set used to make one anyway, saying only "created master key".
+  const root = await tempRoot();
+  await Deno.mkdir(join(root, "secrets/vigo/backup"), { recursive: true, mode: 0o700 });
+  const restored = join(root, "secrets/vigo/backup/aws_secret_key");
+  await Deno.copyFile(join(VECTOR_ROOT, "secrets/vigo/backup/aws_secret_key"), restored);
+  const keyFile = join(root, "secrets/.master.key");
+  const advice =
+    `put the old host's master key back (backup restore --master-key FILE, or copy it to ${keyFile}, ` +
+    "mode 0600), or give --new-master-key to make a new one anyway (those stay unreadable)\n";
+  const refused = await runCli(["secret", "set", "app/token", "--server-root", root], { stdin: "t0ken" });
+  assert.equal(refused.code, 9, refused.stderr);
+  assert.equal(refused.stdout, "");
+  assert.equal(
+    refused.stderr,
+    `vigocli: ${keyFile} is missing but ${root}/secrets holds secret "vigo/backup/aws_secret_key" that a new ` +
+      `master key could never open: ${advice}`,
+  );
+  await Deno.copyFile(
+    join(VECTOR_ROOT, "secrets/vigo/backup/aws_access_key"),
+    join(root, "secrets/vigo/backup/aws_access_key"),
+  );
+  const valueFile = join(root, "value");
+  await Deno.writeTextFile(valueFile, "t0ken");
+  const two = await runCli(["secret", "set", "app/token", "--value-file", valueFile, "--server-root", root]);
+  assert.equal(two.code, 9, two.stderr);
+  assert.equal(
+    two.stderr,
+    `vigocli: ${keyFile} is missing but ${root}/secrets holds 2 secrets ("vigo/backup/aws_access_key", …) ` +
+      `that a new master key could never open: ${advice}`,
+  );
+  assert.ok(!(await Deno.stat(keyFile).then(() => true, () => false)), "set created a master key");
+  const list = await runCli(["secret", "list", "--server-root", root]);
+  assert.equal(list.stdout, "vigo/backup/aws_access_key\nvigo/backup/aws_secret_key\n", "set wrote a secret");
+
+  // The old key put back: set seals with it, and what was restored still opens.
+  await Deno.copyFile(join(VECTOR_ROOT, "secrets/.master.key"), keyFile);
+  await Deno.chmod(keyFile, 0o600);
+  const withOld = await runCli(["secret", "set", "app/token", "--server-root", root], { stdin: "t0ken" });
+  assert.equal(withOld.code, 0, withOld.stderr);
+  assert.doesNotMatch(withOld.stderr, /created master key/);
+  const old = await runCli(["secret", "get", "vigo/backup/aws_secret_key", "--server-root", root]);
+  assert.equal(old.code, 0, old.stderr);
+
+  // The old key lost for good: --new-master-key makes a new one, and the restored secrets stay sealed.
+  await Deno.remove(keyFile);
+  const renewed = await runCli(
+    ["secret", "set", "app/token", "--new-master-key", "--server-root", root],
+    { stdin: "t0ken" },
+  );
+  assert.equal(renewed.code, 0, renewed.stderr);
+  assert.match(renewed.stderr, /created master key .*\.master\.key \(mode 0600\)/);
+  const token = await runCli(["secret", "get", "app/token", "--server-root", root]);
+  assert.equal(token.stdout, "t0ken", token.stderr);
+  const lost = await runCli(["secret", "get", "vigo/backup/aws_secret_key", "--server-root", root]);
+  assert.equal(lost.code, 6, lost.stderr);
+  assert.match(lost.stderr, /encrypted under a different master key/);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("secret set on a new server: secrets/ with no secrets yet still gets a new master key", async () => {
+  // Empty directories and a dead set's temporary file are no secrets a new key would orphan.
+  const root = await tempRoot();
+  await Deno.mkdir(join(root, "secrets/vigo/backup"), { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(join(root, "secrets/vigo/backup/.aws_access_key.tmp-999999999-0123456789ab"), "x");
+  const set = await runCli(["secret", "set", "vigo/backup/aws_access_key", "--server-root", root], {
+    stdin: "AKIAIOSFODNN7EXAMPLE",
+  });
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stderr, /created master key .*\.master\.key \(mode 0600\)/);
+  await Deno.remove(root, { recursive: true });
+});
+
 Deno.test("secret set: the longest segment allowed is written; one byte more is exit 2 naming the limit", async () => {
   const root = await tempRoot();
   const longest = "x".repeat(226);
