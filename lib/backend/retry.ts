@@ -122,7 +122,9 @@ export async function withRetries<T>(
  * Wraps `inner` so that every operation is retried on transient failures, uploads included when
  * their body is replayable (bytes, or a function or sized body opening a fresh stream per attempt).
  * A bare stream cannot be replayed (the bytes are gone once read), so its `put` is passed through:
- * the S3/GCS backends retry each buffered part of it themselves with the same policy.
+ * the S3/GCS backends retry each buffered part of it themselves with the same policy, as they do the
+ * parts of a sized body too large for one PUT (their final failure is not retryable here, so such a
+ * body is not resent whole).
  */
 export function retryBackend(inner: Backend, policy: RetryPolicy = {}): Backend {
   return new RetryBackend(inner, policy);

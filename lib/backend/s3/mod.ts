@@ -21,8 +21,9 @@ export const s3Backend: BackendDescriptor<S3Config> = {
   }),
   redact: redactUserInfo,
   checkUrl: (url) => (splitBucketUrl(url, "s3"), url),
-  // Loaded on open: reading server.yaml must not load every backend's client. The parts of a bare
-  // stream upload, which cannot be replayed, are retried inside with the same policy.
+  // Loaded on open: reading server.yaml must not load every backend's client. The parts of a
+  // multipart upload (a bare stream, or a sized body above the single-PUT cutoff) are retried inside
+  // with the same policy.
   open: async (url, cfg) => (await import("./s3_backend.ts")).openS3Backend(url, cfg, { retry: {} }),
   isRetryable,
 };

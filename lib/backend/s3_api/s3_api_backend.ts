@@ -88,9 +88,11 @@ export class S3Backend implements Backend {
     ) {
       return await putSized(this.api, full, body);
     }
-    // Only a bare stream cannot be sent again by the retry decorator: only then are its parts,
-    // buffered here, retried one by one. A replayable body is retried whole by the decorator.
-    const replayable = !(body instanceof ReadableStream);
+    // A multipart upload retries its buffered parts here, one by one: a bare stream cannot be sent
+    // again, and resending a large file whole (a sized body above the cutoff) after one failed part
+    // would restart it from zero. A part that still fails throws a final error, so the decorator does
+    // not resend the body on top. Bytes and functions of unknown length are retried whole by it.
+    const perPart = body instanceof ReadableStream || isSizedBody(body);
     const opened = openBody(body);
     const stream = opened instanceof Uint8Array
       ? new Blob([opened as Uint8Array<ArrayBuffer>]).stream()
@@ -98,7 +100,7 @@ export class S3Backend implements Backend {
     await uploadStream(this.api, full, stream, {
       partSize: this.opts.partSize,
       concurrency: this.opts.concurrency,
-      retry: replayable ? undefined : this.opts.retry,
+      retry: perPart ? this.opts.retry : undefined,
     });
   }
 

@@ -200,7 +200,8 @@ async function multipart(
     await abort(api, key, uploadId);
     throw err;
   }
-  await verifySize(api, key, total, partSize);
+  // Retried here too: a HEAD that failed once must not make the decorator resend a stored body.
+  await retrying(`check ${what}`, () => verifySize(api, key, total, partSize), opts.retry);
   return total;
 }
 
