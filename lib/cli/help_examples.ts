@@ -50,6 +50,11 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "backup download": [
     "vigocli backup download vigo-backup-2026-03-13T14:30:00Z.tar.gz -o /tmp/",
   ],
+  "backup upload": [
+    "vigocli backup upload /srv/vigo/snapshots/vigo-backup-2026-03-13T14:30:00Z.tar.gz   # to backup.url",
+    "vigocli backup upload /tmp/vigo-backup.tar.gz --url sftp://backup.example.com/vigo --json",
+    "vigocli backup upload /tmp/vigo-backup.tar.gz --replace   # replace archives/vigo-backup.tar.gz there",
+  ],
   "backup prune": [
     "vigocli backup prune --keep 14 --dry-run",
     "vigocli backup prune --remote --older-than 720h",

@@ -20,6 +20,7 @@ import { backupRestoreCommand } from "./backup_restore.ts";
 import { backupVerifyCommand } from "./backup_verify.ts";
 import { backupListCommand } from "./backup_list.ts";
 import { backupDownloadCommand } from "./backup_download.ts";
+import { backupUploadCommand } from "./backup_upload.ts";
 import { backupPruneCommand } from "./backup_prune.ts";
 import { backupReplicateCommand } from "./backup_replicate.ts";
 import { backupDrillCommand } from "./backup_drill.ts";
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
     .addCommand(backupVerifyCommand())
     .addCommand(backupListCommand())
     .addCommand(backupDownloadCommand())
+    .addCommand(backupUploadCommand())
     .addCommand(backupPruneCommand())
     .addCommand(backupReplicateCommand())
     .addCommand(backupDrillCommand())

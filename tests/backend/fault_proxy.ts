@@ -20,12 +20,20 @@ export interface FaultProxy {
    * between the server's answer and the 503.
    */
   loseResponse(pattern: RegExp, meanwhile?: () => Promise<void>): void;
+  /**
+   * Answer every request matching `pattern` (on `METHOD /path?query`) 403 AccessDenied, a final
+   * answer no retry gets past: one step of an operation fails for good while the others go through.
+   */
+  refuse(pattern: RegExp): void;
   /** Requests seen (failed or forwarded). */
   requests(): number;
   /** `METHOD /path?query` of every request seen, in order. */
   log: string[];
   stop(): Promise<void>;
 }
+
+const ACCESS_DENIED = `<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`;
 
 const SLOW_DOWN = `<?xml version="1.0" encoding="UTF-8"?>
 <Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`;
@@ -36,6 +44,7 @@ export function startFaultProxy(target: string): FaultProxy {
   let left = 0;
   let seen = 0;
   let lose: RegExp | undefined;
+  let refused: RegExp | undefined;
   let meanwhileHook: (() => Promise<void>) | undefined;
   const log: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
@@ -46,6 +55,10 @@ export function startFaultProxy(target: string): FaultProxy {
       left--;
       await req.body?.cancel();
       return new Response(SLOW_DOWN, { status: 503, headers: { "content-type": "application/xml" } });
+    }
+    if (refused?.test(log[log.length - 1])) {
+      await req.body?.cancel();
+      return new Response(ACCESS_DENIED, { status: 403, headers: { "content-type": "application/xml" } });
     }
     const headers: Record<string, string> = {};
     req.headers.forEach((v, k) => headers[k] = v);
@@ -88,6 +101,7 @@ export function startFaultProxy(target: string): FaultProxy {
       lose = pattern;
       meanwhileHook = meanwhile;
     },
+    refuse: (pattern) => void (refused = pattern),
     requests: () => seen,
     log,
     stop: () => server.shutdown(),

@@ -78,6 +78,7 @@ Deno.test("json: every --json command's real output, success and failure, follow
   const listed = JSON.parse((await runCli(["backup", "list", "--remote", "--url", remote, "--json"])).stdout);
   await Deno.mkdir(`${out}/dl`);
   await ok("backup download", ["backup", "download", listed[0].name, "--url", remote, "-o", `${out}/dl/`]);
+  await ok("backup upload", ["backup", "upload", local.path, "--url", `file://${out}/uploaded`]);
   const replica = `file://${REPO_ROOT}tests/vectors/litestream/replica`;
   await ok("backup replica list", ["backup", "replica", "list", "--url", replica]);
   await ok("backup replica restore", ["backup", "replica", "restore", "--url", replica, "-o", `${out}/r.db`]);
@@ -121,6 +122,8 @@ Deno.test("json: every --json command's real output, success and failure, follow
   const missing = await fails(["backup", "verify", `${out}/missing.tar.gz`], 9);
   assert.equal(missing.path, `${out}/missing.tar.gz`);
   await fails(["backup", "list", "--server-yaml", `${out}/nope.yaml`], 3);
+  const taken = await fails(["backup", "upload", local.path, "--url", `file://${out}/uploaded`], 10);
+  assert.match(taken.message, /already exists/);
   await fails(["backup", "replica", "restore", "--url", replica, "-o", `${out}/r.db`], 10);
   assert.equal((await fails(["backup", "verify"], 2)).path, null);
   // A relative path is the path too, colons and all (default archive names hold them).

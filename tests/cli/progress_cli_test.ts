@@ -1,6 +1,6 @@
 /**
  * Progress lines through a real pty (util-linux `script`): create, create's upload, verify, restore, download,
- * replica restore, crate run and drill
+ * upload, replica restore, crate run and drill
  * draw a live line that is erased when the phase ends (the screen left behind holds only the summaries
  * and the log lines printed meanwhile); nothing of it without a terminal, with --json or with -q;
  * `--progress` without a terminal prints plain lines (no CR, no escape sequences). Also -q (errors
@@ -54,6 +54,10 @@ Deno.test("progress: live on a pty and erased; absent without one, with --json, 
   assert.equal(dl.code, 0, dl.raw);
   assert.match(dl.raw, /downloading .*\.tar\.gz +\d+%/);
   assert.deepEqual(screenLines(dl.raw).filter((l) => /%/.test(l)), []);
+  const upl = await runCliInPty(["backup", "upload", join(fx.root, "dl", name), "--url", `${remote}-again`]);
+  assert.equal(upl.code, 0, upl.raw);
+  assert.match(upl.raw, /uploading .*\.tar\.gz +\d+%/);
+  assert.deepEqual(screenLines(upl.raw).filter((l) => /%/.test(l)), []);
 
   const replica = `file://${REPO_ROOT}tests/vectors/litestream/replica`;
   const rr = await runCliInPty([

@@ -1,0 +1,185 @@
+/**
+ * `backup upload`'s engine: a local archive and its `.sha256` sidecar to `archives/<name>` on a backend,
+ * for an archive made while the backend was out of reach. The file goes as a body of known size
+ * (S3/GCS: one streamed PUT up to their cutoff), hashed on every read and refused before it commits
+ * when it does not match its sidecar; the sidecar follows only once the archive is stored, as
+ * `create --upload` stores them, so a listing never shows a sidecar without its archive.
+ */
+import { createHash } from "node:crypto";
+import { open, stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { type Backend, objectUrl, type SizedBody } from "../backend/backend.ts";
+import { BadInputError, ExistsError, toVigoError, VerifyError, type VigoError } from "../errors.ts";
+import { requireRegularFile } from "../fsutil/regular_file.ts";
+import { type ProgressPhase, progressPhase } from "../progress.ts";
+import { detectArchiveKind, readSidecar } from "./archive_source.ts";
+import { sidecarLine } from "./file_sink.ts";
+import { ARCHIVES_PREFIX, checkArchiveName, type UploadResult } from "./remote_archives.ts";
+
+const CHUNK = 1024 * 1024;
+
+/** How {@link uploadArchive} treats an archive of that name already on the backend. */
+export interface UploadArchiveOptions {
+  /** Replace it (and its sidecar) instead of refusing with ExistsError. */
+  replace?: boolean;
+}
+
+/**
+ * Uploads the archive at `path` as `archives/<its file name>`, then its sidecar. Throws VerifyError,
+ * storing nothing, when the sidecar is missing or does not match the bytes read; ExistsError when the
+ * name is taken on the backend (unless `replace`). A failure after the archive was stored removes it.
+ */
+export async function uploadArchive(
+  backend: Backend,
+  path: string,
+  opts: UploadArchiveOptions = {},
+): Promise<UploadResult> {
+  const name = basename(path);
+  checkArchiveName(name);
+  requireRegularFile(path, "archive");
+  const expected = await readSidecar(path);
+  if (expected === null) {
+    throw new VerifyError(`${path}.sha256: sidecar is missing (refusing an unverifiable upload)`);
+  }
+  await refuseNonArchive(path);
+  const key = `${ARCHIVES_PREFIX}${name}`;
+  const sidecarKey = `${key}.sha256`;
+  if (opts.replace) {
+    // Gone before the new archive lands: an old sidecar must never vouch for the new bytes.
+    await backend.delete([sidecarKey]);
+  } else {
+    for (const k of [key, sidecarKey]) {
+      if (await backend.stat(k)) {
+        throw new ExistsError(
+          `${objectUrl(backend, k)}: already exists (refusing to overwrite; --replace replaces it)`,
+        );
+      }
+    }
+  }
+  const size = (await stat(path).catch((err) => {
+    throw toVigoError(err, path);
+  })).size;
+  const check = new SidecarCheck(path, size, expected);
+  const body: SizedBody = {
+    size,
+    open: () =>
+      check.wrap(fileStream(path), progressPhase(`uploading ${objectUrl(backend, key)}`, size, "bytes")),
+  };
+  try {
+    // noReplace as create --upload puts: where the backend decides it with the commit (file, sftp),
+    // an archive of this name stored meanwhile is not replaced either.
+    await backend.put(key, body, { noReplace: !opts.replace });
+  } catch (err) {
+    // Refused before it committed: the mismatch is the news, not how the backend saw the stream end.
+    throw check.mismatch ?? err;
+  } finally {
+    check.endProgress();
+  }
+  try {
+    await backend.put(sidecarKey, new TextEncoder().encode(sidecarLine(expected, name)));
+  } catch (err) {
+    // An archive without its sidecar would make every re-run exit 10 (the name exists): it goes too,
+    // best effort, and the first failure is what the caller sees.
+    await backend.delete([key]).catch(() => {});
+    throw err;
+  }
+  return { url: backend.url, key, sidecarKey, bytes: size, sha256: expected };
+}
+
+/** Refuses a file that is neither gzip nor encrypted: `list --remote` and `prune` would not see it. */
+async function refuseNonArchive(path: string): Promise<void> {
+  const fh = await open(path, "r").catch((err) => {
+    throw toVigoError(err, path);
+  });
+  try {
+    const head = new Uint8Array(64);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    if (await detectArchiveKind(head.subarray(0, bytesRead)) === "unknown") {
+      throw new BadInputError(`${path}: not a vigocli archive (neither gzip nor encrypted)`);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Hashes every read of the file (the backend may read it more than once: S3 hashes, then sends) and
+ * errors a read whose bytes differ from the sidecar's. The check runs when the last byte arrives and
+ * that byte is held back until it passed: a backend that commits once it has the announced length,
+ * without waiting for the stream's end, then never has the whole body of a mismatched file.
+ */
+class SidecarCheck {
+  mismatch: VigoError | undefined;
+  private progress: ProgressPhase | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly size: number,
+    private readonly expected: string,
+  ) {}
+
+  wrap(
+    source: ReadableStream<Uint8Array>,
+    progress: ProgressPhase,
+  ): ReadableStream<Uint8Array> {
+    // One bar per read: a retry or a second pass starts again from zero.
+    this.progress?.end();
+    this.progress = progress;
+    const hash = createHash("sha256");
+    let bytes = 0;
+    const verify = (sha256: string) => {
+      if (sha256 === this.expected && bytes === this.size) return;
+      this.mismatch ??= new VerifyError(
+        `${this.path}: checksum mismatch: sidecar says ${this.expected}, ` +
+          `the ${bytes} bytes read hash to ${sha256} (nothing was uploaded)`,
+      );
+      throw this.mismatch;
+    };
+    return source.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, ctl) => {
+          if (bytes + chunk.length > this.size) {
+            this.mismatch ??= new BadInputError(
+              `${this.path}: grew while it was read (more than its ${this.size} bytes; nothing was uploaded)`,
+            );
+            throw this.mismatch;
+          }
+          hash.update(chunk);
+          bytes += chunk.length;
+          if (bytes === this.size) verify(hash.digest("hex"));
+          progress.advance(chunk.length);
+          ctl.enqueue(chunk);
+        },
+        // Shrunk since its size was taken (a complete read was checked as its last byte came).
+        flush: () => {
+          if (bytes < this.size) verify(hash.digest("hex"));
+        },
+      }),
+    );
+  }
+
+  endProgress(): void {
+    this.progress?.end();
+  }
+}
+
+/** The file at `path` read in 1 MiB chunks, opened on the first read and closed at the end. */
+function fileStream(path: string): ReadableStream<Uint8Array> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      fh ??= await open(path, "r").catch((err) => {
+        throw toVigoError(err, path);
+      });
+      const buf = new Uint8Array(CHUNK);
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) {
+        await fh.close();
+        ctl.close();
+      } else ctl.enqueue(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
+    },
+    async cancel() {
+      await fh?.close();
+    },
+  });
+}

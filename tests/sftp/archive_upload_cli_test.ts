@@ -1,0 +1,208 @@
+/**
+ * `backup upload` through the CLI, on file://, sftp:// (real sshd) and s3:// (the SigV4-checking
+ * s3rver): an archive made by a plain `create` (the backend was down) is uploaded later, listed by
+ * another host and downloaded byte for byte, encrypted ones too; a missing or mismatched sidecar and a
+ * taken name are refused with nothing uploaded; an upload whose sidecar cannot be stored leaves no
+ * archive behind.
+ */
+import assert from "node:assert/strict";
+import { basename, join } from "node:path";
+import { type CliResult, runCli } from "../helpers/cli.ts";
+import { startSshd } from "../helpers/sshd.ts";
+import { startS3Server } from "../helpers/s3_server.ts";
+import { startFaultProxy } from "../backend/fault_proxy.ts";
+import { exists, makeServerRoot, type ServerFixture } from "../archive/fixture.ts";
+import { ARCHIVE_PASSWORD } from "../helpers/test_secrets.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+function ok(r: CliResult, what: string): void {
+  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stderr}\n${r.stdout}`);
+}
+
+/** `backup create` on the host, local only: the archive's path. */
+async function createLocal(host: ServerFixture, out: string, extra: string[] = []): Promise<string> {
+  const r = await runCli(["backup", "create", ...host.flags, out, "--json", ...extra]);
+  ok(r, "create");
+  return JSON.parse(r.stdout).path;
+}
+
+/** The names `list --remote` shows, with the flags of a host that reads the backend from server.yaml. */
+async function remoteNames(flags: string[]): Promise<string[]> {
+  const r = await runCli(["backup", "list", "--remote", "--json", ...flags]);
+  ok(r, "list --remote");
+  return JSON.parse(r.stdout).map((row: { name: string }) => row.name).sort();
+}
+
+async function uploadRoundTrip(yaml: string, objectPath?: (key: string) => string): Promise<void> {
+  const host = await makeServerRoot({ yaml: `database:\n  driver: sqlite\nbackup:\n${yaml}` });
+  const other = await Deno.makeTempDir({ prefix: "vigo-upload-other-" });
+  const yamlB = join(other, "server.yaml");
+  await Deno.writeTextFile(yamlB, `database:\n  driver: sqlite\nbackup:\n${yaml}`);
+  const flagsB = ["--server-yaml", yamlB, "--server-root", join(other, "srv")];
+  try {
+    const path = await createLocal(host, join(host.root, "snapshots", "plain.tar.gz"));
+    const up = await runCli(["backup", "upload", path, "--json", ...host.flags]);
+    ok(up, "upload");
+    const sent = JSON.parse(up.stdout);
+    const sidecar = await Deno.readTextFile(`${path}.sha256`);
+    assert.equal(sent.key, "archives/plain.tar.gz");
+    assert.equal(sent.sidecar_key, "archives/plain.tar.gz.sha256");
+    assert.equal(sent.sha256, sidecar.slice(0, 64));
+    assert.equal(sent.bytes, (await Deno.stat(path)).size);
+    assert.match(sent.url, /\/archives\/plain\.tar\.gz$/);
+
+    // Encrypted archives go the same way.
+    const pw = join(host.root, "pw");
+    await Deno.writeTextFile(pw, `${ARCHIVE_PASSWORD}\n`);
+    const enc = await createLocal(host, join(host.root, "snapshots", "sealed.tar.gz"), [
+      "--encrypt",
+      "--password-file",
+      pw,
+    ]);
+    ok(await runCli(["backup", "upload", enc, ...host.flags]), "upload encrypted");
+
+    const listed = await runCli(["backup", "list", "--remote", "--json", ...flagsB]);
+    ok(listed, "list --remote");
+    const rows = JSON.parse(listed.stdout).sort((a: { name: string }, b: { name: string }) =>
+      a.name.localeCompare(b.name)
+    );
+    assert.deepEqual(
+      rows.map((
+        r: { name: string; sidecar: boolean; encrypted: boolean },
+      ) => [r.name, r.sidecar, r.encrypted]),
+      [["plain.tar.gz", true, false], ["sealed.tar.gz", true, true]],
+    );
+    await Deno.mkdir(join(other, "dl"));
+    for (const local of [path, enc]) {
+      const dl = join(other, "dl", basename(local));
+      ok(await runCli(["backup", "download", basename(local), "-o", dl, ...flagsB]), "download");
+      assert.deepEqual(await Deno.readFile(dl), await Deno.readFile(local), "downloaded byte for byte");
+      assert.equal(await Deno.readTextFile(`${dl}.sha256`), await Deno.readTextFile(`${local}.sha256`));
+    }
+
+    // The name is taken: refused (exit 10), the stored archive untouched; --replace replaces it.
+    const again = await runCli(["backup", "upload", path, ...host.flags]);
+    assert.equal(again.code, 10, again.stderr);
+    assert.match(again.stderr, /already exists/);
+    ok(await runCli(["backup", "upload", path, "--replace", ...host.flags]), "upload --replace");
+
+    // No sidecar: refused (exit 8) before anything is sent.
+    const bare = join(host.root, "bare.tar.gz");
+    await Deno.copyFile(path, bare);
+    const noSidecar = await runCli(["backup", "upload", bare, ...host.flags]);
+    assert.equal(noSidecar.code, 8, noSidecar.stderr);
+    assert.match(noSidecar.stderr, /sidecar is missing/);
+
+    // A sidecar that does not match (one byte of the archive flipped): refused, and nothing is stored.
+    const bad = join(host.root, "bad.tar.gz");
+    const bytes = await Deno.readFile(path);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    await Deno.writeFile(bad, bytes);
+    await Deno.writeTextFile(`${bad}.sha256`, sidecar.replace("plain.tar.gz", "bad.tar.gz"));
+    const mismatch = await runCli(["backup", "upload", bad, ...host.flags]);
+    assert.equal(mismatch.code, 8, mismatch.stderr);
+    assert.match(mismatch.stderr, /checksum mismatch/);
+    const complaints = mismatch.stderr.trim().split("\n").filter((l) => !l.startsWith("vigocli: warning:"));
+    assert.equal(complaints.length, 1, mismatch.stderr);
+
+    assert.deepEqual(await remoteNames(flagsB), ["plain.tar.gz", "sealed.tar.gz"]);
+    if (objectPath) {
+      for (const key of ["archives/bare.tar.gz", "archives/bad.tar.gz", "archives/bad.tar.gz.sha256"]) {
+        assert.equal(await exists(objectPath(key)), false, key);
+      }
+      // No temporary file of the refused upload either.
+      const left = [...Deno.readDirSync(objectPath("archives"))].map((e) => e.name).sort();
+      assert.deepEqual(left, [
+        "plain.tar.gz",
+        "plain.tar.gz.sha256",
+        "sealed.tar.gz",
+        "sealed.tar.gz.sha256",
+      ]);
+    }
+  } finally {
+    await Deno.remove(host.root, { recursive: true }).catch(() => {});
+    await Deno.remove(other, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test({
+  name: "backup upload on file://: upload, list --remote, download byte for byte; refusals store nothing",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "vigo-upload-file-" });
+    await uploadRoundTrip(`  url: file://${dir}\n`, (key) => join(dir, key))
+      .finally(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
+  },
+});
+
+Deno.test({
+  name: "backup upload on sftp:// (real sshd): upload, list --remote, download; refusals store nothing",
+  ...opts,
+  async fn() {
+    const sshd = await startSshd();
+    try {
+      await uploadRoundTrip(
+        `  url: ${sshd.url("vigo")}\n  key_path: ${sshd.clientKey}\n  known_hosts_path: ${sshd.knownHosts}\n`,
+        (key) => join(sshd.dataDir, "vigo", key),
+      );
+    } finally {
+      await sshd.cleanup();
+    }
+  },
+});
+
+function s3Yaml(
+  url: string,
+  c: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string },
+) {
+  return [
+    `  url: ${url}`,
+    `  endpoint: ${c.endpoint}`,
+    `  region: ${c.region}`,
+    "  force_path_style: true",
+    `  access_key_id: ${c.accessKeyId}`,
+    `  secret_access_key: ${c.secretAccessKey}`,
+    "",
+  ].join("\n");
+}
+
+Deno.test({
+  name: "backup upload on s3:// (s3rver): upload, list --remote, download; refusals store nothing",
+  ...opts,
+  async fn() {
+    const s3 = await startS3Server();
+    try {
+      await uploadRoundTrip(s3Yaml(s3.url("vigo"), s3.config()));
+    } finally {
+      await s3.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "backup upload on s3://: a sidecar the server refuses takes the stored archive with it",
+  ...opts,
+  async fn() {
+    const s3 = await startS3Server();
+    const proxy = startFaultProxy(s3.endpoint);
+    const yaml = s3Yaml(s3.url("vigo"), { ...s3.config(), endpoint: proxy.endpoint });
+    const host = await makeServerRoot({ yaml: `database:\n  driver: sqlite\nbackup:\n${yaml}` });
+    try {
+      const path = await createLocal(host, join(host.root, "snapshots", "half.tar.gz"));
+      proxy.refuse(/^PUT .*\/archives\/half\.tar\.gz\.sha256$/);
+      const r = await runCli(["backup", "upload", path, ...host.flags]);
+      assert.notEqual(r.code, 0, r.stderr);
+      assert.match(r.stderr, /half\.tar\.gz\.sha256/);
+      assert.ok(
+        proxy.log.some((l) => /^PUT .*\/archives\/half\.tar\.gz$/.test(l)),
+        `the archive itself was sent first:\n${proxy.log.join("\n")}`,
+      );
+      assert.deepEqual(await remoteNames(host.flags), [], "no archive left without its sidecar");
+    } finally {
+      await proxy.stop();
+      await s3.stop();
+      await Deno.remove(host.root, { recursive: true }).catch(() => {});
+    }
+  },
+});
