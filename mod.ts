@@ -51,6 +51,8 @@ export type {
   RemoteArchive,
   UploadResult,
 } from "./lib/archive/remote_archives.ts";
+export { uploadArchive } from "./lib/archive/archive_upload.ts";
+export type { UploadArchiveOptions } from "./lib/archive/archive_upload.ts";
 export type { RetentionPolicy } from "./lib/archive/archive_retention.ts";
 export { loadCrateFile, parseCrate } from "./lib/crate/crate_file.ts";
 export type {

@@ -41,6 +41,7 @@ import {
   runCrate,
   runDrill,
   SecretStore,
+  uploadArchive,
   verifyArchive,
   VerifyError,
   VERSION,
@@ -172,6 +173,17 @@ Deno.test("mod.ts: archives on a file:// backend — upload, list, download, pru
     const plan = await pruneRemoteArchives(backend, { keep: 1, now: new Date() }, true);
     assertEquals(plan.map((l) => l.action).sort(), ["delete", "keep"]);
     assertEquals((await listRemoteArchives(backend)).length, 2, "a dry run deletes nothing");
+    const elsewhere = await openBackend(`file://${fx.root}/remote2`);
+    try {
+      const sent = await uploadArchive(elsewhere, out);
+      assertEquals([sent.key, sent.sha256], ["archives/a.tar.gz", got.sha256]);
+      assertEquals((await listRemoteArchives(elsewhere)).map((a) => [a.name, a.sidecar]), [[
+        "a.tar.gz",
+        true,
+      ]]);
+    } finally {
+      await elsewhere.close();
+    }
   } finally {
     await backend.close();
     await Deno.remove(fx.root, { recursive: true });
