@@ -1,5 +1,5 @@
 /**
- * Where the remote-archive commands (create --upload, list --remote, download, prune --remote,
+ * Where the remote-archive commands (create --upload, upload, list --remote, download, prune --remote,
  * restore URL) find their backend: `--url` when given, else server.yaml's `backup.url`. Credentials
  * (S3/GCS keys, SFTP key_path/password/known_hosts_path) always come from server.yaml's `backup:`
  * section when there is one; on a fresh host without server.yaml, a `--url` works with the

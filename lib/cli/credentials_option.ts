@@ -1,6 +1,6 @@
 /**
  * `--credentials-file FILE` for the commands a fresh host runs before its secrets store is back
- * (restore URL, download, list --remote, replica restore/list): the file and the environment become
+ * (restore URL, download, upload, list --remote, replica restore/list): the file and the environment become
  * a source of lib/config/credentials.ts (for S3: the first of the credential chain).
  */
 import { Option } from "@commander-js/extra-typings";
