@@ -3,6 +3,10 @@
  * download of a 128 MiB and a 1 GiB file (× scale) to the s3rver. Both sides run as separate
  * processes under GNU time, so process start-up and peak RSS count for both.
  * Our side is bench/backend_child.ts, run by the runtime of what is measured (Bun with `--bin`).
+ * The upload rows measure the path `vigocli backup upload` takes: the file as a body of known size
+ * (SizedBody), so one streamed PUT up to the 200 MiB cutoff (the 128 MiB row) and multipart above it (the
+ * 1 GiB row); `backup upload` adds only its sidecar check (a SHA-256 over the bytes as they are read) and
+ * the sidecar's small PUT.
  */
 import { join } from "node:path";
 import type { BenchContext, BenchRow } from "./bench_lib.ts";
