@@ -1,9 +1,9 @@
 /**
- * `backup upload` through the CLI, on file://, sftp:// (real sshd) and s3:// (the SigV4-checking
- * s3rver): an archive made by a plain `create` (the backend was down) is uploaded later, listed by
- * another host and downloaded byte for byte, encrypted ones too; a missing or mismatched sidecar and a
- * taken name are refused with nothing uploaded; an upload whose sidecar cannot be stored leaves no
- * archive behind.
+ * `backup upload` through the CLI, on file://, sftp:// (real sshd), s3:// and gcs:// (HMAC keys; the
+ * SigV4-checking s3rver): an archive made by a plain `create` (the backend was down) is uploaded later,
+ * listed by another host and downloaded byte for byte, encrypted ones too; a missing or mismatched
+ * sidecar and a taken name are refused with nothing uploaded; an upload whose sidecar cannot be stored
+ * leaves no archive behind.
  */
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
@@ -174,6 +174,23 @@ Deno.test({
     const s3 = await startS3Server();
     try {
       await uploadRoundTrip(s3Yaml(s3.url("vigo"), s3.config()));
+    } finally {
+      await s3.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "backup upload on gcs:// (HMAC keys, s3rver as the XML API): upload, list --remote, download",
+  ...opts,
+  async fn() {
+    const s3 = await startS3Server();
+    try {
+      const url = `gcs://${s3.bucket}/vigo`;
+      await uploadRoundTrip(
+        `  url: ${url}\n  endpoint: ${s3.endpoint}\n  access_key_id: ${s3.accessKeyId}\n` +
+          `  secret_access_key: ${s3.secretAccessKey}\n`,
+      );
     } finally {
       await s3.stop();
     }
