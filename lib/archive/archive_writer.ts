@@ -26,7 +26,7 @@ import { makeTempDir } from "./interrupt_cleanup.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
-import { pathIdentities, requireMasterKey, topLevelSource } from "./source_roots.ts";
+import { pathIdentities, replacedPaths, requireMasterKey, topLevelSource } from "./source_roots.ts";
 import {
   DB_ENTRY_PATH,
   encodeManifest,
@@ -173,10 +173,14 @@ export async function writeArchive(
     if (integrity !== "ok") {
       throw new VerifyError(`${cfg.database.path}: snapshot fails integrity_check: ${integrity}`);
     }
-    if (pathIdentities(restorable) !== identities) {
+    // Named: an operator who saved server.yaml (an editor renames it into place) must not read that
+    // the database was replaced, nor look under the server root for a server.yaml kept elsewhere.
+    const replaced = replacedPaths(restorable, identities);
+    if (replaced.length > 0) {
       throw new FileChangedError(
-        `${cfg.serverRoot}: the database or a top-level tree was replaced (by a restore?) while the ` +
-          "archive was being written",
+        `${
+          replaced.join(", ")
+        }: replaced (by a restore, or an editor saving it) while the archive was being written`,
       );
     }
     // Every byte has been read: the pin need not last through the commit or an upload.

@@ -42,7 +42,7 @@ export function topLevelSource(path: string): TopLevelSource | undefined {
  * replaces the database and every top-level tree by rename, so a change here between the start and the
  * end of a create means the archive could hold the database of one state and trees of the other.
  */
-export function pathIdentities(paths: string[]): string {
+export function pathIdentities(paths: string[]): string[] {
   return paths.map((p) => {
     try {
       const st = lstatSync(p);
@@ -50,7 +50,13 @@ export function pathIdentities(paths: string[]): string {
     } catch {
       return "absent";
     }
-  }).join(" ");
+  });
+}
+
+/** Those of `paths` whose identity is no longer the one in `before` (from {@link pathIdentities}). */
+export function replacedPaths(paths: string[], before: string[]): string[] {
+  const now = pathIdentities(paths);
+  return paths.filter((_, i) => now[i] !== before[i]);
 }
 
 /** Refuses (exit 9) a walk that did not find the master key as a regular file, unless allowed. */

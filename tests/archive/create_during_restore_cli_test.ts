@@ -92,3 +92,31 @@ for (
     }
   });
 }
+
+Deno.test("create stopped once pinned, server.yaml saved by an editor: the start-over names server.yaml", async () => {
+  const fx = await makeServerRoot({ rows: 60000 });
+  const out = await Deno.makeTempDir({ prefix: "vigo-mix-out-" });
+  try {
+    const archive = join(out, "during.tar.gz");
+    const create = spawnCli(["backup", "create", ...fx.flags, archive]);
+    await hasOpen(create.pid, fx.db, 2);
+    Deno.kill(create.pid, "SIGSTOP");
+    try {
+      // What an editor (or sed -i) does: the new text under a temporary name, renamed over the old.
+      const text = await Deno.readTextFile(fx.serverYaml);
+      await Deno.writeTextFile(`${fx.serverYaml}.new`, `${text}# edited\n`);
+      await Deno.rename(`${fx.serverYaml}.new`, fx.serverYaml);
+    } finally {
+      Deno.kill(create.pid, "SIGCONT");
+    }
+    const r = await create.output();
+    const stderr = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 0, stderr);
+    // Before, it blamed "the database or a top-level tree" under the server root.
+    assert.match(stderr, new RegExp(`${fx.serverYaml}: replaced .*; starting over`));
+    assert.doesNotMatch(stderr, /database/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
