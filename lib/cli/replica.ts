@@ -69,6 +69,8 @@ async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
       dest.keysSource = keysWithoutServerYaml(
         backup
           ? `${o.serverYaml}'s backup.url is not a ${dest.scheme}:// URL`
+          : yamlGiven
+          ? `${o.serverYaml} has no backup: section`
           : `${o.serverYaml} not read (--url without --server-yaml)`,
       );
     }

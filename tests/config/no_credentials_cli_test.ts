@@ -45,6 +45,7 @@ Deno.test("no credentials: one line that says what server.yaml gave and never su
   try {
     const none = serverRoot(base, "none");
     const noKeys = serverRoot(base, "nokeys", ["backup:", "  url: s3://bkt/vigo"]);
+    const noBackup = serverRoot(base, "nobackup", []);
     const fresh = serverRoot(base, "fresh", ["backup:", "  url: s3://bkt/vigo", ...KEYS]);
     const gcs = serverRoot(base, "gcs", ["backup:", "  url: gcs://bkt/vigo", ...KEYS]);
     const key = (root: string) => join(root, "secrets/.master.key");
@@ -57,6 +58,22 @@ Deno.test("no credentials: one line that says what server.yaml gave and never su
       [
         ["backup", "replica", "list", "--url", "s3://bkt/vigo", "--server-root", none],
         `vigocli: s3://bkt: no credentials: ${none}/server.yaml not read (--url without --server-yaml); ${chain}`,
+        envRemedy,
+      ],
+      [
+        // Read, since --server-yaml was given: it has no backup: section (it was said to be "not read").
+        [
+          "backup",
+          "replica",
+          "list",
+          "--url",
+          "s3://bkt/vigo",
+          "--server-yaml",
+          join(noBackup, "server.yaml"),
+          "--server-root",
+          noBackup,
+        ],
+        `vigocli: s3://bkt: no credentials: ${noBackup}/server.yaml has no backup: section; ${chain}`,
         envRemedy,
       ],
       [
