@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ExistsError, toVigoError, VigoError } from "../errors.ts";
-import { type AtomicFile, createAtomicFile } from "../fsutil/atomic_file.ts";
+import { type AtomicFile, createAtomicFile, requireDestinationFolder } from "../fsutil/atomic_file.ts";
 import { acquireFileLockBeside } from "../fsutil/file_lock.ts";
 import type { UnitFile } from "./unit_templates.ts";
 
@@ -41,6 +41,9 @@ export async function installUnits(units: UnitFile[], opts: InstallOptions): Pro
   // Two installs at once each found the files absent or equal and renamed theirs in: both said
   // "created", and the directory held a mix of both (another --bin's ExecStart) that nobody had
   // agreed to replace. Beside the directory, so nothing but units ever appears in it.
+  // Checked before the lock: with the directory's parent missing too, the error named the lock file
+  // ("<dir>.vigocli-install-units.lock: no such file or directory"), not the directory asked for.
+  if (!opts.dryRun && units.length > 0) requireDestinationFolder(join(opts.dir, units[0].name));
   using _lock = opts.dryRun ? null : await acquireFileLockBeside(
     opts.dir,
     ".vigocli-install-units.lock",

@@ -196,6 +196,22 @@ Deno.test("install-units: two installs into one directory take turns, never leav
   }
 });
 
+Deno.test("install-units into a directory whose parent is missing: exit 9 naming that directory", async () => {
+  const r = await makeRoot();
+  try {
+    const dir = `${r.root}/no/such/units`;
+    const res = await install(r, dir);
+    assertEquals(res.code, 9, res.stderr);
+    // Not the lock file beside it ("…/units.vigocli-install-units.lock: no such file or directory").
+    assertEquals(
+      res.stderr,
+      `vigocli: ${dir}: no such directory (to write vigocli-replicate.service into)\n`,
+    );
+  } finally {
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
+
 Deno.test("install-units: the replicate unit's ExecStart, stopped with SIGTERM, flushes every row", async () => {
   const r = await makeRoot({ syncInterval: "10s" });
   const dir = `${r.root}/units`;
