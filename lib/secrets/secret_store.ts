@@ -3,14 +3,14 @@
  * under `<root>/secrets/.master.key` (formats in docs/secrets-format.md). Writes are atomic and
  * mode 0600; directories are created mode 0700.
  */
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { type LoadedMasterKey, loadMasterKey, loadOrCreateMasterKey, MASTER_KEY_FILE } from "./master_key.ts";
 import { putMasterKeyBack } from "./master_key_remedy.ts";
-import { decodeSecretFile, encodeSecretFile } from "./secret_file.ts";
+import { decodeSecretFile, encodeSecretFile, SECRET_MAGIC } from "./secret_file.ts";
 import { secretNameFromRelativePath, secretNameProblem, secretPath } from "./secret_name.ts";
 
 /** Read, write and list the secrets of one server root. */
@@ -114,7 +114,7 @@ export class SecretStore {
   async #keyToSealWith(newMasterKey: boolean): Promise<LoadedMasterKey> {
     const existing = await this.#existingMasterKey();
     if (existing) return existing;
-    const sealed = newMasterKey ? [] : await this.list();
+    const sealed = newMasterKey ? [] : await this.#sealedSecrets();
     if (sealed.length > 0) {
       // A first set running beside this one makes its key before it seals: what list() found may be that.
       const raced = await this.#existingMasterKey();
@@ -130,6 +130,28 @@ export class SecretStore {
       );
     }
     return await loadOrCreateMasterKey(this.secretsDir);
+  }
+
+  /**
+   * The secrets whose files begin as a sealed secret does: a README or a plain-text file an operator
+   * left in a new server's secrets/ is nothing a new master key would orphan.
+   */
+  async #sealedSecrets(): Promise<string[]> {
+    const sealed: string[] = [];
+    for (const name of await this.list()) {
+      let fh;
+      try {
+        fh = await open(this.pathOf(name), "r");
+        const head = new Uint8Array(SECRET_MAGIC.length);
+        const { bytesRead } = await fh.read(head, 0, head.length, 0);
+        if (bytesRead === head.length && SECRET_MAGIC.every((b, i) => head[i] === b)) sealed.push(name);
+      } catch (err) {
+        throw toVigoError(err, this.pathOf(name));
+      } finally {
+        await fh?.close();
+      }
+    }
+    return sealed;
   }
 
   async #existingMasterKey(): Promise<LoadedMasterKey | undefined> {

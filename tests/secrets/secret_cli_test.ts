@@ -192,10 +192,12 @@ Deno.test("secret set without the master key beside restored secrets: exit 9, on
 });
 
 Deno.test("secret set on a new server: secrets/ with no secrets yet still gets a new master key", async () => {
-  // Empty directories and a dead set's temporary file are no secrets a new key would orphan.
+  // Empty directories, a dead set's temporary file and a plain-text note are no secrets a new key would
+  // orphan.
   const root = await tempRoot();
   await Deno.mkdir(join(root, "secrets/vigo/backup"), { recursive: true, mode: 0o700 });
   await Deno.writeTextFile(join(root, "secrets/vigo/backup/.aws_access_key.tmp-999999999-0123456789ab"), "x");
+  await Deno.writeTextFile(join(root, "secrets/README"), "secrets are set with: vigocli secret set NAME\n");
   const set = await runCli(["secret", "set", "vigo/backup/aws_access_key", "--server-root", root], {
     stdin: "AKIAIOSFODNN7EXAMPLE",
   });
