@@ -157,6 +157,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: "s3: a file above the single-PUT cutoff that grew or shrank is refused (exit 4), its upload aborted",
+  ...opts,
+  async fn() {
+    await withProxiedServer(async (server, proxy, dir) => {
+      const b = retryBackend(
+        openS3Backend(server.url("mp"), { ...server.config(), endpoint: proxy.endpoint }, {
+          singlePutMax: MiB,
+        }),
+        { baseDelayMs: 1 },
+      );
+      const path = join(dir, "big.bin");
+      await writePatternFile(path, 17 * MiB, 9);
+      const file = await fileBody(path);
+      const cases: [string, SizedBody, RegExp][] = [
+        ["shrunk.bin", { ...file, size: 17 * MiB + 1 }, /17825793 bytes announced, 17825792 read/],
+        ["grown.bin", { ...file, size: 17 * MiB - 1 }, /17825791 bytes announced, more than 17825791 read/],
+      ];
+      for (const [key, body, message] of cases) {
+        const mark = proxy.log.length;
+        const err = await assertRejects(() => b.put(key, body), BadInputError);
+        assert(message.test(err.message), err.message);
+        assertEquals((err as BadInputError).exitCode, 4);
+        const sent = proxy.log.slice(mark);
+        assert(sent.some((l) => /\?partNumber=2&uploadId=/.test(l)), sent.join("\n"));
+        assert(
+          sent.some((l) => l.startsWith(`DELETE /${server.bucket}/mp/${key}?uploadId=`)),
+          sent.join("\n"),
+        );
+        assertEquals(await b.stat(key), null);
+      }
+    });
+  },
+});
+
+Deno.test({
   name: "s3: a streamed PUT holds no more than a few chunks of the file in memory",
   ...opts,
   async fn() {

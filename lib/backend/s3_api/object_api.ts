@@ -210,33 +210,44 @@ export class ObjectApi {
   }
 }
 
-/**
- * A fresh stream of `payload` that calls `progress` per chunk and fails (reporting the error to
- * `failed` too, since a transport may replace it with its own) when the stream does not hold
- * exactly `payload.size` bytes: the source changed since it was measured.
- */
+/** A fresh stream of `payload`, held to its size ({@link exactSize}), calling `progress` per chunk. */
 function checkedBody(
   payload: StreamedPayload,
   what: string,
   progress: () => void,
   failed: (err: unknown) => void,
 ): ReadableStream<Uint8Array> {
+  return exactSize(payload.open(), payload.size, what, progress, failed);
+}
+
+/**
+ * `stream` as it is, failing with {@link changedBody} (and reporting that error to `failed` too,
+ * since a transport may replace it with its own) when it does not hold exactly `size` bytes: the
+ * source changed since it was measured. `progress` runs per chunk passed on.
+ */
+export function exactSize(
+  stream: ReadableStream<Uint8Array>,
+  size: number,
+  what: string,
+  progress?: () => void,
+  failed?: (err: unknown) => void,
+): ReadableStream<Uint8Array> {
   let sent = 0;
   const fail = (ctl: TransformStreamDefaultController<Uint8Array>, bytes: string) => {
-    const err = changedBody(what, `${payload.size} bytes announced, ${bytes} read`);
-    failed(err);
+    const err = changedBody(what, `${size} bytes announced, ${bytes} read`);
+    failed?.(err);
     ctl.error(err);
   };
-  return payload.open().pipeThrough(
+  return stream.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, ctl) {
         sent += chunk.length;
-        if (sent > payload.size) return fail(ctl, `more than ${payload.size}`);
-        progress();
+        if (sent > size) return fail(ctl, `more than ${size}`);
+        progress?.();
         ctl.enqueue(chunk);
       },
       flush(ctl) {
-        if (sent !== payload.size) fail(ctl, String(sent));
+        if (sent !== size) fail(ctl, String(sent));
       },
     }),
   );

@@ -8,7 +8,7 @@
 import { type Backend, isSizedBody, type ObjectInfo, openBody, type PutBody } from "../backend.ts";
 import type { RetryPolicy } from "../retry.ts";
 import { BackendError, NotFoundError, UsageError } from "../../errors.ts";
-import type { ObjectApi } from "./object_api.ts";
+import { exactSize, type ObjectApi } from "./object_api.ts";
 import { openDownload } from "./download.ts";
 import { putObject, putSized, uploadStream } from "./upload.ts";
 import { canSendStreamed } from "./streamed_request.ts";
@@ -93,7 +93,11 @@ export class S3Backend implements Backend {
     // would restart it from zero. A part that still fails throws a final error, so the decorator does
     // not resend the body on top. Bytes and functions of unknown length are retried whole by it.
     const perPart = body instanceof ReadableStream || isSizedBody(body);
-    const opened = openBody(body);
+    // Held to its announced size as the single PUT holds it: a file that grew or shrank since it was
+    // measured is refused (the multipart upload aborted), not stored at its new size.
+    const opened = isSizedBody(body)
+      ? exactSize(body.open(), body.size, this.api.describe(full))
+      : openBody(body);
     const stream = opened instanceof Uint8Array
       ? new Blob([opened as Uint8Array<ArrayBuffer>]).stream()
       : opened;
