@@ -33,7 +33,7 @@ export function backupDrillCommand(): Command {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
       const { parseDuration } = await import("../config/duration.ts");
-      const { UsageError, VerifyError } = await import("../errors.ts");
+      const { IoError, UsageError, VerifyError } = await import("../errors.ts");
       const { runDrill } = await import("../drill/run_drill.ts");
       const { passwordSource } = await import("./password.ts");
       const duration = (flag: string, text: string | undefined): number | undefined => {
@@ -71,9 +71,16 @@ export function backupDrillCommand(): Command {
         }
         say(`report: ${reportPath}`);
       }
-      if (!report.ok) {
-        const failed = Object.entries(report.paths).filter(([, r]) => r.status === "fail").map(([n]) => n);
-        throw new VerifyError(`${reportPath}: drill failed: ${failed.join(", ")}`);
+      const named = (status: string) =>
+        Object.entries(report.paths).filter(([, r]) => r.status === status).map(([n]) => n);
+      // A bad backup outranks a drill that could not check another path.
+      const failed = named("fail");
+      if (failed.length) throw new VerifyError(`${reportPath}: drill failed: ${failed.join(", ")}`);
+      const unchecked = named("error");
+      if (unchecked.length) {
+        throw new IoError(
+          `${reportPath}: the drill could not check ${unchecked.join(", ")} (its scratch directory failed)`,
+        );
       }
     }) as unknown as Command;
 }

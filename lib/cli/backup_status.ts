@@ -10,6 +10,7 @@ import { printJson } from "./json_output.ts";
 import { UsageError, VigoError } from "../errors.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { Status } from "../status/status_model.ts";
+import { drillVerdict } from "../drill/drill_report.ts";
 
 /** `status`: can I recover, and how old would my data be? */
 export function backupStatusCommand(): Command {
@@ -136,7 +137,7 @@ function statusText(s: Status): string {
   const d = s.drill?.report;
   out.push(
     d
-      ? `drill        ${d.ok ? "PASSED" : "FAILED"} ${d.finished_at}: ${
+      ? `drill        ${drillVerdict(d)} ${d.finished_at}: ${
         Object.entries(d.paths).map(([k, p]) =>
           `${k} ${p.status}${p.rpo_seconds !== null ? ` rpo ${age(p.rpo_seconds * 1000)}` : ""}`
         )

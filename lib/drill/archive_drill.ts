@@ -11,7 +11,7 @@ import { restoreArchive } from "../archive/restore.ts";
 import type { ManifestEntry } from "../archive/manifest.ts";
 import { openBackend } from "../backends.ts";
 import type { DrillPathResult } from "./drill_report.ts";
-import { type DrillContext, failureMessage, notConfigured } from "./drill_context.ts";
+import { type DrillContext, failureMessage, isScratchFailure, notConfigured } from "./drill_context.ts";
 import { compareCounts, liveTableCounts, tableCounts } from "./db_facts.ts";
 import { ageProblem } from "./drill_policy.ts";
 import { type FileTally, newTally, sha256OfFile, tallyFile } from "./file_compare.ts";
@@ -67,6 +67,7 @@ export async function drillArchive(ctx: DrillContext): Promise<DrillPathResult> 
       detail,
     };
   } catch (err) {
+    if (isScratchFailure(err, ctx.scratch)) throw err;
     return { status: "fail", rpo_seconds: null, rto_ms: rtoMs, message: failureMessage(err), detail };
   }
 }

@@ -2,6 +2,7 @@
 import type { ServerConfig } from "../config/types.ts";
 import type { PasswordSource } from "../archive/archive_source.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
+import { IoError } from "../errors.ts";
 import type { DrillPathResult } from "./drill_report.ts";
 
 /** The inputs of one path's drill. */
@@ -31,4 +32,23 @@ export function notConfigured(message: string): DrillPathResult {
 /** One line for an error that stopped a path (VigoError messages already name the file and problem). */
 export function failureMessage(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
+}
+
+/**
+ * True for an I/O failure (disk full, I/O error) of a file under `scratch`: the drill's own disk, not
+ * the backup, failed, so the path's catch must not turn it into a "fail" that blames the backup.
+ */
+export function isScratchFailure(err: unknown, scratch: string): err is IoError {
+  return err instanceof IoError && err.message.startsWith(`${scratch}/`);
+}
+
+/** A path the drill could not check because its scratch directory failed it. */
+export function couldNotCheck(err: IoError): DrillPathResult {
+  return {
+    status: "error",
+    rpo_seconds: null,
+    rto_ms: null,
+    message: `the drill could not run (its own scratch directory, not the backup): ${failureMessage(err)}`,
+    detail: {},
+  };
 }

@@ -23,12 +23,15 @@ const DRILL_PATH_NAMES = ["archive", "snapshot", "replica"] as const;
 /** One of {@link DRILL_PATH_NAMES}. */
 export type DrillPathName = typeof DRILL_PATH_NAMES[number];
 
-/** Outcome of one recovery path. `not_configured` is not a failure. */
-export type DrillPathStatus = "pass" | "fail" | "not_configured";
+/**
+ * Outcome of one recovery path. `not_configured` is not a failure; `error` means the drill could not
+ * check the path (its own scratch disk failed), which says nothing about the backup either way.
+ */
+export type DrillPathStatus = "pass" | "fail" | "error" | "not_configured";
 
 /** What the drill found for one recovery path. */
 export interface DrillPathResult {
-  /** pass, fail, or not_configured (no archive source, no configcrate, no backup.url). */
+  /** pass, fail, error (not checked), or not_configured (no archive source, no configcrate, no backup.url). */
   status: DrillPathStatus;
   /** Age in seconds of the newest state this path recovered, at the drill's start; null if none. */
   rpo_seconds: number | null;
@@ -47,7 +50,7 @@ export interface DrillReport {
   started_at: string;
   /** RFC 3339 UTC. */
   finished_at: string;
-  /** True exactly when no path has status "fail". */
+  /** True exactly when no path has status "fail" or "error". */
   ok: boolean;
   paths: Record<DrillPathName, DrillPathResult>;
 }
@@ -65,7 +68,7 @@ const REPORT_NAME = /^drill-\d{8}T\d{6}Z(_\d{3})?\.json$/;
  * `_` sorts after `.` and the number is fixed-width, so the names still sort in the order written.
  */
 const MAX_IN_ONE_SECOND = 999;
-const STATUSES: readonly string[] = ["pass", "fail", "not_configured"];
+const STATUSES: readonly string[] = ["pass", "fail", "error", "not_configured"];
 
 /** `<snapshotsDir>/drills`: where reports live for a server whose paths.snapshots is `snapshotsDir`. */
 export function drillsDirFor(snapshotsDir: string): string {
@@ -87,9 +90,18 @@ export function isDrillReportFileName(name: string): boolean {
   return REPORT_NAME.test(name);
 }
 
+/**
+ * One word for a report: PASSED, FAILED (a path checked and found bad), or INCOMPLETE (no path failed,
+ * but the drill could not check one: that says nothing against the backup).
+ */
+export function drillVerdict(report: DrillReport): "PASSED" | "FAILED" | "INCOMPLETE" {
+  if (report.ok) return "PASSED";
+  return Object.values(report.paths).some((p) => p.status === "fail") ? "FAILED" : "INCOMPLETE";
+}
+
 /** True when `ok` is what the paths say it must be: no path failed. */
 export function drillOk(paths: Record<DrillPathName, DrillPathResult>): boolean {
-  return DRILL_PATH_NAMES.every((name) => paths[name].status !== "fail");
+  return DRILL_PATH_NAMES.every((name) => paths[name].status !== "fail" && paths[name].status !== "error");
 }
 
 /**
@@ -121,7 +133,12 @@ export function validateDrillReport(value: unknown, where = "drill report"): Dri
   for (const name of DRILL_PATH_NAMES) validatePath(paths[name], `paths.${name}`, fail);
   const typed = v as unknown as DrillReport;
   if (typed.ok !== drillOk(typed.paths)) {
-    fail("ok", `is ${typed.ok} but ${typed.ok ? "a path failed" : "no path failed"}`);
+    fail(
+      "ok",
+      `is ${typed.ok} but ${
+        typed.ok ? "a path failed or was not checked" : "every path was checked and none failed"
+      }`,
+    );
   }
   return typed;
 }
@@ -130,7 +147,7 @@ function validatePath(p: unknown, key: string, fail: (key: string, why: string) 
   if (!isObject(p)) fail(key, "expected an object");
   const r = p as Record<string, unknown>;
   if (typeof r.status !== "string" || !STATUSES.includes(r.status)) {
-    fail(`${key}.status`, `expected pass, fail or not_configured, got ${JSON.stringify(r.status)}`);
+    fail(`${key}.status`, `expected pass, fail, error or not_configured, got ${JSON.stringify(r.status)}`);
   }
   for (const k of ["rpo_seconds", "rto_ms"]) {
     const n = r[k];
@@ -141,8 +158,8 @@ function validatePath(p: unknown, key: string, fail: (key: string, why: string) 
   if (r.message !== null && typeof r.message !== "string") {
     fail(`${key}.message`, `expected a string or null, got ${JSON.stringify(r.message)}`);
   }
-  if (r.status === "fail" && (typeof r.message !== "string" || r.message === "")) {
-    fail(`${key}.message`, "a failed path must say why");
+  if ((r.status === "fail" || r.status === "error") && (typeof r.message !== "string" || r.message === "")) {
+    fail(`${key}.message`, `a path with status ${r.status} must say why`);
   }
   if (!isObject(r.detail)) fail(`${key}.detail`, "expected an object");
 }

@@ -12,7 +12,7 @@ import { listReplica } from "../litestream/replica_list.ts";
 import { restoreReplica } from "../litestream/restore.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { DrillPathResult } from "./drill_report.ts";
-import { type DrillContext, failureMessage, notConfigured } from "./drill_context.ts";
+import { type DrillContext, failureMessage, isScratchFailure, notConfigured } from "./drill_context.ts";
 import { compareCounts, liveTableCounts, tableCounts } from "./db_facts.ts";
 import { pickEarlierTimestamp, replicaRpoSeconds } from "./drill_policy.ts";
 
@@ -75,6 +75,7 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
       await backend.close();
     }
   } catch (err) {
+    if (isScratchFailure(err, ctx.scratch)) throw err;
     return {
       status: "fail",
       rpo_seconds: null,

@@ -8,7 +8,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { ServerConfig } from "../config/types.ts";
-import { toVigoError } from "../errors.ts";
+import { IoError, toVigoError } from "../errors.ts";
 import { makeTempDir } from "../archive/interrupt_cleanup.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import {
@@ -19,7 +19,7 @@ import {
   drillsDirFor,
   writeDrillReport,
 } from "./drill_report.ts";
-import type { DrillContext } from "./drill_context.ts";
+import { couldNotCheck, type DrillContext, isScratchFailure } from "./drill_context.ts";
 import type { PasswordSource } from "../archive/archive_source.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { drillArchive } from "./archive_drill.ts";
@@ -54,7 +54,10 @@ const PATHS: [DrillPathName, (ctx: DrillContext) => Promise<DrillPathResult>][] 
   ["replica", drillReplica],
 ];
 
-/** Runs a whole drill and writes its report; the caller turns `report.ok === false` into exit 8. */
+/**
+ * Runs a whole drill and writes its report; the caller turns a failed path into exit 8 and a path the
+ * drill could not check (status "error") into exit 11.
+ */
 export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
   const now = new Date();
   const drillsDir = drillsDirFor(opts.config.paths.snapshots);
@@ -76,6 +79,10 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
       };
       try {
         paths[name] = await run(ctx);
+      } catch (err) {
+        if (!isScratchFailure(err, dir)) throw err;
+        // Removing this path's scratch may free the room the next path needs, so the drill goes on.
+        paths[name] = couldNotCheck(err);
       } finally {
         // Each path's copies go before the next path starts: a drill needs room for one restore at a time.
         await rm(dir, { recursive: true, force: true });
@@ -92,7 +99,15 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
     ok: drillOk(paths),
     paths,
   };
-  const reportPath = await writeDrillReport(drillsDir, report);
+  const reportPath = await writeDrillReport(drillsDir, report).catch((err) => {
+    const e = toVigoError(err);
+    if (!(e instanceof IoError)) throw e;
+    // Nothing else will say what the drill found: the lines are printed from the written report.
+    const found = Object.entries(paths).map(([name, p]) => `${name} ${p.status}`).join(", ");
+    throw new IoError(`${e.message} (the drill's report could not be written; it found: ${found})`, {
+      cause: err,
+    });
+  });
   return { report, reportPath };
 }
 

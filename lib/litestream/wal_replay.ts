@@ -5,7 +5,8 @@
  */
 import { closeSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
-import { BadInputError, VerifyError } from "../errors.ts";
+import { BadInputError, IoError, VerifyError } from "../errors.ts";
+import { sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
 import { asBackend } from "../backend/backend.ts";
 import { FileBackend } from "../backend/file/file_backend.ts";
 import { hex8, walSegmentKey } from "./paths.ts";
@@ -130,6 +131,10 @@ function integrityCheck(db: string, where: string): void {
     try {
       rows = conn.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
     } catch (err) {
+      // A full or failing disk under the output (SQLite needs room beside it for the check) is the
+      // output's problem, not the replica's.
+      const io = sqliteToVigoError(err, db);
+      if (io instanceof IoError) throw io;
       // Damage bad enough that SQLite stops the check itself ("database disk image is malformed", a
       // replica missing a segment) is a failed check as well, not an internal error.
       throw new VerifyError(`${where}: restored database fails integrity_check: ${(err as Error).message}`, {

@@ -235,7 +235,7 @@ function drillFamilies(drill: DrillReport | null): MetricFamily[] {
   return [
     {
       name: "vigocli_drill_last_ok",
-      help: "1 when the last drill passed, 0 when a path failed",
+      help: "1 when the last drill passed, 0 when a path failed or could not be checked",
       type: "gauge",
       samples: [{ value: drill.ok ? 1 : 0 }],
     },

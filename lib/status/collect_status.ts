@@ -94,10 +94,18 @@ export function summarize(s: Omit<Status, "summary">): StatusSummary {
     candidates.push({ path: "replica", age: rep.lag_ms });
   }
   if (s.drill_error) problems.push(`drill: ${s.drill_error}`);
-  if (s.drill && !s.drill.report.ok) {
-    const failed = Object.entries(s.drill.report.paths).filter(([, p]) => p.status === "fail");
+  const drillPaths = Object.entries(s.drill?.report.paths ?? {});
+  const failed = drillPaths.filter(([, p]) => p.status === "fail");
+  if (failed.length) {
     problems.push(
       `drill: last drill FAILED (${failed.map(([n, p]) => `${n}: ${p.message ?? "failed"}`).join("; ")})`,
+    );
+  }
+  // Not a verdict on the backup: the drill's own disk failed, so the path went unchecked.
+  const unchecked = drillPaths.filter(([, p]) => p.status === "error");
+  if (unchecked.length) {
+    problems.push(
+      `drill: last drill could not check ${unchecked.map(([n, p]) => `${n}: ${p.message}`).join("; ")}`,
     );
   }
   const best = candidates.sort((a, b) => a.age - b.age)[0];
