@@ -27,7 +27,8 @@ export interface UploadArchiveOptions {
 /**
  * Uploads the archive at `path` as `archives/<its file name>`, then its sidecar. Throws VerifyError,
  * storing nothing, when the sidecar is missing or does not match the bytes read; ExistsError when the
- * name is taken on the backend (unless `replace`). A failure after the archive was stored removes it.
+ * name is taken on the backend with its sidecar (unless `replace`). A failure after the archive was
+ * stored removes it.
  */
 export async function uploadArchive(
   backend: Backend,
@@ -44,17 +45,25 @@ export async function uploadArchive(
   await refuseNonArchive(path);
   const key = `${ARCHIVES_PREFIX}${name}`;
   const sidecarKey = `${key}.sha256`;
-  if (opts.replace) {
+  let replace = opts.replace ?? false;
+  if (replace) {
     // Gone before the new archive lands: an old sidecar must never vouch for the new bytes.
     await backend.delete([sidecarKey]);
   } else {
-    for (const k of [key, sidecarKey]) {
-      if (await backend.stat(k)) {
-        throw new ExistsError(
-          `${objectUrl(backend, k)}: already exists (refusing to overwrite; --replace replaces it)`,
-        );
-      }
+    const stored = await backend.stat(key) !== null;
+    const vouched = await backend.stat(sidecarKey) !== null;
+    if (vouched) {
+      throw new ExistsError(
+        `${
+          objectUrl(backend, stored ? key : sidecarKey)
+        }: already exists (refusing to overwrite; --replace ` +
+          "replaces it)",
+      );
     }
+    // An archive without its sidecar is what an upload killed between its two puts leaves. Downloads
+    // refuse it as unverifiable, so it holds nothing worth keeping; refusing it (exit 10) would leave
+    // the name stuck without a sidecar for good, so the re-run replaces it.
+    replace = stored;
   }
   const size = (await stat(path).catch((err) => {
     throw toVigoError(err, path);
@@ -68,7 +77,7 @@ export async function uploadArchive(
   try {
     // noReplace as create --upload puts: where the backend decides it with the commit (file, sftp),
     // an archive of this name stored meanwhile is not replaced either.
-    await backend.put(key, body, { noReplace: !opts.replace });
+    await backend.put(key, body, { noReplace: !replace });
   } catch (err) {
     // Refused before it committed: the mismatch is the news, not how the backend saw the stream end.
     throw check.mismatch ?? err;

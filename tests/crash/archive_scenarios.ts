@@ -1,5 +1,13 @@
-/** Crash-matrix scenarios of the archive commands: create, restore, download, prune. */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+/** Crash-matrix scenarios of the archive commands: create, restore, download, upload, prune. */
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { makeServerRoot, treeHash } from "../archive/fixture.ts";
@@ -168,6 +176,54 @@ export function download(): Scenario {
         afterRerun() {
           const got = [join(first, name), join(second, name)].filter(existsSync);
           if (!got.length || !got.every(complete)) throw new Error("no complete download after the re-run");
+          return Promise.resolve();
+        },
+        cleanup: () => rm(w.root),
+      };
+    },
+  };
+}
+
+export function upload(): Scenario {
+  return {
+    name: "upload",
+    async setup(): Promise<World> {
+      const w = await archivesWorld();
+      const name = w.names[0];
+      const archive = join(w.root, "snapshots", name);
+      const first = join(w.root, "remote1"), second = join(w.root, "remote2");
+      const up = (remote: string) => ({
+        args: ["backup", "upload", archive, "--url", `file://${remote}`, ...w.flags],
+      });
+      // The sidecar goes second, so a kill between the two puts leaves the archive alone ("half"): no
+      // listing ever shows a sidecar vouching for missing bytes. Any other state is damage.
+      const judge = (remote: string): "old" | "half" | "new" => {
+        const stored = join(remote, "archives", name);
+        const sidecar = `${stored}.sha256`;
+        if (!existsSync(stored)) {
+          if (existsSync(sidecar)) throw new Error(`${sidecar}: a sidecar without its archive`);
+          return "old";
+        }
+        if (sha256(stored) !== w.sha) throw new Error(`${stored}: present but incomplete`);
+        if (!existsSync(sidecar)) return "half";
+        if (readFileSync(sidecar, "utf8") !== `${w.sha}  ${name}\n`) throw new Error(`${sidecar}: wrong`);
+        return "new";
+      };
+      return {
+        dir: w.root,
+        run: up(first),
+        afterKill() {
+          const state = judge(first);
+          return Promise.resolve(state === "half" ? "archive without its sidecar" : state);
+        },
+        // A complete first upload makes the same remote an "exists" refusal (exit 10), rightly: re-run to
+        // another. A half one must be completed by the re-run to the same remote.
+        rerun: () => up(judge(first) === "new" ? second : first),
+        afterRerun() {
+          const states = [first, second].map(judge);
+          if (states.includes("half") || !states.includes("new")) {
+            throw new Error(`no complete upload after the re-run (${states.join(", ")})`);
+          }
           return Promise.resolve();
         },
         cleanup: () => rm(w.root),

@@ -1,6 +1,6 @@
 /**
  * The crash matrix's fast sample (scripts/crash_matrix.ts runs the full one, and so does this file
- * with VIGO_LONG_TESTS=1): each of the nine operations SIGKILLed at three points (two by time, one by
+ * with VIGO_LONG_TESTS=1): each of the ten operations SIGKILLed at three points (two by time, one by
  * operation count); after each kill the old
  * output is intact or the new one complete, the source database healthy and unlocked, the re-run
  * succeeds and leaves no temporary file. Needs strace; skipped with a message without it.
@@ -68,5 +68,32 @@ Deno.test("a create killed between linking its archive into place and removing t
   const again = await runCli(["backup", "create", ...fx.flags, out]);
   assert.equal(again.code, 10, again.stderr);
   assert.equal(await Deno.lstat(temp).then(() => true, () => false), false, "temporary file removed");
+  await Deno.remove(fx.root, { recursive: true });
+});
+
+Deno.test("an upload killed between its archive and its sidecar, or mid-write: the re-run completes it and removes the dead temporary file", async () => {
+  const fx = await makeServerRoot({ rows: 50 });
+  const name = "vigo-backup-2026-03-01T02:00:00Z.tar.gz";
+  const archive = join(fx.root, "snapshots", name);
+  assert.equal((await runCli(["backup", "create", ...fx.flags, archive])).code, 0);
+  const remote = join(fx.root, "remote", "archives");
+  await Deno.mkdir(remote, { recursive: true });
+  // What the matrix found (full run, ops 70 and 75 of 77): the archive stored without its sidecar, and
+  // a dead process's temporary file beside it.
+  await Deno.copyFile(archive, join(remote, name));
+  const dead = new Deno.Command("true").spawn();
+  await dead.status;
+  const temp = join(remote, `.${name}.tmp-${dead.pid}-0123456789ab`);
+  await Deno.writeFile(temp, new Uint8Array(100));
+  const url = `file://${join(fx.root, "remote")}`;
+  const r = await runCli(["backup", "upload", archive, "--url", url, ...fx.flags]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    await Deno.readTextFile(join(remote, `${name}.sha256`)),
+    await Deno.readTextFile(`${archive}.sha256`),
+  );
+  assert.equal(await Deno.lstat(temp).then(() => true, () => false), false, "temporary file removed");
+  const again = await runCli(["backup", "upload", archive, "--url", url, ...fx.flags]);
+  assert.equal(again.code, 10, "a complete archive with its sidecar is still refused");
   await Deno.remove(fx.root, { recursive: true });
 });

@@ -78,16 +78,18 @@ export class FileBackend implements Backend {
     return join(this.root, ...key.split("/"));
   }
 
-  /** Whether the root's own stale temp files (a put of a top-level object killed mid-way) are gone. */
-  #rootSwept = false;
+  /** Directories whose stale temp files (a put killed mid-way) this process has removed. */
+  #swept = new Set<string>();
 
   async put(key: string, replayable: PutBody, opts: PutOptions = {}): Promise<void> {
     const path = this.#path(key);
-    // Top-level objects (the replicator's claim file) are never listed, so their directory is swept
-    // here, once: deeper directories are swept by the listings that read them anyway.
-    if (!this.#rootSwept) {
-      this.#rootSwept = true;
-      sweepStaleTemps(this.root);
+    // A put's directory may never be listed (the replicator's claim file at the root; `backup upload`
+    // checks its name with stat), so it is swept here, once per process, before a re-run's put after a
+    // killed one would leave that one's temp file for good.
+    const dir = dirname(path);
+    if (!this.#swept.has(dir)) {
+      this.#swept.add(dir);
+      sweepStaleTemps(dir);
     }
     const body = openBody(replayable);
     const noReplace = opts.noReplace;
