@@ -175,11 +175,14 @@ class SidecarCheck {
 /** The file at `path` read in 1 MiB chunks, opened on the first read and closed at the end. */
 function fileStream(path: string): ReadableStream<Uint8Array> {
   let fh: Awaited<ReturnType<typeof open>> | undefined;
+  let cancelled = false;
   return new ReadableStream<Uint8Array>({
     async pull(ctl) {
       fh ??= await open(path, "r").catch((err) => {
         throw toVigoError(err, path);
       });
+      // A cancel that came while the file was being opened found no handle to close.
+      if (cancelled) return await fh.close();
       const buf = new Uint8Array(CHUNK);
       const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
       if (bytesRead === 0) {
@@ -188,6 +191,7 @@ function fileStream(path: string): ReadableStream<Uint8Array> {
       } else ctl.enqueue(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
     },
     async cancel() {
+      cancelled = true;
       await fh?.close();
     },
   });

@@ -104,6 +104,12 @@ export interface ApiRequest {
   accept?: number[];
 }
 
+/** One request sent: its answer, and how to cancel what is left of its body's stream. */
+interface Attempt {
+  res: Response;
+  abandon(): void;
+}
+
 /** Encodes a key for a URL path: every byte except unreserved characters and "/" is escaped. */
 function encodeKey(key: string): string {
   return key.split("/").map((seg) =>
@@ -140,15 +146,26 @@ export class ObjectApi {
 
   /** Sends one request; returns the response (body unread) or throws a typed error. */
   async send(req: ApiRequest): Promise<Response> {
-    const res = await this.sendOnce(req);
-    if (res.status !== 401 || !this.opts.auth.onUnauthorized) return await this.check(req, res);
+    const first = await this.sendOnce(req);
+    if (first.res.status !== 401 || !this.opts.auth.onUnauthorized) return await this.checked(req, first);
     // An expired or revoked bearer token: drop it and try once with a fresh one.
-    await res.body?.cancel();
+    await first.res.body?.cancel();
+    first.abandon();
     this.opts.auth.onUnauthorized();
-    return await this.check(req, await this.sendOnce(req));
+    return await this.checked(req, await this.sendOnce(req));
   }
 
-  private async sendOnce(req: ApiRequest): Promise<Response> {
+  /** {@link check}, then the body's stream given up if the answer was not a success. */
+  private async checked(req: ApiRequest, attempt: Attempt): Promise<Response> {
+    try {
+      return await this.check(req, attempt.res);
+    } finally {
+      // Not before: a transport may close the connection with the stream, losing the error's XML.
+      if (!attempt.res.ok) attempt.abandon();
+    }
+  }
+
+  private async sendOnce(req: ApiRequest): Promise<Attempt> {
     const url = this.url(req.key, req.query);
     const what = this.describe(req.key);
     const streamed = req.body instanceof Uint8Array ? undefined : req.body;
@@ -167,17 +184,26 @@ export class ObjectApi {
     arm();
     let bodyError: unknown;
     let res: Response;
+    // Cancels this attempt's stream of the body once it is given up: neither runtime's transport
+    // reliably does when the connection fails or the server answers without reading the rest (a 401,
+    // a 503), and a stream left open holds the caller's file open while the next attempt opens it again.
+    const abandon = new AbortController();
     try {
       if (streamed) {
         // The timeout counts from the last byte handed over, not from the start: a large body on a
         // slow link takes longer than the wait for an answer may.
-        const body = checkedBody(streamed, what, arm, (err) => bodyError = err);
+        const body = exactSize(streamed.open(), streamed.size, what, {
+          progress: arm,
+          failed: (err) => bodyError = err,
+          signal: abandon.signal,
+        });
         res = await sendStreamed(url, { method: req.method, headers: authorized, body, signal: ctl.signal });
       } else {
         const body = req.body as Uint8Array<ArrayBuffer> | undefined;
         res = await fetch(url, { method: req.method, headers: authorized, body, signal: ctl.signal });
       }
     } catch (err) {
+      abandon.abort();
       if (bodyError) throw bodyError;
       if (ctl.signal.aborted) {
         throw new TransientError(`${what}: no answer within ${timeoutMs} ms`, undefined, { cause: err });
@@ -192,7 +218,7 @@ export class ObjectApi {
     } finally {
       clearTimeout(timer);
     }
-    return res;
+    return { res, abandon: () => abandon.abort() };
   }
 
   private async check(req: ApiRequest, res: Response): Promise<Response> {
@@ -210,47 +236,66 @@ export class ObjectApi {
   }
 }
 
-/** A fresh stream of `payload`, held to its size ({@link exactSize}), calling `progress` per chunk. */
-function checkedBody(
-  payload: StreamedPayload,
-  what: string,
-  progress: () => void,
-  failed: (err: unknown) => void,
-): ReadableStream<Uint8Array> {
-  return exactSize(payload.open(), payload.size, what, progress, failed);
+/** What {@link exactSize} also does. */
+export interface ExactSizeOptions {
+  /** Runs per chunk passed on. */
+  progress?: () => void;
+  /** Also gets the error of a wrong size, since a transport may replace it with its own. */
+  failed?: (err: unknown) => void;
+  /** Aborting it cancels the source (closing the file it reads). */
+  signal?: AbortSignal;
 }
 
 /**
- * `stream` as it is, failing with {@link changedBody} (and reporting that error to `failed` too,
- * since a transport may replace it with its own) when it does not hold exactly `size` bytes: the
- * source changed since it was measured. `progress` runs per chunk passed on.
+ * `stream` as it is, failing with {@link changedBody} when it does not hold exactly `size` bytes: the
+ * source changed since it was measured.
  */
 export function exactSize(
   stream: ReadableStream<Uint8Array>,
   size: number,
   what: string,
-  progress?: () => void,
-  failed?: (err: unknown) => void,
+  opts: ExactSizeOptions = {},
 ): ReadableStream<Uint8Array> {
+  const { progress, failed, signal } = opts;
+  // Read by hand, not piped: a pipe cancels its source on abort only after its pending write, which
+  // never completes while the transport has stopped reading.
+  const reader = stream.getReader();
   let sent = 0;
-  const fail = (ctl: TransformStreamDefaultController<Uint8Array>, bytes: string) => {
+  let over = false;
+  const stop = (ctl: ReadableStreamDefaultController<Uint8Array>, err: unknown) => {
+    over = true;
+    ctl.error(err);
+    reader.cancel(err).catch(() => {});
+  };
+  const fail = (ctl: ReadableStreamDefaultController<Uint8Array>, bytes: string) => {
     const err = changedBody(what, `${size} bytes announced, ${bytes} read`);
     failed?.(err);
-    ctl.error(err);
+    stop(ctl, err);
   };
-  return stream.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, ctl) {
-        sent += chunk.length;
-        if (sent > size) return fail(ctl, `more than ${size}`);
-        progress?.();
-        ctl.enqueue(chunk);
-      },
-      flush(ctl) {
-        if (sent !== size) fail(ctl, String(sent));
-      },
-    }),
-  );
+  return new ReadableStream<Uint8Array>({
+    start(ctl) {
+      signal?.addEventListener("abort", () => {
+        if (!over) stop(ctl, signal.reason);
+      }, { once: true });
+    },
+    async pull(ctl) {
+      const { done, value } = await reader.read();
+      if (over) return;
+      if (done) {
+        if (sent !== size) return fail(ctl, String(sent));
+        over = true;
+        return ctl.close();
+      }
+      sent += value.length;
+      if (sent > size) return fail(ctl, `more than ${size}`);
+      progress?.();
+      ctl.enqueue(value);
+    },
+    cancel(reason) {
+      over = true;
+      return reader.cancel(reason);
+    },
+  });
 }
 
 /** The error of a body that is not what was hashed or measured before it was sent. */
