@@ -27,8 +27,8 @@ export interface UploadArchiveOptions {
 /**
  * Uploads the archive at `path` as `archives/<its file name>`, then its sidecar. Throws VerifyError,
  * storing nothing, when the sidecar is missing or does not match the bytes read; ExistsError when the
- * name is taken on the backend with its sidecar (unless `replace`). A failure after the archive was
- * stored removes it.
+ * name is taken on the backend with its sidecar (unless `replace`, which checks the file against its
+ * sidecar before it deletes the stored sidecar). A failure after the archive was stored removes it.
  */
 export async function uploadArchive(
   backend: Backend,
@@ -45,9 +45,21 @@ export async function uploadArchive(
   await refuseNonArchive(path);
   const key = `${ARCHIVES_PREFIX}${name}`;
   const sidecarKey = `${key}.sha256`;
+  const size = (await stat(path).catch((err) => {
+    throw toVigoError(err, path);
+  })).size;
+  const check = new SidecarCheck(path, size, expected);
   let replace = opts.replace ?? false;
   if (replace) {
-    // Gone before the new archive lands: an old sidecar must never vouch for the new bytes.
+    // The old sidecar goes before the new archive lands (it must never vouch for the new bytes), and
+    // the held-back last byte cannot undo that delete: a file that does not match its own sidecar is
+    // refused first, so the stored archive keeps the sidecar that makes it downloadable.
+    try {
+      await check.wrap(fileStream(path), progressPhase(`checking ${path}`, size, "bytes"))
+        .pipeTo(new WritableStream());
+    } finally {
+      check.endProgress();
+    }
     await backend.delete([sidecarKey]);
   } else {
     const stored = await backend.stat(key) !== null;
@@ -65,10 +77,6 @@ export async function uploadArchive(
     // the name stuck without a sidecar for good, so the re-run replaces it.
     replace = stored;
   }
-  const size = (await stat(path).catch((err) => {
-    throw toVigoError(err, path);
-  })).size;
-  const check = new SidecarCheck(path, size, expected);
   const body: SizedBody = {
     size,
     open: () =>

@@ -106,6 +106,24 @@ async function uploadRoundTrip(yaml: string, objectPath?: (key: string) => strin
     const complaints = mismatch.stderr.trim().split("\n").filter((l) => !l.startsWith("vigocli: warning:"));
     assert.equal(complaints.length, 1, mismatch.stderr);
 
+    // The same mismatch with --replace over the stored name: refused before the stored archive's
+    // sidecar is touched, so it stays downloadable.
+    await Deno.mkdir(join(host.root, "flipped"));
+    const flipped = join(host.root, "flipped", "plain.tar.gz");
+    await Deno.writeFile(flipped, bytes);
+    await Deno.writeTextFile(`${flipped}.sha256`, sidecar);
+    const replaced = await runCli(["backup", "upload", flipped, "--replace", ...host.flags]);
+    assert.equal(replaced.code, 8, replaced.stderr);
+    assert.match(replaced.stderr, /checksum mismatch/);
+    const kept = join(other, "dl", "kept.tar.gz");
+    ok(
+      await runCli(["backup", "download", "plain.tar.gz", "-o", kept, ...flagsB]),
+      "download after refused replace",
+    );
+    assert.deepEqual(await Deno.readFile(kept), await Deno.readFile(path));
+    await Deno.remove(kept);
+    await Deno.remove(`${kept}.sha256`);
+
     assert.deepEqual(await remoteNames(flagsB), ["plain.tar.gz", "sealed.tar.gz"]);
     if (objectPath) {
       for (const key of ["archives/bare.tar.gz", "archives/bad.tar.gz", "archives/bad.tar.gz.sha256"]) {
