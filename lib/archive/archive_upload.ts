@@ -27,8 +27,9 @@ export interface UploadArchiveOptions {
 /**
  * Uploads the archive at `path` as `archives/<its file name>`, then its sidecar. Throws VerifyError,
  * storing nothing, when the sidecar is missing or does not match the bytes read; ExistsError when the
- * name is taken on the backend with its sidecar (unless `replace`, which checks the file against its
- * sidecar before it deletes the stored sidecar). A failure after the archive was stored removes it.
+ * name is taken on the backend: its sidecar is there, or other bytes are at the commit (unless `replace`,
+ * which checks the file against its sidecar before it deletes the stored sidecar). A failure after the
+ * archive was stored removes it.
  */
 export async function uploadArchive(
   backend: Backend,
@@ -88,7 +89,10 @@ export async function uploadArchive(
     await backend.put(key, body, { noReplace: !replace });
   } catch (err) {
     // Refused before it committed: the mismatch is the news, not how the backend saw the stream end.
-    throw check.mismatch ?? err;
+    if (check.mismatch) throw check.mismatch;
+    // A retry after a commit whose answer was lost (sftp: renamed into place, then the connection
+    // dropped) finds the name taken by this very upload: the same bytes there are not a refusal.
+    if (!(err instanceof ExistsError && await holds(backend, key, size, expected))) throw err;
   } finally {
     check.endProgress();
   }
@@ -101,6 +105,18 @@ export async function uploadArchive(
     throw err;
   }
   return { url: backend.url, key, sidecarKey, bytes: size, sha256: expected };
+}
+
+/** Whether `key` holds `size` bytes hashing to `sha256`; false when that cannot be read either. */
+async function holds(backend: Backend, key: string, size: number, sha256: string): Promise<boolean> {
+  try {
+    if ((await backend.stat(key))?.size !== size) return false;
+    const hash = createHash("sha256");
+    for await (const chunk of await backend.get(key)) hash.update(chunk);
+    return hash.digest("hex") === sha256;
+  } catch {
+    return false;
+  }
 }
 
 /** Refuses a file that is neither gzip nor encrypted: `list --remote` and `prune` would not see it. */

@@ -6,7 +6,7 @@
  * leaves no archive behind.
  */
 import assert from "node:assert/strict";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import { startSshd } from "../helpers/sshd.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
@@ -238,6 +238,35 @@ Deno.test({
       await proxy.stop();
       await s3.stop();
       await Deno.remove(host.root, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "backup upload on sftp://: the rename's answer lost, the retry finds its own archive and stores the sidecar",
+  ...opts,
+  async fn() {
+    const marker = join(await Deno.makeTempDir({ prefix: "vigo-lose-" }), "lost");
+    const relay = new URL("./lose_rename_answer.py", import.meta.url).pathname;
+    const sshd = await startSshd([`ForceCommand ${relay} ${marker}`]);
+    const host = await makeServerRoot({
+      yaml: `database:\n  driver: sqlite\nbackup:\n  url: ${sshd.url("vigo")}\n` +
+        `  key_path: ${sshd.clientKey}\n  known_hosts_path: ${sshd.knownHosts}\n`,
+    });
+    try {
+      const path = await createLocal(host, join(host.root, "snapshots", "lost.tar.gz"));
+      const r = await runCli(["backup", "upload", path, ...host.flags]);
+      assert.ok(await exists(marker), "the rename's answer was dropped");
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /connection lost/);
+      const dl = join(host.root, "dl.tar.gz");
+      ok(await runCli(["backup", "download", "lost.tar.gz", "-o", dl, ...host.flags]), "download");
+      assert.deepEqual(await Deno.readFile(dl), await Deno.readFile(path));
+    } finally {
+      await sshd.cleanup();
+      await Deno.remove(host.root, { recursive: true }).catch(() => {});
+      await Deno.remove(dirname(marker), { recursive: true }).catch(() => {});
     }
   },
 });
