@@ -26,6 +26,9 @@ export async function openDownload(
   let reader = first.body.getReader();
   let received = 0;
   let resumes = 0;
+  // A reader that cancels (list --remote reads 64 bytes) can do so while a pull is waiting on the body:
+  // that read then fails or ends short, which is the cancel, not a lost connection to resume.
+  let cancelled = false;
   const garbage = new GarbageBound();
 
   const resume = async (cause: unknown): Promise<void> => {
@@ -39,6 +42,7 @@ export async function openDownload(
     resumes++;
     log(`vigocli: retry ${resumes}/${max} in ${delay} ms: ${what}: connection lost after ${received} bytes`);
     await new Promise((r) => setTimeout(r, delay));
+    if (cancelled) return;
     try {
       const res = await api.send({
         method: "GET",
@@ -63,10 +67,12 @@ export async function openDownload(
         try {
           chunk = await reader.read();
         } catch (err) {
+          if (cancelled) return;
           await resume(err);
           continue;
         }
         if (chunk.done) {
+          if (cancelled) return;
           if (Number.isFinite(length) && received < length) {
             await resume(new TransientError(`body ended at ${received} of ${length} bytes`));
             continue;
@@ -81,6 +87,7 @@ export async function openDownload(
       }
     },
     cancel(reason) {
+      cancelled = true;
       return reader.cancel(reason);
     },
   });
