@@ -119,7 +119,8 @@ export async function startSshd(extraConfig: string[] = []): Promise<Sshd> {
       "MaxStartups 100",
       "MaxSessions 100",
       "LogLevel ERROR",
-      "Subsystem sftp internal-sftp",
+      // Subsystem is the one keyword sshd refuses twice rather than taking the first.
+      ...(extraConfig.some((l) => /^Subsystem\s+sftp\b/i.test(l)) ? [] : ["Subsystem sftp internal-sftp"]),
       "",
     ].join("\n"),
   );

@@ -183,6 +183,14 @@ export async function openSession(
   client.on("close", () => lost("connection closed"));
   client.on("end", () => lost("connection ended"));
   client.on("error", (err) => lost(err.message));
+  // The server's SFTP process can exit while the SSH connection stays up; ssh2 then leaves every
+  // later request on the channel unanswered, so the session counts as lost and a new one is opened.
+  const channelGone = () => {
+    lost("SFTP channel closed by the server");
+    client.end();
+  };
+  raw.on("end", channelGone);
+  raw.on("close", channelGone);
   return {
     sftp: guard.sftp,
     get closed() {

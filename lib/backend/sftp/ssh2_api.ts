@@ -49,6 +49,8 @@ export interface RawSftp {
   ext_openssh_rename(from: string, to: string, cb: Cb<void>): void;
   ext_openssh_fsync(handle: Buffer, cb: Cb<void>): void;
   end(): void;
+  /** The channel's end (server sent EOF) and close: its SFTP server process is gone. */
+  on(event: "end" | "close", fn: () => void): RawSftp;
 }
 
 /** ssh2's Client, the methods used here. */
