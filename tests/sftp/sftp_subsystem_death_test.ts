@@ -4,6 +4,7 @@
  * backend must open a new session and carry on instead of waiting for good on the dead channel.
  */
 import { openBackend } from "../../lib/backends.ts";
+import { openSftpBackend } from "../../lib/backend/sftp/sftp_backend.ts";
 import type { SftpBackupConfig } from "../../lib/backends.ts";
 import { TransientError } from "../../lib/backend/retry.ts";
 import { assert, assertEquals, assertRejects } from "../backend/assert.ts";
@@ -91,6 +92,38 @@ Deno.test({
         );
         assertEquals(again.byteLength, big.length);
       } finally {
+        await b.close();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "sftp: sftp-server stopped (SIGSTOP) mid-download: the read fails once the request timeout passes",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withExternalSftpServer(async (sshd, cfg) => {
+      const b = await openSftpBackend(sshd.url("r"), { ...cfg, requestTimeoutMs: 1500 });
+      let pid = 0;
+      try {
+        const big = new Uint8Array(64 * 1024 * 1024).map((_, i) => i & 0xff);
+        await b.put("big.bin", big);
+        [pid] = await sftpServers(sshd);
+        const started = Date.now();
+        const read = within(20_000, "get", b.get("big.bin").then((s) => new Response(s).arrayBuffer()));
+        setTimeout(() => Deno.kill(pid, "SIGSTOP"), 50);
+        const err = await assertRejects(() => read, TransientError);
+        assert(/no answer within 1500 ms/.test(err.message), err.message);
+        assert(Date.now() - started < 10_000, `failed after ${Date.now() - started} ms`);
+        const again = await within(
+          20_000,
+          "get",
+          b.get("big.bin").then((s) => new Response(s).arrayBuffer()),
+        );
+        assertEquals(again.byteLength, big.length);
+      } finally {
+        if (pid) Deno.kill(pid, "SIGKILL");
         await b.close();
       }
     });

@@ -16,6 +16,8 @@ export interface SftpOptions {
   password?: string;
   /** known_hosts file; default ~/.ssh/known_hosts. */
   knownHostsPath?: string;
+  /** How long requests may go unanswered before the session counts as lost; default 60 s. */
+  requestTimeoutMs?: number;
 }
 
 /** Where and as whom to connect, and how to check and authenticate. */

@@ -123,6 +123,7 @@ export async function openSession(
   cfg: SftpConfig,
   creds: SftpCredentials,
   knownHosts: KnownHostEntry[],
+  requestTimeoutMs: number,
 ): Promise<SftpSession> {
   const client = newClient();
   reuseGcmBuffers(client);
@@ -175,7 +176,12 @@ export async function openSession(
     if (closed) throw new TransientError(`${cfg.displayUrl}: connection lost opening SFTP: ${msg}`);
     throw new BackendError(`${cfg.displayUrl}: the server refused the SFTP subsystem: ${msg}`);
   }
-  const guard = guardSftp(raw);
+  const guard = guardSftp(raw, requestTimeoutMs, () => {
+    // SSH keepalives go to sshd, which answers them for an SFTP server that has stopped (a hung
+    // NFS-backed disk): only the server's silence tells, and the session is of no further use.
+    lost(`SFTP server gave no answer within ${requestTimeoutMs} ms`);
+    client.end();
+  });
   const lost = (why: string) => {
     closed = true;
     guard.fail(new Error(why));

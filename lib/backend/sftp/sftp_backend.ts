@@ -59,7 +59,7 @@ export async function openSftpBackend(url: string, opts: SftpOptions = {}): Prom
   });
   const creds = await loadCredentials(cfg);
   const knownHosts = await loadKnownHosts(cfg.knownHostsPath);
-  return new SftpBackend(cfg, creds, knownHosts);
+  return new SftpBackend(cfg, creds, knownHosts, opts.requestTimeoutMs);
 }
 
 /** The text of ~/.ssh/config, or undefined when there is none. */
@@ -85,6 +85,7 @@ export class SftpBackend implements Backend {
     private readonly cfg: SftpConfig,
     private readonly creds: SftpCredentials,
     private readonly knownHosts: KnownHostEntry[],
+    private readonly requestTimeoutMs = 60_000,
   ) {
     this.url = cfg.displayUrl;
   }
@@ -109,7 +110,7 @@ export class SftpBackend implements Backend {
       }
     }
     if (!pending) {
-      pending = openSession(this.cfg, this.creds, this.knownHosts);
+      pending = openSession(this.cfg, this.creds, this.knownHosts, this.requestTimeoutMs);
       this.#session = pending;
       pending.catch(() => {
         if (this.#session === pending) this.#session = undefined;

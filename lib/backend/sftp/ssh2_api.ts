@@ -111,11 +111,22 @@ function method(raw: RawSftp, name: typeof REQUESTS[number]): (...a: unknown[]) 
 /**
  * Wraps `raw` so no request can hang on a dead connection: ssh2 never answers a request sent after
  * the socket dropped, and not always those in flight when it dropped. After `fail(err)`, every
- * pending callback is called with `err` (once), and every new request fails at once.
+ * pending callback is called with `err` (once), and every new request fails at once. `onSilent` runs
+ * when requests are pending and the server has answered none for `timeoutMs` (counted from the last
+ * answer, not from each request, so a long pipelined transfer on a slow link is not cut short).
  */
-export function guardSftp(raw: RawSftp): { sftp: RawSftp; fail(err: Error): void } {
+export function guardSftp(
+  raw: RawSftp,
+  timeoutMs: number,
+  onSilent: () => void,
+): { sftp: RawSftp; fail(err: Error): void } {
   let dead: Error | undefined;
   const pending = new Set<(err: Error) => void>();
+  let silence: ReturnType<typeof setTimeout> | undefined;
+  const watch = () => {
+    clearTimeout(silence);
+    silence = pending.size > 0 && !dead ? setTimeout(onSilent, timeoutMs) : undefined;
+  };
   const wrapped = Object.create(raw) as RawSftp;
   for (const name of REQUESTS) {
     const orig = method(raw, name);
@@ -133,8 +144,10 @@ export function guardSftp(raw: RawSftp): { sftp: RawSftp; fail(err: Error): void
         cb(err);
       };
       pending.add(failOnce);
+      if (!silence) watch();
       args[args.length - 1] = (err?: Error | null, ...rest: unknown[]) => {
         pending.delete(failOnce);
+        watch();
         if (done) return;
         done = true;
         cb(err, ...rest);
@@ -148,6 +161,7 @@ export function guardSftp(raw: RawSftp): { sftp: RawSftp; fail(err: Error): void
       dead ??= err;
       for (const f of [...pending]) f(err);
       pending.clear();
+      watch();
     },
   };
 }
