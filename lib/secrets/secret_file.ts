@@ -23,6 +23,11 @@ export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 /** Bytes before the ciphertext. */
 export const HEADER_BYTES = SECRET_MAGIC.length + 1 + KEY_ID_BYTES + NONCE_BYTES;
+/** Whether `bytes` begin with {@link SECRET_MAGIC}: a sealed secret, or a file that only looks like one. */
+export function hasSecretMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= SECRET_MAGIC.length && SECRET_MAGIC.every((b, i) => bytes[i] === b);
+}
+
 /** Largest secret value accepted; secrets are keys and passwords, not files. */
 export const MAX_SECRET_BYTES = 1 << 20;
 
@@ -79,7 +84,7 @@ export async function decodeSecretFile(
   if (file.length < HEADER_BYTES + TAG_BYTES) {
     throw new CryptoError(`${label}: not a Vigo secret file (too short: ${file.length} bytes)`);
   }
-  if (!SECRET_MAGIC.every((b, i) => file[i] === b)) {
+  if (!hasSecretMagic(file)) {
     throw new CryptoError(`${label}: not a Vigo secret file (bad magic)`);
   }
   const version = file[SECRET_MAGIC.length];

@@ -10,7 +10,7 @@ import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { type LoadedMasterKey, loadMasterKey, loadOrCreateMasterKey, MASTER_KEY_FILE } from "./master_key.ts";
 import { putMasterKeyBack } from "./master_key_remedy.ts";
-import { decodeSecretFile, encodeSecretFile, SECRET_MAGIC } from "./secret_file.ts";
+import { decodeSecretFile, encodeSecretFile, hasSecretMagic, SECRET_MAGIC } from "./secret_file.ts";
 import { secretNameFromRelativePath, secretNameProblem, secretPath } from "./secret_name.ts";
 
 /** Read, write and list the secrets of one server root. */
@@ -144,7 +144,7 @@ export class SecretStore {
         fh = await open(this.pathOf(name), "r");
         const head = new Uint8Array(SECRET_MAGIC.length);
         const { bytesRead } = await fh.read(head, 0, head.length, 0);
-        if (bytesRead === head.length && SECRET_MAGIC.every((b, i) => head[i] === b)) sealed.push(name);
+        if (hasSecretMagic(head.subarray(0, bytesRead))) sealed.push(name);
       } catch (err) {
         throw toVigoError(err, this.pathOf(name));
       } finally {
