@@ -9,6 +9,7 @@
 import { open, stat } from "node:fs/promises";
 import process from "node:process";
 import type { Backend } from "../lib/backend/backend.ts";
+import { fileStream } from "../lib/fsutil/file_stream.ts";
 
 /** Bytes per read: one SFTP WRITE or a quarter of an S3 part each. */
 const CHUNK = 256 * 1024;
@@ -22,33 +23,12 @@ async function openBackend(cfg: { kind: string; url: string }): Promise<Backend>
   return await openSftpBackend(cfg.url, cfg as never);
 }
 
-/** A file as a stream of {@link CHUNK}-sized chunks. */
-function fileStream(path: string): ReadableStream<Uint8Array> {
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  return new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      fh ??= await open(path, "r");
-      const buf = new Uint8Array(CHUNK);
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) {
-        await fh.close();
-        ctl.close();
-      } else {
-        ctl.enqueue(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
-      }
-    },
-    async cancel() {
-      await fh?.close();
-    },
-  });
-}
-
 async function main(mode: string, file: string, key: string): Promise<void> {
   const backend = await openBackend(JSON.parse(process.env.BENCH_BACKEND ?? "{}"));
   try {
     if (mode === "upload") {
       // A file's size is known, as rclone knows it: below the cutoff the backend sends one PUT.
-      await backend.put(key, { size: (await stat(file)).size, open: () => fileStream(file) });
+      await backend.put(key, { size: (await stat(file)).size, open: () => fileStream(file, CHUNK) });
     } else {
       const out = await open(file, "w");
       try {

@@ -10,13 +10,12 @@ import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { type Backend, objectUrl, type SizedBody } from "../backend/backend.ts";
 import { BadInputError, ExistsError, toVigoError, VerifyError, type VigoError } from "../errors.ts";
+import { fileStream } from "../fsutil/file_stream.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { detectArchiveKind, readSidecar } from "./archive_source.ts";
 import { sidecarLine } from "./file_sink.ts";
 import { ARCHIVES_PREFIX, checkArchiveName, type UploadResult } from "./remote_archives.ts";
-
-const CHUNK = 1024 * 1024;
 
 /** How {@link uploadArchive} treats an archive of that name already on the backend. */
 export interface UploadArchiveOptions {
@@ -194,29 +193,4 @@ class SidecarCheck {
   endProgress(): void {
     this.progress?.end();
   }
-}
-
-/** The file at `path` read in 1 MiB chunks, opened on the first read and closed at the end. */
-function fileStream(path: string): ReadableStream<Uint8Array> {
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  let cancelled = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      fh ??= await open(path, "r").catch((err) => {
-        throw toVigoError(err, path);
-      });
-      // A cancel that came while the file was being opened found no handle to close.
-      if (cancelled) return await fh.close();
-      const buf = new Uint8Array(CHUNK);
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) {
-        await fh.close();
-        ctl.close();
-      } else ctl.enqueue(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
-    },
-    async cancel() {
-      cancelled = true;
-      await fh?.close();
-    },
-  });
 }
