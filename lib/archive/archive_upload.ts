@@ -3,13 +3,14 @@
  * for an archive made while the backend was out of reach. The file goes as a body of known size
  * (S3/GCS: one streamed PUT up to their cutoff), hashed on every read and refused before it commits
  * when it does not match its sidecar; the sidecar follows only once the archive is stored, as
- * `create --upload` stores them, so a listing never shows a sidecar without its archive.
+ * `create --upload` stores them, so a listing never shows a sidecar without its archive. `--replace` of a
+ * stored pair goes the other way round (see {@link replacePair}).
  */
 import { createHash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { type Backend, objectUrl, type SizedBody } from "../backend/backend.ts";
-import { BadInputError, ExistsError, toVigoError, VerifyError, type VigoError } from "../errors.ts";
+import { BadInputError, ExistsError, NotFoundError, toVigoError, VerifyError, VigoError } from "../errors.ts";
 import { fileStream } from "../fsutil/file_stream.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
@@ -27,8 +28,8 @@ export interface UploadArchiveOptions {
  * Uploads the archive at `path` as `archives/<its file name>`, then its sidecar. Throws VerifyError,
  * storing nothing, when the sidecar is missing or does not match the bytes read; ExistsError when the
  * name is taken on the backend: its sidecar is there, or other bytes are at the commit (unless `replace`,
- * which checks the file against its sidecar before it deletes the stored sidecar). A failure after the
- * archive was stored removes it.
+ * which checks the file against its sidecar before anything stored is touched, and leaves the old pair
+ * or the new one whatever fails). Otherwise a failure after the archive was stored removes it.
  */
 export async function uploadArchive(
   backend: Backend,
@@ -49,18 +50,24 @@ export async function uploadArchive(
     throw toVigoError(err, path);
   })).size;
   const check = new SidecarCheck(path, size, expected);
+  const sidecar = new TextEncoder().encode(sidecarLine(expected, name));
+  const result = { url: backend.url, key, sidecarKey, bytes: size, sha256: expected };
   let replace = opts.replace ?? false;
   if (replace) {
-    // The old sidecar goes before the new archive lands (it must never vouch for the new bytes), and
-    // the held-back last byte cannot undo that delete: a file that does not match its own sidecar is
-    // refused first, so the stored archive keeps the sidecar that makes it downloadable.
+    // A file that does not match its own sidecar is refused before anything stored is touched.
     try {
       await check.wrap(fileStream(path), progressPhase(`checking ${path}`, size, "bytes"))
         .pipeTo(new WritableStream());
     } finally {
       check.endProgress();
     }
-    await backend.delete([sidecarKey]);
+    const old = await readStored(backend, sidecarKey);
+    if (old !== null) {
+      await replacePair(backend, path, key, sidecarKey, { size, expected, check, sidecar, old });
+      return result;
+    }
+    // No stored sidecar: no pair to keep, at most an archive that downloads refuse. Stored in the
+    // plain order below, which never leaves a sidecar without its archive.
   } else {
     const stored = await backend.stat(key) !== null;
     const vouched = await backend.stat(sidecarKey) !== null;
@@ -77,33 +84,112 @@ export async function uploadArchive(
     // the name stuck without a sidecar for good, so the re-run replaces it.
     replace = stored;
   }
-  const body: SizedBody = {
-    size,
-    open: () =>
-      check.wrap(fileStream(path), progressPhase(`uploading ${objectUrl(backend, key)}`, size, "bytes")),
-  };
+  // noReplace as create --upload puts: where the backend decides it with the commit (file, sftp),
+  // an archive of this name stored meanwhile is not replaced either.
+  await putArchive(backend, path, key, size, expected, check, !replace);
   try {
-    // noReplace as create --upload puts: where the backend decides it with the commit (file, sftp),
-    // an archive of this name stored meanwhile is not replaced either.
-    await backend.put(key, body, { noReplace: !replace });
-  } catch (err) {
-    // Refused before it committed: the mismatch is the news, not how the backend saw the stream end.
-    if (check.mismatch) throw check.mismatch;
-    // A retry after a commit whose answer was lost (sftp: renamed into place, then the connection
-    // dropped) finds the name taken by this very upload: the same bytes there are not a refusal.
-    if (!(err instanceof ExistsError && await holds(backend, key, size, expected))) throw err;
-  } finally {
-    check.endProgress();
-  }
-  try {
-    await backend.put(sidecarKey, new TextEncoder().encode(sidecarLine(expected, name)));
+    await backend.put(sidecarKey, sidecar);
   } catch (err) {
     // An archive without its sidecar would make every re-run exit 10 (the name exists): it goes too,
     // best effort, and the first failure is what the caller sees.
     await backend.delete([key]).catch(() => {});
     throw err;
   }
-  return { url: backend.url, key, sidecarKey, bytes: size, sha256: expected };
+  return result;
+}
+
+/** What {@link replacePair} stores, and the stored sidecar it replaces. */
+interface NewPair {
+  size: number;
+  expected: string;
+  check: SidecarCheck;
+  /** The new sidecar's bytes. */
+  sidecar: Uint8Array;
+  /** The stored sidecar's bytes, put back when the archive does not arrive. */
+  old: Uint8Array;
+}
+
+/**
+ * Replaces a stored pair so that a failure at any step leaves the old pair or the new one. No backend
+ * renames two objects as one, so the new sidecar goes first (the old pair stays whole if it is
+ * refused) and the archive's put, atomic on every backend, completes the new pair; when that put
+ * fails, the old sidecar's bytes, held here, are put back. Meanwhile the stored archive and sidecar
+ * disagree, which a download refuses (exit 8): no sidecar ever vouches for bytes it was not made for.
+ */
+async function replacePair(
+  backend: Backend,
+  path: string,
+  key: string,
+  sidecarKey: string,
+  pair: NewPair,
+): Promise<void> {
+  const { size, expected, check } = pair;
+  await backend.put(sidecarKey, pair.sidecar);
+  try {
+    await putArchive(backend, path, key, size, expected, check, false);
+  } catch (err) {
+    // A put whose answer was lost after it committed has completed the new pair after all.
+    if (!check.mismatch && await holds(backend, key, size, expected)) return;
+    try {
+      await backend.put(sidecarKey, pair.old);
+    } catch (again) {
+      const first = toVigoError(err, path);
+      throw new VigoError(
+        `${first.message}; putting the old sidecar back failed too (${errorText(again)}): ` +
+          `${objectUrl(backend, sidecarKey)} does not match the archive stored; ` +
+          "backup upload --replace again stores the new pair",
+        first.exitCode,
+        first.kind,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+/**
+ * Puts the archive at `key`, hashed against its sidecar as it is read. A retry after a commit whose
+ * answer was lost (sftp: renamed into place, then the connection dropped) that finds the name taken by
+ * this very upload's bytes is not a refusal.
+ */
+async function putArchive(
+  backend: Backend,
+  path: string,
+  key: string,
+  size: number,
+  expected: string,
+  check: SidecarCheck,
+  noReplace: boolean,
+): Promise<void> {
+  const body: SizedBody = {
+    size,
+    open: () =>
+      check.wrap(fileStream(path), progressPhase(`uploading ${objectUrl(backend, key)}`, size, "bytes")),
+  };
+  try {
+    await backend.put(key, body, { noReplace });
+  } catch (err) {
+    // Refused before it committed: the mismatch is the news, not how the backend saw the stream end.
+    if (check.mismatch) throw check.mismatch;
+    if (!(err instanceof ExistsError && await holds(backend, key, size, expected))) throw err;
+  } finally {
+    check.endProgress();
+  }
+}
+
+/** The bytes stored at `key` (a sidecar: a line), or null when there is none. */
+async function readStored(backend: Backend, key: string): Promise<Uint8Array | null> {
+  if (await backend.stat(key) === null) return null;
+  try {
+    return new Uint8Array(await new Response(await backend.get(key)).arrayBuffer());
+  } catch (err) {
+    if (err instanceof NotFoundError) return null;
+    throw err;
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Whether `key` holds `size` bytes hashing to `sha256`; false when that cannot be read either. */

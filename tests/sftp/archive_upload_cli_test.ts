@@ -3,7 +3,7 @@
  * SigV4-checking s3rver): an archive made by a plain `create` (the backend was down) is uploaded later,
  * listed by another host and downloaded byte for byte, encrypted ones too; a missing or mismatched
  * sidecar and a taken name are refused with nothing uploaded; an upload whose sidecar cannot be stored
- * leaves no archive behind.
+ * leaves no archive behind; a `--replace` whose sidecar or archive is refused leaves the old pair.
  */
 import assert from "node:assert/strict";
 import { basename, dirname, join } from "node:path";
@@ -234,6 +234,57 @@ Deno.test({
         `the archive itself was sent first:\n${proxy.log.join("\n")}`,
       );
       assert.deepEqual(await remoteNames(host.flags), [], "no archive left without its sidecar");
+    } finally {
+      await proxy.stop();
+      await s3.stop();
+      await Deno.remove(host.root, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "backup upload --replace on s3://: a refused sidecar or archive leaves the old pair downloadable",
+  ...opts,
+  async fn() {
+    const s3 = await startS3Server();
+    const proxy = startFaultProxy(s3.endpoint);
+    const yaml = s3Yaml(s3.url("vigo"), { ...s3.config(), endpoint: proxy.endpoint });
+    const host = await makeServerRoot({ yaml: `database:\n  driver: sqlite\nbackup:\n${yaml}` });
+    const downloaded = async (what: string) => {
+      const dl = join(host.root, "dl", `${proxy.log.length}.tar.gz`);
+      ok(await runCli(["backup", "download", "pair.tar.gz", "-o", dl, ...host.flags]), `download ${what}`);
+      return await Deno.readFile(dl);
+    };
+    try {
+      await Deno.mkdir(join(host.root, "dl"));
+      const oldPath = await createLocal(host, join(host.root, "snapshots", "pair.tar.gz"));
+      ok(await runCli(["backup", "upload", oldPath, ...host.flags]), "first upload");
+      await Deno.writeTextFile(join(host.root, "stacks", "added.yaml"), "a: 1\n");
+      await Deno.mkdir(join(host.root, "next"));
+      const newPath = await createLocal(host, join(host.root, "next", "pair.tar.gz"));
+      const oldBytes = await Deno.readFile(oldPath);
+      const newBytes = await Deno.readFile(newPath);
+      assert.notDeepEqual(newBytes, oldBytes);
+
+      // The new sidecar refused: nothing stored was touched.
+      proxy.refuse(/^PUT .*\/archives\/pair\.tar\.gz\.sha256$/);
+      const sidecarRefused = await runCli(["backup", "upload", newPath, "--replace", ...host.flags]);
+      assert.equal(sidecarRefused.code, 7, sidecarRefused.stderr);
+      assert.match(sidecarRefused.stderr, /pair\.tar\.gz\.sha256/);
+      assert.deepEqual(await downloaded("after a refused sidecar"), oldBytes);
+
+      // The new archive refused after the new sidecar was stored: the old sidecar is put back.
+      proxy.refuse(/^PUT .*\/archives\/pair\.tar\.gz$/);
+      const from = proxy.log.length;
+      const archiveRefused = await runCli(["backup", "upload", newPath, "--replace", ...host.flags]);
+      assert.equal(archiveRefused.code, 7, archiveRefused.stderr);
+      const puts = proxy.log.slice(from).filter((l) => l.startsWith("PUT "));
+      assert.equal(puts.filter((l) => l.endsWith(".sha256")).length, 2, puts.join("\n"));
+      assert.deepEqual(await downloaded("after a refused archive"), oldBytes);
+
+      proxy.refuse(/(?!)/);
+      ok(await runCli(["backup", "upload", newPath, "--replace", ...host.flags]), "replace");
+      assert.deepEqual(await downloaded("after the replace"), newBytes);
     } finally {
       await proxy.stop();
       await s3.stop();
