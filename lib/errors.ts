@@ -125,6 +125,13 @@ export class IoError extends VigoError {
   }
 }
 
+/** Stopped by SIGINT, SIGTERM or SIGHUP before it completed. */
+export class InterruptedError extends VigoError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.Interrupted, "interrupted", options);
+  }
+}
+
 /**
  * Turns a Node-style fs error into a one-line {@link VigoError} naming the path, a codec's
  * {@link CodecError} into a {@link BadInputError}, or returns the error unchanged when it is already

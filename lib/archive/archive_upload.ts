@@ -9,19 +9,26 @@
 import { createHash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { type Backend, objectUrl, type SizedBody } from "../backend/backend.ts";
+import { type Backend, LeftBehindError, objectUrl, type SizedBody } from "../backend/backend.ts";
 import { BadInputError, ExistsError, NotFoundError, toVigoError, VerifyError, VigoError } from "../errors.ts";
 import { fileStream } from "../fsutil/file_stream.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { detectArchiveKind, readSidecar } from "./archive_source.ts";
 import { sidecarLine } from "./file_sink.ts";
+import { SETTLE_MS, type StoppedOutcome } from "./interrupt_cleanup.ts";
 import { ARCHIVES_PREFIX, checkArchiveName, type UploadResult } from "./remote_archives.ts";
 
 /** How {@link uploadArchive} treats an archive of that name already on the backend. */
 export interface UploadArchiveOptions {
   /** Replace it (and its sidecar) instead of refusing with ExistsError. */
   replace?: boolean;
+  /**
+   * Stops the upload (SIGINT, SIGTERM; see runInterruptible): what it had stored or started is removed,
+   * a replaced pair's old sidecar put back, and it rejects with the signal's reason, or with an error
+   * naming what could not be removed. An upload that had completed returns as usual.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -49,7 +56,8 @@ export async function uploadArchive(
   const size = (await stat(path).catch((err) => {
     throw toVigoError(err, path);
   })).size;
-  const check = new SidecarCheck(path, size, expected);
+  const signal = opts.signal;
+  const check = new SidecarCheck(path, size, expected, signal);
   const sidecar = new TextEncoder().encode(sidecarLine(expected, name));
   const result = { url: backend.url, key, sidecarKey, bytes: size, sha256: expected };
   let replace = opts.replace ?? false;
@@ -63,7 +71,7 @@ export async function uploadArchive(
     }
     const old = await readStored(backend, sidecarKey);
     if (old !== null) {
-      await replacePair(backend, path, key, sidecarKey, { size, expected, check, sidecar, old });
+      await replacePair(backend, path, key, sidecarKey, { size, expected, check, sidecar, old, signal });
       return result;
     }
     // No stored sidecar: no pair to keep, at most an archive that downloads refuse. Stored in the
@@ -86,13 +94,22 @@ export async function uploadArchive(
   }
   // noReplace as create --upload puts: where the backend decides it with the commit (file, sftp),
   // an archive of this name stored meanwhile is not replaced either.
-  await putArchive(backend, path, key, size, expected, check, !replace);
+  signal?.throwIfAborted();
+  await putArchive(backend, path, key, size, expected, check, !replace, signal);
   try {
+    // Stopped once the archive is stored, the upload takes it back rather than add the sidecar.
+    signal?.throwIfAborted();
     await backend.put(sidecarKey, sidecar);
   } catch (err) {
     // An archive without its sidecar would make every re-run exit 10 (the name exists): it goes too,
-    // best effort, and the first failure is what the caller sees.
-    await backend.delete([key]).catch(() => {});
+    // best effort, and the first failure is what the caller sees (stopped: unless it stays).
+    await backend.delete([key]).catch((left) => {
+      if (!signal?.aborted) return;
+      throw new LeftBehindError(
+        `${objectUrl(backend, key)}: stored without its sidecar, could not be removed (${errorText(left)})`,
+        { cause: err },
+      );
+    });
     throw err;
   }
   return result;
@@ -107,6 +124,7 @@ interface NewPair {
   sidecar: Uint8Array;
   /** The stored sidecar's bytes, put back when the archive does not arrive. */
   old: Uint8Array;
+  signal?: AbortSignal;
 }
 
 /**
@@ -123,13 +141,15 @@ async function replacePair(
   sidecarKey: string,
   pair: NewPair,
 ): Promise<void> {
-  const { size, expected, check } = pair;
+  const { size, expected, check, signal } = pair;
+  signal?.throwIfAborted();
   await backend.put(sidecarKey, pair.sidecar);
   try {
-    await putArchive(backend, path, key, size, expected, check, false);
+    await putArchive(backend, path, key, size, expected, check, false, signal);
   } catch (err) {
-    // A put whose answer was lost after it committed has completed the new pair after all.
-    if (!check.mismatch && await holds(backend, key, size, expected)) return;
+    // A put whose answer was lost after it committed has completed the new pair after all (a put
+    // stopped by the signal stopped before its commit).
+    if (!check.mismatch && !signal?.aborted && await holds(backend, key, size, expected)) return;
     try {
       await backend.put(sidecarKey, pair.old);
     } catch (again) {
@@ -160,6 +180,7 @@ async function putArchive(
   expected: string,
   check: SidecarCheck,
   noReplace: boolean,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const body: SizedBody = {
     size,
@@ -167,10 +188,11 @@ async function putArchive(
       check.wrap(fileStream(path), progressPhase(`uploading ${objectUrl(backend, key)}`, size, "bytes")),
   };
   try {
-    await backend.put(key, body, { noReplace });
+    await backend.put(key, body, { noReplace, signal });
   } catch (err) {
     // Refused before it committed: the mismatch is the news, not how the backend saw the stream end.
     if (check.mismatch) throw check.mismatch;
+    if (signal?.aborted) throw err;
     if (!(err instanceof ExistsError && await holds(backend, key, size, expected))) throw err;
   } finally {
     check.endProgress();
@@ -224,7 +246,8 @@ async function refuseNonArchive(path: string): Promise<void> {
  * Hashes every read of the file (the backend may read it more than once: S3 hashes, then sends) and
  * errors a read whose bytes differ from the sidecar's. The check runs when the last byte arrives and
  * that byte is held back until it passed: a backend that commits once it has the announced length,
- * without waiting for the stream's end, then never has the whole body of a mismatched file.
+ * without waiting for the stream's end, then never has the whole body of a mismatched file. The
+ * signal errors every read at once, whether or not its reader is reading.
  */
 class SidecarCheck {
   mismatch: VigoError | undefined;
@@ -234,6 +257,7 @@ class SidecarCheck {
     private readonly path: string,
     private readonly size: number,
     private readonly expected: string,
+    private readonly signal?: AbortSignal,
   ) {}
 
   wrap(
@@ -253,30 +277,87 @@ class SidecarCheck {
       );
       throw this.mismatch;
     };
-    return source.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform: (chunk, ctl) => {
-          if (bytes + chunk.length > this.size) {
+    // Read by hand, not piped: a pipe would error its output only after its pending write, which
+    // waits for as long as the backend has stopped reading.
+    const reader = source.getReader();
+    const signal = this.signal;
+    let over = false;
+    let onAbort = () => {};
+    const stop = (ctl: ReadableStreamDefaultController<Uint8Array>, err: unknown) => {
+      over = true;
+      signal?.removeEventListener("abort", onAbort);
+      ctl.error(err);
+      reader.cancel(err).catch(() => {});
+    };
+    return new ReadableStream<Uint8Array>({
+      start: (ctl) => {
+        if (signal?.aborted) return stop(ctl, signal.reason);
+        onAbort = () => over || stop(ctl, signal!.reason);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      },
+      pull: async (ctl) => {
+        const { done, value } = await reader.read();
+        if (over) return;
+        try {
+          if (done) {
+            // Shrunk since its size was taken (a complete read was checked as its last byte came).
+            if (bytes < this.size) verify(hash.digest("hex"));
+            over = true;
+            signal?.removeEventListener("abort", onAbort);
+            return ctl.close();
+          }
+          if (bytes + value.length > this.size) {
             this.mismatch ??= new BadInputError(
               `${this.path}: grew while it was read (more than its ${this.size} bytes; nothing was uploaded)`,
             );
             throw this.mismatch;
           }
-          hash.update(chunk);
-          bytes += chunk.length;
+          hash.update(value);
+          bytes += value.length;
           if (bytes === this.size) verify(hash.digest("hex"));
-          progress.advance(chunk.length);
-          ctl.enqueue(chunk);
-        },
-        // Shrunk since its size was taken (a complete read was checked as its last byte came).
-        flush: () => {
-          if (bytes < this.size) verify(hash.digest("hex"));
-        },
-      }),
-    );
+          progress.advance(value.length);
+          ctl.enqueue(value);
+        } catch (err) {
+          stop(ctl, err);
+        }
+      },
+      cancel: (reason) => {
+        over = true;
+        signal?.removeEventListener("abort", onAbort);
+        return reader.cancel(reason);
+      },
+    });
   }
 
   endProgress(): void {
     this.progress?.end();
+  }
+}
+
+/**
+ * The one line an interrupted `backup upload` prints (runInterruptible's report): what was stopped, and
+ * what of it is left on the backend.
+ */
+export function interruptedUploadLine(
+  archive: string,
+  url: string,
+  replace: boolean,
+  outcome: StoppedOutcome,
+  signal: string,
+): string {
+  const what = `upload of ${archive} to ${url} interrupted (${signal})`;
+  switch (outcome.kind) {
+    case "finished":
+      return `${what} as it completed: the archive and its sidecar are stored`;
+    case "undone":
+      return replace
+        ? `${what}; nothing of it was left there: the stored archive and sidecar are as they were`
+        : `${what}; nothing of it was left there`;
+    case "left":
+      return `${what}; ${outcome.error.message}`;
+    case "unsettled":
+      return `${what}; its cleanup did not finish within ${SETTLE_MS / 1000} s: a temporary object ` +
+        "there (a file the next listing removes, a multipart upload a bucket lifecycle rule removes)" +
+        (replace ? " or the new sidecar beside the old archive may be left" : " may be left");
   }
 }

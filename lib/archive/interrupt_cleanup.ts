@@ -1,7 +1,10 @@
 /**
  * Removes this process's temporary files when it is interrupted (SIGINT, SIGTERM, SIGHUP). A create
  * holds a half-written archive under a temporary name, a restore a staging
- * directory: none of them may outlive a Ctrl-C. The process then exits with code 130.
+ * directory: none of them may outlive a Ctrl-C. The process then exits with code 130. What only an
+ * asynchronous step can undo (an upload's temporary object on a backend: a multipart upload to abort,
+ * a file on an SFTP server) runs under {@link runInterruptible}: the signal stops it, and the exit
+ * waits, for at most {@link SETTLE_MS}, for it to remove what it had started.
  *
  * Signal handlers run as event-loop tasks, between two pieces of synchronous JavaScript, never inside
  * one. So a temporary path is safe only if it is created and registered in the same synchronous step,
@@ -12,11 +15,34 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { ExitCode, toVigoError } from "../errors.ts";
+import { ExitCode, InterruptedError, toVigoError, type VigoError } from "../errors.ts";
+
+/** How long an interruption waits for work it stopped to undo itself: a request or two to a backend. */
+export const SETTLE_MS = 10_000;
+
+/** How work run by {@link runInterruptible} stood once a signal had stopped it. */
+export type StoppedOutcome =
+  /** It had completed before it noticed. */
+  | { kind: "finished" }
+  /** It failed with the stop's reason: everything it had started is removed. */
+  | { kind: "undone" }
+  /** It failed otherwise: the error says what is left. */
+  | { kind: "left"; error: VigoError }
+  /** Still running after {@link SETTLE_MS}, or a second signal came first. */
+  | { kind: "unsettled" };
+
+/** One piece of work {@link runInterruptible} runs: its stop, its promise, and its interrupted line. */
+interface Interruptible {
+  stop: AbortController;
+  running: Promise<unknown>;
+  report: (outcome: StoppedOutcome, signal: string) => string;
+}
 
 const paths = new Set<string>();
 const stoppers = new Set<() => void>();
+const interruptibles = new Set<Interruptible>();
 let installed = false;
+let settling = false;
 
 /** Installs the signal handlers once; before it, a signal kills the process with nothing to clean up. */
 function install(): void {
@@ -24,21 +50,81 @@ function install(): void {
   installed = true;
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     try {
-      process.on(signal, () => {
-        for (const stop of stoppers) {
-          try {
-            stop();
-          } catch {
-            // The exit must happen whatever fails; the removal below retries.
-          }
-        }
-        for (const p of paths) removeNow(p);
-        process.stderr.write(`vigocli: interrupted (${signal}); temporary files removed\n`);
-        process.exit(ExitCode.Interrupted);
-      });
+      process.on(signal, () => onSignal(signal));
     } catch {
       // A runtime without this signal (e.g. SIGHUP on some platforms) just keeps its default.
     }
+  }
+}
+
+function onSignal(signal: string): void {
+  // A second signal while stopped work undoes itself: exit at once, saying what may be left.
+  if (settling) exitWith([...interruptibles].map((w) => w.report({ kind: "unsettled" }, signal)));
+  for (const stop of stoppers) {
+    try {
+      stop();
+    } catch {
+      // The exit must happen whatever fails; the removal below retries.
+    }
+  }
+  for (const p of paths) removeNow(p);
+  if (interruptibles.size === 0) exitWith([`interrupted (${signal}); temporary files removed`]);
+  settling = true;
+  const stopped = [...interruptibles];
+  void Promise.all(stopped.map(async (w) => w.report(await settle(w, signal), signal))).then(exitWith);
+}
+
+/** Prints one `vigocli: LINE` per line on stderr and exits 130. */
+function exitWith(lines: string[]): never {
+  for (const line of lines) process.stderr.write(`vigocli: ${line}\n`);
+  process.exit(ExitCode.Interrupted);
+}
+
+/** Stops `w` and waits, for at most {@link SETTLE_MS}, for how it ends. */
+async function settle(w: Interruptible, signal: string): Promise<StoppedOutcome> {
+  const reason = new InterruptedError(`interrupted (${signal})`);
+  w.stop.abort(reason);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = new Promise<StoppedOutcome>((r) =>
+    timer = setTimeout(() => r({ kind: "unsettled" }), SETTLE_MS)
+  );
+  const ended = w.running.then(
+    (): StoppedOutcome => ({ kind: "finished" }),
+    (err): StoppedOutcome => err === reason ? { kind: "undone" } : { kind: "left", error: toVigoError(err) },
+  );
+  try {
+    return await Promise.race([ended, waited]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs `work` so that SIGINT, SIGTERM or SIGHUP stops it instead of killing the process: its signal
+ * aborts with an InterruptedError (work that sees it removes what it had started and rejects with that
+ * very error, or with one naming what is left); once it has ended, or after {@link SETTLE_MS}, the
+ * line `report` makes of the outcome is printed and the process exits 130. Interrupted, this never
+ * returns: the exit is the signal handler's.
+ */
+export async function runInterruptible<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  report: (outcome: StoppedOutcome, signal: string) => string,
+): Promise<T> {
+  install();
+  const stop = new AbortController();
+  const running = work(stop.signal);
+  const w: Interruptible = { stop, running, report };
+  interruptibles.add(w);
+  const never = () => new Promise<never>(() => {});
+  try {
+    const value = await running;
+    if (stop.signal.aborted) return await never();
+    return value;
+  } catch (err) {
+    if (stop.signal.aborted) return await never();
+    throw err;
+  } finally {
+    if (!stop.signal.aborted) interruptibles.delete(w);
   }
 }
 

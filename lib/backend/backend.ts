@@ -3,6 +3,7 @@
  * `/`-separated paths relative to the root the URL names (`s3://bucket/prefix` → keys under
  * `prefix/`). Cross-cutting behaviour (retries) wraps a Backend and is a Backend.
  */
+import { BackendError } from "../errors.ts";
 
 /** One stored object. */
 export interface ObjectInfo {
@@ -58,6 +59,23 @@ export interface PutOptions {
    * rename, which refuses an existing name). S3 and GCS replace regardless; their callers check first.
    */
   noReplace?: boolean;
+  /**
+   * Stops the put (SIGINT, SIGTERM): the caller's body stream fails with the signal's reason, and the
+   * backend removes what it had started (its temporary file, its multipart upload) and rejects with
+   * that reason, or with a {@link LeftBehindError} when the removal failed. It is not retried.
+   */
+  signal?: AbortSignal;
+}
+
+/** A put stopped by its signal could not remove what it had started; the message names it. */
+export class LeftBehindError extends BackendError {}
+
+/**
+ * What a put stopped by `signal` rejects with: the signal's reason, unless `err` says what was left
+ * behind (how a transport saw its body stop is not the news).
+ */
+export function stoppedPutError(err: unknown, signal: AbortSignal | undefined): unknown {
+  return signal?.aborted && !(err instanceof LeftBehindError) ? signal.reason : err;
 }
 
 /** A place objects can be written to, read from, listed and deleted. */

@@ -27,8 +27,9 @@ export function backupUploadCommand(): Command {
     .addOption(jsonOption())
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
-      const { uploadArchive } = await import("../archive/archive_upload.ts");
-      const { checkArchiveName } = await import("../archive/remote_archives.ts");
+      const { interruptedUploadLine, uploadArchive } = await import("../archive/archive_upload.ts");
+      const { runInterruptible } = await import("../archive/interrupt_cleanup.ts");
+      const { ARCHIVES_PREFIX, checkArchiveName } = await import("../archive/remote_archives.ts");
       const { objectUrl } = await import("../backend/backend.ts");
       const { basename, resolve } = await import("node:path");
       const path = resolve(archive);
@@ -38,7 +39,13 @@ export function backupUploadCommand(): Command {
       const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined, creds);
       const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml, creds);
       try {
-        const r = await uploadArchive(backend, path, { replace: opts.replace });
+        const replace = opts.replace ?? false;
+        const target = objectUrl(backend, `${ARCHIVES_PREFIX}${basename(path)}`);
+        // Ctrl-C or a systemd stop takes back what the upload had started before the exit (130).
+        const r = await runInterruptible(
+          (signal) => uploadArchive(backend, path, { replace, signal }),
+          (outcome, sig) => interruptedUploadLine(path, target, replace, outcome, sig),
+        );
         const url = objectUrl(backend, r.key);
         if (opts.json) {
           printJson({ path, url, key: r.key, sidecar_key: r.sidecarKey, bytes: r.bytes, sha256: r.sha256 });

@@ -23,7 +23,10 @@ export const S3RVER_DIR = `${REPO_ROOT}.tools/node_modules/@20minutes/s3rver`;
 //   canonical URI; AWS signs the path as sent ("/key"), so strip it there;
 // - it signs x-amz-content-sha256 but never checks the body against it; S3 answers 400
 //   XAmzContentSHA256Mismatch and stores nothing, so hash the body of PUTs (objects and parts)
-//   while it streams in and fail the store when the two differ.
+//   while it streams in and fail the store when the two differ;
+// - it has no AbortMultipartUpload (DELETE ?uploadId=): its router answers 405 MethodNotAllowed once
+//   the request is authenticated, and the parts stay. S3 removes the upload with its parts (204, or
+//   404 NoSuchUpload when there is none): do that where the 405 was.
 const LAUNCHER = `
 const fs = require("node:fs");
 const crypto = require("node:crypto");
@@ -107,13 +110,28 @@ const S3rver = require(process.env.S3RVER_DIR);
 const Account = require(process.env.S3RVER_DIR + "/lib/models/account");
 Account.DUMMY_ACCOUNT.revokeAccessKey("S3RVER");
 Account.DUMMY_ACCOUNT.createKeyPair(process.env.S3_KEY, process.env.S3_SECRET);
-new S3rver({
+const app = new S3rver({
   address: "127.0.0.1",
   port: Number(process.env.S3_PORT),
   directory: process.env.S3_DIR,
   silent: true,
   configureBuckets: [{ name: process.env.S3_BUCKET, configs: [] }],
-}).run().then(({ port }) => console.log("LISTENING " + port), (err) => {
+});
+app.middleware.unshift(async (ctx, next) => {
+  try {
+    await next();
+  } catch (err) {
+    if (ctx.method !== "DELETE" || !("uploadId" in ctx.query) || err.code !== "MethodNotAllowed") throw err;
+    const id = String(ctx.query.uploadId);
+    const dir = require("node:path").join(app.store.getResourcePath(ctx.params.bucket, undefined, "uploads"), id);
+    if (!/^[0-9a-f]+$/.test(id) || !fs.existsSync(dir)) {
+      throw new S3Error("NoSuchUpload", "The specified upload does not exist.");
+    }
+    await fs.promises.rm(dir, { recursive: true });
+    ctx.status = 204;
+  }
+});
+app.run().then(({ port }) => console.log("LISTENING " + port), (err) => {
   console.error(String(err && err.stack || err));
   process.exit(1);
 });
@@ -149,6 +167,8 @@ export interface S3Server {
     region: string;
     forcePathStyle: boolean;
   };
+  /** IDs of the multipart uploads started and neither completed nor aborted. */
+  multipartUploads(): string[];
   /** Kills the server (SIGKILL when `hard`), keeping the data directory. */
   kill(hard?: boolean): Promise<void>;
   /** Starts it again on the same port and directory. */
@@ -227,6 +247,14 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
     secretAccessKey,
     url: (prefix = "") => `s3://${bucket}/${prefix}`.replace(/\/$/, ""),
     config: () => ({ accessKeyId, secretAccessKey, endpoint, region: "us-east-1", forcePathStyle: true }),
+    multipartUploads() {
+      try {
+        return [...Deno.readDirSync(`${dir}/${bucket}/._S3rver_uploads`)].map((e) => e.name).sort();
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return [];
+        throw err;
+      }
+    },
     kill,
     async restart() {
       await kill();

@@ -10,7 +10,15 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
 import { createAtomicFile, fsyncDirectory, writeFileAtomic } from "../../fsutil/atomic_file.ts";
-import { type Backend, type ObjectInfo, openBody, type PutBody, type PutOptions } from "../backend.ts";
+import {
+  type Backend,
+  LeftBehindError,
+  type ObjectInfo,
+  openBody,
+  type PutBody,
+  type PutOptions,
+  stoppedPutError,
+} from "../backend.ts";
 import { checkTreeKey, type TreeEntry, walkTree } from "../file_tree.ts";
 import { decodeUrlPart } from "../url_decode.ts";
 import { pidRunning, staleTempDecision, sweepStaleTemps } from "../../fsutil/stale_temps.ts";
@@ -101,8 +109,11 @@ export class FileBackend implements Backend {
       await body.pipeTo(file.writable());
       await file.commit();
     } catch (err) {
-      await file.abort();
-      throw toVigoError(err, path);
+      await file.abort().catch((left) => {
+        if (!opts.signal?.aborted) throw left;
+        throw new LeftBehindError(`${file.tempPath}: could not be removed (${toVigoError(left).message})`);
+      });
+      throw toVigoError(stoppedPutError(err, opts.signal), path);
     }
   }
 

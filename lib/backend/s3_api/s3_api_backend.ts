@@ -5,7 +5,15 @@
  * streamed upload and the rest of an interrupted download are retried here, because only this
  * layer still holds their bytes (or knows the offset and the ETag).
  */
-import { type Backend, isSizedBody, type ObjectInfo, openBody, type PutBody } from "../backend.ts";
+import {
+  type Backend,
+  isSizedBody,
+  type ObjectInfo,
+  openBody,
+  type PutBody,
+  type PutOptions,
+  stoppedPutError,
+} from "../backend.ts";
 import type { RetryPolicy } from "../retry.ts";
 import { BackendError, NotFoundError, UsageError } from "../../errors.ts";
 import { exactSize, type ObjectApi } from "./object_api.ts";
@@ -75,7 +83,15 @@ export class S3Backend implements Backend {
     this.prefix = opts.prefix;
   }
 
-  async put(key: string, body: PutBody): Promise<void> {
+  async put(key: string, body: PutBody, opts: PutOptions = {}): Promise<void> {
+    try {
+      await this.#put(key, body, opts.signal);
+    } catch (err) {
+      throw stoppedPutError(err, opts.signal);
+    }
+  }
+
+  async #put(key: string, body: PutBody, signal: AbortSignal | undefined): Promise<void> {
     checkKey(key, this.url);
     const full = this.prefix + key;
     if (body instanceof Uint8Array && body.length <= (this.opts.partSize ?? 8 * 1024 * 1024)) {
@@ -105,6 +121,7 @@ export class S3Backend implements Backend {
       partSize: this.opts.partSize,
       concurrency: this.opts.concurrency,
       retry: perPart ? this.opts.retry : undefined,
+      signal,
     });
   }
 

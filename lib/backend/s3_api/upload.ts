@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { BackendError, NotFoundError } from "../../errors.ts";
-import type { SizedBody } from "../backend.ts";
+import { LeftBehindError, type SizedBody } from "../backend.ts";
 import { type RetryPolicy, withRetries } from "../retry.ts";
 import { changedBody, type ObjectApi } from "./object_api.ts";
 import { completeMultipartXml, tagText } from "./xml.ts";
@@ -22,6 +22,8 @@ export interface UploadOptions {
   concurrency?: number;
   /** Per-request retry policy (each part is buffered, so it can be resent). */
   retry?: RetryPolicy;
+  /** The put's signal (PutOptions.signal): a multipart upload it stops is aborted, or named. */
+  signal?: AbortSignal;
 }
 
 /** Default part size: 8 MiB. */
@@ -197,7 +199,15 @@ async function multipart(
     await complete(api, key, uploadId, etags, total, opts.retry);
   } catch (err) {
     await Promise.allSettled(inFlight);
-    await abort(api, key, uploadId);
+    const left = await abort(api, key, uploadId);
+    // Stopped by a signal, the caller says what is left: nothing, or this upload.
+    if (left !== undefined && opts.signal?.aborted) {
+      throw new LeftBehindError(
+        `${what}: multipart upload ${uploadId} could not be aborted (${left}); a bucket lifecycle ` +
+          "rule (AbortIncompleteMultipartUpload) removes it",
+        { cause: err },
+      );
+    }
     throw err;
   }
   // Retried here too: a HEAD that failed once must not make the decorator resend a stored body.
@@ -250,13 +260,18 @@ async function landed(api: ObjectApi, key: string, size: number, since: number):
     modified >= Math.floor(since / 1000) * 1000 - 1000;
 }
 
-/** Best effort: an upload that is left behind costs storage but is never visible as an object. */
-async function abort(api: ObjectApi, key: string, uploadId: string): Promise<void> {
+/**
+ * Best effort: an upload that is left behind costs storage but is never visible as an object. Returns
+ * why it could not be aborted, or undefined when it was (or was already gone).
+ */
+async function abort(api: ObjectApi, key: string, uploadId: string): Promise<string | undefined> {
   try {
     const res = await api.send({ method: "DELETE", key, query: [["uploadId", uploadId]], accept: [404] });
     await res.body?.cancel();
-  } catch {
-    // The original failure is what the caller needs to see.
+    return undefined;
+  } catch (err) {
+    // The original failure is what the caller needs to see, this only when it asks what is left.
+    return err instanceof Error ? err.message : String(err);
   }
 }
 

@@ -16,11 +16,13 @@ import process from "node:process";
 import type { Buffer } from "node:buffer";
 import {
   type Backend,
+  LeftBehindError,
   type ObjectInfo,
   objectUrl,
   openBody,
   type PutBody,
   type PutOptions,
+  stoppedPutError,
 } from "../backend.ts";
 import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tree.ts";
 import { TransientError } from "../retry.ts";
@@ -70,6 +72,10 @@ async function readSshConfig(path: string): Promise<string | undefined> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw toVigoError(err, path);
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function statusCode(err: unknown): number | string | undefined {
@@ -162,14 +168,19 @@ export class SftpBackend implements Backend {
         else await this.#rename(sftp, tmp, path);
       } catch (err) {
         if (open) await call<void>((cb) => sftp.close(handle, cb)).catch(() => {});
-        await call<void>((cb) => sftp.unlink(tmp, cb)).catch(() => {});
+        await call<void>((cb) => sftp.unlink(tmp, cb)).catch((left) => {
+          // Otherwise the next listing of that directory removes it, a week on.
+          if (!opts.signal?.aborted) return;
+          const where = objectUrl(this, posix.join(posix.dirname(key), posix.basename(tmp)));
+          throw new LeftBehindError(`${where}: could not be removed (${errorText(left)})`, { cause: err });
+        });
         throw err;
       }
     }).catch(async (err) => {
       // The body may be half read: release it so its producer is not left waiting.
       const stream = opened ?? (body instanceof ReadableStream ? body : undefined);
       if (stream instanceof ReadableStream) await stream.cancel(err).catch(() => {});
-      throw err;
+      throw stoppedPutError(err, opts.signal);
     });
   }
 

@@ -1,0 +1,157 @@
+/**
+ * `backup upload` interrupted (SIGINT, SIGTERM) while it sends: it takes back what it had started on the
+ * backend before it exits 130 with one line saying so. On s3:// (the SigV4-checking s3rver) an archive
+ * above the single-PUT cutoff goes multipart: no multipart upload is left; with `--replace` the stored
+ * pair still downloads. On sftp:// (real sshd) and file:// no temporary file is left in archives/.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { runCli } from "../helpers/cli.ts";
+import { interruptWhen } from "../helpers/interrupt.ts";
+import { startSshd } from "../helpers/sshd.ts";
+import { startS3Server } from "../helpers/s3_server.ts";
+import { makeServerRoot, type ServerFixture } from "../archive/fixture.ts";
+import { DEFAULT_SINGLE_PUT_MAX } from "../../lib/backend/s3_api/s3_api_backend.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+/**
+ * An archive of `size` bytes with its sidecar: a gzip header, then zeros (upload checks the head and
+ * the sidecar, not the whole gzip stream), written sparse so that a large one costs no disk.
+ */
+async function bigArchive(dir: string, name: string, size: number): Promise<string> {
+  const path = join(dir, name);
+  const f = await Deno.open(path, { write: true, create: true, truncate: true });
+  await f.write(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]));
+  await f.truncate(size);
+  f.close();
+  const hash = createHash("sha256");
+  for await (const chunk of (await Deno.open(path)).readable) hash.update(chunk);
+  await Deno.writeTextFile(`${path}.sha256`, `${hash.digest("hex")}  ${name}\n`);
+  return path;
+}
+
+/** The names in `dir` (none when it does not exist). */
+function entries(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** The vigocli lines of an interrupted run's stderr, warnings aside: exactly one, which it returns. */
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split("\n").filter((l) =>
+    l.startsWith("vigocli:") && !l.startsWith("vigocli: warning:")
+  );
+  assert.equal(lines.length, 1, stderr);
+  return lines[0];
+}
+
+async function withHost(yaml: string, fn: (host: ServerFixture) => Promise<void>): Promise<void> {
+  const host = await makeServerRoot({ yaml: `database:\n  driver: sqlite\nbackup:\n${yaml}` });
+  try {
+    await fn(host);
+  } finally {
+    await Deno.remove(host.root, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test({
+  name: "backup upload on s3://: SIGINT mid multipart upload aborts it; --replace keeps the stored pair",
+  ...opts,
+  async fn() {
+    const s3 = await startS3Server();
+    const c = s3.config();
+    const yaml = `  url: ${s3.url("vigo")}\n  endpoint: ${c.endpoint}\n  region: ${c.region}\n` +
+      `  force_path_style: true\n  access_key_id: ${c.accessKeyId}\n  secret_access_key: ${c.secretAccessKey}\n`;
+    try {
+      await withHost(yaml, async (host) => {
+        const path = await bigArchive(host.root, "big.tar.gz", DEFAULT_SINGLE_PUT_MAX + 16 * 1024 * 1024);
+        const args = ["backup", "upload", path, ...host.flags];
+        const stderr = await interruptWhen(args, () => s3.multipartUploads().length > 0, "SIGINT");
+        assert.match(
+          oneLine(stderr),
+          /upload of .*big\.tar\.gz to s3:.* interrupted \(SIGINT\); nothing of it was left/,
+        );
+        assert.deepEqual(s3.multipartUploads(), [], "the multipart upload was aborted");
+        const listed = await runCli(["backup", "list", "--remote", "--json", ...host.flags]);
+        assert.equal(listed.code, 0, listed.stderr);
+        assert.deepEqual(JSON.parse(listed.stdout), []);
+
+        // The same name stored small, then replaced by the big one and interrupted: the old pair stays.
+        const small = join(host.root, "small");
+        await Deno.mkdir(small);
+        const old = await bigArchive(small, "big.tar.gz", 4096);
+        const first = await runCli(["backup", "upload", old, ...host.flags]);
+        assert.equal(first.code, 0, first.stderr);
+        const replaced = await interruptWhen(
+          [...args, "--replace"],
+          () => s3.multipartUploads().length > 0,
+          "SIGTERM",
+        );
+        assert.match(
+          oneLine(replaced),
+          /interrupted \(SIGTERM\); nothing of it was left there: the stored archive/,
+        );
+        assert.deepEqual(s3.multipartUploads(), []);
+        const dl = join(host.root, "dl.tar.gz");
+        const got = await runCli(["backup", "download", "big.tar.gz", "-o", dl, ...host.flags]);
+        assert.equal(got.code, 0, got.stderr);
+        assert.deepEqual(await Deno.readFile(dl), await Deno.readFile(old));
+      });
+    } finally {
+      await s3.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "backup upload on sftp:// (real sshd): SIGTERM mid-send removes the temporary file on the server",
+  ...opts,
+  async fn() {
+    const sshd = await startSshd();
+    try {
+      const yaml = `  url: ${sshd.url("vigo")}\n  key_path: ${sshd.clientKey}\n` +
+        `  known_hosts_path: ${sshd.knownHosts}\n`;
+      await withHost(yaml, async (host) => {
+        const path = await bigArchive(host.root, "big.tar.gz", 256 * 1024 * 1024);
+        const remote = join(sshd.dataDir, "vigo", "archives");
+        const stderr = await interruptWhen(
+          ["backup", "upload", path, ...host.flags],
+          () => entries(remote).some((n) => n.startsWith(".big.tar.gz.tmp-")),
+          "SIGTERM",
+        );
+        assert.match(oneLine(stderr), /interrupted \(SIGTERM\); nothing of it was left there$/);
+        assert.deepEqual(entries(remote), []);
+      });
+    } finally {
+      await sshd.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "backup upload on file://: SIGINT mid-copy removes the temporary file",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "vigo-upload-int-" });
+    try {
+      await withHost(`  url: file://${dir}\n`, async (host) => {
+        const path = await bigArchive(host.root, "big.tar.gz", 1024 * 1024 * 1024);
+        const remote = join(dir, "archives");
+        const stderr = await interruptWhen(
+          ["backup", "upload", path, ...host.flags],
+          () => entries(remote).some((n) => n.startsWith(".big.tar.gz.tmp-")),
+          "SIGINT",
+        );
+        assert.match(oneLine(stderr), /interrupted \(SIGINT\); nothing of it was left there$/);
+        assert.deepEqual(entries(remote), []);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
