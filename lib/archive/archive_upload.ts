@@ -64,7 +64,7 @@ export async function uploadArchive(
   if (replace) {
     // A file that does not match its own sidecar is refused before anything stored is touched.
     try {
-      await check.wrap(fileStream(path), progressPhase(`checking ${path}`, size, "bytes"))
+      await check.wrap(fileStream(path), () => progressPhase(`checking ${path}`, size, "bytes"))
         .pipeTo(new WritableStream());
     } finally {
       check.endProgress();
@@ -184,8 +184,14 @@ async function putArchive(
 ): Promise<void> {
   const body: SizedBody = {
     size,
-    open: () =>
-      check.wrap(fileStream(path), progressPhase(`uploading ${objectUrl(backend, key)}`, size, "bytes")),
+    open: (pass) =>
+      check.wrap(
+        fileStream(path),
+        () =>
+          pass === "hash"
+            ? progressPhase(`hashing ${path}`, size, "bytes")
+            : progressPhase(`uploading ${objectUrl(backend, key)}`, size, "bytes"),
+      ),
   };
   try {
     await backend.put(key, body, { noReplace, signal });
@@ -260,12 +266,16 @@ class SidecarCheck {
     private readonly signal?: AbortSignal,
   ) {}
 
+  /** `source` checked as it is read; `phase` opens its progress once the previous read's is over. */
   wrap(
     source: ReadableStream<Uint8Array>,
-    progress: ProgressPhase,
+    phase: () => ProgressPhase,
   ): ReadableStream<Uint8Array> {
-    // One bar per read: a retry or a second pass starts again from zero.
+    // One bar per read: a retry or a second pass starts again from zero. Opened after the last one
+    // ended: the reporter draws one phase at a time and ignores a phase opened while another is open
+    // (the send's bar was lost so, behind the hash pass's).
     this.progress?.end();
+    const progress = phase();
     this.progress = progress;
     const hash = createHash("sha256");
     let bytes = 0;

@@ -16,6 +16,12 @@ export interface ObjectInfo {
 }
 
 /**
+ * Why a {@link SizedBody} is read: to be sent, or only hashed before it is sent (SigV4 signs the
+ * payload's SHA-256, so S3 reads the body once for that first). A caller's progress names it so.
+ */
+export type BodyPass = "send" | "hash";
+
+/**
  * A body whose length is known before it is sent (a file on disk): every `open()` gives a fresh
  * stream of the same `size` bytes. Knowing the length up front lets S3 and GCS send it as one
  * streamed PUT (below their single-PUT cutoff) instead of as buffered multipart parts.
@@ -23,8 +29,8 @@ export interface ObjectInfo {
 export interface SizedBody {
   /** Bytes every stream from `open()` yields. */
   readonly size: number;
-  /** A fresh stream of the body from its first byte. */
-  open(): ReadableStream<Uint8Array>;
+  /** A fresh stream of the body from its first byte, for `pass` (default "send"). */
+  open(pass?: BodyPass): ReadableStream<Uint8Array>;
 }
 
 /**

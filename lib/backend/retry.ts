@@ -152,7 +152,7 @@ class RetryBackend implements Backend {
           key,
           typeof body === "function"
             ? () => track(body())
-            : { size: body.size, open: () => track(body.open()) },
+            : { size: body.size, open: (pass) => track(body.open(pass)) },
           opts,
         );
       } catch (err) {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { REPO_ROOT, runCli } from "../helpers/cli.ts";
 import { runCliInPty, screenLines } from "../helpers/pty.ts";
 import { makeServerRoot } from "../archive/fixture.ts";
+import { startS3Server } from "../helpers/s3_server.ts";
 
 const LIVE = /archiving .*%.*\/.*B/;
 
@@ -110,6 +111,37 @@ Deno.test("progress: live on a pty and erased; absent without one, with --json, 
   assert.match(plain.stderr, /^archiving .* 100% .*\n/m, plain.stderr);
   assert(!plain.stderr.includes("\r") && !plain.stderr.includes("\x1b"), "no redraws");
   await Deno.remove(fx.root, { recursive: true });
+});
+
+Deno.test({
+  name: "progress: an upload to s3:// (SigV4 hashes first) shows one uploading phase and a hashing one",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const s3 = await startS3Server();
+    const c = s3.config();
+    const fx = await makeServerRoot({
+      rows: 20,
+      yaml: `database:\n  driver: sqlite\nbackup:\n  url: ${s3.url("vigo")}\n  endpoint: ${c.endpoint}\n` +
+        `  region: ${c.region}\n  force_path_style: true\n  access_key_id: ${c.accessKeyId}\n` +
+        `  secret_access_key: ${c.secretAccessKey}\n`,
+    });
+    try {
+      const out = join(fx.root, "snapshots", "p.tar.gz");
+      const made = await runCli(["backup", "create", ...fx.flags, out]);
+      assert.equal(made.code, 0, made.stderr);
+      const up = await runCli(["--progress", "backup", "upload", out, ...fx.flags]);
+      assert.equal(up.code, 0, up.stderr);
+      // A phase prints a line as it starts and one as it ends: count the ends.
+      const ends = (label: string) =>
+        up.stderr.split("\n").filter((l) => l.startsWith(`${label} `) && / 100% /.test(l)).length;
+      assert.equal(ends("uploading"), 1, up.stderr);
+      assert.equal(ends("hashing"), 1, up.stderr);
+    } finally {
+      await s3.stop();
+      await Deno.remove(fx.root, { recursive: true });
+    }
+  },
 });
 
 Deno.test("verbosity: -q is errors only, -v names each file and request, -q -v is a usage error", async () => {

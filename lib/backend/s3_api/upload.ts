@@ -131,7 +131,7 @@ export async function putSized(api: ObjectApi, key: string, body: SizedBody): Pr
 async function hashBody(body: SizedBody, what: string): Promise<string> {
   const hash = createHash("sha256");
   let read = 0;
-  for await (const chunk of body.open()) {
+  for await (const chunk of body.open("hash")) {
     hash.update(chunk);
     read += chunk.length;
   }
