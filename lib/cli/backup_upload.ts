@@ -32,22 +32,23 @@ export function backupUploadCommand(): Command {
       const { ARCHIVES_PREFIX, checkArchiveName } = await import("../archive/remote_archives.ts");
       const { objectUrl } = await import("../backend/backend.ts");
       const { basename, resolve } = await import("node:path");
-      const path = resolve(archive);
       // A bad name is a usage error before any server.yaml or backend is looked at.
-      checkArchiveName(basename(path));
+      checkArchiveName(basename(archive));
       const creds = await credentialSources(opts.credentialsFile);
       const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined, creds);
       const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml, creds);
       try {
         const replace = opts.replace ?? false;
-        const target = objectUrl(backend, `${ARCHIVES_PREFIX}${basename(path)}`);
+        const target = objectUrl(backend, `${ARCHIVES_PREFIX}${basename(archive)}`);
         // Ctrl-C or a systemd stop takes back what the upload had started before the exit (130).
+        // Messages name the file as it was given, as verify's do; --json's path is absolute.
         const r = await runInterruptible(
-          (signal) => uploadArchive(backend, path, { replace, signal }),
-          (outcome, sig) => interruptedUploadLine(path, target, replace, outcome, sig),
+          (signal) => uploadArchive(backend, archive, { replace, signal }),
+          (outcome, sig) => interruptedUploadLine(archive, target, replace, outcome, sig),
         );
         const url = objectUrl(backend, r.key);
         if (opts.json) {
+          const path = resolve(archive);
           printJson({ path, url, key: r.key, sidecar_key: r.sidecarKey, bytes: r.bytes, sha256: r.sha256 });
         } else say(`${url}: ${r.bytes} bytes, sha256 ${r.sha256} (matches the local sidecar)`);
       } finally {

@@ -216,6 +216,53 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "backup upload: messages name the archive as it was given (a relative path), --json its absolute path",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "vigo-upload-rel-" });
+    const host = await makeServerRoot({
+      yaml: `database:\n  driver: sqlite\nbackup:\n  url: file://${dir}\n`,
+    });
+    const inRoot = { cwd: host.root };
+    try {
+      await createLocal(host, join(host.root, "snapshots", "rel.tar.gz"));
+      const rel = join("snapshots", "rel.tar.gz");
+      const refused = async (args: string[], message: RegExp) => {
+        const r = await runCli(["backup", "upload", ...args, ...host.flags], inRoot);
+        assert.notEqual(r.code, 0, r.stderr);
+        const line = r.stderr.trim().split("\n").filter((l) => !l.startsWith("vigocli: warning:")).join("\n");
+        assert.match(line, message);
+        assert.ok(!line.includes(host.root), `no absolute path: ${line}`);
+      };
+      await refused(["missing.tar.gz"], /^vigocli: missing\.tar\.gz: /);
+      await Deno.copyFile(join(host.root, rel), join(host.root, "bare.tar.gz"));
+      await refused(["bare.tar.gz"], /^vigocli: bare\.tar\.gz\.sha256: sidecar is missing/);
+      const bytes = await Deno.readFile(join(host.root, rel));
+      bytes[bytes.length >> 1] ^= 0xff;
+      await Deno.writeFile(join(host.root, "bad.tar.gz"), bytes);
+      const sidecar = await Deno.readTextFile(join(host.root, `${rel}.sha256`));
+      await Deno.writeTextFile(
+        join(host.root, "bad.tar.gz.sha256"),
+        sidecar.replace("rel.tar.gz", "bad.tar.gz"),
+      );
+      await refused(["bad.tar.gz"], /^vigocli: bad\.tar\.gz: checksum mismatch/);
+      await Deno.writeTextFile(join(host.root, "text.tar.gz"), "not an archive\n");
+      await Deno.writeTextFile(join(host.root, "text.tar.gz.sha256"), `${"0".repeat(64)}  text.tar.gz\n`);
+      await refused(["text.tar.gz"], /^vigocli: text\.tar\.gz: not a vigocli archive/);
+
+      const up = await runCli(["backup", "upload", rel, "--json", ...host.flags], inRoot);
+      ok(up, "upload");
+      assert.equal(JSON.parse(up.stdout).path, join(host.root, rel));
+      await refused([rel], /^vigocli: file:\/\/.*\/archives\/rel\.tar\.gz: already exists/);
+    } finally {
+      await Deno.remove(host.root, { recursive: true }).catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
   name: "backup upload on s3://: a sidecar the server refuses takes the stored archive with it",
   ...opts,
   async fn() {
