@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { type Backend, objectUrl } from "../backend/backend.ts";
+import { type Backend, LeftBehindError, objectUrl } from "../backend/backend.ts";
 import {
   BadInputError,
   ConfigError,
@@ -97,6 +97,7 @@ function isoSeconds(d: Date): string {
 export async function openRemoteSink(
   backend: Backend,
   name: string,
+  signal?: AbortSignal,
 ): Promise<{
   writable: WritableStream<Uint8Array>;
   done: Promise<UploadResult>;
@@ -118,12 +119,14 @@ export async function openRemoteSink(
   const pipe = new TransformStream<Uint8Array, Uint8Array>();
   // Checked again where the backend can, atomically with the commit: another create of this name may
   // have stored it meanwhile (the check above only narrows that window on S3 and GCS).
-  const putting = backend.put(key, pipe.readable, { noReplace: true });
+  const putting = backend.put(key, pipe.readable, { noReplace: true, signal });
   // A put that fails before it reads the pipe (a read-only or unwritable destination directory) would
   // leave the first write waiting for room forever: cancelling the unread side fails that write. A put
   // that failed while reading has already cancelled it (the readable is then locked, and this is moot).
   putting.catch((err) => pipe.readable.cancel(err).catch(() => {}));
   const inner = pipe.writable.getWriter();
+  // Stopped (SIGINT, SIGTERM): the put's body fails at once, so it removes what it had started.
+  signal?.addEventListener("abort", () => void inner.abort(signal.reason).catch(() => {}), { once: true });
   const { promise: done, resolve, reject } = Promise.withResolvers<UploadResult>();
   done.catch(() => {});
   // When the upload fails, the pipe only says "cancelled" (often with no reason): report the upload's error.
@@ -143,14 +146,25 @@ export async function openRemoteSink(
         });
         await putting;
         const sha256 = hash.digest("hex");
-        await backend.put(sidecarKey, new TextEncoder().encode(sidecarLine(sha256, name))).catch(
-          async (err) => {
-            // An archive without its sidecar would make every re-run exit 10 (the name exists): it goes
-            // too, best effort, and the sidecar's failure is what the caller sees.
-            await backend.delete([key]).catch(() => {});
-            throw err;
-          },
-        );
+        const storeSidecar = async () => {
+          // Stopped once the archive is stored: it is taken back rather than given its sidecar.
+          signal?.throwIfAborted();
+          await backend.put(sidecarKey, new TextEncoder().encode(sidecarLine(sha256, name)));
+        };
+        await storeSidecar().catch(async (err) => {
+          // An archive without its sidecar would make every re-run exit 10 (the name exists): it goes
+          // too, best effort, and the sidecar's failure is what the caller sees (stopped: unless it stays).
+          await backend.delete([key]).catch((left) => {
+            if (!signal?.aborted) return;
+            throw new LeftBehindError(
+              `${objectUrl(backend, key)}: stored without its sidecar, could not be removed (${
+                left instanceof Error ? left.message : left
+              })`,
+              { cause: err },
+            );
+          });
+          throw err;
+        });
         resolve({ url: backend.url, key, sidecarKey, bytes, sha256 });
       } catch (err) {
         reject(err);

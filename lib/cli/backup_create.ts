@@ -125,61 +125,76 @@ export function backupCreateCommand(): Command {
         : null;
       // Asked once: a start-over after a changed source file must not prompt again.
       const password = opts.encrypt ? await askPassword(opts) : undefined;
-      for (let attempt = 1;; attempt++) {
-        const transform = password === undefined ? undefined : await encryptTransform(password);
-        const sink = await openCreateSink(target).catch(async (err) => {
-          await target.remote?.backend.close();
-          throw err;
-        });
-        try {
-          const res = await writeArchive(
-            {
-              config: cfg,
-              workDir,
-              output: path,
-              transform,
-              excludeMasterKey: Boolean(opts.excludeMasterKey),
-              allowMissingMasterKey: opts.allowMissingMasterKey,
-              lockTimeoutMs: opts.lockTimeout,
-            },
-            sink.writable,
-          );
-          const { file, upload } = await sink.done;
-          await target.remote?.backend.close();
-          for (const w of res.warnings) warn(w);
-          const summary = {
-            path: file?.path ?? null,
-            sidecar: file?.sidecarPath ?? null,
-            bytes: (file ?? upload)!.bytes,
-            sha256: (file ?? upload)!.sha256,
-            upload: upload ? { url: upload.url, key: upload.key, sidecar_key: upload.sidecarKey } : null,
-            encrypted: Boolean(opts.encrypt),
-            excluded: res.manifest.excluded ?? [],
-            created_at: res.manifest.created_at,
-            entries: res.manifest.entries.length,
-            database_pages: res.manifest.database.page_count,
-          };
-          if (opts.json) printJson(summary);
-          else {
-            const remote = upload && `${upload.url.replace(/\/+$/, "")}/${upload.key}`;
-            say(
-              `${
-                file?.path ?? remote
-              }: ${summary.bytes} bytes, ${summary.entries} entries, sha256 ${summary.sha256}`,
-            );
-            if (file && remote) say(`uploaded to ${remote}`);
-          }
-          return;
-        } catch (err) {
-          // A restore that swapped the database in while it was pinned: the next attempt pins the new one.
-          const changed = err instanceof FileChangedError || err instanceof DatabaseReplacedError;
-          if (!changed || attempt >= ATTEMPTS) {
+      const run = async (signal?: AbortSignal) => {
+        for (let attempt = 1;; attempt++) {
+          const transform = password === undefined ? undefined : await encryptTransform(password);
+          const sink = await openCreateSink(target, signal).catch(async (err) => {
             await target.remote?.backend.close();
             throw err;
+          });
+          try {
+            const res = await writeArchive(
+              {
+                config: cfg,
+                workDir,
+                output: path,
+                transform,
+                excludeMasterKey: Boolean(opts.excludeMasterKey),
+                allowMissingMasterKey: opts.allowMissingMasterKey,
+                lockTimeoutMs: opts.lockTimeout,
+              },
+              sink.writable,
+            );
+            const { file, upload } = await sink.done;
+            await target.remote?.backend.close();
+            for (const w of res.warnings) warn(w);
+            const summary = {
+              path: file?.path ?? null,
+              sidecar: file?.sidecarPath ?? null,
+              bytes: (file ?? upload)!.bytes,
+              sha256: (file ?? upload)!.sha256,
+              upload: upload ? { url: upload.url, key: upload.key, sidecar_key: upload.sidecarKey } : null,
+              encrypted: Boolean(opts.encrypt),
+              excluded: res.manifest.excluded ?? [],
+              created_at: res.manifest.created_at,
+              entries: res.manifest.entries.length,
+              database_pages: res.manifest.database.page_count,
+            };
+            if (opts.json) printJson(summary);
+            else {
+              const remote = upload && `${upload.url.replace(/\/+$/, "")}/${upload.key}`;
+              say(
+                `${
+                  file?.path ?? remote
+                }: ${summary.bytes} bytes, ${summary.entries} entries, sha256 ${summary.sha256}`,
+              );
+              if (file && remote) say(`uploaded to ${remote}`);
+            }
+            return;
+          } catch (err) {
+            // A restore that swapped the database in while it was pinned: the next attempt pins the new one.
+            const changed = err instanceof FileChangedError || err instanceof DatabaseReplacedError;
+            if (!changed || attempt >= ATTEMPTS) {
+              await target.remote?.backend.close();
+              throw err;
+            }
+            warn(`${err.message}; starting over`);
           }
-          warn(`${err.message}; starting over`);
         }
-      }
+      };
+      if (!target.remote) return await run();
+      // Ctrl-C or a systemd stop also takes back what the upload had started before the exit (130).
+      const { runInterruptible } = await import("../archive/interrupt_cleanup.ts");
+      const { stoppedPutError } = await import("../backend/backend.ts");
+      const { interruptedCreateLine } = await import("./create_upload.ts");
+      const where = `${target.remote.backend.url.replace(/\/+$/, "")}/archives/${target.remote.name}`;
+      await runInterruptible(
+        (signal) =>
+          run(signal).catch((err) => {
+            throw stoppedPutError(err, signal);
+          }),
+        (outcome, sig) => interruptedCreateLine(where, outcome, sig),
+      );
     }) as unknown as Command;
 }
 

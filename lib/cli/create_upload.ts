@@ -4,6 +4,7 @@
  * slower one paces the archive writer and nothing accumulates in memory.
  */
 import type { Backend } from "../backend/backend.ts";
+import type { StoppedOutcome } from "../archive/interrupt_cleanup.ts";
 import { type FileSinkResult, openFileSink } from "../archive/file_sink.ts";
 import { openRemoteSink, type UploadResult } from "../archive/remote_archives.ts";
 
@@ -24,11 +25,14 @@ export interface CreateOutcome {
 /** A sink to the target's destinations; `done` settles when every destination committed. */
 export async function openCreateSink(
   target: CreateTarget,
+  signal?: AbortSignal,
 ): Promise<{ writable: WritableStream<Uint8Array>; done: Promise<CreateOutcome> }> {
   const local = target.local ? await openFileSink(target.local) : undefined;
   let remote;
   try {
-    remote = target.remote ? await openRemoteSink(target.remote.backend, target.remote.name) : undefined;
+    remote = target.remote
+      ? await openRemoteSink(target.remote.backend, target.remote.name, signal)
+      : undefined;
   } catch (err) {
     await local?.writable.abort(err);
     throw err;
@@ -80,4 +84,23 @@ function fanOut(
       await abortBoth(reason);
     },
   });
+}
+
+/**
+ * The one line an interrupted `create` with an upload prints (runInterruptible's report): its local
+ * temporary files are gone (the signal handler removed them), and what of the upload to `where` is left.
+ */
+export function interruptedCreateLine(where: string, outcome: StoppedOutcome, signal: string): string {
+  const what = `interrupted (${signal}); temporary files removed`;
+  switch (outcome.kind) {
+    case "finished":
+      return `interrupted (${signal}) as the create completed: ${where} is stored with its sidecar`;
+    case "undone":
+      return `${what}, and nothing of the upload to ${where} was left there`;
+    case "left":
+      return `${what}; ${outcome.error.message}`;
+    case "unsettled":
+      return `${what}; the upload's cleanup did not finish: a temporary object for ${where} (a file the ` +
+        "next listing removes, a multipart upload a bucket lifecycle rule removes) may be left";
+  }
 }

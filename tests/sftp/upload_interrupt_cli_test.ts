@@ -3,6 +3,7 @@
  * backend before it exits 130 with one line saying so. On s3:// (the SigV4-checking s3rver) an archive
  * above the single-PUT cutoff goes multipart: no multipart upload is left; with `--replace` the stored
  * pair still downloads. On sftp:// (real sshd) and file:// no temporary file is left in archives/.
+ * `create --upload` the same: its local temporary files and its upload's temporary object both go.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -152,6 +153,66 @@ Deno.test({
       });
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+/** Fills `host`'s tree with `mib` MiB that do not compress: an archive big enough for multipart parts. */
+async function incompressible(host: ServerFixture, mib: number): Promise<void> {
+  const f = await Deno.open(join(host.root, "stacks", "noise.bin"), { write: true, create: true });
+  const chunk = new Uint8Array(64 * 1024);
+  for (let i = 0; i < mib * 16; i++) await f.write(crypto.getRandomValues(chunk));
+  f.close();
+}
+
+/** The temporary files `create` left in `dir` (none when it does not exist). */
+const temps = (dir: string) => entries(dir).filter((n) => n.includes(".tmp-") || n.startsWith(".vigo"));
+
+Deno.test({
+  name:
+    "backup create --upload: SIGINT mid-upload aborts the s3:// multipart upload, SIGTERM the sftp:// temp file",
+  ...opts,
+  async fn() {
+    const s3 = await startS3Server();
+    const sshd = await startSshd();
+    const c = s3.config();
+    try {
+      const s3Yaml = `  url: ${s3.url("vigo")}\n  endpoint: ${c.endpoint}\n  region: ${c.region}\n` +
+        `  force_path_style: true\n  access_key_id: ${c.accessKeyId}\n  secret_access_key: ${c.secretAccessKey}\n`;
+      await withHost(s3Yaml, async (host) => {
+        await incompressible(host, 40);
+        const stderr = await interruptWhen(
+          ["backup", "create", "--upload", ...host.flags],
+          () => s3.multipartUploads().length > 0,
+          "SIGINT",
+        );
+        assert.match(
+          oneLine(stderr),
+          /^vigocli: interrupted \(SIGINT\); temporary files removed, and nothing of the upload to s3:.* was left/,
+        );
+        assert.deepEqual(s3.multipartUploads(), [], "the multipart upload was aborted");
+        assert.deepEqual(temps(join(host.root, "snapshots")), []);
+      });
+      const sftpYaml = `  url: ${sshd.url("vigo")}\n  key_path: ${sshd.clientKey}\n` +
+        `  known_hosts_path: ${sshd.knownHosts}\n`;
+      await withHost(sftpYaml, async (host) => {
+        await incompressible(host, 40);
+        const remote = join(sshd.dataDir, "vigo", "archives");
+        const stderr = await interruptWhen(
+          ["backup", "create", "--upload", ...host.flags],
+          () => entries(remote).some((n) => n.includes(".tmp-")),
+          "SIGTERM",
+        );
+        assert.match(
+          oneLine(stderr),
+          /interrupted \(SIGTERM\); temporary files removed, and nothing of the upload/,
+        );
+        assert.deepEqual(entries(remote), []);
+        assert.deepEqual(temps(join(host.root, "snapshots")), []);
+      });
+    } finally {
+      await sshd.cleanup();
+      await s3.stop();
     }
   },
 });
