@@ -1,13 +1,19 @@
 /**
  * Writes the units of {@link renderUnits} into a unit directory. Every file is checked before any is
- * written, so a refusal leaves the directory exactly as it was; every unit is written and fsynced
- * under a temporary name before the first is renamed into place, so a failed write leaves it as it
- * was too, and systemd never reads half a unit.
+ * written, so a refusal leaves the directory exactly as it was; every unit (and a copy of each it
+ * replaces) is written and fsynced under a temporary name before the first is renamed into place, so
+ * a failed write or rename leaves it as it was too, and systemd never reads half a unit.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { ExistsError, toVigoError, VigoError } from "../errors.ts";
-import { type AtomicFile, createAtomicFile, requireDestinationFolder } from "../fsutil/atomic_file.ts";
+import {
+  type AtomicFile,
+  createAtomicFile,
+  fsyncDirectory,
+  requireDestinationFolder,
+} from "../fsutil/atomic_file.ts";
 import { acquireFileLockBeside } from "../fsutil/file_lock.ts";
 import type { UnitFile } from "./unit_templates.ts";
 
@@ -67,41 +73,84 @@ export async function installUnits(units: UnitFile[], opts: InstallOptions): Pro
 }
 
 /**
- * Stages every file, then renames them all. A rename that fails part-way (a unit file that is a mount
- * point, or immutable) cannot be taken back without the old texts; the error names what was installed.
+ * Stages every file, and a copy of each unit it replaces, then renames them all. A rename that fails
+ * part-way (a unit file that is a mount point, or immutable) puts the old copies back and removes the
+ * units it created, so systemd never finds a mix of two installs' units.
  */
-async function writeAll(files: { path: string; text: string }[]): Promise<void> {
+async function writeAll(
+  files: { path: string; text: string; action: UnitAction["action"] }[],
+): Promise<void> {
   const staged: AtomicFile[] = [];
+  // One per file: the unit as it was, or null where there was none.
+  const kept: (AtomicFile | null)[] = [];
   let path = "";
   try {
-    for (const f of files) {
-      path = f.path;
-      const file = await createAtomicFile(f.path, 0o644);
-      staged.push(file);
-      await file.handle.writeFile(f.text);
-      // Here and not only in commit() (whose own fsync then finds nothing left to write): a full disk
-      // may show only at fsync, and it must show before the first unit is renamed into place.
-      await file.handle.sync();
-    }
-  } catch (err) {
-    for (const file of staged) await file.abort();
-    throw toVigoError(err, path);
-  }
-  const installed: string[] = [];
-  for (const [i, file] of staged.entries()) {
     try {
-      await file.commit();
+      for (const f of files) {
+        path = f.path;
+        const file = await createAtomicFile(f.path, 0o644);
+        staged.push(file);
+        await file.handle.writeFile(f.text);
+        // Here and not only in commit() (whose own fsync then finds nothing left to write): a full disk
+        // may show only at fsync, and it must show before the first unit is renamed into place.
+        await file.handle.sync();
+        kept.push(f.action === "replaced" ? await keepCopy(f.path) : null);
+      }
     } catch (err) {
-      for (const rest of staged.slice(i + 1)) await rest.abort();
-      const cause = toVigoError(err, file.path);
-      if (installed.length === 0) throw cause;
-      throw new VigoError(
-        `${cause.message}; already installed: ${installed.join(", ")}; the others are unchanged`,
-        cause.exitCode,
-        cause.kind,
-        { cause: err },
-      );
+      throw toVigoError(err, path);
     }
-    installed.push(file.path);
+    for (const [i, file] of staged.entries()) {
+      try {
+        await file.commit();
+      } catch (err) {
+        const cause = toVigoError(err, file.path);
+        if (i === 0) throw cause;
+        const notRestored = await putBack(staged.slice(0, i), kept);
+        const outcome = notRestored.length === 0
+          ? `no unit changed (the ${i} already renamed into place were put back)`
+          : `could not put back ${notRestored.join(", ")}`;
+        throw new VigoError(`${cause.message}; ${outcome}`, cause.exitCode, cause.kind, { cause: err });
+      }
+    }
+  } finally {
+    for (const file of [...staged, ...kept]) await file?.abort();
   }
+}
+
+/** A staged copy of the unit at `path` (bytes and mode), to rename back should the install fail. */
+async function keepCopy(path: string): Promise<AtomicFile> {
+  const bytes = await readFile(path);
+  const { mode } = await stat(path);
+  const copy = await createAtomicFile(path, 0o600);
+  try {
+    await copy.handle.writeFile(bytes);
+    await copy.handle.chmod(mode & 0o7777);
+    await copy.handle.sync();
+  } catch (err) {
+    await copy.abort();
+    throw err;
+  }
+  return copy;
+}
+
+/**
+ * Undoes the installed units: renames each kept copy back, removes each created unit. Returns the
+ * paths it could not restore, each with its error.
+ */
+async function putBack(installed: AtomicFile[], kept: (AtomicFile | null)[]): Promise<string[]> {
+  const failed: string[] = [];
+  for (const [i, file] of installed.entries()) {
+    try {
+      const copy = kept[i];
+      if (copy) {
+        await copy.commit();
+      } else {
+        rmSync(file.path);
+        fsyncDirectory(dirname(file.path));
+      }
+    } catch (err) {
+      failed.push(toVigoError(err, file.path).message);
+    }
+  }
+  return failed;
 }
