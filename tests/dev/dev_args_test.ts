@@ -66,6 +66,7 @@ Deno.test("bad values are refused before any work starts", async () => {
       ["test.ts", ["--phases", "a,e"], "test: --phases: no phase e (phases: a,b,c,d)"],
       ["test.ts", ["--aarch64", "some"], "test: --aarch64 must be core or all, not some"],
       ["test.ts", ["--timeout-min", "0"], "test: --timeout-min must be a positive number of minutes, got 0"],
+      ["test.ts", ["tests/drill", "tests/nosuch"], "test: tests/nosuch: no such file or directory"],
       ["compile.ts", ["--arch", "sparc"], "compile: unknown --arch sparc (expected x86_64 or aarch64)"],
       ["compile.ts", ["--compiler", "gcc"], "compile: unknown --compiler gcc (expected auto, bun or deno)"],
       ["crash_matrix.ts", ["--kills", "x"], "crash_matrix: --kills must be a positive integer, got x"],
