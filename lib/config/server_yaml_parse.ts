@@ -225,17 +225,13 @@ function parseBackupUrl(
   if (scheme === "file") {
     const path = rest.startsWith("localhost/") ? rest.slice("localhost".length) : rest;
     if (path === "") throw sec.error("url", "file:// URL has no path");
-    // The text after file:// is a literal path in which only "%" escapes are decoded, so that
-    // file:///abs/a#b is the directory "a#b". The URL parser would cut it at a "#" or "?", read "\"
-    // as "/" and drop tabs, so every character but "/" and "%" is encoded before it parses; a "%"
-    // left as it was still meets the backend's check, which refuses one that starts no escape.
-    // (toWellFormed: encodeURIComponent throws on a lone surrogate, which a quoted "\uD800" can give.)
-    const literal = path.toWellFormed().replace(/[^/%]+/g, (run) => encodeURIComponent(run));
-    // Relative file URLs (file://replica) are a convenience for examples and tests: they resolve
-    // against the server root like every other relative path in server.yaml.
-    const abs = literal.startsWith("/")
-      ? `file://${literal}`
-      : `${pathToFileURL(serverRoot).href.replace(/\/$/, "")}/${literal}`;
+    // The text after file:// is a literal path in which only "%" escapes are decoded (fileUrlToRoot),
+    // so file:///abs/a#b is the directory "a#b". Relative file URLs (file://replica) are a convenience
+    // for examples and tests: they resolve against the server root like every other relative path in
+    // server.yaml (whose own "%" and "#" pathToFileURL encodes).
+    const abs = path.startsWith("/")
+      ? `file://${path}`
+      : `${pathToFileURL(serverRoot).href.replace(/\/$/, "")}/${path}`;
     return { backend, url: checkedUrl(sec, backend, abs) };
   }
   const host = rest.split("/")[0].replace(/^[^@]*@/, "");

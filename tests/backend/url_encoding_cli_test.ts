@@ -1,9 +1,11 @@
 /**
  * A backend URL whose percent-encoding does not decode is a configuration error naming the URL
  * (exit 3), for every scheme; it was decodeURIComponent's "URI malformed", exit 1, naming nothing.
+ * In a file:// URL a "#" or "?" is part of the path.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { runCli } from "../helpers/cli.ts";
+import { makeServerRoot } from "../archive/fixture.ts";
 
 Deno.test("replica list --url: a stray % or an encoded / in a backend URL → exit 3 naming the URL", async () => {
   const cases: [url: string, shown: string][] = [
@@ -39,5 +41,29 @@ Deno.test("a %25 in a file URL is a %; an archive name's lone % stays the name (
     assert(restore.stderr.includes("50%.tar.gz: no such archive"), restore.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("create OUT=file://…: a # or ? is part of the directory name, as %23 and %3F are", async () => {
+  const host = await makeServerRoot({ rows: 10 });
+  const dir = await Deno.makeTempDir({ prefix: "vigo-url-hash-" });
+  try {
+    for (
+      const [url, stored] of [
+        [`file://${dir}/a#b`, `${dir}/a#b`],
+        [`file://${dir}/c?d=1`, `${dir}/c?d=1`],
+        [`file://${dir}/e%23f%3F`, `${dir}/e#f?`],
+      ]
+    ) {
+      const r = await runCli(["backup", "create", ...host.flags, url, "--json"]);
+      assertEquals(r.code, 0, `${url}: ${r.stderr}`);
+      // Before, a URL parser cut the path at the "#" or "?": the archive went to dir/a and dir/c.
+      const names = [...Deno.readDirSync(`${stored}/archives`)].map((e) => e.name);
+      assertEquals(names.filter((n) => n.endsWith(".tar.gz")).length, 1, `${url}: ${names}`);
+    }
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["a#b", "c?d=1", "e#f?"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(host.root, { recursive: true });
   }
 });

@@ -12,6 +12,11 @@ Deno.test("file backend: URLs and paths", () => {
   assertEquals(fileUrlToRoot("file://localhost/x"), "/x");
   assertEquals(fileUrlToRoot("/plain/path"), "/plain/path");
   assertEquals(fileUrlToRoot("file:///with%20space"), "/with space");
+  // The text is a literal path, as restic and rclone take one: a URL parser cut it at "#" or "?".
+  assertEquals(fileUrlToRoot("file:///srv/backups/a#b"), "/srv/backups/a#b");
+  assertEquals(fileUrlToRoot("file:///srv/backups/a?b/"), "/srv/backups/a?b");
+  assertEquals(fileUrlToRoot("file:///srv/backups/a%23b%3F"), "/srv/backups/a#b?");
+  assertEquals(fileUrlToRoot("file:///srv/x/../a#"), "/srv/a#");
   let err: unknown;
   try {
     fileUrlToRoot("file://host/x");

@@ -44,6 +44,30 @@ Deno.test("sftp config: bad URLs are ConfigErrors", async () => {
   }
 });
 
+Deno.test("sftp config: a ? or # anywhere is refused saying how to write it; %23 and %3F are a name's", () => {
+  // A bare "?" or "#" left the parsed search and hash empty and cut the path: sftp://host/srv/a# was /srv/a.
+  for (
+    const [bad, hint] of [
+      ["sftp://host/srv/a#", "%23"],
+      ["sftp://host/srv/a?", "%3F"],
+      ["sftp://host/srv/a#b", "%23"],
+      ["sftp://vigo:pa#ss@host/x", "%23"],
+    ]
+  ) {
+    let err: unknown;
+    try {
+      parseSftpConfig(bad, {}, env);
+    } catch (e) {
+      err = e;
+    }
+    assertEquals(err instanceof ConfigError, true, bad);
+    const message = (err as Error).message;
+    assertEquals(message.includes(` as ${hint})`), true, message);
+    assertEquals(message.includes("pa#ss"), false, message);
+  }
+  assertEquals(parseSftpConfig("sftp://host/srv/a%23b%3Fc", {}, env).root, "/srv/a#b?c");
+});
+
 Deno.test("retention: --keep N keeps the newest N; age-based keeps the newest always", () => {
   const now = new Date("2026-03-31T00:00:00Z");
   const day = 86_400_000;

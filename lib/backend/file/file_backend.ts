@@ -7,7 +7,7 @@
  */
 import { open, readdir, rm, rmdir, stat } from "node:fs/promises";
 import { mkdirSync, rmSync } from "node:fs";
-import { dirname, join, sep } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
 import { createAtomicFile, fsyncDirectory, writeFileAtomic } from "../../fsutil/atomic_file.ts";
 import {
@@ -25,24 +25,32 @@ import { pidRunning, staleTempDecision, sweepStaleTemps } from "../../fsutil/sta
 
 const READ_CHUNK = 256 * 1024;
 
-/** Root directory named by a `file:` URL (or a plain absolute path, as Litestream accepts). */
+/**
+ * Root directory named by a `file:` URL (or a plain absolute path, as Litestream accepts). The text
+ * after `file://` and its host (empty or `localhost`) is a literal path in which only "%" escapes are
+ * decoded, as restic and rclone take a path: `file:///srv/a#b` is the directory `a#b`, where a URL
+ * parser would cut it at the "#" (or a "?") and quietly use `/srv/a`, read "\" as "/" and drop tabs.
+ * `.` and `..` segments resolve as before, and a "%" that starts no escape is an error naming the URL.
+ */
 export function fileUrlToRoot(url: string): string {
   if (url.startsWith("/")) return url.replace(/\/+$/, "") || "/";
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError(`${url}: not a valid URL`);
+  const m = /^file:\/\/([^/]*)(.*)$/is.exec(url);
+  if (!m) {
+    throw new ConfigError(
+      /^[a-z][a-z0-9+.-]*:/i.test(url) ? `${url}: not a file:// URL` : `${url}: not a valid URL`,
+    );
   }
-  if (u.protocol !== "file:") throw new ConfigError(`${url}: not a file:// URL`);
-  if (u.host !== "" && u.host !== "localhost") {
-    throw new ConfigError(`${url}: file URLs need an absolute path (file:///dir), not a host "${u.host}"`);
+  const [, host, path] = m;
+  if (host !== "" && host.toLowerCase() !== "localhost") {
+    throw new ConfigError(`${url}: file URLs need an absolute path (file:///dir), not a host "${host}"`);
   }
-  // What fileURLToPath refuses, said with the URL (its TypeError named none and exited 1).
-  if (/%2f/i.test(u.pathname)) {
+  if (path === "") throw new ConfigError(`${url}: file:// URL has no path`);
+  // Refused rather than decoded into a separator that the URL did not show.
+  if (/%2f/i.test(path)) {
     throw new ConfigError(`${url}: an encoded "/" (%2F) cannot be part of a file name`);
   }
-  return decodeUrlPart(u.pathname, url).replace(/\/+$/, "") || "/";
+  // toWellFormed: a lone surrogate (a quoted "\uD800" in YAML) has no UTF-8 form in a file name.
+  return resolve(decodeUrlPart(path, url).toWellFormed());
 }
 
 /** Synchronous: nearly always the directory exists, and one system call says so (README, performance). */

@@ -64,6 +64,16 @@ export interface SftpUrl {
 /** Parses an sftp:// URL; a ConfigError naming it (without its password) when it is no usable one. */
 export function parseSftpUrl(url: string): SftpUrl {
   const shown = redactPassword(url);
+  // Looked for in the text, before parsing: a bare "?" or "#" (sftp://host/a#) leaves the parsed
+  // search and hash empty but still cuts the path, and one in a password makes the URL unparsable.
+  const cut = /[?#]/.exec(url)?.[0];
+  if (cut) {
+    throw new ConfigError(
+      `${shown}: sftp:// URLs take no ?query or #fragment (write a "${cut}" in a name or password as ${
+        cut === "#" ? "%23" : "%3F"
+      })`,
+    );
+  }
   let u: URL;
   try {
     u = new URL(url);
@@ -72,9 +82,6 @@ export function parseSftpUrl(url: string): SftpUrl {
   }
   if (u.protocol !== "sftp:") throw new ConfigError(`${shown}: not an sftp:// URL`);
   if (u.hostname === "") throw new ConfigError(`${shown}: sftp:// URL has no host`);
-  if (u.search || u.hash) {
-    throw new ConfigError(`${shown}: sftp:// URLs take no ?query or #fragment`);
-  }
   let root = decodeUrlPart(u.pathname, shown).replace(/\/+$/, "");
   if (root === "") root = u.pathname === "/" ? "/" : ".";
   return {
