@@ -118,10 +118,23 @@ export class ExistsError extends VigoError {
   }
 }
 
+/** Options of {@link IoError}. */
+export interface IoErrorOptions extends ErrorOptions {
+  /** The file the failure is on, when it is on one. */
+  path?: string;
+}
+
 /** An operating-system level failure. */
 export class IoError extends VigoError {
-  constructor(message: string, options?: ErrorOptions) {
+  /**
+   * The file the failure is on (as the message names it), for code that must tell whose disk failed:
+   * the message's wording may change, this may not.
+   */
+  readonly path?: string;
+
+  constructor(message: string, options?: IoErrorOptions) {
     super(message, ExitCode.Io, "io", options);
+    this.path = options?.path;
   }
 }
 
@@ -145,41 +158,43 @@ export function toVigoError(err: unknown, path?: string): VigoError {
   const e = err as NodeJS.ErrnoException;
   const where = path ?? e?.path ?? "";
   const prefix = where ? `${where}: ` : "";
+  const io = (problem: string) =>
+    new IoError(`${prefix}${problem}`, { cause: err, path: where || undefined });
   switch (e?.code) {
     case "ENOENT":
       return new NotFoundError(`${prefix}no such file or directory`, { cause: err });
     case "EACCES":
     case "EPERM":
-      return new IoError(`${prefix}permission denied`, { cause: err });
+      return io("permission denied");
     case "ENOSPC":
-      return new IoError(`${prefix}no space left on device`, { cause: err });
+      return io("no space left on device");
     case "EEXIST":
       return new ExistsError(`${prefix}already exists`, { cause: err });
     case "EISDIR":
-      return new IoError(`${prefix}is a directory`, { cause: err });
+      return io("is a directory");
     case "ENOTDIR":
       return new BadInputError(`${prefix}not a directory`, { cause: err });
     case "EIO":
-      return new IoError(`${prefix}input/output error`, { cause: err });
+      return io("input/output error");
     case "EFBIG":
-      return new IoError(`${prefix}file too large`, { cause: err });
+      return io("file too large");
     case "EROFS":
-      return new IoError(`${prefix}read-only file system`, { cause: err });
+      return io("read-only file system");
     case "EBUSY":
-      return new IoError(`${prefix}device or resource busy (a mount point?)`, { cause: err });
+      return io("device or resource busy (a mount point?)");
     case "ETXTBSY":
-      return new IoError(`${prefix}text file busy`, { cause: err });
+      return io("text file busy");
     case "ENAMETOOLONG":
-      return new IoError(`${prefix}file name too long`, { cause: err });
+      return io("file name too long");
     case "EDQUOT":
-      return new IoError(`${prefix}disk quota exceeded`, { cause: err });
+      return io("disk quota exceeded");
     case "EXDEV":
-      return new IoError(`${prefix}crosses a filesystem boundary`, { cause: err });
+      return io("crosses a filesystem boundary");
     case "ELOOP":
-      return new IoError(`${prefix}too many levels of symbolic links`, { cause: err });
+      return io("too many levels of symbolic links");
     case "EMFILE":
     case "ENFILE":
-      return new IoError(`${prefix}too many open files`, { cause: err });
+      return io("too many open files");
   }
   const msg = err instanceof Error ? err.message : String(err);
   return new VigoError(`${prefix}${msg}`, ExitCode.Internal, "internal", { cause: err });

@@ -2,6 +2,7 @@
 import type { ServerConfig } from "../config/types.ts";
 import type { PasswordSource } from "../archive/archive_source.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
+import { resolve, sep } from "node:path";
 import { IoError } from "../errors.ts";
 import type { DrillPathResult } from "./drill_report.ts";
 
@@ -36,10 +37,11 @@ export function failureMessage(err: unknown): string {
 
 /**
  * True for an I/O failure (disk full, I/O error) of a file under `scratch`: the drill's own disk, not
- * the backup, failed, so the path's catch must not turn it into a "fail" that blames the backup.
+ * the backup, failed, so the path's catch must not turn it into a "fail" that blames the backup. Told
+ * by the error's path, not its message, whose wording may change.
  */
 export function isScratchFailure(err: unknown, scratch: string): err is IoError {
-  return err instanceof IoError && err.message.startsWith(`${scratch}/`);
+  return err instanceof IoError && err.path !== undefined && resolve(err.path).startsWith(`${scratch}${sep}`);
 }
 
 /** A path the drill could not check because its scratch directory failed it. */

@@ -10,10 +10,13 @@ import { BadInputError, BusyError, IoError, toVigoError, VigoError } from "../er
 export function sqliteToVigoError(err: unknown, path: string, dest?: string): VigoError {
   if (err instanceof VigoError) return err;
   const msg = err instanceof Error ? err.message : String(err);
+  const failed = dest ?? path;
   if (/database or disk is full/i.test(msg)) {
-    return new IoError(`${dest ?? path}: no space left on device`, { cause: err });
+    return new IoError(`${failed}: no space left on device`, { cause: err, path: failed });
   }
-  if (/disk I\/O error/i.test(msg)) return new IoError(`${dest ?? path}: input/output error`, { cause: err });
+  if (/disk I\/O error/i.test(msg)) {
+    return new IoError(`${failed}: input/output error`, { cause: err, path: failed });
+  }
   if (/not a database|malformed/i.test(msg)) return new BadInputError(`${path}: ${msg}`, { cause: err });
   if (/locked|busy/i.test(msg)) {
     return new BusyError(`${path}: database is locked by another process`, { cause: err });
@@ -32,7 +35,7 @@ export function sqliteToVigoError(err: unknown, path: string, dest?: string): Vi
     } catch (accessErr) {
       return toVigoError(accessErr, path);
     }
-    return new IoError(`${path}: cannot open the database (${msg.split(":")[0]})`, { cause: err });
+    return new IoError(`${path}: cannot open the database (${msg.split(":")[0]})`, { cause: err, path });
   }
   return toVigoError(err, path);
 }
