@@ -172,6 +172,17 @@ export class DbConnections {
     return { ran: r.busy === 0, log: r.log, checkpointed: r.checkpointed };
   }
 
+  /**
+   * True when another connection holds SQLite's checkpoint lock, i.e. is checkpointing right now: a
+   * PASSIVE checkpoint on the writer connection (which must hold no transaction) then answers busy.
+   * Otherwise that PASSIVE run copies back what no reader holds back, as an application's own
+   * autocheckpoint does; it never waits and never restarts the WAL.
+   */
+  checkpointRunning(): boolean {
+    const r = this.writer.prepare("PRAGMA wal_checkpoint(PASSIVE)").get() as { busy: number };
+    return r.busy !== 0;
+  }
+
   /** Milliseconds since the database or its WAL was last modified. */
   idleMs(now = Date.now()): number {
     let m = 0;

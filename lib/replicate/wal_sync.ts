@@ -89,7 +89,12 @@ export class WalSync {
   /** One regular step: probe for a waiting checkpointer, copy new frames. */
   async tick(): Promise<WalSyncResult> {
     if (this.yieldingSince !== null) return await this.continueYield();
-    if (!this.conns.tryLock(PROBE_MS)) return await this.yieldLock();
+    if (!this.conns.tryLock(PROBE_MS)) {
+      // Only a blocking checkpoint waits for our read while it holds the write lock; a writer does
+      // not, and letting go of our pin for one only opens a window for restarts we do not see.
+      if (this.conns.checkpointRunning()) return await this.yieldLock();
+      return await this.sync();
+    }
     this.conns.unlock();
     return await this.sync();
   }
@@ -262,7 +267,7 @@ export class WalSync {
   }
 
   /**
-   * Someone held the write lock through our probe: most likely a FULL/RESTART/TRUNCATE checkpoint
+   * A checkpoint held the write lock through our probe: most likely a FULL/RESTART/TRUNCATE one
    * waiting for our read transaction while it blocks every writer. Copy what is committed, let go of
    * the pin so it can finish, then take the lock ourselves and re-pin. The wait for the lock is spread
    * over ticks ({@link continueYield}), so what was copied is uploaded meanwhile and a stop is not held

@@ -1,8 +1,8 @@
 /**
- * Another connection commits and then holds the write lock (a long write transaction, or a blocking
- * checkpoint): the replicator yields its pin to it, but what was committed before still reaches the
- * replica within a tick or two, and a SIGTERM meanwhile stops at once with exit 0 when nothing past the
- * upload was committed. The replicator used to wait for the lock inside one step: the commit stayed out
+ * Another connection commits and then holds the write lock (a long write transaction here; the
+ * replicator lets go of its pin only for a blocking checkpoint, which waits for it): what was
+ * committed before still reaches the replica within a tick or two, and a SIGTERM meanwhile stops at
+ * once with exit 0 when nothing past the upload was committed. The replicator used to wait for the lock inside one step: the commit stayed out
  * of the replica for as long as the lock was held, and SIGTERM waited out shutdown_timeout and exited 7
  * (found by review).
  */
