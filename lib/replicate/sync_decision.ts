@@ -17,6 +17,25 @@ export interface Seal {
   iChange: number;
 }
 
+/**
+ * The seal after a copy: a new one when a WAL-index header read around the copy (`exact`) counted
+ * exactly the shadow's frames of its WAL; else the last one while it still describes the shadow, for
+ * it stays true until the shadow grows (what the WAL held when the count was N); else none. Dropping
+ * a still-true seal because the WAL-index moved on during a copy of nothing (the WAL restarting at
+ * that moment, which is when we pin again after letting a checkpoint through) left that restart
+ * without proof: a new generation once the new WAL had grown over the shadow's end.
+ */
+export function nextSeal(
+  last: Seal | null,
+  shadow: { index: number; size: number; header: WalHeader },
+  exact: Pick<WalIndexHeader, "iChange"> | null,
+): Seal | null {
+  const { index, size } = shadow;
+  const salt1 = shadow.header.salt1;
+  if (exact) return { index, size, salt1, iChange: exact.iChange };
+  return last && last.index === index && last.size === size && last.salt1 === salt1 ? last : null;
+}
+
 /** The new WAL after a restart, as scanned: committed frames and transactions in it. */
 export interface NewWalScan {
   committedFrames: number;
@@ -115,4 +134,32 @@ function provenTailCommits(f: SyncFacts): number | null {
 export function committedLimit(walIndex: WalIndexHeader | null, wal: WalHeader): number | null {
   if (!walIndex || walIndex.salt1 !== wal.salt1 || walIndex.salt2 !== wal.salt2) return null;
   return WAL_HEADER_SIZE + walIndex.mxFrame * frameSize(wal.pageSize);
+}
+
+/** Where the WAL-index stood: which WAL (its salts) and how many of its frames were published. */
+export type WalIndexMark = Pick<WalIndexHeader, "mxFrame" | "salt1" | "salt2">;
+
+/**
+ * While we have let go of our pin for someone holding the write lock: whether we may pin again now,
+ * without waiting for that lock. Waiting for it let a fast application restart the WAL twice before
+ * we looked (its blocking checkpoint ran, it committed a WAL's worth, checkpointed again while
+ * nobody read, and restarted it again): the commits of the WAL in between were only in the database
+ * file, which only a new generation (a full snapshot) can ship.
+ *
+ * `letGo` is what the WAL-index showed when we let go. Yes once, since then, the WAL was restarted
+ * (other salts), every frame of it is checkpointed (`nBackfill` = `mxFrame`), or more were published
+ * (the holder was a writer, and it has committed). A checkpoint we made way for then no longer waits
+ * for our read: a pin taken in a checkpointed WAL reads the database file alone (read mark 0), which
+ * neither a FULL checkpoint nor the restart of RESTART/TRUNCATE waits for, while it keeps every later
+ * checkpoint from copying frames back, so the WAL cannot be restarted again after commits until we
+ * have looked; after a writer's commit, a pin holds up nothing it did not hold up before we let go.
+ * Safety does not rest on this: {@link decideSync} still demands its proof.
+ */
+export function mayRepinWithoutLock(
+  now: (WalIndexMark & Pick<WalIndexHeader, "nBackfill">) | null,
+  letGo: WalIndexMark,
+): boolean {
+  if (now === null) return false;
+  if (now.salt1 !== letGo.salt1 || now.salt2 !== letGo.salt2) return true;
+  return now.mxFrame !== letGo.mxFrame || now.nBackfill === now.mxFrame;
 }

@@ -10,7 +10,14 @@ import { newGenerationName } from "../litestream/paths.ts";
 import type { DbConnections } from "./db_conn.ts";
 import type { EventSink } from "./event_log.ts";
 import type { ShadowDir, ShadowState } from "./shadow_wal.ts";
-import { committedLimit, decideSync, type Seal } from "./sync_decision.ts";
+import {
+  committedLimit,
+  decideSync,
+  mayRepinWithoutLock,
+  nextSeal,
+  type Seal,
+  type WalIndexMark,
+} from "./sync_decision.ts";
 import { copyCommittedFrames, walkFrames } from "./wal_copier.ts";
 import { anchorStillInWal, readWalInfo, type WalInfo } from "./wal_file_facts.ts";
 import { readWalIndexHeader, type WalIndexHeader } from "../sqlite/wal_index.ts";
@@ -20,9 +27,14 @@ import { frameSize, sameWal, WAL_HEADER_SIZE } from "../sqlite/wal_format.ts";
 const LOCK_SLICE_MS = 100;
 /** How long a tick waits for the write lock before concluding someone is waiting on our pin. */
 export const PROBE_MS = 200;
-/** How long one tick, while yielding, waits for the write lock; and for how long in all. */
+/** How long one tick, while yielding, tries to get its pin back; and for how long in all. */
 const YIELD_SLICE_MS = 500;
 const YIELD_LIMIT_MS = 30_000;
+/**
+ * While yielding, how long one lock attempt waits before the WAL-index is looked at again: a fast
+ * application commits a WAL's worth within tens of milliseconds once its checkpoint is through.
+ */
+const YIELD_POLL_MS = 5;
 
 /** What one sync did. */
 export interface WalSyncResult {
@@ -44,6 +56,8 @@ export class WalSync {
   private forced: string | null = null;
   /** When we let go of the pin for a lock holder (see {@link yieldLock}); null while pinned. */
   private yieldingSince: number | null = null;
+  /** What the WAL-index showed when we let go of the pin (see {@link mayRepinWithoutLock}). */
+  private letGo: WalIndexMark | null = null;
   readonly walPath: string;
   private readonly shmPath: string;
 
@@ -120,7 +134,18 @@ export class WalSync {
   /** Copies what is new, deciding first whether we still follow the same WAL. */
   async sync(): Promise<WalSyncResult> {
     if (this.yieldingSince !== null) return { newGeneration: false, copied: 0 };
-    let wal = await this.ensureWal() ?? readWalInfo(this.walPath);
+    let wal = readWalInfo(this.walPath);
+    if (!wal.header) {
+      // A WAL that a TRUNCATE checkpoint emptied has no header until its next commit, and nothing to
+      // copy or judge before it: wait for that commit. Writing it ourselves meant waiting for the
+      // write lock while pinned, which the application's next TRUNCATE holds while it waits for our
+      // read (both stood still for 5 s), or, yielding, committing between the lock and the pin, an
+      // unpinned moment in which a fast application restarted the WAL twice (a new generation).
+      if (this.state !== null && this.forced === null && readWalIndexHeader(this.shmPath)?.mxFrame === 0) {
+        return { newGeneration: false, copied: 0 };
+      }
+      wal = await this.createWal();
+    }
     if (this.forced !== null) {
       await this.startGeneration(this.forced, wal);
       this.forced = null;
@@ -269,13 +294,16 @@ export class WalSync {
   /**
    * A checkpoint held the write lock through our probe: most likely a FULL/RESTART/TRUNCATE one
    * waiting for our read transaction while it blocks every writer. Copy what is committed, let go of
-   * the pin so it can finish, then take the lock ourselves and re-pin. The wait for the lock is spread
-   * over ticks ({@link continueYield}), so what was copied is uploaded meanwhile and a stop is not held
-   * up: waiting inside one step kept a commit made just before a long write transaction out of the
-   * replica for as long as that transaction lasted, and a SIGTERM then exited 7 (found by review).
+   * the pin so it can finish, then pin again ({@link continueYield}). The wait for that is spread over
+   * ticks, so what was copied is uploaded meanwhile and a stop is not held up: waiting inside one step
+   * kept a commit made just before a long write transaction out of the replica for as long as that
+   * transaction lasted, and a SIGTERM then exited 7 (found by review).
    */
   private async yieldLock(): Promise<WalSyncResult> {
     const before = await this.sync();
+    const st = this.state!;
+    this.letGo = readWalIndexHeader(this.shmPath) ??
+      { mxFrame: this.walFrames(), salt1: st.header.salt1, salt2: st.header.salt2 };
     this.conns.unpin();
     this.yieldingSince = Date.now();
     const after = await this.continueYield();
@@ -285,16 +313,31 @@ export class WalSync {
     };
   }
 
-  /** One bounded attempt at the write lock while yielding; 30 s of failed attempts is an error. */
+  /**
+   * One bounded attempt at getting our pin back while yielding; 30 s of failed attempts is an error.
+   * The pin comes back under the write lock, or without it as soon as the WAL-index allows
+   * ({@link mayRepinWithoutLock}), which is looked at between short lock attempts: a fast application
+   * restarts the WAL twice in much less time than the lock takes to get.
+   */
   private async continueYield(): Promise<WalSyncResult> {
-    if (!(await this.lock(YIELD_SLICE_MS))) {
-      if (Date.now() - this.yieldingSince! < YIELD_LIMIT_MS) return { newGeneration: false, copied: 0 };
-      this.yieldingSince = null;
-      this.conns.pin();
-      throw new Error("the write lock stayed busy for 30 s");
+    const deadline = Date.now() + YIELD_SLICE_MS;
+    for (;;) {
+      if (mayRepinWithoutLock(readWalIndexHeader(this.shmPath), this.letGo!)) {
+        this.conns.pin();
+        this.yieldingSince = null;
+        return await this.sync();
+      }
+      if (this.conns.tryLock(YIELD_POLL_MS)) {
+        this.yieldingSince = null;
+        return await this.sealAndRepin(false);
+      }
+      if (Date.now() >= deadline) break;
+      await sleep(5);
     }
+    if (Date.now() - this.yieldingSince! < YIELD_LIMIT_MS) return { newGeneration: false, copied: 0 };
     this.yieldingSince = null;
-    return await this.sealAndRepin(false);
+    this.conns.pin();
+    throw new Error("the write lock stayed busy for 30 s");
   }
 
   /**
@@ -328,8 +371,8 @@ export class WalSync {
    * Copies the frames SQLite has published (up to the WAL-index's mxFrame, read first: frames up to
    * it are final while we are pinned or hold the write lock), then records a seal when the WAL-index
    * shows the shadow holds exactly the committed frames (read before and after the copy: a commit
-   * landing meanwhile only costs this seal). `oldTail`: the WAL already restarted, so the limit is
-   * the last mxFrame seen of the shadow's WAL.
+   * landing meanwhile only costs this seal, and a copy of nothing keeps the last one: {@link nextSeal}).
+   * `oldTail`: the WAL already restarted, so the limit is the last mxFrame seen of the shadow's WAL.
    */
   private async copyAndSeal(oldTail = false): Promise<number> {
     const st = this.state!;
@@ -347,7 +390,7 @@ export class WalSync {
       const after = readWalIndexHeader(this.shmPath);
       if (exact(after)) h = after;
     }
-    this.seal = h ? { index: st.index, size: st.size, salt1: st.header.salt1, iChange: h.iChange } : null;
+    this.seal = nextSeal(this.seal, st, h);
     return n;
   }
 
@@ -368,20 +411,15 @@ export class WalSync {
     return { copied: n, commits: end.commits };
   }
 
-  /**
-   * Makes sure the WAL exists with a valid header (a fresh or cleanly closed database has none) and
-   * returns what it found, or nothing when it had to create the WAL.
-   */
-  private async ensureWal(): Promise<WalInfo | null> {
-    const info = readWalInfo(this.walPath);
-    if (info.header) return info;
+  /** Gives the WAL a valid header (a fresh or cleanly closed database has none) by committing. */
+  private async createWal(): Promise<WalInfo> {
     const wasLocked = this.conns.locked;
     if (!wasLocked && !(await this.lock(5_000))) throw new Error("cannot create the WAL: write lock busy");
     this.conns.commitSeq(false);
     if (wasLocked && !(await this.lock(30_000))) {
       throw new Error("cannot retake the write lock after creating the WAL");
     }
-    return null;
+    return readWalInfo(this.walPath);
   }
 
   /** The frame header just before the shadow's end is still the same bytes in the real WAL. */

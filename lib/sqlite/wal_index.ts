@@ -59,11 +59,11 @@ export function parseWalIndexHeader(b: Uint8Array): WalIndexHeader | null {
   };
 }
 
-/** Reads `<db>-shm`'s header, retrying a torn read a few times; null when unavailable. */
+/** Reads `<db>-shm`'s header and nBackfill, retrying a torn read a few times; null when unavailable. */
 export function readWalIndexHeader(shmPath: string): WalIndexHeader | null {
   const fd = keptDescriptor(shmPath);
   if (fd === null) return null;
-  const buf = new Uint8Array(2 * HDR);
+  const buf = new Uint8Array(WAL_INDEX_CHECKPOINT_BYTES);
   for (let attempt = 0; attempt < 5; attempt++) {
     if (readSync(fd, buf, 0, buf.length, 0) < buf.length) return null;
     const h = parseWalIndexHeader(buf);

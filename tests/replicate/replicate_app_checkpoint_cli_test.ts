@@ -1,6 +1,11 @@
 /**
  * The application checkpoints on its own while we replicate.
  * - TRUNCATE every 400 transactions: every committed row still reaches the replica.
+ * - TRUNCATE every 300 transactions at 400 a second, more often than our 1 s sync interval: still one
+ *   generation. Each TRUNCATE waits for our read transaction, we let go of it, and we used to take it
+ *   back only with the write lock, which a writer this fast keeps for long stretches: meanwhile the
+ *   WAL restarted twice, the commits of the WAL between were only in the database file, and each time
+ *   a new generation (a full snapshot) shipped them (3-5 in 15 s).
  * - RESTART (Litestream #724): SQLite's RESTART waits for readers while holding the write lock, so a
  *   replicator that never lets go of its read transaction freezes the application for its whole
  *   busy_timeout (10 s here). We hand the lock over within a sync interval: the longest pause
@@ -16,13 +21,23 @@ import {
   startReplicate,
 } from "./replicate_env.ts";
 
-async function run(mode: "TRUNCATE" | "RESTART"): Promise<{ maxGapMs: number; log: string }> {
+interface Load {
+  txPerSecond: number;
+  checkpointEvery: number;
+  seconds: number;
+}
+
+async function run(
+  mode: "TRUNCATE" | "RESTART",
+  load: Load = { txPerSecond: 300, checkpointEvery: 400, seconds: 8 },
+): Promise<{ maxGapMs: number; log: string; generations: number }> {
   const r = await makeRoot({ syncInterval: "1s" });
-  const writer = startSqliteWriter(r.db, { txPerSecond: 300, checkpointEvery: 400, checkpointMode: mode });
+  const { txPerSecond, checkpointEvery } = load;
+  const writer = startSqliteWriter(r.db, { txPerSecond, checkpointEvery, checkpointMode: mode });
   try {
     await writer.waitFor(/committed 1 /);
     const repl = await startReplicate(r);
-    await sleep(8000);
+    await sleep(load.seconds * 1000);
     assertEquals(await writer.stop(), 0);
     assertEquals(await repl.stop("SIGTERM"), 0, repl.output());
     const committed = writer.committed();
@@ -34,12 +49,13 @@ async function run(mode: "TRUNCATE" | "RESTART"): Promise<{ maxGapMs: number; lo
     const ls = await litestreamRestore({ out: `${r.root}/ls.db`, url: r.url });
     assertEquals(ls.code, 0, ls.stderr);
     await assertRows(`${r.root}/ls.db`, committed.map((c) => c.id), `litestream restore (app ${mode})`);
+    const generations = (repl.output().match(/new generation/g) ?? []).length;
     console.error(
-      `${mode}: max commit gap ${maxGapMs} ms, generations ${
-        (repl.output().match(/new generation/g) ?? []).length
-      }, yields/restarts ${(repl.output().match(/wal restarted/g) ?? []).length}`,
+      `${mode}: max commit gap ${maxGapMs} ms, generations ${generations}, yields/restarts ${
+        (repl.output().match(/wal restarted/g) ?? []).length
+      }`,
     );
-    return { maxGapMs, log: repl.output() };
+    return { maxGapMs, log: repl.output(), generations };
   } finally {
     await killReplicators();
     await writer.kill();
@@ -54,4 +70,9 @@ Deno.test("replicate: application runs wal_checkpoint(TRUNCATE) itself, no row l
 Deno.test("replicate: application RESTART checkpoint is not frozen by our read transaction (#724)", async () => {
   const { maxGapMs, log } = await run("RESTART");
   assert(maxGapMs < 4000, `longest pause between commits ${maxGapMs} ms (busy_timeout is 10000 ms):\n${log}`);
+});
+
+Deno.test("replicate: application TRUNCATE more often than the sync interval costs no generation, no row lost", async () => {
+  const { log, generations } = await run("TRUNCATE", { txPerSecond: 400, checkpointEvery: 300, seconds: 10 });
+  assertEquals(generations, 1, `generations started (the first is the start's own):\n${log}`);
 });

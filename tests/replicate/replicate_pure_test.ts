@@ -12,7 +12,13 @@ import {
   WAL_HEADER_SIZE,
   type WalHeader,
 } from "../../lib/sqlite/wal_format.ts";
-import { committedLimit, decideSync, type SyncFacts } from "../../lib/replicate/sync_decision.ts";
+import {
+  committedLimit,
+  decideSync,
+  mayRepinWithoutLock,
+  nextSeal,
+  type SyncFacts,
+} from "../../lib/replicate/sync_decision.ts";
 import { walkFrames } from "../../lib/replicate/wal_copier.ts";
 import { decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } from "../../lib/replicate/checkpoint_policy.ts";
 import { planRetention } from "../../lib/replicate/retention.ts";
@@ -208,6 +214,66 @@ Deno.test("sync decision: a WAL reset is followed only with proof", () => {
   );
   // A seal of an older shadow state proves nothing.
   assertEquals(decideSync({ ...proven, seal: { ...seal, size: seal.size - 4120 } }).kind, "new-generation");
+});
+
+Deno.test("sync decision: two restarts with commits in the WAL between them cost a generation, seal or not", () => {
+  // What an application's TRUNCATE every 300 transactions did while we waited for the write lock: the
+  // seal proves 400 commits since, 100 are in the WAL now, and the other 300 were in a WAL that is gone
+  // (salt-1 moved by 2); only the database file holds them.
+  const f = facts({
+    walHeader: H(12, 99),
+    walSize: 32 + 4120 * 106,
+    anchorIntact: false,
+    seal: { index: 3, size: 32 + 4120 * 5, salt1: 10, iChange: 605 },
+    walIndex: { iChange: 1005, mxFrame: 106, salt1: 12, salt2: 99 },
+    newWal: { committedFrames: 106, commits: 100 },
+  });
+  assertEquals(decideSync(f), {
+    kind: "new-generation",
+    reason: "wal restarted more than once or recreated by another process",
+  });
+  // Without commits in between, the count proves the restarts lossless.
+  assertEquals(decideSync({ ...f, walIndex: { iChange: 705, mxFrame: 106, salt1: 12, salt2: 99 } }), {
+    kind: "restart",
+    copyOldTail: false,
+  });
+});
+
+Deno.test("yield: pin again without the lock once the WAL we let go of is checkpointed, restarted or written", () => {
+  const letGo = { mxFrame: 40, salt1: 10, salt2: 7 };
+  const now = (mxFrame: number, nBackfill: number | undefined, salt1 = 10, salt2 = 7) => ({
+    mxFrame,
+    nBackfill,
+    salt1,
+    salt2,
+  });
+  // A blocking checkpoint still waiting to copy frames our read held back: a pin would stop it again.
+  assert(!mayRepinWithoutLock(now(40, 25), letGo));
+  // Every frame copied back: a pin reads the database file alone and stops no checkpoint or restart.
+  assert(mayRepinWithoutLock(now(40, 40), letGo));
+  // The WAL was restarted (TRUNCATE's empty WAL, or a writer's first frames after RESTART/FULL).
+  assert(mayRepinWithoutLock(now(0, 0, 11, 99), letGo));
+  assert(mayRepinWithoutLock(now(12, 0, 11, 99), letGo));
+  assert(mayRepinWithoutLock(now(12, 0, 10, 99), letGo), "salt-2 alone differs");
+  // The holder was a writer and has committed.
+  assert(mayRepinWithoutLock(now(41, 25), letGo));
+  // Unreadable WAL-index, or no nBackfill read: wait for the lock as before.
+  assert(!mayRepinWithoutLock(null, letGo));
+  assert(!mayRepinWithoutLock(now(40, undefined), letGo));
+});
+
+Deno.test("seal: renewed when the WAL-index counts exactly the shadow, kept while the shadow is unchanged", () => {
+  const shadow = { index: 3, size: 32 + 4120 * 5, header: H(10) };
+  const last = { index: 3, size: 32 + 4120 * 5, salt1: 10, iChange: 500 };
+  assertEquals(nextSeal(last, shadow, { iChange: 510 }), { ...last, iChange: 510 });
+  assertEquals(nextSeal(null, shadow, { iChange: 510 }), { ...last, iChange: 510 });
+  // The WAL-index moved on during a copy of nothing (the WAL restarting): the last seal still holds.
+  assertEquals(nextSeal(last, shadow, null), last);
+  // The shadow grew, or follows another index or WAL, since: that seal says nothing about it.
+  assertEquals(nextSeal(last, { ...shadow, size: shadow.size + 4120 }, null), null);
+  assertEquals(nextSeal(last, { ...shadow, index: 4 }, null), null);
+  assertEquals(nextSeal(last, { ...shadow, header: H(11) }, null), null);
+  assertEquals(nextSeal(null, shadow, null), null);
 });
 
 Deno.test("checkpoint policy: passive by size or idleness, truncate when large, never blocking modes", () => {
