@@ -8,7 +8,7 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { makeServerRoot, treeHash } from "../archive/fixture.ts";
 import { recoverInterruptedRestore } from "../../lib/archive/restore_journal.ts";
@@ -94,22 +94,54 @@ export function restore(scale: number): Scenario {
   };
 }
 
+/** The archives the archive-command worlds copy: made once per process, as a create is a world's slow part. */
+interface MadeArchives {
+  /** Two archives of different bytes, each with its sidecar. */
+  one: string;
+  two: string;
+}
+
+let made: Promise<MadeArchives> | undefined;
+
+function madeArchives(): Promise<MadeArchives> {
+  made ??= (async () => {
+    const fx = await makeServerRoot({ rows: 200 });
+    const one = join(fx.root, "one.tar.gz"), two = join(fx.root, "two.tar.gz");
+    await mustRun(["backup", "create", ...fx.flags, one]);
+    await Deno.writeTextFile(join(fx.root, "stacks/vars/global.yaml"), "ntp: time.example.org\n");
+    await mustRun(["backup", "create", ...fx.flags, two]);
+    addEventListener("unload", () => Deno.removeSync(fx.root, { recursive: true }));
+    return { one, two };
+  })();
+  return made;
+}
+
+/** A fresh server root (server.yaml, an empty snapshots/) and the made archives. */
+async function archiveRoot(): Promise<{ root: string; flags: string[]; made: MadeArchives }> {
+  const m = await madeArchives();
+  const root = await Deno.makeTempDir({ prefix: "vigo-crash-" });
+  mkdirSync(join(root, "snapshots"));
+  const yaml = join(root, "server.yaml");
+  writeFileSync(yaml, "database:\n  driver: sqlite\n");
+  return { root, flags: ["--server-root", root, "--server-yaml", yaml], made: m };
+}
+
+/** Copies archive `from` and its sidecar to `to` (a sidecar naming `to`'s file). */
+function copyArchive(from: string, to: string): void {
+  copyFileSync(from, to);
+  writeFileSync(`${to}.sha256`, `${sha256(from)}  ${basename(to)}\n`);
+}
+
 async function archivesWorld(): Promise<{ root: string; flags: string[]; names: string[]; sha: string }> {
-  const fx = await makeServerRoot({ rows: 200 });
-  const snaps = join(fx.root, "snapshots");
-  const one = join(fx.root, "one.tar.gz");
-  await mustRun(["backup", "create", ...fx.flags, one]);
+  const { root, flags, made } = await archiveRoot();
+  const snaps = join(root, "snapshots");
   const names = [1, 2, 3, 4, 5, 6].map((d) => `vigo-backup-2026-03-0${d}T02:00:00Z.tar.gz`);
-  const sha = sha256(one);
   const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
   for (const n of names) {
-    copyFileSync(one, join(snaps, n));
-    writeFileSync(join(snaps, `${n}.sha256`), `${sha}  ${n}\n`);
+    copyArchive(made.one, join(snaps, n));
     for (const f of [n, `${n}.sha256`]) utimesSync(join(snaps, f), old, old);
   }
-  await Deno.remove(one);
-  await Deno.remove(`${one}.sha256`);
-  return { root: fx.root, flags: fx.flags, names, sha };
+  return { root, flags, names, sha: sha256(made.one) };
 }
 
 export function prune(): Scenario {
@@ -227,6 +259,69 @@ export function upload(): Scenario {
           return Promise.resolve();
         },
         cleanup: () => rm(w.root),
+      };
+    },
+  };
+}
+
+/**
+ * `upload --replace` over a stored pair: the new sidecar goes first, then the archive's atomic put.
+ * Whatever the kill, the name holds the old pair, the new pair, or the old archive with the new sidecar
+ * (killed between the two puts; a download refuses it, exit 8); the same command run again stores the
+ * new pair, which then downloads.
+ */
+export function uploadReplace(): Scenario {
+  return {
+    name: "upload --replace",
+    async setup(): Promise<World> {
+      const { root, flags, made } = await archiveRoot();
+      const name = "vigo-backup-2026-03-01T02:00:00Z.tar.gz";
+      const local = join(root, "snapshots", name);
+      copyArchive(made.two, local);
+      const remote = join(root, "remote");
+      const stored = join(remote, "archives", name);
+      mkdirSync(join(remote, "archives"), { recursive: true });
+      copyArchive(made.one, stored);
+      const line = (p: string) => `${sha256(p)}  ${name}\n`;
+      const oldLine = line(made.one), newLine = line(made.two);
+      const judge = (): string => {
+        if (!existsSync(stored)) throw new Error(`${stored}: no archive under the name`);
+        const archive = sha256(stored) === sha256(made.one)
+          ? "old"
+          : sha256(stored) === sha256(made.two)
+          ? "new"
+          : "damaged";
+        const sidecar = !existsSync(`${stored}.sha256`)
+          ? "missing"
+          : readFileSync(`${stored}.sha256`, "utf8") === oldLine
+          ? "old"
+          : readFileSync(`${stored}.sha256`, "utf8") === newLine
+          ? "new"
+          : "damaged";
+        if (archive === sidecar) return archive;
+        if (archive === "old" && sidecar === "new") return "old archive with the new sidecar";
+        throw new Error(`${stored}: archive ${archive}, sidecar ${sidecar}`);
+      };
+      const args = ["backup", "upload", local, "--replace", "--url", `file://${remote}`, ...flags];
+      return {
+        dir: root,
+        run: { args },
+        afterKill: () => Promise.resolve(judge()),
+        rerun: () => ({ args }),
+        async afterRerun() {
+          if (judge() !== "new") throw new Error(`after the re-run: ${judge()}`);
+          const left = readdirSync(join(remote, "archives")).sort();
+          if (left.join(" ") !== `${name} ${name}.sha256`) {
+            throw new Error(`archives/ holds ${left.join(" ")}`);
+          }
+          const dl = join(root, "dl");
+          mkdirSync(dl);
+          await mustRun(["backup", "download", name, "-o", `${dl}/`, "--url", `file://${remote}`, ...flags]);
+          if (sha256(join(dl, name)) !== sha256(made.two)) {
+            throw new Error("the download is not the new archive");
+          }
+        },
+        cleanup: () => rm(root),
       };
     },
   };

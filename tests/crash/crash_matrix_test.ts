@@ -1,6 +1,6 @@
 /**
  * The crash matrix's fast sample (scripts/crash_matrix.ts runs the full one, and so does this file
- * with VIGO_LONG_TESTS=1): each of the ten operations SIGKILLed at three points (two by time, one by
+ * with VIGO_LONG_TESTS=1): each of the eleven operations SIGKILLed at three points (two by time, one by
  * operation count); after each kill the old
  * output is intact or the new one complete, the source database healthy and unlocked, the re-run
  * succeeds and leaves no temporary file. Needs strace; skipped with a message without it.
