@@ -304,7 +304,7 @@ export async function downloadArchive(
     if (sha256 !== expected) {
       throw new VerifyError(
         `${objectUrl(backend, key)}: checksum mismatch: sidecar says ${expected}, ` +
-          `downloaded ${bytes} bytes hash to ${sha256} (nothing was written)`,
+          `downloaded ${bytes} bytes hash to ${sha256} (nothing was written); ${mismatchCause(key)}`,
       );
     }
     // On disk before its sidecar appears, as in create (file_sink.ts): prune removes a sidecar alone
@@ -330,6 +330,17 @@ export async function downloadArchive(
     progress.end();
     forget();
   }
+}
+
+/**
+ * The two causes of a stored archive that does not match its stored sidecar, which the download cannot
+ * tell apart: `upload --replace` puts the new sidecar before the archive, so a kill between the two
+ * leaves exactly this (docs/guide/sftp-remote.md), and its re-run repairs it; damage does the same.
+ */
+function mismatchCause(key: string): string {
+  return `an interrupted 'backup upload --replace' of ${basename(key)} leaves its new sidecar beside ` +
+    "the old archive, and running it again stores the new pair; otherwise the archive or its sidecar " +
+    "was damaged (where stored or on the way here)";
 }
 
 /** One line of a prune: what happens to an archive and why. */

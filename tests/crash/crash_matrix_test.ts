@@ -97,3 +97,38 @@ Deno.test("an upload killed between its archive and its sidecar, or mid-write: t
   assert.equal(again.code, 10, "a complete archive with its sidecar is still refused");
   await Deno.remove(fx.root, { recursive: true });
 });
+
+Deno.test("an upload --replace killed between its two puts: download refuses (exit 8) naming the re-run, which stores the new pair", async () => {
+  const fx = await makeServerRoot({ rows: 50 });
+  const name = "vigo-backup-2026-03-01T02:00:00Z.tar.gz";
+  const archive = join(fx.root, "snapshots", name);
+  const remote = join(fx.root, "remote");
+  const url = `file://${remote}`;
+  assert.equal((await runCli(["backup", "create", ...fx.flags, archive])).code, 0);
+  assert.equal((await runCli(["backup", "upload", archive, "--url", url, ...fx.flags])).code, 0);
+  await Deno.remove(archive);
+  await Deno.remove(`${archive}.sha256`);
+  await Deno.writeTextFile(join(fx.root, "stacks/vars/global.yaml"), "ntp: time.example.org\n");
+  assert.equal((await runCli(["backup", "create", ...fx.flags, archive])).code, 0);
+  // What the matrix's upload --replace row finds (ops 67-70 of 72): the new sidecar over the old archive.
+  await Deno.copyFile(`${archive}.sha256`, join(remote, "archives", `${name}.sha256`));
+  const dl = join(fx.root, "dl");
+  await Deno.mkdir(dl);
+  const download = () => runCli(["backup", "download", name, "-o", `${dl}/`, "--url", url, ...fx.flags]);
+  const refused = await download();
+  assert.equal(refused.code, 8, refused.stderr);
+  assert.match(
+    refused.stderr,
+    new RegExp(
+      `checksum mismatch: .*\\(nothing was written\\); an interrupted 'backup upload --replace' of ${name} ` +
+        "leaves its new sidecar beside the old archive, and running it again stores the new pair; otherwise " +
+        "the archive or its sidecar was damaged \\(where stored or on the way here\\)\n$",
+    ),
+  );
+  const again = await runCli(["backup", "upload", archive, "--replace", "--url", url, ...fx.flags]);
+  assert.equal(again.code, 0, again.stderr);
+  const got = await download();
+  assert.equal(got.code, 0, got.stderr);
+  assert.deepEqual(await Deno.readFile(join(dl, name)), await Deno.readFile(archive));
+  await Deno.remove(fx.root, { recursive: true });
+});
