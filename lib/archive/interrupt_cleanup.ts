@@ -44,8 +44,11 @@ const interruptibles = new Set<Interruptible>();
 let installed = false;
 let settling = false;
 
-/** Installs the signal handlers once; before it, a signal kills the process with nothing to clean up. */
-function install(): void {
+/**
+ * Installs the signal handlers once; before it, a signal kills the process with nothing to clean up
+ * and no exit hook run (a create's lock file, lib/fsutil/file_lock.ts, would stay).
+ */
+export function installInterruptHandlers(): void {
   if (installed) return;
   installed = true;
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -110,7 +113,7 @@ export async function runInterruptible<T>(
   work: (signal: AbortSignal) => Promise<T>,
   report: (outcome: StoppedOutcome, signal: string) => string,
 ): Promise<T> {
-  install();
+  installInterruptHandlers();
   const stop = new AbortController();
   const running = work(stop.signal);
   const w: Interruptible = { stop, running, report };
@@ -149,7 +152,7 @@ function removeNow(p: string): void {
  * registering a path that does not exist yet is harmless, registering after an `await` is not.
  */
 export function removeOnInterrupt(path: string): () => void {
-  install();
+  installInterruptHandlers();
   paths.add(path);
   return () => void paths.delete(path);
 }
@@ -162,7 +165,7 @@ export function removeOnInterrupt(path: string): () => void {
  * synchronous. Returns the unregister function.
  */
 export function stopOnInterrupt(stop: () => void): () => void {
-  install();
+  installInterruptHandlers();
   stoppers.add(stop);
   return () => void stoppers.delete(stop);
 }
@@ -174,7 +177,7 @@ export function stopOnInterrupt(stop: () => void): () => void {
  * remove it once this process is dead (lib/fsutil/stale_temps.ts).
  */
 export function makeTempDir(dir: string, prefix: string): { path: string; forget: () => void } {
-  install();
+  installInterruptHandlers();
   let path: string;
   try {
     path = mkdtempSync(join(dir, `${prefix}${process.pid}-`));

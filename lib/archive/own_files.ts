@@ -8,6 +8,9 @@
 import { basename, dirname, join } from "node:path";
 import { physicalPath } from "../fsutil/physical_path.ts";
 
+/** Suffix of the lock beside a create's output: `<OUT>.vigo-create.lock` (README, "Reliability"). */
+export const CREATE_LOCK_SUFFIX = ".vigo-create.lock";
+
 /** Why a path is left out: a warning to print, or "" to leave it out silently (this run's own files). */
 export type OwnFileVerdict = string | undefined;
 
@@ -26,7 +29,7 @@ export function ownFiles(places: OwnFilePlaces): (sourcePath: string) => OwnFile
   const snapshots = physicalPath(places.snapshotsDir);
   const outDir = places.output === undefined ? undefined : physicalPath(dirname(places.output));
   const outName = places.output === undefined ? "" : basename(places.output);
-  const outputs = new Set([outName, `${outName}.sha256`, `${outName}.vigo-create.lock`]);
+  const outputs = new Set([outName, `${outName}.sha256`, `${outName}${CREATE_LOCK_SUFFIX}`]);
   const workDir = places.workDir === undefined ? undefined : physicalPath(places.workDir);
   // The walk resolves links only at the top of each tree, so a root reached through a linked parent
   // (/srv → /data/srv) gives source paths no physical path equals: each directory is resolved, once.

@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.ts";
 import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
 import { archiveFileName, NAME_FORMATS, type NameFormat } from "../archive/archive_names.ts";
+import { CREATE_LOCK_SUFFIX } from "../archive/own_files.ts";
 import { jsonOption, passwordCommandOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import type { CreateTarget } from "./create_upload.ts";
@@ -117,14 +118,23 @@ export function backupCreateCommand(): Command {
         target.remote = { backend, name: path ? basename(path) : archiveFileName(now, opts.nameFormat) };
       }
       const workDir = path ? dirname(path) : await snapshotsDir(cfg.paths.snapshots);
-      // Two creates to one output path would race on its temp file and rename; released when the
-      // action ends, however it ends. (A missing directory is reported by the write itself.)
-      const { acquireFileLock } = await import("../fsutil/file_lock.ts");
-      using _lock = path && await stat(workDir).then(() => true, () => false)
-        ? await acquireFileLock(`${path}.vigo-create.lock`, path, "backup create to this path")
-        : null;
-      // Asked once: a start-over after a changed source file must not prompt again.
+      // Asked once: a start-over after a changed source file must not prompt again. Asked before the
+      // lock and its interrupt handlers: the prompt reads synchronously, so a handler would hold a
+      // SIGTERM there until a key is pressed.
       const password = opts.encrypt ? await askPassword(opts) : undefined;
+      // Two creates to one output path would race on its temp file and rename; released when the
+      // action ends, however it ends. (A missing directory is reported by the write itself.) The
+      // interrupt handlers go in first: a signal from the moment its file exists then exits through
+      // the exit hook that removes it, where the default action left it.
+      const { acquireFileLock, removeStaleLocks } = await import("../fsutil/file_lock.ts");
+      const { installInterruptHandlers } = await import("../archive/interrupt_cleanup.ts");
+      const lockable = path !== undefined && await stat(workDir).then(() => true, () => false);
+      if (lockable) installInterruptHandlers();
+      using _lock = lockable
+        ? await acquireFileLock(`${path}${CREATE_LOCK_SUFFIX}`, path, "backup create to this path")
+        : null;
+      // Creates killed outright left theirs; only a create to that very path would remove it.
+      if (lockable) await removeStaleLocks(workDir, CREATE_LOCK_SUFFIX);
       const run = async (signal?: AbortSignal) => {
         for (let attempt = 1;; attempt++) {
           const transform = password === undefined ? undefined : await encryptTransform(password);

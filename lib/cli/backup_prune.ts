@@ -113,8 +113,14 @@ export function backupPruneCommand(): Command {
             reason: d.reason,
           });
         }
-        // A prune killed between an archive and its sidecar left the sidecar alone: finish that.
-        if (!dryRun) await removeOrphanSidecars(where);
+        // A prune killed between an archive and its sidecar left the sidecar alone: finish that. A
+        // create killed outright left its lock file, which no later create of another name removes.
+        if (!dryRun) {
+          await removeOrphanSidecars(where);
+          const { removeStaleLocks } = await import("../fsutil/file_lock.ts");
+          const { CREATE_LOCK_SUFFIX } = await import("../archive/own_files.ts");
+          await removeStaleLocks(where, CREATE_LOCK_SUFFIX);
+        }
       }
       const deleted = lines.filter((l) => l.action === "delete");
       if (opts.json) {

@@ -8,12 +8,13 @@
  * `FsFile.tryLockSync` (flock), Bun reaches libc's `flock` through `bun:ffi`. Both take the same kernel
  * lock, so a Deno-run and a Bun-compiled vigocli exclude each other.
  */
-import { readFileSync, statSync, unlinkSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import process from "node:process";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BusyError, toVigoError } from "../errors.ts";
+import { pidRunning } from "./stale_temps.ts";
 import { type LockHandle, openLockHandle } from "../runtime.ts";
 
 /** A lock held by this process; `using lock = await acquireFileLock(…)` releases it at scope exit. */
@@ -73,20 +74,62 @@ export async function acquireFileLock(lockPath: string, target: string, activity
       h.close();
       throw toVigoError(err, lockPath);
     }
+    const ino = h.ino();
     h.close();
     if (!locked) {
       let pid = lockHolder(lockPath);
-      // The owner writes its PID right after locking; give it a moment before saying "unknown".
-      for (let i = 0; pid === null && i < 20; i++) {
+      // The owner writes its PID right after locking; a holder whose PID is not running is a sweep
+      // (removeStaleLocks) unlinking a dead owner's file. Each gets a moment: then the PID is known, or
+      // the file is gone and its successor is tried.
+      for (let i = 0; (pid === null || !pidRunning(pid)) && inoOf(lockPath) === ino && i < 20; i++) {
         await new Promise((r) => setTimeout(r, 10));
         pid = lockHolder(lockPath);
       }
+      if (inoOf(lockPath) !== ino && attempt < 10) continue;
       throw new BusyError(
         `${target}: ${activity} already running as PID ${pid ?? "unknown"} (lock ${lockPath})`,
       );
     }
     if (attempt >= 10) throw new BusyError(`${lockPath}: lock file keeps being replaced; cannot lock it`);
   }
+}
+
+/**
+ * Removes the lock files `<dir>/*<suffix>` that nobody holds and returns their paths: what an owner
+ * killed outright (SIGKILL, OOM, power loss) leaves. Harmless, as the next owner simply locks it again,
+ * but only a run for that very target would ever remove it. Each is locked before it is unlinked, as a
+ * release does. Best effort: an entry that cannot be opened or removed is left.
+ */
+export async function removeStaleLocks(dir: string, suffix: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names.filter((n) => n.endsWith(suffix))) {
+    const path = join(dir, name);
+    let h: LockHandle;
+    try {
+      // Opening creates: never through a symlink or onto something else of that name.
+      if (!lstatSync(path).isFile()) continue;
+      h = await openLockHandle(path);
+    } catch {
+      continue;
+    }
+    try {
+      if (h.tryLock() && h.ino() === inoOf(path)) {
+        unlinkSync(path);
+        removed.push(path);
+      }
+    } catch {
+      // Raced with its owner or another sweep, or not ours to remove: leave it.
+    } finally {
+      h.close();
+    }
+  }
+  return removed;
 }
 
 // Locks still held when the process exits (process.exit from a signal handler, or from main after

@@ -37,6 +37,9 @@ export function create(scale: number): Scenario {
         async afterRerun() {
           requireHealthyUnlocked(fx.db);
           await mustRun(["backup", "verify", join(out, "r.tar.gz")]);
+          // A kill leaves k's lock file; the next create in the directory removes it.
+          const locks = readdirSync(out).filter((n) => n.endsWith(".vigo-create.lock"));
+          if (locks.length) throw new Error(`lock files left: ${locks.join(", ")}`);
         },
         cleanup: () => rm(fx.root),
       };

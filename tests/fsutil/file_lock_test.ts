@@ -10,7 +10,12 @@ import {
   rejects,
 } from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { acquireFileLock, acquireFileLockBeside, lockHolder } from "../../lib/fsutil/file_lock.ts";
+import {
+  acquireFileLock,
+  acquireFileLockBeside,
+  lockHolder,
+  removeStaleLocks,
+} from "../../lib/fsutil/file_lock.ts";
 import { BusyError } from "../../lib/errors.ts";
 import { background } from "../helpers/litestream.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
@@ -102,4 +107,24 @@ Deno.test("file lock beside a target in an unwritable directory falls back to th
     a.release();
   }
   assert(!existsSync(a.path));
+});
+
+Deno.test("removeStaleLocks: removes lock files nobody holds, keeps held ones and anything else", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const held = await acquireFileLock(`${dir}/held.tar.gz.vigo-create.lock`, "held", "work");
+    await Deno.writeTextFile(`${dir}/dead.tar.gz.vigo-create.lock`, "999999999\n");
+    await Deno.writeTextFile(`${dir}/other.lock`, "1\n");
+    await Deno.symlink(`${dir}/elsewhere`, `${dir}/link.tar.gz.vigo-create.lock`);
+    assertEquals(await removeStaleLocks(dir, ".vigo-create.lock"), [`${dir}/dead.tar.gz.vigo-create.lock`]);
+    assertEquals(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      ["held.tar.gz.vigo-create.lock", "link.tar.gz.vigo-create.lock", "other.lock"],
+    );
+    assert(!existsSync(`${dir}/elsewhere`), "nothing created through the symlink");
+    assertEquals(lockHolder(held.path), Deno.pid);
+    held.release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
