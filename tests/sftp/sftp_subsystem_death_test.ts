@@ -1,7 +1,8 @@
 /**
  * The SFTP server process dies (or stops answering) while its SSH connection stays up: sshd runs an
  * external sftp-server here, so killing it closes only the session's channel. The retry-wrapped
- * backend must open a new session and carry on instead of waiting for good on the dead channel.
+ * backend must open a new session and carry on instead of waiting for good on the dead channel, and a
+ * download under way resumes there from the byte it had reached.
  */
 import { openBackend } from "../../lib/backends.ts";
 import { openSftpBackend } from "../../lib/backend/sftp/sftp_backend.ts";
@@ -70,19 +71,73 @@ Deno.test({
   },
 });
 
+/**
+ * Reads `stream` to its end against `want`, sending `signal` to the session's sftp-server once 8 MiB
+ * were read: every byte must come once, in place. Resolves to the bytes read and the server's PID.
+ */
+async function readKillingMidway(
+  sshd: Sshd,
+  stream: ReadableStream<Uint8Array>,
+  want: Uint8Array,
+  signal: Deno.Signal,
+): Promise<{ bytes: number; pid: number }> {
+  let at = 0;
+  let pid = 0;
+  for await (const chunk of stream) {
+    const expected = want.subarray(at, at + chunk.length);
+    assert(chunk.length === expected.length && chunk.every((v, i) => v === expected[i]), `bytes at ${at}`);
+    at += chunk.length;
+    if (!pid && at >= 8 * 1024 * 1024) {
+      [pid] = await sftpServers(sshd);
+      Deno.kill(pid, signal);
+    }
+  }
+  return { bytes: at, pid };
+}
+
 Deno.test({
-  name: "sftp: sftp-server killed mid-download: the read fails as transient, the next get reconnects",
+  name: "sftp: sftp-server killed mid-download: the read resumes on a new session from the byte reached",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     await withExternalSftpServer(async (sshd, cfg) => {
-      const b = await openBackend(sshd.url("r"), cfg);
+      const logs: string[] = [];
+      const b = await openSftpBackend(sshd.url("r"), {
+        ...cfg,
+        retry: { baseDelayMs: 10, log: (l) => logs.push(l) },
+      });
+      try {
+        const big = new Uint8Array(64 * 1024 * 1024).map((_, i) => (i * 7 + (i >> 16)) & 0xff);
+        await b.put("big.bin", big);
+        const read = readKillingMidway(sshd, await b.get("big.bin"), big, "SIGKILL");
+        const { bytes, pid } = await within(20_000, "get", read);
+        assert(pid > 0, "the sftp-server was killed");
+        assertEquals(bytes, big.length);
+        assertEquals(logs.length, 1, logs.join("\n"));
+        assert(
+          /^vigocli: retry 1\/6 in \d+ ms: get sftp:\/\/\S+\/r\/big\.bin: connection lost after \d+ bytes$/
+            .test(logs[0]),
+          logs[0],
+        );
+        assert(Number(/after (\d+) bytes/.exec(logs[0])![1]) >= 8 * 1024 * 1024, logs[0]);
+      } finally {
+        await b.close();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "sftp: sftp-server killed mid-download without a retry policy: the read fails as transient",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withExternalSftpServer(async (sshd, cfg) => {
+      const b = await openSftpBackend(sshd.url("r"), cfg);
       try {
         const big = new Uint8Array(64 * 1024 * 1024).map((_, i) => i & 0xff);
         await b.put("big.bin", big);
-        const [pid] = await sftpServers(sshd);
-        const read = within(20_000, "get", b.get("big.bin").then((s) => new Response(s).arrayBuffer()));
-        setTimeout(() => Deno.kill(pid, "SIGKILL"), 50);
+        const read = within(20_000, "get", readKillingMidway(sshd, await b.get("big.bin"), big, "SIGKILL"));
         const err = await assertRejects(() => read, TransientError);
         assert(/connection lost/.test(err.message), err.message);
         const again = await within(
@@ -99,29 +154,29 @@ Deno.test({
 });
 
 Deno.test({
-  name: "sftp: sftp-server stopped (SIGSTOP) mid-download: the read fails once the request timeout passes",
+  name: "sftp: sftp-server stopped (SIGSTOP) mid-download: the read resumes once the request timeout passes",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     await withExternalSftpServer(async (sshd, cfg) => {
-      const b = await openSftpBackend(sshd.url("r"), { ...cfg, requestTimeoutMs: 1500 });
+      const logs: string[] = [];
+      const b = await openSftpBackend(sshd.url("r"), {
+        ...cfg,
+        requestTimeoutMs: 1500,
+        retry: { baseDelayMs: 10, log: (l) => logs.push(l) },
+      });
       let pid = 0;
       try {
         const big = new Uint8Array(64 * 1024 * 1024).map((_, i) => i & 0xff);
         await b.put("big.bin", big);
-        [pid] = await sftpServers(sshd);
         const started = Date.now();
-        const read = within(20_000, "get", b.get("big.bin").then((s) => new Response(s).arrayBuffer()));
-        setTimeout(() => Deno.kill(pid, "SIGSTOP"), 50);
-        const err = await assertRejects(() => read, TransientError);
-        assert(/no answer within 1500 ms/.test(err.message), err.message);
-        assert(Date.now() - started < 10_000, `failed after ${Date.now() - started} ms`);
-        const again = await within(
-          20_000,
-          "get",
-          b.get("big.bin").then((s) => new Response(s).arrayBuffer()),
-        );
-        assertEquals(again.byteLength, big.length);
+        const read = readKillingMidway(sshd, await b.get("big.bin"), big, "SIGSTOP");
+        const got = await within(20_000, "get", read);
+        pid = got.pid;
+        assertEquals(got.bytes, big.length);
+        assert(Date.now() - started < 10_000, `done after ${Date.now() - started} ms`);
+        assertEquals(logs.length, 1, logs.join("\n"));
+        assert(/get sftp:.*connection lost after \d+ bytes$/.test(logs[0]), logs[0]);
       } finally {
         if (pid) Deno.kill(pid, "SIGKILL");
         await b.close();

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import SSHConfig from "ssh-config";
 import { ConfigError } from "../../errors.ts";
 import { decodeUrlPart } from "../url_decode.ts";
+import type { RetryPolicy } from "../retry.ts";
 
 /** The `backup:` fields that concern SFTP (server.yaml's key_path, password, known_hosts_path). */
 export interface SftpOptions {
@@ -18,6 +19,8 @@ export interface SftpOptions {
   knownHostsPath?: string;
   /** How long requests may go unanswered before the session counts as lost; default 60 s. */
   requestTimeoutMs?: number;
+  /** Policy of resuming a download whose session was lost mid-body; none resumed without one. */
+  retry?: RetryPolicy;
 }
 
 /** Where and as whom to connect, and how to check and authenticate. */

@@ -20,8 +20,10 @@ export const sftpBackend: BackendDescriptor<SftpBackupConfig> = {
   }),
   redact: redactPassword,
   checkUrl: (url) => (parseSftpUrl(url), url),
-  // Loaded on open: reading server.yaml must not load ssh2.
-  open: async (url, cfg) => await (await import("./sftp_backend.ts")).openSftpBackend(url, cfg),
+  // Loaded on open: reading server.yaml must not load ssh2. A download already handed out is resumed
+  // inside with the same policy (the decorator only retries opening it).
+  open: async (url, cfg) =>
+    await (await import("./sftp_backend.ts")).openSftpBackend(url, { ...cfg, retry: {} }),
   // A dropped SSH connection is a TransientError: the decorator retries and the backend reconnects.
   isRetryable,
 };

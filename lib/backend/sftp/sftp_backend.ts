@@ -7,7 +7,8 @@
  * those a week old (a put that died with its connection: no upload takes that long, and the writer's
  * PID, which the file backend judges by, means nothing on another host). The
  * connection is opened lazily and re-opened after it drops; a dropped connection surfaces as a
- * TransientError, which the retry wrapper (lib/backend/retry.ts) retries.
+ * TransientError, which the retry wrapper (lib/backend/retry.ts) retries. A download already handed
+ * out is resumed here (resumable_read.ts), the one layer that knows the offset reached.
  */
 import { homedir, userInfo } from "node:os";
 import { readFile } from "node:fs/promises";
@@ -25,7 +26,7 @@ import {
   stoppedPutError,
 } from "../backend.ts";
 import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tree.ts";
-import { TransientError } from "../retry.ts";
+import { type RetryPolicy, TransientError } from "../retry.ts";
 import { staleTempDecision } from "../../fsutil/stale_temps.ts";
 import { BackendError, ExistsError, NotFoundError, toVigoError, VigoError } from "../../errors.ts";
 import { parseSftpConfig, type SftpConfig, type SftpOptions } from "./config.ts";
@@ -39,6 +40,7 @@ import {
 import type { KnownHostEntry } from "./known_hosts.ts";
 import { call, type RawSftp, type SftpAttrs, type SftpDirEntry, type SftpStatusError } from "./ssh2_api.ts";
 import { pipelinedRead, pipelinedWrite } from "./transfer.ts";
+import { changedObjectError, type FileIdentity, identityChange, resumableRead } from "./resumable_read.ts";
 
 const NO_SUCH_FILE = 2;
 const PERMISSION_DENIED = 3;
@@ -61,7 +63,7 @@ export async function openSftpBackend(url: string, opts: SftpOptions = {}): Prom
   });
   const creds = await loadCredentials(cfg);
   const knownHosts = await loadKnownHosts(cfg.knownHostsPath);
-  return new SftpBackend(cfg, creds, knownHosts, opts.requestTimeoutMs);
+  return new SftpBackend(cfg, creds, knownHosts, opts.requestTimeoutMs, opts.retry);
 }
 
 /** The text of ~/.ssh/config, or undefined when there is none. */
@@ -92,6 +94,8 @@ export class SftpBackend implements Backend {
     private readonly creds: SftpCredentials,
     private readonly knownHosts: KnownHostEntry[],
     private readonly requestTimeoutMs = 60_000,
+    /** Policy of resuming a download whose session was lost; none resumed without one. */
+    private readonly retry?: RetryPolicy,
   ) {
     this.url = cfg.displayUrl;
   }
@@ -239,23 +243,48 @@ export class SftpBackend implements Backend {
   async get(key: string): Promise<ReadableStream<Uint8Array>> {
     const path = this.#path(key);
     const where = this.#where(key);
-    return await this.#run(where, async (sftp, session) => {
-      const handle = await call<Buffer>((cb) => sftp.open(path, "r", cb));
-      try {
-        const st = await call<SftpAttrs>((cb) => sftp.fstat(handle, cb));
-        if ((st.mode & S_IFMT) !== S_IFREG) {
-          throw Object.assign(new Error("not a file"), { code: NO_SUCH_FILE });
+    const { stream, identity } = await this.#openRead(path, where, 0);
+    if (!this.retry) return stream;
+    const reopen = async (offset: number) => (await this.#openRead(path, where, offset, identity)).stream;
+    return resumableRead(stream, reopen, where, this.retry);
+  }
+
+  /**
+   * Opens `path` and streams it from `offset`, with what identifies the file; `was` (a resumed read)
+   * is that of the first open, and a file that no longer matches it is refused.
+   */
+  async #openRead(
+    path: string,
+    where: string,
+    offset: number,
+    was?: FileIdentity,
+  ): Promise<{ stream: ReadableStream<Uint8Array>; identity: FileIdentity }> {
+    try {
+      return await this.#run(where, async (sftp, session) => {
+        const handle = await call<Buffer>((cb) => sftp.open(path, "r", cb));
+        try {
+          const st = await call<SftpAttrs>((cb) => sftp.fstat(handle, cb));
+          if ((st.mode & S_IFMT) !== S_IFREG) {
+            throw Object.assign(new Error("not a file"), { code: NO_SUCH_FILE });
+          }
+          const identity = { size: st.size, mtime: st.mtime };
+          const change = was && identityChange(was, identity);
+          if (change) throw changedObjectError(where, offset, change);
+          const close = () => call<void>((cb) => sftp.close(handle, cb));
+          const stream = pipelinedRead(sftp, handle, offset, st.size, {
+            onEnd: close,
+            mapError: (err) => this.#mapError(where, err, session),
+          });
+          return { stream, identity };
+        } catch (err) {
+          await call<void>((cb) => sftp.close(handle, cb)).catch(() => {});
+          throw err;
         }
-        const close = () => call<void>((cb) => sftp.close(handle, cb));
-        return pipelinedRead(sftp, handle, st.size, {
-          onEnd: close,
-          mapError: (err) => this.#mapError(where, err, session),
-        });
-      } catch (err) {
-        await call<void>((cb) => sftp.close(handle, cb)).catch(() => {});
-        throw err;
-      }
-    });
+      });
+    } catch (err) {
+      if (was && err instanceof NotFoundError) throw changedObjectError(where, offset, "removed");
+      throw err;
+    }
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {

@@ -98,17 +98,21 @@ export interface ReadHooks {
   mapError: (err: unknown) => Error;
 }
 
-/** A stream of the `size` bytes of the open `handle`, read with several READ requests in flight. */
+/**
+ * A stream of the bytes `from` to `size` of the open `handle`, read with several READ requests in
+ * flight (`from` > 0: the rest of a download resumed on a new session).
+ */
 export function pipelinedRead(
   sftp: RawSftp,
   handle: Buffer,
+  from: number,
   size: number,
   hooks: ReadHooks,
 ): ReadableStream<Uint8Array> {
   const chunk = Math.min(MAX_REQUEST, sftp._maxReadLen || 32 * 1024);
   const queue: PendingRead[] = [];
   const garbage = new GarbageBound(8 * 1024 * 1024);
-  let next = 0;
+  let next = from;
   let ended = false;
   const finish = async () => {
     if (ended) return;
