@@ -158,6 +158,16 @@ export function removeOnInterrupt(path: string): () => void {
 }
 
 /**
+ * Installs the handlers now, for a command that may hold nothing to remove when a signal comes but
+ * must still end as every interrupted command does (exit 130 and the interrupted line): a crate run
+ * outside its locked sections (loading, a dry run, between resources). Left to the runtime's default, a
+ * signal ends the process with 128 + its number (143 for SIGTERM) and no word.
+ */
+export function exitOnInterrupt(): void {
+  install();
+}
+
+/**
  * Registers `stop`, run on interruption before any path is removed: a worker thread still creating
  * files in a registered directory would otherwise refill it while it is removed (restore's small files,
  * lib/fsutil/background_files.ts). Also for undoing what a path alone cannot say, in an order of its

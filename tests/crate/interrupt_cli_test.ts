@@ -1,11 +1,12 @@
 /**
  * SIGINT/SIGTERM in the middle of a snapshot: exit 130, this run's `.incomplete-*` and lock removed,
- * and post_command run to undo pre_command (the service it stopped is started again).
+ * and post_command run to undo pre_command (the service it stopped is started again); outside a locked
+ * section (a dry run) the same exit and line, not the runtime's 143 for SIGTERM.
  */
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { interruptAt, names } from "../helpers/interrupt.ts";
+import { interruptAt, interruptOnStderr, names } from "../helpers/interrupt.ts";
 import { backupCrate, scratch, writeTree } from "./fixture.ts";
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -35,3 +36,30 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     }
   });
 }
+
+Deno.test("crate run: SIGINT or SIGTERM outside a locked section (a dry run's walk) exits 130 with one line", async () => {
+  const s = scratch();
+  try {
+    const src = join(s.dir, "src"), target = join(s.dir, "target");
+    // A walk of ~0.5 s (Bun) to 1 s (Deno): the signal finds it still walking.
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 60000; i++) many[`z/${i % 300}/f${i}`] = "";
+    writeTree(src, many);
+    const crate = backupCrate(join(s.dir, "c.yaml"), src, target);
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      // --progress announces the walk on stderr: the run is then past loading, in no locked section.
+      const stderr = await interruptOnStderr(
+        ["--progress", "crate", "run", crate, "--now", "--dry-run"],
+        /snapshot /,
+        signal,
+      );
+      assert.match(
+        stderr,
+        new RegExp(`^vigocli: interrupted \\(${signal}\\); temporary files removed$`, "m"),
+      );
+      assert.equal(existsSync(target), false, "a dry run created target_path");
+    }
+  } finally {
+    s.cleanup();
+  }
+});

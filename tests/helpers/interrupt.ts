@@ -39,3 +39,34 @@ export async function interruptWhen(
   assert.match(stderr, /interrupted/);
   return stderr;
 }
+
+/**
+ * Like {@link interruptWhen}, the signal sent once the command's stderr has printed a line matching
+ * `ready` (a phase it announces, where nothing on disk tells).
+ */
+export async function interruptOnStderr(
+  args: string[],
+  ready: RegExp,
+  signal: Deno.Signal = "SIGINT",
+): Promise<string> {
+  const child = spawnCli(args);
+  const stdout = new Response(child.stdout).arrayBuffer();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let stderr = "";
+  let sent = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    stderr += value;
+    if (!sent && ready.test(stderr)) {
+      child.kill(signal);
+      sent = true;
+    }
+  }
+  const status = await child.status;
+  await stdout;
+  assert.ok(sent, `${args.join(" ")}: ended before printing ${ready}: ${stderr}`);
+  assert.equal(status.code, 130, `${signal}: ${stderr}`);
+  assert.match(stderr, /interrupted/);
+  return stderr;
+}
