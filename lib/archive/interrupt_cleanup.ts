@@ -46,7 +46,10 @@ let settling = false;
 
 /**
  * Installs the signal handlers once; before it, a signal kills the process with nothing to clean up
- * and no exit hook run (a create's lock file, lib/fsutil/file_lock.ts, would stay).
+ * and no exit hook run (a create's lock file, lib/fsutil/file_lock.ts, would stay), with 128 + its
+ * number (143 for SIGTERM) and no word. Also called early by a command that may hold nothing to remove
+ * when a signal comes but must still end as every interrupted command does (exit 130 and the
+ * interrupted line): a crate run outside its locked sections (loading, a dry run, between resources).
  */
 export function installInterruptHandlers(): void {
   if (installed) return;
@@ -155,16 +158,6 @@ export function removeOnInterrupt(path: string): () => void {
   installInterruptHandlers();
   paths.add(path);
   return () => void paths.delete(path);
-}
-
-/**
- * Installs the handlers now, for a command that may hold nothing to remove when a signal comes but
- * must still end as every interrupted command does (exit 130 and the interrupted line): a crate run
- * outside its locked sections (loading, a dry run, between resources). Left to the runtime's default, a
- * signal ends the process with 128 + its number (143 for SIGTERM) and no word.
- */
-export function exitOnInterrupt(): void {
-  install();
 }
 
 /**

@@ -33,10 +33,10 @@ function runCommand() {
     .addOption(jsonOption())
     .action(async (file, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
-      const { exitOnInterrupt } = await import("../archive/interrupt_cleanup.ts");
+      const { installInterruptHandlers } = await import("../archive/interrupt_cleanup.ts");
       // Before anything else: a signal before or between the resources' locked sections (which add
       // their own undoing) or during a dry run otherwise ended the run with 143 and no word.
-      exitOnInterrupt();
+      installInterruptHandlers();
       const { currentTime } = await import("../crate/clock.ts");
       const { loadCrateFile } = await import("../crate/crate_file.ts");
       const { runCrate } = await import("../crate/crate_runner.ts");
