@@ -36,6 +36,25 @@ export function nextSeal(
   return last && last.index === index && last.size === size && last.salt1 === salt1 ? last : null;
 }
 
+/**
+ * Whether a WAL that a TRUNCATE checkpoint emptied (no header until the next commit) may be left
+ * alone until that commit: only when the seal proves the shadow holds every transaction the WAL-index
+ * has counted. A commit made after our last copy and then checkpointed into the database file by that
+ * TRUNCATE (a writer committing while we had let go of our pin for it) is in no WAL we can copy: it
+ * must be judged now, not at a next commit that an idle application or a stop never makes.
+ */
+export function emptiedWalHoldsNothingNew(
+  seal: Seal | null,
+  shadow: { index: number; size: number; header: WalHeader },
+  walIndex: Pick<WalIndexHeader, "iChange" | "mxFrame"> | null,
+): boolean {
+  if (!seal || !walIndex || walIndex.mxFrame !== 0) return false;
+  if (seal.index !== shadow.index || seal.size !== shadow.size || seal.salt1 !== shadow.header.salt1) {
+    return false;
+  }
+  return walIndex.iChange === seal.iChange;
+}
+
 /** The new WAL after a restart, as scanned: committed frames and transactions in it. */
 export interface NewWalScan {
   committedFrames: number;

@@ -13,6 +13,7 @@ import type { ShadowDir, ShadowState } from "./shadow_wal.ts";
 import {
   committedLimit,
   decideSync,
+  emptiedWalHoldsNothingNew,
   mayRepinWithoutLock,
   nextSeal,
   type Seal,
@@ -137,11 +138,15 @@ export class WalSync {
     let wal = readWalInfo(this.walPath);
     if (!wal.header) {
       // A WAL that a TRUNCATE checkpoint emptied has no header until its next commit, and nothing to
-      // copy or judge before it: wait for that commit. Writing it ourselves meant waiting for the
-      // write lock while pinned, which the application's next TRUNCATE holds while it waits for our
-      // read (both stood still for 5 s), or, yielding, committing between the lock and the pin, an
-      // unpinned moment in which a fast application restarted the WAL twice (a new generation).
-      if (this.state !== null && this.forced === null && readWalIndexHeader(this.shmPath)?.mxFrame === 0) {
+      // copy or judge before it when the shadow holds every commit counted: wait for that commit.
+      // Writing it ourselves meant waiting for the write lock while pinned, which the application's
+      // next TRUNCATE holds while it waits for our read (both stood still for 5 s), or, yielding,
+      // committing between the lock and the pin, an unpinned moment in which a fast application
+      // restarted the WAL twice (a new generation). A commit the TRUNCATE took with it is judged now.
+      if (
+        this.state !== null && this.forced === null &&
+        emptiedWalHoldsNothingNew(this.seal, this.state, readWalIndexHeader(this.shmPath))
+      ) {
         return { newGeneration: false, copied: 0 };
       }
       wal = await this.createWal();

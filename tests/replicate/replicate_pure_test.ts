@@ -15,6 +15,7 @@ import {
 import {
   committedLimit,
   decideSync,
+  emptiedWalHoldsNothingNew,
   mayRepinWithoutLock,
   nextSeal,
   type SyncFacts,
@@ -274,6 +275,23 @@ Deno.test("seal: renewed when the WAL-index counts exactly the shadow, kept whil
   assertEquals(nextSeal(last, { ...shadow, index: 4 }, null), null);
   assertEquals(nextSeal(last, { ...shadow, header: H(11) }, null), null);
   assertEquals(nextSeal(null, shadow, null), null);
+});
+
+Deno.test("emptied WAL: waited on only while the seal counts every commit the WAL-index has", () => {
+  const shadow = { index: 3, size: 32 + 4120 * 5, header: H(10) };
+  const seal = { index: 3, size: 32 + 4120 * 5, salt1: 10, iChange: 500 };
+  assert(emptiedWalHoldsNothingNew(seal, shadow, { iChange: 500, mxFrame: 0 }));
+  // A commit after our last copy, which the TRUNCATE took into the database file: judge it now.
+  assert(!emptiedWalHoldsNothingNew(seal, shadow, { iChange: 501, mxFrame: 0 }));
+  // No proof (no seal, one of another shadow or WAL, an unreadable WAL-index), or frames published.
+  assert(!emptiedWalHoldsNothingNew(null, shadow, { iChange: 500, mxFrame: 0 }));
+  assert(
+    !emptiedWalHoldsNothingNew({ ...seal, size: seal.size - 4120 }, shadow, { iChange: 500, mxFrame: 0 }),
+  );
+  assert(!emptiedWalHoldsNothingNew({ ...seal, index: 2 }, shadow, { iChange: 500, mxFrame: 0 }));
+  assert(!emptiedWalHoldsNothingNew({ ...seal, salt1: 9 }, shadow, { iChange: 500, mxFrame: 0 }));
+  assert(!emptiedWalHoldsNothingNew(seal, shadow, null));
+  assert(!emptiedWalHoldsNothingNew(seal, shadow, { iChange: 500, mxFrame: 2 }));
 });
 
 Deno.test("checkpoint policy: passive by size or idleness, truncate when large, never blocking modes", () => {
