@@ -10,7 +10,7 @@ import { lstat, mkdir, readdir, rm, stat } from "node:fs/promises";
 import { existsSync, lstatSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
-import { BadInputError, BusyError, IoError, toVigoError, VerifyError, VigoError } from "../errors.ts";
+import { BadInputError, BusyError, IoError, toVigoError, VerifyError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
@@ -338,12 +338,10 @@ async function commit(
         { journalKept: true },
       );
     }
-    throw new VigoError(
-      `${cause.message}; nothing was restored (the target was rolled back)`,
-      cause.exitCode,
-      cause.kind,
-      { cause: err },
-    );
+    // The same error, told that nothing changed: its class, exit code and path (a drill tells its own
+    // scratch disk's failure from the backup's by an IoError's path) stay what the failure was.
+    cause.message = `${cause.message}; nothing was restored (the target was rolled back)`;
+    throw cause;
   }
   removeJournal(journalFile);
   return steps.some((s) => s.aside) ? aside : undefined;
