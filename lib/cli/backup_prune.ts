@@ -2,12 +2,14 @@
  * `vigocli backup prune [--remote] [--keep N] [--dry-run]`: retention for archives, on the backend
  * (`--remote`: under archives/ at backup.url or --url) or in paths.snapshots. `--keep N` keeps the N
  * newest; otherwise archives older than `--older-than`, else server.yaml's `backup.retention`
- * (default 720h), are removed — never the newest one. Sidecars go with their archives.
+ * (default 720h), are removed — never the newest one. Sidecars go with their archives. Locally it also
+ * removes what killed runs left in the directory (temporary files, lock files, lone sidecars) and lists
+ * them as leftovers.
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { say } from "./output.ts";
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { RetentionPolicy } from "../archive/archive_retention.ts";
 import { objectUrl } from "../backend/backend.ts";
 import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
@@ -21,6 +23,12 @@ interface Line {
   time: string;
   size: number;
   action: "keep" | "delete";
+  reason: string;
+}
+
+/** A file of a killed run that a local prune removed beside the archives. */
+interface Leftover {
+  name: string;
   reason: string;
 }
 
@@ -78,6 +86,8 @@ export function backupPruneCommand(): Command {
       const dryRun = Boolean(opts.dryRun);
       let lines: Line[];
       let where: string;
+      // null where it does not apply: a dry run removes none, and a backend's listing removes its own.
+      let leftovers: Leftover[] | null = null;
       if (remote) {
         const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
         where = objectUrl(backend, ARCHIVES_PREFIX);
@@ -113,37 +123,52 @@ export function backupPruneCommand(): Command {
             reason: d.reason,
           });
         }
-        // A prune killed between an archive and its sidecar left the sidecar alone: finish that. A
-        // create killed outright left its lock file, which no later create of another name removes.
-        if (!dryRun) {
-          await removeOrphanSidecars(where);
-          const { removeStaleLocks } = await import("../fsutil/file_lock.ts");
-          const { CREATE_LOCK_SUFFIX } = await import("../archive/own_files.ts");
-          await removeStaleLocks(where, CREATE_LOCK_SUFFIX);
-        }
+        if (!dryRun) leftovers = await removeLeftovers(where);
       }
       const deleted = lines.filter((l) => l.action === "delete");
       if (opts.json) {
-        printJson({ where, dry_run: dryRun, archives: lines });
+        printJson({ where, dry_run: dryRun, archives: lines, leftovers });
         return;
       }
       for (const l of lines) say(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);
+      for (const l of leftovers ?? []) say(`delete  ${l.name}  (${l.reason})`);
       const verb = dryRun ? "would delete" : "deleted";
       say(
         `${where}: ${verb} ${deleted.length} of ${lines.length} archive(s)${
           dryRun ? "; nothing was deleted" : ""
-        }`,
+        }${leftovers?.length ? ` and ${leftovers.length} leftover file(s) of killed runs` : ""}`,
       );
     }) as unknown as Command;
 }
 
 /**
- * Removes `NAME.tar.gz.sha256` files whose `NAME.tar.gz` is gone. Only those older than a minute: a
- * create renames its sidecar in just before its archive, and that moment must not be mistaken for one.
+ * Removes and returns what killed runs left in `dir`, which only a later run in that very directory
+ * would otherwise remove: a prune killed between an archive and its sidecar left the sidecar; a create
+ * killed outright left its lock file (named by its output, so no create of another name locks it again)
+ * and its temporary files. Those two sweeps are the ones create runs, so a file a live process holds
+ * or writes stays (lock held, or PID running: stale_temps.ts).
  */
-async function removeOrphanSidecars(dir: string): Promise<void> {
+async function removeLeftovers(dir: string): Promise<Leftover[]> {
+  const { removeStaleLocks } = await import("../fsutil/file_lock.ts");
+  const { CREATE_LOCK_SUFFIX } = await import("../archive/own_files.ts");
+  const { sweepStaleTemps } = await import("../fsutil/stale_temps.ts");
+  const named = (reason: string) => (path: string) => ({ name: basename(path), reason });
+  return [
+    ...(await removeOrphanSidecars(dir)).map(named("sidecar whose archive is gone")),
+    ...(await removeStaleLocks(dir, CREATE_LOCK_SUFFIX)).map(named("lock file of a killed create")),
+    ...sweepStaleTemps(dir).map(named("temporary file of a killed run")),
+  ];
+}
+
+/**
+ * Removes `NAME.tar.gz.sha256` files whose `NAME.tar.gz` is gone and returns their paths. Only those
+ * older than a minute: a create renames its sidecar in just before its archive, and that moment must not
+ * be mistaken for one.
+ */
+async function removeOrphanSidecars(dir: string): Promise<string[]> {
   const { lstat, readdir } = await import("node:fs/promises");
   const names = new Set(await readdir(dir).catch(() => [] as string[]));
+  const removed: string[] = [];
   for (const n of names) {
     if (!n.endsWith(".tar.gz.sha256") || names.has(n.slice(0, -".sha256".length))) continue;
     const st = await lstat(join(dir, n)).catch(() => null);
@@ -151,5 +176,7 @@ async function removeOrphanSidecars(dir: string): Promise<void> {
     await rm(join(dir, n), { force: true }).catch((err) => {
       throw toVigoError(err, join(dir, n));
     });
+    removed.push(join(dir, n));
   }
+  return removed;
 }

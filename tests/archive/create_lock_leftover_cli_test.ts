@@ -50,7 +50,7 @@ Deno.test("a SIGKILLed create's lock file: list ignores it, prune and the next c
     assert.deepEqual(JSON.parse(list.stdout), []);
     const prune = await runCli(["backup", "prune", "--keep", "1", ...fx.flags]);
     assert.equal(prune.code, 0, prune.stderr);
-    // (The killed create's temporary file, if it got that far, is the next create's to sweep.)
+    // (The killed create's temporary file, if it got that far, goes too: prune_leftovers_cli_test.)
     assert.deepEqual(names(snaps).filter((n) => n.endsWith(".lock")), ["live.tar.gz.vigo-create.lock"]);
 
     await killedCreate(fx.flags, join(snaps, "k.tar.gz"));

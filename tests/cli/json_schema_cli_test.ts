@@ -75,6 +75,8 @@ Deno.test("json: every --json command's real output, success and failure, follow
   await ok("backup verify", ["backup", "verify", local.path]);
   await ok("backup restore", ["backup", "restore", local.path, "--target", fx.root, "--dry-run"]);
   await ok("backup prune", ["backup", "prune", ...fx.flags, "--keep", "5", "--dry-run"]);
+  const pruned = await ok("backup prune", ["backup", "prune", ...fx.flags, "--keep", "5"]);
+  assert.deepEqual(pruned.leftovers, []);
   const listed = JSON.parse((await runCli(["backup", "list", "--remote", "--url", remote, "--json"])).stdout);
   await Deno.mkdir(`${out}/dl`);
   await ok("backup download", ["backup", "download", listed[0].name, "--url", remote, "-o", `${out}/dl/`]);
