@@ -1,6 +1,6 @@
 /**
  * The application checkpoints on its own while we replicate.
- * - TRUNCATE every 400 transactions: every committed row still reaches the replica.
+ * - TRUNCATE every 400 transactions: every committed row still reaches the replica, in one generation.
  * - TRUNCATE every 300 transactions at 400 a second, more often than our 1 s sync interval: still one
  *   generation. Each TRUNCATE waits for our read transaction, we let go of it, and we used to take it
  *   back only with the write lock, which a writer this fast keeps for long stretches: meanwhile the
@@ -9,7 +9,7 @@
  * - RESTART (Litestream #724): SQLite's RESTART waits for readers while holding the write lock, so a
  *   replicator that never lets go of its read transaction freezes the application for its whole
  *   busy_timeout (10 s here). We hand the lock over within a sync interval: the longest pause
- *   between two commits stays far below the busy timeout, and no row is lost.
+ *   between two commits stays far below the busy timeout, no row is lost, and no generation starts.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { litestreamRestore, sleep, startSqliteWriter } from "../helpers/litestream.ts";
@@ -63,13 +63,15 @@ async function run(
   }
 }
 
-Deno.test("replicate: application runs wal_checkpoint(TRUNCATE) itself, no row lost", async () => {
-  await run("TRUNCATE");
+Deno.test("replicate: application runs wal_checkpoint(TRUNCATE) itself, no row lost, no generation", async () => {
+  const { log, generations } = await run("TRUNCATE");
+  assertEquals(generations, 1, `generations started (the first is the start's own):\n${log}`);
 });
 
 Deno.test("replicate: application RESTART checkpoint is not frozen by our read transaction (#724)", async () => {
-  const { maxGapMs, log } = await run("RESTART");
+  const { maxGapMs, log, generations } = await run("RESTART");
   assert(maxGapMs < 4000, `longest pause between commits ${maxGapMs} ms (busy_timeout is 10000 ms):\n${log}`);
+  assertEquals(generations, 1, `generations started (the first is the start's own):\n${log}`);
 });
 
 Deno.test("replicate: application TRUNCATE more often than the sync interval costs no generation, no row lost", async () => {
