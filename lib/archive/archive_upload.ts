@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { type Backend, LeftBehindError, objectUrl, type SizedBody } from "../backend/backend.ts";
+import { type Backend, objectUrl, type SizedBody } from "../backend/backend.ts";
 import { BadInputError, ExistsError, NotFoundError, toVigoError, VerifyError, VigoError } from "../errors.ts";
 import { fileStream } from "../fsutil/file_stream.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
@@ -17,7 +17,12 @@ import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { detectArchiveKind, readSidecar } from "./archive_source.ts";
 import { sidecarLine } from "./file_sink.ts";
 import { SETTLE_MS, type StoppedOutcome } from "./interrupt_cleanup.ts";
-import { ARCHIVES_PREFIX, checkArchiveName, type UploadResult } from "./remote_archives.ts";
+import {
+  ARCHIVES_PREFIX,
+  checkArchiveName,
+  putSidecarOrTakeBack,
+  type UploadResult,
+} from "./remote_archives.ts";
 
 /** How {@link uploadArchive} treats an archive of that name already on the backend. */
 export interface UploadArchiveOptions {
@@ -96,22 +101,7 @@ export async function uploadArchive(
   // an archive of this name stored meanwhile is not replaced either.
   signal?.throwIfAborted();
   await putArchive(backend, path, key, size, expected, check, !replace, signal);
-  try {
-    // Stopped once the archive is stored, the upload takes it back rather than add the sidecar.
-    signal?.throwIfAborted();
-    await backend.put(sidecarKey, sidecar);
-  } catch (err) {
-    // An archive without its sidecar would make every re-run exit 10 (the name exists): it goes too,
-    // best effort, and the first failure is what the caller sees (stopped: unless it stays).
-    await backend.delete([key]).catch((left) => {
-      if (!signal?.aborted) return;
-      throw new LeftBehindError(
-        `${objectUrl(backend, key)}: stored without its sidecar, could not be removed (${errorText(left)})`,
-        { cause: err },
-      );
-    });
-    throw err;
-  }
+  await putSidecarOrTakeBack(backend, key, sidecarKey, sidecar, signal);
   return result;
 }
 

@@ -90,6 +90,37 @@ function isoSeconds(d: Date): string {
 }
 
 /**
+ * Stores the sidecar of the archive just stored at `key` (create --upload, backup upload). When that
+ * fails, or `signal` stopped the upload first, the archive is taken back instead: one without its
+ * sidecar would make every re-run exit 10 (the name exists). Best effort: the sidecar's failure (or the
+ * signal's reason) is what the caller sees, unless a stopped upload's archive could not be removed,
+ * which a LeftBehindError names.
+ */
+export async function putSidecarOrTakeBack(
+  backend: Backend,
+  key: string,
+  sidecarKey: string,
+  sidecar: Uint8Array,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    signal?.throwIfAborted();
+    await backend.put(sidecarKey, sidecar);
+  } catch (err) {
+    await backend.delete([key]).catch((left) => {
+      if (!signal?.aborted) return;
+      throw new LeftBehindError(
+        `${objectUrl(backend, key)}: stored without its sidecar, could not be removed (${
+          left instanceof Error ? left.message : left
+        })`,
+        { cause: err },
+      );
+    });
+    throw err;
+  }
+}
+
+/**
  * A sink that uploads what is written to `archives/<name>` and, once the archive object is complete,
  * its sidecar. Refuses to replace an archive that exists (checked when opened). `done` settles after the
  * sidecar is stored.
@@ -146,25 +177,8 @@ export async function openRemoteSink(
         });
         await putting;
         const sha256 = hash.digest("hex");
-        const storeSidecar = async () => {
-          // Stopped once the archive is stored: it is taken back rather than given its sidecar.
-          signal?.throwIfAborted();
-          await backend.put(sidecarKey, new TextEncoder().encode(sidecarLine(sha256, name)));
-        };
-        await storeSidecar().catch(async (err) => {
-          // An archive without its sidecar would make every re-run exit 10 (the name exists): it goes
-          // too, best effort, and the sidecar's failure is what the caller sees (stopped: unless it stays).
-          await backend.delete([key]).catch((left) => {
-            if (!signal?.aborted) return;
-            throw new LeftBehindError(
-              `${objectUrl(backend, key)}: stored without its sidecar, could not be removed (${
-                left instanceof Error ? left.message : left
-              })`,
-              { cause: err },
-            );
-          });
-          throw err;
-        });
+        const sidecar = new TextEncoder().encode(sidecarLine(sha256, name));
+        await putSidecarOrTakeBack(backend, key, sidecarKey, sidecar, signal);
         resolve({ url: backend.url, key, sidecarKey, bytes, sha256 });
       } catch (err) {
         reject(err);
