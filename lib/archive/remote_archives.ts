@@ -145,6 +145,9 @@ export async function openRemoteSink(
       );
     }
   }
+  // A signal that came while the checks above waited on the backend (a session opening) finds no
+  // listener below: it stops the create here, before the put, which would otherwise run in full.
+  signal?.throwIfAborted();
   const hash = createHash("sha256");
   let bytes = 0;
   const pipe = new TransformStream<Uint8Array, Uint8Array>();

@@ -3,7 +3,8 @@
  * backend before it exits 130 with one line saying so. On s3:// (the SigV4-checking s3rver) an archive
  * above the single-PUT cutoff goes multipart: no multipart upload is left; with `--replace` the stored
  * pair still downloads. On sftp:// (real sshd) and file:// no temporary file is left in archives/.
- * `create --upload` the same: its local temporary files and its upload's temporary object both go.
+ * `create --upload` the same: its local temporary files and its upload's temporary object both go; a signal
+ * while the sftp:// session still opens stops it before the upload starts.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -213,6 +214,46 @@ Deno.test({
     } finally {
       await sshd.cleanup();
       await s3.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "backup create --upload: a SIGINT while the sftp:// session opens stops the create before the upload starts",
+  ...opts,
+  async fn() {
+    // The session's SFTP server starts 2 s after the marker appears: the signal lands while the upload's
+    // sink still checks the name on the backend, before the put that would see the signal exists.
+    const markerDir = await Deno.makeTempDir({ prefix: "vigo-slowsftp-" });
+    const marker = join(markerDir, "session");
+    const sshd = await startSshd([
+      `ForceCommand touch ${marker}; sleep 2; exec /usr/lib/openssh/sftp-server`,
+    ]);
+    try {
+      const sftpYaml = `  url: ${sshd.url("vigo")}\n  key_path: ${sshd.clientKey}\n` +
+        `  known_hosts_path: ${sshd.knownHosts}\n`;
+      await withHost(sftpYaml, async (host) => {
+        await incompressible(host, 40);
+        const remote = join(sshd.dataDir, "vigo", "archives");
+        let uploaded = false;
+        const watch = setInterval(() => uploaded ||= entries(remote).length > 0, 5);
+        const stderr = await interruptWhen(
+          ["backup", "create", "--upload", ...host.flags],
+          () => entries(markerDir).length > 0,
+          "SIGINT",
+        ).finally(() => clearInterval(watch));
+        assert.match(
+          oneLine(stderr),
+          /interrupted \(SIGINT\); temporary files removed, and nothing of the upload/,
+        );
+        assert.ok(!uploaded, "the upload started after the signal");
+        assert.deepEqual(entries(remote), []);
+        assert.deepEqual(temps(join(host.root, "snapshots")), []);
+      });
+    } finally {
+      await sshd.cleanup();
+      await Deno.remove(markerDir, { recursive: true }).catch(() => {});
     }
   },
 });
