@@ -4,8 +4,8 @@
  * replaces) is written and fsynced under a temporary name before the first is renamed into place, so
  * a failed write or rename leaves it as it was too, and systemd never reads half a unit.
  */
-import { rmSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { renameSync, rmSync } from "node:fs";
+import { lstat, readFile, readlink, stat, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ExistsError, toVigoError, VigoError } from "../errors.ts";
 import {
@@ -13,6 +13,7 @@ import {
   createAtomicFile,
   fsyncDirectory,
   requireDestinationFolder,
+  tempPathFor,
 } from "../fsutil/atomic_file.ts";
 import { acquireFileLockBeside } from "../fsutil/file_lock.ts";
 import type { UnitFile } from "./unit_templates.ts";
@@ -82,7 +83,7 @@ async function writeAll(
 ): Promise<void> {
   const staged: AtomicFile[] = [];
   // One per file: the unit as it was, or null where there was none.
-  const kept: (AtomicFile | null)[] = [];
+  const kept: (Kept | null)[] = [];
   let path = "";
   try {
     try {
@@ -117,8 +118,17 @@ async function writeAll(
   }
 }
 
-/** A staged copy of the unit at `path` (bytes and mode), to rename back should the install fail. */
-async function keepCopy(path: string): Promise<AtomicFile> {
+/** A unit as it was, under a temporary name: `commit` renames it back, `abort` removes it. */
+type Kept = Pick<AtomicFile, "commit" | "abort">;
+
+/**
+ * A staged copy of the unit at `path` (bytes and mode), to rename back should the install fail; of a
+ * symbolic link (a unit `systemctl mask` links to /dev/null, or one linked in from elsewhere), the link.
+ */
+async function keepCopy(path: string): Promise<Kept> {
+  // A copy through the link was a regular file with its target's mode: /dev/null's 0666 made the
+  // masked unit a file that any local user could fill with a unit systemd runs as root.
+  if ((await lstat(path)).isSymbolicLink()) return await keepLink(path);
   const bytes = await readFile(path);
   const { mode } = await stat(path);
   const copy = await createAtomicFile(path, 0o600);
@@ -133,11 +143,32 @@ async function keepCopy(path: string): Promise<AtomicFile> {
   return copy;
 }
 
+/** The link at `path`, made again under a temporary name beside it. */
+async function keepLink(path: string): Promise<Kept> {
+  const temp = tempPathFor(path);
+  await symlink(await readlink(path), temp);
+  let done = false;
+  return {
+    commit() {
+      if (done) return Promise.resolve();
+      renameSync(temp, path);
+      fsyncDirectory(dirname(path));
+      done = true;
+      return Promise.resolve();
+    },
+    abort() {
+      if (!done) rmSync(temp, { force: true });
+      done = true;
+      return Promise.resolve();
+    },
+  };
+}
+
 /**
  * Undoes the installed units: renames each kept copy back, removes each created unit. Returns the
  * paths it could not restore, each with its error.
  */
-async function putBack(installed: AtomicFile[], kept: (AtomicFile | null)[]): Promise<string[]> {
+async function putBack(installed: AtomicFile[], kept: (Kept | null)[]): Promise<string[]> {
   const failed: string[] = [];
   for (const [i, file] of installed.entries()) {
     try {

@@ -115,3 +115,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "install-units --force: a masked unit (a link to /dev/null) is put back as that link",
+  ignore: !isRoot,
+  async fn() {
+    const r = await makeRoot();
+    const dir = `${r.root}/units`;
+    await Deno.mkdir(dir);
+    for (const u of UNITS) await Deno.writeTextFile(`${dir}/${u}`, `# edited by hand: ${u}\n`);
+    const masked = `${dir}/vigocli-replicate.service`;
+    await Deno.remove(masked);
+    // What `systemctl mask` makes of a unit in /etc/systemd/system.
+    await Deno.symlink("/dev/null", masked);
+    const last = `${dir}/vigocli-drill.timer`;
+    await sh(`mount --bind '${last}' '${last}'`);
+    try {
+      const res = await install(r, dir);
+      assert.equal(res.code, 11, res.stderr);
+      assert.ok(res.stderr.includes("no unit changed"), res.stderr);
+      // Before, the copy followed the link: an empty regular file with /dev/null's mode, 0666, that any
+      // local user could fill with a unit systemd runs as root.
+      const st = await Deno.lstat(masked);
+      assert.ok(
+        st.isSymlink,
+        `put back as a ${st.isFile ? `file, mode ${(st.mode! & 0o777).toString(8)}` : "?"}`,
+      );
+      assert.equal(await Deno.readLink(masked), "/dev/null");
+      assert.deepEqual(
+        [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith(".")),
+        [],
+        "no temporary file left",
+      );
+    } finally {
+      await sh(`umount '${last}'`);
+      await Deno.remove(r.root, { recursive: true });
+    }
+  },
+});
