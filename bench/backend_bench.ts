@@ -2,21 +2,23 @@
  * Backend throughput on loopback, side by side with `rclone copy` to the same server: upload and
  * download of a 128 MiB and a 1 GiB file (× scale) to the s3rver. Both sides run as separate
  * processes under GNU time, so process start-up and peak RSS count for both.
- * Our side is bench/backend_child.ts, run by the runtime of what is measured (Bun with `--bin`).
- * The upload rows measure the path `vigocli backup upload` takes: the file as a body of known size
+ * Our side twice: the backend library alone (bench/backend_child.ts, run by the runtime of what is
+ * measured: Bun with `--bin`), and the commands an operator runs, `backup upload FILE --url …` and
+ * `backup download NAME --url … -o …` (the executable with `--bin`), on the same archive and sidecar.
+ * The library's upload takes the path `backup upload` takes: the file as a body of known size
  * (SizedBody), so one streamed PUT up to the 200 MiB cutoff (the 128 MiB row) and multipart above it (the
- * 1 GiB row); `backup upload` adds only its sidecar check (a SHA-256 over the bytes as they are read) and
- * the sidecar's small PUT.
+ * 1 GiB row); the command adds its sidecar check (a SHA-256 over the bytes as they are read), the
+ * signature's hashing pass over the file and the sidecar's small PUT, and loads the CLI around them.
  */
 import { join } from "node:path";
 import type { BenchContext, BenchRow } from "./bench_lib.ts";
-import { compareWithRclone, writeRandomFile } from "./rclone_compare.ts";
+import { compareWithRclone, writeRandomArchive } from "./rclone_compare.ts";
 import { backendChildCommand, exists, measureShell } from "./bench_lib.ts";
 import { startS3Server } from "../tests/helpers/s3_server.ts";
 
 const MiB = 1024 * 1024;
 
-/** Upload/download MB/s of our S3 backend vs rclone, and peak RSS of the upload. */
+/** Upload/download MiB/s and peak RSS of our S3 backend library and of the commands, vs rclone. */
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const mib of [128, 1024]) {
@@ -27,10 +29,10 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
 
 async function compareSize(ctx: BenchContext, size: number): Promise<BenchRow[]> {
   const dir = join(ctx.workDir, `backend-${size}`);
-  const src = join(dir, "blob.bin");
-  if (!await exists(src)) {
+  const src = join(dir, "bench.tar.gz");
+  if (!await exists(`${src}.sha256`)) {
     await Deno.mkdir(dir, { recursive: true });
-    await writeRandomFile(src, size);
+    await writeRandomArchive(src, size);
   }
   // A fresh server per run: s3rver's store is not what is measured, and it must not fill the disk.
   await Deno.remove(join(dir, "s3rver"), { recursive: true }).catch(() => {});
@@ -44,6 +46,12 @@ async function compareSize(ctx: BenchContext, size: number): Promise<BenchRow[]>
         BENCH_BACKEND: JSON.stringify({ kind: "s3", url: server.url("ours"), ...cfg }),
         PATH: Deno.env.get("PATH") ?? "",
       });
+    const credentialsFile = join(dir, "s3.ini");
+    await Deno.writeTextFile(
+      credentialsFile,
+      `access_key_id = ${cfg.accessKeyId}\nsecret_access_key = ${cfg.secretAccessKey}\n` +
+        `endpoint = ${cfg.endpoint}\nregion = ${cfg.region}\nforce_path_style = true\n`,
+    );
     const rcloneEnv = {
       PATH: Deno.env.get("PATH") ?? "",
       HOME: dir,
@@ -57,13 +65,15 @@ async function compareSize(ctx: BenchContext, size: number): Promise<BenchRow[]>
       RCLONE_CONFIG_BENCH_REGION: cfg.region,
       RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true",
     };
-    return await compareWithRclone({
+    return await compareWithRclone(ctx, {
       backend: "S3",
       server: "s3rver on loopback",
       dir,
       src,
       size,
       ours,
+      cliUrl: (round) => server.url(`cli/r${round}`),
+      credentialsFile,
       rcloneEnv,
       rcloneDir: (round) => `bench:${server.bucket}/rclone/r${round}`,
     });
