@@ -14,29 +14,70 @@ import { versionReport } from "../version.ts";
 import { setVerboseSink } from "../verbose.ts";
 import { clearProgressLine, setQuiet, stopProgressDisplay } from "./output.ts";
 import { commandTreeText } from "./help_tree.ts";
-import { backupCreateCommand } from "./backup_create.ts";
-import { backupInspectCommand } from "./backup_inspect.ts";
-import { backupRestoreCommand } from "./backup_restore.ts";
-import { backupVerifyCommand } from "./backup_verify.ts";
-import { backupListCommand } from "./backup_list.ts";
-import { backupDownloadCommand } from "./backup_download.ts";
-import { backupUploadCommand } from "./backup_upload.ts";
-import { backupPruneCommand } from "./backup_prune.ts";
-import { backupReplicateCommand } from "./backup_replicate.ts";
-import { backupDrillCommand } from "./backup_drill.ts";
-import { backupInstallUnitsCommand } from "./backup_install_units.ts";
-import { backupStatusCommand } from "./backup_status.ts";
-import { replicaCommand } from "./replica.ts";
-import { secretCommand } from "./secret.ts";
-import { crateCommand } from "./crate.ts";
-import { snapshotCommand } from "./snapshot.ts";
 import { completionCommand, helpCommand } from "./help_command.ts";
 import { addRootAlias, applyRootAlias } from "./common.ts";
 import { exitCodesText } from "./exit_codes.ts";
 import { HELP_EXAMPLES } from "./help_examples.ts";
+import { type CommandModule, commandsToLoad } from "./command_modules.ts";
 
-/** Builds the whole command tree. Exported so tests can inspect `--help` without spawning. */
-export function buildProgram(): Command {
+/**
+ * Every command module, in the order `--help` lists them, each loaded by its own dynamic import: the
+ * executable is built with `--splitting`, so a command run parses its own module and no other command's
+ * (nor their node: modules: tty, os, url…). See commandsToLoad for when the whole tree is built.
+ */
+const COMMANDS: CommandModule<Command>[] = [
+  {
+    path: ["backup", "create"],
+    load: async () => (await import("./backup_create.ts")).backupCreateCommand(),
+  },
+  {
+    path: ["backup", "inspect"],
+    load: async () => (await import("./backup_inspect.ts")).backupInspectCommand(),
+  },
+  {
+    path: ["backup", "restore"],
+    load: async () => (await import("./backup_restore.ts")).backupRestoreCommand(),
+  },
+  {
+    path: ["backup", "verify"],
+    load: async () => (await import("./backup_verify.ts")).backupVerifyCommand(),
+  },
+  { path: ["backup", "list"], load: async () => (await import("./backup_list.ts")).backupListCommand() },
+  {
+    path: ["backup", "download"],
+    load: async () => (await import("./backup_download.ts")).backupDownloadCommand(),
+  },
+  {
+    path: ["backup", "upload"],
+    load: async () => (await import("./backup_upload.ts")).backupUploadCommand(),
+  },
+  { path: ["backup", "prune"], load: async () => (await import("./backup_prune.ts")).backupPruneCommand() },
+  {
+    path: ["backup", "replicate"],
+    load: async () => (await import("./backup_replicate.ts")).backupReplicateCommand(),
+  },
+  { path: ["backup", "drill"], load: async () => (await import("./backup_drill.ts")).backupDrillCommand() },
+  {
+    path: ["backup", "install-units"],
+    load: async () => (await import("./backup_install_units.ts")).backupInstallUnitsCommand(),
+  },
+  {
+    path: ["backup", "status"],
+    load: async () => (await import("./backup_status.ts")).backupStatusCommand(),
+  },
+  { path: ["backup", "replica"], load: async () => (await import("./replica.ts")).replicaCommand() },
+  { path: ["secret"], load: async () => (await import("./secret.ts")).secretCommand() },
+  { path: ["crate"], load: async () => (await import("./crate.ts")).crateCommand() },
+  { path: ["snapshot"], load: async () => (await import("./snapshot.ts")).snapshotCommand() },
+];
+
+/**
+ * Builds the command tree: the whole of it, or, given the `argv` of a run, only what that run needs
+ * (commandsToLoad). Exported so tests can inspect `--help` without spawning.
+ */
+export async function buildProgram(argv?: string[]): Promise<Command> {
+  const wanted = commandsToLoad(COMMANDS, argv);
+  const loaded = await Promise.all(wanted.map((c) => c.load()));
   const program = new Command("vigocli")
     .description("Backup and recovery for a Vigo server: archives, replication, snapshots.")
     .version(versionReport(), "-V, --version", "print version, commit, build and runtime details")
@@ -47,26 +88,10 @@ export function buildProgram(): Command {
     .helpCommand(false);
 
   const backup = new Command("backup")
-    .description("point-in-time archives and continuous replication of a Vigo server")
-    .addCommand(backupCreateCommand())
-    .addCommand(backupInspectCommand())
-    .addCommand(backupRestoreCommand())
-    .addCommand(backupVerifyCommand())
-    .addCommand(backupListCommand())
-    .addCommand(backupDownloadCommand())
-    .addCommand(backupUploadCommand())
-    .addCommand(backupPruneCommand())
-    .addCommand(backupReplicateCommand())
-    .addCommand(backupDrillCommand())
-    .addCommand(backupInstallUnitsCommand())
-    .addCommand(backupStatusCommand())
-    .addCommand(replicaCommand());
-
+    .description("point-in-time archives and continuous replication of a Vigo server");
+  program.addCommand(backup);
+  for (const [i, c] of wanted.entries()) (c.path.length === 2 ? backup : program).addCommand(loaded[i]);
   program
-    .addCommand(backup)
-    .addCommand(secretCommand())
-    .addCommand(crateCommand())
-    .addCommand(snapshotCommand())
     .addCommand(completionCommand(() => program))
     .addCommand(helpCommand(() => program));
 
@@ -156,7 +181,7 @@ function applyRecursively(cmd: Command, fn: (c: Command) => void): void {
 export async function main(argv: string[]): Promise<number> {
   resetJsonDocument();
   missingSubcommandOf = undefined;
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: "user" });
     return ExitCode.Ok;

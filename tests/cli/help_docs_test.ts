@@ -14,7 +14,7 @@ import { manPage } from "../../lib/cli/man_page.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { REPO_ROOT } from "../helpers/cli.ts";
 
-const spec = () => commandSpec(buildProgram() as unknown as Command);
+const spec = async () => commandSpec(await buildProgram() as unknown as Command);
 
 async function sh(cmd: string, args: string[], env: Record<string, string> = {}) {
   const out = await new Deno.Command(cmd, { args, env: { ...env, PATH: Deno.env.get("PATH")! } }).output();
@@ -22,9 +22,9 @@ async function sh(cmd: string, args: string[], env: Record<string, string> = {})
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-Deno.test("help: every command has examples, and every example belongs to a command", () => {
+Deno.test("help: every command has examples, and every example belongs to a command", async () => {
   // vigocli itself included (path "").
-  const paths = flattenSpec(spec()).map((c) => c.path.join(" "));
+  const paths = flattenSpec(await spec()).map((c) => c.path.join(" "));
   assert.deepEqual(paths.filter((p) => !(HELP_EXAMPLES[p]?.length > 0)), [], "commands without examples");
   assert.deepEqual(
     Object.keys(HELP_EXAMPLES).filter((p) => !paths.includes(p)),
@@ -58,7 +58,7 @@ async function bashComplete(script: string, words: string[]): Promise<string[]> 
 }
 
 Deno.test("completion: bash script parses and completes commands, options and option values", async () => {
-  const script = completionScript("bash", spec());
+  const script = completionScript("bash", await spec());
   const file = await Deno.makeTempFile({ suffix: ".bash" });
   await Deno.writeTextFile(file, script);
   assert.equal((await sh("bash", ["-n", file])).code, 0);
@@ -84,7 +84,7 @@ Deno.test("completion: bash script parses and completes commands, options and op
 
 Deno.test("completion: zsh script parses and registers vigocli's completion", async () => {
   const file = await Deno.makeTempFile({ suffix: ".zsh" });
-  await Deno.writeTextFile(file, completionScript("zsh", spec()));
+  await Deno.writeTextFile(file, completionScript("zsh", await spec()));
   assert.equal((await sh("zsh", ["-n", file])).code, 0);
   // The walker is the bash one (checked above); here: compinit takes it as vigocli's completer.
   const r = await sh("zsh", [
@@ -98,7 +98,7 @@ Deno.test("completion: zsh script parses and registers vigocli's completion", as
 
 Deno.test("completion: fish script parses and completes", async () => {
   const file = await Deno.makeTempFile({ suffix: ".fish" });
-  await Deno.writeTextFile(file, completionScript("fish", spec()));
+  await Deno.writeTextFile(file, completionScript("fish", await spec()));
   assert.equal((await sh("fish", ["-n", file])).code, 0);
   const r = await sh("fish", ["-c", `source ${file}; complete -C 'vigocli backup ver'`]);
   assert.match(r.stdout, /^verify\t/m, r.stderr);
@@ -109,7 +109,7 @@ Deno.test("completion: fish script parses and completes", async () => {
 
 Deno.test("man page: man(1) renders it without warnings, with commands, exit status and examples", async () => {
   const file = await Deno.makeTempFile({ suffix: ".1" });
-  await Deno.writeTextFile(file, manPage(spec(), "0.0.0", "2026-01-01"));
+  await Deno.writeTextFile(file, manPage(await spec(), "0.0.0", "2026-01-01"));
   const r = await sh("man", ["-l", file], { MANWIDTH: "80", MANPAGER: "cat", PAGER: "cat" });
   await Deno.remove(file);
   assert.equal(r.code, 0, r.stderr);

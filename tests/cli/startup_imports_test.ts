@@ -2,7 +2,8 @@
  * `vigocli --version` and `--help` stay light: the modules main.ts loads before any action runs (its
  * static imports, transitively) hold no engine. Command files load engines with `await import()` inside
  * their actions; one static import of the backend registry once pulled every backend and ssh-config
- * into start-up.
+ * into start-up. Past start-up, a command loads its own module and no other command's (README, Design:
+ * "Transfers load only the code they run").
  */
 import assert from "node:assert/strict";
 import { REPO_ROOT } from "../helpers/cli.ts";
@@ -12,10 +13,10 @@ interface InfoModule {
   dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
 }
 
-/** Specifiers main.ts reaches through static imports only. */
-async function staticClosure(): Promise<Set<string>> {
+/** Specifiers `root` (main.ts unless given) reaches through static imports only. */
+async function staticClosure(root = "main.ts"): Promise<Set<string>> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "main.ts"],
+    args: ["info", "--json", root],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
     stdout: "piped",
@@ -48,4 +49,13 @@ Deno.test("start-up: main.ts statically loads no backend, archive engine or npm 
   assert.deepEqual(engines, [], "engine modules loaded at start-up");
   const npm = loaded.filter((s) => s.startsWith("npm:") && !s.startsWith("npm:@commander-js/extra-typings@"));
   assert.deepEqual(npm, [], "npm packages loaded at start-up");
+});
+
+Deno.test("commands: program.ts loads each command's module only when that command runs", async () => {
+  const cli = new URL("lib/cli/", `file://${REPO_ROOT}`).href;
+  const loaded = [...await staticClosure("lib/cli/program.ts")];
+  const commands = loaded.filter((s) =>
+    s.startsWith(cli) && /^(backup_[a-z_]+|replica|secret|crate|snapshot)\.ts$/.test(s.slice(cli.length))
+  );
+  assert.deepEqual(commands, [], "command modules loaded with the command tree");
 });
