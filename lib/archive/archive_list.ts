@@ -3,7 +3,7 @@ import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { toVigoError } from "../errors.ts";
 import { isNotADirectory, notADirectory } from "../fsutil/own_directory.ts";
-import { detectArchiveKind, readHead } from "./archive_source.ts";
+import { detectArchiveKind, readHead } from "./archive_kind.ts";
 import { timeFromArchiveName } from "./archive_names.ts";
 
 /** One archive in the listing. */

@@ -9,7 +9,8 @@ import { createHash } from "node:crypto";
 import { BadInputError } from "../errors.ts";
 import { MAX_OCTAL_12, type TarHeader } from "../codec/tar/tar_format.ts";
 import type { TarReader } from "../codec/tar/tar_reader.ts";
-import { openArchive, type OpenArchiveOptions, readSidecar } from "./archive_source.ts";
+import { openArchive, type OpenArchiveOptions } from "./archive_source.ts";
+import { readSidecar } from "./sidecar_file.ts";
 import {
   checkArchivePath,
   checkLinkTarget,

@@ -5,15 +5,14 @@
  * `.sha256` sidecar) in the same single read.
  */
 import { createHash, type Hash } from "node:crypto";
-import { open, readFile } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { BadInputError, CryptoError, toVigoError } from "../errors.ts";
 import { gunzip } from "../codec/gzip/gunzip_members.ts";
 import { zlibAsyncRunsOffThread } from "../runtime.ts";
 import { TarReader } from "../codec/tar/tar_reader.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
-import { requireRegularFile } from "../fsutil/regular_file.ts";
+import { detectArchiveKind, readHead } from "./archive_kind.ts";
 
 /**
  * Read size for a whole-archive read: each read is a trip to the runtime's thread pool, so fewer, bigger
@@ -57,36 +56,6 @@ export interface OpenedArchive {
   /** Raw bytes read so far. */
   rawBytes(): number;
   close(): Promise<void>;
-}
-
-/** Archive kind judged from the first bytes of a file. */
-export type ArchiveKind = "gzip" | "encrypted" | "unknown";
-
-/** Judges a file's first bytes; loads the encryption module only for non-gzip input. */
-export async function detectArchiveKind(first: Uint8Array): Promise<ArchiveKind> {
-  if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) return "gzip";
-  try {
-    const envelope = await import("../crypto/envelope.ts");
-    return envelope.isEncryptedHeader(first) ? "encrypted" : "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
-/** Reads the first `n` bytes of a file. */
-export async function readHead(path: string, n = 64): Promise<Uint8Array> {
-  let fh: FileHandle | undefined;
-  requireRegularFile(path, "archive");
-  try {
-    fh = await open(path, "r");
-    const buf = new Uint8Array(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } catch (err) {
-    throw toVigoError(err, path);
-  } finally {
-    await fh?.close();
-  }
 }
 
 /** Opens `path` as an archive, decrypting when its header says it is encrypted. */
@@ -164,18 +133,4 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
       await fh.close().catch(() => {});
     },
   };
-}
-
-/** The hash a `.sha256` sidecar next to `path` records, or null when there is none. */
-export async function readSidecar(path: string): Promise<string | null> {
-  let text: string;
-  try {
-    text = await readFile(`${path}.sha256`, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw toVigoError(err, `${path}.sha256`);
-  }
-  const m = /^([0-9a-fA-F]{64})\s/.exec(text);
-  if (!m) throw new BadInputError(`${path}.sha256: not a sha256sum line`);
-  return m[1].toLowerCase();
 }

@@ -14,7 +14,8 @@ import { BadInputError, ExistsError, NotFoundError, toVigoError, VerifyError, Vi
 import { fileStream } from "../fsutil/file_stream.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
-import { detectArchiveKind, readSidecar } from "./archive_source.ts";
+import { detectArchiveKind } from "./archive_kind.ts";
+import { readSidecar } from "./sidecar_file.ts";
 import { sidecarLine } from "./file_sink.ts";
 import { SETTLE_MS, type StoppedOutcome } from "./interrupt_cleanup.ts";
 import {

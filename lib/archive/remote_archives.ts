@@ -19,7 +19,7 @@ import {
 } from "../errors.ts";
 import { createAtomicFile, refuseExisting, writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
-import { detectArchiveKind } from "./archive_source.ts";
+import { detectArchiveKind } from "./archive_kind.ts";
 import { timeFromArchiveName } from "./archive_names.ts";
 import { planRetention, type RetentionPolicy } from "./archive_retention.ts";
 import { sidecarLine } from "./file_sink.ts";

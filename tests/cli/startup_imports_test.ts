@@ -2,8 +2,9 @@
  * `vigocli --version` and `--help` stay light: the modules main.ts loads before any action runs (its
  * static imports, transitively) hold no engine. Command files load engines with `await import()` inside
  * their actions; one static import of the backend registry once pulled every backend and ssh-config
- * into start-up. Past start-up, a command loads its own module and no other command's (README, Design:
- * "Transfers load only the code they run").
+ * into start-up. Past start-up, a command loads its own module and no other command's, and the transfer
+ * commands (backup download, upload, list --remote) no gzip or tar code (README, Design: "Transfers load
+ * only the code they run").
  */
 import assert from "node:assert/strict";
 import { REPO_ROOT } from "../helpers/cli.ts";
@@ -58,4 +59,14 @@ Deno.test("commands: program.ts loads each command's module only when that comma
     s.startsWith(cli) && /^(backup_[a-z_]+|replica|secret|crate|snapshot)\.ts$/.test(s.slice(cli.length))
   );
   assert.deepEqual(commands, [], "command modules loaded with the command tree");
+});
+
+Deno.test("transfers: remote archives and backup upload load no gzip or tar code", async () => {
+  const lib = new URL("lib/", `file://${REPO_ROOT}`).href;
+  for (const root of ["lib/archive/remote_archives.ts", "lib/archive/archive_upload.ts"]) {
+    const loaded = [...await staticClosure(root)];
+    const codec = loaded.filter((s) => s.startsWith(`${lib}codec/gzip/`) || s.startsWith(`${lib}codec/tar/`));
+    assert.deepEqual(codec, [], `${root} loads gzip or tar code`);
+    assert.ok(!loaded.includes("node:zlib"), `${root} loads node:zlib`);
+  }
 });
