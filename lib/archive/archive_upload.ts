@@ -175,9 +175,9 @@ async function putArchive(
 ): Promise<void> {
   const body: SizedBody = {
     size,
-    open: (pass) =>
+    open: (pass, readBytes) =>
       check.wrap(
-        fileStream(path),
+        fileStream(path, readBytes),
         () =>
           pass === "hash"
             ? progressPhase(`hashing ${path}`, size, "bytes")

@@ -29,8 +29,11 @@ export type BodyPass = "send" | "hash";
 export interface SizedBody {
   /** Bytes every stream from `open()` yields. */
   readonly size: number;
-  /** A fresh stream of the body from its first byte, for `pass` (default "send"). */
-  open(pass?: BodyPass): ReadableStream<Uint8Array>;
+  /**
+   * A fresh stream of the body from its first byte, for `pass` (default "send"), in pieces of about
+   * `readBytes` where the backend asks for a size (the source's own choice otherwise).
+   */
+  open(pass?: BodyPass, readBytes?: number): ReadableStream<Uint8Array>;
 }
 
 /**

@@ -152,7 +152,7 @@ class RetryBackend implements Backend {
           key,
           typeof body === "function"
             ? () => track(body())
-            : { size: body.size, open: (pass) => track(body.open(pass)) },
+            : { size: body.size, open: (pass, readBytes) => track(body.open(pass, readBytes)) },
           opts,
         );
       } catch (err) {
