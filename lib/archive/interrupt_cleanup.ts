@@ -80,8 +80,13 @@ function onSignal(signal: string): void {
   void Promise.all(stopped.map(async (w) => w.report(await settle(w, signal), signal))).then(exitWith);
 }
 
-/** Prints one `vigocli: LINE` per line on stderr and exits 130. */
+/**
+ * Removes what is still registered, prints one `vigocli: LINE` per line on stderr and exits 130. The
+ * removal at the signal cannot see what stopped work registers while the exit waits for it (a create
+ * whose pin was still waiting makes its temporary file then): this pass does.
+ */
 function exitWith(lines: string[]): never {
+  for (const p of paths) removeNow(p);
   for (const line of lines) process.stderr.write(`vigocli: ${line}\n`);
   process.exit(ExitCode.Interrupted);
 }
