@@ -81,14 +81,18 @@ function describe(what: string, err: unknown): string {
 /**
  * Called after failure number `retries` (0-based) of `what`: rethrows a final error (not retryable,
  * or the retries are used up, then saying how many were made); otherwise logs one line naming `what`
- * and the retry count, and waits out the backoff.
+ * and the retry count, and waits out the backoff. Once `signal` is aborted it throws its reason instead,
+ * at once or in the middle of the wait: a backoff of up to 15 s would outlast an interruption's wait
+ * for the stopped upload to undo itself (SETTLE_MS).
  */
 async function pauseBeforeRetry(
   what: string,
   err: unknown,
   retries: number,
   policy: RetryPolicy,
+  signal?: AbortSignal,
 ): Promise<void> {
+  signal?.throwIfAborted();
   if (!(policy.isRetryable ?? isRetryable)(err)) throw err;
   const max = policy.maxRetries ?? 6;
   if (retries >= max) {
@@ -97,23 +101,40 @@ async function pauseBeforeRetry(
   const delay = backoffDelay(retries, policy);
   const log = policy.log ?? notice;
   log(`vigocli: retry ${retries + 1}/${max} in ${delay} ms: ${describe(what, err)}`);
-  await new Promise((resolve) => setTimeout(resolve, delay));
+  await sleep(delay, signal);
+}
+
+/** Waits `ms`, or rejects with `signal`'s reason as soon as it is aborted. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", stop);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", stop, { once: true });
+  });
 }
 
 /**
- * Runs `fn` until it succeeds, a non-retryable error occurs, or the retries run out. Logs one line
- * per retry naming `what` and the retry count; the final error says how many retries were made.
+ * Runs `fn` until it succeeds, a non-retryable error occurs, the retries run out or `signal` is
+ * aborted (then failing with its reason). Logs one line per retry naming `what` and the retry count;
+ * the final error says how many retries were made.
  */
 export async function withRetries<T>(
   what: string,
   fn: () => Promise<T>,
   policy: RetryPolicy = {},
+  signal?: AbortSignal,
 ): Promise<T> {
   for (let attempt = 0;; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      await pauseBeforeRetry(what, err, attempt, policy);
+      await pauseBeforeRetry(what, err, attempt, policy, signal);
     }
   }
 }
@@ -141,26 +162,36 @@ class RetryBackend implements Backend {
     this.trace("put", key);
     if (body instanceof ReadableStream) return this.inner.put(key, body, opts);
     if (body instanceof Uint8Array) {
-      return withRetries(`put ${this.where(key)}`, () => this.inner.put(key, body, opts), this.policy);
+      return withRetries(
+        `put ${this.where(key)}`,
+        () => this.inner.put(key, body, opts),
+        this.policy,
+        opts?.signal,
+      );
     }
-    return withRetries(`put ${this.where(key)}`, async () => {
-      // A sized body may be opened twice per attempt (S3 hashes it, then sends it).
-      const opened: ReadableStream<Uint8Array>[] = [];
-      const track = (stream: ReadableStream<Uint8Array>) => (opened.push(stream), stream);
-      try {
-        await this.inner.put(
-          key,
-          typeof body === "function"
-            ? () => track(body())
-            : { size: body.size, open: (pass, readBytes) => track(body.open(pass, readBytes)) },
-          opts,
-        );
-      } catch (err) {
-        // The failed attempt may have left its streams half read: release their source (a file).
-        await Promise.all(opened.map((s) => s.cancel().catch(() => {})));
-        throw err;
-      }
-    }, this.policy);
+    return withRetries(
+      `put ${this.where(key)}`,
+      async () => {
+        // A sized body may be opened twice per attempt (S3 hashes it, then sends it).
+        const opened: ReadableStream<Uint8Array>[] = [];
+        const track = (stream: ReadableStream<Uint8Array>) => (opened.push(stream), stream);
+        try {
+          await this.inner.put(
+            key,
+            typeof body === "function"
+              ? () => track(body())
+              : { size: body.size, open: (pass, readBytes) => track(body.open(pass, readBytes)) },
+            opts,
+          );
+        } catch (err) {
+          // The failed attempt may have left its streams half read: release their source (a file).
+          await Promise.all(opened.map((s) => s.cancel().catch(() => {})));
+          throw err;
+        }
+      },
+      this.policy,
+      opts?.signal,
+    );
   }
 
   get(key: string): Promise<ReadableStream<Uint8Array>> {

@@ -9,10 +9,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { runCli } from "../helpers/cli.ts";
+import { runCli, spawnCli } from "../helpers/cli.ts";
 import { interruptWhen } from "../helpers/interrupt.ts";
 import { startSshd } from "../helpers/sshd.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
+import { startFaultProxy } from "../backend/fault_proxy.ts";
 import { makeServerRoot, type ServerFixture } from "../archive/fixture.ts";
 import { DEFAULT_SINGLE_PUT_MAX } from "../../lib/backend/s3_api/s3_api_backend.ts";
 
@@ -105,6 +106,79 @@ Deno.test({
         assert.deepEqual(await Deno.readFile(dl), await Deno.readFile(old));
       });
     } finally {
+      await s3.stop();
+    }
+  },
+});
+
+/**
+ * Runs `args` and, at the first retry line announcing a backoff of at least `minDelayMs`, calls `before`
+ * and sends SIGINT. Returns how long the exit took after the signal (null when no such line came), the
+ * exit code and stderr.
+ */
+async function interruptInBackoff(
+  args: string[],
+  minDelayMs: number,
+  before: () => void,
+): Promise<{ afterMs: number | null; code: number; stderr: string }> {
+  const child = spawnCli(args);
+  const stdout = new Response(child.stdout).arrayBuffer();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let stderr = "";
+  let sentAt: number | undefined;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    stderr += value;
+    const delays = [...stderr.matchAll(/retry \d+\/\d+ in (\d+) ms/g)].map((m) => Number(m[1]));
+    if (sentAt === undefined && delays.some((d) => d >= minDelayMs)) {
+      before();
+      child.kill("SIGINT");
+      sentAt = Date.now();
+    }
+  }
+  const { code } = await child.status;
+  await stdout;
+  return { afterMs: sentAt === undefined ? null : Date.now() - sentAt, code, stderr };
+}
+
+Deno.test({
+  name: "backup upload on s3://: SIGINT while a part waits out a retry backoff exits at once, upload aborted",
+  ...opts,
+  async fn() {
+    const s3 = await startS3Server();
+    const proxy = startFaultProxy(s3.endpoint);
+    const c = s3.config();
+    const yaml = `  url: ${s3.url("vigo")}\n  endpoint: ${proxy.endpoint}\n  region: ${c.region}\n` +
+      `  force_path_style: true\n  access_key_id: ${c.accessKeyId}\n  secret_access_key: ${c.secretAccessKey}\n`;
+    try {
+      await withHost(yaml, async (host) => {
+        const path = await bigArchive(host.root, "big.tar.gz", DEFAULT_SINGLE_PUT_MAX + 16 * 1024 * 1024);
+        // The parts fail (503 SlowDown) once the multipart upload exists; the signal comes with a backoff
+        // of 1.5 s or more still to wait, and the server answers again from then on. The backoff used to
+        // be waited out (and the part retried) before the upload was aborted. The jitter may give no such
+        // backoff in one run: then another.
+        for (let run = 0; run < 3; run++) {
+          const armed = setInterval(() => {
+            if (s3.multipartUploads().length > 0 && proxy.pending() === 0) proxy.failNext(1000);
+          }, 5);
+          const r = await interruptInBackoff(["backup", "upload", path, ...host.flags], 1500, () => {
+            clearInterval(armed);
+            proxy.failNext(0);
+          });
+          clearInterval(armed);
+          proxy.failNext(0);
+          if (r.afterMs === null) continue;
+          assert.equal(r.code, 130, r.stderr);
+          assert.match(r.stderr, /interrupted \(SIGINT\); nothing of it was left/);
+          assert.ok(r.afterMs < 1000, `exit ${r.afterMs} ms after the signal:\n${r.stderr}`);
+          assert.deepEqual(s3.multipartUploads(), [], "the multipart upload was aborted");
+          return;
+        }
+        assert.fail("no retry backoff of 1.5 s or more in 3 runs");
+      });
+    } finally {
+      await proxy.stop();
       await s3.stop();
     }
   },

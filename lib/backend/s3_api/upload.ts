@@ -85,9 +85,17 @@ export async function uploadStream(
   return await multipart(api, key, [first.value as Uint8Array, second.value], chunks, opts, partSize, pool);
 }
 
-/** Runs `fn` under `policy`, or once when there is no policy (the caller's wrapper retries). */
-function retrying<T>(what: string, fn: () => Promise<T>, policy?: RetryPolicy): Promise<T> {
-  return policy ? withRetries(what, fn, policy) : fn();
+/**
+ * Runs `fn` under `policy`, or once when there is no policy (the caller's wrapper retries); no retry
+ * once `signal` is aborted.
+ */
+function retrying<T>(
+  what: string,
+  fn: () => Promise<T>,
+  policy?: RetryPolicy,
+  signal?: AbortSignal,
+): Promise<T> {
+  return policy ? withRetries(what, fn, policy, signal) : fn();
 }
 
 /**
@@ -160,6 +168,7 @@ async function multipart(
     `start multipart upload ${what}`,
     () => api.sendText({ method: "POST", key, query: [["uploads", ""]] }),
     opts.retry,
+    opts.signal,
   );
   const uploadId = tagText(initXml, "UploadId");
   if (!uploadId) throw new BackendError(`${what}: server did not return an UploadId`);
@@ -170,13 +179,18 @@ async function multipart(
   let failure: unknown;
   const garbage = new GarbageBound();
   const sendPart = async (partNumber: number, body: Uint8Array) => {
-    const res = await retrying(`upload part ${partNumber} of ${what}`, () =>
-      api.send({
-        method: "PUT",
-        key,
-        query: [["partNumber", String(partNumber)], ["uploadId", uploadId]],
-        body,
-      }), opts.retry);
+    const res = await retrying(
+      `upload part ${partNumber} of ${what}`,
+      () =>
+        api.send({
+          method: "PUT",
+          key,
+          query: [["partNumber", String(partNumber)], ["uploadId", uploadId]],
+          body,
+        }),
+      opts.retry,
+      opts.signal,
+    );
     await res.body?.cancel();
     const etag = res.headers.get("etag");
     if (!etag) throw new BackendError(`${what}: part ${partNumber} was stored without an ETag`);
@@ -203,7 +217,8 @@ async function multipart(
     }
     await Promise.all(inFlight);
     if (failure) throw failure;
-    await complete(api, key, uploadId, etags, total, opts.retry);
+    opts.signal?.throwIfAborted();
+    await complete(api, key, uploadId, etags, total, opts.retry, opts.signal);
   } catch (err) {
     await Promise.allSettled(inFlight);
     const left = await abort(api, key, uploadId);
@@ -229,6 +244,7 @@ async function complete(
   etags: string[],
   total: number,
   retry?: RetryPolicy,
+  signal?: AbortSignal,
 ): Promise<void> {
   const body = new TextEncoder().encode(
     completeMultipartXml(etags.map((etag, i) => ({ partNumber: i + 1, etag }))),
@@ -237,10 +253,15 @@ async function complete(
   let attempts = 0;
   let text: string;
   try {
-    text = await retrying(`complete multipart upload ${api.describe(key)}`, () => {
-      attempts++;
-      return api.sendText({ method: "POST", key, query: [["uploadId", uploadId]], body });
-    }, retry);
+    text = await retrying(
+      `complete multipart upload ${api.describe(key)}`,
+      () => {
+        attempts++;
+        return api.sendText({ method: "POST", key, query: [["uploadId", uploadId]], body });
+      },
+      retry,
+      signal,
+    );
   } catch (err) {
     // The answer to an earlier attempt may have been lost after the server completed the upload;
     // the retry then finds no upload (NoSuchUpload). Look at the object before calling it failed.
