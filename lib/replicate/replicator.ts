@@ -161,9 +161,10 @@ export class Replicator {
       await this.loop;
       this.loop = null;
       if (this.wal) await this.step();
-      // Yielding to a write-lock holder, we may not read the live WAL: done when it holds nothing past
-      // what was uploaded, else try again (for as long as the shutdown timeout allows).
-      while (this.wal?.yielding && this.wal.unseenCommits()) {
+      // Yielding to a write-lock holder, we may not read the live WAL; an application's TRUNCATE may
+      // have reset the WAL-index with commits we never copied while its file still shows our WAL: done
+      // once nothing counted is missing, else try again (for as long as the shutdown timeout allows).
+      while (this.wal && !this.wal.stopMayEnd()) {
         await new Promise((r) => setTimeout(r, 100));
         await this.step();
       }

@@ -55,6 +55,27 @@ export function emptiedWalHoldsNothingNew(
   return walIndex.iChange === seal.iChange;
 }
 
+/**
+ * Whether a stop may end after a step: no commit that the WAL-index counted before it is missing from
+ * the shadow. Yielding (unpinned), only when the WAL-index still describes our WAL and publishes no
+ * frame past our copy. Pinned, the step copied all that was published in our WAL, so a WAL-index
+ * that still describes it is enough; one that describes another WAL is a restart the step did not
+ * follow: a TRUNCATE checkpoint between resetting the WAL-index and truncating the file (which still
+ * starts with our WAL's header, so the step found nothing to copy), or a writer between the reset and
+ * its first frame. The commits that restart took into the database file, if any, are judged by a
+ * next step, unless the seal proves there are none.
+ */
+export function stopMayEnd(
+  yielding: boolean,
+  seal: Seal | null,
+  shadow: { index: number; size: number; header: WalHeader },
+  walIndex: WalIndexHeader | null,
+): boolean {
+  const limit = committedLimit(walIndex, shadow.header);
+  if (yielding) return limit === shadow.size;
+  return limit !== null || emptiedWalHoldsNothingNew(seal, shadow, walIndex);
+}
+
 /** The new WAL after a restart, as scanned: committed frames and transactions in it. */
 export interface NewWalScan {
   committedFrames: number;

@@ -17,6 +17,7 @@ import {
   mayRepinWithoutLock,
   nextSeal,
   type Seal,
+  stopMayEnd,
   type WalIndexMark,
 } from "./sync_decision.ts";
 import { copyCommittedFrames, walkFrames } from "./wal_copier.ts";
@@ -123,13 +124,13 @@ export class WalSync {
   }
 
   /**
-   * While {@link yielding}: whether the live WAL may hold commits we have not copied. False only when
-   * the WAL-index still describes our WAL (same salts) with no frame past what we copied.
+   * Whether a stop may end now ({@link stopMayEnd}): no commit counted so far is missing from the
+   * shadow, or the next step would only copy commits made after this one.
    */
-  unseenCommits(): boolean {
+  stopMayEnd(): boolean {
     const st = this.state;
-    if (!st) return true;
-    return committedLimit(readWalIndexHeader(this.shmPath), st.header) !== st.size;
+    if (!st) return !this.yielding;
+    return stopMayEnd(this.yielding, this.seal, st, readWalIndexHeader(this.shmPath));
   }
 
   /** Copies what is new, deciding first whether we still follow the same WAL. */

@@ -18,6 +18,7 @@ import {
   emptiedWalHoldsNothingNew,
   mayRepinWithoutLock,
   nextSeal,
+  stopMayEnd,
   type SyncFacts,
 } from "../../lib/replicate/sync_decision.ts";
 import { walkFrames } from "../../lib/replicate/wal_copier.ts";
@@ -292,6 +293,34 @@ Deno.test("emptied WAL: waited on only while the seal counts every commit the WA
   assert(!emptiedWalHoldsNothingNew({ ...seal, salt1: 9 }, shadow, { iChange: 500, mxFrame: 0 }));
   assert(!emptiedWalHoldsNothingNew(seal, shadow, null));
   assert(!emptiedWalHoldsNothingNew(seal, shadow, { iChange: 500, mxFrame: 2 }));
+});
+
+Deno.test("stop: ends only when no commit counted is missing from the shadow", () => {
+  const shadow = { index: 3, size: 32 + 4120 * 5, header: H(10) };
+  const seal = { index: 3, size: shadow.size, salt1: 10, iChange: 500 };
+  const wi = (salt1: number, mxFrame: number, iChange: number) => ({
+    iChange,
+    mxFrame,
+    nPage: 4,
+    pageSize: 4096,
+    salt1,
+    salt2: shadow.header.salt2,
+  });
+  // Pinned: the step copied what our WAL published; frames published since came after it.
+  assert(stopMayEnd(false, seal, shadow, wi(10, 5, 500)));
+  assert(stopMayEnd(false, null, shadow, wi(10, 9, 504)));
+  // A TRUNCATE reset the WAL-index (the file still shows our WAL): fine only when nothing was committed
+  // since the seal; one commit more is in the database file alone and needs another step.
+  assert(stopMayEnd(false, seal, shadow, wi(11, 0, 500)));
+  assert(!stopMayEnd(false, seal, shadow, wi(11, 0, 501)));
+  assert(!stopMayEnd(false, null, shadow, wi(11, 0, 500)));
+  // A restart with frames in the new WAL: the step has not followed it.
+  assert(!stopMayEnd(false, seal, shadow, wi(11, 2, 502)));
+  assert(!stopMayEnd(false, seal, shadow, null));
+  // Unpinned: only our WAL with nothing published past our copy.
+  assert(stopMayEnd(true, seal, shadow, wi(10, 5, 500)));
+  assert(!stopMayEnd(true, seal, shadow, wi(10, 6, 501)));
+  assert(!stopMayEnd(true, seal, shadow, wi(11, 0, 500)));
 });
 
 Deno.test("checkpoint policy: passive by size or idleness, truncate when large, never blocking modes", () => {
