@@ -117,6 +117,14 @@ async function prepareRun(prepare: string | undefined): Promise<void> {
 }
 
 /**
+ * Flushes every dirty page, so that a transfer measured next does not pay, in its own fsync or in the
+ * disk's queue, for the writeback of the file the previous one left in the page cache.
+ */
+export function flushWriteback(): Promise<void> {
+  return prepareRun(undefined);
+}
+
+/**
  * Runs `sh -c script` under GNU time, returning wall seconds and peak RSS. Throws on failure. With
  * `prepare`, runs {@link prepareRun} first.
  */
