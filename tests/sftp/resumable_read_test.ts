@@ -1,31 +1,18 @@
 /**
- * The resumption rules of SFTP downloads (lib/backend/sftp/resumable_read.ts) on in-memory streams:
+ * The resumption rules of SFTP downloads (lib/backend/resumable_stream.ts under SFTP's policy, the
+ * file's identity from lib/backend/sftp/file_identity.ts) on in-memory streams:
  * where a resumed read starts, how retries are counted, logged and given up, and which differences of
  * the reopened file refuse it. The real sessions are in download_resume_cli_test.ts and
  * sftp_subsystem_death_test.ts.
  */
 import { BackendError } from "../../lib/errors.ts";
 import { TransientError } from "../../lib/backend/retry.ts";
-import { changedObjectError, identityChange, resumableRead } from "../../lib/backend/sftp/resumable_read.ts";
+import { changedObjectError, identityChange } from "../../lib/backend/sftp/file_identity.ts";
+import { resumableStream } from "../../lib/backend/resumable_stream.ts";
 import { assert, assertEquals, assertRejects } from "../backend/assert.ts";
+import { bytesOf, streamOf } from "../backend/chunk_streams.ts";
 
 const WHERE = "sftp://h/r/a.tar.gz";
-
-/** A stream of `chunks`, failing with `err` after them when given. */
-function streamOf(chunks: number[][], err?: Error): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream({
-    pull(ctl) {
-      if (i < chunks.length) ctl.enqueue(new Uint8Array(chunks[i++]));
-      else if (err) ctl.error(err);
-      else ctl.close();
-    },
-  }, { highWaterMark: 0 });
-}
-
-async function bytesOf(stream: ReadableStream<Uint8Array>): Promise<number[]> {
-  return [...new Uint8Array(await new Response(stream).arrayBuffer())];
-}
 
 Deno.test("sftp resume: identityChange names what differs, nothing when nothing does", () => {
   assertEquals(identityChange({ size: 5, mtime: 100 }, { size: 5, mtime: 100 }), undefined);
@@ -40,15 +27,15 @@ Deno.test("sftp resume: a transient failure reopens at the bytes delivered, each
   const logs: string[] = [];
   const offsets: number[] = [];
   const lost = () => new TransientError(`${WHERE}: SSH connection lost (connection closed)`);
-  const stream = resumableRead(
-    streamOf([[1, 2], [3]], lost()),
-    (offset) => {
+  const stream = resumableStream({
+    first: streamOf([[1, 2], [3]], lost()),
+    reopen: (offset) => {
       offsets.push(offset);
       return Promise.resolve(offset === 3 ? streamOf([[4]], lost()) : streamOf([[5, 6]]));
     },
-    WHERE,
-    { baseDelayMs: 1, log: (l) => logs.push(l) },
-  );
+    where: WHERE,
+    retry: { baseDelayMs: 1, log: (l) => logs.push(l) },
+  });
   assertEquals(await bytesOf(stream), [1, 2, 3, 4, 5, 6]);
   assertEquals(offsets, [3, 4]);
   assertEquals(logs.map((l) => l.replace(/in \d+ ms/, "in N ms")), [
@@ -60,12 +47,12 @@ Deno.test("sftp resume: a transient failure reopens at the bytes delivered, each
 Deno.test("sftp resume: retries are counted over the download and given up, saying how many", async () => {
   const logs: string[] = [];
   const lost = new TransientError(`${WHERE}: cannot connect to h:22 (connection refused)`);
-  const stream = resumableRead(
-    streamOf([[1]], lost),
-    () => Promise.reject(lost),
-    WHERE,
-    { maxRetries: 2, baseDelayMs: 1, log: (l) => logs.push(l) },
-  );
+  const stream = resumableStream({
+    first: streamOf([[1]], lost),
+    reopen: () => Promise.reject(lost),
+    where: WHERE,
+    retry: { maxRetries: 2, baseDelayMs: 1, log: (l) => logs.push(l) },
+  });
   const err = await assertRejects(() => bytesOf(stream), BackendError);
   assertEquals(
     err.message,
@@ -77,12 +64,12 @@ Deno.test("sftp resume: retries are counted over the download and given up, sayi
 Deno.test("sftp resume: a changed file or another final failure ends the download at once", async () => {
   const logs: string[] = [];
   const changed = changedObjectError(WHERE, 2, "size 9 -> 8 bytes");
-  const stream = resumableRead(
-    streamOf([[1, 2]], new TransientError("lost")),
-    () => Promise.reject(changed),
-    WHERE,
-    { baseDelayMs: 1, log: (l) => logs.push(l) },
-  );
+  const stream = resumableStream({
+    first: streamOf([[1, 2]], new TransientError("lost")),
+    reopen: () => Promise.reject(changed),
+    where: WHERE,
+    retry: { baseDelayMs: 1, log: (l) => logs.push(l) },
+  });
   const err = await assertRejects(() => bytesOf(stream), BackendError);
   assert(err === changed, err.message);
   assertEquals(
@@ -91,11 +78,11 @@ Deno.test("sftp resume: a changed file or another final failure ends the downloa
   );
   assertEquals(logs.length, 1);
   const denied = new BackendError(`${WHERE}: permission denied`);
-  const final = resumableRead(
-    streamOf([[1]], denied),
-    () => Promise.reject(new Error("reopened")),
-    WHERE,
-    {},
-  );
+  const final = resumableStream({
+    first: streamOf([[1]], denied),
+    reopen: () => Promise.reject(new Error("reopened")),
+    where: WHERE,
+    retry: {},
+  });
   assert((await assertRejects(() => bytesOf(final), BackendError)) === denied);
 });

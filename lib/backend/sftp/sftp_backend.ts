@@ -8,7 +8,7 @@
  * PID, which the file backend judges by, means nothing on another host). The
  * connection is opened lazily and re-opened after it drops; a dropped connection surfaces as a
  * TransientError, which the retry wrapper (lib/backend/retry.ts) retries. A download already handed
- * out is resumed here (resumable_read.ts), the one layer that knows the offset reached.
+ * out is resumed here (../resumable_stream.ts), the one layer that knows the offset reached.
  */
 import { homedir, userInfo } from "node:os";
 import { readFile } from "node:fs/promises";
@@ -40,7 +40,8 @@ import {
 import type { KnownHostEntry } from "./known_hosts.ts";
 import { call, type RawSftp, type SftpAttrs, type SftpDirEntry, type SftpStatusError } from "./ssh2_api.ts";
 import { pipelinedRead, pipelinedWrite } from "./transfer.ts";
-import { changedObjectError, type FileIdentity, identityChange, resumableRead } from "./resumable_read.ts";
+import { changedObjectError, type FileIdentity, identityChange } from "./file_identity.ts";
+import { resumableStream } from "../resumable_stream.ts";
 
 const NO_SUCH_FILE = 2;
 const PERMISSION_DENIED = 3;
@@ -246,7 +247,7 @@ export class SftpBackend implements Backend {
     const { stream, identity } = await this.#openRead(path, where, 0);
     if (!this.retry) return stream;
     const reopen = async (offset: number) => (await this.#openRead(path, where, offset, identity)).stream;
-    return resumableRead(stream, reopen, where, this.retry);
+    return resumableStream({ first: stream, reopen, where, retry: this.retry });
   }
 
   /**
