@@ -1,7 +1,7 @@
 /**
  * Keeps the shadow WAL in step with the live WAL: gathers the facts, lets {@link decideSync} judge,
- * and carries out the verdict (copy, new index, new generation). Also runs our checkpoints and the
- * hand-off that lets an application's own blocking checkpoint through instead of stalling it (#724).
+ * and carries out the verdict (copy, new index, new generation). Also runs our checkpoints, and its tick
+ * starts the hand-off that lets an application's own blocking checkpoint through ({@link PinYield}).
  *
  * Invariant: `sync()` runs only while we are pinned (read transaction held, so the WAL cannot be
  * restarted) or hold the write lock (so nothing can be appended or restarted).
@@ -14,12 +14,11 @@ import {
   committedLimit,
   decideSync,
   emptiedWalHoldsNothingNew,
-  mayRepinWithoutLock,
   nextSeal,
   type Seal,
   stopMayEnd,
-  type WalIndexMark,
 } from "./sync_decision.ts";
+import { PinYield } from "./pin_yield.ts";
 import { copyCommittedFrames, walkFrames } from "./wal_copier.ts";
 import { anchorStillInWal, readWalInfo, type WalInfo } from "./wal_file_facts.ts";
 import { readWalIndexHeader, type WalIndexHeader } from "../sqlite/wal_index.ts";
@@ -29,14 +28,6 @@ import { frameSize, sameWal, WAL_HEADER_SIZE } from "../sqlite/wal_format.ts";
 const LOCK_SLICE_MS = 100;
 /** How long a tick waits for the write lock before concluding someone is waiting on our pin. */
 export const PROBE_MS = 200;
-/** How long one tick, while yielding, tries to get its pin back; and for how long in all. */
-const YIELD_SLICE_MS = 500;
-const YIELD_LIMIT_MS = 30_000;
-/**
- * While yielding, how long one lock attempt waits before the WAL-index is looked at again: a fast
- * application commits a WAL's worth within tens of milliseconds once its checkpoint is through.
- */
-const YIELD_POLL_MS = 5;
 
 /** What one sync did. */
 export interface WalSyncResult {
@@ -56,10 +47,8 @@ export class WalSync {
   /** The last WAL-index header read that described the shadow's WAL: what readers saw of it. */
   private published: WalIndexHeader | null = null;
   private forced: string | null = null;
-  /** When we let go of the pin for a lock holder (see {@link yieldLock}); null while pinned. */
-  private yieldingSince: number | null = null;
-  /** What the WAL-index showed when we let go of the pin (see {@link mayRepinWithoutLock}). */
-  private letGo: WalIndexMark | null = null;
+  /** Letting go of the pin for a checkpoint that holds the write lock, and getting it back. */
+  private readonly handOff: PinYield;
   readonly walPath: string;
   private readonly shmPath: string;
 
@@ -71,6 +60,12 @@ export class WalSync {
   ) {
     this.walPath = `${dbPath}-wal`;
     this.shmPath = `${dbPath}-shm`;
+    this.handOff = new PinYield(conns, this.shmPath, {
+      state: () => this.state,
+      sync: () => this.sync(),
+      walFrames: () => this.walFrames(),
+      sealAndRepin: (shrink) => this.sealAndRepin(shrink),
+    });
   }
 
   /** Reloads the current generation's last shadow index after a restart (trimming a torn tail). */
@@ -104,11 +99,11 @@ export class WalSync {
 
   /** One regular step: probe for a waiting checkpointer, copy new frames. */
   async tick(): Promise<WalSyncResult> {
-    if (this.yieldingSince !== null) return await this.continueYield();
+    if (this.handOff.yielding) return await this.handOff.continueYield();
     if (!this.conns.tryLock(PROBE_MS)) {
       // Only a blocking checkpoint waits for our read while it holds the write lock; a writer does
       // not, and letting go of our pin for one only opens a window for restarts we do not see.
-      if (this.conns.checkpointRunning()) return await this.yieldLock();
+      if (this.conns.checkpointRunning()) return await this.handOff.yieldLock();
       return await this.sync();
     }
     this.conns.unlock();
@@ -120,7 +115,7 @@ export class WalSync {
    * back: nothing of the live WAL may be read then (see the invariant above).
    */
   get yielding(): boolean {
-    return this.yieldingSince !== null;
+    return this.handOff.yielding;
   }
 
   /**
@@ -135,7 +130,7 @@ export class WalSync {
 
   /** Copies what is new, deciding first whether we still follow the same WAL. */
   async sync(): Promise<WalSyncResult> {
-    if (this.yieldingSince !== null) return { newGeneration: false, copied: 0 };
+    if (this.handOff.yielding) return { newGeneration: false, copied: 0 };
     let wal = readWalInfo(this.walPath);
     if (!wal.header) {
       // A WAL that a TRUNCATE checkpoint emptied has no header until its next commit, and nothing to
@@ -250,7 +245,7 @@ export class WalSync {
    * write lock or the checkpoint lock was busy.
    */
   async checkpoint(shrink: boolean): Promise<boolean | null> {
-    if (this.yieldingSince !== null) return null;
+    if (this.handOff.yielding) return null;
     await this.sync();
     // The lock is asked for while still pinned. Unpinned and unlocked for as long as the probe waits, a
     // fast application could restart the WAL, fill it, checkpoint it and restart it again before we
@@ -295,55 +290,6 @@ export class WalSync {
   close(): void {
     if (this.conns.replaced()) this.conns.abandon();
     else this.conns.close();
-  }
-
-  /**
-   * A checkpoint held the write lock through our probe: most likely a FULL/RESTART/TRUNCATE one
-   * waiting for our read transaction while it blocks every writer. Copy what is committed, let go of
-   * the pin so it can finish, then pin again ({@link continueYield}). The wait for that is spread over
-   * ticks, so what was copied is uploaded meanwhile and a stop is not held up: waiting inside one step
-   * kept a commit made just before a long write transaction out of the replica for as long as that
-   * transaction lasted, and a SIGTERM then exited 7 (found by review).
-   */
-  private async yieldLock(): Promise<WalSyncResult> {
-    const before = await this.sync();
-    const st = this.state!;
-    this.letGo = readWalIndexHeader(this.shmPath) ??
-      { mxFrame: this.walFrames(), salt1: st.header.salt1, salt2: st.header.salt2 };
-    this.conns.unpin();
-    this.yieldingSince = Date.now();
-    const after = await this.continueYield();
-    return {
-      newGeneration: before.newGeneration || after.newGeneration,
-      copied: before.copied + after.copied,
-    };
-  }
-
-  /**
-   * One bounded attempt at getting our pin back while yielding; 30 s of failed attempts is an error.
-   * The pin comes back under the write lock, or without it as soon as the WAL-index allows
-   * ({@link mayRepinWithoutLock}), which is looked at between short lock attempts: a fast application
-   * restarts the WAL twice in much less time than the lock takes to get.
-   */
-  private async continueYield(): Promise<WalSyncResult> {
-    const deadline = Date.now() + YIELD_SLICE_MS;
-    for (;;) {
-      if (mayRepinWithoutLock(readWalIndexHeader(this.shmPath), this.letGo!)) {
-        this.conns.pin();
-        this.yieldingSince = null;
-        return await this.sync();
-      }
-      if (this.conns.tryLock(YIELD_POLL_MS)) {
-        this.yieldingSince = null;
-        return await this.sealAndRepin(false);
-      }
-      if (Date.now() >= deadline) break;
-      await sleep(5);
-    }
-    if (Date.now() - this.yieldingSince! < YIELD_LIMIT_MS) return { newGeneration: false, copied: 0 };
-    this.yieldingSince = null;
-    this.conns.pin();
-    throw new Error("the write lock stayed busy for 30 s");
   }
 
   /**
