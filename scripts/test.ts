@@ -5,7 +5,7 @@
  *      `deno test -A --no-check tests/` from sources (so one file's type error hides no other result);
  *   b. `scripts/compile.ts`: both executables;
  *   c. every `tests/**\/*_cli_test.ts` again against `dist/vigocli-x86_64-linux`;
- *   d. the CLI tests of {@link AARCH64_CORE} against `dist/vigocli-aarch64-linux` under
+ *   d. the CLI tests of AARCH64_CORE (cli_test_files.ts) against `dist/vigocli-aarch64-linux` under
  *      `qemu-aarch64 -L /usr/aarch64-linux-gnu`; all of them with `--aarch64 all` or VIGO_LONG_TESTS=1.
  *
  * After each of a, c and d, one more test: the secret-leak check of every CLI run's output in that
@@ -28,12 +28,8 @@ import { join } from "node:path";
 import { checkNodeModules, REPO, TARGETS, toolPath } from "./compile.ts";
 import { type DevScript, parseDevArgs, usageError } from "./dev_args.ts";
 import { testFilesOf } from "./test_paths.ts";
-import { checkTranscriptDir, describeLeak } from "../tests/helpers/leak_check.ts";
-import { TRANSCRIPT_ENV } from "../tests/helpers/transcript.ts";
-
-// deno colours its output unless NO_COLOR is set (we set it); strip any escape anyway
-// deno-lint-ignore no-control-regex
-const ANSI = /\x1b\[[0-9;]*m/g;
+import { AARCH64_CORE, cliTestFiles, phaseFiles } from "./cli_test_files.ts";
+import { denoTestWithLeakCheck, type PhaseResult } from "./test_phase_runner.ts";
 
 /** Default time limit per test phase, minutes: the sum stays well inside CI's 90 minutes. */
 // d: the executables carry no precompiled bytecode (size target), so every CLI call under qemu parses its
@@ -73,76 +69,6 @@ Examples:
   VIGO_LONG_TESTS=1 ./dev test`,
 };
 
-/**
- * The CLI tests phase d runs by default: one or more per capability whose code path depends on the
- * runtime build (so may differ on aarch64): start-up and build facts, SQLite and the online backup,
- * libdeflate/zlib and worker threads, WebCrypto and Argon2id (WASM), LZ4 and the WAL reader against the
- * real litestream, the replicator under kill -9, flock through bun:ffi, fetch + SigV4, ssh, node:http and
- * the status page in a browser, the SQL dump. Phase c runs every CLI test on x86_64 from the same bundle;
- * re-running all of them under emulation costs ~35 min for no runtime path these do not already take.
- */
-export const AARCH64_CORE = [
-  "tests/archive/archive_vector_cli_test.ts",
-  "tests/archive/backup_encrypted_cli_test.ts",
-  "tests/archive/backup_roundtrip_cli_test.ts",
-  "tests/compile/version_cli_test.ts",
-  "tests/crate/db_backup_cli_test.ts",
-  "tests/litestream/litestream_interop_cli_test.ts",
-  "tests/replicate/replicate_crash_cli_test.ts",
-  "tests/replicate/replicate_lock_cli_test.ts",
-  "tests/replicate/replicate_s3_cli_test.ts",
-  "tests/sftp/ssh_config_cli_test.ts",
-  "tests/status/status_page_cli_test.ts",
-];
-
-/** Counts of one phase. */
-export interface PhaseResult {
-  name: string;
-  passed: number;
-  failed: number;
-  ignored: number;
-  seconds: number;
-  /** Names of failed tests, or why the phase itself failed. */
-  failures: string[];
-}
-
-/**
- * Reads deno test's closing summary (`ok | 5 passed (2 steps) | 1 failed | 2 ignored (3s)`); counts are
- * top-level tests, as deno prints them. Returns undefined when there is no summary line.
- */
-export function parseDenoSummary(
-  output: string,
-): { passed: number; failed: number; ignored: number } | undefined {
-  const lines = output.replace(ANSI, "").split("\n");
-  const summary = lines.reverse().find((l) => /^(ok|FAILED) \| \d+ passed/.test(l.trim()));
-  if (!summary) return undefined;
-  const count = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(summary)?.[1] ?? 0);
-  return { passed: count("passed"), failed: count("failed"), ignored: count("ignored") };
-}
-
-/**
- * Counts the per-test result lines (`name ... ok (1s)`, `... FAILED`, `... ignored`) of a run that was
- * stopped before its summary. Steps are indented and not counted, as in the summary.
- */
-export function countResultLines(output: string): { passed: number; failed: number; ignored: number } {
-  const lines = output.replace(ANSI, "").split("\n").filter((l) => /^\S.* \.\.\. /.test(l));
-  const count = (re: RegExp) => lines.filter((l) => re.test(l)).length;
-  return {
-    passed: count(/ \.\.\. ok( \(|$)/),
-    failed: count(/ \.\.\. FAILED( \(|$)/),
-    ignored: count(/ \.\.\. ignored( \(|$)/),
-  };
-}
-
-/** Names of the failed tests listed in deno's `ERRORS`/`FAILURES` section (` name => file:line:col`). */
-export function parseDenoFailures(output: string): string[] {
-  const plain = output.replace(ANSI, "");
-  const headers = [...plain.matchAll(/^ *FAILURES *$/gm)];
-  if (headers.length === 0) return [];
-  const tail = plain.slice(headers[headers.length - 1].index);
-  return tail.split("\n").filter((l) => / => \S+:\d+:\d+$/.test(l)).map((l) => l.trim());
-}
-
 async function sh(cmd: string, args: string[], what: string): Promise<void> {
   console.error(`test: ${what}: ${cmd} ${args.join(" ")}`);
   const status = await new Deno.Command(cmd, {
@@ -174,125 +100,6 @@ async function prerequisites(): Promise<string[]> {
     missing.push("/usr/aarch64-linux-gnu (apt-get install libc6-arm64-cross)");
   }
   return missing;
-}
-
-/** Every `*_cli_test.ts` under tests/, sorted, relative to the repository. */
-export function cliTestFiles(dir = join(REPO, "tests"), rel = "tests"): string[] {
-  const out: string[] = [];
-  for (const e of Deno.readDirSync(dir)) {
-    if (e.isDirectory) out.push(...cliTestFiles(join(dir, e.name), `${rel}/${e.name}`));
-    else if (e.isFile && e.name.endsWith("_cli_test.ts")) out.push(`${rel}/${e.name}`);
-  }
-  return out.sort();
-}
-
-/**
- * The CLI test files a phase runs: `all` (relative to the repository), or with PATH arguments those of
- * the `selected` files (absolute) that are among `all`.
- */
-export function phaseFiles(all: string[], selected?: string[]): string[] {
-  if (!selected) return all;
-  const wanted = new Set(all.map((f) => join(REPO, f)));
-  return selected.filter((f) => wanted.has(f));
-}
-
-/** SIGKILLs every process of the group `pgid`; nothing to do when none is left. */
-function killGroup(pgid: number): void {
-  try {
-    Deno.kill(-pgid, "SIGKILL");
-  } catch {
-    // the group is already empty
-  }
-}
-
-/**
- * Runs `deno test` in its own process group (setsid) with output shown live and parsed for counts.
- * At the time limit the whole group is killed, and so is whatever a test leaked (a server, a
- * replicator) once the phase is over, so nothing from one phase runs on into the next.
- */
-export async function denoTest(
-  name: string,
-  args: string[],
-  env: Record<string, string>,
-  timeoutMin: number,
-  echo = true,
-): Promise<PhaseResult> {
-  const started = performance.now();
-  if (echo) console.error(`\ntest: phase ${name}: deno test ${args.join(" ")}`);
-  const child = new Deno.Command("setsid", {
-    args: [toolPath("deno"), "test", ...args],
-    cwd: REPO,
-    // AWS_EC2_METADATA_DISABLED: no test may probe the link-local metadata address (see tests/helpers/cli.ts)
-    env: { ...env, NO_COLOR: "1", AWS_EC2_METADATA_DISABLED: "true" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup(child.pid);
-  }, timeoutMin * 60_000);
-  let output = "";
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stdout) {
-      if (echo) await Deno.stdout.write(chunk);
-      output += decoder.decode(chunk, { stream: true });
-    }
-  })();
-  const status = await child.status;
-  clearTimeout(timer);
-  killGroup(child.pid);
-  await reading;
-  const seconds = (performance.now() - started) / 1000;
-  const counts = parseDenoSummary(output) ?? countResultLines(output);
-  const failures = parseDenoFailures(output);
-  if (timedOut) {
-    counts.failed += 1;
-    failures.push(`stopped at the phase limit of ${timeoutMin} min (a test hung or the phase is too slow)`);
-  } else if (!status.success && counts.failed === 0) {
-    counts.failed = 1;
-    failures.push(`deno test itself failed (exit ${status.code}) without reporting a failed test`);
-  }
-  return { name, ...counts, seconds, failures };
-}
-
-/**
- * Runs one test phase with a fresh transcript directory (every CLI run's argv and output, see
- * tests/helpers/transcript.ts), then checks those transcripts for the suite's registered secrets:
- * one more test, failed when any secret leaked (tests/helpers/leak_check.ts). Returns both results.
- */
-export async function denoTestWithLeakCheck(
-  name: string,
-  args: string[],
-  env: Record<string, string>,
-  timeoutMin: number,
-  echo = true,
-  requireRuns = true,
-): Promise<PhaseResult[]> {
-  const dir = await Deno.makeTempDir({ prefix: "vigo-transcripts-" });
-  try {
-    const phase = await denoTest(name, args, { ...env, [TRANSCRIPT_ENV]: dir }, timeoutMin, echo);
-    const started = performance.now();
-    const { runs, leaks } = checkTranscriptDir(dir);
-    // A run of a few files may start no CLI at all: then there is nothing to check.
-    if (runs === 0 && !requireRuns) return [phase];
-    const check: PhaseResult = {
-      name: `${name.split(" ")[0]} (secret leak check)`,
-      passed: leaks.length === 0 && runs > 0 ? 1 : 0,
-      failed: leaks.length > 0 || runs === 0 ? 1 : 0,
-      ignored: 0,
-      seconds: (performance.now() - started) / 1000,
-      failures: runs === 0
-        ? ["no CLI run was recorded: the transcript mechanism is broken"]
-        : leaks.map(describeLeak),
-    };
-    if (echo) console.error(`test: ${check.name}: ${runs} CLI runs checked, ${leaks.length} leaks`);
-    return [phase, check];
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
 }
 
 function blocked(name: string, why: string): PhaseResult {

@@ -1,17 +1,17 @@
 /**
- * `scripts/test.ts` counts exactly what deno test ran: checked against a real `deno test` of a suite
- * with known outcomes, so the closing `tests: N passed, N failed` line cannot drift from reality.
+ * `scripts/test.ts` counts exactly what deno test ran (scripts/test_phase_runner.ts): checked against a
+ * real `deno test` of a suite with known outcomes, so the closing `tests: N passed, N failed` line cannot
+ * drift from reality.
  */
 import assert from "node:assert/strict";
+import { AARCH64_CORE, cliTestFiles } from "../../scripts/cli_test_files.ts";
 import {
-  AARCH64_CORE,
-  cliTestFiles,
   countResultLines,
   denoTest,
   denoTestWithLeakCheck,
   parseDenoFailures,
   parseDenoSummary,
-} from "../../scripts/test.ts";
+} from "../../scripts/test_phase_runner.ts";
 
 Deno.test("test runner: parses deno test's real summary and failure list", async () => {
   const out = await new Deno.Command(Deno.execPath(), {

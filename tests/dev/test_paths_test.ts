@@ -1,11 +1,12 @@
 /**
- * `./dev test PATH…` (scripts/test.ts, scripts/test_paths.ts): a folder stands for every `*_test.ts`
- * under it, a file for itself, and only those run; a path that does not exist is refused naming it.
+ * `./dev test PATH…` (scripts/test.ts, scripts/test_paths.ts, scripts/cli_test_files.ts): a folder stands
+ * for every `*_test.ts` under it, a file for itself, and only those run; a path that does not exist is
+ * refused naming it.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { testFilesOf } from "../../scripts/test_paths.ts";
-import { phaseFiles } from "../../scripts/test.ts";
+import { phaseFiles } from "../../scripts/cli_test_files.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
