@@ -1,19 +1,10 @@
 /**
- * The replicator's pure core: WAL parsing and checksums against a WAL written by the real sqlite3,
- * and the decision functions (sync verdicts, checkpoint policy, retention) on the cases that matter.
+ * The replicator's sync decisions (lib/replicate/sync_decision.ts) on the cases that matter: the sync
+ * verdict, pinning again while yielding, the seal, waiting on an emptied WAL, and when a stop may end.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import type { WalHeader } from "../../lib/sqlite/wal_format.ts";
 import {
-  frameAlign,
-  frameSize,
-  isNextRestart,
-  parseWalHeader,
-  scanFrames,
-  WAL_HEADER_SIZE,
-  type WalHeader,
-} from "../../lib/sqlite/wal_format.ts";
-import {
-  committedLimit,
   decideSync,
   emptiedWalHoldsNothingNew,
   mayRepinWithoutLock,
@@ -21,117 +12,6 @@ import {
   stopMayEnd,
   type SyncFacts,
 } from "../../lib/replicate/sync_decision.ts";
-import { walkFrames } from "../../lib/replicate/wal_copier.ts";
-import { decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } from "../../lib/replicate/checkpoint_policy.ts";
-import { planRetention } from "../../lib/replicate/retention.ts";
-import { parseWalIndexHeader } from "../../lib/sqlite/wal_index.ts";
-import { formatEvent } from "../../lib/replicate/event_log.ts";
-
-/** A WAL with `tx` committed one-row transactions, written by the sqlite3 CLI (kept open so the WAL stays). */
-async function realWal(tx: number): Promise<{ wal: Uint8Array; shm: Uint8Array }> {
-  const dir = await Deno.makeTempDir();
-  const db = `${dir}/w.db`;
-  const sql = ["PRAGMA journal_mode=WAL;", "PRAGMA wal_autocheckpoint=0;", "CREATE TABLE t(x);"];
-  for (let i = 0; i < tx; i++) sql.push(`INSERT INTO t VALUES (randomblob(100));`);
-  // `.shell cp` copies the WAL and shm while the connection is still open (on close SQLite
-  // checkpoints and deletes the WAL).
-  sql.push(`.shell cp ${db}-wal ${dir}/copy-wal; cp ${db}-shm ${dir}/copy-shm`);
-  const out = await new Deno.Command("sqlite3", {
-    args: [db],
-    stdin: "piped",
-    stdout: "null",
-    stderr: "piped",
-  })
-    .spawn();
-  const w = out.stdin.getWriter();
-  await w.write(new TextEncoder().encode(sql.join("\n") + "\n"));
-  await w.close();
-  assert((await out.status).success);
-  const wal = await Deno.readFile(`${dir}/copy-wal`);
-  const shm = await Deno.readFile(`${dir}/copy-shm`);
-  await Deno.remove(dir, { recursive: true });
-  return { wal, shm };
-}
-
-Deno.test("wal format: header and every frame of a real WAL verify; commits counted", async () => {
-  const { wal, shm } = await realWal(5);
-  const h = parseWalHeader(wal);
-  assert(h, "header parses and its checksum verifies");
-  const fs = frameSize(h.pageSize);
-  const frames = (wal.length - WAL_HEADER_SIZE) / fs;
-  const scan = scanFrames(h, [h.checksum1, h.checksum2], wal.subarray(WAL_HEADER_SIZE));
-  assertEquals(scan.validBytes, frames * fs);
-  assertEquals(scan.committedBytes, frames * fs);
-  assertEquals(scan.commits, 6, "CREATE TABLE + 5 INSERTs");
-  assert(!scan.stoppedAtInvalid);
-
-  // The WAL-index agrees: 6 transactions, all frames committed, same salts.
-  const wi = parseWalIndexHeader(shm);
-  assert(wi);
-  assertEquals(wi.mxFrame, frames);
-  assertEquals([wi.salt1, wi.salt2], [h.salt1, h.salt2]);
-
-  // One flipped byte in the last frame's page stops the chain there: that transaction is dropped.
-  const bad = wal.slice();
-  bad[bad.length - 10] ^= 1;
-  const s2 = scanFrames(h, [h.checksum1, h.checksum2], bad.subarray(WAL_HEADER_SIZE));
-  assert(s2.stoppedAtInvalid);
-  assertEquals(s2.commits, 5);
-  assertEquals(s2.committedBytes, (frames - 1) * fs);
-
-  // A corrupted header is refused.
-  const badHdr = wal.slice(0, 32);
-  badHdr[17] ^= 1;
-  assertEquals(parseWalHeader(badHdr), null);
-});
-
-Deno.test("committed limit: frames past the WAL-index's mxFrame are never copied", async () => {
-  const { wal, shm } = await realWal(5);
-  const h = parseWalHeader(wal)!;
-  const fs = frameSize(h.pageSize);
-  const frames = (wal.length - WAL_HEADER_SIZE) / fs;
-  // A writer killed after writing its (checksum-valid) commit frame but before publishing it: the
-  // WAL holds the frame, the WAL-index still counts one frame less.
-  const killed = shm.slice();
-  const le = new DataView(killed.buffer).getUint32(0, true) === 3007000;
-  for (const copy of [0, 48]) new DataView(killed.buffer).setUint32(copy + 16, frames - 1, le);
-  const wi = parseWalIndexHeader(killed);
-  assert(wi);
-  const limit = committedLimit(wi, h);
-  assertEquals(limit, WAL_HEADER_SIZE + (frames - 1) * fs);
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeFile(`${dir}/w`, wal);
-    const all = await walkFrames(`${dir}/w`, h, WAL_HEADER_SIZE, [h.checksum1, h.checksum2]);
-    assertEquals(all.committedEnd, wal.length, "the chain alone accepts the unpublished frame");
-    const cut = await walkFrames(
-      `${dir}/w`,
-      h,
-      WAL_HEADER_SIZE,
-      [h.checksum1, h.checksum2],
-      undefined,
-      limit!,
-    );
-    assertEquals([cut.committedEnd, cut.commits], [limit, 5]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-  // The two header copies disagree (a write in progress): no limit, copy nothing.
-  const torn = killed.slice();
-  torn[16] ^= 1;
-  assertEquals(parseWalIndexHeader(torn), null);
-  assertEquals(committedLimit(null, h), null);
-  // A WAL-index describing another WAL (new salts after a reset) gives no limit for this one.
-  assertEquals(committedLimit({ ...wi, salt1: (wi.salt1 + 1) >>> 0 }, h), null);
-});
-
-Deno.test("wal format: frame alignment and restart detection", () => {
-  assertEquals(frameAlign(10, 4096), 0);
-  assertEquals(frameAlign(32 + 4120 * 3 + 100, 4096), 32 + 4120 * 3);
-  const a = { salt1: 0xffffffff, pageSize: 4096 } as WalHeader;
-  assert(isNextRestart(a, { salt1: 0, pageSize: 4096 } as WalHeader), "salt-1 wraps");
-  assert(!isNextRestart(a, { salt1: 1, pageSize: 4096 } as WalHeader));
-});
 
 const H = (salt1: number, salt2 = 7): WalHeader => ({
   bigEndianChecksum: false,
@@ -321,88 +201,4 @@ Deno.test("stop: ends only when no commit counted is missing from the shadow", (
   assert(stopMayEnd(true, seal, shadow, wi(10, 5, 500)));
   assert(!stopMayEnd(true, seal, shadow, wi(10, 6, 501)));
   assert(!stopMayEnd(true, seal, shadow, wi(11, 0, 500)));
-});
-
-Deno.test("checkpoint policy: passive by size or idleness, truncate when large, never blocking modes", () => {
-  const p = DEFAULT_CHECKPOINT_POLICY;
-  assertEquals(decideCheckpoint(10, 0, p), "none");
-  assertEquals(decideCheckpoint(p.minFrames, 0, p), "passive");
-  assertEquals(decideCheckpoint(5, p.idleMs, p), "passive");
-  assertEquals(decideCheckpoint(1, p.idleMs, p), "none");
-  assertEquals(decideCheckpoint(p.truncateFrames, 0, p), "truncate");
-});
-
-Deno.test("retention: keeps the current generation, prunes before the oldest retained snapshot", () => {
-  const now = new Date("2026-01-31T00:00:00Z");
-  const day = 86_400_000;
-  const snap = (generation: string, index: number, daysAgo: number) => ({
-    generation,
-    index,
-    size: 1,
-    createdAt: new Date(now.getTime() - daysAgo * day),
-  });
-  const cur = "bbbbbbbbbbbbbbbb";
-  const old = "aaaaaaaaaaaaaaaa";
-  const plan = planRetention({
-    generations: [old, cur],
-    snapshots: [snap(old, 0, 40), snap(cur, 0, 20), snap(cur, 4, 5), snap(cur, 9, 1)],
-    current: cur,
-    currentIndex: 12,
-    now,
-    retentionMs: 10 * day,
-  });
-  assertEquals(plan, {
-    needSnapshot: false,
-    deleteGenerations: [old],
-    deleteBefore: [{ generation: cur, index: 4 }],
-  });
-
-  // No snapshot of the current generation inside the window, the newest at the current WAL index (an
-  // idle database keeps its index, and an index is snapshotted once): that one stays the start, older
-  // generations still go.
-  const idle = planRetention({
-    generations: [old, cur],
-    snapshots: [snap(old, 0, 40), snap(cur, 0, 30), snap(cur, 3, 20)],
-    current: cur,
-    currentIndex: 3,
-    now,
-    retentionMs: 10 * day,
-  });
-  assertEquals(idle, {
-    needSnapshot: false,
-    deleteGenerations: [old],
-    deleteBefore: [{ generation: cur, index: 3 }],
-  });
-
-  // The same, but the database has moved on since (index 7): snapshot first, delete nothing yet, so the
-  // WAL below a fresh snapshot goes then (retention shorter than snapshot_interval).
-  const busy = planRetention({
-    generations: [old, cur],
-    snapshots: [snap(old, 0, 40), snap(cur, 0, 30), snap(cur, 3, 20)],
-    current: cur,
-    currentIndex: 7,
-    now,
-    retentionMs: 10 * day,
-  });
-  assertEquals(busy, { needSnapshot: true, deleteGenerations: [], deleteBefore: [] });
-
-  // No snapshot of the current generation at all: snapshot first, delete nothing yet.
-  const none = planRetention({
-    generations: [old, cur],
-    snapshots: [snap(old, 0, 40)],
-    current: cur,
-    currentIndex: 0,
-    now,
-    retentionMs: 10 * day,
-  });
-  assertEquals(none, { needSnapshot: true, deleteGenerations: [], deleteBefore: [] });
-});
-
-Deno.test("event log: one line, key=value, quoted when needed", () => {
-  const line = formatEvent("INFO", "wal segment uploaded", { index: 1, path: "a b" }, new Date(0));
-  assertEquals(
-    line,
-    'time=1970-01-01T00:00:00.000Z level=INFO msg="wal segment uploaded" index=1 path="a b"',
-  );
-  assert(!line.includes("\n"));
 });
