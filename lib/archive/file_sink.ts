@@ -103,7 +103,8 @@ export async function openFileSink(path: string): Promise<FileSink> {
         register(path);
         await writeFileAtomic(sidecarPath, sidecarLine(sha256, path), 0o644, { beforeCreate: register });
         sidecarCommitted = true;
-        await file.commit();
+        // Nothing was written since the fsync above: the commit need not repeat it.
+        await file.commit({ synced: true });
         forget();
         resolve({ path, sidecarPath, bytes, sha256 });
       } catch (err) {

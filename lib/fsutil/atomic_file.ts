@@ -30,8 +30,11 @@ export interface AtomicFile {
   readonly handle: FileHandle;
   /** A web stream writing to the temporary file. */
   writable(): WritableStream<Uint8Array>;
-  /** fsync, close, rename into place, fsync the directory. */
-  commit(): Promise<void>;
+  /**
+   * fsync, close, rename into place, fsync the directory. `synced`: the caller fsynced the file after
+   * its last write (to have it on disk before something else appears), so that fsync is not repeated.
+   */
+  commit(opts?: { synced?: boolean }): Promise<void>;
   /** Close and delete the temporary file. Safe to call after commit (then it does nothing). */
   abort(): Promise<void>;
 }
@@ -138,10 +141,10 @@ export async function createAtomicFile(
         },
       });
     },
-    async commit() {
+    async commit(commitOpts = {}) {
       if (done) return;
       try {
-        await handle.sync();
+        if (!commitOpts.synced) await handle.sync();
         await handle.close();
         if (opts.noReplace) linkIntoPlace(tempPath, path);
         else renameSync(tempPath, path);

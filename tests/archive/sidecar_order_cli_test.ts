@@ -2,15 +2,18 @@
  * The order of the last system calls of create and download, as strace sees them: the archive's
  * temporary file is fsynced before its sidecar is put in place. `prune` removes a sidecar alone once it
  * is a minute old (a dead create's leftover), so a sidecar that waited for a slow fsync of its archive
- * could go.
+ * could go. That fsync is create's only one of the archive: its commit does not repeat it.
  */
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { cliCommand } from "../helpers/cli.ts";
 import { makeServerRoot } from "./fixture.ts";
 
-/** Runs the CLI under strace; fails unless `out` was fsynced before `out.sha256` was put in place. */
-async function assertSyncedBeforeSidecar(args: string[], out: string, dir: string): Promise<void> {
+/**
+ * Runs the CLI under strace; fails unless `out` was fsynced before `out.sha256` was put in place.
+ * Returns how many times `out` was fsynced.
+ */
+async function assertSyncedBeforeSidecar(args: string[], out: string, dir: string): Promise<number> {
   const log = join(dir, `strace-${basename(out)}.log`);
   const [cmd, ...pre] = cliCommand();
   const run = await new Deno.Command("strace", {
@@ -28,16 +31,18 @@ async function assertSyncedBeforeSidecar(args: string[], out: string, dir: strin
   assert.ok(lines.some(isSync), `no fsync of ${temp}… in the trace`);
   assert.ok(placed >= 0, `no rename or link of ${out}.sha256 in the trace`);
   assert.ok(lines.slice(0, placed).some(isSync), `${out}: first fsynced after its sidecar was put in place`);
+  return lines.filter(isSync).length;
 }
 
 const TRACED = "fsync,fdatasync,rename,renameat,renameat2,link,linkat";
 
-Deno.test("create and download fsync the archive before its sidecar appears", async () => {
+Deno.test("create and download fsync the archive before its sidecar appears, create only then", async () => {
   const fx = await makeServerRoot({ rows: 100 });
   try {
     const remote = join(fx.root, "remote");
     const out = join(fx.root, "a.tar.gz");
-    await assertSyncedBeforeSidecar(["backup", "create", ...fx.flags, out], out, fx.root);
+    const syncs = await assertSyncedBeforeSidecar(["backup", "create", ...fx.flags, out], out, fx.root);
+    assert.equal(syncs, 1, `create fsynced ${out} ${syncs} times`);
     await Deno.mkdir(join(remote, "archives"), { recursive: true });
     await Deno.copyFile(out, join(remote, "archives/a.tar.gz"));
     await Deno.copyFile(`${out}.sha256`, join(remote, "archives/a.tar.gz.sha256"));
