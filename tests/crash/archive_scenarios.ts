@@ -195,21 +195,22 @@ export function download(): Scenario {
       for (const f of [name, `${name}.sha256`]) {
         copyFileSync(join(w.root, "snapshots", f), join(remote, "archives", f));
       }
-      const first = join(w.root, "dl1"), second = join(w.root, "dl2");
+      const first = join(w.root, "dl1");
       mkdirSync(first);
-      mkdirSync(second);
-      const dl = (dir: string) => ({
-        args: ["backup", "download", name, "-o", `${dir}/`, "--url", `file://${remote}`, ...w.flags],
+      const dl = (out: string) => ({
+        args: ["backup", "download", name, "-o", out, "--url", `file://${remote}`, ...w.flags],
       });
       const complete = (p: string) => sha256(p) === w.sha;
       return {
         dir: w.root,
-        run: dl(first),
+        run: dl(`${first}/`),
         afterKill: () => Promise.resolve(absentOrComplete(join(first, name), complete)),
-        // A finished first run makes the same -o an "exists" refusal (exit 10), rightly: re-run elsewhere.
-        rerun: () => dl(existsSync(join(first, name)) ? second : first),
+        // A finished first run makes the same -o an "exists" refusal (exit 10), rightly: re-run under
+        // another name in the same directory, whose sweep must take what a kill between linking the
+        // archive into place and removing its temporary name left there.
+        rerun: () => dl(existsSync(join(first, name)) ? join(first, `again-${name}`) : `${first}/`),
         afterRerun() {
-          const got = [join(first, name), join(second, name)].filter(existsSync);
+          const got = [join(first, name), join(first, `again-${name}`)].filter(existsSync);
           if (!got.length || !got.every(complete)) throw new Error("no complete download after the re-run");
           return Promise.resolve();
         },
