@@ -78,8 +78,15 @@ function restoreDumpCommand() {
     .addOption(jsonOption())
     .action(async (dump, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
-      const { restoreDump } = await import("../crate/dump_restore.ts");
-      const r = await restoreDump(dump, opts.output);
+      const { installInterruptHandlers, runInterruptible } = await import("../archive/interrupt_cleanup.ts");
+      // Before the restore's code loads: a signal then otherwise ended it with 143 and no word.
+      installInterruptHandlers();
+      const { interruptedRestoreDumpLine, restoreDump } = await import("../crate/dump_restore.ts");
+      // Ctrl-C or a systemd stop removes the half-built database before the exit (130), as elsewhere.
+      const r = await runInterruptible(
+        (signal) => restoreDump(dump, opts.output, signal),
+        (outcome, sig) => interruptedRestoreDumpLine(dump, opts.output, outcome, sig),
+      );
       if (opts.json) printJson({ dump, output: opts.output, sql_chars: r.sqlChars });
       else say(`restored ${dump} to ${opts.output}`);
     });

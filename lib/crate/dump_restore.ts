@@ -7,7 +7,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readSync, rmSync } from "node:fs";
 import { createGunzip } from "node:zlib";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
+import process from "node:process";
 import type { Readable } from "node:stream";
 import { BadInputError, ExistsError, toVigoError, VigoError } from "../errors.ts";
 import {
@@ -21,6 +22,7 @@ import { sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { SqlStatementSplitter } from "./sql_splitter.ts";
 import { restrictToDumpStatements } from "./dump_authorizer.ts";
+import { SETTLE_MS, type StoppedOutcome } from "../archive/interrupt_cleanup.ts";
 
 /** Longest SQLite error text a restore error quotes: it may echo a whole statement of row data. */
 const PROBLEM_CHARS = 200;
@@ -31,8 +33,16 @@ export interface RestoreResult {
   sqlChars: number;
 }
 
-/** Restores `dumpPath` into the new database `outPath` (which must not exist). */
-export async function restoreDump(dumpPath: string, outPath: string): Promise<RestoreResult> {
+/**
+ * Restores `dumpPath` into the new database `outPath` (which must not exist). Once `signal` is aborted
+ * (SIGINT, SIGTERM: see runInterruptible) it stops at the next piece of the dump, removes its temporary
+ * database and journal and rejects with the signal's reason.
+ */
+export async function restoreDump(
+  dumpPath: string,
+  outPath: string,
+  signal?: AbortSignal,
+): Promise<RestoreResult> {
   const outDir = dirname(outPath);
   // A restore killed mid-way left its temporary database (and journal) here, or its temporary name
   // beside the linked result: gone once it is dead, before the refusal below.
@@ -91,12 +101,16 @@ export async function restoreDump(dumpPath: string, outPath: string): Promise<Re
     };
     try {
       for await (const chunk of input as AsyncIterable<Uint8Array>) {
+        // Statements run synchronously: a signal's handler runs only while a piece is read, so this is
+        // the first moment the restore can see it.
+        signal?.throwIfAborted();
         for (const sql of splitter.push(decoder.decode(chunk, { stream: true }))) run(sql);
       }
     } catch (err) {
       if (err instanceof VigoError) throw err;
       throw new BadInputError(`${dumpPath}: not a readable dump (${(err as Error).message})`, { cause: err });
     }
+    signal?.throwIfAborted();
     for (const sql of splitter.push(decoder.decode())) run(sql);
     const rest = splitter.rest();
     if (!isBlank(rest)) {
@@ -122,6 +136,31 @@ export async function restoreDump(dumpPath: string, outPath: string): Promise<Re
     throw toVigoError(err, outPath);
   }
   return { sqlChars };
+}
+
+/**
+ * The one line an interrupted `crate restore-dump` prints (runInterruptible's report): what was stopped,
+ * and whether the new database or its temporary files are left.
+ */
+export function interruptedRestoreDumpLine(
+  dumpPath: string,
+  outPath: string,
+  outcome: StoppedOutcome,
+  signal: string,
+): string {
+  const what = `restore of ${dumpPath} to ${outPath} interrupted (${signal})`;
+  switch (outcome.kind) {
+    case "finished":
+      return `${what} as it completed: ${outPath} is whole`;
+    case "undone":
+      return `${what}; nothing of it was left: no ${outPath}, no temporary database`;
+    case "left":
+      return `${what}; ${outcome.error.message}`;
+    case "unsettled":
+      return `${what} before it had stopped (a second signal, or ${SETTLE_MS / 1000} s): its temporary ` +
+        `database .${basename(outPath)}.tmp-${process.pid}-… may be left in ${dirname(outPath)}, where ` +
+        "the next restore-dump removes it";
+  }
 }
 
 /** The dump's text stream: gunzipped when it starts with the gzip magic. */
