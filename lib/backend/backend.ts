@@ -108,6 +108,12 @@ export interface Backend {
   /** Releases connections. */
   close(): Promise<void>;
   /**
+   * The keys of dead runs' temporary files (a put killed mid-way: stale_temps.ts) that this backend's
+   * listings have removed since it was opened, for a caller that reports what it removed (prune).
+   * Absent where a listing removes nothing (S3, GCS: an upload never completed is invisible).
+   */
+  removedTemps?(): readonly string[];
+  /**
    * The backend a decorator (retries) wraps; absent on a concrete backend. {@link asBackend} walks
    * it, so a fast path for one backend keeps working however many decorators sit in front of it.
    */
@@ -133,4 +139,15 @@ export function asBackend<T extends Backend>(
 /** `key` as a URL below `backend`'s root (`<url>/<key>`), for messages. */
 export function objectUrl(backend: { readonly url: string }, key: string): string {
   return `${backend.url.replace(/\/+$/, "")}/${key}`;
+}
+
+/**
+ * What the listings of `backend` (or of the one its decorators wrap) have removed: see
+ * {@link Backend.removedTemps}; none where its listings remove nothing.
+ */
+export function tempsRemovedByListing(backend: Backend): readonly string[] {
+  for (let b: Backend | undefined = backend; b !== undefined; b = b.unwrap?.()) {
+    if (b.removedTemps) return b.removedTemps();
+  }
+  return [];
 }

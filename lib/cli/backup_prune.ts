@@ -4,14 +4,15 @@
  * newest; otherwise archives older than `--older-than`, else server.yaml's `backup.retention`
  * (default 720h), are removed — never the newest one. Sidecars go with their archives. Locally it also
  * removes what killed runs left in the directory (temporary files, lock files, lone sidecars) and lists
- * them as leftovers.
+ * them as leftovers; on a file:// or sftp:// backend the listing removes dead runs' temporary files, which
+ * are listed the same way.
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { say } from "./output.ts";
 import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { RetentionPolicy } from "../archive/archive_retention.ts";
-import { objectUrl } from "../backend/backend.ts";
+import { objectUrl, tempsRemovedByListing } from "../backend/backend.ts";
 import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
 import { toVigoError, UsageError } from "../errors.ts";
 import { archiveUrlOption, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
@@ -26,7 +27,7 @@ interface Line {
   reason: string;
 }
 
-/** A file of a killed run that a local prune removed beside the archives. */
+/** A file of a killed run that a prune removed beside the archives. */
 interface Leftover {
   name: string;
   reason: string;
@@ -86,7 +87,8 @@ export function backupPruneCommand(): Command {
       const dryRun = Boolean(opts.dryRun);
       let lines: Line[];
       let where: string;
-      // null where it does not apply: a dry run removes none, and a backend's listing removes its own.
+      // null for a local dry run, which removes none. A backend's listing removes dead runs' temporary
+      // files in a dry run too (never archives, and nothing could finish them): those are listed.
       let leftovers: Leftover[] | null = null;
       if (remote) {
         const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
@@ -99,6 +101,7 @@ export function backupPruneCommand(): Command {
             action: l.action,
             reason: l.reason,
           }));
+          leftovers = removedTempsUnder(tempsRemovedByListing(backend), ARCHIVES_PREFIX);
         } finally {
           await backend.close();
         }
@@ -132,13 +135,30 @@ export function backupPruneCommand(): Command {
       }
       for (const l of lines) say(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);
       for (const l of leftovers ?? []) say(`delete  ${l.name}  (${l.reason})`);
-      const verb = dryRun ? "would delete" : "deleted";
-      say(
-        `${where}: ${verb} ${deleted.length} of ${lines.length} archive(s)${
-          dryRun ? "; nothing was deleted" : ""
-        }${leftovers?.length ? ` and ${leftovers.length} leftover file(s) of killed runs` : ""}`,
-      );
+      say(`${where}: ${pruneSummary(dryRun, deleted.length, lines.length, leftovers?.length ?? 0)}`);
     }) as unknown as Command;
+}
+
+/**
+ * The last line of a prune: what it deleted (or would), and the leftovers of killed runs it removed,
+ * which a remote dry run's listing removes too, so "nothing was deleted" is said only when true.
+ */
+function pruneSummary(dryRun: boolean, deleted: number, archives: number, leftovers: number): string {
+  const removed = leftovers > 0 ? `${leftovers} leftover file(s) of killed runs` : "";
+  if (!dryRun) return `deleted ${deleted} of ${archives} archive(s)${removed && ` and ${removed}`}`;
+  return `would delete ${deleted} of ${archives} archive(s); ` +
+    (removed ? `no archive was deleted; the listing removed ${removed}` : "nothing was deleted");
+}
+
+/**
+ * The leftovers a backend's listing removed under `prefix`, named relative to it as a local prune names
+ * its own relative to paths.snapshots.
+ */
+function removedTempsUnder(keys: readonly string[], prefix: string): Leftover[] {
+  return keys.filter((k) => k.startsWith(prefix)).map((k) => ({
+    name: k.slice(prefix.length),
+    reason: "temporary file of a killed run",
+  }));
 }
 
 /**

@@ -97,6 +97,13 @@ export class FileBackend implements Backend {
   /** Directories whose stale temp files (a put killed mid-way) this process has removed. */
   #swept = new Set<string>();
 
+  /** Keys of the stale temp files this backend's listings removed (removedTemps). */
+  #removedByListing: string[] = [];
+
+  removedTemps(): readonly string[] {
+    return this.#removedByListing;
+  }
+
   async put(key: string, replayable: PutBody, opts: PutOptions = {}): Promise<void> {
     const path = this.#path(key);
     // A put's directory may never be listed (the replicator's claim file at the root; `backup upload`
@@ -198,9 +205,12 @@ export class FileBackend implements Backend {
       throw toVigoError(err, dir);
     }
     // A put killed mid-write left its temp file here: once its writer is dead, it goes (stale_temps.ts).
-    const live = entries.filter((e) =>
-      !(e.isFile() && staleTempDecision(e.name, 0, pidRunning) === "remove" && rmStale(join(dir, e.name)))
-    );
+    const live = entries.filter((e) => {
+      if (!e.isFile() || staleTempDecision(e.name, 0, pidRunning) !== "remove") return true;
+      if (!rmStale(join(dir, e.name))) return true;
+      this.#removedByListing.push(dirKey === "" ? e.name : `${dirKey}/${e.name}`);
+      return false;
+    });
     return live.filter((e) => e.isDirectory() || e.isFile()).map((e) => ({
       name: e.name,
       dir: e.isDirectory(),
