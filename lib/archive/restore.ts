@@ -329,11 +329,14 @@ async function commit(
     try {
       rollBack(journal, journalFile);
     } catch (undoErr) {
+      // Named first, and carried as its path: what the operator must see to is the half-restored
+      // target's path, not the failure that started the undo.
+      const undo = toVigoError(undoErr);
       throw Object.assign(
         new IoError(
-          `${cause.message}; undoing the restore failed too (${toVigoError(undoErr).message}): ` +
-            `${journalFile} is kept and the next restore or create rolls it back`,
-          { cause: err },
+          `${undo.message}, undoing a restore that failed (${cause.message}): ${journalFile} is kept ` +
+            "and the next restore or create rolls it back",
+          { cause: err, path: undo instanceof IoError ? undo.path : undefined },
         ),
         { journalKept: true },
       );

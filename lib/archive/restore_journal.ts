@@ -103,14 +103,33 @@ export function parseJournal(text: string, path: string, target: string): Restor
   return j;
 }
 
-/** Undoes every step, last first, then removes the staging and pre-restore directories and the journal. */
+/**
+ * Undoes every step, last first, then removes the staging and pre-restore directories and the journal.
+ * A step that cannot be undone throws an IoError whose path is the target's path it could not put back.
+ */
 export function rollBack(j: RestoreJournal, journal: string): void {
-  for (const s of [...j.steps].reverse()) undoStep(s);
+  for (const s of [...j.steps].reverse()) {
+    try {
+      undoStep(s);
+    } catch (err) {
+      throw notPutBack(s.dest, err);
+    }
+  }
   // Everything moved back: the pre-restore directory was made by this restore and now holds only
   // the empty directories its renames needed.
   rmSync(j.aside, { recursive: true, force: true });
   rmSync(j.staging, { recursive: true, force: true });
   removeJournal(journal);
+}
+
+/**
+ * The error of a rollback that could not put `dest` back as it was: exit 11 whatever the errno (the
+ * target is half restored, not missing or malformed), naming `dest`, which IoError.path carries.
+ */
+function notPutBack(dest: string, err: unknown): IoError {
+  // toVigoError words the errno and, given a path, prefixes it: the problem alone is what follows.
+  const problem = toVigoError(err, dest).message.slice(`${dest}: `.length);
+  return new IoError(`${dest}: could not be put back (${problem})`, { cause: err, path: dest });
 }
 
 /** The journals in `target` (of running or dead restores), without touching them. */
@@ -149,9 +168,8 @@ export function recoverInterruptedRestore(target: string): string[] {
     } catch (err) {
       const e = toVigoError(err);
       throw new IoError(
-        `${path}: rolling back an interrupted restore failed (${e.message}); the journal is kept ` +
-          "and the next run tries again",
-        { cause: err },
+        `${e.message}, rolling back an interrupted restore: ${path} is kept and the next run tries again`,
+        { cause: err, path: e instanceof IoError ? e.path : undefined },
       );
     }
     done.push(path);
