@@ -104,4 +104,4 @@ export { type MetricFamily, renderPrometheus } from "./lib/metrics/prometheus_te
 export { collectStatus } from "./lib/status/collect_status.ts";
 export type { Status } from "./lib/status/status_model.ts";
 export { renderUnits, type UnitFacts, type UnitFile } from "./lib/systemd/unit_templates.ts";
-export { installUnits, type UnitAction } from "./lib/systemd/install_units.ts";
+export { type InstallResult, installUnits, type UnitAction } from "./lib/systemd/install_units.ts";

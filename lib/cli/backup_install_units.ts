@@ -5,7 +5,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { say, warn } from "./output.ts";
 import process from "node:process";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
@@ -53,16 +53,18 @@ export function backupInstallUnitsCommand(): Command {
         replicaDir: url?.startsWith("file://") ? fileURLToPath(url) : undefined,
         shutdownTimeoutMs: cfg.backup?.shutdownTimeoutMs,
       });
-      const actions = await installUnits(units, {
+      const { units: actions, leftovers } = await installUnits(units, {
         dir: resolve(opts.dir),
         dryRun: opts.dryRun,
         force: opts.force,
       });
       if (opts.json) {
-        printJson({ dry_run: !!opts.dryRun, units: actions });
+        const left = leftovers.map((path) => ({ name: basename(path), path }));
+        printJson({ dry_run: !!opts.dryRun, units: actions, leftovers: left });
         return;
       }
       const verb = opts.dryRun ? "would be " : "";
+      for (const p of leftovers) say(`${p}: ${verb}removed (temporary file of a killed install-units)`);
       for (const a of actions) say(`${a.path}: ${verb}${a.action}`);
       if (opts.dryRun) {
         for (const u of units) console.log(`\n# ${u.name}\n${u.text.trimEnd()}`);

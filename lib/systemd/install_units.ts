@@ -17,6 +17,7 @@ import {
 } from "../fsutil/atomic_file.ts";
 import { acquireFileLockBeside } from "../fsutil/file_lock.ts";
 import type { UnitFile } from "./unit_templates.ts";
+import { sweepUnitTemps } from "./unit_leftovers.ts";
 
 /** What happened (or, with dryRun, would happen) to one unit file. */
 export interface UnitAction {
@@ -24,6 +25,13 @@ export interface UnitAction {
   path: string;
   /** created: did not exist; replaced: differed (only with force); unchanged: identical already. */
   action: "created" | "replaced" | "unchanged";
+}
+
+/** What {@link installUnits} did (or, with dryRun, would do). */
+export interface InstallResult {
+  units: UnitAction[];
+  /** Temporary files of a killed install-units removed from the directory (unit_leftovers.ts). */
+  leftovers: string[];
 }
 
 /** Options of {@link installUnits}. */
@@ -44,7 +52,7 @@ async function currentText(path: string): Promise<string | null> {
 }
 
 /** Installs `units` into `opts.dir`. Throws {@link ExistsError} (exit 10) naming changed files. */
-export async function installUnits(units: UnitFile[], opts: InstallOptions): Promise<UnitAction[]> {
+export async function installUnits(units: UnitFile[], opts: InstallOptions): Promise<InstallResult> {
   // Two installs at once each found the files absent or equal and renamed theirs in: both said
   // "created", and the directory held a mix of both (another --bin's ExecStart) that nobody had
   // agreed to replace. Beside the directory, so nothing but units ever appears in it.
@@ -69,8 +77,11 @@ export async function installUnits(units: UnitFile[], opts: InstallOptions): Pro
       `${changed.map((p) => p.path).join(", ")}: exists with different contents; use --force to replace`,
     );
   }
+  // After the refusal, which leaves the directory as it was; under the lock, so no other install's
+  // files are judged (their PID runs anyway).
+  const leftovers = sweepUnitTemps(opts.dir, units.map((u) => u.name), opts.dryRun === true);
   if (!opts.dryRun) await writeAll(plan.filter((p) => p.action !== "unchanged"));
-  return plan.map(({ name, path, action }) => ({ name, path, action }));
+  return { units: plan.map(({ name, path, action }) => ({ name, path, action })), leftovers };
 }
 
 /**
