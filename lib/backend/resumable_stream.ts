@@ -7,7 +7,7 @@
  * counted, so none is handed over twice and none is skipped.
  */
 import { BackendError } from "../errors.ts";
-import { backoffDelay, isRetryable, type RetryPolicy, TransientError } from "./retry.ts";
+import { backoffDelay, isRetryable, type RetryPolicy, sleep, TransientError } from "./retry.ts";
 import { notice } from "../verbose.ts";
 
 /** An object being downloaded, and how to open it again part-way. */
@@ -65,7 +65,8 @@ export function resumableStream(source: ResumableSource): ReadableStream<Uint8Ar
   let resumes = 0;
   // A reader that stops early (list --remote reads 64 bytes) may cancel while a pull waits on the
   // source or is resuming: the source's read then fails or ends short, which is the cancel, not a loss.
-  let cancelled = false;
+  const cancel = new AbortController();
+  const cancelled = cancel.signal;
 
   const resume = async (cause: unknown): Promise<void> => {
     for (let err = cause;;) {
@@ -77,11 +78,12 @@ export function resumableStream(source: ResumableSource): ReadableStream<Uint8Ar
       log(
         `vigocli: retry ${resumes}/${max} in ${delay} ms: get ${where}: connection lost after ${delivered} bytes`,
       );
-      await new Promise((r) => setTimeout(r, delay));
-      if (cancelled) return;
+      // Ended at once by a cancel: a backoff of up to 15 s would otherwise hold the process that long.
+      await sleep(delay, cancelled).catch(() => {});
+      if (cancelled.aborted) return;
       try {
         const next = (await source.reopen(delivered)).getReader();
-        if (cancelled) await next.cancel().catch(() => {});
+        if (cancelled.aborted) await next.cancel().catch(() => {});
         reader = next;
         return;
       } catch (again) {
@@ -99,17 +101,17 @@ export function resumableStream(source: ResumableSource): ReadableStream<Uint8Ar
         try {
           chunk = await reader.read();
         } catch (err) {
-          if (cancelled) return;
+          if (cancelled.aborted) return;
           await resume(err);
-          if (cancelled) return;
+          if (cancelled.aborted) return;
           continue;
         }
-        if (cancelled) return;
+        if (cancelled.aborted) return;
         if (chunk.done) {
           const short = shortBody(delivered, source.size);
           if (short) {
             await resume(new TransientError(short));
-            if (cancelled) return;
+            if (cancelled.aborted) return;
             continue;
           }
           ctl.close();
@@ -122,7 +124,7 @@ export function resumableStream(source: ResumableSource): ReadableStream<Uint8Ar
       }
     },
     cancel(reason) {
-      cancelled = true;
+      cancel.abort(reason);
       // The reader may be the one that failed: its error is no news to a reader that stopped.
       return reader.cancel(reason).catch(() => {});
     },

@@ -104,9 +104,10 @@ async function pauseBeforeRetry(
   await sleep(delay, signal);
 }
 
-/** Waits `ms`, or rejects with `signal`'s reason as soon as it is aborted. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Waits `ms`, or rejects with `signal`'s reason as soon as it is aborted (at once if it already is). */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     const stop = () => {
       clearTimeout(timer);
       reject(signal!.reason);

@@ -160,3 +160,44 @@ Deno.test("resumable stream: a reader's cancel is not resumed, and a stream open
   assert(lateCancelled, "the stream opened after the cancel was left open");
   assertEquals(logs.length, 2);
 });
+
+Deno.test({
+  name: "resumable stream: a cancel during the backoff ends it at once, leaving no timer behind",
+  // The op sanitizer fails a test that leaves a timer running: the backoff's, without the cancel ending it.
+  sanitizeOps: true,
+  sanitizeResources: true,
+  async fn() {
+    // Cancelled once the backoff runs, and from the retry line itself, before it starts.
+    for (const inLogLine of [false, true]) {
+      const delays: number[] = [];
+      let reopened = 0;
+      const reading: { reader?: ReadableStreamDefaultReader<Uint8Array> } = {};
+      const stream = resumableStream({
+        first: streamOf([[1]], new TransientError("lost")),
+        reopen: () => (reopened++, Promise.resolve(streamOf([[2]]))),
+        where: WHERE,
+        // A backoff of days, so that one still running shows.
+        retry: {
+          baseDelayMs: 2e9,
+          maxDelayMs: 2e9,
+          log: (l) => {
+            delays.push(Number(/in (\d+) ms/.exec(l)![1]));
+            if (inLogLine) reading.reader?.cancel();
+          },
+        },
+      });
+      const reader = reading.reader = stream.getReader();
+      assertEquals((await reader.read()).value, new Uint8Array([1]));
+      const next = reader.read();
+      while (delays.length === 0) await new Promise((r) => setTimeout(r, 1));
+      assert(delays[0] > 1000, `a backoff of ${delays[0]} ms`);
+      const start = performance.now();
+      await reader.cancel();
+      assertEquals((await next).done, true);
+      // The pull that waited out the backoff has ended too, without opening the object again.
+      await new Promise((r) => setTimeout(r, 10));
+      assert(performance.now() - start < 1000, `the cancel took ${performance.now() - start} ms`);
+      assertEquals(reopened, 0);
+    }
+  },
+});
