@@ -201,3 +201,63 @@ Deno.test({
     }
   },
 });
+
+/** A body whose second read waits until the test fails it (`fail`), or until the reader cancels. */
+function heldBody(): {
+  stream: ReadableStream<Uint8Array>;
+  waiting: () => boolean;
+  fail: (err: Error) => void;
+} {
+  let pulls = 0;
+  let fail: ((err: Error) => void) | undefined;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(ctl) {
+      if (pulls++ === 0) return ctl.enqueue(new Uint8Array([1, 2]));
+      return new Promise<void>((resolve) => fail = (err) => (ctl.error(err), resolve()));
+    },
+  }, { highWaterMark: 0 });
+  return { stream, waiting: () => fail !== undefined, fail: (err) => fail!(err) };
+}
+
+/** An S3 download of 5 bytes whose body gives the first 2, then waits: its log lines and reopens. */
+function heldDownload() {
+  const body = heldBody();
+  const logs: string[] = [];
+  const offsets: number[] = [];
+  const stream = resumableStream({
+    first: body.stream,
+    reopen: (offset) => (offsets.push(offset), Promise.resolve(streamOf([[3, 4, 5]]))),
+    where: WHERE,
+    retry: { baseDelayMs: 1, log: (l) => logs.push(l), isRetryable: lostConnection },
+    size: 5,
+  });
+  return { body, logs, offsets, reader: stream.getReader() };
+}
+
+Deno.test("resumable stream: a cancel during a read is no lost connection, though the body then ends short", async () => {
+  const { body, logs, offsets, reader } = heldDownload();
+  assertEquals((await reader.read()).value, new Uint8Array([1, 2]));
+  const next = reader.read();
+  while (!body.waiting()) await new Promise((r) => setTimeout(r, 1));
+  // The cancel ends the body's read after 2 of its 5 bytes: a short body, were it not the cancel.
+  await reader.cancel();
+  assertEquals((await next).done, true);
+  await new Promise((r) => setTimeout(r, 20));
+  assertEquals(logs, []);
+  assertEquals(offsets, []);
+});
+
+Deno.test("resumable stream: a read that fails as the reader cancels is not resumed", async () => {
+  const { body, logs, offsets, reader } = heldDownload();
+  assertEquals((await reader.read()).value, new Uint8Array([1, 2]));
+  const next = reader.read();
+  while (!body.waiting()) await new Promise((r) => setTimeout(r, 1));
+  // In one task, so that the cancel comes before the failed read reaches the stream's pull.
+  body.fail(new TypeError("error reading a body from connection"));
+  const cancelling = reader.cancel();
+  assertEquals((await next).done, true);
+  await cancelling;
+  await new Promise((r) => setTimeout(r, 20));
+  assertEquals(logs, []);
+  assertEquals(offsets, []);
+});
