@@ -87,6 +87,8 @@ export function resumableStream(source: ResumableSource): ReadableStream<Uint8Ar
         reader = next;
         return;
       } catch (again) {
+        // Failed after the reader stopped: nothing to read on for, nor to announce.
+        if (cancelled.aborted) return;
         err = again;
       }
     }

@@ -261,3 +261,29 @@ Deno.test("resumable stream: a read that fails as the reader cancels is not resu
   assertEquals(logs, []);
   assertEquals(offsets, []);
 });
+
+Deno.test("resumable stream: a reopen that fails after the reader cancelled is not retried, nor announced", async () => {
+  const logs: string[] = [];
+  let reopens = 0;
+  let refuse!: () => void;
+  const stream = resumableStream({
+    first: streamOf([[1]], new TransientError("lost")),
+    reopen: () =>
+      new Promise((_, reject) => {
+        reopens++;
+        refuse = () => reject(new TransientError(`${WHERE}: connection refused`));
+      }),
+    where: WHERE,
+    retry: { baseDelayMs: 1, maxDelayMs: 1, log: (l) => logs.push(l) },
+  });
+  const reader = stream.getReader();
+  await reader.read();
+  const next = reader.read();
+  while (!refuse) await new Promise((r) => setTimeout(r, 1));
+  await reader.cancel();
+  refuse();
+  assertEquals((await next).done, true);
+  await new Promise((r) => setTimeout(r, 20));
+  assertEquals(reopens, 1);
+  assertEquals(logs.length, 1, logs.join("\n"));
+});
