@@ -33,6 +33,15 @@ export function zlibAsyncRunsOffThread(): boolean {
   return !g.Deno;
 }
 
+/**
+ * Registers a Bun run-time plugin (its `onLoad` hooks apply to modules loaded after this call); nothing
+ * under Deno and Node. In a Bun executable the modules are already bundled, so the same plugin must also
+ * be given to the build (scripts/bun_build.ts).
+ */
+export function useBunPlugin(plugin: { name: string; setup(build: never): void }): void {
+  (g as { Bun?: { plugin?(p: unknown): void } }).Bun?.plugin?.(plugin);
+}
+
 /** Runtime name and version, e.g. `deno 2.9.6`. */
 export function runtimeVersion(): string {
   if (g.Bun) return `bun ${g.Bun.version}`;

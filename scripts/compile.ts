@@ -200,36 +200,14 @@ async function chooseCompiler(
   };
 }
 
-/** `bun build --compile` of `entry` (relative to the repository) for `t`, with the shipped flags. */
+/**
+ * `bun build --compile` of `entry` (relative to the repository) for `t`, with the shipped flags: through
+ * Bun's build API (scripts/bun_build.ts), which takes the plugin the command line cannot.
+ */
 export async function bunBuild(t: Target, out: string, info: BuildInfo, entry = "main.ts"): Promise<void> {
   await runOrThrow(toolPath("bun"), [
-    "build",
-    entry,
-    "--compile",
-    `--target=${t.bun}`,
-    // esm so main.ts may keep its top-level await. Split chunks so a command parses only the code it
-    // imports (`--version` 27 → 11 ms, peak RSS 44 → 27 MB). No `--bytecode`: it adds 5.3 MB (116 vs 110.9 MB
-    // with it; target ≤ 112 MB) for ~45 ms less start-up of the larger commands (docs/guide/binaries.md).
-    "--splitting",
-    "--minify",
-    // error classes name themselves after their constructor (lib/errors.ts), so names must survive
-    "--keep-names",
-    "--format=esm",
-    // ssh2's optional native helpers: load-guarded by ssh2, so the pure-JS paths are used instead
-    "--external=cpu-features",
-    "--external=*.node",
-    // a compiled Bun program would otherwise read .env and bunfig.toml (which can preload code) from cwd
-    "--no-compile-autoload-dotenv",
-    "--no-compile-autoload-bunfig",
-    "--no-compile-autoload-tsconfig",
-    "--no-compile-autoload-package-json",
-    `--define=VIGOCLI_BUILD_INFO=${JSON.stringify(info)}`,
-    // Bun inlines a CommonJS module's __dirname/__filename as the absolute build-time path (ssh2's
-    // agent.js and poly1305.js use them), which made builds from different checkouts differ. Pin them to
-    // where Bun's embedded file system puts modules; the build host's paths mean nothing at run time.
-    `--define=__dirname=${JSON.stringify("/$bunfs/root")}`,
-    `--define=__filename=${JSON.stringify("/$bunfs/root/main.js")}`,
-    `--outfile=${out}`,
+    "scripts/bun_build.ts",
+    JSON.stringify({ entry, outfile: out, target: t.bun, info }),
   ]);
 }
 

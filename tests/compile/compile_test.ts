@@ -136,3 +136,27 @@ Deno.test("compile: executables run with the repo, $HOME and network hidden, and
     await assert.rejects(Deno.stat(join(cwd, "PWNED")), Deno.errors.NotFound, "bunfig.toml preload ran");
   }
 });
+
+Deno.test("compile: a Bun executable carries the poly1305 stand-in, not ssh2's WebAssembly poly1305", async () => {
+  const result = await build();
+  if (result.compiler !== "bun") return;
+  // ssh2's module is an Emscripten factory of that name; the stand-in's error names itself
+  const ssh2Module = new TextEncoder().encode("createPoly1305");
+  const standIn = new TextEncoder().encode("its poly1305 is left out under Bun");
+  for (const f of result.files) {
+    const exe = await Deno.readFile(f.path);
+    assert.equal(indexOf(exe, ssh2Module), -1, `${f.target.file} holds ssh2's poly1305 module`);
+    assert.ok(indexOf(exe, standIn) >= 0, `${f.target.file} lacks the stand-in`);
+  }
+});
+
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  for (
+    let i = hay.indexOf(needle[0]);
+    i >= 0 && i <= hay.length - needle.length;
+    i = hay.indexOf(needle[0], i + 1)
+  ) {
+    if (needle.every((b, j) => hay[i + j] === b)) return i;
+  }
+  return -1;
+}

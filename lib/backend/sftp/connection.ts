@@ -8,6 +8,7 @@ import { getCiphers } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Buffer } from "node:buffer";
 import { BackendError, ConfigError, toVigoError } from "../../errors.ts";
+import { runtimeName } from "../../runtime.ts";
 import { TransientError } from "../retry.ts";
 import type { SftpConfig } from "./config.ts";
 import {
@@ -41,7 +42,8 @@ export interface SftpSession {
 /**
  * Ciphers in preference order, with the OpenSSL name ssh2 needs from node:crypto. chacha20-poly1305
  * measured fastest under Deno (its AES-GCM shim is slower); Bun has no chacha20 and gets AES-GCM.
- * Offering one the runtime lacks makes ssh2 refuse to connect, so the list is filtered.
+ * Offering one the runtime lacks makes ssh2 refuse to connect, so the list is filtered; under Bun
+ * chacha20-poly1305 is never offered, its poly1305 being left out there (poly1305_stand_in.ts).
  */
 const CIPHERS: [ssh: string, openssl: string][] = [
   ["chacha20-poly1305@openssh.com", "chacha20"],
@@ -51,9 +53,15 @@ const CIPHERS: [ssh: string, openssl: string][] = [
   ["aes256-ctr", "aes-256-ctr"],
 ];
 
+/** The ciphers to offer, given node:crypto's cipher names and the runtime. */
+export function offeredCiphers(have: ReadonlySet<string>, runtime: string): string[] {
+  return CIPHERS.filter(([ssh, openssl]) =>
+    have.has(openssl) && !(runtime === "bun" && ssh.startsWith("chacha20-poly1305"))
+  ).map(([ssh]) => ssh);
+}
+
 function usableCiphers(): string[] {
-  const have = new Set(getCiphers());
-  return CIPHERS.filter(([, openssl]) => have.has(openssl)).map(([ssh]) => ssh);
+  return offeredCiphers(new Set(getCiphers()), runtimeName());
 }
 
 /** Reads the key file (key_path, else the first default key that exists) and checks a method exists. */

@@ -4,10 +4,15 @@
  * the ssh2 internals that save copies are typed where they are used (data_requests.ts, outbound_gcm.ts).
  */
 import { Buffer } from "node:buffer";
-// The client alone: the package's index also loads its SSH server, HTTP agents and key generator,
-// ~2 MiB of RSS under Bun that a transfer never uses.
-import Client from "ssh2/lib/client.js";
+import { useBunPlugin } from "../../runtime.ts";
 import { type ReadDataFn, uncopiedRead, uncopiedWrite } from "./data_requests.ts";
+import { SSH2_POLY1305_PLUGIN } from "./poly1305_stand_in.ts";
+
+useBunPlugin(SSH2_POLY1305_PLUGIN);
+// Loaded after the plugin is in place (a static import would be linked before it is). The client alone:
+// the package's index also loads its SSH server, HTTP agents and key generator, ~2 MiB of RSS under Bun
+// that a transfer never uses.
+const { default: Client } = await import("ssh2/lib/client.js");
 
 /** SFTP file attributes as ssh2 reports them. */
 export interface SftpAttrs {
