@@ -334,7 +334,8 @@ export async function downloadArchive(
       await writeFileAtomic(sidecarPath, sidecarLine(sha256, basename(outPath)), 0o644, {
         beforeCreate: register,
       });
-      await file.commit();
+      // Nothing was written since the fsync above: the commit need not repeat it.
+      await file.commit({ synced: true });
     } catch (err) {
       await rm(sidecarPath, { force: true });
       throw err;

@@ -2,7 +2,8 @@
  * The order of the last system calls of create and download, as strace sees them: the archive's
  * temporary file is fsynced before its sidecar is put in place. `prune` removes a sidecar alone once it
  * is a minute old (a dead create's leftover), so a sidecar that waited for a slow fsync of its archive
- * could go. That fsync is create's only one of the archive: its commit does not repeat it.
+ * could go. That fsync is the only one of the archive, in create and in download: their commits do not
+ * repeat it.
  */
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
@@ -36,7 +37,7 @@ async function assertSyncedBeforeSidecar(args: string[], out: string, dir: strin
 
 const TRACED = "fsync,fdatasync,rename,renameat,renameat2,link,linkat";
 
-Deno.test("create and download fsync the archive before its sidecar appears, create only then", async () => {
+Deno.test("create and download fsync the archive before its sidecar appears, and only then", async () => {
   const fx = await makeServerRoot({ rows: 100 });
   try {
     const remote = join(fx.root, "remote");
@@ -47,11 +48,12 @@ Deno.test("create and download fsync the archive before its sidecar appears, cre
     await Deno.copyFile(out, join(remote, "archives/a.tar.gz"));
     await Deno.copyFile(`${out}.sha256`, join(remote, "archives/a.tar.gz.sha256"));
     const dl = join(fx.root, "dl.tar.gz");
-    await assertSyncedBeforeSidecar(
+    const dlSyncs = await assertSyncedBeforeSidecar(
       ["backup", "download", "a.tar.gz", "--url", `file://${remote}`, "-o", dl, ...fx.flags],
       dl,
       fx.root,
     );
+    assert.equal(dlSyncs, 1, `download fsynced ${dl} ${dlSyncs} times`);
   } finally {
     await Deno.remove(fx.root, { recursive: true });
   }
