@@ -48,6 +48,7 @@ export {
 export type {
   DownloadResult,
   PruneLine,
+  PruneRemoteOptions,
   RemoteArchive,
   UploadResult,
 } from "./lib/archive/remote_archives.ts";

@@ -368,11 +368,24 @@ export interface PruneLine {
   reason: string;
 }
 
-/** Applies (or with `dryRun` only plans) retention to the remote archives; sidecars go with them. */
+/** What {@link pruneRemoteArchives} does besides the plan. */
+export interface PruneRemoteOptions {
+  /**
+   * Called with the keys of the sidecars whose archive is gone that the prune deleted (with `dryRun`:
+   * would delete), so that a caller can report them as the leftovers they are.
+   */
+  onOrphanSidecars?: (keys: string[]) => void;
+}
+
+/**
+ * Applies (or with `dryRun` only plans) retention to the remote archives; sidecars go with them, and so
+ * do sidecars whose archive is gone.
+ */
 export async function pruneRemoteArchives(
   backend: Backend,
   policy: RetentionPolicy,
   dryRun: boolean,
+  opts: PruneRemoteOptions = {},
 ): Promise<PruneLine[]> {
   const archives = await listRemoteArchives(backend);
   const plan = planRetention(archives.map((a) => ({ name: a.name, time: new Date(a.time), a })), policy)
@@ -383,16 +396,18 @@ export async function pruneRemoteArchives(
     await backend.delete(doomed.map((a) => a.key));
     await backend.delete(doomed.map((a) => `${a.key}.sha256`));
   }
-  if (!dryRun) await removeOrphanSidecars(backend);
+  const orphans = await findOrphanSidecars(backend);
+  if (!dryRun && orphans.length > 0) await backend.delete(orphans);
+  opts.onOrphanSidecars?.(orphans);
   return plan;
 }
 
 /**
- * Deletes `archives/NAME.tar.gz.sha256` objects whose `NAME.tar.gz` is gone: what a prune killed between
- * its two deletes leaves. An upload stores its archive before its sidecar, so a sidecar whose archive a
- * fresh look (stat) does not find belongs to a deleted archive, even when the listing raced an upload.
+ * The `archives/NAME.tar.gz.sha256` objects whose `NAME.tar.gz` is gone: what a prune killed between its
+ * two deletes leaves. An upload stores its archive before its sidecar, so a sidecar whose archive a fresh
+ * look (stat) does not find belongs to a deleted archive, even when the listing raced an upload.
  */
-async function removeOrphanSidecars(backend: Backend): Promise<void> {
+async function findOrphanSidecars(backend: Backend): Promise<string[]> {
   const keys = new Set<string>();
   for await (const o of backend.list(ARCHIVES_PREFIX)) keys.add(o.key);
   const orphans: string[] = [];
@@ -403,5 +418,5 @@ async function removeOrphanSidecars(backend: Backend): Promise<void> {
     if (keys.has(archive) || await backend.stat(archive)) continue;
     orphans.push(key);
   }
-  if (orphans.length > 0) await backend.delete(orphans);
+  return orphans;
 }

@@ -4,8 +4,8 @@
  * newest; otherwise archives older than `--older-than`, else server.yaml's `backup.retention`
  * (default 720h), are removed — never the newest one. Sidecars go with their archives. Locally it also
  * removes what killed runs left in the directory (temporary files, lock files, lone sidecars) and lists
- * them as leftovers; on a file:// or sftp:// backend the listing removes dead runs' temporary files, which
- * are listed the same way.
+ * them as leftovers; with --remote, so are the sidecars whose archive is gone that it deletes (a dry run:
+ * would delete) and, on a file:// or sftp:// backend, the dead runs' temporary files its listing removes.
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { say } from "./output.ts";
@@ -88,20 +88,32 @@ export function backupPruneCommand(): Command {
       let lines: Line[];
       let where: string;
       // null for a local dry run, which removes none. A backend's listing removes dead runs' temporary
-      // files in a dry run too (never archives, and nothing could finish them): those are listed.
+      // files in a dry run too (never archives, and nothing could finish them): those are listed, and so
+      // are the lone sidecars a remote dry run would delete (counted apart: those it did not).
       let leftovers: Leftover[] | null = null;
+      let wouldRemove = 0;
       if (remote) {
         const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
         where = objectUrl(backend, ARCHIVES_PREFIX);
         try {
-          lines = (await pruneRemoteArchives(backend, policy, dryRun)).map((l) => ({
+          let orphans: string[] = [];
+          const onOrphanSidecars = (keys: string[]) => void (orphans = keys);
+          lines = (await pruneRemoteArchives(backend, policy, dryRun, { onOrphanSidecars })).map((l) => ({
             name: l.archive.name,
             time: l.archive.time,
             size: l.archive.size,
             action: l.action,
             reason: l.reason,
           }));
-          leftovers = removedTempsUnder(tempsRemovedByListing(backend), ARCHIVES_PREFIX);
+          leftovers = [
+            ...leftoversUnder(orphans, ARCHIVES_PREFIX, ORPHAN_SIDECAR),
+            ...leftoversUnder(
+              tempsRemovedByListing(backend),
+              ARCHIVES_PREFIX,
+              "temporary file of a killed run",
+            ),
+          ];
+          if (dryRun) wouldRemove = orphans.length;
         } finally {
           await backend.close();
         }
@@ -135,30 +147,39 @@ export function backupPruneCommand(): Command {
       }
       for (const l of lines) say(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);
       for (const l of leftovers ?? []) say(`delete  ${l.name}  (${l.reason})`);
-      say(`${where}: ${pruneSummary(dryRun, deleted.length, lines.length, leftovers?.length ?? 0)}`);
+      const removed = (leftovers?.length ?? 0) - wouldRemove;
+      say(`${where}: ${pruneSummary(dryRun, deleted.length, lines.length, removed, wouldRemove)}`);
     }) as unknown as Command;
 }
 
+/** Why a sidecar is a leftover, locally and remotely. */
+const ORPHAN_SIDECAR = "sidecar whose archive is gone";
+
 /**
- * The last line of a prune: what it deleted (or would), and the leftovers of killed runs it removed,
- * which a remote dry run's listing removes too, so "nothing was deleted" is said only when true.
+ * The last line of a prune: what it deleted (or would), and the leftovers of killed runs it removed
+ * (`removed`), which a remote dry run's listing removes too, so "nothing was deleted" is said only when
+ * true, or would remove (`wouldRemove`: a remote dry run's lone sidecars).
  */
-function pruneSummary(dryRun: boolean, deleted: number, archives: number, leftovers: number): string {
-  const removed = leftovers > 0 ? `${leftovers} leftover file(s) of killed runs` : "";
-  if (!dryRun) return `deleted ${deleted} of ${archives} archive(s)${removed && ` and ${removed}`}`;
-  return `would delete ${deleted} of ${archives} archive(s); ` +
-    (removed ? `no archive was deleted; the listing removed ${removed}` : "nothing was deleted");
+function pruneSummary(
+  dryRun: boolean,
+  deleted: number,
+  archives: number,
+  removed: number,
+  wouldRemove: number,
+): string {
+  const files = (n: number) => `${n} leftover file(s) of killed runs`;
+  const and = (n: number) => n > 0 ? ` and ${files(n)}` : "";
+  if (!dryRun) return `deleted ${deleted} of ${archives} archive(s)${and(removed)}`;
+  return `would delete ${deleted} of ${archives} archive(s)${and(wouldRemove)}; ` +
+    (removed > 0 ? `no archive was deleted; the listing removed ${files(removed)}` : "nothing was deleted");
 }
 
 /**
- * The leftovers a backend's listing removed under `prefix`, named relative to it as a local prune names
- * its own relative to paths.snapshots.
+ * The leftovers among `keys` under `prefix`, named relative to it as a local prune names its own
+ * relative to paths.snapshots.
  */
-function removedTempsUnder(keys: readonly string[], prefix: string): Leftover[] {
-  return keys.filter((k) => k.startsWith(prefix)).map((k) => ({
-    name: k.slice(prefix.length),
-    reason: "temporary file of a killed run",
-  }));
+function leftoversUnder(keys: readonly string[], prefix: string, reason: string): Leftover[] {
+  return keys.filter((k) => k.startsWith(prefix)).map((k) => ({ name: k.slice(prefix.length), reason }));
 }
 
 /**
@@ -174,7 +195,7 @@ async function removeLeftovers(dir: string): Promise<Leftover[]> {
   const { sweepStaleTemps } = await import("../fsutil/stale_temps.ts");
   const named = (reason: string) => (path: string) => ({ name: basename(path), reason });
   return [
-    ...(await removeOrphanSidecars(dir)).map(named("sidecar whose archive is gone")),
+    ...(await removeOrphanSidecars(dir)).map(named(ORPHAN_SIDECAR)),
     ...(await removeStaleLocks(dir, CREATE_LOCK_SUFFIX)).map(named("lock file of a killed create")),
     ...sweepStaleTemps(dir).map(named("temporary file of a killed run")),
   ];
