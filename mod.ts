@@ -39,14 +39,10 @@ export type { DecryptOptions, EncryptOptions } from "./lib/crypto/envelope.ts";
 export type { Argon2idParams, HeaderFields } from "./lib/crypto/format.ts";
 export { openSftpBackend, SftpBackend } from "./lib/backend/sftp/sftp_backend.ts";
 export { parseSftpConfig } from "./lib/backend/sftp/config.ts";
-export {
-  downloadArchive,
-  listRemoteArchives,
-  openRemoteSink,
-  pruneRemoteArchives,
-} from "./lib/archive/remote_archives.ts";
+export { listRemoteArchives, openRemoteSink, pruneRemoteArchives } from "./lib/archive/remote_archives.ts";
+export { downloadArchive } from "./lib/archive/remote_download.ts";
+export type { DownloadResult } from "./lib/archive/remote_download.ts";
 export type {
-  DownloadResult,
   PruneLine,
   PruneRemoteOptions,
   RemoteArchive,

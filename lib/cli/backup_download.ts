@@ -30,9 +30,8 @@ export function backupDownloadCommand(): Command {
     .addOption(jsonOption())
     .action(async (name, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
-      const { ARCHIVES_PREFIX, checkArchiveName, downloadArchive } = await import(
-        "../archive/remote_archives.ts"
-      );
+      const { ARCHIVES_PREFIX, checkArchiveName } = await import("../archive/remote_archives.ts");
+      const { downloadArchive } = await import("../archive/remote_download.ts");
       checkArchiveName(name);
       const creds = await credentialSources(opts.credentialsFile);
       const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined, creds);
@@ -76,7 +75,8 @@ export async function fetchRemoteArchive(
   serverRoot: string,
   credentialsFile?: string,
 ): Promise<FetchedArchive> {
-  const { checkArchiveName, downloadArchive, splitObjectUrl } = await import("../archive/remote_archives.ts");
+  const { checkArchiveName, splitObjectUrl } = await import("../archive/remote_archives.ts");
+  const { downloadArchive } = await import("../archive/remote_download.ts");
   const { root, key } = splitObjectUrl(url);
   checkArchiveName(key);
   const creds = await credentialSources(credentialsFile);

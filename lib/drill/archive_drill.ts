@@ -6,7 +6,8 @@
  */
 import { join } from "node:path";
 import { listArchives } from "../archive/archive_list.ts";
-import { downloadArchive, listRemoteArchives } from "../archive/remote_archives.ts";
+import { listRemoteArchives } from "../archive/remote_archives.ts";
+import { downloadArchive } from "../archive/remote_download.ts";
 import { restoreArchive } from "../archive/restore.ts";
 import type { ManifestEntry } from "../archive/manifest.ts";
 import { openBackend } from "../backends.ts";

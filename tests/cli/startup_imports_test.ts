@@ -61,9 +61,14 @@ Deno.test("commands: program.ts loads each command's module only when that comma
   assert.deepEqual(commands, [], "command modules loaded with the command tree");
 });
 
-Deno.test("transfers: remote archives and backup upload load no gzip or tar code", async () => {
+Deno.test("transfers: remote archives, their download and backup upload load no gzip or tar code", async () => {
   const lib = new URL("lib/", `file://${REPO_ROOT}`).href;
-  for (const root of ["lib/archive/remote_archives.ts", "lib/archive/archive_upload.ts"]) {
+  const roots = [
+    "lib/archive/remote_archives.ts",
+    "lib/archive/remote_download.ts",
+    "lib/archive/archive_upload.ts",
+  ];
+  for (const root of roots) {
     const loaded = [...await staticClosure(root)];
     const codec = loaded.filter((s) => s.startsWith(`${lib}codec/gzip/`) || s.startsWith(`${lib}codec/tar/`));
     assert.deepEqual(codec, [], `${root} loads gzip or tar code`);

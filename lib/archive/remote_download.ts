@@ -1,0 +1,134 @@
+/**
+ * Downloads of archives from a storage backend (`archives/<name>.tar.gz`, see remote_archives.ts): they
+ * stream into a temporary file, which is renamed into place only when the bytes match the remote sidecar,
+ * and the local sidecar is written beside it.
+ */
+import { createHash } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { basename, dirname } from "node:path";
+import { type Backend, objectUrl } from "../backend/backend.ts";
+import { BadInputError, NotFoundError, VerifyError } from "../errors.ts";
+import { createAtomicFile, refuseExisting, writeFileAtomic } from "../fsutil/atomic_file.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
+import { sidecarLine } from "./file_sink.ts";
+import { removeOnInterrupt } from "./interrupt_cleanup.ts";
+import { progressPhase } from "../progress.ts";
+
+async function readRemoteSidecar(backend: Backend, key: string): Promise<string> {
+  let text: string;
+  try {
+    text = await new Response(await backend.get(`${key}.sha256`)).text();
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new VerifyError(
+        `${objectUrl(backend, `${key}.sha256`)}: sidecar not found (refusing an unverifiable download)`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  const m = /^([0-9a-fA-F]{64})\s/.exec(text);
+  if (!m) throw new BadInputError(`${objectUrl(backend, `${key}.sha256`)}: not a sha256sum line`);
+  return m[1].toLowerCase();
+}
+
+/** What a download wrote. */
+export interface DownloadResult {
+  path: string;
+  sidecarPath: string;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Streams object `key` into `outPath` (a temporary name until verified) and writes the local
+ * sidecar. Throws VerifyError, leaving nothing behind, when the bytes do not match the remote sidecar.
+ */
+export async function downloadArchive(
+  backend: Backend,
+  key: string,
+  outPath: string,
+): Promise<DownloadResult> {
+  const sidecarPath = `${outPath}.sha256`;
+  // A sidecar alone is what a download killed between its two renames leaves (the sidecar goes in
+  // first): it is replaced, and temporary files of dead downloads in that directory go.
+  // Swept first: a download killed between linking its file into place and removing the temporary name
+  // left both, and the refusal below would otherwise keep that temporary file for good.
+  sweepStaleTemps(dirname(outPath));
+  refuseExisting(outPath);
+  const info = await backend.stat(key);
+  if (!info) {
+    throw new NotFoundError(
+      `${objectUrl(backend, key)}: no such archive (see backup list --remote)`,
+    );
+  }
+  const expected = await readRemoteSidecar(backend, key);
+  const body = await backend.get(key);
+  // Registered before created, and the downloaded archive stays registered until its sidecar is there
+  // too (interrupt_cleanup.ts): an interrupted download leaves neither.
+  const forgets: (() => void)[] = [];
+  const register = (p: string) => void forgets.push(removeOnInterrupt(p));
+  const forget = () => forgets.splice(0).forEach((f) => f());
+  const file = await createAtomicFile(outPath, 0o600, { beforeCreate: register, noReplace: true }).catch(
+    (err) => {
+      forget();
+      throw err;
+    },
+  );
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const progress = progressPhase(`downloading ${objectUrl(backend, key)}`, info.size, "bytes");
+  try {
+    await body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          progress.advance(chunk.length);
+          ctl.enqueue(chunk);
+        },
+      }),
+    ).pipeTo(file.writable());
+    const sha256 = hash.digest("hex");
+    if (sha256 !== expected) {
+      throw new VerifyError(
+        `${objectUrl(backend, key)}: checksum mismatch: sidecar says ${expected}, ` +
+          `downloaded ${bytes} bytes hash to ${sha256} (nothing was written); ${mismatchCause(key)}`,
+      );
+    }
+    // On disk before its sidecar appears, as in create (file_sink.ts): prune removes a sidecar alone
+    // once it is a minute old.
+    await file.handle.sync();
+    // Made while downloading? Then neither its sidecar nor the file is replaced (the commit refuses too).
+    refuseExisting(outPath);
+    register(outPath);
+    try {
+      await writeFileAtomic(sidecarPath, sidecarLine(sha256, basename(outPath)), 0o644, {
+        beforeCreate: register,
+      });
+      // Nothing was written since the fsync above: the commit need not repeat it.
+      await file.commit({ synced: true });
+    } catch (err) {
+      await rm(sidecarPath, { force: true });
+      throw err;
+    }
+    return { path: outPath, sidecarPath, bytes, sha256 };
+  } catch (err) {
+    await file.abort();
+    throw err;
+  } finally {
+    progress.end();
+    forget();
+  }
+}
+
+/**
+ * The two causes of a stored archive that does not match its stored sidecar, which the download cannot
+ * tell apart: `upload --replace` puts the new sidecar before the archive, so a kill between the two
+ * leaves exactly this (docs/guide/sftp-remote.md), and its re-run repairs it; damage does the same.
+ */
+function mismatchCause(key: string): string {
+  return `an interrupted 'backup upload --replace' of ${basename(key)} leaves its new sidecar beside ` +
+    "the old archive, and running it again stores the new pair; otherwise the archive or its sidecar " +
+    "was damaged (where stored or on the way here)";
+}
