@@ -4,14 +4,15 @@
  * newest; otherwise archives older than `--older-than`, else server.yaml's `backup.retention`
  * (default 720h), are removed — never the newest one. Sidecars go with their archives. Locally it also
  * removes what killed runs left in the directory (temporary files, lock files, lone sidecars) and lists
- * them as leftovers; with --remote, so are the sidecars whose archive is gone that it deletes (a dry run:
- * would delete) and, on a file:// or sftp:// backend, the dead runs' temporary files its listing removes.
+ * them as leftovers; with --remote, so are the sidecars whose archive is gone that it deletes and, on a
+ * file:// or sftp:// backend, the dead runs' temporary files its listing removes. A dry run lists the
+ * leftovers it would delete ("would delete") by the same decisions, and deletes none.
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { say } from "./output.ts";
 import { rm } from "node:fs/promises";
-import { basename, join } from "node:path";
 import type { RetentionPolicy } from "../archive/archive_retention.ts";
+import type { Leftover } from "../archive/snapshot_leftovers.ts";
 import { objectUrl, tempsRemovedByListing } from "../backend/backend.ts";
 import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
 import { toVigoError, UsageError } from "../errors.ts";
@@ -24,12 +25,6 @@ interface Line {
   time: string;
   size: number;
   action: "keep" | "delete";
-  reason: string;
-}
-
-/** A file of a killed run that a prune removed beside the archives. */
-interface Leftover {
-  name: string;
   reason: string;
 }
 
@@ -76,6 +71,7 @@ export function backupPruneCommand(): Command {
       const { listArchives } = await import("../archive/archive_list.ts");
       const { planRetention } = await import("../archive/archive_retention.ts");
       const { ARCHIVES_PREFIX, pruneRemoteArchives } = await import("../archive/remote_archives.ts");
+      const { ORPHAN_SIDECAR, sweepSnapshotLeftovers } = await import("../archive/snapshot_leftovers.ts");
       const { BACKUP_DEFAULTS } = await import("../config/server_yaml_parse.ts");
       const remote = Boolean(opts.remote || opts.url);
       const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, !(remote && opts.url));
@@ -87,10 +83,9 @@ export function backupPruneCommand(): Command {
       const dryRun = Boolean(opts.dryRun);
       let lines: Line[];
       let where: string;
-      // null for a local dry run, which removes none. A backend's listing removes dead runs' temporary
-      // files in a dry run too (never archives, and nothing could finish them): those are listed, and so
-      // are the lone sidecars a remote dry run would delete (counted apart: those it did not).
-      let leftovers: Leftover[] | null = null;
+      // A dry run lists the leftovers it would delete, first and counted apart: a backend's listing removes
+      // dead runs' temporary files in a dry run too (never archives, and nothing could finish them).
+      let leftovers: Leftover[];
       let wouldRemove = 0;
       if (remote) {
         const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
@@ -138,7 +133,8 @@ export function backupPruneCommand(): Command {
             reason: d.reason,
           });
         }
-        if (!dryRun) leftovers = await removeLeftovers(where);
+        leftovers = await sweepSnapshotLeftovers(where, dryRun);
+        if (dryRun) wouldRemove = leftovers.length;
       }
       const deleted = lines.filter((l) => l.action === "delete");
       if (opts.json) {
@@ -146,19 +142,18 @@ export function backupPruneCommand(): Command {
         return;
       }
       for (const l of lines) say(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);
-      for (const l of leftovers ?? []) say(`delete  ${l.name}  (${l.reason})`);
-      const removed = (leftovers?.length ?? 0) - wouldRemove;
+      leftovers.forEach((l, i) =>
+        say(`${i < wouldRemove ? "would delete" : "delete"}  ${l.name}  (${l.reason})`)
+      );
+      const removed = leftovers.length - wouldRemove;
       say(`${where}: ${pruneSummary(dryRun, deleted.length, lines.length, removed, wouldRemove)}`);
     }) as unknown as Command;
 }
 
-/** Why a sidecar is a leftover, locally and remotely. */
-const ORPHAN_SIDECAR = "sidecar whose archive is gone";
-
 /**
  * The last line of a prune: what it deleted (or would), and the leftovers of killed runs it removed
  * (`removed`), which a remote dry run's listing removes too, so "nothing was deleted" is said only when
- * true, or would remove (`wouldRemove`: a remote dry run's lone sidecars).
+ * true, or would remove (`wouldRemove`: a dry run's leftovers, but for those a remote listing removed).
  */
 function pruneSummary(
   dryRun: boolean,
@@ -180,44 +175,4 @@ function pruneSummary(
  */
 function leftoversUnder(keys: readonly string[], prefix: string, reason: string): Leftover[] {
   return keys.filter((k) => k.startsWith(prefix)).map((k) => ({ name: k.slice(prefix.length), reason }));
-}
-
-/**
- * Removes and returns what killed runs left in `dir`, which only a later run in that very directory
- * would otherwise remove: a prune killed between an archive and its sidecar left the sidecar; a create
- * killed outright left its lock file (named by its output, so no create of another name locks it again)
- * and its temporary files. Those two sweeps are the ones create runs, so a file a live process holds
- * or writes stays (lock held, or PID running: stale_temps.ts).
- */
-async function removeLeftovers(dir: string): Promise<Leftover[]> {
-  const { removeStaleLocks } = await import("../fsutil/file_lock.ts");
-  const { CREATE_LOCK_SUFFIX } = await import("../archive/own_files.ts");
-  const { sweepStaleTemps } = await import("../fsutil/stale_temps.ts");
-  const named = (reason: string) => (path: string) => ({ name: basename(path), reason });
-  return [
-    ...(await removeOrphanSidecars(dir)).map(named(ORPHAN_SIDECAR)),
-    ...(await removeStaleLocks(dir, CREATE_LOCK_SUFFIX)).map(named("lock file of a killed create")),
-    ...sweepStaleTemps(dir).map(named("temporary file of a killed run")),
-  ];
-}
-
-/**
- * Removes `NAME.tar.gz.sha256` files whose `NAME.tar.gz` is gone and returns their paths. Only those
- * older than a minute: a create renames its sidecar in just before its archive, and that moment must not
- * be mistaken for one.
- */
-async function removeOrphanSidecars(dir: string): Promise<string[]> {
-  const { lstat, readdir } = await import("node:fs/promises");
-  const names = new Set(await readdir(dir).catch(() => [] as string[]));
-  const removed: string[] = [];
-  for (const n of names) {
-    if (!n.endsWith(".tar.gz.sha256") || names.has(n.slice(0, -".sha256".length))) continue;
-    const st = await lstat(join(dir, n)).catch(() => null);
-    if (!st?.isFile() || Date.now() - st.mtimeMs < 60_000) continue;
-    await rm(join(dir, n), { force: true }).catch((err) => {
-      throw toVigoError(err, join(dir, n));
-    });
-    removed.push(join(dir, n));
-  }
-  return removed;
 }

@@ -98,9 +98,10 @@ export async function acquireFileLock(lockPath: string, target: string, activity
  * Removes the lock files `<dir>/*<suffix>` that nobody holds and returns their paths: what an owner
  * killed outright (SIGKILL, OOM, power loss) leaves. Harmless, as the next owner simply locks it again,
  * but only a run for that very target would ever remove it. Each is locked before it is unlinked, as a
- * release does. Best effort: an entry that cannot be opened or removed is left.
+ * release does. Best effort: an entry that cannot be opened or removed is left. With `dryRun`, returns the
+ * same files and unlinks none: each is locked and released again, nobody holding it being known only so.
  */
-export async function removeStaleLocks(dir: string, suffix: string): Promise<string[]> {
+export async function removeStaleLocks(dir: string, suffix: string, dryRun = false): Promise<string[]> {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -120,7 +121,7 @@ export async function removeStaleLocks(dir: string, suffix: string): Promise<str
     }
     try {
       if (h.tryLock() && h.ino() === inoOf(path)) {
-        unlinkSync(path);
+        if (!dryRun) unlinkSync(path);
         removed.push(path);
       }
     } catch {

@@ -6,7 +6,8 @@
  * {@link REUSED_PID_AGE_MS} (the PID was reused by an unrelated process after a reboot or a wrap).
  * Names from before the PID was recorded are removed once older than the same age.
  *
- * The decision is a pure function ({@link staleTempDecision}); {@link sweepStaleTemps} is its I/O shell.
+ * The decision is a pure function ({@link staleTempDecision}); {@link findStaleTemps} (a dry run's list) and
+ * {@link sweepStaleTemps} (which removes) are its I/O shell.
  * Limit: PIDs are per PID namespace, so two containers writing one directory must not share it.
  */
 import { lstatSync, readdirSync, rmSync } from "node:fs";
@@ -68,29 +69,42 @@ export function pidRunning(pid: number): boolean {
 }
 
 /**
- * Removes the stale temporary entries directly inside `dir` and returns their paths. Best effort: a
- * directory that cannot be read (missing, permission) or an entry that cannot be removed is skipped,
- * because the sweep must never be the reason a backup or restore fails.
+ * The stale temporary entries directly inside `dir`, by {@link staleTempDecision}, as paths; what a sweep
+ * removes and a dry run lists. A directory that cannot be read (missing, permission) has none.
  */
-export function sweepStaleTemps(dir: string, now = Date.now()): string[] {
+export function findStaleTemps(dir: string, now = Date.now()): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
     return [];
   }
-  const removed: string[] = [];
+  const stale: string[] = [];
   for (const name of names) {
     if (!name.startsWith(".")) continue;
     const path = join(dir, name);
     try {
-      const st = lstatSync(path);
-      if (staleTempDecision(name, now - st.mtimeMs, pidRunning) !== "remove") continue;
-      rmSync(path, { recursive: true, force: true });
-      removed.push(path);
+      if (staleTempDecision(name, now - lstatSync(path).mtimeMs, pidRunning) === "remove") stale.push(path);
     } catch {
-      // Raced with its owner or another sweeper, or not ours to remove: leave it.
+      // Removed meanwhile by its owner or another sweeper: nothing to judge.
     }
   }
-  return removed;
+  return stale;
+}
+
+/**
+ * Removes the stale temporary entries directly inside `dir` ({@link findStaleTemps}) and returns their
+ * paths. Best effort: an entry that cannot be removed is skipped, because the sweep must never be the
+ * reason a backup or restore fails.
+ */
+export function sweepStaleTemps(dir: string, now = Date.now()): string[] {
+  return findStaleTemps(dir, now).filter((path) => {
+    try {
+      rmSync(path, { recursive: true, force: true });
+      return true;
+    } catch {
+      // Not ours to remove after all (permission): leave it.
+      return false;
+    }
+  });
 }

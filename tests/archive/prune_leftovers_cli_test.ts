@@ -2,7 +2,8 @@
  * A local `backup prune` removes what a SIGKILLed `backup create` left in paths.snapshots (its temporary
  * archive `.NAME.tmp-<pid>-<hex>` and its lock file), never those of a create still running (here one
  * stopped mid-write with SIGSTOP), and lists them as leftovers, in its text and in `--json`, with a lone
- * sidecar a killed prune left; a dry run removes none (`leftovers: null`).
+ * sidecar a killed prune left; a dry run lists the same and removes none
+ * (prune_leftovers_dry_run_cli_test.ts).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -53,7 +54,10 @@ Deno.test("prune removes a SIGKILLed create's temporary file and lock, never a r
 
     await sigkill(a.child);
     running = undefined;
-    assert.deepEqual(JSON.parse(await prune(fx.flags, "--json", "--dry-run")).leftovers, null);
+    assert.deepEqual(JSON.parse(await prune(fx.flags, "--json", "--dry-run")).leftovers, [
+      { name: "a.tar.gz.vigo-create.lock", reason: "lock file of a killed create" },
+      { name: a.temp, reason: "temporary file of a killed run" },
+    ]);
     assert.deepEqual(names(snaps), left, "--dry-run removed nothing");
     const text = await prune(fx.flags);
     assert.match(text, new RegExp(`^delete  ${a.temp}  \\(temporary file of a killed run\\)$`, "m"));

@@ -109,13 +109,18 @@ Deno.test("file lock beside a target in an unwritable directory falls back to th
   assert(!existsSync(a.path));
 });
 
-Deno.test("removeStaleLocks: removes lock files nobody holds, keeps held ones and anything else", async () => {
+Deno.test("removeStaleLocks: removes lock files nobody holds (a dry run lists them), keeps held ones and anything else", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const held = await acquireFileLock(`${dir}/held.tar.gz.vigo-create.lock`, "held", "work");
     await Deno.writeTextFile(`${dir}/dead.tar.gz.vigo-create.lock`, "999999999\n");
     await Deno.writeTextFile(`${dir}/other.lock`, "1\n");
     await Deno.symlink(`${dir}/elsewhere`, `${dir}/link.tar.gz.vigo-create.lock`);
+    const all = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assertEquals(await removeStaleLocks(dir, ".vigo-create.lock", true), [
+      `${dir}/dead.tar.gz.vigo-create.lock`,
+    ]);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), all, "a dry run unlinks none");
     assertEquals(await removeStaleLocks(dir, ".vigo-create.lock"), [`${dir}/dead.tar.gz.vigo-create.lock`]);
     assertEquals(
       [...Deno.readDirSync(dir)].map((e) => e.name).sort(),

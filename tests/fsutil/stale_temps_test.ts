@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import process from "node:process";
-import { REUSED_PID_AGE_MS, staleTempDecision, sweepStaleTemps } from "../../lib/fsutil/stale_temps.ts";
+import {
+  findStaleTemps,
+  REUSED_PID_AGE_MS,
+  staleTempDecision,
+  sweepStaleTemps,
+} from "../../lib/fsutil/stale_temps.ts";
 
 const dead = async () => {
   const c = new Deno.Command("true").spawn();
@@ -60,6 +65,9 @@ Deno.test("sweepStaleTemps removes only dead processes' leftovers in a real dire
   for (const n of Object.values(names)) await Deno.writeTextFile(join(dir, n), "x");
   await Deno.remove(join(dir, names.deadDir));
   await Deno.mkdir(join(dir, names.deadDir, "stacks"), { recursive: true });
+  const stale = [join(dir, names.deadDir), join(dir, names.deadFile)].sort();
+  assert.deepEqual(findStaleTemps(dir).sort(), stale, "what a dry run lists");
+  assert.equal([...Deno.readDirSync(dir)].length, Object.keys(names).length, "finding removes nothing");
   const removed = sweepStaleTemps(dir).sort();
   assert.deepEqual(removed, [join(dir, names.deadDir), join(dir, names.deadFile)].sort());
   const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();

@@ -5,7 +5,7 @@
  * instead of "nothing was deleted". A temporary file a live upload may still be writing stays and is not
  * listed. Both removed them without a word before (`leftovers: null`). So are the sidecars whose
  * archive is gone (a prune killed between its two deletes) that it deletes, or in a dry run would delete
- * (before, deleted unlisted, and in a dry run neither).
+ * (`would delete  NAME  (why)`; before, deleted unlisted, and in a dry run neither).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -100,7 +100,7 @@ async function checkOrphanSidecars(t: Pick<Target, "yaml" | "archivesDir">): Pro
     assert.deepEqual(dry.leftovers, [{ name: lone, reason: ORPHAN }]);
     assert.deepEqual(names(t.archivesDir), all, "a dry run deletes nothing");
     const dryText = await pruneRemote(flags, "--dry-run");
-    assert.match(dryText, new RegExp(`^delete  ${lone.replaceAll(".", "\\.")}  \\(${ORPHAN}\\)$`, "m"));
+    assert.match(dryText, new RegExp(`^would delete  ${lone.replaceAll(".", "\\.")}  \\(${ORPHAN}\\)$`, "m"));
     assert.match(
       dryText,
       /: would delete 0 of 1 archive\(s\) and 1 leftover file\(s\) of killed runs; nothing was deleted$/m,
