@@ -79,13 +79,14 @@ export async function acquireFileLock(lockPath: string, target: string, activity
     if (!locked) {
       let pid = lockHolder(lockPath);
       // The owner writes its PID right after locking; a holder whose PID is not running is a sweep
-      // (removeStaleLocks) unlinking a dead owner's file. Each gets a moment: then the PID is known, or
-      // the file is gone and its successor is tried.
+      // (removeStaleLocks) unlinking a dead owner's file, or a dry-run prune's that only locks it for a
+      // moment and leaves it. Each gets a moment: then the PID is known, or the file is gone and its
+      // successor is tried, or the same file again once a dead PID is still all it names.
       for (let i = 0; (pid === null || !pidRunning(pid)) && inoOf(lockPath) === ino && i < 20; i++) {
         await new Promise((r) => setTimeout(r, 10));
         pid = lockHolder(lockPath);
       }
-      if (inoOf(lockPath) !== ino && attempt < 10) continue;
+      if ((inoOf(lockPath) !== ino || (pid !== null && !pidRunning(pid))) && attempt < 10) continue;
       throw new BusyError(
         `${target}: ${activity} already running as PID ${pid ?? "unknown"} (lock ${lockPath})`,
       );

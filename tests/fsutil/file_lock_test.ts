@@ -17,6 +17,7 @@ import {
   removeStaleLocks,
 } from "../../lib/fsutil/file_lock.ts";
 import { BusyError } from "../../lib/errors.ts";
+import { openLockHandle } from "../../lib/runtime.ts";
 import { background } from "../helpers/litestream.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
 import { npmTool } from "../helpers/tools.ts";
@@ -129,6 +130,25 @@ Deno.test("removeStaleLocks: removes lock files nobody holds (a dry run lists th
     assert(!existsSync(`${dir}/elsewhere`), "nothing created through the symlink");
     assertEquals(lockHolder(held.path), Deno.pid);
     held.release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("acquireFileLock waits out a dry-run prune's probe of a dead owner's lock file", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/a.tar.gz.vigo-create.lock`;
+  try {
+    await Deno.writeTextFile(path, "999999999\n");
+    // What removeStaleLocks(…, dryRun) does for a moment: lock the file, leave it in place, release it.
+    const probe = await openLockHandle(path);
+    assert(probe.tryLock());
+    const acquiring = acquireFileLock(path, "a.tar.gz", "create");
+    await new Promise((r) => setTimeout(r, 50));
+    probe.close();
+    const lock = await acquiring;
+    assertEquals(lockHolder(path), Deno.pid);
+    lock.release();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
