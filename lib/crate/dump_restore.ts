@@ -10,7 +10,7 @@ import { createGunzip } from "node:zlib";
 import { basename, dirname } from "node:path";
 import process from "node:process";
 import type { Readable } from "node:stream";
-import { BadInputError, ExistsError, toVigoError, VigoError } from "../errors.ts";
+import { BadInputError, ExistsError, IoError, toVigoError, VigoError } from "../errors.ts";
 import {
   fsyncDirectory,
   linkIntoPlace,
@@ -131,11 +131,32 @@ export async function restoreDump(
     fsyncDirectory(outDir);
   } catch (err) {
     if (db?.isOpen) db.close();
-    rmSync(temp, { force: true });
-    rmSync(`${temp}-journal`, { force: true });
-    throw toVigoError(err, outPath);
+    const failure = toVigoError(err, outPath);
+    const left = removeTemporaryFiles(temp);
+    if (left) throw leftTemporaryError(failure, left.path, left.problem, err === signal?.reason);
+    throw failure;
   }
   return { sqlChars };
+}
+
+/**
+ * What a restore that failed with `failure` throws when its temporary file `left` could not be removed
+ * (`problem`): the failure stays the news, its exit code and an IoError's path with it (a drill tells a
+ * bad dump from its own disk's failure by them), and its line says what it left and who removes it.
+ * Stopped by its signal, only what is left: the interrupted line says the rest.
+ */
+export function leftTemporaryError(
+  failure: VigoError,
+  left: string,
+  problem: string,
+  stopped: boolean,
+): VigoError {
+  const note = `its temporary file ${left} could not be removed (${problem}) and is left for the next ` +
+    "restore-dump's sweep";
+  if (stopped) return new IoError(note, { cause: failure, path: left });
+  const message = `${failure.message}; ${note}`;
+  if (failure instanceof IoError) return new IoError(message, { cause: failure, path: failure.path });
+  return new VigoError(message, failure.exitCode, failure.kind, { cause: failure });
 }
 
 /**
@@ -161,6 +182,23 @@ export function interruptedRestoreDumpLine(
         `database .${basename(outPath)}.tmp-${process.pid}-… may be left in ${dirname(outPath)}, where ` +
         "the next restore-dump removes it";
   }
+}
+
+/**
+ * Removes the temporary database and its journal, each tried whatever became of the other; the first
+ * that is still there, and why, or undefined.
+ */
+function removeTemporaryFiles(temp: string): { path: string; problem: string } | undefined {
+  let left: { path: string; problem: string } | undefined;
+  for (const path of [temp, `${temp}-journal`]) {
+    try {
+      rmSync(path, { force: true });
+    } catch (err) {
+      // toVigoError words the errno and, given a path, prefixes it: the problem alone is what follows.
+      left ??= { path, problem: toVigoError(err, path).message.slice(`${path}: `.length) };
+    }
+  }
+  return left;
 }
 
 /** The dump's text stream: gunzipped when it starts with the gzip magic. */

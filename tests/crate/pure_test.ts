@@ -7,7 +7,8 @@ import { parseSize } from "../../lib/crate/size.ts";
 import { compileExcludes } from "../../lib/crate/exclude_glob.ts";
 import { SqlStatementSplitter } from "../../lib/crate/sql_splitter.ts";
 import { currentTime } from "../../lib/crate/clock.ts";
-import { ConfigError } from "../../lib/errors.ts";
+import { BadInputError, ConfigError, InterruptedError, IoError } from "../../lib/errors.ts";
+import { leftTemporaryError } from "../../lib/crate/dump_restore.ts";
 
 const t = (s: string) => new Date(s);
 
@@ -170,4 +171,28 @@ Deno.test("VIGO_NOW overrides the clock; a bad value or a date that does not exi
       e.message === 'VIGO_NOW: "2026-03-13T14:30:00+24:00": no such time (offset hour 24 is past 23)',
   );
   assert(Math.abs(currentTime({}).getTime() - Date.now()) < 5000);
+});
+
+Deno.test("a restore-dump's unremovable temporary file: the failure stays the news, its exit code and path", () => {
+  const left = "/o/.r.db.tmp-1-0123456789ab";
+  const note = `its temporary file ${left} could not be removed (permission denied) and is left for the ` +
+    "next restore-dump's sweep";
+  const bad = new BadInputError("/d.sql: statement 3 (line 3): no such table: x");
+  const e = leftTemporaryError(bad, left, "permission denied", false);
+  assert.deepEqual([e.message, e.exitCode, e.kind, e.cause], [
+    `${bad.message}; ${note}`,
+    4,
+    "bad_input",
+    bad,
+  ]);
+  // A drill tells its scratch disk's failure from the backup's by IoError.path: still the failure's.
+  const full = new IoError("/o/r.db: no space left on device", { path: "/o/r.db" });
+  const io = leftTemporaryError(full, left, "permission denied", false);
+  assert.ok(io instanceof IoError);
+  assert.deepEqual([io.path, io.cause, io.message], ["/o/r.db", full, `${full.message}; ${note}`]);
+  // Stopped by its signal: what is left alone, the interrupted line says the rest.
+  const reason = new InterruptedError("interrupted (SIGTERM)");
+  const stopped = leftTemporaryError(reason, left, "permission denied", true);
+  assert.ok(stopped instanceof IoError);
+  assert.deepEqual([stopped.message, stopped.path, stopped.cause], [note, left, reason]);
 });
