@@ -6,6 +6,7 @@
 import process from "node:process";
 import { cliArgs } from "./lib/runtime.ts";
 import { versionReport } from "./lib/version.ts";
+import { holdStartupSignals } from "./lib/startup_signals.ts";
 
 if (import.meta.main) {
   const argv = cliArgs();
@@ -16,6 +17,9 @@ if (import.meta.main) {
     console.log(versionReport());
     process.exit(0);
   }
+  // Loading the command takes the rest of start-up: a signal meanwhile ends it with exit 130 and a line,
+  // as an interrupted command does, not the runtime's 143 and no word.
+  holdStartupSignals();
   const { main } = await import("./lib/cli/program.ts");
   process.exit(await main(argv));
 }

@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { ExitCode, InterruptedError, toVigoError, type VigoError } from "../errors.ts";
+import { dropStartupSignals } from "../startup_signals.ts";
 
 /** How long an interruption waits for work it stopped to undo itself: a request or two to a backend. */
 export const SETTLE_MS = 10_000;
@@ -45,11 +46,12 @@ let installed = false;
 let settling = false;
 
 /**
- * Installs the signal handlers once; before it, a signal kills the process with nothing to clean up
- * and no exit hook run (a create's lock file, lib/fsutil/file_lock.ts, would stay), with 128 + its
- * number (143 for SIGTERM) and no word. Also called early by a command that may hold nothing to remove
- * when a signal comes but must still end as every interrupted command does (exit 130 and the
- * interrupted line): a crate run outside its locked sections (loading, a dry run, between resources).
+ * Installs the signal handlers once, in place of the CLI's start-up ones (lib/startup_signals.ts), which
+ * only exit (130, 'interrupted (SIGTERM)'). Without either (a library user), a signal kills the process
+ * with nothing to clean up and no exit hook run (a create's lock file, lib/fsutil/file_lock.ts, would
+ * stay), with 128 + its number (143 for SIGTERM) and no word. Also called early by a command that may
+ * hold nothing to remove when a signal comes but ends with this module's interrupted line all along: a
+ * crate run outside its locked sections (loading, a dry run, between resources).
  */
 export function installInterruptHandlers(): void {
   if (installed) return;
@@ -61,6 +63,8 @@ export function installInterruptHandlers(): void {
       // A runtime without this signal (e.g. SIGHUP on some platforms) just keeps its default.
     }
   }
+  // In the same step: start-up's handler (lib/startup_signals.ts) would exit before this one's cleanup.
+  dropStartupSignals();
 }
 
 function onSignal(signal: string): void {

@@ -9,6 +9,7 @@ import { isQuiet } from "./output.ts";
 import { setVerboseSink } from "../verbose.ts";
 import process from "node:process";
 import { ConfigError, ExitCode, NotFoundError } from "../errors.ts";
+import { dropStartupSignals } from "../startup_signals.ts";
 import { serverRootOption, serverYamlOption } from "./common.ts";
 import { existsSync } from "node:fs";
 
@@ -46,6 +47,8 @@ export function backupReplicateCommand(): Command {
       };
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
+      // Start-up's would exit at once, before the flush.
+      dropStartupSignals();
       try {
         // Loaded here, not at the top, so that merely building the command tree stays cheap.
         const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");

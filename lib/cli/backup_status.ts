@@ -8,6 +8,7 @@ import process from "node:process";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
 import { UsageError, VigoError } from "../errors.ts";
+import { dropStartupSignals } from "../startup_signals.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { Status } from "../status/status_model.ts";
 import { drillVerdict } from "../drill/drill_report.ts";
@@ -48,6 +49,8 @@ export function backupStatusCommand(): Command {
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);
+        // Start-up's would exit at once, before the server closes.
+        dropStartupSignals();
       });
       await server.close();
     }) as unknown as Command;

@@ -35,7 +35,7 @@ function runCommand() {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { installInterruptHandlers } = await import("../archive/interrupt_cleanup.ts");
       // Before anything else: a signal before or between the resources' locked sections (which add
-      // their own undoing) or during a dry run otherwise ended the run with 143 and no word.
+      // their own undoing) or during a dry run ends the run with this module's line too.
       installInterruptHandlers();
       const { currentTime } = await import("../crate/clock.ts");
       const { loadCrateFile } = await import("../crate/crate_file.ts");
@@ -79,7 +79,7 @@ function restoreDumpCommand() {
     .action(async (dump, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { installInterruptHandlers, runInterruptible } = await import("../archive/interrupt_cleanup.ts");
-      // Before the restore's code loads: a signal then otherwise ended it with 143 and no word.
+      // Before the restore's code loads: a signal then ends it with this module's line too.
       installInterruptHandlers();
       const { interruptedRestoreDumpLine, restoreDump } = await import("../crate/dump_restore.ts");
       // Ctrl-C or a systemd stop removes the half-built database before the exit (130), as elsewhere.

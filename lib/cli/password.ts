@@ -14,6 +14,7 @@ import process from "node:process";
 import { CryptoError, ExitCode, toVigoError, VigoError } from "../errors.ts";
 import { shellWords } from "../shell_words.ts";
 import { findExecutable } from "../find_executable.ts";
+import { dropStartupSignals } from "../startup_signals.ts";
 
 /** Environment variable holding the archive password for non-interactive use. */
 export const PASSWORD_ENV = "VIGO_BACKUP_PASSWORD";
@@ -44,6 +45,9 @@ export async function obtainPassword(opts: PasswordOptions): Promise<string> {
     if (fromEnv === "") throw new CryptoError(`${PASSWORD_ENV} is set but empty`);
     return fromEnv;
   }
+  // The prompt reads synchronously: start-up's signal handlers would hold a SIGTERM there until a key is
+  // pressed; the default ends the command at once, as before they existed.
+  dropStartupSignals();
   const tty = openTerminal();
   if (!tty) {
     throw new CryptoError(

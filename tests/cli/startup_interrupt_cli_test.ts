@@ -1,0 +1,143 @@
+/**
+ * SIGTERM while a command's modules load: exit 130 and one 'interrupted (SIGTERM)' line, as for any
+ * interrupted command (README's exit codes), and nothing written; it was the runtime's default before,
+ * 143 and no word, because each command installs its handlers only once its module has loaded. The
+ * moment is made, not guessed: strace holds the process at its opening of the command module's emitted
+ * JavaScript in Deno's cache (it loads each module's when it is imported), the signal goes out once a
+ * thread is seen waiting there, and the load then goes on. From sources only (an executable's modules
+ * are in memory: no opening to hold it at), and skipped, saying so, against an executable or without
+ * strace.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cliCommand, REPO_ROOT, runCli } from "../helpers/cli.ts";
+import { makeServerRoot } from "../archive/fixture.ts";
+
+const hasStrace = new Deno.Command("sh", { args: ["-c", "command -v strace"] }).outputSync().success;
+const fromSources = !Deno.env.get("VIGOCLI_BIN");
+if (!hasStrace) console.warn("startup_interrupt_cli_test: skipped, strace is not installed");
+if (!fromSources) console.warn("startup_interrupt_cli_test: skipped, it holds module loading from sources");
+
+/** Where Deno keeps the JavaScript it emitted for `rel` (a module of this repository). */
+function emittedPath(rel: string): string {
+  const out = new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" }).outputSync();
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as { typescriptCache: string };
+  return join(info.typescriptCache, "file", REPO_ROOT, `${rel}.js`);
+}
+
+/** The system calls `pid`'s threads are in (their numbers), as /proc says. */
+function syscallsOf(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map((t) => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${t}/syscall`, "utf8").split(" ")[0];
+      } catch {
+        return "";
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
+const OPENAT = "257";
+
+/**
+ * Runs `vigocli ARGS…` held for 3 s at its opening of `module`'s emitted file, sends SIGTERM while it is
+ * held there, and returns its exit code and stderr.
+ */
+async function termWhileLoading(module: string, args: string[]) {
+  const emitted = emittedPath(module);
+  assert.ok(existsSync(emitted), `${emitted}: not emitted (the warm-up run should have)`);
+  const strace = new Deno.Command("strace", {
+    args: [
+      "-f",
+      "-qq",
+      "-o",
+      "/dev/null",
+      "-P",
+      emitted,
+      "-e",
+      "trace=openat",
+      "-e",
+      "inject=openat:delay_enter=3000000",
+      ...cliCommand(),
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const deadline = Date.now() + 60_000;
+  let cli = 0;
+  let seen = 0;
+  // Held: a thread seen in openat twice 20 ms apart (an unheld one takes microseconds).
+  while (seen < 2 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (!cli) {
+      const children = `/proc/${strace.pid}/task/${strace.pid}/children`;
+      cli = Number(readFileSync(children, "utf8").trim().split(" ")[0]) || 0;
+      continue;
+    }
+    seen = syscallsOf(cli).includes(OPENAT) ? seen + 1 : 0;
+  }
+  assert.equal(seen, 2, `vigocli ${args.join(" ")} was never held at ${emitted}`);
+  Deno.kill(cli, "SIGTERM");
+  // strace ends as its tracee did: the same exit code, or killed by the same signal (143).
+  const out = await strace.output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/** One line, start-up's handler's or, once it has taken over, the command's own (Deno may hand it the signal late). */
+const INTERRUPTED = /^vigocli: [^\n]*interrupted \(SIGTERM\)[^\n]*\n$/;
+
+Deno.test({
+  name: "SIGTERM while crate restore-dump's module loads: exit 130, one line, nothing written",
+  ignore: !hasStrace || !fromSources,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "startup-interrupt-" });
+    try {
+      const dump = join(dir, "d.sql");
+      writeFileSync(dump, "CREATE TABLE t(a);\nINSERT INTO t VALUES(1);\n");
+      const outDir = join(dir, "out");
+      mkdirSync(outDir);
+      const args = ["crate", "restore-dump", dump, "-o", join(outDir, "restored.db")];
+      // Emits the command's modules into Deno's cache (and shows the command works).
+      const warm = await runCli([...args.slice(0, 4), join(outDir, "warm.db")]);
+      assert.equal(warm.code, 0, warm.stderr);
+      Deno.removeSync(join(outDir, "warm.db"));
+      const r = await termWhileLoading("lib/cli/crate.ts", args);
+      assert.equal(r.code, 130, r.stderr);
+      assert.match(r.stderr, INTERRUPTED);
+      assert.deepEqual(readdirSync(outDir), [], "the interrupted start left something");
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "SIGTERM while backup create's module loads: exit 130, one line, no archive",
+  ignore: !hasStrace || !fromSources,
+  async fn() {
+    const fx = await makeServerRoot({ rows: 50 });
+    try {
+      const outDir = join(fx.root, "out");
+      mkdirSync(outDir);
+      // Emits the command's modules into Deno's cache (and shows the command works).
+      const warm = await runCli(["backup", "create", ...fx.flags, join(fx.root, "warm.tar.gz")]);
+      assert.equal(warm.code, 0, warm.stderr);
+      const r = await termWhileLoading("lib/cli/backup_create.ts", [
+        "backup",
+        "create",
+        ...fx.flags,
+        join(outDir, "a.tar.gz"),
+      ]);
+      assert.equal(r.code, 130, r.stderr);
+      assert.match(r.stderr, INTERRUPTED);
+      assert.deepEqual(readdirSync(outDir), [], "the interrupted start left something");
+    } finally {
+      await Deno.remove(fx.root, { recursive: true });
+    }
+  },
+});
