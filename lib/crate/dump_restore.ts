@@ -5,12 +5,12 @@
  * database behind.
  */
 import { DatabaseSync } from "node:sqlite";
-import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readSync, rmSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readSync } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { basename, dirname } from "node:path";
 import process from "node:process";
 import type { Readable } from "node:stream";
-import { BadInputError, ExistsError, IoError, toVigoError, VigoError } from "../errors.ts";
+import { BadInputError, ExistsError, toVigoError, VigoError } from "../errors.ts";
 import {
   fsyncDirectory,
   linkIntoPlace,
@@ -20,12 +20,16 @@ import {
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
+import { leftTemporaryError, removeTemporary } from "../fsutil/left_temp.ts";
 import { SqlStatementSplitter } from "./sql_splitter.ts";
 import { restrictToDumpStatements } from "./dump_authorizer.ts";
 import { SETTLE_MS, type StoppedOutcome } from "../archive/interrupt_cleanup.ts";
 
 /** Longest SQLite error text a restore error quotes: it may echo a whole statement of row data. */
 const PROBLEM_CHARS = 200;
+
+/** Who removes a temporary database left behind: the name carries the dead run's PID. */
+export const RESTORE_DUMP_SWEEP = "the next restore-dump's sweep";
 
 /** What a restore did. */
 export interface RestoreResult {
@@ -133,30 +137,12 @@ export async function restoreDump(
     if (db?.isOpen) db.close();
     const failure = toVigoError(err, outPath);
     const left = removeTemporaryFiles(temp);
-    if (left) throw leftTemporaryError(failure, left.path, left.problem, err === signal?.reason);
+    if (left) {
+      throw leftTemporaryError(failure, left.path, left.problem, RESTORE_DUMP_SWEEP, err === signal?.reason);
+    }
     throw failure;
   }
   return { sqlChars };
-}
-
-/**
- * What a restore that failed with `failure` throws when its temporary file `left` could not be removed
- * (`problem`): the failure stays the news, its exit code and an IoError's path with it (a drill tells a
- * bad dump from its own disk's failure by them), and its line says what it left and who removes it.
- * Stopped by its signal, only what is left: the interrupted line says the rest.
- */
-export function leftTemporaryError(
-  failure: VigoError,
-  left: string,
-  problem: string,
-  stopped: boolean,
-): VigoError {
-  const note = `its temporary file ${left} could not be removed (${problem}) and is left for the next ` +
-    "restore-dump's sweep";
-  if (stopped) return new IoError(note, { cause: failure, path: left });
-  const message = `${failure.message}; ${note}`;
-  if (failure instanceof IoError) return new IoError(message, { cause: failure, path: failure.path });
-  return new VigoError(message, failure.exitCode, failure.kind, { cause: failure });
 }
 
 /**
@@ -191,12 +177,8 @@ export function interruptedRestoreDumpLine(
 function removeTemporaryFiles(temp: string): { path: string; problem: string } | undefined {
   let left: { path: string; problem: string } | undefined;
   for (const path of [temp, `${temp}-journal`]) {
-    try {
-      rmSync(path, { force: true });
-    } catch (err) {
-      // toVigoError words the errno and, given a path, prefixes it: the problem alone is what follows.
-      left ??= { path, problem: toVigoError(err, path).message.slice(`${path}: `.length) };
-    }
+    const problem = removeTemporary(path);
+    if (problem !== undefined) left ??= { path, problem };
   }
   return left;
 }

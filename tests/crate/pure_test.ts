@@ -8,7 +8,8 @@ import { compileExcludes } from "../../lib/crate/exclude_glob.ts";
 import { SqlStatementSplitter } from "../../lib/crate/sql_splitter.ts";
 import { currentTime } from "../../lib/crate/clock.ts";
 import { BadInputError, ConfigError, InterruptedError, IoError } from "../../lib/errors.ts";
-import { leftTemporaryError } from "../../lib/crate/dump_restore.ts";
+import { RESTORE_DUMP_SWEEP } from "../../lib/crate/dump_restore.ts";
+import { leftTemporaryError } from "../../lib/fsutil/left_temp.ts";
 
 const t = (s: string) => new Date(s);
 
@@ -178,21 +179,26 @@ Deno.test("a restore-dump's unremovable temporary file: the failure stays the ne
   const note = `its temporary file ${left} could not be removed (permission denied) and is left for the ` +
     "next restore-dump's sweep";
   const bad = new BadInputError("/d.sql: statement 3 (line 3): no such table: x");
-  const e = leftTemporaryError(bad, left, "permission denied", false);
-  assert.deepEqual([e.message, e.exitCode, e.kind, e.cause], [
-    `${bad.message}; ${note}`,
+  const e = leftTemporaryError(bad, left, "permission denied", RESTORE_DUMP_SWEEP, false);
+  assert.ok(e instanceof BadInputError);
+  assert.deepEqual([e.message, e.exitCode, e.kind], [
+    `/d.sql: statement 3 (line 3): no such table: x; ${note}`,
     4,
     "bad_input",
-    bad,
   ]);
   // A drill tells its scratch disk's failure from the backup's by IoError.path: still the failure's.
-  const full = new IoError("/o/r.db: no space left on device", { path: "/o/r.db" });
-  const io = leftTemporaryError(full, left, "permission denied", false);
+  const errno = new Error("ENOSPC");
+  const full = new IoError("/o/r.db: no space left on device", { path: "/o/r.db", cause: errno });
+  const io = leftTemporaryError(full, left, "permission denied", RESTORE_DUMP_SWEEP, false);
   assert.ok(io instanceof IoError);
-  assert.deepEqual([io.path, io.cause, io.message], ["/o/r.db", full, `${full.message}; ${note}`]);
+  assert.deepEqual([io.path, io.cause, io.message], [
+    "/o/r.db",
+    errno,
+    `/o/r.db: no space left on device; ${note}`,
+  ]);
   // Stopped by its signal: what is left alone, the interrupted line says the rest.
   const reason = new InterruptedError("interrupted (SIGTERM)");
-  const stopped = leftTemporaryError(reason, left, "permission denied", true);
+  const stopped = leftTemporaryError(reason, left, "permission denied", RESTORE_DUMP_SWEEP, true);
   assert.ok(stopped instanceof IoError);
   assert.deepEqual([stopped.message, stopped.path, stopped.cause], [note, left, reason]);
 });

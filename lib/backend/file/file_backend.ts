@@ -22,6 +22,7 @@ import {
 import { checkTreeKey, type TreeEntry, walkTree } from "../file_tree.ts";
 import { decodeUrlPart } from "../url_decode.ts";
 import { pidRunning, staleTempDecision, sweepStaleTemps } from "../../fsutil/stale_temps.ts";
+import { leftTemporaryError, NEXT_RUN_SWEEP, removalProblem } from "../../fsutil/left_temp.ts";
 
 const READ_CHUNK = 256 * 1024;
 
@@ -124,11 +125,16 @@ export class FileBackend implements Backend {
       await body.pipeTo(file.writable());
       await file.commit();
     } catch (err) {
+      const failure = toVigoError(stoppedPutError(err, opts.signal), path);
       await file.abort().catch((left) => {
-        if (!opts.signal?.aborted) throw left;
-        throw new LeftBehindError(`${file.tempPath}: could not be removed (${toVigoError(left).message})`);
+        if (opts.signal?.aborted) {
+          throw new LeftBehindError(`${file.tempPath}: could not be removed (${toVigoError(left).message})`);
+        }
+        // Its name carries this PID: the next run's put into this directory, or a listing, sweeps it.
+        const problem = removalProblem(left, file.tempPath);
+        throw leftTemporaryError(failure, file.tempPath, problem, NEXT_RUN_SWEEP);
       });
-      throw toVigoError(stoppedPutError(err, opts.signal), path);
+      throw failure;
     }
   }
 

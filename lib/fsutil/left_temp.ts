@@ -1,0 +1,47 @@
+/**
+ * A failed write's temporary file that its cleanup could not remove: the failure stays the error, and
+ * its line says what is left and who removes it (stale_temps.ts sweeps a dead PID's temporary names).
+ */
+import { rmSync } from "node:fs";
+import { IoError, toVigoError, type VigoError } from "../errors.ts";
+
+/** Who removes a temporary file left behind: its name carries the dead run's PID (stale_temps.ts). */
+export const NEXT_RUN_SWEEP = "the next run's sweep";
+
+/** Removes `path` if it is there; why it could not be, or undefined. */
+export function removeTemporary(path: string): string | undefined {
+  try {
+    rmSync(path, { force: true });
+    return undefined;
+  } catch (err) {
+    return removalProblem(err, path);
+  }
+}
+
+/** Why removing `path` failed with `err`, in words ("permission denied"), without the path. */
+export function removalProblem(err: unknown, path: string): string {
+  // toVigoError words the errno and, given a path, prefixes it: the problem alone is what follows.
+  return toVigoError(err, path).message.slice(`${path}: `.length);
+}
+
+/**
+ * What a write that failed with `failure` throws when its temporary file `left` could not be removed
+ * (`problem`): the failure itself, which stays the news with its type, exit code, cause and an IoError's
+ * path (a drill tells a bad input from its own disk's failure by them), its line now also saying what it
+ * left and that `sweep` (the next restore-dump's, the next run's) removes it. Stopped by its signal, only
+ * what is left: the interrupted line says the rest.
+ */
+export function leftTemporaryError(
+  failure: VigoError,
+  left: string,
+  problem: string,
+  sweep: string,
+  stopped = false,
+): VigoError {
+  const note = `its temporary file ${left} could not be removed (${problem}) and is left for ${sweep}`;
+  if (stopped) return new IoError(note, { cause: failure, path: left });
+  // The failure's own object, not a copy: a subclass (ExistsError, DatabaseReplacedError…) is kept
+  // without knowing its constructor.
+  failure.message = `${failure.message}; ${note}`;
+  return failure;
+}

@@ -1,0 +1,71 @@
+/**
+ * Runs a library script in a child whose temporary file cannot be removed, for real in the kernel: the
+ * script prints `{"temp": PATH}` once it knows its temporary file's name and waits for a line on stdin;
+ * strace then attaches to the child and injects EACCES into every unlink of that path (its `-P` matches
+ * the path as given), and the script goes on and prints its outcome as its last line of JSON.
+ */
+import assert from "node:assert/strict";
+
+export const hasStrace = new Deno.Command("sh", { args: ["-c", "command -v strace"] }).outputSync().success;
+
+const UNLINKS = "unlink,unlinkat";
+
+/** The script's temporary path and the JSON of its last line. */
+export async function runWithUnremovableTemp(
+  script: string,
+): Promise<{ temp: string; outcome: Record<string, unknown> }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { done, value } = await lines.read();
+    if (done) break;
+    text += value;
+  }
+  const temp = JSON.parse(text.slice(0, text.indexOf("\n"))).temp as string;
+  const strace = new Deno.Command("strace", {
+    args: [
+      "-f",
+      "-o",
+      "/dev/null",
+      "-p",
+      String(child.pid),
+      "-P",
+      temp,
+      "-e",
+      `trace=${UNLINKS}`,
+      "-e",
+      `inject=${UNLINKS}:error=EACCES`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // strace says "Process N attached" on stderr once the child is in its hands.
+  const said = strace.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let attached = "";
+  while (!/attached/.test(attached)) {
+    const { done, value } = await said.read();
+    if (done) break;
+    attached += value;
+  }
+  said.releaseLock();
+  assert.match(attached, /attached/, `strace could not attach: ${attached}`);
+  const go = child.stdin.getWriter();
+  await go.write(new TextEncoder().encode("go\n"));
+  await go.close();
+  while (true) {
+    const { done, value } = await lines.read();
+    if (done) break;
+    text += value;
+  }
+  await child.status;
+  await strace.stderr.cancel().catch(() => {});
+  await strace.status;
+  const last = text.trim().split("\n").at(-1)!;
+  return { temp, outcome: JSON.parse(last) };
+}
