@@ -14,7 +14,8 @@ import { type FileHandle, open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import process from "node:process";
-import { ExistsError, NotFoundError, toVigoError } from "../errors.ts";
+import { ExistsError, NotFoundError, toVigoError, type VigoError } from "../errors.ts";
+import { leftTemporaryError, NEXT_RUN_SWEEP, removeTemporary } from "./left_temp.ts";
 
 /**
  * A file being written under a temporary name in its destination directory. Nothing appears under
@@ -90,7 +91,7 @@ function existsError(path: string): ExistsError {
 }
 
 /** Creating a file failed: a missing destination folder is named as such, not as the file. */
-function createError(err: unknown, path: string): Error {
+function createError(err: unknown, path: string): VigoError {
   if ((err as NodeJS.ErrnoException)?.code === "ENOENT" && !existsSync(dirname(path))) {
     return noSuchFolder(path, err);
   }
@@ -116,8 +117,8 @@ export async function createAtomicFile(
       handle = await open(tempPath, "wx", mode);
     }
   } catch (err) {
-    if (created) rmSync(tempPath, { force: true });
-    throw createError(err, path);
+    const failure = createError(err, path);
+    throw created ? removingTemp(failure, tempPath) : failure;
   }
   let done = false;
   return {
@@ -151,8 +152,9 @@ export async function createAtomicFile(
         fsyncDirectory(dirname(path));
         done = true;
       } catch (err) {
-        await (this as AtomicFile).abort();
-        throw toVigoError(err, path);
+        done = true;
+        await handle.close().catch(() => {});
+        throw removingTemp(toVigoError(err, path), tempPath);
       }
     },
     async abort() {
@@ -162,6 +164,15 @@ export async function createAtomicFile(
       rmSync(tempPath, { force: true });
     },
   };
+}
+
+/**
+ * What a write that failed with `failure` throws after removing its temporary file: the failure, which
+ * stays the error when the file cannot be removed and then also says that it is left.
+ */
+function removingTemp(failure: VigoError, tempPath: string): VigoError {
+  const problem = removeTemporary(tempPath);
+  return problem === undefined ? failure : leftTemporaryError(failure, tempPath, problem, NEXT_RUN_SWEEP);
 }
 
 /**
@@ -214,8 +225,7 @@ export async function writeFileAtomic(
     fsyncDirectory(dirname(path));
   } catch (err) {
     if (fd !== null) closeSync(fd);
-    rmSync(tempPath, { force: true });
-    throw toVigoError(err, path);
+    throw removingTemp(toVigoError(err, path), tempPath);
   }
 }
 
