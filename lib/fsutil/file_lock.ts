@@ -78,15 +78,17 @@ export async function acquireFileLock(lockPath: string, target: string, activity
     h.close();
     if (!locked) {
       let pid = lockHolder(lockPath);
-      // The owner writes its PID right after locking; a holder whose PID is not running is a sweep
-      // (removeStaleLocks) unlinking a dead owner's file, or a dry-run prune's that only locks it for a
-      // moment and leaves it. Each gets a moment: then the PID is known, or the file is gone and its
-      // successor is tried, or the same file again once a dead PID is still all it names.
-      for (let i = 0; (pid === null || !pidRunning(pid)) && inoOf(lockPath) === ino && i < 20; i++) {
+      // The owner writes its PID right after locking; a holder whose PID is not running, or that names
+      // none (a killed owner's empty file), is a sweep (removeStaleLocks) unlinking a dead owner's file,
+      // or a dry-run prune's that only locks it for a moment and leaves it. Each gets a moment: then the
+      // PID is known, or the file is gone and its successor is tried, or the same file again once no
+      // running PID is all it names.
+      const live = () => pid !== null && pidRunning(pid);
+      for (let i = 0; !live() && inoOf(lockPath) === ino && i < 20; i++) {
         await new Promise((r) => setTimeout(r, 10));
         pid = lockHolder(lockPath);
       }
-      if ((inoOf(lockPath) !== ino || (pid !== null && !pidRunning(pid))) && attempt < 10) continue;
+      if ((inoOf(lockPath) !== ino || !live()) && attempt < 10) continue;
       throw new BusyError(
         `${target}: ${activity} already running as PID ${pid ?? "unknown"} (lock ${lockPath})`,
       );

@@ -153,3 +153,23 @@ Deno.test("acquireFileLock waits out a dry-run prune's probe of a dead owner's l
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("acquireFileLock waits out a dry-run prune's probe of an empty lock file", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/a.tar.gz.vigo-create.lock`;
+  try {
+    // Empty: a create killed between making its lock file and writing its PID left it, or one that has
+    // just made it and not yet locked it when the probe came.
+    await Deno.writeTextFile(path, "");
+    const probe = await openLockHandle(path);
+    assert(probe.tryLock());
+    const acquiring = acquireFileLock(path, "a.tar.gz", "create");
+    await new Promise((r) => setTimeout(r, 50));
+    probe.close();
+    const lock = await acquiring;
+    assertEquals(lockHolder(path), Deno.pid);
+    lock.release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
