@@ -94,13 +94,14 @@ async function loadBunFlock(): Promise<FlockFn> {
 }
 
 /**
- * Opens `path` (created 0600) for an advisory `flock`: Node's `fs` has none, so this asks the runtime —
- * Deno's `FsFile.tryLockSync`, or libc's `flock` through `bun:ffi` on Bun. Both take the same kernel lock.
+ * Opens `path` (created 0600 unless `create` is false: then a missing one is ENOENT) for an advisory
+ * `flock`: Node's `fs` has none, so this asks the runtime — Deno's `FsFile.tryLockSync`, or libc's `flock`
+ * through `bun:ffi` on Bun. Both take the same kernel lock.
  */
-export async function openLockHandle(path: string): Promise<LockHandle> {
+export async function openLockHandle(path: string, create = true): Promise<LockHandle> {
   const deno = (globalThis as { Deno?: DenoFs }).Deno;
   if (runtimeName() === "deno" && deno) {
-    const f = deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+    const f = deno.openSync(path, { read: true, write: true, create, mode: 0o600 });
     return {
       tryLock: () => f.tryLockSync(true),
       ino: () => f.statSync().ino ?? -1,
@@ -113,7 +114,7 @@ export async function openLockHandle(path: string): Promise<LockHandle> {
   }
   if (runtimeName() !== "bun") throw new IoError(`${path}: advisory file locks need Deno or Bun`);
   const flock = await loadBunFlock();
-  const fd = openSync(path, "a+", 0o600);
+  const fd = openSync(path, create ? "a+" : "r+", 0o600);
   return {
     tryLock: () => flock(fd, LOCK_EX | LOCK_NB) === 0,
     ino: () => fstatSync(fd).ino,

@@ -116,9 +116,10 @@ export async function removeStaleLocks(dir: string, suffix: string, dryRun = fal
     const path = join(dir, name);
     let h: LockHandle;
     try {
-      // Opening creates: never through a symlink or onto something else of that name.
+      // Never through a symlink or onto something else of that name; and never made again when its
+      // owner released it meanwhile (unlinked): a dry run would leave a lock file that was not there.
       if (!lstatSync(path).isFile()) continue;
-      h = await openLockHandle(path);
+      h = await openLockHandle(path, false);
     } catch {
       continue;
     }

@@ -4,12 +4,14 @@
  * as `would delete  NAME  (why)` lines and in `leftovers` in --json, and removes none of them; the same
  * decisions keep, and leave unlisted, a running PID's temporary file, a held lock and a fresh lone
  * sidecar. Then the real prune removes exactly the three it listed. Before, a dry run said
- * `leftovers: null` and nothing in its text.
+ * `leftovers: null` and nothing in its text. Nor does a dry run make a lock file again that its owner
+ * released while the dry run was looking at it (strace holds the dry run's open of it; skipped, saying
+ * so, without strace).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openLockHandle } from "../../lib/runtime.ts";
-import { runCli } from "../helpers/cli.ts";
+import { cliCommand, runCli } from "../helpers/cli.ts";
 import { names } from "../helpers/interrupt.ts";
 import { makeServerRoot } from "./fixture.ts";
 
@@ -85,4 +87,56 @@ Deno.test("prune --dry-run lists the leftovers the real prune removes and remove
     held.close();
     await Deno.remove(fx.root, { recursive: true });
   }
+});
+
+const hasStrace = new Deno.Command("sh", { args: ["-c", "command -v strace"] }).outputSync().success;
+if (!hasStrace) console.warn("prune_leftovers_dry_run_cli_test: skipped one test, strace is not installed");
+
+Deno.test({
+  name: "prune --dry-run does not make again a lock file released while it looks at it",
+  ignore: !hasStrace,
+  fn: async () => {
+    const fx = await makeServerRoot({ rows: 10 });
+    const snaps = join(fx.root, "snapshots");
+    const lock = join(snaps, "a.tar.gz.vigo-create.lock");
+    const log = join(fx.root, "strace.log");
+    try {
+      await Deno.mkdir(snaps, { recursive: true });
+      await Deno.writeTextFile(lock, `${await deadPid()}\n`);
+      // The dry run has seen the lock file (its lstat) and is about to open it: held there by strace,
+      // the file goes as a create's release unlinks it.
+      const child = new Deno.Command("strace", {
+        args: [
+          "-f",
+          "-qq",
+          "-o",
+          log,
+          "-P",
+          lock,
+          "-e",
+          "trace=open,openat",
+          "-e",
+          "inject=open,openat:delay_enter=2000000",
+          ...cliCommand(),
+          "backup",
+          "prune",
+          "--keep",
+          "1",
+          "--dry-run",
+          ...fx.flags,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      while (!(await Deno.readTextFile(log).catch(() => "")).includes("open")) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await Deno.remove(lock);
+      const out = await child.output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.deepEqual(names(snaps), [], "the dry run left a lock file that was not there");
+    } finally {
+      await Deno.remove(fx.root, { recursive: true });
+    }
+  },
 });
