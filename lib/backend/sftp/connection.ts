@@ -60,6 +60,20 @@ export function offeredCiphers(have: ReadonlySet<string>, runtime: string): stri
   ).map(([ssh]) => ssh);
 }
 
+/**
+ * The error line of a handshake that found no algorithm both sides accept (ssh2's "Handshake failed: no
+ * matching …"): the same on every try, so not retried. A cipher mismatch names what was offered, and under
+ * Bun that chacha20-poly1305 is not among them (a server offering only that must be told why).
+ */
+export function handshakeMismatch(url: string, problem: string, offered: string[], runtime: string): string {
+  const what = problem.replace(/^Handshake failed: /, "");
+  if (!/cipher/.test(what)) return `${url}: SSH handshake failed: ${what}`;
+  const without = runtime === "bun"
+    ? "; chacha20-poly1305 is not available under Bun (these executables)"
+    : "";
+  return `${url}: SSH handshake failed: ${what}: the server accepts none of ${offered.join(", ")}${without}`;
+}
+
 function usableCiphers(): string[] {
   return offeredCiphers(new Set(getCiphers()), runtimeName());
 }
@@ -241,6 +255,11 @@ function connectError(
       undefined,
       { cause: err },
     );
+  }
+  if (err.level === "handshake" && /no matching/.test(err.message)) {
+    return new BackendError(handshakeMismatch(cfg.displayUrl, err.message, usableCiphers(), runtimeName()), {
+      cause: err,
+    });
   }
   if (/Cannot parse privateKey|Encrypted private key/i.test(err.message)) {
     return new ConfigError(
