@@ -114,6 +114,12 @@ export interface Backend {
    */
   removedTemps?(): readonly string[];
   /**
+   * From now on, this backend's listings remove no temporary file: they leave the dead runs' ones out of
+   * what they return as before, and {@link removedTemps} names them as ones a listing would remove. For
+   * a dry run, which must change nothing. Absent where {@link removedTemps} is.
+   */
+  spareTemps?(): void;
+  /**
    * The backend a decorator (retries) wraps; absent on a concrete backend. {@link asBackend} walks
    * it, so a fast path for one backend keeps working however many decorators sit in front of it.
    */
@@ -139,6 +145,13 @@ export function asBackend<T extends Backend>(
 /** `key` as a URL below `backend`'s root (`<url>/<key>`), for messages. */
 export function objectUrl(backend: { readonly url: string }, key: string): string {
   return `${backend.url.replace(/\/+$/, "")}/${key}`;
+}
+
+/** Makes the listings of `backend` (or of the one its decorators wrap) remove nothing: see {@link Backend.spareTemps}. */
+export function spareTempsInListings(backend: Backend): void {
+  for (let b: Backend | undefined = backend; b !== undefined; b = b.unwrap?.()) {
+    if (b.spareTemps) return b.spareTemps();
+  }
 }
 
 /**

@@ -13,7 +13,7 @@ import { say } from "./output.ts";
 import { rm } from "node:fs/promises";
 import type { RetentionPolicy } from "../archive/archive_retention.ts";
 import type { Leftover } from "../archive/snapshot_leftovers.ts";
-import { objectUrl, tempsRemovedByListing } from "../backend/backend.ts";
+import { objectUrl, spareTempsInListings, tempsRemovedByListing } from "../backend/backend.ts";
 import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
 import { toVigoError, UsageError } from "../errors.ts";
 import { archiveUrlOption, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
@@ -83,12 +83,12 @@ export function backupPruneCommand(): Command {
       const dryRun = Boolean(opts.dryRun);
       let lines: Line[];
       let where: string;
-      // A dry run lists the leftovers it would delete, first and counted apart: a backend's listing removes
-      // dead runs' temporary files in a dry run too (never archives, and nothing could finish them).
+      // A dry run lists the leftovers it would delete and deletes none: a backend's listing, which removes
+      // dead runs' temporary files, is told to spare them.
       let leftovers: Leftover[];
-      let wouldRemove = 0;
       if (remote) {
         const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml);
+        if (dryRun) spareTempsInListings(backend);
         where = objectUrl(backend, ARCHIVES_PREFIX);
         try {
           let orphans: string[] = [];
@@ -108,7 +108,6 @@ export function backupPruneCommand(): Command {
               "temporary file of a killed run",
             ),
           ];
-          if (dryRun) wouldRemove = orphans.length;
         } finally {
           await backend.close();
         }
@@ -134,7 +133,6 @@ export function backupPruneCommand(): Command {
           });
         }
         leftovers = await sweepSnapshotLeftovers(where, dryRun);
-        if (dryRun) wouldRemove = leftovers.length;
       }
       const deleted = lines.filter((l) => l.action === "delete");
       if (opts.json) {
@@ -142,31 +140,22 @@ export function backupPruneCommand(): Command {
         return;
       }
       for (const l of lines) say(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);
-      leftovers.forEach((l, i) =>
-        say(`${i < wouldRemove ? "would delete" : "delete"}  ${l.name}  (${l.reason})`)
-      );
-      const removed = leftovers.length - wouldRemove;
-      say(`${where}: ${pruneSummary(dryRun, deleted.length, lines.length, removed, wouldRemove)}`);
+      for (const l of leftovers) say(`${dryRun ? "would delete" : "delete"}  ${l.name}  (${l.reason})`);
+      say(`${where}: ${pruneSummary(dryRun, deleted.length, lines.length, leftovers.length)}`);
     }) as unknown as Command;
 }
 
-/**
- * The last line of a prune: what it deleted (or would), and the leftovers of killed runs it removed
- * (`removed`), which a remote dry run's listing removes too, so "nothing was deleted" is said only when
- * true, or would remove (`wouldRemove`: a dry run's leftovers, but for those a remote listing removed).
- */
+/** The last line of a prune: what it deleted (or with `dryRun` would), archives and leftovers of killed runs. */
 function pruneSummary(
   dryRun: boolean,
   deleted: number,
   archives: number,
-  removed: number,
-  wouldRemove: number,
+  leftovers: number,
 ): string {
   const files = (n: number) => `${n} leftover file(s) of killed runs`;
   const and = (n: number) => n > 0 ? ` and ${files(n)}` : "";
-  if (!dryRun) return `deleted ${deleted} of ${archives} archive(s)${and(removed)}`;
-  return `would delete ${deleted} of ${archives} archive(s)${and(wouldRemove)}; ` +
-    (removed > 0 ? `no archive was deleted; the listing removed ${files(removed)}` : "nothing was deleted");
+  if (!dryRun) return `deleted ${deleted} of ${archives} archive(s)${and(leftovers)}`;
+  return `would delete ${deleted} of ${archives} archive(s)${and(leftovers)}; nothing was deleted`;
 }
 
 /**

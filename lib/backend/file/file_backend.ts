@@ -98,11 +98,16 @@ export class FileBackend implements Backend {
   /** Directories whose stale temp files (a put killed mid-way) this process has removed. */
   #swept = new Set<string>();
 
-  /** Keys of the stale temp files this backend's listings removed (removedTemps). */
-  #removedByListing: string[] = [];
+  /** Keys of the stale temp files this backend's listings removed, or with #spare found (removedTemps). */
+  #removedByListing = new Set<string>();
+  #spare = false;
 
   removedTemps(): readonly string[] {
-    return this.#removedByListing;
+    return [...this.#removedByListing];
+  }
+
+  spareTemps(): void {
+    this.#spare = true;
   }
 
   async put(key: string, replayable: PutBody, opts: PutOptions = {}): Promise<void> {
@@ -213,8 +218,8 @@ export class FileBackend implements Backend {
     // A put killed mid-write left its temp file here: once its writer is dead, it goes (stale_temps.ts).
     const live = entries.filter((e) => {
       if (!e.isFile() || staleTempDecision(e.name, 0, pidRunning) !== "remove") return true;
-      if (!rmStale(join(dir, e.name))) return true;
-      this.#removedByListing.push(dirKey === "" ? e.name : `${dirKey}/${e.name}`);
+      if (!this.#spare && !rmStale(join(dir, e.name))) return true;
+      this.#removedByListing.add(dirKey === "" ? e.name : `${dirKey}/${e.name}`);
       return false;
     });
     return live.filter((e) => e.isDirectory() || e.isFile()).map((e) => ({

@@ -321,7 +321,9 @@ export class SftpBackend implements Backend {
       (e.attrs.mode & S_IFMT) === S_IFREG &&
       staleTempDecision(e.filename, now - e.attrs.mtime * 1000, () => true) === "remove"
     );
-    if (stale.length > 0) await this.#removeStale(dir, dirKey, stale.map((e) => e.filename));
+    const keyOf = (n: string) => dirKey === "" ? n : `${dirKey}/${n}`;
+    if (this.#spare) stale.forEach((e) => this.#removedByListing.add(keyOf(e.filename)));
+    else if (stale.length > 0) await this.#removeStale(dir, stale.map((e) => e.filename), keyOf);
     return entries
       .filter((e) => e.filename !== "." && e.filename !== "..")
       .map((e) => ({ e, type: e.attrs.mode & S_IFMT }))
@@ -332,22 +334,27 @@ export class SftpBackend implements Backend {
       });
   }
 
-  /** Keys of the stale temp files this backend's listings removed (removedTemps). */
-  #removedByListing: string[] = [];
+  /** Keys of the stale temp files this backend's listings removed, or with #spare found (removedTemps). */
+  #removedByListing = new Set<string>();
+  #spare = false;
 
   removedTemps(): readonly string[] {
-    return this.#removedByListing;
+    return [...this.#removedByListing];
+  }
+
+  spareTemps(): void {
+    this.#spare = true;
   }
 
   /** Best effort: a temp file that cannot be removed now is tried again by the next listing. */
-  async #removeStale(dir: string, dirKey: string, names: string[]): Promise<void> {
+  async #removeStale(dir: string, names: string[], keyOf: (name: string) => string): Promise<void> {
     await this.#run(`remove stale temp files in ${this.url}`, async (sftp) => {
       for (const n of names) {
         const removed = await call<void>((cb) => sftp.unlink(posix.join(dir, n), cb)).then(
           () => true,
           () => false,
         );
-        if (removed) this.#removedByListing.push(dirKey === "" ? n : `${dirKey}/${n}`);
+        if (removed) this.#removedByListing.add(keyOf(n));
       }
     }).catch(() => {});
   }
