@@ -114,8 +114,7 @@ export async function downloadArchive(
     }
     return { path: outPath, sidecarPath, bytes, sha256 };
   } catch (err) {
-    await file.abort();
-    throw err;
+    throw await file.abortKeeping(err);
   } finally {
     progress.end();
     forget();

@@ -89,8 +89,7 @@ export async function writeGzipDump(dbPath: string, outPath: string): Promise<Du
     await file.commit();
   } catch (err) {
     await Promise.allSettled(pending);
-    await file.abort();
-    throw toVigoError(err, outPath);
+    throw await file.abortKeeping(toVigoError(err, outPath));
   } finally {
     await gzip.close();
     db.close();

@@ -38,6 +38,12 @@ export interface AtomicFile {
   commit(opts?: { synced?: boolean }): Promise<void>;
   /** Close and delete the temporary file. Safe to call after commit (then it does nothing). */
   abort(): Promise<void>;
+  /**
+   * {@link abort} for a write that failed with `failure`: resolves with what to throw, the failure
+   * itself, which stays the error when the temporary file cannot be removed and then also says it is
+   * left (abort's raw error replaced it).
+   */
+  abortKeeping(failure: unknown): Promise<unknown>;
 }
 
 /**
@@ -118,7 +124,7 @@ export async function createAtomicFile(
     }
   } catch (err) {
     const failure = createError(err, path);
-    throw created ? removingTemp(failure, tempPath) : failure;
+    throw created ? removingTemp(failure, tempPath, path) : failure;
   }
   let done = false;
   return {
@@ -154,7 +160,7 @@ export async function createAtomicFile(
       } catch (err) {
         done = true;
         await handle.close().catch(() => {});
-        throw removingTemp(toVigoError(err, path), tempPath);
+        throw removingTemp(toVigoError(err, path), tempPath, path);
       }
     },
     async abort() {
@@ -163,16 +169,24 @@ export async function createAtomicFile(
       await handle.close().catch(() => {});
       rmSync(tempPath, { force: true });
     },
+    async abortKeeping(failure) {
+      if (done) return failure;
+      done = true;
+      await handle.close().catch(() => {});
+      return removingTemp(failure, tempPath, path);
+    },
   };
 }
 
 /**
- * What a write that failed with `failure` throws after removing its temporary file: the failure, which
- * stays the error when the file cannot be removed and then also says that it is left.
+ * What a write of `path` that failed with `failure` throws after removing its temporary file `tempPath`:
+ * the failure, which stays the error when the file cannot be removed and then also says that it is left
+ * (named as `path`'s, as the write's own errors are, when it is not a VigoError yet).
  */
-function removingTemp(failure: VigoError, tempPath: string): VigoError {
+export function removingTemp<F>(failure: F, tempPath: string, path: string): F | VigoError {
   const problem = removeTemporary(tempPath);
-  return problem === undefined ? failure : leftTemporaryError(failure, tempPath, problem, NEXT_RUN_SWEEP);
+  if (problem === undefined) return failure;
+  return leftTemporaryError(toVigoError(failure, path), tempPath, problem, NEXT_RUN_SWEEP);
 }
 
 /**
@@ -225,7 +239,7 @@ export async function writeFileAtomic(
     fsyncDirectory(dirname(path));
   } catch (err) {
     if (fd !== null) closeSync(fd);
-    throw removingTemp(toVigoError(err, path), tempPath);
+    throw removingTemp(toVigoError(err, path), tempPath, path);
   }
 }
 

@@ -72,8 +72,7 @@ export class ShadowDir {
       await f.handle.write(`${generation}\n`);
       await f.commit();
     } catch (err) {
-      await f.abort();
-      throw err;
+      throw await f.abortKeeping(err);
     }
     const gens = await readdir(join(this.root, "generations")).catch(() => [] as string[]);
     for (const g of gens) {

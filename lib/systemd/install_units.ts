@@ -12,6 +12,7 @@ import {
   type AtomicFile,
   createAtomicFile,
   fsyncDirectory,
+  removingTemp,
   requireDestinationFolder,
   tempPathFor,
 } from "../fsutil/atomic_file.ts";
@@ -124,13 +125,17 @@ async function writeAll(
         throw new VigoError(`${cause.message}; ${outcome}`, cause.exitCode, cause.kind, { cause: err });
       }
     }
-  } finally {
-    for (const file of [...staged, ...kept]) await file?.abort();
+  } catch (err) {
+    let failure = err;
+    for (const file of [...staged, ...kept]) if (file) failure = await file.abortKeeping(failure);
+    throw failure;
   }
+  // Installed: every unit is committed, and the copies of those it replaced go.
+  for (const file of kept) await file?.abort();
 }
 
 /** A unit as it was, under a temporary name: `commit` renames it back, `abort` removes it. */
-type Kept = Pick<AtomicFile, "commit" | "abort">;
+type Kept = Pick<AtomicFile, "commit" | "abort" | "abortKeeping">;
 
 /**
  * A staged copy of the unit at `path` (bytes and mode), to rename back should the install fail; of a
@@ -148,8 +153,7 @@ async function keepCopy(path: string): Promise<Kept> {
     await copy.handle.chmod(mode & 0o7777);
     await copy.handle.sync();
   } catch (err) {
-    await copy.abort();
-    throw err;
+    throw await copy.abortKeeping(err);
   }
   return copy;
 }
@@ -171,6 +175,11 @@ async function keepLink(path: string): Promise<Kept> {
       if (!done) rmSync(temp, { force: true });
       done = true;
       return Promise.resolve();
+    },
+    abortKeeping(failure) {
+      const kept = done ? failure : removingTemp(failure, temp, path);
+      done = true;
+      return Promise.resolve(kept);
     },
   };
 }

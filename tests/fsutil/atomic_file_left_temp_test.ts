@@ -1,6 +1,7 @@
 /**
- * An atomic write that fails (its commit refused: a file was made at the path meanwhile) and whose
- * temporary file then cannot be removed: the failure stays the error (ExistsError, exit code 10), and its
+ * An atomic write that fails (its commit refused: a file was made at the path meanwhile; or its caller's
+ * own refusal, which abortKeeping removes the temporary file after) and whose temporary file then cannot
+ * be removed: the failure stays the error (ExistsError, exit code 10), and its
  * line names the temporary file left for the next run's sweep. Before, rmSync's raw error replaced it.
  * The removal fails in the kernel (strace, tests/helpers/unremovable_temp.ts); skipped, saying so,
  * without strace.
@@ -18,7 +19,7 @@ if (!hasStrace) console.warn("atomic_file_left_temp_test: skipped, strace is not
 /** A child that writes `path` with `write` (noReplace), waiting in beforeCreate for strace. */
 function failingWrite(path: string, write: string): string {
   return `
-    import { createAtomicFile, writeFileAtomic } from "${REPO_ROOT}lib/fsutil/atomic_file.ts";
+    import { createAtomicFile, refuseExisting, writeFileAtomic } from "${REPO_ROOT}lib/fsutil/atomic_file.ts";
     import { ExistsError } from "${REPO_ROOT}lib/errors.ts";
     const path = ${JSON.stringify(path)};
     const opts = {
@@ -41,6 +42,17 @@ for (
   const [name, write] of [
     ["writeFileAtomic", `await writeFileAtomic(path, "new", 0o600, opts);`],
     ["createAtomicFile", `const f = await createAtomicFile(path, 0o600, opts); await f.commit();`],
+    // A caller's own failure (remote_download's refusal before its commit), then abortKeeping.
+    [
+      "abortKeeping",
+      `const f = await createAtomicFile(path, 0o600, opts);
+      try {
+        await f.handle.writeFile("new");
+        refuseExisting(path);
+      } catch (err) {
+        throw await f.abortKeeping(err);
+      }`,
+    ],
   ]
 ) {
   Deno.test({
