@@ -1,6 +1,6 @@
 /** `backup list --remote`: the archives under `archives/` on the backend, newest first. */
 import { ARCHIVES_PREFIX, listRemoteArchives } from "../archive/remote_archives.ts";
-import { objectUrl } from "../backend/backend.ts";
+import { objectUrl, spareTempsInListings, tempsRemovedByListing } from "../backend/backend.ts";
 import { loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import { credentialSources } from "./credentials_option.ts";
 import { printJson } from "./json_output.ts";
@@ -19,14 +19,18 @@ export async function listRemote(opts: RemoteListOptions): Promise<void> {
   const creds = await credentialSources(opts.credentialsFile);
   const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, opts.url === undefined, creds);
   const backend = await openArchiveBackend(opts.url, cfg?.backup, opts.serverYaml, creds);
+  // A listing changes nothing on the backend: the dead runs' temporary files are left to a prune.
+  spareTempsInListings(backend);
   try {
     const rows = await listRemoteArchives(backend);
     if (opts.json) {
       printJson(rows.map((r) => ({ ...r, url: objectUrl(backend, r.key) })));
       return;
     }
+    const temps = tempsRemovedByListing(backend).length;
     if (rows.length === 0) {
       console.log(`no archives in ${objectUrl(backend, ARCHIVES_PREFIX)}`);
+      if (temps > 0) console.log(tempsNote(temps));
       return;
     }
     const width = Math.max(4, ...rows.map((r) => r.name.length));
@@ -41,7 +45,13 @@ export async function listRemote(opts: RemoteListOptions): Promise<void> {
         }`,
       );
     }
+    if (temps > 0) console.log(tempsNote(temps));
   } finally {
     await backend.close();
   }
+}
+
+/** The line under a listing that found `n` temporary files of killed runs and kept them. */
+function tempsNote(n: number): string {
+  return `${n} temporary file(s) of killed runs (removed by the next backup prune --remote)`;
 }

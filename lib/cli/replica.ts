@@ -11,7 +11,7 @@ import type { BackupConfig } from "../config/types.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import { hex8 } from "../litestream/paths.ts";
 import { parseRfc3339 } from "../rfc3339.ts";
-import type { Backend } from "../backend/backend.ts";
+import { type Backend, spareTempsInListings } from "../backend/backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
 import { elapsedMs, printJson } from "./json_output.ts";
@@ -75,7 +75,10 @@ async function openReplica(cmd: Command, o: SourceOptions): Promise<Backend> {
       );
     }
   }
-  return await openBackend(url, applyCredentialSources(url, dest, credentials));
+  const backend = await openBackend(url, applyCredentialSources(url, dest, credentials));
+  // Its commands only read the replica: their listings leave a killed run's temporary files to the replicator.
+  spareTempsInListings(backend);
+  return backend;
 }
 
 function urlOption() {

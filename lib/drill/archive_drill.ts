@@ -10,6 +10,7 @@ import { listRemoteArchives } from "../archive/remote_archives.ts";
 import { downloadArchive } from "../archive/remote_download.ts";
 import { restoreArchive } from "../archive/restore.ts";
 import type { ManifestEntry } from "../archive/manifest.ts";
+import { spareTempsInListings } from "../backend/backend.ts";
 import { openBackend } from "../backends.ts";
 import type { DrillPathResult } from "./drill_report.ts";
 import { type DrillContext, failureMessage, isScratchFailure, notConfigured } from "./drill_context.ts";
@@ -80,6 +81,7 @@ async function newestArchive(ctx: DrillContext): Promise<Chosen | null> {
   const backup = ctx.config.backup;
   if (!backup) return null;
   const backend = await openBackend(backup.url, backup.destination);
+  spareTempsInListings(backend);
   try {
     const remote = (await listRemoteArchives(backend))[0];
     if (!remote) return null;

@@ -6,6 +6,7 @@
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { spareTempsInListings } from "../backend/backend.ts";
 import { openBackend } from "../backends.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import { listReplica } from "../litestream/replica_list.ts";
@@ -27,6 +28,7 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
   let rtoMs: number | null = null;
   try {
     const backend = await openBackend(backup.url, backup.destination);
+    spareTempsInListings(backend);
     try {
       const client = replicaClientFor(backend);
       const t0 = performance.now();

@@ -1,7 +1,7 @@
 /** The archives part of `backup status`: local `paths.snapshots` and remote `archives/`. */
 import { listArchives } from "../archive/archive_list.ts";
 import { ARCHIVES_PREFIX, listRemoteArchives } from "../archive/remote_archives.ts";
-import { objectUrl } from "../backend/backend.ts";
+import { objectUrl, spareTempsInListings } from "../backend/backend.ts";
 import { openBackend } from "../backends.ts";
 import type { BackupConfig } from "../config/types.ts";
 import type { DrillReport } from "../drill/drill_report.ts";
@@ -78,6 +78,7 @@ export async function remoteArchives(
   if (secretsError) return failed(where, secretsError);
   try {
     const backend = await openBackend(backup.url, backup.destination);
+    spareTempsInListings(backend);
     try {
       where = objectUrl(backend, ARCHIVES_PREFIX);
       return summarizeArchives(where, await listRemoteArchives(backend), drill, now);

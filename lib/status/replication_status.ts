@@ -1,4 +1,5 @@
 /** The replication part of `backup status`: the replica's own listing plus a live replicator's view. */
+import { spareTempsInListings } from "../backend/backend.ts";
 import { openBackend } from "../backends.ts";
 import type { BackupConfig } from "../config/types.ts";
 import { toVigoError } from "../errors.ts";
@@ -37,6 +38,7 @@ export async function replicationStatus(
   const live = backup.addr ? liveStatus(backup.addr) : Promise.resolve(null);
   try {
     const backend = await openBackend(backup.url, backup.destination);
+    spareTempsInListings(backend);
     try {
       const s = await listReplica(replicaClientFor(backend));
       st.url = s.url;
