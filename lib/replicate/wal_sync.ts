@@ -145,7 +145,9 @@ export class WalSync {
       ) {
         return { newGeneration: false, copied: 0 };
       }
-      wal = await this.createWal();
+      const created = await this.createWal();
+      if (!created) return { newGeneration: false, copied: 0 };
+      wal = created;
     }
     if (this.forced !== null) {
       await this.startGeneration(this.forced, wal);
@@ -363,10 +365,16 @@ export class WalSync {
     return { copied: n, commits: end.commits };
   }
 
-  /** Gives the WAL a valid header (a fresh or cleanly closed database has none) by committing. */
-  private async createWal(): Promise<WalInfo> {
+  /**
+   * Gives the WAL a valid header (a fresh or cleanly closed database has none) by committing; null when
+   * someone held the write lock through a probe. Pinned at read mark 0 on an emptied WAL, that can be the
+   * application's next TRUNCATE, which commits and then waits for our read while holding the lock: waiting
+   * longer for it froze every writer until our wait ran out (5 s). Its commit gives the WAL a header, and
+   * the next tick's probe lets its checkpoint through.
+   */
+  private async createWal(): Promise<WalInfo | null> {
     const wasLocked = this.conns.locked;
-    if (!wasLocked && !(await this.lock(5_000))) throw new Error("cannot create the WAL: write lock busy");
+    if (!wasLocked && !(await this.lock(PROBE_MS))) return null;
     this.conns.commitSeq(false);
     if (wasLocked && !(await this.lock(30_000))) {
       throw new Error("cannot retake the write lock after creating the WAL");
