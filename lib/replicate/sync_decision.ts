@@ -139,8 +139,10 @@ export function decideSync(f: SyncFacts): SyncDecision {
   if (!isNextRestart(sh.header, f.walHeader)) {
     return { kind: "new-generation", reason: "wal restarted more than once or recreated by another process" };
   }
-  // Old frames past our copy survive until the new WAL grows over them; the anchor shows it has not.
-  if (f.anchorIntact && f.walSize >= sh.size) {
+  // Old frames past our copy survive until the new WAL grows over them; the anchor shows it has not. A
+  // shadow without a frame has no anchor: the new WAL's first frame is written over the old WAL's first.
+  const unanchored = sh.size <= WAL_HEADER_SIZE && (f.newWal?.committedFrames ?? 0) > 0;
+  if (f.anchorIntact && f.walSize >= sh.size && !unanchored) {
     return tailCommits === null
       ? { kind: "restart", copyOldTail: true }
       : { kind: "restart", copyOldTail: true, tailCommits };

@@ -202,3 +202,20 @@ Deno.test("stop: ends only when no commit counted is missing from the shadow", (
   assert(!stopMayEnd(true, seal, shadow, wi(10, 6, 501)));
   assert(!stopMayEnd(true, seal, shadow, wi(11, 0, 500)));
 });
+
+Deno.test("sync decision: a shadow index without a frame has no anchor once the new WAL has one", () => {
+  // Index 2 held only its WAL's header when that WAL restarted: the new WAL's first frame overwrote the
+  // old WAL's first, so an old tail that is not there any more is not proof that none was committed
+  // (replicate_stress seed 2449719061: restores of the replica malformed from the next index on).
+  const empty = { index: 2, header: H(10), size: 32 };
+  const restarted = { walHeader: H(11, 99), shadow: empty, anchorIntact: true };
+  assertEquals(
+    decideSync(facts({ ...restarted, newWal: { committedFrames: 3, commits: 1 } })).kind,
+    "new-generation",
+  );
+  // A new WAL with no frame yet leaves the old one's frames where they were.
+  assertEquals(decideSync(facts({ ...restarted, newWal: { committedFrames: 0, commits: 0 } })), {
+    kind: "restart",
+    copyOldTail: true,
+  });
+});
