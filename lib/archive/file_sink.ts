@@ -79,9 +79,8 @@ export async function openFileSink(path: string): Promise<FileSink> {
       } catch (err) {
         // A failed write errors this stream, and an errored stream's abort() never reaches the sink:
         // the temporary file goes now (disk full must not leave a half archive), named by the output.
-        await file.abort();
+        const e = await file.abortKeeping(toVigoError(err, path));
         forget();
-        const e = toVigoError(err, path);
         reject(e);
         throw e;
       }
@@ -108,17 +107,17 @@ export async function openFileSink(path: string): Promise<FileSink> {
         forget();
         resolve({ path, sidecarPath, bytes, sha256 });
       } catch (err) {
-        await file.abort();
+        const e = await file.abortKeeping(err);
         if (sidecarCommitted) rmSync(sidecarPath, { force: true });
         forget();
-        reject(err);
-        throw err;
+        reject(e);
+        throw e;
       }
     },
     async abort(reason) {
-      await file.abort();
+      // The aborting caller throws its own failure; `done` keeps it too, saying so if the file is left.
+      reject(await file.abortKeeping(reason));
       forget();
-      reject(reason);
     },
   });
   return { writable, done };
