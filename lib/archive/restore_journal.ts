@@ -49,8 +49,7 @@ export async function writeJournal(j: RestoreJournal): Promise<string> {
     await w.write(new TextEncoder().encode(JSON.stringify(j, null, 2) + "\n"));
     await file.commit();
   } catch (err) {
-    await file.abort();
-    throw toVigoError(err, path);
+    throw await file.abortKeeping(toVigoError(err, path));
   }
   return path;
 }

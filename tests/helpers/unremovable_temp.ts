@@ -2,7 +2,8 @@
  * Runs a library script in a child whose temporary file cannot be removed, for real in the kernel: the
  * script prints `{"temp": PATH}` once it knows its temporary file's name and waits for a line on stdin;
  * strace then attaches to the child and injects EACCES into every unlink of that path (its `-P` matches
- * the path as given), and the script goes on and prints its outcome as its last line of JSON.
+ * the path as given), and the script goes on and prints its outcome as its last line of JSON. With
+ * `everyPath`, every unlink of the child fails (what it printed is then only handed back).
  */
 import assert from "node:assert/strict";
 
@@ -13,6 +14,8 @@ const UNLINKS = "unlink,unlinkat";
 /** The script's temporary path and the JSON of its last line. */
 export async function runWithUnremovableTemp(
   script: string,
+  /** For a write whose temporary name is known only once it has failed. */
+  everyPath = false,
 ): Promise<{ temp: string; outcome: Record<string, unknown> }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["eval", "--quiet", script],
@@ -35,8 +38,7 @@ export async function runWithUnremovableTemp(
       "/dev/null",
       "-p",
       String(child.pid),
-      "-P",
-      temp,
+      ...(everyPath ? [] : ["-P", temp]),
       "-e",
       `trace=${UNLINKS}`,
       "-e",
