@@ -8,6 +8,7 @@ import type { ShadowState } from "./shadow_wal.ts";
 import { readAtSync } from "./wal_copier.ts";
 import {
   frameSize,
+  parseFrameHeader,
   parseWalHeader,
   WAL_FRAME_HEADER_SIZE,
   WAL_HEADER_SIZE,
@@ -34,7 +35,7 @@ export function readWalInfo(walPath: string): WalInfo {
 
 /** The frame header just before the shadow's end (`st`, in `shadowWalPath`) is still the same bytes in the live WAL. */
 export function anchorStillInWal(walPath: string, shadowWalPath: string, st: ShadowState): boolean {
-  if (st.size <= WAL_HEADER_SIZE) return true;
+  if (st.size <= WAL_HEADER_SIZE) return !firstFrameOfAnotherWal(walPath, st.header);
   const off = st.size - frameSize(st.header.pageSize);
   return equalBytes(
     readAtSync(walPath, off, WAL_FRAME_HEADER_SIZE),
@@ -46,4 +47,21 @@ function equalBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
   if (!a || !b || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * A shadow without a frame has no frame to compare: its anchor is the live WAL's first frame, which a
+ * restart's writer writes over, committed or not. SQLite writes the WAL's salts into every frame header,
+ * so a first frame carrying the salts of a live WAL other than the shadow's is that writer's, and the
+ * old WAL's commits it overwrote can no longer be copied (a stale frame of an older WAL carries other
+ * salts and changes nothing).
+ */
+function firstFrameOfAnotherWal(walPath: string, shadowHeader: WalHeader): boolean {
+  const head = readAtSync(walPath, 0, WAL_HEADER_SIZE);
+  const frame = readAtSync(walPath, WAL_HEADER_SIZE, WAL_FRAME_HEADER_SIZE);
+  const live = head && parseWalHeader(head);
+  if (!live || !frame) return false;
+  if (live.salt1 === shadowHeader.salt1 && live.salt2 === shadowHeader.salt2) return false;
+  const first = parseFrameHeader(frame);
+  return first.salt1 === live.salt1 && first.salt2 === live.salt2;
 }
