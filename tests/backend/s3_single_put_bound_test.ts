@@ -34,10 +34,12 @@ Deno.test({
       }).output();
       assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
       const collections: { pass: string; read: number }[] = JSON.parse(new TextDecoder().decode(out.stdout));
-      // Without the bound: one collection, between the passes ({ pass: "none" }).
+      // Without the bound: one collection, between the passes ({ pass: "none" }). How many come during a
+      // pass depends on how much of its garbage the runtime frees by itself: the send pass of a run under
+      // load collected once (at 9.25 MiB), so one is what is required.
       for (const pass of ["hash", "send"]) {
         const during = collections.filter((c) => c.pass === pass && c.read < bytes.length);
-        assert(during.length >= 2, `${pass} pass: collections ${JSON.stringify(collections)}`);
+        assert(during.length >= 1, `${pass} pass: collections ${JSON.stringify(collections)}`);
       }
       const b = openS3Backend(server.url("bound"), server.config());
       assertEquals(
