@@ -25,7 +25,7 @@ import { DbConnections } from "./db_conn.ts";
 import { consoleSink, type EventSink } from "./event_log.ts";
 import { applyRetention } from "./retention_apply.ts";
 import { ShadowDir } from "./shadow_wal.ts";
-import { takeSnapshot } from "./snapshotter.ts";
+import { GenerationChangedError, takeSnapshot } from "./snapshotter.ts";
 import { flushTimedOut, settlesWithin } from "./shutdown_deadline.ts";
 import {
   DEFAULT_RETENTION_CHECK_MS,
@@ -160,13 +160,13 @@ export class Replicator {
       if (this.fatal) throw this.fatal;
       await this.loop;
       this.loop = null;
-      if (this.wal) await this.step();
+      if (this.wal) await this.stepStartingOver();
       // Yielding to a write-lock holder, we may not read the live WAL; an application's TRUNCATE may
       // have reset the WAL-index with commits we never copied while its file still shows our WAL: done
       // once nothing counted is missing, else try again (for as long as the shutdown timeout allows).
       while (this.wal && !this.wal.stopMayEnd()) {
         await new Promise((r) => setTimeout(r, 100));
-        await this.step();
+        await this.stepStartingOver();
       }
     })();
     if (!(await settlesWithin(flush, limit))) {
@@ -263,6 +263,17 @@ export class Replicator {
       throw err;
     }
     this.opts.observer?.stepSucceeded(startedAt, performance.now() - t0);
+  }
+
+  /** {@link step}, again at once after a new generation came during its snapshot, which a stop must not end on. */
+  private async stepStartingOver(): Promise<void> {
+    for (;;) {
+      try {
+        return await this.step();
+      } catch (err) {
+        if (!(err instanceof GenerationChangedError)) throw err;
+      }
+    }
   }
 
   /** One replication step. */

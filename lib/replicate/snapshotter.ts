@@ -28,6 +28,16 @@ export interface PreparedSnapshot {
   bytes: number;
 }
 
+/**
+ * The WAL's catch-up after the copy started a new generation, so the copy pairs with nothing: the step
+ * starts over (the loop at its next tick, a stop at once).
+ */
+export class GenerationChangedError extends Error {
+  constructor() {
+    super("generation changed while snapshotting; will start over");
+  }
+}
+
 /** What {@link takeSnapshot} works with: the replicator's database, WAL sync and uploader. */
 export interface SnapshotContext {
   client: ReplicaClient;
@@ -56,7 +66,7 @@ export async function takeSnapshot(ctx: SnapshotContext, first: boolean): Promis
   const after = await wal.sync();
   if (after.newGeneration) {
     await discardSnapshot(snap);
-    throw new Error("generation changed while snapshotting; will start over");
+    throw new GenerationChangedError();
   }
   if (!first) await ctx.uploader.upload(wal.state!);
   await uploadSnapshot(ctx.client, snap, ctx.log);
