@@ -21,6 +21,7 @@ import {
 } from "../backend.ts";
 import { checkTreeKey, type TreeEntry, walkTree } from "../file_tree.ts";
 import { decodeUrlPart } from "../url_decode.ts";
+import { ListingTemps } from "../listing_temps.ts";
 import { pidRunning, staleTempDecision, sweepStaleTemps } from "../../fsutil/stale_temps.ts";
 import { leftTemporaryError, NEXT_RUN_SWEEP, removalProblem } from "../../fsutil/left_temp.ts";
 
@@ -98,16 +99,15 @@ export class FileBackend implements Backend {
   /** Directories whose stale temp files (a put killed mid-way) this process has removed. */
   #swept = new Set<string>();
 
-  /** Keys of the stale temp files this backend's listings removed, or with #spare found (removedTemps). */
-  #removedByListing = new Set<string>();
-  #spare = false;
+  /** The stale temp files this backend's listings removed, or found while sparing them. */
+  #temps = new ListingTemps();
 
   removedTemps(): readonly string[] {
-    return [...this.#removedByListing];
+    return this.#temps.keys();
   }
 
   spareTemps(): void {
-    this.#spare = true;
+    this.#temps.spare();
   }
 
   async put(key: string, replayable: PutBody, opts: PutOptions = {}): Promise<void> {
@@ -218,8 +218,8 @@ export class FileBackend implements Backend {
     // A put killed mid-write left its temp file here: once its writer is dead, it goes (stale_temps.ts).
     const live = entries.filter((e) => {
       if (!e.isFile() || staleTempDecision(e.name, 0, pidRunning) !== "remove") return true;
-      if (!this.#spare && !rmStale(join(dir, e.name))) return true;
-      this.#removedByListing.add(dirKey === "" ? e.name : `${dirKey}/${e.name}`);
+      if (!this.#temps.spared && !rmStale(join(dir, e.name))) return true;
+      this.#temps.record(dirKey, e.name);
       return false;
     });
     return live.filter((e) => e.isDirectory() || e.isFile()).map((e) => ({

@@ -42,6 +42,7 @@ import { call, type RawSftp, type SftpAttrs, type SftpDirEntry, type SftpStatusE
 import { pipelinedRead, pipelinedWrite } from "./transfer.ts";
 import { changedObjectError, type FileIdentity, identityChange } from "./file_identity.ts";
 import { resumableStream } from "../resumable_stream.ts";
+import { ListingTemps } from "../listing_temps.ts";
 
 const NO_SUCH_FILE = 2;
 const PERMISSION_DENIED = 3;
@@ -321,9 +322,8 @@ export class SftpBackend implements Backend {
       (e.attrs.mode & S_IFMT) === S_IFREG &&
       staleTempDecision(e.filename, now - e.attrs.mtime * 1000, () => true) === "remove"
     );
-    const keyOf = (n: string) => dirKey === "" ? n : `${dirKey}/${n}`;
-    if (this.#spare) stale.forEach((e) => this.#removedByListing.add(keyOf(e.filename)));
-    else if (stale.length > 0) await this.#removeStale(dir, stale.map((e) => e.filename), keyOf);
+    if (this.#temps.spared) stale.forEach((e) => this.#temps.record(dirKey, e.filename));
+    else if (stale.length > 0) await this.#removeStale(dir, dirKey, stale.map((e) => e.filename));
     return entries
       .filter((e) => e.filename !== "." && e.filename !== "..")
       .map((e) => ({ e, type: e.attrs.mode & S_IFMT }))
@@ -334,27 +334,26 @@ export class SftpBackend implements Backend {
       });
   }
 
-  /** Keys of the stale temp files this backend's listings removed, or with #spare found (removedTemps). */
-  #removedByListing = new Set<string>();
-  #spare = false;
+  /** The stale temp files this backend's listings removed, or found while sparing them. */
+  #temps = new ListingTemps();
 
   removedTemps(): readonly string[] {
-    return [...this.#removedByListing];
+    return this.#temps.keys();
   }
 
   spareTemps(): void {
-    this.#spare = true;
+    this.#temps.spare();
   }
 
   /** Best effort: a temp file that cannot be removed now is tried again by the next listing. */
-  async #removeStale(dir: string, names: string[], keyOf: (name: string) => string): Promise<void> {
+  async #removeStale(dir: string, dirKey: string, names: string[]): Promise<void> {
     await this.#run(`remove stale temp files in ${this.url}`, async (sftp) => {
       for (const n of names) {
         const removed = await call<void>((cb) => sftp.unlink(posix.join(dir, n), cb)).then(
           () => true,
           () => false,
         );
-        if (removed) this.#removedByListing.add(keyOf(n));
+        if (removed) this.#temps.record(dirKey, n);
       }
     }).catch(() => {});
   }
