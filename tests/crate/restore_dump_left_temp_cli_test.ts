@@ -13,11 +13,9 @@ import { join } from "node:path";
 import { runCli, spawnCli } from "../helpers/cli.ts";
 import { names } from "../helpers/interrupt.ts";
 import { scratch } from "./fixture.ts";
+import { failUnlinks, hasStrace } from "../helpers/unremovable_temp.ts";
 
-const hasStrace = new Deno.Command("sh", { args: ["-c", "command -v strace"] }).outputSync().success;
 if (!hasStrace) console.warn("restore_dump_left_temp_cli_test: skipped, strace is not installed");
-
-const UNLINKS = "unlink,unlinkat";
 
 /** A plain dump of `rows` rows (seconds of statements), its last statement failing when `bad`. */
 function bigDump(path: string, rows: number, bad: boolean): void {
@@ -44,33 +42,7 @@ async function restoreWithUnremovableTemp(dump: string, out: string, outDir: str
   }
   assert.ok(name, "no temporary database appeared");
   const temp = join(outDir, name);
-  const strace = new Deno.Command("strace", {
-    args: [
-      "-f",
-      "-o",
-      "/dev/null",
-      "-p",
-      tempName.exec(name)![1],
-      "-P",
-      temp,
-      "-e",
-      `trace=${UNLINKS}`,
-      "-e",
-      `inject=${UNLINKS}:error=EACCES`,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  // strace says "Process N attached" on stderr once the command is in its hands.
-  const said = strace.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/attached/.test(text)) {
-    const { done, value } = await said.read();
-    if (done) break;
-    text += value;
-  }
-  said.releaseLock();
-  assert.match(text, /attached/, `strace could not attach: ${text}`);
+  const strace = await failUnlinks(Number(tempName.exec(name)![1]), temp);
   return { cli, strace, temp };
 }
 

@@ -31,32 +31,7 @@ export async function runWithUnremovableTemp(
     text += value;
   }
   const temp = JSON.parse(text.slice(0, text.indexOf("\n"))).temp as string;
-  const strace = new Deno.Command("strace", {
-    args: [
-      "-f",
-      "-o",
-      "/dev/null",
-      "-p",
-      String(child.pid),
-      ...(everyPath ? [] : ["-P", temp]),
-      "-e",
-      `trace=${UNLINKS}`,
-      "-e",
-      `inject=${UNLINKS}:error=EACCES`,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  // strace says "Process N attached" on stderr once the child is in its hands.
-  const said = strace.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let attached = "";
-  while (!/attached/.test(attached)) {
-    const { done, value } = await said.read();
-    if (done) break;
-    attached += value;
-  }
-  said.releaseLock();
-  assert.match(attached, /attached/, `strace could not attach: ${attached}`);
+  const strace = await failUnlinks(child.pid, everyPath ? undefined : temp);
   const go = child.stdin.getWriter();
   await go.write(new TextEncoder().encode("go\n"));
   await go.close();
@@ -70,4 +45,38 @@ export async function runWithUnremovableTemp(
   await strace.status;
   const last = text.trim().split("\n").at(-1)!;
   return { temp, outcome: JSON.parse(last) };
+}
+
+/**
+ * Attaches strace to the running process `pid` so that every unlink of `path` (of any path when absent)
+ * fails with EACCES; resolves with strace once the process is in its hands.
+ */
+export async function failUnlinks(pid: number, path?: string): Promise<Deno.ChildProcess> {
+  const strace = new Deno.Command("strace", {
+    args: [
+      "-f",
+      "-o",
+      "/dev/null",
+      "-p",
+      String(pid),
+      ...(path === undefined ? [] : ["-P", path]),
+      "-e",
+      `trace=${UNLINKS}`,
+      "-e",
+      `inject=${UNLINKS}:error=EACCES`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // strace says "Process N attached" on stderr once the process is in its hands.
+  const said = strace.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let attached = "";
+  while (!/attached/.test(attached)) {
+    const { done, value } = await said.read();
+    if (done) break;
+    attached += value;
+  }
+  said.releaseLock();
+  assert.match(attached, /attached/, `strace could not attach: ${attached}`);
+  return strace;
 }
