@@ -15,7 +15,8 @@
 import process from "node:process";
 import { ExitCode } from "./errors.ts";
 
-const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** The signals that end a command (README's exit codes); a command with handling of its own takes all three. */
+export const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 let holding = false;
 
@@ -24,11 +25,14 @@ function onSignal(signal: string): void {
   process.exit(ExitCode.Interrupted);
 }
 
-/** Installs the handlers (once; main.ts, after `--version`'s answer, which needs none). */
+/**
+ * Installs the handlers (main.ts, after `--version`'s answer, which needs none; again by a command whose
+ * own handling ends before the process does, before it removes its own).
+ */
 export function holdStartupSignals(): void {
   if (holding) return;
   holding = true;
-  for (const signal of SIGNALS) {
+  for (const signal of STOP_SIGNALS) {
     try {
       process.on(signal, onSignal);
     } catch {
@@ -44,7 +48,7 @@ export function holdStartupSignals(): void {
 export function dropStartupSignals(): void {
   if (!holding) return;
   holding = false;
-  for (const signal of SIGNALS) {
+  for (const signal of STOP_SIGNALS) {
     try {
       process.off(signal, onSignal);
     } catch {

@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { ExitCode, InterruptedError, toVigoError, type VigoError } from "../errors.ts";
-import { dropStartupSignals } from "../startup_signals.ts";
+import { dropStartupSignals, STOP_SIGNALS } from "../startup_signals.ts";
 
 /** How long an interruption waits for work it stopped to undo itself: a request or two to a backend. */
 export const SETTLE_MS = 10_000;
@@ -56,7 +56,7 @@ let settling = false;
 export function installInterruptHandlers(): void {
   if (installed) return;
   installed = true;
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  for (const signal of STOP_SIGNALS) {
     try {
       process.on(signal, () => onSignal(signal));
     } catch {

@@ -9,7 +9,7 @@ import { isQuiet } from "./output.ts";
 import { setVerboseSink } from "../verbose.ts";
 import process from "node:process";
 import { ConfigError, ExitCode, NotFoundError } from "../errors.ts";
-import { dropStartupSignals } from "../startup_signals.ts";
+import { dropStartupSignals, holdStartupSignals, STOP_SIGNALS } from "../startup_signals.ts";
 import { serverRootOption, serverYamlOption } from "./common.ts";
 import { existsSync } from "node:fs";
 
@@ -45,8 +45,9 @@ export function backupReplicateCommand(): Command {
         signalled = true;
         requestStop();
       };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
+      // SIGHUP too: a terminal closed on a replicator in the foreground flushes it as Ctrl-C does, not
+      // the runtime's default (killed, 129, no word, the last sync interval's frames not shipped).
+      for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
       // Start-up's would exit at once, before the flush.
       dropStartupSignals();
       try {
@@ -94,8 +95,9 @@ export function backupReplicateCommand(): Command {
           await metered?.server.close();
         }
       } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+        // Start-up's again first: a signal between this and the exit would otherwise find none (143).
+        holdStartupSignals();
+        for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
       }
     }) as unknown as Command;
 }

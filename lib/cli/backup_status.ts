@@ -8,7 +8,7 @@ import process from "node:process";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
 import { UsageError, VigoError } from "../errors.ts";
-import { dropStartupSignals } from "../startup_signals.ts";
+import { dropStartupSignals, holdStartupSignals, STOP_SIGNALS } from "../startup_signals.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { Status } from "../status/status_model.ts";
 import { drillVerdict } from "../drill/drill_report.ts";
@@ -46,12 +46,16 @@ export function backupStatusCommand(): Command {
       const { serveStatus } = await import("../status/status_server.ts");
       const server = await serveStatus({ addr: listen, token: opts.token, collect });
       say(`vigocli: serving the status page on ${server.url}/${opts.token ? "?token=…" : ""}`);
-      await new Promise<void>((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
-        // Start-up's would exit at once, before the server closes.
-        dropStartupSignals();
-      });
+      const stop = Promise.withResolvers<void>();
+      const onSignal = () => stop.resolve();
+      for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+      // Start-up's would exit at once, before the server closes.
+      dropStartupSignals();
+      await stop.promise;
+      // Start-up's again, before this one goes: a second signal while the server closes exits 130 with
+      // its line, not with the runtime's default (143, no word).
+      holdStartupSignals();
+      for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
       await server.close();
     }) as unknown as Command;
 }
