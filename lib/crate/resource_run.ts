@@ -3,7 +3,6 @@
  * own), lock, leftover cleanup, pre_command, build under a temporary name, rename, post_command,
  * retention. The type-specific part (what goes into a snapshot) is a {@link ResourceExecutor}.
  */
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { stopOnInterrupt } from "../archive/interrupt_cleanup.ts";
 import { IoError, toVigoError } from "../errors.ts";
@@ -23,6 +22,7 @@ import {
   listSnapshots,
   removeLeftovers,
   removeTree,
+  removingIncomplete,
   type SnapshotEntry,
 } from "./snapshot_store.ts";
 
@@ -184,9 +184,9 @@ export async function runResource<S>(
       report.stats = stats;
       report.details = exec.describe(stats, false);
     } catch (err) {
-      buildError = err;
-      // best effort: a leftover would also be removed by the next run
-      if (temp !== null) rmSync(temp, { recursive: true, force: true });
+      // A snapshot that cannot be removed (its read-only directories, a failing disk) must not hide
+      // why the build failed, nor keep post_command from undoing what pre_command did.
+      buildError = temp === null ? err : removingIncomplete(err, temp);
     }
     // post_command runs even after a failed build: it typically undoes what pre_command did
     if (res.postCommand) {

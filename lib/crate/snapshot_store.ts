@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ExistsError, toVigoError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
 import { acquireFileLock } from "../fsutil/file_lock.ts";
+import { leftNote, removalProblem, withNote } from "../fsutil/left_temp.ts";
 import { parseSnapshotName } from "./snapshot_name.ts";
 
 /** Prefix of snapshot directories under construction or deletion. */
@@ -129,10 +130,32 @@ export function removeTree(path: string): void {
     rmSync(path, { recursive: true, force: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EACCES") throw toVigoError(err, path);
-    makeDirsWritable(path);
-    rmSync(path, { recursive: true, force: true });
+    try {
+      makeDirsWritable(path);
+      rmSync(path, { recursive: true, force: true });
+    } catch (again) {
+      throw toVigoError(again, path);
+    }
   }
 }
+
+/**
+ * Removes the snapshot directory `temp` of a build that failed with `failure` and returns what to
+ * throw: the failure, which stays the error when `temp` cannot be removed and then also says it is
+ * left (the next run's {@link removeLeftovers} removes it).
+ */
+export function removingIncomplete(failure: unknown, temp: string): unknown {
+  try {
+    removeTree(temp);
+    return failure;
+  } catch (left) {
+    const problem = removalProblem(left, temp);
+    return withNote(toVigoError(failure), leftNote("incomplete snapshot", temp, problem, NEXT_CRATE_RUN));
+  }
+}
+
+/** Who removes an incomplete snapshot left behind: the next run into that target_path. */
+const NEXT_CRATE_RUN = "the next crate run into this target_path";
 
 function makeDirsWritable(dir: string): void {
   chmodSync(dir, 0o700);

@@ -38,8 +38,18 @@ export function leftTemporaryError(
   sweep: string,
   stopped = false,
 ): VigoError {
-  const note = `its temporary file ${left} could not be removed (${problem}) and is left for ${sweep}`;
+  const note = leftNote("temporary file", left, problem, sweep);
   if (stopped) return new IoError(note, { cause: failure, path: left });
+  return withNote(failure, note);
+}
+
+/** What a failure's line adds about the `what` (a temporary file, a sidecar…) at `left` it could not remove. */
+export function leftNote(what: string, left: string, problem: string, sweep: string): string {
+  return `its ${what} ${left} could not be removed (${problem}) and is left for ${sweep}`;
+}
+
+/** `failure`, still the error, its line ending with `note`. */
+export function withNote(failure: VigoError, note: string): VigoError {
   // The failure's own object, not a copy: a subclass (ExistsError, DatabaseReplacedError…) is kept
   // without knowing its constructor.
   failure.message = `${failure.message}; ${note}`;
