@@ -5,11 +5,12 @@
  * aborted stream leaves nothing behind.
  */
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, rmSync } from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { ExistsError, toVigoError } from "../errors.ts";
 import { type AtomicFile, createAtomicFile, refuseExisting, writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
+import { removingSidecar } from "./sidecar_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 
 /** Archive files hold secrets: only the owner may read them. */
@@ -107,8 +108,8 @@ export async function openFileSink(path: string): Promise<FileSink> {
         forget();
         resolve({ path, sidecarPath, bytes, sha256 });
       } catch (err) {
-        const e = await file.abortKeeping(err);
-        if (sidecarCommitted) rmSync(sidecarPath, { force: true });
+        let e = await file.abortKeeping(err);
+        if (sidecarCommitted) e = removingSidecar(e, sidecarPath, path);
         forget();
         reject(e);
         throw e;

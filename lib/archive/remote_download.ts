@@ -4,7 +4,6 @@
  * and the local sidecar is written beside it.
  */
 import { createHash } from "node:crypto";
-import { rm } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { type Backend, objectUrl } from "../backend/backend.ts";
 import { BadInputError, NotFoundError, VerifyError } from "../errors.ts";
@@ -12,6 +11,7 @@ import { createAtomicFile, refuseExisting, writeFileAtomic } from "../fsutil/ato
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { sidecarLine } from "./file_sink.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
+import { removingSidecar } from "./sidecar_file.ts";
 import { progressPhase } from "../progress.ts";
 
 async function readRemoteSidecar(backend: Backend, key: string): Promise<string> {
@@ -109,8 +109,7 @@ export async function downloadArchive(
       // Nothing was written since the fsync above: the commit need not repeat it.
       await file.commit({ synced: true });
     } catch (err) {
-      await rm(sidecarPath, { force: true });
-      throw err;
+      throw removingSidecar(err, sidecarPath, outPath);
     }
     return { path: outPath, sidecarPath, bytes, sha256 };
   } catch (err) {

@@ -1,19 +1,21 @@
 /**
  * `backup create`'s archive file sink whose write fails (the disk is full; the archive's path was made
- * meanwhile; the archive writer aborts it) and whose temporary archive then cannot be removed: the
+ * meanwhile, before its sidecar was put in place or after; the archive writer aborts it) and whose
+ * temporary archive (and sidecar) then cannot be removed: the
  * failure stays the error, and its line names the temporary file left for the next run's sweep. Before,
  * AtomicFile.abort()'s raw 'EACCES: permission denied, rm' replaced it. The removal fails in the kernel
  * (strace, tests/helpers/unremovable_temp.ts); skipped, saying so, without strace (or without root for
  * the full disk, a small tmpfs).
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { REPO_ROOT } from "../helpers/cli.ts";
 import { hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
 import { ExistsError, IoError } from "../../lib/errors.ts";
 import { sweepStaleTemps } from "../../lib/fsutil/stale_temps.ts";
+import { openFileSink, sidecarLine } from "../../lib/archive/file_sink.ts";
 
 const isRoot = process.getuid?.() === 0;
 if (!hasStrace) console.warn("file_sink_left_temp_test: skipped, strace is not installed");
@@ -99,3 +101,38 @@ for (
     },
   });
 }
+
+Deno.test({
+  name: "file sink: a commit refused once the sidecar is in place, neither removable, keeps the failure",
+  ignore: !hasStrace,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "vigo-sink-left-sidecar-" });
+    try {
+      const path = join(dir, "x.tar.gz"), sidecar = `${path}.sha256`;
+      // Every unlink fails, and the archive's link into place meets EEXIST, as a file made there meanwhile
+      // (after close's own check) would: the sidecar is in place by then.
+      const { temp, outcome } = await runWithUnremovableTemp(
+        failingSink(path, "await w.write(new Uint8Array(10));\nawait w.close();"),
+        true,
+        true,
+      );
+      const sidecarLeft =
+        `; its sidecar ${sidecar} could not be removed (permission denied) and is left for ` +
+        "the next create or download of that name to replace";
+      const message = `${path}: already exists (refusing to overwrite)${left(temp)}${sidecarLeft}`;
+      assert.deepEqual(outcome, { code: new ExistsError("x").exitCode, message, doneRejectsWithIt: true });
+      assert.ok(existsSync(sidecar), `${sidecar} is not there`);
+      assert.ok(!existsSync(path));
+      // The next create of that name replaces the sidecar, its sweep taking the temporary archive.
+      const sink = await openFileSink(path);
+      const w = sink.writable.getWriter();
+      await w.write(new Uint8Array([1, 2, 3]));
+      await w.close();
+      const { sha256 } = await sink.done;
+      assert.equal(readFileSync(sidecar, "utf8"), sidecarLine(sha256, path));
+      assert.deepEqual(readdirSync(dir).sort(), ["x.tar.gz", "x.tar.gz.sha256"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -3,19 +3,22 @@
  * script prints `{"temp": PATH}` once it knows its temporary file's name and waits for a line on stdin;
  * strace then attaches to the child and injects EACCES into every unlink of that path (its `-P` matches
  * the path as given), and the script goes on and prints its outcome as its last line of JSON. With
- * `everyPath`, every unlink of the child fails (what it printed is then only handed back).
+ * `everyPath`, every unlink of the child fails (what it printed is then only handed back). `failLinks`
+ * also fails the child's link(2) with EEXIST, as a file made at its target meanwhile would.
  */
 import assert from "node:assert/strict";
 
 export const hasStrace = new Deno.Command("sh", { args: ["-c", "command -v strace"] }).outputSync().success;
 
 const UNLINKS = "unlink,unlinkat";
+const LINKS = "link,linkat";
 
 /** The script's temporary path and the JSON of its last line. */
 export async function runWithUnremovableTemp(
   script: string,
   /** For a write whose temporary name is known only once it has failed. */
   everyPath = false,
+  failLinks = false,
 ): Promise<{ temp: string; outcome: Record<string, unknown> }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["eval", "--quiet", script],
@@ -31,7 +34,7 @@ export async function runWithUnremovableTemp(
     text += value;
   }
   const temp = JSON.parse(text.slice(0, text.indexOf("\n"))).temp as string;
-  const strace = await failUnlinks(child.pid, everyPath ? undefined : temp);
+  const strace = await failUnlinks(child.pid, everyPath ? undefined : temp, failLinks);
   const go = child.stdin.getWriter();
   await go.write(new TextEncoder().encode("go\n"));
   await go.close();
@@ -49,9 +52,10 @@ export async function runWithUnremovableTemp(
 
 /**
  * Attaches strace to the running process `pid` so that every unlink of `path` (of any path when absent)
- * fails with EACCES; resolves with strace once the process is in its hands.
+ * fails with EACCES (and with `failLinks` every link with EEXIST); resolves with strace once the process is
+ * in its hands.
  */
-export async function failUnlinks(pid: number, path?: string): Promise<Deno.ChildProcess> {
+export async function failUnlinks(pid: number, path?: string, failLinks = false): Promise<Deno.ChildProcess> {
   const strace = new Deno.Command("strace", {
     args: [
       "-f",
@@ -61,9 +65,10 @@ export async function failUnlinks(pid: number, path?: string): Promise<Deno.Chil
       String(pid),
       ...(path === undefined ? [] : ["-P", path]),
       "-e",
-      `trace=${UNLINKS}`,
+      `trace=${UNLINKS}${failLinks ? `,${LINKS}` : ""}`,
       "-e",
       `inject=${UNLINKS}:error=EACCES`,
+      ...(failLinks ? ["-e", `inject=${LINKS}:error=EEXIST`] : []),
     ],
     stdout: "null",
     stderr: "piped",
