@@ -13,8 +13,9 @@
  * mtime, and piece boundaries depend only on the data, so equal data gives equal bytes either way.
  */
 import { backup, DatabaseSync } from "node:sqlite";
-import { rmSync, statSync } from "node:fs";
-import { BadInputError, ConfigError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
+import { statSync } from "node:fs";
+import { BadInputError, ConfigError, IoError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
+import { leftNote, NEXT_RUN_SWEEP, removeTemporary, withNote } from "../fsutil/left_temp.ts";
 import { createAtomicFile, tempPathFor } from "../fsutil/atomic_file.ts";
 import { type DumpCounts, dumpSql } from "./sql_dump.ts";
 import { type GzipPieces, inlineGzip, workerGzip } from "../codec/gzip/gzip_pieces.ts";
@@ -48,10 +49,12 @@ export async function writeGzipDump(dbPath: string, outPath: string): Promise<Du
   try {
     db = await openConsistent(dbPath, copyPath);
   } catch (err) {
-    rmSync(copyPath, { force: true });
-    throw err instanceof VigoError
-      ? err
-      : new BadInputError(`${dbPath}: cannot open as SQLite: ${(err as Error).message}`, { cause: err });
+    throw removingCopy(
+      err instanceof VigoError
+        ? err
+        : new BadInputError(`${dbPath}: cannot open as SQLite: ${(err as Error).message}`, { cause: err }),
+      copyPath,
+    );
   }
   const counts: DumpCounts = { tables: 0, rows: 0 };
   let bytes = 0;
@@ -74,6 +77,7 @@ export async function writeGzipDump(dbPath: string, outPath: string): Promise<Du
     ? workerGzip(DUMP_GZIP_LEVEL)
     : inlineGzip(DUMP_GZIP_LEVEL);
   const pending: Promise<Uint8Array>[] = [];
+  let failure: unknown;
   try {
     // The live WAL database arrives inside the read transaction openConsistent waited for.
     if (!db.isTransaction) db.exec("BEGIN");
@@ -89,13 +93,26 @@ export async function writeGzipDump(dbPath: string, outPath: string): Promise<Du
     await file.commit();
   } catch (err) {
     await Promise.allSettled(pending);
-    throw await file.abortKeeping(toVigoError(err, outPath));
+    failure = await file.abortKeeping(toVigoError(err, outPath));
   } finally {
     await gzip.close();
     db.close();
-    rmSync(copyPath, { force: true });
   }
+  if (failure !== undefined) throw removingCopy(toVigoError(failure, outPath), copyPath);
+  // The dump is in place, but the copy beside it would go into the snapshot being built.
+  const problem = removeTemporary(copyPath);
+  if (problem !== undefined) throw new IoError(`${copyPath}: ${problem}`, { path: copyPath });
   return { ...counts, bytes };
+}
+
+/**
+ * `failure`, the private copy of the database at `copyPath` removed: still the error when the copy
+ * cannot be removed, and then also saying it is left (its name carries this run's PID).
+ */
+function removingCopy(failure: VigoError, copyPath: string): VigoError {
+  const problem = removeTemporary(copyPath);
+  if (problem === undefined) return failure;
+  return withNote(failure, leftNote("copy of the database", copyPath, problem, NEXT_RUN_SWEEP));
 }
 
 /**
