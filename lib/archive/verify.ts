@@ -3,10 +3,11 @@
  * `PRAGMA integrity_check` of the contained database, extracted to a private temporary directory
  * (checked on a worker while the entries after it are still being read).
  */
-import { open, rm } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { toVigoError, VerifyError } from "../errors.ts";
+import { basename, dirname, join, resolve } from "node:path";
+import { IoError, toVigoError, VerifyError } from "../errors.ts";
+import { NEXT_RUN_SWEEP, removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { inspectDatabase, summarizeIntegrity } from "../sqlite/database_facts.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
@@ -33,6 +34,7 @@ export async function verifyArchive(
   const dbPath = join(dir, "vigo.db");
   // Started once the database is extracted, so it runs on a worker while the rest is scanned.
   let check: BackgroundCheck | undefined;
+  let report: VerifyReport;
   try {
     let scan: ScanResult;
     try {
@@ -78,11 +80,22 @@ export async function verifyArchive(
     if (facts.pageSize !== db.page_size || facts.pageCount !== db.page_count) {
       throw new VerifyError(`${path}: contained database's page size/count differ from the manifest`);
     }
-    return { scan, integrityCheck: facts.integrity, pageSize: facts.pageSize, pageCount: facts.pageCount };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    report = { scan, integrityCheck: facts.integrity, pageSize: facts.pageSize, pageCount: facts.pageCount };
+  } catch (err) {
+    // Its verdict stays the error (a monitor reads the exit code) when its scratch cannot be removed.
+    const e = await removingTree(err, dir, "scratch directory", sweeperOf(dir));
     forget();
+    throw e;
   }
+  const problem = await removeTemporaryTree(dir);
+  forget();
+  if (problem !== undefined) throw new IoError(`${dir}: ${problem}`, { path: dir });
+  return report;
+}
+
+/** Who removes a scratch directory left behind: a sweep knows only the hidden one beside archives. */
+function sweeperOf(dir: string): string {
+  return basename(dir).startsWith(".") ? NEXT_RUN_SWEEP : "removal by hand";
 }
 
 /** `.vigo-verify-*` in `dir`, else `vigo-verify-*` in the system temp directory (`dir` read-only). */

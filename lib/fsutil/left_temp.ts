@@ -3,6 +3,7 @@
  * its line says what is left and who removes it (stale_temps.ts sweeps a dead PID's temporary names).
  */
 import { rmSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { IoError, toVigoError, type VigoError } from "../errors.ts";
 
 /** Who removes a temporary file left behind: its name carries the dead run's PID (stale_temps.ts). */
@@ -16,6 +17,32 @@ export function removeTemporary(path: string): string | undefined {
   } catch (err) {
     return removalProblem(err, path);
   }
+}
+
+/** Removes the directory `path` and what is in it, if it is there; why it could not be, or undefined. */
+export async function removeTemporaryTree(path: string): Promise<string | undefined> {
+  try {
+    await rm(path, { recursive: true, force: true });
+    return undefined;
+  } catch (err) {
+    return removalProblem(err, path);
+  }
+}
+
+/**
+ * What a command that failed with `failure` throws once its temporary directory `dir` (`what`: a scratch
+ * directory…) is removed: the failure, which stays the error when `dir` cannot be removed and then also
+ * says that it is left for `sweep`.
+ */
+export async function removingTree(
+  failure: unknown,
+  dir: string,
+  what: string,
+  sweep: string,
+): Promise<unknown> {
+  const problem = await removeTemporaryTree(dir);
+  if (problem === undefined) return failure;
+  return withNote(toVigoError(failure), leftNote(what, dir, problem, sweep));
 }
 
 /** Why removing `path` failed with `err`, in words ("permission denied"), without the path. */
