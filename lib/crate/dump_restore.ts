@@ -20,7 +20,7 @@ import {
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
-import { leftTemporaryError, removeTemporary } from "../fsutil/left_temp.ts";
+import { leftTemporaryError, removeTemporaries } from "../fsutil/left_temp.ts";
 import { SqlStatementSplitter } from "./sql_splitter.ts";
 import { restrictToDumpStatements } from "./dump_authorizer.ts";
 import { SETTLE_MS, type StoppedOutcome } from "../archive/interrupt_cleanup.ts";
@@ -136,7 +136,7 @@ export async function restoreDump(
   } catch (err) {
     if (db?.isOpen) db.close();
     const failure = toVigoError(err, outPath);
-    const left = removeTemporaryFiles(temp);
+    const left = removeTemporaries([temp, `${temp}-journal`]);
     if (left) {
       throw leftTemporaryError(failure, left.path, left.problem, RESTORE_DUMP_SWEEP, err === signal?.reason);
     }
@@ -168,19 +168,6 @@ export function interruptedRestoreDumpLine(
         `database .${basename(outPath)}.tmp-${process.pid}-… may be left in ${dirname(outPath)}, where ` +
         "the next restore-dump removes it";
   }
-}
-
-/**
- * Removes the temporary database and its journal, each tried whatever became of the other; the first
- * that is still there, and why, or undefined.
- */
-function removeTemporaryFiles(temp: string): { path: string; problem: string } | undefined {
-  let left: { path: string; problem: string } | undefined;
-  for (const path of [temp, `${temp}-journal`]) {
-    const problem = removeTemporary(path);
-    if (problem !== undefined) left ??= { path, problem };
-  }
-  return left;
 }
 
 /** The dump's text stream: gunzipped when it starts with the gzip magic. */

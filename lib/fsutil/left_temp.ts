@@ -2,7 +2,7 @@
  * A failed write's temporary file that its cleanup could not remove: the failure stays the error, and
  * its line says what is left and who removes it (stale_temps.ts sweeps a dead PID's temporary names).
  */
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { IoError, toVigoError, type VigoError } from "../errors.ts";
 
@@ -17,6 +17,20 @@ export function removeTemporary(path: string): string | undefined {
   } catch (err) {
     return removalProblem(err, path);
   }
+}
+
+/**
+ * Removes each of `paths` that is there (a temporary database and the files SQLite makes beside it), each
+ * tried whatever became of the others; the first still there, and why, or undefined. Only those that
+ * exist: on a read-only file system Bun's rm({ force: true }) of a missing file throws EROFS.
+ */
+export function removeTemporaries(paths: string[]): { path: string; problem: string } | undefined {
+  let left: { path: string; problem: string } | undefined;
+  for (const path of paths.filter((p) => existsSync(p))) {
+    const problem = removeTemporary(path);
+    if (problem !== undefined) left ??= { path, problem };
+  }
+  return left;
 }
 
 /** Removes the directory `path` and what is in it, if it is there; why it could not be, or undefined. */

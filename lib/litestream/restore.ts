@@ -9,8 +9,8 @@
  * size: blocks are decoded into reused memory and written synchronously before the next is decoded
  * (lz4FrameDecoder).
  */
-import { closeSync, existsSync } from "node:fs";
-import { rm, stat } from "node:fs/promises";
+import { closeSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { BadInputError, ExistsError, toVigoError, VerifyError, VigoError } from "../errors.ts";
 import { snapshotKey } from "./paths.ts";
@@ -26,6 +26,7 @@ import { tempPathFor } from "../fsutil/atomic_file.ts";
 import { headerPageSize } from "../sqlite/snapshot_pages.ts";
 import { validPageSize } from "../sqlite/wal_format.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
+import { leftTemporaryError, NEXT_RUN_SWEEP, removeTemporaries } from "../fsutil/left_temp.ts";
 
 /** Options of {@link restoreReplica}. */
 export interface RestoreOptions {
@@ -82,12 +83,6 @@ async function checkOutput(out: string): Promise<void> {
 /** The temp database and the files SQLite makes beside it. */
 const tempFiles = (tmp: string) => [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`];
 
-async function removeTemp(tmp: string): Promise<void> {
-  // Only those that exist: on a read-only file system Bun's rm({ force: true }) of a missing file throws
-  // EROFS, and that error replaced the restore's own.
-  for (const p of tempFiles(tmp)) if (existsSync(p)) await rm(p, { force: true });
-}
-
 /** Restores the replica behind `client` into `opts.outputPath`. */
 export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions): Promise<RestoreResult> {
   const log = opts.log ?? (() => {});
@@ -139,6 +134,9 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
     // writeback held up the pages the WAL writes in place.
     await finishDatabase(tmp, opts.integrityCheck ?? true, where);
     await linkIntoPlace(tmp, opts.outputPath, checkOutput);
+    // SQLite's files beside it are gone once it closed; should one stay, the restore is done all the
+    // same, and its name (with this PID) is the next restore's to sweep.
+    removeTemporaries(tempFiles(tmp));
     const bytes = (await stat(opts.outputPath)).size;
     log(`restored ${opts.outputPath} (${bytes} bytes) as of ${plan.restoredUpTo.toISOString()}`);
     return {
@@ -157,9 +155,11 @@ export async function restoreReplica(client: ReplicaClient, opts: RestoreOptions
     if (err instanceof VigoError && err.message.startsWith(`${tmp}: `)) {
       err.message = `${opts.outputPath}: ${err.message.slice(tmp.length + 2)}`;
     }
+    // Still the error when the temporary database cannot be removed: it then also says so.
+    const left = removeTemporaries(tempFiles(tmp));
+    if (left) throw leftTemporaryError(toVigoError(err), left.path, left.problem, NEXT_RUN_SWEEP);
     throw err;
   } finally {
-    await removeTemp(tmp);
     for (const f of forget) f();
   }
 }
