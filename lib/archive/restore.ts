@@ -6,12 +6,13 @@
  * `<target>/.pre-restore-<UTC time>/` so the restore can be undone. Any failure before that point
  * removes the staging directory and leaves the target as it was.
  */
-import { lstat, mkdir, readdir, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, stat } from "node:fs/promises";
 import { existsSync, lstatSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { BadInputError, BusyError, IoError, toVigoError, VerifyError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
+import { removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
@@ -154,6 +155,8 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   const forgetFiles = stopOnInterrupt(() => files.stopNow());
   let dbCheck: BackgroundCheck | undefined;
   let keepStaging = false;
+  let report: RestoreReport;
+  let problem: string | undefined;
   try {
     const dirs: { path: string; header: TarHeader }[] = [];
     // The manifest is not authenticated, so matching its SHA-256 proves nothing about the database:
@@ -186,7 +189,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
       opts.now,
     );
     const database = join(target, db.rel);
-    return {
+    report = {
       target,
       plan,
       preRestoreDir,
@@ -200,17 +203,27 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     // Nothing may still be writing into the staging directory or the target when they are removed.
     await files.close();
     keepStaging = (err as { journalKept?: boolean }).journalKept === true;
-    // A target this restore created is removed again, so a failed restore leaves no trace.
-    if (createdTarget && !keepStaging) await rm(target, { recursive: true, force: true });
-    throw err;
+    if (keepStaging) throw err;
+    keepStaging = true; // removed here, not again below
+    // A target this restore created is removed again, so a failed restore leaves no trace. Either stays
+    // the failure's when it cannot be removed, which then also says so.
+    throw createdTarget
+      ? await removingTree(err, target, "new target directory", "removal by hand")
+      : await removingTree(err, staging, "staging directory", `the next restore into ${target}`);
   } finally {
     await files.close();
     forgetFiles();
     dbCheck?.cancel();
-    if (!keepStaging) await rm(staging, { recursive: true, force: true });
+    if (!keepStaging) problem = await removeTemporaryTree(staging);
     forget();
     forgetTarget();
   }
+  if (problem !== undefined) {
+    // Its name carries this PID: the next restore into the target sweeps it.
+    const after = `the restore is complete; the next restore into ${target} removes it`;
+    throw new IoError(`${staging}: could not be removed (${problem}); ${after}`, { path: staging });
+  }
+  return report;
 }
 
 async function checkTarget(target: string): Promise<void> {
