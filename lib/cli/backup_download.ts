@@ -5,10 +5,11 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { say } from "./output.ts";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { tmpdir } from "node:os";
-import { toVigoError, UsageError } from "../errors.ts";
+import { IoError, toVigoError, UsageError } from "../errors.ts";
+import { removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
 import { archiveUrlOption, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
@@ -58,23 +59,19 @@ export function backupDownloadCommand(): Command {
     }) as unknown as Command;
 }
 
-/** A remote archive downloaded (and checked against its sidecar) into a private temporary directory. */
-export interface FetchedArchive {
-  path: string;
-  /** Removes the temporary directory. */
-  cleanup(): Promise<void>;
-}
-
 /**
- * Downloads the archive object `url` for `backup restore URL`. The temporary directory sits next to
- * the restore target (same filesystem, and not a RAM-backed /tmp) when that is writable.
+ * Downloads the archive object `url` for `backup restore URL` (checked against its sidecar) into a private
+ * temporary directory, runs `use` on it and removes the directory. The directory sits next to the restore
+ * target (same filesystem, and not a RAM-backed /tmp) when that is writable. A failure (the download's,
+ * `use`'s) stays the error when the directory cannot be removed, and then also says it is left.
  */
-export async function fetchRemoteArchive(
+export async function withRemoteArchive<T>(
   url: string,
   serverYaml: string,
   serverRoot: string,
-  credentialsFile?: string,
-): Promise<FetchedArchive> {
+  credentialsFile: string | undefined,
+  use: (path: string) => Promise<T>,
+): Promise<T> {
   const { checkArchiveName, splitObjectUrl } = await import("../archive/remote_archives.ts");
   const { downloadArchive } = await import("../archive/remote_download.ts");
   const { root, key } = splitObjectUrl(url);
@@ -90,20 +87,26 @@ export async function fetchRemoteArchive(
     temp = makeTempDir(tmpdir(), "vigo-download-");
   }
   const dir = temp.path;
-  const cleanup = async () => {
-    await rm(dir, { recursive: true, force: true });
-    temp.forget();
-  };
+  let result: T;
   try {
     const backend = await openArchiveBackend(root, cfg?.backup, serverYaml, creds);
+    let path: string;
     try {
-      const r = await downloadArchive(backend, key, join(dir, basename(key)));
-      return { path: r.path, cleanup };
+      path = (await downloadArchive(backend, key, join(dir, basename(key)))).path;
     } finally {
       await backend.close();
     }
+    result = await use(path);
   } catch (err) {
-    await cleanup();
-    throw err;
+    // No sweep looks beside the target: what is left stays until removed by hand.
+    const failure = await removingTree(err, dir, "download directory", "removal by hand");
+    temp.forget();
+    throw failure;
   }
+  const problem = await removeTemporaryTree(dir);
+  temp.forget();
+  if (problem !== undefined) {
+    throw new IoError(`${dir}: could not be removed (${problem}) after the restore finished`, { path: dir });
+  }
+  return result;
 }

@@ -44,33 +44,35 @@ export function backupRestoreCommand(): Command {
     .action(async (archive, opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { restoreArchive } = await import("../archive/restore.ts");
-      const { fetchRemoteArchive } = await import("./backup_download.ts");
+      const { withRemoteArchive } = await import("./backup_download.ts");
       const { applyMasterKey, masterKeyAction, readMasterKeyFile } = await import(
         "../archive/master_key_restore.ts"
       );
       // Checked before anything is downloaded or restored: a wrong file must not cost a restore.
       const masterKey = opts.masterKey === undefined ? undefined : await readMasterKeyFile(opts.masterKey);
       const { passwordSource } = await import("./password.ts");
+      const restore = (path: string) =>
+        restoreArchive({
+          archive: path,
+          target: opts.target,
+          dbOnly: Boolean(opts.dbOnly),
+          dryRun: Boolean(opts.dryRun),
+          force: Boolean(opts.force),
+          password: passwordSource(opts.passwordFile, opts.passwordCommand),
+          kdfCap: kdfCapFrom(opts),
+          serverYaml: opts.serverYaml,
+          now: new Date(),
+        });
       // A URL is downloaded and checked against its sidecar first (credentials from server.yaml's backup:).
-      const fetched = isBackendUrl(archive)
-        ? await fetchRemoteArchive(
+      const r = isBackendUrl(archive)
+        ? await withRemoteArchive(
           archive,
           opts.serverYaml ?? join(opts.target, "server.yaml"),
           opts.target,
           opts.credentialsFile,
+          restore,
         )
-        : undefined;
-      const r = await restoreArchive({
-        archive: fetched?.path ?? archive,
-        target: opts.target,
-        dbOnly: Boolean(opts.dbOnly),
-        dryRun: Boolean(opts.dryRun),
-        force: Boolean(opts.force),
-        password: passwordSource(opts.passwordFile, opts.passwordCommand),
-        kdfCap: kdfCapFrom(opts),
-        serverYaml: opts.serverYaml,
-        now: new Date(),
-      }).finally(() => fetched?.cleanup());
+        : await restore(archive);
       if (opts.decrypt && !r.scan.encrypted) {
         warn(`--decrypt given but ${archive} is not encrypted`);
       }
