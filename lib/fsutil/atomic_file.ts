@@ -7,7 +7,6 @@ import {
   openSync,
   renameSync,
   rmSync,
-  unlinkSync,
   writeSync,
 } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
@@ -205,7 +204,10 @@ export function linkIntoPlace(tempPath: string, path: string): void {
     renameSync(tempPath, path);
     return;
   }
-  unlinkSync(tempPath);
+  // The file is in place: a temporary name that cannot go now is a second name of it, which the next
+  // run's sweep removes (it carries this PID). Failing here would report a write that happened as
+  // failed, and its caller would undo the rest (create removed the archive's sidecar).
+  removeTemporary(tempPath);
 }
 
 /**

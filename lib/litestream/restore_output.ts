@@ -36,7 +36,6 @@ export async function linkIntoPlace(
 ): Promise<void> {
   try {
     await link(tmp, out);
-    await unlink(tmp);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EEXIST") {
@@ -50,6 +49,12 @@ export async function linkIntoPlace(
     await rename(tmp, out).catch((e) => {
       throw toVigoError(e, out);
     });
+    fsyncDirectory(dirname(out));
+    return;
   }
+  // The output is in place: a temporary name that cannot go now is a second name of it, which the next
+  // restore's sweep removes (it carries this PID); failing here would report a restore that happened
+  // as failed.
+  await unlink(tmp).catch(() => {});
   fsyncDirectory(dirname(out));
 }

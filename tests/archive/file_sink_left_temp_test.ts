@@ -136,3 +136,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "file sink: a close whose temporary name cannot be removed once linked into place succeeds",
+  ignore: !hasStrace,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "vigo-sink-left-linked-" });
+    try {
+      const path = join(dir, "x.tar.gz");
+      const { temp, outcome } = await runWithUnremovableTemp(
+        failingSink(path, "await w.write(new Uint8Array(10));\nawait w.close();\nawait sink.done;"),
+      );
+      // The archive is in place with its sidecar; the temporary name is only a second name of it.
+      assert.deepEqual(outcome, { ok: true });
+      assert.deepEqual(new Uint8Array(readFileSync(path)), new Uint8Array(10));
+      assert.ok(existsSync(`${path}.sha256`));
+      assert.ok(existsSync(temp), `${temp} is not there`);
+      sweepStaleTemps(dir);
+      assert.deepEqual(readdirSync(dir).sort(), ["x.tar.gz", "x.tar.gz.sha256"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
