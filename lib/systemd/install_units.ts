@@ -7,7 +7,8 @@
 import { renameSync, rmSync } from "node:fs";
 import { lstat, readFile, readlink, stat, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { ExistsError, toVigoError, VigoError } from "../errors.ts";
+import { ExistsError, IoError, toVigoError, VigoError } from "../errors.ts";
+import { removalProblem } from "../fsutil/left_temp.ts";
 import {
   type AtomicFile,
   createAtomicFile,
@@ -130,12 +131,23 @@ async function writeAll(
     for (const file of [...staged, ...kept]) if (file) failure = await file.abortKeeping(failure);
     throw failure;
   }
-  // Installed: every unit is committed, and the copies of those it replaced go.
-  for (const file of kept) await file?.abort();
+  // Installed: every unit is committed, and the copies of those it replaced go, each tried. One that
+  // cannot is named (its name carries this PID: the next install-units removes it), the install standing.
+  let left: IoError | undefined;
+  for (const file of kept) {
+    await file?.abort().catch((err) => {
+      const problem = removalProblem(err, file.tempPath);
+      const note = "after the units were installed; the next install-units removes it";
+      left ??= new IoError(`${file.tempPath}: could not be removed (${problem}) ${note}`, {
+        path: file.tempPath,
+      });
+    });
+  }
+  if (left) throw left;
 }
 
 /** A unit as it was, under a temporary name: `commit` renames it back, `abort` removes it. */
-type Kept = Pick<AtomicFile, "commit" | "abort" | "abortKeeping">;
+type Kept = Pick<AtomicFile, "tempPath" | "commit" | "abort" | "abortKeeping">;
 
 /**
  * A staged copy of the unit at `path` (bytes and mode), to rename back should the install fail; of a
@@ -164,6 +176,7 @@ async function keepLink(path: string): Promise<Kept> {
   await symlink(await readlink(path), temp);
   let done = false;
   return {
+    tempPath: temp,
     commit() {
       if (done) return Promise.resolve();
       renameSync(temp, path);
