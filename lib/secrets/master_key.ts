@@ -3,10 +3,11 @@
  * new key is written and fsynced under a temporary name, then hard-linked to the final name, which
  * fails if another process created one first (then that key is used).
  */
-import { link, mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { link, mkdir, open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CryptoError, NotFoundError, toVigoError } from "../errors.ts";
-import { fsyncDirectory, tempPathFor } from "../fsutil/atomic_file.ts";
+import { fsyncDirectory, removingTemp, tempPathFor } from "../fsutil/atomic_file.ts";
+import { removeTemporary } from "../fsutil/left_temp.ts";
 import { decodeMasterKey, encodeMasterKey, MASTER_KEY_BYTES } from "./master_key_format.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { putMasterKeyBack } from "./master_key_remedy.ts";
@@ -65,6 +66,7 @@ export async function loadOrCreateMasterKey(secretsDir: string): Promise<LoadedM
   // Removed only once made: Bun's rm({ force: true }) of a missing file on a read-only file system
   // throws EROFS, which replaced the real error with one naming a temporary file that never existed.
   let made = false;
+  let raced = false;
   try {
     await mkdir(secretsDir, { recursive: true, mode: 0o700 });
     const fh = await open(temp, "wx", 0o600);
@@ -78,15 +80,17 @@ export async function loadOrCreateMasterKey(secretsDir: string): Promise<LoadedM
     try {
       await link(temp, path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") return await loadMasterKey(secretsDir);
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      raced = true;
     }
-    fsyncDirectory(secretsDir);
+    if (!raced) fsyncDirectory(secretsDir);
   } catch (err) {
-    if (err instanceof CryptoError || err instanceof NotFoundError) throw err;
-    throw toVigoError(err, path);
-  } finally {
-    if (made) await rm(temp, { force: true });
+    const failure = err instanceof CryptoError || err instanceof NotFoundError ? err : toVigoError(err, path);
+    // Still the error when the temporary file cannot be removed either, then also saying so.
+    throw made ? removingTemp(failure, temp, path) : failure;
   }
-  return { key, path, warnings: [], created: true };
+  // Linked into place, or another run's key got there first: what is left under the temporary name
+  // is only a key file nobody reads, which the secret store's sweep removes (its name carries this PID).
+  removeTemporary(temp);
+  return raced ? await loadMasterKey(secretsDir) : { key, path, warnings: [], created: true };
 }
