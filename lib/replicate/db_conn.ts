@@ -74,8 +74,6 @@ export class DbConnections {
       if (mode.journal_mode !== "wal") {
         throw new Error(`cannot switch ${path} to WAL mode (got ${mode.journal_mode})`);
       }
-      this.writer.exec("CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER)");
-      this.writer.exec("CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER)");
       this.pageSize = (this.reader.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;
     } catch (err) {
       this.reader.close();
@@ -149,6 +147,26 @@ export class DbConnections {
     );
     this.writer.exec("COMMIT");
     this.writing = false;
+  }
+
+  /**
+   * Creates Litestream's two tables inside the held write lock when they are missing, and then commits,
+   * which releases the lock; returns whether it did. Their creation waits for the write lock as every
+   * other write of ours does, within the caller's bound: made at set-up with SQLite's busy timeout, a
+   * first start failed ('database is locked') once an application held the lock for longer, or
+   * committed back to back on a loaded machine.
+   */
+  createTables(): boolean {
+    if (!this.writing) throw new Error("createTables without the write lock");
+    const { n } = this.writer.prepare(
+      "SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table' AND name IN ('_litestream_seq', '_litestream_lock')",
+    ).get() as { n: number };
+    if (n === 2) return false;
+    this.writer.exec("CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER)");
+    this.writer.exec("CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER)");
+    this.writer.exec("COMMIT");
+    this.writing = false;
+    return true;
   }
 
   /** Releases the write lock without writing. */

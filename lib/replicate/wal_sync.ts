@@ -93,7 +93,15 @@ export class WalSync {
 
   /** First pin: catch up under the write lock, then hold the read transaction. */
   async begin(): Promise<WalSyncResult> {
-    if (!(await this.lock(30_000))) throw new Error("cannot take the write lock to start replication");
+    const deadline = Date.now() + 30_000;
+    const lock = async () => {
+      if (!(await this.lock(deadline - Date.now()))) {
+        throw new Error("cannot take the write lock to start replication");
+      }
+    };
+    await lock();
+    // A first start commits Litestream's tables before it can pin them, then takes the lock again.
+    if (this.conns.createTables()) await lock();
     return await this.sealAndRepin(false);
   }
 
