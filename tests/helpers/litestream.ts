@@ -272,10 +272,11 @@ export interface WriterOptions {
 /**
  * Starts a separate process writing one row per transaction into table `t(id, ts, payload)` of a
  * WAL-mode database. It prints `committed <id> <ms>` after every commit, so `committed()` is the
- * exact set of durable rows with their commit times.
+ * exact set of durable rows with their commit times, and `checkpoints()` its own checkpoints.
  */
 export function startSqliteWriter(dbPath: string, o: WriterOptions = {}): Background & {
   committed(): { id: number; ms: number }[];
+  checkpoints(): { busy: number; ms: number }[];
 } {
   const script = new URL("./sqlite_writer_proc.ts", import.meta.url).pathname;
   const bg = background(Deno.execPath(), [
@@ -292,6 +293,10 @@ export function startSqliteWriter(dbPath: string, o: WriterOptions = {}): Backgr
       const rows: { id: number; ms: number }[] = [];
       for (const m of bg.output().matchAll(/^committed (\d+) (\d+)$/gm)) rows.push({ id: +m[1], ms: +m[2] });
       return rows;
+    },
+    /** The writer's own checkpoints (`checkpointEvery`): SQLite's busy column and how long each call took. */
+    checkpoints() {
+      return [...bg.output().matchAll(/^checkpoint (\d+) (\d+)$/gm)].map((m) => ({ busy: +m[1], ms: +m[2] }));
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * A separate writer process for replication tests (started by `startSqliteWriter` in
  * ./litestream.ts): one row per transaction into `t(id, ts, payload)` of a WAL-mode database,
- * printing `committed <id> <epoch ms>` to stdout after each commit returns.
+ * printing `committed <id> <epoch ms>` to stdout after each commit returns, and
+ * `checkpoint <busy> <ms>` after each checkpoint of its own (SQLite's busy column, the call's duration).
  * Args: DB_PATH OPTIONS_JSON (see WriterOptions). Stops on SIGTERM/SIGINT after the current commit.
  */
 import { DatabaseSync } from "node:sqlite";
@@ -39,7 +40,9 @@ for (let n = 1; !stopping && (o.maxTx === undefined || n <= o.maxTx); n++) {
   insert.run(id, now, payload);
   lines += `committed ${id} ${now}\n`;
   if (o.checkpointEvery && n % o.checkpointEvery === 0) {
-    db.exec(`PRAGMA wal_checkpoint(${o.checkpointMode ?? "PASSIVE"})`);
+    const t = performance.now();
+    const r = db.prepare(`PRAGMA wal_checkpoint(${o.checkpointMode ?? "PASSIVE"})`).get() as { busy: number };
+    lines += `checkpoint ${r.busy} ${Math.round(performance.now() - t)}\n`;
   }
   // Batch stdout writes (a write per row would cap the rate), but never hold them long.
   if (performance.now() - lastFlush > 20 || lines.length > 8192) {
