@@ -12,7 +12,7 @@ import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { BadInputError, BusyError, IoError, toVigoError, VerifyError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
-import { removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
+import { leftNote, removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
@@ -33,10 +33,12 @@ import {
   interruptedJournals,
   JOURNAL_FORMAT,
   JOURNAL_VERSION,
+  type JournalLeft,
+  journalNote,
   recoverInterruptedRestore,
-  removeJournal,
   type RestoreJournal,
   rollBack,
+  settleJournal,
   writeJournal,
 } from "./restore_journal.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
@@ -157,6 +159,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   let keepStaging = false;
   let report: RestoreReport;
   let problem: string | undefined;
+  let journalLeft: { path: string; left: JournalLeft } | undefined;
   try {
     const dirs: { path: string; header: TarHeader }[] = [];
     // The manifest is not authenticated, so matching its SHA-256 proves nothing about the database:
@@ -181,13 +184,14 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     // moved the old tree aside, and the next run's rollback needs the staged items where it left them.
     forget();
     forgetTarget();
-    const preRestoreDir = await commit(
+    const { preRestoreDir, journal } = await commit(
       target,
       staging,
       restoreUnits(scan.manifest.entries, opts.dbOnly),
       db.rel,
       opts.now,
     );
+    journalLeft = journal;
     const database = join(target, db.rel);
     report = {
       target,
@@ -218,12 +222,33 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     forget();
     forgetTarget();
   }
+  if (journalLeft !== undefined) {
+    throw completedWithJournal(target, journalLeft.path, journalLeft.left, staging, problem);
+  }
   if (problem !== undefined) {
     // Its name carries this PID: the next restore into the target sweeps it.
     const after = `the restore is complete; the next restore into ${target} removes it`;
     throw new IoError(`${staging}: could not be removed (${problem}); ${after}`, { path: staging });
   }
   return report;
+}
+
+/**
+ * The one line of a restore that completed and could not remove its journal (and perhaps its staging
+ * directory): exit 11 like any completed command whose cleanup failed, naming what is left.
+ */
+export function completedWithJournal(
+  target: string,
+  journal: string,
+  left: JournalLeft,
+  staging: string,
+  stagingProblem: string | undefined,
+): IoError {
+  const notes = [journalNote(journal, left, target)];
+  if (stagingProblem !== undefined) {
+    notes.push(leftNote("staging directory", staging, stagingProblem, `the next restore into ${target}`));
+  }
+  return new IoError(`${target}: the restore is complete; ${notes.join("; ")}`, { path: journal });
 }
 
 async function checkTarget(target: string): Promise<void> {
@@ -294,8 +319,9 @@ async function existingPaths(
 /**
  * Moves replaced items aside and renames the staged ones into place, all or nothing: the renames are
  * journaled first (restore_journal.ts), and any failure undoes the ones made. Returns the aside
- * directory. When even the undo fails, the journal stays and the error says so (`journalKept`), so
- * the caller keeps the staging directory the next run needs to finish the rollback.
+ * directory, and the journal when it could not be removed: the restore is done all the same. When even
+ * the undo fails, the journal stays and the error says so (`journalKept`), so the caller keeps the
+ * staging directory the next run needs to finish the rollback.
  */
 async function commit(
   target: string,
@@ -303,7 +329,7 @@ async function commit(
   units: string[],
   dbRel: string,
   now: Date,
-): Promise<string | undefined> {
+): Promise<{ preRestoreDir?: string; journal?: { path: string; left: JournalLeft } }> {
   let aside = join(target, preRestoreDirName(now));
   for (let n = 2; await lstat(aside).catch(() => null); n++) {
     aside = join(target, `${preRestoreDirName(now)}-${n}`);
@@ -339,8 +365,10 @@ async function commit(
     if (units.includes(DB_ENTRY_PATH)) fsyncDirectory(dirname(join(target, dbRel)));
   } catch (err) {
     const cause = toVigoError(err, target);
+    let notes: string[];
     try {
-      rollBack(journal, journalFile);
+      // The caller removes the staging directory (or the target it created), naming it if it cannot.
+      notes = rollBack(journal, journalFile, false);
     } catch (undoErr) {
       // Named first, and carried as its path: what the operator must see to is the half-restored
       // target's path, not the failure that started the undo.
@@ -356,11 +384,16 @@ async function commit(
     }
     // The same error, told that nothing changed: its class, exit code and path (a drill tells its own
     // scratch disk's failure from the backup's by an IoError's path) stay what the failure was.
-    cause.message = `${cause.message}; nothing was restored (the target was rolled back)`;
+    cause.message = [`${cause.message}; nothing was restored (the target was rolled back)`, ...notes].join(
+      "; ",
+    );
     throw cause;
   }
-  removeJournal(journalFile);
-  return steps.some((s) => s.aside) ? aside : undefined;
+  const left = settleJournal(journal, journalFile);
+  return {
+    preRestoreDir: steps.some((s) => s.aside) ? aside : undefined,
+    journal: left && { path: journalFile, left },
+  };
 }
 
 function isLink(p: string): boolean {

@@ -8,11 +8,21 @@
  * An interrupted restore is rolled back, not completed: it never reported success, so the state the
  * operator knows is the old one, and re-running the restore is always possible.
  */
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname, isAbsolute, join, normalize } from "node:path";
 import process from "node:process";
 import { BadInputError, BusyError, IoError, toVigoError } from "../errors.ts";
 import { createAtomicFile, fsyncDirectory } from "../fsutil/atomic_file.ts";
+import { leftNote, removalProblem, removeTemporary } from "../fsutil/left_temp.ts";
 import { pidRunning } from "../fsutil/stale_temps.ts";
 import { type RestoreStep, undoStep } from "./restore_steps.ts";
 
@@ -33,6 +43,8 @@ export interface RestoreJournal {
   staging: string;
   aside: string;
   steps: RestoreStep[];
+  /** Every step applied or every step undone, the journal not removable: nothing left to undo. */
+  settled?: true;
 }
 
 /** The journal path of process `pid` in `target`. */
@@ -54,10 +66,63 @@ export async function writeJournal(j: RestoreJournal): Promise<string> {
   return path;
 }
 
-/** Removes a journal durably: once gone, the target is entirely new or entirely old. */
-export function removeJournal(path: string): void {
-  rmSync(path, { force: true });
+/** Why a journal could not be removed, and why it could not be marked settled either. */
+export interface JournalLeft {
+  problem: string;
+  unmarked?: string;
+}
+
+/**
+ * Removes the journal of a restore whose steps are now all applied or all undone, durably: once gone, the
+ * target is entirely new or entirely old. One that cannot be removed (its directory not writable) is
+ * written over in place as settled, so that the next restore or create removes it instead of rolling
+ * back a restore that completed. Returns undefined once removed.
+ */
+export function settleJournal(j: RestoreJournal, path: string): JournalLeft | undefined {
+  try {
+    rmSync(path, { force: true });
+  } catch (err) {
+    const problem = removalProblem(err, path);
+    try {
+      markSettled(j, path);
+      return { problem };
+    } catch (markErr) {
+      return { problem, unmarked: removalProblem(markErr, path) };
+    }
+  }
   fsyncDirectory(dirname(path));
+  return undefined;
+}
+
+/**
+ * Writes the journal at `path` over in place (the directory may refuse a new name) as settled, its steps
+ * emptied so that a reader older than `settled` undoes nothing. A crash part-way leaves the old text
+ * (rolled back, as a restore killed before removing its journal is) or text that is not JSON (refused).
+ */
+function markSettled(j: RestoreJournal, path: string): void {
+  const bytes = new TextEncoder().encode(JSON.stringify({ ...j, steps: [], settled: true }, null, 2) + "\n");
+  const fd = openSync(path, "r+");
+  try {
+    writeSync(fd, bytes, 0, bytes.length, 0);
+    ftruncateSync(fd, bytes.length);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What a journal that could not be removed (`left`) adds to a line: where it is and who removes it. */
+export function journalNote(path: string, left: JournalLeft, target: string): string {
+  if (left.unmarked === undefined) {
+    return leftNote(
+      "journal",
+      path,
+      left.problem,
+      `the next restore or create of ${target} (marked settled)`,
+    );
+  }
+  return `its journal ${path} could not be removed (${left.problem}) nor marked settled (${left.unmarked}); ` +
+    `remove it by hand before the next restore or create of ${target}, which would roll its steps back`;
 }
 
 const inside = (child: string, parent: string) =>
@@ -92,6 +157,7 @@ export function parseJournal(text: string, path: string, target: string): Restor
     throw bad("directories not in the target");
   }
   if (!Array.isArray(j.steps)) throw bad("no steps");
+  if (j.settled !== undefined && j.settled !== true) throw bad("settled is not true");
   for (const s of j.steps) {
     const ok = typeof s === "object" && s !== null && typeof s.dest === "string" && inside(s.dest, target) &&
       !inside(s.dest, j.staging) && !inside(s.dest, j.aside) && s.dest !== j.staging && s.dest !== j.aside &&
@@ -103,10 +169,12 @@ export function parseJournal(text: string, path: string, target: string): Restor
 }
 
 /**
- * Undoes every step, last first, then removes the staging and pre-restore directories and the journal.
- * A step that cannot be undone throws an IoError whose path is the target's path it could not put back.
+ * Undoes every step, last first, then removes the journal, the pre-restore directory and (with
+ * `removeStaging`) the staging directory. A step that cannot be undone throws an IoError whose path is the
+ * target's path it could not put back. Every step undone, what could not be removed is not a failure of
+ * the rollback: it is returned, one note each (left_temp.ts's words).
  */
-export function rollBack(j: RestoreJournal, journal: string): void {
+export function rollBack(j: RestoreJournal, journal: string, removeStaging = true): string[] {
   for (const s of [...j.steps].reverse()) {
     try {
       undoStep(s);
@@ -114,11 +182,35 @@ export function rollBack(j: RestoreJournal, journal: string): void {
       throw notPutBack(s.dest, err);
     }
   }
+  // The journal first: one still there and not settled is rolled back again, which must find its
+  // staging directory (an undo moves a replaced item into a missing one, which is then removed).
+  const left = settleJournal(j, journal);
+  if (left?.unmarked !== undefined) {
+    throw new IoError(
+      `${journal}: could not be removed (${left.problem}) nor marked settled (${left.unmarked}) once every step ` +
+        "was undone",
+      { path: journal },
+    );
+  }
+  const notes = left ? [journalNote(journal, left, j.target)] : [];
   // Everything moved back: the pre-restore directory was made by this restore and now holds only
-  // the empty directories its renames needed.
-  rmSync(j.aside, { recursive: true, force: true });
-  rmSync(j.staging, { recursive: true, force: true });
-  removeJournal(journal);
+  // the empty directories its renames needed. No sweep looks for one.
+  const aside = removeTreeNow(j.aside);
+  if (aside !== undefined) notes.push(leftNote("pre-restore directory", j.aside, aside, "removal by hand"));
+  const staging = removeStaging ? removeTreeNow(j.staging) : undefined;
+  if (staging !== undefined) {
+    notes.push(leftNote("staging directory", j.staging, staging, `the next restore into ${j.target}`));
+  }
+  return notes;
+}
+
+function removeTreeNow(path: string): string | undefined {
+  try {
+    rmSync(path, { recursive: true, force: true });
+    return undefined;
+  } catch (err) {
+    return removalProblem(err, path);
+  }
 }
 
 /**
@@ -162,14 +254,25 @@ export function recoverInterruptedRestore(target: string): string[] {
       throw toVigoError(err, path);
     }
     const j = parseJournal(text, path, target);
+    if (j.settled) {
+      // Nothing to undo; one that still cannot be removed is harmless, and tried again next time.
+      removeTemporary(path);
+      done.push(path);
+      continue;
+    }
+    let notes: string[];
     try {
-      rollBack(j, path);
+      notes = rollBack(j, path);
     } catch (err) {
       const e = toVigoError(err);
       throw new IoError(
         `${e.message}, rolling back an interrupted restore: ${path} is kept and the next run tries again`,
         { cause: err, path: e instanceof IoError ? e.path : undefined },
       );
+    }
+    if (notes.length > 0) {
+      // The target is as it was before that restore; this command's own work has not started.
+      throw new IoError(`${path}: the interrupted restore was rolled back; ${notes.join("; ")}`, { path });
     }
     done.push(path);
   }
