@@ -10,10 +10,11 @@ import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
-import { BadInputError, ConfigError, toVigoError, VerifyError } from "../errors.ts";
+import { BadInputError, ConfigError, IoError, toVigoError, VerifyError } from "../errors.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { requireSqlite } from "../config/server_yaml.ts";
-import { PinnedDatabase } from "../sqlite/pinned_database.ts";
+import { copyNote, type LeftCopy, PinnedDatabase } from "../sqlite/pinned_database.ts";
+import { NEXT_RUN_SWEEP, withNote } from "../fsutil/left_temp.ts";
 import { sqliteVersion, VERSION } from "../version.ts";
 import { runtimeVersion } from "../runtime.ts";
 import type { TarHeader } from "../codec/tar/tar_format.ts";
@@ -96,6 +97,8 @@ export async function writeArchive(
   let gz: ParallelGzipWriter | undefined;
   let progress: ProgressPhase | undefined;
   let db: PinnedDatabase | undefined;
+  let copyLeft: LeftCopy | undefined;
+  let result: WriteArchiveResult;
   try {
     const createdAt = new Date();
     // The pin's integrity_check runs on its worker while this thread hashes the image and the tree
@@ -106,6 +109,9 @@ export async function writeArchive(
       const { path, forget } = makeTempDir(opts.workDir, ".vigo-backup-");
       return {
         path: join(path, "vigo.db"),
+        dir: path,
+        // Its name carries this PID: the next create's sweep of the work directory removes it.
+        sweep: NEXT_RUN_SWEEP,
         remove: () => {
           rmSync(path, { recursive: true, force: true });
           forget();
@@ -184,19 +190,29 @@ export async function writeArchive(
       );
     }
     // Every byte has been read: the pin need not last through the commit or an upload.
-    await db.release();
+    copyLeft = await db.release();
     await writer.close();
     await piping;
-    return { manifest, tarBytes: gz.bytesIn, warnings: walker.warnings };
+    result = { manifest, tarBytes: gz.bytesIn, warnings: walker.warnings };
   } catch (err) {
     await writer.abort(err).catch(() => {});
     await piping.catch(() => {});
-    throw err;
+    const left = await db?.release();
+    throw left ? withNote(toVigoError(err), copyNote(left)) : err;
   } finally {
     progress?.end();
     gz?.close();
     await db?.release();
   }
+  if (copyLeft) {
+    // The archive is written and complete; what failed is the clean-up of the copy it was read from.
+    throw new IoError(
+      `${copyLeft.path}: could not be removed (${copyLeft.problem}) after the archive was written; ` +
+        `it is left for ${copyLeft.sweep}`,
+      { path: copyLeft.path },
+    );
+  }
+  return result;
 }
 
 async function walkSources(

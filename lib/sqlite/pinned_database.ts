@@ -28,6 +28,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { immutableUri } from "./database_facts.ts";
 import { BusyError, ConfigError, IoError, NotFoundError } from "../errors.ts";
+import { leftNote, removalProblem, withNote } from "../fsutil/left_temp.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import {
   releaseWorker,
@@ -103,7 +104,7 @@ export class PinnedDatabase {
   readonly #walPages: Map<number, number>;
   readonly #snapshot: WalSnapshot | null;
   #integrity: Promise<string> | undefined;
-  #released: Promise<void> | undefined;
+  #released: Promise<LeftCopy | undefined> | undefined;
 
   private constructor(
     path: string,
@@ -230,8 +231,10 @@ export class PinnedDatabase {
       return new PinnedDatabase(file, worker, replies, pinned, files);
     } catch (err) {
       await releaseWorker(worker, replies).catch(() => {});
-      copy?.remove();
-      throw sqliteToVigoError(err, path, copy?.path);
+      const left = copy && removeCopy(copy);
+      const failure = sqliteToVigoError(err, path, copy?.path);
+      // The failure stays the error, its line naming the copy it leaves.
+      throw left ? withNote(failure, copyNote(left)) : failure;
     }
   }
 
@@ -304,16 +307,18 @@ export class PinnedDatabase {
     return this.#integrity;
   }
 
-  /** Ends the pin. Idempotent. */
-  release(): Promise<void> {
+  /**
+   * Ends the pin. Idempotent. Resolves with the copy of a rollback-journal database when it could not be
+   * removed: its caller's failure, or success, says so.
+   */
+  release(): Promise<LeftCopy | undefined> {
     this.#released ??= (async () => {
       // A check still running finishes first: the worker answers messages in order.
       await this.integrity().catch(() => {});
       await releaseWorker(this.#worker, this.#replies);
-      if (this.#copy) {
-        closeSync(this.#dbFd);
-        this.#copy.remove();
-      }
+      if (!this.#copy) return undefined;
+      closeSync(this.#dbFd);
+      return removeCopy(this.#copy);
     })();
     return this.#released;
   }
@@ -322,12 +327,44 @@ export class PinnedDatabase {
 /** A temporary file for the copy of a rollback-journal database. */
 export interface TempCopy {
   path: string;
+  /** The directory removed with it, which is what is left when it cannot be. */
+  dir: string;
+  /** Who removes it then ("the next run's sweep"). */
+  sweep: string;
+  /** Removes the directory; throws when it cannot. */
   remove(): void;
+}
+
+/** A copy that could not be removed: its directory, why, and who removes it. */
+export interface LeftCopy {
+  path: string;
+  problem: string;
+  sweep: string;
+}
+
+function removeCopy(copy: TempCopy): LeftCopy | undefined {
+  try {
+    copy.remove();
+    return undefined;
+  } catch (err) {
+    return { path: copy.dir, problem: removalProblem(err, copy.dir), sweep: copy.sweep };
+  }
+}
+
+/** What a failure's line adds about a copy it could not remove. */
+export function copyNote(left: LeftCopy): string {
+  return leftNote("copy of the database", left.path, left.problem, left.sweep);
 }
 
 function defaultTempCopy(): TempCopy {
   const dir = mkdtempSync(join(tmpdir(), "vigo-pin-"));
-  return { path: join(dir, "copy.db"), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  // No sweep looks in the system's temporary directory.
+  return {
+    path: join(dir, "copy.db"),
+    dir,
+    sweep: "removal by hand",
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** Both WAL-index header copies and nBackfill, or null while there is no `-shm`. */

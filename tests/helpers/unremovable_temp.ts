@@ -4,7 +4,9 @@
  * strace then attaches to the child and injects EACCES into every unlink of that path (its `-P` matches
  * the path as given), and the script goes on and prints its outcome as its last line of JSON. With
  * `everyPath`, every unlink of the child fails (what it printed is then only handed back). `failLinks`
- * also fails the child's link(2) with EEXIST, as a file made at its target meanwhile would.
+ * also fails the child's link(2) with EEXIST, as a file made at its target meanwhile would. `syscalls`
+ * narrows the unlinks failed: "unlinkat" alone fails the removal of directory trees (Rust's remove_dir_all,
+ * under rm's recursive), not a single file's (unlink(2), which SQLite uses for its journals too).
  */
 import assert from "node:assert/strict";
 
@@ -19,6 +21,7 @@ export async function runWithUnremovableTemp(
   /** For a write whose temporary name is known only once it has failed. */
   everyPath = false,
   failLinks = false,
+  syscalls = UNLINKS,
 ): Promise<{ temp: string; outcome: Record<string, unknown> }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["eval", "--quiet", script],
@@ -34,7 +37,7 @@ export async function runWithUnremovableTemp(
     text += value;
   }
   const temp = JSON.parse(text.slice(0, text.indexOf("\n"))).temp as string;
-  const strace = await failUnlinks(child.pid, everyPath ? undefined : temp, failLinks);
+  const strace = await failUnlinks(child.pid, everyPath ? undefined : temp, failLinks, syscalls);
   const go = child.stdin.getWriter();
   await go.write(new TextEncoder().encode("go\n"));
   await go.close();
@@ -55,7 +58,12 @@ export async function runWithUnremovableTemp(
  * fails with EACCES (and with `failLinks` every link with EEXIST); resolves with strace once the process is
  * in its hands.
  */
-export async function failUnlinks(pid: number, path?: string, failLinks = false): Promise<Deno.ChildProcess> {
+export async function failUnlinks(
+  pid: number,
+  path?: string,
+  failLinks = false,
+  syscalls = UNLINKS,
+): Promise<Deno.ChildProcess> {
   const strace = new Deno.Command("strace", {
     args: [
       "-f",
@@ -65,9 +73,9 @@ export async function failUnlinks(pid: number, path?: string, failLinks = false)
       String(pid),
       ...(path === undefined ? [] : ["-P", path]),
       "-e",
-      `trace=${UNLINKS}${failLinks ? `,${LINKS}` : ""}`,
+      `trace=${syscalls}${failLinks ? `,${LINKS}` : ""}`,
       "-e",
-      `inject=${UNLINKS}:error=EACCES`,
+      `inject=${syscalls}:error=EACCES`,
       ...(failLinks ? ["-e", `inject=${LINKS}:error=EEXIST`] : []),
     ],
     stdout: "null",

@@ -170,6 +170,8 @@ Deno.test("pinned image: a rollback-journal database is copied under a brief pin
       const copyDir = Deno.makeTempDirSync({ dir });
       return {
         path: join(copyDir, "copy.db"),
+        dir: copyDir,
+        sweep: "removal by hand",
         remove: () => {
           removed = copyDir;
           Deno.removeSync(copyDir, { recursive: true });
