@@ -34,7 +34,8 @@ export function backupDrillCommand(): Command {
       const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
       const { parseDuration } = await import("../config/duration.ts");
       const { IoError, UsageError, VerifyError } = await import("../errors.ts");
-      const { runDrill } = await import("../drill/run_drill.ts");
+      const { NEXT_DRILL_SWEEP, runDrill } = await import("../drill/run_drill.ts");
+      const { leftNote } = await import("../fsutil/left_temp.ts");
       const { passwordSource } = await import("./password.ts");
       const duration = (flag: string, text: string | undefined): number | undefined => {
         if (text === undefined) return undefined;
@@ -73,14 +74,22 @@ export function backupDrillCommand(): Command {
       }
       const named = (status: string) =>
         Object.entries(report.paths).filter(([, r]) => r.status === status).map(([n]) => n);
-      // A bad backup outranks a drill that could not check another path.
+      const left = report.scratch_left;
+      const note = left
+        ? `; ${leftNote("scratch directory", left.path, left.problem, NEXT_DRILL_SWEEP)}`
+        : "";
+      // A bad backup outranks a drill that could not check another path, which outranks what it left.
       const failed = named("fail");
-      if (failed.length) throw new VerifyError(`${reportPath}: drill failed: ${failed.join(", ")}`);
+      if (failed.length) throw new VerifyError(`${reportPath}: drill failed: ${failed.join(", ")}${note}`);
       const unchecked = named("error");
       if (unchecked.length) {
         throw new IoError(
-          `${reportPath}: the drill could not check ${unchecked.join(", ")} (its scratch directory failed)`,
+          `${reportPath}: the drill could not check ${
+            unchecked.join(", ")
+          } (its scratch directory failed)${note}`,
         );
       }
+      // Every path checked, the report written: only the clean-up failed, which a completed command says.
+      if (left) throw new IoError(`${reportPath}: the drill is complete${note}`, { path: left.path });
     }) as unknown as Command;
 }

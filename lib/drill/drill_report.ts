@@ -53,6 +53,11 @@ export interface DrillReport {
   /** True exactly when no path has status "fail" or "error". */
   ok: boolean;
   paths: Record<DrillPathName, DrillPathResult>;
+  /**
+   * The drill's scratch directory when it could not be removed, and why; absent when it was. Says nothing
+   * about the backup (`ok` does not look at it).
+   */
+  scratch_left?: { path: string; problem: string };
 }
 
 /** The newest report in a directory and where it was read from. */
@@ -131,6 +136,13 @@ export function validateDrillReport(value: unknown, where = "drill report"): Dri
   if (!isObject(v.paths)) fail("paths", "expected an object");
   const paths = v.paths as Record<string, unknown>;
   for (const name of DRILL_PATH_NAMES) validatePath(paths[name], `paths.${name}`, fail);
+  const left = v.scratch_left as Record<string, unknown> | undefined;
+  if (
+    left !== undefined &&
+    (!isObject(left) || typeof left.path !== "string" || typeof left.problem !== "string")
+  ) {
+    fail("scratch_left", "expected an object with the strings path and problem");
+  }
   const typed = v as unknown as DrillReport;
   if (typed.ok !== drillOk(typed.paths)) {
     fail(

@@ -4,13 +4,14 @@
  * files are only read (the live database read-only); the scratch directory never lies inside the live
  * tree's data (it is under paths.snapshots/drills, `--scratch`, or the system temp directory).
  */
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { ServerConfig } from "../config/types.ts";
 import { IoError, toVigoError } from "../errors.ts";
 import { makeTempDir } from "../archive/interrupt_cleanup.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
+import { removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
 import {
   drillOk,
   type DrillPathName,
@@ -85,19 +86,25 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
         paths[name] = couldNotCheck(err);
       } finally {
         // Each path's copies go before the next path starts: a drill needs room for one restore at a time.
-        await rm(dir, { recursive: true, force: true });
+        // One that stays is inside the scratch directory, whose removal below names what is left.
+        await removeTemporaryTree(dir);
       }
     }
-  } finally {
-    await rm(scratch.path, { recursive: true, force: true });
+  } catch (err) {
+    // The failure stays the error (a drill that could not run names its cause), naming what it left.
+    const failure = await removingTree(err, scratch.path, "scratch directory", NEXT_DRILL_SWEEP);
     scratch.forget();
+    throw failure;
   }
+  const problem = await removeTemporaryTree(scratch.path);
+  scratch.forget();
   const report: DrillReport = {
     version: 1,
     started_at: now.toISOString(),
     finished_at: new Date().toISOString(),
     ok: drillOk(paths),
     paths,
+    ...(problem === undefined ? {} : { scratch_left: { path: scratch.path, problem } }),
   };
   const reportPath = await writeDrillReport(drillsDir, report).catch((err) => {
     const e = toVigoError(err);
@@ -110,6 +117,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
   });
   return { report, reportPath };
 }
+
+/** Who removes a scratch directory left behind: its name carries the PID, and each drill sweeps its parent. */
+export const NEXT_DRILL_SWEEP = "the next drill's sweep";
 
 /** `.scratch-*` under `parent` (created), else under the drills directory, else the temp directory. */
 async function scratchDir(parent: string | undefined, drillsDir: string) {
