@@ -28,6 +28,7 @@ import {
 import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tree.ts";
 import { type RetryPolicy, TransientError } from "../retry.ts";
 import { staleTempDecision } from "../../fsutil/stale_temps.ts";
+import { leftTemporaryError } from "../../fsutil/left_temp.ts";
 import { BackendError, ExistsError, NotFoundError, toVigoError, VigoError } from "../../errors.ts";
 import { parseSftpConfig, type SftpConfig, type SftpOptions } from "./config.ts";
 import {
@@ -81,6 +82,14 @@ async function readSshConfig(path: string): Promise<string | undefined> {
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Why the server would not remove a file, worded as file:// words it ("permission denied"). */
+function removalText(err: unknown): string {
+  return statusCode(err) === PERMISSION_DENIED ? "permission denied" : errorText(err);
+}
+
+/** Who removes a put's temporary file left behind: its PID is another host's, so only its age says it is dead. */
+const LISTING_SWEEP = "the next listing of its directory once it is a week old";
 
 function statusCode(err: unknown): number | string | undefined {
   return (err as SftpStatusError | undefined)?.code;
@@ -159,7 +168,7 @@ export class SftpBackend implements Backend {
     const dir = posix.dirname(path);
     const tmp = posix.join(dir, tempNameFor(posix.basename(path)));
     let opened: Uint8Array | ReadableStream<Uint8Array> | undefined;
-    await this.#run(this.#where(key), async (sftp) => {
+    await this.#run(this.#where(key), async (sftp, session) => {
       const handle = await this.#createFile(sftp, tmp, dir);
       let open = true;
       try {
@@ -175,10 +184,13 @@ export class SftpBackend implements Backend {
       } catch (err) {
         if (open) await call<void>((cb) => sftp.close(handle, cb)).catch(() => {});
         await call<void>((cb) => sftp.unlink(tmp, cb)).catch((left) => {
-          // Otherwise the next listing of that directory removes it, a week on.
-          if (!opts.signal?.aborted) return;
           const where = objectUrl(this, posix.join(posix.dirname(key), posix.basename(tmp)));
-          throw new LeftBehindError(`${where}: could not be removed (${errorText(left)})`, { cause: err });
+          if (opts.signal?.aborted) {
+            throw new LeftBehindError(`${where}: could not be removed (${errorText(left)})`, { cause: err });
+          }
+          // The failure stays the error, its line naming what it leaves, as file:// does.
+          const failure = this.#mapError(this.#where(key), err, session);
+          throw leftTemporaryError(failure, where, removalText(left), LISTING_SWEEP);
         });
         throw err;
       }
