@@ -8,7 +8,9 @@
  * and hold every commit that returned before the SIGTERM; after the last stop (writers stopped first)
  * they must equal the database. Generations and their reasons are counted and printed.
  *
- * Exits 1 when any round fails; each round prints its parameters and its seed (`--seed` replays it).
+ * A round that fails (a lost commit, a malformed restore, an error inside the round) is reported FAILED
+ * with its seed and its directory kept, and the soak goes on. Exits 1 when any round fails; each round
+ * prints its parameters and its seed (`--seed` replays it).
  */
 import { deepStrictEqual } from "node:assert/strict";
 import { runCli } from "../tests/helpers/cli.ts";
@@ -35,7 +37,9 @@ const STRESS: DevScript = {
   usage: `Usage: deno run -A scripts/replicate_stress.ts [--rounds N | --until HH:MM] [--seconds S] [--seed N]
 
 Randomised rounds of real writers, application checkpoints, replicator SIGTERMs and writer SIGKILLs
-against \`backup replicate\`, each checked through both restores. Exits 1 when a round loses a commit.
+against \`backup replicate\`, each checked through both restores. A failed round (a lost commit, a
+malformed restore, an error inside the round) prints FAILED, its seed and its kept directory, and the
+next round runs. Exits 1 when any round failed.
 VIGOCLI_BIN=… runs a compiled executable (recommended: a replicator from sources is slow to start).
 
 Options:
@@ -189,18 +193,27 @@ async function checkRestores(
   if (l.code !== 0) problems.push(`litestream restore exit ${l.code}: ${l.stderr.trim()}`);
   for (const [what, db, ok] of [["ours", ours, o.code === 0], ["litestream", ls, l.code === 0]] as const) {
     if (!ok) continue;
+    const found: string[] = [];
     const ic = await integrityCheck(db);
-    if (ic !== "ok") problems.push(`${what}: integrity_check ${ic}`);
-    const ids = await rowIds(db);
-    problems.push(...judge(ids, must).map((p) => `${what}: ${p}`));
-    if (exact) {
-      try {
-        deepStrictEqual(ids, exact);
-      } catch {
-        problems.push(`${what}: ${ids.length} rows, the database ${exact.length}`);
+    if (ic !== "ok") found.push(`integrity_check ${ic}`);
+    try {
+      const ids = await rowIds(db);
+      found.push(...judge(ids, must));
+      if (exact) {
+        try {
+          deepStrictEqual(ids, exact);
+        } catch {
+          found.push(`${ids.length} rows, the database ${exact.length}`);
+        }
       }
+    } catch (err) {
+      // A malformed restore cannot be read at all: that is this round's finding, not the harness's end.
+      found.push(`unreadable: ${errorLine(err)}`);
     }
-    await Deno.remove(db);
+    problems.push(...found.map((p) => `${what}: ${p}`));
+    // A restore that failed its checks stays beside the replica for inspection.
+    if (found.length === 0) await Deno.remove(db);
+    else problems.push(`${what}: kept ${db}`);
   }
   return problems.map((p) => `${tag}: ${p}`);
 }
@@ -214,7 +227,18 @@ function generationLines(out: string): string[] {
   return [...running.matchAll(/msg="new generation".*reason=(".*")/g)].map((m) => m[1]);
 }
 
-async function round(p: RoundParams): Promise<{ problems: string[]; generations: number; lines: string[] }> {
+/** The first line of a thrown value's message. */
+function errorLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).trim().split("\n")[0];
+}
+
+interface RoundResult {
+  problems: string[];
+  generations: number;
+  lines: string[];
+}
+
+async function round(p: RoundParams): Promise<RoundResult> {
   const r = await makeRoot({ syncInterval: p.syncInterval });
   const problems: string[] = [];
   const genLines: string[] = [];
@@ -272,6 +296,10 @@ async function round(p: RoundParams): Promise<{ problems: string[]; generations:
     problems.push(...await checkRestores(r, "final", must, await rowIds(r.db)));
     const gens = await Array.fromAsync(Deno.readDir(`${r.replicaDir}/generations`));
     return { problems, generations: gens.length, lines: genLines };
+  } catch (err) {
+    // Whatever broke inside the round fails this round only; the soak goes on with the next seed.
+    problems.push(`error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    return { problems, generations: 0, lines: genLines };
   } finally {
     for (const w of writers) await w.kill();
     await killReplicators();
@@ -290,11 +318,17 @@ for (let k = 0; until !== null ? Date.now() < until : k < rounds; k++) {
     p.writers.map((w) =>
       `w${w.w} ${w.txPerSecond}/s ${w.checkpointMode}/${w.checkpointEvery} long ${w.longTxMs}ms/${w.longTxEvery} pause ${w.pauseMs}ms/${w.pauseEvery}`
     ).join("; ");
-  const res = await round(p);
+  let res: RoundResult;
+  try {
+    res = await round(p);
+  } catch (err) {
+    // Only setting the round up (its directory) is outside round()'s own catch.
+    res = { problems: [`error: ${errorLine(err)}`], generations: 0, lines: [] };
+  }
   const gens = res.lines;
   console.log(
     `round ${k + 1} seed ${p.seed}: ${
-      res.problems.length ? "FAIL" : "ok"
+      res.problems.length ? "FAILED" : "ok"
     }, ${res.generations} generation(s)` +
       `${gens.length ? `, ${gens.length} while running (${gens.join(" | ")})` : ""}; ${desc}`,
   );
