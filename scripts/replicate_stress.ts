@@ -8,8 +8,9 @@
  * and hold every commit that returned before the SIGTERM; after the last stop (writers stopped first)
  * they must equal the database. Generations and their reasons are counted and printed.
  *
- * A round that fails (a lost commit, a malformed restore, an error inside the round) is reported FAILED
- * with its seed and its directory kept, and the soak goes on. Exits 1 when any round fails; each round
+ * A round that fails (a lost commit, a malformed restore, an error inside the round, or no end within
+ * 5 × --seconds + 60 s: hung, its processes killed) is reported FAILED with its seed and its directory
+ * kept, and the soak goes on. Exits 1 when any round fails; each round
  * prints its parameters and its seed (`--seed` replays it).
  */
 import { deepStrictEqual } from "node:assert/strict";
@@ -38,8 +39,8 @@ const STRESS: DevScript = {
 
 Randomised rounds of real writers, application checkpoints, replicator SIGTERMs and writer SIGKILLs
 against \`backup replicate\`, each checked through both restores. A failed round (a lost commit, a
-malformed restore, an error inside the round) prints FAILED, its seed and its kept directory, and the
-next round runs. Exits 1 when any round failed.
+malformed restore, an error inside the round, or still running after 5 × S + 60 s: hung, its
+processes killed) prints FAILED, its seed and its kept directory, and the next round runs. Exits 1 when any round failed.
 VIGOCLI_BIN=… runs a compiled executable (recommended: a replicator from sources is slow to start).
 
 Options:
@@ -180,6 +181,7 @@ function judge(ids: number[], must: Map<number, number>): string[] {
 /** Restores `r`'s replica both ways and judges each; `exact`: must equal these ids. */
 async function checkRestores(
   r: TestRoot,
+  state: RoundState,
   tag: string,
   must: Map<number, number>,
   exact?: number[],
@@ -189,7 +191,7 @@ async function checkRestores(
   const ls = `${r.root}/${tag}-ls.db`;
   const o = await runCli(["backup", "replica", "restore", "--url", r.url, "-o", ours]);
   if (o.code !== 0) problems.push(`replica restore exit ${o.code}: ${o.stderr.trim()}`);
-  const l = await litestreamRestore({ out: ls, url: r.url });
+  const l = await litestreamRestore({ out: ls, url: r.url, signal: state.abort.signal });
   if (l.code !== 0) problems.push(`litestream restore exit ${l.code}: ${l.stderr.trim()}`);
   for (const [what, db, ok] of [["ours", ours, o.code === 0], ["litestream", ls, l.code === 0]] as const) {
     if (!ok) continue;
@@ -238,16 +240,29 @@ interface RoundResult {
   lines: string[];
 }
 
-async function round(p: RoundParams): Promise<RoundResult> {
+/** What a round has running, so that the soak can end a round that hangs from outside it. */
+interface RoundState {
+  root?: string;
+  writers: Writer[];
+  /** Aborted when the round ran out of time: it starts nothing more and leaves its cleanup to the soak. */
+  abort: AbortController;
+}
+
+async function round(p: RoundParams, state: RoundState): Promise<RoundResult> {
   const r = await makeRoot({ syncInterval: p.syncInterval });
+  state.root = r.root;
   const problems: string[] = [];
   const genLines: string[] = [];
   const outputs: string[] = [];
-  let writers: Writer[] = [];
+  // A round abandoned while one of its steps hung must not start processes into the next round.
+  const live = () => state.abort.signal.throwIfAborted();
+  const spawn = (w: WriterParams) => (live(), startWriter(r.db, w));
+  const restart = () => (live(), startReplicate(r));
   try {
     await createWriterDb(r.db);
-    let repl = await startReplicate(r);
-    writers = p.writers.map((w) => startWriter(r.db, w));
+    let repl = await restart();
+    state.writers = p.writers.map(spawn);
+    const writers = state.writers;
     const t0 = Date.now();
     const events = [
       ...p.stops.map((s) => ({ s, kind: "stop" as const })),
@@ -261,7 +276,7 @@ async function round(p: RoundParams): Promise<RoundResult> {
         const i = k++ % writers.length;
         await writers[i].kill();
         outputs.push(writers[i].output());
-        writers[i] = startWriter(r.db, writers[i].params);
+        writers[i] = spawn(writers[i].params);
         continue;
       }
       const cut = Date.now();
@@ -275,15 +290,16 @@ async function round(p: RoundParams): Promise<RoundResult> {
       }
       await sleep(30); // the writers' last lines before the cut reach us
       const must = committed([...outputs, ...writers.map((w) => w.output())], cut);
-      problems.push(...await checkRestores(r, `stop@${e.s}s`, must));
-      repl = await startReplicate(r);
+      live();
+      problems.push(...await checkRestores(r, state, `stop@${e.s}s`, must));
+      repl = await restart();
     }
     await sleep(Math.max(0, t0 + seconds * 1000 - Date.now()));
     for (const w of writers) {
       await w.stop("SIGTERM");
       outputs.push(w.output());
     }
-    writers = [];
+    state.writers = [];
     await sleep(2 * parseInt(p.syncInterval) + 500);
     const code = await repl.stop("SIGTERM");
     life++;
@@ -293,7 +309,8 @@ async function round(p: RoundParams): Promise<RoundResult> {
       problems.push(`final stop: exit ${code}\n${repl.output().split("\n").slice(-15).join("\n")}`);
     }
     const must = committed(outputs);
-    problems.push(...await checkRestores(r, "final", must, await rowIds(r.db)));
+    live();
+    problems.push(...await checkRestores(r, state, "final", must, await rowIds(r.db)));
     const gens = await Array.fromAsync(Deno.readDir(`${r.replicaDir}/generations`));
     return { problems, generations: gens.length, lines: genLines };
   } catch (err) {
@@ -301,11 +318,44 @@ async function round(p: RoundParams): Promise<RoundResult> {
     problems.push(`error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
     return { problems, generations: 0, lines: genLines };
   } finally {
-    for (const w of writers) await w.kill();
-    await killReplicators();
-    if (problems.length === 0 && genLines.length === 0) await Deno.remove(r.root, { recursive: true });
-    else console.log(`  kept ${r.root}`);
+    if (!state.abort.signal.aborted) {
+      for (const w of state.writers) await w.kill();
+      await killReplicators();
+      if (problems.length === 0 && genLines.length === 0) await Deno.remove(r.root, { recursive: true });
+      else console.log(`  kept ${r.root}`);
+    }
   }
+}
+
+/** How long a round may take before it is called hung: its writing time five times over, plus a minute. */
+const roundLimitMs = (5 * seconds + 60) * 1000;
+
+/**
+ * Runs one round within {@link roundLimitMs}. A round past it is FAILED as hung: its writers, its
+ * replicator and a litestream restore it waits on are killed, and its directory is kept.
+ */
+async function boundedRound(p: RoundParams): Promise<RoundResult> {
+  const state: RoundState = { writers: [], abort: new AbortController() };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<"hung">((res) => (timer = setTimeout(() => res("hung"), roundLimitMs)));
+  const run = round(p, state).catch((err): RoundResult => ({
+    // Only setting the round up (its directory) is outside round()'s own catch.
+    problems: [`error: ${errorLine(err)}`],
+    generations: 0,
+    lines: [],
+  }));
+  const res = await Promise.race([run, hung]);
+  clearTimeout(timer);
+  if (res !== "hung") return res;
+  state.abort.abort();
+  for (const w of state.writers) await w.kill();
+  await killReplicators();
+  if (state.root) console.log(`  kept ${state.root}`);
+  return {
+    problems: [`hung: not done after ${roundLimitMs / 1000} s; its writers and replicator killed`],
+    generations: 0,
+    lines: [],
+  };
 }
 
 let failed = 0;
@@ -318,13 +368,7 @@ for (let k = 0; until !== null ? Date.now() < until : k < rounds; k++) {
     p.writers.map((w) =>
       `w${w.w} ${w.txPerSecond}/s ${w.checkpointMode}/${w.checkpointEvery} long ${w.longTxMs}ms/${w.longTxEvery} pause ${w.pauseMs}ms/${w.pauseEvery}`
     ).join("; ");
-  let res: RoundResult;
-  try {
-    res = await round(p);
-  } catch (err) {
-    // Only setting the round up (its directory) is outside round()'s own catch.
-    res = { problems: [`error: ${errorLine(err)}`], generations: 0, lines: [] };
-  }
+  const res = await boundedRound(p);
   const gens = res.lines;
   console.log(
     `round ${k + 1} seed ${p.seed}: ${

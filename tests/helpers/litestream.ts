@@ -238,6 +238,8 @@ export interface LitestreamRestoreOptions {
   url?: string;
   configPath?: string;
   dbPath?: string;
+  /** Kills the restore when aborted (a soak ending a round that hung). */
+  signal?: AbortSignal;
   timestamp?: string;
   generation?: string;
   env?: Record<string, string>;
@@ -250,8 +252,13 @@ export async function litestreamRestore(o: LitestreamRestoreOptions): Promise<Ru
   if (o.generation) args.push("-generation", o.generation);
   if (o.configPath) args.push("-config", o.configPath, o.dbPath ?? "");
   else args.push(o.url ?? "");
-  const out = await new Deno.Command(LITESTREAM, { args, env: o.env, stdout: "piped", stderr: "piped" })
-    .output();
+  const out = await new Deno.Command(LITESTREAM, {
+    args,
+    env: o.env,
+    stdout: "piped",
+    stderr: "piped",
+    signal: o.signal,
+  }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
