@@ -26,8 +26,12 @@ export interface KillPoint {
 export interface Invocation {
   args: string[];
   env?: Record<string, string>;
-  /** For commands that run until stopped (replicate): SIGTERM after this long; they must exit 0. */
-  stopAfterMs?: number;
+  /**
+   * For commands that run until stopped (replicate): SIGTERM `afterMs` after their stdout (replicate's
+   * event log) has shown `line` (their handlers are in place then); they must exit 0. Not a time after start: on a loaded
+   * machine the runtime's start-up alone outlasted 2.5 s, and the SIGTERM found the default handler.
+   */
+  stop?: { line: RegExp; afterMs: number };
 }
 
 /** A fresh world for one kill. */
@@ -99,8 +103,6 @@ export function requireHealthyUnlocked(path: string): void {
   }
 }
 
-const dec = new TextDecoder();
-
 /** Runs an invocation to completion, SIGKILLed `killAfterMs` after start when that is set. */
 async function spawn(inv: Invocation, killAfterMs?: number) {
   const [cmd, ...pre] = cliCommand();
@@ -116,11 +118,11 @@ async function spawn(inv: Invocation, killAfterMs?: number) {
     killed = true;
     signal(child.pid, "SIGKILL");
   }, killAfterMs);
-  const stop = stopLater(inv, child.pid);
-  const out = await child.output();
+  const stopper = stopOnLine(inv, child.stdout, () => signal(child.pid, "SIGTERM"));
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text(), stopper.read]);
   clearTimeout(timer);
-  clearTimeout(stop);
-  return { code: out.code, signal: out.signal, killed, stderr: dec.decode(out.stderr) };
+  stopper.disarm();
+  return { code: status.code, signal: status.signal, killed, stderr };
 }
 
 /**
@@ -140,8 +142,8 @@ async function spawnTraced(inv: Invocation, dir: string, killAt?: number) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const output = child.output();
-  const stop = stopLater(inv, child.pid, true);
+  const stderr = new Response(child.stderr).text();
+  const stopper = stopOnLine(inv, child.stdout, () => killTracee(child.pid, "SIGTERM"));
   let ops = 0;
   let killed = false;
   const lines = (await Deno.open(fifo)).readable.pipeThrough(new TextDecoderStream());
@@ -158,10 +160,10 @@ async function spawnTraced(inv: Invocation, dir: string, killAt?: number) {
       }
     }
   }
-  const out = await output;
-  clearTimeout(stop);
+  const [status] = await Promise.all([child.status, stopper.read]);
+  stopper.disarm();
   await Deno.remove(fifo);
-  return { code: out.code, ops, killed, stderr: dec.decode(out.stderr) };
+  return { code: status.code, ops, killed, stderr: await stderr };
 }
 
 function signal(pid: number, sig: Deno.Signal): void {
@@ -172,10 +174,21 @@ function signal(pid: number, sig: Deno.Signal): void {
   }
 }
 
-/** Arms the SIGTERM of an invocation with `stopAfterMs` (sent to strace's child when traced). */
-function stopLater(inv: Invocation, pid: number, traced = false): ReturnType<typeof setTimeout> | undefined {
-  if (inv.stopAfterMs === undefined) return undefined;
-  return setTimeout(() => traced ? killTracee(pid, "SIGTERM") : signal(pid, "SIGTERM"), inv.stopAfterMs);
+/**
+ * Reads a run's stdout to its end (`read`) and, for an invocation with `stop`, calls `sigterm`
+ * `stop.afterMs` after the text first matches `stop.line`; `disarm` clears a SIGTERM not yet sent.
+ */
+function stopOnLine(inv: Invocation, stdout: ReadableStream<Uint8Array>, sigterm: () => void) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const read = (async () => {
+    let text = "";
+    for await (const chunk of stdout.pipeThrough(new TextDecoderStream())) {
+      if (!inv.stop || timer !== undefined) continue;
+      text += chunk;
+      if (inv.stop.line.test(text)) timer = setTimeout(sigterm, inv.stop.afterMs);
+    }
+  })();
+  return { read, disarm: () => clearTimeout(timer) };
 }
 
 /** Signals (default SIGKILL) the process strace (`stracePid`) started. */

@@ -194,7 +194,11 @@ export function replicate(scale: number): Scenario {
         fx.serverYaml,
         `database:\n  driver: sqlite\nbackup:\n  url: file://${replica}\n  sync_interval: 100ms\n`,
       );
-      const run = { args: ["backup", "replicate", ...fx.flags], stopAfterMs: 2500 };
+      // Its syncs (every 100 ms) run for a while once it has started, then the SIGTERM's flush.
+      const run = {
+        args: ["backup", "replicate", ...fx.flags],
+        stop: { line: /replication started/, afterMs: 1500 },
+      };
       const restored = async (name: string) => {
         const out = join(fx.root, name);
         await mustRun(["backup", "replica", "restore", "-o", out, ...fx.flags]);
