@@ -32,22 +32,28 @@ Deno.test({
       const dir = join(r.root, "units");
       await Deno.mkdir(dir);
       const args = ["backup", "install-units", "--server-root", r.root, "--dir", dir];
-      const killed = await new Deno.Command("strace", {
-        args: [
-          "-f",
-          "-qq",
-          "-o",
-          "/dev/null",
-          "-e",
-          "inject=fsync,fdatasync:signal=KILL:when=1",
-          ...cliCommand(),
-          ...args,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(killed.signal, "SIGKILL", new TextDecoder().decode(killed.stderr));
-      const left = names(dir);
+      // A kill that left nothing in the directory (once, beside other test files run in parallel: a first
+      // fsync that was not of a unit's temporary file) says nothing of the sweep; such a run is made
+      // again, at most three times in all.
+      let left: string[] = [];
+      for (let attempt = 1; attempt <= 3 && left.length === 0; attempt++) {
+        const killed = await new Deno.Command("strace", {
+          args: [
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "inject=fsync,fdatasync:signal=KILL:when=1",
+            ...cliCommand(),
+            ...args,
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.equal(killed.signal, "SIGKILL", new TextDecoder().decode(killed.stderr));
+        left = names(dir);
+      }
       assert.ok(
         left.length > 0 && left.every((n) => /^\.vigocli-.+\.tmp-\d+-[0-9a-f]{12}$/.test(n)),
         `what the killed install left: ${left}`,
