@@ -44,25 +44,31 @@ async function rollbackJournalRoot(breakLastPage: boolean) {
   return src;
 }
 
+/** `backup create` of `src` into its snapshots/ with the copy's removal failing: what it printed and left. */
+async function createLeavingCopy(src: Awaited<ReturnType<typeof rollbackJournalRoot>>) {
+  const snapshots = join(src.root, "snapshots");
+  const archive = join(snapshots, "a.tar.gz");
+  const { outcome } = await runWithUnremovableTemp(
+    createOnce(["backup", "create", ...src.flags, archive]),
+    true,
+    false,
+    // Only the copy's directory tree: SQLite's journal beside the copy is unlink(2)ed.
+    "unlinkat",
+  );
+  const stderr = String(outcome.stderr);
+  const left = copies(snapshots);
+  assert.equal(left.length, 1, `${readdirSync(snapshots)}: ${stderr}`);
+  return { snapshots, archive, code: outcome.code, stderr, left };
+}
+
 Deno.test({
   name: "backup create: a failed create whose copy of the database cannot be removed keeps the failure",
   ignore: !hasStrace,
   async fn() {
     const src = await rollbackJournalRoot(true);
     try {
-      const snapshots = join(src.root, "snapshots");
-      const archive = join(snapshots, "a.tar.gz");
-      const { outcome } = await runWithUnremovableTemp(
-        createOnce(["backup", "create", ...src.flags, archive]),
-        true,
-        false,
-        // Only the copy's directory tree: SQLite's journal beside the copy is unlink(2)ed.
-        "unlinkat",
-      );
-      const stderr = String(outcome.stderr);
-      const left = copies(snapshots);
-      assert.equal(left.length, 1, `${readdirSync(snapshots)}: ${stderr}`);
-      assert.equal(outcome.code, 8, stderr);
+      const { snapshots, archive, code, stderr, left } = await createLeavingCopy(src);
+      assert.equal(code, 8, stderr);
       assert.match(stderr, new RegExp(`${src.db}: snapshot fails integrity_check`));
       const note = `; its copy of the database ${join(snapshots, left[0])} could not be removed ` +
         "(permission denied) and is left for the next run's sweep";
@@ -84,19 +90,8 @@ Deno.test({
   async fn() {
     const src = await rollbackJournalRoot(false);
     try {
-      const snapshots = join(src.root, "snapshots");
-      const archive = join(snapshots, "a.tar.gz");
-      const { outcome } = await runWithUnremovableTemp(
-        createOnce(["backup", "create", ...src.flags, archive]),
-        true,
-        false,
-        // Only the copy's directory tree: SQLite's journal beside the copy is unlink(2)ed.
-        "unlinkat",
-      );
-      const stderr = String(outcome.stderr);
-      const left = copies(snapshots);
-      assert.equal(left.length, 1, `${readdirSync(snapshots)}: ${stderr}`);
-      assert.equal(outcome.code, 11, stderr);
+      const { snapshots, archive, code, stderr, left } = await createLeavingCopy(src);
+      assert.equal(code, 11, stderr);
       assert.match(
         stderr,
         new RegExp(
