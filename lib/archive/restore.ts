@@ -30,11 +30,11 @@ import { applyMeta, stageEntry } from "./restore_stage.ts";
 import { type ConfiguredDatabase, databaseDestination, targetDatabaseConfig } from "./restore_db_path.ts";
 import { applyStep, NEW_DIR_MODE, restoreSteps } from "./restore_steps.ts";
 import {
-  interruptedJournals,
   JOURNAL_FORMAT,
   JOURNAL_VERSION,
   type JournalLeft,
   journalNote,
+  pendingJournals,
   recoverInterruptedRestore,
   type RestoreJournal,
   rollBack,
@@ -112,7 +112,8 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   if (opts.dryRun) {
     const scan = await scanArchive(opts.archive, opts);
     const { db, plan } = await planFor(target, scan.manifest, opts, configured);
-    const journal = interruptedJournals(target)[0];
+    // A settled journal (a completed restore's, left unremovable) is only removed: no rollback to tell of.
+    const journal = pendingJournals(target)[0];
     const pendingRollback = journal &&
       `${journal}: a restore was interrupted here; the real restore first rolls it back, so this plan ` +
         "describes a half-restored target";

@@ -233,6 +233,20 @@ export function interruptedJournals(target: string): string[] {
 }
 
 /**
+ * The journals in `target` the next restore or create rolls back: a settled one it only removes, and one
+ * it cannot read or parse it refuses (so it is listed: that run will not start from a clean target).
+ */
+export function pendingJournals(target: string): string[] {
+  return interruptedJournals(target).filter((path) => {
+    try {
+      return !parseJournal(readFileSync(path, "utf8"), path, target).settled;
+    } catch {
+      return true;
+    }
+  });
+}
+
+/**
  * Finishes what a killed restore left in `target`: for each journal of a dead process, rolls the
  * target back to its state before that restore. A journal of a running process means a restore is
  * committing right now: BusyError (exit 5) naming its PID. Returns the journals handled.

@@ -8,6 +8,7 @@
  * tests/helpers/unremovable_temp.ts); skipped, saying so, without strace.
  */
 import assert from "node:assert/strict";
+import { restoreArchive } from "../../lib/archive/restore.ts";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -75,6 +76,16 @@ Deno.test({
       const settled = JSON.parse(readFileSync(journalFile, "utf8"));
       assert.equal(settled.settled, true);
       assert.deepEqual(settled.steps, []);
+      // A dry run has no rollback to announce for it.
+      const plan = await restoreArchive({
+        archive: ARCHIVE,
+        target,
+        dbOnly: false,
+        dryRun: true,
+        force: true,
+        now: new Date(),
+      });
+      assert.equal(plan.pendingRollback, undefined);
       // The next restore or create removes it and undoes nothing.
       assert.deepEqual(recoverInterruptedRestore(target), [journalFile]);
       assert.ok(!existsSync(journalFile));
