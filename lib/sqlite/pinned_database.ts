@@ -17,18 +17,15 @@ import {
   closeSync,
   constants,
   fstatSync,
-  mkdtempSync,
   openSync,
   readSync,
   realpathSync,
-  rmSync,
   statSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { immutableUri } from "./database_facts.ts";
 import { BusyError, ConfigError, IoError, NotFoundError } from "../errors.ts";
-import { leftNote, removalProblem, withNote } from "../fsutil/left_temp.ts";
+import { withNote } from "../fsutil/left_temp.ts";
+import { copyNote, defaultTempCopy, type LeftCopy, removeCopy, type TempCopy } from "./temp_copy.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import {
   releaseWorker,
@@ -322,49 +319,6 @@ export class PinnedDatabase {
     })();
     return this.#released;
   }
-}
-
-/** A temporary file for the copy of a rollback-journal database. */
-export interface TempCopy {
-  path: string;
-  /** The directory removed with it, which is what is left when it cannot be. */
-  dir: string;
-  /** Who removes it then ("the next run's sweep"). */
-  sweep: string;
-  /** Removes the directory; throws when it cannot. */
-  remove(): void;
-}
-
-/** A copy that could not be removed: its directory, why, and who removes it. */
-export interface LeftCopy {
-  path: string;
-  problem: string;
-  sweep: string;
-}
-
-function removeCopy(copy: TempCopy): LeftCopy | undefined {
-  try {
-    copy.remove();
-    return undefined;
-  } catch (err) {
-    return { path: copy.dir, problem: removalProblem(err, copy.dir), sweep: copy.sweep };
-  }
-}
-
-/** What a failure's line adds about a copy it could not remove. */
-export function copyNote(left: LeftCopy): string {
-  return leftNote("copy of the database", left.path, left.problem, left.sweep);
-}
-
-function defaultTempCopy(): TempCopy {
-  const dir = mkdtempSync(join(tmpdir(), "vigo-pin-"));
-  // No sweep looks in the system's temporary directory.
-  return {
-    path: join(dir, "copy.db"),
-    dir,
-    sweep: "removal by hand",
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
 }
 
 /** Both WAL-index header copies and nBackfill, or null while there is no `-shm`. */
