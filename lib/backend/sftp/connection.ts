@@ -109,6 +109,16 @@ export async function loadCredentials(cfg: SftpConfig): Promise<SftpCredentials>
   return creds;
 }
 
+/** The text of ~/.ssh/config, or undefined when there is none. */
+export async function readSshConfig(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw toVigoError(err, path);
+  }
+}
+
 /** Reads known_hosts; a missing file is an empty one (every host is then refused as unknown). */
 export async function loadKnownHosts(path: string): Promise<KnownHostEntry[]> {
   try {

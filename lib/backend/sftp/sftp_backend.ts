@@ -11,7 +11,6 @@
  * out is resumed here (../resumable_stream.ts), the one layer that knows the offset reached.
  */
 import { homedir, userInfo } from "node:os";
-import { readFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import process from "node:process";
 import type { Buffer } from "node:buffer";
@@ -29,27 +28,33 @@ import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tre
 import { type RetryPolicy, TransientError } from "../retry.ts";
 import { staleTempDecision } from "../../fsutil/stale_temps.ts";
 import { leftTemporaryError } from "../../fsutil/left_temp.ts";
-import { BackendError, ExistsError, NotFoundError, toVigoError, VigoError } from "../../errors.ts";
+import { BackendError, ExistsError, NotFoundError, VigoError } from "../../errors.ts";
 import { parseSftpConfig, type SftpConfig, type SftpOptions } from "./config.ts";
 import {
   loadCredentials,
   loadKnownHosts,
   openSession,
+  readSshConfig,
   type SftpCredentials,
   type SftpSession,
 } from "./connection.ts";
 import type { KnownHostEntry } from "./known_hosts.ts";
-import { call, type RawSftp, type SftpAttrs, type SftpDirEntry, type SftpStatusError } from "./ssh2_api.ts";
+import { call, type RawSftp, type SftpAttrs, type SftpDirEntry } from "./ssh2_api.ts";
 import { pipelinedRead, pipelinedWrite } from "./transfer.ts";
 import { changedObjectError, type FileIdentity, identityChange } from "./file_identity.ts";
 import { resumableStream } from "../resumable_stream.ts";
 import { ListingTemps } from "../listing_temps.ts";
+import {
+  errorText,
+  NO_SUCH_FILE,
+  PERMISSION_DENIED,
+  removalText,
+  S_IFDIR,
+  S_IFMT,
+  S_IFREG,
+  statusCode,
+} from "./sftp_status.ts";
 
-const NO_SUCH_FILE = 2;
-const PERMISSION_DENIED = 3;
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
 /** Unlinks in flight at once during a delete. */
 const DELETE_PARALLEL = 16;
 
@@ -69,31 +74,8 @@ export async function openSftpBackend(url: string, opts: SftpOptions = {}): Prom
   return new SftpBackend(cfg, creds, knownHosts, opts.requestTimeoutMs, opts.retry);
 }
 
-/** The text of ~/.ssh/config, or undefined when there is none. */
-async function readSshConfig(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw toVigoError(err, path);
-  }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Why the server would not remove a file, worded as file:// words it ("permission denied"). */
-function removalText(err: unknown): string {
-  return statusCode(err) === PERMISSION_DENIED ? "permission denied" : errorText(err);
-}
-
 /** Who removes a put's temporary file left behind: its PID is another host's, so only its age says it is dead. */
 const LISTING_SWEEP = "the next listing of its directory once it is a week old";
-
-function statusCode(err: unknown): number | string | undefined {
-  return (err as SftpStatusError | undefined)?.code;
-}
 
 /** A Backend storing objects as files below a directory on an SSH server. */
 export class SftpBackend implements Backend {
