@@ -7,12 +7,9 @@
  * removes the staging directory and leaves the target as it was.
  */
 import { lstat, mkdir, readdir, stat } from "node:fs/promises";
-import { existsSync, lstatSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import process from "node:process";
 import { BadInputError, BusyError, IoError, toVigoError, VerifyError } from "../errors.ts";
-import { fsyncDirectory } from "../fsutil/atomic_file.ts";
-import { leftNote, removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
+import { removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
@@ -22,25 +19,14 @@ import { scanArchive, type ScanResult } from "./archive_scan.ts";
 import type { PasswordSource } from "./archive_source.ts";
 import { DB_ENTRY_PATH, type Manifest, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
-import { preRestoreDirName } from "./archive_names.ts";
 import { makeTempDir, removeOnInterrupt, stopOnInterrupt } from "./interrupt_cleanup.ts";
 import { BackgroundFiles } from "../fsutil/background_files.ts";
 import { StagingSync } from "./staging_sync.ts";
 import { applyMeta, stageEntry } from "./restore_stage.ts";
 import { type ConfiguredDatabase, databaseDestination, targetDatabaseConfig } from "./restore_db_path.ts";
-import { applyStep, NEW_DIR_MODE, restoreSteps } from "./restore_steps.ts";
-import {
-  JOURNAL_FORMAT,
-  JOURNAL_VERSION,
-  type JournalLeft,
-  journalNote,
-  pendingJournals,
-  recoverInterruptedRestore,
-  type RestoreJournal,
-  rollBack,
-  settleJournal,
-  writeJournal,
-} from "./restore_journal.ts";
+import { NEW_DIR_MODE } from "./restore_steps.ts";
+import { type JournalLeft, pendingJournals, recoverInterruptedRestore } from "./restore_journal.ts";
+import { commit, completedWithJournal } from "./restore_commit.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { acquireFileLockBeside } from "../fsutil/file_lock.ts";
 import { fileHolders } from "../fsutil/file_holders.ts";
@@ -234,24 +220,6 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   return report;
 }
 
-/**
- * The one line of a restore that completed and could not remove its journal (and perhaps its staging
- * directory): exit 11 like any completed command whose cleanup failed, naming what is left.
- */
-export function completedWithJournal(
-  target: string,
-  journal: string,
-  left: JournalLeft,
-  staging: string,
-  stagingProblem: string | undefined,
-): IoError {
-  const notes = [journalNote(journal, left, target)];
-  if (stagingProblem !== undefined) {
-    notes.push(leftNote("staging directory", staging, stagingProblem, `the next restore into ${target}`));
-  }
-  return new IoError(`${target}: the restore is complete; ${notes.join("; ")}`, { path: journal });
-}
-
 async function checkTarget(target: string): Promise<void> {
   for (const p of [target, join(target, "db")]) {
     // The target itself may be a symbolic link to a directory (followed); <target>/db may not.
@@ -315,92 +283,4 @@ async function existingPaths(
     } else await walk(unit);
   }
   return out;
-}
-
-/**
- * Moves replaced items aside and renames the staged ones into place, all or nothing: the renames are
- * journaled first (restore_journal.ts), and any failure undoes the ones made. Returns the aside
- * directory, and the journal when it could not be removed: the restore is done all the same. When even
- * the undo fails, the journal stays and the error says so (`journalKept`), so the caller keeps the
- * staging directory the next run needs to finish the rollback.
- */
-async function commit(
-  target: string,
-  staging: string,
-  units: string[],
-  dbRel: string,
-  now: Date,
-): Promise<{ preRestoreDir?: string; journal?: { path: string; left: JournalLeft } }> {
-  let aside = join(target, preRestoreDirName(now));
-  for (let n = 2; await lstat(aside).catch(() => null); n++) {
-    aside = join(target, `${preRestoreDirName(now)}-${n}`);
-  }
-  const steps = restoreSteps({
-    target,
-    staging,
-    aside,
-    units,
-    dbRel,
-    exists: (p) => existsSync(p) || isLink(p),
-  });
-  const journal: RestoreJournal = {
-    format: JOURNAL_FORMAT,
-    version: JOURNAL_VERSION,
-    pid: process.pid,
-    started_at: now.toISOString(),
-    target,
-    staging,
-    aside,
-    steps,
-  };
-  const journalFile = await writeJournal(journal);
-  try {
-    for (const s of steps) {
-      try {
-        applyStep(s);
-      } catch (err) {
-        throw toVigoError(err, s.dest);
-      }
-    }
-    fsyncDirectory(target);
-    if (units.includes(DB_ENTRY_PATH)) fsyncDirectory(dirname(join(target, dbRel)));
-  } catch (err) {
-    const cause = toVigoError(err, target);
-    let notes: string[];
-    try {
-      // The caller removes the staging directory (or the target it created), naming it if it cannot.
-      notes = rollBack(journal, journalFile, false);
-    } catch (undoErr) {
-      // Named first, and carried as its path: what the operator must see to is the half-restored
-      // target's path, not the failure that started the undo.
-      const undo = toVigoError(undoErr);
-      throw Object.assign(
-        new IoError(
-          `${undo.message}, undoing a restore that failed (${cause.message}): ${journalFile} is kept ` +
-            "and the next restore or create rolls it back",
-          { cause: err, path: undo instanceof IoError ? undo.path : undefined },
-        ),
-        { journalKept: true },
-      );
-    }
-    // The same error, told that nothing changed: its class, exit code and path (a drill tells its own
-    // scratch disk's failure from the backup's by an IoError's path) stay what the failure was.
-    cause.message = [`${cause.message}; nothing was restored (the target was rolled back)`, ...notes].join(
-      "; ",
-    );
-    throw cause;
-  }
-  const left = settleJournal(journal, journalFile);
-  return {
-    preRestoreDir: steps.some((s) => s.aside) ? aside : undefined,
-    journal: left && { path: journalFile, left },
-  };
-}
-
-function isLink(p: string): boolean {
-  try {
-    return lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }

@@ -1,0 +1,131 @@
+/**
+ * The all-or-nothing step of a restore (lib/archive/restore.ts): the staged items renamed into the target
+ * under a journal (restore_journal.ts), undone on any failure, and the line of a restore that completed
+ * and could not remove its journal.
+ */
+import { lstat } from "node:fs/promises";
+import { existsSync, lstatSync } from "node:fs";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { IoError, toVigoError } from "../errors.ts";
+import { fsyncDirectory } from "../fsutil/atomic_file.ts";
+import { leftNote } from "../fsutil/left_temp.ts";
+import { DB_ENTRY_PATH } from "./manifest.ts";
+import { preRestoreDirName } from "./archive_names.ts";
+import { applyStep, restoreSteps } from "./restore_steps.ts";
+import {
+  JOURNAL_FORMAT,
+  JOURNAL_VERSION,
+  type JournalLeft,
+  journalNote,
+  type RestoreJournal,
+  rollBack,
+  settleJournal,
+  writeJournal,
+} from "./restore_journal.ts";
+
+/**
+ * The one line of a restore that completed and could not remove its journal (and perhaps its staging
+ * directory): exit 11 like any completed command whose cleanup failed, naming what is left.
+ */
+export function completedWithJournal(
+  target: string,
+  journal: string,
+  left: JournalLeft,
+  staging: string,
+  stagingProblem: string | undefined,
+): IoError {
+  const notes = [journalNote(journal, left, target)];
+  if (stagingProblem !== undefined) {
+    notes.push(leftNote("staging directory", staging, stagingProblem, `the next restore into ${target}`));
+  }
+  return new IoError(`${target}: the restore is complete; ${notes.join("; ")}`, { path: journal });
+}
+
+/**
+ * Moves replaced items aside and renames the staged ones into place, all or nothing: the renames are
+ * journaled first (restore_journal.ts), and any failure undoes the ones made. Returns the aside
+ * directory, and the journal when it could not be removed: the restore is done all the same. When even
+ * the undo fails, the journal stays and the error says so (`journalKept`), so the caller keeps the
+ * staging directory the next run needs to finish the rollback.
+ */
+export async function commit(
+  target: string,
+  staging: string,
+  units: string[],
+  dbRel: string,
+  now: Date,
+): Promise<{ preRestoreDir?: string; journal?: { path: string; left: JournalLeft } }> {
+  let aside = join(target, preRestoreDirName(now));
+  for (let n = 2; await lstat(aside).catch(() => null); n++) {
+    aside = join(target, `${preRestoreDirName(now)}-${n}`);
+  }
+  const steps = restoreSteps({
+    target,
+    staging,
+    aside,
+    units,
+    dbRel,
+    exists: (p) => existsSync(p) || isLink(p),
+  });
+  const journal: RestoreJournal = {
+    format: JOURNAL_FORMAT,
+    version: JOURNAL_VERSION,
+    pid: process.pid,
+    started_at: now.toISOString(),
+    target,
+    staging,
+    aside,
+    steps,
+  };
+  const journalFile = await writeJournal(journal);
+  try {
+    for (const s of steps) {
+      try {
+        applyStep(s);
+      } catch (err) {
+        throw toVigoError(err, s.dest);
+      }
+    }
+    fsyncDirectory(target);
+    if (units.includes(DB_ENTRY_PATH)) fsyncDirectory(dirname(join(target, dbRel)));
+  } catch (err) {
+    const cause = toVigoError(err, target);
+    let notes: string[];
+    try {
+      // The caller removes the staging directory (or the target it created), naming it if it cannot.
+      notes = rollBack(journal, journalFile, false);
+    } catch (undoErr) {
+      // Named first, and carried as its path: what the operator must see to is the half-restored
+      // target's path, not the failure that started the undo.
+      const undo = toVigoError(undoErr);
+      throw Object.assign(
+        new IoError(
+          `${undo.message}, undoing a restore that failed (${cause.message}): ${journalFile} is kept ` +
+            "and the next restore or create rolls it back",
+          { cause: err, path: undo instanceof IoError ? undo.path : undefined },
+        ),
+        { journalKept: true },
+      );
+    }
+    // The same error, told that nothing changed: its class, exit code and path (a drill tells its own
+    // scratch disk's failure from the backup's by an IoError's path) stay what the failure was.
+    cause.message = [`${cause.message}; nothing was restored (the target was rolled back)`, ...notes].join(
+      "; ",
+    );
+    throw cause;
+  }
+  const left = settleJournal(journal, journalFile);
+  return {
+    preRestoreDir: steps.some((s) => s.aside) ? aside : undefined,
+    journal: left && { path: journalFile, left },
+  };
+}
+
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
