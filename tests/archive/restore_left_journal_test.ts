@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { REPO_ROOT } from "../helpers/cli.ts";
-import { hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
+import { everyUnlinkFailing, hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
 import {
   JOURNAL_FORMAT,
   JOURNAL_VERSION,
@@ -30,20 +30,6 @@ const ARCHIVE = fileURLToPath(new URL("../vectors/archive/v1-basic.tar.gz", impo
 const left = (what: string, path: string, sweep: string) =>
   `its ${what} ${path} could not be removed (permission denied) and is left for ${sweep}`;
 
-/** A child that waits for strace (every unlink failing), then runs `call` and prints its error. */
-function childRunning(imports: string, call: string): string {
-  return `
-    ${imports}
-    console.log(JSON.stringify({ temp: "" }));
-    Deno.stdin.readSync(new Uint8Array(8));
-    try {
-      await ${call};
-      console.log(JSON.stringify({ ok: true }));
-    } catch (e) {
-      console.log(JSON.stringify({ code: e.exitCode, message: e.message }));
-    }`;
-}
-
 Deno.test({
   name: "backup restore: a completed restore whose journal cannot be removed keeps what it restored",
   ignore: !hasStrace,
@@ -52,7 +38,7 @@ Deno.test({
     try {
       const target = join(dir, "target");
       const { outcome } = await runWithUnremovableTemp(
-        childRunning(
+        everyUnlinkFailing(
           `import { restoreArchive } from "${REPO_ROOT}lib/archive/restore.ts";`,
           `restoreArchive({ archive: ${JSON.stringify(ARCHIVE)}, target: ${JSON.stringify(target)},
             dbOnly: false, dryRun: false, force: false, now: new Date() })`,
@@ -129,7 +115,7 @@ Deno.test({
       applyStep(step);
       const journal = journalPath(target, pid);
       const { outcome } = await runWithUnremovableTemp(
-        childRunning(
+        everyUnlinkFailing(
           `import { recoverInterruptedRestore } from "${REPO_ROOT}lib/archive/restore_journal.ts";`,
           `recoverInterruptedRestore(${JSON.stringify(target)})`,
         ),

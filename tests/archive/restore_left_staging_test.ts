@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { REPO_ROOT } from "../helpers/cli.ts";
-import { hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
+import { everyUnlinkFailing, hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
 import { sweepStaleTemps } from "../../lib/fsutil/stale_temps.ts";
 
 if (!hasStrace) console.warn("restore_left_staging_test: skipped, strace is not installed");
@@ -21,19 +21,13 @@ const FAILURE = `${ARCHIVE}: not a valid gzip stream`;
 
 /** A child that waits for strace (every unlink failing), then restores into `target` and prints the error. */
 function restoreOnce(target: string): string {
-  return `
-    import { restoreArchive } from "${REPO_ROOT}lib/archive/restore.ts";
-    console.log(JSON.stringify({ temp: "" }));
-    Deno.stdin.readSync(new Uint8Array(8));
-    try {
-      await restoreArchive({
+  return everyUnlinkFailing(
+    `import { restoreArchive } from "${REPO_ROOT}lib/archive/restore.ts";`,
+    `restoreArchive({
         archive: ${JSON.stringify(ARCHIVE)}, target: ${JSON.stringify(target)},
         dbOnly: false, dryRun: false, force: false, now: new Date(),
-      });
-      console.log(JSON.stringify({ ok: true }));
-    } catch (e) {
-      console.log(JSON.stringify({ code: e.exitCode, message: e.message }));
-    }`;
+      })`,
+  );
 }
 
 const left = (what: string, path: string, sweep: string) =>

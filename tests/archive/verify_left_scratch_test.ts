@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../helpers/cli.ts";
-import { hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
+import { everyUnlinkFailing, hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
 import { sweepStaleTemps } from "../../lib/fsutil/stale_temps.ts";
 import { verifyArchive } from "../../lib/archive/verify.ts";
 
@@ -17,16 +17,10 @@ if (!hasStrace) console.warn("verify_left_scratch_test: skipped, strace is not i
 
 /** A child that waits for strace (every unlink failing), then verifies `path` and prints the error. */
 function verifyOnce(path: string): string {
-  return `
-    import { verifyArchive } from "${REPO_ROOT}lib/archive/verify.ts";
-    console.log(JSON.stringify({ temp: "" }));
-    Deno.stdin.readSync(new Uint8Array(8));
-    try {
-      await verifyArchive(${JSON.stringify(path)}, {});
-      console.log(JSON.stringify({ ok: true }));
-    } catch (e) {
-      console.log(JSON.stringify({ code: e.exitCode, message: e.message }));
-    }`;
+  return everyUnlinkFailing(
+    `import { verifyArchive } from "${REPO_ROOT}lib/archive/verify.ts";`,
+    `verifyArchive(${JSON.stringify(path)}, {})`,
+  );
 }
 
 Deno.test({

@@ -15,6 +15,23 @@ export const hasStrace = new Deno.Command("sh", { args: ["-c", "command -v strac
 const UNLINKS = "unlink,unlinkat";
 const LINKS = "link,linkat";
 
+/**
+ * A script for {@link runWithUnremovableTemp} with `everyPath`: after `imports`, it waits for strace, then
+ * awaits `call` (an expression) and prints `{"ok": true}`, or the error's exit code and message.
+ */
+export function everyUnlinkFailing(imports: string, call: string): string {
+  return `
+    ${imports}
+    console.log(JSON.stringify({ temp: "" }));
+    Deno.stdin.readSync(new Uint8Array(8));
+    try {
+      await ${call};
+      console.log(JSON.stringify({ ok: true }));
+    } catch (e) {
+      console.log(JSON.stringify({ code: e.exitCode, message: e.message }));
+    }`;
+}
+
 /** The script's temporary path and the JSON of its last line. */
 export async function runWithUnremovableTemp(
   script: string,

@@ -14,26 +14,20 @@ import { lz4CompressBytes } from "../../lib/codec/lz4/lz4.ts";
 import { ExitCode } from "../../lib/errors.ts";
 import { sweepStaleTemps } from "../../lib/fsutil/stale_temps.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
-import { hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
+import { everyUnlinkFailing, hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
 
 if (!hasStrace) console.warn("restore_left_temp_test: skipped, strace is not installed");
 
 /** A child that waits for strace (every unlink failing), then restores into `out` and prints the error. */
 function restoreOnce(replica: string, out: string): string {
-  return `
-    import { FileBackend } from "${REPO_ROOT}lib/backend/file/file_backend.ts";
-    import { replicaClientFor } from "${REPO_ROOT}lib/litestream/backend_replica_client.ts";
-    import { restoreReplica } from "${REPO_ROOT}lib/litestream/restore.ts";
-    console.log(JSON.stringify({ temp: "" }));
-    Deno.stdin.readSync(new Uint8Array(8));
-    try {
-      await restoreReplica(replicaClientFor(new FileBackend(${JSON.stringify(replica)})), {
+  return everyUnlinkFailing(
+    `import { FileBackend } from "${REPO_ROOT}lib/backend/file/file_backend.ts";
+import { replicaClientFor } from "${REPO_ROOT}lib/litestream/backend_replica_client.ts";
+import { restoreReplica } from "${REPO_ROOT}lib/litestream/restore.ts";`,
+    `restoreReplica(replicaClientFor(new FileBackend(${JSON.stringify(replica)})), {
         outputPath: ${JSON.stringify(out)},
-      });
-      console.log(JSON.stringify({ ok: true }));
-    } catch (e) {
-      console.log(JSON.stringify({ code: e.exitCode, message: e.message }));
-    }`;
+      })`,
+  );
 }
 
 Deno.test({

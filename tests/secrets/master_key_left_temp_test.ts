@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { REPO_ROOT } from "../helpers/cli.ts";
-import { hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
+import { everyUnlinkFailing, hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
 import { sweepStaleTemps } from "../../lib/fsutil/stale_temps.ts";
 import { MASTER_KEY_FILE } from "../../lib/secrets/master_key.ts";
 
@@ -21,16 +21,10 @@ if (!hasStrace || !isRoot) {
 
 /** A child that waits for strace (every unlink failing), then creates the master key in `dir`. */
 function createOnce(dir: string): string {
-  return `
-    import { loadOrCreateMasterKey } from "${REPO_ROOT}lib/secrets/master_key.ts";
-    console.log(JSON.stringify({ temp: "" }));
-    Deno.stdin.readSync(new Uint8Array(8));
-    try {
-      await loadOrCreateMasterKey(${JSON.stringify(dir)});
-      console.log(JSON.stringify({ ok: true }));
-    } catch (e) {
-      console.log(JSON.stringify({ code: e.exitCode, message: e.message }));
-    }`;
+  return everyUnlinkFailing(
+    `import { loadOrCreateMasterKey } from "${REPO_ROOT}lib/secrets/master_key.ts";`,
+    `loadOrCreateMasterKey(${JSON.stringify(dir)})`,
+  );
 }
 
 Deno.test({

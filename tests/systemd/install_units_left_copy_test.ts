@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../helpers/cli.ts";
-import { hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
+import { everyUnlinkFailing, hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
 import { installUnits } from "../../lib/systemd/install_units.ts";
 
 if (!hasStrace) console.warn("install_units_left_copy_test: skipped, strace is not installed");
@@ -18,16 +18,10 @@ const UNIT = { name: "vigo-x.service", text: "[Unit]\nDescription=new\n" };
 
 /** A child that waits for strace (every unlink failing), then installs UNIT into `dir` with force. */
 function installOnce(dir: string): string {
-  return `
-    import { installUnits } from "${REPO_ROOT}lib/systemd/install_units.ts";
-    console.log(JSON.stringify({ temp: "" }));
-    Deno.stdin.readSync(new Uint8Array(8));
-    try {
-      await installUnits([${JSON.stringify(UNIT)}], { dir: ${JSON.stringify(dir)}, force: true });
-      console.log(JSON.stringify({ ok: true }));
-    } catch (e) {
-      console.log(JSON.stringify({ code: e.exitCode, message: e.message }));
-    }`;
+  return everyUnlinkFailing(
+    `import { installUnits } from "${REPO_ROOT}lib/systemd/install_units.ts";`,
+    `installUnits([${JSON.stringify(UNIT)}], { dir: ${JSON.stringify(dir)}, force: true })`,
+  );
 }
 
 Deno.test({
