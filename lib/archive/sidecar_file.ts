@@ -1,7 +1,7 @@
 /** Reads the `.sha256` sidecar beside a local archive (sha256sum's line, as file_sink.ts writes it). */
 import { readFile } from "node:fs/promises";
 import { BadInputError, toVigoError } from "../errors.ts";
-import { leftNote, removeTemporary, withNote } from "../fsutil/left_temp.ts";
+import { removingFile } from "../fsutil/left_temp.ts";
 
 /** The hash a `.sha256` sidecar next to `path` records, or null when there is none. */
 export async function readSidecar(path: string): Promise<string | null> {
@@ -24,8 +24,11 @@ export async function readSidecar(path: string): Promise<string | null> {
  * download of that name replaces).
  */
 export function removingSidecar(failure: unknown, sidecarPath: string, path: string): unknown {
-  const problem = removeTemporary(sidecarPath);
-  if (problem === undefined) return failure;
-  const sweep = "the next create or download of that name to replace";
-  return withNote(toVigoError(failure, path), leftNote("sidecar", sidecarPath, problem, sweep));
+  return removingFile(
+    failure,
+    "sidecar",
+    sidecarPath,
+    "the next create or download of that name to replace",
+    path,
+  );
 }

@@ -15,7 +15,7 @@
 import { backup, DatabaseSync } from "node:sqlite";
 import { statSync } from "node:fs";
 import { BadInputError, ConfigError, IoError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
-import { leftNote, NEXT_RUN_SWEEP, removeTemporary, withNote } from "../fsutil/left_temp.ts";
+import { NEXT_RUN_SWEEP, removeTemporary, removingFile } from "../fsutil/left_temp.ts";
 import { createAtomicFile, tempPathFor } from "../fsutil/atomic_file.ts";
 import { type DumpCounts, dumpSql } from "./sql_dump.ts";
 import { type GzipPieces, inlineGzip, workerGzip } from "../codec/gzip/gzip_pieces.ts";
@@ -110,9 +110,7 @@ export async function writeGzipDump(dbPath: string, outPath: string): Promise<Du
  * cannot be removed, and then also saying it is left (its name carries this run's PID).
  */
 function removingCopy(failure: VigoError, copyPath: string): VigoError {
-  const problem = removeTemporary(copyPath);
-  if (problem === undefined) return failure;
-  return withNote(failure, leftNote("copy of the database", copyPath, problem, NEXT_RUN_SWEEP));
+  return removingFile(failure, "copy of the database", copyPath, NEXT_RUN_SWEEP);
 }
 
 /**

@@ -14,7 +14,7 @@ import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import process from "node:process";
 import { ExistsError, NotFoundError, toVigoError, type VigoError } from "../errors.ts";
-import { leftTemporaryError, NEXT_RUN_SWEEP, removeTemporary } from "./left_temp.ts";
+import { NEXT_RUN_SWEEP, removeTemporary, removingFile } from "./left_temp.ts";
 
 /**
  * A file being written under a temporary name in its destination directory. Nothing appears under
@@ -183,9 +183,7 @@ export async function createAtomicFile(
  * (named as `path`'s, as the write's own errors are, when it is not a VigoError yet).
  */
 export function removingTemp<F>(failure: F, tempPath: string, path: string): F | VigoError {
-  const problem = removeTemporary(tempPath);
-  if (problem === undefined) return failure;
-  return leftTemporaryError(toVigoError(failure, path), tempPath, problem, NEXT_RUN_SWEEP);
+  return removingFile(failure, "temporary file", tempPath, NEXT_RUN_SWEEP, path);
 }
 
 /**

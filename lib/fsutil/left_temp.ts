@@ -84,6 +84,23 @@ export function leftTemporaryError(
   return withNote(failure, note);
 }
 
+/**
+ * What a command that failed with `failure` throws after removing its `what` (a temporary file, a sidecar,
+ * a copy of the database) at `left`: the failure, which stays the error when `left` cannot be removed and
+ * then also says it is left for `sweep` (named as `path`'s, when it is not a VigoError yet).
+ */
+export function removingFile<F>(
+  failure: F,
+  what: string,
+  left: string,
+  sweep: string,
+  path?: string,
+): F | VigoError {
+  const problem = removeTemporary(left);
+  if (problem === undefined) return failure;
+  return withNote(toVigoError(failure, path), leftNote(what, left, problem, sweep));
+}
+
 /** What a failure's line adds about the `what` (a temporary file, a sidecar…) at `left` it could not remove. */
 export function leftNote(what: string, left: string, problem: string, sweep: string): string {
   return `its ${what} ${left} could not be removed (${problem}) and is left for ${sweep}`;
