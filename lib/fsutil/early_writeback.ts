@@ -6,6 +6,8 @@
  * to fsync on the benchmark's file system, 0.25–0.4 s with this. Restore of 256 MiB + 10,000 files:
  * 1.91 s (median, 1.73–2.34) against 2.06 s (1.91–2.42; 12 rounds alternating, stop 32). At 1 GiB
  * it gains nothing (the database's integrity_check, not its fsync, is what the restore waits for).
+ * A download, whose bytes arrive faster than the disk takes them, gains the most: 1 GiB in 1.6 s
+ * against 2.6 s (stop 40).
  *
  * Every {@link EARLY_WRITEBACK_WINDOW} bytes written, one `fdatasync` runs on the runtime's thread
  * pool (never two at once), through a second descriptor of the same file: fsync acts on the file,
