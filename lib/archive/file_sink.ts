@@ -89,6 +89,8 @@ export async function openFileSink(path: string): Promise<FileSink> {
     async close() {
       let sidecarCommitted = false;
       try {
+        // Closed first: an error its early writeback met is the archive's failure.
+        await inner.close();
         const sha256 = hash.digest("hex");
         // The sidecar goes into place first: a kill between the two renames then leaves a sidecar
         // without its archive (replaced by the next create of that name), never an archive that

@@ -7,7 +7,6 @@ import { createHash } from "node:crypto";
 import { basename, dirname } from "node:path";
 import { type Backend, objectUrl } from "../backend/backend.ts";
 import { BadInputError, NotFoundError, VerifyError } from "../errors.ts";
-import { EarlyWriteback } from "../fsutil/early_writeback.ts";
 import { createAtomicFile, refuseExisting, writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { sidecarLine } from "./file_sink.ts";
@@ -77,9 +76,6 @@ export async function downloadArchive(
     },
   );
   const hash = createHash("sha256");
-  // The loopback or LAN delivers faster than the disk takes it, and Linux would start writing the file
-  // only at the fsync below, after the last byte: a 1 GiB download then waited 1.3 s more for it.
-  const writeback = new EarlyWriteback(file.tempPath);
   let bytes = 0;
   const progress = progressPhase(`downloading ${objectUrl(backend, key)}`, info.size, "bytes");
   try {
@@ -90,11 +86,9 @@ export async function downloadArchive(
           bytes += chunk.length;
           progress.advance(chunk.length);
           ctl.enqueue(chunk);
-          writeback.wrote(chunk.length);
         },
       }),
     ).pipeTo(file.writable());
-    await writeback.close();
     const sha256 = hash.digest("hex");
     if (sha256 !== expected) {
       throw new VerifyError(
@@ -119,7 +113,6 @@ export async function downloadArchive(
     }
     return { path: outPath, sidecarPath, bytes, sha256 };
   } catch (err) {
-    await writeback.close().catch(() => {});
     throw await file.abortKeeping(err);
   } finally {
     progress.end();
