@@ -70,6 +70,8 @@ export async function writeJournal(j: RestoreJournal): Promise<string> {
 export interface JournalLeft {
   problem: string;
   unmarked?: string;
+  /** Removed, but its directory's fsync failed (`problem`): a crash may bring it back. */
+  undurable?: true;
 }
 
 /**
@@ -90,7 +92,12 @@ export function settleJournal(j: RestoreJournal, path: string): JournalLeft | un
       return { problem, unmarked: removalProblem(markErr, path) };
     }
   }
-  fsyncDirectory(dirname(path));
+  try {
+    fsyncDirectory(dirname(path));
+  } catch (err) {
+    // Thrown, it would read as the restore's failure, and restore removes a target it created then.
+    return { problem: removalProblem(err, dirname(path)), undurable: true };
+  }
   return undefined;
 }
 
@@ -113,6 +120,11 @@ function markSettled(j: RestoreJournal, path: string): void {
 
 /** What a journal that could not be removed (`left`) adds to a line: where it is and who removes it. */
 export function journalNote(path: string, left: JournalLeft, target: string): string {
+  if (left.undurable) {
+    return `its journal ${path} was removed, but its directory could not be synced (${left.problem}): ` +
+      `should the journal come back after a crash, the next restore or create of ${target} rolls its ` +
+      "steps back (remove it by hand then)";
+  }
   if (left.unmarked === undefined) {
     return leftNote(
       "journal",
