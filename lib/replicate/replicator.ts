@@ -20,6 +20,7 @@ import { type RestoreOptions, restoreReplica, type RestoreResult } from "../lite
 import { type CheckpointPolicy, decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } from "./checkpoint_policy.ts";
 import { acquireFileLock, type FileLock } from "../fsutil/file_lock.ts";
 import { BusyError } from "../errors.ts";
+import { removalProblem } from "../fsutil/left_temp.ts";
 import { ReplicaClaim } from "./replica_claim.ts";
 import { DbConnections } from "./db_conn.ts";
 import { consoleSink, type EventSink } from "./event_log.ts";
@@ -114,8 +115,11 @@ export class Replicator {
       "backup replicate of this database",
     );
     // Snapshot copies a killed replicator was preparing (each the size of the database): with the lock
-    // held, nobody else is writing there.
-    await rm(this.shadow.tmpDir(), { recursive: true, force: true });
+    // held, nobody else is writing there. Ones that stay are a warning: replication matters more.
+    const tmp = this.shadow.tmpDir();
+    await rm(tmp, { recursive: true, force: true }).catch((err) => {
+      this.log("WARN", "snapshot copies left", { path: tmp, problem: removalProblem(err, tmp) });
+    });
     try {
       await this.observedStep();
       this.log("INFO", "replication started", {

@@ -11,6 +11,7 @@
  */
 import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { toVigoError } from "../errors.ts";
 import { createAtomicFile } from "../fsutil/atomic_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { hex8 } from "../litestream/paths.ts";
@@ -76,7 +77,7 @@ export class ShadowDir {
     }
     const gens = await readdir(join(this.root, "generations")).catch(() => [] as string[]);
     for (const g of gens) {
-      if (g !== generation) await rm(join(this.root, "generations", g), { recursive: true, force: true });
+      if (g !== generation) await removeNamed(join(this.root, "generations", g), true);
     }
   }
 
@@ -137,7 +138,14 @@ export class ShadowDir {
   /** Deletes shadow files of `generation` with an index below `index` (already uploaded). */
   async removeIndicesBelow(generation: string, index: number): Promise<void> {
     for (const i of await this.indices(generation)) {
-      if (i < index) await rm(this.walPath(generation, i), { force: true });
+      if (i < index) await removeNamed(this.walPath(generation, i));
     }
   }
+}
+
+/** Removes a shadow file or directory; a failure names it (rm's own message names nothing). */
+async function removeNamed(path: string, recursive = false): Promise<void> {
+  await rm(path, { recursive, force: true }).catch((err) => {
+    throw toVigoError(err, path);
+  });
 }

@@ -8,12 +8,13 @@
  * backup was taken before the snapshot becomes visible, so snapshot + WAL in the replica never mix two
  * points in time.
  */
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { backup, DatabaseSync } from "node:sqlite";
 import { lz4CompressStream } from "../codec/lz4/lz4.ts";
 import type { ReplicaClient } from "../litestream/replica_client.ts";
+import { removeTemporary, removingFile } from "../fsutil/left_temp.ts";
 import type { EventSink } from "./event_log.ts";
 import { fileRangeStream } from "./file_stream.ts";
 import type { WalSync } from "./wal_sync.ts";
@@ -60,15 +61,17 @@ export async function takeSnapshot(ctx: SnapshotContext, first: boolean): Promis
   const st = wal.state!;
   const snap = await prepareSnapshot(ctx.dbPath, ctx.tmpDir, st.generation, st.index);
   if (!first && ctx.stopping()) {
-    await discardSnapshot(snap);
+    discardSnapshot(snap, ctx.log);
     return false;
   }
-  const after = await wal.sync();
+  const after = await wal.sync().catch(removingCopy(snap.path));
   if (after.newGeneration) {
-    await discardSnapshot(snap);
+    discardSnapshot(snap, ctx.log);
     throw new GenerationChangedError();
   }
-  if (!first) await ctx.uploader.upload(wal.state!);
+  if (!first) {
+    await ctx.uploader.upload(wal.state!).catch(removingCopy(snap.path));
+  }
   await uploadSnapshot(ctx.client, snap, ctx.log);
   return true;
 }
@@ -87,8 +90,7 @@ export async function prepareSnapshot(
     src.exec("PRAGMA busy_timeout = 5000");
     await backup(src, path, { rate: -1 });
   } catch (err) {
-    await rm(path, { force: true });
-    throw err;
+    throw removingFile(err, "snapshot copy", path, NEXT_START, dbPath);
   } finally {
     src.close();
   }
@@ -102,16 +104,14 @@ export async function uploadSnapshot(
   log: EventSink,
 ): Promise<void> {
   const started = performance.now();
-  try {
-    // A fresh stream per attempt: the backend's retry decorator can send the snapshot again.
-    await client.writeSnapshot(
-      snap.generation,
-      snap.index,
-      () => fileRangeStream(snap.path).pipeThrough(lz4CompressStream({ blockSizeIndex: 5 })),
-    );
-  } finally {
-    await discardSnapshot(snap);
-  }
+  // A fresh stream per attempt: the backend's retry decorator can send the snapshot again.
+  await client.writeSnapshot(
+    snap.generation,
+    snap.index,
+    () => fileRangeStream(snap.path).pipeThrough(lz4CompressStream({ blockSizeIndex: 5 })),
+  ).catch(removingCopy(snap.path));
+  // Stored: a copy that stays behind is a warning, not a failed snapshot to take again.
+  discardSnapshot(snap, log);
   log("INFO", "snapshot written", {
     generation: snap.generation,
     index: snap.index,
@@ -120,7 +120,26 @@ export async function uploadSnapshot(
   });
 }
 
-/** Deletes a prepared snapshot's temp file. */
-export async function discardSnapshot(snap: PreparedSnapshot): Promise<void> {
-  await rm(snap.path, { force: true });
+/** Who removes a snapshot copy left behind: the replicator empties its temporary directory at start. */
+const NEXT_START = "the replicator's next start";
+
+/**
+ * A catch handler: the failure of a step after the copy was made, thrown once the copy is removed, and
+ * naming the copy when it cannot be.
+ */
+function removingCopy(path: string): (err: unknown) => never {
+  return (err) => {
+    throw removingFile(err, "snapshot copy", path, NEXT_START);
+  };
+}
+
+/**
+ * Deletes a prepared snapshot's temp file; one that cannot be removed (the size of the database, one more
+ * each snapshot while the cause lasts) is logged, and replication goes on.
+ */
+export function discardSnapshot(snap: PreparedSnapshot, log: EventSink): void {
+  const problem = removeTemporary(snap.path);
+  if (problem !== undefined) {
+    log("WARN", "snapshot copy left", { path: snap.path, problem, removed_by: NEXT_START });
+  }
 }
