@@ -46,8 +46,8 @@ export function dbBackupExecutor(res: DbBackupResource): ResourceExecutor<DbBack
       const prevFile = prev ? join(prev.path, file) : null;
       let linked = false;
       if (prevFile && sameBytes(out, prevFile)) {
-        rmSync(out);
         try {
+          rmSync(out);
           linkSync(prevFile, out);
           linked = true;
         } catch (err) {

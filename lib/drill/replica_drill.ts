@@ -12,6 +12,7 @@ import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import { listReplica } from "../litestream/replica_list.ts";
 import { restoreReplica } from "../litestream/restore.ts";
 import { formatDuration } from "../config/duration.ts";
+import { toVigoError } from "../errors.ts";
 import type { DrillPathResult } from "./drill_report.ts";
 import { type DrillContext, failureMessage, isScratchFailure, notConfigured } from "./drill_context.ts";
 import { compareCounts, liveTableCounts, tableCounts } from "./db_facts.ts";
@@ -45,7 +46,10 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
         tables: cmp.tables,
       };
       const rpo = replicaRpoSeconds(cmp, latest.restoredUpTo, comparedAt);
-      await rm(latest.outputPath); // room for one restore at a time, as the guide promises
+      // Room for one restore at a time, as the guide promises.
+      await rm(latest.outputPath).catch((err) => {
+        throw toVigoError(err, latest.outputPath);
+      });
 
       const gen = (await listReplica(client)).generations.find((g) => g.generation === latest.generation);
       const first = gen?.snapshots.map((s) => s.createdAt).sort((a, b) => a.getTime() - b.getTime())[0];
