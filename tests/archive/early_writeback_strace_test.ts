@@ -1,7 +1,6 @@
 /**
  * An archive written by `backup create`, `backup download` or `backup upload` to file:// goes to disk
- * while it is written
- * (early_writeback.ts), seen in the kernel: strace shows `fdatasync` on its temporary file before the
+ * while it is written (early_writeback.ts), seen in the kernel: strace shows `fdatasync` on its temporary file before the
  * last byte. Without it the only sync is the final `fsync`, which then writes the whole file while the
  * command waits.
  */
@@ -41,79 +40,78 @@ function threeWindows(): { bytes: Uint8Array; sha: string } {
   return { bytes, sha: createHash("sha256").update(bytes).digest("hex") };
 }
 
-Deno.test({
-  name: "backup download: the file's first windows are synced while it downloads, not only at the end",
-  ignore: !hasStrace,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "download-writeback-" });
-    try {
-      // Three windows: the first sync starts after one, and a next one once it is done.
-      const { bytes: archive, sha } = threeWindows();
-      await Deno.mkdir(join(dir, "remote", "archives"), { recursive: true });
-      await Deno.writeFile(join(dir, "remote", "archives", "a.tar.gz"), archive);
-      await Deno.writeTextFile(join(dir, "remote", "archives", "a.tar.gz.sha256"), `${sha}  a.tar.gz\n`);
-      const out = join(dir, "a.tar.gz");
-      const script = `
-        import { downloadArchive, openBackend } from ${JSON.stringify(MOD)};
-        const backend = await openBackend(${JSON.stringify(`file://${join(dir, "remote")}`)});
-        try {
-          const got = await downloadArchive(backend, "archives/a.tar.gz", ${JSON.stringify(out)});
-          console.log(got.sha256);
-        } finally {
-          await backend.close();
-        }`;
-      await assertEarlySyncs(dir, script, sha);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
+/**
+ * A test of one command's write: `setup` puts three windows of archive (`bytes`, `sha`) where the command
+ * reads them in `dir` and returns the script that writes `a.tar.gz` from them and prints its SHA-256.
+ */
+function earlyWritebackTest(
+  name: string,
+  setup: (dir: string, bytes: Uint8Array, sha: string) => Promise<string>,
+): void {
+  Deno.test({
+    name,
+    ignore: !hasStrace,
+    async fn() {
+      const dir = await Deno.makeTempDir({ prefix: "early-writeback-" });
+      try {
+        const { bytes, sha } = threeWindows();
+        await assertEarlySyncs(dir, await setup(dir, bytes, sha), sha);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
 
-Deno.test({
-  name: "backup create: the archive's first windows are synced while it is written, not only at the end",
-  ignore: !hasStrace,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "create-writeback-" });
-    try {
-      const { bytes, sha } = threeWindows();
-      const input = join(dir, "input");
-      await Deno.writeFile(input, bytes);
-      // The sink is what create writes its archive through; its chunks here are the input file's.
-      const script = `
-        import { openFileSink } from ${JSON.stringify(MOD)};
-        const sink = await openFileSink(${JSON.stringify(join(dir, "a.tar.gz"))});
-        const file = await Deno.open(${JSON.stringify(input)});
-        await file.readable.pipeTo(sink.writable);
-        console.log((await sink.done).sha256);`;
-      await assertEarlySyncs(dir, script, sha);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+earlyWritebackTest(
+  "backup download: the file's first windows are synced while it downloads, not only at the end",
+  async (dir, bytes, sha) => {
+    await Deno.mkdir(join(dir, "remote", "archives"), { recursive: true });
+    await Deno.writeFile(join(dir, "remote", "archives", "a.tar.gz"), bytes);
+    await Deno.writeTextFile(join(dir, "remote", "archives", "a.tar.gz.sha256"), `${sha}  a.tar.gz\n`);
+    return `
+      import { downloadArchive, openBackend } from ${JSON.stringify(MOD)};
+      const backend = await openBackend(${JSON.stringify(`file://${join(dir, "remote")}`)});
+      try {
+        const got = await downloadArchive(backend, "archives/a.tar.gz", ${
+      JSON.stringify(join(dir, "a.tar.gz"))
+    });
+        console.log(got.sha256);
+      } finally {
+        await backend.close();
+      }`;
   },
-});
+);
 
-Deno.test({
-  name: "backup upload to file://: the stored archive's first windows are synced while it is written",
-  ignore: !hasStrace,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "upload-writeback-" });
-    try {
-      const { bytes, sha } = threeWindows();
-      const local = join(dir, "local", "a.tar.gz");
-      await Deno.mkdir(join(dir, "local"));
-      await Deno.writeFile(local, bytes);
-      await Deno.writeTextFile(`${local}.sha256`, `${sha}  a.tar.gz\n`);
-      const script = `
-        import { openBackend, uploadArchive } from ${JSON.stringify(MOD)};
-        const backend = await openBackend(${JSON.stringify(`file://${join(dir, "remote")}`)});
-        try {
-          console.log((await uploadArchive(backend, ${JSON.stringify(local)})).sha256);
-        } finally {
-          await backend.close();
-        }`;
-      await assertEarlySyncs(dir, script, sha);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+earlyWritebackTest(
+  "backup create: the archive's first windows are synced while it is written, not only at the end",
+  async (dir, bytes) => {
+    const input = join(dir, "input");
+    await Deno.writeFile(input, bytes);
+    // The sink is what create writes its archive through; its chunks here are the input file's.
+    return `
+      import { openFileSink } from ${JSON.stringify(MOD)};
+      const sink = await openFileSink(${JSON.stringify(join(dir, "a.tar.gz"))});
+      const file = await Deno.open(${JSON.stringify(input)});
+      await file.readable.pipeTo(sink.writable);
+      console.log((await sink.done).sha256);`;
   },
-});
+);
+
+earlyWritebackTest(
+  "backup upload to file://: the stored archive's first windows are synced while it is written",
+  async (dir, bytes, sha) => {
+    const local = join(dir, "local", "a.tar.gz");
+    await Deno.mkdir(join(dir, "local"));
+    await Deno.writeFile(local, bytes);
+    await Deno.writeTextFile(`${local}.sha256`, `${sha}  a.tar.gz\n`);
+    return `
+      import { openBackend, uploadArchive } from ${JSON.stringify(MOD)};
+      const backend = await openBackend(${JSON.stringify(`file://${join(dir, "remote")}`)});
+      try {
+        console.log((await uploadArchive(backend, ${JSON.stringify(local)})).sha256);
+      } finally {
+        await backend.close();
+      }`;
+  },
+);
