@@ -10,12 +10,12 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { say } from "./output.ts";
-import { rm } from "node:fs/promises";
 import type { RetentionPolicy } from "../archive/archive_retention.ts";
 import type { Leftover } from "../archive/snapshot_leftovers.ts";
 import { objectUrl, spareTempsInListings, tempsRemovedByListing } from "../backend/backend.ts";
 import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
-import { toVigoError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
+import { removeNamed } from "../fsutil/remove_named.ts";
 import { archiveUrlOption, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
@@ -119,9 +119,7 @@ export function backupPruneCommand(): Command {
         for (const d of plan) {
           if (d.action === "delete" && !dryRun) {
             for (const p of [d.archive.a.path, `${d.archive.a.path}.sha256`]) {
-              await rm(p, { force: true }).catch((err) => {
-                throw toVigoError(err, p);
-              });
+              await removeNamed(p);
             }
           }
           lines.push({

@@ -9,10 +9,10 @@
  * A shadow file is a valid WAL: the real WAL's header followed by whole committed frames, so each
  * uploaded segment is a byte range of it and a restore can hand the concatenation to SQLite.
  */
-import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { toVigoError } from "../errors.ts";
 import { createAtomicFile } from "../fsutil/atomic_file.ts";
+import { removeNamed } from "../fsutil/remove_named.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { hex8 } from "../litestream/paths.ts";
 import { parseWalHeader, WAL_HEADER_SIZE, type WalHeader } from "../sqlite/wal_format.ts";
@@ -141,11 +141,4 @@ export class ShadowDir {
       if (i < index) await removeNamed(this.walPath(generation, i));
     }
   }
-}
-
-/** Removes a shadow file or directory; a failure names it (rm's own message names nothing). */
-async function removeNamed(path: string, recursive = false): Promise<void> {
-  await rm(path, { recursive, force: true }).catch((err) => {
-    throw toVigoError(err, path);
-  });
 }

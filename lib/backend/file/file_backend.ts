@@ -5,10 +5,11 @@
  * a listing never shows a partial object; listings skip both our temp names (`.<name>.tmp-<pid>-<hex>`)
  * and Litestream's (`<name>.tmp`).
  */
-import { open, readdir, rm, rmdir, stat } from "node:fs/promises";
+import { open, readdir, rmdir, stat } from "node:fs/promises";
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
+import { removeNamed } from "../../fsutil/remove_named.ts";
 import { createAtomicFile, fsyncDirectory, writeFileAtomic } from "../../fsutil/atomic_file.ts";
 import {
   type Backend,
@@ -243,11 +244,7 @@ export class FileBackend implements Backend {
     const dirs = new Set<string>();
     for (const key of keys) {
       const path = this.#path(key);
-      try {
-        await rm(path, { force: true });
-      } catch (err) {
-        throw toVigoError(err, path);
-      }
+      await removeNamed(path);
       dirs.add(dirname(path));
     }
     // Prune directories left empty (a deleted generation leaves no husk for Litestream to list).
