@@ -11,7 +11,6 @@
  * replica unreachable), it gives up like a crash would, leaving the fsynced shadow WAL for the next
  * start, which finds its place again from the replica's contents.
  */
-import { rm } from "node:fs/promises";
 import { physicalPath } from "../fsutil/physical_path.ts";
 import { openBackend } from "../backends.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
@@ -20,7 +19,7 @@ import { type RestoreOptions, restoreReplica, type RestoreResult } from "../lite
 import { type CheckpointPolicy, decideCheckpoint, DEFAULT_CHECKPOINT_POLICY } from "./checkpoint_policy.ts";
 import { acquireFileLock, type FileLock } from "../fsutil/file_lock.ts";
 import { BusyError } from "../errors.ts";
-import { removalProblem } from "../fsutil/left_temp.ts";
+import { removeTemporaryTree } from "../fsutil/left_temp.ts";
 import { ReplicaClaim } from "./replica_claim.ts";
 import { DbConnections } from "./db_conn.ts";
 import { consoleSink, type EventSink } from "./event_log.ts";
@@ -28,18 +27,10 @@ import { applyRetention } from "./retention_apply.ts";
 import { ShadowDir } from "./shadow_wal.ts";
 import { GenerationChangedError, takeSnapshot } from "./snapshotter.ts";
 import { flushTimedOut, settlesWithin } from "./shutdown_deadline.ts";
-import {
-  DEFAULT_RETENTION_CHECK_MS,
-  DEFAULT_RETENTION_MS,
-  DEFAULT_SNAPSHOT_INTERVAL_MS,
-  indexHasSnapshot,
-  retentionDue,
-  snapshotDeferred,
-  snapshotDue,
-} from "./snapshot_schedule.ts";
+import { indexHasSnapshot, retentionDue, snapshotDeferred, snapshotDue } from "./snapshot_schedule.ts";
 import { WalSync } from "./wal_sync.ts";
 import { resumePosition, WalUploader } from "./wal_uploader.ts";
-import type { ReplicatorOptions } from "./replicator_options.ts";
+import { intervalsOf, type ReplicatorIntervals, type ReplicatorOptions } from "./replicator_options.ts";
 
 /** Replicates one database until stopped. */
 export class Replicator {
@@ -47,6 +38,7 @@ export class Replicator {
   private readonly log: EventSink;
   private readonly shadow: ShadowDir;
   private readonly policy: CheckpointPolicy;
+  private readonly intervals: ReplicatorIntervals;
   private client: ReplicaClient | null;
   private wal: WalSync | null = null;
   private uploader: WalUploader | null = null;
@@ -78,11 +70,8 @@ export class Replicator {
     this.log = opts.log ?? consoleSink;
     this.shadow = new ShadowDir(this.opts.dbPath);
     this.policy = { ...DEFAULT_CHECKPOINT_POLICY, ...opts.checkpoint };
+    this.intervals = intervalsOf(this.opts);
     this.client = opts.client ?? null;
-  }
-
-  private get syncIntervalMs(): number {
-    return this.opts.syncIntervalMs ?? this.opts.backup?.syncIntervalMs ?? 1000;
   }
 
   /** The replica client (opened from the configured URL on first use). */
@@ -117,14 +106,13 @@ export class Replicator {
     // Snapshot copies a killed replicator was preparing (each the size of the database): with the lock
     // held, nobody else is writing there. Ones that stay are a warning: replication matters more.
     const tmp = this.shadow.tmpDir();
-    await rm(tmp, { recursive: true, force: true }).catch((err) => {
-      this.log("WARN", "snapshot copies left", { path: tmp, problem: removalProblem(err, tmp) });
-    });
+    const problem = await removeTemporaryTree(tmp);
+    if (problem !== undefined) this.log("WARN", "snapshot copies left", { path: tmp, problem });
     try {
       await this.observedStep();
       this.log("INFO", "replication started", {
         db: this.opts.dbPath,
-        sync_interval_ms: this.syncIntervalMs,
+        sync_interval_ms: this.intervals.sync,
       });
     } catch (err) {
       if (!this.wal || this.fatal) {
@@ -158,7 +146,7 @@ export class Replicator {
       await this.client?.backend.close();
       throw this.fatal;
     }
-    const limit = this.opts.shutdownTimeoutMs ?? this.opts.backup?.shutdownTimeoutMs ?? 10_000;
+    const limit = this.intervals.shutdown;
     const flush = (async () => {
       await this.starting?.catch(() => {});
       if (this.fatal) throw this.fatal;
@@ -197,7 +185,7 @@ export class Replicator {
     this.claim ??= new ReplicaClaim(
       this.opts.backup?.url ?? "replica",
       this.opts.dbPath,
-      this.syncIntervalMs,
+      this.intervals.sync,
     );
     try {
       await this.claim.check(client.backend, this.uploader?.pos);
@@ -220,11 +208,11 @@ export class Replicator {
   private async run(): Promise<void> {
     // Fixed cadence: a tick starts every interval after the previous one started (not after it
     // ended), so the time a step takes does not add to the replication lag.
-    let next = performance.now() + this.syncIntervalMs;
+    let next = performance.now() + this.intervals.sync;
     while (!this.stopping) {
       await this.pause(next - performance.now());
       if (this.stopping) break;
-      next = Math.max(next + this.syncIntervalMs, performance.now());
+      next = Math.max(next + this.intervals.sync, performance.now());
       try {
         await this.observedStep();
         if (this.failures > 0) this.log("INFO", "replication recovered", { failures: this.failures });
@@ -239,7 +227,7 @@ export class Replicator {
           retry: this.failures,
           error: (err as Error)?.message ?? String(err),
         });
-        if (this.failures > 3) await this.pause(Math.min(30_000, this.syncIntervalMs * this.failures));
+        if (this.failures > 3) await this.pause(Math.min(30_000, this.intervals.sync * this.failures));
       }
     }
   }
@@ -301,16 +289,14 @@ export class Replicator {
     await this.checkLease(client);
     await this.followGeneration(client, res.newGeneration);
     const now = Date.now();
-    const interval = this.opts.snapshotIntervalMs ?? this.opts.backup?.snapshotIntervalMs ??
-      DEFAULT_SNAPSHOT_INTERVAL_MS;
-    if (snapshotDue(now, this.lastSnapshotAt, interval)) await this.snapshot(client);
+    if (snapshotDue(now, this.lastSnapshotAt, this.intervals.snapshot)) await this.snapshot(client);
     await this.uploader!.upload(wal.state!);
     const mode = decideCheckpoint(wal.walFrames(), wal.conns.idleMs(), this.policy);
     if (mode !== "none" && !this.stopping && now >= this.checkpointRetryAt) {
       if (await wal.checkpoint(mode === "truncate") === false) {
         // A reader (not us) holds an old snapshot: the WAL cannot be reset until it ends. Never
         // wait for it (that is what froze applications, #724); try again later.
-        this.checkpointRetryAt = now + Math.max(10_000, 10 * this.syncIntervalMs);
+        this.checkpointRetryAt = now + Math.max(10_000, 10 * this.intervals.sync);
         this.log("WARN", "checkpoint incomplete: another reader holds an old snapshot", {
           frames: wal.walFrames(),
         });
@@ -319,7 +305,7 @@ export class Replicator {
       // lossless): it gets its snapshot now, before retention uploads anything for it.
       await this.followGeneration(client, false);
     }
-    const check = this.opts.retentionCheckMs ?? DEFAULT_RETENTION_CHECK_MS;
+    const check = this.intervals.retentionCheck;
     if (retentionDue(now, this.lastRetentionAt, check)) await this.retention(client);
   }
 
@@ -394,7 +380,7 @@ export class Replicator {
     const r = await applyRetention(
       client,
       { generation: st.generation, index: st.index },
-      this.opts.retentionMs ?? this.opts.backup?.retentionMs ?? DEFAULT_RETENTION_MS,
+      this.intervals.retention,
       this.log,
     );
     if (r.needSnapshot) await this.snapshot(client);

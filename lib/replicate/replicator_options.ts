@@ -6,6 +6,11 @@ import type { BackupConfig } from "../config/types.ts";
 import type { ReplicaClient } from "../litestream/replica_client.ts";
 import type { CheckpointPolicy } from "./checkpoint_policy.ts";
 import type { EventSink } from "./event_log.ts";
+import {
+  DEFAULT_RETENTION_CHECK_MS,
+  DEFAULT_RETENTION_MS,
+  DEFAULT_SNAPSHOT_INTERVAL_MS,
+} from "./snapshot_schedule.ts";
 
 /** Options of `Replicator`. */
 export interface ReplicatorOptions {
@@ -30,6 +35,26 @@ export interface ReplicatorOptions {
   log?: EventSink;
   /** Told the outcome of every sync step (metrics). */
   observer?: StepObserver;
+}
+
+/** The times a replicator keeps to, each in ms. */
+export interface ReplicatorIntervals {
+  sync: number;
+  snapshot: number;
+  retention: number;
+  retentionCheck: number;
+  shutdown: number;
+}
+
+/** The times of `opts`: its own, else its `backup` settings', else the defaults documented above. */
+export function intervalsOf(opts: ReplicatorOptions): ReplicatorIntervals {
+  return {
+    sync: opts.syncIntervalMs ?? opts.backup?.syncIntervalMs ?? 1000,
+    snapshot: opts.snapshotIntervalMs ?? opts.backup?.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
+    retention: opts.retentionMs ?? opts.backup?.retentionMs ?? DEFAULT_RETENTION_MS,
+    retentionCheck: opts.retentionCheckMs ?? DEFAULT_RETENTION_CHECK_MS,
+    shutdown: opts.shutdownTimeoutMs ?? opts.backup?.shutdownTimeoutMs ?? 10_000,
+  };
 }
 
 /** Receives the outcome of each replication step; `startedAtMs` is wall-clock time (ms since epoch). */
