@@ -7,6 +7,7 @@ import process from "node:process";
 import { cliArgs } from "./lib/runtime.ts";
 import { versionReport } from "./lib/version.ts";
 import { holdStartupSignals } from "./lib/startup_signals.ts";
+import { restartWithoutTopTier } from "./lib/cli/lean_jit.ts";
 
 if (import.meta.main) {
   const argv = cliArgs();
@@ -17,6 +18,8 @@ if (import.meta.main) {
     console.log(versionReport());
     process.exit(0);
   }
+  // Archive readers start again in place without the top JIT tier (lean_jit.ts): before anything is set up.
+  restartWithoutTopTier(argv);
   // Loading the command takes the rest of start-up: a signal meanwhile ends it with exit 130 and a line,
   // as an interrupted command does, not the runtime's 143 and no word.
   holdStartupSignals();

@@ -18,12 +18,22 @@ const GLOBAL_FLAGS = new Set(["-v", "--verbose", "-q", "--quiet", "--progress"])
 /** Asking for help anywhere on the line needs every command (the tree, `help`'s listings). */
 const HELP = new Set(["-h", "--help", "help", "completion"]);
 
-/** The modules to load for `argv` (undefined: all of them, as tests inspecting the tree want). */
-export function commandsToLoad<C>(all: CommandModule<C>[], argv?: string[]): CommandModule<C>[] {
-  if (argv === undefined || argv.some((a) => HELP.has(a))) return all;
+/** True when the line asks for help anywhere in it (or for a completion script). */
+export function asksForHelp(argv: string[]): boolean {
+  return argv.some((a) => HELP.has(a));
+}
+
+/** The line from the command's name on: `argv` without the root's flags before it. */
+export function commandWords(argv: string[]): string[] {
   let first = 0;
   while (first < argv.length && GLOBAL_FLAGS.has(argv[first])) first++;
-  const words = argv.slice(first);
+  return argv.slice(first);
+}
+
+/** The modules to load for `argv` (undefined: all of them, as tests inspecting the tree want). */
+export function commandsToLoad<C>(all: CommandModule<C>[], argv?: string[]): CommandModule<C>[] {
+  if (argv === undefined || asksForHelp(argv)) return all;
+  const words = commandWords(argv);
   const named = all.filter((c) => c.path.every((w, i) => words[i] === w));
   return named.length === 1 ? named : all;
 }

@@ -20,6 +20,11 @@ const ENVIRONMENT: readonly [string, string][] = [
   ["VIGO_BACKUP_PASSWORD", "password of encrypted archives (after VIGO_BACKUP_PASSWORD_FILE)"],
   ["AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY", "S3 credentials when server.yaml has none"],
   ["VIGO_DEBUG", "1 prints the stack of internal errors"],
+  [
+    "BUN_JSC_useFTLJIT",
+    "unset: backup restore and backup verify start again in place without the top JIT tier (faster on " +
+    "small machines); 1 keeps it",
+  ],
   ["NO_COLOR", "honoured; vigocli prints no colour anyway"],
 ];
 

@@ -5,7 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { compile, type CompileResult, sha256File, sourceFacts, TARGETS } from "../../scripts/compile.ts";
+import {
+  compile,
+  type CompileResult,
+  runnerFor,
+  sha256File,
+  sourceFacts,
+  TARGETS,
+} from "../../scripts/compile.ts";
 import { readElfNeeds } from "../../scripts/elf_info.ts";
 import { runIsolated } from "./isolated.ts";
 
@@ -134,6 +141,42 @@ Deno.test("compile: executables run with the repo, $HOME and network hidden, and
     const bad = await runIsolated(f.target, exe, ["backup", "no-such-command"], cwd);
     assert.equal(bad.code, 2, `usage error exit code: ${bad.stdout}${bad.stderr}`);
     await assert.rejects(Deno.stat(join(cwd, "PWNED")), Deno.errors.NotFound, "bunfig.toml preload ran");
+  }
+});
+
+Deno.test("compile: an archive reader starts itself again in place without FTL; nothing else does", async () => {
+  const result = await build();
+  if (result.compiler !== "bun") return;
+  const exe = result.files.find((f) => runnerFor(f.target)?.length === 0)!.path;
+  const missing = join(scratch, "no-such-archive.tar.gz");
+  /** The command's execve calls (strace -v: with their environment), exit code and stderr. */
+  const traced = async (args: string[], env: Record<string, string> = {}) => {
+    const log = join(scratch, `execve-${crypto.randomUUID()}.log`);
+    const out = await new Deno.Command("strace", {
+      args: ["-f", "-qq", "-v", "-s", "4096", "-e", "trace=execve", "-o", log, exe, ...args],
+      env,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const calls = (await Deno.readTextFile(log)).split("\n").filter((l) => /execve\(/.test(l));
+    return { calls, code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  const restarted = await traced(["backup", "verify", missing]);
+  assert.equal(restarted.calls.length, 2, restarted.calls.join("\n"));
+  assert.match(restarted.calls[1], /execve\("\/proc\/self\/exe", \[/);
+  assert.ok(restarted.calls[1].includes(`"backup", "verify", "${missing}"]`), restarted.calls[1]);
+  assert.match(restarted.calls[1], /"BUN_JSC_useFTLJIT=0"/);
+  assert.doesNotMatch(restarted.calls[0], /BUN_JSC_useFTLJIT/);
+  // The operator's own value is kept (and so is FTL): one start, and the same outcome.
+  const kept = await traced(["backup", "verify", missing], { BUN_JSC_useFTLJIT: "1" });
+  assert.equal(kept.calls.length, 1, kept.calls.join("\n"));
+  assert.equal(restarted.code, kept.code);
+  assert.equal(restarted.stderr, kept.stderr);
+  // One line, the command's own: the runtime took the option without a word.
+  assert.match(restarted.stderr, /^[^\n]*no-such-archive[^\n]*\n$/);
+  for (const args of [["backup", "inspect", missing], ["backup", "verify", "--help"], ["--version"]]) {
+    const once = await traced(args);
+    assert.equal(once.calls.length, 1, `${args.join(" ")}: ${once.calls.join("\n")}`);
   }
 });
 
