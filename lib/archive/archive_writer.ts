@@ -71,6 +71,11 @@ export interface WriteArchiveResult {
   /** Uncompressed tar bytes. */
   tarBytes: number;
   warnings: string[];
+  /**
+   * The archive is complete but the copy of the database it was read from could not be removed: the
+   * caller reports the archive first, then this (exit 11).
+   */
+  copyLeft?: IoError;
 }
 
 /** The server-tree directories an archive holds, besides the database and server.yaml. */
@@ -207,7 +212,7 @@ export async function writeArchive(
   }
   if (copyLeft) {
     // The archive is written and complete; what failed is the clean-up of the copy it was read from.
-    throw new IoError(
+    result.copyLeft = new IoError(
       `${copyLeft.path}: could not be removed (${copyLeft.problem}) after the archive was written; ` +
         `it is left for ${copyLeft.sweep}`,
       { path: copyLeft.path },

@@ -180,6 +180,8 @@ export function backupCreateCommand(): Command {
               );
               if (file && remote) say(`uploaded to ${remote}`);
             }
+            // After the archive's own line: what was made is said even when its clean-up failed.
+            if (res.copyLeft) throw res.copyLeft;
             return;
           } catch (err) {
             // A restore that swapped the database in while it was pinned: the next attempt pins the new one.

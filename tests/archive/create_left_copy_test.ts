@@ -2,7 +2,7 @@
  * `backup create` of a rollback-journal database, read from a private copy in the work directory, whose
  * copy then cannot be removed. A create that failed keeps its failure (its exit code, the problem) and its
  * line names the copy left for the next run's sweep; one that wrote its archive ends with one IoError line
- * naming the copy, the archive in place. Before, rmSync's raw 'EACCES: permission denied, rm' from the pin's
+ * naming the copy after the archive's own line, the archive in place. Before, rmSync's raw 'EACCES: permission denied, rm' from the pin's
  * release replaced both. The removal fails in the kernel (strace, tests/helpers/unremovable_temp.ts, which
  * follows the CLI the child starts); skipped, saying so, without strace.
  */
@@ -25,8 +25,9 @@ function createOnce(args: string[]): string {
     const [cmd, ...rest] = ${JSON.stringify(cliCommand())};
     const out = await new Deno.Command(cmd, { args: [...rest, ...${
     JSON.stringify(args)
-  }], stdout: "null", stderr: "piped" }).output();
-    console.log(JSON.stringify({ code: out.code, stderr: new TextDecoder().decode(out.stderr) }));`;
+  }], stdout: "piped", stderr: "piped" }).output();
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    console.log(JSON.stringify({ code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) }));`;
 }
 
 const copies = (dir: string) => readdirSync(dir).filter((n) => n.startsWith(".vigo-backup-"));
@@ -58,7 +59,7 @@ async function createLeavingCopy(src: Awaited<ReturnType<typeof rollbackJournalR
   const stderr = String(outcome.stderr);
   const left = copies(snapshots);
   assert.equal(left.length, 1, `${readdirSync(snapshots)}: ${stderr}`);
-  return { snapshots, archive, code: outcome.code, stderr, left };
+  return { snapshots, archive, code: outcome.code, stdout: String(outcome.stdout), stderr, left };
 }
 
 Deno.test({
@@ -90,8 +91,10 @@ Deno.test({
   async fn() {
     const src = await rollbackJournalRoot(false);
     try {
-      const { snapshots, archive, code, stderr, left } = await createLeavingCopy(src);
+      const { snapshots, archive, code, stdout, stderr, left } = await createLeavingCopy(src);
       assert.equal(code, 11, stderr);
+      // The archive's own line first, as after any create: what was made is said.
+      assert.match(stdout, new RegExp(`^${archive}: \\d+ bytes, \\d+ entries, sha256 [0-9a-f]{64}\n$`));
       assert.match(
         stderr,
         new RegExp(
