@@ -45,11 +45,26 @@ export function restartWithoutTopTier(argv: string[]): void {
   if (runtimeName() !== "bun" || !execve || process.env[FTL_SWITCH] !== undefined || !runsLean(argv)) return;
   const args = ownCommandLine();
   if (!args) return;
+  quietExecveWarning();
   try {
     execve("/proc/self/exe", args, { ...process.env, [FTL_SWITCH]: "0" } as Record<string, string>);
   } catch {
     // No /proc, or the exec refused: the command runs in this process, with FTL.
   }
+}
+
+/**
+ * Keeps Bun's "process.execve is an experimental feature" warning off stderr, where it would come after a
+ * failed exec (it is printed on a later tick; a successful exec never gets there) and add a line to the
+ * command's own: every other warning still reaches the printers that were listening.
+ */
+function quietExecveWarning(): void {
+  const printers = process.listeners("warning");
+  process.removeAllListeners("warning");
+  process.on("warning", (warning: Error) => {
+    if (warning.name === "ExperimentalWarning" && warning.message.includes("process.execve")) return;
+    for (const print of printers) print(warning);
+  });
 }
 
 /** The command line exactly as started, or undefined when it cannot be handed on unchanged. */

@@ -150,10 +150,10 @@ Deno.test("compile: an archive reader starts itself again in place without FTL; 
   const exe = result.files.find((f) => runnerFor(f.target)?.length === 0)!.path;
   const missing = join(scratch, "no-such-archive.tar.gz");
   /** The command's execve calls (strace -v: with their environment), exit code and stderr. */
-  const traced = async (args: string[], env: Record<string, string> = {}) => {
+  const traced = async (args: string[], env: Record<string, string> = {}, inject: string[] = []) => {
     const log = join(scratch, `execve-${crypto.randomUUID()}.log`);
     const out = await new Deno.Command("strace", {
-      args: ["-f", "-qq", "-v", "-s", "4096", "-e", "trace=execve", "-o", log, exe, ...args],
+      args: ["-f", "-qq", "-v", "-s", "4096", "-e", "trace=execve", ...inject, "-o", log, exe, ...args],
       env,
       stdout: "null",
       stderr: "piped",
@@ -174,6 +174,16 @@ Deno.test("compile: an archive reader starts itself again in place without FTL; 
   assert.equal(restarted.stderr, kept.stderr);
   // One line, the command's own: the runtime took the option without a word.
   assert.match(restarted.stderr, /^[^\n]*no-such-archive[^\n]*\n$/);
+  // An exec that fails (strace makes the restart's execve fail with EACCES; it does not count the one that
+  // started the program) leaves the command in the first process, its output the same: no line about it.
+  const refused = await traced(["backup", "verify", missing], {}, [
+    "-e",
+    "inject=execve:error=EACCES:when=1",
+  ]);
+  assert.equal(refused.calls.length, 2, refused.calls.join("\n"));
+  assert.match(refused.calls[1], /= -1 EACCES/);
+  assert.equal(refused.code, kept.code);
+  assert.equal(refused.stderr, kept.stderr);
   for (const args of [["backup", "inspect", missing], ["backup", "verify", "--help"], ["--version"]]) {
     const once = await traced(args);
     assert.equal(once.calls.length, 1, `${args.join(" ")}: ${once.calls.join("\n")}`);
