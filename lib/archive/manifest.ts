@@ -163,17 +163,17 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     if (!VALID_PATH.test(path)) checkArchivePath(path);
     if (seen.has(path)) throw new BadInputError(`manifest lists ${path} twice`);
     seen.add(path);
-    if (!MODE_PATTERN.test(e.mode)) throw new BadInputError(`manifest entry ${e.path} has a bad mode`);
+    if (!MODE_PATTERN.test(e.mode)) throw new BadInputError(`manifest entry ${path} has a bad mode`);
     if (e.type === "file") {
       if (!Number.isSafeInteger(e.size) || e.size! < 0 || !SHA256_PATTERN.test(e.sha256 ?? "")) {
-        throw new BadInputError(`manifest entry ${e.path} lacks a size or SHA-256`);
+        throw new BadInputError(`manifest entry ${path} lacks a size or SHA-256`);
       }
     } else if (e.type === "symlink") {
-      if (typeof e.target !== "string") throw new BadInputError(`manifest entry ${e.path} lacks a target`);
-      checkLinkTarget(e.path, e.target);
-      links.add(e.path);
+      if (typeof e.target !== "string") throw new BadInputError(`manifest entry ${path} lacks a target`);
+      checkLinkTarget(path, e.target);
+      links.add(path);
     } else if (e.type !== "dir") {
-      throw new BadInputError(`manifest entry ${e.path} has unknown type ${JSON.stringify(e.type)}`);
+      throw new BadInputError(`manifest entry ${path} has unknown type ${JSON.stringify(e.type)}`);
     }
   }
   // Nothing may lie below an archived symlink (restoring it would write through the link). Each
