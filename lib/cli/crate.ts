@@ -9,7 +9,7 @@ import { UsageError } from "../errors.ts";
 import type { CrateRunReport } from "../crate/crate_runner.ts";
 import { jsonOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
-import { stdout } from "./stdout.ts";
+import { queueStdout } from "./stdout.ts";
 
 /** `crate`: run configcrate backup executors */
 export function crateCommand(): Command {
@@ -59,7 +59,7 @@ function runCommand() {
         : await acquireFileLockBeside(crate.path, ".vigo-crate.lock", "crate run of this configcrate");
       const { report, errors } = await runCrate(crate, settings, opts.resource);
       if (opts.json) printJson(report);
-      else if (!isQuiet()) stdout().write(formatReport(report));
+      else if (!isQuiet()) queueStdout(formatReport(report));
       for (const r of report.resources) {
         for (const w of r.warnings) warn(`${r.resource}: ${w}`);
       }

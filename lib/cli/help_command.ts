@@ -9,7 +9,7 @@ import { completionScript, SHELLS } from "./completion.ts";
 import { exitCodesText } from "./exit_codes.ts";
 import { manPage } from "./man_page.ts";
 import { VERSION } from "../version.ts";
-import { stdout } from "./stdout.ts";
+import { queueStdout } from "./stdout.ts";
 
 /** `help`: a command's help, the exit-code table, or the man page. `root()` is the whole program. */
 export function helpCommand(root: () => Command): Command {
@@ -19,11 +19,11 @@ export function helpCommand(root: () => Command): Command {
     .addOption(new Option("--man", "print the man page (roff) on stdout"))
     .action((words, opts) => {
       if (opts.man) {
-        stdout().write(manPage(commandSpec(root()), VERSION, new Date().toISOString().slice(0, 10)));
+        queueStdout(manPage(commandSpec(root()), VERSION, new Date().toISOString().slice(0, 10)));
         return;
       }
       if (words.length === 1 && words[0] === "exit-codes") {
-        stdout().write(`Exit codes:\n${exitCodesText()}\n`);
+        queueStdout(`Exit codes:\n${exitCodesText()}\n`);
         return;
       }
       let cmd = root();
@@ -42,6 +42,6 @@ export function completionCommand(root: () => Command): Command {
     .description("print a shell completion script (bash, zsh or fish) generated from the command tree")
     .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
     .action((shell) => {
-      stdout().write(completionScript(shell, commandSpec(root())));
+      queueStdout(completionScript(shell, commandSpec(root())));
     }) as unknown as Command;
 }

@@ -5,7 +5,7 @@
  * Failures in `--json` mode are printed by {@link jsonError} on stdout, where the script is reading.
  */
 import type { VigoError } from "../errors.ts";
-import { stdout } from "./stdout.ts";
+import { queueStdout } from "./stdout.ts";
 
 /** `createdAt` → `created_at`; keys already in snake_case are unchanged. */
 function snakeCase(key: string): string {
@@ -37,7 +37,7 @@ let printed = false;
 
 /** Prints `value` in the dialect as one pretty-printed JSON document on stdout. */
 export function printJson(value: unknown): void {
-  stdout().write(`${JSON.stringify(toJsonDialect(value), null, 2)}\n`);
+  queueStdout(`${JSON.stringify(toJsonDialect(value), null, 2)}\n`);
   printed = true;
 }
 

@@ -5,7 +5,7 @@
  */
 import process from "node:process";
 import { setNoticeSink } from "../verbose.ts";
-import { stdout } from "./stdout.ts";
+import { queueStdout } from "./stdout.ts";
 
 let quiet = false;
 let progressHooks: { clear(): void; stop(): void } | undefined;
@@ -50,5 +50,5 @@ export function warn(msg: string): void {
 
 /** One line of a command's human summary on stdout, unless quiet. */
 export function say(line: string): void {
-  if (!quiet) stdout().write(`${line}\n`);
+  if (!quiet) queueStdout(`${line}\n`);
 }

@@ -8,7 +8,7 @@ import process from "node:process";
 import { join } from "node:path";
 import { ExitCode, UsageError } from "../errors.ts";
 import { reportError } from "./run_action.ts";
-import { isBrokenPipe } from "./stdout.ts";
+import { isBrokenPipe, stdoutWritten } from "./stdout.ts";
 import { jsonError, resetJsonDocument } from "./json_output.ts";
 import { versionReport } from "../version.ts";
 import { setVerboseSink } from "../verbose.ts";
@@ -184,10 +184,14 @@ export async function main(argv: string[]): Promise<number> {
   const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: "user" });
+    // Not before the reader has it all: an exit drops what the pipe has not taken yet (stdout.ts).
+    await stdoutWritten();
     return ExitCode.Ok;
   } catch (err) {
     stopProgressDisplay();
     if (isBrokenPipe(err)) return ExitCode.BrokenPipe;
+    // What the command printed before it failed goes out first, whole, then the error's own lines.
+    if (await stdoutWritten().then(() => false, isBrokenPipe)) return ExitCode.BrokenPipe;
     const json = argv.includes("--json");
     if (err instanceof CommanderError) {
       // help and version are reported by commander as "errors" with exit code 0

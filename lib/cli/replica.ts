@@ -15,7 +15,7 @@ import { type Backend, spareTempsInListings } from "../backend/backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
 import { elapsedMs, printJson } from "./json_output.ts";
-import { stdout } from "./stdout.ts";
+import { queueStdout } from "./stdout.ts";
 
 /** `replica`: restore, list and configure replicas */
 export function replicaCommand(): Command {
@@ -163,7 +163,7 @@ function listCommand() {
       try {
         const summary = await listReplica(replicaClientFor(backend));
         if (opts.json) printJson(summary);
-        else stdout().write(formatSummary(summary));
+        else queueStdout(formatSummary(summary));
       } finally {
         await backend.close();
       }
@@ -187,6 +187,6 @@ function litestreamConfigCommand() {
       });
       requireSqlite(cfg);
       for (const w of [...cfg.warnings, ...litestreamConfigWarnings(cfg)]) warn(w);
-      stdout().write(litestreamConfigFor(cfg, { withSecrets: opts.withSecrets }));
+      queueStdout(litestreamConfigFor(cfg, { withSecrets: opts.withSecrets }));
     });
 }

@@ -2,7 +2,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { jsonOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
-import { stdout } from "./stdout.ts";
+import { queueStdout } from "./stdout.ts";
 
 /** `snapshot`: list hardlink snapshots */
 export function snapshotCommand(): Command {
@@ -28,7 +28,7 @@ export function snapshotCommand(): Command {
           for (const r of rows) {
             lines.push([r.name, r.time, r.files, formatSize(r.bytes), formatSize(r.uniqueBytes)].join("\t"));
           }
-          stdout().write(lines.join("\n") + "\n");
+          queueStdout(lines.join("\n") + "\n");
         }),
     ) as unknown as Command;
 }

@@ -18,7 +18,7 @@ let guarded = false;
  * lazily: in a Bun executable the first touch of `process.stdout` costs ~20 ms of start-up, which
  * commands that print with `console.log` never pay.
  */
-export function stdout(): typeof process.stdout {
+function stdout(): typeof process.stdout {
   if (!guarded) {
     guarded = true;
     process.stdout.on("error", (err: Error) => {
@@ -32,4 +32,23 @@ export function stdout(): typeof process.stdout {
 /** Writes `bytes` to stdout and waits until the runtime has taken them; rejects with the write's error. */
 export function writeStdout(bytes: Uint8Array | string): Promise<void> {
   return new Promise((resolve, reject) => stdout().write(bytes, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Every write {@link queueStdout} started: it settles when the last has, rejecting if any failed. */
+let queued: Promise<void> = Promise.resolve();
+
+/**
+ * Writes to stdout without waiting; {@link stdoutWritten} waits for it. A pipe takes 64 KiB at once and
+ * the runtime holds the rest: a process that exits before its reader has taken that rest loses it (a
+ * 145 KB `restore --json` document read by a slow reader arrived as its first 65,536 bytes, exit 0),
+ * and a reader that has gone is noticed only by a write still in flight (exit 0 instead of 141).
+ */
+export function queueStdout(text: Uint8Array | string): void {
+  queued = Promise.all([queued, writeStdout(text)]).then(() => {});
+  queued.catch(() => {}); // observed by stdoutWritten(); not an unhandled rejection meanwhile
+}
+
+/** Resolves once everything {@link queueStdout} was given is written; rejects with a write's error (EPIPE). */
+export function stdoutWritten(): Promise<void> {
+  return queued;
 }

@@ -109,9 +109,10 @@ Deno.test("cli: compact archive names, VIGO_SERVER_ROOT, and --target/--server-r
   await Deno.remove(fx.root, { recursive: true });
 });
 
-Deno.test("cli: output piped into head stops quietly with 141, not with the runtime's EPIPE error", async () => {
+Deno.test("cli: output piped into head stops quietly with 141; a slow reader gets all of it", async () => {
   const fx = await makeServerRoot({ rows: 20 });
-  // ~2,000 entries: a manifest of ~0.5 MB, far more than a pipe holds, so the write meets a closed pipe.
+  // ~2,000 entries: a manifest of ~0.5 MB and a restore plan of ~0.2 MB, far more than a pipe holds, so
+  // the write meets a closed pipe, and a reader that waits finds most of the output still to come.
   for (let i = 0; i < 2000; i++) {
     await Deno.writeTextFile(join(fx.root, "stacks/roles", `role-${i}.yaml`), `n: ${i}\n`);
   }
@@ -119,20 +120,24 @@ Deno.test("cli: output piped into head stops quietly with 141, not with the runt
   const made = await runCli(["backup", "create", "--server-root", fx.root, archive]);
   assert.equal(made.code, 0, made.stderr);
   const err = join(fx.root, "stderr.txt");
-  const piped = await new Deno.Command("bash", {
-    args: [
-      "-c",
-      `"$@" 2>${err} | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`,
-      "bash",
-      ...cliCommand(),
-      "backup",
-      "inspect",
-      archive,
-    ],
-    stdout: "piped",
-  }).output();
-  assert.equal(new TextDecoder().decode(piped.stdout).trim(), "141");
-  assert.equal(await Deno.readTextFile(err), "");
+  const out = join(fx.root, "stdout.txt");
+  const piped = async (reader: string, args: string[]) => {
+    const run = await new Deno.Command("bash", {
+      args: ["-c", `"$@" 2>${err} | ${reader}; echo "\${PIPESTATUS[0]}"`, "bash", ...cliCommand(), ...args],
+      stdout: "piped",
+    }).output();
+    return new TextDecoder().decode(run.stdout).trim();
+  };
+  const inspect = ["backup", "inspect", archive];
+  // Printed whole by printJson as the command ends; the process used to exit before the pipe took it.
+  const plan = ["backup", "restore", archive, "--target", join(fx.root, "elsewhere"), "--dry-run", "--json"];
+  for (const args of [inspect, plan]) {
+    assert.equal(await piped("head -c 100 >/dev/null", args), "141", args.join(" "));
+    assert.equal(await Deno.readTextFile(err), "");
+  }
+  assert.equal(await piped(`(sleep 1; cat) >${out}`, plan), "0");
+  const document = JSON.parse(await Deno.readTextFile(out));
+  assert.ok(document.plan.length > 2000, `plan of ${document.plan.length} lines`);
   await Deno.remove(fx.root, { recursive: true });
 });
 
