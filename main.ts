@@ -6,7 +6,7 @@
 import process from "node:process";
 import { cliArgs } from "./lib/runtime.ts";
 import { versionReport } from "./lib/version.ts";
-import { holdStartupSignals } from "./lib/startup_signals.ts";
+import { holdStartupSignals, onInterruptedExit } from "./lib/startup_signals.ts";
 import { restartWithoutTopTier } from "./lib/cli/lean_jit.ts";
 
 if (import.meta.main) {
@@ -23,6 +23,11 @@ if (import.meta.main) {
   // Loading the command takes the rest of start-up: a signal meanwhile ends it with exit 130 and a line,
   // as an interrupted command does, not the runtime's 143 and no word.
   holdStartupSignals();
+  // A signal ends a --json run with its error document too (docs/json-output.md), not with stderr alone.
+  if (argv.includes("--json")) {
+    const { printInterruptedError } = await import("./lib/cli/json_output.ts");
+    onInterruptedExit(printInterruptedError);
+  }
   const { main } = await import("./lib/cli/program.ts");
   process.exit(await main(argv));
 }

@@ -19,10 +19,29 @@ import { ExitCode } from "./errors.ts";
 export const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 let holding = false;
+let printDocument: ((message: string) => void) | undefined;
+
+/**
+ * Has {@link exitInterrupted} call `print` with the interruption's message before the exit: the CLI's
+ * `--json` error document (docs/json-output.md), which stdout holds however the command ends.
+ */
+export function onInterruptedExit(print: (message: string) => void): void {
+  printDocument = print;
+}
+
+/** Ends the process as an interrupted command: `vigocli: LINE` on stderr for each line, exit 130. */
+export function exitInterrupted(lines: string[]): never {
+  for (const line of lines) process.stderr.write(`vigocli: ${line}\n`);
+  try {
+    printDocument?.(lines.join("; "));
+  } catch {
+    // The exit must happen whatever the document meets (a reader that has gone).
+  }
+  process.exit(ExitCode.Interrupted);
+}
 
 function onSignal(signal: string): void {
-  process.stderr.write(`vigocli: interrupted (${signal})\n`);
-  process.exit(ExitCode.Interrupted);
+  exitInterrupted([`interrupted (${signal})`]);
 }
 
 /**

@@ -15,8 +15,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { ExitCode, InterruptedError, toVigoError, type VigoError } from "../errors.ts";
-import { dropStartupSignals, STOP_SIGNALS } from "../startup_signals.ts";
+import { InterruptedError, toVigoError, type VigoError } from "../errors.ts";
+import { dropStartupSignals, exitInterrupted, STOP_SIGNALS } from "../startup_signals.ts";
 
 /** How long an interruption waits for work it stopped to undo itself: a request or two to a backend. */
 export const SETTLE_MS = 10_000;
@@ -91,8 +91,7 @@ function onSignal(signal: string): void {
  */
 function exitWith(lines: string[]): never {
   for (const p of paths) removeNow(p);
-  for (const line of lines) process.stderr.write(`vigocli: ${line}\n`);
-  process.exit(ExitCode.Interrupted);
+  exitInterrupted(lines);
 }
 
 /** Stops `w` and waits, for at most {@link SETTLE_MS}, for how it ends. */

@@ -4,7 +4,7 @@
  * {@link printJson}, so a camelCase field or a `Date` in an engine's result cannot leak a second dialect.
  * Failures in `--json` mode are printed by {@link jsonError} on stdout, where the script is reading.
  */
-import type { VigoError } from "../errors.ts";
+import { InterruptedError, type VigoError } from "../errors.ts";
 import { queueStdout } from "./stdout.ts";
 
 /** `createdAt` → `created_at`; keys already in snake_case are unchanged. */
@@ -48,6 +48,16 @@ export function printJson(value: unknown): void {
  */
 export function jsonDocumentPrinted(): boolean {
   return printed;
+}
+
+/**
+ * Prints the error document of a run that a signal ends (`message`: its stderr line without `vigocli: `),
+ * unless the command printed its own already: stdout holds exactly one document however a run ends.
+ * Written at once (console.log), as the exit follows.
+ */
+export function printInterruptedError(message: string): void {
+  if (printed) return;
+  console.log(JSON.stringify(jsonError(new InterruptedError(message))));
 }
 
 /** Starts a new run (main() may be called more than once in one process). */

@@ -11,11 +11,16 @@ import { runCli } from "../helpers/cli.ts";
 import { interruptAt, interruptWhen, names } from "../helpers/interrupt.ts";
 import { makeServerRoot } from "./fixture.ts";
 
-Deno.test("SIGINT during create: exit 130, temporary files removed", async () => {
+Deno.test("SIGINT during create: exit 130, temporary files removed, the --json document printed", async () => {
   const fx = await makeServerRoot({ rows: 150_000 });
   const outDir = join(fx.root, "snapshots");
   // The archive's own temporary file is the first thing create makes.
-  await interruptAt(["backup", "create", ...fx.flags, join(outDir, "y.tar.gz")], outDir, ".y.tar.gz.tmp-");
+  // With --json: stdout still holds one document, the interruption's (docs/json-output.md).
+  await interruptAt(
+    ["backup", "create", ...fx.flags, join(outDir, "y.tar.gz"), "--json"],
+    outDir,
+    ".y.tar.gz.tmp-",
+  );
   assert.deepEqual(names(outDir), []);
   await Deno.remove(fx.root, { recursive: true });
 });
@@ -30,7 +35,7 @@ Deno.test("SIGINT during restore and verify: exit 130, staging and extracted dat
   await Deno.mkdir(target);
   await interruptAt(["backup", "restore", archive, "--target", target], target, ".restore-staging-");
   assert.deepEqual(names(target), []);
-  await interruptAt(["backup", "verify", archive], outDir, ".vigo-verify-");
+  await interruptAt(["backup", "verify", archive, "--json"], outDir, ".vigo-verify-");
   assert.deepEqual(names(outDir), ["x.tar.gz", "x.tar.gz.sha256"]);
   await Deno.remove(fx.root, { recursive: true });
 });

@@ -11,7 +11,8 @@ export const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.na
 
 /**
  * Starts `vigocli ARGS…`, sends `signal` once an entry named `prefix…` exists in `dir`, waits for the
- * exit and checks it was the interruption (exit 130, "interrupted" on stderr). Returns stderr.
+ * exit and checks it was the interruption (exit 130, "interrupted" on stderr; with `--json` among the
+ * arguments, stdout one error document of kind `interrupted`). Returns stderr.
  */
 export function interruptAt(
   args: string[],
@@ -37,6 +38,17 @@ export async function interruptWhen(
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 130, `${signal}: ${stderr}`);
   assert.match(stderr, /interrupted/);
+  if (args.includes("--json")) {
+    const document = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.deepEqual(
+      {
+        code: document.error?.code,
+        kind: document.error?.kind,
+        line: `vigocli: ${document.error?.message}\n`,
+      },
+      { code: 130, kind: "interrupted", line: stderr },
+    );
+  }
   return stderr;
 }
 
