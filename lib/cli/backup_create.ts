@@ -2,7 +2,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { say, warn } from "./output.ts";
 import { stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError, UsageError } from "../errors.ts";
+import { ConfigError, CryptoError, UsageError } from "../errors.ts";
 import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
 import { archiveFileName, NAME_FORMATS, type NameFormat } from "../archive/archive_names.ts";
 import { CREATE_LOCK_SUFFIX } from "../archive/own_files.ts";
@@ -121,7 +121,7 @@ export function backupCreateCommand(): Command {
       // Asked once: a start-over after a changed source file must not prompt again. Asked before the
       // lock and its interrupt handlers: the prompt reads synchronously, so a handler would hold a
       // SIGTERM there until a key is pressed.
-      const password = opts.encrypt ? await askPassword(opts) : undefined;
+      const password = opts.encrypt ? await askPassword(opts, path ?? out!) : undefined;
       // Two creates to one output path would race on its temp file and rename; released when the
       // action ends, however it ends. (A missing directory is reported by the write itself.) The
       // interrupt handlers go in first: a signal from the moment its file exists then exits through
@@ -210,9 +210,19 @@ export function backupCreateCommand(): Command {
     }) as unknown as Command;
 }
 
-async function askPassword(flags: { passwordFile?: string; passwordCommand?: string }): Promise<string> {
+/** The password for the archive `archive` (its path or URL), which a failure to get one names. */
+async function askPassword(
+  flags: { passwordFile?: string; passwordCommand?: string },
+  archive: string,
+): Promise<string> {
   const { obtainPassword } = await import("./password.ts");
-  return obtainPassword({ confirm: true, ...flags });
+  return await obtainPassword({ confirm: true, ...flags }).catch((err) => {
+    // "no password: …" says nothing of which archive wanted one; a password file's error names that file.
+    if (err instanceof CryptoError && !err.message.startsWith(archive)) {
+      err.message = `${archive}: ${err.message}`;
+    }
+    throw err;
+  });
 }
 
 async function encryptTransform(password: string): Promise<TransformStream<Uint8Array, Uint8Array>> {

@@ -176,8 +176,9 @@ Deno.test("no password source and no terminal: create --encrypt fails at once an
   assert.equal(r.code, CRYPTO, r.stderr);
   assert.equal(
     r.stderr.trim(),
-    "vigocli: no password: use --password-file, --password-command, VIGO_BACKUP_PASSWORD_FILE or VIGO_BACKUP_PASSWORD " +
-      "(no terminal to prompt on)",
+    // Named, as verify and restore name the archive that wanted a password.
+    `vigocli: ${out}: no password: use --password-file, --password-command, VIGO_BACKUP_PASSWORD_FILE or ` +
+      "VIGO_BACKUP_PASSWORD (no terminal to prompt on)",
   );
   const left = [...Deno.readDirSync(join(fx.root, "snapshots"))].map((e) => e.name).filter((n) =>
     n.includes("never")
