@@ -4,9 +4,9 @@
  * the snapshot would free (directory entries themselves are not counted). Found by walking all
  * snapshots and counting, per inode, in how many snapshots and how many times it appears.
  */
-import { lstatSync, readdirSync } from "node:fs";
+import { lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { NotFoundError, toVigoError } from "../errors.ts";
+import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
 import { listSnapshots } from "./snapshot_store.ts";
 
 /** One row of `snapshot list`. */
@@ -33,9 +33,10 @@ interface InodeUse {
 
 /** Usage of every snapshot under `targetPath`, oldest first. */
 export function snapshotUsage(targetPath: string): SnapshotUsage[] {
-  if (!lstatSync(targetPath, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new NotFoundError(`${targetPath}: no such snapshot directory`);
-  }
+  // Followed, as the executors follow it: a target_path may be a symbolic link to the backup disk.
+  const st = statSync(targetPath, { throwIfNoEntry: false });
+  if (!st) throw new NotFoundError(`${targetPath}: no such snapshot directory`);
+  if (!st.isDirectory()) throw new BadInputError(`${targetPath}: not a directory (snapshots live in one)`);
   const snaps = listSnapshots(targetPath);
   const inodes = new Map<string, InodeUse>();
   const rows: SnapshotUsage[] = snaps.map((s) => ({

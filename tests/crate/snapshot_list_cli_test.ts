@@ -28,6 +28,17 @@ Deno.test("snapshot list reports time, files and unique bytes", async () => {
     );
     const missing = await runCli(["snapshot", "list", join(s.dir, "nope")]);
     assert.equal(missing.code, 9, show(missing));
+    // A target_path that is a symbolic link to the backup disk is listed as the executors write it.
+    const link = join(s.dir, "link");
+    Deno.symlinkSync(target, link);
+    const linked = await runCli(["snapshot", "list", link, "--json"]);
+    assert.equal(linked.code, 0, show(linked));
+    assert.equal(JSON.parse(linked.stdout).length, 2);
+    // A file is there but is no snapshot directory: bad input, said so, not "no such" (9).
+    const file = join(src, "same.txt");
+    const notDir = await runCli(["snapshot", "list", file]);
+    assert.equal(notDir.code, 4, show(notDir));
+    assert.equal(notDir.stderr, `vigocli: ${file}: not a directory (snapshots live in one)\n`);
   } finally {
     s.cleanup();
   }
