@@ -26,15 +26,14 @@ export function runShellCommand(
   timeoutMs?: number,
 ): CommandOutcome {
   const [file, args] = withoutSecretEnv("/bin/sh", ["-c", command]);
+  // Both onto our stderr's descriptor itself, as it comes: collected and written on after the command
+  // ended, the output came late, out of order, and cut at 64 KiB when vigocli exited before a slow
+  // reader of its stderr (`crate run … 2>&1 | less`) had taken the rest.
   const r = spawnSync(file, args, {
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-    maxBuffer: 64 << 20,
+    stdio: ["ignore", 2, 2],
     timeout: timeoutMs,
   });
-  for (const out of [r.stdout, r.stderr]) {
-    if (out && out.length > 0) process.stderr.write(out);
-  }
   return { command, status: r.status, signal: r.signal ?? null, ok: r.status === 0 && !r.error };
 }
 

@@ -135,7 +135,7 @@ Deno.test("cli: output piped into head stops quietly with 141; a slow reader get
     assert.equal(await piped("head -c 100 >/dev/null", args), "141", args.join(" "));
     assert.equal(await Deno.readTextFile(err), "");
   }
-  assert.equal(await piped(`(sleep 1; cat) >${out}`, plan), "0");
+  assert.equal(await piped(`(sleep 2; cat) >${out}`, plan), "0");
   const document = JSON.parse(await Deno.readTextFile(out));
   assert.ok(document.plan.length > 2000, `plan of ${document.plan.length} lines`);
   await Deno.remove(fx.root, { recursive: true });

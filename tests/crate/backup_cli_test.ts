@@ -287,6 +287,29 @@ Deno.test("pre_command and post_command run through the shell; failures are repo
   }
 });
 
+Deno.test("a hook's output reaches a slow reader of vigocli's stderr whole and in order", async () => {
+  const s = scratch();
+  try {
+    const src = join(s.dir, "src"), target = join(s.dir, "target");
+    writeTree(src, { "a.txt": "a" });
+    // 300 KB on the hook's stdout, more than a pipe holds; the reader waits 2 s before reading, so vigocli
+    // has ended (its run takes ~0.2 s) while most of it is still to be taken.
+    const crate = backupCrate(join(s.dir, "c.yaml"), src, target, [
+      `pre_command: 'head -c 300000 /dev/zero | tr "\\000" q; echo; echo pre-end >&2'`,
+      "post_command: 'echo post-end'",
+    ]);
+    const r = await runCli(["crate", "run", crate], {
+      env: { VIGO_NOW: DAY1 },
+      via: ["bash", "-c", '"$@" 2>&1 >/dev/null | (sleep 2; cat) >&2', "bash"],
+    });
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stderr.match(/q/g)?.length, 300_000, "the hook's output, whole");
+    assert.match(r.stderr, /^q{300000}\npre-end\npost-end\n/m);
+  } finally {
+    s.cleanup();
+  }
+});
+
 Deno.test("an unknown parameter is a config error naming resource and parameter (exit 3)", async () => {
   const s = scratch();
   try {
