@@ -81,7 +81,7 @@ export async function scanArchive(
   visit?: EntryVisitor,
 ): Promise<ScanResult> {
   requireRegularFile(path, "archive");
-  const expected = await readSidecar(path);
+  const expected = readSidecar(path);
   if (expected === null && opts.requireSidecar) {
     throw new IntegrityError(`${path}.sha256: sidecar is missing`);
   }

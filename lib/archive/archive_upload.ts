@@ -52,7 +52,7 @@ export async function uploadArchive(
   const name = basename(path);
   checkArchiveName(name);
   requireRegularFile(path, "archive");
-  const expected = await readSidecar(path);
+  const expected = readSidecar(path);
   if (expected === null) {
     throw new VerifyError(`${path}.sha256: sidecar is missing (refusing an unverifiable upload)`);
   }

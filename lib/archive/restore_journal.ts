@@ -8,22 +8,14 @@
  * An interrupted restore is rolled back, not completed: it never reported success, so the state the
  * operator knows is the old one, and re-running the restore is always possible.
  */
-import {
-  closeSync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, normalize } from "node:path";
 import process from "node:process";
 import { BadInputError, BusyError, IoError, toVigoError } from "../errors.ts";
 import { createAtomicFile, fsyncDirectory } from "../fsutil/atomic_file.ts";
 import { leftNote, removalProblem, removeTemporary } from "../fsutil/left_temp.ts";
 import { pidRunning } from "../fsutil/stale_temps.ts";
+import { readSmallRegularFile } from "../fsutil/regular_file.ts";
 import { type RestoreStep, undoStep } from "./restore_steps.ts";
 
 /** The `format` field of a journal. */
@@ -235,6 +227,15 @@ function notPutBack(dest: string, err: unknown): IoError {
   return new IoError(`${dest}: could not be put back (${problem})`, { cause: err, path: dest });
 }
 
+/** Bytes a journal may have: it names the few top-level items a restore renames. */
+const JOURNAL_MAX = 1024 * 1024;
+
+/** A journal's text; one that is not a regular file or too large is refused as one that does not parse. */
+function readJournal(path: string): string {
+  const unusable = (message: string) => new BadInputError(`${message}; inspect and remove it by hand`);
+  return new TextDecoder().decode(readSmallRegularFile(path, "restore journal", JOURNAL_MAX, unusable));
+}
+
 /** The journals in `target` (of running or dead restores), without touching them. */
 export function interruptedJournals(target: string): string[] {
   try {
@@ -251,7 +252,7 @@ export function interruptedJournals(target: string): string[] {
 export function pendingJournals(target: string): string[] {
   return interruptedJournals(target).filter((path) => {
     try {
-      return !parseJournal(readFileSync(path, "utf8"), path, target).settled;
+      return !parseJournal(readJournal(path), path, target).settled;
     } catch {
       return true;
     }
@@ -273,13 +274,7 @@ export function recoverInterruptedRestore(target: string): string[] {
         `${target}: a restore (PID ${pid}) is replacing files in it; wait for it to finish`,
       );
     }
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (err) {
-      throw toVigoError(err, path);
-    }
-    const j = parseJournal(text, path, target);
+    const j = parseJournal(readJournal(path), path, target);
     if (j.settled) {
       // Nothing to undo; one that still cannot be removed is harmless, and tried again next time.
       removeTemporary(path);

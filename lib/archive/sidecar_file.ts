@@ -1,16 +1,19 @@
 /** Reads the `.sha256` sidecar beside a local archive (sha256sum's line, as file_sink.ts writes it). */
-import { readFile } from "node:fs/promises";
-import { BadInputError, toVigoError } from "../errors.ts";
+import { BadInputError, NotFoundError } from "../errors.ts";
 import { removingFile } from "../fsutil/left_temp.ts";
+import { readSmallRegularFile } from "../fsutil/regular_file.ts";
+
+/** Bytes a sidecar may have: one sha256sum line is ~100; a few lines more are still one archive's. */
+const SIDECAR_MAX = 64 * 1024;
 
 /** The hash a `.sha256` sidecar next to `path` records, or null when there is none. */
-export async function readSidecar(path: string): Promise<string | null> {
+export function readSidecar(path: string): string | null {
   let text: string;
   try {
-    text = await readFile(`${path}.sha256`, "utf8");
+    text = new TextDecoder().decode(readSmallRegularFile(`${path}.sha256`, "sidecar", SIDECAR_MAX));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw toVigoError(err, `${path}.sha256`);
+    if (err instanceof NotFoundError) return null;
+    throw err;
   }
   const m = /^([0-9a-fA-F]{64})\s/.exec(text);
   if (!m) throw new BadInputError(`${path}.sha256: not a sha256sum line`);

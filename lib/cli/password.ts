@@ -8,13 +8,13 @@
 import { spawnSync } from "node:child_process";
 import { warn } from "./output.ts";
 import { closeSync, openSync, readSync, statSync, writeSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { isatty, ReadStream } from "node:tty";
 import process from "node:process";
 import { CryptoError, ExitCode, toVigoError, VigoError } from "../errors.ts";
 import { shellWords } from "../shell_words.ts";
 import { findExecutable } from "../find_executable.ts";
 import { dropStartupSignals } from "../startup_signals.ts";
+import { readUpTo } from "../fsutil/regular_file.ts";
 
 /** Environment variable holding the archive password for non-interactive use. */
 export const PASSWORD_ENV = "VIGO_BACKUP_PASSWORD";
@@ -35,11 +35,12 @@ export interface PasswordOptions {
 }
 
 /** Returns the password from the first source available; throws a CryptoError when there is none. */
+// deno-lint-ignore require-await -- async so that every failure is a rejection: callers chain .catch
 export async function obtainPassword(opts: PasswordOptions): Promise<string> {
-  if (opts.passwordFile !== undefined) return await readPasswordFile(opts.passwordFile);
+  if (opts.passwordFile !== undefined) return readPasswordFile(opts.passwordFile);
   if (opts.passwordCommand !== undefined) return runPasswordCommand(opts.passwordCommand);
   const fileFromEnv = process.env[PASSWORD_FILE_ENV];
-  if (fileFromEnv !== undefined && fileFromEnv !== "") return await readPasswordFile(fileFromEnv);
+  if (fileFromEnv !== undefined && fileFromEnv !== "") return readPasswordFile(fileFromEnv);
   const fromEnv = process.env[PASSWORD_ENV];
   if (fromEnv !== undefined) {
     if (fromEnv === "") throw new CryptoError(`${PASSWORD_ENV} is set but empty`);
@@ -102,16 +103,28 @@ export function splitCommandLine(line: string): string[] {
   return shellWords(line, (q) => new CryptoError(`--password-command: unterminated ${q} in \`${line}\``));
 }
 
+/** Bytes a password file may have: /dev/zero or a huge file given by mistake is refused, not read whole. */
+const PASSWORD_FILE_MAX = 64 * 1024;
+
 /** Reads a password file: warns when others can read it, drops one trailing newline. */
-async function readPasswordFile(path: string): Promise<string> {
+function readPasswordFile(path: string): string {
   let bytes: Uint8Array;
   try {
     if ((statSync(path).mode & 0o004) !== 0) {
       warn(`${path}: password file is world-readable (chmod 600 it)`);
     }
-    bytes = await readFile(path);
+    // Read as it comes, whatever it is: a pipe (`--password-file <(pass show vigo)`) is a password file too.
+    const fd = openSync(path, "r");
+    try {
+      bytes = readUpTo(fd, PASSWORD_FILE_MAX + 1);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     throw toVigoError(err, path);
+  }
+  if (bytes.length > PASSWORD_FILE_MAX) {
+    throw new CryptoError(`${path}: password file is larger than ${PASSWORD_FILE_MAX} bytes`);
   }
   let text: string;
   try {

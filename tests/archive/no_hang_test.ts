@@ -50,6 +50,71 @@ Deno.test("FIFOs are refused before they are opened: database.path (3), archive 
   }
 });
 
+Deno.test("a sidecar or restore journal that is a FIFO, a link to /dev/zero or huge is refused (4), not waited on or read whole", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  try {
+    const archive = join(fx.root, "snapshots/x.tar.gz");
+    const made = await runCli(["backup", "create", ...fx.flags, archive]);
+    assert.equal(made.code, 0, made.stderr);
+    const sidecar = `${archive}.sha256`;
+    const target = join(fx.root, "t");
+    await Deno.mkdir(target);
+    // Each kind of bad file in place of the sidecar, then of a killed restore's journal.
+    const kinds: [string, (path: string) => Promise<void>, RegExp][] = [
+      ["FIFO", mkfifo, /is a FIFO \(named pipe\), not a regular file/],
+      ["/dev/zero", (path) => Deno.symlink("/dev/zero", path), /is a device, not a regular file/],
+      ["3 GiB sparse file", async (path) => {
+        await Deno.writeFile(path, new Uint8Array());
+        await Deno.truncate(path, 3 * 1024 ** 3);
+      }, /is larger than \d+ bytes/],
+    ];
+    for (const [kind, make, says] of kinds) {
+      await Deno.remove(sidecar);
+      await make(sidecar);
+      for (const cmd of [["verify"], ["restore", "--target", target]]) {
+        const r = await runCli(["backup", cmd[0], archive, ...cmd.slice(1)], { timeoutMs: 30_000 });
+        assert.equal(r.code, 4, `${kind} sidecar, ${cmd[0]}: ${r.stderr}`);
+        assert.equal(r.stderr.split("\n").length, 2, r.stderr);
+        assert.match(r.stderr, new RegExp(`x\\.tar\\.gz\\.sha256: sidecar ${says.source}`));
+      }
+    }
+    await Deno.remove(sidecar);
+    // A killed restore's journal is read first by a restore into its target and by a create of that root.
+    const runs: [string, string[]][] = [
+      [target, ["restore", archive, "--target", target]],
+      [fx.root, ["create", ...fx.flags, join(fx.root, "snapshots/y.tar.gz")]],
+    ];
+    for (const [kind, make, says] of kinds) {
+      for (const [dir, args] of runs) {
+        const journal = join(dir, ".restore-journal-999997.json");
+        await make(journal);
+        const r = await runCli(["backup", ...args], { timeoutMs: 30_000 });
+        await Deno.remove(journal);
+        assert.equal(r.code, 4, `${kind} journal, ${args[0]}: ${r.stderr}`);
+        assert.match(
+          r.stderr,
+          new RegExp(`999997\\.json: restore journal ${says.source}; inspect and remove it by hand`),
+        );
+      }
+    }
+    // A password file may be a pipe (`<(pass show …)`), so only its size is asked: /dev/zero is refused.
+    const enc = join(fx.root, "snapshots/e.tar.gz");
+    const pw = join(fx.root, "pw");
+    await Deno.writeTextFile(pw, "pw\n", { mode: 0o600 });
+    const sealed = await runCli(["backup", "create", ...fx.flags, enc, "--encrypt", "--password-file", pw]);
+    assert.equal(sealed.code, 0, sealed.stderr);
+    const zero = await runCli(["backup", "verify", enc, "--password-file", "/dev/zero"], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(zero.code, 6, zero.stderr);
+    assert.match(zero.stderr, /\/dev\/zero: password file is larger than 65536 bytes/);
+    const piped = await runCli(["backup", "verify", enc, "--password-file", "/dev/stdin"], { stdin: "pw\n" });
+    assert.equal(piped.code, 0, piped.stderr);
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
+
 /** Resolves once process `pid` has `path` open (its SQLite connection), or has ended. */
 async function untilOpen(pid: number, path: string): Promise<void> {
   const real = await Deno.realPath(path);
