@@ -147,6 +147,19 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   if (!Array.isArray(m.entries) || typeof m.database !== "object" || m.database === null) {
     throw new BadInputError("manifest.json lacks entries or database");
   }
+  // Restore places the database by them: a manifest without them was refused only there, and as a bug.
+  const source = m.source as Record<string, unknown> | null;
+  const followed = source?.followed as Record<string, unknown> | null | undefined;
+  if (
+    typeof source !== "object" || source === null ||
+    !["server_root", "server_yaml", "database"].every((k) => typeof source[k] === "string") ||
+    (followed !== undefined &&
+      (typeof followed !== "object" || followed === null ||
+        Object.values(followed).some((v) => typeof v !== "string")))
+  ) {
+    throw new BadInputError("manifest source lacks server_root, server_yaml or database (strings)");
+  }
+  if (typeof m.created_at !== "string") throw new BadInputError("manifest created_at is not a string");
   if (
     m.excluded !== undefined &&
     (!Array.isArray(m.excluded) || m.excluded.some((p) => p !== MASTER_KEY_ENTRY_PATH))

@@ -259,6 +259,36 @@ const cases: Case[] = [
     ]),
   },
   {
+    name: "manifest_without_source",
+    expect: "header failure",
+    error: "BadInputError",
+    message: "manifest source lacks server_root, server_yaml or database (strings)",
+    comment: "the v1 archive with source removed from its manifest (restore places the database by it)",
+    archive: await tarGz(withManifest(base, (m) => void delete m.source)),
+  },
+  {
+    name: "uid_out_of_range",
+    expect: "corrupt",
+    error: "BadInputError",
+    message: "bad uid for entry server.yaml",
+    comment: "server.yaml's pax uid record 1099511627776 (2^40), a uid no file system holds",
+    archive: await tarGz(
+      base.map((e, i) => i === serverYaml ? { ...e, header: { ...e.header, uid: 2 ** 40 } } : e),
+    ),
+  },
+  {
+    name: "mtime_out_of_range",
+    expect: "corrupt",
+    error: "BadInputError",
+    message: "bad mtime for entry server.yaml",
+    comment: "server.yaml's pax mtime record 10000000000000 (beyond a JavaScript Date), the manifest's alike",
+    archive: await tarGz(
+      withManifest(base, (m) => {
+        m.entries.find((e) => e.path === "server.yaml").mtime = 1e13;
+      }).map((e, i) => i === serverYaml ? { ...e, header: { ...e.header, mtime: 1e13 } } : e),
+    ),
+  },
+  {
     name: "stacked_pax_headers",
     expect: "corrupt",
     error: "BadInputError",

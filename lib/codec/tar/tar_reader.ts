@@ -27,6 +27,12 @@ function cString(b: Uint8Array): string {
   return new TextDecoder().decode(nul < 0 ? b : b.subarray(0, nul));
 }
 
+/** The largest uid or gid: 2^32 − 1 is chown(2)'s "leave unchanged", no owner's. */
+const MAX_ID = 0xffff_fffe;
+
+/** Seconds a time may lie from 1970 either way: what a JavaScript Date, and so utimes here, can hold. */
+const MAX_TIME = 8.64e12;
+
 function paxId(value: string, key: string, path: string): number {
   const n = Number(value);
   if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n)) {
@@ -169,6 +175,15 @@ export class TarReader {
         gid: pax.gid !== undefined ? paxId(pax.gid, "gid", path) : raw.gid,
         linkname: pax.linkpath ?? (raw.linkname || undefined),
       };
+      // Out of range from a pax record or a GNU base-256 field alike: restore could not set them.
+      const ranges: [string, number, number][] = [
+        ["mtime", Math.abs(header.mtime), MAX_TIME],
+        ["uid", header.uid, MAX_ID],
+        ["gid", header.gid, MAX_ID],
+      ];
+      for (const [key, value, max] of ranges) {
+        if (!(value <= max)) throw new CodecError(`bad ${key} for entry ${path}`);
+      }
       const total = size + padding(size);
       this.#pendingSkip = total;
       return { header, body: () => this.#body(size, total) };
