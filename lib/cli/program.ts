@@ -3,7 +3,7 @@
  * when it has more to do than print `--version`, so start-up for that stays free of every command's
  * imports (README, Design: performance decisions).
  */
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import { Command, CommanderError, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import process from "node:process";
 import { join } from "node:path";
 import { ExitCode, UsageError } from "../errors.ts";
@@ -119,6 +119,7 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
       installProgress(progress ? "plain" : "live");
     }
     applyRootAlias(action);
+    refuseEmptyPaths(action);
     // `--server-root R` alone means R's own server.yaml, not the one under /srv/vigo.
     const rootSource = action.getOptionValueSource("serverRoot");
     if (rootSource !== "cli" && rootSource !== "env") return;
@@ -175,6 +176,38 @@ function helpEpilogue(cmd: Command): string {
 function applyRecursively(cmd: Command, fn: (c: Command) => void): void {
   fn(cmd);
   for (const sub of cmd.commands) applyRecursively(sub as Command, fn);
+}
+
+/** Placeholders of options and arguments that name a file, directory or URL, and what each names. */
+const PATH_PLACEHOLDERS = new Map([
+  ["file", "file"],
+  ["dir", "directory"],
+  ["path", "path"],
+  ["archive", "archive"],
+  ["url", "URL"],
+  ["target_path", "directory"],
+  ["out", "path"],
+  ["dump", "file"],
+]);
+
+/**
+ * Refuses an empty file, directory or URL: usually a shell variable that was not set (`--target "$T"`),
+ * which the runtime resolves to the current directory: `restore --target ''` restored into it.
+ */
+function refuseEmptyPaths(cmd: CommandUnknownOpts): void {
+  for (const o of cmd.options) {
+    const placeholder = /<([a-z_]+)>/.exec(o.flags)?.[1];
+    if (!placeholder || !PATH_PLACEHOLDERS.has(placeholder) || cmd.getOptionValue(o.attributeName()) !== "") {
+      continue;
+    }
+    const fromEnv = cmd.getOptionValueSource(o.attributeName()) === "env" && o.envVar;
+    const named = PATH_PLACEHOLDERS.get(placeholder);
+    throw new UsageError(fromEnv ? `${o.envVar} is set but empty` : `${o.long}: empty (no ${named} named)`);
+  }
+  cmd.registeredArguments.forEach((a, i) => {
+    const named = PATH_PLACEHOLDERS.get(a.name());
+    if (named && cmd.processedArgs[i] === "") throw new UsageError(`${a.name()}: empty (no ${named} named)`);
+  });
 }
 
 /** Runs the CLI with `argv` (without the runtime and script name) and returns the exit code. */

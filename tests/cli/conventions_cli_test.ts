@@ -141,6 +141,35 @@ Deno.test("cli: output piped into head stops quietly with 141; a slow reader get
   await Deno.remove(fx.root, { recursive: true });
 });
 
+Deno.test("cli: an empty path (an unset shell variable) is a bad command line, not the current directory", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  const archive = join(fx.root, "snapshots", "x.tar.gz");
+  assert.equal((await runCli(["backup", "create", "--server-root", fx.root, archive])).code, 0);
+  // Run where a restore into "" would land: the current directory must stay empty.
+  const cwd = await Deno.makeTempDir();
+  try {
+    const cases: [string[], Record<string, string>, string][] = [
+      [["backup", "restore", archive, "--target", ""], {}, "--target: empty (no directory named)"],
+      [
+        ["backup", "restore", archive, "--dry-run"],
+        { VIGO_SERVER_ROOT: "" },
+        "VIGO_SERVER_ROOT is set but empty",
+      ],
+      [["backup", "verify", ""], {}, "archive: empty (no archive named)"],
+      [["backup", "create", "--server-root", fx.root, ""], {}, "out: empty (no path named)"],
+    ];
+    for (const [args, env, says] of cases) {
+      const r = await runCli(args, { env, cwd });
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr, `vigocli: ${says}\n`);
+    }
+    assert.deepEqual([...Deno.readDirSync(cwd)], []);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
+
 Deno.test("cli: every command that reads server.yaml warns about its unknown keys, also with --json", async () => {
   // `paths.snapshot` for `paths.snapshots`: list and install-units used to drop the warning, so list
   // silently looked in the default directory.
