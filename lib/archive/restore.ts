@@ -228,6 +228,18 @@ async function checkTarget(target: string): Promise<void> {
       throw new BadInputError(`${p}: not a directory (restore only writes inside the target)`);
     }
   }
+  if (await stat(target).then(() => true, () => false)) return;
+  // A target to be made: a link to nothing, or a file where a directory above it must be, cannot be
+  // (mkdir's EEXIST said "already exists", exit 10, and the dry run planned it).
+  if (await lstat(target).then(() => true, () => false)) {
+    throw new BadInputError(`${target}: a symbolic link to nothing (restore only writes inside the target)`);
+  }
+  for (let p = dirname(target); p !== dirname(p); p = dirname(p)) {
+    const st = await stat(p).catch(() => null);
+    if (!st) continue;
+    if (!st.isDirectory()) throw new BadInputError(`${p}: not a directory (${target} cannot be made in it)`);
+    return;
+  }
 }
 
 /** Refuses a staged database that fails integrity_check or differs from the manifest's page facts. */

@@ -96,6 +96,30 @@ const rows: Row[] = [
     message: /snapshots: not a directory; the archive cannot be written there$/,
   },
   {
+    name: "restore --target below a regular file, and a dry run of it",
+    run: async (fx, s) => {
+      const archive = join(s, "t.tar.gz");
+      assert.equal((await runCli(["backup", "create", ...fx.flags, archive])).code, 0);
+      await Deno.writeTextFile(join(s, "file"), "x\n");
+      const dry = await runCli(["backup", "restore", archive, "--target", join(s, "file/sub"), "--dry-run"]);
+      assert.equal(dry.code, 4, dry.stderr);
+      return runCli(["backup", "restore", archive, "--target", join(s, "file/sub")]);
+    },
+    code: 4,
+    message: /\/file: not a directory \(\S+\/file\/sub cannot be made in it\)$/,
+  },
+  {
+    name: "restore --target a symbolic link to nothing",
+    run: async (fx, s) => {
+      const archive = join(s, "t.tar.gz");
+      assert.equal((await runCli(["backup", "create", ...fx.flags, archive])).code, 0);
+      await Deno.symlink(join(s, "nowhere"), join(s, "link"));
+      return runCli(["backup", "restore", archive, "--target", join(s, "link"), "--db-only"]);
+    },
+    code: 4,
+    message: /\/link: a symbolic link to nothing \(restore only writes inside the target\)$/,
+  },
+  {
     name: "a hot rollback journal",
     run: async (fx, s) => {
       await withDatabaseAt(fx, await hotJournalDb(fx, s));
