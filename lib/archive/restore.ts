@@ -268,6 +268,18 @@ function refuseIfBusy(db: string, force: boolean): void {
   );
 }
 
+/**
+ * `lstat` of `path`, or null when nothing is there. Any other failure (EACCES on a target the user cannot
+ * search) is the error: a plan that took it for absence promised a restore that then failed.
+ */
+function lstatIfThere(path: string) {
+  return lstat(path).catch((err) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
+    throw toVigoError(err, path);
+  });
+}
+
 /** The target's current paths that a restore of these entries could touch. */
 async function existingPaths(
   target: string,
@@ -277,7 +289,7 @@ async function existingPaths(
 ): Promise<Set<string>> {
   const out = new Set<string>();
   const walk = async (rel: string): Promise<void> => {
-    const st = await lstat(join(target, rel)).catch(() => null);
+    const st = await lstatIfThere(join(target, rel));
     if (!st) return;
     if (!st.isDirectory()) {
       out.add(rel);
@@ -288,9 +300,9 @@ async function existingPaths(
   };
   for (const unit of restoreUnits(entries, opts.dbOnly)) {
     if (unit === DB_ENTRY_PATH) {
-      if (await lstat(join(target, "db")).catch(() => null)) out.add("db/");
+      if (await lstatIfThere(join(target, "db"))) out.add("db/");
       for (const suffix of ["", ...DB_COMPANIONS]) {
-        if (await lstat(join(target, dbRel + suffix)).catch(() => null)) out.add(dbRel + suffix);
+        if (await lstatIfThere(join(target, dbRel + suffix))) out.add(dbRel + suffix);
       }
     } else await walk(unit);
   }
