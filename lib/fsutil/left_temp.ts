@@ -3,7 +3,8 @@
  * its line says what is left and who removes it (stale_temps.ts sweeps a dead PID's temporary names).
  */
 import { existsSync, rmSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { chmod, lstat, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { IoError, toVigoError, type VigoError } from "../errors.ts";
 
 /** Who removes a temporary file left behind: its name carries the dead run's PID (stale_temps.ts). */
@@ -33,14 +34,43 @@ export function removeTemporaries(paths: string[]): { path: string; problem: str
   return left;
 }
 
-/** Removes the directory `path` and what is in it, if it is there; why it could not be, or undefined. */
+/**
+ * Removes the directory `path` and what is in it, if it is there; why it could not be, or undefined. The
+ * tree is this process's own: a directory in it made read-only (a restore's staged secrets/ at 0500)
+ * keeps its entries from anyone but root, so on EACCES its directories are made writable and the removal
+ * is tried again.
+ */
 export async function removeTemporaryTree(path: string): Promise<string | undefined> {
+  try {
+    await rm(path, { recursive: true, force: true });
+    return undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EACCES" || !(await madeWritable(path))) {
+      return removalProblem(err, path);
+    }
+  }
   try {
     await rm(path, { recursive: true, force: true });
     return undefined;
   } catch (err) {
     return removalProblem(err, path);
   }
+}
+
+/** Adds the owner's rwx to every directory below and at `path` that lacks it; whether any was changed. */
+async function madeWritable(path: string): Promise<boolean> {
+  let changed = false;
+  const walk = async (dir: string): Promise<void> => {
+    const st = await lstat(dir).catch(() => null);
+    if (!st?.isDirectory()) return;
+    if ((st.mode & 0o700) !== 0o700) {
+      await chmod(dir, (st.mode & 0o7777) | 0o700).then(() => changed = true, () => {});
+    }
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) await walk(join(dir, name));
+  };
+  await walk(path);
+  return changed;
 }
 
 /**
