@@ -5,24 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { AS_NOBODY, runCli } from "../helpers/cli.ts";
+import { cliAsNobody, runCli } from "../helpers/cli.ts";
 import { makeServerRoot } from "./fixture.ts";
 
 Deno.test("restore --dry-run into a target nobody can search: exit 11 naming it, no plan", async () => {
   const fx = await makeServerRoot({ rows: 5 });
   const shared = await Deno.makeTempDir({ prefix: "vigo-dry-unreadable-" });
   try {
-    await Deno.chmod(shared, 0o777);
     const archive = join(shared, "x.tar.gz");
     assert.equal((await runCli(["backup", "create", ...fx.flags, archive])).code, 0);
     for (const f of [archive, `${archive}.sha256`]) await Deno.chmod(f, 0o644);
-    const asNobody = (...args: string[]) =>
-      runCli(args, { via: AS_NOBODY, env: { HOME: shared, DENO_DIR: join(shared, "deno") } });
-    const probe = await asNobody("--version");
-    if (probe.code !== 0) {
-      console.warn(`skipped: the CLI cannot run as nobody here (exit ${probe.code})`);
-      return;
-    }
+    const asNobody = await cliAsNobody(shared);
+    if (!asNobody) return;
     const target = join(shared, "locked");
     await Deno.mkdir(join(target, "stacks"), { recursive: true });
     await Deno.chmod(target, 0o000);

@@ -9,27 +9,21 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { AS_NOBODY, runCli } from "../helpers/cli.ts";
+import { cliAsNobody, runCli } from "../helpers/cli.ts";
 import { makeServerRoot } from "./fixture.ts";
 
 Deno.test("restore as nobody: read-only directories restored with their modes; a failed restore leaves no staging", async () => {
   const fx = await makeServerRoot({ rows: 5 });
   const shared = await Deno.makeTempDir({ prefix: "vigo-read-only-dirs-" });
   try {
-    await Deno.chmod(shared, 0o777);
     await Deno.chmod(join(fx.root, "stacks/vars"), 0o500);
     await Deno.chmod(join(fx.root, "secrets"), 0o500);
     const archive = join(shared, "x.tar.gz");
     const made = await runCli(["backup", "create", ...fx.flags, archive]);
     assert.equal(made.code, 0, made.stderr);
     for (const f of [archive, `${archive}.sha256`]) await Deno.chmod(f, 0o644);
-    const asNobody = (...args: string[]) =>
-      runCli(args, { via: AS_NOBODY, env: { HOME: shared, DENO_DIR: join(shared, "deno") } });
-    const probe = await asNobody("--version");
-    if (probe.code !== 0) {
-      console.warn(`skipped: the CLI cannot run as nobody here (exit ${probe.code})`);
-      return;
-    }
+    const asNobody = await cliAsNobody(shared);
+    if (!asNobody) return;
     const target = join(shared, "t");
     await Deno.mkdir(target);
     await Deno.chown(target, 65534, 65534);

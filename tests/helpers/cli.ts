@@ -43,6 +43,22 @@ export interface CliOptions {
 /** Launcher for {@link CliOptions.via}: run as nobody, so that root's read-anything does not hide a check. */
 export const AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 
+/**
+ * `vigocli ARGS…` run as nobody with HOME and DENO_DIR in `home` (which this makes world-writable), or
+ * undefined, said on stderr, where the CLI cannot run as nobody (an executable in a private directory).
+ */
+export async function cliAsNobody(
+  home: string,
+): Promise<((...args: string[]) => Promise<CliResult>) | undefined> {
+  await Deno.chmod(home, 0o777);
+  const run = (...args: string[]) =>
+    runCli(args, { via: AS_NOBODY, env: { HOME: home, DENO_DIR: join(home, "deno") } });
+  const probe = await run("--version");
+  if (probe.code === 0) return run;
+  console.warn(`skipped: the CLI cannot run as nobody here (exit ${probe.code})`);
+  return undefined;
+}
+
 /** Launcher for {@link CliOptions.via}: run under `umask 000`. */
 export const UMASK_000 = ["sh", "-c", 'umask 000; exec "$@"', "sh"];
 
