@@ -8,7 +8,7 @@
  */
 import { lstat, mkdir, readdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { BadInputError, BusyError, IoError, toVigoError, VerifyError, type VigoError } from "../errors.ts";
+import { BadInputError, BusyError, IoError, toVigoError, VerifyError } from "../errors.ts";
 import { removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
@@ -147,8 +147,6 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   let report: RestoreReport;
   let problem: string | undefined;
   let journalLeft: { path: string; left: JournalLeft } | undefined;
-  const unitsMeta: { path: string; header: TarHeader }[] = [];
-  let committed = false;
   try {
     const dirs: { path: string; header: TarHeader }[] = [];
     // The manifest is not authenticated, so matching its SHA-256 proves nothing about the database:
@@ -165,24 +163,22 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     await files.flush();
     const [, facts] = await Promise.all([syncer.flush(), dbCheck?.result()]);
     if (facts) requireHealthyDatabase(opts.archive, scan, facts);
-    const units = restoreUnits(scan.manifest.entries, opts.dbOnly);
-    // Moving a directory to another parent rewrites its ".." entry, which needs write permission on it
-    // for anyone but root: a unit archived read-only (secrets/ at 0500) gets its metadata once in place.
-    const unitDirs = new Set(units.map((u) => `${u}/`));
     // Deepest first, so a read-only directory does not stop its children being adjusted.
-    for (const d of dirs.reverse()) {
-      if (unitDirs.has(d.path)) unitsMeta.push(d);
-      else applyMeta(join(staging, d.path), d.header);
-    }
+    for (const d of dirs.reverse()) applyMeta(join(staging, d.path), d.header);
     const { db, plan } = await planFor(target, scan.manifest, opts, configured);
     refuseIfBusy(join(target, db.rel), opts.force);
     // From here a signal must not remove the staging directory: a journaled rename may already have
     // moved the old tree aside, and the next run's rollback needs the staged items where it left them.
     forget();
     forgetTarget();
-    const { preRestoreDir, journal } = await commit(target, staging, units, db.rel, opts.now);
+    const { preRestoreDir, journal } = await commit(
+      target,
+      staging,
+      restoreUnits(scan.manifest.entries, opts.dbOnly),
+      db.rel,
+      opts.now,
+    );
     journalLeft = journal;
-    committed = true;
     const database = join(target, db.rel);
     report = {
       target,
@@ -213,25 +209,8 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     forget();
     forgetTarget();
   }
-  // After the commit, which nothing may undo: a failure here is told once the restore stands.
-  let metaLeft: { path: string; error: VigoError } | undefined;
-  for (const d of committed ? unitsMeta : []) {
-    const path = join(target, d.path);
-    try {
-      applyMeta(path, d.header);
-    } catch (err) {
-      metaLeft ??= { path, error: toVigoError(err, path) };
-    }
-  }
   if (journalLeft !== undefined) {
     throw completedWithJournal(target, journalLeft.path, journalLeft.left, staging, problem);
-  }
-  if (metaLeft !== undefined) {
-    const { path, error } = metaLeft;
-    throw new IoError(`${error.message}, setting its archived mode and time; the restore is complete`, {
-      cause: error,
-      path,
-    });
   }
   if (problem !== undefined) {
     // Its name carries this PID: the next restore into the target sweeps it.

@@ -5,7 +5,8 @@
  * at any point between two renames finishes the job, deciding from what exists, never from memory:
  * that is what lets the next command complete the rollback of a restore killed with SIGKILL.
  */
-import { lstatSync, mkdirSync, renameSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, renameSync } from "node:fs";
+import process from "node:process";
 import { dirname, join } from "node:path";
 import { DB_ENTRY_PATH } from "./manifest.ts";
 import { DB_COMPANIONS } from "./restore_plan.ts";
@@ -60,6 +61,28 @@ export function restoreSteps(f: StepFacts): RestoreStep[] {
   return steps;
 }
 
+/**
+ * `renameSync(from, to)`, also for a directory of ours without write permission (a restored secrets/ at
+ * 0500): moving a directory to another parent rewrites its ".." entry, which needs that permission for
+ * anyone but root, so it gets it for the move and its mode back after. A crash in between leaves the
+ * directory writable by its owner, nothing more.
+ */
+function renameAny(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+    return;
+  } catch (err) {
+    const st = (err as NodeJS.ErrnoException).code === "EACCES" ? lstatSync(from) : undefined;
+    if (!st?.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o200) !== 0) throw err;
+    chmodSync(from, (st.mode & 0o7777) | 0o200);
+    try {
+      renameSync(from, to);
+    } finally {
+      chmodSync(present(to) ? to : from, st.mode & 0o7777);
+    }
+  }
+}
+
 function present(path: string): boolean {
   try {
     lstatSync(path);
@@ -73,12 +96,12 @@ function present(path: string): boolean {
 export function applyStep(s: RestoreStep): void {
   if (s.aside && present(s.dest) && !present(s.aside)) {
     mkdirSync(dirname(s.aside), { recursive: true, mode: 0o700 });
-    renameSync(s.dest, s.aside);
+    renameAny(s.dest, s.aside);
   }
   if (s.staged && present(s.staged)) {
     // Only a configured database.path can lack its directories here: the archive holds no mode for them.
     mkdirSync(dirname(s.dest), { recursive: true, mode: NEW_DIR_MODE });
-    renameSync(s.staged, s.dest);
+    renameAny(s.staged, s.dest);
   }
 }
 
@@ -86,7 +109,7 @@ export function applyStep(s: RestoreStep): void {
 export function undoStep(s: RestoreStep): void {
   if (s.staged && !present(s.staged) && present(s.dest)) {
     mkdirSync(dirname(s.staged), { recursive: true, mode: 0o700 });
-    renameSync(s.dest, s.staged);
+    renameAny(s.dest, s.staged);
   }
-  if (s.aside && present(s.aside) && !present(s.dest)) renameSync(s.aside, s.dest);
+  if (s.aside && present(s.aside) && !present(s.dest)) renameAny(s.aside, s.dest);
 }

@@ -2,10 +2,11 @@
  * Restore as a user other than root of an archive whose directories were read-only on the source
  * (`secrets/` at 0500, as a careful operator keeps it; `stacks/vars/` too): moving a directory to another
  * parent rewrites its ".." entry, which needs write permission on it, so the commit's rename of a staged
- * secrets/ at 0500 failed (exit 11) and the staging directory, holding read-only directories, could not
- * be removed either: one more was left by every attempt. Now the units get their modes once in place, and
- * a failed restore removes its staging directory however its directories are set. Run as nobody (root
- * writes anything); skipped, saying so, where the CLI cannot run as nobody.
+ * secrets/ at 0500 failed (exit 11), as did moving such a secrets/ aside, and the staging directory,
+ * holding read-only directories, could not be removed either: one more was left by every attempt. Now
+ * such a directory is made writable for its move and given its mode back, and a failed restore removes
+ * its staging directory however its directories are set. Run as nobody (root writes anything); skipped,
+ * saying so, where the CLI cannot run as nobody.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -35,6 +36,13 @@ Deno.test("restore as nobody: read-only directories restored with their modes; a
       await Deno.readTextFile(join(target, "secrets/.master.key")),
       "0123456789abcdef0123456789abcdef\n",
     );
+    // Again over it: the read-only secrets/ there is moved aside as it is, the new one put in its place.
+    const again = await asNobody("backup", "restore", archive, "--target", target);
+    assert.equal(again.code, 0, again.stderr);
+    const aside = [...Deno.readDirSync(target)].find((e) => e.name.startsWith(".pre-restore-"))!.name;
+    for (const dir of [join(target, "secrets"), join(target, aside, "secrets")]) {
+      assert.equal((await Deno.stat(dir)).mode! & 0o7777, 0o500, dir);
+    }
 
     // Fails after staging (the database is in use): the staged tree, stacks/vars/ at 0500 in it, goes.
     const sqlite = new Deno.Command("sqlite3", {
