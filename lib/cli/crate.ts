@@ -4,12 +4,11 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { isQuiet, say, warn } from "./output.ts";
-import process from "node:process";
 import { UsageError } from "../errors.ts";
 import type { CrateRunReport } from "../crate/crate_runner.ts";
 import { jsonOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
-import { queueStdout } from "./stdout.ts";
+import { queueStderr, queueStdout } from "./stdout.ts";
 
 /** `crate`: run configcrate backup executors */
 export function crateCommand(): Command {
@@ -64,7 +63,7 @@ function runCommand() {
         for (const w of r.warnings) warn(`${r.resource}: ${w}`);
       }
       if (errors.length > 1) {
-        for (const e of errors.slice(1)) process.stderr.write(`vigocli: ${e.message}\n`);
+        for (const e of errors.slice(1)) queueStderr(`vigocli: ${e.message}\n`);
       }
       if (errors.length > 0) throw errors[0];
     });

@@ -3,9 +3,8 @@
  * stdout. `-q/--quiet` silences both (errors and `--json` documents are printed regardless, and so is
  * the data a command exists to print, e.g. `list` or `inspect`).
  */
-import process from "node:process";
 import { setNoticeSink } from "../verbose.ts";
-import { queueStdout } from "./stdout.ts";
+import { queueStderr, queueStdout } from "./stdout.ts";
 
 let quiet = false;
 let progressHooks: { clear(): void; stop(): void } | undefined;
@@ -31,7 +30,7 @@ export function setQuiet(on: boolean): void {
   setNoticeSink(
     on ? () => {} : (line) => {
       clearProgressLine();
-      process.stderr.write(`${line}\n`);
+      queueStderr(`${line}\n`);
     },
   );
 }
@@ -45,7 +44,7 @@ export function isQuiet(): boolean {
 export function warn(msg: string): void {
   if (quiet) return;
   clearProgressLine();
-  process.stderr.write(`vigocli: warning: ${msg}\n`);
+  queueStderr(`vigocli: warning: ${msg}\n`);
 }
 
 /** One line of a command's human summary on stdout, unless quiet. */

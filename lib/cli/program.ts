@@ -8,7 +8,7 @@ import process from "node:process";
 import { join } from "node:path";
 import { ExitCode, UsageError } from "../errors.ts";
 import { reportError } from "./run_action.ts";
-import { isBrokenPipe, stdoutWritten } from "./stdout.ts";
+import { isBrokenPipe, queueStderr, stderrWritten, stdoutWritten } from "./stdout.ts";
 import { jsonError, resetJsonDocument } from "./json_output.ts";
 import { versionReport } from "../version.ts";
 import { setVerboseSink } from "../verbose.ts";
@@ -109,7 +109,7 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
     if (verbose) {
       setVerboseSink((line) => {
         clearProgressLine();
-        process.stderr.write(`vigocli: ${line}\n`);
+        queueStderr(`vigocli: ${line}\n`);
       });
     }
     // Progress goes to stderr, and only to a person (or, with --progress, a log): never with
@@ -218,12 +218,13 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: "user" });
     // Not before the reader has it all: an exit drops what the pipe has not taken yet (stdout.ts).
-    await stdoutWritten();
+    await Promise.all([stdoutWritten(), stderrWritten()]);
     return ExitCode.Ok;
   } catch (err) {
     stopProgressDisplay();
     if (isBrokenPipe(err)) return ExitCode.BrokenPipe;
     // What the command printed before it failed goes out first, whole, then the error's own lines.
+    await stderrWritten();
     if (await stdoutWritten().then(() => false, isBrokenPipe)) return ExitCode.BrokenPipe;
     const json = argv.includes("--json");
     if (err instanceof CommanderError) {

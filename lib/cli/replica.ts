@@ -5,7 +5,6 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { clearProgressLine, isQuiet, say, warn } from "./output.ts";
-import process from "node:process";
 import { resolve } from "node:path";
 import type { BackupConfig } from "../config/types.ts";
 import { ConfigError, UsageError } from "../errors.ts";
@@ -15,7 +14,7 @@ import { type Backend, spareTempsInListings } from "../backend/backend.ts";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
 import { elapsedMs, printJson } from "./json_output.ts";
-import { queueStdout } from "./stdout.ts";
+import { queueStderr, queueStdout } from "./stdout.ts";
 
 /** `replica`: restore, list and configure replicas */
 export function replicaCommand(): Command {
@@ -128,7 +127,7 @@ function restoreCommand() {
           log: (line) => {
             if (isQuiet()) return;
             clearProgressLine();
-            process.stderr.write(`${line}\n`);
+            queueStderr(`${line}\n`);
           },
         });
         const durationMs = elapsedMs(started);

@@ -52,3 +52,21 @@ export function queueStdout(text: Uint8Array | string): void {
 export function stdoutWritten(): Promise<void> {
   return queued;
 }
+
+/** Every write {@link queueStderr} started: it settles when the last has. */
+let queuedErr: Promise<void> = Promise.resolve();
+
+/**
+ * Writes a line to stderr without waiting; {@link stderrWritten} waits for it. As on stdout, the runtime
+ * holds what the pipe has not taken, and an exit drops it: 3,000 warnings read by a slow reader arrived
+ * as their first 64 KiB. A failed write is not the command's failure: it resolves all the same.
+ */
+export function queueStderr(text: string): void {
+  const written = new Promise<void>((resolve) => process.stderr.write(text, () => resolve()));
+  queuedErr = Promise.all([queuedErr, written]).then(() => {});
+}
+
+/** Resolves once everything {@link queueStderr} was given is written (or failed). */
+export function stderrWritten(): Promise<void> {
+  return queuedErr;
+}

@@ -109,7 +109,7 @@ Deno.test("cli: compact archive names, VIGO_SERVER_ROOT, and --target/--server-r
   await Deno.remove(fx.root, { recursive: true });
 });
 
-Deno.test("cli: output piped into head stops quietly with 141; a slow reader gets all of it", async () => {
+Deno.test("cli: output piped into head stops quietly with 141; a slow reader gets all of it, stderr too", async () => {
   const fx = await makeServerRoot({ rows: 20 });
   // ~2,000 entries: a manifest of ~0.5 MB and a restore plan of ~0.2 MB, far more than a pipe holds, so
   // the write meets a closed pipe, and a reader that waits finds most of the output still to come.
@@ -138,6 +138,24 @@ Deno.test("cli: output piped into head stops quietly with 141; a slow reader get
   assert.equal(await piped(`(sleep 2; cat) >${out}`, plan), "0");
   const document = JSON.parse(await Deno.readTextFile(out));
   assert.ok(document.plan.length > 2000, `plan of ${document.plan.length} lines`);
+  // stderr too: 3,000 warnings (~200 KB), one per unknown key, all reach a reader that waits.
+  const keys = Array.from({ length: 3000 }, (_, i) => `  unknown_key_number_${i}: 1\n`).join("");
+  await Deno.writeTextFile(join(fx.root, "server.yaml"), `database:\n  driver: sqlite\npaths:\n${keys}`);
+  const warned = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `"$@" 2>&1 >/dev/null | (sleep 2; cat)`,
+      "bash",
+      ...cliCommand(),
+      "backup",
+      "list",
+      "--server-root",
+      fx.root,
+    ],
+    stdout: "piped",
+  }).output();
+  const text = new TextDecoder().decode(warned.stdout);
+  assert.equal(text.match(/: unknown key, ignored/g)?.length, 3000, text.slice(-200));
   await Deno.remove(fx.root, { recursive: true });
 });
 
