@@ -14,6 +14,8 @@ import { BadInputError, ExistsError, NotFoundError, toVigoError, VerifyError, Vi
 import { fileStream } from "../fsutil/file_stream.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
+import { notice } from "../verbose.ts";
+import { sleep } from "../backend/retry.ts";
 import { detectArchiveKind } from "./archive_kind.ts";
 import { readSidecar } from "./sidecar_file.ts";
 import { sidecarLine } from "./file_sink.ts";
@@ -75,27 +77,26 @@ export async function uploadArchive(
     } finally {
       check.endProgress();
     }
-    const old = await readStored(backend, sidecarKey);
+    const old = await backend.stat(key) !== null ? await readStored(backend, sidecarKey) : null;
     if (old !== null) {
       await replacePair(backend, path, key, sidecarKey, { size, expected, check, sidecar, old, signal });
       return result;
     }
-    // No stored sidecar: no pair to keep, at most an archive that downloads refuse. Stored in the
-    // plain order below, which never leaves a sidecar without its archive.
+    // No stored pair to keep: at most an archive that downloads refuse, or a sidecar alone (a killed
+    // prune's), which a prune takes for a leftover. Stored in the plain order below, which never leaves
+    // a sidecar without its archive: put first, the new sidecar was pruned while the archive was sent.
   } else {
     const stored = await backend.stat(key) !== null;
-    const vouched = await backend.stat(sidecarKey) !== null;
-    if (vouched) {
+    // A sidecar alone is a leftover (an upload stores its archive first; a killed prune leaves one):
+    // the put below replaces it, as a local sidecar alone is replaced.
+    if (stored && await sidecarArrives(backend, sidecarKey, signal)) {
       throw new ExistsError(
-        `${
-          objectUrl(backend, stored ? key : sidecarKey)
-        }: already exists (refusing to overwrite; --replace ` +
-          "replaces it)",
+        `${objectUrl(backend, key)}: already exists (refusing to overwrite; --replace replaces it)`,
       );
     }
-    // An archive without its sidecar is what an upload killed between its two puts leaves. Downloads
-    // refuse it as unverifiable, so it holds nothing worth keeping; refusing it (exit 10) would leave
-    // the name stuck without a sidecar for good, so the re-run replaces it.
+    // An archive whose sidecar does not follow is what an upload killed between its two puts leaves.
+    // Downloads refuse it as unverifiable, so it holds nothing worth keeping; refusing it (exit 10) would
+    // leave the name stuck without a sidecar for good, so the re-run replaces it.
     replace = stored;
   }
   // noReplace as create --upload puts: where the backend decides it with the commit (file, sftp),
@@ -104,6 +105,27 @@ export async function uploadArchive(
   await putArchive(backend, path, key, size, expected, check, !replace, signal);
   await putSidecarOrTakeBack(backend, key, sidecarKey, sidecar, signal);
   return result;
+}
+
+/** How long a stored archive's sidecar is waited for before the archive counts as a killed upload's. */
+const SIDECAR_GRACE_MS = 10_000;
+
+/**
+ * Whether the sidecar at `sidecarKey` is stored, or comes within {@link SIDECAR_GRACE_MS}: an upload of
+ * the same name running now stores it right after its archive, and taking that archive for a killed
+ * upload's replaced it while both reported success (two uploads at once, 10 in 200 rounds).
+ */
+async function sidecarArrives(backend: Backend, sidecarKey: string, signal?: AbortSignal): Promise<boolean> {
+  if (await backend.stat(sidecarKey) !== null) return true;
+  notice(
+    `vigocli: ${objectUrl(backend, sidecarKey)}: not stored beside its archive; waiting for it up to ` +
+      `${SIDECAR_GRACE_MS / 1000} s (an upload of that name may be storing it)`,
+  );
+  for (let waited = 0; waited < SIDECAR_GRACE_MS; waited += 500) {
+    await sleep(500, signal);
+    if (await backend.stat(sidecarKey) !== null) return true;
+  }
+  return false;
 }
 
 /** What {@link replacePair} stores, and the stored sidecar it replaces. */

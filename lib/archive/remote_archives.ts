@@ -124,12 +124,9 @@ export async function openRemoteSink(
   checkArchiveName(name);
   const key = `${ARCHIVES_PREFIX}${name}`;
   const sidecarKey = `${key}.sha256`;
-  for (const k of [key, sidecarKey]) {
-    if (await backend.stat(k)) {
-      throw new ExistsError(
-        `${objectUrl(backend, k)}: already exists (refusing to overwrite)`,
-      );
-    }
+  // The archive only: a sidecar alone is a leftover (a killed prune's), which the sidecar's put replaces.
+  if (await backend.stat(key)) {
+    throw new ExistsError(`${objectUrl(backend, key)}: already exists (refusing to overwrite)`);
   }
   // A signal that came while the checks above waited on the backend (a session opening) finds no
   // listener below: it stops the create here, before the put, which would otherwise run in full.

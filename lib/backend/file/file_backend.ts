@@ -8,7 +8,7 @@
 import { open, readdir, rmdir, stat } from "node:fs/promises";
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
-import { ConfigError, NotFoundError, toVigoError } from "../../errors.ts";
+import { ConfigError, IoError, NotFoundError, toVigoError } from "../../errors.ts";
 import { removeNamed } from "../../fsutil/remove_named.ts";
 import { createAtomicFile, fsyncDirectory, writeFileAtomic } from "../../fsutil/atomic_file.ts";
 import {
@@ -213,7 +213,12 @@ export class FileBackend implements Backend {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") return [];
+      if (code === "ENOENT") return [];
+      // A file where the backend keeps a directory (archives/, the root): said, not listed as empty,
+      // which let list --remote and prune --remote report nothing there and exit 0.
+      if (code === "ENOTDIR") {
+        throw new IoError(`${dir}: not a directory (the backend keeps one there)`, { path: dir });
+      }
       throw toVigoError(err, dir);
     }
     // A put killed mid-write left its temp file here: once its writer is dead, it goes (stale_temps.ts).
