@@ -6,7 +6,7 @@
  * and Litestream's (`<name>.tmp`).
  */
 import { open, readdir, rmdir, stat } from "node:fs/promises";
-import { mkdirSync, rmSync } from "node:fs";
+import { constants, mkdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { ConfigError, IoError, NotFoundError, toVigoError } from "../../errors.ts";
 import { removeNamed } from "../../fsutil/remove_named.ts";
@@ -165,9 +165,19 @@ export class FileBackend implements Backend {
     const path = this.#path(key);
     let handle: Awaited<ReturnType<typeof open>>;
     try {
-      handle = await open(path, "r");
+      // Without blocking, and a regular file or refused: open(2) of a FIFO put there waits for a writer,
+      // past SIGTERM (a replicator's claim file as a FIFO hung it without a word).
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       throw toVigoError(err, path);
+    }
+    const st = await handle.stat().catch(async (err) => {
+      await handle.close().catch(() => {});
+      throw toVigoError(err, path);
+    });
+    if (!st.isFile()) {
+      await handle.close().catch(() => {});
+      throw new IoError(`${path}: not a regular file (the backend stores only files)`, { path });
     }
     return new ReadableStream<Uint8Array>({
       async pull(ctl) {
@@ -228,9 +238,19 @@ export class FileBackend implements Backend {
       this.#temps.record(dirKey, e.name);
       return false;
     });
-    return live.filter((e) => e.isDirectory() || e.isFile()).map((e) => ({
+    // Nothing but files and directories (links to files followed) is the backend's: anything else where
+    // its objects lie (a FIFO, a device, a link to nothing or to a directory, which could loop) is said,
+    // not skipped, which let a replica restore end at an older state (a WAL segment replaced: exit 0).
+    const kinds = await Promise.all(live.map(async (e) => {
+      if (e.isDirectory() || e.isFile()) return e.isDirectory();
+      const path = join(dir, e.name);
+      const st = e.isSymbolicLink() ? await stat(path).catch(() => null) : null;
+      if (st?.isFile()) return false;
+      throw new IoError(`${path}: not a regular file or directory (the backend stores only files)`, { path });
+    }));
+    return live.map((e, i) => ({
       name: e.name,
-      dir: e.isDirectory(),
+      dir: kinds[i],
       info: async () => {
         const path = join(dir, e.name);
         try {
