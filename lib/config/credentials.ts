@@ -6,13 +6,14 @@
  * supplies SFTP keys and passwords, GCS HMAC keys and endpoint settings. Parsing and merging are pure;
  * reading the file is the only I/O.
  */
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError, toVigoError } from "../errors.ts";
 import { backendFor, type DestinationConfig, urlScheme } from "../backends.ts";
 import type { KeysSource } from "../backend/s3_api/bucket_url.ts";
 import { putMasterKeyBack } from "../secrets/master_key_remedy.ts";
+import { CONFIG_FILE_MAX, readSmallRegularFile } from "../fsutil/regular_file.ts";
 
 /** The `backup:` fields a credentials file may set, by destination field name. */
 export interface Credentials {
@@ -113,7 +114,8 @@ export async function loadCredentialsFile(
   let text: string;
   let mode: number;
   try {
-    text = await readFile(path, "utf8");
+    const refuse = (m: string) => new ConfigError(m);
+    text = new TextDecoder().decode(readSmallRegularFile(path, "credentials file", CONFIG_FILE_MAX, refuse));
     mode = (await stat(path)).mode;
   } catch (err) {
     throw toVigoError(err, path);

@@ -3,7 +3,6 @@
  * `secret:NAME` values from the encrypted store under `<root>/secrets/`.
  */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
@@ -21,6 +20,7 @@ import {
   missingMasterKey,
   serverYamlKeys,
 } from "./credentials.ts";
+import { CONFIG_FILE_MAX, readSmallRegularFile } from "../fsutil/regular_file.ts";
 
 /** Options of {@link loadServerConfig}. */
 export interface LoadServerConfigOptions {
@@ -49,7 +49,8 @@ export async function loadServerConfig(
   const absRoot = resolve(serverRoot);
   let text: string;
   try {
-    text = await readFile(absYaml, "utf8");
+    const refuse = (m: string) => new ConfigError(m);
+    text = new TextDecoder().decode(readSmallRegularFile(absYaml, "server.yaml", CONFIG_FILE_MAX, refuse));
   } catch (err) {
     const e = toVigoError(err, serverYamlPath);
     if (e instanceof NotFoundError) {

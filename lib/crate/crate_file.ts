@@ -3,7 +3,6 @@
  * the parameters its executor knows and fill in the spec's defaults. Anything unknown is a ConfigError
  * naming the file, the resource and the parameter, so a typo never silently turns into a default.
  */
-import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { parseDocument } from "yaml";
 import { firstDuplicateKey } from "../config/yaml_duplicate_keys.ts";
@@ -13,6 +12,7 @@ import { type Schedule, SCHEDULES } from "./schedule.ts";
 import { parseSize } from "./size.ts";
 import { substituteVars } from "./crate_vars.ts";
 import { checkResourceOverlaps } from "./crate_overlaps.ts";
+import { CONFIG_FILE_MAX, readSmallRegularFile } from "../fsutil/regular_file.ts";
 
 /** What the backup executor does when source and target live on different filesystems. */
 export type CrossFs = "fail" | "copy" | "warn";
@@ -105,7 +105,10 @@ export function loadCrateFile(path: string, opts: CrateLoadOptions = {}): CrateF
   const abs = resolve(path);
   let text: string;
   try {
-    text = readFileSync(abs, "utf8");
+    // Bounded and never waited on: a crate file that is a FIFO hung the run past SIGTERM, and a link to
+    // /dev/zero was read until memory ran out.
+    const refuse = (m: string) => new ConfigError(m);
+    text = new TextDecoder().decode(readSmallRegularFile(abs, "crate file", CONFIG_FILE_MAX, refuse));
   } catch (err) {
     throw toVigoError(err, abs);
   }

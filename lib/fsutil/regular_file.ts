@@ -33,6 +33,9 @@ export function requireRegularFile(
   if (!st.isFile()) throw refuse(`${path}: ${what} is ${kindOf(st)}, not a regular file`);
 }
 
+/** Bytes a configuration file (server.yaml, a configcrate, a credentials file) may have. */
+export const CONFIG_FILE_MAX = 16 * 1024 * 1024;
+
 /**
  * The bytes of the small regular file `path` (`what`: a sidecar, a restore journal…), at most `max` of
  * them. Opened without blocking and checked on the open descriptor, so a FIFO put there is refused, not

@@ -3,17 +3,27 @@
  * under `<root>/secrets/.master.key` (formats in docs/secrets-format.md). Writes are atomic and
  * mode 0600; directories are created mode 0700.
  */
-import { mkdir, open, readdir, readFile } from "node:fs/promises";
+import { mkdir, open, readdir } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
-import { BadInputError, NotFoundError, toVigoError } from "../errors.ts";
+import { BadInputError, CryptoError, NotFoundError, toVigoError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { type LoadedMasterKey, loadMasterKey, loadOrCreateMasterKey, MASTER_KEY_FILE } from "./master_key.ts";
 import { putMasterKeyBack } from "./master_key_remedy.ts";
-import { decodeSecretFile, encodeSecretFile, hasSecretMagic, SECRET_MAGIC } from "./secret_file.ts";
+import {
+  decodeSecretFile,
+  encodeSecretFile,
+  hasSecretMagic,
+  MAX_SECRET_BYTES,
+  SECRET_MAGIC,
+} from "./secret_file.ts";
 import { secretNameFromRelativePath, secretNameProblem, secretPath } from "./secret_name.ts";
+import { readSmallRegularFile } from "../fsutil/regular_file.ts";
 
 /** Read, write and list the secrets of one server root. */
+/** Bytes a stored secret file may have: its value at most, sealed, with room for its header. */
+const SECRET_FILE_MAX = MAX_SECRET_BYTES + 64 * 1024;
+
 export class SecretStore {
   /** `<root>/secrets`. */
   readonly secretsDir: string;
@@ -38,7 +48,8 @@ export class SecretStore {
     const path = this.pathOf(name);
     let file: Uint8Array;
     try {
-      file = new Uint8Array(await readFile(path));
+      // Bounded and never waited on: a secret linked to /dev/zero was read until memory ran out (exit 1).
+      file = readSmallRegularFile(path, "secret file", SECRET_FILE_MAX, (m) => new CryptoError(m));
     } catch (err) {
       const e = toVigoError(err, path);
       if (e instanceof NotFoundError) {
