@@ -155,6 +155,12 @@ export function toVigoError(err: unknown, path?: string): VigoError {
   if (err instanceof CodecError) {
     return new BadInputError(path ? `${path}: ${err.message}` : err.message, { cause: err });
   }
+  // Node's check of a path holding a NUL byte (from a configured path or a decoded URL): bad input, named
+  // with the byte shown, not an internal error.
+  if ((err as { code?: unknown })?.code === "ERR_INVALID_ARG_VALUE" && /null bytes/.test(String(err))) {
+    const where = path ? `${JSON.stringify(path)}: ` : "";
+    return new BadInputError(`${where}a path with a NUL byte, which no file name holds`, { cause: err });
+  }
   const e = err as NodeJS.ErrnoException;
   const where = path ?? e?.path ?? "";
   const prefix = where ? `${where}: ` : "";

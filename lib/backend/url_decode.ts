@@ -8,9 +8,13 @@ import { ConfigError } from "../errors.ts";
  * message may show it (no password).
  */
 export function decodeUrlPart(part: string, shownUrl: string): string {
+  let decoded: string;
   try {
-    return decodeURIComponent(part);
+    decoded = decodeURIComponent(part);
   } catch {
     throw new ConfigError(`${shownUrl}: not valid percent-encoding (write a literal "%" as %25)`);
   }
+  // No path, user name or password holds one; the file system's refusal left as an internal error.
+  if (decoded.includes("\0")) throw new ConfigError(`${shownUrl}: %00 (a NUL byte) in the URL`);
+  return decoded;
 }

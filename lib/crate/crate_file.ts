@@ -131,6 +131,8 @@ export function parseCrate(text: string, path: string, opts: CrateLoadOptions = 
   } catch (err) {
     throw new ConfigError(`${path}: invalid YAML: ${(err as Error).message.split("\n")[0]}`);
   }
+  const nul = placeOfNul(doc, "");
+  if (nul !== undefined) throw new ConfigError(`${path}: ${nul || "the document"}: holds a NUL byte ("\\0")`);
   if (opts.skipOtherExecutors && !holdsSnapshotResource(doc)) {
     return { path, name: "", vars: {}, resources: [] };
   }
@@ -156,6 +158,26 @@ export function parseCrate(text: string, path: string, opts: CrateLoadOptions = 
   }
   checkResourceOverlaps(path, resources);
   return { path, name: doc.name, vars, resources };
+}
+
+/**
+ * Where in `value` a string holds a NUL byte (`resources[0].source_dir`), or undefined: no path, command
+ * or name holds one, and the file system's refusal of such a path left as an internal error (exit 1).
+ */
+function placeOfNul(value: unknown, at: string): string | undefined {
+  if (typeof value === "string") return value.includes("\0") ? at : undefined;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const found = placeOfNul(v, `${at}[${i}]`);
+      if (found !== undefined) return found;
+    }
+  } else if (isMap(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const found = placeOfNul(v, at ? `${at}.${k}` : k);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }
 
 /** A resource of one of this project's executors (backup, db_backup). */
