@@ -96,3 +96,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "db_backup of a rollback-journal database onto a full disk: exit 11 naming the copy, not the source",
+  ignore: !isRoot,
+  async fn() {
+    const s = scratch();
+    const fs = join(s.dir, "fs");
+    await Deno.mkdir(fs);
+    await sh(`mount -t tmpfs -o size=1m tmpfs '${fs}'`);
+    try {
+      // A rollback-journal source is copied (backup API) beside the dump being written: 3 MB, on 1 MB.
+      const db = join(s.dir, "db.db");
+      await sh(
+        `sqlite3 '${db}' "CREATE TABLE t(x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c ` +
+          `WHERE i < 3000) INSERT INTO t SELECT hex(randomblob(500)) FROM c;"`,
+      );
+      const crate = join(s.dir, "d.yaml");
+      await Deno.writeTextFile(
+        crate,
+        `name: a\nresources:\n  - {name: d, type: db_backup, source_db: ${db}, target_path: ${fs}/d, ` +
+          `min_free_space: "0"}\n`,
+      );
+      const full = await crateRun(crate, "2026-03-13T02:00:00Z");
+      assert.equal(full.code, 11, show(full));
+      assert.match(full.stderr, new RegExp(`vigocli: ${fs}/d/\\S+\\.db: no space left on device\\n$`));
+      assert.doesNotMatch(full.stderr, /cannot open as SQLite/);
+    } finally {
+      await sh(`umount '${fs}'`);
+      s.cleanup();
+    }
+  },
+});
