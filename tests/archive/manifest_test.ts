@@ -83,6 +83,10 @@ Deno.test("parseManifest accepts a good manifest and names what is wrong in a ba
   const bad: [unknown, RegExp][] = [
     [{ ...good, format_version: 2 }, /format_version 2/],
     [{ ...good, format: "x" }, /not a vigo-backup manifest/],
+    [{ ...good, source: null }, /manifest source lacks server_root, server_yaml or database/],
+    [{ ...good, source: { ...good.source, database: 5 } }, /manifest source lacks/],
+    [{ ...good, source: { ...good.source, followed: { "secrets/": 1 } } }, /manifest source lacks/],
+    [{ ...good, created_at: 5 }, /manifest created_at is not a string/],
     [manifest([{ path: "db/vigo.db", type: "file", mode: "0644", size: 1, sha256: sha, mtime: 0 }]), /twice/],
     [{ ...good, entries: good.entries.slice(0, 1) }, /does not list db\/vigo\.db/],
     [

@@ -174,6 +174,12 @@ function manifestOf(entries: unknown[]): Manifest {
   return {
     format: "vigo-backup",
     format_version: 1,
+    created_at: "2026-03-13T14:30:00Z",
+    source: {
+      server_root: "/srv/vigo",
+      server_yaml: "/srv/vigo/server.yaml",
+      database: "/srv/vigo/db/vigo.db",
+    },
     database: { path: "db/vigo.db" },
     entries: [{ path: "db/vigo.db", type: "file", mode: "600", size: 1, sha256: "b".repeat(64) }, ...entries],
   } as unknown as Manifest;
