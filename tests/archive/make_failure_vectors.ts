@@ -264,7 +264,7 @@ const cases: Case[] = [
     error: "BadInputError",
     message: "manifest source lacks server_root, server_yaml or database (strings)",
     comment: "the v1 archive with source removed from its manifest (restore places the database by it)",
-    archive: await tarGz(withManifest(base, (m) => void delete m.source)),
+    archive: await tarGz(withManifest(base, (m) => void delete (m as { source?: unknown }).source)),
   },
   {
     name: "uid_out_of_range",
