@@ -14,7 +14,7 @@ import { CryptoError, ExitCode, toVigoError, VigoError } from "../errors.ts";
 import { shellWords } from "../shell_words.ts";
 import { findExecutable } from "../find_executable.ts";
 import { dropStartupSignals } from "../startup_signals.ts";
-import { readUpTo } from "../fsutil/regular_file.ts";
+import { readFileUpTo } from "../fsutil/regular_file.ts";
 
 /** Environment variable holding the archive password for non-interactive use. */
 export const PASSWORD_ENV = "VIGO_BACKUP_PASSWORD";
@@ -113,13 +113,8 @@ function readPasswordFile(path: string): string {
     if ((statSync(path).mode & 0o004) !== 0) {
       warn(`${path}: password file is world-readable (chmod 600 it)`);
     }
-    // Read as it comes, whatever it is: a pipe (`--password-file <(pass show vigo)`) is a password file too.
-    const fd = openSync(path, "r");
-    try {
-      bytes = readUpTo(fd, PASSWORD_FILE_MAX + 1);
-    } finally {
-      closeSync(fd);
-    }
+    // Whatever it is: a pipe (`--password-file <(pass show vigo)`) is a password file too.
+    bytes = readFileUpTo(path, PASSWORD_FILE_MAX + 1);
   } catch (err) {
     throw toVigoError(err, path);
   }

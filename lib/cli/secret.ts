@@ -4,13 +4,13 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { say, warn } from "./output.ts";
-import { open } from "node:fs/promises";
 import { isatty } from "node:tty";
 import process from "node:process";
 import { toVigoError, UsageError } from "../errors.ts";
 import { concatBytes } from "../bytes.ts";
 import { checkSecretName } from "../secrets/secret_name.ts";
 import { MAX_SECRET_BYTES } from "../secrets/secret_file.ts";
+import { readFileUpTo } from "../fsutil/regular_file.ts";
 import { jsonOption, serverRootOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
 import { writeStdout } from "./stdout.ts";
@@ -42,9 +42,7 @@ function setCommand() {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { SecretStore } = await import("../secrets/secret_store.ts");
       checkSecretName(name);
-      const value = opts.valueFile !== undefined
-        ? await readValueFile(opts.valueFile)
-        : await readStdinValue();
+      const value = opts.valueFile !== undefined ? readValueFile(opts.valueFile) : await readStdinValue();
       if (value.length === 0) throw new UsageError(`refusing to store an empty value for secret "${name}"`);
       const store = new SecretStore(opts.serverRoot);
       const { path, createdMasterKey } = await store.set(name, value, { newMasterKey: opts.newMasterKey });
@@ -93,27 +91,15 @@ function listCommand() {
  * Reads at most one byte past the limit, so /dev/zero, a FIFO or a huge file is refused after 1 MiB
  * instead of being read whole (a size from stat says nothing for devices and FIFOs).
  */
-async function readValueFile(path: string): Promise<Uint8Array> {
+function readValueFile(path: string): Uint8Array {
+  let bytes: Uint8Array;
   try {
-    const buffer = new Uint8Array(MAX_SECRET_BYTES + 1);
-    let filled = 0;
-    const handle = await open(path, "r");
-    try {
-      while (filled < buffer.length) {
-        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-    } finally {
-      await handle.close();
-    }
-    if (filled > MAX_SECRET_BYTES) {
-      throw new UsageError(`${path}: larger than ${MAX_SECRET_BYTES} bytes`);
-    }
-    return buffer.slice(0, filled);
+    bytes = readFileUpTo(path, MAX_SECRET_BYTES + 1);
   } catch (err) {
     throw toVigoError(err, path);
   }
+  if (bytes.length > MAX_SECRET_BYTES) throw new UsageError(`${path}: larger than ${MAX_SECRET_BYTES} bytes`);
+  return bytes;
 }
 
 /** Reads all of stdin (bounded), dropping one trailing newline so `echo value |` does the obvious thing. */

@@ -22,7 +22,7 @@ import { type GzipPieces, inlineGzip, workerGzip } from "../codec/gzip/gzip_piec
 import { runtimeName } from "../runtime.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
 import { beginReadWhenFree, DEFAULT_LOCK_TIMEOUT_MS } from "../sqlite/read_lock.ts";
-import { sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
+import { isStorageFailure, sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
 
 /** gzip level of dumps: fixed, because the level is part of what makes the bytes reproducible. */
 export const DUMP_GZIP_LEVEL = 2;
@@ -52,11 +52,10 @@ export async function writeGzipDump(dbPath: string, outPath: string): Promise<Du
   } catch (err) {
     // A full disk or a failed write while copying is the copy's (in the snapshot being built), not the
     // source's: "cannot open as SQLite: database or disk is full" blamed the healthy source (exit 4).
-    const copying = /database or disk is full|disk I\/O error/i.test((err as Error)?.message ?? "");
     throw removingCopy(
       err instanceof VigoError
         ? err
-        : copying
+        : isStorageFailure(err)
         ? sqliteToVigoError(err, dbPath, copyPath)
         : new BadInputError(`${dbPath}: cannot open as SQLite: ${(err as Error).message}`, { cause: err }),
       copyPath,

@@ -18,7 +18,7 @@ import {
   tempPathFor,
 } from "../fsutil/atomic_file.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
-import { sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
+import { isStorageFailure, sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { leftTemporaryError, removeTemporaries } from "../fsutil/left_temp.ts";
 import { SqlStatementSplitter } from "./sql_splitter.ts";
@@ -88,7 +88,7 @@ export async function restoreDump(
         })`;
         // The new database's disk failed, not the dump: read as a bad statement, a full disk was exit 4
         // blaming the dump, which an operator may then throw away.
-        if (/database or disk is full|disk I\/O error/i.test((err as Error)?.message ?? "")) {
+        if (isStorageFailure(err)) {
           throw sqliteToVigoError(err, outPath);
         }
         const refused = policy.refused();

@@ -69,8 +69,22 @@ export function readSmallRegularFile(
   }
 }
 
+/**
+ * Up to `limit` bytes of `path`, whatever it is, read as they come (a pipe such as `<(pass show vigo)`
+ * included): callers ask one byte past their bound and refuse a longer result, so /dev/zero or a huge
+ * file is refused, not read whole. Throws the raw error of open or read.
+ */
+export function readFileUpTo(path: string, limit: number): Uint8Array {
+  const fd = openSync(path, "r");
+  try {
+    return readUpTo(fd, limit);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Up to `limit` bytes read from `fd` until its end: a bound on what a device or a pipe can make us hold. */
-export function readUpTo(fd: number, limit: number): Uint8Array {
+function readUpTo(fd: number, limit: number): Uint8Array {
   const buffer = new Uint8Array(limit);
   let filled = 0;
   for (let n; filled < limit && (n = readSync(fd, buffer, filled, limit - filled, null)) > 0;) filled += n;

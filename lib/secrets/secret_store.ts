@@ -20,10 +20,10 @@ import {
 import { secretNameFromRelativePath, secretNameProblem, secretPath } from "./secret_name.ts";
 import { readSmallRegularFile } from "../fsutil/regular_file.ts";
 
-/** Read, write and list the secrets of one server root. */
 /** Bytes a stored secret file may have: its value at most, sealed, with room for its header. */
 const SECRET_FILE_MAX = MAX_SECRET_BYTES + 64 * 1024;
 
+/** Read, write and list the secrets of one server root. */
 export class SecretStore {
   /** `<root>/secrets`. */
   readonly secretsDir: string;

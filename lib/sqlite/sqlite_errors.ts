@@ -6,6 +6,11 @@
 import { accessSync, constants } from "node:fs";
 import { BadInputError, BusyError, IoError, toVigoError, VigoError } from "../errors.ts";
 
+/** Whether SQLite's `err` is its storage failing (a full disk, an I/O error), not the database it read. */
+export function isStorageFailure(err: unknown): boolean {
+  return /database or disk is full|disk I\/O error/i.test((err as Error)?.message ?? "");
+}
+
 /** Maps an error from opening or reading the database at `path` (writing to `dest`, if given). */
 export function sqliteToVigoError(err: unknown, path: string, dest?: string): VigoError {
   if (err instanceof VigoError) return err;
