@@ -3,7 +3,7 @@
  * summary `vigocli backup replica list` prints (generations, snapshots, WAL range, time span).
  */
 import type { ReplicaClient } from "./replica_client.ts";
-import { chooseGeneration, type GenerationListing } from "./restore_plan.ts";
+import { chooseGeneration, type GenerationListing, withoutEmptySnapshots } from "./restore_plan.ts";
 import { hex8 } from "./paths.ts";
 
 /** Lists every generation's snapshots and WAL segments. */
@@ -70,7 +70,9 @@ function summarize(url: string, listings: GenerationListing[]): ReplicaSummary {
   generations.sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0));
   let latestGeneration: string | null = null;
   try {
-    latestGeneration = chooseGeneration(listings, {}, url);
+    // What restore would choose: it skips empty snapshot objects, so a generation holding only one
+    // is not restored by default.
+    latestGeneration = chooseGeneration(withoutEmptySnapshots(listings), {}, url);
   } catch {
     latestGeneration = null;
   }

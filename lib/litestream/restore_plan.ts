@@ -147,17 +147,24 @@ function chainFrom(g: GenerationListing, snap: SnapshotInfo, t: Date | undefined
   return { segments: used, cutInsideSnapshotIndex };
 }
 
+/**
+ * `all` without its empty snapshot objects. Litestream v0.3.13 writes sftp (and file) snapshots in
+ * place: created empty, then filled. One it was interrupted writing — or is still writing — lists as an
+ * empty object, which no LZ4 frame is. Skipping it lets an older snapshot and its WAL restore the same
+ * state.
+ */
+export function withoutEmptySnapshots(all: GenerationListing[]): GenerationListing[] {
+  return all.map((g) => ({ ...g, snapshots: g.snapshots.filter((s) => s.size > 0) }));
+}
+
 /** Plans a restore of `target` from the replica's listings. Throws a named error when it cannot. */
 export function planRestore(
   all: GenerationListing[],
   target: RestoreTarget,
   where: string,
 ): RestorePlan {
-  // Litestream v0.3.13 writes sftp (and file) snapshots in place: created empty, then filled. One it
-  // was interrupted writing — or is still writing — lists as an empty object, which no LZ4 frame is.
-  // Skipping it lets an older snapshot and its WAL restore the same state.
   const empty = all.flatMap((g) => g.snapshots.filter((s) => s.size === 0));
-  const listings = all.map((g) => ({ ...g, snapshots: g.snapshots.filter((s) => s.size > 0) }));
+  const listings = withoutEmptySnapshots(all);
   const generation = chooseGeneration(listings, target, where);
   const g = listings.find((l) => l.generation === generation)!;
   const t = target.timestamp;

@@ -185,6 +185,10 @@ Deno.test("generation choice: newest data wins, not the largest ID; a generation
       { generation: "0000000000000001", index: 0, offset: 0 },
       new Uint8Array([1]),
     );
+    // newer still: only an empty snapshot object (Litestream creates sftp snapshots empty, then fills them)
+    const emptyOnly = "0000000000000002";
+    await Deno.mkdir(`${f.root}/generations/${emptyOnly}/snapshots`, { recursive: true });
+    await Deno.writeFile(`${f.root}/${snapshotKey(emptyOnly, 0)}`, new Uint8Array());
     const r = await restore(f, "pick.db");
     assertEquals(r.generation, GEN);
     const older1 = await restore(f, "old.db", { generation: older });
@@ -193,7 +197,12 @@ Deno.test("generation choice: newest data wins, not the largest ID; a generation
     assertEquals(at.generation, older);
     const list = await listReplica(client);
     assertEquals(list.latestGeneration, GEN);
-    assertEquals(list.generations.map((g) => g.generation), ["ffffffffffffffff", GEN, "0000000000000001"]);
+    assertEquals(list.generations.map((g) => g.generation), [
+      "ffffffffffffffff",
+      GEN,
+      "0000000000000001",
+      emptyOnly,
+    ]);
     assertEquals(list.generations[1].walFirst, { index: 0, offset: 0 });
     assertEquals(list.generations[1].walSegments, 5);
   } finally {
