@@ -13,7 +13,7 @@ import { ConfigError, toVigoError } from "../errors.ts";
 import { backendFor, type DestinationConfig, urlScheme } from "../backends.ts";
 import type { KeysSource } from "../backend/s3_api/bucket_url.ts";
 import { putMasterKeyBack } from "../secrets/master_key_remedy.ts";
-import { CONFIG_FILE_MAX, readSmallRegularFile } from "../fsutil/regular_file.ts";
+import { readConfigText } from "../fsutil/regular_file.ts";
 
 /** The `backup:` fields a credentials file may set, by destination field name. */
 export interface Credentials {
@@ -114,8 +114,7 @@ export async function loadCredentialsFile(
   let text: string;
   let mode: number;
   try {
-    const refuse = (m: string) => new ConfigError(m);
-    text = new TextDecoder().decode(readSmallRegularFile(path, "credentials file", CONFIG_FILE_MAX, refuse));
+    text = readConfigText(path, "credentials file");
     mode = (await stat(path)).mode;
   } catch (err) {
     throw toVigoError(err, path);

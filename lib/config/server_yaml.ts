@@ -20,7 +20,7 @@ import {
   missingMasterKey,
   serverYamlKeys,
 } from "./credentials.ts";
-import { CONFIG_FILE_MAX, readSmallRegularFile } from "../fsutil/regular_file.ts";
+import { readConfigText } from "../fsutil/regular_file.ts";
 
 /** Options of {@link loadServerConfig}. */
 export interface LoadServerConfigOptions {
@@ -49,8 +49,7 @@ export async function loadServerConfig(
   const absRoot = resolve(serverRoot);
   let text: string;
   try {
-    const refuse = (m: string) => new ConfigError(m);
-    text = new TextDecoder().decode(readSmallRegularFile(absYaml, "server.yaml", CONFIG_FILE_MAX, refuse));
+    text = readConfigText(absYaml, "server.yaml");
   } catch (err) {
     const e = toVigoError(err, serverYamlPath);
     if (e instanceof NotFoundError) {

@@ -12,7 +12,7 @@ import { type Schedule, SCHEDULES } from "./schedule.ts";
 import { parseSize } from "./size.ts";
 import { substituteVars } from "./crate_vars.ts";
 import { checkResourceOverlaps } from "./crate_overlaps.ts";
-import { CONFIG_FILE_MAX, readSmallRegularFile } from "../fsutil/regular_file.ts";
+import { readConfigText } from "../fsutil/regular_file.ts";
 
 /** What the backup executor does when source and target live on different filesystems. */
 export type CrossFs = "fail" | "copy" | "warn";
@@ -107,8 +107,7 @@ export function loadCrateFile(path: string, opts: CrateLoadOptions = {}): CrateF
   try {
     // Bounded and never waited on: a crate file that is a FIFO hung the run past SIGTERM, and a link to
     // /dev/zero was read until memory ran out.
-    const refuse = (m: string) => new ConfigError(m);
-    text = new TextDecoder().decode(readSmallRegularFile(abs, "crate file", CONFIG_FILE_MAX, refuse));
+    text = readConfigText(abs, "crate file");
   } catch (err) {
     throw toVigoError(err, abs);
   }

@@ -4,7 +4,7 @@
  * and a directory gives confusing errors later. Symbolic links are followed, as open(2) would.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from "node:fs";
-import { BadInputError, toVigoError, type VigoError } from "../errors.ts";
+import { BadInputError, ConfigError, toVigoError, type VigoError } from "../errors.ts";
 
 /** What a non-regular file is, in words. */
 function kindOf(st: Stats): string {
@@ -35,6 +35,15 @@ export function requireRegularFile(
 
 /** Bytes a configuration file (server.yaml, a configcrate, a credentials file) may have. */
 export const CONFIG_FILE_MAX = 16 * 1024 * 1024;
+
+/**
+ * The text of configuration file `path` (`what`: server.yaml, a crate file…), read as
+ * {@link readSmallRegularFile} reads, its refusals a ConfigError (exit 3).
+ */
+export function readConfigText(path: string, what: string): string {
+  const refuse = (m: string) => new ConfigError(m);
+  return new TextDecoder().decode(readSmallRegularFile(path, what, CONFIG_FILE_MAX, refuse));
+}
 
 /**
  * The bytes of the small regular file `path` (`what`: a sidecar, a restore journal…), at most `max` of

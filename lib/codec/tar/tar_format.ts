@@ -36,7 +36,7 @@ const dec = new TextDecoder();
 const TYPEFLAG: Record<TarEntryType, number> = { file: 0x30, dir: 0x35, symlink: 0x32 };
 
 /** Largest value of the 8-byte octal uid and gid fields. */
-const MAX_ID = 0o7777777;
+const MAX_OCTAL_8 = 0o7777777;
 /** Largest value of the 12-byte octal size and mtime fields. */
 export const MAX_OCTAL_12 = 0o77777777777;
 
@@ -60,8 +60,8 @@ export function encodeHeader(h: TarHeader): Uint8Array {
     linkname = asciiStub(linkname, 100);
   }
   if (h.size > MAX_OCTAL_12) pax.size = String(h.size);
-  if (h.uid > MAX_ID) pax.uid = String(h.uid);
-  if (h.gid > MAX_ID) pax.gid = String(h.gid);
+  if (h.uid > MAX_OCTAL_8) pax.uid = String(h.uid);
+  if (h.gid > MAX_OCTAL_8) pax.gid = String(h.gid);
   if (h.mtime < 0 || h.mtime > MAX_OCTAL_12) pax.mtime = String(h.mtime);
   const ustar = ustarBlock({ ...h, linkname }, name);
   if (Object.keys(pax).length === 0) return ustar;
@@ -164,8 +164,8 @@ function ustarBlock(h: TarHeader, name: string, flag = TYPEFLAG[h.type]): Uint8A
   const b = new Uint8Array(BLOCK);
   writeString(b, 0, 100, name);
   writeOctal(b, 100, 8, h.mode & 0o7777);
-  writeOctal(b, 108, 8, h.uid > MAX_ID ? 0 : h.uid);
-  writeOctal(b, 116, 8, h.gid > MAX_ID ? 0 : h.gid);
+  writeOctal(b, 108, 8, h.uid > MAX_OCTAL_8 ? 0 : h.uid);
+  writeOctal(b, 116, 8, h.gid > MAX_OCTAL_8 ? 0 : h.gid);
   writeOctal(b, 124, 12, Math.min(h.size, MAX_OCTAL_12));
   writeOctal(b, 136, 12, h.mtime < 0 || h.mtime > MAX_OCTAL_12 ? 0 : h.mtime);
   b.fill(0x20, 148, 156);

@@ -28,7 +28,7 @@ function cString(b: Uint8Array): string {
 }
 
 /** The largest uid or gid: 2^32 − 1 is chown(2)'s "leave unchanged", no owner's. */
-const MAX_ID = 0xffff_fffe;
+const LARGEST_OWNER_ID = 0xffff_fffe;
 
 /** Seconds a time may lie from 1970 either way: what a JavaScript Date, and so utimes here, can hold. */
 const MAX_TIME = 8.64e12;
@@ -178,8 +178,8 @@ export class TarReader {
       // Out of range from a pax record or a GNU base-256 field alike: restore could not set them.
       const ranges: [string, number, number][] = [
         ["mtime", Math.abs(header.mtime), MAX_TIME],
-        ["uid", header.uid, MAX_ID],
-        ["gid", header.gid, MAX_ID],
+        ["uid", header.uid, LARGEST_OWNER_ID],
+        ["gid", header.gid, LARGEST_OWNER_ID],
       ];
       for (const [key, value, max] of ranges) {
         if (!(value <= max)) throw new CodecError(`bad ${key} for entry ${path}`);
