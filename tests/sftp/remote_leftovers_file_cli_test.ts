@@ -2,7 +2,8 @@
  * What lies in a file:// backend in place of archives: a sidecar alone (a killed prune's leftover) does
  * not hold the name, for `upload` and `create --upload` alike (both exited 10 naming it, while `list
  * --remote` showed nothing there); and a file where archives/ must be is said (exit 11), where `list
- * --remote` and `prune --remote` reported an empty backend and exited 0.
+ * --remote` and `prune --remote` reported an empty backend and exited 0, and `upload` and `download`
+ * named the archive's path below it.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -44,7 +45,15 @@ Deno.test("file:// backend: a sidecar alone does not hold the name; archives/ as
 
     await Deno.remove(archives, { recursive: true });
     await Deno.writeTextFile(archives, "not a directory\n");
-    for (const args of [["list", "--remote"], ["prune", "--remote", "--keep", "1"]]) {
+    // upload and download named the archive's path ("archives/a.tar.gz: not a directory"), never there
+    for (
+      const args of [["list", "--remote"], ["prune", "--remote", "--keep", "1"], ["upload", local], [
+        "download",
+        "a.tar.gz",
+        "--output",
+        join(fx.root, "dl.tar.gz"),
+      ]]
+    ) {
       const r = await runCli(["backup", ...args, ...fx.flags]);
       assert.equal(r.code, 11, `${args.join(" ")}: ${r.stderr}`);
       assert.equal(r.stderr, `vigocli: ${archives}: not a directory (the backend keeps one there)\n`);

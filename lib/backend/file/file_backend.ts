@@ -6,7 +6,7 @@
  * and Litestream's (`<name>.tmp`).
  */
 import { open, readdir, rmdir, stat } from "node:fs/promises";
-import { constants, mkdirSync, rmSync } from "node:fs";
+import { constants, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { ConfigError, IoError, NotFoundError, toVigoError } from "../../errors.ts";
 import { removeNamed } from "../../fsutil/remove_named.ts";
@@ -69,6 +69,29 @@ function makeDirs(dir: string): void {
     if (parent === stop || parent === d) break;
     d = parent;
   }
+}
+
+/**
+ * `err` (from reaching `path`) as a VigoError; ENOTDIR (or mkdir's EEXIST) names the component that
+ * is a file where the backend keeps a directory, not `path`: "archives/a1.tar.gz: not a directory"
+ * sent the operator after a name that was never there.
+ */
+function reachError(err: unknown, path: string): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOTDIR" || code === "EEXIST") {
+    for (let d = dirname(path); d !== dirname(d); d = dirname(d)) {
+      let st;
+      try {
+        st = statSync(d);
+      } catch {
+        continue;
+      }
+      if (!st.isDirectory()) {
+        return new IoError(`${d}: not a directory (the backend keeps one there)`, { path: d });
+      }
+    }
+  }
+  return toVigoError(err, path);
 }
 
 /** Removes a stale temp file; true when it is gone. */
@@ -150,7 +173,7 @@ export class FileBackend implements Backend {
       try {
         makeDirs(dirname(path));
       } catch (err) {
-        throw toVigoError(err, dirname(path));
+        throw reachError(err, path);
       }
       try {
         return await create();
@@ -169,7 +192,7 @@ export class FileBackend implements Backend {
       // past SIGTERM (a replicator's claim file as a FIFO hung it without a word).
       handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
-      throw toVigoError(err, path);
+      throw reachError(err, path);
     }
     const st = await handle.stat().catch(async (err) => {
       await handle.close().catch(() => {});
@@ -208,7 +231,7 @@ export class FileBackend implements Backend {
       return st.isFile() ? { key, size: st.size, mtime: st.mtime } : null;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw toVigoError(err, path);
+      throw reachError(err, path);
     }
   }
 
