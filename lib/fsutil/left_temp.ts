@@ -3,9 +3,9 @@
  * its line says what is left and who removes it (stale_temps.ts sweeps a dead PID's temporary names).
  */
 import { existsSync, rmSync } from "node:fs";
-import { chmod, lstat, readdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { IoError, toVigoError, type VigoError } from "../errors.ts";
+import { madeWritable } from "./writable_tree.ts";
 
 /** Who removes a temporary file left behind: its name carries the dead run's PID (stale_temps.ts). */
 export const NEXT_RUN_SWEEP = "the next run's sweep";
@@ -45,7 +45,7 @@ export async function removeTemporaryTree(path: string): Promise<string | undefi
     await rm(path, { recursive: true, force: true });
     return undefined;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EACCES" || !(await madeWritable(path))) {
+    if ((err as NodeJS.ErrnoException).code !== "EACCES" || !madeWritable(path)) {
       return removalProblem(err, path);
     }
   }
@@ -55,22 +55,6 @@ export async function removeTemporaryTree(path: string): Promise<string | undefi
   } catch (err) {
     return removalProblem(err, path);
   }
-}
-
-/** Adds the owner's rwx to every directory below and at `path` that lacks it; whether any was changed. */
-async function madeWritable(path: string): Promise<boolean> {
-  let changed = false;
-  const walk = async (dir: string): Promise<void> => {
-    const st = await lstat(dir).catch(() => null);
-    if (!st?.isDirectory()) return;
-    if ((st.mode & 0o700) !== 0o700) {
-      await chmod(dir, (st.mode & 0o7777) | 0o700).then(() => changed = true, () => {});
-    }
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) await walk(join(dir, name));
-  };
-  await walk(path);
-  return changed;
 }
 
 /**

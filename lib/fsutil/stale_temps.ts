@@ -13,6 +13,7 @@
 import { lstatSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import { madeWritable } from "./writable_tree.ts";
 
 /** A temporary name older than this is stale whatever its PID says. */
 export const REUSED_PID_AGE_MS = 7 * 24 * 3600 * 1000;
@@ -102,8 +103,15 @@ export function sweepStaleTemps(dir: string, now = Date.now()): string[] {
     try {
       rmSync(path, { recursive: true, force: true });
       return true;
+    } catch (err) {
+      // A dead restore's staging tree with a read-only directory (secrets/ at 0500) is removable once
+      // its directories are writable again; one not ours to change is left.
+      if ((err as NodeJS.ErrnoException).code !== "EACCES" || !madeWritable(path)) return false;
+    }
+    try {
+      rmSync(path, { recursive: true, force: true });
+      return true;
     } catch {
-      // Not ours to remove after all (permission): leave it.
       return false;
     }
   });

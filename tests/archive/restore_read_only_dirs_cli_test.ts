@@ -5,7 +5,7 @@
  * secrets/ at 0500 failed (exit 11), as did moving such a secrets/ aside, and the staging directory,
  * holding read-only directories, could not be removed either: one more was left by every attempt. Now
  * such a directory is made writable for its move and given its mode back, and a failed restore removes
- * its staging directory however its directories are set. Run as nobody (root writes anything); skipped,
+ * its staging directory however its directories are set, as the sweep of a killed one's does. Run as nobody (root writes anything); skipped,
  * saying so, where the CLI cannot run as nobody.
  */
 import assert from "node:assert/strict";
@@ -43,6 +43,13 @@ Deno.test("restore as nobody: read-only directories restored with their modes; a
     for (const dir of [join(target, "secrets"), join(target, aside, "secrets")]) {
       assert.equal((await Deno.stat(dir)).mode! & 0o7777, 0o500, dir);
     }
+
+    // A killed restore's staging tree, secrets/ at 0500 in it: the next restore's sweep removes it too.
+    const dead = join(target, ".restore-staging-999999-abcDEF");
+    await Deno.mkdir(join(dead, "secrets"), { recursive: true });
+    await Deno.writeTextFile(join(dead, "secrets/.master.key"), "x\n");
+    for (const d of [dead, join(dead, "secrets")]) await Deno.chown(d, 65534, 65534);
+    await Deno.chmod(join(dead, "secrets"), 0o500);
 
     // Fails after staging (the database is in use): the staged tree, stacks/vars/ at 0500 in it, goes.
     const sqlite = new Deno.Command("sqlite3", {
