@@ -4,15 +4,14 @@
  * earlier moment of the same generation; the latest state is counted against the live database to
  * measure how much would be lost (RPO).
  */
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { removeNamed } from "../fsutil/remove_named.ts";
 import { spareTempsInListings } from "../backend/backend.ts";
 import { openBackend } from "../backends.ts";
 import { replicaClientFor } from "../litestream/backend_replica_client.ts";
 import { listReplica } from "../litestream/replica_list.ts";
 import { restoreReplica } from "../litestream/restore.ts";
 import { formatDuration } from "../config/duration.ts";
-import { toVigoError } from "../errors.ts";
 import type { DrillPathResult } from "./drill_report.ts";
 import { type DrillContext, failureMessage, isScratchFailure, notConfigured } from "./drill_context.ts";
 import { compareCounts, liveTableCounts, tableCounts } from "./db_facts.ts";
@@ -47,9 +46,7 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
       };
       const rpo = replicaRpoSeconds(cmp, latest.restoredUpTo, comparedAt);
       // Room for one restore at a time, as the guide promises.
-      await rm(latest.outputPath).catch((err) => {
-        throw toVigoError(err, latest.outputPath);
-      });
+      await removeNamed(latest.outputPath);
 
       const gen = (await listReplica(client)).generations.find((g) => g.generation === latest.generation);
       const first = gen?.snapshots.map((s) => s.createdAt).sort((a, b) => a.getTime() - b.getTime())[0];
