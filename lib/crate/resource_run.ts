@@ -186,7 +186,7 @@ export async function runResource<S>(
     } catch (err) {
       // A snapshot that cannot be removed (its read-only directories, a failing disk) must not hide
       // why the build failed, nor keep post_command from undoing what pre_command did.
-      buildError = temp === null ? err : removingIncomplete(err, temp);
+      buildError = temp === null ? err : await removingIncomplete(err, temp);
     }
     // post_command runs even after a failed build: it typically undoes what pre_command did
     if (res.postCommand) {

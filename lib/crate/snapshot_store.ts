@@ -5,12 +5,13 @@
  * dot-names that the next run deletes, and the next run never links against half a tree.
  * `.vigo-snapshot.lock` (`flock`, the owner's pid inside) keeps two runs from building in the same target.
  */
-import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ExistsError, toVigoError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
 import { acquireFileLock } from "../fsutil/file_lock.ts";
-import { leftNote, removalProblem, withNote } from "../fsutil/left_temp.ts";
+import { removingTree } from "../fsutil/left_temp.ts";
+import { madeWritable } from "../fsutil/writable_tree.ts";
 import { parseSnapshotName } from "./snapshot_name.ts";
 
 /** Prefix of snapshot directories under construction or deletion. */
@@ -129,9 +130,8 @@ export function removeTree(path: string): void {
   try {
     rmSync(path, { recursive: true, force: true });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EACCES") throw toVigoError(err, path);
+    if ((err as NodeJS.ErrnoException).code !== "EACCES" || !madeWritable(path)) throw toVigoError(err, path);
     try {
-      makeDirsWritable(path);
       rmSync(path, { recursive: true, force: true });
     } catch (again) {
       throw toVigoError(again, path);
@@ -144,22 +144,9 @@ export function removeTree(path: string): void {
  * throw: the failure, which stays the error when `temp` cannot be removed and then also says it is
  * left (the next run's {@link removeLeftovers} removes it).
  */
-export function removingIncomplete(failure: unknown, temp: string): unknown {
-  try {
-    removeTree(temp);
-    return failure;
-  } catch (left) {
-    const problem = removalProblem(left, temp);
-    return withNote(toVigoError(failure), leftNote("incomplete snapshot", temp, problem, NEXT_CRATE_RUN));
-  }
+export function removingIncomplete(failure: unknown, temp: string): Promise<unknown> {
+  return removingTree(failure, temp, "incomplete snapshot", NEXT_CRATE_RUN);
 }
 
 /** Who removes an incomplete snapshot left behind: the next run into that target_path. */
 const NEXT_CRATE_RUN = "the next crate run into this target_path";
-
-function makeDirsWritable(dir: string): void {
-  chmodSync(dir, 0o700);
-  for (const d of readdirSync(dir, { withFileTypes: true })) {
-    if (d.isDirectory()) makeDirsWritable(join(dir, d.name));
-  }
-}
