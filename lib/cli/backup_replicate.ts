@@ -95,6 +95,8 @@ export function backupReplicateCommand(): Command {
           await metered?.server.close();
         }
       } finally {
+        // Before the exit, every line out: a second signal still exits at once (onSignal).
+        await (await import("../replicate/event_log.ts")).eventsWritten();
         // Start-up's again first: a signal between this and the exit would otherwise find none (143).
         holdStartupSignals();
         for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
