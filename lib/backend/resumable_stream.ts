@@ -24,6 +24,34 @@ export interface ResumableSource {
   size?: number;
   /** Runs with the length of each chunk handed on. */
   moved?(bytes: number): void;
+  /**
+   * A read that waits longer than this for its next bytes is a lost connection, read on from where it
+   * stopped: a server that stops answering mid-body (hung, or its host gone without a reset) otherwise
+   * holds the download for good, as nothing below times a body. SFTP times its own requests.
+   */
+  idleMs?: number;
+}
+
+/** `reader`'s next read; past `idleMs` of waiting, a TransientError instead, `reader` cancelled. */
+async function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  idleMs: number | undefined,
+  what: () => string,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  if (idleMs === undefined) return await reader.read();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const silent = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // Rejected before the cancel ends the pending read as "done", which would read as the object's end.
+      reject(new TransientError(`${what()}: no data for ${idleMs} ms`));
+      reader.cancel().catch(() => {});
+    }, idleMs);
+  });
+  try {
+    return await Promise.race([reader.read(), silent]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** After a failure, with `resumes` made so far: read on from the bytes delivered, or stop. */
@@ -101,7 +129,7 @@ export function resumableStream(source: ResumableSource): ReadableStream<Uint8Ar
       for (;;) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
         try {
-          chunk = await reader.read();
+          chunk = await readWithin(reader, source.idleMs, () => `${where} after ${delivered} bytes`);
         } catch (err) {
           if (cancelled.aborted) return;
           await resume(err);

@@ -266,6 +266,46 @@ Deno.test({
 });
 
 Deno.test({
+  name: "s3: a download whose server goes silent mid-body reads on after the timeout, not waiting for good",
+  ...opts,
+  async fn() {
+    const server = await startS3Server();
+    try {
+      const logs: string[] = [];
+      const b = openS3Backend(server.url("hang"), server.config(), {
+        timeoutMs: 1000,
+        retry: { maxRetries: 10, baseDelayMs: 100, maxDelayMs: 500, log: (l) => logs.push(l) },
+      });
+      const size = 64 * MiB;
+      await b.put("big.bin", patternStream(size, 37));
+      const reader = (await b.get("big.bin")).getReader();
+      const { createHash } = await import("node:crypto");
+      const h = createHash("sha256");
+      let got = 0;
+      let stopped = false;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        h.update(value);
+        got += value.length;
+        if (!stopped && got > 2 * MiB) {
+          stopped = true;
+          // Hung, its connections open: without a timeout on the body the read waited until SIGCONT and
+          // then simply went on (no retry); it must give up on the silent connection and read on.
+          server.signal("SIGSTOP");
+          setTimeout(() => server.signal("SIGCONT"), 4000);
+        }
+      }
+      assertEquals({ hex: h.digest("hex"), size: got }, await streamDigest(patternStream(size, 37)));
+      assert(logs.some((l) => /get s3:\/\/.*connection lost after \d+ bytes/.test(l)), logs.join("\n"));
+    } finally {
+      server.signal("SIGCONT");
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "s3: a lost answer to CompleteMultipartUpload is recognised by the object, not reported as failure",
   ...opts,
   async fn() {

@@ -173,6 +173,8 @@ export interface S3Server {
   kill(hard?: boolean): Promise<void>;
   /** Starts it again on the same port and directory. */
   restart(): Promise<void>;
+  /** Sends `signal` to the server (SIGSTOP: it hangs, connections open; SIGCONT: it goes on). */
+  signal(signal: Deno.Signal): void;
   /** Stops the server and removes its data directory (if it created it). */
   stop(): Promise<void>;
 }
@@ -256,6 +258,7 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
       }
     },
     kill,
+    signal: (signal) => child.kill(signal),
     async restart() {
       await kill();
       // The port was just released by our own child; retry briefly in case the kernel lags.

@@ -22,6 +22,8 @@ export function openS3Backend(
     /** Largest body of known size sent as one PUT (default 200 MiB); tests lower it. */
     singlePutMax?: number;
     listPageSize?: number;
+    /** How long an answer, or a download's next byte, may keep us waiting (default 60 s); tests lower it. */
+    timeoutMs?: number;
     env?: Record<string, string | undefined>;
   } = {},
 ): S3Backend {
@@ -32,6 +34,7 @@ export function openS3Backend(
     pathStyle: s.pathStyle,
     auth: sigV4Auth(s.credentials, s.region),
     scheme: "s3",
+    timeoutMs: opts.timeoutMs,
   });
   return new S3Backend({
     api,

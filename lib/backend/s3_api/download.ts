@@ -51,6 +51,8 @@ export async function openDownload(
     // Without an ETag a ranged GET could return another version's bytes: no resumption then.
     retry: { ...retry, maxRetries: retry && etag ? retry.maxRetries : 0, isRetryable: lostConnection },
     size: length,
+    // A server gone silent mid-body: fetch's own timeout ended with the answer's headers.
+    idleMs: api.timeoutMs,
     moved: (bytes) => garbage.moved(bytes),
   });
 }

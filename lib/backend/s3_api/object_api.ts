@@ -121,6 +121,11 @@ function encodeKey(key: string): string {
 export class ObjectApi {
   constructor(private readonly opts: ObjectApiOptions) {}
 
+  /** How long an answer may keep us waiting, for its headers and, in a download, for each next byte. */
+  get timeoutMs(): number {
+    return this.opts.timeoutMs ?? 60000;
+  }
+
   /** True when a streamed body must be hashed first (its SHA-256 is signed). */
   get signsPayload(): boolean {
     return this.opts.auth.signsPayload ?? false;
@@ -175,7 +180,7 @@ export class ObjectApi {
       ? await this.opts.auth.authorize(req.method, url, headers, undefined, streamed.sha256)
       : await this.opts.auth.authorize(req.method, url, headers, req.body as Uint8Array | undefined);
     const ctl = new AbortController();
-    const timeoutMs = this.opts.timeoutMs ?? 60000;
+    const timeoutMs = this.timeoutMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const arm = () => {
       clearTimeout(timer);
