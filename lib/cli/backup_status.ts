@@ -97,7 +97,8 @@ function statusText(s: Status): string {
   out.push(
     sm.recoverable
       ? `RECOVERABLE: newest recoverable data is ${age(sm.best_age_ms)} old (${sm.best_path})`
-      : "NOT RECOVERABLE: no archive, snapshot or replica found",
+      // None found, or none the last drill could restore: the problems below say which.
+      : "NOT RECOVERABLE: no archive, snapshot or replica known to restore",
   );
   for (const p of sm.problems) out.push(`  problem: ${p}`);
   const r = s.replication;

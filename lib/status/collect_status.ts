@@ -55,7 +55,11 @@ export function summarize(s: Omit<Status, "summary">): StatusSummary {
   const candidates: { path: StatusSummary["best_path"]; age: number }[] = [];
   // Status reads no archive (the drill does): what it knows of one is its sidecar and the last drill.
   const archiveDrill = s.drill?.report.paths.archive;
-  const drillFailedOn = archiveDrill?.status === "fail" ? archiveDrill.detail?.name : undefined;
+  // Failed to restore it (no RTO: nothing was restored), not failed on its age or on files that differ
+  // from the live tree: an archive that restored is recoverable, however old.
+  const drillFailedOn = archiveDrill?.status === "fail" && archiveDrill.rto_ms === null
+    ? archiveDrill.detail?.name
+    : undefined;
   for (const loc of [s.archives.local, s.archives.remote]) {
     if (!loc) continue;
     if (loc.error) problems.push(`archives: ${loc.error}`);

@@ -189,6 +189,7 @@ Deno.test("drill: healthy passes untouched; each broken path fails by name", asy
       const { report, reportPath } = await drill();
       assert.equal(report.paths.replica.status, "fail");
       assert.ok(report.paths.replica.message);
+      assert.equal(report.paths.replica.rto_ms, null, "nothing restored: no RTO");
       assert.equal(report.paths.archive.status, "pass");
       const onDisk = JSON.parse(readFileSync(reportPath, "utf8"));
       assert.equal(onDisk.ok, false);

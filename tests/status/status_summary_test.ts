@@ -82,4 +82,10 @@ Deno.test("status: a newest archive the last drill failed to restore is not reco
   // A drill that failed on an older archive says nothing against the newer one.
   const newer = summarize(status(location("b.tar.gz", 1000, true), path("fail", { name: "a.tar.gz" })));
   assert.equal(newer.best_age_ms, 1000);
+  // Restored, and failed only on its age (--max-age): recoverable, the drill's failure a problem.
+  const old = summarize(
+    status(location("a.tar.gz", 1000, true), { ...path("fail", { name: "a.tar.gz" }), rto_ms: 61 }),
+  );
+  assert.deepEqual([old.recoverable, old.best_age_ms, old.best_path], [true, 1000, "archive"]);
+  assert.ok(old.problems.some((p) => p.startsWith("drill: last drill FAILED")), old.problems.join("\n"));
 });
