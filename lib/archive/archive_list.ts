@@ -13,7 +13,12 @@ export interface ArchiveListing {
   /** ISO 8601 UTC: from the file name when it is a default name, else the file's mtime. */
   time: string;
   size: number;
-  encrypted: boolean;
+  /**
+   * Null when the first bytes are neither gzip nor an encrypted archive's header: a damaged archive (an
+   * emptied or overwritten file) or someone else's file with an archive's name. Listed all the same: a
+   * drill skipped a damaged newest archive and passed on an older one (exit 0), and status counted none.
+   */
+  encrypted: boolean | null;
   /** A `.sha256` sidecar is present. */
   sidecar: boolean;
 }
@@ -36,14 +41,13 @@ export async function listArchives(dir: string): Promise<ArchiveListing[]> {
     const st = await lstat(path).catch(() => null);
     if (!st?.isFile()) continue;
     const kind = await detectArchiveKind(await readHead(path));
-    if (kind === "unknown") continue;
     const time = timeFromArchiveName(name) ?? st.mtime;
     out.push({
       name,
       path,
       time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
       size: st.size,
-      encrypted: kind === "encrypted",
+      encrypted: kind === "unknown" ? null : kind === "encrypted",
       sidecar: set.has(`${name}.sha256`),
     });
   }

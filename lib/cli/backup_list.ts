@@ -26,6 +26,9 @@ export function backupListCommand(): Command {
       requireSqlite(cfg);
       for (const w of cfg.warnings) warn(w);
       const rows = await listArchives(cfg.paths.snapshots);
+      for (const r of rows.filter((r) => r.encrypted === null)) {
+        warn(`${r.path}: neither a gzip nor an encrypted archive (damaged, or not an archive)`);
+      }
       if (opts.json) {
         printJson(rows);
         return;
@@ -39,7 +42,7 @@ export function backupListCommand(): Command {
       for (const r of rows) {
         console.log(
           `${r.name.padEnd(width)}  ${r.time.padEnd(20)}  ${String(r.size).padStart(12)}  ${
-            r.encrypted ? "yes" : "no"
+            r.encrypted === null ? "unknown" : r.encrypted ? "yes" : "no"
           }`,
         );
       }

@@ -113,7 +113,9 @@ export function backupPruneCommand(): Command {
         }
       } else {
         where = cfg!.paths.snapshots;
-        const local = await listArchives(where);
+        // Not an archive we recognise: neither counted among those kept nor deleted (a real one would be
+        // deleted in its place).
+        const local = (await listArchives(where)).filter((a) => a.encrypted !== null);
         const plan = planRetention(local.map((a) => ({ name: a.name, time: new Date(a.time), a })), policy);
         lines = [];
         for (const d of plan) {

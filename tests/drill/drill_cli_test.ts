@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { Ajv } from "ajv";
 import { cliCommand, REPO_ROOT, runCli } from "../helpers/cli.ts";
 import { costlyHeader } from "../crypto/helpers.ts";
@@ -131,6 +131,37 @@ Deno.test("backup drill: two drills started together each keep their own report"
       return report.report_path;
     });
     assert.notEqual(paths[0], paths[1]);
+  } finally {
+    d.cleanup();
+  }
+});
+
+Deno.test("backup drill: a damaged newest archive fails the archive path, not an older one passing in its place; list shows it, prune spares it", async () => {
+  const d = await makeDeployment();
+  try {
+    const flags = ["--server-root", d.root];
+    const damaged = join(d.snapshots, "vigo-backup-2099-01-01T00:00:00Z.tar.gz");
+    const bytes = readFileSync(d.archive);
+    bytes[0] = 0;
+    writeFileSync(damaged, bytes);
+    const drill = await runCli(["backup", "drill", "--json", ...flags]);
+    assert.equal(drill.code, 8, drill.stderr);
+    const archive = JSON.parse(drill.stdout).paths.archive;
+    assert.equal(archive.status, "fail", JSON.stringify(archive));
+    assert.equal(archive.detail.name, basename(damaged));
+
+    writeFileSync(damaged, new Uint8Array());
+    const list = await runCli(["backup", "list", "--json", ...flags]);
+    assert.equal(list.code, 0, list.stderr);
+    const rows: { name: string; encrypted: boolean | null }[] = JSON.parse(list.stdout);
+    assert.deepEqual(rows.map((r) => [r.name, r.encrypted]), [[basename(damaged), null], [
+      basename(d.archive),
+      false,
+    ]]);
+    assert.match(list.stderr, /2099-01-01T00:00:00Z\.tar\.gz: neither a gzip nor an encrypted archive/);
+    const prune = await runCli(["backup", "prune", "--keep", "1", ...flags]);
+    assert.equal(prune.code, 0, prune.stderr);
+    for (const f of [damaged, d.archive]) assert.ok(existsSync(f), `${f} deleted`);
   } finally {
     d.cleanup();
   }
