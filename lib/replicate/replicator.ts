@@ -26,7 +26,7 @@ import { consoleSink, type EventSink } from "./event_log.ts";
 import { applyRetention } from "./retention_apply.ts";
 import { ShadowDir } from "./shadow_wal.ts";
 import { GenerationChangedError, takeSnapshot } from "./snapshotter.ts";
-import { flushTimedOut, settlesWithin } from "./shutdown_deadline.ts";
+import { flushFailed, flushTimedOut, settlesWithin } from "./shutdown_deadline.ts";
 import { indexHasSnapshot, retentionDue, snapshotDeferred, snapshotDue } from "./snapshot_schedule.ts";
 import { WalSync } from "./wal_sync.ts";
 import { resumePosition, WalUploader } from "./wal_uploader.ts";
@@ -166,7 +166,11 @@ export class Replicator {
       throw flushTimedOut(this.log, replica, limit, this.uploader?.pos, this.shadow.root);
     }
     try {
-      await flush;
+      await flush.catch((err) => {
+        // Another replicator's claim found during the flush: its own exit (5), nothing more written.
+        if (err === this.fatal) throw err;
+        throw flushFailed(this.log, err, this.uploader?.pos, this.shadow.root);
+      });
       this.log("INFO", "replication stopped", {
         generation: this.uploader?.pos.generation,
         index: this.uploader?.pos.index,

@@ -4,7 +4,8 @@
  * its place again from the replica's contents.
  */
 import { formatDuration } from "../config/duration.ts";
-import { BackendError } from "../errors.ts";
+import { BackendError, toVigoError, type VigoError } from "../errors.ts";
+import { withNote } from "../fsutil/left_temp.ts";
 import type { Pos } from "../litestream/replica_client.ts";
 import type { EventSink } from "./event_log.ts";
 
@@ -40,4 +41,26 @@ export function flushTimedOut(
       formatDuration(limitMs)
     }); the unshipped WAL stays in ${shadowRoot} for the next start`,
   );
+}
+
+/**
+ * Logs a final flush that failed with `err` before its time was up (a replica refusing it: a file where
+ * its directory must be, permission denied) and returns the error the stop throws: `err` with its exit
+ * code, its line saying, as a timed-out flush's does, that the unshipped WAL waits for the next start.
+ */
+export function flushFailed(
+  log: EventSink,
+  err: unknown,
+  pos: Pos | undefined,
+  shadowRoot: string,
+): VigoError {
+  const failure = toVigoError(err);
+  log("ERROR", "final flush failed: replica incomplete, unshipped WAL kept for the next start", {
+    error: failure.message,
+    generation: pos?.generation,
+    index: pos?.index,
+    offset: pos?.offset,
+    shadow: shadowRoot,
+  });
+  return withNote(failure, `the unshipped WAL stays in ${shadowRoot} for the next start`);
 }
