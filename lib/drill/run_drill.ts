@@ -4,11 +4,11 @@
  * files are only read (the live database read-only); the scratch directory never lies inside the live
  * tree's data (it is under paths.snapshots/drills, `--scratch`, or the system temp directory).
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { ServerConfig } from "../config/types.ts";
-import { IoError, toVigoError } from "../errors.ts";
+import { IoError, toVigoError, UsageError } from "../errors.ts";
 import { makeTempDir } from "../archive/interrupt_cleanup.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
@@ -124,10 +124,12 @@ export const NEXT_DRILL_SWEEP = "the next drill's sweep";
 /** `.scratch-*` under `parent` (created), else under the drills directory, else the temp directory. */
 async function scratchDir(parent: string | undefined, drillsDir: string) {
   if (parent !== undefined) {
+    // An existing directory, as mktemp -p takes one: a mistyped --scratch made its whole tree quietly.
     const dir = resolve(parent);
-    await mkdir(dir, { recursive: true }).catch((err) => {
-      throw toVigoError(err, dir);
-    });
+    const st = await stat(dir).catch(() => null);
+    if (!st?.isDirectory()) {
+      throw new UsageError(`--scratch ${parent}: ${st ? "not a directory" : "no such directory"}`);
+    }
     return freshScratch(dir, ".scratch-");
   }
   try {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -21,6 +22,7 @@ import { archiveFileName } from "../../lib/archive/archive_names.ts";
 import { encryptingStream } from "../../lib/crypto/envelope.ts";
 import { passwordSource } from "../../lib/cli/password.ts";
 import { runDrill } from "../../lib/drill/run_drill.ts";
+import { UsageError } from "../../lib/errors.ts";
 import { drillsDirFor, readLatestDrillReport } from "../../lib/drill/drill_report.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { corrupt, makeDeployment, treeState, walSegments } from "./fixture.ts";
@@ -170,6 +172,15 @@ Deno.test("drill: healthy passes untouched; each broken path fails by name", asy
       mkdirSync(bare);
       await new Promise((r) => setTimeout(r, 1100));
       const scratchParent = join(d.base, "scratch-parent");
+      // --scratch names an existing directory: a mistyped one was made, its whole tree with it.
+      const typo = { config: { ...cfg, backup: undefined }, scratchParent: join(scratchParent, "typo/a") };
+      await assert.rejects(runDrill(typo), (err: unknown) => {
+        assert.ok(err instanceof UsageError, String(err));
+        assert.equal(err.message, `--scratch ${typo.scratchParent}: no such directory`);
+        return true;
+      });
+      assert.equal(existsSync(scratchParent), false, "nothing made for a missing --scratch");
+      mkdirSync(scratchParent);
       const { report } = await runDrill({
         config: { ...cfg, serverRoot: bare, backup: undefined, paths: { snapshots: join(d.base, "empty") } },
         scratchParent,
