@@ -14,6 +14,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { statSync } from "node:fs";
+import { sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
 
 /** Outcome of a PASSIVE checkpoint. */
 export interface CheckpointResult {
@@ -33,6 +34,23 @@ export interface FileIdentity {
 
 /** Both connections' busy_timeout until a lock probe sets the writer's own. */
 const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * `err` from opening the database at `path`, named: a file that is no database was exit 1 ("a bug")
+ * with SQLite's bare "file is not a database". A busy database stays SQLite's, which the step retries.
+ */
+function named(err: unknown, path: string): unknown {
+  return isBusy(err) ? err : sqliteToVigoError(err, path);
+}
+
+/** A connection to the database at `path`, its failure {@link named}. */
+function opened(path: string): DatabaseSync {
+  try {
+    return new DatabaseSync(path);
+  } catch (err) {
+    throw named(err, path);
+  }
+}
 
 function isBusy(err: unknown): boolean {
   const msg = String((err as Error)?.message ?? err);
@@ -62,8 +80,13 @@ export class DbConnections {
     this.path = path;
     const st = statSync(path);
     this.identity = { dev: st.dev, ino: st.ino };
-    this.reader = new DatabaseSync(path);
-    this.writer = new DatabaseSync(path);
+    this.reader = opened(path);
+    try {
+      this.writer = opened(path);
+    } catch (err) {
+      this.reader.close();
+      throw err;
+    }
     try {
       for (const db of [this.reader, this.writer]) {
         db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -78,7 +101,7 @@ export class DbConnections {
     } catch (err) {
       this.reader.close();
       this.writer.close();
-      throw err;
+      throw named(err, path);
     }
   }
 

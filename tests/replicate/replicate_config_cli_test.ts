@@ -1,6 +1,6 @@
 /**
  * `vigocli backup replicate` refuses to start, with the documented exit code and a one-line message,
- * when there is nothing to replicate to (no `backup.url`: 3) or no database (9), or when the metrics
+ * when there is nothing to replicate to (no `backup.url`: 3), no database (9) or a file that is none (4), or when the metrics
  * address is malformed (`--addr`: 2, `backup.addr`: 3 with its line).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
@@ -21,6 +21,12 @@ Deno.test("replicate: no backup.url → exit 3; missing database → exit 9", as
     const b = await runCli(["backup", "replicate", "--server-yaml", r.yaml, "--server-root", r.root]);
     assertEquals(b.code, 9, b.stderr);
     assert(b.stderr.includes(r.db), b.stderr);
+
+    // Not a database: exit 4 naming it (was exit 1, "a bug", with SQLite's bare words).
+    await Deno.writeFile(r.db, crypto.getRandomValues(new Uint8Array(8192)));
+    const c = await runCli(["backup", "replicate", "--server-yaml", r.yaml, "--server-root", r.root]);
+    assertEquals(c.code, 4, c.stderr);
+    assertEquals(c.stderr, `vigocli: ${r.db}: file is not a database\n`);
   } finally {
     await Deno.remove(r.root, { recursive: true });
   }
