@@ -35,8 +35,13 @@ export interface GenerationSummary {
   /** First and last WAL segment positions, null when there are none. */
   walFirst: WalPosition | null;
   walLast: WalPosition | null;
-  /** Oldest and newest object creation times, null when the generation is empty. */
+  /**
+   * The earliest time it restores to: its oldest snapshot's (retention keeps WAL segments uploaded just
+   * before that snapshot, which no restore can use: one listed start was refused by `restore --timestamp`);
+   * without a snapshot, its oldest object's. Null when the generation is empty.
+   */
   createdAt: Date | null;
+  /** Its newest object's creation time, null when the generation is empty. */
   updatedAt: Date | null;
 }
 
@@ -53,6 +58,8 @@ export interface ReplicaSummary {
 function summarize(url: string, listings: GenerationListing[]): ReplicaSummary {
   const generations = listings.map((g): GenerationSummary => {
     const times = [...g.snapshots, ...g.segments].map((o) => o.createdAt.getTime());
+    const snapshots = g.snapshots.filter((s) => s.size > 0).map((s) => s.createdAt.getTime());
+    const earliest = snapshots.length ? snapshots : times;
     const segs = g.segments;
     return {
       generation: g.generation,
@@ -63,7 +70,7 @@ function summarize(url: string, listings: GenerationListing[]): ReplicaSummary {
       walLast: segs.length
         ? { index: segs[segs.length - 1].index, offset: segs[segs.length - 1].offset }
         : null,
-      createdAt: times.length ? new Date(times.reduce((a, b) => Math.min(a, b))) : null,
+      createdAt: earliest.length ? new Date(earliest.reduce((a, b) => Math.min(a, b))) : null,
       updatedAt: times.length ? new Date(times.reduce((a, b) => Math.max(a, b))) : null,
     };
   });

@@ -263,3 +263,18 @@ Deno.test("a killed restore's temp files (named with its PID) are removed by the
     await Deno.remove(f.dir, { recursive: true });
   }
 });
+
+Deno.test("replica list: a generation's span starts at its oldest snapshot, a time restore --timestamp takes", async () => {
+  const f = await fixture();
+  try {
+    const t = await setTimes(f.root, GEN, f.made, T0); // snapshot at t[0], then the segments
+    // A segment uploaded just before the snapshot, which retention keeps (its index is the snapshot's).
+    await Deno.utime(`${f.root}/${keyOf(GEN, f.made[1])}`, new Date(T0 - MIN), new Date(T0 - MIN));
+    const list = await listReplica(replicaClientFor(f.backend));
+    assertEquals(list.generations[0].createdAt, t[0]);
+    const r = await restore(f, "start.db", { timestamp: list.generations[0].createdAt! });
+    assertEquals(r.snapshotIndex, 0);
+  } finally {
+    await Deno.remove(f.dir, { recursive: true });
+  }
+});
