@@ -1,7 +1,17 @@
 /**
  * The systemd units `vigocli backup install-units` writes, as templates compiled into the binary
- * (an installed binary must not depend on files next to it). Pure: facts in, unit texts out.
+ * (an installed binary must not depend on files next to it). Pure: facts in, unit texts out, or a
+ * refusal of a path systemd has no spelling for.
  */
+import { ConfigError, UsageError } from "../errors.ts";
+import {
+  argumentWord,
+  executableWord,
+  pathListWord,
+  printable,
+  unfitForExecutable,
+  unfitForPathList,
+} from "./unit_words.ts";
 
 /** What the units need to know about this host. All paths absolute. */
 export interface UnitFacts {
@@ -30,27 +40,9 @@ export interface UnitFile {
 /** The server unit the replicator is bound to (the seed's "server starts/stops litestream"). */
 const SERVER_UNIT = "vigosrv.service";
 
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/**
- * Quotes one ExecStart word: systemd splits on spaces, unquotes "…" with C escapes and expands `%`
- * specifiers and `$` variables, so a path containing any of these must not reach it raw.
- */
-function execWord(word: string): string {
-  const escaped = word.replaceAll("%", "%%").replaceAll("$", "$$$$");
-  if (SAFE_WORD.test(word)) return escaped;
-  return `"${escaped.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
-}
-
-/** Quotes one path of a ReadWritePaths= list (space-separated, quotes allowed, `%` specifiers). */
-function pathWord(path: string, ignoreMissing = false): string {
-  const p = path.replaceAll("%", "%%");
-  const quoted = /[\s"\\]/.test(p) ? `"${p.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"` : p;
-  return ignoreMissing ? `-${quoted}` : quoted;
-}
-
 function execLine(facts: UnitFacts, args: string[], raw = ""): string {
-  return `ExecStart=${[...facts.command, ...args].map(execWord).join(" ")}${raw}`;
+  const [program, ...leading] = facts.command;
+  return `ExecStart=${[executableWord(program), ...[...leading, ...args].map(argumentWord)].join(" ")}${raw}`;
 }
 
 function configArgs(facts: UnitFacts): string[] {
@@ -79,9 +71,9 @@ function stopTimeoutSec(facts: UnitFacts): number {
 
 /** `vigocli-replicate.service`: replication that starts and stops with the server. */
 function replicateService(facts: UnitFacts): UnitFile {
-  const writable = facts.dbDirs.map((d) => pathWord(d));
+  const writable = facts.dbDirs.map((d) => pathListWord(d));
   // "-": a file:// replica directory the replicator has not created yet must not stop the unit.
-  if (facts.replicaDir) writable.push(pathWord(facts.replicaDir, true));
+  if (facts.replicaDir) writable.push(pathListWord(facts.replicaDir, true));
   return {
     name: "vigocli-replicate.service",
     text: unit([
@@ -204,7 +196,46 @@ function drillTimer(): UnitFile {
   };
 }
 
-/** Every unit, in install order. */
+/**
+ * Throws when a path cannot be written so that systemd reads it back (unit_words.ts): a unit that names
+ * another executable, or drops its ReadWritePaths= (the database left read-only), must not be installed.
+ * Exit 2 for what the command line gave, 3 for what server.yaml did.
+ */
+function refuseUnspellable(facts: UnitFacts): void {
+  const program = facts.command[0];
+  const unfit = unfitForExecutable(program);
+  if (unfit) {
+    throw new UsageError(
+      `--bin ${printable(program)}: systemd does not run an executable whose path contains ${unfit} ` +
+        "(systemd.service(5)); give --bin a path without it",
+    );
+  }
+  const writable: [string, string][] = facts.dbDirs.map((d) => [d, "database.path"]);
+  if (facts.replicaDir) writable.push([facts.replicaDir, "backup.url"]);
+  for (const [dir, key] of writable) {
+    const bad = unfitForPathList(dir);
+    if (!bad) continue;
+    const why = `which systemd's ReadWritePaths= cannot hold (the replication unit makes ${
+      printable(dir)
+    } writable)`;
+    const inRoot = unfitForPathList(facts.serverRoot);
+    if (inRoot && dir.startsWith(`${facts.serverRoot}/`)) {
+      throw new UsageError(
+        `--server-root ${
+          printable(facts.serverRoot)
+        }: contains ${inRoot}, ${why}; use a server root without it`,
+      );
+    }
+    throw new ConfigError(
+      `${printable(facts.serverYaml)}: ${key}: ${
+        printable(dir)
+      } contains ${bad}, ${why}; use a path without it`,
+    );
+  }
+}
+
+/** Every unit, in install order. Throws UsageError or ConfigError for a path systemd cannot read back. */
 export function renderUnits(facts: UnitFacts): UnitFile[] {
+  refuseUnspellable(facts);
   return [replicateService(facts), crateService(facts), crateTimer(), drillService(facts), drillTimer()];
 }
