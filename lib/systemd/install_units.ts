@@ -59,8 +59,9 @@ export async function installUnits(units: UnitFile[], opts: InstallOptions): Pro
   // "created", and the directory held a mix of both (another --bin's ExecStart) that nobody had
   // agreed to replace. Beside the directory, so nothing but units ever appears in it.
   // Checked before the lock: with the directory's parent missing too, the error named the lock file
-  // ("<dir>.vigocli-install-units.lock: no such file or directory"), not the directory asked for.
-  if (!opts.dryRun && units.length > 0) requireDestinationFolder(join(opts.dir, units[0].name));
+  // ("<dir>.vigocli-install-units.lock: no such file or directory"), not the directory asked for. In a
+  // dry run too, which said every unit "would be created" (exit 0) where the install fails (exit 9).
+  if (units.length > 0) requireDestinationFolder(join(opts.dir, units[0].name));
   using _lock = opts.dryRun ? null : await acquireFileLockBeside(
     opts.dir,
     ".vigocli-install-units.lock",

@@ -212,6 +212,23 @@ Deno.test("install-units into a directory whose parent is missing: exit 9 naming
   }
 });
 
+Deno.test("install-units --dry-run into a missing directory fails as the install does: exit 9", async () => {
+  const r = await makeRoot();
+  try {
+    const dir = `${r.root}/missing`;
+    const real = await install(r, dir);
+    const dry = await install(r, dir, "--dry-run");
+    // Before, the dry run said every unit "would be created" and exited 0.
+    assertEquals([dry.code, dry.stderr], [
+      9,
+      `vigocli: ${dir}: no such directory (to write vigocli-replicate.service into)\n`,
+    ]);
+    assertEquals([real.code, real.stderr], [dry.code, dry.stderr]);
+  } finally {
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
+
 Deno.test("install-units: the replicate unit's ExecStart, stopped with SIGTERM, flushes every row", async () => {
   const r = await makeRoot({ syncInterval: "10s" });
   const dir = `${r.root}/units`;
