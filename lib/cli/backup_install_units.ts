@@ -35,9 +35,10 @@ export function backupInstallUnitsCommand(): Command {
     .addOption(jsonOption())
     .action(async (opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
+      const { runInterruptible } = await import("../archive/interrupt_cleanup.ts");
       const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
       const { renderUnits } = await import("../systemd/unit_templates.ts");
-      const { installUnits } = await import("../systemd/install_units.ts");
+      const { installUnits, interruptedInstallLine } = await import("../systemd/install_units.ts");
       const { physicalPath } = await import("../fsutil/physical_path.ts");
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
@@ -53,11 +54,12 @@ export function backupInstallUnitsCommand(): Command {
         replicaDir: url?.startsWith("file://") ? fileURLToPath(url) : undefined,
         shutdownTimeoutMs: cfg.backup?.shutdownTimeoutMs,
       });
-      const { units: actions, leftovers } = await installUnits(units, {
-        dir: resolve(opts.dir),
-        dryRun: opts.dryRun,
-        force: opts.force,
-      });
+      const dir = resolve(opts.dir);
+      // Ctrl-C or a systemd stop leaves the old units or the new, never a mix, and no temporary file.
+      const { units: actions, leftovers } = await runInterruptible(
+        (signal) => installUnits(units, { dir, dryRun: opts.dryRun, force: opts.force, signal }),
+        (outcome, sig) => interruptedInstallLine(dir, !!opts.dryRun, outcome, sig),
+      );
       if (opts.json) {
         const left = leftovers.map((path) => ({ name: basename(path), path }));
         printJson({ dry_run: !!opts.dryRun, units: actions, leftovers: left });

@@ -2,11 +2,14 @@
  * Writes the units of {@link renderUnits} into a unit directory. Every file is checked before any is
  * written, so a refusal leaves the directory exactly as it was; every unit (and a copy of each it
  * replaces) is written and fsynced under a temporary name before the first is renamed into place, so
- * a failed write or rename leaves it as it was too, and systemd never reads half a unit.
+ * a failed write or rename leaves it as it was too, and systemd never reads half a unit. An interruption
+ * (SIGINT, SIGTERM: see runInterruptible) ends it the same way: while units are staged, with nothing
+ * changed and the temporary files removed; once the renames have begun, only after the last one.
  */
 import { renameSync, rmSync } from "node:fs";
 import { lstat, readFile, readlink, stat, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import process from "node:process";
 import { ExistsError, IoError, toVigoError, VigoError } from "../errors.ts";
 import { removalProblem } from "../fsutil/left_temp.ts";
 import {
@@ -18,6 +21,7 @@ import {
   tempPathFor,
 } from "../fsutil/atomic_file.ts";
 import { acquireFileLockBeside } from "../fsutil/file_lock.ts";
+import { SETTLE_MS, type StoppedOutcome } from "../archive/interrupt_cleanup.ts";
 import type { UnitFile } from "./unit_templates.ts";
 import { sweepUnitTemps } from "./unit_leftovers.ts";
 
@@ -42,6 +46,12 @@ export interface InstallOptions {
   dryRun?: boolean;
   /** Overwrite unit files whose text differs from ours (edited by hand, or an older install). */
   force?: boolean;
+  /**
+   * Aborted: stop before the next unit is staged, remove what was staged and reject with the reason.
+   * Not during the renames, which all happen (or are all put back) first: an exit between two left a
+   * mix of the old units and the new.
+   */
+  signal?: AbortSignal;
 }
 
 async function currentText(path: string): Promise<string | null> {
@@ -83,7 +93,7 @@ export async function installUnits(units: UnitFile[], opts: InstallOptions): Pro
   // After the refusal, which leaves the directory as it was; under the lock, so no other install's
   // files are judged (their PID runs anyway).
   const leftovers = sweepUnitTemps(opts.dir, units.map((u) => u.name), opts.dryRun === true);
-  if (!opts.dryRun) await writeAll(plan.filter((p) => p.action !== "unchanged"));
+  if (!opts.dryRun) await writeAll(plan.filter((p) => p.action !== "unchanged"), opts.signal);
   return { units: plan.map(({ name, path, action }) => ({ name, path, action })), leftovers };
 }
 
@@ -94,6 +104,7 @@ export async function installUnits(units: UnitFile[], opts: InstallOptions): Pro
  */
 async function writeAll(
   files: { path: string; text: string; action: UnitAction["action"] }[],
+  signal?: AbortSignal,
 ): Promise<void> {
   const staged: AtomicFile[] = [];
   // One per file: the unit as it was, or null where there was none.
@@ -102,6 +113,8 @@ async function writeAll(
   try {
     try {
       for (const f of files) {
+        // Between two steps, when everything made so far is in staged and kept for the removal below.
+        signal?.throwIfAborted();
         path = f.path;
         const file = await createAtomicFile(f.path, 0o644);
         staged.push(file);
@@ -111,12 +124,15 @@ async function writeAll(
         await file.handle.sync();
         kept.push(f.action === "replaced" ? await keepCopy(f.path) : null);
       }
+      signal?.throwIfAborted();
     } catch (err) {
       throw toVigoError(err, path);
     }
+    // From here on the signal is not looked at: runInterruptible's exit waits for the last rename.
     for (const [i, file] of staged.entries()) {
       try {
-        await file.commit();
+        // Fsynced when staged: what is left is renames and directory fsyncs, a short wait for a signal.
+        await file.commit({ synced: true });
       } catch (err) {
         const cause = toVigoError(err, file.path);
         if (i === 0) throw cause;
@@ -132,6 +148,10 @@ async function writeAll(
     for (const file of [...staged, ...kept]) if (file) failure = await file.abortKeeping(failure);
     throw failure;
   }
+  // The renames may run without a turn of the event loop (their awaits settle at once), and a signal
+  // reaches its handler only at one: without this turn a SIGTERM that came during them was dropped and
+  // the command exited 0 as if none had come.
+  await new Promise((resolve) => setTimeout(resolve, 0));
   // Installed: every unit is committed, and the copies of those it replaced go, each tried. One that
   // cannot is named (its name carries this PID: the next install-units removes it), the install standing.
   let left: IoError | undefined;
@@ -218,4 +238,30 @@ async function putBack(installed: AtomicFile[], kept: (Kept | null)[]): Promise<
     }
   }
   return failed;
+}
+
+/**
+ * The one line an interrupted install-units prints (runInterruptible's report): whether the units are
+ * the old ones or the new, and whether temporary files are left.
+ */
+export function interruptedInstallLine(
+  dir: string,
+  dryRun: boolean,
+  outcome: StoppedOutcome,
+  signal: string,
+): string {
+  const what = `install-units into ${dir} interrupted (${signal})`;
+  if (dryRun) return `${what}; a dry run, nothing written`;
+  switch (outcome.kind) {
+    case "finished":
+      return `${what} as it completed: every unit is installed`;
+    case "undone":
+      return `${what}; no unit changed, no temporary file left`;
+    case "left":
+      return `${what}; ${outcome.error.message}`;
+    case "unsettled":
+      return `${what} before it had stopped (a second signal, or ${SETTLE_MS / 1000} s): units may be ` +
+        `part old, part new, and temporary files .NAME.tmp-${process.pid}-… may be left in ${dir}, where ` +
+        "the next install-units removes them";
+  }
 }
