@@ -1,8 +1,9 @@
 /**
- * A minimal HTTP server on `node:http` (the same code under Deno and in the Bun-compiled binary) for
- * the replicator's `/metrics` and the status page. Handlers get the method, path, query and headers
- * and return a whole (small) response.
+ * A minimal, read-only HTTP server on `node:http` (the same code under Deno and in the Bun-compiled
+ * binary) for the replicator's `/metrics` and the status page. Handlers get the GET and HEAD requests
+ * (path, query and headers) and return a whole (small) response; anything else is 405 here.
  */
+import { lookup } from "node:dns/promises";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { BusyError, IoError } from "../errors.ts";
@@ -12,7 +13,8 @@ import { formatHostPort, type ListenAddr } from "../net/listen_addr.ts";
 export interface HttpRequest {
   method: string;
   path: string;
-  query: URLSearchParams;
+  /** Each name's first value, percent-decoded only (a `+` stays a `+`: this is a URL, not a form). */
+  query: ReadonlyMap<string, string>;
   headers: IncomingMessage["headers"];
 }
 
@@ -36,19 +38,61 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Listens on `addr`; rejects with exit 5 when the port is taken, 11 on other socket errors. */
-export function serveHttp(addr: ListenAddr, handler: HttpHandler): Promise<HttpServer> {
+/** The path and query of a request target, or null when it is not a URL (`http://[`, a port > 65535, `%zz`). */
+function parseTarget(target: string): { path: string; query: Map<string, string> } | null {
+  try {
+    const url = new URL(target, "http://localhost");
+    const query = new Map<string, string>();
+    for (const pair of url.search.slice(1).split("&")) {
+      if (!pair) continue;
+      const eq = pair.indexOf("=");
+      const name = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
+      if (!query.has(name)) query.set(name, eq < 0 ? "" : decodeURIComponent(pair.slice(eq + 1)));
+    }
+    return { path: url.pathname, query };
+  } catch {
+    return null;
+  }
+}
+
+/** What the server answers without asking the handler. */
+function refused(method: string, target: ReturnType<typeof parseTarget>): HttpResponse | null {
+  // Both servers only read; HEAD is what monitoring probes send.
+  if (method !== "GET" && method !== "HEAD") {
+    return { status: 405, headers: { allow: "GET, HEAD" }, body: "method not allowed: only GET and HEAD\n" };
+  }
+  return target ? null : { status: 400, body: "bad request: the request target is not a valid URL\n" };
+}
+
+/**
+ * Listens on `addr`; rejects with exit 5 when the port is taken, 11 when its host does not resolve or
+ * on other socket errors.
+ */
+export async function serveHttp(addr: ListenAddr, handler: HttpHandler): Promise<HttpServer> {
+  const where = formatHostPort(addr);
+  // Resolved here because listen() reports a failed lookup with whatever errno was left behind
+  // (ENOTTY, EINVAL under Bun) instead of saying the name does not resolve.
+  const host = await lookup(addr.host).then(
+    (a) => a.address,
+    (err: NodeJS.ErrnoException) => {
+      throw new IoError(
+        `${where}: cannot listen: cannot resolve host ${addr.host} (${err.code ?? err.message})`,
+        {
+          cause: err,
+        },
+      );
+    },
+  );
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const method = req.method ?? "GET";
+    // Parsed inside the chain: a target that is not a URL must get its 400 here, not throw out of the
+    // listener (the runtime then answered 200 with no body and printed a stack trace per request).
     Promise.resolve()
-      .then(() =>
-        handler({
-          method: req.method ?? "GET",
-          path: url.pathname,
-          query: url.searchParams,
-          headers: req.headers,
-        })
-      )
+      .then(() => {
+        const target = parseTarget(req.url ?? "/");
+        return refused(method, target) ??
+          handler({ method, path: target!.path, query: target!.query, headers: req.headers });
+      })
       .catch((err): HttpResponse => ({ status: 500, body: `${(err as Error)?.message ?? err}\n` }))
       .then((r) => {
         res.writeHead(r.status, {
@@ -56,19 +100,18 @@ export function serveHttp(addr: ListenAddr, handler: HttpHandler): Promise<HttpS
           "cache-control": "no-store",
           ...r.headers,
         });
-        res.end(req.method === "HEAD" ? undefined : r.body);
+        res.end(method === "HEAD" ? undefined : r.body);
       });
   });
   return new Promise((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
-      const where = formatHostPort(addr);
       reject(
         err.code === "EADDRINUSE"
           ? new BusyError(`${where}: address already in use`, { cause: err })
           : new IoError(`${where}: cannot listen: ${err.message}`, { cause: err }),
       );
     });
-    server.listen(addr.port, addr.host, () => {
+    server.listen(addr.port, host, () => {
       const a = server.address() as AddressInfo;
       const bound = { host: addr.host, port: a.port };
       resolve({

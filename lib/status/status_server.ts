@@ -20,7 +20,7 @@ export interface StatusServerOptions {
 function presented(req: HttpRequest): string | null {
   const auth = req.headers.authorization;
   if (typeof auth === "string" && auth.startsWith("Bearer ")) return auth.slice(7);
-  return req.query.get("token");
+  return req.query.get("token") ?? null;
 }
 
 /** True when `req` carries `token` (or no token is required). */
@@ -48,7 +48,6 @@ export function serveStatus(opts: StatusServerOptions): Promise<HttpServer> {
     if (!authorized(req, opts.token)) {
       return { status: 401, body: "unauthorized: pass the token as ?token=T or Authorization: Bearer T\n" };
     }
-    if (req.method !== "GET" && req.method !== "HEAD") return { status: 405, body: "only GET\n" };
     if (req.path === "/" || req.path === "/index.html") {
       return {
         status: 200,
