@@ -34,6 +34,13 @@ export function backupStatusCommand(): Command {
       if (listen && !isLoopback(listen.host) && !opts.token) {
         throw new UsageError(`--serve ${opts.serve}: not a loopback address; --token is required`);
       }
+      // Browsers send headers as Latin-1 and refuse others in fetch(): the page's own refresh could never
+      // carry any other character, nor a space, which header parsing trims.
+      if (opts.token && !/^[\x21-\x7e]+$/.test(opts.token)) {
+        throw new UsageError(
+          "--token / VIGO_STATUS_TOKEN: only printable ASCII without spaces (! to ~) is allowed in a token",
+        );
+      }
       const { cfg, secretsError } = await loadConfig(opts.serverYaml, opts.serverRoot);
       for (const w of cfg.warnings) warn(w);
       const collect = () => collectStatus(cfg, { secretsError });

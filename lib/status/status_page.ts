@@ -68,7 +68,7 @@ h.querySelector("p").textContent=bad?"No archive, snapshot or replica could be f
 var ul=document.querySelector("ul.problems");ul.textContent="";sm.problems.forEach(function(p){ul.appendChild(el("li",null,p))});
 var m=document.querySelector("main");m.textContent="";[replication(st.replication),archives(st.archives),snapshots(st.snapshots),drill(st.drill,st.drill_error)].forEach(function(c){m.appendChild(c)});
 document.getElementById("updated").textContent="Status of "+when(st.generated_at)+"; refreshes every "+(REFRESH/1000)+" s."}
-var token=new URLSearchParams(location.search).get("token");
+/* a URL query, not a form: a "+" in the token is a plus */var tm=/[?&]token=([^&]*)/.exec(location.search),token=tm?decodeURIComponent(tm[1]):null;
 function refresh(){fetch("status.json",{headers:token?{authorization:"Bearer "+token}:{},cache:"no-store"}).then(function(r){if(!r.ok)throw new Error("HTTP "+r.status);return r.json()})
 .then(function(st){render(st);document.body.dataset.refreshed=String(Date.now())}).catch(function(e){document.getElementById("updated").textContent="Refresh failed: "+e.message+" (showing the last status)"})}
 render(JSON.parse(document.getElementById("status-data").textContent));setInterval(refresh,REFRESH);

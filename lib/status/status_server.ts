@@ -19,7 +19,9 @@ export interface StatusServerOptions {
 
 function presented(req: HttpRequest): string | null {
   const auth = req.headers.authorization;
-  if (typeof auth === "string" && auth.startsWith("Bearer ")) return auth.slice(7);
+  // The scheme is case-insensitive (RFC 7235 section 2.1): proxies and clients write "bearer".
+  const bearer = typeof auth === "string" ? /^bearer +(.*)$/is.exec(auth) : null;
+  if (bearer) return bearer[1];
   return req.query.get("token") ?? null;
 }
 
