@@ -28,7 +28,7 @@ export function backupStatusCommand(): Command {
     )
     .action(async (opts) => {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
-      const { collectStatus } = await import("../status/collect_status.ts");
+      const { startCollection } = await import("../status/collect_status.ts");
       const { parseListenAddr, isLoopback } = await import("../net/listen_addr.ts");
       const listen = opts.serve ? parseListenAddr(opts.serve, "--serve") : null;
       if (listen && !isLoopback(listen.host) && !opts.token) {
@@ -43,9 +43,9 @@ export function backupStatusCommand(): Command {
       }
       const { cfg, secretsError } = await loadConfig(opts.serverYaml, opts.serverRoot);
       for (const w of cfg.warnings) warn(w);
-      const collect = () => collectStatus(cfg, { secretsError });
+      const collect = () => startCollection(cfg, { secretsError });
       if (!listen) {
-        const status = await collect();
+        const { status } = await collect();
         if (opts.json) printJson(status);
         else console.log(statusText(status));
         return;

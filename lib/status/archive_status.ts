@@ -46,7 +46,8 @@ function summarizeArchives(
   };
 }
 
-function failed(where: string, error: string): ArchiveLocation {
+/** A location that could not be read, and why. */
+export function failedLocation(where: string, error: string): ArchiveLocation {
   return { where, count: 0, total_bytes: 0, newest: null, newest_age_ms: null, error };
 }
 
@@ -59,8 +60,13 @@ export async function localArchives(
   try {
     return summarizeArchives(dir, await listArchives(dir), drill, now);
   } catch (err) {
-    return failed(dir, toVigoError(err).message);
+    return failedLocation(dir, toVigoError(err).message);
   }
+}
+
+/** `archives/` under backup.url, as a location's `where` before the backend names it. */
+export function remoteArchivesWhere(backup: BackupConfig): string {
+  return `${backup.url.replace(/\/+$/, "")}/${ARCHIVES_PREFIX}`;
 }
 
 /**
@@ -74,8 +80,8 @@ export async function remoteArchives(
   now: Date,
   secretsError?: string,
 ): Promise<ArchiveLocation> {
-  let where = `${backup.url.replace(/\/+$/, "")}/${ARCHIVES_PREFIX}`;
-  if (secretsError) return failed(where, secretsError);
+  let where = remoteArchivesWhere(backup);
+  if (secretsError) return failedLocation(where, secretsError);
   try {
     const backend = await openBackend(backup.url, backup.destination);
     spareTempsInListings(backend);
@@ -86,6 +92,6 @@ export async function remoteArchives(
       await backend.close();
     }
   } catch (err) {
-    return failed(where, toVigoError(err).message);
+    return failedLocation(where, toVigoError(err).message);
   }
 }

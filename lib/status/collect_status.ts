@@ -6,9 +6,9 @@
 import type { ServerConfig } from "../config/types.ts";
 import { drillsDirFor, readLatestDrillReport } from "../drill/drill_report.ts";
 import { toVigoError } from "../errors.ts";
-import { localArchives, remoteArchives } from "./archive_status.ts";
+import { failedLocation, localArchives, remoteArchives, remoteArchivesWhere } from "./archive_status.ts";
 import { crateStatus } from "./crate_status.ts";
-import { replicationStatus } from "./replication_status.ts";
+import { NO_REPLICATION, replicationStatus } from "./replication_status.ts";
 import type { Status, StatusSummary } from "./status_model.ts";
 
 /** Options of {@link collectStatus}. */
@@ -16,11 +16,45 @@ export interface CollectOptions {
   /** Why secrets could not be resolved (remote sections then report it instead of listing). */
   secretsError?: string;
   now?: Date;
+  /** How long a section may take (default {@link SECTION_TIMEOUT_MS}). */
+  sectionTimeoutMs?: number;
 }
 
-/** Reads every recovery path of `cfg`'s server. */
+/**
+ * How long one section (local archives, remote archives, replication) may take before it is reported
+ * as timed out: a backend that accepts connections and never answers is retried for minutes, and
+ * status must answer "can I recover?" while it does.
+ */
+export const SECTION_TIMEOUT_MS = 20_000;
+
+/** A status, and when the work it gave up waiting for has ended. */
+export interface Collection {
+  status: Status;
+  /**
+   * Settles once every section's work has ended, those reported as timed out included: until then their
+   * connections are still open, so a server starts no other collection before.
+   */
+  settled: Promise<void>;
+}
+
+/** Reads every recovery path of `cfg`'s server (see {@link startCollection}). */
 export async function collectStatus(cfg: ServerConfig, opts: CollectOptions = {}): Promise<Status> {
+  return (await startCollection(cfg, opts)).status;
+}
+
+/** `work`'s value, or `late(message)` when it has not settled within `ms`. */
+function within<T>(work: Promise<T>, ms: number, late: (message: string) => T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(late(`timed out after ${ms / 1000} s (no answer)`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Reads every recovery path of `cfg`'s server; a section that overruns its timeout reports so. */
+export async function startCollection(cfg: ServerConfig, opts: CollectOptions = {}): Promise<Collection> {
   const now = opts.now ?? new Date();
+  const ms = opts.sectionTimeoutMs ?? SECTION_TIMEOUT_MS;
   let drill: Status["drill"] = null;
   let drillError: string | null = null;
   try {
@@ -29,10 +63,15 @@ export async function collectStatus(cfg: ServerConfig, opts: CollectOptions = {}
     drillError = toVigoError(err).message;
   }
   const report = drill?.report ?? null;
-  const [local, remote, replication] = await Promise.all([
+  const work = [
     localArchives(cfg.paths.snapshots, report, now),
     cfg.backup ? remoteArchives(cfg.backup, report, now, opts.secretsError) : Promise.resolve(null),
     replicationStatus(opts.secretsError ? undefined : cfg.backup, now),
+  ] as const;
+  const [local, remote, replication] = await Promise.all([
+    within(work[0], ms, (e) => failedLocation(cfg.paths.snapshots, e)),
+    within(work[1], ms, (e) => failedLocation(remoteArchivesWhere(cfg.backup!), e)),
+    within(work[2], ms, (e) => ({ ...NO_REPLICATION, url: cfg.backup?.url ?? null, error: e })),
   ]);
   if (opts.secretsError && cfg.backup) replication.url = cfg.backup.url;
   if (opts.secretsError && cfg.backup) replication.error = opts.secretsError;
@@ -46,7 +85,10 @@ export async function collectStatus(cfg: ServerConfig, opts: CollectOptions = {}
     drill,
     drill_error: drillError,
   };
-  return { ...status, summary: summarize(status) };
+  return {
+    status: { ...status, summary: summarize(status) },
+    settled: Promise.allSettled(work).then(() => {}),
+  };
 }
 
 /** The verdict over all paths (pure). */

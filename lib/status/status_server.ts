@@ -6,14 +6,18 @@ import { timingSafeEqual } from "node:crypto";
 import { type HttpRequest, type HttpServer, serveHttp } from "../http/serve.ts";
 import type { ListenAddr } from "../net/listen_addr.ts";
 import { statusPage } from "./status_page.ts";
+import type { Collection } from "./collect_status.ts";
 import type { Status } from "./status_model.ts";
 
 /** Options of {@link serveStatus}. */
 export interface StatusServerOptions {
   addr: ListenAddr;
   token?: string;
-  /** Produces a fresh status (called at most once per `minIntervalMs`, never concurrently). */
-  collect: () => Promise<Status>;
+  /**
+   * Produces a fresh status (called at most once per `minIntervalMs`, and never while the work of the
+   * previous call has not ended).
+   */
+  collect: () => Promise<Collection>;
   minIntervalMs?: number;
 }
 
@@ -35,16 +39,24 @@ export function authorized(req: HttpRequest, token: string | undefined): boolean
 
 /** Serves the status page. */
 export function serveStatus(opts: StatusServerOptions): Promise<HttpServer> {
-  let cached: { at: number; status: Promise<Status> } | null = null;
+  let last: { at: number; status: Status } | null = null;
+  let collecting: Promise<Status> | null = null;
+  // True from a collection's start until all of its work has ended, timed-out sections included: a
+  // hung backend then holds one set of connections, not one more per page refresh.
+  let busy = false;
   const current = (): Promise<Status> => {
-    const now = Date.now();
-    if (!cached || now - cached.at >= (opts.minIntervalMs ?? 5000)) {
-      const status = opts.collect();
-      cached = { at: now, status };
-      // A failed collection is not cached: the next request tries again.
-      status.catch(() => (cached = null));
-    }
-    return cached.status;
+    if (collecting) return collecting;
+    const fresh = last && Date.now() - last.at < (opts.minIntervalMs ?? 5000);
+    if (last && (busy || fresh)) return Promise.resolve(last.status);
+    const at = Date.now();
+    const collection = opts.collect();
+    busy = true;
+    // A failed collection is not cached: the next request tries again.
+    collecting = collection.then((c) => (last = { at, status: c.status }).status).finally(() =>
+      collecting = null
+    );
+    collection.then((c) => c.settled, () => {}).then(() => (busy = false));
+    return collecting;
   };
   return serveHttp(opts.addr, async (req) => {
     if (!authorized(req, opts.token)) {
