@@ -29,9 +29,11 @@ export function serveMetrics(
     if (req.path === "/healthz") {
       const lag = metrics.lagSeconds().toFixed(3);
       const limit = (HEALTHY_INTERVALS * metrics.opts.syncIntervalMs / 1000).toFixed(3);
-      return metrics.healthy()
-        ? { status: 200, body: `ok: lag ${lag}s within ${limit}s\n` }
-        : { status: 503, body: `not current: lag ${lag}s exceeds ${limit}s\n` };
+      if (metrics.healthy()) return { status: 200, body: `ok: lag ${lag}s within ${limit}s\n` };
+      // Before the first successful sync the lag counts from the start and may still be within the limit.
+      return metrics.everSynced()
+        ? { status: 503, body: `not current: lag ${lag}s exceeds ${limit}s\n` }
+        : { status: 503, body: `not current: no sync has succeeded yet (started ${lag}s ago)\n` };
     }
     return { status: 404, body: "not found: try /metrics or /healthz\n" };
   });

@@ -106,9 +106,14 @@ export class ReplicationMetrics {
     return Math.max(0, this.now() - (this.currentAsOf ?? this.startedAt)) / 1000;
   }
 
+  /** True once a sync has succeeded. */
+  everSynced(): boolean {
+    return this.currentAsOf !== null;
+  }
+
   /** True while the last successful sync began within {@link HEALTHY_INTERVALS} sync intervals. */
   healthy(): boolean {
-    return this.currentAsOf !== null &&
+    return this.everSynced() &&
       this.lagSeconds() * 1000 <= HEALTHY_INTERVALS * this.opts.syncIntervalMs;
   }
 
