@@ -28,7 +28,7 @@ import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tre
 import { type RetryPolicy, TransientError } from "../retry.ts";
 import { staleTempDecision } from "../../fsutil/stale_temps.ts";
 import { leftTemporaryError } from "../../fsutil/left_temp.ts";
-import { BackendError, ExistsError, NotFoundError, VigoError } from "../../errors.ts";
+import { BackendError, ExistsError, IoError, NotFoundError, VigoError } from "../../errors.ts";
 import { parseSftpConfig, type SftpConfig, type SftpOptions } from "./config.ts";
 import {
   loadCredentials,
@@ -208,8 +208,41 @@ export class SftpBackend implements Backend {
       }
       // OpenSSH answers a plain FAILURE for "exists": fine if it is a directory now.
       const st = await call<SftpAttrs>((cb) => sftp.stat(dir, cb)).catch(() => undefined);
-      if (!st || (st.mode & S_IFMT) !== S_IFDIR) throw err;
+      if (!st) throw err;
+      if ((st.mode & S_IFMT) !== S_IFDIR) throw this.#notADirectory(dir);
     }
+  }
+
+  /**
+   * A file where the backend keeps a directory (archives/, the root), said as file:// says it: OpenSSH
+   * answers a request below one with NO_SUCH_FILE (ENOTDIR) and a mkdir of it with a bare FAILURE.
+   */
+  #notADirectory(dir: string): IoError {
+    const url = this.#pathUrl(dir);
+    return new IoError(`${url}: not a directory (the backend keeps one there)`, { path: url });
+  }
+
+  /**
+   * The IoError naming the first of `path` and its parents that is there but no directory, when that
+   * is why a request on `path` got NO_SUCH_FILE; undefined when the nearest one there is a directory
+   * (the rest is simply missing) or cannot be told.
+   */
+  async #fileInTheWay(sftp: RawSftp, path: string): Promise<IoError | undefined> {
+    for (let d = path;; d = posix.dirname(d)) {
+      const st = await call<SftpAttrs>((cb) => sftp.stat(d, cb)).catch((err) => statusCode(err));
+      if (typeof st === "object") return (st.mode & S_IFMT) === S_IFDIR ? undefined : this.#notADirectory(d);
+      if (st !== NO_SUCH_FILE || d === posix.dirname(d)) return undefined;
+    }
+  }
+
+  /** A path on the server as a URL, as objectUrl names a key: the root's own URL below it. */
+  #pathUrl(path: string): string {
+    const root = this.cfg.root;
+    if (path === root) return this.url.replace(/\/+$/, "");
+    if (root === ".") return objectUrl(this, path);
+    const inside = root === "/" ? "/" : `${root}/`;
+    if (path.startsWith(inside)) return objectUrl(this, path.slice(inside.length));
+    return `${/^sftp:\/\/[^/]*/.exec(this.url)![0]}${path}`;
   }
 
   async #rename(sftp: RawSftp, from: string, to: string): Promise<void> {
@@ -257,7 +290,10 @@ export class SftpBackend implements Backend {
   ): Promise<{ stream: ReadableStream<Uint8Array>; identity: FileIdentity }> {
     try {
       return await this.#run(where, async (sftp, session) => {
-        const handle = await call<Buffer>((cb) => sftp.open(path, "r", cb));
+        const handle = await call<Buffer>((cb) => sftp.open(path, "r", cb)).catch(async (err) => {
+          if (statusCode(err) !== NO_SUCH_FILE) throw err;
+          throw (await this.#fileInTheWay(sftp, posix.dirname(path))) ?? err;
+        });
         try {
           const st = await call<SftpAttrs>((cb) => sftp.fstat(handle, cb));
           if ((st.mode & S_IFMT) !== S_IFREG) {
@@ -291,8 +327,10 @@ export class SftpBackend implements Backend {
         if ((st.mode & S_IFMT) !== S_IFREG) return null;
         return { key, size: st.size, mtime: new Date(st.mtime * 1000) };
       } catch (err) {
-        if (statusCode(err) === NO_SUCH_FILE) return null;
-        throw err;
+        if (statusCode(err) !== NO_SUCH_FILE) throw err;
+        const blocked = await this.#fileInTheWay(sftp, posix.dirname(path));
+        if (blocked) throw blocked;
+        return null;
       }
     });
   }
@@ -307,8 +345,11 @@ export class SftpBackend implements Backend {
       try {
         return await call<SftpDirEntry[]>((cb) => sftp.readdir(dir, cb));
       } catch (err) {
-        if (statusCode(err) === NO_SUCH_FILE) return [];
-        throw err;
+        if (statusCode(err) !== NO_SUCH_FILE) throw err;
+        // Not an empty listing when a file stands there: list and prune --remote reported nothing, exit 0.
+        const blocked = await this.#fileInTheWay(sftp, dir);
+        if (blocked) throw blocked;
+        return [];
       }
     });
     const now = Date.now();
