@@ -41,11 +41,13 @@ import {
 import type { KnownHostEntry } from "./known_hosts.ts";
 import { call, type RawSftp, type SftpAttrs, type SftpDirEntry } from "./ssh2_api.ts";
 import { pipelinedRead, pipelinedWrite } from "./transfer.ts";
+import { writeFailure } from "./write_failure.ts";
 import { changedObjectError, type FileIdentity, identityChange } from "./file_identity.ts";
 import { resumableStream } from "../resumable_stream.ts";
 import { ListingTemps } from "../listing_temps.ts";
 import {
   errorText,
+  FAILURE,
   NO_SUCH_FILE,
   PERMISSION_DENIED,
   removalText,
@@ -142,6 +144,10 @@ export class SftpBackend implements Backend {
     const code = statusCode(err);
     if (code === NO_SUCH_FILE) return new NotFoundError(`${where}: not found`, { cause: err });
     if (code === PERMISSION_DENIED) return new BackendError(`${where}: permission denied`, { cause: err });
+    if (code === FAILURE) {
+      const said = "the server reported a failure (SSH_FX_FAILURE, which gives no reason)";
+      return new BackendError(`${where}: ${said}`, { cause: err });
+    }
     return new BackendError(`${where}: ${msg}`, { cause: err });
   }
 
@@ -153,6 +159,7 @@ export class SftpBackend implements Backend {
     await this.#run(this.#where(key), async (sftp, session) => {
       const handle = await this.#createFile(sftp, tmp, dir);
       let open = true;
+      let renaming = false;
       try {
         opened = openBody(body);
         await pipelinedWrite(sftp, handle, opened);
@@ -161,20 +168,23 @@ export class SftpBackend implements Backend {
         }
         open = false;
         await call<void>((cb) => sftp.close(handle, cb));
+        renaming = true;
         if (opts.noReplace) await this.#renameNoReplace(sftp, tmp, path, key);
         else await this.#rename(sftp, tmp, path);
       } catch (err) {
         if (open) await call<void>((cb) => sftp.close(handle, cb)).catch(() => {});
+        // Asked before the temp file goes: its blocks are what filled the disk.
+        const refused = renaming ? undefined : await writeFailure(sftp, dir, this.#where(key), err);
         await call<void>((cb) => sftp.unlink(tmp, cb)).catch((left) => {
           const where = objectUrl(this, posix.join(posix.dirname(key), posix.basename(tmp)));
           if (opts.signal?.aborted) {
             throw new LeftBehindError(`${where}: could not be removed (${errorText(left)})`, { cause: err });
           }
           // The failure stays the error, its line naming what it leaves, as file:// does.
-          const failure = this.#mapError(this.#where(key), err, session);
+          const failure = refused ?? this.#mapError(this.#where(key), err, session);
           throw leftTemporaryError(failure, where, removalText(left), LISTING_SWEEP);
         });
-        throw err;
+        throw refused ?? err;
       }
     }).catch(async (err) => {
       // The body may be half read: release it so its producer is not left waiting.

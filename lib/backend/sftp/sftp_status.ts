@@ -7,6 +7,8 @@ import type { SftpStatusError } from "./ssh2_api.ts";
 
 export const NO_SUCH_FILE = 2;
 export const PERMISSION_DENIED = 3;
+/** SSH_FX_FAILURE: anything else, with no reason given (OpenSSH's answer to ENOSPC, EEXIST, EIO…). */
+export const FAILURE = 4;
 export const S_IFMT = 0o170000;
 export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;

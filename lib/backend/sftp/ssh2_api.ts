@@ -28,6 +28,14 @@ export interface SftpDirEntry {
   attrs: SftpAttrs;
 }
 
+/** What statvfs@openssh.com answers: the file system holding a path (counts are 64-bit, numbers or bigints). */
+export interface SftpStatvfs {
+  /** Fundamental block size, the unit of the block counts. */
+  f_frsize: number | bigint;
+  /** Free blocks for a user who is not root. */
+  f_bavail: number | bigint;
+}
+
 /** An SFTP failure: `code` is the SFTP status (2 no such file, 3 permission denied, 4 failure). */
 export interface SftpStatusError extends Error {
   code?: number | string;
@@ -55,6 +63,7 @@ export interface RawSftp {
   rename(from: string, to: string, cb: Cb<void>): void;
   ext_openssh_rename(from: string, to: string, cb: Cb<void>): void;
   ext_openssh_fsync(handle: Buffer, cb: Cb<void>): void;
+  ext_openssh_statvfs(path: string, cb: Cb<SftpStatvfs>): void;
   end(): void;
   /** The channel's end (server sent EOF) and close: its SFTP server process is gone. */
   on(event: "end" | "close", fn: () => void): RawSftp;
@@ -104,6 +113,7 @@ const REQUESTS = [
   "rename",
   "ext_openssh_rename",
   "ext_openssh_fsync",
+  "ext_openssh_statvfs",
 ] as const;
 
 /** ssh2's request `name` on `raw`, or ours where ours saves a copy of the data. */

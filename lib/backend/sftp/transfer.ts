@@ -12,7 +12,7 @@ import { GarbageBound } from "../../runtime.ts";
  * More in flight only queues inside ssh2 until the server widens the window (memory, no speed):
  * 1, 2, 4 and 16 MiB measured the same within the ±30 % noise of this shared machine.
  */
-const WRITE_WINDOW = 2 * 1024 * 1024;
+export const WRITE_WINDOW = 2 * 1024 * 1024;
 /**
  * READ requests outstanding at once: 8 (2 MiB, OpenSSH's window), not 16, as each reply is a new
  * buffer until the bound below collects it. With the download's 8 MiB headroom, a 256 MiB download
