@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { type Backend, objectUrl, type SizedBody } from "../backend/backend.ts";
+import { type Backend, objectUrl, type SizedBody, type TemporaryObject } from "../backend/backend.ts";
 import { BadInputError, ExistsError, NotFoundError, toVigoError, VerifyError, VigoError } from "../errors.ts";
 import { fileStream } from "../fsutil/file_stream.ts";
 import { requireRegularFile } from "../fsutil/regular_file.ts";
@@ -206,17 +206,25 @@ async function putArchive(
             : progressPhase(`uploading ${objectUrl(backend, key)}`, size, "bytes"),
       ),
   };
+  const url = objectUrl(backend, key);
   try {
-    await backend.put(key, body, { noReplace, signal });
+    await backend.put(key, body, { noReplace, signal, onTemporary: (t) => writing.set(url, t) });
   } catch (err) {
     // Refused before it committed: the mismatch is the news, not how the backend saw the stream end.
     if (check.mismatch) throw check.mismatch;
     if (signal?.aborted) throw err;
     if (!(err instanceof ExistsError && await holds(backend, key, size, expected))) throw err;
   } finally {
+    writing.delete(url);
     check.endProgress();
   }
 }
+
+/**
+ * The temporary object of each archive's put running in this process, by the archive's URL: what an
+ * upload whose cleanup did not finish names as left ({@link interruptedUploadLine}).
+ */
+const writing = new Map<string, TemporaryObject>();
 
 /** The bytes stored at `key` (a sidecar: a line), or null when there is none. */
 async function readStored(backend: Backend, key: string): Promise<Uint8Array | null> {
@@ -378,9 +386,14 @@ export function interruptedUploadLine(
         : `${what}; nothing of it was left there`;
     case "left":
       return `${what}; ${outcome.error.message}`;
-    case "unsettled":
-      return `${what}; its cleanup did not finish within ${SETTLE_MS / 1000} s: a temporary object ` +
-        "there (a file the next listing removes, a multipart upload a bucket lifecycle rule removes)" +
-        (replace ? " or the new sidecar beside the old archive may be left" : " may be left");
+    case "unsettled": {
+      const temporary = writing.get(url);
+      const left = temporary
+        ? `its temporary file ${temporary.url} may be left there, for ${temporary.sweep}`
+        : "a temporary object there (a temporary file, which a prune --remote removes, on sftp:// once it " +
+          "is a week old; a multipart upload, which a bucket lifecycle rule removes) may be left";
+      return `${what}; its cleanup did not finish within ${SETTLE_MS / 1000} s: ${left}` +
+        (replace ? "; so may the new sidecar beside the old archive" : "");
+    }
   }
 }

@@ -74,6 +74,17 @@ export interface PutOptions {
    * that reason, or with a {@link LeftBehindError} when the removal failed. It is not retried.
    */
   signal?: AbortSignal;
+  /**
+   * Told where the put's temporary object is, before it is made, by a backend that makes a named one
+   * (sftp://), and who removes it when the put cannot: an interrupted upload whose cleanup hangs names it.
+   */
+  onTemporary?: (temporary: TemporaryObject) => void;
+}
+
+/** A put's temporary object: its URL, and who removes it when the put could not (`is left for …`). */
+export interface TemporaryObject {
+  url: string;
+  sweep: string;
 }
 
 /** A put stopped by its signal could not remove what it had started; the message names it. */

@@ -1,10 +1,10 @@
 /**
  * An sftp:// put whose body fails (not interrupted) and whose temporary file the server then will not
  * remove: the body's failure stays the error, and its line names the temporary file left, as file:// does
- * (tests/backend/file_put_left_temp_test.ts), and who removes it: the next listing of its directory once it
- * is a week old. Before, the failure came alone and the file was not named. The server's unlinks fail in
- * the kernel (strace attached to sshd, whose session children it follows; tests/helpers/unremovable_temp.ts);
- * skipped, saying so, without strace.
+ * (tests/backend/file_put_left_temp_test.ts), and who removes it: the first listing of its directory that
+ * removes leftovers, once it is a week old. Before, the failure came alone and the file was not named. The
+ * server's unlinks fail in the kernel (strace attached to sshd, whose session children it follows;
+ * tests/helpers/unremovable_temp.ts); skipped, saying so, without strace.
  */
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
@@ -47,7 +47,8 @@ Deno.test({
       assert.equal(
         err.message,
         `/src/f: input/output error; its temporary file ${sshd.url("remote")}/a/${temps[0]} could not be ` +
-          "removed (permission denied) and is left for the next listing of its directory once it is a week old",
+          "removed (permission denied) and is left for the first listing of its directory, once it is a week " +
+          "old, by a command that removes leftovers (list --remote and the others that only look remove none)",
       );
     } finally {
       Deno.kill(strace.pid, "SIGTERM");

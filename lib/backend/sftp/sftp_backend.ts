@@ -76,8 +76,13 @@ export async function openSftpBackend(url: string, opts: SftpOptions = {}): Prom
   return new SftpBackend(cfg, creds, knownHosts, opts.requestTimeoutMs, opts.retry);
 }
 
-/** Who removes a put's temporary file left behind: its PID is another host's, so only its age says it is dead. */
-const LISTING_SWEEP = "the next listing of its directory once it is a week old";
+/**
+ * Who removes a put's temporary file left behind: its PID is another host's, so only its age says it is
+ * dead; and the commands that only look (list --remote, status) spare it (Backend.spareTemps).
+ */
+const LISTING_SWEEP =
+  "the first listing of its directory, once it is a week old, by a command that removes leftovers " +
+  "(list --remote and the others that only look remove none)";
 
 /** A Backend storing objects as files below a directory on an SSH server. */
 export class SftpBackend implements Backend {
@@ -155,7 +160,9 @@ export class SftpBackend implements Backend {
     const path = this.#path(key);
     const dir = posix.dirname(path);
     const tmp = posix.join(dir, tempNameFor(posix.basename(path)));
+    const tmpUrl = objectUrl(this, posix.join(posix.dirname(key), posix.basename(tmp)));
     let opened: Uint8Array | ReadableStream<Uint8Array> | undefined;
+    opts.onTemporary?.({ url: tmpUrl, sweep: LISTING_SWEEP });
     await this.#run(this.#where(key), async (sftp, session) => {
       const handle = await this.#createFile(sftp, tmp, dir);
       let open = true;
@@ -176,13 +183,12 @@ export class SftpBackend implements Backend {
         // Asked before the temp file goes: its blocks are what filled the disk.
         const refused = renaming ? undefined : await writeFailure(sftp, dir, this.#where(key), err);
         await call<void>((cb) => sftp.unlink(tmp, cb)).catch((left) => {
-          const where = objectUrl(this, posix.join(posix.dirname(key), posix.basename(tmp)));
           if (opts.signal?.aborted) {
-            throw new LeftBehindError(`${where}: could not be removed (${errorText(left)})`, { cause: err });
+            throw new LeftBehindError(`${tmpUrl}: could not be removed (${errorText(left)})`, { cause: err });
           }
           // The failure stays the error, its line naming what it leaves, as file:// does.
           const failure = refused ?? this.#mapError(this.#where(key), err, session);
-          throw leftTemporaryError(failure, where, removalText(left), LISTING_SWEEP);
+          throw leftTemporaryError(failure, tmpUrl, removalText(left), LISTING_SWEEP);
         });
         throw refused ?? err;
       }
