@@ -100,7 +100,8 @@ export function interruptedCreateLine(where: string, outcome: StoppedOutcome, si
     case "left":
       return `${what}; ${outcome.error.message}`;
     case "unsettled":
-      return `${what}; the upload's cleanup did not finish: a temporary object for ${where} (a file the ` +
-        "next listing removes, a multipart upload a bucket lifecycle rule removes) may be left";
+      return `${what}; the upload's cleanup did not finish: a temporary object for ${where} (a temporary ` +
+        "file, which a prune --remote removes, on sftp:// once it is a week old; a multipart upload, which a " +
+        "bucket lifecycle rule removes) may be left";
   }
 }
