@@ -61,7 +61,10 @@ export async function walkFrames(
     let running = checksum;
     let chunks = 0;
     for (;;) {
-      const want = Math.min(buf.length, Math.max(0, limit - offset));
+      // bufSize, not buf.length: a spare from a walk at another page size is no whole number of this
+      // WAL's frames, and every read then came up "short" of it, ending the walk after its first chunk
+      // (a WAL restart's proof then failed: a new generation every few seconds; found by review).
+      const want = Math.min(bufSize, Math.max(0, limit - offset));
       if (want < fs) break;
       const bytesRead = readSync(fd, buf, 0, want, offset);
       const whole = bytesRead - (bytesRead % fs);

@@ -17,10 +17,15 @@ import { walkFrames } from "../../lib/replicate/wal_copier.ts";
 import { parseWalIndexHeader } from "../../lib/sqlite/wal_index.ts";
 
 /** A WAL with `tx` committed one-row transactions, written by the sqlite3 CLI (kept open so the WAL stays). */
-async function realWal(tx: number): Promise<{ wal: Uint8Array; shm: Uint8Array }> {
+async function realWal(tx: number, pageSize = 4096): Promise<{ wal: Uint8Array; shm: Uint8Array }> {
   const dir = await Deno.makeTempDir();
   const db = `${dir}/w.db`;
-  const sql = ["PRAGMA journal_mode=WAL;", "PRAGMA wal_autocheckpoint=0;", "CREATE TABLE t(x);"];
+  const sql = [
+    `PRAGMA page_size=${pageSize};`,
+    "PRAGMA journal_mode=WAL;",
+    "PRAGMA wal_autocheckpoint=0;",
+    "CREATE TABLE t(x);",
+  ];
   for (let i = 0; i < tx; i++) sql.push(`INSERT INTO t VALUES (randomblob(100));`);
   // `.shell cp` copies the WAL and shm while the connection is still open (on close SQLite
   // checkpoints and deletes the WAL).
@@ -120,4 +125,23 @@ Deno.test("wal format: frame alignment and restart detection", () => {
   const a = { salt1: 0xffffffff, pageSize: 4096 } as WalHeader;
   assert(isNextRestart(a, { salt1: 0, pageSize: 4096 } as WalHeader), "salt-1 wraps");
   assert(!isNextRestart(a, { salt1: 1, pageSize: 4096 } as WalHeader));
+});
+
+Deno.test("wal format: a walk after one at another page size reads the whole WAL, not its first chunk", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // 4 KiB pages first: the walk keeps its read buffer (256 frames of 4,120 bytes) for the next.
+    const big = (await realWal(300)).wal;
+    const small = (await realWal(1500, 1024)).wal;
+    for (const [name, wal] of [["big", big], ["small", small]] as const) {
+      await Deno.writeFile(`${dir}/${name}`, wal);
+      const h = parseWalHeader(wal)!;
+      const end = await walkFrames(`${dir}/${name}`, h, WAL_HEADER_SIZE, [h.checksum1, h.checksum2]);
+      // That buffer holds 1,006 frames of 1,048 bytes and 416 bytes over: the walk of the 1 KiB WAL
+      // took the remainder for the end of the file and stopped after its first read.
+      assertEquals([end.committedEnd, end.commits], [wal.length, name === "big" ? 301 : 1501], name);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
