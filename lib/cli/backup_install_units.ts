@@ -3,7 +3,7 @@
  * to vigosrv.service, nightly configcrate runs, weekly drills) with ExecStart pointing at this binary.
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { say, warn } from "./output.ts";
+import { printLine, say, warn } from "./output.ts";
 import process from "node:process";
 import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,7 +69,7 @@ export function backupInstallUnitsCommand(): Command {
       for (const p of leftovers) say(`${p}: ${verb}removed (temporary file of a killed install-units)`);
       for (const a of actions) say(`${a.path}: ${verb}${a.action}`);
       if (opts.dryRun) {
-        for (const u of units) console.log(`\n# ${u.name}\n${u.text.trimEnd()}`);
+        for (const u of units) printLine(`\n# ${u.name}\n${u.text.trimEnd()}`);
       } else if (actions.some((a) => a.action !== "unchanged")) {
         say("next: systemctl daemon-reload (see docs/guide/services.md)");
       }

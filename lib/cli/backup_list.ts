@@ -3,7 +3,7 @@ import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { archiveUrlOption } from "./archive_backend.ts";
 import { credentialsFileOption } from "./credentials_option.ts";
 import { printJson } from "./json_output.ts";
-import { warn } from "./output.ts";
+import { printLine, warn } from "./output.ts";
 
 /** `backup list`: the archives under paths.snapshots, newest first. */
 export function backupListCommand(): Command {
@@ -34,13 +34,13 @@ export function backupListCommand(): Command {
         return;
       }
       if (rows.length === 0) {
-        console.log(`no archives in ${cfg.paths.snapshots}`);
+        printLine(`no archives in ${cfg.paths.snapshots}`);
         return;
       }
       const width = Math.max(4, ...rows.map((r) => r.name.length));
-      console.log(`${"NAME".padEnd(width)}  ${"TIME (UTC)".padEnd(20)}  ${"SIZE".padStart(12)}  ENCRYPTED`);
+      printLine(`${"NAME".padEnd(width)}  ${"TIME (UTC)".padEnd(20)}  ${"SIZE".padStart(12)}  ENCRYPTED`);
       for (const r of rows) {
-        console.log(
+        printLine(
           `${r.name.padEnd(width)}  ${r.time.padEnd(20)}  ${String(r.size).padStart(12)}  ${
             r.encrypted === null ? "unknown" : r.encrypted ? "yes" : "no"
           }`,

@@ -4,6 +4,7 @@ import { objectUrl, spareTempsInListings, tempsRemovedByListing } from "../backe
 import { loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import { credentialSources } from "./credentials_option.ts";
 import { printJson } from "./json_output.ts";
+import { printLine } from "./output.ts";
 
 /** Options of {@link listRemote} (the `backup list` flags that apply). */
 export interface RemoteListOptions {
@@ -29,23 +30,23 @@ export async function listRemote(opts: RemoteListOptions): Promise<void> {
     }
     const temps = tempsRemovedByListing(backend).length;
     if (rows.length === 0) {
-      console.log(`no archives in ${objectUrl(backend, ARCHIVES_PREFIX)}`);
-      if (temps > 0) console.log(tempsNote(temps));
+      printLine(`no archives in ${objectUrl(backend, ARCHIVES_PREFIX)}`);
+      if (temps > 0) printLine(tempsNote(temps));
       return;
     }
     const width = Math.max(4, ...rows.map((r) => r.name.length));
-    console.log(
+    printLine(
       `${"NAME".padEnd(width)}  ${"TIME (UTC)".padEnd(20)}  ${"SIZE".padStart(12)}  ENCRYPTED  SIDECAR`,
     );
     for (const r of rows) {
       const enc = r.encrypted === null ? "?" : r.encrypted ? "yes" : "no";
-      console.log(
+      printLine(
         `${r.name.padEnd(width)}  ${r.time.padEnd(20)}  ${String(r.size).padStart(12)}  ${enc.padEnd(9)}  ${
           r.sidecar ? "yes" : "MISSING"
         }`,
       );
     }
-    if (temps > 0) console.log(tempsNote(temps));
+    if (temps > 0) printLine(tempsNote(temps));
   } finally {
     await backend.close();
   }

@@ -1,5 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { say, warn } from "./output.ts";
+import { printLine, say, warn } from "./output.ts";
 import { join } from "node:path";
 import { DEFAULT_SERVER_ROOT, jsonOption, passwordCommandOption, serverYamlOption } from "./common.ts";
 import { isBackendUrl } from "./archive_backend.ts";
@@ -98,7 +98,7 @@ export function backupRestoreCommand(): Command {
         });
         return;
       }
-      if (r.dryRun) { for (const l of r.plan) console.log(`${l.action.padEnd(10)} ${l.path}`); }
+      if (r.dryRun) { for (const l of r.plan) printLine(`${l.action.padEnd(10)} ${l.path}`); }
       const summary = `${count("create")} created, ${count("replace")} replaced, ${
         count("move-aside")
       } moved aside`;

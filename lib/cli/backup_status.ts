@@ -3,7 +3,7 @@
  * dumps, replication) and the last drill, as text, JSON, or a self-refreshing page (`--serve`).
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { say, warn } from "./output.ts";
+import { printLine, say, warn } from "./output.ts";
 import process from "node:process";
 import { jsonOption, serverRootOption, serverYamlOption } from "./common.ts";
 import { printJson } from "./json_output.ts";
@@ -47,7 +47,7 @@ export function backupStatusCommand(): Command {
       if (!listen) {
         const { status } = await collect();
         if (opts.json) printJson(status);
-        else console.log(statusText(status));
+        else printLine(statusText(status));
         return;
       }
       const { serveStatus } = await import("../status/status_server.ts");

@@ -47,6 +47,14 @@ export function warn(msg: string): void {
   queueStderr(`vigocli: warning: ${msg}\n`);
 }
 
+/**
+ * Prints `line`, data a command exists to print (a listing, a status, a plan), `-q` or not; queued, so
+ * main() waits for it and a reader that has gone (`| head`) ends the command with 141.
+ */
+export function printLine(line: string): void {
+  queueStdout(`${line}\n`);
+}
+
 /** One line of a command's human summary on stdout, unless quiet. */
 export function say(line: string): void {
   if (!quiet) queueStdout(`${line}\n`);

@@ -8,7 +8,7 @@ import process from "node:process";
 import { join } from "node:path";
 import { ExitCode, UsageError } from "../errors.ts";
 import { reportError } from "./run_action.ts";
-import { isBrokenPipe, queueStderr, stderrWritten, stdoutWritten } from "./stdout.ts";
+import { isBrokenPipe, queueStderr, queueStdout, stderrWritten, stdoutWritten } from "./stdout.ts";
 import { jsonError, resetJsonDocument } from "./json_output.ts";
 import { versionReport } from "../version.ts";
 import { setVerboseSink } from "../verbose.ts";
@@ -151,6 +151,8 @@ function oneLineComplaints(cmd: Command) {
       process.stderr.write(`vigocli: ${text} (see ${helpOf(cmd)})\n`);
     },
     writeErr: () => void (missingSubcommandOf = cmd),
+    // Help, queued as every print is: main() waits for it, and a reader gone early (`| head`) is 141.
+    writeOut: (text: string) => queueStdout(text),
   };
 }
 

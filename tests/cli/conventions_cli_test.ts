@@ -159,6 +159,37 @@ Deno.test("cli: output piped into head stops quietly with 141; a slow reader get
   await Deno.remove(fx.root, { recursive: true });
 });
 
+Deno.test("cli: a listing, a status, a dry run's plan or help whose reader has gone is 141 too, not 0", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  try {
+    const archive = join(fx.root, "snapshots", "x.tar.gz");
+    assert.equal((await runCli(["backup", "create", "--server-root", fx.root, archive])).code, 0);
+    const root = ["--server-root", fx.root];
+    for (
+      const args of [
+        ["backup", "list", ...root],
+        ["backup", "status", ...root],
+        ["backup", "restore", archive, "--target", join(fx.root, "elsewhere"), "--dry-run"],
+        ["--help"],
+        ["backup", "create", "--help"],
+        ["help", "backup"],
+      ]
+    ) {
+      // The reader exits at once: the first write meets a closed pipe. Printed with console.log, which
+      // drops EPIPE, these exited 0 as if read whole.
+      const run = await new Deno.Command("bash", {
+        args: ["-c", `"$@" | (exit 0); echo "\${PIPESTATUS[0]}"`, "bash", ...cliCommand(), ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(new TextDecoder().decode(run.stdout).trim(), "141", args.join(" "));
+      assert.equal(new TextDecoder().decode(run.stderr), "", args.join(" "));
+    }
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
+
 Deno.test("cli: an empty path (an unset shell variable) is a bad command line, not the current directory", async () => {
   const fx = await makeServerRoot({ rows: 5 });
   const archive = join(fx.root, "snapshots", "x.tar.gz");
