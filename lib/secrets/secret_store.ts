@@ -4,6 +4,7 @@
  * mode 0600; directories are created mode 0700.
  */
 import { mkdir, open, readdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { BadInputError, CryptoError, NotFoundError, toVigoError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil/atomic_file.ts";
@@ -35,6 +36,16 @@ export class SecretStore {
     this.secretsDir = join(serverRoot, "secrets");
   }
 
+  /**
+   * A NotFoundError naming the server root when it is not there: a mistyped --server-root listed no
+   * secrets (exit 0) and said "no such secret" of each, as if the store were empty.
+   */
+  #missingRoot(): NotFoundError | undefined {
+    const root = dirname(this.secretsDir);
+    if (existsSync(root)) return undefined;
+    return new NotFoundError(`${root}: no such directory (the server root)`);
+  }
+
   /** The path of secret `name` (validated). */
   pathOf(name: string): string {
     return secretPath(this.secretsDir, name);
@@ -53,7 +64,7 @@ export class SecretStore {
     } catch (err) {
       const e = toVigoError(err, path);
       if (e instanceof NotFoundError) {
-        throw new NotFoundError(`${path}: no such secret "${name}"`, { cause: err });
+        throw this.#missingRoot() ?? new NotFoundError(`${path}: no such secret "${name}"`, { cause: err });
       }
       throw e;
     }
@@ -82,6 +93,9 @@ export class SecretStore {
     options: { newMasterKey?: boolean } = {},
   ): Promise<{ path: string; createdMasterKey: boolean }> {
     const path = this.pathOf(name);
+    // Not made along with secrets/: a mistyped --server-root would get a master key of its own.
+    const missing = this.#missingRoot();
+    if (missing) throw missing;
     const mk = await this.#keyToSealWith(options.newMasterKey === true);
     this.#addWarnings(mk.warnings);
     this.#key = mk.key;
@@ -101,7 +115,8 @@ export class SecretStore {
 
   /**
    * Names of all secrets, sorted. Dot-files and dot-directories (the master key, temporary files)
-   * and files whose names are not valid secret names are skipped. No secrets/ → empty list.
+   * and files whose names are not valid secret names are skipped. No secrets/ → empty list; no server
+   * root → NotFoundError.
    */
   async list(): Promise<string[]> {
     let entries;
@@ -109,8 +124,10 @@ export class SecretStore {
       entries = await readdir(this.secretsDir, { recursive: true, withFileTypes: true });
     } catch (err) {
       const e = toVigoError(err, this.secretsDir);
-      if (e instanceof NotFoundError) return [];
-      throw e;
+      if (!(e instanceof NotFoundError)) throw e;
+      const missing = this.#missingRoot();
+      if (missing) throw missing;
+      return [];
     }
     const names: string[] = [];
     for (const entry of entries) {

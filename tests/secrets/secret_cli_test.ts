@@ -35,6 +35,22 @@ Deno.test("secret set (stdin) / get / list round trip, files and master key mode
   assert.equal(list.stdout, "other\nvigo/backup/aws_access_key\n");
   const json = await runCli(["secret", "list", "--json", "--server-root", root]);
   assert.deepEqual(JSON.parse(json.stdout), ["other", "vigo/backup/aws_access_key"]);
+
+  // A mistyped server root is named, exit 9: it listed nothing (exit 0), and set made it with a new key.
+  const typo = join(root, "no-such-root");
+  for (
+    const [args, stdin] of [
+      [["list"], undefined],
+      [["list", "--json"], undefined],
+      [["get", "other"], undefined],
+      [["set", "other"], "x"],
+    ] as const
+  ) {
+    const r = await runCli(["secret", ...args, "--server-root", typo], { stdin });
+    assert.equal(r.code, 9, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stderr, `vigocli: ${typo}: no such directory (the server root)\n`, args.join(" "));
+  }
+  assert.equal(await Deno.stat(typo).then(() => true, () => false), false, "set made the mistyped root");
   await Deno.remove(root, { recursive: true });
 });
 

@@ -33,8 +33,9 @@ async function modes(dir: string, rel = ""): Promise<[string, string, boolean][]
 Deno.test("umask 000: secret store, encrypted archive and restored secrets are owner-only", async () => {
   const fx = await makeServerRoot({ rows: 20 });
   try {
-    // The store, created from nothing.
+    // The store, created from nothing in a server root that has none yet.
     const store = join(fx.root, "fresh");
+    await Deno.mkdir(store);
     const set = await runUmask000(
       ["secret", "set", "vigo/backup/key", "--server-root", store],
       "value-1234\n",
