@@ -9,7 +9,7 @@
  * leftovers it would delete ("would delete") by the same decisions, and deletes none.
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { say } from "./output.ts";
+import { printLine, say } from "./output.ts";
 import type { RetentionPolicy } from "../archive/archive_retention.ts";
 import type { Leftover } from "../archive/snapshot_leftovers.ts";
 import { objectUrl, spareTempsInListings, tempsRemovedByListing } from "../backend/backend.ts";
@@ -139,9 +139,11 @@ export function backupPruneCommand(): Command {
         printJson({ where, dry_run: dryRun, archives: lines, leftovers });
         return;
       }
-      for (const l of lines) say(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);
-      for (const l of leftovers) say(`${dryRun ? "would delete" : "delete"}  ${l.name}  (${l.reason})`);
-      say(`${where}: ${pruneSummary(dryRun, deleted.length, lines.length, leftovers.length)}`);
+      // A dry run's plan is what it exists to print, -q or not; a prune's own report is a summary.
+      const print = dryRun ? printLine : say;
+      for (const l of lines) print(`${l.action.padEnd(6)}  ${l.name}  (${l.reason})`);
+      for (const l of leftovers) print(`${dryRun ? "would delete" : "delete"}  ${l.name}  (${l.reason})`);
+      print(`${where}: ${pruneSummary(dryRun, deleted.length, lines.length, leftovers.length)}`);
     }) as unknown as Command;
 }
 

@@ -10,7 +10,7 @@ import { previewArchive } from "../archive/archive_preview.ts";
 import { isBackendUrl } from "./archive_backend.ts";
 import { resolveOutPath } from "./backup_create.ts";
 import { printJson } from "./json_output.ts";
-import { say, warn } from "./output.ts";
+import { printLine, warn } from "./output.ts";
 
 /** Flags of `create` that matter to a dry run. */
 export interface DryRunFlags {
@@ -61,15 +61,19 @@ export async function printCreateDryRun(
     });
     return;
   }
-  say(`dry run: would archive ${cfg.serverRoot} into ${[path, remote].filter(Boolean).join(" and ")}`);
+  printLine(`dry run: would archive ${cfg.serverRoot} into ${[path, remote].filter(Boolean).join(" and ")}`);
   const d = p.database;
-  say(`  ${d.path.padEnd(12)} ${d.pageCount} pages × ${d.pageSize} bytes = ${d.bytes} bytes (${d.source})`);
+  printLine(
+    `  ${d.path.padEnd(12)} ${d.pageCount} pages × ${d.pageSize} bytes = ${d.bytes} bytes (${d.source})`,
+  );
   for (const part of p.parts) {
     const extra = [part.dirs ? `${part.dirs} dirs` : "", part.symlinks ? `${part.symlinks} symlinks` : ""]
       .filter(Boolean).join(", ");
-    say(`  ${part.path.padEnd(12)} ${part.files} files, ${part.bytes} bytes${extra ? ` (${extra})` : ""}`);
+    printLine(
+      `  ${part.path.padEnd(12)} ${part.files} files, ${part.bytes} bytes${extra ? ` (${extra})` : ""}`,
+    );
   }
-  say(
+  printLine(
     `  ${
       "total".padEnd(12)
     } ${p.totalFiles} files, ${p.totalBytes} bytes before compression; nothing was written`,

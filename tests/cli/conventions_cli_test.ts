@@ -190,6 +190,29 @@ Deno.test("cli: a listing, a status, a dry run's plan or help whose reader has g
   }
 });
 
+Deno.test("cli: -q keeps a dry run's plan, the data it exists to print, as restore's always did", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  try {
+    const root = ["--server-root", fx.root];
+    const archive = join(fx.root, "snapshots", "x.tar.gz");
+    assert.equal((await runCli(["backup", "create", ...root, archive])).code, 0);
+    const create = await runCli(["backup", "create", ...root, "--dry-run", "-q"]);
+    assert.equal(create.code, 0, create.stderr);
+    assert.match(create.stdout, /^dry run: would archive .*\n[\s\S]*nothing was written\n$/);
+    const prune = await runCli(["backup", "prune", ...root, "--keep", "1", "--dry-run", "-q"]);
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.match(
+      prune.stdout,
+      /^keep +x\.tar\.gz .*\n.*: would delete 0 of 1 archive\(s\); nothing was deleted\n$/,
+    );
+    // A prune's own report is a summary, which -q silences.
+    const real = await runCli(["backup", "prune", ...root, "--keep", "1", "-q"]);
+    assert.deepEqual([real.code, real.stdout], [0, ""], real.stderr);
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
+
 Deno.test("cli: an empty path (an unset shell variable) is a bad command line, not the current directory", async () => {
   const fx = await makeServerRoot({ rows: 5 });
   const archive = join(fx.root, "snapshots", "x.tar.gz");
