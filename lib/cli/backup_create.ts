@@ -6,7 +6,13 @@ import { ConfigError, CryptoError, UsageError } from "../errors.ts";
 import { DurationSyntaxError, parseDuration } from "../config/duration.ts";
 import { archiveFileName, NAME_FORMATS, type NameFormat } from "../archive/archive_names.ts";
 import { CREATE_LOCK_SUFFIX } from "../archive/own_files.ts";
-import { jsonOption, passwordCommandOption, serverRootOption, serverYamlOption } from "./common.ts";
+import {
+  jsonOption,
+  passwordCommandOption,
+  passwordFileOption,
+  serverRootOption,
+  serverYamlOption,
+} from "./common.ts";
 import { isBackendUrl, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import type { CreateTarget } from "./create_upload.ts";
 import { printJson } from "./json_output.ts";
@@ -41,7 +47,7 @@ export function backupCreateCommand(): Command {
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
     .addOption(new Option("--encrypt", "encrypt the archive (AES-256-GCM, Argon2id-derived key)"))
-    .addOption(new Option("--password-file <file>", "read the encryption password from a file"))
+    .addOption(passwordFileOption("read the encryption password from a file"))
     .addOption(passwordCommandOption())
     .addOption(
       new Option("--upload", "also upload the archive and its sidecar to backup.url under archives/"),

@@ -1,5 +1,11 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { jsonOption, passwordCommandOption, serverRootOption, serverYamlOption } from "./common.ts";
+import {
+  jsonOption,
+  passwordCommandOption,
+  passwordFileOption,
+  serverRootOption,
+  serverYamlOption,
+} from "./common.ts";
 import { say, warn } from "./output.ts";
 import { kdfCapFrom, maxKdfIterationsOption, maxKdfMemoryOption } from "./kdf_cap_options.ts";
 import { printJson } from "./json_output.ts";
@@ -22,7 +28,7 @@ export function backupDrillCommand(): Command {
       new Option("--max-rpo <duration>", "fail when the replica lacks live rows written longer ago than this")
         .default(undefined, "backup.drill.max_rpo, else 5m"),
     )
-    .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(passwordFileOption("password for an encrypted archive"))
     .addOption(passwordCommandOption())
     .addOption(maxKdfMemoryOption())
     .addOption(maxKdfIterationsOption())

@@ -1,5 +1,5 @@
-import { Command, Option } from "@commander-js/extra-typings";
-import { passwordCommandOption } from "./common.ts";
+import { Command } from "@commander-js/extra-typings";
+import { passwordCommandOption, passwordFileOption } from "./common.ts";
 import { writeStdout } from "./stdout.ts";
 import { kdfCapFrom, maxKdfIterationsOption, maxKdfMemoryOption } from "./kdf_cap_options.ts";
 
@@ -8,7 +8,7 @@ export function backupInspectCommand(): Command {
   return new Command("inspect")
     .description("print an archive's manifest JSON (reads only the start of the archive)")
     .argument("<archive>", "archive file")
-    .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(passwordFileOption("password for an encrypted archive"))
     .addOption(passwordCommandOption())
     .addOption(maxKdfMemoryOption())
     .addOption(maxKdfIterationsOption())

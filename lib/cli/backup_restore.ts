@@ -1,7 +1,13 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { printLine, say, warn } from "./output.ts";
 import { join } from "node:path";
-import { DEFAULT_SERVER_ROOT, jsonOption, passwordCommandOption, serverYamlOption } from "./common.ts";
+import {
+  DEFAULT_SERVER_ROOT,
+  jsonOption,
+  passwordCommandOption,
+  passwordFileOption,
+  serverYamlOption,
+} from "./common.ts";
 import { isBackendUrl } from "./archive_backend.ts";
 import { credentialsFileOption } from "./credentials_option.ts";
 import { kdfCapFrom, maxKdfIterationsOption, maxKdfMemoryOption } from "./kdf_cap_options.ts";
@@ -28,7 +34,7 @@ export function backupRestoreCommand(): Command {
     .addOption(new Option("--dry-run", "show what would be restored without writing"))
     .addOption(new Option("--force", "restore even while the target database is in use"))
     .addOption(new Option("--decrypt", "the archive is encrypted (detected automatically as well)"))
-    .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(passwordFileOption("password for an encrypted archive"))
     .addOption(passwordCommandOption())
     .addOption(
       new Option(

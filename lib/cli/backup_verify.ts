@@ -1,8 +1,8 @@
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
 import { say } from "./output.ts";
 import { stat } from "node:fs/promises";
 import { toVigoError } from "../errors.ts";
-import { jsonOption, passwordCommandOption } from "./common.ts";
+import { jsonOption, passwordCommandOption, passwordFileOption } from "./common.ts";
 import { kdfCapFrom, maxKdfIterationsOption, maxKdfMemoryOption } from "./kdf_cap_options.ts";
 import { printJson } from "./json_output.ts";
 
@@ -14,7 +14,7 @@ export function backupVerifyCommand(): Command {
         "PRAGMA integrity_check of the contained database (in a temporary directory); exit 0 only if all hold",
     )
     .argument("<archive>", "archive file")
-    .addOption(new Option("--password-file <file>", "password for an encrypted archive"))
+    .addOption(passwordFileOption("password for an encrypted archive"))
     .addOption(passwordCommandOption())
     .addOption(maxKdfMemoryOption())
     .addOption(maxKdfIterationsOption())

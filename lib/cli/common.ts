@@ -57,6 +57,17 @@ export function jsonOption() {
   return new Option("--json", "print machine-readable JSON on stdout");
 }
 
+/**
+ * `--password-file FILE`, its help naming the sources after it (password.ts reads them, in that order):
+ * the two variables worked without --help showing them anywhere.
+ */
+export function passwordFileOption(what: string) {
+  return new Option(
+    "--password-file <file>",
+    `${what} (else --password-command, then env: VIGO_BACKUP_PASSWORD_FILE, VIGO_BACKUP_PASSWORD, then a prompt)`,
+  );
+}
+
 /** `--password-command CMD`: the archive password is what CMD prints (run without a shell). */
 export function passwordCommandOption() {
   return new Option(

@@ -17,6 +17,11 @@ Deno.test("cli: help exit-codes, completion and man page come from the binary", 
   const restoreHelp = await runCli(["backup", "restore", "--help"]);
   assert.match(restoreHelp.stdout, /Examples:\n {2}systemctl stop vigosrv/);
   assert.match(restoreHelp.stdout, /Exit codes:\n\s+0\s+success/);
+  // The password's other sources, which worked without any --help naming them.
+  for (const cmd of ["create", "restore", "verify", "inspect", "drill"]) {
+    const help = (await runCli(["backup", cmd, "--help"])).stdout.replace(/\s+/g, " ");
+    assert.match(help, /VIGO_BACKUP_PASSWORD_FILE, VIGO_BACKUP_PASSWORD, then a prompt/, cmd);
+  }
   const dir = await Deno.makeTempDir();
   const bash = await runCli(["completion", "bash"]);
   await Deno.writeTextFile(join(dir, "c.bash"), bash.stdout);
