@@ -99,6 +99,7 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
     c.exitOverride().configureOutput(oneLineComplaints(c));
     addRootAlias(c);
     c.addHelpText("after", () => helpEpilogue(c));
+    checkMandatoryAfterUnknown(c);
   });
   program.hook("preAction", async (top, action) => {
     const { verbose, quiet, progress } = top.opts();
@@ -147,13 +148,38 @@ let missingSubcommandOf: Command | undefined;
 function oneLineComplaints(cmd: Command) {
   return {
     outputError: (message: string) => {
-      const text = message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim().replace(/\.$/, "");
+      const text = oneLine(message);
       process.stderr.write(`vigocli: ${text} (see ${helpOf(cmd)})\n`);
     },
     writeErr: () => void (missingSubcommandOf = cmd),
     // Help, queued as every print is: main() waits for it, and a reader gone early (`| head`) is 141.
     writeOut: (text: string) => queueStdout(text),
   };
+}
+
+/**
+ * `cmd`'s required options checked after its unknown ones, not before as commander does: a mistyped
+ * `--outptu` was reported as a missing `--output`, with no "did you mean". Same message, same exit (2).
+ */
+function checkMandatoryAfterUnknown(cmd: CommandUnknownOpts): void {
+  const required = cmd.options.filter((o) => o.mandatory);
+  if (required.length === 0) return;
+  for (const o of required) o.mandatory = false;
+  cmd.hook("preAction", (self) => {
+    for (const o of required) {
+      if (self.getOptionValue(o.attributeName()) === undefined) {
+        self.error(`error: required option '${o.flags}' not specified`, {
+          code: "commander.missingMandatoryOptionValue",
+          exitCode: ExitCode.Usage,
+        });
+      }
+    }
+  });
+}
+
+/** A complaint of commander's as one line: "unknown option '--x'\n(Did you mean --y?)" on one. */
+function oneLine(message: string): string {
+  return message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim().replace(/\.$/, "");
 }
 
 /** How to ask for `cmd`'s usage: `vigocli backup restore --help`. */
@@ -232,7 +258,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       // help and version are reported by commander as "errors" with exit code 0
       if (err.exitCode === 0) return ExitCode.Ok;
-      let message = err.message.replace(/^error: /, "");
+      let message = oneLine(err.message);
       // Set by commander's callback during parseAsync, which the compiler's narrowing cannot see.
       const group = missingSubcommandOf as Command | undefined;
       if (err.code === "commander.help" && group) {

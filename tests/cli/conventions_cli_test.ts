@@ -54,6 +54,15 @@ Deno.test("cli: a wrong command line is one line naming the problem and the --he
         ["backup", "restor"],
         "vigocli: unknown command 'restor' (Did you mean restore?) (see vigocli backup --help)",
       ],
+      // A mistyped option beside a required one that is missing: the mistake is named, not the missing one.
+      [
+        ["backup", "replica", "restore", "--outptu", "x.db"],
+        "vigocli: unknown option '--outptu' (Did you mean --output?) (see vigocli backup replica restore --help)",
+      ],
+      [
+        ["backup", "replica", "restore"],
+        "vigocli: required option '-o, --output <path>' not specified (see vigocli backup replica restore",
+      ],
       [["completion", "tcsh"], "vigocli: command-argument value 'tcsh' is invalid for argument 'shell'"],
       [["backup"], "vigocli: backup: missing command (one of create, inspect, restore, verify, list, "],
       [
@@ -80,6 +89,9 @@ Deno.test("cli: a wrong command line is one line naming the problem and the --he
   assert.equal(json.code, 2);
   assert.equal(json.stderr.trimEnd().split("\n").length, 1, json.stderr);
   assert.equal(JSON.parse(json.stdout).error.message, "missing required argument 'archive'");
+  // The document's message is the same one line (it carried commander's newline before "Did you mean").
+  const typo = await runCli(["backup", "replica", "restore", "--outptu", "x.db", "--json"]);
+  assert.equal(JSON.parse(typo.stdout).error.message, "unknown option '--outptu' (Did you mean --output?)");
 });
 
 Deno.test("cli: compact archive names, VIGO_SERVER_ROOT, and --target/--server-root as one option", async () => {
