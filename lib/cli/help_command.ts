@@ -4,6 +4,7 @@
  */
 import { Argument, Command, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../errors.ts";
+import { closest } from "../closest_name.ts";
 import { commandSpec } from "./command_spec.ts";
 import { completionScript, SHELLS } from "./completion.ts";
 import { exitCodesText } from "./exit_codes.ts";
@@ -29,7 +30,14 @@ export function helpCommand(root: () => Command): Command {
       let cmd = root();
       for (const w of words) {
         const sub = cmd.commands.find((c) => c.name() === w || c.aliases().includes(w));
-        if (!sub) throw new UsageError(`help: no command ${JSON.stringify(words.join(" "))}`);
+        if (!sub) {
+          const names = cmd.commands.map((c) => c.name());
+          if (cmd === root()) names.push("exit-codes");
+          const hint = closest(w, names);
+          throw new UsageError(
+            `help: no command ${JSON.stringify(words.join(" "))}${hint ? ` (did you mean "${hint}"?)` : ""}`,
+          );
+        }
         cmd = sub as Command;
       }
       cmd.outputHelp();

@@ -12,6 +12,7 @@ import { BACKEND_OPTION_KEYS, BACKEND_SCHEMES, backendFor, type DestinationConfi
 import type { BackendDescriptor, BackupOptionSource } from "../backend/descriptor.ts";
 import type { BackupConfig, ServerConfig } from "./types.ts";
 import { listenAddrProblem } from "../net/listen_addr.ts";
+import { closest } from "../closest_name.ts";
 import { firstDuplicateKey } from "./yaml_duplicate_keys.ts";
 import { lineSuffix, YamlSection, type YamlSource } from "./yaml_section.ts";
 
@@ -321,27 +322,4 @@ function listenAddr(sec: YamlSection): string | undefined {
   const problem = listenAddrProblem(v);
   if (problem) throw sec.error("addr", problem);
   return v;
-}
-
-/** The known key within edit distance 2 of `key`, if any. */
-function closest(key: string, known: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDist = 3;
-  for (const k of known) {
-    const d = editDistance(key.toLowerCase(), k);
-    if (d < bestDist) [best, bestDist] = [k, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
 }

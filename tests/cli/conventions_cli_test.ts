@@ -35,6 +35,17 @@ Deno.test("cli: help exit-codes, completion and man page come from the binary", 
   assert.equal(rendered.code, 0);
   assert.match(new TextDecoder().decode(rendered.stdout), /EXIT STATUS/);
   assert.equal((await runCli(["completion", "tcsh"])).code, 2);
+  // help's own "did you mean", as a mistyped command has
+  for (
+    const [words, hint] of [[["bakup"], "backup"], [["backup", "craete"], "create"], [
+      ["exit-code"],
+      "exit-codes",
+    ]]
+  ) {
+    const r = await runCli(["help", ...words]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^vigocli: help: no command ".*" \\(did you mean "${hint}"\\?\\)`));
+  }
   await Deno.remove(dir, { recursive: true });
 });
 
