@@ -30,7 +30,10 @@ interface Line {
 
 function parseKeep(text: string): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1) throw new UsageError(`--keep ${text}: expected a whole number ≥ 1`);
+  // Safe integers only: a huge one was taken as 1e+23 and reported so ("one of the 1e+23 newest").
+  if (!/^\d+$/.test(text) || n < 1 || !Number.isSafeInteger(n)) {
+    throw new UsageError(`--keep ${text}: expected a whole number from 1 to ${Number.MAX_SAFE_INTEGER}`);
+  }
   return n;
 }
 

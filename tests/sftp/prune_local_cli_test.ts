@@ -52,6 +52,10 @@ Deno.test("backup prune (local): retention by age keeps the newest, --keep N, --
 
     const bad = await runCli(["backup", "prune", "--keep", "0", ...flags]);
     assert.equal(bad.code, 2, bad.stderr);
+    // Past the safe integers: refused, where it ran as "one of the 1e+23 newest".
+    const huge = await runCli(["backup", "prune", "--keep", "99999999999999999999999", ...flags]);
+    assert.equal(huge.code, 2, huge.stderr);
+    assert.match(huge.stderr, /--keep 99999999999999999999999: expected a whole number from 1 to \d+/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
