@@ -14,6 +14,10 @@ export interface OptionSpec {
   short?: string;
   /** Whether the option takes a value. */
   takesValue: boolean;
+  /** The values it takes, when they are a fixed set (`--log-level`). */
+  choices?: readonly string[];
+  /** Not in help or the man page (the --target/--server-root twin), but accepted and completed. */
+  hidden: boolean;
   description: string;
 }
 
@@ -25,18 +29,25 @@ export interface CommandSpec {
   usage: string;
   description: string;
   options: OptionSpec[];
+  /** The values of its first argument, when they are a fixed set (`completion <shell>`). */
+  argChoices?: readonly string[];
   subcommands: CommandSpec[];
 }
 
-/** Reads `cmd` (visible commands and options only, commander's implicit help command left out). */
+/**
+ * Reads `cmd`: its visible commands (commander's implicit help command left out) and every option, hidden
+ * ones marked.
+ */
 export function commandSpec(cmd: Command, path: string[] = []): CommandSpec {
   const help = cmd.createHelp();
   // -h/--help is on every command; completions add it themselves and the man page says it once
-  const options = help.visibleOptions(cmd).filter((o) => o.long !== "--help").map((o) => ({
+  const options = cmd.options.filter((o) => o.long !== "--help").map((o) => ({
     flags: o.flags,
     long: o.long,
     short: o.short,
     takesValue: o.required || o.optional,
+    choices: o.argChoices,
+    hidden: o.hidden,
     description: o.description,
   }));
   const subcommands = (help.visibleCommands(cmd) as Command[])
@@ -47,6 +58,7 @@ export function commandSpec(cmd: Command, path: string[] = []): CommandSpec {
     usage: cmd.usage().replace(/\[(options|command)\]\s*/g, "").trim(),
     description: cmd.description(),
     options,
+    argChoices: cmd.registeredArguments[0]?.argChoices,
     subcommands,
   };
 }

@@ -1,9 +1,11 @@
 /**
  * `vigocli completion bash|zsh|fish`: completion scripts generated from the command tree. Each script is
  * a lookup table (sub-commands, options and value-taking options per command path) plus one small walker
- * that finds the command path in the words typed so far; values of options and arguments complete as files.
+ * that finds the command path in the words typed so far; values of options and arguments complete from their
+ * fixed set when they have one (`--log-level`, `completion <shell>`), else as files. The global flags (-q, -v,
+ * --progress) complete after a command too, where they are accepted as well.
  */
-import type { CommandSpec } from "./command_spec.ts";
+import type { CommandSpec, OptionSpec } from "./command_spec.ts";
 import { flattenSpec } from "./command_spec.ts";
 
 /** Shells we generate for. */
@@ -16,16 +18,31 @@ interface Row {
   subs: string[];
   options: string[];
   valued: string[];
+  /** Each value-taking flag with a fixed set of values, and the set. */
+  choices: [string, readonly string[]][];
+  /** The fixed values of the first argument, or none. */
+  argChoices: readonly string[];
+}
+
+const flagsOf = (o: OptionSpec) => [o.long, o.short].filter((f): f is string => !!f);
+
+/** The options `c` accepts: its own, and below the root the global ones (all of the root's but --version). */
+function acceptedOptions(root: CommandSpec, c: CommandSpec): OptionSpec[] {
+  return c === root ? c.options : [...c.options, ...root.options.filter((o) => o.long !== "--version")];
 }
 
 function rows(root: CommandSpec): Row[] {
   return flattenSpec(root).map((c) => {
-    const flags = (o: { long?: string; short?: string }) => [o.long, o.short].filter((f): f is string => !!f);
+    const options = acceptedOptions(root, c);
     return {
       path: c.path.join(" "),
       subs: c.subcommands.map((s) => s.path[s.path.length - 1]),
-      options: [...c.options.flatMap(flags), "-h", "--help"],
-      valued: c.options.filter((o) => o.takesValue).flatMap(flags),
+      options: [...options.flatMap(flagsOf), "-h", "--help"],
+      valued: options.filter((o) => o.takesValue).flatMap(flagsOf),
+      choices: options.flatMap((o) =>
+        o.choices ? flagsOf(o).map((f) => [f, o.choices!] as [string, readonly string[]]) : []
+      ),
+      argChoices: c.argChoices ?? [],
     };
   });
 }
@@ -46,27 +63,42 @@ function bashFunctions(root: CommandSpec): string {
       `  esac`,
       `}`,
     ].join("\n");
+  const choices = [
+    `_vigocli_choices() {`,
+    `  case "$1|$2" in`,
+    ...rows(root).flatMap((r) =>
+      r.choices.map(([flag, values]) => `    ${q(`${r.path}|${flag}`)}) echo ${q(values.join(" "))} ;;`)
+    ),
+    `  esac`,
+    `}`,
+  ].join("\n");
   return [
     table("subs", (r) => r.subs),
     table("opts", (r) => r.options),
     table("valued", (r) => r.valued),
+    table("args", (r) => [...r.argChoices]),
+    choices,
     `_vigocli() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} path="" w i skip=0
+  local cur=\${COMP_WORDS[COMP_CWORD]} path="" w i skip=0 opt="" values
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=\${COMP_WORDS[i]}
     if [[ $skip == 1 ]]; then skip=0; continue; fi
     if [[ $w == -* ]]; then
-      [[ " $(_vigocli_valued "$path") " == *" $w "* ]] && skip=1
+      [[ " $(_vigocli_valued "$path") " == *" $w "* ]] && skip=1 && opt=$w
       continue
     fi
     [[ " $(_vigocli_subs "$path") " == *" $w "* ]] && path="\${path:+$path }$w"
   done
   if [[ $skip == 1 ]]; then
-    COMPREPLY=($(compgen -f -- "$cur"))
+    values=$(_vigocli_choices "$path" "$opt")
+    if [[ -n $values ]]; then COMPREPLY=($(compgen -W "$values" -- "$cur"))
+    else COMPREPLY=($(compgen -f -- "$cur")); fi
   elif [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$(_vigocli_opts "$path")" -- "$cur"))
   elif [[ -n $(_vigocli_subs "$path") ]]; then
     COMPREPLY=($(compgen -W "$(_vigocli_subs "$path")" -- "$cur"))
+  elif [[ -n $(_vigocli_args "$path") ]]; then
+    COMPREPLY=($(compgen -W "$(_vigocli_args "$path")" -- "$cur"))
   else
     COMPREPLY=($(compgen -f -- "$cur"))
   fi
@@ -116,15 +148,17 @@ end`,
       const name = s.path[s.path.length - 1];
       lines.push(`complete -c vigocli -n ${cond} -a ${q(name)} -d ${q(firstLine(s.description))}`);
     }
-    for (const o of c.options) {
+    for (const o of acceptedOptions(root, c)) {
       const parts = [`complete -c vigocli -n ${cond}`];
       if (o.long) parts.push(`-l ${o.long.replace(/^--/, "")}`);
       if (o.short) parts.push(`-s ${o.short.replace(/^-/, "")}`);
-      if (o.takesValue) parts.push("-r -F");
+      if (o.choices) parts.push(`-x -a ${q(o.choices.join(" "))}`);
+      else if (o.takesValue) parts.push("-r -F");
       parts.push(`-d ${q(firstLine(o.description))}`);
       lines.push(parts.join(" "));
     }
-    if (c.subcommands.length === 0 && c.usage.includes("<")) {
+    if (c.argChoices) lines.push(`complete -c vigocli -n ${cond} -a ${q(c.argChoices.join(" "))}`);
+    else if (c.subcommands.length === 0 && c.usage.includes("<")) {
       lines.push(`complete -c vigocli -n ${cond} -F`);
     }
   }

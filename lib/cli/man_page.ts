@@ -47,9 +47,10 @@ export function manPage(root: CommandSpec, version: string, date: string): strin
   for (const c of flattenSpec(root).slice(1)) {
     out.push(".TP", `.B vigocli ${esc(c.path.join(" "))}${c.usage ? ` ${esc(c.usage)}` : ""}`);
     out.push(...c.description.split("\n").map((l, i) => (i === 0 ? esc(l) : `.br\n${esc(l)}`)));
-    if (c.options.length > 0) {
+    const shown = c.options.filter((o) => !o.hidden);
+    if (shown.length > 0) {
       out.push(".RS");
-      for (const o of c.options) out.push(".TP", `.B ${esc(o.flags)}`, esc(o.description));
+      for (const o of shown) out.push(".TP", `.B ${esc(o.flags)}`, esc(o.description));
       out.push(".RE");
     }
   }

@@ -80,6 +80,16 @@ Deno.test("completion: bash script parses and completes commands, options and op
   const files = await bashComplete(script, ["vigocli", "backup", "create", "--password-file", `${dir}/pw`]);
   assert.deepEqual(files, [`${dir}/pw-file`]);
   await Deno.remove(dir, { recursive: true });
+  // A fixed set of values completes as that set, not as file names.
+  assert.deepEqual(await bashComplete(script, ["vigocli", "completion", ""]), ["bash", "zsh", "fish"]);
+  assert.deepEqual(await bashComplete(script, ["vigocli", "backup", "replicate", "--log-level", "w"]), [
+    "warn",
+  ]);
+  // The global flags after a command, where they are accepted too; the --target/--server-root twin.
+  assert.deepEqual(await bashComplete(script, ["vigocli", "backup", "list", "--qu"]), ["--quiet"]);
+  assert.deepEqual(await bashComplete(script, ["vigocli", "backup", "restore", "--server-r"]), [
+    "--server-root",
+  ]);
 });
 
 Deno.test("completion: zsh script parses and registers vigocli's completion", async () => {
@@ -104,6 +114,20 @@ Deno.test("completion: fish script parses and completes", async () => {
   assert.match(r.stdout, /^verify\t/m, r.stderr);
   const o = await sh("fish", ["-c", `source ${file}; complete -C 'vigocli crate run --dr'`]);
   assert.match(o.stdout, /^--dry-run\t/m, o.stderr);
+  const level = await sh("fish", [
+    "-c",
+    `source ${file}; complete -C 'vigocli backup replicate --log-level '`,
+  ]);
+  assert.deepEqual(level.stdout.split("\n").filter(Boolean).map((l) => l.split("\t")[0]).sort(), [
+    "debug",
+    "error",
+    "info",
+    "warn",
+  ]);
+  const shells = await sh("fish", ["-c", `source ${file}; complete -C 'vigocli completion '`]);
+  assert.match(shells.stdout, /^zsh$/m, shells.stderr);
+  const quiet = await sh("fish", ["-c", `source ${file}; complete -C 'vigocli backup list --qu'`]);
+  assert.match(quiet.stdout, /^--quiet\t/m, quiet.stderr);
   await Deno.remove(file);
 });
 
