@@ -10,7 +10,14 @@ import type { CrateResource } from "./crate_file.ts";
 import { freeBytes } from "./fs_checks.ts";
 import { snapshotsToPrune } from "./retention.ts";
 import { snapshotInWindow } from "./schedule.ts";
-import { type CommandOutcome, describeFailure, runShellCommand } from "./shell_command.ts";
+import {
+  type CommandOutcome,
+  describeFailure,
+  type RunningCommand,
+  runShellCommand,
+  startShellCommand,
+  stopCommand,
+} from "./shell_command.ts";
 import { formatSize } from "./size.ts";
 import { formatSnapshotName } from "./snapshot_name.ts";
 import {
@@ -149,12 +156,23 @@ export async function runResource<S>(
   const hookEnv = { VIGO_RESOURCE: res.name, VIGO_TARGET_PATH: res.targetPath, VIGO_SNAPSHOT: "" };
   let temp: string | null = null;
   let pendingPostCommand: string | undefined;
+  // The hook running now: a signal ends it (its whole process group) before the rest is undone.
+  let running: RunningCommand | null = null;
+  const hook = async (command: string): Promise<CommandOutcome> => {
+    running = startShellCommand(command, hookEnv);
+    try {
+      return await running.outcome;
+    } finally {
+      running = null;
+    }
+  };
   // A signal is a failed build too: without this the snapshot being built and the lock stayed until
   // the next run, and a service that pre_command stopped stayed stopped. In this order, as after a
   // failed build: the lock goes last so that no other run starts on a half-removed snapshot. Not
   // removeOnInterrupt: a snapshot keeps read-only directories, which only removeTree removes.
   const forgetInterrupt = stopOnInterrupt(() => {
     try {
+      if (running) stopCommand(running);
       if (temp !== null) removeTree(temp);
     } finally {
       try {
@@ -167,7 +185,7 @@ export async function runResource<S>(
   try {
     report.removedLeftovers = removeLeftovers(res.targetPath);
     if (res.preCommand) {
-      report.preCommand = runShellCommand(res.preCommand, hookEnv);
+      report.preCommand = await hook(res.preCommand);
       if (!report.preCommand.ok) {
         throw new IoError(
           `resource "${res.name}": ${describeFailure("pre_command", report.preCommand)}; not run`,
@@ -192,7 +210,7 @@ export async function runResource<S>(
     if (res.postCommand) {
       pendingPostCommand = undefined;
       hookEnv.VIGO_SNAPSHOT = report.status === "created" ? join(res.targetPath, name) : "";
-      report.postCommand = runShellCommand(res.postCommand, hookEnv);
+      report.postCommand = await hook(res.postCommand);
     }
     if (buildError) throw toVigoError(buildError);
     report.pruned = prune(res, now);

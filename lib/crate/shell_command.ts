@@ -2,7 +2,7 @@
  * pre_command / post_command: run through `/bin/sh -c` like a crontab line. The command's output goes
  * to our stderr (stdout stays reserved for `--json`), and the outcome is returned for the run report.
  */
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import process from "node:process";
 import { withoutSecretEnv } from "../secrets/child_env.ts";
 
@@ -35,6 +35,40 @@ export function runShellCommand(
     timeout: timeoutMs,
   });
   return { command, status: r.status, signal: r.signal ?? null, ok: r.status === 0 && !r.error };
+}
+
+/** A hook command running: its process (the leader of a process group of its own) and its outcome. */
+export interface RunningCommand {
+  child: ChildProcess;
+  outcome: Promise<CommandOutcome>;
+}
+
+/**
+ * Starts `command` as {@link runShellCommand} runs it, without blocking: a run waiting in spawnSync let no
+ * signal handler in, so a SIGTERM during a hanging pre_command was acted on only after it, and then the
+ * snapshot was built all the same. In a process group of its own, which {@link stopCommand} ends whole.
+ */
+export function startShellCommand(command: string, env: Record<string, string>): RunningCommand {
+  const [file, args] = withoutSecretEnv("/bin/sh", ["-c", command]);
+  const child = spawn(file, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", 2, 2],
+    detached: true,
+  });
+  const outcome = new Promise<CommandOutcome>((resolve) => {
+    child.once("error", () => resolve({ command, status: null, signal: null, ok: false }));
+    child.once("exit", (status, signal) => resolve({ command, status, signal, ok: status === 0 }));
+  });
+  return { child, outcome };
+}
+
+/** Sends SIGTERM to `running`'s whole process group (the shell and what it started); never throws. */
+export function stopCommand(running: RunningCommand): void {
+  try {
+    if (running.child.pid !== undefined) process.kill(-running.child.pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
 }
 
 /** One-line description of a failed outcome. */

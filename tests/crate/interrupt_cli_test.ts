@@ -63,3 +63,38 @@ Deno.test("crate run: SIGINT or SIGTERM outside a locked section (a dry run's wa
     s.cleanup();
   }
 });
+
+for (const hook of ["pre_command", "post_command"] as const) {
+  Deno.test(`crate run: SIGTERM while ${hook} runs ends the hook and exits 130 at once`, async () => {
+    const s = scratch();
+    try {
+      const src = join(s.dir, "src"), target = join(s.dir, "target");
+      writeTree(src, { "a.txt": "a\n" });
+      mkdirSync(target);
+      // A sleep of its own length, to find it (or not) afterwards; the hook prints when it has started.
+      const sleep = hook === "pre_command" ? "sleep 47.31" : "sleep 47.32";
+      const crate = backupCrate(join(s.dir, "c.yaml"), src, target, [
+        `${hook}: 'echo ${hook} started >&2; ${sleep}; echo done >&2'`,
+      ]);
+      const started = Date.now();
+      // The run waited in spawnSync, where no handler runs: the signal was acted on only once the hook had
+      // ended, and after a pre_command the snapshot was built first.
+      const stderr = await interruptOnStderr(
+        ["crate", "run", crate, "--now"],
+        new RegExp(`${hook} started`),
+        "SIGTERM",
+      );
+      assert.ok(Date.now() - started < 20_000, `exit after ${Date.now() - started} ms:\n${stderr}`);
+      assert.doesNotMatch(stderr, /^done$/m);
+      if (hook === "pre_command") {
+        assert.deepEqual(names(target), [], "a snapshot was built after the signal");
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      const left = await new Deno.Command("pgrep", { args: ["-f", sleep], stdout: "piped" }).output();
+      assert.equal(new TextDecoder().decode(left.stdout).trim(), "", `${hook}'s ${sleep} still runs`);
+    } finally {
+      await new Deno.Command("pkill", { args: ["-f", "sleep 47.3"] }).output();
+      s.cleanup();
+    }
+  });
+}
