@@ -23,7 +23,7 @@ import {
   utimesSync,
 } from "node:fs";
 import { join } from "node:path";
-import { IoError, toVigoError } from "../errors.ts";
+import { IoError, NotFoundError, toVigoError } from "../errors.ts";
 import { readLinkTarget, refuseUndecodedName } from "../fsutil/link_target.ts";
 import type { CrossFs } from "./crate_file.ts";
 import type { ExcludeMatcher } from "./exclude_glob.ts";
@@ -152,8 +152,8 @@ class Walker {
       } else if (st.isFile()) {
         this.file(src, dest, prev, relPath, st);
       } else if (st.isSymbolicLink()) {
-        this.stats.symlinks++;
-        if (!this.opts.dryRun) this.symlink(src, dest, st);
+        if (this.opts.dryRun || this.symlink(src, dest, st)) this.stats.symlinks++;
+        else this.stats.vanished++;
       } else {
         this.stats.skippedSpecial++;
         this.opts.warn(`${relPath}: not a regular file, directory or symlink; skipped`);
@@ -225,15 +225,25 @@ class Walker {
     }
   }
 
-  private symlink(src: string, dest: string, st: Stats): void {
+  /** Copies the link; false when it vanished since it was listed (as a vanished file is, counted). */
+  private symlink(src: string, dest: string, st: Stats): boolean {
+    let target: string;
     try {
       // Read as a whole target or refused (exit 4): Bun would hand back U+FFFD for bytes that are not
       // UTF-8, and the copy would point somewhere else.
-      symlinkSync(readLinkTarget(src), dest);
+      target = readLinkTarget(src);
+    } catch (err) {
+      // Deleted mid-walk: the whole snapshot failed (exit 9) where a vanished file or directory is counted.
+      if (err instanceof NotFoundError && !lstatSync(src, { throwIfNoEntry: false })) return false;
+      throw err;
+    }
+    try {
+      symlinkSync(target, dest);
       this.applyMeta(dest, st, true);
     } catch (err) {
       throw toVigoError(err, dest);
     }
+    return true;
   }
 
   /** Owner (as root), mode and times; in that order because chown clears set-id bits. */

@@ -387,3 +387,43 @@ Deno.test("times before 1970 are kept and such files linked the next day; sub-mi
     s.cleanup();
   }
 });
+
+Deno.test("a symlink deleted while the source is walked is counted as vanished, not a failed snapshot", async () => {
+  const s = scratch();
+  const stop = join(s.dir, "stop");
+  try {
+    const src = join(s.dir, "src"), target = join(s.dir, "target");
+    mkdirSync(src);
+    const crate = backupCrate(join(s.dir, "c.yaml"), src, target, ["schedule: hourly"]);
+    // Links made and deleted all the time: the walk lists some that are gone when it reads them.
+    const churn = new Deno.Command("python3", {
+      args: [
+        "-c",
+        `import os, sys
+src, stop = sys.argv[1], sys.argv[2]
+while not os.path.exists(stop):
+    for i in range(2000):
+        try: os.symlink('/nowhere', f'{src}/l{i:05d}')
+        except FileExistsError: pass
+    for i in range(2000):
+        try: os.unlink(f'{src}/l{i:05d}')
+        except FileNotFoundError: pass`,
+        src,
+        stop,
+      ],
+    }).spawn();
+    try {
+      for (let h = 0; h < 24; h++) {
+        const now = `2026-03-13T${String(h).padStart(2, "0")}:00:00Z`;
+        const r = await runCli(["crate", "run", crate, "--now", "-q"], { env: { VIGO_NOW: now } });
+        // It failed the whole snapshot: "<src>/l00369: no such file or directory", exit 9.
+        assert.equal(r.code, 0, `run ${h + 1}: ${r.stderr}`);
+      }
+    } finally {
+      writeFileSync(stop, "");
+      await churn.status;
+    }
+  } finally {
+    s.cleanup();
+  }
+});
