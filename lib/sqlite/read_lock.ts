@@ -38,9 +38,10 @@ export async function beginReadWhenFree(db: DatabaseSync, path: string, timeoutM
       if (db.isTransaction) db.exec("ROLLBACK");
       if (!isBusy(err)) throw err;
       if (Date.now() >= deadline) {
+        // No "(see --lock-timeout)" as create's pin says: its one caller, a crate run's dump, has no such
+        // option, and suggesting one ended in exit 2.
         throw new BusyError(
-          `${path}: database is locked by another process; gave up after ${Math.round(timeoutMs / 1000)} s ` +
-            "(see --lock-timeout)",
+          `${path}: database is locked by another process; gave up after ${Math.round(timeoutMs / 1000)} s`,
           { cause: err },
         );
       }

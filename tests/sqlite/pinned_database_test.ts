@@ -12,6 +12,7 @@ import { PinnedDatabase } from "../../lib/sqlite/pinned_database.ts";
 import { keptDescriptor } from "../../lib/sqlite/kept_descriptor.ts";
 import { inspectDatabase } from "../../lib/sqlite/database_facts.ts";
 import { BusyError } from "../../lib/errors.ts";
+import { beginReadWhenFree } from "../../lib/sqlite/read_lock.ts";
 import { concatBytes } from "../../lib/bytes.ts";
 import { startSqlite3CliWriter } from "../helpers/sqlite_writer.ts";
 
@@ -261,6 +262,17 @@ Deno.test("pinned image: a database locked by another process is BusyError after
       (e) => e instanceof BusyError && /locked by another process/.test(e.message),
     );
     assert.ok(Date.now() - started < 5000, `gave up after ${Date.now() - started} ms`);
+    // A crate dump's read (its one caller) points at no option: crate run has no --lock-timeout.
+    const db = new DatabaseSync(path);
+    try {
+      await assert.rejects(() => beginReadWhenFree(db, path, 300), (e) => {
+        assert.ok(e instanceof BusyError, String(e));
+        assert.equal(e.message, `${path}: database is locked by another process; gave up after 0 s`);
+        return true;
+      });
+    } finally {
+      db.close();
+    }
   } finally {
     await stdin.close();
     await holder.status;
