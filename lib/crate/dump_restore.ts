@@ -78,10 +78,15 @@ export async function restoreDump(
     // this way than one exec of a 5,000-statement batch.
     let statements = 0;
     let line = 1;
+    // Every dump, ours and sqlite3's .dump alike, holds its tables in one BEGIN … COMMIT: one with none
+    // (empty, or cut after its header) made an empty database, "restored", exit 0.
+    let committed = false;
     const run = (sql: string) => {
       statements++;
+      const inTransaction = conn.isTransaction;
       try {
         conn.exec(sql);
+        if (inTransaction && !conn.isTransaction) committed = true;
       } catch (err) {
         const where = `statement ${statements} (line ${
           line + newlines(sql, sql.length - sql.trimStart().length)
@@ -123,7 +128,8 @@ export async function restoreDump(
         `${dumpPath}: dump is truncated: statement ${statements + 1} (line ${from}) never ends`,
       );
     }
-    if (conn.isTransaction) {
+    if (statements === 0) throw new BadInputError(`${dumpPath}: dump is empty: no statement in it`);
+    if (conn.isTransaction || !committed) {
       throw new BadInputError(
         `${dumpPath}: dump is truncated: no COMMIT after statement ${statements} (line ${line})`,
       );
@@ -202,7 +208,10 @@ function newlines(text: string, end: number): number {
  * offset N") is left out, the statement's line says where, and what remains is cut to PROBLEM_CHARS.
  */
 function sqliteProblem(err: Error): string {
-  const text = err.message.replace(/ in [\s\S]* at offset \d+$/, "").replace(/\s+/g, " ");
+  // The token SQLite quotes ('unrecognized token: "X'53…'"', 'near "'x'": syntax error') is the dump's
+  // data: left out too.
+  const text = err.message.replace(/ in [\s\S]* at offset \d+$/, "").replace(/"[^"]*("|$)/g, '"…"')
+    .replace(/\s+/g, " ");
   return text.length > PROBLEM_CHARS ? `${text.slice(0, PROBLEM_CHARS)}…` : text;
 }
 
