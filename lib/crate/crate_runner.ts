@@ -52,11 +52,15 @@ export async function runCrate(
       warnings: [],
     };
     report.resources.push(r);
+    // A post_command that fails after the snapshot was made fails the run, the snapshot kept: the
+    // last-run record names it (it said none, as if nothing had been made).
+    let made = false;
     try {
       if (res.type === "backup") await runResource(res, backupExecutor(res), settings, r);
       else await runResource(res, dbBackupExecutor(res), settings, r);
     } catch (err) {
       const e = toVigoError(err);
+      made = r.status === "created";
       r.status = "failed";
       r.reason = e.message;
       errors.push(e);
@@ -66,7 +70,7 @@ export async function runCrate(
         ran_at: settings.now.toISOString(),
         status: r.status,
         reason: r.reason ?? null,
-        snapshot: r.status === "created" ? r.snapshot ?? null : null,
+        snapshot: r.status === "created" || made ? r.snapshot ?? null : null,
       }).catch((err) => r.warnings.push(`last-run record not written: ${toVigoError(err).message}`));
     }
   }

@@ -282,6 +282,9 @@ Deno.test("pre_command and post_command run through the shell; failures are repo
     assert.match(r.stderr, /post_command exited with status 1.*snapshot 2026\.073\.02\.00 was created/);
     assert.match(r.stderr, /oops/);
     assert.deepEqual(snapshots(target), ["2026.072.02.00", "2026.073.02.00"]);
+    // The last-run record names the snapshot the failed run made (it said none).
+    const last = JSON.parse(readFileSync(join(target, ".vigo-last-run.json"), "utf8"));
+    assert.deepEqual([last.status, last.snapshot], ["failed", "2026.073.02.00"]);
   } finally {
     s.cleanup();
   }
