@@ -4,6 +4,7 @@
  * for the next start; it ended with the bare error, the WAL's fate unsaid.
  */
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
+import { createWriterDb, killTree } from "../helpers/litestream.ts";
 import { makeRoot, replicateCommand } from "./replicate_env.ts";
 
 Deno.test("replicate: a replica refusing the final flush exits with its error, saying the WAL waits for the next start", async () => {
@@ -13,11 +14,7 @@ Deno.test("replicate: a replica refusing the final flush exits with its error, s
     url: `file://${base}/notadir/replica`,
     extraBackup: ['shutdown_timeout: "30s"'],
   });
-  const made = await new Deno.Command("sqlite3", {
-    args: [r.db, "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1);"],
-    stdout: "null",
-  }).output();
-  assertEquals(made.code, 0);
+  await createWriterDb(r.db);
   const [cmd, ...args] = replicateCommand(r);
   const child = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
   try {
@@ -43,11 +40,7 @@ Deno.test("replicate: a replica refusing the final flush exits with its error, s
     );
     assertEquals(/replication stopped/.test(stdout), false, stdout);
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
+    killTree(child.pid);
     await child.status;
     await Deno.remove(r.root, { recursive: true });
     await Deno.remove(base, { recursive: true });

@@ -4,16 +4,13 @@
  * server.yaml arrived as 417 lines).
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { createWriterDb, killTree } from "../helpers/litestream.ts";
 import { makeRoot, replicateCommand } from "./replicate_env.ts";
 
 Deno.test("replicate: stopped while its log's reader is slow, every line still reaches the reader", async () => {
   const keys = Array.from({ length: 3000 }, (_, i) => `unknown_key_number_${i}_and_some_padding: 1`);
   const r = await makeRoot({ extraBackup: keys });
-  const made = await new Deno.Command("sqlite3", {
-    args: [r.db, "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1);"],
-    stdout: "null",
-  }).output();
-  assertEquals(made.code, 0);
+  await createWriterDb(r.db);
   const [cmd, ...args] = replicateCommand(r);
   const child = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,11 +39,7 @@ Deno.test("replicate: stopped while its log's reader is slow, every line still r
     assertEquals(stderr.match(/: unknown key, ignored/g)?.length, 3000, stderr.slice(-300));
     assertEquals(/replication stopped/.test(seen), true, seen);
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
+    killTree(child.pid);
     await child.status;
     await Deno.remove(r.root, { recursive: true });
   }

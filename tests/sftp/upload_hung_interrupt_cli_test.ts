@@ -7,24 +7,11 @@
  * file, and no listing removes a fresh one.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { runCli, spawnCli } from "../helpers/cli.ts";
 import { startSshd } from "../helpers/sshd.ts";
 import { makeServerRoot } from "../archive/fixture.ts";
-
-/** An archive of `size` bytes with its sidecar: a gzip header, then zeros, written sparse. */
-async function sparseArchive(dir: string, name: string, size: number): Promise<string> {
-  const path = join(dir, name);
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  await f.write(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]));
-  await f.truncate(size);
-  f.close();
-  const hash = createHash("sha256");
-  for await (const chunk of (await Deno.open(path)).readable) hash.update(chunk);
-  await Deno.writeTextFile(`${path}.sha256`, `${hash.digest("hex")}  ${name}\n`);
-  return path;
-}
+import { sparseArchive } from "./sparse_archive.ts";
 
 /** The PIDs of the processes below `pid`. */
 async function descendants(pid: number): Promise<number[]> {

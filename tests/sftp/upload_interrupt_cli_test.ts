@@ -7,7 +7,6 @@
  * while the sftp:// session still opens stops it before the upload starts.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { runCli, spawnCli } from "../helpers/cli.ts";
 import { interruptWhen } from "../helpers/interrupt.ts";
@@ -16,24 +15,9 @@ import { startS3Server } from "../helpers/s3_server.ts";
 import { startFaultProxy } from "../backend/fault_proxy.ts";
 import { makeServerRoot, type ServerFixture } from "../archive/fixture.ts";
 import { DEFAULT_SINGLE_PUT_MAX } from "../../lib/backend/s3_api/s3_api_backend.ts";
+import { sparseArchive } from "./sparse_archive.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-
-/**
- * An archive of `size` bytes with its sidecar: a gzip header, then zeros (upload checks the head and
- * the sidecar, not the whole gzip stream), written sparse so that a large one costs no disk.
- */
-async function bigArchive(dir: string, name: string, size: number): Promise<string> {
-  const path = join(dir, name);
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  await f.write(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]));
-  await f.truncate(size);
-  f.close();
-  const hash = createHash("sha256");
-  for await (const chunk of (await Deno.open(path)).readable) hash.update(chunk);
-  await Deno.writeTextFile(`${path}.sha256`, `${hash.digest("hex")}  ${name}\n`);
-  return path;
-}
 
 /** The names in `dir` (none when it does not exist). */
 function entries(dir: string): string[] {
@@ -72,7 +56,7 @@ Deno.test({
       `  force_path_style: true\n  access_key_id: ${c.accessKeyId}\n  secret_access_key: ${c.secretAccessKey}\n`;
     try {
       await withHost(yaml, async (host) => {
-        const path = await bigArchive(host.root, "big.tar.gz", DEFAULT_SINGLE_PUT_MAX + 16 * 1024 * 1024);
+        const path = await sparseArchive(host.root, "big.tar.gz", DEFAULT_SINGLE_PUT_MAX + 16 * 1024 * 1024);
         const args = ["backup", "upload", path, ...host.flags];
         const stderr = await interruptWhen(args, () => s3.multipartUploads().length > 0, "SIGINT");
         assert.match(
@@ -87,7 +71,7 @@ Deno.test({
         // The same name stored small, then replaced by the big one and interrupted: the old pair stays.
         const small = join(host.root, "small");
         await Deno.mkdir(small);
-        const old = await bigArchive(small, "big.tar.gz", 4096);
+        const old = await sparseArchive(small, "big.tar.gz", 4096);
         const first = await runCli(["backup", "upload", old, ...host.flags]);
         assert.equal(first.code, 0, first.stderr);
         const replaced = await interruptWhen(
@@ -153,7 +137,7 @@ Deno.test({
       `  force_path_style: true\n  access_key_id: ${c.accessKeyId}\n  secret_access_key: ${c.secretAccessKey}\n`;
     try {
       await withHost(yaml, async (host) => {
-        const path = await bigArchive(host.root, "big.tar.gz", DEFAULT_SINGLE_PUT_MAX + 16 * 1024 * 1024);
+        const path = await sparseArchive(host.root, "big.tar.gz", DEFAULT_SINGLE_PUT_MAX + 16 * 1024 * 1024);
         // The parts fail (503 SlowDown) once the multipart upload exists; the signal comes with a backoff
         // of 1.5 s or more still to wait, and the server answers again from then on. The backoff used to
         // be waited out (and the part retried) before the upload was aborted. The jitter may give no such
@@ -193,7 +177,7 @@ Deno.test({
       const yaml = `  url: ${sshd.url("vigo")}\n  key_path: ${sshd.clientKey}\n` +
         `  known_hosts_path: ${sshd.knownHosts}\n`;
       await withHost(yaml, async (host) => {
-        const path = await bigArchive(host.root, "big.tar.gz", 256 * 1024 * 1024);
+        const path = await sparseArchive(host.root, "big.tar.gz", 256 * 1024 * 1024);
         const remote = join(sshd.dataDir, "vigo", "archives");
         const stderr = await interruptWhen(
           ["backup", "upload", path, ...host.flags],
@@ -216,7 +200,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "vigo-upload-int-" });
     try {
       await withHost(`  url: file://${dir}\n`, async (host) => {
-        const path = await bigArchive(host.root, "big.tar.gz", 1024 * 1024 * 1024);
+        const path = await sparseArchive(host.root, "big.tar.gz", 1024 * 1024 * 1024);
         const remote = join(dir, "archives");
         const stderr = await interruptWhen(
           ["backup", "upload", path, ...host.flags],
