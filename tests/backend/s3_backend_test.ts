@@ -226,6 +226,39 @@ Deno.test("s3: settings from URL, config and AWS environment; virtual-host URLs 
     ConfigError,
   );
   await assertRejects(() => resolveS3Settings("s3://Bad_Bucket/x", {}, env), ConfigError);
+  // Found by review: a/../b stored under b, x//y/./z under x/y/z, while the messages named the URL given;
+  // a misspelt option was ignored (the requests went to AWS), ?force_path_style=maybe was false, an empty
+  // ?region= signed for us-east-1 past AWS_REGION, and a user:secret@ part was quoted in the error.
+  const refused = (url: string, o = {}) => {
+    try {
+      resolveS3Settings(url, o, env);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.message;
+      throw err;
+    }
+    throw new Error(`${url}: accepted`);
+  };
+  assertEquals(refused("s3://b-1/a/../b"), `s3://b-1/a/../b: a ".." path segment names no S3 key`);
+  assertEquals(refused("s3://b-1/x//y"), "s3://b-1/x//y: an empty path segment names no S3 key");
+  assertEquals(refused("s3://b-1/x/./z"), `s3://b-1/x/./z: a "." path segment names no S3 key`);
+  assertEquals(resolveS3Settings("s3://b-1/x/y/", {}, env).prefix, "x/y/");
+  const secret = refused("s3://AKID:MySecretKey123@my-bucket/v");
+  assert(!secret.includes("MySecretKey123"), secret);
+  assertEquals(
+    refused("s3://b-1/x?endpiont=http://h"),
+    `s3://b-1/x?endpiont=http://h: unknown URL option "endpiont" (did you mean "endpoint"?)`,
+  );
+  assertEquals(
+    refused("s3://b-1/x?force_path_style=maybe"),
+    "s3://b-1/x?force_path_style=maybe: force_path_style=maybe: expected true or false",
+  );
+  assertEquals(resolveS3Settings("s3://b-1/x?region=", {}, env).region, "eu-west-3");
+  const endpoint = "http://minio.internal:9000";
+  assertEquals(
+    resolveS3Settings(`s3://b-1/x?force_path_style=true&endpoint=${endpoint}`, { forcePathStyle: false }, env)
+      .pathStyle,
+    false,
+  );
 });
 
 Deno.test({

@@ -6,6 +6,7 @@
 import { ConfigError } from "../../errors.ts";
 import {
   type BucketOptions,
+  GCS_QUERY_KEYS,
   parseEndpoint,
   type S3Credentials,
   splitBucketUrl,
@@ -31,7 +32,7 @@ export interface GcsSettings {
 
 /** Resolves GCS settings from the URL and the `backup:` fields. */
 export function resolveGcsSettings(url: string, opts: BucketOptions): GcsSettings {
-  const { bucket, prefix, query } = splitBucketUrl(url, "gcs");
+  const { bucket, prefix, query } = splitBucketUrl(url, "gcs", GCS_QUERY_KEYS);
   const endpointRaw = opts.endpoint ?? query.get("endpoint") ?? GCS_XML_ENDPOINT;
   const endpoint = parseEndpoint(endpointRaw, "backup.endpoint");
   let hmac: S3Credentials | undefined;

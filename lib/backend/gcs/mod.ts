@@ -3,6 +3,7 @@ import type { BackendDescriptor } from "../descriptor.ts";
 import { isRetryable } from "../retry.ts";
 import {
   type BucketOptions,
+  GCS_QUERY_KEYS,
   parseBucketOptions,
   redactUserInfo,
   splitBucketUrl,
@@ -21,7 +22,7 @@ export const gcsBackend: BackendDescriptor<GcsConfig> = {
   optionKeys: ["access_key_id", "secret_access_key", "region", "endpoint", "force_path_style"],
   parseConfig: (src) => ({ scheme: "gcs", ...parseBucketOptions(src) }),
   redact: redactUserInfo,
-  checkUrl: (url) => (splitBucketUrl(url, "gcs"), url),
+  checkUrl: (url) => (splitBucketUrl(url, "gcs", GCS_QUERY_KEYS), url),
   // Loaded on open: reading server.yaml must not load every backend's client.
   open: async (url, cfg) => await (await import("./gcs_backend.ts")).openGcsBackend(url, cfg, { retry: {} }),
   isRetryable,

@@ -8,6 +8,8 @@ import { ConfigError } from "../../errors.ts";
 import {
   type BucketOptions,
   parseEndpoint,
+  redactUserInfo,
+  S3_QUERY_KEYS,
   type S3Credentials,
   splitBucketUrl,
 } from "../s3_api/bucket_url.ts";
@@ -39,9 +41,12 @@ export interface S3Options extends BucketOptions {
   credentialsFile?: { path: string; accessKeyId?: string; secretAccessKey?: string };
 }
 
-function boolOption(raw: string | null): boolean | undefined {
+function boolOption(raw: string | null, name: string, url: string): boolean | undefined {
   if (raw === null) return undefined;
-  return raw === "" || raw === "true" || raw === "1";
+  if (["", "true", "1"].includes(raw)) return true;
+  if (["false", "0"].includes(raw)) return false;
+  // As server.yaml's force_path_style: maybe is refused there; here it was quietly false.
+  throw new ConfigError(`${redactUserInfo(url)}: ${name}=${raw}: expected true or false`);
 }
 
 /** False for an IPv4/IPv6 literal or localhost: `<bucket>.<host>` names nothing there. */
@@ -59,15 +64,17 @@ export function resolveS3Settings(
   opts: S3Options,
   env: Record<string, string | undefined>,
 ): S3Settings {
-  const { bucket, prefix, query } = splitBucketUrl(url, "s3");
-  const region = opts.region ?? query.get("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ??
-    "us-east-1";
-  const endpointRaw = opts.endpoint ?? query.get("endpoint") ?? undefined;
+  const { bucket, prefix, query } = splitBucketUrl(url, "s3", S3_QUERY_KEYS);
+  // An empty value (`?region=`) is no value: it signed for us-east-1 past AWS_REGION.
+  const param = (key: string) => query.get(key) || undefined;
+  const region = opts.region ?? param("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const endpointRaw = opts.endpoint ?? param("endpoint");
   const endpoint = endpointRaw
     ? parseEndpoint(endpointRaw, "backup.endpoint")
     : new URL(`https://s3.${region}.amazonaws.com`);
-  const forced = opts.forcePathStyle ||
-    boolOption(query.get("force_path_style") ?? query.get("forcePathStyle"));
+  // server.yaml's field wins over the query, false included.
+  const styleKey = query.has("force_path_style") ? "force_path_style" : "forcePathStyle";
+  const forced = opts.forcePathStyle ?? boolOption(query.get(styleKey), styleKey, url);
   // Dotted bucket names break the TLS wildcard certificate of virtual-host style on AWS; an endpoint
   // named by an IP address or as localhost has no per-bucket host names at all (the AWS SDKs agree).
   const pathStyle = Boolean(forced) || bucket.includes(".") || !hasSubdomains(endpoint.hostname);

@@ -1,7 +1,7 @@
 /** The s3:// backend as the registry (lib/backends.ts) lists it. */
 import type { BackendDescriptor } from "../descriptor.ts";
 import { isRetryable } from "../retry.ts";
-import { parseBucketOptions, redactUserInfo, splitBucketUrl } from "../s3_api/bucket_url.ts";
+import { parseBucketOptions, redactUserInfo, S3_QUERY_KEYS, splitBucketUrl } from "../s3_api/bucket_url.ts";
 import type { S3Options } from "./config.ts";
 
 /** server.yaml's `backup:` settings for an s3:// destination (secrets resolved by the loader). */
@@ -20,7 +20,7 @@ export const s3Backend: BackendDescriptor<S3Config> = {
     forcePathStyle: src.boolean("force_path_style") ?? false,
   }),
   redact: redactUserInfo,
-  checkUrl: (url) => (splitBucketUrl(url, "s3"), url),
+  checkUrl: (url) => (splitBucketUrl(url, "s3", S3_QUERY_KEYS), url),
   // Loaded on open: reading server.yaml must not load every backend's client. The parts of a
   // multipart upload (a bare stream, or a sized body above the single-PUT cutoff) are retried inside
   // with the same policy.

@@ -5,6 +5,7 @@
 import { ConfigError } from "../../errors.ts";
 import type { BackupOptionSource } from "../descriptor.ts";
 import { decodeUrlPart } from "../url_decode.ts";
+import { closest } from "../../closest_name.ts";
 
 /** Static credentials for SigV4. */
 export interface S3Credentials {
@@ -13,21 +14,52 @@ export interface S3Credentials {
   sessionToken?: string;
 }
 
-/** Splits `scheme://bucket/path?query` into bucket, root prefix ("" or "…/") and query. */
+/** The URL options an s3:// URL may carry (server.yaml's fields win over them). */
+export const S3_QUERY_KEYS = ["region", "endpoint", "force_path_style", "forcePathStyle"] as const;
+/** The URL options a gcs:// URL may carry. */
+export const GCS_QUERY_KEYS = ["endpoint", "region"] as const;
+
+/**
+ * Splits `scheme://bucket/path?query` into bucket, root prefix ("" or "…/") and query, whose names must
+ * be among `queryKeys`: a misspelt `?endpiont=` was ignored, and the requests went to AWS.
+ */
 export function splitBucketUrl(
   url: string,
   scheme: string,
+  queryKeys: readonly string[],
 ): { bucket: string; prefix: string; query: URLSearchParams } {
+  const shown = redactUserInfo(url);
   const m = new RegExp(`^${scheme}://([^/?#]+)(/[^?#]*)?(?:\\?([^#]*))?$`).exec(url);
-  if (!m) throw new ConfigError(`${redactUserInfo(url)}: expected ${scheme}://bucket/path`);
+  if (!m) throw new ConfigError(`${shown}: expected ${scheme}://bucket/path`);
   const bucket = m[1];
-  if (!/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/.test(bucket)) {
-    throw new ConfigError(`${redactUserInfo(url)}: invalid bucket name "${bucket}"`);
+  // Named without its user:secret@ part, which the message quoted whole.
+  if (bucket.includes("@")) {
+    throw new ConfigError(
+      `${shown}: a user:password@ part is not read; give the keys in server.yaml or the environment`,
+    );
   }
-  const path = decodeUrlPart(m[2] ?? "", redactUserInfo(url)).split("/").filter((s) => s.length > 0).join(
-    "/",
-  );
-  return { bucket, prefix: path ? `${path}/` : "", query: new URLSearchParams(m[3] ?? "") };
+  if (!/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError(`${shown}: invalid bucket name "${bucket}"`);
+  }
+  const segments = decodeUrlPart(m[2] ?? "", shown).split("/").slice(1);
+  if (segments.at(-1) === "") segments.pop();
+  // The request URL is normalised on the way (a/../b is b, x//y is x/y): stored elsewhere than said.
+  const odd = segments.find((s) => s === "" || s === "." || s === "..");
+  if (odd !== undefined) {
+    throw new ConfigError(`${shown}: ${odd === "" ? "an empty" : `a "${odd}"`} path segment names no S3 key`);
+  }
+  const query = new URLSearchParams(m[3] ?? "");
+  for (const key of new Set(query.keys())) {
+    if (queryKeys.includes(key)) continue;
+    const hint = closest(key, [...queryKeys]);
+    throw new ConfigError(
+      `${shown}: unknown URL option "${key}" (${
+        hint ? `did you mean "${hint}"?` : `known: ${queryKeys.join(", ")}`
+      })`,
+    );
+  }
+  const path = segments.join("/");
+  return { bucket, prefix: path ? `${path}/` : "", query };
 }
 
 /** Normalises an endpoint option: `host:port` gets https://, a trailing slash is dropped. */
