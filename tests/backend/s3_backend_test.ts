@@ -299,6 +299,28 @@ Deno.test({
 });
 
 Deno.test({
+  name: "s3: a HEAD refused for a wrong secret names the likely causes, not 'HTTP 403, HTTP 403'",
+  ...opts,
+  async fn() {
+    const server = await startS3Server();
+    try {
+      const b = openS3Backend(server.url("denied"), { ...server.config(), secretAccessKey: "wrong" }, {
+        retry: { maxRetries: 0 },
+      });
+      // A HEAD's answer has no body: the error said "access denied (HTTP 403, HTTP 403)".
+      const err = await assertRejects(() => b.stat("a.tar.gz"));
+      assertEquals(
+        (err as Error).message,
+        "s3://vigo-test/denied/a.tar.gz: access denied (HTTP 403: a wrong secret key or access key id, or no " +
+          "permission on the bucket)",
+      );
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "s3: a download whose server goes silent mid-body reads on after the timeout, not waiting for good",
   ...opts,
   async fn() {

@@ -335,7 +335,11 @@ function mapHttpError(status: number, body: string, what: string, bucket: string
   }
   if (status === 404) return new NotFoundError(`${what}: no such object`);
   if (status === 401 || status === 403) {
-    return new BackendError(`${what}: access denied (HTTP ${status}, ${detail})`);
+    // A HEAD's refusal has no body to say why ("HTTP 403, HTTP 403" said nothing): the usual causes.
+    const why = code || message
+      ? `HTTP ${status}, ${detail}`
+      : `HTTP ${status}: a wrong secret key or access key id, or no permission on the bucket`;
+    return new BackendError(`${what}: access denied (${why})`);
   }
   return new BackendError(`${what}: request failed: HTTP ${status} (${detail})`);
 }
