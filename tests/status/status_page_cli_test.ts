@@ -45,7 +45,9 @@ Deno.test("status --json: archives, snapshots, replication and the failed drill"
     ["archive", st.archives.local.newest_age_ms],
     ["snapshot", files.newest_age_ms],
   ].sort((a, b) => a[1] - b[1]);
-  assertEquals([st.summary.best_path, st.summary.best_age_ms], ages[0]);
+  assertEquals(st.summary.best_age_ms, ages[0][1]);
+  // Two paths as young to the millisecond (the archive and the replica at 331 ms once) are both right.
+  assert(ages.some(([path, age]) => age === ages[0][1] && path === st.summary.best_path), r.stdout);
   assert(st.summary.problems.some((p: string) => /last drill FAILED/.test(p)), r.stdout);
 });
 
