@@ -1,7 +1,8 @@
 /**
  * Uploads with bounded memory. A stream of unknown length: bodies up to one part are sent as one
- * PUT; larger ones as a multipart upload (parts of `partSize`, `concurrency` in flight, the upload
- * aborted on failure). Our buffers are at most (concurrency + 1) × partSize (24 MiB by default). A
+ * PUT; larger ones as a multipart upload (parts of `partSize`, doubled every 1,000 parts; `concurrency`
+ * in flight, the upload aborted on failure). Our buffers are at most (concurrency + 1) × the part size
+ * (24 MiB by default, for the first 8 GB). A
  * body of known size is streamed as one PUT without a buffer ({@link putSized}). Nothing becomes
  * visible under the key until the single PUT or CompleteMultipartUpload succeeds, so a failed
  * upload never looks like a complete one.
@@ -29,17 +30,31 @@ export interface UploadOptions {
 /** Default part size: 8 MiB. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
+/** Parts of one size before the size doubles (S3 takes at most 10,000 parts per upload). */
+const PARTS_PER_SIZE = 1000;
+
 /**
- * Reads `stream` in pieces of exactly `size` bytes (the last one shorter; none for an empty
- * stream). Buffers come from `alloc`, so the caller can recycle the ones it is done with.
+ * The size of part `index` (from 0) of an upload of unknown length: `base` for the first 1,000 parts,
+ * then doubled every 1,000. At 8 MiB throughout, S3's 10,000 parts held 78 GiB, and a larger archive
+ * failed at its 10,001st part; now they hold 8.5 TB, buffers growing only past 8 GB. Pure.
  */
-async function* fixedChunks(
+export function partSizeAt(base: number, index: number): number {
+  return base * 2 ** Math.floor(index / PARTS_PER_SIZE);
+}
+
+/**
+ * Reads `stream` in pieces of exactly `sizeAt(i)` bytes for the i-th piece (the last one shorter; none
+ * for an empty stream). Buffers come from `alloc`, so the caller can recycle the ones it is done with.
+ */
+export async function* fixedChunks(
   stream: ReadableStream<Uint8Array>,
-  size: number,
-  alloc: () => Uint8Array = () => new Uint8Array(size),
+  sizeAt: (index: number) => number,
+  alloc: (size: number) => Uint8Array = (size) => new Uint8Array(size),
 ): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();
-  let buf = alloc();
+  let index = 0;
+  let size = sizeAt(index);
+  let buf = alloc(size);
   let fill = 0;
   try {
     for (;;) {
@@ -53,7 +68,8 @@ async function* fixedChunks(
         off += n;
         if (fill === size) {
           yield buf;
-          buf = alloc();
+          size = sizeAt(++index);
+          buf = alloc(size);
           fill = 0;
         }
       }
@@ -74,7 +90,12 @@ export async function uploadStream(
   const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
   // Recycled part buffers: V8 frees big buffers lazily, so fresh ones per part inflate the RSS.
   const pool: Uint8Array[] = [];
-  const chunks = fixedChunks(stream, partSize, () => pool.pop() ?? new Uint8Array(partSize));
+  // A pooled buffer of a smaller size (before the parts grew) is dropped, not reused.
+  const alloc = (size: number) => {
+    const spare = pool.pop();
+    return spare?.length === size ? spare : new Uint8Array(size);
+  };
+  const chunks = fixedChunks(stream, (i) => partSizeAt(partSize, i), alloc);
   const first = await chunks.next();
   const second = first.done ? first : await chunks.next();
   if (second.done) {
@@ -216,8 +237,9 @@ async function multipart(
     const etag = res.headers.get("etag");
     if (!etag) throw new BackendError(`${what}: part ${partNumber} was stored without an ETag`);
     etags[partNumber - 1] = etag;
-    // The server has the whole body (it answered), so the buffer can take the next part.
-    if (body.length === partSize) pool.push(body);
+    // The server has the whole body (it answered), so the buffer can take the next part (not the
+    // last part's, a view of part of one).
+    if (body.byteLength === body.buffer.byteLength) pool.push(body);
   };
   try {
     let partNumber = 0;
