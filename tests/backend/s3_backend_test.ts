@@ -299,6 +299,38 @@ Deno.test({
 });
 
 Deno.test({
+  name: "s3: a multipart upload that fails and cannot be aborted says so and names it",
+  ...opts,
+  async fn() {
+    const server = await startS3Server();
+    try {
+      const b = openS3Backend(server.url("left"), server.config(), {
+        partSize: 5 * MiB,
+        retry: { maxRetries: 0 },
+      });
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(ctl) {
+          // The server dies once the upload is under way: the next part fails, and so does the abort.
+          if (sent === 12 * MiB) await server.kill(true);
+          if (sent >= 30 * MiB) return ctl.close();
+          ctl.enqueue(new Uint8Array(MiB).fill(7));
+          sent += MiB;
+        },
+      });
+      const err = await assertRejects(() => b.put("big.bin", body));
+      // It said nothing of the upload it left.
+      assert(
+        /; multipart upload \S+ could not be aborted \(.*\); a bucket lifecycle rule/.test(err.message),
+        err.message,
+      );
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "s3: a HEAD refused for a wrong secret names the likely causes, not 'HTTP 403, HTTP 403'",
   ...opts,
   async fn() {

@@ -8,7 +8,8 @@
  * upload never looks like a complete one.
  */
 import { createHash } from "node:crypto";
-import { BackendError, NotFoundError } from "../../errors.ts";
+import { BackendError, NotFoundError, toVigoError } from "../../errors.ts";
+import { withNote } from "../../fsutil/left_temp.ts";
 import { LeftBehindError, type SizedBody } from "../backend.ts";
 import { type RetryPolicy, withRetries } from "../retry.ts";
 import { changedBody, type ObjectApi } from "./object_api.ts";
@@ -265,15 +266,13 @@ async function multipart(
   } catch (err) {
     await Promise.allSettled(inFlight);
     const left = await abort(api, key, uploadId);
+    if (left === undefined) throw err;
+    const note = `multipart upload ${uploadId} could not be aborted (${left}); a bucket lifecycle rule ` +
+      "(AbortIncompleteMultipartUpload) removes it";
     // Stopped by a signal, the caller says what is left: nothing, or this upload.
-    if (left !== undefined && opts.signal?.aborted) {
-      throw new LeftBehindError(
-        `${what}: multipart upload ${uploadId} could not be aborted (${left}); a bucket lifecycle ` +
-          "rule (AbortIncompleteMultipartUpload) removes it",
-        { cause: err },
-      );
-    }
-    throw err;
+    if (opts.signal?.aborted) throw new LeftBehindError(`${what}: ${note}`, { cause: err });
+    // The failure stays the news; its line says what it leaves (it said nothing of the upload).
+    throw withNote(toVigoError(err), note);
   }
   // Retried here too: a HEAD that failed once must not make the decorator resend a stored body.
   await retrying(`check ${what}`, () => verifySize(api, key, total, partSize), opts.retry);
