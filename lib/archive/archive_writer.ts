@@ -40,6 +40,7 @@ import {
   MASTER_KEY_ENTRY_PATH,
   modeString,
 } from "./manifest.ts";
+import { mtimeSeconds } from "../fsutil/mtime_seconds.ts";
 
 /** A source file changed between the hashing pass and the writing pass; running again helps. */
 export class FileChangedError extends BadInputError {}
@@ -256,7 +257,7 @@ async function walkSourcesCounted(
     type: "dir",
     mode: liveDir.mode & 0o7777,
     size: 0,
-    mtime: Math.floor(liveDir.mtimeMs / 1000),
+    mtime: mtimeSeconds(liveDir, dirname(cfg.database.path), true),
     uid: liveDir.uid,
     gid: liveDir.gid,
   });
@@ -264,7 +265,7 @@ async function walkSourcesCounted(
     archivePath: DB_ENTRY_PATH,
     sourcePath: cfg.database.path,
     mode: live.mode & 0o7777,
-    mtime: Math.floor(live.mtimeMs / 1000),
+    mtime: mtimeSeconds(live, cfg.database.path, true),
     uid: live.uid,
     gid: live.gid,
   }, () => db.chunks());
@@ -323,7 +324,12 @@ function* checkedChunks(e: SourceEntry): Generator<Uint8Array> {
   const h = createHash("sha256");
   let size = 0;
   try {
-    for (const chunk of e.read ? e.read() : readChunks(e.sourcePath, e.size)) {
+    // One byte past the size pass one saw: a file that grew meanwhile was cut to that size, its
+    // archive taken for complete (found by review: 1 GiB + a line, exit 0, the line missing).
+    for (const chunk of e.read ? e.read() : readChunks(e.sourcePath, e.size + 1)) {
+      if (size + chunk.length > e.size) {
+        throw new FileChangedError(`${e.sourcePath}: changed while the archive was being written`);
+      }
       h.update(chunk);
       size += chunk.length;
       yield chunk;

@@ -14,6 +14,7 @@ import { checkLinkTarget } from "./manifest.ts";
 import { concatBytes } from "../bytes.ts";
 import { readLinkTarget, refuseUndecodedName } from "../fsutil/link_target.ts";
 import type { OwnFileVerdict } from "./own_files.ts";
+import { mtimeSeconds } from "../fsutil/mtime_seconds.ts";
 
 /** One entry to archive, with the facts the first pass found. */
 export interface SourceEntry {
@@ -91,7 +92,7 @@ export class SourceWalker {
     const base = {
       sourcePath,
       mode: st.mode & 0o7777,
-      mtime: Math.floor(st.mtimeMs / 1000),
+      mtime: mtimeSeconds(st, sourcePath),
       uid: st.uid,
       gid: st.gid,
       size: 0,

@@ -221,3 +221,42 @@ Deno.test("a file that keeps changing between the two passes: create starts over
   }
   await Deno.remove(fx.root, { recursive: true });
 });
+
+Deno.test("a file that only grows between the two passes is a change too, not cut to its first size", async () => {
+  const fx = await makeServerRoot({ rows: 20_000 });
+  const log = join(fx.root, "stacks/vars/growing.log");
+  await Deno.writeTextFile(log, "first line\n".repeat(10_000));
+  // Appends leave the bytes pass one hashed as they were: only the size shows the change.
+  const grow = new Deno.Command("sh", {
+    args: ["-c", `while :; do echo appended >> ${log}; done`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const out = join(fx.root, "snapshots", "grow.tar.gz");
+    const r = await runCli(["backup", "create", ...fx.flags, out]);
+    // It exited 0 with the file cut to the size pass one had seen.
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /growing\.log: changed while the archive was being written/);
+  } finally {
+    grow.kill();
+    await grow.status;
+  }
+  await Deno.remove(fx.root, { recursive: true });
+});
+
+Deno.test("an mtime a hair before a whole second is kept in its own second, not the next", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  const file = join(fx.root, "stacks/vars/late.yaml");
+  await Deno.writeTextFile(file, "x: 1\n");
+  // .999999999 s: as a double of milliseconds it reads as the next whole second.
+  const touched = await new Deno.Command("touch", { args: ["-d", "2020-01-01 00:00:00.999999999Z", file] })
+    .output();
+  assert.equal(touched.code, 0);
+  const out = join(fx.root, "snapshots", "late.tar.gz");
+  assert.equal((await runCli(["backup", "create", ...fx.flags, out])).code, 0);
+  const manifest = JSON.parse((await runCli(["backup", "inspect", out])).stdout);
+  const entry = manifest.entries.find((e: { path: string }) => e.path === "stacks/vars/late.yaml");
+  assert.equal(entry.mtime, 1577836800, "archived as 1577836801");
+  await Deno.remove(fx.root, { recursive: true });
+});
