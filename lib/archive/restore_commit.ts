@@ -4,7 +4,7 @@
  * and could not remove its journal.
  */
 import { lstat } from "node:fs/promises";
-import { existsSync, lstatSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { IoError, toVigoError } from "../errors.ts";
@@ -79,6 +79,11 @@ export async function commit(
     steps,
   };
   const journalFile = await writeJournal(journal);
+  // A configured database.path whose directory the target lacks: made by the step that puts the database
+  // there, then given the archived db/ directory's mode and owner (it was root's, 0755, and a server
+  // running as its own user could not write its -wal beside the database; found by review).
+  const dbDir = dirname(join(target, dbRel));
+  const madeDbDir = units.includes(DB_ENTRY_PATH) && dbRel !== DB_ENTRY_PATH && !existsSync(dbDir);
   try {
     for (const s of steps) {
       try {
@@ -87,6 +92,7 @@ export async function commit(
         throw toVigoError(err, s.dest);
       }
     }
+    if (madeDbDir) copyDirectoryOwnership(join(staging, "db"), dbDir);
     fsyncDirectory(target);
     if (units.includes(DB_ENTRY_PATH)) fsyncDirectory(dirname(join(target, dbRel)));
   } catch (err) {
@@ -128,4 +134,12 @@ function isLink(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Gives `dir` the mode and (as root) the owner of the staged directory `from`, if that is there. */
+function copyDirectoryOwnership(from: string, dir: string): void {
+  const st = lstatSync(from, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) return;
+  if (process.getuid?.() === 0) chownSync(dir, st.uid, st.gid);
+  chmodSync(dir, st.mode & 0o7777);
 }

@@ -99,7 +99,8 @@ export function applyStep(s: RestoreStep): void {
     renameAny(s.dest, s.aside);
   }
   if (s.staged && present(s.staged)) {
-    // Only a configured database.path can lack its directories here: the archive holds no mode for them.
+    // Only a configured database.path can lack its directories here; the commit gives the database's own
+    // directory the archived db/ entry's mode and owner afterwards.
     mkdirSync(dirname(s.dest), { recursive: true, mode: NEW_DIR_MODE });
     renameAny(s.staged, s.dest);
   }

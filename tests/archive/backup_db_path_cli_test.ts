@@ -106,3 +106,29 @@ Deno.test("a database.path outside the target: restored to db/vigo.db with a war
     await Deno.remove(elsewhere, { recursive: true });
   }
 });
+
+Deno.test("a database.path directory the target lacks gets the archived directory's mode and owner", async () => {
+  const fx = await makeServerRoot({ rows: 5, yaml: "database:\n  driver: sqlite\n  path: data/x/main.db\n" });
+  const target = await Deno.makeTempDir({ prefix: "vigo-dbpath-owner-" });
+  try {
+    const dir = join(fx.root, "data/x");
+    await Deno.mkdir(dir, { recursive: true });
+    await sqliteQuery(fx.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    await Deno.rename(fx.db, join(dir, "main.db"));
+    const root = Deno.uid() === 0;
+    if (root) await Deno.chown(dir, 70000, 70000);
+    await Deno.chmod(dir, 0o750);
+    const archive = join(fx.root, "snapshots", "a.tar.gz");
+    assert.equal((await runCli(["backup", "create", ...fx.flags, archive])).code, 0);
+    const r = await runCli(["backup", "restore", archive, "--target", target]);
+    assert.equal(r.code, 0, r.stderr);
+    // It was made root's, 0755: a server running as 70000 could not write its -wal there.
+    const st = await Deno.stat(join(target, "data/x"));
+    assert.equal(st.mode! & 0o7777, 0o750);
+    if (root) assert.deepEqual([st.uid, st.gid], [70000, 70000]);
+    assert.equal(await count(join(target, "data/x/main.db")), "5");
+  } finally {
+    await Deno.remove(target, { recursive: true });
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
