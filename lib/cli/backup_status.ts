@@ -26,7 +26,11 @@ export function backupStatusCommand(): Command {
         "VIGO_STATUS_TOKEN",
       ),
     )
-    .action(async (opts) => {
+    .action(async (opts, cmd) => {
+      // Given without --serve it guarded nothing, and said nothing (VIGO_STATUS_TOKEN may stay set).
+      if (opts.token && !opts.serve && cmd.getOptionValueSource("token") === "cli") {
+        throw new UsageError("--token: only with --serve (it guards the served page)");
+      }
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { startCollection } = await import("../status/collect_status.ts");
       const { parseListenAddr, isLoopback } = await import("../net/listen_addr.ts");

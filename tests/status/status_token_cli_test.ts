@@ -63,6 +63,13 @@ Deno.test("status --serve: a token outside printable ASCII or with a space is ex
       assertMatch(res.stderr, /^vigocli: --token \/ VIGO_STATUS_TOKEN: only printable ASCII without spaces/);
       assertEquals(res.stderr.trimEnd().split("\n").length, 1, res.stderr);
     }
+    // --token without --serve guarded nothing and said nothing; VIGO_STATUS_TOKEN may stay set.
+    const plain = ["backup", "status", "--server-root", r.root];
+    const lone = await runCli([...plain, "--token", "x"]);
+    assertEquals(lone.code, 2, lone.stderr);
+    assertEquals(lone.stderr, "vigocli: --token: only with --serve (it guards the served page)\n");
+    const fromEnv = await runCli(plain, { env: { VIGO_STATUS_TOKEN: "x" } });
+    assertEquals(fromEnv.code, 0, fromEnv.stderr);
   } finally {
     await Deno.remove(r.root, { recursive: true });
   }
