@@ -120,6 +120,14 @@ const cases: Case[] = [
     archive: await tarGz(base, { endMarker: false }),
   },
   {
+    name: "data_after_end_marker",
+    expect: "corrupt",
+    error: "BadInputError",
+    message: "archive has data after its end-of-archive marker",
+    comment: "the v1 archive with a second copy of itself appended (whole gzip members past the end marker)",
+    archive: concatBytes([original, original]),
+  },
+  {
     name: "sidecar_mismatch",
     expect: "sidecar mismatch",
     error: "VerifyError",

@@ -92,15 +92,27 @@ export class ByteReader {
     }
   }
 
-  /** Reads and discards everything that is left, returning the number of bytes discarded. */
-  async drain(): Promise<number> {
-    let n = this.#queue.skip(this.#queue.length);
+  /**
+   * Reads and discards everything that is left; the number of bytes discarded, and whether any of them
+   * was not zero.
+   */
+  async drain(): Promise<{ bytes: number; nonZero: boolean }> {
+    let nonZero = false;
+    let bytes = 0;
+    while (this.#queue.length > 0) {
+      const chunk = this.#queue.takeSome(this.#queue.length);
+      bytes += chunk.length;
+      nonZero ||= chunk.some((b) => b !== 0);
+    }
     while (!this.#done) {
       const { value, done } = await this.#reader.read();
       if (done) this.#done = true;
-      else n += value.length;
+      else {
+        bytes += value.length;
+        nonZero ||= value.some((b) => b !== 0);
+      }
     }
-    return n;
+    return { bytes, nonZero };
   }
 
   /** Stops reading and cancels the underlying stream. */
@@ -199,9 +211,14 @@ export class TarReader {
     }
   }
 
-  /** Consumes whatever follows the end-of-archive marker (zero padding), returning its size. */
-  drain(): Promise<number> {
-    return this.#bytes.drain();
+  /**
+   * Consumes what follows the end-of-archive marker, which must be zero padding, and returns its size:
+   * data there (a second archive appended, whole gzip members) was read past, and verify passed it.
+   */
+  async drain(): Promise<number> {
+    const { bytes, nonZero } = await this.#bytes.drain();
+    if (nonZero) throw new CodecError("archive has data after its end-of-archive marker");
+    return bytes;
   }
 
   /** Stops reading early (e.g. after the manifest). */
