@@ -78,15 +78,14 @@ export async function restoreDump(
     // this way than one exec of a 5,000-statement batch.
     let statements = 0;
     let line = 1;
-    // Every dump, ours and sqlite3's .dump alike, holds its tables in one BEGIN … COMMIT: one with none
-    // (empty, or cut after its header) made an empty database, "restored", exit 0.
-    let committed = false;
+    // Whether a statement other than a PRAGMA ran: a dump cut after its header (`PRAGMA
+    // foreign_keys=OFF;`) made an empty database, "restored", exit 0.
+    let built = false;
     const run = (sql: string) => {
       statements++;
-      const inTransaction = conn.isTransaction;
       try {
         conn.exec(sql);
-        if (inTransaction && !conn.isTransaction) committed = true;
+        built ||= !/^pragma\b/i.test(withoutComments(sql).trim());
       } catch (err) {
         const where = `statement ${statements} (line ${
           line + newlines(sql, sql.length - sql.trimStart().length)
@@ -129,7 +128,12 @@ export async function restoreDump(
       );
     }
     if (statements === 0) throw new BadInputError(`${dumpPath}: dump is empty: no statement in it`);
-    if (conn.isTransaction || !committed) {
+    if (!built) {
+      throw new BadInputError(
+        `${dumpPath}: dump is truncated: nothing after its header (statement ${statements}, line ${line})`,
+      );
+    }
+    if (conn.isTransaction) {
       throw new BadInputError(
         `${dumpPath}: dump is truncated: no COMMIT after statement ${statements} (line ${line})`,
       );
@@ -215,8 +219,12 @@ function sqliteProblem(err: Error): string {
   return text.length > PROBLEM_CHARS ? `${text.slice(0, PROBLEM_CHARS)}…` : text;
 }
 
+function withoutComments(sql: string): string {
+  return sql.replace(/--[^\n]*(\n|$)/g, "").replace(/\/\*[\s\S]*?\*\//g, "");
+}
+
 function isBlank(sql: string): boolean {
-  return sql.replace(/--[^\n]*(\n|$)/g, "").replace(/\/\*[\s\S]*?\*\//g, "").trim() === "";
+  return withoutComments(sql).trim() === "";
 }
 
 function syncFile(path: string): void {
