@@ -5,7 +5,6 @@
  * first open when the guide's lines left that WAL beside it (a review walking the guide read back BAD).
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { cliCommand } from "../helpers/cli.ts";
 import { createWriterDb } from "../helpers/litestream.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
