@@ -102,7 +102,9 @@ export async function loadCredentials(cfg: SftpConfig): Promise<SftpCredentials>
   }
   if (!creds.privateKey && creds.password === undefined && !creds.agent) {
     throw new ConfigError(
-      `${cfg.displayUrl}: no SSH credentials: set backup.key_path or backup.password, start ssh-agent ` +
+      // --credentials-file named too: on a fresh host with no server.yaml it is the way (the DR guide's).
+      `${cfg.displayUrl}: no SSH credentials: set backup.key_path or backup.password (or, where the ` +
+        `command takes it, give --credentials-file FILE with key_path or password), start ssh-agent ` +
         `(SSH_AUTH_SOCK), or create ${cfg.defaultKeyPaths.join(" / ")}`,
     );
   }
