@@ -4,11 +4,13 @@
  * the operator keeps the key elsewhere (a password manager) and gives it back at restore time. The
  * file is checked before anything is restored, and written atomically (0600) afterwards.
  */
+import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { ExistsError, toVigoError } from "../errors.ts";
+import { CryptoError, ExistsError, toVigoError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil/atomic_file.ts";
-import { decodeMasterKey, encodeMasterKey } from "../secrets/master_key_format.ts";
+import { decodeMasterKey, encodeMasterKey, KEY_ID_BYTES, masterKeyId } from "../secrets/master_key_format.ts";
+import { hasSecretMagic, SECRET_MAGIC } from "../secrets/secret_file.ts";
 import { putMasterKeyBack } from "../secrets/master_key_remedy.ts";
 import { type Manifest, MASTER_KEY_ENTRY_PATH } from "./manifest.ts";
 
@@ -65,11 +67,55 @@ export async function applyMasterKey(
         "restored with its own key (its secrets are sealed with it), the given key was not installed",
     );
   }
+  // The restored secrets say which key sealed them: a key that did not was installed, exit 0, and only a
+  // later `secret get` failed (found by review).
+  const givenId = masterKeyId(decodeMasterKey(given, "--master-key"));
+  const sealedBy = sealingKeyId(dirname(path));
+  if (sealedBy && !sealedBy.id.every((b, i) => b === givenId[i])) {
+    throw new CryptoError(
+      `--master-key: not the key the archive's secrets are sealed with (${sealedBy.file} has key id ` +
+        `${hex(sealedBy.id)}, the given key ${
+          hex(givenId)
+        }); the archive was restored, the key not installed`,
+    );
+  }
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   } catch (err) {
     throw toVigoError(err, dirname(path));
   }
   await writeFileAtomic(path, given);
+  return null;
+}
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+/** The key id in the first sealed secret file under `secretsDir` (dot-names skipped), or null. */
+function sealingKeyId(secretsDir: string): { file: string; id: Uint8Array } | null {
+  let entries;
+  try {
+    entries = readdirSync(secretsDir, { recursive: true, withFileTypes: true });
+  } catch {
+    return null;
+  }
+  for (const e of entries) {
+    if (!e.isFile() || e.name.startsWith(".")) continue;
+    const file = join(e.parentPath, e.name);
+    const head = new Uint8Array(SECRET_MAGIC.length + 1 + KEY_ID_BYTES);
+    let n = 0;
+    try {
+      const fd = openSync(file, "r");
+      try {
+        n = readSync(fd, head, 0, head.length, 0);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      continue;
+    }
+    if (n === head.length && hasSecretMagic(head)) {
+      return { file, id: head.subarray(SECRET_MAGIC.length + 1) };
+    }
+  }
   return null;
 }
