@@ -36,4 +36,9 @@ export class ReplicaClaim {
     if (pos) await findForeignSegment(backend, this.url, pos);
     this.checkedAt = Date.now();
   }
+
+  /** Gives the claim up (a clean stop), if this process ever took it. */
+  async release(): Promise<void> {
+    await this.lease?.release();
+  }
 }

@@ -123,8 +123,10 @@ export class ReplicaLease {
   async acquire(staleMs: number): Promise<void> {
     const v = judgeLeaseAtStart(await this.read(), this.me, new Date(), staleMs);
     if (v.kind === "refuse") {
+      const free = new Date(Date.parse(v.holder.heartbeat) + staleMs).toISOString();
       throw new BusyError(
-        `${this.url}: replica already written by another replicator (${describe(v.holder)})`,
+        `${this.url}: replica already written by another replicator (${describe(v.holder)}); stop it, ` +
+          `or its claim lapses at ${free} if it is gone`,
       );
     }
     await this.write();
@@ -144,6 +146,15 @@ export class ReplicaLease {
       );
     }
     await this.write();
+  }
+
+  /**
+   * Gives the claim up at a clean stop, when it is still ours: a replicator started on another host (a
+   * recovered one) or for another database was refused for a minute, until the heartbeat went stale.
+   */
+  async release(): Promise<void> {
+    const found = await this.read();
+    if (found?.instance === this.me.instance) await this.backend.delete([LEASE_KEY]);
   }
 
   private async read(): Promise<Lease | null> {

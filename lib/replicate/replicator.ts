@@ -171,6 +171,10 @@ export class Replicator {
         if (err === this.fatal) throw err;
         throw flushFailed(this.log, err, this.uploader?.pos, this.shadow.root);
       });
+      // Everything is shipped: the replica is free for whoever replicates next (a recovered host).
+      await this.claim?.release().catch((err) => {
+        this.log("WARN", "replica claim not released", { error: (err as Error)?.message ?? String(err) });
+      });
       this.log("INFO", "replication stopped", {
         generation: this.uploader?.pos.generation,
         index: this.uploader?.pos.index,

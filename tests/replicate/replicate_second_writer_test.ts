@@ -70,6 +70,7 @@ Deno.test("replicate: a second writer of one replica URL is refused, a takeover 
         `replica already written by another replicator \\(host ${hostname()}, PID ${first.child.pid}, database ${a.db},`,
       ),
     );
+    assertMatch(second.stderr, /; stop it, or its claim lapses at \d{4}-\d\d-\d\dT[\d:.]+Z if it is gone\n$/);
     assertEquals(gens(), before, "no generation of the refused replicator");
 
     // SIGKILL and restart on the same host: the stale claim is ours, taken back at once.
@@ -92,6 +93,25 @@ Deno.test("replicate: a second writer of one replica URL is refused, a takeover 
       /another replicator took over this replica \(host elsewhere, PID 4242, database \/x\.db/,
     );
     assert(!/replication stopped/.test(again.output()), "no final flush after losing the replica");
+  } finally {
+    await killReplicators();
+    await Deno.remove(a.root, { recursive: true });
+    await Deno.remove(b.root, { recursive: true });
+  }
+});
+
+Deno.test("replicate: a clean stop gives the replica's claim up: another database replicates to it at once", async () => {
+  const a = await makeRoot({ syncInterval: "200ms" });
+  const b = await makeRoot({ syncInterval: "200ms", url: a.url });
+  try {
+    await createWriterDb(a.db);
+    await createWriterDb(b.db);
+    const first = await startReplicate(a);
+    assertEquals(await first.stop("SIGTERM"), 0, first.output());
+    // It stayed claimed for a minute after the stop: a recovered host's replicator was refused (exit 5).
+    assertEquals(await Deno.stat(`${a.replicaDir}/${LEASE_KEY}`).then(() => true, () => false), false);
+    const next = await startReplicate(b);
+    assertEquals(await next.stop("SIGTERM"), 0, next.output());
   } finally {
     await killReplicators();
     await Deno.remove(a.root, { recursive: true });
