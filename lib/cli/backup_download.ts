@@ -8,7 +8,7 @@ import { say } from "./output.ts";
 import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { tmpdir } from "node:os";
-import { IoError, toVigoError, UsageError } from "../errors.ts";
+import { IoError, toVigoError, UsageError, VigoError } from "../errors.ts";
 import { removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
 import { archiveUrlOption, loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import { credentialsFileOption, credentialSources } from "./credentials_option.ts";
@@ -96,7 +96,14 @@ export async function withRemoteArchive<T>(
     } finally {
       await backend.close();
     }
-    result = await use(path);
+    try {
+      result = await use(path);
+    } catch (err) {
+      // Named by the URL the operator gave: the downloaded copy's path is gone by the time it is read
+      // ("no password" named .vigo-download-PID-…/NAME, a file that no longer exists).
+      if (err instanceof VigoError) err.message = err.message.replaceAll(path, url);
+      throw err;
+    }
   } catch (err) {
     // No sweep looks beside the target: what is left stays until removed by hand.
     const failure = await removingTree(err, dir, "download directory", "removal by hand");

@@ -67,3 +67,25 @@ Deno.test("create OUT=file://…: a # or ? is part of the directory name, as %23
     await Deno.remove(host.root, { recursive: true });
   }
 });
+
+Deno.test("an encrypted archive restored from a URL without a password: the line names the URL, not the download", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  const remote = await Deno.makeTempDir({ prefix: "vigo-url-pw-" });
+  try {
+    const pw = `${fx.root}/pw`;
+    await Deno.writeTextFile(pw, "correct horse battery staple\n");
+    await Deno.mkdir(`${remote}/archives`);
+    const archive = `${remote}/archives/sealed.tar.gz`;
+    const made = await runCli(["backup", "create", ...fx.flags, archive, "--encrypt", "--password-file", pw]);
+    assertEquals(made.code, 0, made.stderr);
+    const url = `file://${archive}`;
+    const r = await runCli(["backup", "restore", url, "--target", `${remote}/t`]);
+    assertEquals(r.code, 6, r.stderr);
+    // It named .vigo-download-PID-…/sealed.tar.gz, removed by then.
+    assert(r.stderr.startsWith(`vigocli: ${url}: no password`), r.stderr);
+    assert(!r.stderr.includes(".vigo-download-"), r.stderr);
+  } finally {
+    await Deno.remove(remote, { recursive: true });
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
