@@ -114,7 +114,10 @@ function statusText(s: Status): string {
   for (const p of sm.problems) out.push(`  problem: ${p}`);
   const r = s.replication;
   out.push(
-    r.url
+    // Unread, not empty: "0 generation(s), latest none" of a replica whose listing failed read as lost.
+    r.url && r.error
+      ? `replication  ${r.url}: not read (${r.error})`
+      : r.url
       ? `replication  ${r.url}: ${r.generations} generation(s), latest ${
         r.latest_generation ?? "none"
       }, lag ${age(r.lag_ms)}${

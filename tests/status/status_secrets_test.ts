@@ -35,6 +35,11 @@ Deno.test("status: unresolvable secrets cost only the remote facts; a broken ser
       text.stdout,
       /archives {5}remote sftp:\/\/backup\.invalid\/srv\/archives\/: .*cannot resolve secret/,
     );
+    // Not read, not empty: it said "0 generation(s), latest none" of a replica it could not list.
+    assertMatch(
+      text.stdout,
+      /^replication {2}sftp:\/\/backup\.invalid\/srv: not read \(.*cannot resolve secret/m,
+    );
 
     await Deno.writeTextFile(yaml, `database:\n  driver: sqlite\n  path: ${root}/db/vigo.db\nbackup: [\n`);
     const broken = await runCli(["backup", "status", "--json", "--server-yaml", yaml, "--server-root", root]);
