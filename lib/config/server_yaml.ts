@@ -87,9 +87,12 @@ export async function loadServerConfig(
       // without its master key — a fresh host, the key kept apart — falls back to other sources.
       const keyPath = join(absRoot, "secrets", MASTER_KEY_FILE);
       if (existsSync(keyPath)) {
-        throw new ConfigError(`${problem}: ${err instanceof VigoError ? err.message : String(err)}`, {
-          cause: err,
-        });
+        const said = err instanceof VigoError ? err.message : String(err);
+        // A wrong key put back: what to do, which the line left to the guide.
+        const remedy = /different master key/.test(said)
+          ? `; put back the key that sealed it, or move ${keyPath} away to use the other credential sources`
+          : "";
+        throw new ConfigError(`${problem}: ${said}${remedy}`, { cause: err });
       }
       const sealed = store.pathOf(ref.name);
       const missing = missingMasterKey(problem, sealed, existsSync(sealed), keyPath);

@@ -55,6 +55,19 @@ Deno.test("loadServerConfig: a missing secret names the key and the secret; 'ski
   const cfg = await loadServerConfig(yamlPath, root, { secrets: "skip" });
   const d = cfg.backup?.destination;
   assert.equal(d?.scheme === "s3" && d.secretAccessKey, "secret:vigo/backup/aws_secret_key");
+  // A wrong master key put back: the line says what to do (put the right one back, or move it away).
+  await new SecretStore(root).set("vigo/backup/aws_secret_key", enc.encode("wJalrXUtnFEMI/K7MDENG"));
+  const keyPath = join(root, "secrets/.master.key");
+  await Deno.remove(keyPath);
+  await new SecretStore(root).set("other", enc.encode("x"), { newMasterKey: true });
+  await assert.rejects(() => loadServerConfig(yamlPath, root), (err: unknown) => {
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.match(
+      err.message,
+      /different master key .*; put back the key that sealed it, or move .*\.master\.key away/,
+    );
+    return true;
+  });
   await Deno.remove(root, { recursive: true });
 });
 
