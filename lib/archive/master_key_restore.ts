@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { CryptoError, ExistsError, toVigoError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil/atomic_file.ts";
 import { decodeMasterKey, encodeMasterKey, KEY_ID_BYTES, masterKeyId } from "../secrets/master_key_format.ts";
-import { hasSecretMagic, SECRET_MAGIC } from "../secrets/secret_file.ts";
+import { hasSecretMagic, hex, SECRET_MAGIC } from "../secrets/secret_file.ts";
 import { putMasterKeyBack } from "../secrets/master_key_remedy.ts";
 import { type Manifest, MASTER_KEY_ENTRY_PATH } from "./manifest.ts";
 
@@ -87,8 +87,6 @@ export async function applyMasterKey(
   await writeFileAtomic(path, given);
   return null;
 }
-
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 /** The key id in the first sealed secret file under `secretsDir` (dot-names skipped), or null. */
 function sealingKeyId(secretsDir: string): { file: string; id: Uint8Array } | null {

@@ -3,7 +3,7 @@
  * `/`-separated paths relative to the root the URL names (`s3://bucket/prefix` → keys under
  * `prefix/`). Cross-cutting behaviour (retries) wraps a Backend and is a Backend.
  */
-import { BackendError } from "../errors.ts";
+import { BackendError, IoError } from "../errors.ts";
 
 /** One stored object. */
 export interface ObjectInfo {
@@ -89,6 +89,14 @@ export interface TemporaryObject {
 
 /** A put stopped by its signal could not remove what it had started; the message names it. */
 export class LeftBehindError extends BackendError {}
+
+/**
+ * A file (`path`, or an object URL) where a backend keeps a directory of objects (`archives/`, a replica's
+ * `wal/`, the root): said, not listed as empty. Exit 11, as file:// and sftp:// both say it.
+ */
+export function fileWhereDirectory(path: string): IoError {
+  return new IoError(`${path}: not a directory (the backend keeps one there)`, { path });
+}
 
 /**
  * What a put stopped by `signal` rejects with: the signal's reason, unless `err` says what was left

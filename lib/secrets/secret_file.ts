@@ -142,6 +142,7 @@ function bytes(b: Uint8Array): Uint8Array<ArrayBuffer> {
   return b as Uint8Array<ArrayBuffer>;
 }
 
-function hex(b: Uint8Array): string {
+/** `b` as lowercase hex (a key id in messages). */
+export function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }

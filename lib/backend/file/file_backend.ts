@@ -13,6 +13,7 @@ import { removeNamed } from "../../fsutil/remove_named.ts";
 import { createAtomicFile, fsyncDirectory, writeFileAtomic } from "../../fsutil/atomic_file.ts";
 import {
   type Backend,
+  fileWhereDirectory,
   LeftBehindError,
   type ObjectInfo,
   openBody,
@@ -87,7 +88,7 @@ function reachError(err: unknown, path: string): Error {
         continue;
       }
       if (!st.isDirectory()) {
-        return new IoError(`${d}: not a directory (the backend keeps one there)`, { path: d });
+        return fileWhereDirectory(d);
       }
     }
   }
@@ -250,7 +251,7 @@ export class FileBackend implements Backend {
       // A file where the backend keeps a directory (archives/, the root): said, not listed as empty,
       // which let list --remote and prune --remote report nothing there and exit 0.
       if (code === "ENOTDIR") {
-        throw new IoError(`${dir}: not a directory (the backend keeps one there)`, { path: dir });
+        throw fileWhereDirectory(dir);
       }
       throw toVigoError(err, dir);
     }

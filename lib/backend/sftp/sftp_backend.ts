@@ -16,6 +16,7 @@ import process from "node:process";
 import type { Buffer } from "node:buffer";
 import {
   type Backend,
+  fileWhereDirectory,
   LeftBehindError,
   type ObjectInfo,
   objectUrl,
@@ -28,7 +29,7 @@ import { checkTreeKey, tempNameFor, type TreeEntry, walkTree } from "../file_tre
 import { type RetryPolicy, TransientError } from "../retry.ts";
 import { staleTempDecision } from "../../fsutil/stale_temps.ts";
 import { leftTemporaryError } from "../../fsutil/left_temp.ts";
-import { BackendError, ExistsError, IoError, NotFoundError, VigoError } from "../../errors.ts";
+import { BackendError, ExistsError, type IoError, NotFoundError, VigoError } from "../../errors.ts";
 import { parseSftpConfig, type SftpConfig, type SftpOptions } from "./config.ts";
 import {
   loadCredentials,
@@ -230,12 +231,12 @@ export class SftpBackend implements Backend {
   }
 
   /**
-   * A file where the backend keeps a directory (archives/, the root), said as file:// says it: OpenSSH
-   * answers a request below one with NO_SUCH_FILE (ENOTDIR) and a mkdir of it with a bare FAILURE.
+   * A file where the backend keeps a directory (archives/, the root), said as file:// says it
+   * ({@link fileWhereDirectory}): OpenSSH answers a request below one with NO_SUCH_FILE (ENOTDIR) and a
+   * mkdir of it with a bare FAILURE.
    */
   #notADirectory(dir: string): IoError {
-    const url = this.#pathUrl(dir);
-    return new IoError(`${url}: not a directory (the backend keeps one there)`, { path: url });
+    return fileWhereDirectory(this.#pathUrl(dir));
   }
 
   /**
