@@ -18,6 +18,7 @@ import { completionCommand, helpCommand } from "./help_command.ts";
 import { addRootAlias, applyRootAlias } from "./common.ts";
 import { exitCodesText } from "./exit_codes.ts";
 import { HELP_EXAMPLES } from "./help_examples.ts";
+import { closest } from "../closest_name.ts";
 import { type CommandModule, commandsToLoad } from "./command_modules.ts";
 
 /**
@@ -182,6 +183,26 @@ function oneLine(message: string): string {
   return message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim().replace(/\.$/, "");
 }
 
+/**
+ * Why commander showed `group`'s help on stderr: no subcommand given (`vigocli backup`), or its implicit
+ * `help` asked about one that does not exist (`vigocli backup help craete`, which commander reports the
+ * same way).
+ */
+function missingCommandMessage(group: Command, argv: string[]): string {
+  const path = commandPath(group);
+  const names = group.commands.map((c) => c.name());
+  const words = argv.filter((a) => !a.startsWith("-"));
+  const at = words.indexOf("help", path ? path.split(" ").length : 0);
+  const asked = at >= 0 ? words[at + 1] : undefined;
+  if (asked !== undefined && !names.includes(asked)) {
+    const hint = closest(asked, names);
+    return `${path ? `${path} ` : ""}help: no command ${JSON.stringify(asked)}${
+      hint ? ` (did you mean "${hint}"?)` : ""
+    }`;
+  }
+  return `${path ? `${path}: ` : ""}missing command (one of ${names.join(", ")})`;
+}
+
 /** How to ask for `cmd`'s usage: `vigocli backup restore --help`. */
 function helpOf(cmd: Command): string {
   return `${["vigocli", commandPath(cmd)].filter(Boolean).join(" ")} --help`;
@@ -262,9 +283,7 @@ export async function main(argv: string[]): Promise<number> {
       // Set by commander's callback during parseAsync, which the compiler's narrowing cannot see.
       const group = missingSubcommandOf as Command | undefined;
       if (err.code === "commander.help" && group) {
-        const path = commandPath(group);
-        const names = group.commands.map((c) => c.name()).join(", ");
-        message = `${path ? `${path}: ` : ""}missing command (one of ${names})`;
+        message = missingCommandMessage(group, argv);
         process.stderr.write(`vigocli: ${message} (see ${helpOf(group)})\n`);
       }
       // Otherwise commander has printed its one line on stderr already (oneLineComplaints).

@@ -46,6 +46,14 @@ Deno.test("cli: help exit-codes, completion and man page come from the binary", 
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`^vigocli: help: no command ".*" \\(did you mean "${hint}"\\?\\)`));
   }
+  // and a group's own `help` word (commander's), which said "missing command"
+  const groupHelp = await runCli(["backup", "help", "craete"]);
+  assert.equal(groupHelp.code, 2, groupHelp.stderr);
+  assert.equal(
+    groupHelp.stderr,
+    'vigocli: backup help: no command "craete" (did you mean "create"?) (see vigocli backup --help)\n',
+  );
+  assert.match((await runCli(["backup"])).stderr, /^vigocli: backup: missing command \(one of create, /);
   await Deno.remove(dir, { recursive: true });
 });
 
