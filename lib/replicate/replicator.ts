@@ -203,6 +203,20 @@ export class Replicator {
     }
   }
 
+  /**
+   * The claim, tried before the WAL is opened: a replicator refused by another's live claim starts no
+   * generation, not even its local shadow's (it logged "new generation", then exited 5). Any other
+   * failure (the replica unreachable) is left to the check after the WAL's step, so the WAL is followed
+   * meanwhile, as when the replica goes away later.
+   */
+  private async claimBeforeReading(client: ReplicaClient): Promise<void> {
+    try {
+      await this.checkLease(client);
+    } catch (err) {
+      if (this.fatal) throw err;
+    }
+  }
+
   private releaseLock(): void {
     this.lock?.release();
     this.lock = null;
@@ -279,6 +293,7 @@ export class Replicator {
   /** One replication step. */
   private async step(): Promise<void> {
     const client = await this.replicaClient();
+    if (!this.wal) await this.claimBeforeReading(client);
     let fresh = false;
     if (this.wal && this.wal.conns.replaced()) {
       this.log("WARN", "database file replaced; reopening", { db: this.opts.dbPath });

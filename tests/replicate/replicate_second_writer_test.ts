@@ -72,6 +72,7 @@ Deno.test("replicate: a second writer of one replica URL is refused, a takeover 
     );
     assertMatch(second.stderr, /; stop it, or its claim lapses at \d{4}-\d\d-\d\dT[\d:.]+Z if it is gone\n$/);
     assertEquals(gens(), before, "no generation of the refused replicator");
+    assert(!/new generation/.test(second.stdout), second.stdout);
 
     // SIGKILL and restart on the same host: the stale claim is ours, taken back at once.
     await kill9(first);
