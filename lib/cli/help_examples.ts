@@ -17,7 +17,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "backup": [
     "vigocli backup create                    # archive into paths.snapshots",
     "vigocli backup list",
-    "vigocli backup restore vigo-backup-2026-03-13T14:30:00Z.tar.gz --dry-run",
+    "vigocli backup restore /srv/vigo/snapshots/vigo-backup-2026-03-13T14:30:00Z.tar.gz --dry-run",
   ],
   "backup create": [
     "vigocli backup create                              # <paths.snapshots>/vigo-backup-<time>.tar.gz",
@@ -116,10 +116,10 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "crate run": [
     "vigocli crate run /srv/vigo/stacks/configcrates/backups.yaml            # honours schedule: daily",
     "vigocli crate run backups.yaml --now --dry-run",
-    "vigocli crate run backups.yaml --root /tmp/drill --var backup_retain=3",
+    "vigocli crate run vigo-server-backup.yaml --root /tmp/drill --var backup_retain=3",
   ],
   "crate restore-dump": [
-    "vigocli crate restore-dump /var/backups/vigo/vigo-db/2026.072.02.00/vigo.db.sql.gz -o /tmp/vigo.db",
+    "vigocli crate restore-dump /var/backups/vigo/vigo-db/2026.072.02.00/vigo.sql.gz -o /tmp/vigo.db",
   ],
   "snapshot": [
     "vigocli snapshot list /var/backups/vigo",
