@@ -91,11 +91,9 @@ async function planFor(
 export async function restoreArchive(opts: RestoreOptions): Promise<RestoreReport> {
   const target = resolve(opts.target);
   await checkTarget(target);
-  // Read first: a server.yaml that does not load must not cost a whole archive's staging.
-  const configured = opts.dbOnly ? await targetDatabaseConfig(target, opts.serverYaml) : undefined;
-  const configWarnings = configured?.warnings ?? [];
   // No lock probe on a dry run: probing opens the database, and a dry run must not touch it.
   if (opts.dryRun) {
+    const configured = opts.dbOnly ? await targetDatabaseConfig(target, opts.serverYaml) : undefined;
     const scan = await scanArchive(opts.archive, opts);
     const { db, plan } = await planFor(target, scan.manifest, opts, configured);
     // A settled journal (a completed restore's, left unremovable) is only removed: no rollback to tell of.
@@ -110,7 +108,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
       dryRun: true,
       database: join(target, db.rel),
       databaseNote: db.note,
-      configWarnings,
+      configWarnings: configured?.warnings ?? [],
       pendingRollback,
     };
   }
@@ -148,6 +146,10 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   let problem: string | undefined;
   let journalLeft: { path: string; left: JournalLeft } | undefined;
   try {
+    // After the rollback, which may put back the server.yaml a killed restore had moved aside (read
+    // before, the default path sent the database where the server never looks), and before the
+    // staging: a server.yaml that does not load must not cost a whole archive's extraction.
+    const configured = opts.dbOnly ? await targetDatabaseConfig(target, opts.serverYaml) : undefined;
     const dirs: { path: string; header: TarHeader }[] = [];
     // The manifest is not authenticated, so matching its SHA-256 proves nothing about the database:
     // the staged copy gets its own integrity_check. The database is the first entry after the
@@ -188,7 +190,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
       dryRun: false,
       database,
       databaseNote: db.note,
-      configWarnings,
+      configWarnings: configured?.warnings ?? [],
     };
   } catch (err) {
     // Nothing may still be writing into the staging directory or the target when they are removed.

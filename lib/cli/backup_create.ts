@@ -95,6 +95,13 @@ export function backupCreateCommand(): Command {
       const { FileChangedError, writeArchive } = await import("../archive/archive_writer.ts");
       const { DatabaseReplacedError } = await import("../sqlite/pinned_database.ts");
       const { openCreateSink } = await import("./create_upload.ts");
+      // A restore killed mid-commit may have moved server.yaml aside: rolled back before it is read, not
+      // only in writeArchive (the read failed with "not found", or read the half-restored one).
+      const { pendingJournals, recoverInterruptedRestore } = await import("../archive/restore_journal.ts");
+      if (!opts.dryRun) recoverInterruptedRestore(opts.serverRoot);
+      else if (pendingJournals(opts.serverRoot).length > 0) {
+        warn(`${opts.serverRoot}: a restore was interrupted here; the real create first rolls it back`);
+      }
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot, { secrets: "skip" });
       requireSqlite(cfg);
       const remoteOnly = out !== undefined && isBackendUrl(out);
