@@ -40,6 +40,8 @@ interface Interruptible {
 }
 
 const paths = new Set<string>();
+/** What the exit says instead of "temporary files removed", latest first (see {@link sayOnInterrupt}). */
+const sayings: ((signal: string) => string)[] = [];
 const stoppers = new Set<() => void>();
 const interruptibles = new Set<Interruptible>();
 let installed = false;
@@ -78,7 +80,9 @@ function onSignal(signal: string): void {
     }
   }
   for (const p of paths) removeNow(p);
-  if (interruptibles.size === 0) exitWith([`interrupted (${signal}); temporary files removed`]);
+  if (interruptibles.size === 0) {
+    exitWith([sayings.at(-1)?.(signal) ?? `interrupted (${signal}); temporary files removed`]);
+  }
   settling = true;
   const stopped = [...interruptibles];
   void Promise.all(stopped.map(async (w) => w.report(await settle(w, signal), signal))).then(exitWith);
@@ -179,6 +183,20 @@ export function stopOnInterrupt(stop: () => void): () => void {
   installInterruptHandlers();
   stoppers.add(stop);
   return () => void stoppers.delete(stop);
+}
+
+/**
+ * Registers the line an interruption prints from now on, for a command whose work is done and whose
+ * signal would otherwise say "temporary files removed" as if nothing had happened (a committed restore).
+ * Returns the unregister function.
+ */
+export function sayOnInterrupt(line: (signal: string) => string): () => void {
+  installInterruptHandlers();
+  sayings.push(line);
+  return () => {
+    const at = sayings.indexOf(line);
+    if (at >= 0) sayings.splice(at, 1);
+  };
 }
 
 /**

@@ -19,7 +19,7 @@ import { scanArchive, type ScanResult } from "./archive_scan.ts";
 import type { PasswordSource } from "./archive_source.ts";
 import { DB_ENTRY_PATH, type Manifest, type ManifestEntry } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
-import { makeTempDir, removeOnInterrupt, stopOnInterrupt } from "./interrupt_cleanup.ts";
+import { makeTempDir, removeOnInterrupt, sayOnInterrupt, stopOnInterrupt } from "./interrupt_cleanup.ts";
 import { BackgroundFiles } from "../fsutil/background_files.ts";
 import { StagingSync } from "./staging_sync.ts";
 import { applyMeta, stageEntry } from "./restore_stage.ts";
@@ -145,6 +145,8 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   let report: RestoreReport;
   let problem: string | undefined;
   let journalLeft: { path: string; left: JournalLeft } | undefined;
+  let forgetEmptied = () => {};
+  let forgetLine = () => {};
   try {
     // After the rollback, which may put back the server.yaml a killed restore had moved aside (read
     // before, the default path sent the database where the server never looks), and before the
@@ -173,12 +175,15 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     // moved the old tree aside, and the next run's rollback needs the staged items where it left them.
     forget();
     forgetTarget();
-    const { preRestoreDir, journal } = await commit(
-      target,
-      staging,
-      restoreUnits(scan.manifest.entries, opts.dbOnly),
-      db.rel,
-      opts.now,
+    // A signal that comes during the commit is handled once it has ended (its renames are synchronous):
+    // the exit then removes the emptied staging directory and says the restore is complete. It said
+    // "temporary files removed" and left the staging directory (found by review).
+    const units = restoreUnits(scan.manifest.entries, opts.dbOnly);
+    const { preRestoreDir, journal } = await commit(target, staging, units, db.rel, opts.now);
+    forgetEmptied = removeOnInterrupt(staging);
+    forgetLine = sayOnInterrupt((signal) =>
+      `interrupted (${signal}) after the restore committed: ${target} holds the archive's files` +
+      (preRestoreDir ? `, the previous ones are kept in ${preRestoreDir}` : "")
     );
     journalLeft = journal;
     const database = join(target, db.rel);
@@ -210,6 +215,8 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     if (!keepStaging) problem = await removeTemporaryTree(staging);
     forget();
     forgetTarget();
+    forgetEmptied();
+    forgetLine();
   }
   if (journalLeft !== undefined) {
     throw completedWithJournal(target, journalLeft.path, journalLeft.left, staging, problem);
