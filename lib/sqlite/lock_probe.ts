@@ -2,7 +2,9 @@
  * Is a database in use by another process? SQLite has no API for that, but its locks answer it: a
  * connection that asks for exclusive locking mode and an EXCLUSIVE transaction, with no busy timeout,
  * fails at once while any other connection (reader or writer, WAL or rollback journal) holds the
- * file's shared lock. The probe reads nothing and writes nothing.
+ * file's shared lock. The probe reads nothing and writes nothing itself, but its close, as any last
+ * connection's, checkpoints a `-wal` a dead process left into the database file (node:sqlite offers no
+ * SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE): the same rows, other bytes.
  */
 import { DatabaseSync } from "node:sqlite";
 import { existsSync } from "node:fs";
