@@ -17,7 +17,7 @@ import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/database_facts
 import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { scanArchive, type ScanResult } from "./archive_scan.ts";
 import type { PasswordSource } from "./archive_source.ts";
-import { DB_ENTRY_PATH, type Manifest, type ManifestEntry } from "./manifest.ts";
+import { DB_ENTRY_PATH, type Manifest, type ManifestEntry, TOP_LEVEL } from "./manifest.ts";
 import { DB_COMPANIONS, isSelected, type PlanLine, planRestore, restoreUnits } from "./restore_plan.ts";
 import { makeTempDir, removeOnInterrupt, sayOnInterrupt, stopOnInterrupt } from "./interrupt_cleanup.ts";
 import { BackgroundFiles } from "../fsutil/background_files.ts";
@@ -136,6 +136,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   // leftovers of dead processes go.
   recoverInterruptedRestore(target);
   sweepStaleTemps(target);
+  await refuseOtherFilesystems(target, opts.dbOnly);
   const { path: staging, forget } = makeTempDir(target, ".restore-staging-");
   const syncer = new StagingSync(staging);
   const files = new BackgroundFiles();
@@ -227,6 +228,27 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     throw new IoError(`${staging}: could not be removed (${problem}); ${after}`, { path: staging });
   }
   return report;
+}
+
+/**
+ * Refuses, before anything is extracted, a top-level tree of the target that is another filesystem
+ * (`db/` a mount of its own): restore stages inside the target and renames into place, which cannot
+ * cross filesystems, so such a target failed every time, after the whole extraction, with "crosses a
+ * filesystem boundary" and no word on why (found by review).
+ */
+async function refuseOtherFilesystems(target: string, dbOnly: boolean): Promise<void> {
+  const dev = (await stat(target)).dev;
+  for (const name of dbOnly ? ["db"] : TOP_LEVEL) {
+    const p = join(target, name);
+    const st = await lstat(p).catch(() => null);
+    if (st && st.dev !== dev) {
+      throw new IoError(
+        `${p}: on another filesystem than ${target} (a mount point): restore stages inside the target and ` +
+          "renames into place, which cannot cross filesystems; nothing was restored",
+        { path: p },
+      );
+    }
+  }
 }
 
 async function checkTarget(target: string): Promise<void> {
