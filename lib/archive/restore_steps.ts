@@ -106,11 +106,19 @@ export function applyStep(s: RestoreStep): void {
   }
 }
 
-/** Backward: the new item back to staging (if it went in), the old one back from aside (if it left). */
+/**
+ * Backward: the new item back to staging (if it went in), the old one back from aside (if it left).
+ * Whether the step began is read from its aside: the old item leaves `dest` before the staged one comes,
+ * so with no aside (still) there, what is at `dest` is the old item and stays. Deciding from the staged
+ * item alone moved the old item into a staging directory that the rollback then removes (found by review:
+ * the staging directory removed by hand after a SIGKILL, the old secrets/, tls/ and server.yaml went
+ * with it).
+ */
 export function undoStep(s: RestoreStep): void {
+  if (s.aside !== undefined && !present(s.aside)) return;
   if (s.staged && !present(s.staged) && present(s.dest)) {
     mkdirSync(dirname(s.staged), { recursive: true, mode: 0o700 });
     renameAny(s.dest, s.staged);
   }
-  if (s.aside && present(s.aside) && !present(s.dest)) renameAny(s.aside, s.dest);
+  if (s.aside && !present(s.dest)) renameAny(s.aside, s.dest);
 }

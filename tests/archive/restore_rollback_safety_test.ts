@@ -1,0 +1,101 @@
+/**
+ * The rollback of a killed restore never destroys what the restore replaced, whatever happened to the
+ * target between the kill and the next command: its staging directory removed by hand (a "leftover"),
+ * something made again where an old item was moved aside, a second kill during the rollback. Real files and a
+ * journal of a dead process, as SIGKILL mid-commit leaves them; the next command's rollback is run as
+ * `backup restore` and `backup create` run it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  JOURNAL_FORMAT,
+  JOURNAL_VERSION,
+  journalPath,
+  recoverInterruptedRestore,
+  writeJournal,
+} from "../../lib/archive/restore_journal.ts";
+import { applyStep, restoreSteps } from "../../lib/archive/restore_steps.ts";
+
+const UNITS = ["stacks", "secrets", "tls", "server.yaml"];
+
+/** A server tree with `tag` in every file. */
+function makeTree(dir: string, tag: string): void {
+  for (const d of ["stacks/roles", "secrets", "tls"]) Deno.mkdirSync(join(dir, d), { recursive: true });
+  Deno.writeTextFileSync(join(dir, "stacks/roles/web.yaml"), `${tag}\n`);
+  Deno.writeTextFileSync(join(dir, "secrets/.master.key"), `${tag}\n`);
+  Deno.writeTextFileSync(join(dir, "tls/ca.pem"), `${tag}\n`);
+  Deno.writeTextFileSync(join(dir, "server.yaml"), `${tag}\n`);
+}
+
+/** Every file of `dir` and its text, journal, staging and pre-restore names included. */
+function contents(dir: string, rel = ""): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of Deno.readDirSync(join(dir, rel))) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory) {
+      out[`${p}/`] = "";
+      Object.assign(out, contents(dir, p));
+    } else out[p] = Deno.readTextFileSync(join(dir, p));
+  }
+  return out;
+}
+
+/** A PID that is certainly not running: a child that has exited. */
+async function deadPid(): Promise<number> {
+  const child = new Deno.Command("true").spawn();
+  await child.status;
+  return child.pid;
+}
+
+/**
+ * A target holding the "old" tree, a staged "new" one and the journal of a dead restore that applied
+ * its first `applied` steps, then moved the next one's old item aside when `half` (SIGKILL between the
+ * two renames of that step).
+ */
+async function killedRestore(applied: number, half = false) {
+  const target = Deno.makeTempDirSync({ prefix: "vigo-rollback-safety-" });
+  makeTree(target, "old");
+  const before = contents(target);
+  const pid = await deadPid();
+  const staging = join(target, `.restore-staging-${pid}-abcdef`);
+  const aside = join(target, ".pre-restore-2026-01-01T00:00:00Z");
+  makeTree(staging, "new");
+  const exists = (p: string) => {
+    try {
+      Deno.lstatSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const steps = restoreSteps({ target, staging, aside, units: UNITS, dbRel: "db/vigo.db", exists });
+  const journal = journalPath(target, pid);
+  await writeJournal({
+    format: JOURNAL_FORMAT,
+    version: JOURNAL_VERSION,
+    pid,
+    started_at: new Date().toISOString(),
+    target,
+    staging,
+    aside,
+    steps,
+  });
+  for (const s of steps.slice(0, applied)) applyStep(s);
+  if (half) {
+    const s = steps[applied];
+    Deno.mkdirSync(aside, { recursive: true });
+    Deno.renameSync(s.dest, s.aside!);
+  }
+  return { target, before, staging, aside, journal, steps };
+}
+
+Deno.test("a rollback whose staging directory was removed by hand puts every old item back and loses none", async () => {
+  // Killed before secrets/ moved (stacks/ replaced), then the staging directory removed as a leftover.
+  const k = await killedRestore(1);
+  Deno.removeSync(k.staging, { recursive: true });
+  assert.deepEqual(recoverInterruptedRestore(k.target), [k.journal]);
+  // Before: the undo of each step not yet made moved the old secrets/, tls/ and server.yaml into the
+  // missing staging directory, which the rollback then removed.
+  assert.deepEqual(contents(k.target), k.before);
+  Deno.removeSync(k.target, { recursive: true });
+});
