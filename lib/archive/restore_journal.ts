@@ -16,7 +16,7 @@ import { createAtomicFile, fsyncDirectory } from "../fsutil/atomic_file.ts";
 import { leftNote, removalProblem, removeTemporary } from "../fsutil/left_temp.ts";
 import { pidRunning } from "../fsutil/stale_temps.ts";
 import { readSmallRegularFile } from "../fsutil/regular_file.ts";
-import { type RestoreStep, undoStep } from "./restore_steps.ts";
+import { type RestoreStep, UndoRefused, undoStep } from "./restore_steps.ts";
 
 /** The `format` field of a journal. */
 export const JOURNAL_FORMAT = "vigocli-restore-journal";
@@ -198,8 +198,9 @@ export function rollBack(j: RestoreJournal, journal: string, removeStaging = tru
   }
   const notes = left ? [journalNote(journal, left, j.target)] : [];
   // Everything moved back: the pre-restore directory was made by this restore and now holds only
-  // the empty directories its renames needed. No sweep looks for one.
-  const aside = removeTreeNow(j.aside);
+  // the empty directories its renames needed. No sweep looks for one. Only those go: an item still in it
+  // is an old one not moved back, kept and named (before, rm -rf took it with the rest).
+  const aside = removeEmptyTree(j.aside);
   if (aside !== undefined) notes.push(leftNote("pre-restore directory", j.aside, aside, "removal by hand"));
   const staging = removeStaging ? removeTreeNow(j.staging) : undefined;
   if (staging !== undefined) {
@@ -218,10 +219,36 @@ function removeTreeNow(path: string): string | undefined {
 }
 
 /**
+ * Removes the directory `path` if it holds nothing but directories (missing is removed): what a rollback
+ * left in its pre-restore directory. Else the problem, naming the first thing still in it.
+ */
+function removeEmptyTree(path: string): string | undefined {
+  const held = (dir: string): string | undefined => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      const inner = e.isDirectory() ? held(p) : `it still holds ${p}, not moved back`;
+      if (inner !== undefined) return inner;
+    }
+    return undefined;
+  };
+  try {
+    const item = held(path);
+    if (item !== undefined) return item;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    return removalProblem(err, path);
+  }
+  return removeTreeNow(path);
+}
+
+/**
  * The error of a rollback that could not put `dest` back as it was: exit 11 whatever the errno (the
  * target is half restored, not missing or malformed), naming `dest`, which IoError.path carries.
  */
 function notPutBack(dest: string, err: unknown): IoError {
+  if (err instanceof UndoRefused) {
+    return new IoError(`${dest}: not put back (${err.message})`, { path: dest });
+  }
   // toVigoError words the errno and, given a path, prefixes it: the problem alone is what follows.
   const problem = toVigoError(err, dest).message.slice(`${dest}: `.length);
   return new IoError(`${dest}: could not be put back (${problem})`, { cause: err, path: dest });

@@ -107,12 +107,20 @@ export function applyStep(s: RestoreStep): void {
 }
 
 /**
+ * Why {@link undoStep} will not put a step back: something is where the old item must return. Its
+ * message names both paths and what to do.
+ */
+export class UndoRefused extends Error {}
+
+/**
  * Backward: the new item back to staging (if it went in), the old one back from aside (if it left).
  * Whether the step began is read from its aside: the old item leaves `dest` before the staged one comes,
  * so with no aside (still) there, what is at `dest` is the old item and stays. Deciding from the staged
  * item alone moved the old item into a staging directory that the rollback then removes (found by review:
  * the staging directory removed by hand after a SIGKILL, the old secrets/, tls/ and server.yaml went
- * with it).
+ * with it). Something at `dest` while the old item waits aside and the staged one never came (a server,
+ * a replicator or an operator made it after the kill: an empty database, a new -wal, an empty stacks/)
+ * is neither: it is refused ({@link UndoRefused}), not overwritten nor moved, the old item kept aside.
  */
 export function undoStep(s: RestoreStep): void {
   if (s.aside !== undefined && !present(s.aside)) return;
@@ -120,5 +128,12 @@ export function undoStep(s: RestoreStep): void {
     mkdirSync(dirname(s.staged), { recursive: true, mode: 0o700 });
     renameAny(s.dest, s.staged);
   }
-  if (s.aside && !present(s.dest)) renameAny(s.aside, s.dest);
+  if (!s.aside) return;
+  if (present(s.dest)) {
+    throw new UndoRefused(
+      `it was made again after the restore was interrupted, and the item it replaced is kept in ${s.aside}: ` +
+        `move ${s.dest} out of the target (or remove it) and run again`,
+    );
+  }
+  renameAny(s.aside, s.dest);
 }

@@ -15,6 +15,7 @@ import {
   writeJournal,
 } from "../../lib/archive/restore_journal.ts";
 import { applyStep, restoreSteps } from "../../lib/archive/restore_steps.ts";
+import { ExitCode, IoError } from "../../lib/errors.ts";
 
 const UNITS = ["stacks", "secrets", "tls", "server.yaml"];
 
@@ -96,6 +97,35 @@ Deno.test("a rollback whose staging directory was removed by hand puts every old
   assert.deepEqual(recoverInterruptedRestore(k.target), [k.journal]);
   // Before: the undo of each step not yet made moved the old secrets/, tls/ and server.yaml into the
   // missing staging directory, which the rollback then removed.
+  assert.deepEqual(contents(k.target), k.before);
+  Deno.removeSync(k.target, { recursive: true });
+});
+
+Deno.test("a rollback refuses, keeping the journal and the old item, when the item's path was made again", async () => {
+  // Killed right after the old stacks/ was moved aside; then something made an empty stacks/ again.
+  const k = await killedRestore(0, true);
+  const stacks = join(k.target, "stacks");
+  Deno.mkdirSync(stacks);
+  const err = (() => {
+    try {
+      recoverInterruptedRestore(k.target);
+    } catch (e) {
+      return e;
+    }
+  })();
+  // Before: exit 0, stacks/ left empty and the pre-restore directory holding the old one removed.
+  assert.ok(err instanceof IoError, `expected an IoError, got ${err}`);
+  assert.equal(err.exitCode, ExitCode.Io);
+  assert.equal(err.path, stacks);
+  assert.ok(!err.message.includes("\n"), err.message);
+  for (const p of [stacks, join(k.aside, "stacks"), k.journal]) {
+    assert.ok(err.message.includes(p), err.message);
+  }
+  assert.equal(Deno.readTextFileSync(join(k.aside, "stacks/roles/web.yaml")), "old\n");
+  assert.ok(Deno.statSync(k.journal).isFile);
+  // Done as it says, the next run puts the whole old tree back.
+  Deno.removeSync(stacks);
+  assert.deepEqual(recoverInterruptedRestore(k.target), [k.journal]);
   assert.deepEqual(contents(k.target), k.before);
   Deno.removeSync(k.target, { recursive: true });
 });
