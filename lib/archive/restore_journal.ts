@@ -173,8 +173,8 @@ export function parseJournal(text: string, path: string, target: string): Restor
 }
 
 /**
- * Undoes every step, last first, then removes the journal, the pre-restore directory and (with
- * `removeStaging`) the staging directory. A step that cannot be undone throws an IoError whose path is the
+ * Undoes every step, last first, then removes the pre-restore directory, (with `removeStaging`) the
+ * staging directory and last the journal. A step that cannot be undone throws an IoError whose path is the
  * target's path it could not put back. Every step undone, what could not be removed is not a failure of
  * the rollback: it is returned, one note each (left_temp.ts's words).
  */
@@ -186,8 +186,14 @@ export function rollBack(j: RestoreJournal, journal: string, removeStaging = tru
       throw notPutBack(s.dest, err);
     }
   }
-  // The journal first: one still there and not settled is rolled back again, which must find its
-  // staging directory (an undo moves a replaced item into a missing one, which is then removed).
+  // Everything moved back: the pre-restore directory was made by this restore and now holds only
+  // the empty directories its renames needed. No sweep looks for one. Only those go: an item still in it
+  // is an old one not moved back, kept and named (before, rm -rf took it with the rest).
+  const aside = removeEmptyTree(j.aside);
+  const staging = removeStaging ? removeTreeNow(j.staging) : undefined;
+  // The journal last, so that a crash in between leaves it (rolled back again: every step finds itself
+  // undone) or nothing; removed first, a crash left an empty pre-restore directory that read as a kept
+  // copy and that nothing removes (found by review).
   const left = settleJournal(j, journal);
   if (left?.unmarked !== undefined) {
     throw new IoError(
@@ -197,12 +203,7 @@ export function rollBack(j: RestoreJournal, journal: string, removeStaging = tru
     );
   }
   const notes = left ? [journalNote(journal, left, j.target)] : [];
-  // Everything moved back: the pre-restore directory was made by this restore and now holds only
-  // the empty directories its renames needed. No sweep looks for one. Only those go: an item still in it
-  // is an old one not moved back, kept and named (before, rm -rf took it with the rest).
-  const aside = removeEmptyTree(j.aside);
   if (aside !== undefined) notes.push(leftNote("pre-restore directory", j.aside, aside, "removal by hand"));
-  const staging = removeStaging ? removeTreeNow(j.staging) : undefined;
   if (staging !== undefined) {
     notes.push(leftNote("staging directory", j.staging, staging, `the next restore into ${j.target}`));
   }

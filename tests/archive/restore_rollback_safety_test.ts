@@ -16,6 +16,8 @@ import {
 } from "../../lib/archive/restore_journal.ts";
 import { applyStep, restoreSteps } from "../../lib/archive/restore_steps.ts";
 import { ExitCode, IoError } from "../../lib/errors.ts";
+import { REPO_ROOT } from "../helpers/cli.ts";
+import { hasStrace } from "../helpers/unremovable_temp.ts";
 
 const UNITS = ["stacks", "secrets", "tls", "server.yaml"];
 
@@ -128,4 +130,38 @@ Deno.test("a rollback refuses, keeping the journal and the old item, when the it
   assert.deepEqual(recoverInterruptedRestore(k.target), [k.journal]);
   assert.deepEqual(contents(k.target), k.before);
   Deno.removeSync(k.target, { recursive: true });
+});
+
+Deno.test({
+  name: "a rollback killed part-way leaves its journal or nothing, never a lone pre-restore directory",
+  ignore: !hasStrace,
+  async fn() {
+    const k = await killedRestore(2);
+    // The rollback as a process of its own, SIGKILLed at its first touch of the pre-restore directory itself
+    // (its removal: every undo names only the items in it).
+    const script = join(k.target, "..", `${k.target.split("/").pop()}-rollback.ts`);
+    Deno.writeTextFileSync(
+      script,
+      `import { recoverInterruptedRestore } from "${REPO_ROOT}lib/archive/restore_journal.ts";\n` +
+        `recoverInterruptedRestore(${JSON.stringify(k.target)});\n`,
+    );
+    const out = await new Deno.Command("strace", {
+      args: ["-f", "-qq", "-o", "/dev/null", "-P", k.aside, "-e", "inject=all:signal=SIGKILL:when=1"]
+        .concat([Deno.execPath(), "run", "-A", "--quiet", script]),
+      stderr: "piped",
+    }).output();
+    Deno.removeSync(script);
+    assert.equal(
+      out.signal ?? (out.code === 137 ? "SIGKILL" : out.code),
+      "SIGKILL",
+      new TextDecoder().decode(out.stderr),
+    );
+    // Before: the journal was removed first, and the kill left an empty .pre-restore-* directory that
+    // read as a kept copy and that nothing ever removed.
+    const names = Object.keys(contents(k.target));
+    assert.ok(names.includes(`${k.journal.split("/").pop()}`), `journal gone, left: ${names}`);
+    assert.deepEqual(recoverInterruptedRestore(k.target), [k.journal]);
+    assert.deepEqual(contents(k.target), k.before);
+    Deno.removeSync(k.target, { recursive: true });
+  },
 });
