@@ -21,7 +21,7 @@ import { runtimeVersion } from "../runtime.ts";
 import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { TarWriter } from "../codec/tar/tar_writer.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "../codec/gzip/gzip_parallel.ts";
-import { recoverInterruptedRestore } from "./restore_journal.ts";
+import { recoverInterruptedRestoreLocking } from "./restore_journal.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { ownFiles, type OwnFileVerdict } from "./own_files.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
@@ -91,7 +91,7 @@ export async function writeArchive(
   requireSqlite(cfg);
   // A restore killed mid-commit left the server root half old, half new: roll it back before
   // archiving it. Then leftovers of dead creates in the work directory go.
-  recoverInterruptedRestore(cfg.serverRoot);
+  await recoverInterruptedRestoreLocking(cfg.serverRoot);
   sweepStaleTemps(opts.workDir);
   // A restore can pass its busy probe just before this pin and swap the trees just after it (or be
   // forced past a pin): the archive would then hold the old database with the new stacks/. Taken

@@ -25,15 +25,20 @@ import { StagingSync } from "./staging_sync.ts";
 import { applyMeta, stageEntry } from "./restore_stage.ts";
 import { type ConfiguredDatabase, databaseDestination, targetDatabaseConfig } from "./restore_db_path.ts";
 import { NEW_DIR_MODE } from "./restore_steps.ts";
-import { type JournalLeft, pendingJournals, recoverInterruptedRestore } from "./restore_journal.ts";
+import {
+  type JournalLeft,
+  pendingJournals,
+  recoverInterruptedRestore,
+  RESTORE_LOCK_ACTIVITY,
+  RESTORE_LOCK_SUFFIX,
+} from "./restore_journal.ts";
 import { commit, completedWithJournal } from "./restore_commit.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { acquireFileLockBeside } from "../fsutil/file_lock.ts";
 import { fileHolders } from "../fsutil/file_holders.ts";
 import { physicalPath } from "../fsutil/physical_path.ts";
 
-/** The lock beside the target (`/srv/vigo.vigo-restore.lock`) that makes restores into it take turns. */
-export const RESTORE_LOCK_SUFFIX = ".vigo-restore.lock";
+export { RESTORE_LOCK_SUFFIX } from "./restore_journal.ts";
 
 /** Options of {@link restoreArchive}. */
 export interface RestoreOptions {
@@ -119,11 +124,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     throw toVigoError(err, dirname(target));
   });
   // Beside the directory itself, so restores through different symbolic links to it take turns too.
-  using _lock = await acquireFileLockBeside(
-    physicalPath(target),
-    RESTORE_LOCK_SUFFIX,
-    "backup restore into this directory",
-  );
+  using lock = await acquireFileLockBeside(physicalPath(target), RESTORE_LOCK_SUFFIX, RESTORE_LOCK_ACTIVITY);
   const createdTarget = !(await lstat(target).catch(() => null));
   // A target this restore creates holds nothing but the staging directory until the commit, so an
   // interruption removes it as a failure does (below).
@@ -134,7 +135,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
   });
   // A restore killed mid-commit is rolled back before anything else looks at the target; then
   // leftovers of dead processes go.
-  recoverInterruptedRestore(target);
+  recoverInterruptedRestore(target, lock);
   sweepStaleTemps(target);
   await refuseOtherFilesystems(target, opts.dbOnly);
   const { path: staging, forget } = makeTempDir(target, ".restore-staging-");

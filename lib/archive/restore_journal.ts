@@ -15,8 +15,21 @@ import { BadInputError, BusyError, IoError, toVigoError } from "../errors.ts";
 import { createAtomicFile, fsyncDirectory } from "../fsutil/atomic_file.ts";
 import { leftNote, removalProblem, removeTemporary } from "../fsutil/left_temp.ts";
 import { pidRunning } from "../fsutil/stale_temps.ts";
+import { acquireFileLockBeside, type FileLock } from "../fsutil/file_lock.ts";
+import { physicalPath } from "../fsutil/physical_path.ts";
 import { readSmallRegularFile } from "../fsutil/regular_file.ts";
 import { type RestoreStep, UndoRefused, undoStep } from "./restore_steps.ts";
+
+/** The lock beside the target (`/srv/vigo.vigo-restore.lock`) that makes restores into it take turns. */
+export const RESTORE_LOCK_SUFFIX = ".vigo-restore.lock";
+
+/** What a restore's lock says it does (its BusyError: "… already running as PID n"). */
+export const RESTORE_LOCK_ACTIVITY = "backup restore into this directory";
+
+/** Where the restore lock of `target` is, unless its directory refuses it (acquireFileLockBeside). */
+function restoreLockPath(target: string): string {
+  return `${physicalPath(target)}${RESTORE_LOCK_SUFFIX}`;
+}
 
 /** The `format` field of a journal. */
 export const JOURNAL_FORMAT = "vigocli-restore-journal";
@@ -291,13 +304,20 @@ export function pendingJournals(target: string): string[] {
  * Finishes what a killed restore left in `target`: for each journal of a dead process, rolls the
  * target back to its state before that restore. A journal of a running process means a restore is
  * committing right now: BusyError (exit 5) naming its PID. Returns the journals handled.
+ *
+ * With `lock`, the caller holds the target's restore lock, which every restore holds from before it
+ * writes its journal until it has removed it: every journal found is then a dead restore's, whatever
+ * process now has its PID (one reused after a reboot made every restore and create exit 5 for good; found
+ * by review). Without it, or with one taken in the temporary directory (the target's own directory
+ * refused it), a running PID is taken for the restore.
  */
-export function recoverInterruptedRestore(target: string): string[] {
+export function recoverInterruptedRestore(target: string, lock?: FileLock): string[] {
   const done: string[] = [];
+  const locked = lock !== undefined && lock.path === restoreLockPath(target);
   for (const path of interruptedJournals(target)) {
     const name = basename(path);
     const pid = Number(NAME_RE.exec(name)![1]);
-    if (pid !== process.pid && pidRunning(pid)) {
+    if (!locked && pid !== process.pid && pidRunning(pid)) {
       throw new BusyError(
         `${target}: a restore (PID ${pid}) is replacing files in it; wait for it to finish`,
       );
@@ -326,4 +346,15 @@ export function recoverInterruptedRestore(target: string): string[] {
     done.push(path);
   }
   return done;
+}
+
+/**
+ * {@link recoverInterruptedRestore} for a command that does not hold the restore lock (`backup create`):
+ * when the target has a journal, it takes the lock for the rollback, so that a restore running (holding
+ * it) is told from a dead one whose PID another process has now: BusyError (exit 5) only for the first.
+ */
+export async function recoverInterruptedRestoreLocking(target: string): Promise<string[]> {
+  if (interruptedJournals(target).length === 0) return [];
+  using lock = await acquireFileLockBeside(physicalPath(target), RESTORE_LOCK_SUFFIX, RESTORE_LOCK_ACTIVITY);
+  return recoverInterruptedRestore(target, lock);
 }

@@ -7,18 +7,24 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   JOURNAL_FORMAT,
   JOURNAL_VERSION,
   journalPath,
   recoverInterruptedRestore,
+  recoverInterruptedRestoreLocking,
+  RESTORE_LOCK_SUFFIX,
   writeJournal,
 } from "../../lib/archive/restore_journal.ts";
+import { restoreArchive } from "../../lib/archive/restore.ts";
+import { acquireFileLockBeside } from "../../lib/fsutil/file_lock.ts";
 import { applyStep, restoreSteps } from "../../lib/archive/restore_steps.ts";
-import { ExitCode, IoError } from "../../lib/errors.ts";
+import { ExitCode, IoError, type VigoError } from "../../lib/errors.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
 import { hasStrace } from "../helpers/unremovable_temp.ts";
 
+const ARCHIVE = fileURLToPath(new URL("../vectors/archive/v1-basic.tar.gz", import.meta.url));
 const UNITS = ["stacks", "secrets", "tls", "server.yaml"];
 
 /** A server tree with `tag` in every file. */
@@ -55,11 +61,11 @@ async function deadPid(): Promise<number> {
  * its first `applied` steps, then moved the next one's old item aside when `half` (SIGKILL between the
  * two renames of that step).
  */
-async function killedRestore(applied: number, half = false) {
+async function killedRestore(applied: number, half = false, pid?: number) {
   const target = Deno.makeTempDirSync({ prefix: "vigo-rollback-safety-" });
   makeTree(target, "old");
   const before = contents(target);
-  const pid = await deadPid();
+  pid ??= await deadPid();
   const staging = join(target, `.restore-staging-${pid}-abcdef`);
   const aside = join(target, ".pre-restore-2026-01-01T00:00:00Z");
   makeTree(staging, "new");
@@ -164,4 +170,41 @@ Deno.test({
     assert.deepEqual(contents(k.target), k.before);
     Deno.removeSync(k.target, { recursive: true });
   },
+});
+
+Deno.test("a dead restore's journal whose PID another process now has is rolled back, under the restore lock", async () => {
+  // Whatever got the killed restore's PID after a reboot: a process that is no restore.
+  const other = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    const k = await killedRestore(2, false, other.pid);
+    // `backup create`'s rollback takes the restore lock: while a restore holds it, that restore is running.
+    const held = await acquireFileLockBeside(k.target, RESTORE_LOCK_SUFFIX, "test");
+    await assert.rejects(() => recoverInterruptedRestoreLocking(k.target), (e: VigoError) => {
+      assert.equal(e.exitCode, ExitCode.Busy, e.message);
+      return true;
+    });
+    held.release();
+    assert.ok(Deno.statSync(k.journal).isFile);
+    // Nobody holds it: the journal's writer is dead, PID or no PID (before: exit 5, "a restore (PID n) is
+    // replacing files in it", for as long as that process ran).
+    assert.deepEqual(await recoverInterruptedRestoreLocking(k.target), [k.journal]);
+    assert.deepEqual(contents(k.target), k.before);
+    // `backup restore` holds the lock itself: the same, then it restores.
+    const k2 = await killedRestore(2, false, other.pid);
+    const r = await restoreArchive({
+      archive: ARCHIVE,
+      target: k2.target,
+      dbOnly: false,
+      dryRun: false,
+      force: false,
+      now: new Date(),
+    });
+    assert.ok(!Object.keys(contents(k2.target)).some((n) => n.startsWith(".restore-")));
+    assert.equal(Deno.readTextFileSync(join(r.preRestoreDir!, "server.yaml")), "old\n");
+    Deno.removeSync(k.target, { recursive: true });
+    Deno.removeSync(k2.target, { recursive: true });
+  } finally {
+    other.kill("SIGKILL");
+    await other.status;
+  }
 });
