@@ -13,10 +13,11 @@
  * Under qemu-user that window is wide enough to hit; {@link makeTempDir} closes it.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import process from "node:process";
 import { InterruptedError, toVigoError, type VigoError } from "../errors.ts";
 import { dropStartupSignals, exitInterrupted, STOP_SIGNALS } from "../startup_signals.ts";
+import { noteOwnTemp } from "../fsutil/stale_temps.ts";
 
 /** How long an interruption waits for work it stopped to undo itself: a request or two to a backend. */
 export const SETTLE_MS = 10_000;
@@ -213,5 +214,6 @@ export function makeTempDir(dir: string, prefix: string): { path: string; forget
   } catch (err) {
     throw toVigoError(err, dir);
   }
+  noteOwnTemp(basename(path));
   return { path, forget: removeOnInterrupt(path) };
 }

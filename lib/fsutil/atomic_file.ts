@@ -16,6 +16,7 @@ import process from "node:process";
 import { ExistsError, NotFoundError, toVigoError, type VigoError } from "../errors.ts";
 import { EarlyWriteback } from "./early_writeback.ts";
 import { NEXT_RUN_SWEEP, removeTemporary, removingFile } from "./left_temp.ts";
+import { noteOwnTemp } from "./stale_temps.ts";
 
 /**
  * A file being written under a temporary name in its destination directory. Nothing appears under
@@ -57,7 +58,9 @@ export const TEMP_NAME_EXTRA_BYTES = ".".length + ".tmp-".length + 10 + "-".leng
  * next run can tell a dead process's leftover from a live write (stale_temps.ts).
  */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+  const name = `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+  noteOwnTemp(name);
+  return join(dirname(path), name);
 }
 
 /** Options for {@link createAtomicFile}. */

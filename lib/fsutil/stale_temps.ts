@@ -3,7 +3,8 @@
  * make carries the maker's PID (`.NAME.tmp-<pid>-<hex>`, `.restore-staging-<pid>-XXXXXX`,
  * `.vigo-backup-<pid>-XXXXXX`, …): a name whose PID is no longer running is garbage, because only that
  * process could have finished or removed it. A name whose PID runs is left alone unless it is older than
- * {@link REUSED_PID_AGE_MS} (the PID was reused by an unrelated process after a reboot or a wrap).
+ * {@link REUSED_PID_AGE_MS} (the PID was reused by an unrelated process after a reboot or a wrap). A name
+ * with this process's own PID is its own only if it made it ({@link noteOwnTemp}).
  * Names from before the PID was recorded are removed once older than the same age.
  *
  * The decision is a pure function ({@link staleTempDecision}); {@link findStaleTemps} (a dry run's list) and
@@ -35,12 +36,40 @@ const WITHOUT_PID = [
   /^\.vigo-(?:backup|verify|download)-[A-Za-z0-9]{6}$/,
 ];
 
+/**
+ * The temporary names (base names) this process made: the only ones carrying its PID that are its own.
+ * A PID alone cannot tell: a process that always runs as the same PID (PID 1 in a container, under
+ * `unshare -pf`) found its killed predecessors' staging directories "its own" and kept them for good
+ * (found by review).
+ */
+const madeHere = new Set<string>();
+
+/** Records `name` (a base name with this process's PID) as one this process made ({@link staleTempDecision}). */
+export function noteOwnTemp(name: string): void {
+  madeHere.add(name);
+}
+
+/** Whether this process made `name`, or the database copy whose `-journal`/`-wal`/`-shm` it is. */
+function ownTemp(name: string): boolean {
+  return madeHere.has(name) || madeHere.has(name.replace(/(\.db)?(-journal|-wal|-shm)?$/, ""));
+}
+
+/**
+ * {@link pidRunning} for the PID in a local temporary name: this process's own PID counts as running only
+ * for the names it made, which {@link staleTempDecision} keeps before asking; another of that PID is dead.
+ */
+export function tempOwnerRunning(pid: number): boolean {
+  return pid !== process.pid && pidRunning(pid);
+}
+
 /** What to do with one directory entry. */
 export type StaleTempDecision = "remove" | "keep" | "not-ours";
 
 /**
- * Decides about the entry `name`, last modified `ageMs` ago, given whether a PID is running.
- * Pure: the caller supplies the clock and the process table.
+ * Decides about the entry `name`, last modified `ageMs` ago, given whether a PID is running. A name
+ * this process made is kept; one with its PID that it did not make is judged as any other by `running`
+ * (locally {@link tempOwnerRunning}: dead). Pure but for that record: the caller supplies the clock and the
+ * process table.
  */
 export function staleTempDecision(
   name: string,
@@ -51,7 +80,7 @@ export function staleTempDecision(
     const m = re.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid) return "keep";
+    if (pid === process.pid && ownTemp(name)) return "keep";
     return !running(pid) || ageMs > REUSED_PID_AGE_MS ? "remove" : "keep";
   }
   if (WITHOUT_PID.some((re) => re.test(name))) return ageMs > REUSED_PID_AGE_MS ? "remove" : "keep";
@@ -85,7 +114,9 @@ export function findStaleTemps(dir: string, now = Date.now()): string[] {
     if (!name.startsWith(".")) continue;
     const path = join(dir, name);
     try {
-      if (staleTempDecision(name, now - lstatSync(path).mtimeMs, pidRunning) === "remove") stale.push(path);
+      if (staleTempDecision(name, now - lstatSync(path).mtimeMs, tempOwnerRunning) === "remove") {
+        stale.push(path);
+      }
     } catch {
       // Removed meanwhile by its owner or another sweeper: nothing to judge.
     }

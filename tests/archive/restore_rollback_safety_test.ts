@@ -8,6 +8,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
+import process from "node:process";
+import { makeTempDir } from "../../lib/archive/interrupt_cleanup.ts";
 import {
   JOURNAL_FORMAT,
   JOURNAL_VERSION,
@@ -207,4 +210,28 @@ Deno.test("a dead restore's journal whose PID another process now has is rolled 
     other.kill("SIGKILL");
     await other.status;
   }
+});
+
+Deno.test("a restore removes the staging directories of a killed predecessor that had its PID (PID 1 in a container)", async () => {
+  const target = Deno.makeTempDirSync({ prefix: "vigo-rollback-safety-" });
+  makeTree(target, "old");
+  // What a restore killed before its commit leaves, made by a process of this very PID (as every run is
+  // PID 1 in a container or under unshare -pf): a whole staged copy, master key included.
+  const earlier = join(target, `.restore-staging-${process.pid}-AbCdEf`);
+  makeTree(earlier, "staged by a killed restore");
+  // One this process made is its own, and stays.
+  const { path: mine, forget } = makeTempDir(target, ".vigo-verify-");
+  await restoreArchive({
+    archive: ARCHIVE,
+    target,
+    dbOnly: false,
+    dryRun: false,
+    force: false,
+    now: new Date(),
+  });
+  // Before: "its PID is mine" kept it, for good.
+  assert.ok(!existsSync(earlier), "a dead restore's staging directory with this PID was kept");
+  assert.ok(existsSync(mine), "this process's own temporary directory was swept");
+  forget();
+  Deno.removeSync(target, { recursive: true });
 });

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import process from "node:process";
 import {
   findStaleTemps,
+  noteOwnTemp,
   REUSED_PID_AGE_MS,
   staleTempDecision,
   sweepStaleTemps,
@@ -27,6 +28,9 @@ Deno.test("staleTempDecision: PID and age decide, other names are not ours", () 
     [".x.tar.gz.tmp-100-0123456789ab", 0, "keep"],
     [".x.tar.gz.tmp-100-0123456789ab", week + 1, "remove"],
     [`.x.tar.gz.tmp-${process.pid}-0123456789ab`, week + 1, "keep"],
+    [`.x.tar.gz.tmp-${process.pid}-0123456789ab.db-wal`, week + 1, "keep"],
+    // This PID's, not made by this process: a killed predecessor's of the same PID (PID 1 in a container).
+    [`.restore-staging-${process.pid}-Ab3dEf`, 0, "remove"],
     [".vigo.sql.gz.tmp-200-0123456789ab.db", 0, "remove"],
     [".out.db.tmp-200-0123456789ab-journal", 0, "remove"],
     [".restore-staging-200-Ab3dEf", 0, "remove"],
@@ -49,6 +53,7 @@ Deno.test("staleTempDecision: PID and age decide, other names are not ours", () 
     [".bashrc", week * 10, "not-ours"],
     [".x.tmp-200-xyz", 0, "not-ours"],
   ];
+  noteOwnTemp(`.x.tar.gz.tmp-${process.pid}-0123456789ab`);
   for (const [name, age, want] of cases) assert.equal(staleTempDecision(name, age, running), want, name);
 });
 
@@ -63,6 +68,8 @@ Deno.test("sweepStaleTemps removes only dead processes' leftovers in a real dire
     user: "a.tar.gz",
   };
   for (const n of Object.values(names)) await Deno.writeTextFile(join(dir, n), "x");
+  // Made by this process (as makeTempDir records it): its PID alone no longer says so.
+  noteOwnTemp(names.mine);
   await Deno.remove(join(dir, names.deadDir));
   await Deno.mkdir(join(dir, names.deadDir, "stacks"), { recursive: true });
   const stale = [join(dir, names.deadDir), join(dir, names.deadFile)].sort();
