@@ -5,11 +5,12 @@
  */
 import { lstat } from "node:fs/promises";
 import { chmodSync, chownSync, existsSync, lstatSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import process from "node:process";
 import { IoError, toVigoError } from "../errors.ts";
 import { fsyncDirectory } from "../fsutil/atomic_file.ts";
 import { leftNote } from "../fsutil/left_temp.ts";
+import { physicalPath } from "../fsutil/physical_path.ts";
 import { DB_ENTRY_PATH } from "./manifest.ts";
 import { preRestoreDirName } from "./archive_names.ts";
 import { applyStep, restoreSteps } from "./restore_steps.ts";
@@ -56,12 +57,17 @@ export async function commit(
   dbRel: string,
   now: Date,
 ): Promise<{ preRestoreDir?: string; journal?: { path: string; left: JournalLeft } }> {
-  let aside = join(target, preRestoreDirName(now));
+  // The journal names the target by its physical path, as the restore lock does: a restore through a
+  // symbolic link (/srv/vigo -> /data/vigo) killed mid-commit is then rolled back by a restore or create
+  // through the link, the directory or another link (it was refused as "written for another target").
+  const root = physicalPath(target);
+  staging = join(root, basename(staging));
+  let aside = join(root, preRestoreDirName(now));
   for (let n = 2; await lstat(aside).catch(() => null); n++) {
-    aside = join(target, `${preRestoreDirName(now)}-${n}`);
+    aside = join(root, `${preRestoreDirName(now)}-${n}`);
   }
   const steps = restoreSteps({
-    target,
+    target: root,
     staging,
     aside,
     units,
@@ -73,7 +79,7 @@ export async function commit(
     version: JOURNAL_VERSION,
     pid: process.pid,
     started_at: now.toISOString(),
-    target,
+    target: root,
     staging,
     aside,
     steps,
@@ -123,7 +129,7 @@ export async function commit(
   }
   const left = settleJournal(journal, journalFile);
   return {
-    preRestoreDir: steps.some((s) => s.aside) ? aside : undefined,
+    preRestoreDir: steps.some((s) => s.aside) ? join(target, basename(aside)) : undefined,
     journal: left && { path: journalFile, left },
   };
 }

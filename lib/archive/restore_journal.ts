@@ -163,20 +163,23 @@ export function parseJournal(text: string, path: string, target: string): Restor
   if (j.format !== JOURNAL_FORMAT || j.version !== JOURNAL_VERSION) throw bad("unknown format or version");
   const m = NAME_RE.exec(basename(path));
   if (!Number.isSafeInteger(j.pid) || !m || Number(m[1]) !== j.pid) throw bad("pid does not match its name");
-  if (j.target !== target) throw bad("written for another target");
-  if (!inside(j.staging, target) || !basename(j.staging).startsWith(".restore-staging-")) {
+  // Written with the target's physical path (before, as spelled: through a link, refused through another
+  // spelling); every other path must lie in that.
+  if (j.target !== target && j.target !== physicalPath(target)) throw bad("written for another target");
+  const root = j.target;
+  if (!inside(j.staging, root) || !basename(j.staging).startsWith(".restore-staging-")) {
     throw bad("staging directory outside the target");
   }
-  if (!inside(j.aside, target) || !basename(j.aside).startsWith(".pre-restore-")) {
+  if (!inside(j.aside, root) || !basename(j.aside).startsWith(".pre-restore-")) {
     throw bad("pre-restore directory outside the target");
   }
-  if (dirname(j.staging) !== target || dirname(j.aside) !== target) {
+  if (dirname(j.staging) !== root || dirname(j.aside) !== root) {
     throw bad("directories not in the target");
   }
   if (!Array.isArray(j.steps)) throw bad("no steps");
   if (j.settled !== undefined && j.settled !== true) throw bad("settled is not true");
   for (const s of j.steps) {
-    const ok = typeof s === "object" && s !== null && typeof s.dest === "string" && inside(s.dest, target) &&
+    const ok = typeof s === "object" && s !== null && typeof s.dest === "string" && inside(s.dest, root) &&
       !inside(s.dest, j.staging) && !inside(s.dest, j.aside) && s.dest !== j.staging && s.dest !== j.aside &&
       (s.staged === undefined || (typeof s.staged === "string" && inside(s.staged, j.staging))) &&
       (s.aside === undefined || (typeof s.aside === "string" && inside(s.aside, j.aside)));

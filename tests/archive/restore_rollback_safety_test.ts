@@ -235,3 +235,38 @@ Deno.test("a restore removes the staging directories of a killed predecessor tha
   forget();
   Deno.removeSync(target, { recursive: true });
 });
+
+Deno.test({
+  name: "a restore through a symbolic link killed mid-commit is rolled back through the directory itself",
+  ignore: !hasStrace,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "vigo-rollback-safety-" });
+    const target = join(dir, "data");
+    const link = join(dir, "srv");
+    makeTree(target, "old");
+    const before = contents(target);
+    Deno.symlinkSync(target, link);
+    // A restore into the link, SIGKILLed at its rename of stacks/ (db/ already moved in).
+    const script = join(dir, "restore.ts");
+    Deno.writeTextFileSync(
+      script,
+      `import { restoreArchive } from "${REPO_ROOT}lib/archive/restore.ts";\n` +
+        `await restoreArchive({ archive: ${JSON.stringify(ARCHIVE)}, target: ${JSON.stringify(link)}, ` +
+        "dbOnly: false, dryRun: false, force: false, now: new Date() });\n",
+    );
+    const renames = "rename,renameat,renameat2";
+    const out = await new Deno.Command("strace", {
+      args: ["-f", "-qq", "-o", "/dev/null", "-e", `trace=${renames}`, "-P", join(link, "stacks")]
+        .concat(["-P", join(target, "stacks"), "-e", `inject=${renames}:signal=SIGKILL:when=1`])
+        .concat([Deno.execPath(), "run", "-A", "--quiet", script]),
+      stderr: "piped",
+    }).output();
+    assert.equal(out.signal, "SIGKILL", new TextDecoder().decode(out.stderr));
+    assert.ok(Object.keys(contents(target)).includes("db/vigo.db"), "killed before the commit");
+    // Before: the journal named the link, and through the directory it was refused, exit 4 ("written for
+    // another target"), the target left half restored.
+    assert.equal((await recoverInterruptedRestoreLocking(target)).length, 1);
+    assert.deepEqual(contents(target), before);
+    Deno.removeSync(dir, { recursive: true });
+  },
+});
