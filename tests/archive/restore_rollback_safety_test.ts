@@ -1,9 +1,10 @@
 /**
  * The rollback of a killed restore never destroys what the restore replaced, whatever happened to the
  * target between the kill and the next command: its staging directory removed by hand (a "leftover"),
- * something made again where an old item was moved aside, a second kill during the rollback. Real files and a
- * journal of a dead process, as SIGKILL mid-commit leaves them; the next command's rollback is run as
- * `backup restore` and `backup create` run it.
+ * something made again where an old item was moved aside, a second kill during the rollback, the dead
+ * restore's PID now another process's, a restore made through a symbolic link; and a restore sweeps the
+ * staging directories of a killed predecessor that had its PID. Real files, real processes (strace's SIGKILL)
+ * and journals of dead processes, as SIGKILL mid-commit leaves them.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
