@@ -97,8 +97,10 @@ export function backupCreateCommand(): Command {
       const { openCreateSink } = await import("./create_upload.ts");
       // A restore killed mid-commit may have moved server.yaml aside: rolled back before it is read, not
       // only in writeArchive (the read failed with "not found", or read the half-restored one).
-      const { pendingJournals, recoverInterruptedRestore } = await import("../archive/restore_journal.ts");
-      if (!opts.dryRun) recoverInterruptedRestore(opts.serverRoot);
+      const { pendingJournals, recoverInterruptedRestoreLocking } = await import(
+        "../archive/restore_journal.ts"
+      );
+      if (!opts.dryRun) await recoverInterruptedRestoreLocking(opts.serverRoot);
       else if (pendingJournals(opts.serverRoot).length > 0) {
         warn(`${opts.serverRoot}: a restore was interrupted here; the real create first rolls it back`);
       }
