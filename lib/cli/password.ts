@@ -15,6 +15,7 @@ import { shellWords } from "../shell_words.ts";
 import { findExecutable } from "../find_executable.ts";
 import { dropStartupSignals } from "../startup_signals.ts";
 import { readFileUpTo } from "../fsutil/regular_file.ts";
+import { withoutSecretEnv } from "../secrets/child_env.ts";
 
 /** Environment variable holding the archive password for non-interactive use. */
 export const PASSWORD_ENV = "VIGO_BACKUP_PASSWORD";
@@ -83,7 +84,9 @@ function runPasswordCommand(command: string): string {
   if (argv.length === 0) throw new CryptoError("--password-command is empty");
   const fail = (why: string) => new CryptoError(`password command \`${command}\` ${why}`);
   if (findExecutable(argv[0]) === null) throw fail("could not run: ENOENT (no such executable)");
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: ["inherit", "pipe", "inherit"], maxBuffer: 1 << 20 });
+  // Without our secrets (lib/secrets/child_env.ts): VIGO_BACKUP_PASSWORD set as well is none of its business.
+  const [file, args] = withoutSecretEnv(argv[0], argv.slice(1));
+  const r = spawnSync(file, args, { stdio: ["inherit", "pipe", "inherit"], maxBuffer: 1 << 20 });
   if (r.error) throw fail(`could not run: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`);
   if (r.signal) throw fail(`was killed by ${r.signal}`);
   if (r.status !== 0) throw fail(`exited with status ${r.status} (its output is not shown)`);

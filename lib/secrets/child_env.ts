@@ -1,5 +1,6 @@
 /**
- * Processes we start (crate pre/post commands, `sync`) must not inherit the variables through which
+ * Processes we start (crate pre/post commands, `sync`, `--password-command`, an AWS profile's
+ * `credential_process`) must not inherit the variables through which
  * vigocli itself receives secrets: a hook script has no use for the archive password or the replica's
  * secret key, and a child's environment is readable in /proc and often logged by the scripts it runs.
  *

@@ -10,6 +10,7 @@ import { ConfigError } from "../../../errors.ts";
 import { shellWords } from "../../../shell_words.ts";
 import { type CredentialSource, type ExpiringCredentials, parseCredentialJson } from "./chain.ts";
 import { findExecutable } from "../../../find_executable.ts";
+import { withoutSecretEnv } from "../../../secrets/child_env.ts";
 
 /**
  * Sections of an INI file: name → key → value (keys lower-cased, `#`/`;` comment lines dropped). A `#` or
@@ -58,11 +59,20 @@ function runCredentialProcess(command: string, from: string): Promise<ExpiringCr
     return Promise.reject(new ConfigError(`${from}: credential_process ${file} not found`));
   }
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: 60_000, maxBuffer: 1 << 20 }, (err, stdout) => {
+    // Without our secrets (lib/secrets/child_env.ts): the archive password is no business of a helper.
+    execFile(...withoutSecretEnv(file, args), { timeout: 60_000, maxBuffer: 1 << 20 }, (err, stdout) => {
       if (err) {
         // The command's stderr may hold secrets of its own: name the command and the exit, not the output.
-        const why = (err as NodeJS.ErrnoException).code === "ENOENT"
+        // Started through env(1): its argv (the secret names) is no part of the message either.
+        const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null };
+        const why = e.code === "ENOENT" || (e.code as unknown) === 127
           ? "not found"
+          : e.code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER"
+          ? "failed (it printed more than 1 MiB)"
+          : e.signal
+          ? `failed (${e.killed ? "timed out after 60 s, " : ""}killed by ${e.signal})`
+          : typeof e.code === "number"
+          ? `failed (exit status ${e.code})`
           : `failed (${err.message.split("\n")[0]})`;
         reject(new ConfigError(`${from}: credential_process ${file} ${why}`));
         return;
