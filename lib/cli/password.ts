@@ -86,8 +86,11 @@ function runPasswordCommand(command: string): string {
   if (findExecutable(argv[0]) === null) throw fail("could not run: ENOENT (no such executable)");
   // Without our secrets (lib/secrets/child_env.ts): VIGO_BACKUP_PASSWORD set as well is none of its business.
   const [file, args] = withoutSecretEnv(argv[0], argv.slice(1));
-  const r = spawnSync(file, args, { stdio: ["inherit", "pipe", "inherit"], maxBuffer: 1 << 20 });
-  if (r.error) throw fail(`could not run: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`);
+  const r = spawnSync(file, args, { stdio: ["inherit", "pipe", "inherit"], maxBuffer: PASSWORD_COMMAND_MAX });
+  const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
+  // ENOBUFS: it ran, and printed more than maxBuffer (it was then killed): not a failure to start.
+  if (code === "ENOBUFS") throw fail("printed more than 1 MiB: no password is that long");
+  if (r.error) throw fail(`could not run: ${code ?? r.error.message}`);
   if (r.signal) throw fail(`was killed by ${r.signal}`);
   if (r.status !== 0) throw fail(`exited with status ${r.status} (its output is not shown)`);
   let text: string;
@@ -105,6 +108,9 @@ function runPasswordCommand(command: string): string {
 export function splitCommandLine(line: string): string[] {
   return shellWords(line, (q) => new CryptoError(`--password-command: unterminated ${q} in \`${line}\``));
 }
+
+/** Bytes of output a `--password-command` may print before it is stopped. */
+const PASSWORD_COMMAND_MAX = 1 << 20;
 
 /** Bytes a password file may have: /dev/zero or a huge file given by mistake is refused, not read whole. */
 const PASSWORD_FILE_MAX = 64 * 1024;

@@ -1,6 +1,6 @@
 /** The word splitting of --password-command: shell-like quoting, no expansion. */
 import assert from "node:assert/strict";
-import { splitCommandLine } from "../../lib/cli/password.ts";
+import { obtainPassword, splitCommandLine } from "../../lib/cli/password.ts";
 import { CryptoError } from "../../lib/errors.ts";
 
 Deno.test("splitCommandLine: whitespace, quotes, escapes; nothing expanded", () => {
@@ -11,4 +11,14 @@ Deno.test("splitCommandLine: whitespace, quotes, escapes; nothing expanded", () 
   assert.deepEqual(splitCommandLine("$HOME ~ *"), ["$HOME", "~", "*"]);
   assert.deepEqual(splitCommandLine("   "), []);
   assert.throws(() => splitCommandLine(`echo 'open`), CryptoError);
+});
+
+Deno.test("a password command printing more than 1 MiB is refused as such, not as 'could not run'", async () => {
+  await assert.rejects(
+    obtainPassword({ confirm: false, passwordCommand: "head -c 2000000 /dev/zero" }),
+    (e: Error) =>
+      e instanceof CryptoError &&
+      e.message ===
+        "password command `head -c 2000000 /dev/zero` printed more than 1 MiB: no password is that long",
+  );
 });
