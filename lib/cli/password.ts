@@ -42,11 +42,8 @@ export async function obtainPassword(opts: PasswordOptions): Promise<string> {
   if (opts.passwordCommand !== undefined) return runPasswordCommand(opts.passwordCommand);
   const fileFromEnv = process.env[PASSWORD_FILE_ENV];
   if (fileFromEnv !== undefined && fileFromEnv !== "") return readPasswordFile(fileFromEnv);
-  const fromEnv = process.env[PASSWORD_ENV];
-  if (fromEnv !== undefined) {
-    if (fromEnv === "") throw new CryptoError(`${PASSWORD_ENV} is set but empty`);
-    return fromEnv;
-  }
+  const fromEnv = passwordFromEnv();
+  if (fromEnv !== undefined) return fromEnv;
   // The prompt reads synchronously: start-up's signal handlers would hold a SIGTERM there until a key is
   // pressed; the default ends the command at once, as before they existed.
   dropStartupSignals();
@@ -62,6 +59,27 @@ export async function obtainPassword(opts: PasswordOptions): Promise<string> {
   } finally {
     tty.close();
   }
+}
+
+/**
+ * VIGO_BACKUP_PASSWORD, refused unless it is valid UTF-8 like every other source: Bun decodes the bytes
+ * with U+FFFD for each invalid sequence (so `p\xe4ss` and `p\xffss` were one password), Deno throws.
+ */
+function passwordFromEnv(): string | undefined {
+  const invalid = new CryptoError(
+    `${PASSWORD_ENV} is not valid UTF-8 (it holds U+FFFD, the character invalid UTF-8 decodes to; ` +
+      "a password with that character can come from --password-file)",
+  );
+  let value: string | undefined;
+  try {
+    value = process.env[PASSWORD_ENV];
+  } catch {
+    throw invalid; // Deno: InvalidData, "environment variable was not valid unicode"
+  }
+  if (value === undefined) return undefined;
+  if (value === "") throw new CryptoError(`${PASSWORD_ENV} is set but empty`);
+  if (value.includes("\uFFFD")) throw invalid;
+  return value;
 }
 
 /**
@@ -148,6 +166,10 @@ function promptPassword(tty: Terminal, confirm: boolean): string {
       tty.write("empty password, try again\n");
       continue;
     }
+    if (first === null) {
+      tty.write("password is not valid UTF-8 (is the terminal set to UTF-8?), try again\n");
+      continue;
+    }
     if (!confirm) return first;
     if (tty.readHidden("Repeat password: ") === first) return first;
     tty.write("passwords do not match, try again\n");
@@ -157,7 +179,8 @@ function promptPassword(tty: Terminal, confirm: boolean): string {
 
 /** The controlling terminal in raw mode: we echo nothing and handle editing keys ourselves. */
 interface Terminal {
-  readHidden(prompt: string): string;
+  /** The line typed, or null when it is not valid UTF-8 (never decoded with U+FFFD: two passwords would meet). */
+  readHidden(prompt: string): string | null;
   write(text: string): void;
   close(): void;
 }
@@ -193,7 +216,7 @@ function openTerminal(): Terminal | undefined {
     return pending.shift()!;
   };
 
-  const readHidden = (prompt: string): string => {
+  const readHidden = (prompt: string): string | null => {
     write(prompt);
     const line: number[] = [];
     try {
@@ -202,7 +225,7 @@ function openTerminal(): Terminal | undefined {
         const skip = afterCr && b === LF && line.length === 0;
         afterCr = b === CR;
         if (skip) continue;
-        if (b === CR || b === LF) return new TextDecoder().decode(Uint8Array.from(line));
+        if (b === CR || b === LF) return decodeLine(line);
         if (b === CTRL_C) {
           throw new VigoError("interrupted at the password prompt", ExitCode.Interrupted, "interrupted");
         }
@@ -230,6 +253,18 @@ function openTerminal(): Terminal | undefined {
       }
     },
   };
+}
+
+/** The bytes typed as text, or null when they are not valid UTF-8 (see {@link Terminal.readHidden}). */
+function decodeLine(line: number[]): string | null {
+  const bytes = Uint8Array.from(line);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  } finally {
+    bytes.fill(0);
+  }
 }
 
 /** Removes the last UTF-8 character (its continuation bytes 10xxxxxx and its lead byte). */

@@ -85,6 +85,36 @@ Deno.test("the prompt handles editing keys, re-asks an empty entry, and stops on
   ok(eof.transcript.includes("vigocli: no password: end of input at the password prompt"), eof.transcript);
 });
 
+Deno.test("a password typed that is not valid UTF-8 is re-asked, not decoded with U+FFFD", async () => {
+  // Latin-1 "päss": before, it became "p\uFFFDss", the password of every other such byte there too.
+  const run = await onTerminal("deno", [], [Uint8Array.of(0x70, 0xe4, 0x73, 0x73), "pw-after"]);
+  ok(
+    run.transcript.includes("password is not valid UTF-8 (is the terminal set to UTF-8?), try again"),
+    run.transcript,
+  );
+  assertEquals(JSON.parse(run.lastLine).password, "pw-after");
+});
+
+Deno.test("VIGO_BACKUP_PASSWORD that is not valid UTF-8 is refused (exit 6), not decoded with U+FFFD", async () => {
+  // Real bytes (Deno throws on reading them) and the U+FFFD that Bun reads them as.
+  const driver = RUNTIMES.deno.map((w) => `'${w}'`).join(" ");
+  const child = new Deno.Command("setsid", {
+    args: ["-w", "sh", "-c", `VIGO_BACKUP_PASSWORD=$(printf 'p\\344ss') exec ${driver}`],
+    env: BASE_ENV,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const want =
+    "vigocli: VIGO_BACKUP_PASSWORD is not valid UTF-8 (it holds U+FFFD, the character invalid UTF-8 " +
+    "decodes to; a password with that character can come from --password-file)";
+  const out = await child.output();
+  assertEquals([out.code, dec.decode(out.stderr).trim()], [6, want]);
+  const replaced = await drive("deno", [], { VIGO_BACKUP_PASSWORD: "p\uFFFDss" });
+  assertEquals([replaced.code, replaced.stderr.trim()], [6, want]);
+});
+
 Deno.test("--password-file: one trailing newline dropped, no warning when private", async () => {
   for (
     const [content, want] of [["s3cret\n", "s3cret"], ["s3cret", "s3cret"], ["a b\r\n", "a b"], [
@@ -140,7 +170,7 @@ Deno.test("bad password sources are clear errors", async () => {
  * Runs the driver on a fresh pseudo-terminal (`script`), typing each answer only after its prompt
  * appeared, and returns everything the terminal showed.
  */
-async function onTerminal(runtime: string, args: string[], answers: string[], code = 0) {
+async function onTerminal(runtime: string, args: string[], answers: (string | Uint8Array)[], code = 0) {
   const command = [...RUNTIMES[runtime], ...args].map((w) => `'${w}'`).join(" ");
   const child = new Deno.Command("script", {
     args: ["-qec", command, "/dev/null"],
@@ -158,7 +188,9 @@ async function onTerminal(runtime: string, args: string[], answers: string[], co
     transcript += dec.decode(piece);
     const prompts = transcript.match(/password: /gi)?.length ?? 0;
     while (answered < prompts && answered < answers.length) {
-      await writer.write(new TextEncoder().encode(`${answers[answered++]}\r`));
+      const answer = answers[answered++];
+      const bytes = typeof answer === "string" ? new TextEncoder().encode(answer) : answer;
+      await writer.write(Uint8Array.from([...bytes, 0x0d]));
     }
   }
   await writer.close().catch(() => {});
