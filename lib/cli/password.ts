@@ -133,17 +133,27 @@ const PASSWORD_COMMAND_MAX = 1 << 20;
 /** Bytes a password file may have: /dev/zero or a huge file given by mistake is refused, not read whole. */
 const PASSWORD_FILE_MAX = 64 * 1024;
 
-/** Reads a password file: warns when others can read it, drops one trailing newline. */
+/**
+ * Reads a password file: warns when others can read a regular one, drops one trailing newline. Every
+ * failure is "no password" (exit 6, like an empty file) in one line that calls it the password file: a
+ * bare "no such file or directory" (exit 9) did not say which file the command had wanted.
+ */
 function readPasswordFile(path: string): string {
   let bytes: Uint8Array;
   try {
-    if ((statSync(path).mode & 0o004) !== 0) {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new CryptoError(`${path}: password file is a directory`);
+    if (st.isFile() && (st.mode & 0o004) !== 0) {
       warn(`${path}: password file is world-readable (chmod 600 it)`);
     }
-    // Whatever it is: a pipe (`--password-file <(pass show vigo)`) is a password file too.
+    // Whatever else it is: a pipe (`--password-file <(pass show vigo)`) is a password file too.
     bytes = readFileUpTo(path, PASSWORD_FILE_MAX + 1);
   } catch (err) {
-    throw toVigoError(err, path);
+    if (err instanceof CryptoError) throw err;
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if (code === "ENOENT") throw new CryptoError(`${path}: password file not found`, { cause: err });
+    const why = toVigoError(err, "").message; // the OS's reason alone ("permission denied")
+    throw new CryptoError(`${path}: password file cannot be read (${why})`, { cause: err });
   }
   if (bytes.length > PASSWORD_FILE_MAX) {
     throw new CryptoError(`${path}: password file is larger than ${PASSWORD_FILE_MAX} bytes`);

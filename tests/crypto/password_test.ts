@@ -154,9 +154,26 @@ Deno.test("--password-file takes precedence over VIGO_BACKUP_PASSWORD, which pre
 
 Deno.test("bad password sources are clear errors", async () => {
   const empty = await passwordFile("\n", 0o600);
+  // A world-readable directory: refused as a directory, with no "world-readable" warning.
+  const dir = await Deno.makeTempDir({ prefix: "vigo-pw-dir-" });
+  await Deno.chmod(dir, 0o755);
+  // Every password-file failure is one line calling it the password file, exit 6 ("no password").
   const cases: [string[], Record<string, string>, number, string][] = [
     [["--password-file", empty], {}, 6, `vigocli: ${empty}: password file is empty`],
-    [["--password-file", "/nonexistent/pw"], {}, 9, "vigocli: /nonexistent/pw: no such file or directory"],
+    [["--password-file", "/nonexistent/pw"], {}, 6, "vigocli: /nonexistent/pw: password file not found"],
+    [["--password-file", dir], {}, 6, `vigocli: ${dir}: password file is a directory`],
+    [
+      ["--password-file", `${empty}/pw`],
+      {},
+      6,
+      `vigocli: ${empty}/pw: password file cannot be read (not a directory)`,
+    ],
+    [
+      [],
+      { VIGO_BACKUP_PASSWORD_FILE: "/nonexistent/pw" },
+      6,
+      "vigocli: /nonexistent/pw: password file not found",
+    ],
     [[], { VIGO_BACKUP_PASSWORD: "" }, 6, "vigocli: VIGO_BACKUP_PASSWORD is set but empty"],
   ];
   for (const [args, env, code, message] of cases) {
@@ -164,6 +181,7 @@ Deno.test("bad password sources are clear errors", async () => {
     assertEquals([run.code, run.stderr.trim()], [code, message]);
   }
   await Deno.remove(empty);
+  await Deno.remove(dir);
 });
 
 /**
