@@ -15,6 +15,7 @@ import { IntegrityError, scanArchive, type ScanResult } from "./archive_scan.ts"
 import type { PasswordSource } from "./archive_source.ts";
 import { DB_ENTRY_PATH } from "./manifest.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
+import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 
 /** The result of a verification that passed. */
 export interface VerifyReport {
@@ -30,7 +31,11 @@ export async function verifyArchive(
   opts: { password?: PasswordSource; workDir?: string; kdfCap?: KdfCap },
 ): Promise<VerifyReport> {
   // Next to the archive by default: /tmp is often a RAM-backed tmpfs, too small for a large database.
-  const { path: dir, forget } = tempDirFor(opts.workDir ?? dirname(resolve(path)));
+  const workDir = opts.workDir ?? dirname(resolve(path));
+  // A killed verify's scratch (the decrypted database of an encrypted archive) goes first: its name
+  // carries its dead PID, and without this only a create or restore in the same directory removed it.
+  sweepStaleTemps(workDir);
+  const { path: dir, forget } = tempDirFor(workDir);
   const dbPath = join(dir, "vigo.db");
   // Started once the database is extracted, so it runs on a worker while the rest is scanned.
   let check: BackgroundCheck | undefined;
