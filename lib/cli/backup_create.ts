@@ -134,8 +134,8 @@ export function backupCreateCommand(): Command {
       }
       const workDir = path ? dirname(path) : await snapshotsDir(cfg.paths.snapshots);
       // Asked once: a start-over after a changed source file must not prompt again. Asked before the
-      // lock and its interrupt handlers: the prompt reads synchronously, so a handler would hold a
-      // SIGTERM there until a key is pressed.
+      // lock and its interrupt handlers: nothing is made yet, so a SIGTERM at the prompt only exits (130,
+      // start-up's handler; the prompt puts the terminal back on exit).
       const password = opts.encrypt ? await askPassword(opts, path ?? out!) : undefined;
       // Two creates to one output path would race on its temp file and rename; released when the
       // action ends, however it ends. (A missing directory is reported by the write itself.) The

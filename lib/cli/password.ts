@@ -7,13 +7,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { warn } from "./output.ts";
-import { closeSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, openSync, read, statSync, writeSync } from "node:fs";
 import { isatty, ReadStream } from "node:tty";
 import process from "node:process";
 import { CryptoError, ExitCode, toVigoError, VigoError } from "../errors.ts";
 import { shellWords } from "../shell_words.ts";
 import { findExecutable } from "../find_executable.ts";
-import { dropStartupSignals } from "../startup_signals.ts";
 import { readFileUpTo } from "../fsutil/regular_file.ts";
 import { withoutSecretEnv } from "../secrets/child_env.ts";
 
@@ -36,7 +35,6 @@ export interface PasswordOptions {
 }
 
 /** Returns the password from the first source available; throws a CryptoError when there is none. */
-// deno-lint-ignore require-await -- async so that every failure is a rejection: callers chain .catch
 export async function obtainPassword(opts: PasswordOptions): Promise<string> {
   if (opts.passwordFile !== undefined) return readPasswordFile(opts.passwordFile);
   if (opts.passwordCommand !== undefined) return runPasswordCommand(opts.passwordCommand);
@@ -44,9 +42,6 @@ export async function obtainPassword(opts: PasswordOptions): Promise<string> {
   if (fileFromEnv !== undefined && fileFromEnv !== "") return readPasswordFile(fileFromEnv);
   const fromEnv = passwordFromEnv();
   if (fromEnv !== undefined) return fromEnv;
-  // The prompt reads synchronously: start-up's signal handlers would hold a SIGTERM there until a key is
-  // pressed; the default ends the command at once, as before they existed.
-  dropStartupSignals();
   const tty = openTerminal();
   if (!tty) {
     throw new CryptoError(
@@ -55,7 +50,7 @@ export async function obtainPassword(opts: PasswordOptions): Promise<string> {
     );
   }
   try {
-    return promptPassword(tty, opts.confirm);
+    return await promptPassword(tty, opts.confirm);
   } finally {
     tty.close();
   }
@@ -169,9 +164,9 @@ function readPasswordFile(path: string): string {
   return password;
 }
 
-function promptPassword(tty: Terminal, confirm: boolean): string {
+async function promptPassword(tty: Terminal, confirm: boolean): Promise<string> {
   for (let attempt = 1; attempt <= PROMPT_ATTEMPTS; attempt++) {
-    const first = tty.readHidden(confirm ? "New archive password: " : "Archive password: ");
+    const first = await tty.readHidden(confirm ? "New archive password: " : "Archive password: ");
     if (first === "") {
       tty.write("empty password, try again\n");
       continue;
@@ -181,16 +176,23 @@ function promptPassword(tty: Terminal, confirm: boolean): string {
       continue;
     }
     if (!confirm) return first;
-    if (tty.readHidden("Repeat password: ") === first) return first;
+    if (await tty.readHidden("Repeat password: ") === first) return first;
     tty.write("passwords do not match, try again\n");
   }
   throw new CryptoError(`no password: ${PROMPT_ATTEMPTS} attempts failed on the terminal`);
 }
 
-/** The controlling terminal in raw mode: we echo nothing and handle editing keys ourselves. */
+/**
+ * The controlling terminal in raw mode: we echo nothing and handle editing keys ourselves. Reads are
+ * asynchronous so that a signal's handler runs while the prompt waits (a blocking read held a SIGTERM or
+ * SIGHUP until a key was pressed, so start-up's handlers had to be dropped and the signal's default
+ * killed the command: exit 143 with the terminal left raw, echo off). Whoever then exits (start-up's
+ * handler, 130 and 'interrupted', or a command's own cleanup) exits through process.exit, whose 'exit'
+ * event puts the terminal back first.
+ */
 interface Terminal {
   /** The line typed, or null when it is not valid UTF-8 (never decoded with U+FFFD: two passwords would meet). */
-  readHidden(prompt: string): string | null;
+  readHidden(prompt: string): Promise<string | null>;
   write(text: string): void;
   close(): void;
 }
@@ -208,30 +210,42 @@ function openTerminal(): Terminal | undefined {
     closeSync(fd);
     return undefined;
   }
-  // The stream is only used to switch raw mode; reading is done with blocking readSync, because
+  // The stream is only used to switch raw mode; reading is done with fs.read, one call per need, because
   // Bun keeps a pending stream read alive after destroy() and the process would never exit.
   const modes = new ReadStream(fd);
+  const restore = () => {
+    try {
+      modes.setRawMode(false);
+    } catch {
+      // Exiting anyway: the terminal may be gone (SIGHUP).
+    }
+  };
+  process.on("exit", restore);
   modes.setRawMode(true);
   const write = (text: string) => void writeSync(fd, text);
   const buf = new Uint8Array(256);
   let pending: number[] = []; // bytes typed ahead of the current prompt (a pasted "pw\npw\n")
   let afterCr = false; // a CR LF split across reads must not end the next line at once
 
-  const nextByte = (): number => {
+  const readSome = () =>
+    new Promise<number>((resolve, reject) =>
+      read(fd, buf, 0, buf.length, null, (err, n) => err ? reject(err) : resolve(n))
+    );
+  const nextByte = async (): Promise<number> => {
     while (pending.length === 0) {
-      const n = readSync(fd, buf, 0, buf.length, null);
+      const n = await readSome();
       if (n === 0) return CTRL_D;
       pending = Array.from(buf.subarray(0, n));
     }
     return pending.shift()!;
   };
 
-  const readHidden = (prompt: string): string | null => {
+  const readHidden = async (prompt: string): Promise<string | null> => {
     write(prompt);
     const line: number[] = [];
     try {
       for (;;) {
-        const b = nextByte();
+        const b = await nextByte();
         const skip = afterCr && b === LF && line.length === 0;
         afterCr = b === CR;
         if (skip) continue;
@@ -256,6 +270,7 @@ function openTerminal(): Terminal | undefined {
     readHidden,
     write,
     close() {
+      process.off("exit", restore);
       try {
         modes.setRawMode(false);
       } finally {

@@ -6,7 +6,10 @@
 import process from "node:process";
 import { obtainPassword } from "../../lib/cli/password.ts";
 import { reportError } from "../../lib/cli/run_action.ts";
+import { holdStartupSignals } from "../../lib/startup_signals.ts";
 
+// As main.ts does: a signal ends it with 130 and 'interrupted (SIGTERM)'.
+holdStartupSignals();
 const args = process.argv.slice(2);
 const fileAt = args.indexOf("--password-file");
 try {

@@ -85,6 +85,40 @@ Deno.test("the prompt handles editing keys, re-asks an empty entry, and stops on
   ok(eof.transcript.includes("vigocli: no password: end of input at the password prompt"), eof.transcript);
 });
 
+Deno.test("SIGTERM or SIGHUP at the prompt: exit 130, 'interrupted', the terminal no longer raw", async () => {
+  for (const signal of ["SIGTERM", "SIGHUP"] as const) {
+    // The inner shell prints its PID and becomes the driver; the outer one then shows the terminal's modes.
+    const driver = RUNTIMES.deno.map((w) => `'${w}'`).join(" ");
+    const inner = `echo PID=$$; exec ${driver}`;
+    const child = new Deno.Command("script", {
+      args: ["-qec", `sh -c '${inner.replaceAll("'", `'"'"'`)}'; echo EXIT=$?; stty -a`, "/dev/null"],
+      env: BASE_ENV,
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    let transcript = "";
+    let sent = false;
+    for await (const piece of child.stdout) {
+      transcript += dec.decode(piece);
+      const pid = /PID=(\d+)/.exec(transcript)?.[1];
+      if (!sent && pid && transcript.includes("Archive password: ")) {
+        sent = true;
+        Deno.kill(Number(pid), signal);
+      }
+    }
+    await child.stdin.close().catch(() => {});
+    await child.status;
+    clearTimeout(timer);
+    ok(transcript.includes(`vigocli: interrupted (${signal})`), transcript);
+    ok(transcript.includes("EXIT=130"), transcript);
+    // stty -a lists "-echo"/"-icanon" when they are off.
+    ok(/(^|\s)echo(\s|$)/m.test(transcript) && /(^|\s)icanon(\s|$)/m.test(transcript), transcript);
+  }
+});
+
 Deno.test("a password typed that is not valid UTF-8 is re-asked, not decoded with U+FFFD", async () => {
   // Latin-1 "päss": before, it became "p\uFFFDss", the password of every other such byte there too.
   const run = await onTerminal("deno", [], [Uint8Array.of(0x70, 0xe4, 0x73, 0x73), "pw-after"]);
