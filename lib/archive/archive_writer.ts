@@ -6,8 +6,8 @@
  * a remote upload can be another.
  */
 import { stat } from "node:fs/promises";
-import { rmSync } from "node:fs";
-import { hostname } from "node:os";
+import { realpathSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
 import { BadInputError, ConfigError, IoError, toVigoError, VerifyError } from "../errors.ts";
@@ -54,6 +54,12 @@ export interface WriteArchiveOptions {
   output?: string;
   /** Inserted between gzip and the sink (encryption). */
   transform?: TransformStream<Uint8Array, Uint8Array>;
+  /**
+   * The archive is encrypted: a rollback-journal database's plaintext copy goes beside the live database
+   * (which is as exposed already), not into `workDir` (the output's directory: perhaps removable media or
+   * a share, the reason to encrypt), where a killed create left it readable. See {@link copyPlace}.
+   */
+  copyBesideDatabase?: boolean;
   gzip?: ParallelGzipOptions;
   /**
    * Leave `secrets/.master.key` out (the spec's "protect the master key separately"); the manifest
@@ -79,6 +85,34 @@ export interface WriteArchiveResult {
   copyLeft?: IoError;
 }
 
+/** The directory of the database's file (a symbolic link followed: where SQLite puts its journal). */
+function databaseDir(path: string): string {
+  try {
+    return dirname(realpathSync(path));
+  } catch {
+    return dirname(path); // the pin reports a missing database
+  }
+}
+
+/**
+ * The directory a rollback-journal database's copy is made in: `.vigo-backup-<pid>-*` in `dir` (its PID
+ * lets the next create's sweep of `dir` remove it). Beside the database (`besideDatabase`, an encrypted
+ * archive) the copy needs room for the database on that file system: when `dir` cannot take a directory
+ * (read-only, not ours) it goes to the system's temporary directory, never the output's.
+ */
+function copyPlace(
+  dir: string,
+  besideDatabase: boolean,
+): { path: string; forget: () => void; sweep: string } {
+  try {
+    return { ...makeTempDir(dir, ".vigo-backup-"), sweep: NEXT_RUN_SWEEP };
+  } catch (err) {
+    if (!besideDatabase) throw err;
+    // No sweep looks in the system's temporary directory (cleared at boot on most systems).
+    return { ...makeTempDir(tmpdir(), "vigo-backup-"), sweep: "removal by hand" };
+  }
+}
+
 /** The server-tree directories an archive holds, besides the database and server.yaml. */
 const TREES = ["stacks", "secrets", "tls"] as const;
 
@@ -93,6 +127,10 @@ export async function writeArchive(
   // archiving it. Then leftovers of dead creates in the work directory go.
   await recoverInterruptedRestoreLocking(cfg.serverRoot);
   sweepStaleTemps(opts.workDir);
+  // And a dead encrypted create's copy of the database beside it (copyBesideDatabase), by any create.
+  const dbDir = databaseDir(cfg.database.path);
+  if (dbDir !== opts.workDir) sweepStaleTemps(dbDir);
+  const copyDir = opts.copyBesideDatabase ? dbDir : opts.workDir;
   // A restore can pass its busy probe just before this pin and swap the trees just after it (or be
   // forced past a pin): the archive would then hold the old database with the new stacks/. Taken
   // before the pin and compared once everything is read, so a restore anywhere in between is seen.
@@ -113,12 +151,11 @@ export async function writeArchive(
     // snapshot that fails it never becomes an archive (README, performance decisions).
     db = await PinnedDatabase.pin(cfg.database.path, opts.lockTimeoutMs, () => {
       // Only a rollback-journal database is copied (lib/sqlite/pinned_database.ts says why).
-      const { path, forget } = makeTempDir(opts.workDir, ".vigo-backup-");
+      const { path, forget, sweep } = copyPlace(copyDir, copyDir !== opts.workDir);
       return {
         path: join(path, "vigo.db"),
         dir: path,
-        // Its name carries this PID: the next create's sweep of the work directory removes it.
-        sweep: NEXT_RUN_SWEEP,
+        sweep,
         remove: () => {
           rmSync(path, { recursive: true, force: true });
           forget();
@@ -126,7 +163,12 @@ export async function writeArchive(
       };
     });
     const followed: Record<string, string> = {};
-    const own = ownFiles({ snapshotsDir: cfg.paths.snapshots, output: opts.output, workDir: opts.workDir });
+    const own = ownFiles({
+      snapshotsDir: cfg.paths.snapshots,
+      output: opts.output,
+      workDir: opts.workDir,
+      copyDir,
+    });
     const walker = await walkSources(cfg, db, followed, own);
     if (opts.excludeMasterKey) {
       // Left out on purpose: the manifest says so, and restore --master-key puts it back.

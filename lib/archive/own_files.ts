@@ -22,6 +22,8 @@ export interface OwnFilePlaces {
   output?: string;
   /** Where interrupted creates' leftovers and rollback-journal copies go. */
   workDir?: string;
+  /** Where this run's rollback-journal copy goes when not in `workDir` (beside the database, encrypted). */
+  copyDir?: string;
 }
 
 /** A test of source paths (as the walk reaches them, links resolved at the top) against `places`. */
@@ -31,6 +33,7 @@ export function ownFiles(places: OwnFilePlaces): (sourcePath: string) => OwnFile
   const outName = places.output === undefined ? "" : basename(places.output);
   const outputs = new Set([outName, `${outName}.sha256`, `${outName}${CREATE_LOCK_SUFFIX}`]);
   const workDir = places.workDir === undefined ? undefined : physicalPath(places.workDir);
+  const copyDir = places.copyDir === undefined ? undefined : physicalPath(places.copyDir);
   // The walk resolves links only at the top of each tree, so a root reached through a linked parent
   // (/srv → /data/srv) gives source paths no physical path equals: each directory is resolved, once.
   const physicalDirs = new Map<string, string>();
@@ -43,7 +46,7 @@ export function ownFiles(places: OwnFilePlaces): (sourcePath: string) => OwnFile
       return `${sourcePath}: the archives directory (paths.snapshots); not archived inside itself`;
     }
     if (dir === outDir && (outputs.has(name) || name.startsWith(`.${outName}.tmp-`))) return "";
-    if (dir === workDir && name.startsWith(".vigo-backup-")) return "";
+    if ((dir === workDir || dir === copyDir) && name.startsWith(".vigo-backup-")) return "";
     return undefined;
   };
 }

@@ -164,6 +164,8 @@ export function backupCreateCommand(): Command {
                 workDir,
                 output: path,
                 transform,
+                // Its plaintext copy of a rollback-journal database stays off the output's medium.
+                copyBesideDatabase: transform !== undefined,
                 excludeMasterKey: Boolean(opts.excludeMasterKey),
                 allowMissingMasterKey: opts.allowMissingMasterKey,
                 lockTimeoutMs: opts.lockTimeout,

@@ -7,9 +7,10 @@
  * follows the CLI the child starts); skipped, saying so, without strace.
  */
 import assert from "node:assert/strict";
-import { closeSync, existsSync, openSync, readdirSync, statSync, writeSync } from "node:fs";
-import { join } from "node:path";
-import { cliCommand } from "../helpers/cli.ts";
+import { closeSync, existsSync, openSync, readdirSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { cliCommand, runCli } from "../helpers/cli.ts";
+import { ARCHIVE_PASSWORD } from "../helpers/test_secrets.ts";
 import { hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { makeServerRoot } from "./fixture.ts";
@@ -105,6 +106,42 @@ Deno.test({
         ),
       );
       assert.ok(existsSync(archive) && existsSync(`${archive}.sha256`), String(readdirSync(snapshots)));
+    } finally {
+      await Deno.remove(src.root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "backup create --encrypt: the plaintext copy of the database is made beside the database, not in OUT's directory",
+  ignore: !hasStrace,
+  async fn() {
+    // The output directory may be removable media or a share (the reason to encrypt): before, a killed
+    // encrypted create left the whole database there in clear. Left here (its removal failing) to be seen.
+    const src = await rollbackJournalRoot(false);
+    try {
+      const pw = join(src.root, "pw");
+      writeFileSync(pw, `${ARCHIVE_PASSWORD}\n`, { mode: 0o600 });
+      const snapshots = join(src.root, "snapshots");
+      const archive = join(snapshots, "a.tar.gz");
+      const { outcome } = await runWithUnremovableTemp(
+        createOnce(["backup", "create", ...src.flags, archive, "--encrypt", "--password-file", pw]),
+        true,
+        false,
+        "unlinkat",
+      );
+      const stderr = String(outcome.stderr);
+      assert.equal(outcome.code, 11, stderr);
+      assert.deepEqual(copies(snapshots), [], stderr);
+      const dbDir = dirname(src.db);
+      assert.equal(copies(dbDir).length, 1, `${readdirSync(dbDir)}: ${stderr}`);
+      assert.ok(stderr.includes(`${join(dbDir, ".vigo-backup-")}`), stderr);
+      assert.ok(existsSync(archive), String(readdirSync(snapshots)));
+      // The next create sweeps the database's directory too.
+      const again = await runCli(["backup", "create", ...src.flags, join(snapshots, "b.tar.gz")]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual(copies(dbDir), []);
     } finally {
       await Deno.remove(src.root, { recursive: true });
     }
