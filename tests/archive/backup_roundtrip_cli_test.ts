@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.ts";
+import { hasStrace } from "../helpers/unremovable_temp.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
 import { exists, makeServerRoot, treeHash } from "./fixture.ts";
 
@@ -234,7 +235,13 @@ Deno.test("a file that only grows between the two passes is a change too, not cu
   }).spawn();
   try {
     const out = join(fx.root, "snapshots", "grow.tar.gz");
-    const r = await runCli(["backup", "create", ...fx.flags, out]);
+    // Each open of the file waits 0.3 s (strace), so it surely grows between the passes: unaided, a
+    // loaded machine could leave the appender unscheduled for a whole pass (exit 0 in one suite run).
+    const slowOpens = ["-f", "-qq", "-o", "/dev/null", "-P", log, "-e", "trace=openat,open"];
+    slowOpens.push("-e", "inject=openat,open:delay_enter=300000");
+    const r = await runCli(["backup", "create", ...fx.flags, out], {
+      via: hasStrace ? ["strace", ...slowOpens] : [],
+    });
     // It exited 0 with the file cut to the size pass one had seen.
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /growing\.log: changed while the archive was being written/);
