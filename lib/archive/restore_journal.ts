@@ -18,7 +18,7 @@ import { pidRunning } from "../fsutil/stale_temps.ts";
 import { acquireFileLockBeside, type FileLock } from "../fsutil/file_lock.ts";
 import { physicalPath } from "../fsutil/physical_path.ts";
 import { readSmallRegularFile } from "../fsutil/regular_file.ts";
-import { type RestoreStep, UndoRefused, undoStep } from "./restore_steps.ts";
+import { type RestoreStep, undoBlockers, UndoRefused, undoStep } from "./restore_steps.ts";
 
 /** The lock beside the target (`/srv/vigo.vigo-restore.lock`) that makes restores into it take turns. */
 export const RESTORE_LOCK_SUFFIX = ".vigo-restore.lock";
@@ -195,6 +195,18 @@ export function parseJournal(text: string, path: string, target: string): Restor
  * the rollback: it is returned, one note each (left_temp.ts's words).
  */
 export function rollBack(j: RestoreJournal, journal: string, removeStaging = true): string[] {
+  const blockers = undoBlockers(j.steps);
+  if (blockers.length > 0) {
+    const named = blockers.map((b) =>
+      b.replaced ? `${b.path} (the item it replaced is kept in ${b.replaced})` : b.path
+    );
+    throw new IoError(
+      `${named.join(", ")}: made after the restore was interrupted (a server started on the half-restored ` +
+        `target?), where old items must return: move ${blockers.map((b) => b.path).join(", ")} out of the ` +
+        "target and run again",
+      { path: blockers[0].path },
+    );
+  }
   for (const s of [...j.steps].reverse()) {
     try {
       undoStep(s);

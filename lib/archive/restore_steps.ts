@@ -113,6 +113,28 @@ export function applyStep(s: RestoreStep): void {
 export class UndoRefused extends Error {}
 
 /**
+ * The paths that keep {@link undoStep} from putting `steps` back, all found before anything moves (one
+ * refused per run made an operator move them out one at a time): something made again where an old item
+ * must return, and SQLite's files beside a database the undo puts back that no step moved there. Those
+ * belong to whatever opened the target after the kill (a restarted server writing into the new
+ * database): left beside the old one, SQLite replayed that `-wal` onto it, the old rows gone (found by
+ * review).
+ */
+export function undoBlockers(steps: RestoreStep[]): { path: string; replaced?: string }[] {
+  const moved = new Set(steps.map((s) => s.dest));
+  const blockers: { path: string; replaced?: string }[] = [];
+  for (const s of steps) {
+    if (s.aside === undefined || !present(s.aside)) continue;
+    const newItemGoesBack = s.staged !== undefined && !present(s.staged) && present(s.dest);
+    if (present(s.dest) && !newItemGoesBack) blockers.push({ path: s.dest, replaced: s.aside });
+    for (const c of DB_COMPANIONS) {
+      if (!moved.has(`${s.dest}${c}`) && present(`${s.dest}${c}`)) blockers.push({ path: `${s.dest}${c}` });
+    }
+  }
+  return blockers;
+}
+
+/**
  * Backward: the new item back to staging (if it went in), the old one back from aside (if it left).
  * Whether the step began is read from its aside: the old item leaves `dest` before the staged one comes,
  * so with no aside (still) there, what is at `dest` is the old item and stays. Deciding from the staged

@@ -271,3 +271,54 @@ Deno.test({
     Deno.removeSync(dir, { recursive: true });
   },
 });
+
+Deno.test("a rollback refuses while SQLite's files of a server started after the kill lie beside the database", async () => {
+  // Killed once the new database was in place; a server then opened it and wrote its -wal and -shm.
+  const target = Deno.makeTempDirSync({ prefix: "vigo-rollback-safety-" });
+  makeTree(target, "old");
+  Deno.mkdirSync(join(target, "db"));
+  Deno.writeTextFileSync(join(target, "db/vigo.db"), "old database\n");
+  const before = contents(target);
+  const pid = await deadPid();
+  const staging = join(target, `.restore-staging-${pid}-abcdef`);
+  const aside = join(target, ".pre-restore-2026-01-01T00:00:00Z");
+  makeTree(staging, "new");
+  Deno.mkdirSync(join(staging, "db"));
+  Deno.writeTextFileSync(join(staging, "db/vigo.db"), "new database\n");
+  const units = ["db/vigo.db", ...UNITS];
+  const steps = restoreSteps({ target, staging, aside, units, dbRel: "db/vigo.db", exists: existsSync });
+  const journal = journalPath(target, pid);
+  await writeJournal({
+    format: JOURNAL_FORMAT,
+    version: JOURNAL_VERSION,
+    pid,
+    started_at: new Date().toISOString(),
+    target,
+    staging,
+    aside,
+    steps,
+  });
+  applyStep(steps.find((s) => s.dest === join(target, "db/vigo.db"))!);
+  const wal = join(target, "db/vigo.db-wal"), shm = join(target, "db/vigo.db-shm");
+  Deno.writeTextFileSync(wal, "frames of the new database\n");
+  Deno.writeTextFileSync(shm, "index\n");
+  const err = (() => {
+    try {
+      recoverInterruptedRestore(target);
+    } catch (e) {
+      return e;
+    }
+  })();
+  // Before: the old database was put back beside the server's -wal, which SQLite replayed onto it.
+  assert.ok(err instanceof IoError, `expected an IoError, got ${err}`);
+  assert.equal(err.exitCode, ExitCode.Io);
+  assert.ok(err.message.startsWith(`${wal}, ${shm}: made after the restore was interrupted`), err.message);
+  assert.equal(Deno.readTextFileSync(join(aside, "db/vigo.db")), "old database\n");
+  assert.ok(Deno.statSync(journal).isFile);
+  // Moved out as it says (both at once), the next run puts the whole old tree back.
+  Deno.removeSync(wal);
+  Deno.removeSync(shm);
+  assert.deepEqual(recoverInterruptedRestore(target), [journal]);
+  assert.deepEqual(contents(target), before);
+  Deno.removeSync(target, { recursive: true });
+});
