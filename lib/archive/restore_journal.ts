@@ -163,10 +163,12 @@ export function parseJournal(text: string, path: string, target: string): Restor
   if (j.format !== JOURNAL_FORMAT || j.version !== JOURNAL_VERSION) throw bad("unknown format or version");
   const m = NAME_RE.exec(basename(path));
   if (!Number.isSafeInteger(j.pid) || !m || Number(m[1]) !== j.pid) throw bad("pid does not match its name");
-  // Written with the target's physical path (before, as spelled: through a link, refused through another
-  // spelling); every other path must lie in that.
-  if (j.target !== target && j.target !== physicalPath(target)) throw bad("written for another target");
+  // Every path must lie in the target the journal names: written with its physical path, which is not this
+  // one's when the directory was reached another way since (a bind mount, a container's volume, `mv`).
   const root = j.target;
+  if (typeof root !== "string" || !isAbsolute(root) || normalize(root) !== root) {
+    throw bad("target not absolute");
+  }
   if (!inside(j.staging, root) || !basename(j.staging).startsWith(".restore-staging-")) {
     throw bad("staging directory outside the target");
   }
@@ -185,7 +187,23 @@ export function parseJournal(text: string, path: string, target: string): Restor
       (s.aside === undefined || (typeof s.aside === "string" && inside(s.aside, j.aside)));
     if (!ok) throw bad("a step names a path outside its place");
   }
-  return j;
+  return root === target || root === physicalPath(target) ? j : rebased(j, target);
+}
+
+/**
+ * `j`, found in `target` but written for the same directory under another path: its paths moved to
+ * `target`. The journal lies in the directory it describes, so that is where they are; refused as
+ * "written for another target", a restore killed before the directory was reached another way could not
+ * be rolled back, the target left half restored (found by review).
+ */
+function rebased(j: RestoreJournal, target: string): RestoreJournal {
+  const move = (p: string) => target + p.slice(j.target.length);
+  const steps = j.steps.map((s) => ({
+    dest: move(s.dest),
+    ...(s.staged === undefined ? {} : { staged: move(s.staged) }),
+    ...(s.aside === undefined ? {} : { aside: move(s.aside) }),
+  }));
+  return { ...j, target, staging: move(j.staging), aside: move(j.aside), steps };
 }
 
 /**

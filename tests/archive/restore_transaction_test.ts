@@ -218,10 +218,14 @@ Deno.test("journals that must be refused: outside paths, wrong pid, garbage (exi
   };
   const path = `${t}/.restore-journal-42.json`;
   assert.equal(parseJournal(JSON.stringify(ok), path, t).steps.length, 1);
+  // Written for the same directory under another path (`mv`, a bind mount): its paths move to this one.
+  const moved = parseJournal(JSON.stringify(ok).replaceAll(t, "/data/old-vigo"), path, t);
+  assert.deepEqual(moved, ok);
   const bad: [string, unknown][] = [
     ["not JSON", "{"],
     ["pid", { ...ok, pid: 43 }],
-    ["another target", { ...ok, target: "/srv/other" }],
+    ["staging directory outside the target", { ...ok, target: "/srv/other" }],
+    ["target not absolute", { ...ok, target: "srv/vigo" }],
     ["staging", { ...ok, staging: "/tmp/.restore-staging-42-abcdef" }],
     ["pre-restore", { ...ok, aside: `${t}/stacks` }],
     ["step", { ...ok, steps: [{ dest: "/etc/passwd" }] }],
