@@ -103,6 +103,9 @@ export async function openFileSink(path: string): Promise<FileSink> {
         // refuses too).
         refuseExisting(path);
         register(path);
+        // Its final name too: a signal after its rename and before the archive's left it alone (found by
+        // review), which prune then takes for a dead create's.
+        register(sidecarPath);
         await writeFileAtomic(sidecarPath, sidecarLine(sha256, path), 0o644, { beforeCreate: register });
         sidecarCommitted = true;
         // Nothing was written since the fsync above: the commit need not repeat it.
