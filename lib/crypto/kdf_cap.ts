@@ -21,10 +21,14 @@ export const DEFAULT_KDF_CAP: Readonly<KdfCap> = Object.freeze({ memoryKiB: 256 
 /** Throws {@link CryptoError} naming `source` when `kdf` costs more than `cap` allows. */
 export function requireKdfWithinCap(kdf: Argon2idParams, cap: KdfCap, source: string): void {
   if (kdf.m <= cap.memoryKiB && kdf.t <= cap.iterations) return;
-  const mib = (kib: number) => `${Math.round(kib / 1024)} MiB`;
   throw new CryptoError(
-    `${source}: encrypted header asks for Argon2id ${mib(kdf.m)} × ${kdf.t} passes, above the limit of ` +
-      `${mib(cap.memoryKiB)} × ${cap.iterations} (raise it with --max-kdf-memory / --max-kdf-iterations ` +
+    `${source}: encrypted header asks for Argon2id ${memory(kdf.m)} × ${kdf.t} passes, above the limit of ` +
+      `${memory(cap.memoryKiB)} × ${cap.iterations} (raise it with --max-kdf-memory / --max-kdf-iterations ` +
       "only for an archive you trust)",
   );
+}
+
+/** `kib` as whole MiB when it is a multiple of 1024, else exactly in KiB (never rounded). */
+function memory(kib: number): string {
+  return kib % 1024 === 0 ? `${kib / 1024} MiB` : `${kib} KiB`;
 }

@@ -36,6 +36,17 @@ Deno.test("a 1 GiB × 64-pass header is refused before deriving, naming the sour
   assert.ok(performance.now() - t0 < 2000, "the refusal must not pay for the KDF");
 });
 
+Deno.test("memory that is not a whole MiB is shown in KiB, never rounded to look like the limit", async () => {
+  await assert.rejects(
+    readAll(decryptingStream("pw"), costlyHeader(262145, 3)),
+    /Argon2id 262145 KiB × 3 passes, above the limit of 256 MiB × 10/,
+  );
+  await assert.rejects(
+    readAll(decryptingStream("pw"), costlyHeader(64, 11)),
+    /Argon2id 64 KiB × 11 passes, above the limit of 256 MiB × 10/,
+  );
+});
+
 Deno.test("a raised cap lets the header through to the password check; our own cost stays accepted", async () => {
   const cap = { memoryKiB: 512, iterations: 64 };
   await assert.rejects(
