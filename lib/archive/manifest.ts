@@ -141,6 +141,10 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   if (typeof m !== "object" || m === null || m.format !== MANIFEST_FORMAT) {
     throw new BadInputError("manifest.json is not a vigo-backup manifest");
   }
+  if (typeof m.format_version !== "number") {
+    // A string "1" printed as 1 read "format_version 1 is not supported (expected 1)".
+    throw new BadInputError(`manifest format_version ${JSON.stringify(m.format_version)} is not a number`);
+  }
   if (m.format_version !== MANIFEST_VERSION) {
     throw new BadInputError(`manifest format_version ${m.format_version} is not supported (expected 1)`);
   }
@@ -152,12 +156,18 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   const followed = source?.followed as Record<string, unknown> | null | undefined;
   if (
     typeof source !== "object" || source === null ||
-    !["server_root", "server_yaml", "database"].every((k) => typeof source[k] === "string") ||
-    (followed !== undefined &&
-      (typeof followed !== "object" || followed === null ||
-        Object.values(followed).some((v) => typeof v !== "string")))
+    !["server_root", "server_yaml", "database"].every((k) => typeof source[k] === "string")
   ) {
     throw new BadInputError("manifest source lacks server_root, server_yaml or database (strings)");
+  }
+  if (
+    followed !== undefined &&
+    (typeof followed !== "object" || followed === null || Array.isArray(followed) ||
+      Object.values(followed).some((v) => typeof v !== "string"))
+  ) {
+    throw new BadInputError(
+      "manifest source.followed is not an object of strings (archive path → link target)",
+    );
   }
   if (typeof m.created_at !== "string") throw new BadInputError("manifest created_at is not a string");
   if (
@@ -176,10 +186,18 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     if (!VALID_PATH.test(path)) checkArchivePath(path);
     if (seen.has(path)) throw new BadInputError(`manifest lists ${path} twice`);
     seen.add(path);
-    if (!MODE_PATTERN.test(e.mode)) throw new BadInputError(`manifest entry ${path} has a bad mode`);
+    // A string: test() would turn the number 644 into "644" and accept it.
+    if (typeof e.mode !== "string" || !MODE_PATTERN.test(e.mode)) {
+      throw new BadInputError(
+        `manifest entry ${path} has a bad mode (must be a string of 3 or 4 octal digits)`,
+      );
+    }
     if (e.type === "file") {
-      if (!Number.isSafeInteger(e.size) || e.size! < 0 || !SHA256_PATTERN.test(e.sha256 ?? "")) {
-        throw new BadInputError(`manifest entry ${path} lacks a size or SHA-256`);
+      if (!Number.isSafeInteger(e.size) || e.size! < 0) {
+        throw new BadInputError(`manifest entry ${path} lacks a size (a non-negative integer)`);
+      }
+      if (typeof e.sha256 !== "string" || !SHA256_PATTERN.test(e.sha256)) {
+        throw new BadInputError(`manifest entry ${path}: sha256 must be 64 lowercase hex digits`);
       }
     } else if (e.type === "symlink") {
       if (typeof e.target !== "string") throw new BadInputError(`manifest entry ${path} lacks a target`);

@@ -85,13 +85,44 @@ Deno.test("parseManifest accepts a good manifest and names what is wrong in a ba
     [{ ...good, format: "x" }, /not a vigo-backup manifest/],
     [{ ...good, source: null }, /manifest source lacks server_root, server_yaml or database/],
     [{ ...good, source: { ...good.source, database: 5 } }, /manifest source lacks/],
-    [{ ...good, source: { ...good.source, followed: { "secrets/": 1 } } }, /manifest source lacks/],
+    [
+      { ...good, source: { ...good.source, followed: { "secrets/": 1 } } },
+      /source\.followed is not an object of strings/,
+    ],
+    [{ ...good, source: { ...good.source, followed: "x" } }, /source\.followed is not an object of strings/],
+    [{ ...good, format_version: "1" }, /manifest format_version "1" is not a number/],
     [{ ...good, created_at: 5 }, /manifest created_at is not a string/],
     [manifest([{ path: "db/vigo.db", type: "file", mode: "0644", size: 1, sha256: sha, mtime: 0 }]), /twice/],
     [{ ...good, entries: good.entries.slice(0, 1) }, /does not list db\/vigo\.db/],
     [
       manifest([{ path: "stacks/x", type: "file", mode: "0644", size: 1, sha256: "zz", mtime: 0 }]),
-      /SHA-256/,
+      /sha256 must be 64 lowercase hex digits/,
+    ],
+    [
+      manifest([{
+        path: "stacks/x",
+        type: "file",
+        mode: "0644",
+        size: 1,
+        sha256: sha.toUpperCase(),
+        mtime: 0,
+      }]),
+      /stacks\/x: sha256 must be 64 lowercase hex digits/,
+    ],
+    [
+      manifest([{ path: "stacks/x", type: "file", mode: "0644", sha256: sha, mtime: 0 }]),
+      /stacks\/x lacks a size/,
+    ],
+    [
+      manifest([{
+        path: "stacks/x",
+        type: "file",
+        mode: 644 as unknown as string,
+        size: 1,
+        sha256: sha,
+        mtime: 0,
+      }]),
+      /bad mode/,
     ],
     [
       manifest([{ path: "stacks/x", type: "file", mode: "9999", size: 1, sha256: sha, mtime: 0 }]),
