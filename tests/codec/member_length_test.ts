@@ -152,9 +152,55 @@ Deno.test("streams that must fail: wrong lengths, a lying ISIZE, a flipped bit, 
   }
 });
 
+/** Tagged `m` rewritten with FLG.FHCRC and a header CRC (off by one when `bad`) after its extra field. */
+function withHeaderCrc(m: Uint8Array, bad = false): Uint8Array {
+  const head = m.slice(0, 20); // fixed header + XLEN + the length subfield
+  head[3] |= 0x02;
+  new DataView(head.buffer).setUint32(16, m.length + 2, true);
+  let c = 0xffffffff;
+  for (const b of head) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  const crc = ((c ^ 0xffffffff) & 0xffff) ^ (bad ? 1 : 0);
+  return concatBytes([head, Uint8Array.of(crc & 0xff, crc >> 8), m.subarray(20)]);
+}
+
+Deno.test("a sized member's header CRC (FHCRC) is checked on every path; a wrong one fails", async () => {
+  const good = members(parts.slice(0, 4));
+  const right = [good[0], withHeaderCrc(good[1]), ...good.slice(2)];
+  const wrong = [good[0], withHeaderCrc(good[1], true), ...good.slice(2)];
+  for (const workers of [0, 1, 2]) {
+    assert.deepEqual(await read(right, { workers }), concatBytes(parts.slice(0, 4)), `${workers} workers`);
+    await assert.rejects(
+      () => read(wrong, { workers }),
+      /not a valid gzip stream \(member 2: header CRC mismatch \(stored 0x[0-9a-f]{4}, computed 0x[0-9a-f]{4}\)\)/,
+      `${workers} workers`,
+    );
+  }
+});
+
+Deno.test("after sized members, as after an unsized one, a zero byte ends the stream and the rest is ignored", async () => {
+  const good = members(parts.slice(0, 4));
+  const plain = concatBytes(parts.slice(0, 4));
+  const unsized = parts.slice(0, 4).map((p) => new Uint8Array(gzipSync(p)));
+  for (const workers of [0, 2]) {
+    for (const stream of [good, unsized]) {
+      const sized = stream === good ? "sized" : "unsized";
+      for (const tail of [new Uint8Array(512), Uint8Array.of(0, 1, 2, 0x1f, 0x8b)]) {
+        assert.deepEqual(await read([...stream, tail], { workers }), plain, `${sized}, ${workers} workers`);
+      }
+      await assert.rejects(
+        () => read([...stream, Uint8Array.of(1, 2, 3)], { workers }),
+        /not a valid gzip stream/,
+      );
+    }
+  }
+});
+
 // Under Bun (the executables) members inflate with libdeflate, on the workers and on the calling thread
 // alike, and it cannot be capped like zlib: the same streams must read, and fail, there too.
-Deno.test("under Bun, libdeflate (workers and calling thread) reads sized members and refuses a lying ISIZE or length", async () => {
+Deno.test("under Bun, libdeflate (workers and calling thread) reads sized members and refuses a lying ISIZE or length or header CRC", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const good = members(parts.slice(0, 12));
@@ -168,13 +214,16 @@ Deno.test("under Bun, libdeflate (workers and calling thread) reads sized member
     await Deno.writeFile(`${dir}/good.gz`, concatBytes(good));
     await Deno.writeFile(`${dir}/lying.gz`, concatBytes(lying));
     await Deno.writeFile(`${dir}/long.gz`, concatBytes(tooLong));
+    const badCrc = good.map((m, i) => (i === 5 ? withHeaderCrc(m, true) : m));
+    await Deno.writeFile(`${dir}/badcrc.gz`, concatBytes(badCrc));
+    await Deno.writeFile(`${dir}/zeros.gz`, concatBytes([...good, new Uint8Array(512)]));
     const script = `${dir}/read.ts`;
     await Deno.writeTextFile(
       script,
       `import { openAsBlob } from "node:fs";
 import { gunzip } from "${REPO_ROOT}lib/codec/gzip/gunzip_members.ts";
 for (const workers of [2, 0]) {
-  for (const name of ["good", "lying", "long"]) {
+  for (const name of ["good", "lying", "long", "badcrc", "zeros"]) {
     const stream = (await openAsBlob("${dir}/" + name + ".gz")).stream();
     try {
       const out = new Uint8Array(await new Response(gunzip(stream, { workers })).arrayBuffer());
@@ -196,11 +245,13 @@ for (const workers of [2, 0]) {
     const lines = new TextDecoder().decode(run.stdout).trim().split("\n");
     const expected = concatBytes(parts.slice(0, 12));
     const crc = Number(await bunCrc32(expected, dir));
-    assert.equal(lines.length, 6, lines.join("\n"));
-    for (const at of [0, 3]) {
+    assert.equal(lines.length, 10, lines.join("\n"));
+    for (const at of [0, 5]) {
       assert.equal(lines[at], `good read ${expected.length} ${crc}`);
       assert.match(lines[at + 1], /^lying failed not a valid gzip stream \(a member of \d+ bytes/);
       assert.match(lines[at + 2], /^long failed not a valid gzip stream/);
+      assert.match(lines[at + 3], /^badcrc failed not a valid gzip stream \(member 6: header CRC mismatch/);
+      assert.equal(lines[at + 4], `zeros read ${expected.length} ${crc}`);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -14,7 +14,10 @@ export const LENGTH_SUBFIELD_BYTES = 10;
 const FIXED_HEADER = 10;
 /** CRC-32 and ISIZE. */
 const TRAILER = 8;
+const FHCRC = 0x02;
 const FEXTRA = 0x04;
+const FNAME = 0x08;
+const FCOMMENT = 0x10;
 const RESERVED_FLAGS = 0xe0;
 
 /**
@@ -90,4 +93,47 @@ export function readMemberHead(head: Uint8Array): MemberHead {
 /** ISIZE from a member's last 4 bytes `trailerEnd` (the uncompressed length modulo 2^32). */
 export function inflatedSize(trailerEnd: Uint8Array): number {
   return new DataView(trailerEnd.buffer, trailerEnd.byteOffset, 4).getUint32(0, true);
+}
+
+/**
+ * Why the header CRC of `member` (a whole member, header to trailer) is wrong, or undefined when the
+ * member has none (FLG.FHCRC clear) or it matches: the low 16 bits of the CRC-32 of every header byte
+ * before it (RFC 1952 section 2.3.1). zlib checks it, libdeflate (Bun's inflater for whole members)
+ * skips it, so the reader checks it itself and every path refuses the same members.
+ */
+export function headerCrcProblem(member: Uint8Array): string | undefined {
+  const flags = member[3];
+  if (!(flags & FHCRC)) return undefined;
+  let at = FIXED_HEADER;
+  if (flags & FEXTRA) at += 2 + (member[at] | (member[at + 1] << 8));
+  for (const field of [FNAME, FCOMMENT]) {
+    if (!(flags & field)) continue;
+    const end = member.indexOf(0, at);
+    if (end < 0) return "the member header runs past the member";
+    at = end + 1;
+  }
+  if (at + 2 > member.length) return "the member header runs past the member";
+  const stored = member[at] | (member[at + 1] << 8);
+  const computed = crc32(member.subarray(0, at)) & 0xffff;
+  if (stored === computed) return undefined;
+  return `header CRC mismatch (stored 0x${hex4(stored)}, computed 0x${hex4(computed)})`;
+}
+
+const hex4 = (n: number) => n.toString(16).padStart(4, "0");
+
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 (ISO-HDLC, as gzip uses) of `bytes`. */
+function crc32(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
 }
