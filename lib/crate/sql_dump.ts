@@ -1,8 +1,9 @@
 /**
  * Deterministic SQL text of a SQLite database (format: docs/dump-format.md). The bytes depend only on
  * the schema and the data: objects in a fixed order (tables, then indexes, views, triggers, each by
- * name), rows in rowid or primary-key order, literals formatted by SQLite's own `quote()` (REALs in the
- * shortest text that reads back to the same double, BLOBs as X'..', NULL, text with '' escaping).
+ * name), rows in rowid or primary-key order, literals formatted by SQLite's own `quote()` (REALs in 15
+ * significant digits, or 17 when 15 do not read back to the same double; BLOBs as X'..', NULL, text with
+ * '' escaping).
  * Each INSERT line is built inside SQLite and fetched as raw bytes, so the text of a UTF-8 database is
  * never re-encoded on the way through JavaScript (a UTF-16 database's lines are converted to UTF-8).
  * The caller owns the connection and its read transaction.
