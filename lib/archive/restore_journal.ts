@@ -24,7 +24,7 @@ import { type RestoreStep, undoBlockers, UndoRefused, undoStep } from "./restore
 export const RESTORE_LOCK_SUFFIX = ".vigo-restore.lock";
 
 /** What a restore's lock says it does (its BusyError: "… already running as PID n"). */
-export const RESTORE_LOCK_ACTIVITY = "backup restore into this directory";
+export const RESTORE_LOCK_ACTIVITY = "a restore into this directory (or a rollback of an interrupted one)";
 
 /** Where the restore lock of `target` is, unless its directory refuses it (acquireFileLockBeside). */
 function restoreLockPath(target: string): string {

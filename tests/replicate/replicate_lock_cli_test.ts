@@ -108,7 +108,7 @@ Deno.test("lock: a restore into a target another restore is working on exits 5, 
       assertEquals(c.code, 5, c.stderr);
       assertEquals(
         c.stderr.trim(),
-        `vigocli: ${target}: backup restore into this directory already running as PID ${Deno.pid} (lock ${lockPath})`,
+        `vigocli: ${target}: a restore into this directory (or a rollback of an interrupted one) already running as PID ${Deno.pid} (lock ${lockPath})`,
       );
       assert(!existsSync(target), "nothing was restored");
     } finally {
