@@ -35,7 +35,8 @@ export const EXIT_CODE_TABLE: readonly ExitCodeRow[] = [
   {
     code: ExitCode.Crypto,
     kind: "crypto",
-    meaning: "decryption failed (wrong password, tampered data) or no password",
+    meaning:
+      "decryption failed (wrong password, tampered data) or no password (also a password file that is missing or unreadable)",
   },
   {
     code: ExitCode.Backend,
