@@ -25,16 +25,23 @@ export function runShellCommand(
   env: Record<string, string>,
   timeoutMs?: number,
 ): CommandOutcome {
-  const [file, args] = withoutSecretEnv("/bin/sh", ["-c", command]);
-  // Both onto our stderr's descriptor itself, as it comes: collected and written on after the command
-  // ended, the output came late, out of order, and cut at 64 KiB when vigocli exited before a slow
-  // reader of its stderr (`crate run … 2>&1 | less`) had taken the rest.
-  const r = spawnSync(file, args, {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", 2, 2],
-    timeout: timeoutMs,
-  });
+  const [file, args, options] = hookSpawn(command, env);
+  const r = spawnSync(file, args, { ...options, timeout: timeoutMs });
   return { command, status: r.status, signal: r.signal ?? null, ok: r.status === 0 && !r.error };
+}
+
+/**
+ * How either runs a hook: `/bin/sh -c`, our environment plus `env` minus its secrets, both outputs onto our
+ * stderr's descriptor itself, as they come (collected and written on after the command ended, the output
+ * came late, out of order, and cut at 64 KiB when vigocli exited before a slow reader of its stderr,
+ * `crate run … 2>&1 | less`, had taken the rest).
+ */
+function hookSpawn(
+  command: string,
+  env: Record<string, string>,
+): [string, string[], { env: NodeJS.ProcessEnv; stdio: ["ignore", 2, 2] }] {
+  const [file, args] = withoutSecretEnv("/bin/sh", ["-c", command]);
+  return [file, args, { env: { ...process.env, ...env }, stdio: ["ignore", 2, 2] }];
 }
 
 /** A hook command running: its process (the leader of a process group of its own) and its outcome. */
@@ -49,12 +56,8 @@ export interface RunningCommand {
  * snapshot was built all the same. In a process group of its own, which {@link stopCommand} ends whole.
  */
 export function startShellCommand(command: string, env: Record<string, string>): RunningCommand {
-  const [file, args] = withoutSecretEnv("/bin/sh", ["-c", command]);
-  const child = spawn(file, args, {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", 2, 2],
-    detached: true,
-  });
+  const [file, args, options] = hookSpawn(command, env);
+  const child = spawn(file, args, { ...options, detached: true });
   const outcome = new Promise<CommandOutcome>((resolve) => {
     child.once("error", () => resolve({ command, status: null, signal: null, ok: false }));
     child.once("exit", (status, signal) => resolve({ command, status, signal, ok: status === 0 }));
