@@ -43,6 +43,7 @@ import type { KnownHostEntry } from "./known_hosts.ts";
 import { call, type RawSftp, type SftpAttrs, type SftpDirEntry } from "./ssh2_api.ts";
 import { pipelinedRead, pipelinedWrite } from "./transfer.ts";
 import { writeFailure } from "./write_failure.ts";
+import { createFile, fileInTheWay, renameOver } from "./remote_paths.ts";
 import { changedObjectError, type FileIdentity, identityChange } from "./file_identity.ts";
 import { resumableStream } from "../resumable_stream.ts";
 import { ListingTemps } from "../listing_temps.ts";
@@ -165,7 +166,7 @@ export class SftpBackend implements Backend {
     let opened: Uint8Array | ReadableStream<Uint8Array> | undefined;
     opts.onTemporary?.({ url: tmpUrl, sweep: LISTING_SWEEP });
     await this.#run(this.#where(key), async (sftp, session) => {
-      const handle = await this.#createFile(sftp, tmp, dir);
+      const handle = await createFile(sftp, tmp, dir, (d) => this.#notADirectory(d));
       let open = true;
       let renaming = false;
       try {
@@ -178,7 +179,7 @@ export class SftpBackend implements Backend {
         await call<void>((cb) => sftp.close(handle, cb));
         renaming = true;
         if (opts.noReplace) await this.#renameNoReplace(sftp, tmp, path, key);
-        else await this.#rename(sftp, tmp, path);
+        else await renameOver(sftp, tmp, path);
       } catch (err) {
         if (open) await call<void>((cb) => sftp.close(handle, cb)).catch(() => {});
         // Asked before the temp file goes: its blocks are what filled the disk.
@@ -201,35 +202,6 @@ export class SftpBackend implements Backend {
     });
   }
 
-  async #createFile(sftp: RawSftp, path: string, dir: string): Promise<Buffer> {
-    for (let attempt = 0;; attempt++) {
-      try {
-        return await call<Buffer>((cb) => sftp.open(path, "wx", cb));
-      } catch (err) {
-        // A missing directory (or one a concurrent delete just pruned): make it and try again.
-        if (statusCode(err) !== NO_SUCH_FILE || attempt >= 3) throw err;
-        await this.#mkdirs(sftp, dir);
-      }
-    }
-  }
-
-  async #mkdirs(sftp: RawSftp, dir: string): Promise<void> {
-    if (dir === "/" || dir === ".") return;
-    try {
-      await call<void>((cb) => sftp.mkdir(dir, cb));
-    } catch (err) {
-      if (statusCode(err) === NO_SUCH_FILE) {
-        await this.#mkdirs(sftp, posix.dirname(dir));
-        await call<void>((cb) => sftp.mkdir(dir, cb)).catch(() => {});
-        return;
-      }
-      // OpenSSH answers a plain FAILURE for "exists": fine if it is a directory now.
-      const st = await call<SftpAttrs>((cb) => sftp.stat(dir, cb)).catch(() => undefined);
-      if (!st) throw err;
-      if ((st.mode & S_IFMT) !== S_IFDIR) throw this.#notADirectory(dir);
-    }
-  }
-
   /**
    * A file where the backend keeps a directory (archives/, the root), said as file:// says it
    * ({@link fileWhereDirectory}): OpenSSH answers a request below one with NO_SUCH_FILE (ENOTDIR) and a
@@ -237,19 +209,6 @@ export class SftpBackend implements Backend {
    */
   #notADirectory(dir: string): IoError {
     return fileWhereDirectory(this.#pathUrl(dir));
-  }
-
-  /**
-   * The IoError naming the first of `path` and its parents that is there but no directory, when that
-   * is why a request on `path` got NO_SUCH_FILE; undefined when the nearest one there is a directory
-   * (the rest is simply missing) or cannot be told.
-   */
-  async #fileInTheWay(sftp: RawSftp, path: string): Promise<IoError | undefined> {
-    for (let d = path;; d = posix.dirname(d)) {
-      const st = await call<SftpAttrs>((cb) => sftp.stat(d, cb)).catch((err) => statusCode(err));
-      if (typeof st === "object") return (st.mode & S_IFMT) === S_IFDIR ? undefined : this.#notADirectory(d);
-      if (st !== NO_SUCH_FILE || d === posix.dirname(d)) return undefined;
-    }
   }
 
   /** A path on the server as a URL, as objectUrl names a key: the root's own URL below it. */
@@ -260,16 +219,6 @@ export class SftpBackend implements Backend {
     const inside = root === "/" ? "/" : `${root}/`;
     if (path.startsWith(inside)) return objectUrl(this, path.slice(inside.length));
     return `${/^sftp:\/\/[^/]*/.exec(this.url)![0]}${path}`;
-  }
-
-  async #rename(sftp: RawSftp, from: string, to: string): Promise<void> {
-    if (sftp._extensions["posix-rename@openssh.com"]) {
-      await call<void>((cb) => sftp.ext_openssh_rename(from, to, cb));
-      return;
-    }
-    // Plain SFTPv3 rename refuses to replace: remove the old object first (a short window without it).
-    await call<void>((cb) => sftp.unlink(to, cb)).catch(() => {});
-    await call<void>((cb) => sftp.rename(from, to, cb));
   }
 
   /** SFTPv3's plain rename, which OpenSSH carries out as link(2) + unlink(2): it refuses an existing name. */
@@ -309,7 +258,7 @@ export class SftpBackend implements Backend {
       return await this.#run(where, async (sftp, session) => {
         const handle = await call<Buffer>((cb) => sftp.open(path, "r", cb)).catch(async (err) => {
           if (statusCode(err) !== NO_SUCH_FILE) throw err;
-          throw (await this.#fileInTheWay(sftp, posix.dirname(path))) ?? err;
+          throw (await fileInTheWay(sftp, posix.dirname(path), (d) => this.#notADirectory(d))) ?? err;
         });
         try {
           const st = await call<SftpAttrs>((cb) => sftp.fstat(handle, cb));
@@ -345,7 +294,7 @@ export class SftpBackend implements Backend {
         return { key, size: st.size, mtime: new Date(st.mtime * 1000) };
       } catch (err) {
         if (statusCode(err) !== NO_SUCH_FILE) throw err;
-        const blocked = await this.#fileInTheWay(sftp, posix.dirname(path));
+        const blocked = await fileInTheWay(sftp, posix.dirname(path), (d) => this.#notADirectory(d));
         if (blocked) throw blocked;
         return null;
       }
@@ -364,7 +313,7 @@ export class SftpBackend implements Backend {
       } catch (err) {
         if (statusCode(err) !== NO_SUCH_FILE) throw err;
         // Not an empty listing when a file stands there: list and prune --remote reported nothing, exit 0.
-        const blocked = await this.#fileInTheWay(sftp, dir);
+        const blocked = await fileInTheWay(sftp, dir, (d) => this.#notADirectory(d));
         if (blocked) throw blocked;
         return [];
       }
