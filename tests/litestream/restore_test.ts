@@ -253,12 +253,19 @@ Deno.test("a killed restore's temp files (named with its PID) are removed by the
   try {
     // A PID above the kernel's maximum (4194304) is never running.
     const dead = [".old.db.tmp-4999999-0123456789ab", ".old.db.tmp-4999999-0123456789ab-wal"];
-    // A running PID's temp (ours) is another restore's, still in progress: kept.
-    const live = `.other.db.tmp-${Deno.pid}-0123456789ab`;
-    for (const n of [...dead, live]) await Deno.writeFile(`${f.dir}/${n}`, new Uint8Array(4096));
-    await restore(f, "fresh.db");
-    const left = [...Deno.readDirSync(f.dir)].map((e) => e.name).filter((n) => n.startsWith("."));
-    assertEquals(left, [live]);
+    // A running process's temp is another restore's, still in progress: kept. (Not this process's PID: a
+    // name with it that this process did not make is a dead predecessor's, stale_temps.ts.)
+    const other = new Deno.Command("sleep", { args: ["30"] }).spawn();
+    const live = `.other.db.tmp-${other.pid}-0123456789ab`;
+    try {
+      for (const n of [...dead, live]) await Deno.writeFile(`${f.dir}/${n}`, new Uint8Array(4096));
+      await restore(f, "fresh.db");
+      const left = [...Deno.readDirSync(f.dir)].map((e) => e.name).filter((n) => n.startsWith("."));
+      assertEquals(left, [live]);
+    } finally {
+      other.kill();
+      await other.status;
+    }
   } finally {
     await Deno.remove(f.dir, { recursive: true });
   }
