@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { BackendError, ConfigError } from "../../lib/errors.ts";
 import { openGcsBackend } from "../../lib/backend/gcs/gcs_backend.ts";
+import type { RetryPolicy } from "../../lib/backend/retry.ts";
 import { startGcsShim, startGcsTokenServer, type TokenServer } from "../helpers/gcs_token_server.ts";
 import { type S3Server, startS3Server } from "../helpers/s3_server.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
@@ -25,7 +26,7 @@ interface World {
   dir: string;
   shimUnauthorized(): number;
   /** Opens `gcs://<bucket>/<prefix>` through the shim, with `env` as the only environment. */
-  open(prefix: string, env: Record<string, string>): ReturnType<typeof openGcsBackend>;
+  open(prefix: string, env: Record<string, string>, retry?: RetryPolicy): ReturnType<typeof openGcsBackend>;
   stop(): Promise<void>;
 }
 
@@ -66,8 +67,12 @@ async function world(expiresIn?: number): Promise<World> {
     tokens,
     dir,
     shimUnauthorized: () => shim.unauthorized(),
-    open: (prefix, env) =>
-      openGcsBackend(`gcs://${s3.bucket}/${prefix}`, { endpoint: shim.endpoint }, { env, homeDir: dir }),
+    open: (prefix, env, retry) =>
+      openGcsBackend(`gcs://${s3.bucket}/${prefix}`, { endpoint: shim.endpoint }, {
+        env,
+        homeDir: dir,
+        retry,
+      }),
     async stop() {
       await shim.stop();
       await tokens.stop();
@@ -189,6 +194,59 @@ Deno.test({
       assert(err2.message.includes(missing), err2.message);
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Forwards to `target` (`http://host:port`), answering the first two requests to each path with a 503. */
+function flakyProxy(target: string): { host: string; stop(): Promise<void> } {
+  const failed = new Map<string, number>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    const n = failed.get(url.pathname) ?? 0;
+    if (n < 2) {
+      failed.set(url.pathname, n + 1);
+      await req.body?.cancel();
+      return Response.json({ error: "backendError" }, { status: 503 });
+    }
+    const body = req.method === "POST" ? await req.text() : undefined;
+    return await fetch(`${target}${url.pathname}`, { method: req.method, headers: req.headers, body });
+  });
+  return { host: `127.0.0.1:${server.addr.port}`, stop: () => server.shutdown() };
+}
+
+Deno.test({
+  name: "gcs adc: a 503 from the token endpoint or the metadata server at open is retried, a refusal is not",
+  ...opts,
+  async fn() {
+    const w = await world();
+    const proxy = flakyProxy(`http://${w.tokens.metadataHost}`);
+    try {
+      const log: string[] = [];
+      const retry = { baseDelayMs: 1, log: (l: string) => log.push(l) };
+      const path = join(w.dir, "user.json");
+      await writeUserCredentials(path, USER.refreshToken, `http://${proxy.host}/token`);
+      const b = await w.open("flaky", { GOOGLE_APPLICATION_CREDENTIALS: path }, retry);
+      await b.put("a.txt", enc("one"));
+      assertEquals(log.length, 2, log.join("\n"));
+      assert(log[1].includes("retry 2/6") && log[1].includes("backendError"), log[1]);
+      assertEquals(w.tokens.issued.refresh, 1);
+      // The metadata server answering 503 is there (not "no credentials"): its token is retried too
+      // (the probe was the first attempt).
+      const meta = await w.open("flaky", { GCE_METADATA_HOST: proxy.host }, retry);
+      assertEquals(await new Response(await meta.get("a.txt")).text(), "one");
+      assertEquals(log.length, 3, log.join("\n"));
+      assertEquals(w.tokens.issued.metadata, 1);
+      // A refused credential is final: no retry line.
+      await writeUserCredentials(path, "revoked", `http://${proxy.host}/token`);
+      await assertRejects(
+        () => w.open("flaky", { GOOGLE_APPLICATION_CREDENTIALS: path }, retry),
+        BackendError,
+      );
+      assertEquals(log.length, 3, log.join("\n"));
+    } finally {
+      await proxy.stop();
+      await w.stop();
     }
   },
 });

@@ -212,6 +212,9 @@ export async function findAdcProvider(opts: AdcOptions): Promise<TokenProvider> 
       },
     };
   } catch (err) {
+    // An HTTP 5xx/429 answer: the metadata server is there but failing for now. Its provider is
+    // used, and the backend retries the token fetch; only an unreachable server means "not on GCE".
+    if (err instanceof TransientError && err.status !== undefined) return meta;
     tried.push(`GCE metadata server ${host} (${(err as Error).message.replace(`${meta.source}: `, "")})`);
   }
   const keys = opts.keys ?? { remedy: "set backup.access_key_id/secret_access_key (HMAC keys)" };

@@ -6,7 +6,7 @@
  */
 import { homedir } from "node:os";
 import process from "node:process";
-import type { RetryPolicy } from "../retry.ts";
+import { type RetryPolicy, withRetries } from "../retry.ts";
 import { BackendError } from "../../errors.ts";
 import type { BucketOptions } from "../s3_api/bucket_url.ts";
 import { bearerAuth, ObjectApi, type RequestAuth, sigV4Auth } from "../s3_api/object_api.ts";
@@ -57,7 +57,12 @@ export async function openGcsBackend(
     const provider = await findAdcProvider(adc);
     const cache = new CachedToken(provider);
     // Fetch the first token now: a refused credential is reported by open, not by the first put.
-    await cache.token().catch((err) => {
+    // A transient failure (the token endpoint's 5xx, a timeout) is retried as every request is; a
+    // refused credential (invalid_grant, 400/401) fails at once.
+    const first = opts.retry
+      ? withRetries(`access token for ${s.display}`, () => cache.token(), opts.retry)
+      : cache.token();
+    await first.catch((err) => {
       throw err instanceof BackendError ? err : new BackendError(`${s.display}: ${(err as Error).message}`);
     });
     auth = adcAuth(cache);
