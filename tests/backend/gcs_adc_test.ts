@@ -250,3 +250,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "gcs adc: a credentials file that is no object, or has no type, is one config error naming the file",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "vigo-adc-bad-" });
+    try {
+      const cases: [string, string][] = [
+        ["null", "got null"],
+        ["[]", "got an array"],
+        ['"x"', "got a string"],
+        ['{"client_email":"a@b"}', 'no "type"'],
+        ['{"type":"external_account"}', 'unsupported credentials type "external_account"'],
+      ];
+      for (const [text, says] of cases) {
+        const path = join(dir, "creds.json");
+        await Deno.writeTextFile(path, text);
+        const err = await assertRejects(
+          () => openGcsBackend("gcs://some-bucket/x", {}, { env: { GOOGLE_APPLICATION_CREDENTIALS: path } }),
+          ConfigError,
+        );
+        assert(err.message.startsWith(`${path}: `) && err.message.includes(says), err.message);
+        assert(!err.message.includes("undefined"), err.message);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -111,6 +111,11 @@ async function providerFromFile(path: string): Promise<TokenProvider> {
   } catch (err) {
     throw new ConfigError(`${path}: cannot read Google credentials (${(err as Error).message})`);
   }
+  // Valid JSON that is no object (`null`, `[]`, `"x"`) holds no credentials: `null` crashed below.
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    const got = json === null ? "null" : Array.isArray(json) ? "an array" : `a ${typeof json}`;
+    throw new ConfigError(`${path}: not a Google credentials file (a JSON object was expected, got ${got})`);
+  }
   const tokenUri = json.token_uri ?? GOOGLE_TOKEN_URI;
   if (json.type === "service_account") {
     if (!json.client_email || !json.private_key) {
@@ -145,8 +150,13 @@ async function providerFromFile(path: string): Promise<TokenProvider> {
     const source = `gcloud user credentials from ${path}`;
     return { source, fetchToken: () => exchange(tokenUri, form, source) };
   }
+  if (json.type === undefined) {
+    throw new ConfigError(
+      `${path}: no "type" in the Google credentials file (service_account, authorized_user)`,
+    );
+  }
   throw new ConfigError(
-    `${path}: unsupported credentials type "${json.type}" (service_account, authorized_user)`,
+    `${path}: unsupported credentials type ${JSON.stringify(json.type)} (service_account, authorized_user)`,
   );
 }
 
