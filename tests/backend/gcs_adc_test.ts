@@ -3,9 +3,9 @@
  * and a GCS XML shim that checks bearer tokens (tests/helpers/gcs_token_server.ts).
  */
 import { join } from "node:path";
-import { BackendError, ConfigError } from "../../lib/errors.ts";
+import { BackendError, BadInputError, ConfigError } from "../../lib/errors.ts";
 import { openGcsBackend } from "../../lib/backend/gcs/gcs_backend.ts";
-import type { RetryPolicy } from "../../lib/backend/retry.ts";
+import { retryBackend, type RetryPolicy } from "../../lib/backend/retry.ts";
 import { startGcsShim, startGcsTokenServer, type TokenServer } from "../helpers/gcs_token_server.ts";
 import { type S3Server, startS3Server } from "../helpers/s3_server.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
@@ -276,6 +276,43 @@ Deno.test({
       }
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "gcs adc: a source that fails while it is streamed (no hash pass) is its own error, not retried",
+  ...opts,
+  async fn() {
+    const w = await world();
+    try {
+      const path = await writeServiceAccountFile(w.dir, w.key.pem, w.tokens.tokenUri);
+      const log: string[] = [];
+      const b = retryBackend(await w.open("changed", { GOOGLE_APPLICATION_CREDENTIALS: path }), {
+        baseDelayMs: 1,
+        log: (l) => log.push(l),
+      });
+      const changed = new BadInputError("/srv/a.tar.gz: checksum mismatch: the file changed while uploading");
+      let opens = 0;
+      const size = 1024 * 1024;
+      const open = () => {
+        opens++;
+        let sent = 0;
+        return new ReadableStream<Uint8Array>({
+          pull(ctl) {
+            if (sent >= size / 2) return ctl.error(changed);
+            sent += 64 * 1024;
+            ctl.enqueue(new Uint8Array(64 * 1024));
+          },
+        });
+      };
+      const err = await assertRejects(() => b.put("a.tar.gz", { size, open }), BadInputError);
+      assertEquals(err.message, changed.message);
+      assertEquals(log, [], "not retried");
+      assertEquals(opens, 1, "the source was read once");
+      assertEquals(await b.stat("a.tar.gz"), null, "nothing stored");
+    } finally {
+      await w.stop();
     }
   },
 });

@@ -245,15 +245,18 @@ export class ObjectApi {
 export interface ExactSizeOptions {
   /** Runs per chunk passed on. */
   progress?: () => void;
-  /** Also gets the error of a wrong size, since a transport may replace it with its own. */
+  /**
+   * Also gets the error of a wrong size, or the source's own error, since a transport may replace it
+   * with its own.
+   */
   failed?: (err: unknown) => void;
   /** Aborting it cancels the source (closing the file it reads). */
   signal?: AbortSignal;
 }
 
 /**
- * `stream` as it is, failing with {@link changedBody} when it does not hold exactly `size` bytes: the
- * source changed since it was measured.
+ * `stream` as it is, failing with {@link changedBody} when it does not hold exactly `size` bytes (the
+ * source changed since it was measured), or with the source's error when reading it fails.
  */
 export function exactSize(
   stream: ReadableStream<Uint8Array>,
@@ -284,7 +287,17 @@ export function exactSize(
       }, { once: true });
     },
     async pull(ctl) {
-      const { done, value } = await reader.read();
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        // The source itself failed (a file that changed under a checksum check, a read error): its
+        // error is the answer, not the transport's "cannot connect" it would be replaced with.
+        if (over) return;
+        failed?.(err);
+        return stop(ctl, err);
+      }
+      const { done, value } = chunk;
       if (over) return;
       if (done) {
         if (sent !== size) return fail(ctl, String(sent));
