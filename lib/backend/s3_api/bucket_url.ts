@@ -41,6 +41,8 @@ export function splitBucketUrl(
   if (!/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/.test(bucket)) {
     throw new ConfigError(`${shown}: invalid bucket name "${bucket}"`);
   }
+  const gcsRule = scheme === "gcs" ? gcsBucketNameRule(bucket) : undefined;
+  if (gcsRule) throw new ConfigError(`${shown}: invalid bucket name "${bucket}" (${gcsRule})`);
   const segments = decodeUrlPart(m[2] ?? "", shown).split("/").slice(1);
   if (segments.at(-1) === "") segments.pop();
   // The request URL is normalised on the way (a/../b is b, x//y is x/y): stored elsewhere than said.
@@ -60,6 +62,23 @@ export function splitBucketUrl(
   }
   const path = segments.join("/");
   return { bucket, prefix: path ? `${path}/` : "", query };
+}
+
+/**
+ * The Cloud Storage naming rule `bucket` breaks beyond the shared pattern (lowercase letters, digits,
+ * `-_.`, a letter or digit at each end), or undefined
+ * (https://cloud.google.com/storage/docs/buckets#naming): the server refuses such a name only later.
+ */
+function gcsBucketNameRule(bucket: string): string | undefined {
+  if (bucket.length > 222) return "more than 222 characters";
+  const parts = bucket.split(".");
+  if (parts.some((p) => p === "")) return "an empty dot-separated part";
+  if (parts.length === 1 && bucket.length > 63) return "more than 63 characters without dots";
+  if (parts.some((p) => p.length > 63)) return "a dot-separated part of more than 63 characters";
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(bucket)) return "an IP address";
+  if (bucket.startsWith("goog")) return 'begins with "goog"';
+  if (/g[o0][o0]gle/.test(bucket)) return 'contains "google" or a misspelling of it';
+  return undefined;
 }
 
 /** Normalises an endpoint option: `host:port` gets https://, a trailing slash is dropped. */
