@@ -39,3 +39,43 @@ Deno.test("gcs url: bucket names Cloud Storage forbids are refused with the rule
     assertEquals(resolveGcsSettings(`gcs://${ok}/p`, {}).bucket, ok);
   }
 });
+
+Deno.test("gcs url: ?endpoint= with a path or user:password@ is refused, named as a URL option, never quoting a password", () => {
+  assertEquals(
+    refused("gcs://vigo-test/p?endpoint=http://127.0.0.1:9/not/used"),
+    'gcs://vigo-test/p: URL option endpoint: endpoint takes only a scheme, host and port, got "http://127.0.0.1:9/not/used" with a path (/not/used)',
+  );
+  assertEquals(
+    refused("gcs://vigo-test/p?endpoint=ftp://x"),
+    'gcs://vigo-test/p: URL option endpoint: endpoint must be http:// or https://, got "ftp://x"',
+  );
+  const withPassword = refused("gcs://vigo-test/p?endpoint=http://u:SECRETPW@127.0.0.1:9");
+  assert(withPassword.includes("a user:password@ part") && !withPassword.includes("SECRETPW"), withPassword);
+  for (
+    const url of [
+      "gcs://vigo-test/p?endpoint=http://u:SECRETPW@127.0.0.1:9&x=1",
+      "gcs://vigo-test/p?endpoint=http%3A%2F%2Fu%3ASECRETPW%40127.0.0.1%3A9&x=1",
+      "gcs://vigo-test/p?x=1&endpoint=u:SECRETPW@127.0.0.1:9",
+    ]
+  ) {
+    const msg = refused(url);
+    assert(msg.includes('unknown URL option "x"') && !msg.includes("SECRETPW"), msg);
+  }
+  // server.yaml's endpoint keeps its name; a trailing slash is no path.
+  const yaml = () => resolveGcsSettings("gcs://vigo-test/p", { endpoint: "http://127.0.0.1:9/x" });
+  let msg = "";
+  try {
+    yaml();
+  } catch (err) {
+    msg = (err as Error).message;
+  }
+  assert(msg.startsWith("backup.endpoint: endpoint takes only"), msg);
+  assertEquals(
+    resolveGcsSettings("gcs://vigo-test/p?endpoint=http://127.0.0.1:9/", {}).endpoint.host,
+    "127.0.0.1:9",
+  );
+  assertEquals(
+    refused("gcs://vigo-test/a/../b"),
+    'gcs://vigo-test/a/../b: a ".." path segment names no object key',
+  );
+});

@@ -33,8 +33,14 @@ export interface GcsSettings {
 /** Resolves GCS settings from the URL and the `backup:` fields. */
 export function resolveGcsSettings(url: string, opts: BucketOptions): GcsSettings {
   const { bucket, prefix, query } = splitBucketUrl(url, "gcs", GCS_QUERY_KEYS);
-  const endpointRaw = opts.endpoint ?? query.get("endpoint") ?? GCS_XML_ENDPOINT;
-  const endpoint = parseEndpoint(endpointRaw, "backup.endpoint");
+  const display = `gcs://${bucket}/${prefix}`.replace(/\/$/, "");
+  // Named where it was set: the URL's ?endpoint= is no backup.endpoint.
+  const fromUrl = opts.endpoint === undefined ? query.get("endpoint") ?? undefined : undefined;
+  const endpoint = parseEndpoint(
+    opts.endpoint ?? fromUrl ?? GCS_XML_ENDPOINT,
+    fromUrl === undefined ? "backup.endpoint" : `${display}: URL option endpoint`,
+    true,
+  );
   let hmac: S3Credentials | undefined;
   if (opts.accessKeyId || opts.secretAccessKey) {
     if (!opts.accessKeyId || !opts.secretAccessKey) {
@@ -45,5 +51,5 @@ export function resolveGcsSettings(url: string, opts: BucketOptions): GcsSetting
     hmac = { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey };
   }
   const region = opts.region ?? query.get("region") ?? "auto";
-  return { bucket, prefix, endpoint, hmac, region, display: `gcs://${bucket}/${prefix}`.replace(/\/$/, "") };
+  return { bucket, prefix, endpoint, hmac, region, display };
 }

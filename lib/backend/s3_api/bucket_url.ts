@@ -48,7 +48,10 @@ export function splitBucketUrl(
   // The request URL is normalised on the way (a/../b is b, x//y is x/y): stored elsewhere than said.
   const odd = segments.find((s) => s === "" || s === "." || s === "..");
   if (odd !== undefined) {
-    throw new ConfigError(`${shown}: ${odd === "" ? "an empty" : `a "${odd}"`} path segment names no S3 key`);
+    const names = scheme === "s3" ? "S3 key" : "object key";
+    throw new ConfigError(
+      `${shown}: ${odd === "" ? "an empty" : `a "${odd}"`} path segment names no ${names}`,
+    );
   }
   const query = new URLSearchParams(m[3] ?? "");
   for (const key of new Set(query.keys())) {
@@ -81,17 +84,42 @@ function gcsBucketNameRule(bucket: string): string | undefined {
   return undefined;
 }
 
-/** Normalises an endpoint option: `host:port` gets https://, a trailing slash is dropped. */
-export function parseEndpoint(raw: string, what: string): URL {
+/** An endpoint value without a `user:password@` part, for messages. */
+function redactEndpoint(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#@]*@/i, "$1");
+}
+
+/**
+ * Normalises an endpoint option: `host:port` gets https://, a trailing slash is dropped. With
+ * `bare`, an endpoint that also has a path, query or user:password@ part is refused: only its
+ * scheme and host would be used, and the rest was dropped without a word. Messages never quote a
+ * user:password@ part.
+ */
+export function parseEndpoint(raw: string, what: string, bare = false): URL {
+  const shown = redactEndpoint(raw);
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
   let u: URL;
   try {
     u = new URL(withScheme);
   } catch {
-    throw new ConfigError(`${what}: invalid endpoint "${raw}"`);
+    throw new ConfigError(`${what}: invalid endpoint "${shown}"`);
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") {
-    throw new ConfigError(`${what}: endpoint must be http:// or https://, got "${raw}"`);
+    throw new ConfigError(`${what}: endpoint must be http:// or https://, got "${shown}"`);
+  }
+  if (bare) {
+    const extra = u.username || u.password
+      ? "a user:password@ part"
+      : u.pathname !== "/"
+      ? `a path (${u.pathname})`
+      : u.search || u.hash
+      ? "a query"
+      : undefined;
+    if (extra) {
+      throw new ConfigError(
+        `${what}: endpoint takes only a scheme, host and port, got "${shown}" with ${extra}`,
+      );
+    }
   }
   return new URL(`${u.protocol}//${u.host}`);
 }
@@ -139,7 +167,11 @@ export function parseBucketOptions(src: BackupOptionSource): BucketOptions {
   };
 }
 
-/** `url` without a `user:password@` part (bucket URLs carry none, but a pasted one may). */
+/**
+ * `url` without a `user:password@` part (bucket URLs carry none, but a pasted one may), nor one in an
+ * URL option's value (`?endpoint=http://user:password@host`), written plain or percent-encoded.
+ */
 export function redactUserInfo(url: string): string {
-  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, "$1");
+  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, "$1")
+    .replace(/([?&][^=&#]*=(?:[a-zA-Z][a-zA-Z0-9+.-]*(?::\/\/|%3A%2F%2F))?)[^/?#&@]*(?:@|%40)/gi, "$1");
 }
