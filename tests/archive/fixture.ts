@@ -5,6 +5,8 @@
  */
 import { join } from "node:path";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
+import { JOURNAL_FORMAT, JOURNAL_VERSION, writeJournal } from "../../lib/archive/restore_journal.ts";
+import type { RestoreStep } from "../../lib/archive/restore_steps.ts";
 
 /** A server root made for one test. */
 export interface ServerFixture {
@@ -99,4 +101,16 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Writes the journal a restore of `target` by `pid` has written when it is killed mid-commit; its path. */
+export function writeKilledJournal(
+  j: { pid: number; target: string; staging: string; aside: string; steps: RestoreStep[] },
+): Promise<string> {
+  return writeJournal({
+    format: JOURNAL_FORMAT,
+    version: JOURNAL_VERSION,
+    started_at: new Date().toISOString(),
+    ...j,
+  });
 }

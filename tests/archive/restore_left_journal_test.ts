@@ -8,19 +8,14 @@
  * tests/helpers/unremovable_temp.ts); skipped, saying so, without strace.
  */
 import assert from "node:assert/strict";
+import { writeKilledJournal } from "./fixture.ts";
 import { restoreArchive } from "../../lib/archive/restore.ts";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { REPO_ROOT } from "../helpers/cli.ts";
 import { everyUnlinkFailing, hasStrace, runWithUnremovableTemp } from "../helpers/unremovable_temp.ts";
-import {
-  JOURNAL_FORMAT,
-  JOURNAL_VERSION,
-  journalPath,
-  recoverInterruptedRestore,
-  writeJournal,
-} from "../../lib/archive/restore_journal.ts";
+import { journalPath, recoverInterruptedRestore } from "../../lib/archive/restore_journal.ts";
 import { applyStep } from "../../lib/archive/restore_steps.ts";
 
 if (!hasStrace) console.warn("restore_left_journal_test: skipped, strace is not installed");
@@ -102,16 +97,7 @@ Deno.test({
         staged: join(staging, "stacks"),
         aside: join(aside, "stacks"),
       };
-      await writeJournal({
-        format: JOURNAL_FORMAT,
-        version: JOURNAL_VERSION,
-        pid,
-        started_at: new Date().toISOString(),
-        target,
-        staging,
-        aside,
-        steps: [step],
-      });
+      await writeKilledJournal({ pid, target, staging, aside, steps: [step] });
       applyStep(step);
       const journal = journalPath(target, pid);
       const { outcome } = await runWithUnremovableTemp(

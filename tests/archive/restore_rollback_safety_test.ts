@@ -7,19 +7,17 @@
  * and journals of dead processes, as SIGKILL mid-commit leaves them.
  */
 import assert from "node:assert/strict";
+import { writeKilledJournal } from "./fixture.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import process from "node:process";
 import { makeTempDir } from "../../lib/archive/interrupt_cleanup.ts";
 import {
-  JOURNAL_FORMAT,
-  JOURNAL_VERSION,
   journalPath,
   recoverInterruptedRestore,
   recoverInterruptedRestoreLocking,
   RESTORE_LOCK_SUFFIX,
-  writeJournal,
 } from "../../lib/archive/restore_journal.ts";
 import { restoreArchive } from "../../lib/archive/restore.ts";
 import { acquireFileLockBeside } from "../../lib/fsutil/file_lock.ts";
@@ -83,16 +81,7 @@ async function killedRestore(applied: number, half = false, pid?: number) {
   };
   const steps = restoreSteps({ target, staging, aside, units: UNITS, dbRel: "db/vigo.db", exists });
   const journal = journalPath(target, pid);
-  await writeJournal({
-    format: JOURNAL_FORMAT,
-    version: JOURNAL_VERSION,
-    pid,
-    started_at: new Date().toISOString(),
-    target,
-    staging,
-    aside,
-    steps,
-  });
+  await writeKilledJournal({ pid, target, staging, aside, steps });
   for (const s of steps.slice(0, applied)) applyStep(s);
   if (half) {
     const s = steps[applied];
@@ -288,16 +277,7 @@ Deno.test("a rollback refuses while SQLite's files of a server started after the
   const units = ["db/vigo.db", ...UNITS];
   const steps = restoreSteps({ target, staging, aside, units, dbRel: "db/vigo.db", exists: existsSync });
   const journal = journalPath(target, pid);
-  await writeJournal({
-    format: JOURNAL_FORMAT,
-    version: JOURNAL_VERSION,
-    pid,
-    started_at: new Date().toISOString(),
-    target,
-    staging,
-    aside,
-    steps,
-  });
+  await writeKilledJournal({ pid, target, staging, aside, steps });
   applyStep(steps.find((s) => s.dest === join(target, "db/vigo.db"))!);
   const wal = join(target, "db/vigo.db-wal"), shm = join(target, "db/vigo.db-shm");
   Deno.writeTextFileSync(wal, "frames of the new database\n");

@@ -10,14 +10,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cliCommand, REPO_ROOT, runCli } from "../helpers/cli.ts";
-import { makeServerRoot, treeHash } from "./fixture.ts";
+import { makeServerRoot, treeHash, writeKilledJournal } from "./fixture.ts";
 import { restoreSteps } from "../../lib/archive/restore_steps.ts";
-import {
-  JOURNAL_FORMAT,
-  JOURNAL_VERSION,
-  journalPath,
-  writeJournal,
-} from "../../lib/archive/restore_journal.ts";
+import { journalPath } from "../../lib/archive/restore_journal.ts";
 
 const hasStrace = new Deno.Command("sh", { args: ["-c", "command -v strace"] }).outputSync().success;
 if (!hasStrace) console.warn("restore_undo_fail_cli_test: skipped, strace is not installed");
@@ -167,16 +162,7 @@ Deno.test({
           }
         },
       });
-      await writeJournal({
-        format: JOURNAL_FORMAT,
-        version: JOURNAL_VERSION,
-        pid,
-        started_at: new Date().toISOString(),
-        target,
-        staging,
-        aside,
-        steps,
-      });
+      await writeKilledJournal({ pid, target, staging, aside, steps });
       const yaml = join(target, "server.yaml");
       await Deno.mkdir(aside);
       await Deno.rename(yaml, join(aside, "server.yaml"));
