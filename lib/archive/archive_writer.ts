@@ -22,7 +22,7 @@ import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { TarWriter } from "../codec/tar/tar_writer.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "../codec/gzip/gzip_parallel.ts";
 import { recoverInterruptedRestoreLocking } from "./restore_journal.ts";
-import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
+import { sweepStaleTemps, sweepSystemTemps } from "../fsutil/stale_temps.ts";
 import { ownFiles, type OwnFileVerdict } from "./own_files.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
@@ -130,6 +130,7 @@ export async function writeArchive(
   // And a dead encrypted create's copy of the database beside it (copyBesideDatabase), by any create.
   const dbDir = databaseDir(cfg.database.path);
   if (dbDir !== opts.workDir) sweepStaleTemps(dbDir);
+  sweepSystemTemps();
   const copyDir = opts.copyBesideDatabase ? dbDir : opts.workDir;
   // A restore can pass its busy probe just before this pin and swap the trees just after it (or be
   // forced past a pin): the archive would then hold the old database with the new stacks/. Taken

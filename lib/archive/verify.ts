@@ -15,7 +15,7 @@ import { IntegrityError, scanArchive, type ScanResult } from "./archive_scan.ts"
 import type { PasswordSource } from "./archive_source.ts";
 import { DB_ENTRY_PATH } from "./manifest.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
-import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
+import { sweepStaleTemps, sweepSystemTemps } from "../fsutil/stale_temps.ts";
 
 /** The result of a verification that passed. */
 export interface VerifyReport {
@@ -35,6 +35,7 @@ export async function verifyArchive(
   // A killed verify's scratch (the decrypted database of an encrypted archive) goes first: its name
   // carries its dead PID, and without this only a create or restore in the same directory removed it.
   sweepStaleTemps(workDir);
+  sweepSystemTemps();
   const { path: dir, forget } = tempDirFor(workDir);
   const dbPath = join(dir, "vigo.db");
   // Started once the database is extracted, so it runs on a worker while the rest is scanned.

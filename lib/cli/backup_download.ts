@@ -80,6 +80,8 @@ export async function withRemoteArchive<T>(
   const cfg = await loadBackupSettings(serverYaml, serverRoot, false, creds);
   const parent = dirname(resolve(serverRoot));
   const { makeTempDir } = await import("../archive/interrupt_cleanup.ts");
+  const { sweepSystemTemps } = await import("../fsutil/stale_temps.ts");
+  sweepSystemTemps();
   let temp: { path: string; forget: () => void };
   try {
     temp = makeTempDir(parent, ".vigo-download-");

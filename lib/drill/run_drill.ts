@@ -142,6 +142,6 @@ async function scratchDir(parent: string | undefined, drillsDir: string) {
 
 /** A new scratch directory in `dir`, after a killed drill's (as big as the database) is gone from there. */
 function freshScratch(dir: string, prefix: string) {
-  sweepStaleTemps(dir);
+  sweepStaleTemps(dir, Date.now(), dir === tmpdir());
   return makeTempDir(dir, prefix);
 }

@@ -13,6 +13,7 @@
  */
 import { lstatSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { tmpdir } from "node:os";
 import process from "node:process";
 import { madeWritable } from "./writable_tree.ts";
 
@@ -24,6 +25,8 @@ const WITH_PID = [
   /^\..+\.tmp-(\d+)-[0-9a-f]{12}(\.db)?(-journal|-wal|-shm)?$/,
   /^\.restore-staging-(\d+)-[A-Za-z0-9]{6}$/,
   /^\.vigo-(?:backup|verify|download)-(\d+)-[A-Za-z0-9]{6}$/,
+  // The same in the system temp directory, where they go when their own directory is read-only.
+  /^vigo-(?:backup|verify|download)-(\d+)-[A-Za-z0-9]{6}$/,
   // A drill's scratch restore: in the drills directory, else the system temp directory.
   /^\.scratch-(\d+)-[A-Za-z0-9]{6}$/,
   /^vigo-drill-scratch-(\d+)-[A-Za-z0-9]{6}$/,
@@ -102,7 +105,7 @@ export function pidRunning(pid: number): boolean {
  * The stale temporary entries directly inside `dir`, by {@link staleTempDecision}, as paths; what a sweep
  * removes and a dry run lists. A directory that cannot be read (missing, permission) has none.
  */
-export function findStaleTemps(dir: string, now = Date.now()): string[] {
+export function findStaleTemps(dir: string, now = Date.now(), visible = false): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -111,7 +114,7 @@ export function findStaleTemps(dir: string, now = Date.now()): string[] {
   }
   const stale: string[] = [];
   for (const name of names) {
-    if (!name.startsWith(".")) continue;
+    if (!name.startsWith(".") && !(visible && name.startsWith("vigo-"))) continue;
     const path = join(dir, name);
     try {
       if (staleTempDecision(name, now - lstatSync(path).mtimeMs, tempOwnerRunning) === "remove") {
@@ -129,8 +132,8 @@ export function findStaleTemps(dir: string, now = Date.now()): string[] {
  * paths. Best effort: an entry that cannot be removed is skipped, because the sweep must never be the
  * reason a backup or restore fails.
  */
-export function sweepStaleTemps(dir: string, now = Date.now()): string[] {
-  return findStaleTemps(dir, now).filter((path) => {
+export function sweepStaleTemps(dir: string, now = Date.now(), visible = false): string[] {
+  return findStaleTemps(dir, now, visible).filter((path) => {
     try {
       rmSync(path, { recursive: true, force: true });
       return true;
@@ -146,4 +149,14 @@ export function sweepStaleTemps(dir: string, now = Date.now()): string[] {
       return false;
     }
   });
+}
+
+/**
+ * {@link sweepStaleTemps} of the system temporary directory, for the `vigo-…` names (no leading dot) that
+ * verify, create, download and the drill make there when their own directory is read-only (an archive on
+ * a read-only stick): the dot-name sweep never saw them, and a killed verify of an encrypted archive left
+ * its decrypted database there for good (found by review).
+ */
+export function sweepSystemTemps(now = Date.now()): string[] {
+  return sweepStaleTemps(tmpdir(), now, true);
 }
