@@ -98,18 +98,15 @@ function databaseDir(path: string): string {
  * The directory a rollback-journal database's copy is made in: `.vigo-backup-<pid>-*` in `dir` (its PID
  * lets the next create's sweep of `dir` remove it). Beside the database (`besideDatabase`, an encrypted
  * archive) the copy needs room for the database on that file system: when `dir` cannot take a directory
- * (read-only, not ours) it goes to the system's temporary directory, never the output's.
+ * (read-only, not ours) it goes to the system's temporary directory, never the output's, where the next
+ * create's sweepSystemTemps removes it.
  */
-function copyPlace(
-  dir: string,
-  besideDatabase: boolean,
-): { path: string; forget: () => void; sweep: string } {
+function copyPlace(dir: string, besideDatabase: boolean): { path: string; forget: () => void } {
   try {
-    return { ...makeTempDir(dir, ".vigo-backup-"), sweep: NEXT_RUN_SWEEP };
+    return makeTempDir(dir, ".vigo-backup-");
   } catch (err) {
     if (!besideDatabase) throw err;
-    // No sweep looks in the system's temporary directory (cleared at boot on most systems).
-    return { ...makeTempDir(tmpdir(), "vigo-backup-"), sweep: "removal by hand" };
+    return makeTempDir(tmpdir(), "vigo-backup-");
   }
 }
 
@@ -152,11 +149,13 @@ export async function writeArchive(
     // snapshot that fails it never becomes an archive (README, performance decisions).
     db = await PinnedDatabase.pin(cfg.database.path, opts.lockTimeoutMs, () => {
       // Only a rollback-journal database is copied (lib/sqlite/pinned_database.ts says why).
-      const { path, forget, sweep } = copyPlace(copyDir, copyDir !== opts.workDir);
+      const { path, forget } = copyPlace(copyDir, copyDir !== opts.workDir);
       return {
         path: join(path, "vigo.db"),
         dir: path,
-        sweep,
+        // Its name carries this PID: the next create's sweep of that directory (or the system temporary
+        // one) removes it.
+        sweep: NEXT_RUN_SWEEP,
         remove: () => {
           rmSync(path, { recursive: true, force: true });
           forget();

@@ -5,7 +5,7 @@
  */
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { IoError, toVigoError, VerifyError } from "../errors.ts";
 import { NEXT_RUN_SWEEP, removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
@@ -89,7 +89,8 @@ export async function verifyArchive(
     report = { scan, integrityCheck: facts.integrity, pageSize: facts.pageSize, pageCount: facts.pageCount };
   } catch (err) {
     // Its verdict stays the error (a monitor reads the exit code) when its scratch cannot be removed.
-    const e = await removingTree(err, dir, "scratch directory", sweeperOf(dir));
+    // Beside the archive or in the system temporary directory, the next verify's sweeps remove it.
+    const e = await removingTree(err, dir, "scratch directory", NEXT_RUN_SWEEP);
     forget();
     throw e;
   }
@@ -97,11 +98,6 @@ export async function verifyArchive(
   forget();
   if (problem !== undefined) throw new IoError(`${dir}: ${problem}`, { path: dir });
   return report;
-}
-
-/** Who removes a scratch directory left behind: a sweep knows only the hidden one beside archives. */
-function sweeperOf(dir: string): string {
-  return basename(dir).startsWith(".") ? NEXT_RUN_SWEEP : "removal by hand";
 }
 
 /** `.vigo-verify-*` in `dir`, else `vigo-verify-*` in the system temp directory (`dir` read-only). */
