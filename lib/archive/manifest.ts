@@ -5,6 +5,7 @@
  */
 import { BadInputError } from "../errors.ts";
 import type { TarEntryType } from "../codec/tar/tar_format.ts";
+import { parseRfc3339 } from "../rfc3339.ts";
 
 /** Value of `format` in every manifest. */
 export const MANIFEST_FORMAT = "vigo-backup";
@@ -170,6 +171,11 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     );
   }
   if (typeof m.created_at !== "string") throw new BadInputError("manifest created_at is not a string");
+  // The drill's age of the newest archive and `list` read it as a time: one that is not would be NaN days.
+  const createdAt = parseRfc3339(m.created_at);
+  if (typeof createdAt === "string") {
+    throw new BadInputError(`manifest created_at ${JSON.stringify(m.created_at)}: ${createdAt}`);
+  }
   if (
     m.excluded !== undefined &&
     (!Array.isArray(m.excluded) || m.excluded.some((p) => p !== MASTER_KEY_ENTRY_PATH))

@@ -16,6 +16,7 @@ import type { DrillPathResult } from "./drill_report.ts";
 import { type DrillContext, failureMessage, isScratchFailure, notConfigured } from "./drill_context.ts";
 import { compareCounts, liveTableCounts, tableCounts } from "./db_facts.ts";
 import { ageProblem } from "./drill_policy.ts";
+import { parseRfc3339 } from "../rfc3339.ts";
 import { type FileTally, newTally, sha256OfFile, tallyFile } from "./file_compare.ts";
 
 interface Chosen {
@@ -58,7 +59,8 @@ export async function drillArchive(ctx: DrillContext): Promise<DrillPathResult> 
     const cmp = compareCounts(tableCounts(r.database), liveTableCounts(ctx.config.database.path));
     detail.tables = cmp.tables;
     detail.files = await compareFiles(r.scan.manifest.entries, ctx.config.serverRoot);
-    const ageMs = ctx.now.getTime() - Date.parse(r.scan.manifest.created_at);
+    // parseManifest refused a created_at that is not an RFC 3339 time; Date.parse reads not all of them.
+    const ageMs = ctx.now.getTime() - (parseRfc3339(r.scan.manifest.created_at) as Date).getTime();
     const rpo = Math.max(0, ageMs / 1000);
     const tooOld = ageProblem(`newest archive ${chosen.name}`, ageMs, ctx.maxAgeMs);
     return {

@@ -275,6 +275,19 @@ const cases: Case[] = [
     archive: await tarGz(withManifest(base, (m) => void delete (m as { source?: unknown }).source)),
   },
   {
+    name: "created_at_not_a_time",
+    expect: "header failure",
+    error: "BadInputError",
+    message: 'manifest created_at "2026-02-30T00:00:00.000Z": no such time (2026-02 has 28 days)',
+    comment: "the v1 archive whose manifest was made on a day that does not exist (the drill reads its age)",
+    archive: await tarGz(
+      withManifest(
+        base,
+        (m) => void ((m as { created_at?: string }).created_at = "2026-02-30T00:00:00.000Z"),
+      ),
+    ),
+  },
+  {
     name: "uid_out_of_range",
     expect: "corrupt",
     error: "BadInputError",
