@@ -39,7 +39,6 @@ export function resolveGcsSettings(url: string, opts: BucketOptions): GcsSetting
   const endpoint = parseEndpoint(
     opts.endpoint ?? fromUrl ?? GCS_XML_ENDPOINT,
     fromUrl === undefined ? "backup.endpoint" : `${display}: URL option endpoint`,
-    true,
   );
   let hmac: S3Credentials | undefined;
   if (opts.accessKeyId || opts.secretAccessKey) {

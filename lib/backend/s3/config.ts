@@ -68,9 +68,16 @@ export function resolveS3Settings(
   // An empty value (`?region=`) is no value: it signed for us-east-1 past AWS_REGION.
   const param = (key: string) => query.get(key) || undefined;
   const region = opts.region ?? param("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
-  const endpointRaw = opts.endpoint ?? param("endpoint");
+  const display = `s3://${bucket}/${prefix}`.replace(/\/$/, "");
+  // Named where it was set: the URL's ?endpoint= is no backup.endpoint. A path, query or user:password@
+  // part is refused: requests go to the scheme and host alone, and the rest was dropped without a word.
+  const fromUrl = opts.endpoint === undefined ? param("endpoint") : undefined;
+  const endpointRaw = opts.endpoint ?? fromUrl;
   const endpoint = endpointRaw
-    ? parseEndpoint(endpointRaw, "backup.endpoint")
+    ? parseEndpoint(
+      endpointRaw,
+      fromUrl === undefined ? "backup.endpoint" : `${display}: URL option endpoint`,
+    )
     : new URL(`https://s3.${region}.amazonaws.com`);
   // server.yaml's field wins over the query, false included.
   const styleKey = query.has("force_path_style") ? "force_path_style" : "forcePathStyle";
@@ -79,7 +86,6 @@ export function resolveS3Settings(
   // named by an IP address or as localhost has no per-bucket host names at all (the AWS SDKs agree).
   const pathStyle = Boolean(forced) || bucket.includes(".") || !hasSubdomains(endpoint.hostname);
   const credentials = resolveCredentials(opts, env, `s3://${bucket}`);
-  const display = `s3://${bucket}/${prefix}`.replace(/\/$/, "");
   return { bucket, prefix, region, endpoint, pathStyle, credentials, display };
 }
 

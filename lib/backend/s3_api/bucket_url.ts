@@ -90,12 +90,11 @@ function redactEndpoint(raw: string): string {
 }
 
 /**
- * Normalises an endpoint option: `host:port` gets https://, a trailing slash is dropped. With
- * `bare`, an endpoint that also has a path, query or user:password@ part is refused: only its
- * scheme and host would be used, and the rest was dropped without a word. Messages never quote a
- * user:password@ part.
+ * Normalises an endpoint option: `host:port` gets https://, a trailing slash is dropped. An endpoint
+ * that also has a path, query or user:password@ part is refused: only its scheme and host would be
+ * used, and the rest was dropped without a word. Messages never quote a user:password@ part.
  */
-export function parseEndpoint(raw: string, what: string, bare = false): URL {
+export function parseEndpoint(raw: string, what: string): URL {
   const shown = redactEndpoint(raw);
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
   let u: URL;
@@ -107,19 +106,17 @@ export function parseEndpoint(raw: string, what: string, bare = false): URL {
   if (u.protocol !== "http:" && u.protocol !== "https:") {
     throw new ConfigError(`${what}: endpoint must be http:// or https://, got "${shown}"`);
   }
-  if (bare) {
-    const extra = u.username || u.password
-      ? "a user:password@ part"
-      : u.pathname !== "/"
-      ? `a path (${u.pathname})`
-      : u.search || u.hash
-      ? "a query"
-      : undefined;
-    if (extra) {
-      throw new ConfigError(
-        `${what}: endpoint takes only a scheme, host and port, got "${shown}" with ${extra}`,
-      );
-    }
+  const extra = u.username || u.password
+    ? "a user:password@ part"
+    : u.pathname !== "/"
+    ? `a path (${u.pathname})`
+    : u.search || u.hash
+    ? "a query"
+    : undefined;
+  if (extra) {
+    throw new ConfigError(
+      `${what}: endpoint takes only a scheme, host and port, got "${shown}" with ${extra}`,
+    );
   }
   return new URL(`${u.protocol}//${u.host}`);
 }
