@@ -4,6 +4,7 @@
  */
 import { resolveS3Settings } from "../../lib/backend/s3/config.ts";
 import { ObjectApi, sigV4Auth } from "../../lib/backend/s3_api/object_api.ts";
+import { redactUserInfo } from "../../lib/backend/s3_api/bucket_url.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 
@@ -111,4 +112,18 @@ Deno.test("s3: an endpoint with a path, query or user:password@ is refused, name
     resolveS3Settings("s3://b-1/p?endpoint=http://127.0.0.1:9/", {}, env).endpoint.host,
     "127.0.0.1:9",
   );
+});
+
+Deno.test("s3: messages drop user:password@ in the URL and its options, and nothing else", () => {
+  const cases: [string, string][] = [
+    ["s3://AKID:SECRET@b-1/p", "s3://b-1/p"],
+    ["s3://b-1/p?endpoint=http://u:SECRET@h:9&x=1", "s3://b-1/p?endpoint=http://h:9&x=1"],
+    ["s3://b-1/p?endpoint=http://TOKEN@h:9", "s3://b-1/p?endpoint=http://h:9"],
+    ["s3://b-1/p?endpoint=http%3A%2F%2Fu%3ASECRET%40h%3A9", "s3://b-1/p?endpoint=http%3A%2F%2Fh%3A9"],
+    ["s3://b-1/p?x=1&endpoint=u:SECRET@h:9", "s3://b-1/p?x=1&endpoint=h:9"],
+    ["s3://b-1/p?endpoint=u%3ASECRET%40h%3A9", "s3://b-1/p?endpoint=h%3A9"],
+    // found by review: the whole "a@" went, though a value without a scheme or colon holds no password
+    ["s3://b-1/p?region=a@b", "s3://b-1/p?region=a@b"],
+  ];
+  for (const [url, shown] of cases) assertEquals(redactUserInfo(url), shown, url);
 });

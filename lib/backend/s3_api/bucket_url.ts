@@ -166,9 +166,11 @@ export function parseBucketOptions(src: BackupOptionSource): BucketOptions {
 
 /**
  * `url` without a `user:password@` part (bucket URLs carry none, but a pasted one may), nor one in an
- * URL option's value (`?endpoint=http://user:password@host`), written plain or percent-encoded.
+ * URL option's value (`?endpoint=http://user:password@host`), written plain or percent-encoded. A value
+ * without a scheme loses only a part with a colon (`user:password@`): `?region=a@b` names no secret.
  */
 export function redactUserInfo(url: string): string {
   return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, "$1")
-    .replace(/([?&][^=&#]*=(?:[a-zA-Z][a-zA-Z0-9+.-]*(?::\/\/|%3A%2F%2F))?)[^/?#&@]*(?:@|%40)/gi, "$1");
+    .replace(/([?&][^=&#]*=[a-zA-Z][a-zA-Z0-9+.-]*(?::\/\/|%3A%2F%2F))[^/?#&@]*(?:@|%40)/gi, "$1")
+    .replace(/([?&][^=&#]*=)[^/?#&@:%]*(?::|%3A)[^/?#&@]*(?:@|%40)/gi, "$1");
 }
