@@ -29,6 +29,10 @@ async function main(mode: string, file: string, key: string): Promise<void> {
     if (mode === "upload") {
       // A file's size is known, as rclone knows it: below the cutoff the backend sends one PUT.
       await backend.put(key, { size: (await stat(file)).size, open: () => fileStream(file, CHUNK) });
+    } else if (backend.getInto) {
+      // The backend's own way into a file where it has one (S3 and GCS under Bun), as `backup download`.
+      await (await open(file, "w")).close();
+      await backend.getInto(key, file);
     } else {
       const out = await open(file, "w");
       try {

@@ -126,6 +126,23 @@ export async function openLockHandle(path: string, create = true): Promise<LockH
   };
 }
 
+/** Writes an HTTP answer's body into the file at a path, resolving with the bytes written. */
+export type BodyToFile = (path: string, res: Response) => Promise<number>;
+
+/**
+ * Where the runtime can write an answer's body into a file without handing its bytes to JavaScript
+ * (Bun's `Bun.write`, which truncates the file it opens and keeps its inode and mode), the function that
+ * does; undefined elsewhere (Deno). A 1 GiB S3 download read in JavaScript and written back peaked at
+ * 64 MiB RSS under Bun, its garbage collected every 8 MiB; written natively, 38–40 MiB.
+ */
+export function bodyToFile(): BodyToFile | undefined {
+  const bun =
+    (g as { Bun?: { write?(to: unknown, from: Response): Promise<number>; file?(path: string): unknown } })
+      .Bun;
+  if (!bun?.write || !bun.file) return undefined;
+  return (path, res) => bun.write!(bun.file!(path), res);
+}
+
 const MiB = 1024 * 1024;
 
 /** What {@link GarbageBound} reads and calls; the runtime's own unless a test passes stand-ins. */

@@ -6,8 +6,10 @@
 import { createHash } from "node:crypto";
 import { basename, dirname } from "node:path";
 import { type Backend, objectUrl } from "../backend/backend.ts";
-import { BadInputError, NotFoundError, VerifyError } from "../errors.ts";
-import { createAtomicFile, refuseExisting, writeFileAtomic } from "../fsutil/atomic_file.ts";
+import { BadInputError, IoError, NotFoundError, VerifyError } from "../errors.ts";
+import { type AtomicFile, createAtomicFile, refuseExisting, writeFileAtomic } from "../fsutil/atomic_file.ts";
+import { EarlyWriteback } from "../fsutil/early_writeback.ts";
+import { followFile } from "../fsutil/follow_file.ts";
 import { sweepStaleTemps } from "../fsutil/stale_temps.ts";
 import { sidecarLine } from "./file_sink.ts";
 import { removeOnInterrupt } from "./interrupt_cleanup.ts";
@@ -63,7 +65,6 @@ export async function downloadArchive(
     );
   }
   const expected = await readRemoteSidecar(backend, key);
-  const body = await backend.get(key);
   // Registered before created, and the downloaded archive stays registered until its sidecar is there
   // too (interrupt_cleanup.ts): an interrupted download leaves neither.
   const forgets: (() => void)[] = [];
@@ -75,21 +76,9 @@ export async function downloadArchive(
       throw err;
     },
   );
-  const hash = createHash("sha256");
-  let bytes = 0;
   const progress = progressPhase(`downloading ${objectUrl(backend, key)}`, info.size, "bytes");
   try {
-    await body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, ctl) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          progress.advance(chunk.length);
-          ctl.enqueue(chunk);
-        },
-      }),
-    ).pipeTo(file.writable());
-    const sha256 = hash.digest("hex");
+    const { bytes, sha256 } = await receive(backend, key, file, (n) => progress.advance(n));
     if (sha256 !== expected) {
       throw new VerifyError(
         `${objectUrl(backend, key)}: checksum mismatch: sidecar says ${expected}, ` +
@@ -118,6 +107,56 @@ export async function downloadArchive(
     progress.end();
     forget();
   }
+}
+
+/**
+ * Object `key` written into `file`'s temporary name and hashed on the way. Natively where the backend
+ * can ({@link Backend.getInto}), the file then read back behind the writer from the page cache for the
+ * hash, the progress and the early writeback: a 1 GiB S3 download under Bun peaked at 46–48 MiB RSS
+ * against 64 through a stream, in 2.2–2.7 s against 3.9–4.1 s (the executable against s3rver, 3 runs
+ * each). Elsewhere the object's stream goes through the hash into the file.
+ */
+async function receive(
+  backend: Backend,
+  key: string,
+  file: AtomicFile,
+  advance: (bytes: number) => void,
+): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash("sha256");
+  if (!backend.getInto) {
+    let bytes = 0;
+    await (await backend.get(key)).pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          advance(chunk.length);
+          ctl.enqueue(chunk);
+        },
+      }),
+    ).pipeTo(file.writable());
+    return { bytes, sha256: hash.digest("hex") };
+  }
+  const writeback = new EarlyWriteback(file.tempPath);
+  const writing = backend.getInto(key, file.tempPath);
+  let bytes: number;
+  try {
+    bytes = await followFile(file.tempPath, writing, (piece) => {
+      hash.update(piece);
+      advance(piece.length);
+      writeback.wrote(piece.length);
+    });
+    const size = await writing;
+    if (size !== bytes) {
+      throw new IoError(`${file.tempPath}: ${bytes} bytes read back of the ${size} downloaded into it`);
+    }
+  } catch (err) {
+    await writeback.close().catch(() => {});
+    throw err;
+  }
+  // What an early sync met is the file's error, as it is in the stream's close.
+  await writeback.close();
+  return { bytes, sha256: hash.digest("hex") };
 }
 
 /**

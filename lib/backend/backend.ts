@@ -118,6 +118,13 @@ export interface Backend {
   put(key: string, body: PutBody, opts?: PutOptions): Promise<void>;
   /** Opens `key` for reading. Throws NotFoundError when it does not exist. */
   get(key: string): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Writes `key` into the empty file at `path` and resolves with its size, where the backend can do so
+   * with less than {@link get} and a write loop take (S3 and GCS under Bun write the answer's body
+   * natively: a 1 GiB download peaked at 38–40 MiB RSS instead of 64). Absent elsewhere; a failure to
+   * write the file is final and names it.
+   */
+  getInto?(key: string, path: string): Promise<number>;
   /** Metadata of `key`, or null when it does not exist. */
   stat(key: string): Promise<ObjectInfo | null>;
   /** Every object whose key starts with `prefix` (recursively), in ascending key order. */

@@ -12,8 +12,10 @@ import { notice } from "../verbose.ts";
 
 /** An object being downloaded, and how to open it again part-way. */
 export interface ResumableSource {
-  /** The object from its first byte. */
+  /** The object from its first byte, or from byte {@link start}. */
   first: ReadableStream<Uint8Array>;
+  /** Bytes of the object delivered before `first` (a download read on into a file that holds them). */
+  start?: number;
   /** The object from byte `offset`; a final error when it is no longer the object `first` read. */
   reopen(offset: number): Promise<ReadableStream<Uint8Array>>;
   /** The object as messages name it (`s3://bucket/key`). */
@@ -89,7 +91,7 @@ export function resumableStream(source: ResumableSource): ReadableStream<Uint8Ar
   const max = retry.maxRetries ?? 6;
   const log = retry.log ?? notice;
   let reader = source.first.getReader();
-  let delivered = 0;
+  let delivered = source.start ?? 0;
   let resumes = 0;
   // A reader that stops early (list --remote reads 64 bytes) may cancel while a pull waits on the
   // source or is resuming: the source's read then fails or ends short, which is the cancel, not a loss.

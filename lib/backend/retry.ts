@@ -154,9 +154,19 @@ export function retryBackend(inner: Backend, policy: RetryPolicy = {}): Backend 
 
 class RetryBackend implements Backend {
   readonly url: string;
+  readonly getInto?: (key: string, path: string) => Promise<number>;
 
   constructor(private readonly inner: Backend, private readonly policy: RetryPolicy) {
     this.url = inner.url;
+    const getInto = inner.getInto?.bind(inner);
+    if (getInto) {
+      // Retried as a get is, when the first answer does not come: the file is still empty then, and a
+      // failure after bytes were written is final below (the rest was already read on there).
+      this.getInto = (key, path) => {
+        this.trace("get", key);
+        return withRetries(`get ${this.where(key)}`, () => getInto(key, path), this.policy);
+      };
+    }
   }
 
   put(key: string, body: PutBody, opts?: PutOptions): Promise<void> {

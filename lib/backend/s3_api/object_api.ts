@@ -102,6 +102,8 @@ export interface ApiRequest {
   body?: Uint8Array | StreamedPayload;
   /** Statuses besides 2xx that are not errors (e.g. 404 for HEAD). */
   accept?: number[];
+  /** Ends the request, its answer's body included (a download's watch for a server gone silent). */
+  signal?: AbortSignal;
 }
 
 /** One request sent: its answer, and how to cancel what is left of its body's stream. */
@@ -205,7 +207,8 @@ export class ObjectApi {
         res = await sendStreamed(url, { method: req.method, headers: authorized, body, signal: ctl.signal });
       } else {
         const body = req.body as Uint8Array<ArrayBuffer> | undefined;
-        res = await fetch(url, { method: req.method, headers: authorized, body, signal: ctl.signal });
+        const signal = req.signal ? AbortSignal.any([ctl.signal, req.signal]) : ctl.signal;
+        res = await fetch(url, { method: req.method, headers: authorized, body, signal });
       }
     } catch (err) {
       abandon.abort();

@@ -17,7 +17,8 @@ import {
 import type { RetryPolicy } from "../retry.ts";
 import { BackendError, NotFoundError, UsageError } from "../../errors.ts";
 import { exactSize, type ObjectApi } from "./object_api.ts";
-import { openDownload } from "./download.ts";
+import { downloadInto, openDownload } from "./download.ts";
+import { bodyToFile } from "../../runtime.ts";
 import { putObject, putSized, uploadStream } from "./upload.ts";
 import { canSendStreamed } from "./streamed_request.ts";
 import { deleteObjectsXml, parseDeleteErrors, parseListPage } from "./xml.ts";
@@ -77,10 +78,19 @@ export class S3Backend implements Backend {
   private readonly api: ObjectApi;
   private readonly prefix: string;
 
+  readonly getInto?: (key: string, path: string) => Promise<number>;
+
   constructor(private readonly opts: S3BackendOptions) {
     this.url = opts.url;
     this.api = opts.api;
     this.prefix = opts.prefix;
+    const write = bodyToFile();
+    if (write) {
+      this.getInto = (key, path) => {
+        checkKey(key, this.url);
+        return downloadInto(this.api, this.prefix + key, path, write, this.opts.retry);
+      };
+    }
   }
 
   async put(key: string, body: PutBody, opts: PutOptions = {}): Promise<void> {
