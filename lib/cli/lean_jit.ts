@@ -6,9 +6,10 @@
  * (this restart included; user CPU 1.45–1.66 → 1.38–1.46 s), of 1 GiB 4.13 → 3.90 s, verify 1.063 →
  * 1.022 s, encrypted verify and restore 1.364 → 1.314 and 1.580 → 1.530 s. The others keep FTL, each for
  * its figures: `backup create` unchanged (2.44 / 2.42 s, encrypted 2.65 / 2.65), the replica restore
- * slower (0.791 → 0.851× `litestream restore` without its check, 0.895 → 0.892× with it), `backup download`
- * no lower peak (1 GiB: 66.6 → 64.5 MiB). Bun's in-process knob, `Bun.unsafe.setJITPolicy`, which scales
- * every tier's threshold, gave restore 1.31 s at 10 and 100 against 1.33 s.
+ * slower (0.791 → 0.851× `litestream restore` without its check, 0.895 → 0.892× with it). Bun's in-process
+ * knob, `Bun.unsafe.setJITPolicy`, which scales every tier's threshold, gave restore 1.31 s at 10 and 100
+ * against 1.33 s. `backup download` from S3 or GCS runs without any JIT ({@link restartWithout}, called by
+ * the command once it knows the backend; lib/cli/backup_download.ts says why).
  *
  * JavaScriptCore reads its options from the environment once, when the runtime starts, so the executable
  * starts itself again in place — execve of /proc/self/exe: the same PID, arguments, descriptors and
@@ -20,9 +21,6 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { runtimeName } from "../runtime.ts";
 import { asksForHelp, commandWords } from "./command_modules.ts";
-
-/** JavaScriptCore's switch for FTL, as Bun takes it from the environment. */
-const FTL_SWITCH = "BUN_JSC_useFTLJIT";
 
 /** The commands (by their words) measured faster without FTL. */
 const LEAN_COMMANDS = [["backup", "restore"], ["backup", "verify"]];
@@ -39,17 +37,28 @@ export function runsLean(argv: string[]): boolean {
  * not name the switch; returns when it does not restart (or cannot: then the command runs as it is).
  */
 export function restartWithoutTopTier(argv: string[]): void {
+  if (runsLean(argv)) restartWithout("useFTLJIT");
+}
+
+/**
+ * Starts this process again in place with JavaScriptCore's `option` off, under Bun where the environment
+ * does not name the option already (the operator's value is kept, and it also ends the restart); returns
+ * when it does not restart, or cannot (then the command runs as it is). Only before the command has printed
+ * or changed anything: the restarted process does it all again.
+ */
+export function restartWithout(option: "useFTLJIT" | "useJIT"): void {
+  const name = `BUN_JSC_${option}`;
   const execve =
     (process as { execve?: (file: string, args: string[], env: Record<string, string>) => never })
       .execve;
-  if (runtimeName() !== "bun" || !execve || process.env[FTL_SWITCH] !== undefined || !runsLean(argv)) return;
+  if (runtimeName() !== "bun" || !execve || process.env[name] !== undefined) return;
   const args = ownCommandLine();
   if (!args) return;
   quietExecveWarning();
   try {
-    execve("/proc/self/exe", args, { ...process.env, [FTL_SWITCH]: "0" } as Record<string, string>);
+    execve("/proc/self/exe", args, { ...process.env, [name]: "0" } as Record<string, string>);
   } catch {
-    // No /proc, or the exec refused: the command runs in this process, with FTL.
+    // No /proc, or the exec refused: the command runs in this process, with the JIT.
   }
 }
 

@@ -190,6 +190,60 @@ Deno.test("compile: an archive reader starts itself again in place without FTL; 
   }
 });
 
+Deno.test("compile: an S3 or GCS download starts itself again without the JIT; file:// and sftp:// do not", async () => {
+  const result = await build();
+  if (result.compiler !== "bun") return;
+  const exe = result.files.find((f) => runnerFor(f.target)?.length === 0)!.path;
+  const yaml = join(scratch, "download-server.yaml");
+  /** The command's execve calls and its stderr; `../x` is refused by the command after the decision. */
+  const traced = async (args: string[], env: Record<string, string> = {}) => {
+    const log = join(scratch, `execve-${crypto.randomUUID()}.log`);
+    const out = await new Deno.Command("strace", {
+      args: [
+        "-f",
+        "-qq",
+        "-v",
+        "-s",
+        "4096",
+        "-e",
+        "trace=execve",
+        "-o",
+        log,
+        exe,
+        "backup",
+        "download",
+        "../x",
+        ...args,
+      ],
+      env,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const calls = (await Deno.readTextFile(log)).split("\n").filter((l) => /execve\(/.test(l));
+    return { calls, code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  const none = ["--server-yaml", join(scratch, "none.yaml")];
+  const plain = await traced(["--url", "file:///var/tmp/x", ...none]);
+  assert.equal(plain.calls.length, 1, plain.calls.join("\n"));
+  for (const url of ["s3://bucket/p", "GCS://bucket/p"]) {
+    const r = await traced(["--url", url, ...none]);
+    assert.equal(r.calls.length, 2, `${url}: ${r.calls.join("\n")}`);
+    assert.match(r.calls[1], /"BUN_JSC_useJIT=0"/);
+    // The same one line and exit code as a run that did not restart.
+    assert.deepEqual([r.code, r.stderr], [plain.code, plain.stderr]);
+  }
+  assert.equal((await traced(["--url", "sftp://h/p", ...none])).calls.length, 1);
+  // From server.yaml's backup.url, its secret unresolved (a missing secret decides nothing).
+  await Deno.writeTextFile(
+    yaml,
+    "database:\n  driver: sqlite\nbackup:\n  url: s3://bucket/p\n  secret_access_key: secret:nope\n",
+  );
+  const configured = await traced(["--server-yaml", yaml]);
+  assert.equal(configured.calls.length, 2, configured.calls.join("\n"));
+  // The operator's own value is kept: one start.
+  assert.equal((await traced(["--url", "s3://bucket/p", ...none], { BUN_JSC_useJIT: "1" })).calls.length, 1);
+});
+
 Deno.test("compile: a Bun executable carries the poly1305 stand-in, not ssh2's WebAssembly poly1305", async () => {
   const result = await build();
   if (result.compiler !== "bun") return;
