@@ -18,7 +18,8 @@ Runs bench/<area>_bench.ts side by side with the tools operators would otherwise
 table (median and min–max of N runs, ratio ours ÷ peer, target met or missed, load average).
 
 Options:
-  --scale S        data sizes relative to the issues' (default 0.25; 1 = 256 MiB and 1 GiB databases)
+  --scale S        data sizes relative to the issues' (default 0.25, 0.001–10; 1 = 256 MiB and 1 GiB
+                   databases)
   --runs N         runs per area (default 3)
   --only AREA,…    only these areas (AREAS)
   --bin PATH       the compiled executable to measure (default: deno run main.ts)
@@ -38,6 +39,9 @@ const known = [...Deno.readDirSync(benchDir)]
   .filter((n) => n.endsWith("_bench.ts"))
   .map((n) => n.slice(0, -"_bench.ts".length))
   .sort();
+
+const MIN_SCALE = 0.001;
+const MAX_SCALE = 10;
 
 const BENCH: DevScript = {
   name: "bench",
@@ -59,7 +63,12 @@ const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) {
   usageError(BENCH, `--runs must be a positive integer, got ${values.runs}`);
 }
-if (!(Number(values.scale) > 0)) usageError(BENCH, `--scale must be a positive number, got ${values.scale}`);
+// Every input has a floor (100 files, 8 MiB, 1000 rows) reached well above 0.001, so a smaller scale is a
+// slip rather than a size; above 10 the databases (10 GiB and more) outgrow any scratch space here.
+const scale = Number(values.scale);
+if (!(scale >= MIN_SCALE && scale <= MAX_SCALE)) {
+  usageError(BENCH, `--scale must be a number from ${MIN_SCALE} to ${MAX_SCALE}, got ${values.scale}`);
+}
 const only = values.only?.split(",");
 const unknown = only?.filter((a) => !known.includes(a)) ?? [];
 if (unknown.length > 0) {
@@ -71,7 +80,7 @@ const areas = only ? known.filter((a) => only.includes(a)) : known;
 const workDir = await Deno.makeTempDir({ prefix: "vigocli-bench-" });
 const base = {
   workDir,
-  scale: Number(values.scale),
+  scale,
   vigocli: values.bin ? [values.bin] : [Deno.execPath(), "run", "-A", "--quiet", `${repoRoot}main.ts`],
   rssFlat: values["rss-flat"],
 };

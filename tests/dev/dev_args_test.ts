@@ -133,7 +133,10 @@ Deno.test("./dev bench refuses bad options in one line, exit 2, nothing measured
     const [args, want] of [
       [["--only", "archive,nosuch"], "bench: --only: no area nosuch (areas: archive, "],
       [["--bogus"], "bench: Unknown option '--bogus'"],
-      [["--scale", "x"], "bench: --scale must be a positive number, got x"],
+      [["--scale", "x"], "bench: --scale must be a number from 0.001 to 10, got x"],
+      [["--scale", "Infinity"], "bench: --scale must be a number from 0.001 to 10, got Infinity"],
+      [["--scale", "1e-300"], "bench: --scale must be a number from 0.001 to 10, got 1e-300"],
+      [["--scale", "0"], "bench: --scale must be a number from 0.001 to 10, got 0"],
       [["--runs", "0"], "bench: --runs must be a positive integer, got 0"],
     ] as const
   ) {
