@@ -100,6 +100,13 @@ export const PREFAULT = "{ head -c 3G /dev/zero > /dev/shm/vigocli-bench-prefaul
   "rm -f /dev/shm/vigocli-bench-prefault";
 
 /**
+ * How bench scripts run: without pipefail, a peer pipeline whose first stage failed (`tar cf - … | pigz`
+ * with a member missing, `sqlite3 .dump | gzip` of no database) exited 0 in milliseconds and was timed
+ * as the peer's figure.
+ */
+const PIPEFAIL = ["-o", "pipefail", "-c"];
+
+/**
  * Runs `prepare` (when given) and then `sync`, untimed, as hyperfine's `--prepare` does: removing the
  * previous run's output and flushing every dirty page first keeps that work out of the measured command
  * (before stop 21 the restore rows timed `rm -rf` of the last tree, and our restore's final syncfs also
@@ -107,7 +114,7 @@ export const PREFAULT = "{ head -c 3G /dev/zero > /dev/shm/vigocli-bench-prefaul
  */
 async function prepareRun(prepare: string | undefined): Promise<void> {
   const script = prepare === undefined ? "sync" : `${prepare} && sync`;
-  const out = await new Deno.Command("sh", { args: ["-c", script], stdout: "null", stderr: "piped" })
+  const out = await new Deno.Command("bash", { args: [...PIPEFAIL, script], stdout: "null", stderr: "piped" })
     .output();
   if (!out.success) {
     throw new Error(
@@ -125,8 +132,9 @@ export function flushWriteback(): Promise<void> {
 }
 
 /**
- * Runs `sh -c script` under GNU time, returning wall seconds and peak RSS. Throws on failure. With
- * `prepare`, runs {@link prepareRun} first.
+ * Runs `bash -o pipefail -c script` under GNU time, returning wall seconds and peak RSS (the largest of
+ * the shell and every stage of a pipeline: GNU time reads the rusage of all its descendants). Throws
+ * when any stage fails. With `prepare`, runs {@link prepareRun} first.
  */
 export async function measureShell(
   script: string,
@@ -136,14 +144,18 @@ export async function measureShell(
   if (prepare !== undefined) await prepareRun(prepare);
   const start = performance.now();
   const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "%U %S %M", "sh", "-c", script],
+    args: ["-f", "%U %S %M", "bash", ...PIPEFAIL, script],
     env,
     stdout: "null",
     stderr: "piped",
   }).output();
   const seconds = (performance.now() - start) / 1000;
   const err = new TextDecoder().decode(out.stderr).trim().split("\n");
-  if (out.code !== 0) throw new Error(`bench command failed (${out.code}): ${script}\n${err.join("\n")}`);
+  if (out.code !== 0) {
+    throw new Error(
+      `bench command failed (exit ${out.code} of its last failing stage): ${script}\n${err.join("\n")}`,
+    );
+  }
   const [user, system, kib] = err[err.length - 1].split(" ").map(Number);
   return { seconds, cpuSeconds: user + system, peakRssMiB: kib / 1024, code: out.code };
 }
