@@ -160,6 +160,31 @@ export async function measureShell(
   return { seconds, cpuSeconds: user + system, peakRssMiB: kib / 1024, code: out.code };
 }
 
+/** `list` started at position `run` (mod its length), so each entry takes each place in turn. */
+export function rotate<T>(list: T[], run: number): T[] {
+  const k = run % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+/**
+ * Times replica restores one after another, each started with every one of `outputs` removed, dirty
+ * pages flushed and memory just backed by the VM ({@link PREFAULT}), in an order that rotates with `run`:
+ * run in a fixed order, the ratios mostly said which tool met memory the VM had reclaimed (Design,
+ * performance decisions, "Replica restore's benchmark rows").
+ */
+export async function measureRestoresInTurn<K extends string>(
+  commands: Record<K, string>,
+  outputs: string[],
+  run: number,
+): Promise<Record<K, Measured>> {
+  const prepare = `rm -f ${outputs.map(sh).join(" ")} && sync && ${PREFAULT}`;
+  const measured = {} as Record<K, Measured>;
+  for (const key of rotate(Object.keys(commands) as K[], run)) {
+    measured[key] = await measureShell(commands[key], undefined, prepare);
+  }
+  return measured;
+}
+
 /** Where restores of one run write: {@link freshFileSystem}. */
 export interface RestoreFs {
   /** A directory to make restore targets in (each restore its own, never removed before `close`). */

@@ -10,9 +10,8 @@ import {
   type BenchContext,
   type BenchRow,
   exists,
-  type Measured,
+  measureRestoresInTurn,
   measureShell,
-  PREFAULT,
   ratioGoal,
   sh,
 } from "./bench_lib.ts";
@@ -83,12 +82,6 @@ async function removeOutputs(dir: string): Promise<void> {
   for (const f of OUTPUTS) await Deno.remove(join(dir, f)).catch(() => {});
 }
 
-/** `list` started at position `run` (mod its length), so each entry takes each place in turn. */
-function rotate<T>(list: T[], run: number): T[] {
-  const k = run % list.length;
-  return [...list.slice(k), ...list.slice(0, k)];
-}
-
 /** Runs the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const db = join(ctx.workDir, "app.db");
@@ -110,16 +103,13 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   // In this VM, memory freed and left alone for a few seconds goes back to the host, and a restore
   // that then writes ~1 GiB into the page cache pays 2–3 s more in the kernel faulting it in again,
   // whichever tool it is (the same restore: 1.5 s started right after removing the last output, 3.9–5.2
-  // s started 10 s later). So each restore starts with the previous outputs removed and right after
-  // 3 GiB have been written to and removed from /dev/shm (untimed), so that every tool finds memory the
-  // VM has just backed; and the order of the commands rotates from run to run.
-  const seconds: Record<string, Measured> = {};
-  const outputs = OUTPUTS.map((f) => sh(join(ctx.workDir, f))).join(" ");
-  for (const key of rotate(Object.keys(commands) as (keyof typeof commands)[], ctx.run ?? 0)) {
-    seconds[key] = await measureShell(commands[key], undefined, `rm -f ${outputs} && sync && ${PREFAULT}`);
-  }
+  // s started 10 s later): hence the prefault before each restore and the rotating order.
+  const { peer, oursFast, ours } = await measureRestoresInTurn(
+    commands,
+    OUTPUTS.map((f) => join(ctx.workDir, f)),
+    ctx.run ?? 0,
+  );
   await removeOutputs(ctx.workDir);
-  const { peer, oursFast, ours } = seconds;
 
   // LZ4 on a slice of the database (bounded so the in-process buffers stay small).
   const sample = join(ctx.workDir, "sample.bin");

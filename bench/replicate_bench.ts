@@ -17,7 +17,7 @@ import {
   type BenchContext,
   type BenchRow,
   exists,
-  measureShell,
+  measureRestoresInTurn,
   ratioGoal,
   sh,
   valueGoal,
@@ -235,17 +235,13 @@ async function timeRestores(
   mib: number,
 ): Promise<{ ours: number; peer: number; mib: number }> {
   const vigo = ctx.vigocli.map(sh).join(" ");
-  // Each restore starts after an untimed removal of its previous output and a sync (prepareRun).
-  const rm = (name: string) => `rm -f ${sh(join(dir, name))}`;
-  const ours = await measureShell(
-    `${vigo} backup replica restore --url file://${replica} -o ${sh(join(dir, "ours.db"))}`,
-    undefined,
-    rm("ours.db"),
-  );
-  const peer = await measureShell(
-    `${sh(LITESTREAM)} restore -o ${sh(join(dir, "peer.db"))} file://${replica}`,
-    undefined,
-    rm("peer.db"),
+  const { ours, peer } = await measureRestoresInTurn(
+    {
+      ours: `${vigo} backup replica restore --url file://${replica} -o ${sh(join(dir, "ours.db"))}`,
+      peer: `${sh(LITESTREAM)} restore -o ${sh(join(dir, "peer.db"))} file://${replica}`,
+    },
+    [join(dir, "ours.db"), join(dir, "peer.db")],
+    ctx.run ?? 0,
   );
   return { ours: ours.seconds, peer: peer.seconds, mib };
 }

@@ -1,6 +1,10 @@
-/** The benchmark's shell runner: every stage of a pipeline counts, for the exit status and peak RSS. */
+/**
+ * The benchmark's shell runner: every stage of a pipeline counts, for the exit status and peak RSS; replica
+ * restores each start from the same state, in an order that rotates by run.
+ */
 import assert from "node:assert/strict";
-import { measureShell } from "../../bench/bench_lib.ts";
+import { join } from "node:path";
+import { measureRestoresInTurn, measureShell, rotate, sh } from "../../bench/bench_lib.ts";
 
 Deno.test("measureShell: a pipeline whose first stage fails is a failure, not a fast peer", async () => {
   await assert.rejects(
@@ -14,4 +18,26 @@ Deno.test("measureShell: a pipeline whose first stage fails is a failure, not a 
 Deno.test("measureShell: peak RSS covers a stage before the last one", async () => {
   const m = await measureShell(`python3 -c 'b = b"x" * (64 << 20)' | cat`);
   assert.ok(m.peakRssMiB >= 64, `${m.peakRssMiB} MiB`);
+});
+
+Deno.test("measureRestoresInTurn: every output removed before each restore, the order rotating by run", async () => {
+  assert.deepEqual(rotate(["a", "b", "c"], 4), ["b", "c", "a"]);
+  const dir = await Deno.makeTempDir({ prefix: "vigo-bench-turns-" });
+  try {
+    const log = sh(join(dir, "log"));
+    // Each restore logs how many outputs it found, then writes its own.
+    const restore = (k: string) =>
+      `{ ls ${sh(dir)} | grep -c '[.]db$' || true; } >> ${log}; ` +
+      `echo ${k} >> ${log}; ` +
+      `touch ${sh(join(dir, `${k}.db`))}`;
+    const measured = await measureRestoresInTurn(
+      { a: restore("a"), b: restore("b"), c: restore("c") },
+      ["a", "b", "c"].map((k) => join(dir, `${k}.db`)),
+      4,
+    );
+    assert.deepEqual(Object.keys(measured).sort(), ["a", "b", "c"]);
+    assert.equal(await Deno.readTextFile(join(dir, "log")), "0\nb\n0\nc\n0\na\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
