@@ -6,7 +6,7 @@
  * installed, else timed repeated runs.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BenchContext, type BenchRow, exists, valueGoal } from "./bench_lib.ts";
 import { compile, runnerFor, TARGETS } from "../scripts/compile.ts";
@@ -38,33 +38,50 @@ async function meanSeconds(cmd: string[], runs: number): Promise<number> {
   return total / runs / 1000;
 }
 
-/** The shipped files to measure: dist/ when built, else a fresh build in the scratch directory. */
-async function executables(ctx: BenchContext): Promise<Record<string, string>> {
+/** The executables the area measures, by architecture (one missing is not measured), and their origin. */
+export interface Executables {
+  files: { x86_64: string; aarch64?: string };
+  /** "from --bin", "from dist/" or "built from the working tree": the rows' names say it, as the report's
+   * caption names only `--bin`. */
+  origin: string;
+}
+
+/**
+ * With `--bin`, that executable and the `vigocli-aarch64-linux` beside it (when there is one); else
+ * dist/ when built, else a fresh build of the working tree in the scratch directory.
+ */
+export async function executables(ctx: BenchContext): Promise<Executables> {
+  const byArch = (dir: string) => ({
+    x86_64: join(dir, TARGETS[0].file),
+    aarch64: join(dir, TARGETS[1].file),
+  });
+  if (ctx.vigocli.length === 1) {
+    const aarch64 = join(dirname(ctx.vigocli[0]), TARGETS[1].file);
+    if (!existsSync(aarch64)) console.error(`bench: startup: aarch64 rows not measured (no ${aarch64})`);
+    return {
+      files: { x86_64: ctx.vigocli[0], aarch64: existsSync(aarch64) ? aarch64 : undefined },
+      origin: "from --bin",
+    };
+  }
   const dist = join(REPO, "dist");
   if (TARGETS.every((t) => existsSync(join(dist, t.file)))) {
-    return Object.fromEntries(TARGETS.map((t) => [t.arch, join(dist, t.file)]));
+    return { files: byArch(dist), origin: "from dist/" };
   }
   const built = join(ctx.workDir, "dist");
-  if (TARGETS.every((t) => existsSync(join(built, t.file)))) {
-    return Object.fromEntries(TARGETS.map((t) => [t.arch, join(built, t.file)]));
+  if (!TARGETS.every((t) => existsSync(join(built, t.file)))) {
+    await compile({ outdir: built, targets: TARGETS, compiler: "auto", log: () => {} });
   }
-  const result = await compile({
-    outdir: join(ctx.workDir, "dist"),
-    targets: TARGETS,
-    compiler: "auto",
-    log: () => {},
-  });
-  return Object.fromEntries(result.files.map((f) => [f.target.arch, f.path]));
+  return { files: byArch(built), origin: "built from the working tree" };
 }
 
 /** Start-up and size rows. */
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const runs = Math.max(5, Math.round(40 * ctx.scale));
-  const exes = await executables(ctx);
+  const { files, origin } = await executables(ctx);
   const rows: BenchRow[] = [];
   const ms = async (cmd: string[], n = runs) => (await meanSeconds(cmd, n)) * 1000;
 
-  const ours = await ms([exes.x86_64, "--version"]);
+  const ours = await ms([files.x86_64, "--version"]);
   const peers: [string, string[]][] = [
     ["sqlite3 --version", ["/usr/bin/sqlite3", "--version"]],
     ["restic version", ["/usr/bin/restic", "version"]],
@@ -73,7 +90,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   for (const [peerName, cmd] of peers) {
     if (!existsSync(cmd[0])) continue;
     rows.push({
-      name: "start-up, --version (x86_64 executable)",
+      name: `start-up, --version (x86_64 executable ${origin})`,
       ours,
       peer: await ms(cmd),
       peerName,
@@ -82,7 +99,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     });
   }
   rows.push({
-    name: "start-up, --version: executable vs from sources",
+    name: `start-up, --version: executable ${origin} vs from sources`,
     ours,
     peer: await ms([Deno.execPath(), "run", "-A", "--quiet", join(REPO, "main.ts"), "--version"]),
     peerName: "deno run main.ts",
@@ -91,10 +108,10 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   });
   rows[rows.length - 1].met = rows[rows.length - 1].ours <= rows[rows.length - 1].peer!;
   const qemu = runnerFor(TARGETS[1]);
-  if (qemu?.length) {
+  if (qemu?.length && files.aarch64) {
     rows.push({
-      name: "start-up, --version (aarch64 under qemu-user)",
-      ours: await ms([...qemu, exes.aarch64, "--version"], Math.max(3, Math.round(runs / 4))),
+      name: `start-up, --version (aarch64 executable ${origin}, under qemu-user)`,
+      ours: await ms([...qemu, files.aarch64, "--version"], Math.max(3, Math.round(runs / 4))),
       peer: ours,
       peerName: "x86_64 native",
       unit: "ms",
@@ -102,9 +119,11 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   }
   const hello = await helloWorld(ctx);
   for (const t of TARGETS) {
+    const file = files[t.arch];
+    if (!file) continue;
     rows.push({
-      name: `size, ${t.file}`,
-      ours: (await Deno.stat(exes[t.arch])).size / 1e6,
+      name: `size, ${basename(file)} (${origin})`,
+      ours: (await Deno.stat(file)).size / 1e6,
       peer: t.arch === "x86_64" ? hello : undefined,
       peerName: t.arch === "x86_64" ? "bun build --compile of a hello world" : undefined,
       unit: "MB",
