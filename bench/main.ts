@@ -87,10 +87,12 @@ const base = {
 const startedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 const rows: RunRow[] = [];
+const completed: Record<string, number> = {};
 let failures = 0;
 try {
   for (const area of areas) {
     const mod = await import(`./${area}_bench.ts`) as { run(ctx: BenchContext): Promise<BenchRow[]> };
+    completed[area] = 0;
     for (let run = 0; run < runs; run++) {
       const loadBefore = loadAverage();
       console.error(`bench: ${area} run ${run + 1}/${runs} (scale ${base.scale}, load ${loadBefore}) …`);
@@ -98,9 +100,15 @@ try {
         const got = await mod.run({ ...base, run });
         const load = Math.max(loadBefore, loadAverage());
         for (const row of got) rows.push({ area, load, ...row });
+        completed[area]++;
       } catch (err) {
         failures++;
         console.error(`bench: ${area} failed: ${err instanceof Error ? err.message : err}`);
+        console.error(
+          `bench: ${area}: ${
+            completed[area]
+          } of ${runs} runs completed (scripts/bench_table.ts leaves its rows out)`,
+        );
         break;
       }
     }
@@ -113,6 +121,7 @@ const report: Report = {
   started_at: startedAt,
   scale: base.scale,
   runs,
+  runs_completed: completed,
   vigocli: values.bin ?? "deno run main.ts",
   rows: aggregate(rows),
 };

@@ -38,7 +38,13 @@ export interface ReportRow {
 export interface Report {
   started_at: string;
   scale: number;
+  /** The runs asked for per area (`--runs`). */
   runs: number;
+  /**
+   * The runs each area completed: fewer than `runs` when it failed part-way, its rows then holding only
+   * the runs before. Absent from older reports, which are read as every area completed.
+   */
+  runs_completed?: Record<string, number>;
   vigocli: string;
   rows: ReportRow[];
 }

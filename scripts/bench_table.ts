@@ -3,7 +3,9 @@
  * table in README.md (between the `<!-- bench-table:begin … -->` and `<!-- bench-table:end -->` markers)
  * from the JSON that `./dev bench --json-out RESULTS.json` wrote — several files when areas were run
  * separately, rows in the order given — so the README shows measured figures only. An area measured
- * again in a later file is shown from that file only (its earlier rows and caption mention are dropped).
+ * again in a later file is shown from that file only (its earlier rows and caption mention are dropped),
+ * unless it completed fewer runs there than asked for: then that file's rows of it are left out, with a
+ * message.
  */
 import { type DevScript, parseDevArgs, usageError } from "./dev_args.ts";
 import { formatTable, type Report } from "../bench/report.ts";
@@ -22,10 +24,24 @@ function caption(report: Report): string {
     `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on 2 cores.`;
 }
 
-/** The reports with each area's rows kept only in the last report that measured that area. */
+/** The areas of `report` that completed fewer runs than it asked for: they failed part-way. */
+export function incompleteAreas(report: Report): string[] {
+  return Object.entries(report.runs_completed ?? {}).filter(([, n]) => n < report.runs).map(([area]) => area);
+}
+
+/**
+ * The reports with each area's rows kept only in the last report that measured that area in full: the
+ * rows of an area that failed part-way hold fewer runs than the caption's count, so they are left out,
+ * and an earlier complete measurement of the area, when given, is shown instead.
+ */
 export function newestPerArea(reports: Report[]): Report[] {
   const last = new Map<string, number>();
-  reports.forEach((r, i) => r.rows.forEach((row) => last.set(row.area, i)));
+  reports.forEach((r, i) => {
+    const incomplete = incompleteAreas(r);
+    r.rows.forEach((row) => {
+      if (!incomplete.includes(row.area)) last.set(row.area, i);
+    });
+  });
   return reports.map((r, i) => ({ ...r, rows: r.rows.filter((row) => last.get(row.area) === i) }));
 }
 
@@ -49,7 +65,8 @@ const BENCH_TABLE: DevScript = {
 
 Regenerates the benchmark table in README.md from what \`./dev bench --json-out\` wrote. With several
 files the rows keep the order given, and an area measured again in a later file is shown from that
-file only.
+file only. An area that failed part-way (fewer runs completed than asked for) is left out of its file,
+with a message.
 
 Options:
   --readme FILE  the README to update (default README.md)
@@ -66,7 +83,16 @@ if (import.meta.main) {
   });
   if (positionals.length === 0) usageError(BENCH_TABLE, "no RESULTS.json given");
   const reports: Report[] = [];
-  for (const file of positionals) reports.push(JSON.parse(await Deno.readTextFile(file)) as Report);
+  for (const file of positionals) {
+    const report = JSON.parse(await Deno.readTextFile(file)) as Report;
+    for (const area of incompleteAreas(report)) {
+      console.error(
+        `bench_table: ${file}: ${area} completed ${report.runs_completed![area]} of ${report.runs} runs; ` +
+          "its rows are left out",
+      );
+    }
+    reports.push(report);
+  }
   await writeTextAtomic(values.readme, replaceTable(await Deno.readTextFile(values.readme), reports));
   // deno fmt wraps the caption lines; running it here keeps `./dev check` clean after a regeneration.
   const fmt = await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", values.readme] }).output();

@@ -1,7 +1,7 @@
 /** The bench report: min/median/max over runs, met/missed on the medians, README table between markers. */
 import assert from "node:assert/strict";
 import { aggregate, type Report, type RunRow, spread } from "../../bench/report.ts";
-import { BEGIN, END, newestPerArea, replaceTable } from "../../scripts/bench_table.ts";
+import { BEGIN, END, incompleteAreas, newestPerArea, replaceTable } from "../../scripts/bench_table.ts";
 
 const row = (ours: number, peer: number, load: number, extra: Partial<RunRow> = {}): RunRow => ({
   area: "archive",
@@ -110,4 +110,29 @@ Deno.test("replaceTable: an area measured again in a later report is shown from 
     ]]),
   ]);
   assert.doesNotMatch(onlySecond, /2026-12-03T09:00:00Z/);
+});
+
+Deno.test("replaceTable: an area that completed fewer runs than asked for leaves an earlier complete one shown", () => {
+  const complete: Report = {
+    started_at: "2026-12-02T07:00:00Z",
+    scale: 1,
+    runs: 3,
+    vigocli: "vigocli",
+    rows: aggregate([row(7, 10, 1), row(8, 10, 1), row(9, 10, 1)]),
+  };
+  const partial: Report = {
+    started_at: "2026-12-03T09:00:00Z",
+    scale: 1,
+    runs: 3,
+    runs_completed: { archive: 1, startup: 3 },
+    vigocli: "vigocli",
+    rows: aggregate([row(2, 10, 1), row(1, 9, 1, { area: "startup", name: "start-up" })]),
+  };
+  assert.deepEqual(incompleteAreas(partial), ["archive"]);
+  assert.deepEqual(incompleteAreas(complete), []);
+  const out = replaceTable(`${BEGIN}\n${END}\n`, [complete, partial]);
+  assert.match(out, /- archive: measured 2026-12-02T07:00:00Z, `--scale 1`, 3 runs/);
+  assert.match(out, /- startup: measured 2026-12-03T09:00:00Z/);
+  assert.match(out, /\| archive +\| backup create +\| 8\.00 \(7\.00–9\.00\) s/);
+  assert.doesNotMatch(out, /\| archive +\| backup create +\| 2\.00/);
 });
