@@ -1,7 +1,14 @@
 /** The bench report: min/median/max over runs, met/missed on the medians, README table between markers. */
 import assert from "node:assert/strict";
 import { aggregate, type Report, type RunRow, spread } from "../../bench/report.ts";
-import { BEGIN, END, incompleteAreas, newestPerArea, replaceTable } from "../../scripts/bench_table.ts";
+import {
+  BEGIN,
+  END,
+  incompleteAreas,
+  newestPerArea,
+  RATIO_NOTE,
+  replaceTable,
+} from "../../scripts/bench_table.ts";
 
 const row = (ours: number, peer: number, load: number, extra: Partial<RunRow> = {}): RunRow => ({
   area: "archive",
@@ -70,6 +77,7 @@ Deno.test("replaceTable: regenerates only the block between the markers; refuses
   assert.ok(!out.includes("old table"));
   assert.match(out, /\| archive \| backup create \| 8\.00 \(7\.00–9\.00\) s +\|/);
   assert.match(out, /0\.800 \(0\.700–0\.900\)× \| ≤ 0\.8× +\| met /);
+  assert.ok(out.includes(`\n\n${RATIO_NOTE}\n\n| area `), out);
   assert.equal(replaceTable(out, [report]), out);
   assert.throws(() => replaceTable("# no markers\n", [report]), /markers/);
 });
