@@ -92,7 +92,10 @@ Deno.test("parseManifest accepts a good manifest and names what is wrong in a ba
     [{ ...good, source: { ...good.source, followed: "x" } }, /source\.followed is not an object of strings/],
     [{ ...good, format_version: "1" }, /manifest format_version "1" is not a number/],
     [{ ...good, created_at: 5 }, /manifest created_at is not a string/],
-    [{ ...good, created_at: "yesterday" }, /: manifest created_at "yesterday": not an RFC 3339 time with a zone/],
+    [
+      { ...good, created_at: "yesterday" },
+      /: manifest created_at "yesterday": not an RFC 3339 time with a zone/,
+    ],
     [{ ...good, created_at: "2026-02-30T00:00:00Z" }, /created_at "2026-02-30T00:00:00Z": no such time/],
     [manifest([{ path: "db/vigo.db", type: "file", mode: "0644", size: 1, sha256: sha, mtime: 0 }]), /twice/],
     [{ ...good, entries: good.entries.slice(0, 1) }, /does not list db\/vigo\.db/],
