@@ -18,6 +18,7 @@ import { completionCommand, helpCommand } from "./help_command.ts";
 import { addRootAlias, applyRootAlias } from "./common.ts";
 import { exitCodesText } from "./exit_codes.ts";
 import { HELP_EXAMPLES } from "./help_examples.ts";
+import { optionDescription } from "./option_help.ts";
 import { closest } from "../closest_name.ts";
 import { type CommandModule, commandsToLoad } from "./command_modules.ts";
 
@@ -97,7 +98,7 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
     .addCommand(helpCommand(() => program));
 
   applyRecursively(program, (c) => {
-    c.exitOverride().configureOutput(oneLineComplaints(c));
+    c.exitOverride().configureOutput(oneLineComplaints(c)).configureHelp({ optionDescription });
     addRootAlias(c);
     c.addHelpText("after", () => helpEpilogue(c));
     checkMandatoryAfterUnknown(c);

@@ -1,0 +1,20 @@
+/**
+ * What `--help` tells an operator about each option and example, through the real executable: no
+ * programmer's defaults, every default the command applies, required options marked as such, and lines
+ * that fit the terminal.
+ */
+import assert from "node:assert/strict";
+import { runCli } from "../helpers/cli.ts";
+
+/** `vigocli ARGS… --help` on stdout, its options' wrapped lines joined. */
+async function helpOf(...args: string[]): Promise<string> {
+  const r = await runCli([...args, "--help"]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.replace(/\n {8,}/g, " ");
+}
+
+Deno.test("help: a repeatable option shows no default (its empty list or map)", async () => {
+  const help = await helpOf("crate", "run");
+  assert.match(help, /--var <name=value> +override a var the crate declares \(repeatable\)\n/);
+  assert.doesNotMatch(help, /default: (\{\}|\[\])/);
+});
