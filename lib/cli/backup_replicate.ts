@@ -20,8 +20,10 @@ export function backupReplicateCommand(): Command {
     .addOption(serverYamlOption())
     .addOption(serverRootOption())
     .addOption(
-      new Option("--log-level <level>", "least severe event logged (debug adds each request; -q means error)")
-        .choices(["debug", "info", "warn", "error"] as const),
+      new Option("--log-level <level>", "least severe event logged (debug adds each request)")
+        .choices(["debug", "info", "warn", "error"] as const)
+        // said, not set: the action picks it after -q is known
+        .default(undefined, "info, or error with -q"),
     )
     .addOption(
       new Option("--log-format <format>", "text (Litestream's key=value lines) or json (one object per line)")

@@ -16,8 +16,10 @@ export function optionDescription(option: Option): string {
   const extra: string[] = [];
   if (option.argChoices) extra.push(`choices: ${option.argChoices.map((c) => JSON.stringify(c)).join(", ")}`);
   const takesValue = option.required || option.optional;
-  const shownDefault = option.defaultValue !== undefined && !isEmptyCollection(option.defaultValue) &&
-    (takesValue || typeof option.defaultValue === "boolean");
+  // A description without a value is a default the action works out itself (replicate's --log-level).
+  const shownDefault = option.defaultValue === undefined
+    ? option.defaultValueDescription !== undefined
+    : !isEmptyCollection(option.defaultValue) && (takesValue || typeof option.defaultValue === "boolean");
   if (shownDefault) {
     extra.push(`default: ${option.defaultValueDescription || JSON.stringify(option.defaultValue)}`);
   }

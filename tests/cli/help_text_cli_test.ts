@@ -18,3 +18,9 @@ Deno.test("help: a repeatable option shows no default (its empty list or map)", 
   assert.match(help, /--var <name=value> +override a var the crate declares \(repeatable\)\n/);
   assert.doesNotMatch(help, /default: (\{\}|\[\])/);
 });
+
+Deno.test("help: replicate's --log-level shows its default, as --log-format does", async () => {
+  const help = await helpOf("backup", "replicate");
+  assert.match(help, /--log-level <level> .*default: info, or error with -q\)\n/);
+  assert.match(help, /--log-format <format> .*default: "text"\)\n/);
+});
