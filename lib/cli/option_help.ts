@@ -11,9 +11,12 @@ function isEmptyCollection(value: unknown): boolean {
   return typeof value === "object" && value !== null && Object.keys(value).length === 0;
 }
 
-/** `option`'s description with its choices, default and environment variable; for `configureHelp`. */
-export function optionDescription(option: Option): string {
-  const extra: string[] = [];
+/**
+ * `option`'s description with whether it is `required`, its choices, default and environment variable;
+ * for `configureHelp`.
+ */
+export function optionDescription(option: Option, required = false): string {
+  const extra: string[] = required ? ["required"] : [];
   if (option.argChoices) extra.push(`choices: ${option.argChoices.map((c) => JSON.stringify(c)).join(", ")}`);
   const takesValue = option.required || option.optional;
   // A description without a value is a default the action works out itself (replicate's --log-level).

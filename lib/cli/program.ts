@@ -3,7 +3,7 @@
  * when it has more to do than print `--version`, so start-up for that stays free of every command's
  * imports (README, Design: performance decisions).
  */
-import { Command, CommanderError, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { Command, CommanderError, type CommandUnknownOpts, type Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import { join } from "node:path";
 import { ExitCode, UsageError } from "../errors.ts";
@@ -98,10 +98,11 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
     .addCommand(helpCommand(() => program));
 
   applyRecursively(program, (c) => {
-    c.exitOverride().configureOutput(oneLineComplaints(c)).configureHelp({ optionDescription });
+    c.exitOverride().configureOutput(oneLineComplaints(c));
     addRootAlias(c);
     c.addHelpText("after", () => helpEpilogue(c));
-    checkMandatoryAfterUnknown(c);
+    const required = checkMandatoryAfterUnknown(c);
+    c.configureHelp({ optionDescription: (o) => optionDescription(o, required.includes(o)) });
   });
   program.hook("preAction", async (top, action) => {
     const { verbose, quiet, progress } = top.opts();
@@ -162,11 +163,15 @@ function oneLineComplaints(cmd: Command) {
 /**
  * `cmd`'s required options checked after its unknown ones, not before as commander does: a mistyped
  * `--outptu` was reported as a missing `--output`, with no "did you mean". Same message, same exit (2).
+ * Returns them; commander no longer knows them as required, so the usage line is given them here
+ * (`-o <path> [options] <dump>`), which it would not show either.
  */
-function checkMandatoryAfterUnknown(cmd: CommandUnknownOpts): void {
+function checkMandatoryAfterUnknown(cmd: CommandUnknownOpts): readonly Option[] {
   const required = cmd.options.filter((o) => o.mandatory);
-  if (required.length === 0) return;
+  if (required.length === 0) return required;
   for (const o of required) o.mandatory = false;
+  const terms = required.map((o) => `${o.short ?? o.long} ${/<[^>]+>/.exec(o.flags)?.[0] ?? ""}`.trim());
+  cmd.usage([...terms, cmd.usage()].join(" "));
   cmd.hook("preAction", (self) => {
     for (const o of required) {
       if (self.getOptionValue(o.attributeName()) === undefined) {
@@ -177,6 +182,7 @@ function checkMandatoryAfterUnknown(cmd: CommandUnknownOpts): void {
       }
     }
   });
+  return required;
 }
 
 /** A complaint of commander's as one line: "unknown option '--x'\n(Did you mean --y?)" on one. */

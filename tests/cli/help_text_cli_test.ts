@@ -24,3 +24,25 @@ Deno.test("help: replicate's --log-level shows its default, as --log-format does
   assert.match(help, /--log-level <level> .*default: info, or error with -q\)\n/);
   assert.match(help, /--log-format <format> .*default: "text"\)\n/);
 });
+
+Deno.test("help: a required -o/--output is shown as required in the usage line, option and command tree", async () => {
+  const tree = await helpOf();
+  for (
+    const [path, args] of [[["crate", "restore-dump"], " <dump>"], [
+      ["backup", "replica", "restore"],
+      "",
+    ]] as [
+      string[],
+      string,
+    ][]
+  ) {
+    const help = await helpOf(...path);
+    assert.match(help, new RegExp(`^Usage: vigocli ${path.join(" ")} -o <path> \\[options\\]${args}\n`));
+    assert.match(help, /-o, --output <path> .*\(required\)\n/);
+    assert.ok(tree.includes(`vigocli ${path.join(" ")} -o <path>${args} `), path.join(" "));
+  }
+  // still checked after the unknown options, which are named first
+  const typo = await runCli(["crate", "restore-dump", "--outptu", "x", "d.sql"]);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /unknown option '--outptu'/);
+});
