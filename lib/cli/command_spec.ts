@@ -19,6 +19,10 @@ export interface OptionSpec {
   /** Not in help or the man page (the --target/--server-root twin), but accepted and completed. */
   hidden: boolean;
   description: string;
+  /** The description as `--help` shows it: with its choices, default, environment variable, "required". */
+  help: string;
+  /** The environment variable that gives its value when the command line does not. */
+  envVar?: string;
 }
 
 /** One command with everything below it. */
@@ -49,6 +53,8 @@ export function commandSpec(cmd: Command, path: string[] = []): CommandSpec {
     choices: o.argChoices,
     hidden: o.hidden,
     description: o.description,
+    help: help.optionDescription(o),
+    envVar: o.envVar,
   }));
   const subcommands = (help.visibleCommands(cmd) as Command[])
     .filter((sub) => cmd.commands.includes(sub))

@@ -28,6 +28,19 @@ const ENVIRONMENT: readonly [string, string][] = [
   ["NO_COLOR", "honoured; vigocli prints no colour anyway"],
 ];
 
+/** The variables options read that {@link ENVIRONMENT} does not describe, each with the first option. */
+function optionEnvironment(root: CommandSpec): [string, string][] {
+  const listed = new Set(ENVIRONMENT.flatMap(([names]) => names.split(", ")));
+  const found = new Map<string, string>();
+  for (const c of flattenSpec(root)) {
+    for (const o of c.options) {
+      if (!o.envVar || listed.has(o.envVar) || found.has(o.envVar)) continue;
+      found.set(o.envVar, `default for ${o.long} of vigocli ${c.path.join(" ")}: ${o.description}`);
+    }
+  }
+  return [...found];
+}
+
 /** The page, `version` for the footer (e.g. `0.1.0`), `date` as YYYY-MM-DD. */
 export function manPage(root: CommandSpec, version: string, date: string): string {
   const out: string[] = [
@@ -50,14 +63,16 @@ export function manPage(root: CommandSpec, version: string, date: string): strin
     const shown = c.options.filter((o) => !o.hidden);
     if (shown.length > 0) {
       out.push(".RS");
-      for (const o of shown) out.push(".TP", `.B ${esc(o.flags)}`, esc(o.description));
+      for (const o of shown) out.push(".TP", `.B ${esc(o.flags)}`, esc(o.help));
       out.push(".RE");
     }
   }
   out.push(".SH EXIT STATUS", ".TS", "tab(|);", "r lx.");
   for (const r of EXIT_CODE_TABLE) out.push(`${r.code}|T{`, esc(r.meaning), "T}");
   out.push(".TE", ".SH ENVIRONMENT");
-  for (const [name, what] of ENVIRONMENT) out.push(".TP", `.B ${esc(name)}`, esc(what));
+  for (const [name, what] of [...ENVIRONMENT, ...optionEnvironment(root)]) {
+    out.push(".TP", `.B ${esc(name)}`, esc(what));
+  }
   out.push(".SH EXAMPLES");
   for (const [path, lines] of Object.entries(HELP_EXAMPLES)) {
     out.push(".SS", esc(`vigocli ${path}`.trimEnd()), ".nf", ...lines.map(esc), ".fi");
