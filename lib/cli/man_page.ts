@@ -55,6 +55,13 @@ export function manPage(root: CommandSpec, version: string, date: string): strin
     "[\\fIoptions\\fR] [\\fIarguments\\fR]",
     ".SH DESCRIPTION",
     esc(root.description),
+    // the root's options, which every command takes as well
+    ".SH OPTIONS",
+    "Accepted before the command and after it.",
+    ...root.options.filter((o) => !o.hidden).flatMap((o) => [".TP", `.B ${esc(o.flags)}`, esc(o.help)]),
+    ".TP",
+    `.B ${esc("-h, --help")}`,
+    esc("the help of the command it follows, or of vigocli"),
     ".SH COMMANDS",
   ];
   for (const c of flattenSpec(root).slice(1)) {

@@ -58,3 +58,12 @@ Deno.test("man page: ENVIRONMENT names every variable an option reads", async ()
   assert.ok(vars.has("VIGO_STATUS_TOKEN"));
   for (const v of vars) assert.match(env, new RegExp(`^ {7}${v}\\b`, "m"), v);
 });
+
+Deno.test("man page: OPTIONS describes the global options, as vigocli --help lists them", async () => {
+  const s = await spec();
+  const options = flat(section((await render(manPage(s, "0.0.0", "2026-01-01"))).text, "OPTIONS"));
+  for (const flags of ["-V, --version", "-v, --verbose", "-q, --quiet", "--progress", "-h, --help"]) {
+    assert.ok(options.includes(` ${flags} `), flags);
+  }
+  for (const o of s.options) assert.ok(options.includes(`${o.flags} ${o.help}`), o.flags);
+});
