@@ -7,9 +7,27 @@ import { flattenSpec } from "./command_spec.ts";
 import { EXIT_CODE_TABLE } from "./exit_codes.ts";
 import { HELP_EXAMPLES } from "./help_examples.ts";
 
-/** Escapes text for roff: backslashes, and a leading `.` or `'` that would start a request. */
+/**
+ * Non-ASCII characters our texts use, as glyphs every groff device draws, ASCII ones included (`\(em` is
+ * `--` there): raw UTF-8 is dropped with a warning under LANG=C, and `\[u2026]` has no ASCII form.
+ */
+const GLYPHS: Readonly<Record<string, string>> = {
+  "…": "...",
+  "—": "\\(em",
+  "–": "\\(en",
+  "→": "\\(->",
+  "×": "\\(mu",
+};
+
+/**
+ * Escapes text for roff: backslashes, a leading `.` or `'` that would start a request, and non-ASCII
+ * characters ({@link GLYPHS}; any other by its code point, which only a Unicode device draws).
+ */
 function esc(s: string): string {
-  return s.replace(/\\/g, "\\e").replace(/-/g, "\\-").replace(/^([.'])/gm, "\\&$1");
+  return s.replace(/\\/g, "\\e").replace(/-/g, "\\-").replace(
+    /[\u0080-\u{10ffff}]/gu,
+    (ch) => GLYPHS[ch] ?? `\\[u${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}]`,
+  ).replace(/^([.'])/gm, "\\&$1");
 }
 
 /** Environment variables the program reads, for the ENVIRONMENT section. */
