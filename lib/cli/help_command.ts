@@ -17,9 +17,15 @@ export function helpCommand(root: () => Command): Command {
   return new Command("help")
     .description("show help for a command, the exit-code table (`help exit-codes`), or the man page")
     .argument("[command...]", "command path, e.g. `backup restore`; or `exit-codes`")
-    .addOption(new Option("--man", "print the man page (roff) on stdout"))
+    .addOption(new Option("--man", "print the man page (roff) of every command on stdout; takes no command"))
     .action((words, opts) => {
       if (opts.man) {
+        // One page covers every command; printing it for `help backup restore --man` ignored the words.
+        if (words.length > 0) {
+          throw new UsageError(
+            `help --man: takes no command (the page covers all; got ${JSON.stringify(words.join(" "))})`,
+          );
+        }
         queueStdout(manPage(commandSpec(root()), VERSION, new Date().toISOString().slice(0, 10)));
         return;
       }

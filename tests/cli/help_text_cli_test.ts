@@ -46,3 +46,15 @@ Deno.test("help: a required -o/--output is shown as required in the usage line, 
   assert.equal(typo.code, 2);
   assert.match(typo.stderr, /unknown option '--outptu'/);
 });
+
+Deno.test("help --man: refused with a command (exit 2), which it would ignore; alone, the page", async () => {
+  for (const words of [["backup", "restore"], ["nosuch"]]) {
+    const r = await runCli(["help", ...words, "--man"]);
+    assert.equal(r.code, 2, words.join(" "));
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /help --man: takes no command/);
+  }
+  const page = await runCli(["help", "--man"]);
+  assert.equal(page.code, 0, page.stderr);
+  assert.match(page.stdout, /^\.TH VIGOCLI 1 /m);
+});
