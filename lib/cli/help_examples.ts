@@ -75,7 +75,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "vigocli backup install-units --dry-run            # show the units; write nothing",
     "sudo vigocli backup install-units && sudo systemctl daemon-reload",
     "sudo systemctl enable --now vigocli-replicate.service vigocli-drill.timer",
-    "vigocli backup install-units --dir ./units --bin /usr/local/bin/vigocli --force",
+    "mkdir -p units && vigocli backup install-units --dir ./units --bin /usr/local/bin/vigocli --force",
   ],
   "backup drill": [
     "vigocli backup drill                       # every configured path; report under paths.snapshots/drills/",

@@ -4,7 +4,9 @@
  * that fit the terminal.
  */
 import assert from "node:assert/strict";
-import { runCli } from "../helpers/cli.ts";
+import { cliCommand, runCli } from "../helpers/cli.ts";
+import { HELP_EXAMPLES } from "../../lib/cli/help_examples.ts";
+import { makeServerRoot } from "../archive/fixture.ts";
 
 /** `vigocli ARGS… --help` on stdout, its options' wrapped lines joined. */
 async function helpOf(...args: string[]): Promise<string> {
@@ -57,4 +59,20 @@ Deno.test("help --man: refused with a command (exit 2), which it would ignore; a
   const page = await runCli(["help", "--man"]);
   assert.equal(page.code, 0, page.stderr);
   assert.match(page.stdout, /^\.TH VIGOCLI 1 /m);
+});
+
+Deno.test("help: install-units' --dir example works as written in a fresh directory", async () => {
+  const example = HELP_EXAMPLES["backup install-units"].find((l) => l.includes("--dir ./units"))!;
+  const server = await makeServerRoot();
+  const cwd = await Deno.makeTempDir();
+  const vigocli = cliCommand().map((w) => `'${w}'`).join(" ");
+  const out = await new Deno.Command("bash", {
+    args: ["-c", `vigocli() { ${vigocli} "$@"; }\n${example}`],
+    cwd,
+    env: { VIGO_SERVER_ROOT: server.root },
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.ok((await Array.fromAsync(Deno.readDir(`${cwd}/units`))).length > 0, "no unit written");
+  await Deno.remove(cwd, { recursive: true });
+  await Deno.remove(server.root, { recursive: true });
 });
