@@ -4,6 +4,7 @@
  * {@link ExitCode}; this file only says what each means to an operator.
  */
 import { ExitCode, type ExitCodeValue } from "../errors.ts";
+import { wrapWords } from "./help_wrap.ts";
 
 /** One row: the code, the `kind` a `--json` error carries, and what it means. */
 export interface ExitCodeRow {
@@ -63,7 +64,15 @@ export const EXIT_CODE_TABLE: readonly ExitCodeRow[] = [
   },
 ];
 
-/** The table as aligned text lines, for `help exit-codes` and the `--help` epilogue. */
-export function exitCodesText(): string {
-  return EXIT_CODE_TABLE.map((r) => `  ${String(r.code).padStart(3)}  ${r.meaning}`).join("\n");
+/**
+ * The table as aligned text lines of at most `width` columns, for `help exit-codes` and the `--help`
+ * epilogue; a long meaning continues under itself.
+ */
+export function exitCodesText(width = 80): string {
+  return EXIT_CODE_TABLE.map((r) =>
+    wrapWords(r.meaning, Math.max(width - 7, 20)).map((l, i) =>
+      `  ${i ? "   " : String(r.code).padStart(3)}  ${l}`
+    )
+      .join("\n")
+  ).join("\n");
 }

@@ -8,6 +8,7 @@ import { closest } from "../closest_name.ts";
 import { commandSpec } from "./command_spec.ts";
 import { completionScript, SHELLS } from "./completion.ts";
 import { exitCodesText } from "./exit_codes.ts";
+import { helpWidth } from "./help_wrap.ts";
 import { manPage } from "./man_page.ts";
 import { VERSION } from "../version.ts";
 import { queueStdout } from "./stdout.ts";
@@ -30,7 +31,7 @@ export function helpCommand(root: () => Command): Command {
         return;
       }
       if (words.length === 1 && words[0] === "exit-codes") {
-        queueStdout(`Exit codes:\n${exitCodesText()}\n`);
+        queueStdout(`Exit codes:\n${exitCodesText(helpWidth())}\n`);
         return;
       }
       let cmd = root();

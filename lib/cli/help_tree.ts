@@ -3,6 +3,7 @@
  * recovery host should see `backup restore` without knowing to ask `backup --help` first.
  */
 import type { Command } from "@commander-js/extra-typings";
+import { wrapWords } from "./help_wrap.ts";
 
 /** One visible command path with its usage and first description line. */
 export interface TreeEntry {
@@ -43,11 +44,23 @@ export function commandTree(root: Command): TreeEntry[] {
   return out;
 }
 
-/** Formats {@link commandTree} as a help section: `  vigocli <path> <usage>  <summary>` lines. */
-export function commandTreeText(root: Command): string {
+/**
+ * Formats {@link commandTree} as a help section of at most `columns` columns: `  vigocli <path> <usage>
+ * <summary>` lines, each summary wrapped in its column, or under its command when the column is narrow.
+ */
+export function commandTreeText(root: Command, columns = 80): string {
   const entries = commandTree(root);
   const terms = entries.map((e) => `${root.name()} ${e.path} ${e.usage}`.trimEnd());
   const width = Math.max(0, ...terms.map((t) => t.length));
-  const lines = entries.map((e, i) => `  ${terms[i].padEnd(width)}  ${e.summary}`.trimEnd());
+  const room = columns - width - 4;
+  const lines = entries.flatMap((e, i) => {
+    if (room < MIN_SUMMARY_COLUMN) {
+      return [`  ${terms[i]}`, ...wrapWords(e.summary, columns - 6).map((l) => `      ${l}`)];
+    }
+    return wrapWords(e.summary, room).map((l, j) => `  ${(j ? "" : terms[i]).padEnd(width)}  ${l}`.trimEnd());
+  });
   return `\nCommand tree:\n${lines.join("\n")}\n`;
 }
+
+/** Narrowest summary column; below it a summary goes under its command. */
+const MIN_SUMMARY_COLUMN = 24;

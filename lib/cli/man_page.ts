@@ -6,6 +6,10 @@ import type { CommandSpec } from "./command_spec.ts";
 import { flattenSpec } from "./command_spec.ts";
 import { EXIT_CODE_TABLE } from "./exit_codes.ts";
 import { HELP_EXAMPLES } from "./help_examples.ts";
+import { wrapExample } from "./help_wrap.ts";
+
+/** Columns an example line may take: man's 80 less the 7 an EXAMPLES line is indented by. */
+const MAN_EXAMPLE_WIDTH = 73;
 
 /**
  * Non-ASCII characters our texts use, as glyphs every groff device draws, ASCII ones included (`\(em` is
@@ -100,7 +104,8 @@ export function manPage(root: CommandSpec, version: string, date: string): strin
   }
   out.push(".SH EXAMPLES");
   for (const [path, lines] of Object.entries(HELP_EXAMPLES)) {
-    out.push(".SS", esc(`vigocli ${path}`.trimEnd()), ".nf", ...lines.map(esc), ".fi");
+    const wrapped = lines.flatMap((l) => wrapExample(l, MAN_EXAMPLE_WIDTH));
+    out.push(".SS", esc(`vigocli ${path}`.trimEnd()), ".nf", ...wrapped.map(esc), ".fi");
   }
   out.push(
     ".SH FILES",

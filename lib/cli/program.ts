@@ -19,6 +19,7 @@ import { addRootAlias, applyRootAlias } from "./common.ts";
 import { exitCodesText } from "./exit_codes.ts";
 import { HELP_EXAMPLES } from "./help_examples.ts";
 import { optionDescription } from "./option_help.ts";
+import { helpWidth, wrapExample } from "./help_wrap.ts";
 import { closest } from "../closest_name.ts";
 import { type CommandModule, commandsToLoad } from "./command_modules.ts";
 
@@ -131,7 +132,7 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
     const root = action.getOptionValue("serverRoot") as string;
     action.setOptionValueWithSource("serverYaml", join(root, "server.yaml"), "implied");
   });
-  program.addHelpText("after", () => commandTreeText(program));
+  program.addHelpText("after", () => commandTreeText(program, helpWidth()));
   return program;
 }
 
@@ -224,9 +225,10 @@ function commandPath(cmd: Command): string {
 
 /** Examples and the exit-code table, at the end of every `--help`. */
 function helpEpilogue(cmd: Command): string {
-  const examples = HELP_EXAMPLES[commandPath(cmd)] ?? [];
+  const width = helpWidth();
+  const examples = (HELP_EXAMPLES[commandPath(cmd)] ?? []).flatMap((l) => wrapExample(l, width - 2));
   const ex = examples.length ? `\nExamples:\n${examples.map((l) => `  ${l}`).join("\n")}\n` : "";
-  return `${ex}\nExit codes:\n${exitCodesText()}\n`;
+  return `${ex}\nExit codes:\n${exitCodesText(width)}\n`;
 }
 
 function applyRecursively(cmd: Command, fn: (c: Command) => void): void {

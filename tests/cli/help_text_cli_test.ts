@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { cliCommand, runCli } from "../helpers/cli.ts";
 import { HELP_EXAMPLES } from "../../lib/cli/help_examples.ts";
 import { makeServerRoot } from "../archive/fixture.ts";
+import { wrapExample } from "../../lib/cli/help_wrap.ts";
 
 /** `vigocli ARGS… --help` on stdout, its options' wrapped lines joined. */
 async function helpOf(...args: string[]): Promise<string> {
@@ -75,4 +76,33 @@ Deno.test("help: install-units' --dir example works as written in a fresh direct
   assert.ok((await Array.fromAsync(Deno.readDir(`${cwd}/units`))).length > 0, "no unit written");
   await Deno.remove(cwd, { recursive: true });
   await Deno.remove(server.root, { recursive: true });
+});
+
+Deno.test("help: every --help and help exit-codes fits 80 columns when stdout is not a terminal", async () => {
+  const paths = [[], ...Object.keys(HELP_EXAMPLES).filter(Boolean).map((p) => p.split(" "))];
+  for (const path of paths) {
+    const r = await runCli([...path, "--help"], { env: { COLUMNS: "80" } });
+    assert.equal(r.code, 0, r.stderr);
+    const wide = r.stdout.split("\n").filter((l) => l.length > 80);
+    assert.deepEqual(wide, [], `vigocli ${path.join(" ")} --help`);
+  }
+  const codes = await runCli(["help", "exit-codes"]);
+  assert.deepEqual(codes.stdout.split("\n").filter((l) => l.length > 80), []);
+  assert.match(codes.stdout, /^ {4}3 {2}configuration missing .*\n {7}\S/m);
+});
+
+Deno.test("help: a wrapped example is the same command, its comment above it, continued with \\", () => {
+  for (const example of Object.values(HELP_EXAMPLES).flat()) {
+    const lines = wrapExample(example, 60);
+    if (example.length <= 60) {
+      assert.deepEqual(lines, [example]);
+      continue;
+    }
+    const command = example.replace(/\s+# .*$/, "");
+    const comment = lines.filter((l) => l.startsWith("# ")).map((l) => l.slice(2)).join(" ");
+    assert.equal(comment, example.slice(command.length).trim().slice(2), example);
+    const rest = lines.filter((l) => !l.startsWith("# ")).join("\n");
+    assert.equal(rest.replace(/ \\\n {4}/g, " "), command);
+    for (const l of lines) assert.ok(l.length <= 60 || /^\S+( \\)?$/.test(l.trim()), l);
+  }
 });

@@ -81,3 +81,9 @@ Deno.test("man page: all ASCII, so LANG=C renders every character, with no warni
   const text = (await render(manPage(root, "0.0.0", "2026-01-01"), "C")).text;
   assert.match(text, /a--b c-d e->f gxh i\.\.\.j/);
 });
+
+Deno.test("man page: every line fits MANWIDTH=80, the examples continued with \\ where they are long", async () => {
+  const { text } = await render(manPage(await spec(), "0.0.0", "2026-01-01"));
+  assert.deepEqual(text.split("\n").filter((l) => [...l].length > 80), []);
+  assert.match(section(text, "EXAMPLES"), / \\\n {11}\S/);
+});
