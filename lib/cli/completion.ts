@@ -79,7 +79,7 @@ function bashFunctions(root: CommandSpec): string {
     table("args", (r) => [...r.argChoices]),
     choices,
     `_vigocli() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} path="" w i skip=0 opt="" values
+  local cur=\${COMP_WORDS[COMP_CWORD]} path="" w i skip=0 opt="" values help=0
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=\${COMP_WORDS[i]}
     if [[ $skip == 1 ]]; then skip=0; continue; fi
@@ -88,11 +88,19 @@ function bashFunctions(root: CommandSpec): string {
       continue
     fi
     [[ " $(_vigocli_subs "$path") " == *" $w "* ]] && path="\${path:+$path }$w"
+    # the words after help name a command: walk them from the top again
+    if [[ $help == 0 && $path == help ]]; then help=1; path=""; fi
   done
   if [[ $skip == 1 ]]; then
     values=$(_vigocli_choices "$path" "$opt")
     if [[ -n $values ]]; then COMPREPLY=($(compgen -W "$values" -- "$cur"))
     else COMPREPLY=($(compgen -f -- "$cur")); fi
+  elif [[ $help == 1 && $cur == -* ]]; then
+    COMPREPLY=($(compgen -W "$(_vigocli_opts help)" -- "$cur"))
+  elif [[ $help == 1 ]]; then
+    values=$(_vigocli_subs "$path")
+    [[ -z $path ]] && values+=" exit-codes"
+    COMPREPLY=($(compgen -W "$values" -- "$cur"))
   elif [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$(_vigocli_opts "$path")" -- "$cur"))
   elif [[ -n $(_vigocli_subs "$path") ]]; then
@@ -127,6 +135,8 @@ function fishScript(root: CommandSpec): string {
   set -l words (commandline -opc)
   set -e words[1]
   set -l path
+  # after help: the command it is asked about, printed instead of the path with --asked
+  set -l asked
   set -l skip 0
   for w in $words
     if test $skip = 1
@@ -137,10 +147,22 @@ function fishScript(root: CommandSpec): string {
       contains -- $w (__vigocli_valued (string join ' ' $path)); and set skip 1
       continue
     end
+    if test "$path" = help
+      contains -- $w (__vigocli_subs (string join ' ' $asked)); and set -a asked $w
+      continue
+    end
     contains -- $w (__vigocli_subs (string join ' ' $path)); and set -a path $w
   end
-  string join ' ' $path
+  if test "$argv[1]" = --asked
+    string join ' ' $asked
+  else
+    string join ' ' $path
+  end
 end`,
+    // help's words name a command, walked from the top (see --asked above)
+    `complete -c vigocli -n 'test "$(__vigocli_path)" = help' -a '(__vigocli_subs (__vigocli_path --asked))'`,
+    `complete -c vigocli -n 'test "$(__vigocli_path)" = help; and test -z "$(__vigocli_path --asked)"' ` +
+    `-a exit-codes -d 'what each exit code means'`,
   ];
   for (const c of flattenSpec(root)) {
     const cond = q(`test "$(__vigocli_path)" = ${q(c.path.join(" "))}`);

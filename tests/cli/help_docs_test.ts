@@ -16,8 +16,9 @@ import { REPO_ROOT } from "../helpers/cli.ts";
 
 const spec = async () => commandSpec(await buildProgram() as unknown as Command);
 
-async function sh(cmd: string, args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(cmd, { args, env: { ...env, PATH: Deno.env.get("PATH")! } }).output();
+async function sh(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string) {
+  const out = await new Deno.Command(cmd, { args, cwd, env: { ...env, PATH: Deno.env.get("PATH")! } })
+    .output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
@@ -42,16 +43,21 @@ Deno.test("help: the exit-code table covers every ExitCode, and the README's tab
 });
 
 /** Completion candidates bash offers for the words typed so far (the last one being completed). */
-async function bashComplete(script: string, words: string[]): Promise<string[]> {
+async function bashComplete(script: string, words: string[], cwd?: string): Promise<string[]> {
   const file = await Deno.makeTempFile({ suffix: ".bash" });
   await Deno.writeTextFile(file, script);
   const arr = words.map((w) => `'${w}'`).join(" ");
-  const r = await sh("bash", [
-    "-c",
-    `source ${file}; COMP_WORDS=(${arr}); COMP_CWORD=${
-      words.length - 1
-    }; _vigocli; printf '%s\\n' "\${COMPREPLY[@]}"`,
-  ]);
+  const r = await sh(
+    "bash",
+    [
+      "-c",
+      `source ${file}; COMP_WORDS=(${arr}); COMP_CWORD=${
+        words.length - 1
+      }; _vigocli; printf '%s\\n' "\${COMPREPLY[@]}"`,
+    ],
+    {},
+    cwd,
+  );
   await Deno.remove(file);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.split("\n").filter(Boolean);
@@ -144,4 +150,35 @@ Deno.test("man page: man(1) renders it without warnings, with commands, exit sta
     assert.ok(r.stdout.replace(/‐\n\s*/g, "").includes(s), `man page lacks ${s}`);
   }
   assert.match(r.stdout, /^\s+130\s+interrupted/m);
+});
+
+/** Completion candidates fish offers for `line` (the part after the last space being completed), in `cwd`. */
+async function fishComplete(script: string, line: string, cwd?: string): Promise<string[]> {
+  const file = await Deno.makeTempFile({ suffix: ".fish" });
+  await Deno.writeTextFile(file, script);
+  const out = await new Deno.Command("fish", {
+    args: ["-c", `source ${file}; complete -C '${line}'`],
+    cwd,
+    env: { PATH: Deno.env.get("PATH")! },
+  }).output();
+  await Deno.remove(file);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map((l) => l.split("\t")[0]);
+}
+
+Deno.test("completion: help's words complete as command names in bash, zsh's walker and fish, not files", async () => {
+  const s = await spec();
+  const top = [...s.subcommands.map((c) => c.path[0]), "exit-codes"].sort();
+  const backup = s.subcommands.find((c) => c.path[0] === "backup")!.subcommands.map((c) => c.path[1]).sort();
+  const cwd = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(cwd, "some-file.txt"), "");
+  const bash = completionScript("bash", s);
+  const fish = completionScript("fish", s);
+  assert.deepEqual((await bashComplete(bash, ["vigocli", "help", ""], cwd)).sort(), top);
+  assert.deepEqual((await bashComplete(bash, ["vigocli", "help", "backup", ""], cwd)).sort(), backup);
+  assert.deepEqual(await bashComplete(bash, ["vigocli", "help", "backup", "restore", ""], cwd), []);
+  assert.deepEqual((await fishComplete(fish, "vigocli help ", cwd)).sort(), top);
+  assert.deepEqual((await fishComplete(fish, "vigocli help backup ", cwd)).sort(), backup);
+  assert.deepEqual(await fishComplete(fish, "vigocli help backup restore ", cwd), []);
+  await Deno.remove(cwd, { recursive: true });
 });
