@@ -82,6 +82,8 @@ function bashFunctions(root: CommandSpec): string {
   local cur=\${COMP_WORDS[COMP_CWORD]} path="" w i skip=0 opt="" values help=0
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=\${COMP_WORDS[i]}
+    # bash splits --opt=VALUE at the "=" (COMP_WORDBREAKS): the word after it is the value
+    if [[ $w == = ]]; then skip=1; continue; fi
     if [[ $skip == 1 ]]; then skip=0; continue; fi
     if [[ $w == -* ]]; then
       [[ " $(_vigocli_valued "$path") " == *" $w "* ]] && skip=1 && opt=$w
@@ -91,6 +93,8 @@ function bashFunctions(root: CommandSpec): string {
     # the words after help name a command: walk them from the top again
     if [[ $help == 0 && $path == help ]]; then help=1; path=""; fi
   done
+  # --opt=<TAB>: the "=" is the word being completed, and the value starts after it
+  [[ $skip == 1 && $cur == = ]] && cur=""
   if [[ $skip == 1 ]]; then
     values=$(_vigocli_choices "$path" "$opt")
     if [[ -n $values ]]; then COMPREPLY=($(compgen -W "$values" -- "$cur"))

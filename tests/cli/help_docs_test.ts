@@ -182,3 +182,21 @@ Deno.test("completion: help's words complete as command names in bash, zsh's wal
   assert.deepEqual(await fishComplete(fish, "vigocli help backup restore ", cwd), []);
   await Deno.remove(cwd, { recursive: true });
 });
+
+Deno.test("completion: bash completes the value of --opt=VALUE, split at the = as bash splits it", async () => {
+  const script = completionScript("bash", await spec());
+  // bash's COMP_WORDBREAKS has "=": `--name-format=<TAB>` is the words `--name-format` `=`, the "="
+  // being completed; `--log-level=w<TAB>` is `--log-level` `=` `w`.
+  assert.deepEqual(await bashComplete(script, ["vigocli", "backup", "create", "--name-format", "="]), [
+    "rfc3339",
+    "compact",
+  ]);
+  assert.deepEqual(await bashComplete(script, ["vigocli", "backup", "replicate", "--log-level", "=", "w"]), [
+    "warn",
+  ]);
+  // a value given with = is not taken for a command word
+  assert.deepEqual(
+    await bashComplete(script, ["vigocli", "backup", "replicate", "--log-level", "=", "warn", "--log-f"]),
+    ["--log-format"],
+  );
+});
