@@ -33,6 +33,8 @@ export interface CommandSpec {
   usage: string;
   description: string;
   options: OptionSpec[];
+  /** Whether it takes arguments, required or optional (`<archive>`, `[out]`). */
+  takesArguments: boolean;
   /** The values of its first argument, when they are a fixed set (`completion <shell>`). */
   argChoices?: readonly string[];
   subcommands: CommandSpec[];
@@ -64,6 +66,7 @@ export function commandSpec(cmd: Command, path: string[] = []): CommandSpec {
     usage: cmd.usage().replace(/\[(options|command)\]\s*/g, "").trim(),
     description: cmd.description(),
     options,
+    takesArguments: cmd.registeredArguments.length > 0,
     argChoices: cmd.registeredArguments[0]?.argChoices,
     subcommands,
   };

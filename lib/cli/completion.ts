@@ -184,10 +184,12 @@ end`,
       lines.push(parts.join(" "));
     }
     if (c.argChoices) lines.push(`complete -c vigocli -n ${cond} -a ${q(c.argChoices.join(" "))}`);
-    else if (c.subcommands.length === 0 && c.usage.includes("<")) {
+    // help's arguments are command names, completed above
+    else if (c.subcommands.length === 0 && c.takesArguments && c.path.join(" ") !== "help") {
       lines.push(`complete -c vigocli -n ${cond} -F`);
     }
   }
+  lines.push(`complete -c vigocli -s h -l help -d 'display help for command'`);
   return lines.join("\n") + "\n";
 }
 

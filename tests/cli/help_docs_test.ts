@@ -200,3 +200,18 @@ Deno.test("completion: bash completes the value of --opt=VALUE, split at the = a
     ["--log-format"],
   );
 });
+
+Deno.test("completion: fish completes files for an optional argument ([out]) and offers -h/--help", async () => {
+  const s = await spec();
+  const fish = completionScript("fish", s);
+  const cwd = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(cwd, "out.tar.gz"), "");
+  assert.deepEqual(await fishComplete(fish, "vigocli backup create ", cwd), ["out.tar.gz"]);
+  assert.deepEqual(await fishComplete(fish, "vigocli backup inspect ", cwd), ["out.tar.gz"]);
+  // as bash offers them
+  assert.deepEqual(await fishComplete(fish, "vigocli backup create --h", cwd), ["--help"]);
+  assert.deepEqual(await bashComplete(completionScript("bash", s), ["vigocli", "backup", "create", "--h"]), [
+    "--help",
+  ]);
+  await Deno.remove(cwd, { recursive: true });
+});
