@@ -215,3 +215,23 @@ Deno.test("completion: fish completes files for an optional argument ([out]) and
   ]);
   await Deno.remove(cwd, { recursive: true });
 });
+
+Deno.test("completion: zsh completes on the first TAB of a new shell, installed in $fpath as documented", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(dir, "_vigocli"), completionScript("zsh", await spec()));
+  // An interactive zsh on a terminal (zsh/zpty), as an operator's: compinit, then one TAB.
+  const driver = `zmodload zsh/zpty
+zpty z "TERM=dumb zsh -f -i"
+zpty -w z "PS1='%% '; fpath=(${dir} \\$fpath); autoload -Uz compinit; compinit -u -D; print READY"
+zpty -r -m z out '*READY*'
+zpty -w -n z "vigocli backup cre"$'\\t'
+sleep 2
+all=""; while zpty -r -t z chunk; do all+=$chunk; done
+zpty -d z
+print -r -- "$all"`;
+  const r = await sh("zsh", ["-f", "-c", driver]);
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(r.code, 0, r.stderr);
+  const typed = r.stdout.split("READY").at(-1)!;
+  assert.match(typed, /vigocli backup create/, JSON.stringify(typed));
+});
