@@ -39,18 +39,37 @@ export interface AdcOptions {
   keys?: KeysSource;
 }
 
-/** Caches a provider's token and refreshes it `marginMs` before expiry. */
+/**
+ * Caches a provider's token and refreshes it `marginMs` before expiry. A refresh that fails inside that
+ * margin leaves the token held in use while it has a fifth of the margin to live, and is tried again
+ * `retryMs` later: the token endpoint down for a minute in the last 5 of a token's hour stopped every
+ * request (replication's health red, a SIGTERM then exit 7) though the token held still worked.
+ */
 export class CachedToken {
   private current?: AccessToken;
   private pending?: Promise<AccessToken>;
+  private failedAt = -Infinity;
 
-  constructor(readonly provider: TokenProvider, private readonly marginMs = 5 * 60_000) {}
+  constructor(
+    readonly provider: TokenProvider,
+    private readonly marginMs = 5 * 60_000,
+    private readonly retryMs = 30_000,
+  ) {}
 
-  /** A token valid for at least the margin (or as long as the issuer allows). */
+  /** A token valid for at least the margin (or as long as the issuer allows, or the endpoint lets us). */
   async token(): Promise<string> {
-    if (this.current && this.current.expiresAt - this.marginMs > Date.now()) return this.current.token;
+    const held = this.current;
+    if (held && held.expiresAt - this.marginMs > Date.now()) return held.token;
+    const usable = () => held !== undefined && held.expiresAt - this.marginMs / 5 > Date.now();
+    if (usable() && Date.now() - this.failedAt < this.retryMs) return held!.token;
     this.pending ??= this.provider.fetchToken().finally(() => (this.pending = undefined));
-    this.current = await this.pending;
+    try {
+      this.current = await this.pending;
+    } catch (err) {
+      this.failedAt = Date.now();
+      if (usable()) return held!.token;
+      throw err;
+    }
     return this.current.token;
   }
 
