@@ -176,8 +176,9 @@ export async function measureRestoresInTurn<K extends string>(
   commands: Record<K, string>,
   outputs: string[],
   run: number,
+  prefault = PREFAULT,
 ): Promise<Record<K, Measured>> {
-  const prepare = `rm -f ${outputs.map(sh).join(" ")} && sync && ${PREFAULT}`;
+  const prepare = `rm -f ${outputs.map(sh).join(" ")} && sync && ${prefault}`;
   const measured = {} as Record<K, Measured>;
   for (const key of rotate(Object.keys(commands) as K[], run)) {
     measured[key] = await measureShell(commands[key], undefined, prepare);
