@@ -144,23 +144,26 @@ Deno.test("compile: executables run with the repo, $HOME and network hidden, and
   }
 });
 
+/** `exe args…` under strace: its execve calls (with their environment), exit code and stderr. */
+async function tracedExecve(exe: string, args: string[], env: Record<string, string>, inject: string[] = []) {
+  const log = join(scratch, `execve-${crypto.randomUUID()}.log`);
+  const out = await new Deno.Command("strace", {
+    args: ["-f", "-qq", "-v", "-s", "4096", "-e", "trace=execve", ...inject, "-o", log, exe, ...args],
+    env,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const calls = (await Deno.readTextFile(log)).split("\n").filter((l) => /execve\(/.test(l));
+  return { calls, code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
 Deno.test("compile: an archive reader starts itself again in place without FTL; nothing else does", async () => {
   const result = await build();
   if (result.compiler !== "bun") return;
   const exe = result.files.find((f) => runnerFor(f.target)?.length === 0)!.path;
   const missing = join(scratch, "no-such-archive.tar.gz");
-  /** The command's execve calls (strace -v: with their environment), exit code and stderr. */
-  const traced = async (args: string[], env: Record<string, string> = {}, inject: string[] = []) => {
-    const log = join(scratch, `execve-${crypto.randomUUID()}.log`);
-    const out = await new Deno.Command("strace", {
-      args: ["-f", "-qq", "-v", "-s", "4096", "-e", "trace=execve", ...inject, "-o", log, exe, ...args],
-      env,
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    const calls = (await Deno.readTextFile(log)).split("\n").filter((l) => /execve\(/.test(l));
-    return { calls, code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-  };
+  const traced = (args: string[], env: Record<string, string> = {}, inject: string[] = []) =>
+    tracedExecve(exe, args, env, inject);
   const restarted = await traced(["backup", "verify", missing]);
   assert.equal(restarted.calls.length, 2, restarted.calls.join("\n"));
   assert.match(restarted.calls[1], /execve\("\/proc\/self\/exe", \[/);
@@ -195,33 +198,9 @@ Deno.test("compile: an S3 or GCS download starts itself again without the JIT; f
   if (result.compiler !== "bun") return;
   const exe = result.files.find((f) => runnerFor(f.target)?.length === 0)!.path;
   const yaml = join(scratch, "download-server.yaml");
-  /** The command's execve calls and its stderr; `../x` is refused by the command after the decision. */
-  const traced = async (args: string[], env: Record<string, string> = {}) => {
-    const log = join(scratch, `execve-${crypto.randomUUID()}.log`);
-    const out = await new Deno.Command("strace", {
-      args: [
-        "-f",
-        "-qq",
-        "-v",
-        "-s",
-        "4096",
-        "-e",
-        "trace=execve",
-        "-o",
-        log,
-        exe,
-        "backup",
-        "download",
-        "../x",
-        ...args,
-      ],
-      env,
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    const calls = (await Deno.readTextFile(log)).split("\n").filter((l) => /execve\(/.test(l));
-    return { calls, code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-  };
+  // `../x` is refused by the command after the decision.
+  const traced = (args: string[], env: Record<string, string> = {}) =>
+    tracedExecve(exe, ["backup", "download", "../x", ...args], env);
   const none = ["--server-yaml", join(scratch, "none.yaml")];
   const plain = await traced(["--url", "file:///var/tmp/x", ...none]);
   assert.equal(plain.calls.length, 1, plain.calls.join("\n"));
