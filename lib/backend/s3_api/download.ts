@@ -96,13 +96,21 @@ export async function downloadInto(
   } finally {
     clearInterval(watch);
   }
-  const held = statSync(path).size;
-  if (silence.signal.aborted) {
-    failure = new TransientError(`${where} after ${held} bytes: no data for ${api.timeoutMs} ms`);
-  } else if (failure === undefined) {
+  let held: number;
+  try {
+    held = statSync(path).size;
+  } catch (err) {
+    throw toVigoError(err, path);
+  }
+  if (failure === undefined) {
     const short = shortBody(held, length);
     if (short === undefined) return held;
     failure = new TransientError(short);
+  } else if (shortBody(held, length) === undefined && Number.isFinite(length)) {
+    // Every byte had arrived when the connection failed: a ranged GET from the end would be refused (416).
+    return held;
+  } else if (silence.signal.aborted) {
+    failure = new TransientError(`${where} after ${held} bytes: no data for ${api.timeoutMs} ms`);
   }
   const rest = resumableStream({
     first: new ReadableStream({ pull: (ctl) => ctl.error(failure) }),
