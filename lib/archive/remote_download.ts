@@ -112,9 +112,9 @@ export async function downloadArchive(
 /**
  * Object `key` written into `file`'s temporary name and hashed on the way. Natively where the backend
  * can ({@link Backend.getInto}), the file then read back behind the writer from the page cache for the
- * hash, the progress and the early writeback: a 1 GiB S3 download under Bun peaked at 46–48 MiB RSS
- * against 64 through a stream, in 2.2–2.7 s against 3.9–4.1 s (the executable against s3rver, 3 runs
- * each). Elsewhere the object's stream goes through the hash into the file.
+ * hash, the progress and the early writeback: `backup download` of 1 GiB from s3rver peaked at 48.1 MiB
+ * RSS against 67.3 through a stream (with the JIT-less restart, backup_download.ts; stop 45's benchmark).
+ * Elsewhere the object's stream goes through the hash into the file.
  */
 async function receive(
   backend: Backend,
