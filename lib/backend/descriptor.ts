@@ -46,4 +46,9 @@ export interface BackendDescriptor<C extends { readonly scheme: string } = { rea
   open(url: string, cfg: C): Promise<Backend>;
   /** True when a failed request may succeed if sent again (the retry decorator's rule). */
   isRetryable(err: unknown): boolean;
+  /**
+   * True when, under Bun, its opened backend writes a download into the file without running JavaScript
+   * over its bytes ({@link Backend.getInto}): `backup download` then runs without the JIT.
+   */
+  readonly downloadsNatively?: true;
 }

@@ -61,17 +61,14 @@ export function backupDownloadCommand(): Command {
     }) as unknown as Command;
 }
 
-/** The schemes whose backends write a download natively under Bun (S3Backend.getInto). */
-const NATIVE_DOWNLOAD_SCHEMES = new Set(["s3", "gcs"]);
-
 /**
- * Starts the process again without JavaScriptCore's JIT (lean_jit.ts) when the download goes to S3 or GCS,
- * whose backends write the body into the file natively: no JavaScript of theirs runs hot, and without the
- * JIT the executable maps ~6 MiB less of itself. 1 GiB from s3rver, 5 alternating runs: peak RSS 50.6–51.3
- * MiB against 56.2–57.3 (rclone 44.5: 1.15× against 1.28×), 1.48–1.82 s against 1.52–2.36 s, CPU alike;
- * `Bun.unsafe.setJITPolicy(1e9)` in-process, as early as main.ts, only reached 53.5–53.9 MiB. SFTP keeps
- * the JIT: its download runs through JavaScript and reached 0.78× rclone's throughput without it, 1.72× with it
- * (64 MiB, one run each). Decided before anything is printed, from `--url` or server.yaml's backup.url
+ * Starts the process again without JavaScriptCore's JIT (lean_jit.ts) when the download's backend writes
+ * the body into the file natively (its descriptor's `downloadsNatively`: S3, GCS): no JavaScript of theirs
+ * runs hot, and without the JIT the executable maps ~6 MiB less of itself. 1 GiB from s3rver, 5
+ * alternating runs: peak RSS 50.6–51.3 MiB against 56.2–57.3 (rclone 44.5: 1.15× against 1.28×),
+ * 1.48–1.82 s against 1.52–2.36 s, CPU alike; `Bun.unsafe.setJITPolicy(1e9)` in-process, as early as
+ * main.ts, only reached 53.5–53.9 MiB. SFTP keeps the JIT: its download runs through JavaScript and reached
+ * 0.78× rclone's throughput without it, 1.72× with it (64 MiB, one run each). Decided before anything is printed, from `--url` or server.yaml's backup.url
  * read without its secrets; a server.yaml that cannot be read decides nothing (the command reports it).
  */
 async function restartIfNativeDownload(url: string | undefined, serverYaml: string, serverRoot: string) {
@@ -81,8 +78,15 @@ async function restartIfNativeDownload(url: string | undefined, serverYaml: stri
     target = (await loadServerConfig(serverYaml, serverRoot, { secrets: "skip" }).catch(() => undefined))
       ?.backup?.url;
   }
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(target ?? "")?.[1].toLowerCase();
-  if (scheme && NATIVE_DOWNLOAD_SCHEMES.has(scheme)) restartWithout("useJIT");
+  if (target === undefined) return;
+  const { backendFor, urlScheme } = await import("../backends.ts");
+  let scheme: string;
+  try {
+    scheme = urlScheme(target);
+  } catch {
+    return; // not a URL: the command says so
+  }
+  if (backendFor(scheme)?.downloadsNatively) restartWithout("useJIT");
 }
 
 /**

@@ -26,4 +26,6 @@ export const gcsBackend: BackendDescriptor<GcsConfig> = {
   // Loaded on open: reading server.yaml must not load every backend's client.
   open: async (url, cfg) => await (await import("./gcs_backend.ts")).openGcsBackend(url, cfg, { retry: {} }),
   isRetryable,
+  // S3Backend.getInto (lib/backend/s3_api/s3_api_backend.ts)
+  downloadsNatively: true,
 };

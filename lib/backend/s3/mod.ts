@@ -26,4 +26,6 @@ export const s3Backend: BackendDescriptor<S3Config> = {
   // with the same policy.
   open: async (url, cfg) => (await import("./s3_backend.ts")).openS3Backend(url, cfg, { retry: {} }),
   isRetryable,
+  // S3Backend.getInto (lib/backend/s3_api/s3_api_backend.ts)
+  downloadsNatively: true,
 };
