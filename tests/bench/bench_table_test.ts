@@ -23,6 +23,16 @@ const row = (ours: number, peer: number, load: number, extra: Partial<RunRow> = 
   ...extra,
 });
 
+/** A report started at `started_at` holding `rows`; `extra` sets what differs from the usual. */
+const report = (started_at: string, rows: Report["rows"], extra: Partial<Report> = {}): Report => ({
+  started_at,
+  scale: 1,
+  runs: 3,
+  vigocli: "vigocli",
+  rows,
+  ...extra,
+});
+
 Deno.test("spread: min, median (mean of the middle two for an even count) and max", () => {
   assert.deepEqual(spread([3, 1, 2]), { min: 1, median: 2, max: 3, runs: [3, 1, 2] });
   assert.equal(spread([4, 1, 3, 2]).median, 2.5);
@@ -63,41 +73,33 @@ Deno.test("aggregate: a peer's 0 is shown as a figure, with no ratio taken of it
 });
 
 Deno.test("replaceTable: regenerates only the block between the markers; refuses a README without them", () => {
-  const report: Report = {
-    started_at: "2026-12-02T07:00:00Z",
+  const one = report("2026-12-02T07:00:00Z", aggregate([row(7, 10, 6), row(8, 10, 6), row(9, 10, 6)]), {
     scale: 0.05,
-    runs: 3,
     vigocli: "deno run main.ts",
-    rows: aggregate([row(7, 10, 6), row(8, 10, 6), row(9, 10, 6)]),
-  };
+  });
   const readme = `# T\n\nbefore\n${BEGIN}\nold table\n${END}\nafter\n`;
-  const out = replaceTable(readme, [report]);
+  const out = replaceTable(readme, [one]);
   assert.ok(out.startsWith(`# T\n\nbefore\n${BEGIN}\n`));
   assert.ok(out.endsWith(`${END}\nafter\n`));
   assert.ok(!out.includes("old table"));
   assert.match(out, /\| archive \| backup create \| 8\.00 \(7\.00–9\.00\) s +\|/);
   assert.match(out, /0\.800 \(0\.700–0\.900\)× \| ≤ 0\.8× +\| met /);
   assert.ok(out.includes(`\n\n${RATIO_NOTE}\n\n| area `), out);
-  assert.equal(replaceTable(out, [report]), out);
-  assert.throws(() => replaceTable("# no markers\n", [report]), /markers/);
+  assert.equal(replaceTable(out, [one]), out);
+  assert.throws(() => replaceTable("# no markers\n", [one]), /markers/);
 });
 
 Deno.test("replaceTable: an area measured again in a later report is shown from that report only", () => {
-  const report = (started_at: string, rows: RunRow[][]): Report => ({
-    started_at,
-    scale: 1,
-    runs: 1,
-    vigocli: "vigocli",
-    rows: rows.flatMap((r) => aggregate(r)),
-  });
-  const first = report("2026-12-02T07:00:00Z", [
+  const oneRun = (started_at: string, rows: RunRow[][]) =>
+    report(started_at, rows.flatMap((r) => aggregate(r)), { runs: 1 });
+  const first = oneRun("2026-12-02T07:00:00Z", [
     [row(7, 10, 1)],
     [row(2, 4, 1, { area: "replica", name: "replica restore" })],
   ]);
-  const second = report("2026-12-03T09:00:00Z", [[
+  const second = oneRun("2026-12-03T09:00:00Z", [[
     row(3, 4, 2, { area: "replica", name: "replica restore" }),
   ]]);
-  const third = report("2026-12-03T10:00:00Z", [[row(1, 9, 3, { area: "startup", name: "start-up" })]]);
+  const third = oneRun("2026-12-03T10:00:00Z", [[row(1, 9, 3, { area: "startup", name: "start-up" })]]);
   const kept = newestPerArea([first, second, third]);
   assert.deepEqual(kept.map((r) => r.rows.map((x) => `${x.area} ${x.ours.median}`)), [
     ["archive 7"],
@@ -113,7 +115,7 @@ Deno.test("replaceTable: an area measured again in a later report is shown from 
   // A report left with no rows gets no caption.
   const onlySecond = replaceTable(`${BEGIN}\n${END}\n`, [
     second,
-    report("2026-12-04T00:00:00Z", [[
+    oneRun("2026-12-04T00:00:00Z", [[
       row(4, 4, 1, { area: "replica", name: "replica restore" }),
     ]]),
   ]);
@@ -121,21 +123,12 @@ Deno.test("replaceTable: an area measured again in a later report is shown from 
 });
 
 Deno.test("replaceTable: an area that completed fewer runs than asked for leaves an earlier complete one shown", () => {
-  const complete: Report = {
-    started_at: "2026-12-02T07:00:00Z",
-    scale: 1,
-    runs: 3,
-    vigocli: "vigocli",
-    rows: aggregate([row(7, 10, 1), row(8, 10, 1), row(9, 10, 1)]),
-  };
-  const partial: Report = {
-    started_at: "2026-12-03T09:00:00Z",
-    scale: 1,
-    runs: 3,
-    runs_completed: { archive: 1, startup: 3 },
-    vigocli: "vigocli",
-    rows: aggregate([row(2, 10, 1), row(1, 9, 1, { area: "startup", name: "start-up" })]),
-  };
+  const complete = report("2026-12-02T07:00:00Z", aggregate([row(7, 10, 1), row(8, 10, 1), row(9, 10, 1)]));
+  const partial = report(
+    "2026-12-03T09:00:00Z",
+    aggregate([row(2, 10, 1), row(1, 9, 1, { area: "startup", name: "start-up" })]),
+    { runs_completed: { archive: 1, startup: 3 } },
+  );
   assert.deepEqual(incompleteAreas(partial), ["archive"]);
   assert.deepEqual(incompleteAreas(complete), []);
   const out = replaceTable(`${BEGIN}\n${END}\n`, [complete, partial]);
