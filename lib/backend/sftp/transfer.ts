@@ -32,10 +32,13 @@ export async function pipelinedWrite(
   body: ReadableStream<Uint8Array> | Uint8Array,
 ): Promise<number> {
   const maxLen = Math.min(MAX_REQUEST, sftp._maxWriteLen || 32 * 1024);
-  // Half the default headroom, as both downloads: after a collection the upload sits at 65-75 MiB, next to
-  // 1.2x rclone's whole peak (77 MiB), so the headroom decides the ratio. 256 MiB, 8 alternating rounds:
-  // peak 80.9 against 89.3 MiB (medians), wall 2.08 against 2.00 s, CPU 1.00 against 0.92 s.
-  const garbage = new GarbageBound(8 * 1024 * 1024);
+  // A quarter of the default headroom: after a collection the upload sits at 65-75 MiB, next to 1.2x
+  // rclone's whole peak (77 MiB), so the headroom decides the ratio. 256 MiB: 16 against 8 MiB, 8
+  // alternating rounds, peak 89.3 against 80.9 MiB (medians), wall 2.00 against 2.08 s; 8 against 4 MiB
+  // (`./dev bench --only sftp`, 3-5 runs each, load 0.5-2.2), the library's peak 76.6-78.1 against
+  // 71.8-73.6 MiB, the command's 78.5-78.7 against 73.2-73.5 MiB, 1.19-1.24x rclone against 1.12-1.16x;
+  // the command's throughput 162-165 against 151-171 MiB/s (rclone's own moved 141-164 between runs).
+  const garbage = new GarbageBound(4 * 1024 * 1024);
   let offset = 0;
   let inFlight = 0;
   let failure: unknown;
