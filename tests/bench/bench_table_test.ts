@@ -137,3 +137,33 @@ Deno.test("replaceTable: an area that completed fewer runs than asked for leaves
   assert.match(out, /\| archive +\| backup create +\| 8\.00 \(7\.00–9\.00\) s/);
   assert.doesNotMatch(out, /\| archive +\| backup create +\| 2\.00/);
 });
+
+Deno.test("bench_table.ts counts the rows the table shows, not those of areas measured again later", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const first = report("2026-12-02T07:00:00Z", [
+      ...aggregate([row(7, 10, 1)]),
+      ...aggregate([row(2, 4, 1, { area: "replica", name: "replica restore" })]),
+    ]);
+    const second = report(
+      "2026-12-03T09:00:00Z",
+      aggregate([row(3, 4, 2, { area: "replica", name: "replica restore" })]),
+    );
+    const files = [first, second].map((r, i) => `${dir}/r${i}.json`);
+    await Deno.writeTextFile(files[0], JSON.stringify(first));
+    await Deno.writeTextFile(files[1], JSON.stringify(second));
+    await Deno.writeTextFile(`${dir}/README.md`, `${BEGIN}\n${END}\n`);
+    const script = new URL("../../scripts/bench_table.ts", import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script, ...files, "--readme", `${dir}/README.md`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, stderr);
+    assert.match(stderr, /README\.md: 2 rows$/m);
+    assert.match(await Deno.readTextFile(`${dir}/README.md`), /\| replica +\| replica restore +\| 3\.00/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
