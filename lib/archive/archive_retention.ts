@@ -4,6 +4,7 @@
  * removed, but the newest archive is always kept: a retention policy must never leave an operator
  * with no backup at all because the backups stopped (the usual reason they are all old).
  */
+import { UsageError } from "../errors.ts";
 
 /** The facts the decision needs about one archive. */
 export interface RetentionCandidate {
@@ -28,11 +29,17 @@ export interface RetentionDecision<T extends RetentionCandidate> {
   reason: string;
 }
 
-/** Decides, newest first, what to keep and what to delete. */
+/**
+ * Decides, newest first, what to keep and what to delete. Throws UsageError for a `keep` that is not a
+ * whole number ≥ 1: 0 or NaN would delete every archive, the newest too.
+ */
 export function planRetention<T extends RetentionCandidate>(
   archives: T[],
   policy: RetentionPolicy,
 ): RetentionDecision<T>[] {
+  if (policy.keep !== undefined && !(Number.isSafeInteger(policy.keep) && policy.keep >= 1)) {
+    throw new UsageError(`retention keep ${policy.keep}: expected a whole number ≥ 1`);
+  }
   const sorted = [...archives].sort((a, b) =>
     b.time.getTime() - a.time.getTime() || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0)
   );

@@ -1,6 +1,7 @@
 /** sftp:// URL and option parsing, and the retention decision for archives (both pure). */
 import { planRetention } from "../../lib/archive/archive_retention.ts";
-import { ConfigError } from "../../lib/errors.ts";
+import assert from "node:assert/strict";
+import { ConfigError, UsageError } from "../../lib/errors.ts";
 import { parseSftpConfig, redactPassword } from "../../lib/backend/sftp/config.ts";
 import { assertEquals, assertRejects } from "../backend/assert.ts";
 
@@ -83,4 +84,8 @@ Deno.test("retention: --keep N keeps the newest N; age-based keeps the newest al
   assertEquals(byAge.filter((d) => d.action === "delete").map((d) => d.archive.name), ["a35", "a40"]);
   const allOld = planRetention(archives.slice(1, 2), { maxAgeMs: 30 * day, now });
   assertEquals(allOld.map((d) => d.action), ["keep"], "the only (old) archive is never pruned");
+  // A library caller's keep of 0 or NaN deleted every archive, the newest too.
+  for (const keep of [0, -1, 1.5, NaN]) {
+    assert.throws(() => planRetention(archives, { keep, now }), UsageError, `keep ${keep}`);
+  }
 });
