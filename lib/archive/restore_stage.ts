@@ -11,6 +11,7 @@ import {
   fchownSync,
   futimesSync,
   lchownSync,
+  lutimesSync,
   mkdirSync,
   openSync,
   symlinkSync,
@@ -84,6 +85,8 @@ export function stageEntry(
     if (entry.type === "symlink") {
       symlinkSync(entry.target!, dest);
       if (isRoot()) lchownSync(dest, header.uid, header.gid);
+      const t = fileTime(header.mtime);
+      lutimesSync(dest, t, t);
       return undefined;
     }
     if (header.size <= SMALL_FILE && entry.path !== DB_ENTRY_PATH) {

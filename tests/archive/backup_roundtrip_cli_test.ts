@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { lutimesSync } from "node:fs";
 import { runCli } from "../helpers/cli.ts";
 import { hasStrace } from "../helpers/unremovable_temp.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
@@ -25,6 +26,9 @@ Deno.test("create, inspect, verify, list and a full restore reproduce the tree b
   const fx = await makeServerRoot();
   // A backslash is an ordinary character in a Linux name: such a file once made an archive nothing could read.
   await Deno.writeTextFile(join(fx.root, "stacks/roles/web\\old.yaml"), "name: old web\n");
+  // A link's own time, which the restore once left at the time of the restore.
+  const link = "stacks/vars/web-link.yaml";
+  lutimesSync(join(fx.root, link), 1_600_000_000, 1_600_000_000);
   const out = join(fx.root, "snapshots", "a.tar.gz");
   await createArchive(fx.flags, out);
   assert.ok(await exists(`${out}.sha256`));
@@ -83,6 +87,11 @@ Deno.test("create, inspect, verify, list and a full restore reproduce the tree b
   const restore = await runCli(["backup", "restore", out, "--target", target]);
   assert.equal(restore.code, 0, restore.stderr);
   assert.deepEqual(await treeHash(target, notDb), await treeHash(fx.root, notDb));
+  assert.equal(
+    (await Deno.lstat(join(target, link))).mtime?.getTime(),
+    1_600_000_000_000,
+    "the link's mtime",
+  );
   const dbLine = (await treeHash(target)).find((l) => l.startsWith("db/vigo.db "));
   const dbEntry = manifest.entries.find((e: { path: string }) => e.path === "db/vigo.db");
   assert.equal(dbLine, `db/vigo.db file ${dbEntry.mode.replace(/^0/, "")} ${dbEntry.sha256}`);
