@@ -102,3 +102,42 @@ export { collectStatus } from "./lib/status/collect_status.ts";
 export type { Status } from "./lib/status/status_model.ts";
 export { renderUnits, type UnitFacts, type UnitFile } from "./lib/systemd/unit_templates.ts";
 export { type InstallResult, installUnits, type UnitAction } from "./lib/systemd/install_units.ts";
+// Types the signatures above name: a caller can import every type a function takes or returns.
+export type { BodyPass, PutOptions, TemporaryObject } from "./lib/backend/backend.ts";
+export type { BucketOptions, KeysSource } from "./lib/backend/s3_api/bucket_url.ts";
+export type { ApiRequest, ObjectApi, StreamedPayload } from "./lib/backend/s3_api/object_api.ts";
+export type { S3Options } from "./lib/backend/s3/config.ts";
+export type { GcsOpenOptions } from "./lib/backend/gcs/gcs_backend.ts";
+export type { SftpConfig, SftpEnvironment, SftpOptions } from "./lib/backend/sftp/config.ts";
+export type { DrillLimits } from "./lib/config/types.ts";
+export type { KdfCap } from "./lib/crypto/kdf_cap.ts";
+export { MANIFEST_FORMAT } from "./lib/archive/manifest.ts";
+export type { CommonResource, CrossFs } from "./lib/crate/crate_file.ts";
+export type { CommandOutcome } from "./lib/crate/shell_command.ts";
+export { type Schedule, SCHEDULES } from "./lib/crate/schedule.ts";
+export type { DumpCounts } from "./lib/crate/sql_dump.ts";
+export { DRILL_PATH_NAMES, type DrillPathName, type DrillPathStatus } from "./lib/drill/drill_report.ts";
+export type { OperationCounter, ReplicaOperation } from "./lib/metrics/counting_client.ts";
+export type { ReplicationMetricsOptions } from "./lib/metrics/replication_metrics.ts";
+export type { Sample } from "./lib/metrics/prometheus_text.ts";
+export type { CollectOptions } from "./lib/status/collect_status.ts";
+export type {
+  ArchiveFact,
+  ArchiveLocation,
+  ArchivesStatus,
+  CrateResourceStatus,
+  LiveReplication,
+  ReplicationStatus,
+  SnapshotsStatus,
+  StatusSummary,
+} from "./lib/status/status_model.ts";
+export type { InstallOptions } from "./lib/systemd/install_units.ts";
+// Where the library's own lines go: verbose detail and progress nowhere unless a caller installs a
+// writer; notices (a retry after a failed request, a wait for a sidecar) on stderr unless one does.
+export { setNoticeSink, setVerboseSink } from "./lib/verbose.ts";
+export {
+  type ProgressPhase,
+  type ProgressReporter,
+  type ProgressUnit,
+  setProgressReporter,
+} from "./lib/progress.ts";

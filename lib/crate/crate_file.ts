@@ -18,7 +18,7 @@ import { readConfigText } from "../fsutil/regular_file.ts";
 export type CrossFs = "fail" | "copy" | "warn";
 
 /** Parameters shared by both executors. */
-interface CommonResource {
+export interface CommonResource {
   /** Resource name, unique in the crate. */
   name: string;
   /** Directory that receives the `YYYY.JJJ.HH.MM` snapshot directories. */

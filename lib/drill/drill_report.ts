@@ -18,7 +18,7 @@ const DRILL_REPORT_VERSION = 1;
 const DRILLS_DIR_NAME = "drills";
 
 /** The three recovery paths a drill exercises, in report order. */
-const DRILL_PATH_NAMES = ["archive", "snapshot", "replica"] as const;
+export const DRILL_PATH_NAMES = ["archive", "snapshot", "replica"] as const;
 
 /** One of {@link DRILL_PATH_NAMES}. */
 export type DrillPathName = typeof DRILL_PATH_NAMES[number];

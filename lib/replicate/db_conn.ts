@@ -15,6 +15,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { statSync } from "node:fs";
 import { sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
+import { NotFoundError, toVigoError } from "../errors.ts";
 
 /** Outcome of a PASSIVE checkpoint. */
 export interface CheckpointResult {
@@ -44,6 +45,18 @@ function named(err: unknown, path: string): unknown {
 }
 
 /** A connection to the database at `path`, its failure {@link named}. */
+/** The database's identity; a library caller's missing database is named as the CLI names it (exit 9). */
+function statFile(path: string) {
+  try {
+    return statSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new NotFoundError(`${path}: database not found`, { cause: err });
+    }
+    throw toVigoError(err, path);
+  }
+}
+
 function opened(path: string): DatabaseSync {
   try {
     return new DatabaseSync(path);
@@ -78,7 +91,7 @@ export class DbConnections {
 
   constructor(path: string) {
     this.path = path;
-    const st = statSync(path);
+    const st = statFile(path);
     this.identity = { dev: st.dev, ino: st.ino };
     this.reader = opened(path);
     try {

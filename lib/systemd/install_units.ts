@@ -10,7 +10,7 @@ import { renameSync, rmSync } from "node:fs";
 import { lstat, readFile, readlink, stat, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { ExistsError, IoError, toVigoError, VigoError } from "../errors.ts";
+import { ExistsError, IoError, toVigoError, UsageError, VigoError } from "../errors.ts";
 import { removalProblem } from "../fsutil/left_temp.ts";
 import {
   type AtomicFile,
@@ -71,6 +71,12 @@ export async function installUnits(units: UnitFile[], opts: InstallOptions): Pro
   // Checked before the lock: with the directory's parent missing too, the error named the lock file
   // ("<dir>.vigocli-install-units.lock: no such file or directory"), not the directory asked for. In a
   // dry run too, which said every unit "would be created" (exit 0) where the install fails (exit 9).
+  // A name is a file in the unit directory, never a path out of it ("../x.service").
+  for (const u of units) {
+    if (u.name === "" || u.name === "." || u.name === ".." || u.name.includes("/") || u.name.includes("\0")) {
+      throw new UsageError(`${JSON.stringify(u.name)}: not a unit file name (a name in ${opts.dir}, no "/")`);
+    }
+  }
   if (units.length > 0) requireDestinationFolder(join(opts.dir, units[0].name));
   using _lock = opts.dryRun ? null : await acquireFileLockBeside(
     opts.dir,
