@@ -113,11 +113,13 @@ function copyPlace(dir: string, besideDatabase: boolean): { path: string; forget
 /** The server-tree directories an archive holds, besides the database and server.yaml. */
 const TREES = ["stacks", "secrets", "tls"] as const;
 
-/** Writes a complete archive to `sink` and closes it; on failure aborts it. */
-export async function writeArchive(
+/**
+ * Refuses what cannot be archived, rolls back a killed restore and sweeps dead creates' leftovers; gives
+ * where a database copy goes ({@link copyPlace}) and the paths a restore replaces, with their identities.
+ */
+async function prepare(
   opts: WriteArchiveOptions,
-  sink: WritableStream<Uint8Array>,
-): Promise<WriteArchiveResult> {
+): Promise<{ copyDir: string; restorable: string[]; identities: string[] }> {
   const cfg = opts.config;
   requireSqlite(cfg);
   // A restore killed mid-commit left the server root half old, half new: roll it back before
@@ -128,12 +130,25 @@ export async function writeArchive(
   const dbDir = databaseDir(cfg.database.path);
   if (dbDir !== opts.workDir) sweepStaleTemps(dbDir);
   sweepSystemTemps();
-  const copyDir = opts.copyBesideDatabase ? dbDir : opts.workDir;
-  // A restore can pass its busy probe just before this pin and swap the trees just after it (or be
+  // A restore can pass its busy probe just before the pin and swap the trees just after it (or be
   // forced past a pin): the archive would then hold the old database with the new stacks/. Taken
   // before the pin and compared once everything is read, so a restore anywhere in between is seen.
   const restorable = [cfg.database.path, ...TREES.map((t) => join(cfg.serverRoot, t)), cfg.serverYamlPath];
-  const identities = pathIdentities(restorable);
+  return {
+    copyDir: opts.copyBesideDatabase ? dbDir : opts.workDir,
+    restorable,
+    identities: pathIdentities(restorable),
+  };
+}
+
+/** Writes a complete archive to `sink` and closes it; on failure aborts it. */
+export async function writeArchive(
+  opts: WriteArchiveOptions,
+  sink: WritableStream<Uint8Array>,
+): Promise<WriteArchiveResult> {
+  const cfg = opts.config;
+  // The sink is taken before anything can fail, so every failure below aborts it: a file sink's
+  // temporary file is removed and its `done` settles, rather than an open handle left to the collector.
   const piping = opts.transform ? opts.transform.readable.pipeTo(sink) : Promise.resolve();
   piping.catch(() => {});
   const writer = (opts.transform ? opts.transform.writable : sink).getWriter();
@@ -143,6 +158,7 @@ export async function writeArchive(
   let copyLeft: LeftCopy | undefined;
   let result: WriteArchiveResult;
   try {
+    const { copyDir, restorable, identities } = await prepare(opts);
     const createdAt = new Date();
     // The pin's integrity_check runs on its worker while this thread hashes the image and the tree
     // and compresses everything. Its verdict is awaited before the archive is committed, so a

@@ -9,6 +9,10 @@ import { join } from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { exists, makeServerRoot } from "./fixture.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
+import { loadServerConfig } from "../../lib/config/server_yaml.ts";
+import { writeArchive } from "../../lib/archive/archive_writer.ts";
+import { openFileSink } from "../../lib/archive/file_sink.ts";
+import { ConfigError } from "../../lib/errors.ts";
 
 Deno.test("top-level links to another volume are followed, archived whole and recorded", async () => {
   const fx = await makeServerRoot({ rows: 20 });
@@ -184,6 +188,27 @@ Deno.test("a database inside an archived tree is archived once, as db/vigo.db, a
     assert.ok(!paths.some((p: string) => p.startsWith("stacks/data/vigo.db")), paths.join(" "));
     const v = await runCli(["backup", "verify", archive]);
     assert.equal(v.code, 0, v.stderr);
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
+
+Deno.test("writeArchive refused before its pin (a PostgreSQL server.yaml) still aborts the sink: no temporary file, done rejects", async () => {
+  const fx = await makeServerRoot({ rows: 1, yaml: "database:\n  driver: postgres\n" });
+  try {
+    const cfg = await loadServerConfig(fx.serverYaml, fx.root, { secrets: "skip" });
+    const out = join(fx.root, "snapshots");
+    // Through a transform (encryption's place) too: the abort must reach the sink behind it.
+    for (const transform of [undefined, new TransformStream<Uint8Array, Uint8Array>()]) {
+      const output = join(out, "pg.tar.gz");
+      const sink = await openFileSink(output);
+      await assert.rejects(
+        writeArchive({ config: cfg, workDir: out, output, transform }, sink.writable),
+        ConfigError,
+      );
+      assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [], `transform: ${!!transform}`);
+      await assert.rejects(sink.done);
+    }
   } finally {
     await Deno.remove(fx.root, { recursive: true });
   }
