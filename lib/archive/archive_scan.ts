@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { BadInputError } from "../errors.ts";
 import { MAX_OCTAL_12, type TarHeader } from "../codec/tar/tar_format.ts";
 import type { TarReader } from "../codec/tar/tar_reader.ts";
-import { openArchive, type OpenArchiveOptions } from "./archive_source.ts";
+import { ArchiveTarReader, openArchive, type OpenArchiveOptions } from "./archive_source.ts";
 import { readSidecar } from "./sidecar_file.ts";
 import {
   checkArchivePath,
@@ -57,9 +57,14 @@ export async function readManifestEntry(tar: TarReader): Promise<Manifest> {
 }
 
 /** Like {@link readManifestEntry}, also returning the manifest's text exactly as archived. */
-export async function readManifestWithText(
-  tar: TarReader,
-): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
+export function readManifestWithText(tar: TarReader): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
+  // An opened archive's own errors name it already; these are named here, as its reader names those.
+  return manifestWithText(tar).catch((err) => {
+    throw tar instanceof ArchiveTarReader ? namingArchive(err, tar.path) : err;
+  });
+}
+
+async function manifestWithText(tar: TarReader): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
   const first = await tar.next();
   if (!first || first.header.path !== MANIFEST_PATH || first.header.type !== "file") {
     throw new BadInputError("archive does not start with manifest.json");

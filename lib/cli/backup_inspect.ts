@@ -16,7 +16,6 @@ export function backupInspectCommand(): Command {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { openArchive } = await import("../archive/archive_source.ts");
       const { readManifestWithText } = await import("../archive/archive_scan.ts");
-      const { namingArchive } = await import("../archive/archive_errors.ts");
       const { passwordSource } = await import("./password.ts");
       const opened = await openArchive(archive, {
         password: passwordSource(opts.passwordFile, opts.passwordCommand),
@@ -26,15 +25,11 @@ export function backupInspectCommand(): Command {
       try {
         // Validated, then printed as archived (already pretty JSON): re-serialising 10,000 entries
         // would only cost time.
-        const { bytes } = await readManifestWithText(opened.tar).catch((err) => {
-          throw namingArchive(err, archive);
-        });
+        const { bytes } = await readManifestWithText(opened.tar);
         // The manifest's data can come out of its last gzip member before that member's trailer and
         // stated length are checked: reading on to the next entry's header (the start of the next
         // member) checks them, so a wrong member length fails here as it does in verify.
-        await opened.tar.next().catch((err) => {
-          throw namingArchive(err, archive);
-        });
+        await opened.tar.next();
         // Wait for the write: the process exits right after the action, and a pipe may be slow.
         await writeStdout(bytes);
       } finally {

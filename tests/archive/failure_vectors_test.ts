@@ -7,7 +7,10 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { join } from "node:path";
 import { verifyArchive } from "../../lib/archive/verify.ts";
 import { restoreArchive } from "../../lib/archive/restore.ts";
-import { toVigoError, type VigoError } from "../../lib/errors.ts";
+import { BadInputError, toVigoError, type VigoError } from "../../lib/errors.ts";
+import { openArchive } from "../../lib/archive/archive_source.ts";
+import { readManifestEntry } from "../../lib/archive/archive_scan.ts";
+import { runCli } from "../helpers/cli.ts";
 
 interface Expectation {
   archive: string;
@@ -80,3 +83,25 @@ for (const c of cases) {
     }
   });
 }
+
+Deno.test("openArchive + readManifestEntry reject a bad gzip, tar or manifest as backup inspect does: a BadInputError naming the archive", async () => {
+  const names = ["corrupt_gzip_crc", "truncated_gzip", "tar_header_checksum", "manifest_not_first"];
+  await Promise.all(names.map(async (name) => {
+    const path = join(dir, `${name}.tar.gz`);
+    const cli = await runCli(["backup", "inspect", path]);
+    const archive = await openArchive(path, { headOnly: true });
+    try {
+      // As inspect reads: the manifest, then the next header, which checks the manifest's last member.
+      const e = await readManifestEntry(archive.tar).then(() => archive.tar.next()).then(
+        () => {
+          throw new Error(`${name}: accepted`);
+        },
+        (err) => err,
+      );
+      assert(e instanceof BadInputError, `${name}: ${e}`);
+      assertEquals([e.exitCode, `vigocli: ${e.message}\n`], [cli.code, cli.stderr], name);
+    } finally {
+      await archive.close();
+    }
+  }));
+});

@@ -14,6 +14,7 @@ import {
 import { Xxh32, xxh32 } from "../../lib/codec/xxh32/xxh32.ts";
 import { CodecError } from "../../lib/codec/codec_error.ts";
 import { readAllBytes } from "../../lib/bytes.ts";
+import { ExitCode, toVigoError } from "../../lib/errors.ts";
 import { lz4Cli } from "../helpers/lz4_cli.ts";
 
 /** Runs `fn`, which must reject with a CodecError; returns that error. */
@@ -213,6 +214,13 @@ Deno.test("not LZ4 and empty input are named errors", async () => {
   assertEquals(e1.message, "k: invalid LZ4 frame: bad magic number (not LZ4 data)");
   const e2 = await rejects(() => lz4DecompressBytes(new Uint8Array(0), "k"));
   assertEquals(e2.message, "k: invalid LZ4 frame: empty input");
+});
+
+Deno.test("lz4DecompressStream's error on garbage carries the bad-input exit code and kind, as the application maps it", async () => {
+  const garbage = new Blob([new Uint8Array(64).fill(7)]).stream().pipeThrough(lz4DecompressStream());
+  const e = await rejects(() => readAllBytes(garbage));
+  const mapped = toVigoError(e);
+  assertEquals([e.exitCode, e.kind, e.message], [ExitCode.BadInput, mapped.kind, mapped.message]);
 });
 
 Deno.test("garbage block contents only ever raise CodecError (no RangeError, no hang)", async () => {
