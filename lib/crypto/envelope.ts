@@ -145,7 +145,7 @@ export function decryptingStream(
       throw new CryptoError(`chunk ${i} failed authentication (archive corrupted or tampered with)`);
     });
 
-  return new TransformStream<Uint8Array, Uint8Array>({
+  return new TransformStream<Uint8Array, Uint8Array>(namingSource(opts.source, {
     async transform(piece, controller) {
       queue.push(piece);
       if (!state) {
@@ -186,7 +186,28 @@ export function decryptingStream(
       }
       controller.enqueue(plain);
     },
-  });
+  }));
+}
+
+/** `t`, whose failures name `source` first ("SOURCE: problem", as the KDF cap's does) when it is given. */
+function namingSource(source: string | undefined, t: DecryptTransformer): DecryptTransformer {
+  if (source === undefined) return t;
+  const named = (err: unknown) => {
+    if (err instanceof CryptoError && !err.message.startsWith(`${source}: `)) {
+      err.message = `${source}: ${err.message}`;
+    }
+    return Promise.reject(err);
+  };
+  return {
+    transform: (piece, controller) => t.transform(piece, controller).catch(named),
+    flush: (controller) => t.flush(controller).catch(named),
+  };
+}
+
+/** The transformer of {@link decryptingStream}: both of its callbacks are async. */
+interface DecryptTransformer {
+  transform(piece: Uint8Array, controller: TransformStreamDefaultController<Uint8Array>): Promise<void>;
+  flush(controller: TransformStreamDefaultController<Uint8Array>): Promise<void>;
 }
 
 async function readHeader(password: string, header: Uint8Array, opts: DecryptOptions) {

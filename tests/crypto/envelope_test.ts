@@ -81,6 +81,29 @@ Deno.test("wrong password is reported at the header, before any chunk", async ()
   await rejectsWith(sealed.subarray(0, HDR + 1), /^wrong password/, "nope"); // chunks never looked at
 });
 
+Deno.test("given a source, every failure names it once: password, chunk authentication, truncation, header", async () => {
+  const sealed = await encrypt(PW, random(3 * C + 5));
+  const tampered = sealed.slice();
+  tampered[HDR + 10] ^= 1;
+  const cases: [Uint8Array, string, RegExp][] = [
+    [sealed, "nope", /^wrong password \(header/],
+    [tampered, PW, /^chunk 0 failed authentication/],
+    [sealed.subarray(0, HDR + SEG + 500), PW, /^chunk 1 \(the last\) failed authentication/],
+    [sealed.subarray(0, HDR + SEG), PW, /^truncated: archive ends after chunk 0/],
+    [sealed.subarray(0, 50), PW, /^encrypted archive truncated inside the header$/],
+  ];
+  for (const [bytes, password, re] of cases) {
+    const stream = decryptingStream(password, { source: "in.tar.gz" });
+    await rejects(pump(stream, split(bytes, 333)), (err: unknown) => {
+      ok(err instanceof CryptoError, `expected CryptoError, got ${err}`);
+      const [source, ...rest] = err.message.split(": ");
+      assertEquals(source, "in.tar.gz", err.message);
+      ok(re.test(rest.join(": ")), `message ${JSON.stringify(err.message)} does not match ${re}`);
+      return true;
+    });
+  }
+});
+
 Deno.test("default Argon2id parameters (m = 64 MiB, t = 3, p = 4) are written and honoured", async () => {
   let seen: HeaderFields | undefined;
   const plain = random(1000);
