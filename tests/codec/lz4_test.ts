@@ -2,7 +2,7 @@
  * LZ4 frames: round trip, exact Litestream header bytes, interop with the Debian `lz4` CLI (liblz4
  * 1.9.4) both ways across its frame options, corruption and truncation detection, bounded chunks.
  */
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert, throws as assertThrows } from "node:assert/strict";
 import {
   frameHeader,
   lz4CompressBytes,
@@ -10,6 +10,7 @@ import {
   lz4CompressStream,
   lz4DecompressBytes,
   lz4DecompressStream,
+  type Lz4WriteOptions,
 } from "../../lib/codec/lz4/lz4.ts";
 import { Xxh32, xxh32 } from "../../lib/codec/xxh32/xxh32.ts";
 import { CodecError } from "../../lib/codec/codec_error.ts";
@@ -206,6 +207,17 @@ Deno.test("a frame compressed whole refuses a source shorter than promised", () 
     throw new Error("accepted a short source");
   } catch (err) {
     assertEquals((err as Error).message, "lz4: source ended at byte 9000 of 10000");
+  }
+});
+
+Deno.test("a block size index out of range is refused at once, not compressed in a busy loop", () => {
+  for (const bad of [3, 8, 0, -1, 4.5, Number.NaN, "toString"]) {
+    const opts = { blockSizeIndex: bad } as unknown as Lz4WriteOptions;
+    assertThrows(
+      () => lz4CompressStream(opts),
+      /^RangeError: lz4: blockSizeIndex must be 4, 5, 6 or 7, got /,
+    );
+    assertThrows(() => lz4CompressFrameSync(() => 0, 10, opts), /blockSizeIndex must be/);
   }
 });
 

@@ -51,6 +51,11 @@ export class Lz4FrameEncoder {
 
   constructor(opts: Lz4WriteOptions = {}) {
     this.#bsi = opts.blockSizeIndex ?? 7;
+    // The type allows no other value, but untyped JavaScript can pass one: a block of no size would then
+    // be filled forever (a busy loop), so it is refused here, before any input.
+    if (!Object.hasOwn(LZ4_BLOCK_SIZES, this.#bsi)) {
+      throw new RangeError(`lz4: blockSizeIndex must be 4, 5, 6 or 7, got ${String(this.#bsi)}`);
+    }
     this.blockMax = LZ4_BLOCK_SIZES[this.#bsi];
     this.#hash = (opts.contentChecksum ?? true) ? new Xxh32() : null;
   }
