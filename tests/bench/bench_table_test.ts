@@ -149,9 +149,11 @@ Deno.test("bench_table.ts counts the rows the table shows, not those of areas me
       "2026-12-03T09:00:00Z",
       aggregate([row(3, 4, 2, { area: "replica", name: "replica restore" })]),
     );
-    const files = [first, second].map((r, i) => `${dir}/r${i}.json`);
-    await Deno.writeTextFile(files[0], JSON.stringify(first));
-    await Deno.writeTextFile(files[1], JSON.stringify(second));
+    const files: string[] = [];
+    for (const [i, r] of [first, second].entries()) {
+      files.push(`${dir}/r${i}.json`);
+      await Deno.writeTextFile(files[i], JSON.stringify(r));
+    }
     await Deno.writeTextFile(`${dir}/README.md`, `${BEGIN}\n${END}\n`);
     const script = new URL("../../scripts/bench_table.ts", import.meta.url).pathname;
     const out = await new Deno.Command(Deno.execPath(), {
