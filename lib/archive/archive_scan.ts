@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { BadInputError } from "../errors.ts";
 import { MAX_OCTAL_12, type TarHeader } from "../codec/tar/tar_format.ts";
 import type { TarReader } from "../codec/tar/tar_reader.ts";
-import { ArchiveTarReader, openArchive, type OpenArchiveOptions } from "./archive_source.ts";
+import { openArchive, type OpenArchiveOptions } from "./archive_source.ts";
 import { readSidecar } from "./sidecar_file.ts";
 import {
   checkArchivePath,
@@ -58,9 +58,9 @@ export async function readManifestEntry(tar: TarReader): Promise<Manifest> {
 
 /** Like {@link readManifestEntry}, also returning the manifest's text exactly as archived. */
 export function readManifestWithText(tar: TarReader): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
-  // An opened archive's own errors name it already; these are named here, as its reader names those.
+  // Named as the reader names its own (an opened archive's reader names the archive).
   return manifestWithText(tar).catch((err) => {
-    throw tar instanceof ArchiveTarReader ? namingArchive(err, tar.path) : err;
+    throw tar.nameError(err);
   });
 }
 

@@ -9,7 +9,7 @@ import { open } from "node:fs/promises";
 import { BadInputError, CryptoError, toVigoError } from "../errors.ts";
 import { gunzip } from "../codec/gzip/gunzip_members.ts";
 import { zlibAsyncRunsOffThread } from "../runtime.ts";
-import { type TarEntry, TarReader } from "../codec/tar/tar_reader.ts";
+import { TarReader } from "../codec/tar/tar_reader.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { detectArchiveKind, readHead } from "./archive_kind.ts";
@@ -53,44 +53,9 @@ export interface OpenArchiveOptions {
   kdfCap?: KdfCap;
 }
 
-/**
- * The tar reader of an opened archive: every error reading it (gzip, tar, decryption, the file) is a
- * VigoError naming the archive, for a library caller as for the CLI, since the codecs know no
- * file names.
- */
-export class ArchiveTarReader extends TarReader {
-  constructor(readonly path: string, stream: ReadableStream<Uint8Array>) {
-    super(stream);
-  }
-
-  override async next(): Promise<TarEntry | null> {
-    const entry = await super.next().catch((err) => {
-      throw namingArchive(err, this.path);
-    });
-    if (!entry) return null;
-    const path = this.path;
-    return {
-      header: entry.header,
-      async *body() {
-        try {
-          yield* entry.body();
-        } catch (err) {
-          throw namingArchive(err, path);
-        }
-      },
-    };
-  }
-
-  override drain(): Promise<number> {
-    return super.drain().catch((err) => {
-      throw namingArchive(err, this.path);
-    });
-  }
-}
-
 /** An archive opened for reading. */
 export interface OpenedArchive {
-  /** Its errors name the archive: an {@link ArchiveTarReader}. */
+  /** Its errors (those of every entry's body too) name the archive. */
   tar: TarReader;
   encrypted: boolean;
   /** Hex SHA-256 of the raw bytes read so far (all of them once the tar stream is drained). */
@@ -164,9 +129,11 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
   // the inflate workers for the members that say their length, and for a stream of members that do not,
   // a worker only where zlib would inflate on this thread.
   const onWorker = !opts.headOnly && !zlibAsyncRunsOffThread();
-  const tar = new ArchiveTarReader(
-    path,
+  // Every error reading it (gzip, tar, decryption, the file) names the archive, for a library caller as
+  // for the CLI: the codecs know no file names.
+  const tar = new TarReader(
     gunzip(stream, { onWorker, workers: opts.headOnly ? 0 : undefined }),
+    (err) => namingArchive(err, path),
   );
   return {
     tar,

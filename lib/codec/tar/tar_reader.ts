@@ -135,12 +135,25 @@ export class TarReader {
   #pendingSkip = 0;
   #ended = false;
 
-  constructor(stream: ReadableStream<Uint8Array>) {
+  /**
+   * `nameError` turns every error reading the stream (the tar's own, and the stream's: gzip, decryption,
+   * the file) into the caller's, which knows the file's name; inside the entry bodies' own generator, so
+   * that it costs nothing per chunk. Readers of the entries use it for their own errors about them too.
+   */
+  constructor(stream: ReadableStream<Uint8Array>, readonly nameError: (err: unknown) => unknown = (e) => e) {
     this.#bytes = new ByteReader(stream);
   }
 
   /** The next entry, or null after the end-of-archive marker. */
   async next(): Promise<TarEntry | null> {
+    try {
+      return await this.#next();
+    } catch (err) {
+      throw this.nameError(err);
+    }
+  }
+
+  async #next(): Promise<TarEntry | null> {
     if (this.#ended) return null;
     if (this.#pendingSkip > 0) {
       for await (const _ of this.#bytes.chunks(this.#pendingSkip)) { /* skip unread data */ }
@@ -204,10 +217,14 @@ export class TarReader {
 
   async *#body(size: number, total: number): AsyncGenerator<Uint8Array> {
     this.#pendingSkip = 0;
-    yield* this.#bytes.chunks(size);
-    const pad = total - size;
-    if (pad > 0 && (await this.#bytes.readExact(pad)) === null) {
-      throw new CodecError("archive is truncated");
+    try {
+      yield* this.#bytes.chunks(size);
+      const pad = total - size;
+      if (pad > 0 && (await this.#bytes.readExact(pad)) === null) {
+        throw new CodecError("archive is truncated");
+      }
+    } catch (err) {
+      throw this.nameError(err);
     }
   }
 
@@ -216,9 +233,13 @@ export class TarReader {
    * data there (a second archive appended, whole gzip members) was read past, and verify passed it.
    */
   async drain(): Promise<number> {
-    const { bytes, nonZero } = await this.#bytes.drain();
-    if (nonZero) throw new CodecError("archive has data after its end-of-archive marker");
-    return bytes;
+    try {
+      const { bytes, nonZero } = await this.#bytes.drain();
+      if (nonZero) throw new CodecError("archive has data after its end-of-archive marker");
+      return bytes;
+    } catch (err) {
+      throw this.nameError(err);
+    }
   }
 
   /** Stops reading early (e.g. after the manifest). */
