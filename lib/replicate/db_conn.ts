@@ -44,7 +44,6 @@ function named(err: unknown, path: string): unknown {
   return isBusy(err) ? err : sqliteToVigoError(err, path);
 }
 
-/** A connection to the database at `path`, its failure {@link named}. */
 /** The database's identity; a library caller's missing database is named as the CLI names it (exit 9). */
 function statFile(path: string) {
   try {
@@ -57,6 +56,7 @@ function statFile(path: string) {
   }
 }
 
+/** A connection to the database at `path`, its failure {@link named}. */
 function opened(path: string): DatabaseSync {
   try {
     return new DatabaseSync(path);

@@ -63,20 +63,23 @@ async function currentText(path: string): Promise<string | null> {
   }
 }
 
-/** Installs `units` into `opts.dir`. Throws {@link ExistsError} (exit 10) naming changed files. */
+/**
+ * Installs `units` into `opts.dir`. Throws {@link ExistsError} (exit 10) naming changed files, and
+ * {@link UsageError} for a unit name that is not a file name in that directory.
+ */
 export async function installUnits(units: UnitFile[], opts: InstallOptions): Promise<InstallResult> {
-  // Two installs at once each found the files absent or equal and renamed theirs in: both said
-  // "created", and the directory held a mix of both (another --bin's ExecStart) that nobody had
-  // agreed to replace. Beside the directory, so nothing but units ever appears in it.
-  // Checked before the lock: with the directory's parent missing too, the error named the lock file
-  // ("<dir>.vigocli-install-units.lock: no such file or directory"), not the directory asked for. In a
-  // dry run too, which said every unit "would be created" (exit 0) where the install fails (exit 9).
   // A name is a file in the unit directory, never a path out of it ("../x.service").
   for (const u of units) {
     if (u.name === "" || u.name === "." || u.name === ".." || u.name.includes("/") || u.name.includes("\0")) {
       throw new UsageError(`${JSON.stringify(u.name)}: not a unit file name (a name in ${opts.dir}, no "/")`);
     }
   }
+  // Two installs at once each found the files absent or equal and renamed theirs in: both said
+  // "created", and the directory held a mix of both (another --bin's ExecStart) that nobody had
+  // agreed to replace. Beside the directory, so nothing but units ever appears in it.
+  // Checked before the lock: with the directory's parent missing too, the error named the lock file
+  // ("<dir>.vigocli-install-units.lock: no such file or directory"), not the directory asked for. In a
+  // dry run too, which said every unit "would be created" (exit 0) where the install fails (exit 9).
   if (units.length > 0) requireDestinationFolder(join(opts.dir, units[0].name));
   using _lock = opts.dryRun ? null : await acquireFileLockBeside(
     opts.dir,
