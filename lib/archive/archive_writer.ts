@@ -6,13 +6,12 @@
  * a remote upload can be another.
  */
 import { stat } from "node:fs/promises";
-import { realpathSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
 import { BadInputError, ConfigError, IoError, toVigoError, VerifyError } from "../errors.ts";
 import type { ServerConfig } from "../config/types.ts";
-import { requireSqlite } from "../config/server_yaml.ts";
 import { PinnedDatabase } from "../sqlite/pinned_database.ts";
 import { copyNote, type LeftCopy } from "../sqlite/temp_copy.ts";
 import { NEXT_RUN_SWEEP, withNote } from "../fsutil/left_temp.ts";
@@ -21,14 +20,13 @@ import { runtimeVersion } from "../runtime.ts";
 import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { TarWriter } from "../codec/tar/tar_writer.ts";
 import { type ParallelGzipOptions, ParallelGzipWriter } from "../codec/gzip/gzip_parallel.ts";
-import { recoverInterruptedRestoreLocking } from "./restore_journal.ts";
-import { sweepStaleTemps, sweepSystemTemps } from "../fsutil/stale_temps.ts";
+import { prepareCreate, TREES } from "./create_prepare.ts";
 import { ownFiles, type OwnFileVerdict } from "./own_files.ts";
 import { makeTempDir } from "./interrupt_cleanup.ts";
 import { type ProgressPhase, progressPhase } from "../progress.ts";
 import { verbose, verboseEnabled } from "../verbose.ts";
 import { readChunks, type SourceEntry, SourceWalker } from "./source_tree.ts";
-import { pathIdentities, replacedPaths, requireMasterKey, topLevelSource } from "./source_roots.ts";
+import { replacedPaths, requireMasterKey, topLevelSource } from "./source_roots.ts";
 import {
   DB_ENTRY_PATH,
   encodeManifest,
@@ -85,15 +83,6 @@ export interface WriteArchiveResult {
   copyLeft?: IoError;
 }
 
-/** The directory of the database's file (a symbolic link followed: where SQLite puts its journal). */
-function databaseDir(path: string): string {
-  try {
-    return dirname(realpathSync(path));
-  } catch {
-    return dirname(path); // the pin reports a missing database
-  }
-}
-
 /**
  * The directory a rollback-journal database's copy is made in: `.vigo-backup-<pid>-*` in `dir` (its PID
  * lets the next create's sweep of `dir` remove it). Beside the database (`besideDatabase`, an encrypted
@@ -108,37 +97,6 @@ function copyPlace(dir: string, besideDatabase: boolean): { path: string; forget
     if (!besideDatabase) throw err;
     return makeTempDir(tmpdir(), "vigo-backup-");
   }
-}
-
-/** The server-tree directories an archive holds, besides the database and server.yaml. */
-const TREES = ["stacks", "secrets", "tls"] as const;
-
-/**
- * Refuses what cannot be archived, rolls back a killed restore and sweeps dead creates' leftovers; gives
- * where a database copy goes ({@link copyPlace}) and the paths a restore replaces, with their identities.
- */
-async function prepare(
-  opts: WriteArchiveOptions,
-): Promise<{ copyDir: string; restorable: string[]; identities: string[] }> {
-  const cfg = opts.config;
-  requireSqlite(cfg);
-  // A restore killed mid-commit left the server root half old, half new: roll it back before
-  // archiving it. Then leftovers of dead creates in the work directory go.
-  await recoverInterruptedRestoreLocking(cfg.serverRoot);
-  sweepStaleTemps(opts.workDir);
-  // And a dead encrypted create's copy of the database beside it (copyBesideDatabase), by any create.
-  const dbDir = databaseDir(cfg.database.path);
-  if (dbDir !== opts.workDir) sweepStaleTemps(dbDir);
-  sweepSystemTemps();
-  // A restore can pass its busy probe just before the pin and swap the trees just after it (or be
-  // forced past a pin): the archive would then hold the old database with the new stacks/. Taken
-  // before the pin and compared once everything is read, so a restore anywhere in between is seen.
-  const restorable = [cfg.database.path, ...TREES.map((t) => join(cfg.serverRoot, t)), cfg.serverYamlPath];
-  return {
-    copyDir: opts.copyBesideDatabase ? dbDir : opts.workDir,
-    restorable,
-    identities: pathIdentities(restorable),
-  };
 }
 
 /** Writes a complete archive to `sink` and closes it; on failure aborts it. */
@@ -158,7 +116,11 @@ export async function writeArchive(
   let copyLeft: LeftCopy | undefined;
   let result: WriteArchiveResult;
   try {
-    const { copyDir, restorable, identities } = await prepare(opts);
+    const { copyDir, restorable, identities } = await prepareCreate(
+      cfg,
+      opts.workDir,
+      opts.copyBesideDatabase,
+    );
     const createdAt = new Date();
     // The pin's integrity_check runs on its worker while this thread hashes the image and the tree
     // and compresses everything. Its verdict is awaited before the archive is committed, so a
