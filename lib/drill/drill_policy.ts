@@ -38,3 +38,12 @@ export function replicaRpoSeconds(cmp: CountComparison, restoredUpTo: Date, comp
   if (cmp.rows_missing === 0 && cmp.differing.length === 0) return 0;
   return Math.max(0, (comparedAt.getTime() - restoredUpTo.getTime()) / 1000);
 }
+
+/**
+ * How long the drill waits before restoring the replica once more when its first look found it behind
+ * by more than the max RPO: two sync intervals (the replicator ships a commit within one) and a second
+ * for the upload.
+ */
+export function recheckDelayMs(syncIntervalMs: number): number {
+  return 2 * syncIntervalMs + 1000;
+}

@@ -22,6 +22,8 @@ import { archiveFileName } from "../../lib/archive/archive_names.ts";
 import { encryptingStream } from "../../lib/crypto/envelope.ts";
 import { passwordSource } from "../../lib/cli/password.ts";
 import { runDrill } from "../../lib/drill/run_drill.ts";
+import { drillReplica } from "../../lib/drill/replica_drill.ts";
+import { Replicator } from "../../lib/replicate/replicator.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { drillsDirFor, readLatestDrillReport } from "../../lib/drill/drill_report.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
@@ -130,6 +132,8 @@ Deno.test("drill: healthy passes untouched; each broken path fails by name", asy
       const { report } = await drill({ maxRpoMs: 1000 });
       assert.equal(report.paths.replica.status, "fail");
       assert.match(report.paths.replica.message!, /1 row\(s\) the replica lacks \(tables u\).*max RPO 1s/);
+      // Looked at twice, a sync interval apart: a stopped replicator stays behind.
+      assert.ok(report.paths.replica.detail.rechecked, JSON.stringify(report.paths.replica.detail));
       assert.equal(report.ok, false);
     });
 
@@ -211,6 +215,42 @@ Deno.test("drill: healthy passes untouched; each broken path fails by name", asy
       [],
       "no scratch or temp file left",
     );
+  } finally {
+    d.cleanup();
+  }
+});
+
+Deno.test("drill: rows the replicator has yet to ship pass once it ships them; the first look is kept", async () => {
+  const d = await makeDeployment();
+  try {
+    const cfg = await d.config();
+    // The replica's newest state is older than the max RPO: an idle database, as overnight.
+    await new Promise((r) => setTimeout(r, 1500));
+    await sqliteQuery(d.db, "INSERT INTO u VALUES ('written as the drill starts');");
+    const scratch = Deno.makeTempDirSync({ dir: d.base, prefix: "scratch-" });
+    const ctx = {
+      config: { ...cfg, backup: { ...cfg.backup!, syncIntervalMs: 1000 } },
+      scratch,
+      now: new Date(),
+      maxRpoMs: 1000,
+      random: () => 0.5,
+    };
+    const drilled = drillReplica(ctx);
+    // The replicator ships the row after the drill's first look (a restore of a few pages) and before
+    // its second, 3 s later (two sync intervals and a second).
+    await new Promise((r) => setTimeout(r, 800));
+    const r = new Replicator({ dbPath: d.db, backup: cfg.backup, log: () => {} });
+    await r.start();
+    try {
+      const replica = await drilled;
+      assert.equal(replica.status, "pass", replica.message ?? "");
+      assert.equal(replica.rpo_seconds, 0);
+      const rechecked = replica.detail.rechecked as { first_rpo_seconds: number };
+      assert.ok(rechecked.first_rpo_seconds > 1, JSON.stringify(replica.detail));
+      assert.equal((replica.detail.latest as { rows_missing: number }).rows_missing, 0);
+    } finally {
+      await r.stop();
+    }
   } finally {
     d.cleanup();
   }
