@@ -15,7 +15,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { statSync } from "node:fs";
 import { sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
-import { NotFoundError, toVigoError } from "../errors.ts";
+import { BusyError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
 
 /** Outcome of a PASSIVE checkpoint. */
 export interface CheckpointResult {
@@ -63,6 +63,19 @@ function opened(path: string): DatabaseSync {
   } catch (err) {
     throw named(err, path);
   }
+}
+
+/**
+ * `err` that stopped the replicator's first step, for its caller: a database still locked after the
+ * busy timeout (a writer holding `PRAGMA locking_mode=EXCLUSIVE`, or a very long transaction) is exit 5
+ * naming the file, not SQLite's bare "database is locked" as exit 1, "a bug". Others pass unchanged.
+ */
+export function startFailure(err: unknown, path: string): unknown {
+  if (!isBusy(err) || err instanceof VigoError) return err;
+  return new BusyError(
+    `${path}: database is locked by another process; gave up after ${BUSY_TIMEOUT_MS / 1000} s`,
+    { cause: err },
+  );
 }
 
 function isBusy(err: unknown): boolean {

@@ -21,7 +21,7 @@ import { acquireFileLock, type FileLock } from "../fsutil/file_lock.ts";
 import { BusyError } from "../errors.ts";
 import { removeTemporaryTree } from "../fsutil/left_temp.ts";
 import { ReplicaClaim } from "./replica_claim.ts";
-import { DbConnections } from "./db_conn.ts";
+import { DbConnections, startFailure } from "./db_conn.ts";
 import { consoleSink, type EventSink } from "./event_log.ts";
 import { applyRetention } from "./retention_apply.ts";
 import { ShadowDir } from "./shadow_wal.ts";
@@ -118,8 +118,11 @@ export class Replicator {
       if (!this.wal || this.fatal) {
         this.wal?.close();
         this.wal = null;
+        // Claimed before the database was opened; a start that failed leaves the replica free (release
+        // deletes only our own claim, never the live one that refused us).
+        await this.claim?.release().catch(() => {});
         this.releaseLock();
-        throw err;
+        throw startFailure(err, this.opts.dbPath);
       }
       this.failures = 1;
       this.log("ERROR", "sync failed", { retry: 1, error: (err as Error)?.message ?? String(err) });

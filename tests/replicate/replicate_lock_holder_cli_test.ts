@@ -51,3 +51,47 @@ Deno.test("replicate: a commit before a long-held write lock is replicated meanw
     await Deno.remove(r.root, { recursive: true });
   }
 });
+
+const EXCLUSIVE = `
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("PRAGMA locking_mode=EXCLUSIVE")
+c.execute("INSERT INTO t (id, ts, payload) VALUES (1001, 0, x'00')")
+print("holding", flush=True)
+time.sleep(60)
+`;
+
+Deno.test("replicate: a database held with locking_mode=EXCLUSIVE exits 5 naming it; the replica is left unclaimed", async () => {
+  const r = await makeRoot();
+  let holder: Deno.ChildProcess | undefined;
+  try {
+    await createWriterDb(r.db);
+    holder = new Deno.Command("python3", { args: ["-c", EXCLUSIVE, r.db], stdout: "piped" }).spawn();
+    const reader = holder.stdout.getReader();
+    const { value } = await reader.read();
+    assert(new TextDecoder().decode(value).includes("holding"));
+    reader.releaseLock();
+    const res = await runCli(["backup", "replicate", "--server-yaml", r.yaml, "--server-root", r.root], {
+      timeoutMs: 60_000,
+    });
+    assertEquals(res.code, 5, res.stderr);
+    assert(
+      res.stderr.includes(`${r.db}: database is locked by another process; gave up after 5 s`),
+      res.stderr,
+    );
+    // The claim taken before the database was opened went with the failed start: a replicator started
+    // once the lock is gone is not kept waiting for it to go stale.
+    let left: string[] = [];
+    try {
+      left = [...Deno.readDirSync(r.replicaDir)].map((e) => e.name);
+    } catch {
+      // no replica directory at all
+    }
+    assertEquals(left.filter((n) => n.includes("replicator")), []);
+  } finally {
+    holder?.kill("SIGKILL");
+    await holder?.status;
+    await holder?.stdout.cancel().catch(() => {});
+    await Deno.remove(r.root, { recursive: true });
+  }
+});
