@@ -6,7 +6,7 @@
  * and Litestream's (`<name>.tmp`).
  */
 import { open, readdir, rmdir, stat } from "node:fs/promises";
-import { constants, mkdirSync, rmSync, statSync } from "node:fs";
+import { type BigIntStats, constants, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { ConfigError, IoError, NotFoundError, toVigoError } from "../../errors.ts";
 import { removeNamed } from "../../fsutil/remove_named.ts";
@@ -228,8 +228,8 @@ export class FileBackend implements Backend {
   async stat(key: string): Promise<ObjectInfo | null> {
     const path = this.#path(key);
     try {
-      const st = await stat(path);
-      return st.isFile() ? { key, size: st.size, mtime: st.mtime } : null;
+      const st = await stat(path, { bigint: true });
+      return st.isFile() ? { key, size: Number(st.size), mtime: objectTime(st) } : null;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw reachError(err, path);
@@ -278,8 +278,8 @@ export class FileBackend implements Backend {
       info: async () => {
         const path = join(dir, e.name);
         try {
-          const st = await stat(path);
-          return { size: st.size, mtime: st.mtime };
+          const st = await stat(path, { bigint: true });
+          return { size: Number(st.size), mtime: objectTime(st) };
         } catch (err) {
           // Deleted between readdir and stat (retention running concurrently): not an object any more.
           if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
@@ -313,4 +313,13 @@ export class FileBackend implements Backend {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * An object's time in the whole milliseconds a Date holds, rounded up from the file's nanoseconds:
+ * a restore at T leaves out every object later than T, as Litestream does, and a segment written
+ * 0.9 ms after T was later, which rounding down put inside it.
+ */
+function objectTime(st: BigIntStats): Date {
+  return new Date(Number((st.mtimeNs + 999_999n) / 1_000_000n));
 }
