@@ -39,7 +39,7 @@ export function backupDrillCommand(): Command {
       // Loaded here, not at the top, so that merely building the command tree stays cheap.
       const { loadServerConfig, requireSqlite } = await import("../config/server_yaml.ts");
       const { parseDuration } = await import("../config/duration.ts");
-      const { IoError, UsageError, VerifyError } = await import("../errors.ts");
+      const { BusyError, IoError, UsageError, VerifyError } = await import("../errors.ts");
       const { NEXT_DRILL_SWEEP, runDrill } = await import("../drill/run_drill.ts");
       const { leftNote } = await import("../fsutil/left_temp.ts");
       const { passwordSource } = await import("./password.ts");
@@ -56,7 +56,7 @@ export function backupDrillCommand(): Command {
       const cfg = await loadServerConfig(opts.serverYaml, opts.serverRoot);
       requireSqlite(cfg);
       for (const w of cfg.warnings) warn(w);
-      const { report, reportPath } = await runDrill({
+      const { report, reportPath, lockedOut } = await runDrill({
         config: cfg,
         scratchParent: opts.scratch,
         password: passwordSource(opts.passwordFile, opts.passwordCommand),
@@ -88,11 +88,19 @@ export function backupDrillCommand(): Command {
       const failed = named("fail");
       if (failed.length) throw new VerifyError(`${reportPath}: drill failed: ${failed.join(", ")}${note}`);
       const unchecked = named("error");
-      if (unchecked.length) {
+      const scratchFailed = unchecked.filter((n) => !(lockedOut as string[]).includes(n));
+      if (scratchFailed.length) {
         throw new IoError(
           `${reportPath}: the drill could not check ${
-            unchecked.join(", ")
+            scratchFailed.join(", ")
           } (its scratch directory failed)${note}`,
+        );
+      }
+      if (lockedOut.length) {
+        throw new BusyError(
+          `${reportPath}: the drill could not check ${
+            lockedOut.join(", ")
+          } (the live database was locked by another process)${note}`,
         );
       }
       // Every path checked, the report written: only the clean-up failed, which a completed command says.

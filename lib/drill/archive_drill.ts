@@ -13,7 +13,7 @@ import type { ManifestEntry } from "../archive/manifest.ts";
 import { spareTempsInListings } from "../backend/backend.ts";
 import { openBackend } from "../backends.ts";
 import type { DrillPathResult } from "./drill_report.ts";
-import { type DrillContext, failureMessage, isScratchFailure, notConfigured } from "./drill_context.ts";
+import { type DrillContext, failureMessage, isUncheckable, notConfigured } from "./drill_context.ts";
 import { compareCounts, liveTableCounts, tableCounts } from "./db_facts.ts";
 import { ageProblem } from "./drill_policy.ts";
 import { parseRfc3339 } from "../rfc3339.ts";
@@ -56,7 +56,10 @@ export async function drillArchive(ctx: DrillContext): Promise<DrillPathResult> 
     rtoMs = Math.round(performance.now() - started);
     detail.encrypted = r.scan.encrypted;
     detail.integrity_check = "ok"; // restoreArchive refuses a database that fails it
-    const cmp = compareCounts(tableCounts(r.database), liveTableCounts(ctx.config.database.path));
+    const cmp = compareCounts(
+      tableCounts(r.database),
+      liveTableCounts(ctx.config.database.path, ctx.lockTimeoutMs),
+    );
     detail.tables = cmp.tables;
     detail.files = await compareFiles(r.scan.manifest.entries, ctx.config.serverRoot);
     // parseManifest refused a created_at that is not an RFC 3339 time; Date.parse reads not all of them.
@@ -71,7 +74,7 @@ export async function drillArchive(ctx: DrillContext): Promise<DrillPathResult> 
       detail,
     };
   } catch (err) {
-    if (isScratchFailure(err, ctx.scratch)) throw err;
+    if (isUncheckable(err, ctx.scratch)) throw err;
     return { status: "fail", rpo_seconds: null, rto_ms: rtoMs, message: failureMessage(err), detail };
   }
 }

@@ -7,7 +7,8 @@
 import { existsSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { pathToFileURL } from "node:url";
-import { NotFoundError, toVigoError } from "../errors.ts";
+import { BusyError, NotFoundError } from "../errors.ts";
+import { sqliteToVigoError } from "../sqlite/sqlite_errors.ts";
 
 /** Rows per table, by table name. */
 export type TableCounts = Record<string, number>;
@@ -25,7 +26,8 @@ export interface CountComparison {
   differing: string[];
 }
 
-const BUSY_TIMEOUT_MS = 30_000;
+/** How long the drill waits for a live database another process holds locked (DrillContext.lockTimeoutMs). */
+export const DEFAULT_LIVE_LOCK_TIMEOUT_MS = 30_000;
 
 /** Counts the rows of every user table in one read transaction. */
 function countTables(db: DatabaseSync): TableCounts {
@@ -48,18 +50,18 @@ function countTables(db: DatabaseSync): TableCounts {
   return out;
 }
 
-/** Opens `target` read-only and counts its tables; errors name `path`. */
-function countAt(target: string | URL, path: string): TableCounts {
+/** Opens `target` read-only and counts its tables; errors name `path` (a lock held too long: BusyError). */
+function countAt(target: string | URL, path: string, timeout = DEFAULT_LIVE_LOCK_TIMEOUT_MS): TableCounts {
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(target, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
+    db = new DatabaseSync(target, { readOnly: true, timeout });
   } catch (err) {
-    throw toVigoError(err, path);
+    throw sqliteToVigoError(err, path);
   }
   try {
     return countTables(db);
   } catch (err) {
-    throw toVigoError(err, path);
+    throw sqliteToVigoError(err, path);
   } finally {
     db.close();
   }
@@ -70,12 +72,27 @@ export function tableCounts(path: string): TableCounts {
   return countAt(path, path);
 }
 
+/**
+ * The live database stayed locked by another process (a writer with `locking_mode=EXCLUSIVE`, a
+ * transaction held open) for longer than the drill waits: no verdict on any backup, which must not be
+ * reported as failed for it.
+ */
+export class LiveDatabaseLocked extends BusyError {}
+
 /** Row counts of the live database, read without writing anything next to it. */
-export function liveTableCounts(path: string): TableCounts {
+export function liveTableCounts(path: string, lockTimeoutMs = DEFAULT_LIVE_LOCK_TIMEOUT_MS): TableCounts {
   if (!existsSync(path)) throw new NotFoundError(`${path}: live database does not exist`);
   const url = pathToFileURL(path);
   if (!existsSync(`${path}-wal`)) url.search = "?immutable=1";
-  return countAt(url, path);
+  try {
+    return countAt(url, path, lockTimeoutMs);
+  } catch (err) {
+    if (!(err instanceof BusyError)) throw err;
+    throw new LiveDatabaseLocked(
+      `${path}: live database is locked by another process; gave up after ${lockTimeoutMs / 1000} s`,
+      { cause: err },
+    );
+  }
 }
 
 /** Compares restored and live counts (pure). */

@@ -5,6 +5,7 @@ import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { resolve, sep } from "node:path";
 import { IoError } from "../errors.ts";
 import type { DrillPathResult } from "./drill_report.ts";
+import { LiveDatabaseLocked } from "./db_facts.ts";
 
 /** The inputs of one path's drill. */
 export interface DrillContext {
@@ -21,6 +22,8 @@ export interface DrillContext {
   maxAgeMs?: number;
   /** The replica may trail the live database by at most this much (ms). */
   maxRpoMs: number;
+  /** How long to wait for the live database when another process holds it locked (ms). */
+  lockTimeoutMs: number;
   /** Chooses the replica's earlier restore point; Math.random outside tests. */
   random: () => number;
 }
@@ -44,13 +47,24 @@ export function isScratchFailure(err: unknown, scratch: string): err is IoError 
   return err instanceof IoError && err.path !== undefined && resolve(err.path).startsWith(`${scratch}${sep}`);
 }
 
-/** A path the drill could not check because its scratch directory failed it. */
-export function couldNotCheck(err: IoError): DrillPathResult {
+/**
+ * True for a failure that is no verdict on the backup: the drill's own scratch directory failing
+ * ({@link isScratchFailure}), or the live database it compares with locked for longer than it waits.
+ */
+export function isUncheckable(err: unknown, scratch: string): err is IoError | LiveDatabaseLocked {
+  return isScratchFailure(err, scratch) || err instanceof LiveDatabaseLocked;
+}
+
+/** A path the drill could not check ({@link isUncheckable}), saying why. */
+export function couldNotCheck(err: IoError | LiveDatabaseLocked): DrillPathResult {
+  const why = err instanceof LiveDatabaseLocked
+    ? "the live database it compares with, not the backup"
+    : "its own scratch directory, not the backup";
   return {
     status: "error",
     rpo_seconds: null,
     rto_ms: null,
-    message: `the drill could not run (its own scratch directory, not the backup): ${failureMessage(err)}`,
+    message: `the drill could not run (${why}): ${failureMessage(err)}`,
     detail: {},
   };
 }

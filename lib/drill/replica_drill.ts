@@ -14,7 +14,7 @@ import { listReplica } from "../litestream/replica_list.ts";
 import { restoreReplica } from "../litestream/restore.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { DrillPathResult } from "./drill_report.ts";
-import { type DrillContext, failureMessage, isScratchFailure, notConfigured } from "./drill_context.ts";
+import { type DrillContext, failureMessage, isUncheckable, notConfigured } from "./drill_context.ts";
 import { compareCounts, liveTableCounts, tableCounts } from "./db_facts.ts";
 import { pickEarlierTimestamp, recheckDelayMs, replicaRpoSeconds } from "./drill_policy.ts";
 
@@ -32,7 +32,7 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
     try {
       const client = replicaClientFor(backend);
       const latestDb = join(ctx.scratch, "latest.db");
-      let m = await measureLatest(client, latestDb, ctx.config.database.path);
+      let m = await measureLatest(client, latestDb, ctx);
       rtoMs = m.rtoMs;
       // An idle database's newest replicated state is as old as its last write, so rows written just
       // before the drill counted would make a healthy replica look that old. The replicator ships them
@@ -41,7 +41,7 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
       const firstRpo = m.rpo;
       if (m.rpo * 1000 > ctx.maxRpoMs) {
         await new Promise((r) => setTimeout(r, recheckDelayMs(backup.syncIntervalMs)));
-        m = await measureLatest(client, latestDb, ctx.config.database.path);
+        m = await measureLatest(client, latestDb, ctx);
         detail.rechecked = { first_rpo_seconds: firstRpo, rto_ms: m.rtoMs };
       }
       const { latest, cmp, rpo } = m;
@@ -84,7 +84,7 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
       await backend.close();
     }
   } catch (err) {
-    if (isScratchFailure(err, ctx.scratch)) throw err;
+    if (isUncheckable(err, ctx.scratch)) throw err;
     return {
       status: "fail",
       rpo_seconds: null,
@@ -99,12 +99,15 @@ export async function drillReplica(ctx: DrillContext): Promise<DrillPathResult> 
  * The replica restored at its latest position into `out`, counted against the live database and
  * removed again with SQLite's files beside it (room for one restore at a time, as the guide promises).
  */
-async function measureLatest(client: ReplicaClient, out: string, liveDb: string) {
+async function measureLatest(client: ReplicaClient, out: string, ctx: DrillContext) {
   const t0 = performance.now();
   const latest = await restoreReplica(client, { outputPath: out });
   const rtoMs = Math.round(performance.now() - t0);
   const comparedAt = new Date();
-  const cmp = compareCounts(tableCounts(latest.outputPath), liveTableCounts(liveDb));
+  const cmp = compareCounts(
+    tableCounts(latest.outputPath),
+    liveTableCounts(ctx.config.database.path, ctx.lockTimeoutMs),
+  );
   // A read-only open of a WAL database leaves its -wal and -shm, which a second restore to the same
   // name would refuse.
   for (const f of [out, `${out}-wal`, `${out}-shm`]) await removeNamed(f);

@@ -20,7 +20,8 @@ import {
   drillsDirFor,
   writeDrillReport,
 } from "./drill_report.ts";
-import { couldNotCheck, type DrillContext, isScratchFailure } from "./drill_context.ts";
+import { couldNotCheck, type DrillContext, isUncheckable } from "./drill_context.ts";
+import { DEFAULT_LIVE_LOCK_TIMEOUT_MS, LiveDatabaseLocked } from "./db_facts.ts";
 import type { PasswordSource } from "../archive/archive_source.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { drillArchive } from "./archive_drill.ts";
@@ -39,6 +40,8 @@ export interface DrillOptions {
   kdfCap?: KdfCap;
   maxAgeMs?: number;
   maxRpoMs?: number;
+  /** How long to wait for a live database another process holds locked (default 30 s). */
+  lockTimeoutMs?: number;
   random?: () => number;
 }
 
@@ -47,6 +50,8 @@ export interface DrillOutcome {
   report: DrillReport;
   /** Where the report was written. */
   reportPath: string;
+  /** Paths not checked because the live database stayed locked (status "error"; the CLI's exit 5). */
+  lockedOut: DrillPathName[];
 }
 
 const PATHS: [DrillPathName, (ctx: DrillContext) => Promise<DrillPathResult>][] = [
@@ -57,13 +62,14 @@ const PATHS: [DrillPathName, (ctx: DrillContext) => Promise<DrillPathResult>][] 
 
 /**
  * Runs a whole drill and writes its report; the caller turns a failed path into exit 8 and a path the
- * drill could not check (status "error") into exit 11.
+ * drill could not check (status "error") into exit 11, or 5 when the live database's lock was why.
  */
 export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
   const now = new Date();
   const drillsDir = drillsDirFor(opts.config.paths.snapshots);
   const scratch = await scratchDir(opts.scratchParent, drillsDir);
   const paths = {} as Record<DrillPathName, DrillPathResult>;
+  const lockedOut: DrillPathName[] = [];
   try {
     for (const [name, run] of PATHS) {
       const dir = join(scratch.path, name);
@@ -76,14 +82,17 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
         kdfCap: opts.kdfCap,
         maxAgeMs: opts.maxAgeMs,
         maxRpoMs: opts.maxRpoMs ?? DEFAULT_MAX_RPO_MS,
+        lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULT_LIVE_LOCK_TIMEOUT_MS,
         random: opts.random ?? Math.random,
       };
       try {
         paths[name] = await run(ctx);
       } catch (err) {
-        if (!isScratchFailure(err, dir)) throw err;
-        // Removing this path's scratch may free the room the next path needs, so the drill goes on.
+        if (!isUncheckable(err, dir)) throw err;
+        // Removing this path's scratch may free the room the next path needs (and the live database's
+        // lock may be gone by the next one), so the drill goes on.
         paths[name] = couldNotCheck(err);
+        if (err instanceof LiveDatabaseLocked) lockedOut.push(name);
       } finally {
         // Each path's copies go before the next path starts: a drill needs room for one restore at a time.
         // One that stays is inside the scratch directory, whose removal below names what is left.
@@ -115,7 +124,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
       cause: err,
     });
   });
-  return { report, reportPath };
+  return { report, reportPath, lockedOut };
 }
 
 /** Who removes a scratch directory left behind: its name carries the PID, and each drill sweeps its parent. */

@@ -13,7 +13,7 @@ import { restoreDump } from "../crate/dump_restore.ts";
 import type { BackupResource, DbBackupResource } from "../crate/crate_file.ts";
 import { inspectDatabase, summarizeIntegrity } from "../sqlite/database_facts.ts";
 import type { DrillPathResult } from "./drill_report.ts";
-import { type DrillContext, failureMessage, isScratchFailure, notConfigured } from "./drill_context.ts";
+import { type DrillContext, failureMessage, isUncheckable, notConfigured } from "./drill_context.ts";
 import { findSnapshotResources } from "./crate_discovery.ts";
 import { CONFIGCRATES_DIR } from "../crate/configcrates.ts";
 import { compareCounts, liveTableCounts, tableCounts } from "./db_facts.ts";
@@ -36,7 +36,7 @@ export async function drillSnapshots(ctx: DrillContext): Promise<DrillPathResult
   try {
     found = findSnapshotResources(ctx.config.serverRoot);
   } catch (err) {
-    if (isScratchFailure(err, ctx.scratch)) throw err;
+    if (isUncheckable(err, ctx.scratch)) throw err;
     return { status: "fail", rpo_seconds: null, rto_ms: null, message: failureMessage(err), detail };
   }
   if (found.length === 0) {
@@ -60,7 +60,7 @@ export async function drillSnapshots(ctx: DrillContext): Promise<DrillPathResult
         ? await drillTree(resource, scratch, ctx)
         : await drillDump(resource, scratch, ctx);
     } catch (err) {
-      if (isScratchFailure(err, ctx.scratch)) throw err;
+      if (isUncheckable(err, ctx.scratch)) throw err;
       outcome = { detail: {}, ageMs: null, problem: failureMessage(err) };
     }
     resources.push({ crate_file: crateFile, name: resource.name, type: resource.type, ...outcome.detail });
@@ -124,7 +124,7 @@ async function drillDump(
     };
   }
   detail.integrity_check = "ok";
-  detail.tables = compareCounts(tableCounts(out), liveTableCounts(res.sourceDb)).tables;
+  detail.tables = compareCounts(tableCounts(out), liveTableCounts(res.sourceDb, ctx.lockTimeoutMs)).tables;
   const problem = ageProblem(`newest snapshot ${snap.path}`, ageMs, ctx.maxAgeMs);
   return { detail, ageMs, problem };
 }

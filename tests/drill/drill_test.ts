@@ -233,6 +233,7 @@ Deno.test("drill: rows the replicator has yet to ship pass once it ships them; t
       scratch,
       now: new Date(),
       maxRpoMs: 1000,
+      lockTimeoutMs: 30_000,
       random: () => 0.5,
     };
     const drilled = drillReplica(ctx);
@@ -252,6 +253,43 @@ Deno.test("drill: rows the replicator has yet to ship pass once it ships them; t
       await r.stop();
     }
   } finally {
+    d.cleanup();
+  }
+});
+
+const EXCLUSIVE = `
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("PRAGMA locking_mode=EXCLUSIVE")
+c.execute("INSERT INTO u VALUES ('held')")
+print("holding", flush=True)
+time.sleep(60)
+`;
+
+Deno.test("drill: a live database locked past the wait leaves the paths unchecked ('error'), never failed", async () => {
+  const d = await makeDeployment();
+  const holder = new Deno.Command("python3", { args: ["-c", EXCLUSIVE, d.db], stdout: "piped" }).spawn();
+  try {
+    const reader = holder.stdout.getReader();
+    const { value } = await reader.read();
+    assert.ok(new TextDecoder().decode(value).includes("holding"));
+    reader.releaseLock();
+    const { report, lockedOut } = await runDrill({ config: await d.config(), lockTimeoutMs: 300 });
+    assert.equal(report.ok, false);
+    // The good archive, snapshot and replica were restored and checked; only the comparison could not run.
+    for (const name of ["archive", "snapshot", "replica"] as const) {
+      const p = report.paths[name];
+      assert.equal(p.status, "error", `${name}: ${p.message}`);
+      assert.match(
+        p.message!,
+        /the drill could not run \(the live database it compares with, not the backup\): .*vigo\.db: live database is locked by another process; gave up after 0\.3 s/,
+      );
+    }
+    assert.deepEqual(lockedOut, ["archive", "snapshot", "replica"]);
+  } finally {
+    holder.kill("SIGKILL");
+    await holder.status;
+    await holder.stdout.cancel().catch(() => {});
     d.cleanup();
   }
 });
