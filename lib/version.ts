@@ -1,5 +1,7 @@
 import { DatabaseSync } from "node:sqlite";
 import process from "node:process";
+import { writeSync } from "node:fs";
+import { ExitCode, toVigoError } from "./errors.ts";
 import { runtimeVersion } from "./runtime.ts";
 import { BUILD_INFO } from "./build_info.ts";
 
@@ -45,4 +47,20 @@ function versionFacts(): [string, string][] {
 export function versionReport(): string {
   const [, ...rest] = versionFacts();
   return [`vigocli ${VERSION}`, ...rest.map(([k, v]) => `${`${k}:`.padEnd(10)}${v}`)].join("\n");
+}
+
+/**
+ * Writes `report` and a newline to standard output (fd 1, synchronously) and returns the exit code:
+ * 0, 141 when the reader has gone, 11 with one line on stderr when the write failed otherwise.
+ */
+export function writeVersion(report: string): number {
+  try {
+    const bytes = new TextEncoder().encode(`${report}\n`);
+    for (let off = 0; off < bytes.length;) off += writeSync(1, bytes, off);
+    return ExitCode.Ok;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EPIPE") return ExitCode.BrokenPipe;
+    writeSync(2, `vigocli: ${toVigoError(err, "standard output").message}\n`);
+    return ExitCode.Io;
+  }
 }

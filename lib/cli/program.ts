@@ -283,11 +283,13 @@ export async function main(argv: string[]): Promise<number> {
     if (isBrokenPipe(err)) return ExitCode.BrokenPipe;
     // What the command printed before it failed goes out first, whole, then the error's own lines.
     await stderrWritten();
-    if (await stdoutWritten().then(() => false, isBrokenPipe)) return ExitCode.BrokenPipe;
+    const unwritten = await stdoutWritten().then(() => undefined, (e: unknown) => e);
+    if (isBrokenPipe(unwritten)) return ExitCode.BrokenPipe;
     const json = argv.includes("--json");
     if (err instanceof CommanderError) {
-      // help and version are reported by commander as "errors" with exit code 0
-      if (err.exitCode === 0) return ExitCode.Ok;
+      // help and version are reported by commander as "errors" with exit code 0; their text not
+      // written (a full device) is the command's failure.
+      if (err.exitCode === 0) return unwritten === undefined ? ExitCode.Ok : reportError(unwritten, json);
       let message = oneLine(err.message);
       // Set by commander's callback during parseAsync, which the compiler's narrowing cannot see.
       const group = missingSubcommandOf as Command | undefined;

@@ -4,7 +4,7 @@
  * instead of printing the runtime's error.
  */
 import process from "node:process";
-import { ExitCode } from "../errors.ts";
+import { ExitCode, toVigoError } from "../errors.ts";
 
 /** True for the error of a write to a pipe whose reader has gone. */
 export function isBrokenPipe(err: unknown): boolean {
@@ -21,9 +21,11 @@ let guarded = false;
 function stdout(): typeof process.stdout {
   if (!guarded) {
     guarded = true;
+    // Any other failure (ENOSPC on /dev/full, EIO) also rejects the write's own callback, which ends
+    // the command with its one error line; thrown here, it was an uncaught exception, and Bun printed
+    // a line of the bundled source and a stack trace before that line.
     process.stdout.on("error", (err: Error) => {
       if (isBrokenPipe(err)) process.exit(ExitCode.BrokenPipe);
-      throw err;
     });
   }
   return process.stdout;
@@ -31,7 +33,16 @@ function stdout(): typeof process.stdout {
 
 /** Writes `bytes` to stdout and waits until the runtime has taken them; rejects with the write's error. */
 export function writeStdout(bytes: Uint8Array | string): Promise<void> {
-  return new Promise((resolve, reject) => stdout().write(bytes, (err) => (err ? reject(err) : resolve())));
+  // Named: "no space left on device" alone sent operators looking at the archive's disk. Bun reports
+  // the failure to the callback, Deno throws it from write().
+  const named = (err: unknown) => isBrokenPipe(err) ? err : toVigoError(err, "standard output");
+  return new Promise((resolve, reject) => {
+    try {
+      stdout().write(bytes, (err) => (err ? reject(named(err)) : resolve()));
+    } catch (err) {
+      reject(named(err));
+    }
+  });
 }
 
 /** Every write {@link queueStdout} started: it settles when the last has, rejecting if any failed. */

@@ -316,3 +316,34 @@ Deno.test("cli: every command that reads server.yaml warns about its unknown key
     await Deno.remove(fx.root, { recursive: true });
   }
 });
+
+Deno.test("cli: output to a full device is one line naming standard output, exit 11", async () => {
+  const fx = await makeServerRoot({ rows: 5 });
+  try {
+    const archive = join(fx.root, "snapshots", "x.tar.gz");
+    assert.equal((await runCli(["backup", "create", "--server-root", fx.root, archive])).code, 0);
+    const root = ["--server-root", fx.root];
+    for (
+      const args of [
+        ["backup", "inspect", archive],
+        ["backup", "verify", archive],
+        ["backup", "list", ...root],
+        ["backup", "status", ...root],
+        ["--help"],
+        ["--version"],
+      ]
+    ) {
+      // inspect's failed write was thrown from stdout's error listener: Bun printed a line of the bundled
+      // source and a stack trace above the error line.
+      const run = await new Deno.Command("bash", {
+        args: ["-c", `"$@" >/dev/full`, "bash", ...cliCommand(), ...args],
+        stderr: "piped",
+      }).output();
+      const err = new TextDecoder().decode(run.stderr);
+      assert.equal(run.code, 11, `${args.join(" ")}: ${err}`);
+      assert.equal(err, "vigocli: standard output: no space left on device\n", args.join(" "));
+    }
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
+});
