@@ -13,7 +13,7 @@ import { removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
 import { databaseInUse } from "../sqlite/lock_probe.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
-import { type DatabaseFacts, summarizeIntegrity } from "../sqlite/database_facts.ts";
+import { checkNotRunError, type DatabaseFacts, summarizeIntegrity } from "../sqlite/database_facts.ts";
 import type { TarHeader } from "../codec/tar/tar_format.ts";
 import { scanArchive, type ScanResult } from "./archive_scan.ts";
 import type { PasswordSource } from "./archive_source.ts";
@@ -168,7 +168,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreRepor
     });
     await files.flush();
     const [, facts] = await Promise.all([syncer.flush(), dbCheck?.result()]);
-    if (facts) requireHealthyDatabase(opts.archive, scan, facts);
+    if (facts) requireHealthyDatabase(opts.archive, scan, facts, join(staging, DB_ENTRY_PATH));
     // Deepest first, so a read-only directory does not stop its children being adjusted.
     for (const d of dirs.reverse()) applyMeta(join(staging, d.path), d.header);
     const { db, plan } = await planFor(target, scan.manifest, opts, configured);
@@ -275,7 +275,14 @@ async function checkTarget(target: string): Promise<void> {
 }
 
 /** Refuses a staged database that fails integrity_check or differs from the manifest's page facts. */
-function requireHealthyDatabase(archive: string, scan: ScanResult, facts: DatabaseFacts): void {
+function requireHealthyDatabase(
+  archive: string,
+  scan: ScanResult,
+  facts: DatabaseFacts,
+  staged: string,
+): void {
+  const notRun = checkNotRunError(facts, staged);
+  if (notRun) throw notRun;
   if (facts.integrity !== "ok") {
     throw new VerifyError(
       `${archive}: ${DB_ENTRY_PATH} fails integrity_check (${summarizeIntegrity(facts.integrity)}); ` +

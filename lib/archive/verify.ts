@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { IoError, toVigoError, VerifyError } from "../errors.ts";
 import { NEXT_RUN_SWEEP, removeTemporaryTree, removingTree } from "../fsutil/left_temp.ts";
 import type { KdfCap } from "../crypto/kdf_cap.ts";
-import { inspectDatabase, summarizeIntegrity } from "../sqlite/database_facts.ts";
+import { checkNotRunError, inspectDatabase, summarizeIntegrity } from "../sqlite/database_facts.ts";
 import { type BackgroundCheck, startIntegrityCheck } from "../sqlite/background_check.ts";
 import { IntegrityError, scanArchive, type ScanResult } from "./archive_scan.ts";
 import type { PasswordSource } from "./archive_source.ts";
@@ -77,6 +77,8 @@ export async function verifyArchive(
       throw err;
     }
     const facts = check ? await check.result() : inspectDatabase(dbPath);
+    const notRun = checkNotRunError(facts, dbPath);
+    if (notRun) throw notRun;
     if (facts.integrity !== "ok") {
       throw new VerifyError(
         `${path}: contained database fails integrity_check: ${summarizeIntegrity(facts.integrity)}`,

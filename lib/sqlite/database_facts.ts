@@ -3,8 +3,9 @@
  * page size and count, read through SQLite's immutable open. The live database is read elsewhere,
  * under a pin (lib/sqlite/pinned_database.ts).
  */
+import { closeSync, openSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
-import { toVigoError } from "../errors.ts";
+import { IoError, toVigoError } from "../errors.ts";
 
 /** Facts about a database file, as recorded in the manifest. */
 export interface DatabaseFacts {
@@ -37,6 +38,34 @@ export function inspectDatabase(path: string): DatabaseFacts {
     return { pageSize: 0, pageCount: 0, integrity: msg };
   } finally {
     db.close();
+  }
+}
+
+/**
+ * The error when integrity_check could not run at all on `path` — SQLite could not open or read the
+ * file (too many open files, an I/O error, no memory) — which says nothing of the database: exit 11
+ * naming the file, not a failed check (exit 8), which would have an operator throw a good archive away.
+ * Null when the check ran.
+ */
+export function checkNotRunError(facts: DatabaseFacts, path: string): IoError | null {
+  const m = /unable to open database file|disk I\/O error|out of memory/i.exec(facts.integrity);
+  if (!m) return null;
+  return new IoError(
+    `${path}: integrity_check could not run: ${outOfDescriptors() ? "too many open files" : m[0]}`,
+    {
+      path,
+    },
+  );
+}
+
+/** Whether this process has no file descriptor left (SQLite says only "unable to open database file"). */
+function outOfDescriptors(): boolean {
+  try {
+    closeSync(openSync("/dev/null", "r"));
+    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "EMFILE" || code === "ENFILE";
   }
 }
 
