@@ -7,13 +7,13 @@
  * reading the file is the only I/O.
  */
 import { stat } from "node:fs/promises";
-import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError, toVigoError } from "../errors.ts";
 import { backendFor, type DestinationConfig, urlScheme } from "../backends.ts";
 import type { KeysSource } from "../backend/s3_api/bucket_url.ts";
 import { putMasterKeyBack } from "../secrets/master_key_remedy.ts";
 import { readConfigText } from "../fsutil/regular_file.ts";
+import { homeDirOrNone, noHomeReason } from "../fsutil/home_dir.ts";
 
 /** The `backup:` fields a credentials file may set, by destination field name. */
 export interface Credentials {
@@ -70,10 +70,14 @@ function valueOf(text: string): string {
  * Parses a credentials file: one `key: value` or `key = value` per line (YAML-like or INI-like), values
  * optionally quoted; `#` and `;` start comment lines, and inline comments after whitespace
  * (`region = eu-central-1  # frankfurt`); `[section]` lines are ignored. Keys are those of
- * server.yaml's backup: section. `key_path` and `known_hosts_path` may start with `~/` (`home`) or be
- * relative to the file's directory. Unknown keys and malformed lines are a ConfigError naming the line.
+ * server.yaml's backup: section. `key_path` and `known_hosts_path` may start with `~/` (`home`; an error
+ * without one) or be relative to the file's directory. Unknown keys and malformed lines are a ConfigError naming the line.
  */
-export function parseCredentialsFile(text: string, path: string, home: string = homedir()): Credentials {
+export function parseCredentialsFile(
+  text: string,
+  path: string,
+  home: string | undefined = homeDirOrNone(),
+): Credentials {
   const out: Credentials = {};
   const lines = text.split(/\r?\n/);
   for (const [i, raw] of lines.entries()) {
@@ -97,7 +101,10 @@ export function parseCredentialsFile(text: string, path: string, home: string = 
       }
       out.forcePathStyle = value === "true";
     } else if (PATH_FIELDS.includes(field)) {
-      out[field] = value.startsWith("~/")
+      if (value.startsWith("~/") && !home) {
+        throw new ConfigError(`${path}: line ${i + 1}: ${m[1]}: ${value}: ${noHomeReason()}`);
+      }
+      out[field] = home && value.startsWith("~/")
         ? resolve(home, value.slice(2))
         : isAbsolute(value)
         ? value

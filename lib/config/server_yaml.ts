@@ -3,10 +3,10 @@
  * `secret:NAME` values from the encrypted store under `<root>/secrets/`.
  */
 import { existsSync } from "node:fs";
-import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError, NotFoundError, toVigoError, VigoError } from "../errors.ts";
 import { SecretStore } from "../secrets/secret_store.ts";
+import { homeDirOrNone } from "../fsutil/home_dir.ts";
 import { MASTER_KEY_FILE } from "../secrets/master_key.ts";
 import { lineSuffix } from "./yaml_section.ts";
 import { parseServerYaml } from "./server_yaml_parse.ts";
@@ -61,7 +61,7 @@ export async function loadServerConfig(
     displayPath: serverYamlPath,
     serverYamlPath: absYaml,
     serverRoot: absRoot,
-    homeDir: homedir(),
+    homeDir: homeDirOrNone(),
   });
   if (options.secrets === "skip" || !config.backup) return config;
   const sources = options.credentials ?? {};

@@ -7,6 +7,7 @@ import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "../errors.ts";
+import { noHomeReason } from "../fsutil/home_dir.ts";
 import { secretNameProblem } from "../secrets/secret_name.ts";
 import { BACKEND_OPTION_KEYS, BACKEND_SCHEMES, backendFor, type DestinationConfig } from "../backends.ts";
 import type { BackendDescriptor, BackupOptionSource } from "../backend/descriptor.ts";
@@ -265,7 +266,11 @@ function nonEmpty(sec: YamlSection, key: string): string | undefined {
 function localPath(sec: YamlSection, key: string, opts: ParseServerYamlOptions): string | undefined {
   const v = nonEmpty(sec, key);
   if (v === undefined) return undefined;
-  if ((v === "~" || v.startsWith("~/")) && opts.homeDir) return resolve(opts.homeDir, v.slice(2));
+  if (v === "~" || v.startsWith("~/")) {
+    // Resolving under the server root instead would name a file the operator never meant.
+    if (!opts.homeDir) throw sec.error(key, `${v}: ${noHomeReason()}`);
+    return resolve(opts.homeDir, v.slice(2));
+  }
   return resolve(opts.serverRoot, v);
 }
 

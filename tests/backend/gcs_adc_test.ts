@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { BackendError, BadInputError, ConfigError } from "../../lib/errors.ts";
 import { openGcsBackend } from "../../lib/backend/gcs/gcs_backend.ts";
+import { findAdcProvider } from "../../lib/backend/gcs/adc.ts";
 import { retryBackend, type RetryPolicy } from "../../lib/backend/retry.ts";
 import { startGcsShim, startGcsTokenServer, type TokenServer } from "../helpers/gcs_token_server.ts";
 import { type S3Server, startS3Server } from "../helpers/s3_server.ts";
@@ -195,6 +196,27 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "gcs adc: without a home directory ~/.config/gcloud is skipped and said so, not an error of its own",
+  ...opts,
+  async fn() {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    const err = await assertRejects(
+      () =>
+        findAdcProvider({
+          env: { GCE_METADATA_HOST: `127.0.0.1:${port}` },
+          homeDir: undefined,
+          metadataTimeoutMs: 500,
+        }),
+      ConfigError,
+    );
+    assert(err.message.includes("application_default_credentials.json (no home directory)"), err.message);
+    assert(err.message.includes(`GCE metadata server 127.0.0.1:${port}`), err.message);
   },
 });
 

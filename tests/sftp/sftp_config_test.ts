@@ -32,6 +32,29 @@ Deno.test("sftp config: user, port and path defaults; options override; ~ expand
   assertEquals(parseSftpConfig("sftp://[::1]:2200/x", {}, env).host, "::1");
 });
 
+Deno.test("sftp config: without a home directory or login name, what is needed is named", () => {
+  const none = { homeDir: undefined, userName: undefined };
+  const c = parseSftpConfig("sftp://vigo@host/x", { knownHostsPath: "/etc/vigo/known_hosts" }, none);
+  assertEquals([c.user, c.knownHostsPath, c.defaultKeyPaths], ["vigo", "/etc/vigo/known_hosts", []]);
+  assert.throws(
+    () => parseSftpConfig("sftp://vigo@host/x", {}, none),
+    (e) =>
+      e instanceof ConfigError &&
+      /^sftp:\/\/vigo@host\/x: ~\/\.ssh\/known_hosts: no home directory \(HOME is unset .*; set known_hosts_path$/
+        .test(e.message),
+  );
+  assert.throws(
+    () => parseSftpConfig("sftp://host/x", { knownHostsPath: "/k" }, none),
+    (e) =>
+      e instanceof ConfigError &&
+      /sftp:\/\/host\/x: no user name to log in as .*sftp:\/\/USER@host\/x$/.test(e.message),
+  );
+  assert.throws(
+    () => parseSftpConfig("sftp://vigo@host/x", { knownHostsPath: "/k", keyPath: "~/.ssh/k" }, none),
+    (e) => e instanceof ConfigError && e.message.includes("~/.ssh/k: no home directory"),
+  );
+});
+
 Deno.test("sftp config: a password in the URL is used but never shown", () => {
   const c = parseSftpConfig("sftp://vigo:s3cret@host/x", {}, env);
   assertEquals(c.password, "s3cret");

@@ -32,7 +32,8 @@ export interface TokenProvider {
 /** Where to look; defaults are the real environment. */
 export interface AdcOptions {
   env: Record<string, string | undefined>;
-  homeDir: string;
+  /** Undefined without one: there is then no ~/.config/gcloud to look in. */
+  homeDir: string | undefined;
   /** How long to wait for the metadata server. Default 1500 ms (it answers in ms on GCE). */
   metadataTimeoutMs?: number;
   /** What the error says about the config's HMAC keys when nothing has credentials. */
@@ -219,10 +220,15 @@ export async function findAdcProvider(opts: AdcOptions): Promise<TokenProvider> 
   // Set but unreadable is an error, not a reason to fall through (Google's libraries agree).
   if (envPath) return await providerFromFile(envPath);
   tried.push("GOOGLE_APPLICATION_CREDENTIALS (not set)");
-  const gcloudDir = opts.env.CLOUDSDK_CONFIG ?? join(opts.homeDir, ".config", "gcloud");
-  const wellKnown = join(gcloudDir, "application_default_credentials.json");
-  if (await exists(wellKnown)) return await providerFromFile(wellKnown);
-  tried.push(`${wellKnown} (not found)`);
+  const gcloudDir = opts.env.CLOUDSDK_CONFIG ??
+    (opts.homeDir === undefined ? undefined : join(opts.homeDir, ".config", "gcloud"));
+  if (gcloudDir === undefined) {
+    tried.push("~/.config/gcloud/application_default_credentials.json (no home directory)");
+  } else {
+    const wellKnown = join(gcloudDir, "application_default_credentials.json");
+    if (await exists(wellKnown)) return await providerFromFile(wellKnown);
+    tried.push(`${wellKnown} (not found)`);
+  }
   const host = opts.env.GCE_METADATA_HOST ?? "169.254.169.254";
   const timeout = opts.metadataTimeoutMs ?? 1500;
   const meta = metadataProvider(host, timeout);

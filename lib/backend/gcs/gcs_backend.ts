@@ -4,7 +4,6 @@
  * Application Default Credentials give an OAuth bearer token. The XML API has no multi-object
  * delete, so keys are deleted one request each.
  */
-import { homedir } from "node:os";
 import process from "node:process";
 import { type RetryPolicy, withRetries } from "../retry.ts";
 import { BackendError } from "../../errors.ts";
@@ -13,6 +12,7 @@ import { bearerAuth, ObjectApi, type RequestAuth, sigV4Auth } from "../s3_api/ob
 import { S3Backend } from "../s3_api/s3_api_backend.ts";
 import { type AdcOptions, CachedToken, findAdcProvider } from "./adc.ts";
 import { resolveGcsSettings } from "./config.ts";
+import { homeDirOrNone } from "../../fsutil/home_dir.ts";
 
 /** Options of {@link openGcsBackend}; defaults are the real environment. */
 export interface GcsOpenOptions {
@@ -50,7 +50,7 @@ export async function openGcsBackend(
   } else {
     const adc: AdcOptions = {
       env: opts.env ?? process.env,
-      homeDir: opts.homeDir ?? homedir(),
+      homeDir: opts.homeDir ?? homeDirOrNone(),
       metadataTimeoutMs: opts.metadataTimeoutMs,
       keys: cfg.keysSource,
     };

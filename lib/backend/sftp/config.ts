@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import SSHConfig from "ssh-config";
 import { ConfigError } from "../../errors.ts";
+import { noHomeReason, noUserReason } from "../../fsutil/home_dir.ts";
 import { decodeUrlPart } from "../url_decode.ts";
 import type { RetryPolicy } from "../retry.ts";
 
@@ -44,9 +45,10 @@ export interface SftpConfig {
 
 /** What the parser needs from the environment (passed in so parsing stays pure and testable). */
 export interface SftpEnvironment {
-  homeDir: string;
-  /** Login name when the URL names no user. */
-  userName: string;
+  /** Undefined without one (no HOME, no passwd entry): there is then no ~/.ssh to read. */
+  homeDir: string | undefined;
+  /** Login name when the URL names no user; undefined when USER is unset and there is no passwd entry. */
+  userName: string | undefined;
   sshAuthSock?: string;
   /** The text of ~/.ssh/config, when there is one: HostName, Port, User and IdentityFile apply. */
   sshConfig?: string;
@@ -107,22 +109,38 @@ export function parseSftpConfig(
   const u = parsed.url;
   // What the URL says wins over ~/.ssh/config, which wins over the defaults, as with ssh(1).
   const ssh = env.sshConfig ? sshHostConfig(env.sshConfig, parsed.alias) : {};
-  const sshDir = join(env.homeDir, ".ssh");
-  const tilde = (p: string) => (p.startsWith("~/") ? join(env.homeDir, p.slice(2)) : p);
+  const home = env.homeDir;
+  const sshDir = home === undefined ? undefined : join(home, ".ssh");
+  const display = `sftp://${u.username ? `${u.username}@` : ""}${u.host}${u.pathname}`;
+  const tilde = (p: string) => {
+    if (!p.startsWith("~/")) return p;
+    if (home === undefined) throw new ConfigError(`${display}: ${p}: ${noHomeReason()}`);
+    return join(home, p.slice(2));
+  };
+  const user = parsed.user ?? ssh.user ?? env.userName;
+  if (user === undefined) {
+    throw new ConfigError(
+      `${display}: ${noUserReason()}; name one in the URL: sftp://USER@${u.host}${u.pathname}`,
+    );
+  }
+  // Connecting without a known_hosts file to check the host key against is refused anyway; say why now.
+  if (!opts.knownHostsPath && sshDir === undefined) {
+    throw new ConfigError(`${display}: ~/.ssh/known_hosts: ${noHomeReason()}; set known_hosts_path`);
+  }
   return {
     host: ssh.hostName ?? parsed.alias,
     port: parsed.port ?? ssh.port ?? 22,
-    user: parsed.user ?? ssh.user ?? env.userName,
+    user,
     root: parsed.root,
-    displayUrl: `sftp://${u.username ? `${u.username}@` : ""}${u.host}${u.pathname}`,
+    displayUrl: display,
     keyPath: opts.keyPath ? tilde(opts.keyPath) : undefined,
     defaultKeyPaths: [
       ...(ssh.identityFiles ?? []).map(tilde),
-      ...["id_ed25519", "id_ecdsa", "id_rsa"].map((n) => join(sshDir, n)),
+      ...(sshDir === undefined ? [] : ["id_ed25519", "id_ecdsa", "id_rsa"].map((n) => join(sshDir, n))),
     ],
     password: opts.password ?? parsed.password,
     agentSocket: env.sshAuthSock || undefined,
-    knownHostsPath: opts.knownHostsPath ? tilde(opts.knownHostsPath) : join(sshDir, "known_hosts"),
+    knownHostsPath: opts.knownHostsPath ? tilde(opts.knownHostsPath) : join(sshDir!, "known_hosts"),
   };
 }
 

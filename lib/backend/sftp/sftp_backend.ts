@@ -10,7 +10,7 @@
  * TransientError, which the retry wrapper (lib/backend/retry.ts) retries. A download already handed
  * out is resumed here (../resumable_stream.ts), the one layer that knows the offset reached.
  */
-import { homedir, userInfo } from "node:os";
+import { homeDirOrNone, userNameOrNone } from "../../fsutil/home_dir.ts";
 import { join, posix } from "node:path";
 import process from "node:process";
 import type { Buffer } from "node:buffer";
@@ -67,11 +67,12 @@ const DELETE_PARALLEL = 16;
  * surface at once); connects on first use.
  */
 export async function openSftpBackend(url: string, opts: SftpOptions = {}): Promise<SftpBackend> {
+  const homeDir = homeDirOrNone();
   const cfg = parseSftpConfig(url, opts, {
-    homeDir: homedir(),
-    userName: process.env.USER || userInfo().username,
+    homeDir,
+    userName: userNameOrNone(),
     sshAuthSock: process.env.SSH_AUTH_SOCK,
-    sshConfig: await readSshConfig(join(homedir(), ".ssh", "config")),
+    sshConfig: homeDir === undefined ? undefined : await readSshConfig(join(homeDir, ".ssh", "config")),
   });
   const creds = await loadCredentials(cfg);
   const knownHosts = await loadKnownHosts(cfg.knownHostsPath);
