@@ -147,12 +147,11 @@ export async function writeArchive(
       workDir: opts.workDir,
       copyDir,
     });
-    const walker = await walkSources(cfg, db, followed, own);
-    if (opts.excludeMasterKey) {
-      // Left out on purpose: the manifest says so, and restore --master-key puts it back.
-      const i = walker.entries.findIndex((e) => e.archivePath === MASTER_KEY_ENTRY_PATH);
-      if (i >= 0) walker.entries.splice(i, 1);
-    } else {
+    // Left out on purpose, by the walk, so it is never opened (a backup user may be unable to read a
+    // root-owned key): the manifest says so, and restore --master-key puts it back.
+    const leaveOut = new Set(opts.excludeMasterKey ? [MASTER_KEY_ENTRY_PATH] : []);
+    const walker = await walkSources(cfg, db, followed, own, leaveOut);
+    if (!opts.excludeMasterKey) {
       requireMasterKey(walker.entries, cfg.serverRoot, opts.allowMissingMasterKey ?? false);
     }
     const manifest: Manifest = {
@@ -247,10 +246,11 @@ async function walkSources(
   db: PinnedDatabase,
   followed: Record<string, string>,
   own: (sourcePath: string) => OwnFileVerdict,
+  leaveOut: ReadonlySet<string>,
 ): Promise<SourceWalker> {
   const hashing = progressPhase(`hashing ${cfg.serverRoot}`, undefined, "bytes");
   try {
-    return await walkSourcesCounted(cfg, db, followed, hashing, own);
+    return await walkSourcesCounted(cfg, db, followed, hashing, own, leaveOut);
   } finally {
     hashing.end();
   }
@@ -262,9 +262,10 @@ async function walkSourcesCounted(
   followed: Record<string, string>,
   hashing: ProgressPhase,
   own: (sourcePath: string) => OwnFileVerdict,
+  leaveOut: ReadonlySet<string>,
 ): Promise<SourceWalker> {
   const liveFiles = new Set(["", "-wal", "-shm", "-journal"].map((suffix) => db.liveFile + suffix));
-  const walker = new SourceWalker((n) => hashing.advance(n), liveFiles, own);
+  const walker = new SourceWalker((n) => hashing.advance(n), liveFiles, own, leaveOut);
   const dbLink = topLevelSource(cfg.database.path)?.link;
   if (dbLink !== undefined) followed[DB_ENTRY_PATH] = dbLink;
   const live = await stat(cfg.database.path).catch((err) => {

@@ -56,11 +56,14 @@ export class SourceWalker {
    * database's files, when they lie inside an archived tree) are left out with a warning: the database
    * is archived once, as db/vigo.db, and opening its files here would end the pin's locks
    * (lib/sqlite/kept_descriptor.ts). Paths `own` names (own_files.ts) are left out with its warning.
+   * Files and links at archive paths in `leaveOut` (secrets/.master.key under --exclude-master-key) are
+   * left out silently, before they are opened: a file that will not be archived need not be readable.
    */
   constructor(
     private readonly onBytes: (n: number) => void = () => {},
     private readonly skip: ReadonlySet<string> = new Set(),
     private readonly own: (sourcePath: string) => OwnFileVerdict = () => undefined,
+    private readonly leaveOut: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Adds one file or directory under `archivePath` (directories recursively, links as links). */
@@ -89,6 +92,8 @@ export class SourceWalker {
       }
       throw toVigoError(err, sourcePath);
     }
+    // A directory there is archived as before: only a file or a link can be the key.
+    if (this.leaveOut.has(archivePath) && (st.isFile() || st.isSymbolicLink())) return;
     const base = {
       sourcePath,
       mode: st.mode & 0o7777,
