@@ -119,7 +119,7 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
     }
     // Progress goes to stderr, and only to a person (or, with --progress, a log): never with
     // --quiet or --json, where someone asked for silence or a script reads.
-    if (!quiet && !action.opts().json && (progress || process.stderr.isTTY)) {
+    if (!quiet && !action.opts().json && (progress || redrawingTerminal())) {
       const { installProgress } = await import("./progress_bar.ts");
       installProgress(progress ? "plain" : "live");
     }
@@ -303,4 +303,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     return reportError(err, json);
   }
+}
+
+/**
+ * Whether stderr is a terminal the live progress line can redraw itself on. A dumb one (TERM=dumb, as
+ * in Emacs' shell buffers, or no TERM at all) prints the cursor and erase sequences as garbage, so it
+ * counts as no terminal: no progress unless --progress, whose plain lines redraw nothing.
+ */
+function redrawingTerminal(): boolean {
+  const term = process.env.TERM;
+  return Boolean(process.stderr.isTTY) && term !== undefined && term !== "" && term !== "dumb";
 }

@@ -1,6 +1,6 @@
 /**
  * Draws the library's progress phases (lib/progress.ts) on stderr with npm `cli-progress`: on a
- * terminal one line per phase, redrawn at most 10 times a second and erased when the phase ends; with
+ * terminal (not a dumb one: program.ts) one line per phase, redrawn at most 10 times a second and erased when the phase ends; with
  * `--progress` plain lines instead (one when a phase starts, one every 3 s, one when it ends), for
  * `script` and CI logs where redraws would pile up. One phase is drawn at a time: a phase started
  * while another runs (an upload fed by the archive being written) is counted by nobody.
@@ -28,9 +28,12 @@ const UPDATE_EVERY_MS = 50;
 const CHECK_EVERY = 16;
 
 let active: cliProgress.SingleBar | undefined;
+/** Only a live line is erased: plain lines end in a newline, and may go to a terminal that cannot erase. */
+let erasable = false;
 
 /** Installs the reporter for `mode`. */
 export function installProgress(mode: ProgressMode): void {
+  erasable = mode === "live";
   setProgressReporter(new BarReporter(mode));
   setProgressHooks({ clear: clearProgressLine, stop: stopProgress });
 }
@@ -40,7 +43,7 @@ export function installProgress(mode: ProgressMode): void {
  * itself again at its next change. Nothing to do in plain mode (lines end in a newline).
  */
 function clearProgressLine(): void {
-  if (active && process.stderr.isTTY) process.stderr.write("\r\x1b[K");
+  if (active && erasable && process.stderr.isTTY) process.stderr.write("\r\x1b[K");
 }
 
 /** Stops the phase on screen, if any (a failure left it open): its line is erased before the error. */

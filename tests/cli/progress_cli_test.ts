@@ -2,7 +2,8 @@
  * Progress lines through a real pty (util-linux `script`): create, create's upload, verify, restore, download,
  * upload, replica restore, crate run and drill
  * draw a live line that is erased when the phase ends (the screen left behind holds only the summaries
- * and the log lines printed meanwhile); nothing of it without a terminal, with --json or with -q;
+ * and the log lines printed meanwhile); nothing of it without a terminal, on a dumb one (TERM=dumb or
+ * empty), with --json or with -q;
  * `--progress` without a terminal prints plain lines (no CR, no escape sequences). Also -q (errors
  * only), -v (one line per archived file), and -q -v refused.
  */
@@ -111,6 +112,42 @@ Deno.test("progress: live on a pty and erased; absent without one, with --json, 
   assert.match(plain.stderr, /^archiving .* 100% .*\n/m, plain.stderr);
   assert(!plain.stderr.includes("\r") && !plain.stderr.includes("\x1b"), "no redraws");
   await Deno.remove(fx.root, { recursive: true });
+});
+
+Deno.test("progress: a dumb terminal (TERM=dumb or empty) gets no live line; --progress plain lines", async () => {
+  const fx = await makeServerRoot({ rows: 3000 });
+  try {
+    // A pty turns each LF into CR LF: any other CR, or any escape sequence, is a redraw.
+    const redraws = (raw: string) => raw.includes("\x1b") || /\r(?!\n)/.test(raw);
+    for (const term of ["dumb", ""]) {
+      const out = join(fx.root, `dumb${term}.tar.gz`);
+      const c = await runCliInPty(["backup", "create", ...fx.flags, out], { TERM: term, NO_COLOR: "1" });
+      assert.equal(c.code, 0, c.raw);
+      assert.ok(!redraws(c.raw), JSON.stringify(c.raw));
+      assert.doesNotMatch(c.raw, /archiving|hashing/);
+      assert.match(c.raw, /\.tar\.gz: \d+ bytes, \d+ entries/);
+      const v = await runCliInPty(["backup", "verify", out], { TERM: term });
+      assert.equal(v.code, 0, v.raw);
+      assert.ok(!redraws(v.raw), JSON.stringify(v.raw));
+    }
+    // --progress: plain lines, and the -v lines printed among them erase nothing
+    const p = await runCliInPty([
+      "--progress",
+      "-v",
+      "backup",
+      "create",
+      ...fx.flags,
+      join(fx.root, "p.tar.gz"),
+    ], {
+      TERM: "dumb",
+    });
+    assert.equal(p.code, 0, p.raw);
+    assert.ok(!redraws(p.raw), JSON.stringify(p.raw));
+    assert.match(p.raw, /^archiving .* 100% /m);
+    assert.match(p.raw, /^vigocli: archive /m);
+  } finally {
+    await Deno.remove(fx.root, { recursive: true });
+  }
 });
 
 Deno.test({

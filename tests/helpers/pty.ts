@@ -20,7 +20,8 @@ export async function runCliInPty(args: string[], env: Record<string, string> = 
   const line = [...cliCommand(), ...args].map(shellQuote).join(" ");
   const child = new Deno.Command("script", {
     args: ["-qec", line, "/dev/null"],
-    env: { AWS_EC2_METADATA_DISABLED: "true", SHELL: "/bin/sh", COLUMNS: "120", ...env },
+    // A terminal that can redraw unless a test says otherwise (a dumb one gets no live line).
+    env: { AWS_EC2_METADATA_DISABLED: "true", SHELL: "/bin/sh", COLUMNS: "120", TERM: "xterm", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
