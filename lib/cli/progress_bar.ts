@@ -1,9 +1,10 @@
 /**
  * Draws the library's progress phases (lib/progress.ts) on stderr with npm `cli-progress`: on a
- * terminal (not a dumb one: program.ts) one line per phase, redrawn at most 10 times a second and erased when the phase ends; with
- * `--progress` plain lines instead (one when a phase starts, one every 3 s, one when it ends), for
- * `script` and CI logs where redraws would pile up. One phase is drawn at a time: a phase started
- * while another runs (an upload fed by the archive being written) is counted by nobody.
+ * terminal (not a dumb one: program.ts) one line per phase, redrawn at most 10 times a second and
+ * erased when the phase ends; with `--progress` plain lines instead (one when a phase starts, one
+ * every 3 s, one when it ends), for `script` and CI logs where redraws would pile up. One phase is
+ * drawn at a time: a phase started while another runs (an upload fed by the archive being written)
+ * is counted by nobody.
  */
 // @deno-types="@types/cli-progress"
 import cliProgress from "cli-progress";

@@ -71,7 +71,8 @@ function valueOf(text: string): string {
  * optionally quoted; `#` and `;` start comment lines, and inline comments after whitespace
  * (`region = eu-central-1  # frankfurt`); `[section]` lines are ignored. Keys are those of
  * server.yaml's backup: section. `key_path` and `known_hosts_path` may start with `~/` (`home`; an error
- * without one) or be relative to the file's directory. Unknown keys and malformed lines are a ConfigError naming the line.
+ * without one) or be relative to the file's directory. Unknown keys and malformed lines are a
+ * ConfigError naming the line.
  */
 export function parseCredentialsFile(
   text: string,
