@@ -2,9 +2,12 @@
  * Which archives a prune removes — a pure decision, shared by remote and local pruning.
  * `keep: N` keeps the N newest and removes the rest. Otherwise archives older than `maxAgeMs` are
  * removed, but the newest archive is always kept: a retention policy must never leave an operator
- * with no backup at all because the backups stopped (the usual reason they are all old).
+ * with no backup at all because the backups stopped (the usual reason they are all old). An archive dated
+ * in the future (future_dated.ts) is kept and left out of the count: taken as the newest, it would keep
+ * an old state in place of the archives with the newest data.
  */
 import { UsageError } from "../errors.ts";
+import { isDatedInFuture } from "./future_dated.ts";
 
 /** The facts the decision needs about one archive. */
 export interface RetentionCandidate {
@@ -27,6 +30,8 @@ export interface RetentionDecision<T extends RetentionCandidate> {
   archive: T;
   action: "keep" | "delete";
   reason: string;
+  /** Kept because it is dated in the future, not counted among the newest (the caller warns of it). */
+  datedInFuture: boolean;
 }
 
 /**
@@ -44,16 +49,33 @@ export function planRetention<T extends RetentionCandidate>(
     b.time.getTime() - a.time.getTime() || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0)
   );
   const cutoff = policy.maxAgeMs === undefined ? undefined : policy.now.getTime() - policy.maxAgeMs;
-  return sorted.map((archive, i) => {
+  // The rank among the archives that are not dated in the future: those alone count as the newest.
+  let rank = 0;
+  return sorted.map((archive): RetentionDecision<T> => {
+    if (isDatedInFuture(archive.time, policy.now)) {
+      return {
+        archive,
+        action: "keep",
+        reason: "dated in the future (not counted, not deleted)",
+        datedInFuture: true,
+      };
+    }
+    const i = rank++;
+    const decide = (action: "keep" | "delete", reason: string) => ({
+      archive,
+      action,
+      reason,
+      datedInFuture: false,
+    });
     if (policy.keep !== undefined) {
       return i < policy.keep
-        ? { archive, action: "keep", reason: `one of the ${policy.keep} newest` }
-        : { archive, action: "delete", reason: `beyond the ${policy.keep} newest` };
+        ? decide("keep", `one of the ${policy.keep} newest`)
+        : decide("delete", `beyond the ${policy.keep} newest`);
     }
-    if (i === 0) return { archive, action: "keep", reason: "newest archive (always kept)" };
+    if (i === 0) return decide("keep", "newest archive (always kept)");
     if (cutoff !== undefined && archive.time.getTime() < cutoff) {
-      return { archive, action: "delete", reason: "older than the retention period" };
+      return decide("delete", "older than the retention period");
     }
-    return { archive, action: "keep", reason: "within the retention period" };
+    return decide("keep", "within the retention period");
   });
 }

@@ -230,6 +230,8 @@ export interface PruneLine {
   archive: RemoteArchive;
   action: "keep" | "delete";
   reason: string;
+  /** Kept because it is dated in the future, not counted among the newest (future_dated.ts). */
+  datedInFuture: boolean;
 }
 
 /** What {@link pruneRemoteArchives} does besides the plan. */
@@ -253,7 +255,12 @@ export async function pruneRemoteArchives(
 ): Promise<PruneLine[]> {
   const archives = await listRemoteArchives(backend);
   const plan = planRetention(archives.map((a) => ({ name: a.name, time: new Date(a.time), a })), policy)
-    .map((d) => ({ archive: d.archive.a, action: d.action, reason: d.reason }));
+    .map((d) => ({
+      archive: d.archive.a,
+      action: d.action,
+      reason: d.reason,
+      datedInFuture: d.datedInFuture,
+    }));
   const doomed = plan.filter((d) => d.action === "delete").map((d) => d.archive);
   if (!dryRun && doomed.length > 0) {
     // The archive first: a crash in between leaves an orphan sidecar, never an unverifiable archive.

@@ -6,10 +6,11 @@
  * removes what killed runs left in the directory (temporary files, lock files, lone sidecars) and lists
  * them as leftovers; with --remote, so are the sidecars whose archive is gone that it deletes and, on a
  * file:// or sftp:// backend, the dead runs' temporary files its listing removes. A dry run lists the
- * leftovers it would delete ("would delete") by the same decisions, and deletes none.
+ * leftovers it would delete ("would delete") by the same decisions, and deletes none. An archive dated
+ * in the future is kept, not counted among the newest, and warned of on stderr (future_dated.ts).
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { printLine, say } from "./output.ts";
+import { printLine, say, warn } from "./output.ts";
 import type { RetentionPolicy } from "../archive/archive_retention.ts";
 import type { Leftover } from "../archive/snapshot_leftovers.ts";
 import { objectUrl, spareTempsInListings, tempsRemovedByListing } from "../backend/backend.ts";
@@ -26,6 +27,7 @@ interface Line {
   size: number;
   action: "keep" | "delete";
   reason: string;
+  dated_in_future: boolean;
 }
 
 function parseKeep(text: string): number {
@@ -76,6 +78,7 @@ export function backupPruneCommand(): Command {
       const { ARCHIVES_PREFIX, pruneRemoteArchives } = await import("../archive/remote_archives.ts");
       const { ORPHAN_SIDECAR, sweepSnapshotLeftovers } = await import("../archive/snapshot_leftovers.ts");
       const { BACKUP_DEFAULTS } = await import("../config/server_yaml_parse.ts");
+      const { futureDatedNote } = await import("../archive/future_dated.ts");
       const remote = Boolean(opts.remote || opts.url);
       const cfg = await loadBackupSettings(opts.serverYaml, opts.serverRoot, !(remote && opts.url));
       const policy: RetentionPolicy = {
@@ -102,6 +105,7 @@ export function backupPruneCommand(): Command {
             size: l.archive.size,
             action: l.action,
             reason: l.reason,
+            dated_in_future: l.datedInFuture,
           }));
           leftovers = [
             ...leftoversUnder(orphans, ARCHIVES_PREFIX, ORPHAN_SIDECAR),
@@ -133,11 +137,16 @@ export function backupPruneCommand(): Command {
             size: d.archive.a.size,
             action: d.action,
             reason: d.reason,
+            dated_in_future: d.datedInFuture,
           });
         }
         leftovers = await sweepSnapshotLeftovers(where, dryRun);
       }
       const deleted = lines.filter((l) => l.action === "delete");
+      // On stderr, --json or not: what the prune could not decide is for an operator to see and settle.
+      for (const l of lines.filter((l) => l.dated_in_future)) {
+        warn(futureDatedNote(`${where.replace(/\/+$/, "")}/${l.name}`, l.time, policy.now));
+      }
       if (opts.json) {
         printJson({ where, dry_run: dryRun, archives: lines, leftovers });
         return;
