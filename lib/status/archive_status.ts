@@ -6,10 +6,11 @@ import { openBackend } from "../backends.ts";
 import type { BackupConfig } from "../config/types.ts";
 import type { DrillReport } from "../drill/drill_report.ts";
 import { toVigoError } from "../errors.ts";
+import { isDatedInFuture } from "../archive/future_dated.ts";
 import type { ArchiveFact, ArchiveLocation } from "./status_model.ts";
 
 /** What a local or remote listing says of one archive (both listings have these fields). */
-type Row = Omit<ArchiveFact, "verified_by_drill">;
+export type Row = Omit<ArchiveFact, "verified_by_drill">;
 
 /** Name of the archive the drill restored and passed, if any. */
 function drilledArchive(drill: DrillReport | null): string | null {
@@ -17,15 +18,19 @@ function drilledArchive(drill: DrillReport | null): string | null {
   return p?.status === "pass" && typeof p.detail?.name === "string" ? p.detail.name : null;
 }
 
-/** Summarises rows (pure): count, bytes, newest with its age at `now`. */
-function summarizeArchives(
+/**
+ * Summarises rows (pure): count, bytes, newest with its age at `now`. An archive dated in the future is
+ * never the newest: its name says 0 s old whatever the age of what it holds.
+ */
+export function summarizeArchives(
   where: string,
   rows: Row[],
   drill: DrillReport | null,
   now: Date,
 ): ArchiveLocation {
   const sorted = [...rows].sort((a, b) => b.time.localeCompare(a.time) || b.name.localeCompare(a.name));
-  const n = sorted[0];
+  const future = sorted.filter((r) => isDatedInFuture(new Date(r.time), now));
+  const n = sorted.find((r) => !future.includes(r));
   const newest: ArchiveFact | null = n
     ? {
       name: n.name,
@@ -42,13 +47,14 @@ function summarizeArchives(
     total_bytes: rows.reduce((s, r) => s + r.size, 0),
     newest,
     newest_age_ms: n ? Math.max(0, now.getTime() - Date.parse(n.time)) : null,
+    dated_in_future: future.map((r) => ({ name: r.name, time: r.time })),
     error: null,
   };
 }
 
 /** A location that could not be read, and why. */
 export function failedLocation(where: string, error: string): ArchiveLocation {
-  return { where, count: 0, total_bytes: 0, newest: null, newest_age_ms: null, error };
+  return { where, count: 0, total_bytes: 0, newest: null, newest_age_ms: null, dated_in_future: [], error };
 }
 
 /** Archives under the local snapshots directory. */

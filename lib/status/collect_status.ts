@@ -6,6 +6,7 @@
 import type { ServerConfig } from "../config/types.ts";
 import { drillsDirFor, readLatestDrillReport } from "../drill/drill_report.ts";
 import { toVigoError } from "../errors.ts";
+import { futureDatedNote } from "../archive/future_dated.ts";
 import { failedLocation, localArchives, remoteArchives, remoteArchivesWhere } from "./archive_status.ts";
 import { crateStatus } from "./crate_status.ts";
 import { NO_REPLICATION, replicationStatus } from "./replication_status.ts";
@@ -105,6 +106,11 @@ export function summarize(s: Omit<Status, "summary">): StatusSummary {
   for (const loc of [s.archives.local, s.archives.remote]) {
     if (!loc) continue;
     if (loc.error) problems.push(`archives: ${loc.error}`);
+    for (const f of loc.dated_in_future) {
+      problems.push(
+        `archives: ${futureDatedNote(`${f.name} (${loc.where})`, f.time, new Date(s.generated_at))}`,
+      );
+    }
     const newest = loc.newest;
     if (newest && !newest.sidecar) {
       problems.push(

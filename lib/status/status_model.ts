@@ -23,8 +23,15 @@ export interface ArchiveLocation {
   where: string;
   count: number;
   total_bytes: number;
+  /** The newest archive not dated in the future (those are in `dated_in_future`). */
   newest: ArchiveFact | null;
   newest_age_ms: number | null;
+  /**
+   * Archives whose time is later than now plus a clock-skew allowance (lib/archive/future_dated.ts),
+   * newest first: named after a clock that ran ahead, they hold data of unknown age, so none is `newest`;
+   * each is one of the summary's problems. Counted in `count` and `total_bytes`.
+   */
+  dated_in_future: { name: string; time: string }[];
   /**
    * One line when the location could not be read (for the remote one, also when server.yaml's `secret:`
    * values did not resolve); the other fields are then empty.

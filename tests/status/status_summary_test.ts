@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { summarize } from "../../lib/status/collect_status.ts";
+import { summarizeArchives } from "../../lib/status/archive_status.ts";
 import { NO_REPLICATION } from "../../lib/status/replication_status.ts";
 import type { ArchiveLocation, Status } from "../../lib/status/status_model.ts";
 import type { DrillPathResult } from "../../lib/drill/drill_report.ts";
@@ -24,6 +25,7 @@ function location(name: string, ageMs: number, sidecar: boolean): ArchiveLocatio
       verified_by_drill: false,
     },
     newest_age_ms: ageMs,
+    dated_in_future: [],
     error: null,
   };
 }
@@ -88,4 +90,30 @@ Deno.test("status: a newest archive the last drill failed to restore is not reco
   );
   assert.deepEqual([old.recoverable, old.best_age_ms, old.best_path], [true, 1000, "archive"]);
   assert.ok(old.problems.some((p) => p.startsWith("drill: last drill FAILED")), old.problems.join("\n"));
+});
+
+Deno.test("status: an archive dated in the future is not the newest, and is a problem", () => {
+  // The old state, named after a clock that ran ahead, and the archive with the newest data.
+  const row = (name: string, time: string) => ({ name, time, size: 10, encrypted: false, sidecar: true });
+  const future = row("vigo-backup-2031-01-01T00:00:00Z.tar.gz", "2031-01-01T00:00:00Z");
+  const real = row("vigo-backup-2026-12-05T05:00:00Z.tar.gz", "2026-12-05T05:00:00Z");
+  // Within the allowance (5 min): a clock a little off is no clock that ran ahead.
+  const skewed = row("vigo-backup-2026-12-05T06:04:00Z.tar.gz", "2026-12-05T06:04:00Z");
+  const now = new Date("2026-12-05T06:00:01Z");
+  const loc = summarizeArchives("/srv/vigo/snapshots", [future, real], null, now);
+  assert.deepEqual([loc.count, loc.newest?.name, loc.newest_age_ms], [2, real.name, 3_601_000]);
+  assert.deepEqual(loc.dated_in_future, [{ name: future.name, time: future.time }]);
+  const s = summarize(status(loc));
+  assert.deepEqual([s.recoverable, s.best_age_ms, s.best_path], [true, 3_601_000, "archive"]);
+  assert.equal(s.problems.length, 1);
+  assert.match(
+    s.problems[0],
+    /^archives: vigo-backup-2031-01-01T00:00:00Z\.tar\.gz \(\/srv\/vigo\/snapshots\) is dated in the future \(2031-01-01T00:00:00Z, now 2026-12-05T06:00:01Z\): the clock was ahead when it was made, or is behind now; .*remove it by hand$/,
+  );
+  const near = summarizeArchives("/srv/vigo/snapshots", [skewed, real], null, now);
+  assert.deepEqual([near.newest?.name, near.newest_age_ms, near.dated_in_future], [skewed.name, 0, []]);
+  // Only archives dated in the future: none is a recoverable state, and the problem says why.
+  const only = summarizeArchives("/srv/vigo/snapshots", [future], null, now);
+  assert.deepEqual([only.count, only.newest, only.newest_age_ms], [1, null, null]);
+  assert.equal(summarize(status(only)).recoverable, false);
 });
