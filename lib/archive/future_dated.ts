@@ -32,3 +32,22 @@ export function futureDatedNote(what: string, time: string, now: Date): string {
     `is behind now; it is not taken as the newest archive nor deleted by prune: check what it holds ` +
     `(backup inspect) and remove it by hand`;
 }
+
+/**
+ * The first of `newestFirst` (a listing, newest first) that is not dated in the future at `now`, or
+ * undefined: the archive that holds the newest data as far as the names can tell.
+ */
+export function newestNotDatedInFuture<T extends { time: string }>(
+  newestFirst: readonly T[],
+  now: Date,
+): T | undefined {
+  return newestFirst.find((a) => !isDatedInFuture(new Date(a.time), now));
+}
+
+/**
+ * What `backup list` appends to the row of an archive whose `time` is dated in the future at `now`
+ * (nothing for the others): listed in its place by its name's time, but not the newest.
+ */
+export function futureMark(time: string, now: Date): string {
+  return isDatedInFuture(new Date(time), now) ? "  (dated in the future)" : "";
+}

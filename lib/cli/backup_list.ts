@@ -37,12 +37,15 @@ export function backupListCommand(): Command {
         printLine(`no archives in ${cfg.paths.snapshots}`);
         return;
       }
+      const { futureMark } = await import("../archive/future_dated.ts");
+      const now = new Date();
       const width = Math.max(4, ...rows.map((r) => r.name.length));
       printLine(`${"NAME".padEnd(width)}  ${"TIME (UTC)".padEnd(20)}  ${"SIZE".padStart(12)}  ENCRYPTED`);
       for (const r of rows) {
+        const enc = r.encrypted === null ? "unknown" : r.encrypted ? "yes" : "no";
         printLine(
-          `${r.name.padEnd(width)}  ${r.time.padEnd(20)}  ${String(r.size).padStart(12)}  ${
-            r.encrypted === null ? "unknown" : r.encrypted ? "yes" : "no"
+          `${r.name.padEnd(width)}  ${r.time.padEnd(20)}  ${String(r.size).padStart(12)}  ${enc}${
+            futureMark(r.time, now)
           }`,
         );
       }

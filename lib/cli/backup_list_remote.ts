@@ -1,5 +1,6 @@
 /** `backup list --remote`: the archives under `archives/` on the backend, newest first. */
 import { ARCHIVES_PREFIX, listRemoteArchives } from "../archive/remote_archives.ts";
+import { futureMark } from "../archive/future_dated.ts";
 import { objectUrl, spareTempsInListings, tempsRemovedByListing } from "../backend/backend.ts";
 import { loadBackupSettings, openArchiveBackend } from "./archive_backend.ts";
 import { credentialSources } from "./credentials_option.ts";
@@ -38,12 +39,13 @@ export async function listRemote(opts: RemoteListOptions): Promise<void> {
     printLine(
       `${"NAME".padEnd(width)}  ${"TIME (UTC)".padEnd(20)}  ${"SIZE".padStart(12)}  ENCRYPTED  SIDECAR`,
     );
+    const now = new Date();
     for (const r of rows) {
       const enc = r.encrypted === null ? "?" : r.encrypted ? "yes" : "no";
       printLine(
         `${r.name.padEnd(width)}  ${r.time.padEnd(20)}  ${String(r.size).padStart(12)}  ${enc.padEnd(9)}  ${
           r.sidecar ? "yes" : "MISSING"
-        }`,
+        }${futureMark(r.time, now)}`,
       );
     }
     if (temps > 0) printLine(tempsNote(temps));

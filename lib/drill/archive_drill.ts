@@ -1,12 +1,14 @@
 /**
  * The archive path of a drill: the newest archive (local `paths.snapshots`, else `archives/` on
- * backup.url) restored into scratch with `backup restore`'s engine — which checks every entry against
- * the manifest and runs integrity_check — then compared with the live server: per-table row counts,
- * and each archived file's SHA-256 against the live file.
+ * backup.url) not dated in the future (lib/archive/future_dated.ts), restored into scratch with
+ * `backup restore`'s engine — which checks every entry against the manifest and runs integrity_check —
+ * then compared with the live server: per-table row counts, and each archived file's SHA-256 against
+ * the live file.
  */
 import { join } from "node:path";
 import { listArchives } from "../archive/archive_list.ts";
 import { listRemoteArchives } from "../archive/remote_archives.ts";
+import { newestNotDatedInFuture } from "../archive/future_dated.ts";
 import { downloadArchive } from "../archive/remote_download.ts";
 import { restoreArchive } from "../archive/restore.ts";
 import type { ManifestEntry } from "../archive/manifest.ts";
@@ -79,16 +81,20 @@ export async function drillArchive(ctx: DrillContext): Promise<DrillPathResult> 
   }
 }
 
-/** The newest local archive, else the newest remote one downloaded into scratch; null when none. */
+/**
+ * The newest local archive, else the newest remote one downloaded into scratch; null when none. One dated
+ * in the future is passed over: named after a clock that ran ahead, it holds an older state than its name
+ * says, and restoring it as the newest judged the backups by that old state.
+ */
 async function newestArchive(ctx: DrillContext): Promise<Chosen | null> {
-  const local = (await listArchives(ctx.config.paths.snapshots))[0];
+  const local = newestNotDatedInFuture(await listArchives(ctx.config.paths.snapshots), ctx.now);
   if (local) return { name: local.name, source: "local", encrypted: local.encrypted, path: local.path };
   const backup = ctx.config.backup;
   if (!backup) return null;
   const backend = await openBackend(backup.url, backup.destination);
   spareTempsInListings(backend);
   try {
-    const remote = (await listRemoteArchives(backend))[0];
+    const remote = newestNotDatedInFuture(await listRemoteArchives(backend), ctx.now);
     if (!remote) return null;
     const path = join(ctx.scratch, remote.name);
     await downloadArchive(backend, remote.key, path);

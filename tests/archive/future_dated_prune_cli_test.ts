@@ -2,8 +2,8 @@
  * An archive named after a clock that ran ahead (found by review, data loss): the archive of the old
  * state, named about five years ahead as a `backup create` on such a host names it, and a later archive
  * with the newest data under the real time. `prune --keep 1` kept the old one as "newest" and deleted the
- * newest data (exit 0); now it keeps both and warns of the first. `status` took its 0 s age. The name is
- * made relative to the clock, so the scenario stays one in the future.
+ * newest data (exit 0); now it keeps both and warns of the first. `status` took its 0 s age, `list` gave
+ * no sign. The name is made relative to the clock, so the scenario stays one in the future.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -31,6 +31,10 @@ Deno.test("prune --keep 1 keeps the real newest archive and leaves one dated in 
       [...Deno.readDirSync(snaps)].map((e) => e.name).filter((n) => n.endsWith(".tar.gz"));
     const real = archives().find((n) => n !== future)!;
     assert.ok(real, `no second archive: ${archives()}`);
+
+    const listed = (await cli("backup", "list")).stdout.split("\n");
+    assert.match(listed.find((l) => l.startsWith(future))!, /\(dated in the future\)$/);
+    assert.doesNotMatch(listed.find((l) => l.startsWith(real))!, /future/);
 
     const status = JSON.parse((await cli("backup", "status", "--json")).stdout);
     assert.equal(status.archives.local.newest.name, real);

@@ -6,7 +6,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { planRetention, type RetentionPolicy } from "../../lib/archive/archive_retention.ts";
-import { FUTURE_ALLOWANCE_MS, futureDatedNote, isDatedInFuture } from "../../lib/archive/future_dated.ts";
+import {
+  FUTURE_ALLOWANCE_MS,
+  futureDatedNote,
+  futureMark,
+  isDatedInFuture,
+  newestNotDatedInFuture,
+} from "../../lib/archive/future_dated.ts";
 
 const now = new Date("2026-12-07T12:00:00Z");
 const min = 60_000;
@@ -122,4 +128,18 @@ Deno.test("planRetention: properties over random archives and policies", () => {
       );
     }),
   );
+});
+
+Deno.test("futureMark: list's note on the row of an archive dated in the future, nothing on others", () => {
+  assert.equal(futureMark(at(day).toISOString(), now), "  (dated in the future)");
+  assert.equal(futureMark(at(FUTURE_ALLOWANCE_MS).toISOString(), now), "");
+  assert.equal(futureMark(at(-day).toISOString(), now), "");
+});
+
+Deno.test("newestNotDatedInFuture: the first of a newest-first listing not dated in the future", () => {
+  const row = (name: string, offset: number) => ({ name, time: at(offset).toISOString() });
+  const rows = [row("2031", 4 * 365 * day), row("tomorrow", day), row("skewed", 2 * min), row("real", -day)];
+  assert.equal(newestNotDatedInFuture(rows, now)?.name, "skewed");
+  assert.equal(newestNotDatedInFuture(rows.slice(0, 2), now), undefined);
+  assert.equal(newestNotDatedInFuture([], now), undefined);
 });

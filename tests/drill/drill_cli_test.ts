@@ -12,6 +12,7 @@ import { Ajv } from "ajv";
 import { cliCommand, REPO_ROOT, runCli } from "../helpers/cli.ts";
 import { costlyHeader } from "../crypto/helpers.ts";
 import { makeDeployment } from "./fixture.ts";
+import { archiveFileName, timeFromArchiveName } from "../../lib/archive/archive_names.ts";
 
 /** The `## backup drill` schema of docs/json-output.md. */
 function drillSchema(): object {
@@ -140,7 +141,11 @@ Deno.test("backup drill: a damaged newest archive fails the archive path, not an
   const d = await makeDeployment();
   try {
     const flags = ["--server-root", d.root];
-    const damaged = join(d.snapshots, "vigo-backup-2099-01-01T00:00:00Z.tar.gz");
+    // A second after the good archive: the newest, and not dated in the future (which a drill passes over).
+    const damaged = join(
+      d.snapshots,
+      archiveFileName(new Date(timeFromArchiveName(basename(d.archive))!.getTime() + 1000)),
+    );
     const bytes = readFileSync(d.archive);
     bytes[0] = 0;
     writeFileSync(damaged, bytes);
@@ -158,10 +163,32 @@ Deno.test("backup drill: a damaged newest archive fails the archive path, not an
       basename(d.archive),
       false,
     ]]);
-    assert.match(list.stderr, /2099-01-01T00:00:00Z\.tar\.gz: neither a gzip nor an encrypted archive/);
+    assert.ok(
+      list.stderr.includes(`${basename(damaged)}: neither a gzip nor an encrypted archive`),
+      list.stderr,
+    );
     const prune = await runCli(["backup", "prune", "--keep", "1", ...flags]);
     assert.equal(prune.code, 0, prune.stderr);
     for (const f of [damaged, d.archive]) assert.ok(existsSync(f), `${f} deleted`);
+  } finally {
+    d.cleanup();
+  }
+});
+
+Deno.test("backup drill: the archive path passes over an archive dated in the future", async () => {
+  const d = await makeDeployment();
+  try {
+    // The same archive named about five years ahead, as a create on a host whose clock ran ahead names
+    // it: taken as the newest, it was restored in place of the archive with the newest data.
+    const ahead = join(
+      d.snapshots,
+      basename(d.archive).replace(/^vigo-backup-\d{4}/, (m) => `vigo-backup-${Number(m.slice(-4)) + 5}`),
+    );
+    writeFileSync(ahead, readFileSync(d.archive));
+    const r = await runCli(["backup", "drill", "--json", "--server-root", d.root]);
+    const archive = JSON.parse(r.stdout).paths.archive;
+    assert.equal(archive.status, "pass", r.stderr);
+    assert.equal(archive.detail.name, basename(d.archive));
   } finally {
     d.cleanup();
   }
