@@ -27,6 +27,7 @@ import { Replicator } from "../../lib/replicate/replicator.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { drillsDirFor, readLatestDrillReport } from "../../lib/drill/drill_report.ts";
 import { sqliteQuery } from "../helpers/sqlite_writer.ts";
+import { holdExclusive } from "../helpers/exclusive_holder.ts";
 import { corrupt, makeDeployment, treeState, walSegments } from "./fixture.ts";
 
 Deno.test("drill: healthy passes untouched; each broken path fails by name", async (t) => {
@@ -257,23 +258,10 @@ Deno.test("drill: rows the replicator has yet to ship pass once it ships them; t
   }
 });
 
-const EXCLUSIVE = `
-import sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1], isolation_level=None)
-c.execute("PRAGMA locking_mode=EXCLUSIVE")
-c.execute("INSERT INTO u VALUES ('held')")
-print("holding", flush=True)
-time.sleep(60)
-`;
-
 Deno.test("drill: a live database locked past the wait leaves the paths unchecked ('error'), never failed", async () => {
   const d = await makeDeployment();
-  const holder = new Deno.Command("python3", { args: ["-c", EXCLUSIVE, d.db], stdout: "piped" }).spawn();
+  const holder = await holdExclusive(d.db, "INSERT INTO u VALUES ('held')");
   try {
-    const reader = holder.stdout.getReader();
-    const { value } = await reader.read();
-    assert.ok(new TextDecoder().decode(value).includes("holding"));
-    reader.releaseLock();
     const { report, lockedOut } = await runDrill({ config: await d.config(), lockTimeoutMs: 300 });
     assert.equal(report.ok, false);
     // The good archive, snapshot and replica were restored and checked; only the comparison could not run.
@@ -287,9 +275,7 @@ Deno.test("drill: a live database locked past the wait leaves the paths unchecke
     }
     assert.deepEqual(lockedOut, ["archive", "snapshot", "replica"]);
   } finally {
-    holder.kill("SIGKILL");
-    await holder.status;
-    await holder.stdout.cancel().catch(() => {});
+    await holder.release();
     d.cleanup();
   }
 });

@@ -10,6 +10,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { runCli } from "../helpers/cli.ts";
 import { createWriterDb, rowIds, sleep, startSqliteWriter } from "../helpers/litestream.ts";
 import { killReplicators, makeRoot, startReplicate } from "./replicate_env.ts";
+import { type ExclusiveHolder, holdExclusive } from "../helpers/exclusive_holder.ts";
 
 const HOLDER = `
 import sqlite3, sys, time
@@ -52,25 +53,12 @@ Deno.test("replicate: a commit before a long-held write lock is replicated meanw
   }
 });
 
-const EXCLUSIVE = `
-import sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1], isolation_level=None)
-c.execute("PRAGMA locking_mode=EXCLUSIVE")
-c.execute("INSERT INTO t (id, ts, payload) VALUES (1001, 0, x'00')")
-print("holding", flush=True)
-time.sleep(60)
-`;
-
 Deno.test("replicate: a database held with locking_mode=EXCLUSIVE exits 5 naming it; the replica is left unclaimed", async () => {
   const r = await makeRoot();
-  let holder: Deno.ChildProcess | undefined;
+  let holder: ExclusiveHolder | undefined;
   try {
     await createWriterDb(r.db);
-    holder = new Deno.Command("python3", { args: ["-c", EXCLUSIVE, r.db], stdout: "piped" }).spawn();
-    const reader = holder.stdout.getReader();
-    const { value } = await reader.read();
-    assert(new TextDecoder().decode(value).includes("holding"));
-    reader.releaseLock();
+    holder = await holdExclusive(r.db, "INSERT INTO t (id, ts, payload) VALUES (1001, 0, x'00')");
     const res = await runCli(["backup", "replicate", "--server-yaml", r.yaml, "--server-root", r.root], {
       timeoutMs: 60_000,
     });
@@ -89,9 +77,7 @@ Deno.test("replicate: a database held with locking_mode=EXCLUSIVE exits 5 naming
     }
     assertEquals(left.filter((n) => n.includes("replicator")), []);
   } finally {
-    holder?.kill("SIGKILL");
-    await holder?.status;
-    await holder?.stdout.cancel().catch(() => {});
+    await holder?.release();
     await Deno.remove(r.root, { recursive: true });
   }
 });
