@@ -169,3 +169,16 @@ Deno.test("bench_table.ts counts the rows the table shows, not those of areas me
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("README's benchmark table is what bench_table.ts makes of the results file it names, not edited by hand", async () => {
+  const root = new URL("../../", import.meta.url).pathname;
+  const readme = await Deno.readTextFile(`${root}README.md`);
+  // "How the table below was made" names the run the table was regenerated from.
+  const made = readme.slice(readme.indexOf("How the table below was made"));
+  const file = /`(bench\/results\/[^`]+\.json)`/.exec(made)?.[1];
+  assert.ok(file, "README names the results file of its table");
+  const report = JSON.parse(await Deno.readTextFile(`${root}${file}`));
+  // Compared with its line breaks as spaces: `deno fmt` rewraps the block's prose lines after it is made.
+  const flat = (text: string) => text.replace(/\s+/g, " ");
+  assert.equal(flat(replaceTable(readme, [report])), flat(readme));
+});
