@@ -11,7 +11,7 @@ import { listSnapshots } from "../crate/snapshot_store.ts";
 import { dumpFileName } from "../crate/db_backup_executor.ts";
 import { restoreDump } from "../crate/dump_restore.ts";
 import type { BackupResource, DbBackupResource } from "../crate/crate_file.ts";
-import { inspectDatabase, summarizeIntegrity } from "../sqlite/database_facts.ts";
+import { checkNotRunError, inspectDatabase, summarizeIntegrity } from "../sqlite/database_facts.ts";
 import type { DrillPathResult } from "./drill_report.ts";
 import { type DrillContext, failureMessage, isUncheckable, notConfigured } from "./drill_context.ts";
 import { findSnapshotResources } from "./crate_discovery.ts";
@@ -114,6 +114,10 @@ async function drillDump(
   await restoreDump(dump, out);
   const rtoMs = Math.round(performance.now() - started);
   const facts = inspectDatabase(out);
+  // A check that could not run (no descriptor left, an I/O error on the scratch copy) is no verdict on
+  // the dump: the scratch failure it is, not "fails integrity_check".
+  const notRun = checkNotRunError(facts, out);
+  if (notRun) throw notRun;
   const detail: Record<string, unknown> = { snapshot: snap.path, dump, rto_ms: rtoMs };
   if (facts.integrity !== "ok") {
     detail.integrity_check = summarizeIntegrity(facts.integrity);
